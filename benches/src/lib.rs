@@ -1,0 +1,1 @@
+//! Deterministic data generators for the medmij-rs benchmarks.

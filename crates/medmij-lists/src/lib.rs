@@ -1,0 +1,1 @@
+//! The four MedMij lists. Work in progress.
