@@ -1,1 +1,393 @@
-//! The four MedMij lists. Work in progress.
+//! The four MedMij lists, parsed, validated and kept current.
+//!
+//! MedMij Beheer publishes four lists as XML (MedMij rules LISTS-1 to
+//! LISTS-12 in `MEDMIJ-RULES.md`):
+//!
+//! | list | type | used by |
+//! |---|---|---|
+//! | Zorgaanbiederslijst (ZAL) | [`Zorgaanbiederslijst`] | PGO gateway: providers and endpoints |
+//! | OAuth Client List (OCL) | [`OAuthclientlist`] | care-provider gateway: who may be an OAuth client |
+//! | Gegevensdienstnamenlijst (GNL) | [`Gegevensdienstnamenlijst`] | both: names shown to people |
+//! | Whitelist (WHL) | [`Whitelist`] | every node: who may connect |
+//!
+//! This crate gives you:
+//!
+//! * a typed model whose newtypes ([`Zorgaanbiedernaam`], [`Hostname`],
+//!   [`FrontChannelUri`], …) cannot hold an invalid value;
+//! * a streaming parser (quick-xml events, no DOM) with complete schema
+//!   validation: element names, order and cardinality, every length and
+//!   pattern facet, `xs:dateTime` and unbounded `xs:positiveInteger`, the
+//!   uniqueness rules, namespaces, and refusal of hostile input (DOCTYPE,
+//!   oversized input, non-UTF-8). Every error is typed and names the rule
+//!   ID, the element path and line:column;
+//! * lookups that do not allocate;
+//! * serialization back to XML;
+//! * a [`ListStore`] that keeps a gateway on a valid, current list: it
+//!   installs a version only when it validates and is newer (LISTS-7,
+//!   LISTS-9), archives every version (LISTS-11), honours the 3600 s grace
+//!   of LISTS-10 and reports staleness (LISTS-8). It is sans-IO: time is an
+//!   argument.
+//!
+//! ```
+//! use medmij_lists::{ListStore, StoreEvent, Whitelist, NoArchive};
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! let v1 = br#"<Whitelist xmlns="xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/">
+//!   <Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel><Volgnummer>1</Volgnummer>
+//!   <MedMijNodes><MedMijNode><Hostname>pgo.example.nl</Hostname></MedMijNode></MedMijNodes>
+//! </Whitelist>"#;
+//! let now = UNIX_EPOCH + Duration::from_secs(1_795_428_000);
+//! let store: ListStore<Whitelist> = ListStore::new(NoArchive);
+//! let event = store.offer(v1, now).unwrap();
+//! assert!(matches!(event, StoreEvent::Installed { .. }));
+//! assert!(store.current().unwrap().list().contains("pgo.example.nl"));
+//! // An older or equal Volgnummer is refused (MedMij LISTS-9).
+//! assert!(store.offer(v1, now).is_ok_and(|e| matches!(e, StoreEvent::Unchanged { .. })));
+//! ```
+//!
+//! # Schemas
+//!
+//! `schemas/` holds the project's own XSDs, written from the rulebook. They
+//! are the reference the differential test checks this parser against
+//! (with `xmllint --schema` as the oracle). The model types are written by
+//! hand rather than generated with `xsd-parser`: generated types carry
+//! plain `String`s and serde-driven deserialisation, so they can express
+//! neither the facet-checked newtypes, nor `xs:unique`, nor error positions
+//! with rule IDs, nor the allocation-free lookup indexes; a generated layer
+//! would sit beside this one without checking anything the XSDs do not
+//! already check in the differential test.
+//!
+//! # Known difference with libxml2
+//!
+//! `xs:positiveInteger` has no upper bound in XML Schema and a Volgnummer
+//! may be of any size (LISTS-1). libxml2 refuses values of more than 24
+//! significant digits; this crate accepts them, as the schema says.
+
+mod error;
+mod gnl;
+mod index;
+mod ocl;
+mod ser;
+mod store;
+mod types;
+mod value;
+mod whl;
+mod xml;
+mod zal;
+
+pub use error::{
+    ErrorKind, FacetViolation, InvalidValue, ParseError, ParseErrors, Position, ReadError, RuleId,
+};
+pub use gnl::{GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease};
+pub use ocl::{OAuthclient, OAuthclientlist, OclRelease};
+pub use store::{
+    ArchiveSink, DirArchive, Freshness, GRACE, Installed, ListStore, NoArchive, StoreError,
+    StoreEvent,
+};
+pub use types::{
+    BACK_CHANNEL_URI_PATTERN, BackChannelUri, FRONT_CHANNEL_URI_PATTERN, FrontChannelUri,
+    GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam, Systeemrolcode,
+    Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
+};
+pub use value::{Tijdstempel, Volgnummer};
+pub use whl::{Whitelist, WhlRelease};
+pub use zal::{Gegevensdienst, Systeemrol, ZalRelease, Zorgaanbieder, Zorgaanbiederslijst};
+
+use std::io::Read;
+use std::time::Duration;
+
+/// Limits for hostile input (MedMij LISTS-7: a list that fails is not used).
+///
+/// The defaults admit the largest real lists with room to spare (a ZAL of
+/// 50,000 providers is about 110 MB).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParseOptions {
+    /// Largest accepted input in bytes. Default 512 MiB.
+    pub max_input_size: usize,
+    /// Deepest element nesting. The schemas nest at most 7 deep, so any
+    /// value of 7 or more accepts every valid list. Default 32.
+    pub max_depth: usize,
+    /// Most occurrences of one repeated element within one parent (e.g.
+    /// Zorgaanbieders in the list, Gegevensdiensten in a Zorgaanbieder).
+    /// Default 1,000,000.
+    pub max_entries: usize,
+    /// Most value and uniqueness errors collected before giving up.
+    /// Default 100.
+    pub max_errors: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            max_input_size: 512 * 1024 * 1024,
+            max_depth: 32,
+            max_entries: 1_000_000,
+            max_errors: 100,
+        }
+    }
+}
+
+impl ParseOptions {
+    /// Sets [`ParseOptions::max_input_size`].
+    pub fn max_input_size(mut self, bytes: usize) -> Self {
+        self.max_input_size = bytes;
+        self
+    }
+    /// Sets [`ParseOptions::max_depth`].
+    pub fn max_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+    /// Sets [`ParseOptions::max_entries`].
+    pub fn max_entries(mut self, entries: usize) -> Self {
+        self.max_entries = entries;
+        self
+    }
+    /// Sets [`ParseOptions::max_errors`] (at least 1).
+    pub fn max_errors(mut self, errors: usize) -> Self {
+        self.max_errors = errors.max(1);
+        self
+    }
+}
+
+/// A list model that is not consistent with the rules (when building a list
+/// in code rather than parsing it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A collection that needs at least one element is empty.
+    #[error("{element} needs at least one entry (MedMij {rule})")]
+    Empty {
+        /// The element.
+        element: &'static str,
+        /// The rule.
+        rule: RuleId,
+    },
+    /// A value that must be unique occurs twice.
+    #[error("duplicate {element} {value:?} (MedMij {rule})")]
+    Duplicate {
+        /// The element.
+        element: &'static str,
+        /// The value.
+        value: String,
+        /// The rule.
+        rule: RuleId,
+    },
+}
+
+/// An error for states the driver rules out (a list without its header
+/// after a successful run). Reported rather than panicking.
+fn internal_error() -> ParseErrors {
+    ParseErrors(vec![ParseError {
+        kind: ErrorKind::Malformed("internal error: list header missing after validation".into()),
+        rule: "LISTS-7",
+        position: Position::default(),
+        path: String::new(),
+    }])
+}
+
+/// Which of the four lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ListKind {
+    /// Zorgaanbiederslijst.
+    Zal,
+    /// OAuth Client List.
+    Ocl,
+    /// Gegevensdienstnamenlijst.
+    Gnl,
+    /// Whitelist.
+    Whl,
+}
+
+impl ListKind {
+    /// The short name: `ZAL`, `OCL`, `GNL` or `WHL`.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            ListKind::Zal => "ZAL",
+            ListKind::Ocl => "OCL",
+            ListKind::Gnl => "GNL",
+            ListKind::Whl => "WHL",
+        }
+    }
+
+    /// The root element name.
+    pub fn root_element(self) -> &'static str {
+        match self {
+            ListKind::Zal => "Zorgaanbiederslijst",
+            ListKind::Ocl => "OAuthclientlist",
+            ListKind::Gnl => "Gegevensdienstnamenlijst",
+            ListKind::Whl => "Whitelist",
+        }
+    }
+
+    /// How old the list in force may get before a gateway must have fetched
+    /// a newer one (MedMij LISTS-8): the Whitelist hourly, the others daily.
+    pub fn max_age(self) -> Duration {
+        match self {
+            ListKind::Whl => Duration::from_secs(3600),
+            _ => Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// The namespaces of every supported release of this list.
+    pub fn namespaces(self) -> Vec<&'static str> {
+        match self {
+            ListKind::Zal => ZalRelease::ALL.iter().map(|r| r.namespace()).collect(),
+            ListKind::Ocl => OclRelease::ALL.iter().map(|r| r.namespace()).collect(),
+            ListKind::Gnl => GnlRelease::ALL.iter().map(|r| r.namespace()).collect(),
+            ListKind::Whl => WhlRelease::ALL.iter().map(|r| r.namespace()).collect(),
+        }
+    }
+}
+
+impl std::fmt::Display for ListKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.short_name())
+    }
+}
+
+/// What the four list types have in common; [`ListStore`] works with any.
+pub trait MedMijList: Sized + Send + Sync + 'static {
+    /// Which list this is.
+    const KIND: ListKind;
+    /// Parses and fully validates the list.
+    fn parse(input: &[u8], opts: &ParseOptions) -> Result<Self, ParseErrors>;
+    /// The Tijdstempel.
+    fn tijdstempel(&self) -> &Tijdstempel;
+    /// The Volgnummer.
+    fn volgnummer(&self) -> &Volgnummer;
+    /// The XML form.
+    fn to_xml(&self) -> String;
+
+    /// Reads the list from `reader` (at most `opts.max_input_size` bytes)
+    /// and parses it. The bytes are read into one buffer, then validated in
+    /// one streaming pass; a list store keeps those exact bytes for its
+    /// archive (LISTS-11).
+    fn from_reader<R: Read>(reader: R, opts: &ParseOptions) -> Result<Self, ReadError> {
+        let bytes = read_limited(reader, opts.max_input_size)?;
+        Ok(Self::parse(&bytes, opts)?)
+    }
+}
+
+/// Reads at most `limit` bytes; one more is an error ([`ErrorKind::TooLarge`]).
+pub fn read_limited<R: Read>(reader: R, limit: usize) -> Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::new();
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    reader.take(cap).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Err(ReadError::Invalid(ParseErrors(vec![ParseError {
+            kind: ErrorKind::TooLarge { limit },
+            rule: "LISTS-7",
+            position: Position::default(),
+            path: String::new(),
+        }])));
+    }
+    Ok(bytes)
+}
+
+macro_rules! impl_list {
+    ($t:ty, $kind:expr) => {
+        impl MedMijList for $t {
+            const KIND: ListKind = $kind;
+            fn parse(input: &[u8], opts: &ParseOptions) -> Result<Self, ParseErrors> {
+                <$t>::from_bytes_with(input, opts)
+            }
+            fn tijdstempel(&self) -> &Tijdstempel {
+                <$t>::tijdstempel(self)
+            }
+            fn volgnummer(&self) -> &Volgnummer {
+                <$t>::volgnummer(self)
+            }
+            fn to_xml(&self) -> String {
+                <$t>::to_xml(self)
+            }
+        }
+    };
+}
+
+impl_list!(Zorgaanbiederslijst, ListKind::Zal);
+impl_list!(OAuthclientlist, ListKind::Ocl);
+impl_list!(Gegevensdienstnamenlijst, ListKind::Gnl);
+impl_list!(Whitelist, ListKind::Whl);
+
+/// Any of the four lists, as [`parse_any`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyList {
+    /// A Zorgaanbiederslijst.
+    Zal(Zorgaanbiederslijst),
+    /// An OAuth Client List.
+    Ocl(OAuthclientlist),
+    /// A Gegevensdienstnamenlijst.
+    Gnl(Gegevensdienstnamenlijst),
+    /// A Whitelist.
+    Whl(Whitelist),
+}
+
+impl AnyList {
+    /// Which list this is.
+    pub fn kind(&self) -> ListKind {
+        match self {
+            AnyList::Zal(_) => ListKind::Zal,
+            AnyList::Ocl(_) => ListKind::Ocl,
+            AnyList::Gnl(_) => ListKind::Gnl,
+            AnyList::Whl(_) => ListKind::Whl,
+        }
+    }
+    /// The Tijdstempel.
+    pub fn tijdstempel(&self) -> &Tijdstempel {
+        match self {
+            AnyList::Zal(l) => l.tijdstempel(),
+            AnyList::Ocl(l) => l.tijdstempel(),
+            AnyList::Gnl(l) => l.tijdstempel(),
+            AnyList::Whl(l) => l.tijdstempel(),
+        }
+    }
+    /// The Volgnummer.
+    pub fn volgnummer(&self) -> &Volgnummer {
+        match self {
+            AnyList::Zal(l) => l.volgnummer(),
+            AnyList::Ocl(l) => l.volgnummer(),
+            AnyList::Gnl(l) => l.volgnummer(),
+            AnyList::Whl(l) => l.volgnummer(),
+        }
+    }
+    /// The XML form.
+    pub fn to_xml(&self) -> String {
+        match self {
+            AnyList::Zal(l) => l.to_xml(),
+            AnyList::Ocl(l) => l.to_xml(),
+            AnyList::Gnl(l) => l.to_xml(),
+            AnyList::Whl(l) => l.to_xml(),
+        }
+    }
+}
+
+/// Parses whichever of the four lists `input` is, by its root element and
+/// namespace.
+pub fn parse_any(input: &[u8], opts: &ParseOptions) -> Result<AnyList, ParseErrors> {
+    let (driver, root) = xml::Driver::new(input, opts)?;
+    let ns = root.namespace.as_deref();
+    let is = |k: ListKind| {
+        root.local == k.root_element() && k.namespaces().iter().any(|n| Some(*n) == ns)
+    };
+    if is(ListKind::Zal) {
+        Zorgaanbiederslijst::from_driver(driver, &root).map(AnyList::Zal)
+    } else if is(ListKind::Ocl) {
+        OAuthclientlist::from_driver(driver, &root).map(AnyList::Ocl)
+    } else if is(ListKind::Gnl) {
+        Gegevensdienstnamenlijst::from_driver(driver, &root).map(AnyList::Gnl)
+    } else if is(ListKind::Whl) {
+        Whitelist::from_driver(driver, &root).map(AnyList::Whl)
+    } else {
+        Err(ParseErrors(vec![ParseError {
+            kind: ErrorKind::UnknownRoot {
+                name: root.local,
+                namespace: root.namespace,
+            },
+            rule: "LISTS-7",
+            position: Position::locate(input, root.offset),
+            path: String::new(),
+        }]))
+    }
+}

@@ -1,0 +1,371 @@
+//! Typed errors: what was wrong, where (line:column and element path) and
+//! which MedMij rule it breaks.
+
+use std::fmt;
+
+/// The rule of `MEDMIJ-RULES.md` that an error breaks, such as `"LISTS-1"`.
+///
+/// Well-formedness errors (broken XML) carry `"XML"`, hostile-input refusals
+/// (DOCTYPE, limits, non-UTF-8) carry `"LISTS-7"`: a list that cannot be
+/// validated is not used.
+pub type RuleId = &'static str;
+
+/// A place in the input document: 1-based line and column (in characters)
+/// and the 0-based byte offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Position {
+    /// 1-based line number.
+    pub line: u32,
+    /// 1-based column, counted in Unicode characters.
+    pub column: u32,
+    /// 0-based byte offset into the input.
+    pub offset: usize,
+}
+
+impl Position {
+    /// Computes the line and column of byte `offset` in `input`.
+    ///
+    /// Offsets past the end are clamped to the end of the input.
+    pub fn locate(input: &[u8], offset: usize) -> Position {
+        let offset = offset.min(input.len());
+        let before = &input[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1);
+        // Columns count characters: every byte that is not a UTF-8
+        // continuation byte starts a character.
+        let column = before[line_start..]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count()
+            + 1;
+        Position {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            offset,
+        }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// Why a value does not satisfy its simple type (an XML Schema facet or a
+/// lexical rule).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FacetViolation {
+    /// Fewer characters than `minLength`.
+    #[error("has {len} characters, fewer than the minimum {min}")]
+    TooShort {
+        /// The minimum length in characters.
+        min: usize,
+        /// The actual length in characters.
+        len: usize,
+    },
+    /// More characters than `maxLength`.
+    #[error("has {len} characters, more than the maximum {max}")]
+    TooLong {
+        /// The maximum length in characters.
+        max: usize,
+        /// The actual length in characters.
+        len: usize,
+    },
+    /// The whole value does not match the `pattern` facet.
+    #[error("does not match the pattern {pattern}")]
+    Pattern {
+        /// The XML Schema pattern, as written in the schema.
+        pattern: &'static str,
+    },
+    /// Not a valid `xs:dateTime`.
+    #[error("is not an xs:dateTime: {0}")]
+    DateTime(&'static str),
+    /// Not a valid `xs:positiveInteger`.
+    #[error("is not an xs:positiveInteger: {0}")]
+    PositiveInteger(&'static str),
+}
+
+/// A value that failed its type, as returned by the newtype constructors
+/// (for example [`crate::Hostname::new`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{type_name} {value:?} {violation} (MedMij {rule})")]
+pub struct InvalidValue {
+    /// The MedMij type that was being constructed, e.g. `"Hostname"`.
+    pub type_name: &'static str,
+    /// The offending value (truncated to 200 characters).
+    pub value: String,
+    /// What is wrong with it.
+    pub violation: FacetViolation,
+    /// The rule that defines the type.
+    pub rule: RuleId,
+}
+
+impl InvalidValue {
+    pub(crate) fn new(
+        type_name: &'static str,
+        value: &str,
+        violation: FacetViolation,
+        rule: RuleId,
+    ) -> Self {
+        let value = match value.char_indices().nth(200) {
+            Some((cut, _)) => format!("{}…", &value[..cut]),
+            None => value.to_owned(),
+        };
+        InvalidValue {
+            type_name,
+            value,
+            violation,
+            rule,
+        }
+    }
+}
+
+/// The kind of a [`ParseError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The input is larger than [`crate::ParseOptions::max_input_size`].
+    TooLarge {
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+    /// The input is not UTF-8 (or declares another encoding).
+    NotUtf8,
+    /// A character that XML 1.0 does not allow (such as a control character).
+    IllegalCharacter(char),
+    /// A DOCTYPE (and with it DTDs and entity declarations) is refused.
+    Doctype,
+    /// The XML is not well-formed.
+    Malformed(String),
+    /// The root element is not a list this crate knows, or not in a list
+    /// namespace.
+    UnknownRoot {
+        /// The root element's local name.
+        name: String,
+        /// The root element's namespace, if any.
+        namespace: Option<String>,
+    },
+    /// An element the schema does not allow at this place.
+    UnexpectedElement {
+        /// The element found (local name).
+        found: String,
+        /// What the schema allows here.
+        expected: String,
+    },
+    /// An element in the wrong namespace (or in none).
+    WrongNamespace {
+        /// The element's local name.
+        element: String,
+        /// The namespace it is in, if any.
+        found: Option<String>,
+        /// The namespace it must be in.
+        expected: &'static str,
+    },
+    /// A required element is missing.
+    MissingElement {
+        /// The missing element's name.
+        expected: &'static str,
+    },
+    /// Character data in element-only content.
+    UnexpectedText,
+    /// An attribute that the schema does not declare.
+    UnexpectedAttribute {
+        /// The attribute's qualified name.
+        name: String,
+    },
+    /// A value that fails its simple type.
+    InvalidValue {
+        /// The element that holds the value.
+        element: &'static str,
+        /// The value (truncated to 200 characters).
+        value: String,
+        /// What is wrong.
+        violation: FacetViolation,
+    },
+    /// A value that must be unique occurs again (LISTS-2, -4, -5, -6).
+    Duplicate {
+        /// The element that holds the value.
+        element: &'static str,
+        /// The duplicated value.
+        value: String,
+        /// Where the value first occurred.
+        first: Position,
+    },
+    /// More elements or deeper nesting than [`crate::ParseOptions`] allows.
+    LimitExceeded {
+        /// Which limit: `"max_depth"` or `"max_entries"`.
+        limit: &'static str,
+        /// The configured value.
+        value: usize,
+    },
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::TooLarge { limit } => {
+                write!(f, "input is larger than the limit of {limit} bytes")
+            }
+            ErrorKind::NotUtf8 => f.write_str("input is not UTF-8"),
+            ErrorKind::IllegalCharacter(c) => {
+                write!(f, "character U+{:04X} is not allowed in XML", *c as u32)
+            }
+            ErrorKind::Doctype => f.write_str("DOCTYPE declarations are refused"),
+            ErrorKind::Malformed(m) => write!(f, "malformed XML: {m}"),
+            ErrorKind::UnknownRoot { name, namespace } => match namespace {
+                Some(ns) => write!(f, "unknown list root element {name} in namespace {ns}"),
+                None => write!(f, "unknown list root element {name} (no namespace)"),
+            },
+            ErrorKind::UnexpectedElement { found, expected } => {
+                write!(f, "unexpected element {found}; expected {expected}")
+            }
+            ErrorKind::WrongNamespace {
+                element,
+                found,
+                expected,
+            } => match found {
+                Some(ns) => write!(
+                    f,
+                    "element {element} is in namespace {ns}, expected {expected}"
+                ),
+                None => write!(
+                    f,
+                    "element {element} is in no namespace, expected {expected}"
+                ),
+            },
+            ErrorKind::MissingElement { expected } => {
+                write!(f, "missing element {expected}")
+            }
+            ErrorKind::UnexpectedText => f.write_str("text is not allowed here"),
+            ErrorKind::UnexpectedAttribute { name } => {
+                write!(f, "attribute {name} is not allowed")
+            }
+            ErrorKind::InvalidValue {
+                element,
+                value,
+                violation,
+            } => write!(f, "{element} {value:?} {violation}"),
+            ErrorKind::Duplicate {
+                element,
+                value,
+                first,
+            } => write!(f, "duplicate {element} {value:?} (first at {first})"),
+            ErrorKind::LimitExceeded { limit, value } => {
+                write!(f, "limit {limit} = {value} exceeded")
+            }
+        }
+    }
+}
+
+/// One error in a list document.
+///
+/// Displayed as `line:column: path: message (MedMij RULE)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// What was wrong.
+    pub kind: ErrorKind,
+    /// The rule that was broken.
+    pub rule: RuleId,
+    /// Where in the input.
+    pub position: Position,
+    /// The element path, e.g. `/Zorgaanbiederslijst/Zorgaanbieders/Zorgaanbieder[3]/Zorgaanbiedernaam`.
+    pub path: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}: {} (MedMij {})", self.position, self.kind, self.rule)
+        } else {
+            write!(
+                f,
+                "{}: {}: {} (MedMij {})",
+                self.position, self.path, self.kind, self.rule
+            )
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// All errors found in one document (at least one).
+///
+/// Structural and well-formedness errors stop the parser; value and
+/// uniqueness errors are collected (up to
+/// [`crate::ParseOptions::max_errors`]) so that one run reports them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseErrors(pub(crate) Vec<ParseError>);
+
+impl ParseErrors {
+    /// The errors, in document order.
+    pub fn errors(&self) -> &[ParseError] {
+        &self.0
+    }
+
+    /// The first error.
+    pub fn first(&self) -> &ParseError {
+        &self.0[0]
+    }
+}
+
+impl IntoIterator for ParseErrors {
+    type Item = ParseError;
+    type IntoIter = std::vec::IntoIter<ParseError>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl fmt::Display for ParseErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseErrors {}
+
+/// Reading a list from an [`std::io::Read`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The reader failed.
+    #[error("reading the list failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The document is invalid.
+    #[error("{0}")]
+    Invalid(#[from] ParseErrors),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_counts_lines_and_characters() {
+        let input = "ab\ncé€d\n".as_bytes();
+        assert_eq!(
+            Position::locate(input, 0),
+            Position {
+                line: 1,
+                column: 1,
+                offset: 0
+            }
+        );
+        let d = input.iter().position(|&b| b == b'd').unwrap();
+        let p = Position::locate(input, d);
+        assert_eq!((p.line, p.column), (2, 4));
+        let p = Position::locate(input, 10_000);
+        assert_eq!(p.offset, input.len());
+        assert_eq!((p.line, p.column), (3, 1));
+    }
+}

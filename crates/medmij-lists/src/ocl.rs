@@ -1,0 +1,355 @@
+//! The OAuth Client List (OCL): the PGO gateways that may act as OAuth
+//! clients (MedMij LISTS-4, OAUTH-3).
+
+use crate::error::{InvalidValue, ParseErrors};
+use crate::index::{Index, KeySet};
+use crate::ser::XmlOut;
+use crate::types::{GegevensdienstId, Hostname, OAuthclientOrganisatienaam};
+use crate::value::{Tijdstempel, Volgnummer};
+use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema};
+use crate::{ModelError, ParseOptions};
+
+/// The releases of the OCL this crate reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OclRelease {
+    /// Release 2, namespace
+    /// `xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/`.
+    Release2,
+}
+
+impl OclRelease {
+    /// Every supported release.
+    pub const ALL: &'static [OclRelease] = &[OclRelease::Release2];
+
+    /// The XML namespace of this release.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            OclRelease::Release2 => "xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/",
+        }
+    }
+
+    pub(crate) fn schema(self) -> &'static Schema {
+        match self {
+            OclRelease::Release2 => &SCHEMA_R2,
+        }
+    }
+}
+
+/// The OAuth Client List. The hostname is the client's identity: its OAuth
+/// `client_id` and the DNS name in its certificate (LISTS-4, OAUTH-3).
+///
+/// ```
+/// use medmij_lists::OAuthclientlist;
+/// let xml = br#"<OAuthclientlist xmlns="xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/">
+///   <Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel><Volgnummer>522</Volgnummer>
+///   <OAuthclients><OAuthclient><Hostname>medmij.pgo.example.nl</Hostname>
+///     <OAuthclientOrganisatienaam>De PGO</OAuthclientOrganisatienaam></OAuthclient></OAuthclients>
+/// </OAuthclientlist>"#;
+/// let ocl = OAuthclientlist::from_bytes(xml).unwrap();
+/// let client = ocl.get("Medmij.PGO.example.nl").unwrap(); // DNS names are case-insensitive
+/// assert_eq!(client.organisatienaam().as_str(), "De PGO");
+/// ```
+#[derive(Debug, Clone)]
+pub struct OAuthclientlist {
+    release: OclRelease,
+    tijdstempel: Tijdstempel,
+    volgnummer: Volgnummer,
+    clients: Vec<OAuthclient>,
+    index: Index,
+}
+
+impl PartialEq for OAuthclientlist {
+    fn eq(&self, other: &Self) -> bool {
+        self.release == other.release
+            && self.tijdstempel == other.tijdstempel
+            && self.volgnummer == other.volgnummer
+            && self.clients == other.clients
+    }
+}
+impl Eq for OAuthclientlist {}
+
+/// One OAuth client (a PGO gateway).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthclient {
+    hostname: Hostname,
+    organisatienaam: OAuthclientOrganisatienaam,
+    gegevensdiensten: Option<Vec<GegevensdienstId>>,
+}
+
+impl OAuthclient {
+    /// A client as release 2 lists it.
+    pub fn new(hostname: Hostname, organisatienaam: OAuthclientOrganisatienaam) -> OAuthclient {
+        OAuthclient {
+            hostname,
+            organisatienaam,
+            gegevensdiensten: None,
+        }
+    }
+    /// The hostname (client_id and certificate DNS name).
+    pub fn hostname(&self) -> &Hostname {
+        &self.hostname
+    }
+    /// The organisation name, shown to the person in the consent text
+    /// (CONSENT-1).
+    pub fn organisatienaam(&self) -> &OAuthclientOrganisatienaam {
+        &self.organisatienaam
+    }
+    /// The GegevensdienstIds the client may use, where the release lists
+    /// them (LISTS-4: later releases); `None` in release 2, which does not
+    /// say.
+    pub fn gegevensdiensten(&self) -> Option<&[GegevensdienstId]> {
+        self.gegevensdiensten.as_deref()
+    }
+}
+
+impl OAuthclientlist {
+    /// An OCL from its parts; refuses duplicate hostnames (LISTS-4).
+    pub fn new(
+        release: OclRelease,
+        tijdstempel: Tijdstempel,
+        volgnummer: Volgnummer,
+        clients: Vec<OAuthclient>,
+    ) -> Result<OAuthclientlist, ModelError> {
+        let mut seen = KeySet::default();
+        for c in &clients {
+            if seen.insert(c.hostname.as_str(), 0).is_some() {
+                return Err(ModelError::Duplicate {
+                    element: "Hostname",
+                    value: c.hostname.to_string(),
+                    rule: "LISTS-4",
+                });
+            }
+        }
+        Ok(Self::assemble(release, tijdstempel, volgnummer, clients))
+    }
+
+    fn assemble(
+        release: OclRelease,
+        tijdstempel: Tijdstempel,
+        volgnummer: Volgnummer,
+        clients: Vec<OAuthclient>,
+    ) -> Self {
+        let index = Index::build(clients.len(), true, |i| clients[i].hostname.as_str());
+        OAuthclientlist {
+            release,
+            tijdstempel,
+            volgnummer,
+            clients,
+            index,
+        }
+    }
+
+    /// Parses and fully validates an OCL with the default [`ParseOptions`].
+    pub fn from_bytes(input: &[u8]) -> Result<OAuthclientlist, ParseErrors> {
+        Self::from_bytes_with(input, &ParseOptions::default())
+    }
+
+    /// Parses and fully validates an OCL.
+    pub fn from_bytes_with(
+        input: &[u8],
+        opts: &ParseOptions,
+    ) -> Result<OAuthclientlist, ParseErrors> {
+        let (driver, root) = crate::xml::Driver::new(input, opts)?;
+        Self::from_driver(driver, &root)
+    }
+
+    pub(crate) fn from_driver(
+        driver: crate::xml::Driver<'_>,
+        root: &crate::xml::Root,
+    ) -> Result<Self, ParseErrors> {
+        let release = OclRelease::ALL
+            .iter()
+            .copied()
+            .find(|r| root.namespace.as_deref() == Some(r.namespace()))
+            .unwrap_or(OclRelease::Release2);
+        let mut b = OclBuilder::default();
+        driver.run(release.schema(), root, &mut b)?;
+        match (b.tijdstempel, b.volgnummer) {
+            (Some(t), Some(v)) => Ok(Self::assemble(release, t, v, b.clients)),
+            _ => Err(crate::internal_error()),
+        }
+    }
+
+    /// The release (namespace) the list was read in.
+    pub fn release(&self) -> OclRelease {
+        self.release
+    }
+    /// The Tijdstempel.
+    pub fn tijdstempel(&self) -> &Tijdstempel {
+        &self.tijdstempel
+    }
+    /// The Volgnummer.
+    pub fn volgnummer(&self) -> &Volgnummer {
+        &self.volgnummer
+    }
+    /// All clients in list order.
+    pub fn clients(&self) -> &[OAuthclient] {
+        &self.clients
+    }
+    /// The number of clients.
+    pub fn len(&self) -> usize {
+        self.clients.len()
+    }
+    /// Whether the list has no clients.
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
+    }
+    /// The client with this hostname, compared ASCII case-insensitively.
+    pub fn get(&self, hostname: &str) -> Option<&OAuthclient> {
+        let c = &self.clients;
+        self.index
+            .get(hostname, |i| c[i].hostname.as_str())
+            .map(|i| &c[i])
+    }
+    /// Whether `hostname` is on the list (ASCII case-insensitive).
+    pub fn contains(&self, hostname: &str) -> bool {
+        self.get(hostname).is_some()
+    }
+
+    /// Serializes the list as XML in its release's namespace.
+    pub fn to_xml(&self) -> String {
+        const ROOT: &str = "OAuthclientlist";
+        let mut w = XmlOut::new(ROOT, self.release.namespace());
+        w.leaf("Tijdstempel", self.tijdstempel.as_str());
+        w.leaf("Volgnummer", self.volgnummer.as_str());
+        w.open("OAuthclients");
+        for c in &self.clients {
+            w.open("OAuthclient");
+            w.leaf("Hostname", c.hostname.as_str());
+            w.leaf("OAuthclientOrganisatienaam", c.organisatienaam.as_str());
+            w.close("OAuthclient");
+        }
+        w.close("OAuthclients");
+        w.finish(ROOT)
+    }
+}
+
+const TIJDSTEMPEL: ElemId = 1;
+const VOLGNUMMER: ElemId = 2;
+const CLIENT: ElemId = 4;
+const HOSTNAME: ElemId = 5;
+const NAAM: ElemId = 6;
+
+/// MedMij LISTS-4: the OCL content model.
+static SCHEMA_R2: Schema = Schema {
+    namespace: "xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/",
+    rule: "LISTS-4",
+    elems: &[
+        ElemDecl {
+            name: "OAuthclientlist",
+            content: Content::Complex(&[
+                Particle {
+                    elem: TIJDSTEMPEL,
+                    min: 1,
+                    many: false,
+                },
+                Particle {
+                    elem: VOLGNUMMER,
+                    min: 1,
+                    many: false,
+                },
+                Particle {
+                    elem: 3,
+                    min: 1,
+                    many: false,
+                },
+            ]),
+        },
+        ElemDecl {
+            name: "Tijdstempel",
+            content: Content::Simple,
+        },
+        ElemDecl {
+            name: "Volgnummer",
+            content: Content::Simple,
+        },
+        ElemDecl {
+            name: "OAuthclients",
+            content: Content::Complex(&[Particle {
+                elem: CLIENT,
+                min: 0,
+                many: true,
+            }]),
+        },
+        ElemDecl {
+            name: "OAuthclient",
+            content: Content::Complex(&[
+                Particle {
+                    elem: HOSTNAME,
+                    min: 1,
+                    many: false,
+                },
+                Particle {
+                    elem: NAAM,
+                    min: 1,
+                    many: false,
+                },
+            ]),
+        },
+        ElemDecl {
+            name: "Hostname",
+            content: Content::Simple,
+        },
+        ElemDecl {
+            name: "OAuthclientOrganisatienaam",
+            content: Content::Simple,
+        },
+    ],
+};
+
+#[derive(Default)]
+struct OclBuilder {
+    tijdstempel: Option<Tijdstempel>,
+    volgnummer: Option<Volgnummer>,
+    clients: Vec<OAuthclient>,
+    hosts: KeySet,
+    hostname: Option<Hostname>,
+    naam: Option<OAuthclientOrganisatienaam>,
+}
+
+fn value<T>(r: Result<T, InvalidValue>) -> Result<T, Fault> {
+    r.map_err(Fault::Value)
+}
+
+impl Builder for OclBuilder {
+    fn start(&mut self, elem: ElemId, _offset: usize) {
+        if elem == CLIENT {
+            self.hostname = None;
+            self.naam = None;
+        }
+    }
+
+    fn value(&mut self, elem: ElemId, text: &str, offset: usize) -> Result<(), Fault> {
+        match elem {
+            TIJDSTEMPEL => value(Tijdstempel::new(text)).map(|v| self.tijdstempel = Some(v)),
+            VOLGNUMMER => value(Volgnummer::new(text)).map(|v| self.volgnummer = Some(v)),
+            HOSTNAME => {
+                let h = value(Hostname::new(text))?;
+                // MedMij LISTS-4: Hostname unique in the OCL.
+                if let Some(first) = self.hosts.insert(h.as_str(), offset) {
+                    return Err(Fault::Duplicate {
+                        value: h.to_string(),
+                        first_offset: first,
+                        rule: "LISTS-4",
+                    });
+                }
+                self.hostname = Some(h);
+                Ok(())
+            }
+            NAAM => value(OAuthclientOrganisatienaam::new(text)).map(|v| self.naam = Some(v)),
+            _ => Ok(()),
+        }
+    }
+
+    fn end(&mut self, elem: ElemId) -> Result<(), Fault> {
+        if elem == CLIENT
+            && let (Some(hostname), Some(organisatienaam)) =
+                (self.hostname.take(), self.naam.take())
+        {
+            self.clients
+                .push(OAuthclient::new(hostname, organisatienaam));
+        }
+        Ok(())
+    }
+}

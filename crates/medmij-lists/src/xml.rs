@@ -1,0 +1,825 @@
+//! The streaming validator shared by the four lists.
+//!
+//! One pass over quick-xml events, no DOM. The content model of each list
+//! is a small static table ([`Schema`]); a per-list [`Builder`] turns the
+//! validated values into the model. Checks, in the order they apply:
+//!
+//! * input size, UTF-8, XML 1.0 characters, no DOCTYPE (hostile input,
+//!   LISTS-7);
+//! * well-formedness as quick-xml checks it, plus: the XML declaration only
+//!   at the start and only for UTF-8, no reserved PI targets, no `]]>` in
+//!   text, only the five predefined entities and valid character references;
+//! * XML Namespaces: prefixes resolve, every element is in the list's
+//!   namespace, only `xsi:schemaLocation` / `xsi:noNamespaceSchemaLocation`
+//!   as attributes;
+//! * the content model: element names, order and cardinality, no text in
+//!   element-only content (LISTS-1, -4, -5, -6);
+//! * simple-type facets and uniqueness through the builder (LISTS-1..6).
+
+use crate::ParseOptions;
+use crate::error::{ErrorKind, InvalidValue, ParseError, ParseErrors, Position, RuleId};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+/// Index of an element declaration in [`Schema::elems`].
+pub(crate) type ElemId = usize;
+
+/// One child in a sequence: `min` is 0 or 1, `many` means unbounded.
+pub(crate) struct Particle {
+    pub(crate) elem: ElemId,
+    pub(crate) min: u8,
+    pub(crate) many: bool,
+}
+
+pub(crate) enum Content {
+    /// Text only (a simple type; the builder checks its facets).
+    Simple,
+    /// A sequence of child elements.
+    Complex(&'static [Particle]),
+}
+
+pub(crate) struct ElemDecl {
+    pub(crate) name: &'static str,
+    pub(crate) content: Content,
+}
+
+/// The content model of one list release.
+pub(crate) struct Schema {
+    pub(crate) namespace: &'static str,
+    /// The root is element 0.
+    pub(crate) elems: &'static [ElemDecl],
+    /// The rule that defines the structure (e.g. LISTS-1 for the ZAL).
+    pub(crate) rule: RuleId,
+}
+
+/// A problem a builder found in a value.
+pub(crate) enum Fault {
+    Value(InvalidValue),
+    Duplicate {
+        value: String,
+        first_offset: usize,
+        rule: RuleId,
+    },
+}
+
+/// Receives the validated document, element by element.
+pub(crate) trait Builder {
+    /// A complex element starts at byte `offset`.
+    fn start(&mut self, elem: ElemId, offset: usize);
+    /// The complete text of a simple element that started at `offset`.
+    fn value(&mut self, elem: ElemId, text: &str, offset: usize) -> Result<(), Fault>;
+    /// A complex element ends.
+    fn end(&mut self, elem: ElemId) -> Result<(), Fault>;
+}
+
+pub(crate) const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+struct Frame {
+    elem: ElemId,
+    /// Current particle and how often it matched (complex content).
+    particle: usize,
+    count: usize,
+    /// 1-based occurrence among its siblings, for repeated elements.
+    index: usize,
+    /// Length of the namespace binding stack before this element.
+    ns_mark: usize,
+    start: usize,
+}
+
+struct Binding {
+    prefix: String,
+    uri: String,
+}
+
+/// The root element of a document, as found before the content model is
+/// known.
+pub(crate) struct Root {
+    pub(crate) local: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) offset: usize,
+}
+
+pub(crate) struct Driver<'a> {
+    input: &'a [u8],
+    /// Bytes before `text` in `input` (a UTF-8 byte order mark).
+    base: usize,
+    reader: Reader<&'a [u8]>,
+    opts: &'a ParseOptions,
+    bindings: Vec<Binding>,
+    /// Whether the root element was an empty-element tag.
+    root_empty: bool,
+    errors: Vec<ParseError>,
+}
+
+fn is_xml_ws(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// The first character XML 1.0 does not allow: C0 controls other than tab,
+/// line feed and carriage return, and U+FFFE / U+FFFF. (Surrogates cannot
+/// occur in a `str`.)
+fn first_illegal_char(s: &str) -> Option<(usize, char)> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let end = (i + 64).min(b.len());
+        let chunk = &b[i..end];
+        // Branch-free scan so the common chunk is checked with SIMD.
+        let suspicious = chunk.iter().fold(false, |acc, &c| {
+            acc | ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF)
+        });
+        if suspicious {
+            for (j, &c) in chunk.iter().enumerate() {
+                let at = i + j;
+                if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') {
+                    return Some((at, char::from(c)));
+                }
+                if c == 0xEF && b.get(at + 1) == Some(&0xBF) {
+                    match b.get(at + 2) {
+                        Some(0xBE) => return Some((at, '\u{FFFE}')),
+                        Some(0xBF) => return Some((at, '\u{FFFF}')),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        i = end;
+    }
+    None
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Appends literal text with XML end-of-line normalization (CR LF and lone
+/// CR become LF).
+fn push_normalized(buf: &mut String, s: &str) {
+    if !s.contains('\r') {
+        buf.push_str(s);
+        return;
+    }
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\r' {
+            if chars.peek() == Some(&'\n') {
+                chars.next();
+            }
+            buf.push('\n');
+        } else {
+            buf.push(c);
+        }
+    }
+}
+
+/// Resolves `&name;` (without `&` and `;`): the five predefined entities and
+/// character references. Anything else is undefined (there is no DTD).
+fn resolve_reference(name: &str) -> Result<char, String> {
+    let c = match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "apos" => '\'',
+        "quot" => '"',
+        _ => {
+            let num = if let Some(hex) = name.strip_prefix("#x") {
+                (!hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .then(|| u32::from_str_radix(hex, 16).ok())
+                    .flatten()
+            } else if let Some(dec) = name.strip_prefix('#') {
+                (!dec.is_empty() && dec.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| dec.parse::<u32>().ok())
+                    .flatten()
+            } else {
+                return Err(format!("undefined entity &{name};"));
+            };
+            match num.and_then(char::from_u32) {
+                Some(c) if is_xml_char(c) => c,
+                _ => {
+                    return Err(format!(
+                        "character reference &{name}; is not an XML character"
+                    ));
+                }
+            }
+        }
+    };
+    Ok(c)
+}
+
+impl<'a> Driver<'a> {
+    /// Checks size, encoding and characters, and reads up to the root
+    /// element.
+    pub(crate) fn new(
+        input: &'a [u8],
+        opts: &'a ParseOptions,
+    ) -> Result<(Self, Root), ParseErrors> {
+        let hostile = |kind: ErrorKind, offset: usize| {
+            ParseErrors(vec![ParseError {
+                kind,
+                rule: "LISTS-7",
+                position: Position::locate(input, offset),
+                path: String::new(),
+            }])
+        };
+        if input.len() > opts.max_input_size {
+            return Err(hostile(
+                ErrorKind::TooLarge {
+                    limit: opts.max_input_size,
+                },
+                0,
+            ));
+        }
+        let (base, body) = match input.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) => (3, rest),
+            None => (0, input),
+        };
+        let text = match std::str::from_utf8(body) {
+            Ok(t) => t,
+            Err(e) => return Err(hostile(ErrorKind::NotUtf8, base + e.valid_up_to())),
+        };
+        if let Some((at, c)) = first_illegal_char(text) {
+            let mut e = hostile(ErrorKind::IllegalCharacter(c), base + at);
+            e.0[0].rule = "XML";
+            return Err(e);
+        }
+        let mut reader = Reader::from_str(text);
+        let cfg = reader.config_mut();
+        cfg.check_comments = true;
+        cfg.check_end_names = true;
+        cfg.expand_empty_elements = false;
+        cfg.trim_text(false);
+        let mut driver = Driver {
+            input,
+            base,
+            reader,
+            opts,
+            bindings: Vec::new(),
+            root_empty: false,
+            errors: Vec::new(),
+        };
+        let root = driver.read_prolog()?;
+        Ok((driver, root))
+    }
+
+    fn position(&self, offset: usize) -> Position {
+        Position::locate(self.input, self.base + offset)
+    }
+
+    fn fatal(&mut self, kind: ErrorKind, rule: RuleId, offset: usize, path: String) -> ParseErrors {
+        let position = self.position(offset);
+        let mut errors = std::mem::take(&mut self.errors);
+        errors.push(ParseError {
+            kind,
+            rule,
+            position,
+            path,
+        });
+        ParseErrors(errors)
+    }
+
+    fn malformed(&mut self, msg: String, offset: usize) -> ParseErrors {
+        self.fatal(ErrorKind::Malformed(msg), "XML", offset, String::new())
+    }
+
+    fn next_event(&mut self) -> Result<(usize, Event<'a>), ParseErrors> {
+        let at = self.reader.buffer_position() as usize;
+        match self.reader.read_event() {
+            Ok(ev) => Ok((at, ev)),
+            Err(e) => {
+                let pos = self.reader.error_position() as usize;
+                Err(self.malformed(e.to_string(), pos))
+            }
+        }
+    }
+
+    /// Handles events outside the root element; returns `false` on the
+    /// root start tag or end of input.
+    fn misc(&mut self, at: usize, ev: &Event<'a>) -> Result<(), ParseErrors> {
+        match ev {
+            Event::Text(t) if is_xml_ws(t) => Ok(()),
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
+                Err(self.malformed("character data outside the root element".into(), at))
+            }
+            Event::Comment(_) => Ok(()),
+            Event::PI(pi) => self.check_pi(at, pi.target()),
+            Event::Decl(_) => Err(self.malformed(
+                "the XML declaration is only allowed at the very start".into(),
+                at,
+            )),
+            Event::DocType(_) => Err(self.fatal(ErrorKind::Doctype, "LISTS-7", at, String::new())),
+            Event::End(_) => Err(self.malformed("end tag outside the root element".into(), at)),
+            Event::Start(_) | Event::Empty(_) | Event::Eof => Ok(()),
+        }
+    }
+
+    fn check_pi(&mut self, at: usize, target: &str) -> Result<(), ParseErrors> {
+        if target.eq_ignore_ascii_case("xml") {
+            Err(self.malformed(
+                format!("processing instruction target {target:?} is reserved"),
+                at,
+            ))
+        } else if target.is_empty() {
+            Err(self.malformed("processing instruction without target".into(), at))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn read_prolog(&mut self) -> Result<Root, ParseErrors> {
+        loop {
+            let (at, ev) = self.next_event()?;
+            match ev {
+                Event::Decl(ref d) if at == 0 => {
+                    let version = d.version().map_err(|e| self.malformed(e.to_string(), at))?;
+                    if &*version != "1.0" {
+                        return Err(
+                            self.malformed(format!("XML version {version} is not supported"), at)
+                        );
+                    }
+                    if let Some(enc) = d.encoding() {
+                        let enc = enc.map_err(|e| self.malformed(e.to_string(), at))?;
+                        if !enc.eq_ignore_ascii_case("utf-8") {
+                            return Err(self.fatal(
+                                ErrorKind::NotUtf8,
+                                "LISTS-7",
+                                at,
+                                String::new(),
+                            ));
+                        }
+                    }
+                    if let Some(sa) = d.standalone() {
+                        let sa = sa.map_err(|e| self.malformed(e.to_string(), at))?;
+                        if sa != "yes" && sa != "no" {
+                            return Err(self.malformed("standalone must be yes or no".into(), at));
+                        }
+                    }
+                }
+                Event::Start(ref e) | Event::Empty(ref e) => {
+                    self.root_empty = matches!(ev, Event::Empty(_));
+                    let (prefix, local) = split_qname(e.name().0);
+                    self.push_bindings(e, at)?;
+                    let namespace = self.resolve(prefix).map(str::to_owned);
+                    if namespace.is_none() && !prefix.is_empty() {
+                        return Err(
+                            self.malformed(format!("unbound namespace prefix {prefix:?}"), at)
+                        );
+                    }
+                    let root = Root {
+                        local: local.to_owned(),
+                        namespace,
+                        offset: at,
+                    };
+                    return Ok(root);
+                }
+                Event::Eof => return Err(self.malformed("no root element".into(), at)),
+                ref other => self.misc(at, other)?,
+            }
+        }
+    }
+
+    fn resolve(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some(XML_NS);
+        }
+        self.bindings
+            .iter()
+            .rev()
+            .find(|b| b.prefix == prefix)
+            .map(|b| b.uri.as_str())
+            .filter(|u| !u.is_empty())
+    }
+
+    /// Pushes the element's namespace declarations and checks its other
+    /// attributes.
+    fn push_bindings(
+        &mut self,
+        e: &quick_xml::events::BytesStart<'_>,
+        at: usize,
+    ) -> Result<(), ParseErrors> {
+        if is_xml_ws(e.attributes_raw()) {
+            return Ok(());
+        }
+        let mut others: Vec<(String, String)> = Vec::new();
+        let mut attrs = e.attributes();
+        attrs.with_checks(true);
+        for attr in attrs {
+            let attr = attr.map_err(|err| self.malformed(err.to_string(), at))?;
+            let key = attr.key.0;
+            let value = attr
+                .normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                .map_err(|err| self.malformed(err.to_string(), at))?
+                .into_owned();
+            if key == "xmlns" {
+                self.bindings.push(Binding {
+                    prefix: String::new(),
+                    uri: value,
+                });
+            } else if let Some(p) = key.strip_prefix("xmlns:") {
+                if value.is_empty() || p == "xmlns" || (p == "xml") != (value == XML_NS) {
+                    return Err(
+                        self.malformed(format!("invalid namespace declaration xmlns:{p}"), at)
+                    );
+                }
+                self.bindings.push(Binding {
+                    prefix: p.to_owned(),
+                    uri: value,
+                });
+            } else {
+                others.push((key.to_owned(), value));
+            }
+        }
+        let mut seen_xsi: Vec<&str> = Vec::new();
+        for (key, _value) in &others {
+            let (prefix, local) = split_qname(key);
+            let allowed = !prefix.is_empty()
+                && match self.resolve(prefix) {
+                    None => {
+                        return Err(
+                            self.malformed(format!("unbound namespace prefix {prefix:?}"), at)
+                        );
+                    }
+                    Some(ns) => {
+                        ns == XSI && matches!(local, "schemaLocation" | "noNamespaceSchemaLocation")
+                    }
+                };
+            if !allowed {
+                let path = String::new();
+                return Err(self.fatal(
+                    ErrorKind::UnexpectedAttribute { name: key.clone() },
+                    "LISTS-7",
+                    at,
+                    path,
+                ));
+            }
+            if seen_xsi.contains(&local) {
+                return Err(self.malformed(format!("duplicate attribute xsi:{local}"), at));
+            }
+            seen_xsi.push(if local == "schemaLocation" {
+                "schemaLocation"
+            } else {
+                "noNamespaceSchemaLocation"
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates the document from the root down against `schema`, feeding
+    /// `builder`.
+    pub(crate) fn run<B: Builder>(
+        mut self,
+        schema: &Schema,
+        root: &Root,
+        builder: &mut B,
+    ) -> Result<(), ParseErrors> {
+        let root_decl = &schema.elems[0];
+        if root.local != root_decl.name || root.namespace.as_deref() != Some(schema.namespace) {
+            let kind = ErrorKind::UnknownRoot {
+                name: root.local.clone(),
+                namespace: root.namespace.clone(),
+            };
+            return Err(self.fatal(kind, schema.rule, root.offset, String::new()));
+        }
+        let mut stack: Vec<Frame> = Vec::with_capacity(16);
+        let mut text = String::new();
+        let mut text_start = 0usize;
+        stack.push(Frame {
+            elem: 0,
+            particle: 0,
+            count: 0,
+            index: 0,
+            ns_mark: 0,
+            start: root.offset,
+        });
+        builder.start(0, root.offset);
+        let mut pending_end = self.root_empty;
+        loop {
+            if pending_end {
+                pending_end = false;
+                self.close(schema, &mut stack, &text, text_start, builder)?;
+                if stack.is_empty() {
+                    break;
+                }
+                continue;
+            }
+            let (at, ev) = self.next_event()?;
+            let top = stack.last().map(|f| f.elem).unwrap_or(0);
+            let simple = matches!(schema.elems[top].content, Content::Simple);
+            match ev {
+                Event::Start(ref e) | Event::Empty(ref e) => {
+                    let empty = matches!(ev, Event::Empty(_));
+                    let ns_mark = self.bindings.len();
+                    self.push_bindings(e, at)?;
+                    let (prefix, local) = split_qname(e.name().0);
+                    let ns = self.resolve(prefix).map(str::to_owned);
+                    if ns.is_none() && !prefix.is_empty() {
+                        return Err(
+                            self.malformed(format!("unbound namespace prefix {prefix:?}"), at)
+                        );
+                    }
+                    if ns.as_deref() != Some(schema.namespace) {
+                        let path = path_of(schema, &stack, None);
+                        let kind = ErrorKind::WrongNamespace {
+                            element: local.to_owned(),
+                            found: ns,
+                            expected: schema.namespace,
+                        };
+                        return Err(self.fatal(kind, schema.rule, at, path));
+                    }
+                    if stack.len() >= self.opts.max_depth {
+                        let path = path_of(schema, &stack, None);
+                        let kind = ErrorKind::LimitExceeded {
+                            limit: "max_depth",
+                            value: self.opts.max_depth,
+                        };
+                        return Err(self.fatal(kind, "LISTS-7", at, path));
+                    }
+                    let (child, index) = self.match_child(schema, &mut stack, local, at)?;
+                    stack.push(Frame {
+                        elem: child,
+                        particle: 0,
+                        count: 0,
+                        index,
+                        ns_mark,
+                        start: at,
+                    });
+                    match schema.elems[child].content {
+                        Content::Simple => {
+                            text.clear();
+                            text_start = at;
+                        }
+                        Content::Complex(_) => builder.start(child, at),
+                    }
+                    pending_end = empty;
+                }
+                Event::End(_) => {
+                    self.close(schema, &mut stack, &text, text_start, builder)?;
+                    if stack.is_empty() {
+                        break;
+                    }
+                }
+                Event::Text(ref t) => {
+                    if simple {
+                        if t.contains("]]>") {
+                            return Err(self.malformed("']]>' is not allowed in text".into(), at));
+                        }
+                        push_normalized(&mut text, t);
+                    } else if !is_xml_ws(t) {
+                        let path = path_of(schema, &stack, None);
+                        return Err(self.fatal(ErrorKind::UnexpectedText, schema.rule, at, path));
+                    }
+                }
+                Event::CData(t) => {
+                    if simple {
+                        push_normalized(&mut text, &t);
+                    } else {
+                        let path = path_of(schema, &stack, None);
+                        return Err(self.fatal(ErrorKind::UnexpectedText, schema.rule, at, path));
+                    }
+                }
+                Event::GeneralRef(r) => {
+                    let c = resolve_reference(&r).map_err(|m| self.malformed(m, at))?;
+                    if simple {
+                        text.push(c);
+                    } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+                        let path = path_of(schema, &stack, None);
+                        return Err(self.fatal(ErrorKind::UnexpectedText, schema.rule, at, path));
+                    }
+                }
+                Event::Comment(_) => {}
+                Event::PI(pi) => self.check_pi(at, pi.target())?,
+                Event::Decl(_) => {
+                    return Err(self.malformed(
+                        "the XML declaration is only allowed at the very start".into(),
+                        at,
+                    ));
+                }
+                Event::DocType(_) => {
+                    return Err(self.fatal(ErrorKind::Doctype, "LISTS-7", at, String::new()));
+                }
+                Event::Eof => {
+                    return Err(
+                        self.malformed("unexpected end of input: unclosed element".into(), at)
+                    );
+                }
+            }
+            if self.errors.len() >= self.opts.max_errors {
+                return Err(ParseErrors(std::mem::take(&mut self.errors)));
+            }
+        }
+        // After the root: only whitespace, comments and PIs.
+        loop {
+            let (at, ev) = self.next_event()?;
+            match ev {
+                Event::Eof => break,
+                Event::Start(_) | Event::Empty(_) => {
+                    return Err(self.malformed("only one root element is allowed".into(), at));
+                }
+                ref other => self.misc(at, other)?,
+            }
+        }
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ParseErrors(self.errors))
+        }
+    }
+
+    /// Matches a child element against the parent's sequence.
+    fn match_child(
+        &mut self,
+        schema: &Schema,
+        stack: &mut [Frame],
+        local: &str,
+        at: usize,
+    ) -> Result<(ElemId, usize), ParseErrors> {
+        let Some(frame) = stack.last_mut() else {
+            return Err(self.malformed("element outside the root".into(), at));
+        };
+        let particles = match schema.elems[frame.elem].content {
+            Content::Simple => {
+                let path = path_of(schema, stack, None);
+                let kind = ErrorKind::UnexpectedElement {
+                    found: local.to_owned(),
+                    expected: "text".into(),
+                };
+                return Err(self.fatal(kind, schema.rule, at, path));
+            }
+            Content::Complex(p) => p,
+        };
+        loop {
+            let Some(part) = particles.get(frame.particle) else {
+                let expected = format!("the end of {}", schema.elems[frame.elem].name);
+                let path = path_of(schema, stack, None);
+                let kind = ErrorKind::UnexpectedElement {
+                    found: local.to_owned(),
+                    expected,
+                };
+                return Err(self.fatal(kind, schema.rule, at, path));
+            };
+            let decl = &schema.elems[part.elem];
+            if decl.name == local && (part.many || frame.count == 0) {
+                frame.count += 1;
+                if part.many && frame.count > self.opts.max_entries {
+                    let path = path_of(schema, stack, None);
+                    let kind = ErrorKind::LimitExceeded {
+                        limit: "max_entries",
+                        value: self.opts.max_entries,
+                    };
+                    return Err(self.fatal(kind, "LISTS-7", at, path));
+                }
+                let index = if part.many { frame.count } else { 0 };
+                return Ok((part.elem, index));
+            }
+            if frame.count >= usize::from(part.min) {
+                frame.particle += 1;
+                frame.count = 0;
+            } else {
+                let path = path_of(schema, stack, None);
+                let kind = ErrorKind::UnexpectedElement {
+                    found: local.to_owned(),
+                    expected: decl.name.to_owned(),
+                };
+                return Err(self.fatal(kind, schema.rule, at, path));
+            }
+        }
+    }
+
+    /// Closes the top element: checks that no required child is missing,
+    /// hands a simple element's value to the builder.
+    fn close<B: Builder>(
+        &mut self,
+        schema: &Schema,
+        stack: &mut Vec<Frame>,
+        text: &str,
+        text_start: usize,
+        builder: &mut B,
+    ) -> Result<(), ParseErrors> {
+        let at = self.reader.buffer_position() as usize;
+        let Some(frame) = stack.last() else {
+            return Err(self.malformed("unbalanced end tag".into(), at));
+        };
+        let elem = frame.elem;
+        let result = match schema.elems[elem].content {
+            Content::Simple => builder.value(elem, text, text_start),
+            Content::Complex(particles) => {
+                let mut p = frame.particle;
+                let mut count = frame.count;
+                while let Some(part) = particles.get(p) {
+                    if count < usize::from(part.min) {
+                        let path = path_of(schema, stack, None);
+                        let kind = ErrorKind::MissingElement {
+                            expected: schema.elems[part.elem].name,
+                        };
+                        return Err(self.fatal(kind, schema.rule, at, path));
+                    }
+                    p += 1;
+                    count = 0;
+                }
+                builder.end(elem)
+            }
+        };
+        if let Err(fault) = result {
+            let path = path_of(schema, stack, None);
+            let element = schema.elems[elem].name;
+            let start = if matches!(schema.elems[elem].content, Content::Simple) {
+                text_start
+            } else {
+                frame.start
+            };
+            let position = self.position(start);
+            let error = match fault {
+                Fault::Value(v) => ParseError {
+                    rule: v.rule,
+                    kind: ErrorKind::InvalidValue {
+                        element,
+                        value: v.value,
+                        violation: v.violation,
+                    },
+                    position,
+                    path,
+                },
+                Fault::Duplicate {
+                    value,
+                    first_offset,
+                    rule,
+                } => {
+                    // Duplicates are reported on the element whose value
+                    // repeats (the key child), at the repeating entry.
+                    ParseError {
+                        rule,
+                        kind: ErrorKind::Duplicate {
+                            element,
+                            value,
+                            first: self.position(first_offset),
+                        },
+                        position,
+                        path,
+                    }
+                }
+            };
+            self.errors.push(error);
+        }
+        if let Some(frame) = stack.pop() {
+            self.bindings.truncate(frame.ns_mark);
+        }
+        Ok(())
+    }
+}
+
+fn split_qname(q: &str) -> (&str, &str) {
+    match q.find(':') {
+        Some(i) => (&q[..i], &q[i + 1..]),
+        None => ("", q),
+    }
+}
+
+/// `/Root/Child[3]/Leaf` for the open elements (plus an optional leaf).
+fn path_of(schema: &Schema, stack: &[Frame], leaf: Option<&str>) -> String {
+    let mut p = String::new();
+    for f in stack {
+        p.push('/');
+        p.push_str(schema.elems[f.elem].name);
+        if f.index > 0 {
+            p.push_str(&format!("[{}]", f.index));
+        }
+    }
+    if let Some(l) = leaf {
+        p.push('/');
+        p.push_str(l);
+    }
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn illegal_characters_are_found() {
+        assert_eq!(first_illegal_char("abc\t\n\r"), None);
+        assert_eq!(first_illegal_char("ab\u{1}c"), Some((2, '\u{1}')));
+        let long = format!("{}\u{FFFE}", "x".repeat(100));
+        assert_eq!(first_illegal_char(&long), Some((100, '\u{FFFE}')));
+        assert_eq!(first_illegal_char("\u{FFFD}\u{F000}"), None);
+    }
+
+    #[test]
+    fn references() {
+        assert_eq!(resolve_reference("amp"), Ok('&'));
+        assert_eq!(resolve_reference("#x41"), Ok('A'));
+        assert_eq!(resolve_reference("#46"), Ok('.'));
+        assert!(resolve_reference("#0").is_err());
+        assert!(resolve_reference("#xD800").is_err());
+        assert!(resolve_reference("nbsp").is_err());
+        assert!(resolve_reference("#x").is_err());
+        assert!(resolve_reference("#99999999999").is_err());
+    }
+
+    #[test]
+    fn end_of_line_normalization() {
+        let mut s = String::new();
+        push_normalized(&mut s, "a\r\nb\rc\n");
+        assert_eq!(s, "a\nb\nc\n");
+    }
+}
