@@ -102,7 +102,8 @@ fn value_errors_are_all_collected() {
 
 #[test]
 fn structure_errors() {
-    let cases: &[(&str, fn(&ErrorKind) -> bool)] = &[
+    type Check = fn(&ErrorKind) -> bool;
+    let cases: &[(&str, Check)] = &[
         ("<MedMijNode/>", |k| {
             matches!(
                 k,

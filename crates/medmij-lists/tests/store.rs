@@ -228,6 +228,9 @@ fn readers_never_see_a_half_installed_list() {
     assert_eq!(store.current().unwrap().list().len(), 60);
 }
 
+/// A model version: (Volgnummer, offered pairs, installed at).
+type Version = (u64, BTreeSet<(u8, u8)>, u64);
+
 #[derive(Debug, Clone)]
 enum Op {
     /// Offer a ZAL version with this Volgnummer and these pairs, `dt` seconds later.
@@ -259,7 +262,8 @@ proptest! {
     fn store_matches_the_model(ops in proptest::collection::vec(op(), 1..40)) {
         let store: ListStore<Zorgaanbiederslijst> = ListStore::new(NoArchive);
         // Model: installed versions as (volgnummer, pairs, installed_at).
-        let mut installed: Vec<(u64, BTreeSet<(u8, u8)>, u64)> = Vec::new();
+        // (volgnummer, pairs, installed_at)
+        let mut installed: Vec<Version> = Vec::new();
         let mut now = 0u64;
         for op in ops {
             match op {
