@@ -319,31 +319,33 @@ impl BackChannelUri {
 /// Hostname / back-channel form, whose last label has at least two
 /// characters and ends in `[a-z0-9]`.
 fn is_host(host: &str, strict_last: bool) -> bool {
-    let b = host.as_bytes();
-    let mut labels = 0usize;
-    let mut start = 0usize;
-    loop {
-        let end = b[start..]
-            .iter()
-            .position(|&c| c == b'.')
-            .map_or(b.len(), |p| start + p);
-        let label = &b[start..end];
-        let is_last = end == b.len();
-        if label.is_empty() || !is_alnum(label[0]) {
-            return false;
-        }
-        if !label[1..].iter().all(|&c| is_alnum(c) || c == b'-') {
-            return false;
-        }
-        labels += 1;
-        if is_last {
-            if strict_last && (label.len() < 2 || !is_alnum(label[label.len() - 1])) {
+    let mut dots = 0usize;
+    let mut label_len = 0usize;
+    let mut last = 0u8;
+    for &c in host.as_bytes() {
+        if c == b'.' {
+            if label_len == 0 {
                 return false;
             }
-            return labels >= 2;
+            dots += 1;
+            label_len = 0;
+            continue;
         }
-        start = end + 1;
+        let ok = if label_len == 0 {
+            is_alnum(c)
+        } else {
+            is_alnum(c) || c == b'-'
+        };
+        if !ok {
+            return false;
+        }
+        label_len += 1;
+        last = c;
     }
+    if label_len == 0 || dots == 0 {
+        return false;
+    }
+    !strict_last || (label_len >= 2 && is_alnum(last))
 }
 
 fn is_alnum(c: u8) -> bool {
@@ -356,12 +358,11 @@ fn is_uri(s: &str, back: bool) -> bool {
     let Some(rest) = s.strip_prefix("https://") else {
         return false;
     };
-    let host_end = if back {
-        rest.find([':', '/'])
-    } else {
-        rest.find('/')
-    }
-    .unwrap_or(rest.len());
+    let host_end = rest
+        .as_bytes()
+        .iter()
+        .position(|&c| c == b'/' || (back && c == b':'))
+        .unwrap_or(rest.len());
     if !is_host(&rest[..host_end], back) {
         return false;
     }
@@ -375,15 +376,25 @@ fn is_uri(s: &str, back: bool) -> bool {
         }
         rest = &after[end..];
     }
-    if rest.is_empty() {
+    // `(/[^?#/]+)*`: non-empty segments without `?` or `#`. Multi-byte
+    // UTF-8 sequences never contain these ASCII bytes, so bytes suffice.
+    let p = rest.as_bytes();
+    if p.is_empty() {
         return true;
     }
-    // `(/[^?#/]+)*`: non-empty segments without `?` or `#`.
-    let Some(path) = rest.strip_prefix('/') else {
+    if p[0] != b'/' {
         return false;
-    };
-    path.split('/')
-        .all(|seg| !seg.is_empty() && !seg.contains(['?', '#']))
+    }
+    let mut seg = 0usize;
+    for &c in &p[1..] {
+        match c {
+            b'/' if seg == 0 => return false,
+            b'/' => seg = 0,
+            b'?' | b'#' => return false,
+            _ => seg += 1,
+        }
+    }
+    seg > 0
 }
 
 /// XML Schema's `\d`, which is `\p{Nd}`: the decimal digits of the Unicode
@@ -417,6 +428,9 @@ fn is_xsd_digit(c: char) -> bool {
         (0x104A0, 0x104A9),
         (0x1D7CE, 0x1D7FF),
     ];
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
     let c = c as u32;
     ND.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }

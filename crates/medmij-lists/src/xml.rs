@@ -20,6 +20,7 @@ use crate::ParseOptions;
 use crate::error::{ErrorKind, InvalidValue, ParseError, ParseErrors, Position, RuleId};
 use quick_xml::Reader;
 use quick_xml::events::Event;
+use std::borrow::Cow;
 
 /// Index of an element declaration in [`Schema::elems`].
 pub(crate) type ElemId = usize;
@@ -481,7 +482,12 @@ impl<'a> Driver<'a> {
             return Err(self.fatal(kind, schema.rule, root.offset, String::new()));
         }
         let mut stack: Vec<Frame> = Vec::with_capacity(16);
+        // A simple element's value: borrowed from the input when it is one
+        // chunk of text without carriage returns (the common case), else
+        // assembled in `text`.
         let mut text = String::new();
+        let mut borrowed: Option<&'a str> = None;
+        let mut owned = false;
         let mut text_start = 0usize;
         stack.push(Frame {
             elem: 0,
@@ -496,7 +502,8 @@ impl<'a> Driver<'a> {
         loop {
             if pending_end {
                 pending_end = false;
-                self.close(schema, &mut stack, &text, text_start, builder)?;
+                let value = borrowed.unwrap_or(&text);
+                self.close(schema, &mut stack, value, text_start, builder)?;
                 if stack.is_empty() {
                     break;
                 }
@@ -511,13 +518,14 @@ impl<'a> Driver<'a> {
                     let ns_mark = self.bindings.len();
                     self.push_bindings(e, at)?;
                     let (prefix, local) = split_qname(e.name().0);
-                    let ns = self.resolve(prefix).map(str::to_owned);
-                    if ns.is_none() && !prefix.is_empty() {
-                        return Err(
-                            self.malformed(format!("unbound namespace prefix {prefix:?}"), at)
-                        );
-                    }
-                    if ns.as_deref() != Some(schema.namespace) {
+                    let ns = self.resolve(prefix);
+                    if ns != Some(schema.namespace) {
+                        if ns.is_none() && !prefix.is_empty() {
+                            return Err(
+                                self.malformed(format!("unbound namespace prefix {prefix:?}"), at)
+                            );
+                        }
+                        let ns = ns.map(str::to_owned);
                         let path = path_of(schema, &stack, None);
                         let kind = ErrorKind::WrongNamespace {
                             element: local.to_owned(),
@@ -546,6 +554,8 @@ impl<'a> Driver<'a> {
                     match schema.elems[child].content {
                         Content::Simple => {
                             text.clear();
+                            borrowed = None;
+                            owned = false;
                             text_start = at;
                         }
                         Content::Complex(_) => builder.start(child, at),
@@ -553,24 +563,43 @@ impl<'a> Driver<'a> {
                     pending_end = empty;
                 }
                 Event::End(_) => {
-                    self.close(schema, &mut stack, &text, text_start, builder)?;
+                    let value = borrowed.unwrap_or(&text);
+                    self.close(schema, &mut stack, value, text_start, builder)?;
                     if stack.is_empty() {
                         break;
                     }
                 }
-                Event::Text(ref t) => {
+                Event::Text(t) => {
+                    let t = t.into_inner();
                     if simple {
-                        if t.contains("]]>") {
+                        if t.as_bytes().contains(&b']') && t.contains("]]>") {
                             return Err(self.malformed("']]>' is not allowed in text".into(), at));
                         }
-                        push_normalized(&mut text, t);
-                    } else if !is_xml_ws(t) {
+                        match t {
+                            Cow::Borrowed(b)
+                                if !owned && borrowed.is_none() && !b.contains('\r') =>
+                            {
+                                borrowed = Some(b);
+                            }
+                            t => {
+                                if let Some(b) = borrowed.take() {
+                                    text.push_str(b);
+                                }
+                                owned = true;
+                                push_normalized(&mut text, &t);
+                            }
+                        }
+                    } else if !is_xml_ws(&t) {
                         let path = path_of(schema, &stack, None);
                         return Err(self.fatal(ErrorKind::UnexpectedText, schema.rule, at, path));
                     }
                 }
                 Event::CData(t) => {
                     if simple {
+                        if let Some(b) = borrowed.take() {
+                            text.push_str(b);
+                        }
+                        owned = true;
                         push_normalized(&mut text, &t);
                     } else {
                         let path = path_of(schema, &stack, None);
@@ -580,6 +609,10 @@ impl<'a> Driver<'a> {
                 Event::GeneralRef(r) => {
                     let c = resolve_reference(&r).map_err(|m| self.malformed(m, at))?;
                     if simple {
+                        if let Some(b) = borrowed.take() {
+                            text.push_str(b);
+                        }
+                        owned = true;
                         text.push(c);
                     } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
                         let path = path_of(schema, &stack, None);
