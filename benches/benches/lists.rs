@@ -11,6 +11,9 @@
 //!
 //! Run: `cargo bench -p medmij-benches --bench lists`.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use medmij_benches::{generate_whl, generate_zal, provider_letters};
 use medmij_lists::{Whitelist, Zorgaanbiederslijst};
@@ -104,10 +107,5 @@ fn lookups(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group! {
-    #[allow(missing_docs)]
-    name = benches;
-    config = Criterion::default();
-    targets = parse, lookups
-}
+criterion_group!(benches, parse, lookups);
 criterion_main!(benches);
