@@ -85,12 +85,20 @@ struct Frame {
     index: usize,
     /// Length of the namespace binding stack before this element.
     ns_mark: usize,
+    /// Byte offset of the start tag's `<`.
     start: usize,
+    /// Length of the start tag's qualified name, which follows the `<`; the
+    /// end tag must repeat it (checked here rather than by quick-xml, whose
+    /// own check keeps a second name stack).
+    qname_len: usize,
 }
 
 struct Binding {
     prefix: String,
     uri: String,
+    /// Whether `uri` is the namespace of the list being validated, decided
+    /// once per declaration rather than compared at every element.
+    is_target: bool,
 }
 
 /// The root element of a document, as found before the content model is
@@ -99,6 +107,7 @@ pub(crate) struct Root {
     pub(crate) local: String,
     pub(crate) namespace: Option<String>,
     pub(crate) offset: usize,
+    pub(crate) qname_len: usize,
 }
 
 pub(crate) struct Driver<'a> {
@@ -110,6 +119,8 @@ pub(crate) struct Driver<'a> {
     bindings: Vec<Binding>,
     /// Whether the root element was an empty-element tag.
     root_empty: bool,
+    /// The namespace of the list being validated, once known.
+    target: Option<&'static str>,
     errors: Vec<ParseError>,
 }
 
@@ -247,7 +258,8 @@ impl<'a> Driver<'a> {
         let mut reader = Reader::from_str(text);
         let cfg = reader.config_mut();
         cfg.check_comments = true;
-        cfg.check_end_names = true;
+        // End tags are matched against our own element stack in `run`.
+        cfg.check_end_names = false;
         cfg.expand_empty_elements = false;
         cfg.trim_text(false);
         let mut driver = Driver {
@@ -257,6 +269,7 @@ impl<'a> Driver<'a> {
             opts,
             bindings: Vec::new(),
             root_empty: false,
+            target: None,
             errors: Vec::new(),
         };
         let root = driver.read_prolog()?;
@@ -370,6 +383,7 @@ impl<'a> Driver<'a> {
                         local: local.to_owned(),
                         namespace,
                         offset: at,
+                        qname_len: e.name().0.len(),
                     };
                     return Ok(root);
                 }
@@ -380,15 +394,20 @@ impl<'a> Driver<'a> {
     }
 
     fn resolve(&self, prefix: &str) -> Option<&str> {
+        self.resolve_binding(prefix).map(|(uri, _)| uri)
+    }
+
+    /// The namespace bound to `prefix`, and whether it is the list's.
+    fn resolve_binding(&self, prefix: &str) -> Option<(&str, bool)> {
         if prefix == "xml" {
-            return Some(XML_NS);
+            return Some((XML_NS, false));
         }
         self.bindings
             .iter()
             .rev()
-            .find(|b| b.prefix == prefix)
-            .map(|b| b.uri.as_str())
-            .filter(|u| !u.is_empty())
+            .find(|b| short_eq(&b.prefix, prefix))
+            .filter(|b| !b.uri.is_empty())
+            .map(|b| (b.uri.as_str(), b.is_target))
     }
 
     /// Pushes the element's namespace declarations and checks its other
@@ -412,9 +431,11 @@ impl<'a> Driver<'a> {
                 .map_err(|err| self.malformed(err.to_string(), at))?
                 .into_owned();
             if key == "xmlns" {
+                let is_target = Some(value.as_str()) == self.target;
                 self.bindings.push(Binding {
                     prefix: String::new(),
                     uri: value,
+                    is_target,
                 });
             } else if let Some(p) = key.strip_prefix("xmlns:") {
                 if value.is_empty() || p == "xmlns" || (p == "xml") != (value == XML_NS) {
@@ -422,9 +443,11 @@ impl<'a> Driver<'a> {
                         self.malformed(format!("invalid namespace declaration xmlns:{p}"), at)
                     );
                 }
+                let is_target = Some(value.as_str()) == self.target;
                 self.bindings.push(Binding {
                     prefix: p.to_owned(),
                     uri: value,
+                    is_target,
                 });
             } else {
                 others.push((key.to_owned(), value));
@@ -473,6 +496,10 @@ impl<'a> Driver<'a> {
         root: &Root,
         builder: &mut B,
     ) -> Result<(), ParseErrors> {
+        self.target = Some(schema.namespace);
+        for b in &mut self.bindings {
+            b.is_target = b.uri == schema.namespace;
+        }
         let root_decl = &schema.elems[0];
         if root.local != root_decl.name || root.namespace.as_deref() != Some(schema.namespace) {
             let kind = ErrorKind::UnknownRoot {
@@ -496,6 +523,7 @@ impl<'a> Driver<'a> {
             index: 0,
             ns_mark: 0,
             start: root.offset,
+            qname_len: root.qname_len,
         });
         builder.start(0, root.offset);
         let mut pending_end = self.root_empty;
@@ -518,8 +546,9 @@ impl<'a> Driver<'a> {
                     let ns_mark = self.bindings.len();
                     self.push_bindings(e, at)?;
                     let (prefix, local) = split_qname(e.name().0);
-                    let ns = self.resolve(prefix);
-                    if ns != Some(schema.namespace) {
+                    let resolved = self.resolve_binding(prefix);
+                    if !resolved.is_some_and(|(_, is_target)| is_target) {
+                        let ns = resolved.map(|(uri, _)| uri);
                         if ns.is_none() && !prefix.is_empty() {
                             return Err(
                                 self.malformed(format!("unbound namespace prefix {prefix:?}"), at)
@@ -550,6 +579,7 @@ impl<'a> Driver<'a> {
                         index,
                         ns_mark,
                         start: at,
+                        qname_len: e.name().0.len(),
                     });
                     match schema.elems[child].content {
                         Content::Simple => {
@@ -562,7 +592,20 @@ impl<'a> Driver<'a> {
                     }
                     pending_end = empty;
                 }
-                Event::End(_) => {
+                Event::End(e) => {
+                    let open = stack.last().map_or(&[][..], |f| {
+                        let tag = &self.input[self.base..];
+                        tag.get(f.start + 1..f.start + 1 + f.qname_len)
+                            .unwrap_or(&[])
+                    });
+                    if !bytes_eq(open, e.name().0.as_bytes()) {
+                        let msg = format!(
+                            "end tag </{}> does not match start tag <{}>",
+                            e.name().0,
+                            String::from_utf8_lossy(open)
+                        );
+                        return Err(self.malformed(msg, at));
+                    }
                     let value = borrowed.unwrap_or(&text);
                     self.close(schema, &mut stack, value, text_start, builder)?;
                     if stack.is_empty() {
@@ -691,7 +734,7 @@ impl<'a> Driver<'a> {
                 return Err(self.fatal(kind, schema.rule, at, path));
             };
             let decl = &schema.elems[part.elem];
-            if decl.name == local && (part.many || frame.count == 0) {
+            if short_eq(decl.name, local) && (part.many || frame.count == 0) {
                 frame.count += 1;
                 if part.many && frame.count > self.opts.max_entries {
                     let path = path_of(schema, stack, None);
@@ -798,6 +841,17 @@ impl<'a> Driver<'a> {
         }
         Ok(())
     }
+}
+
+/// Equality for the short strings of element names and prefixes. A plain
+/// `==` calls `memcmp`, whose fixed cost dominated profiles of the
+/// per-element name and prefix checks.
+fn short_eq(a: &str, b: &str) -> bool {
+    bytes_eq(a.as_bytes(), b.as_bytes())
+}
+
+fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 fn split_qname(q: &str) -> (&str, &str) {
