@@ -1,1 +1,3 @@
-//! Shared code for the medmij-rs examples.
+//! Shared code for the medmij-rs examples: the place where the crates meet.
+
+pub mod lists_cli;

@@ -372,7 +372,7 @@ impl<'a> Driver<'a> {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     self.root_empty = matches!(ev, Event::Empty(_));
                     let (prefix, local) = split_qname(e.name().0);
-                    self.push_bindings(e, at)?;
+                    self.push_bindings(e, at, "LISTS-7", &|| format!("/{local}"))?;
                     let namespace = self.resolve(prefix).map(str::to_owned);
                     if namespace.is_none() && !prefix.is_empty() {
                         return Err(
@@ -411,11 +411,14 @@ impl<'a> Driver<'a> {
     }
 
     /// Pushes the element's namespace declarations and checks its other
-    /// attributes.
+    /// attributes; an undeclared attribute is reported under `rule` at the
+    /// element `path` gives.
     fn push_bindings(
         &mut self,
         e: &quick_xml::events::BytesStart<'_>,
         at: usize,
+        rule: RuleId,
+        path: &dyn Fn() -> String,
     ) -> Result<(), ParseErrors> {
         if is_xml_ws(e.attributes_raw()) {
             return Ok(());
@@ -468,12 +471,11 @@ impl<'a> Driver<'a> {
                     }
                 };
             if !allowed {
-                let path = String::new();
                 return Err(self.fatal(
                     ErrorKind::UnexpectedAttribute { name: key.clone() },
-                    "LISTS-7",
+                    rule,
                     at,
-                    path,
+                    path(),
                 ));
             }
             if seen_xsi.contains(&local) {
@@ -544,8 +546,10 @@ impl<'a> Driver<'a> {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     let empty = matches!(ev, Event::Empty(_));
                     let ns_mark = self.bindings.len();
-                    self.push_bindings(e, at)?;
                     let (prefix, local) = split_qname(e.name().0);
+                    self.push_bindings(e, at, schema.rule, &|| {
+                        path_of(schema, &stack, Some(local))
+                    })?;
                     let resolved = self.resolve_binding(prefix);
                     if !resolved.is_some_and(|(_, is_target)| is_target) {
                         let ns = resolved.map(|(uri, _)| uri);
