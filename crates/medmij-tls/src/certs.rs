@@ -297,23 +297,31 @@ impl OwnCertificates {
     }
 
     /// The certificate chosen for a handshake (see the type's docs).
+    ///
+    /// rustls passes as `schemes` only the signature schemes that fit a cipher suite
+    /// both sides support, so an RSA and an ECDSA certificate can be held side by
+    /// side. If no certificate fits, the newest valid one is still returned, so that
+    /// the handshake fails as "no cipher suites in common" (`handshake_failure`).
     pub fn choose(
         &self,
         sni: Option<&str>,
         schemes: &[SignatureScheme],
         now: UnixTime,
     ) -> Option<&OwnCertificate> {
-        let usable = || {
-            self.certs
-                .iter()
-                .filter(|c| c.valid_at(now) && c.supports(schemes))
+        let pick = |need_scheme: bool| {
+            let usable = || {
+                self.certs
+                    .iter()
+                    .filter(move |c| c.valid_at(now) && (!need_scheme || c.supports(schemes)))
+            };
+            let by_name = sni.and_then(|s| {
+                usable()
+                    .filter(|c| c.matches_name(s))
+                    .max_by_key(|c| c.not_before.as_secs())
+            });
+            by_name.or_else(|| usable().max_by_key(|c| c.not_before.as_secs()))
         };
-        let by_name = sni.and_then(|s| {
-            usable()
-                .filter(|c| c.matches_name(s))
-                .max_by_key(|c| c.not_before.as_secs())
-        });
-        by_name.or_else(|| usable().max_by_key(|c| c.not_before.as_secs()))
+        pick(true).or_else(|| pick(false))
     }
 
     fn now(&self) -> UnixTime {

@@ -344,6 +344,29 @@ impl TestPki {
         self.finish(p, KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?)
     }
 
+    /// Issue an end-entity certificate for `dns_names` with a given key (PEM, e.g.
+    /// an RSA key made by `openssl genpkey`, since `ring` cannot generate RSA keys).
+    pub fn issue_with_key(
+        &self,
+        dns_names: &[&str],
+        opts: &CertOptions,
+        key_pem: &str,
+    ) -> Result<IssuedCert, TestPkiError> {
+        let names: Vec<String> = dns_names.iter().map(|s| s.to_string()).collect();
+        let mut p = self.ee_params(names.first().map(String::as_str).unwrap_or("test"), opts)?;
+        p.subject_alt_names = CertificateParams::new(names)?.subject_alt_names;
+        p.key_usages.push(KeyUsagePurpose::KeyEncipherment);
+        if opts.server_auth {
+            p.extended_key_usages
+                .push(ExtendedKeyUsagePurpose::ServerAuth);
+        }
+        if opts.client_auth {
+            p.extended_key_usages
+                .push(ExtendedKeyUsagePurpose::ClientAuth);
+        }
+        self.finish(p, KeyPair::from_pem(key_pem)?)
+    }
+
     /// Issue a delegated OCSP responder certificate (id-kp-OCSPSigning, RFC 6960
     /// 4.2.2.2); with `ocsp_signing` false, one without that usage (to test refusal).
     pub fn issue_ocsp_responder(&self, ocsp_signing: bool) -> Result<IssuedCert, TestPkiError> {
