@@ -97,6 +97,15 @@ pub trait OcspSource: Send + Sync {
     fn fetch(&self, query: &OcspQuery) -> Result<Vec<u8>, OcspSourceError>;
 }
 
+impl<F> OcspSource for F
+where
+    F: Fn(&OcspQuery) -> Result<Vec<u8>, OcspSourceError> + Send + Sync,
+{
+    fn fetch(&self, query: &OcspQuery) -> Result<Vec<u8>, OcspSourceError> {
+        self(query)
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct CachedAnswer {
     revoked_at: Option<u64>,
