@@ -56,7 +56,8 @@ impl PeerChecks {
         self
     }
 
-    /// Hand every refusal to `log`.
+    /// Hand every refusal to `log` (each refusal is also logged at level `warn`
+    /// through the `log` crate).
     pub fn with_refusal_log(mut self, log: RefusalLog) -> Self {
         self.log = Some(log);
         self
@@ -98,6 +99,13 @@ impl PeerChecks {
                     peer_names: names,
                     refusal,
                 };
+                // MedMij TLS-3, TLS-4: every refusal is logged with its reason.
+                log::warn!(
+                    "medmij-tls: refused {:?} certificate {:?}: {}",
+                    ev.peer,
+                    ev.peer_names,
+                    ev.refusal
+                );
                 if let Some(log) = &self.log {
                     log(&ev);
                 }

@@ -261,8 +261,18 @@ fn revoked_client_is_refused() {
 }
 
 fn refused_both_ways(f: &Fixture, expect: impl Fn(&Refusal) -> bool, alert_seen: AlertDescription) {
-    let server = f.node(&f.issue(SERVER));
-    let client = f.node(&f.issue(CLIENT));
+    refused_both_ways_with(f, &f.opts(), expect, alert_seen)
+}
+
+/// Both directions, with certificates issued with `opts` (e.g. a dead OCSP URL).
+fn refused_both_ways_with(
+    f: &Fixture,
+    opts: &CertOptions,
+    expect: impl Fn(&Refusal) -> bool,
+    alert_seen: AlertDescription,
+) {
+    let server = f.node(&f.pki.issue(&[SERVER], opts).unwrap());
+    let client = f.node(&f.pki.issue(&[CLIENT], opts).unwrap());
     let o = handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
@@ -277,7 +287,7 @@ fn refused_both_ways(f: &Fixture, expect: impl Fn(&Refusal) -> bool, alert_seen:
 
     // Server side: the server checks the client (the client's own check of the
     // server is satisfied from a stapled good answer, so only the server asks).
-    let s = f.issue(SERVER);
+    let s = f.pki.issue(&[SERVER], opts).unwrap();
     let staple = f
         .pki
         .ocsp_response(
@@ -313,28 +323,17 @@ fn refused_both_ways(f: &Fixture, expect: impl Fn(&Refusal) -> bool, alert_seen:
 
 #[test]
 fn responder_down_is_refused() {
-    // MedMij TLS-3: no validation result means refusal (hard fail).
+    // MedMij TLS-3: no validation result means refusal (hard fail), both ways.
     let f = Fixture::new();
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/", closed.local_addr().unwrap());
     drop(closed);
-    let opts = CertOptions::with_ocsp(&url);
-    let server = f.node(&f.pki.issue(&[SERVER], &opts).unwrap());
-    let client = f.node(&f.pki.issue(&[CLIENT], &opts).unwrap());
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
+    refused_both_ways_with(
+        &f,
+        &CertOptions::with_ocsp(&url),
+        |r| matches!(r, Refusal::Ocsp(OcspFailure::Unavailable(_))),
+        AlertDescription::UnknownCA,
     );
-    assert_eq!(
-        cert_err(&o.client),
-        Some(CertificateError::UnknownRevocationStatus)
-    );
-    assert_eq!(alert(&o.server), Some(AlertDescription::UnknownCA));
-    assert!(matches!(
-        last_refusal(&f).1,
-        Refusal::Ocsp(OcspFailure::Unavailable(_))
-    ));
 }
 
 #[test]

@@ -329,3 +329,56 @@ fn refusals_map_to_fitting_alerts() {
         assert_eq!(r.alert(), a, "{r}");
     }
 }
+
+#[test]
+fn mutated_ocsp_answers_never_panic_and_never_pass() {
+    // Never a panic on bad input; a bit flip anywhere in a signed answer refuses.
+    let f = Fixture::new();
+    let client = f.issue(CLIENT);
+    let now = SystemTime::now();
+    let good = f
+        .pki
+        .ocsp_response(
+            &client.serial,
+            TestStatus::Good,
+            now,
+            Some(now + Duration::from_secs(600)),
+            OcspSigner::Issuer,
+        )
+        .unwrap();
+    let current = Arc::new(std::sync::Mutex::new(good.clone()));
+    let cur = current.clone();
+    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> {
+        Ok(cur.lock().unwrap().clone())
+    };
+    let node = f
+        .node(&f.issue(SERVER))
+        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
+    let check = || {
+        node.checks().ocsp().cache().clear();
+        node.checks().check(
+            PeerRole::Client,
+            &client.chain[0],
+            &client.chain[1..],
+            None,
+            &[],
+            UnixTime::now(),
+        )
+    };
+    assert!(check().is_ok());
+    let mut passed = Vec::new();
+    for i in 0..good.len() {
+        for bit in [0x01u8, 0x80] {
+            let mut m = good.clone();
+            m[i] ^= bit;
+            *current.lock().unwrap() = m;
+            if check().is_ok() {
+                passed.push((i, bit));
+            }
+        }
+        // Truncations too.
+        *current.lock().unwrap() = good[..i].to_vec();
+        assert!(check().is_err(), "truncated at {i} passed");
+    }
+    assert!(passed.is_empty(), "mutations that passed: {passed:?}");
+}

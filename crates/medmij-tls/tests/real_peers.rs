@@ -443,6 +443,15 @@ fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
     let page = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap();
     assert!(page.contains("200 ok"), "{page}");
     assert!(e.f.refusals().is_empty());
+
+    // MedMij TLS-4: the same server, no longer on the Whitelist, is refused.
+    e.f.whitelist.replace([CLIENT]);
+    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+    assert!(err.contains("ApplicationVerificationFailure"), "{err}");
+    assert!(matches!(
+        e.last_refusal(),
+        (PeerRole::Server, Refusal::NotOnWhitelist { .. })
+    ));
 }
 
 #[test]
