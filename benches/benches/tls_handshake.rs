@@ -55,6 +55,7 @@ struct Setup {
     medmij_server: Arc<ServerConfig>,
     plain_client: Arc<ClientConfig>,
     plain_server: Arc<ServerConfig>,
+    plain_verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
     back: BackChannel,
     client_chain: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
@@ -92,7 +93,7 @@ fn setup() -> Setup {
     let mut plain_server = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(PROTOCOL_VERSIONS)
         .expect("versions")
-        .with_client_cert_verifier(verifier)
+        .with_client_cert_verifier(verifier.clone())
         .with_single_cert(server_cert.chain.clone(), server_cert.key())
         .expect("server cert");
     plain_server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
@@ -112,6 +113,7 @@ fn setup() -> Setup {
         medmij_server,
         plain_client: Arc::new(plain_client),
         plain_server: Arc::new(plain_server),
+        plain_verifier: verifier,
         back: server_node,
         client_chain: client_cert.chain.clone(),
     };
@@ -134,18 +136,32 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let mut g = c.benchmark_group("tls_ocsp_check");
-    g.measurement_time(Duration::from_secs(10));
+    // The client-certificate check alone, as the server runs it in a handshake:
+    // rustls' WebPKI verifier (chain, validity, EKU) against medmij-tls' (the same,
+    // plus Whitelist and OCSP from the cache).
     let checks = s.back.checks();
     let ee = &s.client_chain[0];
     let inter = &s.client_chain[1..];
-    g.bench_function("peer_check_cached", |b| {
+    let mut g = c.benchmark_group("tls_client_cert_check");
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("plain_rustls_webpki", |b| {
+        b.iter(|| {
+            s.plain_verifier
+                .verify_client_cert(ee, inter, UnixTime::now())
+                .expect("good")
+        })
+    });
+    g.bench_function("medmij_all_checks_ocsp_cached", |b| {
         b.iter(|| {
             checks
                 .check(PeerRole::Client, ee, inter, None, &[], UnixTime::now())
                 .expect("good")
         })
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("tls_ocsp_check");
+    g.measurement_time(Duration::from_secs(10));
     g.bench_function("peer_check_uncached_loopback_responder", |b| {
         b.iter(|| {
             checks.ocsp().cache().clear();

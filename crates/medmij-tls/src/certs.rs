@@ -324,7 +324,7 @@ impl OwnCertificates {
         pick(true).or_else(|| pick(false))
     }
 
-    fn now(&self) -> UnixTime {
+    pub(crate) fn now(&self) -> UnixTime {
         self.time
             .current_time()
             .unwrap_or(UnixTime::since_unix_epoch(Duration::ZERO))

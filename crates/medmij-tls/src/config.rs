@@ -75,6 +75,23 @@ impl BackChannel {
         self
     }
 
+    /// MedMij TLS-2: say so (log level `warn`) when own key material is older than
+    /// a year; the full list is [`OwnCertificates::key_age_report`].
+    fn warn_old_keys(&self) {
+        for w in self.own.key_age_report(self.own.now()) {
+            log::warn!(
+                "medmij-tls: own key material for {:?} is {} days old{} (MedMij TLS-2: renew at least yearly)",
+                w.dns_names,
+                w.age_days,
+                if w.expired {
+                    "; certificate expired"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+
     /// The checks both verifiers run.
     pub fn checks(&self) -> &PeerChecks {
         &self.checks
@@ -89,6 +106,7 @@ impl BackChannel {
     /// certificate chosen by SNI, server preference on, no session resumption (so
     /// every handshake runs every check) (MedMij TLS-1..4).
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
+        self.warn_old_keys();
         let mut cfg = ServerConfig::builder_with_provider(provider_arc(Channel::Back))
             .with_protocol_versions(PROTOCOL_VERSIONS)?
             .with_client_cert_verifier(Arc::new(MedmijClientVerifier::new(self.checks.clone())))
@@ -104,6 +122,7 @@ impl BackChannel {
     /// A client config: the server's certificate fully checked, own certificate
     /// presented for mutual TLS, no session resumption (MedMij TLS-1..4).
     pub fn client_config(&self) -> Result<ClientConfig, ConfigError> {
+        self.warn_old_keys();
         let mut cfg = ClientConfig::builder_with_provider(provider_arc(Channel::Back))
             .with_protocol_versions(PROTOCOL_VERSIONS)?
             .dangerous()

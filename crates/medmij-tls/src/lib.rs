@@ -57,6 +57,18 @@
 //!    are checked; any failure, timeout or stale answer refuses (MedMij TLS-3,
 //!    hard fail).
 //!
+//! Every refusal is logged at level `warn` through the `log` crate and handed to
+//! the optional [`RefusalLog`] as a [`RefusalEvent`]. Back-channel configs turn
+//! session resumption off, so that these checks run at *every* handshake
+//! (MedMij TLS-3, TLS-4), not only the first of a session.
+//!
+//! Details of the OCSP check: requests carry a SHA-1 CertID (what RFC 6960
+//! responders, OpenSSL's included, expect; it identifies, it does not sign) and no
+//! nonce (answers are cached, RFC 5019 style); answers with a SHA-1 signature are
+//! refused (MedMij TLS-1); the CertID in the answer may use SHA-1 or SHA-256. The
+//! Whitelist check of a client uses the dNSNames of its certificate (wildcard
+//! names are never looked up); of a server, the name the client connected to.
+//!
 //! # Profiles
 //!
 //! The crypto provider is rustls' `ring` provider, chosen to keep the build small;
