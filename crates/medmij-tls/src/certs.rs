@@ -3,10 +3,10 @@
 //! than one year.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use der::Decode;
+use der::{Decode, Encode};
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, TrustAnchor, UnixTime};
@@ -17,7 +17,8 @@ use rustls::{DistinguishedName, SignatureScheme};
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
-use crate::error::ConfigError;
+use crate::error::{ConfigError, OcspFailure};
+use crate::ocsp::{OcspChecker, OcspTarget};
 
 /// One year, the maximum age of own key material (MedMij TLS-2).
 pub const MAX_KEY_AGE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -117,9 +118,12 @@ fn unix(t: &x509_cert::time::Time) -> UnixTime {
 }
 
 /// One own certificate chain with its private key (MedMij TLS-2).
+///
+/// Clones share the stapled OCSP answer, so a clone kept by the application can
+/// refresh the staple of a running server ([`OwnCertificate::refresh_ocsp_staple`]).
 #[derive(Clone)]
 pub struct OwnCertificate {
-    key: Arc<CertifiedKey>,
+    key: Arc<RwLock<Arc<CertifiedKey>>>,
     dns_names: Vec<String>,
     not_before: UnixTime,
     not_after: UnixTime,
@@ -159,7 +163,7 @@ impl OwnCertificate {
         ck.keys_match()
             .map_err(|e| ConfigError::BadKey(e.to_string()))?;
         Ok(Self {
-            key: Arc::new(ck),
+            key: Arc::new(RwLock::new(Arc::new(ck))),
             dns_names,
             not_before,
             not_after,
@@ -180,11 +184,54 @@ impl OwnCertificate {
     }
 
     /// Staple this OCSP response in handshakes as a server (RFC 6066 status_request).
-    pub fn with_ocsp_staple(mut self, der: Vec<u8>) -> Self {
-        let mut ck = (*self.key).clone();
-        ck.ocsp = Some(der);
-        self.key = Arc::new(ck);
+    pub fn with_ocsp_staple(self, der: Vec<u8>) -> Self {
+        self.set_ocsp_staple(Some(der));
         self
+    }
+
+    /// Replace (or with `None` drop) the stapled OCSP response, for this
+    /// certificate and all its clones, from the next handshake on.
+    pub fn set_ocsp_staple(&self, der: Option<Vec<u8>>) {
+        let mut g = self.key.write().unwrap_or_else(|p| p.into_inner());
+        let mut ck = (**g).clone();
+        ck.ocsp = der;
+        *g = Arc::new(ck);
+    }
+
+    /// Fetch a fresh OCSP answer for this certificate through `ocsp`'s source,
+    /// check it as a peer would (signature, CertID, freshness at `now`, status
+    /// good) and staple it. Call it well before the current staple's nextUpdate:
+    /// peers refuse a stale staple (MedMij TLS-3). The chain must hold the issuer.
+    pub fn refresh_ocsp_staple(
+        &self,
+        ocsp: &OcspChecker,
+        now: UnixTime,
+    ) -> Result<(), OcspFailure> {
+        let chain = self.current().cert.clone();
+        let (Some(ee), Some(issuer)) = (chain.first(), chain.get(1)) else {
+            return Err(OcspFailure::Malformed(
+                "own chain holds no issuer certificate".into(),
+            ));
+        };
+        let malformed = |e: String| OcspFailure::Malformed(e);
+        let ee = x509_cert::Certificate::from_der(ee).map_err(|e| malformed(e.to_string()))?;
+        let issuer_parsed =
+            x509_cert::Certificate::from_der(issuer).map_err(|e| malformed(e.to_string()))?;
+        let spki = issuer_parsed
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| malformed(e.to_string()))?;
+        let anchor =
+            webpki::anchor_from_trusted_cert(issuer).map_err(|e| malformed(format!("{e:?}")))?;
+        let target = OcspTarget::new(&ee, &spki, anchor)?;
+        let der = ocsp.fetch_good(&target, now)?;
+        self.set_ocsp_staple(Some(der));
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<CertifiedKey> {
+        self.key.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The dNSNames of the end-entity certificate.
@@ -218,7 +265,7 @@ impl OwnCertificate {
     }
 
     fn supports(&self, schemes: &[SignatureScheme]) -> bool {
-        self.key.key.choose_scheme(schemes).is_some()
+        self.current().key.choose_scheme(schemes).is_some()
     }
 }
 
@@ -338,7 +385,7 @@ impl ResolvesServerCert for OwnCertificates {
             client_hello.signature_schemes(),
             self.now(),
         )
-        .map(|c| c.key.clone())
+        .map(OwnCertificate::current)
     }
 }
 
@@ -349,7 +396,7 @@ impl ResolvesClientCert for OwnCertificates {
         sigschemes: &[SignatureScheme],
     ) -> Option<Arc<CertifiedKey>> {
         self.choose(None, sigschemes, self.now())
-            .map(|c| c.key.clone())
+            .map(OwnCertificate::current)
     }
 
     fn has_certs(&self) -> bool {

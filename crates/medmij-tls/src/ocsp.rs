@@ -561,14 +561,7 @@ impl OcspChecker {
                 fresh_until: a.fresh_until,
             });
         }
-        let source = self.source.clone().ok_or(OcspFailure::NoSource)?;
-        let query = OcspQuery {
-            request: target.request_der()?,
-            responder_urls: target.responder_urls.clone(),
-            timeout: self.policy.timeout,
-        };
-        let der = fetch_with_timeout(source, query, self.policy.timeout)?;
-        let checked = validate_response(&der, target, now, &self.policy)?;
+        let (_, checked) = self.fetch(target, now)?;
         self.cache.put(
             key,
             CachedAnswer {
@@ -579,6 +572,38 @@ impl OcspChecker {
             now.as_secs(),
         );
         outcome(checked)
+    }
+}
+
+impl OcspChecker {
+    /// Ask the source and validate the answer (not the cache).
+    fn fetch(
+        &self,
+        target: &OcspTarget<'_>,
+        now: UnixTime,
+    ) -> Result<(Vec<u8>, Checked), OcspFailure> {
+        let source = self.source.clone().ok_or(OcspFailure::NoSource)?;
+        let query = OcspQuery {
+            request: target.request_der()?,
+            responder_urls: target.responder_urls.clone(),
+            timeout: self.policy.timeout,
+        };
+        let der = fetch_with_timeout(source, query, self.policy.timeout)?;
+        let checked = validate_response(&der, target, now, &self.policy)?;
+        Ok((der, checked))
+    }
+
+    /// Fetch a fresh, validated "good" answer for `target`, to staple.
+    pub(crate) fn fetch_good(
+        &self,
+        target: &OcspTarget<'_>,
+        now: UnixTime,
+    ) -> Result<Vec<u8>, OcspFailure> {
+        let (der, checked) = self.fetch(target, now)?;
+        match checked.revoked_at {
+            None => Ok(der),
+            Some(t) => Err(OcspFailure::Revoked { revocation_time: t }),
+        }
     }
 }
 

@@ -382,3 +382,47 @@ fn mutated_ocsp_answers_never_panic_and_never_pass() {
     }
     assert!(passed.is_empty(), "mutations that passed: {passed:?}");
 }
+
+#[test]
+fn staple_is_refreshed_at_run_time() {
+    // MedMij TLS-3: a server keeps a fresh stapled answer without rebuilding its
+    // config; a revoked answer is never stapled.
+    let f = Fixture::new();
+    let s = f.issue(SERVER);
+    let own = s.own_certificate().unwrap();
+    let server = BackChannel::new(
+        f.pki.trust_anchors().unwrap(),
+        f.whitelist.clone(),
+        OwnCertificates::new(vec![own.clone()]).unwrap(),
+    )
+    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
+    let sc = server.server_config().unwrap();
+    // This client can only be satisfied by a staple.
+    let client = BackChannel::new(
+        f.pki.trust_anchors().unwrap(),
+        f.whitelist.clone(),
+        OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
+    );
+    let cc = client.client_config().unwrap();
+    let o = handshake(&cc, &sc, SERVER);
+    assert_eq!(
+        o.client,
+        Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownRevocationStatus
+        ))
+    );
+
+    let fetcher = OcspChecker::new(Some(Arc::new(medmij_tls::HttpOcspFetcher::new())));
+    own.refresh_ocsp_staple(&fetcher, UnixTime::now()).unwrap();
+    let o = handshake(&cc, &sc, SERVER);
+    assert!(o.ok(), "{o:?}");
+
+    f.responder.revoke(&s.serial);
+    let err = own
+        .refresh_ocsp_staple(&fetcher, UnixTime::now())
+        .unwrap_err();
+    assert!(matches!(err, OcspFailure::Revoked { .. }), "{err:?}");
+
+    own.set_ocsp_staple(None);
+    assert!(handshake(&cc, &sc, SERVER).client.is_some());
+}
