@@ -648,3 +648,18 @@ fn without_staple_or_source_the_check_fails() {
     );
     assert_eq!(last_refusal(&f).1, Refusal::Ocsp(OcspFailure::NoSource));
 }
+
+#[test]
+fn connecting_by_ip_address_is_refused() {
+    // MedMij TLS-4: without a DNS name there is nothing to look up on the Whitelist.
+    let f = Fixture::new();
+    let server = f.node(&f.issue(SERVER));
+    let client = f.node(&f.issue(CLIENT));
+    let o = handshake(
+        &client.client_config().unwrap(),
+        &server.server_config().unwrap(),
+        "127.0.0.1",
+    );
+    assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
+    assert_eq!(last_refusal(&f), (PeerRole::Server, Refusal::NoDnsName));
+}
