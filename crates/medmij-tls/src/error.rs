@@ -147,7 +147,9 @@ pub enum Refusal {
 
 impl Refusal {
     /// The rustls error for this refusal; rustls turns it into the fitting alert:
-    /// `certificate_expired`, `unknown_ca`, `bad_certificate`, `certificate_revoked`,
+    /// `certificate_expired`, `unknown_ca`, `bad_certificate`, `decrypt_error` (bad
+    /// signature), `unsupported_certificate` (key usage), `certificate_unknown`
+    /// (other path failures), `certificate_revoked`,
     /// `access_denied` (Whitelist), `bad_certificate_status_response` (a bad or stale
     /// OCSP answer) or `unknown_ca` (no revocation answer, as OpenSSL does).
     pub fn to_rustls_error(&self) -> rustls::Error {
@@ -163,7 +165,9 @@ impl Refusal {
                 CertificateProblem::UnhandledCriticalExtension => {
                     CertificateError::UnhandledCriticalExtension
                 }
-                CertificateProblem::Other => CertificateError::BadEncoding,
+                CertificateProblem::Other => {
+                    CertificateError::Other(rustls::OtherError(std::sync::Arc::new(self.clone())))
+                }
             },
             Self::NameMismatch { .. } | Self::NoDnsName => CertificateError::NotValidForName,
             Self::NotOnWhitelist { .. } | Self::WhitelistUndetermined { .. } => {
