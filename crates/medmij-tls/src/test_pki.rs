@@ -66,6 +66,8 @@ pub struct CertOptions {
     pub server_auth: bool,
     /// See `server_auth`.
     pub client_auth: bool,
+    /// keyUsage digitalSignature (needed to sign handshakes); off only to test refusal.
+    pub digital_signature: bool,
 }
 
 impl Default for CertOptions {
@@ -78,6 +80,7 @@ impl Default for CertOptions {
             ocsp_url: None,
             server_auth: true,
             client_auth: true,
+            digital_signature: true,
         }
     }
 }
@@ -291,7 +294,11 @@ impl TestPki {
             .push(DnType::OrganizationName, "Test Zorg B.V.");
         p.distinguished_name.push(DnType::CommonName, cn);
         p.is_ca = IsCa::ExplicitNoCa;
-        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.key_usages = if opts.digital_signature {
+            vec![KeyUsagePurpose::DigitalSignature]
+        } else {
+            vec![KeyUsagePurpose::KeyAgreement]
+        };
         p.not_before = opts.not_before.into();
         p.not_after = opts.not_after.into();
         p.use_authority_key_identifier_extension = true;

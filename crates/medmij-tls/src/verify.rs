@@ -149,18 +149,35 @@ impl PeerChecks {
             )
             .map_err(|e| crate::error::refusal_from_webpki(&e))?;
         let parsed = parsed.ok_or_else(|| bad_encoding("x509 parse failed".into()))?;
+        // MedMij TLS-3: key usage. webpki checks the extended key usage; the key
+        // usage, when present, must allow the handshake signature.
+        match parsed
+            .tbs_certificate
+            .get::<x509_cert::ext::pkix::KeyUsage>()
+        {
+            Ok(Some((_, ku))) if !ku.digital_signature() => {
+                return Err(Refusal::Certificate {
+                    problem: CertificateProblem::InvalidPurpose,
+                    detail: "keyUsage does not include digitalSignature".into(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => return Err(bad_encoding(format!("keyUsage: {e}"))),
+        }
 
         // MedMij TLS-4: the peer's DNS name must be on the current Whitelist.
         let hostnames: Vec<String> = match server_name {
-            Some(ServerName::DnsName(d)) => {
-                let expected = d.as_ref().to_ascii_lowercase();
-                ee.verify_is_valid_for_subject_name(server_name.ok_or(Refusal::NoDnsName)?)
-                    .map_err(|_| Refusal::NameMismatch {
-                        expected: expected.clone(),
-                    })?;
-                vec![expected]
-            }
-            Some(_) => return Err(Refusal::NoDnsName),
+            Some(sn) => match sn {
+                ServerName::DnsName(d) => {
+                    let expected = d.as_ref().to_ascii_lowercase();
+                    ee.verify_is_valid_for_subject_name(sn)
+                        .map_err(|_| Refusal::NameMismatch {
+                            expected: expected.clone(),
+                        })?;
+                    vec![expected]
+                }
+                _ => return Err(Refusal::NoDnsName),
+            },
             None => names
                 .iter()
                 .filter(|n| !n.starts_with("*."))

@@ -529,7 +529,7 @@ fn unknown_ca_is_refused() {
 
 #[test]
 fn wrong_extended_key_usage_is_refused() {
-    // MedMij TLS-3: a client certificate without clientAuth is refused.
+    // MedMij TLS-3: a client certificate without clientAuth is refused (and vice versa).
     let f = Fixture::new();
     let opts = CertOptions {
         client_auth: false,
@@ -545,6 +545,52 @@ fn wrong_extended_key_usage_is_refused() {
         cert_err(&o.server),
         Some(CertificateError::InvalidPurpose)
     ));
+    // And a server certificate without serverAuth is refused by the client.
+    let opts = CertOptions {
+        server_auth: false,
+        ..f.opts()
+    };
+    let o = handshake(
+        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+        &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
+            .server_config()
+            .unwrap(),
+        SERVER,
+    );
+    assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
+}
+
+#[test]
+fn key_usage_without_digital_signature_is_refused() {
+    // MedMij TLS-3: key usage, both directions.
+    let f = Fixture::new();
+    let opts = CertOptions {
+        digital_signature: false,
+        ..f.opts()
+    };
+    let o = handshake(
+        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+        &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
+            .server_config()
+            .unwrap(),
+        SERVER,
+    );
+    assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
+    assert!(matches!(
+        last_refusal(&f).1,
+        Refusal::Certificate {
+            problem: CertificateProblem::InvalidPurpose,
+            ..
+        }
+    ));
+    let o = handshake(
+        &f.node(&f.pki.issue(&[CLIENT], &opts).unwrap())
+            .client_config()
+            .unwrap(),
+        &f.node(&f.issue(SERVER)).server_config().unwrap(),
+        SERVER,
+    );
+    assert_eq!(cert_err(&o.server), Some(CertificateError::InvalidPurpose));
 }
 
 #[test]
