@@ -426,3 +426,53 @@ fn staple_is_refreshed_at_run_time() {
     own.set_ocsp_staple(None);
     assert!(handshake(&cc, &sc, SERVER).client.is_some());
 }
+
+#[test]
+fn answer_without_next_update_is_fresh_for_max_age_only() {
+    // MedMij TLS-3: without nextUpdate an answer counts as fresh for
+    // OcspPolicy::max_age_without_next_update after thisUpdate, then it is stale.
+    let f = Fixture::new();
+    let client = f.issue(CLIENT);
+    let now = SystemTime::now();
+    let der = f
+        .pki
+        .ocsp_response(
+            &client.serial,
+            TestStatus::Good,
+            now,
+            None,
+            OcspSigner::Issuer,
+        )
+        .unwrap();
+    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(der.clone()) };
+    let policy = medmij_tls::OcspPolicy {
+        max_age_without_next_update: Duration::from_secs(600),
+        ..Default::default()
+    };
+    let node = f
+        .node(&f.issue(SERVER))
+        .with_ocsp(OcspChecker::new(Some(Arc::new(source))).with_policy(policy));
+    let at = |secs: u64| {
+        node.checks().check(
+            PeerRole::Client,
+            &client.chain[0],
+            &client.chain[1..],
+            None,
+            &[],
+            unix(now + Duration::from_secs(secs)),
+        )
+    };
+    assert!(at(0).is_ok());
+    assert!(at(590).is_ok());
+    let err = at(610).unwrap_err();
+    assert!(
+        matches!(
+            err.refusal,
+            Refusal::Ocsp(OcspFailure::Stale {
+                next_update: None,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}

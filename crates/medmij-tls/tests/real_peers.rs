@@ -398,6 +398,10 @@ impl Env {
     }
 
     fn s_server(&self) -> (ChildGuard, u16) {
+        self.s_server_with(&[])
+    }
+
+    fn s_server_with(&self, extra: &[&str]) -> (ChildGuard, u16) {
         let port = free_port();
         let d = self.dir.path();
         let child = Command::new("openssl")
@@ -410,6 +414,7 @@ impl Env {
             .arg("-CAfile")
             .arg(&self.ca)
             .args(["-Verify", "2", "-verify_return_error", "-www"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -452,6 +457,39 @@ fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
         e.last_refusal(),
         (PeerRole::Server, Refusal::NotOnWhitelist { .. })
     ));
+}
+
+#[test]
+fn rustls_client_uses_the_staple_of_openssl_s_server() {
+    // MedMij TLS-3: a stapled answer (`s_server -status_file`) is used; this client
+    // has no OCSP source, so only the staple can satisfy it.
+    let e = env();
+    let now = std::time::SystemTime::now();
+    let staple =
+        e.f.pki
+            .ocsp_response(
+                &e.server.serial,
+                medmij_tls::test_pki::TestStatus::Good,
+                now,
+                Some(now + Duration::from_secs(3600)),
+                medmij_tls::test_pki::OcspSigner::Issuer,
+            )
+            .unwrap();
+    let staple_file = e.dir.path().join("staple.der");
+    std::fs::write(&staple_file, staple).unwrap();
+    let (_srv, port) = e.s_server_with(&["-status_file", staple_file.to_str().unwrap()]);
+    let client = BackChannel::new(
+        e.f.pki.trust_anchors().unwrap(),
+        e.f.whitelist.clone(),
+        OwnCertificates::new(vec![e.client.own_certificate().unwrap()]).unwrap(),
+    );
+    let page = rustls_get(client.client_config().unwrap(), port, SERVER).unwrap();
+    assert!(page.contains("200 ok"), "{page}");
+
+    // Without the staple the same client refuses: no validation result.
+    let (_srv2, port2) = e.s_server();
+    let err = rustls_get(client.client_config().unwrap(), port2, SERVER).unwrap_err();
+    assert!(err.contains("UnknownRevocationStatus"), "{err}");
 }
 
 #[test]
