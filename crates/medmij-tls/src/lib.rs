@@ -83,8 +83,25 @@
 //! # Own certificates
 //!
 //! [`OwnCertificates`] holds several certificates at once for rollover (MedMij
-//! TLS-2), picks one by SNI, and [`OwnCertificates::key_age_report`] lists key
-//! material older than one year.
+//! TLS-2), picks one by SNI (else the newest valid one), and
+//! [`OwnCertificates::key_age_report`] lists key material older than one year
+//! (building a [`BackChannel`] config also logs it as a warning). A server can
+//! staple an OCSP answer and refresh it while running
+//! ([`OwnCertificate::refresh_ocsp_staple`]).
+//!
+//! # Whitelist at run time
+//!
+//! The [`Whitelist`] is asked at every handshake, so a new list version takes
+//! effect on the next handshake without rebuilding configs (MedMij LISTS-8).
+//! [`SharedWhitelist`] is a ready-made swappable set; any
+//! `Fn(&str) -> WhitelistAnswer` works as well (e.g. a closure over the
+//! application's list store).
+//!
+//! # Test support
+//!
+//! With the feature `test-pki`, the module `test_pki` generates a PKIoverheid-shaped test
+//! PKI and runs a small OCSP responder for it (for tests and examples, e.g.
+//! `examples/loopback_mtls.rs`).
 
 pub mod certs;
 pub mod config;
