@@ -305,7 +305,7 @@ fn refused_both_ways_with(
     )
     .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()))
     .ocsp_policy(medmij_tls::OcspPolicy {
-        timeout: Duration::from_millis(700),
+        timeout: Duration::from_secs(2),
         ..Default::default()
     })
     .refusal_log(f.log());

@@ -326,25 +326,59 @@ fn s_client(
     );
     let mut stdin = child.0.stdin.take().unwrap();
     let _ = stdin.write_all(b"GET / HTTP/1.0\r\n\r\n");
-    // Give the handshake time before closing stdin (EOF ends s_client).
-    std::thread::sleep(Duration::from_millis(300));
-    drop(stdin);
+    let collect = |pipe: Option<Box<dyn Read + Send>>| {
+        let buf = Arc::new(std::sync::Mutex::new(String::new()));
+        let b = buf.clone();
+        let t = std::thread::spawn(move || {
+            if let Some(mut p) = pipe {
+                let mut chunk = [0u8; 4096];
+                while let Ok(n) = p.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    b.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&chunk[..n]));
+                }
+            }
+        });
+        (buf, t)
+    };
+    let (out, out_t) = collect(
+        child
+            .0
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let (err, err_t) = collect(
+        child
+            .0
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    // Keep stdin open (EOF ends s_client) until the handshake is over or failed.
     let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline
+        && !out.lock().unwrap().contains("Verify return code")
+        && !matches!(child.0.try_wait(), Ok(Some(_)))
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    drop(stdin);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.0.try_wait() {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let mut out = String::new();
-    let mut err = String::new();
-    if let Some(mut o) = child.0.stdout.take() {
-        let _ = o.read_to_string(&mut out);
-    }
-    if let Some(mut e) = child.0.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
+    let _ = child.0.kill();
     let status = child.0.wait().unwrap();
+    let _ = (out_t.join(), err_t.join());
+    let out = out.lock().unwrap().clone();
+    let err = err.lock().unwrap().clone();
     Output {
         status,
         stdout: out.into_bytes(),

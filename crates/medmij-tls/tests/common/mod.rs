@@ -64,7 +64,7 @@ impl Fixture {
         )
         .ocsp_source(Arc::new(HttpOcspFetcher::new()))
         .ocsp_policy(OcspPolicy {
-            timeout: Duration::from_millis(700),
+            timeout: Duration::from_secs(2),
             ..OcspPolicy::default()
         })
         .refusal_log(self.log())
