@@ -75,10 +75,11 @@
 //! see [`profile`] for the exact sets. The back channel offers only what the NCSC
 //! TLS guidelines rate "good": TLS 1.3 and 1.2, ECDHE (secp384r1, X25519,
 //! secp256r1), AES-GCM and ChaCha20-Poly1305, SHA-2 signatures, with server
-//! preference (MedMij TLS-1). The front channel may also offer "sufficient"
-//! algorithms; rustls implements none of the "sufficient"-only ones (CBC suites,
-//! finite-field DHE), so in this crate the front channel offers the "good" set and
-//! nothing weaker.
+//! preference (MedMij TLS-1). The front channel adds the NCSC "sufficient"
+//! finite-field DHE (DHE-RSA suites with AES-GCM or ChaCha20-Poly1305, groups
+//! ffdhe4096 and ffdhe3072, see [`ffdhe`]) after the "good" options; the other
+//! "sufficient" family, AES-CBC suites, is not implemented by rustls, so a user
+//! agent offering only CBC cannot connect. Nothing weaker is offered.
 //!
 //! # Own certificates
 //!
@@ -106,6 +107,7 @@
 pub mod certs;
 pub mod config;
 pub mod error;
+pub mod ffdhe;
 pub mod http;
 pub mod ocsp;
 pub mod profile;

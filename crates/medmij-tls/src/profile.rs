@@ -7,19 +7,22 @@
 //! | what | back channel ("good") | front channel ("good" + "sufficient") |
 //! |---|---|---|
 //! | versions | TLS 1.3, TLS 1.2 | TLS 1.3, TLS 1.2 |
-//! | key exchange | ECDHE: secp384r1, X25519, secp256r1 | same |
+//! | key exchange | ECDHE: secp384r1, X25519, secp256r1 | the same, then DHE: ffdhe4096, ffdhe3072 ("sufficient") |
 //! | bulk cipher | AES-256-GCM, ChaCha20-Poly1305, AES-128-GCM | same |
+//! | TLS 1.2 suites | ECDHE-ECDSA and ECDHE-RSA with those ciphers | the same, then DHE-RSA with those ciphers ("sufficient") |
 //! | signatures | ECDSA, RSA-PSS, RSA-PKCS#1 v1.5 and Ed25519 with SHA-2 only | same |
 //!
-//! rustls implements no NCSC "sufficient"-only algorithm (no CBC suites, no
-//! finite-field DHE, no RSA key transport), so the front-channel profile offers the
-//! "good" set and nothing weaker: a user agent that offers only "sufficient"
-//! suites (e.g. AES-CBC) cannot connect. See the crate docs.
+//! Of the NCSC "sufficient" algorithms the front channel adds finite-field DHE
+//! ([`crate::ffdhe`]); AES-CBC suites are "sufficient" too, but rustls implements
+//! no CBC at all, so a user agent that offers only CBC suites cannot connect.
+//! Nothing weaker (TLS 1.1 and older, RSA key transport, SHA-1, ffdhe2048) is
+//! offered on either channel.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use rustls::crypto::CryptoProvider;
+use rustls::Tls12CipherSuite;
 use rustls::crypto::ring as ring_provider;
+use rustls::crypto::{CipherSuiteCommon, CryptoProvider, KeyExchangeAlgorithm};
 use rustls::{SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion};
 
 /// Protocol versions of both profiles, strongest first (MedMij TLS-1).
@@ -39,9 +42,64 @@ pub static BACK_CHANNEL_CIPHER_SUITES: &[SupportedCipherSuite] = &[
     ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 ];
 
-/// Cipher suites of the front-channel profile: the back-channel set (the NCSC
-/// "sufficient"-only suites are not implemented by rustls).
-pub static FRONT_CHANNEL_CIPHER_SUITES: &[SupportedCipherSuite] = BACK_CHANNEL_CIPHER_SUITES;
+fn dhe_rsa(base: SupportedCipherSuite, suite: rustls::CipherSuite) -> Option<Tls12CipherSuite> {
+    match base {
+        SupportedCipherSuite::Tls12(b) => Some(Tls12CipherSuite {
+            common: CipherSuiteCommon { suite, ..b.common },
+            prf_provider: b.prf_provider,
+            kx: KeyExchangeAlgorithm::DHE,
+            sign: b.sign,
+            aead_alg: b.aead_alg,
+        }),
+        SupportedCipherSuite::Tls13(_) => None,
+    }
+}
+
+static DHE_RSA_AES_256_GCM: LazyLock<Option<Tls12CipherSuite>> = LazyLock::new(|| {
+    dhe_rsa(
+        ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
+    )
+});
+static DHE_RSA_CHACHA20: LazyLock<Option<Tls12CipherSuite>> = LazyLock::new(|| {
+    dhe_rsa(
+        ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        rustls::CipherSuite::TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    )
+});
+static DHE_RSA_AES_128_GCM: LazyLock<Option<Tls12CipherSuite>> = LazyLock::new(|| {
+    dhe_rsa(
+        ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
+    )
+});
+
+/// Cipher suites of the front-channel profile, in server preference order: the
+/// back-channel set, then DHE-RSA with AES-GCM and ChaCha20-Poly1305 (NCSC
+/// "sufficient"; MedMij TLS-1).
+pub fn front_channel_cipher_suites() -> Vec<SupportedCipherSuite> {
+    let mut v = BACK_CHANNEL_CIPHER_SUITES.to_vec();
+    for s in [
+        &DHE_RSA_AES_256_GCM,
+        &DHE_RSA_CHACHA20,
+        &DHE_RSA_AES_128_GCM,
+    ] {
+        let s: &'static Option<Tls12CipherSuite> = s;
+        if let Some(s) = s {
+            v.push(SupportedCipherSuite::Tls12(s));
+        }
+    }
+    v
+}
+
+/// Key-exchange groups of the front channel: [`KX_GROUPS`], then ffdhe4096 and
+/// ffdhe3072 (NCSC "sufficient"; MedMij TLS-1).
+pub fn front_channel_kx_groups() -> Vec<&'static dyn rustls::crypto::SupportedKxGroup> {
+    let mut v = KX_GROUPS.to_vec();
+    v.push(crate::ffdhe::FFDHE4096);
+    v.push(crate::ffdhe::FFDHE3072);
+    v
+}
 
 /// Key-exchange groups, strongest first (MedMij TLS-1: ECDHE only).
 pub static KX_GROUPS: &[&dyn rustls::crypto::SupportedKxGroup] = &[
@@ -76,13 +134,13 @@ pub enum Channel {
 /// The `ring` crypto provider restricted to the profile of `channel` (MedMij TLS-1).
 pub fn crypto_provider(channel: Channel) -> CryptoProvider {
     let base = ring_provider::default_provider();
-    let suites = match channel {
-        Channel::Back => BACK_CHANNEL_CIPHER_SUITES,
-        Channel::Front => FRONT_CHANNEL_CIPHER_SUITES,
+    let (cipher_suites, kx_groups) = match channel {
+        Channel::Back => (BACK_CHANNEL_CIPHER_SUITES.to_vec(), KX_GROUPS.to_vec()),
+        Channel::Front => (front_channel_cipher_suites(), front_channel_kx_groups()),
     };
     CryptoProvider {
-        cipher_suites: suites.to_vec(),
-        kx_groups: KX_GROUPS.to_vec(),
+        cipher_suites,
+        kx_groups,
         signature_verification_algorithms: signature_algorithms(),
         ..base
     }
@@ -149,10 +207,38 @@ mod tests {
     }
 
     #[test]
-    fn front_channel_offers_nothing_weaker_than_back() {
+    fn front_channel_adds_only_sufficient_dhe() {
+        // MedMij TLS-1: front = back + DHE-RSA AEAD suites and ffdhe3072/4096.
         let f = crypto_provider(Channel::Front);
-        for s in &f.cipher_suites {
-            assert!(BACK_CHANNEL_CIPHER_SUITES.contains(s));
-        }
+        let added: Vec<rustls::CipherSuite> = f
+            .cipher_suites
+            .iter()
+            .filter(|s| !BACK_CHANNEL_CIPHER_SUITES.contains(s))
+            .map(|s| s.suite())
+            .collect();
+        assert_eq!(
+            added,
+            [
+                rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
+                rustls::CipherSuite::TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+                rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_128_GCM_SHA256
+            ]
+        );
+        let groups: Vec<String> = f
+            .kx_groups
+            .iter()
+            .map(|g| format!("{:?}", g.name()))
+            .collect();
+        assert_eq!(
+            groups,
+            ["secp384r1", "X25519", "secp256r1", "FFDHE4096", "FFDHE3072"]
+        );
+        // The back channel stays "good" only.
+        let b = crypto_provider(Channel::Back);
+        assert!(
+            b.kx_groups
+                .iter()
+                .all(|g| !format!("{:?}", g.name()).contains("FFDHE"))
+        );
     }
 }

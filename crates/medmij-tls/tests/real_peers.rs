@@ -856,9 +856,9 @@ fn back_channel_profile_offers_exactly_the_intended_set() {
 }
 
 #[test]
-fn front_channel_profile_offers_good_and_nothing_weaker() {
-    // MedMij TLS-1: the front channel may add "sufficient"; rustls has none of the
-    // "sufficient"-only algorithms, so the same set, and nothing weaker, is offered.
+fn front_channel_profile_offers_good_and_sufficient_and_nothing_weaker() {
+    // MedMij TLS-1: the front channel adds the "sufficient" DHE-RSA suites and
+    // ffdhe3072/4096; no CBC (rustls has none), no TLS 1.1, no ffdhe2048.
     let e = env();
     let srv = serve(
         front_channel_server_config(OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap())
@@ -866,5 +866,18 @@ fn front_channel_profile_offers_good_and_nothing_weaker() {
         usize::MAX,
     );
     let got = scan(srv.port, &e.ca, None);
-    assert_eq!(got, expected_profile());
+    let mut expected = expected_profile();
+    expected.extend(
+        [
+            "SUITE tls1_2 DHE-RSA-AES256-GCM-SHA384",
+            "SUITE tls1_2 DHE-RSA-CHACHA20-POLY1305",
+            "SUITE tls1_2 DHE-RSA-AES128-GCM-SHA256",
+            "DHE tls1_2 DH, 4096 bits",
+            "GROUP tls1_3 ffdhe3072",
+            "GROUP tls1_3 ffdhe4096",
+        ]
+        .map(String::from),
+    );
+    expected.sort();
+    assert_eq!(got, expected);
 }

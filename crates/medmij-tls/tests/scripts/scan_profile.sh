@@ -6,7 +6,8 @@
 # Prints one line per accepted item, sorted:
 #   VERSION <v>            protocol version accepted (tls1, tls1_1, tls1_2, tls1_3)
 #   SUITE <v> <name>       cipher suite accepted with that version
-#   GROUP <v> <name>       key-exchange group accepted with that version
+#   GROUP <v> <name>       key-exchange group accepted with that version (TLS 1.2: ECDHE curves)
+#   DHE tls1_2 DH, <n> bits  TLS 1.2 DHE accepted, with the server's group size
 #   PREFER <name>          the TLS 1.2 suite chosen when the client prefers a weaker one
 # Exits non-zero if openssl is missing.
 set -uo pipefail
@@ -46,8 +47,14 @@ done
 
 for g in X25519 X448 P-256 P-384 P-521 ffdhe2048 ffdhe3072 ffdhe4096 ffdhe6144 ffdhe8192; do
     try -tls1_3 -groups "$g" >/dev/null && echo "GROUP tls1_3 $g"
-    try -tls1_2 -groups "$g" -cipher "$lowsec" >/dev/null && echo "GROUP tls1_2 $g"
+    # TLS 1.2: groups name the ECDHE curves; offer ECDHE suites only, else a
+    # server with DHE suites would fall back to DHE with its own group.
+    try -tls1_2 -groups "$g" -cipher 'ECDHE:@SECLEVEL=0' >/dev/null && echo "GROUP tls1_2 $g"
 done
+# TLS 1.2 DHE: the server picks the group; report its size.
+if out=$(try -tls1_2 -cipher 'DHE:@SECLEVEL=0'); then
+    sed -n 's/^Server Temp Key: \(DH, [0-9]* bits\).*$/DHE tls1_2 \1/p' <<<"$out" | head -n 1
+fi
 
 # Server preference (MedMij TLS-1): the client lists AES-128 first, the server
 # must still choose its strongest.
