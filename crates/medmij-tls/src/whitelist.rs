@@ -1,0 +1,146 @@
+//! The Whitelist check (MedMij TLS-4, LISTS-6, LISTS-8).
+//!
+//! The crate does not read the Whitelist itself: the caller answers through
+//! [`Whitelist`], from whatever list version is current *at the moment of the
+//! handshake*. Because the verifier asks anew at every handshake, a new list
+//! version takes effect on the next handshake without rebuilding any config.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+/// The answer to "is this hostname on the current Whitelist?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhitelistAnswer {
+    /// The hostname is a `MedMijNode` on the current Whitelist.
+    Listed,
+    /// The hostname is not on the current Whitelist.
+    NotListed,
+    /// It cannot be determined (no valid list, list too old, lookup failed).
+    /// Refused like `NotListed` (MedMij TLS-4).
+    Undetermined,
+}
+
+/// Answers Whitelist questions from the current Whitelist (MedMij TLS-4).
+///
+/// Implemented for every `Fn(&str) -> WhitelistAnswer + Send + Sync`, so a closure
+/// over the caller's list store works. The hostname passed in is lowercase ASCII.
+pub trait Whitelist: Send + Sync {
+    /// Is `hostname` on the Whitelist in force right now?
+    fn lookup(&self, hostname: &str) -> WhitelistAnswer;
+}
+
+impl<F> Whitelist for F
+where
+    F: Fn(&str) -> WhitelistAnswer + Send + Sync,
+{
+    fn lookup(&self, hostname: &str) -> WhitelistAnswer {
+        self(hostname)
+    }
+}
+
+/// A simple swappable Whitelist: a set of hostnames the caller replaces whenever a
+/// new list version has been validated (MedMij LISTS-8). Until the first
+/// [`SharedWhitelist::replace`], and after [`SharedWhitelist::invalidate`], every
+/// answer is [`WhitelistAnswer::Undetermined`].
+#[derive(Default)]
+pub struct SharedWhitelist {
+    current: RwLock<Option<Arc<HashSet<String>>>>,
+}
+
+impl fmt::Debug for SharedWhitelist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self
+            .current
+            .read()
+            .ok()
+            .and_then(|g| g.as_ref().map(|s| s.len()));
+        f.debug_struct("SharedWhitelist")
+            .field("hostnames", &n)
+            .finish()
+    }
+}
+
+impl SharedWhitelist {
+    /// An empty, undetermined Whitelist.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A Whitelist holding `hostnames`.
+    pub fn with_hostnames<I, S>(hostnames: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let w = Self::new();
+        w.replace(hostnames);
+        w
+    }
+
+    /// Make `hostnames` the current Whitelist; takes effect on the next handshake.
+    pub fn replace<I, S>(&self, hostnames: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let set: HashSet<String> = hostnames
+            .into_iter()
+            .map(|h| h.as_ref().to_ascii_lowercase())
+            .collect();
+        let mut g = self.current.write().unwrap_or_else(|p| p.into_inner());
+        *g = Some(Arc::new(set));
+    }
+
+    /// Forget the current list: every answer becomes `Undetermined` until the next
+    /// [`SharedWhitelist::replace`].
+    pub fn invalidate(&self) {
+        let mut g = self.current.write().unwrap_or_else(|p| p.into_inner());
+        *g = None;
+    }
+}
+
+impl Whitelist for SharedWhitelist {
+    fn lookup(&self, hostname: &str) -> WhitelistAnswer {
+        let Ok(g) = self.current.read() else {
+            return WhitelistAnswer::Undetermined;
+        };
+        match g.as_ref() {
+            None => WhitelistAnswer::Undetermined,
+            Some(set) if set.contains(hostname) => WhitelistAnswer::Listed,
+            Some(_) => WhitelistAnswer::NotListed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_whitelist_answers_from_current_version() {
+        // MedMij TLS-4: no list means undetermined, which refuses.
+        let w = SharedWhitelist::new();
+        assert_eq!(w.lookup("a.example.nl"), WhitelistAnswer::Undetermined);
+        w.replace(["A.example.nl"]);
+        assert_eq!(w.lookup("a.example.nl"), WhitelistAnswer::Listed);
+        assert_eq!(w.lookup("b.example.nl"), WhitelistAnswer::NotListed);
+        // MedMij LISTS-8: a new version replaces the old at once.
+        w.replace(["b.example.nl"]);
+        assert_eq!(w.lookup("a.example.nl"), WhitelistAnswer::NotListed);
+        w.invalidate();
+        assert_eq!(w.lookup("b.example.nl"), WhitelistAnswer::Undetermined);
+    }
+
+    #[test]
+    fn closures_are_whitelists() {
+        let w = |h: &str| {
+            if h.ends_with(".nl") {
+                WhitelistAnswer::Listed
+            } else {
+                WhitelistAnswer::NotListed
+            }
+        };
+        assert_eq!(Whitelist::lookup(&w, "x.nl"), WhitelistAnswer::Listed);
+    }
+}

@@ -1,0 +1,155 @@
+//! Shared fixtures for the medmij-tls integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use medmij_tls::test_pki::{CertOptions, IssuedCert, OcspResponder, TestPki};
+use medmij_tls::{
+    BackChannel, HttpOcspFetcher, OcspPolicy, OwnCertificates, RefusalEvent, RefusalLog,
+    SharedWhitelist, Whitelist,
+};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
+
+pub const SERVER: &str = "za.gateway.example.nl";
+pub const CLIENT: &str = "pgo.gateway.example.nl";
+
+pub struct Fixture {
+    pub pki: Arc<TestPki>,
+    pub responder: OcspResponder,
+    pub whitelist: Arc<SharedWhitelist>,
+    pub log: Arc<Mutex<Vec<RefusalEvent>>>,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        let pki = Arc::new(TestPki::new("fixture").expect("test PKI"));
+        let responder = OcspResponder::start(pki.clone()).expect("OCSP responder");
+        Self {
+            pki,
+            responder,
+            whitelist: Arc::new(SharedWhitelist::with_hostnames([SERVER, CLIENT])),
+            log: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    pub fn opts(&self) -> CertOptions {
+        CertOptions::with_ocsp(self.responder.url())
+    }
+
+    pub fn issue(&self, name: &str) -> IssuedCert {
+        self.pki.issue(&[name], &self.opts()).expect("issue")
+    }
+
+    pub fn log(&self) -> RefusalLog {
+        let log = self.log.clone();
+        Arc::new(move |ev: &RefusalEvent| log.lock().unwrap().push(ev.clone()))
+    }
+
+    pub fn refusals(&self) -> Vec<RefusalEvent> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// A back channel for a node presenting `cert`, with OCSP over HTTP.
+    pub fn node(&self, cert: &IssuedCert) -> BackChannel {
+        self.node_with(cert, self.whitelist.clone())
+    }
+
+    pub fn node_with(&self, cert: &IssuedCert, whitelist: Arc<dyn Whitelist>) -> BackChannel {
+        BackChannel::new(
+            self.pki.trust_anchors().unwrap(),
+            whitelist,
+            OwnCertificates::new(vec![cert.own_certificate().unwrap()]).unwrap(),
+        )
+        .ocsp_source(Arc::new(HttpOcspFetcher::new()))
+        .ocsp_policy(OcspPolicy {
+            timeout: Duration::from_secs(2),
+            ..OcspPolicy::default()
+        })
+        .refusal_log(self.log())
+    }
+}
+
+/// Outcome of an in-memory handshake: the errors each side saw.
+#[derive(Debug)]
+pub struct Outcome {
+    pub client: Option<rustls::Error>,
+    pub server: Option<rustls::Error>,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.client.is_none() && self.server.is_none()
+    }
+}
+
+/// Run a full handshake (and one application-data round trip) between rustls
+/// client and server in memory.
+pub fn handshake(client: &ClientConfig, server: &ServerConfig, name: &str) -> Outcome {
+    let mut c = ClientConnection::new(
+        Arc::new(client.clone()),
+        ServerName::try_from(name.to_owned()).unwrap(),
+    )
+    .unwrap();
+    let mut s = ServerConnection::new(Arc::new(server.clone())).unwrap();
+    let mut out = Outcome {
+        client: None,
+        server: None,
+    };
+    use std::io::Write;
+    let _ = c.writer().write_all(b"ping");
+    for _ in 0..30 {
+        let mut moved = false;
+        let mut buf = Vec::new();
+        while c.wants_write() {
+            c.write_tls(&mut buf).unwrap();
+        }
+        if !buf.is_empty() {
+            moved = true;
+            let mut rd = &buf[..];
+            while !rd.is_empty() {
+                if s.read_tls(&mut rd).unwrap() == 0 {
+                    break;
+                }
+                if let Err(e) = s.process_new_packets() {
+                    out.server.get_or_insert(e);
+                    break;
+                }
+            }
+        }
+        let mut buf = Vec::new();
+        while s.wants_write() {
+            s.write_tls(&mut buf).unwrap();
+        }
+        if !buf.is_empty() {
+            moved = true;
+            let mut rd = &buf[..];
+            while !rd.is_empty() {
+                if c.read_tls(&mut rd).unwrap() == 0 {
+                    break;
+                }
+                if let Err(e) = c.process_new_packets() {
+                    out.client.get_or_insert(e);
+                    break;
+                }
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    if out.ok() {
+        let mut got = [0u8; 4];
+        use std::io::Read;
+        match s.reader().read_exact(&mut got) {
+            Ok(()) if &got == b"ping" => {}
+            other => {
+                out.server = Some(rustls::Error::General(format!(
+                    "no application data: {other:?}"
+                )))
+            }
+        }
+    }
+    out
+}
