@@ -72,6 +72,17 @@ pub use file::{FileLog, FileLogConfig, OpenReport, PruneReport, TornTailRepair, 
 pub use query::{Query, query_reader};
 pub use retention::{Retention, RetentionError};
 
+/// Formats a time as the log writes it: `YYYY-MM-DDThh:mm:ss.ffffffZ` (UTC,
+/// microseconds).
+pub fn format_time(t: std::time::SystemTime) -> String {
+    time::format(t)
+}
+
+/// Parses a time in the form [`format_time`] writes; `None` otherwise.
+pub fn parse_time(s: &str) -> Option<std::time::SystemTime> {
+    time::parse(s)
+}
+
 /// Why a log operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
