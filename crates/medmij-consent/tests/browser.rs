@@ -223,19 +223,6 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(v) = http(port, "GET", "/status", None)
-                && v["value"]["ready"] == json!(true)
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not become ready within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -251,6 +238,21 @@ impl Driver {
             session: String::new(),
             child,
         };
+        // The driver exists before we wait, so that a failure below still
+        // stops chromedriver (Drop).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(v) = http(port, "GET", "/status", None)
+                && v["value"]["ready"] == json!(true)
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not become ready within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let v = http(port, "POST", "/session", Some(&caps)).expect("new session");
         driver.session = v["value"]["sessionId"]
             .as_str()
