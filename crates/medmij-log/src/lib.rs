@@ -56,6 +56,8 @@ pub mod chain;
 mod event;
 mod file;
 mod hex;
+#[cfg(feature = "postgres")]
+mod pg;
 mod query;
 mod retention;
 mod time;
@@ -69,6 +71,8 @@ pub use event::{
     looks_like_bsn,
 };
 pub use file::{FileLog, FileLogConfig, OpenReport, PruneReport, TornTailRepair, query_file};
+#[cfg(feature = "postgres")]
+pub use pg::{PgLog, PgLogConfig};
 pub use query::{Query, query_reader};
 pub use retention::{Retention, RetentionError};
 
@@ -117,8 +121,8 @@ pub enum LogError {
     Retention(#[from] RetentionError),
 }
 
-/// Somewhere events can be appended durably. Implemented by [`FileLog`]; other
-/// crates take a `&dyn AuditSink` or a closure and need not depend on this one's sinks.
+/// Somewhere events can be appended durably. Implemented by [`FileLog`]
+/// (and `PgLog` with the `postgres` feature); other crates take a `&dyn AuditSink` or a closure and need not depend on this one's sinks.
 pub trait AuditSink {
     /// Appends `event`; returns its sequence number once it is durable.
     fn append(&self, event: &Event) -> Result<u64, LogError>;
