@@ -26,7 +26,7 @@ use medmij_consent::{
 };
 use medmij_log::{
     Action, Actor, ActorKind, AuditSink, Domain, Event, FileLog, FileLogConfig, Object, Outcome,
-    Query, Source, SubjectId, Trust, format_time, parse_time, query_file, verify_reader,
+    Query, Source, SubjectId, Trust, format_time, parse_time, query_file, verify_only,
 };
 
 const USAGE: &str = "usage: audit verify FILE [--key HEX]...\n       audit show --subject ID [--from T] [--until T] FILE [--key HEX]...\n       audit demo FILE";
@@ -109,11 +109,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     match cmd.as_str() {
         "verify" => {
             let f = std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            match verify_reader(
-                std::io::BufReader::with_capacity(1 << 20, f),
-                trust(&o),
-                |_| {},
-            ) {
+            match verify_only(std::io::BufReader::with_capacity(1 << 20, f), trust(&o)) {
                 Ok(r) => {
                     println!(
                         "OK {}: {} lines, {} events, {} checkpoints, entries {}..{}, last checkpoint {}, {} entries after it, head {}",

@@ -12,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
             events += 1;
         }
     });
+    // The fast path gives the same verdict.
+    let fast = medmij_log::verify_only(data, Trust::Embedded);
+    assert_eq!(fast, verified);
     if let Ok(report) = &verified {
         assert_eq!(report.events, events);
         let all = query_reader(data, Trust::Embedded, &Query::default()).expect("verified, so queryable");

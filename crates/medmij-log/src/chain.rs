@@ -16,6 +16,7 @@
 //! `prev` (the chain head, so everything before it), its time, reason and
 //! note.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 use std::time::SystemTime;
 
@@ -552,6 +553,22 @@ impl Verifier {
 
     /// Checks the next line (without its newline) and returns its entry.
     pub fn line(&mut self, bytes: &[u8]) -> Result<Entry, VerifyError> {
+        self.step(bytes, true).and_then(|e| {
+            e.ok_or(VerifyError::Malformed {
+                line: self.line,
+                reason: "internal: no entry".into(),
+            })
+        })
+    }
+
+    /// Checks the next line (without its newline) like [`Verifier::line`],
+    /// with the same result, but without building the event: faster when
+    /// only the verdict is wanted.
+    pub fn check(&mut self, bytes: &[u8]) -> Result<(), VerifyError> {
+        self.step(bytes, false).map(|_| ())
+    }
+
+    fn step(&mut self, bytes: &[u8], full: bool) -> Result<Option<Entry>, VerifyError> {
         self.line += 1;
         self.report.lines += 1;
         self.report.bytes += bytes.len() as u64 + 1;
@@ -585,7 +602,7 @@ impl Verifier {
                 hash,
                 since_checkpoint: 0,
             });
-            return Ok(Entry::Anchor(a));
+            return Ok(Some(Entry::Anchor(a)));
         }
         let p = parse_prefix(bytes).map_err(malformed)?;
         let actual: [u8; 32] = Sha256::digest(p.body).into();
@@ -611,14 +628,20 @@ impl Verifier {
             return Err(VerifyError::BrokenLink { line, seq: p.seq });
         }
         let entry = if p.kind == b"event" {
-            let event: Event =
-                serde_json::from_slice(p.value).map_err(|e| malformed(format!("event: {e}")))?;
+            let entry = if full {
+                let event: Event = serde_json::from_slice(p.value)
+                    .map_err(|e| malformed(format!("event: {e}")))?;
+                Some(Entry::Event {
+                    seq: p.seq,
+                    event: Box::new(event),
+                })
+            } else {
+                check_event(p.value).map_err(|e| malformed(format!("event: {e}")))?;
+                None
+            };
             self.report.events += 1;
             self.report.unsigned_tail += 1;
-            Entry::Event {
-                seq: p.seq,
-                event: Box::new(event),
-            }
+            entry
         } else {
             let cp: Checkpoint = serde_json::from_slice(p.value)
                 .map_err(|e| malformed(format!("checkpoint: {e}")))?;
@@ -633,10 +656,10 @@ impl Verifier {
             self.report.checkpoints += 1;
             self.report.last_checkpoint = Some(p.seq);
             self.report.unsigned_tail = 0;
-            Entry::Checkpoint {
+            Some(Entry::Checkpoint {
                 seq: p.seq,
                 checkpoint: cp,
-            }
+            })
         };
         self.report.first_seq.get_or_insert(p.seq);
         self.report.last_seq = Some(p.seq);
@@ -656,6 +679,105 @@ impl Verifier {
             self.report.head = Some(hex::encode(&h.hash));
         }
         self.report
+    }
+}
+
+/// The shape of an event, borrowed where it can be: what
+/// [`Verifier::check`] parses instead of building an [`Event`]. It accepts
+/// exactly what deserialising an [`Event`] accepts.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct EventCheck<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    event_type: Cow<'a, str>,
+    action: crate::event::Action,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: ActorCheck<'a>,
+    #[serde(borrow)]
+    subject: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    object: ObjectCheck<'a>,
+    #[serde(borrow)]
+    source: SourceCheck<'a>,
+    outcome: crate::event::Outcome,
+    #[serde(borrow)]
+    detail: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct ActorCheck<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    kind: crate::event::ActorKind,
+    #[serde(borrow)]
+    role: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    on_behalf_of: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct ObjectCheck<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct SourceCheck<'a> {
+    #[serde(borrow)]
+    system: Cow<'a, str>,
+    #[serde(borrow)]
+    location: Option<Cow<'a, str>>,
+}
+
+fn check_event(value: &[u8]) -> Result<(), String> {
+    let e: EventCheck<'_> = serde_json::from_slice(value).map_err(|e| e.to_string())?;
+    if crate::time::parse(&e.time).is_none() {
+        return Err(format!(
+            "not a UTC date-time YYYY-MM-DDThh:mm:ss.ffffffZ: {:?}",
+            e.time
+        ));
+    }
+    if let Some(s) = &e.subject {
+        crate::event::SubjectId::check(s).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Verifies a whole log from `reader` without building events (see
+/// [`Verifier::check`]): the fast path for checking a log.
+pub fn verify_only<R: BufRead>(mut reader: R, trust: Trust) -> Result<VerifyReport, VerifyError> {
+    let mut v = Verifier::new(trust);
+    let mut buf = Vec::with_capacity(4096);
+    let mut offset = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| VerifyError::Io {
+                line: v.line,
+                reason: e.to_string(),
+            })?;
+        if n == 0 {
+            return Ok(v.finish());
+        }
+        if buf.last() != Some(&b'\n') {
+            return Err(VerifyError::TornTail {
+                line: v.line + 1,
+                bytes: n as u64,
+                offset,
+            });
+        }
+        offset += n as u64;
+        v.check(&buf[..n - 1])?;
     }
 }
 

@@ -133,6 +133,11 @@ impl SubjectId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What deserialising checks (any domain).
+    pub(crate) fn check(value: &str) -> Result<(), EventError> {
+        check_text("subject", value, 256)
+    }
 }
 
 impl TryFrom<String> for SubjectId {

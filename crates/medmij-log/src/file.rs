@@ -10,7 +10,8 @@ use std::time::SystemTime;
 use ed25519_dalek::SigningKey;
 
 use crate::chain::{
-    ChainWriter, CheckpointReason, Entry, Trust, VerifyError, VerifyReport, verify_reader,
+    ChainWriter, CheckpointReason, Entry, Trust, VerifyError, VerifyReport, verify_only,
+    verify_reader,
 };
 use crate::event::{Domain, Event};
 use crate::query::Query;
@@ -147,7 +148,7 @@ fn verify_file(path: &Path, trust: &Trust) -> Result<VerifyReport, VerifyError> 
         line: 0,
         reason: e.to_string(),
     })?;
-    verify_reader(BufReader::with_capacity(1 << 20, f), trust.clone(), |_| {})
+    verify_only(BufReader::with_capacity(1 << 20, f), trust.clone())
 }
 
 impl FileLog {

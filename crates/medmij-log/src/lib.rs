@@ -64,7 +64,7 @@ mod time;
 
 pub use chain::{
     Anchor, ChainHead, ChainWriter, Checkpoint, CheckpointReason, Entry, GENESIS, Trust, Verifier,
-    VerifyError, VerifyReport, verify_reader,
+    VerifyError, VerifyReport, verify_only, verify_reader,
 };
 pub use event::{
     Action, Actor, ActorKind, Domain, Event, EventError, Object, Outcome, Source, SubjectId,

@@ -469,8 +469,10 @@ proptest! {
         prop_assert!(ok);
         let i = pos.index(buf.len());
         buf[i] = buf[i].wrapping_add(delta);
-        let failed = verify_reader(buf.as_slice(), trust, |_| {}).is_err();
-        prop_assert!(failed);
+        let full = verify_reader(buf.as_slice(), trust.clone(), |_| {});
+        prop_assert!(full.is_err());
+        // The fast path agrees, error for error.
+        prop_assert_eq!(verify_only(buf.as_slice(), trust), full);
     }
 
     // Dropping any line but the last is reported; dropping the last one is
@@ -495,6 +497,7 @@ proptest! {
     // The verifier never panics on arbitrary input.
     #[test]
     fn verifier_never_panics(data in proptest::collection::vec(any::<u8>(), 0..600)) {
-        let _ = verify_reader(data.as_slice(), Trust::Embedded, |_| {});
+        let full = verify_reader(data.as_slice(), Trust::Embedded, |_| {});
+        prop_assert_eq!(verify_only(data.as_slice(), Trust::Embedded), full);
     }
 }
