@@ -2,7 +2,7 @@
 //! `fsync` and group commit.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
@@ -10,8 +10,7 @@ use std::time::SystemTime;
 use ed25519_dalek::SigningKey;
 
 use crate::chain::{
-    ChainWriter, CheckpointReason, Entry, Trust, VerifyError, VerifyReport, verify_only,
-    verify_reader,
+    ChainWriter, CheckpointReason, Entry, Trust, Verifier, VerifyError, VerifyReport, verify_only,
 };
 use crate::event::{Domain, Event};
 use crate::query::Query;
@@ -440,32 +439,52 @@ impl FileLog {
     pub fn prune(&self, retention: Retention, now: SystemTime) -> Result<PruneReport, LogError> {
         let cutoff = retention.cutoff(now);
         let mut st = self.quiesce()?;
-        // Find the last line older than the cutoff, verifying as we go.
-        let mut last_old: Option<(u64, u64)> = None; // (line, seq)
-        let mut line = 0u64;
+        // One verifying pass: find the last line older than the cutoff,
+        // its hash and where the next line starts. Memory: one line.
+        let corrupt = |error| LogError::Corrupt {
+            path: self.path.clone(),
+            error,
+        };
+        let mut last_old: Option<(u64, u64, [u8; 32], u64)> = None; // (line, seq, hash, end offset)
         {
             let f = File::open(&self.path).map_err(|e| io_err("opening", &self.path, e))?;
-            verify_reader(
-                BufReader::with_capacity(1 << 20, f),
-                self.trust.clone(),
-                |entry| {
-                    line += 1;
-                    let (seq, t) = match entry {
-                        Entry::Event { seq, event } => (*seq, event.time),
-                        Entry::Checkpoint { seq, checkpoint } => (*seq, checkpoint.time),
-                        Entry::Anchor(_) => return,
-                    };
-                    if t < cutoff {
-                        last_old = Some((line, seq));
-                    }
-                },
-            )
-            .map_err(|error| LogError::Corrupt {
-                path: self.path.clone(),
-                error,
-            })?;
+            let mut reader = BufReader::with_capacity(1 << 20, f);
+            let mut v = Verifier::new(self.trust.clone());
+            let mut buf = Vec::with_capacity(4096);
+            let (mut line, mut offset) = (0u64, 0u64);
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| io_err("reading", &self.path, e))?;
+                if n == 0 {
+                    break;
+                }
+                if buf.last() != Some(&b'\n') {
+                    return Err(corrupt(VerifyError::TornTail {
+                        line: line + 1,
+                        bytes: n as u64,
+                        offset,
+                    }));
+                }
+                line += 1;
+                offset += n as u64;
+                let (seq, t) = match v.line(&buf[..n - 1]).map_err(corrupt)? {
+                    Entry::Event { seq, event } => (seq, event.time),
+                    Entry::Checkpoint { seq, checkpoint } => (seq, checkpoint.time),
+                    Entry::Anchor(_) => continue,
+                };
+                if t < cutoff {
+                    // A verified entry line ends in `"hash":"<64 hex>"}` + newline.
+                    let hash =
+                        crate::hex::decode::<32>(&buf[n - 1 - 2 - 64..n - 3]).ok_or_else(|| {
+                            LogError::Config("pruning: the last removed line has no hash".into())
+                        })?;
+                    last_old = Some((line, seq, hash, offset));
+                }
+            }
         }
-        let Some((old_line, old_seq)) = last_old else {
+        let Some((old_line, old_seq, old_hash, keep_from)) = last_old else {
             return Ok(PruneReport {
                 cutoff,
                 removed_lines: 0,
@@ -473,35 +492,20 @@ impl FileLog {
                 checkpoint_seq: None,
             });
         };
-        // Read the raw lines once more: take the hash of the last old line
-        // and copy the lines after it.
-        let data = std::fs::read(&self.path).map_err(|e| io_err("reading", &self.path, e))?;
-        let mut lines = data.split_inclusive(|b| *b == b'\n');
-        let mut hash = None;
-        let mut consumed = 0usize;
-        for _ in 0..old_line {
-            let l = lines.next().unwrap_or_default();
-            consumed += l.len();
-            hash = Some(l);
-        }
-        let old = hash.unwrap_or_default();
-        let old_hash = old
-            .len()
-            .checked_sub(1 + 2 + 64)
-            .and_then(|s| crate::hex::decode::<32>(&old[s..s + 64]))
-            .ok_or_else(|| LogError::Config("pruning: the last removed line has no hash".into()))?;
-        let mut out = st.writer.anchor_line(old_seq, &old_hash, cutoff, now);
-        out.extend_from_slice(&data[consumed..]);
+        // Write the anchor and copy the rest to a new file.
         let tmp = {
             let mut p = self.path.as_os_str().to_owned();
             p.push(".prune-tmp");
             PathBuf::from(p)
         };
-        let mut f = File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
-        f.write_all(&out)
-            .and_then(|_| f.sync_all())
+        let mut out = File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
+        let mut src = File::open(&self.path).map_err(|e| io_err("opening", &self.path, e))?;
+        out.write_all(&st.writer.anchor_line(old_seq, &old_hash, cutoff, now))
+            .and_then(|_| src.seek(SeekFrom::Start(keep_from)))
+            .and_then(|_| std::io::copy(&mut src, &mut out))
+            .and_then(|_| out.sync_all())
             .map_err(|e| io_err("writing", &tmp, e))?;
-        drop(f);
+        drop(out);
         // Check what we wrote before it replaces the log.
         verify_file(&tmp, &self.trust).map_err(|error| LogError::Corrupt {
             path: tmp.clone(),

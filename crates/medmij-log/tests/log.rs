@@ -428,8 +428,59 @@ fn prune_keeps_a_verifiable_chain() {
     ));
 }
 
+// Everything old: the file keeps only the anchor, then the prune checkpoint.
+#[test]
+fn prune_everything() {
+    let dir = temp_dir("prune-all");
+    let path = dir.join("audit.jsonl");
+    let (log, _) = FileLog::open(&path, config(), t(0)).unwrap();
+    for i in 0..5u64 {
+        log.append(&event(i, "person-a", t(1_000 + i))).unwrap();
+    }
+    let now = t(1_000 + 3 * 365 * 86_400);
+    let r = log.prune(Retention::months(15).unwrap(), now).unwrap();
+    assert_eq!((r.removed_lines, r.removed_through_seq), (5, Some(5)));
+    let v = log.verify().unwrap();
+    assert_eq!((v.lines, v.events, v.checkpoints), (2, 0, 1));
+    assert_eq!(log.append(&event(9, "person-a", now)).unwrap(), 7);
+    assert!(log.query(&Query::default()).unwrap().len() == 1);
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    // MedMij LOG-3 on any history: after pruning at any time with any
+    // allowed retention, exactly the events at or after the cutoff remain,
+    // and the chain verifies.
+    #[test]
+    fn prune_keeps_exactly_the_retained(
+        gaps in proptest::collection::vec(0u64..40 * 86_400, 1..40),
+        months in 12u32..=15,
+        later in 0u64..800 * 86_400,
+    ) {
+        let dir = temp_dir("prune-prop");
+        let path = dir.join("audit.jsonl");
+        let mut cfg = config();
+        cfg.fsync = false;
+        let (log, _) = FileLog::open(&path, cfg, t(0)).unwrap();
+        let mut time = 1_500_000_000u64;
+        let mut times = Vec::new();
+        for (i, g) in gaps.iter().enumerate() {
+            time += g;
+            times.push(time);
+            log.append(&event(i as u64, "person-a", t(time))).unwrap();
+        }
+        let now = t(time + later);
+        let retention = Retention::months(months).unwrap();
+        log.prune(retention, now).unwrap();
+        let cutoff = retention.cutoff(now);
+        let left: Vec<u64> = log.query(&Query::default()).unwrap().iter().map(|(s, _)| *s).collect();
+        let expected = times.iter().filter(|&&x| t(x) >= cutoff).count();
+        prop_assert_eq!(left.len(), expected);
+        prop_assert!(log.verify().is_ok());
+        drop(log);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     // MedMij LOG-3: 12..=15 months accepted, everything else refused.
     #[test]
