@@ -419,6 +419,24 @@ fn page_structure_and_headers() {
     assert!(render_page(&Toestemming::new(v), &bad).is_err());
 }
 
+// MedMij CONSENT-2: the Bevestiging page, in English.
+#[test]
+fn bevestiging_page_in_english() {
+    let flow = FlowId::new("flow-delen").unwrap();
+    let csrf = CsrfToken::new("0123456789abcdefXYZ").unwrap();
+    let mut opts = PageOptions::new("/delen/bevestiging", &flow, &csrf);
+    opts.language = Language::En;
+    let b = Bevestiging::new(vars());
+    let page = render_page(&b, &opts).unwrap();
+    let html = page.html();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("<h1 id=\"mc-title\">Confirmation</h1>"));
+    assert!(html.contains(">Confirm</button>") && html.contains(">Do not confirm</button>"));
+    assert!(html.contains(&b.full_html(Language::En)));
+    assert!(html.contains(&b.short_html(Language::En)));
+    assert!(html.contains("action=\"/delen/bevestiging\""));
+}
+
 proptest! {
     // Any accepted variable shows up escaped in the HTML and verbatim in the
     // text; no raw markup from a variable reaches the HTML.
