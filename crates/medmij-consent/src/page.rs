@@ -216,7 +216,7 @@ pub fn render_page(
 <form method=\"post\" action=\"{action}\" aria-describedby=\"mc-short\">\n\
 <input type=\"hidden\" name=\"flow\" value=\"{flow}\">\n\
 <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
-<div class=\"mc-buttons\">\n\
+<div class=\"mc-buttons\" role=\"group\" aria-labelledby=\"mc-title\">\n\
 <button type=\"submit\" id=\"mc-grant\" class=\"mc-grant\" name=\"decision\" value=\"grant\">{grant}</button>\n\
 <button type=\"submit\" id=\"mc-refuse\" class=\"mc-refuse\" name=\"decision\" value=\"refuse\">{refuse}</button>\n\
 </div>\n</form>\n\

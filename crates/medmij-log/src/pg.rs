@@ -5,6 +5,7 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ed25519_dalek::SigningKey;
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls};
 
 use crate::chain::{ChainWriter, CheckpointReason, Entry, Trust, Verifier, VerifyReport};
@@ -125,11 +126,13 @@ fn verify_rows(
         let entry = v.line(line.as_bytes()).map_err(corrupt)?;
         each(&entry);
     }
-    let rows = client
-        .query(&format!("SELECT line FROM {table} ORDER BY seq"), &[])
+    // Streamed: one row in memory at a time.
+    let params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+    let mut rows = client
+        .query_raw(&format!("SELECT line FROM {table} ORDER BY seq"), params)
         .map_err(|e| db_err("reading the log", e))?;
-    for row in rows {
-        let line: String = row.get(0);
+    while let Some(row) = rows.next().map_err(|e| db_err("reading the log", e))? {
+        let line: &str = row.get(0);
         let entry = v.line(line.as_bytes()).map_err(corrupt)?;
         each(&entry);
     }
