@@ -405,6 +405,36 @@ fn consent_page_in_headless_chromium() {
     assert!(text.contains("Toestemming geven") && text.contains("Weigeren"));
     driver.screenshot(&out.join("consent-page.png"));
 
+    // Screen readers: the accessibility tree names the controls.
+    for (css, role, label) in [
+        ("#mc-grant", "button", "Toestemming geven"),
+        ("#mc-refuse", "button", "Weigeren"),
+        ("#mc-read-full", "link", "Lees de volledige tekst"),
+        ("h1", "heading", "Toestemming"),
+    ] {
+        let el = driver.cmd(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let id = el
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            driver.cmd("GET", &format!("/element/{id}/computedrole"), None),
+            json!(role),
+            "{css}"
+        );
+        assert_eq!(
+            driver.cmd("GET", &format!("/element/{id}/computedlabel"), None),
+            json!(label),
+            "{css}"
+        );
+    }
+
     // Responsive: no horizontal scrolling at phone width.
     driver.cmd(
         "POST",
