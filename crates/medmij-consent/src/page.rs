@@ -1,0 +1,274 @@
+//! The short consent screen as a self-contained HTML page, and the response
+//! headers that stop it from being framed (MedMij CONSENT-1, OAUTH-14 /
+//! RFC 6819 4.4.1.9).
+
+use sha2::{Digest, Sha256};
+
+use crate::text::{ConsentKind, Language, Wording};
+use crate::vars::{CsrfToken, FlowId, VariableError, escape_html};
+
+/// The built-in style sheet: readable, large targets, visible focus,
+/// responsive from 320 px wide, honours dark mode and reduced motion.
+const BASE_CSS: &str = "\
+*{box-sizing:border-box}\
+html{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif;font-size:100%;line-height:1.5;color:#1a1a1a;background:#fff}\
+body{margin:0;padding:1rem}\
+main{max-width:40rem;margin:0 auto}\
+h1{font-size:1.5rem;margin:0 0 1rem}\
+h2{font-size:1.2rem;margin:2rem 0 .5rem}\
+.mc-short{font-size:1.125rem}\
+.mc-buttons{display:flex;flex-wrap:wrap;gap:1rem;margin:1.5rem 0}\
+.mc-buttons button{flex:1 1 12rem;min-height:2.75rem;padding:.75rem 1rem;font:inherit;font-weight:600;border-radius:.375rem;border:2px solid #154273;cursor:pointer}\
+.mc-grant{background:#154273;color:#fff}\
+.mc-refuse{background:#fff;color:#154273}\
+a{color:#154273}\
+a:focus-visible,button:focus-visible,section:focus-visible{outline:3px solid #d52b1e;outline-offset:3px}\
+@media (prefers-color-scheme:dark){html{background:#121212;color:#eee}a{color:#9cc3ff}.mc-refuse{background:#121212;color:#9cc3ff;border-color:#9cc3ff}.mc-grant{background:#9cc3ff;color:#121212;border-color:#9cc3ff}}\
+";
+
+/// Why a page could not be rendered.
+pub type PageError = VariableError;
+
+/// The host application's choices for the page: where the form posts to,
+/// the flow and anti-CSRF token it carries, the language, and styling hooks.
+/// The wording itself comes from the [`Wording`] and cannot be changed here.
+#[derive(Debug, Clone)]
+pub struct PageOptions<'a> {
+    /// The path the form posts to, e.g. `/authorize/consent`: must start
+    /// with `/` (same origin; the page's CSP allows `form-action 'self'`),
+    /// no `//` at the start, 1..512 visible ASCII characters.
+    pub action: &'a str,
+    /// The flow the decision is for (posted as field `flow`).
+    pub flow: &'a FlowId,
+    /// The anti-CSRF token (posted as field `csrf_token`).
+    pub csrf: &'a CsrfToken,
+    /// The language, Dutch by default.
+    pub language: Language,
+    /// Extra CSS appended after the built-in style sheet (styling hook); it
+    /// may not contain `<`. Hashed into the page's CSP.
+    pub extra_css: Option<&'a str>,
+    /// An extra class on `<body>` (styling hook): `[A-Za-z0-9_-]`, 1..64.
+    pub body_class: Option<&'a str>,
+}
+
+impl<'a> PageOptions<'a> {
+    /// Options with Dutch, no extra CSS and no extra class.
+    pub fn new(action: &'a str, flow: &'a FlowId, csrf: &'a CsrfToken) -> Self {
+        Self {
+            action,
+            flow,
+            csrf,
+            language: Language::Nl,
+            extra_css: None,
+            body_class: None,
+        }
+    }
+}
+
+/// A rendered consent page: the HTML and the headers to send with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentPage {
+    html: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl ConsentPage {
+    /// The HTML document (UTF-8).
+    pub fn html(&self) -> &str {
+        &self.html
+    }
+
+    /// The response headers to send with it, among them
+    /// `X-Frame-Options: DENY` and a `Content-Security-Policy` with
+    /// `frame-ancestors 'none'` (RFC 6819 4.4.1.9), and `Cache-Control:
+    /// no-store`.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.headers
+    }
+}
+
+struct Labels {
+    title: &'static str,
+    grant: &'static str,
+    refuse: &'static str,
+    read_full: &'static str,
+    full_title: &'static str,
+}
+
+fn labels(kind: ConsentKind, lang: Language) -> Labels {
+    match (kind, lang) {
+        (ConsentKind::Toestemming, Language::Nl) => Labels {
+            title: "Toestemming",
+            grant: "Toestemming geven",
+            refuse: "Weigeren",
+            read_full: "Lees de volledige tekst",
+            full_title: "Volledige tekst",
+        },
+        (ConsentKind::Toestemming, Language::En) => Labels {
+            title: "Consent",
+            grant: "Give consent",
+            refuse: "Refuse",
+            read_full: "Read the full text",
+            full_title: "Full text",
+        },
+        (ConsentKind::Bevestiging, Language::Nl) => Labels {
+            title: "Bevestiging",
+            grant: "Bevestigen",
+            refuse: "Niet bevestigen",
+            read_full: "Lees de volledige tekst",
+            full_title: "Volledige tekst",
+        },
+        (ConsentKind::Bevestiging, Language::En) => Labels {
+            title: "Confirmation",
+            grant: "Confirm",
+            refuse: "Do not confirm",
+            read_full: "Read the full text",
+            full_title: "Full text",
+        },
+    }
+}
+
+fn page_error(field: &'static str, reason: impl Into<String>) -> PageError {
+    VariableError {
+        field,
+        reason: reason.into(),
+        rule: "CONSENT-1",
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Renders the short consent screen for `wording` (MedMij CONSENT-1 /
+/// CONSENT-2): a heading, the short statement, a link to the full text
+/// (on the same page), and two submit buttons, grant and refuse, that post
+/// `flow`, `csrf_token` and `decision` (`grant` | `refuse`) to
+/// `options.action` (parse the body with
+/// [`PostedDecision::from_form`](crate::PostedDecision::from_form)). No
+/// external resources, no script.
+pub fn render_page(
+    wording: &dyn Wording,
+    options: &PageOptions<'_>,
+) -> Result<ConsentPage, PageError> {
+    let action = options.action;
+    if !action.starts_with('/')
+        || action.starts_with("//")
+        || action.len() > 512
+        || !action.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(page_error(
+            "action",
+            "must be a path starting with a single '/', up to 512 visible ASCII characters",
+        ));
+    }
+    let mut css = String::from(BASE_CSS);
+    if let Some(extra) = options.extra_css {
+        if extra.contains('<') || extra.len() > 16_384 {
+            return Err(page_error(
+                "extra_css",
+                "may not contain '<' or exceed 16 KiB",
+            ));
+        }
+        css.push_str(extra);
+    }
+    let body_class = match options.body_class {
+        None => String::new(),
+        Some(c)
+            if !c.is_empty()
+                && c.len() <= 64
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            format!(" {c}")
+        }
+        Some(_) => return Err(page_error("body_class", "must be 1..64 of A-Z a-z 0-9 - _")),
+    };
+    let lang = options.language;
+    let l = labels(wording.kind(), lang);
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<meta name=\"referrer\" content=\"no-referrer\">\n\
+<title>{title}</title>\n<style>{css}</style>\n</head>\n\
+<body class=\"medmij-consent{body_class}\">\n\
+<main aria-labelledby=\"mc-title\">\n\
+<h1 id=\"mc-title\">{title}</h1>\n\
+<p id=\"mc-short\" class=\"mc-short\">{short}</p>\n\
+<p><a id=\"mc-read-full\" href=\"#mc-full\">{read_full}</a></p>\n\
+<form method=\"post\" action=\"{action}\" aria-describedby=\"mc-short\">\n\
+<input type=\"hidden\" name=\"flow\" value=\"{flow}\">\n\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+<div class=\"mc-buttons\" role=\"group\" aria-labelledby=\"mc-title\">\n\
+<button type=\"submit\" id=\"mc-grant\" class=\"mc-grant\" name=\"decision\" value=\"grant\">{grant}</button>\n\
+<button type=\"submit\" id=\"mc-refuse\" class=\"mc-refuse\" name=\"decision\" value=\"refuse\">{refuse}</button>\n\
+</div>\n</form>\n\
+<section id=\"mc-full\" aria-labelledby=\"mc-full-title\" tabindex=\"-1\">\n\
+<h2 id=\"mc-full-title\">{full_title}</h2>\n\
+<p id=\"mc-full-text\">{full}</p>\n\
+</section>\n</main>\n</body>\n</html>\n",
+        lang = lang.tag(),
+        title = l.title,
+        short = wording.short_html(lang),
+        read_full = l.read_full,
+        action = escape_html(action),
+        flow = escape_html(options.flow.as_str()),
+        csrf = escape_html(options.csrf.as_str()),
+        grant = l.grant,
+        refuse = l.refuse,
+        full_title = l.full_title,
+        full = wording.full_html(lang),
+    );
+    let style_hash = base64(&Sha256::digest(css.as_bytes()));
+    let headers = vec![
+        ("Content-Type", "text/html; charset=utf-8".to_string()),
+        // RFC 6819 4.4.1.9: the consent page must not be framed.
+        ("X-Frame-Options", "DENY".to_string()),
+        (
+            "Content-Security-Policy",
+            format!(
+                "default-src 'none'; style-src 'sha256-{style_hash}'; form-action 'self'; \
+                 frame-ancestors 'none'; base-uri 'none'"
+            ),
+        ),
+        ("Cache-Control", "no-store".to_string()),
+        ("Referrer-Policy", "no-referrer".to_string()),
+        ("X-Content-Type-Options", "nosniff".to_string()),
+    ];
+    Ok(ConsentPage { html, headers })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::base64;
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Validated identifiers and text variables (CONSENT-1, LISTS-1, LISTS-4, LISTS-5, OAUTH-5).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What was wrong with a value handed to one of this crate's constructors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason} (MedMij {rule})")]
+pub struct VariableError {
+    /// The variable or field that was refused, e.g. `"Zorgaanbieder"`.
+    pub field: &'static str,
+    /// Why it was refused.
+    pub reason: String,
+    /// The rule the check comes from, e.g. `"CONSENT-1"`.
+    pub rule: &'static str,
+}
+
+impl VariableError {
+    fn new(field: &'static str, rule: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+            rule,
+        }
+    }
+}
+
+/// Checks a free-text variable that will be shown to the person: present
+/// (not empty or only white space), no leading or trailing white space, no
+/// control characters, and between `min` and `max` characters.
+fn check_display_text(
+    field: &'static str,
+    rule: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), VariableError> {
+    if value.trim().is_empty() {
+        return Err(VariableError::new(field, rule, "is missing or blank"));
+    }
+    if value.trim() != value {
+        return Err(VariableError::new(
+            field,
+            rule,
+            "has leading or trailing white space",
+        ));
+    }
+    if let Some((i, c)) = value.chars().enumerate().find(|(_, c)| c.is_control()) {
+        return Err(VariableError::new(
+            field,
+            rule,
+            format!(
+                "has a control character U+{:04X} at character {}",
+                c as u32,
+                i + 1
+            ),
+        ));
+    }
+    let n = value.chars().count();
+    if n < min || n > max {
+        return Err(VariableError::new(
+            field,
+            rule,
+            format!("is {n} characters long; allowed are {min} to {max}"),
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! text_newtype {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $rule:literal, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Smallest accepted length in characters.
+            pub const MIN_CHARS: usize = $min;
+            /// Largest accepted length in characters.
+            pub const MAX_CHARS: usize = $max;
+
+            /// Validates `value` (present, no control characters, no
+            /// surrounding white space, sensible length).
+            pub fn new(value: impl Into<String>) -> Result<Self, VariableError> {
+                let value = value.into();
+                check_display_text($field, $rule, &value, $min, $max)?;
+                Ok(Self(value))
+            }
+
+            /// The value as given (not escaped).
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = VariableError;
+            fn try_from(value: String) -> Result<Self, VariableError> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_newtype!(
+    /// The care provider's name as the person knows it, from the DVZA's own
+    /// relation with the Zorgaanbieder: the first variable of CONSENT-1
+    /// (`{naam Zorgaanbieder}`). 1 to 100 characters.
+    ZorgaanbiederNaam,
+    "naam Zorgaanbieder",
+    "CONSENT-1",
+    1,
+    100
+);
+
+text_newtype!(
+    /// The Gegevensdienst as shown to the person: the GNL `Weergavenaam` of
+    /// the scope (LISTS-5, 3 to 50 characters), the second variable of
+    /// CONSENT-1 (`{MedMij-gegevensdienst}`).
+    GegevensdienstNaam,
+    "MedMij-gegevensdienst",
+    "CONSENT-1",
+    3,
+    50
+);
+
+text_newtype!(
+    /// The PGO supplier: the OCL `OAuthclientOrganisatienaam` of the client
+    /// (LISTS-4, 3 to 50 characters), the third variable of CONSENT-1
+    /// (`{naam leverancier PGO}`).
+    PgoLeverancierNaam,
+    "naam leverancier PGO",
+    "CONSENT-1",
+    3,
+    50
+);
+
+/// A Zorgaanbieder's MedMij identity, `<name>@medmij` (LISTS-1: 10 to 57
+/// characters, the whole value matches `([a-z])+@medmij`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Zorgaanbiedernaam(String);
+
+impl Zorgaanbiedernaam {
+    /// Validates `value` against LISTS-1.
+    pub fn new(value: impl Into<String>) -> Result<Self, VariableError> {
+        let value = value.into();
+        let n = value.chars().count();
+        if !(10..=57).contains(&n) {
+            return Err(VariableError::new(
+                "Zorgaanbiedernaam",
+                "LISTS-1",
+                format!("is {n} characters long; allowed are 10 to 57"),
+            ));
+        }
+        let ok = value
+            .strip_suffix("@medmij")
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
+        if !ok {
+            return Err(VariableError::new(
+                "Zorgaanbiedernaam",
+                "LISTS-1",
+                "does not match ([a-z])+@medmij",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    /// The full name, e.g. `umcharderwijk@medmij`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Zorgaanbiedernaam {
+    type Error = VariableError;
+    fn try_from(value: String) -> Result<Self, VariableError> {
+        Self::new(value)
+    }
+}
+
+impl From<Zorgaanbiedernaam> for String {
+    fn from(v: Zorgaanbiedernaam) -> String {
+        v.0
+    }
+}
+
+impl fmt::Display for Zorgaanbiedernaam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! ascii_newtype {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $rule:literal, $check:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates `value`.
+            pub fn new(value: impl Into<String>) -> Result<Self, VariableError> {
+                let value = value.into();
+                let check: fn(&str) -> Result<(), String> = $check;
+                check(&value).map_err(|r| VariableError::new($field, $rule, r))?;
+                Ok(Self(value))
+            }
+
+            /// The value.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = VariableError;
+            fn try_from(value: String) -> Result<Self, VariableError> {
+                Self::new(value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+    };
+}
+
+fn token_chars(value: &str, min: usize, max: usize) -> Result<(), String> {
+    if value.len() < min || value.len() > max {
+        return Err(format!(
+            "is {} bytes long; allowed are {min} to {max}",
+            value.len()
+        ));
+    }
+    if let Some((i, c)) = value
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')))
+    {
+        return Err(format!(
+            "has {c:?} at byte {}; allowed are A-Z a-z 0-9 - _ . ~",
+            i + 1
+        ));
+    }
+    Ok(())
+}
+
+ascii_newtype!(
+    /// Identifies one run of the OAuth flow (one authorization request,
+    /// CONSENT-1: the consent covers exactly this run). 1 to 128 characters of
+    /// `A-Z a-z 0-9 - _ . ~`.
+    FlowId,
+    "flow",
+    "CONSENT-1",
+    |v| token_chars(v, 1, 128)
+);
+
+impl fmt::Debug for FlowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FlowId({:?})", self.0)
+    }
+}
+
+impl fmt::Display for FlowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+ascii_newtype!(
+    /// The anti-CSRF token the host application generates for the consent
+    /// form (RFC 6819 4.4.1.8, OAUTH-10); 16 to 256 characters of
+    /// `A-Z a-z 0-9 - _ . ~`. Its `Debug` output does not show the value.
+    CsrfToken,
+    "csrf_token",
+    "OAUTH-14",
+    |v| token_chars(v, 16, 256)
+);
+
+impl fmt::Debug for CsrfToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CsrfToken(..)")
+    }
+}
+
+impl CsrfToken {
+    /// Compares in time independent of where the values differ.
+    pub fn matches(&self, other: &str) -> bool {
+        let a = self.0.as_bytes();
+        let b = other.as_bytes();
+        if a.len() != b.len() {
+            return false;
+        }
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+fn check_hostname(v: &str) -> Result<(), String> {
+    // LISTS-4: (([a-z0-9])([a-z0-9-])*(\.))+([a-z0-9])([a-z0-9-])*([a-z0-9])
+    let labels: Vec<&str> = v.split('.').collect();
+    if labels.len() < 2 {
+        return Err("has no dot".into());
+    }
+    for (i, l) in labels.iter().enumerate() {
+        let b = l.as_bytes();
+        let last = i == labels.len() - 1;
+        let ok = !b.is_empty()
+            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && (!last || (b.len() >= 2 && b[b.len() - 1] != b'-'));
+        if !ok {
+            return Err(format!("label {} ({l:?}) is not allowed", i + 1));
+        }
+    }
+    Ok(())
+}
+
+ascii_newtype!(
+    /// The OAuth client: its hostname, which is its `client_id` (OAUTH-3,
+    /// LISTS-4 pattern).
+    ClientId,
+    "client_id",
+    "LISTS-4",
+    check_hostname
+);
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ClientId({:?})", self.0)
+    }
+}
+
+fn check_scope(v: &str) -> Result<(), String> {
+    // OAUTH-5: `<name>~<GegevensdienstId>`, several separated by single spaces.
+    if v.is_empty() {
+        return Err("is empty".into());
+    }
+    if v.len() > 2000 {
+        return Err("is longer than 2000 bytes".into());
+    }
+    let mut first_name = None;
+    for (i, pair) in v.split(' ').enumerate() {
+        let (name, id) = pair
+            .split_once('~')
+            .ok_or_else(|| format!("part {} ({pair:?}) has no '~'", i + 1))?;
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase()) {
+            return Err(format!("part {}: name {name:?} is not [a-z]+", i + 1));
+        }
+        if id.is_empty()
+            || id.chars().count() > 30
+            || id.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "part {}: GegevensdienstId {id:?} is not 1..30 characters",
+                i + 1
+            ));
+        }
+        match first_name {
+            None => first_name = Some(name),
+            Some(f) if f != name => {
+                return Err(format!(
+                    "part {} names Zorgaanbieder {name:?}, part 1 names {f:?}",
+                    i + 1
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+ascii_newtype!(
+    /// The OAuth scope the consent is asked for (OAUTH-5): one or more
+    /// `<zorgaanbiedernaam without @medmij>~<GegevensdienstId>` pairs of one
+    /// Zorgaanbieder, separated by single spaces.
+    Scope,
+    "scope",
+    "OAUTH-5",
+    check_scope
+);
+
+impl fmt::Debug for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scope({:?})", self.0)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+ascii_newtype!(
+    /// Identifies one item in the PGO's dossier (CONSENT-4), e.g. a FHIR
+    /// resource id; 1 to 256 characters of `A-Z a-z 0-9 - _ . ~`.
+    ItemId,
+    "item",
+    "CONSENT-4",
+    |v| token_chars(v, 1, 256)
+);
+
+impl fmt::Debug for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ItemId({:?})", self.0)
+    }
+}
+
+impl fmt::Display for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Escapes text for HTML element content and attribute values: `&`, `<`,
+/// `>`, `"` and `'`.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,557 @@
+//! The embedded, crash-safe file sink: one JSON-lines file, appended with
+//! `fsync` and group commit.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use ed25519_dalek::SigningKey;
+
+use crate::chain::{
+    ChainWriter, CheckpointReason, Entry, Trust, Verifier, VerifyError, VerifyReport, verify_only,
+};
+use crate::event::{Domain, Event};
+use crate::query::Query;
+use crate::retention::Retention;
+use crate::{AuditSink, LogError};
+
+/// Settings of a [`FileLog`].
+#[derive(Debug, Clone)]
+pub struct FileLogConfig {
+    /// Signs checkpoints and anchors.
+    pub key: SigningKey,
+    /// Keys accepted when the file is verified on opening; by default only
+    /// `key`'s public key.
+    pub trust: Trust,
+    /// A checkpoint after this many entries (default 1000).
+    pub checkpoint_every: u64,
+    /// The domain (default PGO: no BSN, MedMij LOG-4).
+    pub domain: Domain,
+    /// `fsync` (`fdatasync`) every commit (default `true`). Turn off only in
+    /// tests: without it an acknowledged entry can be lost on power failure.
+    pub fsync: bool,
+}
+
+impl FileLogConfig {
+    /// Defaults around `key`.
+    pub fn new(key: SigningKey) -> Self {
+        let trust = Trust::Keys(vec![key.verifying_key()]);
+        Self {
+            key,
+            trust,
+            checkpoint_every: 1000,
+            domain: Domain::Pgo,
+            fsync: true,
+        }
+    }
+}
+
+/// A torn tail found and repaired when opening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTailRepair {
+    /// Line number of the incomplete line.
+    pub line: u64,
+    /// Byte offset where it started; the file was cut there.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub bytes: u64,
+    /// The file the cut-off bytes were appended to (`<log>.torn`).
+    pub saved_to: PathBuf,
+    /// Sequence number of the `repair` checkpoint that records it in the
+    /// chain.
+    pub checkpoint_seq: u64,
+}
+
+/// What opening found.
+#[derive(Debug, Clone)]
+pub struct OpenReport {
+    /// The verification of the existing file (after repair).
+    pub verified: VerifyReport,
+    /// The torn tail that was repaired, if any.
+    pub repaired: Option<TornTailRepair>,
+}
+
+/// What pruning did (MedMij LOG-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Entries before this time were removed.
+    pub cutoff: SystemTime,
+    /// Lines removed (0: nothing was old enough).
+    pub removed_lines: u64,
+    /// The last removed entry, which the anchor now stands for.
+    pub removed_through_seq: Option<u64>,
+    /// Sequence number of the `prune` checkpoint, when something was removed.
+    pub checkpoint_seq: Option<u64>,
+}
+
+struct State {
+    writer: ChainWriter,
+    pending: Vec<u8>,
+    pending_upto: u64,
+    durable: u64,
+    flushing: bool,
+    failed: Option<String>,
+}
+
+/// The embedded sink: a hash-chained JSON-lines file (see [`crate::chain`]).
+///
+/// [`FileLog::append`] returns only once the entry is on disk (`fsync`).
+/// Concurrent appends are committed together (group commit): whoever finds
+/// no commit under way writes and syncs everything queued so far, the others
+/// wait for it. One process writes a file at a time.
+pub struct FileLog {
+    path: PathBuf,
+    domain: Domain,
+    trust: Trust,
+    fsync: bool,
+    state: Mutex<State>,
+    committed: Condvar,
+    file: Mutex<File>,
+}
+
+impl std::fmt::Debug for FileLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> LogError {
+    LogError::Io {
+        what: format!("{what} {}", path.display()),
+        reason: e.to_string(),
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<(), LogError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("syncing directory", dir, e))
+}
+
+fn torn_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".torn");
+    PathBuf::from(p)
+}
+
+fn verify_file(path: &Path, trust: &Trust) -> Result<VerifyReport, VerifyError> {
+    let f = File::open(path).map_err(|e| VerifyError::Io {
+        line: 0,
+        reason: e.to_string(),
+    })?;
+    verify_only(BufReader::with_capacity(1 << 20, f), trust.clone())
+}
+
+impl FileLog {
+    /// Opens (or creates) the log at `path`, verifies it, and repairs a torn
+    /// tail: the incomplete last line is appended to `<path>.torn`, cut from
+    /// the log, and a `repair` checkpoint recording it is written (time
+    /// `now`). Any other defect refuses to open ([`LogError::Corrupt`]).
+    pub fn open(
+        path: impl AsRef<Path>,
+        config: FileLogConfig,
+        now: SystemTime,
+    ) -> Result<(Self, OpenReport), LogError> {
+        let path = path.as_ref().to_path_buf();
+        if let Trust::Keys(keys) = &config.trust
+            && !keys.contains(&config.key.verifying_key())
+        {
+            return Err(LogError::Config(
+                "the signing key's public key is not among the trusted keys".into(),
+            ));
+        }
+        let mut repaired = None;
+        let verified = if path.exists() {
+            match verify_file(&path, &config.trust) {
+                Ok(r) => r,
+                Err(VerifyError::TornTail {
+                    line,
+                    bytes,
+                    offset,
+                }) => {
+                    let saved_to = torn_path(&path);
+                    let mut f = OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| io_err("opening", &path, e))?;
+                    f.seek(SeekFrom::Start(offset))
+                        .map_err(|e| io_err("reading", &path, e))?;
+                    let mut tail = Vec::new();
+                    f.read_to_end(&mut tail)
+                        .map_err(|e| io_err("reading", &path, e))?;
+                    let mut t = OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&saved_to)
+                        .map_err(|e| io_err("opening", &saved_to, e))?;
+                    t.write_all(&tail)
+                        .and_then(|_| t.sync_all())
+                        .map_err(|e| io_err("writing", &saved_to, e))?;
+                    f.set_len(offset)
+                        .and_then(|_| f.sync_all())
+                        .map_err(|e| io_err("truncating", &path, e))?;
+                    sync_dir(&path)?;
+                    repaired = Some(TornTailRepair {
+                        line,
+                        offset,
+                        bytes,
+                        saved_to,
+                        checkpoint_seq: 0,
+                    });
+                    verify_file(&path, &config.trust).map_err(|error| LogError::Corrupt {
+                        path: path.clone(),
+                        error,
+                    })?
+                }
+                Err(error) => return Err(LogError::Corrupt { path, error }),
+            }
+        } else {
+            OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| io_err("creating", &path, e))?;
+            sync_dir(&path)?;
+            VerifyReport::default()
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err("opening", &path, e))?;
+        let writer = ChainWriter::new(
+            verified.chain_head(),
+            config.key.clone(),
+            config.checkpoint_every,
+        );
+        let durable = writer.head().seq;
+        let log = Self {
+            path,
+            domain: config.domain,
+            trust: config.trust,
+            fsync: config.fsync,
+            state: Mutex::new(State {
+                writer,
+                pending: Vec::with_capacity(1 << 16),
+                pending_upto: durable,
+                durable,
+                flushing: false,
+                failed: None,
+            }),
+            committed: Condvar::new(),
+            file: Mutex::new(file),
+        };
+        if let Some(r) = &mut repaired {
+            let note = format!(
+                "torn tail repaired: {} bytes of line {} at offset {} moved to {}",
+                r.bytes,
+                r.line,
+                r.offset,
+                r.saved_to.display()
+            );
+            r.checkpoint_seq = log.checkpoint_with(now, CheckpointReason::Repair, Some(&note))?;
+        }
+        Ok((log, OpenReport { verified, repaired }))
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends `event` and returns its sequence number once it is durable.
+    pub fn append(&self, event: &Event) -> Result<u64, LogError> {
+        event.validate(self.domain)?;
+        let mut st = self.lock();
+        if let Some(f) = &st.failed {
+            return Err(LogError::Failed(f.clone()));
+        }
+        let State {
+            writer, pending, ..
+        } = &mut *st;
+        let seq = writer.push_event(event, pending);
+        st.pending_upto = st.writer.head().seq;
+        self.commit(st, seq)?;
+        Ok(seq)
+    }
+
+    /// Appends several events, committed together; returns their sequence
+    /// numbers once they are durable. Nothing is written if one is invalid.
+    pub fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
+        for e in events {
+            e.validate(self.domain)?;
+        }
+        let mut st = self.lock();
+        if let Some(f) = &st.failed {
+            return Err(LogError::Failed(f.clone()));
+        }
+        let State {
+            writer, pending, ..
+        } = &mut *st;
+        let seqs: Vec<u64> = events
+            .iter()
+            .map(|e| writer.push_event(e, pending))
+            .collect();
+        st.pending_upto = st.writer.head().seq;
+        let last = st.pending_upto;
+        self.commit(st, last)?;
+        Ok(seqs)
+    }
+
+    /// Writes a signed checkpoint of the current head now (e.g. before
+    /// shutting down) and returns its sequence number once durable.
+    pub fn checkpoint(&self, now: SystemTime) -> Result<u64, LogError> {
+        self.checkpoint_with(now, CheckpointReason::Requested, None)
+    }
+
+    fn checkpoint_with(
+        &self,
+        now: SystemTime,
+        reason: CheckpointReason,
+        note: Option<&str>,
+    ) -> Result<u64, LogError> {
+        let mut st = self.lock();
+        if let Some(f) = &st.failed {
+            return Err(LogError::Failed(f.clone()));
+        }
+        let State {
+            writer, pending, ..
+        } = &mut *st;
+        let seq = writer.push_checkpoint(now, reason, note, pending);
+        st.pending_upto = seq;
+        self.commit(st, seq)?;
+        Ok(seq)
+    }
+
+    /// Group commit: wait until `seq` is durable, writing the queue ourselves
+    /// when nobody else is.
+    fn commit<'a>(&'a self, mut st: MutexGuard<'a, State>, seq: u64) -> Result<(), LogError> {
+        loop {
+            if st.durable >= seq {
+                return Ok(());
+            }
+            if let Some(f) = &st.failed {
+                return Err(LogError::Failed(f.clone()));
+            }
+            if st.flushing {
+                st = self
+                    .committed
+                    .wait(st)
+                    .unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            st.flushing = true;
+            let mut buf = std::mem::take(&mut st.pending);
+            let upto = st.pending_upto;
+            drop(st);
+            let res = self.write_durably(&buf);
+            st = self.lock();
+            st.flushing = false;
+            match res {
+                Ok(()) => {
+                    st.durable = upto;
+                    if st.pending.is_empty() {
+                        buf.clear();
+                        st.pending = buf;
+                    }
+                }
+                Err(e) => {
+                    // What reached the file is unknown: refuse further
+                    // appends; reopening verifies and repairs the tail.
+                    st.failed = Some(e.to_string());
+                }
+            }
+            self.committed.notify_all();
+        }
+    }
+
+    fn write_durably(&self, buf: &[u8]) -> Result<(), LogError> {
+        let mut f = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        f.write_all(buf)
+            .map_err(|e| io_err("appending to", &self.path, e))?;
+        if self.fsync {
+            f.sync_data()
+                .map_err(|e| io_err("syncing", &self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Waits until no commit is under way and holds the state: used by
+    /// operations that read or replace the whole file.
+    fn quiesce(&self) -> Result<MutexGuard<'_, State>, LogError> {
+        let mut st = self.lock();
+        loop {
+            if let Some(f) = &st.failed {
+                return Err(LogError::Failed(f.clone()));
+            }
+            if !st.flushing {
+                break;
+            }
+            st = self
+                .committed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if st.durable < st.pending_upto {
+            // Commit what is queued first.
+            let upto = st.pending_upto;
+            self.commit(st, upto)?;
+            return self.quiesce();
+        }
+        Ok(st)
+    }
+
+    /// Verifies the whole file as it is on disk.
+    pub fn verify(&self) -> Result<VerifyReport, LogError> {
+        let _st = self.quiesce()?;
+        verify_file(&self.path, &self.trust).map_err(|error| LogError::Corrupt {
+            path: self.path.clone(),
+            error,
+        })
+    }
+
+    /// The events matching `query`, from a verified read of the file (what
+    /// the PGO shows the person: all events of one subject, by time range).
+    pub fn query(&self, query: &Query) -> Result<Vec<(u64, Event)>, LogError> {
+        let _st = self.quiesce()?;
+        query_file(&self.path, self.trust.clone(), query)
+    }
+
+    /// Removes the entries older than `retention` at `now` (MedMij LOG-3):
+    /// every line up to the last one whose time is before the cutoff. The
+    /// file is rewritten to start with a signed anchor for the last removed
+    /// entry, so the rest still verifies, and a `prune` checkpoint records
+    /// the pruning in the chain. The new file replaces the old one
+    /// atomically (write, `fsync`, rename).
+    pub fn prune(&self, retention: Retention, now: SystemTime) -> Result<PruneReport, LogError> {
+        let cutoff = retention.cutoff(now);
+        let mut st = self.quiesce()?;
+        // One verifying pass: find the last line older than the cutoff,
+        // its hash and where the next line starts. Memory: one line.
+        let corrupt = |error| LogError::Corrupt {
+            path: self.path.clone(),
+            error,
+        };
+        let mut last_old: Option<(u64, u64, [u8; 32], u64)> = None; // (line, seq, hash, end offset)
+        {
+            let f = File::open(&self.path).map_err(|e| io_err("opening", &self.path, e))?;
+            let mut reader = BufReader::with_capacity(1 << 20, f);
+            let mut v = Verifier::new(self.trust.clone());
+            let mut buf = Vec::with_capacity(4096);
+            let (mut line, mut offset) = (0u64, 0u64);
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| io_err("reading", &self.path, e))?;
+                if n == 0 {
+                    break;
+                }
+                if buf.last() != Some(&b'\n') {
+                    return Err(corrupt(VerifyError::TornTail {
+                        line: line + 1,
+                        bytes: n as u64,
+                        offset,
+                    }));
+                }
+                line += 1;
+                offset += n as u64;
+                let (seq, t) = match v.line(&buf[..n - 1]).map_err(corrupt)? {
+                    Entry::Event { seq, event } => (seq, event.time),
+                    Entry::Checkpoint { seq, checkpoint } => (seq, checkpoint.time),
+                    Entry::Anchor(_) => continue,
+                };
+                if t < cutoff {
+                    // A verified entry line ends in `"hash":"<64 hex>"}` + newline.
+                    let hash =
+                        crate::hex::decode::<32>(&buf[n - 1 - 2 - 64..n - 3]).ok_or_else(|| {
+                            LogError::Config("pruning: the last removed line has no hash".into())
+                        })?;
+                    last_old = Some((line, seq, hash, offset));
+                }
+            }
+        }
+        let Some((old_line, old_seq, old_hash, keep_from)) = last_old else {
+            return Ok(PruneReport {
+                cutoff,
+                removed_lines: 0,
+                removed_through_seq: None,
+                checkpoint_seq: None,
+            });
+        };
+        // Write the anchor and copy the rest to a new file.
+        let tmp = {
+            let mut p = self.path.as_os_str().to_owned();
+            p.push(".prune-tmp");
+            PathBuf::from(p)
+        };
+        let mut out = File::create(&tmp).map_err(|e| io_err("creating", &tmp, e))?;
+        let mut src = File::open(&self.path).map_err(|e| io_err("opening", &self.path, e))?;
+        out.write_all(&st.writer.anchor_line(old_seq, &old_hash, cutoff, now))
+            .and_then(|_| src.seek(SeekFrom::Start(keep_from)))
+            .and_then(|_| std::io::copy(&mut src, &mut out))
+            .and_then(|_| out.sync_all())
+            .map_err(|e| io_err("writing", &tmp, e))?;
+        drop(out);
+        // Check what we wrote before it replaces the log.
+        verify_file(&tmp, &self.trust).map_err(|error| LogError::Corrupt {
+            path: tmp.clone(),
+            error,
+        })?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| io_err("renaming", &tmp, e))?;
+        sync_dir(&self.path)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| io_err("opening", &self.path, e))?;
+        *self.file.lock().unwrap_or_else(PoisonError::into_inner) = file;
+        let note = format!(
+            "pruned (LOG-3, {} months): {old_line} lines through entry {old_seq}, cutoff {}",
+            retention.get(),
+            crate::time::format(cutoff)
+        );
+        let State {
+            writer, pending, ..
+        } = &mut *st;
+        let seq = writer.push_checkpoint(now, CheckpointReason::Prune, Some(&note), pending);
+        st.pending_upto = seq;
+        self.commit(st, seq)?;
+        Ok(PruneReport {
+            cutoff,
+            removed_lines: old_line,
+            removed_through_seq: Some(old_seq),
+            checkpoint_seq: Some(seq),
+        })
+    }
+}
+
+impl AuditSink for FileLog {
+    fn append(&self, event: &Event) -> Result<u64, LogError> {
+        FileLog::append(self, event)
+    }
+}
+
+/// The events matching `query` in the log file at `path`, read through the
+/// verifier (a broken chain is an error, not a partial answer).
+pub fn query_file(path: &Path, trust: Trust, query: &Query) -> Result<Vec<(u64, Event)>, LogError> {
+    let f = File::open(path).map_err(|e| io_err("opening", path, e))?;
+    crate::query::query_reader(BufReader::with_capacity(1 << 20, f), trust, query).map_err(
+        |error| LogError::Corrupt {
+            path: path.to_path_buf(),
+            error,
+        },
+    )
+}
