@@ -619,13 +619,14 @@ impl<'a> Driver<'a> {
                 Event::Text(t) => {
                     let t = t.into_inner();
                     if simple {
-                        if t.as_bytes().contains(&b']') && t.contains("]]>") {
+                        // One pass over the (short) value instead of a
+                        // memchr call per question.
+                        let special = t.bytes().any(|c| c == b']' || c == b'\r');
+                        if special && t.contains("]]>") {
                             return Err(self.malformed("']]>' is not allowed in text".into(), at));
                         }
                         match t {
-                            Cow::Borrowed(b)
-                                if !owned && borrowed.is_none() && !b.contains('\r') =>
-                            {
+                            Cow::Borrowed(b) if !owned && borrowed.is_none() && !special => {
                                 borrowed = Some(b);
                             }
                             t => {
@@ -859,7 +860,7 @@ fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn split_qname(q: &str) -> (&str, &str) {
-    match q.find(':') {
+    match q.bytes().position(|c| c == b':') {
         Some(i) => (&q[..i], &q[i + 1..]),
         None => ("", q),
     }
