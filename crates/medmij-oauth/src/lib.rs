@@ -69,6 +69,35 @@
 //!     .is_err());
 //! ```
 //!
+//! # The PGO side
+//!
+//! The PGO GW embeds [`Client`]: it builds the authorization URL from the ZAL endpoints with a
+//! fresh `state`, checks the redirect, builds the token request and parses the answer
+//! strictly. (Why this does not use the `oauth2` crate: see [`Client`]'s module notes,
+//! repeated here: `oauth2`'s response types accept refresh tokens, any `expires_in`, a missing
+//! scope and opaque tokens, all of which MedMij forbids; its token exchange does the HTTP
+//! itself, where this crate is sans-IO and the PGO must use its mTLS connection; and the
+//! OAUTH-12 case mapping is MedMij-specific either way.)
+//!
+//! ```
+//! use medmij_oauth::*;
+//! use std::time::SystemTime;
+//!
+//! let pgo = Client::new(ClientId::parse("pgo.example.nl").unwrap(), "https://pgo.example.nl/cb")
+//!     .unwrap();
+//! let scope = Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap();
+//! let (url, pending) = pgo
+//!     .start("https://za.example.nl/oauth/authorize", "https://za.example.nl/oauth/token", scope)
+//!     .unwrap();
+//! // Send the browser to `url`; keep `pending` in the person's session. On the way back:
+//! let back = format!("error=access_denied&error_description=Authorization+denied.&state={}",
+//!                    pending.state().as_str());
+//! let err = pending.handle_redirect(&back, SystemTime::now()).unwrap_err();
+//! assert_eq!(err, CallbackError::Case(ErrorCase::Denied));
+//! assert_eq!(err.message_en(), "You did not give permission. No data will be exchanged.");
+//! # let _ = url;
+//! ```
+//!
 //! # The MedMij rules and where they live
 //!
 //! | rule | where |
@@ -95,11 +124,16 @@
 //! [`TokenStore`] is the seam for storage: [`MemoryStore`] (sharded, concurrent, sweeping) for
 //! a single node.
 
+mod client;
 mod secret;
 mod server;
 mod store;
 mod types;
 
+pub use client::{
+    AccessGrant, CallbackError, Client, ClientError, CodeReceived, PendingAuthorization,
+    PersonMessage, TokenRequest, TokenResponseError, is_zal_uri,
+};
 pub use secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, ClientRegistry, ConsentDecision,
