@@ -74,7 +74,7 @@ pub enum Redemption {
     /// The code was presented before: a breach. Any token issued for it has been revoked
     /// (`token_revoked` says whether there was one), MedMij OAUTH-8.
     Replayed {
-        /// True if a token issued for this code was revoked by this call.
+        /// True if a still-valid token issued for this code was revoked by this call.
         token_revoked: bool,
     },
     /// No such code (never issued, or forgotten after [`CODE_RETENTION`]).
@@ -113,7 +113,8 @@ pub trait TokenStore {
     ) -> Result<(), StoreError>;
 
     /// Presents a code: atomically retires it and says what it was (MedMij OAUTH-8). A
-    /// second presentation revokes the token issued for it.
+    /// second presentation revokes the token issued for it. A code issued
+    /// [`CODE_RETENTION`] or longer ago is [`Redemption::Unknown`], whether swept or not.
     fn redeem_code(&self, hash: &SecretHash, now: SystemTime) -> Result<Redemption, StoreError>;
 
     /// Stores a token issued for the code `code`, unless its hash collides with a valid
@@ -317,6 +318,11 @@ impl TokenStore for MemoryStore {
         let Some(entry) = shard.map.get_mut(hash) else {
             return Ok(Redemption::Unknown);
         };
+        if !code_kept(entry, now) {
+            // Past CODE_RETENTION the code is forgotten, swept or not.
+            shard.map.remove(hash);
+            return Ok(Redemption::Unknown);
+        }
         match entry.state {
             CodeState::Issued => {
                 entry.state = CodeState::Redeemed { token: None };
@@ -334,6 +340,7 @@ impl TokenStore for MemoryStore {
                     let mut tshard = lock(&self.tokens[shard_of(&t)]);
                     if let Some(te) = tshard.map.get_mut(&t)
                         && !te.revoked
+                        && token_kept(te, now)
                     {
                         te.revoked = true;
                         token_revoked = true;
