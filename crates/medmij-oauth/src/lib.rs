@@ -122,9 +122,12 @@
 //! # Store
 //!
 //! [`TokenStore`] is the seam for storage: [`MemoryStore`] (sharded, concurrent, sweeping) for
-//! a single node.
+//! a single node, and `PgStore` (cargo feature `postgres`) for several gateway nodes sharing
+//! one PostgreSQL database.
 
 mod client;
+#[cfg(feature = "postgres")]
+mod pg;
 mod secret;
 mod server;
 mod store;
@@ -134,6 +137,8 @@ pub use client::{
     AccessGrant, CallbackError, Client, ClientError, CodeReceived, PendingAuthorization,
     PersonMessage, TokenRequest, TokenResponseError, is_zal_uri,
 };
+#[cfg(feature = "postgres")]
+pub use pg::PgStore;
 pub use secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, ClientRegistry, ConsentDecision,

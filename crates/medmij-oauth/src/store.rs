@@ -207,7 +207,10 @@ struct TokenEntry {
 
 struct Shard<E> {
     map: Map<E>,
-    inserts: u32,
+    /// Inserts since the last sweep of this shard.
+    inserts: usize,
+    /// Entries left after the last sweep.
+    kept: usize,
 }
 
 impl<E> Default for Shard<E> {
@@ -215,16 +218,36 @@ impl<E> Default for Shard<E> {
         Shard {
             map: Map::default(),
             inserts: 0,
+            kept: 0,
+        }
+    }
+}
+
+impl<E> Shard<E> {
+    /// Counts an insert and sweeps the shard once as many inserts happened since the last
+    /// sweep as entries were left by it (at least [`MIN_SWEEP`]): each sweep's cost is paid for
+    /// by as many inserts, so sweeping is amortised O(1) per insert, and the shard holds at
+    /// most about twice its live entries plus [`MIN_SWEEP`].
+    fn after_insert(&mut self, keep: impl FnMut(&SecretHash, &mut E) -> bool) {
+        self.inserts += 1;
+        if self.inserts >= self.kept.max(MIN_SWEEP) {
+            self.map.retain(keep);
+            self.kept = self.map.len();
+            self.inserts = 0;
         }
     }
 }
 
 const SHARDS: usize = 64;
-/// Every this many inserts into a shard, the shard drops its expired entries.
-const SWEEP_EVERY: u32 = 1024;
+/// The fewest inserts into a shard between two of its sweeps.
+const MIN_SWEEP: usize = 64;
 
-/// The in-memory token store: concurrent, sharded by hash, expired entries swept as it goes
-/// (every 1024 inserts per shard) and on [`TokenStore::sweep`].
+/// The in-memory token store: concurrent (64 shards, each behind its own lock, chosen by
+/// hash), expired entries swept as it goes (amortised O(1) per insert, see below) and on
+/// [`TokenStore::sweep`].
+///
+/// A shard is swept when it has seen as many inserts since its last sweep as entries that
+/// sweep left (at least 64), so it never holds more than about twice its live entries.
 ///
 /// One process only: gateways with several nodes use a shared store such as the PostgreSQL
 /// one (feature `postgres`).
@@ -306,10 +329,7 @@ impl TokenStore for MemoryStore {
                 state: CodeState::Issued,
             },
         );
-        shard.inserts = shard.inserts.wrapping_add(1);
-        if shard.inserts.is_multiple_of(SWEEP_EVERY) {
-            shard.map.retain(|_, e| code_kept(e, now));
-        }
+        shard.after_insert(|_, e| code_kept(e, now));
         Ok(())
     }
 
@@ -382,10 +402,7 @@ impl TokenStore for MemoryStore {
             },
         );
         centry.state = CodeState::Redeemed { token: Some(*hash) };
-        tshard.inserts = tshard.inserts.wrapping_add(1);
-        if tshard.inserts.is_multiple_of(SWEEP_EVERY) {
-            tshard.map.retain(|_, e| token_kept(e, now));
-        }
+        tshard.after_insert(|_, e| token_kept(e, now));
         Ok(())
     }
 

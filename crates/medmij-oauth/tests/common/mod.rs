@@ -1,6 +1,9 @@
 //! Shared fixtures for the integration tests.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod conformance;
+pub mod model;
+
 use medmij_oauth::*;
 use std::time::{Duration, SystemTime};
 
