@@ -116,7 +116,10 @@ macro_rules! secret_type {
                 parse_canonical_v4(s).map($name)
             }
 
-            pub(crate) fn draw(random: &impl RandomSource) -> Self {
+            /// Draws a fresh random value (UUID v4, MedMij OAUTH-6). The authorization server
+            /// does this itself, checking for collisions; this is for stores, tests and
+            /// benchmarks.
+            pub fn random(random: &impl RandomSource) -> Self {
                 $name(draw_uuid(random))
             }
 
@@ -175,7 +178,7 @@ mod tests {
     #[test]
     fn drawn_values_are_canonical_v4() {
         for _ in 0..1000 {
-            let c = Code::draw(&ThreadRandom);
+            let c = Code::random(&ThreadRandom);
             let text = c.to_string();
             assert_eq!(text, text.to_lowercase());
             assert_eq!(Code::parse(&text), Some(c), "round trip of {text}");

@@ -1209,12 +1209,12 @@ trait Drawn: Sized {
 
 impl Drawn for Code {
     fn draw_from(random: &impl RandomSource) -> Self {
-        Code::draw(random)
+        Code::random(random)
     }
 }
 
 impl Drawn for AccessToken {
     fn draw_from(random: &impl RandomSource) -> Self {
-        AccessToken::draw(random)
+        AccessToken::random(random)
     }
 }
