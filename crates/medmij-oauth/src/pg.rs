@@ -277,8 +277,8 @@ impl TokenStore for PgStore {
                 &[
                     &&hash.as_bytes()[..],
                     &record.client_id.as_str(),
-                    &record.redirect_uri,
-                    &record.scope.to_string(),
+                    &&*record.redirect_uri,
+                    &record.scope.as_str(),
                     &record.subject.as_str(),
                     &use_case_code(record.use_case),
                     &nanos(record.issued_at)?,
@@ -317,7 +317,7 @@ impl TokenStore for PgStore {
                 let record = CodeRecord {
                     client_id: ClientId::parse(row.try_get(0).map_err(backend)?)
                         .map_err(|_| bad_row("client_id"))?,
-                    redirect_uri: row.try_get(1).map_err(backend)?,
+                    redirect_uri: row.try_get::<_, &str>(1).map_err(backend)?.into(),
                     scope: Scope::parse(row.try_get(2).map_err(backend)?, ScopeForm::Multiple)
                         .map_err(|_| bad_row("scope"))?,
                     subject: Subject::new(row.try_get::<_, String>(3).map_err(backend)?)
@@ -354,7 +354,7 @@ impl TokenStore for PgStore {
                     &&hash.as_bytes()[..],
                     &&code.as_bytes()[..],
                     &record.client_id.as_str(),
-                    &record.scope.to_string(),
+                    &record.scope.as_str(),
                     &record.subject.as_str(),
                     &use_case_code(record.use_case),
                     &nanos(record.issued_at)?,

@@ -132,6 +132,11 @@ macro_rules! secret_type {
             pub fn secret_text(&self) -> String {
                 self.0.hyphenated().to_string()
             }
+
+            /// Writes the canonical lowercase text into `buf` without allocating.
+            pub fn encode<'b>(&self, buf: &'b mut [u8; 36]) -> &'b str {
+                self.0.hyphenated().encode_lower(buf)
+            }
         }
 
         impl fmt::Display for $name {

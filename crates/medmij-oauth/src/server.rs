@@ -9,8 +9,8 @@ use crate::types::{
 };
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
-use url::Url;
 
 /// The OCL as the authorization server sees it: implemented by the caller, typically on top
 /// of the newest valid OAuth Client List (MedMij LISTS-4, LISTS-7).
@@ -219,8 +219,7 @@ fn invalid(cause: InvalidCause) -> InvalidRequest {
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     client_id: ClientId,
-    redirect_uri: Url,
-    redirect_uri_text: String,
+    redirect_uri: Arc<str>,
     scope: Scope,
     state: State,
     use_case: UseCase,
@@ -233,7 +232,7 @@ impl AuthorizationRequest {
     }
     /// The exact `redirect_uri` text.
     pub fn redirect_uri(&self) -> &str {
-        &self.redirect_uri_text
+        &self.redirect_uri
     }
     /// The requested scope.
     pub fn scope(&self) -> &Scope {
@@ -449,17 +448,13 @@ impl Session {
 
     fn error_redirect(&mut self, case: ErrorCase) -> Redirect {
         self.stage = Stage::Finished;
-        let mut url = self.request.redirect_uri.clone();
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("error", case.error());
-            if let Some(d) = case.description() {
-                q.append_pair("error_description", d);
-            }
-            q.append_pair("state", self.request.state.as_str());
+        let mut pairs = vec![("error", case.error())];
+        if let Some(d) = case.description() {
+            pairs.push(("error_description", d));
         }
+        pairs.push(("state", self.request.state.as_str()));
         Redirect {
-            location: url.into(),
+            location: redirect_location(&self.request.redirect_uri, &pairs),
             kind: RedirectKind::Error(case),
         }
     }
@@ -646,23 +641,38 @@ impl TokenResponse {
     /// The JSON body: RFC 6749 5.1 (`token_type` `bearer`, `expires_in` 900, `scope`; no
     /// refresh token, MedMij OAUTH-1) or 5.2.
     pub fn body(&self) -> String {
-        match self {
+        #[derive(serde::Serialize)]
+        struct Issued<'a> {
+            access_token: &'a str,
+            token_type: &'static str,
+            expires_in: u64,
+            scope: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct Error<'a> {
+            error: &'a str,
+            error_description: &'a str,
+        }
+        let json = match self {
             TokenResponse::Issued {
                 access_token,
                 scope,
-            } => serde_json::json!({
-                "access_token": access_token.to_string(),
-                "token_type": "bearer",
-                "expires_in": LIFETIME.as_secs(),
-                "scope": scope.to_string(),
-            })
-            .to_string(),
-            TokenResponse::Error { error, description } => serde_json::json!({
-                "error": error.as_str(),
-                "error_description": description,
-            })
-            .to_string(),
-        }
+            } => {
+                let mut buf = [0u8; 36];
+                serde_json::to_string(&Issued {
+                    access_token: access_token.encode(&mut buf),
+                    token_type: "bearer",
+                    expires_in: LIFETIME.as_secs(),
+                    scope: scope.as_str(),
+                })
+            }
+            TokenResponse::Error { error, description } => serde_json::to_string(&Error {
+                error: error.as_str(),
+                error_description: description,
+            }),
+        };
+        // Serialising plain strings and a number into a String cannot fail.
+        json.unwrap_or_default()
     }
 }
 
@@ -846,20 +856,52 @@ fn collect_params<'a, const N: usize>(
     Ok(values)
 }
 
-/// Checks a redirect URI per MedMij OAUTH-4: absolute, `https`, no fragment, no user info,
-/// host equal to the client's hostname.
-fn check_redirect_uri(raw: &str, client: &ClientId) -> Option<Url> {
-    if raw.contains('#') {
-        return None;
+/// Checks a redirect URI per MedMij OAUTH-4: absolute, `https`, no fragment, host equal to the
+/// client's hostname (exactly: no user info, no other case, no percent-encoded host), an
+/// optional port, and otherwise only RFC 3986 URI characters.
+fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
+    let Some(rest) = raw
+        .strip_prefix("https://")
+        .and_then(|r| r.strip_prefix(client.as_str()))
+    else {
+        return false;
+    };
+    let rest = match rest.strip_prefix(':') {
+        Some(p) => {
+            let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+            if !(1..=5).contains(&digits) {
+                return false;
+            }
+            &p[digits..]
+        }
+        None => rest,
+    };
+    if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')) {
+        return false;
     }
-    let url = Url::parse(raw).ok()?;
-    let ok = url.scheme() == "https"
-        && url.username().is_empty()
-        && url.password().is_none()
-        && matches!(url.host(), Some(url::Host::Domain(h)) if h == client.as_str())
-        // The parser lowercases the host: the text itself must already be exact.
-        && raw.get(8..8 + client.as_str().len()) == Some(client.as_str());
-    ok.then_some(url)
+    rest.bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&c))
+}
+
+/// Appends form-encoded pairs to a checked redirect URI (which has no fragment), keeping any
+/// query it already has (RFC 6749 3.1.2).
+fn redirect_location(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(redirect_uri.len() + 96);
+    out.push_str(redirect_uri);
+    if !redirect_uri.contains('?') {
+        out.push('?');
+    } else if !redirect_uri.ends_with(['?', '&']) {
+        out.push('&');
+    }
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.extend(form_urlencoded::byte_serialize(v.as_bytes()));
+    }
+    out
 }
 
 /// The ZA GW authorization server and resource-server token check. Sans-IO: every call takes
@@ -922,9 +964,10 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         if !self.clients.is_listed(&client_id) {
             return Err(invalid(UnknownClient));
         }
-        let redirect_uri_text = redirect_uri.ok_or(invalid(Missing("redirect_uri")))?;
-        let redirect_uri =
-            check_redirect_uri(&redirect_uri_text, &client_id).ok_or(invalid(BadRedirectUri))?;
+        let redirect_uri = redirect_uri.ok_or(invalid(Missing("redirect_uri")))?;
+        if !check_redirect_uri(&redirect_uri, &client_id) {
+            return Err(invalid(BadRedirectUri));
+        }
         match response_type.as_deref() {
             None => return Err(invalid(Missing("response_type"))),
             Some("code") => {}
@@ -961,8 +1004,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         Ok(Session {
             request: AuthorizationRequest {
                 client_id,
-                redirect_uri,
-                redirect_uri_text: redirect_uri_text.into_owned(),
+                redirect_uri: Arc::from(&*redirect_uri),
                 scope,
                 state,
                 use_case,
@@ -984,7 +1026,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         let req = &session.request;
         let record = CodeRecord {
             client_id: req.client_id.clone(),
-            redirect_uri: req.redirect_uri_text.clone(),
+            redirect_uri: Arc::clone(&req.redirect_uri),
             scope: req.scope.clone(),
             subject: subject.clone(),
             use_case: req.use_case,
@@ -992,13 +1034,14 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         };
         let code =
             self.draw_unique(|code: &Code| self.store.insert_code(&code.hash(), &record, now))?;
-        let mut url = req.redirect_uri.clone();
-        url.query_pairs_mut()
-            .append_pair("code", &code.to_string())
-            .append_pair("state", req.state.as_str());
+        let code_text = code.to_string();
+        let location = redirect_location(
+            &req.redirect_uri,
+            &[("code", &code_text), ("state", req.state.as_str())],
+        );
         session.stage = Stage::Finished;
         Ok(Redirect {
-            location: url.into(),
+            location,
             kind: RedirectKind::Code,
         })
     }
@@ -1130,7 +1173,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 "The authorization code was issued to another client (MedMij OAUTH-9).",
             );
         }
-        if record.redirect_uri != redirect_uri {
+        if *record.redirect_uri != *redirect_uri {
             return invalid_grant(
                 "redirect_uri differs from the authorization request (MedMij OAUTH-9).",
             );

@@ -23,7 +23,7 @@ pub struct CodeRecord {
     /// The client the code was issued to (MedMij OAUTH-9).
     pub client_id: ClientId,
     /// The exact `redirect_uri` of the authorization request (MedMij OAUTH-9).
-    pub redirect_uri: String,
+    pub redirect_uri: std::sync::Arc<str>,
     /// The scope the person consented to (MedMij OAUTH-5).
     pub scope: Scope,
     /// The authenticated person.

@@ -2,6 +2,7 @@
 //! scope, `state` and the authenticated subject.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a value was refused by one of the parsers in this module.
 ///
@@ -75,14 +76,14 @@ pub enum ScopeError {
 /// assert!(ClientId::parse("localhost").is_err());      // at least one dot
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClientId(String);
+pub struct ClientId(Arc<str>);
 
 impl ClientId {
     /// Parses a hostname per the LISTS-4 pattern
     /// `(([a-z0-9])([a-z0-9-])*(\.))+([a-z0-9])([a-z0-9-])*([a-z0-9])`, at most 253 characters.
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         if is_ocl_hostname(s) {
-            Ok(ClientId(s.to_owned()))
+            Ok(ClientId(Arc::from(s)))
         } else {
             Err(ValueError::ClientId)
         }
@@ -245,18 +246,43 @@ pub enum ScopeForm {
 /// assert!(Scope::parse("umcharderwijk~1 anderziekenhuis~3", ScopeForm::Multiple).is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Scope {
+pub struct Scope(Arc<ScopeInner>);
+
+/// Shared, immutable contents of a [`Scope`] (cheap to clone: the stores copy scopes a lot).
+#[derive(PartialEq, Eq, Hash)]
+struct ScopeInner {
     zorgaanbieder: Zorgaanbiedernaam,
     gegevensdiensten: Vec<GegevensdienstId>,
+    /// The canonical text, `naam~id naam~id`.
+    text: String,
 }
 
 impl Scope {
+    fn new(zorgaanbieder: Zorgaanbiedernaam, gegevensdiensten: Vec<GegevensdienstId>) -> Self {
+        let mut text = String::new();
+        for (i, g) in gegevensdiensten.iter().enumerate() {
+            if i > 0 {
+                text.push(' ');
+            }
+            text.push_str(zorgaanbieder.scope_part());
+            text.push('~');
+            text.push_str(g.as_str());
+        }
+        Scope(Arc::new(ScopeInner {
+            zorgaanbieder,
+            gegevensdiensten,
+            text,
+        }))
+    }
+
     /// A scope of exactly one pair.
     pub fn single(zorgaanbieder: Zorgaanbiedernaam, gegevensdienst: GegevensdienstId) -> Self {
-        Scope {
-            zorgaanbieder,
-            gegevensdiensten: vec![gegevensdienst],
-        }
+        Scope::new(zorgaanbieder, vec![gegevensdienst])
+    }
+
+    /// The canonical text (MedMij OAUTH-5).
+    pub fn as_str(&self) -> &str {
+        &self.0.text
     }
 
     /// Parses a scope string. Pairs are separated by exactly one space (RFC 6749 3.3).
@@ -296,54 +322,49 @@ impl Scope {
         if form == ScopeForm::Single && gegevensdiensten.len() != 1 {
             return Err(ScopeError::TooManyPairs(gegevensdiensten.len()));
         }
-        Ok(Scope {
-            zorgaanbieder: zorgaanbieder.ok_or(ScopeError::Empty)?,
+        Ok(Scope::new(
+            zorgaanbieder.ok_or(ScopeError::Empty)?,
             gegevensdiensten,
-        })
+        ))
     }
 
     /// The one Zorgaanbieder this scope is about.
     pub fn zorgaanbieder(&self) -> &Zorgaanbiedernaam {
-        &self.zorgaanbieder
+        &self.0.zorgaanbieder
     }
 
     /// The Gegevensdiensten, in the order of the request; never empty.
     pub fn gegevensdiensten(&self) -> &[GegevensdienstId] {
-        &self.gegevensdiensten
+        &self.0.gegevensdiensten
     }
 
     /// True if the scope covers this Gegevensdienst of this Zorgaanbieder.
     pub fn covers(&self, zorgaanbieder: &Zorgaanbiedernaam, id: &GegevensdienstId) -> bool {
-        &self.zorgaanbieder == zorgaanbieder && self.gegevensdiensten.contains(id)
+        &self.0.zorgaanbieder == zorgaanbieder && self.0.gegevensdiensten.contains(id)
     }
 
     /// True if both scopes name the same Zorgaanbieder and the same set of Gegevensdiensten
     /// (order does not matter, RFC 6749 3.3).
     pub fn same_as(&self, other: &Scope) -> bool {
-        self.zorgaanbieder == other.zorgaanbieder
-            && self.gegevensdiensten.len() == other.gegevensdiensten.len()
+        self.0.zorgaanbieder == other.0.zorgaanbieder
+            && self.0.gegevensdiensten.len() == other.0.gegevensdiensten.len()
             && self
+                .0
                 .gegevensdiensten
                 .iter()
-                .all(|g| other.gegevensdiensten.contains(g))
+                .all(|g| other.0.gegevensdiensten.contains(g))
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, g) in self.gegevensdiensten.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            write!(f, "{}~{}", self.zorgaanbieder.scope_part(), g)?;
-        }
-        Ok(())
+        f.write_str(&self.0.text)
     }
 }
 
 impl fmt::Debug for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scope({:?})", self.to_string())
+        write!(f, "Scope({:?})", self.0.text)
     }
 }
 
@@ -391,7 +412,7 @@ impl fmt::Debug for State {
 ///
 /// `Debug` redacts the value (MedMij LOG-4).
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Subject(String);
+pub struct Subject(Arc<str>);
 
 impl Subject {
     /// Wraps a non-empty identifier.
@@ -400,7 +421,7 @@ impl Subject {
         if id.is_empty() {
             Err(ValueError::Subject)
         } else {
-            Ok(Subject(id))
+            Ok(Subject(Arc::from(id)))
         }
     }
 

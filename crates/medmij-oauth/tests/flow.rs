@@ -207,3 +207,46 @@ fn redirect_uri_with_query_keeps_it() {
         r.location()
     );
 }
+
+/// MedMij OAUTH-4: the redirect URI's host is exactly the client's hostname.
+#[test]
+fn redirect_uri_host_must_be_exactly_the_client() {
+    let s = server();
+    let with = |r: &str| {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("response_type", "code")
+            .append_pair("client_id", CLIENT)
+            .append_pair("redirect_uri", r)
+            .append_pair("scope", "umcharderwijk~1")
+            .append_pair("state", "s")
+            .finish()
+    };
+    for ok in [
+        "https://pgo.example.nl",
+        "https://pgo.example.nl/cb",
+        "https://pgo.example.nl:8443/cb",
+        "https://pgo.example.nl?x=1",
+        "https://pgo.example.nl/a/b%20c?x=1&y",
+    ] {
+        assert!(s.authorize(&with(ok)).is_ok(), "{ok}");
+    }
+    for bad in [
+        "https://pgo.example.nl@evil.example.com/cb",
+        "https://pgo.example.nl.evil.example.com/cb",
+        "https://user@pgo.example.nl/cb",
+        "https://PGO.example.nl/cb",
+        "https://pgo.example.nl:/cb",
+        "https://pgo.example.nl:123456/cb",
+        "https://pgo.example.nl/c b",
+        "https://pgo.example.nl/cb#",
+        "HTTPS://pgo.example.nl/cb",
+        "//pgo.example.nl/cb",
+        "https://pgo.example.nl\\@evil.example.com",
+    ] {
+        assert_eq!(
+            s.authorize(&with(bad)).unwrap_err().cause(),
+            &InvalidCause::BadRedirectUri,
+            "{bad}"
+        );
+    }
+}
