@@ -119,6 +119,55 @@
 //! | CONSENT-3 | [`ConsentEvent`] |
 //! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`State`], [`Subject`], [`Redirect`]; stores keep [`SecretHash`]es only |
 //!
+//! # RFC 6819 threats (MedMij OAUTH-14) and RFC 6750 5.3
+//!
+//! "Crate" says what this crate does; "embedder" what the gateway built on it must do (this
+//! crate is sans-IO and cannot see sockets, certificates or pages).
+//!
+//! | threat | countered by |
+//! |---|---|
+//! | 4.1.3 obtaining access tokens from the client | Crate: tokens live 900 s ([`LIFETIME`]) and cover one scope; [`AccessGrant`], [`AccessToken`] and [`TokenRequest`] redact themselves in `Debug` (MedMij LOG-4). Embedder (PGO GW): keep grants server-side, never in the browser. |
+//! | 4.1.4 credentials phished in an embedded browser | Embedder: the PGO sends the person to the AS in the system browser; the AS authenticates with DigiD on its own pages. The crate never handles person credentials ([`Authentication`] only carries the outcome). |
+//! | 4.1.5 open redirector on the client | Crate: [`Client`] only accepts a `redirect_uri` on its own hostname; [`PendingAuthorization::handle_redirect`] ignores every parameter but `code`, `state`, `error`, `error_description`. |
+//! | 4.2.1 password phishing by a counterfeit AS | Crate: [`Client::start`] only takes endpoints of the ZAL form ([`is_zal_uri`], LISTS-3: `https`, no query). Embedder: take them from the newest valid ZAL; TLS with PKIoverheid certificates (medmij-tls). |
+//! | 4.2.2 user grants too much scope | Crate: a scope is one Zorgaanbieder and its Gegevensdiensten ([`Scope`]); Delen exactly one; a client restricted by the OCL cannot ask for more ([`ClientRegistry::may_use`]); codes and tokens carry exactly the consented scope; the consent is per flow ([`Session`]). |
+//! | 4.2.4 open redirector on the AS | Crate: the AS redirects only to an `https` URI on the client's own hostname, checked before anything else; any invalid request is answered to the person directly, never redirected (OAUTH-4, OAUTH-12 case 1, [`InvalidRequest`]). |
+//! | 4.3.1 eavesdropping access tokens | Crate: tokens only in the `Authorization` header ([`parse_bearer`]), token responses carry `Cache-Control: no-store` ([`TokenResponse::headers`]). Embedder: TLS everywhere (TLS-1, medmij-tls). |
+//! | 4.3.2 access tokens from the AS database | Crate: stores key on SHA-256 hashes only ([`SecretHash`]), in memory and in PostgreSQL; a database dump yields no usable token. |
+//! | 4.3.3 disclosure of client credentials in transit | Crate: no client secrets exist; the client is authenticated by its mTLS certificate, passed to [`AuthorizationServer::token`] as `client` (OAUTH-3); a `client_id` in the body must match it. Embedder: mutual TLS (medmij-tls). |
+//! | 4.4.1.1 eavesdropping or leaking codes | Crate: codes live 900 s, are single use, bound to client and `redirect_uri` (OAUTH-7..9); the [`Redirect`] `Debug` hides its location. Embedder: TLS. |
+//! | 4.4.1.2 codes from the AS database | Crate: hashes only at rest ([`SecretHash`], both stores). |
+//! | 4.4.1.3 online guessing of codes | Crate: 122 random bits per code from a CSPRNG ([`ThreadRandom`]), 900 s life, single use, client-bound; a guessed code of another client gives nothing. Embedder: rate-limit the token endpoint per client. |
+//! | 4.4.1.4 malicious client obtains authorization | Crate: only clients on the OCL ([`ClientRegistry::is_listed`]), authenticated by certificate at the token endpoint; the person consents each time with the client's name shown (CONSENT-1). |
+//! | 4.4.1.5 code phishing | Crate: the code is bound to the mTLS client identity; a phished code is useless to anyone else and retiring it on any presentation (OAUTH-8) limits it to one try. |
+//! | 4.4.1.6 user session impersonation | Crate: the redirect goes only to the registered host; `state` ties it to the user agent. Embedder: TLS on the redirect URI. |
+//! | 4.4.1.7 code leakage through a counterfeit client | Crate: `redirect_uri` must be on the client's own hostname (OAUTH-4) and equal at the token endpoint (OAUTH-9). |
+//! | 4.4.1.8 CSRF against the redirect URI | Crate: [`Client`] sends a fresh 256-bit `state`, compares it in constant time before anything else ([`CallbackError::StateMismatch`]); the AS echoes it unchanged in every redirect (OAUTH-10). Embedder: keep the [`PendingAuthorization`] in the person's session only. |
+//! | 4.4.1.9 clickjacking | Embedder: send [`CONSENT_PAGE_HEADERS`] (`X-Frame-Options: DENY`, `frame-ancestors 'none'`) with the login and consent pages. |
+//! | 4.4.1.10 resource owner impersonation | Crate: consent is a separate, explicit step after authentication ([`Session::consent`]); no step can be skipped ([`SessionError`]). Embedder: the consent page must need a real user action (button in a page that cannot be framed). |
+//! | 4.4.1.11 DoS exhausting resources | Crate: request size bound ([`MAX_REQUEST_LEN`]); sessions are caller-held values (no server-side state before consent); codes and tokens swept after their time ([`MemoryStore`], [`TokenStore::sweep`]). Embedder: rate-limit per client and per address at the HTTP layer. |
+//! | 4.4.1.12 DoS with manufactured codes | Crate: a presented code is syntax-checked (canonical UUID v4) before any store access, and looked up by hash in O(1); unknown codes cost one lookup. Embedder: rate limiting. |
+//! | 4.4.1.13 code substitution | Crate: codes are bound to the client and `redirect_uri` (OAUTH-9); on the client side the code is accepted only with the session's own `state`. |
+//! | RFC 6750 5.3 safeguard bearer tokens | Crate: redacted `Debug`; hashes at rest; never logged in [`TokenEvent`] / [`ConsentEvent`]. |
+//! | RFC 6750 5.3 validate TLS certificate chains; always use TLS | Embedder: medmij-tls (TLS-1..4). The crate checks the `https` scheme of every endpoint and redirect URI. |
+//! | RFC 6750 5.3 don't store bearer tokens in cookies | Embedder (PGO GW): keep [`AccessGrant`]s server-side. |
+//! | RFC 6750 5.3 issue short-lived tokens | Crate: 900 s ([`LIFETIME`]), no refresh tokens (OAUTH-1). |
+//! | RFC 6750 5.3 issue scoped tokens | Crate: every token has exactly one consented [`Scope`], checked per request with the interaction (read for Verzamelen, write for Delen) in [`AuthorizationServer::check_resource`]. |
+//! | RFC 6750 5.3 don't pass bearer tokens in page URLs | Crate: [`AuthorizationServer::check_resource`] takes the `Authorization` header only (OAUTH-2); the client only produces the header ([`AccessGrant::authorization_header`]). |
+//!
+//! # Deviations and choices
+//!
+//! - Concurrent presentations of one code: exactly one is the first; all others are replays.
+//!   Because a replay is a breach (OAUTH-8), the first presentation's token is revoked, or, if
+//!   the replay arrived before the token was stored, not issued at all. So in a race no
+//!   presenter ends up with a usable token, rather than "exactly one gets a token".
+//! - Case 7 answers `401` with `WWW-Authenticate: Bearer error="invalid_token"`, also when the
+//!   token is valid but not for this Gegevensdienst or interaction (no `insufficient_scope`:
+//!   the answer reveals nothing about the token); a request without any credentials gets a
+//!   bare `Bearer` challenge (RFC 6750 3.1). Case 8 answers `503`.
+//! - All authorization-request errors are case 1 (`invalid_request`, no redirect), including
+//!   an unsupported `response_type`, as the OAUTH-12 table prescribes.
+//!
 //! # Store
 //!
 //! [`TokenStore`] is the seam for storage: [`MemoryStore`] (sharded, concurrent, sweeping) for
@@ -141,11 +190,12 @@ pub use client::{
 pub use pg::PgStore;
 pub use secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
 pub use server::{
-    Authentication, AuthorizationRequest, AuthorizationServer, ClientRegistry, ConsentDecision,
-    ConsentEvent, ConsentOutcome, ErrorCase, Interaction, InvalidCause, InvalidRequest, IssueError,
-    Redirect, RedirectKind, ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig,
-    Session, SessionError, SessionStage, StaticClientRegistry, TokenErrorCode, TokenEvent,
-    TokenOutcome, TokenResponse, parse_bearer,
+    Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
+    ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, Interaction,
+    InvalidCause, InvalidRequest, IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind,
+    ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig, Session, SessionError,
+    SessionStage, StaticClientRegistry, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse,
+    parse_bearer,
 };
 pub use store::{
     CODE_RETENTION, CodeRecord, LIFETIME, MemoryStore, Redemption, StoreError, TokenRecord,

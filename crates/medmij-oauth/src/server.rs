@@ -117,13 +117,25 @@ impl ServerConfig {
     }
 }
 
+/// The longest authorization query or token request body accepted, in bytes: a bound on the
+/// work an anonymous request can cause (RFC 6819 4.4.1.11, MedMij OAUTH-14).
+pub const MAX_REQUEST_LEN: usize = 8192;
+
+/// Headers for the consent (and login) page the AS shows: no framing, no caching
+/// (RFC 6819 4.4.1.9 clickjacking, MedMij OAUTH-14).
+pub const CONSENT_PAGE_HEADERS: &[(&str, &str)] = &[
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+    ("Cache-Control", "no-store"),
+];
+
 /// The cause of an invalid authorization request (MedMij OAUTH-12 case 1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidCause {
-    /// The query string is not `application/x-www-form-urlencoded` text.
-    #[error("the query string could not be decoded")]
-    Malformed,
+    /// The query string is longer than [`MAX_REQUEST_LEN`].
+    #[error("the request is longer than 8192 bytes")]
+    TooLong,
     /// A parameter appears more than once (RFC 6749 3.1).
     #[error("parameter {0} appears more than once (RFC 6749 3.1)")]
     Repeated(&'static str),
@@ -955,6 +967,9 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             "scope",
             "state",
         ];
+        if query.len() > MAX_REQUEST_LEN {
+            return Err(invalid(TooLong));
+        }
         let [response_type, client_id, redirect_uri, scope, state] =
             collect_params(query, &NAMES).map_err(|n| invalid(Repeated(n)))?;
         // Client and redirect first: until both are known good, nothing may be redirected
@@ -1083,6 +1098,12 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 reason,
             },
         };
+        if body.len() > MAX_REQUEST_LEN {
+            return refuse(
+                TokenErrorCode::InvalidRequest,
+                "The request body is longer than 8192 bytes.",
+            );
+        }
         // Retire every valid code in the body first (MedMij OAUTH-8: whatever the outcome).
         let mut redemption: Option<(Code, Redemption)> = None;
         for (k, v) in form_urlencoded::parse(body.as_bytes()) {

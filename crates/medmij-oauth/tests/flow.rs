@@ -250,3 +250,22 @@ fn redirect_uri_host_must_be_exactly_the_client() {
         );
     }
 }
+
+/// RFC 6819 4.4.1.11: oversized requests are refused before any work.
+#[test]
+fn oversized_requests_are_refused() {
+    let s = server();
+    let q = format!(
+        "{}&pad={}",
+        query("umcharderwijk~1", "s"),
+        "a".repeat(MAX_REQUEST_LEN)
+    );
+    assert_eq!(s.authorize(&q).unwrap_err().cause(), &InvalidCause::TooLong);
+    let body = format!(
+        "grant_type=authorization_code&pad={}",
+        "a".repeat(MAX_REQUEST_LEN)
+    );
+    let out = s.token(&body, &client(), t0());
+    assert_eq!(out.response.status(), 400);
+    assert!(CONSENT_PAGE_HEADERS.contains(&("X-Frame-Options", "DENY")));
+}
