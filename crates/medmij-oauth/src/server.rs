@@ -1049,10 +1049,13 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         };
         let code =
             self.draw_unique(|code: &Code| self.store.insert_code(&code.hash(), &record, now))?;
-        let code_text = code.to_string();
+        let mut buf = [0u8; 36];
         let location = redirect_location(
             &req.redirect_uri,
-            &[("code", &code_text), ("state", req.state.as_str())],
+            &[
+                ("code", code.encode(&mut buf)),
+                ("state", req.state.as_str()),
+            ],
         );
         session.stage = Stage::Finished;
         Ok(Redirect {
@@ -1086,7 +1089,6 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
     /// Any syntactically valid code in the body is retired at once, whatever the outcome
     /// (MedMij OAUTH-8).
     pub fn token(&self, body: &str, client: &ClientId, now: SystemTime) -> TokenOutcome {
-        const NAMES: [&str; 4] = ["grant_type", "code", "redirect_uri", "client_id"];
         let refuse = |error, reason| TokenOutcome {
             response: TokenResponse::Error {
                 error,
@@ -1104,33 +1106,46 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 "The request body is longer than 8192 bytes.",
             );
         }
-        // Retire every valid code in the body first (MedMij OAUTH-8: whatever the outcome).
+        // One pass over the body: collect the parameters and retire every valid code in it at
+        // once (MedMij OAUTH-8: whatever the outcome).
         let mut redemption: Option<(Code, Redemption)> = None;
+        let [mut grant_type, mut code, mut redirect_uri, mut client_id] = [None, None, None, None];
+        let mut repeated = false;
         for (k, v) in form_urlencoded::parse(body.as_bytes()) {
-            if k == "code"
-                && let Some(code) = Code::parse(&v)
-            {
-                match self.store.redeem_code(&code.hash(), now) {
-                    Ok(r) => {
-                        if redemption.is_none() || matches!(r, Redemption::Replayed { .. }) {
-                            redemption = Some((code, r));
+            let slot = match &*k {
+                "grant_type" => &mut grant_type,
+                "code" => {
+                    if let Some(c) = Code::parse(&v) {
+                        match self.store.redeem_code(&c.hash(), now) {
+                            Ok(r) => {
+                                if redemption.is_none() || matches!(r, Redemption::Replayed { .. })
+                                {
+                                    redemption = Some((c, r));
+                                }
+                            }
+                            Err(_) => {
+                                return refuse(
+                                    TokenErrorCode::ServerError,
+                                    "The token store failed.",
+                                );
+                            }
                         }
                     }
-                    Err(_) => {
-                        return refuse(TokenErrorCode::ServerError, "The token store failed.");
-                    }
+                    &mut code
                 }
-            }
+                "redirect_uri" => &mut redirect_uri,
+                "client_id" => &mut client_id,
+                _ => continue,
+            };
+            repeated |= slot.is_some();
+            *slot = Some(v);
         }
-        let [grant_type, code, redirect_uri, client_id] = match collect_params(body, &NAMES) {
-            Ok(p) => p,
-            Err(_) => {
-                return refuse(
-                    TokenErrorCode::InvalidRequest,
-                    "A parameter appears more than once (RFC 6749 3.2).",
-                );
-            }
-        };
+        if repeated {
+            return refuse(
+                TokenErrorCode::InvalidRequest,
+                "A parameter appears more than once (RFC 6749 3.2).",
+            );
+        }
         if let Some((_, Redemption::Replayed { token_revoked })) = &redemption {
             // MedMij OAUTH-8: a second presentation is a breach; the token is revoked.
             return TokenOutcome {
