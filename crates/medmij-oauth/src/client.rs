@@ -1,21 +1,4 @@
 //! The PGO GW role: OAuth client of UCI Verzamelen and UCI Delen (MedMij OAUTH-1..10).
-//!
-//! # Why not the `oauth2` crate
-//!
-//! We evaluated `oauth2` (5.x) for this side and do not use it:
-//!
-//! - Its token-response types accept what MedMij forbids: `expires_in` and `scope` are
-//!   optional, `refresh_token` is accepted (MedMij OAUTH-1 forbids refresh tokens), tokens are
-//!   opaque strings (OAUTH-6 requires canonical UUID v4), and `expires_in` of any value is fine
-//!   (OAUTH-7 requires exactly 900). Every MedMij check would have to be redone on top.
-//! - Its error responses carry no notion of the OAUTH-12 cases, which are told apart by exact
-//!   `error_description` texts; that mapping is MedMij-specific either way.
-//! - Its token exchange runs the HTTP request through an HTTP-client abstraction; this crate is
-//!   sans-IO and hands the caller the request to send over its own mutual-TLS connection
-//!   (OAUTH-3: no client secret; the certificate is the credential).
-//! - What would remain (building the authorization URL and a form body) is a few lines on top
-//!   of `url`/`form_urlencoded`, which the crate already uses, while `oauth2` would add its own
-//!   HTTP, base64 and date-time dependencies to every PGO build.
 
 use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::server::ErrorCase;
@@ -90,6 +73,24 @@ pub fn is_zal_uri(s: &str, back_channel: bool) -> bool {
 
 /// The PGO GW's OAuth client: its identity (the OCL hostname, MedMij OAUTH-3) and its
 /// registered redirect URI (OAUTH-4).
+///
+/// # Why not the `oauth2` crate
+///
+/// We evaluated the `oauth2` crate (4.x/5.x) for this side and do not use it:
+///
+/// - Its token-response types accept what MedMij forbids: `expires_in` and `scope` are
+///   optional, `refresh_token` is accepted (MedMij OAUTH-1 forbids refresh tokens), tokens are
+///   opaque strings (OAUTH-6 requires canonical UUID v4), and `expires_in` of any value is fine
+///   (OAUTH-7 requires exactly 900). Every MedMij check would have to be redone on top.
+/// - Its error responses carry no notion of the OAUTH-12 cases, which are told apart by exact
+///   `error_description` texts; that mapping is MedMij-specific either way.
+/// - Its token exchange runs the HTTP request through an HTTP-client abstraction; this crate is
+///   sans-IO and hands the caller the request to send over its own mutual-TLS connection
+///   (OAUTH-3: no client secret; the certificate is the credential).
+/// - What would remain (building the authorization URL and a form body) is a few lines on top
+///   of `url`/`form_urlencoded`, which the crate already uses, while `oauth2` would add its own
+///   HTTP, base64 and date-time dependencies to every PGO build.
+
 #[derive(Debug, Clone)]
 pub struct Client<R = ThreadRandom> {
     client_id: ClientId,

@@ -73,11 +73,11 @@
 //!
 //! The PGO GW embeds [`Client`]: it builds the authorization URL from the ZAL endpoints with a
 //! fresh `state`, checks the redirect, builds the token request and parses the answer
-//! strictly. (Why this does not use the `oauth2` crate: see [`Client`]'s module notes,
-//! repeated here: `oauth2`'s response types accept refresh tokens, any `expires_in`, a missing
-//! scope and opaque tokens, all of which MedMij forbids; its token exchange does the HTTP
-//! itself, where this crate is sans-IO and the PGO must use its mTLS connection; and the
-//! OAUTH-12 case mapping is MedMij-specific either way.)
+//! strictly. It does not use the `oauth2` crate (explained on [`Client`]): `oauth2`'s
+//! response types accept refresh tokens, any `expires_in`, a missing scope and opaque tokens,
+//! all of which MedMij forbids; its token exchange does the HTTP itself, where this crate is
+//! sans-IO and the PGO must use its own mTLS connection; and the OAUTH-12 case mapping is
+//! MedMij-specific either way.
 //!
 //! ```
 //! use medmij_oauth::*;
