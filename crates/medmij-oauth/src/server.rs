@@ -81,6 +81,9 @@ impl ClientRegistry for StaticClientRegistry {
 #[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
     offer: HashMap<(Zorgaanbiedernaam, GegevensdienstId), UseCase>,
+    /// Every offered pair as a ready single-pair scope, keyed by its text: the common request
+    /// is answered without parsing or allocating a scope.
+    single: HashMap<String, (Scope, GegevensdienstId, UseCase)>,
     multiple_pairs: bool,
 }
 
@@ -97,6 +100,11 @@ impl ServerConfig {
         gegevensdienst: GegevensdienstId,
         use_case: UseCase,
     ) -> Self {
+        let scope = Scope::single(zorgaanbieder.clone(), gegevensdienst.clone());
+        self.single.insert(
+            scope.as_str().to_owned(),
+            (scope, gegevensdienst.clone(), use_case),
+        );
         self.offer.insert((zorgaanbieder, gegevensdienst), use_case);
         self
     }
@@ -996,6 +1004,22 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         } else {
             ScopeForm::Single
         };
+        if let Some((scope, g, use_case)) = self.config.single.get(&*scope) {
+            // Fast path: exactly one offered pair (the same checks as below).
+            if self.clients.may_use(&client_id, g) == Some(false) {
+                return Err(invalid(ClientNotAllowed));
+            }
+            return Ok(Session {
+                request: AuthorizationRequest {
+                    client_id,
+                    redirect_uri: Arc::from(&*redirect_uri),
+                    scope: scope.clone(),
+                    state,
+                    use_case: *use_case,
+                },
+                stage: Stage::AwaitingAuthentication,
+            });
+        }
         let scope = Scope::parse(&scope, form).map_err(|e| invalid(BadScope(e)))?;
         let mut use_case = None;
         for g in scope.gegevensdiensten() {
