@@ -1,7 +1,7 @@
 //! The ZA GW role: authorization server (session steps of MedMij OAUTH-11, token endpoint)
 //! and the resource server's token check.
 
-use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
+use crate::secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
 use crate::store::{CodeRecord, LIFETIME, Redemption, StoreError, TokenRecord, TokenStore};
 use crate::types::{
     ClientId, GegevensdienstId, Scope, ScopeError, ScopeForm, State, Subject, UseCase,
@@ -1132,7 +1132,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         }
         // One pass over the body: collect the parameters and retire every valid code in it at
         // once (MedMij OAUTH-8: whatever the outcome).
-        let mut redemption: Option<(Code, Redemption)> = None;
+        let mut redemption: Option<(SecretHash, Redemption)> = None;
         let [mut grant_type, mut code, mut redirect_uri, mut client_id] = [None, None, None, None];
         let mut repeated = false;
         for (k, v) in form_urlencoded::parse(body.as_bytes()) {
@@ -1140,11 +1140,12 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 "grant_type" => &mut grant_type,
                 "code" => {
                     if let Some(c) = Code::parse(&v) {
-                        match self.store.redeem_code(&c.hash(), now) {
+                        let hash = c.hash();
+                        match self.store.redeem_code(&hash, now) {
                             Ok(r) => {
                                 if redemption.is_none() || matches!(r, Redemption::Replayed { .. })
                                 {
-                                    redemption = Some((c, r));
+                                    redemption = Some((hash, r));
                                 }
                             }
                             Err(_) => {
@@ -1216,7 +1217,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             return refuse(TokenErrorCode::InvalidRequest, "redirect_uri is missing.");
         };
         let invalid_grant = |reason| refuse(TokenErrorCode::InvalidGrant, reason);
-        let Some((code, redemption)) = redemption else {
+        let Some((code_hash, redemption)) = redemption else {
             return invalid_grant("The authorization code is not valid.");
         };
         let record = match redemption {
@@ -1245,7 +1246,6 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             use_case: record.use_case,
             issued_at: now,
         };
-        let code_hash = code.hash();
         match self.draw_unique(|t: &AccessToken| {
             self.store
                 .insert_token(&t.hash(), &token_record, &code_hash, now)
