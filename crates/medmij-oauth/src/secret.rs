@@ -1,0 +1,217 @@
+//! Authorization codes and access tokens (MedMij OAUTH-6), their hashes at rest
+//! (OAUTH-14, RFC 6819 4.3.2 / 4.4.1.2) and the injectable random source.
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use uuid::Uuid;
+
+/// A source of random bytes for codes and tokens (MedMij OAUTH-6).
+///
+/// Production code uses [`ThreadRandom`], a CSPRNG. Tests inject a source that repeats
+/// values to prove that the authorization server draws again on a collision.
+pub trait RandomSource {
+    /// Fills `dest` with random bytes.
+    fn fill(&self, dest: &mut [u8; 16]);
+}
+
+/// The default random source: `rand`'s thread-local CSPRNG (ChaCha12, seeded and periodically
+/// reseeded from the operating system).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ThreadRandom;
+
+impl RandomSource for ThreadRandom {
+    fn fill(&self, dest: &mut [u8; 16]) {
+        rand::fill(&mut dest[..]);
+    }
+}
+
+impl<T: RandomSource + ?Sized> RandomSource for &T {
+    fn fill(&self, dest: &mut [u8; 16]) {
+        (**self).fill(dest)
+    }
+}
+
+impl<T: RandomSource + ?Sized> RandomSource for std::sync::Arc<T> {
+    fn fill(&self, dest: &mut [u8; 16]) {
+        (**self).fill(dest)
+    }
+}
+
+/// Draws a random UUID version 4 (RFC 9562 4.4) from `random`.
+pub(crate) fn draw_uuid(random: &impl RandomSource) -> Uuid {
+    let mut bytes = [0u8; 16];
+    random.fill(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Parses the canonical lowercase hyphenated text of a version 4 UUID, nothing else.
+fn parse_canonical_v4(s: &str) -> Option<Uuid> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        let ok = match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let u = Uuid::try_parse(s).ok()?;
+    (u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122).then_some(u)
+}
+
+/// The SHA-256 hash of a code or token text: the only form in which a store keeps them
+/// (MedMij OAUTH-14, RFC 6819 4.3.2 and 4.4.1.2; LOG-4).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SecretHash([u8; 32]);
+
+impl SecretHash {
+    /// Wraps 32 bytes (for stores that read hashes back).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SecretHash(bytes)
+    }
+
+    /// The hash bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    fn of_uuid(u: &Uuid) -> Self {
+        let mut buf = [0u8; 36];
+        let text = u.hyphenated().encode_lower(&mut buf);
+        SecretHash(Sha256::digest(text.as_bytes()).into())
+    }
+}
+
+impl Hash for SecretHash {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(&self.0);
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(")?;
+        for b in &self.0[..8] {
+            write!(f, "{b:02x}")?;
+        }
+        f.write_str("..)")
+    }
+}
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident, $label:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            /// Parses the canonical lowercase text form of a UUID v4 (MedMij OAUTH-6);
+            /// anything else (upper case, braces, URN form, other versions) is refused.
+            pub fn parse(s: &str) -> Option<Self> {
+                parse_canonical_v4(s).map($name)
+            }
+
+            /// Draws a fresh random value (UUID v4, MedMij OAUTH-6). The authorization server
+            /// does this itself, checking for collisions; this is for stores, tests and
+            /// benchmarks.
+            pub fn random(random: &impl RandomSource) -> Self {
+                $name(draw_uuid(random))
+            }
+
+            /// The SHA-256 hash under which stores keep this value (MedMij OAUTH-14).
+            pub fn hash(&self) -> SecretHash {
+                SecretHash::of_uuid(&self.0)
+            }
+
+            /// The canonical lowercase text (to put on the wire; never into a log, MedMij LOG-4).
+            pub fn secret_text(&self) -> String {
+                self.0.hyphenated().to_string()
+            }
+
+            /// Writes the canonical lowercase text into `buf` without allocating.
+            pub fn encode<'b>(&self, buf: &'b mut [u8; 36]) -> &'b str {
+                self.0.hyphenated().encode_lower(buf)
+            }
+        }
+
+        impl fmt::Display for $name {
+            /// Writes the canonical lowercase text (MedMij OAUTH-6).
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0.hyphenated(), f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            /// Redacted: codes and tokens never appear in clear in logs (MedMij LOG-4).
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!($label, "(<redacted>)"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// An authorization code: a random UUID v4 in canonical lowercase text (MedMij OAUTH-6),
+    /// valid for 900 seconds (OAUTH-7), usable once (OAUTH-8).
+    ///
+    /// ```
+    /// use medmij_oauth::Code;
+    /// assert!(Code::parse("3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b").is_some());
+    /// assert!(Code::parse("3F2B8C1E-9D4A-4F6B-8E2A-1C3D5E7F9A0B").is_none()); // not canonical
+    /// assert!(Code::parse("3f2b8c1e-9d4a-1f6b-8e2a-1c3d5e7f9a0b").is_none()); // version 1
+    /// ```
+    Code,
+    "Code"
+);
+
+secret_type!(
+    /// An access token: a random UUID v4 in canonical lowercase text (MedMij OAUTH-6), a
+    /// Bearer token (OAUTH-2) valid for 900 seconds (OAUTH-7).
+    AccessToken,
+    "AccessToken"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawn_values_are_canonical_v4() {
+        for _ in 0..1000 {
+            let c = Code::random(&ThreadRandom);
+            let text = c.to_string();
+            assert_eq!(text, text.to_lowercase());
+            assert_eq!(Code::parse(&text), Some(c), "round trip of {text}");
+            assert_eq!(c.0.get_version_num(), 4);
+        }
+    }
+
+    #[test]
+    fn non_canonical_forms_are_refused() {
+        let good = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+        assert!(AccessToken::parse(good).is_some());
+        for bad in [
+            "3f2b8c1e9d4a4f6b8e2a1c3d5e7f9a0b",
+            "{3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b}",
+            "urn:uuid:3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b",
+            "3f2b8c1e-9d4a-4f6b-ce2a-1c3d5e7f9a0b", // wrong variant
+            "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0",
+            " 3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b",
+        ] {
+            assert!(AccessToken::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hash_is_sha256_of_text_and_debug_is_redacted() {
+        let c = Code::parse("3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b").unwrap();
+        let expected: [u8; 32] = Sha256::digest(b"3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b").into();
+        assert_eq!(c.hash().as_bytes(), &expected);
+        assert_eq!(format!("{c:?}"), "Code(<redacted>)");
+    }
+}

@@ -1,0 +1,438 @@
+//! The token store: codes and access tokens, kept only as SHA-256 hashes (MedMij OAUTH-14),
+//! with atomic single-use redemption (OAUTH-8) and expiry (OAUTH-7).
+
+use crate::secret::SecretHash;
+use crate::types::{ClientId, Scope, Subject, UseCase};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+/// The lifetime of every authorization code and access token: exactly 900 seconds from
+/// issue (MedMij OAUTH-7).
+pub const LIFETIME: Duration = Duration::from_secs(900);
+
+/// How long a retired code is remembered: its own lifetime plus the lifetime of a token
+/// issued for it, so that a replay is detected for as long as that token could be valid
+/// (MedMij OAUTH-8).
+pub const CODE_RETENTION: Duration = Duration::from_secs(1800);
+
+/// What the authorization server remembers about an issued code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// The client the code was issued to (MedMij OAUTH-9).
+    pub client_id: ClientId,
+    /// The exact `redirect_uri` of the authorization request (MedMij OAUTH-9).
+    pub redirect_uri: std::sync::Arc<str>,
+    /// The scope the person consented to (MedMij OAUTH-5).
+    pub scope: Scope,
+    /// The authenticated person.
+    pub subject: Subject,
+    /// Verzamelen or Delen.
+    pub use_case: UseCase,
+    /// When the code was issued.
+    pub issued_at: SystemTime,
+}
+
+impl CodeRecord {
+    /// `issued_at` + 900 s (MedMij OAUTH-7).
+    pub fn expires_at(&self) -> SystemTime {
+        self.issued_at + LIFETIME
+    }
+}
+
+/// What the resource server learns from a valid access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// The client the token was issued to.
+    pub client_id: ClientId,
+    /// Exactly the consented scope (MedMij OAUTH-5).
+    pub scope: Scope,
+    /// The person the token stands for (MedMij OAUTH-11).
+    pub subject: Subject,
+    /// Verzamelen (read) or Delen (write), MedMij OAUTH-13.
+    pub use_case: UseCase,
+    /// When the token was issued.
+    pub issued_at: SystemTime,
+}
+
+impl TokenRecord {
+    /// `issued_at` + 900 s (MedMij OAUTH-7).
+    pub fn expires_at(&self) -> SystemTime {
+        self.issued_at + LIFETIME
+    }
+}
+
+/// The result of presenting a code ([`TokenStore::redeem_code`]). Whatever the result, the
+/// code is retired by the call (MedMij OAUTH-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// First presentation of a valid code: here is what it was issued for.
+    Fresh(CodeRecord),
+    /// First presentation, but after its 900 s ran out (MedMij OAUTH-7).
+    Expired,
+    /// The code was presented before: a breach. Any token issued for it has been revoked
+    /// (`token_revoked` says whether there was one), MedMij OAUTH-8.
+    Replayed {
+        /// True if a still-valid token issued for this code was revoked by this call.
+        token_revoked: bool,
+    },
+    /// No such code (never issued, or forgotten after [`CODE_RETENTION`]).
+    Unknown,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The hash is already held by a code or token that is still kept (MedMij OAUTH-6): draw again.
+    #[error("collision with a code or token in circulation (MedMij OAUTH-6)")]
+    Collision,
+    /// The code was replayed (or forgotten) before its token could be stored; the token
+    /// must not be issued (MedMij OAUTH-8).
+    #[error("the code was revoked before its token was stored (MedMij OAUTH-8)")]
+    CodeRevoked,
+    /// The storage backend failed.
+    #[error("token store backend: {0}")]
+    Backend(String),
+}
+
+/// Storage for codes and tokens. All methods are atomic with respect to each other:
+/// implementations serve several threads (and, for a database, several gateway nodes).
+///
+/// Keys are [`SecretHash`]es: a store never sees a code or token in clear (MedMij OAUTH-14).
+pub trait TokenStore {
+    /// Stores a new code unless the hash is held by a code that is still kept (issued less
+    /// than [`CODE_RETENTION`] ago), in which case it returns [`StoreError::Collision`]
+    /// (MedMij OAUTH-6).
+    fn insert_code(
+        &self,
+        hash: &SecretHash,
+        record: &CodeRecord,
+        now: SystemTime,
+    ) -> Result<(), StoreError>;
+
+    /// Presents a code: atomically retires it and says what it was (MedMij OAUTH-8). A
+    /// second presentation revokes the token issued for it. A code issued
+    /// [`CODE_RETENTION`] or longer ago is [`Redemption::Unknown`], whether swept or not.
+    fn redeem_code(&self, hash: &SecretHash, now: SystemTime) -> Result<Redemption, StoreError>;
+
+    /// Stores a token issued for the code `code`, unless its hash collides with a valid
+    /// token ([`StoreError::Collision`], MedMij OAUTH-6) or the code has been replayed in
+    /// the meantime ([`StoreError::CodeRevoked`], OAUTH-8).
+    fn insert_token(
+        &self,
+        hash: &SecretHash,
+        record: &TokenRecord,
+        code: &SecretHash,
+        now: SystemTime,
+    ) -> Result<(), StoreError>;
+
+    /// The record of a token that is neither expired (MedMij OAUTH-7) nor revoked (OAUTH-8).
+    fn lookup_token(
+        &self,
+        hash: &SecretHash,
+        now: SystemTime,
+    ) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Removes tokens past their lifetime and codes past [`CODE_RETENTION`]; returns how many.
+    fn sweep(&self, now: SystemTime) -> Result<usize, StoreError>;
+}
+
+macro_rules! forward_store {
+    ($($t:tt)*) => {
+        impl<T: TokenStore + ?Sized> TokenStore for $($t)* {
+            fn insert_code(&self, hash: &SecretHash, record: &CodeRecord, now: SystemTime) -> Result<(), StoreError> {
+                (**self).insert_code(hash, record, now)
+            }
+            fn redeem_code(&self, hash: &SecretHash, now: SystemTime) -> Result<Redemption, StoreError> {
+                (**self).redeem_code(hash, now)
+            }
+            fn insert_token(&self, hash: &SecretHash, record: &TokenRecord, code: &SecretHash, now: SystemTime) -> Result<(), StoreError> {
+                (**self).insert_token(hash, record, code, now)
+            }
+            fn lookup_token(&self, hash: &SecretHash, now: SystemTime) -> Result<Option<TokenRecord>, StoreError> {
+                (**self).lookup_token(hash, now)
+            }
+            fn sweep(&self, now: SystemTime) -> Result<usize, StoreError> {
+                (**self).sweep(now)
+            }
+        }
+    };
+}
+forward_store!(&T);
+forward_store!(std::sync::Arc<T>);
+forward_store!(Box<T>);
+
+/// The keys are SHA-256 outputs of CSPRNG values: already uniform, so the map uses 8 of
+/// their bytes as the hash instead of SipHash. (Bytes 0..1 pick the shard.)
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        if let Some(b) = bytes.get(8..16) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            self.0 ^= u64::from_le_bytes(a);
+        } else {
+            for &b in bytes {
+                self.0 = self.0.rotate_left(8) ^ u64::from(b);
+            }
+        }
+    }
+}
+
+type Map<E> = HashMap<SecretHash, E, BuildHasherDefault<PrehashedHasher>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeState {
+    Issued,
+    Redeemed { token: Option<SecretHash> },
+    Breached,
+}
+
+struct CodeEntry {
+    record: CodeRecord,
+    state: CodeState,
+}
+
+struct TokenEntry {
+    record: TokenRecord,
+    revoked: bool,
+}
+
+struct Shard<E> {
+    map: Map<E>,
+    /// Inserts since the last sweep of this shard.
+    inserts: usize,
+    /// Entries left after the last sweep.
+    kept: usize,
+}
+
+impl<E> Default for Shard<E> {
+    fn default() -> Self {
+        Shard {
+            map: Map::default(),
+            inserts: 0,
+            kept: 0,
+        }
+    }
+}
+
+impl<E> Shard<E> {
+    /// Counts an insert and sweeps the shard once as many inserts happened since the last
+    /// sweep as entries were left by it (at least [`MIN_SWEEP`]): each sweep's cost is paid for
+    /// by as many inserts, so sweeping is amortised O(1) per insert, and the shard holds at
+    /// most about twice its live entries plus [`MIN_SWEEP`].
+    fn after_insert(&mut self, keep: impl FnMut(&SecretHash, &mut E) -> bool) {
+        self.inserts += 1;
+        if self.inserts >= self.kept.max(MIN_SWEEP) {
+            self.map.retain(keep);
+            self.kept = self.map.len();
+            self.inserts = 0;
+        }
+    }
+}
+
+const SHARDS: usize = 64;
+/// The fewest inserts into a shard between two of its sweeps.
+const MIN_SWEEP: usize = 64;
+
+/// The in-memory token store: concurrent (64 shards, each behind its own lock, chosen by
+/// hash), expired entries swept as it goes (amortised O(1) per insert, see below) and on
+/// [`TokenStore::sweep`].
+///
+/// A shard is swept when it has seen as many inserts since its last sweep as entries that
+/// sweep left (at least 64), so it never holds more than about twice its live entries.
+///
+/// One process only: gateways with several nodes use a shared store such as the PostgreSQL
+/// one (feature `postgres`).
+pub struct MemoryStore {
+    codes: Box<[Mutex<Shard<CodeEntry>>]>,
+    tokens: Box<[Mutex<Shard<TokenEntry>>]>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+fn lock<E>(m: &Mutex<Shard<E>>) -> MutexGuard<'_, Shard<E>> {
+    // A panic while holding the lock cannot leave a shard half-updated (every update is a
+    // single map operation), so a poisoned lock is safe to keep using.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn shard_of(hash: &SecretHash) -> usize {
+    usize::from(hash.as_bytes()[0]) % SHARDS
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore {
+            codes: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            tokens: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    /// Number of codes and tokens currently kept (including retired codes still remembered
+    /// for replay detection). For tests and metrics.
+    pub fn len(&self) -> (usize, usize) {
+        let c = self.codes.iter().map(|s| lock(s).map.len()).sum();
+        let t = self.tokens.iter().map(|s| lock(s).map.len()).sum();
+        (c, t)
+    }
+
+    /// True if the store holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == (0, 0)
+    }
+}
+
+fn code_kept(e: &CodeEntry, now: SystemTime) -> bool {
+    now < e.record.issued_at + CODE_RETENTION
+}
+
+fn token_kept(e: &TokenEntry, now: SystemTime) -> bool {
+    now < e.record.expires_at()
+}
+
+impl TokenStore for MemoryStore {
+    fn insert_code(
+        &self,
+        hash: &SecretHash,
+        record: &CodeRecord,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let mut shard = lock(&self.codes[shard_of(hash)]);
+        if let Some(e) = shard.map.get(hash)
+            && code_kept(e, now)
+        {
+            return Err(StoreError::Collision);
+        }
+        shard.map.insert(
+            *hash,
+            CodeEntry {
+                record: record.clone(),
+                state: CodeState::Issued,
+            },
+        );
+        shard.after_insert(|_, e| code_kept(e, now));
+        Ok(())
+    }
+
+    fn redeem_code(&self, hash: &SecretHash, now: SystemTime) -> Result<Redemption, StoreError> {
+        let mut shard = lock(&self.codes[shard_of(hash)]);
+        let Some(entry) = shard.map.get_mut(hash) else {
+            return Ok(Redemption::Unknown);
+        };
+        if !code_kept(entry, now) {
+            // Past CODE_RETENTION the code is forgotten, swept or not.
+            shard.map.remove(hash);
+            return Ok(Redemption::Unknown);
+        }
+        match entry.state {
+            CodeState::Issued => {
+                entry.state = CodeState::Redeemed { token: None };
+                if now < entry.record.expires_at() {
+                    Ok(Redemption::Fresh(entry.record.clone()))
+                } else {
+                    Ok(Redemption::Expired)
+                }
+            }
+            CodeState::Redeemed { token } => {
+                entry.state = CodeState::Breached;
+                let mut token_revoked = false;
+                if let Some(t) = token {
+                    // Lock order: code shard, then token shard (as in insert_token).
+                    let mut tshard = lock(&self.tokens[shard_of(&t)]);
+                    if let Some(te) = tshard.map.get_mut(&t)
+                        && !te.revoked
+                        && token_kept(te, now)
+                    {
+                        te.revoked = true;
+                        token_revoked = true;
+                    }
+                }
+                Ok(Redemption::Replayed { token_revoked })
+            }
+            CodeState::Breached => Ok(Redemption::Replayed {
+                token_revoked: false,
+            }),
+        }
+    }
+
+    fn insert_token(
+        &self,
+        hash: &SecretHash,
+        record: &TokenRecord,
+        code: &SecretHash,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let mut cshard = lock(&self.codes[shard_of(code)]);
+        let Some(centry) = cshard.map.get_mut(code) else {
+            return Err(StoreError::CodeRevoked);
+        };
+        if centry.state != (CodeState::Redeemed { token: None }) {
+            return Err(StoreError::CodeRevoked);
+        }
+        let mut tshard = lock(&self.tokens[shard_of(hash)]);
+        if let Some(e) = tshard.map.get(hash)
+            && token_kept(e, now)
+        {
+            return Err(StoreError::Collision);
+        }
+        tshard.map.insert(
+            *hash,
+            TokenEntry {
+                record: record.clone(),
+                revoked: false,
+            },
+        );
+        centry.state = CodeState::Redeemed { token: Some(*hash) };
+        tshard.after_insert(|_, e| token_kept(e, now));
+        Ok(())
+    }
+
+    fn lookup_token(
+        &self,
+        hash: &SecretHash,
+        now: SystemTime,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        let shard = lock(&self.tokens[shard_of(hash)]);
+        Ok(shard
+            .map
+            .get(hash)
+            .filter(|e| !e.revoked && token_kept(e, now))
+            .map(|e| e.record.clone()))
+    }
+
+    fn sweep(&self, now: SystemTime) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for s in self.codes.iter() {
+            let mut s = lock(s);
+            let before = s.map.len();
+            s.map.retain(|_, e| code_kept(e, now));
+            removed += before - s.map.len();
+        }
+        for s in self.tokens.iter() {
+            let mut s = lock(s);
+            let before = s.map.len();
+            s.map.retain(|_, e| token_kept(e, now));
+            removed += before - s.map.len();
+        }
+        Ok(removed)
+    }
+}

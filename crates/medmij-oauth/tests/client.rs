@@ -1,0 +1,314 @@
+//! The PGO GW client (issue 3, item 2), against the AS of this crate and against hand-made
+//! answers.
+
+mod common;
+use common::*;
+use medmij_oauth::*;
+use std::time::Duration;
+
+const AUTH_EP: &str = "https://za.example.nl/oauth/authorize";
+const TOKEN_EP: &str = "https://za.example.nl:8443/oauth/token";
+
+fn pgo() -> Client {
+    Client::new(client(), REDIRECT).unwrap()
+}
+
+fn scope1() -> Scope {
+    Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap()
+}
+
+/// The query part of a redirect Location.
+fn query_of(location: &str) -> String {
+    url::Url::parse(location)
+        .unwrap()
+        .query()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn client_and_server_complete_a_flow() {
+    let s = server();
+    let (url, pending) = pgo().start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+    assert!(url.starts_with("https://za.example.nl/oauth/authorize?response_type=code&"));
+    let state = param(&url, "state").unwrap();
+    assert_eq!(state.len(), 64, "256-bit state, OAUTH-10");
+    // The AS sees exactly the query the client built.
+    let mut sess = s.authorize(&query_of(&url)).unwrap();
+    sess.authenticated(Authentication::Established(subject()))
+        .unwrap();
+    sess.data_available(true).unwrap();
+    sess.consent(ConsentDecision::Granted, t0()).unwrap();
+    let r = s.issue_code(&mut sess, t0()).unwrap();
+    let got = pending
+        .handle_redirect(&query_of(r.location()), t0())
+        .unwrap();
+    assert_eq!(got.scope, scope1());
+    let req = pending.token_request(&got.code);
+    assert_eq!(req.url, TOKEN_EP);
+    assert!(!format!("{req:?}").contains(&got.code.to_string()), "LOG-4");
+    let out = s.token(&req.body, &client(), t0());
+    let grant = pending
+        .parse_token_response(out.response.status(), &out.response.body(), t0())
+        .unwrap();
+    assert_eq!(grant.expires_at, t0() + LIFETIME);
+    assert!(grant.is_valid_at(t0() + Duration::from_secs(899)));
+    assert!(!grant.is_valid_at(t0() + LIFETIME));
+    let access = s
+        .check_resource(
+            Some(&grant.authorization_header()),
+            &za(),
+            &gd("1"),
+            Interaction::Read,
+            t0(),
+        )
+        .unwrap();
+    assert_eq!(access.subject, subject());
+    // A replayed token request gets case 6.
+    let out = s.token(&req.body, &client(), t0());
+    let e = pending
+        .parse_token_response(out.response.status(), &out.response.body(), t0())
+        .unwrap_err();
+    assert!(e.is_invalid_grant());
+}
+
+#[test]
+fn states_are_fresh() {
+    let c = pgo();
+    let a = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap().1;
+    let b = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap().1;
+    assert_ne!(a.state(), b.state());
+}
+
+#[test]
+fn every_as_answer_maps_to_a_typed_outcome() {
+    let s = server();
+    let c = pgo();
+    type Drive = fn(&mut Session) -> Redirect;
+    let cases: [(Drive, ErrorCase); 4] = [
+        (
+            |x| x.authenticated(Authentication::Failed).unwrap().unwrap(),
+            ErrorCase::IdentityNotEstablished,
+        ),
+        (
+            |x| {
+                x.authenticated(Authentication::Established(subject()))
+                    .unwrap();
+                x.data_available(false).unwrap().unwrap()
+            },
+            ErrorCase::NoSuchResources,
+        ),
+        (
+            |x| {
+                x.authenticated(Authentication::Established(subject()))
+                    .unwrap();
+                x.data_available(true).unwrap();
+                match x.consent(ConsentDecision::Refused, t0()).unwrap() {
+                    ConsentOutcome::Refused(_, r) => r,
+                    _ => unreachable!(),
+                }
+            },
+            ErrorCase::Denied,
+        ),
+        (
+            |x| {
+                x.authenticated(Authentication::Established(subject()))
+                    .unwrap();
+                x.data_available(true).unwrap();
+                match x.consent(ConsentDecision::Undetermined, t0()).unwrap() {
+                    ConsentOutcome::Undetermined(r) => r,
+                    _ => unreachable!(),
+                }
+            },
+            ErrorCase::Failed,
+        ),
+    ];
+    for (drive, case) in cases {
+        let (url, pending) = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+        let mut sess = s.authorize(&query_of(&url)).unwrap();
+        let r = drive(&mut sess);
+        let e = pending
+            .handle_redirect(&query_of(r.location()), t0())
+            .unwrap_err();
+        assert_eq!(e, CallbackError::Case(case));
+        assert!(!e.message_nl().is_empty() && !e.message_en().is_empty());
+        assert_ne!(e.message_nl(), e.message_en());
+    }
+}
+
+#[test]
+fn state_is_checked_before_anything_else() {
+    let (_, pending) = pgo().start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+    let code = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+    for q in [
+        format!("code={code}"),
+        format!("code={code}&state=wrong"),
+        format!(
+            "code={code}&state={}&state={}",
+            pending.state().as_str(),
+            pending.state().as_str()
+        ),
+        "error=access_denied&error_description=Authorization+denied.&state=x".to_owned(),
+    ] {
+        assert_eq!(
+            pending.handle_redirect(&q, t0()),
+            Err(CallbackError::StateMismatch),
+            "{q}"
+        );
+    }
+    let st = pending.state().as_str();
+    assert_eq!(
+        pending.handle_redirect(&format!("code=ABC&state={st}"), t0()),
+        Err(CallbackError::Malformed { field: "code" })
+    );
+    assert!(matches!(
+        pending.handle_redirect(&format!("error=server_error&state={st}"), t0()),
+        Err(CallbackError::Other { .. })
+    ));
+    assert_eq!(
+        pending.handle_redirect(&format!("state={st}"), t0()),
+        Err(CallbackError::Malformed { field: "code" })
+    );
+}
+
+#[test]
+fn token_responses_are_parsed_strictly() {
+    let (_, pending) = pgo().start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+    let tok = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+    let good = serde_json::json!({"access_token": tok, "token_type": "bearer", "expires_in": 900, "scope": "umcharderwijk~1"});
+    assert!(
+        pending
+            .parse_token_response(200, &good.to_string(), t0())
+            .is_ok()
+    );
+    let with = |k: &str, v: serde_json::Value| {
+        let mut j = good.clone();
+        j[k] = v;
+        j.to_string()
+    };
+    let without = |k: &str| {
+        let mut j = good.clone();
+        j.as_object_mut().unwrap().remove(k);
+        j.to_string()
+    };
+    let invalid = |field, rule| TokenResponseError::Invalid { field, rule };
+    let cases = [
+        (
+            with("token_type", "mac".into()),
+            invalid("token_type", "OAUTH-2"),
+        ),
+        (
+            with("expires_in", 3600.into()),
+            invalid("expires_in", "OAUTH-7"),
+        ),
+        (
+            with("expires_in", "900".into()),
+            invalid("expires_in", "OAUTH-7"),
+        ),
+        (without("expires_in"), invalid("expires_in", "OAUTH-7")),
+        (
+            with("scope", "umcharderwijk~3".into()),
+            invalid("scope", "OAUTH-5"),
+        ),
+        (without("scope"), invalid("scope", "OAUTH-5")),
+        (
+            with("access_token", tok.to_uppercase().into()),
+            invalid("access_token", "OAUTH-6"),
+        ),
+        (
+            with("refresh_token", "r".into()),
+            invalid("refresh_token", "OAUTH-1"),
+        ),
+    ];
+    for (body, expected) in cases {
+        assert_eq!(
+            pending.parse_token_response(200, &body, t0()).unwrap_err(),
+            expected,
+            "{body}"
+        );
+    }
+    assert!(
+        pending
+            .parse_token_response(200, &with("token_type", "Bearer".into()), t0())
+            .is_ok()
+    );
+    assert_eq!(
+        pending
+            .parse_token_response(200, "not json", t0())
+            .unwrap_err(),
+        TokenResponseError::NotJson
+    );
+    assert_eq!(
+        pending.parse_token_response(503, "{}", t0()).unwrap_err(),
+        TokenResponseError::Status(503)
+    );
+    let e = pending
+        .parse_token_response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"x"}"#,
+            t0(),
+        )
+        .unwrap_err();
+    assert!(e.is_invalid_grant());
+    // Duplicate keys are refused (serde), not silently resolved.
+    let dup = format!(
+        r#"{{"access_token":"{tok}","access_token":"{tok}","token_type":"bearer","expires_in":900,"scope":"umcharderwijk~1"}}"#
+    );
+    assert_eq!(
+        pending.parse_token_response(200, &dup, t0()).unwrap_err(),
+        TokenResponseError::NotJson
+    );
+}
+
+#[test]
+fn client_config_follows_oauth_4_and_lists_3() {
+    assert_eq!(
+        Client::new(client(), "http://pgo.example.nl/cb").unwrap_err(),
+        ClientError::RedirectUri
+    );
+    assert_eq!(
+        Client::new(client(), "https://evil.example.nl/cb").unwrap_err(),
+        ClientError::RedirectUri
+    );
+    assert_eq!(
+        Client::new(client(), "https://pgo.example.nl/cb#x").unwrap_err(),
+        ClientError::RedirectUri
+    );
+    let c = pgo();
+    assert_eq!(
+        c.start("https://za.example.nl:443/a", TOKEN_EP, scope1())
+            .unwrap_err(),
+        ClientError::Endpoint {
+            field: "authorization_endpoint"
+        }
+    );
+    assert_eq!(
+        c.start(AUTH_EP, "http://za.example.nl/t", scope1())
+            .unwrap_err(),
+        ClientError::Endpoint {
+            field: "token_endpoint"
+        }
+    );
+    for ok in ["https://a.nl", "https://a.b-c.nl/x/y", "https://a.n"] {
+        assert!(is_zal_uri(ok, false), "{ok}");
+    }
+    for bad in [
+        "https://a.nl/",
+        "https://a.nl//x",
+        "https://a.nl/x?y",
+        "https://A.nl",
+        "https://nl",
+        "https://a.nl:1",
+    ] {
+        assert!(!is_zal_uri(bad, false), "{bad}");
+    }
+    assert!(is_zal_uri("https://a.nl:12345/t", true));
+    for bad in [
+        "https://a.nl:123456/t",
+        "https://a.n/t",
+        "https://a.nl:/t",
+        "https://a.nl:x/t",
+    ] {
+        assert!(!is_zal_uri(bad, true), "{bad}");
+    }
+}
