@@ -1,40 +1,19 @@
 //! The Gegevensdienstnamenlijst (GNL): the names of the Gegevensdiensten
 //! shown to people (MedMij LISTS-5, LISTS-12).
 
-use crate::error::{InvalidValue, ParseErrors};
+use crate::ModelError;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
 use crate::types::{GegevensdienstId, Weergavenaam};
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema};
-use crate::{ModelError, ParseOptions};
+use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
 
-/// The releases of the GNL this crate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum GnlRelease {
-    /// Release 1, namespace
-    /// `xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/`.
-    Release1,
-}
-
-impl GnlRelease {
-    /// Every supported release.
-    pub const ALL: &'static [GnlRelease] = &[GnlRelease::Release1];
-
-    /// The XML namespace of this release.
-    pub fn namespace(self) -> &'static str {
-        match self {
-            GnlRelease::Release1 => {
-                "xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/"
-            }
-        }
-    }
-
-    pub(crate) fn schema(self) -> &'static Schema {
-        match self {
-            GnlRelease::Release1 => &SCHEMA_R1,
-        }
+release_enum! {
+    /// The releases of the GNL this crate reads.
+    GnlRelease {
+        /// Release 1, namespace
+        /// `xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/`.
+        Release1 => ("xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/", SCHEMA_R1),
     }
 }
 
@@ -60,16 +39,6 @@ pub struct Gegevensdienstnamenlijst {
     entries: Vec<GegevensdienstNaam>,
     index: Index,
 }
-
-impl PartialEq for Gegevensdienstnamenlijst {
-    fn eq(&self, other: &Self) -> bool {
-        self.release == other.release
-            && self.tijdstempel == other.tijdstempel
-            && self.volgnummer == other.volgnummer
-            && self.entries == other.entries
-    }
-}
-impl Eq for Gegevensdienstnamenlijst {}
 
 /// One entry of the GNL: a GegevensdienstId and its Weergavenaam.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,57 +99,9 @@ impl Gegevensdienstnamenlijst {
         }
     }
 
-    /// Parses and fully validates a GNL with the default [`ParseOptions`].
-    pub fn from_bytes(input: &[u8]) -> Result<Self, ParseErrors> {
-        Self::from_bytes_with(input, &ParseOptions::default())
-    }
-
-    /// Parses and fully validates a GNL.
-    pub fn from_bytes_with(input: &[u8], opts: &ParseOptions) -> Result<Self, ParseErrors> {
-        let (driver, root) = crate::xml::Driver::new(input, opts)?;
-        Self::from_driver(driver, &root)
-    }
-
-    pub(crate) fn from_driver(
-        driver: crate::xml::Driver<'_>,
-        root: &crate::xml::Root,
-    ) -> Result<Self, ParseErrors> {
-        let release = GnlRelease::ALL
-            .iter()
-            .copied()
-            .find(|r| root.namespace.as_deref() == Some(r.namespace()))
-            .unwrap_or(GnlRelease::Release1);
-        let mut b = GnlBuilder::default();
-        driver.run(release.schema(), root, &mut b)?;
-        match (b.tijdstempel, b.volgnummer) {
-            (Some(t), Some(v)) => Ok(Self::assemble(release, t, v, b.entries)),
-            _ => Err(crate::internal_error()),
-        }
-    }
-
-    /// The release (namespace) the list was read in.
-    pub fn release(&self) -> GnlRelease {
-        self.release
-    }
-    /// The Tijdstempel.
-    pub fn tijdstempel(&self) -> &Tijdstempel {
-        &self.tijdstempel
-    }
-    /// The Volgnummer.
-    pub fn volgnummer(&self) -> &Volgnummer {
-        &self.volgnummer
-    }
     /// All entries in list order.
     pub fn entries(&self) -> &[GegevensdienstNaam] {
         &self.entries
-    }
-    /// The number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-    /// Whether the list has no entries.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
     /// The entry with this GegevensdienstId.
     pub fn get(&self, id: &str) -> Option<&GegevensdienstNaam> {
@@ -293,10 +214,6 @@ struct GnlBuilder {
     naam: Option<Weergavenaam>,
 }
 
-fn value<T>(r: Result<T, InvalidValue>) -> Result<T, Fault> {
-    r.map_err(Fault::Value)
-}
-
 impl Builder for GnlBuilder {
     fn start(&mut self, elem: ElemId, _offset: usize) {
         if elem == ENTRY {
@@ -336,3 +253,11 @@ impl Builder for GnlBuilder {
         Ok(())
     }
 }
+
+list_common!(
+    Gegevensdienstnamenlijst,
+    GnlRelease,
+    GnlBuilder,
+    entries,
+    "Gegevensdienstnamenlijst (GNL)"
+);

@@ -63,6 +63,8 @@
 //! may be of any size (LISTS-1). libxml2 refuses values of more than 24
 //! significant digits; this crate accepts them, as the schema says.
 
+#[macro_use]
+mod common;
 mod error;
 mod gnl;
 mod index;

@@ -1,38 +1,19 @@
 //! The OAuth Client List (OCL): the PGO gateways that may act as OAuth
 //! clients (MedMij LISTS-4, OAUTH-3).
 
-use crate::error::{InvalidValue, ParseErrors};
+use crate::ModelError;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
 use crate::types::{GegevensdienstId, Hostname, OAuthclientOrganisatienaam};
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema};
-use crate::{ModelError, ParseOptions};
+use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
 
-/// The releases of the OCL this crate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OclRelease {
-    /// Release 2, namespace
-    /// `xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/`.
-    Release2,
-}
-
-impl OclRelease {
-    /// Every supported release.
-    pub const ALL: &'static [OclRelease] = &[OclRelease::Release2];
-
-    /// The XML namespace of this release.
-    pub fn namespace(self) -> &'static str {
-        match self {
-            OclRelease::Release2 => "xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/",
-        }
-    }
-
-    pub(crate) fn schema(self) -> &'static Schema {
-        match self {
-            OclRelease::Release2 => &SCHEMA_R2,
-        }
+release_enum! {
+    /// The releases of the OCL this crate reads.
+    OclRelease {
+        /// Release 2, namespace
+        /// `xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/`.
+        Release2 => ("xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/", SCHEMA_R2),
     }
 }
 
@@ -58,16 +39,6 @@ pub struct OAuthclientlist {
     clients: Vec<OAuthclient>,
     index: Index,
 }
-
-impl PartialEq for OAuthclientlist {
-    fn eq(&self, other: &Self) -> bool {
-        self.release == other.release
-            && self.tijdstempel == other.tijdstempel
-            && self.volgnummer == other.volgnummer
-            && self.clients == other.clients
-    }
-}
-impl Eq for OAuthclientlist {}
 
 /// One OAuth client (a PGO gateway).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,60 +111,9 @@ impl OAuthclientlist {
         }
     }
 
-    /// Parses and fully validates an OCL with the default [`ParseOptions`].
-    pub fn from_bytes(input: &[u8]) -> Result<OAuthclientlist, ParseErrors> {
-        Self::from_bytes_with(input, &ParseOptions::default())
-    }
-
-    /// Parses and fully validates an OCL.
-    pub fn from_bytes_with(
-        input: &[u8],
-        opts: &ParseOptions,
-    ) -> Result<OAuthclientlist, ParseErrors> {
-        let (driver, root) = crate::xml::Driver::new(input, opts)?;
-        Self::from_driver(driver, &root)
-    }
-
-    pub(crate) fn from_driver(
-        driver: crate::xml::Driver<'_>,
-        root: &crate::xml::Root,
-    ) -> Result<Self, ParseErrors> {
-        let release = OclRelease::ALL
-            .iter()
-            .copied()
-            .find(|r| root.namespace.as_deref() == Some(r.namespace()))
-            .unwrap_or(OclRelease::Release2);
-        let mut b = OclBuilder::default();
-        driver.run(release.schema(), root, &mut b)?;
-        match (b.tijdstempel, b.volgnummer) {
-            (Some(t), Some(v)) => Ok(Self::assemble(release, t, v, b.clients)),
-            _ => Err(crate::internal_error()),
-        }
-    }
-
-    /// The release (namespace) the list was read in.
-    pub fn release(&self) -> OclRelease {
-        self.release
-    }
-    /// The Tijdstempel.
-    pub fn tijdstempel(&self) -> &Tijdstempel {
-        &self.tijdstempel
-    }
-    /// The Volgnummer.
-    pub fn volgnummer(&self) -> &Volgnummer {
-        &self.volgnummer
-    }
     /// All clients in list order.
     pub fn clients(&self) -> &[OAuthclient] {
         &self.clients
-    }
-    /// The number of clients.
-    pub fn len(&self) -> usize {
-        self.clients.len()
-    }
-    /// Whether the list has no clients.
-    pub fn is_empty(&self) -> bool {
-        self.clients.is_empty()
     }
     /// The client with this hostname, compared ASCII case-insensitively.
     pub fn get(&self, hostname: &str) -> Option<&OAuthclient> {
@@ -308,10 +228,6 @@ struct OclBuilder {
     naam: Option<OAuthclientOrganisatienaam>,
 }
 
-fn value<T>(r: Result<T, InvalidValue>) -> Result<T, Fault> {
-    r.map_err(Fault::Value)
-}
-
 impl Builder for OclBuilder {
     fn start(&mut self, elem: ElemId, _offset: usize) {
         if elem == CLIENT {
@@ -353,3 +269,11 @@ impl Builder for OclBuilder {
         Ok(())
     }
 }
+
+list_common!(
+    OAuthclientlist,
+    OclRelease,
+    OclBuilder,
+    clients,
+    "OAuth Client List (OCL)"
+);

@@ -1,38 +1,19 @@
 //! The Whitelist (WHL): the MedMij nodes every gateway admits on the
 //! network layer (MedMij LISTS-6, TLS-4).
 
-use crate::error::{InvalidValue, ParseErrors};
+use crate::ModelError;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
 use crate::types::Hostname;
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema};
-use crate::{ModelError, ParseOptions};
+use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
 
-/// The releases of the Whitelist this crate reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum WhlRelease {
-    /// Release 2, namespace
-    /// `xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/`.
-    Release2,
-}
-
-impl WhlRelease {
-    /// Every supported release.
-    pub const ALL: &'static [WhlRelease] = &[WhlRelease::Release2];
-
-    /// The XML namespace of this release.
-    pub fn namespace(self) -> &'static str {
-        match self {
-            WhlRelease::Release2 => "xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/",
-        }
-    }
-
-    pub(crate) fn schema(self) -> &'static Schema {
-        match self {
-            WhlRelease::Release2 => &SCHEMA_R2,
-        }
+release_enum! {
+    /// The releases of the Whitelist this crate reads.
+    WhlRelease {
+        /// Release 2, namespace
+        /// `xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/`.
+        Release2 => ("xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/", SCHEMA_R2),
     }
 }
 
@@ -57,16 +38,6 @@ pub struct Whitelist {
     nodes: Vec<Hostname>,
     index: Index,
 }
-
-impl PartialEq for Whitelist {
-    fn eq(&self, other: &Self) -> bool {
-        self.release == other.release
-            && self.tijdstempel == other.tijdstempel
-            && self.volgnummer == other.volgnummer
-            && self.nodes == other.nodes
-    }
-}
-impl Eq for Whitelist {}
 
 impl Whitelist {
     /// A Whitelist from its parts; refuses duplicate hostnames (LISTS-6).
@@ -105,58 +76,9 @@ impl Whitelist {
         }
     }
 
-    /// Parses and fully validates a Whitelist with the default
-    /// [`ParseOptions`].
-    pub fn from_bytes(input: &[u8]) -> Result<Self, ParseErrors> {
-        Self::from_bytes_with(input, &ParseOptions::default())
-    }
-
-    /// Parses and fully validates a Whitelist.
-    pub fn from_bytes_with(input: &[u8], opts: &ParseOptions) -> Result<Self, ParseErrors> {
-        let (driver, root) = crate::xml::Driver::new(input, opts)?;
-        Self::from_driver(driver, &root)
-    }
-
-    pub(crate) fn from_driver(
-        driver: crate::xml::Driver<'_>,
-        root: &crate::xml::Root,
-    ) -> Result<Self, ParseErrors> {
-        let release = WhlRelease::ALL
-            .iter()
-            .copied()
-            .find(|r| root.namespace.as_deref() == Some(r.namespace()))
-            .unwrap_or(WhlRelease::Release2);
-        let mut b = WhlBuilder::default();
-        driver.run(release.schema(), root, &mut b)?;
-        match (b.tijdstempel, b.volgnummer) {
-            (Some(t), Some(v)) => Ok(Self::assemble(release, t, v, b.nodes)),
-            _ => Err(crate::internal_error()),
-        }
-    }
-
-    /// The release (namespace) the list was read in.
-    pub fn release(&self) -> WhlRelease {
-        self.release
-    }
-    /// The Tijdstempel.
-    pub fn tijdstempel(&self) -> &Tijdstempel {
-        &self.tijdstempel
-    }
-    /// The Volgnummer.
-    pub fn volgnummer(&self) -> &Volgnummer {
-        &self.volgnummer
-    }
     /// All node hostnames in list order.
     pub fn nodes(&self) -> &[Hostname] {
         &self.nodes
-    }
-    /// The number of nodes.
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-    /// Whether the list has no nodes.
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
     }
     /// Whether `host` is on the Whitelist, compared ASCII
     /// case-insensitively (DNS names from certificates may use any case).
@@ -252,10 +174,6 @@ struct WhlBuilder {
     hosts: KeySet,
 }
 
-fn value<T>(r: Result<T, InvalidValue>) -> Result<T, Fault> {
-    r.map_err(Fault::Value)
-}
-
 impl Builder for WhlBuilder {
     fn start(&mut self, _elem: ElemId, _offset: usize) {}
 
@@ -284,3 +202,5 @@ impl Builder for WhlBuilder {
         Ok(())
     }
 }
+
+list_common!(Whitelist, WhlRelease, WhlBuilder, nodes, "Whitelist");

@@ -63,6 +63,11 @@ pub(crate) enum Fault {
     },
 }
 
+/// A facet-checked value, or the fault to report.
+pub(crate) fn value<T>(r: Result<T, InvalidValue>) -> Result<T, Fault> {
+    r.map_err(Fault::Value)
+}
+
 /// Receives the validated document, element by element.
 pub(crate) trait Builder {
     /// A complex element starts at byte `offset`.

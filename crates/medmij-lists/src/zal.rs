@@ -1,43 +1,22 @@
 //! The Zorgaanbiederslijst (ZAL): care providers, their Gegevensdiensten and
 //! endpoints (MedMij LISTS-1, LISTS-2, LISTS-3).
 
-use crate::error::{InvalidValue, ParseErrors};
+use crate::ModelError;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
 use crate::types::{
     BackChannelUri, FrontChannelUri, GegevensdienstId, Systeemrolcode, Zorgaanbiedernaam,
 };
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema};
-use crate::{ModelError, ParseOptions};
+use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
 
-/// The releases of the ZAL this crate reads (dakpanmodel: releases live
-/// side by side; a new release is a new variant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ZalRelease {
-    /// Release 2, namespace
-    /// `xmlns://afsprakenstelsel.medmij.nl/zorgaanbiederslijst/release2/`.
-    Release2,
-}
-
-impl ZalRelease {
-    /// Every supported release.
-    pub const ALL: &'static [ZalRelease] = &[ZalRelease::Release2];
-
-    /// The XML namespace of this release.
-    pub fn namespace(self) -> &'static str {
-        match self {
-            ZalRelease::Release2 => {
-                "xmlns://afsprakenstelsel.medmij.nl/zorgaanbiederslijst/release2/"
-            }
-        }
-    }
-
-    pub(crate) fn schema(self) -> &'static Schema {
-        match self {
-            ZalRelease::Release2 => &SCHEMA_R2,
-        }
+release_enum! {
+    /// The releases of the ZAL this crate reads (dakpanmodel: releases live
+    /// side by side; a new release is a new variant).
+    ZalRelease {
+        /// Release 2, namespace
+        /// `xmlns://afsprakenstelsel.medmij.nl/zorgaanbiederslijst/release2/`.
+        Release2 => ("xmlns://afsprakenstelsel.medmij.nl/zorgaanbiederslijst/release2/", SCHEMA_R2),
     }
 }
 
@@ -82,16 +61,6 @@ pub struct Zorgaanbiederslijst {
     zorgaanbieders: Vec<Zorgaanbieder>,
     index: Index,
 }
-
-impl PartialEq for Zorgaanbiederslijst {
-    fn eq(&self, other: &Self) -> bool {
-        self.release == other.release
-            && self.tijdstempel == other.tijdstempel
-            && self.volgnummer == other.volgnummer
-            && self.zorgaanbieders == other.zorgaanbieders
-    }
-}
-impl Eq for Zorgaanbiederslijst {}
 
 /// A care provider and the Gegevensdiensten it offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,61 +244,9 @@ impl Zorgaanbiederslijst {
         }
     }
 
-    /// Parses and fully validates a ZAL with the default [`ParseOptions`].
-    pub fn from_bytes(input: &[u8]) -> Result<Zorgaanbiederslijst, ParseErrors> {
-        Self::from_bytes_with(input, &ParseOptions::default())
-    }
-
-    /// Parses and fully validates a ZAL.
-    pub fn from_bytes_with(
-        input: &[u8],
-        opts: &ParseOptions,
-    ) -> Result<Zorgaanbiederslijst, ParseErrors> {
-        let (driver, root) = crate::xml::Driver::new(input, opts)?;
-        Self::from_driver(driver, &root)
-    }
-
-    pub(crate) fn from_driver(
-        driver: crate::xml::Driver<'_>,
-        root: &crate::xml::Root,
-    ) -> Result<Self, ParseErrors> {
-        let release = ZalRelease::ALL
-            .iter()
-            .copied()
-            .find(|r| root.namespace.as_deref() == Some(r.namespace()))
-            .unwrap_or(ZalRelease::Release2);
-        let mut b = ZalBuilder::default();
-        driver.run(release.schema(), root, &mut b)?;
-        match (b.tijdstempel, b.volgnummer) {
-            (Some(t), Some(v)) => Ok(Self::assemble(release, t, v, b.zorgaanbieders)),
-            // The driver reports every missing or invalid header value.
-            _ => Err(crate::internal_error()),
-        }
-    }
-
-    /// The release (namespace) the list was read in.
-    pub fn release(&self) -> ZalRelease {
-        self.release
-    }
-    /// The Tijdstempel.
-    pub fn tijdstempel(&self) -> &Tijdstempel {
-        &self.tijdstempel
-    }
-    /// The Volgnummer.
-    pub fn volgnummer(&self) -> &Volgnummer {
-        &self.volgnummer
-    }
     /// All Zorgaanbieders in list order.
     pub fn zorgaanbieders(&self) -> &[Zorgaanbieder] {
         &self.zorgaanbieders
-    }
-    /// The number of Zorgaanbieders.
-    pub fn len(&self) -> usize {
-        self.zorgaanbieders.len()
-    }
-    /// Whether the list has no Zorgaanbieders.
-    pub fn is_empty(&self) -> bool {
-        self.zorgaanbieders.is_empty()
     }
 
     /// The Zorgaanbieder with this name (exact match; names are lowercase).
@@ -555,10 +472,6 @@ struct ZalBuilder {
     resource: Option<BackChannelUri>,
 }
 
-fn value<T>(r: Result<T, InvalidValue>) -> Result<T, Fault> {
-    r.map_err(Fault::Value)
-}
-
 impl Builder for ZalBuilder {
     fn start(&mut self, elem: ElemId, _offset: usize) {
         match elem {
@@ -678,3 +591,11 @@ impl Builder for ZalBuilder {
         Ok(())
     }
 }
+
+list_common!(
+    Zorgaanbiederslijst,
+    ZalRelease,
+    ZalBuilder,
+    zorgaanbieders,
+    "Zorgaanbiederslijst (ZAL)"
+);
