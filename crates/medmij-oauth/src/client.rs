@@ -596,7 +596,7 @@ impl PendingAuthorization {
         Ok(AccessGrant {
             token,
             scope,
-            expires_at: now + LIFETIME,
+            expires_at: crate::store::later(now, LIFETIME),
         })
     }
 }

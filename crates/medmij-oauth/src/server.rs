@@ -738,7 +738,7 @@ pub enum TokenEvent {
     Replay {
         /// Who presented it.
         client_id: ClientId,
-        /// True if a token issued for the code was revoked.
+        /// True if a still-valid token issued for the code was revoked by this presentation.
         token_revoked: bool,
     },
     /// The request was refused.

@@ -17,6 +17,12 @@ pub const LIFETIME: Duration = Duration::from_secs(900);
 /// (MedMij OAUTH-8).
 pub const CODE_RETENTION: Duration = Duration::from_secs(1800);
 
+/// `t + d`, or `t` itself if that is not representable (a time the caller got wrong by
+/// centuries): the value then counts as expired at once instead of panicking.
+pub(crate) fn later(t: SystemTime, d: Duration) -> SystemTime {
+    t.checked_add(d).unwrap_or(t)
+}
+
 /// What the authorization server remembers about an issued code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRecord {
@@ -37,7 +43,7 @@ pub struct CodeRecord {
 impl CodeRecord {
     /// `issued_at` + 900 s (MedMij OAUTH-7).
     pub fn expires_at(&self) -> SystemTime {
-        self.issued_at + LIFETIME
+        later(self.issued_at, LIFETIME)
     }
 }
 
@@ -59,7 +65,7 @@ pub struct TokenRecord {
 impl TokenRecord {
     /// `issued_at` + 900 s (MedMij OAUTH-7).
     pub fn expires_at(&self) -> SystemTime {
-        self.issued_at + LIFETIME
+        later(self.issued_at, LIFETIME)
     }
 }
 
@@ -302,7 +308,7 @@ impl MemoryStore {
 }
 
 fn code_kept(e: &CodeEntry, now: SystemTime) -> bool {
-    now < e.record.issued_at + CODE_RETENTION
+    now < later(e.record.issued_at, CODE_RETENTION)
 }
 
 fn token_kept(e: &TokenEntry, now: SystemTime) -> bool {

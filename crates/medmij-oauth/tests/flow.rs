@@ -269,3 +269,30 @@ fn oversized_requests_are_refused() {
     assert_eq!(out.response.status(), 400);
     assert!(CONSENT_PAGE_HEADERS.contains(&("X-Frame-Options", "DENY")));
 }
+
+/// Bad input never panics: not even a clock at the end of representable time.
+#[test]
+fn absurd_times_do_not_panic() {
+    let s = server();
+    // The last representable seconds: issue time + 900 s cannot be represented.
+    let Some(far) =
+        std::time::SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(i64::MAX as u64 - 100))
+    else {
+        return; // a platform whose SystemTime is narrower: nothing to test
+    };
+    assert!(far.checked_add(LIFETIME).is_none());
+    let mut sess = s.authorize(&query("umcharderwijk~1", "s")).unwrap();
+    sess.authenticated(Authentication::Established(subject()))
+        .unwrap();
+    sess.data_available(true).unwrap();
+    sess.consent(ConsentDecision::Granted, far).unwrap();
+    if let Ok(r) = s.issue_code(&mut sess, far) {
+        let code = param(r.location(), "code").unwrap();
+        let out = s.token(&token_body(&code), &client(), far);
+        assert_eq!(
+            out.response.status(),
+            400,
+            "a code at an unrepresentable expiry is expired"
+        );
+    }
+}
