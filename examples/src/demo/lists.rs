@@ -1,0 +1,209 @@
+//! The four lists: what the demo's MedMij Beheer publishes, and how each gateway
+//! fetches them from the Stelselnode into a medmij-lists `ListStore`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use medmij_lists::{
+    BackChannelUri, FrontChannelUri, Gegevensdienst, GegevensdienstId, GegevensdienstNaam,
+    Gegevensdienstnamenlijst, GnlRelease, Hostname, ListStore, MedMijList, NoArchive, OAuthclient,
+    OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, StoreEvent, Systeemrol,
+    Systeemrolcode, Tijdstempel, Volgnummer, Weergavenaam, Whitelist, WhlRelease, ZalRelease,
+    Zorgaanbieder, Zorgaanbiedernaam, Zorgaanbiederslijst,
+};
+use medmij_tls::WhitelistAnswer;
+
+use super::trace::Trace;
+use super::{
+    DemoError, GEGEVENSDIENST, PGO_HOST, STELSELNODE_HOST, SYSTEEMROL, ZA_HOST, ZORGAANBIEDER, http,
+};
+
+/// The organisation name of the PGO supplier on the OCL (shown in the consent text).
+pub(crate) const PGO_ORGANISATIE: &str = "MijnPGO Demo B.V.";
+/// The GNL display name of the demo Gegevensdienst.
+pub(crate) const GEGEVENSDIENST_NAAM: &str = "Medicatieoverzicht";
+
+/// The XML of the four lists, in the order ZAL, OCL, GNL, WHL.
+pub(crate) struct Published {
+    pub(crate) zal: String,
+    pub(crate) ocl: String,
+    pub(crate) gnl: String,
+    pub(crate) whl: String,
+}
+
+fn stamp() -> Result<(Tijdstempel, Volgnummer), DemoError> {
+    let now = medmij_log::format_time(SystemTime::now());
+    Ok((Tijdstempel::new(&now)?, Volgnummer::new("1")?))
+}
+
+/// The demo's lists, built from the medmij-lists model and serialised with `to_xml()`.
+pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
+    let (t, v) = stamp()?;
+    let gd = Gegevensdienst::new(
+        GegevensdienstId::new(GEGEVENSDIENST)?,
+        FrontChannelUri::new(&format!("https://{ZA_HOST}/oauth/authorize"))?,
+        BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/oauth/token"))?,
+        vec![Systeemrol::new(
+            Systeemrolcode::new(SYSTEEMROL)?,
+            BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/fhir"))?,
+        )],
+    )?;
+    let zal = Zorgaanbiederslijst::new(
+        ZalRelease::Release2,
+        t.clone(),
+        v.clone(),
+        vec![Zorgaanbieder::new(
+            Zorgaanbiedernaam::new(ZORGAANBIEDER)?,
+            vec![gd],
+        )?],
+    )?;
+    let ocl = OAuthclientlist::new(
+        OclRelease::Release2,
+        t.clone(),
+        v.clone(),
+        vec![OAuthclient::new(
+            Hostname::new(PGO_HOST)?,
+            OAuthclientOrganisatienaam::new(PGO_ORGANISATIE)?,
+        )],
+    )?;
+    let gnl = Gegevensdienstnamenlijst::new(
+        GnlRelease::Release1,
+        t.clone(),
+        v.clone(),
+        vec![GegevensdienstNaam::new(
+            GegevensdienstId::new(GEGEVENSDIENST)?,
+            Weergavenaam::new(GEGEVENSDIENST_NAAM)?,
+        )],
+    )?;
+    let whl = Whitelist::new(
+        WhlRelease::Release2,
+        t,
+        v,
+        [STELSELNODE_HOST, ZA_HOST, PGO_HOST]
+            .iter()
+            .map(|h| Hostname::new(h))
+            .collect::<Result<_, _>>()?,
+    )?;
+    Ok(Published {
+        zal: zal.to_xml(),
+        ocl: ocl.to_xml(),
+        gnl: gnl.to_xml(),
+        whl: whl.to_xml(),
+    })
+}
+
+/// Fetches lists from the Stelselnode over mutual TLS.
+pub(crate) struct ListFetcher {
+    config: Arc<rustls::ClientConfig>,
+    port: u16,
+}
+
+impl ListFetcher {
+    pub(crate) fn new(config: Arc<rustls::ClientConfig>, port: u16) -> Self {
+        ListFetcher { config, port }
+    }
+
+    /// GETs `/{path}` and offers it to `store` (which validates it and installs it
+    /// only if it is newer: MedMij LISTS-7, LISTS-9).
+    fn fetch<L: MedMijList>(
+        &self,
+        path: &str,
+        store: &ListStore<L>,
+        trace: &Trace,
+        who: &'static str,
+    ) -> Result<(), DemoError> {
+        let resp = http::send(
+            self.config.clone(),
+            STELSELNODE_HOST,
+            self.port,
+            "GET",
+            &format!("/{path}"),
+            &[],
+            &[],
+        )?;
+        if resp.status != 200 {
+            return Err(format!("Stelselnode answered {} for /{path}", resp.status).into());
+        }
+        let event = store.offer(&resp.body, SystemTime::now())?;
+        let what = match event {
+            StoreEvent::Installed { .. } => "validated and installed",
+            StoreEvent::Unchanged { .. } => "unchanged (same Volgnummer)",
+            _ => "offered",
+        };
+        trace.step(
+            who,
+            "LISTS-7..9",
+            format!(
+                "fetched {} ({} bytes) from the Stelselnode over mTLS: {what}",
+                path.to_uppercase(),
+                resp.body.len()
+            ),
+        );
+        Ok(())
+    }
+}
+
+/// A Whitelist answer from the current list in a store (MedMij TLS-4): no valid
+/// list means "cannot be determined", which refuses.
+fn whitelist_of(store: &Arc<ListStore<Whitelist>>) -> Arc<dyn medmij_tls::Whitelist> {
+    let store = store.clone();
+    Arc::new(move |host: &str| match store.current() {
+        Some(i) if i.list().contains(host) => WhitelistAnswer::Listed,
+        Some(_) => WhitelistAnswer::NotListed,
+        None => WhitelistAnswer::Undetermined,
+    })
+}
+
+/// The ZA GW's lists: OCL, GNL, WHL.
+pub(crate) struct ZaLists {
+    fetcher: ListFetcher,
+    pub(crate) ocl: Arc<ListStore<OAuthclientlist>>,
+    pub(crate) gnl: Arc<ListStore<Gegevensdienstnamenlijst>>,
+    pub(crate) whl: Arc<ListStore<Whitelist>>,
+}
+
+impl ZaLists {
+    pub(crate) fn new(fetcher: ListFetcher) -> Self {
+        ZaLists {
+            fetcher,
+            ocl: Arc::new(ListStore::new(NoArchive)),
+            gnl: Arc::new(ListStore::new(NoArchive)),
+            whl: Arc::new(ListStore::new(NoArchive)),
+        }
+    }
+    pub(crate) fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
+        self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW")?;
+        self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW")?;
+        self.fetcher.fetch("whl", &self.whl, trace, "ZA GW")
+    }
+    pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
+        whitelist_of(&self.whl)
+    }
+}
+
+/// The PGO GW's lists: ZAL, GNL, WHL.
+pub(crate) struct PgoLists {
+    fetcher: ListFetcher,
+    pub(crate) zal: Arc<ListStore<Zorgaanbiederslijst>>,
+    pub(crate) gnl: Arc<ListStore<Gegevensdienstnamenlijst>>,
+    pub(crate) whl: Arc<ListStore<Whitelist>>,
+}
+
+impl PgoLists {
+    pub(crate) fn new(fetcher: ListFetcher) -> Self {
+        PgoLists {
+            fetcher,
+            zal: Arc::new(ListStore::new(NoArchive)),
+            gnl: Arc::new(ListStore::new(NoArchive)),
+            whl: Arc::new(ListStore::new(NoArchive)),
+        }
+    }
+    pub(crate) fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
+        self.fetcher.fetch("zal", &self.zal, trace, "PGO GW")?;
+        self.fetcher.fetch("gnl", &self.gnl, trace, "PGO GW")?;
+        self.fetcher.fetch("whl", &self.whl, trace, "PGO GW")
+    }
+    pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
+        whitelist_of(&self.whl)
+    }
+}

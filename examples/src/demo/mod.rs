@@ -1,0 +1,327 @@
+//! The MedMij demo network in one process on loopback: a test PKI with its
+//! OCSP responder, a Stelselnode serving the four lists over mutual TLS, a
+//! ZA GW (authorization server, consent page, token and FHIR endpoints) and a
+//! PGO GW (OAuth client, dossier with provenance), plus a scripted browser
+//! that plays the person on the front channel.
+//!
+//! ```no_run
+//! use medmij_examples::demo::{ConsentChoice, Network};
+//! let net = Network::start(true)?;
+//! let run = net.verzamelen(ConsentChoice::Grant)?;
+//! assert!(run.collected.is_some());
+//! # Ok::<(), medmij_examples::demo::DemoError>(())
+//! ```
+
+mod audit;
+mod browser;
+mod http;
+mod lists;
+mod pgo_gw;
+mod stelselnode;
+mod trace;
+mod za_gw;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
+use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
+
+pub use trace::{Step, Trace};
+
+/// Any error of the demo network.
+pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Hostname of the Stelselnode (MedMij Beheer), configured out of band in every gateway.
+pub const STELSELNODE_HOST: &str = "stelselnode.medmij-demo.nl";
+/// Hostname of the care provider's gateway (ZA GW).
+pub const ZA_HOST: &str = "za-gw.umcdemo.nl";
+/// Hostname of the PGO's gateway (PGO GW): its OAuth `client_id` (MedMij OAUTH-3).
+pub const PGO_HOST: &str = "pgo-gw.mijnpgo-demo.nl";
+/// The Zorgaanbieder of the demo.
+pub const ZORGAANBIEDER: &str = "umcdemo@medmij";
+/// The Verzamelen Gegevensdienst of the demo (LISTS-12: 4 = Medicatieoverzichten, PGO side).
+pub const GEGEVENSDIENST: &str = "4";
+/// The Systeemrol whose resource endpoint serves the Gegevensdienst.
+pub const SYSTEEMROL: &str = "MOV-FHIR-BRON";
+
+/// What the scripted person does on the consent screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentChoice {
+    /// Presses "grant" (the happy flow).
+    Grant,
+    /// Presses "refuse" (MedMij OAUTH-12 case 4).
+    Refuse,
+}
+
+/// The outcome of one UCI Verzamelen run, as seen by the PGO GW.
+#[derive(Debug, Clone)]
+pub struct VerzamelenRun {
+    /// The dossier item id of the stored FHIR Bundle, if data was collected.
+    pub collected: Option<String>,
+    /// Whether the PGO GW obtained an access token.
+    pub token_obtained: bool,
+    /// The OAuth error the PGO GW received on its redirect URI, if any.
+    pub error: Option<String>,
+    /// The plain-language message shown to the person at the end.
+    pub message: String,
+    /// The HTML page the browser ended on.
+    pub final_page: String,
+}
+
+/// The whole network, running on background threads until the process ends.
+pub struct Network {
+    trace: Arc<Trace>,
+    _pki: Arc<TestPki>,
+    _responder: OcspResponder,
+    _stelselnode: Arc<stelselnode::Stelselnode>,
+    za: Arc<za_gw::ZaGw>,
+    pgo: Arc<pgo_gw::PgoGw>,
+    browser: browser::Browser,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network").field("dir", &self.dir).finish()
+    }
+}
+
+fn bind() -> Result<(TcpListener, u16), DemoError> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    let port = l.local_addr()?.port();
+    Ok((l, port))
+}
+
+impl Network {
+    /// Generates the test PKI, starts the OCSP responder, the Stelselnode and both
+    /// gateways, and has the gateways fetch their lists. With `print`, every step
+    /// is printed as it happens.
+    pub fn start(print: bool) -> Result<Network, DemoError> {
+        let trace = Arc::new(Trace::new(print));
+        let dir = std::env::temp_dir().join(format!(
+            "medmij-demo-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)?
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir)?;
+
+        let pki = Arc::new(TestPki::new("MedMij demo")?);
+        let responder = OcspResponder::start(pki.clone())?;
+        let opts = CertOptions::with_ocsp(responder.url());
+        let stelsel_cert = pki.issue(&[STELSELNODE_HOST], &opts)?;
+        let za_cert = pki.issue(&[ZA_HOST], &opts)?;
+        let pgo_cert = pki.issue(&[PGO_HOST], &opts)?;
+        trace.step(
+            "Test PKI",
+            "TLS-2, TLS-3",
+            format!(
+                "PKIoverheid-shaped test root and intermediate generated; certificates for \
+                 {STELSELNODE_HOST}, {ZA_HOST}, {PGO_HOST}; OCSP responder at {}",
+                responder.url()
+            ),
+        );
+
+        let (stelsel_l, stelsel_port) = bind()?;
+        let (za_front_l, za_front_port) = bind()?;
+        let (za_back_l, za_back_port) = bind()?;
+        let (pgo_front_l, pgo_front_port) = bind()?;
+
+        // MedMij Beheer publishes the four lists.
+        let published = lists::demo_lists(za_back_port)?;
+        let stelselnode = Arc::new(stelselnode::Stelselnode::new(published));
+        let anchors = || pki.trust_anchors();
+        let ocsp = || Arc::new(HttpOcspFetcher::new());
+        let stelsel_back = BackChannel::new(
+            anchors()?,
+            stelselnode.whitelist(),
+            OwnCertificates::new(vec![stelsel_cert.own_certificate()?])?,
+        )
+        .ocsp_source(ocsp())
+        .refusal_log(trace.refusal_log("Stelselnode"));
+        http::serve(
+            stelsel_l,
+            Arc::new(stelsel_back.server_config()?),
+            stelselnode.handler(),
+        );
+        trace.step(
+            "Stelselnode",
+            "LISTS-1..6",
+            format!("serving ZAL, OCL, GNL, WHL over mutual TLS on 127.0.0.1:{stelsel_port}"),
+        );
+
+        // The Stelselnode's own name is configured out of band (it is where the
+        // Whitelist comes from), so list fetching admits exactly that host.
+        let to_stelselnode = |own: &medmij_tls::test_pki::IssuedCert,
+                              who: &'static str|
+         -> Result<lists::ListFetcher, DemoError> {
+            let wl = |h: &str| {
+                if h == STELSELNODE_HOST {
+                    WhitelistAnswer::Listed
+                } else {
+                    WhitelistAnswer::NotListed
+                }
+            };
+            let cfg = BackChannel::new(
+                anchors()?,
+                Arc::new(wl),
+                OwnCertificates::new(vec![own.own_certificate()?])?,
+            )
+            .ocsp_source(ocsp())
+            .refusal_log(trace.refusal_log(who))
+            .client_config()?;
+            Ok(lists::ListFetcher::new(Arc::new(cfg), stelsel_port))
+        };
+
+        // ZA GW.
+        let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
+        za_lists.refresh(&trace)?;
+        let za_back = BackChannel::new(
+            anchors()?,
+            za_lists.whitelist(),
+            OwnCertificates::new(vec![za_cert.own_certificate()?])?,
+        )
+        .ocsp_source(ocsp())
+        .refusal_log(trace.refusal_log("ZA GW"));
+        let za_log = audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32])?;
+        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone())?);
+        http::serve(
+            za_front_l,
+            Arc::new(medmij_tls::front_channel_server_config(
+                OwnCertificates::new(vec![za_cert.own_certificate()?])?,
+            )?),
+            za_gw::ZaGw::front_handler(&za),
+        );
+        http::serve(
+            za_back_l,
+            Arc::new(za_back.server_config()?),
+            za_gw::ZaGw::back_handler(&za),
+        );
+        trace.step(
+            "ZA GW",
+            "TLS-1..4, OAUTH-3",
+            format!(
+                "front channel on 127.0.0.1:{za_front_port}, back channel (mTLS) on \
+                 127.0.0.1:{za_back_port}"
+            ),
+        );
+
+        // PGO GW.
+        let pgo_lists = lists::PgoLists::new(to_stelselnode(&pgo_cert, "PGO GW")?);
+        pgo_lists.refresh(&trace)?;
+        let pgo_back = BackChannel::new(
+            anchors()?,
+            pgo_lists.whitelist(),
+            OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
+        )
+        .ocsp_source(ocsp())
+        .refusal_log(trace.refusal_log("PGO GW"));
+        let pgo_log = audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32])?;
+        let pgo = Arc::new(pgo_gw::PgoGw::new(
+            pgo_lists,
+            Arc::new(pgo_back.client_config()?),
+            pgo_log,
+            trace.clone(),
+        )?);
+        http::serve(
+            pgo_front_l,
+            Arc::new(medmij_tls::front_channel_server_config(
+                OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
+            )?),
+            pgo_gw::PgoGw::front_handler(&pgo),
+        );
+        trace.step(
+            "PGO GW",
+            "TLS-1..4",
+            format!("front channel on 127.0.0.1:{pgo_front_port}"),
+        );
+
+        let mut front_ports = HashMap::new();
+        front_ports.insert(ZA_HOST.to_owned(), za_front_port);
+        front_ports.insert(PGO_HOST.to_owned(), pgo_front_port);
+        let browser = browser::Browser::new(pki.root_der().clone(), front_ports, trace.clone())?;
+
+        Ok(Network {
+            trace,
+            _pki: pki,
+            _responder: responder,
+            _stelselnode: stelselnode,
+            za,
+            pgo,
+            browser,
+            dir,
+        })
+    }
+
+    /// The step trace shared by all parts of the network.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Runs UCI Verzamelen once, the browser choosing `choice` on the consent screen.
+    pub fn verzamelen(&self, choice: ConsentChoice) -> Result<VerzamelenRun, DemoError> {
+        self.trace.mark();
+        let start = format!(
+            "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}"
+        );
+        let page = self.browser.navigate("GET", &start, None)?;
+        if page.status != 200 {
+            return Err(format!("expected the consent page, got HTTP {}", page.status).into());
+        }
+        let form = browser::ConsentForm::parse(page.body_str())?;
+        let decision = match choice {
+            ConsentChoice::Grant => "grant",
+            ConsentChoice::Refuse => "refuse",
+        };
+        self.trace.step(
+            "Browser",
+            "CONSENT-1",
+            format!("person reads the Toestemming and presses \"{decision}\""),
+        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("flow", &form.flow)
+            .append_pair("csrf_token", &form.csrf_token)
+            .append_pair("decision", decision)
+            .finish();
+        let action = format!("https://{ZA_HOST}{}", form.action);
+        let end = self.browser.navigate("POST", &action, Some(&body))?;
+        let mut run = self
+            .pgo
+            .take_result()
+            .ok_or("the PGO GW did not finish the flow")?;
+        run.final_page = end.body_str().to_owned();
+        Ok(run)
+    }
+
+    /// Whether the dossier item still matches its provenance digest (MedMij CONSENT-4),
+    /// with the provenance as text.
+    pub fn dossier_item(&self, id: &str) -> Result<(bool, String), DemoError> {
+        self.pgo.dossier_item(id)
+    }
+
+    /// Verifies both NEN 7513 logs (MedMij LOG-1); returns the number of events in the
+    /// ZA GW log and in the PGO GW log.
+    pub fn verify_logs(&self) -> Result<(u64, u64), DemoError> {
+        Ok((self.za.log().verify()?, self.pgo.log().verify()?))
+    }
+
+    /// The event types in the ZA GW log, in order.
+    pub fn za_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+        self.za.log().event_types()
+    }
+
+    /// The event types in the PGO GW log, in order.
+    pub fn pgo_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+        self.pgo.log().event_types()
+    }
+
+    /// Where the logs are written.
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}

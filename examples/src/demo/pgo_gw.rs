@@ -1,0 +1,373 @@
+//! The PGO's gateway (PGO GW): medmij-oauth client, dossier with provenance
+//! (medmij-consent), NEN 7513 log.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use medmij_consent::{
+    CollectedItem, ConsentKind, ConsentRecord, Dossier, FlowId, GegevensdienstNaam, Integrity,
+    ItemId,
+};
+use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
+use medmij_oauth::{
+    Client, ClientId, GegevensdienstId, PendingAuthorization, PersonMessage, RandomSource, Scope,
+    ThreadRandom, Zorgaanbiedernaam,
+};
+
+use super::audit::{AuditLog, Entry};
+use super::http::{self, Handler, Request, Response};
+use super::lists::PgoLists;
+use super::trace::Trace;
+use super::{DemoError, PGO_HOST, SYSTEEMROL, VerzamelenRun};
+
+/// The PGO's own account id of the person (PGO domain: no BSN, MedMij LOG-4).
+const PGO_ACCOUNT: &str = "pgo-account-demo-1";
+
+fn random_hex() -> String {
+    let mut b = [0u8; 16];
+    ThreadRandom.fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+struct Pending {
+    auth: PendingAuthorization,
+    zorgaanbieder: String,
+    gegevensdienst: String,
+}
+
+pub(crate) struct PgoGw {
+    client: Client,
+    lists: PgoLists,
+    back: Arc<rustls::ClientConfig>,
+    pending: Mutex<HashMap<String, Pending>>,
+    dossier: Mutex<Dossier>,
+    log: AuditLog,
+    trace: Arc<Trace>,
+    result: Mutex<Option<VerzamelenRun>>,
+}
+
+type R = Result<Response, DemoError>;
+
+fn page(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body><h1>{t}</h1><p>{x}</p></body></html>",
+        t = medmij_consent::escape_html(title),
+        x = medmij_consent::escape_html(text)
+    )
+}
+
+impl PgoGw {
+    pub(crate) fn new(
+        lists: PgoLists,
+        back: Arc<rustls::ClientConfig>,
+        log: AuditLog,
+        trace: Arc<Trace>,
+    ) -> Result<Self, DemoError> {
+        let client = Client::new(
+            ClientId::parse(PGO_HOST)?,
+            &format!("https://{PGO_HOST}/cb"),
+        )?;
+        Ok(PgoGw {
+            client,
+            lists,
+            back,
+            pending: Mutex::new(HashMap::new()),
+            dossier: Mutex::new(Dossier::new()),
+            log,
+            trace,
+            result: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    pub(crate) fn take_result(&self) -> Option<VerzamelenRun> {
+        self.result.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    fn set_result(&self, run: VerzamelenRun) {
+        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
+    }
+
+    pub(crate) fn dossier_item(&self, id: &str) -> Result<(bool, String), DemoError> {
+        let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+        let id = ItemId::new(id)?;
+        let item = d.item(&id).ok_or("no such dossier item")?;
+        Ok((
+            d.verify(&id)? == Integrity::Unchanged,
+            format!("{:?}", item.provenance()),
+        ))
+    }
+
+    pub(crate) fn front_handler(me: &Arc<Self>) -> Handler {
+        let me = me.clone();
+        Arc::new(move |req: &Request| {
+            let r = match (req.method.as_str(), req.path()) {
+                ("GET", "/start") => me.start(req),
+                ("GET", "/cb") => me.callback(req),
+                _ => Ok(Response::html(404, "not found")),
+            };
+            r.unwrap_or_else(|e| {
+                me.trace.step("PGO GW", "-", format!("error: {e}"));
+                me.set_result(VerzamelenRun {
+                    collected: None,
+                    token_obtained: false,
+                    error: Some(e.to_string()),
+                    message: "Er ging iets mis.".into(),
+                    final_page: String::new(),
+                });
+                Response::html(500, page("Fout", "Er ging iets mis."))
+            })
+        })
+    }
+
+    /// The person asks to collect a Gegevensdienst of a Zorgaanbieder: look both up in
+    /// the ZAL and send the browser to the authorization endpoint.
+    fn start(&self, req: &Request) -> R {
+        let mut za = None;
+        let mut gd = None;
+        for (k, v) in form_urlencoded::parse(req.query().as_bytes()) {
+            match &*k {
+                "zorgaanbieder" => za = Some(v.into_owned()),
+                "gegevensdienst" => gd = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let (za, gd) = (za.ok_or("zorgaanbieder?")?, gd.ok_or("gegevensdienst?")?);
+        let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        let entry = zal
+            .list()
+            .gegevensdienst(&za, &gd)
+            .ok_or("not on the ZAL")?;
+        let scope = Scope::single(
+            Zorgaanbiedernaam::parse(&za)?,
+            GegevensdienstId::parse(&gd)?,
+        );
+        let (url, auth) = self.client.start(
+            entry.authorization_endpoint().as_str(),
+            entry.token_endpoint().as_str(),
+            scope.clone(),
+        )?;
+        let sid = random_hex();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                sid.clone(),
+                Pending {
+                    auth,
+                    zorgaanbieder: za,
+                    gegevensdienst: gd,
+                },
+            );
+        self.trace.step(
+            "PGO GW",
+            "LISTS-1, OAUTH-5, OAUTH-10",
+            format!(
+                "endpoints from the ZAL; scope {scope}; fresh state bound to the browser session; \
+                 redirect to {}",
+                entry.authorization_endpoint().as_str()
+            ),
+        );
+        Ok(Response::redirect(&url).with_header(
+            "Set-Cookie",
+            format!("pgo_session={sid}; Path=/; Secure; HttpOnly; SameSite=Lax"),
+        ))
+    }
+
+    /// The redirect URI: check state, redeem the code over mTLS, read the FHIR
+    /// resource, store it in the dossier with provenance.
+    fn callback(&self, req: &Request) -> R {
+        let now = SystemTime::now();
+        let sid = req.cookie("pgo_session").ok_or("no session")?.to_owned();
+        let p = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&sid)
+            .ok_or("no pending authorization for this session")?;
+        let person = SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?;
+        let received = match p.auth.handle_redirect(req.query(), now) {
+            Ok(r) => r,
+            Err(e) => {
+                let error = form_urlencoded::parse(req.query().as_bytes())
+                    .find(|(k, _)| k == "error")
+                    .map(|(_, v)| v.into_owned());
+                self.log.record(Entry {
+                    event_type: "oauth.callback",
+                    action: Action::Execute,
+                    actor: (PGO_ACCOUNT.into(), ActorKind::User),
+                    subject: Some(person),
+                    object: Object::new("authorization", p.zorgaanbieder.clone()),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("{e}")),
+                })?;
+                self.trace.step(
+                    "PGO GW",
+                    "OAUTH-10, OAUTH-12",
+                    format!(
+                        "redirect back without a code ({}): flow ends; the person sees: \"{}\"",
+                        error.as_deref().unwrap_or("?"),
+                        e.message_en()
+                    ),
+                );
+                self.set_result(VerzamelenRun {
+                    collected: None,
+                    token_obtained: false,
+                    error,
+                    message: e.message_en().into(),
+                    final_page: String::new(),
+                });
+                return Ok(Response::html(
+                    200,
+                    page("Geen gegevens opgehaald", e.message_nl()),
+                ));
+            }
+        };
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-10",
+            "redirect back with a code; state matches the browser session",
+        );
+        // MedMij CONSENT-3: the PGO GW logs the consent when it receives the code.
+        let record = ConsentRecord::received_by_pgo(
+            ConsentKind::Toestemming,
+            FlowId::new(sid.clone())?,
+            medmij_consent::Scope::new(received.scope.to_string())?,
+            medmij_consent::ClientId::new(PGO_HOST)?,
+            medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+            received.at,
+        );
+        self.log.record(Entry {
+            event_type: "consent.received",
+            action: Action::Create,
+            actor: (PGO_ACCOUNT.into(), ActorKind::User),
+            subject: Some(person.clone()),
+            object: Object::new("consent", record.reference().to_string()),
+            outcome: Outcome::Success,
+            detail: Some(record.to_json()),
+        })?;
+
+        // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
+        let treq = p.auth.token_request(&received.code);
+        let (host, port, target) = http::split_url(&treq.url)?;
+        let headers: Vec<(String, String)> = treq
+            .headers()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let resp = http::send(
+            self.back.clone(),
+            &host,
+            port,
+            "POST",
+            &target,
+            &headers,
+            treq.body.as_bytes(),
+        )?;
+        let grant = p
+            .auth
+            .parse_token_response(resp.status, resp.body_str(), SystemTime::now())?;
+        self.log.record(Entry {
+            event_type: "oauth.token",
+            action: Action::Execute,
+            actor: (PGO_HOST.into(), ActorKind::System),
+            subject: Some(person.clone()),
+            object: Object::new("access-grant", grant.scope.to_string()),
+            outcome: Outcome::Success,
+            detail: None,
+        })?;
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-1..3, OAUTH-6, OAUTH-7",
+            format!(
+                "access token received over mTLS and checked strictly (bearer, 900 s, scope {})",
+                grant.scope
+            ),
+        );
+
+        // The FHIR resource (MedMij OAUTH-2: token in the Authorization header).
+        let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        let ep = zal
+            .list()
+            .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL)
+            .ok_or("no resource endpoint on the ZAL")?;
+        let (host, port, path) = http::split_url(ep.as_str())?;
+        let resp = http::send(
+            self.back.clone(),
+            &host,
+            port,
+            "GET",
+            &format!("{path}/MedicationStatement"),
+            &[
+                ("Authorization".into(), grant.authorization_header()),
+                ("Accept".into(), "application/fhir+json".into()),
+            ],
+            &[],
+        )?;
+        if resp.status != 200 {
+            return Err(format!("FHIR read answered HTTP {}", resp.status).into());
+        }
+        let bundle: serde_json::Value = serde_json::from_slice(&resp.body)?;
+        if bundle["resourceType"] != "Bundle" {
+            return Err("the resource endpoint did not return a FHIR Bundle".into());
+        }
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-2, OAUTH-11",
+            format!("FHIR Bundle received ({} bytes)", resp.body.len()),
+        );
+
+        // MedMij CONSENT-4: stored with its provenance, inseparably.
+        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
+        let naam = gnl
+            .list()
+            .weergavenaam(&p.gegevensdienst)
+            .ok_or("Gegevensdienst not on the GNL")?
+            .to_string();
+        let item_id = format!("bundle-{sid}");
+        let item = CollectedItem::receive(
+            ItemId::new(item_id.clone())?,
+            resp.body.clone(),
+            medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+            GegevensdienstNaam::new(naam.clone())?,
+            record.reference(),
+            SystemTime::now(),
+        );
+        self.dossier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .collect(item)?;
+        self.log.record(Entry {
+            event_type: "dossier.collect",
+            action: Action::Create,
+            actor: (PGO_HOST.into(), ActorKind::System),
+            subject: Some(person),
+            object: Object::new("dossier-item", item_id.clone()),
+            outcome: Outcome::Success,
+            detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
+        })?;
+        self.trace.step(
+            "PGO GW",
+            "CONSENT-4, LOG-1, LOG-2",
+            format!(
+                "Bundle stored in the dossier as {item_id} with provenance ({}, {naam}, \
+                 SHA-256 of the content, consent reference); logged",
+                p.zorgaanbieder
+            ),
+        );
+        let message = format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder);
+        self.set_result(VerzamelenRun {
+            collected: Some(item_id),
+            token_obtained: true,
+            error: None,
+            message: message.clone(),
+            final_page: String::new(),
+        });
+        Ok(Response::html(200, page("Gegevens opgehaald", &message)))
+    }
+}

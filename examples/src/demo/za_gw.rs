@@ -1,0 +1,448 @@
+//! The care provider's gateway (ZA GW, Bron of UCI Verzamelen): authorization
+//! endpoint with the consent screen, a test stand-in for DigiD, the token
+//! endpoint and a FHIR resource endpoint, all logged per NEN 7513.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use medmij_consent::{
+    ConsentKind, ConsentRequest, CsrfToken, Decision, DecisionBook, FlowId, Language, PageOptions,
+    PostedDecision, Side, Toestemming, Variables, Wording, render_page,
+};
+use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
+use medmij_oauth::{
+    AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome,
+    GegevensdienstId, Interaction, MemoryStore, RandomSource, ServerConfig, Session, Subject,
+    ThreadRandom, UseCase, Zorgaanbiedernaam,
+};
+
+use super::audit::{AuditLog, Entry};
+use super::http::{Handler, Request, Response};
+use super::lists::ZaLists;
+use super::trace::Trace;
+use super::{DemoError, GEGEVENSDIENST, ZORGAANBIEDER};
+
+/// The care provider's display name in the consent text (its own relation, CONSENT-1).
+const ZA_DISPLAY_NAME: &str = "UMC Demo";
+
+/// TEST STAND-IN FOR DigiD. Not DigiD, not SAML: it "authenticates" one fixed
+/// test person without asking anything. In production the ZA GW is a SAML SP of
+/// DigiD here (MedMij OAUTH-11).
+pub(crate) struct TestDigidStandIn;
+
+impl TestDigidStandIn {
+    /// The care provider's local, pseudonymous identifier of the fixed test person
+    /// (never a BSN on the wire; OAUTH-11 "no person identifier between gateways").
+    pub(crate) const PERSON: &'static str = "za-person-0001";
+
+    fn authenticate() -> Subject {
+        Subject::new(Self::PERSON).expect("a valid subject")
+    }
+}
+
+/// The OCL in a list store as medmij-oauth's client registry (MedMij OAUTH-3, LISTS-4).
+pub(crate) struct OclRegistry(Arc<medmij_lists::ListStore<medmij_lists::OAuthclientlist>>);
+
+impl ClientRegistry for OclRegistry {
+    fn is_listed(&self, client: &ClientId) -> bool {
+        self.0
+            .current()
+            .is_some_and(|i| i.list().contains(client.as_str()))
+    }
+    fn may_use(&self, client: &ClientId, gegevensdienst: &GegevensdienstId) -> Option<bool> {
+        let cur = self.0.current()?;
+        let ids = cur.list().get(client.as_str())?.gegevensdiensten()?;
+        Some(ids.iter().any(|i| i.as_str() == gegevensdienst.as_str()))
+    }
+}
+
+fn random_hex() -> String {
+    let mut b = [0u8; 16];
+    ThreadRandom.fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub(crate) struct ZaGw {
+    server: AuthorizationServer<MemoryStore, OclRegistry>,
+    lists: ZaLists,
+    sessions: Mutex<HashMap<String, Session>>,
+    book: Mutex<DecisionBook>,
+    log: AuditLog,
+    trace: Arc<Trace>,
+    za: Zorgaanbiedernaam,
+    gd: GegevensdienstId,
+}
+
+type R = Result<Response, DemoError>;
+
+impl ZaGw {
+    pub(crate) fn new(lists: ZaLists, log: AuditLog, trace: Arc<Trace>) -> Result<Self, DemoError> {
+        let za = Zorgaanbiedernaam::parse(ZORGAANBIEDER)?;
+        let gd = GegevensdienstId::parse(GEGEVENSDIENST)?;
+        let config = ServerConfig::new().offer(za.clone(), gd.clone(), UseCase::Verzamelen);
+        let server =
+            AuthorizationServer::new(config, OclRegistry(lists.ocl.clone()), MemoryStore::new());
+        Ok(ZaGw {
+            server,
+            lists,
+            sessions: Mutex::new(HashMap::new()),
+            book: Mutex::new(DecisionBook::new()),
+            log,
+            trace,
+            za,
+            gd,
+        })
+    }
+
+    pub(crate) fn log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    fn subject(id: &str) -> Option<SubjectId> {
+        SubjectId::new(id, Domain::Zorgaanbieder).ok()
+    }
+
+    fn answer(&self, r: R) -> Response {
+        r.unwrap_or_else(|e| {
+            self.trace
+                .step("ZA GW", "-", format!("internal error: {e}"));
+            Response::html(500, "internal error")
+        })
+    }
+
+    /// The front channel: authorization endpoint and consent form.
+    pub(crate) fn front_handler(me: &Arc<Self>) -> Handler {
+        let me = me.clone();
+        Arc::new(move |req: &Request| {
+            let r = match (req.method.as_str(), req.path()) {
+                ("GET", "/oauth/authorize") => me.authorize(req),
+                ("POST", "/oauth/consent") => me.consent(req),
+                _ => Ok(Response::html(404, "not found")),
+            };
+            me.answer(r)
+        })
+    }
+
+    /// The back channel (mutual TLS): token endpoint and FHIR resource endpoint.
+    pub(crate) fn back_handler(me: &Arc<Self>) -> Handler {
+        let me = me.clone();
+        Arc::new(move |req: &Request| {
+            let r = match (req.method.as_str(), req.path()) {
+                ("POST", "/oauth/token") => me.token(req),
+                ("GET", "/fhir/MedicationStatement") => me.resource(req),
+                _ => Ok(Response::html(404, "not found")),
+            };
+            me.answer(r)
+        })
+    }
+
+    fn authorize(&self, req: &Request) -> R {
+        let now = SystemTime::now();
+        let mut session = match self.server.authorize(req.query()) {
+            Ok(s) => s,
+            Err(inv) => {
+                // MedMij OAUTH-12 case 1: tell the person directly, never redirect.
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-12 case 1",
+                    format!("invalid authorization request: {}", inv.description()),
+                );
+                self.log.record(Entry {
+                    event_type: "oauth.authorize",
+                    action: Action::Execute,
+                    actor: ("unknown".into(), ActorKind::System),
+                    subject: None,
+                    object: Object::new("authorization-request", "invalid"),
+                    outcome: Outcome::Refused,
+                    detail: Some(inv.description()),
+                })?;
+                return Ok(Response::html(inv.status(), inv.to_html()));
+            }
+        };
+        let client = session.request().client_id().clone();
+        let scope = session.request().scope().clone();
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-3..5, OAUTH-11",
+            format!(
+                "authorization request from {} (on the OCL) for scope {scope}: valid; session created",
+                client.as_str()
+            ),
+        );
+        let person = TestDigidStandIn::authenticate();
+        self.trace.step(
+            "TEST DigiD stand-in",
+            "OAUTH-11",
+            format!(
+                "authenticated the fixed test person {} (a stand-in, NOT DigiD)",
+                TestDigidStandIn::PERSON
+            ),
+        );
+        if let Some(r) =
+            session.authenticated(medmij_oauth::Authentication::Established(person.clone()))?
+        {
+            return Ok(Response::redirect(r.location()));
+        }
+        // The demo's back-end system holds data of the test person only.
+        let has_data = person.as_str() == TestDigidStandIn::PERSON;
+        if let Some(r) = session.data_available(has_data)? {
+            self.trace
+                .step("ZA GW", "OAUTH-12 case 3", "no data for this person");
+            return Ok(Response::redirect(r.location()));
+        }
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-11",
+            "back end has data of this person for this Gegevensdienst",
+        );
+
+        // MedMij CONSENT-1: the fixed wording with the GNL name and the OCL name.
+        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
+        let naam = gnl
+            .list()
+            .weergavenaam(self.gd.as_str())
+            .ok_or("Gegevensdienst not on the GNL")?
+            .to_string();
+        let ocl = self.lists.ocl.current().ok_or("no OCL")?;
+        let org = ocl
+            .list()
+            .get(client.as_str())
+            .ok_or("client not on the OCL")?
+            .organisatienaam()
+            .to_string();
+        let toestemming = Toestemming::new(Variables::new(ZA_DISPLAY_NAME, &naam, &org)?);
+        let flow = FlowId::new(random_hex())?;
+        let csrf = CsrfToken::new(random_hex())?;
+        self.book
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .ask(ConsentRequest {
+                kind: ConsentKind::Toestemming,
+                flow: flow.clone(),
+                scope: medmij_consent::Scope::new(scope.to_string())?,
+                client: medmij_consent::ClientId::new(client.as_str())?,
+                zorgaanbieder: medmij_consent::Zorgaanbiedernaam::new(self.za.as_str())?,
+                csrf: csrf.clone(),
+                asked_at: now,
+            })?;
+        let page = render_page(
+            &toestemming,
+            &PageOptions::new("/oauth/consent", &flow, &csrf),
+        )?;
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(flow.to_string(), session);
+        self.trace.step(
+            "ZA GW",
+            "CONSENT-1, OAUTH-14",
+            format!(
+                "consent page shown (frame-busting headers): \"{}\"",
+                toestemming.full_text(Language::Nl)
+            ),
+        );
+        let mut resp = Response::html(200, page.html());
+        for (k, v) in page.headers() {
+            resp = resp.with_header(k, v.clone());
+        }
+        Ok(resp)
+    }
+
+    fn consent(&self, req: &Request) -> R {
+        let now = SystemTime::now();
+        let posted = PostedDecision::from_form(req.body_str())?;
+        let mut session = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&posted.flow.to_string())
+            .ok_or("unknown or finished flow")?;
+        let record =
+            self.book
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .decide(&posted, Side::Bron, now)?;
+        let (decision, event_type, outcome) = match record.decision {
+            Decision::Granted => (
+                ConsentDecision::Granted,
+                "consent.granted",
+                Outcome::Success,
+            ),
+            Decision::Refused => (
+                ConsentDecision::Refused,
+                "consent.refused",
+                Outcome::Refused,
+            ),
+            _ => (
+                ConsentDecision::Undetermined,
+                "consent.undetermined",
+                Outcome::Failure,
+            ),
+        };
+        // MedMij CONSENT-3, LOG-1: the Bron logs the grant and the refusal.
+        self.log.record(Entry {
+            event_type,
+            action: Action::Execute,
+            actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
+            subject: Self::subject(TestDigidStandIn::PERSON),
+            object: Object::new("consent", record.reference().to_string()),
+            outcome,
+            detail: Some(record.to_json()),
+        })?;
+        match session.consent(decision, now)? {
+            ConsentOutcome::Granted(_) => {
+                self.trace.step(
+                    "ZA GW",
+                    "CONSENT-3, LOG-1",
+                    "consent GRANTED and logged (NEN 7513)",
+                );
+                let r = self.server.issue_code(&mut session, now)?;
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-6, OAUTH-7, OAUTH-10",
+                    "authorization code issued (UUID v4, 900 s); redirect to the PGO with code and state",
+                );
+                Ok(Response::redirect(r.location()))
+            }
+            ConsentOutcome::Refused(_, r) => {
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-12 case 4, CONSENT-3",
+                    "consent REFUSED and logged; redirect with access_denied \"Authorization denied.\"",
+                );
+                Ok(Response::redirect(r.location()))
+            }
+            ConsentOutcome::Undetermined(r) => {
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-12 case 5",
+                    "answer undetermined; redirect with access_denied",
+                );
+                Ok(Response::redirect(r.location()))
+            }
+        }
+    }
+
+    fn token(&self, req: &Request) -> R {
+        let now = SystemTime::now();
+        // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
+        let client = req
+            .peer_names
+            .first()
+            .ok_or("no client certificate")
+            .and_then(|n| ClientId::parse(n).map_err(|_| "bad client name"))?;
+        let out = self.server.token(req.body_str(), &client, now);
+        let status = out.response.status();
+        let ok = status == 200;
+        self.log.record(Entry {
+            event_type: "oauth.token",
+            action: Action::Execute,
+            actor: (client.as_str().into(), ActorKind::System),
+            subject: None,
+            object: Object::new("token-request", format!("{:?}", out.event)),
+            outcome: if ok {
+                Outcome::Success
+            } else {
+                Outcome::Refused
+            },
+            detail: None,
+        })?;
+        self.trace.step(
+            "ZA GW",
+            if ok {
+                "OAUTH-3, OAUTH-8, OAUTH-9"
+            } else {
+                "OAUTH-12 case 6, OAUTH-8"
+            },
+            format!(
+                "token request from {} over mTLS: HTTP {status}{}",
+                client.as_str(),
+                if ok {
+                    " (Bearer, expires_in 900, no refresh token)"
+                } else {
+                    ""
+                }
+            ),
+        );
+        let mut resp = Response::new(status, "application/json", out.response.body());
+        for (k, v) in out.response.headers() {
+            if !k.eq_ignore_ascii_case("content-type") {
+                resp = resp.with_header(k, *v);
+            }
+        }
+        Ok(resp)
+    }
+
+    fn resource(&self, req: &Request) -> R {
+        let now = SystemTime::now();
+        match self.server.check_resource(
+            req.header("authorization"),
+            &self.za,
+            &self.gd,
+            Interaction::Read,
+            now,
+        ) {
+            Ok(access) => {
+                let bundle = fhir_bundle(access.subject.as_str());
+                self.log.record(Entry {
+                    event_type: "fhir.read",
+                    action: Action::Read,
+                    actor: (access.client_id.as_str().into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("Bundle", "MedicationStatement?searchset"),
+                    outcome: Outcome::Success,
+                    detail: Some(format!("scope {}", access.scope)),
+                })?;
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-2, OAUTH-11, LOG-1",
+                    format!(
+                        "FHIR read with a valid Bearer token for scope {}: Bundle sent, logged",
+                        access.scope
+                    ),
+                );
+                Ok(Response::new(200, "application/fhir+json", bundle))
+            }
+            Err(e) => {
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-12 case 7/8",
+                    format!("FHIR read refused: HTTP {}", e.status()),
+                );
+                let mut resp = Response::new(e.status(), e.content_type(), e.body());
+                if let Some(w) = e.www_authenticate() {
+                    resp = resp.with_header("WWW-Authenticate", w);
+                }
+                Ok(resp)
+            }
+        }
+    }
+}
+
+/// A small FHIR R4 searchset Bundle: the test person's medication overview.
+fn fhir_bundle(person: &str) -> String {
+    serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 1,
+        "entry": [{
+            "fullUrl": "urn:uuid:6e2f3c1a-8d4b-4f7e-9a51-2c0b7d9e4f10",
+            "resource": {
+                "resourceType": "MedicationStatement",
+                "id": "mst-1",
+                "status": "active",
+                "medicationCodeableConcept": {
+                    "coding": [{
+                        "system": "urn:oid:2.16.840.1.113883.2.4.4.1",
+                        "code": "67903",
+                        "display": "Metoprolol tablet 50mg"
+                    }]
+                },
+                "subject": { "display": format!("test person {person}") },
+                "dosage": [{ "text": "1 x per dag 1 tablet" }]
+            }
+        }]
+    })
+    .to_string()
+}

@@ -1,0 +1,82 @@
+//! The demo network end to end: UCI Verzamelen over real mutual TLS with OCSP,
+//! lists from the Stelselnode, consent, provenance and NEN 7513 logs.
+
+use medmij_examples::demo::{ConsentChoice, Network};
+
+#[test]
+fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    assert!(run.token_obtained, "OAUTH-11: access token obtained");
+    assert_eq!(run.error, None);
+    let id = run.collected.expect("bundle stored in the dossier");
+    let (unchanged, provenance) = net.dossier_item(&id).unwrap();
+    assert!(unchanged, "CONSENT-4: content unchanged since receipt");
+    assert!(provenance.contains("umcdemo@medmij"), "{provenance}");
+    assert!(provenance.contains("Medicatieoverzicht"), "{provenance}");
+    assert!(run.final_page.contains("opgehaald"), "{}", run.final_page);
+
+    // LOG-1: both logs verify and hold the steps of the flow.
+    let (za, pgo) = net.verify_logs().expect("logs verify");
+    assert_eq!((za, pgo), (3, 3));
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "oauth.token", "fhir.read"]
+    );
+    assert_eq!(
+        net.pgo_log_event_types().unwrap(),
+        ["consent.received", "oauth.token", "dossier.collect"]
+    );
+
+    // The steps came in the order of OAUTH-11.
+    let steps: Vec<String> = net
+        .trace()
+        .steps()
+        .iter()
+        .map(|s| format!("{} {}", s.actor, s.text))
+        .collect();
+    let pos = |needle: &str| {
+        steps
+            .iter()
+            .position(|s| s.contains(needle))
+            .unwrap_or_else(|| panic!("no step {needle:?} in {steps:#?}"))
+    };
+    let order = [
+        "authorization request from",
+        "TEST DigiD stand-in",
+        "back end has data",
+        "consent page shown",
+        "consent GRANTED",
+        "authorization code issued",
+        "token request from",
+        "FHIR read with a valid Bearer token",
+        "Bundle stored in the dossier",
+    ];
+    for w in order.windows(2) {
+        assert!(pos(w[0]) < pos(w[1]), "{} before {}", w[0], w[1]);
+    }
+}
+
+#[test]
+fn refusal_redirects_access_denied_and_is_logged() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Refuse).expect("flow runs");
+    // MedMij OAUTH-12 case 4.
+    assert_eq!(run.error.as_deref(), Some("access_denied"));
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    assert_eq!(
+        run.message,
+        "You did not give permission. No data will be exchanged."
+    );
+    assert!(
+        net.trace()
+            .steps()
+            .iter()
+            .any(|s| s.text.contains("\"Authorization denied.\""))
+    );
+    // CONSENT-3: the Bron logs the refusal; nothing else happened at the ZA GW.
+    net.verify_logs().expect("logs verify");
+    assert_eq!(net.za_log_event_types().unwrap(), ["consent.refused"]);
+    assert_eq!(net.pgo_log_event_types().unwrap(), ["oauth.callback"]);
+}
