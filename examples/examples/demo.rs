@@ -3,26 +3,37 @@
 //!
 //! ```text
 //! cargo run -p medmij-examples --example demo            # the happy flow
-//! cargo run -p medmij-examples --example demo -- --refuse # OAUTH-12 case 4
+//! cargo run -p medmij-examples --example demo -- --refuse          # OAUTH-12 case 4
+//! cargo run -p medmij-examples --example demo -- --replay-code     # OAUTH-8, case 6
+//! cargo run -p medmij-examples --example demo -- --not-whitelisted # TLS-4
 //! ```
 
 use std::process::ExitCode;
 
-use medmij_examples::demo::{ConsentChoice, Network};
+use medmij_examples::demo::{ConsentChoice, DemoError, Network};
+
+/// Which path to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Happy,
+    Refuse,
+    ReplayCode,
+    NotWhitelisted,
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut choice = ConsentChoice::Grant;
-    for a in &args {
-        match a.as_str() {
-            "--refuse" => choice = ConsentChoice::Refuse,
-            other => {
-                eprintln!("unknown flag {other}; supported: --refuse");
-                return ExitCode::from(2);
-            }
+    let mode = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => Mode::Happy,
+        ["--refuse"] => Mode::Refuse,
+        ["--replay-code"] => Mode::ReplayCode,
+        ["--not-whitelisted"] => Mode::NotWhitelisted,
+        _ => {
+            eprintln!("usage: demo [--refuse | --replay-code | --not-whitelisted]");
+            return ExitCode::from(2);
         }
-    }
-    match run(choice) {
+    };
+    match run(mode) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo failed: {e}");
@@ -31,15 +42,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(choice: ConsentChoice) -> Result<(), medmij_examples::demo::DemoError> {
+fn run(mode: Mode) -> Result<(), DemoError> {
     println!("== MedMij demo network: starting on 127.0.0.1 ==");
     let net = Network::start(true)?;
-    println!("\n== UCI Verzamelen ({choice:?}) ==");
+    if mode == Mode::NotWhitelisted {
+        println!("\n== A new Whitelist without the PGO GW ==");
+        net.drop_pgo_from_whitelist()?;
+    }
+    let choice = if mode == Mode::Refuse {
+        ConsentChoice::Refuse
+    } else {
+        ConsentChoice::Grant
+    };
+    println!("\n== UCI Verzamelen ({mode:?}) ==");
     let run = net.verzamelen(choice)?;
     println!("\n== Outcome ==");
     println!("token obtained: {}", run.token_obtained);
     if let Some(e) = &run.error {
-        println!("OAuth error on the redirect: {e}");
+        println!(
+            "ended with: {e} {}",
+            run.error_description.as_deref().unwrap_or("")
+        );
     }
     println!("person sees: {}", run.message);
     if let Some(id) = &run.collected {
@@ -47,6 +70,21 @@ fn run(choice: ConsentChoice) -> Result<(), medmij_examples::demo::DemoError> {
         println!("dossier item {id}: unchanged since receipt = {unchanged}");
         println!("provenance: {provenance}");
     }
+    let mut replay_ok = true;
+    if mode == Mode::ReplayCode {
+        println!("\n== The PGO GW presents the same code again ==");
+        let r = net.replay_code()?;
+        println!(
+            "token endpoint: HTTP {} {}; FHIR read with the earlier token: HTTP {}",
+            r.status,
+            r.error.as_deref().unwrap_or(""),
+            r.resource_status_after
+        );
+        replay_ok = r.status == 400
+            && r.error.as_deref() == Some("invalid_grant")
+            && r.resource_status_after == 401;
+    }
+    println!();
     let (za, pgo) = net.verify_logs()?;
     println!(
         "NEN 7513 logs verify (hash chain + signed checkpoints): ZA GW {za} events, PGO GW {pgo} events"
@@ -54,9 +92,14 @@ fn run(choice: ConsentChoice) -> Result<(), medmij_examples::demo::DemoError> {
     println!("  ZA GW:  {:?}", net.za_log_event_types()?);
     println!("  PGO GW: {:?}", net.pgo_log_event_types()?);
     println!("  files in {}", net.log_dir().display());
-    let ok = match choice {
-        ConsentChoice::Grant => run.token_obtained && run.collected.is_some(),
-        ConsentChoice::Refuse => run.error.as_deref() == Some("access_denied"),
+    let ok = match mode {
+        Mode::Happy => run.token_obtained && run.collected.is_some(),
+        Mode::ReplayCode => run.collected.is_some() && replay_ok,
+        Mode::Refuse => {
+            run.error.as_deref() == Some("access_denied")
+                && run.error_description.as_deref() == Some("Authorization denied.")
+        }
+        Mode::NotWhitelisted => !run.token_obtained && run.collected.is_none(),
     };
     if ok {
         Ok(())

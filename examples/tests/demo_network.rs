@@ -63,6 +63,10 @@ fn refusal_redirects_access_denied_and_is_logged() {
     let run = net.verzamelen(ConsentChoice::Refuse).expect("flow runs");
     // MedMij OAUTH-12 case 4.
     assert_eq!(run.error.as_deref(), Some("access_denied"));
+    assert_eq!(
+        run.error_description.as_deref(),
+        Some("Authorization denied.")
+    );
     assert!(!run.token_obtained);
     assert_eq!(run.collected, None);
     assert_eq!(
@@ -79,4 +83,42 @@ fn refusal_redirects_access_denied_and_is_logged() {
     net.verify_logs().expect("logs verify");
     assert_eq!(net.za_log_event_types().unwrap(), ["consent.refused"]);
     assert_eq!(net.pgo_log_event_types().unwrap(), ["oauth.callback"]);
+}
+
+#[test]
+fn replayed_code_is_refused_and_revokes_the_token() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    assert!(run.collected.is_some());
+    let replay = net.replay_code().expect("replay runs");
+    // MedMij OAUTH-8, OAUTH-12 case 6: invalid_grant, and the token is revoked (case 7).
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(replay.resource_status_after, 401);
+    net.verify_logs().expect("logs verify");
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "oauth.token", "fhir.read", "oauth.token"]
+    );
+}
+
+#[test]
+fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
+    let net = Network::start(false).expect("network starts");
+    net.drop_pgo_from_whitelist()
+        .expect("new Whitelist installed");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij TLS-4: the ZA GW refuses the PGO GW's handshake; no token, no data.
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    let steps = net.trace().steps();
+    assert!(
+        steps.iter().any(|s| s.actor == "ZA GW"
+            && s.text.contains("handshake REFUSED")
+            && s.text.contains("not on the Whitelist")),
+        "{steps:#?}"
+    );
+    net.verify_logs().expect("logs verify");
+    // The consent was given and logged, but nothing was ever fetched.
+    assert_eq!(net.za_log_event_types().unwrap(), ["consent.granted"]);
 }

@@ -75,21 +75,27 @@ pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
             Weergavenaam::new(GEGEVENSDIENST_NAAM)?,
         )],
     )?;
-    let whl = Whitelist::new(
-        WhlRelease::Release2,
-        t,
-        v,
-        [STELSELNODE_HOST, ZA_HOST, PGO_HOST]
-            .iter()
-            .map(|h| Hostname::new(h))
-            .collect::<Result<_, _>>()?,
-    )?;
     Ok(Published {
         zal: zal.to_xml(),
         ocl: ocl.to_xml(),
         gnl: gnl.to_xml(),
-        whl: whl.to_xml(),
+        whl: whitelist_xml(&[STELSELNODE_HOST, ZA_HOST, PGO_HOST], "1")?,
     })
+}
+
+/// A Whitelist with these nodes and this Volgnummer, as XML.
+pub(crate) fn whitelist_xml(hosts: &[&str], volgnummer: &str) -> Result<String, DemoError> {
+    let (t, _) = stamp()?;
+    let whl = Whitelist::new(
+        WhlRelease::Release2,
+        t,
+        Volgnummer::new(volgnummer)?,
+        hosts
+            .iter()
+            .map(|h| Hostname::new(h))
+            .collect::<Result<_, _>>()?,
+    )?;
+    Ok(whl.to_xml())
 }
 
 /// Fetches lists from the Stelselnode over mutual TLS.

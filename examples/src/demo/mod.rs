@@ -66,10 +66,24 @@ pub struct VerzamelenRun {
     pub token_obtained: bool,
     /// The OAuth error the PGO GW received on its redirect URI, if any.
     pub error: Option<String>,
+    /// Its `error_description`, if any.
+    pub error_description: Option<String>,
     /// The plain-language message shown to the person at the end.
     pub message: String,
     /// The HTML page the browser ended on.
     pub final_page: String,
+}
+
+/// The outcome of presenting an already used authorization code again
+/// (MedMij OAUTH-8, OAUTH-12 case 6).
+#[derive(Debug, Clone)]
+pub struct ReplayRun {
+    /// HTTP status of the token endpoint's answer to the replay.
+    pub status: u16,
+    /// The OAuth `error` of that answer.
+    pub error: Option<String>,
+    /// HTTP status of a FHIR read with the token issued for the code, after the replay.
+    pub resource_status_after: u16,
 }
 
 /// The whole network, running on background threads until the process ends.
@@ -77,7 +91,7 @@ pub struct Network {
     trace: Arc<Trace>,
     _pki: Arc<TestPki>,
     _responder: OcspResponder,
-    _stelselnode: Arc<stelselnode::Stelselnode>,
+    stelselnode: Arc<stelselnode::Stelselnode>,
     za: Arc<za_gw::ZaGw>,
     pgo: Arc<pgo_gw::PgoGw>,
     browser: browser::Browser,
@@ -250,7 +264,7 @@ impl Network {
             trace,
             _pki: pki,
             _responder: responder,
-            _stelselnode: stelselnode,
+            stelselnode,
             za,
             pgo,
             browser,
@@ -296,6 +310,27 @@ impl Network {
             .ok_or("the PGO GW did not finish the flow")?;
         run.final_page = end.body_str().to_owned();
         Ok(run)
+    }
+
+    /// After a granted flow: the PGO GW presents the same code again. The ZA GW must
+    /// refuse it (`invalid_grant`) and revoke the token issued for it (MedMij OAUTH-8,
+    /// OAUTH-12 case 6); the token is then refused at the resource endpoint (case 7).
+    pub fn replay_code(&self) -> Result<ReplayRun, DemoError> {
+        self.pgo.replay_last_code()
+    }
+
+    /// MedMij Beheer publishes a new Whitelist version (Volgnummer 2) without the PGO
+    /// GW, and the ZA GW fetches it (LISTS-8): from the next handshake on, the ZA GW
+    /// refuses the PGO GW (TLS-4).
+    pub fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
+        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
+        self.stelselnode.publish_whl(xml);
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-6, LISTS-8",
+            format!("published Whitelist version 2 without {PGO_HOST}"),
+        );
+        self.za.refresh_lists()
     }
 
     /// Whether the dossier item still matches its provenance digest (MedMij CONSENT-4),

@@ -11,15 +11,15 @@ use medmij_consent::{
 };
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
-    Client, ClientId, GegevensdienstId, PendingAuthorization, PersonMessage, RandomSource, Scope,
-    ThreadRandom, Zorgaanbiedernaam,
+    AccessGrant, Client, ClientId, GegevensdienstId, PendingAuthorization, PersonMessage,
+    RandomSource, Scope, ThreadRandom, TokenRequest, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
 use super::http::{self, Handler, Request, Response};
 use super::lists::PgoLists;
 use super::trace::Trace;
-use super::{DemoError, PGO_HOST, SYSTEEMROL, VerzamelenRun};
+use super::{DemoError, PGO_HOST, ReplayRun, SYSTEEMROL, VerzamelenRun};
 
 /// The PGO's own account id of the person (PGO domain: no BSN, MedMij LOG-4).
 const PGO_ACCOUNT: &str = "pgo-account-demo-1";
@@ -36,6 +36,9 @@ struct Pending {
     gegevensdienst: String,
 }
 
+/// A redeemed code's token request, the grant, and the resource host, port and path.
+type Redeemed = (TokenRequest, AccessGrant, String, u16, String);
+
 pub(crate) struct PgoGw {
     client: Client,
     lists: PgoLists,
@@ -45,6 +48,9 @@ pub(crate) struct PgoGw {
     log: AuditLog,
     trace: Arc<Trace>,
     result: Mutex<Option<VerzamelenRun>>,
+    /// The last redeemed code's token request, the grant and the resource URL
+    /// (kept only to show the replay of `--replay-code`).
+    last: Mutex<Option<Redeemed>>,
 }
 
 type R = Result<Response, DemoError>;
@@ -78,6 +84,7 @@ impl PgoGw {
             log,
             trace,
             result: Mutex::new(None),
+            last: Mutex::new(None),
         })
     }
 
@@ -117,6 +124,7 @@ impl PgoGw {
                     collected: None,
                     token_obtained: false,
                     error: Some(e.to_string()),
+                    error_description: None,
                     message: "Er ging iets mis.".into(),
                     final_page: String::new(),
                 });
@@ -194,9 +202,12 @@ impl PgoGw {
         let received = match p.auth.handle_redirect(req.query(), now) {
             Ok(r) => r,
             Err(e) => {
-                let error = form_urlencoded::parse(req.query().as_bytes())
-                    .find(|(k, _)| k == "error")
-                    .map(|(_, v)| v.into_owned());
+                let param = |name: &str| {
+                    form_urlencoded::parse(req.query().as_bytes())
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let (error, error_description) = (param("error"), param("error_description"));
                 self.log.record(Entry {
                     event_type: "oauth.callback",
                     action: Action::Execute,
@@ -219,6 +230,7 @@ impl PgoGw {
                     collected: None,
                     token_obtained: false,
                     error,
+                    error_description,
                     message: e.message_en().into(),
                     final_page: String::new(),
                 });
@@ -260,7 +272,7 @@ impl PgoGw {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let resp = http::send(
+        let resp = match http::send(
             self.back.clone(),
             &host,
             port,
@@ -268,7 +280,40 @@ impl PgoGw {
             &target,
             &headers,
             treq.body.as_bytes(),
-        )?;
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                // E.g. the ZA GW refused the handshake (TLS-3, TLS-4): no session, no token.
+                self.trace.step(
+                    "PGO GW",
+                    "TLS-3, TLS-4",
+                    format!("token request failed, no TLS session with {host}: {e}"),
+                );
+                self.log.record(Entry {
+                    event_type: "oauth.token",
+                    action: Action::Execute,
+                    actor: (PGO_HOST.into(), ActorKind::System),
+                    subject: Some(person),
+                    object: Object::new("token-request", host.clone()),
+                    outcome: Outcome::Failure,
+                    detail: Some(format!("no TLS session: {e}")),
+                })?;
+                let message = "De verbinding met de zorgaanbieder kon niet veilig worden opgezet. \
+                     Er zijn geen gegevens opgehaald.";
+                self.set_result(VerzamelenRun {
+                    collected: None,
+                    token_obtained: false,
+                    error: Some(format!("no TLS session: {e}")),
+                    error_description: None,
+                    message: message.into(),
+                    final_page: String::new(),
+                });
+                return Ok(Response::html(
+                    200,
+                    page("Geen gegevens opgehaald", message),
+                ));
+            }
+        };
         let grant = p
             .auth
             .parse_token_response(resp.status, resp.body_str(), SystemTime::now())?;
@@ -297,18 +342,8 @@ impl PgoGw {
             .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL)
             .ok_or("no resource endpoint on the ZAL")?;
         let (host, port, path) = http::split_url(ep.as_str())?;
-        let resp = http::send(
-            self.back.clone(),
-            &host,
-            port,
-            "GET",
-            &format!("{path}/MedicationStatement"),
-            &[
-                ("Authorization".into(), grant.authorization_header()),
-                ("Accept".into(), "application/fhir+json".into()),
-            ],
-            &[],
-        )?;
+        let path = format!("{path}/MedicationStatement");
+        let resp = self.read_resource(&grant, &host, port, &path)?;
         if resp.status != 200 {
             return Err(format!("FHIR read answered HTTP {}", resp.status).into());
         }
@@ -361,13 +396,89 @@ impl PgoGw {
             ),
         );
         let message = format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((treq, grant, host, port, path));
         self.set_result(VerzamelenRun {
             collected: Some(item_id),
             token_obtained: true,
             error: None,
+            error_description: None,
             message: message.clone(),
             final_page: String::new(),
         });
         Ok(Response::html(200, page("Gegevens opgehaald", &message)))
+    }
+
+    fn read_resource(
+        &self,
+        grant: &AccessGrant,
+        host: &str,
+        port: u16,
+        path: &str,
+    ) -> Result<http::Response, DemoError> {
+        Ok(http::send(
+            self.back.clone(),
+            host,
+            port,
+            "GET",
+            path,
+            &[
+                ("Authorization".into(), grant.authorization_header()),
+                ("Accept".into(), "application/fhir+json".into()),
+            ],
+            &[],
+        )?)
+    }
+
+    /// Presents the last redeemed code again (a breach, MedMij OAUTH-8), then tries
+    /// the token it had obtained.
+    pub(crate) fn replay_last_code(&self) -> Result<ReplayRun, DemoError> {
+        let (treq, grant, host, port, path) = self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or("no redeemed code to replay")?;
+        self.trace.mark();
+        let (th, tp, target) = http::split_url(&treq.url)?;
+        let headers: Vec<(String, String)> = treq
+            .headers()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let resp = http::send(
+            self.back.clone(),
+            &th,
+            tp,
+            "POST",
+            &target,
+            &headers,
+            treq.body.as_bytes(),
+        )?;
+        let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+        let error = json["error"].as_str().map(str::to_owned);
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-8, OAUTH-12 case 6",
+            format!(
+                "presented the same code again: HTTP {} {}",
+                resp.status,
+                error.as_deref().unwrap_or("")
+            ),
+        );
+        let after = self.read_resource(&grant, &host, port, &path)?;
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-8, OAUTH-12 case 7",
+            format!(
+                "FHIR read with the token issued for that code: HTTP {} (token revoked)",
+                after.status
+            ),
+        );
+        Ok(ReplayRun {
+            status: resp.status,
+            error,
+            resource_status_after: after.status,
+        })
     }
 }

@@ -18,6 +18,11 @@ impl Stelselnode {
         }
     }
 
+    /// Publishes a new Whitelist version (MedMij LISTS-8: gateways fetch it).
+    pub(crate) fn publish_whl(&self, xml: String) {
+        self.lists.write().unwrap_or_else(|e| e.into_inner()).whl = xml;
+    }
+
     /// Who may connect: the nodes on the Whitelist it publishes (MedMij TLS-4).
     pub(crate) fn whitelist(self: &Arc<Self>) -> Arc<dyn medmij_tls::Whitelist> {
         let me = self.clone();

@@ -95,6 +95,11 @@ impl ZaGw {
         })
     }
 
+    /// Fetches the OCL, GNL and WHL again (MedMij LISTS-8).
+    pub(crate) fn refresh_lists(&self) -> Result<(), DemoError> {
+        self.lists.refresh(&self.trace)
+    }
+
     pub(crate) fn log(&self) -> &AuditLog {
         &self.log
     }
