@@ -10,7 +10,7 @@
 
 use std::process::ExitCode;
 
-use medmij_examples::demo::{ConsentChoice, DemoError, Network};
+use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Network};
 
 /// Which path to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,20 @@ fn run(mode: Mode) -> Result<(), DemoError> {
         println!("dossier item {id}: unchanged since receipt = {unchanged}");
         println!("provenance: {provenance}");
     }
+    let mut delen_ok = true;
+    if mode == Mode::Happy
+        && let Some(id) = &run.collected
+    {
+        println!("\n== UCI Delen: the person shares {id} with {LEZER} ==");
+        let d = net.delen(id)?;
+        println!("\n== Outcome ==");
+        println!("token obtained: {}; placed: {}", d.token_obtained, d.placed);
+        println!("person sees: {}", d.message);
+        if let Some(p) = &d.placement {
+            println!("placement: {p}");
+        }
+        delen_ok = d.placed;
+    }
     let mut replay_ok = true;
     if mode == Mode::ReplayCode {
         println!("\n== The PGO GW presents the same code again ==");
@@ -93,7 +107,7 @@ fn run(mode: Mode) -> Result<(), DemoError> {
     println!("  PGO GW: {:?}", net.pgo_log_event_types()?);
     println!("  files in {}", net.log_dir().display());
     let ok = match mode {
-        Mode::Happy => run.token_obtained && run.collected.is_some(),
+        Mode::Happy => run.token_obtained && run.collected.is_some() && delen_ok,
         Mode::ReplayCode => run.collected.is_some() && replay_ok,
         Mode::Refuse => {
             run.error.as_deref() == Some("access_denied")

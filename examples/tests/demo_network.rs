@@ -45,7 +45,7 @@ fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
         "authorization request from",
         "TEST DigiD stand-in",
         "back end has data",
-        "consent page shown",
+        "Toestemming page shown",
         "consent GRANTED",
         "authorization code issued",
         "token request from",
@@ -121,4 +121,50 @@ fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
     net.verify_logs().expect("logs verify");
     // The consent was given and logged, but nothing was ever fetched.
     assert_eq!(net.za_log_event_types().unwrap(), ["consent.granted"]);
+}
+
+#[test]
+fn delen_shares_the_collected_bundle_with_its_provenance() {
+    let net = Network::start(false).expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .expect("Verzamelen runs");
+    let id = run.collected.expect("bundle collected");
+    let d = net.delen(&id).expect("Delen runs");
+    // MedMij OAUTH-13: a Bevestiging, a write with a token for exactly that scope.
+    assert!(d.token_obtained);
+    assert!(d.placed, "{}", d.message);
+    // MedMij CONSENT-4: the placement names the Lezer and carries the origin.
+    let placement: serde_json::Value = serde_json::from_str(&d.placement.unwrap()).unwrap();
+    assert_eq!(placement["lezer"], "huisartsdemo@medmij");
+    assert_eq!(placement["origin"]["bron"], "umcdemo@medmij");
+    assert!(
+        net.trace()
+            .steps()
+            .iter()
+            .any(|s| s.text.contains("Bevestiging page shown"))
+    );
+    net.verify_logs().expect("logs verify");
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        [
+            "consent.granted",
+            "oauth.token",
+            "fhir.read",
+            "bevestiging.granted",
+            "oauth.token",
+            "fhir.write"
+        ]
+    );
+    assert_eq!(
+        net.pgo_log_event_types().unwrap(),
+        [
+            "consent.received",
+            "oauth.token",
+            "dossier.collect",
+            "consent.received",
+            "oauth.token",
+            "dossier.place"
+        ]
+    );
 }

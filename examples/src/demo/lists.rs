@@ -15,7 +15,8 @@ use medmij_tls::WhitelistAnswer;
 
 use super::trace::Trace;
 use super::{
-    DemoError, GEGEVENSDIENST, PGO_HOST, STELSELNODE_HOST, SYSTEEMROL, ZA_HOST, ZORGAANBIEDER, http,
+    DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, STELSELNODE_HOST, SYSTEEMROL,
+    SYSTEEMROL_LEZER, ZA_HOST, ZORGAANBIEDER, http,
 };
 
 /// The organisation name of the PGO supplier on the OCL (shown in the consent text).
@@ -48,14 +49,24 @@ pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
             BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/fhir"))?,
         )],
     )?;
+    // The Lezer, served by the same DVZA gateway under its own paths.
+    let gd_lezer = Gegevensdienst::new(
+        GegevensdienstId::new(GEGEVENSDIENST_DELEN)?,
+        FrontChannelUri::new(&format!("https://{ZA_HOST}/lezer/oauth/authorize"))?,
+        BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/oauth/token"))?,
+        vec![Systeemrol::new(
+            Systeemrolcode::new(SYSTEEMROL_LEZER)?,
+            BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/lezer/fhir"))?,
+        )],
+    )?;
     let zal = Zorgaanbiederslijst::new(
         ZalRelease::Release2,
         t.clone(),
         v.clone(),
-        vec![Zorgaanbieder::new(
-            Zorgaanbiedernaam::new(ZORGAANBIEDER)?,
-            vec![gd],
-        )?],
+        vec![
+            Zorgaanbieder::new(Zorgaanbiedernaam::new(ZORGAANBIEDER)?, vec![gd])?,
+            Zorgaanbieder::new(Zorgaanbiedernaam::new(LEZER)?, vec![gd_lezer])?,
+        ],
     )?;
     let ocl = OAuthclientlist::new(
         OclRelease::Release2,

@@ -47,6 +47,13 @@ pub const ZORGAANBIEDER: &str = "umcdemo@medmij";
 pub const GEGEVENSDIENST: &str = "4";
 /// The Systeemrol whose resource endpoint serves the Gegevensdienst.
 pub const SYSTEEMROL: &str = "MOV-FHIR-BRON";
+/// The Lezer of the UCI Delen part of the demo (another care provider on the same
+/// DVZA gateway).
+pub const LEZER: &str = "huisartsdemo@medmij";
+/// The Gegevensdienst the PGO shares with the Lezer.
+pub const GEGEVENSDIENST_DELEN: &str = "4";
+/// The Lezer's Systeemrol (a FHIR write endpoint).
+pub const SYSTEEMROL_LEZER: &str = "MOV-FHIR-LEZER";
 
 /// What the scripted person does on the consent screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +79,19 @@ pub struct VerzamelenRun {
     pub message: String,
     /// The HTML page the browser ended on.
     pub final_page: String,
+}
+
+/// The outcome of one UCI Delen run, as seen by the PGO GW.
+#[derive(Debug, Clone)]
+pub struct DelenRun {
+    /// Whether the PGO GW obtained an access token from the Lezer.
+    pub token_obtained: bool,
+    /// Whether the Lezer accepted the data (HTTP 200 on the FHIR write).
+    pub placed: bool,
+    /// The placement record (MedMij CONSENT-4) as JSON, if placed.
+    pub placement: Option<String>,
+    /// The plain-language message shown to the person at the end.
+    pub message: String,
 }
 
 /// The outcome of presenting an already used authorization code again
@@ -310,6 +330,35 @@ impl Network {
             .ok_or("the PGO GW did not finish the flow")?;
         run.final_page = end.body_str().to_owned();
         Ok(run)
+    }
+
+    /// Runs UCI Delen once: the person shares dossier item `item` (e.g. the Bundle
+    /// collected by [`Network::verzamelen`]) with the Lezer, confirming the Bevestiging.
+    pub fn delen(&self, item: &str) -> Result<DelenRun, DemoError> {
+        self.trace.mark();
+        let start = format!(
+            "https://{PGO_HOST}/share?zorgaanbieder={LEZER}&gegevensdienst={GEGEVENSDIENST_DELEN}&item={item}"
+        );
+        let page = self.browser.navigate("GET", &start, None)?;
+        if page.status != 200 {
+            return Err(format!("expected the Bevestiging page, got HTTP {}", page.status).into());
+        }
+        let form = browser::ConsentForm::parse(page.body_str())?;
+        self.trace.step(
+            "Browser",
+            "CONSENT-2",
+            "person reads the Bevestiging and presses \"grant\"",
+        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("flow", &form.flow)
+            .append_pair("csrf_token", &form.csrf_token)
+            .append_pair("decision", "grant")
+            .finish();
+        let action = format!("https://{ZA_HOST}{}", form.action);
+        self.browser.navigate("POST", &action, Some(&body))?;
+        self.pgo
+            .take_delen_result()
+            .ok_or_else(|| "the PGO GW did not finish the flow".into())
     }
 
     /// After a granted flow: the PGO GW presents the same code again. The ZA GW must

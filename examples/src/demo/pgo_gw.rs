@@ -19,7 +19,9 @@ use super::audit::{AuditLog, Entry};
 use super::http::{self, Handler, Request, Response};
 use super::lists::PgoLists;
 use super::trace::Trace;
-use super::{DemoError, PGO_HOST, ReplayRun, SYSTEEMROL, VerzamelenRun};
+use super::{
+    DelenRun, DemoError, PGO_HOST, ReplayRun, SYSTEEMROL, SYSTEEMROL_LEZER, VerzamelenRun,
+};
 
 /// The PGO's own account id of the person (PGO domain: no BSN, MedMij LOG-4).
 const PGO_ACCOUNT: &str = "pgo-account-demo-1";
@@ -32,6 +34,8 @@ fn random_hex() -> String {
 
 struct Pending {
     auth: PendingAuthorization,
+    /// For UCI Delen: the dossier item to share.
+    share: Option<String>,
     zorgaanbieder: String,
     gegevensdienst: String,
 }
@@ -48,6 +52,7 @@ pub(crate) struct PgoGw {
     log: AuditLog,
     trace: Arc<Trace>,
     result: Mutex<Option<VerzamelenRun>>,
+    delen_result: Mutex<Option<DelenRun>>,
     /// The last redeemed code's token request, the grant and the resource URL
     /// (kept only to show the replay of `--replay-code`).
     last: Mutex<Option<Redeemed>>,
@@ -84,6 +89,7 @@ impl PgoGw {
             log,
             trace,
             result: Mutex::new(None),
+            delen_result: Mutex::new(None),
             last: Mutex::new(None),
         })
     }
@@ -94,6 +100,13 @@ impl PgoGw {
 
     pub(crate) fn take_result(&self) -> Option<VerzamelenRun> {
         self.result.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    pub(crate) fn take_delen_result(&self) -> Option<DelenRun> {
+        self.delen_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     fn set_result(&self, run: VerzamelenRun) {
@@ -114,7 +127,7 @@ impl PgoGw {
         let me = me.clone();
         Arc::new(move |req: &Request| {
             let r = match (req.method.as_str(), req.path()) {
-                ("GET", "/start") => me.start(req),
+                ("GET", "/start" | "/share") => me.start(req),
                 ("GET", "/cb") => me.callback(req),
                 _ => Ok(Response::html(404, "not found")),
             };
@@ -138,8 +151,10 @@ impl PgoGw {
     fn start(&self, req: &Request) -> R {
         let mut za = None;
         let mut gd = None;
+        let mut share = None;
         for (k, v) in form_urlencoded::parse(req.query().as_bytes()) {
             match &*k {
+                "item" if req.path() == "/share" => share = Some(v.into_owned()),
                 "zorgaanbieder" => za = Some(v.into_owned()),
                 "gegevensdienst" => gd = Some(v.into_owned()),
                 _ => {}
@@ -168,6 +183,7 @@ impl PgoGw {
                 sid.clone(),
                 Pending {
                     auth,
+                    share,
                     zorgaanbieder: za,
                     gegevensdienst: gd,
                 },
@@ -246,8 +262,13 @@ impl PgoGw {
             "redirect back with a code; state matches the browser session",
         );
         // MedMij CONSENT-3: the PGO GW logs the consent when it receives the code.
+        let kind = if p.share.is_some() {
+            ConsentKind::Bevestiging
+        } else {
+            ConsentKind::Toestemming
+        };
         let record = ConsentRecord::received_by_pgo(
-            ConsentKind::Toestemming,
+            kind,
             FlowId::new(sid.clone())?,
             medmij_consent::Scope::new(received.scope.to_string())?,
             medmij_consent::ClientId::new(PGO_HOST)?,
@@ -334,6 +355,10 @@ impl PgoGw {
                 grant.scope
             ),
         );
+
+        if let Some(item) = &p.share {
+            return self.place(&p, item, &record, &grant, person);
+        }
 
         // The FHIR resource (MedMij OAUTH-2: token in the Authorization header).
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
@@ -480,5 +505,106 @@ impl PgoGw {
             error,
             resource_status_after: after.status,
         })
+    }
+
+    /// UCI Delen: write the dossier item to the Lezer with its provenance, and record
+    /// the placement (MedMij OAUTH-13, CONSENT-4).
+    fn place(
+        &self,
+        p: &Pending,
+        item: &str,
+        record: &ConsentRecord,
+        grant: &AccessGrant,
+        person: SubjectId,
+    ) -> R {
+        let id = ItemId::new(item)?;
+        let (content, provenance) = {
+            let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+            let it = d.item(&id).ok_or("no such dossier item")?;
+            (
+                it.content().to_vec(),
+                serde_json::to_string(it.provenance())?,
+            )
+        };
+        let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        let ep = zal
+            .list()
+            .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL_LEZER)
+            .ok_or("no Lezer resource endpoint on the ZAL")?;
+        let (host, port, path) = http::split_url(ep.as_str())?;
+        let resp = http::send(
+            self.back.clone(),
+            &host,
+            port,
+            "POST",
+            &format!("{path}/Bundle"),
+            &[
+                ("Authorization".into(), grant.authorization_header()),
+                ("Content-Type".into(), "application/fhir+json".into()),
+                ("X-MedMij-Provenance".into(), provenance),
+            ],
+            &content,
+        )?;
+        let placed = resp.status == 200;
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-2, OAUTH-13",
+            format!(
+                "FHIR write of {item} to {} with its provenance: HTTP {}",
+                p.zorgaanbieder, resp.status
+            ),
+        );
+        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
+        let naam = gnl
+            .list()
+            .weergavenaam(&p.gegevensdienst)
+            .ok_or("Gegevensdienst not on the GNL")?
+            .to_string();
+        let placement = if placed {
+            let mut d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+            let pl = d.place(
+                &id,
+                medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+                GegevensdienstNaam::new(naam.clone())?,
+                record.reference(),
+                SystemTime::now(),
+            )?;
+            Some(serde_json::to_string(pl)?)
+        } else {
+            None
+        };
+        self.log.record(Entry {
+            event_type: "dossier.place",
+            action: Action::Execute,
+            actor: (PGO_HOST.into(), ActorKind::System),
+            subject: Some(person),
+            object: Object::new("dossier-item", item),
+            outcome: if placed {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            detail: Some(format!("with {} ({naam}) via MedMij", p.zorgaanbieder)),
+        })?;
+        let message = if placed {
+            self.trace.step(
+                "PGO GW",
+                "CONSENT-4, LOG-1, LOG-2",
+                format!(
+                    "placement recorded in the dossier ({item} with {}); logged",
+                    p.zorgaanbieder
+                ),
+            );
+            format!("Uw {naam} is gedeeld met {}.", p.zorgaanbieder)
+        } else {
+            "Het delen is niet gelukt.".to_owned()
+        };
+        *self.delen_result.lock().unwrap_or_else(|e| e.into_inner()) = Some(DelenRun {
+            token_obtained: true,
+            placed,
+            placement,
+            message: message.clone(),
+        });
+        Ok(Response::html(200, page("Delen", &message)))
     }
 }

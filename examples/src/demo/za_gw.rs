@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use medmij_consent::{
-    ConsentKind, ConsentRequest, CsrfToken, Decision, DecisionBook, FlowId, Language, PageOptions,
-    PostedDecision, Side, Toestemming, Variables, Wording, render_page,
+    Bevestiging, ConsentKind, ConsentRequest, CsrfToken, Decision, DecisionBook, FlowId, Language,
+    PageOptions, PostedDecision, Side, Toestemming, Variables, Wording, render_page,
 };
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
@@ -21,10 +21,17 @@ use super::audit::{AuditLog, Entry};
 use super::http::{Handler, Request, Response};
 use super::lists::ZaLists;
 use super::trace::Trace;
-use super::{DemoError, GEGEVENSDIENST, ZORGAANBIEDER};
+use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZORGAANBIEDER};
 
-/// The care provider's display name in the consent text (its own relation, CONSENT-1).
-const ZA_DISPLAY_NAME: &str = "UMC Demo";
+/// The care provider's display name in the consent text (the DVZA's own relation
+/// with it, CONSENT-1).
+fn display_name(zorgaanbieder: &str) -> &'static str {
+    if zorgaanbieder == LEZER {
+        "Huisartsenpraktijk Demo"
+    } else {
+        "UMC Demo"
+    }
+}
 
 /// TEST STAND-IN FOR DigiD. Not DigiD, not SAML: it "authenticates" one fixed
 /// test person without asking anything. In production the ZA GW is a SAML SP of
@@ -66,12 +73,14 @@ fn random_hex() -> String {
 pub(crate) struct ZaGw {
     server: AuthorizationServer<MemoryStore, OclRegistry>,
     lists: ZaLists,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Mutex<HashMap<String, (Session, ConsentKind)>>,
     book: Mutex<DecisionBook>,
     log: AuditLog,
     trace: Arc<Trace>,
     za: Zorgaanbiedernaam,
     gd: GegevensdienstId,
+    lezer: Zorgaanbiedernaam,
+    gd_delen: GegevensdienstId,
 }
 
 type R = Result<Response, DemoError>;
@@ -80,7 +89,11 @@ impl ZaGw {
     pub(crate) fn new(lists: ZaLists, log: AuditLog, trace: Arc<Trace>) -> Result<Self, DemoError> {
         let za = Zorgaanbiedernaam::parse(ZORGAANBIEDER)?;
         let gd = GegevensdienstId::parse(GEGEVENSDIENST)?;
-        let config = ServerConfig::new().offer(za.clone(), gd.clone(), UseCase::Verzamelen);
+        let lezer = Zorgaanbiedernaam::parse(LEZER)?;
+        let gd_delen = GegevensdienstId::parse(GEGEVENSDIENST_DELEN)?;
+        let config = ServerConfig::new()
+            .offer(za.clone(), gd.clone(), UseCase::Verzamelen)
+            .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen);
         let server =
             AuthorizationServer::new(config, OclRegistry(lists.ocl.clone()), MemoryStore::new());
         Ok(ZaGw {
@@ -92,6 +105,8 @@ impl ZaGw {
             trace,
             za,
             gd,
+            lezer,
+            gd_delen,
         })
     }
 
@@ -121,7 +136,7 @@ impl ZaGw {
         let me = me.clone();
         Arc::new(move |req: &Request| {
             let r = match (req.method.as_str(), req.path()) {
-                ("GET", "/oauth/authorize") => me.authorize(req),
+                ("GET", "/oauth/authorize" | "/lezer/oauth/authorize") => me.authorize(req),
                 ("POST", "/oauth/consent") => me.consent(req),
                 _ => Ok(Response::html(404, "not found")),
             };
@@ -136,6 +151,7 @@ impl ZaGw {
             let r = match (req.method.as_str(), req.path()) {
                 ("POST", "/oauth/token") => me.token(req),
                 ("GET", "/fhir/MedicationStatement") => me.resource(req),
+                ("POST", "/lezer/fhir/Bundle") => me.write(req),
                 _ => Ok(Response::html(404, "not found")),
             };
             me.answer(r)
@@ -167,11 +183,14 @@ impl ZaGw {
         };
         let client = session.request().client_id().clone();
         let scope = session.request().scope().clone();
+        let delen = session.request().use_case() == UseCase::Delen;
         self.trace.step(
             "ZA GW",
             "OAUTH-3..5, OAUTH-11",
             format!(
-                "authorization request from {} (on the OCL) for scope {scope}: valid; session created",
+                "{} authorization request from {} (on the OCL) for scope {scope}: valid; \
+                 session created",
+                if delen { "Delen" } else { "Verzamelen" },
                 client.as_str()
             ),
         );
@@ -199,14 +218,19 @@ impl ZaGw {
         self.trace.step(
             "ZA GW",
             "OAUTH-11",
-            "back end has data of this person for this Gegevensdienst",
+            if delen {
+                "the Lezer knows this person"
+            } else {
+                "back end has data of this person for this Gegevensdienst"
+            },
         );
 
         // MedMij CONSENT-1: the fixed wording with the GNL name and the OCL name.
+        let gd = scope.gegevensdiensten().first().ok_or("empty scope")?;
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
         let naam = gnl
             .list()
-            .weergavenaam(self.gd.as_str())
+            .weergavenaam(gd.as_str())
             .ok_or("Gegevensdienst not on the GNL")?
             .to_string();
         let ocl = self.lists.ocl.current().ok_or("no OCL")?;
@@ -216,35 +240,47 @@ impl ZaGw {
             .ok_or("client not on the OCL")?
             .organisatienaam()
             .to_string();
-        let toestemming = Toestemming::new(Variables::new(ZA_DISPLAY_NAME, &naam, &org)?);
+        let vars = Variables::new(display_name(scope.zorgaanbieder().as_str()), &naam, &org)?;
+        let (wording, kind): (Box<dyn Wording>, _) = if delen {
+            (Box::new(Bevestiging::new(vars)), ConsentKind::Bevestiging)
+        } else {
+            (Box::new(Toestemming::new(vars)), ConsentKind::Toestemming)
+        };
         let flow = FlowId::new(random_hex())?;
         let csrf = CsrfToken::new(random_hex())?;
         self.book
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .ask(ConsentRequest {
-                kind: ConsentKind::Toestemming,
+                kind,
                 flow: flow.clone(),
                 scope: medmij_consent::Scope::new(scope.to_string())?,
                 client: medmij_consent::ClientId::new(client.as_str())?,
-                zorgaanbieder: medmij_consent::Zorgaanbiedernaam::new(self.za.as_str())?,
+                zorgaanbieder: medmij_consent::Zorgaanbiedernaam::new(
+                    scope.zorgaanbieder().as_str(),
+                )?,
                 csrf: csrf.clone(),
                 asked_at: now,
             })?;
         let page = render_page(
-            &toestemming,
+            wording.as_ref(),
             &PageOptions::new("/oauth/consent", &flow, &csrf),
         )?;
         self.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(flow.to_string(), session);
+            .insert(flow.to_string(), (session, kind));
         self.trace.step(
             "ZA GW",
-            "CONSENT-1, OAUTH-14",
+            if delen {
+                "CONSENT-2, OAUTH-13, OAUTH-14"
+            } else {
+                "CONSENT-1, OAUTH-14"
+            },
             format!(
-                "consent page shown (frame-busting headers): \"{}\"",
-                toestemming.full_text(Language::Nl)
+                "{} page shown (frame-busting headers): \"{}\"",
+                if delen { "Bevestiging" } else { "Toestemming" },
+                wording.full_text(Language::Nl)
             ),
         );
         let mut resp = Response::html(200, page.html());
@@ -257,26 +293,38 @@ impl ZaGw {
     fn consent(&self, req: &Request) -> R {
         let now = SystemTime::now();
         let posted = PostedDecision::from_form(req.body_str())?;
-        let mut session = self
+        let (mut session, kind) = self
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&posted.flow.to_string())
             .ok_or("unknown or finished flow")?;
-        let record =
-            self.book
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .decide(&posted, Side::Bron, now)?;
-        let (decision, event_type, outcome) = match record.decision {
-            Decision::Granted => (
+        let bev = kind == ConsentKind::Bevestiging;
+        let side = if bev { Side::Lezer } else { Side::Bron };
+        let record = self
+            .book
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .decide(&posted, side, now)?;
+        let (decision, event_type, outcome) = match (record.decision, bev) {
+            (Decision::Granted, false) => (
                 ConsentDecision::Granted,
                 "consent.granted",
                 Outcome::Success,
             ),
-            Decision::Refused => (
+            (Decision::Granted, true) => (
+                ConsentDecision::Granted,
+                "bevestiging.granted",
+                Outcome::Success,
+            ),
+            (Decision::Refused, false) => (
                 ConsentDecision::Refused,
                 "consent.refused",
+                Outcome::Refused,
+            ),
+            (Decision::Refused, true) => (
+                ConsentDecision::Refused,
+                "bevestiging.refused",
                 Outcome::Refused,
             ),
             _ => (
@@ -300,7 +348,11 @@ impl ZaGw {
                 self.trace.step(
                     "ZA GW",
                     "CONSENT-3, LOG-1",
-                    "consent GRANTED and logged (NEN 7513)",
+                    if bev {
+                        "Bevestiging GRANTED and logged (NEN 7513)"
+                    } else {
+                        "consent GRANTED and logged (NEN 7513)"
+                    },
                 );
                 let r = self.server.issue_code(&mut session, now)?;
                 self.trace.step(
@@ -414,6 +466,68 @@ impl ZaGw {
                     "ZA GW",
                     "OAUTH-12 case 7/8",
                     format!("FHIR read refused: HTTP {}", e.status()),
+                );
+                let mut resp = Response::new(e.status(), e.content_type(), e.body());
+                if let Some(w) = e.www_authenticate() {
+                    resp = resp.with_header("WWW-Authenticate", w);
+                }
+                Ok(resp)
+            }
+        }
+    }
+}
+
+impl ZaGw {
+    /// The Lezer's FHIR write endpoint (UCI Delen, MedMij OAUTH-13).
+    fn write(&self, req: &Request) -> R {
+        let now = SystemTime::now();
+        match self.server.check_resource(
+            req.header("authorization"),
+            &self.lezer,
+            &self.gd_delen,
+            Interaction::Write,
+            now,
+        ) {
+            Ok(access) => {
+                let doc: serde_json::Value = match serde_json::from_slice(&req.body) {
+                    Ok(v) => v,
+                    Err(_) => return Ok(Response::html(400, "not JSON")),
+                };
+                if doc["resourceType"] != "Bundle" {
+                    return Ok(Response::html(400, "not a FHIR Bundle"));
+                }
+                // MedMij CONSENT-4: the provenance travels along with shared data.
+                let provenance = req.header("x-medmij-provenance").unwrap_or("").to_owned();
+                self.log.record(Entry {
+                    event_type: "fhir.write",
+                    action: Action::Create,
+                    actor: (access.client_id.as_str().into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("Bundle", format!("{} bytes", req.body.len())),
+                    outcome: Outcome::Success,
+                    detail: Some(format!("scope {}; provenance {provenance}", access.scope)),
+                })?;
+                self.trace.step(
+                    "ZA GW (Lezer)",
+                    "OAUTH-13, CONSENT-4, LOG-1",
+                    format!(
+                        "FHIR write with a valid Bearer token for scope {}: Bundle accepted \
+                         with its provenance, logged",
+                        access.scope
+                    ),
+                );
+                let oo = serde_json::json!({
+                    "resourceType": "OperationOutcome",
+                    "issue": [{ "severity": "information", "code": "informational",
+                                "diagnostics": "Bundle received" }]
+                });
+                Ok(Response::new(200, "application/fhir+json", oo.to_string()))
+            }
+            Err(e) => {
+                self.trace.step(
+                    "ZA GW (Lezer)",
+                    "OAUTH-12 case 7/8",
+                    format!("FHIR write refused: HTTP {}", e.status()),
                 );
                 let mut resp = Response::new(e.status(), e.content_type(), e.body());
                 if let Some(w) = e.www_authenticate() {
