@@ -6,6 +6,9 @@
 //! cargo run -p medmij-examples --example demo -- --refuse          # OAUTH-12 case 4
 //! cargo run -p medmij-examples --example demo -- --replay-code     # OAUTH-8, case 6
 //! cargo run -p medmij-examples --example demo -- --not-whitelisted # TLS-4
+//! cargo run -p medmij-examples --example demo -- --no-data         # OAUTH-12 case 3
+//! cargo run -p medmij-examples --example demo -- --revoked-cert    # TLS-3
+//! cargo run -p medmij-examples --example demo -- --expired-token   # OAUTH-7, case 7
 //! ```
 
 use std::process::ExitCode;
@@ -19,6 +22,9 @@ enum Mode {
     Refuse,
     ReplayCode,
     NotWhitelisted,
+    NoData,
+    RevokedCert,
+    ExpiredToken,
 }
 
 fn main() -> ExitCode {
@@ -28,8 +34,14 @@ fn main() -> ExitCode {
         ["--refuse"] => Mode::Refuse,
         ["--replay-code"] => Mode::ReplayCode,
         ["--not-whitelisted"] => Mode::NotWhitelisted,
+        ["--no-data"] => Mode::NoData,
+        ["--revoked-cert"] => Mode::RevokedCert,
+        ["--expired-token"] => Mode::ExpiredToken,
         _ => {
-            eprintln!("usage: demo [--refuse | --replay-code | --not-whitelisted]");
+            eprintln!(
+                "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
+                 --revoked-cert | --expired-token]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -45,9 +57,14 @@ fn main() -> ExitCode {
 fn run(mode: Mode) -> Result<(), DemoError> {
     println!("== MedMij demo network: starting on 127.0.0.1 ==");
     let net = Network::start(true)?;
-    if mode == Mode::NotWhitelisted {
-        println!("\n== A new Whitelist without the PGO GW ==");
-        net.drop_pgo_from_whitelist()?;
+    match mode {
+        Mode::NotWhitelisted => {
+            println!("\n== A new Whitelist without the PGO GW ==");
+            net.drop_pgo_from_whitelist()?;
+        }
+        Mode::NoData => net.za_has_no_data(),
+        Mode::RevokedCert => net.revoke_pgo_certificate(),
+        _ => {}
     }
     let choice = if mode == Mode::Refuse {
         ConsentChoice::Refuse
@@ -84,6 +101,17 @@ fn run(mode: Mode) -> Result<(), DemoError> {
         }
         delen_ok = d.placed;
     }
+    let mut expired_ok = true;
+    if mode == Mode::ExpiredToken {
+        println!("\n== 901 seconds later: the PGO GW reads again with the same token ==");
+        net.advance_za_clock(std::time::Duration::from_secs(901));
+        let (status, code) = net.read_again()?;
+        println!(
+            "FHIR read: HTTP {status}, OperationOutcome issue code {}",
+            code.as_deref().unwrap_or("-")
+        );
+        expired_ok = status == 401 && code.as_deref() == Some("suppressed");
+    }
     let mut replay_ok = true;
     if mode == Mode::ReplayCode {
         println!("\n== The PGO GW presents the same code again ==");
@@ -113,7 +141,12 @@ fn run(mode: Mode) -> Result<(), DemoError> {
             run.error.as_deref() == Some("access_denied")
                 && run.error_description.as_deref() == Some("Authorization denied.")
         }
-        Mode::NotWhitelisted => !run.token_obtained && run.collected.is_none(),
+        Mode::NotWhitelisted | Mode::RevokedCert => !run.token_obtained && run.collected.is_none(),
+        Mode::NoData => {
+            run.error.as_deref() == Some("access_denied")
+                && run.error_description.as_deref() == Some("No such resources.")
+        }
+        Mode::ExpiredToken => run.collected.is_some() && expired_ok,
     };
     if ok {
         Ok(())

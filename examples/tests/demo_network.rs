@@ -168,3 +168,49 @@ fn delen_shares_the_collected_bundle_with_its_provenance() {
         ]
     );
 }
+
+#[test]
+fn no_data_redirects_access_denied_no_such_resources() {
+    let net = Network::start(false).expect("network starts");
+    net.za_has_no_data();
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij OAUTH-12 case 3: no consent asked, no code.
+    assert_eq!(run.error.as_deref(), Some("access_denied"));
+    assert_eq!(run.error_description.as_deref(), Some("No such resources."));
+    assert!(!run.token_obtained);
+    net.verify_logs().expect("logs verify");
+    assert_eq!(net.za_log_event_types().unwrap(), ["oauth.authorize"]);
+}
+
+#[test]
+fn revoked_client_certificate_is_refused_at_the_handshake() {
+    let net = Network::start(false).expect("network starts");
+    net.revoke_pgo_certificate();
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij TLS-3: OCSP says revoked, the ZA GW refuses the session (hard fail).
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    let steps = net.trace().steps();
+    assert!(
+        steps.iter().any(|s| s.actor == "ZA GW"
+            && s.text.contains("handshake REFUSED")
+            && s.text.contains("revoked")),
+        "{steps:#?}"
+    );
+    assert_eq!(net.za_log_event_types().unwrap(), ["consent.granted"]);
+}
+
+#[test]
+fn expired_token_gets_operation_outcome_suppressed() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    assert!(run.collected.is_some());
+    // Still valid just before 900 s (MedMij OAUTH-7) ...
+    net.advance_za_clock(std::time::Duration::from_secs(890));
+    assert_eq!(net.read_again().unwrap().0, 200);
+    // ... and refused after (OAUTH-12 case 7).
+    net.advance_za_clock(std::time::Duration::from_secs(11));
+    let (status, code) = net.read_again().unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(code.as_deref(), Some("suppressed"));
+}

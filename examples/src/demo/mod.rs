@@ -110,7 +110,8 @@ pub struct ReplayRun {
 pub struct Network {
     trace: Arc<Trace>,
     _pki: Arc<TestPki>,
-    _responder: OcspResponder,
+    responder: OcspResponder,
+    pgo_serial: Vec<u8>,
     stelselnode: Arc<stelselnode::Stelselnode>,
     za: Arc<za_gw::ZaGw>,
     pgo: Arc<pgo_gw::PgoGw>,
@@ -283,7 +284,8 @@ impl Network {
         Ok(Network {
             trace,
             _pki: pki,
-            _responder: responder,
+            responder,
+            pgo_serial: pgo_cert.serial.clone(),
             stelselnode,
             za,
             pgo,
@@ -306,6 +308,12 @@ impl Network {
         let page = self.browser.navigate("GET", &start, None)?;
         if page.status != 200 {
             return Err(format!("expected the consent page, got HTTP {}", page.status).into());
+        }
+        // The flow may end before the consent screen (OAUTH-12 cases 2, 3): the
+        // browser is then already back at the PGO.
+        if let Some(mut run) = self.pgo.take_result() {
+            run.final_page = page.body_str().to_owned();
+            return Ok(run);
         }
         let form = browser::ConsentForm::parse(page.body_str())?;
         let decision = match choice {
@@ -359,6 +367,46 @@ impl Network {
         self.pgo
             .take_delen_result()
             .ok_or_else(|| "the PGO GW did not finish the flow".into())
+    }
+
+    /// The ZA GW's back end has no data of the person from now on (MedMij OAUTH-12
+    /// case 3).
+    pub fn za_has_no_data(&self) {
+        self.za.set_no_data();
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-11",
+            "back end switched to: no data of the test person",
+        );
+    }
+
+    /// The OCSP responder reports the PGO GW's certificate as revoked from now on:
+    /// the ZA GW refuses its next handshake (MedMij TLS-3).
+    pub fn revoke_pgo_certificate(&self) {
+        self.responder.revoke(&self.pgo_serial);
+        self.trace.step(
+            "OCSP responder",
+            "TLS-3",
+            format!("the certificate of {PGO_HOST} is now reported revoked"),
+        );
+    }
+
+    /// Moves the ZA GW's clock forward by `by` (to show the 900 s lifetime, MedMij
+    /// OAUTH-7).
+    pub fn advance_za_clock(&self, by: std::time::Duration) {
+        self.za.advance_clock(by);
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-7",
+            format!("clock moved {} s forward", by.as_secs()),
+        );
+    }
+
+    /// After a granted flow: the PGO GW reads the resource again with the token it
+    /// got. Returns the HTTP status and the FHIR OperationOutcome issue code, if any
+    /// (MedMij OAUTH-12 case 7: `suppressed`).
+    pub fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
+        self.pgo.read_again()
     }
 
     /// After a granted flow: the PGO GW presents the same code again. The ZA GW must

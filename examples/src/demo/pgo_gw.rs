@@ -455,6 +455,32 @@ impl PgoGw {
         )?)
     }
 
+    /// Reads the resource again with the last grant.
+    pub(crate) fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
+        let (_, grant, host, port, path) = self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or("no earlier grant")?;
+        self.trace.mark();
+        let resp = self.read_resource(&grant, &host, port, &path)?;
+        let oo: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+        let code = oo["issue"][0]["code"].as_str().map(str::to_owned);
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-7, OAUTH-12 case 7",
+            format!(
+                "FHIR read with the earlier token: HTTP {}{}",
+                resp.status,
+                code.as_deref()
+                    .map(|c| format!(", OperationOutcome issue code {c}"))
+                    .unwrap_or_default()
+            ),
+        );
+        Ok((resp.status, code))
+    }
+
     /// Presents the last redeemed code again (a breach, MedMij OAUTH-8), then tries
     /// the token it had obtained.
     pub(crate) fn replay_last_code(&self) -> Result<ReplayRun, DemoError> {

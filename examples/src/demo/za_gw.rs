@@ -3,8 +3,9 @@
 //! endpoint and a FHIR resource endpoint, all logged per NEN 7513.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use medmij_consent::{
     Bevestiging, ConsentKind, ConsentRequest, CsrfToken, Decision, DecisionBook, FlowId, Language,
@@ -81,6 +82,10 @@ pub(crate) struct ZaGw {
     gd: GegevensdienstId,
     lezer: Zorgaanbiedernaam,
     gd_delen: GegevensdienstId,
+    /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
+    no_data: AtomicBool,
+    /// Demo switch: seconds added to this gateway's clock (to show expiry, OAUTH-7).
+    clock_offset: AtomicU64,
 }
 
 type R = Result<Response, DemoError>;
@@ -107,7 +112,24 @@ impl ZaGw {
             gd,
             lezer,
             gd_delen,
+            no_data: AtomicBool::new(false),
+            clock_offset: AtomicU64::new(0),
         })
+    }
+
+    /// This gateway's clock (the real one plus the demo offset).
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + Duration::from_secs(self.clock_offset.load(Ordering::Relaxed))
+    }
+
+    /// Moves this gateway's clock forward.
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        self.clock_offset.fetch_add(by.as_secs(), Ordering::Relaxed);
+    }
+
+    /// From now on the back end has no data of the person.
+    pub(crate) fn set_no_data(&self) {
+        self.no_data.store(true, Ordering::Relaxed);
     }
 
     /// Fetches the OCL, GNL and WHL again (MedMij LISTS-8).
@@ -159,7 +181,7 @@ impl ZaGw {
     }
 
     fn authorize(&self, req: &Request) -> R {
-        let now = SystemTime::now();
+        let now = self.now();
         let mut session = match self.server.authorize(req.query()) {
             Ok(s) => s,
             Err(inv) => {
@@ -209,10 +231,24 @@ impl ZaGw {
             return Ok(Response::redirect(r.location()));
         }
         // The demo's back-end system holds data of the test person only.
-        let has_data = person.as_str() == TestDigidStandIn::PERSON;
+        let has_data =
+            person.as_str() == TestDigidStandIn::PERSON && !self.no_data.load(Ordering::Relaxed);
         if let Some(r) = session.data_available(has_data)? {
-            self.trace
-                .step("ZA GW", "OAUTH-12 case 3", "no data for this person");
+            self.log.record(Entry {
+                event_type: "oauth.authorize",
+                action: Action::Execute,
+                actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
+                subject: Self::subject(TestDigidStandIn::PERSON),
+                object: Object::new("authorization-request", scope.to_string()),
+                outcome: Outcome::Refused,
+                detail: Some("no data of this person for this Gegevensdienst".into()),
+            })?;
+            self.trace.step(
+                "ZA GW",
+                "OAUTH-12 case 3",
+                "no data of this person for this Gegevensdienst: logged; redirect with \
+                 access_denied \"No such resources.\"",
+            );
             return Ok(Response::redirect(r.location()));
         }
         self.trace.step(
@@ -291,7 +327,7 @@ impl ZaGw {
     }
 
     fn consent(&self, req: &Request) -> R {
-        let now = SystemTime::now();
+        let now = self.now();
         let posted = PostedDecision::from_form(req.body_str())?;
         let (mut session, kind) = self
             .sessions
@@ -382,7 +418,7 @@ impl ZaGw {
     }
 
     fn token(&self, req: &Request) -> R {
-        let now = SystemTime::now();
+        let now = self.now();
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
         let client = req
             .peer_names
@@ -432,7 +468,7 @@ impl ZaGw {
     }
 
     fn resource(&self, req: &Request) -> R {
-        let now = SystemTime::now();
+        let now = self.now();
         match self.server.check_resource(
             req.header("authorization"),
             &self.za,
@@ -480,7 +516,7 @@ impl ZaGw {
 impl ZaGw {
     /// The Lezer's FHIR write endpoint (UCI Delen, MedMij OAUTH-13).
     fn write(&self, req: &Request) -> R {
-        let now = SystemTime::now();
+        let now = self.now();
         match self.server.check_resource(
             req.header("authorization"),
             &self.lezer,
