@@ -9,6 +9,7 @@
 //! cargo run -p medmij-examples --example demo -- --no-data         # OAUTH-12 case 3
 //! cargo run -p medmij-examples --example demo -- --revoked-cert    # TLS-3
 //! cargo run -p medmij-examples --example demo -- --expired-token   # OAUTH-7, case 7
+//! cargo run -p medmij-examples --example demo -- --stale-list      # LISTS-8, LISTS-9
 //! ```
 
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ enum Mode {
     NoData,
     RevokedCert,
     ExpiredToken,
+    StaleList,
 }
 
 fn main() -> ExitCode {
@@ -37,10 +39,11 @@ fn main() -> ExitCode {
         ["--no-data"] => Mode::NoData,
         ["--revoked-cert"] => Mode::RevokedCert,
         ["--expired-token"] => Mode::ExpiredToken,
+        ["--stale-list"] => Mode::StaleList,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token]"
+                 --revoked-cert | --expired-token | --stale-list]"
             );
             return ExitCode::from(2);
         }
@@ -64,6 +67,10 @@ fn run(mode: Mode) -> Result<(), DemoError> {
         }
         Mode::NoData => net.za_has_no_data(),
         Mode::RevokedCert => net.revoke_pgo_certificate(),
+        Mode::StaleList => {
+            println!("\n== A Whitelist with an equal Volgnummer, then no fresh Whitelist ==");
+            net.stale_whitelist()?;
+        }
         _ => {}
     }
     let choice = if mode == Mode::Refuse {
@@ -141,7 +148,9 @@ fn run(mode: Mode) -> Result<(), DemoError> {
             run.error.as_deref() == Some("access_denied")
                 && run.error_description.as_deref() == Some("Authorization denied.")
         }
-        Mode::NotWhitelisted | Mode::RevokedCert => !run.token_obtained && run.collected.is_none(),
+        Mode::NotWhitelisted | Mode::RevokedCert | Mode::StaleList => {
+            !run.token_obtained && run.collected.is_none()
+        }
         Mode::NoData => {
             run.error.as_deref() == Some("access_denied")
                 && run.error_description.as_deref() == Some("No such resources.")

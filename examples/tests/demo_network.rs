@@ -214,3 +214,27 @@ fn expired_token_gets_operation_outcome_suppressed() {
     assert_eq!(status, 401);
     assert_eq!(code.as_deref(), Some("suppressed"));
 }
+
+#[test]
+fn equal_volgnummer_is_refused_and_a_stale_whitelist_refuses_every_peer() {
+    let net = Network::start(false).expect("network starts");
+    net.stale_whitelist()
+        .expect("equal Volgnummer refused (LISTS-9)");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij LISTS-8, TLS-4: "cannot be determined" refuses the session.
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    let steps = net.trace().steps();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.text.contains("fetched WHL: REFUSED")),
+        "{steps:#?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.actor == "ZA GW" && s.text.contains("handshake REFUSED")),
+        "{steps:#?}"
+    );
+}

@@ -2,7 +2,8 @@
 //! fetches them from the Stelselnode into a medmij-lists `ListStore`.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use medmij_lists::{
     BackChannelUri, FrontChannelUri, Gegevensdienst, GegevensdienstId, GegevensdienstNaam,
@@ -113,11 +114,28 @@ pub(crate) fn whitelist_xml(hosts: &[&str], volgnummer: &str) -> Result<String, 
 pub(crate) struct ListFetcher {
     config: Arc<rustls::ClientConfig>,
     port: u16,
+    /// Seconds added to this gateway's clock (a demo switch to show expiry and
+    /// staleness without waiting).
+    clock: Arc<AtomicU64>,
 }
 
 impl ListFetcher {
     pub(crate) fn new(config: Arc<rustls::ClientConfig>, port: u16) -> Self {
-        ListFetcher { config, port }
+        ListFetcher {
+            config,
+            port,
+            clock: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// This gateway's clock.
+    pub(crate) fn now(&self) -> SystemTime {
+        SystemTime::now() + Duration::from_secs(self.clock.load(Ordering::Relaxed))
+    }
+
+    /// Moves this gateway's clock forward.
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        self.clock.fetch_add(by.as_secs(), Ordering::Relaxed);
     }
 
     /// GETs `/{path}` and offers it to `store` (which validates it and installs it
@@ -141,7 +159,21 @@ impl ListFetcher {
         if resp.status != 200 {
             return Err(format!("Stelselnode answered {} for /{path}", resp.status).into());
         }
-        let event = store.offer(&resp.body, SystemTime::now())?;
+        let event = match store.offer(&resp.body, self.now()) {
+            Ok(e) => e,
+            Err(e) => {
+                // MedMij LISTS-7, LISTS-9: refused; the version in force stays.
+                trace.step(
+                    who,
+                    "LISTS-7, LISTS-9",
+                    format!(
+                        "fetched {}: REFUSED ({e}); the version in force stays",
+                        path.to_uppercase()
+                    ),
+                );
+                return Err(e.into());
+            }
+        };
         let what = match event {
             StoreEvent::Installed { .. } => "validated and installed",
             StoreEvent::Unchanged { .. } => "unchanged (same Volgnummer)",
@@ -162,12 +194,24 @@ impl ListFetcher {
 
 /// A Whitelist answer from the current list in a store (MedMij TLS-4): no valid
 /// list means "cannot be determined", which refuses.
-fn whitelist_of(store: &Arc<ListStore<Whitelist>>) -> Arc<dyn medmij_tls::Whitelist> {
+/// A list that was not fetched successfully for longer than its maximum age (3600 s
+/// for the Whitelist, LISTS-8) cannot answer either.
+fn whitelist_of(
+    store: &Arc<ListStore<Whitelist>>,
+    clock: &Arc<AtomicU64>,
+) -> Arc<dyn medmij_tls::Whitelist> {
     let store = store.clone();
-    Arc::new(move |host: &str| match store.current() {
-        Some(i) if i.list().contains(host) => WhitelistAnswer::Listed,
-        Some(_) => WhitelistAnswer::NotListed,
-        None => WhitelistAnswer::Undetermined,
+    let clock = clock.clone();
+    Arc::new(move |host: &str| {
+        let now = SystemTime::now() + Duration::from_secs(clock.load(Ordering::Relaxed));
+        if store.is_stale(now) {
+            return WhitelistAnswer::Undetermined;
+        }
+        match store.current() {
+            Some(i) if i.list().contains(host) => WhitelistAnswer::Listed,
+            Some(_) => WhitelistAnswer::NotListed,
+            None => WhitelistAnswer::Undetermined,
+        }
     })
 }
 
@@ -194,7 +238,10 @@ impl ZaLists {
         self.fetcher.fetch("whl", &self.whl, trace, "ZA GW")
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
-        whitelist_of(&self.whl)
+        whitelist_of(&self.whl, &self.fetcher.clock)
+    }
+    pub(crate) fn fetcher(&self) -> &ListFetcher {
+        &self.fetcher
     }
 }
 
@@ -221,6 +268,6 @@ impl PgoLists {
         self.fetcher.fetch("whl", &self.whl, trace, "PGO GW")
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
-        whitelist_of(&self.whl)
+        whitelist_of(&self.whl, &self.fetcher.clock)
     }
 }

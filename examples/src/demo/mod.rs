@@ -55,6 +55,32 @@ pub const GEGEVENSDIENST_DELEN: &str = "4";
 /// The Lezer's Systeemrol (a FHIR write endpoint).
 pub const SYSTEEMROL_LEZER: &str = "MOV-FHIR-LEZER";
 
+/// How often each gateway fetches its lists from the Stelselnode (MedMij LISTS-8:
+/// the Whitelist at least hourly).
+pub const LIST_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Calls `refresh` every `interval` on a background thread for as long as `target`
+/// lives. Failures are reported in the trace by the fetch itself; the version in
+/// force stays (LISTS-7).
+fn schedule<T: Send + Sync + 'static>(
+    target: &Arc<T>,
+    interval: std::time::Duration,
+    refresh: fn(&T) -> Result<(), DemoError>,
+) {
+    let weak = Arc::downgrade(target);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(interval);
+            match weak.upgrade() {
+                Some(t) => {
+                    let _ = refresh(&t);
+                }
+                None => return,
+            }
+        }
+    });
+}
+
 /// What the scripted person does on the consent screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentChoice {
@@ -276,6 +302,17 @@ impl Network {
             format!("front channel on 127.0.0.1:{pgo_front_port}"),
         );
 
+        schedule(&za, LIST_REFRESH_INTERVAL, za_gw::ZaGw::refresh_lists);
+        schedule(&pgo, LIST_REFRESH_INTERVAL, pgo_gw::PgoGw::refresh_lists);
+        trace.step(
+            "ZA GW, PGO GW",
+            "LISTS-8",
+            format!(
+                "lists fetched again every {} minutes",
+                LIST_REFRESH_INTERVAL.as_secs() / 60
+            ),
+        );
+
         let mut front_ports = HashMap::new();
         front_ports.insert(ZA_HOST.to_owned(), za_front_port);
         front_ports.insert(PGO_HOST.to_owned(), pgo_front_port);
@@ -407,6 +444,36 @@ impl Network {
     /// (MedMij OAUTH-12 case 7: `suppressed`).
     pub fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
         self.pgo.read_again()
+    }
+
+    /// LISTS-9 then LISTS-8: the Stelselnode publishes a Whitelist with the same
+    /// Volgnummer as the one in force (the ZA GW refuses it and keeps its version),
+    /// then the ZA GW goes two hours without a successful Whitelist fetch: its
+    /// Whitelist is stale, so no peer's listing can be determined and every
+    /// back-channel handshake is refused (TLS-4).
+    pub fn stale_whitelist(&self) -> Result<(), DemoError> {
+        let xml = lists::whitelist_xml(
+            &[STELSELNODE_HOST, ZA_HOST, PGO_HOST, "rogue-node.example.nl"],
+            "1",
+        )?;
+        self.stelselnode.publish_whl(xml);
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-9",
+            "publishes a Whitelist with an extra node but the same Volgnummer 1",
+        );
+        let refused = self.za.refresh_lists().is_err();
+        if !refused {
+            return Err("the ZA GW installed a Whitelist with an equal Volgnummer".into());
+        }
+        self.za
+            .advance_clock(std::time::Duration::from_secs(2 * 3600));
+        self.trace.step(
+            "ZA GW",
+            "LISTS-8",
+            "two hours pass without a successful Whitelist fetch: the Whitelist in force is stale",
+        );
+        Ok(())
     }
 
     /// After a granted flow: the PGO GW presents the same code again. The ZA GW must

@@ -94,6 +94,11 @@ impl PgoGw {
         })
     }
 
+    /// Fetches the ZAL, GNL and WHL again (MedMij LISTS-8).
+    pub(crate) fn refresh_lists(&self) -> Result<(), DemoError> {
+        self.lists.refresh(&self.trace)
+    }
+
     pub(crate) fn log(&self) -> &AuditLog {
         &self.log
     }

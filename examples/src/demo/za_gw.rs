@@ -3,7 +3,7 @@
 //! endpoint and a FHIR resource endpoint, all logged per NEN 7513.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -84,8 +84,6 @@ pub(crate) struct ZaGw {
     gd_delen: GegevensdienstId,
     /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
     no_data: AtomicBool,
-    /// Demo switch: seconds added to this gateway's clock (to show expiry, OAUTH-7).
-    clock_offset: AtomicU64,
 }
 
 type R = Result<Response, DemoError>;
@@ -113,18 +111,17 @@ impl ZaGw {
             lezer,
             gd_delen,
             no_data: AtomicBool::new(false),
-            clock_offset: AtomicU64::new(0),
         })
     }
 
     /// This gateway's clock (the real one plus the demo offset).
     fn now(&self) -> SystemTime {
-        SystemTime::now() + Duration::from_secs(self.clock_offset.load(Ordering::Relaxed))
+        self.lists.fetcher().now()
     }
 
     /// Moves this gateway's clock forward.
     pub(crate) fn advance_clock(&self, by: Duration) {
-        self.clock_offset.fetch_add(by.as_secs(), Ordering::Relaxed);
+        self.lists.fetcher().advance_clock(by);
     }
 
     /// From now on the back end has no data of the person.
