@@ -10,6 +10,8 @@
 //! cargo run -p medmij-examples --example demo -- --revoked-cert    # TLS-3
 //! cargo run -p medmij-examples --example demo -- --expired-token   # OAUTH-7, case 7
 //! cargo run -p medmij-examples --example demo -- --stale-list      # LISTS-8, LISTS-9
+//! cargo run --release -p medmij-examples --example demo -- --bench 1000
+//! cargo run -p medmij-examples --example demo -- --serve           # walk it in Chromium
 //! ```
 
 use std::process::ExitCode;
@@ -31,6 +33,26 @@ enum Mode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, n] = &args[..]
+        && flag == "--bench"
+    {
+        return match n.parse().map_err(DemoError::from).and_then(bench) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args == ["--serve"] {
+        return match serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("serve failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mode = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [] => Mode::Happy,
         ["--refuse"] => Mode::Refuse,
@@ -43,7 +65,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list]"
+                 --revoked-cert | --expired-token | --stale-list | --bench N | --serve]"
             );
             return ExitCode::from(2);
         }
@@ -161,5 +183,51 @@ fn run(mode: Mode) -> Result<(), DemoError> {
         Ok(())
     } else {
         Err("the flow did not end as the rules prescribe".into())
+    }
+}
+
+/// Runs `n` whole UCI Verzamelen flows one after the other on one network (every
+/// back-channel connection a fresh TLS handshake: resumption is off) and prints the
+/// median and p99 wall time of a flow.
+fn bench(n: usize) -> Result<(), DemoError> {
+    let net = Network::start(false)?;
+    // One warm-up flow (first OCSP fetches).
+    net.verzamelen(ConsentChoice::Grant)?;
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        let run = net.verzamelen(ConsentChoice::Grant)?;
+        times.push(t.elapsed());
+        if run.collected.is_none() {
+            return Err("a flow did not collect".into());
+        }
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
+    println!(
+        "UCI Verzamelen, {n} runs: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(0.5).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// Keeps the network running and prints how to walk the front channel in Chromium.
+fn serve() -> Result<(), DemoError> {
+    let net = Network::start(true)?;
+    let profile = net.log_dir().join("chromium-profile");
+    let root = net.write_root_pem()?;
+    println!("\n== The network is running; press Ctrl-C to stop ==");
+    println!("Open the PGO start page in Chromium (a throw-away profile):\n");
+    let args: Vec<String> = net
+        .chromium_args(&profile)
+        .into_iter()
+        .map(|a| format!("'{a}'"))
+        .collect();
+    println!("  chromium {} '{}'\n", args.join(" "), net.start_url());
+    println!("Test root certificate: {}", root.display());
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
     }
 }

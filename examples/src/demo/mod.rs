@@ -135,7 +135,8 @@ pub struct ReplayRun {
 /// The whole network, running on background threads until the process ends.
 pub struct Network {
     trace: Arc<Trace>,
-    _pki: Arc<TestPki>,
+    pki: Arc<TestPki>,
+    front_ports: (u16, u16),
     responder: OcspResponder,
     pgo_serial: Vec<u8>,
     stelselnode: Arc<stelselnode::Stelselnode>,
@@ -317,10 +318,12 @@ impl Network {
         front_ports.insert(ZA_HOST.to_owned(), za_front_port);
         front_ports.insert(PGO_HOST.to_owned(), pgo_front_port);
         let browser = browser::Browser::new(pki.root_der().clone(), front_ports, trace.clone())?;
+        let front_ports = (za_front_port, pgo_front_port);
 
         Ok(Network {
             trace,
-            _pki: pki,
+            pki,
+            front_ports,
             responder,
             pgo_serial: pgo_cert.serial.clone(),
             stelselnode,
@@ -334,6 +337,37 @@ impl Network {
     /// The step trace shared by all parts of the network.
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// Where a person starts UCI Verzamelen in a browser: the PGO GW's start page.
+    pub fn start_url(&self) -> String {
+        format!(
+            "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}"
+        )
+    }
+
+    /// Chromium flags that send the front-channel host names (which carry no port,
+    /// MedMij LISTS-3) to the loopback ports, in a throw-away profile. The test PKI's
+    /// root is not in any browser's trust store, hence `--ignore-certificate-errors`
+    /// (for this test network only).
+    pub fn chromium_args(&self, profile_dir: &std::path::Path) -> Vec<String> {
+        let (za, pgo) = self.front_ports;
+        vec![
+            format!("--user-data-dir={}", profile_dir.display()),
+            format!(
+                "--host-resolver-rules=MAP {ZA_HOST}:443 127.0.0.1:{za}, MAP {PGO_HOST}:443 127.0.0.1:{pgo}"
+            ),
+            "--ignore-certificate-errors".to_owned(),
+            "--no-first-run".to_owned(),
+        ]
+    }
+
+    /// Writes the test root certificate (PEM) into the log directory and returns its
+    /// path, for importing into a browser.
+    pub fn write_root_pem(&self) -> Result<PathBuf, DemoError> {
+        let path = self.dir.join("test-root.pem");
+        std::fs::write(&path, self.pki.root_pem())?;
+        Ok(path)
     }
 
     /// Runs UCI Verzamelen once, the browser choosing `choice` on the consent screen.

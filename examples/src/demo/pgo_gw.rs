@@ -436,7 +436,24 @@ impl PgoGw {
             message: message.clone(),
             final_page: String::new(),
         });
-        Ok(Response::html(200, page("Gegevens opgehaald", &message)))
+        let shown = bundle["entry"]
+            .as_array()
+            .map(|es| {
+                es.iter()
+                    .filter_map(|e| {
+                        e["resource"]["medicationCodeableConcept"]["coding"][0]["display"].as_str()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        Ok(Response::html(
+            200,
+            page(
+                "Gegevens opgehaald",
+                &format!("{message} Medicatie: {shown}."),
+            ),
+        ))
     }
 
     fn read_resource(
