@@ -120,7 +120,10 @@ fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
     );
     net.verify_logs().expect("logs verify");
     // The consent was given and logged, but nothing was ever fetched.
-    assert_eq!(net.za_log_event_types().unwrap(), ["consent.granted"]);
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "tls.refused"]
+    );
 }
 
 #[test]
@@ -197,7 +200,10 @@ fn revoked_client_certificate_is_refused_at_the_handshake() {
             && s.text.contains("revoked")),
         "{steps:#?}"
     );
-    assert_eq!(net.za_log_event_types().unwrap(), ["consent.granted"]);
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "tls.refused"]
+    );
 }
 
 #[test]

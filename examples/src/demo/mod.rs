@@ -243,15 +243,28 @@ impl Network {
         // ZA GW.
         let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
         za_lists.refresh(&trace)?;
+        let za_whitelist = za_lists.whitelist();
+        let za_log = audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32])?;
+        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone())?);
+        // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1).
+        let za_refusals = {
+            let traced = trace.refusal_log("ZA GW");
+            let za = Arc::downgrade(&za);
+            let log: medmij_tls::RefusalLog = Arc::new(move |ev: &medmij_tls::RefusalEvent| {
+                traced(ev);
+                if let Some(za) = za.upgrade() {
+                    za.log_refusal(ev);
+                }
+            });
+            log
+        };
         let za_back = BackChannel::new(
             anchors()?,
-            za_lists.whitelist(),
+            za_whitelist,
             OwnCertificates::new(vec![za_cert.own_certificate()?])?,
         )
         .ocsp_source(ocsp())
-        .refusal_log(trace.refusal_log("ZA GW"));
-        let za_log = audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32])?;
-        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone())?);
+        .refusal_log(za_refusals);
         http::serve(
             za_front_l,
             Arc::new(medmij_tls::front_channel_server_config(

@@ -129,6 +129,24 @@ impl ZaGw {
         self.no_data.store(true, Ordering::Relaxed);
     }
 
+    /// Logs a refused back-channel handshake (MedMij TLS-3, TLS-4, LOG-1).
+    pub(crate) fn log_refusal(&self, ev: &medmij_tls::RefusalEvent) {
+        let who = ev
+            .peer_names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "unknown".into());
+        let _ = self.log.record(Entry {
+            event_type: "tls.refused",
+            action: Action::Execute,
+            actor: (who, ActorKind::System),
+            subject: None,
+            object: Object::new("tls-peer", ev.peer_names.join(",")),
+            outcome: Outcome::Refused,
+            detail: Some(ev.refusal.to_string()),
+        });
+    }
+
     /// Fetches the OCL, GNL and WHL again (MedMij LISTS-8).
     pub(crate) fn refresh_lists(&self) -> Result<(), DemoError> {
         self.lists.refresh(&self.trace)
