@@ -244,3 +244,35 @@ fn equal_volgnummer_is_refused_and_a_stale_whitelist_refuses_every_peer() {
         "{steps:#?}"
     );
 }
+
+#[test]
+fn concurrent_persons_each_get_their_own_flow() {
+    let net = Network::start(false).expect("network starts");
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| net.verzamelen(ConsentChoice::Grant)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap()
+                    .expect("flow runs")
+                    .collected
+                    .expect("collected")
+            })
+            .collect()
+    });
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        8,
+        "OAUTH-10: one session, one state, one result each"
+    );
+    for id in &ids {
+        assert!(net.dossier_item(id).unwrap().0);
+    }
+    assert_eq!(net.verify_logs().unwrap(), (24, 24));
+}

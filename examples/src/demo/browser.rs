@@ -84,6 +84,28 @@ impl Browser {
         Ok(resp)
     }
 
+    /// A browser with the same settings and an empty cookie jar (another person, or
+    /// a fresh session).
+    pub(crate) fn fresh(&self) -> Browser {
+        Browser {
+            config: self.config.clone(),
+            front_ports: self.front_ports.clone(),
+            cookies: Mutex::new(HashMap::new()),
+            trace: self.trace.clone(),
+        }
+    }
+
+    /// The value of cookie `name` set by `host`.
+    pub(crate) fn cookie(&self, host: &str, name: &str) -> Option<String> {
+        self.cookies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)?
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
     /// Sends the request and follows redirects (as GET) until a page arrives.
     pub(crate) fn navigate(
         &self,

@@ -389,13 +389,18 @@ impl Network {
         let start = format!(
             "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}"
         );
-        let page = self.browser.navigate("GET", &start, None)?;
+        // Every run is a new person's browser session.
+        let browser = self.browser.fresh();
+        let page = browser.navigate("GET", &start, None)?;
+        let sid = browser
+            .cookie(PGO_HOST, "pgo_session")
+            .ok_or("the PGO GW set no session cookie")?;
         if page.status != 200 {
             return Err(format!("expected the consent page, got HTTP {}", page.status).into());
         }
         // The flow may end before the consent screen (OAUTH-12 cases 2, 3): the
         // browser is then already back at the PGO.
-        if let Some(mut run) = self.pgo.take_result() {
+        if let Some(mut run) = self.pgo.take_result(&sid) {
             run.final_page = page.body_str().to_owned();
             return Ok(run);
         }
@@ -415,10 +420,10 @@ impl Network {
             .append_pair("decision", decision)
             .finish();
         let action = format!("https://{ZA_HOST}{}", form.action);
-        let end = self.browser.navigate("POST", &action, Some(&body))?;
+        let end = browser.navigate("POST", &action, Some(&body))?;
         let mut run = self
             .pgo
-            .take_result()
+            .take_result(&sid)
             .ok_or("the PGO GW did not finish the flow")?;
         run.final_page = end.body_str().to_owned();
         Ok(run)
@@ -431,7 +436,11 @@ impl Network {
         let start = format!(
             "https://{PGO_HOST}/share?zorgaanbieder={LEZER}&gegevensdienst={GEGEVENSDIENST_DELEN}&item={item}"
         );
-        let page = self.browser.navigate("GET", &start, None)?;
+        let browser = self.browser.fresh();
+        let page = browser.navigate("GET", &start, None)?;
+        let sid = browser
+            .cookie(PGO_HOST, "pgo_session")
+            .ok_or("the PGO GW set no session cookie")?;
         if page.status != 200 {
             return Err(format!("expected the Bevestiging page, got HTTP {}", page.status).into());
         }
@@ -447,9 +456,9 @@ impl Network {
             .append_pair("decision", "grant")
             .finish();
         let action = format!("https://{ZA_HOST}{}", form.action);
-        self.browser.navigate("POST", &action, Some(&body))?;
+        browser.navigate("POST", &action, Some(&body))?;
         self.pgo
-            .take_delen_result()
+            .take_delen_result(&sid)
             .ok_or_else(|| "the PGO GW did not finish the flow".into())
     }
 

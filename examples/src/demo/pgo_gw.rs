@@ -51,8 +51,9 @@ pub(crate) struct PgoGw {
     dossier: Mutex<Dossier>,
     log: AuditLog,
     trace: Arc<Trace>,
-    result: Mutex<Option<VerzamelenRun>>,
-    delen_result: Mutex<Option<DelenRun>>,
+    /// Outcomes per browser session (`pgo_session` cookie).
+    result: Mutex<HashMap<String, VerzamelenRun>>,
+    delen_result: Mutex<HashMap<String, DelenRun>>,
     /// The last redeemed code's token request, the grant and the resource URL
     /// (kept only to show the replay of `--replay-code`).
     last: Mutex<Option<Redeemed>>,
@@ -88,8 +89,8 @@ impl PgoGw {
             dossier: Mutex::new(Dossier::new()),
             log,
             trace,
-            result: Mutex::new(None),
-            delen_result: Mutex::new(None),
+            result: Mutex::new(HashMap::new()),
+            delen_result: Mutex::new(HashMap::new()),
             last: Mutex::new(None),
         })
     }
@@ -103,19 +104,25 @@ impl PgoGw {
         &self.log
     }
 
-    pub(crate) fn take_result(&self) -> Option<VerzamelenRun> {
-        self.result.lock().unwrap_or_else(|e| e.into_inner()).take()
+    pub(crate) fn take_result(&self, sid: &str) -> Option<VerzamelenRun> {
+        self.result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(sid)
     }
 
-    pub(crate) fn take_delen_result(&self) -> Option<DelenRun> {
+    pub(crate) fn take_delen_result(&self, sid: &str) -> Option<DelenRun> {
         self.delen_result
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
+            .remove(sid)
     }
 
-    fn set_result(&self, run: VerzamelenRun) {
-        *self.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(run);
+    fn set_result(&self, sid: &str, run: VerzamelenRun) {
+        self.result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sid.to_owned(), run);
     }
 
     pub(crate) fn dossier_item(&self, id: &str) -> Result<(bool, String), DemoError> {
@@ -138,14 +145,17 @@ impl PgoGw {
             };
             r.unwrap_or_else(|e| {
                 me.trace.step("PGO GW", "-", format!("error: {e}"));
-                me.set_result(VerzamelenRun {
-                    collected: None,
-                    token_obtained: false,
-                    error: Some(e.to_string()),
-                    error_description: None,
-                    message: "Er ging iets mis.".into(),
-                    final_page: String::new(),
-                });
+                me.set_result(
+                    req.cookie("pgo_session").unwrap_or(""),
+                    VerzamelenRun {
+                        collected: None,
+                        token_obtained: false,
+                        error: Some(e.to_string()),
+                        error_description: None,
+                        message: "Er ging iets mis.".into(),
+                        final_page: String::new(),
+                    },
+                );
                 Response::html(500, page("Fout", "Er ging iets mis."))
             })
         })
@@ -247,14 +257,17 @@ impl PgoGw {
                         e.message_en()
                     ),
                 );
-                self.set_result(VerzamelenRun {
-                    collected: None,
-                    token_obtained: false,
-                    error,
-                    error_description,
-                    message: e.message_en().into(),
-                    final_page: String::new(),
-                });
+                self.set_result(
+                    &sid,
+                    VerzamelenRun {
+                        collected: None,
+                        token_obtained: false,
+                        error,
+                        error_description,
+                        message: e.message_en().into(),
+                        final_page: String::new(),
+                    },
+                );
                 return Ok(Response::html(
                     200,
                     page("Geen gegevens opgehaald", e.message_nl()),
@@ -326,14 +339,17 @@ impl PgoGw {
                 })?;
                 let message = "De verbinding met de zorgaanbieder kon niet veilig worden opgezet. \
                      Er zijn geen gegevens opgehaald.";
-                self.set_result(VerzamelenRun {
-                    collected: None,
-                    token_obtained: false,
-                    error: Some(format!("no TLS session: {e}")),
-                    error_description: None,
-                    message: message.into(),
-                    final_page: String::new(),
-                });
+                self.set_result(
+                    &sid,
+                    VerzamelenRun {
+                        collected: None,
+                        token_obtained: false,
+                        error: Some(format!("no TLS session: {e}")),
+                        error_description: None,
+                        message: message.into(),
+                        final_page: String::new(),
+                    },
+                );
                 return Ok(Response::html(
                     200,
                     page("Geen gegevens opgehaald", message),
@@ -362,7 +378,7 @@ impl PgoGw {
         );
 
         if let Some(item) = &p.share {
-            return self.place(&p, item, &record, &grant, person);
+            return self.place(&sid, &p, item, &record, &grant, person);
         }
 
         // The FHIR resource (MedMij OAUTH-2: token in the Authorization header).
@@ -428,14 +444,17 @@ impl PgoGw {
         let message = format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder);
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((treq, grant, host, port, path));
-        self.set_result(VerzamelenRun {
-            collected: Some(item_id),
-            token_obtained: true,
-            error: None,
-            error_description: None,
-            message: message.clone(),
-            final_page: String::new(),
-        });
+        self.set_result(
+            &sid,
+            VerzamelenRun {
+                collected: Some(item_id),
+                token_obtained: true,
+                error: None,
+                error_description: None,
+                message: message.clone(),
+                final_page: String::new(),
+            },
+        );
         let shown = bundle["entry"]
             .as_array()
             .map(|es| {
@@ -559,6 +578,7 @@ impl PgoGw {
     /// the placement (MedMij OAUTH-13, CONSENT-4).
     fn place(
         &self,
+        sid: &str,
         p: &Pending,
         item: &str,
         record: &ConsentRecord,
@@ -647,12 +667,18 @@ impl PgoGw {
         } else {
             "Het delen is niet gelukt.".to_owned()
         };
-        *self.delen_result.lock().unwrap_or_else(|e| e.into_inner()) = Some(DelenRun {
-            token_obtained: true,
-            placed,
-            placement,
-            message: message.clone(),
-        });
+        self.delen_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                sid.to_owned(),
+                DelenRun {
+                    token_obtained: true,
+                    placed,
+                    placement,
+                    message: message.clone(),
+                },
+            );
         Ok(Response::html(200, page("Delen", &message)))
     }
 }
