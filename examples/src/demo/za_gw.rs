@@ -221,6 +221,7 @@ impl ZaGw {
         let client = session.request().client_id().clone();
         let scope = session.request().scope().clone();
         let delen = session.request().use_case() == UseCase::Delen;
+        let redirect_uri = session.request().redirect_uri().to_owned();
         self.trace.step(
             "ZA GW",
             "OAUTH-3..5, OAUTH-11",
@@ -335,8 +336,23 @@ impl ZaGw {
             ),
         );
         let mut resp = Response::html(200, page.html());
+        // Work-around: the page's CSP has `form-action 'self'`, and Chromium applies
+        // form-action to the redirect that follows the form POST, so the 302 to the
+        // client's redirect URI (OAUTH-11) would be blocked. Allow exactly the origin of
+        // this request's (already validated, OAUTH-4) redirect URI as well.
+        let redirect_origin = url::Url::parse(&redirect_uri)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
         for (k, v) in page.headers() {
-            resp = resp.with_header(k, v.clone());
+            let v = if k.eq_ignore_ascii_case("content-security-policy") {
+                v.replace(
+                    "form-action 'self'",
+                    &format!("form-action 'self' {redirect_origin}"),
+                )
+            } else {
+                v.clone()
+            };
+            resp = resp.with_header(k, v);
         }
         Ok(resp)
     }
