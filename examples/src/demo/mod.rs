@@ -139,6 +139,8 @@ pub struct Network {
     front_ports: (u16, u16),
     responder: OcspResponder,
     pgo_serial: Vec<u8>,
+    pgo_pem: (String, String),
+    za_back_port: u16,
     stelselnode: Arc<stelselnode::Stelselnode>,
     za: Arc<za_gw::ZaGw>,
     pgo: Arc<pgo_gw::PgoGw>,
@@ -339,6 +341,8 @@ impl Network {
             front_ports,
             responder,
             pgo_serial: pgo_cert.serial.clone(),
+            pgo_pem: (pgo_cert.chain_pem.clone(), pgo_cert.key_pem.clone()),
+            za_back_port,
             stelselnode,
             za,
             pgo,
@@ -381,6 +385,30 @@ impl Network {
         let path = self.dir.join("test-root.pem");
         std::fs::write(&path, self.pki.root_pem())?;
         Ok(path)
+    }
+
+    /// The ZA GW's back-channel port on 127.0.0.1 (token and FHIR endpoints; its
+    /// certificate names [`ZA_HOST`]).
+    pub fn za_back_port(&self) -> u16 {
+        self.za_back_port
+    }
+
+    /// Writes the PGO GW's test certificate chain and key (PEM) into the log
+    /// directory, so that another HTTP client (curl) can act as the PGO GW on the
+    /// back channel. Test PKI only.
+    pub fn write_pgo_credentials(&self) -> Result<(PathBuf, PathBuf), DemoError> {
+        let chain = self.dir.join("pgo-gw.chain.pem");
+        let key = self.dir.join("pgo-gw.key.pem");
+        std::fs::write(&chain, &self.pgo_pem.0)?;
+        std::fs::write(&key, &self.pgo_pem.1)?;
+        Ok((chain, key))
+    }
+
+    /// The access token the PGO GW obtained in its last granted Verzamelen, for
+    /// interoperability tests with another client. Demo only: a real PGO GW never
+    /// hands a token out (RFC 6750 5.3).
+    pub fn last_access_token(&self) -> Option<String> {
+        self.pgo.last_access_token()
     }
 
     /// Runs UCI Verzamelen once, the browser choosing `choice` on the consent screen.

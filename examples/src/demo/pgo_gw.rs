@@ -496,6 +496,14 @@ impl PgoGw {
         )?)
     }
 
+    pub(crate) fn last_access_token(&self) -> Option<String> {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|l| l.1.token.to_string())
+    }
+
     /// Reads the resource again with the last grant.
     pub(crate) fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
         let (_, grant, host, port, path) = self
