@@ -15,7 +15,7 @@ use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
     AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome,
     GegevensdienstId, Interaction, MemoryStore, RandomSource, ServerConfig, Session, Subject,
-    ThreadRandom, UseCase, Zorgaanbiedernaam,
+    ThreadRandom, TokenEvent, UseCase, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
@@ -463,7 +463,13 @@ impl ZaGw {
             event_type: "oauth.token",
             action: Action::Execute,
             actor: (client.as_str().into(), ActorKind::System),
-            subject: None,
+            // LOG-1 "on whose data": the person the token stands for, when issued.
+            subject: match &out.event {
+                TokenEvent::Issued { subject, .. } => Self::subject(subject.as_str()),
+                _ => None,
+            },
+            // The event's Debug form redacts the subject and holds no code or token
+            // (LOG-4).
             object: Object::new("token-request", format!("{:?}", out.event)),
             outcome: if ok {
                 Outcome::Success
