@@ -1,3 +1,4 @@
 //! Shared code for the medmij-rs examples: the place where the crates meet.
 
+pub mod demo;
 pub mod lists_cli;

@@ -1,0 +1,267 @@
+//! The MedMij demo network: UCI Verzamelen end to end on loopback, with real
+//! mutual TLS, OCSP, the four lists, consent, provenance and NEN 7513 logs.
+//!
+//! ```text
+//! cargo run -p medmij-examples --example demo            # the happy flow
+//! cargo run -p medmij-examples --example demo -- --refuse          # OAUTH-12 case 4
+//! cargo run -p medmij-examples --example demo -- --replay-code     # OAUTH-8, case 6
+//! cargo run -p medmij-examples --example demo -- --not-whitelisted # TLS-4
+//! cargo run -p medmij-examples --example demo -- --no-data         # OAUTH-12 case 3
+//! cargo run -p medmij-examples --example demo -- --revoked-cert    # TLS-3
+//! cargo run -p medmij-examples --example demo -- --expired-token   # OAUTH-7, case 7
+//! cargo run -p medmij-examples --example demo -- --stale-list      # LISTS-8, LISTS-9
+//! cargo run --release -p medmij-examples --example demo -- --bench 1000
+//! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
+//! cargo run -p medmij-examples --example demo -- --serve           # walk it in Chromium
+//! ```
+
+use std::process::ExitCode;
+
+use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Network};
+
+/// Which path to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Happy,
+    Refuse,
+    ReplayCode,
+    NotWhitelisted,
+    NoData,
+    RevokedCert,
+    ExpiredToken,
+    StaleList,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let bench_args = match &args[..] {
+        [flag, n] if flag == "--bench" => Some((n.parse(), Ok(1))),
+        [flag, n, c, k] if flag == "--bench" && c == "--concurrency" => {
+            Some((n.parse(), k.parse()))
+        }
+        _ => None,
+    };
+    if let Some((n, c)) = bench_args {
+        let r = match (n, c) {
+            (Ok(n), Ok(c)) if c > 0 => bench(n, c),
+            _ => Err("usage: demo --bench N [--concurrency C]".into()),
+        };
+        return match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args == ["--serve"] {
+        return match serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("serve failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mode = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => Mode::Happy,
+        ["--refuse"] => Mode::Refuse,
+        ["--replay-code"] => Mode::ReplayCode,
+        ["--not-whitelisted"] => Mode::NotWhitelisted,
+        ["--no-data"] => Mode::NoData,
+        ["--revoked-cert"] => Mode::RevokedCert,
+        ["--expired-token"] => Mode::ExpiredToken,
+        ["--stale-list"] => Mode::StaleList,
+        _ => {
+            eprintln!(
+                "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
+                 --revoked-cert | --expired-token | --stale-list | --bench N [--concurrency C] | --serve]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match run(mode) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(mode: Mode) -> Result<(), DemoError> {
+    println!("== MedMij demo network: starting on 127.0.0.1 ==");
+    let net = Network::start(true)?;
+    match mode {
+        Mode::NotWhitelisted => {
+            println!("\n== A new Whitelist without the PGO GW ==");
+            net.drop_pgo_from_whitelist()?;
+        }
+        Mode::NoData => net.za_has_no_data(),
+        Mode::RevokedCert => net.revoke_pgo_certificate(),
+        Mode::StaleList => {
+            println!("\n== A Whitelist with an equal Volgnummer, then no fresh Whitelist ==");
+            net.stale_whitelist()?;
+        }
+        _ => {}
+    }
+    let choice = if mode == Mode::Refuse {
+        ConsentChoice::Refuse
+    } else {
+        ConsentChoice::Grant
+    };
+    println!("\n== UCI Verzamelen ({mode:?}) ==");
+    let run = net.verzamelen(choice)?;
+    println!("\n== Outcome ==");
+    println!("token obtained: {}", run.token_obtained);
+    if let Some(e) = &run.error {
+        println!(
+            "ended with: {e} {}",
+            run.error_description.as_deref().unwrap_or("")
+        );
+    }
+    println!("person sees: {}", run.message);
+    if let Some(id) = &run.collected {
+        let (unchanged, provenance) = net.dossier_item(id)?;
+        println!("dossier item {id}: unchanged since receipt = {unchanged}");
+        println!("provenance: {provenance}");
+    }
+    let mut delen_ok = true;
+    if mode == Mode::Happy
+        && let Some(id) = &run.collected
+    {
+        println!("\n== UCI Delen: the person shares {id} with {LEZER} ==");
+        let d = net.delen(id)?;
+        println!("\n== Outcome ==");
+        println!("token obtained: {}; placed: {}", d.token_obtained, d.placed);
+        println!("person sees: {}", d.message);
+        if let Some(p) = &d.placement {
+            println!("placement: {p}");
+        }
+        delen_ok = d.placed;
+    }
+    let mut expired_ok = true;
+    if mode == Mode::ExpiredToken {
+        println!("\n== 901 seconds later: the PGO GW reads again with the same token ==");
+        net.advance_za_clock(std::time::Duration::from_secs(901));
+        let (status, code) = net.read_again()?;
+        println!(
+            "FHIR read: HTTP {status}, OperationOutcome issue code {}",
+            code.as_deref().unwrap_or("-")
+        );
+        expired_ok = status == 401 && code.as_deref() == Some("suppressed");
+    }
+    let mut replay_ok = true;
+    if mode == Mode::ReplayCode {
+        println!("\n== The PGO GW presents the same code again ==");
+        let r = net.replay_code()?;
+        println!(
+            "token endpoint: HTTP {} {}; FHIR read with the earlier token: HTTP {}",
+            r.status,
+            r.error.as_deref().unwrap_or(""),
+            r.resource_status_after
+        );
+        replay_ok = r.status == 400
+            && r.error.as_deref() == Some("invalid_grant")
+            && r.resource_status_after == 401;
+    }
+    println!();
+    let (za, pgo) = net.verify_logs()?;
+    println!(
+        "NEN 7513 logs verify (hash chain + signed checkpoints): ZA GW {za} events, PGO GW {pgo} events"
+    );
+    println!("  ZA GW:  {:?}", net.za_log_event_types()?);
+    println!("  PGO GW: {:?}", net.pgo_log_event_types()?);
+    println!("  files in {}", net.log_dir().display());
+    let ok = match mode {
+        Mode::Happy => run.token_obtained && run.collected.is_some() && delen_ok,
+        Mode::ReplayCode => run.collected.is_some() && replay_ok,
+        Mode::Refuse => {
+            run.error.as_deref() == Some("access_denied")
+                && run.error_description.as_deref() == Some("Authorization denied.")
+        }
+        Mode::NotWhitelisted | Mode::RevokedCert | Mode::StaleList => {
+            !run.token_obtained && run.collected.is_none()
+        }
+        Mode::NoData => {
+            run.error.as_deref() == Some("access_denied")
+                && run.error_description.as_deref() == Some("No such resources.")
+        }
+        Mode::ExpiredToken => run.collected.is_some() && expired_ok,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("the flow did not end as the rules prescribe".into())
+    }
+}
+
+/// Runs `n` whole UCI Verzamelen flows on one network, `c` persons at a time (every
+/// back-channel connection a fresh TLS handshake: resumption is off), and prints the
+/// median and p99 wall time of a flow and the flows per second.
+fn bench(n: usize, c: usize) -> Result<(), DemoError> {
+    let net = Network::start(false)?;
+    // One warm-up flow (first OCSP fetches).
+    net.verzamelen(ConsentChoice::Grant)?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let start = std::time::Instant::now();
+    let results: Vec<Result<Vec<std::time::Duration>, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..c)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut times = Vec::new();
+                    while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                        let t = std::time::Instant::now();
+                        let run = net
+                            .verzamelen(ConsentChoice::Grant)
+                            .map_err(|e| e.to_string())?;
+                        times.push(t.elapsed());
+                        if run.collected.is_none() {
+                            return Err("a flow did not collect".to_owned());
+                        }
+                    }
+                    Ok(times)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("panic".into())))
+            .collect()
+    });
+    let wall = start.elapsed();
+    let mut times = Vec::with_capacity(n);
+    for r in results {
+        times.extend(r?);
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
+    println!(
+        "UCI Verzamelen, {n} runs, {c} at a time: median {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
+         {:.1} flows/s",
+        pct(0.5).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+        times[times.len() - 1].as_secs_f64() * 1e3,
+        n as f64 / wall.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Keeps the network running and prints how to walk the front channel in Chromium.
+fn serve() -> Result<(), DemoError> {
+    let net = Network::start(true)?;
+    let profile = net.log_dir().join("chromium-profile");
+    let root = net.write_root_pem()?;
+    println!("\n== The network is running; press Ctrl-C to stop ==");
+    println!("Open the PGO start page in Chromium (a throw-away profile):\n");
+    let args: Vec<String> = net
+        .chromium_args(&profile)
+        .into_iter()
+        .map(|a| format!("'{a}'"))
+        .collect();
+    println!("  chromium {} '{}'\n", args.join(" "), net.start_url());
+    println!("Test root certificate: {}", root.display());
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,273 @@
+//! The four lists: what the demo's MedMij Beheer publishes, and how each gateway
+//! fetches them from the Stelselnode into a medmij-lists `ListStore`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use medmij_lists::{
+    BackChannelUri, FrontChannelUri, Gegevensdienst, GegevensdienstId, GegevensdienstNaam,
+    Gegevensdienstnamenlijst, GnlRelease, Hostname, ListStore, MedMijList, NoArchive, OAuthclient,
+    OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, StoreEvent, Systeemrol,
+    Systeemrolcode, Tijdstempel, Volgnummer, Weergavenaam, Whitelist, WhlRelease, ZalRelease,
+    Zorgaanbieder, Zorgaanbiedernaam, Zorgaanbiederslijst,
+};
+use medmij_tls::WhitelistAnswer;
+
+use super::trace::Trace;
+use super::{
+    DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, STELSELNODE_HOST, SYSTEEMROL,
+    SYSTEEMROL_LEZER, ZA_HOST, ZORGAANBIEDER, http,
+};
+
+/// The organisation name of the PGO supplier on the OCL (shown in the consent text).
+pub(crate) const PGO_ORGANISATIE: &str = "MijnPGO Demo B.V.";
+/// The GNL display name of the demo Gegevensdienst.
+pub(crate) const GEGEVENSDIENST_NAAM: &str = "Medicatieoverzicht";
+
+/// The XML of the four lists, in the order ZAL, OCL, GNL, WHL.
+pub(crate) struct Published {
+    pub(crate) zal: String,
+    pub(crate) ocl: String,
+    pub(crate) gnl: String,
+    pub(crate) whl: String,
+}
+
+fn stamp() -> Result<(Tijdstempel, Volgnummer), DemoError> {
+    let now = medmij_log::format_time(SystemTime::now());
+    Ok((Tijdstempel::new(&now)?, Volgnummer::new("1")?))
+}
+
+/// The demo's lists, built from the medmij-lists model and serialised with `to_xml()`.
+pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
+    let (t, v) = stamp()?;
+    let gd = Gegevensdienst::new(
+        GegevensdienstId::new(GEGEVENSDIENST)?,
+        FrontChannelUri::new(&format!("https://{ZA_HOST}/oauth/authorize"))?,
+        BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/oauth/token"))?,
+        vec![Systeemrol::new(
+            Systeemrolcode::new(SYSTEEMROL)?,
+            BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/fhir"))?,
+        )],
+    )?;
+    // The Lezer, served by the same DVZA gateway under its own paths.
+    let gd_lezer = Gegevensdienst::new(
+        GegevensdienstId::new(GEGEVENSDIENST_DELEN)?,
+        FrontChannelUri::new(&format!("https://{ZA_HOST}/lezer/oauth/authorize"))?,
+        BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/oauth/token"))?,
+        vec![Systeemrol::new(
+            Systeemrolcode::new(SYSTEEMROL_LEZER)?,
+            BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/lezer/fhir"))?,
+        )],
+    )?;
+    let zal = Zorgaanbiederslijst::new(
+        ZalRelease::Release2,
+        t.clone(),
+        v.clone(),
+        vec![
+            Zorgaanbieder::new(Zorgaanbiedernaam::new(ZORGAANBIEDER)?, vec![gd])?,
+            Zorgaanbieder::new(Zorgaanbiedernaam::new(LEZER)?, vec![gd_lezer])?,
+        ],
+    )?;
+    let ocl = OAuthclientlist::new(
+        OclRelease::Release2,
+        t.clone(),
+        v.clone(),
+        vec![OAuthclient::new(
+            Hostname::new(PGO_HOST)?,
+            OAuthclientOrganisatienaam::new(PGO_ORGANISATIE)?,
+        )],
+    )?;
+    let gnl = Gegevensdienstnamenlijst::new(
+        GnlRelease::Release1,
+        t.clone(),
+        v.clone(),
+        vec![GegevensdienstNaam::new(
+            GegevensdienstId::new(GEGEVENSDIENST)?,
+            Weergavenaam::new(GEGEVENSDIENST_NAAM)?,
+        )],
+    )?;
+    Ok(Published {
+        zal: zal.to_xml(),
+        ocl: ocl.to_xml(),
+        gnl: gnl.to_xml(),
+        whl: whitelist_xml(&[STELSELNODE_HOST, ZA_HOST, PGO_HOST], "1")?,
+    })
+}
+
+/// A Whitelist with these nodes and this Volgnummer, as XML.
+pub(crate) fn whitelist_xml(hosts: &[&str], volgnummer: &str) -> Result<String, DemoError> {
+    let (t, _) = stamp()?;
+    let whl = Whitelist::new(
+        WhlRelease::Release2,
+        t,
+        Volgnummer::new(volgnummer)?,
+        hosts
+            .iter()
+            .map(|h| Hostname::new(h))
+            .collect::<Result<_, _>>()?,
+    )?;
+    Ok(whl.to_xml())
+}
+
+/// Fetches lists from the Stelselnode over mutual TLS.
+pub(crate) struct ListFetcher {
+    config: Arc<rustls::ClientConfig>,
+    port: u16,
+    /// Seconds added to this gateway's clock (a demo switch to show expiry and
+    /// staleness without waiting).
+    clock: Arc<AtomicU64>,
+}
+
+impl ListFetcher {
+    pub(crate) fn new(config: Arc<rustls::ClientConfig>, port: u16) -> Self {
+        ListFetcher {
+            config,
+            port,
+            clock: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// This gateway's clock.
+    pub(crate) fn now(&self) -> SystemTime {
+        SystemTime::now() + Duration::from_secs(self.clock.load(Ordering::Relaxed))
+    }
+
+    /// Moves this gateway's clock forward.
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        self.clock.fetch_add(by.as_secs(), Ordering::Relaxed);
+    }
+
+    /// GETs `/{path}` and offers it to `store` (which validates it and installs it
+    /// only if it is newer: MedMij LISTS-7, LISTS-9).
+    fn fetch<L: MedMijList>(
+        &self,
+        path: &str,
+        store: &ListStore<L>,
+        trace: &Trace,
+        who: &'static str,
+    ) -> Result<(), DemoError> {
+        let resp = http::send(
+            self.config.clone(),
+            STELSELNODE_HOST,
+            self.port,
+            "GET",
+            &format!("/{path}"),
+            &[],
+            &[],
+        )?;
+        if resp.status != 200 {
+            return Err(format!("Stelselnode answered {} for /{path}", resp.status).into());
+        }
+        let event = match store.offer(&resp.body, self.now()) {
+            Ok(e) => e,
+            Err(e) => {
+                // MedMij LISTS-7, LISTS-9: refused; the version in force stays.
+                trace.step(
+                    who,
+                    "LISTS-7, LISTS-9",
+                    format!(
+                        "fetched {}: REFUSED ({e}); the version in force stays",
+                        path.to_uppercase()
+                    ),
+                );
+                return Err(e.into());
+            }
+        };
+        let what = match event {
+            StoreEvent::Installed { .. } => "validated and installed",
+            StoreEvent::Unchanged { .. } => "unchanged (same Volgnummer)",
+            _ => "offered",
+        };
+        trace.step(
+            who,
+            "LISTS-7..9",
+            format!(
+                "fetched {} ({} bytes) from the Stelselnode over mTLS: {what}",
+                path.to_uppercase(),
+                resp.body.len()
+            ),
+        );
+        Ok(())
+    }
+}
+
+/// A Whitelist answer from the current list in a store (MedMij TLS-4): no valid
+/// list means "cannot be determined", which refuses.
+/// A list that was not fetched successfully for longer than its maximum age (3600 s
+/// for the Whitelist, LISTS-8) cannot answer either.
+fn whitelist_of(
+    store: &Arc<ListStore<Whitelist>>,
+    clock: &Arc<AtomicU64>,
+) -> Arc<dyn medmij_tls::Whitelist> {
+    let store = store.clone();
+    let clock = clock.clone();
+    Arc::new(move |host: &str| {
+        let now = SystemTime::now() + Duration::from_secs(clock.load(Ordering::Relaxed));
+        if store.is_stale(now) {
+            return WhitelistAnswer::Undetermined;
+        }
+        match store.current() {
+            Some(i) if i.list().contains(host) => WhitelistAnswer::Listed,
+            Some(_) => WhitelistAnswer::NotListed,
+            None => WhitelistAnswer::Undetermined,
+        }
+    })
+}
+
+/// The ZA GW's lists: OCL, GNL, WHL.
+pub(crate) struct ZaLists {
+    fetcher: ListFetcher,
+    pub(crate) ocl: Arc<ListStore<OAuthclientlist>>,
+    pub(crate) gnl: Arc<ListStore<Gegevensdienstnamenlijst>>,
+    pub(crate) whl: Arc<ListStore<Whitelist>>,
+}
+
+impl ZaLists {
+    pub(crate) fn new(fetcher: ListFetcher) -> Self {
+        ZaLists {
+            fetcher,
+            ocl: Arc::new(ListStore::new(NoArchive)),
+            gnl: Arc::new(ListStore::new(NoArchive)),
+            whl: Arc::new(ListStore::new(NoArchive)),
+        }
+    }
+    pub(crate) fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
+        self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW")?;
+        self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW")?;
+        self.fetcher.fetch("whl", &self.whl, trace, "ZA GW")
+    }
+    pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
+        whitelist_of(&self.whl, &self.fetcher.clock)
+    }
+    pub(crate) fn fetcher(&self) -> &ListFetcher {
+        &self.fetcher
+    }
+}
+
+/// The PGO GW's lists: ZAL, GNL, WHL.
+pub(crate) struct PgoLists {
+    fetcher: ListFetcher,
+    pub(crate) zal: Arc<ListStore<Zorgaanbiederslijst>>,
+    pub(crate) gnl: Arc<ListStore<Gegevensdienstnamenlijst>>,
+    pub(crate) whl: Arc<ListStore<Whitelist>>,
+}
+
+impl PgoLists {
+    pub(crate) fn new(fetcher: ListFetcher) -> Self {
+        PgoLists {
+            fetcher,
+            zal: Arc::new(ListStore::new(NoArchive)),
+            gnl: Arc::new(ListStore::new(NoArchive)),
+            whl: Arc::new(ListStore::new(NoArchive)),
+        }
+    }
+    pub(crate) fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
+        self.fetcher.fetch("zal", &self.zal, trace, "PGO GW")?;
+        self.fetcher.fetch("gnl", &self.gnl, trace, "PGO GW")?;
+        self.fetcher.fetch("whl", &self.whl, trace, "PGO GW")
+    }
+    pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
+        whitelist_of(&self.whl, &self.fetcher.clock)
+    }
+}

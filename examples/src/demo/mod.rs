@@ -1,0 +1,610 @@
+//! The MedMij demo network in one process on loopback: a test PKI with its
+//! OCSP responder, a Stelselnode serving the four lists over mutual TLS, a
+//! ZA GW (authorization server, consent page, token and FHIR endpoints) and a
+//! PGO GW (OAuth client, dossier with provenance), plus a scripted browser
+//! that plays the person on the front channel.
+//!
+//! ```no_run
+//! use medmij_examples::demo::{ConsentChoice, Network};
+//! let net = Network::start(true)?;
+//! let run = net.verzamelen(ConsentChoice::Grant)?;
+//! assert!(run.collected.is_some());
+//! # Ok::<(), medmij_examples::demo::DemoError>(())
+//! ```
+
+mod audit;
+mod browser;
+mod http;
+mod lists;
+mod pgo_gw;
+mod stelselnode;
+mod trace;
+mod za_gw;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
+use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
+
+pub use trace::{Step, Trace};
+
+/// Any error of the demo network.
+pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Hostname of the Stelselnode (MedMij Beheer), configured out of band in every gateway.
+pub const STELSELNODE_HOST: &str = "stelselnode.medmij-demo.nl";
+/// Hostname of the care provider's gateway (ZA GW).
+pub const ZA_HOST: &str = "za-gw.umcdemo.nl";
+/// Hostname of the PGO's gateway (PGO GW): its OAuth `client_id` (MedMij OAUTH-3).
+pub const PGO_HOST: &str = "pgo-gw.mijnpgo-demo.nl";
+/// The Zorgaanbieder of the demo.
+pub const ZORGAANBIEDER: &str = "umcdemo@medmij";
+/// The Verzamelen Gegevensdienst of the demo (LISTS-12: 4 = Medicatieoverzichten, PGO side).
+pub const GEGEVENSDIENST: &str = "4";
+/// The Systeemrol whose resource endpoint serves the Gegevensdienst.
+pub const SYSTEEMROL: &str = "MOV-FHIR-BRON";
+/// The Lezer of the UCI Delen part of the demo (another care provider on the same
+/// DVZA gateway).
+pub const LEZER: &str = "huisartsdemo@medmij";
+/// The Gegevensdienst the PGO shares with the Lezer.
+pub const GEGEVENSDIENST_DELEN: &str = "4";
+/// The Lezer's Systeemrol (a FHIR write endpoint).
+pub const SYSTEEMROL_LEZER: &str = "MOV-FHIR-LEZER";
+
+/// How often each gateway fetches its lists from the Stelselnode (MedMij LISTS-8:
+/// the Whitelist at least hourly).
+pub const LIST_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Calls `refresh` every `interval` on a background thread for as long as `target`
+/// lives. Failures are reported in the trace by the fetch itself; the version in
+/// force stays (LISTS-7).
+fn schedule<T: Send + Sync + 'static>(
+    target: &Arc<T>,
+    interval: std::time::Duration,
+    refresh: fn(&T) -> Result<(), DemoError>,
+) {
+    let weak = Arc::downgrade(target);
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(interval);
+            match weak.upgrade() {
+                Some(t) => {
+                    let _ = refresh(&t);
+                }
+                None => return,
+            }
+        }
+    });
+}
+
+/// What the scripted person does on the consent screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentChoice {
+    /// Presses "grant" (the happy flow).
+    Grant,
+    /// Presses "refuse" (MedMij OAUTH-12 case 4).
+    Refuse,
+}
+
+/// The outcome of one UCI Verzamelen run, as seen by the PGO GW.
+#[derive(Debug, Clone)]
+pub struct VerzamelenRun {
+    /// The dossier item id of the stored FHIR Bundle, if data was collected.
+    pub collected: Option<String>,
+    /// Whether the PGO GW obtained an access token.
+    pub token_obtained: bool,
+    /// The OAuth error the PGO GW received on its redirect URI, if any.
+    pub error: Option<String>,
+    /// Its `error_description`, if any.
+    pub error_description: Option<String>,
+    /// The plain-language message shown to the person at the end.
+    pub message: String,
+    /// The HTML page the browser ended on.
+    pub final_page: String,
+}
+
+/// The outcome of one UCI Delen run, as seen by the PGO GW.
+#[derive(Debug, Clone)]
+pub struct DelenRun {
+    /// Whether the PGO GW obtained an access token from the Lezer.
+    pub token_obtained: bool,
+    /// Whether the Lezer accepted the data (HTTP 200 on the FHIR write).
+    pub placed: bool,
+    /// The placement record (MedMij CONSENT-4) as JSON, if placed.
+    pub placement: Option<String>,
+    /// The plain-language message shown to the person at the end.
+    pub message: String,
+}
+
+/// The outcome of presenting an already used authorization code again
+/// (MedMij OAUTH-8, OAUTH-12 case 6).
+#[derive(Debug, Clone)]
+pub struct ReplayRun {
+    /// HTTP status of the token endpoint's answer to the replay.
+    pub status: u16,
+    /// The OAuth `error` of that answer.
+    pub error: Option<String>,
+    /// HTTP status of a FHIR read with the token issued for the code, after the replay.
+    pub resource_status_after: u16,
+}
+
+/// The whole network, running on background threads until the process ends.
+pub struct Network {
+    trace: Arc<Trace>,
+    pki: Arc<TestPki>,
+    front_ports: (u16, u16),
+    responder: OcspResponder,
+    pgo_serial: Vec<u8>,
+    pgo_pem: (String, String),
+    za_back_port: u16,
+    stelselnode: Arc<stelselnode::Stelselnode>,
+    za: Arc<za_gw::ZaGw>,
+    pgo: Arc<pgo_gw::PgoGw>,
+    browser: browser::Browser,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Network").field("dir", &self.dir).finish()
+    }
+}
+
+fn bind() -> Result<(TcpListener, u16), DemoError> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    let port = l.local_addr()?.port();
+    Ok((l, port))
+}
+
+impl Network {
+    /// Generates the test PKI, starts the OCSP responder, the Stelselnode and both
+    /// gateways, and has the gateways fetch their lists. With `print`, every step
+    /// is printed as it happens.
+    pub fn start(print: bool) -> Result<Network, DemoError> {
+        let trace = Arc::new(Trace::new(print));
+        let dir = std::env::temp_dir().join(format!(
+            "medmij-demo-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)?
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir)?;
+
+        let pki = Arc::new(TestPki::new("MedMij demo")?);
+        let responder = OcspResponder::start(pki.clone())?;
+        let opts = CertOptions::with_ocsp(responder.url());
+        let stelsel_cert = pki.issue(&[STELSELNODE_HOST], &opts)?;
+        let za_cert = pki.issue(&[ZA_HOST], &opts)?;
+        let pgo_cert = pki.issue(&[PGO_HOST], &opts)?;
+        trace.step(
+            "Test PKI",
+            "TLS-2, TLS-3",
+            format!(
+                "PKIoverheid-shaped test root and intermediate generated; certificates for \
+                 {STELSELNODE_HOST}, {ZA_HOST}, {PGO_HOST}; OCSP responder at {}",
+                responder.url()
+            ),
+        );
+
+        let (stelsel_l, stelsel_port) = bind()?;
+        let (za_front_l, za_front_port) = bind()?;
+        let (za_back_l, za_back_port) = bind()?;
+        let (pgo_front_l, pgo_front_port) = bind()?;
+
+        // MedMij Beheer publishes the four lists.
+        let published = lists::demo_lists(za_back_port)?;
+        let stelselnode = Arc::new(stelselnode::Stelselnode::new(published));
+        let anchors = || pki.trust_anchors();
+        let ocsp = || Arc::new(HttpOcspFetcher::new());
+        let stelsel_back = BackChannel::new(
+            anchors()?,
+            stelselnode.whitelist(),
+            OwnCertificates::new(vec![stelsel_cert.own_certificate()?])?,
+        )
+        .ocsp_source(ocsp())
+        .refusal_log(trace.refusal_log("Stelselnode"));
+        http::serve(
+            stelsel_l,
+            Arc::new(stelsel_back.server_config()?),
+            stelselnode.handler(),
+        );
+        trace.step(
+            "Stelselnode",
+            "LISTS-1..6",
+            format!("serving ZAL, OCL, GNL, WHL over mutual TLS on 127.0.0.1:{stelsel_port}"),
+        );
+
+        // The Stelselnode's own name is configured out of band (it is where the
+        // Whitelist comes from), so list fetching admits exactly that host.
+        let to_stelselnode = |own: &medmij_tls::test_pki::IssuedCert,
+                              who: &'static str|
+         -> Result<lists::ListFetcher, DemoError> {
+            let wl = |h: &str| {
+                if h == STELSELNODE_HOST {
+                    WhitelistAnswer::Listed
+                } else {
+                    WhitelistAnswer::NotListed
+                }
+            };
+            let cfg = BackChannel::new(
+                anchors()?,
+                Arc::new(wl),
+                OwnCertificates::new(vec![own.own_certificate()?])?,
+            )
+            .ocsp_source(ocsp())
+            .refusal_log(trace.refusal_log(who))
+            .client_config()?;
+            Ok(lists::ListFetcher::new(Arc::new(cfg), stelsel_port))
+        };
+
+        // ZA GW.
+        let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
+        za_lists.refresh(&trace)?;
+        let za_whitelist = za_lists.whitelist();
+        let za_log = audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32])?;
+        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone())?);
+        // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1).
+        let za_refusals = {
+            let traced = trace.refusal_log("ZA GW");
+            let za = Arc::downgrade(&za);
+            let log: medmij_tls::RefusalLog = Arc::new(move |ev: &medmij_tls::RefusalEvent| {
+                traced(ev);
+                if let Some(za) = za.upgrade() {
+                    za.log_refusal(ev);
+                }
+            });
+            log
+        };
+        let za_back = BackChannel::new(
+            anchors()?,
+            za_whitelist,
+            OwnCertificates::new(vec![za_cert.own_certificate()?])?,
+        )
+        .ocsp_source(ocsp())
+        .refusal_log(za_refusals);
+        http::serve(
+            za_front_l,
+            Arc::new(medmij_tls::front_channel_server_config(
+                OwnCertificates::new(vec![za_cert.own_certificate()?])?,
+            )?),
+            za_gw::ZaGw::front_handler(&za),
+        );
+        http::serve(
+            za_back_l,
+            Arc::new(za_back.server_config()?),
+            za_gw::ZaGw::back_handler(&za),
+        );
+        trace.step(
+            "ZA GW",
+            "TLS-1..4, OAUTH-3",
+            format!(
+                "front channel on 127.0.0.1:{za_front_port}, back channel (mTLS) on \
+                 127.0.0.1:{za_back_port}"
+            ),
+        );
+
+        // PGO GW.
+        let pgo_lists = lists::PgoLists::new(to_stelselnode(&pgo_cert, "PGO GW")?);
+        pgo_lists.refresh(&trace)?;
+        let pgo_back = BackChannel::new(
+            anchors()?,
+            pgo_lists.whitelist(),
+            OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
+        )
+        .ocsp_source(ocsp())
+        .refusal_log(trace.refusal_log("PGO GW"));
+        let pgo_log = audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32])?;
+        let pgo = Arc::new(pgo_gw::PgoGw::new(
+            pgo_lists,
+            Arc::new(pgo_back.client_config()?),
+            pgo_log,
+            trace.clone(),
+        )?);
+        http::serve(
+            pgo_front_l,
+            Arc::new(medmij_tls::front_channel_server_config(
+                OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
+            )?),
+            pgo_gw::PgoGw::front_handler(&pgo),
+        );
+        trace.step(
+            "PGO GW",
+            "TLS-1..4",
+            format!("front channel on 127.0.0.1:{pgo_front_port}"),
+        );
+
+        schedule(&za, LIST_REFRESH_INTERVAL, za_gw::ZaGw::refresh_lists);
+        schedule(&pgo, LIST_REFRESH_INTERVAL, pgo_gw::PgoGw::refresh_lists);
+        trace.step(
+            "ZA GW, PGO GW",
+            "LISTS-8",
+            format!(
+                "lists fetched again every {} minutes",
+                LIST_REFRESH_INTERVAL.as_secs() / 60
+            ),
+        );
+
+        let mut front_ports = HashMap::new();
+        front_ports.insert(ZA_HOST.to_owned(), za_front_port);
+        front_ports.insert(PGO_HOST.to_owned(), pgo_front_port);
+        let browser = browser::Browser::new(pki.root_der().clone(), front_ports, trace.clone())?;
+        let front_ports = (za_front_port, pgo_front_port);
+
+        Ok(Network {
+            trace,
+            pki,
+            front_ports,
+            responder,
+            pgo_serial: pgo_cert.serial.clone(),
+            pgo_pem: (pgo_cert.chain_pem.clone(), pgo_cert.key_pem.clone()),
+            za_back_port,
+            stelselnode,
+            za,
+            pgo,
+            browser,
+            dir,
+        })
+    }
+
+    /// The step trace shared by all parts of the network.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Where a person starts UCI Verzamelen in a browser: the PGO GW's start page.
+    pub fn start_url(&self) -> String {
+        format!(
+            "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}"
+        )
+    }
+
+    /// Chromium flags that send the front-channel host names (which carry no port,
+    /// MedMij LISTS-3) to the loopback ports, in a throw-away profile. The test PKI's
+    /// root is not in any browser's trust store, hence `--ignore-certificate-errors`
+    /// (for this test network only).
+    pub fn chromium_args(&self, profile_dir: &std::path::Path) -> Vec<String> {
+        let (za, pgo) = self.front_ports;
+        vec![
+            format!("--user-data-dir={}", profile_dir.display()),
+            format!(
+                "--host-resolver-rules=MAP {ZA_HOST}:443 127.0.0.1:{za}, MAP {PGO_HOST}:443 127.0.0.1:{pgo}"
+            ),
+            "--ignore-certificate-errors".to_owned(),
+            "--no-first-run".to_owned(),
+        ]
+    }
+
+    /// Writes the test root certificate (PEM) into the log directory and returns its
+    /// path, for importing into a browser.
+    pub fn write_root_pem(&self) -> Result<PathBuf, DemoError> {
+        let path = self.dir.join("test-root.pem");
+        std::fs::write(&path, self.pki.root_pem())?;
+        Ok(path)
+    }
+
+    /// The ZA GW's back-channel port on 127.0.0.1 (token and FHIR endpoints; its
+    /// certificate names [`ZA_HOST`]).
+    pub fn za_back_port(&self) -> u16 {
+        self.za_back_port
+    }
+
+    /// Writes the PGO GW's test certificate chain and key (PEM) into the log
+    /// directory, so that another HTTP client (curl) can act as the PGO GW on the
+    /// back channel. Test PKI only.
+    pub fn write_pgo_credentials(&self) -> Result<(PathBuf, PathBuf), DemoError> {
+        let chain = self.dir.join("pgo-gw.chain.pem");
+        let key = self.dir.join("pgo-gw.key.pem");
+        std::fs::write(&chain, &self.pgo_pem.0)?;
+        std::fs::write(&key, &self.pgo_pem.1)?;
+        Ok((chain, key))
+    }
+
+    /// The access token the PGO GW obtained in its last granted Verzamelen, for
+    /// interoperability tests with another client. Demo only: a real PGO GW never
+    /// hands a token out (RFC 6750 5.3).
+    pub fn last_access_token(&self) -> Option<String> {
+        self.pgo.last_access_token()
+    }
+
+    /// Runs UCI Verzamelen once, the browser choosing `choice` on the consent screen.
+    pub fn verzamelen(&self, choice: ConsentChoice) -> Result<VerzamelenRun, DemoError> {
+        self.trace.mark();
+        let start = format!(
+            "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}"
+        );
+        // Every run is a new person's browser session.
+        let browser = self.browser.fresh();
+        let page = browser.navigate("GET", &start, None)?;
+        let sid = browser
+            .cookie(PGO_HOST, "pgo_session")
+            .ok_or("the PGO GW set no session cookie")?;
+        if page.status != 200 {
+            return Err(format!("expected the consent page, got HTTP {}", page.status).into());
+        }
+        // The flow may end before the consent screen (OAUTH-12 cases 2, 3): the
+        // browser is then already back at the PGO.
+        if let Some(mut run) = self.pgo.take_result(&sid) {
+            run.final_page = page.body_str().to_owned();
+            return Ok(run);
+        }
+        let form = browser::ConsentForm::parse(page.body_str())?;
+        let decision = match choice {
+            ConsentChoice::Grant => "grant",
+            ConsentChoice::Refuse => "refuse",
+        };
+        self.trace.step(
+            "Browser",
+            "CONSENT-1",
+            format!("person reads the Toestemming and presses \"{decision}\""),
+        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("flow", &form.flow)
+            .append_pair("csrf_token", &form.csrf_token)
+            .append_pair("decision", decision)
+            .finish();
+        let action = format!("https://{ZA_HOST}{}", form.action);
+        let end = browser.navigate("POST", &action, Some(&body))?;
+        let mut run = self
+            .pgo
+            .take_result(&sid)
+            .ok_or("the PGO GW did not finish the flow")?;
+        run.final_page = end.body_str().to_owned();
+        Ok(run)
+    }
+
+    /// Runs UCI Delen once: the person shares dossier item `item` (e.g. the Bundle
+    /// collected by [`Network::verzamelen`]) with the Lezer, confirming the Bevestiging.
+    pub fn delen(&self, item: &str) -> Result<DelenRun, DemoError> {
+        self.trace.mark();
+        let start = format!(
+            "https://{PGO_HOST}/share?zorgaanbieder={LEZER}&gegevensdienst={GEGEVENSDIENST_DELEN}&item={item}"
+        );
+        let browser = self.browser.fresh();
+        let page = browser.navigate("GET", &start, None)?;
+        let sid = browser
+            .cookie(PGO_HOST, "pgo_session")
+            .ok_or("the PGO GW set no session cookie")?;
+        if page.status != 200 {
+            return Err(format!("expected the Bevestiging page, got HTTP {}", page.status).into());
+        }
+        let form = browser::ConsentForm::parse(page.body_str())?;
+        self.trace.step(
+            "Browser",
+            "CONSENT-2",
+            "person reads the Bevestiging and presses \"grant\"",
+        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("flow", &form.flow)
+            .append_pair("csrf_token", &form.csrf_token)
+            .append_pair("decision", "grant")
+            .finish();
+        let action = format!("https://{ZA_HOST}{}", form.action);
+        browser.navigate("POST", &action, Some(&body))?;
+        self.pgo
+            .take_delen_result(&sid)
+            .ok_or_else(|| "the PGO GW did not finish the flow".into())
+    }
+
+    /// The ZA GW's back end has no data of the person from now on (MedMij OAUTH-12
+    /// case 3).
+    pub fn za_has_no_data(&self) {
+        self.za.set_no_data();
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-11",
+            "back end switched to: no data of the test person",
+        );
+    }
+
+    /// The OCSP responder reports the PGO GW's certificate as revoked from now on:
+    /// the ZA GW refuses its next handshake (MedMij TLS-3).
+    pub fn revoke_pgo_certificate(&self) {
+        self.responder.revoke(&self.pgo_serial);
+        self.trace.step(
+            "OCSP responder",
+            "TLS-3",
+            format!("the certificate of {PGO_HOST} is now reported revoked"),
+        );
+    }
+
+    /// Moves the ZA GW's clock forward by `by` (to show the 900 s lifetime, MedMij
+    /// OAUTH-7).
+    pub fn advance_za_clock(&self, by: std::time::Duration) {
+        self.za.advance_clock(by);
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-7",
+            format!("clock moved {} s forward", by.as_secs()),
+        );
+    }
+
+    /// After a granted flow: the PGO GW reads the resource again with the token it
+    /// got. Returns the HTTP status and the FHIR OperationOutcome issue code, if any
+    /// (MedMij OAUTH-12 case 7: `suppressed`).
+    pub fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
+        self.pgo.read_again()
+    }
+
+    /// LISTS-9 then LISTS-8: the Stelselnode publishes a Whitelist with the same
+    /// Volgnummer as the one in force (the ZA GW refuses it and keeps its version),
+    /// then the ZA GW goes two hours without a successful Whitelist fetch: its
+    /// Whitelist is stale, so no peer's listing can be determined and every
+    /// back-channel handshake is refused (TLS-4).
+    pub fn stale_whitelist(&self) -> Result<(), DemoError> {
+        let xml = lists::whitelist_xml(
+            &[STELSELNODE_HOST, ZA_HOST, PGO_HOST, "rogue-node.example.nl"],
+            "1",
+        )?;
+        self.stelselnode.publish_whl(xml);
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-9",
+            "publishes a Whitelist with an extra node but the same Volgnummer 1",
+        );
+        let refused = self.za.refresh_lists().is_err();
+        if !refused {
+            return Err("the ZA GW installed a Whitelist with an equal Volgnummer".into());
+        }
+        self.za
+            .advance_clock(std::time::Duration::from_secs(2 * 3600));
+        self.trace.step(
+            "ZA GW",
+            "LISTS-8",
+            "two hours pass without a successful Whitelist fetch: the Whitelist in force is stale",
+        );
+        Ok(())
+    }
+
+    /// After a granted flow: the PGO GW presents the same code again. The ZA GW must
+    /// refuse it (`invalid_grant`) and revoke the token issued for it (MedMij OAUTH-8,
+    /// OAUTH-12 case 6); the token is then refused at the resource endpoint (case 7).
+    pub fn replay_code(&self) -> Result<ReplayRun, DemoError> {
+        self.pgo.replay_last_code()
+    }
+
+    /// MedMij Beheer publishes a new Whitelist version (Volgnummer 2) without the PGO
+    /// GW, and the ZA GW fetches it (LISTS-8): from the next handshake on, the ZA GW
+    /// refuses the PGO GW (TLS-4).
+    pub fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
+        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
+        self.stelselnode.publish_whl(xml);
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-6, LISTS-8",
+            format!("published Whitelist version 2 without {PGO_HOST}"),
+        );
+        self.za.refresh_lists()
+    }
+
+    /// Whether the dossier item still matches its provenance digest (MedMij CONSENT-4),
+    /// with the provenance as text.
+    pub fn dossier_item(&self, id: &str) -> Result<(bool, String), DemoError> {
+        self.pgo.dossier_item(id)
+    }
+
+    /// Verifies both NEN 7513 logs (MedMij LOG-1); returns the number of events in the
+    /// ZA GW log and in the PGO GW log.
+    pub fn verify_logs(&self) -> Result<(u64, u64), DemoError> {
+        Ok((self.za.log().verify()?, self.pgo.log().verify()?))
+    }
+
+    /// The event types in the ZA GW log, in order.
+    pub fn za_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+        self.za.log().event_types()
+    }
+
+    /// The event types in the PGO GW log, in order.
+    pub fn pgo_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+        self.pgo.log().event_types()
+    }
+
+    /// Where the logs are written.
+    pub fn log_dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}

@@ -1,0 +1,692 @@
+//! The PGO's gateway (PGO GW): medmij-oauth client, dossier with provenance
+//! (medmij-consent), NEN 7513 log.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use medmij_consent::{
+    CollectedItem, ConsentKind, ConsentRecord, Dossier, FlowId, GegevensdienstNaam, Integrity,
+    ItemId,
+};
+use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
+use medmij_oauth::{
+    AccessGrant, Client, ClientId, GegevensdienstId, PendingAuthorization, PersonMessage,
+    RandomSource, Scope, ThreadRandom, TokenRequest, Zorgaanbiedernaam,
+};
+
+use super::audit::{AuditLog, Entry};
+use super::http::{self, Handler, Request, Response};
+use super::lists::PgoLists;
+use super::trace::Trace;
+use super::{
+    DelenRun, DemoError, PGO_HOST, ReplayRun, SYSTEEMROL, SYSTEEMROL_LEZER, VerzamelenRun,
+};
+
+/// The PGO's own account id of the person (PGO domain: no BSN, MedMij LOG-4).
+const PGO_ACCOUNT: &str = "pgo-account-demo-1";
+
+fn random_hex() -> String {
+    let mut b = [0u8; 16];
+    ThreadRandom.fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+struct Pending {
+    auth: PendingAuthorization,
+    /// For UCI Delen: the dossier item to share.
+    share: Option<String>,
+    zorgaanbieder: String,
+    gegevensdienst: String,
+}
+
+/// A redeemed code's token request, the grant, and the resource host, port and path.
+type Redeemed = (TokenRequest, AccessGrant, String, u16, String);
+
+pub(crate) struct PgoGw {
+    client: Client,
+    lists: PgoLists,
+    back: Arc<rustls::ClientConfig>,
+    pending: Mutex<HashMap<String, Pending>>,
+    dossier: Mutex<Dossier>,
+    log: AuditLog,
+    trace: Arc<Trace>,
+    /// Outcomes per browser session (`pgo_session` cookie).
+    result: Mutex<HashMap<String, VerzamelenRun>>,
+    delen_result: Mutex<HashMap<String, DelenRun>>,
+    /// The last redeemed code's token request, the grant and the resource URL
+    /// (kept only to show the replay of `--replay-code`).
+    last: Mutex<Option<Redeemed>>,
+}
+
+type R = Result<Response, DemoError>;
+
+fn page(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body><h1>{t}</h1><p>{x}</p></body></html>",
+        t = medmij_consent::escape_html(title),
+        x = medmij_consent::escape_html(text)
+    )
+}
+
+impl PgoGw {
+    pub(crate) fn new(
+        lists: PgoLists,
+        back: Arc<rustls::ClientConfig>,
+        log: AuditLog,
+        trace: Arc<Trace>,
+    ) -> Result<Self, DemoError> {
+        let client = Client::new(
+            ClientId::parse(PGO_HOST)?,
+            &format!("https://{PGO_HOST}/cb"),
+        )?;
+        Ok(PgoGw {
+            client,
+            lists,
+            back,
+            pending: Mutex::new(HashMap::new()),
+            dossier: Mutex::new(Dossier::new()),
+            log,
+            trace,
+            result: Mutex::new(HashMap::new()),
+            delen_result: Mutex::new(HashMap::new()),
+            last: Mutex::new(None),
+        })
+    }
+
+    /// Fetches the ZAL, GNL and WHL again (MedMij LISTS-8).
+    pub(crate) fn refresh_lists(&self) -> Result<(), DemoError> {
+        self.lists.refresh(&self.trace)
+    }
+
+    pub(crate) fn log(&self) -> &AuditLog {
+        &self.log
+    }
+
+    pub(crate) fn take_result(&self, sid: &str) -> Option<VerzamelenRun> {
+        self.result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(sid)
+    }
+
+    pub(crate) fn take_delen_result(&self, sid: &str) -> Option<DelenRun> {
+        self.delen_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(sid)
+    }
+
+    fn set_result(&self, sid: &str, run: VerzamelenRun) {
+        self.result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(sid.to_owned(), run);
+    }
+
+    pub(crate) fn dossier_item(&self, id: &str) -> Result<(bool, String), DemoError> {
+        let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+        let id = ItemId::new(id)?;
+        let item = d.item(&id).ok_or("no such dossier item")?;
+        Ok((
+            d.verify(&id)? == Integrity::Unchanged,
+            format!("{:?}", item.provenance()),
+        ))
+    }
+
+    pub(crate) fn front_handler(me: &Arc<Self>) -> Handler {
+        let me = me.clone();
+        Arc::new(move |req: &Request| {
+            let r = match (req.method.as_str(), req.path()) {
+                ("GET", "/start" | "/share") => me.start(req),
+                ("GET", "/cb") => me.callback(req),
+                _ => Ok(Response::html(404, "not found")),
+            };
+            r.unwrap_or_else(|e| {
+                me.trace.step("PGO GW", "-", format!("error: {e}"));
+                me.set_result(
+                    req.cookie("pgo_session").unwrap_or(""),
+                    VerzamelenRun {
+                        collected: None,
+                        token_obtained: false,
+                        error: Some(e.to_string()),
+                        error_description: None,
+                        message: "Er ging iets mis.".into(),
+                        final_page: String::new(),
+                    },
+                );
+                Response::html(500, page("Fout", "Er ging iets mis."))
+            })
+        })
+    }
+
+    /// The person asks to collect a Gegevensdienst of a Zorgaanbieder: look both up in
+    /// the ZAL and send the browser to the authorization endpoint.
+    fn start(&self, req: &Request) -> R {
+        let mut za = None;
+        let mut gd = None;
+        let mut share = None;
+        for (k, v) in form_urlencoded::parse(req.query().as_bytes()) {
+            match &*k {
+                "item" if req.path() == "/share" => share = Some(v.into_owned()),
+                "zorgaanbieder" => za = Some(v.into_owned()),
+                "gegevensdienst" => gd = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        let (za, gd) = (za.ok_or("zorgaanbieder?")?, gd.ok_or("gegevensdienst?")?);
+        let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        let entry = zal
+            .list()
+            .gegevensdienst(&za, &gd)
+            .ok_or("not on the ZAL")?;
+        let scope = Scope::single(
+            Zorgaanbiedernaam::parse(&za)?,
+            GegevensdienstId::parse(&gd)?,
+        );
+        let (url, auth) = self.client.start(
+            entry.authorization_endpoint().as_str(),
+            entry.token_endpoint().as_str(),
+            scope.clone(),
+        )?;
+        let sid = random_hex();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                sid.clone(),
+                Pending {
+                    auth,
+                    share,
+                    zorgaanbieder: za,
+                    gegevensdienst: gd,
+                },
+            );
+        self.trace.step(
+            "PGO GW",
+            "LISTS-1, OAUTH-5, OAUTH-10",
+            format!(
+                "endpoints from the ZAL; scope {scope}; fresh state bound to the browser session; \
+                 redirect to {}",
+                entry.authorization_endpoint().as_str()
+            ),
+        );
+        Ok(Response::redirect(&url).with_header(
+            "Set-Cookie",
+            format!("pgo_session={sid}; Path=/; Secure; HttpOnly; SameSite=Lax"),
+        ))
+    }
+
+    /// The redirect URI: check state, redeem the code over mTLS, read the FHIR
+    /// resource, store it in the dossier with provenance.
+    fn callback(&self, req: &Request) -> R {
+        let now = SystemTime::now();
+        let sid = req.cookie("pgo_session").ok_or("no session")?.to_owned();
+        let p = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&sid)
+            .ok_or("no pending authorization for this session")?;
+        let person = SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?;
+        let received = match p.auth.handle_redirect(req.query(), now) {
+            Ok(r) => r,
+            Err(e) => {
+                let param = |name: &str| {
+                    form_urlencoded::parse(req.query().as_bytes())
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let (error, error_description) = (param("error"), param("error_description"));
+                self.log.record(Entry {
+                    event_type: "oauth.callback",
+                    action: Action::Execute,
+                    actor: (PGO_ACCOUNT.into(), ActorKind::User),
+                    subject: Some(person),
+                    object: Object::new("authorization", p.zorgaanbieder.clone()),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("{e}")),
+                })?;
+                self.trace.step(
+                    "PGO GW",
+                    "OAUTH-10, OAUTH-12",
+                    format!(
+                        "redirect back without a code ({}): flow ends; the person sees: \"{}\"",
+                        error.as_deref().unwrap_or("?"),
+                        e.message_en()
+                    ),
+                );
+                self.set_result(
+                    &sid,
+                    VerzamelenRun {
+                        collected: None,
+                        token_obtained: false,
+                        error,
+                        error_description,
+                        message: e.message_en().into(),
+                        final_page: String::new(),
+                    },
+                );
+                return Ok(Response::html(
+                    200,
+                    page("Geen gegevens opgehaald", e.message_nl()),
+                ));
+            }
+        };
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-10",
+            "redirect back with a code; state matches the browser session",
+        );
+        // MedMij CONSENT-3: the PGO GW logs the consent when it receives the code.
+        let kind = if p.share.is_some() {
+            ConsentKind::Bevestiging
+        } else {
+            ConsentKind::Toestemming
+        };
+        let record = ConsentRecord::received_by_pgo(
+            kind,
+            FlowId::new(sid.clone())?,
+            medmij_consent::Scope::new(received.scope.to_string())?,
+            medmij_consent::ClientId::new(PGO_HOST)?,
+            medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+            received.at,
+        );
+        self.log.record(Entry {
+            event_type: "consent.received",
+            action: Action::Create,
+            actor: (PGO_ACCOUNT.into(), ActorKind::User),
+            subject: Some(person.clone()),
+            object: Object::new("consent", record.reference().to_string()),
+            outcome: Outcome::Success,
+            detail: Some(record.to_json()),
+        })?;
+
+        // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
+        let treq = p.auth.token_request(&received.code);
+        let (host, port, target) = http::split_url(&treq.url)?;
+        let headers: Vec<(String, String)> = treq
+            .headers()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let resp = match http::send(
+            self.back.clone(),
+            &host,
+            port,
+            "POST",
+            &target,
+            &headers,
+            treq.body.as_bytes(),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                // E.g. the ZA GW refused the handshake (TLS-3, TLS-4): no session, no token.
+                self.trace.step(
+                    "PGO GW",
+                    "TLS-3, TLS-4",
+                    format!("token request failed, no TLS session with {host}: {e}"),
+                );
+                self.log.record(Entry {
+                    event_type: "oauth.token",
+                    action: Action::Execute,
+                    actor: (PGO_HOST.into(), ActorKind::System),
+                    subject: Some(person),
+                    object: Object::new("token-request", host.clone()),
+                    outcome: Outcome::Failure,
+                    detail: Some(format!("no TLS session: {e}")),
+                })?;
+                let message = "De verbinding met de zorgaanbieder kon niet veilig worden opgezet. \
+                     Er zijn geen gegevens opgehaald.";
+                self.set_result(
+                    &sid,
+                    VerzamelenRun {
+                        collected: None,
+                        token_obtained: false,
+                        error: Some(format!("no TLS session: {e}")),
+                        error_description: None,
+                        message: message.into(),
+                        final_page: String::new(),
+                    },
+                );
+                return Ok(Response::html(
+                    200,
+                    page("Geen gegevens opgehaald", message),
+                ));
+            }
+        };
+        let grant = p
+            .auth
+            .parse_token_response(resp.status, resp.body_str(), SystemTime::now())?;
+        self.log.record(Entry {
+            event_type: "oauth.token",
+            action: Action::Execute,
+            actor: (PGO_HOST.into(), ActorKind::System),
+            subject: Some(person.clone()),
+            object: Object::new("access-grant", grant.scope.to_string()),
+            outcome: Outcome::Success,
+            detail: None,
+        })?;
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-1..3, OAUTH-6, OAUTH-7",
+            format!(
+                "access token received over mTLS and checked strictly (bearer, 900 s, scope {})",
+                grant.scope
+            ),
+        );
+
+        if let Some(item) = &p.share {
+            return self.place(&sid, &p, item, &record, &grant, person);
+        }
+
+        // The FHIR resource (MedMij OAUTH-2: token in the Authorization header).
+        let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        let ep = zal
+            .list()
+            .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL)
+            .ok_or("no resource endpoint on the ZAL")?;
+        let (host, port, path) = http::split_url(ep.as_str())?;
+        let path = format!("{path}/MedicationStatement");
+        let resp = self.read_resource(&grant, &host, port, &path)?;
+        if resp.status != 200 {
+            return Err(format!("FHIR read answered HTTP {}", resp.status).into());
+        }
+        let bundle: serde_json::Value = serde_json::from_slice(&resp.body)?;
+        if bundle["resourceType"] != "Bundle" {
+            return Err("the resource endpoint did not return a FHIR Bundle".into());
+        }
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-2, OAUTH-11",
+            format!("FHIR Bundle received ({} bytes)", resp.body.len()),
+        );
+
+        // MedMij CONSENT-4: stored with its provenance, inseparably.
+        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
+        let naam = gnl
+            .list()
+            .weergavenaam(&p.gegevensdienst)
+            .ok_or("Gegevensdienst not on the GNL")?
+            .to_string();
+        let item_id = format!("bundle-{sid}");
+        let item = CollectedItem::receive(
+            ItemId::new(item_id.clone())?,
+            resp.body.clone(),
+            medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+            GegevensdienstNaam::new(naam.clone())?,
+            record.reference(),
+            SystemTime::now(),
+        );
+        self.dossier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .collect(item)?;
+        self.log.record(Entry {
+            event_type: "dossier.collect",
+            action: Action::Create,
+            actor: (PGO_HOST.into(), ActorKind::System),
+            subject: Some(person),
+            object: Object::new("dossier-item", item_id.clone()),
+            outcome: Outcome::Success,
+            detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
+        })?;
+        self.trace.step(
+            "PGO GW",
+            "CONSENT-4, LOG-1, LOG-2",
+            format!(
+                "Bundle stored in the dossier as {item_id} with provenance ({}, {naam}, \
+                 SHA-256 of the content, consent reference); logged",
+                p.zorgaanbieder
+            ),
+        );
+        let message = format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder);
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((treq, grant, host, port, path));
+        self.set_result(
+            &sid,
+            VerzamelenRun {
+                collected: Some(item_id),
+                token_obtained: true,
+                error: None,
+                error_description: None,
+                message: message.clone(),
+                final_page: String::new(),
+            },
+        );
+        let shown = bundle["entry"]
+            .as_array()
+            .map(|es| {
+                es.iter()
+                    .filter_map(|e| {
+                        e["resource"]["medicationCodeableConcept"]["coding"][0]["display"].as_str()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        Ok(Response::html(
+            200,
+            page(
+                "Gegevens opgehaald",
+                &format!("{message} Medicatie: {shown}."),
+            ),
+        ))
+    }
+
+    fn read_resource(
+        &self,
+        grant: &AccessGrant,
+        host: &str,
+        port: u16,
+        path: &str,
+    ) -> Result<http::Response, DemoError> {
+        Ok(http::send(
+            self.back.clone(),
+            host,
+            port,
+            "GET",
+            path,
+            &[
+                ("Authorization".into(), grant.authorization_header()),
+                ("Accept".into(), "application/fhir+json".into()),
+            ],
+            &[],
+        )?)
+    }
+
+    pub(crate) fn last_access_token(&self) -> Option<String> {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|l| l.1.token.to_string())
+    }
+
+    /// Reads the resource again with the last grant.
+    pub(crate) fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
+        let (_, grant, host, port, path) = self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or("no earlier grant")?;
+        self.trace.mark();
+        let resp = self.read_resource(&grant, &host, port, &path)?;
+        let oo: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+        let code = oo["issue"][0]["code"].as_str().map(str::to_owned);
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-7, OAUTH-12 case 7",
+            format!(
+                "FHIR read with the earlier token: HTTP {}{}",
+                resp.status,
+                code.as_deref()
+                    .map(|c| format!(", OperationOutcome issue code {c}"))
+                    .unwrap_or_default()
+            ),
+        );
+        Ok((resp.status, code))
+    }
+
+    /// Presents the last redeemed code again (a breach, MedMij OAUTH-8), then tries
+    /// the token it had obtained.
+    pub(crate) fn replay_last_code(&self) -> Result<ReplayRun, DemoError> {
+        let (treq, grant, host, port, path) = self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or("no redeemed code to replay")?;
+        self.trace.mark();
+        let (th, tp, target) = http::split_url(&treq.url)?;
+        let headers: Vec<(String, String)> = treq
+            .headers()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let resp = http::send(
+            self.back.clone(),
+            &th,
+            tp,
+            "POST",
+            &target,
+            &headers,
+            treq.body.as_bytes(),
+        )?;
+        let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+        let error = json["error"].as_str().map(str::to_owned);
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-8, OAUTH-12 case 6",
+            format!(
+                "presented the same code again: HTTP {} {}",
+                resp.status,
+                error.as_deref().unwrap_or("")
+            ),
+        );
+        let after = self.read_resource(&grant, &host, port, &path)?;
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-8, OAUTH-12 case 7",
+            format!(
+                "FHIR read with the token issued for that code: HTTP {} (token revoked)",
+                after.status
+            ),
+        );
+        Ok(ReplayRun {
+            status: resp.status,
+            error,
+            resource_status_after: after.status,
+        })
+    }
+
+    /// UCI Delen: write the dossier item to the Lezer with its provenance, and record
+    /// the placement (MedMij OAUTH-13, CONSENT-4).
+    fn place(
+        &self,
+        sid: &str,
+        p: &Pending,
+        item: &str,
+        record: &ConsentRecord,
+        grant: &AccessGrant,
+        person: SubjectId,
+    ) -> R {
+        let id = ItemId::new(item)?;
+        let (content, provenance) = {
+            let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+            let it = d.item(&id).ok_or("no such dossier item")?;
+            (
+                it.content().to_vec(),
+                serde_json::to_string(it.provenance())?,
+            )
+        };
+        let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        let ep = zal
+            .list()
+            .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL_LEZER)
+            .ok_or("no Lezer resource endpoint on the ZAL")?;
+        let (host, port, path) = http::split_url(ep.as_str())?;
+        let resp = http::send(
+            self.back.clone(),
+            &host,
+            port,
+            "POST",
+            &format!("{path}/Bundle"),
+            &[
+                ("Authorization".into(), grant.authorization_header()),
+                ("Content-Type".into(), "application/fhir+json".into()),
+                ("X-MedMij-Provenance".into(), provenance),
+            ],
+            &content,
+        )?;
+        let placed = resp.status == 200;
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-2, OAUTH-13",
+            format!(
+                "FHIR write of {item} to {} with its provenance: HTTP {}",
+                p.zorgaanbieder, resp.status
+            ),
+        );
+        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
+        let naam = gnl
+            .list()
+            .weergavenaam(&p.gegevensdienst)
+            .ok_or("Gegevensdienst not on the GNL")?
+            .to_string();
+        let placement = if placed {
+            let mut d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+            let pl = d.place(
+                &id,
+                medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+                GegevensdienstNaam::new(naam.clone())?,
+                record.reference(),
+                SystemTime::now(),
+            )?;
+            Some(serde_json::to_string(pl)?)
+        } else {
+            None
+        };
+        self.log.record(Entry {
+            event_type: "dossier.place",
+            action: Action::Execute,
+            actor: (PGO_HOST.into(), ActorKind::System),
+            subject: Some(person),
+            object: Object::new("dossier-item", item),
+            outcome: if placed {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            },
+            detail: Some(format!("with {} ({naam}) via MedMij", p.zorgaanbieder)),
+        })?;
+        let message = if placed {
+            self.trace.step(
+                "PGO GW",
+                "CONSENT-4, LOG-1, LOG-2",
+                format!(
+                    "placement recorded in the dossier ({item} with {}); logged",
+                    p.zorgaanbieder
+                ),
+            );
+            format!("Uw {naam} is gedeeld met {}.", p.zorgaanbieder)
+        } else {
+            "Het delen is niet gelukt.".to_owned()
+        };
+        self.delen_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                sid.to_owned(),
+                DelenRun {
+                    token_obtained: true,
+                    placed,
+                    placement,
+                    message: message.clone(),
+                },
+            );
+        Ok(Response::html(200, page("Delen", &message)))
+    }
+}

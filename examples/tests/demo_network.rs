@@ -1,0 +1,278 @@
+//! The demo network end to end: UCI Verzamelen over real mutual TLS with OCSP,
+//! lists from the Stelselnode, consent, provenance and NEN 7513 logs.
+
+use medmij_examples::demo::{ConsentChoice, Network};
+
+#[test]
+fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    assert!(run.token_obtained, "OAUTH-11: access token obtained");
+    assert_eq!(run.error, None);
+    let id = run.collected.expect("bundle stored in the dossier");
+    let (unchanged, provenance) = net.dossier_item(&id).unwrap();
+    assert!(unchanged, "CONSENT-4: content unchanged since receipt");
+    assert!(provenance.contains("umcdemo@medmij"), "{provenance}");
+    assert!(provenance.contains("Medicatieoverzicht"), "{provenance}");
+    assert!(run.final_page.contains("opgehaald"), "{}", run.final_page);
+
+    // LOG-1: both logs verify and hold the steps of the flow.
+    let (za, pgo) = net.verify_logs().expect("logs verify");
+    assert_eq!((za, pgo), (3, 3));
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "oauth.token", "fhir.read"]
+    );
+    assert_eq!(
+        net.pgo_log_event_types().unwrap(),
+        ["consent.received", "oauth.token", "dossier.collect"]
+    );
+
+    // The steps came in the order of OAUTH-11.
+    let steps: Vec<String> = net
+        .trace()
+        .steps()
+        .iter()
+        .map(|s| format!("{} {}", s.actor, s.text))
+        .collect();
+    let pos = |needle: &str| {
+        steps
+            .iter()
+            .position(|s| s.contains(needle))
+            .unwrap_or_else(|| panic!("no step {needle:?} in {steps:#?}"))
+    };
+    let order = [
+        "authorization request from",
+        "TEST DigiD stand-in",
+        "back end has data",
+        "Toestemming page shown",
+        "consent GRANTED",
+        "authorization code issued",
+        "token request from",
+        "FHIR read with a valid Bearer token",
+        "Bundle stored in the dossier",
+    ];
+    for w in order.windows(2) {
+        assert!(pos(w[0]) < pos(w[1]), "{} before {}", w[0], w[1]);
+    }
+}
+
+#[test]
+fn refusal_redirects_access_denied_and_is_logged() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Refuse).expect("flow runs");
+    // MedMij OAUTH-12 case 4.
+    assert_eq!(run.error.as_deref(), Some("access_denied"));
+    assert_eq!(
+        run.error_description.as_deref(),
+        Some("Authorization denied.")
+    );
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    assert_eq!(
+        run.message,
+        "You did not give permission. No data will be exchanged."
+    );
+    assert!(
+        net.trace()
+            .steps()
+            .iter()
+            .any(|s| s.text.contains("\"Authorization denied.\""))
+    );
+    // CONSENT-3: the Bron logs the refusal; nothing else happened at the ZA GW.
+    net.verify_logs().expect("logs verify");
+    assert_eq!(net.za_log_event_types().unwrap(), ["consent.refused"]);
+    assert_eq!(net.pgo_log_event_types().unwrap(), ["oauth.callback"]);
+}
+
+#[test]
+fn replayed_code_is_refused_and_revokes_the_token() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    assert!(run.collected.is_some());
+    let replay = net.replay_code().expect("replay runs");
+    // MedMij OAUTH-8, OAUTH-12 case 6: invalid_grant, and the token is revoked (case 7).
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.error.as_deref(), Some("invalid_grant"));
+    assert_eq!(replay.resource_status_after, 401);
+    net.verify_logs().expect("logs verify");
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "oauth.token", "fhir.read", "oauth.token"]
+    );
+}
+
+#[test]
+fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
+    let net = Network::start(false).expect("network starts");
+    net.drop_pgo_from_whitelist()
+        .expect("new Whitelist installed");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij TLS-4: the ZA GW refuses the PGO GW's handshake; no token, no data.
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    let steps = net.trace().steps();
+    assert!(
+        steps.iter().any(|s| s.actor == "ZA GW"
+            && s.text.contains("handshake REFUSED")
+            && s.text.contains("not on the Whitelist")),
+        "{steps:#?}"
+    );
+    net.verify_logs().expect("logs verify");
+    // The consent was given and logged, but nothing was ever fetched.
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "tls.refused"]
+    );
+}
+
+#[test]
+fn delen_shares_the_collected_bundle_with_its_provenance() {
+    let net = Network::start(false).expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .expect("Verzamelen runs");
+    let id = run.collected.expect("bundle collected");
+    let d = net.delen(&id).expect("Delen runs");
+    // MedMij OAUTH-13: a Bevestiging, a write with a token for exactly that scope.
+    assert!(d.token_obtained);
+    assert!(d.placed, "{}", d.message);
+    // MedMij CONSENT-4: the placement names the Lezer and carries the origin.
+    let placement: serde_json::Value = serde_json::from_str(&d.placement.unwrap()).unwrap();
+    assert_eq!(placement["lezer"], "huisartsdemo@medmij");
+    assert_eq!(placement["origin"]["bron"], "umcdemo@medmij");
+    assert!(
+        net.trace()
+            .steps()
+            .iter()
+            .any(|s| s.text.contains("Bevestiging page shown"))
+    );
+    net.verify_logs().expect("logs verify");
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        [
+            "consent.granted",
+            "oauth.token",
+            "fhir.read",
+            "bevestiging.granted",
+            "oauth.token",
+            "fhir.write"
+        ]
+    );
+    assert_eq!(
+        net.pgo_log_event_types().unwrap(),
+        [
+            "consent.received",
+            "oauth.token",
+            "dossier.collect",
+            "consent.received",
+            "oauth.token",
+            "dossier.place"
+        ]
+    );
+}
+
+#[test]
+fn no_data_redirects_access_denied_no_such_resources() {
+    let net = Network::start(false).expect("network starts");
+    net.za_has_no_data();
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij OAUTH-12 case 3: no consent asked, no code.
+    assert_eq!(run.error.as_deref(), Some("access_denied"));
+    assert_eq!(run.error_description.as_deref(), Some("No such resources."));
+    assert!(!run.token_obtained);
+    net.verify_logs().expect("logs verify");
+    assert_eq!(net.za_log_event_types().unwrap(), ["oauth.authorize"]);
+}
+
+#[test]
+fn revoked_client_certificate_is_refused_at_the_handshake() {
+    let net = Network::start(false).expect("network starts");
+    net.revoke_pgo_certificate();
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij TLS-3: OCSP says revoked, the ZA GW refuses the session (hard fail).
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    let steps = net.trace().steps();
+    assert!(
+        steps.iter().any(|s| s.actor == "ZA GW"
+            && s.text.contains("handshake REFUSED")
+            && s.text.contains("revoked")),
+        "{steps:#?}"
+    );
+    assert_eq!(
+        net.za_log_event_types().unwrap(),
+        ["consent.granted", "tls.refused"]
+    );
+}
+
+#[test]
+fn expired_token_gets_operation_outcome_suppressed() {
+    let net = Network::start(false).expect("network starts");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    assert!(run.collected.is_some());
+    // Still valid just before 900 s (MedMij OAUTH-7) ...
+    net.advance_za_clock(std::time::Duration::from_secs(890));
+    assert_eq!(net.read_again().unwrap().0, 200);
+    // ... and refused after (OAUTH-12 case 7).
+    net.advance_za_clock(std::time::Duration::from_secs(11));
+    let (status, code) = net.read_again().unwrap();
+    assert_eq!(status, 401);
+    assert_eq!(code.as_deref(), Some("suppressed"));
+}
+
+#[test]
+fn equal_volgnummer_is_refused_and_a_stale_whitelist_refuses_every_peer() {
+    let net = Network::start(false).expect("network starts");
+    net.stale_whitelist()
+        .expect("equal Volgnummer refused (LISTS-9)");
+    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    // MedMij LISTS-8, TLS-4: "cannot be determined" refuses the session.
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    let steps = net.trace().steps();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.text.contains("fetched WHL: REFUSED")),
+        "{steps:#?}"
+    );
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.actor == "ZA GW" && s.text.contains("handshake REFUSED")),
+        "{steps:#?}"
+    );
+}
+
+#[test]
+fn concurrent_persons_each_get_their_own_flow() {
+    let net = Network::start(false).expect("network starts");
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| net.verzamelen(ConsentChoice::Grant)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap()
+                    .expect("flow runs")
+                    .collected
+                    .expect("collected")
+            })
+            .collect()
+    });
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        8,
+        "OAUTH-10: one session, one state, one result each"
+    );
+    for id in &ids {
+        assert!(net.dossier_item(id).unwrap().0);
+    }
+    assert_eq!(net.verify_logs().unwrap(), (24, 24));
+}
