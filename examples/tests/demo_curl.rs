@@ -32,10 +32,10 @@ fn curl(net: &Network, extra: &[String]) -> Output {
 
 #[test]
 fn curl_with_the_pgo_certificate_reads_the_fhir_resource() {
-    if !curl_available() {
-        eprintln!("SKIPPED: no curl on the PATH");
-        return;
-    }
+    assert!(
+        curl_available(),
+        "curl is required (Debian package curl; .ci/test installs it)"
+    );
     let net = Network::start(false).expect("network starts");
     let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
     assert!(run.token_obtained);

@@ -49,6 +49,13 @@ pub struct PageOptions<'a> {
     pub extra_css: Option<&'a str>,
     /// An extra class on `<body>` (styling hook): `[A-Za-z0-9_-]`, 1..64.
     pub body_class: Option<&'a str>,
+    /// The origin the answer to the decision redirects to: that of the
+    /// client's validated redirect URI (MedMij OAUTH-4, OAUTH-11), as
+    /// `https://host` or `https://host:port` (lowercase host). Browsers apply
+    /// the CSP `form-action` to the redirect that follows the form POST, so
+    /// without it the 302 back to the PGO is blocked; it is added to
+    /// `form-action` next to `'self'`.
+    pub redirect_origin: Option<&'a str>,
 }
 
 impl<'a> PageOptions<'a> {
@@ -61,6 +68,7 @@ impl<'a> PageOptions<'a> {
             language: Language::Nl,
             extra_css: None,
             body_class: None,
+            redirect_origin: None,
         }
     }
 }
@@ -237,6 +245,16 @@ pub fn render_page(
         full = wording.full_html(lang),
     );
     let style_hash = base64(&Sha256::digest(css.as_bytes()));
+    let form_action = match options.redirect_origin {
+        None => String::new(),
+        Some(o) if is_https_origin(o) => format!(" {o}"),
+        Some(_) => {
+            return Err(page_error(
+                "redirect_origin",
+                "must be https://host or https://host:port with a lowercase DNS host",
+            ));
+        }
+    };
     let headers = vec![
         ("Content-Type", "text/html; charset=utf-8".to_string()),
         // RFC 6819 4.4.1.9: the consent page must not be framed.
@@ -244,8 +262,8 @@ pub fn render_page(
         (
             "Content-Security-Policy",
             format!(
-                "default-src 'none'; style-src 'sha256-{style_hash}'; form-action 'self'; \
-                 frame-ancestors 'none'; base-uri 'none'"
+                "default-src 'none'; style-src 'sha256-{style_hash}'; \
+                 form-action 'self'{form_action}; frame-ancestors 'none'; base-uri 'none'"
             ),
         ),
         ("Cache-Control", "no-store".to_string()),
@@ -255,9 +273,54 @@ pub fn render_page(
     Ok(ConsentPage { html, headers })
 }
 
+/// `https://host[:port]` with a lowercase DNS host: safe to place in a CSP
+/// source list (no spaces, quotes, semicolons or wildcards).
+fn is_https_origin(o: &str) -> bool {
+    let Some(rest) = o.strip_prefix("https://") else {
+        return false;
+    };
+    let (host, port) = match rest.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        });
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
+}
+
 #[cfg(test)]
 mod tests {
-    use super::base64;
+    use super::{base64, is_https_origin};
+
+    #[test]
+    fn redirect_origins_are_checked_before_entering_the_csp() {
+        for ok in [
+            "https://pgo.example.nl",
+            "https://pgo.example.nl:8443",
+            "https://a",
+        ] {
+            assert!(is_https_origin(ok), "{ok}");
+        }
+        for bad in [
+            "http://pgo.example.nl",
+            "https://pgo.example.nl/",
+            "https://PGO.example.nl",
+            "https://pgo.example.nl; script-src *",
+            "https://*.example.nl",
+            "https://pgo.example.nl:",
+            "https://pgo..nl",
+            "https://",
+        ] {
+            assert!(!is_https_origin(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn base64_rfc4648_vectors() {

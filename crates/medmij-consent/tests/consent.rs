@@ -416,7 +416,26 @@ fn page_structure_and_headers() {
     );
     let mut bad = PageOptions::new("/c", &flow, &csrf);
     bad.extra_css = Some("</style><script>");
-    assert!(render_page(&Toestemming::new(v), &bad).is_err());
+    assert!(render_page(&Toestemming::new(v.clone()), &bad).is_err());
+    // Without a redirect origin the form may post only to the page's own
+    // origin; with one, the redirect after the POST (OAUTH-11) is allowed
+    // too, and nothing else.
+    assert!(h("Content-Security-Policy").contains("form-action 'self';"));
+    let mut with_origin = PageOptions::new("/c", &flow, &csrf);
+    with_origin.redirect_origin = Some("https://pgo.example.nl:8443");
+    let page = render_page(&Toestemming::new(v.clone()), &with_origin).unwrap();
+    let csp = &page
+        .headers()
+        .iter()
+        .find(|(k, _)| *k == "Content-Security-Policy")
+        .unwrap()
+        .1;
+    assert!(
+        csp.contains("form-action 'self' https://pgo.example.nl:8443;"),
+        "{csp}"
+    );
+    with_origin.redirect_origin = Some("https://pgo.example.nl; script-src *");
+    assert!(render_page(&Toestemming::new(v), &with_origin).is_err());
 }
 
 // MedMij CONSENT-2: the Bevestiging page, in English.

@@ -314,10 +314,14 @@ impl ZaGw {
                 csrf: csrf.clone(),
                 asked_at: now,
             })?;
-        let page = render_page(
-            wording.as_ref(),
-            &PageOptions::new("/oauth/consent", &flow, &csrf),
-        )?;
+        // The answer redirects to the client's (validated, OAUTH-4) redirect
+        // URI; the page's CSP form-action must allow that origin.
+        let redirect_origin = url::Url::parse(&redirect_uri)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        let mut options = PageOptions::new("/oauth/consent", &flow, &csrf);
+        options.redirect_origin = Some(&redirect_origin);
+        let page = render_page(wording.as_ref(), &options)?;
         self.sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -336,23 +340,8 @@ impl ZaGw {
             ),
         );
         let mut resp = Response::html(200, page.html());
-        // Work-around: the page's CSP has `form-action 'self'`, and Chromium applies
-        // form-action to the redirect that follows the form POST, so the 302 to the
-        // client's redirect URI (OAUTH-11) would be blocked. Allow exactly the origin of
-        // this request's (already validated, OAUTH-4) redirect URI as well.
-        let redirect_origin = url::Url::parse(&redirect_uri)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
         for (k, v) in page.headers() {
-            let v = if k.eq_ignore_ascii_case("content-security-policy") {
-                v.replace(
-                    "form-action 'self'",
-                    &format!("form-action 'self' {redirect_origin}"),
-                )
-            } else {
-                v.clone()
-            };
-            resp = resp.with_header(k, v);
+            resp = resp.with_header(k, v.clone());
         }
         Ok(resp)
     }
