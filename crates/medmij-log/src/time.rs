@@ -1,108 +1,65 @@
-//! RFC 3339 (UTC) text for `SystemTime`, and calendar months (LOG-3).
+//! RFC 3339 (UTC) text for `SystemTime`, and calendar months (LOG-3),
+//! on the `time` crate.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+/// `YYYY-MM-DDThh:mm:ss.ffffffZ`: UTC, microseconds, always 27 characters.
+const FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+/// The last instant the format can write.
+const MAX: &str = "9999-12-31T23:59:59.999999Z";
 
-/// Formats as `YYYY-MM-DDThh:mm:ss.ffffffZ` (microseconds). Times before
-/// 1970 are written as 1970-01-01T00:00:00Z.
+/// Formats as `YYYY-MM-DDThh:mm:ss.ffffffZ` (microseconds, truncated).
+/// Times before 1970 are written as 1970-01-01T00:00:00.000000Z, times
+/// after 9999 as the last instant of 9999.
 pub(crate) fn format(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    let secs = d.as_secs() as i64;
-    let (y, mo, da) = civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{mo:02}-{da:02}T{:02}:{:02}:{:02}.{:06}Z",
-        s / 3600,
-        s % 3600 / 60,
-        s % 60,
-        d.subsec_micros()
-    )
+    let nanos = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    i128::try_from(nanos)
+        .ok()
+        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+        .and_then(|dt| dt.format(FORMAT).ok())
+        .filter(|s| s.len() == 27)
+        .unwrap_or_else(|| MAX.to_owned())
 }
 
-/// Parses what [`format`] writes.
+/// Parses exactly what [`format`] writes (a valid date, 1970 or later).
 pub(crate) fn parse(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    if b.len() != 27
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[19] != b'.'
-        || b[26] != b'Z'
-    {
+    if s.len() != 27 || !s.as_bytes()[0].is_ascii_digit() {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<u64> {
-        let t = s.get(r)?;
-        if !t.bytes().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        t.parse().ok()
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
-    let (h, mi, se, us) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
-    if !(1..=12).contains(&mo) || d == 0 || d > 31 || h > 23 || mi > 59 || se > 59 || y < 1970 {
+    let dt = PrimitiveDateTime::parse(s, FORMAT).ok()?.assume_utc();
+    if dt.year() < 1970 {
         return None;
     }
-    let days = days_from_civil(y as i64, mo, d);
-    if civil_from_days(days) != (y as i64, mo, d) {
-        return None;
-    }
-    let secs = days as u64 * 86_400 + h * 3600 + mi * 60 + se;
-    Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(us))
+    let nanos = u64::try_from(dt.unix_timestamp_nanos()).ok()?;
+    Some(UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
 /// `t` minus `months` calendar months, the day clamped to the length of the
 /// target month (2025-03-31 minus one month is 2025-02-28), the time of day
 /// kept. Before 1970 it gives the epoch.
 pub(crate) fn minus_months(t: SystemTime, months: u32) -> SystemTime {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    let secs = d.as_secs() as i64;
-    let (y, m, day) = civil_from_days(secs.div_euclid(86_400));
-    let tod = secs.rem_euclid(86_400);
-    let total = y * 12 + i64::from(m) - 1 - i64::from(months);
-    let (ny, nm) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
-    let last = days_in_month(ny, nm);
-    let days = days_from_civil(ny, nm, day.min(last));
-    let s = days * 86_400 + tod;
-    if s < 0 {
+    let nanos = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let Some(dt) = i128::try_from(nanos)
+        .ok()
+        .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+    else {
+        return t;
+    };
+    let total = i64::from(dt.year()) * 12 + i64::from(u8::from(dt.month())) - 1 - i64::from(months);
+    let (year, month) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+    let Some(date) = i32::try_from(year).ok().and_then(|y| {
+        let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+        time::Date::from_calendar_date(y, month, dt.day().min(month.length(y))).ok()
+    }) else {
         return UNIX_EPOCH;
-    }
-    UNIX_EPOCH + Duration::from_secs(s as u64) + Duration::from_nanos(u64::from(d.subsec_nanos()))
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        _ => 28,
-    }
+    };
+    u64::try_from(dt.replace_date(date).unix_timestamp_nanos())
+        .map_or(UNIX_EPOCH, |n| UNIX_EPOCH + Duration::from_nanos(n))
 }
 
 pub(crate) mod serde_rfc3339 {
@@ -149,5 +106,31 @@ mod tests {
         // 2024-02-29T12:34:56Z = 1709210096
         let t = UNIX_EPOCH + Duration::from_secs(1_709_210_096);
         assert_eq!(format(t), "2024-02-29T12:34:56.000000Z");
+    }
+
+    #[test]
+    fn parse_is_strict() {
+        assert!(parse("2024-02-29T12:34:56.000000Z").is_some());
+        for bad in [
+            "2023-02-29T12:34:56.000000Z",
+            "1969-12-31T23:59:59.999999Z",
+            "2024-02-29T24:00:00.000000Z",
+            "2024-02-29T12:34:60.000000Z",
+            "2024-02-29T12:34:56.00000Z",
+            "2024-02-29T12:34:56.000000",
+            "+024-02-29T12:34:56.000000Z",
+            "2024-02-29 12:34:56.000000Z",
+            "",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            format(UNIX_EPOCH - Duration::from_secs(1)),
+            "1970-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            format(UNIX_EPOCH + Duration::from_nanos(1_999)),
+            "1970-01-01T00:00:00.000001Z"
+        );
     }
 }
