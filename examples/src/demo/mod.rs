@@ -387,6 +387,13 @@ impl Network {
         Ok(path)
     }
 
+    /// The ZA GW's front-channel port on 127.0.0.1 (authorization endpoint and consent
+    /// page). Front-channel URIs carry no port (MedMij LISTS-3): another client maps
+    /// `https://`[`ZA_HOST`]`/…` to this port, as DNS would map the name.
+    pub fn za_front_port(&self) -> u16 {
+        self.front_ports.0
+    }
+
     /// The ZA GW's back-channel port on 127.0.0.1 (token and FHIR endpoints; its
     /// certificate names [`ZA_HOST`]).
     pub fn za_back_port(&self) -> u16 {
