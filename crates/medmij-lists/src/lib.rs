@@ -250,7 +250,7 @@ impl std::fmt::Display for ListKind {
 }
 
 /// What the four list types have in common; [`ListStore`] works with any.
-pub trait MedMijList: Sized + Send + Sync + 'static {
+pub trait MedMijList: Sized + PartialEq + Send + Sync + 'static {
     /// Which list this is.
     const KIND: ListKind;
     /// Parses and fully validates the list.

@@ -294,7 +294,7 @@ impl<L: MedMijList> ListStore<L> {
             let current = cur.list.volgnummer();
             let offered = list.volgnummer();
             if offered <= current {
-                if offered == current && list.to_xml() == cur.list.to_xml() {
+                if offered == current && list == cur.list {
                     let mut next = (*state).clone();
                     next.last_check = Some(now);
                     self.state.store(Arc::new(next));
