@@ -27,24 +27,62 @@ impl Position {
     ///
     /// Offsets past the end are clamped to the end of the input.
     pub fn locate(input: &[u8], offset: usize) -> Position {
-        let offset = offset.min(input.len());
-        let before = &input[..offset];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-        // Columns count characters: every byte that is not a UTF-8
-        // continuation byte starts a character.
-        let column = before[line_start..]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count()
-            + 1;
-        Position {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
+        locate_sorted(input, &[offset]).pop().unwrap_or_default()
+    }
+}
+
+/// The positions of ascending `offsets`, in one pass over `input`.
+fn locate_sorted(input: &[u8], offsets: &[usize]) -> Vec<Position> {
+    let (mut line, mut column, mut at) = (1u32, 1u32, 0usize);
+    let mut out = Vec::with_capacity(offsets.len());
+    for &offset in offsets {
+        let offset = offset.min(input.len()).max(at);
+        for &b in &input[at..offset] {
+            if b == b'\n' {
+                line = line.saturating_add(1);
+                column = 1;
+            } else if (b & 0xC0) != 0x80 {
+                // Columns count characters: every byte that is not a UTF-8
+                // continuation byte starts one.
+                column = column.saturating_add(1);
+            }
+        }
+        at = offset;
+        out.push(Position {
+            line,
+            column,
             offset,
+        });
+    }
+    out
+}
+
+/// Fills in line and column of every position in `errors` (recorded as byte
+/// offsets while parsing) with one sweep over the input, so that many
+/// errors near the end of a large hostile input cost one pass, not one pass
+/// each.
+pub(crate) fn resolve_positions(input: &[u8], errors: &mut [ParseError]) {
+    let mut offsets: Vec<usize> = Vec::with_capacity(errors.len() * 2);
+    for e in errors.iter() {
+        offsets.push(e.position.offset);
+        if let ErrorKind::Duplicate { first, .. } = &e.kind {
+            offsets.push(first.offset);
+        }
+    }
+    offsets.sort_unstable();
+    offsets.dedup();
+    let positions = locate_sorted(input, &offsets);
+    let find = |p: Position| {
+        offsets
+            .binary_search(&p.offset)
+            .ok()
+            .and_then(|i| positions.get(i).copied())
+            .unwrap_or(p)
+    };
+    for e in errors.iter_mut() {
+        e.position = find(e.position);
+        if let ErrorKind::Duplicate { first, .. } = &mut e.kind {
+            *first = find(*first);
         }
     }
 }
@@ -367,5 +405,36 @@ mod tests {
         let p = Position::locate(input, 10_000);
         assert_eq!(p.offset, input.len());
         assert_eq!((p.line, p.column), (3, 1));
+    }
+
+    proptest::proptest! {
+        /// One sweep gives every error, and every duplicate's first
+        /// occurrence, the same position as locating each offset alone.
+        #[test]
+        fn one_sweep_equals_locating_each(
+            text in "(a|é|\n|𝄞|x){0,200}",
+            offsets in proptest::collection::vec(0usize..900, 1..8),
+        ) {
+            let input = text.as_bytes();
+            let mut errors: Vec<ParseError> = offsets
+                .iter()
+                .map(|&o| ParseError {
+                    kind: ErrorKind::Duplicate {
+                        element: "Hostname",
+                        value: String::new(),
+                        first: Position { offset: o / 2, ..Position::default() },
+                    },
+                    rule: "LISTS-6",
+                    position: Position { offset: o, ..Position::default() },
+                    path: String::new(),
+                })
+                .collect();
+            resolve_positions(input, &mut errors);
+            for (e, &o) in errors.iter().zip(&offsets) {
+                proptest::prop_assert_eq!(e.position, Position::locate(input, o));
+                let ErrorKind::Duplicate { first, .. } = &e.kind else { unreachable!() };
+                proptest::prop_assert_eq!(*first, Position::locate(input, o / 2));
+            }
+        }
     }
 }

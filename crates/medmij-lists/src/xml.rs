@@ -17,7 +17,9 @@
 //! * simple-type facets and uniqueness through the builder (LISTS-1..6).
 
 use crate::ParseOptions;
-use crate::error::{ErrorKind, InvalidValue, ParseError, ParseErrors, Position, RuleId};
+use crate::error::{
+    ErrorKind, InvalidValue, ParseError, ParseErrors, Position, RuleId, resolve_positions,
+};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use std::borrow::Cow;
@@ -281,8 +283,20 @@ impl<'a> Driver<'a> {
         Ok((driver, root))
     }
 
+    /// A position known only by its byte offset; [`Driver::finish`] fills in
+    /// line and column for all errors at once.
     fn position(&self, offset: usize) -> Position {
-        Position::locate(self.input, self.base + offset)
+        Position {
+            line: 0,
+            column: 0,
+            offset: self.base + offset,
+        }
+    }
+
+    /// The collected errors, with line and column resolved in one sweep.
+    fn finish(&self, mut errors: Vec<ParseError>) -> ParseErrors {
+        resolve_positions(self.input, &mut errors);
+        ParseErrors(errors)
     }
 
     fn fatal(&mut self, kind: ErrorKind, rule: RuleId, offset: usize, path: String) -> ParseErrors {
@@ -294,7 +308,7 @@ impl<'a> Driver<'a> {
             position,
             path,
         });
-        ParseErrors(errors)
+        self.finish(errors)
     }
 
     fn malformed(&mut self, msg: String, offset: usize) -> ParseErrors {
@@ -690,7 +704,8 @@ impl<'a> Driver<'a> {
                 }
             }
             if self.errors.len() >= self.opts.max_errors {
-                return Err(ParseErrors(std::mem::take(&mut self.errors)));
+                let errors = std::mem::take(&mut self.errors);
+                return Err(self.finish(errors));
             }
         }
         // After the root: only whitespace, comments and PIs.
@@ -707,7 +722,8 @@ impl<'a> Driver<'a> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ParseErrors(self.errors))
+            let errors = std::mem::take(&mut self.errors);
+            Err(self.finish(errors))
         }
     }
 
