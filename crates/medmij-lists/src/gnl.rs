@@ -6,7 +6,7 @@ use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
 use crate::types::{GegevensdienstId, Weergavenaam};
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
+use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
     /// The releases of the GNL this crate reads.
@@ -70,16 +70,11 @@ impl Gegevensdienstnamenlijst {
         volgnummer: Volgnummer,
         entries: Vec<GegevensdienstNaam>,
     ) -> Result<Self, ModelError> {
-        let mut seen = KeySet::default();
-        for e in &entries {
-            if seen.insert(e.id.as_str(), 0).is_some() {
-                return Err(ModelError::Duplicate {
-                    element: "GegevensdienstId",
-                    value: e.id.to_string(),
-                    rule: "LISTS-5",
-                });
-            }
-        }
+        crate::unique_keys(
+            "GegevensdienstId",
+            "LISTS-5",
+            entries.iter().map(|e| e.id.as_str()),
+        )?;
         Ok(Self::assemble(release, tijdstempel, volgnummer, entries))
     }
 
@@ -133,6 +128,7 @@ impl Gegevensdienstnamenlijst {
 
 const TIJDSTEMPEL: ElemId = 1;
 const VOLGNUMMER: ElemId = 2;
+const ENTRIES: ElemId = 3;
 const ENTRY: ElemId = 4;
 const ID: ElemId = 5;
 const NAAM: ElemId = 6;
@@ -142,65 +138,20 @@ static SCHEMA_R1: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/",
     rule: "LISTS-5",
     elems: &[
-        ElemDecl {
-            name: "Gegevensdienstnamenlijst",
-            content: Content::Complex(&[
-                Particle {
-                    elem: TIJDSTEMPEL,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: VOLGNUMMER,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: 3,
-                    min: 1,
-                    many: false,
-                },
-            ]),
-        },
-        ElemDecl {
-            name: "Tijdstempel",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Volgnummer",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Gegevensdiensten",
-            content: Content::Complex(&[Particle {
-                elem: ENTRY,
-                min: 0,
-                many: true,
-            }]),
-        },
-        ElemDecl {
-            name: "Gegevensdienst",
-            content: Content::Complex(&[
-                Particle {
-                    elem: ID,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: NAAM,
-                    min: 1,
-                    many: false,
-                },
-            ]),
-        },
-        ElemDecl {
-            name: "GegevensdienstId",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Weergavenaam",
-            content: Content::Simple,
-        },
+        ElemDecl::complex(
+            "Gegevensdienstnamenlijst",
+            &[
+                Particle::one(TIJDSTEMPEL),
+                Particle::one(VOLGNUMMER),
+                Particle::one(ENTRIES),
+            ],
+        ),
+        ElemDecl::simple("Tijdstempel"),
+        ElemDecl::simple("Volgnummer"),
+        ElemDecl::complex("Gegevensdiensten", &[Particle::many(ENTRY, 0)]),
+        ElemDecl::complex("Gegevensdienst", &[Particle::one(ID), Particle::one(NAAM)]),
+        ElemDecl::simple("GegevensdienstId"),
+        ElemDecl::simple("Weergavenaam"),
     ],
 };
 
@@ -229,13 +180,7 @@ impl Builder for GnlBuilder {
             ID => {
                 let id = value(GegevensdienstId::new(text))?;
                 // MedMij LISTS-5: GegevensdienstId unique in the GNL.
-                if let Some(first) = self.ids.insert(id.as_str(), offset) {
-                    return Err(Fault::Duplicate {
-                        value: id.to_string(),
-                        first_offset: first,
-                        rule: "LISTS-5",
-                    });
-                }
+                unique(&mut self.ids, id.as_str(), offset, "LISTS-5")?;
                 self.id = Some(id);
                 Ok(())
             }

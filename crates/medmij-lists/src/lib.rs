@@ -178,6 +178,26 @@ pub enum ModelError {
     },
 }
 
+/// Refuses a model whose `keys` repeat (LISTS-2, -4, -5, -6), for lists
+/// built in code rather than parsed.
+fn unique_keys<'a>(
+    element: &'static str,
+    rule: RuleId,
+    keys: impl Iterator<Item = &'a str>,
+) -> Result<(), ModelError> {
+    let mut seen = index::KeySet::default();
+    for k in keys {
+        if seen.insert(k, 0).is_some() {
+            return Err(ModelError::Duplicate {
+                element,
+                value: k.to_owned(),
+                rule,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// An error for states the driver rules out (a list without its header
 /// after a successful run). Reported rather than panicking.
 fn internal_error() -> ParseErrors {

@@ -6,7 +6,7 @@ use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
 use crate::types::{GegevensdienstId, Hostname, OAuthclientOrganisatienaam};
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
+use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
     /// The releases of the OCL this crate reads.
@@ -82,16 +82,11 @@ impl OAuthclientlist {
         volgnummer: Volgnummer,
         clients: Vec<OAuthclient>,
     ) -> Result<OAuthclientlist, ModelError> {
-        let mut seen = KeySet::default();
-        for c in &clients {
-            if seen.insert(c.hostname.as_str(), 0).is_some() {
-                return Err(ModelError::Duplicate {
-                    element: "Hostname",
-                    value: c.hostname.to_string(),
-                    rule: "LISTS-4",
-                });
-            }
-        }
+        crate::unique_keys(
+            "Hostname",
+            "LISTS-4",
+            clients.iter().map(|c| c.hostname.as_str()),
+        )?;
         Ok(Self::assemble(release, tijdstempel, volgnummer, clients))
     }
 
@@ -147,6 +142,7 @@ impl OAuthclientlist {
 
 const TIJDSTEMPEL: ElemId = 1;
 const VOLGNUMMER: ElemId = 2;
+const CLIENTS: ElemId = 3;
 const CLIENT: ElemId = 4;
 const HOSTNAME: ElemId = 5;
 const NAAM: ElemId = 6;
@@ -156,65 +152,23 @@ static SCHEMA_R2: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/",
     rule: "LISTS-4",
     elems: &[
-        ElemDecl {
-            name: "OAuthclientlist",
-            content: Content::Complex(&[
-                Particle {
-                    elem: TIJDSTEMPEL,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: VOLGNUMMER,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: 3,
-                    min: 1,
-                    many: false,
-                },
-            ]),
-        },
-        ElemDecl {
-            name: "Tijdstempel",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Volgnummer",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "OAuthclients",
-            content: Content::Complex(&[Particle {
-                elem: CLIENT,
-                min: 0,
-                many: true,
-            }]),
-        },
-        ElemDecl {
-            name: "OAuthclient",
-            content: Content::Complex(&[
-                Particle {
-                    elem: HOSTNAME,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: NAAM,
-                    min: 1,
-                    many: false,
-                },
-            ]),
-        },
-        ElemDecl {
-            name: "Hostname",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "OAuthclientOrganisatienaam",
-            content: Content::Simple,
-        },
+        ElemDecl::complex(
+            "OAuthclientlist",
+            &[
+                Particle::one(TIJDSTEMPEL),
+                Particle::one(VOLGNUMMER),
+                Particle::one(CLIENTS),
+            ],
+        ),
+        ElemDecl::simple("Tijdstempel"),
+        ElemDecl::simple("Volgnummer"),
+        ElemDecl::complex("OAuthclients", &[Particle::many(CLIENT, 0)]),
+        ElemDecl::complex(
+            "OAuthclient",
+            &[Particle::one(HOSTNAME), Particle::one(NAAM)],
+        ),
+        ElemDecl::simple("Hostname"),
+        ElemDecl::simple("OAuthclientOrganisatienaam"),
     ],
 };
 
@@ -243,13 +197,7 @@ impl Builder for OclBuilder {
             HOSTNAME => {
                 let h = value(Hostname::new(text))?;
                 // MedMij LISTS-4: Hostname unique in the OCL.
-                if let Some(first) = self.hosts.insert(h.as_str(), offset) {
-                    return Err(Fault::Duplicate {
-                        value: h.to_string(),
-                        first_offset: first,
-                        rule: "LISTS-4",
-                    });
-                }
+                unique(&mut self.hosts, h.as_str(), offset, "LISTS-4")?;
                 self.hostname = Some(h);
                 Ok(())
             }

@@ -6,7 +6,7 @@ use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
 use crate::types::Hostname;
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
+use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
     /// The releases of the Whitelist this crate reads.
@@ -47,16 +47,7 @@ impl Whitelist {
         volgnummer: Volgnummer,
         nodes: Vec<Hostname>,
     ) -> Result<Self, ModelError> {
-        let mut seen = KeySet::default();
-        for n in &nodes {
-            if seen.insert(n.as_str(), 0).is_some() {
-                return Err(ModelError::Duplicate {
-                    element: "Hostname",
-                    value: n.to_string(),
-                    rule: "LISTS-6",
-                });
-            }
-        }
+        crate::unique_keys("Hostname", "LISTS-6", nodes.iter().map(|n| n.as_str()))?;
         Ok(Self::assemble(release, tijdstempel, volgnummer, nodes))
     }
 
@@ -107,6 +98,7 @@ impl Whitelist {
 
 const TIJDSTEMPEL: ElemId = 1;
 const VOLGNUMMER: ElemId = 2;
+const NODES: ElemId = 3;
 const NODE: ElemId = 4;
 const HOSTNAME: ElemId = 5;
 
@@ -115,54 +107,19 @@ static SCHEMA_R2: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/",
     rule: "LISTS-6",
     elems: &[
-        ElemDecl {
-            name: "Whitelist",
-            content: Content::Complex(&[
-                Particle {
-                    elem: TIJDSTEMPEL,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: VOLGNUMMER,
-                    min: 1,
-                    many: false,
-                },
-                Particle {
-                    elem: 3,
-                    min: 1,
-                    many: false,
-                },
-            ]),
-        },
-        ElemDecl {
-            name: "Tijdstempel",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Volgnummer",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "MedMijNodes",
-            content: Content::Complex(&[Particle {
-                elem: NODE,
-                min: 0,
-                many: true,
-            }]),
-        },
-        ElemDecl {
-            name: "MedMijNode",
-            content: Content::Complex(&[Particle {
-                elem: HOSTNAME,
-                min: 1,
-                many: false,
-            }]),
-        },
-        ElemDecl {
-            name: "Hostname",
-            content: Content::Simple,
-        },
+        ElemDecl::complex(
+            "Whitelist",
+            &[
+                Particle::one(TIJDSTEMPEL),
+                Particle::one(VOLGNUMMER),
+                Particle::one(NODES),
+            ],
+        ),
+        ElemDecl::simple("Tijdstempel"),
+        ElemDecl::simple("Volgnummer"),
+        ElemDecl::complex("MedMijNodes", &[Particle::many(NODE, 0)]),
+        ElemDecl::complex("MedMijNode", &[Particle::one(HOSTNAME)]),
+        ElemDecl::simple("Hostname"),
     ],
 };
 
@@ -184,13 +141,7 @@ impl Builder for WhlBuilder {
             HOSTNAME => {
                 let h = value(Hostname::new(text))?;
                 // MedMij LISTS-6: Hostname unique in the Whitelist.
-                if let Some(first) = self.hosts.insert(h.as_str(), offset) {
-                    return Err(Fault::Duplicate {
-                        value: h.to_string(),
-                        first_offset: first,
-                        rule: "LISTS-6",
-                    });
-                }
+                unique(&mut self.hosts, h.as_str(), offset, "LISTS-6")?;
                 self.nodes.push(h);
                 Ok(())
             }

@@ -20,6 +20,7 @@ use crate::ParseOptions;
 use crate::error::{
     ErrorKind, InvalidValue, ParseError, ParseErrors, Position, RuleId, resolve_positions,
 };
+use crate::index::KeySet;
 use quick_xml::Reader;
 use quick_xml::events::Event;
 use std::borrow::Cow;
@@ -34,6 +35,26 @@ pub(crate) struct Particle {
     pub(crate) many: bool,
 }
 
+impl Particle {
+    /// Exactly one occurrence.
+    pub(crate) const fn one(elem: ElemId) -> Particle {
+        Particle {
+            elem,
+            min: 1,
+            many: false,
+        }
+    }
+
+    /// `min` (0 or 1) to unbounded occurrences.
+    pub(crate) const fn many(elem: ElemId, min: u8) -> Particle {
+        Particle {
+            elem,
+            min,
+            many: true,
+        }
+    }
+}
+
 pub(crate) enum Content {
     /// Text only (a simple type; the builder checks its facets).
     Simple,
@@ -44,6 +65,24 @@ pub(crate) enum Content {
 pub(crate) struct ElemDecl {
     pub(crate) name: &'static str,
     pub(crate) content: Content,
+}
+
+impl ElemDecl {
+    /// An element with text content.
+    pub(crate) const fn simple(name: &'static str) -> ElemDecl {
+        ElemDecl {
+            name,
+            content: Content::Simple,
+        }
+    }
+
+    /// An element with a sequence of child elements.
+    pub(crate) const fn complex(name: &'static str, children: &'static [Particle]) -> ElemDecl {
+        ElemDecl {
+            name,
+            content: Content::Complex(children),
+        }
+    }
 }
 
 /// The content model of one list release.
@@ -63,6 +102,24 @@ pub(crate) enum Fault {
         first_offset: usize,
         rule: RuleId,
     },
+}
+
+/// Records `key` (of the element at `offset`) in `keys`; a key seen before
+/// is the fault of a uniqueness rule (`rule`: LISTS-2, -4, -5 or -6).
+pub(crate) fn unique(
+    keys: &mut KeySet,
+    key: &str,
+    offset: usize,
+    rule: RuleId,
+) -> Result<(), Fault> {
+    match keys.insert(key, offset) {
+        None => Ok(()),
+        Some(first_offset) => Err(Fault::Duplicate {
+            value: key.to_owned(),
+            first_offset,
+            rule,
+        }),
+    }
 }
 
 /// A facet-checked value, or the fault to report.

@@ -8,7 +8,7 @@ use crate::types::{
     BackChannelUri, FrontChannelUri, GegevensdienstId, Systeemrolcode, Zorgaanbiedernaam,
 };
 use crate::value::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, Content, ElemDecl, ElemId, Fault, Particle, Schema, value};
+use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
     /// The releases of the ZAL this crate reads (dakpanmodel: releases live
@@ -104,23 +104,6 @@ impl Systeemrol {
     }
 }
 
-fn unique<'a>(
-    element: &'static str,
-    keys: impl Iterator<Item = &'a str>,
-) -> Result<(), ModelError> {
-    let mut seen = KeySet::default();
-    for k in keys {
-        if seen.insert(k, 0).is_some() {
-            return Err(ModelError::Duplicate {
-                element,
-                value: k.to_owned(),
-                rule: "LISTS-2",
-            });
-        }
-    }
-    Ok(())
-}
-
 impl Gegevensdienst {
     /// A Gegevensdienst; refuses an empty or non-unique set of Systeemrollen
     /// (LISTS-1, LISTS-2).
@@ -136,8 +119,9 @@ impl Gegevensdienst {
                 rule: "LISTS-1",
             });
         }
-        unique(
+        crate::unique_keys(
             "Systeemrolcode",
+            "LISTS-2",
             systeemrollen.iter().map(|s| s.code.as_str()),
         )?;
         Ok(Gegevensdienst {
@@ -182,8 +166,9 @@ impl Zorgaanbieder {
                 rule: "LISTS-1",
             });
         }
-        unique(
+        crate::unique_keys(
             "GegevensdienstId",
+            "LISTS-2",
             gegevensdiensten.iter().map(|g| g.id.as_str()),
         )?;
         Ok(Zorgaanbieder {
@@ -214,8 +199,9 @@ impl Zorgaanbiederslijst {
         volgnummer: Volgnummer,
         zorgaanbieders: Vec<Zorgaanbieder>,
     ) -> Result<Zorgaanbiederslijst, ModelError> {
-        unique(
+        crate::unique_keys(
             "Zorgaanbiedernaam",
+            "LISTS-2",
             zorgaanbieders.iter().map(|z| z.naam.as_str()),
         )?;
         Ok(Self::assemble(
@@ -350,103 +336,50 @@ const CODE: ElemId = 15;
 const RESOURCE: ElemId = 16;
 const RESOURCE_URI: ElemId = 17;
 
-const fn one(elem: ElemId) -> Particle {
-    Particle {
-        elem,
-        min: 1,
-        many: false,
-    }
-}
-
 /// MedMij LISTS-1: the ZAL content model.
 static SCHEMA_R2: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/zorgaanbiederslijst/release2/",
     rule: "LISTS-1",
     elems: &[
-        ElemDecl {
-            name: "Zorgaanbiederslijst",
-            content: Content::Complex(&[one(TIJDSTEMPEL), one(VOLGNUMMER), one(ZORGAANBIEDERS)]),
-        },
-        ElemDecl {
-            name: "Tijdstempel",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Volgnummer",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Zorgaanbieders",
-            content: Content::Complex(&[Particle {
-                elem: ZORGAANBIEDER,
-                min: 0,
-                many: true,
-            }]),
-        },
-        ElemDecl {
-            name: "Zorgaanbieder",
-            content: Content::Complex(&[one(NAAM), one(GEGEVENSDIENSTEN)]),
-        },
-        ElemDecl {
-            name: "Zorgaanbiedernaam",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Gegevensdiensten",
-            content: Content::Complex(&[Particle {
-                elem: GEGEVENSDIENST,
-                min: 1,
-                many: true,
-            }]),
-        },
-        ElemDecl {
-            name: "Gegevensdienst",
-            content: Content::Complex(&[one(GD_ID), one(AUTH), one(TOKEN), one(SYSTEEMROLLEN)]),
-        },
-        ElemDecl {
-            name: "GegevensdienstId",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "AuthorizationEndpoint",
-            content: Content::Complex(&[one(AUTH_URI)]),
-        },
-        ElemDecl {
-            name: "AuthorizationEndpointuri",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "TokenEndpoint",
-            content: Content::Complex(&[one(TOKEN_URI)]),
-        },
-        ElemDecl {
-            name: "TokenEndpointuri",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "Systeemrollen",
-            content: Content::Complex(&[Particle {
-                elem: SYSTEEMROL,
-                min: 1,
-                many: true,
-            }]),
-        },
-        ElemDecl {
-            name: "Systeemrol",
-            content: Content::Complex(&[one(CODE), one(RESOURCE)]),
-        },
-        ElemDecl {
-            name: "Systeemrolcode",
-            content: Content::Simple,
-        },
-        ElemDecl {
-            name: "ResourceEndpoint",
-            content: Content::Complex(&[one(RESOURCE_URI)]),
-        },
-        ElemDecl {
-            name: "ResourceEndpointuri",
-            content: Content::Simple,
-        },
+        ElemDecl::complex(
+            "Zorgaanbiederslijst",
+            &[
+                Particle::one(TIJDSTEMPEL),
+                Particle::one(VOLGNUMMER),
+                Particle::one(ZORGAANBIEDERS),
+            ],
+        ),
+        ElemDecl::simple("Tijdstempel"),
+        ElemDecl::simple("Volgnummer"),
+        ElemDecl::complex("Zorgaanbieders", &[Particle::many(ZORGAANBIEDER, 0)]),
+        ElemDecl::complex(
+            "Zorgaanbieder",
+            &[Particle::one(NAAM), Particle::one(GEGEVENSDIENSTEN)],
+        ),
+        ElemDecl::simple("Zorgaanbiedernaam"),
+        ElemDecl::complex("Gegevensdiensten", &[Particle::many(GEGEVENSDIENST, 1)]),
+        ElemDecl::complex(
+            "Gegevensdienst",
+            &[
+                Particle::one(GD_ID),
+                Particle::one(AUTH),
+                Particle::one(TOKEN),
+                Particle::one(SYSTEEMROLLEN),
+            ],
+        ),
+        ElemDecl::simple("GegevensdienstId"),
+        ElemDecl::complex("AuthorizationEndpoint", &[Particle::one(AUTH_URI)]),
+        ElemDecl::simple("AuthorizationEndpointuri"),
+        ElemDecl::complex("TokenEndpoint", &[Particle::one(TOKEN_URI)]),
+        ElemDecl::simple("TokenEndpointuri"),
+        ElemDecl::complex("Systeemrollen", &[Particle::many(SYSTEEMROL, 1)]),
+        ElemDecl::complex(
+            "Systeemrol",
+            &[Particle::one(CODE), Particle::one(RESOURCE)],
+        ),
+        ElemDecl::simple("Systeemrolcode"),
+        ElemDecl::complex("ResourceEndpoint", &[Particle::one(RESOURCE_URI)]),
+        ElemDecl::simple("ResourceEndpointuri"),
     ],
 };
 
@@ -503,27 +436,15 @@ impl Builder for ZalBuilder {
             NAAM => {
                 let naam = value(Zorgaanbiedernaam::new(text))?;
                 // MedMij LISTS-2: Zorgaanbiedernaam unique in the ZAL.
-                if let Some(first) = self.names.insert(naam.as_str(), offset) {
-                    self.entry_ok = false;
-                    return Err(Fault::Duplicate {
-                        value: naam.as_str().to_owned(),
-                        first_offset: first,
-                        rule: "LISTS-2",
-                    });
-                }
+                unique(&mut self.names, naam.as_str(), offset, "LISTS-2")
+                    .inspect_err(|_| self.entry_ok = false)?;
                 self.naam = Some(naam);
                 Ok(())
             }
             GD_ID => {
                 let id = value(GegevensdienstId::new(text))?;
                 // MedMij LISTS-2: GegevensdienstId unique within one Zorgaanbieder.
-                if let Some(first) = self.dienst_ids.insert(id.as_str(), offset) {
-                    return Err(Fault::Duplicate {
-                        value: id.as_str().to_owned(),
-                        first_offset: first,
-                        rule: "LISTS-2",
-                    });
-                }
+                unique(&mut self.dienst_ids, id.as_str(), offset, "LISTS-2")?;
                 self.gd_id = Some(id);
                 Ok(())
             }
@@ -532,13 +453,7 @@ impl Builder for ZalBuilder {
             CODE => {
                 let code = value(Systeemrolcode::new(text))?;
                 // MedMij LISTS-2: Systeemrolcode unique within one Gegevensdienst.
-                if let Some(first) = self.codes.insert(code.as_str(), offset) {
-                    return Err(Fault::Duplicate {
-                        value: code.as_str().to_owned(),
-                        first_offset: first,
-                        rule: "LISTS-2",
-                    });
-                }
+                unique(&mut self.codes, code.as_str(), offset, "LISTS-2")?;
                 self.code = Some(code);
                 Ok(())
             }
