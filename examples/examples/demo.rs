@@ -10,12 +10,14 @@
 //! cargo run -p medmij-examples --example demo -- --revoked-cert    # TLS-3
 //! cargo run -p medmij-examples --example demo -- --expired-token   # OAUTH-7, case 7
 //! cargo run -p medmij-examples --example demo -- --stale-list      # LISTS-8, LISTS-9
+//! cargo run -p medmij-examples --example demo -- --no-login        # OAUTH-12 case 2
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in Chromium
 //! ```
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Network};
 
@@ -30,9 +32,11 @@ enum Mode {
     RevokedCert,
     ExpiredToken,
     StaleList,
+    NoLogin,
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bench_args = match &args[..] {
         [flag, n] if flag == "--bench" => Some((n.parse(), Ok(1))),
@@ -43,7 +47,7 @@ fn main() -> ExitCode {
     };
     if let Some((n, c)) = bench_args {
         let r = match (n, c) {
-            (Ok(n), Ok(c)) if c > 0 => bench(n, c),
+            (Ok(n), Ok(c)) if c > 0 => bench(n, c).await,
             _ => Err("usage: demo --bench N [--concurrency C]".into()),
         };
         return match r {
@@ -55,7 +59,7 @@ fn main() -> ExitCode {
         };
     }
     if args == ["--serve"] {
-        return match serve() {
+        return match serve().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("serve failed: {e}");
@@ -72,15 +76,16 @@ fn main() -> ExitCode {
         ["--revoked-cert"] => Mode::RevokedCert,
         ["--expired-token"] => Mode::ExpiredToken,
         ["--stale-list"] => Mode::StaleList,
+        ["--no-login"] => Mode::NoLogin,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --bench N [--concurrency C] | --serve]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bench N [--concurrency C] | --serve]"
             );
             return ExitCode::from(2);
         }
     };
-    match run(mode) {
+    match run(mode).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo failed: {e}");
@@ -89,29 +94,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(mode: Mode) -> Result<(), DemoError> {
+async fn run(mode: Mode) -> Result<(), DemoError> {
     println!("== MedMij demo network: starting on 127.0.0.1 ==");
-    let net = Network::start(true)?;
+    let net = Network::start(true).await?;
     match mode {
         Mode::NotWhitelisted => {
             println!("\n== A new Whitelist without the PGO GW ==");
-            net.drop_pgo_from_whitelist()?;
+            net.drop_pgo_from_whitelist().await?;
         }
         Mode::NoData => net.za_has_no_data(),
         Mode::RevokedCert => net.revoke_pgo_certificate(),
         Mode::StaleList => {
             println!("\n== A Whitelist with an equal Volgnummer, then no fresh Whitelist ==");
-            net.stale_whitelist()?;
+            net.stale_whitelist().await?;
         }
         _ => {}
     }
-    let choice = if mode == Mode::Refuse {
-        ConsentChoice::Refuse
-    } else {
-        ConsentChoice::Grant
+    let choice = match mode {
+        Mode::Refuse => ConsentChoice::Refuse,
+        Mode::NoLogin => ConsentChoice::CancelLogin,
+        _ => ConsentChoice::Grant,
     };
     println!("\n== UCI Verzamelen ({mode:?}) ==");
-    let run = net.verzamelen(choice)?;
+    let run = net.verzamelen(choice).await?;
     println!("\n== Outcome ==");
     println!("token obtained: {}", run.token_obtained);
     if let Some(e) = &run.error {
@@ -131,7 +136,7 @@ fn run(mode: Mode) -> Result<(), DemoError> {
         && let Some(id) = &run.collected
     {
         println!("\n== UCI Delen: the person shares {id} with {LEZER} ==");
-        let d = net.delen(id)?;
+        let d = net.delen(id).await?;
         println!("\n== Outcome ==");
         println!("token obtained: {}; placed: {}", d.token_obtained, d.placed);
         println!("person sees: {}", d.message);
@@ -144,7 +149,7 @@ fn run(mode: Mode) -> Result<(), DemoError> {
     if mode == Mode::ExpiredToken {
         println!("\n== 901 seconds later: the PGO GW reads again with the same token ==");
         net.advance_za_clock(std::time::Duration::from_secs(901));
-        let (status, code) = net.read_again()?;
+        let (status, code) = net.read_again().await?;
         println!(
             "FHIR read: HTTP {status}, OperationOutcome issue code {}",
             code.as_deref().unwrap_or("-")
@@ -154,7 +159,7 @@ fn run(mode: Mode) -> Result<(), DemoError> {
     let mut replay_ok = true;
     if mode == Mode::ReplayCode {
         println!("\n== The PGO GW presents the same code again ==");
-        let r = net.replay_code()?;
+        let r = net.replay_code().await?;
         println!(
             "token endpoint: HTTP {} {}; FHIR read with the earlier token: HTTP {}",
             r.status,
@@ -166,12 +171,12 @@ fn run(mode: Mode) -> Result<(), DemoError> {
             && r.resource_status_after == 401;
     }
     println!();
-    let (za, pgo) = net.verify_logs()?;
+    let (za, pgo) = net.verify_logs().await?;
     println!(
         "NEN 7513 logs verify (hash chain + signed checkpoints): ZA GW {za} events, PGO GW {pgo} events"
     );
-    println!("  ZA GW:  {:?}", net.za_log_event_types()?);
-    println!("  PGO GW: {:?}", net.pgo_log_event_types()?);
+    println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
+    println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
     println!("  files in {}", net.log_dir().display());
     let ok = match mode {
         Mode::Happy => run.token_obtained && run.collected.is_some() && delen_ok,
@@ -183,6 +188,7 @@ fn run(mode: Mode) -> Result<(), DemoError> {
         Mode::NotWhitelisted | Mode::RevokedCert | Mode::StaleList => {
             !run.token_obtained && run.collected.is_none()
         }
+        Mode::NoLogin => run.error.as_deref() == Some("unauthorized_client"),
         Mode::NoData => {
             run.error.as_deref() == Some("access_denied")
                 && run.error_description.as_deref() == Some("No such resources.")
@@ -197,43 +203,39 @@ fn run(mode: Mode) -> Result<(), DemoError> {
 }
 
 /// Runs `n` whole UCI Verzamelen flows on one network, `c` persons at a time (every
-/// back-channel connection a fresh TLS handshake: resumption is off), and prints the
-/// median and p99 wall time of a flow and the flows per second.
-fn bench(n: usize, c: usize) -> Result<(), DemoError> {
-    let net = Network::start(false)?;
+/// back-channel request a fresh TLS handshake: no keep-alive, no resumption), and
+/// prints the median and p99 wall time of a flow and the flows per second.
+async fn bench(n: usize, c: usize) -> Result<(), DemoError> {
+    let net = Arc::new(Network::start(false).await?);
     // One warm-up flow (first OCSP fetches).
-    net.verzamelen(ConsentChoice::Grant)?;
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    net.verzamelen(ConsentChoice::Grant).await?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let start = std::time::Instant::now();
-    let results: Vec<Result<Vec<std::time::Duration>, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..c)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut times = Vec::new();
-                    while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
-                        let t = std::time::Instant::now();
-                        let run = net
-                            .verzamelen(ConsentChoice::Grant)
-                            .map_err(|e| e.to_string())?;
-                        times.push(t.elapsed());
-                        if run.collected.is_none() {
-                            return Err("a flow did not collect".to_owned());
-                        }
-                    }
-                    Ok(times)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("panic".into())))
-            .collect()
-    });
-    let wall = start.elapsed();
-    let mut times = Vec::with_capacity(n);
-    for r in results {
-        times.extend(r?);
+    let mut persons = tokio::task::JoinSet::new();
+    for _ in 0..c {
+        let net = net.clone();
+        let next = next.clone();
+        persons.spawn(async move {
+            let mut times = Vec::new();
+            while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                let t = std::time::Instant::now();
+                let run = net
+                    .verzamelen(ConsentChoice::Grant)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                times.push(t.elapsed());
+                if run.collected.is_none() {
+                    return Err(format!("a flow did not collect: {run:?}"));
+                }
+            }
+            Ok::<_, String>(times)
+        });
     }
+    let mut times = Vec::with_capacity(n);
+    while let Some(r) = persons.join_next().await {
+        times.extend(r??);
+    }
+    let wall = start.elapsed();
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1];
     println!(
@@ -246,10 +248,9 @@ fn bench(n: usize, c: usize) -> Result<(), DemoError> {
     );
     Ok(())
 }
-
 /// Keeps the network running and prints how to walk the front channel in Chromium.
-fn serve() -> Result<(), DemoError> {
-    let net = Network::start(true)?;
+async fn serve() -> Result<(), DemoError> {
+    let net = Network::start(true).await?;
     let profile = net.log_dir().join("chromium-profile");
     let root = net.write_root_pem()?;
     println!("\n== The network is running; press Ctrl-C to stop ==");
@@ -261,7 +262,6 @@ fn serve() -> Result<(), DemoError> {
         .collect();
     println!("  chromium {} '{}'\n", args.join(" "), net.start_url());
     println!("Test root certificate: {}", root.display());
-    loop {
-        std::thread::sleep(std::time::Duration::from_secs(3600));
-    }
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }

@@ -1,16 +1,17 @@
-//! A real browser on the front channel: headless Chromium follows the PGO GW's
-//! redirect to the ZA GW's authorization endpoint over TLS (front-channel profile,
-//! MedMij TLS-1), renders the Toestemming screen (CONSENT-1), and, driven over the
-//! DevTools protocol, presses "grant" and ends on the PGO page showing the data.
-//! Skipped, with a message, when no `chromium` is on the PATH.
+//! A real browser on the front channel: headless Chromium opens the PGO GW's home
+//! page, follows its link and the redirect to the ZA GW's authorization endpoint
+//! over TLS (front-channel profile, MedMij TLS-1), logs in at the TEST DigiD
+//! stand-in (OAUTH-11), renders the Toestemming screen (CONSENT-1), and, driven
+//! over the DevTools protocol, presses "grant" and ends on the PGO page showing
+//! the data. Fails (never skips) when no `chromium` is on the PATH.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use medmij_examples::demo::Network;
 
-#[test]
-fn headless_chromium_reaches_the_consent_screen() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn headless_chromium_reaches_the_digid_stand_in() {
     let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
         Command::new(c)
             .arg("--version")
@@ -21,7 +22,7 @@ fn headless_chromium_reaches_the_consent_screen() {
     }) else {
         panic!("chromium is required (Debian package chromium; .ci/test installs it)");
     };
-    let net = Network::start(false).expect("network starts");
+    let net = Network::start(false).await.expect("network starts");
     let profile = tempfile::tempdir().unwrap();
     let out = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new(chromium)
@@ -50,20 +51,17 @@ fn headless_chromium_reaches_the_consent_screen() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let dom = std::fs::read_to_string(out.path()).unwrap();
-    assert!(dom.contains("<title>Toestemming</title>"), "{dom}");
-    assert!(
-        dom.contains(
-            "'UMC Demo' toestemming om 'Medicatieoverzicht' uit te wisselen met 'MijnPGO Demo B.V.'"
-        ),
-        "{dom}"
-    );
-    assert!(dom.contains("id=\"mc-grant\""), "{dom}");
+    // The stand-in says plainly that it is not DigiD.
+    assert!(dom.contains("<title>TEST DigiD stand-in</title>"), "{dom}");
+    assert!(dom.contains("Dit is niet DigiD."), "{dom}");
+    assert!(dom.contains("id=\"digid-login\""), "{dom}");
+    assert!(dom.contains("id=\"digid-cancel\""), "{dom}");
     // The ZA GW saw a valid authorization request from the PGO GW's redirect.
     assert!(
         net.trace()
             .steps()
             .iter()
-            .any(|s| s.text.contains("Toestemming page shown"))
+            .any(|s| s.text.contains("person sent to the TEST DigiD stand-in"))
     );
 }
 
@@ -193,8 +191,8 @@ mod cdp {
     }
 }
 
-#[test]
-fn headless_chromium_walks_the_whole_front_channel() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn headless_chromium_walks_the_whole_front_channel() {
     let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
         Command::new(c)
             .arg("--version")
@@ -205,7 +203,7 @@ fn headless_chromium_walks_the_whole_front_channel() {
     }) else {
         panic!("chromium is required (Debian package chromium; .ci/test installs it)");
     };
-    let net = Network::start(false).expect("network starts");
+    let net = Network::start(false).await.expect("network starts");
     let profile = tempfile::tempdir().unwrap();
     // A free port for DevTools.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -222,7 +220,7 @@ fn headless_chromium_walks_the_whole_front_channel() {
         ])
         .arg(format!("--remote-debugging-port={port}"))
         .args(net.chromium_args(profile.path()))
-        .arg(net.start_url())
+        .arg(net.home_url())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -245,6 +243,28 @@ fn headless_chromium_walks_the_whole_front_channel() {
         })?;
         let mut page = cdp::Page::connect(port, &path.unwrap()).map_err(|e| e.to_string())?;
         let mut title = String::new();
+        // The PGO's home page: the person follows the link to collect.
+        wait("the PGO home page", &mut || {
+            title = page
+                .eval("document.title")
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            title == "MijnPGO Demo"
+        })?;
+        page.eval("document.getElementById('collect').click(); true")
+            .map_err(|e| e.to_string())?;
+        // The TEST DigiD stand-in (MedMij OAUTH-11): the person logs in.
+        wait("the DigiD stand-in", &mut || {
+            title = page
+                .eval("document.title")
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            title == "TEST DigiD stand-in"
+        })?;
+        page.eval("document.getElementById('digid-login').click(); true")
+            .map_err(|e| e.to_string())?;
         wait("the consent screen", &mut || {
             title = page
                 .eval("document.title")
@@ -278,5 +298,5 @@ fn headless_chromium_walks_the_whole_front_channel() {
             .any(|s| s.text.contains("Bundle stored in the dossier")),
         "{steps:#?}"
     );
-    net.verify_logs().expect("logs verify");
+    net.verify_logs().await.expect("logs verify");
 }

@@ -30,14 +30,17 @@ fn curl(net: &Network, extra: &[String]) -> Output {
         .expect("curl runs")
 }
 
-#[test]
-fn curl_with_the_pgo_certificate_reads_the_fhir_resource() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn curl_with_the_pgo_certificate_reads_the_fhir_resource() {
     assert!(
         curl_available(),
         "curl is required (Debian package curl; .ci/test installs it)"
     );
-    let net = Network::start(false).expect("network starts");
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    let net = Network::start(false).await.expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     assert!(run.token_obtained);
     let token = net.last_access_token().expect("a token");
     let (chain, key) = net.write_pgo_credentials().unwrap();

@@ -171,7 +171,7 @@ fn curl_fhir(
 
 /// Asserts the client was refused at the handshake: no HTTP answer, and the ZA GW
 /// recorded a refused handshake for `reason` in its trace and its NEN 7513 log.
-fn assert_refused_at_handshake(net: &Network, p: &Pems, reason: &str) {
+async fn assert_refused_at_handshake(net: &Network, p: &Pems, reason: &str) {
     // The third-party OAuth client: the consent is given on the front channel (no
     // mutual TLS there), but the token request never gets an HTTP answer.
     let report = python_client(net, p);
@@ -203,19 +203,19 @@ fn assert_refused_at_handshake(net: &Network, p: &Pems, reason: &str) {
         refusals >= 2,
         "two refused handshakes for {reason:?}: {steps:#?}"
     );
-    let events = net.za_log_event_types().expect("ZA GW log readable");
+    let events = net.za_log_event_types().await.expect("ZA GW log readable");
     assert!(
         events.iter().filter(|e| *e == "tls.refused").count() >= 2,
         "LOG-1: refusals logged: {events:?}"
     );
     assert!(!events.iter().any(|e| e == "fhir.read"), "{events:?}");
-    net.verify_logs().expect("logs verify");
+    net.verify_logs().await.expect("logs verify");
 }
 
-#[test]
-fn requests_oauthlib_gets_a_token_and_curl_reads_the_fhir_resource() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_oauthlib_gets_a_token_and_curl_reads_the_fhir_resource() {
     require_tools();
-    let net = Network::start(false).expect("network starts");
+    let net = Network::start(false).await.expect("network starts");
     let p = pems(&net);
 
     let report = python_client(&net, &p);
@@ -265,9 +265,9 @@ fn requests_oauthlib_gets_a_token_and_curl_reads_the_fhir_resource() {
     );
 
     // The ZA GW saw one ordinary flow (OAUTH-11) and logged it (LOG-1).
-    net.verify_logs().expect("logs verify");
+    net.verify_logs().await.expect("logs verify");
     assert_eq!(
-        net.za_log_event_types().unwrap(),
+        net.za_log_event_types().await.unwrap(),
         ["consent.granted", "oauth.token", "fhir.read"]
     );
     let steps = net.trace().steps();
@@ -280,25 +280,26 @@ fn requests_oauthlib_gets_a_token_and_curl_reads_the_fhir_resource() {
     );
 }
 
-#[test]
-fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
     require_tools();
-    let net = Network::start(false).expect("network starts");
+    let net = Network::start(false).await.expect("network starts");
     let p = pems(&net);
     // As `demo -- --not-whitelisted`: Whitelist version 2 without the PGO GW, fetched
     // by the ZA GW (LISTS-6, LISTS-8); from the next handshake on: TLS-4.
     net.drop_pgo_from_whitelist()
+        .await
         .expect("new Whitelist installed");
-    assert_refused_at_handshake(&net, &p, "not on the Whitelist");
+    assert_refused_at_handshake(&net, &p, "not on the Whitelist").await;
 }
 
-#[test]
-fn client_with_a_revoked_certificate_is_refused_at_the_handshake() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_with_a_revoked_certificate_is_refused_at_the_handshake() {
     require_tools();
-    let net = Network::start(false).expect("network starts");
+    let net = Network::start(false).await.expect("network starts");
     let p = pems(&net);
     // As `demo -- --revoked-cert`: the OCSP responder reports the PGO GW's
     // certificate revoked; the ZA GW hard-fails the handshake (TLS-3).
     net.revoke_pgo_certificate();
-    assert_refused_at_handshake(&net, &p, "revoked");
+    assert_refused_at_handshake(&net, &p, "revoked").await;
 }

@@ -3,10 +3,13 @@
 
 use medmij_examples::demo::{ConsentChoice, Network};
 
-#[test]
-fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
-    let net = Network::start(false).expect("network starts");
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
+    let net = Network::start(false).await.expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     assert!(run.token_obtained, "OAUTH-11: access token obtained");
     assert_eq!(run.error, None);
     let id = run.collected.expect("bundle stored in the dossier");
@@ -17,14 +20,14 @@ fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
     assert!(run.final_page.contains("opgehaald"), "{}", run.final_page);
 
     // LOG-1: both logs verify and hold the steps of the flow.
-    let (za, pgo) = net.verify_logs().expect("logs verify");
+    let (za, pgo) = net.verify_logs().await.expect("logs verify");
     assert_eq!((za, pgo), (3, 3));
     assert_eq!(
-        net.za_log_event_types().unwrap(),
+        net.za_log_event_types().await.unwrap(),
         ["consent.granted", "oauth.token", "fhir.read"]
     );
     assert_eq!(
-        net.pgo_log_event_types().unwrap(),
+        net.pgo_log_event_types().await.unwrap(),
         ["consent.received", "oauth.token", "dossier.collect"]
     );
 
@@ -43,7 +46,8 @@ fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
     };
     let order = [
         "authorization request from",
-        "TEST DigiD stand-in",
+        "person presses \"login\" at the TEST DigiD stand-in",
+        "logged in as the fixed test person",
         "back end has data",
         "Toestemming page shown",
         "consent GRANTED",
@@ -57,10 +61,13 @@ fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
     }
 }
 
-#[test]
-fn refusal_redirects_access_denied_and_is_logged() {
-    let net = Network::start(false).expect("network starts");
-    let run = net.verzamelen(ConsentChoice::Refuse).expect("flow runs");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refusal_redirects_access_denied_and_is_logged() {
+    let net = Network::start(false).await.expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::Refuse)
+        .await
+        .expect("flow runs");
     // MedMij OAUTH-12 case 4.
     assert_eq!(run.error.as_deref(), Some("access_denied"));
     assert_eq!(
@@ -80,34 +87,41 @@ fn refusal_redirects_access_denied_and_is_logged() {
             .any(|s| s.text.contains("\"Authorization denied.\""))
     );
     // CONSENT-3: the Bron logs the refusal; nothing else happened at the ZA GW.
-    net.verify_logs().expect("logs verify");
-    assert_eq!(net.za_log_event_types().unwrap(), ["consent.refused"]);
-    assert_eq!(net.pgo_log_event_types().unwrap(), ["oauth.callback"]);
+    net.verify_logs().await.expect("logs verify");
+    assert_eq!(net.za_log_event_types().await.unwrap(), ["consent.refused"]);
+    assert_eq!(net.pgo_log_event_types().await.unwrap(), ["oauth.callback"]);
 }
 
-#[test]
-fn replayed_code_is_refused_and_revokes_the_token() {
-    let net = Network::start(false).expect("network starts");
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replayed_code_is_refused_and_revokes_the_token() {
+    let net = Network::start(false).await.expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     assert!(run.collected.is_some());
-    let replay = net.replay_code().expect("replay runs");
+    let replay = net.replay_code().await.expect("replay runs");
     // MedMij OAUTH-8, OAUTH-12 case 6: invalid_grant, and the token is revoked (case 7).
     assert_eq!(replay.status, 400);
     assert_eq!(replay.error.as_deref(), Some("invalid_grant"));
     assert_eq!(replay.resource_status_after, 401);
-    net.verify_logs().expect("logs verify");
+    net.verify_logs().await.expect("logs verify");
     assert_eq!(
-        net.za_log_event_types().unwrap(),
+        net.za_log_event_types().await.unwrap(),
         ["consent.granted", "oauth.token", "fhir.read", "oauth.token"]
     );
 }
 
-#[test]
-fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
-    let net = Network::start(false).expect("network starts");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
+    let net = Network::start(false).await.expect("network starts");
     net.drop_pgo_from_whitelist()
+        .await
         .expect("new Whitelist installed");
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     // MedMij TLS-4: the ZA GW refuses the PGO GW's handshake; no token, no data.
     assert!(!run.token_obtained);
     assert_eq!(run.collected, None);
@@ -118,22 +132,23 @@ fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
             && s.text.contains("not on the Whitelist")),
         "{steps:#?}"
     );
-    net.verify_logs().expect("logs verify");
+    net.verify_logs().await.expect("logs verify");
     // The consent was given and logged, but nothing was ever fetched.
     assert_eq!(
-        net.za_log_event_types().unwrap(),
+        net.za_log_event_types().await.unwrap(),
         ["consent.granted", "tls.refused"]
     );
 }
 
-#[test]
-fn delen_shares_the_collected_bundle_with_its_provenance() {
-    let net = Network::start(false).expect("network starts");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delen_shares_the_collected_bundle_with_its_provenance() {
+    let net = Network::start(false).await.expect("network starts");
     let run = net
         .verzamelen(ConsentChoice::Grant)
+        .await
         .expect("Verzamelen runs");
     let id = run.collected.expect("bundle collected");
-    let d = net.delen(&id).expect("Delen runs");
+    let d = net.delen(&id).await.expect("Delen runs");
     // MedMij OAUTH-13: a Bevestiging, a write with a token for exactly that scope.
     assert!(d.token_obtained);
     assert!(d.placed, "{}", d.message);
@@ -147,9 +162,9 @@ fn delen_shares_the_collected_bundle_with_its_provenance() {
             .iter()
             .any(|s| s.text.contains("Bevestiging page shown"))
     );
-    net.verify_logs().expect("logs verify");
+    net.verify_logs().await.expect("logs verify");
     assert_eq!(
-        net.za_log_event_types().unwrap(),
+        net.za_log_event_types().await.unwrap(),
         [
             "consent.granted",
             "oauth.token",
@@ -160,7 +175,7 @@ fn delen_shares_the_collected_bundle_with_its_provenance() {
         ]
     );
     assert_eq!(
-        net.pgo_log_event_types().unwrap(),
+        net.pgo_log_event_types().await.unwrap(),
         [
             "consent.received",
             "oauth.token",
@@ -172,24 +187,30 @@ fn delen_shares_the_collected_bundle_with_its_provenance() {
     );
 }
 
-#[test]
-fn no_data_redirects_access_denied_no_such_resources() {
-    let net = Network::start(false).expect("network starts");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_data_redirects_access_denied_no_such_resources() {
+    let net = Network::start(false).await.expect("network starts");
     net.za_has_no_data();
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     // MedMij OAUTH-12 case 3: no consent asked, no code.
     assert_eq!(run.error.as_deref(), Some("access_denied"));
     assert_eq!(run.error_description.as_deref(), Some("No such resources."));
     assert!(!run.token_obtained);
-    net.verify_logs().expect("logs verify");
-    assert_eq!(net.za_log_event_types().unwrap(), ["oauth.authorize"]);
+    net.verify_logs().await.expect("logs verify");
+    assert_eq!(net.za_log_event_types().await.unwrap(), ["oauth.authorize"]);
 }
 
-#[test]
-fn revoked_client_certificate_is_refused_at_the_handshake() {
-    let net = Network::start(false).expect("network starts");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoked_client_certificate_is_refused_at_the_handshake() {
+    let net = Network::start(false).await.expect("network starts");
     net.revoke_pgo_certificate();
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     // MedMij TLS-3: OCSP says revoked, the ZA GW refuses the session (hard fail).
     assert!(!run.token_obtained);
     assert_eq!(run.collected, None);
@@ -201,32 +222,39 @@ fn revoked_client_certificate_is_refused_at_the_handshake() {
         "{steps:#?}"
     );
     assert_eq!(
-        net.za_log_event_types().unwrap(),
+        net.za_log_event_types().await.unwrap(),
         ["consent.granted", "tls.refused"]
     );
 }
 
-#[test]
-fn expired_token_gets_operation_outcome_suppressed() {
-    let net = Network::start(false).expect("network starts");
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_token_gets_operation_outcome_suppressed() {
+    let net = Network::start(false).await.expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     assert!(run.collected.is_some());
     // Still valid just before 900 s (MedMij OAUTH-7) ...
     net.advance_za_clock(std::time::Duration::from_secs(890));
-    assert_eq!(net.read_again().unwrap().0, 200);
+    assert_eq!(net.read_again().await.unwrap().0, 200);
     // ... and refused after (OAUTH-12 case 7).
     net.advance_za_clock(std::time::Duration::from_secs(11));
-    let (status, code) = net.read_again().unwrap();
+    let (status, code) = net.read_again().await.unwrap();
     assert_eq!(status, 401);
     assert_eq!(code.as_deref(), Some("suppressed"));
 }
 
-#[test]
-fn equal_volgnummer_is_refused_and_a_stale_whitelist_refuses_every_peer() {
-    let net = Network::start(false).expect("network starts");
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn equal_volgnummer_is_refused_and_a_stale_whitelist_refuses_every_peer() {
+    let net = Network::start(false).await.expect("network starts");
     net.stale_whitelist()
+        .await
         .expect("equal Volgnummer refused (LISTS-9)");
-    let run = net.verzamelen(ConsentChoice::Grant).expect("flow runs");
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
     // MedMij LISTS-8, TLS-4: "cannot be determined" refuses the session.
     assert!(!run.token_obtained);
     assert_eq!(run.collected, None);
@@ -245,24 +273,23 @@ fn equal_volgnummer_is_refused_and_a_stale_whitelist_refuses_every_peer() {
     );
 }
 
-#[test]
-fn concurrent_persons_each_get_their_own_flow() {
-    let net = Network::start(false).expect("network starts");
-    let ids: Vec<String> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| s.spawn(|| net.verzamelen(ConsentChoice::Grant)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap()
-                    .expect("flow runs")
-                    .collected
-                    .expect("collected")
-            })
-            .collect()
-    });
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_persons_each_get_their_own_flow() {
+    let net = Network::start(false).await.expect("network starts");
+    let net = std::sync::Arc::new(net);
+    let mut persons = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let net = net.clone();
+        persons.spawn(async move {
+            net.verzamelen(ConsentChoice::Grant)
+                .await
+                .map_err(|e| e.to_string())
+        });
+    }
+    let mut ids = Vec::new();
+    while let Some(r) = persons.join_next().await {
+        ids.push(r.unwrap().expect("flow runs").collected.expect("collected"));
+    }
     let mut unique = ids.clone();
     unique.sort();
     unique.dedup();
@@ -274,5 +301,5 @@ fn concurrent_persons_each_get_their_own_flow() {
     for id in &ids {
         assert!(net.dossier_item(id).unwrap().0);
     }
-    assert_eq!(net.verify_logs().unwrap(), (24, 24));
+    assert_eq!(net.verify_logs().await.unwrap(), (24, 24));
 }

@@ -1,6 +1,7 @@
 //! A gateway's NEN 7513 log (MedMij LOG-1..4) on a medmij-log file sink.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
@@ -13,7 +14,7 @@ use medmij_log::{
 use super::DemoError;
 
 pub(crate) struct AuditLog {
-    log: FileLog,
+    log: Arc<FileLog>,
     system: &'static str,
     seq: AtomicU64,
 }
@@ -43,14 +44,16 @@ impl AuditLog {
             SystemTime::now(),
         )?;
         Ok(AuditLog {
-            log,
+            log: Arc::new(log),
             system,
             seq: AtomicU64::new(0),
         })
     }
 
-    /// Appends one event (durable when this returns).
-    pub(crate) fn record(&self, e: Entry) -> Result<u64, DemoError> {
+    /// Appends one event; durable when the future resolves. The append waits for
+    /// the disk (fdatasync, group commit), so it runs on tokio's blocking pool, not
+    /// on an async worker.
+    pub(crate) async fn record(&self, e: Entry) -> Result<u64, DemoError> {
         let n = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
         let event = Event {
             id: format!("{}-{n}", self.system),
@@ -72,7 +75,8 @@ impl AuditLog {
             outcome: e.outcome,
             detail: e.detail,
         };
-        Ok(self.log.append(&event)?)
+        let log = self.log.clone();
+        Ok(tokio::task::spawn_blocking(move || log.append(&event)).await??)
     }
 
     /// Verifies the hash chain and checkpoints; returns the number of events.

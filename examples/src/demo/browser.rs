@@ -1,144 +1,151 @@
-//! The person's browser, scripted: follows redirects, keeps cookies per host,
-//! trusts the test root for the front channel.
+//! The person's browser, scripted: a reqwest client per person with its own
+//! cookie jar, trusting the test root for the front channel (server-authenticated
+//! TLS, MedMij TLS-1), following redirects one at a time so that each is traced.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use rustls::pki_types::CertificateDer;
+use reqwest::cookie::CookieStore;
 
 use super::DemoError;
-use super::http::{self, Response};
+use super::net::{self, Fetched, HostMap, KeepAlive};
 use super::trace::Trace;
 
+/// What every person's browser shares: trust in the test root, and where the
+/// front-channel hosts are.
 pub(crate) struct Browser {
-    config: Arc<rustls::ClientConfig>,
+    tls: rustls::ClientConfig,
     /// Front-channel URIs carry no port (MedMij LISTS-3); this maps their hosts to
     /// the loopback ports, as DNS would map them to addresses.
-    front_ports: HashMap<String, u16>,
-    cookies: Mutex<HashMap<String, Vec<(String, String)>>>,
+    hosts: HostMap,
     trace: Arc<Trace>,
 }
 
 impl Browser {
     pub(crate) fn new(
-        root: CertificateDer<'static>,
-        front_ports: HashMap<String, u16>,
+        root: rustls::pki_types::CertificateDer<'static>,
+        hosts: HostMap,
         trace: Arc<Trace>,
     ) -> Result<Self, DemoError> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(root)?;
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
-        Ok(Browser {
-            config: Arc::new(config),
-            front_ports,
-            cookies: Mutex::new(HashMap::new()),
-            trace,
+        Ok(Browser { tls, hosts, trace })
+    }
+
+    /// A new person's browser: an empty cookie jar, no open connections.
+    pub(crate) fn fresh(&self) -> Result<Person, DemoError> {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
+        let client = net::client(
+            self.tls.clone(),
+            &self.hosts,
+            KeepAlive::Yes,
+            Some(jar.clone()),
+        )?;
+        Ok(Person {
+            client,
+            jar,
+            trace: self.trace.clone(),
         })
     }
+}
 
-    fn request(&self, method: &str, url: &str, body: Option<&str>) -> Result<Response, DemoError> {
-        let (host, port, target) = http::split_url(url)?;
-        let port = if port == 443 {
-            *self.front_ports.get(&host).ok_or("unknown host")?
-        } else {
-            port
-        };
-        let mut headers = Vec::new();
-        {
-            let jar = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(c) = jar.get(&host) {
-                let v: Vec<String> = c.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                headers.push(("Cookie".to_owned(), v.join("; ")));
-            }
-        }
-        if body.is_some() {
-            headers.push((
-                "Content-Type".to_owned(),
-                "application/x-www-form-urlencoded".to_owned(),
-            ));
-        }
-        let resp = http::send(
-            self.config.clone(),
-            &host,
-            port,
-            method,
-            &target,
-            &headers,
-            body.unwrap_or("").as_bytes(),
-        )?;
-        for (k, v) in &resp.headers {
-            if k.eq_ignore_ascii_case("set-cookie")
-                && let Some((name, value)) = v.split(';').next().and_then(|c| c.split_once('='))
-            {
-                let mut jar = self.cookies.lock().unwrap_or_else(|e| e.into_inner());
-                let c = jar.entry(host.clone()).or_default();
-                c.retain(|(n, _)| n != name);
-                c.push((name.to_owned(), value.to_owned()));
-            }
-        }
-        Ok(resp)
-    }
+/// One person's browser session.
+pub(crate) struct Person {
+    client: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
+    trace: Arc<Trace>,
+}
 
-    /// A browser with the same settings and an empty cookie jar (another person, or
-    /// a fresh session).
-    pub(crate) fn fresh(&self) -> Browser {
-        Browser {
-            config: self.config.clone(),
-            front_ports: self.front_ports.clone(),
-            cookies: Mutex::new(HashMap::new()),
-            trace: self.trace.clone(),
-        }
-    }
-
-    /// The value of cookie `name` set by `host`.
-    pub(crate) fn cookie(&self, host: &str, name: &str) -> Option<String> {
-        self.cookies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(host)?
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    }
-
-    /// Sends the request and follows redirects (as GET) until a page arrives.
-    pub(crate) fn navigate(
+impl Person {
+    async fn request(
         &self,
         method: &str,
         url: &str,
-        body: Option<&str>,
-    ) -> Result<Response, DemoError> {
-        let mut resp = self.request(method, url, body)?;
+        body: Option<String>,
+    ) -> Result<Fetched, DemoError> {
+        let req = match body {
+            Some(b) => self
+                .client
+                .request(reqwest::Method::from_bytes(method.as_bytes())?, url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(b),
+            None => self
+                .client
+                .request(reqwest::Method::from_bytes(method.as_bytes())?, url),
+        };
+        net::fetch(req)
+            .await
+            .map_err(|e| net::root_cause(&e).into())
+    }
+
+    /// The value of cookie `name` that `host` set.
+    pub(crate) fn cookie(&self, host: &str, name: &str) -> Option<String> {
+        let url = url::Url::parse(&format!("https://{host}/")).ok()?;
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split(';')
+            .filter_map(|c| c.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// Sends the request and follows redirects (as GET, resolving relative
+    /// `Location`s) until a page arrives. Returns the page and its URL.
+    pub(crate) async fn navigate(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<String>,
+    ) -> Result<(Fetched, String), DemoError> {
+        let mut at = url::Url::parse(url)?;
+        let mut resp = self.request(method, at.as_str(), body).await?;
         self.trace.step(
             "Browser",
             "TLS-1",
-            format!("{method} {} -> HTTP {}", short(url), resp.status),
+            format!("{method} {} -> HTTP {}", short(at.as_str()), resp.status),
         );
         for _ in 0..10 {
             if !matches!(resp.status, 301 | 302 | 303 | 307) {
-                return Ok(resp);
+                return Ok((resp, at.to_string()));
             }
-            let next = resp
-                .header("location")
-                .ok_or("redirect without Location")?
-                .to_owned();
-            resp = self.request("GET", &next, None)?;
+            let next = resp.header("location").ok_or("redirect without Location")?;
+            at = at.join(next)?;
+            resp = self.request("GET", at.as_str(), None).await?;
             self.trace.step(
                 "Browser",
                 "TLS-1",
                 format!(
                     "follows redirect: GET {} -> HTTP {}",
-                    short(&next),
+                    short(at.as_str()),
                     resp.status
                 ),
             );
         }
         Err("too many redirects".into())
+    }
+
+    /// Submits `form` (from the page at `page_url`) with `button` = `value` pressed.
+    pub(crate) async fn submit(
+        &self,
+        page_url: &str,
+        form: &Form,
+        button: &str,
+        value: &str,
+    ) -> Result<(Fetched, String), DemoError> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("flow", &form.flow)
+            .append_pair("csrf_token", &form.csrf_token)
+            .append_pair(button, value)
+            .finish();
+        let action = url::Url::parse(page_url)?.join(&form.action)?;
+        self.navigate("POST", action.as_str(), Some(body)).await
     }
 }
 
@@ -153,8 +160,9 @@ fn short(url: &str) -> String {
     }
 }
 
-/// The consent form as the page renders it.
-pub(crate) struct ConsentForm {
+/// A form of the ZA GW's pages (the DigiD stand-in and the consent screen both
+/// carry the flow id and an anti-CSRF token).
+pub(crate) struct Form {
     pub(crate) action: String,
     pub(crate) flow: String,
     pub(crate) csrf_token: String,
@@ -171,14 +179,14 @@ fn attr_after<'a>(html: &'a str, marker: &str, attr: &str) -> Option<&'a str> {
     Some(&tag[s..s + e])
 }
 
-impl ConsentForm {
+impl Form {
     pub(crate) fn parse(html: &str) -> Result<Self, DemoError> {
         let get = |marker: &str, attr: &str| {
             attr_after(html, marker, attr)
                 .map(|s| s.replace("&amp;", "&"))
-                .ok_or_else(|| format!("consent page without {marker}"))
+                .ok_or_else(|| format!("page without {marker}: {html}"))
         };
-        Ok(ConsentForm {
+        Ok(Form {
             action: get("<form", "action")?,
             flow: get("name=\"flow\"", "value")?,
             csrf_token: get("name=\"csrf_token\"", "value")?,

@@ -17,7 +17,7 @@ use medmij_tls::WhitelistAnswer;
 use super::trace::Trace;
 use super::{
     DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, STELSELNODE_HOST, SYSTEEMROL,
-    SYSTEEMROL_LEZER, ZA_HOST, ZORGAANBIEDER, http,
+    SYSTEEMROL_LEZER, ZA_HOST, ZORGAANBIEDER, net,
 };
 
 /// The organisation name of the PGO supplier on the OCL (shown in the consent text).
@@ -112,7 +112,7 @@ pub(crate) fn whitelist_xml(hosts: &[&str], volgnummer: &str) -> Result<String, 
 
 /// Fetches lists from the Stelselnode over mutual TLS.
 pub(crate) struct ListFetcher {
-    config: Arc<rustls::ClientConfig>,
+    client: reqwest::Client,
     port: u16,
     /// Seconds added to this gateway's clock (a demo switch to show expiry and
     /// staleness without waiting).
@@ -120,9 +120,9 @@ pub(crate) struct ListFetcher {
 }
 
 impl ListFetcher {
-    pub(crate) fn new(config: Arc<rustls::ClientConfig>, port: u16) -> Self {
+    pub(crate) fn new(client: reqwest::Client, port: u16) -> Self {
         ListFetcher {
-            config,
+            client,
             port,
             clock: Arc::new(AtomicU64::new(0)),
         }
@@ -140,25 +140,34 @@ impl ListFetcher {
 
     /// GETs `/{path}` and offers it to `store` (which validates it and installs it
     /// only if it is newer: MedMij LISTS-7, LISTS-9).
-    fn fetch<L: MedMijList>(
+    async fn fetch<L: MedMijList>(
         &self,
         path: &str,
         store: &ListStore<L>,
         trace: &Trace,
         who: &'static str,
     ) -> Result<(), DemoError> {
-        let resp = http::send(
-            self.config.clone(),
-            STELSELNODE_HOST,
-            self.port,
-            "GET",
-            &format!("/{path}"),
-            &[],
-            &[],
-        )?;
+        let url = format!("https://{STELSELNODE_HOST}:{}/{path}", self.port);
+        let resp = match net::fetch(self.client.get(&url)).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = net::root_cause(&e);
+                trace.step(
+                    who,
+                    "LISTS-8, TLS-3, TLS-4",
+                    format!(
+                        "fetching {} failed ({e}); the version in force stays",
+                        path.to_uppercase()
+                    ),
+                );
+                return Err(e.into());
+            }
+        };
         if resp.status != 200 {
             return Err(format!("Stelselnode answered {} for /{path}", resp.status).into());
         }
+        // The demo's lists are a few hundred bytes; a gateway fetching the real
+        // 110 MB ZAL would validate it on a blocking thread (spawn_blocking).
         let event = match store.offer(&resp.body, self.now()) {
             Ok(e) => e,
             Err(e) => {
@@ -232,10 +241,10 @@ impl ZaLists {
             whl: Arc::new(ListStore::new(NoArchive)),
         }
     }
-    pub(crate) fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
-        self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW")?;
-        self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW")?;
-        self.fetcher.fetch("whl", &self.whl, trace, "ZA GW")
+    pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
+        self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW").await?;
+        self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW").await?;
+        self.fetcher.fetch("whl", &self.whl, trace, "ZA GW").await
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
         whitelist_of(&self.whl, &self.fetcher.clock)
@@ -262,10 +271,14 @@ impl PgoLists {
             whl: Arc::new(ListStore::new(NoArchive)),
         }
     }
-    pub(crate) fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
-        self.fetcher.fetch("zal", &self.zal, trace, "PGO GW")?;
-        self.fetcher.fetch("gnl", &self.gnl, trace, "PGO GW")?;
-        self.fetcher.fetch("whl", &self.whl, trace, "PGO GW")
+    pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
+        self.fetcher
+            .fetch("zal", &self.zal, trace, "PGO GW")
+            .await?;
+        self.fetcher
+            .fetch("gnl", &self.gnl, trace, "PGO GW")
+            .await?;
+        self.fetcher.fetch("whl", &self.whl, trace, "PGO GW").await
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
         whitelist_of(&self.whl, &self.fetcher.clock)

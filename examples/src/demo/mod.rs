@@ -4,33 +4,39 @@
 //! PGO GW (OAuth client, dossier with provenance), plus a scripted browser
 //! that plays the person on the front channel.
 //!
+//! Every server is an axum router on hyper and tokio; TLS is done by
+//! tokio-rustls with medmij-tls's profiles and verifiers; the gateways' and the
+//! browser's HTTP clients are reqwest.
+//!
 //! ```no_run
 //! use medmij_examples::demo::{ConsentChoice, Network};
-//! let net = Network::start(true)?;
-//! let run = net.verzamelen(ConsentChoice::Grant)?;
+//! # #[tokio::main] async fn main() -> Result<(), medmij_examples::demo::DemoError> {
+//! let net = Network::start(true).await?;
+//! let run = net.verzamelen(ConsentChoice::Grant).await?;
 //! assert!(run.collected.is_some());
-//! # Ok::<(), medmij_examples::demo::DemoError>(())
+//! # Ok(()) }
 //! ```
 
 mod audit;
 mod browser;
-mod http;
 mod lists;
+mod net;
 mod pgo_gw;
 mod stelselnode;
 mod trace;
 mod za_gw;
 
-use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use tokio::task::AbortHandle;
 
 use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
 
 pub use trace::{Step, Trace};
+pub use za_gw::FLOW_TIMEOUT;
 
 /// Any error of the demo network.
 pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
@@ -59,35 +65,49 @@ pub const SYSTEEMROL_LEZER: &str = "MOV-FHIR-LEZER";
 /// the Whitelist at least hourly).
 pub const LIST_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// Calls `refresh` every `interval` on a background thread for as long as `target`
-/// lives. Failures are reported in the trace by the fetch itself; the version in
-/// force stays (LISTS-7).
-fn schedule<T: Send + Sync + 'static>(
-    target: &Arc<T>,
-    interval: std::time::Duration,
-    refresh: fn(&T) -> Result<(), DemoError>,
-) {
+/// How often the ZA GW ends flows the person left (see [`FLOW_TIMEOUT`]).
+pub const FLOW_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs `job` every `interval` on the tokio runtime for as long as `target` lives.
+/// Failures are reported in the trace by the job itself; for list fetches the
+/// version in force stays (LISTS-7).
+fn schedule<T, F>(target: &Arc<T>, interval: Duration, job: F) -> AbortHandle
+where
+    T: Send + Sync + 'static,
+    F: for<'a> Fn(&'a T) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>
+        + Send
+        + 'static,
+{
     let weak = Arc::downgrade(target);
-    std::thread::spawn(move || {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            std::thread::sleep(interval);
+            tick.tick().await;
             match weak.upgrade() {
-                Some(t) => {
-                    let _ = refresh(&t);
-                }
+                Some(t) => job(&t).await,
                 None => return,
             }
         }
-    });
+    })
+    .abort_handle()
 }
 
-/// What the scripted person does on the consent screen.
+/// What the scripted person does at the TEST DigiD stand-in and on the consent
+/// screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentChoice {
-    /// Presses "grant" (the happy flow).
+    /// Logs in and presses "grant" (the happy flow).
     Grant,
-    /// Presses "refuse" (MedMij OAUTH-12 case 4).
+    /// Logs in and presses "refuse" (MedMij OAUTH-12 case 4).
     Refuse,
+    /// Presses "cancel" at the DigiD stand-in: the identity is not established
+    /// (OAUTH-12 case 2).
+    CancelLogin,
+    /// Logs in, then leaves the consent screen open this long (on the ZA GW's
+    /// clock) before pressing "grant". Past [`FLOW_TIMEOUT`] the answer comes too
+    /// late: OAUTH-12 case 5.
+    GrantAfter(Duration),
 }
 
 /// The outcome of one UCI Verzamelen run, as seen by the PGO GW.
@@ -132,9 +152,11 @@ pub struct ReplayRun {
     pub resource_status_after: u16,
 }
 
-/// The whole network, running on background threads until the process ends.
+/// The whole network, running as tasks on the tokio runtime it was started on
+/// until it is dropped.
 pub struct Network {
     trace: Arc<Trace>,
+    tasks: Vec<AbortHandle>,
     pki: Arc<TestPki>,
     front_ports: (u16, u16),
     responder: OcspResponder,
@@ -154,17 +176,19 @@ impl std::fmt::Debug for Network {
     }
 }
 
-fn bind() -> Result<(TcpListener, u16), DemoError> {
-    let l = TcpListener::bind("127.0.0.1:0")?;
-    let port = l.local_addr()?.port();
-    Ok((l, port))
+impl Drop for Network {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
 }
 
 impl Network {
     /// Generates the test PKI, starts the OCSP responder, the Stelselnode and both
     /// gateways, and has the gateways fetch their lists. With `print`, every step
     /// is printed as it happens.
-    pub fn start(print: bool) -> Result<Network, DemoError> {
+    pub async fn start(print: bool) -> Result<Network, DemoError> {
         let trace = Arc::new(Trace::new(print));
         let dir = std::env::temp_dir().join(format!(
             "medmij-demo-{}-{}",
@@ -191,10 +215,14 @@ impl Network {
             ),
         );
 
-        let (stelsel_l, stelsel_port) = bind()?;
-        let (za_front_l, za_front_port) = bind()?;
-        let (za_back_l, za_back_port) = bind()?;
-        let (pgo_front_l, pgo_front_port) = bind()?;
+        let mut tasks = Vec::new();
+        let (stelsel_l, stelsel_port) = net::bind().await?;
+        let (za_front_l, za_front_port) = net::bind().await?;
+        let (za_back_l, za_back_port) = net::bind().await?;
+        let (pgo_front_l, pgo_front_port) = net::bind().await?;
+        // Where each gateway's DNS would send the names (back-channel URIs carry
+        // their port, MedMij LISTS-3).
+        let back_hosts: net::HostMap = vec![(STELSELNODE_HOST, 0), (ZA_HOST, 0), (PGO_HOST, 0)];
 
         // MedMij Beheer publishes the four lists.
         let published = lists::demo_lists(za_back_port)?;
@@ -208,11 +236,12 @@ impl Network {
         )
         .ocsp_source(ocsp())
         .refusal_log(trace.refusal_log("Stelselnode"));
-        http::serve(
+        tasks.push(net::serve(
             stelsel_l,
             Arc::new(stelsel_back.server_config()?),
-            stelselnode.handler(),
-        );
+            stelselnode.router(),
+            net::KeepAlive::No,
+        ));
         trace.step(
             "Stelselnode",
             "LISTS-1..6",
@@ -239,12 +268,13 @@ impl Network {
             .ocsp_source(ocsp())
             .refusal_log(trace.refusal_log(who))
             .client_config()?;
-            Ok(lists::ListFetcher::new(Arc::new(cfg), stelsel_port))
+            let client = net::client(cfg, &back_hosts, net::KeepAlive::No, None)?;
+            Ok(lists::ListFetcher::new(client, stelsel_port))
         };
 
         // ZA GW.
         let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
-        za_lists.refresh(&trace)?;
+        za_lists.refresh(&trace).await?;
         let za_whitelist = za_lists.whitelist();
         let za_log = audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32])?;
         let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone())?);
@@ -267,18 +297,20 @@ impl Network {
         )
         .ocsp_source(ocsp())
         .refusal_log(za_refusals);
-        http::serve(
+        tasks.push(net::serve(
             za_front_l,
             Arc::new(medmij_tls::front_channel_server_config(
                 OwnCertificates::new(vec![za_cert.own_certificate()?])?,
             )?),
-            za_gw::ZaGw::front_handler(&za),
-        );
-        http::serve(
+            za_gw::ZaGw::front_router(&za),
+            net::KeepAlive::Yes,
+        ));
+        tasks.push(net::serve(
             za_back_l,
             Arc::new(za_back.server_config()?),
-            za_gw::ZaGw::back_handler(&za),
-        );
+            za_gw::ZaGw::back_router(&za),
+            net::KeepAlive::No,
+        ));
         trace.step(
             "ZA GW",
             "TLS-1..4, OAUTH-3",
@@ -290,7 +322,7 @@ impl Network {
 
         // PGO GW.
         let pgo_lists = lists::PgoLists::new(to_stelselnode(&pgo_cert, "PGO GW")?);
-        pgo_lists.refresh(&trace)?;
+        pgo_lists.refresh(&trace).await?;
         let pgo_back = BackChannel::new(
             anchors()?,
             pgo_lists.whitelist(),
@@ -299,27 +331,47 @@ impl Network {
         .ocsp_source(ocsp())
         .refusal_log(trace.refusal_log("PGO GW"));
         let pgo_log = audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32])?;
+        let pgo_client = net::client(
+            pgo_back.client_config()?,
+            &back_hosts,
+            net::KeepAlive::No,
+            None,
+        )?;
         let pgo = Arc::new(pgo_gw::PgoGw::new(
             pgo_lists,
-            Arc::new(pgo_back.client_config()?),
+            pgo_client,
             pgo_log,
             trace.clone(),
         )?);
-        http::serve(
+        tasks.push(net::serve(
             pgo_front_l,
             Arc::new(medmij_tls::front_channel_server_config(
                 OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
             )?),
-            pgo_gw::PgoGw::front_handler(&pgo),
-        );
+            pgo_gw::PgoGw::front_router(&pgo),
+            net::KeepAlive::Yes,
+        ));
         trace.step(
             "PGO GW",
             "TLS-1..4",
             format!("front channel on 127.0.0.1:{pgo_front_port}"),
         );
 
-        schedule(&za, LIST_REFRESH_INTERVAL, za_gw::ZaGw::refresh_lists);
-        schedule(&pgo, LIST_REFRESH_INTERVAL, pgo_gw::PgoGw::refresh_lists);
+        tasks.push(schedule(&za, LIST_REFRESH_INTERVAL, |za| {
+            Box::pin(async move {
+                let _ = za.refresh_lists().await;
+            })
+        }));
+        tasks.push(schedule(&pgo, LIST_REFRESH_INTERVAL, |pgo| {
+            Box::pin(async move {
+                let _ = pgo.refresh_lists().await;
+            })
+        }));
+        tasks.push(schedule(&za, FLOW_SWEEP_INTERVAL, |za| {
+            Box::pin(async move {
+                let _ = za.expire_flows().await;
+            })
+        }));
         trace.step(
             "ZA GW, PGO GW",
             "LISTS-8",
@@ -329,14 +381,13 @@ impl Network {
             ),
         );
 
-        let mut front_ports = HashMap::new();
-        front_ports.insert(ZA_HOST.to_owned(), za_front_port);
-        front_ports.insert(PGO_HOST.to_owned(), pgo_front_port);
-        let browser = browser::Browser::new(pki.root_der().clone(), front_ports, trace.clone())?;
+        let front_hosts: net::HostMap = vec![(ZA_HOST, za_front_port), (PGO_HOST, pgo_front_port)];
+        let browser = browser::Browser::new(pki.root_der().clone(), front_hosts, trace.clone())?;
         let front_ports = (za_front_port, pgo_front_port);
 
         Ok(Network {
             trace,
+            tasks,
             pki,
             front_ports,
             responder,
@@ -356,7 +407,13 @@ impl Network {
         &self.trace
     }
 
-    /// Where a person starts UCI Verzamelen in a browser: the PGO GW's start page.
+    /// The PGO GW's home page: a link to collect, and the dossier with a link to
+    /// share each item.
+    pub fn home_url(&self) -> String {
+        format!("https://{PGO_HOST}/")
+    }
+
+    /// Where a person starts UCI Verzamelen in a browser: the PGO GW's start link.
     pub fn start_url(&self) -> String {
         format!(
             "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}"
@@ -418,80 +475,107 @@ impl Network {
         self.pgo.last_access_token()
     }
 
-    /// Runs UCI Verzamelen once, the browser choosing `choice` on the consent screen.
-    pub fn verzamelen(&self, choice: ConsentChoice) -> Result<VerzamelenRun, DemoError> {
+    /// Runs UCI Verzamelen once as a new person: the browser opens the PGO GW's
+    /// start link, is sent to the ZA GW, logs in at the TEST DigiD stand-in (or
+    /// cancels) and answers the consent screen as `choice` says.
+    pub async fn verzamelen(&self, choice: ConsentChoice) -> Result<VerzamelenRun, DemoError> {
         self.trace.mark();
-        let start = format!(
-            "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}"
-        );
-        // Every run is a new person's browser session.
-        let browser = self.browser.fresh();
-        let page = browser.navigate("GET", &start, None)?;
-        let sid = browser
+        let person = self.browser.fresh()?;
+        let (page, at) = person.navigate("GET", &self.start_url(), None).await?;
+        let sid = person
             .cookie(PGO_HOST, "pgo_session")
             .ok_or("the PGO GW set no session cookie")?;
+        // Whether the flow has ended: the browser is back at the PGO.
+        let ended = |page: &net::Fetched| {
+            self.pgo.take_result(&sid).map(|mut run| {
+                run.final_page = page.body_str().to_owned();
+                run
+            })
+        };
+        if page.status != 200 {
+            return Err(format!("expected the DigiD stand-in, got HTTP {}", page.status).into());
+        }
+        if let Some(run) = ended(&page) {
+            return Ok(run);
+        }
+        // The TEST DigiD stand-in (MedMij OAUTH-11; OAUTH-12 case 2 on cancel).
+        let login = browser::Form::parse(page.body_str())?;
+        let action = if choice == ConsentChoice::CancelLogin {
+            "cancel"
+        } else {
+            "login"
+        };
+        self.trace.step(
+            "Browser",
+            "OAUTH-11",
+            format!("person presses \"{action}\" at the TEST DigiD stand-in"),
+        );
+        let (page, at) = person.submit(&at, &login, "action", action).await?;
+        if let Some(run) = ended(&page) {
+            return Ok(run);
+        }
         if page.status != 200 {
             return Err(format!("expected the consent page, got HTTP {}", page.status).into());
         }
-        // The flow may end before the consent screen (OAUTH-12 cases 2, 3): the
-        // browser is then already back at the PGO.
-        if let Some(mut run) = self.pgo.take_result(&sid) {
-            run.final_page = page.body_str().to_owned();
-            return Ok(run);
+        let form = browser::Form::parse(page.body_str())?;
+        if let ConsentChoice::GrantAfter(wait) = choice {
+            self.za.advance_clock(wait);
+            self.trace.step(
+                "Browser",
+                "OAUTH-12 case 5",
+                format!(
+                    "person leaves the consent screen open for {} s (ZA GW clock moved)",
+                    wait.as_secs()
+                ),
+            );
         }
-        let form = browser::ConsentForm::parse(page.body_str())?;
-        let decision = match choice {
-            ConsentChoice::Grant => "grant",
-            ConsentChoice::Refuse => "refuse",
+        let decision = if choice == ConsentChoice::Refuse {
+            "refuse"
+        } else {
+            "grant"
         };
         self.trace.step(
             "Browser",
             "CONSENT-1",
             format!("person reads the Toestemming and presses \"{decision}\""),
         );
-        let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("flow", &form.flow)
-            .append_pair("csrf_token", &form.csrf_token)
-            .append_pair("decision", decision)
-            .finish();
-        let action = format!("https://{ZA_HOST}{}", form.action);
-        let end = browser.navigate("POST", &action, Some(&body))?;
-        let mut run = self
-            .pgo
-            .take_result(&sid)
-            .ok_or("the PGO GW did not finish the flow")?;
-        run.final_page = end.body_str().to_owned();
-        Ok(run)
+        let (end, _) = person.submit(&at, &form, "decision", decision).await?;
+        ended(&end).ok_or_else(|| "the PGO GW did not finish the flow".into())
     }
 
     /// Runs UCI Delen once: the person shares dossier item `item` (e.g. the Bundle
-    /// collected by [`Network::verzamelen`]) with the Lezer, confirming the Bevestiging.
-    pub fn delen(&self, item: &str) -> Result<DelenRun, DemoError> {
+    /// collected by [`Network::verzamelen`]) with the Lezer, logging in at the
+    /// DigiD stand-in and confirming the Bevestiging.
+    pub async fn delen(&self, item: &str) -> Result<DelenRun, DemoError> {
         self.trace.mark();
         let start = format!(
             "https://{PGO_HOST}/share?zorgaanbieder={LEZER}&gegevensdienst={GEGEVENSDIENST_DELEN}&item={item}"
         );
-        let browser = self.browser.fresh();
-        let page = browser.navigate("GET", &start, None)?;
-        let sid = browser
+        let person = self.browser.fresh()?;
+        let (page, at) = person.navigate("GET", &start, None).await?;
+        let sid = person
             .cookie(PGO_HOST, "pgo_session")
             .ok_or("the PGO GW set no session cookie")?;
         if page.status != 200 {
+            return Err(format!("expected the DigiD stand-in, got HTTP {}", page.status).into());
+        }
+        let login = browser::Form::parse(page.body_str())?;
+        self.trace.step(
+            "Browser",
+            "OAUTH-11",
+            "person presses \"login\" at the TEST DigiD stand-in",
+        );
+        let (page, at) = person.submit(&at, &login, "action", "login").await?;
+        if page.status != 200 {
             return Err(format!("expected the Bevestiging page, got HTTP {}", page.status).into());
         }
-        let form = browser::ConsentForm::parse(page.body_str())?;
+        let form = browser::Form::parse(page.body_str())?;
         self.trace.step(
             "Browser",
             "CONSENT-2",
             "person reads the Bevestiging and presses \"grant\"",
         );
-        let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("flow", &form.flow)
-            .append_pair("csrf_token", &form.csrf_token)
-            .append_pair("decision", "grant")
-            .finish();
-        let action = format!("https://{ZA_HOST}{}", form.action);
-        browser.navigate("POST", &action, Some(&body))?;
+        person.submit(&at, &form, "decision", "grant").await?;
         self.pgo
             .take_delen_result(&sid)
             .ok_or_else(|| "the PGO GW did not finish the flow".into())
@@ -533,8 +617,8 @@ impl Network {
     /// After a granted flow: the PGO GW reads the resource again with the token it
     /// got. Returns the HTTP status and the FHIR OperationOutcome issue code, if any
     /// (MedMij OAUTH-12 case 7: `suppressed`).
-    pub fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
-        self.pgo.read_again()
+    pub async fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
+        self.pgo.read_again().await
     }
 
     /// LISTS-9 then LISTS-8: the Stelselnode publishes a Whitelist with the same
@@ -542,7 +626,7 @@ impl Network {
     /// then the ZA GW goes two hours without a successful Whitelist fetch: its
     /// Whitelist is stale, so no peer's listing can be determined and every
     /// back-channel handshake is refused (TLS-4).
-    pub fn stale_whitelist(&self) -> Result<(), DemoError> {
+    pub async fn stale_whitelist(&self) -> Result<(), DemoError> {
         let xml = lists::whitelist_xml(
             &[STELSELNODE_HOST, ZA_HOST, PGO_HOST, "rogue-node.example.nl"],
             "1",
@@ -553,7 +637,7 @@ impl Network {
             "LISTS-9",
             "publishes a Whitelist with an extra node but the same Volgnummer 1",
         );
-        let refused = self.za.refresh_lists().is_err();
+        let refused = self.za.refresh_lists().await.is_err();
         if !refused {
             return Err("the ZA GW installed a Whitelist with an equal Volgnummer".into());
         }
@@ -570,14 +654,14 @@ impl Network {
     /// After a granted flow: the PGO GW presents the same code again. The ZA GW must
     /// refuse it (`invalid_grant`) and revoke the token issued for it (MedMij OAUTH-8,
     /// OAUTH-12 case 6); the token is then refused at the resource endpoint (case 7).
-    pub fn replay_code(&self) -> Result<ReplayRun, DemoError> {
-        self.pgo.replay_last_code()
+    pub async fn replay_code(&self) -> Result<ReplayRun, DemoError> {
+        self.pgo.replay_last_code().await
     }
 
     /// MedMij Beheer publishes a new Whitelist version (Volgnummer 2) without the PGO
     /// GW, and the ZA GW fetches it (LISTS-8): from the next handshake on, the ZA GW
     /// refuses the PGO GW (TLS-4).
-    pub fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
+    pub async fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
         let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
         self.stelselnode.publish_whl(xml);
         self.trace.step(
@@ -585,7 +669,19 @@ impl Network {
             "LISTS-6, LISTS-8",
             format!("published Whitelist version 2 without {PGO_HOST}"),
         );
-        self.za.refresh_lists()
+        self.za.refresh_lists().await
+    }
+
+    /// The ZA GW ends the flows the person left for longer than [`FLOW_TIMEOUT`]
+    /// (it does so by itself every [`FLOW_SWEEP_INTERVAL`]); returns how many.
+    pub async fn expire_flows(&self) -> Result<usize, DemoError> {
+        self.za.expire_flows().await
+    }
+
+    /// The number of flows at the ZA GW waiting for the person (at the DigiD
+    /// stand-in or on the consent screen).
+    pub fn pending_flows(&self) -> usize {
+        self.za.pending_flows()
     }
 
     /// Whether the dossier item still matches its provenance digest (MedMij CONSENT-4),
@@ -594,19 +690,23 @@ impl Network {
         self.pgo.dossier_item(id)
     }
 
-    /// Verifies both NEN 7513 logs (MedMij LOG-1); returns the number of events in the
-    /// ZA GW log and in the PGO GW log.
-    pub fn verify_logs(&self) -> Result<(u64, u64), DemoError> {
+    /// Verifies both NEN 7513 logs (MedMij LOG-1), once every event reported so far
+    /// is written; returns the number of events in the ZA GW log and in the PGO GW
+    /// log.
+    pub async fn verify_logs(&self) -> Result<(u64, u64), DemoError> {
+        self.za.settle_log().await;
         Ok((self.za.log().verify()?, self.pgo.log().verify()?))
     }
 
-    /// The event types in the ZA GW log, in order.
-    pub fn za_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+    /// The event types in the ZA GW log, in order (once every event reported so far
+    /// is written).
+    pub async fn za_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+        self.za.settle_log().await;
         self.za.log().event_types()
     }
 
     /// The event types in the PGO GW log, in order.
-    pub fn pgo_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+    pub async fn pgo_log_event_types(&self) -> Result<Vec<String>, DemoError> {
         self.pgo.log().event_types()
     }
 

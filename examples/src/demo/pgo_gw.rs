@@ -1,9 +1,16 @@
 //! The PGO's gateway (PGO GW): medmij-oauth client, dossier with provenance
-//! (medmij-consent), NEN 7513 log.
+//! (medmij-consent), NEN 7513 log. An axum router for the person's browser; a
+//! reqwest client with mutual TLS for the back channel.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
 
 use medmij_consent::{
     CollectedItem, ConsentKind, ConsentRecord, Dossier, FlowId, GegevensdienstNaam, Integrity,
@@ -16,11 +23,12 @@ use medmij_oauth::{
 };
 
 use super::audit::{AuditLog, Entry};
-use super::http::{self, Handler, Request, Response};
 use super::lists::PgoLists;
+use super::net::{self, Fetched};
 use super::trace::Trace;
 use super::{
-    DelenRun, DemoError, PGO_HOST, ReplayRun, SYSTEEMROL, SYSTEEMROL_LEZER, VerzamelenRun,
+    DelenRun, DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, ReplayRun,
+    SYSTEEMROL, SYSTEEMROL_LEZER, VerzamelenRun, ZORGAANBIEDER,
 };
 
 /// The PGO's own account id of the person (PGO domain: no BSN, MedMij LOG-4).
@@ -40,13 +48,14 @@ struct Pending {
     gegevensdienst: String,
 }
 
-/// A redeemed code's token request, the grant, and the resource host, port and path.
-type Redeemed = (TokenRequest, AccessGrant, String, u16, String);
+/// A redeemed code's token request, the grant, and the resource URL.
+type Redeemed = (TokenRequest, AccessGrant, String);
 
 pub(crate) struct PgoGw {
     client: Client,
     lists: PgoLists,
-    back: Arc<rustls::ClientConfig>,
+    /// The back-channel client: mutual TLS, a fresh handshake per request.
+    back: reqwest::Client,
     pending: Mutex<HashMap<String, Pending>>,
     dossier: Mutex<Dossier>,
     log: AuditLog,
@@ -73,7 +82,7 @@ fn page(title: &str, text: &str) -> String {
 impl PgoGw {
     pub(crate) fn new(
         lists: PgoLists,
-        back: Arc<rustls::ClientConfig>,
+        back: reqwest::Client,
         log: AuditLog,
         trace: Arc<Trace>,
     ) -> Result<Self, DemoError> {
@@ -96,8 +105,8 @@ impl PgoGw {
     }
 
     /// Fetches the ZAL, GNL and WHL again (MedMij LISTS-8).
-    pub(crate) fn refresh_lists(&self) -> Result<(), DemoError> {
-        self.lists.refresh(&self.trace)
+    pub(crate) async fn refresh_lists(&self) -> Result<(), DemoError> {
+        self.lists.refresh(&self.trace).await
     }
 
     pub(crate) fn log(&self) -> &AuditLog {
@@ -135,41 +144,81 @@ impl PgoGw {
         ))
     }
 
-    pub(crate) fn front_handler(me: &Arc<Self>) -> Handler {
-        let me = me.clone();
-        Arc::new(move |req: &Request| {
-            let r = match (req.method.as_str(), req.path()) {
-                ("GET", "/start" | "/share") => me.start(req),
-                ("GET", "/cb") => me.callback(req),
-                _ => Ok(Response::html(404, "not found")),
-            };
-            r.unwrap_or_else(|e| {
-                me.trace.step("PGO GW", "-", format!("error: {e}"));
-                me.set_result(
-                    req.cookie("pgo_session").unwrap_or(""),
-                    VerzamelenRun {
-                        collected: None,
-                        token_obtained: false,
-                        error: Some(e.to_string()),
-                        error_description: None,
-                        message: "Er ging iets mis.".into(),
-                        final_page: String::new(),
-                    },
-                );
-                Response::html(500, page("Fout", "Er ging iets mis."))
+    /// The person's side: a start page, the start of UCI Verzamelen (`/start`) and
+    /// of UCI Delen (`/share`), and the OAuth redirect URI (`/cb`).
+    pub(crate) fn front_router(me: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/", get(front_home))
+            .route("/start", get(front_start))
+            .route("/share", get(front_start))
+            .route("/cb", get(front_callback))
+            .with_state(me.clone())
+    }
+
+    fn failed(&self, sid: &str, e: &DemoError) -> Response {
+        self.trace.step("PGO GW", "-", format!("error: {e}"));
+        self.set_result(
+            sid,
+            VerzamelenRun {
+                collected: None,
+                token_obtained: false,
+                error: Some(e.to_string()),
+                error_description: None,
+                message: "Er ging iets mis.".into(),
+                final_page: String::new(),
+            },
+        );
+        net::html(500, page("Fout", "Er ging iets mis."))
+    }
+
+    /// The PGO's home page: what the person can do, as links.
+    fn home(&self) -> Response {
+        let collect =
+            format!("/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}");
+        let e = medmij_consent::escape_html;
+        let bron = medmij_consent::Zorgaanbiedernaam::new(ZORGAANBIEDER).ok();
+        let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+        let items: String = bron
+            .iter()
+            .flat_map(|b| d.collected_from(b))
+            .take(20)
+            .map(|it| {
+                let id = it.provenance().item.as_str();
+                format!(
+                    "<li>{} &mdash; <a href=\"/share?zorgaanbieder={LEZER}&amp;gegevensdienst=\
+                     {GEGEVENSDIENST_DELEN}&amp;item={}\">delen met {LEZER}</a></li>",
+                    e(id),
+                    e(id)
+                )
             })
-        })
+            .collect();
+        let items = if items.is_empty() {
+            "<p>Nog niets opgehaald.</p>".to_owned()
+        } else {
+            format!("<ul>{items}</ul>")
+        };
+        net::html(
+            200,
+            format!(
+                "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\">\
+                 <title>MijnPGO Demo</title></head><body><main><h1>MijnPGO Demo</h1>\
+                 <p>Een persoonlijke gezondheidsomgeving van het MedMij-demonetwerk.</p>\
+                 <p><a id=\"collect\" href=\"{collect}\">Haal uw Medicatieoverzicht op bij \
+                 {ZORGAANBIEDER}</a></p><h2>Uw dossier</h2>{items}</main></body></html>",
+                collect = e(&collect)
+            ),
+        )
     }
 
     /// The person asks to collect a Gegevensdienst of a Zorgaanbieder: look both up in
     /// the ZAL and send the browser to the authorization endpoint.
-    fn start(&self, req: &Request) -> R {
+    fn start(&self, query: &str) -> R {
         let mut za = None;
         let mut gd = None;
         let mut share = None;
-        for (k, v) in form_urlencoded::parse(req.query().as_bytes()) {
+        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
             match &*k {
-                "item" if req.path() == "/share" => share = Some(v.into_owned()),
+                "item" => share = Some(v.into_owned()),
                 "zorgaanbieder" => za = Some(v.into_owned()),
                 "gegevensdienst" => gd = Some(v.into_owned()),
                 _ => {}
@@ -212,17 +261,18 @@ impl PgoGw {
                 entry.authorization_endpoint().as_str()
             ),
         );
-        Ok(Response::redirect(&url).with_header(
+        Ok(net::with_header(
+            net::redirect(&url),
             "Set-Cookie",
-            format!("pgo_session={sid}; Path=/; Secure; HttpOnly; SameSite=Lax"),
+            &format!("pgo_session={sid}; Path=/; Secure; HttpOnly; SameSite=Lax"),
         ))
     }
 
     /// The redirect URI: check state, redeem the code over mTLS, read the FHIR
     /// resource, store it in the dossier with provenance.
-    fn callback(&self, req: &Request) -> R {
+    async fn callback(&self, sid: &str, query: &str) -> R {
         let now = SystemTime::now();
-        let sid = req.cookie("pgo_session").ok_or("no session")?.to_owned();
+        let sid = sid.to_owned();
         let p = self
             .pending
             .lock()
@@ -230,24 +280,26 @@ impl PgoGw {
             .remove(&sid)
             .ok_or("no pending authorization for this session")?;
         let person = SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?;
-        let received = match p.auth.handle_redirect(req.query(), now) {
+        let received = match p.auth.handle_redirect(query, now) {
             Ok(r) => r,
             Err(e) => {
                 let param = |name: &str| {
-                    form_urlencoded::parse(req.query().as_bytes())
+                    form_urlencoded::parse(query.as_bytes())
                         .find(|(k, _)| k == name)
                         .map(|(_, v)| v.into_owned())
                 };
                 let (error, error_description) = (param("error"), param("error_description"));
-                self.log.record(Entry {
-                    event_type: "oauth.callback",
-                    action: Action::Execute,
-                    actor: (PGO_ACCOUNT.into(), ActorKind::User),
-                    subject: Some(person),
-                    object: Object::new("authorization", p.zorgaanbieder.clone()),
-                    outcome: Outcome::Refused,
-                    detail: Some(format!("{e}")),
-                })?;
+                self.log
+                    .record(Entry {
+                        event_type: "oauth.callback",
+                        action: Action::Execute,
+                        actor: (PGO_ACCOUNT.into(), ActorKind::User),
+                        subject: Some(person),
+                        object: Object::new("authorization", p.zorgaanbieder.clone()),
+                        outcome: Outcome::Refused,
+                        detail: Some(format!("{e}")),
+                    })
+                    .await?;
                 self.trace.step(
                     "PGO GW",
                     "OAUTH-10, OAUTH-12",
@@ -268,7 +320,7 @@ impl PgoGw {
                         final_page: String::new(),
                     },
                 );
-                return Ok(Response::html(
+                return Ok(net::html(
                     200,
                     page("Geen gegevens opgehaald", e.message_nl()),
                 ));
@@ -293,50 +345,41 @@ impl PgoGw {
             medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
             received.at,
         );
-        self.log.record(Entry {
-            event_type: "consent.received",
-            action: Action::Create,
-            actor: (PGO_ACCOUNT.into(), ActorKind::User),
-            subject: Some(person.clone()),
-            object: Object::new("consent", record.reference().to_string()),
-            outcome: Outcome::Success,
-            detail: Some(record.to_json()),
-        })?;
+        self.log
+            .record(Entry {
+                event_type: "consent.received",
+                action: Action::Create,
+                actor: (PGO_ACCOUNT.into(), ActorKind::User),
+                subject: Some(person.clone()),
+                object: Object::new("consent", record.reference().to_string()),
+                outcome: Outcome::Success,
+                detail: Some(record.to_json()),
+            })
+            .await?;
 
         // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
         let treq = p.auth.token_request(&received.code);
-        let (host, port, target) = http::split_url(&treq.url)?;
-        let headers: Vec<(String, String)> = treq
-            .headers()
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let resp = match http::send(
-            self.back.clone(),
-            &host,
-            port,
-            "POST",
-            &target,
-            &headers,
-            treq.body.as_bytes(),
-        ) {
+        let resp = match self.send_token_request(&treq).await {
             Ok(r) => r,
             Err(e) => {
                 // E.g. the ZA GW refused the handshake (TLS-3, TLS-4): no session, no token.
+                let e = net::root_cause(&e);
                 self.trace.step(
                     "PGO GW",
                     "TLS-3, TLS-4",
-                    format!("token request failed, no TLS session with {host}: {e}"),
+                    format!("token request failed, no TLS session with the ZA GW: {e}"),
                 );
-                self.log.record(Entry {
-                    event_type: "oauth.token",
-                    action: Action::Execute,
-                    actor: (PGO_HOST.into(), ActorKind::System),
-                    subject: Some(person),
-                    object: Object::new("token-request", host.clone()),
-                    outcome: Outcome::Failure,
-                    detail: Some(format!("no TLS session: {e}")),
-                })?;
+                self.log
+                    .record(Entry {
+                        event_type: "oauth.token",
+                        action: Action::Execute,
+                        actor: (PGO_HOST.into(), ActorKind::System),
+                        subject: Some(person),
+                        object: Object::new("token-request", treq.url.clone()),
+                        outcome: Outcome::Failure,
+                        detail: Some(format!("no TLS session: {e}")),
+                    })
+                    .await?;
                 let message = "De verbinding met de zorgaanbieder kon niet veilig worden opgezet. \
                      Er zijn geen gegevens opgehaald.";
                 self.set_result(
@@ -350,24 +393,23 @@ impl PgoGw {
                         final_page: String::new(),
                     },
                 );
-                return Ok(Response::html(
-                    200,
-                    page("Geen gegevens opgehaald", message),
-                ));
+                return Ok(net::html(200, page("Geen gegevens opgehaald", message)));
             }
         };
         let grant = p
             .auth
             .parse_token_response(resp.status, resp.body_str(), SystemTime::now())?;
-        self.log.record(Entry {
-            event_type: "oauth.token",
-            action: Action::Execute,
-            actor: (PGO_HOST.into(), ActorKind::System),
-            subject: Some(person.clone()),
-            object: Object::new("access-grant", grant.scope.to_string()),
-            outcome: Outcome::Success,
-            detail: None,
-        })?;
+        self.log
+            .record(Entry {
+                event_type: "oauth.token",
+                action: Action::Execute,
+                actor: (PGO_HOST.into(), ActorKind::System),
+                subject: Some(person.clone()),
+                object: Object::new("access-grant", grant.scope.to_string()),
+                outcome: Outcome::Success,
+                detail: None,
+            })
+            .await?;
         self.trace.step(
             "PGO GW",
             "OAUTH-1..3, OAUTH-6, OAUTH-7",
@@ -378,7 +420,7 @@ impl PgoGw {
         );
 
         if let Some(item) = &p.share {
-            return self.place(&sid, &p, item, &record, &grant, person);
+            return self.place(&sid, &p, item, &record, &grant, person).await;
         }
 
         // The FHIR resource (MedMij OAUTH-2: token in the Authorization header).
@@ -387,9 +429,8 @@ impl PgoGw {
             .list()
             .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL)
             .ok_or("no resource endpoint on the ZAL")?;
-        let (host, port, path) = http::split_url(ep.as_str())?;
-        let path = format!("{path}/MedicationStatement");
-        let resp = self.read_resource(&grant, &host, port, &path)?;
+        let url = format!("{}/MedicationStatement", ep.as_str());
+        let resp = self.read_resource(&grant, &url).await?;
         if resp.status != 200 {
             return Err(format!("FHIR read answered HTTP {}", resp.status).into());
         }
@@ -423,15 +464,17 @@ impl PgoGw {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .collect(item)?;
-        self.log.record(Entry {
-            event_type: "dossier.collect",
-            action: Action::Create,
-            actor: (PGO_HOST.into(), ActorKind::System),
-            subject: Some(person),
-            object: Object::new("dossier-item", item_id.clone()),
-            outcome: Outcome::Success,
-            detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
-        })?;
+        self.log
+            .record(Entry {
+                event_type: "dossier.collect",
+                action: Action::Create,
+                actor: (PGO_HOST.into(), ActorKind::System),
+                subject: Some(person),
+                object: Object::new("dossier-item", item_id.clone()),
+                outcome: Outcome::Success,
+                detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
+            })
+            .await?;
         self.trace.step(
             "PGO GW",
             "CONSENT-4, LOG-1, LOG-2",
@@ -442,8 +485,7 @@ impl PgoGw {
             ),
         );
         let message = format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder);
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((treq, grant, host, port, path));
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((treq, grant, url));
         self.set_result(
             &sid,
             VerzamelenRun {
@@ -466,7 +508,7 @@ impl PgoGw {
                     .join(", ")
             })
             .unwrap_or_default();
-        Ok(Response::html(
+        Ok(net::html(
             200,
             page(
                 "Gegevens opgehaald",
@@ -475,25 +517,24 @@ impl PgoGw {
         ))
     }
 
-    fn read_resource(
-        &self,
-        grant: &AccessGrant,
-        host: &str,
-        port: u16,
-        path: &str,
-    ) -> Result<http::Response, DemoError> {
-        Ok(http::send(
-            self.back.clone(),
-            host,
-            port,
-            "GET",
-            path,
-            &[
-                ("Authorization".into(), grant.authorization_header()),
-                ("Accept".into(), "application/fhir+json".into()),
-            ],
-            &[],
-        )?)
+    /// The token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
+    async fn send_token_request(&self, treq: &TokenRequest) -> Result<Fetched, reqwest::Error> {
+        let mut req = self.back.post(&treq.url).body(treq.body.clone());
+        for (k, v) in treq.headers() {
+            req = req.header(*k, *v);
+        }
+        net::fetch(req).await
+    }
+
+    /// A FHIR read with the token in the Authorization header (MedMij OAUTH-2).
+    async fn read_resource(&self, grant: &AccessGrant, url: &str) -> Result<Fetched, DemoError> {
+        Ok(net::fetch(
+            self.back
+                .get(url)
+                .header("Authorization", grant.authorization_header())
+                .header("Accept", "application/fhir+json"),
+        )
+        .await?)
     }
 
     pub(crate) fn last_access_token(&self) -> Option<String> {
@@ -505,15 +546,15 @@ impl PgoGw {
     }
 
     /// Reads the resource again with the last grant.
-    pub(crate) fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
-        let (_, grant, host, port, path) = self
+    pub(crate) async fn read_again(&self) -> Result<(u16, Option<String>), DemoError> {
+        let (_, grant, url) = self
             .last
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or("no earlier grant")?;
         self.trace.mark();
-        let resp = self.read_resource(&grant, &host, port, &path)?;
+        let resp = self.read_resource(&grant, &url).await?;
         let oo: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         let code = oo["issue"][0]["code"].as_str().map(str::to_owned);
         self.trace.step(
@@ -532,29 +573,15 @@ impl PgoGw {
 
     /// Presents the last redeemed code again (a breach, MedMij OAUTH-8), then tries
     /// the token it had obtained.
-    pub(crate) fn replay_last_code(&self) -> Result<ReplayRun, DemoError> {
-        let (treq, grant, host, port, path) = self
+    pub(crate) async fn replay_last_code(&self) -> Result<ReplayRun, DemoError> {
+        let (treq, grant, url) = self
             .last
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .ok_or("no redeemed code to replay")?;
         self.trace.mark();
-        let (th, tp, target) = http::split_url(&treq.url)?;
-        let headers: Vec<(String, String)> = treq
-            .headers()
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let resp = http::send(
-            self.back.clone(),
-            &th,
-            tp,
-            "POST",
-            &target,
-            &headers,
-            treq.body.as_bytes(),
-        )?;
+        let resp = self.send_token_request(&treq).await?;
         let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         let error = json["error"].as_str().map(str::to_owned);
         self.trace.step(
@@ -566,7 +593,7 @@ impl PgoGw {
                 error.as_deref().unwrap_or("")
             ),
         );
-        let after = self.read_resource(&grant, &host, port, &path)?;
+        let after = self.read_resource(&grant, &url).await?;
         self.trace.step(
             "PGO GW",
             "OAUTH-8, OAUTH-12 case 7",
@@ -584,7 +611,7 @@ impl PgoGw {
 
     /// UCI Delen: write the dossier item to the Lezer with its provenance, and record
     /// the placement (MedMij OAUTH-13, CONSENT-4).
-    fn place(
+    async fn place(
         &self,
         sid: &str,
         p: &Pending,
@@ -607,20 +634,15 @@ impl PgoGw {
             .list()
             .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL_LEZER)
             .ok_or("no Lezer resource endpoint on the ZAL")?;
-        let (host, port, path) = http::split_url(ep.as_str())?;
-        let resp = http::send(
-            self.back.clone(),
-            &host,
-            port,
-            "POST",
-            &format!("{path}/Bundle"),
-            &[
-                ("Authorization".into(), grant.authorization_header()),
-                ("Content-Type".into(), "application/fhir+json".into()),
-                ("X-MedMij-Provenance".into(), provenance),
-            ],
-            &content,
-        )?;
+        let resp = net::fetch(
+            self.back
+                .post(format!("{}/Bundle", ep.as_str()))
+                .header("Authorization", grant.authorization_header())
+                .header("Content-Type", "application/fhir+json")
+                .header("X-MedMij-Provenance", provenance)
+                .body(content),
+        )
+        .await?;
         let placed = resp.status == 200;
         self.trace.step(
             "PGO GW",
@@ -649,19 +671,21 @@ impl PgoGw {
         } else {
             None
         };
-        self.log.record(Entry {
-            event_type: "dossier.place",
-            action: Action::Execute,
-            actor: (PGO_HOST.into(), ActorKind::System),
-            subject: Some(person),
-            object: Object::new("dossier-item", item),
-            outcome: if placed {
-                Outcome::Success
-            } else {
-                Outcome::Failure
-            },
-            detail: Some(format!("with {} ({naam}) via MedMij", p.zorgaanbieder)),
-        })?;
+        self.log
+            .record(Entry {
+                event_type: "dossier.place",
+                action: Action::Execute,
+                actor: (PGO_HOST.into(), ActorKind::System),
+                subject: Some(person),
+                object: Object::new("dossier-item", item),
+                outcome: if placed {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+                detail: Some(format!("with {} ({naam}) via MedMij", p.zorgaanbieder)),
+            })
+            .await?;
         let message = if placed {
             self.trace.step(
                 "PGO GW",
@@ -687,6 +711,42 @@ impl PgoGw {
                     message: message.clone(),
                 },
             );
-        Ok(Response::html(200, page("Delen", &message)))
+        Ok(net::html(200, page("Delen", &message)))
+    }
+}
+
+type St = State<Arc<PgoGw>>;
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+async fn front_home(State(me): St) -> Response {
+    me.home()
+}
+
+async fn front_start(State(me): St, RawQuery(q): RawQuery) -> Response {
+    match me.start(q.as_deref().unwrap_or("")) {
+        Ok(r) => r,
+        Err(e) => me.failed("", &e),
+    }
+}
+
+async fn front_callback(State(me): St, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let sid = cookie(&headers, "pgo_session").unwrap_or("").to_owned();
+    if sid.is_empty() {
+        return me.failed("", &"no session cookie".into());
+    }
+    match me.callback(&sid, q.as_deref().unwrap_or("")).await {
+        Ok(r) => r,
+        Err(e) => me.failed(&sid, &e),
     }
 }

@@ -1,11 +1,16 @@
-//! The Stelselnode (MedMij Beheer): serves the four lists over mutual TLS.
+//! The Stelselnode (MedMij Beheer): serves the four lists over mutual TLS, and
+//! publishes new versions at run time.
 
 use std::sync::{Arc, RwLock};
 
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
 use medmij_tls::WhitelistAnswer;
 
-use super::http::{Handler, Request, Response};
 use super::lists::Published;
+use super::net;
 
 pub(crate) struct Stelselnode {
     lists: RwLock<Published>,
@@ -36,18 +41,22 @@ impl Stelselnode {
         })
     }
 
-    pub(crate) fn handler(self: &Arc<Self>) -> Handler {
-        let me = self.clone();
-        Arc::new(move |req: &Request| {
-            let g = me.lists.read().unwrap_or_else(|e| e.into_inner());
-            let xml = match (req.method.as_str(), req.path()) {
-                ("GET", "/zal") => &g.zal,
-                ("GET", "/ocl") => &g.ocl,
-                ("GET", "/gnl") => &g.gnl,
-                ("GET", "/whl") => &g.whl,
-                _ => return Response::html(404, "not found"),
-            };
-            Response::new(200, "application/xml", xml.clone())
-        })
+    /// `GET /zal`, `/ocl`, `/gnl`, `/whl`.
+    pub(crate) fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/{list}", get(serve_list))
+            .with_state(self.clone())
     }
+}
+
+async fn serve_list(State(me): State<Arc<Stelselnode>>, Path(list): Path<String>) -> Response {
+    let g = me.lists.read().unwrap_or_else(|e| e.into_inner());
+    let xml = match list.as_str() {
+        "zal" => &g.zal,
+        "ocl" => &g.ocl,
+        "gnl" => &g.gnl,
+        "whl" => &g.whl,
+        _ => return net::html(404, "not found"),
+    };
+    net::typed(200, "application/xml", xml.clone())
 }

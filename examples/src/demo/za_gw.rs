@@ -1,11 +1,20 @@
-//! The care provider's gateway (ZA GW, Bron of UCI Verzamelen): authorization
-//! endpoint with the consent screen, a test stand-in for DigiD, the token
-//! endpoint and a FHIR resource endpoint, all logged per NEN 7513.
+//! The care provider's gateway (ZA GW, Bron of UCI Verzamelen and Lezer of UCI
+//! Delen): authorization endpoint, a test stand-in for DigiD, the consent screen,
+//! the token endpoint and the FHIR resource endpoints, all logged per NEN 7513.
+//! Two axum routers: the front channel (browsers, server-authenticated TLS) and
+//! the back channel (gateways, mutual TLS).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
 
 use medmij_consent::{
     Bevestiging, ConsentKind, ConsentRequest, CsrfToken, Decision, DecisionBook, FlowId, Language,
@@ -19,8 +28,8 @@ use medmij_oauth::{
 };
 
 use super::audit::{AuditLog, Entry};
-use super::http::{Handler, Request, Response};
 use super::lists::ZaLists;
+use super::net::{self, PeerNames};
 use super::trace::Trace;
 use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZORGAANBIEDER};
 
@@ -34,19 +43,74 @@ fn display_name(zorgaanbieder: &str) -> &'static str {
     }
 }
 
-/// TEST STAND-IN FOR DigiD. Not DigiD, not SAML: it "authenticates" one fixed
-/// test person without asking anything. In production the ZA GW is a SAML SP of
-/// DigiD here (MedMij OAUTH-11).
+/// TEST STAND-IN FOR DigiD. Not DigiD, not SAML: a page on the ZA GW, clearly
+/// labelled as a test stand-in, where the person either "logs in" as one fixed
+/// test person or cancels. In production the ZA GW is a SAML SP of DigiD here
+/// (MedMij OAUTH-11); cancelling is what "identity cannot be established" looks
+/// like (OAUTH-12 case 2).
 pub(crate) struct TestDigidStandIn;
 
 impl TestDigidStandIn {
     /// The care provider's local, pseudonymous identifier of the fixed test person
     /// (never a BSN on the wire; OAUTH-11 "no person identifier between gateways").
     pub(crate) const PERSON: &'static str = "za-person-0001";
+    /// Where the stand-in lives on the ZA GW's front channel.
+    pub(crate) const PATH: &'static str = "/test-digid";
 
-    fn authenticate() -> Subject {
+    /// The login page for one pending flow.
+    fn page(flow: &str, csrf: &str) -> Response {
+        let e = medmij_consent::escape_html;
+        let html = format!(
+            "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\">\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>TEST DigiD stand-in</title></head><body>\
+             <main><h1>TEST DigiD stand-in</h1>\
+             <p><strong>Dit is niet DigiD.</strong> Dit is een testvoorziening van het \
+             MedMij-demonetwerk. U logt in als de vaste testpersoon; er wordt niets \
+             gevraagd of gecontroleerd.</p>\
+             <p lang=\"en\"><strong>This is not DigiD.</strong> It is a test stand-in of \
+             the MedMij demo network: you log in as the fixed test person.</p>\
+             <form method=\"post\" action=\"{path}\">\
+             <input type=\"hidden\" name=\"flow\" value=\"{flow}\">\
+             <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+             <button type=\"submit\" id=\"digid-login\" name=\"action\" value=\"login\">\
+             Inloggen als testpersoon</button> \
+             <button type=\"submit\" id=\"digid-cancel\" name=\"action\" value=\"cancel\">\
+             Annuleren</button></form></main></body></html>",
+            path = Self::PATH,
+            flow = e(flow),
+            csrf = e(csrf),
+        );
+        let mut r = net::html(200, html);
+        for (k, v) in [
+            ("X-Frame-Options", "DENY"),
+            (
+                "Content-Security-Policy",
+                "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+            ("Cache-Control", "no-store"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Content-Type-Options", "nosniff"),
+        ] {
+            r = net::with_header(r, k, v);
+        }
+        r
+    }
+
+    fn person() -> Subject {
         Subject::new(Self::PERSON).expect("a valid subject")
     }
+}
+
+/// How long a flow may wait for the person (at the DigiD stand-in or on the
+/// consent screen) before the ZA GW gives up on it. The rulebook sets no figure;
+/// the demo uses the 900 s of an authorization code (OAUTH-7). A decision posted
+/// later ends the flow as "cannot be established" (OAUTH-12 case 5).
+pub const FLOW_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// Compares two secrets in time independent of where they differ.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The OCL in a list store as medmij-oauth's client registry (MedMij OAUTH-3, LISTS-4).
@@ -71,10 +135,30 @@ fn random_hex() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Where a pending flow stands: at the DigiD stand-in, or on the consent screen.
+enum Stage {
+    AwaitingLogin,
+    AwaitingConsent {
+        kind: ConsentKind,
+        /// The rendered consent page and its headers (served again on reload).
+        page: medmij_consent::ConsentPage,
+    },
+}
+
+/// A flow between the authorization request and the person's answer.
+struct Pending {
+    session: Session,
+    started: SystemTime,
+    csrf: CsrfToken,
+    delen: bool,
+    stage: Stage,
+}
+
 pub(crate) struct ZaGw {
     server: AuthorizationServer<MemoryStore, OclRegistry>,
     lists: ZaLists,
-    sessions: Mutex<HashMap<String, (Session, ConsentKind)>>,
+    /// Pending flows by flow id (expire after [`FLOW_TIMEOUT`]).
+    flows: Mutex<HashMap<String, Pending>>,
     book: Mutex<DecisionBook>,
     log: AuditLog,
     trace: Arc<Trace>,
@@ -84,9 +168,17 @@ pub(crate) struct ZaGw {
     gd_delen: GegevensdienstId,
     /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
     no_data: AtomicBool,
+    /// Handshake refusals being appended to the log right now.
+    refusals_in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 type R = Result<Response, DemoError>;
+
+fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
 
 impl ZaGw {
     pub(crate) fn new(lists: ZaLists, log: AuditLog, trace: Arc<Trace>) -> Result<Self, DemoError> {
@@ -102,7 +194,7 @@ impl ZaGw {
         Ok(ZaGw {
             server,
             lists,
-            sessions: Mutex::new(HashMap::new()),
+            flows: Mutex::new(HashMap::new()),
             book: Mutex::new(DecisionBook::new()),
             log,
             trace,
@@ -111,6 +203,7 @@ impl ZaGw {
             lezer,
             gd_delen,
             no_data: AtomicBool::new(false),
+            refusals_in_flight: Arc::default(),
         })
     }
 
@@ -129,14 +222,21 @@ impl ZaGw {
         self.no_data.store(true, Ordering::Relaxed);
     }
 
-    /// Logs a refused back-channel handshake (MedMij TLS-3, TLS-4, LOG-1).
-    pub(crate) fn log_refusal(&self, ev: &medmij_tls::RefusalEvent) {
+    /// The number of flows waiting for the person.
+    pub(crate) fn pending_flows(&self) -> usize {
+        self.flows.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Logs a refused back-channel handshake (MedMij TLS-3, TLS-4, LOG-1). Called
+    /// from inside the handshake (a sync callback): the append goes to the blocking
+    /// pool without waiting for it.
+    pub(crate) fn log_refusal(self: &Arc<Self>, ev: &medmij_tls::RefusalEvent) {
         let who = ev
             .peer_names
             .first()
             .cloned()
             .unwrap_or_else(|| "unknown".into());
-        let _ = self.log.record(Entry {
+        let entry = Entry {
             event_type: "tls.refused",
             action: Action::Execute,
             actor: (who, ActorKind::System),
@@ -144,12 +244,30 @@ impl ZaGw {
             object: Object::new("tls-peer", ev.peer_names.join(",")),
             outcome: Outcome::Refused,
             detail: Some(ev.refusal.to_string()),
-        });
+        };
+        let me = self.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
+            rt.spawn(async move {
+                if let Err(e) = me.log.record(entry).await {
+                    me.trace
+                        .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+                }
+                me.refusals_in_flight.fetch_sub(1, Ordering::SeqCst);
+            });
+        }
+    }
+
+    /// Waits until every refusal reported so far is in the log.
+    pub(crate) async fn settle_log(&self) {
+        while self.refusals_in_flight.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Fetches the OCL, GNL and WHL again (MedMij LISTS-8).
-    pub(crate) fn refresh_lists(&self) -> Result<(), DemoError> {
-        self.lists.refresh(&self.trace)
+    pub(crate) async fn refresh_lists(&self) -> Result<(), DemoError> {
+        self.lists.refresh(&self.trace).await
     }
 
     pub(crate) fn log(&self) -> &AuditLog {
@@ -164,40 +282,126 @@ impl ZaGw {
         r.unwrap_or_else(|e| {
             self.trace
                 .step("ZA GW", "-", format!("internal error: {e}"));
-            Response::html(500, "internal error")
+            net::html(500, "internal error")
         })
     }
 
-    /// The front channel: authorization endpoint and consent form.
-    pub(crate) fn front_handler(me: &Arc<Self>) -> Handler {
-        let me = me.clone();
-        Arc::new(move |req: &Request| {
-            let r = match (req.method.as_str(), req.path()) {
-                ("GET", "/oauth/authorize" | "/lezer/oauth/authorize") => me.authorize(req),
-                ("POST", "/oauth/consent") => me.consent(req),
-                _ => Ok(Response::html(404, "not found")),
-            };
-            me.answer(r)
-        })
+    /// The front channel: authorization endpoints, the DigiD stand-in, the consent
+    /// screen.
+    pub(crate) fn front_router(me: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/oauth/authorize", get(front_authorize))
+            .route("/lezer/oauth/authorize", get(front_authorize))
+            .route(
+                TestDigidStandIn::PATH,
+                get(front_login_page).post(front_login),
+            )
+            .route(
+                "/oauth/consent",
+                get(front_consent_page).post(front_consent),
+            )
+            .with_state(me.clone())
     }
 
-    /// The back channel (mutual TLS): token endpoint and FHIR resource endpoint.
-    pub(crate) fn back_handler(me: &Arc<Self>) -> Handler {
-        let me = me.clone();
-        Arc::new(move |req: &Request| {
-            let r = match (req.method.as_str(), req.path()) {
-                ("POST", "/oauth/token") => me.token(req),
-                ("GET", "/fhir/MedicationStatement") => me.resource(req),
-                ("POST", "/lezer/fhir/Bundle") => me.write(req),
-                _ => Ok(Response::html(404, "not found")),
-            };
-            me.answer(r)
-        })
+    /// The back channel (mutual TLS): token endpoint and FHIR resource endpoints.
+    pub(crate) fn back_router(me: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/oauth/token", post(back_token))
+            .route("/fhir/MedicationStatement", get(back_read))
+            .route("/lezer/fhir/Bundle", post(back_write))
+            .with_state(me.clone())
     }
 
-    fn authorize(&self, req: &Request) -> R {
+    /// Ends flows the person left (OAUTH-12 case 5 for those on the consent
+    /// screen), logs each, and forgets decisions older than [`FLOW_TIMEOUT`].
+    /// Returns how many flows ended.
+    pub(crate) async fn expire_flows(&self) -> Result<usize, DemoError> {
         let now = self.now();
-        let mut session = match self.server.authorize(req.query()) {
+        let expired: Vec<(String, Pending)> = {
+            let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+            let ids: Vec<String> = flows
+                .iter()
+                .filter(|(_, p)| Self::is_expired(p, now))
+                .map(|(k, _)| k.clone())
+                .collect();
+            ids.into_iter()
+                .filter_map(|k| flows.remove(&k).map(|p| (k, p)))
+                .collect()
+        };
+        for (flow, p) in &expired {
+            let detail = match &p.stage {
+                Stage::AwaitingLogin => "the person did not log in".to_owned(),
+                Stage::AwaitingConsent { kind, .. } => {
+                    let side = if *kind == ConsentKind::Bevestiging {
+                        Side::Lezer
+                    } else {
+                        Side::Bron
+                    };
+                    let record = FlowId::new(flow.clone()).ok().and_then(|f| {
+                        self.book
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .undetermined(&f, side, now)
+                            .ok()
+                    });
+                    record.map_or_else(|| "the person did not answer".to_owned(), |r| r.to_json())
+                }
+            };
+            self.log
+                .record(Entry {
+                    event_type: "oauth.flow.expired",
+                    action: Action::Execute,
+                    actor: ("za-gw".into(), ActorKind::System),
+                    subject: None,
+                    object: Object::new(
+                        "authorization-request",
+                        p.session.request().scope().to_string(),
+                    ),
+                    outcome: Outcome::Failure,
+                    detail: Some(detail),
+                })
+                .await?;
+        }
+        if !expired.is_empty() {
+            self.trace.step(
+                "ZA GW",
+                "OAUTH-12 case 5, LOG-1",
+                format!(
+                    "{} flow(s) left by the person for over {} s ended and logged",
+                    expired.len(),
+                    FLOW_TIMEOUT.as_secs()
+                ),
+            );
+        }
+        if let Some(t) = now.checked_sub(FLOW_TIMEOUT) {
+            self.book
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .forget_before(t);
+        }
+        Ok(expired.len())
+    }
+
+    fn is_expired(p: &Pending, now: SystemTime) -> bool {
+        now.duration_since(p.started)
+            .is_ok_and(|d| d >= FLOW_TIMEOUT)
+    }
+
+    /// A plain page for a browser whose flow is unknown or over: no redirect (the
+    /// client's redirect URI is not known, or the flow already ended).
+    fn flow_gone() -> Response {
+        net::html(
+            400,
+            page(
+                "Sessie onbekend of verlopen",
+                "Deze aanvraag is onbekend of al afgelopen. Begin opnieuw vanuit uw PGO.",
+            ),
+        )
+    }
+
+    async fn authorize(&self, query: &str) -> R {
+        let now = self.now();
+        let session = match self.server.authorize(query) {
             Ok(s) => s,
             Err(inv) => {
                 // MedMij OAUTH-12 case 1: tell the person directly, never redirect.
@@ -206,77 +410,196 @@ impl ZaGw {
                     "OAUTH-12 case 1",
                     format!("invalid authorization request: {}", inv.description()),
                 );
-                self.log.record(Entry {
-                    event_type: "oauth.authorize",
-                    action: Action::Execute,
-                    actor: ("unknown".into(), ActorKind::System),
-                    subject: None,
-                    object: Object::new("authorization-request", "invalid"),
-                    outcome: Outcome::Refused,
-                    detail: Some(inv.description()),
-                })?;
-                return Ok(Response::html(inv.status(), inv.to_html()));
+                let (status, html) = (inv.status(), inv.to_html());
+                self.log
+                    .record(Entry {
+                        event_type: "oauth.authorize",
+                        action: Action::Execute,
+                        actor: ("unknown".into(), ActorKind::System),
+                        subject: None,
+                        object: Object::new("authorization-request", "invalid"),
+                        outcome: Outcome::Refused,
+                        detail: Some(inv.description()),
+                    })
+                    .await?;
+                return Ok(net::html(status, html));
             }
         };
-        let client = session.request().client_id().clone();
-        let scope = session.request().scope().clone();
         let delen = session.request().use_case() == UseCase::Delen;
-        let redirect_uri = session.request().redirect_uri().to_owned();
         self.trace.step(
             "ZA GW",
             "OAUTH-3..5, OAUTH-11",
             format!(
-                "{} authorization request from {} (on the OCL) for scope {scope}: valid; \
-                 session created",
+                "{} authorization request from {} (on the OCL) for scope {}: valid; \
+                 session created; person sent to the TEST DigiD stand-in",
                 if delen { "Delen" } else { "Verzamelen" },
-                client.as_str()
+                session.request().client_id().as_str(),
+                session.request().scope()
             ),
         );
-        let person = TestDigidStandIn::authenticate();
+        let flow = random_hex();
+        let csrf = CsrfToken::new(random_hex())?;
+        self.flows.lock().unwrap_or_else(|e| e.into_inner()).insert(
+            flow.clone(),
+            Pending {
+                session,
+                started: now,
+                csrf,
+                delen,
+                stage: Stage::AwaitingLogin,
+            },
+        );
+        Ok(net::redirect(&format!(
+            "{}?flow={flow}",
+            TestDigidStandIn::PATH
+        )))
+    }
+
+    fn login_page(&self, query: &str) -> R {
+        let flow = param(query, "flow").unwrap_or_default();
+        let flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+        match flows.get(&flow) {
+            Some(p) if matches!(p.stage, Stage::AwaitingLogin) => {
+                Ok(TestDigidStandIn::page(&flow, p.csrf.as_str()))
+            }
+            _ => Ok(Self::flow_gone()),
+        }
+    }
+
+    /// The person pressed "log in" or "cancel" at the DigiD stand-in.
+    async fn login(&self, form: &str) -> R {
+        let now = self.now();
+        let (flow, csrf, action) = (
+            param(form, "flow").unwrap_or_default(),
+            param(form, "csrf_token").unwrap_or_default(),
+            param(form, "action").unwrap_or_default(),
+        );
+        let Some(mut p) = ({
+            let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+            match flows.get(&flow) {
+                Some(p)
+                    if matches!(p.stage, Stage::AwaitingLogin)
+                        && ct_eq(p.csrf.as_str().as_bytes(), csrf.as_bytes()) =>
+                {
+                    flows.remove(&flow)
+                }
+                _ => None,
+            }
+        }) else {
+            return Ok(Self::flow_gone());
+        };
+        let scope = p.session.request().scope().clone();
+        if Self::is_expired(&p, now) || action != "login" {
+            // MedMij OAUTH-12 case 2: the identity could not be established.
+            let r = p
+                .session
+                .authenticated(medmij_oauth::Authentication::Failed)?
+                .ok_or("no redirect for a failed authentication")?;
+            self.log
+                .record(Entry {
+                    event_type: "oauth.authenticate",
+                    action: Action::Execute,
+                    actor: ("unknown".into(), ActorKind::User),
+                    subject: None,
+                    object: Object::new("authorization-request", scope.to_string()),
+                    outcome: Outcome::Failure,
+                    detail: Some("identity not established (TEST DigiD stand-in)".into()),
+                })
+                .await?;
+            self.trace.step(
+                "ZA GW",
+                "OAUTH-12 case 2",
+                "the person did not log in at the TEST DigiD stand-in: logged; redirect with \
+                 unauthorized_client",
+            );
+            return Ok(net::redirect(r.location()));
+        }
+        let person = TestDigidStandIn::person();
         self.trace.step(
             "TEST DigiD stand-in",
             "OAUTH-11",
             format!(
-                "authenticated the fixed test person {} (a stand-in, NOT DigiD)",
+                "the person logged in as the fixed test person {} (a stand-in, NOT DigiD)",
                 TestDigidStandIn::PERSON
             ),
         );
-        if let Some(r) =
-            session.authenticated(medmij_oauth::Authentication::Established(person.clone()))?
+        if let Some(r) = p
+            .session
+            .authenticated(medmij_oauth::Authentication::Established(person.clone()))?
         {
-            return Ok(Response::redirect(r.location()));
+            return Ok(net::redirect(r.location()));
         }
         // The demo's back-end system holds data of the test person only.
         let has_data =
             person.as_str() == TestDigidStandIn::PERSON && !self.no_data.load(Ordering::Relaxed);
-        if let Some(r) = session.data_available(has_data)? {
-            self.log.record(Entry {
-                event_type: "oauth.authorize",
-                action: Action::Execute,
-                actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
-                subject: Self::subject(TestDigidStandIn::PERSON),
-                object: Object::new("authorization-request", scope.to_string()),
-                outcome: Outcome::Refused,
-                detail: Some("no data of this person for this Gegevensdienst".into()),
-            })?;
+        if let Some(r) = p.session.data_available(has_data)? {
+            self.log
+                .record(Entry {
+                    event_type: "oauth.authorize",
+                    action: Action::Execute,
+                    actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
+                    subject: Self::subject(TestDigidStandIn::PERSON),
+                    object: Object::new("authorization-request", scope.to_string()),
+                    outcome: Outcome::Refused,
+                    detail: Some("no data of this person for this Gegevensdienst".into()),
+                })
+                .await?;
             self.trace.step(
                 "ZA GW",
                 "OAUTH-12 case 3",
                 "no data of this person for this Gegevensdienst: logged; redirect with \
                  access_denied \"No such resources.\"",
             );
-            return Ok(Response::redirect(r.location()));
+            return Ok(net::redirect(r.location()));
         }
         self.trace.step(
             "ZA GW",
             "OAUTH-11",
-            if delen {
+            if p.delen {
                 "the Lezer knows this person"
             } else {
                 "back end has data of this person for this Gegevensdienst"
             },
         );
+        let (kind, page, text) = self.consent_page(&p, &flow, now)?;
+        p.stage = Stage::AwaitingConsent { kind, page };
+        self.flows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(flow.clone(), p);
+        self.trace.step(
+            "ZA GW",
+            if kind == ConsentKind::Bevestiging {
+                "CONSENT-2, OAUTH-13, OAUTH-14"
+            } else {
+                "CONSENT-1, OAUTH-14"
+            },
+            format!(
+                "{} page shown (frame-busting headers): \"{text}\"",
+                if kind == ConsentKind::Bevestiging {
+                    "Bevestiging"
+                } else {
+                    "Toestemming"
+                },
+            ),
+        );
+        // Post/redirect/get: the consent screen has its own address.
+        let mut r = net::redirect(&format!("/oauth/consent?flow={flow}"));
+        *r.status_mut() = axum::http::StatusCode::SEE_OTHER;
+        Ok(r)
+    }
 
+    /// Asks the question (CONSENT-1 or CONSENT-2) in the decision book and renders
+    /// the page. Returns the kind, the page and its Dutch text.
+    fn consent_page(
+        &self,
+        p: &Pending,
+        flow: &str,
+        now: SystemTime,
+    ) -> Result<(ConsentKind, medmij_consent::ConsentPage, String), DemoError> {
+        let req = p.session.request();
+        let scope = req.scope();
+        let client = req.client_id();
         // MedMij CONSENT-1: the fixed wording with the GNL name and the OCL name.
         let gd = scope.gegevensdiensten().first().ok_or("empty scope")?;
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
@@ -293,75 +616,93 @@ impl ZaGw {
             .organisatienaam()
             .to_string();
         let vars = Variables::new(display_name(scope.zorgaanbieder().as_str()), &naam, &org)?;
-        let (wording, kind): (Box<dyn Wording>, _) = if delen {
+        let (wording, kind): (Box<dyn Wording>, _) = if p.delen {
             (Box::new(Bevestiging::new(vars)), ConsentKind::Bevestiging)
         } else {
             (Box::new(Toestemming::new(vars)), ConsentKind::Toestemming)
         };
-        let flow = FlowId::new(random_hex())?;
-        let csrf = CsrfToken::new(random_hex())?;
+        let flow_id = FlowId::new(flow)?;
         self.book
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .ask(ConsentRequest {
                 kind,
-                flow: flow.clone(),
+                flow: flow_id.clone(),
                 scope: medmij_consent::Scope::new(scope.to_string())?,
                 client: medmij_consent::ClientId::new(client.as_str())?,
                 zorgaanbieder: medmij_consent::Zorgaanbiedernaam::new(
                     scope.zorgaanbieder().as_str(),
                 )?,
-                csrf: csrf.clone(),
+                csrf: p.csrf.clone(),
                 asked_at: now,
             })?;
-        // The answer redirects to the client's (validated, OAUTH-4) redirect
-        // URI; the page's CSP form-action must allow that origin.
-        let redirect_origin = url::Url::parse(&redirect_uri)
+        // The answer redirects to the client's (validated, OAUTH-4) redirect URI;
+        // the page's CSP form-action must allow that origin.
+        let redirect_origin = url::Url::parse(req.redirect_uri())
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_default();
-        let mut options = PageOptions::new("/oauth/consent", &flow, &csrf);
+        let mut options = PageOptions::new("/oauth/consent", &flow_id, &p.csrf);
         options.redirect_origin = Some(&redirect_origin);
         let page = render_page(wording.as_ref(), &options)?;
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(flow.to_string(), (session, kind));
-        self.trace.step(
-            "ZA GW",
-            if delen {
-                "CONSENT-2, OAUTH-13, OAUTH-14"
-            } else {
-                "CONSENT-1, OAUTH-14"
-            },
-            format!(
-                "{} page shown (frame-busting headers): \"{}\"",
-                if delen { "Bevestiging" } else { "Toestemming" },
-                wording.full_text(Language::Nl)
-            ),
-        );
-        let mut resp = Response::html(200, page.html());
-        for (k, v) in page.headers() {
-            resp = resp.with_header(k, v.clone());
-        }
-        Ok(resp)
+        Ok((kind, page, wording.full_text(Language::Nl)))
     }
 
-    fn consent(&self, req: &Request) -> R {
+    fn consent_screen(&self, query: &str) -> R {
+        let flow = param(query, "flow").unwrap_or_default();
+        let flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+        match flows.get(&flow).map(|p| &p.stage) {
+            Some(Stage::AwaitingConsent { page, .. }) => {
+                let mut r = net::html(200, page.html());
+                for (k, v) in page.headers() {
+                    r = net::with_header(r, k, v);
+                }
+                Ok(r)
+            }
+            _ => Ok(Self::flow_gone()),
+        }
+    }
+
+    async fn consent(&self, form: &str) -> R {
         let now = self.now();
-        let posted = PostedDecision::from_form(req.body_str())?;
-        let (mut session, kind) = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&posted.flow.to_string())
-            .ok_or("unknown or finished flow")?;
+        let posted = PostedDecision::from_form(form)?;
+        let Some(mut p) = ({
+            let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+            match flows.get(posted.flow.as_str()) {
+                Some(p) if matches!(p.stage, Stage::AwaitingConsent { .. }) => {
+                    flows.remove(posted.flow.as_str())
+                }
+                _ => None,
+            }
+        }) else {
+            return Ok(Self::flow_gone());
+        };
+        let Stage::AwaitingConsent { kind, .. } = p.stage else {
+            return Ok(Self::flow_gone());
+        };
         let bev = kind == ConsentKind::Bevestiging;
         let side = if bev { Side::Lezer } else { Side::Bron };
-        let record = self
-            .book
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .decide(&posted, side, now)?;
+        let expired = Self::is_expired(&p, now);
+        let record = {
+            let mut book = self.book.lock().unwrap_or_else(|e| e.into_inner());
+            if expired {
+                // Too late: the answer cannot be established (OAUTH-12 case 5).
+                book.undetermined(&posted.flow, side, now)
+            } else {
+                book.decide(&posted, side, now)
+            }
+        };
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                // A bad anti-CSRF token or a replayed form: the flow stays pending
+                // for the real answer.
+                self.flows
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(posted.flow.to_string(), p);
+                return Err(e.into());
+            }
+        };
         let (decision, event_type, outcome) = match (record.decision, bev) {
             (Decision::Granted, false) => (
                 ConsentDecision::Granted,
@@ -390,16 +731,18 @@ impl ZaGw {
             ),
         };
         // MedMij CONSENT-3, LOG-1: the Bron logs the grant and the refusal.
-        self.log.record(Entry {
-            event_type,
-            action: Action::Execute,
-            actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
-            subject: Self::subject(TestDigidStandIn::PERSON),
-            object: Object::new("consent", record.reference().to_string()),
-            outcome,
-            detail: Some(record.to_json()),
-        })?;
-        match session.consent(decision, now)? {
+        self.log
+            .record(Entry {
+                event_type,
+                action: Action::Execute,
+                actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
+                subject: Self::subject(TestDigidStandIn::PERSON),
+                object: Object::new("consent", record.reference().to_string()),
+                outcome,
+                detail: Some(record.to_json()),
+            })
+            .await?;
+        let location = match p.session.consent(decision, now)? {
             ConsentOutcome::Granted(_) => {
                 self.trace.step(
                     "ZA GW",
@@ -410,13 +753,13 @@ impl ZaGw {
                         "consent GRANTED and logged (NEN 7513)"
                     },
                 );
-                let r = self.server.issue_code(&mut session, now)?;
+                let r = self.server.issue_code(&mut p.session, now)?;
                 self.trace.step(
                     "ZA GW",
                     "OAUTH-6, OAUTH-7, OAUTH-10",
                     "authorization code issued (UUID v4, 900 s); redirect to the PGO with code and state",
                 );
-                Ok(Response::redirect(r.location()))
+                r.location().to_owned()
             }
             ConsentOutcome::Refused(_, r) => {
                 self.trace.step(
@@ -424,49 +767,56 @@ impl ZaGw {
                     "OAUTH-12 case 4, CONSENT-3",
                     "consent REFUSED and logged; redirect with access_denied \"Authorization denied.\"",
                 );
-                Ok(Response::redirect(r.location()))
+                r.location().to_owned()
             }
             ConsentOutcome::Undetermined(r) => {
                 self.trace.step(
                     "ZA GW",
                     "OAUTH-12 case 5",
-                    "answer undetermined; redirect with access_denied",
+                    if expired {
+                        "answer came after the flow expired: undetermined, logged; redirect with \
+                         access_denied \"Authorization failed.\""
+                    } else {
+                        "answer undetermined; redirect with access_denied \"Authorization failed.\""
+                    },
                 );
-                Ok(Response::redirect(r.location()))
+                r.location().to_owned()
             }
-        }
+        };
+        Ok(net::redirect(&location))
     }
 
-    fn token(&self, req: &Request) -> R {
+    async fn token(&self, peer: &PeerNames, body: &str) -> R {
         let now = self.now();
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
-        let client = req
-            .peer_names
+        let client = peer
             .first()
             .ok_or("no client certificate")
             .and_then(|n| ClientId::parse(n).map_err(|_| "bad client name"))?;
-        let out = self.server.token(req.body_str(), &client, now);
+        let out = self.server.token(body, &client, now);
         let status = out.response.status();
         let ok = status == 200;
-        self.log.record(Entry {
-            event_type: "oauth.token",
-            action: Action::Execute,
-            actor: (client.as_str().into(), ActorKind::System),
-            // LOG-1 "on whose data": the person the token stands for, when issued.
-            subject: match &out.event {
-                TokenEvent::Issued { subject, .. } => Self::subject(subject.as_str()),
-                _ => None,
-            },
-            // The event's Debug form redacts the subject and holds no code or token
-            // (LOG-4).
-            object: Object::new("token-request", format!("{:?}", out.event)),
-            outcome: if ok {
-                Outcome::Success
-            } else {
-                Outcome::Refused
-            },
-            detail: None,
-        })?;
+        self.log
+            .record(Entry {
+                event_type: "oauth.token",
+                action: Action::Execute,
+                actor: (client.as_str().into(), ActorKind::System),
+                // LOG-1 "on whose data": the person the token stands for, when issued.
+                subject: match &out.event {
+                    TokenEvent::Issued { subject, .. } => Self::subject(subject.as_str()),
+                    _ => None,
+                },
+                // The event's Debug form redacts the subject and holds no code or
+                // token (LOG-4).
+                object: Object::new("token-request", format!("{:?}", out.event)),
+                outcome: if ok {
+                    Outcome::Success
+                } else {
+                    Outcome::Refused
+                },
+                detail: None,
+            })
+            .await?;
         self.trace.step(
             "ZA GW",
             if ok {
@@ -484,35 +834,45 @@ impl ZaGw {
                 }
             ),
         );
-        let mut resp = Response::new(status, "application/json", out.response.body());
+        let mut resp = net::typed(status, "application/json", out.response.body().to_owned());
         for (k, v) in out.response.headers() {
             if !k.eq_ignore_ascii_case("content-type") {
-                resp = resp.with_header(k, *v);
+                resp = net::with_header(resp, k, v);
             }
         }
         Ok(resp)
     }
 
-    fn resource(&self, req: &Request) -> R {
+    fn refused(e: &medmij_oauth::ResourceError) -> Response {
+        let mut resp = net::typed(e.status(), e.content_type(), e.body().to_owned());
+        if let Some(w) = e.www_authenticate() {
+            resp = net::with_header(resp, "WWW-Authenticate", w);
+        }
+        resp
+    }
+
+    async fn resource(&self, headers: &HeaderMap) -> R {
         let now = self.now();
-        match self.server.check_resource(
-            req.header("authorization"),
-            &self.za,
-            &self.gd,
-            Interaction::Read,
-            now,
-        ) {
+        let auth = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match self
+            .server
+            .check_resource(auth, &self.za, &self.gd, Interaction::Read, now)
+        {
             Ok(access) => {
                 let bundle = fhir_bundle(access.subject.as_str());
-                self.log.record(Entry {
-                    event_type: "fhir.read",
-                    action: Action::Read,
-                    actor: (access.client_id.as_str().into(), ActorKind::System),
-                    subject: Self::subject(access.subject.as_str()),
-                    object: Object::new("Bundle", "MedicationStatement?searchset"),
-                    outcome: Outcome::Success,
-                    detail: Some(format!("scope {}", access.scope)),
-                })?;
+                self.log
+                    .record(Entry {
+                        event_type: "fhir.read",
+                        action: Action::Read,
+                        actor: (access.client_id.as_str().into(), ActorKind::System),
+                        subject: Self::subject(access.subject.as_str()),
+                        object: Object::new("Bundle", "MedicationStatement?searchset"),
+                        outcome: Outcome::Success,
+                        detail: Some(format!("scope {}", access.scope)),
+                    })
+                    .await?;
                 self.trace.step(
                     "ZA GW",
                     "OAUTH-2, OAUTH-11, LOG-1",
@@ -521,7 +881,7 @@ impl ZaGw {
                         access.scope
                     ),
                 );
-                Ok(Response::new(200, "application/fhir+json", bundle))
+                Ok(net::typed(200, "application/fhir+json", bundle))
             }
             Err(e) => {
                 self.trace.step(
@@ -529,46 +889,43 @@ impl ZaGw {
                     "OAUTH-12 case 7/8",
                     format!("FHIR read refused: HTTP {}", e.status()),
                 );
-                let mut resp = Response::new(e.status(), e.content_type(), e.body());
-                if let Some(w) = e.www_authenticate() {
-                    resp = resp.with_header("WWW-Authenticate", w);
-                }
-                Ok(resp)
+                Ok(Self::refused(&e))
             }
         }
     }
-}
 
-impl ZaGw {
     /// The Lezer's FHIR write endpoint (UCI Delen, MedMij OAUTH-13).
-    fn write(&self, req: &Request) -> R {
+    async fn write(&self, headers: &HeaderMap, body: &[u8]) -> R {
         let now = self.now();
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         match self.server.check_resource(
-            req.header("authorization"),
+            header("authorization"),
             &self.lezer,
             &self.gd_delen,
             Interaction::Write,
             now,
         ) {
             Ok(access) => {
-                let doc: serde_json::Value = match serde_json::from_slice(&req.body) {
+                let doc: serde_json::Value = match serde_json::from_slice(body) {
                     Ok(v) => v,
-                    Err(_) => return Ok(Response::html(400, "not JSON")),
+                    Err(_) => return Ok(net::html(400, "not JSON")),
                 };
                 if doc["resourceType"] != "Bundle" {
-                    return Ok(Response::html(400, "not a FHIR Bundle"));
+                    return Ok(net::html(400, "not a FHIR Bundle"));
                 }
                 // MedMij CONSENT-4: the provenance travels along with shared data.
-                let provenance = req.header("x-medmij-provenance").unwrap_or("").to_owned();
-                self.log.record(Entry {
-                    event_type: "fhir.write",
-                    action: Action::Create,
-                    actor: (access.client_id.as_str().into(), ActorKind::System),
-                    subject: Self::subject(access.subject.as_str()),
-                    object: Object::new("Bundle", format!("{} bytes", req.body.len())),
-                    outcome: Outcome::Success,
-                    detail: Some(format!("scope {}; provenance {provenance}", access.scope)),
-                })?;
+                let provenance = header("x-medmij-provenance").unwrap_or("").to_owned();
+                self.log
+                    .record(Entry {
+                        event_type: "fhir.write",
+                        action: Action::Create,
+                        actor: (access.client_id.as_str().into(), ActorKind::System),
+                        subject: Self::subject(access.subject.as_str()),
+                        object: Object::new("Bundle", format!("{} bytes", body.len())),
+                        outcome: Outcome::Success,
+                        detail: Some(format!("scope {}; provenance {provenance}", access.scope)),
+                    })
+                    .await?;
                 self.trace.step(
                     "ZA GW (Lezer)",
                     "OAUTH-13, CONSENT-4, LOG-1",
@@ -583,7 +940,7 @@ impl ZaGw {
                     "issue": [{ "severity": "information", "code": "informational",
                                 "diagnostics": "Bundle received" }]
                 });
-                Ok(Response::new(200, "application/fhir+json", oo.to_string()))
+                Ok(net::typed(200, "application/fhir+json", oo.to_string()))
             }
             Err(e) => {
                 self.trace.step(
@@ -591,14 +948,66 @@ impl ZaGw {
                     "OAUTH-12 case 7/8",
                     format!("FHIR write refused: HTTP {}", e.status()),
                 );
-                let mut resp = Response::new(e.status(), e.content_type(), e.body());
-                if let Some(w) = e.www_authenticate() {
-                    resp = resp.with_header("WWW-Authenticate", w);
-                }
-                Ok(resp)
+                Ok(Self::refused(&e))
             }
         }
     }
+}
+
+type St = State<Arc<ZaGw>>;
+
+async fn front_authorize(State(me): St, RawQuery(q): RawQuery) -> Response {
+    let r = me.authorize(q.as_deref().unwrap_or("")).await;
+    me.answer(r)
+}
+
+async fn front_login_page(State(me): St, RawQuery(q): RawQuery) -> Response {
+    let r = me.login_page(q.as_deref().unwrap_or(""));
+    me.answer(r)
+}
+
+async fn front_login(State(me): St, body: String) -> Response {
+    let r = me.login(&body).await;
+    me.answer(r)
+}
+
+async fn front_consent_page(State(me): St, RawQuery(q): RawQuery) -> Response {
+    let r = me.consent_screen(q.as_deref().unwrap_or(""));
+    me.answer(r)
+}
+
+async fn front_consent(State(me): St, body: String) -> Response {
+    let r = me.consent(&body).await;
+    me.answer(r)
+}
+
+async fn back_token(
+    State(me): St,
+    Extension(peer): Extension<PeerNames>,
+    body: String,
+) -> Response {
+    let r = me.token(&peer, &body).await;
+    me.answer(r)
+}
+
+async fn back_read(State(me): St, headers: HeaderMap) -> Response {
+    let r = me.resource(&headers).await;
+    me.answer(r)
+}
+
+async fn back_write(State(me): St, headers: HeaderMap, body: Bytes) -> Response {
+    let r = me.write(&headers, &body).await;
+    me.answer(r)
+}
+
+/// A plain page (escaped title and text).
+fn page(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body><h1>{t}</h1><p>{x}</p></body></html>",
+        t = medmij_consent::escape_html(title),
+        x = medmij_consent::escape_html(text)
+    )
 }
 
 /// A small FHIR R4 searchset Bundle: the test person's medication overview.

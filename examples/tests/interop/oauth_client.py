@@ -112,7 +112,39 @@ def main():
     # The person's browser: a separate session, no client certificate (front channel).
     browser = requests.Session()
     browser.trust_env = False
-    page = browser.get(auth_url, verify=args.root, timeout=TIMEOUT, allow_redirects=False)
+    authz = urllib.parse.urlsplit(auth_url)
+
+    def get_on_za_host(url):
+        """GETs url and follows redirects as long as they stay on the ZA GW's host
+        (its TEST DigiD stand-in and consent screen); a redirect elsewhere ends the
+        walk with that response (the client's redirect URI)."""
+        for _ in range(10):
+            r = browser.get(url, verify=args.root, timeout=TIMEOUT, allow_redirects=False)
+            loc = r.headers.get("Location")
+            if r.status_code not in (302, 303) or not loc:
+                return r
+            nxt = urllib.parse.urljoin(url, loc)
+            if urllib.parse.urlsplit(nxt).netloc != authz.netloc:
+                return r
+            url = nxt
+        raise SystemExit("too many redirects on the ZA GW")
+
+    page = get_on_za_host(auth_url)
+    if page.status_code == 200 and "TEST DigiD stand-in" in page.text:
+        # The ZA GW authenticates the person (MedMij OAUTH-11): its test stand-in
+        # for DigiD; the person presses "log in".
+        login = FormParser()
+        login.feed(page.text)
+        if not login.action or ("action", "login") not in login.buttons:
+            raise SystemExit(f"no login form on the DigiD stand-in:\n{page.text[:2000]}")
+        fields = dict(login.hidden)
+        fields["action"] = "login"
+        answer = browser.post(urllib.parse.urljoin(page.url, login.action), data=fields,
+                              verify=args.root, timeout=TIMEOUT, allow_redirects=False)
+        loc = answer.headers.get("Location")
+        if answer.status_code not in (302, 303) or not loc:
+            raise SystemExit(f"login POST: HTTP {answer.status_code}, no redirect")
+        page = get_on_za_host(urllib.parse.urljoin(answer.url, loc))
     if page.status_code != 200:
         print(json.dumps({"outcome": "oauth_error", "stage": "authorize",
                           "status": page.status_code,
