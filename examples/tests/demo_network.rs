@@ -1,7 +1,9 @@
 //! The demo network end to end: UCI Verzamelen over real mutual TLS with OCSP,
 //! lists from the Stelselnode, consent, provenance and NEN 7513 logs.
 
-use medmij_examples::demo::{ConsentChoice, Network};
+use std::time::Duration;
+
+use medmij_examples::demo::{ConsentChoice, FLOW_TIMEOUT, Network};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
@@ -302,4 +304,101 @@ async fn concurrent_persons_each_get_their_own_flow() {
         assert!(net.dossier_item(id).unwrap().0);
     }
     assert_eq!(net.verify_logs().await.unwrap(), (24, 24));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancelled_login_redirects_unauthorized_client() {
+    let net = Network::start(false).await.expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::CancelLogin)
+        .await
+        .expect("flow runs");
+    // MedMij OAUTH-12 case 2: the identity of the person cannot be established.
+    assert_eq!(run.error.as_deref(), Some("unauthorized_client"));
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    assert_eq!(
+        run.message,
+        "Your identity could not be established. No data was exchanged."
+    );
+    // No consent was asked; the failed authentication is logged.
+    assert!(
+        !net.trace()
+            .steps()
+            .iter()
+            .any(|s| s.text.contains("page shown"))
+    );
+    assert_eq!(
+        net.za_log_event_types().await.unwrap(),
+        ["oauth.authenticate"]
+    );
+    assert_eq!(net.pending_flows(), 0);
+    net.verify_logs().await.expect("logs verify");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_answer_within_the_flow_timeout_counts() {
+    let net = Network::start(false).await.expect("network starts");
+    let just_in_time = FLOW_TIMEOUT - Duration::from_secs(1);
+    let run = net
+        .verzamelen(ConsentChoice::GrantAfter(just_in_time))
+        .await
+        .expect("flow runs");
+    assert!(run.token_obtained, "{run:?}");
+    assert!(run.collected.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_answer_after_the_flow_timeout_is_undetermined() {
+    let net = Network::start(false).await.expect("network starts");
+    let run = net
+        .verzamelen(ConsentChoice::GrantAfter(FLOW_TIMEOUT))
+        .await
+        .expect("flow runs");
+    // MedMij OAUTH-12 case 5: the answer cannot be established (it came too late),
+    // even though the person pressed "grant".
+    assert_eq!(run.error.as_deref(), Some("access_denied"));
+    assert_eq!(
+        run.error_description.as_deref(),
+        Some("Authorization failed.")
+    );
+    assert!(!run.token_obtained);
+    assert_eq!(run.collected, None);
+    assert_eq!(
+        net.za_log_event_types().await.unwrap(),
+        ["consent.undetermined"]
+    );
+    assert_eq!(net.pending_flows(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn flows_the_person_left_expire_at_both_gateways() {
+    let net = Network::start(false).await.expect("network starts");
+    for _ in 0..3 {
+        let run = net
+            .verzamelen(ConsentChoice::Leave)
+            .await
+            .expect("flow runs");
+        assert!(run.final_page.contains("<title>Toestemming</title>"));
+    }
+    assert_eq!(net.pending_flows(), 3);
+    assert_eq!(net.pgo_pending_flows(), 3);
+    // Not yet: one second before the timeout nothing ends.
+    net.advance_za_clock(FLOW_TIMEOUT - Duration::from_secs(1));
+    net.advance_pgo_clock(FLOW_TIMEOUT - Duration::from_secs(1));
+    assert_eq!(net.expire_flows().await.unwrap(), (0, 0));
+    assert_eq!(net.pending_flows(), 3);
+    // At the timeout all three end, are logged, and cannot be continued.
+    net.advance_za_clock(Duration::from_secs(1));
+    net.advance_pgo_clock(Duration::from_secs(1));
+    assert_eq!(net.expire_flows().await.unwrap(), (3, 3));
+    assert_eq!(net.pending_flows(), 0);
+    assert_eq!(net.pgo_pending_flows(), 0);
+    assert_eq!(
+        net.za_log_event_types().await.unwrap(),
+        ["oauth.flow.expired"; 3]
+    );
+    net.verify_logs().await.expect("logs verify");
+    // A later sweep finds nothing more.
+    assert_eq!(net.expire_flows().await.unwrap(), (0, 0));
 }

@@ -280,6 +280,9 @@ impl PgoLists {
             .await?;
         self.fetcher.fetch("whl", &self.whl, trace, "PGO GW").await
     }
+    pub(crate) fn fetcher(&self) -> &ListFetcher {
+        &self.fetcher
+    }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
         whitelist_of(&self.whl, &self.fetcher.clock)
     }

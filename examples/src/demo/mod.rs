@@ -108,6 +108,9 @@ pub enum ConsentChoice {
     /// clock) before pressing "grant". Past [`FLOW_TIMEOUT`] the answer comes too
     /// late: OAUTH-12 case 5.
     GrantAfter(Duration),
+    /// Logs in, reaches the consent screen and closes the browser: the flow stays
+    /// pending at both gateways until it expires (see [`Network::expire_flows`]).
+    Leave,
 }
 
 /// The outcome of one UCI Verzamelen run, as seen by the PGO GW.
@@ -372,6 +375,11 @@ impl Network {
                 let _ = za.expire_flows().await;
             })
         }));
+        tasks.push(schedule(&pgo, FLOW_SWEEP_INTERVAL, |pgo| {
+            Box::pin(async move {
+                pgo.expire_flows();
+            })
+        }));
         trace.step(
             "ZA GW, PGO GW",
             "LISTS-8",
@@ -518,6 +526,21 @@ impl Network {
             return Err(format!("expected the consent page, got HTTP {}", page.status).into());
         }
         let form = browser::Form::parse(page.body_str())?;
+        if choice == ConsentChoice::Leave {
+            self.trace.step(
+                "Browser",
+                "CONSENT-1",
+                "person closes the browser on the consent screen",
+            );
+            return Ok(VerzamelenRun {
+                collected: None,
+                token_obtained: false,
+                error: None,
+                error_description: None,
+                message: "(the person left)".into(),
+                final_page: page.body_str().to_owned(),
+            });
+        }
         if let ConsentChoice::GrantAfter(wait) = choice {
             self.za.advance_clock(wait);
             self.trace.step(
@@ -672,10 +695,27 @@ impl Network {
         self.za.refresh_lists().await
     }
 
-    /// The ZA GW ends the flows the person left for longer than [`FLOW_TIMEOUT`]
-    /// (it does so by itself every [`FLOW_SWEEP_INTERVAL`]); returns how many.
-    pub async fn expire_flows(&self) -> Result<usize, DemoError> {
-        self.za.expire_flows().await
+    /// Both gateways end the flows the person left for longer than [`FLOW_TIMEOUT`]
+    /// (each does so by itself every [`FLOW_SWEEP_INTERVAL`]); returns how many
+    /// ended at the ZA GW and at the PGO GW.
+    pub async fn expire_flows(&self) -> Result<(usize, usize), DemoError> {
+        Ok((self.za.expire_flows().await?, self.pgo.expire_flows()))
+    }
+
+    /// Moves the PGO GW's clock forward by `by`.
+    pub fn advance_pgo_clock(&self, by: Duration) {
+        self.pgo.advance_clock(by);
+        self.trace.step(
+            "PGO GW",
+            "-",
+            format!("clock moved {} s forward", by.as_secs()),
+        );
+    }
+
+    /// The number of authorizations at the PGO GW waiting for the person to come
+    /// back.
+    pub fn pgo_pending_flows(&self) -> usize {
+        self.pgo.pending_flows()
     }
 
     /// The number of flows at the ZA GW waiting for the person (at the DigiD

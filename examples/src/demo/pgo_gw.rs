@@ -42,6 +42,7 @@ fn random_hex() -> String {
 
 struct Pending {
     auth: PendingAuthorization,
+    started: SystemTime,
     /// For UCI Delen: the dossier item to share.
     share: Option<String>,
     zorgaanbieder: String,
@@ -61,8 +62,10 @@ pub(crate) struct PgoGw {
     log: AuditLog,
     trace: Arc<Trace>,
     /// Outcomes per browser session (`pgo_session` cookie).
-    result: Mutex<HashMap<String, VerzamelenRun>>,
-    delen_result: Mutex<HashMap<String, DelenRun>>,
+    /// Outcomes are kept for [`super::FLOW_TIMEOUT`] for whoever asks (the
+    /// scripted browser), then dropped.
+    result: Mutex<HashMap<String, (SystemTime, VerzamelenRun)>>,
+    delen_result: Mutex<HashMap<String, (SystemTime, DelenRun)>>,
     /// The last redeemed code's token request, the grant and the resource URL
     /// (kept only to show the replay of `--replay-code`).
     last: Mutex<Option<Redeemed>>,
@@ -118,6 +121,7 @@ impl PgoGw {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(sid)
+            .map(|(_, r)| r)
     }
 
     pub(crate) fn take_delen_result(&self, sid: &str) -> Option<DelenRun> {
@@ -125,13 +129,64 @@ impl PgoGw {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(sid)
+            .map(|(_, r)| r)
     }
 
     fn set_result(&self, sid: &str, run: VerzamelenRun) {
         self.result
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(sid.to_owned(), run);
+            .insert(sid.to_owned(), (self.now(), run));
+    }
+
+    /// This gateway's clock (the real one plus the demo offset).
+    fn now(&self) -> SystemTime {
+        self.lists.fetcher().now()
+    }
+
+    /// Moves this gateway's clock forward.
+    pub(crate) fn advance_clock(&self, by: std::time::Duration) {
+        self.lists.fetcher().advance_clock(by);
+    }
+
+    /// The number of authorizations waiting for the person to come back.
+    pub(crate) fn pending_flows(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Drops authorizations the person did not come back to within
+    /// [`super::FLOW_TIMEOUT`] (their `state` can no longer be used, OAUTH-10), and
+    /// outcomes nobody asked for. Returns how many authorizations ended.
+    pub(crate) fn expire_flows(&self) -> usize {
+        let now = self.now();
+        let old = |t: &SystemTime| {
+            now.duration_since(*t)
+                .is_ok_and(|d| d >= super::FLOW_TIMEOUT)
+        };
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let before = pending.len();
+        pending.retain(|_, p| !old(&p.started));
+        let ended = before - pending.len();
+        drop(pending);
+        self.result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (t, _)| !old(t));
+        self.delen_result
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (t, _)| !old(t));
+        if ended > 0 {
+            self.trace.step(
+                "PGO GW",
+                "OAUTH-10",
+                format!(
+                    "{ended} authorization(s) the person did not come back to within {} s dropped",
+                    super::FLOW_TIMEOUT.as_secs()
+                ),
+            );
+        }
+        ended
     }
 
     pub(crate) fn dossier_item(&self, id: &str) -> Result<(bool, String), DemoError> {
@@ -247,6 +302,7 @@ impl PgoGw {
                 sid.clone(),
                 Pending {
                     auth,
+                    started: self.now(),
                     share,
                     zorgaanbieder: za,
                     gegevensdienst: gd,
@@ -271,7 +327,7 @@ impl PgoGw {
     /// The redirect URI: check state, redeem the code over mTLS, read the FHIR
     /// resource, store it in the dossier with provenance.
     async fn callback(&self, sid: &str, query: &str) -> R {
-        let now = SystemTime::now();
+        let now = self.now();
         let sid = sid.to_owned();
         let p = self
             .pending
@@ -398,7 +454,7 @@ impl PgoGw {
         };
         let grant = p
             .auth
-            .parse_token_response(resp.status, resp.body_str(), SystemTime::now())?;
+            .parse_token_response(resp.status, resp.body_str(), self.now())?;
         self.log
             .record(Entry {
                 event_type: "oauth.token",
@@ -458,7 +514,7 @@ impl PgoGw {
             medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
             GegevensdienstNaam::new(naam.clone())?,
             record.reference(),
-            SystemTime::now(),
+            self.now(),
         );
         self.dossier
             .lock()
@@ -665,7 +721,7 @@ impl PgoGw {
                 medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
                 GegevensdienstNaam::new(naam.clone())?,
                 record.reference(),
-                SystemTime::now(),
+                self.now(),
             )?;
             Some(serde_json::to_string(pl)?)
         } else {
@@ -704,12 +760,15 @@ impl PgoGw {
             .unwrap_or_else(|e| e.into_inner())
             .insert(
                 sid.to_owned(),
-                DelenRun {
-                    token_obtained: true,
-                    placed,
-                    placement,
-                    message: message.clone(),
-                },
+                (
+                    self.now(),
+                    DelenRun {
+                        token_obtained: true,
+                        placed,
+                        placement,
+                        message: message.clone(),
+                    },
+                ),
             );
         Ok(net::html(200, page("Delen", &message)))
     }
