@@ -248,20 +248,43 @@ async fn bench(n: usize, c: usize) -> Result<(), DemoError> {
     );
     Ok(())
 }
-/// Keeps the network running and prints how to walk the front channel in Chromium.
+/// Keeps the network running, opens the front door (a proxy on 127.0.0.1 that
+/// takes a browser to the front-channel hosts) and prints how to walk the front
+/// channel in a real browser.
 async fn serve() -> Result<(), DemoError> {
     let net = Network::start(true).await?;
+    let door = net.open_front_door().await?;
     let profile = net.log_dir().join("chromium-profile");
     let root = net.write_root_pem()?;
-    println!("\n== The network is running; press Ctrl-C to stop ==");
-    println!("Open the PGO start page in Chromium (a throw-away profile):\n");
-    let args: Vec<String> = net
+    let home = net.home_url();
+    println!("\n== The network is running; press Ctrl-C to stop ==\n");
+    println!("Walk UCI Verzamelen as the person: open {home}");
+    println!(
+        "The demo's host names reach this machine through its front door, a proxy on \
+         127.0.0.1:{}:\n",
+        door.port()
+    );
+    let args: Vec<String> = door
         .chromium_args(&profile)
         .into_iter()
         .map(|a| format!("'{a}'"))
         .collect();
-    println!("  chromium {} '{}'\n", args.join(" "), net.start_url());
-    println!("Test root certificate: {}", root.display());
+    println!("  Chromium/Chrome:  chromium {} '{home}'", args.join(" "));
+    println!(
+        "  Firefox:          Settings > Network Settings > Automatic proxy configuration URL \
+         {}\n                    and import the test root {} (or accept the warning)",
+        door.pac_url(),
+        root.display()
+    );
+    println!(
+        "  curl:             curl --proxy {} --cacert {} {home}",
+        door.proxy_url(),
+        root.display()
+    );
+    println!(
+        "\nThese instructions, the PAC file and the root: {}",
+        door.instructions_url()
+    );
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -19,6 +19,7 @@
 
 mod audit;
 mod browser;
+mod front_door;
 mod lists;
 mod net;
 mod pgo_gw;
@@ -35,6 +36,7 @@ use tokio::task::AbortHandle;
 use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
 
+pub use front_door::FrontDoor;
 pub use trace::{Step, Trace};
 pub use za_gw::FLOW_TIMEOUT;
 
@@ -442,6 +444,17 @@ impl Network {
             "--ignore-certificate-errors".to_owned(),
             "--no-first-run".to_owned(),
         ]
+    }
+
+    /// Opens the front door: a proxy on 127.0.0.1 through which a real browser
+    /// reaches the front channel by the demo's host names (see [`FrontDoor`]).
+    pub async fn open_front_door(&self) -> Result<FrontDoor, DemoError> {
+        let (za, pgo) = self.front_ports;
+        FrontDoor::open(
+            vec![(ZA_HOST, za), (PGO_HOST, pgo)],
+            self.pki.root_pem().to_owned(),
+        )
+        .await
     }
 
     /// Writes the test root certificate (PEM) into the log directory and returns its

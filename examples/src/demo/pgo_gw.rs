@@ -76,7 +76,7 @@ type R = Result<Response, DemoError>;
 fn page(title: &str, text: &str) -> String {
     format!(
         "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{x}</p></body></html>",
+         <body><h1>{t}</h1><p>{x}</p><p><a href=\"/\">Naar MijnPGO Demo</a></p></body></html>",
         t = medmij_consent::escape_html(title),
         x = medmij_consent::escape_html(text)
     )

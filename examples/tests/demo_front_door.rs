@@ -1,0 +1,170 @@
+//! `--serve`: a person walks the front channel in a real browser. The browser
+//! reaches the demo's host names (which carry no port, MedMij LISTS-3, and are in
+//! no DNS) through the network's front door, a proxy on 127.0.0.1 configured by a
+//! PAC file, exactly as `demo --serve` tells a person to do. Fails (never skips)
+//! when `chromium` or `curl` is missing.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use medmij_examples::demo::{Network, PGO_HOST};
+
+#[path = "support/cdp.rs"]
+mod cdp;
+
+fn require(tool: &str, package: &str) {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{tool} is required (Debian package {package}; .ci/test installs it)"
+    );
+}
+
+/// curl through the front door, verifying the gateway's certificate against the
+/// test root (no `--insecure`): TLS is end to end through the tunnel.
+fn curl(door_proxy: &str, root: &std::path::Path, url: &str) -> std::process::Output {
+    Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "30"])
+        .args(["--proxy", door_proxy, "--cacert"])
+        .arg(root)
+        .args(["--write-out", "\n%{http_code}", url])
+        .output()
+        .expect("curl runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn curl_reaches_the_pgo_home_page_through_the_front_door() {
+    require("curl", "curl");
+    let net = Network::start(false).await.expect("network starts");
+    let door = net.open_front_door().await.expect("front door opens");
+    let root = net.write_root_pem().unwrap();
+    let out = curl(&door.proxy_url(), &root, &net.home_url());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.ends_with("\n200"), "{text}");
+    assert!(text.contains("<title>MijnPGO Demo</title>"), "{text}");
+
+    // The PAC file sends exactly the two front-channel hosts to the door.
+    let pac = Command::new("curl")
+        .args(["--silent", "--noproxy", "*", &door.pac_url()])
+        .output()
+        .unwrap();
+    let pac = String::from_utf8_lossy(&pac.stdout);
+    assert!(pac.contains("FindProxyForURL"), "{pac}");
+    assert!(pac.contains(PGO_HOST), "{pac}");
+    assert!(
+        pac.contains(&format!("PROXY 127.0.0.1:{}", door.port())),
+        "{pac}"
+    );
+
+    // Anything else is refused: the door is not an open proxy.
+    let out = curl(&door.proxy_url(), &root, "https://example.org/");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chromium_walks_the_front_channel_through_the_front_door() {
+    require("chromium", "chromium");
+    let net = Network::start(false).await.expect("network starts");
+    let door = net.open_front_door().await.expect("front door opens");
+    let profile = tempfile::tempdir().unwrap();
+    let devtools = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // The flags `demo --serve` prints, plus headless operation and DevTools.
+    let mut child = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--remote-debugging-port={devtools}"))
+        .args(door.chromium_args(profile.path()))
+        .arg(net.home_url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromium starts");
+    let walk = tokio::task::spawn_blocking(move || walk(devtools))
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = walk.expect("chromium walks the flow through the front door");
+    assert!(text.contains("Metoprolol"), "the data is shown: {text}");
+    assert!(
+        net.trace()
+            .steps()
+            .iter()
+            .any(|s| s.text.contains("Bundle stored in the dossier"))
+    );
+    net.verify_logs().await.expect("logs verify");
+}
+
+/// Home page → collect link → DigiD stand-in → log in → Toestemming → grant →
+/// back at the PGO; returns the final page's title and text.
+fn walk(devtools: u16) -> Result<String, String> {
+    let t = Instant::now();
+    let wait = |what: &str, f: &mut dyn FnMut() -> bool| -> Result<(), String> {
+        while !f() {
+            if t.elapsed() > Duration::from_secs(60) {
+                return Err(format!("timed out waiting for {what}"));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(())
+    };
+    let mut path = None;
+    wait("DevTools", &mut || {
+        path = cdp::page_path(devtools);
+        path.is_some()
+    })?;
+    let mut page = cdp::Page::connect(devtools, &path.unwrap()).map_err(|e| e.to_string())?;
+    let title = |page: &mut cdp::Page| {
+        page.eval("document.title")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    for (screen, button) in [
+        ("MijnPGO Demo", "collect"),
+        ("TEST DigiD stand-in", "digid-login"),
+        ("Toestemming", "mc-grant"),
+    ] {
+        wait(screen, &mut || title(&mut page) == screen)?;
+        page.eval(&format!(
+            "document.getElementById('{button}').click(); true"
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    let mut text = String::new();
+    wait("the PGO page", &mut || {
+        text = page
+            .eval("document.title + ' | ' + document.body.innerText")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        text.starts_with("Gegevens opgehaald")
+    })?;
+    Ok(text)
+}
