@@ -13,7 +13,7 @@
 //! cargo run -p medmij-examples --example demo -- --no-login        # OAUTH-12 case 2
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
-//! cargo run -p medmij-examples --example demo -- --serve           # walk it in Chromium
+//! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
 //! ```
 
 use std::process::ExitCode;

@@ -1,8 +1,9 @@
 //! The MedMij demo network in one process on loopback: a test PKI with its
 //! OCSP responder, a Stelselnode serving the four lists over mutual TLS, a
-//! ZA GW (authorization server, consent page, token and FHIR endpoints) and a
-//! PGO GW (OAuth client, dossier with provenance), plus a scripted browser
-//! that plays the person on the front channel.
+//! ZA GW (authorization server, TEST DigiD stand-in, consent page, token and
+//! FHIR endpoints) and a PGO GW (OAuth client, dossier with provenance), plus a
+//! scripted browser that plays the person on the front channel. A
+//! [`FrontDoor`] lets a real browser in.
 //!
 //! Every server is an axum router on hyper and tokio; TLS is done by
 //! tokio-rustls with medmij-tls's profiles and verifiers; the gateways' and the
