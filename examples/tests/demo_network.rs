@@ -402,3 +402,36 @@ async fn flows_the_person_left_expire_at_both_gateways() {
     // A later sweep finds nothing more.
     assert_eq!(net.expire_flows().await.unwrap(), (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn too_many_waiting_flows_turn_new_requests_away() {
+    let net = Network::start(false).await.expect("network starts");
+    net.limit_pending_flows(2);
+    for _ in 0..2 {
+        let run = net
+            .verzamelen(ConsentChoice::Leave)
+            .await
+            .expect("flow runs");
+        assert!(run.final_page.contains("<title>Toestemming</title>"));
+    }
+    // The third person is told to come back later (OAUTH-14: bounded resources);
+    // no session is created for them.
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
+    assert_eq!(
+        run.error.as_deref(),
+        Some("HTTP 503 at https://za-gw.umcdemo.nl/oauth/authorize")
+    );
+    assert!(run.final_page.contains("te druk"), "{}", run.final_page);
+    assert_eq!(net.pending_flows(), 2);
+    // Once the waiting flows expire, there is room again.
+    net.advance_za_clock(FLOW_TIMEOUT);
+    assert_eq!(net.expire_flows().await.unwrap().0, 2);
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
+    assert!(run.collected.is_some(), "{run:?}");
+}

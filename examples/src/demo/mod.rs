@@ -39,7 +39,7 @@ use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer}
 
 pub use front_door::FrontDoor;
 pub use trace::{Step, Trace};
-pub use za_gw::FLOW_TIMEOUT;
+pub use za_gw::{FLOW_TIMEOUT, MAX_PENDING_FLOWS};
 
 /// Any error of the demo network.
 pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
@@ -180,6 +180,11 @@ impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Network").field("dir", &self.dir).finish()
     }
+}
+
+/// A URL without its query.
+fn short_url(u: &str) -> &str {
+    u.split('?').next().unwrap_or(u)
 }
 
 impl Drop for Network {
@@ -514,11 +519,20 @@ impl Network {
                 run
             })
         };
-        if page.status != 200 {
-            return Err(format!("expected the DigiD stand-in, got HTTP {}", page.status).into());
-        }
         if let Some(run) = ended(&page) {
             return Ok(run);
+        }
+        if page.status != 200 {
+            // The ZA GW answered the person directly, without sending them back to
+            // the PGO (e.g. OAUTH-12 case 1, or too busy): the flow ends there.
+            return Ok(VerzamelenRun {
+                collected: None,
+                token_obtained: false,
+                error: Some(format!("HTTP {} at {}", page.status, short_url(&at))),
+                error_description: None,
+                message: "(the person stays on the care provider's page)".into(),
+                final_page: page.body_str().to_owned(),
+            });
         }
         // The TEST DigiD stand-in (MedMij OAUTH-11; OAUTH-12 case 2 on cancel).
         let login = browser::Form::parse(page.body_str())?;
@@ -714,6 +728,12 @@ impl Network {
     /// ended at the ZA GW and at the PGO GW.
     pub async fn expire_flows(&self) -> Result<(usize, usize), DemoError> {
         Ok((self.za.expire_flows().await?, self.pgo.expire_flows()))
+    }
+
+    /// Sets how many flows may wait for a person at the ZA GW at once (default
+    /// [`MAX_PENDING_FLOWS`]); beyond it the authorization endpoint answers 503.
+    pub fn limit_pending_flows(&self, n: usize) {
+        self.za.limit_pending_flows(n);
     }
 
     /// Moves the PGO GW's clock forward by `by`.

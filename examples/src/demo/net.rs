@@ -24,6 +24,9 @@ use super::DemoError;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The end-to-end limit of one outgoing request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections one server handles at once; more wait in the kernel's backlog
+/// (bounded resource use, RFC 6819 4.4.1.11 via MedMij OAUTH-14).
+pub(crate) const MAX_CONNECTIONS: usize = 1024;
 
 /// The DNS names in the client certificate of the connection a request came on
 /// (mutual TLS, MedMij TLS-2); empty without one. Handlers read it as an axum
@@ -63,14 +66,24 @@ pub(crate) fn serve(
     keep_alive: KeepAlive,
 ) -> AbortHandle {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
-            let Ok((sock, _)) = listener.accept().await else {
-                continue;
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let sock = match listener.accept().await {
+                Ok((sock, _)) => sock,
+                Err(_) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             let acceptor = acceptor.clone();
             let router = router.clone();
             tokio::spawn(async move {
+                let _slot = slot;
                 let _ = sock.set_nodelay(true);
                 let Ok(Ok(tls)) =
                     tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(sock)).await

@@ -108,6 +108,11 @@ impl TestDigidStandIn {
 /// later ends the flow as "cannot be established" (OAUTH-12 case 5).
 pub const FLOW_TIMEOUT: Duration = Duration::from_secs(900);
 
+/// By default at most this many flows wait for a person at once; beyond it new
+/// authorization requests get a "try again later" page (bounded resource use,
+/// RFC 6819 4.4.1.11 via MedMij OAUTH-14).
+pub const MAX_PENDING_FLOWS: usize = 100_000;
+
 /// Compares two secrets in time independent of where they differ.
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -170,6 +175,8 @@ pub(crate) struct ZaGw {
     no_data: AtomicBool,
     /// Handshake refusals being appended to the log right now.
     refusals_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// See [`MAX_PENDING_FLOWS`].
+    max_pending: std::sync::atomic::AtomicUsize,
 }
 
 type R = Result<Response, DemoError>;
@@ -204,6 +211,7 @@ impl ZaGw {
             gd_delen,
             no_data: AtomicBool::new(false),
             refusals_in_flight: Arc::default(),
+            max_pending: std::sync::atomic::AtomicUsize::new(MAX_PENDING_FLOWS),
         })
     }
 
@@ -220,6 +228,11 @@ impl ZaGw {
     /// From now on the back end has no data of the person.
     pub(crate) fn set_no_data(&self) {
         self.no_data.store(true, Ordering::Relaxed);
+    }
+
+    /// Sets how many flows may wait for a person at once.
+    pub(crate) fn limit_pending_flows(&self, n: usize) {
+        self.max_pending.store(n, Ordering::Relaxed);
     }
 
     /// The number of flows waiting for the person.
@@ -426,6 +439,24 @@ impl ZaGw {
             }
         };
         let delen = session.request().use_case() == UseCase::Delen;
+        if self.pending_flows() >= self.max_pending.load(Ordering::Relaxed) {
+            self.trace.step(
+                "ZA GW",
+                "OAUTH-14",
+                "too many flows waiting for a person: request turned away",
+            );
+            return Ok(net::with_header(
+                net::html(
+                    503,
+                    page(
+                        "Even geduld",
+                        "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
+                    ),
+                ),
+                "Retry-After",
+                "60",
+            ));
+        }
         self.trace.step(
             "ZA GW",
             "OAUTH-3..5, OAUTH-11",
