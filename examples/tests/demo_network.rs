@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use medmij_examples::demo::{ConsentChoice, FLOW_TIMEOUT, Network};
+use medmij_examples::demo::{ConsentChoice, FLOW_TIMEOUT, List, Network};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
@@ -434,4 +434,48 @@ async fn too_many_waiting_flows_turn_new_requests_away() {
         .await
         .expect("flow runs");
     assert!(run.collected.is_some(), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_stelselnode_publishes_new_versions_at_run_time() {
+    let net = Network::start(false).await.expect("network starts");
+    for list in [List::Zal, List::Ocl, List::Gnl, List::Whl] {
+        assert_eq!(net.volgnummer_in_force(list).as_deref(), Some("1"));
+    }
+    // A new ZAL (Volgnummer 2) and a new OCL: fetched, validated, installed
+    // (LISTS-7..9).
+    for list in [List::Zal, List::Ocl] {
+        let xml = net.published(list);
+        assert!(xml.contains("<Volgnummer>1</Volgnummer>"), "{xml}");
+        net.publish(
+            list,
+            xml.replace("<Volgnummer>1</Volgnummer>", "<Volgnummer>2</Volgnummer>"),
+        );
+    }
+    net.refresh_lists().await.expect("new versions installed");
+    assert_eq!(net.volgnummer_in_force(List::Zal).as_deref(), Some("2"));
+    assert_eq!(net.volgnummer_in_force(List::Ocl).as_deref(), Some("2"));
+    assert_eq!(net.volgnummer_in_force(List::Gnl).as_deref(), Some("1"));
+
+    // An invalid ZAL (Volgnummer 3, but a Zorgaanbiedernaam without "@medmij"):
+    // refused, version 2 stays in force (LISTS-7), and flows go on with it.
+    let bad = net
+        .published(List::Zal)
+        .replace("<Volgnummer>2</Volgnummer>", "<Volgnummer>3</Volgnummer>")
+        .replace("umcdemo@medmij", "umcdemo");
+    net.publish(List::Zal, bad);
+    assert!(net.refresh_lists().await.is_err());
+    assert_eq!(net.volgnummer_in_force(List::Zal).as_deref(), Some("2"));
+    let run = net
+        .verzamelen(ConsentChoice::Grant)
+        .await
+        .expect("flow runs");
+    assert!(run.collected.is_some(), "{run:?}");
+    let steps = net.trace().steps();
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.actor == "PGO GW" && s.text.contains("fetched ZAL: REFUSED")),
+        "{steps:#?}"
+    );
 }

@@ -96,6 +96,19 @@ where
     .abort_handle()
 }
 
+/// One of the four lists the Stelselnode serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List {
+    /// Zorgaanbiederslijst (LISTS-1), fetched by the PGO GW.
+    Zal,
+    /// OAuth Client List (LISTS-4), fetched by the ZA GW.
+    Ocl,
+    /// Gegevensdienstnamenlijst (LISTS-5), fetched by both.
+    Gnl,
+    /// Whitelist (LISTS-6), fetched by both.
+    Whl,
+}
+
 /// What the scripted person does at the TEST DigiD stand-in and on the consent
 /// screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -682,7 +695,7 @@ impl Network {
             &[STELSELNODE_HOST, ZA_HOST, PGO_HOST, "rogue-node.example.nl"],
             "1",
         )?;
-        self.stelselnode.publish_whl(xml);
+        self.stelselnode.publish(List::Whl, xml);
         self.trace.step(
             "Stelselnode",
             "LISTS-9",
@@ -714,13 +727,48 @@ impl Network {
     /// refuses the PGO GW (TLS-4).
     pub async fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
         let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
-        self.stelselnode.publish_whl(xml);
+        self.stelselnode.publish(List::Whl, xml);
         self.trace.step(
             "Stelselnode",
             "LISTS-6, LISTS-8",
             format!("published Whitelist version 2 without {PGO_HOST}"),
         );
         self.za.refresh_lists().await
+    }
+
+    /// MedMij Beheer publishes a new version of `list` on the Stelselnode (any XML:
+    /// the gateways validate it, LISTS-7). Gateways fetch it on their next refresh,
+    /// or at once with [`Network::refresh_lists`].
+    pub fn publish(&self, list: List, xml: impl Into<String>) {
+        self.stelselnode.publish(list, xml.into());
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-8",
+            format!("published a new {list:?}"),
+        );
+    }
+
+    /// The XML of `list` as the Stelselnode publishes it now.
+    pub fn published(&self, list: List) -> String {
+        self.stelselnode.published(list)
+    }
+
+    /// Both gateways fetch their lists now (as they do every
+    /// [`LIST_REFRESH_INTERVAL`]). Returns the first failure (the version in force
+    /// stays: LISTS-7, LISTS-9); both gateways are tried.
+    pub async fn refresh_lists(&self) -> Result<(), DemoError> {
+        let za = self.za.refresh_lists().await;
+        let pgo = self.pgo.refresh_lists().await;
+        za.and(pgo)
+    }
+
+    /// The Volgnummer of the list in force at the gateway that fetches it (the PGO
+    /// GW for the ZAL and the GNL, the ZA GW for the OCL and the WHL).
+    pub fn volgnummer_in_force(&self, list: List) -> Option<String> {
+        match list {
+            List::Zal => self.pgo.volgnummer(list),
+            _ => self.za.volgnummer(list),
+        }
     }
 
     /// Both gateways end the flows the person left for longer than [`FLOW_TIMEOUT`]

@@ -23,9 +23,28 @@ impl Stelselnode {
         }
     }
 
-    /// Publishes a new Whitelist version (MedMij LISTS-8: gateways fetch it).
-    pub(crate) fn publish_whl(&self, xml: String) {
-        self.lists.write().unwrap_or_else(|e| e.into_inner()).whl = xml;
+    /// Publishes a new version of one list; gateways fetch it on their next
+    /// refresh (MedMij LISTS-8) and validate it before installing it (LISTS-7,
+    /// LISTS-9). The Stelselnode serves what MedMij Beheer gives it as is.
+    pub(crate) fn publish(&self, list: super::List, xml: String) {
+        let mut g = self.lists.write().unwrap_or_else(|e| e.into_inner());
+        match list {
+            super::List::Zal => g.zal = xml,
+            super::List::Ocl => g.ocl = xml,
+            super::List::Gnl => g.gnl = xml,
+            super::List::Whl => g.whl = xml,
+        }
+    }
+
+    /// The XML of one list as it is published now.
+    pub(crate) fn published(&self, list: super::List) -> String {
+        let g = self.lists.read().unwrap_or_else(|e| e.into_inner());
+        match list {
+            super::List::Zal => g.zal.clone(),
+            super::List::Ocl => g.ocl.clone(),
+            super::List::Gnl => g.gnl.clone(),
+            super::List::Whl => g.whl.clone(),
+        }
     }
 
     /// Who may connect: the nodes on the Whitelist it publishes (MedMij TLS-4).

@@ -230,6 +230,28 @@ impl ZaGw {
         self.no_data.store(true, Ordering::Relaxed);
     }
 
+    /// The Volgnummer of a list in force here (the OCL, GNL or WHL).
+    pub(crate) fn volgnummer(&self, list: super::List) -> Option<String> {
+        match list {
+            super::List::Ocl => self
+                .lists
+                .ocl
+                .current()
+                .map(|i| i.list().volgnummer().to_string()),
+            super::List::Gnl => self
+                .lists
+                .gnl
+                .current()
+                .map(|i| i.list().volgnummer().to_string()),
+            super::List::Whl => self
+                .lists
+                .whl
+                .current()
+                .map(|i| i.list().volgnummer().to_string()),
+            super::List::Zal => None,
+        }
+    }
+
     /// Sets how many flows may wait for a person at once.
     pub(crate) fn limit_pending_flows(&self, n: usize) {
         self.max_pending.store(n, Ordering::Relaxed);
