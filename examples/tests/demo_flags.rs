@@ -153,10 +153,10 @@ fn serve_prints_a_curl_line_that_works_as_printed() {
     let t = Instant::now();
     let mut curl_line = None;
     while curl_line.is_none() && t.elapsed() < Duration::from_secs(60) {
-        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
-            if let Some(cmd) = line.trim().strip_prefix("curl:") {
-                curl_line = Some(cmd.trim().to_owned());
-            }
+        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1))
+            && let Some(cmd) = line.trim().strip_prefix("curl:")
+        {
+            curl_line = Some(cmd.trim().to_owned());
         }
     }
     let result = (|| {
