@@ -7,6 +7,12 @@
 //! handshake with its Whitelist and OCSP checks (MedMij TLS-3, TLS-4), so that a
 //! node dropped from the Whitelist or revoked is refused at its very next request,
 //! not only once an idle connection happens to close.
+//!
+//! rustls verifies certificates synchronously inside the handshake, so an OCSP
+//! answer that is not in medmij-tls's cache is fetched (with its timeout) on the
+//! tokio worker doing the handshake. The cache makes that once per certificate
+//! per validity window; a gateway with many peers would prefetch answers on a
+//! blocking thread or have peers staple them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
