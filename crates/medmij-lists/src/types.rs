@@ -315,70 +315,108 @@ impl BackChannelUri {
     }
 }
 
-/// Checks a host against the label rules. `strict_last` selects the
-/// Hostname / back-channel form, whose last label has at least two
-/// characters and ends in `[a-z0-9]`.
-fn is_host(host: &str, strict_last: bool) -> bool {
+/// Byte classes for the host and path scans: one table lookup per byte
+/// instead of a chain of range checks.
+const ALNUM: u8 = 1;
+const HYPHEN: u8 = 2;
+const DOT: u8 = 3;
+/// `/`, `?` and `#`: the bytes that end or break a path segment.
+const PATH_SPECIAL: u8 = 4;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = b'a';
+    while c <= b'z' {
+        t[c as usize] = ALNUM;
+        c += 1;
+    }
+    let mut c = b'0';
+    while c <= b'9' {
+        t[c as usize] = ALNUM;
+        c += 1;
+    }
+    t[b'-' as usize] = HYPHEN;
+    t[b'.' as usize] = DOT;
+    t[b'/' as usize] = PATH_SPECIAL;
+    t[b'?' as usize] = PATH_SPECIAL;
+    t[b'#' as usize] = PATH_SPECIAL;
+    t
+};
+
+/// Scans the host at the start of `b`: labels of `[a-z0-9-]` starting with
+/// `[a-z0-9]`, separated by single dots. Returns where the host ends (the
+/// first byte that is not part of it) if the labels are well formed and
+/// there is at least one dot; `strict_last` selects the Hostname /
+/// back-channel form, whose last label has at least two characters and ends
+/// in `[a-z0-9]`.
+fn scan_host(b: &[u8], strict_last: bool) -> Option<usize> {
     let mut dots = 0usize;
     let mut label_len = 0usize;
     let mut last = 0u8;
-    for &c in host.as_bytes() {
-        if c == b'.' {
-            if label_len == 0 {
-                return false;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match CLASS[usize::from(c)] {
+            ALNUM => {}
+            HYPHEN if label_len > 0 => {}
+            DOT if label_len > 0 => {
+                dots += 1;
+                label_len = 0;
+                i += 1;
+                continue;
             }
-            dots += 1;
-            label_len = 0;
-            continue;
-        }
-        let ok = if label_len == 0 {
-            is_alnum(c)
-        } else {
-            is_alnum(c) || c == b'-'
-        };
-        if !ok {
-            return false;
+            _ => break,
         }
         label_len += 1;
         last = c;
+        i += 1;
     }
-    if label_len == 0 || dots == 0 {
-        return false;
-    }
-    !strict_last || (label_len >= 2 && is_alnum(last))
+    let ok = label_len > 0
+        && dots > 0
+        && (!strict_last || (label_len >= 2 && CLASS[usize::from(last)] == ALNUM));
+    ok.then_some(i)
 }
 
-fn is_alnum(c: u8) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit()
+/// Checks a host against the label rules (see [`scan_host`]).
+fn is_host(host: &str, strict_last: bool) -> bool {
+    scan_host(host.as_bytes(), strict_last) == Some(host.len())
 }
 
 /// Matches the whole value against the front- (`back = false`) or
-/// back-channel (`back = true`) URI pattern of LISTS-3.
+/// back-channel (`back = true`) URI pattern of LISTS-3, in one pass.
 fn is_uri(s: &str, back: bool) -> bool {
     let Some(rest) = s.strip_prefix("https://") else {
         return false;
     };
-    let host_end = rest
-        .as_bytes()
-        .iter()
-        .position(|&c| c == b'/' || (back && c == b':'))
-        .unwrap_or(rest.len());
-    if !is_host(&rest[..host_end], back) {
+    let b = rest.as_bytes();
+    let Some(mut i) = scan_host(b, back) else {
         return false;
-    }
-    let mut rest = &rest[host_end..];
-    if back && let Some(after) = rest.strip_prefix(':') {
-        let end = after.find('/').unwrap_or(after.len());
-        let port = &after[..end];
-        let n = port.chars().count();
-        if !(1..=5).contains(&n) || !port.chars().all(is_xsd_digit) {
+    };
+    if back && b.get(i) == Some(&b':') {
+        // `(:(\d){1,5})?`: one to five (Unicode) decimal digits.
+        let start = i + 1;
+        let mut j = start;
+        while j < b.len() && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j < b.len() && b[j] >= 0x80 {
+            // Non-ASCII digits: count characters up to the path.
+            let after = &rest[start..];
+            let end = after.find('/').unwrap_or(after.len());
+            let port = &after[..end];
+            let n = port.chars().count();
+            if !(1..=5).contains(&n) || !port.chars().all(is_xsd_digit) {
+                return false;
+            }
+            j = start + end;
+        } else if !(1..=5).contains(&(j - start)) {
             return false;
         }
-        rest = &after[end..];
+        i = j;
     }
     // `(/[^?#/]+)*`: non-empty segments without `?` or `#`. Multi-byte
     // UTF-8 sequences never contain these ASCII bytes, so bytes suffice.
-    let p = rest.as_bytes();
+    let p = &b[i..];
     if p.is_empty() {
         return true;
     }
@@ -387,11 +425,13 @@ fn is_uri(s: &str, back: bool) -> bool {
     }
     let mut seg = 0usize;
     for &c in &p[1..] {
-        match c {
-            b'/' if seg == 0 => return false,
-            b'/' => seg = 0,
-            b'?' | b'#' => return false,
-            _ => seg += 1,
+        if CLASS[usize::from(c)] == PATH_SPECIAL {
+            if c != b'/' || seg == 0 {
+                return false;
+            }
+            seg = 0;
+        } else {
+            seg += 1;
         }
     }
     seg > 0
@@ -438,6 +478,100 @@ fn is_xsd_digit(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The straightforward host check that the table-driven [`scan_host`]
+    /// replaced; kept as its oracle.
+    fn is_host_reference(host: &str, strict_last: bool) -> bool {
+        let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        let (mut dots, mut label_len, mut last) = (0usize, 0usize, 0u8);
+        for &c in host.as_bytes() {
+            if c == b'.' {
+                if label_len == 0 {
+                    return false;
+                }
+                dots += 1;
+                label_len = 0;
+                continue;
+            }
+            let ok = if label_len == 0 {
+                alnum(c)
+            } else {
+                alnum(c) || c == b'-'
+            };
+            if !ok {
+                return false;
+            }
+            label_len += 1;
+            last = c;
+        }
+        label_len > 0 && dots > 0 && (!strict_last || (label_len >= 2 && alnum(last)))
+    }
+
+    /// The straightforward form of the LISTS-3 URI check that the one-pass
+    /// [`is_uri`] replaced; kept as its oracle.
+    fn is_uri_reference(s: &str, back: bool) -> bool {
+        let Some(rest) = s.strip_prefix("https://") else {
+            return false;
+        };
+        let host_end = rest
+            .as_bytes()
+            .iter()
+            .position(|&c| c == b'/' || (back && c == b':'))
+            .unwrap_or(rest.len());
+        if !is_host_reference(&rest[..host_end], back) {
+            return false;
+        }
+        let mut rest = &rest[host_end..];
+        if back && let Some(after) = rest.strip_prefix(':') {
+            let end = after.find('/').unwrap_or(after.len());
+            let port = &after[..end];
+            let n = port.chars().count();
+            if !(1..=5).contains(&n) || !port.chars().all(is_xsd_digit) {
+                return false;
+            }
+            rest = &after[end..];
+        }
+        let p = rest.as_bytes();
+        if p.is_empty() {
+            return true;
+        }
+        if p[0] != b'/' {
+            return false;
+        }
+        let mut seg = 0usize;
+        for &c in &p[1..] {
+            match c {
+                b'/' if seg == 0 => return false,
+                b'/' => seg = 0,
+                b'?' | b'#' => return false,
+                _ => seg += 1,
+            }
+        }
+        seg > 0
+    }
+
+    fn uri_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            // Mostly well-formed: labels, an optional port, a path.
+            "(https://)?([a-z0-9-]{0,4}\\.?){1,4}(:[0-9\u{660}\u{b2}\u{ff11}x]{0,6})?(/[a-zé?#]{0,3}){0,3}/?",
+            // Anything from the relevant alphabet.
+            "(https://)?[a-zA-Z0-9.:/?#é\\-]{0,30}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_uri_check_agrees_with_reference(s in uri_like()) {
+            for back in [false, true] {
+                prop_assert_eq!(is_uri(&s, back), is_uri_reference(&s, back), "{:?} back={}", s, back);
+            }
+            let host = s.strip_prefix("https://").unwrap_or(&s);
+            for strict in [false, true] {
+                prop_assert_eq!(is_host(host, strict), is_host_reference(host, strict), "{:?}", host);
+            }
+        }
+    }
 
     #[test]
     fn zorgaanbiedernaam_lengths_and_pattern() {
