@@ -43,21 +43,26 @@ fn check_len(
     Ok(())
 }
 
+/// The representation of the short values (names, ids, codes): most are
+/// under 24 bytes and are then stored inline, without a heap allocation.
+/// URIs and hostnames, usually longer, stay a `Box<str>` (16 bytes).
+type Short = compact_str::CompactString;
+
 macro_rules! string_newtype {
     (
         $(#[$meta:meta])*
-        $name:ident, rule = $rule:literal, check = $check:expr
+        $name:ident, repr = $repr:ty, rule = $rule:literal, check = $check:expr
     ) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name(Box<str>);
+        pub struct $name($repr);
 
         impl $name {
             /// Checks `value` against every facet of the type.
             pub fn new(value: &str) -> Result<Self, InvalidValue> {
                 let check: fn(&str) -> Result<(), InvalidValue> = $check;
                 check(value)?;
-                Ok($name(value.into()))
+                Ok($name(<$repr>::from(value)))
             }
 
             /// The value as text.
@@ -141,7 +146,7 @@ string_newtype! {
     /// assert_eq!(naam.scope_prefix(), "umcharderwijk");
     /// assert!(Zorgaanbiedernaam::new("UMC@medmij").is_err());
     /// ```
-    Zorgaanbiedernaam, rule = "LISTS-1", check = |s| {
+    Zorgaanbiedernaam, repr = Short, rule = "LISTS-1", check = |s| {
         check_len("Zorgaanbiedernaam", s, 10, 57, "LISTS-1")?;
         let ok = s
             .strip_suffix("@medmij")
@@ -170,24 +175,24 @@ impl Zorgaanbiedernaam {
 string_newtype! {
     /// The identifier of a Gegevensdienst, 1 to 30 characters (MedMij
     /// LISTS-1, LISTS-5). The GNL gives it a name (LISTS-12).
-    GegevensdienstId, rule = "LISTS-1", check = |s| check_len("GegevensdienstId", s, 1, 30, "LISTS-1")
+    GegevensdienstId, repr = Short, rule = "LISTS-1", check = |s| check_len("GegevensdienstId", s, 1, 30, "LISTS-1")
 }
 
 string_newtype! {
     /// The code of a Systeemrol, 1 to 30 characters (MedMij LISTS-1).
-    Systeemrolcode, rule = "LISTS-1", check = |s| check_len("Systeemrolcode", s, 1, 30, "LISTS-1")
+    Systeemrolcode, repr = Short, rule = "LISTS-1", check = |s| check_len("Systeemrolcode", s, 1, 30, "LISTS-1")
 }
 
 string_newtype! {
     /// The user-facing name of a Gegevensdienst, 3 to 50 characters
     /// (MedMij LISTS-5).
-    Weergavenaam, rule = "LISTS-5", check = |s| check_len("Weergavenaam", s, 3, 50, "LISTS-5")
+    Weergavenaam, repr = Short, rule = "LISTS-5", check = |s| check_len("Weergavenaam", s, 3, 50, "LISTS-5")
 }
 
 string_newtype! {
     /// The organisation name of an OAuth client, 3 to 50 characters
     /// (MedMij LISTS-4); shown in the consent text (CONSENT-1).
-    OAuthclientOrganisatienaam, rule = "LISTS-4", check = |s| {
+    OAuthclientOrganisatienaam, repr = Short, rule = "LISTS-4", check = |s| {
         check_len("OAuthclientOrganisatienaam", s, 3, 50, "LISTS-4")
     }
 }
@@ -203,7 +208,7 @@ string_newtype! {
     /// assert!(Hostname::new("Medmij.nl").is_err());
     /// assert!(Hostname::new("localhost").is_err());
     /// ```
-    Hostname, rule = "LISTS-4", check = |s| {
+    Hostname, repr = Box<str>, rule = "LISTS-4", check = |s| {
         if is_host(s, true) {
             Ok(())
         } else {
@@ -228,7 +233,7 @@ string_newtype! {
     /// assert!(FrontChannelUri::new("https://za.example.nl:443/oauth").is_err());
     /// assert!(FrontChannelUri::new("https://za.example.nl/oauth/").is_err());
     /// ```
-    FrontChannelUri, rule = "LISTS-3", check = |s| {
+    FrontChannelUri, repr = Box<str>, rule = "LISTS-3", check = |s| {
         if is_uri(s, false) {
             Ok(())
         } else {
@@ -253,7 +258,7 @@ string_newtype! {
     /// assert_eq!(uri.host(), "za.example.nl");
     /// assert_eq!(uri.port(), Some(8099));
     /// ```
-    BackChannelUri, rule = "LISTS-3", check = |s| {
+    BackChannelUri, repr = Box<str>, rule = "LISTS-3", check = |s| {
         if is_uri(s, true) {
             Ok(())
         } else {
