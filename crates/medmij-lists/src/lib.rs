@@ -69,6 +69,7 @@ mod error;
 mod gnl;
 mod index;
 mod ocl;
+mod scan;
 mod ser;
 mod store;
 mod types;

@@ -188,8 +188,17 @@ pub(crate) struct Driver<'a> {
     errors: Vec<ParseError>,
 }
 
+/// Whether `s` is only XML whitespace. `s` must be a slice of the input,
+/// which [`Driver::new`] checked for XML characters: then its only bytes up
+/// to 0x20 are space, tab, line feed and carriage return, and the test is a
+/// word-wise comparison.
 fn is_xml_ws(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    let ws = crate::scan::all_le_space(s.as_bytes());
+    debug_assert_eq!(
+        ws,
+        s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    );
+    ws
 }
 
 /// The first character XML 1.0 does not allow: C0 controls other than tab,
@@ -702,9 +711,9 @@ impl<'a> Driver<'a> {
                 Event::Text(t) => {
                     let t = t.into_inner();
                     if simple {
-                        // One pass over the (short) value instead of a
-                        // memchr call per question.
-                        let special = t.bytes().any(|c| c == b']' || c == b'\r');
+                        // One word-wise pass over the (short) value
+                        // instead of a memchr call per question.
+                        let special = crate::scan::contains2(t.as_bytes(), b']', b'\r');
                         if special && t.contains("]]>") {
                             return Err(self.malformed("']]>' is not allowed in text".into(), at));
                         }
@@ -965,7 +974,7 @@ fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn split_qname(q: &str) -> (&str, &str) {
-    match q.bytes().position(|c| c == b':') {
+    match crate::scan::find(q.as_bytes(), b':') {
         Some(i) => (&q[..i], &q[i + 1..]),
         None => ("", q),
     }

@@ -1,0 +1,96 @@
+//! Byte scans over short strings (element names, the whitespace between
+//! elements, list values), eight bytes at a time in a `u64` ("SIMD within a
+//! register"). The values are mostly 2 to 40 bytes long: too short for
+//! `memchr`'s set-up cost to pay off, long enough that a byte loop shows in
+//! profiles.
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// `b` in eight-byte words (little-endian), the last one padded with `pad`.
+#[inline(always)]
+fn words(b: &[u8], pad: u8) -> impl Iterator<Item = u64> + '_ {
+    let chunks = b.chunks_exact(8);
+    let rest = chunks.remainder();
+    let tail = (!rest.is_empty()).then(|| {
+        let mut w = [pad; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        u64::from_le_bytes(w)
+    });
+    chunks
+        .map(|c| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            u64::from_le_bytes(w)
+        })
+        .chain(tail)
+}
+
+/// Whether some byte of `w` is zero (exact as a yes/no answer).
+#[inline(always)]
+fn has_zero(w: u64) -> bool {
+    w.wrapping_sub(LO) & !w & HI != 0
+}
+
+/// Whether `b` contains the byte `needle` (which must not be 0).
+#[inline]
+pub(crate) fn contains(b: &[u8], needle: u8) -> bool {
+    let n = LO * u64::from(needle);
+    words(b, 0).any(|w| has_zero(w ^ n))
+}
+
+/// Whether `b` contains `x` or `y` (neither may be 0).
+#[inline]
+pub(crate) fn contains2(b: &[u8], x: u8, y: u8) -> bool {
+    let (nx, ny) = (LO * u64::from(x), LO * u64::from(y));
+    words(b, 0).any(|w| has_zero(w ^ nx) | has_zero(w ^ ny))
+}
+
+/// Whether every byte of `b` is at most 0x20 (space).
+///
+/// In text that has passed the XML character check (no C0 controls other
+/// than tab, line feed and carriage return) this is exactly "only XML
+/// whitespace".
+#[inline]
+pub(crate) fn all_le_space(b: &[u8]) -> bool {
+    // A byte is above 0x20 iff its high bit is set or its low seven bits
+    // plus 0x5F carry into the high bit; no carry crosses a byte.
+    const ADD: u64 = LO * 0x5F;
+    words(b, b' ').all(|w| (((w & LOW7) + ADD) | w) & HI == 0)
+}
+
+/// The position of the first `needle` in `b`.
+#[inline]
+pub(crate) fn find(b: &[u8], needle: u8) -> Option<usize> {
+    if contains(b, needle) {
+        b.iter().position(|&c| c == needle)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn scans_agree_with_byte_loops(b in proptest::collection::vec(any::<u8>(), 0..40), x in 1u8.., y in 1u8..) {
+            prop_assert_eq!(contains(&b, x), b.contains(&x));
+            prop_assert_eq!(contains2(&b, x, y), b.iter().any(|&c| c == x || c == y));
+            prop_assert_eq!(all_le_space(&b), b.iter().all(|&c| c <= b' '));
+            prop_assert_eq!(find(&b, x), b.iter().position(|&c| c == x));
+        }
+
+        #[test]
+        fn scans_find_bytes_near_the_needle(
+            b in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'!'), Just(b'\n'), Just(b':'), Just(b';'), Just(0u8), Just(0xFFu8), Just(b']')], 0..40),
+        ) {
+            prop_assert_eq!(contains(&b, b':'), b.contains(&b':'));
+            prop_assert_eq!(contains2(&b, b']', b'\r'), b.iter().any(|&c| c == b']' || c == b'\r'));
+            prop_assert_eq!(all_le_space(&b), b.iter().all(|&c| c <= b' '));
+        }
+    }
+}
