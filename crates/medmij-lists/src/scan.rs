@@ -8,23 +8,51 @@ const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 
-/// `b` in eight-byte words (little-endian), the last one padded with `pad`.
+/// The eight bytes of `b` from `i` as a little-endian word.
 #[inline(always)]
-fn words(b: &[u8], pad: u8) -> impl Iterator<Item = u64> + '_ {
-    let chunks = b.chunks_exact(8);
-    let rest = chunks.remainder();
-    let tail = (!rest.is_empty()).then(|| {
+fn load(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether `f` holds for some eight-byte word of `b`. The words cover every
+/// byte: from eight bytes on, the last word overlaps the one before it
+/// (harmless for these yes/no questions); four to seven bytes are two
+/// overlapping halves; a shorter `b` is one word padded with `pad`. No variable-length copy, which would be a `memcpy` call.
+#[inline(always)]
+fn any_word(b: &[u8], pad: u8, f: impl Fn(u64) -> bool) -> bool {
+    let n = b.len();
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            if f(load(b, i)) {
+                return true;
+            }
+            i += 8;
+        }
+        i < n && f(load(b, n - 8))
+    } else if n >= 4 {
+        // Two overlapping four-byte loads.
+        let mut lo = [0u8; 4];
+        let mut hi = [0u8; 4];
+        lo.copy_from_slice(&b[..4]);
+        hi.copy_from_slice(&b[n - 4..]);
+        f(u64::from(u32::from_le_bytes(lo)) | (u64::from(u32::from_le_bytes(hi)) << 32))
+    } else {
+        // Zero to three bytes, each copied on its own.
         let mut w = [pad; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        u64::from_le_bytes(w)
-    });
-    chunks
-        .map(|c| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            u64::from_le_bytes(w)
-        })
-        .chain(tail)
+        if let Some(&c) = b.first() {
+            w[0] = c;
+        }
+        if let Some(&c) = b.get(1) {
+            w[1] = c;
+        }
+        if let Some(&c) = b.get(2) {
+            w[2] = c;
+        }
+        f(u64::from_le_bytes(w))
+    }
 }
 
 /// Whether some byte of `w` is zero (exact as a yes/no answer).
@@ -37,14 +65,14 @@ fn has_zero(w: u64) -> bool {
 #[inline]
 pub(crate) fn contains(b: &[u8], needle: u8) -> bool {
     let n = LO * u64::from(needle);
-    words(b, 0).any(|w| has_zero(w ^ n))
+    any_word(b, 0, |w| has_zero(w ^ n))
 }
 
 /// Whether `b` contains `x` or `y` (neither may be 0).
 #[inline]
 pub(crate) fn contains2(b: &[u8], x: u8, y: u8) -> bool {
     let (nx, ny) = (LO * u64::from(x), LO * u64::from(y));
-    words(b, 0).any(|w| has_zero(w ^ nx) | has_zero(w ^ ny))
+    any_word(b, 0, |w| has_zero(w ^ nx) | has_zero(w ^ ny))
 }
 
 /// Whether every byte of `b` is at most 0x20 (space).
@@ -57,7 +85,7 @@ pub(crate) fn all_le_space(b: &[u8]) -> bool {
     // A byte is above 0x20 iff its high bit is set or its low seven bits
     // plus 0x5F carry into the high bit; no carry crosses a byte.
     const ADD: u64 = LO * 0x5F;
-    words(b, b' ').all(|w| (((w & LOW7) + ADD) | w) & HI == 0)
+    !any_word(b, b' ', |w| (((w & LOW7) + ADD) | w) & HI != 0)
 }
 
 /// The position of the first `needle` in `b`.

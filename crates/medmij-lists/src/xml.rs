@@ -621,19 +621,25 @@ impl<'a> Driver<'a> {
         });
         builder.start(0, root.offset);
         let mut pending_end = self.root_empty;
+        // Whether the open element has simple content. Only complex
+        // elements have children, so it is false again after every close.
+        let mut simple = false;
         loop {
             if pending_end {
                 pending_end = false;
                 let value = borrowed.unwrap_or(&text);
                 self.close(schema, &mut stack, value, text_start, builder)?;
+                simple = false;
                 if stack.is_empty() {
                     break;
                 }
                 continue;
             }
-            let (at, ev) = self.next_event()?;
-            let top = stack.last().map(|f| f.elem).unwrap_or(0);
-            let simple = matches!(schema.elems[top].content, Content::Simple);
+            let at = self.reader.buffer_position() as usize;
+            let ev = match self.reader.read_event() {
+                Ok(ev) => ev,
+                Err(e) => return Err(self.reader_error(e)),
+            };
             match ev {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     let empty = matches!(ev, Event::Empty(_));
@@ -683,6 +689,7 @@ impl<'a> Driver<'a> {
                             borrowed = None;
                             owned = false;
                             text_start = at;
+                            simple = true;
                         }
                         Content::Complex(_) => builder.start(child, at),
                     }
@@ -704,6 +711,7 @@ impl<'a> Driver<'a> {
                     }
                     let value = borrowed.unwrap_or(&text);
                     self.close(schema, &mut stack, value, text_start, builder)?;
+                    simple = false;
                     if stack.is_empty() {
                         break;
                     }
