@@ -505,6 +505,7 @@ impl<'a> Driver<'a> {
     /// Pushes the element's namespace declarations and checks its other
     /// attributes; an undeclared attribute is reported under `rule` at the
     /// element `path` gives.
+    #[inline(always)]
     fn push_bindings(
         &mut self,
         e: &quick_xml::events::BytesStart<'_>,
@@ -512,9 +513,23 @@ impl<'a> Driver<'a> {
         rule: RuleId,
         path: &dyn Fn() -> String,
     ) -> Result<(), ParseErrors> {
-        if is_xml_ws(e.attributes_raw()) {
+        // Nearly every element has no attributes: decide that inline.
+        let raw = e.attributes_raw();
+        if raw.is_empty() || is_xml_ws(raw) {
             return Ok(());
         }
+        self.push_attributes(e, at, rule, path)
+    }
+
+    /// The attribute part of [`Driver::push_bindings`].
+    #[inline(never)]
+    fn push_attributes(
+        &mut self,
+        e: &quick_xml::events::BytesStart<'_>,
+        at: usize,
+        rule: RuleId,
+        path: &dyn Fn() -> String,
+    ) -> Result<(), ParseErrors> {
         let mut others: Vec<(String, String)> = Vec::new();
         let mut attrs = e.attributes();
         attrs.with_checks(true);
@@ -809,6 +824,7 @@ impl<'a> Driver<'a> {
     }
 
     /// Matches a child element against the parent's sequence.
+    #[inline(always)]
     fn match_child(
         &mut self,
         schema: &Schema,
@@ -816,40 +832,21 @@ impl<'a> Driver<'a> {
         local: &str,
         at: usize,
     ) -> Result<(ElemId, usize), ParseErrors> {
+        let max_entries = self.opts.max_entries;
         let Some(frame) = stack.last_mut() else {
             return Err(self.malformed("element outside the root".into(), at));
         };
-        let particles = match schema.elems[frame.elem].content {
-            Content::Simple => {
-                let path = path_of(schema, stack, None);
-                let kind = ErrorKind::UnexpectedElement {
-                    found: local.to_owned(),
-                    expected: "text".into(),
-                };
-                return Err(self.fatal(kind, schema.rule, at, path));
-            }
-            Content::Complex(p) => p,
+        let Content::Complex(particles) = schema.elems[frame.elem].content else {
+            return Err(self.child_error(schema, stack, local, at, ChildError::InSimple));
         };
         loop {
             let Some(part) = particles.get(frame.particle) else {
-                let expected = format!("the end of {}", schema.elems[frame.elem].name);
-                let path = path_of(schema, stack, None);
-                let kind = ErrorKind::UnexpectedElement {
-                    found: local.to_owned(),
-                    expected,
-                };
-                return Err(self.fatal(kind, schema.rule, at, path));
+                return Err(self.child_error(schema, stack, local, at, ChildError::AfterEnd));
             };
-            let decl = &schema.elems[part.elem];
-            if short_eq(decl.name, local) && (part.many || frame.count == 0) {
+            if short_eq(schema.elems[part.elem].name, local) && (part.many || frame.count == 0) {
                 frame.count += 1;
-                if part.many && frame.count > self.opts.max_entries {
-                    let path = path_of(schema, stack, None);
-                    let kind = ErrorKind::LimitExceeded {
-                        limit: "max_entries",
-                        value: self.opts.max_entries,
-                    };
-                    return Err(self.fatal(kind, "LISTS-7", at, path));
+                if part.many && frame.count > max_entries {
+                    return Err(self.child_error(schema, stack, local, at, ChildError::TooMany));
                 }
                 let index = if part.many { frame.count } else { 0 };
                 return Ok((part.elem, index));
@@ -858,18 +855,69 @@ impl<'a> Driver<'a> {
                 frame.particle += 1;
                 frame.count = 0;
             } else {
-                let path = path_of(schema, stack, None);
-                let kind = ErrorKind::UnexpectedElement {
-                    found: local.to_owned(),
-                    expected: decl.name.to_owned(),
-                };
-                return Err(self.fatal(kind, schema.rule, at, path));
+                let expected = schema.elems[part.elem].name;
+                return Err(self.child_error(
+                    schema,
+                    stack,
+                    local,
+                    at,
+                    ChildError::Expected(expected),
+                ));
             }
         }
     }
 
+    /// The error of [`Driver::match_child`], built out of line.
+    #[cold]
+    #[inline(never)]
+    fn child_error(
+        &mut self,
+        schema: &Schema,
+        stack: &[Frame],
+        local: &str,
+        at: usize,
+        error: ChildError,
+    ) -> ParseErrors {
+        let path = path_of(schema, stack, None);
+        let (kind, rule) = match error {
+            ChildError::InSimple => (
+                ErrorKind::UnexpectedElement {
+                    found: local.to_owned(),
+                    expected: "text".into(),
+                },
+                schema.rule,
+            ),
+            ChildError::AfterEnd => {
+                let parent = stack.last().map_or(0, |f| f.elem);
+                (
+                    ErrorKind::UnexpectedElement {
+                        found: local.to_owned(),
+                        expected: format!("the end of {}", schema.elems[parent].name),
+                    },
+                    schema.rule,
+                )
+            }
+            ChildError::TooMany => (
+                ErrorKind::LimitExceeded {
+                    limit: "max_entries",
+                    value: self.opts.max_entries,
+                },
+                "LISTS-7",
+            ),
+            ChildError::Expected(name) => (
+                ErrorKind::UnexpectedElement {
+                    found: local.to_owned(),
+                    expected: name.to_owned(),
+                },
+                schema.rule,
+            ),
+        };
+        self.fatal(kind, rule, at, path)
+    }
+
     /// Closes the top element: checks that no required child is missing,
     /// hands a simple element's value to the builder.
+    #[inline(always)]
     fn close<B: Builder>(
         &mut self,
         schema: &Schema,
@@ -878,8 +926,8 @@ impl<'a> Driver<'a> {
         text_start: usize,
         builder: &mut B,
     ) -> Result<(), ParseErrors> {
-        let at = self.reader.buffer_position() as usize;
         let Some(frame) = stack.last() else {
+            let at = self.reader.buffer_position() as usize;
             return Err(self.malformed("unbalanced end tag".into(), at));
         };
         let elem = frame.elem;
@@ -890,11 +938,7 @@ impl<'a> Driver<'a> {
                 let mut count = frame.count;
                 while let Some(part) = particles.get(p) {
                     if count < usize::from(part.min) {
-                        let path = path_of(schema, stack, None);
-                        let kind = ErrorKind::MissingElement {
-                            expected: schema.elems[part.elem].name,
-                        };
-                        return Err(self.fatal(kind, schema.rule, at, path));
+                        return Err(self.missing_element(schema, stack, part.elem));
                     }
                     p += 1;
                     count = 0;
@@ -903,51 +947,93 @@ impl<'a> Driver<'a> {
             }
         };
         if let Err(fault) = result {
-            let path = path_of(schema, stack, None);
-            let element = schema.elems[elem].name;
-            let start = if matches!(schema.elems[elem].content, Content::Simple) {
-                text_start
-            } else {
-                frame.start
-            };
-            let position = self.position(start);
-            let error = match fault {
-                Fault::Value(v) => ParseError {
-                    rule: v.rule,
-                    kind: ErrorKind::InvalidValue {
-                        element,
-                        value: v.value,
-                        violation: v.violation,
-                    },
-                    position,
-                    path,
-                },
-                Fault::Duplicate {
-                    value,
-                    first_offset,
-                    rule,
-                } => {
-                    // Duplicates are reported on the element whose value
-                    // repeats (the key child), at the repeating entry.
-                    ParseError {
-                        rule,
-                        kind: ErrorKind::Duplicate {
-                            element,
-                            value,
-                            first: self.position(first_offset),
-                        },
-                        position,
-                        path,
-                    }
-                }
-            };
-            self.errors.push(error);
+            self.record_fault(schema, stack, fault, text_start);
         }
         if let Some(frame) = stack.pop() {
             self.bindings.truncate(frame.ns_mark);
         }
         Ok(())
     }
+
+    /// The error of a complex element that ends before its required child
+    /// `missing`.
+    #[cold]
+    #[inline(never)]
+    fn missing_element(
+        &mut self,
+        schema: &Schema,
+        stack: &[Frame],
+        missing: ElemId,
+    ) -> ParseErrors {
+        let at = self.reader.buffer_position() as usize;
+        let path = path_of(schema, stack, None);
+        let kind = ErrorKind::MissingElement {
+            expected: schema.elems[missing].name,
+        };
+        self.fatal(kind, schema.rule, at, path)
+    }
+
+    /// Records the builder's fault for the top element (a simple one
+    /// starting at `text_start`, or a complex one).
+    #[cold]
+    #[inline(never)]
+    fn record_fault(&mut self, schema: &Schema, stack: &[Frame], fault: Fault, text_start: usize) {
+        let Some(frame) = stack.last() else {
+            return;
+        };
+        let elem = frame.elem;
+        let path = path_of(schema, stack, None);
+        let element = schema.elems[elem].name;
+        let start = if matches!(schema.elems[elem].content, Content::Simple) {
+            text_start
+        } else {
+            frame.start
+        };
+        let position = self.position(start);
+        let error = match fault {
+            Fault::Value(v) => ParseError {
+                rule: v.rule,
+                kind: ErrorKind::InvalidValue {
+                    element,
+                    value: v.value,
+                    violation: v.violation,
+                },
+                position,
+                path,
+            },
+            Fault::Duplicate {
+                value,
+                first_offset,
+                rule,
+            } => {
+                // Duplicates are reported on the element whose value
+                // repeats (the key child), at the repeating entry.
+                ParseError {
+                    rule,
+                    kind: ErrorKind::Duplicate {
+                        element,
+                        value,
+                        first: self.position(first_offset),
+                    },
+                    position,
+                    path,
+                }
+            }
+        };
+        self.errors.push(error);
+    }
+}
+
+/// Why [`Driver::match_child`] refused a child element.
+enum ChildError {
+    /// The parent has simple content.
+    InSimple,
+    /// The parent's sequence is complete.
+    AfterEnd,
+    /// More than `max_entries` repetitions.
+    TooMany,
+    /// A required element (named) comes first.
+    Expected(&'static str),
 }
 
 /// Equality for the short strings of element names and prefixes. A plain
@@ -981,6 +1067,7 @@ fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     word(a, n - 8) == word(b, n - 8)
 }
 
+#[inline(always)]
 fn split_qname(q: &str) -> (&str, &str) {
     match crate::scan::find(q.as_bytes(), b':') {
         Some(i) => (&q[..i], &q[i + 1..]),
