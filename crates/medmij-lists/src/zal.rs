@@ -66,7 +66,9 @@ pub struct Zorgaanbiederslijst {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zorgaanbieder {
     naam: Zorgaanbiedernaam,
-    gegevensdiensten: Vec<Gegevensdienst>,
+    // Boxed slices, not Vecs: exact size and no capacity word (the model of
+    // a large ZAL is mostly these).
+    gegevensdiensten: Box<[Gegevensdienst]>,
 }
 
 /// One Gegevensdienst of one Zorgaanbieder: its authorization server and
@@ -76,7 +78,7 @@ pub struct Gegevensdienst {
     id: GegevensdienstId,
     authorization_endpoint: FrontChannelUri,
     token_endpoint: BackChannelUri,
-    systeemrollen: Vec<Systeemrol>,
+    systeemrollen: Box<[Systeemrol]>,
 }
 
 /// A Systeemrol of a Gegevensdienst with its resource endpoint.
@@ -128,7 +130,7 @@ impl Gegevensdienst {
             id,
             authorization_endpoint,
             token_endpoint,
-            systeemrollen,
+            systeemrollen: systeemrollen.into_boxed_slice(),
         })
     }
     /// The GegevensdienstId.
@@ -173,7 +175,7 @@ impl Zorgaanbieder {
         )?;
         Ok(Zorgaanbieder {
             naam,
-            gegevensdiensten,
+            gegevensdiensten: gegevensdiensten.into_boxed_slice(),
         })
     }
     /// The Zorgaanbiedernaam.
@@ -486,7 +488,8 @@ impl Builder for ZalBuilder {
                         id,
                         authorization_endpoint: auth,
                         token_endpoint: token,
-                        systeemrollen: std::mem::take(&mut self.rollen),
+                        // An exact-size copy; the builder keeps its buffer.
+                        systeemrollen: self.rollen.drain(..).collect(),
                     });
                 }
             }
@@ -496,7 +499,7 @@ impl Builder for ZalBuilder {
                 {
                     self.zorgaanbieders.push(Zorgaanbieder {
                         naam,
-                        gegevensdiensten: std::mem::take(&mut self.diensten),
+                        gegevensdiensten: self.diensten.drain(..).collect(),
                     });
                 }
             }
