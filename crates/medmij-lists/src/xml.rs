@@ -651,12 +651,16 @@ impl<'a> Driver<'a> {
                 continue;
             }
             let at = self.reader.buffer_position() as usize;
-            let ev = match self.reader.read_event() {
-                Ok(ev) => ev,
+            // The event is matched where the reader returned it, by
+            // reference: moving it out cost a 16-byte copy whose loads
+            // stalled on the reader's 8-byte stores (store forwarding).
+            let result = self.reader.read_event();
+            let ev = match result {
+                Ok(ref ev) => ev,
                 Err(e) => return Err(self.reader_error(e)),
             };
             match ev {
-                Event::Start(ref e) | Event::Empty(ref e) => {
+                Event::Start(e) | Event::Empty(e) => {
                     let empty = matches!(ev, Event::Empty(_));
                     let ns_mark = self.bindings.len();
                     let (prefix, local) = split_qname(e.name().0);
@@ -732,7 +736,8 @@ impl<'a> Driver<'a> {
                     }
                 }
                 Event::Text(t) => {
-                    let t = t.into_inner();
+                    // Borrowed (a copied pointer) for the slice reader.
+                    let t = t.clone().into_inner();
                     if simple {
                         // One word-wise pass over the (short) value
                         // instead of a memchr call per question.
