@@ -891,7 +891,7 @@ fn collect_params<'a, const N: usize>(
     names: &[&'static str; N],
 ) -> Result<[Option<std::borrow::Cow<'a, str>>; N], &'static str> {
     let mut values: [Option<std::borrow::Cow<'a, str>>; N] = std::array::from_fn(|_| None);
-    for (k, v) in form_urlencoded::parse(input.as_bytes()) {
+    for (k, v) in crate::form::parse(input) {
         if let Some(i) = names.iter().position(|n| *n == k) {
             if values[i].is_some() {
                 return Err(names[i]);
@@ -945,7 +945,7 @@ fn redirect_location(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
         }
         out.push_str(k);
         out.push('=');
-        out.extend(form_urlencoded::byte_serialize(v.as_bytes()));
+        crate::form::encode_into(&mut out, v);
     }
     out
 }
@@ -1161,7 +1161,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         let mut redemption: Option<(SecretHash, Redemption)> = None;
         let [mut grant_type, mut code, mut redirect_uri, mut client_id] = [None, None, None, None];
         let mut repeated = false;
-        for (k, v) in form_urlencoded::parse(body.as_bytes()) {
+        for (k, v) in crate::form::parse(body) {
             let slot = match &*k {
                 "grant_type" => &mut grant_type,
                 "code" => {
