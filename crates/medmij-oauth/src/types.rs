@@ -100,21 +100,26 @@ pub(crate) fn is_ocl_hostname(s: &str) -> bool {
     if s.is_empty() || s.len() > 253 {
         return false;
     }
-    let labels: Vec<&str> = s.split('.').collect();
-    if labels.len() < 2 {
-        return false;
-    }
     let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    for (i, label) in labels.iter().enumerate() {
-        let b = label.as_bytes();
-        if b.is_empty() || !alnum(b[0]) || !b.iter().all(|&c| alnum(c) || c == b'-') {
+    // One pass: every label is non-empty and starts with a letter or digit, then letters,
+    // digits and hyphens; at least two labels; the last has two or more characters and ends
+    // in a letter or digit.
+    let (mut dots, mut label_len, mut prev) = (0usize, 0usize, 0u8);
+    for &c in s.as_bytes() {
+        if c == b'.' {
+            if label_len == 0 {
+                return false;
+            }
+            dots += 1;
+            label_len = 0;
+        } else if alnum(c) || (c == b'-' && label_len > 0) {
+            label_len += 1;
+        } else {
             return false;
         }
-        if i == labels.len() - 1 && (b.len() < 2 || !alnum(b[b.len() - 1])) {
-            return false;
-        }
+        prev = c;
     }
-    true
+    dots >= 1 && label_len >= 2 && alnum(prev)
 }
 
 impl fmt::Display for ClientId {
@@ -450,6 +455,30 @@ mod tests {
             "", "nl", "a.n", "-a.nl", "a..nl", "a.nl.", "A.nl", "a.n-", "a_b.nl", "a.nl:443",
         ] {
             assert_eq!(ClientId::parse(bad), Err(ValueError::ClientId), "{bad}");
+        }
+    }
+
+    /// The LISTS-4 check as first written (collecting the labels), to compare against.
+    fn reference_hostname(s: &str) -> bool {
+        if s.is_empty() || s.len() > 253 {
+            return false;
+        }
+        let labels: Vec<&str> = s.split('.').collect();
+        let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        labels.len() >= 2
+            && labels.iter().enumerate().all(|(i, label)| {
+                let b = label.as_bytes();
+                !b.is_empty()
+                    && alnum(b[0])
+                    && b.iter().all(|&c| alnum(c) || c == b'-')
+                    && (i != labels.len() - 1 || (b.len() >= 2 && alnum(b[b.len() - 1])))
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostname_check_agrees_with_reference(s in "[a-c0-2.A_-]{0,12}") {
+            proptest::prop_assert_eq!(is_ocl_hostname(&s), reference_hostname(&s));
         }
     }
 
