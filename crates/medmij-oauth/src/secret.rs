@@ -45,24 +45,49 @@ pub(crate) fn draw_uuid(random: &impl RandomSource) -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
-/// Parses the canonical lowercase hyphenated text of a version 4 UUID, nothing else.
+/// Parses the canonical lowercase hyphenated text of a version 4 UUID, nothing else: 36
+/// characters, hyphens at 8, 13, 18 and 23, lowercase hex digits elsewhere, version 4 and the
+/// RFC 9562 variant (`10` in the top bits of byte 8).
 fn parse_canonical_v4(s: &str) -> Option<Uuid> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+    let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
-    for (i, &c) in b.iter().enumerate() {
-        let ok = match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
-        };
-        if !ok {
-            return None;
+    let mut bytes = [0u8; 16];
+    let mut invalid = 0u8;
+    let mut n = 0;
+    // The four hyphens split the text into runs of 8, 4, 4, 4 and 12 hex digits.
+    for (start, end) in [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)] {
+        for pair in b[start..end].chunks_exact(2) {
+            let (h, l) = (
+                HEX_VALUE[usize::from(pair[0])],
+                HEX_VALUE[usize::from(pair[1])],
+            );
+            invalid |= h | l;
+            bytes[n] = h << 4 | l;
+            n += 1;
         }
     }
-    let u = Uuid::try_parse(s).ok()?;
-    (u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122).then_some(u)
+    // Version 4, RFC 9562 variant.
+    (invalid & 0xf0 == 0 && bytes[6] >> 4 == 4 && bytes[8] & 0xc0 == 0x80)
+        .then(|| Uuid::from_bytes(bytes))
 }
+
+/// The value of a lowercase hex digit; `0xff` for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// The SHA-256 hash of a code or token text: the only form in which a store keeps them
 /// (MedMij OAUTH-14, RFC 6819 4.3.2 and 4.4.1.2; LOG-4).
@@ -82,7 +107,12 @@ impl SecretHash {
 
     fn of_uuid(u: &Uuid) -> Self {
         let mut buf = [0u8; 36];
-        let text = u.hyphenated().encode_lower(&mut buf);
+        Self::of_text(u.hyphenated().encode_lower(&mut buf))
+    }
+
+    /// The hash of a canonical text (as checked by `parse`): the same as hashing the parsed
+    /// value, without printing it again.
+    fn of_text(text: &str) -> Self {
         SecretHash(Sha256::digest(text.as_bytes()).into())
     }
 }
@@ -114,6 +144,13 @@ macro_rules! secret_type {
             /// anything else (upper case, braces, URN form, other versions) is refused.
             pub fn parse(s: &str) -> Option<Self> {
                 parse_canonical_v4(s).map($name)
+            }
+
+            /// Parses like [`Self::parse`] and also returns the hash, computed from `s` itself
+            /// (which is the canonical text).
+            pub(crate) fn parse_hashed(s: &str) -> Option<(Self, SecretHash)> {
+                let v = Self::parse(s)?;
+                Some((v, SecretHash::of_text(s)))
             }
 
             /// Draws a fresh random value (UUID v4, MedMij OAUTH-6). The authorization server
@@ -204,6 +241,43 @@ mod tests {
             " 3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b",
         ] {
             assert!(AccessToken::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    /// The direct parser against the `uuid` crate's: same acceptance, same value.
+    fn reference_parse(s: &str) -> Option<Uuid> {
+        let canonical = s.len() == 36
+            && s.bytes().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == b'-',
+                _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+            });
+        let u = Uuid::try_parse(s).ok().filter(|_| canonical)?;
+        (u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122).then_some(u)
+    }
+
+    #[test]
+    fn parse_agrees_with_uuid_crate() {
+        let good = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+        let mut cases = vec![good.to_owned(), good.to_uppercase(), String::new()];
+        // Every single-character change of a valid value, at every position.
+        for i in 0..36 {
+            for c in "0123456789abcdefABCDEFgz-{ ".chars() {
+                let mut t = good.to_owned();
+                t.replace_range(i..i + 1, &c.to_string());
+                cases.push(t);
+            }
+        }
+        for _ in 0..1000 {
+            cases.push(Code::random(&ThreadRandom).to_string());
+            let mut raw = [0u8; 16];
+            ThreadRandom.fill(&mut raw);
+            cases.push(Uuid::from_bytes(raw).hyphenated().to_string());
+        }
+        for s in &cases {
+            assert_eq!(parse_canonical_v4(s), reference_parse(s), "{s:?}");
+            if let Some((c, h)) = Code::parse_hashed(s) {
+                assert_eq!(h, c.hash(), "{s:?}");
+            }
         }
     }
 
