@@ -203,15 +203,17 @@ fn decode_bytes(b: &[u8], mut put: impl FnMut(&[u8], usize)) -> usize {
 /// upper case).
 pub(crate) fn encode_into(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let unchanged = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_');
     let mut rest = value;
     while !rest.is_empty() {
-        let n = rest.bytes().take_while(|&c| unchanged(c)).count();
-        out.push_str(&rest[..n]);
         let bytes = rest.as_bytes();
+        let n = bytes
+            .iter()
+            .position(|&c| !UNCHANGED[usize::from(c)])
+            .unwrap_or(bytes.len());
+        out.push_str(&rest[..n]);
         let mut i = n;
         while let Some(&c) = bytes.get(i)
-            && !unchanged(c)
+            && !UNCHANGED[usize::from(c)]
         {
             if c == b' ' {
                 out.push('+');
@@ -226,6 +228,18 @@ pub(crate) fn encode_into(out: &mut String, value: &str) {
         rest = &rest[i..];
     }
 }
+
+/// The bytes [`encode_into`] writes as they are: ASCII letters and digits, `*`, `-`, `.`, `_`.
+const UNCHANGED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
+        c += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
