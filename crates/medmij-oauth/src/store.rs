@@ -206,8 +206,9 @@ struct CodeEntry {
     issued_at: SystemTime,
     /// What the code was issued for, until its first presentation takes it out: after that the
     /// entry only tells a replay (MedMij OAUTH-8), and the record's shared parts are released
-    /// at once instead of when the entry is swept, [`CODE_RETENTION`] later.
-    record: Option<CodeRecord>,
+    /// at once instead of when the entry is swept, [`CODE_RETENTION`] later. Boxed, so that the
+    /// entries kept for that half hour are small (the map is most of the store's memory).
+    record: Option<Box<CodeRecord>>,
     state: CodeState,
 }
 
@@ -337,7 +338,7 @@ impl TokenStore for MemoryStore {
             *hash,
             CodeEntry {
                 issued_at: record.issued_at,
-                record: Some(record.clone()),
+                record: Some(Box::new(record.clone())),
                 state: CodeState::Issued,
             },
         );
@@ -360,7 +361,7 @@ impl TokenStore for MemoryStore {
                 entry.state = CodeState::Redeemed { token: None };
                 // An issued code always has its record; without one it could not be honoured.
                 match entry.record.take() {
-                    Some(record) if now < record.expires_at() => Ok(Redemption::Fresh(record)),
+                    Some(record) if now < record.expires_at() => Ok(Redemption::Fresh(*record)),
                     _ => Ok(Redemption::Expired),
                 }
             }
