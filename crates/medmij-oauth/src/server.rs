@@ -974,13 +974,17 @@ fn bearer_text(header: &str) -> Option<&str> {
 
 /// Collects the named parameters of a form-encoded string; a repeated one is an error
 /// (RFC 6749 3.1, 3.2). Unknown parameters are ignored (RFC 6749 3.1).
+/// `index` gives the position of a name in `names` (a `match` on the literal names, which the
+/// compiler turns into length checks and inline comparisons).
 fn collect_params<'a, const N: usize>(
     input: &'a str,
     names: &[&'static str; N],
+    index: impl Fn(&str) -> Option<usize>,
 ) -> Result<[Option<Field<'a>>; N], &'static str> {
     let mut values: [Option<Field<'a>>; N] = [None; N];
     for (k, v) in crate::form::parse(input) {
-        if let Some(i) = names.iter().position(|n| *n == k) {
+        if let Some(i) = index(&k) {
+            debug_assert_eq!(names[i], k);
             if values[i].is_some() {
                 return Err(names[i]);
             }
@@ -995,14 +999,15 @@ fn collect_params<'a, const N: usize>(
 /// optional port, and otherwise only RFC 3986 URI characters.
 fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
     let Some(rest) = raw
-        .strip_prefix("https://")
-        .and_then(|r| r.strip_prefix(client.as_str()))
+        .as_bytes()
+        .strip_prefix(b"https://")
+        .and_then(|r| r.strip_prefix(client.as_bytes()))
     else {
         return false;
     };
-    let rest = match rest.strip_prefix(':') {
+    let rest = match rest.strip_prefix(b":") {
         Some(p) => {
-            let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+            let digits = p.iter().take_while(|c| c.is_ascii_digit()).count();
             if !(1..=5).contains(&digits) {
                 return false;
             }
@@ -1010,12 +1015,29 @@ fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
         }
         None => rest,
     };
-    if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')) {
+    if !(rest.is_empty() || rest.starts_with(b"/") || rest.starts_with(b"?")) {
         return false;
     }
-    rest.bytes()
-        .all(|c| c.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&c))
+    rest.iter().all(|&c| URI_CHAR[usize::from(c)])
 }
+
+/// The bytes [`check_redirect_uri`] allows after the host: ASCII letters and digits and
+/// `-._~:/?[]@!$&'()*+,;=%`.
+const URI_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let extra = b"-._~:/?[]@!$&'()*+,;=%";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Appends form-encoded pairs to a checked redirect URI (which has no fragment), keeping any
 /// query it already has (RFC 6749 3.1.2).
@@ -1093,7 +1115,15 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             return Err(invalid(TooLong));
         }
         let [response_type, client_id, redirect_uri, scope, state] =
-            collect_params(query, &NAMES).map_err(|n| invalid(Repeated(n)))?;
+            collect_params(query, &NAMES, |k| match k {
+                "response_type" => Some(0),
+                "client_id" => Some(1),
+                "redirect_uri" => Some(2),
+                "scope" => Some(3),
+                "state" => Some(4),
+                _ => None,
+            })
+            .map_err(|n| invalid(Repeated(n)))?;
         // Client and redirect first: until both are known good, nothing may be redirected
         // (MedMij OAUTH-4).
         let client_id = client_id.ok_or(invalid(Missing("client_id")))?;
@@ -1320,7 +1350,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             );
         }
         if let Some(id) = client_id
-            && id.decode() != client.as_str()
+            && id.decode().as_bytes() != client.as_bytes()
         {
             return refuse(
                 TokenErrorCode::InvalidClient,

@@ -119,7 +119,8 @@ impl ClientId {
         }
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    /// The hostname's bytes (without the UTF-8 check [`ClientId::as_str`] makes).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             HostRepr::Inline { len, bytes } => &bytes[..usize::from(*len)],
             HostRepr::Shared(s) => s.as_bytes(),
