@@ -1,13 +1,15 @@
 //! medmij-oauth, in memory, one thread: runs whole flows outside criterion, for instruction
 //! counts and quick A/B timing. `oauth_count [WARMUP] [FLOWS]` (defaults 200,000 and
-//! 200,000): the warm-up brings the store to its steady state (as in `oauth_flow`, the clock
-//! advances 10 ms per flow), then `measured` runs FLOWS flows and the rate is printed.
+//! 200,000): the warm-up fills the store (as in `oauth_flow`, the clock advances 10 ms per
+//! flow), then `measured` runs FLOWS flows and the rate is printed. The store's maps reach
+//! their final sizes only after several hundred thousand flows: use a warm-up of 1,000,000 for
+//! steady-state figures (200,000 is enough to compare instruction counts of parsing changes).
 //!
 //! Instructions per flow, deterministic apart from the random codes and tokens:
 //!
 //!     cargo bench -p medmij-benches --bench oauth_count --no-run
 //!     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='oauth_count::measured' \
-//!         target/release/deps/oauth_count-* 200000 100000
+//!         target/release/deps/oauth_count-* 1000000 50000
 //!
 //! Figures: BENCHMARKS.md, section `## medmij-oauth`.
 #![allow(missing_docs)]
