@@ -8,7 +8,7 @@
 //! Instructions per flow, deterministic apart from the random codes and tokens:
 //!
 //!     cargo bench -p medmij-benches --bench oauth_count --no-run
-//!     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='oauth_count::measured' \
+//!     valgrind --tool=callgrind --collect-atstart=no --toggle-collect='oauth_count::measured*' \
 //!         target/release/deps/oauth_count-* 1000000 50000
 //!
 //! Figures: BENCHMARKS.md, section `## medmij-oauth`.
