@@ -175,6 +175,7 @@
 //! one PostgreSQL database.
 
 mod client;
+mod form;
 #[cfg(feature = "postgres")]
 mod pg;
 mod secret;

@@ -45,24 +45,49 @@ pub(crate) fn draw_uuid(random: &impl RandomSource) -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
-/// Parses the canonical lowercase hyphenated text of a version 4 UUID, nothing else.
+/// Parses the canonical lowercase hyphenated text of a version 4 UUID, nothing else: 36
+/// characters, hyphens at 8, 13, 18 and 23, lowercase hex digits elsewhere, version 4 and the
+/// RFC 9562 variant (`10` in the top bits of byte 8).
 fn parse_canonical_v4(s: &str) -> Option<Uuid> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+    let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
-    for (i, &c) in b.iter().enumerate() {
-        let ok = match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
-        };
-        if !ok {
-            return None;
+    let mut bytes = [0u8; 16];
+    let mut invalid = 0u8;
+    let mut n = 0;
+    // The four hyphens split the text into runs of 8, 4, 4, 4 and 12 hex digits.
+    for (start, end) in [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)] {
+        for pair in b[start..end].chunks_exact(2) {
+            let (h, l) = (
+                HEX_VALUE[usize::from(pair[0])],
+                HEX_VALUE[usize::from(pair[1])],
+            );
+            invalid |= h | l;
+            bytes[n] = h << 4 | l;
+            n += 1;
         }
     }
-    let u = Uuid::try_parse(s).ok()?;
-    (u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122).then_some(u)
+    // Version 4, RFC 9562 variant.
+    (invalid & 0xf0 == 0 && bytes[6] >> 4 == 4 && bytes[8] & 0xc0 == 0x80)
+        .then(|| Uuid::from_bytes(bytes))
 }
+
+/// The value of a lowercase hex digit; `0xff` for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// The SHA-256 hash of a code or token text: the only form in which a store keeps them
 /// (MedMij OAUTH-14, RFC 6819 4.3.2 and 4.4.1.2; LOG-4).
@@ -82,9 +107,46 @@ impl SecretHash {
 
     fn of_uuid(u: &Uuid) -> Self {
         let mut buf = [0u8; 36];
-        let text = u.hyphenated().encode_lower(&mut buf);
-        SecretHash(Sha256::digest(text.as_bytes()).into())
+        Self::of_text(u.hyphenated().encode_lower(&mut buf))
     }
+
+    /// The hash of a canonical text (as checked by `parse`): the same as hashing the parsed
+    /// value, without printing it again.
+    fn of_text(text: &str) -> Self {
+        match text.as_bytes().try_into() {
+            Ok(text) => SecretHash(sha256_of_36(text)),
+            Err(_) => SecretHash(Sha256::digest(text.as_bytes()).into()),
+        }
+    }
+}
+
+/// SHA-256 (FIPS 180-4) of a 36-byte message, the length of every code and token text: the
+/// message and its padding fill exactly one block, which goes straight to the compression
+/// function of `sha2` (the same digest as `Sha256::digest`, tested; without the streaming
+/// buffer around it).
+fn sha256_of_36(text: &[u8; 36]) -> [u8; 32] {
+    const H0: [u32; 8] = [
+        0x6a09_e667,
+        0xbb67_ae85,
+        0x3c6e_f372,
+        0xa54f_f53a,
+        0x510e_527f,
+        0x9b05_688c,
+        0x1f83_d9ab,
+        0x5be0_cd19,
+    ];
+    let mut block = [0u8; 64];
+    block[..36].copy_from_slice(text);
+    // FIPS 180-4 5.1.1: a 1 bit, zeros, and the length in bits as a 64-bit big-endian number.
+    block[36] = 0x80;
+    block[56..].copy_from_slice(&(36u64 * 8).to_be_bytes());
+    let mut state = H0;
+    sha2::block_api::compress256(&mut state, &[block]);
+    let mut out = [0u8; 32];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
 }
 
 impl Hash for SecretHash {
@@ -114,6 +176,13 @@ macro_rules! secret_type {
             /// anything else (upper case, braces, URN form, other versions) is refused.
             pub fn parse(s: &str) -> Option<Self> {
                 parse_canonical_v4(s).map($name)
+            }
+
+            /// Parses like [`Self::parse`] and also returns the hash, computed from `s` itself
+            /// (which is the canonical text).
+            pub(crate) fn parse_hashed(s: &str) -> Option<(Self, SecretHash)> {
+                let v = Self::parse(s)?;
+                Some((v, SecretHash::of_text(s)))
             }
 
             /// Draws a fresh random value (UUID v4, MedMij OAUTH-6). The authorization server
@@ -204,6 +273,64 @@ mod tests {
             " 3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b",
         ] {
             assert!(AccessToken::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    /// The direct parser against the `uuid` crate's: same acceptance, same value.
+    fn reference_parse(s: &str) -> Option<Uuid> {
+        let canonical = s.len() == 36
+            && s.bytes().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => c == b'-',
+                _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+            });
+        let u = Uuid::try_parse(s).ok().filter(|_| canonical)?;
+        (u.get_version_num() == 4 && u.get_variant() == uuid::Variant::RFC4122).then_some(u)
+    }
+
+    #[test]
+    fn parse_agrees_with_uuid_crate() {
+        let good = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+        let mut cases = vec![good.to_owned(), good.to_uppercase(), String::new()];
+        // Every single-character change of a valid value, at every position.
+        for i in 0..36 {
+            for c in "0123456789abcdefABCDEFgz-{ ".chars() {
+                let mut t = good.to_owned();
+                t.replace_range(i..i + 1, &c.to_string());
+                cases.push(t);
+            }
+        }
+        for _ in 0..1000 {
+            cases.push(Code::random(&ThreadRandom).to_string());
+            let mut raw = [0u8; 16];
+            ThreadRandom.fill(&mut raw);
+            cases.push(Uuid::from_bytes(raw).hyphenated().to_string());
+        }
+        for s in &cases {
+            assert_eq!(parse_canonical_v4(s), reference_parse(s), "{s:?}");
+            if let Some((c, h)) = Code::parse_hashed(s) {
+                assert_eq!(h, c.hash(), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_block_sha256_is_sha256() {
+        let mut text = [0u8; 36];
+        for i in 0..2000u32 {
+            for (j, b) in text.iter_mut().enumerate() {
+                *b = (i.wrapping_mul(2_654_435_761) >> (j % 24)) as u8 ^ j as u8;
+            }
+            let expected: [u8; 32] = Sha256::digest(text).into();
+            assert_eq!(sha256_of_36(&text), expected);
+        }
+        for s in [
+            "",
+            "abc",
+            "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0",
+            "x".repeat(37).as_str(),
+        ] {
+            let expected: [u8; 32] = Sha256::digest(s.as_bytes()).into();
+            assert_eq!(SecretHash::of_text(s).0, expected, "{s:?}");
         }
     }
 

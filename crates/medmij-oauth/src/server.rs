@@ -1,6 +1,7 @@
 //! The ZA GW role: authorization server (session steps of MedMij OAUTH-11, token endpoint)
 //! and the resource server's token check.
 
+use crate::form::{BUF_LEN, Field};
 use crate::secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
 use crate::store::{CodeRecord, LIFETIME, Redemption, StoreError, TokenRecord, TokenStore};
 use crate::types::{
@@ -9,6 +10,7 @@ use crate::types::{
 };
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -45,10 +47,57 @@ impl<T: ClientRegistry + ?Sized> ClientRegistry for std::sync::Arc<T> {
     }
 }
 
+/// A map whose keys all come from the server's own configuration (its offer, the OCL), looked
+/// up with request values. Nobody outside can add keys, so there is no hash flooding to defend
+/// against (which SipHash, the default, is for); a multiply-rotate hash of 8 bytes at a time
+/// is enough to spread them.
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// The hasher of [`FastMap`] (the multiply-add scheme of `rustc-hash` 2, with its final
+/// rotation so that the low bits hashbrown uses for the bucket are well mixed).
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl FastHasher {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    fn add(&mut self, word: u64) {
+        self.0 = self.0.wrapping_add(word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0.rotate_left(26)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let tail = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..tail.len()].copy_from_slice(tail);
+        // The length keeps "ab" + "" and "a" + "b" apart within one key.
+        self.add(u64::from_le_bytes(w) ^ ((bytes.len() as u64) << 56));
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+}
+
 /// A fixed [`ClientRegistry`]: hostnames, each optionally with the Gegevensdiensten it may use.
 #[derive(Debug, Clone, Default)]
 pub struct StaticClientRegistry {
-    clients: HashMap<ClientId, Option<Vec<GegevensdienstId>>>,
+    clients: FastMap<ClientId, Option<Vec<GegevensdienstId>>>,
 }
 
 impl StaticClientRegistry {
@@ -80,10 +129,10 @@ impl ClientRegistry for StaticClientRegistry {
 /// authorization server serves, each as Verzamelen (Bron) or Delen (Lezer).
 #[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
-    offer: HashMap<(Zorgaanbiedernaam, GegevensdienstId), UseCase>,
+    offer: FastMap<(Zorgaanbiedernaam, GegevensdienstId), UseCase>,
     /// Every offered pair as a ready single-pair scope, keyed by its text: the common request
     /// is answered without parsing or allocating a scope.
-    single: HashMap<String, (Scope, GegevensdienstId, UseCase)>,
+    single: FastMap<String, (Scope, GegevensdienstId, UseCase)>,
     multiple_pairs: bool,
 }
 
@@ -687,39 +736,73 @@ impl TokenResponse {
     /// The JSON body: RFC 6749 5.1 (`token_type` `bearer`, `expires_in` 900, `scope`; no
     /// refresh token, MedMij OAUTH-1) or 5.2.
     pub fn body(&self) -> String {
-        #[derive(serde::Serialize)]
-        struct Issued<'a> {
-            access_token: &'a str,
-            token_type: &'static str,
-            expires_in: u64,
-            scope: &'a str,
-        }
-        #[derive(serde::Serialize)]
-        struct Error<'a> {
-            error: &'a str,
-            error_description: &'a str,
-        }
-        let json = match self {
+        match self {
             TokenResponse::Issued {
                 access_token,
                 scope,
             } => {
+                // Written directly (the same text serde_json gives; tested): this is on every
+                // token request.
                 let mut buf = [0u8; 36];
-                serde_json::to_string(&Issued {
-                    access_token: access_token.encode(&mut buf),
-                    token_type: "bearer",
-                    expires_in: LIFETIME.as_secs(),
-                    scope: scope.as_str(),
-                })
+                let scope = scope.as_str();
+                let mut out = String::with_capacity(128 + scope.len());
+                out.push_str(r#"{"access_token":""#);
+                out.push_str(access_token.encode(&mut buf));
+                out.push_str(r#"","token_type":"bearer","expires_in":"#);
+                out.push_str(EXPIRES_IN);
+                out.push_str(r#","scope":"#);
+                push_json_str(&mut out, scope);
+                out.push('}');
+                out
             }
-            TokenResponse::Error { error, description } => serde_json::to_string(&Error {
-                error: error.as_str(),
-                error_description: description,
-            }),
-        };
-        // Serialising plain strings and a number into a String cannot fail.
-        json.unwrap_or_default()
+            TokenResponse::Error { error, description } => {
+                let mut out = String::with_capacity(48 + description.len());
+                out.push_str(r#"{"error":"#);
+                push_json_str(&mut out, error.as_str());
+                out.push_str(r#","error_description":"#);
+                push_json_str(&mut out, description);
+                out.push('}');
+                out
+            }
+        }
     }
+}
+
+/// `expires_in` as written in the token response: [`LIFETIME`] in seconds (MedMij OAUTH-7).
+const EXPIRES_IN: &str = "900";
+const _: () = assert!(LIFETIME.as_secs() == 900 && LIFETIME.subsec_nanos() == 0);
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it (RFC 8259 7: `"`, `\` and
+/// the control characters; `\b \f \n \r \t` in short form, the others as `\u00xx`).
+fn push_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut rest = s;
+    while let Some(i) = rest
+        .bytes()
+        .position(|c| c < 0x20 || c == b'"' || c == b'\\')
+    {
+        out.push_str(&rest[..i]);
+        let c = rest.as_bytes()[i];
+        match c {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(c >> 4)]));
+                out.push(char::from(HEX[usize::from(c & 15)]));
+            }
+        }
+        // The escaped byte is ASCII: the next one starts a character.
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
+    out.push('"');
 }
 
 /// What the token endpoint did, for the log (MedMij LOG-1). Holds no code or token (LOG-4).
@@ -877,22 +960,31 @@ impl ResourceError {
 /// Parses an `Authorization` header value `Bearer <token>` (RFC 6750 2.1; scheme name
 /// case-insensitive, RFC 9110 11.1) into an access token of canonical form (MedMij OAUTH-6).
 pub fn parse_bearer(header: &str) -> Option<AccessToken> {
+    bearer_text(header).and_then(AccessToken::parse)
+}
+
+/// The token text of `Bearer <token>`, before the token itself is checked.
+fn bearer_text(header: &str) -> Option<&str> {
     let (scheme, rest) = header.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
-    AccessToken::parse(rest.trim_start_matches(' '))
+    Some(rest.trim_start_matches(' '))
 }
 
 /// Collects the named parameters of a form-encoded string; a repeated one is an error
 /// (RFC 6749 3.1, 3.2). Unknown parameters are ignored (RFC 6749 3.1).
+/// `index` gives the position of a name in `names` (a `match` on the literal names, which the
+/// compiler turns into length checks and inline comparisons).
 fn collect_params<'a, const N: usize>(
     input: &'a str,
     names: &[&'static str; N],
-) -> Result<[Option<std::borrow::Cow<'a, str>>; N], &'static str> {
-    let mut values: [Option<std::borrow::Cow<'a, str>>; N] = std::array::from_fn(|_| None);
-    for (k, v) in form_urlencoded::parse(input.as_bytes()) {
-        if let Some(i) = names.iter().position(|n| *n == k) {
+    index: impl Fn(&str) -> Option<usize>,
+) -> Result<[Option<Field<'a>>; N], &'static str> {
+    let mut values: [Option<Field<'a>>; N] = [None; N];
+    for (k, v) in crate::form::parse(input) {
+        if let Some(i) = index(&k) {
+            debug_assert_eq!(names[i], k);
             if values[i].is_some() {
                 return Err(names[i]);
             }
@@ -907,14 +999,15 @@ fn collect_params<'a, const N: usize>(
 /// optional port, and otherwise only RFC 3986 URI characters.
 fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
     let Some(rest) = raw
-        .strip_prefix("https://")
-        .and_then(|r| r.strip_prefix(client.as_str()))
+        .as_bytes()
+        .strip_prefix(b"https://")
+        .and_then(|r| r.strip_prefix(client.as_bytes()))
     else {
         return false;
     };
-    let rest = match rest.strip_prefix(':') {
+    let rest = match rest.strip_prefix(b":") {
         Some(p) => {
-            let digits = p.bytes().take_while(u8::is_ascii_digit).count();
+            let digits = p.iter().take_while(|c| c.is_ascii_digit()).count();
             if !(1..=5).contains(&digits) {
                 return false;
             }
@@ -922,12 +1015,29 @@ fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
         }
         None => rest,
     };
-    if !(rest.is_empty() || rest.starts_with('/') || rest.starts_with('?')) {
+    if !(rest.is_empty() || rest.starts_with(b"/") || rest.starts_with(b"?")) {
         return false;
     }
-    rest.bytes()
-        .all(|c| c.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&c))
+    rest.iter().all(|&c| URI_CHAR[usize::from(c)])
 }
+
+/// The bytes [`check_redirect_uri`] allows after the host: ASCII letters and digits and
+/// `-._~:/?[]@!$&'()*+,;=%`.
+const URI_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let extra = b"-._~:/?[]@!$&'()*+,;=%";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// Appends form-encoded pairs to a checked redirect URI (which has no fragment), keeping any
 /// query it already has (RFC 6749 3.1.2).
@@ -945,7 +1055,7 @@ fn redirect_location(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
         }
         out.push_str(k);
         out.push('=');
-        out.extend(form_urlencoded::byte_serialize(v.as_bytes()));
+        crate::form::encode_into(&mut out, v);
     }
     out
 }
@@ -1005,26 +1115,38 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             return Err(invalid(TooLong));
         }
         let [response_type, client_id, redirect_uri, scope, state] =
-            collect_params(query, &NAMES).map_err(|n| invalid(Repeated(n)))?;
+            collect_params(query, &NAMES, |k| match k {
+                "response_type" => Some(0),
+                "client_id" => Some(1),
+                "redirect_uri" => Some(2),
+                "scope" => Some(3),
+                "state" => Some(4),
+                _ => None,
+            })
+            .map_err(|n| invalid(Repeated(n)))?;
         // Client and redirect first: until both are known good, nothing may be redirected
         // (MedMij OAUTH-4).
         let client_id = client_id.ok_or(invalid(Missing("client_id")))?;
-        let client_id = ClientId::parse(&client_id).map_err(|_| invalid(BadClientId))?;
+        let client_id = ClientId::parse(&client_id.decode()).map_err(|_| invalid(BadClientId))?;
         if !self.clients.is_listed(&client_id) {
             return Err(invalid(UnknownClient));
         }
         let redirect_uri = redirect_uri.ok_or(invalid(Missing("redirect_uri")))?;
+        let mut buf = [0u8; BUF_LEN];
+        let redirect_uri = redirect_uri.decode_in(&mut buf);
         if !check_redirect_uri(&redirect_uri, &client_id) {
             return Err(invalid(BadRedirectUri));
         }
-        match response_type.as_deref() {
+        match response_type.map(Field::decode).as_deref() {
             None => return Err(invalid(Missing("response_type"))),
             Some("code") => {}
             Some(_) => return Err(invalid(UnsupportedResponseType)),
         }
         let state = state.ok_or(invalid(Missing("state")))?;
-        let state = State::parse(&state).map_err(|_| invalid(BadState))?;
+        let state = State::parse(&state.decode()).map_err(|_| invalid(BadState))?;
         let scope = scope.ok_or(invalid(Missing("scope")))?;
+        let mut scope_buf = [0u8; BUF_LEN];
+        let scope = scope.decode_in(&mut scope_buf);
         let form = if self.config.multiple_pairs {
             ScopeForm::Multiple
         } else {
@@ -1161,12 +1283,11 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         let mut redemption: Option<(SecretHash, Redemption)> = None;
         let [mut grant_type, mut code, mut redirect_uri, mut client_id] = [None, None, None, None];
         let mut repeated = false;
-        for (k, v) in form_urlencoded::parse(body.as_bytes()) {
+        for (k, v) in crate::form::parse(body) {
             let slot = match &*k {
                 "grant_type" => &mut grant_type,
                 "code" => {
-                    if let Some(c) = Code::parse(&v) {
-                        let hash = c.hash();
+                    if let Some((_, hash)) = Code::parse_hashed(&v.decode()) {
                         match self.store.redeem_code(&hash, now) {
                             Ok(r) => {
                                 if redemption.is_none() || matches!(r, Redemption::Replayed { .. })
@@ -1210,7 +1331,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 },
             };
         }
-        match grant_type.as_deref() {
+        match grant_type.map(Field::decode).as_deref() {
             None => {
                 return refuse(TokenErrorCode::InvalidRequest, "grant_type is missing.");
             }
@@ -1229,7 +1350,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             );
         }
         if let Some(id) = client_id
-            && id != client.as_str()
+            && id.decode().as_bytes() != client.as_bytes()
         {
             return refuse(
                 TokenErrorCode::InvalidClient,
@@ -1260,7 +1381,8 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 "The authorization code was issued to another client (MedMij OAUTH-9).",
             );
         }
-        if *record.redirect_uri != *redirect_uri {
+        let mut buf = [0u8; BUF_LEN];
+        if *record.redirect_uri != *redirect_uri.decode_in(&mut buf) {
             return invalid_grant(
                 "redirect_uri differs from the authorization request (MedMij OAUTH-9).",
             );
@@ -1309,10 +1431,12 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
     ) -> Result<ResourceAccess, ResourceError> {
         let err = |kind| ResourceError { kind };
         let header = authorization.ok_or(err(ResourceErrorKind::MissingToken))?;
-        let token = parse_bearer(header).ok_or(err(ResourceErrorKind::Malformed))?;
+        let (_, hash) = bearer_text(header)
+            .and_then(AccessToken::parse_hashed)
+            .ok_or(err(ResourceErrorKind::Malformed))?;
         let record = self
             .store
-            .lookup_token(&token.hash(), now)
+            .lookup_token(&hash, now)
             .map_err(|_| err(ResourceErrorKind::BackendUnavailable))?
             .ok_or(err(ResourceErrorKind::InvalidToken))?;
         let interaction_ok = matches!(
@@ -1345,5 +1469,90 @@ impl Drawn for Code {
 impl Drawn for AccessToken {
     fn draw_from(random: &impl RandomSource) -> Self {
         AccessToken::random(random)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn token_bodies_are_what_serde_json_writes() {
+        let za = Zorgaanbiedernaam::parse("umcharderwijk@medmij").unwrap();
+        let scopes = [
+            Scope::single(za.clone(), GegevensdienstId::parse("4").unwrap()),
+            Scope::parse(
+                "umcharderwijk~1 umcharderwijk~3 umcharderwijk~!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
+                ScopeForm::Multiple,
+            )
+            .unwrap(),
+        ];
+        for scope in scopes {
+            let access_token = AccessToken::random(&ThreadRandom);
+            let expected = serde_json::json!({
+                "access_token": access_token.secret_text(),
+                "token_type": "bearer",
+                "expires_in": 900,
+                "scope": scope.as_str(),
+            });
+            let r = TokenResponse::Issued {
+                access_token,
+                scope,
+            };
+            // Same text as serde_json's (key order as written, no spaces).
+            let body = r.body();
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+                expected
+            );
+            let mut buf = [0u8; 36];
+            let TokenResponse::Issued {
+                access_token,
+                scope,
+            } = &r
+            else {
+                unreachable!()
+            };
+            assert_eq!(
+                body,
+                format!(
+                    r#"{{"access_token":"{}","token_type":"bearer","expires_in":900,"scope":{}}}"#,
+                    access_token.encode(&mut buf),
+                    serde_json::to_string(scope.as_str()).unwrap()
+                )
+            );
+        }
+        let e = TokenResponse::Error {
+            error: TokenErrorCode::InvalidGrant,
+            description: "The authorization code is not valid.",
+        };
+        assert_eq!(
+            e.body(),
+            r#"{"error":"invalid_grant","error_description":"The authorization code is not valid."}"#
+        );
+    }
+
+    #[test]
+    fn json_strings_are_escaped_like_serde_json() {
+        for s in [
+            "",
+            "a\"b\\c",
+            "\u{0}\u{1f}\u{7f}\u{8}\u{c}\n\r\t",
+            "é/ü\u{2028}",
+        ] {
+            let mut out = String::new();
+            push_json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn json_strings_are_escaped_like_serde_json_on_any_text(s in any::<String>()) {
+            let mut out = String::new();
+            push_json_str(&mut out, &s);
+            prop_assert_eq!(out, serde_json::to_string(&s).unwrap());
+        }
     }
 }

@@ -202,7 +202,13 @@ enum CodeState {
 }
 
 struct CodeEntry {
-    record: CodeRecord,
+    /// When the code was issued: decides how long the entry is kept.
+    issued_at: SystemTime,
+    /// What the code was issued for, until its first presentation takes it out: after that the
+    /// entry only tells a replay (MedMij OAUTH-8), and the record's shared parts are released
+    /// at once instead of when the entry is swept, [`CODE_RETENTION`] later. Boxed, so that the
+    /// entries kept for that half hour are small (the map is most of the store's memory).
+    record: Option<Box<CodeRecord>>,
     state: CodeState,
 }
 
@@ -308,7 +314,7 @@ impl MemoryStore {
 }
 
 fn code_kept(e: &CodeEntry, now: SystemTime) -> bool {
-    now < later(e.record.issued_at, CODE_RETENTION)
+    now < later(e.issued_at, CODE_RETENTION)
 }
 
 fn token_kept(e: &TokenEntry, now: SystemTime) -> bool {
@@ -331,7 +337,8 @@ impl TokenStore for MemoryStore {
         shard.map.insert(
             *hash,
             CodeEntry {
-                record: record.clone(),
+                issued_at: record.issued_at,
+                record: Some(Box::new(record.clone())),
                 state: CodeState::Issued,
             },
         );
@@ -352,10 +359,10 @@ impl TokenStore for MemoryStore {
         match entry.state {
             CodeState::Issued => {
                 entry.state = CodeState::Redeemed { token: None };
-                if now < entry.record.expires_at() {
-                    Ok(Redemption::Fresh(entry.record.clone()))
-                } else {
-                    Ok(Redemption::Expired)
+                // An issued code always has its record; without one it could not be honoured.
+                match entry.record.take() {
+                    Some(record) if now < record.expires_at() => Ok(Redemption::Fresh(*record)),
+                    _ => Ok(Redemption::Expired),
                 }
             }
             CodeState::Redeemed { token } => {

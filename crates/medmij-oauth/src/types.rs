@@ -75,23 +75,86 @@ pub enum ScopeError {
 /// assert!(ClientId::parse("PGO.example.nl").is_err()); // lowercase only (LISTS-4)
 /// assert!(ClientId::parse("localhost").is_err());      // at least one dot
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ClientId(Arc<str>);
+#[derive(Clone)]
+pub struct ClientId(HostRepr);
+
+/// How a [`ClientId`] keeps its hostname: short ones (most) in place, so that parsing,
+/// cloning into every code and token record, and dropping need no allocation and no shared
+/// reference count; longer ones shared.
+#[derive(Clone)]
+enum HostRepr {
+    Inline { len: u8, bytes: [u8; INLINE_HOST] },
+    Shared(Arc<str>),
+}
+
+/// The longest hostname a [`ClientId`] keeps in place (the value is then 24 bytes, like a
+/// `String`).
+const INLINE_HOST: usize = 22;
 
 impl ClientId {
     /// Parses a hostname per the LISTS-4 pattern
     /// `(([a-z0-9])([a-z0-9-])*(\.))+([a-z0-9])([a-z0-9-])*([a-z0-9])`, at most 253 characters.
     pub fn parse(s: &str) -> Result<Self, ValueError> {
-        if is_ocl_hostname(s) {
-            Ok(ClientId(Arc::from(s)))
-        } else {
-            Err(ValueError::ClientId)
+        if !is_ocl_hostname(s) {
+            return Err(ValueError::ClientId);
         }
+        Ok(ClientId(match u8::try_from(s.len()) {
+            Ok(len) if s.len() <= INLINE_HOST => {
+                let mut bytes = [0u8; INLINE_HOST];
+                bytes[..s.len()].copy_from_slice(s.as_bytes());
+                HostRepr::Inline { len, bytes }
+            }
+            _ => HostRepr::Shared(Arc::from(s)),
+        }))
     }
 
     /// The hostname.
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            // The bytes were copied from a `&str` (and are ASCII): this cannot fail.
+            HostRepr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            HostRepr::Shared(s) => s,
+        }
+    }
+
+    /// The hostname's bytes (without the UTF-8 check [`ClientId::as_str`] makes).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            HostRepr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            HostRepr::Shared(s) => s.as_bytes(),
+        }
+    }
+}
+
+// Equality, order and hash are those of the hostname text, as when the value was an
+// `Arc<str>`.
+impl PartialEq for ClientId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for ClientId {}
+
+impl PartialOrd for ClientId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ClientId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for ClientId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // What `str`'s `Hash` writes.
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
     }
 }
 
@@ -100,32 +163,37 @@ pub(crate) fn is_ocl_hostname(s: &str) -> bool {
     if s.is_empty() || s.len() > 253 {
         return false;
     }
-    let labels: Vec<&str> = s.split('.').collect();
-    if labels.len() < 2 {
-        return false;
-    }
     let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    for (i, label) in labels.iter().enumerate() {
-        let b = label.as_bytes();
-        if b.is_empty() || !alnum(b[0]) || !b.iter().all(|&c| alnum(c) || c == b'-') {
+    // One pass: every label is non-empty and starts with a letter or digit, then letters,
+    // digits and hyphens; at least two labels; the last has two or more characters and ends
+    // in a letter or digit.
+    let (mut dots, mut label_len, mut prev) = (0usize, 0usize, 0u8);
+    for &c in s.as_bytes() {
+        if c == b'.' {
+            if label_len == 0 {
+                return false;
+            }
+            dots += 1;
+            label_len = 0;
+        } else if alnum(c) || (c == b'-' && label_len > 0) {
+            label_len += 1;
+        } else {
             return false;
         }
-        if i == labels.len() - 1 && (b.len() < 2 || !alnum(b[b.len() - 1])) {
-            return false;
-        }
+        prev = c;
     }
-    true
+    dots >= 1 && label_len >= 2 && alnum(prev)
 }
 
 impl fmt::Display for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for ClientId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientId({:?})", self.0)
+        write!(f, "ClientId({:?})", self.as_str())
     }
 }
 
@@ -450,6 +518,53 @@ mod tests {
             "", "nl", "a.n", "-a.nl", "a..nl", "a.nl.", "A.nl", "a.n-", "a_b.nl", "a.nl:443",
         ] {
             assert_eq!(ClientId::parse(bad), Err(ValueError::ClientId), "{bad}");
+        }
+    }
+
+    /// The LISTS-4 check as first written (collecting the labels), to compare against.
+    fn reference_hostname(s: &str) -> bool {
+        if s.is_empty() || s.len() > 253 {
+            return false;
+        }
+        let labels: Vec<&str> = s.split('.').collect();
+        let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+        labels.len() >= 2
+            && labels.iter().enumerate().all(|(i, label)| {
+                let b = label.as_bytes();
+                !b.is_empty()
+                    && alnum(b[0])
+                    && b.iter().all(|&c| alnum(c) || c == b'-')
+                    && (i != labels.len() - 1 || (b.len() >= 2 && alnum(b[b.len() - 1])))
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostname_check_agrees_with_reference(s in "[a-c0-2.A_-]{0,12}") {
+            proptest::prop_assert_eq!(is_ocl_hostname(&s), reference_hostname(&s));
+        }
+    }
+
+    #[test]
+    fn client_ids_of_any_length_behave_as_their_text() {
+        use std::hash::{BuildHasher, RandomState};
+        let hasher = RandomState::new();
+        let names: Vec<String> = (4..40)
+            .map(|n| format!("{}.nl", "a".repeat(n - 3)))
+            .chain(["pgo.example.nl".into(), format!("{}.nl", "b".repeat(250))])
+            .collect();
+        for a in &names {
+            let id = ClientId::parse(a).unwrap();
+            assert_eq!(id.as_str(), a);
+            assert_eq!(id.to_string(), *a);
+            assert_eq!(format!("{id:?}"), format!("ClientId({a:?})"));
+            assert_eq!(hasher.hash_one(&id), hasher.hash_one(a.as_str()));
+            assert_eq!(id.clone(), id);
+            for b in &names {
+                let other = ClientId::parse(b).unwrap();
+                assert_eq!(id == other, a == b);
+                assert_eq!(id.cmp(&other), a.as_str().cmp(b.as_str()));
+            }
         }
     }
 
