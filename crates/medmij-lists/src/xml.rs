@@ -768,14 +768,14 @@ impl<'a> Driver<'a> {
                             text.push_str(b);
                         }
                         owned = true;
-                        push_normalized(&mut text, &t);
+                        push_normalized(&mut text, t);
                     } else {
                         let path = path_of(schema, &stack, None);
                         return Err(self.fatal(ErrorKind::UnexpectedText, schema.rule, at, path));
                     }
                 }
                 Event::GeneralRef(r) => {
-                    let c = resolve_reference(&r).map_err(|m| self.malformed(m, at))?;
+                    let c = resolve_reference(r).map_err(|m| self.malformed(m, at))?;
                     if simple {
                         if let Some(b) = borrowed.take() {
                             text.push_str(b);
