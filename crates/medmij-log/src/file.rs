@@ -100,9 +100,18 @@ struct State {
 /// [`FileLog::append`] returns only once the entry is on disk (`fsync`).
 /// Concurrent appends are committed together (group commit): whoever finds
 /// no commit under way writes and syncs everything queued so far, the others
-/// wait for it. One process writes a file at a time.
+/// wait for it.
+///
+/// One writer per file: [`FileLog::open`] takes an exclusive advisory lock on
+/// `<path>.lock` (held until the `FileLog` is dropped), so a second writer, in
+/// this process or another, gets [`LogError::InUse`] instead of interleaving
+/// its chain with this one's or "repairing" a tail that is being written.
+/// Readers ([`crate::chain::verify_only`] over the file, the `audit verify`
+/// example) need no lock.
 pub struct FileLog {
     path: PathBuf,
+    /// The exclusive lock on `<path>.lock`, released when dropped.
+    _lock: File,
     domain: Domain,
     trust: Trust,
     fsync: bool,
@@ -142,6 +151,28 @@ fn torn_path(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
+fn lock_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Takes the exclusive writer lock of the log at `path`.
+fn lock(path: &Path) -> Result<File, LogError> {
+    let lock_path = lock_path(path);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io_err("opening", &lock_path, e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::InUse(path.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err("locking", &lock_path, e)),
+    }
+}
+
 fn verify_file(path: &Path, trust: &Trust) -> Result<VerifyReport, VerifyError> {
     let f = File::open(path).map_err(|e| VerifyError::Io {
         line: 0,
@@ -155,6 +186,7 @@ impl FileLog {
     /// tail: the incomplete last line is appended to `<path>.torn`, cut from
     /// the log, and a `repair` checkpoint recording it is written (time
     /// `now`). Any other defect refuses to open ([`LogError::Corrupt`]).
+    /// Another writer holding the log refuses to open ([`LogError::InUse`]).
     pub fn open(
         path: impl AsRef<Path>,
         config: FileLogConfig,
@@ -168,6 +200,9 @@ impl FileLog {
                 "the signing key's public key is not among the trusted keys".into(),
             ));
         }
+        // Before reading anything: a tail being written by another writer is
+        // not torn.
+        let lock = lock(&path)?;
         let mut repaired = None;
         let verified = if path.exists() {
             match verify_file(&path, &config.trust) {
@@ -236,6 +271,7 @@ impl FileLog {
         let durable = writer.head().seq;
         let log = Self {
             path,
+            _lock: lock,
             domain: config.domain,
             trust: config.trust,
             fsync: config.fsync,

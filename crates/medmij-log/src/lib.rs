@@ -116,6 +116,9 @@ pub enum LogError {
     /// A setting was refused.
     #[error("configuration: {0}")]
     Config(String),
+    /// Another writer (in this process or another) has the log open.
+    #[error("{0}: the log is open for writing elsewhere (one writer per log)")]
+    InUse(std::path::PathBuf),
     /// A retention setting was refused (LOG-3).
     #[error(transparent)]
     Retention(#[from] RetentionError),

@@ -552,3 +552,26 @@ proptest! {
         prop_assert_eq!(verify_only(data.as_slice(), Trust::Embedded), full);
     }
 }
+
+#[test]
+fn one_writer_per_log_file() {
+    let path = temp_dir("one-writer").join("audit.jsonl");
+    let (first, _) = FileLog::open(&path, config(), t(1_000)).unwrap();
+    first.append(&event(1, "p1", t(1_001))).unwrap();
+    // A second writer (here in the same process; the lock is per open file, so
+    // another process is refused the same way) is refused before it reads
+    // anything, and the first one goes on undisturbed.
+    match FileLog::open(&path, config(), t(1_002)) {
+        Err(LogError::InUse(p)) => assert_eq!(p, path),
+        other => panic!("expected InUse, got {other:?}"),
+    }
+    first.append(&event(2, "p1", t(1_003))).unwrap();
+    assert_eq!(first.verify().unwrap().events, 2);
+    // Once the first writer is gone, the log opens again.
+    drop(first);
+    let (again, _) = FileLog::open(&path, config(), t(1_004)).unwrap();
+    assert_eq!(again.verify().unwrap().events, 2);
+    // Reading needs no lock.
+    let f = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    assert!(verify_only(f, Trust::Keys(vec![key().verifying_key()])).is_ok());
+}
