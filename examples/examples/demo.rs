@@ -155,6 +155,10 @@ async fn run(mode: Mode) -> Result<(), DemoError> {
             code.as_deref().unwrap_or("-")
         );
         expired_ok = status == 401 && code.as_deref() == Some("suppressed");
+        println!(
+            "in plain words: the access token lasts 900 seconds (OAUTH-7); after that the care \
+             provider no longer hands out data with it, and the PGO must ask the person again"
+        );
     }
     let mut replay_ok = true;
     if mode == Mode::ReplayCode {
@@ -169,6 +173,11 @@ async fn run(mode: Mode) -> Result<(), DemoError> {
         replay_ok = r.status == 400
             && r.error.as_deref() == Some("invalid_grant")
             && r.resource_status_after == 401;
+        println!(
+            "in plain words: an authorization code works once (OAUTH-8); presented again, the \
+             care provider refuses it and withdraws the token it gave for it, so the data \
+             cannot be read with that token any more"
+        );
     }
     println!();
     let (za, pgo) = net.verify_logs().await?;

@@ -75,11 +75,17 @@ fn every_flag_ends_as_the_rulebook_prescribes() {
         ),
         (
             Some("--replay-code"),
-            &["token endpoint: HTTP 400 invalid_grant; FHIR read with the earlier token: HTTP 401"],
+            &[
+                "token endpoint: HTTP 400 invalid_grant; FHIR read with the earlier token: HTTP 401",
+                "in plain words: an authorization code works once",
+            ],
         ),
         (
             Some("--expired-token"),
-            &["FHIR read: HTTP 401, OperationOutcome issue code suppressed"],
+            &[
+                "FHIR read: HTTP 401, OperationOutcome issue code suppressed",
+                "in plain words: the access token lasts 900 seconds",
+            ],
         ),
         (
             Some("--revoked-cert"),
