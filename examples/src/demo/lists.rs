@@ -224,6 +224,11 @@ fn whitelist_of(
     })
 }
 
+/// The Volgnummer of the list in force in `store`, if any.
+fn volgnummer<L: MedMijList>(store: &ListStore<L>) -> Option<String> {
+    store.current().map(|i| i.list().volgnummer().to_string())
+}
+
 /// The ZA GW's lists: OCL, GNL, WHL.
 pub(crate) struct ZaLists {
     fetcher: ListFetcher,
@@ -251,6 +256,16 @@ impl ZaLists {
     }
     pub(crate) fn fetcher(&self) -> &ListFetcher {
         &self.fetcher
+    }
+    /// The Volgnummer in force of the OCL, GNL or WHL (`None` for the ZAL: the
+    /// ZA GW does not fetch it).
+    pub(crate) fn volgnummer(&self, list: super::List) -> Option<String> {
+        match list {
+            super::List::Ocl => volgnummer(&self.ocl),
+            super::List::Gnl => volgnummer(&self.gnl),
+            super::List::Whl => volgnummer(&self.whl),
+            super::List::Zal => None,
+        }
     }
 }
 
@@ -285,5 +300,15 @@ impl PgoLists {
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
         whitelist_of(&self.whl, &self.fetcher.clock)
+    }
+    /// The Volgnummer in force of the ZAL, GNL or WHL (`None` for the OCL: the
+    /// PGO GW does not fetch it).
+    pub(crate) fn volgnummer(&self, list: super::List) -> Option<String> {
+        match list {
+            super::List::Zal => volgnummer(&self.zal),
+            super::List::Gnl => volgnummer(&self.gnl),
+            super::List::Whl => volgnummer(&self.whl),
+            super::List::Ocl => None,
+        }
     }
 }

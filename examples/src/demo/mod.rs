@@ -766,8 +766,8 @@ impl Network {
     /// GW for the ZAL and the GNL, the ZA GW for the OCL and the WHL).
     pub fn volgnummer_in_force(&self, list: List) -> Option<String> {
         match list {
-            List::Zal => self.pgo.volgnummer(list),
-            _ => self.za.volgnummer(list),
+            List::Zal => self.pgo.lists().volgnummer(list),
+            _ => self.za.lists().volgnummer(list),
         }
     }
 

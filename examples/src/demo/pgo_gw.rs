@@ -139,26 +139,9 @@ impl PgoGw {
             .insert(sid.to_owned(), (self.now(), run));
     }
 
-    /// The Volgnummer of a list in force here (the ZAL, GNL or WHL).
-    pub(crate) fn volgnummer(&self, list: super::List) -> Option<String> {
-        match list {
-            super::List::Zal => self
-                .lists
-                .zal
-                .current()
-                .map(|i| i.list().volgnummer().to_string()),
-            super::List::Gnl => self
-                .lists
-                .gnl
-                .current()
-                .map(|i| i.list().volgnummer().to_string()),
-            super::List::Whl => self
-                .lists
-                .whl
-                .current()
-                .map(|i| i.list().volgnummer().to_string()),
-            super::List::Ocl => None,
-        }
+    /// The lists this gateway fetches.
+    pub(crate) fn lists(&self) -> &PgoLists {
+        &self.lists
     }
 
     /// This gateway's clock (the real one plus the demo offset).

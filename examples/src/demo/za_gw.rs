@@ -215,6 +215,11 @@ impl ZaGw {
         })
     }
 
+    /// The lists this gateway fetches.
+    pub(crate) fn lists(&self) -> &ZaLists {
+        &self.lists
+    }
+
     /// This gateway's clock (the real one plus the demo offset).
     fn now(&self) -> SystemTime {
         self.lists.fetcher().now()
@@ -228,28 +233,6 @@ impl ZaGw {
     /// From now on the back end has no data of the person.
     pub(crate) fn set_no_data(&self) {
         self.no_data.store(true, Ordering::Relaxed);
-    }
-
-    /// The Volgnummer of a list in force here (the OCL, GNL or WHL).
-    pub(crate) fn volgnummer(&self, list: super::List) -> Option<String> {
-        match list {
-            super::List::Ocl => self
-                .lists
-                .ocl
-                .current()
-                .map(|i| i.list().volgnummer().to_string()),
-            super::List::Gnl => self
-                .lists
-                .gnl
-                .current()
-                .map(|i| i.list().volgnummer().to_string()),
-            super::List::Whl => self
-                .lists
-                .whl
-                .current()
-                .map(|i| i.list().volgnummer().to_string()),
-            super::List::Zal => None,
-        }
     }
 
     /// Sets how many flows may wait for a person at once.
