@@ -3,35 +3,27 @@
 //! over TLS (front-channel profile, MedMij TLS-1), logs in at the TEST DigiD
 //! stand-in (OAUTH-11), renders the Toestemming screen (CONSENT-1), and, driven
 //! over the DevTools protocol, presses "grant" and ends on the PGO page showing
-//! the data. Fails (never skips) when no `chromium` is on the PATH.
+//! the data. The demo's host names reach the loopback ports by Chromium's
+//! `--host-resolver-rules` here; `demo_front_door.rs` walks the same flow through
+//! the front door `demo --serve` opens. Fails (never skips) when no `chromium`
+//! is on the PATH.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use medmij_examples::demo::Network;
 
+#[path = "support/chromium.rs"]
+mod chromium;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn headless_chromium_reaches_the_digid_stand_in() {
-    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }) else {
-        panic!("chromium is required (Debian package chromium; .ci/test installs it)");
-    };
+    let chromium = chromium::binary();
     let net = Network::start(false).await.expect("network starts");
     let profile = tempfile::tempdir().unwrap();
     let out = tempfile::NamedTempFile::new().unwrap();
     let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-        ])
+        .args(chromium::HEADLESS)
         .args(net.chromium_args(profile.path()))
         .arg("--dump-dom")
         .arg(net.start_url())
@@ -65,105 +57,24 @@ async fn headless_chromium_reaches_the_digid_stand_in() {
     );
 }
 
-#[path = "support/cdp.rs"]
-mod cdp;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn headless_chromium_walks_the_whole_front_channel() {
-    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
-        Command::new(c)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    }) else {
-        panic!("chromium is required (Debian package chromium; .ci/test installs it)");
-    };
+    let chromium = chromium::binary();
     let net = Network::start(false).await.expect("network starts");
     let profile = tempfile::tempdir().unwrap();
-    // A free port for DevTools.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let devtools = chromium::free_port();
     let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-        ])
-        .arg(format!("--remote-debugging-port={port}"))
+        .args(chromium::HEADLESS)
+        .arg(format!("--remote-debugging-port={devtools}"))
         .args(net.chromium_args(profile.path()))
         .arg(net.home_url())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("chromium starts");
-    let result = (|| -> Result<String, String> {
-        let t = Instant::now();
-        let wait = |what: &str, f: &mut dyn FnMut() -> bool| -> Result<(), String> {
-            while !f() {
-                if t.elapsed() > Duration::from_secs(60) {
-                    return Err(format!("timed out waiting for {what}"));
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Ok(())
-        };
-        let mut path = None;
-        wait("DevTools", &mut || {
-            path = cdp::page_path(port);
-            path.is_some()
-        })?;
-        let mut page = cdp::Page::connect(port, &path.unwrap()).map_err(|e| e.to_string())?;
-        let mut title = String::new();
-        // The PGO's home page: the person follows the link to collect.
-        wait("the PGO home page", &mut || {
-            title = page
-                .eval("document.title")
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            title == "MijnPGO Demo"
-        })?;
-        page.eval("document.getElementById('collect').click(); true")
-            .map_err(|e| e.to_string())?;
-        // The TEST DigiD stand-in (MedMij OAUTH-11): the person logs in.
-        wait("the DigiD stand-in", &mut || {
-            title = page
-                .eval("document.title")
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            title == "TEST DigiD stand-in"
-        })?;
-        page.eval("document.getElementById('digid-login').click(); true")
-            .map_err(|e| e.to_string())?;
-        wait("the consent screen", &mut || {
-            title = page
-                .eval("document.title")
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            title == "Toestemming"
-        })?;
-        // The person presses "grant" (MedMij CONSENT-1).
-        page.eval("document.getElementById('mc-grant').click(); true")
-            .map_err(|e| e.to_string())?;
-        let mut text = String::new();
-        wait("the PGO page", &mut || {
-            text = page
-                .eval("document.title + ' | ' + document.body.innerText")
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            text.starts_with("Gegevens opgehaald")
-        })?;
-        Ok(text)
-    })();
+    let result = tokio::task::spawn_blocking(move || chromium::walk_verzamelen(devtools))
+        .await
+        .unwrap();
     let _ = child.kill();
     let _ = child.wait();
     let text = result.expect("chromium walks the flow");

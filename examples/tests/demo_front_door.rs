@@ -5,12 +5,11 @@
 //! when `chromium` or `curl` is missing.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use medmij_examples::demo::{Network, PGO_HOST};
 
-#[path = "support/cdp.rs"]
-mod cdp;
+#[path = "support/chromium.rs"]
+mod chromium;
 
 fn require(tool: &str, package: &str) {
     let ok = Command::new(tool)
@@ -78,26 +77,14 @@ async fn curl_reaches_the_pgo_home_page_through_the_front_door() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chromium_walks_the_front_channel_through_the_front_door() {
-    require("chromium", "chromium");
+    let chromium = chromium::binary();
     let net = Network::start(false).await.expect("network starts");
     let door = net.open_front_door().await.expect("front door opens");
     let profile = tempfile::tempdir().unwrap();
-    let devtools = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let devtools = chromium::free_port();
     // The flags `demo --serve` prints, plus headless operation and DevTools.
-    let mut child = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
+    let mut child = Command::new(chromium)
+        .args(chromium::HEADLESS)
         .arg(format!("--remote-debugging-port={devtools}"))
         .args(door.chromium_args(profile.path()))
         .arg(net.home_url())
@@ -105,7 +92,7 @@ async fn chromium_walks_the_front_channel_through_the_front_door() {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromium starts");
-    let walk = tokio::task::spawn_blocking(move || walk(devtools))
+    let walk = tokio::task::spawn_blocking(move || chromium::walk_verzamelen(devtools))
         .await
         .unwrap();
     let _ = child.kill();
@@ -119,52 +106,4 @@ async fn chromium_walks_the_front_channel_through_the_front_door() {
             .any(|s| s.text.contains("Bundle stored in the dossier"))
     );
     net.verify_logs().await.expect("logs verify");
-}
-
-/// Home page → collect link → DigiD stand-in → log in → Toestemming → grant →
-/// back at the PGO; returns the final page's title and text.
-fn walk(devtools: u16) -> Result<String, String> {
-    let t = Instant::now();
-    let wait = |what: &str, f: &mut dyn FnMut() -> bool| -> Result<(), String> {
-        while !f() {
-            if t.elapsed() > Duration::from_secs(60) {
-                return Err(format!("timed out waiting for {what}"));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Ok(())
-    };
-    let mut path = None;
-    wait("DevTools", &mut || {
-        path = cdp::page_path(devtools);
-        path.is_some()
-    })?;
-    let mut page = cdp::Page::connect(devtools, &path.unwrap()).map_err(|e| e.to_string())?;
-    let title = |page: &mut cdp::Page| {
-        page.eval("document.title")
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    };
-    for (screen, button) in [
-        ("MijnPGO Demo", "collect"),
-        ("TEST DigiD stand-in", "digid-login"),
-        ("Toestemming", "mc-grant"),
-    ] {
-        wait(screen, &mut || title(&mut page) == screen)?;
-        page.eval(&format!(
-            "document.getElementById('{button}').click(); true"
-        ))
-        .map_err(|e| e.to_string())?;
-    }
-    let mut text = String::new();
-    wait("the PGO page", &mut || {
-        text = page
-            .eval("document.title + ' | ' + document.body.innerText")
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        text.starts_with("Gegevens opgehaald")
-    })?;
-    Ok(text)
 }
