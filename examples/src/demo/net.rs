@@ -242,3 +242,34 @@ pub(crate) fn with_header(
     }
     r
 }
+
+/// A fresh random identifier (128 bits from medmij-oauth's CSPRNG source), as
+/// lowercase hex: flow ids, browser-session ids, anti-CSRF tokens.
+pub(crate) fn random_hex() -> String {
+    use medmij_oauth::RandomSource;
+    let mut b = [0u8; 16];
+    medmij_oauth::ThreadRandom.fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The (decoded) value of parameter `name` in a query string or form body.
+pub(crate) fn param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// A plain page: escaped title and text, and optionally a link to the site's
+/// home page with this label.
+pub(crate) fn page(title: &str, text: &str, home: Option<&str>) -> String {
+    let e = medmij_consent::escape_html;
+    let home = home
+        .map(|label| format!("<p><a href=\"/\">{}</a></p>", e(label)))
+        .unwrap_or_default();
+    format!(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body><h1>{t}</h1><p>{x}</p>{home}</body></html>",
+        t = e(title),
+        x = e(text)
+    )
+}

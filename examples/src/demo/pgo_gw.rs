@@ -18,8 +18,8 @@ use medmij_consent::{
 };
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
-    AccessGrant, Client, ClientId, GegevensdienstId, PendingAuthorization, PersonMessage,
-    RandomSource, Scope, ThreadRandom, TokenRequest, Zorgaanbiedernaam,
+    AccessGrant, Client, ClientId, GegevensdienstId, PendingAuthorization, PersonMessage, Scope,
+    TokenRequest, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
@@ -33,12 +33,8 @@ use super::{
 
 /// The PGO's own account id of the person (PGO domain: no BSN, MedMij LOG-4).
 const PGO_ACCOUNT: &str = "pgo-account-demo-1";
-
-fn random_hex() -> String {
-    let mut b = [0u8; 16];
-    ThreadRandom.fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+/// The label of the link back to the PGO's home page on its plain pages.
+const HOME: &str = "Naar MijnPGO Demo";
 
 struct Pending {
     auth: PendingAuthorization,
@@ -72,15 +68,6 @@ pub(crate) struct PgoGw {
 }
 
 type R = Result<Response, DemoError>;
-
-fn page(title: &str, text: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{x}</p><p><a href=\"/\">Naar MijnPGO Demo</a></p></body></html>",
-        t = medmij_consent::escape_html(title),
-        x = medmij_consent::escape_html(text)
-    )
-}
 
 impl PgoGw {
     pub(crate) fn new(
@@ -228,7 +215,7 @@ impl PgoGw {
                 final_page: String::new(),
             },
         );
-        net::html(500, page("Fout", "Er ging iets mis."))
+        net::html(500, net::page("Fout", "Er ging iets mis.", Some(HOME)))
     }
 
     /// The PGO's home page: what the person can do, as links.
@@ -299,7 +286,7 @@ impl PgoGw {
             entry.token_endpoint().as_str(),
             scope.clone(),
         )?;
-        let sid = random_hex();
+        let sid = net::random_hex();
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -344,12 +331,10 @@ impl PgoGw {
         let received = match p.auth.handle_redirect(query, now) {
             Ok(r) => r,
             Err(e) => {
-                let param = |name: &str| {
-                    form_urlencoded::parse(query.as_bytes())
-                        .find(|(k, _)| k == name)
-                        .map(|(_, v)| v.into_owned())
-                };
-                let (error, error_description) = (param("error"), param("error_description"));
+                let (error, error_description) = (
+                    net::param(query, "error"),
+                    net::param(query, "error_description"),
+                );
                 self.log
                     .record(Entry {
                         event_type: "oauth.callback",
@@ -383,7 +368,7 @@ impl PgoGw {
                 );
                 return Ok(net::html(
                     200,
-                    page("Geen gegevens opgehaald", e.message_nl()),
+                    net::page("Geen gegevens opgehaald", e.message_nl(), Some(HOME)),
                 ));
             }
         };
@@ -454,7 +439,10 @@ impl PgoGw {
                         final_page: String::new(),
                     },
                 );
-                return Ok(net::html(200, page("Geen gegevens opgehaald", message)));
+                return Ok(net::html(
+                    200,
+                    net::page("Geen gegevens opgehaald", message, Some(HOME)),
+                ));
             }
         };
         let grant = p
@@ -571,9 +559,10 @@ impl PgoGw {
             .unwrap_or_default();
         Ok(net::html(
             200,
-            page(
+            net::page(
                 "Gegevens opgehaald",
                 &format!("{message} Medicatie: {shown}."),
+                Some(HOME),
             ),
         ))
     }
@@ -775,7 +764,7 @@ impl PgoGw {
                     },
                 ),
             );
-        Ok(net::html(200, page("Delen", &message)))
+        Ok(net::html(200, net::page("Delen", &message, Some(HOME))))
     }
 }
 

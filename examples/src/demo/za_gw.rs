@@ -23,8 +23,8 @@ use medmij_consent::{
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
     AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome,
-    GegevensdienstId, Interaction, MemoryStore, RandomSource, ServerConfig, Session, Subject,
-    ThreadRandom, TokenEvent, UseCase, Zorgaanbiedernaam,
+    GegevensdienstId, Interaction, MemoryStore, ServerConfig, Session, Subject, TokenEvent,
+    UseCase, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
@@ -134,12 +134,6 @@ impl ClientRegistry for OclRegistry {
     }
 }
 
-fn random_hex() -> String {
-    let mut b = [0u8; 16];
-    ThreadRandom.fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Where a pending flow stands: at the DigiD stand-in, or on the consent screen.
 enum Stage {
     AwaitingLogin,
@@ -180,12 +174,6 @@ pub(crate) struct ZaGw {
 }
 
 type R = Result<Response, DemoError>;
-
-fn param(query: &str, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
 
 impl ZaGw {
     pub(crate) fn new(lists: ZaLists, log: AuditLog, trace: Arc<Trace>) -> Result<Self, DemoError> {
@@ -410,9 +398,10 @@ impl ZaGw {
     fn flow_gone() -> Response {
         net::html(
             400,
-            page(
+            net::page(
                 "Sessie onbekend of verlopen",
                 "Deze aanvraag is onbekend of al afgelopen. Begin opnieuw vanuit uw PGO.",
+                None,
             ),
         )
     }
@@ -453,9 +442,10 @@ impl ZaGw {
             return Ok(net::with_header(
                 net::html(
                     503,
-                    page(
+                    net::page(
                         "Even geduld",
                         "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
+                        None,
                     ),
                 ),
                 "Retry-After",
@@ -473,8 +463,8 @@ impl ZaGw {
                 session.request().scope()
             ),
         );
-        let flow = random_hex();
-        let csrf = CsrfToken::new(random_hex())?;
+        let flow = net::random_hex();
+        let csrf = CsrfToken::new(net::random_hex())?;
         self.flows.lock().unwrap_or_else(|e| e.into_inner()).insert(
             flow.clone(),
             Pending {
@@ -492,7 +482,7 @@ impl ZaGw {
     }
 
     fn login_page(&self, query: &str) -> R {
-        let flow = param(query, "flow").unwrap_or_default();
+        let flow = net::param(query, "flow").unwrap_or_default();
         let flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
         match flows.get(&flow) {
             Some(p) if matches!(p.stage, Stage::AwaitingLogin) => {
@@ -506,9 +496,9 @@ impl ZaGw {
     async fn login(&self, form: &str) -> R {
         let now = self.now();
         let (flow, csrf, action) = (
-            param(form, "flow").unwrap_or_default(),
-            param(form, "csrf_token").unwrap_or_default(),
-            param(form, "action").unwrap_or_default(),
+            net::param(form, "flow").unwrap_or_default(),
+            net::param(form, "csrf_token").unwrap_or_default(),
+            net::param(form, "action").unwrap_or_default(),
         );
         let Some(mut p) = ({
             let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
@@ -684,7 +674,7 @@ impl ZaGw {
     }
 
     fn consent_screen(&self, query: &str) -> R {
-        let flow = param(query, "flow").unwrap_or_default();
+        let flow = net::param(query, "flow").unwrap_or_default();
         let flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
         match flows.get(&flow).map(|p| &p.stage) {
             Some(Stage::AwaitingConsent { page, .. }) => {
@@ -1034,16 +1024,6 @@ async fn back_read(State(me): St, headers: HeaderMap) -> Response {
 async fn back_write(State(me): St, headers: HeaderMap, body: Bytes) -> Response {
     let r = me.write(&headers, &body).await;
     me.answer(r)
-}
-
-/// A plain page (escaped title and text).
-fn page(title: &str, text: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{x}</p></body></html>",
-        t = medmij_consent::escape_html(title),
-        x = medmij_consent::escape_html(text)
-    )
 }
 
 /// A small FHIR R4 searchset Bundle: the test person's medication overview.
