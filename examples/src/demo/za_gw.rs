@@ -388,6 +388,18 @@ impl ZaGw {
         Ok(expired.len())
     }
 
+    /// Takes flow `flow` out of the pending ones if `at_stage` accepts it (and
+    /// returns what it derived from it); otherwise leaves it there.
+    fn take_flow<T>(
+        &self,
+        flow: &str,
+        at_stage: impl FnOnce(&Pending) -> Option<T>,
+    ) -> Option<(Pending, T)> {
+        let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+        let t = at_stage(flows.get(flow)?)?;
+        flows.remove(flow).map(|p| (p, t))
+    }
+
     fn is_expired(p: &Pending, now: SystemTime) -> bool {
         now.duration_since(p.started)
             .is_ok_and(|d| d >= FLOW_TIMEOUT)
@@ -500,17 +512,10 @@ impl ZaGw {
             net::param(form, "csrf_token").unwrap_or_default(),
             net::param(form, "action").unwrap_or_default(),
         );
-        let Some(mut p) = ({
-            let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
-            match flows.get(&flow) {
-                Some(p)
-                    if matches!(p.stage, Stage::AwaitingLogin)
-                        && ct_eq(p.csrf.as_str().as_bytes(), csrf.as_bytes()) =>
-                {
-                    flows.remove(&flow)
-                }
-                _ => None,
-            }
+        let Some((mut p, ())) = self.take_flow(&flow, |p| {
+            (matches!(p.stage, Stage::AwaitingLogin)
+                && ct_eq(p.csrf.as_str().as_bytes(), csrf.as_bytes()))
+            .then_some(())
         }) else {
             return Ok(Self::flow_gone());
         };
@@ -691,18 +696,10 @@ impl ZaGw {
     async fn consent(&self, form: &str) -> R {
         let now = self.now();
         let posted = PostedDecision::from_form(form)?;
-        let Some(mut p) = ({
-            let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
-            match flows.get(posted.flow.as_str()) {
-                Some(p) if matches!(p.stage, Stage::AwaitingConsent { .. }) => {
-                    flows.remove(posted.flow.as_str())
-                }
-                _ => None,
-            }
+        let Some((mut p, kind)) = self.take_flow(posted.flow.as_str(), |p| match p.stage {
+            Stage::AwaitingConsent { kind, .. } => Some(kind),
+            Stage::AwaitingLogin => None,
         }) else {
-            return Ok(Self::flow_gone());
-        };
-        let Stage::AwaitingConsent { kind, .. } = p.stage else {
             return Ok(Self::flow_gone());
         };
         let bev = kind == ConsentKind::Bevestiging;
