@@ -2,11 +2,12 @@
 //! reaches the demo's host names (which carry no port, MedMij LISTS-3, and are in
 //! no DNS) through the network's front door, a proxy on 127.0.0.1 configured by a
 //! PAC file, exactly as `demo --serve` tells a person to do. Fails (never skips)
-//! when `chromium` or `curl` is missing.
+//! when `chromium` or `curl` is missing. Through the same door, curl plays a
+//! browser sending bad input to the front channel.
 
 use std::process::{Command, Stdio};
 
-use medmij_examples::demo::{Network, PGO_HOST};
+use medmij_examples::demo::{ConsentChoice, Network, PGO_HOST, ZA_HOST};
 
 #[path = "support/chromium.rs"]
 mod chromium;
@@ -106,4 +107,76 @@ async fn chromium_walks_the_front_channel_through_the_front_door() {
             .any(|s| s.text.contains("Bundle stored in the dossier"))
     );
     net.verify_logs().await.expect("logs verify");
+}
+
+/// The value of the hidden field `name` in a rendered form.
+fn hidden(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no field {name} in {page}"));
+    let tag_end = at + page[at..].find('>').unwrap();
+    let tag = &page[..tag_end];
+    let v = tag.rfind("value=\"").unwrap() + "value=\"".len();
+    page[v..v + page[v..].find('"').unwrap()].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_consent_forms_and_stray_callbacks_get_400_and_change_nothing() {
+    require("curl", "curl");
+    let net = Network::start(false).await.expect("network starts");
+    let door = net.open_front_door().await.expect("front door opens");
+    let root = net.write_root_pem().unwrap();
+    let run = net.verzamelen(ConsentChoice::Leave).await.unwrap();
+    let (flow, csrf) = (
+        hidden(&run.final_page, "flow"),
+        hidden(&run.final_page, "csrf_token"),
+    );
+    let consent = format!("https://{ZA_HOST}/oauth/consent");
+    let post = |body: String| {
+        let out = Command::new("curl")
+            .args(["--silent", "--show-error", "--max-time", "30"])
+            .args(["--proxy", &door.proxy_url(), "--cacert"])
+            .arg(&root)
+            .args([
+                "--data",
+                &body,
+                "--write-out",
+                "\n%{http_code} %{redirect_url}",
+            ])
+            .arg(&consent)
+            .output()
+            .expect("curl runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Not a consent form at all: a typed refusal, no redirect.
+    let out = post("hello".into());
+    assert!(out.ends_with("\n400 "), "{out}");
+    assert!(out.contains("Ongeldig formulier"), "{out}");
+    // The right flow with a wrong anti-CSRF token (MedMij OAUTH-14): refused, and
+    // the flow still waits for the person's real answer.
+    let wrong = "0".repeat(csrf.len());
+    let out = post(format!("flow={flow}&csrf_token={wrong}&decision=grant"));
+    assert!(out.ends_with("\n400 "), "{out}");
+    assert!(out.contains("anti-CSRF"), "{out}");
+    assert_eq!(net.pending_flows(), 1);
+    // The real answer still goes through: a redirect to the PGO with a code.
+    let out = post(format!("flow={flow}&csrf_token={csrf}&decision=grant"));
+    assert!(
+        out.contains(&format!("\n302 https://{PGO_HOST}/cb?code=")),
+        "{out}"
+    );
+    assert_eq!(net.pending_flows(), 0);
+    // The same form again: the flow is over.
+    let out = post(format!("flow={flow}&csrf_token={csrf}&decision=grant"));
+    assert!(out.ends_with("\n400 "), "{out}");
+
+    // The PGO's redirect URI without an authorization from this browser (OAUTH-10).
+    let out = curl(
+        &door.proxy_url(),
+        &root,
+        &format!("https://{PGO_HOST}/cb?code=x&state=y"),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.ends_with("\n400"), "{text}");
+    assert!(text.contains("Geen lopende aanvraag"), "{text}");
 }

@@ -218,6 +218,20 @@ impl PgoGw {
         net::html(500, net::page("Fout", "Er ging iets mis.", Some(HOME)))
     }
 
+    /// The redirect URI reached without an authorization this browser started
+    /// (no session, a reload, or a forged link; OAUTH-10): HTTP 400, nothing
+    /// redeemed.
+    fn no_authorization() -> Response {
+        net::html(
+            400,
+            net::page(
+                "Geen lopende aanvraag",
+                "Er loopt geen aanvraag vanuit deze browser. Begin opnieuw.",
+                Some(HOME),
+            ),
+        )
+    }
+
     /// The PGO's home page: what the person can do, as links.
     fn home(&self) -> Response {
         let collect =
@@ -321,12 +335,14 @@ impl PgoGw {
     async fn callback(&self, sid: &str, query: &str) -> R {
         let now = self.now();
         let sid = sid.to_owned();
-        let p = self
+        let Some(p) = self
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&sid)
-            .ok_or("no pending authorization for this session")?;
+        else {
+            return Ok(Self::no_authorization());
+        };
         let person = SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?;
         let received = match p.auth.handle_redirect(query, now) {
             Ok(r) => r,
@@ -796,7 +812,7 @@ async fn front_start(State(me): St, RawQuery(q): RawQuery) -> Response {
 async fn front_callback(State(me): St, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     let sid = cookie(&headers, "pgo_session").unwrap_or("").to_owned();
     if sid.is_empty() {
-        return me.failed("", &"no session cookie".into());
+        return PgoGw::no_authorization();
     }
     match me.callback(&sid, q.as_deref().unwrap_or("")).await {
         Ok(r) => r,

@@ -405,6 +405,24 @@ impl ZaGw {
             .is_ok_and(|d| d >= FLOW_TIMEOUT)
     }
 
+    /// A consent form that is malformed, has a wrong anti-CSRF token or was posted
+    /// before: refused with what was wrong (HTTP 400, OAUTH-14), no redirect.
+    fn bad_form(&self, e: &dyn std::error::Error) -> Response {
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-14, CONSENT-1",
+            format!("consent form refused: {e}"),
+        );
+        net::html(
+            400,
+            net::page(
+                "Ongeldig formulier",
+                &format!("Dit antwoord is niet verwerkt: {e}"),
+                None,
+            ),
+        )
+    }
+
     /// A plain page for a browser whose flow is unknown or over: no redirect (the
     /// client's redirect URI is not known, or the flow already ended).
     fn flow_gone() -> Response {
@@ -695,7 +713,10 @@ impl ZaGw {
 
     async fn consent(&self, form: &str) -> R {
         let now = self.now();
-        let posted = PostedDecision::from_form(form)?;
+        let posted = match PostedDecision::from_form(form) {
+            Ok(posted) => posted,
+            Err(e) => return Ok(self.bad_form(&e)),
+        };
         let Some((mut p, kind)) = self.take_flow(posted.flow.as_str(), |p| match p.stage {
             Stage::AwaitingConsent { kind, .. } => Some(kind),
             Stage::AwaitingLogin => None,
@@ -723,7 +744,7 @@ impl ZaGw {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(posted.flow.to_string(), p);
-                return Err(e.into());
+                return Ok(self.bad_form(&e));
             }
         };
         let (decision, event_type, outcome) = match (record.decision, bev) {
