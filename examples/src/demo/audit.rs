@@ -54,8 +54,21 @@ impl AuditLog {
     /// the disk (fdatasync, group commit), so it runs on tokio's blocking pool, not
     /// on an async worker.
     pub(crate) async fn record(&self, e: Entry) -> Result<u64, DemoError> {
+        let event = self.event(e);
+        let log = self.log.clone();
+        Ok(tokio::task::spawn_blocking(move || log.append(&event)).await??)
+    }
+
+    /// Appends one event on this thread; durable when this returns. For callers
+    /// outside a tokio runtime.
+    pub(crate) fn record_blocking(&self, e: Entry) -> Result<u64, DemoError> {
+        Ok(self.log.append(&self.event(e))?)
+    }
+
+    /// The NEN 7513 event for `e`, with this gateway's next id and the time now.
+    fn event(&self, e: Entry) -> Event {
         let n = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let event = Event {
+        Event {
             id: format!("{}-{n}", self.system),
             event_type: e.event_type.into(),
             action: e.action,
@@ -74,9 +87,7 @@ impl AuditLog {
             },
             outcome: e.outcome,
             detail: e.detail,
-        };
-        let log = self.log.clone();
-        Ok(tokio::task::spawn_blocking(move || log.append(&event)).await??)
+        }
     }
 
     /// Verifies the hash chain and checkpoints; returns the number of events.

@@ -251,17 +251,23 @@ impl ZaGw {
             outcome: Outcome::Refused,
             detail: Some(ev.refusal.to_string()),
         };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            // Not on a tokio thread: append here rather than lose the event.
+            if let Err(e) = self.log.record_blocking(entry) {
+                self.trace
+                    .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+            }
+            return;
+        };
         let me = self.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
-            rt.spawn(async move {
-                if let Err(e) = me.log.record(entry).await {
-                    me.trace
-                        .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
-                }
-                me.refusals_in_flight.fetch_sub(1, Ordering::SeqCst);
-            });
-        }
+        self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
+        rt.spawn(async move {
+            if let Err(e) = me.log.record(entry).await {
+                me.trace
+                    .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+            }
+            me.refusals_in_flight.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 
     /// Waits until every refusal reported so far is in the log.
