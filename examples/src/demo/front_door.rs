@@ -54,9 +54,7 @@ impl FrontDoor {
         });
         let task = tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    continue;
-                };
+                let sock = super::net::accept(&listener).await;
                 let door = door.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {

@@ -62,6 +62,17 @@ pub(crate) enum KeepAlive {
     No,
 }
 
+/// The next connection on `listener`. Accept errors (e.g. out of file
+/// descriptors) are waited out with a short back-off instead of a busy loop.
+pub(crate) async fn accept(listener: &TcpListener) -> tokio::net::TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((sock, _)) => return sock,
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// Serves `router` on `listener` with TLS (`config`), on the current tokio runtime.
 /// A failed handshake ends that connection only (the refusal itself is reported by
 /// medmij-tls's refusal log). Returns the handle that stops accepting.
@@ -78,14 +89,7 @@ pub(crate) fn serve(
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let sock = match listener.accept().await {
-                Ok((sock, _)) => sock,
-                Err(_) => {
-                    // E.g. out of file descriptors: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
+            let sock = accept(&listener).await;
             let acceptor = acceptor.clone();
             let router = router.clone();
             tokio::spawn(async move {
