@@ -105,7 +105,8 @@ struct State {
 /// One writer per file: [`FileLog::open`] takes an exclusive advisory lock on
 /// `<path>.lock` (held until the `FileLog` is dropped), so a second writer, in
 /// this process or another, gets [`LogError::InUse`] instead of interleaving
-/// its chain with this one's or "repairing" a tail that is being written.
+/// its chain with this one's or "repairing" a tail that is being written
+/// (either would break the verifiable record MedMij LOG-1 asks for).
 /// Readers ([`crate::chain::verify_only`] over the file, the `audit verify`
 /// example) need no lock.
 pub struct FileLog {

@@ -553,6 +553,7 @@ proptest! {
     }
 }
 
+/// MedMij LOG-1 (a verifiable record): two writers would fork the hash chain.
 #[test]
 fn one_writer_per_log_file() {
     let path = temp_dir("one-writer").join("audit.jsonl");
