@@ -1,0 +1,153 @@
+//! The one newtype macro: every text noun of this crate gets the same
+//! constructor, accessors and traits from it.
+
+/// Number of Unicode characters (XML Schema counts lengths in characters).
+pub(crate) fn char_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Checks the `minLength`/`maxLength` facets, counted in characters.
+pub(crate) fn check_len(
+    type_name: &'static str,
+    s: &str,
+    min: usize,
+    max: usize,
+    rule: crate::RuleId,
+) -> Result<(), crate::InvalidValue> {
+    use crate::{FacetViolation, InvalidValue};
+    let len = char_len(s);
+    if len < min {
+        return Err(InvalidValue::new(
+            type_name,
+            s,
+            FacetViolation::TooShort { min, len },
+            rule,
+        ));
+    }
+    if len > max {
+        return Err(InvalidValue::new(
+            type_name,
+            s,
+            FacetViolation::TooLong { max, len },
+            rule,
+        ));
+    }
+    Ok(())
+}
+
+/// Defines a validated text newtype: `new(&str)` checks the value with
+/// `check`; `as_str`, `RULE`, `Debug`, `Display`, `AsRef<str>`,
+/// `Borrow<str>`, `FromStr`, `TryFrom<&str>`, `TryFrom<String>`,
+/// `From<T> for String`, comparison with `str`, and serde (feature `serde`,
+/// as the text; deserializing validates).
+macro_rules! text_newtype {
+    (
+        $(#[$meta:meta])*
+        $name:ident, repr = $repr:ty, rule = $rule:expr, check = $check:expr
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name($repr);
+
+        impl $name {
+            /// Checks `value` against every facet of the type.
+            pub fn new(value: &str) -> Result<Self, $crate::InvalidValue> {
+                let check: fn(&str) -> Result<(), $crate::InvalidValue> = $check;
+                check(value)?;
+                Ok(Self(<$repr>::from(value)))
+            }
+
+            /// The value as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The MedMij rule that defines this type.
+            pub const RULE: $crate::RuleId = $rule;
+        }
+
+        impl ::std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, concat!(stringify!($name), "({:?})"), &*self.0)
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::InvalidValue;
+            fn from_str(s: &str) -> Result<Self, $crate::InvalidValue> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = $crate::InvalidValue;
+            fn try_from(s: &str) -> Result<Self, $crate::InvalidValue> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::InvalidValue;
+            fn try_from(s: String) -> Result<Self, $crate::InvalidValue> {
+                Self::new(&s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                String::from(&*v.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                &*self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                &*self.0 == *other
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                Self::new(&s).map_err(::serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+pub(crate) use text_newtype;
