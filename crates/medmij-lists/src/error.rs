@@ -3,12 +3,11 @@
 
 use std::fmt;
 
-/// The rule of `MEDMIJ-RULES.md` that an error breaks, such as `"LISTS-1"`.
-///
-/// Well-formedness errors (broken XML) carry `"XML"`, hostile-input refusals
-/// (DOCTYPE, limits, non-UTF-8) carry `"LISTS-7"`: a list that cannot be
-/// validated is not used.
-pub type RuleId = &'static str;
+/// The rule an error breaks (a [`RuleId`] of medmij-types). Schema errors
+/// carry the rule that defines the element or value (`LISTS-1` …); broken
+/// XML and hostile input (DOCTYPE, limits, non-UTF-8) carry `LISTS-7`: a
+/// list that cannot be validated is not used.
+pub use medmij_types::{FacetViolation, InvalidValue, RuleId};
 
 /// A place in the input document: 1-based line and column (in characters)
 /// and the 0-based byte offset.
@@ -90,76 +89,6 @@ pub(crate) fn resolve_positions(input: &[u8], errors: &mut [ParseError]) {
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.column)
-    }
-}
-
-/// Why a value does not satisfy its simple type (an XML Schema facet or a
-/// lexical rule).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum FacetViolation {
-    /// Fewer characters than `minLength`.
-    #[error("has {len} characters, fewer than the minimum {min}")]
-    TooShort {
-        /// The minimum length in characters.
-        min: usize,
-        /// The actual length in characters.
-        len: usize,
-    },
-    /// More characters than `maxLength`.
-    #[error("has {len} characters, more than the maximum {max}")]
-    TooLong {
-        /// The maximum length in characters.
-        max: usize,
-        /// The actual length in characters.
-        len: usize,
-    },
-    /// The whole value does not match the `pattern` facet.
-    #[error("does not match the pattern {pattern}")]
-    Pattern {
-        /// The XML Schema pattern, as written in the schema.
-        pattern: &'static str,
-    },
-    /// Not a valid `xs:dateTime`.
-    #[error("is not an xs:dateTime: {0}")]
-    DateTime(&'static str),
-    /// Not a valid `xs:positiveInteger`.
-    #[error("is not an xs:positiveInteger: {0}")]
-    PositiveInteger(&'static str),
-}
-
-/// A value that failed its type, as returned by the newtype constructors
-/// (for example [`crate::Hostname::new`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{type_name} {value:?} {violation} (MedMij {rule})")]
-pub struct InvalidValue {
-    /// The MedMij type that was being constructed, e.g. `"Hostname"`.
-    pub type_name: &'static str,
-    /// The offending value (truncated to 200 characters).
-    pub value: String,
-    /// What is wrong with it.
-    pub violation: FacetViolation,
-    /// The rule that defines the type.
-    pub rule: RuleId,
-}
-
-impl InvalidValue {
-    pub(crate) fn new(
-        type_name: &'static str,
-        value: &str,
-        violation: FacetViolation,
-        rule: RuleId,
-    ) -> Self {
-        let value = match value.char_indices().nth(200) {
-            Some((cut, _)) => format!("{}…", &value[..cut]),
-            None => value.to_owned(),
-        };
-        InvalidValue {
-            type_name,
-            value,
-            violation,
-            rule,
-        }
     }
 }
 
@@ -424,7 +353,7 @@ mod tests {
                         value: String::new(),
                         first: Position { offset: o / 2, ..Position::default() },
                     },
-                    rule: "LISTS-6",
+                    rule: RuleId::Lists6,
                     position: Position { offset: o, ..Position::default() },
                     path: String::new(),
                 })

@@ -2,10 +2,11 @@
 //! shown to people (MedMij LISTS-5, LISTS-12).
 
 use crate::ModelError;
+use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
-use crate::types::{GegevensdienstId, Weergavenaam};
-use crate::value::{Tijdstempel, Volgnummer};
+use medmij_types::{GegevensdienstId, Weergavenaam};
+use medmij_types::{Tijdstempel, Volgnummer};
 use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
@@ -72,7 +73,7 @@ impl Gegevensdienstnamenlijst {
     ) -> Result<Self, ModelError> {
         crate::unique_keys(
             "GegevensdienstId",
-            "LISTS-5",
+            RuleId::Lists5,
             entries.iter().map(|e| e.id.as_str()),
         )?;
         Ok(Self::assemble(release, tijdstempel, volgnummer, entries))
@@ -136,7 +137,7 @@ const NAAM: ElemId = 6;
 /// MedMij LISTS-5: the GNL content model.
 static SCHEMA_R1: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/",
-    rule: "LISTS-5",
+    rule: RuleId::Lists5,
     elems: &[
         ElemDecl::complex(
             "Gegevensdienstnamenlijst",
@@ -180,7 +181,7 @@ impl Builder for GnlBuilder {
             ID => {
                 let id = value(GegevensdienstId::new(text))?;
                 // MedMij LISTS-5: GegevensdienstId unique in the GNL.
-                unique(&mut self.ids, id.as_str(), offset, "LISTS-5")?;
+                unique(&mut self.ids, id.as_str(), offset, RuleId::Lists5)?;
                 self.id = Some(id);
                 Ok(())
             }

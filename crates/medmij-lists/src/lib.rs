@@ -72,8 +72,6 @@ mod ocl;
 mod scan;
 mod ser;
 mod store;
-mod types;
-mod value;
 mod whl;
 mod xml;
 mod zal;
@@ -87,12 +85,13 @@ pub use store::{
     ArchiveSink, DirArchive, Freshness, GRACE, Installed, ListStore, NoArchive, StoreError,
     StoreEvent,
 };
-pub use types::{
+/// The list values are the shared MedMij vocabulary of `medmij-types`,
+/// re-exported here so that a user of the lists needs one import path.
+pub use medmij_types::{
     BACK_CHANNEL_URI_PATTERN, BackChannelUri, FRONT_CHANNEL_URI_PATTERN, FrontChannelUri,
     GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam, Systeemrolcode,
-    Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
+    Tijdstempel, Volgnummer, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
 };
-pub use value::{Tijdstempel, Volgnummer};
 pub use whl::{Whitelist, WhlRelease};
 pub use zal::{Gegevensdienst, Systeemrol, ZalRelease, Zorgaanbieder, Zorgaanbiederslijst};
 
@@ -204,7 +203,7 @@ fn unique_keys<'a>(
 fn internal_error() -> ParseErrors {
     ParseErrors(vec![ParseError {
         kind: ErrorKind::Malformed("internal error: list header missing after validation".into()),
-        rule: "LISTS-7",
+        rule: RuleId::Lists7,
         position: Position::default(),
         path: String::new(),
     }])
@@ -301,7 +300,7 @@ pub fn read_limited<R: Read>(reader: R, limit: usize) -> Result<Vec<u8>, ReadErr
     if bytes.len() > limit {
         return Err(ReadError::Invalid(ParseErrors(vec![ParseError {
             kind: ErrorKind::TooLarge { limit },
-            rule: "LISTS-7",
+            rule: RuleId::Lists7,
             position: Position::default(),
             path: String::new(),
         }])));
@@ -408,7 +407,7 @@ pub fn parse_any(input: &[u8], opts: &ParseOptions) -> Result<AnyList, ParseErro
                 name: root.local,
                 namespace: root.namespace,
             },
-            rule: "LISTS-7",
+            rule: RuleId::Lists7,
             position: Position::locate(input, root.offset),
             path: String::new(),
         }]))

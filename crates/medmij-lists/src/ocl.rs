@@ -2,10 +2,11 @@
 //! clients (MedMij LISTS-4, OAUTH-3).
 
 use crate::ModelError;
+use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
-use crate::types::{GegevensdienstId, Hostname, OAuthclientOrganisatienaam};
-use crate::value::{Tijdstempel, Volgnummer};
+use medmij_types::{GegevensdienstId, Hostname, OAuthclientOrganisatienaam};
+use medmij_types::{Tijdstempel, Volgnummer};
 use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
@@ -84,7 +85,7 @@ impl OAuthclientlist {
     ) -> Result<OAuthclientlist, ModelError> {
         crate::unique_keys(
             "Hostname",
-            "LISTS-4",
+            RuleId::Lists4,
             clients.iter().map(|c| c.hostname.as_str()),
         )?;
         Ok(Self::assemble(release, tijdstempel, volgnummer, clients))
@@ -150,7 +151,7 @@ const NAAM: ElemId = 6;
 /// MedMij LISTS-4: the OCL content model.
 static SCHEMA_R2: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/",
-    rule: "LISTS-4",
+    rule: RuleId::Lists4,
     elems: &[
         ElemDecl::complex(
             "OAuthclientlist",
@@ -197,7 +198,7 @@ impl Builder for OclBuilder {
             HOSTNAME => {
                 let h = value(Hostname::new(text))?;
                 // MedMij LISTS-4: Hostname unique in the OCL.
-                unique(&mut self.hosts, h.as_str(), offset, "LISTS-4")?;
+                unique(&mut self.hosts, h.as_str(), offset, RuleId::Lists4)?;
                 self.hostname = Some(h);
                 Ok(())
             }

@@ -2,10 +2,11 @@
 //! network layer (MedMij LISTS-6, TLS-4).
 
 use crate::ModelError;
+use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
-use crate::types::Hostname;
-use crate::value::{Tijdstempel, Volgnummer};
+use medmij_types::Hostname;
+use medmij_types::{Tijdstempel, Volgnummer};
 use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
@@ -47,7 +48,7 @@ impl Whitelist {
         volgnummer: Volgnummer,
         nodes: Vec<Hostname>,
     ) -> Result<Self, ModelError> {
-        crate::unique_keys("Hostname", "LISTS-6", nodes.iter().map(|n| n.as_str()))?;
+        crate::unique_keys("Hostname", RuleId::Lists6, nodes.iter().map(|n| n.as_str()))?;
         Ok(Self::assemble(release, tijdstempel, volgnummer, nodes))
     }
 
@@ -105,7 +106,7 @@ const HOSTNAME: ElemId = 5;
 /// MedMij LISTS-6: the Whitelist content model.
 static SCHEMA_R2: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/whitelist/release2/",
-    rule: "LISTS-6",
+    rule: RuleId::Lists6,
     elems: &[
         ElemDecl::complex(
             "Whitelist",
@@ -141,7 +142,7 @@ impl Builder for WhlBuilder {
             HOSTNAME => {
                 let h = value(Hostname::new(text))?;
                 // MedMij LISTS-6: Hostname unique in the Whitelist.
-                unique(&mut self.hosts, h.as_str(), offset, "LISTS-6")?;
+                unique(&mut self.hosts, h.as_str(), offset, RuleId::Lists6)?;
                 self.nodes.push(h);
                 Ok(())
             }

@@ -302,7 +302,7 @@ impl<'a> Driver<'a> {
         let hostile = |kind: ErrorKind, offset: usize| {
             ParseErrors(vec![ParseError {
                 kind,
-                rule: "LISTS-7",
+                rule: RuleId::Lists7,
                 position: Position::locate(input, offset),
                 path: String::new(),
             }])
@@ -325,7 +325,7 @@ impl<'a> Driver<'a> {
         };
         if let Some((at, c)) = first_illegal_char(text) {
             let mut e = hostile(ErrorKind::IllegalCharacter(c), base + at);
-            e.0[0].rule = "XML";
+            e.0[0].rule = RuleId::Lists7;
             return Err(e);
         }
         let mut reader = Reader::from_str(text);
@@ -378,7 +378,7 @@ impl<'a> Driver<'a> {
     }
 
     fn malformed(&mut self, msg: String, offset: usize) -> ParseErrors {
-        self.fatal(ErrorKind::Malformed(msg), "XML", offset, String::new())
+        self.fatal(ErrorKind::Malformed(msg), RuleId::Lists7, offset, String::new())
     }
 
     /// Inlined into the event loop: returning the event through a second
@@ -413,7 +413,7 @@ impl<'a> Driver<'a> {
                 "the XML declaration is only allowed at the very start".into(),
                 at,
             )),
-            Event::DocType(_) => Err(self.fatal(ErrorKind::Doctype, "LISTS-7", at, String::new())),
+            Event::DocType(_) => Err(self.fatal(ErrorKind::Doctype, RuleId::Lists7, at, String::new())),
             Event::End(_) => Err(self.malformed("end tag outside the root element".into(), at)),
             Event::Start(_) | Event::Empty(_) | Event::Eof => Ok(()),
         }
@@ -448,7 +448,7 @@ impl<'a> Driver<'a> {
                         if !enc.eq_ignore_ascii_case("utf-8") {
                             return Err(self.fatal(
                                 ErrorKind::NotUtf8,
-                                "LISTS-7",
+                                RuleId::Lists7,
                                 at,
                                 String::new(),
                             ));
@@ -464,7 +464,7 @@ impl<'a> Driver<'a> {
                 Event::Start(ref e) | Event::Empty(ref e) => {
                     self.root_empty = matches!(ev, Event::Empty(_));
                     let (prefix, local) = split_qname(e.name().0);
-                    self.push_bindings(e, at, "LISTS-7", &|| format!("/{local}"))?;
+                    self.push_bindings(e, at, RuleId::Lists7, &|| format!("/{local}"))?;
                     let namespace = self.resolve(prefix).map(str::to_owned);
                     if namespace.is_none() && !prefix.is_empty() {
                         return Err(
@@ -690,7 +690,7 @@ impl<'a> Driver<'a> {
                             limit: "max_depth",
                             value: self.opts.max_depth,
                         };
-                        return Err(self.fatal(kind, "LISTS-7", at, path));
+                        return Err(self.fatal(kind, RuleId::Lists7, at, path));
                     }
                     let (child, index) = self.match_child(schema, &mut stack, local, at)?;
                     stack.push(Frame {
@@ -796,7 +796,7 @@ impl<'a> Driver<'a> {
                     ));
                 }
                 Event::DocType(_) => {
-                    return Err(self.fatal(ErrorKind::Doctype, "LISTS-7", at, String::new()));
+                    return Err(self.fatal(ErrorKind::Doctype, RuleId::Lists7, at, String::new()));
                 }
                 Event::Eof => {
                     return Err(
@@ -907,7 +907,7 @@ impl<'a> Driver<'a> {
                     limit: "max_entries",
                     value: self.opts.max_entries,
                 },
-                "LISTS-7",
+                RuleId::Lists7,
             ),
             ChildError::Expected(name) => (
                 ErrorKind::UnexpectedElement {

@@ -2,12 +2,13 @@
 //! endpoints (MedMij LISTS-1, LISTS-2, LISTS-3).
 
 use crate::ModelError;
+use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
-use crate::types::{
+use medmij_types::{
     BackChannelUri, FrontChannelUri, GegevensdienstId, Systeemrolcode, Zorgaanbiedernaam,
 };
-use crate::value::{Tijdstempel, Volgnummer};
+use medmij_types::{Tijdstempel, Volgnummer};
 use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
@@ -118,12 +119,12 @@ impl Gegevensdienst {
         if systeemrollen.is_empty() {
             return Err(ModelError::Empty {
                 element: "Systeemrollen",
-                rule: "LISTS-1",
+                rule: RuleId::Lists1,
             });
         }
         crate::unique_keys(
             "Systeemrolcode",
-            "LISTS-2",
+            RuleId::Lists2,
             systeemrollen.iter().map(|s| s.code.as_str()),
         )?;
         Ok(Gegevensdienst {
@@ -165,12 +166,12 @@ impl Zorgaanbieder {
         if gegevensdiensten.is_empty() {
             return Err(ModelError::Empty {
                 element: "Gegevensdiensten",
-                rule: "LISTS-1",
+                rule: RuleId::Lists1,
             });
         }
         crate::unique_keys(
             "GegevensdienstId",
-            "LISTS-2",
+            RuleId::Lists2,
             gegevensdiensten.iter().map(|g| g.id.as_str()),
         )?;
         Ok(Zorgaanbieder {
@@ -203,7 +204,7 @@ impl Zorgaanbiederslijst {
     ) -> Result<Zorgaanbiederslijst, ModelError> {
         crate::unique_keys(
             "Zorgaanbiedernaam",
-            "LISTS-2",
+            RuleId::Lists2,
             zorgaanbieders.iter().map(|z| z.naam.as_str()),
         )?;
         Ok(Self::assemble(
@@ -341,7 +342,7 @@ const RESOURCE_URI: ElemId = 17;
 /// MedMij LISTS-1: the ZAL content model.
 static SCHEMA_R2: Schema = Schema {
     namespace: "xmlns://afsprakenstelsel.medmij.nl/zorgaanbiederslijst/release2/",
-    rule: "LISTS-1",
+    rule: RuleId::Lists1,
     elems: &[
         ElemDecl::complex(
             "Zorgaanbiederslijst",
@@ -438,7 +439,7 @@ impl Builder for ZalBuilder {
             NAAM => {
                 let naam = value(Zorgaanbiedernaam::new(text))?;
                 // MedMij LISTS-2: Zorgaanbiedernaam unique in the ZAL.
-                unique(&mut self.names, naam.as_str(), offset, "LISTS-2")
+                unique(&mut self.names, naam.as_str(), offset, RuleId::Lists2)
                     .inspect_err(|_| self.entry_ok = false)?;
                 self.naam = Some(naam);
                 Ok(())
@@ -446,7 +447,7 @@ impl Builder for ZalBuilder {
             GD_ID => {
                 let id = value(GegevensdienstId::new(text))?;
                 // MedMij LISTS-2: GegevensdienstId unique within one Zorgaanbieder.
-                unique(&mut self.dienst_ids, id.as_str(), offset, "LISTS-2")?;
+                unique(&mut self.dienst_ids, id.as_str(), offset, RuleId::Lists2)?;
                 self.gd_id = Some(id);
                 Ok(())
             }
@@ -455,7 +456,7 @@ impl Builder for ZalBuilder {
             CODE => {
                 let code = value(Systeemrolcode::new(text))?;
                 // MedMij LISTS-2: Systeemrolcode unique within one Gegevensdienst.
-                unique(&mut self.codes, code.as_str(), offset, "LISTS-2")?;
+                unique(&mut self.codes, code.as_str(), offset, RuleId::Lists2)?;
                 self.code = Some(code);
                 Ok(())
             }

@@ -32,7 +32,7 @@ fn error_names_rule_path_and_position() {
         node("B.example.nl")
     ));
     let e = first_error(xml.as_bytes());
-    assert_eq!(e.rule, "LISTS-4", "Hostname pattern is defined in LISTS-4");
+    assert_eq!(e.rule, medmij_lists::RuleId::Lists4, "Hostname pattern is defined in LISTS-4");
     assert_eq!(e.path, "/Whitelist/MedMijNodes/MedMijNode[2]/Hostname");
     assert_eq!((e.position.line, e.position.column), (7, 17));
     assert!(matches!(
@@ -60,7 +60,7 @@ fn duplicates_point_at_both_occurrences() {
         node("a.example.nl")
     ));
     let e = first_error(xml.as_bytes());
-    assert_eq!(e.rule, "LISTS-6");
+    assert_eq!(e.rule, medmij_lists::RuleId::Lists6);
     match e.kind {
         ErrorKind::Duplicate {
             element,
@@ -170,7 +170,7 @@ fn hostile_input_is_refused() {
     );
     let e = first_error(bomb.as_bytes());
     assert_eq!(e.kind, ErrorKind::Doctype);
-    assert_eq!(e.rule, "LISTS-7");
+    assert_eq!(e.rule, medmij_lists::RuleId::Lists7);
 
     // Not UTF-8 (Latin-1 é), and a declared other encoding.
     let mut latin1 = whl("").into_bytes();
@@ -302,7 +302,7 @@ fn zal_lookups() {
         zal.zorgaanbieder("abc@medmij")
             .unwrap()
             .naam()
-            .scope_prefix(),
+            .scope_part(),
         "abc"
     );
 }
@@ -322,7 +322,7 @@ fn model_constructors_enforce_uniqueness() {
     assert!(matches!(
         e,
         ModelError::Duplicate {
-            rule: "LISTS-6",
+            rule: medmij_lists::RuleId::Lists6,
             ..
         }
     ));
