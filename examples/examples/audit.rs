@@ -208,7 +208,7 @@ fn demo(file: &PathBuf) -> Result<ExitCode, String> {
     let request = ConsentRequest {
         kind: ConsentKind::Toestemming,
         flow: flow.clone(),
-        scope: Scope::new("umcharderwijk~5").map_err(|x| x.to_string())?,
+        scope: "umcharderwijk~5".parse::<Scope>().map_err(|x| x.to_string())?,
         client: ClientId::new("pgo.example.nl").map_err(|x| x.to_string())?,
         zorgaanbieder: Zorgaanbiedernaam::new("umcharderwijk@medmij").map_err(|x| x.to_string())?,
         csrf: CsrfToken::new("demo-csrf-token-0001").map_err(|x| x.to_string())?,

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::text::ConsentKind;
-use crate::time::serde_rfc3339;
-use crate::vars::{ClientId, CsrfToken, FlowId, Scope, Zorgaanbiedernaam};
+use medmij_types::rfc3339::serde as serde_rfc3339;
+use crate::vars::{CsrfToken, FlowId};
+use medmij_types::{ClientId, Scope, Zorgaanbiedernaam};
 
 /// The person's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -403,7 +404,7 @@ mod opt_time {
         s: S,
     ) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.serialize_some(&crate::time::format(*t)),
+            Some(t) => s.serialize_some(&medmij_types::rfc3339::format(*t)),
             None => s.serialize_none(),
         }
     }
@@ -413,7 +414,7 @@ mod opt_time {
     ) -> Result<Option<SystemTime>, D::Error> {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
-            Some(s) => crate::time::parse(&s)
+            Some(s) => medmij_types::rfc3339::parse(&s)
                 .map(Some)
                 .ok_or_else(|| D::Error::custom(format!("not a UTC date-time: {s:?}"))),
         }

@@ -21,7 +21,7 @@
 //! let request = ConsentRequest {
 //!     kind: ConsentKind::Toestemming,
 //!     flow: flow.clone(),
-//!     scope: Scope::new("umcharderwijk~5")?,
+//!     scope: "umcharderwijk~5".parse()?,
 //!     client: ClientId::new("pgo.example.nl")?,
 //!     zorgaanbieder: Zorgaanbiedernaam::new("umcharderwijk@medmij")?,
 //!     csrf: csrf.clone(),
@@ -62,7 +62,6 @@ mod decision;
 pub mod page;
 mod provenance;
 mod text;
-mod time;
 mod vars;
 
 pub use decision::{
@@ -78,7 +77,9 @@ pub use text::{
     PLACEHOLDER_GEGEVENSDIENST, PLACEHOLDER_PGO, PLACEHOLDER_ZORGAANBIEDER, TOESTEMMING_EN,
     TOESTEMMING_NL, Toestemming, Variables, Wording,
 };
+/// The MedMij nouns of medmij-types that the records carry, re-exported.
+pub use medmij_types::{ClientId, Scope, Zorgaanbiedernaam};
 pub use vars::{
-    ClientId, CsrfToken, FlowId, GegevensdienstNaam, ItemId, PgoLeverancierNaam, Scope,
-    VariableError, ZorgaanbiederNaam, Zorgaanbiedernaam, escape_html,
+    CsrfToken, FlowId, GegevensdienstNaam, ItemId, PgoLeverancierNaam, VariableError,
+    ZorgaanbiederNaam, escape_html,
 };

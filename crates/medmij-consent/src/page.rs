@@ -140,7 +140,7 @@ fn page_error(field: &'static str, reason: impl Into<String>) -> PageError {
     VariableError {
         field,
         reason: reason.into(),
-        rule: "CONSENT-1",
+        rule: medmij_types::RuleId::Consent1,
     }
 }
 

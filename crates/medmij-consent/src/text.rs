@@ -233,7 +233,7 @@ fn check_template(field: &'static str, t: &str) -> Result<(), VariableError> {
     let err = |reason: String| VariableError {
         field,
         reason,
-        rule: "CONSENT-2",
+        rule: medmij_types::RuleId::Consent2,
     };
     if t.chars().count() > 1000 {
         return Err(err("is longer than 1000 characters".into()));

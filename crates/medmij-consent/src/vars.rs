@@ -1,6 +1,9 @@
-//! Validated identifiers and text variables (CONSENT-1, LISTS-1, LISTS-4, LISTS-5, OAUTH-5).
+//! Validated identifiers and text variables (CONSENT-1, CONSENT-4). The MedMij
+//! nouns (Zorgaanbiedernaam, ClientId, Scope) are those of medmij-types.
 
 use std::fmt;
+
+use medmij_types::RuleId;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,12 +15,12 @@ pub struct VariableError {
     pub field: &'static str,
     /// Why it was refused.
     pub reason: String,
-    /// The rule the check comes from, e.g. `"CONSENT-1"`.
-    pub rule: &'static str,
+    /// The rule the check comes from, e.g. `RuleId::Consent1`.
+    pub rule: RuleId,
 }
 
 impl VariableError {
-    fn new(field: &'static str, rule: &'static str, reason: impl Into<String>) -> Self {
+    fn new(field: &'static str, rule: RuleId, reason: impl Into<String>) -> Self {
         Self {
             field,
             reason: reason.into(),
@@ -31,7 +34,7 @@ impl VariableError {
 /// control characters, and between `min` and `max` characters.
 fn check_display_text(
     field: &'static str,
-    rule: &'static str,
+    rule: RuleId,
     value: &str,
     min: usize,
     max: usize,
@@ -69,7 +72,7 @@ fn check_display_text(
 }
 
 macro_rules! text_newtype {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $rule:literal, $min:expr, $max:expr) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $rule:expr, $min:expr, $max:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -122,7 +125,7 @@ text_newtype!(
     /// (`{naam Zorgaanbieder}`). 1 to 100 characters.
     ZorgaanbiederNaam,
     "naam Zorgaanbieder",
-    "CONSENT-1",
+    RuleId::Consent1,
     1,
     100
 );
@@ -133,7 +136,7 @@ text_newtype!(
     /// CONSENT-1 (`{MedMij-gegevensdienst}`).
     GegevensdienstNaam,
     "MedMij-gegevensdienst",
-    "CONSENT-1",
+    RuleId::Consent1,
     3,
     50
 );
@@ -144,69 +147,13 @@ text_newtype!(
     /// (`{naam leverancier PGO}`).
     PgoLeverancierNaam,
     "naam leverancier PGO",
-    "CONSENT-1",
+    RuleId::Consent1,
     3,
     50
 );
 
-/// A Zorgaanbieder's MedMij identity, `<name>@medmij` (LISTS-1: 10 to 57
-/// characters, the whole value matches `([a-z])+@medmij`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Zorgaanbiedernaam(String);
-
-impl Zorgaanbiedernaam {
-    /// Validates `value` against LISTS-1.
-    pub fn new(value: impl Into<String>) -> Result<Self, VariableError> {
-        let value = value.into();
-        let n = value.chars().count();
-        if !(10..=57).contains(&n) {
-            return Err(VariableError::new(
-                "Zorgaanbiedernaam",
-                "LISTS-1",
-                format!("is {n} characters long; allowed are 10 to 57"),
-            ));
-        }
-        let ok = value
-            .strip_suffix("@medmij")
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
-        if !ok {
-            return Err(VariableError::new(
-                "Zorgaanbiedernaam",
-                "LISTS-1",
-                "does not match ([a-z])+@medmij",
-            ));
-        }
-        Ok(Self(value))
-    }
-
-    /// The full name, e.g. `umcharderwijk@medmij`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Zorgaanbiedernaam {
-    type Error = VariableError;
-    fn try_from(value: String) -> Result<Self, VariableError> {
-        Self::new(value)
-    }
-}
-
-impl From<Zorgaanbiedernaam> for String {
-    fn from(v: Zorgaanbiedernaam) -> String {
-        v.0
-    }
-}
-
-impl fmt::Display for Zorgaanbiedernaam {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 macro_rules! ascii_newtype {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $rule:literal, $check:expr) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $rule:expr, $check:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -267,7 +214,7 @@ ascii_newtype!(
     /// `A-Z a-z 0-9 - _ . ~`.
     FlowId,
     "flow",
-    "CONSENT-1",
+    RuleId::Consent1,
     |v| token_chars(v, 1, 128)
 );
 
@@ -289,7 +236,7 @@ ascii_newtype!(
     /// `A-Z a-z 0-9 - _ . ~`. Its `Debug` output does not show the value.
     CsrfToken,
     "csrf_token",
-    "OAUTH-14",
+    RuleId::Oauth14,
     |v| token_chars(v, 16, 256)
 );
 
@@ -311,109 +258,12 @@ impl CsrfToken {
     }
 }
 
-fn check_hostname(v: &str) -> Result<(), String> {
-    // LISTS-4: (([a-z0-9])([a-z0-9-])*(\.))+([a-z0-9])([a-z0-9-])*([a-z0-9])
-    let labels: Vec<&str> = v.split('.').collect();
-    if labels.len() < 2 {
-        return Err("has no dot".into());
-    }
-    for (i, l) in labels.iter().enumerate() {
-        let b = l.as_bytes();
-        let last = i == labels.len() - 1;
-        let ok = !b.is_empty()
-            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-            && b.iter()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-            && (!last || (b.len() >= 2 && b[b.len() - 1] != b'-'));
-        if !ok {
-            return Err(format!("label {} ({l:?}) is not allowed", i + 1));
-        }
-    }
-    Ok(())
-}
-
-ascii_newtype!(
-    /// The OAuth client: its hostname, which is its `client_id` (OAUTH-3,
-    /// LISTS-4 pattern).
-    ClientId,
-    "client_id",
-    "LISTS-4",
-    check_hostname
-);
-
-impl fmt::Debug for ClientId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ClientId({:?})", self.0)
-    }
-}
-
-fn check_scope(v: &str) -> Result<(), String> {
-    // OAUTH-5: `<name>~<GegevensdienstId>`, several separated by single spaces.
-    if v.is_empty() {
-        return Err("is empty".into());
-    }
-    if v.len() > 2000 {
-        return Err("is longer than 2000 bytes".into());
-    }
-    let mut first_name = None;
-    for (i, pair) in v.split(' ').enumerate() {
-        let (name, id) = pair
-            .split_once('~')
-            .ok_or_else(|| format!("part {} ({pair:?}) has no '~'", i + 1))?;
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase()) {
-            return Err(format!("part {}: name {name:?} is not [a-z]+", i + 1));
-        }
-        if id.is_empty()
-            || id.chars().count() > 30
-            || id.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(format!(
-                "part {}: GegevensdienstId {id:?} is not 1..30 characters",
-                i + 1
-            ));
-        }
-        match first_name {
-            None => first_name = Some(name),
-            Some(f) if f != name => {
-                return Err(format!(
-                    "part {} names Zorgaanbieder {name:?}, part 1 names {f:?}",
-                    i + 1
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    Ok(())
-}
-
-ascii_newtype!(
-    /// The OAuth scope the consent is asked for (OAUTH-5): one or more
-    /// `<zorgaanbiedernaam without @medmij>~<GegevensdienstId>` pairs of one
-    /// Zorgaanbieder, separated by single spaces.
-    Scope,
-    "scope",
-    "OAUTH-5",
-    check_scope
-);
-
-impl fmt::Debug for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scope({:?})", self.0)
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 ascii_newtype!(
     /// Identifies one item in the PGO's dossier (CONSENT-4), e.g. a FHIR
     /// resource id; 1 to 256 characters of `A-Z a-z 0-9 - _ . ~`.
     ItemId,
     "item",
-    "CONSENT-4",
+    RuleId::Consent4,
     |v| token_chars(v, 1, 256)
 );
 

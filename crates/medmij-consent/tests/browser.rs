@@ -506,7 +506,7 @@ fn consent_page_in_headless_chromium() {
     book.ask(ConsentRequest {
         kind: ConsentKind::Toestemming,
         flow: FlowId::new(FLOW).unwrap(),
-        scope: Scope::new("oost~5").unwrap(),
+        scope: "oost~5".parse::<Scope>().unwrap(),
         client: ClientId::new("pgo.example.nl").unwrap(),
         zorgaanbieder: Zorgaanbiedernaam::new("ziekenhuisoost@medmij").unwrap(),
         csrf: CsrfToken::new(CSRF).unwrap(),

@@ -17,7 +17,7 @@ fn request(flow: &str) -> ConsentRequest {
     ConsentRequest {
         kind: ConsentKind::Toestemming,
         flow: FlowId::new(flow).unwrap(),
-        scope: Scope::new("umcharderwijk~5").unwrap(),
+        scope: "umcharderwijk~5".parse::<Scope>().unwrap(),
         client: ClientId::new("pgo.example.nl").unwrap(),
         zorgaanbieder: Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap(),
         csrf: CsrfToken::new("0123456789abcdefXYZ").unwrap(),
@@ -74,7 +74,7 @@ fn placeholders_in_values_are_not_expanded() {
 #[test]
 fn variables_are_validated() {
     let e = Variables::new("", "Medicatiegegevens", "Mijn PGO").unwrap_err();
-    assert_eq!((e.field, e.rule), ("naam Zorgaanbieder", "CONSENT-1"));
+    assert_eq!((e.field, e.rule), ("naam Zorgaanbieder", medmij_types::RuleId::Consent1));
     let e = Variables::new("UMC", "ab", "Mijn PGO").unwrap_err();
     assert_eq!(e.field, "MedMij-gegevensdienst");
     let e = Variables::new("UMC", "Medicatiegegevens", &"x".repeat(51)).unwrap_err();
@@ -121,7 +121,7 @@ fn bevestiging_template() {
                 "{MedMij-gegevensdienst} {naam leverancier PGO} {naam Zorgaanbieder}",
             )
             .unwrap_err();
-        assert_eq!(e.rule, "CONSENT-2");
+        assert_eq!(e.rule, medmij_types::RuleId::Consent2);
     }
 }
 
@@ -131,10 +131,10 @@ fn identifiers_are_validated() {
     assert!(Zorgaanbiedernaam::new("abc@medmij").is_ok());
     assert!(Zorgaanbiedernaam::new("ab@medmij").is_err()); // 9 characters
     assert!(Zorgaanbiedernaam::new("Umcharderwijk@medmij").is_err());
-    assert!(Scope::new("umcharderwijk~4 umcharderwijk~6").is_ok());
-    assert!(Scope::new("umcharderwijk~4  umcharderwijk~6").is_err());
-    assert!(Scope::new("umcharderwijk~4 anders~6").is_err());
-    assert!(Scope::new("umcharderwijk").is_err());
+    assert!("umcharderwijk~4 umcharderwijk~6".parse::<Scope>().is_ok());
+    assert!("umcharderwijk~4  umcharderwijk~6".parse::<Scope>().is_err());
+    assert!("umcharderwijk~4 anders~6".parse::<Scope>().is_err());
+    assert!("umcharderwijk".parse::<Scope>().is_err());
     assert!(ClientId::new("pgo.example.nl").is_ok());
     assert!(ClientId::new("pgo").is_err());
     assert!(ClientId::new("PGO.example.nl").is_err());

@@ -402,9 +402,9 @@ impl PgoGw {
         let record = ConsentRecord::received_by_pgo(
             kind,
             FlowId::new(sid.clone())?,
-            medmij_consent::Scope::new(received.scope.to_string())?,
+            received.scope.as_str().parse::<medmij_consent::Scope>()?,
             medmij_consent::ClientId::new(PGO_HOST)?,
-            medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
             received.at,
         );
         self.log
@@ -520,7 +520,7 @@ impl PgoGw {
         let item = CollectedItem::receive(
             ItemId::new(item_id.clone())?,
             resp.body.clone(),
-            medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
             GegevensdienstNaam::new(naam.clone())?,
             record.reference(),
             self.now(),
@@ -728,7 +728,7 @@ impl PgoGw {
             let mut d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
             let pl = d.place(
                 &id,
-                medmij_consent::Zorgaanbiedernaam::new(p.zorgaanbieder.clone())?,
+                medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
                 GegevensdienstNaam::new(naam.clone())?,
                 record.reference(),
                 self.now(),

@@ -683,7 +683,7 @@ impl ZaGw {
             .ask(ConsentRequest {
                 kind,
                 flow: flow_id.clone(),
-                scope: medmij_consent::Scope::new(scope.to_string())?,
+                scope: scope.as_str().parse::<medmij_consent::Scope>()?,
                 client: medmij_consent::ClientId::new(client.as_str())?,
                 zorgaanbieder: medmij_consent::Zorgaanbiedernaam::new(
                     scope.zorgaanbieder().as_str(),
