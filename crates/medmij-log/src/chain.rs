@@ -62,7 +62,7 @@ impl CheckpointReason {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// When it was written.
-    #[serde(with = "crate::time::serde_rfc3339")]
+    #[serde(with = "medmij_types::rfc3339::serde")]
     pub time: SystemTime,
     /// Why.
     pub reason: CheckpointReason,
@@ -83,10 +83,10 @@ pub struct Anchor {
     /// Its hash, hex.
     pub hash: String,
     /// Entries before this time were removed.
-    #[serde(with = "crate::time::serde_rfc3339")]
+    #[serde(with = "medmij_types::rfc3339::serde")]
     pub cutoff: SystemTime,
     /// When pruning happened.
-    #[serde(with = "crate::time::serde_rfc3339")]
+    #[serde(with = "medmij_types::rfc3339::serde")]
     pub time: SystemTime,
     /// The Ed25519 public key, hex.
     pub key: String,

@@ -1,6 +1,7 @@
 //! The NEN 7513 event model (MedMij LOG-1, LOG-4).
 
 use std::fmt;
+use medmij_types::RuleId;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
@@ -16,15 +17,15 @@ pub struct EventError {
     pub field: &'static str,
     /// Why it was refused.
     pub reason: String,
-    /// The rule, e.g. `"LOG-4"`.
-    pub rule: &'static str,
+    /// The rule, e.g. `RuleId::Log4`.
+    pub rule: RuleId,
 }
 
 fn check_text(field: &'static str, v: &str, max: usize) -> Result<(), EventError> {
     let err = |reason: String| EventError {
         field,
         reason,
-        rule: "LOG-1",
+        rule: RuleId::Log1,
     };
     if v.is_empty() {
         return Err(err("is empty".into()));
@@ -123,7 +124,7 @@ impl SubjectId {
                 field: "subject",
                 reason: "looks like a BSN; the PGO domain identifies the person by a pseudonym"
                     .into(),
-                rule: "LOG-4",
+                rule: RuleId::Log4,
             });
         }
         Ok(Self(value))
@@ -233,7 +234,7 @@ pub struct Event {
     /// The action.
     pub action: Action,
     /// When it happened (UTC, microseconds).
-    #[serde(with = "crate::time::serde_rfc3339")]
+    #[serde(with = "medmij_types::rfc3339::serde")]
     pub time: SystemTime,
     /// Who acted, in which role, on whose behalf.
     pub actor: Actor,
@@ -263,7 +264,7 @@ impl Event {
             return Err(EventError {
                 field: "id",
                 reason: "allowed are A-Z a-z 0-9 - _ . :".into(),
-                rule: "LOG-1",
+                rule: RuleId::Log1,
             });
         }
         check_text("type", &self.event_type, 128)?;
@@ -287,7 +288,7 @@ impl Event {
                     return Err(EventError {
                         field,
                         reason: "looks like a BSN; not allowed in the PGO domain".into(),
-                        rule: "LOG-4",
+                        rule: RuleId::Log4,
                     });
                 }
             }

@@ -1,4 +1,4 @@
-//! NEN 7513 audit log for MedMij systems (rules LOG-1..4): an event model,
+//! NEN 7513 audit log for MedMij systems (LOG-1, LOG-2, LOG-3, LOG-4): an event model,
 //! a SHA-256 hash chain with Ed25519-signed checkpoints, verification that
 //! names the first broken or missing entry, retention pruning (12 to 15
 //! months), queries by person and time, and a crash-safe file sink with

@@ -91,7 +91,7 @@ fn entries_are_json_lines_with_fixed_field_order() {
 fn no_bsn_in_pgo_domain_and_no_secrets_in_clear() {
     for bsn in ["123456782", "12345678", "123.456.782", "1234-56-782"] {
         let e = SubjectId::new(bsn, Domain::Pgo).unwrap_err();
-        assert_eq!((e.field, e.rule), ("subject", "LOG-4"));
+        assert_eq!((e.field, e.rule), ("subject", medmij_types::RuleId::Log4));
         assert!(SubjectId::new(bsn, Domain::Zorgaanbieder).is_ok());
     }
     assert!(SubjectId::new("1234567890", Domain::Pgo).is_ok());
@@ -101,7 +101,7 @@ fn no_bsn_in_pgo_domain_and_no_secrets_in_clear() {
     e.actor.on_behalf_of = Some("123456782".into());
     assert!(matches!(
         log.append(&e),
-        Err(LogError::Event(EventError { rule: "LOG-4", .. }))
+        Err(LogError::Event(EventError { rule: medmij_types::RuleId::Log4, .. }))
     ));
     let token = "6f1c7a52-9a0e-4c5b-8f1f-2f6f1b0c9d3e";
     let mut e = event(2, "person-a", t(5_001));
