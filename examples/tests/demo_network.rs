@@ -108,10 +108,25 @@ async fn replayed_code_is_refused_and_revokes_the_token() {
     assert_eq!(replay.error.as_deref(), Some("invalid_grant"));
     assert_eq!(replay.resource_status_after, 401);
     net.verify_logs().await.expect("logs verify");
+    // LOG-1: the refused replay and the refused read with the revoked token are
+    // logged too, with the source address.
+    let log = net.za_log().await.unwrap();
+    let kinds: Vec<(&str, &str)> = log
+        .iter()
+        .map(|l| (l.event_type.as_str(), l.outcome.as_str()))
+        .collect();
     assert_eq!(
-        net.za_log_event_types().await.unwrap(),
-        ["consent.granted", "oauth.token", "fhir.read", "oauth.token"]
+        kinds,
+        [
+            ("consent.granted", "success"),
+            ("oauth.token", "success"),
+            ("fhir.read", "success"),
+            ("oauth.token", "refused"),
+            ("fhir.read", "refused")
+        ]
     );
+    assert_eq!(log[4].source.as_deref(), Some("127.0.0.1"));
+    assert_eq!(log[4].actor, "pgo-gw.mijnpgo-demo.nl");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

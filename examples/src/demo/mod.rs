@@ -21,6 +21,7 @@
 mod audit;
 mod browser;
 mod front_door;
+mod limits;
 mod lists;
 mod net;
 mod pgo_gw;
@@ -38,8 +39,12 @@ use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
 
 pub use front_door::FrontDoor;
+pub use limits::{
+    ANONYMOUS_LOG_SOURCES, ANONYMOUS_LOG_WINDOW, FLOW_TIMEOUT, HANDSHAKE_TIMEOUT, Limits,
+    MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, MAX_PENDING_FLOWS, MAX_PENDING_PER_CLIENT,
+    MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING, MAX_PGO_PENDING_PER_SESSION, MAX_TRACE_STEPS,
+};
 pub use trace::{Step, Trace};
-pub use za_gw::{FLOW_TIMEOUT, MAX_PENDING_FLOWS};
 
 /// Any error of the demo network.
 pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
@@ -129,6 +134,22 @@ pub enum ConsentChoice {
     Leave,
 }
 
+/// One entry of a gateway's NEN 7513 log (MedMij LOG-1), as far as the demo's
+/// tests and printouts need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The event type, e.g. `oauth.token` or `tls.refused`.
+    pub event_type: String,
+    /// Who acted (a system's name, a person's local id, or `unknown`).
+    pub actor: String,
+    /// `success`, `failure` or `refused`.
+    pub outcome: String,
+    /// The network address the request came from, if known.
+    pub source: Option<String>,
+    /// Free text, if any.
+    pub detail: Option<String>,
+}
+
 /// The outcome of one UCI Verzamelen run, as seen by the PGO GW.
 #[derive(Debug, Clone)]
 pub struct VerzamelenRun {
@@ -213,7 +234,14 @@ impl Network {
     /// gateways, and has the gateways fetch their lists. With `print`, every step
     /// is printed as it happens.
     pub async fn start(print: bool) -> Result<Network, DemoError> {
-        let trace = Arc::new(Trace::new(print));
+        Self::start_with(print, Limits::default()).await
+    }
+
+    /// As [`Network::start`], with these limits instead of the defaults of
+    /// [`Limits::default`].
+    pub async fn start_with(print: bool, limits: Limits) -> Result<Network, DemoError> {
+        let trace = Arc::new(Trace::new(print, limits.max_trace_steps));
+        let conn = net::ConnLimits::from(&limits);
         let dir = std::env::temp_dir().join(format!(
             "medmij-demo-{}-{}",
             std::process::id(),
@@ -265,6 +293,8 @@ impl Network {
             Arc::new(stelsel_back.server_config()?),
             stelselnode.router(),
             net::KeepAlive::No,
+            conn,
+            None,
         ));
         trace.step(
             "Stelselnode",
@@ -300,19 +330,32 @@ impl Network {
         let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
         za_lists.refresh(&trace).await?;
         let za_whitelist = za_lists.whitelist();
-        let za_log = audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32])?;
-        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone())?);
-        // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1).
+        let za_log =
+            audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32], &limits)?;
+        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone(), &limits)?);
+        // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1): a
+        // refusal inside a back-channel handshake is handed to the server task,
+        // which logs it once with the source address (see `handshake_failed`).
         let za_refusals = {
             let traced = trace.refusal_log("ZA GW");
             let za = Arc::downgrade(&za);
             let log: medmij_tls::RefusalLog = Arc::new(move |ev: &medmij_tls::RefusalEvent| {
                 traced(ev);
-                if let Some(za) = za.upgrade() {
+                if !net::capture_refusal(ev)
+                    && let Some(za) = za.upgrade()
+                {
                     za.log_refusal(ev);
                 }
             });
             log
+        };
+        let za_handshakes: net::HandshakeHook = {
+            let za = Arc::downgrade(&za);
+            Arc::new(move |f: net::HandshakeFailure| {
+                if let Some(za) = za.upgrade() {
+                    za.handshake_failed(f);
+                }
+            })
         };
         let za_back = BackChannel::new(
             anchors()?,
@@ -328,12 +371,16 @@ impl Network {
             )?),
             za_gw::ZaGw::front_router(&za),
             net::KeepAlive::Yes,
+            conn,
+            None,
         ));
         tasks.push(net::serve(
             za_back_l,
             Arc::new(za_back.server_config()?),
             za_gw::ZaGw::back_router(&za),
             net::KeepAlive::No,
+            conn,
+            Some(za_handshakes),
         ));
         trace.step(
             "ZA GW",
@@ -354,7 +401,8 @@ impl Network {
         )
         .ocsp_source(ocsp())
         .refusal_log(trace.refusal_log("PGO GW"));
-        let pgo_log = audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32])?;
+        let pgo_log =
+            audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32], &limits)?;
         let pgo_client = net::client(
             pgo_back.client_config()?,
             &back_hosts,
@@ -366,6 +414,7 @@ impl Network {
             pgo_client,
             pgo_log,
             trace.clone(),
+            &limits,
         )?);
         tasks.push(net::serve(
             pgo_front_l,
@@ -374,6 +423,8 @@ impl Network {
             )?),
             pgo_gw::PgoGw::front_router(&pgo),
             net::KeepAlive::Yes,
+            conn,
+            None,
         ));
         trace.step(
             "PGO GW",
@@ -399,6 +450,17 @@ impl Network {
         tasks.push(schedule(&pgo, FLOW_SWEEP_INTERVAL, |pgo| {
             Box::pin(async move {
                 pgo.expire_flows();
+            })
+        }));
+        // Counting entries of anonymous refusals, once their window closes (LOG-1).
+        tasks.push(schedule(&za, limits.anonymous_log_window, |za| {
+            Box::pin(async move {
+                za.flush_anonymous(false).await;
+            })
+        }));
+        tasks.push(schedule(&pgo, limits.anonymous_log_window, |pgo| {
+            Box::pin(async move {
+                pgo.flush_anonymous(false).await;
             })
         }));
         trace.step(
@@ -817,6 +879,7 @@ impl Network {
     /// log.
     pub async fn verify_logs(&self) -> Result<(u64, u64), DemoError> {
         self.za.settle_log().await;
+        self.pgo.flush_anonymous(true).await;
         Ok((self.za.log().verify()?, self.pgo.log().verify()?))
     }
 
@@ -829,7 +892,22 @@ impl Network {
 
     /// The event types in the PGO GW log, in order.
     pub async fn pgo_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+        self.pgo.flush_anonymous(true).await;
         self.pgo.log().event_types()
+    }
+
+    /// The entries of the ZA GW log, in order (once every event reported so far is
+    /// written, anonymous refusals counted so far included).
+    pub async fn za_log(&self) -> Result<Vec<LogLine>, DemoError> {
+        self.za.settle_log().await;
+        self.za.log().events()
+    }
+
+    /// The entries of the PGO GW log, in order (anonymous refusals counted so far
+    /// included).
+    pub async fn pgo_log(&self) -> Result<Vec<LogLine>, DemoError> {
+        self.pgo.flush_anonymous(true).await;
+        self.pgo.log().events()
     }
 
     /// Where the logs are written.
