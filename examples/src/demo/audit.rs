@@ -147,23 +147,41 @@ impl AuditLog {
         Ok(first)
     }
 
-    /// Writes the counting entry of every window that has closed (all of them with
-    /// `all`, e.g. before the log is read). Returns how many entries were written.
+    /// Writes the counting entry of every window that has closed; with `all`, also
+    /// of the open ones (e.g. before the log is read), whose counts start again
+    /// from zero while the window stays open (its next refusal is counted, not
+    /// written on its own). Returns how many entries were written.
     pub(crate) async fn flush_anonymous(&self, all: bool) -> Result<usize, DemoError> {
         let now = Instant::now();
-        let closed: Vec<(IpAddr, Window)> = {
+        let due: Vec<(IpAddr, Window)> = {
             let mut map = self.anonymous.lock().unwrap_or_else(|e| e.into_inner());
-            let keys: Vec<IpAddr> = map
+            let closed: Vec<IpAddr> = map
                 .iter()
-                .filter(|(_, w)| all || now.duration_since(w.opened) >= self.window)
+                .filter(|(_, w)| now.duration_since(w.opened) >= self.window)
                 .map(|(k, _)| *k)
                 .collect();
-            keys.into_iter()
+            let mut due: Vec<(IpAddr, Window)> = closed
+                .into_iter()
                 .filter_map(|k| map.remove(&k).map(|w| (k, w)))
-                .collect()
+                .collect();
+            if all {
+                for (k, w) in map.iter_mut() {
+                    if !w.counts.is_empty() {
+                        due.push((
+                            *k,
+                            Window {
+                                opened: w.opened,
+                                opened_at: w.opened_at,
+                                counts: std::mem::take(&mut w.counts),
+                            },
+                        ));
+                    }
+                }
+            }
+            due
         };
         let mut written = 0;
-        for (key, w) in closed {
+        for (key, w) in due {
             if self.write_summary(key, w).await? {
                 written += 1;
             }
