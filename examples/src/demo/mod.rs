@@ -165,6 +165,10 @@ pub struct VerzamelenRun {
     pub message: String,
     /// The HTML page the browser ended on.
     pub final_page: String,
+    /// The ZA GW's cookie that binds the flow to the person's browser
+    /// (`za_browser`), if the browser got one: for tests that continue a flow the
+    /// person left ([`ConsentChoice::Leave`]) with another client.
+    pub za_cookie: Option<String>,
 }
 
 /// The outcome of one UCI Delen run, as seen by the PGO GW.
@@ -607,6 +611,7 @@ impl Network {
                 error_description: None,
                 message: "(the person stays on the care provider's page)".into(),
                 final_page: page.body_str().to_owned(),
+                za_cookie: person.cookie(ZA_HOST, "za_browser"),
             });
         }
         // The TEST DigiD stand-in (MedMij OAUTH-11; OAUTH-12 case 2 on cancel).
@@ -642,6 +647,7 @@ impl Network {
                 error_description: None,
                 message: "(the person left)".into(),
                 final_page: page.body_str().to_owned(),
+                za_cookie: person.cookie(ZA_HOST, "za_browser"),
             });
         }
         if let ConsentChoice::GrantAfter(wait) = choice {

@@ -330,6 +330,7 @@ impl PgoGw {
                 error_description: None,
                 message: "Er ging iets mis.".into(),
                 final_page: String::new(),
+                za_cookie: None,
             },
         );
         net::html(500, net::page("Fout", "Er ging iets mis.", Some(HOME)))
@@ -630,6 +631,7 @@ impl PgoGw {
                         error_description,
                         message: e.message_en().into(),
                         final_page: String::new(),
+                        za_cookie: None,
                     },
                 );
                 return Ok(net::html(
@@ -703,6 +705,7 @@ impl PgoGw {
                         error_description: None,
                         message: message.into(),
                         final_page: String::new(),
+                        za_cookie: None,
                     },
                 );
                 return Ok(net::html(
@@ -810,6 +813,7 @@ impl PgoGw {
                 error_description: None,
                 message: message.clone(),
                 final_page: String::new(),
+                za_cookie: None,
             },
         );
         let shown = bundle["entry"]
