@@ -494,3 +494,46 @@ async fn the_stelselnode_publishes_new_versions_at_run_time() {
         "{steps:#?}"
     );
 }
+
+mod oauth_12 {
+    use super::*;
+
+    // MedMij OAUTH-12 case 5: when the consent page cannot be made (here the GNL in
+    // force no longer names the Gegevensdienst), the answer cannot be established:
+    // the flow ends with access_denied "Authorization failed.", logged; no HTTP 500.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_consent_page_ends_the_flow_as_case_5() {
+        let net = Network::start(false).await.expect("network starts");
+        let gnl = net.published(List::Gnl);
+        let changed = gnl
+            .replace("<Volgnummer>1</Volgnummer>", "<Volgnummer>2</Volgnummer>")
+            .replace(
+                "<GegevensdienstId>4</GegevensdienstId>",
+                "<GegevensdienstId>49</GegevensdienstId>",
+            );
+        assert_ne!(changed, gnl, "{gnl}");
+        net.publish(List::Gnl, changed);
+        net.refresh_lists().await.expect("new GNL installed");
+        let run = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        assert_eq!(run.error.as_deref(), Some("access_denied"), "{run:?}");
+        assert_eq!(
+            run.error_description.as_deref(),
+            Some("Authorization failed.")
+        );
+        assert!(!run.token_obtained);
+        assert_eq!(net.pending_flows(), 0);
+        let log = net.za_log().await.unwrap();
+        assert_eq!(log.len(), 1, "{log:#?}");
+        assert_eq!(log[0].event_type, "consent.undetermined");
+        assert!(
+            log[0]
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("consent page could not be made")),
+            "{log:#?}"
+        );
+    }
+}
