@@ -376,7 +376,7 @@ impl Network {
             za_gw::ZaGw::front_router(&za),
             net::KeepAlive::Yes,
             conn,
-            None,
+            Some(za_handshakes.clone()),
         ));
         tasks.push(net::serve(
             za_back_l,
@@ -540,6 +540,17 @@ impl Network {
             self.pki.root_pem().to_owned(),
         )
         .await
+    }
+
+    /// An HTTP client on the front channel, as a browser without cookies that
+    /// connects from `local` (any address in 127.0.0.0/8): another source address,
+    /// for tests of the per-source limits (MedMij OAUTH-14). It follows no
+    /// redirects.
+    pub fn front_channel_client(
+        &self,
+        local: std::net::IpAddr,
+    ) -> Result<reqwest::Client, DemoError> {
+        self.browser.client_from(local)
     }
 
     /// Writes the test root certificate (PEM) into the log directory and returns its
@@ -906,6 +917,12 @@ impl Network {
     /// written, anonymous refusals counted so far included).
     pub async fn za_log(&self) -> Result<Vec<LogLine>, DemoError> {
         self.za.settle_log().await;
+        self.za.log().events()
+    }
+
+    /// The entries of the ZA GW log written so far, in order, without writing the
+    /// counts of anonymous refusals whose window is still open.
+    pub fn za_log_written(&self) -> Result<Vec<LogLine>, DemoError> {
         self.za.log().events()
     }
 

@@ -344,9 +344,9 @@ impl ZaGw {
         });
     }
 
-    /// Logs a connection to the back channel that ended before any request
-    /// (MedMij LOG-1: a refused handshake, a missing client certificate included,
-    /// with the source address). A refusal of a certificate that was presented
+    /// Logs a connection that ended before any request (MedMij LOG-1: a refused
+    /// handshake, on the back channel a missing client certificate included, with
+    /// the source address). A refusal of a certificate that was presented
     /// names the peer and is its own entry; a failure without one is anonymous and
     /// counted per source (OAUTH-14).
     pub(crate) fn handshake_failed(self: &Arc<Self>, f: net::HandshakeFailure) {
@@ -381,7 +381,7 @@ impl ZaGw {
                     me.trace.step(
                         "ZA GW",
                         "TLS-2, LOG-1",
-                        format!("back-channel connection from {source} refused: {}", f.error),
+                        format!("connection from {source} refused: {}", f.error),
                     );
                     me.log
                         .record_anonymous(
@@ -390,7 +390,7 @@ impl ZaGw {
                                 action: Action::Execute,
                                 actor: ("unknown".into(), ActorKind::System),
                                 subject: None,
-                                object: Object::new("tls-peer", "no client certificate"),
+                                object: Object::new("tls-peer", "anonymous"),
                                 outcome: Outcome::Refused,
                                 detail: Some(f.error.clone()),
                             },
