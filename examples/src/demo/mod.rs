@@ -212,6 +212,8 @@ pub struct Network {
     pgo: Arc<pgo_gw::PgoGw>,
     browser: browser::Browser,
     dir: PathBuf,
+    /// Whether the directory stays when the network is dropped.
+    keep_dir: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Network {
@@ -229,6 +231,9 @@ impl Drop for Network {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+        if !self.keep_dir.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -494,6 +499,7 @@ impl Network {
             pgo,
             browser,
             dir,
+            keep_dir: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -933,8 +939,17 @@ impl Network {
         self.pgo.log().events()
     }
 
-    /// Where the logs are written.
+    /// Where the logs (and the files written by [`Network::write_root_pem`] and
+    /// [`Network::write_pgo_credentials`]) are. A temporary directory: removed when
+    /// the network is dropped, unless [`Network::keep_dir`] says otherwise.
     pub fn log_dir(&self) -> &std::path::Path {
         &self.dir
+    }
+
+    /// Whether [`Network::log_dir`] stays when the network is dropped (default:
+    /// it is removed).
+    pub fn keep_dir(&self, keep: bool) {
+        self.keep_dir
+            .store(keep, std::sync::atomic::Ordering::Relaxed);
     }
 }
