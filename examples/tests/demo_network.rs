@@ -458,7 +458,7 @@ async fn the_stelselnode_publishes_new_versions_at_run_time() {
         assert_eq!(net.volgnummer_in_force(list).as_deref(), Some("1"));
     }
     // A new ZAL (Volgnummer 2) and a new OCL: fetched, validated, installed
-    // (LISTS-7..9).
+    // (LISTS-7, LISTS-8, LISTS-9).
     for list in [List::Zal, List::Ocl] {
         let xml = net.published(list);
         assert!(xml.contains("<Volgnummer>1</Volgnummer>"), "{xml}");

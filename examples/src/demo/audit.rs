@@ -1,4 +1,4 @@
-//! A gateway's NEN 7513 log (MedMij LOG-1..4) on a medmij-log file sink.
+//! A gateway's NEN 7513 log (MedMij LOG-1, LOG-2, LOG-3, LOG-4) on a medmij-log file sink.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};

@@ -307,7 +307,7 @@ impl Network {
         ));
         trace.step(
             "Stelselnode",
-            "LISTS-1..6",
+            "LISTS-1, LISTS-4, LISTS-5, LISTS-6",
             format!("serving ZAL, OCL, GNL, WHL over mutual TLS on 127.0.0.1:{stelsel_port}"),
         );
 
@@ -393,7 +393,7 @@ impl Network {
         ));
         trace.step(
             "ZA GW",
-            "TLS-1..4, OAUTH-3",
+            "TLS-1, TLS-2, TLS-3, TLS-4, OAUTH-3",
             format!(
                 "front channel on 127.0.0.1:{za_front_port}, back channel (mTLS) on \
                  127.0.0.1:{za_back_port}"
@@ -437,7 +437,7 @@ impl Network {
         ));
         trace.step(
             "PGO GW",
-            "TLS-1..4",
+            "TLS-1, TLS-2, TLS-3, TLS-4",
             format!("front channel on 127.0.0.1:{pgo_front_port}"),
         );
 

@@ -671,7 +671,7 @@ impl PgoGw {
             })
             .await?;
 
-        // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
+        // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2, TLS-3, TLS-4).
         let treq = p.auth.token_request(&received.code);
         let resp = match self.send_token_request(&treq).await {
             Ok(r) => r,
@@ -730,7 +730,7 @@ impl PgoGw {
             .await?;
         self.trace.step(
             "PGO GW",
-            "OAUTH-1..3, OAUTH-6, OAUTH-7",
+            "OAUTH-1, OAUTH-2, OAUTH-3, OAUTH-6, OAUTH-7",
             format!(
                 "access token received over mTLS and checked strictly (bearer, 900 s, scope {})",
                 grant.scope
@@ -837,7 +837,7 @@ impl PgoGw {
         ))
     }
 
-    /// The token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
+    /// The token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2, TLS-3, TLS-4).
     async fn send_token_request(&self, treq: &TokenRequest) -> Result<Fetched, reqwest::Error> {
         let mut req = self.back.post(&treq.url).body(treq.body.clone());
         for (k, v) in treq.headers() {

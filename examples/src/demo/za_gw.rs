@@ -769,7 +769,7 @@ impl ZaGw {
         }
         self.trace.step(
             "ZA GW",
-            "OAUTH-3..5, OAUTH-11",
+            "OAUTH-3, OAUTH-4, OAUTH-5, OAUTH-11",
             format!(
                 "{} authorization request from {} (on the OCL) for scope {}: valid; \
                  session created; person sent to the TEST DigiD stand-in",
@@ -1334,7 +1334,7 @@ impl ZaGw {
             Err(e) => {
                 self.trace.step(
                     "ZA GW",
-                    "OAUTH-12 case 7/8, LOG-1",
+                    "OAUTH-12, LOG-1",
                     format!(
                         "FHIR read from {source} refused: HTTP {}; logged",
                         e.status()
@@ -1427,7 +1427,7 @@ impl ZaGw {
             Err(e) => {
                 self.trace.step(
                     "ZA GW (Lezer)",
-                    "OAUTH-12 case 7/8, LOG-1",
+                    "OAUTH-12, LOG-1",
                     format!(
                         "FHIR write from {source} refused: HTTP {}; logged",
                         e.status()
