@@ -258,6 +258,15 @@ mod oauth_12 {
             assert!(a.header("location").is_none(), "{path}: no redirect");
             p.assert_logged(path, before, (1, 0)).await;
         }
+        // A consent form that is not UTF-8 at all: refused by the gateway, logged.
+        let not_utf8 = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(not_utf8.path(), [0xff, 0xfe, b'=', 0x80]).unwrap();
+        let raw = format!("@{}", not_utf8.path().display());
+        let before = p.counts().await;
+        let a = p.front(&["--data-binary", &raw], &za("/oauth/consent"));
+        assert_eq!(a.status, 400, "consent form not UTF-8: {a:?}");
+        p.assert_logged("consent form not UTF-8", before, (1, 0))
+            .await;
         let log = p.net.za_log().await.unwrap();
         assert!(
             log.iter()
@@ -404,6 +413,16 @@ mod log_1 {
             ),
             ("garbage", "%FF%FE=="),
         ];
+        // A body that is not UTF-8 at all: refused by the gateway, and logged.
+        let not_utf8 = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(not_utf8.path(), [0xff, 0xfe, b'=', 0x80]).unwrap();
+        let raw = format!("@{}", not_utf8.path().display());
+        let before = p.counts().await;
+        let a = p.back(true, &["--data-binary", &raw], "/oauth/token");
+        assert_eq!(a.status, 400, "not UTF-8: {a:?}");
+        p.assert_logged("token request not UTF-8", before, (1, 0))
+            .await;
+
         for (what, body) in token_probes {
             let before = p.counts().await;
             let a = p.back(true, &["--data", body], "/oauth/token");

@@ -1471,9 +1471,13 @@ async fn front_login(
     State(me): St,
     Extension(PeerAddr(addr)): Peer,
     headers: HeaderMap,
-    body: String,
+    body: Bytes,
 ) -> Response {
-    let r = me.login(&body, &headers, addr.ip()).await;
+    // Bytes, not String: a body that is not UTF-8 is refused (and logged) by the
+    // handler, not by axum without a log entry.
+    let r = me
+        .login(&String::from_utf8_lossy(&body), &headers, addr.ip())
+        .await;
     me.answer(r)
 }
 
@@ -1493,9 +1497,11 @@ async fn front_consent(
     State(me): St,
     Extension(PeerAddr(addr)): Peer,
     headers: HeaderMap,
-    body: String,
+    body: Bytes,
 ) -> Response {
-    let r = me.consent(&body, &headers, addr.ip()).await;
+    let r = me
+        .consent(&String::from_utf8_lossy(&body), &headers, addr.ip())
+        .await;
     me.answer(r)
 }
 
@@ -1503,9 +1509,11 @@ async fn back_token(
     State(me): St,
     Extension(peer): Extension<PeerNames>,
     Extension(PeerAddr(addr)): Peer,
-    body: String,
+    body: Bytes,
 ) -> Response {
-    let r = me.token(&peer, &body, addr.ip()).await;
+    let r = me
+        .token(&peer, &String::from_utf8_lossy(&body), addr.ip())
+        .await;
     me.answer(r)
 }
 
