@@ -26,7 +26,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Network, PGO_HOST, ZA_HOST};
+use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Limits, Network, PGO_HOST, ZA_HOST};
 
 /// Which path to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,7 +238,17 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
 /// back-channel request a fresh TLS handshake: no keep-alive, no resumption), and
 /// prints the median and p99 wall time of a flow and the flows per second.
 async fn bench(n: usize, c: usize, keep: bool) -> Result<(), DemoError> {
-    let net = Arc::new(Network::start(false).await?);
+    // Every simulated person comes from 127.0.0.1: the per-source limits (MedMij
+    // OAUTH-14) are raised to fit `c` persons at a time; everything else keeps its
+    // default.
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_pending_per_source: defaults.max_pending_per_source.max(c),
+        max_connections_per_source: defaults.max_connections_per_source.max(4 * c),
+        max_connections: defaults.max_connections.max(4 * c),
+        ..defaults
+    };
+    let net = Arc::new(Network::start_with(false, limits).await?);
     net.keep_dir(keep);
     // One warm-up flow (first OCSP fetches).
     net.verzamelen(ConsentChoice::Grant).await?;

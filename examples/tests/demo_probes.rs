@@ -393,6 +393,72 @@ mod oauth_14 {
     }
 }
 
+mod oauth_4 {
+    use super::*;
+
+    // MedMij OAUTH-4, OAUTH-12: a redirect_uri whose port is outside 1..65535 is
+    // either refused at the authorization endpoint (case 1, logged) or, while the
+    // authorization server still lets it through, walks the whole flow without an
+    // HTTP 500 at any step. (The port check itself belongs to medmij-oauth.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_redirect_uri_with_a_bad_port_never_answers_500() {
+        let p = Probe::start().await;
+        for port in ["0", "99999", "65536"] {
+            let jar = tempfile::tempdir().unwrap();
+            let jar = jar.path().join("cookies").display().to_string();
+            let with_jar = |extra: &[&str], url: &str| {
+                let mut args = vec!["-b", jar.as_str(), "-c", jar.as_str()];
+                args.extend_from_slice(extra);
+                p.front(&args, url)
+            };
+            let start = with_jar(
+                &[],
+                &pgo("/start?zorgaanbieder=umcdemo@medmij&gegevensdienst=4"),
+            );
+            let url = start.header("location").unwrap();
+            let ours = "redirect_uri=https%3A%2F%2Fpgo-gw.mijnpgo-demo.nl%2Fcb";
+            assert!(url.contains(ours), "{url}");
+            let bad = url.replace(
+                ours,
+                &format!("redirect_uri=https%3A%2F%2Fpgo-gw.mijnpgo-demo.nl%3A{port}%2Fcb"),
+            );
+            let before = p.counts().await;
+            let a = with_jar(&[], &bad);
+            assert_ne!(a.status, 500, "port {port}: {a:?}");
+            if a.status == 400 {
+                p.assert_logged(&format!("port {port}"), before, (1, 0))
+                    .await;
+                continue;
+            }
+            assert_eq!(a.status, 302, "port {port}: {a:?}");
+            let a = with_jar(&[], &za(&a.header("location").unwrap()));
+            assert_eq!(a.status, 200, "port {port}: {a:?}");
+            let form = format!(
+                "flow={}&csrf_token={}&action=login",
+                hidden(&a.body, "flow"),
+                hidden(&a.body, "csrf_token")
+            );
+            let a = with_jar(&["--data", &form], &za("/test-digid"));
+            assert_ne!(a.status, 500, "port {port}: {a:?}");
+            if a.status != 303 {
+                continue;
+            }
+            let a = with_jar(&[], &za(&a.header("location").unwrap()));
+            assert_ne!(a.status, 500, "port {port}: {a:?}");
+            if a.status != 200 {
+                continue;
+            }
+            let form = format!(
+                "flow={}&csrf_token={}&decision=grant",
+                hidden(&a.body, "flow"),
+                hidden(&a.body, "csrf_token")
+            );
+            let a = with_jar(&["--data", &form], &za("/oauth/consent"));
+            assert_ne!(a.status, 500, "port {port}: {a:?}");
+        }
+    }
+}
+
 mod log_1 {
     use super::*;
 
