@@ -244,6 +244,7 @@ async fn bench(n: usize, c: usize, keep: bool) -> Result<(), DemoError> {
     let defaults = Limits::default();
     let limits = Limits {
         max_pending_per_source: defaults.max_pending_per_source.max(c),
+        max_pgo_pending_per_source: defaults.max_pgo_pending_per_source.max(c),
         max_connections_per_source: defaults.max_connections_per_source.max(4 * c),
         max_connections: defaults.max_connections.max(4 * c),
         ..defaults

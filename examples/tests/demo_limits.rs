@@ -240,6 +240,38 @@ mod oauth_14 {
         assert_eq!(log[0].source.as_deref(), Some("127.0.0.2"));
     }
 
+    // MedMij OAUTH-14: one source cannot fill the PGO GW's table either; beyond
+    // its share it gets HTTP 429, logged, and another source is still served.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn the_pgo_pending_map_is_capped_per_source() {
+        let limits = Limits {
+            max_pgo_pending_per_source: 4,
+            ..Limits::default()
+        };
+        let net = Network::start_with(false, limits).await.unwrap();
+        let start =
+            format!("https://{PGO_HOST}/start?zorgaanbieder=umcdemo@medmij&gegevensdienst=4");
+        let a = net.front_channel_client(lo(2)).unwrap();
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            statuses.push(a.get(&start).send().await.unwrap().status().as_u16());
+        }
+        assert_eq!(statuses, [302, 302, 302, 302, 429, 429]);
+        let b = net.front_channel_client(lo(3)).unwrap();
+        assert_eq!(b.get(&start).send().await.unwrap().status(), 302);
+        assert_eq!(net.pgo_pending_flows(), 5);
+        // The person (127.0.0.1) still collects.
+        let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        assert!(run.collected.is_some(), "{run:?}");
+        let log = net.pgo_log().await.unwrap();
+        let refused: Vec<_> = log
+            .iter()
+            .filter(|l| l.source.as_deref() == Some("127.0.0.2"))
+            .collect();
+        assert_eq!(refused.len(), 2, "{log:#?}");
+        assert_eq!(refused[0].event_type, "pgo.start.refused");
+    }
+
     // The step trace is a ring buffer: a network with room for 40 steps keeps the
     // last 40 of a whole flow.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -48,6 +48,12 @@ pub const MAX_TRACE_STEPS: usize = 10_000;
 /// a few tabs): a newer one pushes out the session's oldest.
 pub const MAX_PGO_PENDING_PER_SESSION: usize = 8;
 
+/// Authorizations the PGO GW keeps waiting for the browsers of one source
+/// address (default 50, as [`MAX_PENDING_PER_SOURCE`]); beyond it that source's
+/// `/start` and `/share` answer HTTP 429, so that one source cannot fill
+/// [`MAX_PGO_PENDING`].
+pub const MAX_PGO_PENDING_PER_SOURCE: usize = 50;
+
 /// Authorizations the PGO GW keeps waiting for all sessions together (default
 /// 10,000); beyond it `/start` and `/share` answer "try again later" (HTTP 503).
 /// The same figure bounds the finished outcomes it keeps for the scripted browser.
@@ -83,6 +89,8 @@ pub struct Limits {
     pub max_trace_steps: usize,
     /// See [`MAX_PGO_PENDING_PER_SESSION`].
     pub max_pgo_pending_per_session: usize,
+    /// See [`MAX_PGO_PENDING_PER_SOURCE`].
+    pub max_pgo_pending_per_source: usize,
     /// See [`MAX_PGO_PENDING`].
     pub max_pgo_pending: usize,
     /// See [`ANONYMOUS_LOG_WINDOW`].
@@ -102,6 +110,7 @@ impl Default for Limits {
             handshake_timeout: HANDSHAKE_TIMEOUT,
             max_trace_steps: MAX_TRACE_STEPS,
             max_pgo_pending_per_session: MAX_PGO_PENDING_PER_SESSION,
+            max_pgo_pending_per_source: MAX_PGO_PENDING_PER_SOURCE,
             max_pgo_pending: MAX_PGO_PENDING,
             anonymous_log_window: ANONYMOUS_LOG_WINDOW,
             anonymous_log_sources: ANONYMOUS_LOG_SOURCES,

@@ -44,6 +44,8 @@ struct Pending {
     share: Option<String>,
     zorgaanbieder: String,
     gegevensdienst: String,
+    /// Where `/start` or `/share` came from (counted per source, OAUTH-14).
+    source: IpAddr,
 }
 
 /// The authorizations waiting for the person to come back, per browser session
@@ -53,22 +55,35 @@ struct Pending {
 struct PendingTable {
     by_session: HashMap<String, VecDeque<Pending>>,
     total: usize,
+    per_source: HashMap<IpAddr, usize>,
 }
 
 impl PendingTable {
+    fn count_down(&mut self, source: IpAddr) {
+        self.total -= 1;
+        if let Some(n) = self.per_source.get_mut(&source) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_source.remove(&source);
+            }
+        }
+    }
+
     /// Adds `p` for session `sid`; the session's oldest authorization goes when it
     /// already has `per_session`. Returns how many were pushed out.
     fn add(&mut self, sid: &str, p: Pending, per_session: usize) -> usize {
+        *self.per_source.entry(p.source).or_default() += 1;
+        self.total += 1;
         let list = self.by_session.entry(sid.to_owned()).or_default();
         list.push_front(p);
-        self.total += 1;
-        let mut dropped = 0;
+        let mut gone = Vec::new();
         while list.len() > per_session.max(1) {
-            list.pop_back();
-            self.total -= 1;
-            dropped += 1;
+            gone.extend(list.pop_back());
         }
-        dropped
+        for p in &gone {
+            self.count_down(p.source);
+        }
+        gone.len()
     }
 
     /// Takes the authorization of session `sid` whose `state` is `state`, or,
@@ -82,8 +97,8 @@ impl PendingTable {
         if list.is_empty() {
             self.by_session.remove(sid);
         }
-        if p.is_some() {
-            self.total -= 1;
+        if let Some(p) = &p {
+            self.count_down(p.source);
         }
         p
     }
@@ -96,6 +111,10 @@ impl PendingTable {
         }
         self.by_session.retain(|_, l| !l.is_empty());
         self.total = self.by_session.values().map(VecDeque::len).sum();
+        self.per_source.clear();
+        for p in self.by_session.values().flatten() {
+            *self.per_source.entry(p.source).or_default() += 1;
+        }
         before - self.total
     }
 }
@@ -112,6 +131,13 @@ impl StartRefusal {
         StartRefusal {
             status: 400,
             title: "Ongeldige aanvraag",
+            text: text.into(),
+        }
+    }
+    fn too_many(text: impl Into<String>) -> Self {
+        StartRefusal {
+            status: 429,
+            title: "Even geduld",
             text: text.into(),
         }
     }
@@ -137,6 +163,8 @@ pub(crate) struct PgoGw {
     max_per_session: usize,
     /// See [`super::limits::MAX_PGO_PENDING`].
     max_pending: usize,
+    /// See [`super::limits::MAX_PGO_PENDING_PER_SOURCE`].
+    max_per_source: usize,
     dossier: Mutex<Dossier>,
     log: AuditLog,
     trace: Arc<Trace>,
@@ -171,6 +199,7 @@ impl PgoGw {
             pending: Mutex::new(PendingTable::default()),
             max_per_session: limits.max_pgo_pending_per_session,
             max_pending: limits.max_pgo_pending,
+            max_per_source: limits.max_pgo_pending_per_source,
             dossier: Mutex::new(Dossier::new()),
             log,
             trace,
@@ -425,7 +454,7 @@ impl PgoGw {
         share: bool,
     ) -> Response {
         let route = if share { "/share" } else { "/start" };
-        match self.try_start(query, headers, share) {
+        match self.try_start(query, headers, source, share) {
             Ok(r) => r,
             Err(refusal) => {
                 self.trace.step(
@@ -465,6 +494,7 @@ impl PgoGw {
         &self,
         query: &str,
         headers: &HeaderMap,
+        source: IpAddr,
         share: bool,
     ) -> Result<Response, StartRefusal> {
         let mut za = None;
@@ -542,6 +572,12 @@ impl PgoGw {
                     "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
                 ));
             }
+            if pending.per_source.get(&source).copied().unwrap_or(0) >= self.max_per_source {
+                return Err(StartRefusal::too_many(
+                    "Er lopen te veel aanvragen vanaf uw adres. Rond die eerst af of probeer \
+                     het over enkele minuten opnieuw.",
+                ));
+            }
             pending.add(
                 &sid,
                 Pending {
@@ -550,6 +586,7 @@ impl PgoGw {
                     share: item,
                     zorgaanbieder: za,
                     gegevensdienst: gd,
+                    source,
                 },
                 self.max_per_session,
             )
