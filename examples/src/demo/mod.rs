@@ -351,10 +351,12 @@ impl Network {
             let za = Arc::downgrade(&za);
             let log: medmij_tls::RefusalLog = Arc::new(move |ev: &medmij_tls::RefusalEvent| {
                 traced(ev);
-                if !net::capture_refusal(ev)
-                    && let Some(za) = za.upgrade()
-                {
-                    za.log_refusal(ev);
+                if let Some(za) = za.upgrade() {
+                    if net::capture_refusal(ev) {
+                        za.refusal_captured();
+                    } else {
+                        za.log_refusal(ev);
+                    }
                 }
             });
             log

@@ -352,6 +352,8 @@ impl ZaGw {
     pub(crate) fn handshake_failed(self: &Arc<Self>, f: net::HandshakeFailure) {
         let me = self.clone();
         self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
+        // A refusal handed over by `refusal_captured` was already counted in flight.
+        let in_flight = 1 + usize::from(f.refusal.is_some());
         tokio::spawn(async move {
             let source = f.addr.ip();
             let r = match &f.refusal {
@@ -404,8 +406,16 @@ impl ZaGw {
                 me.trace
                     .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
             }
-            me.refusals_in_flight.fetch_sub(1, Ordering::SeqCst);
+            me.refusals_in_flight.fetch_sub(in_flight, Ordering::SeqCst);
         });
+    }
+
+    /// A refusal was handed to a server task inside its handshake (see
+    /// `net::capture_refusal`); it is in flight until `handshake_failed` has
+    /// logged it. Counted here, before the peer even sees the alert, so that
+    /// `settle_log` waits for it.
+    pub(crate) fn refusal_captured(&self) {
+        self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Logs a refusal of an anonymous front-channel request from `source`
