@@ -706,7 +706,9 @@ impl ZaGw {
             .map_or_else(net::random_hex, str::to_owned);
         let flow = net::random_hex();
         let csrf = CsrfToken::new(net::random_hex())?;
-        let admitted = {
+        // Admission and insertion under one lock: the limits hold under load
+        // (OAUTH-14).
+        let busy = {
             let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
             let busy = if flows.map.len() >= self.max_pending.load(Ordering::Relaxed) {
                 Some(Busy::Global)
@@ -717,31 +719,24 @@ impl ZaGw {
             } else {
                 None
             };
-            match busy {
-                Some(b) => Err((b, session)),
-                None => {
-                    flows.insert(
-                        flow.clone(),
-                        Pending {
-                            session,
-                            started: now,
-                            csrf,
-                            delen,
-                            stage: Stage::AwaitingLogin,
-                            source,
-                            client: client.clone(),
-                            browser: browser.clone(),
-                        },
-                    );
-                    Ok(())
-                }
+            if busy.is_none() {
+                flows.insert(
+                    flow.clone(),
+                    Pending {
+                        session,
+                        started: now,
+                        csrf,
+                        delen,
+                        stage: Stage::AwaitingLogin,
+                        source,
+                        client: client.clone(),
+                        browser: browser.clone(),
+                    },
+                );
             }
+            busy
         };
-        let session = match admitted {
-            Ok(()) => None,
-            Err((busy, _)) => Some(busy),
-        };
-        if let Some(busy) = session {
+        if let Some(busy) = busy {
             let (status, why, text) = match busy {
                 Busy::Global => (
                     503,
