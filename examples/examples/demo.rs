@@ -14,12 +14,19 @@
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
+//! cargo run -p medmij-examples --example demo -- --serve --keep    # ... and keep its files
 //! ```
+//!
+//! The network writes its NEN 7513 logs (and, with `--serve`, the test root and
+//! the PGO GW's test certificate chain and key) into a temporary directory,
+//! which is removed on exit (also on Ctrl-C or SIGTERM with `--serve`). With
+//! `--keep` (allowed with every other flag) the directory stays; its path is
+//! printed either way.
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Network};
+use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Limits, Network, PGO_HOST, ZA_HOST};
 
 /// Which path to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +44,9 @@ enum Mode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let keep = args.iter().any(|a| a == "--keep");
+    args.retain(|a| a != "--keep");
     let bench_args = match &args[..] {
         [flag, n] if flag == "--bench" => Some((n.parse(), Ok(1))),
         [flag, n, c, k] if flag == "--bench" && c == "--concurrency" => {
@@ -47,7 +56,7 @@ async fn main() -> ExitCode {
     };
     if let Some((n, c)) = bench_args {
         let r = match (n, c) {
-            (Ok(n), Ok(c)) if c > 0 => bench(n, c).await,
+            (Ok(n), Ok(c)) if c > 0 => bench(n, c, keep).await,
             _ => Err("usage: demo --bench N [--concurrency C]".into()),
         };
         return match r {
@@ -59,7 +68,7 @@ async fn main() -> ExitCode {
         };
     }
     if args == ["--serve"] {
-        return match serve().await {
+        return match serve(keep).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("serve failed: {e}");
@@ -80,12 +89,12 @@ async fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bench N [--concurrency C] | --serve]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
     };
-    match run(mode).await {
+    match run(mode, keep).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo failed: {e}");
@@ -94,9 +103,23 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(mode: Mode) -> Result<(), DemoError> {
+/// Where the files are, and whether they stay.
+fn files_line(net: &Network, keep: bool) -> String {
+    format!(
+        "files in: {} ({})",
+        net.log_dir().display(),
+        if keep {
+            "kept after exit: --keep"
+        } else {
+            "removed on exit; --keep keeps them"
+        }
+    )
+}
+
+async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
     println!("== MedMij demo network: starting on 127.0.0.1 ==");
     let net = Network::start(true).await?;
+    net.keep_dir(keep);
     match mode {
         Mode::NotWhitelisted => {
             println!("\n== A new Whitelist without the PGO GW ==");
@@ -186,7 +209,7 @@ async fn run(mode: Mode) -> Result<(), DemoError> {
     );
     println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
     println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
-    println!("  files in {}", net.log_dir().display());
+    println!("  {}", files_line(&net, keep));
     let ok = match mode {
         Mode::Happy => run.token_obtained && run.collected.is_some() && delen_ok,
         Mode::ReplayCode => run.collected.is_some() && replay_ok,
@@ -214,8 +237,20 @@ async fn run(mode: Mode) -> Result<(), DemoError> {
 /// Runs `n` whole UCI Verzamelen flows on one network, `c` persons at a time (every
 /// back-channel request a fresh TLS handshake: no keep-alive, no resumption), and
 /// prints the median and p99 wall time of a flow and the flows per second.
-async fn bench(n: usize, c: usize) -> Result<(), DemoError> {
-    let net = Arc::new(Network::start(false).await?);
+async fn bench(n: usize, c: usize, keep: bool) -> Result<(), DemoError> {
+    // Every simulated person comes from 127.0.0.1: the per-source limits (MedMij
+    // OAUTH-14) are raised to fit `c` persons at a time; everything else keeps its
+    // default.
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_pending_per_source: defaults.max_pending_per_source.max(c),
+        max_pgo_pending_per_source: defaults.max_pgo_pending_per_source.max(c),
+        max_connections_per_source: defaults.max_connections_per_source.max(4 * c),
+        max_connections: defaults.max_connections.max(4 * c),
+        ..defaults
+    };
+    let net = Arc::new(Network::start_with(false, limits).await?);
+    net.keep_dir(keep);
     // One warm-up flow (first OCSP fetches).
     net.verzamelen(ConsentChoice::Grant).await?;
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -259,12 +294,15 @@ async fn bench(n: usize, c: usize) -> Result<(), DemoError> {
 }
 /// Keeps the network running, opens the front door (a proxy on 127.0.0.1 that
 /// takes a browser to the front-channel hosts) and prints how to walk the front
-/// channel in a real browser.
-async fn serve() -> Result<(), DemoError> {
+/// channel in a real browser, and how to call the ZA GW's back channel (token and
+/// FHIR endpoints, mutual TLS) by hand as the PGO GW. Stops on Ctrl-C or SIGTERM.
+async fn serve(keep: bool) -> Result<(), DemoError> {
     let net = Network::start(true).await?;
+    net.keep_dir(keep);
     let door = net.open_front_door().await?;
     let profile = net.log_dir().join("chromium-profile");
     let root = net.write_root_pem()?;
+    let (chain, key) = net.write_pgo_credentials()?;
     let home = net.home_url();
     println!("\n== The network is running; press Ctrl-C to stop ==\n");
     println!("Walk UCI Verzamelen as the person: open {home}");
@@ -294,6 +332,53 @@ async fn serve() -> Result<(), DemoError> {
         "\nThese instructions, the PAC file and the root: {}",
         door.instructions_url()
     );
-    tokio::signal::ctrl_c().await?;
+    // The back channel (MedMij OAUTH-3, TLS-2): mutual TLS with the PGO GW's test
+    // certificate; the host name is mapped to the loopback port, as DNS would.
+    let port = net.za_back_port();
+    let base = format!("https://{ZA_HOST}:{port}");
+    let tls = format!(
+        "--cert {} --key {} --cacert {} --resolve {ZA_HOST}:{port}:127.0.0.1",
+        chain.display(),
+        key.display(),
+        root.display()
+    );
+    println!("\nThe ZA GW's back channel (mutual TLS) on 127.0.0.1:{port}:");
+    println!("  token endpoint:   {base}/oauth/token");
+    println!("  FHIR endpoint:    {base}/fhir/MedicationStatement");
+    println!(
+        "  PGO GW test certificate chain {} and key {} (test PKI only)",
+        chain.display(),
+        key.display()
+    );
+    println!(
+        "  token by hand:    curl {tls} --data-urlencode grant_type=authorization_code \
+         --data-urlencode code=PUT-THE-CODE-HERE --data-urlencode \
+         redirect_uri=https://{PGO_HOST}/cb --data-urlencode client_id={PGO_HOST} \
+         {base}/oauth/token"
+    );
+    println!(
+        "  FHIR by hand:     curl {tls} --oauth2-bearer PUT-THE-TOKEN-HERE \
+         {base}/fhir/MedicationStatement"
+    );
+    println!("\n{}", files_line(&net, keep));
+    stopped().await?;
     Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn stopped() -> Result<(), DemoError> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    }
 }

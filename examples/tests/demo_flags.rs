@@ -130,8 +130,7 @@ fn an_unknown_flag_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: demo"));
 }
 
-#[test]
-fn serve_prints_a_curl_line_that_works_as_printed() {
+fn require_curl() {
     let curl_ok = Command::new("curl")
         .arg("--version")
         .stdout(Stdio::null())
@@ -141,49 +140,187 @@ fn serve_prints_a_curl_line_that_works_as_printed() {
         curl_ok,
         "curl is required (Debian package curl; .ci/test installs it)"
     );
-    let mut child = Command::new(demo())
-        .arg("--serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("demo --serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
+}
+
+/// `demo --serve` (with `extra` flags), running, with its standard output read
+/// line by line.
+struct Serving {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Serving {
+    fn start(extra: &[&str]) -> Serving {
+        let mut child = Command::new(demo())
+            .arg("--serve")
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("demo --serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
             }
-        }
-    });
-    let t = Instant::now();
-    let mut curl_line = None;
-    while curl_line.is_none() && t.elapsed() < Duration::from_secs(60) {
-        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1))
-            && let Some(cmd) = line.trim().strip_prefix("curl:")
-        {
-            curl_line = Some(cmd.trim().to_owned());
+        });
+        Serving {
+            child,
+            lines: rx,
+            seen: Vec::new(),
         }
     }
-    let result = (|| {
-        let line = curl_line.ok_or("demo --serve printed no curl line in 60 s")?;
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.first() != Some(&"curl") {
-            return Err(format!("not a curl command: {line}"));
+
+    /// The rest of the first line that starts (after blanks) with `prefix`;
+    /// waits at most 60 s.
+    fn line(&mut self, prefix: &str) -> String {
+        let t = Instant::now();
+        loop {
+            if let Some(rest) = self.seen.iter().find_map(|l| l.trim().strip_prefix(prefix)) {
+                return rest.trim().to_owned();
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "demo --serve printed no {prefix:?} line in 60 s: {:#?}",
+                self.seen
+            );
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+                self.seen.push(line);
+            }
         }
-        let out = Command::new("curl")
-            .args(&words[1..])
-            .args(["--silent", "--show-error", "--max-time", "30"])
-            .output()
-            .map_err(|e| e.to_string())?;
-        let body = String::from_utf8_lossy(&out.stdout).into_owned();
-        if !out.status.success() {
-            return Err(format!("{line}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+
+    /// The directory of the "files in:" line.
+    fn dir(&mut self) -> PathBuf {
+        let line = self.line("files in:");
+        PathBuf::from(line.split(" (").next().unwrap())
+    }
+
+    /// Stops it as a person does (Ctrl-C: SIGINT) and waits at most 20 s for it to
+    /// exit; returns whether it exited by itself.
+    fn interrupt(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(body)
-    })();
-    let _ = child.kill();
-    let _ = child.wait();
-    let body = result.expect("the printed curl command works");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a printed curl command line (words separated by blanks) as printed,
+/// plus options that only make curl quiet and report the HTTP status.
+fn run_printed(line: &str) -> Result<(String, String), String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.first() != Some(&"curl") {
+        return Err(format!("not a curl command: {line}"));
+    }
+    let out = Command::new("curl")
+        .args(&words[1..])
+        .args(["--silent", "--show-error", "--max-time", "30"])
+        .args(["--write-out", "\n%{http_code}"])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        return Err(format!("{line}: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    Ok((body.to_owned(), code.to_owned()))
+}
+
+#[test]
+fn serve_prints_a_curl_line_that_works_as_printed() {
+    require_curl();
+    let mut serving = Serving::start(&[]);
+    let line = serving.line("curl:");
+    let (body, code) = run_printed(&line).expect("the printed curl command works");
+    assert_eq!(code, "200");
     assert!(body.contains("<title>MijnPGO Demo</title>"), "{body}");
+    assert!(serving.interrupt(), "demo --serve stops on Ctrl-C");
+}
+
+// MedMij OAUTH-3, TLS-2: the printed back-channel curl lines reach the ZA GW's
+// token and FHIR endpoints over mutual TLS and get a real HTTP answer (the
+// placeholders are refused: OAUTH-12 case 6 and case 7), not a TLS failure.
+#[test]
+fn serve_prints_back_channel_curl_lines_that_work_as_printed() {
+    require_curl();
+    let mut serving = Serving::start(&[]);
+    let fhir = serving.line("FHIR by hand:");
+    let token = serving.line("token by hand:");
+    let dir = serving.dir();
+    for file in ["test-root.pem", "pgo-gw.chain.pem", "pgo-gw.key.pem"] {
+        assert!(
+            dir.join(file).exists(),
+            "{file} next to the root in {dir:?}"
+        );
+    }
+    assert!(
+        fhir.contains("--cert") && fhir.contains("--resolve"),
+        "{fhir}"
+    );
+    let (body, code) = run_printed(&fhir).expect("the FHIR line works");
+    assert_eq!(code, "401", "{body}");
+    assert!(body.contains("OperationOutcome"), "{body}");
+    let (body, code) = run_printed(&token).expect("the token line works");
+    assert_eq!(code, "400", "{body}");
+    assert!(body.contains("invalid_"), "{body}");
+    assert!(serving.interrupt(), "demo --serve stops on Ctrl-C");
+    assert!(!dir.exists(), "{dir:?} removed on exit");
+}
+
+#[test]
+fn serve_keeps_its_directory_only_with_keep() {
+    let mut serving = Serving::start(&["--keep"]);
+    let dir = serving.dir();
+    assert!(dir.join("test-root.pem").exists());
+    assert!(serving.interrupt(), "demo --serve --keep stops on Ctrl-C");
+    assert!(dir.join("za-gw.audit.jsonl").exists(), "{dir:?} kept");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_run_removes_its_directory_unless_keep() {
+    for (flags, kept) in [
+        (&["--no-login"][..], false),
+        (&["--no-login", "--keep"], true),
+    ] {
+        let out = Command::new(demo())
+            .args(flags)
+            .output()
+            .expect("the demo runs");
+        assert!(out.status.success(), "{flags:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("files in:"))
+            .unwrap_or_else(|| panic!("no files line: {stdout}"));
+        let dir = PathBuf::from(line.trim().split(" (").next().unwrap());
+        assert_eq!(dir.exists(), kept, "{flags:?}: {dir:?}");
+        if kept {
+            assert!(dir.join("za-gw.audit.jsonl").exists());
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
 }

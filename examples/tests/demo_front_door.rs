@@ -131,12 +131,19 @@ async fn bad_consent_forms_and_stray_callbacks_get_400_and_change_nothing() {
         hidden(&run.final_page, "flow"),
         hidden(&run.final_page, "csrf_token"),
     );
+    // The person's browser's cookie: the flow continues only with it (MedMij
+    // OAUTH-14; tests/demo_probes.rs has the refusals without it).
+    let cookie = format!(
+        "Cookie: za_browser={}",
+        run.za_cookie.expect("a ZA GW cookie")
+    );
     let consent = format!("https://{ZA_HOST}/oauth/consent");
     let post = |body: String| {
         let out = Command::new("curl")
             .args(["--silent", "--show-error", "--max-time", "30"])
             .args(["--proxy", &door.proxy_url(), "--cacert"])
             .arg(&root)
+            .args(["-H", &cookie])
             .args([
                 "--data",
                 &body,

@@ -108,10 +108,25 @@ async fn replayed_code_is_refused_and_revokes_the_token() {
     assert_eq!(replay.error.as_deref(), Some("invalid_grant"));
     assert_eq!(replay.resource_status_after, 401);
     net.verify_logs().await.expect("logs verify");
+    // LOG-1: the refused replay and the refused read with the revoked token are
+    // logged too, with the source address.
+    let log = net.za_log().await.unwrap();
+    let kinds: Vec<(&str, &str)> = log
+        .iter()
+        .map(|l| (l.event_type.as_str(), l.outcome.as_str()))
+        .collect();
     assert_eq!(
-        net.za_log_event_types().await.unwrap(),
-        ["consent.granted", "oauth.token", "fhir.read", "oauth.token"]
+        kinds,
+        [
+            ("consent.granted", "success"),
+            ("oauth.token", "success"),
+            ("fhir.read", "success"),
+            ("oauth.token", "refused"),
+            ("fhir.read", "refused")
+        ]
     );
+    assert_eq!(log[4].source.as_deref(), Some("127.0.0.1"));
+    assert_eq!(log[4].actor, "pgo-gw.mijnpgo-demo.nl");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -443,7 +458,7 @@ async fn the_stelselnode_publishes_new_versions_at_run_time() {
         assert_eq!(net.volgnummer_in_force(list).as_deref(), Some("1"));
     }
     // A new ZAL (Volgnummer 2) and a new OCL: fetched, validated, installed
-    // (LISTS-7..9).
+    // (LISTS-7, LISTS-8, LISTS-9).
     for list in [List::Zal, List::Ocl] {
         let xml = net.published(list);
         assert!(xml.contains("<Volgnummer>1</Volgnummer>"), "{xml}");
@@ -478,4 +493,47 @@ async fn the_stelselnode_publishes_new_versions_at_run_time() {
             .any(|s| s.actor == "PGO GW" && s.text.contains("fetched ZAL: REFUSED")),
         "{steps:#?}"
     );
+}
+
+mod oauth_12 {
+    use super::*;
+
+    // MedMij OAUTH-12 case 5: when the consent page cannot be made (here the GNL in
+    // force no longer names the Gegevensdienst), the answer cannot be established:
+    // the flow ends with access_denied "Authorization failed.", logged; no HTTP 500.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_consent_page_ends_the_flow_as_case_5() {
+        let net = Network::start(false).await.expect("network starts");
+        let gnl = net.published(List::Gnl);
+        let changed = gnl
+            .replace("<Volgnummer>1</Volgnummer>", "<Volgnummer>2</Volgnummer>")
+            .replace(
+                "<GegevensdienstId>4</GegevensdienstId>",
+                "<GegevensdienstId>49</GegevensdienstId>",
+            );
+        assert_ne!(changed, gnl, "{gnl}");
+        net.publish(List::Gnl, changed);
+        net.refresh_lists().await.expect("new GNL installed");
+        let run = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        assert_eq!(run.error.as_deref(), Some("access_denied"), "{run:?}");
+        assert_eq!(
+            run.error_description.as_deref(),
+            Some("Authorization failed.")
+        );
+        assert!(!run.token_obtained);
+        assert_eq!(net.pending_flows(), 0);
+        let log = net.za_log().await.unwrap();
+        assert_eq!(log.len(), 1, "{log:#?}");
+        assert_eq!(log[0].event_type, "consent.undetermined");
+        assert!(
+            log[0]
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.contains("consent page could not be made")),
+            "{log:#?}"
+        );
+    }
 }

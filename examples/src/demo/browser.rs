@@ -54,6 +54,27 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// A client on the front channel that connects from `local` (any address in
+    /// 127.0.0.0/8 on loopback), trusting the test root, without cookies and
+    /// following no redirects: another source, for tests of per-source limits.
+    pub(crate) fn client_from(
+        &self,
+        local: std::net::IpAddr,
+    ) -> Result<reqwest::Client, DemoError> {
+        let mut b = reqwest::Client::builder()
+            .tls_backend_preconfigured(self.tls.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .local_address(local)
+            .timeout(std::time::Duration::from_secs(10));
+        for (host, port) in &self.hosts {
+            b = b.resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], *port)));
+        }
+        Ok(b.build()?)
+    }
+}
+
 /// One person's browser session.
 pub(crate) struct Person {
     client: reqwest::Client,

@@ -190,7 +190,7 @@ impl ListFetcher {
         };
         trace.step(
             who,
-            "LISTS-7..9",
+            "LISTS-7, LISTS-8, LISTS-9",
             format!(
                 "fetched {} ({} bytes) from the Stelselnode over mTLS: {what}",
                 path.to_uppercase(),

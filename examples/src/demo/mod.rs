@@ -21,6 +21,7 @@
 mod audit;
 mod browser;
 mod front_door;
+mod limits;
 mod lists;
 mod net;
 mod pgo_gw;
@@ -38,8 +39,13 @@ use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
 
 pub use front_door::FrontDoor;
+pub use limits::{
+    ANONYMOUS_LOG_SOURCES, ANONYMOUS_LOG_WINDOW, FLOW_TIMEOUT, HANDSHAKE_TIMEOUT, Limits,
+    MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, MAX_PENDING_FLOWS, MAX_PENDING_PER_CLIENT,
+    MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING, MAX_PGO_PENDING_PER_SESSION,
+    MAX_PGO_PENDING_PER_SOURCE, MAX_TRACE_STEPS,
+};
 pub use trace::{Step, Trace};
-pub use za_gw::{FLOW_TIMEOUT, MAX_PENDING_FLOWS};
 
 /// Any error of the demo network.
 pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
@@ -129,6 +135,22 @@ pub enum ConsentChoice {
     Leave,
 }
 
+/// One entry of a gateway's NEN 7513 log (MedMij LOG-1), as far as the demo's
+/// tests and printouts need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The event type, e.g. `oauth.token` or `tls.refused`.
+    pub event_type: String,
+    /// Who acted (a system's name, a person's local id, or `unknown`).
+    pub actor: String,
+    /// `success`, `failure` or `refused`.
+    pub outcome: String,
+    /// The network address the request came from, if known.
+    pub source: Option<String>,
+    /// Free text, if any.
+    pub detail: Option<String>,
+}
+
 /// The outcome of one UCI Verzamelen run, as seen by the PGO GW.
 #[derive(Debug, Clone)]
 pub struct VerzamelenRun {
@@ -144,6 +166,10 @@ pub struct VerzamelenRun {
     pub message: String,
     /// The HTML page the browser ended on.
     pub final_page: String,
+    /// The ZA GW's cookie that binds the flow to the person's browser
+    /// (`za_browser`), if the browser got one: for tests that continue a flow the
+    /// person left ([`ConsentChoice::Leave`]) with another client.
+    pub za_cookie: Option<String>,
 }
 
 /// The outcome of one UCI Delen run, as seen by the PGO GW.
@@ -187,6 +213,8 @@ pub struct Network {
     pgo: Arc<pgo_gw::PgoGw>,
     browser: browser::Browser,
     dir: PathBuf,
+    /// Whether the directory stays when the network is dropped.
+    keep_dir: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Network {
@@ -205,6 +233,9 @@ impl Drop for Network {
         for t in &self.tasks {
             t.abort();
         }
+        if !self.keep_dir.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -213,7 +244,14 @@ impl Network {
     /// gateways, and has the gateways fetch their lists. With `print`, every step
     /// is printed as it happens.
     pub async fn start(print: bool) -> Result<Network, DemoError> {
-        let trace = Arc::new(Trace::new(print));
+        Self::start_with(print, Limits::default()).await
+    }
+
+    /// As [`Network::start`], with these limits instead of the defaults of
+    /// [`Limits::default`].
+    pub async fn start_with(print: bool, limits: Limits) -> Result<Network, DemoError> {
+        let trace = Arc::new(Trace::new(print, limits.max_trace_steps));
+        let conn = net::ConnLimits::from(&limits);
         let dir = std::env::temp_dir().join(format!(
             "medmij-demo-{}-{}",
             std::process::id(),
@@ -265,10 +303,12 @@ impl Network {
             Arc::new(stelsel_back.server_config()?),
             stelselnode.router(),
             net::KeepAlive::No,
+            conn,
+            None,
         ));
         trace.step(
             "Stelselnode",
-            "LISTS-1..6",
+            "LISTS-1, LISTS-4, LISTS-5, LISTS-6",
             format!("serving ZAL, OCL, GNL, WHL over mutual TLS on 127.0.0.1:{stelsel_port}"),
         );
 
@@ -300,19 +340,34 @@ impl Network {
         let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
         za_lists.refresh(&trace).await?;
         let za_whitelist = za_lists.whitelist();
-        let za_log = audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32])?;
-        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone())?);
-        // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1).
+        let za_log =
+            audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32], &limits)?;
+        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone(), &limits)?);
+        // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1): a
+        // refusal inside a back-channel handshake is handed to the server task,
+        // which logs it once with the source address (see `handshake_failed`).
         let za_refusals = {
             let traced = trace.refusal_log("ZA GW");
             let za = Arc::downgrade(&za);
             let log: medmij_tls::RefusalLog = Arc::new(move |ev: &medmij_tls::RefusalEvent| {
                 traced(ev);
                 if let Some(za) = za.upgrade() {
-                    za.log_refusal(ev);
+                    if net::capture_refusal(ev) {
+                        za.refusal_captured();
+                    } else {
+                        za.log_refusal(ev);
+                    }
                 }
             });
             log
+        };
+        let za_handshakes: net::HandshakeHook = {
+            let za = Arc::downgrade(&za);
+            Arc::new(move |f: net::HandshakeFailure| {
+                if let Some(za) = za.upgrade() {
+                    za.handshake_failed(f);
+                }
+            })
         };
         let za_back = BackChannel::new(
             anchors()?,
@@ -328,16 +383,20 @@ impl Network {
             )?),
             za_gw::ZaGw::front_router(&za),
             net::KeepAlive::Yes,
+            conn,
+            Some(za_handshakes.clone()),
         ));
         tasks.push(net::serve(
             za_back_l,
             Arc::new(za_back.server_config()?),
             za_gw::ZaGw::back_router(&za),
             net::KeepAlive::No,
+            conn,
+            Some(za_handshakes),
         ));
         trace.step(
             "ZA GW",
-            "TLS-1..4, OAUTH-3",
+            "TLS-1, TLS-2, TLS-3, TLS-4, OAUTH-3",
             format!(
                 "front channel on 127.0.0.1:{za_front_port}, back channel (mTLS) on \
                  127.0.0.1:{za_back_port}"
@@ -354,7 +413,8 @@ impl Network {
         )
         .ocsp_source(ocsp())
         .refusal_log(trace.refusal_log("PGO GW"));
-        let pgo_log = audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32])?;
+        let pgo_log =
+            audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32], &limits)?;
         let pgo_client = net::client(
             pgo_back.client_config()?,
             &back_hosts,
@@ -366,6 +426,7 @@ impl Network {
             pgo_client,
             pgo_log,
             trace.clone(),
+            &limits,
         )?);
         tasks.push(net::serve(
             pgo_front_l,
@@ -374,10 +435,12 @@ impl Network {
             )?),
             pgo_gw::PgoGw::front_router(&pgo),
             net::KeepAlive::Yes,
+            conn,
+            None,
         ));
         trace.step(
             "PGO GW",
-            "TLS-1..4",
+            "TLS-1, TLS-2, TLS-3, TLS-4",
             format!("front channel on 127.0.0.1:{pgo_front_port}"),
         );
 
@@ -399,6 +462,17 @@ impl Network {
         tasks.push(schedule(&pgo, FLOW_SWEEP_INTERVAL, |pgo| {
             Box::pin(async move {
                 pgo.expire_flows();
+            })
+        }));
+        // Counting entries of anonymous refusals, once their window closes (LOG-1).
+        tasks.push(schedule(&za, limits.anonymous_log_window, |za| {
+            Box::pin(async move {
+                za.flush_anonymous(false).await;
+            })
+        }));
+        tasks.push(schedule(&pgo, limits.anonymous_log_window, |pgo| {
+            Box::pin(async move {
+                pgo.flush_anonymous(false).await;
             })
         }));
         trace.step(
@@ -428,6 +502,7 @@ impl Network {
             pgo,
             browser,
             dir,
+            keep_dir: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -474,6 +549,17 @@ impl Network {
             self.pki.root_pem().to_owned(),
         )
         .await
+    }
+
+    /// An HTTP client on the front channel, as a browser without cookies that
+    /// connects from `local` (any address in 127.0.0.0/8): another source address,
+    /// for tests of the per-source limits (MedMij OAUTH-14). It follows no
+    /// redirects.
+    pub fn front_channel_client(
+        &self,
+        local: std::net::IpAddr,
+    ) -> Result<reqwest::Client, DemoError> {
+        self.browser.client_from(local)
     }
 
     /// Writes the test root certificate (PEM) into the log directory and returns its
@@ -545,6 +631,7 @@ impl Network {
                 error_description: None,
                 message: "(the person stays on the care provider's page)".into(),
                 final_page: page.body_str().to_owned(),
+                za_cookie: person.cookie(ZA_HOST, "za_browser"),
             });
         }
         // The TEST DigiD stand-in (MedMij OAUTH-11; OAUTH-12 case 2 on cancel).
@@ -580,6 +667,7 @@ impl Network {
                 error_description: None,
                 message: "(the person left)".into(),
                 final_page: page.body_str().to_owned(),
+                za_cookie: person.cookie(ZA_HOST, "za_browser"),
             });
         }
         if let ConsentChoice::GrantAfter(wait) = choice {
@@ -817,6 +905,7 @@ impl Network {
     /// log.
     pub async fn verify_logs(&self) -> Result<(u64, u64), DemoError> {
         self.za.settle_log().await;
+        self.pgo.flush_anonymous(true).await;
         Ok((self.za.log().verify()?, self.pgo.log().verify()?))
     }
 
@@ -829,11 +918,41 @@ impl Network {
 
     /// The event types in the PGO GW log, in order.
     pub async fn pgo_log_event_types(&self) -> Result<Vec<String>, DemoError> {
+        self.pgo.flush_anonymous(true).await;
         self.pgo.log().event_types()
     }
 
-    /// Where the logs are written.
+    /// The entries of the ZA GW log, in order (once every event reported so far is
+    /// written, anonymous refusals counted so far included).
+    pub async fn za_log(&self) -> Result<Vec<LogLine>, DemoError> {
+        self.za.settle_log().await;
+        self.za.log().events()
+    }
+
+    /// The entries of the ZA GW log written so far, in order, without writing the
+    /// counts of anonymous refusals whose window is still open.
+    pub fn za_log_written(&self) -> Result<Vec<LogLine>, DemoError> {
+        self.za.log().events()
+    }
+
+    /// The entries of the PGO GW log, in order (anonymous refusals counted so far
+    /// included).
+    pub async fn pgo_log(&self) -> Result<Vec<LogLine>, DemoError> {
+        self.pgo.flush_anonymous(true).await;
+        self.pgo.log().events()
+    }
+
+    /// Where the logs (and the files written by [`Network::write_root_pem`] and
+    /// [`Network::write_pgo_credentials`]) are. A temporary directory: removed when
+    /// the network is dropped, unless [`Network::keep_dir`] says otherwise.
     pub fn log_dir(&self) -> &std::path::Path {
         &self.dir
+    }
+
+    /// Whether [`Network::log_dir`] stays when the network is dropped (default:
+    /// it is removed).
+    pub fn keep_dir(&self, keep: bool) {
+        self.keep_dir
+            .store(keep, std::sync::atomic::Ordering::Relaxed);
     }
 }

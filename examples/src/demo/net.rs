@@ -14,8 +14,9 @@
 //! per validity window; a gateway with many peers would prefetch answers on a
 //! blocking thread or have peers staple them.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -26,13 +27,102 @@ use tower::ServiceExt;
 
 use super::DemoError;
 
-/// How long a peer may take for its TLS handshake, or for a request head.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use super::limits::HANDSHAKE_TIMEOUT;
 /// The end-to-end limit of one outgoing request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections one server handles at once; more wait in the kernel's backlog
-/// (bounded resource use, RFC 6819 4.4.1.11 via MedMij OAUTH-14).
-pub(crate) const MAX_CONNECTIONS: usize = 1024;
+
+/// The address a request's connection came from (MedMij LOG-1 "where"). Handlers
+/// read it as an axum `Extension`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PeerAddr(pub(crate) SocketAddr);
+
+/// A connection that ended before any request: its TLS handshake failed, timed
+/// out, or the source already held its share of connections.
+#[derive(Debug, Clone)]
+pub(crate) struct HandshakeFailure {
+    /// Where it came from.
+    pub(crate) addr: SocketAddr,
+    /// The refusal medmij-tls reported during the handshake (a certificate that
+    /// was presented and refused: not on the Whitelist, revoked, …), if any.
+    pub(crate) refusal: Option<medmij_tls::RefusalEvent>,
+    /// What went wrong, in words.
+    pub(crate) error: String,
+}
+
+/// Told about every [`HandshakeFailure`] of a server (to log it, MedMij LOG-1).
+pub(crate) type HandshakeHook = Arc<dyn Fn(HandshakeFailure) + Send + Sync>;
+
+/// The connection limits of one server (see [`super::limits`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnLimits {
+    pub(crate) max_connections: usize,
+    pub(crate) per_source: usize,
+    pub(crate) handshake_timeout: Duration,
+}
+
+impl ConnLimits {
+    pub(crate) fn from(l: &super::Limits) -> Self {
+        ConnLimits {
+            max_connections: l.max_connections.max(1),
+            per_source: l.max_connections_per_source.max(1),
+            handshake_timeout: l.handshake_timeout,
+        }
+    }
+}
+
+tokio::task_local! {
+    /// Set while a server task runs a TLS handshake: where medmij-tls's refusal
+    /// log (called synchronously inside the handshake) leaves its event, so that
+    /// the server logs one entry per refused handshake, with the source address.
+    static HANDSHAKE_REFUSAL: Arc<Mutex<Option<medmij_tls::RefusalEvent>>>;
+}
+
+/// Hands a refusal to the server task whose handshake is running on this task,
+/// if any; returns whether it was taken (if not, the caller logs it itself).
+pub(crate) fn capture_refusal(ev: &medmij_tls::RefusalEvent) -> bool {
+    HANDSHAKE_REFUSAL
+        .try_with(|slot| {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ev.clone());
+        })
+        .is_ok()
+}
+
+/// Counts the connections per source address; a [`SourceSlot`] gives its place
+/// back when dropped.
+#[derive(Default)]
+struct PerSource(Mutex<HashMap<IpAddr, usize>>);
+
+struct SourceSlot {
+    table: Arc<PerSource>,
+    ip: IpAddr,
+}
+
+impl PerSource {
+    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<SourceSlot> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(ip).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(SourceSlot {
+            table: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        let mut m = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// The DNS names in the client certificate of the connection a request came on
 /// (mutual TLS, MedMij TLS-2); empty without one. Handlers read it as an axum
@@ -65,40 +155,86 @@ pub(crate) enum KeepAlive {
 /// The next connection on `listener`. Accept errors (e.g. out of file
 /// descriptors) are waited out with a short back-off instead of a busy loop.
 pub(crate) async fn accept(listener: &TcpListener) -> tokio::net::TcpStream {
+    accept_from(listener).await.0
+}
+
+/// As [`accept`], with the peer's address.
+pub(crate) async fn accept_from(listener: &TcpListener) -> (tokio::net::TcpStream, SocketAddr) {
     loop {
         match listener.accept().await {
-            Ok((sock, _)) => return sock,
+            Ok(c) => return c,
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
 }
 
 /// Serves `router` on `listener` with TLS (`config`), on the current tokio runtime.
-/// A failed handshake ends that connection only (the refusal itself is reported by
-/// medmij-tls's refusal log). Returns the handle that stops accepting.
+/// A failed handshake ends that connection only and is reported to `on_failure`
+/// (with the refusal medmij-tls reported inside the handshake, if any). At most
+/// `limits.max_connections` connections are served at once, at most
+/// `limits.per_source` from one address (MedMij OAUTH-14); a connection beyond
+/// the latter is closed at once and reported too. Returns the handle that stops
+/// accepting.
 pub(crate) fn serve(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
     router: Router,
     keep_alive: KeepAlive,
+    limits: ConnLimits,
+    on_failure: Option<HandshakeHook>,
 ) -> AbortHandle {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let per_source = Arc::new(PerSource::default());
     tokio::spawn(async move {
         loop {
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 return;
             };
-            let sock = accept(&listener).await;
+            let (sock, addr) = accept_from(&listener).await;
+            let Some(source_slot) = per_source.take(addr.ip(), limits.per_source) else {
+                drop(sock);
+                if let Some(hook) = &on_failure {
+                    hook(HandshakeFailure {
+                        addr,
+                        refusal: None,
+                        error: format!(
+                            "connection closed: {} connections from this address already open",
+                            limits.per_source
+                        ),
+                    });
+                }
+                continue;
+            };
             let acceptor = acceptor.clone();
             let router = router.clone();
+            let on_failure = on_failure.clone();
             tokio::spawn(async move {
-                let _slot = slot;
+                let _slot = (slot, source_slot);
                 let _ = sock.set_nodelay(true);
-                let Ok(Ok(tls)) =
-                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(sock)).await
-                else {
-                    return;
+                let refusal = Arc::new(Mutex::new(None));
+                let handshake = HANDSHAKE_REFUSAL.scope(refusal.clone(), acceptor.accept(sock));
+                let error = match tokio::time::timeout(limits.handshake_timeout, handshake).await {
+                    Ok(Ok(tls)) => Ok(tls),
+                    Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
+                    Err(_) => Err(format!(
+                        "no TLS handshake within {} s",
+                        limits.handshake_timeout.as_secs()
+                    )),
+                };
+                let tls = match error {
+                    Ok(tls) => tls,
+                    Err(error) => {
+                        if let Some(hook) = &on_failure {
+                            let refusal = refusal.lock().unwrap_or_else(|e| e.into_inner()).take();
+                            hook(HandshakeFailure {
+                                addr,
+                                refusal,
+                                error,
+                            });
+                        }
+                        return;
+                    }
                 };
                 let names: Vec<String> = tls
                     .get_ref()
@@ -111,13 +247,14 @@ pub(crate) fn serve(
                 let service = hyper::service::service_fn(
                     move |mut req: hyper::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(peer.clone());
+                        req.extensions_mut().insert(PeerAddr(addr));
                         let router = router.clone();
                         async move { router.oneshot(req).await }
                     },
                 );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
-                    .header_read_timeout(HANDSHAKE_TIMEOUT)
+                    .header_read_timeout(limits.handshake_timeout)
                     .keep_alive(keep_alive == KeepAlive::Yes)
                     .serve_connection(TokioIo::new(tls), service)
                     .await;
@@ -231,8 +368,9 @@ pub(crate) fn redirect(location: &str) -> axum::response::Response {
     r
 }
 
-/// Adds a header (invalid values are dropped: every value here is built by the
-/// demo itself).
+/// Sets a header, replacing any earlier value of it, so that a response carries
+/// each header once (e.g. exactly one `Content-Type`). Invalid values are
+/// dropped: every value here is built by the demo itself.
 pub(crate) fn with_header(
     mut r: axum::response::Response,
     name: &str,
@@ -242,9 +380,19 @@ pub(crate) fn with_header(
         axum::http::HeaderName::from_bytes(name.as_bytes()),
         axum::http::HeaderValue::from_str(value),
     ) {
-        r.headers_mut().append(k, v);
+        r.headers_mut().insert(k, v);
     }
     r
+}
+
+/// A back-channel answer with health data or about a token: never stored by a
+/// cache (RFC 6750 5.3, RFC 6749 5.1 via MedMij OAUTH-14).
+pub(crate) fn no_store(r: axum::response::Response) -> axum::response::Response {
+    with_header(
+        with_header(r, "Cache-Control", "no-store"),
+        "Pragma",
+        "no-cache",
+    )
 }
 
 /// A fresh random identifier (128 bits from medmij-oauth's CSPRNG source), as
@@ -254,6 +402,18 @@ pub(crate) fn random_hex() -> String {
     let mut b = [0u8; 16];
     medmij_oauth::ThreadRandom.fill(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The value of cookie `name` in a request's `Cookie` headers.
+pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
 }
 
 /// The (decoded) value of parameter `name` in a query string or form body.

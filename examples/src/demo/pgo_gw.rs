@@ -2,12 +2,13 @@
 //! (medmij-consent), NEN 7513 log. An axum router for the person's browser; a
 //! reqwest client with mutual TLS for the back channel.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Extension, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
@@ -24,7 +25,7 @@ use medmij_oauth::{
 
 use super::audit::{AuditLog, Entry};
 use super::lists::PgoLists;
-use super::net::{self, Fetched};
+use super::net::{self, Fetched, PeerAddr};
 use super::trace::Trace;
 use super::{
     DelenRun, DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, ReplayRun,
@@ -43,6 +44,110 @@ struct Pending {
     share: Option<String>,
     zorgaanbieder: String,
     gegevensdienst: String,
+    /// Where `/start` or `/share` came from (counted per source, OAUTH-14).
+    source: IpAddr,
+}
+
+/// The authorizations waiting for the person to come back, per browser session
+/// (`pgo_session` cookie), newest first; bounded per session and in total
+/// (MedMij OAUTH-14).
+#[derive(Default)]
+struct PendingTable {
+    by_session: HashMap<String, VecDeque<Pending>>,
+    total: usize,
+    per_source: HashMap<IpAddr, usize>,
+}
+
+impl PendingTable {
+    fn count_down(&mut self, source: IpAddr) {
+        self.total -= 1;
+        if let Some(n) = self.per_source.get_mut(&source) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_source.remove(&source);
+            }
+        }
+    }
+
+    /// Adds `p` for session `sid`; the session's oldest authorization goes when it
+    /// already has `per_session`. Returns how many were pushed out.
+    fn add(&mut self, sid: &str, p: Pending, per_session: usize) -> usize {
+        *self.per_source.entry(p.source).or_default() += 1;
+        self.total += 1;
+        let list = self.by_session.entry(sid.to_owned()).or_default();
+        list.push_front(p);
+        let mut gone = Vec::new();
+        while list.len() > per_session.max(1) {
+            gone.extend(list.pop_back());
+        }
+        for p in &gone {
+            self.count_down(p.source);
+        }
+        gone.len()
+    }
+
+    /// Takes the authorization of session `sid` whose `state` is `state`, or,
+    /// when none matches, its newest (whose state check then fails, OAUTH-10).
+    fn take(&mut self, sid: &str, state: Option<&str>) -> Option<Pending> {
+        let list = self.by_session.get_mut(sid)?;
+        let at = state
+            .and_then(|st| list.iter().position(|p| p.auth.state().as_str() == st))
+            .unwrap_or(0);
+        let p = list.remove(at);
+        if list.is_empty() {
+            self.by_session.remove(sid);
+        }
+        if let Some(p) = &p {
+            self.count_down(p.source);
+        }
+        p
+    }
+
+    /// Drops every authorization `old` says is too old; returns how many.
+    fn retain(&mut self, keep: impl Fn(&Pending) -> bool) -> usize {
+        let before = self.total;
+        for list in self.by_session.values_mut() {
+            list.retain(&keep);
+        }
+        self.by_session.retain(|_, l| !l.is_empty());
+        self.total = self.by_session.values().map(VecDeque::len).sum();
+        self.per_source.clear();
+        for p in self.by_session.values().flatten() {
+            *self.per_source.entry(p.source).or_default() += 1;
+        }
+        before - self.total
+    }
+}
+
+/// Why `/start` or `/share` was refused before anyone was sent to log in.
+struct StartRefusal {
+    status: u16,
+    title: &'static str,
+    text: String,
+}
+
+impl StartRefusal {
+    fn bad(text: impl Into<String>) -> Self {
+        StartRefusal {
+            status: 400,
+            title: "Ongeldige aanvraag",
+            text: text.into(),
+        }
+    }
+    fn too_many(text: impl Into<String>) -> Self {
+        StartRefusal {
+            status: 429,
+            title: "Even geduld",
+            text: text.into(),
+        }
+    }
+    fn busy(text: impl Into<String>) -> Self {
+        StartRefusal {
+            status: 503,
+            title: "Even geduld",
+            text: text.into(),
+        }
+    }
 }
 
 /// A redeemed code's token request, the grant, and the resource URL.
@@ -53,7 +158,13 @@ pub(crate) struct PgoGw {
     lists: PgoLists,
     /// The back-channel client: mutual TLS, a fresh handshake per request.
     back: reqwest::Client,
-    pending: Mutex<HashMap<String, Pending>>,
+    pending: Mutex<PendingTable>,
+    /// See [`super::limits::MAX_PGO_PENDING_PER_SESSION`].
+    max_per_session: usize,
+    /// See [`super::limits::MAX_PGO_PENDING`].
+    max_pending: usize,
+    /// See [`super::limits::MAX_PGO_PENDING_PER_SOURCE`].
+    max_per_source: usize,
     dossier: Mutex<Dossier>,
     log: AuditLog,
     trace: Arc<Trace>,
@@ -75,6 +186,7 @@ impl PgoGw {
         back: reqwest::Client,
         log: AuditLog,
         trace: Arc<Trace>,
+        limits: &super::Limits,
     ) -> Result<Self, DemoError> {
         let client = Client::new(
             ClientId::parse(PGO_HOST)?,
@@ -84,7 +196,10 @@ impl PgoGw {
             client,
             lists,
             back,
-            pending: Mutex::new(HashMap::new()),
+            pending: Mutex::new(PendingTable::default()),
+            max_per_session: limits.max_pgo_pending_per_session,
+            max_pending: limits.max_pgo_pending,
+            max_per_source: limits.max_pgo_pending_per_source,
             dossier: Mutex::new(Dossier::new()),
             log,
             trace,
@@ -120,10 +235,41 @@ impl PgoGw {
     }
 
     fn set_result(&self, sid: &str, run: VerzamelenRun) {
-        self.result
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(sid.to_owned(), (self.now(), run));
+        let mut results = self.result.lock().unwrap_or_else(|e| e.into_inner());
+        Self::bounded_insert(&mut results, sid, (self.now(), run), self.max_pending);
+    }
+
+    /// Inserts an outcome, first dropping the oldest ones when `max` are kept
+    /// (bounded memory, OAUTH-14).
+    fn bounded_insert<T>(
+        map: &mut HashMap<String, (SystemTime, T)>,
+        sid: &str,
+        v: (SystemTime, T),
+        max: usize,
+    ) {
+        while map.len() >= max.max(1) && !map.contains_key(sid) {
+            let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, (t, _))| *t)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+        map.insert(sid.to_owned(), v);
+    }
+
+    /// Writes the counting entries of closed anonymous-refusal windows (all of
+    /// them with `all`).
+    pub(crate) async fn flush_anonymous(&self, all: bool) {
+        if let Err(e) = self.log.flush_anonymous(all).await {
+            self.trace.step(
+                "PGO GW",
+                "LOG-1",
+                format!("logging refusal counts failed: {e}"),
+            );
+        }
     }
 
     /// The lists this gateway fetches.
@@ -143,7 +289,7 @@ impl PgoGw {
 
     /// The number of authorizations waiting for the person to come back.
     pub(crate) fn pending_flows(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).total
     }
 
     /// Drops authorizations the person did not come back to within
@@ -155,11 +301,11 @@ impl PgoGw {
             now.duration_since(*t)
                 .is_ok_and(|d| d >= super::FLOW_TIMEOUT)
         };
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        let before = pending.len();
-        pending.retain(|_, p| !old(&p.started));
-        let ended = before - pending.len();
-        drop(pending);
+        let ended = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| !old(&p.started));
         self.result
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -197,7 +343,7 @@ impl PgoGw {
         Router::new()
             .route("/", get(front_home))
             .route("/start", get(front_start))
-            .route("/share", get(front_start))
+            .route("/share", get(front_share))
             .route("/cb", get(front_callback))
             .with_state(me.clone())
     }
@@ -213,6 +359,7 @@ impl PgoGw {
                 error_description: None,
                 message: "Er ging iets mis.".into(),
                 final_page: String::new(),
+                za_cookie: None,
             },
         );
         net::html(500, net::page("Fout", "Er ging iets mis.", Some(HOME)))
@@ -230,6 +377,29 @@ impl PgoGw {
                 Some(HOME),
             ),
         )
+    }
+
+    /// Logs a callback without an authorization this browser started (anonymous,
+    /// counted per source: MedMij LOG-1, OAUTH-14).
+    async fn refuse_callback(&self, source: IpAddr) {
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-10, LOG-1",
+            format!("redirect URI reached from {source} without an authorization of this browser: refused"),
+        );
+        let entry = Entry {
+            event_type: "oauth.callback.unknown",
+            action: Action::Execute,
+            actor: ("unknown".into(), ActorKind::User),
+            subject: None,
+            object: Object::new("front-channel-request", "/cb"),
+            outcome: Outcome::Refused,
+            detail: Some("no authorization of this browser is waiting".into()),
+        };
+        if let Err(e) = self.log.record_anonymous(entry, source).await {
+            self.trace
+                .step("PGO GW", "LOG-1", format!("logging a refusal failed: {e}"));
+        }
     }
 
     /// The PGO's home page: what the person can do, as links.
@@ -271,49 +441,166 @@ impl PgoGw {
         )
     }
 
-    /// The person asks to collect a Gegevensdienst of a Zorgaanbieder: look both up in
-    /// the ZAL and send the browser to the authorization endpoint.
-    fn start(&self, query: &str) -> R {
+    /// The person asks to collect a Gegevensdienst of a Zorgaanbieder (`/start`)
+    /// or to share dossier item `item` with one (`/share`): look both up in the ZAL
+    /// and send the browser to the authorization endpoint. Missing or unknown input
+    /// is refused with a plain page (HTTP 400) and logged before anyone is sent to
+    /// log in (MedMij OAUTH-12, LOG-1); never an HTTP 500.
+    async fn start(
+        &self,
+        query: &str,
+        headers: &HeaderMap,
+        source: IpAddr,
+        share: bool,
+    ) -> Response {
+        let route = if share { "/share" } else { "/start" };
+        match self.try_start(query, headers, source, share) {
+            Ok(r) => r,
+            Err(refusal) => {
+                self.trace.step(
+                    "PGO GW",
+                    "OAUTH-12, LOG-1",
+                    format!(
+                        "{route} from {source} refused (HTTP {}): {}",
+                        refusal.status, refusal.text
+                    ),
+                );
+                let entry = Entry {
+                    event_type: if share {
+                        "pgo.share.refused"
+                    } else {
+                        "pgo.start.refused"
+                    },
+                    action: Action::Execute,
+                    actor: ("unknown".into(), ActorKind::User),
+                    subject: None,
+                    object: Object::new("front-channel-request", route),
+                    outcome: Outcome::Refused,
+                    detail: Some(refusal.text.clone()),
+                };
+                if let Err(e) = self.log.record_anonymous(entry, source).await {
+                    self.trace
+                        .step("PGO GW", "LOG-1", format!("logging a refusal failed: {e}"));
+                }
+                net::html(
+                    refusal.status,
+                    net::page(refusal.title, &refusal.text, Some(HOME)),
+                )
+            }
+        }
+    }
+
+    fn try_start(
+        &self,
+        query: &str,
+        headers: &HeaderMap,
+        source: IpAddr,
+        share: bool,
+    ) -> Result<Response, StartRefusal> {
         let mut za = None;
         let mut gd = None;
-        let mut share = None;
+        let mut item = None;
         for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+            // OAUTH-3: a parameter with an empty value counts as omitted.
+            if v.is_empty() {
+                continue;
+            }
             match &*k {
-                "item" => share = Some(v.into_owned()),
+                "item" if share => item = Some(v.into_owned()),
                 "zorgaanbieder" => za = Some(v.into_owned()),
                 "gegevensdienst" => gd = Some(v.into_owned()),
                 _ => {}
             }
         }
-        let (za, gd) = (za.ok_or("zorgaanbieder?")?, gd.ok_or("gegevensdienst?")?);
-        let zal = self.lists.zal.current().ok_or("no ZAL")?;
-        let entry = zal
-            .list()
-            .gegevensdienst(&za, &gd)
-            .ok_or("not on the ZAL")?;
-        let scope = Scope::single(
-            Zorgaanbiedernaam::parse(&za)?,
-            GegevensdienstId::parse(&gd)?,
-        );
-        let (url, auth) = self.client.start(
-            entry.authorization_endpoint().as_str(),
-            entry.token_endpoint().as_str(),
-            scope.clone(),
-        )?;
-        let sid = net::random_hex();
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(
-                sid.clone(),
+        let za = za.ok_or_else(|| StartRefusal::bad("Er is geen zorgaanbieder gekozen."))?;
+        let gd = gd.ok_or_else(|| StartRefusal::bad("Er is geen gegevensdienst gekozen."))?;
+        // UCI Delen: the item must be in the dossier before anyone logs in.
+        if share {
+            let item = item
+                .as_deref()
+                .ok_or_else(|| StartRefusal::bad("Er is geen dossieritem gekozen om te delen."))?;
+            let known = ItemId::new(item).ok().is_some_and(|id| {
+                self.dossier
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .item(&id)
+                    .is_some()
+            });
+            if !known {
+                return Err(StartRefusal::bad(
+                    "Dit dossieritem bestaat niet (meer). Er is niets gedeeld.",
+                ));
+            }
+        }
+        let zal = self.lists.zal.current().ok_or_else(|| {
+            StartRefusal::busy(
+                "De lijst van zorgaanbieders is nog niet beschikbaar. Probeer het later opnieuw.",
+            )
+        })?;
+        let entry = zal.list().gegevensdienst(&za, &gd).ok_or_else(|| {
+            StartRefusal::bad("Deze zorgaanbieder biedt deze gegevensdienst niet aan via MedMij.")
+        })?;
+        let (Ok(za_name), Ok(gd_id)) =
+            (Zorgaanbiedernaam::parse(&za), GegevensdienstId::parse(&gd))
+        else {
+            return Err(StartRefusal::bad(
+                "Onbekende zorgaanbieder of gegevensdienst.",
+            ));
+        };
+        let scope = Scope::single(za_name, gd_id);
+        let (url, auth) = self
+            .client
+            .start(
+                entry.authorization_endpoint().as_str(),
+                entry.token_endpoint().as_str(),
+                scope.clone(),
+            )
+            .map_err(|e| {
+                StartRefusal::busy(format!(
+                    "De gegevens van deze zorgaanbieder zijn niet bruikbaar ({e}). Probeer het \
+                     later opnieuw."
+                ))
+            })?;
+        // The browser's session: kept if it has one of ours, else a new one.
+        let sid = net::cookie(headers, "pgo_session")
+            .filter(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit()))
+            .map_or_else(net::random_hex, str::to_owned);
+        let pushed_out = {
+            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if pending.total >= self.max_pending {
+                return Err(StartRefusal::busy(
+                    "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
+                ));
+            }
+            if pending.per_source.get(&source).copied().unwrap_or(0) >= self.max_per_source {
+                return Err(StartRefusal::too_many(
+                    "Er lopen te veel aanvragen vanaf uw adres. Rond die eerst af of probeer \
+                     het over enkele minuten opnieuw.",
+                ));
+            }
+            pending.add(
+                &sid,
                 Pending {
                     auth,
                     started: self.now(),
-                    share,
+                    share: item,
                     zorgaanbieder: za,
                     gegevensdienst: gd,
+                    source,
                 },
+                self.max_per_session,
+            )
+        };
+        if pushed_out > 0 {
+            self.trace.step(
+                "PGO GW",
+                "OAUTH-10, OAUTH-14",
+                format!(
+                    "this browser's oldest waiting authorization dropped ({} per session)",
+                    self.max_per_session
+                ),
             );
+        }
         self.trace.step(
             "PGO GW",
             "LISTS-1, OAUTH-5, OAUTH-10",
@@ -335,11 +622,12 @@ impl PgoGw {
     async fn callback(&self, sid: &str, query: &str) -> R {
         let now = self.now();
         let sid = sid.to_owned();
+        let state = net::param(query, "state");
         let Some(p) = self
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&sid)
+            .take(&sid, state.as_deref())
         else {
             return Ok(Self::no_authorization());
         };
@@ -380,6 +668,7 @@ impl PgoGw {
                         error_description,
                         message: e.message_en().into(),
                         final_page: String::new(),
+                        za_cookie: None,
                     },
                 );
                 return Ok(net::html(
@@ -419,7 +708,7 @@ impl PgoGw {
             })
             .await?;
 
-        // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
+        // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2, TLS-3, TLS-4).
         let treq = p.auth.token_request(&received.code);
         let resp = match self.send_token_request(&treq).await {
             Ok(r) => r,
@@ -453,6 +742,7 @@ impl PgoGw {
                         error_description: None,
                         message: message.into(),
                         final_page: String::new(),
+                        za_cookie: None,
                     },
                 );
                 return Ok(net::html(
@@ -477,7 +767,7 @@ impl PgoGw {
             .await?;
         self.trace.step(
             "PGO GW",
-            "OAUTH-1..3, OAUTH-6, OAUTH-7",
+            "OAUTH-1, OAUTH-2, OAUTH-3, OAUTH-6, OAUTH-7",
             format!(
                 "access token received over mTLS and checked strictly (bearer, 900 s, scope {})",
                 grant.scope
@@ -560,6 +850,7 @@ impl PgoGw {
                 error_description: None,
                 message: message.clone(),
                 final_page: String::new(),
+                za_cookie: None,
             },
         );
         let shown = bundle["entry"]
@@ -583,7 +874,7 @@ impl PgoGw {
         ))
     }
 
-    /// The token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2..4).
+    /// The token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2, TLS-3, TLS-4).
     async fn send_token_request(&self, treq: &TokenRequest) -> Result<Fetched, reqwest::Error> {
         let mut req = self.back.post(&treq.url).body(treq.body.clone());
         for (k, v) in treq.headers() {
@@ -786,36 +1077,52 @@ impl PgoGw {
 
 type St = State<Arc<PgoGw>>;
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 async fn front_home(State(me): St) -> Response {
     me.home()
 }
 
-async fn front_start(State(me): St, RawQuery(q): RawQuery) -> Response {
-    match me.start(q.as_deref().unwrap_or("")) {
-        Ok(r) => r,
-        Err(e) => me.failed("", &e),
-    }
+async fn front_start(
+    State(me): St,
+    Extension(PeerAddr(addr)): Extension<PeerAddr>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    me.start(q.as_deref().unwrap_or(""), &headers, addr.ip(), false)
+        .await
 }
 
-async fn front_callback(State(me): St, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let sid = cookie(&headers, "pgo_session").unwrap_or("").to_owned();
-    if sid.is_empty() {
-        return PgoGw::no_authorization();
-    }
-    match me.callback(&sid, q.as_deref().unwrap_or("")).await {
-        Ok(r) => r,
+async fn front_share(
+    State(me): St,
+    Extension(PeerAddr(addr)): Extension<PeerAddr>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    me.start(q.as_deref().unwrap_or(""), &headers, addr.ip(), true)
+        .await
+}
+
+async fn front_callback(
+    State(me): St,
+    Extension(PeerAddr(addr)): Extension<PeerAddr>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let sid = net::cookie(&headers, "pgo_session")
+        .unwrap_or("")
+        .to_owned();
+    let r = if sid.is_empty() {
+        Ok(PgoGw::no_authorization())
+    } else {
+        me.callback(&sid, q.as_deref().unwrap_or("")).await
+    };
+    match r {
+        Ok(r) => {
+            if r.status() == 400 {
+                // A callback this browser did not start (OAUTH-10): logged (LOG-1).
+                me.refuse_callback(addr.ip()).await;
+            }
+            r
+        }
         Err(e) => me.failed(&sid, &e),
     }
 }

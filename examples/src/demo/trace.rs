@@ -1,6 +1,9 @@
 //! The step trace: every part of the network reports what it did, with the
-//! MedMij rule IDs involved and the time since the flow started.
+//! MedMij rule IDs involved and the time since the flow started. It keeps the
+//! last [`super::limits::MAX_TRACE_STEPS`] steps (a ring buffer: bounded memory,
+//! MedMij OAUTH-14).
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,7 @@ pub struct Step {
 #[derive(Debug)]
 pub struct Trace {
     print: bool,
+    cap: usize,
     inner: Mutex<Inner>,
 }
 
@@ -28,18 +32,23 @@ pub struct Trace {
 struct Inner {
     start: Instant,
     last: Instant,
-    steps: Vec<Step>,
+    steps: VecDeque<Step>,
+    /// Steps pushed out of the ring buffer so far.
+    dropped: u64,
 }
 
 impl Trace {
-    pub(crate) fn new(print: bool) -> Self {
+    /// A trace that keeps the last `cap` steps (at least one).
+    pub(crate) fn new(print: bool, cap: usize) -> Self {
         let now = Instant::now();
         Trace {
             print,
+            cap: cap.max(1),
             inner: Mutex::new(Inner {
                 start: now,
                 last: now,
-                steps: Vec::new(),
+                steps: VecDeque::new(),
+                dropped: 0,
             }),
         }
     }
@@ -73,7 +82,11 @@ impl Trace {
                 text
             );
         }
-        g.steps.push(Step {
+        if g.steps.len() >= self.cap {
+            g.steps.pop_front();
+            g.dropped += 1;
+        }
+        g.steps.push_back(Step {
             at,
             actor,
             rules,
@@ -81,13 +94,20 @@ impl Trace {
         });
     }
 
-    /// All steps so far.
+    /// The steps kept (the last ones, up to the cap), oldest first.
     pub fn steps(&self) -> Vec<Step> {
         self.inner
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .steps
-            .clone()
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// How many steps were pushed out of the ring buffer so far.
+    pub fn dropped(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).dropped
     }
 
     /// A medmij-tls refusal log that reports handshake refusals as steps.
@@ -106,5 +126,37 @@ impl Trace {
                 ),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Trace;
+
+    // MedMij OAUTH-14: the trace is a ring buffer with a fixed cap.
+    mod oauth_14 {
+        use super::Trace;
+
+        #[test]
+        fn the_trace_keeps_the_last_steps_up_to_its_cap() {
+            let t = Trace::new(false, 100);
+            for i in 0..1_000 {
+                t.step("test", "-", format!("step {i}"));
+            }
+            let steps = t.steps();
+            assert_eq!(steps.len(), 100);
+            assert_eq!(steps[0].text, "step 900");
+            assert_eq!(steps[99].text, "step 999");
+            assert_eq!(t.dropped(), 900);
+        }
+    }
+
+    #[test]
+    fn a_trace_below_its_cap_keeps_everything() {
+        let t = Trace::new(false, 10);
+        t.step("a", "-", "one");
+        t.step("b", "-", "two");
+        assert_eq!(t.steps().len(), 2);
+        assert_eq!(t.dropped(), 0);
     }
 }

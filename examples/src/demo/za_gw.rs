@@ -5,6 +5,7 @@
 //! the back channel (gateways, mutual TLS).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -28,8 +29,10 @@ use medmij_oauth::{
 };
 
 use super::audit::{AuditLog, Entry};
+use super::limits::FLOW_TIMEOUT;
 use super::lists::ZaLists;
-use super::net::{self, PeerNames};
+use super::net::cookie;
+use super::net::{self, PeerAddr, PeerNames};
 use super::trace::Trace;
 use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZORGAANBIEDER};
 
@@ -102,16 +105,11 @@ impl TestDigidStandIn {
     }
 }
 
-/// How long a flow may wait for the person (at the DigiD stand-in or on the
-/// consent screen) before the ZA GW gives up on it. The rulebook sets no figure;
-/// the demo uses the 900 s of an authorization code (OAUTH-7). A decision posted
-/// later ends the flow as "cannot be established" (OAUTH-12 case 5).
-pub const FLOW_TIMEOUT: Duration = Duration::from_secs(900);
-
-/// By default at most this many flows wait for a person at once; beyond it new
-/// authorization requests get a "try again later" page (bounded resource use,
-/// RFC 6819 4.4.1.11 via MedMij OAUTH-14).
-pub const MAX_PENDING_FLOWS: usize = 100_000;
+/// The cookie that binds a flow to the browser that started it (RFC 6819
+/// 4.4.1.8 via MedMij OAUTH-14): set on the authorization request, checked at the
+/// DigiD stand-in and on the consent screen, so that a flow id alone continues
+/// nothing.
+pub(crate) const BROWSER_COOKIE: &str = "za_browser";
 
 /// Compares two secrets in time independent of where they differ.
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -151,13 +149,74 @@ struct Pending {
     csrf: CsrfToken,
     delen: bool,
     stage: Stage,
+    /// Where the authorization request came from (counted per source, OAUTH-14).
+    source: IpAddr,
+    /// The `client_id` of the request (counted per client, OAUTH-14).
+    client: String,
+    /// The value of [`BROWSER_COOKIE`] of the browser that started the flow.
+    browser: String,
+}
+
+/// The pending flows by flow id, with how many each source and each client has.
+#[derive(Default)]
+struct Flows {
+    map: HashMap<String, Pending>,
+    per_source: HashMap<IpAddr, usize>,
+    per_client: HashMap<String, usize>,
+}
+
+fn count_down<K: std::hash::Hash + Eq>(m: &mut HashMap<K, usize>, k: &K) {
+    if let Some(n) = m.get_mut(k) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            m.remove(k);
+        }
+    }
+}
+
+impl Flows {
+    fn insert(&mut self, id: String, p: Pending) {
+        *self.per_source.entry(p.source).or_default() += 1;
+        *self.per_client.entry(p.client.clone()).or_default() += 1;
+        if let Some(old) = self.map.insert(id, p) {
+            self.uncount(&old);
+        }
+    }
+    fn remove(&mut self, id: &str) -> Option<Pending> {
+        let p = self.map.remove(id)?;
+        self.uncount(&p);
+        Some(p)
+    }
+    fn uncount(&mut self, p: &Pending) {
+        count_down(&mut self.per_source, &p.source);
+        count_down(&mut self.per_client, &p.client);
+    }
+}
+
+/// Why the authorization endpoint turned a valid request away (OAUTH-14).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Busy {
+    /// [`super::limits::MAX_PENDING_FLOWS`] reached.
+    Global,
+    /// [`super::limits::MAX_PENDING_PER_SOURCE`] reached for this source.
+    Source,
+    /// [`super::limits::MAX_PENDING_PER_CLIENT`] reached for this client.
+    Client,
+}
+
+/// Why a step of the front channel refused a flow id.
+enum NoFlow {
+    /// Unknown, over, at another stage, or a wrong anti-CSRF token.
+    Gone(&'static str),
+    /// The flow exists, but this browser did not start it.
+    Foreign,
 }
 
 pub(crate) struct ZaGw {
     server: AuthorizationServer<MemoryStore, OclRegistry>,
     lists: ZaLists,
     /// Pending flows by flow id (expire after [`FLOW_TIMEOUT`]).
-    flows: Mutex<HashMap<String, Pending>>,
+    flows: Mutex<Flows>,
     book: Mutex<DecisionBook>,
     log: AuditLog,
     trace: Arc<Trace>,
@@ -169,14 +228,23 @@ pub(crate) struct ZaGw {
     no_data: AtomicBool,
     /// Handshake refusals being appended to the log right now.
     refusals_in_flight: Arc<std::sync::atomic::AtomicUsize>,
-    /// See [`MAX_PENDING_FLOWS`].
+    /// See [`super::limits::MAX_PENDING_FLOWS`].
     max_pending: std::sync::atomic::AtomicUsize,
+    /// See [`super::limits::MAX_PENDING_PER_SOURCE`].
+    max_per_source: usize,
+    /// See [`super::limits::MAX_PENDING_PER_CLIENT`].
+    max_per_client: usize,
 }
 
 type R = Result<Response, DemoError>;
 
 impl ZaGw {
-    pub(crate) fn new(lists: ZaLists, log: AuditLog, trace: Arc<Trace>) -> Result<Self, DemoError> {
+    pub(crate) fn new(
+        lists: ZaLists,
+        log: AuditLog,
+        trace: Arc<Trace>,
+        limits: &super::Limits,
+    ) -> Result<Self, DemoError> {
         let za = Zorgaanbiedernaam::parse(ZORGAANBIEDER)?;
         let gd = GegevensdienstId::parse(GEGEVENSDIENST)?;
         let lezer = Zorgaanbiedernaam::parse(LEZER)?;
@@ -189,7 +257,7 @@ impl ZaGw {
         Ok(ZaGw {
             server,
             lists,
-            flows: Mutex::new(HashMap::new()),
+            flows: Mutex::new(Flows::default()),
             book: Mutex::new(DecisionBook::new()),
             log,
             trace,
@@ -199,7 +267,9 @@ impl ZaGw {
             gd_delen,
             no_data: AtomicBool::new(false),
             refusals_in_flight: Arc::default(),
-            max_pending: std::sync::atomic::AtomicUsize::new(MAX_PENDING_FLOWS),
+            max_pending: std::sync::atomic::AtomicUsize::new(limits.max_pending_flows),
+            max_per_source: limits.max_pending_per_source,
+            max_per_client: limits.max_pending_per_client,
         })
     }
 
@@ -230,7 +300,11 @@ impl ZaGw {
 
     /// The number of flows waiting for the person.
     pub(crate) fn pending_flows(&self) -> usize {
-        self.flows.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.flows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .len()
     }
 
     /// Logs a refused back-channel handshake (MedMij TLS-3, TLS-4, LOG-1). Called
@@ -270,11 +344,118 @@ impl ZaGw {
         });
     }
 
-    /// Waits until every refusal reported so far is in the log.
+    /// Logs a connection that ended before any request (MedMij LOG-1: a refused
+    /// handshake, on the back channel a missing client certificate included, with
+    /// the source address). A refusal of a certificate that was presented
+    /// names the peer and is its own entry; a failure without one is anonymous and
+    /// counted per source (OAUTH-14).
+    pub(crate) fn handshake_failed(self: &Arc<Self>, f: net::HandshakeFailure) {
+        let me = self.clone();
+        self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
+        // A refusal handed over by `refusal_captured` was already counted in flight.
+        let in_flight = 1 + usize::from(f.refusal.is_some());
+        tokio::spawn(async move {
+            let source = f.addr.ip();
+            let r = match &f.refusal {
+                Some(ev) => me
+                    .log
+                    .record_from(
+                        Entry {
+                            event_type: "tls.refused",
+                            action: Action::Execute,
+                            actor: (
+                                ev.peer_names
+                                    .first()
+                                    .cloned()
+                                    .unwrap_or_else(|| "unknown".into()),
+                                ActorKind::System,
+                            ),
+                            subject: None,
+                            object: Object::new("tls-peer", ev.peer_names.join(",")),
+                            outcome: Outcome::Refused,
+                            detail: Some(ev.refusal.to_string()),
+                        },
+                        Some(source),
+                    )
+                    .await
+                    .map(|_| ()),
+                None => {
+                    me.trace.step(
+                        "ZA GW",
+                        "TLS-2, LOG-1",
+                        format!("connection from {source} refused: {}", f.error),
+                    );
+                    me.log
+                        .record_anonymous(
+                            Entry {
+                                event_type: "tls.refused",
+                                action: Action::Execute,
+                                actor: ("unknown".into(), ActorKind::System),
+                                subject: None,
+                                object: Object::new("tls-peer", "anonymous"),
+                                outcome: Outcome::Refused,
+                                detail: Some(f.error.clone()),
+                            },
+                            source,
+                        )
+                        .await
+                        .map(|_| ())
+                }
+            };
+            if let Err(e) = r {
+                me.trace
+                    .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+            }
+            me.refusals_in_flight.fetch_sub(in_flight, Ordering::SeqCst);
+        });
+    }
+
+    /// A refusal was handed to a server task inside its handshake (see
+    /// `net::capture_refusal`); it is in flight until `handshake_failed` has
+    /// logged it. Counted here, before the peer even sees the alert, so that
+    /// `settle_log` waits for it.
+    pub(crate) fn refusal_captured(&self) {
+        self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Logs a refusal of an anonymous front-channel request from `source`
+    /// (MedMij LOG-1; counted per source, OAUTH-14). A failing log is traced: the
+    /// refusal itself stands.
+    async fn refuse_anonymous(&self, source: IpAddr, event_type: &'static str, detail: String) {
+        let entry = Entry {
+            event_type,
+            action: Action::Execute,
+            actor: ("unknown".into(), ActorKind::User),
+            subject: None,
+            object: Object::new("front-channel-request", event_type),
+            outcome: Outcome::Refused,
+            detail: Some(detail),
+        };
+        if let Err(e) = self.log.record_anonymous(entry, source).await {
+            self.trace
+                .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+        }
+    }
+
+    /// Writes the counting entries of closed anonymous-refusal windows (all of
+    /// them with `all`).
+    pub(crate) async fn flush_anonymous(&self, all: bool) {
+        if let Err(e) = self.log.flush_anonymous(all).await {
+            self.trace.step(
+                "ZA GW",
+                "LOG-1",
+                format!("logging refusal counts failed: {e}"),
+            );
+        }
+    }
+
+    /// Waits until every refusal reported so far is in the log (anonymous ones
+    /// counted so far included).
     pub(crate) async fn settle_log(&self) {
         while self.refusals_in_flight.load(Ordering::SeqCst) > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
+        self.flush_anonymous(true).await;
     }
 
     /// Fetches the OCL, GNL and WHL again (MedMij LISTS-8).
@@ -332,6 +513,7 @@ impl ZaGw {
         let expired: Vec<(String, Pending)> = {
             let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
             let ids: Vec<String> = flows
+                .map
                 .iter()
                 .filter(|(_, p)| Self::is_expired(p, now))
                 .map(|(k, _)| k.clone())
@@ -394,16 +576,69 @@ impl ZaGw {
         Ok(expired.len())
     }
 
-    /// Takes flow `flow` out of the pending ones if `at_stage` accepts it (and
-    /// returns what it derived from it); otherwise leaves it there.
+    /// Takes flow `flow` out of the pending ones if this browser started it
+    /// (`browser`, the value of its [`BROWSER_COOKIE`]) and `at_stage` accepts it
+    /// (and returns what it derived from it); otherwise leaves it there.
     fn take_flow<T>(
         &self,
         flow: &str,
+        browser: Option<&str>,
         at_stage: impl FnOnce(&Pending) -> Option<T>,
-    ) -> Option<(Pending, T)> {
+    ) -> Result<(Pending, T), NoFlow> {
         let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
-        let t = at_stage(flows.get(flow)?)?;
-        flows.remove(flow).map(|p| (p, t))
+        let p = flows
+            .map
+            .get(flow)
+            .ok_or(NoFlow::Gone("unknown or finished flow"))?;
+        if !Self::same_browser(p, browser) {
+            return Err(NoFlow::Foreign);
+        }
+        let t = at_stage(p).ok_or(NoFlow::Gone("flow at another step, or a wrong form"))?;
+        flows
+            .remove(flow)
+            .map(|p| (p, t))
+            .ok_or(NoFlow::Gone("unknown or finished flow"))
+    }
+
+    /// Whether `browser` (the request's [`BROWSER_COOKIE`]) is the browser that
+    /// started flow `p`.
+    fn same_browser(p: &Pending, browser: Option<&str>) -> bool {
+        browser.is_some_and(|b| ct_eq(p.browser.as_bytes(), b.as_bytes()))
+    }
+
+    /// Refuses a flow id as `why` says: a plain page (HTTP 400), no redirect, and a
+    /// NEN 7513 entry (LOG-1). A flow a browser did not start stays pending for
+    /// the browser that did.
+    async fn no_flow(&self, why: NoFlow, step: &'static str, source: IpAddr) -> Response {
+        match why {
+            NoFlow::Gone(reason) => {
+                self.refuse_anonymous(source, "oauth.flow.unknown", format!("{step}: {reason}"))
+                    .await;
+                Self::flow_gone()
+            }
+            NoFlow::Foreign => {
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-14, LOG-1",
+                    format!("{step}: a flow id without the cookie of the browser that started it: refused"),
+                );
+                self.refuse_anonymous(
+                    source,
+                    "oauth.flow.foreign",
+                    format!("{step}: flow id presented without the cookie of the browser that started it"),
+                )
+                .await;
+                net::html(
+                    400,
+                    net::page(
+                        "Andere browser",
+                        "Deze aanvraag is in een andere browser begonnen. Begin opnieuw vanuit \
+                         uw PGO, in deze browser.",
+                        None,
+                    ),
+                )
+            }
+        }
     }
 
     fn is_expired(p: &Pending, now: SystemTime) -> bool {
@@ -413,12 +648,14 @@ impl ZaGw {
 
     /// A consent form that is malformed, has a wrong anti-CSRF token or was posted
     /// before: refused with what was wrong (HTTP 400, OAUTH-14), no redirect.
-    fn bad_form(&self, e: &dyn std::error::Error) -> Response {
+    async fn bad_form(&self, e: String, source: IpAddr) -> Response {
         self.trace.step(
             "ZA GW",
             "OAUTH-14, CONSENT-1",
             format!("consent form refused: {e}"),
         );
+        self.refuse_anonymous(source, "consent.form.refused", e.clone())
+            .await;
         net::html(
             400,
             net::page(
@@ -442,7 +679,7 @@ impl ZaGw {
         )
     }
 
-    async fn authorize(&self, query: &str) -> R {
+    async fn authorize(&self, query: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let now = self.now();
         let session = match self.server.authorize(query) {
             Ok(s) => s,
@@ -454,94 +691,150 @@ impl ZaGw {
                     format!("invalid authorization request: {}", inv.description()),
                 );
                 let (status, html) = (inv.status(), inv.to_html());
-                self.log
-                    .record(Entry {
-                        event_type: "oauth.authorize",
-                        action: Action::Execute,
-                        actor: ("unknown".into(), ActorKind::System),
-                        subject: None,
-                        object: Object::new("authorization-request", "invalid"),
-                        outcome: Outcome::Refused,
-                        detail: Some(inv.description()),
-                    })
-                    .await?;
+                // An anonymous request: counted per source (LOG-1, OAUTH-14).
+                self.refuse_anonymous(source, "oauth.authorize", inv.description())
+                    .await;
                 return Ok(net::html(status, html));
             }
         };
         let delen = session.request().use_case() == UseCase::Delen;
-        if self.pending_flows() >= self.max_pending.load(Ordering::Relaxed) {
+        let client = session.request().client_id().as_str().to_owned();
+        let scope_text = session.request().scope().to_string();
+        // The browser's cookie: kept if it has one of ours, else a new one.
+        let browser = cookie(headers, BROWSER_COOKIE)
+            .filter(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit()))
+            .map_or_else(net::random_hex, str::to_owned);
+        let flow = net::random_hex();
+        let csrf = CsrfToken::new(net::random_hex())?;
+        // Admission and insertion under one lock: the limits hold under load
+        // (OAUTH-14).
+        let busy = {
+            let mut flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
+            let busy = if flows.map.len() >= self.max_pending.load(Ordering::Relaxed) {
+                Some(Busy::Global)
+            } else if flows.per_source.get(&source).copied().unwrap_or(0) >= self.max_per_source {
+                Some(Busy::Source)
+            } else if flows.per_client.get(&client).copied().unwrap_or(0) >= self.max_per_client {
+                Some(Busy::Client)
+            } else {
+                None
+            };
+            if busy.is_none() {
+                flows.insert(
+                    flow.clone(),
+                    Pending {
+                        session,
+                        started: now,
+                        csrf,
+                        delen,
+                        stage: Stage::AwaitingLogin,
+                        source,
+                        client: client.clone(),
+                        browser: browser.clone(),
+                    },
+                );
+            }
+            busy
+        };
+        if let Some(busy) = busy {
+            let (status, why, text) = match busy {
+                Busy::Global => (
+                    503,
+                    "too many flows waiting for a person",
+                    "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
+                ),
+                Busy::Source => (
+                    429,
+                    "too many flows waiting for a person from this address",
+                    "Er lopen te veel aanvragen vanaf uw adres. Rond die eerst af of probeer \
+                     het over enkele minuten opnieuw.",
+                ),
+                Busy::Client => (
+                    503,
+                    "too many flows waiting for a person for this client",
+                    "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
+                ),
+            };
             self.trace.step(
                 "ZA GW",
                 "OAUTH-14",
-                "too many flows waiting for a person: request turned away",
+                format!("{why}: request from {source} turned away (HTTP {status})"),
             );
+            self.refuse_anonymous(
+                source,
+                "oauth.authorize.busy",
+                format!("{why}; client {client}, scope {scope_text}"),
+            )
+            .await;
             return Ok(net::with_header(
-                net::html(
-                    503,
-                    net::page(
-                        "Even geduld",
-                        "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
-                        None,
-                    ),
-                ),
+                net::html(status, net::page("Even geduld", text, None)),
                 "Retry-After",
                 "60",
             ));
         }
         self.trace.step(
             "ZA GW",
-            "OAUTH-3..5, OAUTH-11",
+            "OAUTH-3, OAUTH-4, OAUTH-5, OAUTH-11",
             format!(
                 "{} authorization request from {} (on the OCL) for scope {}: valid; \
                  session created; person sent to the TEST DigiD stand-in",
                 if delen { "Delen" } else { "Verzamelen" },
-                session.request().client_id().as_str(),
-                session.request().scope()
+                client,
+                scope_text
             ),
         );
-        let flow = net::random_hex();
-        let csrf = CsrfToken::new(net::random_hex())?;
-        self.flows.lock().unwrap_or_else(|e| e.into_inner()).insert(
-            flow.clone(),
-            Pending {
-                session,
-                started: now,
-                csrf,
-                delen,
-                stage: Stage::AwaitingLogin,
-            },
-        );
-        Ok(net::redirect(&format!(
-            "{}?flow={flow}",
-            TestDigidStandIn::PATH
-        )))
+        Ok(net::with_header(
+            net::redirect(&format!("{}?flow={flow}", TestDigidStandIn::PATH)),
+            "Set-Cookie",
+            &format!("{BROWSER_COOKIE}={browser}; Path=/; Secure; HttpOnly; SameSite=Lax"),
+        ))
     }
 
-    fn login_page(&self, query: &str) -> R {
-        let flow = net::param(query, "flow").unwrap_or_default();
+    /// Looks flow `flow` up for a page at `step`, for this browser only.
+    fn peek_flow<T>(
+        &self,
+        flow: &str,
+        browser: Option<&str>,
+        at_stage: impl FnOnce(&Pending) -> Option<T>,
+    ) -> Result<T, NoFlow> {
         let flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
-        match flows.get(&flow) {
-            Some(p) if matches!(p.stage, Stage::AwaitingLogin) => {
-                Ok(TestDigidStandIn::page(&flow, p.csrf.as_str()))
-            }
-            _ => Ok(Self::flow_gone()),
+        let p = flows
+            .map
+            .get(flow)
+            .ok_or(NoFlow::Gone("unknown or finished flow"))?;
+        if !Self::same_browser(p, browser) {
+            return Err(NoFlow::Foreign);
+        }
+        at_stage(p).ok_or(NoFlow::Gone("flow at another step"))
+    }
+
+    async fn login_page(&self, query: &str, headers: &HeaderMap, source: IpAddr) -> R {
+        let flow = net::param(query, "flow").unwrap_or_default();
+        let found = self.peek_flow(&flow, cookie(headers, BROWSER_COOKIE), |p| {
+            matches!(p.stage, Stage::AwaitingLogin).then(|| p.csrf.as_str().to_owned())
+        });
+        match found {
+            Ok(csrf) => Ok(TestDigidStandIn::page(&flow, &csrf)),
+            Err(why) => Ok(self.no_flow(why, "DigiD stand-in page", source).await),
         }
     }
 
     /// The person pressed "log in" or "cancel" at the DigiD stand-in.
-    async fn login(&self, form: &str) -> R {
+    async fn login(&self, form: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let now = self.now();
         let (flow, csrf, action) = (
             net::param(form, "flow").unwrap_or_default(),
             net::param(form, "csrf_token").unwrap_or_default(),
             net::param(form, "action").unwrap_or_default(),
         );
-        let Some((mut p, ())) = self.take_flow(&flow, |p| {
+        let taken = self.take_flow(&flow, cookie(headers, BROWSER_COOKIE), |p| {
             (matches!(p.stage, Stage::AwaitingLogin)
                 && ct_eq(p.csrf.as_str().as_bytes(), csrf.as_bytes()))
             .then_some(())
-        }) else {
-            return Ok(Self::flow_gone());
+        });
+        let mut p = match taken {
+            Ok((p, ())) => p,
+            Err(why) => return Ok(self.no_flow(why, "DigiD stand-in answer", source).await),
         };
         let scope = p.session.request().scope().clone();
         if Self::is_expired(&p, now) || action != "login" {
@@ -616,7 +909,16 @@ impl ZaGw {
                 "back end has data of this person for this Gegevensdienst"
             },
         );
-        let (kind, page, text) = self.consent_page(&p, &flow, now)?;
+        let (kind, page, text) = match self.consent_page(&p, &flow, now) {
+            Ok(x) => x,
+            Err(e) => {
+                // The question cannot be asked, so the answer cannot be established:
+                // the flow ends as OAUTH-12 case 5, logged.
+                return self
+                    .end_undetermined(p, &format!("the consent page could not be made: {e}"), now)
+                    .await;
+            }
+        };
         p.stage = Stage::AwaitingConsent { kind, page };
         self.flows
             .lock()
@@ -702,32 +1004,74 @@ impl ZaGw {
         Ok((kind, page, wording.full_text(Language::Nl)))
     }
 
-    fn consent_screen(&self, query: &str) -> R {
+    /// Ends a flow at the consent step whose answer cannot be established
+    /// (OAUTH-12 case 5): logged, and the browser is sent back to the client with
+    /// `access_denied` "Authorization failed.".
+    async fn end_undetermined(&self, mut p: Pending, why: &str, now: SystemTime) -> R {
+        let scope = p.session.request().scope().to_string();
+        self.log
+            .record_from(
+                Entry {
+                    event_type: "consent.undetermined",
+                    action: Action::Execute,
+                    actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
+                    subject: Self::subject(TestDigidStandIn::PERSON),
+                    object: Object::new("authorization-request", scope),
+                    outcome: Outcome::Failure,
+                    detail: Some(why.to_owned()),
+                },
+                Some(p.source),
+            )
+            .await?;
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-12 case 5, LOG-1",
+            format!("{why}: flow ended and logged; redirect with access_denied \"Authorization failed.\""),
+        );
+        match p.session.consent(ConsentDecision::Undetermined, now)? {
+            ConsentOutcome::Undetermined(r) => Ok(net::redirect(r.location())),
+            _ => Err("an undetermined answer did not end as undetermined".into()),
+        }
+    }
+
+    async fn consent_screen(&self, query: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let flow = net::param(query, "flow").unwrap_or_default();
-        let flows = self.flows.lock().unwrap_or_else(|e| e.into_inner());
-        match flows.get(&flow).map(|p| &p.stage) {
-            Some(Stage::AwaitingConsent { page, .. }) => {
+        let found = self.peek_flow(&flow, cookie(headers, BROWSER_COOKIE), |p| match &p.stage {
+            Stage::AwaitingConsent { page, .. } => Some(page.clone()),
+            Stage::AwaitingLogin => None,
+        });
+        match found {
+            Ok(page) => {
+                // The page's own headers (Content-Type included) replace the defaults:
+                // exactly one of each.
                 let mut r = net::html(200, page.html());
                 for (k, v) in page.headers() {
                     r = net::with_header(r, k, v);
                 }
                 Ok(r)
             }
-            _ => Ok(Self::flow_gone()),
+            Err(why) => Ok(self.no_flow(why, "consent page", source).await),
         }
     }
 
-    async fn consent(&self, form: &str) -> R {
+    async fn consent(&self, form: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let now = self.now();
         let posted = match PostedDecision::from_form(form) {
             Ok(posted) => posted,
-            Err(e) => return Ok(self.bad_form(&e)),
+            Err(e) => return Ok(self.bad_form(e.to_string(), source).await),
         };
-        let Some((mut p, kind)) = self.take_flow(posted.flow.as_str(), |p| match p.stage {
-            Stage::AwaitingConsent { kind, .. } => Some(kind),
-            Stage::AwaitingLogin => None,
-        }) else {
-            return Ok(Self::flow_gone());
+        let taken =
+            self.take_flow(
+                posted.flow.as_str(),
+                cookie(headers, BROWSER_COOKIE),
+                |p| match p.stage {
+                    Stage::AwaitingConsent { kind, .. } => Some(kind),
+                    Stage::AwaitingLogin => None,
+                },
+            );
+        let (mut p, kind) = match taken {
+            Ok(x) => x,
+            Err(why) => return Ok(self.no_flow(why, "consent answer", source).await),
         };
         let bev = kind == ConsentKind::Bevestiging;
         let side = if bev { Side::Lezer } else { Side::Bron };
@@ -750,7 +1094,7 @@ impl ZaGw {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(posted.flow.to_string(), p);
-                return Ok(self.bad_form(&e));
+                return Ok(self.bad_form(e.to_string(), source).await);
             }
         };
         let (decision, event_type, outcome) = match (record.decision, bev) {
@@ -836,36 +1180,57 @@ impl ZaGw {
         Ok(net::redirect(&location))
     }
 
-    async fn token(&self, peer: &PeerNames, body: &str) -> R {
+    async fn token(&self, peer: &PeerNames, body: &str, source: IpAddr) -> R {
         let now = self.now();
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
-        let client = peer
-            .first()
-            .ok_or("no client certificate")
-            .and_then(|n| ClientId::parse(n).map_err(|_| "bad client name"))?;
+        let Some(client) = peer.first().and_then(|n| ClientId::parse(n).ok()) else {
+            // Not reachable over the mTLS back channel; refused all the same.
+            self.log
+                .record_from(
+                    Entry {
+                        event_type: "oauth.token",
+                        action: Action::Execute,
+                        actor: (peer.first().unwrap_or("unknown").into(), ActorKind::System),
+                        subject: None,
+                        object: Object::new("token-request", "no usable client certificate"),
+                        outcome: Outcome::Refused,
+                        detail: None,
+                    },
+                    Some(source),
+                )
+                .await?;
+            return Ok(net::no_store(net::typed(
+                401,
+                "application/json",
+                r#"{"error":"invalid_client"}"#,
+            )));
+        };
         let out = self.server.token(body, &client, now);
         let status = out.response.status();
         let ok = status == 200;
         self.log
-            .record(Entry {
-                event_type: "oauth.token",
-                action: Action::Execute,
-                actor: (client.as_str().into(), ActorKind::System),
-                // LOG-1 "on whose data": the person the token stands for, when issued.
-                subject: match &out.event {
-                    TokenEvent::Issued { subject, .. } => Self::subject(subject.as_str()),
-                    _ => None,
+            .record_from(
+                Entry {
+                    event_type: "oauth.token",
+                    action: Action::Execute,
+                    actor: (client.as_str().into(), ActorKind::System),
+                    // LOG-1 "on whose data": the person the token stands for, when issued.
+                    subject: match &out.event {
+                        TokenEvent::Issued { subject, .. } => Self::subject(subject.as_str()),
+                        _ => None,
+                    },
+                    // The event's Debug form redacts the subject and holds no code or
+                    // token (LOG-4).
+                    object: Object::new("token-request", format!("{:?}", out.event)),
+                    outcome: if ok {
+                        Outcome::Success
+                    } else {
+                        Outcome::Refused
+                    },
+                    detail: None,
                 },
-                // The event's Debug form redacts the subject and holds no code or
-                // token (LOG-4).
-                object: Object::new("token-request", format!("{:?}", out.event)),
-                outcome: if ok {
-                    Outcome::Success
-                } else {
-                    Outcome::Refused
-                },
-                detail: None,
-            })
+                Some(source),
+            )
             .await?;
         self.trace.step(
             "ZA GW",
@@ -890,18 +1255,49 @@ impl ZaGw {
                 resp = net::with_header(resp, k, v);
             }
         }
-        Ok(resp)
+        Ok(net::no_store(resp))
     }
 
-    fn refused(e: &medmij_oauth::ResourceError) -> Response {
+    /// A refused resource request (OAUTH-12 case 7 or case 8): the FHIR
+    /// OperationOutcome, and a NEN 7513 entry with the client and the source
+    /// address (LOG-1).
+    async fn refused(
+        &self,
+        e: &medmij_oauth::ResourceError,
+        event_type: &'static str,
+        peer: &PeerNames,
+        source: IpAddr,
+    ) -> R {
+        self.log
+            .record_from(
+                Entry {
+                    event_type,
+                    action: if event_type == "fhir.write" {
+                        Action::Create
+                    } else {
+                        Action::Read
+                    },
+                    actor: (peer.first().unwrap_or("unknown").into(), ActorKind::System),
+                    subject: None,
+                    object: Object::new("resource-request", format!("{:?}", e.kind())),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!(
+                        "OAUTH-12 case {}: HTTP {}",
+                        e.case_number(),
+                        e.status()
+                    )),
+                },
+                Some(source),
+            )
+            .await?;
         let mut resp = net::typed(e.status(), e.content_type(), e.body().to_owned());
         if let Some(w) = e.www_authenticate() {
             resp = net::with_header(resp, "WWW-Authenticate", w);
         }
-        resp
+        Ok(net::no_store(resp))
     }
 
-    async fn resource(&self, headers: &HeaderMap) -> R {
+    async fn resource(&self, headers: &HeaderMap, peer: &PeerNames, source: IpAddr) -> R {
         let now = self.now();
         let auth = headers
             .get(axum::http::header::AUTHORIZATION)
@@ -913,15 +1309,18 @@ impl ZaGw {
             Ok(access) => {
                 let bundle = fhir_bundle(access.subject.as_str());
                 self.log
-                    .record(Entry {
-                        event_type: "fhir.read",
-                        action: Action::Read,
-                        actor: (access.client_id.as_str().into(), ActorKind::System),
-                        subject: Self::subject(access.subject.as_str()),
-                        object: Object::new("Bundle", "MedicationStatement?searchset"),
-                        outcome: Outcome::Success,
-                        detail: Some(format!("scope {}", access.scope)),
-                    })
+                    .record_from(
+                        Entry {
+                            event_type: "fhir.read",
+                            action: Action::Read,
+                            actor: (access.client_id.as_str().into(), ActorKind::System),
+                            subject: Self::subject(access.subject.as_str()),
+                            object: Object::new("Bundle", "MedicationStatement?searchset"),
+                            outcome: Outcome::Success,
+                            detail: Some(format!("scope {}", access.scope)),
+                        },
+                        Some(source),
+                    )
                     .await?;
                 self.trace.step(
                     "ZA GW",
@@ -931,21 +1330,28 @@ impl ZaGw {
                         access.scope
                     ),
                 );
-                Ok(net::typed(200, "application/fhir+json", bundle))
+                Ok(net::no_store(net::typed(
+                    200,
+                    "application/fhir+json",
+                    bundle,
+                )))
             }
             Err(e) => {
                 self.trace.step(
                     "ZA GW",
-                    "OAUTH-12 case 7/8",
-                    format!("FHIR read refused: HTTP {}", e.status()),
+                    "OAUTH-12, LOG-1",
+                    format!(
+                        "FHIR read from {source} refused: HTTP {}; logged",
+                        e.status()
+                    ),
                 );
-                Ok(Self::refused(&e))
+                self.refused(&e, "fhir.read", peer, source).await
             }
         }
     }
 
     /// The Lezer's FHIR write endpoint (UCI Delen, MedMij OAUTH-13).
-    async fn write(&self, headers: &HeaderMap, body: &[u8]) -> R {
+    async fn write(&self, headers: &HeaderMap, body: &[u8], peer: &PeerNames, source: IpAddr) -> R {
         let now = self.now();
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         match self.server.check_resource(
@@ -956,25 +1362,52 @@ impl ZaGw {
             now,
         ) {
             Ok(access) => {
-                let doc: serde_json::Value = match serde_json::from_slice(body) {
-                    Ok(v) => v,
-                    Err(_) => return Ok(net::html(400, "not JSON")),
-                };
-                if doc["resourceType"] != "Bundle" {
-                    return Ok(net::html(400, "not a FHIR Bundle"));
+                let doc: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+                if doc.as_ref().is_none_or(|d| d["resourceType"] != "Bundle") {
+                    // OAUTH-12 case 8 for the person; logged (LOG-1).
+                    self.log
+                        .record_from(
+                            Entry {
+                                event_type: "fhir.write",
+                                action: Action::Create,
+                                actor: (access.client_id.as_str().into(), ActorKind::System),
+                                subject: Self::subject(access.subject.as_str()),
+                                object: Object::new("Bundle", format!("{} bytes", body.len())),
+                                outcome: Outcome::Refused,
+                                detail: Some("not a FHIR Bundle".into()),
+                            },
+                            Some(source),
+                        )
+                        .await?;
+                    let oo = serde_json::json!({
+                        "resourceType": "OperationOutcome",
+                        "issue": [{ "severity": "error", "code": "invalid",
+                                    "diagnostics": "not a FHIR Bundle" }]
+                    });
+                    return Ok(net::no_store(net::typed(
+                        400,
+                        "application/fhir+json",
+                        oo.to_string(),
+                    )));
                 }
                 // MedMij CONSENT-4: the provenance travels along with shared data.
                 let provenance = header("x-medmij-provenance").unwrap_or("").to_owned();
                 self.log
-                    .record(Entry {
-                        event_type: "fhir.write",
-                        action: Action::Create,
-                        actor: (access.client_id.as_str().into(), ActorKind::System),
-                        subject: Self::subject(access.subject.as_str()),
-                        object: Object::new("Bundle", format!("{} bytes", body.len())),
-                        outcome: Outcome::Success,
-                        detail: Some(format!("scope {}; provenance {provenance}", access.scope)),
-                    })
+                    .record_from(
+                        Entry {
+                            event_type: "fhir.write",
+                            action: Action::Create,
+                            actor: (access.client_id.as_str().into(), ActorKind::System),
+                            subject: Self::subject(access.subject.as_str()),
+                            object: Object::new("Bundle", format!("{} bytes", body.len())),
+                            outcome: Outcome::Success,
+                            detail: Some(format!(
+                                "scope {}; provenance {provenance}",
+                                access.scope
+                            )),
+                        },
+                        Some(source),
+                    )
                     .await?;
                 self.trace.step(
                     "ZA GW (Lezer)",
@@ -990,15 +1423,22 @@ impl ZaGw {
                     "issue": [{ "severity": "information", "code": "informational",
                                 "diagnostics": "Bundle received" }]
                 });
-                Ok(net::typed(200, "application/fhir+json", oo.to_string()))
+                Ok(net::no_store(net::typed(
+                    200,
+                    "application/fhir+json",
+                    oo.to_string(),
+                )))
             }
             Err(e) => {
                 self.trace.step(
                     "ZA GW (Lezer)",
-                    "OAUTH-12 case 7/8",
-                    format!("FHIR write refused: HTTP {}", e.status()),
+                    "OAUTH-12, LOG-1",
+                    format!(
+                        "FHIR write from {source} refused: HTTP {}; logged",
+                        e.status()
+                    ),
                 );
-                Ok(Self::refused(&e))
+                self.refused(&e, "fhir.write", peer, source).await
             }
         }
     }
@@ -1006,47 +1446,100 @@ impl ZaGw {
 
 type St = State<Arc<ZaGw>>;
 
-async fn front_authorize(State(me): St, RawQuery(q): RawQuery) -> Response {
-    let r = me.authorize(q.as_deref().unwrap_or("")).await;
+type Peer = Extension<PeerAddr>;
+
+async fn front_authorize(
+    State(me): St,
+    Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = me
+        .authorize(q.as_deref().unwrap_or(""), &headers, addr.ip())
+        .await;
     me.answer(r)
 }
 
-async fn front_login_page(State(me): St, RawQuery(q): RawQuery) -> Response {
-    let r = me.login_page(q.as_deref().unwrap_or(""));
+async fn front_login_page(
+    State(me): St,
+    Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = me
+        .login_page(q.as_deref().unwrap_or(""), &headers, addr.ip())
+        .await;
     me.answer(r)
 }
 
-async fn front_login(State(me): St, body: String) -> Response {
-    let r = me.login(&body).await;
+async fn front_login(
+    State(me): St,
+    Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // Bytes, not String: a body that is not UTF-8 is refused (and logged) by the
+    // handler, not by axum without a log entry.
+    let r = me
+        .login(&String::from_utf8_lossy(&body), &headers, addr.ip())
+        .await;
     me.answer(r)
 }
 
-async fn front_consent_page(State(me): St, RawQuery(q): RawQuery) -> Response {
-    let r = me.consent_screen(q.as_deref().unwrap_or(""));
+async fn front_consent_page(
+    State(me): St,
+    Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let r = me
+        .consent_screen(q.as_deref().unwrap_or(""), &headers, addr.ip())
+        .await;
     me.answer(r)
 }
 
-async fn front_consent(State(me): St, body: String) -> Response {
-    let r = me.consent(&body).await;
+async fn front_consent(
+    State(me): St,
+    Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let r = me
+        .consent(&String::from_utf8_lossy(&body), &headers, addr.ip())
+        .await;
     me.answer(r)
 }
 
 async fn back_token(
     State(me): St,
     Extension(peer): Extension<PeerNames>,
-    body: String,
+    Extension(PeerAddr(addr)): Peer,
+    body: Bytes,
 ) -> Response {
-    let r = me.token(&peer, &body).await;
+    let r = me
+        .token(&peer, &String::from_utf8_lossy(&body), addr.ip())
+        .await;
     me.answer(r)
 }
 
-async fn back_read(State(me): St, headers: HeaderMap) -> Response {
-    let r = me.resource(&headers).await;
+async fn back_read(
+    State(me): St,
+    Extension(peer): Extension<PeerNames>,
+    Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
+) -> Response {
+    let r = me.resource(&headers, &peer, addr.ip()).await;
     me.answer(r)
 }
 
-async fn back_write(State(me): St, headers: HeaderMap, body: Bytes) -> Response {
-    let r = me.write(&headers, &body).await;
+async fn back_write(
+    State(me): St,
+    Extension(peer): Extension<PeerNames>,
+    Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let r = me.write(&headers, &body, &peer, addr.ip()).await;
     me.answer(r)
 }
 
