@@ -107,7 +107,6 @@
 pub mod certs;
 pub mod config;
 pub mod error;
-pub mod ffdhe;
 pub mod http;
 pub mod ocsp;
 pub mod profile;
@@ -117,7 +116,9 @@ pub mod verify;
 pub mod whitelist;
 
 pub use certs::{KeyAgeWarning, OwnCertificate, OwnCertificates, TrustAnchors};
-pub use config::{BackChannel, front_channel_server_config};
+pub use config::{
+    BackChannel, ServerConfigs, front_channel_server_config, front_channel_server_configs,
+};
 pub use error::{
     CertificateProblem, ConfigError, OcspFailure, PeerRole, Refusal, RefusalEvent, RefusalLog,
 };

@@ -709,33 +709,3 @@ fn connecting_by_ip_address_is_refused() {
     assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
     assert_eq!(last_refusal(&f), (PeerRole::Server, Refusal::NoDnsName));
 }
-
-#[test]
-fn front_channel_ffdhe_key_exchange_between_rustls_peers() {
-    // MedMij TLS-1: the front channel's "sufficient" ffdhe3072 works with rustls
-    // on both sides (TLS 1.3, the client offering ffdhe3072 only).
-    let f = Fixture::new();
-    let server = medmij_tls::front_channel_server_config(
-        OwnCertificates::new(vec![f.issue(SERVER).own_certificate().unwrap()]).unwrap(),
-    )
-    .unwrap();
-    let mut provider = medmij_tls::profile::crypto_provider(medmij_tls::Channel::Front);
-    provider.kx_groups = vec![medmij_tls::ffdhe::FFDHE3072];
-    provider
-        .cipher_suites
-        .retain(|s| matches!(s, rustls::SupportedCipherSuite::Tls13(_)));
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(f.pki.root_der().clone()).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let o = handshake(&client, &server, SERVER);
-    assert!(o.ok(), "{o:?}");
-
-    // The back channel does not offer it.
-    let back = f.node(&f.issue(SERVER)).server_config().unwrap();
-    let o = handshake(&client, &back, SERVER);
-    assert!(o.server.is_some(), "{o:?}");
-}

@@ -856,9 +856,9 @@ fn back_channel_profile_offers_exactly_the_intended_set() {
 }
 
 #[test]
-fn front_channel_profile_offers_good_and_sufficient_and_nothing_weaker() {
-    // MedMij TLS-1: the front channel adds the "sufficient" DHE-RSA suites and
-    // ffdhe3072/4096; no CBC (rustls has none), no TLS 1.1, no ffdhe2048.
+fn front_channel_profile_offers_the_good_set_and_nothing_else() {
+    // MedMij TLS-6: the front channel offers exactly the back channel's "good"
+    // set: no DHE-RSA suites, no ffdhe groups, no CBC, no TLS 1.1.
     let e = env();
     let srv = serve(
         front_channel_server_config(OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap())
@@ -866,18 +866,166 @@ fn front_channel_profile_offers_good_and_sufficient_and_nothing_weaker() {
         usize::MAX,
     );
     let got = scan(srv.port, &e.ca, None);
-    let mut expected = expected_profile();
-    expected.extend(
-        [
-            "SUITE tls1_2 DHE-RSA-AES256-GCM-SHA384",
-            "SUITE tls1_2 DHE-RSA-CHACHA20-POLY1305",
-            "SUITE tls1_2 DHE-RSA-AES128-GCM-SHA256",
-            "DHE tls1_2 DH, 4096 bits",
-            "GROUP tls1_3 ffdhe3072",
-            "GROUP tls1_3 ffdhe4096",
-        ]
-        .map(String::from),
-    );
-    expected.sort();
-    assert_eq!(got, expected);
+    assert_eq!(got, expected_profile());
+}
+
+/// MedMij TLS-1: the key-exchange group is the server's choice, whatever order
+/// the client offers; ffdhe is never negotiated.
+mod tls_1 {
+    use super::*;
+    use medmij_tls::ServerConfigs;
+
+    /// Serve with `configs`, choosing the config per ClientHello (rustls'
+    /// `Acceptor`), as the tokio adapter does.
+    fn serve_preferring(configs: ServerConfigs, connections: usize) -> RustlsServer {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..connections {
+                let Ok((mut sock, _)) = l.accept() else { return };
+                sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                let res = (|| {
+                    let mut acceptor = rustls::server::Acceptor::default();
+                    let accepted = loop {
+                        acceptor.read_tls(&mut sock).map_err(|e| e.to_string())?;
+                        if let Some(a) = acceptor.accept().map_err(|(e, _)| e.to_string())? {
+                            break a;
+                        }
+                    };
+                    let cfg = configs.for_client_hello(&accepted.client_hello());
+                    let conn = accepted
+                        .into_connection(cfg)
+                        .map_err(|(e, _)| e.to_string())?;
+                    let mut tls = rustls::StreamOwned::new(conn, sock);
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    loop {
+                        match tls.read(&mut chunk) {
+                            Ok(0) => return Err("closed before request".to_string()),
+                            Ok(n) => {
+                                buf.extend_from_slice(&chunk[..n]);
+                                if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                                    let group = tls
+                                        .conn
+                                        .negotiated_key_exchange_group()
+                                        .map(|g| format!("{:?}", g.name()))
+                                        .unwrap_or_default();
+                                    let _ = tls.write_all(
+                                        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+                                    );
+                                    tls.conn.send_close_notify();
+                                    let _ = tls.flush();
+                                    return Ok(group);
+                                }
+                            }
+                            Err(e) => return Err(e.to_string()),
+                        }
+                    }
+                })();
+                if tx.send(res).is_err() {
+                    return;
+                }
+            }
+        });
+        RustlsServer { port, rx }
+    }
+
+    /// What `openssl s_client` says it negotiated ("Server Temp Key" line).
+    fn temp_key(out: &Output) -> String {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("Server Temp Key: "))
+            .unwrap_or("none")
+            .to_string()
+    }
+
+    fn check_orders(srv: &RustlsServer, e: &Env, client: Option<&IssuedCert>) {
+        for (version, groups, want_openssl, want_rustls) in [
+            ("-tls1_3", "X25519:P-384", "384 bits", "secp384r1"),
+            ("-tls1_3", "P-256:P-384:X25519", "384 bits", "secp384r1"),
+            ("-tls1_3", "ffdhe2048:P-256:X25519", "X25519", "X25519"),
+            ("-tls1_3", "ffdhe3072:ffdhe4096:P-256", "256 bits", "secp256r1"),
+            ("-tls1_2", "X25519:P-256:P-384", "384 bits", "secp384r1"),
+            ("-tls1_2", "P-256:X25519", "X25519", "X25519"),
+        ] {
+            let out = s_client(
+                srv.port,
+                &[version, "-groups", groups],
+                e.dir.path(),
+                client,
+                &e.ca,
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.contains("Verify return code: 0 (ok)"),
+                "{version} {groups}: {stdout}"
+            );
+            let key = temp_key(&out);
+            assert!(key.contains(want_openssl), "{version} {groups}: {key}");
+            assert_eq!(
+                srv.outcome(),
+                Ok(want_rustls.to_string()),
+                "{version} {groups}"
+            );
+        }
+    }
+
+    #[test]
+    fn front_channel_group_is_the_servers_choice_whatever_the_client_order() {
+        need("openssl");
+        let e = env();
+        let cfgs = medmij_tls::front_channel_server_configs(
+            OwnCertificates::new(vec![e.server.own_certificate().unwrap()]).unwrap(),
+        )
+        .unwrap();
+        let srv = serve_preferring(cfgs, 6);
+        check_orders(&srv, &e, None);
+    }
+
+    #[test]
+    fn back_channel_group_is_the_servers_choice_whatever_the_client_order() {
+        need("openssl");
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let cfgs = e.node(&e.server).server_configs().unwrap();
+        let srv = serve_preferring(cfgs, 6);
+        check_orders(&srv, &e, Some(&e.client));
+    }
+
+    #[test]
+    fn ffdhe_only_clients_are_refused_on_both_channels() {
+        need("openssl");
+        let e = env();
+        let front = medmij_tls::front_channel_server_configs(
+            OwnCertificates::new(vec![e.server.own_certificate().unwrap()]).unwrap(),
+        )
+        .unwrap();
+        let back = e.node(&e.server).server_configs().unwrap();
+        for cfgs in [front, back] {
+            let srv = serve_preferring(cfgs, 2);
+            for version in ["-tls1_3", "-tls1_2"] {
+                let out = s_client(
+                    srv.port,
+                    &[version, "-groups", "ffdhe2048:ffdhe3072:ffdhe4096"],
+                    e.dir.path(),
+                    Some(&e.client),
+                    &e.ca,
+                );
+                assert!(!out.status.success(), "{version}: connected");
+                let err = srv.outcome().unwrap_err();
+                assert!(
+                    err.contains("PeerIncompatible") || err.contains("peer is incompatible"),
+                    "{version}: {err}"
+                );
+            }
+        }
+    }
 }
