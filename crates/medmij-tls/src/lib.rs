@@ -14,7 +14,7 @@
 //! let own = pki.issue(&["pgo.example.nl"], &CertOptions::default())?;
 //!
 //! // MedMij TLS-4: answered from the current Whitelist at every handshake.
-//! let whitelist = |host: &str| match host {
+//! let whitelist = |host: &str, _now: std::time::SystemTime| match host {
 //!     "za.example.nl" | "pgo.example.nl" => WhitelistAnswer::Listed,
 //!     _ => WhitelistAnswer::NotListed,
 //! };

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use der::Decode;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -187,26 +188,7 @@ impl PeerChecks {
         if hostnames.is_empty() {
             return Err(Refusal::NoDnsName);
         }
-        let mut undetermined = None;
-        let mut listed = false;
-        for h in &hostnames {
-            match self.whitelist.lookup(h) {
-                WhitelistAnswer::Listed => {
-                    listed = true;
-                    break;
-                }
-                WhitelistAnswer::Undetermined => undetermined = Some(h.clone()),
-                WhitelistAnswer::NotListed => {}
-            }
-        }
-        if !listed {
-            return Err(match undetermined {
-                Some(hostname) => Refusal::WhitelistUndetermined { hostname },
-                None => Refusal::NotOnWhitelist {
-                    hostname: hostnames[0].clone(),
-                },
-            });
-        }
+        whitelist_check(self.whitelist.as_ref(), &hostnames, system_time(now))?;
 
         // MedMij TLS-3: revocation via OCSP, hard fail.
         let issuer_anchor = match path.intermediate_certificates().next() {
@@ -241,6 +223,35 @@ impl PeerChecks {
     fn schemes(&self) -> Vec<SignatureScheme> {
         self.algs.supported_schemes()
     }
+}
+
+/// `now` as a `SystemTime`.
+pub(crate) fn system_time(now: UnixTime) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs())
+}
+
+/// MedMij TLS-4: one of `hostnames` must be on the Whitelist in force at `now`;
+/// "not listed" and "cannot be determined" both refuse.
+pub(crate) fn whitelist_check(
+    whitelist: &dyn Whitelist,
+    hostnames: &[String],
+    now: SystemTime,
+) -> Result<(), Refusal> {
+    let mut undetermined = None;
+    for h in hostnames {
+        match whitelist.lookup(h, now) {
+            WhitelistAnswer::Listed => return Ok(()),
+            WhitelistAnswer::Undetermined => undetermined = Some(h.clone()),
+            WhitelistAnswer::NotListed => {}
+        }
+    }
+    Err(match (undetermined, hostnames.first()) {
+        (Some(hostname), _) => Refusal::WhitelistUndetermined { hostname },
+        (None, Some(h)) => Refusal::NotOnWhitelist {
+            hostname: h.clone(),
+        },
+        (None, None) => Refusal::NoDnsName,
+    })
 }
 
 /// Verifies a server's certificate, for a back-channel client (MedMij TLS-3, TLS-4).

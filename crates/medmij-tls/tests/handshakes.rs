@@ -204,7 +204,7 @@ fn whitelist_update_takes_effect_on_next_handshake() {
 fn undetermined_whitelist_refuses() {
     // MedMij TLS-4: "cannot be determined" refuses, in both directions.
     let f = Fixture::new();
-    let undetermined = Arc::new(|_: &str| WhitelistAnswer::Undetermined);
+    let undetermined = Arc::new(|_: &str, _: SystemTime| WhitelistAnswer::Undetermined);
     let server = f.node(&f.issue(SERVER));
     let client = f.node_with(&f.issue(CLIENT), undetermined.clone());
     let o = handshake(

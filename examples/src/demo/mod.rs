@@ -277,7 +277,7 @@ impl Network {
         let to_stelselnode = |own: &medmij_tls::test_pki::IssuedCert,
                               who: &'static str|
          -> Result<lists::ListFetcher, DemoError> {
-            let wl = |h: &str| {
+            let wl = |h: &str, _now: SystemTime| {
                 if h == STELSELNODE_HOST {
                     WhitelistAnswer::Listed
                 } else {
