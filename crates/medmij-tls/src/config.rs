@@ -8,7 +8,7 @@ use rustls::{ClientConfig, NamedGroup, ServerConfig};
 
 use crate::certs::{OwnCertificates, TrustAnchors};
 use crate::error::{ConfigError, RefusalLog};
-use crate::ocsp::{OcspCache, OcspChecker, OcspPolicy, OcspSource};
+use crate::ocsp::{OcspCache, OcspChecker, OcspPolicy, OnCacheMiss};
 use crate::profile::{Channel, KX_GROUPS, PROTOCOL_VERSIONS, crypto_provider, provider_arc};
 use crate::verify::{MedmijClientVerifier, MedmijServerVerifier, PeerChecks};
 use crate::whitelist::Whitelist;
@@ -33,8 +33,9 @@ impl std::fmt::Debug for BackChannel {
 
 impl BackChannel {
     /// A back channel trusting `anchors`, asking `whitelist` at every handshake and
-    /// presenting one of `own`. OCSP: stapled answers only until
-    /// [`BackChannel::ocsp_source`] is set.
+    /// presenting one of `own`. OCSP: the stapled answer, else the cache, which
+    /// an [`crate::OcspDriver`] on [`BackChannel::ocsp_checker`] fills (MedMij
+    /// TLS-3); a certificate without an answer is refused until then.
     pub fn new(anchors: TrustAnchors, whitelist: Arc<dyn Whitelist>, own: OwnCertificates) -> Self {
         Self {
             checks: PeerChecks::new(anchors, whitelist, OcspChecker::default()),
@@ -42,15 +43,18 @@ impl BackChannel {
         }
     }
 
-    /// Fetch OCSP answers from `source` when none is stapled (MedMij TLS-3).
-    pub fn ocsp_source(self, source: Arc<dyn OcspSource>) -> Self {
-        let cache = self.checks.ocsp().cache().clone();
-        let policy = *self.checks.ocsp().policy();
-        self.with_ocsp(
-            OcspChecker::new(Some(source))
-                .with_cache(cache)
-                .with_policy(policy),
-        )
+    /// What the verifiers do with a certificate without any OCSP answer yet
+    /// (MedMij TLS-3); [`OnCacheMiss::Provisional`] only for hosts that settle
+    /// the check before serving (the `tokio` adapter sets it itself).
+    pub fn on_cache_miss(self, on_miss: OnCacheMiss) -> Self {
+        let c = self.checks.ocsp().clone().with_on_cache_miss(on_miss);
+        self.with_ocsp(c)
+    }
+
+    /// The OCSP checker of both verifiers: hand it to [`crate::OcspDriver::new`]
+    /// so that the driver fills the cache they read.
+    pub fn ocsp_checker(&self) -> &OcspChecker {
+        self.checks.ocsp()
     }
 
     /// Use these OCSP timing rules (timeout, clock skew, maximum age).

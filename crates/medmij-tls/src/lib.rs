@@ -106,12 +106,16 @@
 
 pub mod certs;
 pub mod config;
+pub mod driver;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod ocsp;
 pub mod profile;
 #[cfg(feature = "test-pki")]
 pub mod test_pki;
+#[cfg(feature = "tokio")]
+pub mod tokio_adapter;
 pub mod verify;
 pub mod whitelist;
 
@@ -119,11 +123,16 @@ pub use certs::{KeyAgeWarning, OwnCertificate, OwnCertificates, TrustAnchors};
 pub use config::{
     BackChannel, ServerConfigs, front_channel_server_config, front_channel_server_configs,
 };
+pub use driver::{DriverSettings, OcspDriver, OcspJob};
 pub use error::{
     CertificateProblem, ConfigError, OcspFailure, PeerRole, Refusal, RefusalEvent, RefusalLog,
 };
 pub use http::HttpOcspFetcher;
-pub use ocsp::{OcspCache, OcspChecker, OcspPolicy, OcspQuery, OcspSource, OcspSourceError};
+pub use identity::PeerIdentity;
+pub use ocsp::{
+    CachedStatus, CertKey, OcspCache, OcspChecker, OcspPolicy, OcspQuery, OcspSource,
+    OcspSourceError, OnCacheMiss,
+};
 pub use profile::Channel;
 pub use verify::{MedmijClientVerifier, MedmijServerVerifier, PeerChecks};
 pub use whitelist::{SharedWhitelist, Whitelist, WhitelistAnswer};

@@ -167,7 +167,12 @@ mod tests {
         // MedMij TLS-6: both channels "good" only: no DHE suites, no ffdhe groups.
         let f = crypto_provider(Channel::Front);
         let b = crypto_provider(Channel::Back);
-        let suites = |p: &CryptoProvider| p.cipher_suites.iter().map(|s| s.suite()).collect::<Vec<_>>();
+        let suites = |p: &CryptoProvider| {
+            p.cipher_suites
+                .iter()
+                .map(|s| s.suite())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(suites(&f), suites(&b));
         for s in suites(&f) {
             assert!(!format!("{s:?}").contains("_DHE_"), "{s:?}");

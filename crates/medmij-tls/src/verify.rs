@@ -16,6 +16,7 @@ use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
 use crate::certs::{TrustAnchors, dns_names_of};
 use crate::error::{CertificateProblem, PeerRole, Refusal, RefusalEvent, RefusalLog};
+use crate::identity::PeerIdentity;
 use crate::ocsp::{OcspChecker, OcspTarget};
 use crate::whitelist::{Whitelist, WhitelistAnswer};
 
@@ -69,6 +70,44 @@ impl PeerChecks {
         &self.ocsp
     }
 
+    /// The Whitelist the checks ask.
+    pub fn whitelist(&self) -> &Arc<dyn Whitelist> {
+        &self.whitelist
+    }
+
+    /// Log a refusal (level `warn`) and hand it to the [`RefusalLog`]; the event.
+    pub fn report(
+        &self,
+        peer: PeerRole,
+        peer_names: Vec<String>,
+        refusal: Refusal,
+    ) -> RefusalEvent {
+        let ev = RefusalEvent {
+            peer,
+            peer_names,
+            refusal,
+        };
+        // MedMij TLS-3, TLS-4: every refusal is logged with its reason.
+        log::warn!(
+            "medmij-tls: refused {:?} certificate {:?}: {}",
+            ev.peer,
+            ev.peer_names,
+            ev.refusal
+        );
+        if let Some(log) = &self.log {
+            log(&ev);
+        }
+        ev
+    }
+
+    /// [`PeerIdentity::recheck`] against this Whitelist and OCSP cache, with
+    /// every refusal reported as [`PeerChecks::report`] does (MedMij TLS-4,
+    /// TLS-3). Call it before each request on a kept-open connection.
+    pub fn recheck(&self, peer: &PeerIdentity, now: SystemTime) -> Result<(), RefusalEvent> {
+        peer.recheck(self.whitelist.as_ref(), self.ocsp.cache(), now)
+            .map_err(|r| self.report(peer.role(), peer.dns_names().to_vec(), r))
+    }
+
     /// Run every check on a peer certificate. `server_name` is the name we connected
     /// to when verifying a server, `None` when verifying a client; `stapled` is the
     /// stapled OCSP response (empty if none).
@@ -94,24 +133,7 @@ impl PeerChecks {
             now,
         ) {
             Ok(()) => Ok(names),
-            Err(refusal) => {
-                let ev = RefusalEvent {
-                    peer: role,
-                    peer_names: names,
-                    refusal,
-                };
-                // MedMij TLS-3, TLS-4: every refusal is logged with its reason.
-                log::warn!(
-                    "medmij-tls: refused {:?} certificate {:?}: {}",
-                    ev.peer,
-                    ev.peer_names,
-                    ev.refusal
-                );
-                if let Some(log) = &self.log {
-                    log(&ev);
-                }
-                Err(ev)
-            }
+            Err(refusal) => Err(self.report(role, names, refusal)),
         }
     }
 
@@ -197,7 +219,7 @@ impl PeerChecks {
                 .to_owned(),
             None => path.anchor().to_owned(),
         };
-        let target = OcspTarget::new(parsed, &path.issuer_spki(), issuer_anchor)?;
+        let target = OcspTarget::new(end_entity, parsed, &path.issuer_spki(), issuer_anchor)?;
         self.ocsp.check(&target, stapled, now)?;
         Ok(())
     }

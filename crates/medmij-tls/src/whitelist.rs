@@ -161,8 +161,14 @@ mod tls_4 {
             }
         };
         assert_eq!(Whitelist::lookup(&w, "x.nl", NOW), WhitelistAnswer::Listed);
-        assert_eq!(Whitelist::lookup(&w, "x.de", NOW), WhitelistAnswer::NotListed);
+        assert_eq!(
+            Whitelist::lookup(&w, "x.de", NOW),
+            WhitelistAnswer::NotListed
+        );
         let late = NOW + std::time::Duration::from_secs(3601);
-        assert_eq!(Whitelist::lookup(&w, "x.nl", late), WhitelistAnswer::Undetermined);
+        assert_eq!(
+            Whitelist::lookup(&w, "x.nl", late),
+            WhitelistAnswer::Undetermined
+        );
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER, handshake};
+use common::{CLIENT, Fixture, SERVER};
 use medmij_tls::test_pki::{CertOptions, OcspSigner, ResponderMode, TestPki, TestStatus};
 use medmij_tls::{
     BackChannel, CertificateProblem, OcspFailure, OwnCertificates, PeerRole, Refusal,
@@ -40,7 +40,7 @@ fn good_and_whitelisted_connects() {
     let f = Fixture::new();
     let server = f.node(&f.issue(SERVER));
     let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -53,7 +53,8 @@ fn good_and_whitelisted_connects() {
 
 #[test]
 fn ocsp_answers_are_cached_until_next_update() {
-    // MedMij TLS-3: the cache honours thisUpdate/nextUpdate.
+    // MedMij TLS-3: the verifier reads the cache only; the host's driver fills
+    // it; the cache honours thisUpdate/nextUpdate.
     let f = Fixture::new();
     let server = f.node(&f.issue(SERVER));
     let client = f.node(&f.issue(CLIENT));
@@ -61,61 +62,44 @@ fn ocsp_answers_are_cached_until_next_update() {
         client.client_config().unwrap(),
         server.server_config().unwrap(),
     );
-    assert!(handshake(&cc, &sc, SERVER).ok());
-    assert!(handshake(&cc, &sc, SERVER).ok());
+    assert!(f.handshake(&cc, &sc, SERVER).ok());
+    assert!(f.handshake(&cc, &sc, SERVER).ok());
     assert_eq!(
         f.responder.requests(),
         2,
         "second handshake served from cache"
     );
 
-    // With a verification time past nextUpdate the cached answer is not used; the
-    // fresh answer (thisUpdate = now) is then too far in the future... or stale:
-    // either way no stale answer is ever accepted.
     let c = f.issue("other.gateway.example.nl");
     f.whitelist
         .replace([SERVER, CLIENT, "other.gateway.example.nl"]);
     let checks = server.checks();
     let now = rustls::pki_types::UnixTime::now();
     let before = f.responder.requests();
-    checks
-        .check(PeerRole::Client, &c.chain[0], &c.chain[1..], None, &[], now)
-        .unwrap();
+    let check = |at: rustls::pki_types::UnixTime| {
+        checks.check(PeerRole::Client, &c.chain[0], &c.chain[1..], None, &[], at)
+    };
+    // First contact: refused (no answer yet), never fetched by the verifier.
+    let err = check(now).unwrap_err();
+    assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::NotYetChecked));
+    assert_eq!(f.responder.requests(), before);
+    // The host's driver fetches it; now it passes, also 600 s later.
+    assert_eq!(f.refresh(), 1);
+    check(now).unwrap();
     let later =
         rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs() + 600));
-    checks
-        .check(
-            PeerRole::Client,
-            &c.chain[0],
-            &c.chain[1..],
-            None,
-            &[],
-            later,
-        )
-        .unwrap();
+    check(later).unwrap();
     assert_eq!(
         f.responder.requests(),
         before + 1,
         "cached within nextUpdate"
     );
+    // Past nextUpdate the cached answer is stale: refused, no fetch.
     let past_next = rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(
         now.as_secs() + 2 * 3600,
     ));
-    let err = checks
-        .check(
-            PeerRole::Client,
-            &c.chain[0],
-            &c.chain[1..],
-            None,
-            &[],
-            past_next,
-        )
-        .unwrap_err();
-    assert_eq!(
-        f.responder.requests(),
-        before + 2,
-        "refetched after nextUpdate"
-    );
+    let err = check(past_next).unwrap_err();
+    assert_eq!(f.responder.requests(), before + 1);
     assert!(
         matches!(err.refusal, Refusal::Ocsp(OcspFailure::Stale { .. })),
         "{err:?}"
@@ -128,7 +112,7 @@ fn server_not_on_whitelist_is_refused_by_client() {
     let f = Fixture::new();
     let server = f.node(&f.issue("rogue.gateway.example.nl"));
     let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         "rogue.gateway.example.nl",
@@ -155,7 +139,7 @@ fn client_not_on_whitelist_is_refused_by_server() {
     let f = Fixture::new();
     let server = f.node(&f.issue(SERVER));
     let client = f.node(&f.issue("rogue.gateway.example.nl"));
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -186,18 +170,18 @@ fn whitelist_update_takes_effect_on_next_handshake() {
         client.client_config().unwrap(),
         server.server_config().unwrap(),
     );
-    assert!(handshake(&cc, &sc, SERVER).ok());
+    assert!(f.handshake(&cc, &sc, SERVER).ok());
     f.whitelist.replace([SERVER]); // client removed
-    let o = handshake(&cc, &sc, SERVER);
+    let o = f.handshake(&cc, &sc, SERVER);
     assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
     f.whitelist.replace([CLIENT]); // server removed, client back
-    let o = handshake(&cc, &sc, SERVER);
+    let o = f.handshake(&cc, &sc, SERVER);
     assert_eq!(
         cert_err(&o.client),
         Some(CertificateError::ApplicationVerificationFailure)
     );
     f.whitelist.replace([SERVER, CLIENT]);
-    assert!(handshake(&cc, &sc, SERVER).ok());
+    assert!(f.handshake(&cc, &sc, SERVER).ok());
 }
 
 #[test]
@@ -207,7 +191,7 @@ fn undetermined_whitelist_refuses() {
     let undetermined = Arc::new(|_: &str, _: SystemTime| WhitelistAnswer::Undetermined);
     let server = f.node(&f.issue(SERVER));
     let client = f.node_with(&f.issue(CLIENT), undetermined.clone());
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -219,7 +203,7 @@ fn undetermined_whitelist_refuses() {
     ));
     let server = f.node_with(&f.issue(SERVER), undetermined);
     let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -233,7 +217,7 @@ fn revoked_server_is_refused() {
     let f = Fixture::new();
     let s = f.issue(SERVER);
     f.responder.revoke(&s.serial);
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&f.issue(CLIENT)).client_config().unwrap(),
         &f.node(&s).server_config().unwrap(),
         SERVER,
@@ -251,7 +235,7 @@ fn revoked_client_is_refused() {
     let f = Fixture::new();
     let c = f.issue(CLIENT);
     f.responder.revoke(&c.serial);
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&c).client_config().unwrap(),
         &f.node(&f.issue(SERVER)).server_config().unwrap(),
         SERVER,
@@ -273,7 +257,7 @@ fn refused_both_ways_with(
 ) {
     let server = f.node(&f.pki.issue(&[SERVER], opts).unwrap());
     let client = f.node(&f.pki.issue(&[CLIENT], opts).unwrap());
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -303,13 +287,13 @@ fn refused_both_ways_with(
         f.whitelist.clone(),
         OwnCertificates::new(vec![s.own_certificate().unwrap().with_ocsp_staple(staple)]).unwrap(),
     )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()))
+    .with_ocsp(f.ocsp.clone())
     .ocsp_policy(medmij_tls::OcspPolicy {
         timeout: Duration::from_secs(2),
         ..Default::default()
     })
     .refusal_log(f.log());
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -378,7 +362,7 @@ fn delegated_responder_with_ocsp_signing_is_accepted() {
     let f = Fixture::new();
     let r = f.pki.issue_ocsp_responder(true).unwrap();
     f.responder.set_mode(ResponderMode::Delegated(r));
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&f.issue(CLIENT)).client_config().unwrap(),
         &f.node(&f.issue(SERVER)).server_config().unwrap(),
         SERVER,
@@ -442,7 +426,7 @@ fn expired_or_not_yet_valid_certificates_are_refused() {
         // certificate is valid.
         let mid = opts.not_before + Duration::from_secs(86_400);
         let bad_server = presenting(&f, &f.pki.issue(&[SERVER], &opts).unwrap(), mid);
-        let o = handshake(
+        let o = f.handshake(
             &f.node(&f.issue(CLIENT)).client_config().unwrap(),
             &bad_server.server_config().unwrap(),
             SERVER,
@@ -454,7 +438,7 @@ fn expired_or_not_yet_valid_certificates_are_refused() {
         );
 
         let bad_client = presenting(&f, &f.pki.issue(&[CLIENT], &opts).unwrap(), mid);
-        let o = handshake(
+        let o = f.handshake(
             &bad_client.client_config().unwrap(),
             &f.node(&f.issue(SERVER)).server_config().unwrap(),
             SERVER,
@@ -486,7 +470,7 @@ fn presenting(f: &Fixture, cert: &medmij_tls::test_pki::IssuedCert, at: SystemTi
         )
         .unwrap(),
     )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()))
+    .with_ocsp(f.ocsp.clone())
     .refusal_log(f.log())
 }
 
@@ -496,7 +480,7 @@ fn unknown_ca_is_refused() {
     let f = Fixture::new();
     let other = TestPki::new("unknown").unwrap();
     let foreign_server = other.issue(&[SERVER], &f.opts()).unwrap();
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&f.issue(CLIENT)).client_config().unwrap(),
         &BackChannel::new(
             other.trust_anchors().unwrap(),
@@ -511,13 +495,13 @@ fn unknown_ca_is_refused() {
     assert_eq!(alert(&o.server), Some(AlertDescription::UnknownCA));
 
     let foreign_client = other.issue(&[CLIENT], &f.opts()).unwrap();
-    let o = handshake(
+    let o = f.handshake(
         &BackChannel::new(
             f.pki.trust_anchors().unwrap(),
             f.whitelist.clone(),
             OwnCertificates::new(vec![foreign_client.own_certificate().unwrap()]).unwrap(),
         )
-        .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()))
+        .with_ocsp(f.ocsp.clone())
         .client_config()
         .unwrap(),
         &f.node(&f.issue(SERVER)).server_config().unwrap(),
@@ -536,7 +520,7 @@ fn wrong_extended_key_usage_is_refused() {
         ..f.opts()
     };
     let c = f.pki.issue(&[CLIENT], &opts).unwrap();
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&c).client_config().unwrap(),
         &f.node(&f.issue(SERVER)).server_config().unwrap(),
         SERVER,
@@ -550,7 +534,7 @@ fn wrong_extended_key_usage_is_refused() {
         server_auth: false,
         ..f.opts()
     };
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&f.issue(CLIENT)).client_config().unwrap(),
         &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
             .server_config()
@@ -568,7 +552,7 @@ fn key_usage_without_digital_signature_is_refused() {
         digital_signature: false,
         ..f.opts()
     };
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&f.issue(CLIENT)).client_config().unwrap(),
         &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
             .server_config()
@@ -583,7 +567,7 @@ fn key_usage_without_digital_signature_is_refused() {
             ..
         }
     ));
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&f.pki.issue(&[CLIENT], &opts).unwrap())
             .client_config()
             .unwrap(),
@@ -596,7 +580,7 @@ fn key_usage_without_digital_signature_is_refused() {
 #[test]
 fn server_name_mismatch_is_refused() {
     let f = Fixture::new();
-    let o = handshake(
+    let o = f.handshake(
         &f.node(&f.issue(CLIENT)).client_config().unwrap(),
         &f.node(&f.issue(SERVER)).server_config().unwrap(),
         CLIENT,
@@ -661,9 +645,9 @@ fn stapled_answers_are_used_and_checked() {
             OwnCertificates::new(vec![s.own_certificate().unwrap().with_ocsp_staple(staple)])
                 .unwrap(),
         )
-        .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
+        .with_ocsp(f.ocsp.clone());
         let before = f.responder.requests();
-        let o = handshake(&cc, &server.server_config().unwrap(), SERVER);
+        let o = f.handshake(&cc, &server.server_config().unwrap(), SERVER);
         assert_eq!(cert_err(&o.client), expect, "{o:?}");
         if expect.is_none() {
             assert!(o.ok(), "{o:?}");
@@ -674,8 +658,9 @@ fn stapled_answers_are_used_and_checked() {
 }
 
 #[test]
-fn without_staple_or_source_the_check_fails() {
-    // MedMij TLS-3: no way to get an answer is no validation result: refuse.
+fn without_staple_or_cached_answer_the_check_fails() {
+    // MedMij TLS-3: no answer is no validation result: refuse (this client's
+    // checker has no driver filling its cache).
     let f = Fixture::new();
     let client = BackChannel::new(
         f.pki.trust_anchors().unwrap(),
@@ -683,7 +668,7 @@ fn without_staple_or_source_the_check_fails() {
         OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
     )
     .refusal_log(f.log());
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &f.node(&f.issue(SERVER)).server_config().unwrap(),
         SERVER,
@@ -692,7 +677,10 @@ fn without_staple_or_source_the_check_fails() {
         cert_err(&o.client),
         Some(CertificateError::UnknownRevocationStatus)
     );
-    assert_eq!(last_refusal(&f).1, Refusal::Ocsp(OcspFailure::NoSource));
+    assert_eq!(
+        last_refusal(&f).1,
+        Refusal::Ocsp(OcspFailure::NotYetChecked)
+    );
 }
 
 #[test]
@@ -701,7 +689,7 @@ fn connecting_by_ip_address_is_refused() {
     let f = Fixture::new();
     let server = f.node(&f.issue(SERVER));
     let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         "127.0.0.1",

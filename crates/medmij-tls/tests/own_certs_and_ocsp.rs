@@ -6,11 +6,11 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER, handshake};
-use medmij_tls::test_pki::{CertOptions, OcspSigner, TestStatus};
+use common::{CLIENT, Fixture, SERVER};
+use medmij_tls::test_pki::{CertOptions, IssuedCert, OcspSigner, TestStatus};
 use medmij_tls::{
-    BackChannel, OcspChecker, OcspFailure, OcspQuery, OcspSourceError, OwnCertificates, PeerRole,
-    Refusal,
+    BackChannel, OcspChecker, OcspDriver, OcspFailure, OcspPolicy, OcspQuery, OcspSourceError,
+    OwnCertificates, PeerRole, Refusal,
 };
 use rustls::pki_types::UnixTime;
 
@@ -81,8 +81,8 @@ fn rollover_presents_the_newest_valid_certificate() {
         ])
         .unwrap(),
     )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
-    let o = handshake(
+    .with_ocsp(f.ocsp.clone());
+    let o = f.handshake(
         &f.node(&f.issue(CLIENT)).client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -110,11 +110,11 @@ fn certificate_chosen_by_sni() {
     f.whitelist
         .replace(["a.gateway.example.nl", "b.gateway.example.nl", CLIENT]);
     let server = BackChannel::new(f.pki.trust_anchors().unwrap(), f.whitelist.clone(), own)
-        .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
+        .with_ocsp(f.ocsp.clone());
     let cc = f.node(&f.issue(CLIENT)).client_config().unwrap();
     let sc = server.server_config().unwrap();
-    assert!(handshake(&cc, &sc, "a.gateway.example.nl").ok());
-    assert!(handshake(&cc, &sc, "b.gateway.example.nl").ok());
+    assert!(f.handshake(&cc, &sc, "a.gateway.example.nl").ok());
+    assert!(f.handshake(&cc, &sc, "b.gateway.example.nl").ok());
 }
 
 #[test]
@@ -155,24 +155,47 @@ fn key_material_older_than_a_year_is_reported() {
     assert!(report.iter().all(|w| w.expired));
 }
 
-/// A node whose OCSP source hands back `answer` for every question.
+/// A node whose host-driven OCSP driver fetched `answer` for `cert` (MedMij
+/// TLS-3: the verifier reads only what the driver put in the cache).
+fn node_fed_with(
+    f: &Fixture,
+    policy: OcspPolicy,
+    cert: &IssuedCert,
+    answer: Vec<u8>,
+) -> BackChannel {
+    let node = f
+        .node(&f.issue(SERVER))
+        .with_ocsp(OcspChecker::new().with_policy(policy));
+    let driver = OcspDriver::new(node.ocsp_checker());
+    driver.watch_chain(&cert.chain).unwrap();
+    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(answer.clone()) };
+    assert_eq!(driver.refresh_blocking(&source, SystemTime::now()), 1);
+    node
+}
+
+fn check_at(
+    node: &BackChannel,
+    cert: &IssuedCert,
+    at: SystemTime,
+) -> Result<Vec<String>, medmij_tls::RefusalEvent> {
+    node.checks().check(
+        PeerRole::Client,
+        &cert.chain[0],
+        &cert.chain[1..],
+        None,
+        &[],
+        unix(at),
+    )
+}
+
+/// The checks of a node whose driver got `answer` for a client certificate.
 fn check_with_answer(
     f: &Fixture,
     answer: Vec<u8>,
 ) -> Result<Vec<String>, medmij_tls::RefusalEvent> {
     let client = f.issue(CLIENT);
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(answer.clone()) };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
-    node.checks().check(
-        PeerRole::Client,
-        &client.chain[0],
-        &client.chain[1..],
-        None,
-        &[],
-        UnixTime::now(),
-    )
+    let node = node_fed_with(f, OcspPolicy::default(), &client, answer);
+    check_at(&node, &client, SystemTime::now())
 }
 
 #[test]
@@ -211,21 +234,8 @@ fn ocsp_unknown_status_is_refused() {
             OcspSigner::Issuer,
         )
         .unwrap();
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(der.clone()) };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
-    let err = node
-        .checks()
-        .check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            UnixTime::now(),
-        )
-        .unwrap_err();
+    let node = node_fed_with(&f, OcspPolicy::default(), &client, der);
+    let err = check_at(&node, &client, SystemTime::now()).unwrap_err();
     assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::UnknownStatus));
 }
 
@@ -266,21 +276,8 @@ fn ocsp_answer_from_the_future_is_refused() {
             OcspSigner::Issuer,
         )
         .unwrap();
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(der.clone()) };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
-    let err = node
-        .checks()
-        .check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            UnixTime::now(),
-        )
-        .unwrap_err();
+    let node = node_fed_with(&f, OcspPolicy::default(), &client, der);
+    let err = check_at(&node, &client, SystemTime::now()).unwrap_err();
     assert!(matches!(
         err.refusal,
         Refusal::Ocsp(OcspFailure::NotYetValid { .. })
@@ -351,19 +348,14 @@ fn mutated_ocsp_answers_never_panic_and_never_pass() {
     let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> {
         Ok(cur.lock().unwrap().clone())
     };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
+    let node = f.node(&f.issue(SERVER)).with_ocsp(OcspChecker::new());
+    let driver = OcspDriver::new(node.ocsp_checker());
+    driver.watch_chain(&client.chain).unwrap();
     let check = || {
         node.checks().ocsp().cache().clear();
-        node.checks().check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            UnixTime::now(),
-        )
+        driver.refresh_all_now();
+        assert_eq!(driver.refresh_blocking(&source, SystemTime::now()), 1);
+        check_at(&node, &client, SystemTime::now())
     };
     assert!(check().is_ok());
     let mut passed = Vec::new();
@@ -395,7 +387,7 @@ fn staple_is_refreshed_at_run_time() {
         f.whitelist.clone(),
         OwnCertificates::new(vec![own.clone()]).unwrap(),
     )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
+    .with_ocsp(f.ocsp.clone());
     let sc = server.server_config().unwrap();
     // This client can only be satisfied by a staple.
     let client = BackChannel::new(
@@ -404,7 +396,7 @@ fn staple_is_refreshed_at_run_time() {
         OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
     );
     let cc = client.client_config().unwrap();
-    let o = handshake(&cc, &sc, SERVER);
+    let o = f.handshake(&cc, &sc, SERVER);
     assert_eq!(
         o.client,
         Some(rustls::Error::InvalidCertificate(
@@ -412,19 +404,26 @@ fn staple_is_refreshed_at_run_time() {
         ))
     );
 
-    let fetcher = OcspChecker::new(Some(Arc::new(medmij_tls::HttpOcspFetcher::new())));
-    own.refresh_ocsp_staple(&fetcher, UnixTime::now()).unwrap();
-    let o = handshake(&cc, &sc, SERVER);
+    let fetcher = medmij_tls::HttpOcspFetcher::new();
+    let policy = OcspPolicy::default();
+    own.refresh_ocsp_staple(&fetcher, &policy, UnixTime::now())
+        .unwrap();
+    let o = f.handshake(&cc, &sc, SERVER);
     assert!(o.ok(), "{o:?}");
 
     f.responder.revoke(&s.serial);
     let err = own
-        .refresh_ocsp_staple(&fetcher, UnixTime::now())
+        .refresh_ocsp_staple(&fetcher, &policy, UnixTime::now())
         .unwrap_err();
     assert!(matches!(err, OcspFailure::Revoked { .. }), "{err:?}");
 
+    // The client cached the good staple it checked (valid until its
+    // nextUpdate); a client that never saw it refuses the unstapled server.
     own.set_ocsp_staple(None);
-    assert!(handshake(&cc, &sc, SERVER).client.is_some());
+    assert!(f.handshake(&cc, &sc, SERVER).ok());
+    let fresh_client = client.with_ocsp(OcspChecker::new());
+    let cc = fresh_client.client_config().unwrap();
+    assert!(f.handshake(&cc, &sc, SERVER).client.is_some());
 }
 
 #[test]
@@ -444,24 +443,12 @@ fn answer_without_next_update_is_fresh_for_max_age_only() {
             OcspSigner::Issuer,
         )
         .unwrap();
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(der.clone()) };
     let policy = medmij_tls::OcspPolicy {
         max_age_without_next_update: Duration::from_secs(600),
         ..Default::default()
     };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))).with_policy(policy));
-    let at = |secs: u64| {
-        node.checks().check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            unix(now + Duration::from_secs(secs)),
-        )
-    };
+    let node = node_fed_with(&f, policy, &client, der);
+    let at = |secs: u64| check_at(&node, &client, now + Duration::from_secs(secs));
     assert!(at(0).is_ok());
     assert!(at(590).is_ok());
     let err = at(610).unwrap_err();

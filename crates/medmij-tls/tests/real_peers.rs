@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 use common::{CLIENT, Fixture, SERVER};
 use medmij_tls::test_pki::{CertOptions, IssuedCert, TestPki};
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspFailure, OcspPolicy, OwnCertificates, PeerRole, Refusal,
-    front_channel_server_config,
+    BackChannel, OcspFailure, OwnCertificates, PeerRole, Refusal, front_channel_server_config,
 };
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
@@ -417,17 +416,20 @@ fn env() -> Env {
 }
 
 impl Env {
+    /// A node presenting `cert`; the host's OCSP driver has already fetched
+    /// the answers for both test certificates (MedMij TLS-3: the verifier
+    /// reads only the cache), so start the responder first.
     fn node(&self, cert: &IssuedCert) -> BackChannel {
+        self.f.driver.watch_chain(&self.server.chain).unwrap();
+        self.f.driver.watch_chain(&self.client.chain).unwrap();
+        self.f.driver.refresh_all_now();
+        self.f.refresh();
         BackChannel::new(
             self.f.pki.trust_anchors().unwrap(),
             self.f.whitelist.clone(),
             OwnCertificates::new(vec![cert.own_certificate().unwrap()]).unwrap(),
         )
-        .ocsp_source(Arc::new(HttpOcspFetcher::new()))
-        .ocsp_policy(OcspPolicy {
-            timeout: Duration::from_secs(3),
-            ..OcspPolicy::default()
-        })
+        .with_ocsp(self.f.ocsp.clone())
         .refusal_log(self.f.log())
     }
 
@@ -520,9 +522,11 @@ fn rustls_client_uses_the_staple_of_openssl_s_server() {
     let page = rustls_get(client.client_config().unwrap(), port, SERVER).unwrap();
     assert!(page.contains("200 ok"), "{page}");
 
-    // Without the staple the same client refuses: no validation result.
+    // The client cached the staple it checked; a client that never saw one
+    // refuses the same server without a staple: no validation result.
     let (_srv2, port2) = e.s_server();
-    let err = rustls_get(client.client_config().unwrap(), port2, SERVER).unwrap_err();
+    let fresh = client.with_ocsp(medmij_tls::OcspChecker::new());
+    let err = rustls_get(fresh.client_config().unwrap(), port2, SERVER).unwrap_err();
     assert!(err.contains("UnknownRevocationStatus"), "{err}");
 }
 
@@ -839,8 +843,10 @@ fn back_channel_profile_offers_exactly_the_intended_set() {
         e.f.whitelist.clone(),
         OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap(),
     )
-    .ocsp_source(Arc::new(HttpOcspFetcher::new()))
+    .with_ocsp(e.f.ocsp.clone())
     .refusal_log(e.f.log());
+    e.f.driver.watch_chain(&client.chain).unwrap();
+    assert_eq!(e.f.refresh(), 1);
     let srv = serve(back.server_config().unwrap(), usize::MAX);
     let d = e.dir.path();
     let got = scan(
@@ -883,7 +889,9 @@ mod tls_1 {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for _ in 0..connections {
-                let Ok((mut sock, _)) = l.accept() else { return };
+                let Ok((mut sock, _)) = l.accept() else {
+                    return;
+                };
                 sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
                 let res = (|| {
                     let mut acceptor = rustls::server::Acceptor::default();
@@ -945,7 +953,12 @@ mod tls_1 {
             ("-tls1_3", "X25519:P-384", "384 bits", "secp384r1"),
             ("-tls1_3", "P-256:P-384:X25519", "384 bits", "secp384r1"),
             ("-tls1_3", "ffdhe2048:P-256:X25519", "X25519", "X25519"),
-            ("-tls1_3", "ffdhe3072:ffdhe4096:P-256", "256 bits", "secp256r1"),
+            (
+                "-tls1_3",
+                "ffdhe3072:ffdhe4096:P-256",
+                "256 bits",
+                "secp256r1",
+            ),
             ("-tls1_2", "X25519:P-256:P-384", "384 bits", "secp384r1"),
             ("-tls1_2", "P-256:X25519", "X25519", "X25519"),
         ] {
