@@ -127,6 +127,67 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// MedMij TLS-1: through the acceptor, the server's group order wins.
+mod tls_1 {
+    use super::*;
+    use rustls::NamedGroup;
+    use rustls::crypto::ring::kx_group;
+
+    #[test]
+    fn acceptor_negotiates_the_servers_strongest_group_whatever_the_client_order() {
+        let f = Fixture::new();
+        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
+        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
+        prefetch(&srv, &cc);
+        prefetch(&cli, &sc);
+        // A client listing X25519 and secp256r1 before secp384r1.
+        let mut provider = medmij_tls::profile::crypto_provider(medmij_tls::Channel::Back);
+        provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
+        let client_cfg = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+            .with_protocol_versions(medmij_tls::profile::PROTOCOL_VERSIONS)
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(medmij_tls::MedmijServerVerifier::new(
+                cli.back.checks().clone(),
+            )))
+            .with_client_cert_resolver(Arc::new(cli.back.own_certificates().clone()));
+        rt().block_on(async {
+            let acc = acceptor(&srv, settings());
+            let (mut inc, addr) = listen(&acc).await;
+            let client = tokio::spawn(async move {
+                let tcp = TcpStream::connect(addr).await.unwrap();
+                let c = tokio_rustls::TlsConnector::from(Arc::new(client_cfg));
+                let s = c
+                    .connect(
+                        rustls::pki_types::ServerName::try_from(SERVER).unwrap(),
+                        tcp,
+                    )
+                    .await
+                    .unwrap();
+                let group = s
+                    .get_ref()
+                    .1
+                    .negotiated_key_exchange_group()
+                    .map(|g| g.name());
+                let mut c = BufReader::new(s);
+                (group, request(&mut c).await)
+            });
+            let est = inc.next().await.unwrap();
+            let server_group = est
+                .stream
+                .get_ref()
+                .1
+                .negotiated_key_exchange_group()
+                .map(|g| g.name());
+            assert_eq!(server_group, Some(NamedGroup::secp384r1));
+            tokio::spawn(serve_lines(acc.clone(), est));
+            let (client_group, answer) = client.await.unwrap();
+            assert_eq!(client_group, Some(NamedGroup::secp384r1));
+            assert_eq!(answer.as_deref(), Some("ok 1"));
+        });
+    }
+}
+
 /// MedMij TLS-3: the verifier reads only the staple and the cache; a first
 /// contact is settled asynchronously before any request is read.
 mod tls_3 {
@@ -269,6 +330,62 @@ mod tls_3 {
         let revoke = || f.responder.revoke(&cc.serial);
         refused_first_contact(&f, &cc, revoke, |r| {
             matches!(r, Refusal::Ocsp(OcspFailure::Revoked { .. }))
+        });
+    }
+
+    #[test]
+    fn run_ocsp_driver_prefetches_and_staples_the_own_certificate() {
+        // The server's driver, run by `run_ocsp_driver`, fetches its own
+        // answer at start and staples it: a client whose cache is empty (and
+        // which fetches nothing itself) accepts the server from the staple.
+        let f = Fixture::new();
+        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
+        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
+        prefetch(&srv, &cc);
+        for own in srv.back.own_certificates().certificates() {
+            srv.driver.watch_own(own).unwrap();
+        }
+        assert!(srv.driver.next_refresh_at().unwrap() <= SystemTime::now());
+        rt().block_on(async {
+            let run = tokio::spawn(medmij_tls::tokio_adapter::run_ocsp_driver(
+                srv.driver.clone(),
+                source(),
+                Duration::from_millis(50),
+            ));
+            let t = Instant::now();
+            while srv.driver.next_refresh_at().unwrap() <= SystemTime::now() {
+                assert!(t.elapsed() < Duration::from_secs(5), "driver did not run");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // Refreshed at half the answer's validity (responder: one hour).
+            let next = srv.driver.next_refresh_at().unwrap();
+            let in_secs = next
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .as_secs();
+            assert!((1700..=1800).contains(&in_secs), "{in_secs}");
+
+            let acc = acceptor(&srv, settings());
+            let (mut inc, addr) = listen(&acc).await;
+            let plain = cli.back.clone().with_ocsp(OcspChecker::new());
+            let requests = f.responder.requests();
+            let client = tokio::spawn(async move {
+                let tcp = TcpStream::connect(addr).await.unwrap();
+                let c = tokio_rustls::TlsConnector::from(Arc::new(plain.client_config().unwrap()));
+                let s = c
+                    .connect(
+                        rustls::pki_types::ServerName::try_from(SERVER).unwrap(),
+                        tcp,
+                    )
+                    .await
+                    .expect("the staple satisfies the client");
+                request(&mut BufReader::new(s)).await
+            });
+            let est = inc.next().await.unwrap();
+            tokio::spawn(serve_lines(acc.clone(), est));
+            assert_eq!(client.await.unwrap().as_deref(), Some("ok 1"));
+            assert_eq!(f.responder.requests(), requests, "nobody fetched");
+            run.abort();
         });
     }
 
