@@ -15,7 +15,7 @@ use crate::whitelist::Whitelist;
 
 /// Everything a gateway needs for the back channel (gateway to gateway): mutual
 /// TLS with the NCSC "good" profile, PKIoverheid (or test) trust anchors, the
-/// Whitelist check and hard-fail OCSP at every handshake (MedMij TLS-1..4).
+/// Whitelist check and hard-fail OCSP at every handshake (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
 #[derive(Clone)]
 pub struct BackChannel {
     checks: PeerChecks,
@@ -146,7 +146,7 @@ impl BackChannel {
     }
 
     /// A client config: the server's certificate fully checked, own certificate
-    /// presented for mutual TLS, no session resumption (MedMij TLS-1..4).
+    /// presented for mutual TLS, no session resumption (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
     pub fn client_config(&self) -> Result<ClientConfig, ConfigError> {
         self.warn_old_keys();
         let mut cfg = ClientConfig::builder_with_provider(provider_arc(Channel::Back))

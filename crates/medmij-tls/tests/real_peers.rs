@@ -1,5 +1,5 @@
 //! Handshakes against real peers on 127.0.0.1: `openssl s_server`, `openssl
-//! s_client`, `curl`, and a real `openssl ocsp` responder (MedMij TLS-1..4).
+//! s_client`, `curl`, and a real `openssl ocsp` responder (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
 //!
 //! These tests need the `openssl` and `curl` binaries and FAIL (never skip) when
 //! they are missing. Every child process is killed when its test ends.
@@ -470,7 +470,7 @@ impl Env {
 
 #[test]
 fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
-    // MedMij TLS-2..4: our client against OpenSSL's server, OCSP from `openssl ocsp`.
+    // MedMij TLS-2, TLS-3, TLS-4: our client against OpenSSL's server, OCSP from `openssl ocsp`.
     let e = env();
     let _ocsp = openssl_ocsp(
         e.dir.path(),
@@ -585,7 +585,7 @@ fn rustls_client_refuses_when_openssl_ocsp_is_down() {
 
 #[test]
 fn openssl_s_client_to_rustls_server() {
-    // MedMij TLS-2..4: OpenSSL as the client; our server checks its certificate
+    // MedMij TLS-2, TLS-3, TLS-4: OpenSSL as the client; our server checks its certificate
     // against `openssl ocsp` and the Whitelist, also after a Whitelist update.
     need("openssl");
     let e = env();
@@ -671,7 +671,7 @@ fn back_channel_refuses_tls11_and_cbc_only_clients() {
 
 #[test]
 fn curl_to_rustls_server() {
-    // MedMij TLS-2..4 with curl as the client, good and not whitelisted.
+    // MedMij TLS-2, TLS-3, TLS-4 with curl as the client, good and not whitelisted.
     need("curl");
     let e = env();
     let _ocsp = openssl_ocsp(
