@@ -19,6 +19,8 @@
 //! * Each connection comes with its [`PeerIdentity`]; before each request on a
 //!   kept-open connection the HTTP layer calls [`MedmijAcceptor::recheck`]
 //!   (or [`MedmijConnector::recheck`]) (MedMij TLS-4).
+//! * [`FrontAcceptor`] does the same for the front channel (no client
+//!   certificate): group preference, deadline and limits.
 //! * [`run_ocsp_driver`] keeps the [`OcspDriver`] going (prefetch, refresh
 //!   ahead of nextUpdate, stapling) with [`ReqwestOcspFetcher`].
 
@@ -35,7 +37,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio_rustls::{LazyConfigAcceptor, TlsConnector, client, server};
 
-use crate::config::{BackChannel, ServerConfigs};
+use crate::certs::OwnCertificates;
+use crate::config::{BackChannel, ServerConfigs, front_channel_server_configs};
 use crate::driver::OcspDriver;
 use crate::error::{ConfigError, OcspFailure, PeerRole, Refusal, RefusalEvent};
 use crate::identity::PeerIdentity;
@@ -411,15 +414,7 @@ impl MedmijAcceptor {
     ) -> Result<(server::TlsStream<TcpStream>, PeerIdentity), AdapterError> {
         let inner = &self.inner;
         let t = inner.settings.handshake_timeout;
-        let configs = &inner.configs;
-        let hs = async {
-            let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
-                .await
-                .map_err(AdapterError::Tls)?;
-            let cfg = configs.for_client_hello(&start.client_hello());
-            start.into_stream(cfg).await.map_err(AdapterError::Tls)
-        };
-        let stream = tokio::time::timeout(t, hs)
+        let stream = tokio::time::timeout(t, handshake(&inner.configs, tcp))
             .await
             .map_err(|_| AdapterError::HandshakeTimeout(t))??;
         let certs = stream.get_ref().1.peer_certificates().unwrap_or_default();
@@ -453,20 +448,7 @@ impl MedmijAcceptor {
         let me = self.clone();
         let task = tokio::spawn(async move {
             loop {
-                let (tcp, addr) = match listener.accept().await {
-                    Ok(x) => x,
-                    Err(e) => {
-                        log::warn!("medmij-tls: accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let Some(permit) = me.admit(addr) else {
-                    log::warn!(
-                        "medmij-tls: too many connections in their handshake from {}; closed",
-                        addr.ip()
-                    );
-                    drop(tcp);
+                let Some((tcp, addr, permit)) = admitted(&listener, |a| me.admit(a)).await else {
                     continue;
                 };
                 let (me, tx) = (me.clone(), tx.clone());
@@ -517,6 +499,147 @@ impl Incoming {
 impl Drop for Incoming {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Front-channel server side on tokio-rustls (user agent to gateway, no
+/// client certificate): the server's strongest group per ClientHello (MedMij
+/// TLS-1, TLS-6), the handshake deadline and the per-source and global limits
+/// of [`AdapterSettings`] (its `ocsp_deadline` is not used here).
+#[derive(Clone)]
+pub struct FrontAcceptor {
+    configs: ServerConfigs,
+    settings: AdapterSettings,
+    admission: Arc<Admission>,
+}
+
+impl std::fmt::Debug for FrontAcceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontAcceptor")
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+impl FrontAcceptor {
+    /// A front-channel acceptor presenting one of `own`.
+    pub fn new(own: OwnCertificates, settings: AdapterSettings) -> Result<Self, ConfigError> {
+        Ok(Self {
+            configs: front_channel_server_configs(own)?,
+            settings,
+            admission: Arc::new(Admission::default()),
+        })
+    }
+
+    /// As [`MedmijAcceptor::admit`].
+    pub fn admit(&self, addr: SocketAddr) -> Option<HandshakePermit> {
+        let s = &self.settings;
+        self.admission
+            .admit(addr.ip(), s.max_handshakes_per_source, s.max_handshakes)
+    }
+
+    /// Handshake on an accepted TCP connection within the deadline, with the
+    /// server's group preference.
+    pub async fn accept(
+        &self,
+        tcp: TcpStream,
+        permit: HandshakePermit,
+    ) -> Result<server::TlsStream<TcpStream>, AdapterError> {
+        let t = self.settings.handshake_timeout;
+        let stream = tokio::time::timeout(t, handshake(&self.configs, tcp))
+            .await
+            .map_err(|_| AdapterError::HandshakeTimeout(t))??;
+        drop(permit);
+        Ok(stream)
+    }
+
+    /// Accept on `listener` until the returned [`FrontIncoming`] is dropped,
+    /// as [`MedmijAcceptor::incoming`] does.
+    pub fn incoming(&self, listener: TcpListener) -> FrontIncoming {
+        let (tx, rx) = mpsc::channel(64);
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Some((tcp, addr, permit)) = admitted(&listener, |a| me.admit(a)).await else {
+                    continue;
+                };
+                let (me, tx) = (me.clone(), tx.clone());
+                tokio::spawn(async move {
+                    match me.accept(tcp, permit).await {
+                        Ok(stream) => {
+                            let _ = tx.send((stream, addr)).await;
+                        }
+                        Err(e) => {
+                            log::info!("medmij-tls: connection from {addr} not established: {e}")
+                        }
+                    }
+                });
+            }
+        });
+        FrontIncoming {
+            rx,
+            task: task.abort_handle(),
+        }
+    }
+}
+
+/// Established front-channel connections (TLS stream, peer address) from
+/// [`FrontAcceptor::incoming`]; dropping it stops accepting.
+#[derive(Debug)]
+pub struct FrontIncoming {
+    rx: mpsc::Receiver<(server::TlsStream<TcpStream>, SocketAddr)>,
+    task: AbortHandle,
+}
+
+impl FrontIncoming {
+    /// The next established connection.
+    pub async fn next(&mut self) -> Option<(server::TlsStream<TcpStream>, SocketAddr)> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for FrontIncoming {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Read the ClientHello, continue with the config of the server's strongest
+/// group (MedMij TLS-1).
+async fn handshake(
+    configs: &ServerConfigs,
+    tcp: TcpStream,
+) -> Result<server::TlsStream<TcpStream>, AdapterError> {
+    let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp)
+        .await
+        .map_err(AdapterError::Tls)?;
+    let cfg = configs.for_client_hello(&start.client_hello());
+    start.into_stream(cfg).await.map_err(AdapterError::Tls)
+}
+
+/// Accept one TCP connection and admit it; `None` (after logging) when
+/// accepting failed or the source is over its limit (the connection is closed).
+async fn admitted(
+    listener: &TcpListener,
+    admit: impl Fn(SocketAddr) -> Option<HandshakePermit>,
+) -> Option<(TcpStream, SocketAddr, HandshakePermit)> {
+    let (tcp, addr) = match listener.accept().await {
+        Ok(x) => x,
+        Err(e) => {
+            log::warn!("medmij-tls: accept failed: {e}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return None;
+        }
+    };
+    match admit(addr) {
+        Some(p) => Some((tcp, addr, p)),
+        None => {
+            log::warn!(
+                "medmij-tls: too many connections in their handshake from {}; closed",
+                addr.ip()
+            );
+            None
+        }
     }
 }
 

@@ -188,6 +188,92 @@ mod tls_1 {
     }
 }
 
+/// The front channel through [`FrontAcceptor`]: the server's group (MedMij
+/// TLS-1, TLS-6) and the handshake deadline.
+mod tls_6 {
+    use super::*;
+    use medmij_tls::tokio_adapter::FrontAcceptor;
+    use rustls::NamedGroup;
+    use rustls::crypto::ring::kx_group;
+
+    #[test]
+    fn front_acceptor_picks_the_servers_group_and_drops_idle_connections() {
+        let f = Fixture::new();
+        let own = f.issue(SERVER).own_certificate().unwrap();
+        let mut provider = medmij_tls::profile::crypto_provider(medmij_tls::Channel::Front);
+        provider.kx_groups = vec![kx_group::X25519, kx_group::SECP384R1];
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(f.pki.root_der().clone()).unwrap();
+        let client_cfg = Arc::new(
+            rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+                .with_protocol_versions(medmij_tls::profile::PROTOCOL_VERSIONS)
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        );
+        rt().block_on(async {
+            let acc = FrontAcceptor::new(
+                medmij_tls::OwnCertificates::new(vec![own]).unwrap(),
+                AdapterSettings {
+                    handshake_timeout: Duration::from_millis(300),
+                    ..AdapterSettings::default()
+                },
+            )
+            .unwrap();
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let mut inc = acc.incoming(l);
+
+            // An idle connection is closed once the handshake deadline passed.
+            let mut idle = TcpStream::connect(addr).await.unwrap();
+            let t = Instant::now();
+            let mut b = [0u8; 1];
+            let r = tokio::time::timeout(
+                Duration::from_secs(3),
+                tokio::io::AsyncReadExt::read(&mut idle, &mut b),
+            )
+            .await
+            .expect("closed by the server");
+            assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+            assert!(
+                t.elapsed() >= Duration::from_millis(250),
+                "{:?}",
+                t.elapsed()
+            );
+
+            // A user agent listing X25519 first gets secp384r1.
+            let client = tokio::spawn(async move {
+                let tcp = TcpStream::connect(addr).await.unwrap();
+                let c = tokio_rustls::TlsConnector::from(client_cfg);
+                let mut s = c
+                    .connect(
+                        rustls::pki_types::ServerName::try_from(SERVER).unwrap(),
+                        tcp,
+                    )
+                    .await
+                    .unwrap();
+                let g = s
+                    .get_ref()
+                    .1
+                    .negotiated_key_exchange_group()
+                    .map(|g| g.name());
+                s.write_all(b"x").await.unwrap();
+                g
+            });
+            let (stream, _) = inc.next().await.unwrap();
+            assert_eq!(
+                stream
+                    .get_ref()
+                    .1
+                    .negotiated_key_exchange_group()
+                    .map(|g| g.name()),
+                Some(NamedGroup::secp384r1)
+            );
+            assert_eq!(client.await.unwrap(), Some(NamedGroup::secp384r1));
+        });
+    }
+}
+
 /// MedMij TLS-3: the verifier reads only the staple and the cache; a first
 /// contact is settled asynchronously before any request is read.
 mod tls_3 {
