@@ -336,3 +336,127 @@ impl OcspDriver {
         }
     }
 }
+
+#[cfg(all(test, feature = "test-pki"))]
+mod tls_3 {
+    use super::*;
+    use crate::SharedWhitelist;
+    use crate::error::{PeerRole, Refusal};
+    use crate::identity::PeerIdentity;
+    use crate::ocsp::cert_key;
+    use crate::test_pki::{CertOptions, OcspSigner, TestPki, TestStatus};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn setup() -> (TestPki, crate::test_pki::IssuedCert, OcspDriver) {
+        let pki = TestPki::new("driver").unwrap();
+        let cert = pki
+            .issue(
+                &["pgo.example.nl"],
+                &CertOptions::with_ocsp("http://127.0.0.1:9/"),
+            )
+            .unwrap();
+        let driver = OcspDriver::new(&OcspChecker::new());
+        driver.watch_chain(&cert.chain).unwrap();
+        (pki, cert, driver)
+    }
+
+    fn answer(pki: &TestPki, serial: &[u8], status: TestStatus, at: SystemTime) -> Vec<u8> {
+        pki.ocsp_response(serial, status, at, Some(at + HOUR), OcspSigner::Issuer)
+            .unwrap()
+    }
+
+    #[test]
+    fn schedule_prefetch_then_refresh_at_half_the_validity() {
+        let (pki, cert, driver) = setup();
+        let now = SystemTime::now();
+        let key = cert_key(&cert.chain[0]);
+        // Due at once (prefetch), and in flight until completed.
+        assert!(driver.next_refresh_at().unwrap() <= now);
+        let jobs = driver.due(now);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].cert_key(), &key);
+        assert_eq!(jobs[0].query.responder_urls, ["http://127.0.0.1:9/"]);
+        assert!(driver.due(now).is_empty(), "in flight");
+        let good = answer(&pki, &cert.serial, TestStatus::Good, now);
+        assert_eq!(driver.complete(&jobs[0], Ok(good), now), CachedStatus::Good);
+        // Next refresh half way through the hour.
+        let next = driver.next_refresh_at().unwrap();
+        let d = next.duration_since(now).unwrap().as_secs();
+        assert!((1790..=1800).contains(&d), "{d}");
+        assert!(driver.due(now).is_empty());
+        assert_eq!(driver.due(next).len(), 1);
+    }
+
+    #[test]
+    fn a_failed_refresh_keeps_a_fresh_answer_and_retries() {
+        let (pki, cert, driver) = setup();
+        let now = SystemTime::now();
+        let key = cert_key(&cert.chain[0]);
+        let jobs = driver.due(now);
+        let good = answer(&pki, &cert.serial, TestStatus::Good, now);
+        driver.complete(&jobs[0], Ok(good), now);
+        driver.refresh_all_now();
+        let jobs = driver.due(now);
+        let st = driver.complete(&jobs[0], Err(OcspSourceError::Timeout), now);
+        assert_eq!(st, CachedStatus::Good, "still fresh");
+        let retry = driver.next_refresh_at().unwrap();
+        let d = retry.duration_since(now).unwrap_or_default().as_secs();
+        assert!((29..=30).contains(&d), "{d}");
+        // Once the answer is past nextUpdate, the failure is the refusal.
+        let later = now + 2 * HOUR;
+        assert_eq!(
+            driver.cache().status(&key, secs(later)),
+            CachedStatus::Refused(OcspFailure::Timeout(5000))
+        );
+    }
+
+    #[test]
+    fn first_contact_without_answer_is_refused_until_fetched() {
+        let (pki, cert, _) = setup();
+        let driver = OcspDriver::new(&OcspChecker::new());
+        let key = cert_key(&cert.chain[0]);
+        let now = SystemTime::now();
+        assert_eq!(
+            driver.cache().status(&key, secs(now)),
+            CachedStatus::Unknown
+        );
+        assert!(driver.job_now(&key).is_none(), "not known to the driver");
+        driver.watch_chain(&cert.chain).unwrap();
+        let job = driver.job_now(&key).unwrap();
+        let revoked = answer(&pki, &cert.serial, TestStatus::Revoked(now - HOUR), now);
+        assert!(matches!(
+            driver.complete(&job, Ok(revoked), now),
+            CachedStatus::Refused(OcspFailure::Revoked { .. })
+        ));
+    }
+
+    #[test]
+    fn recheck_uses_the_whitelist_and_the_cache_in_force() {
+        // MedMij TLS-4 with TLS-3: the per-request re-check.
+        let (pki, cert, driver) = setup();
+        let now = SystemTime::now();
+        let wl = SharedWhitelist::with_hostnames(["pgo.example.nl"]);
+        let peer =
+            PeerIdentity::from_peer_certificates(PeerRole::Client, &cert.chain, None).unwrap();
+        assert_eq!(peer.dns_names(), ["pgo.example.nl"]);
+        assert_eq!(
+            peer.recheck(&wl, driver.cache(), now),
+            Err(Refusal::Ocsp(OcspFailure::NotYetChecked))
+        );
+        let jobs = driver.due(now);
+        let good = answer(&pki, &cert.serial, TestStatus::Good, now);
+        driver.complete(&jobs[0], Ok(good), now);
+        assert_eq!(peer.recheck(&wl, driver.cache(), now), Ok(()));
+        wl.replace(["za.example.nl"]);
+        assert!(matches!(
+            peer.recheck(&wl, driver.cache(), now),
+            Err(Refusal::NotOnWhitelist { .. })
+        ));
+        wl.replace(["pgo.example.nl"]);
+        assert!(matches!(
+            peer.recheck(&wl, driver.cache(), now + 2 * HOUR),
+            Err(Refusal::Ocsp(OcspFailure::Stale { .. }))
+        ));
+    }
+}

@@ -115,7 +115,7 @@ pub(crate) fn provider_arc(channel: Channel) -> Arc<CryptoProvider> {
 }
 
 #[cfg(test)]
-mod tests {
+mod tls_1 {
     use super::*;
 
     #[test]
@@ -161,6 +161,11 @@ mod tests {
             assert!(!format!("{s:?}").contains("SHA1"));
         }
     }
+}
+
+#[cfg(test)]
+mod tls_6 {
+    use super::*;
 
     #[test]
     fn front_channel_is_the_good_set_without_dhe() {
