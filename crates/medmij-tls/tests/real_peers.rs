@@ -468,287 +468,6 @@ impl Env {
     }
 }
 
-#[test]
-fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
-    // MedMij TLS-2, TLS-3, TLS-4: our client against OpenSSL's server, OCSP from `openssl ocsp`.
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let (_srv, port) = e.s_server();
-    let page = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap();
-    assert!(page.contains("200 ok"), "{page}");
-    assert!(e.f.refusals().is_empty());
-
-    // MedMij TLS-4: the same server, no longer on the Whitelist, is refused.
-    e.f.whitelist.replace([CLIENT]);
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("ApplicationVerificationFailure"), "{err}");
-    assert!(matches!(
-        e.last_refusal(),
-        (PeerRole::Server, Refusal::NotOnWhitelist { .. })
-    ));
-}
-
-#[test]
-fn rustls_client_uses_the_staple_of_openssl_s_server() {
-    // MedMij TLS-3: a stapled answer (`s_server -status_file`) is used; this client
-    // has no OCSP source, so only the staple can satisfy it.
-    let e = env();
-    let now = std::time::SystemTime::now();
-    let staple =
-        e.f.pki
-            .ocsp_response(
-                &e.server.serial,
-                medmij_tls::test_pki::TestStatus::Good,
-                now,
-                Some(now + Duration::from_secs(3600)),
-                medmij_tls::test_pki::OcspSigner::Issuer,
-            )
-            .unwrap();
-    let staple_file = e.dir.path().join("staple.der");
-    std::fs::write(&staple_file, staple).unwrap();
-    let (_srv, port) = e.s_server_with(&["-status_file", staple_file.to_str().unwrap()]);
-    let client = BackChannel::new(
-        e.f.pki.trust_anchors().unwrap(),
-        e.f.whitelist.clone(),
-        OwnCertificates::new(vec![e.client.own_certificate().unwrap()]).unwrap(),
-    );
-    let page = rustls_get(client.client_config().unwrap(), port, SERVER).unwrap();
-    assert!(page.contains("200 ok"), "{page}");
-
-    // The client cached the staple it checked; a client that never saw one
-    // refuses the same server without a staple: no validation result.
-    let (_srv2, port2) = e.s_server();
-    let fresh = client.with_ocsp(medmij_tls::OcspChecker::new());
-    let err = rustls_get(fresh.client_config().unwrap(), port2, SERVER).unwrap_err();
-    assert!(err.contains("UnknownRevocationStatus"), "{err}");
-}
-
-#[test]
-fn rustls_client_refuses_revoked_openssl_s_server() {
-    // MedMij TLS-3: `openssl ocsp` says revoked.
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.client],
-        &[&e.server],
-        None,
-    );
-    let (_srv, port) = e.s_server();
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("Revoked"), "{err}");
-    assert!(matches!(
-        e.last_refusal(),
-        (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
-    ));
-}
-
-#[test]
-fn rustls_client_refuses_openssl_ocsp_signed_by_wrong_responder() {
-    // MedMij TLS-3: a responder of another CA signs the answer.
-    let e = env();
-    let other = TestPki::new("other").unwrap();
-    let r = other.issue_ocsp_responder(true).unwrap();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        Some((&r.cert_pem, &r.key_pem)),
-    );
-    let (_srv, port) = e.s_server();
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("InvalidOcspResponse"), "{err}");
-    assert!(matches!(
-        e.last_refusal().1,
-        Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))
-    ));
-}
-
-#[test]
-fn rustls_client_refuses_when_openssl_ocsp_is_down() {
-    // MedMij TLS-3: no answer at all refuses.
-    let e = env();
-    let (_srv, port) = e.s_server();
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("UnknownRevocationStatus"), "{err}");
-}
-
-#[test]
-fn openssl_s_client_to_rustls_server() {
-    // MedMij TLS-2, TLS-3, TLS-4: OpenSSL as the client; our server checks its certificate
-    // against `openssl ocsp` and the Whitelist, also after a Whitelist update.
-    need("openssl");
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
-    let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
-    assert_eq!(srv.outcome(), Ok("GET / HTTP/1.0".to_string()));
-
-    // MedMij TLS-4, LISTS-8: new list version without the client.
-    e.f.whitelist.replace([SERVER]);
-    let _ = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
-    let err = srv.outcome().unwrap_err();
-    assert!(err.contains("ApplicationVerificationFailure"), "{err}");
-}
-
-#[test]
-fn rustls_server_refuses_revoked_openssl_client() {
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server],
-        &[&e.client],
-        None,
-    );
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
-    let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
-    let err = srv.outcome().unwrap_err();
-    assert!(err.contains("Revoked"), "{err}");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(all.contains("certificate revoked"), "{all}");
-}
-
-#[test]
-fn back_channel_refuses_tls11_and_cbc_only_clients() {
-    // MedMij TLS-1: nothing below "good" on the back channel.
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 3);
-    for args in [
-        &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"][..],
-        &[
-            "-tls1_2",
-            "-cipher",
-            "ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0",
-        ][..],
-        &[
-            "-tls1_2",
-            "-cipher",
-            "AES256-GCM-SHA384:AES128-GCM-SHA256:@SECLEVEL=0",
-        ][..],
-    ] {
-        let out = s_client(srv.port, args, e.dir.path(), Some(&e.client), &e.ca);
-        assert!(!out.status.success(), "{args:?} connected");
-        let err = srv.outcome().unwrap_err();
-        assert!(
-            err.contains("PeerIncompatible") || err.contains("peer is incompatible"),
-            "{args:?}: {err}"
-        );
-    }
-}
-
-#[test]
-fn curl_to_rustls_server() {
-    // MedMij TLS-2, TLS-3, TLS-4 with curl as the client, good and not whitelisted.
-    need("curl");
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let rogue =
-        e.f.pki
-            .issue(
-                &["rogue.gateway.example.nl"],
-                &CertOptions::with_ocsp(&format!("http://127.0.0.1:{}/", e.ocsp_port)),
-            )
-            .unwrap();
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
-    let d = e.dir.path();
-    let curl = |c: &IssuedCert, tag: &str| {
-        Command::new("curl")
-            .args(["-sS", "--max-time", "15", "--cacert"])
-            .arg(&e.ca)
-            .arg("--cert")
-            .arg(write(d, &format!("curl-{tag}.pem"), &c.chain_pem))
-            .arg("--key")
-            .arg(write(d, &format!("curl-{tag}.key"), &c.key_pem))
-            .args([
-                "--resolve",
-                &format!("{SERVER}:{}:127.0.0.1", srv.port),
-                &format!("https://{SERVER}:{}/", srv.port),
-            ])
-            .output()
-            .expect("run curl")
-    };
-    let out = curl(&e.client, "good");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
-    assert!(srv.outcome().is_ok());
-
-    let out = curl(&rogue, "rogue");
-    assert!(!out.status.success());
-    assert!(
-        srv.outcome()
-            .unwrap_err()
-            .contains("ApplicationVerificationFailure")
-    );
-    assert!(matches!(e.last_refusal().1, Refusal::NotOnWhitelist { .. }));
-}
-
-#[test]
-fn rustls_server_refuses_expired_openssl_client() {
-    // MedMij TLS-3: validity period, OpenSSL as the client.
-    let e = env();
-    let now = std::time::SystemTime::now();
-    let day = Duration::from_secs(86_400);
-    let expired =
-        e.f.pki
-            .issue(
-                &[CLIENT],
-                &CertOptions {
-                    not_before: now - 10 * day,
-                    not_after: now - day,
-                    ..CertOptions::default()
-                },
-            )
-            .unwrap();
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
-    let _ = s_client(srv.port, &[], e.dir.path(), Some(&expired), &e.ca);
-    let err = srv.outcome().unwrap_err();
-    assert!(err.contains("Expired"), "{err}");
-}
-
 fn scan(port: u16, ca: &Path, client: Option<(&Path, &Path, &Path)>) -> Vec<String> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/scan_profile.sh");
     let mut cmd = Command::new("bash");
@@ -830,53 +549,8 @@ fn ecdsa_and_rsa(e: &Env, name: &str) -> Vec<medmij_tls::OwnCertificate> {
     ]
 }
 
-#[test]
-fn back_channel_profile_offers_exactly_the_intended_set() {
-    // MedMij TLS-1: per version, suite and group, with `openssl s_client`.
-    let e = env();
-    let client =
-        e.f.pki
-            .issue(&[CLIENT], &CertOptions::with_ocsp(e.f.responder.url()))
-            .unwrap();
-    let back = BackChannel::new(
-        e.f.pki.trust_anchors().unwrap(),
-        e.f.whitelist.clone(),
-        OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap(),
-    )
-    .with_ocsp(e.f.ocsp.clone())
-    .refusal_log(e.f.log());
-    e.f.driver.watch_chain(&client.chain).unwrap();
-    assert_eq!(e.f.refresh(), 1);
-    let srv = serve(back.server_config().unwrap(), usize::MAX);
-    let d = e.dir.path();
-    let got = scan(
-        srv.port,
-        &e.ca,
-        Some((
-            &write(d, "scan.pem", &client.cert_pem),
-            &write(d, "scan.key", &client.key_pem),
-            &write(d, "scan-chain.pem", &client.chain_pem),
-        )),
-    );
-    assert_eq!(got, expected_profile(), "refusals: {:?}", e.f.refusals());
-}
-
-#[test]
-fn front_channel_profile_offers_the_good_set_and_nothing_else() {
-    // MedMij TLS-6: the front channel offers exactly the back channel's "good"
-    // set: no DHE-RSA suites, no ffdhe groups, no CBC, no TLS 1.1.
-    let e = env();
-    let srv = serve(
-        front_channel_server_config(OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap())
-            .unwrap(),
-        usize::MAX,
-    );
-    let got = scan(srv.port, &e.ca, None);
-    assert_eq!(got, expected_profile());
-}
-
-/// MedMij TLS-1: the key-exchange group is the server's choice, whatever order
-/// the client offers; ffdhe is never negotiated.
+/// MedMij TLS-1: versions, suites and groups; the key-exchange group is the
+/// server's choice, whatever order the client offers; ffdhe is never negotiated.
 mod tls_1 {
     use super::*;
     use medmij_tls::ServerConfigs;
@@ -1040,5 +714,346 @@ mod tls_1 {
                 );
             }
         }
+    }
+
+    #[test]
+    fn back_channel_refuses_tls11_and_cbc_only_clients() {
+        // MedMij TLS-1: nothing below "good" on the back channel.
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 3);
+        for args in [
+            &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"][..],
+            &[
+                "-tls1_2",
+                "-cipher",
+                "ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0",
+            ][..],
+            &[
+                "-tls1_2",
+                "-cipher",
+                "AES256-GCM-SHA384:AES128-GCM-SHA256:@SECLEVEL=0",
+            ][..],
+        ] {
+            let out = s_client(srv.port, args, e.dir.path(), Some(&e.client), &e.ca);
+            assert!(!out.status.success(), "{args:?} connected");
+            let err = srv.outcome().unwrap_err();
+            assert!(
+                err.contains("PeerIncompatible") || err.contains("peer is incompatible"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn back_channel_profile_offers_exactly_the_intended_set() {
+        // MedMij TLS-1: per version, suite and group, with `openssl s_client`.
+        let e = env();
+        let client =
+            e.f.pki
+                .issue(&[CLIENT], &CertOptions::with_ocsp(e.f.responder.url()))
+                .unwrap();
+        let back = BackChannel::new(
+            e.f.pki.trust_anchors().unwrap(),
+            e.f.whitelist.clone(),
+            OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap(),
+        )
+        .with_ocsp(e.f.ocsp.clone())
+        .refusal_log(e.f.log());
+        e.f.driver.watch_chain(&client.chain).unwrap();
+        assert_eq!(e.f.refresh(), 1);
+        let srv = serve(back.server_config().unwrap(), usize::MAX);
+        let d = e.dir.path();
+        let got = scan(
+            srv.port,
+            &e.ca,
+            Some((
+                &write(d, "scan.pem", &client.cert_pem),
+                &write(d, "scan.key", &client.key_pem),
+                &write(d, "scan-chain.pem", &client.chain_pem),
+            )),
+        );
+        assert_eq!(got, expected_profile(), "refusals: {:?}", e.f.refusals());
+    }
+}
+
+/// MedMij TLS-3: chain, validity, key usage and OCSP (hard fail).
+mod tls_3 {
+    use super::*;
+
+    #[test]
+    fn rustls_client_uses_the_staple_of_openssl_s_server() {
+        // MedMij TLS-3: a stapled answer (`s_server -status_file`) is used; this client
+        // has no OCSP source, so only the staple can satisfy it.
+        let e = env();
+        let now = std::time::SystemTime::now();
+        let staple =
+            e.f.pki
+                .ocsp_response(
+                    &e.server.serial,
+                    medmij_tls::test_pki::TestStatus::Good,
+                    now,
+                    Some(now + Duration::from_secs(3600)),
+                    medmij_tls::test_pki::OcspSigner::Issuer,
+                )
+                .unwrap();
+        let staple_file = e.dir.path().join("staple.der");
+        std::fs::write(&staple_file, staple).unwrap();
+        let (_srv, port) = e.s_server_with(&["-status_file", staple_file.to_str().unwrap()]);
+        let client = BackChannel::new(
+            e.f.pki.trust_anchors().unwrap(),
+            e.f.whitelist.clone(),
+            OwnCertificates::new(vec![e.client.own_certificate().unwrap()]).unwrap(),
+        );
+        let page = rustls_get(client.client_config().unwrap(), port, SERVER).unwrap();
+        assert!(page.contains("200 ok"), "{page}");
+
+        // The client cached the staple it checked; a client that never saw one
+        // refuses the same server without a staple: no validation result.
+        let (_srv2, port2) = e.s_server();
+        let fresh = client.with_ocsp(medmij_tls::OcspChecker::new());
+        let err = rustls_get(fresh.client_config().unwrap(), port2, SERVER).unwrap_err();
+        assert!(err.contains("UnknownRevocationStatus"), "{err}");
+    }
+
+    #[test]
+    fn rustls_client_refuses_revoked_openssl_s_server() {
+        // MedMij TLS-3: `openssl ocsp` says revoked.
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.client],
+            &[&e.server],
+            None,
+        );
+        let (_srv, port) = e.s_server();
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("Revoked"), "{err}");
+        assert!(matches!(
+            e.last_refusal(),
+            (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
+        ));
+    }
+
+    #[test]
+    fn rustls_client_refuses_openssl_ocsp_signed_by_wrong_responder() {
+        // MedMij TLS-3: a responder of another CA signs the answer.
+        let e = env();
+        let other = TestPki::new("other").unwrap();
+        let r = other.issue_ocsp_responder(true).unwrap();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            Some((&r.cert_pem, &r.key_pem)),
+        );
+        let (_srv, port) = e.s_server();
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("InvalidOcspResponse"), "{err}");
+        assert!(matches!(
+            e.last_refusal().1,
+            Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))
+        ));
+    }
+
+    #[test]
+    fn rustls_client_refuses_when_openssl_ocsp_is_down() {
+        // MedMij TLS-3: no answer at all refuses.
+        let e = env();
+        let (_srv, port) = e.s_server();
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("UnknownRevocationStatus"), "{err}");
+    }
+
+    #[test]
+    fn rustls_server_refuses_revoked_openssl_client() {
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server],
+            &[&e.client],
+            None,
+        );
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
+        let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let err = srv.outcome().unwrap_err();
+        assert!(err.contains("Revoked"), "{err}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("certificate revoked"), "{all}");
+    }
+
+    #[test]
+    fn rustls_server_refuses_expired_openssl_client() {
+        // MedMij TLS-3: validity period, OpenSSL as the client.
+        let e = env();
+        let now = std::time::SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let expired =
+            e.f.pki
+                .issue(
+                    &[CLIENT],
+                    &CertOptions {
+                        not_before: now - 10 * day,
+                        not_after: now - day,
+                        ..CertOptions::default()
+                    },
+                )
+                .unwrap();
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
+        let _ = s_client(srv.port, &[], e.dir.path(), Some(&expired), &e.ca);
+        let err = srv.outcome().unwrap_err();
+        assert!(err.contains("Expired"), "{err}");
+    }
+}
+
+/// MedMij TLS-4: the Whitelist and the peer's DNS name.
+mod tls_4 {
+    use super::*;
+
+    #[test]
+    fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
+        // MedMij TLS-2, TLS-3, TLS-4: our client against OpenSSL's server, OCSP from `openssl ocsp`.
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let (_srv, port) = e.s_server();
+        let page = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap();
+        assert!(page.contains("200 ok"), "{page}");
+        assert!(e.f.refusals().is_empty());
+
+        // MedMij TLS-4: the same server, no longer on the Whitelist, is refused.
+        e.f.whitelist.replace([CLIENT]);
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("ApplicationVerificationFailure"), "{err}");
+        assert!(matches!(
+            e.last_refusal(),
+            (PeerRole::Server, Refusal::NotOnWhitelist { .. })
+        ));
+    }
+
+    #[test]
+    fn openssl_s_client_to_rustls_server() {
+        // MedMij TLS-2, TLS-3, TLS-4: OpenSSL as the client; our server checks its certificate
+        // against `openssl ocsp` and the Whitelist, also after a Whitelist update.
+        need("openssl");
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
+        let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
+        assert_eq!(srv.outcome(), Ok("GET / HTTP/1.0".to_string()));
+
+        // MedMij TLS-4, LISTS-8: new list version without the client.
+        e.f.whitelist.replace([SERVER]);
+        let _ = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let err = srv.outcome().unwrap_err();
+        assert!(err.contains("ApplicationVerificationFailure"), "{err}");
+    }
+
+    #[test]
+    fn curl_to_rustls_server() {
+        // MedMij TLS-2, TLS-3, TLS-4 with curl as the client, good and not whitelisted.
+        need("curl");
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let rogue =
+            e.f.pki
+                .issue(
+                    &["rogue.gateway.example.nl"],
+                    &CertOptions::with_ocsp(&format!("http://127.0.0.1:{}/", e.ocsp_port)),
+                )
+                .unwrap();
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
+        let d = e.dir.path();
+        let curl = |c: &IssuedCert, tag: &str| {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "15", "--cacert"])
+                .arg(&e.ca)
+                .arg("--cert")
+                .arg(write(d, &format!("curl-{tag}.pem"), &c.chain_pem))
+                .arg("--key")
+                .arg(write(d, &format!("curl-{tag}.key"), &c.key_pem))
+                .args([
+                    "--resolve",
+                    &format!("{SERVER}:{}:127.0.0.1", srv.port),
+                    &format!("https://{SERVER}:{}/", srv.port),
+                ])
+                .output()
+                .expect("run curl")
+        };
+        let out = curl(&e.client, "good");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+        assert!(srv.outcome().is_ok());
+
+        let out = curl(&rogue, "rogue");
+        assert!(!out.status.success());
+        assert!(
+            srv.outcome()
+                .unwrap_err()
+                .contains("ApplicationVerificationFailure")
+        );
+        assert!(matches!(e.last_refusal().1, Refusal::NotOnWhitelist { .. }));
+    }
+}
+
+/// MedMij TLS-6: the front channel "good" only.
+mod tls_6 {
+    use super::*;
+
+    #[test]
+    fn front_channel_profile_offers_the_good_set_and_nothing_else() {
+        // MedMij TLS-6: the front channel offers exactly the back channel's "good"
+        // set: no DHE-RSA suites, no ffdhe groups, no CBC, no TLS 1.1.
+        let e = env();
+        let srv = serve(
+            front_channel_server_config(OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap())
+                .unwrap(),
+            usize::MAX,
+        );
+        let got = scan(srv.port, &e.ca, None);
+        assert_eq!(got, expected_profile());
     }
 }
