@@ -271,6 +271,10 @@ pub enum ConfigError {
     /// PEM input could not be parsed.
     #[error("bad PEM: {0}")]
     Pem(String),
+    /// The [`crate::OcspDriver`] handed to an adapter fills another cache than
+    /// the one the configuration's verifiers read.
+    #[error("the OCSP driver is not built on this configuration's OCSP checker")]
+    OcspDriverMismatch,
     /// rustls refused the configuration.
     #[error("rustls: {0}")]
     Rustls(#[from] rustls::Error),

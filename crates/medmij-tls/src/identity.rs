@@ -90,7 +90,10 @@ impl PeerIdentity {
     /// requests (MedMij TLS-4): the peer must still be on the Whitelist in
     /// force at `now`, and `ocsp_cache` must hold a fresh "good" answer for
     /// its certificate (MedMij TLS-3). A node dropped from the Whitelist, or
-    /// revoked, is refused at its next request.
+    /// revoked, is refused at its next request. The cache is kept fresh by the
+    /// [`crate::OcspDriver`] for every certificate it watches; a server known
+    /// only from its stapled answer is refused once that answer is stale (a
+    /// new connection brings a new staple).
     pub fn recheck(
         &self,
         whitelist: &dyn Whitelist,

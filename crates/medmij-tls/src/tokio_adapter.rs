@@ -210,6 +210,14 @@ impl AsyncOcspSource for ReqwestOcspFetcher {
     }
 }
 
+fn same_cache(back: &BackChannel, driver: &OcspDriver) -> Result<(), ConfigError> {
+    if std::ptr::eq(driver.cache(), back.ocsp_checker().cache().as_ref()) {
+        Ok(())
+    } else {
+        Err(ConfigError::OcspDriverMismatch)
+    }
+}
+
 async fn fetch_within(
     source: &dyn AsyncOcspSource,
     query: &OcspQuery,
@@ -369,13 +377,15 @@ impl MedmijAcceptor {
     /// An acceptor for `back` (its verifiers switched to
     /// [`OnCacheMiss::Provisional`]). `driver` must be built on
     /// `back.ocsp_checker()` (so that it fills the cache the verifiers read);
-    /// `source` fetches first contacts' answers.
+    /// `source` fetches first contacts' answers. A driver on another checker
+    /// is [`ConfigError::OcspDriverMismatch`].
     pub fn new(
         back: &BackChannel,
         driver: Arc<OcspDriver>,
         source: Arc<dyn AsyncOcspSource>,
         settings: AdapterSettings,
     ) -> Result<Self, ConfigError> {
+        same_cache(back, &driver)?;
         let back = back.clone().on_cache_miss(OnCacheMiss::Provisional);
         Ok(Self {
             inner: Arc::new(AcceptorInner {
@@ -670,6 +680,7 @@ impl MedmijConnector {
         source: Arc<dyn AsyncOcspSource>,
         settings: AdapterSettings,
     ) -> Result<Self, ConfigError> {
+        same_cache(back, &driver)?;
         let back = back.clone().on_cache_miss(OnCacheMiss::Provisional);
         Ok(Self {
             connector: TlsConnector::from(Arc::new(back.client_config()?)),

@@ -670,3 +670,19 @@ mod tls_4 {
         });
     }
 }
+
+mod config {
+    use super::*;
+
+    #[test]
+    fn a_driver_on_another_cache_is_a_config_error() {
+        // MedMij TLS-3: the driver must fill the cache the verifiers read.
+        let f = Fixture::new();
+        let s = side(&f, &f.issue(SERVER));
+        let other = Arc::new(OcspDriver::new(&OcspChecker::new()));
+        let err = MedmijAcceptor::new(&s.back, other.clone(), source(), settings()).unwrap_err();
+        assert!(matches!(err, medmij_tls::ConfigError::OcspDriverMismatch));
+        let err = MedmijConnector::new(&s.back, other, source(), settings()).unwrap_err();
+        assert!(matches!(err, medmij_tls::ConfigError::OcspDriverMismatch));
+    }
+}
