@@ -3,7 +3,7 @@
 //!
 //! The driver is sans-IO: it says *what* to fetch and *when*
 //! ([`OcspDriver::due`], [`OcspDriver::next_refresh_at`]); the host fetches
-//! (the `tokio` feature's [`crate::tokio_adapter::run_ocsp_driver`] with an async
+//! (the `tokio` feature's `tokio_adapter::run_ocsp_driver` with an async
 //! HTTP client, or [`OcspDriver::refresh_blocking`] on a thread of the host's
 //! choosing) and hands the answer back ([`OcspDriver::complete`]), which
 //! validates it, caches it and, for an own certificate, staples it.
