@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use medmij_tls::profile::{Channel, PROTOCOL_VERSIONS, crypto_provider};
 use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
-use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, PeerRole, SharedWhitelist};
+use medmij_tls::{
+    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, PeerRole,
+    SharedWhitelist,
+};
 use rustls::pki_types::{ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
@@ -58,6 +61,7 @@ struct Setup {
     plain_verifier: Arc<dyn rustls::server::danger::ClientCertVerifier>,
     back: BackChannel,
     client_chain: Vec<rustls::pki_types::CertificateDer<'static>>,
+    driver: OcspDriver,
 }
 
 fn setup() -> Setup {
@@ -67,13 +71,18 @@ fn setup() -> Setup {
     let server_cert = pki.issue(&[SERVER], &opts).expect("server cert");
     let client_cert = pki.issue(&[CLIENT], &opts).expect("client cert");
     let whitelist = Arc::new(SharedWhitelist::with_hostnames([SERVER, CLIENT]));
+    // MedMij TLS-3: the verifiers read the cache the host's OCSP driver fills.
+    let ocsp = OcspChecker::new();
+    let driver = OcspDriver::new(&ocsp);
+    driver.watch_chain(&server_cert.chain).expect("watch");
+    driver.watch_chain(&client_cert.chain).expect("watch");
     let node = |cert: &medmij_tls::test_pki::IssuedCert| {
         BackChannel::new(
             pki.trust_anchors().expect("anchors"),
             whitelist.clone(),
             OwnCertificates::new(vec![cert.own_certificate().expect("own")]).expect("own"),
         )
-        .ocsp_source(Arc::new(HttpOcspFetcher::new()))
+        .with_ocsp(ocsp.clone())
     };
     let server_node = node(&server_cert);
     let client_node = node(&client_cert);
@@ -116,8 +125,11 @@ fn setup() -> Setup {
         plain_verifier: verifier,
         back: server_node,
         client_chain: client_cert.chain.clone(),
+        driver,
     };
-    // Warm the OCSP caches (one answer per direction).
+    // Warm the OCSP cache (one answer per direction).
+    s.driver
+        .refresh_blocking(&HttpOcspFetcher::new(), std::time::SystemTime::now());
     handshake(&s.medmij_client, &s.medmij_server);
     s
 }
@@ -210,9 +222,14 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("tls_ocsp_check");
     g.measurement_time(Duration::from_secs(10));
+    // The driver's fetch (on this thread) plus the check from the cache.
+    let fetcher = HttpOcspFetcher::new();
     g.bench_function("peer_check_uncached_loopback_responder", |b| {
         b.iter(|| {
             checks.ocsp().cache().clear();
+            s.driver.refresh_all_now();
+            s.driver
+                .refresh_blocking(&fetcher, std::time::SystemTime::now());
             checks
                 .check(PeerRole::Client, ee, inter, None, &[], UnixTime::now())
                 .expect("good")

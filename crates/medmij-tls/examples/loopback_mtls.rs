@@ -1,6 +1,7 @@
 //! A back-channel server and client on 127.0.0.1 with a generated test PKI, the
 //! crate's OCSP responder and fetcher, and a Whitelist that changes at run time
-//! (MedMij TLS-1..4).
+//! (MedMij TLS-1, TLS-2, TLS-3, TLS-4). A synchronous host: its OCSP driver
+//! prefetches the answers on the main thread before serving.
 //!
 //! Run: `cargo run -p medmij-tls --features test-pki --example loopback_mtls`
 
@@ -9,7 +10,10 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
 use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
-use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, RefusalEvent, SharedWhitelist};
+use medmij_tls::{
+    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, RefusalEvent,
+    SharedWhitelist,
+};
 use rustls::pki_types::ServerName;
 
 const SERVER: &str = "za.gateway.example.nl";
@@ -23,18 +27,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log = Arc::new(|ev: &RefusalEvent| {
         eprintln!("refused {:?} {:?}: {}", ev.peer, ev.peer_names, ev.refusal)
     });
+    // MedMij TLS-3: the verifiers read only the OCSP cache; the driver fills it.
+    let ocsp = OcspChecker::new();
+    let driver = OcspDriver::new(&ocsp);
     let node = |name: &str| -> Result<BackChannel, Box<dyn std::error::Error>> {
         let cert = pki.issue(&[name], &opts)?;
+        driver.watch_chain(&cert.chain)?;
         Ok(BackChannel::new(
             pki.trust_anchors()?,
             whitelist.clone(),
             OwnCertificates::new(vec![cert.own_certificate()?])?,
         )
-        .ocsp_source(Arc::new(HttpOcspFetcher::new()))
+        .with_ocsp(ocsp.clone())
         .refusal_log(log.clone()))
     };
     let server = Arc::new(node(SERVER)?.server_config()?);
     let client = Arc::new(node(CLIENT)?.client_config()?);
+    driver.refresh_blocking(&HttpOcspFetcher::new(), std::time::SystemTime::now());
 
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();

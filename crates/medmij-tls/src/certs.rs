@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use der::{Decode, Encode};
+use der::Decode;
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, TrustAnchor, UnixTime};
@@ -18,7 +18,9 @@ use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::error::{ConfigError, OcspFailure};
-use crate::ocsp::{OcspChecker, OcspTarget};
+use crate::ocsp::{
+    OcspPolicy, OcspQuery, OcspSource, OcspTarget, target_from_chain, validate_response,
+};
 
 /// One year, the maximum age of own key material (MedMij TLS-2).
 pub const MAX_KEY_AGE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -198,36 +200,41 @@ impl OwnCertificate {
         *g = Arc::new(ck);
     }
 
-    /// Fetch a fresh OCSP answer for this certificate through `ocsp`'s source,
-    /// check it as a peer would (signature, CertID, freshness at `now`, status
-    /// good) and staple it. Call it well before the current staple's nextUpdate:
-    /// peers refuse a stale staple (MedMij TLS-3). The chain must hold the issuer.
+    /// Fetch a fresh OCSP answer for this certificate from `source` *on the
+    /// calling thread* (blocking, bounded by `policy.timeout` as far as the
+    /// source honours it), check it as a peer would (signature, CertID,
+    /// freshness at `now`, status good) and staple it. Call it well before the
+    /// current staple's nextUpdate: peers refuse a stale staple (MedMij TLS-3).
+    /// The chain must hold the issuer. An [`crate::OcspDriver`] watching this
+    /// certificate does this on schedule.
     pub fn refresh_ocsp_staple(
         &self,
-        ocsp: &OcspChecker,
+        source: &dyn OcspSource,
+        policy: &OcspPolicy,
         now: UnixTime,
     ) -> Result<(), OcspFailure> {
-        let chain = self.current().cert.clone();
-        let (Some(ee), Some(issuer)) = (chain.first(), chain.get(1)) else {
-            return Err(OcspFailure::Malformed(
-                "own chain holds no issuer certificate".into(),
-            ));
+        let target = self.ocsp_target()?;
+        let query = OcspQuery {
+            request: target.request_der()?,
+            responder_urls: target.responder_urls.clone(),
+            timeout: policy.timeout,
         };
-        let malformed = |e: String| OcspFailure::Malformed(e);
-        let ee = x509_cert::Certificate::from_der(ee).map_err(|e| malformed(e.to_string()))?;
-        let issuer_parsed =
-            x509_cert::Certificate::from_der(issuer).map_err(|e| malformed(e.to_string()))?;
-        let spki = issuer_parsed
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| malformed(e.to_string()))?;
-        let anchor =
-            webpki::anchor_from_trusted_cert(issuer).map_err(|e| malformed(format!("{e:?}")))?;
-        let target = OcspTarget::new(&ee, &spki, anchor)?;
-        let der = ocsp.fetch_good(&target, now)?;
-        self.set_ocsp_staple(Some(der));
-        Ok(())
+        let der = source
+            .fetch(&query)
+            .map_err(|e| OcspFailure::from_source(e, policy.timeout))?;
+        let checked = validate_response(&der, &target, now, policy)?;
+        match checked.revoked_at() {
+            None => {
+                self.set_ocsp_staple(Some(der));
+                Ok(())
+            }
+            Some(t) => Err(OcspFailure::Revoked { revocation_time: t }),
+        }
+    }
+
+    /// What the OCSP code needs about this certificate (issuer from the chain).
+    pub(crate) fn ocsp_target(&self) -> Result<OcspTarget, OcspFailure> {
+        target_from_chain(&self.current().cert)
     }
 
     fn current(&self) -> Arc<CertifiedKey> {

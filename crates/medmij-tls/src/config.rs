@@ -2,18 +2,20 @@
 
 use std::sync::Arc;
 
-use rustls::{ClientConfig, ServerConfig};
+use rustls::crypto::CryptoProvider;
+use rustls::server::ClientHello;
+use rustls::{ClientConfig, NamedGroup, ServerConfig};
 
 use crate::certs::{OwnCertificates, TrustAnchors};
 use crate::error::{ConfigError, RefusalLog};
-use crate::ocsp::{OcspCache, OcspChecker, OcspPolicy, OcspSource};
-use crate::profile::{Channel, PROTOCOL_VERSIONS, provider_arc};
+use crate::ocsp::{OcspCache, OcspChecker, OcspPolicy, OnCacheMiss};
+use crate::profile::{Channel, KX_GROUPS, PROTOCOL_VERSIONS, crypto_provider, provider_arc};
 use crate::verify::{MedmijClientVerifier, MedmijServerVerifier, PeerChecks};
 use crate::whitelist::Whitelist;
 
 /// Everything a gateway needs for the back channel (gateway to gateway): mutual
 /// TLS with the NCSC "good" profile, PKIoverheid (or test) trust anchors, the
-/// Whitelist check and hard-fail OCSP at every handshake (MedMij TLS-1..4).
+/// Whitelist check and hard-fail OCSP at every handshake (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
 #[derive(Clone)]
 pub struct BackChannel {
     checks: PeerChecks,
@@ -31,8 +33,9 @@ impl std::fmt::Debug for BackChannel {
 
 impl BackChannel {
     /// A back channel trusting `anchors`, asking `whitelist` at every handshake and
-    /// presenting one of `own`. OCSP: stapled answers only until
-    /// [`BackChannel::ocsp_source`] is set.
+    /// presenting one of `own`. OCSP: the stapled answer, else the cache, which
+    /// an [`crate::OcspDriver`] on [`BackChannel::ocsp_checker`] fills (MedMij
+    /// TLS-3); a certificate without an answer is refused until then.
     pub fn new(anchors: TrustAnchors, whitelist: Arc<dyn Whitelist>, own: OwnCertificates) -> Self {
         Self {
             checks: PeerChecks::new(anchors, whitelist, OcspChecker::default()),
@@ -40,15 +43,18 @@ impl BackChannel {
         }
     }
 
-    /// Fetch OCSP answers from `source` when none is stapled (MedMij TLS-3).
-    pub fn ocsp_source(self, source: Arc<dyn OcspSource>) -> Self {
-        let cache = self.checks.ocsp().cache().clone();
-        let policy = *self.checks.ocsp().policy();
-        self.with_ocsp(
-            OcspChecker::new(Some(source))
-                .with_cache(cache)
-                .with_policy(policy),
-        )
+    /// What the verifiers do with a certificate without any OCSP answer yet
+    /// (MedMij TLS-3); [`OnCacheMiss::Provisional`] only for hosts that settle
+    /// the check before serving (the `tokio` adapter sets it itself).
+    pub fn on_cache_miss(self, on_miss: OnCacheMiss) -> Self {
+        let c = self.checks.ocsp().clone().with_on_cache_miss(on_miss);
+        self.with_ocsp(c)
+    }
+
+    /// The OCSP checker of both verifiers: hand it to [`crate::OcspDriver::new`]
+    /// so that the driver fills the cache they read.
+    pub fn ocsp_checker(&self) -> &OcspChecker {
+        self.checks.ocsp()
     }
 
     /// Use these OCSP timing rules (timeout, clock skew, maximum age).
@@ -103,11 +109,31 @@ impl BackChannel {
     }
 
     /// A server config: client certificate mandatory and fully checked, own
-    /// certificate chosen by SNI, server preference on, no session resumption (so
-    /// every handshake runs every check) (MedMij TLS-1..4).
+    /// certificate chosen by SNI, server preference for cipher suites, no session
+    /// resumption (so every handshake runs every check) (MedMij TLS-1, TLS-2,
+    /// TLS-3, TLS-4).
+    ///
+    /// All three ECDHE groups are enabled; rustls then takes the *client's*
+    /// first group among them (see [`crate::profile`]). Use
+    /// [`BackChannel::server_configs`] to make the server's group order win.
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
         self.warn_old_keys();
-        let mut cfg = ServerConfig::builder_with_provider(provider_arc(Channel::Back))
+        self.server_config_with(provider_arc(Channel::Back))
+    }
+
+    /// One server config per key-exchange group, picked per ClientHello so that
+    /// the server's group preference wins (MedMij TLS-1); otherwise as
+    /// [`BackChannel::server_config`].
+    pub fn server_configs(&self) -> Result<ServerConfigs, ConfigError> {
+        self.warn_old_keys();
+        ServerConfigs::build(Channel::Back, |p| self.server_config_with(p))
+    }
+
+    fn server_config_with(
+        &self,
+        provider: Arc<CryptoProvider>,
+    ) -> Result<ServerConfig, ConfigError> {
+        let mut cfg = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(PROTOCOL_VERSIONS)?
             .with_client_cert_verifier(Arc::new(MedmijClientVerifier::new(self.checks.clone())))
             .with_cert_resolver(self.own.clone());
@@ -120,7 +146,7 @@ impl BackChannel {
     }
 
     /// A client config: the server's certificate fully checked, own certificate
-    /// presented for mutual TLS, no session resumption (MedMij TLS-1..4).
+    /// presented for mutual TLS, no session resumption (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
     pub fn client_config(&self) -> Result<ClientConfig, ConfigError> {
         self.warn_old_keys();
         let mut cfg = ClientConfig::builder_with_provider(provider_arc(Channel::Back))
@@ -136,13 +162,137 @@ impl BackChannel {
     }
 }
 
-/// A front-channel server config (user agent to gateway): NCSC "good" or
-/// "sufficient", no client certificate, server preference on (MedMij TLS-1).
+/// A front-channel server config (user agent to gateway): NCSC "good" only, no
+/// client certificate, server preference for cipher suites (MedMij TLS-1,
+/// TLS-6). For the server's group preference use
+/// [`front_channel_server_configs`].
 pub fn front_channel_server_config(own: OwnCertificates) -> Result<ServerConfig, ConfigError> {
-    let mut cfg = ServerConfig::builder_with_provider(provider_arc(Channel::Front))
+    front_with(Arc::new(own), provider_arc(Channel::Front))
+}
+
+/// Front-channel server configs, one per key-exchange group, so that the
+/// server's group preference wins (MedMij TLS-1, TLS-6).
+pub fn front_channel_server_configs(own: OwnCertificates) -> Result<ServerConfigs, ConfigError> {
+    let own = Arc::new(own);
+    ServerConfigs::build(Channel::Front, |p| front_with(own.clone(), p))
+}
+
+fn front_with(
+    own: Arc<OwnCertificates>,
+    provider: Arc<CryptoProvider>,
+) -> Result<ServerConfig, ConfigError> {
+    let mut cfg = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(PROTOCOL_VERSIONS)?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(own));
+        .with_cert_resolver(own);
     cfg.ignore_client_order = true;
     Ok(cfg)
+}
+
+/// Server configs that make the server's key-exchange group preference win
+/// (MedMij TLS-1): one config per group of [`KX_GROUPS`], each offering only
+/// that group, and one with all groups.
+///
+/// rustls 0.23 takes the client's first supported group whatever
+/// `ignore_client_order` says (see [`crate::profile`]). Read the ClientHello
+/// first (rustls' `Acceptor`, tokio-rustls' `LazyConfigAcceptor`) and continue
+/// with [`ServerConfigs::for_client_hello`]: the config restricted to the
+/// strongest group, in server order, that the client lists. The client then
+/// negotiates exactly that group (after a HelloRetryRequest if it sent no key
+/// share for it).
+#[derive(Clone)]
+pub struct ServerConfigs {
+    by_group: Vec<(NamedGroup, Arc<ServerConfig>)>,
+    all: Arc<ServerConfig>,
+}
+
+impl std::fmt::Debug for ServerConfigs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfigs")
+            .field(
+                "groups",
+                &self.by_group.iter().map(|(g, _)| *g).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl ServerConfigs {
+    fn build(
+        channel: Channel,
+        make: impl Fn(Arc<CryptoProvider>) -> Result<ServerConfig, ConfigError>,
+    ) -> Result<Self, ConfigError> {
+        let mut by_group = Vec::with_capacity(KX_GROUPS.len());
+        for g in KX_GROUPS {
+            let mut p = crypto_provider(channel);
+            p.kx_groups = vec![*g];
+            by_group.push((g.name(), Arc::new(make(Arc::new(p))?)));
+        }
+        let all = Arc::new(make(provider_arc(channel))?);
+        Ok(Self { by_group, all })
+    }
+
+    /// The config for a client that lists `client_groups` (its
+    /// `supported_groups`, `None` if it sent none): the one restricted to the
+    /// first group of [`KX_GROUPS`] the client lists; without a common group the
+    /// config with all groups (whose handshake then fails: no common group).
+    pub fn choose(&self, client_groups: Option<&[NamedGroup]>) -> Arc<ServerConfig> {
+        let client_groups = client_groups.unwrap_or_default();
+        self.by_group
+            .iter()
+            .find(|(g, _)| client_groups.contains(g))
+            .map(|(_, c)| c.clone())
+            .unwrap_or_else(|| self.all.clone())
+    }
+
+    /// [`ServerConfigs::choose`] for this ClientHello.
+    pub fn for_client_hello(&self, hello: &ClientHello<'_>) -> Arc<ServerConfig> {
+        self.choose(hello.named_groups())
+    }
+
+    /// The config with every group (rustls then follows the client's group order).
+    pub fn all_groups(&self) -> Arc<ServerConfig> {
+        self.all.clone()
+    }
+}
+
+#[cfg(all(test, feature = "test-pki"))]
+mod tls_1 {
+    use super::*;
+    use crate::test_pki::{CertOptions, TestPki};
+
+    fn group_of(c: &ServerConfig) -> Vec<NamedGroup> {
+        c.crypto_provider()
+            .kx_groups
+            .iter()
+            .map(|g| g.name())
+            .collect()
+    }
+
+    #[test]
+    fn server_group_order_wins_over_the_client_order() {
+        // MedMij TLS-1: the strongest group the client lists, in server order.
+        let pki = TestPki::new("tls_1").unwrap();
+        let own = pki
+            .issue(&["za.example.nl"], &CertOptions::default())
+            .unwrap()
+            .own_certificate()
+            .unwrap();
+        let cfgs = front_channel_server_configs(OwnCertificates::new(vec![own]).unwrap()).unwrap();
+        use NamedGroup::{FFDHE2048, X25519, secp256r1, secp384r1};
+        for (client, want) in [
+            (&[X25519, secp384r1][..], vec![secp384r1]),
+            (&[secp256r1, secp384r1, X25519][..], vec![secp384r1]),
+            (&[FFDHE2048, secp256r1, X25519][..], vec![X25519]),
+            (&[secp256r1][..], vec![secp256r1]),
+        ] {
+            assert_eq!(group_of(&cfgs.choose(Some(client))), want, "{client:?}");
+        }
+        // No common group: the config with all groups, whose handshake fails.
+        assert_eq!(
+            group_of(&cfgs.choose(Some(&[FFDHE2048]))),
+            [secp384r1, X25519, secp256r1]
+        );
+        assert_eq!(group_of(&cfgs.choose(None)).len(), 3);
+    }
 }

@@ -99,9 +99,10 @@ pub enum OcspFailure {
     /// No answer could be fetched (responder down, HTTP error, ...).
     #[error("OCSP answer unavailable: {0}")]
     Unavailable(String),
-    /// No stapled answer, and no [`crate::OcspSource`] is configured.
-    #[error("no stapled OCSP answer and no OCSP source configured")]
-    NoSource,
+    /// No stapled answer and none in the cache yet (a first contact); the
+    /// certificate is now pending for the [`crate::OcspDriver`].
+    #[error("no OCSP answer known yet for this certificate (fetch pending)")]
+    NotYetChecked,
 }
 
 /// Why a peer certificate was refused: the typed reason of a failed handshake.
@@ -178,7 +179,7 @@ impl Refusal {
                 OcspFailure::UnknownStatus
                 | OcspFailure::Timeout(_)
                 | OcspFailure::Unavailable(_)
-                | OcspFailure::NoSource
+                | OcspFailure::NotYetChecked
                 | OcspFailure::ResponderStatus(_) => CertificateError::UnknownRevocationStatus,
                 OcspFailure::Stale { .. }
                 | OcspFailure::NotYetValid { .. }
@@ -270,6 +271,10 @@ pub enum ConfigError {
     /// PEM input could not be parsed.
     #[error("bad PEM: {0}")]
     Pem(String),
+    /// The [`crate::OcspDriver`] handed to an adapter fills another cache than
+    /// the one the configuration's verifiers read.
+    #[error("the OCSP driver is not built on this configuration's OCSP checker")]
+    OcspDriverMismatch,
     /// rustls refused the configuration.
     #[error("rustls: {0}")]
     Rustls(#[from] rustls::Error),

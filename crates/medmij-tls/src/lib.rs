@@ -1,41 +1,93 @@
-//! NCSC-profiled rustls configurations with hard-fail OCSP and Whitelist checks at
-//! every handshake (MedMij rules TLS-1..4, LISTS-6, LISTS-8).
+//! NCSC-profiled rustls configurations for MedMij gateways: mutual TLS with
+//! PKIoverheid certificates, the Whitelist check and hard-fail OCSP at every
+//! handshake, the re-check before each request on a kept-open connection, and
+//! (feature `tokio`) an acceptor and a connector on tokio-rustls.
+//!
+//! A back-channel server and client on loopback with the tokio adapter (the
+//! test PKI stands in for PKIoverheid):
 //!
 //! ```
-//! # #[cfg(feature = "test-pki")]
+//! # #[cfg(all(feature = "test-pki", feature = "tokio"))]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
-//! use medmij_tls::test_pki::{CertOptions, TestPki};
-//!
-//! // In production: the PKIoverheid roots and the gateway's own PKIoverheid
-//! // server certificate(s); here a generated test PKI.
-//! let pki = TestPki::new("Voorbeeld")?;
-//! let own = pki.issue(&["pgo.example.nl"], &CertOptions::default())?;
-//!
-//! // MedMij TLS-4: answered from the current Whitelist at every handshake.
-//! let whitelist = |host: &str| match host {
-//!     "za.example.nl" | "pgo.example.nl" => WhitelistAnswer::Listed,
-//!     _ => WhitelistAnswer::NotListed,
+//! use std::time::{Duration, SystemTime};
+//! use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
+//! use medmij_tls::tokio_adapter::{
+//!     AdapterSettings, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher, run_ocsp_driver,
 //! };
+//! use medmij_tls::{BackChannel, OcspDriver, OwnCertificates, SharedWhitelist};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
-//! let back = BackChannel::new(
-//!     pki.trust_anchors()?,
-//!     Arc::new(whitelist),
-//!     OwnCertificates::new(vec![own.own_certificate()?])?,
-//! )
-//! // MedMij TLS-3: OCSP via HTTP when the peer staples no answer.
-//! .ocsp_source(Arc::new(HttpOcspFetcher::new()));
+//! let pki = Arc::new(TestPki::new("Voorbeeld")?);
+//! let responder = OcspResponder::start(pki.clone())?; // the CA's OCSP responder
+//! let opts = CertOptions::with_ocsp(responder.url());
+//! // MedMij TLS-4: the current Whitelist (in production: from medmij-lists).
+//! let whitelist = Arc::new(SharedWhitelist::with_hostnames(["za.example.nl", "pgo.example.nl"]));
+//! let node = |name: &str| -> Result<BackChannel, Box<dyn std::error::Error>> {
+//!     let own = pki.issue(&[name], &opts)?.own_certificate()?;
+//!     Ok(BackChannel::new(pki.trust_anchors()?, whitelist.clone(), OwnCertificates::new(vec![own])?))
+//! };
+//! let (za, pgo) = (node("za.example.nl")?, node("pgo.example.nl")?);
 //!
-//! let server: rustls::ServerConfig = back.server_config()?;
-//! let client: rustls::ClientConfig = back.client_config()?;
-//! assert!(server.ignore_client_order);
-//! # let _ = client;
-//! # Ok(())
+//! tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//!     // MedMij TLS-3: each node's OCSP driver prefetches, refreshes and staples;
+//!     // the verifiers only read its cache.
+//!     let fetcher = Arc::new(ReqwestOcspFetcher::new()?);
+//!     let za_ocsp = Arc::new(OcspDriver::new(za.ocsp_checker()));
+//!     za_ocsp.watch_own(&za.own_certificates().certificates()[0])?;
+//!     tokio::spawn(run_ocsp_driver(za_ocsp.clone(), fetcher.clone(), Duration::from_secs(1)));
+//!     let pgo_ocsp = Arc::new(OcspDriver::new(pgo.ocsp_checker()));
+//!
+//!     let acceptor = MedmijAcceptor::new(&za, za_ocsp, fetcher.clone(), AdapterSettings::default())?;
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//!     let addr = listener.local_addr()?;
+//!     let mut incoming = acceptor.incoming(listener);
+//!     tokio::spawn(async move {
+//!         // Hand these to hyper/axum: the stream, who the peer is, where from.
+//!         while let Some(conn) = incoming.next().await {
+//!             let (mut stream, peer) = (conn.stream, conn.peer);
+//!             assert_eq!(peer.dns_names(), ["pgo.example.nl"]);
+//!             let mut buf = [0u8; 4];
+//!             // MedMij TLS-4: before each request on a kept-open connection.
+//!             while stream.read_exact(&mut buf).await.is_ok() {
+//!                 if acceptor.recheck(&peer, SystemTime::now()).is_err() {
+//!                     break; // refused and logged
+//!                 }
+//!                 let _ = stream.write_all(b"pong").await;
+//!             }
+//!         }
+//!     });
+//!
+//!     let connector = MedmijConnector::new(&pgo, pgo_ocsp, fetcher, AdapterSettings::default())?;
+//!     let tcp = tokio::net::TcpStream::connect(addr).await?;
+//!     let (mut tls, server) = connector.connect("za.example.nl", tcp).await?;
+//!     assert_eq!(server.dns_names(), ["za.example.nl"]);
+//!     tls.write_all(b"ping").await?;
+//!     let mut answer = [0u8; 4];
+//!     tls.read_exact(&mut answer).await?;
+//!     assert_eq!(&answer, b"pong");
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })
 //! # }
-//! # #[cfg(not(feature = "test-pki"))]
+//! # #[cfg(not(all(feature = "test-pki", feature = "tokio")))]
 //! # fn main() {}
 //! ```
+//!
+//! Without tokio, [`BackChannel::server_configs`] and
+//! [`BackChannel::client_config`] give plain rustls configs, and
+//! [`OcspDriver::refresh_blocking`] fills the OCSP cache on a thread of the
+//! host's choosing (see `examples/loopback_mtls.rs`).
+//!
+//! # Rules and where they are implemented
+//!
+//! | rule | what | where |
+//! |---|---|---|
+//! | TLS-1 | TLS 1.3 and 1.2 only; NCSC "good" suites and groups; the server's choice of suite *and* key-exchange group, whatever the client's order | [`profile`], [`ServerConfigs`] (one config per group, chosen per ClientHello; used by the tokio acceptor) |
+//! | TLS-2 | mutual TLS with PKIoverheid certificates; several at once (rollover); key material renewed yearly | [`BackChannel`], [`MedmijClientVerifier`], [`OwnCertificates`], [`OwnCertificates::key_age_report`] |
+//! | TLS-3 | chain, validity and OCSP (RFC 6960) at every handshake, hard fail | [`PeerChecks`], [`OcspCache`], [`OcspDriver`], [`OnCacheMiss`]; first contacts settled by the tokio adapter |
+//! | TLS-4 | the peer's DNS name on the current Whitelist at every handshake, and before each request on a kept-open connection | [`Whitelist`], [`PeerIdentity::recheck`], [`PeerChecks::recheck`] |
+//! | TLS-5 | stored data encrypted at rest | the host's duty: this crate stores nothing |
+//! | TLS-6 | (2.x) both channels "good" only: no DHE; TLS 1.2 mandatory, 1.3 where possible | [`profile`] (the front channel gets the back channel's set), [`front_channel_server_configs`] |
 //!
 //! # What every back-channel handshake checks
 //!
@@ -47,14 +99,20 @@
 //!    extended key usage (serverAuth for servers, clientAuth for clients), with
 //!    rustls-webpki (MedMij TLS-3);
 //! 2. the peer's DNS name (the name we connected to, or the client certificate's
-//!    dNSNames) against the current Whitelist through [`Whitelist`]; "not listed"
-//!    and "cannot be determined" both refuse (MedMij TLS-4);
+//!    dNSNames) against the Whitelist in force at the verification time, through
+//!    [`Whitelist`]; "not listed" and "cannot be determined" both refuse (MedMij
+//!    TLS-4);
 //! 3. revocation with OCSP (RFC 6960): the stapled answer if the server sent one,
-//!    else an [`OcspSource`] (e.g. [`HttpOcspFetcher`]) with a timeout, through an
-//!    [`OcspCache`] that honours thisUpdate/nextUpdate. The answer's signature
-//!    (issuer, or a delegated responder issued by the issuer with
-//!    id-kp-OCSPSigning), CertID (issuer hashes and serial), status and freshness
-//!    are checked; any failure, timeout or stale answer refuses (MedMij TLS-3,
+//!    else the [`OcspCache`]. The verifier never fetches, never blocks and never
+//!    starts a thread: the host-driven [`OcspDriver`] fills the cache (prefetch
+//!    of own certificates, refresh at half an answer's validity, first contacts).
+//!    A certificate without an answer is refused ([`OnCacheMiss::Refuse`], the
+//!    default) or, with [`OnCacheMiss::Provisional`] (the tokio adapter), passes
+//!    provisionally; the adapter then fetches the answer asynchronously within
+//!    a deadline and closes the connection unless it is "good". Answers are
+//!    checked for signature (issuer, or a delegated responder issued by the
+//!    issuer with id-kp-OCSPSigning), CertID (issuer hashes and serial), status
+//!    and freshness; any failure, timeout or stale answer refuses (MedMij TLS-3,
 //!    hard fail).
 //!
 //! Every refusal is logged at level `warn` through the `log` crate and handed to
@@ -72,57 +130,84 @@
 //! # Profiles
 //!
 //! The crypto provider is rustls' `ring` provider, chosen to keep the build small;
-//! see [`profile`] for the exact sets. The back channel offers only what the NCSC
-//! TLS guidelines rate "good": TLS 1.3 and 1.2, ECDHE (secp384r1, X25519,
-//! secp256r1), AES-GCM and ChaCha20-Poly1305, SHA-2 signatures, with server
-//! preference (MedMij TLS-1). The front channel adds the NCSC "sufficient"
-//! finite-field DHE (DHE-RSA suites with AES-GCM or ChaCha20-Poly1305, groups
-//! ffdhe4096 and ffdhe3072, see [`ffdhe`]) after the "good" options; the other
-//! "sufficient" family, AES-CBC suites, is not implemented by rustls, so a user
-//! agent offering only CBC cannot connect. Nothing weaker is offered.
+//! see [`profile`] for the exact sets. Both channels offer only what the NCSC TLS
+//! guidelines rate "good": TLS 1.3 and 1.2, ECDHE (secp384r1, X25519, secp256r1, in
+//! that order of preference), AES-GCM and ChaCha20-Poly1305, SHA-2 signatures
+//! (MedMij TLS-1, TLS-6). No finite-field DHE, no CBC, nothing weaker. rustls
+//! follows the client's group order; [`ServerConfigs`] makes the server's order
+//! win (see [`profile`]).
+//!
+//! # Settings and their defaults
+//!
+//! | setting | default |
+//! |---|---|
+//! | [`OcspPolicy::timeout`] (one OCSP fetch) | 5 s |
+//! | [`OcspPolicy::clock_skew`] | 300 s |
+//! | [`OcspPolicy::max_age_without_next_update`] | 600 s |
+//! | [`DriverSettings::refresh_fraction`] (refresh after this part of the validity) | 0.5 |
+//! | [`DriverSettings::retry_interval`] (after a failed fetch) | 30 s |
+//! | [`DriverSettings::min_interval`] | 60 s |
+//! | [`DriverSettings::max_watched`] | 10 000 |
+//! | [`OnCacheMiss`] | `Refuse` (the tokio adapter: `Provisional`) |
+//! | `tokio_adapter::AdapterSettings::handshake_timeout` | 10 s |
+//! | `tokio_adapter::AdapterSettings::ocsp_deadline` (first contact) | 5 s |
+//! | `tokio_adapter::AdapterSettings::max_handshakes_per_source` | 16 |
+//! | `tokio_adapter::AdapterSettings::max_handshakes` (all sources) | 1024 |
 //!
 //! # Own certificates
 //!
 //! [`OwnCertificates`] holds several certificates at once for rollover (MedMij
 //! TLS-2), picks one by SNI (else the newest valid one), and
 //! [`OwnCertificates::key_age_report`] lists key material older than one year
-//! (building a [`BackChannel`] config also logs it as a warning). A server can
-//! staple an OCSP answer and refresh it while running
-//! ([`OwnCertificate::refresh_ocsp_staple`]).
+//! (building a [`BackChannel`] config also logs it as a warning). An
+//! [`OcspDriver`] watching an own certificate ([`OcspDriver::watch_own`]) keeps
+//! its stapled OCSP answer fresh.
 //!
 //! # Whitelist at run time
 //!
-//! The [`Whitelist`] is asked at every handshake, so a new list version takes
-//! effect on the next handshake without rebuilding configs (MedMij LISTS-8).
-//! [`SharedWhitelist`] is a ready-made swappable set; any
-//! `Fn(&str) -> WhitelistAnswer` works as well (e.g. a closure over the
-//! application's list store).
+//! The [`Whitelist`] is asked at every handshake and at every re-check, with the
+//! time it answers for (the crate has no clock), so a new list version takes
+//! effect on the next handshake or request without rebuilding configs, and a
+//! list too old can answer "undetermined" (MedMij LISTS-8). [`SharedWhitelist`]
+//! is a ready-made swappable set; any `Fn(&str, SystemTime) -> WhitelistAnswer`
+//! works as well (e.g. a closure over the application's list store).
 //!
-//! # Test support
+//! # Features
 //!
-//! With the feature `test-pki`, the module `test_pki` generates a PKIoverheid-shaped test
-//! PKI and runs a small OCSP responder for it (for tests and examples, e.g.
-//! `examples/loopback_mtls.rs`).
+//! * `tokio`: the module `tokio_adapter` (acceptor, connector,
+//!   `run_ocsp_driver`, an OCSP fetcher on reqwest).
+//! * `test-pki`: the module `test_pki`, a PKIoverheid-shaped test PKI and a small
+//!   OCSP responder for it (for tests and examples).
 
 pub mod certs;
 pub mod config;
+pub mod driver;
 pub mod error;
-pub mod ffdhe;
 pub mod http;
+pub mod identity;
 pub mod ocsp;
 pub mod profile;
 #[cfg(feature = "test-pki")]
 pub mod test_pki;
+#[cfg(feature = "tokio")]
+pub mod tokio_adapter;
 pub mod verify;
 pub mod whitelist;
 
 pub use certs::{KeyAgeWarning, OwnCertificate, OwnCertificates, TrustAnchors};
-pub use config::{BackChannel, front_channel_server_config};
+pub use config::{
+    BackChannel, ServerConfigs, front_channel_server_config, front_channel_server_configs,
+};
+pub use driver::{DriverSettings, OcspDriver, OcspJob};
 pub use error::{
     CertificateProblem, ConfigError, OcspFailure, PeerRole, Refusal, RefusalEvent, RefusalLog,
 };
 pub use http::HttpOcspFetcher;
-pub use ocsp::{OcspCache, OcspChecker, OcspPolicy, OcspQuery, OcspSource, OcspSourceError};
+pub use identity::PeerIdentity;
+pub use ocsp::{
+    CachedStatus, CertKey, OcspCache, OcspChecker, OcspPolicy, OcspQuery, OcspSource,
+    OcspSourceError, OnCacheMiss,
+};
 pub use profile::Channel;
 pub use verify::{MedmijClientVerifier, MedmijServerVerifier, PeerChecks};
 pub use whitelist::{SharedWhitelist, Whitelist, WhitelistAnswer};

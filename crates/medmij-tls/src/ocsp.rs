@@ -1,11 +1,15 @@
-//! Revocation checking with OCSP (MedMij TLS-3, RFC 6960): a stapled answer when
-//! present, otherwise an [`OcspSource`] with a timeout and an [`OcspCache`] that
-//! honours thisUpdate/nextUpdate. Any failure, timeout or stale answer is a refusal
-//! (hard fail).
+//! Revocation checking with OCSP (MedMij TLS-3, RFC 6960).
+//!
+//! The verifier reads only the stapled answer and the [`OcspCache`]: it never
+//! fetches, never blocks and never starts a thread. Answers get into the cache
+//! through the host-driven [`crate::OcspDriver`] (prefetch, refresh ahead of
+//! nextUpdate, first contacts). Any failure, timeout or stale answer is a refusal
+//! (hard fail); a certificate with no answer yet is refused, or, with
+//! [`OnCacheMiss::Provisional`], accepted *provisionally* and recorded as a
+//! pending check that the host must settle before serving a request.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -91,7 +95,9 @@ pub enum OcspSourceError {
     Transport(String),
 }
 
-/// Fetches OCSP answers, e.g. [`crate::HttpOcspFetcher`] (RFC 6960 over HTTP POST).
+/// Fetches OCSP answers, blocking, e.g. [`crate::HttpOcspFetcher`] (RFC 6960 over
+/// HTTP POST). Used only where the host runs [`crate::OcspDriver::refresh_blocking`]
+/// on a thread of its own choosing; never by the verifier.
 pub trait OcspSource: Send + Sync {
     /// Ask a responder; returns the DER OCSPResponse.
     fn fetch(&self, query: &OcspQuery) -> Result<Vec<u8>, OcspSourceError>;
@@ -106,21 +112,53 @@ where
     }
 }
 
+/// The key of a certificate in the [`OcspCache`]: SHA-256 of its DER encoding.
+pub type CertKey = [u8; 32];
+
+/// The [`CertKey`] of a DER certificate.
+pub fn cert_key(cert_der: &[u8]) -> CertKey {
+    let mut k = [0u8; 32];
+    k.copy_from_slice(digest::digest(&digest::SHA256, cert_der).as_ref());
+    k
+}
+
 #[derive(Debug, Clone, Copy)]
 struct CachedAnswer {
     revoked_at: Option<u64>,
     this_update: u64,
+    next_update: Option<u64>,
     fresh_until: u64,
 }
 
-/// Cache of validated OCSP answers, keyed by CertID (MedMij TLS-3).
+#[derive(Debug, Clone, Default)]
+struct CacheEntry {
+    answer: Option<CachedAnswer>,
+    /// Why the last fetch gave no usable answer (cleared by the next good one).
+    last_failure: Option<OcspFailure>,
+}
+
+/// What the cache knows about one certificate at a given time (MedMij TLS-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedStatus {
+    /// A validated, fresh "good" answer.
+    Good,
+    /// No usable answer: revoked, stale, or the last fetch failed. Refuse.
+    Refused(OcspFailure),
+    /// Nothing known yet (first contact).
+    Unknown,
+}
+
+/// Cache of validated OCSP answers, keyed by certificate ([`CertKey`]) (MedMij TLS-3).
 ///
-/// An entry is used only while `thisUpdate - clock_skew <= now < nextUpdate` (or,
+/// An answer is used only while `thisUpdate - clock_skew <= now < nextUpdate` (or,
 /// without nextUpdate, `now < thisUpdate + max_age_without_next_update`); `now` is
-/// the verification time rustls passes to the verifier.
+/// the verification time rustls passes to the verifier. A failed fetch is kept
+/// as the reason to refuse until a usable answer replaces it; a still-fresh
+/// answer wins over a later failed refresh.
 pub struct OcspCache {
-    entries: Mutex<HashMap<Vec<u8>, CachedAnswer>>,
+    entries: Mutex<HashMap<CertKey, CacheEntry>>,
     capacity: usize,
+    clock_skew: u64,
 }
 
 impl fmt::Debug for OcspCache {
@@ -139,15 +177,16 @@ impl Default for OcspCache {
 }
 
 impl OcspCache {
-    /// A cache holding at most `capacity` answers.
+    /// A cache holding at most `capacity` certificates.
     pub fn new(capacity: usize) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
+            clock_skew: OcspPolicy::default().clock_skew.as_secs(),
         }
     }
 
-    /// Number of cached answers (fresh or not).
+    /// Number of cached certificates (fresh or not).
     pub fn len(&self) -> usize {
         self.entries.lock().map(|e| e.len()).unwrap_or(0)
     }
@@ -164,44 +203,90 @@ impl OcspCache {
         }
     }
 
-    fn get(&self, key: &[u8], now: u64, skew: u64) -> Option<CachedAnswer> {
-        let e = self.entries.lock().ok()?;
-        let a = *e.get(key)?;
-        (a.this_update <= now.saturating_add(skew) && now < a.fresh_until).then_some(a)
+    /// The status of the certificate `key` at `now` (seconds since the epoch),
+    /// from the cache only (MedMij TLS-3).
+    pub fn status(&self, key: &CertKey, now: u64) -> CachedStatus {
+        let Ok(e) = self.entries.lock() else {
+            return CachedStatus::Unknown;
+        };
+        let Some(entry) = e.get(key) else {
+            return CachedStatus::Unknown;
+        };
+        let fresh = entry.answer.filter(|a| {
+            a.this_update <= now.saturating_add(self.clock_skew) && now < a.fresh_until
+        });
+        match (fresh, &entry.last_failure, entry.answer) {
+            (Some(a), _, _) => match a.revoked_at {
+                None => CachedStatus::Good,
+                Some(t) => CachedStatus::Refused(OcspFailure::Revoked { revocation_time: t }),
+            },
+            (None, Some(f), _) => CachedStatus::Refused(f.clone()),
+            (None, None, Some(a)) if a.this_update > now.saturating_add(self.clock_skew) => {
+                CachedStatus::Refused(OcspFailure::NotYetValid {
+                    this_update: a.this_update,
+                    now,
+                })
+            }
+            (None, None, Some(a)) => CachedStatus::Refused(OcspFailure::Stale {
+                this_update: a.this_update,
+                next_update: a.next_update,
+                now,
+            }),
+            (None, None, None) => CachedStatus::Unknown,
+        }
     }
 
-    fn put(&self, key: Vec<u8>, a: CachedAnswer, now: u64) {
+    fn with_entry(&self, key: CertKey, now: u64, f: impl FnOnce(&mut CacheEntry)) {
         let Ok(mut e) = self.entries.lock() else {
             return;
         };
-        if e.len() >= self.capacity {
-            e.retain(|_, v| now < v.fresh_until);
+        if e.len() >= self.capacity && !e.contains_key(&key) {
+            e.retain(|_, v| v.answer.is_some_and(|a| now < a.fresh_until));
             if e.len() >= self.capacity {
                 e.clear();
             }
         }
-        e.insert(key, a);
+        f(e.entry(key).or_default());
+    }
+
+    pub(crate) fn put(&self, key: CertKey, c: Checked, now: u64) {
+        self.with_entry(key, now, |e| {
+            e.answer = Some(CachedAnswer {
+                revoked_at: c.revoked_at,
+                this_update: c.this_update,
+                next_update: c.next_update,
+                fresh_until: c.fresh_until,
+            });
+            e.last_failure = None;
+        });
+    }
+
+    pub(crate) fn put_failure(&self, key: CertKey, failure: OcspFailure, now: u64) {
+        self.with_entry(key, now, |e| e.last_failure = Some(failure));
     }
 }
 
 /// What is needed to ask about and check an answer for one certificate.
-pub(crate) struct OcspTarget<'a> {
+#[derive(Clone)]
+pub(crate) struct OcspTarget {
+    pub(crate) key: CertKey,
     issuer_name_der: Vec<u8>,
     issuer_key_bits: Vec<u8>,
     issuer_spki: SubjectPublicKeyInfoOwned,
-    issuer_anchor: TrustAnchor<'a>,
+    issuer_anchor: TrustAnchor<'static>,
     serial: x509_cert::serial_number::SerialNumber,
-    responder_urls: Vec<String>,
+    pub(crate) responder_urls: Vec<String>,
 }
 
-impl<'a> OcspTarget<'a> {
+impl OcspTarget {
     /// `ee` is the checked certificate, `issuer_spki` the DER SubjectPublicKeyInfo of
     /// its issuer and `issuer_anchor` the issuer as a trust anchor (for delegated
     /// responders).
     pub(crate) fn new(
+        ee_der: &[u8],
         ee: &x509_cert::Certificate,
         issuer_spki_der: &[u8],
-        issuer_anchor: TrustAnchor<'a>,
+        issuer_anchor: TrustAnchor<'static>,
     ) -> Result<Self, OcspFailure> {
         let issuer_spki = SubjectPublicKeyInfoOwned::from_der(issuer_spki_der)
             .map_err(|e| OcspFailure::Malformed(format!("issuer key: {e}")))?;
@@ -224,6 +309,7 @@ impl<'a> OcspTarget<'a> {
             _ => Vec::new(),
         };
         Ok(Self {
+            key: cert_key(ee_der),
             issuer_name_der,
             issuer_key_bits,
             issuer_spki,
@@ -247,15 +333,6 @@ impl<'a> OcspTarget<'a> {
             issuer_key_hash: octets(digest::digest(alg, &self.issuer_key_bits).as_ref())?,
             serial_number: self.serial.clone(),
         })
-    }
-
-    fn cache_key(&self) -> Vec<u8> {
-        let mut k = digest::digest(&digest::SHA256, &self.issuer_name_der)
-            .as_ref()
-            .to_vec();
-        k.extend_from_slice(digest::digest(&digest::SHA256, &self.issuer_key_bits).as_ref());
-        k.extend_from_slice(self.serial.as_bytes());
-        k
     }
 
     /// DER OCSPRequest for this certificate; CertID hashed with SHA-1 as RFC 6960
@@ -294,6 +371,39 @@ impl<'a> OcspTarget<'a> {
     }
 }
 
+/// The OCSP target of a chain holding the end-entity certificate first and its
+/// issuer second.
+pub(crate) fn target_from_chain(chain: &[CertificateDer<'_>]) -> Result<OcspTarget, OcspFailure> {
+    let (Some(ee_der), Some(issuer)) = (chain.first(), chain.get(1)) else {
+        return Err(OcspFailure::Malformed(
+            "chain holds no issuer certificate".into(),
+        ));
+    };
+    let malformed = |e: String| OcspFailure::Malformed(e);
+    let ee = x509_cert::Certificate::from_der(ee_der).map_err(|e| malformed(e.to_string()))?;
+    let issuer_parsed =
+        x509_cert::Certificate::from_der(issuer).map_err(|e| malformed(e.to_string()))?;
+    let spki = issuer_parsed
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| malformed(e.to_string()))?;
+    let anchor = webpki::anchor_from_trusted_cert(issuer)
+        .map_err(|e| malformed(format!("{e:?}")))?
+        .to_owned();
+    OcspTarget::new(ee_der, &ee, &spki, anchor)
+}
+
+impl OcspFailure {
+    /// The failure for a source that could not deliver.
+    pub(crate) fn from_source(e: OcspSourceError, timeout: Duration) -> Self {
+        match e {
+            OcspSourceError::Timeout => OcspFailure::Timeout(timeout.as_millis()),
+            other => OcspFailure::Unavailable(other.to_string()),
+        }
+    }
+}
+
 fn octets(b: &[u8]) -> Result<OctetString, OcspFailure> {
     OctetString::new(b.to_vec()).map_err(|e| OcspFailure::Malformed(e.to_string()))
 }
@@ -303,6 +413,7 @@ fn octets(b: &[u8]) -> Result<OctetString, OcspFailure> {
 pub(crate) struct Checked {
     revoked_at: Option<u64>,
     this_update: u64,
+    next_update: Option<u64>,
     fresh_until: u64,
 }
 
@@ -347,7 +458,7 @@ fn verify_signature(
 /// id-kp-OCSPSigning issued by the issuer), signature, freshness.
 pub(crate) fn validate_response(
     der: &[u8],
-    target: &OcspTarget<'_>,
+    target: &OcspTarget,
     now: UnixTime,
     policy: &OcspPolicy,
 ) -> Result<Checked, OcspFailure> {
@@ -479,41 +590,111 @@ pub(crate) fn validate_response(
     Ok(Checked {
         revoked_at,
         this_update,
+        next_update,
         fresh_until,
     })
 }
 
-/// Revocation checking as configured for a verifier (MedMij TLS-3).
+/// What the verifier does with a certificate that has no OCSP answer in the
+/// cache and no stapled one (a first contact) (MedMij TLS-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnCacheMiss {
+    /// Refuse the handshake ([`OcspFailure::NotYetChecked`]) and record the
+    /// certificate as pending, so that the [`crate::OcspDriver`] fetches its
+    /// answer; a later handshake then succeeds. The default: safe with any host.
+    #[default]
+    Refuse,
+    /// Let the handshake complete *provisionally* and record the certificate
+    /// as pending. Only for hosts that settle the check before serving any
+    /// request, as the `tokio` adapter does (it awaits the answer with a
+    /// deadline and closes the connection unless it is "good").
+    Provisional,
+}
+
+/// Certificates the verifier met without an OCSP answer, waiting for the
+/// [`crate::OcspDriver`] (MedMij TLS-3). Bounded: beyond `capacity` the oldest
+/// entries are dropped (their connections then fail their check).
+pub(crate) struct PendingChecks {
+    entries: Mutex<Vec<OcspTarget>>,
+    capacity: usize,
+}
+
+impl PendingChecks {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: Mutex::new(Vec::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub(crate) fn record(&self, target: &OcspTarget) {
+        let Ok(mut e) = self.entries.lock() else {
+            return;
+        };
+        if e.iter().any(|t| t.key == target.key) {
+            return;
+        }
+        if e.len() >= self.capacity {
+            e.remove(0);
+        }
+        e.push(target.clone());
+    }
+
+    pub(crate) fn take_all(&self) -> Vec<OcspTarget> {
+        self.entries
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn take(&self, key: &CertKey) -> Option<OcspTarget> {
+        let mut e = self.entries.lock().ok()?;
+        let i = e.iter().position(|t| &t.key == key)?;
+        Some(e.remove(i))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
+}
+
+/// Revocation checking as configured for a verifier (MedMij TLS-3): the stapled
+/// answer, else the [`OcspCache`]; never a fetch. Clones share the cache and
+/// the pending checks.
 #[derive(Clone)]
 pub struct OcspChecker {
-    source: Option<Arc<dyn OcspSource>>,
     cache: Arc<OcspCache>,
+    pending: Arc<PendingChecks>,
     policy: OcspPolicy,
+    on_miss: OnCacheMiss,
 }
 
 impl fmt::Debug for OcspChecker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OcspChecker")
-            .field("source", &self.source.is_some())
             .field("cache", &self.cache)
+            .field("pending", &self.pending.len())
             .field("policy", &self.policy)
+            .field("on_miss", &self.on_miss)
             .finish()
     }
 }
 
 impl Default for OcspChecker {
     fn default() -> Self {
-        Self::new(None)
+        Self::new()
     }
 }
 
 impl OcspChecker {
-    /// A checker that asks `source` when no answer is stapled (none: stapled only).
-    pub fn new(source: Option<Arc<dyn OcspSource>>) -> Self {
+    /// A checker with its own empty cache, the default policy, refusing on a
+    /// cache miss.
+    pub fn new() -> Self {
         Self {
-            source,
             cache: Arc::new(OcspCache::default()),
+            pending: Arc::new(PendingChecks::new(1024)),
             policy: OcspPolicy::default(),
+            on_miss: OnCacheMiss::Refuse,
         }
     }
 
@@ -529,6 +710,12 @@ impl OcspChecker {
         self
     }
 
+    /// What to do on a cache miss (default [`OnCacheMiss::Refuse`]).
+    pub fn with_on_cache_miss(mut self, on_miss: OnCacheMiss) -> Self {
+        self.on_miss = on_miss;
+        self
+    }
+
     /// The cache.
     pub fn cache(&self) -> &Arc<OcspCache> {
         &self.cache
@@ -539,96 +726,83 @@ impl OcspChecker {
         &self.policy
     }
 
+    /// What happens on a cache miss.
+    pub fn on_cache_miss(&self) -> OnCacheMiss {
+        self.on_miss
+    }
+
+    /// How many certificates wait for a first answer.
+    pub fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub(crate) fn pending(&self) -> &Arc<PendingChecks> {
+        &self.pending
+    }
+
+    /// Stapled answer, else cache; a miss refuses or passes provisionally as
+    /// configured, and is recorded as pending either way.
     pub(crate) fn check(
         &self,
-        target: &OcspTarget<'_>,
+        target: &OcspTarget,
         stapled: &[u8],
         now: UnixTime,
     ) -> Result<(), OcspFailure> {
-        let outcome = |c: Checked| match c.revoked_at {
-            None => Ok(()),
-            Some(t) => Err(OcspFailure::Revoked { revocation_time: t }),
-        };
         if !stapled.is_empty() {
-            return outcome(validate_response(stapled, target, now, &self.policy)?);
+            let c = validate_response(stapled, target, now, &self.policy)?;
+            self.cache.put(target.key, c, now.as_secs());
+            return match c.revoked_at {
+                None => Ok(()),
+                Some(t) => Err(OcspFailure::Revoked { revocation_time: t }),
+            };
         }
-        let key = target.cache_key();
-        let skew = self.policy.clock_skew.as_secs();
-        if let Some(a) = self.cache.get(&key, now.as_secs(), skew) {
-            return outcome(Checked {
-                revoked_at: a.revoked_at,
-                this_update: a.this_update,
-                fresh_until: a.fresh_until,
-            });
+        match self.cache.status(&target.key, now.as_secs()) {
+            CachedStatus::Good => Ok(()),
+            CachedStatus::Refused(f) => Err(f),
+            CachedStatus::Unknown => {
+                self.pending.record(target);
+                match self.on_miss {
+                    OnCacheMiss::Refuse => Err(OcspFailure::NotYetChecked),
+                    OnCacheMiss::Provisional => Ok(()),
+                }
+            }
         }
-        let (_, checked) = self.fetch(target, now)?;
-        self.cache.put(
-            key,
-            CachedAnswer {
-                revoked_at: checked.revoked_at,
-                this_update: checked.this_update,
-                fresh_until: checked.fresh_until,
-            },
-            now.as_secs(),
-        );
-        outcome(checked)
+    }
+
+    /// Validate `der` for `target` and record the outcome in the cache; the
+    /// checked answer on success.
+    pub(crate) fn record_answer(
+        &self,
+        target: &OcspTarget,
+        der: &[u8],
+        now: UnixTime,
+    ) -> Result<Checked, OcspFailure> {
+        match validate_response(der, target, now, &self.policy) {
+            Ok(c) => {
+                self.cache.put(target.key, c, now.as_secs());
+                Ok(c)
+            }
+            Err(f) => {
+                self.cache.put_failure(target.key, f.clone(), now.as_secs());
+                Err(f)
+            }
+        }
+    }
+
+    /// Record a failed fetch in the cache.
+    pub(crate) fn record_failure(&self, target: &OcspTarget, f: OcspFailure, now: UnixTime) {
+        self.cache.put_failure(target.key, f, now.as_secs());
     }
 }
 
-impl OcspChecker {
-    /// Ask the source and validate the answer (not the cache).
-    fn fetch(
-        &self,
-        target: &OcspTarget<'_>,
-        now: UnixTime,
-    ) -> Result<(Vec<u8>, Checked), OcspFailure> {
-        let source = self.source.clone().ok_or(OcspFailure::NoSource)?;
-        let query = OcspQuery {
-            request: target.request_der()?,
-            responder_urls: target.responder_urls.clone(),
-            timeout: self.policy.timeout,
-        };
-        let der = fetch_with_timeout(source, query, self.policy.timeout)?;
-        let checked = validate_response(&der, target, now, &self.policy)?;
-        Ok((der, checked))
+impl Checked {
+    /// Revocation time, if revoked.
+    pub(crate) fn revoked_at(&self) -> Option<u64> {
+        self.revoked_at
     }
 
-    /// Fetch a fresh, validated "good" answer for `target`, to staple.
-    pub(crate) fn fetch_good(
-        &self,
-        target: &OcspTarget<'_>,
-        now: UnixTime,
-    ) -> Result<Vec<u8>, OcspFailure> {
-        let (der, checked) = self.fetch(target, now)?;
-        match checked.revoked_at {
-            None => Ok(der),
-            Some(t) => Err(OcspFailure::Revoked { revocation_time: t }),
-        }
-    }
-}
-
-/// Run the source on its own thread so that a source that ignores its timeout still
-/// cannot hold up the handshake past it.
-fn fetch_with_timeout(
-    source: Arc<dyn OcspSource>,
-    query: OcspQuery,
-    timeout: Duration,
-) -> Result<Vec<u8>, OcspFailure> {
-    let (tx, rx) = mpsc::sync_channel(1);
-    std::thread::Builder::new()
-        .name("medmij-ocsp-fetch".into())
-        .spawn(move || {
-            let _ = tx.send(source.fetch(&query));
-        })
-        .map_err(|e| OcspFailure::Unavailable(format!("cannot start fetch: {e}")))?;
-    match rx.recv_timeout(timeout) {
-        Ok(Ok(der)) => Ok(der),
-        Ok(Err(OcspSourceError::Timeout)) | Err(mpsc::RecvTimeoutError::Timeout) => {
-            Err(OcspFailure::Timeout(timeout.as_millis()))
-        }
-        Ok(Err(e)) => Err(OcspFailure::Unavailable(e.to_string())),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            Err(OcspFailure::Unavailable("OCSP source failed".into()))
-        }
+    /// thisUpdate and the end of freshness, seconds since the epoch.
+    pub(crate) fn window(&self) -> (u64, u64) {
+        (self.this_update, self.fresh_until)
     }
 }

@@ -4,25 +4,39 @@
 //! The crypto provider is rustls' `ring` provider (small build, no C toolchain
 //! beyond what `ring` needs), restricted to the sets below.
 //!
-//! | what | back channel ("good") | front channel ("good" + "sufficient") |
-//! |---|---|---|
-//! | versions | TLS 1.3, TLS 1.2 | TLS 1.3, TLS 1.2 |
-//! | key exchange | ECDHE: secp384r1, X25519, secp256r1 | the same, then DHE: ffdhe4096, ffdhe3072 ("sufficient") |
-//! | bulk cipher | AES-256-GCM, ChaCha20-Poly1305, AES-128-GCM | same |
-//! | TLS 1.2 suites | ECDHE-ECDSA and ECDHE-RSA with those ciphers | the same, then DHE-RSA with those ciphers ("sufficient") |
-//! | signatures | ECDSA, RSA-PSS, RSA-PKCS#1 v1.5 and Ed25519 with SHA-2 only | same |
+//! Both channels offer the same NCSC "good" set (MedMij TLS-1 for the back
+//! channel, TLS-6 for both channels in 2.x; "good" also satisfies the front
+//! channel's 1.x "good or sufficient"):
 //!
-//! Of the NCSC "sufficient" algorithms the front channel adds finite-field DHE
-//! ([`crate::ffdhe`]); AES-CBC suites are "sufficient" too, but rustls implements
-//! no CBC at all, so a user agent that offers only CBC suites cannot connect.
-//! Nothing weaker (TLS 1.1 and older, RSA key transport, SHA-1, ffdhe2048) is
-//! offered on either channel.
+//! | what | back and front channel (NCSC "good") |
+//! |---|---|
+//! | versions | TLS 1.3, TLS 1.2 |
+//! | key exchange | ECDHE only, in server preference order: secp384r1, X25519, secp256r1 |
+//! | bulk cipher | AES-256-GCM, ChaCha20-Poly1305, AES-128-GCM |
+//! | TLS 1.2 suites | ECDHE-ECDSA and ECDHE-RSA with those ciphers |
+//! | signatures | ECDSA, RSA-PSS, RSA-PKCS#1 v1.5 and Ed25519 with SHA-2 only |
+//!
+//! No finite-field DHE (ffdhe groups, DHE-RSA suites), no CBC, no RSA key
+//! transport, no SHA-1, nothing below TLS 1.2 (MedMij TLS-6). A client that
+//! offers only ffdhe groups cannot connect.
+//!
+//! # Who picks the key-exchange group
+//!
+//! rustls 0.23 (`server/hs.rs`, `choose_suite_and_kx_group`) honours
+//! `ignore_client_order` for cipher suites only: it takes the group as the
+//! *first group in the client's `supported_groups` list* that the server also
+//! supports. A `ServerConfig` with all three groups therefore lets a client that
+//! lists X25519 first get X25519. To make the server's order win (MedMij TLS-1),
+//! [`crate::ServerConfigs`] holds one config per group and picks, from the
+//! ClientHello (rustls' `Acceptor` / tokio-rustls' `LazyConfigAcceptor`), the
+//! config restricted to the strongest group the client supports; a client that
+//! sent no key share for that group gets a HelloRetryRequest (one extra round
+//! trip). The tokio adapter does this for every connection.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-use rustls::Tls12CipherSuite;
+use rustls::crypto::CryptoProvider;
 use rustls::crypto::ring as ring_provider;
-use rustls::crypto::{CipherSuiteCommon, CryptoProvider, KeyExchangeAlgorithm};
 use rustls::{SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion};
 
 /// Protocol versions of both profiles, strongest first (MedMij TLS-1).
@@ -42,66 +56,8 @@ pub static BACK_CHANNEL_CIPHER_SUITES: &[SupportedCipherSuite] = &[
     ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 ];
 
-fn dhe_rsa(base: SupportedCipherSuite, suite: rustls::CipherSuite) -> Option<Tls12CipherSuite> {
-    match base {
-        SupportedCipherSuite::Tls12(b) => Some(Tls12CipherSuite {
-            common: CipherSuiteCommon { suite, ..b.common },
-            prf_provider: b.prf_provider,
-            kx: KeyExchangeAlgorithm::DHE,
-            sign: b.sign,
-            aead_alg: b.aead_alg,
-        }),
-        SupportedCipherSuite::Tls13(_) => None,
-    }
-}
-
-static DHE_RSA_AES_256_GCM: LazyLock<Option<Tls12CipherSuite>> = LazyLock::new(|| {
-    dhe_rsa(
-        ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
-    )
-});
-static DHE_RSA_CHACHA20: LazyLock<Option<Tls12CipherSuite>> = LazyLock::new(|| {
-    dhe_rsa(
-        ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        rustls::CipherSuite::TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    )
-});
-static DHE_RSA_AES_128_GCM: LazyLock<Option<Tls12CipherSuite>> = LazyLock::new(|| {
-    dhe_rsa(
-        ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_128_GCM_SHA256,
-    )
-});
-
-/// Cipher suites of the front-channel profile, in server preference order: the
-/// back-channel set, then DHE-RSA with AES-GCM and ChaCha20-Poly1305 (NCSC
-/// "sufficient"; MedMij TLS-1).
-pub fn front_channel_cipher_suites() -> Vec<SupportedCipherSuite> {
-    let mut v = BACK_CHANNEL_CIPHER_SUITES.to_vec();
-    for s in [
-        &DHE_RSA_AES_256_GCM,
-        &DHE_RSA_CHACHA20,
-        &DHE_RSA_AES_128_GCM,
-    ] {
-        let s: &'static Option<Tls12CipherSuite> = s;
-        if let Some(s) = s {
-            v.push(SupportedCipherSuite::Tls12(s));
-        }
-    }
-    v
-}
-
-/// Key-exchange groups of the front channel: [`KX_GROUPS`], then ffdhe4096 and
-/// ffdhe3072 (NCSC "sufficient"; MedMij TLS-1).
-pub fn front_channel_kx_groups() -> Vec<&'static dyn rustls::crypto::SupportedKxGroup> {
-    let mut v = KX_GROUPS.to_vec();
-    v.push(crate::ffdhe::FFDHE4096);
-    v.push(crate::ffdhe::FFDHE3072);
-    v
-}
-
-/// Key-exchange groups, strongest first (MedMij TLS-1: ECDHE only).
+/// Key-exchange groups of both channels, strongest first (server preference;
+/// MedMij TLS-1, TLS-6: ECDHE only).
 pub static KX_GROUPS: &[&dyn rustls::crypto::SupportedKxGroup] = &[
     ring_provider::kx_group::SECP384R1,
     ring_provider::kx_group::X25519,
@@ -127,20 +83,20 @@ pub static SIGNATURE_SCHEMES: &[SignatureScheme] = &[
 pub enum Channel {
     /// Gateway to gateway: mutual TLS, NCSC "good" only (MedMij TLS-1, TLS-2).
     Back,
-    /// User agent to gateway: NCSC "good" or "sufficient" (MedMij TLS-1).
+    /// User agent to gateway: the same NCSC "good" set, no client certificate
+    /// (MedMij TLS-1, TLS-6).
     Front,
 }
 
-/// The `ring` crypto provider restricted to the profile of `channel` (MedMij TLS-1).
+/// The `ring` crypto provider restricted to the profile of `channel`; both
+/// channels get the same NCSC "good" set (MedMij TLS-1, TLS-6).
 pub fn crypto_provider(channel: Channel) -> CryptoProvider {
     let base = ring_provider::default_provider();
-    let (cipher_suites, kx_groups) = match channel {
-        Channel::Back => (BACK_CHANNEL_CIPHER_SUITES.to_vec(), KX_GROUPS.to_vec()),
-        Channel::Front => (front_channel_cipher_suites(), front_channel_kx_groups()),
-    };
+    // Both channels: the same "good" set (MedMij TLS-6).
+    let _ = channel;
     CryptoProvider {
-        cipher_suites,
-        kx_groups,
+        cipher_suites: BACK_CHANNEL_CIPHER_SUITES.to_vec(),
+        kx_groups: KX_GROUPS.to_vec(),
         signature_verification_algorithms: signature_algorithms(),
         ..base
     }
@@ -159,7 +115,7 @@ pub(crate) fn provider_arc(channel: Channel) -> Arc<CryptoProvider> {
 }
 
 #[cfg(test)]
-mod tests {
+mod tls_1 {
     use super::*;
 
     #[test]
@@ -205,40 +161,32 @@ mod tests {
             assert!(!format!("{s:?}").contains("SHA1"));
         }
     }
+}
+
+#[cfg(test)]
+mod tls_6 {
+    use super::*;
 
     #[test]
-    fn front_channel_adds_only_sufficient_dhe() {
-        // MedMij TLS-1: front = back + DHE-RSA AEAD suites and ffdhe3072/4096.
+    fn front_channel_is_the_good_set_without_dhe() {
+        // MedMij TLS-6: both channels "good" only: no DHE suites, no ffdhe groups.
         let f = crypto_provider(Channel::Front);
-        let added: Vec<rustls::CipherSuite> = f
-            .cipher_suites
-            .iter()
-            .filter(|s| !BACK_CHANNEL_CIPHER_SUITES.contains(s))
-            .map(|s| s.suite())
-            .collect();
-        assert_eq!(
-            added,
-            [
-                rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_256_GCM_SHA384,
-                rustls::CipherSuite::TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-                rustls::CipherSuite::TLS_DHE_RSA_WITH_AES_128_GCM_SHA256
-            ]
-        );
+        let b = crypto_provider(Channel::Back);
+        let suites = |p: &CryptoProvider| {
+            p.cipher_suites
+                .iter()
+                .map(|s| s.suite())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(suites(&f), suites(&b));
+        for s in suites(&f) {
+            assert!(!format!("{s:?}").contains("_DHE_"), "{s:?}");
+        }
         let groups: Vec<String> = f
             .kx_groups
             .iter()
             .map(|g| format!("{:?}", g.name()))
             .collect();
-        assert_eq!(
-            groups,
-            ["secp384r1", "X25519", "secp256r1", "FFDHE4096", "FFDHE3072"]
-        );
-        // The back channel stays "good" only.
-        let b = crypto_provider(Channel::Back);
-        assert!(
-            b.kx_groups
-                .iter()
-                .all(|g| !format!("{:?}", g.name()).contains("FFDHE"))
-        );
+        assert_eq!(groups, ["secp384r1", "X25519", "secp256r1"]);
     }
 }

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use der::Decode;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -15,6 +16,7 @@ use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
 use crate::certs::{TrustAnchors, dns_names_of};
 use crate::error::{CertificateProblem, PeerRole, Refusal, RefusalEvent, RefusalLog};
+use crate::identity::PeerIdentity;
 use crate::ocsp::{OcspChecker, OcspTarget};
 use crate::whitelist::{Whitelist, WhitelistAnswer};
 
@@ -68,6 +70,44 @@ impl PeerChecks {
         &self.ocsp
     }
 
+    /// The Whitelist the checks ask.
+    pub fn whitelist(&self) -> &Arc<dyn Whitelist> {
+        &self.whitelist
+    }
+
+    /// Log a refusal (level `warn`) and hand it to the [`RefusalLog`]; the event.
+    pub fn report(
+        &self,
+        peer: PeerRole,
+        peer_names: Vec<String>,
+        refusal: Refusal,
+    ) -> RefusalEvent {
+        let ev = RefusalEvent {
+            peer,
+            peer_names,
+            refusal,
+        };
+        // MedMij TLS-3, TLS-4: every refusal is logged with its reason.
+        log::warn!(
+            "medmij-tls: refused {:?} certificate {:?}: {}",
+            ev.peer,
+            ev.peer_names,
+            ev.refusal
+        );
+        if let Some(log) = &self.log {
+            log(&ev);
+        }
+        ev
+    }
+
+    /// [`PeerIdentity::recheck`] against this Whitelist and OCSP cache, with
+    /// every refusal reported as [`PeerChecks::report`] does (MedMij TLS-4,
+    /// TLS-3). Call it before each request on a kept-open connection.
+    pub fn recheck(&self, peer: &PeerIdentity, now: SystemTime) -> Result<(), RefusalEvent> {
+        peer.recheck(self.whitelist.as_ref(), self.ocsp.cache(), now)
+            .map_err(|r| self.report(peer.role(), peer.dns_names().to_vec(), r))
+    }
+
     /// Run every check on a peer certificate. `server_name` is the name we connected
     /// to when verifying a server, `None` when verifying a client; `stapled` is the
     /// stapled OCSP response (empty if none).
@@ -93,24 +133,7 @@ impl PeerChecks {
             now,
         ) {
             Ok(()) => Ok(names),
-            Err(refusal) => {
-                let ev = RefusalEvent {
-                    peer: role,
-                    peer_names: names,
-                    refusal,
-                };
-                // MedMij TLS-3, TLS-4: every refusal is logged with its reason.
-                log::warn!(
-                    "medmij-tls: refused {:?} certificate {:?}: {}",
-                    ev.peer,
-                    ev.peer_names,
-                    ev.refusal
-                );
-                if let Some(log) = &self.log {
-                    log(&ev);
-                }
-                Err(ev)
-            }
+            Err(refusal) => Err(self.report(role, names, refusal)),
         }
     }
 
@@ -187,26 +210,7 @@ impl PeerChecks {
         if hostnames.is_empty() {
             return Err(Refusal::NoDnsName);
         }
-        let mut undetermined = None;
-        let mut listed = false;
-        for h in &hostnames {
-            match self.whitelist.lookup(h) {
-                WhitelistAnswer::Listed => {
-                    listed = true;
-                    break;
-                }
-                WhitelistAnswer::Undetermined => undetermined = Some(h.clone()),
-                WhitelistAnswer::NotListed => {}
-            }
-        }
-        if !listed {
-            return Err(match undetermined {
-                Some(hostname) => Refusal::WhitelistUndetermined { hostname },
-                None => Refusal::NotOnWhitelist {
-                    hostname: hostnames[0].clone(),
-                },
-            });
-        }
+        whitelist_check(self.whitelist.as_ref(), &hostnames, system_time(now))?;
 
         // MedMij TLS-3: revocation via OCSP, hard fail.
         let issuer_anchor = match path.intermediate_certificates().next() {
@@ -215,7 +219,7 @@ impl PeerChecks {
                 .to_owned(),
             None => path.anchor().to_owned(),
         };
-        let target = OcspTarget::new(parsed, &path.issuer_spki(), issuer_anchor)?;
+        let target = OcspTarget::new(end_entity, parsed, &path.issuer_spki(), issuer_anchor)?;
         self.ocsp.check(&target, stapled, now)?;
         Ok(())
     }
@@ -241,6 +245,35 @@ impl PeerChecks {
     fn schemes(&self) -> Vec<SignatureScheme> {
         self.algs.supported_schemes()
     }
+}
+
+/// `now` as a `SystemTime`.
+pub(crate) fn system_time(now: UnixTime) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs())
+}
+
+/// MedMij TLS-4: one of `hostnames` must be on the Whitelist in force at `now`;
+/// "not listed" and "cannot be determined" both refuse.
+pub(crate) fn whitelist_check(
+    whitelist: &dyn Whitelist,
+    hostnames: &[String],
+    now: SystemTime,
+) -> Result<(), Refusal> {
+    let mut undetermined = None;
+    for h in hostnames {
+        match whitelist.lookup(h, now) {
+            WhitelistAnswer::Listed => return Ok(()),
+            WhitelistAnswer::Undetermined => undetermined = Some(h.clone()),
+            WhitelistAnswer::NotListed => {}
+        }
+    }
+    Err(match (undetermined, hostnames.first()) {
+        (Some(hostname), _) => Refusal::WhitelistUndetermined { hostname },
+        (None, Some(h)) => Refusal::NotOnWhitelist {
+            hostname: h.clone(),
+        },
+        (None, None) => Refusal::NoDnsName,
+    })
 }
 
 /// Verifies a server's certificate, for a back-channel client (MedMij TLS-3, TLS-4).

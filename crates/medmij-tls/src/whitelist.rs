@@ -4,10 +4,17 @@
 //! [`Whitelist`], from whatever list version is current *at the moment of the
 //! handshake*. Because the verifier asks anew at every handshake, a new list
 //! version takes effect on the next handshake without rebuilding any config.
+//!
+//! The crate has no clock of its own: every lookup carries the time it is made
+//! for (the verification time rustls hands the verifier, or the time the host
+//! passes to a per-request re-check), so an implementation can answer
+//! [`WhitelistAnswer::Undetermined`] when its list is older than allowed
+//! (MedMij LISTS-8: fetched at least hourly).
 
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 /// The answer to "is this hostname on the current Whitelist?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,19 +30,22 @@ pub enum WhitelistAnswer {
 
 /// Answers Whitelist questions from the current Whitelist (MedMij TLS-4).
 ///
-/// Implemented for every `Fn(&str) -> WhitelistAnswer + Send + Sync`, so a closure
-/// over the caller's list store works. The hostname passed in is lowercase ASCII.
+/// Implemented for every `Fn(&str, SystemTime) -> WhitelistAnswer + Send + Sync`,
+/// so a closure over the caller's list store works. The hostname passed in is
+/// lowercase ASCII.
 pub trait Whitelist: Send + Sync {
-    /// Is `hostname` on the Whitelist in force right now?
-    fn lookup(&self, hostname: &str) -> WhitelistAnswer;
+    /// Is `hostname` on the Whitelist in force at `now`? An implementation whose
+    /// list is too old at `now` answers [`WhitelistAnswer::Undetermined`]
+    /// (MedMij TLS-4, LISTS-8).
+    fn lookup(&self, hostname: &str, now: SystemTime) -> WhitelistAnswer;
 }
 
 impl<F> Whitelist for F
 where
-    F: Fn(&str) -> WhitelistAnswer + Send + Sync,
+    F: Fn(&str, SystemTime) -> WhitelistAnswer + Send + Sync,
 {
-    fn lookup(&self, hostname: &str) -> WhitelistAnswer {
-        self(hostname)
+    fn lookup(&self, hostname: &str, now: SystemTime) -> WhitelistAnswer {
+        self(hostname, now)
     }
 }
 
@@ -101,7 +111,9 @@ impl SharedWhitelist {
 }
 
 impl Whitelist for SharedWhitelist {
-    fn lookup(&self, hostname: &str) -> WhitelistAnswer {
+    /// Answers from the set in force; `now` is not used (this set has no age
+    /// limit: the caller replaces or invalidates it).
+    fn lookup(&self, hostname: &str, _now: SystemTime) -> WhitelistAnswer {
         let Ok(g) = self.current.read() else {
             return WhitelistAnswer::Undetermined;
         };
@@ -114,33 +126,49 @@ impl Whitelist for SharedWhitelist {
 }
 
 #[cfg(test)]
-mod tests {
+mod tls_4 {
     use super::*;
+
+    const NOW: SystemTime = SystemTime::UNIX_EPOCH;
 
     #[test]
     fn shared_whitelist_answers_from_current_version() {
         // MedMij TLS-4: no list means undetermined, which refuses.
         let w = SharedWhitelist::new();
-        assert_eq!(w.lookup("a.example.nl"), WhitelistAnswer::Undetermined);
+        assert_eq!(w.lookup("a.example.nl", NOW), WhitelistAnswer::Undetermined);
         w.replace(["A.example.nl"]);
-        assert_eq!(w.lookup("a.example.nl"), WhitelistAnswer::Listed);
-        assert_eq!(w.lookup("b.example.nl"), WhitelistAnswer::NotListed);
+        assert_eq!(w.lookup("a.example.nl", NOW), WhitelistAnswer::Listed);
+        assert_eq!(w.lookup("b.example.nl", NOW), WhitelistAnswer::NotListed);
         // MedMij LISTS-8: a new version replaces the old at once.
         w.replace(["b.example.nl"]);
-        assert_eq!(w.lookup("a.example.nl"), WhitelistAnswer::NotListed);
+        assert_eq!(w.lookup("a.example.nl", NOW), WhitelistAnswer::NotListed);
         w.invalidate();
-        assert_eq!(w.lookup("b.example.nl"), WhitelistAnswer::Undetermined);
+        assert_eq!(w.lookup("b.example.nl", NOW), WhitelistAnswer::Undetermined);
     }
 
     #[test]
     fn closures_are_whitelists() {
-        let w = |h: &str| {
-            if h.ends_with(".nl") {
+        // MedMij LISTS-8: the lookup carries the time, so a list past its
+        // maximum age answers "undetermined".
+        let fetched = NOW;
+        let w = move |h: &str, now: SystemTime| {
+            if now > fetched + std::time::Duration::from_secs(3600) {
+                WhitelistAnswer::Undetermined
+            } else if h.ends_with(".nl") {
                 WhitelistAnswer::Listed
             } else {
                 WhitelistAnswer::NotListed
             }
         };
-        assert_eq!(Whitelist::lookup(&w, "x.nl"), WhitelistAnswer::Listed);
+        assert_eq!(Whitelist::lookup(&w, "x.nl", NOW), WhitelistAnswer::Listed);
+        assert_eq!(
+            Whitelist::lookup(&w, "x.de", NOW),
+            WhitelistAnswer::NotListed
+        );
+        let late = NOW + std::time::Duration::from_secs(3601);
+        assert_eq!(
+            Whitelist::lookup(&w, "x.nl", late),
+            WhitelistAnswer::Undetermined
+        );
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER, handshake};
+use common::{CLIENT, Fixture, SERVER};
 use medmij_tls::test_pki::{CertOptions, OcspSigner, ResponderMode, TestPki, TestStatus};
 use medmij_tls::{
     BackChannel, CertificateProblem, OcspFailure, OwnCertificates, PeerRole, Refusal,
@@ -34,232 +34,6 @@ fn last_refusal(f: &Fixture) -> (PeerRole, Refusal) {
     (ev.peer, ev.refusal.clone())
 }
 
-#[test]
-fn good_and_whitelisted_connects() {
-    // MedMij TLS-2, TLS-3, TLS-4: mutual TLS, valid chain, listed, OCSP good.
-    let f = Fixture::new();
-    let server = f.node(&f.issue(SERVER));
-    let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
-    );
-    assert!(o.ok(), "{o:?}");
-    assert!(f.refusals().is_empty());
-    // One OCSP request per direction.
-    assert_eq!(f.responder.requests(), 2);
-}
-
-#[test]
-fn ocsp_answers_are_cached_until_next_update() {
-    // MedMij TLS-3: the cache honours thisUpdate/nextUpdate.
-    let f = Fixture::new();
-    let server = f.node(&f.issue(SERVER));
-    let client = f.node(&f.issue(CLIENT));
-    let (cc, sc) = (
-        client.client_config().unwrap(),
-        server.server_config().unwrap(),
-    );
-    assert!(handshake(&cc, &sc, SERVER).ok());
-    assert!(handshake(&cc, &sc, SERVER).ok());
-    assert_eq!(
-        f.responder.requests(),
-        2,
-        "second handshake served from cache"
-    );
-
-    // With a verification time past nextUpdate the cached answer is not used; the
-    // fresh answer (thisUpdate = now) is then too far in the future... or stale:
-    // either way no stale answer is ever accepted.
-    let c = f.issue("other.gateway.example.nl");
-    f.whitelist
-        .replace([SERVER, CLIENT, "other.gateway.example.nl"]);
-    let checks = server.checks();
-    let now = rustls::pki_types::UnixTime::now();
-    let before = f.responder.requests();
-    checks
-        .check(PeerRole::Client, &c.chain[0], &c.chain[1..], None, &[], now)
-        .unwrap();
-    let later =
-        rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs() + 600));
-    checks
-        .check(
-            PeerRole::Client,
-            &c.chain[0],
-            &c.chain[1..],
-            None,
-            &[],
-            later,
-        )
-        .unwrap();
-    assert_eq!(
-        f.responder.requests(),
-        before + 1,
-        "cached within nextUpdate"
-    );
-    let past_next = rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(
-        now.as_secs() + 2 * 3600,
-    ));
-    let err = checks
-        .check(
-            PeerRole::Client,
-            &c.chain[0],
-            &c.chain[1..],
-            None,
-            &[],
-            past_next,
-        )
-        .unwrap_err();
-    assert_eq!(
-        f.responder.requests(),
-        before + 2,
-        "refetched after nextUpdate"
-    );
-    assert!(
-        matches!(err.refusal, Refusal::Ocsp(OcspFailure::Stale { .. })),
-        "{err:?}"
-    );
-}
-
-#[test]
-fn server_not_on_whitelist_is_refused_by_client() {
-    // MedMij TLS-4, client side.
-    let f = Fixture::new();
-    let server = f.node(&f.issue("rogue.gateway.example.nl"));
-    let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        "rogue.gateway.example.nl",
-    );
-    assert_eq!(
-        cert_err(&o.client),
-        Some(CertificateError::ApplicationVerificationFailure)
-    );
-    assert_eq!(alert(&o.server), Some(AlertDescription::AccessDenied));
-    assert_eq!(
-        last_refusal(&f),
-        (
-            PeerRole::Server,
-            Refusal::NotOnWhitelist {
-                hostname: "rogue.gateway.example.nl".into()
-            }
-        )
-    );
-}
-
-#[test]
-fn client_not_on_whitelist_is_refused_by_server() {
-    // MedMij TLS-4, server side.
-    let f = Fixture::new();
-    let server = f.node(&f.issue(SERVER));
-    let client = f.node(&f.issue("rogue.gateway.example.nl"));
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(
-        cert_err(&o.server),
-        Some(CertificateError::ApplicationVerificationFailure)
-    );
-    assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
-    assert_eq!(
-        last_refusal(&f),
-        (
-            PeerRole::Client,
-            Refusal::NotOnWhitelist {
-                hostname: "rogue.gateway.example.nl".into()
-            }
-        )
-    );
-}
-
-#[test]
-fn whitelist_update_takes_effect_on_next_handshake() {
-    // MedMij TLS-4, LISTS-8: same configs, new list version, next handshake.
-    let f = Fixture::new();
-    let server = f.node(&f.issue(SERVER));
-    let client = f.node(&f.issue(CLIENT));
-    let (cc, sc) = (
-        client.client_config().unwrap(),
-        server.server_config().unwrap(),
-    );
-    assert!(handshake(&cc, &sc, SERVER).ok());
-    f.whitelist.replace([SERVER]); // client removed
-    let o = handshake(&cc, &sc, SERVER);
-    assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
-    f.whitelist.replace([CLIENT]); // server removed, client back
-    let o = handshake(&cc, &sc, SERVER);
-    assert_eq!(
-        cert_err(&o.client),
-        Some(CertificateError::ApplicationVerificationFailure)
-    );
-    f.whitelist.replace([SERVER, CLIENT]);
-    assert!(handshake(&cc, &sc, SERVER).ok());
-}
-
-#[test]
-fn undetermined_whitelist_refuses() {
-    // MedMij TLS-4: "cannot be determined" refuses, in both directions.
-    let f = Fixture::new();
-    let undetermined = Arc::new(|_: &str| WhitelistAnswer::Undetermined);
-    let server = f.node(&f.issue(SERVER));
-    let client = f.node_with(&f.issue(CLIENT), undetermined.clone());
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(alert(&o.server), Some(AlertDescription::AccessDenied));
-    assert!(matches!(
-        last_refusal(&f).1,
-        Refusal::WhitelistUndetermined { .. }
-    ));
-    let server = f.node_with(&f.issue(SERVER), undetermined);
-    let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
-}
-
-#[test]
-fn revoked_server_is_refused() {
-    // MedMij TLS-3: OCSP "revoked" refuses with certificate_revoked.
-    let f = Fixture::new();
-    let s = f.issue(SERVER);
-    f.responder.revoke(&s.serial);
-    let o = handshake(
-        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-        &f.node(&s).server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(cert_err(&o.client), Some(CertificateError::Revoked));
-    assert_eq!(alert(&o.server), Some(AlertDescription::CertificateRevoked));
-    assert!(matches!(
-        last_refusal(&f),
-        (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
-    ));
-}
-
-#[test]
-fn revoked_client_is_refused() {
-    let f = Fixture::new();
-    let c = f.issue(CLIENT);
-    f.responder.revoke(&c.serial);
-    let o = handshake(
-        &f.node(&c).client_config().unwrap(),
-        &f.node(&f.issue(SERVER)).server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(cert_err(&o.server), Some(CertificateError::Revoked));
-    assert_eq!(alert(&o.client), Some(AlertDescription::CertificateRevoked));
-}
-
 fn refused_both_ways(f: &Fixture, expect: impl Fn(&Refusal) -> bool, alert_seen: AlertDescription) {
     refused_both_ways_with(f, &f.opts(), expect, alert_seen)
 }
@@ -273,7 +47,7 @@ fn refused_both_ways_with(
 ) {
     let server = f.node(&f.pki.issue(&[SERVER], opts).unwrap());
     let client = f.node(&f.pki.issue(&[CLIENT], opts).unwrap());
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -303,13 +77,13 @@ fn refused_both_ways_with(
         f.whitelist.clone(),
         OwnCertificates::new(vec![s.own_certificate().unwrap().with_ocsp_staple(staple)]).unwrap(),
     )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()))
+    .with_ocsp(f.ocsp.clone())
     .ocsp_policy(medmij_tls::OcspPolicy {
         timeout: Duration::from_secs(2),
         ..Default::default()
     })
     .refusal_log(f.log());
-    let o = handshake(
+    let o = f.handshake(
         &client.client_config().unwrap(),
         &server.server_config().unwrap(),
         SERVER,
@@ -321,146 +95,11 @@ fn refused_both_ways_with(
     assert!(expect(&r), "{r:?}");
 }
 
-#[test]
-fn responder_down_is_refused() {
-    // MedMij TLS-3: no validation result means refusal (hard fail), both ways.
-    let f = Fixture::new();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", closed.local_addr().unwrap());
-    drop(closed);
-    refused_both_ways_with(
-        &f,
-        &CertOptions::with_ocsp(&url),
-        |r| matches!(r, Refusal::Ocsp(OcspFailure::Unavailable(_))),
-        AlertDescription::UnknownCA,
-    );
-}
-
-#[test]
-fn responder_slow_is_refused() {
-    // MedMij TLS-3: timeout refuses.
-    let f = Fixture::new();
-    f.responder.set_mode(ResponderMode::Silent);
-    refused_both_ways(
-        &f,
-        |r| matches!(r, Refusal::Ocsp(OcspFailure::Timeout(_))),
-        AlertDescription::UnknownCA,
-    );
-}
-
-#[test]
-fn stale_answer_is_refused() {
-    // MedMij TLS-3: an answer past its nextUpdate refuses.
-    let f = Fixture::new();
-    f.responder.set_mode(ResponderMode::Stale);
-    refused_both_ways(
-        &f,
-        |r| matches!(r, Refusal::Ocsp(OcspFailure::Stale { .. })),
-        AlertDescription::BadCertificateStatusResponse,
-    );
-}
-
-#[test]
-fn answer_signed_by_wrong_key_is_refused() {
-    // MedMij TLS-3, RFC 6960 3.2: signature must verify with the issuer's key.
-    let f = Fixture::new();
-    f.responder.set_mode(ResponderMode::WrongKey);
-    refused_both_ways(
-        &f,
-        |r| matches!(r, Refusal::Ocsp(OcspFailure::BadSignature)),
-        AlertDescription::BadCertificateStatusResponse,
-    );
-}
-
-#[test]
-fn delegated_responder_with_ocsp_signing_is_accepted() {
-    // RFC 6960 4.2.2.2: a responder issued by the issuer with id-kp-OCSPSigning.
-    let f = Fixture::new();
-    let r = f.pki.issue_ocsp_responder(true).unwrap();
-    f.responder.set_mode(ResponderMode::Delegated(r));
-    let o = handshake(
-        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-        &f.node(&f.issue(SERVER)).server_config().unwrap(),
-        SERVER,
-    );
-    assert!(o.ok(), "{o:?}");
-}
-
-#[test]
-fn delegated_responder_without_ocsp_signing_is_refused() {
-    let f = Fixture::new();
-    let r = f.pki.issue_ocsp_responder(false).unwrap();
-    f.responder.set_mode(ResponderMode::Delegated(r));
-    refused_both_ways(
-        &f,
-        |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
-        AlertDescription::BadCertificateStatusResponse,
-    );
-}
-
-#[test]
-fn delegated_responder_from_other_ca_is_refused() {
-    let f = Fixture::new();
-    let other = TestPki::new("other").unwrap();
-    let r = other.issue_ocsp_responder(true).unwrap();
-    f.responder.set_mode(ResponderMode::Delegated(r));
-    refused_both_ways(
-        &f,
-        |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
-        AlertDescription::BadCertificateStatusResponse,
-    );
-}
-
 fn with_validity(f: &Fixture, nb: SystemTime, na: SystemTime) -> CertOptions {
     CertOptions {
         not_before: nb,
         not_after: na,
         ..f.opts()
-    }
-}
-
-#[test]
-fn expired_or_not_yet_valid_certificates_are_refused() {
-    // MedMij TLS-3: validity period, both directions.
-    let f = Fixture::new();
-    let now = SystemTime::now();
-    let day = Duration::from_secs(86_400);
-    let cases = [
-        (
-            with_validity(&f, now - 10 * day, now - day),
-            CertificateError::Expired,
-            CertificateProblem::Expired,
-        ),
-        (
-            with_validity(&f, now + day, now + 10 * day),
-            CertificateError::NotValidYet,
-            CertificateProblem::NotYetValid,
-        ),
-    ];
-    for (opts, err, problem) in cases {
-        // The bad side presents its certificate anyway: its own clock says the
-        // certificate is valid.
-        let mid = opts.not_before + Duration::from_secs(86_400);
-        let bad_server = presenting(&f, &f.pki.issue(&[SERVER], &opts).unwrap(), mid);
-        let o = handshake(
-            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-            &bad_server.server_config().unwrap(),
-            SERVER,
-        );
-        assert_eq!(cert_err(&o.client), Some(err.clone()), "{o:?}");
-        assert_eq!(alert(&o.server), Some(AlertDescription::CertificateExpired));
-        assert!(
-            matches!(last_refusal(&f).1, Refusal::Certificate { problem: p, .. } if p == problem)
-        );
-
-        let bad_client = presenting(&f, &f.pki.issue(&[CLIENT], &opts).unwrap(), mid);
-        let o = handshake(
-            &bad_client.client_config().unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
-            SERVER,
-        );
-        assert_eq!(cert_err(&o.server), Some(err), "{o:?}");
-        assert_eq!(alert(&o.client), Some(AlertDescription::CertificateExpired));
     }
 }
 
@@ -486,256 +125,590 @@ fn presenting(f: &Fixture, cert: &medmij_tls::test_pki::IssuedCert, at: SystemTi
         )
         .unwrap(),
     )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()))
+    .with_ocsp(f.ocsp.clone())
     .refusal_log(f.log())
 }
 
-#[test]
-fn unknown_ca_is_refused() {
-    // MedMij TLS-3: chain must lead to the configured anchors, both directions.
-    let f = Fixture::new();
-    let other = TestPki::new("unknown").unwrap();
-    let foreign_server = other.issue(&[SERVER], &f.opts()).unwrap();
-    let o = handshake(
-        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-        &BackChannel::new(
-            other.trust_anchors().unwrap(),
-            f.whitelist.clone(),
-            OwnCertificates::new(vec![foreign_server.own_certificate().unwrap()]).unwrap(),
-        )
-        .server_config()
-        .unwrap(),
-        SERVER,
-    );
-    assert_eq!(cert_err(&o.client), Some(CertificateError::UnknownIssuer));
-    assert_eq!(alert(&o.server), Some(AlertDescription::UnknownCA));
+/// MedMij TLS-2: mutual TLS, own certificates, rollover, key age.
+mod tls_2 {
+    use super::*;
 
-    let foreign_client = other.issue(&[CLIENT], &f.opts()).unwrap();
-    let o = handshake(
-        &BackChannel::new(
-            f.pki.trust_anchors().unwrap(),
-            f.whitelist.clone(),
-            OwnCertificates::new(vec![foreign_client.own_certificate().unwrap()]).unwrap(),
-        )
-        .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()))
-        .client_config()
-        .unwrap(),
-        &f.node(&f.issue(SERVER)).server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(cert_err(&o.server), Some(CertificateError::UnknownIssuer));
-    assert_eq!(alert(&o.client), Some(AlertDescription::UnknownCA));
-}
-
-#[test]
-fn wrong_extended_key_usage_is_refused() {
-    // MedMij TLS-3: a client certificate without clientAuth is refused (and vice versa).
-    let f = Fixture::new();
-    let opts = CertOptions {
-        client_auth: false,
-        ..f.opts()
-    };
-    let c = f.pki.issue(&[CLIENT], &opts).unwrap();
-    let o = handshake(
-        &f.node(&c).client_config().unwrap(),
-        &f.node(&f.issue(SERVER)).server_config().unwrap(),
-        SERVER,
-    );
-    assert!(matches!(
-        cert_err(&o.server),
-        Some(CertificateError::InvalidPurpose)
-    ));
-    // And a server certificate without serverAuth is refused by the client.
-    let opts = CertOptions {
-        server_auth: false,
-        ..f.opts()
-    };
-    let o = handshake(
-        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-        &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
-            .server_config()
-            .unwrap(),
-        SERVER,
-    );
-    assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
-}
-
-#[test]
-fn key_usage_without_digital_signature_is_refused() {
-    // MedMij TLS-3: key usage, both directions.
-    let f = Fixture::new();
-    let opts = CertOptions {
-        digital_signature: false,
-        ..f.opts()
-    };
-    let o = handshake(
-        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-        &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
-            .server_config()
-            .unwrap(),
-        SERVER,
-    );
-    assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
-    assert!(matches!(
-        last_refusal(&f).1,
-        Refusal::Certificate {
-            problem: CertificateProblem::InvalidPurpose,
-            ..
-        }
-    ));
-    let o = handshake(
-        &f.node(&f.pki.issue(&[CLIENT], &opts).unwrap())
-            .client_config()
-            .unwrap(),
-        &f.node(&f.issue(SERVER)).server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(cert_err(&o.server), Some(CertificateError::InvalidPurpose));
-}
-
-#[test]
-fn server_name_mismatch_is_refused() {
-    let f = Fixture::new();
-    let o = handshake(
-        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-        &f.node(&f.issue(SERVER)).server_config().unwrap(),
-        CLIENT,
-    );
-    assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
-    assert!(matches!(last_refusal(&f).1, Refusal::NameMismatch { .. }));
-}
-
-#[test]
-fn stapled_answers_are_used_and_checked() {
-    // MedMij TLS-3: a stapled answer is used when present (no fetch); a stapled
-    // revoked, stale or badly signed answer refuses.
-    let f = Fixture::new();
-    let s = f.issue(SERVER);
-    let now = SystemTime::now();
-    let hour = Duration::from_secs(3600);
-    let cases: [(
-        TestStatus,
-        SystemTime,
-        SystemTime,
-        OcspSigner<'_>,
-        Option<CertificateError>,
-    ); 4] = [
-        (TestStatus::Good, now, now + hour, OcspSigner::Issuer, None),
-        (
-            TestStatus::Revoked(now - hour),
-            now,
-            now + hour,
-            OcspSigner::Issuer,
-            Some(CertificateError::Revoked),
-        ),
-        (
-            TestStatus::Good,
-            now - 2 * hour,
-            now - hour,
-            OcspSigner::Issuer,
-            Some(CertificateError::InvalidOcspResponse),
-        ),
-        (
-            TestStatus::Good,
-            now,
-            now + hour,
-            OcspSigner::WrongKey,
-            Some(CertificateError::InvalidOcspResponse),
-        ),
-    ];
-    // The client has no OCSP source: only the staple can satisfy it.
-    let client = BackChannel::new(
-        f.pki.trust_anchors().unwrap(),
-        f.whitelist.clone(),
-        OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
-    );
-    let cc = client.client_config().unwrap();
-    for (status, tu, nu, signer, expect) in cases {
-        let staple = f
-            .pki
-            .ocsp_response(&s.serial, status, tu, Some(nu), signer)
-            .unwrap();
-        let server = BackChannel::new(
-            f.pki.trust_anchors().unwrap(),
-            f.whitelist.clone(),
-            OwnCertificates::new(vec![s.own_certificate().unwrap().with_ocsp_staple(staple)])
-                .unwrap(),
-        )
-        .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
-        let before = f.responder.requests();
-        let o = handshake(&cc, &server.server_config().unwrap(), SERVER);
-        assert_eq!(cert_err(&o.client), expect, "{o:?}");
-        if expect.is_none() {
-            assert!(o.ok(), "{o:?}");
-            // Only the server fetched (for the client's certificate).
-            assert_eq!(f.responder.requests(), before + 1);
-        }
+    #[test]
+    fn good_and_whitelisted_connects() {
+        // MedMij TLS-2, TLS-3, TLS-4: mutual TLS, valid chain, listed, OCSP good.
+        let f = Fixture::new();
+        let server = f.node(&f.issue(SERVER));
+        let client = f.node(&f.issue(CLIENT));
+        let o = f.handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            SERVER,
+        );
+        assert!(o.ok(), "{o:?}");
+        assert!(f.refusals().is_empty());
+        // One OCSP request per direction.
+        assert_eq!(f.responder.requests(), 2);
     }
 }
 
-#[test]
-fn without_staple_or_source_the_check_fails() {
-    // MedMij TLS-3: no way to get an answer is no validation result: refuse.
-    let f = Fixture::new();
-    let client = BackChannel::new(
-        f.pki.trust_anchors().unwrap(),
-        f.whitelist.clone(),
-        OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
-    )
-    .refusal_log(f.log());
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &f.node(&f.issue(SERVER)).server_config().unwrap(),
-        SERVER,
-    );
-    assert_eq!(
-        cert_err(&o.client),
-        Some(CertificateError::UnknownRevocationStatus)
-    );
-    assert_eq!(last_refusal(&f).1, Refusal::Ocsp(OcspFailure::NoSource));
+/// MedMij TLS-3: chain, validity, key usage and OCSP (hard fail).
+mod tls_3 {
+    use super::*;
+
+    #[test]
+    fn ocsp_answers_are_cached_until_next_update() {
+        // MedMij TLS-3: the verifier reads the cache only; the host's driver fills
+        // it; the cache honours thisUpdate/nextUpdate.
+        let f = Fixture::new();
+        let server = f.node(&f.issue(SERVER));
+        let client = f.node(&f.issue(CLIENT));
+        let (cc, sc) = (
+            client.client_config().unwrap(),
+            server.server_config().unwrap(),
+        );
+        assert!(f.handshake(&cc, &sc, SERVER).ok());
+        assert!(f.handshake(&cc, &sc, SERVER).ok());
+        assert_eq!(
+            f.responder.requests(),
+            2,
+            "second handshake served from cache"
+        );
+
+        let c = f.issue("other.gateway.example.nl");
+        f.whitelist
+            .replace([SERVER, CLIENT, "other.gateway.example.nl"]);
+        let checks = server.checks();
+        let now = rustls::pki_types::UnixTime::now();
+        let before = f.responder.requests();
+        let check = |at: rustls::pki_types::UnixTime| {
+            checks.check(PeerRole::Client, &c.chain[0], &c.chain[1..], None, &[], at)
+        };
+        // First contact: refused (no answer yet), never fetched by the verifier.
+        let err = check(now).unwrap_err();
+        assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::NotYetChecked));
+        assert_eq!(f.responder.requests(), before);
+        // The host's driver fetches it; now it passes, also 600 s later.
+        assert_eq!(f.refresh(), 1);
+        check(now).unwrap();
+        let later =
+            rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(now.as_secs() + 600));
+        check(later).unwrap();
+        assert_eq!(
+            f.responder.requests(),
+            before + 1,
+            "cached within nextUpdate"
+        );
+        // Past nextUpdate the cached answer is stale: refused, no fetch.
+        let past_next = rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(
+            now.as_secs() + 2 * 3600,
+        ));
+        let err = check(past_next).unwrap_err();
+        assert_eq!(f.responder.requests(), before + 1);
+        assert!(
+            matches!(err.refusal, Refusal::Ocsp(OcspFailure::Stale { .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn revoked_server_is_refused() {
+        // MedMij TLS-3: OCSP "revoked" refuses with certificate_revoked.
+        let f = Fixture::new();
+        let s = f.issue(SERVER);
+        f.responder.revoke(&s.serial);
+        let o = f.handshake(
+            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+            &f.node(&s).server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(cert_err(&o.client), Some(CertificateError::Revoked));
+        assert_eq!(alert(&o.server), Some(AlertDescription::CertificateRevoked));
+        assert!(matches!(
+            last_refusal(&f),
+            (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
+        ));
+    }
+
+    #[test]
+    fn revoked_client_is_refused() {
+        let f = Fixture::new();
+        let c = f.issue(CLIENT);
+        f.responder.revoke(&c.serial);
+        let o = f.handshake(
+            &f.node(&c).client_config().unwrap(),
+            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(cert_err(&o.server), Some(CertificateError::Revoked));
+        assert_eq!(alert(&o.client), Some(AlertDescription::CertificateRevoked));
+    }
+
+    #[test]
+    fn responder_down_is_refused() {
+        // MedMij TLS-3: no validation result means refusal (hard fail), both ways.
+        let f = Fixture::new();
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", closed.local_addr().unwrap());
+        drop(closed);
+        refused_both_ways_with(
+            &f,
+            &CertOptions::with_ocsp(&url),
+            |r| matches!(r, Refusal::Ocsp(OcspFailure::Unavailable(_))),
+            AlertDescription::UnknownCA,
+        );
+    }
+
+    #[test]
+    fn responder_slow_is_refused() {
+        // MedMij TLS-3: timeout refuses.
+        let f = Fixture::new();
+        f.responder.set_mode(ResponderMode::Silent);
+        refused_both_ways(
+            &f,
+            |r| matches!(r, Refusal::Ocsp(OcspFailure::Timeout(_))),
+            AlertDescription::UnknownCA,
+        );
+    }
+
+    #[test]
+    fn stale_answer_is_refused() {
+        // MedMij TLS-3: an answer past its nextUpdate refuses.
+        let f = Fixture::new();
+        f.responder.set_mode(ResponderMode::Stale);
+        refused_both_ways(
+            &f,
+            |r| matches!(r, Refusal::Ocsp(OcspFailure::Stale { .. })),
+            AlertDescription::BadCertificateStatusResponse,
+        );
+    }
+
+    #[test]
+    fn answer_signed_by_wrong_key_is_refused() {
+        // MedMij TLS-3, RFC 6960 3.2: signature must verify with the issuer's key.
+        let f = Fixture::new();
+        f.responder.set_mode(ResponderMode::WrongKey);
+        refused_both_ways(
+            &f,
+            |r| matches!(r, Refusal::Ocsp(OcspFailure::BadSignature)),
+            AlertDescription::BadCertificateStatusResponse,
+        );
+    }
+
+    #[test]
+    fn delegated_responder_with_ocsp_signing_is_accepted() {
+        // RFC 6960 4.2.2.2: a responder issued by the issuer with id-kp-OCSPSigning.
+        let f = Fixture::new();
+        let r = f.pki.issue_ocsp_responder(true).unwrap();
+        f.responder.set_mode(ResponderMode::Delegated(r));
+        let o = f.handshake(
+            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+            SERVER,
+        );
+        assert!(o.ok(), "{o:?}");
+    }
+
+    #[test]
+    fn delegated_responder_without_ocsp_signing_is_refused() {
+        let f = Fixture::new();
+        let r = f.pki.issue_ocsp_responder(false).unwrap();
+        f.responder.set_mode(ResponderMode::Delegated(r));
+        refused_both_ways(
+            &f,
+            |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
+            AlertDescription::BadCertificateStatusResponse,
+        );
+    }
+
+    #[test]
+    fn delegated_responder_from_other_ca_is_refused() {
+        let f = Fixture::new();
+        let other = TestPki::new("other").unwrap();
+        let r = other.issue_ocsp_responder(true).unwrap();
+        f.responder.set_mode(ResponderMode::Delegated(r));
+        refused_both_ways(
+            &f,
+            |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
+            AlertDescription::BadCertificateStatusResponse,
+        );
+    }
+
+    #[test]
+    fn expired_or_not_yet_valid_certificates_are_refused() {
+        // MedMij TLS-3: validity period, both directions.
+        let f = Fixture::new();
+        let now = SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let cases = [
+            (
+                with_validity(&f, now - 10 * day, now - day),
+                CertificateError::Expired,
+                CertificateProblem::Expired,
+            ),
+            (
+                with_validity(&f, now + day, now + 10 * day),
+                CertificateError::NotValidYet,
+                CertificateProblem::NotYetValid,
+            ),
+        ];
+        for (opts, err, problem) in cases {
+            // The bad side presents its certificate anyway: its own clock says the
+            // certificate is valid.
+            let mid = opts.not_before + Duration::from_secs(86_400);
+            let bad_server = presenting(&f, &f.pki.issue(&[SERVER], &opts).unwrap(), mid);
+            let o = f.handshake(
+                &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+                &bad_server.server_config().unwrap(),
+                SERVER,
+            );
+            assert_eq!(cert_err(&o.client), Some(err.clone()), "{o:?}");
+            assert_eq!(alert(&o.server), Some(AlertDescription::CertificateExpired));
+            assert!(
+                matches!(last_refusal(&f).1, Refusal::Certificate { problem: p, .. } if p == problem)
+            );
+
+            let bad_client = presenting(&f, &f.pki.issue(&[CLIENT], &opts).unwrap(), mid);
+            let o = f.handshake(
+                &bad_client.client_config().unwrap(),
+                &f.node(&f.issue(SERVER)).server_config().unwrap(),
+                SERVER,
+            );
+            assert_eq!(cert_err(&o.server), Some(err), "{o:?}");
+            assert_eq!(alert(&o.client), Some(AlertDescription::CertificateExpired));
+        }
+    }
+
+    #[test]
+    fn unknown_ca_is_refused() {
+        // MedMij TLS-3: chain must lead to the configured anchors, both directions.
+        let f = Fixture::new();
+        let other = TestPki::new("unknown").unwrap();
+        let foreign_server = other.issue(&[SERVER], &f.opts()).unwrap();
+        let o = f.handshake(
+            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+            &BackChannel::new(
+                other.trust_anchors().unwrap(),
+                f.whitelist.clone(),
+                OwnCertificates::new(vec![foreign_server.own_certificate().unwrap()]).unwrap(),
+            )
+            .server_config()
+            .unwrap(),
+            SERVER,
+        );
+        assert_eq!(cert_err(&o.client), Some(CertificateError::UnknownIssuer));
+        assert_eq!(alert(&o.server), Some(AlertDescription::UnknownCA));
+
+        let foreign_client = other.issue(&[CLIENT], &f.opts()).unwrap();
+        let o = f.handshake(
+            &BackChannel::new(
+                f.pki.trust_anchors().unwrap(),
+                f.whitelist.clone(),
+                OwnCertificates::new(vec![foreign_client.own_certificate().unwrap()]).unwrap(),
+            )
+            .with_ocsp(f.ocsp.clone())
+            .client_config()
+            .unwrap(),
+            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(cert_err(&o.server), Some(CertificateError::UnknownIssuer));
+        assert_eq!(alert(&o.client), Some(AlertDescription::UnknownCA));
+    }
+
+    #[test]
+    fn wrong_extended_key_usage_is_refused() {
+        // MedMij TLS-3: a client certificate without clientAuth is refused (and vice versa).
+        let f = Fixture::new();
+        let opts = CertOptions {
+            client_auth: false,
+            ..f.opts()
+        };
+        let c = f.pki.issue(&[CLIENT], &opts).unwrap();
+        let o = f.handshake(
+            &f.node(&c).client_config().unwrap(),
+            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+            SERVER,
+        );
+        assert!(matches!(
+            cert_err(&o.server),
+            Some(CertificateError::InvalidPurpose)
+        ));
+        // And a server certificate without serverAuth is refused by the client.
+        let opts = CertOptions {
+            server_auth: false,
+            ..f.opts()
+        };
+        let o = f.handshake(
+            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+            &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
+                .server_config()
+                .unwrap(),
+            SERVER,
+        );
+        assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
+    }
+
+    #[test]
+    fn key_usage_without_digital_signature_is_refused() {
+        // MedMij TLS-3: key usage, both directions.
+        let f = Fixture::new();
+        let opts = CertOptions {
+            digital_signature: false,
+            ..f.opts()
+        };
+        let o = f.handshake(
+            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+            &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
+                .server_config()
+                .unwrap(),
+            SERVER,
+        );
+        assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
+        assert!(matches!(
+            last_refusal(&f).1,
+            Refusal::Certificate {
+                problem: CertificateProblem::InvalidPurpose,
+                ..
+            }
+        ));
+        let o = f.handshake(
+            &f.node(&f.pki.issue(&[CLIENT], &opts).unwrap())
+                .client_config()
+                .unwrap(),
+            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(cert_err(&o.server), Some(CertificateError::InvalidPurpose));
+    }
+
+    #[test]
+    fn stapled_answers_are_used_and_checked() {
+        // MedMij TLS-3: a stapled answer is used when present (no fetch); a stapled
+        // revoked, stale or badly signed answer refuses.
+        let f = Fixture::new();
+        let s = f.issue(SERVER);
+        let now = SystemTime::now();
+        let hour = Duration::from_secs(3600);
+        let cases: [(
+            TestStatus,
+            SystemTime,
+            SystemTime,
+            OcspSigner<'_>,
+            Option<CertificateError>,
+        ); 4] = [
+            (TestStatus::Good, now, now + hour, OcspSigner::Issuer, None),
+            (
+                TestStatus::Revoked(now - hour),
+                now,
+                now + hour,
+                OcspSigner::Issuer,
+                Some(CertificateError::Revoked),
+            ),
+            (
+                TestStatus::Good,
+                now - 2 * hour,
+                now - hour,
+                OcspSigner::Issuer,
+                Some(CertificateError::InvalidOcspResponse),
+            ),
+            (
+                TestStatus::Good,
+                now,
+                now + hour,
+                OcspSigner::WrongKey,
+                Some(CertificateError::InvalidOcspResponse),
+            ),
+        ];
+        // The client has no OCSP source: only the staple can satisfy it.
+        let client = BackChannel::new(
+            f.pki.trust_anchors().unwrap(),
+            f.whitelist.clone(),
+            OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
+        );
+        let cc = client.client_config().unwrap();
+        for (status, tu, nu, signer, expect) in cases {
+            let staple = f
+                .pki
+                .ocsp_response(&s.serial, status, tu, Some(nu), signer)
+                .unwrap();
+            let server = BackChannel::new(
+                f.pki.trust_anchors().unwrap(),
+                f.whitelist.clone(),
+                OwnCertificates::new(vec![s.own_certificate().unwrap().with_ocsp_staple(staple)])
+                    .unwrap(),
+            )
+            .with_ocsp(f.ocsp.clone());
+            let before = f.responder.requests();
+            let o = f.handshake(&cc, &server.server_config().unwrap(), SERVER);
+            assert_eq!(cert_err(&o.client), expect, "{o:?}");
+            if expect.is_none() {
+                assert!(o.ok(), "{o:?}");
+                // Only the server fetched (for the client's certificate).
+                assert_eq!(f.responder.requests(), before + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn without_staple_or_cached_answer_the_check_fails() {
+        // MedMij TLS-3: no answer is no validation result: refuse (this client's
+        // checker has no driver filling its cache).
+        let f = Fixture::new();
+        let client = BackChannel::new(
+            f.pki.trust_anchors().unwrap(),
+            f.whitelist.clone(),
+            OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
+        )
+        .refusal_log(f.log());
+        let o = f.handshake(
+            &client.client_config().unwrap(),
+            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(
+            cert_err(&o.client),
+            Some(CertificateError::UnknownRevocationStatus)
+        );
+        assert_eq!(
+            last_refusal(&f).1,
+            Refusal::Ocsp(OcspFailure::NotYetChecked)
+        );
+    }
 }
 
-#[test]
-fn connecting_by_ip_address_is_refused() {
-    // MedMij TLS-4: without a DNS name there is nothing to look up on the Whitelist.
-    let f = Fixture::new();
-    let server = f.node(&f.issue(SERVER));
-    let client = f.node(&f.issue(CLIENT));
-    let o = handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        "127.0.0.1",
-    );
-    assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
-    assert_eq!(last_refusal(&f), (PeerRole::Server, Refusal::NoDnsName));
-}
+/// MedMij TLS-4: the Whitelist and the peer's DNS name.
+mod tls_4 {
+    use super::*;
 
-#[test]
-fn front_channel_ffdhe_key_exchange_between_rustls_peers() {
-    // MedMij TLS-1: the front channel's "sufficient" ffdhe3072 works with rustls
-    // on both sides (TLS 1.3, the client offering ffdhe3072 only).
-    let f = Fixture::new();
-    let server = medmij_tls::front_channel_server_config(
-        OwnCertificates::new(vec![f.issue(SERVER).own_certificate().unwrap()]).unwrap(),
-    )
-    .unwrap();
-    let mut provider = medmij_tls::profile::crypto_provider(medmij_tls::Channel::Front);
-    provider.kx_groups = vec![medmij_tls::ffdhe::FFDHE3072];
-    provider
-        .cipher_suites
-        .retain(|s| matches!(s, rustls::SupportedCipherSuite::Tls13(_)));
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(f.pki.root_der().clone()).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let o = handshake(&client, &server, SERVER);
-    assert!(o.ok(), "{o:?}");
+    #[test]
+    fn server_not_on_whitelist_is_refused_by_client() {
+        // MedMij TLS-4, client side.
+        let f = Fixture::new();
+        let server = f.node(&f.issue("rogue.gateway.example.nl"));
+        let client = f.node(&f.issue(CLIENT));
+        let o = f.handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            "rogue.gateway.example.nl",
+        );
+        assert_eq!(
+            cert_err(&o.client),
+            Some(CertificateError::ApplicationVerificationFailure)
+        );
+        assert_eq!(alert(&o.server), Some(AlertDescription::AccessDenied));
+        assert_eq!(
+            last_refusal(&f),
+            (
+                PeerRole::Server,
+                Refusal::NotOnWhitelist {
+                    hostname: "rogue.gateway.example.nl".into()
+                }
+            )
+        );
+    }
 
-    // The back channel does not offer it.
-    let back = f.node(&f.issue(SERVER)).server_config().unwrap();
-    let o = handshake(&client, &back, SERVER);
-    assert!(o.server.is_some(), "{o:?}");
+    #[test]
+    fn client_not_on_whitelist_is_refused_by_server() {
+        // MedMij TLS-4, server side.
+        let f = Fixture::new();
+        let server = f.node(&f.issue(SERVER));
+        let client = f.node(&f.issue("rogue.gateway.example.nl"));
+        let o = f.handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(
+            cert_err(&o.server),
+            Some(CertificateError::ApplicationVerificationFailure)
+        );
+        assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
+        assert_eq!(
+            last_refusal(&f),
+            (
+                PeerRole::Client,
+                Refusal::NotOnWhitelist {
+                    hostname: "rogue.gateway.example.nl".into()
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn whitelist_update_takes_effect_on_next_handshake() {
+        // MedMij TLS-4, LISTS-8: same configs, new list version, next handshake.
+        let f = Fixture::new();
+        let server = f.node(&f.issue(SERVER));
+        let client = f.node(&f.issue(CLIENT));
+        let (cc, sc) = (
+            client.client_config().unwrap(),
+            server.server_config().unwrap(),
+        );
+        assert!(f.handshake(&cc, &sc, SERVER).ok());
+        f.whitelist.replace([SERVER]); // client removed
+        let o = f.handshake(&cc, &sc, SERVER);
+        assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
+        f.whitelist.replace([CLIENT]); // server removed, client back
+        let o = f.handshake(&cc, &sc, SERVER);
+        assert_eq!(
+            cert_err(&o.client),
+            Some(CertificateError::ApplicationVerificationFailure)
+        );
+        f.whitelist.replace([SERVER, CLIENT]);
+        assert!(f.handshake(&cc, &sc, SERVER).ok());
+    }
+
+    #[test]
+    fn undetermined_whitelist_refuses() {
+        // MedMij TLS-4: "cannot be determined" refuses, in both directions.
+        let f = Fixture::new();
+        let undetermined = Arc::new(|_: &str, _: SystemTime| WhitelistAnswer::Undetermined);
+        let server = f.node(&f.issue(SERVER));
+        let client = f.node_with(&f.issue(CLIENT), undetermined.clone());
+        let o = f.handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(alert(&o.server), Some(AlertDescription::AccessDenied));
+        assert!(matches!(
+            last_refusal(&f).1,
+            Refusal::WhitelistUndetermined { .. }
+        ));
+        let server = f.node_with(&f.issue(SERVER), undetermined);
+        let client = f.node(&f.issue(CLIENT));
+        let o = f.handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            SERVER,
+        );
+        assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
+    }
+
+    #[test]
+    fn server_name_mismatch_is_refused() {
+        let f = Fixture::new();
+        let o = f.handshake(
+            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+            CLIENT,
+        );
+        assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
+        assert!(matches!(last_refusal(&f).1, Refusal::NameMismatch { .. }));
+    }
+
+    #[test]
+    fn connecting_by_ip_address_is_refused() {
+        // MedMij TLS-4: without a DNS name there is nothing to look up on the Whitelist.
+        let f = Fixture::new();
+        let server = f.node(&f.issue(SERVER));
+        let client = f.node(&f.issue(CLIENT));
+        let o = f.handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            "127.0.0.1",
+        );
+        assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
+        assert_eq!(last_refusal(&f), (PeerRole::Server, Refusal::NoDnsName));
+    }
 }

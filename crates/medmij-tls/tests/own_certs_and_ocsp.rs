@@ -6,11 +6,11 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER, handshake};
-use medmij_tls::test_pki::{CertOptions, OcspSigner, TestStatus};
+use common::{CLIENT, Fixture, SERVER};
+use medmij_tls::test_pki::{CertOptions, IssuedCert, OcspSigner, TestStatus};
 use medmij_tls::{
-    BackChannel, OcspChecker, OcspFailure, OcspQuery, OcspSourceError, OwnCertificates, PeerRole,
-    Refusal,
+    BackChannel, OcspChecker, OcspDriver, OcspFailure, OcspPolicy, OcspQuery, OcspSourceError,
+    OwnCertificates, PeerRole, Refusal,
 };
 use rustls::pki_types::UnixTime;
 
@@ -18,461 +18,458 @@ fn unix(t: SystemTime) -> UnixTime {
     UnixTime::since_unix_epoch(t.duration_since(SystemTime::UNIX_EPOCH).unwrap())
 }
 
-#[test]
-fn rollover_presents_the_newest_valid_certificate() {
-    // MedMij TLS-2: old and new certificate side by side; the newer is used.
-    let f = Fixture::new();
-    let now = SystemTime::now();
-    let day = Duration::from_secs(86_400);
-    let old = f
-        .pki
-        .issue(
-            &[SERVER],
-            &CertOptions {
-                not_before: now - 300 * day,
-                not_after: now + 60 * day,
-                ..f.opts()
-            },
-        )
-        .unwrap();
-    let new = f.issue(SERVER);
-    let own = OwnCertificates::new(vec![
-        old.own_certificate().unwrap(),
-        new.own_certificate().unwrap(),
-    ])
-    .unwrap();
-    let schemes = [rustls::SignatureScheme::ECDSA_NISTP256_SHA256];
-    let chosen = own.choose(Some(SERVER), &schemes, unix(now)).unwrap();
-    assert_eq!(
-        chosen.not_before(),
-        new.own_certificate().unwrap().not_before()
-    );
+/// A node whose host-driven OCSP driver fetched `answer` for `cert` (MedMij
+/// TLS-3: the verifier reads only what the driver put in the cache).
+fn node_fed_with(
+    f: &Fixture,
+    policy: OcspPolicy,
+    cert: &IssuedCert,
+    answer: Vec<u8>,
+) -> BackChannel {
+    let node = f
+        .node(&f.issue(SERVER))
+        .with_ocsp(OcspChecker::new().with_policy(policy));
+    let driver = OcspDriver::new(node.ocsp_checker());
+    driver.watch_chain(&cert.chain).unwrap();
+    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(answer.clone()) };
+    assert_eq!(driver.refresh_blocking(&source, SystemTime::now()), 1);
+    node
+}
 
-    // An expired certificate is not presented while another valid one fits.
-    let expired = f
-        .pki
-        .issue(
-            &[SERVER],
-            &CertOptions {
-                not_before: now - 30 * day,
-                not_after: now - day,
-                ..f.opts()
-            },
-        )
-        .unwrap();
-    let own = OwnCertificates::new(vec![
-        old.own_certificate().unwrap(),
-        expired.own_certificate().unwrap(),
-    ])
-    .unwrap();
-    let chosen = own.choose(Some(SERVER), &schemes, unix(now)).unwrap();
-    assert_eq!(
-        chosen.not_before(),
-        old.own_certificate().unwrap().not_before()
-    );
-
-    // And the handshake works with both held at once.
-    let server = BackChannel::new(
-        f.pki.trust_anchors().unwrap(),
-        f.whitelist.clone(),
-        OwnCertificates::new(vec![
-            old.own_certificate().unwrap(),
-            new.own_certificate().unwrap(),
-        ])
-        .unwrap(),
+fn check_at(
+    node: &BackChannel,
+    cert: &IssuedCert,
+    at: SystemTime,
+) -> Result<Vec<String>, medmij_tls::RefusalEvent> {
+    node.checks().check(
+        PeerRole::Client,
+        &cert.chain[0],
+        &cert.chain[1..],
+        None,
+        &[],
+        unix(at),
     )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
-    let o = handshake(
-        &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
-    );
-    assert!(o.ok(), "{o:?}");
 }
 
-#[test]
-fn certificate_chosen_by_sni() {
-    // MedMij TLS-2: one node, two hostnames, chosen by SNI.
-    let f = Fixture::new();
-    let a = f.issue("a.gateway.example.nl");
-    let b = f.issue("b.gateway.example.nl");
-    let own = OwnCertificates::new(vec![
-        a.own_certificate().unwrap(),
-        b.own_certificate().unwrap(),
-    ])
-    .unwrap();
-    let schemes = [rustls::SignatureScheme::ECDSA_NISTP256_SHA256];
-    let now = unix(SystemTime::now());
-    for name in ["a.gateway.example.nl", "b.gateway.example.nl"] {
-        let c = own.choose(Some(name), &schemes, now).unwrap();
-        assert_eq!(c.dns_names(), [name.to_string()]);
-    }
-    f.whitelist
-        .replace(["a.gateway.example.nl", "b.gateway.example.nl", CLIENT]);
-    let server = BackChannel::new(f.pki.trust_anchors().unwrap(), f.whitelist.clone(), own)
-        .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
-    let cc = f.node(&f.issue(CLIENT)).client_config().unwrap();
-    let sc = server.server_config().unwrap();
-    assert!(handshake(&cc, &sc, "a.gateway.example.nl").ok());
-    assert!(handshake(&cc, &sc, "b.gateway.example.nl").ok());
-}
-
-#[test]
-fn key_material_older_than_a_year_is_reported() {
-    // MedMij TLS-2: key material is renewed at least yearly.
-    let f = Fixture::new();
-    let now = SystemTime::now();
-    let day = Duration::from_secs(86_400);
-    let fresh = f.issue(SERVER);
-    let old = f
-        .pki
-        .issue(
-            &[SERVER],
-            &CertOptions {
-                not_before: now - 400 * day,
-                not_after: now + 30 * day,
-                ..f.opts()
-            },
-        )
-        .unwrap();
-    let own = OwnCertificates::new(vec![
-        fresh.own_certificate().unwrap(),
-        old.own_certificate().unwrap(),
-        // A fresh certificate on a key generated 2 years ago.
-        fresh
-            .own_certificate()
-            .unwrap()
-            .with_key_created(unix(now - 730 * day)),
-    ])
-    .unwrap();
-    let report = own.key_age_report(unix(now));
-    assert_eq!(report.len(), 2, "{report:?}");
-    assert!(report.iter().any(|w| w.age_days == 400 && !w.expired));
-    assert!(report.iter().any(|w| w.age_days == 730));
-    // A year later the fresh one is old and expired too.
-    let report = own.key_age_report(unix(now + 400 * day));
-    assert_eq!(report.len(), 3);
-    assert!(report.iter().all(|w| w.expired));
-}
-
-/// A node whose OCSP source hands back `answer` for every question.
+/// The checks of a node whose driver got `answer` for a client certificate.
 fn check_with_answer(
     f: &Fixture,
     answer: Vec<u8>,
 ) -> Result<Vec<String>, medmij_tls::RefusalEvent> {
     let client = f.issue(CLIENT);
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(answer.clone()) };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
-    node.checks().check(
-        PeerRole::Client,
-        &client.chain[0],
-        &client.chain[1..],
-        None,
-        &[],
-        UnixTime::now(),
-    )
+    let node = node_fed_with(f, OcspPolicy::default(), &client, answer);
+    check_at(&node, &client, SystemTime::now())
 }
 
-#[test]
-fn ocsp_answer_for_another_serial_is_refused() {
-    // RFC 6960 3.2 (1): the answer must be about this certificate.
-    let f = Fixture::new();
-    let other = f.issue("other.gateway.example.nl");
-    let now = SystemTime::now();
-    let der = f
-        .pki
-        .ocsp_response(
-            &other.serial,
-            TestStatus::Good,
-            now,
-            Some(now + Duration::from_secs(600)),
-            OcspSigner::Issuer,
-        )
+/// MedMij TLS-2: mutual TLS, own certificates, rollover, key age.
+mod tls_2 {
+    use super::*;
+
+    #[test]
+    fn rollover_presents_the_newest_valid_certificate() {
+        // MedMij TLS-2: old and new certificate side by side; the newer is used.
+        let f = Fixture::new();
+        let now = SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let old = f
+            .pki
+            .issue(
+                &[SERVER],
+                &CertOptions {
+                    not_before: now - 300 * day,
+                    not_after: now + 60 * day,
+                    ..f.opts()
+                },
+            )
+            .unwrap();
+        let new = f.issue(SERVER);
+        let own = OwnCertificates::new(vec![
+            old.own_certificate().unwrap(),
+            new.own_certificate().unwrap(),
+        ])
         .unwrap();
-    let err = check_with_answer(&f, der).unwrap_err();
-    assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::NoMatchingResponse));
-}
+        let schemes = [rustls::SignatureScheme::ECDSA_NISTP256_SHA256];
+        let chosen = own.choose(Some(SERVER), &schemes, unix(now)).unwrap();
+        assert_eq!(
+            chosen.not_before(),
+            new.own_certificate().unwrap().not_before()
+        );
 
-#[test]
-fn ocsp_unknown_status_is_refused() {
-    let f = Fixture::new();
-    // RFC 6960 2.2: "unknown" is no validation result (MedMij TLS-3).
-    let now = SystemTime::now();
-    let client = f.issue(CLIENT);
-    let der = f
-        .pki
-        .ocsp_response(
-            &client.serial,
-            TestStatus::Unknown,
-            now,
-            Some(now + Duration::from_secs(600)),
-            OcspSigner::Issuer,
-        )
+        // An expired certificate is not presented while another valid one fits.
+        let expired = f
+            .pki
+            .issue(
+                &[SERVER],
+                &CertOptions {
+                    not_before: now - 30 * day,
+                    not_after: now - day,
+                    ..f.opts()
+                },
+            )
+            .unwrap();
+        let own = OwnCertificates::new(vec![
+            old.own_certificate().unwrap(),
+            expired.own_certificate().unwrap(),
+        ])
         .unwrap();
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(der.clone()) };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
-    let err = node
-        .checks()
-        .check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            UnixTime::now(),
-        )
-        .unwrap_err();
-    assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::UnknownStatus));
-}
+        let chosen = own.choose(Some(SERVER), &schemes, unix(now)).unwrap();
+        assert_eq!(
+            chosen.not_before(),
+            old.own_certificate().unwrap().not_before()
+        );
 
-#[test]
-fn ocsp_error_statuses_and_garbage_are_refused() {
-    // RFC 6960 2.3: tryLater etc. give no validation result; garbage is malformed.
-    let f = Fixture::new();
-    let try_later = [0x30, 0x03, 0x0a, 0x01, 0x03];
-    let err = check_with_answer(&f, try_later.to_vec()).unwrap_err();
-    assert!(matches!(
-        err.refusal,
-        Refusal::Ocsp(OcspFailure::ResponderStatus(_))
-    ));
-    let err = check_with_answer(&f, b"<html>not OCSP</html>".to_vec()).unwrap_err();
-    assert!(matches!(
-        err.refusal,
-        Refusal::Ocsp(OcspFailure::Malformed(_))
-    ));
-    let err = check_with_answer(&f, Vec::new()).unwrap_err();
-    assert!(matches!(
-        err.refusal,
-        Refusal::Ocsp(OcspFailure::Malformed(_))
-    ));
-}
-
-#[test]
-fn ocsp_answer_from_the_future_is_refused() {
-    let f = Fixture::new();
-    let now = SystemTime::now();
-    let client = f.issue(CLIENT);
-    let der = f
-        .pki
-        .ocsp_response(
-            &client.serial,
-            TestStatus::Good,
-            now + Duration::from_secs(3600),
-            Some(now + Duration::from_secs(7200)),
-            OcspSigner::Issuer,
+        // And the handshake works with both held at once.
+        let server = BackChannel::new(
+            f.pki.trust_anchors().unwrap(),
+            f.whitelist.clone(),
+            OwnCertificates::new(vec![
+                old.own_certificate().unwrap(),
+                new.own_certificate().unwrap(),
+            ])
+            .unwrap(),
         )
-        .unwrap();
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(der.clone()) };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
-    let err = node
-        .checks()
-        .check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            UnixTime::now(),
-        )
-        .unwrap_err();
-    assert!(matches!(
-        err.refusal,
-        Refusal::Ocsp(OcspFailure::NotYetValid { .. })
-    ));
-}
-
-#[test]
-fn refusals_map_to_fitting_alerts() {
-    use rustls::AlertDescription as A;
-    let cases = [
-        (
-            Refusal::NotOnWhitelist {
-                hostname: "x".into(),
-            },
-            A::AccessDenied,
-        ),
-        (
-            Refusal::WhitelistUndetermined {
-                hostname: "x".into(),
-            },
-            A::AccessDenied,
-        ),
-        (
-            Refusal::Ocsp(OcspFailure::Revoked { revocation_time: 1 }),
-            A::CertificateRevoked,
-        ),
-        (Refusal::Ocsp(OcspFailure::Timeout(5)), A::UnknownCA),
-        (
-            Refusal::Ocsp(OcspFailure::Stale {
-                this_update: 0,
-                next_update: Some(1),
-                now: 2,
-            }),
-            A::BadCertificateStatusResponse,
-        ),
-        (
-            Refusal::Certificate {
-                problem: medmij_tls::CertificateProblem::Expired,
-                detail: String::new(),
-            },
-            A::CertificateExpired,
-        ),
-        (Refusal::NoDnsName, A::BadCertificate),
-    ];
-    for (r, a) in cases {
-        assert_eq!(r.alert(), a, "{r}");
+        .with_ocsp(f.ocsp.clone());
+        let o = f.handshake(
+            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+            &server.server_config().unwrap(),
+            SERVER,
+        );
+        assert!(o.ok(), "{o:?}");
     }
-}
 
-#[test]
-fn mutated_ocsp_answers_never_panic_and_never_pass() {
-    // Never a panic on bad input; a bit flip anywhere in a signed answer refuses.
-    let f = Fixture::new();
-    let client = f.issue(CLIENT);
-    let now = SystemTime::now();
-    let good = f
-        .pki
-        .ocsp_response(
-            &client.serial,
-            TestStatus::Good,
-            now,
-            Some(now + Duration::from_secs(600)),
-            OcspSigner::Issuer,
-        )
+    #[test]
+    fn certificate_chosen_by_sni() {
+        // MedMij TLS-2: one node, two hostnames, chosen by SNI.
+        let f = Fixture::new();
+        let a = f.issue("a.gateway.example.nl");
+        let b = f.issue("b.gateway.example.nl");
+        let own = OwnCertificates::new(vec![
+            a.own_certificate().unwrap(),
+            b.own_certificate().unwrap(),
+        ])
         .unwrap();
-    let current = Arc::new(std::sync::Mutex::new(good.clone()));
-    let cur = current.clone();
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> {
-        Ok(cur.lock().unwrap().clone())
-    };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))));
-    let check = || {
-        node.checks().ocsp().cache().clear();
-        node.checks().check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            UnixTime::now(),
-        )
-    };
-    assert!(check().is_ok());
-    let mut passed = Vec::new();
-    for i in 0..good.len() {
-        for bit in [0x01u8, 0x80] {
-            let mut m = good.clone();
-            m[i] ^= bit;
-            *current.lock().unwrap() = m;
-            if check().is_ok() {
-                passed.push((i, bit));
-            }
+        let schemes = [rustls::SignatureScheme::ECDSA_NISTP256_SHA256];
+        let now = unix(SystemTime::now());
+        for name in ["a.gateway.example.nl", "b.gateway.example.nl"] {
+            let c = own.choose(Some(name), &schemes, now).unwrap();
+            assert_eq!(c.dns_names(), [name.to_string()]);
         }
-        // Truncations too.
-        *current.lock().unwrap() = good[..i].to_vec();
-        assert!(check().is_err(), "truncated at {i} passed");
+        f.whitelist
+            .replace(["a.gateway.example.nl", "b.gateway.example.nl", CLIENT]);
+        let server = BackChannel::new(f.pki.trust_anchors().unwrap(), f.whitelist.clone(), own)
+            .with_ocsp(f.ocsp.clone());
+        let cc = f.node(&f.issue(CLIENT)).client_config().unwrap();
+        let sc = server.server_config().unwrap();
+        assert!(f.handshake(&cc, &sc, "a.gateway.example.nl").ok());
+        assert!(f.handshake(&cc, &sc, "b.gateway.example.nl").ok());
     }
-    assert!(passed.is_empty(), "mutations that passed: {passed:?}");
-}
 
-#[test]
-fn staple_is_refreshed_at_run_time() {
-    // MedMij TLS-3: a server keeps a fresh stapled answer without rebuilding its
-    // config; a revoked answer is never stapled.
-    let f = Fixture::new();
-    let s = f.issue(SERVER);
-    let own = s.own_certificate().unwrap();
-    let server = BackChannel::new(
-        f.pki.trust_anchors().unwrap(),
-        f.whitelist.clone(),
-        OwnCertificates::new(vec![own.clone()]).unwrap(),
-    )
-    .ocsp_source(Arc::new(medmij_tls::HttpOcspFetcher::new()));
-    let sc = server.server_config().unwrap();
-    // This client can only be satisfied by a staple.
-    let client = BackChannel::new(
-        f.pki.trust_anchors().unwrap(),
-        f.whitelist.clone(),
-        OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
-    );
-    let cc = client.client_config().unwrap();
-    let o = handshake(&cc, &sc, SERVER);
-    assert_eq!(
-        o.client,
-        Some(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownRevocationStatus
-        ))
-    );
-
-    let fetcher = OcspChecker::new(Some(Arc::new(medmij_tls::HttpOcspFetcher::new())));
-    own.refresh_ocsp_staple(&fetcher, UnixTime::now()).unwrap();
-    let o = handshake(&cc, &sc, SERVER);
-    assert!(o.ok(), "{o:?}");
-
-    f.responder.revoke(&s.serial);
-    let err = own
-        .refresh_ocsp_staple(&fetcher, UnixTime::now())
-        .unwrap_err();
-    assert!(matches!(err, OcspFailure::Revoked { .. }), "{err:?}");
-
-    own.set_ocsp_staple(None);
-    assert!(handshake(&cc, &sc, SERVER).client.is_some());
-}
-
-#[test]
-fn answer_without_next_update_is_fresh_for_max_age_only() {
-    // MedMij TLS-3: without nextUpdate an answer counts as fresh for
-    // OcspPolicy::max_age_without_next_update after thisUpdate, then it is stale.
-    let f = Fixture::new();
-    let client = f.issue(CLIENT);
-    let now = SystemTime::now();
-    let der = f
-        .pki
-        .ocsp_response(
-            &client.serial,
-            TestStatus::Good,
-            now,
-            None,
-            OcspSigner::Issuer,
-        )
+    #[test]
+    fn key_material_older_than_a_year_is_reported() {
+        // MedMij TLS-2: key material is renewed at least yearly.
+        let f = Fixture::new();
+        let now = SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let fresh = f.issue(SERVER);
+        let old = f
+            .pki
+            .issue(
+                &[SERVER],
+                &CertOptions {
+                    not_before: now - 400 * day,
+                    not_after: now + 30 * day,
+                    ..f.opts()
+                },
+            )
+            .unwrap();
+        let own = OwnCertificates::new(vec![
+            fresh.own_certificate().unwrap(),
+            old.own_certificate().unwrap(),
+            // A fresh certificate on a key generated 2 years ago.
+            fresh
+                .own_certificate()
+                .unwrap()
+                .with_key_created(unix(now - 730 * day)),
+        ])
         .unwrap();
-    let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> { Ok(der.clone()) };
-    let policy = medmij_tls::OcspPolicy {
-        max_age_without_next_update: Duration::from_secs(600),
-        ..Default::default()
-    };
-    let node = f
-        .node(&f.issue(SERVER))
-        .with_ocsp(OcspChecker::new(Some(Arc::new(source))).with_policy(policy));
-    let at = |secs: u64| {
-        node.checks().check(
-            PeerRole::Client,
-            &client.chain[0],
-            &client.chain[1..],
-            None,
-            &[],
-            unix(now + Duration::from_secs(secs)),
-        )
-    };
-    assert!(at(0).is_ok());
-    assert!(at(590).is_ok());
-    let err = at(610).unwrap_err();
-    assert!(
-        matches!(
+        let report = own.key_age_report(unix(now));
+        assert_eq!(report.len(), 2, "{report:?}");
+        assert!(report.iter().any(|w| w.age_days == 400 && !w.expired));
+        assert!(report.iter().any(|w| w.age_days == 730));
+        // A year later the fresh one is old and expired too.
+        let report = own.key_age_report(unix(now + 400 * day));
+        assert_eq!(report.len(), 3);
+        assert!(report.iter().all(|w| w.expired));
+    }
+}
+
+/// MedMij TLS-3: chain, validity, key usage and OCSP (hard fail).
+mod tls_3 {
+    use super::*;
+
+    #[test]
+    fn ocsp_answer_for_another_serial_is_refused() {
+        // RFC 6960 3.2 (1): the answer must be about this certificate.
+        let f = Fixture::new();
+        let other = f.issue("other.gateway.example.nl");
+        let now = SystemTime::now();
+        let der = f
+            .pki
+            .ocsp_response(
+                &other.serial,
+                TestStatus::Good,
+                now,
+                Some(now + Duration::from_secs(600)),
+                OcspSigner::Issuer,
+            )
+            .unwrap();
+        let err = check_with_answer(&f, der).unwrap_err();
+        assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::NoMatchingResponse));
+    }
+
+    #[test]
+    fn ocsp_unknown_status_is_refused() {
+        let f = Fixture::new();
+        // RFC 6960 2.2: "unknown" is no validation result (MedMij TLS-3).
+        let now = SystemTime::now();
+        let client = f.issue(CLIENT);
+        let der = f
+            .pki
+            .ocsp_response(
+                &client.serial,
+                TestStatus::Unknown,
+                now,
+                Some(now + Duration::from_secs(600)),
+                OcspSigner::Issuer,
+            )
+            .unwrap();
+        let node = node_fed_with(&f, OcspPolicy::default(), &client, der);
+        let err = check_at(&node, &client, SystemTime::now()).unwrap_err();
+        assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::UnknownStatus));
+    }
+
+    #[test]
+    fn ocsp_error_statuses_and_garbage_are_refused() {
+        // RFC 6960 2.3: tryLater etc. give no validation result; garbage is malformed.
+        let f = Fixture::new();
+        let try_later = [0x30, 0x03, 0x0a, 0x01, 0x03];
+        let err = check_with_answer(&f, try_later.to_vec()).unwrap_err();
+        assert!(matches!(
             err.refusal,
-            Refusal::Ocsp(OcspFailure::Stale {
-                next_update: None,
-                ..
-            })
-        ),
-        "{err:?}"
-    );
+            Refusal::Ocsp(OcspFailure::ResponderStatus(_))
+        ));
+        let err = check_with_answer(&f, b"<html>not OCSP</html>".to_vec()).unwrap_err();
+        assert!(matches!(
+            err.refusal,
+            Refusal::Ocsp(OcspFailure::Malformed(_))
+        ));
+        let err = check_with_answer(&f, Vec::new()).unwrap_err();
+        assert!(matches!(
+            err.refusal,
+            Refusal::Ocsp(OcspFailure::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn ocsp_answer_from_the_future_is_refused() {
+        let f = Fixture::new();
+        let now = SystemTime::now();
+        let client = f.issue(CLIENT);
+        let der = f
+            .pki
+            .ocsp_response(
+                &client.serial,
+                TestStatus::Good,
+                now + Duration::from_secs(3600),
+                Some(now + Duration::from_secs(7200)),
+                OcspSigner::Issuer,
+            )
+            .unwrap();
+        let node = node_fed_with(&f, OcspPolicy::default(), &client, der);
+        let err = check_at(&node, &client, SystemTime::now()).unwrap_err();
+        assert!(matches!(
+            err.refusal,
+            Refusal::Ocsp(OcspFailure::NotYetValid { .. })
+        ));
+    }
+
+    #[test]
+    fn refusals_map_to_fitting_alerts() {
+        use rustls::AlertDescription as A;
+        let cases = [
+            (
+                Refusal::NotOnWhitelist {
+                    hostname: "x".into(),
+                },
+                A::AccessDenied,
+            ),
+            (
+                Refusal::WhitelistUndetermined {
+                    hostname: "x".into(),
+                },
+                A::AccessDenied,
+            ),
+            (
+                Refusal::Ocsp(OcspFailure::Revoked { revocation_time: 1 }),
+                A::CertificateRevoked,
+            ),
+            (Refusal::Ocsp(OcspFailure::Timeout(5)), A::UnknownCA),
+            (
+                Refusal::Ocsp(OcspFailure::Stale {
+                    this_update: 0,
+                    next_update: Some(1),
+                    now: 2,
+                }),
+                A::BadCertificateStatusResponse,
+            ),
+            (
+                Refusal::Certificate {
+                    problem: medmij_tls::CertificateProblem::Expired,
+                    detail: String::new(),
+                },
+                A::CertificateExpired,
+            ),
+            (Refusal::NoDnsName, A::BadCertificate),
+        ];
+        for (r, a) in cases {
+            assert_eq!(r.alert(), a, "{r}");
+        }
+    }
+
+    #[test]
+    fn mutated_ocsp_answers_never_panic_and_never_pass() {
+        // Never a panic on bad input; a bit flip anywhere in a signed answer refuses.
+        let f = Fixture::new();
+        let client = f.issue(CLIENT);
+        let now = SystemTime::now();
+        let good = f
+            .pki
+            .ocsp_response(
+                &client.serial,
+                TestStatus::Good,
+                now,
+                Some(now + Duration::from_secs(600)),
+                OcspSigner::Issuer,
+            )
+            .unwrap();
+        let current = Arc::new(std::sync::Mutex::new(good.clone()));
+        let cur = current.clone();
+        let source = move |_: &OcspQuery| -> Result<Vec<u8>, OcspSourceError> {
+            Ok(cur.lock().unwrap().clone())
+        };
+        let node = f.node(&f.issue(SERVER)).with_ocsp(OcspChecker::new());
+        let driver = OcspDriver::new(node.ocsp_checker());
+        driver.watch_chain(&client.chain).unwrap();
+        let check = || {
+            node.checks().ocsp().cache().clear();
+            driver.refresh_all_now();
+            assert_eq!(driver.refresh_blocking(&source, SystemTime::now()), 1);
+            check_at(&node, &client, SystemTime::now())
+        };
+        assert!(check().is_ok());
+        let mut passed = Vec::new();
+        for i in 0..good.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut m = good.clone();
+                m[i] ^= bit;
+                *current.lock().unwrap() = m;
+                if check().is_ok() {
+                    passed.push((i, bit));
+                }
+            }
+            // Truncations too.
+            *current.lock().unwrap() = good[..i].to_vec();
+            assert!(check().is_err(), "truncated at {i} passed");
+        }
+        assert!(passed.is_empty(), "mutations that passed: {passed:?}");
+    }
+
+    #[test]
+    fn staple_is_refreshed_at_run_time() {
+        // MedMij TLS-3: a server keeps a fresh stapled answer without rebuilding its
+        // config; a revoked answer is never stapled.
+        let f = Fixture::new();
+        let s = f.issue(SERVER);
+        let own = s.own_certificate().unwrap();
+        let server = BackChannel::new(
+            f.pki.trust_anchors().unwrap(),
+            f.whitelist.clone(),
+            OwnCertificates::new(vec![own.clone()]).unwrap(),
+        )
+        .with_ocsp(f.ocsp.clone());
+        let sc = server.server_config().unwrap();
+        // This client can only be satisfied by a staple.
+        let client = BackChannel::new(
+            f.pki.trust_anchors().unwrap(),
+            f.whitelist.clone(),
+            OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
+        );
+        let cc = client.client_config().unwrap();
+        let o = f.handshake(&cc, &sc, SERVER);
+        assert_eq!(
+            o.client,
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownRevocationStatus
+            ))
+        );
+
+        let fetcher = medmij_tls::HttpOcspFetcher::new();
+        let policy = OcspPolicy::default();
+        own.refresh_ocsp_staple(&fetcher, &policy, UnixTime::now())
+            .unwrap();
+        let o = f.handshake(&cc, &sc, SERVER);
+        assert!(o.ok(), "{o:?}");
+
+        f.responder.revoke(&s.serial);
+        let err = own
+            .refresh_ocsp_staple(&fetcher, &policy, UnixTime::now())
+            .unwrap_err();
+        assert!(matches!(err, OcspFailure::Revoked { .. }), "{err:?}");
+
+        // The client cached the good staple it checked (valid until its
+        // nextUpdate); a client that never saw it refuses the unstapled server.
+        own.set_ocsp_staple(None);
+        assert!(f.handshake(&cc, &sc, SERVER).ok());
+        let fresh_client = client.with_ocsp(OcspChecker::new());
+        let cc = fresh_client.client_config().unwrap();
+        assert!(f.handshake(&cc, &sc, SERVER).client.is_some());
+    }
+
+    #[test]
+    fn answer_without_next_update_is_fresh_for_max_age_only() {
+        // MedMij TLS-3: without nextUpdate an answer counts as fresh for
+        // OcspPolicy::max_age_without_next_update after thisUpdate, then it is stale.
+        let f = Fixture::new();
+        let client = f.issue(CLIENT);
+        let now = SystemTime::now();
+        let der = f
+            .pki
+            .ocsp_response(
+                &client.serial,
+                TestStatus::Good,
+                now,
+                None,
+                OcspSigner::Issuer,
+            )
+            .unwrap();
+        let policy = medmij_tls::OcspPolicy {
+            max_age_without_next_update: Duration::from_secs(600),
+            ..Default::default()
+        };
+        let node = node_fed_with(&f, policy, &client, der);
+        let at = |secs: u64| check_at(&node, &client, now + Duration::from_secs(secs));
+        assert!(at(0).is_ok());
+        assert!(at(590).is_ok());
+        let err = at(610).unwrap_err();
+        assert!(
+            matches!(
+                err.refusal,
+                Refusal::Ocsp(OcspFailure::Stale {
+                    next_update: None,
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+    }
 }

@@ -1,5 +1,5 @@
 //! Handshakes against real peers on 127.0.0.1: `openssl s_server`, `openssl
-//! s_client`, `curl`, and a real `openssl ocsp` responder (MedMij TLS-1..4).
+//! s_client`, `curl`, and a real `openssl ocsp` responder (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
 //!
 //! These tests need the `openssl` and `curl` binaries and FAIL (never skip) when
 //! they are missing. Every child process is killed when its test ends.
@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 use common::{CLIENT, Fixture, SERVER};
 use medmij_tls::test_pki::{CertOptions, IssuedCert, TestPki};
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspFailure, OcspPolicy, OwnCertificates, PeerRole, Refusal,
-    front_channel_server_config,
+    BackChannel, OcspFailure, OwnCertificates, PeerRole, Refusal, front_channel_server_config,
 };
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
@@ -417,17 +416,20 @@ fn env() -> Env {
 }
 
 impl Env {
+    /// A node presenting `cert`; the host's OCSP driver has already fetched
+    /// the answers for both test certificates (MedMij TLS-3: the verifier
+    /// reads only the cache), so start the responder first.
     fn node(&self, cert: &IssuedCert) -> BackChannel {
+        self.f.driver.watch_chain(&self.server.chain).unwrap();
+        self.f.driver.watch_chain(&self.client.chain).unwrap();
+        self.f.driver.refresh_all_now();
+        self.f.refresh();
         BackChannel::new(
             self.f.pki.trust_anchors().unwrap(),
             self.f.whitelist.clone(),
             OwnCertificates::new(vec![cert.own_certificate().unwrap()]).unwrap(),
         )
-        .ocsp_source(Arc::new(HttpOcspFetcher::new()))
-        .ocsp_policy(OcspPolicy {
-            timeout: Duration::from_secs(3),
-            ..OcspPolicy::default()
-        })
+        .with_ocsp(self.f.ocsp.clone())
         .refusal_log(self.f.log())
     }
 
@@ -464,285 +466,6 @@ impl Env {
         let ev = r.last().expect("a refusal was logged");
         (ev.peer, ev.refusal.clone())
     }
-}
-
-#[test]
-fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
-    // MedMij TLS-2..4: our client against OpenSSL's server, OCSP from `openssl ocsp`.
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let (_srv, port) = e.s_server();
-    let page = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap();
-    assert!(page.contains("200 ok"), "{page}");
-    assert!(e.f.refusals().is_empty());
-
-    // MedMij TLS-4: the same server, no longer on the Whitelist, is refused.
-    e.f.whitelist.replace([CLIENT]);
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("ApplicationVerificationFailure"), "{err}");
-    assert!(matches!(
-        e.last_refusal(),
-        (PeerRole::Server, Refusal::NotOnWhitelist { .. })
-    ));
-}
-
-#[test]
-fn rustls_client_uses_the_staple_of_openssl_s_server() {
-    // MedMij TLS-3: a stapled answer (`s_server -status_file`) is used; this client
-    // has no OCSP source, so only the staple can satisfy it.
-    let e = env();
-    let now = std::time::SystemTime::now();
-    let staple =
-        e.f.pki
-            .ocsp_response(
-                &e.server.serial,
-                medmij_tls::test_pki::TestStatus::Good,
-                now,
-                Some(now + Duration::from_secs(3600)),
-                medmij_tls::test_pki::OcspSigner::Issuer,
-            )
-            .unwrap();
-    let staple_file = e.dir.path().join("staple.der");
-    std::fs::write(&staple_file, staple).unwrap();
-    let (_srv, port) = e.s_server_with(&["-status_file", staple_file.to_str().unwrap()]);
-    let client = BackChannel::new(
-        e.f.pki.trust_anchors().unwrap(),
-        e.f.whitelist.clone(),
-        OwnCertificates::new(vec![e.client.own_certificate().unwrap()]).unwrap(),
-    );
-    let page = rustls_get(client.client_config().unwrap(), port, SERVER).unwrap();
-    assert!(page.contains("200 ok"), "{page}");
-
-    // Without the staple the same client refuses: no validation result.
-    let (_srv2, port2) = e.s_server();
-    let err = rustls_get(client.client_config().unwrap(), port2, SERVER).unwrap_err();
-    assert!(err.contains("UnknownRevocationStatus"), "{err}");
-}
-
-#[test]
-fn rustls_client_refuses_revoked_openssl_s_server() {
-    // MedMij TLS-3: `openssl ocsp` says revoked.
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.client],
-        &[&e.server],
-        None,
-    );
-    let (_srv, port) = e.s_server();
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("Revoked"), "{err}");
-    assert!(matches!(
-        e.last_refusal(),
-        (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
-    ));
-}
-
-#[test]
-fn rustls_client_refuses_openssl_ocsp_signed_by_wrong_responder() {
-    // MedMij TLS-3: a responder of another CA signs the answer.
-    let e = env();
-    let other = TestPki::new("other").unwrap();
-    let r = other.issue_ocsp_responder(true).unwrap();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        Some((&r.cert_pem, &r.key_pem)),
-    );
-    let (_srv, port) = e.s_server();
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("InvalidOcspResponse"), "{err}");
-    assert!(matches!(
-        e.last_refusal().1,
-        Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))
-    ));
-}
-
-#[test]
-fn rustls_client_refuses_when_openssl_ocsp_is_down() {
-    // MedMij TLS-3: no answer at all refuses.
-    let e = env();
-    let (_srv, port) = e.s_server();
-    let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
-    assert!(err.contains("UnknownRevocationStatus"), "{err}");
-}
-
-#[test]
-fn openssl_s_client_to_rustls_server() {
-    // MedMij TLS-2..4: OpenSSL as the client; our server checks its certificate
-    // against `openssl ocsp` and the Whitelist, also after a Whitelist update.
-    need("openssl");
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
-    let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
-    assert_eq!(srv.outcome(), Ok("GET / HTTP/1.0".to_string()));
-
-    // MedMij TLS-4, LISTS-8: new list version without the client.
-    e.f.whitelist.replace([SERVER]);
-    let _ = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
-    let err = srv.outcome().unwrap_err();
-    assert!(err.contains("ApplicationVerificationFailure"), "{err}");
-}
-
-#[test]
-fn rustls_server_refuses_revoked_openssl_client() {
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server],
-        &[&e.client],
-        None,
-    );
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
-    let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
-    let err = srv.outcome().unwrap_err();
-    assert!(err.contains("Revoked"), "{err}");
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(all.contains("certificate revoked"), "{all}");
-}
-
-#[test]
-fn back_channel_refuses_tls11_and_cbc_only_clients() {
-    // MedMij TLS-1: nothing below "good" on the back channel.
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 3);
-    for args in [
-        &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"][..],
-        &[
-            "-tls1_2",
-            "-cipher",
-            "ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0",
-        ][..],
-        &[
-            "-tls1_2",
-            "-cipher",
-            "AES256-GCM-SHA384:AES128-GCM-SHA256:@SECLEVEL=0",
-        ][..],
-    ] {
-        let out = s_client(srv.port, args, e.dir.path(), Some(&e.client), &e.ca);
-        assert!(!out.status.success(), "{args:?} connected");
-        let err = srv.outcome().unwrap_err();
-        assert!(
-            err.contains("PeerIncompatible") || err.contains("peer is incompatible"),
-            "{args:?}: {err}"
-        );
-    }
-}
-
-#[test]
-fn curl_to_rustls_server() {
-    // MedMij TLS-2..4 with curl as the client, good and not whitelisted.
-    need("curl");
-    let e = env();
-    let _ocsp = openssl_ocsp(
-        e.dir.path(),
-        &e.f.pki,
-        e.ocsp_port,
-        &[&e.server, &e.client],
-        &[],
-        None,
-    );
-    let rogue =
-        e.f.pki
-            .issue(
-                &["rogue.gateway.example.nl"],
-                &CertOptions::with_ocsp(&format!("http://127.0.0.1:{}/", e.ocsp_port)),
-            )
-            .unwrap();
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
-    let d = e.dir.path();
-    let curl = |c: &IssuedCert, tag: &str| {
-        Command::new("curl")
-            .args(["-sS", "--max-time", "15", "--cacert"])
-            .arg(&e.ca)
-            .arg("--cert")
-            .arg(write(d, &format!("curl-{tag}.pem"), &c.chain_pem))
-            .arg("--key")
-            .arg(write(d, &format!("curl-{tag}.key"), &c.key_pem))
-            .args([
-                "--resolve",
-                &format!("{SERVER}:{}:127.0.0.1", srv.port),
-                &format!("https://{SERVER}:{}/", srv.port),
-            ])
-            .output()
-            .expect("run curl")
-    };
-    let out = curl(&e.client, "good");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
-    assert!(srv.outcome().is_ok());
-
-    let out = curl(&rogue, "rogue");
-    assert!(!out.status.success());
-    assert!(
-        srv.outcome()
-            .unwrap_err()
-            .contains("ApplicationVerificationFailure")
-    );
-    assert!(matches!(e.last_refusal().1, Refusal::NotOnWhitelist { .. }));
-}
-
-#[test]
-fn rustls_server_refuses_expired_openssl_client() {
-    // MedMij TLS-3: validity period, OpenSSL as the client.
-    let e = env();
-    let now = std::time::SystemTime::now();
-    let day = Duration::from_secs(86_400);
-    let expired =
-        e.f.pki
-            .issue(
-                &[CLIENT],
-                &CertOptions {
-                    not_before: now - 10 * day,
-                    not_after: now - day,
-                    ..CertOptions::default()
-                },
-            )
-            .unwrap();
-    let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
-    let _ = s_client(srv.port, &[], e.dir.path(), Some(&expired), &e.ca);
-    let err = srv.outcome().unwrap_err();
-    assert!(err.contains("Expired"), "{err}");
 }
 
 fn scan(port: u16, ca: &Path, client: Option<(&Path, &Path, &Path)>) -> Vec<String> {
@@ -826,58 +549,511 @@ fn ecdsa_and_rsa(e: &Env, name: &str) -> Vec<medmij_tls::OwnCertificate> {
     ]
 }
 
-#[test]
-fn back_channel_profile_offers_exactly_the_intended_set() {
-    // MedMij TLS-1: per version, suite and group, with `openssl s_client`.
-    let e = env();
-    let client =
-        e.f.pki
-            .issue(&[CLIENT], &CertOptions::with_ocsp(e.f.responder.url()))
-            .unwrap();
-    let back = BackChannel::new(
-        e.f.pki.trust_anchors().unwrap(),
-        e.f.whitelist.clone(),
-        OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap(),
-    )
-    .ocsp_source(Arc::new(HttpOcspFetcher::new()))
-    .refusal_log(e.f.log());
-    let srv = serve(back.server_config().unwrap(), usize::MAX);
-    let d = e.dir.path();
-    let got = scan(
-        srv.port,
-        &e.ca,
-        Some((
-            &write(d, "scan.pem", &client.cert_pem),
-            &write(d, "scan.key", &client.key_pem),
-            &write(d, "scan-chain.pem", &client.chain_pem),
-        )),
-    );
-    assert_eq!(got, expected_profile(), "refusals: {:?}", e.f.refusals());
+/// MedMij TLS-1: versions, suites and groups; the key-exchange group is the
+/// server's choice, whatever order the client offers; ffdhe is never negotiated.
+mod tls_1 {
+    use super::*;
+    use medmij_tls::ServerConfigs;
+
+    /// Serve with `configs`, choosing the config per ClientHello (rustls'
+    /// `Acceptor`), as the tokio adapter does.
+    fn serve_preferring(configs: ServerConfigs, connections: usize) -> RustlsServer {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for _ in 0..connections {
+                let Ok((mut sock, _)) = l.accept() else {
+                    return;
+                };
+                sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                let res = (|| {
+                    let mut acceptor = rustls::server::Acceptor::default();
+                    let accepted = loop {
+                        acceptor.read_tls(&mut sock).map_err(|e| e.to_string())?;
+                        if let Some(a) = acceptor.accept().map_err(|(e, _)| e.to_string())? {
+                            break a;
+                        }
+                    };
+                    let cfg = configs.for_client_hello(&accepted.client_hello());
+                    let conn = accepted
+                        .into_connection(cfg)
+                        .map_err(|(e, _)| e.to_string())?;
+                    let mut tls = rustls::StreamOwned::new(conn, sock);
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 1024];
+                    loop {
+                        match tls.read(&mut chunk) {
+                            Ok(0) => return Err("closed before request".to_string()),
+                            Ok(n) => {
+                                buf.extend_from_slice(&chunk[..n]);
+                                if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                                    let group = tls
+                                        .conn
+                                        .negotiated_key_exchange_group()
+                                        .map(|g| format!("{:?}", g.name()))
+                                        .unwrap_or_default();
+                                    let _ = tls.write_all(
+                                        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+                                    );
+                                    tls.conn.send_close_notify();
+                                    let _ = tls.flush();
+                                    return Ok(group);
+                                }
+                            }
+                            Err(e) => return Err(e.to_string()),
+                        }
+                    }
+                })();
+                if tx.send(res).is_err() {
+                    return;
+                }
+            }
+        });
+        RustlsServer { port, rx }
+    }
+
+    /// What `openssl s_client` says it negotiated ("Server Temp Key" line).
+    fn temp_key(out: &Output) -> String {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("Server Temp Key: "))
+            .unwrap_or("none")
+            .to_string()
+    }
+
+    fn check_orders(srv: &RustlsServer, e: &Env, client: Option<&IssuedCert>) {
+        for (version, groups, want_openssl, want_rustls) in [
+            ("-tls1_3", "X25519:P-384", "384 bits", "secp384r1"),
+            ("-tls1_3", "P-256:P-384:X25519", "384 bits", "secp384r1"),
+            ("-tls1_3", "ffdhe2048:P-256:X25519", "X25519", "X25519"),
+            (
+                "-tls1_3",
+                "ffdhe3072:ffdhe4096:P-256",
+                "256 bits",
+                "secp256r1",
+            ),
+            ("-tls1_2", "X25519:P-256:P-384", "384 bits", "secp384r1"),
+            ("-tls1_2", "P-256:X25519", "X25519", "X25519"),
+        ] {
+            let out = s_client(
+                srv.port,
+                &[version, "-groups", groups],
+                e.dir.path(),
+                client,
+                &e.ca,
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.contains("Verify return code: 0 (ok)"),
+                "{version} {groups}: {stdout}"
+            );
+            let key = temp_key(&out);
+            assert!(key.contains(want_openssl), "{version} {groups}: {key}");
+            assert_eq!(
+                srv.outcome(),
+                Ok(want_rustls.to_string()),
+                "{version} {groups}"
+            );
+        }
+    }
+
+    #[test]
+    fn front_channel_group_is_the_servers_choice_whatever_the_client_order() {
+        need("openssl");
+        let e = env();
+        let cfgs = medmij_tls::front_channel_server_configs(
+            OwnCertificates::new(vec![e.server.own_certificate().unwrap()]).unwrap(),
+        )
+        .unwrap();
+        let srv = serve_preferring(cfgs, 6);
+        check_orders(&srv, &e, None);
+    }
+
+    #[test]
+    fn back_channel_group_is_the_servers_choice_whatever_the_client_order() {
+        need("openssl");
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let cfgs = e.node(&e.server).server_configs().unwrap();
+        let srv = serve_preferring(cfgs, 6);
+        check_orders(&srv, &e, Some(&e.client));
+    }
+
+    #[test]
+    fn ffdhe_only_clients_are_refused_on_both_channels() {
+        need("openssl");
+        let e = env();
+        let front = medmij_tls::front_channel_server_configs(
+            OwnCertificates::new(vec![e.server.own_certificate().unwrap()]).unwrap(),
+        )
+        .unwrap();
+        let back = e.node(&e.server).server_configs().unwrap();
+        for cfgs in [front, back] {
+            let srv = serve_preferring(cfgs, 2);
+            for version in ["-tls1_3", "-tls1_2"] {
+                let out = s_client(
+                    srv.port,
+                    &[version, "-groups", "ffdhe2048:ffdhe3072:ffdhe4096"],
+                    e.dir.path(),
+                    Some(&e.client),
+                    &e.ca,
+                );
+                assert!(!out.status.success(), "{version}: connected");
+                let err = srv.outcome().unwrap_err();
+                assert!(
+                    err.contains("PeerIncompatible") || err.contains("peer is incompatible"),
+                    "{version}: {err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn back_channel_refuses_tls11_and_cbc_only_clients() {
+        // MedMij TLS-1: nothing below "good" on the back channel.
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 3);
+        for args in [
+            &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"][..],
+            &[
+                "-tls1_2",
+                "-cipher",
+                "ECDHE-ECDSA-AES256-SHA384:ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA:@SECLEVEL=0",
+            ][..],
+            &[
+                "-tls1_2",
+                "-cipher",
+                "AES256-GCM-SHA384:AES128-GCM-SHA256:@SECLEVEL=0",
+            ][..],
+        ] {
+            let out = s_client(srv.port, args, e.dir.path(), Some(&e.client), &e.ca);
+            assert!(!out.status.success(), "{args:?} connected");
+            let err = srv.outcome().unwrap_err();
+            assert!(
+                err.contains("PeerIncompatible") || err.contains("peer is incompatible"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn back_channel_profile_offers_exactly_the_intended_set() {
+        // MedMij TLS-1: per version, suite and group, with `openssl s_client`.
+        let e = env();
+        let client =
+            e.f.pki
+                .issue(&[CLIENT], &CertOptions::with_ocsp(e.f.responder.url()))
+                .unwrap();
+        let back = BackChannel::new(
+            e.f.pki.trust_anchors().unwrap(),
+            e.f.whitelist.clone(),
+            OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap(),
+        )
+        .with_ocsp(e.f.ocsp.clone())
+        .refusal_log(e.f.log());
+        e.f.driver.watch_chain(&client.chain).unwrap();
+        assert_eq!(e.f.refresh(), 1);
+        let srv = serve(back.server_config().unwrap(), usize::MAX);
+        let d = e.dir.path();
+        let got = scan(
+            srv.port,
+            &e.ca,
+            Some((
+                &write(d, "scan.pem", &client.cert_pem),
+                &write(d, "scan.key", &client.key_pem),
+                &write(d, "scan-chain.pem", &client.chain_pem),
+            )),
+        );
+        assert_eq!(got, expected_profile(), "refusals: {:?}", e.f.refusals());
+    }
 }
 
-#[test]
-fn front_channel_profile_offers_good_and_sufficient_and_nothing_weaker() {
-    // MedMij TLS-1: the front channel adds the "sufficient" DHE-RSA suites and
-    // ffdhe3072/4096; no CBC (rustls has none), no TLS 1.1, no ffdhe2048.
-    let e = env();
-    let srv = serve(
-        front_channel_server_config(OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap())
-            .unwrap(),
-        usize::MAX,
-    );
-    let got = scan(srv.port, &e.ca, None);
-    let mut expected = expected_profile();
-    expected.extend(
-        [
-            "SUITE tls1_2 DHE-RSA-AES256-GCM-SHA384",
-            "SUITE tls1_2 DHE-RSA-CHACHA20-POLY1305",
-            "SUITE tls1_2 DHE-RSA-AES128-GCM-SHA256",
-            "DHE tls1_2 DH, 4096 bits",
-            "GROUP tls1_3 ffdhe3072",
-            "GROUP tls1_3 ffdhe4096",
-        ]
-        .map(String::from),
-    );
-    expected.sort();
-    assert_eq!(got, expected);
+/// MedMij TLS-3: chain, validity, key usage and OCSP (hard fail).
+mod tls_3 {
+    use super::*;
+
+    #[test]
+    fn rustls_client_uses_the_staple_of_openssl_s_server() {
+        // MedMij TLS-3: a stapled answer (`s_server -status_file`) is used; this client
+        // has no OCSP source, so only the staple can satisfy it.
+        let e = env();
+        let now = std::time::SystemTime::now();
+        let staple =
+            e.f.pki
+                .ocsp_response(
+                    &e.server.serial,
+                    medmij_tls::test_pki::TestStatus::Good,
+                    now,
+                    Some(now + Duration::from_secs(3600)),
+                    medmij_tls::test_pki::OcspSigner::Issuer,
+                )
+                .unwrap();
+        let staple_file = e.dir.path().join("staple.der");
+        std::fs::write(&staple_file, staple).unwrap();
+        let (_srv, port) = e.s_server_with(&["-status_file", staple_file.to_str().unwrap()]);
+        let client = BackChannel::new(
+            e.f.pki.trust_anchors().unwrap(),
+            e.f.whitelist.clone(),
+            OwnCertificates::new(vec![e.client.own_certificate().unwrap()]).unwrap(),
+        );
+        let page = rustls_get(client.client_config().unwrap(), port, SERVER).unwrap();
+        assert!(page.contains("200 ok"), "{page}");
+
+        // The client cached the staple it checked; a client that never saw one
+        // refuses the same server without a staple: no validation result.
+        let (_srv2, port2) = e.s_server();
+        let fresh = client.with_ocsp(medmij_tls::OcspChecker::new());
+        let err = rustls_get(fresh.client_config().unwrap(), port2, SERVER).unwrap_err();
+        assert!(err.contains("UnknownRevocationStatus"), "{err}");
+    }
+
+    #[test]
+    fn rustls_client_refuses_revoked_openssl_s_server() {
+        // MedMij TLS-3: `openssl ocsp` says revoked.
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.client],
+            &[&e.server],
+            None,
+        );
+        let (_srv, port) = e.s_server();
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("Revoked"), "{err}");
+        assert!(matches!(
+            e.last_refusal(),
+            (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
+        ));
+    }
+
+    #[test]
+    fn rustls_client_refuses_openssl_ocsp_signed_by_wrong_responder() {
+        // MedMij TLS-3: a responder of another CA signs the answer.
+        let e = env();
+        let other = TestPki::new("other").unwrap();
+        let r = other.issue_ocsp_responder(true).unwrap();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            Some((&r.cert_pem, &r.key_pem)),
+        );
+        let (_srv, port) = e.s_server();
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("InvalidOcspResponse"), "{err}");
+        assert!(matches!(
+            e.last_refusal().1,
+            Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))
+        ));
+    }
+
+    #[test]
+    fn rustls_client_refuses_when_openssl_ocsp_is_down() {
+        // MedMij TLS-3: no answer at all refuses.
+        let e = env();
+        let (_srv, port) = e.s_server();
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("UnknownRevocationStatus"), "{err}");
+    }
+
+    #[test]
+    fn rustls_server_refuses_revoked_openssl_client() {
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server],
+            &[&e.client],
+            None,
+        );
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
+        let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let err = srv.outcome().unwrap_err();
+        assert!(err.contains("Revoked"), "{err}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(all.contains("certificate revoked"), "{all}");
+    }
+
+    #[test]
+    fn rustls_server_refuses_expired_openssl_client() {
+        // MedMij TLS-3: validity period, OpenSSL as the client.
+        let e = env();
+        let now = std::time::SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let expired =
+            e.f.pki
+                .issue(
+                    &[CLIENT],
+                    &CertOptions {
+                        not_before: now - 10 * day,
+                        not_after: now - day,
+                        ..CertOptions::default()
+                    },
+                )
+                .unwrap();
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
+        let _ = s_client(srv.port, &[], e.dir.path(), Some(&expired), &e.ca);
+        let err = srv.outcome().unwrap_err();
+        assert!(err.contains("Expired"), "{err}");
+    }
+}
+
+/// MedMij TLS-4: the Whitelist and the peer's DNS name.
+mod tls_4 {
+    use super::*;
+
+    #[test]
+    fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
+        // MedMij TLS-2, TLS-3, TLS-4: our client against OpenSSL's server, OCSP from `openssl ocsp`.
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let (_srv, port) = e.s_server();
+        let page = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap();
+        assert!(page.contains("200 ok"), "{page}");
+        assert!(e.f.refusals().is_empty());
+
+        // MedMij TLS-4: the same server, no longer on the Whitelist, is refused.
+        e.f.whitelist.replace([CLIENT]);
+        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        assert!(err.contains("ApplicationVerificationFailure"), "{err}");
+        assert!(matches!(
+            e.last_refusal(),
+            (PeerRole::Server, Refusal::NotOnWhitelist { .. })
+        ));
+    }
+
+    #[test]
+    fn openssl_s_client_to_rustls_server() {
+        // MedMij TLS-2, TLS-3, TLS-4: OpenSSL as the client; our server checks its certificate
+        // against `openssl ocsp` and the Whitelist, also after a Whitelist update.
+        need("openssl");
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
+        let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
+        assert_eq!(srv.outcome(), Ok("GET / HTTP/1.0".to_string()));
+
+        // MedMij TLS-4, LISTS-8: new list version without the client.
+        e.f.whitelist.replace([SERVER]);
+        let _ = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let err = srv.outcome().unwrap_err();
+        assert!(err.contains("ApplicationVerificationFailure"), "{err}");
+    }
+
+    #[test]
+    fn curl_to_rustls_server() {
+        // MedMij TLS-2, TLS-3, TLS-4 with curl as the client, good and not whitelisted.
+        need("curl");
+        let e = env();
+        let _ocsp = openssl_ocsp(
+            e.dir.path(),
+            &e.f.pki,
+            e.ocsp_port,
+            &[&e.server, &e.client],
+            &[],
+            None,
+        );
+        let rogue =
+            e.f.pki
+                .issue(
+                    &["rogue.gateway.example.nl"],
+                    &CertOptions::with_ocsp(&format!("http://127.0.0.1:{}/", e.ocsp_port)),
+                )
+                .unwrap();
+        let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
+        let d = e.dir.path();
+        let curl = |c: &IssuedCert, tag: &str| {
+            Command::new("curl")
+                .args(["-sS", "--max-time", "15", "--cacert"])
+                .arg(&e.ca)
+                .arg("--cert")
+                .arg(write(d, &format!("curl-{tag}.pem"), &c.chain_pem))
+                .arg("--key")
+                .arg(write(d, &format!("curl-{tag}.key"), &c.key_pem))
+                .args([
+                    "--resolve",
+                    &format!("{SERVER}:{}:127.0.0.1", srv.port),
+                    &format!("https://{SERVER}:{}/", srv.port),
+                ])
+                .output()
+                .expect("run curl")
+        };
+        let out = curl(&e.client, "good");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+        assert!(srv.outcome().is_ok());
+
+        let out = curl(&rogue, "rogue");
+        assert!(!out.status.success());
+        assert!(
+            srv.outcome()
+                .unwrap_err()
+                .contains("ApplicationVerificationFailure")
+        );
+        assert!(matches!(e.last_refusal().1, Refusal::NotOnWhitelist { .. }));
+    }
+}
+
+/// MedMij TLS-6: the front channel "good" only.
+mod tls_6 {
+    use super::*;
+
+    #[test]
+    fn front_channel_profile_offers_the_good_set_and_nothing_else() {
+        // MedMij TLS-6: the front channel offers exactly the back channel's "good"
+        // set: no DHE-RSA suites, no ffdhe groups, no CBC, no TLS 1.1.
+        let e = env();
+        let srv = serve(
+            front_channel_server_config(OwnCertificates::new(ecdsa_and_rsa(&e, SERVER)).unwrap())
+                .unwrap(),
+            usize::MAX,
+        );
+        let got = scan(srv.port, &e.ca, None);
+        assert_eq!(got, expected_profile());
+    }
 }

@@ -211,8 +211,8 @@ fn whitelist_of(
 ) -> Arc<dyn medmij_tls::Whitelist> {
     let store = store.clone();
     let clock = clock.clone();
-    Arc::new(move |host: &str| {
-        let now = SystemTime::now() + Duration::from_secs(clock.load(Ordering::Relaxed));
+    Arc::new(move |host: &str, now: SystemTime| {
+        let now = now + Duration::from_secs(clock.load(Ordering::Relaxed));
         if store.is_stale(now) {
             return WhitelistAnswer::Undetermined;
         }

@@ -36,7 +36,9 @@ use std::time::{Duration, SystemTime};
 use tokio::task::AbortHandle;
 
 use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
-use medmij_tls::{BackChannel, HttpOcspFetcher, OwnCertificates, WhitelistAnswer};
+use medmij_tls::{
+    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
+};
 
 pub use front_door::FrontDoor;
 pub use limits::{
@@ -205,6 +207,7 @@ pub struct Network {
     pki: Arc<TestPki>,
     front_ports: (u16, u16),
     responder: OcspResponder,
+    ocsp_driver: Arc<OcspDriver>,
     pgo_serial: Vec<u8>,
     pgo_pem: (String, String),
     za_back_port: u16,
@@ -267,6 +270,21 @@ impl Network {
         let stelsel_cert = pki.issue(&[STELSELNODE_HOST], &opts)?;
         let za_cert = pki.issue(&[ZA_HOST], &opts)?;
         let pgo_cert = pki.issue(&[PGO_HOST], &opts)?;
+        // MedMij TLS-3: the verifiers read only the OCSP cache; one driver (the
+        // demo's nodes share one process and one cache) fetches the answers for
+        // the demo's certificates before anything is served.
+        let ocsp = OcspChecker::new();
+        let ocsp_driver = Arc::new(OcspDriver::new(&ocsp));
+        for c in [&stelsel_cert, &za_cert, &pgo_cert] {
+            ocsp_driver.watch_chain(&c.chain)?;
+        }
+        {
+            let d = ocsp_driver.clone();
+            tokio::task::spawn_blocking(move || {
+                d.refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now())
+            })
+            .await?;
+        }
         trace.step(
             "Test PKI",
             "TLS-2, TLS-3",
@@ -290,13 +308,13 @@ impl Network {
         let published = lists::demo_lists(za_back_port)?;
         let stelselnode = Arc::new(stelselnode::Stelselnode::new(published));
         let anchors = || pki.trust_anchors();
-        let ocsp = || Arc::new(HttpOcspFetcher::new());
+        let ocsp = || ocsp.clone();
         let stelsel_back = BackChannel::new(
             anchors()?,
             stelselnode.whitelist(),
             OwnCertificates::new(vec![stelsel_cert.own_certificate()?])?,
         )
-        .ocsp_source(ocsp())
+        .with_ocsp(ocsp())
         .refusal_log(trace.refusal_log("Stelselnode"));
         tasks.push(net::serve(
             stelsel_l,
@@ -317,7 +335,7 @@ impl Network {
         let to_stelselnode = |own: &medmij_tls::test_pki::IssuedCert,
                               who: &'static str|
          -> Result<lists::ListFetcher, DemoError> {
-            let wl = |h: &str| {
+            let wl = |h: &str, _now: SystemTime| {
                 if h == STELSELNODE_HOST {
                     WhitelistAnswer::Listed
                 } else {
@@ -329,7 +347,7 @@ impl Network {
                 Arc::new(wl),
                 OwnCertificates::new(vec![own.own_certificate()?])?,
             )
-            .ocsp_source(ocsp())
+            .with_ocsp(ocsp())
             .refusal_log(trace.refusal_log(who))
             .client_config()?;
             let client = net::client(cfg, &back_hosts, net::KeepAlive::No, None)?;
@@ -374,7 +392,7 @@ impl Network {
             za_whitelist,
             OwnCertificates::new(vec![za_cert.own_certificate()?])?,
         )
-        .ocsp_source(ocsp())
+        .with_ocsp(ocsp())
         .refusal_log(za_refusals);
         tasks.push(net::serve(
             za_front_l,
@@ -411,7 +429,7 @@ impl Network {
             pgo_lists.whitelist(),
             OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
         )
-        .ocsp_source(ocsp())
+        .with_ocsp(ocsp())
         .refusal_log(trace.refusal_log("PGO GW"));
         let pgo_log =
             audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32], &limits)?;
@@ -494,6 +512,7 @@ impl Network {
             pki,
             front_ports,
             responder,
+            ocsp_driver,
             pgo_serial: pgo_cert.serial.clone(),
             pgo_pem: (pgo_cert.chain_pem.clone(), pgo_cert.key_pem.clone()),
             za_back_port,
@@ -748,6 +767,10 @@ impl Network {
     /// the ZA GW refuses its next handshake (MedMij TLS-3).
     pub fn revoke_pgo_certificate(&self) {
         self.responder.revoke(&self.pgo_serial);
+        // The OCSP driver learns it at its next refresh; the demo refreshes now.
+        self.ocsp_driver.refresh_all_now();
+        self.ocsp_driver
+            .refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now());
         self.trace.step(
             "OCSP responder",
             "TLS-3",

@@ -8,11 +8,9 @@
 //! node dropped from the Whitelist or revoked is refused at its very next request,
 //! not only once an idle connection happens to close.
 //!
-//! rustls verifies certificates synchronously inside the handshake, so an OCSP
-//! answer that is not in medmij-tls's cache is fetched (with its timeout) on the
-//! tokio worker doing the handshake. The cache makes that once per certificate
-//! per validity window; a gateway with many peers would prefetch answers on a
-//! blocking thread or have peers staple them.
+//! rustls verifies certificates synchronously inside the handshake; medmij-tls's
+//! verifier reads only the stapled answer and its OCSP cache, which the demo's
+//! `OcspDriver` fills before serving (see `Network::start`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

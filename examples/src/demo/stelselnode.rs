@@ -50,7 +50,7 @@ impl Stelselnode {
     /// Who may connect: the nodes on the Whitelist it publishes (MedMij TLS-4).
     pub(crate) fn whitelist(self: &Arc<Self>) -> Arc<dyn medmij_tls::Whitelist> {
         let me = self.clone();
-        Arc::new(move |host: &str| {
+        Arc::new(move |host: &str, _now: std::time::SystemTime| {
             let g = me.lists.read().unwrap_or_else(|e| e.into_inner());
             match medmij_lists::Whitelist::from_bytes(g.whl.as_bytes()) {
                 Ok(w) if w.contains(host) => WhitelistAnswer::Listed,
