@@ -47,7 +47,7 @@
 //!     "grant_type=authorization_code&code={code}\
 //!      &redirect_uri=https%3A%2F%2Fpgo.example.nl%2Fcb"
 //! );
-//! let out = server.token(&body, &pgo, now + Duration::from_secs(1));
+//! let out = server.token(Some(FORM_CONTENT_TYPE), &body, &pgo, now + Duration::from_secs(1));
 //! assert_eq!(out.response.status(), 200);
 //! let json: serde_json::Value = serde_json::from_str(&out.response.body()).unwrap();
 //! assert_eq!(json["expires_in"], 900);
@@ -61,7 +61,7 @@
 //! assert_eq!(access.scope.to_string(), "umcharderwijk~1");
 //!
 //! // A second presentation of the code is a breach: refused, and the token is revoked.
-//! let again = server.token(&body, &pgo, now + Duration::from_secs(3));
+//! let again = server.token(Some(FORM_CONTENT_TYPE), &body, &pgo, now + Duration::from_secs(3));
 //! assert_eq!(again.response.status(), 400);
 //! assert!(server
 //!     .check_resource(Some(&format!("Bearer {token}")), &za, &gd, Interaction::Read,
@@ -192,8 +192,8 @@ pub use pg::PgStore;
 pub use secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
-    ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, Interaction,
-    InvalidCause, InvalidRequest, IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind,
+    ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, FORM_CONTENT_TYPE,
+    Interaction, InvalidCause, InvalidRequest, IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind,
     ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig, Session, SessionError,
     SessionStage, StaticClientRegistry, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse,
     parse_bearer,

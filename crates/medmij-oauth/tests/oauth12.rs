@@ -178,7 +178,7 @@ fn case_6_invalid_grant() {
         token_body("not-a-uuid"),
         token_body(&bogus.to_uppercase()),
     ] {
-        let out = s.token(&body, &client(), t0());
+        let out = s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0());
         assert_eq!(out.response.status(), 400);
         let json: serde_json::Value = serde_json::from_str(&out.response.body()).unwrap();
         assert_eq!(json["error"], "invalid_grant", "{body}");

@@ -836,14 +836,14 @@ impl ZaGw {
         Ok(net::redirect(&location))
     }
 
-    async fn token(&self, peer: &PeerNames, body: &str) -> R {
+    async fn token(&self, peer: &PeerNames, content_type: Option<&str>, body: &str) -> R {
         let now = self.now();
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
         let client = peer
             .first()
             .ok_or("no client certificate")
             .and_then(|n| ClientId::parse(n).map_err(|_| "bad client name"))?;
-        let out = self.server.token(body, &client, now);
+        let out = self.server.token(content_type, body, &client, now);
         let status = out.response.status();
         let ok = status == 200;
         self.log
@@ -1034,9 +1034,13 @@ async fn front_consent(State(me): St, body: String) -> Response {
 async fn back_token(
     State(me): St,
     Extension(peer): Extension<PeerNames>,
+    headers: HeaderMap,
     body: String,
 ) -> Response {
-    let r = me.token(&peer, &body).await;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let r = me.token(&peer, content_type, &body).await;
     me.answer(r)
 }
 

@@ -32,7 +32,7 @@ pub enum InvalidCause {
     UnknownClient,
     /// `redirect_uri` is not absolute `https` without fragment on the client's host (MedMij OAUTH-4).
     #[error(
-        "redirect_uri must be an absolute https URI without fragment on the client's hostname (MedMij OAUTH-4)"
+        "redirect_uri must be an absolute https URI without fragment on the client's hostname, with a port (if any) in 1..65535 (MedMij OAUTH-4)"
     )]
     BadRedirectUri,
     /// `response_type` is not `code` (MedMij OAUTH-1).
@@ -71,6 +71,11 @@ impl InvalidRequest {
     /// The cause.
     pub fn cause(&self) -> &InvalidCause {
         &self.cause
+    }
+
+    /// The OAUTH-12 case number: always 1 (MedMij OAUTH-12).
+    pub fn case_number(&self) -> u8 {
+        1
     }
 
     /// The OAuth error code: always `invalid_request` (MedMij OAUTH-12 case 1).
@@ -277,6 +282,11 @@ fn collect_params<'a, const N: usize>(
 ) -> Result<[Option<Field<'a>>; N], &'static str> {
     let mut values: [Option<Field<'a>>; N] = [None; N];
     for (k, v) in crate::form::parse(input) {
+        // MedMij OAUTH-3 (RFC 6749 3.1): a parameter sent without a value is omitted, so it
+        // is neither a value nor a repetition.
+        if v.is_empty() {
+            continue;
+        }
         if let Some(i) = index(&k) {
             debug_assert_eq!(names[i], k);
             if values[i].is_some() {
@@ -290,7 +300,7 @@ fn collect_params<'a, const N: usize>(
 
 /// Checks a redirect URI per MedMij OAUTH-4: absolute, `https`, no fragment, host equal to the
 /// client's hostname (exactly: no user info, no other case, no percent-encoded host), an
-/// optional port, and otherwise only RFC 3986 URI characters.
+/// optional port in 1..65535, and otherwise only RFC 3986 URI characters.
 fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
     let Some(rest) = raw
         .as_bytes()
@@ -301,8 +311,16 @@ fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
     };
     let rest = match rest.strip_prefix(b":") {
         Some(p) => {
+            // MedMij OAUTH-4: a port, if any, is 1..65535 in decimal digits; an empty port, a
+            // sign or any other character is refused.
             let digits = p.iter().take_while(|c| c.is_ascii_digit()).count();
             if !(1..=5).contains(&digits) {
+                return false;
+            }
+            let port = p[..digits]
+                .iter()
+                .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+            if !(1..=65535).contains(&port) {
                 return false;
             }
             &p[digits..]

@@ -16,7 +16,7 @@ pub use session::{
     Authentication, CONSENT_PAGE_HEADERS, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase,
     IssueError, Redirect, RedirectKind, Session, SessionError, SessionStage,
 };
-pub use token::{TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse};
+pub use token::{FORM_CONTENT_TYPE, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse};
 
 use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::store::{StoreError, TokenStore};

@@ -96,6 +96,20 @@ impl ResourceError {
         "application/fhir+json"
     }
 
+    /// Every response header besides the status: one `Content-Type`, `Cache-Control:
+    /// no-store` (the answer is about a credential, RFC 6750 5.3, MedMij OAUTH-14) and, for
+    /// case 7, the `WWW-Authenticate` challenge (RFC 6750 3).
+    pub fn headers(&self) -> Vec<(&'static str, &'static str)> {
+        let mut h = vec![
+            ("Content-Type", self.content_type()),
+            ("Cache-Control", "no-store"),
+        ];
+        if let Some(w) = self.www_authenticate() {
+            h.push(("WWW-Authenticate", w));
+        }
+        h
+    }
+
     /// The FHIR OperationOutcome: issue code `suppressed` (case 7) or `incomplete` (case 8).
     pub fn operation_outcome(&self) -> serde_json::Value {
         let (code, text) = match self.kind {

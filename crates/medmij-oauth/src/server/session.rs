@@ -132,6 +132,14 @@ impl Redirect {
     pub fn kind(&self) -> RedirectKind {
         self.kind
     }
+
+    /// The OAUTH-12 case number (2 to 5) of an error redirect; `None` for the code redirect.
+    pub fn case_number(&self) -> Option<u8> {
+        match self.kind {
+            RedirectKind::Code => None,
+            RedirectKind::Error(case) => Some(case.number()),
+        }
+    }
 }
 
 impl fmt::Debug for Redirect {

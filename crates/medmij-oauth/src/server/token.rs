@@ -76,6 +76,18 @@ impl fmt::Debug for TokenResponse {
 }
 
 impl TokenResponse {
+    /// The OAUTH-12 case number: 6 for `invalid_grant` (MedMij OAUTH-12), `None` for a token
+    /// or another error (those are not OAUTH-12 exceptions).
+    pub fn case_number(&self) -> Option<u8> {
+        match self {
+            TokenResponse::Error {
+                error: TokenErrorCode::InvalidGrant,
+                ..
+            } => Some(6),
+            _ => None,
+        }
+    }
+
     /// HTTP status: 200, 400 (401 for `invalid_client`, RFC 6749 5.2; 500 for a store failure).
     pub fn status(&self) -> u16 {
         match self {
@@ -203,6 +215,49 @@ pub enum TokenEvent {
     },
 }
 
+/// The media type a token request must have (RFC 6749 4.1.3).
+pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
+
+/// Checks the token request's `Content-Type`: the media type `application/x-www-form-urlencoded`
+/// (case-insensitive, RFC 9110 8.3.1), with any parameters, but a `charset` only if it is
+/// UTF-8 (the body is decoded as UTF-8, RFC 6749 Appendix B). The error is the
+/// `error_description` to send.
+fn check_form_content_type(content_type: Option<&str>) -> Result<(), &'static str> {
+    let Some(ct) = content_type else {
+        return Err(
+            "The Content-Type header is missing: a token request is application/x-www-form-urlencoded (RFC 6749 4.1.3).",
+        );
+    };
+    let mut parts = ct.split(';');
+    let essence = parts.next().unwrap_or_default().trim_matches([' ', '\t']);
+    if !essence.eq_ignore_ascii_case(FORM_CONTENT_TYPE) {
+        return Err("The Content-Type is not application/x-www-form-urlencoded (RFC 6749 4.1.3).");
+    }
+    for param in parts {
+        let param = param.trim_matches([' ', '\t']);
+        if param.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = param.split_once('=') else {
+            return Err("A Content-Type parameter has no value (RFC 9110 5.6.6).");
+        };
+        if name
+            .trim_end_matches([' ', '\t'])
+            .eq_ignore_ascii_case("charset")
+        {
+            let value = value.trim_matches([' ', '\t']);
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            if !value.eq_ignore_ascii_case("utf-8") {
+                return Err("The Content-Type charset is not UTF-8 (RFC 6749 Appendix B).");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The result of [`AuthorizationServer::token`]: the HTTP answer and the log event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenOutcome {
@@ -213,12 +268,25 @@ pub struct TokenOutcome {
 }
 
 impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C, R> {
-    /// The token endpoint: `body` is the `application/x-www-form-urlencoded` request body and
-    /// `client` the hostname from the client's mTLS certificate (MedMij OAUTH-3).
+    /// The token endpoint: `content_type` is the request's `Content-Type` header (`None` if
+    /// absent), `body` the request body and `client` the hostname from the client's mTLS
+    /// certificate (MedMij OAUTH-3).
     ///
-    /// Any syntactically valid code in the body is retired at once, whatever the outcome
+    /// The body must be `application/x-www-form-urlencoded` (RFC 6749 4.1.3; parameters such
+    /// as `; charset=UTF-8` are allowed, a charset other than UTF-8 is not); otherwise the
+    /// answer is HTTP 400 `invalid_request` and the body is not read, so no code in it counts
+    /// as presented. A parameter sent with an empty value is treated as omitted (MedMij
+    /// OAUTH-3, RFC 6749 3.2).
+    ///
+    /// Any syntactically valid code in a form body is retired at once, whatever the outcome
     /// (MedMij OAUTH-8).
-    pub fn token(&self, body: &str, client: &ClientId, now: SystemTime) -> TokenOutcome {
+    pub fn token(
+        &self,
+        content_type: Option<&str>,
+        body: &str,
+        client: &ClientId,
+        now: SystemTime,
+    ) -> TokenOutcome {
         let refuse = |error, reason| TokenOutcome {
             response: TokenResponse::Error {
                 error,
@@ -236,12 +304,19 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 "The request body is longer than 8192 bytes.",
             );
         }
+        if let Err(reason) = check_form_content_type(content_type) {
+            return refuse(TokenErrorCode::InvalidRequest, reason);
+        }
         // One pass over the body: collect the parameters and retire every valid code in it at
         // once (MedMij OAUTH-8: whatever the outcome).
         let mut redemption: Option<(SecretHash, Redemption)> = None;
         let [mut grant_type, mut code, mut redirect_uri, mut client_id] = [None, None, None, None];
         let mut repeated = false;
         for (k, v) in crate::form::parse(body) {
+            // MedMij OAUTH-3 (RFC 6749 3.2): an empty value is an omitted parameter.
+            if v.is_empty() {
+                continue;
+            }
             let slot = match &*k {
                 "grant_type" => &mut grant_type,
                 "code" => {

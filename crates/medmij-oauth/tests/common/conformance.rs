@@ -163,7 +163,7 @@ pub fn race<S: TokenStore + Send + Sync + 'static>(store: Arc<S>, threads: usize
                 let (s, b, body) = (Arc::clone(&server), Arc::clone(&barrier), token_body(&code));
                 std::thread::spawn(move || {
                     b.wait();
-                    s.token(&body, &client(), t0())
+                    s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0())
                 })
             })
             .collect();
@@ -202,7 +202,9 @@ pub fn race<S: TokenStore + Send + Sync + 'static>(store: Arc<S>, threads: usize
             let (s, b) = (Arc::clone(&server), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 b.wait();
-                s.token(&token_body(&c), &client(), t0()).response.status()
+                s.token(Some(FORM_CONTENT_TYPE), &token_body(&c), &client(), t0())
+                    .response
+                    .status()
             })
         })
         .collect();
