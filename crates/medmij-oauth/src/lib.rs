@@ -175,9 +175,11 @@
 //! one PostgreSQL database.
 
 mod client;
+mod flow;
 mod form;
 #[cfg(feature = "postgres")]
 mod pg;
+mod response;
 mod secret;
 mod server;
 mod store;
@@ -187,9 +189,15 @@ pub use client::{
     AccessGrant, CallbackError, Client, ClientError, CodeReceived, PendingAuthorization,
     PersonMessage, TokenRequest, TokenResponseError, is_zal_uri,
 };
+pub use flow::{
+    Admission, Busy, DEFAULT_FLOW_TTL, DEFAULT_FLOWS_PER_CLIENT, DEFAULT_FLOWS_PER_SOURCE,
+    DEFAULT_FLOWS_TOTAL, DEFAULT_RETRY_AFTER, FlowError, FlowLimit, FlowLimits, FlowOwner,
+    FlowStore, MemoryFlowStore, PendingFlows, Resumed, StoredFlow,
+};
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
-pub use secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
+pub use response::HttpResponse;
+pub use secret::{AccessToken, Code, FlowId, RandomSource, SecretHash, ThreadRandom};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
     ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, FORM_CONTENT_TYPE,

@@ -23,8 +23,8 @@ use medmij_consent::{
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
     AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome,
-    GegevensdienstId, Interaction, MemoryStore, ServerConfig, Session, Subject, TokenEvent,
-    UseCase, Zorgaanbiedernaam,
+    GegevensdienstId, Interaction, InvalidRequest, MemoryStore, ServerConfig, Session, Subject,
+    TokenEvent, UseCase, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
@@ -453,7 +453,7 @@ impl ZaGw {
                     "OAUTH-12 case 1",
                     format!("invalid authorization request: {}", inv.description()),
                 );
-                let (status, html) = (inv.status(), inv.to_html());
+                let (status, html) = (inv.status(), invalid_request_page(&inv));
                 self.log
                     .record(Entry {
                         event_type: "oauth.authorize",
@@ -1079,4 +1079,31 @@ fn fhir_bundle(person: &str) -> String {
         }]
     })
     .to_string()
+}
+
+/// MedMij OAUTH-12 case 1 shown to the person (moved here from medmij-oauth: pages are the
+/// host's): a complete, minimal HTML page (Dutch and English, then `invalid_request`
+/// and the cause), served with status `InvalidRequest::status` and
+/// `CONSENT_PAGE_HEADERS`. Never a redirect (MedMij OAUTH-4, OAUTH-12 case 1).
+fn invalid_request_page(inv: &InvalidRequest) -> String {
+    let mut cause = String::new();
+    for c in inv.description().chars() {
+        match c {
+            '&' => cause.push_str("&amp;"),
+            '<' => cause.push_str("&lt;"),
+            '>' => cause.push_str("&gt;"),
+            '"' => cause.push_str("&quot;"),
+            '\'' => cause.push_str("&#39;"),
+            c => cause.push(c),
+        }
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">\
+         <title>Ongeldig verzoek / Invalid request</title></head><body>\
+         <p>{}</p><p lang=\"en\">{}</p><p><code>{}</code>: {}</p></body></html>\n",
+        inv.message_nl(),
+        inv.message_en(),
+        inv.error(),
+        cause
+    )
 }

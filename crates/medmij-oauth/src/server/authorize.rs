@@ -99,32 +99,6 @@ impl InvalidRequest {
             .to_string()
     }
 
-    /// A complete, minimal HTML page for the person (Dutch and English, then `invalid_request`
-    /// and the cause), served with status [`InvalidRequest::status`] and
-    /// [`CONSENT_PAGE_HEADERS`]. Never a redirect (MedMij OAUTH-4, OAUTH-12 case 1).
-    pub fn to_html(&self) -> String {
-        let mut cause = String::new();
-        for c in self.description().chars() {
-            match c {
-                '&' => cause.push_str("&amp;"),
-                '<' => cause.push_str("&lt;"),
-                '>' => cause.push_str("&gt;"),
-                '"' => cause.push_str("&quot;"),
-                '\'' => cause.push_str("&#39;"),
-                c => cause.push(c),
-            }
-        }
-        format!(
-            "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">\
-             <title>Ongeldig verzoek / Invalid request</title></head><body>\
-             <p>{}</p><p lang=\"en\">{}</p><p><code>{}</code>: {}</p></body></html>\n",
-            self.message_nl(),
-            self.message_en(),
-            self.error(),
-            cause
-        )
-    }
-
     /// A plain-language message in Dutch for the person (shown directly, no redirect).
     pub fn message_nl(&self) -> &'static str {
         "Het verzoek van uw persoonlijke gezondheidsomgeving (PGO) is ongeldig. U wordt niet teruggestuurd; probeer het opnieuw vanuit uw PGO."
@@ -301,7 +275,7 @@ fn collect_params<'a, const N: usize>(
 /// Checks a redirect URI per MedMij OAUTH-4: absolute, `https`, no fragment, host equal to the
 /// client's hostname (exactly: no user info, no other case, no percent-encoded host), an
 /// optional port in 1..65535, and otherwise only RFC 3986 URI characters.
-fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
+pub(super) fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
     let Some(rest) = raw
         .as_bytes()
         .strip_prefix(b"https://")

@@ -385,3 +385,111 @@ pub(super) fn redirect_location(redirect_uri: &str, pairs: &[(&str, &str)]) -> S
     }
     out
 }
+
+/// The stored form of a [`Session`] (MedMij OAUTH-11 across gateway nodes): plain text
+/// fields, checked again on the way back in.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionRepr {
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    state: String,
+    use_case: UseCaseRepr,
+    stage: StageRepr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+}
+
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum UseCaseRepr {
+    Verzamelen,
+    Delen,
+}
+
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StageRepr {
+    AwaitingAuthentication,
+    AwaitingDataCheck,
+    AwaitingConsent,
+    ReadyToIssue,
+    Finished,
+}
+
+impl serde::Serialize for Session {
+    /// Writes the session for a [`FlowStore`](crate::FlowStore) shared by gateway nodes. The
+    /// stored form holds the `state` and the person's local subject: keep it in the store
+    /// only, never in a log (MedMij LOG-4).
+    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        let r = &self.request;
+        let (stage, subject) = match &self.stage {
+            Stage::AwaitingAuthentication => (StageRepr::AwaitingAuthentication, None),
+            Stage::AwaitingDataCheck(x) => (StageRepr::AwaitingDataCheck, Some(x)),
+            Stage::AwaitingConsent(x) => (StageRepr::AwaitingConsent, Some(x)),
+            Stage::ReadyToIssue(x) => (StageRepr::ReadyToIssue, Some(x)),
+            Stage::Finished => (StageRepr::Finished, None),
+        };
+        SessionRepr {
+            client_id: r.client_id.as_str().to_owned(),
+            redirect_uri: r.redirect_uri.to_string(),
+            scope: r.scope.as_str().to_owned(),
+            state: r.state.as_str().to_owned(),
+            use_case: match r.use_case {
+                UseCase::Verzamelen => UseCaseRepr::Verzamelen,
+                UseCase::Delen => UseCaseRepr::Delen,
+            },
+            stage,
+            subject: subject.map(|x| x.as_str().to_owned()),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Session {
+    /// Reads a stored session back, checking every value again: the client id (MedMij
+    /// OAUTH-3), the redirect URI on the client's host (OAUTH-4: a corrupt row can never
+    /// become a redirect elsewhere), the scope (OAUTH-5), the state (OAUTH-10) and the subject.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let r = SessionRepr::deserialize(d)?;
+        let client_id = ClientId::parse(&r.client_id).map_err(D::Error::custom)?;
+        if !super::authorize::check_redirect_uri(&r.redirect_uri, &client_id) {
+            return Err(D::Error::custom(
+                "redirect_uri fails the MedMij OAUTH-4 check",
+            ));
+        }
+        let scope =
+            Scope::parse(&r.scope, crate::types::ScopeForm::Multiple).map_err(D::Error::custom)?;
+        let state = crate::types::State::parse(&r.state).map_err(D::Error::custom)?;
+        let subject = r
+            .subject
+            .map(Subject::new)
+            .transpose()
+            .map_err(D::Error::custom)?;
+        let need = |s: Option<Subject>| {
+            s.ok_or_else(|| D::Error::custom("subject missing for this stage"))
+        };
+        let stage = match r.stage {
+            StageRepr::AwaitingAuthentication => Stage::AwaitingAuthentication,
+            StageRepr::AwaitingDataCheck => Stage::AwaitingDataCheck(need(subject)?),
+            StageRepr::AwaitingConsent => Stage::AwaitingConsent(need(subject)?),
+            StageRepr::ReadyToIssue => Stage::ReadyToIssue(need(subject)?),
+            StageRepr::Finished => Stage::Finished,
+        };
+        Ok(Session {
+            request: AuthorizationRequest {
+                client_id,
+                redirect_uri: Arc::from(r.redirect_uri),
+                scope,
+                state,
+                use_case: match r.use_case {
+                    UseCaseRepr::Verzamelen => UseCase::Verzamelen,
+                    UseCaseRepr::Delen => UseCase::Delen,
+                },
+            },
+            stage,
+        })
+    }
+}
