@@ -174,6 +174,8 @@
 //! a single node, and `PgStore` (cargo feature `postgres`) for several gateway nodes sharing
 //! one PostgreSQL database.
 
+#[cfg(feature = "tokio")]
+mod blocking;
 mod client;
 mod flow;
 mod form;
@@ -185,6 +187,8 @@ mod server;
 mod store;
 mod types;
 
+#[cfg(feature = "tokio")]
+pub use blocking::{AsyncAuthorizationServer, TaskFailed, run_blocking};
 pub use client::{
     AccessGrant, CallbackError, Client, ClientError, CodeReceived, PendingAuthorization,
     PersonMessage, TokenRequest, TokenResponseError, is_zal_uri,

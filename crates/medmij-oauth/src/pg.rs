@@ -43,6 +43,37 @@ pub struct PgStore {
     prefix: String,
 }
 
+impl Drop for PgStore {
+    /// Closes the connections on a thread of its own: the blocking `postgres` client closes
+    /// by running its private runtime, which panics on a tokio worker thread ("Cannot start a
+    /// runtime from within a runtime"), where the last handle of a store shared with async
+    /// code is often dropped.
+    fn drop(&mut self) {
+        close_off_runtime(std::mem::take(&mut self.conns));
+    }
+}
+
+/// Drops `value` (connections of the blocking `postgres` client) on a new thread and waits
+/// for it, so that its closing never runs on an async runtime's thread. If no thread can be
+/// started, the value is leaked rather than closed here (the server closes the sockets).
+pub(crate) fn close_off_runtime<T: Send + 'static>(value: T) {
+    let cell = std::sync::Arc::new(Mutex::new(Some(value)));
+    let theirs = std::sync::Arc::clone(&cell);
+    match std::thread::Builder::new()
+        .name("medmij-pg-close".into())
+        .spawn(move || drop(theirs.lock().ok().and_then(|mut v| v.take())))
+    {
+        Ok(handle) => {
+            let _ = handle.join();
+        }
+        Err(_) => {
+            if let Ok(mut v) = cell.lock() {
+                std::mem::forget(v.take());
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")

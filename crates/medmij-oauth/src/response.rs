@@ -196,6 +196,22 @@ impl From<&Busy> for HttpResponse {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl From<&crate::blocking::TaskFailed> for HttpResponse {
+    /// A blocking task that did not complete: HTTP 503, `temporarily_unavailable`, never 500.
+    fn from(_: &crate::blocking::TaskFailed) -> Self {
+        HttpResponse::new(
+            503,
+            vec![
+                ("Content-Type", Cow::Borrowed(JSON)),
+                ("Cache-Control", Cow::Borrowed("no-store")),
+                ("Retry-After", Cow::Borrowed("1")),
+            ],
+            r#"{"error":"temporarily_unavailable","error_description":"The request could not be completed; try again."}"#.to_owned(),
+        )
+    }
+}
+
 macro_rules! by_value {
     ($($t:ty),*) => {$(
         impl From<$t> for HttpResponse {
