@@ -181,6 +181,8 @@ mod flow;
 mod form;
 #[cfg(feature = "postgres")]
 mod pg;
+#[cfg(feature = "postgres")]
+mod pg_flow;
 mod response;
 mod secret;
 mod server;
@@ -200,6 +202,8 @@ pub use flow::{
 };
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
+#[cfg(feature = "postgres")]
+pub use pg_flow::PgFlowStore;
 pub use response::HttpResponse;
 pub use secret::{AccessToken, Code, FlowId, RandomSource, SecretHash, ThreadRandom};
 pub use server::{

@@ -83,11 +83,11 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn nanos(t: SystemTime) -> Result<i64, StoreError> {
+pub(crate) fn nanos(t: SystemTime) -> Result<i64, StoreError> {
     let n = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).ok(),
         Err(e) => i64::try_from(e.duration().as_nanos()).ok().map(|n| -n),
@@ -95,7 +95,7 @@ fn nanos(t: SystemTime) -> Result<i64, StoreError> {
     n.ok_or_else(|| backend("time outside the range of i64 nanoseconds since 1970"))
 }
 
-fn time(n: i64) -> SystemTime {
+pub(crate) fn time(n: i64) -> SystemTime {
     if n >= 0 {
         UNIX_EPOCH + Duration::from_nanos(n.unsigned_abs())
     } else {
@@ -127,7 +127,7 @@ fn bad_row(what: &str) -> StoreError {
     backend(format!("stored {what} is not valid"))
 }
 
-fn valid_prefix(p: &str) -> bool {
+pub(crate) fn valid_prefix(p: &str) -> bool {
     let b = p.as_bytes();
     !b.is_empty()
         && b.len() <= 40
