@@ -1,4 +1,6 @@
-//! The PGO GW role: OAuth client of UCI Verzamelen and UCI Delen (MedMij OAUTH-1..10).
+//! The PGO GW role: OAuth client of UCI Verzamelen and UCI Delen (the client's side of the
+//! MedMij OAUTH rules: its redirect URI, OAUTH-4; its `state`, OAUTH-10; strict token
+//! responses, OAUTH-1, OAUTH-5, OAUTH-6, OAUTH-7).
 
 use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::server::ErrorCase;
@@ -439,7 +441,8 @@ impl PersonMessage for TokenResponseError {
     }
 }
 
-/// An access token with what it is for (RFC 6749 5.1, checked against MedMij OAUTH-1, 5, 6, 7).
+/// An access token with what it is for (RFC 6749 5.1, checked against MedMij OAUTH-1,
+/// OAUTH-5, OAUTH-6, OAUTH-7).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessGrant {
     /// The token (MedMij OAUTH-6).

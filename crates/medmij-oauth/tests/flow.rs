@@ -1,4 +1,5 @@
-//! The authorization-server flow (MedMij OAUTH-1..11, 13) and the resource check.
+//! The authorization-server flow in the order of MedMij OAUTH-11 (with Delen, OAUTH-13) and the
+//! resource check.
 
 mod common;
 use common::*;

@@ -1,4 +1,4 @@
-//! The token endpoint (MedMij OAUTH-1, 3, 6, 7, 8, 9) and the collision redraw (OAUTH-6).
+//! The token endpoint (MedMij OAUTH-1, OAUTH-3, OAUTH-6, OAUTH-7, OAUTH-8, OAUTH-9) and the collision redraw (OAUTH-6).
 
 mod common;
 use common::*;

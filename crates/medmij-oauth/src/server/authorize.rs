@@ -114,7 +114,7 @@ pub(super) fn invalid(cause: InvalidCause) -> InvalidRequest {
     InvalidRequest { cause }
 }
 
-/// A validated authorization request (MedMij OAUTH-1, 3, 4, 5, 10).
+/// A validated authorization request (MedMij OAUTH-1, OAUTH-3, OAUTH-4, OAUTH-5, OAUTH-10).
 #[derive(Debug, Clone)]
 pub struct AuthorizationRequest {
     pub(super) client_id: ClientId,

@@ -150,7 +150,7 @@ pub(super) fn bearer_text(header: &str) -> Option<&str> {
 }
 
 impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C, R> {
-    /// The resource server's check (MedMij OAUTH-2, 5, 7, 8, 13): the `Authorization` header
+    /// The resource server's check (MedMij OAUTH-2, OAUTH-5, OAUTH-7, OAUTH-8, OAUTH-13): the `Authorization` header
     /// value, the Zorgaanbieder and Gegevensdienst the request is about, the interaction, and
     /// the time. On failure: OAUTH-12 case 7 (or case 8 if the store fails).
     pub fn check_resource(

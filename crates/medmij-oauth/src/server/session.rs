@@ -328,7 +328,7 @@ pub enum IssueError {
 }
 
 impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C, R> {
-    /// Step 4: issues the code (MedMij OAUTH-6, 7) and the redirect with `code` and `state`
+    /// Step 4: issues the code (MedMij OAUTH-6, OAUTH-7) and the redirect with `code` and `state`
     /// (OAUTH-10). The session must be [`SessionStage::ReadyToIssue`].
     pub fn issue_code(
         &self,

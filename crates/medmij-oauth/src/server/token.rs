@@ -19,7 +19,7 @@ pub enum TokenErrorCode {
     /// The mTLS client is not on the OCL, or `client_id` differs from it (MedMij OAUTH-3).
     InvalidClient,
     /// The code is invalid, expired, replayed, or bound to another client or redirect_uri
-    /// (MedMij OAUTH-12 case 6; OAUTH-7, 8, 9).
+    /// (MedMij OAUTH-12 case 6; OAUTH-7, OAUTH-8, OAUTH-9).
     InvalidGrant,
     /// `grant_type` is not `authorization_code` (MedMij OAUTH-1).
     UnsupportedGrantType,

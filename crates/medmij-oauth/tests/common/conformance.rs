@@ -1,4 +1,4 @@
-//! Store semantics every [`TokenStore`] must show (MedMij OAUTH-6, 7, 8), run against the
+//! Store semantics every [`TokenStore`] must show (MedMij OAUTH-6, OAUTH-7, OAUTH-8), run against the
 //! in-memory store and the PostgreSQL store.
 
 use super::*;
