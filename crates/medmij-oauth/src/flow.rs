@@ -51,7 +51,8 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 pub struct FlowLimits {
     /// Most pending flows of one `client_id` ([`DEFAULT_FLOWS_PER_CLIENT`]).
     pub per_client: usize,
-    /// Most pending flows from one source address ([`DEFAULT_FLOWS_PER_SOURCE`]).
+    /// Most pending flows from one source address, an IPv6 address counted by its /64
+    /// ([`FlowOwner::source_key`]; [`DEFAULT_FLOWS_PER_SOURCE`]).
     pub per_source: usize,
     /// Most pending flows in the store ([`DEFAULT_FLOWS_TOTAL`]).
     pub total: usize,
@@ -160,6 +161,26 @@ pub struct FlowOwner {
     pub source: IpAddr,
 }
 
+impl FlowOwner {
+    /// What the per-source limit counts: an IPv4 address as it is (also when mapped into
+    /// IPv6), an IPv6 address by its /64 prefix. One subscriber's network usually holds a
+    /// whole /64 (RFC 7421), so counting single IPv6 addresses would let one network step
+    /// around the limit by changing addresses (MedMij OAUTH-14).
+    pub fn source_key(&self) -> IpAddr {
+        match self.source {
+            IpAddr::V4(v4) => IpAddr::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => {
+                    let mut seg = v6.segments();
+                    seg[4..].fill(0);
+                    IpAddr::V6(seg.into())
+                }
+            },
+        }
+    }
+}
+
 /// Whether a put opens a flow or stores the next step of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -247,10 +268,11 @@ impl Table {
                 self.per_client.remove(&e.owner.client_id);
             }
         }
-        if let Some(n) = self.per_source.get_mut(&e.owner.source) {
+        let key = e.owner.source_key();
+        if let Some(n) = self.per_source.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
-                self.per_source.remove(&e.owner.source);
+                self.per_source.remove(&key);
             }
         }
         Some(e)
@@ -349,7 +371,7 @@ impl FlowStore for MemoryFlowStore {
         if admission == Admission::New {
             let l = &self.limits;
             let busy = |limit, figure| Err(Busy::new(limit, figure, l.retry_after).into());
-            if t.per_source.get(&owner.source).copied().unwrap_or(0) >= l.per_source {
+            if t.per_source.get(&owner.source_key()).copied().unwrap_or(0) >= l.per_source {
                 return busy(FlowLimit::PerSource, l.per_source);
             }
             if t.per_client.get(&owner.client_id).copied().unwrap_or(0) >= l.per_client {
@@ -360,7 +382,7 @@ impl FlowStore for MemoryFlowStore {
             }
         }
         *t.per_client.entry(owner.client_id.clone()).or_insert(0) += 1;
-        *t.per_source.entry(owner.source).or_insert(0) += 1;
+        *t.per_source.entry(owner.source_key()).or_insert(0) += 1;
         t.expiry.push(Reverse((expires_at, *id)));
         t.flows.insert(
             *id,

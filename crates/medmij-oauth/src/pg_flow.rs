@@ -93,10 +93,11 @@ impl PgFlowStore {
                     hash bytea PRIMARY KEY,
                     client_id text NOT NULL,
                     source text NOT NULL,
+                    source_key text NOT NULL,
                     data text NOT NULL,
                     expires_at bigint NOT NULL);
                  CREATE INDEX IF NOT EXISTS {prefix}_flows_client ON {prefix}_flows (client_id);
-                 CREATE INDEX IF NOT EXISTS {prefix}_flows_source ON {prefix}_flows (source);
+                 CREATE INDEX IF NOT EXISTS {prefix}_flows_source ON {prefix}_flows (source_key);
                  CREATE INDEX IF NOT EXISTS {prefix}_flows_expires ON {prefix}_flows (expires_at);"
             ))
             .map_err(backend)?;
@@ -148,6 +149,7 @@ impl PgFlowStore {
         let l = &self.limits;
         let client = owner.client_id.as_str();
         let source = owner.source.to_string();
+        let key = owner.source_key().to_string();
         let mut tx = c.transaction().map_err(backend)?;
         // Client first, then source: the same order everywhere (no deadlock).
         tx.execute(
@@ -157,26 +159,26 @@ impl PgFlowStore {
         .map_err(backend)?;
         tx.execute(
             "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &[&format!("{p}:source:{source}")],
+            &[&format!("{p}:source:{key}")],
         )
         .map_err(backend)?;
         tx.execute(
             &format!(
                 "DELETE FROM {p}_flows WHERE hash = $1
-                    OR (expires_at <= $2 AND (client_id = $3 OR source = $4))"
+                    OR (expires_at <= $2 AND (client_id = $3 OR source_key = $4))"
             ),
-            &[&&id.as_bytes()[..], &now, &client, &source],
+            &[&&id.as_bytes()[..], &now, &client, &key],
         )
         .map_err(backend)?;
         let row = tx
             .query_one(
                 &format!(
                     "SELECT
-                        (SELECT count(*) FROM {p}_flows WHERE source = $1 AND expires_at > $3),
+                        (SELECT count(*) FROM {p}_flows WHERE source_key = $1 AND expires_at > $3),
                         (SELECT count(*) FROM {p}_flows WHERE client_id = $2 AND expires_at > $3),
                         (SELECT count(*) FROM {p}_flows WHERE expires_at > $3)"
                 ),
-                &[&source, &client, &now],
+                &[&key, &client, &now],
             )
             .map_err(backend)?;
         let count = |i| -> Result<usize, FlowError> {
@@ -195,10 +197,17 @@ impl PgFlowStore {
         }
         tx.execute(
             &format!(
-                "INSERT INTO {p}_flows (hash, client_id, source, data, expires_at)
-                 VALUES ($1, $2, $3, $4, $5)"
+                "INSERT INTO {p}_flows (hash, client_id, source, source_key, data, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)"
             ),
-            &[&&id.as_bytes()[..], &client, &source, &data, &expires_at],
+            &[
+                &&id.as_bytes()[..],
+                &client,
+                &source,
+                &key,
+                &data,
+                &expires_at,
+            ],
         )
         .map_err(backend)?;
         tx.commit().map_err(backend)
@@ -223,17 +232,19 @@ impl FlowStore for PgFlowStore {
             Admission::Continuing => c
                 .execute(
                     &format!(
-                        "INSERT INTO {p}_flows AS f (hash, client_id, source, data, expires_at)
-                         VALUES ($1, $2, $3, $4, $5)
+                        "INSERT INTO {p}_flows AS f
+                            (hash, client_id, source, source_key, data, expires_at)
+                         VALUES ($1, $2, $3, $4, $5, $6)
                          ON CONFLICT (hash) DO UPDATE SET client_id = EXCLUDED.client_id,
-                            source = EXCLUDED.source, data = EXCLUDED.data,
-                            expires_at = EXCLUDED.expires_at",
+                            source = EXCLUDED.source, source_key = EXCLUDED.source_key,
+                            data = EXCLUDED.data, expires_at = EXCLUDED.expires_at",
                         p = self.prefix
                     ),
                     &[
                         &&id.as_bytes()[..],
                         &owner.client_id.as_str(),
                         &owner.source.to_string(),
+                        &owner.source_key().to_string(),
                         &data,
                         &expires,
                     ],

@@ -93,6 +93,25 @@ pub fn limits(s: &impl FlowStore) {
         put_new(s, &a, later).unwrap();
     }
     assert!(s.sweep(later + Duration::from_secs(900)).unwrap() >= 3);
+    // IPv6 addresses count per /64 (and IPv4-mapped ones as IPv4): changing the interface
+    // identifier does not step around the per-source limit.
+    let t = later + Duration::from_secs(1800);
+    for i in 1..=3 {
+        put_new(s, &owner(OTHER_CLIENT, &format!("2001:db8:1:2::{i}")), t).unwrap();
+    }
+    assert_eq!(
+        busy(put_new(s, &owner(OTHER_CLIENT, "2001:db8:1:2:ffff::9"), t)),
+        FlowLimit::PerSource
+    );
+    put_new(s, &owner(OTHER_CLIENT, "2001:db8:1:3::1"), t).unwrap();
+    for _ in 0..2 {
+        put_new(s, &owner(CLIENT, "192.0.2.200"), t).unwrap();
+    }
+    put_new(s, &owner(CLIENT, "::ffff:192.0.2.200"), t).unwrap();
+    assert_eq!(
+        busy(put_new(s, &owner(CLIENT, "192.0.2.200"), t)),
+        FlowLimit::PerSource
+    );
 }
 
 /// One node: a server and its view of the shared flows.
