@@ -79,7 +79,7 @@ fn issue_redeem(c: &mut Criterion) {
             let loc = redirect.location();
             let i = loc.find("code=").unwrap() + 5;
             let body = format!("{BODY_HEAD}{}{BODY_TAIL}", &loc[i..i + 36]);
-            let out = s.token(&body, &client(), now);
+            let out = s.token(Some(FORM_CONTENT_TYPE), &body, &client(), now);
             black_box(out.response.body());
         })
     });

@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let ocl = StaticClientRegistry::new().with_client(pgo.clone(), None);
     let server = AuthorizationServer::new(config, ocl, MemoryStore::new());
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    let out = server.token(body, &pgo, now);
+    let out = server.token(Some(FORM_CONTENT_TYPE), body, &pgo, now);
     let json: serde_json::Value = serde_json::from_str(&out.response.body()).unwrap();
     // The store is empty: no body can produce a token.
     assert_ne!(out.response.status(), 200);

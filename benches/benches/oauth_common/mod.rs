@@ -54,7 +54,7 @@ pub(crate) fn flow<S: TokenStore>(
     body.push_str(&loc[i..i + 36]);
     body.push_str(BODY_TAIL);
     let started = std::time::Instant::now();
-    let out = s.token(&body, &client(), now);
+    let out = s.token(Some(FORM_CONTENT_TYPE), &body, &client(), now);
     let json = out.response.body();
     if let Some(l) = token_latency {
         *l = started.elapsed();

@@ -1,4 +1,6 @@
-//! The PGO GW role: OAuth client of UCI Verzamelen and UCI Delen (MedMij OAUTH-1..10).
+//! The PGO GW role: OAuth client of UCI Verzamelen and UCI Delen (the client's side of the
+//! MedMij OAUTH rules: its redirect URI, OAUTH-4; its `state`, OAUTH-10; strict token
+//! responses, OAUTH-1, OAUTH-5, OAUTH-6, OAUTH-7).
 
 use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::server::ErrorCase;
@@ -112,14 +114,7 @@ impl<R: RandomSource> Client<R> {
         redirect_uri: &str,
         random: R,
     ) -> Result<Self, ClientError> {
-        let url = Url::parse(redirect_uri).map_err(|_| ClientError::RedirectUri)?;
-        let ok = url.scheme() == "https"
-            && !redirect_uri.contains('#')
-            && url.username().is_empty()
-            && url.password().is_none()
-            && matches!(url.host(), Some(url::Host::Domain(h)) if h == client_id.as_str())
-            && redirect_uri.get(8..8 + client_id.as_str().len()) == Some(client_id.as_str());
-        if !ok {
+        if !own_redirect_uri(&client_id, redirect_uri) {
             return Err(ClientError::RedirectUri);
         }
         Ok(Client {
@@ -159,16 +154,16 @@ impl<R: RandomSource> Client<R> {
         let mut url = Url::parse(authorization_endpoint).map_err(|_| ClientError::Endpoint {
             field: "authorization_endpoint",
         })?;
-        let mut bytes = [0u8; 32];
-        let (a, b) = bytes.split_at_mut(16);
-        self.random.fill(a.try_into().expect("16 bytes"));
-        self.random.fill(b.try_into().expect("16 bytes"));
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        self.random.fill(&mut a);
+        self.random.fill(&mut b);
         let mut hex = String::with_capacity(64);
-        for x in bytes {
+        for x in a.into_iter().chain(b) {
             hex.push(char::from(b"0123456789abcdef"[usize::from(x >> 4)]));
             hex.push(char::from(b"0123456789abcdef"[usize::from(x & 15)]));
         }
-        let state = State::parse(&hex).expect("64 hex digits are a valid state");
+        // 64 hex digits are always a valid state (MedMij OAUTH-10).
+        let state = State::parse(&hex).map_err(|_| ClientError::RedirectUri)?;
         url.query_pairs_mut()
             .append_pair("response_type", "code")
             .append_pair("client_id", self.client_id.as_str())
@@ -197,6 +192,75 @@ pub struct PendingAuthorization {
     token_endpoint: String,
     scope: Scope,
     state: State,
+}
+
+/// MedMij OAUTH-4 from the client's side: an absolute `https` URI without fragment or user
+/// info whose host is exactly the client's hostname.
+fn own_redirect_uri(client_id: &ClientId, redirect_uri: &str) -> bool {
+    let Ok(url) = Url::parse(redirect_uri) else {
+        return false;
+    };
+    url.scheme() == "https"
+        && !redirect_uri.contains('#')
+        && url.username().is_empty()
+        && url.password().is_none()
+        && matches!(url.host(), Some(url::Host::Domain(h)) if h == client_id.as_str())
+        && redirect_uri.get(8..8 + client_id.as_str().len()) == Some(client_id.as_str())
+}
+
+/// The stored form of a [`PendingAuthorization`], for a flow store shared by the PGO GW's
+/// nodes.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PendingRepr {
+    client_id: String,
+    redirect_uri: String,
+    token_endpoint: String,
+    scope: String,
+    state: String,
+}
+
+impl serde::Serialize for PendingAuthorization {
+    /// Writes the pending authorization for a [`FlowStore`](crate::FlowStore). It holds the
+    /// `state`, a CSRF secret of the person's session: keep it in the store only, never in a
+    /// log (MedMij OAUTH-10, LOG-4).
+    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        PendingRepr {
+            client_id: self.client_id.as_str().to_owned(),
+            redirect_uri: self.redirect_uri.clone(),
+            token_endpoint: self.token_endpoint.clone(),
+            scope: self.scope.as_str().to_owned(),
+            state: self.state.as_str().to_owned(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PendingAuthorization {
+    /// Reads a stored pending authorization back, checking every value again (MedMij
+    /// OAUTH-3, OAUTH-4, OAUTH-5, OAUTH-10; the token endpoint as a ZAL URI, LISTS-3).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let r = PendingRepr::deserialize(d)?;
+        let client_id = ClientId::parse(&r.client_id).map_err(D::Error::custom)?;
+        if !own_redirect_uri(&client_id, &r.redirect_uri) {
+            return Err(D::Error::custom(
+                "redirect_uri fails the MedMij OAUTH-4 check",
+            ));
+        }
+        if !is_zal_uri(&r.token_endpoint, true) {
+            return Err(D::Error::custom(
+                "token_endpoint is not a ZAL URI (MedMij LISTS-3)",
+            ));
+        }
+        Ok(PendingAuthorization {
+            client_id,
+            redirect_uri: r.redirect_uri,
+            token_endpoint: r.token_endpoint,
+            scope: Scope::parse(&r.scope, ScopeForm::Multiple).map_err(D::Error::custom)?,
+            state: State::parse(&r.state).map_err(D::Error::custom)?,
+        })
+    }
 }
 
 impl fmt::Debug for PendingAuthorization {
@@ -377,7 +441,8 @@ impl PersonMessage for TokenResponseError {
     }
 }
 
-/// An access token with what it is for (RFC 6749 5.1, checked against MedMij OAUTH-1, 5, 6, 7).
+/// An access token with what it is for (RFC 6749 5.1, checked against MedMij OAUTH-1,
+/// OAUTH-5, OAUTH-6, OAUTH-7).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessGrant {
     /// The token (MedMij OAUTH-6).

@@ -29,6 +29,12 @@ pub(crate) struct Field<'a> {
 pub(crate) const BUF_LEN: usize = 256;
 
 impl<'a> Field<'a> {
+    /// True if the value was sent empty (`name=` or a bare `name`): RFC 6749 3.1 and 3.2 treat
+    /// it as omitted (MedMij OAUTH-3).
+    pub(crate) fn is_empty(self) -> bool {
+        self.raw.is_empty()
+    }
+
     /// The decoded text; borrowed if there was nothing to decode.
     pub(crate) fn decode(self) -> Cow<'a, str> {
         if self.special {

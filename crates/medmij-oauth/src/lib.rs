@@ -1,12 +1,23 @@
-//! MedMij UCI Verzamelen and UCI Delen OAuth state machines (rules OAUTH-1..14), both
-//! gateway roles.
+//! MedMij UCI Verzamelen and UCI Delen OAuth state machines for both gateway roles (the OAUTH
+//! rules of the MedMij rulebook; the table at the end says which item implements which rule).
 //!
 //! The ZA GW (care-provider side) embeds [`AuthorizationServer`]: it validates authorization
 //! requests, walks a [`Session`] through the steps of MedMij OAUTH-11, issues single-use codes,
-//! answers the token endpoint and checks Bearer tokens for the resource server. Everything is
-//! sans-IO: calls take the request text, the client's mTLS identity and the current time as
-//! parameters and return the response (redirect, JSON body, FHIR OperationOutcome) and the
-//! events to log. No sockets, no clock, no async.
+//! answers the token endpoint and checks Bearer tokens for the resource server. The protocol
+//! core is sans-IO: calls take the request text (and, at the token endpoint, its
+//! `Content-Type`), the client's mTLS identity and the current time as parameters and return
+//! a typed outcome and the events to log. No sockets, no clock, no threads, no async.
+//! Every outcome converts into one [`HttpResponse`] (status, headers, body), so an adapter
+//! copies it and never builds JSON, FHIR or a redirect itself; pages for the person (the
+//! OAUTH-12 case 1 page, the busy page) are the host's, rendered from the typed outcome.
+//!
+//! # Cargo features (adapters)
+//!
+//! | feature | adds |
+//! |---|---|
+//! | `http` | `HttpResponse::into_http`: `http::Response<String>` (the `http` crate 1.x) |
+//! | `tokio` | `AsyncAuthorizationServer` and `run_blocking`: the core and its synchronous stores on `tokio::task::spawn_blocking`, so an axum handler can call them |
+//! | `postgres` | `PgStore` (codes and tokens) and `PgFlowStore` (pending flows) for several gateway nodes sharing one database |
 //!
 //! # A whole flow (UCI Verzamelen)
 //!
@@ -47,8 +58,10 @@
 //!     "grant_type=authorization_code&code={code}\
 //!      &redirect_uri=https%3A%2F%2Fpgo.example.nl%2Fcb"
 //! );
-//! let out = server.token(&body, &pgo, now + Duration::from_secs(1));
-//! assert_eq!(out.response.status(), 200);
+//! let out = server.token(Some(FORM_CONTENT_TYPE), &body, &pgo, now + Duration::from_secs(1));
+//! let http = HttpResponse::from(&out.response); // what the adapter sends
+//! assert_eq!(http.status(), 200);
+//! assert_eq!(http.header("Cache-Control"), Some("no-store"));
 //! let json: serde_json::Value = serde_json::from_str(&out.response.body()).unwrap();
 //! assert_eq!(json["expires_in"], 900);
 //! let token = json["access_token"].as_str().unwrap();
@@ -61,7 +74,7 @@
 //! assert_eq!(access.scope.to_string(), "umcharderwijk~1");
 //!
 //! // A second presentation of the code is a breach: refused, and the token is revoked.
-//! let again = server.token(&body, &pgo, now + Duration::from_secs(3));
+//! let again = server.token(Some(FORM_CONTENT_TYPE), &body, &pgo, now + Duration::from_secs(3));
 //! assert_eq!(again.response.status(), 400);
 //! assert!(server
 //!     .check_resource(Some(&format!("Bearer {token}")), &za, &gd, Interaction::Read,
@@ -104,18 +117,18 @@
 //! |---|---|
 //! | OAUTH-1 code grant only, no refresh tokens | [`AuthorizationServer::authorize`] (`response_type`), [`AuthorizationServer::token`] (`grant_type`), [`TokenResponse::body`] |
 //! | OAUTH-2 Bearer in the header | [`parse_bearer`], [`AuthorizationServer::check_resource`] |
-//! | OAUTH-3 confidential client = OCL hostname, mTLS | [`ClientId`], [`ClientRegistry`], `client` parameter of [`AuthorizationServer::token`] |
-//! | OAUTH-4 redirect URI | [`AuthorizationServer::authorize`], [`InvalidCause::BadRedirectUri`] |
+//! | OAUTH-3 confidential client = OCL hostname, mTLS; empty values are omitted | [`ClientId`], [`ClientRegistry`], `client` parameter of [`AuthorizationServer::token`]; empty parameters in [`AuthorizationServer::authorize`] and [`AuthorizationServer::token`]; the token request's `Content-Type` ([`FORM_CONTENT_TYPE`]) |
+//! | OAUTH-4 redirect URI (port 1..65535) | [`AuthorizationServer::authorize`], [`InvalidCause::BadRedirectUri`]; re-checked when a stored [`Session`] or [`PendingAuthorization`] is loaded |
 //! | OAUTH-5 scope `naam~id` | [`Scope`], [`ScopeForm`], [`ServerConfig::allow_multiple_pairs`] |
 //! | OAUTH-6 UUID v4, no collisions | [`Code`], [`AccessToken`], [`RandomSource`], [`TokenStore::insert_code`] |
 //! | OAUTH-7 900 s | [`LIFETIME`], [`TokenStore`] |
 //! | OAUTH-8 single use, replay revokes | [`TokenStore::redeem_code`], [`Redemption`], [`TokenEvent::Replay`] |
 //! | OAUTH-9 binding | [`AuthorizationServer::token`] |
 //! | OAUTH-10 state | [`State`], echoed in every [`Redirect`] |
-//! | OAUTH-11 order | [`Session`], [`SessionError`] |
-//! | OAUTH-12 exceptions | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8) |
+//! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer` |
+//! | OAUTH-12 exceptions, never an HTTP 500 | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8); the number from `case_number()` on each; the answer from [`HttpResponse`] |
 //! | OAUTH-13 Delen | [`UseCase::Delen`], [`Interaction`] |
-//! | OAUTH-14 RFC 6819 | the table below |
+//! | OAUTH-14 RFC 6819, bounded resources | the table below; pending-flow limits per source and per client: [`FlowLimits`], [`Busy`] |
 //! | CONSENT-3 | [`ConsentEvent`] |
 //! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`State`], [`Subject`], [`Redirect`]; stores keep [`SecretHash`]es only |
 //!
@@ -132,10 +145,10 @@
 //! | 4.2.1 password phishing by a counterfeit AS | Crate: [`Client::start`] only takes endpoints of the ZAL form ([`is_zal_uri`], LISTS-3: `https`, no query). Embedder: take them from the newest valid ZAL; TLS with PKIoverheid certificates (medmij-tls). |
 //! | 4.2.2 user grants too much scope | Crate: a scope is one Zorgaanbieder and its Gegevensdiensten ([`Scope`]); Delen exactly one; a client restricted by the OCL cannot ask for more ([`ClientRegistry::may_use`]); codes and tokens carry exactly the consented scope; the consent is per flow ([`Session`]). |
 //! | 4.2.4 open redirector on the AS | Crate: the AS redirects only to an `https` URI on the client's own hostname, checked before anything else; any invalid request is answered to the person directly, never redirected (OAUTH-4, OAUTH-12 case 1, [`InvalidRequest`]). |
-//! | 4.3.1 eavesdropping access tokens | Crate: tokens only in the `Authorization` header ([`parse_bearer`]), token responses carry `Cache-Control: no-store` ([`TokenResponse::headers`]). Embedder: TLS everywhere (TLS-1, medmij-tls). |
+//! | 4.3.1 eavesdropping access tokens | Crate: tokens only in the `Authorization` header ([`parse_bearer`]), token responses and resource outcomes carry `Cache-Control: no-store` ([`TokenResponse::headers`], [`ResourceError::headers`], [`HttpResponse`]). Embedder: TLS everywhere (TLS-1, medmij-tls). |
 //! | 4.3.2 access tokens from the AS database | Crate: stores key on SHA-256 hashes only ([`SecretHash`]), in memory and in PostgreSQL; a database dump yields no usable token. |
 //! | 4.3.3 disclosure of client credentials in transit | Crate: no client secrets exist; the client is authenticated by its mTLS certificate, passed to [`AuthorizationServer::token`] as `client` (OAUTH-3); a `client_id` in the body must match it. Embedder: mutual TLS (medmij-tls). |
-//! | 4.4.1.1 eavesdropping or leaking codes | Crate: codes live 900 s, are single use, bound to client and `redirect_uri` (OAUTH-7..9); the [`Redirect`] `Debug` hides its location. Embedder: TLS. |
+//! | 4.4.1.1 eavesdropping or leaking codes | Crate: codes live 900 s, are single use, bound to client and `redirect_uri` (OAUTH-7, OAUTH-8, OAUTH-9); the [`Redirect`] `Debug` hides its location. Embedder: TLS. |
 //! | 4.4.1.2 codes from the AS database | Crate: hashes only at rest ([`SecretHash`], both stores). |
 //! | 4.4.1.3 online guessing of codes | Crate: 122 random bits per code from a CSPRNG ([`ThreadRandom`]), 900 s life, single use, client-bound; a guessed code of another client gives nothing. Embedder: rate-limit the token endpoint per client. |
 //! | 4.4.1.4 malicious client obtains authorization | Crate: only clients on the OCL ([`ClientRegistry::is_listed`]), authenticated by certificate at the token endpoint; the person consents each time with the client's name shown (CONSENT-1). |
@@ -145,11 +158,11 @@
 //! | 4.4.1.8 CSRF against the redirect URI | Crate: [`Client`] sends a fresh 256-bit `state`, compares it in constant time before anything else ([`CallbackError::StateMismatch`]); the AS echoes it unchanged in every redirect (OAUTH-10). Embedder: keep the [`PendingAuthorization`] in the person's session only. |
 //! | 4.4.1.9 clickjacking | Embedder: send [`CONSENT_PAGE_HEADERS`] (`X-Frame-Options: DENY`, `frame-ancestors 'none'`) with the login and consent pages. |
 //! | 4.4.1.10 resource owner impersonation | Crate: consent is a separate, explicit step after authentication ([`Session::consent`]); no step can be skipped ([`SessionError`]). Embedder: the consent page must need a real user action (button in a page that cannot be framed). |
-//! | 4.4.1.11 DoS exhausting resources | Crate: request size bound ([`MAX_REQUEST_LEN`]); sessions are caller-held values (no server-side state before consent); codes and tokens swept after their time ([`MemoryStore`], [`TokenStore::sweep`]). Embedder: rate-limit per client and per address at the HTTP layer. |
+//! | 4.4.1.11 DoS exhausting resources | Crate: request size bound ([`MAX_REQUEST_LEN`]); sessions are caller-held values; kept server-side in a [`FlowStore`], a new flow is admitted only under [`FlowLimits`] per source address (IPv6 per /64; default 16), per client (1024) and in total (65536), each flow living 900 s, else the typed [`Busy`] (HTTP 503 with `Retry-After`); codes and tokens swept after their time ([`MemoryStore`], [`TokenStore::sweep`], [`FlowStore::sweep`]). Embedder: pass the real source address; rate-limit per client and per address at the HTTP layer. |
 //! | 4.4.1.12 DoS with manufactured codes | Crate: a presented code is syntax-checked (canonical UUID v4) before any store access, and looked up by hash in O(1); unknown codes cost one lookup. Embedder: rate limiting. |
 //! | 4.4.1.13 code substitution | Crate: codes are bound to the client and `redirect_uri` (OAUTH-9); on the client side the code is accepted only with the session's own `state`. |
 //! | RFC 6750 5.3 safeguard bearer tokens | Crate: redacted `Debug`; hashes at rest; never logged in [`TokenEvent`] / [`ConsentEvent`]. |
-//! | RFC 6750 5.3 validate TLS certificate chains; always use TLS | Embedder: medmij-tls (TLS-1..4). The crate checks the `https` scheme of every endpoint and redirect URI. |
+//! | RFC 6750 5.3 validate TLS certificate chains; always use TLS | Embedder: medmij-tls (TLS-1, TLS-2, TLS-3, TLS-4). The crate checks the `https` scheme of every endpoint and redirect URI. |
 //! | RFC 6750 5.3 don't store bearer tokens in cookies | Embedder (PGO GW): keep [`AccessGrant`]s server-side. |
 //! | RFC 6750 5.3 issue short-lived tokens | Crate: 900 s ([`LIFETIME`]), no refresh tokens (OAUTH-1). |
 //! | RFC 6750 5.3 issue scoped tokens | Crate: every token has exactly one consented [`Scope`], checked per request with the interaction (read for Verzamelen, write for Delen) in [`AuthorizationServer::check_resource`]. |
@@ -168,32 +181,60 @@
 //! - All authorization-request errors are case 1 (`invalid_request`, no redirect), including
 //!   an unsupported `response_type`, as the OAUTH-12 table prescribes.
 //!
-//! # Store
+//! - The token endpoint reads no body whose `Content-Type` is not
+//!   `application/x-www-form-urlencoded` (a `charset` other than UTF-8 included): HTTP 400
+//!   `invalid_request`, and a code in such a body is not retired (it was not presented as a
+//!   form parameter, OAUTH-8).
+//! - A store failure at the token endpoint is still `server_error` with HTTP 500 (RFC 6749
+//!   5.2 has no other code for it); a failure of the resource check is case 8 (503).
 //!
-//! [`TokenStore`] is the seam for storage: [`MemoryStore`] (sharded, concurrent, sweeping) for
-//! a single node, and `PgStore` (cargo feature `postgres`) for several gateway nodes sharing
-//! one PostgreSQL database.
+//! # Stores
+//!
+//! [`TokenStore`] is the seam for codes and tokens: [`MemoryStore`] (sharded, concurrent,
+//! sweeping) for a single node, and `PgStore` (cargo feature `postgres`) for several gateway
+//! nodes sharing one PostgreSQL database. [`FlowStore`] is the seam for pending flows (the
+//! [`Session`] between the authorization request and the code, the PGO GW's
+//! [`PendingAuthorization`]): [`MemoryFlowStore`] and `PgFlowStore`, used through
+//! [`PendingFlows`]. Both PostgreSQL stores use the blocking `postgres` client: from a tokio
+//! task call them through `AsyncAuthorizationServer` or `run_blocking` (feature `tokio`),
+//! never directly (the client panics on a runtime thread).
 
+#[cfg(feature = "tokio")]
+mod blocking;
 mod client;
+mod flow;
 mod form;
 #[cfg(feature = "postgres")]
 mod pg;
+#[cfg(feature = "postgres")]
+mod pg_flow;
+mod response;
 mod secret;
 mod server;
 mod store;
 mod types;
 
+#[cfg(feature = "tokio")]
+pub use blocking::{AsyncAuthorizationServer, TaskFailed, run_blocking};
 pub use client::{
     AccessGrant, CallbackError, Client, ClientError, CodeReceived, PendingAuthorization,
     PersonMessage, TokenRequest, TokenResponseError, is_zal_uri,
 };
+pub use flow::{
+    Admission, Busy, DEFAULT_FLOW_TTL, DEFAULT_FLOWS_PER_CLIENT, DEFAULT_FLOWS_PER_SOURCE,
+    DEFAULT_FLOWS_TOTAL, DEFAULT_RETRY_AFTER, FlowError, FlowLimit, FlowLimits, FlowOwner,
+    FlowStore, MemoryFlowStore, PendingFlows, Resumed, StoredFlow,
+};
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
-pub use secret::{AccessToken, Code, RandomSource, SecretHash, ThreadRandom};
+#[cfg(feature = "postgres")]
+pub use pg_flow::PgFlowStore;
+pub use response::HttpResponse;
+pub use secret::{AccessToken, Code, FlowId, RandomSource, SecretHash, ThreadRandom};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
-    ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, Interaction,
-    InvalidCause, InvalidRequest, IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind,
+    ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, FORM_CONTENT_TYPE,
+    Interaction, InvalidCause, InvalidRequest, IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind,
     ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig, Session, SessionError,
     SessionStage, StaticClientRegistry, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse,
     parse_bearer,

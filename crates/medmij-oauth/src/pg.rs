@@ -43,6 +43,37 @@ pub struct PgStore {
     prefix: String,
 }
 
+impl Drop for PgStore {
+    /// Closes the connections on a thread of its own: the blocking `postgres` client closes
+    /// by running its private runtime, which panics on a tokio worker thread ("Cannot start a
+    /// runtime from within a runtime"), where the last handle of a store shared with async
+    /// code is often dropped.
+    fn drop(&mut self) {
+        close_off_runtime(std::mem::take(&mut self.conns));
+    }
+}
+
+/// Drops `value` (connections of the blocking `postgres` client) on a new thread and waits
+/// for it, so that its closing never runs on an async runtime's thread. If no thread can be
+/// started, the value is leaked rather than closed here (the server closes the sockets).
+pub(crate) fn close_off_runtime<T: Send + 'static>(value: T) {
+    let cell = std::sync::Arc::new(Mutex::new(Some(value)));
+    let theirs = std::sync::Arc::clone(&cell);
+    match std::thread::Builder::new()
+        .name("medmij-pg-close".into())
+        .spawn(move || drop(theirs.lock().ok().and_then(|mut v| v.take())))
+    {
+        Ok(handle) => {
+            let _ = handle.join();
+        }
+        Err(_) => {
+            if let Ok(mut v) = cell.lock() {
+                std::mem::forget(v.take());
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
@@ -52,11 +83,11 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-fn nanos(t: SystemTime) -> Result<i64, StoreError> {
+pub(crate) fn nanos(t: SystemTime) -> Result<i64, StoreError> {
     let n = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).ok(),
         Err(e) => i64::try_from(e.duration().as_nanos()).ok().map(|n| -n),
@@ -64,7 +95,7 @@ fn nanos(t: SystemTime) -> Result<i64, StoreError> {
     n.ok_or_else(|| backend("time outside the range of i64 nanoseconds since 1970"))
 }
 
-fn time(n: i64) -> SystemTime {
+pub(crate) fn time(n: i64) -> SystemTime {
     if n >= 0 {
         UNIX_EPOCH + Duration::from_nanos(n.unsigned_abs())
     } else {
@@ -96,7 +127,7 @@ fn bad_row(what: &str) -> StoreError {
     backend(format!("stored {what} is not valid"))
 }
 
-fn valid_prefix(p: &str) -> bool {
+pub(crate) fn valid_prefix(p: &str) -> bool {
     let b = p.as_bytes();
     !b.is_empty()
         && b.len() <= 40

@@ -180,6 +180,7 @@ macro_rules! secret_type {
 
             /// Parses like [`Self::parse`] and also returns the hash, computed from `s` itself
             /// (which is the canonical text).
+            #[allow(dead_code, reason = "not every secret type is read from a request")]
             pub(crate) fn parse_hashed(s: &str) -> Option<(Self, SecretHash)> {
                 let v = Self::parse(s)?;
                 Some((v, SecretHash::of_text(s)))
@@ -243,6 +244,15 @@ secret_type!(
     /// Bearer token (OAUTH-2) valid for 900 seconds (OAUTH-7).
     AccessToken,
     "AccessToken"
+);
+
+secret_type!(
+    /// The identifier of a pending authorization flow in a [`FlowStore`](crate::FlowStore): a
+    /// random UUID v4 the person's user agent carries (for example in a cookie) from step to
+    /// step. It is a bearer secret of the person's session: stores key on its hash (MedMij
+    /// OAUTH-14) and it never appears in clear in a log (LOG-4).
+    FlowId,
+    "FlowId"
 );
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ fn client_and_server_complete_a_flow() {
     let req = pending.token_request(&got.code);
     assert_eq!(req.url, TOKEN_EP);
     assert!(!format!("{req:?}").contains(&got.code.to_string()), "LOG-4");
-    let out = s.token(&req.body, &client(), t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &req.body, &client(), t0());
     let grant = pending
         .parse_token_response(out.response.status(), &out.response.body(), t0())
         .unwrap();
@@ -65,7 +65,7 @@ fn client_and_server_complete_a_flow() {
         .unwrap();
     assert_eq!(access.subject, subject());
     // A replayed token request gets case 6.
-    let out = s.token(&req.body, &client(), t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &req.body, &client(), t0());
     let e = pending
         .parse_token_response(out.response.status(), &out.response.body(), t0())
         .unwrap_err();

@@ -1,4 +1,5 @@
-//! The authorization-server flow (MedMij OAUTH-1..11, 13) and the resource check.
+//! The authorization-server flow in the order of MedMij OAUTH-11 (with Delen, OAUTH-13) and the
+//! resource check.
 
 mod common;
 use common::*;
@@ -32,6 +33,7 @@ fn happy_flow_verzamelen() {
     );
 
     let out = s.token(
+        Some(FORM_CONTENT_TYPE),
         &token_body(&code),
         &client(),
         t0() + Duration::from_secs(10),
@@ -119,7 +121,8 @@ fn delen_is_single_pair_and_write_only() {
         );
     }
     let code = code_for(&s, "umcharderwijk~4", t0());
-    let token = issued_token(&s.token(&token_body(&code), &client(), t0()));
+    let token =
+        issued_token(&s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0()));
     let h = format!("Bearer {token}");
     assert!(
         s.check_resource(Some(&h), &za(), &gd("4"), Interaction::Write, t0())
@@ -139,7 +142,7 @@ fn multi_pair_verzamelen_when_switched_on() {
         MemoryStore::new(),
     );
     let code = code_for(&s, "umcharderwijk~1 umcharderwijk~3", t0());
-    let out = s.token(&token_body(&code), &client(), t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0());
     let json: serde_json::Value = serde_json::from_str(&out.response.body()).unwrap();
     assert_eq!(json["scope"], "umcharderwijk~1 umcharderwijk~3");
     let h = format!("Bearer {}", json["access_token"].as_str().unwrap());
@@ -265,7 +268,7 @@ fn oversized_requests_are_refused() {
         "grant_type=authorization_code&pad={}",
         "a".repeat(MAX_REQUEST_LEN)
     );
-    let out = s.token(&body, &client(), t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0());
     assert_eq!(out.response.status(), 400);
     assert!(CONSENT_PAGE_HEADERS.contains(&("X-Frame-Options", "DENY")));
 }
@@ -288,7 +291,7 @@ fn absurd_times_do_not_panic() {
     sess.consent(ConsentDecision::Granted, far).unwrap();
     if let Ok(r) = s.issue_code(&mut sess, far) {
         let code = param(r.location(), "code").unwrap();
-        let out = s.token(&token_body(&code), &client(), far);
+        let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), far);
         assert_eq!(
             out.response.status(),
             400,

@@ -61,9 +61,6 @@ fn case_1_invalid_request_is_not_redirected() {
         assert_eq!(json["error"], "invalid_request");
         assert_eq!(json["error_description"], cause.to_string());
         assert!(!err.message_nl().is_empty() && !err.message_en().is_empty());
-        let page = err.to_html();
-        assert!(page.contains("invalid_request") && page.contains(err.message_nl()));
-        assert!(page.contains(&cause.to_string().replace('\'', "&#39;")));
     }
 }
 
@@ -178,7 +175,7 @@ fn case_6_invalid_grant() {
         token_body("not-a-uuid"),
         token_body(&bogus.to_uppercase()),
     ] {
-        let out = s.token(&body, &client(), t0());
+        let out = s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0());
         assert_eq!(out.response.status(), 400);
         let json: serde_json::Value = serde_json::from_str(&out.response.body()).unwrap();
         assert_eq!(json["error"], "invalid_grant", "{body}");

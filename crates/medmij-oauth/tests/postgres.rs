@@ -67,6 +67,7 @@ fn pg_store_full_flow() {
     let server = AuthorizationServer::new(common::config(), common::registry(), Arc::clone(&s.0));
     let code = common::code_for(&server, "umcharderwijk~1", common::t0());
     let token = common::issued_token(&server.token(
+        Some(FORM_CONTENT_TYPE),
         &common::token_body(&code),
         &common::client(),
         common::t0(),

@@ -23,7 +23,7 @@ proptest! {
         let s = server();
         let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(start);
         let code = code_for(&s, "umcharderwijk~1", t);
-        let out = s.token(&token_body(&code), &client(), t + d);
+        let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t + d);
         prop_assert_eq!(out.response.status() == 200, d < LIFETIME);
     }
 
@@ -38,12 +38,12 @@ proptest! {
         let s = server();
         let code = code_for(&s, "umcharderwijk~1", t0());
         let at = t0() + d_issue;
-        let token = issued_token(&s.token(&token_body(&code), &client(), at));
+        let token = issued_token(&s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), at));
         let h = format!("Bearer {token}");
         let ok = s.check_resource(Some(&h), &za(), &gd("1"), Interaction::Read, at + d_use).is_ok();
         prop_assert_eq!(ok, d_use < LIFETIME);
         for r in &replays {
-            let out = s.token(&token_body(&code), &client(), at + *r);
+            let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), at + *r);
             prop_assert_eq!(out.response.status(), 400);
         }
         if let Some(last) = replays.iter().max() {
@@ -84,7 +84,7 @@ fn many_codes_and_tokens_are_distinct() {
     let mut tokens = HashSet::new();
     for _ in 0..2000 {
         let c = code_for(&s, "umcharderwijk~1", t0());
-        let t = issued_token(&s.token(&token_body(&c), &client(), t0()));
+        let t = issued_token(&s.token(Some(FORM_CONTENT_TYPE), &token_body(&c), &client(), t0()));
         assert!(Code::parse(&c).is_some() && AccessToken::parse(&t).is_some());
         assert!(codes.insert(c));
         assert!(tokens.insert(t));

@@ -23,7 +23,12 @@ fn memory_store_sweeps_as_it_goes() {
         let c = common::code_for(&server, "umcharderwijk~1", t);
         assert_eq!(
             server
-                .token(&common::token_body(&c), &common::client(), t)
+                .token(
+                    Some(FORM_CONTENT_TYPE),
+                    &common::token_body(&c),
+                    &common::client(),
+                    t
+                )
                 .response
                 .status(),
             200

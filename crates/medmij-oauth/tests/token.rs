@@ -1,4 +1,4 @@
-//! The token endpoint (MedMij OAUTH-1, 3, 6, 7, 8, 9) and the collision redraw (OAUTH-6).
+//! The token endpoint (MedMij OAUTH-1, OAUTH-3, OAUTH-6, OAUTH-7, OAUTH-8, OAUTH-9) and the collision redraw (OAUTH-6).
 
 mod common;
 use common::*;
@@ -19,7 +19,7 @@ fn error_of(out: &TokenOutcome) -> (u16, String) {
 fn replay_is_refused_and_revokes_the_token() {
     let s = server();
     let code = code_for(&s, "umcharderwijk~1", t0());
-    let first = s.token(&token_body(&code), &client(), t0());
+    let first = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0());
     let token = issued_token(&first);
     let h = format!("Bearer {token}");
     assert!(
@@ -27,7 +27,12 @@ fn replay_is_refused_and_revokes_the_token() {
             .is_ok()
     );
     // MedMij OAUTH-8: second presentation -> invalid_grant, breach, token revoked.
-    let second = s.token(&token_body(&code), &client(), t0() + Duration::from_secs(1));
+    let second = s.token(
+        Some(FORM_CONTENT_TYPE),
+        &token_body(&code),
+        &client(),
+        t0() + Duration::from_secs(1),
+    );
     assert_eq!(error_of(&second), (400, "invalid_grant".into()));
     assert_eq!(
         second.event,
@@ -48,7 +53,7 @@ fn replay_is_refused_and_revokes_the_token() {
     assert_eq!(e.kind(), ResourceErrorKind::InvalidToken);
     // A third presentation is still refused.
     assert_eq!(
-        error_of(&s.token(&token_body(&code), &client(), t0())).1,
+        error_of(&s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0())).1,
         "invalid_grant"
     );
 }
@@ -59,9 +64,9 @@ fn code_is_retired_whatever_the_outcome() {
     // Wrong redirect_uri: refused, and the code is gone for good (OAUTH-8, OAUTH-9).
     let code = code_for(&s, "umcharderwijk~1", t0());
     let body = token_body(&code).replace("%2Fcb", "%2Fother");
-    let out = s.token(&body, &client(), t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0());
     assert_eq!(error_of(&out), (400, "invalid_grant".into()));
-    let out = s.token(&token_body(&code), &client(), t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0());
     assert_eq!(error_of(&out), (400, "invalid_grant".into()));
     assert!(matches!(
         out.event,
@@ -74,11 +79,11 @@ fn code_is_retired_whatever_the_outcome() {
     let code = code_for(&s, "umcharderwijk~1", t0());
     let body = token_body(&code).replace("authorization_code", "refresh_token");
     assert_eq!(
-        error_of(&s.token(&body, &client(), t0())),
+        error_of(&s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0())),
         (400, "unsupported_grant_type".into())
     );
     assert_eq!(
-        error_of(&s.token(&token_body(&code), &client(), t0())).1,
+        error_of(&s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0())).1,
         "invalid_grant"
     );
 }
@@ -92,18 +97,18 @@ fn code_is_bound_to_its_client() {
         "client_id=pgo.example.nl",
         "client_id=andere-pgo.example.com",
     );
-    let out = s.token(&body, &other, t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &body, &other, t0());
     assert_eq!(error_of(&out), (400, "invalid_grant".into()), "OAUTH-9");
     // client_id in the body must match the mTLS identity (OAUTH-3).
     let code = code_for(&s, "umcharderwijk~1", t0());
-    let out = s.token(&token_body(&code), &other, t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &other, t0());
     assert_eq!(error_of(&out), (401, "invalid_client".into()));
     // mTLS identity not on the OCL (OAUTH-3).
     let code = code_for(&s, "umcharderwijk~1", t0());
     let stranger = ClientId::parse("vreemd.example.org").unwrap();
     let body = token_body(&code).replace("&client_id=pgo.example.nl", "");
     assert_eq!(
-        error_of(&s.token(&body, &stranger, t0())),
+        error_of(&s.token(Some(FORM_CONTENT_TYPE), &body, &stranger, t0())),
         (401, "invalid_client".into())
     );
 }
@@ -112,7 +117,12 @@ fn code_is_bound_to_its_client() {
 fn code_lives_exactly_900_seconds() {
     let s = server();
     let code = code_for(&s, "umcharderwijk~1", t0());
-    let out = s.token(&token_body(&code), &client(), t0() + LIFETIME);
+    let out = s.token(
+        Some(FORM_CONTENT_TYPE),
+        &token_body(&code),
+        &client(),
+        t0() + LIFETIME,
+    );
     assert_eq!(
         error_of(&out),
         (400, "invalid_grant".into()),
@@ -120,6 +130,7 @@ fn code_lives_exactly_900_seconds() {
     );
     let code = code_for(&s, "umcharderwijk~1", t0());
     let out = s.token(
+        Some(FORM_CONTENT_TYPE),
         &token_body(&code),
         &client(),
         t0() + LIFETIME - Duration::from_nanos(1),
@@ -136,16 +147,27 @@ fn malformed_requests() {
     let s = server();
     let code = code_for(&s, "umcharderwijk~1", t0());
     let out = s.token(
+        Some(FORM_CONTENT_TYPE),
         &format!("{}&grant_type=authorization_code", token_body(&code)),
         &client(),
         t0(),
     );
     assert_eq!(error_of(&out), (400, "invalid_request".into()));
-    let out = s.token("grant_type=authorization_code", &client(), t0());
+    let out = s.token(
+        Some(FORM_CONTENT_TYPE),
+        "grant_type=authorization_code",
+        &client(),
+        t0(),
+    );
     assert_eq!(error_of(&out), (400, "invalid_request".into()));
-    let out = s.token("", &client(), t0());
+    let out = s.token(Some(FORM_CONTENT_TYPE), "", &client(), t0());
     assert_eq!(error_of(&out), (400, "invalid_request".into()));
-    let out = s.token("grant_type=password&username=a&password=b", &client(), t0());
+    let out = s.token(
+        Some(FORM_CONTENT_TYPE),
+        "grant_type=password&username=a&password=b",
+        &client(),
+        t0(),
+    );
     assert_eq!(
         error_of(&out),
         (400, "unsupported_grant_type".into()),
@@ -197,8 +219,8 @@ fn collisions_are_redrawn() {
         .into_uuid()
         .to_string();
     assert_eq!(c1, expected_same);
-    let t1 = issued_token(&s.token(&token_body(&c1), &client(), t0()));
-    let t2 = issued_token(&s.token(&token_body(&c2), &client(), t0()));
+    let t1 = issued_token(&s.token(Some(FORM_CONTENT_TYPE), &token_body(&c1), &client(), t0()));
+    let t2 = issued_token(&s.token(Some(FORM_CONTENT_TYPE), &token_body(&c2), &client(), t0()));
     assert_eq!(t1, expected_same);
     assert_ne!(t1, t2);
     // Both tokens work, each for its own flow.
@@ -226,7 +248,7 @@ fn expired_values_may_recur() {
     let c2 = code_for(&s, "umcharderwijk~1", later);
     assert_eq!(c1, c2);
     assert_eq!(
-        s.token(&token_body(&c2), &client(), later)
+        s.token(Some(FORM_CONTENT_TYPE), &token_body(&c2), &client(), later)
             .response
             .status(),
         200
@@ -273,7 +295,7 @@ fn concurrent_redemption_has_exactly_one_winner() {
                 let (s, barrier, body) = (Arc::clone(&s), Arc::clone(&barrier), token_body(&code));
                 std::thread::spawn(move || {
                     barrier.wait();
-                    s.token(&body, &client(), t0())
+                    s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0())
                 })
             })
             .collect();
@@ -318,7 +340,9 @@ fn concurrent_distinct_codes_all_succeed() {
             let (s, barrier) = (Arc::clone(&s), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 barrier.wait();
-                s.token(&token_body(&c), &client(), t0()).response.status()
+                s.token(Some(FORM_CONTENT_TYPE), &token_body(&c), &client(), t0())
+                    .response
+                    .status()
             })
         })
         .collect();

@@ -24,8 +24,8 @@ use medmij_consent::{
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
     AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome,
-    GegevensdienstId, Interaction, MemoryStore, ServerConfig, Session, Subject, TokenEvent,
-    UseCase, Zorgaanbiedernaam,
+    GegevensdienstId, Interaction, InvalidRequest, MemoryStore, ServerConfig, Session, Subject,
+    TokenEvent, UseCase, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
@@ -690,7 +690,7 @@ impl ZaGw {
                     "OAUTH-12 case 1",
                     format!("invalid authorization request: {}", inv.description()),
                 );
-                let (status, html) = (inv.status(), inv.to_html());
+                let (status, html) = (inv.status(), invalid_request_page(&inv));
                 // An anonymous request: counted per source (LOG-1, OAUTH-14).
                 self.refuse_anonymous(source, "oauth.authorize", inv.description())
                     .await;
@@ -1180,7 +1180,13 @@ impl ZaGw {
         Ok(net::redirect(&location))
     }
 
-    async fn token(&self, peer: &PeerNames, body: &str, source: IpAddr) -> R {
+    async fn token(
+        &self,
+        peer: &PeerNames,
+        content_type: Option<&str>,
+        body: &str,
+        source: IpAddr,
+    ) -> R {
         let now = self.now();
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
         let Some(client) = peer.first().and_then(|n| ClientId::parse(n).ok()) else {
@@ -1205,7 +1211,7 @@ impl ZaGw {
                 r#"{"error":"invalid_client"}"#,
             )));
         };
-        let out = self.server.token(body, &client, now);
+        let out = self.server.token(content_type, body, &client, now);
         let status = out.response.status();
         let ok = status == 200;
         self.log
@@ -1514,10 +1520,14 @@ async fn back_token(
     State(me): St,
     Extension(peer): Extension<PeerNames>,
     Extension(PeerAddr(addr)): Peer,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let r = me
-        .token(&peer, &String::from_utf8_lossy(&body), addr.ip())
+        .token(&peer, content_type, &String::from_utf8_lossy(&body), addr.ip())
         .await;
     me.answer(r)
 }
@@ -1568,4 +1578,31 @@ fn fhir_bundle(person: &str) -> String {
         }]
     })
     .to_string()
+}
+
+/// MedMij OAUTH-12 case 1 shown to the person (moved here from medmij-oauth: pages are the
+/// host's): a complete, minimal HTML page (Dutch and English, then `invalid_request`
+/// and the cause), served with status `InvalidRequest::status` and
+/// `CONSENT_PAGE_HEADERS`. Never a redirect (MedMij OAUTH-4, OAUTH-12 case 1).
+fn invalid_request_page(inv: &InvalidRequest) -> String {
+    let mut cause = String::new();
+    for c in inv.description().chars() {
+        match c {
+            '&' => cause.push_str("&amp;"),
+            '<' => cause.push_str("&lt;"),
+            '>' => cause.push_str("&gt;"),
+            '"' => cause.push_str("&quot;"),
+            '\'' => cause.push_str("&#39;"),
+            c => cause.push(c),
+        }
+    }
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">\
+         <title>Ongeldig verzoek / Invalid request</title></head><body>\
+         <p>{}</p><p lang=\"en\">{}</p><p><code>{}</code>: {}</p></body></html>\n",
+        inv.message_nl(),
+        inv.message_en(),
+        inv.error(),
+        cause
+    )
 }

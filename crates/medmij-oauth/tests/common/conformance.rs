@@ -1,4 +1,4 @@
-//! Store semantics every [`TokenStore`] must show (MedMij OAUTH-6, 7, 8), run against the
+//! Store semantics every [`TokenStore`] must show (MedMij OAUTH-6, OAUTH-7, OAUTH-8), run against the
 //! in-memory store and the PostgreSQL store.
 
 use super::*;
@@ -163,7 +163,7 @@ pub fn race<S: TokenStore + Send + Sync + 'static>(store: Arc<S>, threads: usize
                 let (s, b, body) = (Arc::clone(&server), Arc::clone(&barrier), token_body(&code));
                 std::thread::spawn(move || {
                     b.wait();
-                    s.token(&body, &client(), t0())
+                    s.token(Some(FORM_CONTENT_TYPE), &body, &client(), t0())
                 })
             })
             .collect();
@@ -202,7 +202,9 @@ pub fn race<S: TokenStore + Send + Sync + 'static>(store: Arc<S>, threads: usize
             let (s, b) = (Arc::clone(&server), Arc::clone(&barrier));
             std::thread::spawn(move || {
                 b.wait();
-                s.token(&token_body(&c), &client(), t0()).response.status()
+                s.token(Some(FORM_CONTENT_TYPE), &token_body(&c), &client(), t0())
+                    .response
+                    .status()
             })
         })
         .collect();

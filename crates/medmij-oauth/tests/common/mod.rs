@@ -2,6 +2,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 pub mod conformance;
+pub mod flows;
 pub mod model;
 
 use medmij_oauth::*;

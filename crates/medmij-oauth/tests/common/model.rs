@@ -402,7 +402,12 @@ pub fn run<S: TokenStore>(store: S, ops: Vec<Op>, seed: u64) -> Result<(), TestC
                     .append_pair("redirect_uri", &redirect)
                     .append_pair("client_id", CLIENTS[client])
                     .finish();
-                let out = server.token(&body, &ClientId::parse(CLIENTS[client]).unwrap(), now);
+                let out = server.token(
+                    Some(FORM_CONTENT_TYPE),
+                    &body,
+                    &ClientId::parse(CLIENTS[client]).unwrap(),
+                    now,
+                );
                 let status = out.response.status();
                 let c = &mut m.codes[i];
                 let kept = now < c.issued + CODE_RETENTION;
@@ -487,7 +492,12 @@ pub fn run<S: TokenStore>(store: S, ops: Vec<Op>, seed: u64) -> Result<(), TestC
             }
             Op::Bogus { client } => {
                 let body = token_body("3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b");
-                let out = server.token(&body, &ClientId::parse(CLIENTS[client]).unwrap(), now);
+                let out = server.token(
+                    Some(FORM_CONTENT_TYPE),
+                    &body,
+                    &ClientId::parse(CLIENTS[client]).unwrap(),
+                    now,
+                );
                 prop_assert_ne!(out.response.status(), 200);
             }
             Op::Resource {

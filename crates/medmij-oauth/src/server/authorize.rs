@@ -1,0 +1,326 @@
+//! The authorization endpoint: validating the request (MedMij OAUTH-1, OAUTH-3, OAUTH-4,
+//! OAUTH-5, OAUTH-10) or refusing it as OAUTH-12 case 1 without a redirect.
+
+use super::AuthorizationServer;
+use super::config::MAX_REQUEST_LEN;
+use super::registry::ClientRegistry;
+use super::session::{Session, Stage};
+use crate::form::{BUF_LEN, Field};
+use crate::secret::RandomSource;
+use crate::store::TokenStore;
+use crate::types::{ClientId, Scope, ScopeError, ScopeForm, State, UseCase};
+use std::sync::Arc;
+
+/// The cause of an invalid authorization request (MedMij OAUTH-12 case 1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidCause {
+    /// The query string is longer than [`MAX_REQUEST_LEN`].
+    #[error("the request is longer than 8192 bytes")]
+    TooLong,
+    /// A parameter appears more than once (RFC 6749 3.1).
+    #[error("parameter {0} appears more than once (RFC 6749 3.1)")]
+    Repeated(&'static str),
+    /// A required parameter is missing.
+    #[error("parameter {0} is missing")]
+    Missing(&'static str),
+    /// `client_id` is not a hostname (MedMij OAUTH-3, LISTS-4).
+    #[error("client_id is not a valid hostname (MedMij OAUTH-3)")]
+    BadClientId,
+    /// `client_id` is not on the OCL (MedMij OAUTH-3).
+    #[error("client_id is not on the OAuth Client List (MedMij OAUTH-3)")]
+    UnknownClient,
+    /// `redirect_uri` is not absolute `https` without fragment on the client's host (MedMij OAUTH-4).
+    #[error(
+        "redirect_uri must be an absolute https URI without fragment on the client's hostname, with a port (if any) in 1..65535 (MedMij OAUTH-4)"
+    )]
+    BadRedirectUri,
+    /// `response_type` is not `code` (MedMij OAUTH-1).
+    #[error("response_type must be code (MedMij OAUTH-1)")]
+    UnsupportedResponseType,
+    /// The scope is malformed (MedMij OAUTH-5).
+    #[error("scope is invalid: {0} (MedMij OAUTH-5)")]
+    BadScope(ScopeError),
+    /// The scope names a Gegevensdienst this server does not offer for that Zorgaanbieder.
+    #[error("scope names a Gegevensdienst this server does not offer (MedMij OAUTH-5)")]
+    NotOffered,
+    /// The scope mixes Verzamelen and Delen, or has several pairs for Delen (MedMij OAUTH-5, OAUTH-13).
+    #[error(
+        "Delen takes exactly one Gegevensdienst and cannot be mixed with Verzamelen (MedMij OAUTH-5, OAUTH-13)"
+    )]
+    DelenNotSingle,
+    /// The OCL says the client may not use this Gegevensdienst (MedMij LISTS-4).
+    #[error(
+        "the client may not use this Gegevensdienst according to the OAuth Client List (MedMij LISTS-4)"
+    )]
+    ClientNotAllowed,
+    /// `state` is not 1..512 characters of VSCHAR (MedMij OAUTH-10).
+    #[error("state must be 1..512 printable ASCII characters (MedMij OAUTH-10)")]
+    BadState,
+}
+
+/// OAUTH-12 case 1: the request is invalid. The server does not redirect to the client; it
+/// shows the person a page (MedMij OAUTH-4, OAUTH-12).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid_request: {cause}")]
+pub struct InvalidRequest {
+    cause: InvalidCause,
+}
+
+impl InvalidRequest {
+    /// The cause.
+    pub fn cause(&self) -> &InvalidCause {
+        &self.cause
+    }
+
+    /// The OAUTH-12 case number: always 1 (MedMij OAUTH-12).
+    pub fn case_number(&self) -> u8 {
+        1
+    }
+
+    /// The OAuth error code: always `invalid_request` (MedMij OAUTH-12 case 1).
+    pub fn error(&self) -> &'static str {
+        "invalid_request"
+    }
+
+    /// The `error_description`: the cause in words.
+    pub fn description(&self) -> String {
+        self.cause.to_string()
+    }
+
+    /// HTTP status of the page: 400.
+    pub fn status(&self) -> u16 {
+        400
+    }
+
+    /// `{"error":"invalid_request","error_description":...}` for an API-style answer.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({"error": self.error(), "error_description": self.description()})
+            .to_string()
+    }
+
+    /// A plain-language message in Dutch for the person (shown directly, no redirect).
+    pub fn message_nl(&self) -> &'static str {
+        "Het verzoek van uw persoonlijke gezondheidsomgeving (PGO) is ongeldig. U wordt niet teruggestuurd; probeer het opnieuw vanuit uw PGO."
+    }
+
+    /// A plain-language message in English for the person.
+    pub fn message_en(&self) -> &'static str {
+        "The request from your personal health environment (PGO) is invalid. You will not be sent back; please try again from your PGO."
+    }
+}
+
+pub(super) fn invalid(cause: InvalidCause) -> InvalidRequest {
+    InvalidRequest { cause }
+}
+
+/// A validated authorization request (MedMij OAUTH-1, OAUTH-3, OAUTH-4, OAUTH-5, OAUTH-10).
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub(super) client_id: ClientId,
+    pub(super) redirect_uri: Arc<str>,
+    pub(super) scope: Scope,
+    pub(super) state: State,
+    pub(super) use_case: UseCase,
+}
+
+impl AuthorizationRequest {
+    /// The client.
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+    /// The exact `redirect_uri` text.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+    /// The requested scope.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+    /// Verzamelen or Delen, from the server's offer.
+    pub fn use_case(&self) -> UseCase {
+        self.use_case
+    }
+}
+
+impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C, R> {
+    /// Validates an authorization request (the query string of the authorization endpoint)
+    /// and opens a session, or refuses it per MedMij OAUTH-12 case 1 (no redirect).
+    pub fn authorize(&self, query: &str) -> Result<Session, InvalidRequest> {
+        use InvalidCause::*;
+        const NAMES: [&str; 5] = [
+            "response_type",
+            "client_id",
+            "redirect_uri",
+            "scope",
+            "state",
+        ];
+        if query.len() > MAX_REQUEST_LEN {
+            return Err(invalid(TooLong));
+        }
+        let [response_type, client_id, redirect_uri, scope, state] =
+            collect_params(query, &NAMES, |k| match k {
+                "response_type" => Some(0),
+                "client_id" => Some(1),
+                "redirect_uri" => Some(2),
+                "scope" => Some(3),
+                "state" => Some(4),
+                _ => None,
+            })
+            .map_err(|n| invalid(Repeated(n)))?;
+        // Client and redirect first: until both are known good, nothing may be redirected
+        // (MedMij OAUTH-4).
+        let client_id = client_id.ok_or(invalid(Missing("client_id")))?;
+        let client_id = ClientId::parse(&client_id.decode()).map_err(|_| invalid(BadClientId))?;
+        if !self.clients.is_listed(&client_id) {
+            return Err(invalid(UnknownClient));
+        }
+        let redirect_uri = redirect_uri.ok_or(invalid(Missing("redirect_uri")))?;
+        let mut buf = [0u8; BUF_LEN];
+        let redirect_uri = redirect_uri.decode_in(&mut buf);
+        if !check_redirect_uri(&redirect_uri, &client_id) {
+            return Err(invalid(BadRedirectUri));
+        }
+        match response_type.map(Field::decode).as_deref() {
+            None => return Err(invalid(Missing("response_type"))),
+            Some("code") => {}
+            Some(_) => return Err(invalid(UnsupportedResponseType)),
+        }
+        let state = state.ok_or(invalid(Missing("state")))?;
+        let state = State::parse(&state.decode()).map_err(|_| invalid(BadState))?;
+        let scope = scope.ok_or(invalid(Missing("scope")))?;
+        let mut scope_buf = [0u8; BUF_LEN];
+        let scope = scope.decode_in(&mut scope_buf);
+        let form = if self.config.multiple_pairs {
+            ScopeForm::Multiple
+        } else {
+            ScopeForm::Single
+        };
+        if let Some((scope, g, use_case)) = self.config.single.get(&*scope) {
+            // Fast path: exactly one offered pair (the same checks as below).
+            if self.clients.may_use(&client_id, g) == Some(false) {
+                return Err(invalid(ClientNotAllowed));
+            }
+            return Ok(Session {
+                request: AuthorizationRequest {
+                    client_id,
+                    redirect_uri: Arc::from(&*redirect_uri),
+                    scope: scope.clone(),
+                    state,
+                    use_case: *use_case,
+                },
+                stage: Stage::AwaitingAuthentication,
+            });
+        }
+        let scope = Scope::parse(&scope, form).map_err(|e| invalid(BadScope(e)))?;
+        let mut use_case = None;
+        for g in scope.gegevensdiensten() {
+            let u = self
+                .config
+                .use_case(scope.zorgaanbieder(), g)
+                .ok_or(invalid(NotOffered))?;
+            if self.clients.may_use(&client_id, g) == Some(false) {
+                return Err(invalid(ClientNotAllowed));
+            }
+            match use_case {
+                None => use_case = Some(u),
+                Some(prev) if prev == u => {}
+                Some(_) => return Err(invalid(DelenNotSingle)),
+            }
+        }
+        let use_case = use_case.ok_or(invalid(BadScope(ScopeError::Empty)))?;
+        if use_case == UseCase::Delen && scope.gegevensdiensten().len() != 1 {
+            return Err(invalid(DelenNotSingle));
+        }
+        Ok(Session {
+            request: AuthorizationRequest {
+                client_id,
+                redirect_uri: Arc::from(&*redirect_uri),
+                scope,
+                state,
+                use_case,
+            },
+            stage: Stage::AwaitingAuthentication,
+        })
+    }
+}
+
+/// Collects the named parameters of a form-encoded string; a repeated one is an error
+/// (RFC 6749 3.1, 3.2). Unknown parameters are ignored (RFC 6749 3.1).
+/// `index` gives the position of a name in `names` (a `match` on the literal names, which the
+/// compiler turns into length checks and inline comparisons).
+fn collect_params<'a, const N: usize>(
+    input: &'a str,
+    names: &[&'static str; N],
+    index: impl Fn(&str) -> Option<usize>,
+) -> Result<[Option<Field<'a>>; N], &'static str> {
+    let mut values: [Option<Field<'a>>; N] = [None; N];
+    for (k, v) in crate::form::parse(input) {
+        // MedMij OAUTH-3 (RFC 6749 3.1): a parameter sent without a value is omitted, so it
+        // is neither a value nor a repetition.
+        if v.is_empty() {
+            continue;
+        }
+        if let Some(i) = index(&k) {
+            debug_assert_eq!(names[i], k);
+            if values[i].is_some() {
+                return Err(names[i]);
+            }
+            values[i] = Some(v);
+        }
+    }
+    Ok(values)
+}
+
+/// Checks a redirect URI per MedMij OAUTH-4: absolute, `https`, no fragment, host equal to the
+/// client's hostname (exactly: no user info, no other case, no percent-encoded host), an
+/// optional port in 1..65535, and otherwise only RFC 3986 URI characters.
+pub(super) fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
+    let Some(rest) = raw
+        .as_bytes()
+        .strip_prefix(b"https://")
+        .and_then(|r| r.strip_prefix(client.as_bytes()))
+    else {
+        return false;
+    };
+    let rest = match rest.strip_prefix(b":") {
+        Some(p) => {
+            // MedMij OAUTH-4: a port, if any, is 1..65535 in decimal digits; an empty port, a
+            // sign or any other character is refused.
+            let digits = p.iter().take_while(|c| c.is_ascii_digit()).count();
+            if !(1..=5).contains(&digits) {
+                return false;
+            }
+            let port = p[..digits]
+                .iter()
+                .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+            if !(1..=65535).contains(&port) {
+                return false;
+            }
+            &p[digits..]
+        }
+        None => rest,
+    };
+    if !(rest.is_empty() || rest.starts_with(b"/") || rest.starts_with(b"?")) {
+        return false;
+    }
+    rest.iter().all(|&c| URI_CHAR[usize::from(c)])
+}
+
+/// The bytes [`check_redirect_uri`] allows after the host: ASCII letters and digits and
+/// `-._~:/?[]@!$&'()*+,;=%`.
+const URI_CHAR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let extra = b"-._~:/?[]@!$&'()*+,;=%";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};

@@ -1,0 +1,261 @@
+//! Pending flows kept in a `FlowStore` (memory here; PostgreSQL in tests/postgres_flows.rs):
+//! the stored forms of `Session` and `PendingAuthorization` (MedMij OAUTH-11), and the limits
+//! on pending flows (OAUTH-14).
+
+mod common;
+use common::flows::*;
+use common::*;
+use medmij_oauth::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+mod oauth_11 {
+    use super::*;
+
+    fn round_trip(s: &Session) -> Session {
+        let json = serde_json::to_string(s).unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
+    /// MedMij OAUTH-11: a session stored after any step continues where it was, in order.
+    #[test]
+    fn session_survives_storage_at_every_stage() {
+        let s = server();
+        let mut session = round_trip(&s.authorize(&query("umcharderwijk~1", "st")).unwrap());
+        assert_eq!(session.stage(), SessionStage::AwaitingAuthentication);
+        session
+            .authenticated(Authentication::Established(subject()))
+            .unwrap();
+        let mut session = round_trip(&session);
+        assert_eq!(session.stage(), SessionStage::AwaitingDataCheck);
+        // Out of order after storage is still out of order.
+        assert!(session.consent(ConsentDecision::Granted, t0()).is_err());
+        session.data_available(true).unwrap();
+        let mut session = round_trip(&session);
+        assert_eq!(session.stage(), SessionStage::AwaitingConsent);
+        let ConsentOutcome::Granted(e) = session.consent(ConsentDecision::Granted, t0()).unwrap()
+        else {
+            panic!("granted")
+        };
+        assert_eq!(e.subject, subject());
+        let mut session = round_trip(&session);
+        assert_eq!(session.stage(), SessionStage::ReadyToIssue);
+        assert_eq!(session.request().redirect_uri(), REDIRECT);
+        let r = s.issue_code(&mut session, t0()).unwrap();
+        assert_eq!(param(r.location(), "state").as_deref(), Some("st"));
+        let session = round_trip(&session);
+        assert_eq!(session.stage(), SessionStage::Finished);
+    }
+
+    /// MedMij OAUTH-4: a stored session whose redirect URI was altered (or any other value
+    /// broken) is refused on load, so a database row can never become a redirect elsewhere.
+    #[test]
+    fn tampered_session_is_refused_on_load() {
+        let s = server();
+        let mut session = s.authorize(&query("umcharderwijk~1", "st")).unwrap();
+        session
+            .authenticated(Authentication::Established(subject()))
+            .unwrap();
+        let json = serde_json::to_string(&session).unwrap();
+        assert!(!format!("{session:?}").contains("person-1"));
+        for (from, to) in [
+            ("https://pgo.example.nl/cb", "https://evil.example/cb"),
+            (
+                "https://pgo.example.nl/cb",
+                "https://pgo.example.nl:99999/cb",
+            ),
+            ("\"client_id\":\"pgo.example.nl\"", "\"client_id\":\"PGO\""),
+            ("\"scope\":\"umcharderwijk~1\"", "\"scope\":\"\""),
+            ("\"subject\":\"person-1\"", "\"subject\":\"\""),
+            (
+                "\"stage\":\"awaiting_data_check\"",
+                "\"stage\":\"ready_to_issue\",\"x\":1",
+            ),
+        ] {
+            assert!(json.contains(from), "{json}");
+            let bad = json.replace(from, to);
+            assert!(serde_json::from_str::<Session>(&bad).is_err(), "{bad}");
+        }
+        let no_subject = json.replace(",\"subject\":\"person-1\"", "");
+        assert!(serde_json::from_str::<Session>(&no_subject).is_err());
+    }
+
+    /// The PGO GW's pending authorization survives storage and still checks the redirect.
+    #[test]
+    fn pending_authorization_survives_storage() {
+        let c = Client::new(client(), REDIRECT).unwrap();
+        let scope = Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap();
+        let (_, pending) = c
+            .start(
+                "https://za.example.nl/authorize",
+                "https://za.example.nl/token",
+                scope,
+            )
+            .unwrap();
+        let json = serde_json::to_string(&pending).unwrap();
+        let back: PendingAuthorization = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.state(), pending.state());
+        let code = Code::random(&ThreadRandom);
+        let q = format!("code={code}&state={}", pending.state().as_str());
+        assert!(back.handle_redirect(&q, t0()).is_ok());
+        let wrong = format!("code={code}&state=x");
+        assert_eq!(
+            back.handle_redirect(&wrong, t0()).unwrap_err(),
+            CallbackError::StateMismatch
+        );
+        let evil = json.replace("https://pgo.example.nl/cb", "https://evil.example/cb");
+        assert!(serde_json::from_str::<PendingAuthorization>(&evil).is_err());
+        let plain = json.replace("https://za.example.nl/token", "http://za.example.nl/token");
+        assert!(serde_json::from_str::<PendingAuthorization>(&plain).is_err());
+    }
+
+    /// MedMij OAUTH-11 on one node with the memory flow store: every step resumes the flow.
+    #[test]
+    fn whole_flows_through_pending_flows() {
+        let node = Node {
+            server: server(),
+            flows: PendingFlows::new(MemoryFlowStore::default(), FlowLimits::default()),
+        };
+        for n in 0..5 {
+            let mut p = Person {
+                n,
+                id: None,
+                token: None,
+                done: false,
+            };
+            for s in 0..STEPS {
+                step(&node, &mut p, s);
+            }
+            assert!(p.done);
+        }
+        assert!(node.flows.store().is_empty());
+    }
+}
+
+mod oauth_14 {
+    use super::*;
+
+    /// MedMij OAUTH-14: the limits of the memory flow store, each with its typed answer.
+    #[test]
+    fn memory_flow_store_limits() {
+        limits(&MemoryFlowStore::new(small_limits()));
+    }
+
+    /// The documented defaults.
+    #[test]
+    fn default_limits_have_figures() {
+        let l = FlowLimits::default();
+        assert_eq!(
+            (l.per_client, l.per_source, l.total, l.ttl, l.retry_after),
+            (
+                1024,
+                16,
+                65_536,
+                Duration::from_secs(900),
+                Duration::from_secs(60)
+            )
+        );
+    }
+
+    /// MedMij OAUTH-14: one client opens flows at full speed from many addresses until its
+    /// quota is full (and keeps trying), while a person using a different client completes a
+    /// whole flow. The flooder only ever gets the typed busy answer.
+    #[test]
+    fn one_client_flooding_does_not_turn_away_another_clients_person() {
+        let limits = FlowLimits {
+            per_client: 64,
+            per_source: 4,
+            total: 256,
+            ..FlowLimits::default()
+        };
+        let s = Arc::new(server());
+        let flows = Arc::new(PendingFlows::new(MemoryFlowStore::new(limits), limits));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (admitted, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let flooder = {
+            let (s, flows, stop) = (Arc::clone(&s), Arc::clone(&flows), Arc::clone(&stop));
+            let (admitted, refused) = (Arc::clone(&admitted), Arc::clone(&refused));
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let session = s.authorize(&query("umcharderwijk~1", "x")).unwrap();
+                let mut n = 0u32;
+                // Bounded in count and time.
+                while n < 20_000 && started.elapsed() < Duration::from_secs(10) {
+                    if stop.load(Ordering::Relaxed) && n >= 1_000 {
+                        break;
+                    }
+                    let o = owner(
+                        CLIENT,
+                        &format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255),
+                    );
+                    match flows.open(&o, &session, &ThreadRandom, t0()) {
+                        Ok(_) => admitted.fetch_add(1, Ordering::Relaxed),
+                        Err(FlowError::Busy(b)) => {
+                            assert_eq!(b.limit(), FlowLimit::PerClient);
+                            assert_eq!(HttpResponse::from(b).status(), 503);
+                            refused.fetch_add(1, Ordering::Relaxed)
+                        }
+                        Err(e) => panic!("{e}"),
+                    };
+                    n += 1;
+                }
+            })
+        };
+        // Wait until the flooder's quota is full, then run the person's flow.
+        let started = Instant::now();
+        while refused.load(Ordering::Relaxed) == 0 && started.elapsed() < Duration::from_secs(10) {
+            std::thread::yield_now();
+        }
+        let q = query("umcharderwijk~1", "st").replace("pgo.example.nl", "andere-pgo.example.com");
+        let person = owner(OTHER_CLIENT, "203.0.113.9");
+        let session = s.authorize(&q).unwrap();
+        let id = flows.open(&person, &session, &ThreadRandom, t0()).unwrap();
+        let mut r: Resumed<Session> = flows.resume(&id, t0()).unwrap().unwrap();
+        r.value
+            .authenticated(Authentication::Established(subject()))
+            .unwrap();
+        flows.save(&id, &r.owner, &r.value, t0()).unwrap();
+        let mut r: Resumed<Session> = flows.resume(&id, t0()).unwrap().unwrap();
+        r.value.data_available(true).unwrap();
+        r.value.consent(ConsentDecision::Granted, t0()).unwrap();
+        let redirect = s.issue_code(&mut r.value, t0()).unwrap();
+        assert!(
+            redirect
+                .location()
+                .starts_with("https://andere-pgo.example.com/cb?code=")
+        );
+        stop.store(true, Ordering::Relaxed);
+        flooder.join().unwrap();
+        assert_eq!(admitted.load(Ordering::Relaxed), 64);
+        assert!(refused.load(Ordering::Relaxed) >= 900);
+    }
+
+    /// MedMij OAUTH-14: one address cannot fill a client's quota: a person of the same client
+    /// from another address still gets in.
+    #[test]
+    fn one_address_cannot_fill_a_clients_quota() {
+        let limits = FlowLimits {
+            per_client: 64,
+            per_source: 4,
+            ..FlowLimits::default()
+        };
+        let s = server();
+        let flows = PendingFlows::new(MemoryFlowStore::new(limits), limits);
+        let session = s.authorize(&query("umcharderwijk~1", "st")).unwrap();
+        let attacker = owner(CLIENT, "192.0.2.66");
+        for i in 0..1_000 {
+            let r = flows.open(&attacker, &session, &ThreadRandom, t0());
+            match (i < 4, r) {
+                (true, Ok(_)) => {}
+                (false, Err(FlowError::Busy(b))) => assert_eq!(b.limit(), FlowLimit::PerSource),
+                (_, other) => panic!("attempt {i}: {other:?}"),
+            }
+        }
+        assert!(
+            flows
+                .open(&owner(CLIENT, "192.0.2.7"), &session, &ThreadRandom, t0())
+                .is_ok()
+        );
+    }
+}

@@ -1,0 +1,137 @@
+//! Pending flows in PostgreSQL (feature `postgres`): the flow-store limits (MedMij OAUTH-14)
+//! and two gateway nodes sharing one database (token store and flow store) that continue
+//! each other's flows, one of them dropped halfway (OAUTH-11).
+//!
+//! Needs `MEDMIJ_TEST_DATABASE_URL` (see tests/postgres.rs); never skips silently.
+#![cfg(feature = "postgres")]
+
+mod common;
+use common::flows::*;
+use medmij_oauth::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn url() -> String {
+    std::env::var("MEDMIJ_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| panic!("MEDMIJ_TEST_DATABASE_URL is not set (see tests/postgres.rs)"))
+}
+
+fn prefix(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "oauth_{tag}_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+type PgNode = Node<PgStore, PgFlowStore>;
+
+fn node(prefix: &str, limits: FlowLimits) -> PgNode {
+    Node {
+        server: AuthorizationServer::new(
+            common::config(),
+            common::registry(),
+            PgStore::connect_no_tls(&url(), prefix, 2).unwrap(),
+        ),
+        flows: PendingFlows::new(
+            PgFlowStore::connect_no_tls(&url(), prefix, 2, limits).unwrap(),
+            limits,
+        ),
+    }
+}
+
+mod oauth_14 {
+    use super::*;
+
+    /// MedMij OAUTH-14: the PostgreSQL flow store keeps the same limits as the memory one.
+    #[test]
+    fn pg_flow_store_limits() {
+        let p = prefix("fl");
+        let s = PgFlowStore::connect_no_tls(&url(), &p, 1, small_limits()).unwrap();
+        limits(&s);
+        s.drop_table().unwrap();
+    }
+
+    /// MedMij OAUTH-14: admissions racing from several nodes never exceed a client's limit.
+    #[test]
+    fn pg_flow_limits_hold_under_concurrency() {
+        let p = prefix("flc");
+        let l = FlowLimits {
+            per_client: 10,
+            per_source: 1000,
+            ..FlowLimits::default()
+        };
+        let stores: Vec<PgFlowStore> = (0..4)
+            .map(|_| PgFlowStore::connect_no_tls(&url(), &p, 2, l).unwrap())
+            .collect();
+        let admitted = AtomicUsize::new(0);
+        std::thread::scope(|sc| {
+            for (i, s) in stores.iter().enumerate() {
+                let admitted = &admitted;
+                sc.spawn(move || {
+                    for j in 0..10 {
+                        let o = owner(common::CLIENT, &format!("10.1.{i}.{j}"));
+                        let id = FlowId::random(&ThreadRandom).hash();
+                        let far = common::t0() + std::time::Duration::from_secs(900);
+                        match s.put(&id, &o, "{}", far, Admission::New, common::t0()) {
+                            Ok(()) => {
+                                admitted.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(FlowError::Busy(b)) => assert_eq!(b.limit(), FlowLimit::PerClient),
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(admitted.load(Ordering::Relaxed), 10);
+        stores[0].drop_table().unwrap();
+    }
+}
+
+mod oauth_11 {
+    use super::*;
+
+    /// MedMij OAUTH-11 across nodes: two servers share one database (token store and flow
+    /// store). Every step of every flow runs on the other node than the step before; after
+    /// the consent step node B is dropped and node A finishes every flow.
+    #[test]
+    fn two_nodes_alternate_and_one_is_dropped_midway() {
+        let p = prefix("nodes");
+        let a = node(&p, FlowLimits::default());
+        let mut b = Some(node(&p, FlowLimits::default()));
+        let mut people: Vec<Person> = (0..12)
+            .map(|n| Person {
+                n,
+                id: None,
+                token: None,
+                done: false,
+            })
+            .collect();
+        let mut on_b = 0;
+        for s in 0..STEPS {
+            if s == 4 {
+                // Node B goes away (its connections close); its flows are in the database.
+                drop(b.take());
+            }
+            for person in &mut people {
+                match (&b, (person.n + s) % 2) {
+                    (Some(b), 1) => {
+                        step(b, person, s);
+                        on_b += 1;
+                    }
+                    _ => step(&a, person, s),
+                }
+            }
+        }
+        assert!(people.iter().all(|p| p.done));
+        assert_eq!(on_b, 24, "node B ran half of steps 0..4");
+        assert_eq!(a.flows.store().sweep(common::t0() + LIFETIME).unwrap(), 0);
+        a.flows.store().drop_table().unwrap();
+        a.server.store().drop_tables().unwrap();
+    }
+}
