@@ -53,6 +53,7 @@
 //! ```
 
 pub mod chain;
+pub mod chain_event;
 mod event;
 mod file;
 mod hex;
@@ -65,6 +66,11 @@ mod time;
 pub use chain::{
     Anchor, ChainHead, ChainWriter, Checkpoint, CheckpointReason, Entry, GENESIS, Trust, Verifier,
     VerifyError, VerifyReport, verify_only, verify_reader,
+};
+pub use chain_event::{
+    ChainError, ChainEvent, ChainEventBuilder, ChainEventSink, ChainEventType, ChainRequest,
+    Endpoint, ErrorCode, ErrorText, GrantType, JsonLinesChainSink, MemoryChainSink, Method,
+    SessionId, TraceId, secret_like,
 };
 pub use event::{
     Action, Actor, ActorKind, Domain, Event, EventError, Object, Outcome, Source, SubjectId,

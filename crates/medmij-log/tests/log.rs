@@ -101,7 +101,10 @@ fn no_bsn_in_pgo_domain_and_no_secrets_in_clear() {
     e.actor.on_behalf_of = Some("123456782".into());
     assert!(matches!(
         log.append(&e),
-        Err(LogError::Event(EventError { rule: medmij_types::RuleId::Log4, .. }))
+        Err(LogError::Event(EventError {
+            rule: medmij_types::RuleId::Log4,
+            ..
+        }))
     ));
     let token = "6f1c7a52-9a0e-4c5b-8f1f-2f6f1b0c9d3e";
     let mut e = event(2, "person-a", t(5_001));
