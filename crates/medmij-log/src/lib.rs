@@ -55,6 +55,7 @@
 pub mod chain;
 pub mod chain_event;
 mod event;
+mod extract;
 mod file;
 mod hex;
 #[cfg(feature = "postgres")]
@@ -75,6 +76,10 @@ pub use chain_event::{
 pub use event::{
     Action, Actor, ActorKind, Domain, Event, EventError, Object, Outcome, Source, SubjectId,
     looks_like_bsn,
+};
+pub use extract::{
+    EXTRACT_FORMAT, Extract, ExtractItem, ExtractReport, Omitted, Selection, extract,
+    extract_period, extract_subject, verify_extract,
 };
 pub use file::{FileLog, FileLogConfig, OpenReport, PruneReport, TornTailRepair, query_file};
 #[cfg(feature = "postgres")]
@@ -125,6 +130,16 @@ pub enum LogError {
     /// Another writer (in this process or another) has the log open.
     #[error("{0}: the log is open for writing elsewhere (one writer per log)")]
     InUse(std::path::PathBuf),
+    /// An extract would hold entry `seq`, which comes after the last signed
+    /// checkpoint (0: the log has no checkpoint); write a checkpoint first
+    /// (MedMij LOG-5).
+    #[error(
+        "entry {seq} is not yet covered by a signed checkpoint; write a checkpoint first (MedMij LOG-5)"
+    )]
+    Unsigned {
+        /// The first selected entry after the last checkpoint.
+        seq: u64,
+    },
     /// A retention setting was refused (LOG-3).
     #[error(transparent)]
     Retention(#[from] RetentionError),
