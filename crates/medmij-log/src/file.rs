@@ -610,6 +610,15 @@ impl AuditSink for FileLog {
     }
 }
 
+impl crate::BatchSink for FileLog {
+    fn check(&self, event: &Event) -> Result<(), LogError> {
+        Ok(event.validate(self.domain)?)
+    }
+    fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
+        FileLog::append_batch(self, events)
+    }
+}
+
 /// The events matching `query` in the log file at `path`, read through the
 /// verifier (a broken chain is an error, not a partial answer).
 pub fn query_file(path: &Path, trust: Trust, query: &Query) -> Result<Vec<(u64, Event)>, LogError> {

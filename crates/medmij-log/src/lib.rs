@@ -52,6 +52,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "tokio")]
+mod async_log;
 pub mod chain;
 pub mod chain_event;
 mod event;
@@ -64,6 +66,8 @@ mod query;
 mod retention;
 mod time;
 
+#[cfg(feature = "tokio")]
+pub use async_log::{ASYNC_MAX_BATCH_DEFAULT, ASYNC_QUEUE_DEFAULT, AsyncLog, AsyncLogConfig};
 pub use chain::{
     Anchor, ChainHead, ChainWriter, Checkpoint, CheckpointReason, Entry, GENESIS, Trust, Verifier,
     VerifyError, VerifyReport, verify_only, verify_reader,
@@ -150,4 +154,15 @@ pub enum LogError {
 pub trait AuditSink {
     /// Appends `event`; returns its sequence number once it is durable.
     fn append(&self, event: &Event) -> Result<u64, LogError>;
+}
+
+/// A sink that commits several events together (one write and one `fsync`
+/// or one transaction): what [`AsyncLog`](crate::AsyncLog) (feature
+/// `tokio`) drives for group commit.
+pub trait BatchSink: AuditSink {
+    /// Checks `event` as an append would, without writing it.
+    fn check(&self, event: &Event) -> Result<(), LogError>;
+    /// Appends `events` in order, committed together; their sequence
+    /// numbers once durable. Nothing is written if one is invalid.
+    fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError>;
 }

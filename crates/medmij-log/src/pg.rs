@@ -246,6 +246,35 @@ impl PgLog {
         Ok(seq)
     }
 
+    /// Appends several events in one transaction; returns their sequence
+    /// numbers once committed. Nothing is written if one is invalid.
+    pub fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
+        for e in events {
+            e.validate(self.domain)?;
+        }
+        let mut st = self.lock();
+        if let Some(f) = &st.failed {
+            return Err(LogError::Failed(f.clone()));
+        }
+        let mut seqs = Vec::with_capacity(events.len());
+        let mut buf = Vec::with_capacity(1024);
+        for event in events {
+            buf.clear();
+            let seq = st.writer.push_event(event, &mut buf);
+            Self::queue(
+                &mut st,
+                &buf,
+                seq,
+                event.time,
+                event.subject.as_ref().map(|s| s.as_str()),
+            );
+            seqs.push(seq);
+        }
+        let last = st.pending_upto;
+        self.commit(st, last)?;
+        Ok(seqs)
+    }
+
     /// Writes a signed checkpoint now; returns its sequence number once
     /// committed.
     pub fn checkpoint(&self, now: SystemTime) -> Result<u64, LogError> {
@@ -425,5 +454,14 @@ impl PgLog {
 impl AuditSink for PgLog {
     fn append(&self, event: &Event) -> Result<u64, LogError> {
         PgLog::append(self, event)
+    }
+}
+
+impl crate::BatchSink for PgLog {
+    fn check(&self, event: &Event) -> Result<(), LogError> {
+        Ok(event.validate(self.domain)?)
+    }
+    fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
+        PgLog::append_batch(self, events)
     }
 }

@@ -194,3 +194,46 @@ fn prune_in_the_database() {
         .unwrap();
     assert_eq!(log.verify().unwrap().events as usize, expected + 1);
 }
+
+/// The async handle over `PgLog` (features `tokio` and `postgres`): group
+/// commit in one transaction per batch, and the chain verifies afterwards
+/// (MedMij LOG-1).
+#[cfg(feature = "tokio")]
+mod log_1 {
+    use super::*;
+
+    #[test]
+    fn async_pg_appends_commit_in_groups_and_verify() {
+        let name = table("async_log");
+        let _t = Tables(name.clone());
+        // The synchronous client is opened, and verified, outside the
+        // runtime (it runs its own); the writer thread is not a runtime
+        // thread.
+        let (pg, _) = PgLog::open(config(&name)).unwrap();
+        let log = Arc::new(AsyncLog::new(pg, AsyncLogConfig::default()).unwrap());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut handles = Vec::new();
+            for task in 0..8u64 {
+                let log = log.clone();
+                handles.push(tokio::spawn(async move {
+                    for i in 0..20 {
+                        let n = task * 100 + i;
+                        log.append(event(n, "person-a", t(2_000 + n)))
+                            .await
+                            .unwrap();
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        drop(rt);
+        assert!(log.batches() < 160, "{} commits", log.batches());
+        assert_eq!(log.sink().verify().unwrap().events, 160);
+    }
+}
