@@ -63,6 +63,7 @@ mod hex;
 #[cfg(feature = "postgres")]
 mod pg;
 mod query;
+mod refusal;
 mod retention;
 mod time;
 
@@ -89,6 +90,10 @@ pub use file::{FileLog, FileLogConfig, OpenReport, PruneReport, TornTailRepair, 
 #[cfg(feature = "postgres")]
 pub use pg::{PgLog, PgLogConfig};
 pub use query::{Query, query_reader};
+pub use refusal::{
+    OVERFLOW_SOURCE, REFUSAL_MAX_SOURCES_DEFAULT, REFUSAL_WINDOW_DEFAULT, RefusalAggregator,
+    RefusalConfig, RefusalSummary,
+};
 pub use retention::{Retention, RetentionError};
 
 /// Formats a time as the log writes it: `YYYY-MM-DDThh:mm:ss.ffffffZ` (UTC,
