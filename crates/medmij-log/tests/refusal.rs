@@ -34,10 +34,10 @@ mod oauth_14 {
             if let Some(s) = agg.record("192.168.1.10", "tls.handshake", now) {
                 append(s);
             }
-            if i == 30_000 {
-                if let Some(s) = agg.record("203.0.113.5", "tls.handshake", now) {
-                    append(s);
-                }
+            if i == 30_000
+                && let Some(s) = agg.record("203.0.113.5", "tls.handshake", now)
+            {
+                append(s);
             }
             if i % 10_000 == 0 {
                 agg.due(now).into_iter().for_each(&mut append);
