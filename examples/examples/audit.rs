@@ -1,4 +1,4 @@
-//! The audit log on the command line (MedMij LOG-1..4), and where
+//! The audit log on the command line (MedMij LOG-1, LOG-3, LOG-4, LOG-5), and where
 //! `medmij-consent` meets `medmij-log`.
 //!
 //! ```text

@@ -1,5 +1,5 @@
 //! The event model, the hash chain, checkpoints, retention and queries
-//! (MedMij LOG-1..4).
+//! (MedMij LOG-1, LOG-3, LOG-4).
 
 mod common;
 
