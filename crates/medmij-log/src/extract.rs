@@ -302,6 +302,89 @@ pub fn extract<R: BufRead>(
     extract_through(reader, trust, selection, key, now, None)
 }
 
+/// Builds an extract from a log's lines fed one by one, verifying them on
+/// the way (shared by the file reader and `PgLog`).
+pub(crate) struct ExtractBuilder<'a> {
+    selection: &'a Selection,
+    v: Verifier,
+    anchor: Option<String>,
+    items: Vec<ExtractItem>,
+    /// Items through the last checkpoint.
+    covered: usize,
+    first_unsigned_selected: Option<u64>,
+}
+
+impl<'a> ExtractBuilder<'a> {
+    pub(crate) fn new(trust: Trust, selection: &'a Selection) -> Self {
+        Self {
+            selection,
+            v: Verifier::new(trust),
+            anchor: None,
+            items: Vec::new(),
+            covered: 0,
+            first_unsigned_selected: None,
+        }
+    }
+
+    /// Takes the next line (without its newline); returns its sequence
+    /// number (the anchor's stands-for entry for an anchor).
+    pub(crate) fn push(&mut self, line: &[u8]) -> Result<u64, VerifyError> {
+        let text = || String::from_utf8_lossy(line).into_owned();
+        match self.v.line(line)? {
+            Entry::Anchor(a) => {
+                self.anchor = Some(text());
+                Ok(a.seq)
+            }
+            Entry::Checkpoint { seq, .. } => {
+                self.items.push(ExtractItem::Line(text()));
+                self.covered = self.items.len();
+                self.first_unsigned_selected = None;
+                Ok(seq)
+            }
+            Entry::Event { seq, event } => {
+                if self.selection.matches(&event) {
+                    self.items.push(ExtractItem::Line(text()));
+                    self.first_unsigned_selected.get_or_insert(seq);
+                } else {
+                    // The verifier accepted the line, so its prefix parses.
+                    let p = parse_prefix(line).map_err(|reason| VerifyError::Malformed {
+                        line: self.items.len() as u64 + 1,
+                        reason,
+                    })?;
+                    self.items.push(ExtractItem::Omitted(Omitted {
+                        seq: p.seq,
+                        prev: hex::encode(&p.prev),
+                        hash: hex::encode(&p.hash),
+                    }));
+                }
+                Ok(seq)
+            }
+        }
+    }
+
+    /// The extract through the last checkpoint, signed with `key` at `now`.
+    pub(crate) fn finish(mut self, key: &SigningKey, now: SystemTime) -> Result<Extract, LogError> {
+        if let Some(seq) = self.first_unsigned_selected {
+            return Err(LogError::Unsigned { seq });
+        }
+        if self.covered == 0 {
+            return Err(LogError::Unsigned { seq: 0 });
+        }
+        self.items.truncate(self.covered);
+        let mut x = Extract {
+            format: EXTRACT_FORMAT.into(),
+            selection: self.selection.clone(),
+            created: now,
+            anchor: self.anchor,
+            items: self.items,
+            key: hex::encode(key.verifying_key().as_bytes()),
+            sig: String::new(),
+        };
+        x.sig = hex::encode(&key.sign(&x.message()).to_bytes());
+        Ok(x)
+    }
+}
+
 /// [`extract`], reading no further than entry `through` when given.
 pub(crate) fn extract_through<R: BufRead>(
     mut reader: R,
@@ -315,11 +398,7 @@ pub(crate) fn extract_through<R: BufRead>(
         path: "extract source".into(),
         error,
     };
-    let mut v = Verifier::new(trust);
-    let mut anchor = None;
-    let mut items = Vec::new();
-    let mut covered = 0usize; // items through the last checkpoint
-    let mut first_unsigned_selected = None;
+    let mut b = ExtractBuilder::new(trust, selection);
     let mut buf = Vec::with_capacity(4096);
     let mut line_no = 0u64;
     let mut offset = 0u64;
@@ -343,61 +422,12 @@ pub(crate) fn extract_through<R: BufRead>(
             }));
         }
         offset += n as u64;
-        let line = &buf[..n - 1];
-        let text = || String::from_utf8_lossy(line).into_owned();
-        let entry = v.line(line).map_err(corrupt)?;
-        let seq = match &entry {
-            Entry::Event { seq, .. } | Entry::Checkpoint { seq, .. } => *seq,
-            Entry::Anchor(a) => a.seq,
-        };
-        match entry {
-            Entry::Anchor(_) => anchor = Some(text()),
-            Entry::Checkpoint { .. } => {
-                items.push(ExtractItem::Line(text()));
-                covered = items.len();
-                first_unsigned_selected = None;
-            }
-            Entry::Event { seq, event } => {
-                if selection.matches(&event) {
-                    items.push(ExtractItem::Line(text()));
-                    first_unsigned_selected.get_or_insert(seq);
-                } else {
-                    let p = parse_prefix(line).map_err(|reason| {
-                        corrupt(VerifyError::Malformed {
-                            line: line_no,
-                            reason,
-                        })
-                    })?;
-                    items.push(ExtractItem::Omitted(Omitted {
-                        seq: p.seq,
-                        prev: hex::encode(&p.prev),
-                        hash: hex::encode(&p.hash),
-                    }));
-                }
-            }
-        }
+        let seq = b.push(&buf[..n - 1]).map_err(corrupt)?;
         if through.is_some_and(|t| seq >= t) {
             break;
         }
     }
-    if let Some(seq) = first_unsigned_selected {
-        return Err(LogError::Unsigned { seq });
-    }
-    if covered == 0 {
-        return Err(LogError::Unsigned { seq: 0 });
-    }
-    items.truncate(covered);
-    let mut x = Extract {
-        format: EXTRACT_FORMAT.into(),
-        selection: selection.clone(),
-        created: now,
-        anchor,
-        items,
-        key: hex::encode(key.verifying_key().as_bytes()),
-        sig: String::new(),
-    };
-    x.sig = hex::encode(&key.sign(&x.message()).to_bytes());
-    Ok(x)
+    b.finish(key, now)
 }
 
 /// Verifies `extract` on its own (MedMij LOG-5): the checks and the

@@ -86,7 +86,7 @@
 //! | LOG-2 | not here: the PGO's dossier is the log of what was collected and shared; it belongs to the host (with the consent records of medmij-consent) |
 //! | LOG-3 | [`Retention`] (12 to 15 months), [`FileLog::prune`], `PgLog::prune`, [`Anchor`] |
 //! | LOG-4 | [`SubjectId`] and [`Event::validate`] (no BSN in the PGO domain), [`Object::secret`] (tokens and codes only hashed), [`secret_like`], [`ErrorText`], [`Endpoint`] |
-//! | LOG-5 | [`extract_subject`], [`extract_period`], [`FileLog::extract`], [`verify_extract`], [`Extract`], [`ExtractReport`] |
+//! | LOG-5 | [`extract_subject`], [`extract_period`], [`FileLog::extract`], `PgLog::extract`, [`verify_extract`], [`Extract`], [`ExtractReport`] |
 //! | LOG-6 | [`ChainEvent`], [`ChainEventBuilder`], [`ChainEventType`], [`SessionId`], [`TraceId`], [`ChainEventSink`], [`MemoryChainSink`], [`JsonLinesChainSink`] |
 //! | OAUTH-14 | [`RefusalAggregator`], [`RefusalConfig`]; `AsyncLogConfig::queue` (bounded) |
 //! | OAUTH-21 | [`SessionId`], [`TraceId`] |

@@ -387,6 +387,51 @@ impl PgLog {
         Ok(out)
     }
 
+    /// A verifiable extract of the entries `selection` picks (MedMij
+    /// LOG-5): writes a `requested` checkpoint at `now` so that everything
+    /// written so far is covered, then streams the table through it into
+    /// the extract, signed with this log's key (see [`crate::extract()`]).
+    pub fn extract(
+        &self,
+        selection: &crate::Selection,
+        now: SystemTime,
+    ) -> Result<crate::Extract, LogError> {
+        let through = self.checkpoint(now)?;
+        // Held while reading: no pruning or appending meanwhile.
+        let st = self.quiesce()?;
+        let key = st.writer.signing_key().clone();
+        let t = &self.table;
+        let corrupt = |error| LogError::Corrupt {
+            path: std::path::PathBuf::from(format!("postgres table {t}")),
+            error,
+        };
+        let mut b = crate::extract::ExtractBuilder::new(self.trust.clone(), selection);
+        let mut client = self.client();
+        let anchor = client
+            .query_opt(&format!("SELECT line FROM {t}_anchor WHERE id = 1"), &[])
+            .map_err(|e| db_err("reading the anchor", e))?;
+        if let Some(row) = anchor {
+            let line: String = row.get(0);
+            b.push(line.as_bytes()).map_err(corrupt)?;
+        }
+        let through_i64 = as_i64(through);
+        let params: [&(dyn postgres::types::ToSql + Sync); 1] = [&through_i64];
+        let mut rows = client
+            .query_raw(
+                &format!("SELECT line FROM {t} WHERE seq <= $1 ORDER BY seq"),
+                params,
+            )
+            .map_err(|e| db_err("reading the log", e))?;
+        while let Some(row) = rows.next().map_err(|e| db_err("reading the log", e))? {
+            let line: &str = row.get(0);
+            b.push(line.as_bytes()).map_err(corrupt)?;
+        }
+        drop(rows);
+        drop(client);
+        drop(st);
+        b.finish(&key, now)
+    }
+
     /// Removes the entries older than `retention` at `now` (MedMij LOG-3),
     /// in one transaction that also replaces the signed anchor; then writes
     /// a `prune` checkpoint.

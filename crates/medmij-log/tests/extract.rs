@@ -186,6 +186,26 @@ mod log_5 {
     }
 
     #[test]
+    fn an_extract_cut_at_an_earlier_checkpoint_is_detected() {
+        // The chain alone still ends at a signed checkpoint; the extract's
+        // own signature covers every item.
+        let mut x = sample();
+        let cp = x.items.len()
+            - 2
+            - x.items[..x.items.len() - 1]
+                .iter()
+                .rev()
+                .position(|i| matches!(i, ExtractItem::Line(l) if l.contains("\"checkpoint\":")))
+                .unwrap();
+        x.items.truncate(cp + 1);
+        let e = verify_extract(&x, &trust()).unwrap_err();
+        assert!(
+            matches!(&e, VerifyError::Extract { line: 0, reason } if reason.contains("signature")),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_reordered_entry_is_detected() {
         let mut x = sample();
         let k = line_items(&x)[1];

@@ -241,3 +241,32 @@ mod log_3 {
         assert_eq!(log.verify().unwrap().events as usize, expected + 1);
     }
 }
+
+mod log_5 {
+    use super::*;
+
+    #[test]
+    fn extract_from_the_database_verifies_on_its_own() {
+        let name = table("extract");
+        let _t = Tables(name.clone());
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        for i in 1..=25u64 {
+            log.append(&event(
+                i,
+                if i % 4 == 0 { "person-x" } else { "person-y" },
+                t(1_000 + i),
+            ))
+            .unwrap();
+        }
+        let subject = SubjectId::new("person-x", Domain::Pgo).unwrap();
+        let x = log
+            .extract(&Selection::subject(subject.clone()), t(5_000))
+            .unwrap();
+        let r = verify_extract(&x, &Trust::Keys(vec![key().verifying_key()])).unwrap();
+        assert_eq!(r.events, log.query(&Query::subject(subject)).unwrap());
+        assert_eq!(r.events.len(), 6);
+        // The extract covers everything written, through the new checkpoint.
+        assert_eq!(Some(r.through_seq), log.verify().unwrap().last_seq);
+        assert!(!x.to_json().contains("person-y"));
+    }
+}
