@@ -15,8 +15,9 @@
 //! (MedMij LOG-4): no field can take one. The identifiers are UUID v4
 //! newtypes ([`SessionId`] = `X-Correlation-ID`, [`TraceId`] =
 //! `MedMij-Request-ID`, MedMij OAUTH-21), hosts are [`Hostname`]s, the
-//! endpoint is an `https` URL without query or fragment whose path is
-//! checked, and the only free text (the error description) is refused when
+//! endpoint is an `https` URL without query or fragment whose path
+//! segments are checked, hosts may not hold a UUID or a long number, and
+//! the only free text (the error description) is refused when
 //! it looks like it carries a BSN, a UUID or a long opaque string
 //! ([`ErrorText`]).
 
@@ -246,9 +247,16 @@ pub const ERROR_TEXT_MAX: usize = 256;
 pub const OPAQUE_RUN_MIN: usize = 20;
 
 /// Why `text` may not stand in a log's free text, if it may not: it looks
-/// like it carries a BSN, a UUID (every code and token is one, OAUTH-6) or
+/// like it carries a BSN (a number of 8 or more digits, also a date written
+/// with digits only), a UUID (every code and token is one, OAUTH-6) or
 /// another long opaque value (MedMij LOG-4).
 pub fn secret_like(text: &str) -> Option<&'static str> {
+    scan(text, true)
+}
+
+/// [`secret_like`] without the opaque-run check (for hostnames, whose
+/// labels may be long and hold digits).
+fn scan(text: &str, opaque: bool) -> Option<&'static str> {
     let b = text.as_bytes();
     // Runs of digits with the separators looks_like_bsn allows.
     let mut i = 0;
@@ -292,7 +300,7 @@ pub fn secret_like(text: &str) -> Option<&'static str> {
             if has_uuid {
                 return Some("holds a UUID (a code or token?)");
             }
-            if run.len() >= OPAQUE_RUN_MIN && run.bytes().any(|c| c.is_ascii_digit()) {
+            if opaque && run.len() >= OPAQUE_RUN_MIN && run.bytes().any(|c| c.is_ascii_digit()) {
                 return Some("holds a long opaque string (a token, code or key?)");
             }
             i = j;
@@ -427,10 +435,18 @@ impl Endpoint {
             reason: e.to_string(),
             rule: RuleId::Log6,
         })?;
-        if let Some(why) = secret_like(uri.path()) {
+        let why = scan(uri.host(), false)
+            .map(|why| format!("its host {why}"))
+            .or_else(|| {
+                uri.path()
+                    .split('/')
+                    .find_map(secret_like)
+                    .map(|why| format!("its path {why}"))
+            });
+        if let Some(reason) = why {
             return Err(EventError {
                 field: "request.endpoint",
-                reason: format!("its path {why}"),
+                reason,
                 rule: RuleId::Log4,
             });
         }
@@ -550,6 +566,24 @@ impl ChainEvent {
     /// Checks what the types alone do not: the status range, and that an
     /// error form carries an error and no other type does (MedMij LOG-6).
     pub fn validate(&self) -> Result<(), EventError> {
+        let hosts = [
+            ("sender", Some(self.sender.as_str())),
+            ("receiver", Some(self.receiver.as_str())),
+            (
+                "request.client_id",
+                self.request.client_id.as_ref().map(|c| c.as_str()),
+            ),
+            ("request.endpoint", Some(self.request.endpoint.host())),
+        ];
+        for (field, host) in hosts {
+            if let Some(why) = host.and_then(|h| scan(h, false)) {
+                return Err(EventError {
+                    field,
+                    reason: format!("the host {why}"),
+                    rule: RuleId::Log4,
+                });
+            }
+        }
         if let Some(s) = self.status
             && !(100..=599).contains(&s)
         {
@@ -732,7 +766,8 @@ pub trait ChainEventSink {
     fn emit(&self, event: &ChainEvent) -> Result<(), LogError>;
 }
 
-/// Keeps events in memory (tests, or a host that ships them in batches).
+/// Keeps events in memory (tests, or a host that ships them in batches):
+/// it grows until [`MemoryChainSink::take`] empties it.
 #[derive(Debug, Default)]
 pub struct MemoryChainSink {
     events: Mutex<Vec<ChainEvent>>,
@@ -838,6 +873,22 @@ mod tests {
         }
 
         #[test]
+        fn hostnames_holding_a_uuid_are_refused() {
+            let h = |s: &str| Hostname::new(s).unwrap();
+            let e = ChainEvent::builder(ChainEventType::SendTokenRequest, SystemTime::UNIX_EPOCH)
+                .session_str("0d6f3c1e-8a51-4f7e-9d0a-2b3c4d5e6f70")
+                .trace_str("0d6f3c1e-8a51-4f7e-9d0a-2b3c4d5e6f71")
+                .between(
+                    &h("0d6f3c1e-8a51-4f7e-9d0a-2b3c4d5e6f72.example.nl"),
+                    &h("za.example.nl"),
+                )
+                .request(Method::Post, "https://za.example.nl/oauth/token")
+                .build()
+                .unwrap_err();
+            assert_eq!((e.field, e.rule), ("sender", RuleId::Log4));
+        }
+
+        #[test]
         fn endpoint_paths_with_identifiers_are_refused() {
             assert!(Endpoint::new("https://za.example.nl/fhir/Patient").is_ok());
             assert_eq!(
@@ -853,6 +904,19 @@ mod tests {
                 .is_err()
             );
             assert!(Endpoint::new("https://za.example.nl/token?code=abc").is_err());
+            // Versioned paths and long hostnames are fine, per segment and
+            // per label.
+            assert!(
+                Endpoint::new("https://za.example.nl/api/v1/fhir/r4/MedicationStatement").is_ok()
+            );
+            assert!(
+                Endpoint::new("https://medmij-gateway-production-2026.example.nl/fhir").is_ok()
+            );
+            assert!(
+                Endpoint::new("https://0d6f3c1e-8a51-4f7e-9d0a-2b3c4d5e6f70.example.nl/fhir")
+                    .is_err()
+            );
+            assert!(Endpoint::new("https://za.example.nl/o/eyJhbGciOiJIUzI1NiJ9abc123").is_err());
         }
     }
 
