@@ -50,8 +50,9 @@ struct Request {
 /// An async handle over a [`BatchSink`] ([`crate::FileLog`], or `PgLog`
 /// with the `postgres` feature). A thread owned by the handle takes the
 /// queued appends and commits them in groups; [`AsyncLog::append`] returns
-/// once its event is durable. Dropping the handle lets the thread finish
-/// what is queued and joins it.
+/// once its event is durable. [`AsyncLog::close`] finishes what is queued
+/// without blocking the runtime; dropping the handle does the same but
+/// waits for the thread in place (a blocking wait).
 ///
 /// `PgLog` uses the synchronous `postgres` client, which runs its own
 /// runtime: open it (and drop the handle) outside the tokio runtime or in
@@ -90,6 +91,7 @@ pub struct AsyncLog<S: BatchSink + Send + Sync + 'static> {
     sink: Arc<S>,
     batches: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
+    done: Option<oneshot::Receiver<()>>,
 }
 
 impl<S: BatchSink + Send + Sync + 'static> std::fmt::Debug for AsyncLog<S> {
@@ -164,9 +166,13 @@ impl<S: BatchSink + Send + Sync + 'static> AsyncLog<S> {
         let sink = Arc::new(sink);
         let batches = Arc::new(AtomicU64::new(0));
         let (s, b, max_batch) = (sink.clone(), batches.clone(), config.max_batch.max(1));
+        let (done_tx, done) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("medmij-log-writer".into())
-            .spawn(move || writer(&*s, rx, max_batch, &b))
+            .spawn(move || {
+                writer(&*s, rx, max_batch, &b);
+                let _ = done_tx.send(());
+            })
             .map_err(|e| LogError::Io {
                 what: "starting the log writer thread".into(),
                 reason: e.to_string(),
@@ -176,6 +182,7 @@ impl<S: BatchSink + Send + Sync + 'static> AsyncLog<S> {
             sink,
             batches,
             thread: Some(thread),
+            done: Some(done),
         })
     }
 
@@ -199,6 +206,21 @@ impl<S: BatchSink + Send + Sync + 'static> AsyncLog<S> {
     /// from `spawn_blocking` or outside the runtime.
     pub fn sink(&self) -> &S {
         &self.sink
+    }
+
+    /// Closes the queue and waits, without blocking the runtime, until the
+    /// writer has committed everything queued; returns the sink (e.g. to
+    /// verify it, or to open a new handle).
+    pub async fn close(mut self) -> Arc<S> {
+        self.tx.take();
+        if let Some(done) = self.done.take() {
+            let _ = done.await;
+        }
+        if let Some(t) = self.thread.take() {
+            // The writer has finished: joining does not wait.
+            let _ = t.join();
+        }
+        self.sink.clone()
     }
 
     /// Group commits done so far (each one write and `fsync`, or one

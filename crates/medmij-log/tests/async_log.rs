@@ -71,7 +71,9 @@ mod log_1 {
         bad.id = "has space".into();
         assert!(matches!(log.append(bad).await, Err(LogError::Event(_))));
 
-        let report = tokio::task::spawn_blocking(move || log.sink().verify().unwrap())
+        let log = Arc::into_inner(log).expect("the tasks are done");
+        let file = log.close().await;
+        let report = tokio::task::spawn_blocking(move || file.verify().unwrap())
             .await
             .unwrap();
         assert_eq!(report.events, tasks * each);
