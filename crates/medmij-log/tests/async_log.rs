@@ -86,3 +86,83 @@ mod log_1 {
         assert!(read.last_seq.unwrap() >= *all.last().unwrap());
     }
 }
+
+/// A sink that takes 100 ms per commit, as a slow disk would.
+struct SlowSink {
+    events: std::sync::Mutex<Vec<Event>>,
+}
+
+impl AuditSink for SlowSink {
+    fn append(&self, event: &Event) -> Result<u64, LogError> {
+        self.append_batch(std::slice::from_ref(event)).map(|s| s[0])
+    }
+}
+
+impl BatchSink for SlowSink {
+    fn check(&self, event: &Event) -> Result<(), LogError> {
+        Ok(event.validate(Domain::Pgo)?)
+    }
+    fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut all = self.events.lock().unwrap();
+        let first = all.len() as u64 + 1;
+        all.extend_from_slice(events);
+        Ok((first..first + events.len() as u64).collect())
+    }
+}
+
+mod oauth_14 {
+    use super::*;
+
+    /// On a runtime with a single thread, other tasks keep running while an
+    /// append waits for a slow commit: the commit is not on the runtime's
+    /// thread. The queue is bounded: appends beyond it wait.
+    #[tokio::test(flavor = "current_thread")]
+    async fn appends_wait_without_blocking_the_runtime() {
+        let log = Arc::new(
+            AsyncLog::new(
+                SlowSink {
+                    events: Default::default(),
+                },
+                AsyncLogConfig {
+                    queue: 2,
+                    max_batch: 4,
+                },
+            )
+            .unwrap(),
+        );
+        let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let ticker = {
+            let ticks = ticks.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            })
+        };
+        let mut handles = Vec::new();
+        for i in 0..12u64 {
+            let log = log.clone();
+            handles.push(tokio::spawn(async move {
+                log.append(event(i, "person-a", t(2_000 + i)))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut seqs: Vec<u64> = Vec::new();
+        for h in handles {
+            seqs.push(h.await.unwrap());
+        }
+        ticker.abort();
+        seqs.sort();
+        assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+        // At least three commits of 100 ms each; the 1 ms ticker ran meanwhile
+        // (blocked, it would tick about once between commits).
+        assert!(log.batches() >= 3, "{} commits", log.batches());
+        assert!(
+            ticks.load(std::sync::atomic::Ordering::Relaxed) >= 60,
+            "the runtime was blocked"
+        );
+    }
+}
