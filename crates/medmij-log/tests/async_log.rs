@@ -116,7 +116,8 @@ mod oauth_14 {
 
     /// On a runtime with a single thread, other tasks keep running while an
     /// append waits for a slow commit: the commit is not on the runtime's
-    /// thread. The queue is bounded: appends beyond it wait.
+    /// thread. With a queue of 2, all 12 appends still complete: those
+    /// beyond the queue wait for room instead of failing.
     #[tokio::test(flavor = "current_thread")]
     async fn appends_wait_without_blocking_the_runtime() {
         let log = Arc::new(
