@@ -1,11 +1,19 @@
-//! The audit log on the command line (MedMij LOG-1..4), and where
+//! The audit log on the command line (MedMij LOG-1, LOG-3, LOG-4, LOG-5), and where
 //! `medmij-consent` meets `medmij-log`.
 //!
 //! ```text
 //! cargo run -p medmij-examples --example audit -- verify FILE [--key HEX]...
 //! cargo run -p medmij-examples --example audit -- show --subject ID [--from T] [--until T] FILE [--key HEX]...
 //! cargo run -p medmij-examples --example audit -- demo FILE
+//! cargo run -p medmij-examples --example audit -- extract --subject ID --sign-key-file KEYFILE FILE > extract.json
+//! cargo run -p medmij-examples --example audit -- verify-extract extract.json --key HEX
 //! ```
+//!
+//! `extract` and `verify-extract` (MedMij LOG-5) are in
+//! `medmij_examples::audit_extract`: `extract` selects by `--subject ID`
+//! and/or `--from T --until T` and signs with the log's secret key (64 hex
+//! digits in KEYFILE); `verify-extract` checks an extract on its own against
+//! the pinned `--key`.
 //!
 //! `--key` pins the Ed25519 public key(s), 64 hex digits, that checkpoints
 //! must be signed with; without it, each signature is checked against the
@@ -29,10 +37,24 @@ use medmij_log::{
     Query, Source, SubjectId, Trust, format_time, parse_time, query_file, verify_only,
 };
 
-const USAGE: &str = "usage: audit verify FILE [--key HEX]...\n       audit show --subject ID [--from T] [--until T] FILE [--key HEX]...\n       audit demo FILE";
+const USAGE: &str = "usage: audit verify FILE [--key HEX]...\n       audit show --subject ID [--from T] [--until T] FILE [--key HEX]...\n       audit demo FILE\n       audit extract [--subject ID] [--from T --until T] --sign-key-file KEYFILE FILE [--key HEX]...\n       audit verify-extract EXTRACT --key HEX [--key HEX]...";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if matches!(
+        args.first().map(String::as_str),
+        Some("extract" | "verify-extract")
+    ) {
+        let code = medmij_examples::audit_extract::run(
+            &args,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        );
+        if code == 2 {
+            eprintln!("{USAGE}");
+        }
+        return ExitCode::from(code);
+    }
     match run(&args) {
         Ok(code) => code,
         Err(msg) => {
@@ -208,7 +230,9 @@ fn demo(file: &PathBuf) -> Result<ExitCode, String> {
     let request = ConsentRequest {
         kind: ConsentKind::Toestemming,
         flow: flow.clone(),
-        scope: "umcharderwijk~5".parse::<Scope>().map_err(|x| x.to_string())?,
+        scope: "umcharderwijk~5"
+            .parse::<Scope>()
+            .map_err(|x| x.to_string())?,
         client: ClientId::new("pgo.example.nl").map_err(|x| x.to_string())?,
         zorgaanbieder: Zorgaanbiedernaam::new("umcharderwijk@medmij").map_err(|x| x.to_string())?,
         csrf: CsrfToken::new("demo-csrf-token-0001").map_err(|x| x.to_string())?,

@@ -1,4 +1,5 @@
 //! Shared code for the medmij-rs examples: the place where the crates meet.
 
+pub mod audit_extract;
 pub mod demo;
 pub mod lists_cli;

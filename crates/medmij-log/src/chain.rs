@@ -185,6 +185,11 @@ impl ChainWriter {
         }
     }
 
+    /// The key checkpoints are signed with.
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
     /// The public key checkpoints are signed with.
     pub fn verifying_key(&self) -> VerifyingKey {
         self.key.verifying_key()
@@ -362,6 +367,17 @@ pub enum VerifyError {
         /// Byte offset where it starts.
         offset: u64,
     },
+    /// An extract is not what it must be: it does not end at a signed
+    /// checkpoint, holds an entry outside its selection, or its own
+    /// signature is not valid (MedMij LOG-5). `line` is the item number
+    /// (the anchor, if any, is item 1; 0 for the extract as a whole).
+    #[error("extract item {line}: {reason} (MedMij LOG-5)")]
+    Extract {
+        /// Item number.
+        line: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading failed.
     #[error("reading the log failed after line {line}: {reason}")]
     Io {
@@ -447,16 +463,16 @@ pub struct Verifier {
     report: VerifyReport,
 }
 
-struct Prefix<'a> {
-    seq: u64,
-    prev: [u8; 32],
+pub(crate) struct Prefix<'a> {
+    pub(crate) seq: u64,
+    pub(crate) prev: [u8; 32],
     kind: &'a [u8],
     value: &'a [u8],
-    hash: [u8; 32],
+    pub(crate) hash: [u8; 32],
     body: &'a [u8],
 }
 
-fn parse_prefix(line: &[u8]) -> Result<Prefix<'_>, String> {
+pub(crate) fn parse_prefix(line: &[u8]) -> Result<Prefix<'_>, String> {
     let rest = line
         .strip_prefix(b"{\"seq\":")
         .ok_or("does not start with {\"seq\":")?;
@@ -504,7 +520,7 @@ fn parse_prefix(line: &[u8]) -> Result<Prefix<'_>, String> {
     })
 }
 
-fn parse_key(s: &str) -> Option<VerifyingKey> {
+pub(crate) fn parse_key(s: &str) -> Option<VerifyingKey> {
     VerifyingKey::from_bytes(&hex::decode::<32>(s.as_bytes())?).ok()
 }
 
@@ -549,6 +565,49 @@ impl Verifier {
             })?;
         key.verify(msg, &sig)
             .map_err(|_| VerifyError::BadSignature { line, seq })
+    }
+
+    /// Accounts for entry `seq`, given only by its `prev` and `hash` (an
+    /// entry left out of an extract, MedMij LOG-5): it must be the next
+    /// entry and link to the one before it; its hash becomes the head.
+    pub(crate) fn skip(
+        &mut self,
+        seq: u64,
+        prev: &[u8; 32],
+        hash: &[u8; 32],
+    ) -> Result<(), VerifyError> {
+        self.line += 1;
+        self.report.lines += 1;
+        let line = self.line;
+        if seq != self.expect {
+            return Err(if seq > self.expect {
+                VerifyError::Missing {
+                    line,
+                    expected: self.expect,
+                    found: seq,
+                }
+            } else {
+                VerifyError::OutOfOrder {
+                    line,
+                    expected: self.expect,
+                    found: seq,
+                }
+            });
+        }
+        if *prev != self.head {
+            return Err(VerifyError::BrokenLink { line, seq });
+        }
+        self.report.unsigned_tail += 1;
+        self.report.first_seq.get_or_insert(seq);
+        self.report.last_seq = Some(seq);
+        self.head = *hash;
+        self.expect = seq.saturating_add(1);
+        self.report.head_raw = Some(ChainHead {
+            seq,
+            hash: *hash,
+            since_checkpoint: self.report.unsigned_tail,
+        });
+        Ok(())
     }
 
     /// Checks the next line (without its newline) and returns its entry.

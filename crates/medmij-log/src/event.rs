@@ -1,7 +1,7 @@
 //! The NEN 7513 event model (MedMij LOG-1, LOG-4).
 
-use std::fmt;
 use medmij_types::RuleId;
+use std::fmt;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};

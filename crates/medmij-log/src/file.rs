@@ -451,6 +451,35 @@ impl FileLog {
         Ok(st)
     }
 
+    /// A verifiable extract of the entries `selection` picks (MedMij
+    /// LOG-5): writes a `requested` checkpoint at `now` so that everything
+    /// written so far is covered, then extracts through it, signed with
+    /// this log's key (see [`crate::extract()`]).
+    pub fn extract(
+        &self,
+        selection: &crate::Selection,
+        now: SystemTime,
+    ) -> Result<crate::Extract, LogError> {
+        let through = self.checkpoint(now)?;
+        let key = self.lock().writer.signing_key().clone();
+        let f = File::open(&self.path).map_err(|e| io_err("opening", &self.path, e))?;
+        crate::extract::extract_through(
+            BufReader::with_capacity(1 << 20, f),
+            self.trust.clone(),
+            selection,
+            &key,
+            now,
+            Some(through),
+        )
+        .map_err(|e| match e {
+            LogError::Corrupt { error, .. } => LogError::Corrupt {
+                path: self.path.clone(),
+                error,
+            },
+            e => e,
+        })
+    }
+
     /// Verifies the whole file as it is on disk.
     pub fn verify(&self) -> Result<VerifyReport, LogError> {
         let _st = self.quiesce()?;
@@ -578,6 +607,15 @@ impl FileLog {
 impl AuditSink for FileLog {
     fn append(&self, event: &Event) -> Result<u64, LogError> {
         FileLog::append(self, event)
+    }
+}
+
+impl crate::BatchSink for FileLog {
+    fn check(&self, event: &Event) -> Result<(), LogError> {
+        Ok(event.validate(self.domain)?)
+    }
+    fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
+        FileLog::append_batch(self, events)
     }
 }
 

@@ -55,142 +55,218 @@ fn config(table: &str) -> PgLogConfig {
     c
 }
 
-#[test]
-fn append_verify_query_reopen() {
-    let name = table("basic");
-    let _cleanup = Tables(name.clone());
-    let (log, report) = PgLog::open(config(&name)).unwrap();
-    assert_eq!(report.events, 0);
-    for i in 1..=25u64 {
-        let seq = log
-            .append(&event(
+mod log_1 {
+    use super::*;
+
+    #[test]
+    fn append_verify_query_reopen() {
+        let name = table("basic");
+        let _cleanup = Tables(name.clone());
+        let (log, report) = PgLog::open(config(&name)).unwrap();
+        assert_eq!(report.events, 0);
+        for i in 1..=25u64 {
+            let seq = log
+                .append(&event(
+                    i,
+                    if i % 2 == 0 { "person-a" } else { "person-b" },
+                    t(1_000 + i),
+                ))
+                .unwrap();
+            assert!(seq >= i);
+        }
+        let r = log.verify().unwrap();
+        assert_eq!((r.events, r.checkpoints), (25, 2));
+        let a = SubjectId::new("person-a", Domain::Pgo).unwrap();
+        let mine = log
+            .query(&Query::subject(a.clone()).between(t(1_010), t(1_020)))
+            .unwrap();
+        let ids: Vec<&str> = mine.iter().map(|(_, e)| e.id.as_str()).collect();
+        assert_eq!(ids, ["ev-10", "ev-12", "ev-14", "ev-16", "ev-18"]);
+        // MedMij LOG-4 holds here too.
+        let mut bad = event(99, "person-a", t(2_000));
+        bad.object = Object::new("patient", "123456782");
+        assert!(matches!(log.append(&bad), Err(LogError::Event(_))));
+        drop(log);
+        // Reopening continues the chain.
+        let (log, report) = PgLog::open(config(&name)).unwrap();
+        assert_eq!(report.events, 25);
+        let seq = log.append(&event(26, "person-a", t(1_026))).unwrap();
+        assert_eq!(Some(seq), report.last_seq.map(|s| s + 1));
+        assert_eq!(log.verify().unwrap().events, 26);
+    }
+
+    #[test]
+    fn group_commit_from_threads() {
+        let name = table("threads");
+        let _cleanup = Tables(name.clone());
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        let log = Arc::new(log);
+        let handles: Vec<_> = (0..6u64)
+            .map(|th| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    (0..40u64)
+                        .map(|i| {
+                            log.append(&event(th * 100 + i, "person-a", t(5_000)))
+                                .unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut seqs: Vec<u64> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert_eq!(seqs.len(), 240);
+        assert_eq!(log.verify().unwrap().events, 240);
+    }
+
+    #[test]
+    fn tampering_in_the_table_is_reported() {
+        let name = table("tamper");
+        let _cleanup = Tables(name.clone());
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        for i in 1..=12u64 {
+            log.append(&event(i, "person-a", t(1_000 + i))).unwrap();
+        }
+        let mut c = postgres::Client::connect(&url(), postgres::NoTls).unwrap();
+        c.execute(
+            &format!("UPDATE {name} SET line = replace(line, 'ms-5', 'ms-X') WHERE seq = 5"),
+            &[],
+        )
+        .unwrap();
+        match log.verify() {
+            Err(LogError::Corrupt {
+                error: VerifyError::Altered { line: 5, seq: 5 },
+                ..
+            }) => {}
+            other => panic!("not detected: {other:?}"),
+        }
+        c.execute(
+            &format!("UPDATE {name} SET line = replace(line, 'ms-X', 'ms-5') WHERE seq = 5"),
+            &[],
+        )
+        .unwrap();
+        c.execute(&format!("DELETE FROM {name} WHERE seq = 7"), &[])
+            .unwrap();
+        match log.verify() {
+            Err(LogError::Corrupt {
+                error:
+                    VerifyError::Missing {
+                        expected: 7,
+                        found: 8,
+                        ..
+                    },
+                ..
+            }) => {}
+            other => panic!("not detected: {other:?}"),
+        }
+    }
+
+    /// The async handle over `PgLog` (features `tokio` and `postgres`): group
+    /// commit in one transaction per batch, and the chain verifies afterwards
+    /// (MedMij LOG-1).
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn async_pg_appends_commit_in_groups_and_verify() {
+        let name = table("async_log");
+        let _t = Tables(name.clone());
+        // The synchronous client is opened, and verified, outside the
+        // runtime (it runs its own); the writer thread is not a runtime
+        // thread.
+        let (pg, _) = PgLog::open(config(&name)).unwrap();
+        let log = Arc::new(AsyncLog::new(pg, AsyncLogConfig::default()).unwrap());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut handles = Vec::new();
+            for task in 0..8u64 {
+                let log = log.clone();
+                handles.push(tokio::spawn(async move {
+                    for i in 0..20 {
+                        let n = task * 100 + i;
+                        log.append(event(n, "person-a", t(2_000 + n)))
+                            .await
+                            .unwrap();
+                    }
+                }));
+            }
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        drop(rt);
+        assert!(log.batches() < 160, "{} commits", log.batches());
+        assert_eq!(log.sink().verify().unwrap().events, 160);
+    }
+}
+
+mod log_3 {
+    use super::*;
+
+    // MedMij LOG-3 in the database.
+    #[test]
+    fn prune_in_the_database() {
+        let name = table("prune");
+        let _cleanup = Tables(name.clone());
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        let day = 86_400;
+        let start = 1_600_000_000;
+        for i in 0..40u64 {
+            log.append(&event(i, "person-a", t(start + i * 15 * day)))
+                .unwrap();
+        }
+        let now = t(start + 600 * day);
+        let retention = Retention::months(13).unwrap();
+        let r = log.prune(retention, now).unwrap();
+        assert!(r.removed_lines > 0);
+        let cutoff = retention.cutoff(now);
+        let rest = log.query(&Query::default()).unwrap();
+        let expected = (0..40u64)
+            .filter(|i| t(start + i * 15 * day) >= cutoff)
+            .count();
+        assert_eq!(rest.len(), expected);
+        assert!(rest.iter().all(|(_, e)| e.time >= cutoff));
+        let v = log.verify().unwrap();
+        assert!(v.anchor.is_some());
+        drop(log);
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        log.append(&event(100, "person-a", now + Duration::from_secs(1)))
+            .unwrap();
+        assert_eq!(log.verify().unwrap().events as usize, expected + 1);
+    }
+}
+
+mod log_5 {
+    use super::*;
+
+    #[test]
+    fn extract_from_the_database_verifies_on_its_own() {
+        let name = table("extract");
+        let _t = Tables(name.clone());
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        for i in 1..=25u64 {
+            log.append(&event(
                 i,
-                if i % 2 == 0 { "person-a" } else { "person-b" },
+                if i % 4 == 0 { "person-x" } else { "person-y" },
                 t(1_000 + i),
             ))
             .unwrap();
-        assert!(seq >= i);
-    }
-    let r = log.verify().unwrap();
-    assert_eq!((r.events, r.checkpoints), (25, 2));
-    let a = SubjectId::new("person-a", Domain::Pgo).unwrap();
-    let mine = log
-        .query(&Query::subject(a.clone()).between(t(1_010), t(1_020)))
-        .unwrap();
-    let ids: Vec<&str> = mine.iter().map(|(_, e)| e.id.as_str()).collect();
-    assert_eq!(ids, ["ev-10", "ev-12", "ev-14", "ev-16", "ev-18"]);
-    // MedMij LOG-4 holds here too.
-    let mut bad = event(99, "person-a", t(2_000));
-    bad.object = Object::new("patient", "123456782");
-    assert!(matches!(log.append(&bad), Err(LogError::Event(_))));
-    drop(log);
-    // Reopening continues the chain.
-    let (log, report) = PgLog::open(config(&name)).unwrap();
-    assert_eq!(report.events, 25);
-    let seq = log.append(&event(26, "person-a", t(1_026))).unwrap();
-    assert_eq!(Some(seq), report.last_seq.map(|s| s + 1));
-    assert_eq!(log.verify().unwrap().events, 26);
-}
-
-#[test]
-fn group_commit_from_threads() {
-    let name = table("threads");
-    let _cleanup = Tables(name.clone());
-    let (log, _) = PgLog::open(config(&name)).unwrap();
-    let log = Arc::new(log);
-    let handles: Vec<_> = (0..6u64)
-        .map(|th| {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                (0..40u64)
-                    .map(|i| {
-                        log.append(&event(th * 100 + i, "person-a", t(5_000)))
-                            .unwrap()
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut seqs: Vec<u64> = handles
-        .into_iter()
-        .flat_map(|h| h.join().unwrap())
-        .collect();
-    seqs.sort_unstable();
-    seqs.dedup();
-    assert_eq!(seqs.len(), 240);
-    assert_eq!(log.verify().unwrap().events, 240);
-}
-
-#[test]
-fn tampering_in_the_table_is_reported() {
-    let name = table("tamper");
-    let _cleanup = Tables(name.clone());
-    let (log, _) = PgLog::open(config(&name)).unwrap();
-    for i in 1..=12u64 {
-        log.append(&event(i, "person-a", t(1_000 + i))).unwrap();
-    }
-    let mut c = postgres::Client::connect(&url(), postgres::NoTls).unwrap();
-    c.execute(
-        &format!("UPDATE {name} SET line = replace(line, 'ms-5', 'ms-X') WHERE seq = 5"),
-        &[],
-    )
-    .unwrap();
-    match log.verify() {
-        Err(LogError::Corrupt {
-            error: VerifyError::Altered { line: 5, seq: 5 },
-            ..
-        }) => {}
-        other => panic!("not detected: {other:?}"),
-    }
-    c.execute(
-        &format!("UPDATE {name} SET line = replace(line, 'ms-X', 'ms-5') WHERE seq = 5"),
-        &[],
-    )
-    .unwrap();
-    c.execute(&format!("DELETE FROM {name} WHERE seq = 7"), &[])
-        .unwrap();
-    match log.verify() {
-        Err(LogError::Corrupt {
-            error:
-                VerifyError::Missing {
-                    expected: 7,
-                    found: 8,
-                    ..
-                },
-            ..
-        }) => {}
-        other => panic!("not detected: {other:?}"),
-    }
-}
-
-// MedMij LOG-3 in the database.
-#[test]
-fn prune_in_the_database() {
-    let name = table("prune");
-    let _cleanup = Tables(name.clone());
-    let (log, _) = PgLog::open(config(&name)).unwrap();
-    let day = 86_400;
-    let start = 1_600_000_000;
-    for i in 0..40u64 {
-        log.append(&event(i, "person-a", t(start + i * 15 * day)))
+        }
+        let subject = SubjectId::new("person-x", Domain::Pgo).unwrap();
+        let x = log
+            .extract(&Selection::subject(subject.clone()), t(5_000))
             .unwrap();
+        let r = verify_extract(&x, &Trust::Keys(vec![key().verifying_key()])).unwrap();
+        assert_eq!(r.events, log.query(&Query::subject(subject)).unwrap());
+        assert_eq!(r.events.len(), 6);
+        // The extract covers everything written, through the new checkpoint.
+        assert_eq!(Some(r.through_seq), log.verify().unwrap().last_seq);
+        assert!(!x.to_json().contains("person-y"));
     }
-    let now = t(start + 600 * day);
-    let retention = Retention::months(13).unwrap();
-    let r = log.prune(retention, now).unwrap();
-    assert!(r.removed_lines > 0);
-    let cutoff = retention.cutoff(now);
-    let rest = log.query(&Query::default()).unwrap();
-    let expected = (0..40u64)
-        .filter(|i| t(start + i * 15 * day) >= cutoff)
-        .count();
-    assert_eq!(rest.len(), expected);
-    assert!(rest.iter().all(|(_, e)| e.time >= cutoff));
-    let v = log.verify().unwrap();
-    assert!(v.anchor.is_some());
-    drop(log);
-    let (log, _) = PgLog::open(config(&name)).unwrap();
-    log.append(&event(100, "person-a", now + Duration::from_secs(1)))
-        .unwrap();
-    assert_eq!(log.verify().unwrap().events as usize, expected + 1);
 }
