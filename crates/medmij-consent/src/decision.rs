@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::text::ConsentKind;
-use medmij_types::rfc3339::serde as serde_rfc3339;
 use crate::vars::{CsrfToken, FlowId};
+use medmij_types::rfc3339::serde as serde_rfc3339;
 use medmij_types::{ClientId, Scope, Zorgaanbiedernaam};
 
 /// The person's answer.

@@ -10,7 +10,7 @@
 //! // MedMij CONSENT-1: the fixed wording, three validated variables.
 //! let vars = Variables::new("Ziekenhuis Harderwijk", "Medicatiegegevens", "Mijn PGO B.V.")?;
 //! let toestemming = Toestemming::new(vars);
-//! assert!(toestemming.full_text(Language::Nl).starts_with(
+//! assert!(toestemming.short_text(Language::Nl).starts_with(
 //!     "U verleent hierbij 'Ziekenhuis Harderwijk' toestemming om 'Medicatiegegevens'"
 //! ));
 //!
@@ -61,6 +61,7 @@
 mod decision;
 pub mod page;
 mod provenance;
+pub mod provisional;
 mod text;
 mod vars;
 
@@ -68,17 +69,18 @@ pub use decision::{
     Channel, ConsentProfile, ConsentRecord, ConsentReference, ConsentRequest, Decision,
     DecisionBook, DecisionError, FormError, PostedDecision, Side,
 };
-pub use page::{ConsentPage, PageOptions, render_page};
+/// The MedMij nouns of medmij-types that the records carry, re-exported.
+pub use medmij_types::{ClientId, Scope, Zorgaanbiedernaam};
+pub use page::{ConsentPage, PageOptions, render_full_text_page, render_page};
 pub use provenance::{
     CollectedItem, ContentDigest, Dossier, DossierError, Integrity, Placement, Provenance,
 };
 pub use text::{
     BEVESTIGING_EN, BEVESTIGING_NL, Bevestiging, BevestigingTemplate, ConsentKind, Language,
     PLACEHOLDER_GEGEVENSDIENST, PLACEHOLDER_PGO, PLACEHOLDER_ZORGAANBIEDER, TOESTEMMING_EN,
-    TOESTEMMING_NL, Toestemming, Variables, Wording,
+    TOESTEMMING_NL, TOESTEMMING_VOLLEDIG_EN, TOESTEMMING_VOLLEDIG_NL, Toestemming, Variables,
+    Wording,
 };
-/// The MedMij nouns of medmij-types that the records carry, re-exported.
-pub use medmij_types::{ClientId, Scope, Zorgaanbiedernaam};
 pub use vars::{
     CsrfToken, FlowId, GegevensdienstNaam, ItemId, PgoLeverancierNaam, VariableError,
     ZorgaanbiederNaam, escape_html,

@@ -36,7 +36,7 @@ fn posted(flow: &str, csrf: &str, decision: &str) -> PostedDecision {
 // variables in their places.
 #[test]
 fn toestemming_is_the_release_1_0_text() {
-    let text = Toestemming::new(vars()).full_text(Language::Nl);
+    let text = Toestemming::new(vars()).short_text(Language::Nl);
     assert_eq!(
         text,
         "U verleent hierbij 'UMC Harderwijk' toestemming om 'Medicatiegegevens' uit te \
@@ -45,7 +45,7 @@ fn toestemming_is_the_release_1_0_text() {
     );
     // Dutch is the default language.
     assert_eq!(Language::default(), Language::Nl);
-    let en = Toestemming::new(vars()).full_text(Language::En);
+    let en = Toestemming::new(vars()).short_text(Language::En);
     assert!(en.contains("'UMC Harderwijk'") && en.contains("'Mijn PGO B.V.'"));
     assert!(en.starts_with("You hereby give"));
 }
@@ -55,7 +55,7 @@ fn toestemming_is_the_release_1_0_text() {
 #[test]
 fn variables_are_html_escaped() {
     let v = Variables::new("<b>Kliniek</b> & Co", "Lab \"uitslagen\"", "O'Brien PGO").unwrap();
-    let html = Toestemming::new(v).full_html(Language::Nl);
+    let html = Toestemming::new(v).short_html(Language::Nl);
     assert!(html.contains("'&lt;b&gt;Kliniek&lt;/b&gt; &amp; Co'"));
     assert!(html.contains("'Lab &quot;uitslagen&quot;'"));
     assert!(html.contains("'O&#x27;Brien PGO'"));
@@ -67,14 +67,17 @@ fn variables_are_html_escaped() {
 #[test]
 fn placeholders_in_values_are_not_expanded() {
     let v = Variables::new("{naam leverancier PGO}", "Medicatiegegevens", "Mijn PGO").unwrap();
-    let text = Toestemming::new(v).full_text(Language::Nl);
+    let text = Toestemming::new(v).short_text(Language::Nl);
     assert!(text.starts_with("U verleent hierbij '{naam leverancier PGO}' toestemming"));
 }
 
 #[test]
 fn variables_are_validated() {
     let e = Variables::new("", "Medicatiegegevens", "Mijn PGO").unwrap_err();
-    assert_eq!((e.field, e.rule), ("naam Zorgaanbieder", medmij_types::RuleId::Consent1));
+    assert_eq!(
+        (e.field, e.rule),
+        ("naam Zorgaanbieder", medmij_types::RuleId::Consent1)
+    );
     let e = Variables::new("UMC", "ab", "Mijn PGO").unwrap_err();
     assert_eq!(e.field, "MedMij-gegevensdienst");
     let e = Variables::new("UMC", "Medicatiegegevens", &"x".repeat(51)).unwrap_err();
@@ -451,7 +454,7 @@ fn bevestiging_page_in_english() {
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("<h1 id=\"mc-title\">Confirmation</h1>"));
     assert!(html.contains(">Confirm</button>") && html.contains(">Do not confirm</button>"));
-    assert!(html.contains(&b.full_html(Language::En)));
+    assert!(html.contains(&format!("<p>{}</p>", b.full_html(Language::En))));
     assert!(html.contains(&b.short_html(Language::En)));
     assert!(html.contains("action=\"/delen/bevestiging\""));
 }
