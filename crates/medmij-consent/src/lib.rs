@@ -59,6 +59,7 @@
 //! e.g. with `medmij-log`; [`ConsentRecord::to_json`] gives the line to log.
 
 mod decision;
+pub mod evidence;
 pub mod page;
 mod provenance;
 pub mod provisional;
@@ -78,8 +79,8 @@ pub use provenance::{
 pub use text::{
     BEVESTIGING_EN, BEVESTIGING_NL, Bevestiging, BevestigingTemplate, ConsentKind, Language,
     PLACEHOLDER_GEGEVENSDIENST, PLACEHOLDER_PGO, PLACEHOLDER_ZORGAANBIEDER, TOESTEMMING_EN,
-    TOESTEMMING_NL, TOESTEMMING_VOLLEDIG_EN, TOESTEMMING_VOLLEDIG_NL, Toestemming, Variables,
-    Wording,
+    TOESTEMMING_NL, TOESTEMMING_TEXT_VERSION, TOESTEMMING_VOLLEDIG_EN, TOESTEMMING_VOLLEDIG_NL,
+    Toestemming, Variables, Wording,
 };
 pub use vars::{
     CsrfToken, FlowId, GegevensdienstNaam, ItemId, PgoLeverancierNaam, VariableError,

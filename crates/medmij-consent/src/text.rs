@@ -222,6 +222,33 @@ pub trait Wording {
     fn short_text(&self, lang: Language) -> String;
     /// The short statement with the variables HTML-escaped.
     fn short_html(&self, lang: Language) -> String;
+    /// Names the exact wording (text and version) for the consent evidence
+    /// (MedMij CONSENT-5), e.g. `toestemming/release-1.0`.
+    fn text_version(&self) -> String {
+        "unversioned".to_string()
+    }
+    /// The filled variables by placeholder name, for the consent evidence
+    /// (MedMij CONSENT-5).
+    fn variable_values(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+}
+
+/// The version of the Toestemming text this crate shows (MedMij CONSENT-1:
+/// the text of release 1.0).
+pub const TOESTEMMING_TEXT_VERSION: &str = "toestemming/release-1.0";
+
+fn variable_values(vars: &Variables, lang: Language) -> Vec<(&'static str, String)> {
+    let mut list = String::new();
+    list_names(vars, lang, true, false, &mut list);
+    vec![
+        (
+            "naam Zorgaanbieder",
+            vars.zorgaanbieder.as_str().to_string(),
+        ),
+        ("MedMij-gegevensdienst", format!("'{list}'")),
+        ("naam leverancier PGO", vars.pgo.as_str().to_string()),
+    ]
 }
 
 /// The Toestemming of UC Verzamelen (MedMij CONSENT-1). The wording is
@@ -258,6 +285,12 @@ impl Wording for Toestemming {
     }
     fn short_html(&self, lang: Language) -> String {
         fill(toestemming_short(lang), &self.vars, lang, true)
+    }
+    fn text_version(&self) -> String {
+        TOESTEMMING_TEXT_VERSION.to_string()
+    }
+    fn variable_values(&self) -> Vec<(&'static str, String)> {
+        variable_values(&self.vars, Language::Nl)
     }
 }
 
