@@ -252,6 +252,25 @@ impl FileEvidenceLedger {
     }
 }
 
+/// `person`'s decisions from the ledger file at `path`, read through the
+/// verifier without taking the writer's lock (a reader next to a running
+/// gateway). A torn last line (an append under way) is left out.
+pub fn lookup_file(
+    path: &Path,
+    trust: Vec<ed25519_dalek::VerifyingKey>,
+    cipher: Option<super::EvidenceCipher>,
+    person: &PersonId,
+) -> Result<Vec<(u64, EvidenceRecord)>, EvidenceError> {
+    let mut reader = LedgerReader::new(trust, cipher, path.display().to_string());
+    let mut out = Vec::new();
+    let _torn = read_file(path, &mut reader, |s, r, _, _| {
+        if &r.person == person {
+            out.push((s, r));
+        }
+    })?;
+    Ok(out)
+}
+
 impl EvidenceLedger for FileEvidenceLedger {
     fn append(&self, record: &EvidenceRecord) -> Result<u64, EvidenceError> {
         let mut st = self.lock()?;

@@ -30,7 +30,7 @@ mod pg;
 mod record;
 
 pub use export::{EXPORT_FORMAT, EvidenceExport, ExportError, VerifiedExport, verify_export};
-pub use file::{FileEvidenceLedger, OpenReport, TornTailRepair};
+pub use file::{FileEvidenceLedger, OpenReport, TornTailRepair, lookup_file};
 pub use ledger::{
     EvidenceCipher, EvidenceConfig, EvidenceRetention, LEDGER_FORMAT, LedgerHead, LedgerReader,
     LedgerWriter, PruneReport, VerifyReport,
