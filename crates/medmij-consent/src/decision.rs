@@ -123,7 +123,7 @@ pub enum FormError {
     Malformed(String),
 }
 
-fn percent_decode(s: &str) -> Result<String, FormError> {
+pub(crate) fn percent_decode(s: &str) -> Result<String, FormError> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

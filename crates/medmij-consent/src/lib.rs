@@ -64,6 +64,7 @@ pub mod page;
 mod provenance;
 pub mod provisional;
 mod text;
+pub mod v2;
 mod vars;
 
 pub use decision::{

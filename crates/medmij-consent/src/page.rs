@@ -17,12 +17,16 @@ main{max-width:40rem;margin:0 auto}\
 h1{font-size:1.5rem;margin:0 0 1rem}\
 h2{font-size:1.2rem;margin:2rem 0 .5rem}\
 .mc-short{font-size:1.125rem}\
+.mc-choice{display:flex;gap:.75rem;align-items:flex-start;font-size:1.125rem}\
+.mc-choice input{width:1.5rem;height:1.5rem;margin:.15rem 0 0;flex:none}\
+.mc-consent form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:.5rem 0}\
+.mc-consent button{min-height:2.75rem;padding:.5rem 1rem;font:inherit;font-weight:600;border-radius:.375rem;border:2px solid #154273;cursor:pointer}\
 .mc-buttons{display:flex;flex-wrap:wrap;gap:1rem;margin:1.5rem 0}\
 .mc-buttons button{flex:1 1 12rem;min-height:2.75rem;padding:.75rem 1rem;font:inherit;font-weight:600;border-radius:.375rem;border:2px solid #154273;cursor:pointer}\
 .mc-grant{background:#154273;color:#fff}\
 .mc-refuse{background:#fff;color:#154273}\
 a{color:#154273}\
-a:focus-visible,button:focus-visible,section:focus-visible{outline:3px solid #d52b1e;outline-offset:3px}\
+a:focus-visible,button:focus-visible,input:focus-visible,section:focus-visible{outline:3px solid #d52b1e;outline-offset:3px}\
 @media (prefers-color-scheme:dark){html{background:#121212;color:#eee}a{color:#9cc3ff}.mc-refuse{background:#121212;color:#9cc3ff;border-color:#9cc3ff}.mc-grant{background:#9cc3ff;color:#121212;border-color:#9cc3ff}}\
 ";
 
@@ -89,6 +93,10 @@ pub struct ConsentPage {
 }
 
 impl ConsentPage {
+    pub(crate) fn new(html: String, headers: Vec<(&'static str, String)>) -> Self {
+        Self { html, headers }
+    }
+
     /// The HTML document (UTF-8).
     pub fn html(&self) -> &str {
         &self.html

@@ -1,0 +1,852 @@
+//! The 2.x screens (MedMij CONSENT-6, OAUTH-19, OAUTH-22, OAUTH-23): the
+//! consent screen "Toestemming geven" with the indefinite-period choice,
+//! the overview of a person's long-lasting consents with a withdraw action
+//! per consent, the termination statement ("Beëindigingsverklaring
+//! Toestemming") with a confirm button, and the technical-failure page.
+//!
+//! The wording is **provisional** (the sources do not give it): the
+//! defaults are [`ScreenTexts::nl`] and [`ScreenTexts::en`], kept in this
+//! one place, and the host replaces them as a whole with its own
+//! [`ScreenTexts`]. Every page has the same anti-framing and CSP headers as
+//! the 1.x screen ([`crate::render_page`]); every form carries the host's
+//! anti-CSRF token.
+//!
+//! ```
+//! use medmij_consent::v2::*;
+//! use medmij_consent::{CsrfToken, FlowId};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let names = Names::new("UMC Harderwijk", "Mijn PGO B.V.")?;
+//! let flow = FlowId::new("flow-2")?;
+//! let csrf = CsrfToken::new("0123456789abcdefXYZ")?;
+//! let page = render_consent(&ScreenTexts::nl(), &names, &ScreenOptions::new("/toestemming", &csrf).with_flow(&flow))?;
+//! assert!(page.html().contains("type=\"checkbox\" id=\"mc-indefinite\" name=\"indefinite\" value=\"yes\">"));
+//! let posted = PostedV2Decision::from_form("flow=flow-2&csrf_token=0123456789abcdefXYZ&indefinite=yes&decision=grant")?;
+//! assert!(posted.long_lasting());
+//! # Ok(())
+//! # }
+//! ```
+
+use std::time::SystemTime;
+
+use medmij_types::RuleId;
+
+use crate::decision::{Decision, FormError};
+use crate::page::{
+    ConsentPage, PageError, body_class, check_path, head, page_error, security_headers, style_sheet,
+};
+use crate::text::Language;
+use crate::vars::{
+    CsrfToken, FlowId, PgoLeverancierNaam, VariableError, ZorgaanbiederNaam, escape_html,
+};
+
+/// Placeholder for the Aanbieder's name in [`ScreenTexts`].
+pub const PLACEHOLDER_AANBIEDER: &str = "{Naam Aanbieder}";
+/// Placeholder for the PGO's name in [`ScreenTexts`].
+pub const PLACEHOLDER_PGO_V2: &str = "{Naam PGO}";
+
+/// Every text of the 2.x screens. **Provisional**: replace as a whole. Texts
+/// are plain (escaped when rendered); `{Naam Aanbieder}` and `{Naam PGO}`
+/// are filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScreenTexts {
+    /// The language the texts are in.
+    pub language: Language,
+    /// Consent screen: the heading ("Toestemming geven").
+    pub consent_title: String,
+    /// Consent screen: who asks whom (names Aanbieder and PGO, no
+    /// Gegevensdienst, OAUTH-20).
+    pub consent_intro: String,
+    /// Consent screen: the four points of CONSENT-6, in order: nothing is
+    /// shared without consent; it can be for an indefinite period; it
+    /// lapses after six months without collecting (then DigiD and consent
+    /// again); it can be changed in the PGO via "Toestemmingen aanpassen".
+    pub consent_points: [String; 4],
+    /// Consent screen: the statement the buttons answer.
+    pub consent_statement: String,
+    /// Consent screen: the label of the indefinite-period checkbox.
+    pub indefinite_label: String,
+    /// Consent screen: the grant button.
+    pub grant: String,
+    /// Consent screen: the refuse button.
+    pub refuse: String,
+    /// Overview: the heading.
+    pub overview_title: String,
+    /// Overview: the sentence above the list.
+    pub overview_intro: String,
+    /// Overview: shown when there is no long-lasting consent.
+    pub overview_empty: String,
+    /// Overview: "given on" before the date.
+    pub overview_given_on: String,
+    /// Overview: the withdraw button of each consent.
+    pub withdraw: String,
+    /// Overview and termination: the link back to the PGO.
+    pub back_to_pgo: String,
+    /// Termination statement: the heading ("Beëindigingsverklaring
+    /// Toestemming").
+    pub termination_title: String,
+    /// Termination statement: the text.
+    pub termination_text: String,
+    /// Termination statement: the confirm button.
+    pub termination_confirm: String,
+    /// Termination statement: the cancel button.
+    pub termination_cancel: String,
+    /// Failure page: the heading.
+    pub failure_title: String,
+    /// Failure page: what happened.
+    pub failure_text: String,
+    /// Failure page: the sentence before the contact.
+    pub failure_contact: String,
+    /// Failure page: the label of the Trace ID (`MedMij-Request-ID`).
+    pub trace_id_label: String,
+    /// Failure page: the label of the Session ID (`X-Correlation-ID`).
+    pub session_id_label: String,
+    /// Failure page: shown for an identifier that was not received.
+    pub id_missing: String,
+}
+
+fn s(v: &str) -> String {
+    v.to_string()
+}
+
+impl ScreenTexts {
+    /// The Dutch default. **Provisional** (MedMij CONSENT-6: the exact 2.x
+    /// wording is not in the sources).
+    pub fn nl() -> Self {
+        Self {
+            language: Language::Nl,
+            consent_title: s("Toestemming geven"),
+            consent_intro: s(
+                "{Naam PGO} wil uw gezondheidsgegevens ophalen bij {Naam Aanbieder}. Daarvoor is uw toestemming nodig.",
+            ),
+            consent_points: [
+                s("Zonder uw toestemming worden er geen gegevens gedeeld."),
+                s(
+                    "U kunt toestemming geven voor onbepaalde tijd. Dan kan {Naam PGO} uw gegevens ophalen zonder dat u elke keer opnieuw toestemming geeft.",
+                ),
+                s(
+                    "Haalt {Naam PGO} zes maanden lang geen gegevens op, dan vervalt de toestemming. U logt dan opnieuw in met DigiD en geeft opnieuw toestemming.",
+                ),
+                s(
+                    "U kunt uw toestemming altijd wijzigen in {Naam PGO} via \u{2018}Toestemmingen aanpassen\u{2019}.",
+                ),
+            ],
+            consent_statement: s(
+                "Geeft u {Naam Aanbieder} toestemming om uw gezondheidsgegevens te delen met {Naam PGO}?",
+            ),
+            indefinite_label: s("Toestemming geven voor onbepaalde tijd"),
+            grant: s("Toestemming geven"),
+            refuse: s("Geen toestemming geven"),
+            overview_title: s("Uw toestemmingen"),
+            overview_intro: s(
+                "U heeft {Naam PGO} toestemming voor onbepaalde tijd gegeven om gegevens op te halen bij:",
+            ),
+            overview_empty: s("U heeft {Naam PGO} geen toestemming voor onbepaalde tijd gegeven."),
+            overview_given_on: s("gegeven op"),
+            withdraw: s("Toestemming intrekken"),
+            back_to_pgo: s("Terug naar {Naam PGO}"),
+            termination_title: s("Beëindigingsverklaring Toestemming"),
+            termination_text: s(
+                "U trekt de toestemming in die u {Naam Aanbieder} heeft gegeven om uw gezondheidsgegevens te delen met {Naam PGO}. Daarna kan {Naam PGO} geen gegevens meer ophalen bij {Naam Aanbieder}. Wilt u later weer gegevens ophalen, dan logt u opnieuw in met DigiD en geeft u opnieuw toestemming.",
+            ),
+            termination_confirm: s("Intrekken bevestigen"),
+            termination_cancel: s("Annuleren"),
+            failure_title: s("Er ging iets mis"),
+            failure_text: s(
+                "Door een technische fout kon uw verzoek niet worden afgehandeld. Probeer het later opnieuw.",
+            ),
+            failure_contact: s(
+                "Neem bij vragen contact op en noem dan de Trace ID en de Session ID hieronder:",
+            ),
+            trace_id_label: s("Trace ID"),
+            session_id_label: s("Session ID"),
+            id_missing: s("niet ontvangen"),
+        }
+    }
+
+    /// The English default. **Provisional**, as [`ScreenTexts::nl`].
+    pub fn en() -> Self {
+        Self {
+            language: Language::En,
+            consent_title: s("Give consent"),
+            consent_intro: s(
+                "{Naam PGO} wants to collect your health data from {Naam Aanbieder}. This needs your consent.",
+            ),
+            consent_points: [
+                s("Nothing is shared without your consent."),
+                s(
+                    "You can give consent for an indefinite period. {Naam PGO} can then collect your data without asking you for consent each time.",
+                ),
+                s(
+                    "If {Naam PGO} collects no data for six months, the consent lapses. You then log in with DigiD again and give consent again.",
+                ),
+                s(
+                    "You can change your consent at any time in {Naam PGO} via \u{2018}Toestemmingen aanpassen\u{2019} (manage consents).",
+                ),
+            ],
+            consent_statement: s(
+                "Do you give {Naam Aanbieder} consent to share your health data with {Naam PGO}?",
+            ),
+            indefinite_label: s("Give consent for an indefinite period"),
+            grant: s("Give consent"),
+            refuse: s("Do not give consent"),
+            overview_title: s("Your consents"),
+            overview_intro: s(
+                "You gave {Naam PGO} consent for an indefinite period to collect data from:",
+            ),
+            overview_empty: s("You gave {Naam PGO} no consent for an indefinite period."),
+            overview_given_on: s("given on"),
+            withdraw: s("Withdraw consent"),
+            back_to_pgo: s("Back to {Naam PGO}"),
+            termination_title: s("Beëindigingsverklaring Toestemming (termination of consent)"),
+            termination_text: s(
+                "You withdraw the consent you gave {Naam Aanbieder} to share your health data with {Naam PGO}. {Naam PGO} can then no longer collect data from {Naam Aanbieder}. To collect data again later, you log in with DigiD again and give consent again.",
+            ),
+            termination_confirm: s("Confirm withdrawal"),
+            termination_cancel: s("Cancel"),
+            failure_title: s("Something went wrong"),
+            failure_text: s(
+                "A technical error prevented us from handling your request. Please try again later.",
+            ),
+            failure_contact: s(
+                "If you have questions, contact us and mention the Trace ID and Session ID below:",
+            ),
+            trace_id_label: s("Trace ID"),
+            session_id_label: s("Session ID"),
+            id_missing: s("not received"),
+        }
+    }
+
+    /// Checks the texts: each 1..2000 characters without control
+    /// characters; the consent screen names `{Naam Aanbieder}` and
+    /// `{Naam PGO}` and never the Gegevensdienst (CONSENT-6, OAUTH-20).
+    pub fn check(&self) -> Result<(), VariableError> {
+        let err = |field: &'static str, reason: &str| VariableError {
+            field,
+            reason: reason.to_string(),
+            rule: RuleId::Consent6,
+        };
+        let all: [(&'static str, &str); 26] = [
+            ("consent_title", &self.consent_title),
+            ("consent_intro", &self.consent_intro),
+            ("consent_points[0]", &self.consent_points[0]),
+            ("consent_points[1]", &self.consent_points[1]),
+            ("consent_points[2]", &self.consent_points[2]),
+            ("consent_points[3]", &self.consent_points[3]),
+            ("consent_statement", &self.consent_statement),
+            ("indefinite_label", &self.indefinite_label),
+            ("grant", &self.grant),
+            ("refuse", &self.refuse),
+            ("overview_title", &self.overview_title),
+            ("overview_intro", &self.overview_intro),
+            ("overview_empty", &self.overview_empty),
+            ("overview_given_on", &self.overview_given_on),
+            ("withdraw", &self.withdraw),
+            ("back_to_pgo", &self.back_to_pgo),
+            ("termination_title", &self.termination_title),
+            ("termination_text", &self.termination_text),
+            ("termination_confirm", &self.termination_confirm),
+            ("termination_cancel", &self.termination_cancel),
+            ("failure_title", &self.failure_title),
+            ("failure_text", &self.failure_text),
+            ("failure_contact", &self.failure_contact),
+            ("trace_id_label", &self.trace_id_label),
+            ("session_id_label", &self.session_id_label),
+            ("id_missing", &self.id_missing),
+        ];
+        for (field, t) in all {
+            if t.trim().is_empty() || t.chars().count() > 2000 || t.chars().any(char::is_control) {
+                return Err(err(
+                    field,
+                    "must be 1 to 2000 characters without control characters",
+                ));
+            }
+            if t.contains(crate::PLACEHOLDER_GEGEVENSDIENST) {
+                return Err(err(
+                    field,
+                    "names the Gegevensdienst; the 2.x screens do not (OAUTH-20)",
+                ));
+            }
+        }
+        let screen = format!(
+            "{} {} {}",
+            self.consent_title, self.consent_intro, self.consent_statement
+        );
+        for p in [PLACEHOLDER_AANBIEDER, PLACEHOLDER_PGO_V2] {
+            if !screen.contains(p) {
+                return Err(err(
+                    "consent_intro",
+                    "the consent screen must name {Naam Aanbieder} and {Naam PGO}",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The names the 2.x screens fill in: `<Naam Aanbieder>` (from the DVZA's
+/// own relation) and `<Naam PGO>` (the OCL organisation name of the
+/// client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// `<Naam Aanbieder>`.
+    pub aanbieder: ZorgaanbiederNaam,
+    /// `<Naam PGO>`.
+    pub pgo: PgoLeverancierNaam,
+}
+
+impl Names {
+    /// Validates both names.
+    pub fn new(aanbieder: &str, pgo: &str) -> Result<Self, VariableError> {
+        Ok(Self {
+            aanbieder: ZorgaanbiederNaam::new(aanbieder)?,
+            pgo: PgoLeverancierNaam::new(pgo)?,
+        })
+    }
+}
+
+/// Escapes `template` and fills the two names (escaped).
+fn fill(template: &str, aanbieder: &str, pgo: &str) -> String {
+    escape_html(template)
+        .replace(&escape_html(PLACEHOLDER_AANBIEDER), &escape_html(aanbieder))
+        .replace(&escape_html(PLACEHOLDER_PGO_V2), &escape_html(pgo))
+}
+
+/// The host's choices for a 2.x page: where forms post to, the anti-CSRF
+/// token, the flow (consent screen), styling hooks and the origin of the
+/// redirect after a post.
+#[derive(Debug, Clone)]
+pub struct ScreenOptions<'a> {
+    /// The path the forms post to (same rules as
+    /// [`crate::PageOptions::action`]).
+    pub action: &'a str,
+    /// The flow (consent screen only; posted as `flow`).
+    pub flow: Option<&'a FlowId>,
+    /// The anti-CSRF token (posted as `csrf_token`).
+    pub csrf: &'a CsrfToken,
+    /// Extra CSS (as [`crate::PageOptions::extra_css`]).
+    pub extra_css: Option<&'a str>,
+    /// An extra class on `<body>` (as [`crate::PageOptions::body_class`]).
+    pub body_class: Option<&'a str>,
+    /// The origin the answer redirects to (as
+    /// [`crate::PageOptions::redirect_origin`]).
+    pub redirect_origin: Option<&'a str>,
+}
+
+impl<'a> ScreenOptions<'a> {
+    /// Options without flow, extra CSS, class or redirect origin.
+    pub fn new(action: &'a str, csrf: &'a CsrfToken) -> Self {
+        Self {
+            action,
+            flow: None,
+            csrf,
+            extra_css: None,
+            body_class: None,
+            redirect_origin: None,
+        }
+    }
+
+    /// With the flow the consent screen is for.
+    pub fn with_flow(mut self, flow: &'a FlowId) -> Self {
+        self.flow = Some(flow);
+        self
+    }
+}
+
+struct Prepared {
+    css: String,
+    body_class: String,
+    headers: Vec<(&'static str, String)>,
+}
+
+fn prepare(
+    texts: &ScreenTexts,
+    options: &ScreenOptions<'_>,
+    form_action: bool,
+) -> Result<Prepared, PageError> {
+    texts.check()?;
+    if form_action {
+        check_path("action", options.action)?;
+    }
+    let css = style_sheet(options.extra_css)?;
+    let body_class = body_class(options.body_class)?;
+    let headers = security_headers(&css, options.redirect_origin)?;
+    Ok(Prepared {
+        css,
+        body_class,
+        headers,
+    })
+}
+
+/// The 2.x consent screen "Toestemming geven" (MedMij CONSENT-6,
+/// OAUTH-19): names the Aanbieder and the PGO but no Gegevensdienst,
+/// explains the four points, offers the indefinite-period choice as a
+/// checkbox that is never preselected, and posts `flow`, `csrf_token`,
+/// `indefinite=yes` (only when checked) and `decision` = `grant` |
+/// `refuse` to `options.action` (parse with [`PostedV2Decision::from_form`]).
+pub fn render_consent(
+    texts: &ScreenTexts,
+    names: &Names,
+    options: &ScreenOptions<'_>,
+) -> Result<ConsentPage, PageError> {
+    let p = prepare(texts, options, true)?;
+    let flow = options
+        .flow
+        .ok_or_else(|| page_error("flow", "the consent screen needs the flow"))?;
+    let (a, g) = (names.aanbieder.as_str(), names.pgo.as_str());
+    let f = |t: &str| fill(t, a, g);
+    let points: String = texts
+        .consent_points
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("<li id=\"mc-point-{}\">{}</li>\n", i + 1, f(t)))
+        .collect();
+    let html = format!(
+        "{head}<main aria-labelledby=\"mc-title\">\n\
+<h1 id=\"mc-title\">{title}</h1>\n\
+<p id=\"mc-intro\">{intro}</p>\n\
+<ul id=\"mc-points\">\n{points}</ul>\n\
+<form method=\"post\" action=\"{action}\" aria-describedby=\"mc-statement\">\n\
+<input type=\"hidden\" name=\"flow\" value=\"{flow}\">\n\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+<p id=\"mc-statement\" class=\"mc-short\">{statement}</p>\n\
+<p class=\"mc-choice\"><input type=\"checkbox\" id=\"mc-indefinite\" name=\"indefinite\" value=\"yes\">\n\
+<label for=\"mc-indefinite\">{indefinite}</label></p>\n\
+<div class=\"mc-buttons\" role=\"group\" aria-labelledby=\"mc-title\">\n\
+<button type=\"submit\" id=\"mc-grant\" class=\"mc-grant\" name=\"decision\" value=\"grant\">{grant}</button>\n\
+<button type=\"submit\" id=\"mc-refuse\" class=\"mc-refuse\" name=\"decision\" value=\"refuse\">{refuse}</button>\n\
+</div>\n</form>\n</main>\n</body>\n</html>\n",
+        head = head(texts.language, &texts.consent_title, &p.css, &p.body_class),
+        title = f(&texts.consent_title),
+        intro = f(&texts.consent_intro),
+        action = escape_html(options.action),
+        flow = escape_html(flow.as_str()),
+        csrf = escape_html(options.csrf.as_str()),
+        statement = f(&texts.consent_statement),
+        indefinite = f(&texts.indefinite_label),
+        grant = f(&texts.grant),
+        refuse = f(&texts.refuse),
+    );
+    Ok(ConsentPage::new(html, p.headers))
+}
+
+/// The decision posted by [`render_consent`]'s form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedV2Decision {
+    /// The `flow` field.
+    pub flow: FlowId,
+    /// The `csrf_token` field as posted (compare with
+    /// [`CsrfToken::matches`]).
+    pub csrf_token: String,
+    /// Granted or refused.
+    pub decision: Decision,
+    /// The indefinite-period checkbox was checked.
+    pub indefinite: bool,
+}
+
+impl PostedV2Decision {
+    /// Parses the form body. `indefinite` may be absent (unchecked) or
+    /// `yes`; the other three fields must each be present once.
+    pub fn from_form(body: &str) -> Result<Self, FormError> {
+        let f = Fields::parse(body, &["flow", "csrf_token", "decision", "indefinite"])?;
+        let flow = f.flow()?;
+        let csrf_token = f.required("csrf_token")?;
+        let decision = match f.required("decision")?.as_str() {
+            "grant" => Decision::Granted,
+            "refuse" => Decision::Refused,
+            other => {
+                return Err(FormError::Invalid {
+                    field: "decision",
+                    reason: format!("{other:?} is neither \"grant\" nor \"refuse\""),
+                });
+            }
+        };
+        let indefinite = match f.get("indefinite").as_deref() {
+            None => false,
+            Some("yes") => true,
+            Some(other) => {
+                return Err(FormError::Invalid {
+                    field: "indefinite",
+                    reason: format!("{other:?} is not \"yes\""),
+                });
+            }
+        };
+        Ok(Self {
+            flow,
+            csrf_token,
+            decision,
+            indefinite,
+        })
+    }
+
+    /// Consent for an indefinite period: granted with the box checked
+    /// (OAUTH-19: only then a refresh token is issued).
+    pub fn long_lasting(&self) -> bool {
+        self.decision == Decision::Granted && self.indefinite
+    }
+}
+
+/// The form fields this module reads, each at most once.
+struct Fields(Vec<(&'static str, String)>);
+
+impl Fields {
+    fn parse(body: &str, known: &[&'static str]) -> Result<Self, FormError> {
+        if body.len() > 4096 {
+            return Err(FormError::Malformed("longer than 4096 bytes".into()));
+        }
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        for pair in body.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = crate::decision::percent_decode(k)?;
+            let Some(name) = known.iter().find(|n| **n == k) else {
+                continue;
+            };
+            if out.iter().any(|(n, _)| n == name) {
+                return Err(FormError::Repeated(name));
+            }
+            out.push((name, crate::decision::percent_decode(v)?));
+        }
+        Ok(Self(out))
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, FormError> {
+        self.get(name).ok_or(FormError::Missing(name))
+    }
+
+    fn flow(&self) -> Result<FlowId, FormError> {
+        FlowId::new(self.required("flow")?).map_err(|e| FormError::Invalid {
+            field: "flow",
+            reason: e.reason,
+        })
+    }
+}
+
+/// Identifies one long-lasting consent on the overview (e.g. the ledger
+/// sequence number of the grant, or the host's own id): 1 to 128 characters
+/// of `A-Z a-z 0-9 - _ . ~`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConsentHandle(String);
+
+impl ConsentHandle {
+    /// Validates `value`.
+    pub fn new(value: impl Into<String>) -> Result<Self, VariableError> {
+        let value = value.into();
+        // Same alphabet and limits as a flow id.
+        FlowId::new(value.clone()).map_err(|e| VariableError {
+            field: "consent",
+            reason: e.reason,
+            rule: RuleId::Oauth22,
+        })?;
+        Ok(Self(value))
+    }
+
+    /// The value.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One long-lasting consent on the overview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongLastingConsent {
+    /// Which consent (posted back on withdrawal).
+    pub handle: ConsentHandle,
+    /// The Aanbieder it was given to.
+    pub aanbieder: ZorgaanbiederNaam,
+    /// When it was given.
+    pub given_at: SystemTime,
+}
+
+/// The overview of a person's long-lasting consents to one PGO (MedMij
+/// CONSENT-6, OAUTH-22), each with a withdraw button that posts
+/// `csrf_token`, `consent` and `action=withdraw` to `options.action`
+/// (parse with [`PostedManagement::from_form`]); the host then shows the
+/// termination statement. `back` is the way back to the PGO (the
+/// validated redirect URI with `state`), when there is one.
+pub fn render_overview(
+    texts: &ScreenTexts,
+    pgo: &PgoLeverancierNaam,
+    consents: &[LongLastingConsent],
+    back: Option<&ReturnUrl>,
+    options: &ScreenOptions<'_>,
+) -> Result<ConsentPage, PageError> {
+    let p = prepare(texts, options, true)?;
+    let g = pgo.as_str();
+    let list = if consents.is_empty() {
+        format!(
+            "<p id=\"mc-empty\">{}</p>\n",
+            fill(&texts.overview_empty, "", g)
+        )
+    } else {
+        let items: String = consents
+            .iter()
+            .map(|c| {
+                let date = medmij_types::rfc3339::format(c.given_at);
+                format!(
+                    "<li class=\"mc-consent\" id=\"mc-consent-{h}\">\n\
+<form method=\"post\" action=\"{action}\">\n\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+<input type=\"hidden\" name=\"consent\" value=\"{h}\">\n\
+<span class=\"mc-aanbieder\">{a}</span> <span class=\"mc-given\">({given} <time datetime=\"{date}\">{day}</time>)</span>\n\
+<button type=\"submit\" class=\"mc-refuse\" id=\"mc-withdraw-{h}\" name=\"action\" value=\"withdraw\" aria-label=\"{withdraw}: {a}\">{withdraw}</button>\n\
+</form>\n</li>\n",
+                    h = escape_html(c.handle.as_str()),
+                    action = escape_html(options.action),
+                    csrf = escape_html(options.csrf.as_str()),
+                    a = escape_html(c.aanbieder.as_str()),
+                    given = fill(&texts.overview_given_on, "", g),
+                    day = &date[..10],
+                    withdraw = fill(&texts.withdraw, c.aanbieder.as_str(), g),
+                )
+            })
+            .collect();
+        format!(
+            "<p id=\"mc-intro\">{}</p>\n<ul id=\"mc-consents\">\n{items}</ul>\n",
+            fill(&texts.overview_intro, "", g)
+        )
+    };
+    let html = format!(
+        "{head}<main aria-labelledby=\"mc-title\">\n\
+<h1 id=\"mc-title\">{title}</h1>\n{list}{back}</main>\n</body>\n</html>\n",
+        head = head(texts.language, &texts.overview_title, &p.css, &p.body_class),
+        title = fill(&texts.overview_title, "", g),
+        back = back_link(texts, g, back),
+    );
+    Ok(ConsentPage::new(html, p.headers))
+}
+
+fn back_link(texts: &ScreenTexts, pgo: &str, back: Option<&ReturnUrl>) -> String {
+    match back {
+        Some(u) => format!(
+            "<p><a id=\"mc-back\" href=\"{}\">{}</a></p>\n",
+            escape_html(u.as_str()),
+            fill(&texts.back_to_pgo, "", pgo)
+        ),
+        None => String::new(),
+    }
+}
+
+/// The termination statement ("Beëindigingsverklaring Toestemming", MedMij
+/// CONSENT-6, OAUTH-22) for one consent: the text and two buttons that post
+/// `csrf_token`, `consent` and `action` = `confirm` | `cancel`.
+pub fn render_termination(
+    texts: &ScreenTexts,
+    names: &Names,
+    consent: &ConsentHandle,
+    options: &ScreenOptions<'_>,
+) -> Result<ConsentPage, PageError> {
+    let p = prepare(texts, options, true)?;
+    let (a, g) = (names.aanbieder.as_str(), names.pgo.as_str());
+    let f = |t: &str| fill(t, a, g);
+    let html = format!(
+        "{head}<main aria-labelledby=\"mc-title\">\n\
+<h1 id=\"mc-title\">{title}</h1>\n\
+<p id=\"mc-termination\" class=\"mc-short\">{text}</p>\n\
+<form method=\"post\" action=\"{action}\" aria-describedby=\"mc-termination\">\n\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+<input type=\"hidden\" name=\"consent\" value=\"{h}\">\n\
+<div class=\"mc-buttons\" role=\"group\" aria-labelledby=\"mc-title\">\n\
+<button type=\"submit\" id=\"mc-confirm\" class=\"mc-grant\" name=\"action\" value=\"confirm\">{confirm}</button>\n\
+<button type=\"submit\" id=\"mc-cancel\" class=\"mc-refuse\" name=\"action\" value=\"cancel\">{cancel}</button>\n\
+</div>\n</form>\n</main>\n</body>\n</html>\n",
+        head = head(
+            texts.language,
+            &texts.termination_title,
+            &p.css,
+            &p.body_class
+        ),
+        title = f(&texts.termination_title),
+        text = f(&texts.termination_text),
+        action = escape_html(options.action),
+        csrf = escape_html(options.csrf.as_str()),
+        h = escape_html(consent.as_str()),
+        confirm = f(&texts.termination_confirm),
+        cancel = f(&texts.termination_cancel),
+    );
+    Ok(ConsentPage::new(html, p.headers))
+}
+
+/// What a management form asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManageAction {
+    /// Withdraw (overview): show the termination statement.
+    Withdraw,
+    /// Confirm the withdrawal (termination statement): log it (CONSENT-3,
+    /// CONSENT-5), revoke the refresh-token chain (OAUTH-22).
+    Confirm,
+    /// Cancel (termination statement): back to the overview.
+    Cancel,
+}
+
+/// A form posted by [`render_overview`] or [`render_termination`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedManagement {
+    /// The `csrf_token` field as posted.
+    pub csrf_token: String,
+    /// The consent it is about.
+    pub consent: ConsentHandle,
+    /// What is asked.
+    pub action: ManageAction,
+}
+
+impl PostedManagement {
+    /// Parses the form body: `csrf_token`, `consent` and `action` =
+    /// `withdraw` | `confirm` | `cancel`, each once.
+    pub fn from_form(body: &str) -> Result<Self, FormError> {
+        let f = Fields::parse(body, &["csrf_token", "consent", "action"])?;
+        let csrf_token = f.required("csrf_token")?;
+        let consent =
+            ConsentHandle::new(f.required("consent")?).map_err(|e| FormError::Invalid {
+                field: "consent",
+                reason: e.reason,
+            })?;
+        let action = match f.required("action")?.as_str() {
+            "withdraw" => ManageAction::Withdraw,
+            "confirm" => ManageAction::Confirm,
+            "cancel" => ManageAction::Cancel,
+            other => {
+                return Err(FormError::Invalid {
+                    field: "action",
+                    reason: format!("{other:?} is not withdraw, confirm or cancel"),
+                });
+            }
+        };
+        Ok(Self {
+            csrf_token,
+            consent,
+            action,
+        })
+    }
+}
+
+/// A way back to the PGO (MedMij OAUTH-23: only when `client_id` and
+/// `redirect_uri` were valid): the host builds it from the validated
+/// redirect URI (OAUTH-4) with `error` and `state`. Checked again here:
+/// absolute `https`, a host, no fragment, no white space, quotes or angle
+/// brackets, at most 2048 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnUrl(String);
+
+impl ReturnUrl {
+    /// Validates `url`.
+    pub fn new(url: &str) -> Result<Self, VariableError> {
+        let err = |reason: &str| VariableError {
+            field: "return_url",
+            reason: reason.to_string(),
+            rule: RuleId::Oauth23,
+        };
+        let rest = url
+            .strip_prefix("https://")
+            .ok_or_else(|| err("must start with https://"))?;
+        if url.len() > 2048 {
+            return Err(err("is longer than 2048 bytes"));
+        }
+        if !url.bytes().all(|b| {
+            b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`' | b'\\')
+        }) {
+            return Err(err(
+                "may hold only visible ASCII without quotes, angle brackets or backslashes",
+            ));
+        }
+        if url.contains('#') {
+            return Err(err("may not have a fragment"));
+        }
+        let host = rest.split(['/', '?', ':']).next().unwrap_or("");
+        if host.is_empty() || rest.starts_with('@') || host.contains('@') {
+            return Err(err("has no host"));
+        }
+        Ok(Self(url.to_string()))
+    }
+
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What the technical-failure page shows (MedMij OAUTH-23).
+#[derive(Debug, Clone)]
+pub struct FailureInfo<'a> {
+    /// The `MedMij-Request-ID` of the failed request, as received (shown
+    /// only when it is a UUID; else the "not received" text).
+    pub trace_id: Option<&'a str>,
+    /// The `X-Correlation-ID` of the flow, as received (same rule).
+    pub session_id: Option<&'a str>,
+    /// The ZA GW's name (the DVZA).
+    pub za_gw_name: &'a str,
+    /// How to reach it (e-mail address, phone number or web address).
+    pub contact: &'a str,
+    /// The way back to the PGO, only when `client_id` and `redirect_uri`
+    /// were valid.
+    pub back: Option<&'a ReturnUrl>,
+    /// The PGO's name for the back link, if known.
+    pub pgo: Option<&'a PgoLeverancierNaam>,
+}
+
+/// True for the 8-4-4-4-12 hex form of a UUID (either case).
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+fn check_plain(field: &'static str, v: &str, max: usize) -> Result<(), PageError> {
+    if v.trim().is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(VariableError {
+            field,
+            reason: format!("must be 1 to {max} characters without control characters"),
+            rule: RuleId::Oauth23,
+        });
+    }
+    Ok(())
+}
+
+/// The ZA GW's technical-failure page (MedMij OAUTH-23): what happened, the
+/// ZA GW's name and contact, the Trace ID (`MedMij-Request-ID`) and the
+/// Session ID (`X-Correlation-ID`), and a link back to the PGO only when
+/// `info.back` is given. No form; the same headers as the other pages.
+pub fn render_failure(
+    texts: &ScreenTexts,
+    info: &FailureInfo<'_>,
+) -> Result<ConsentPage, PageError> {
+    texts.check()?;
+    check_plain("za_gw_name", info.za_gw_name, 200)?;
+    check_plain("contact", info.contact, 200)?;
+    let css = style_sheet(None)?;
+    let headers = security_headers(&css, None)?;
+    let id = |v: Option<&str>| match v {
+        Some(v) if is_uuid(v) => format!("<code>{}</code>", escape_html(v)),
+        _ => escape_html(&texts.id_missing),
+    };
+    let pgo = info.pgo.map(|p| p.as_str()).unwrap_or("PGO");
+    let html = format!(
+        "{head}<main aria-labelledby=\"mc-title\">\n\
+<h1 id=\"mc-title\">{title}</h1>\n\
+<p id=\"mc-failure\">{text}</p>\n\
+<p id=\"mc-contact\">{contact_intro} <strong id=\"mc-za-gw\">{name}</strong>, <span id=\"mc-contact-value\">{contact}</span></p>\n\
+<dl id=\"mc-ids\">\n\
+<dt>{trace_label}</dt><dd id=\"mc-trace-id\">{trace}</dd>\n\
+<dt>{session_label}</dt><dd id=\"mc-session-id\">{session}</dd>\n\
+</dl>\n{back}</main>\n</body>\n</html>\n",
+        head = head(texts.language, &texts.failure_title, &css, ""),
+        title = escape_html(&texts.failure_title),
+        text = escape_html(&texts.failure_text),
+        contact_intro = escape_html(&texts.failure_contact),
+        name = escape_html(info.za_gw_name),
+        contact = escape_html(info.contact),
+        trace_label = escape_html(&texts.trace_id_label),
+        trace = id(info.trace_id),
+        session_label = escape_html(&texts.session_id_label),
+        session = id(info.session_id),
+        back = back_link(texts, pgo, info.back),
+    );
+    Ok(ConsentPage::new(html, headers))
+}
