@@ -1,4 +1,4 @@
-//! Texts, decisions, records and provenance (MedMij CONSENT-1..4).
+//! Texts, decisions, records and provenance (MedMij CONSENT-1, CONSENT-2, CONSENT-3, CONSENT-4).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
