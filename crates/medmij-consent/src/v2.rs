@@ -478,6 +478,18 @@ impl PostedV2Decision {
         })
     }
 
+    /// The decision as the 1.x form's, to hand to a
+    /// [`DecisionBook`](crate::DecisionBook): it checks the flow and the
+    /// anti-CSRF token and accepts the decision once. Keep
+    /// [`Self::long_lasting`] next to the record it returns.
+    pub fn as_posted(&self) -> crate::PostedDecision {
+        crate::PostedDecision {
+            flow: self.flow.clone(),
+            csrf_token: self.csrf_token.clone(),
+            decision: self.decision,
+        }
+    }
+
     /// Consent for an indefinite period: granted with the box checked
     /// (OAUTH-19: only then a refresh token is issued).
     pub fn long_lasting(&self) -> bool {

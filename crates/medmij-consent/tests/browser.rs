@@ -82,6 +82,26 @@ fn handle(mut stream: TcpStream, posted: &Mutex<Vec<PostedDecision>>) -> std::io
             let (h, hd) = page(false);
             ("200 OK", hd, h)
         }
+        ("GET", "/consent-linked") | ("GET", "/consent/volledige-tekst") => {
+            let t = Toestemming::new(
+                Variables::several(
+                    "Ziekenhuis Oost",
+                    &["Medicatiegegevens", "Labuitslagen", "Vaccinaties"],
+                    "Mijn PGO B.V.",
+                )
+                .unwrap(),
+            );
+            let p = if path == "/consent-linked" {
+                let flow = FlowId::new(FLOW).unwrap();
+                let csrf = CsrfToken::new(CSRF).unwrap();
+                let mut o = PageOptions::new("/consent", &flow, &csrf);
+                o.full_text_path = Some("/consent/volledige-tekst");
+                render_page(&t, &o).unwrap()
+            } else {
+                render_full_text_page(&t, Language::Nl, Some("/consent-linked")).unwrap()
+            };
+            ("200 OK", p.headers().to_vec(), p.html().to_string())
+        }
         ("GET", "/frame") | ("GET", "/frame-control") => {
             let src = if path == "/frame" {
                 "/consent"
@@ -292,6 +312,50 @@ fn consent_page_in_headless_chromium() {
         book.decide(&p[1], Side::Bron, UNIX_EPOCH),
         Err(DecisionError::AlreadyDecided { .. })
     ));
+
+    // MedMij CONSENT-1: the screen shows the operative paragraph (three
+    // Gegevensdiensten named 'A', 'B' en 'C') and links to the full text,
+    // reached with the keyboard.
+    driver.goto(&format!("{base}/consent-linked"));
+    let short = driver
+        .js("return document.getElementById('mc-short').innerText")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        short.starts_with(
+            "U verleent hierbij 'Ziekenhuis Oost' toestemming om 'Medicatiegegevens', \
+             'Labuitslagen' en 'Vaccinaties' uit te wisselen met 'Mijn PGO B.V.'"
+        ),
+        "{short}"
+    );
+    let text = driver.js("return document.body.innerText");
+    assert!(!text.as_str().unwrap().contains("Het doel van het MedMij"));
+    driver.keys(&["\u{E004}"]);
+    assert_eq!(
+        driver.js("return document.activeElement.id"),
+        json!("mc-read-full")
+    );
+    driver.keys(&["\u{E007}"]);
+    let full = driver.wait_for(
+        "return document.getElementById('mc-full-text') && document.getElementById('mc-full-text').innerText",
+        "the full text page",
+    );
+    let full = full.as_str().unwrap();
+    assert!(
+        full.starts_with("Het doel van het MedMij Afsprakenstelsel"),
+        "{full}"
+    );
+    assert!(full.contains("\u{2018}anderen\u{2019}"), "{full}");
+    assert!(
+        full.contains("'Medicatiegegevens', 'Labuitslagen' en 'Vaccinaties'"),
+        "{full}"
+    );
+    assert_eq!(
+        driver.js("return document.querySelectorAll('#mc-full-text p').length"),
+        json!(4)
+    );
+    driver.screenshot(&out.join("consent-full-text.png"));
 
     // RFC 6819 4.4.1.9: framed, the page does not render. Control first: the
     // same page without the headers does render in the frame.

@@ -534,6 +534,38 @@ mod consent_5 {
     }
 }
 
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    // MedMij CONSENT-5: any one-character change to an export either fails
+    // to verify or leaves every record as it was (e.g. white space); it
+    // never panics.
+    #[test]
+    fn no_single_change_slips_through(pos in 0usize..100_000, c in proptest::char::any()) {
+        let export = sample_export();
+        let json = export.to_json();
+        let chars: Vec<char> = json.chars().collect();
+        let i = pos % chars.len();
+        let mut changed = chars.clone();
+        changed[i] = c;
+        let changed: String = changed.into_iter().collect();
+        let trusted = key(7).verifying_key();
+        let original = verify_export(json, Some(&trusted)).unwrap();
+        if let Ok(v) = verify_export(&changed, Some(&trusted)) {
+            proptest::prop_assert_eq!(v, original);
+        }
+    }
+}
+
+fn sample_export() -> EvidenceExport {
+    let person = PersonId::new("person-a").unwrap();
+    let records: Vec<(u64, EvidenceRecord)> =
+        [(1, "f1", Decision::Granted), (3, "f3", Decision::Refused)]
+            .into_iter()
+            .map(|(s, f, d)| (s, record("person-a", f, d, 1_700_000_000 + s)))
+            .collect();
+    EvidenceExport::build(&person, &records, &key(7), t(1_800_000_000)).unwrap()
+}
+
 mod tls_5 {
     use super::*;
 

@@ -5,6 +5,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use medmij_consent::v2::*;
 use medmij_consent::*;
+use proptest::prelude::*;
 
 fn names() -> Names {
     Names::new("UMC <Harderwijk>", "Mijn PGO B.V.").unwrap()
@@ -106,6 +107,37 @@ mod consent_6 {
         let p = PostedV2Decision::from_form("flow=f1&csrf_token=x&indefinite=yes&decision=refuse")
             .unwrap();
         assert_eq!((p.decision, p.long_lasting()), (Decision::Refused, false));
+        // The book checks the flow and the token and accepts it once.
+        let mut book = DecisionBook::new();
+        book.ask(ConsentRequest {
+            kind: ConsentKind::Toestemming,
+            flow: FlowId::new("f1").unwrap(),
+            scope: "umcharderwijk~1".parse().unwrap(),
+            client: ClientId::new("pgo.example.nl").unwrap(),
+            zorgaanbieder: Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap(),
+            csrf: csrf(),
+            asked_at: UNIX_EPOCH,
+        })
+        .unwrap();
+        let wrong =
+            PostedV2Decision::from_form("flow=f1&csrf_token=0123456789abcdefXYz&decision=grant")
+                .unwrap();
+        assert!(matches!(
+            book.decide(&wrong.as_posted(), Side::Bron, UNIX_EPOCH),
+            Err(DecisionError::CsrfMismatch { .. })
+        ));
+        let right = PostedV2Decision::from_form(
+            "flow=f1&csrf_token=0123456789abcdefXYZ&indefinite=yes&decision=grant",
+        )
+        .unwrap();
+        let rec = book
+            .decide(&right.as_posted(), Side::Bron, UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(rec.decision, Decision::Granted);
+        assert!(
+            book.decide(&right.as_posted(), Side::Bron, UNIX_EPOCH)
+                .is_err()
+        );
         for bad in [
             "flow=f1&csrf_token=x&indefinite=no&decision=grant",
             "flow=f1&csrf_token=x&indefinite=yes&indefinite=yes&decision=grant",
@@ -284,5 +316,31 @@ mod oauth_23 {
             ..info
         };
         assert!(render_failure(&ScreenTexts::nl(), &info).is_err());
+    }
+}
+
+proptest! {
+    // Bad input never panics: the 2.x form parsers and the export verifier.
+    #[test]
+    fn v2_parsers_never_panic(body in ".{0,300}") {
+        let _ = PostedV2Decision::from_form(&body);
+        let _ = PostedManagement::from_form(&body);
+        let _ = ReturnUrl::new(&body);
+        let _ = medmij_consent::evidence::verify_export(&body, None);
+        let mut r = medmij_consent::evidence::LedgerReader::new(Vec::new(), None, "fuzz");
+        let _ = r.line(&body);
+    }
+
+    #[test]
+    fn v2_decision_round_trip(flow in "[A-Za-z0-9._~-]{1,64}", tok in "[A-Za-z0-9._~-]{16,64}", grant: bool, indefinite: bool) {
+        let body = format!(
+            "decision={}&csrf_token={tok}{}&flow={flow}",
+            if grant { "grant" } else { "refuse" },
+            if indefinite { "&indefinite=yes" } else { "" }
+        );
+        let p = PostedV2Decision::from_form(&body).unwrap();
+        prop_assert_eq!(p.flow.as_str(), flow.as_str());
+        prop_assert_eq!(p.indefinite, indefinite);
+        prop_assert_eq!(p.long_lasting(), grant && indefinite);
     }
 }

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! `hash` of record `n` = SHA-256 of [`EXPORT_FORMAT`], a zero byte, `n`
-//! (8 bytes big-endian), the hash of record `n - 1` (32 zero bytes for the
+//! and `ledger_seq` (8 bytes big-endian each), the hash of record `n - 1` (32 zero bytes for the
 //! first) and `record` in its canonical form (its fields in the order of
 //! [`EvidenceRecord`], no white space, as [`EvidenceRecord::to_json`]
 //! writes it); `head` is the last hash (zeros
@@ -60,7 +60,7 @@ impl EvidenceExport {
             }
             let n = i as u64 + 1;
             let json = r.to_json();
-            let h = record_hash(n, &prev, json.as_bytes());
+            let h = record_hash(n, *seq, &prev, json.as_bytes());
             let record = RawValue::from_string(json)
                 .map_err(|e| EvidenceError::Config(format!("record JSON: {e}")))?;
             out.push(RecordOut {
@@ -100,11 +100,12 @@ impl EvidenceExport {
     }
 }
 
-fn record_hash(n: u64, prev: &[u8; 32], record: &[u8]) -> [u8; 32] {
+fn record_hash(n: u64, ledger_seq: u64, prev: &[u8; 32], record: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(EXPORT_FORMAT.as_bytes());
     h.update([0u8]);
     h.update(n.to_be_bytes());
+    h.update(ledger_seq.to_be_bytes());
     h.update(prev);
     h.update(record);
     h.finalize().into()
@@ -238,7 +239,7 @@ pub fn verify_export(
             .map_err(|e| err(n, format!("the record is not valid: {e}")))?;
         // The canonical form: the record as this crate writes it, so that a
         // document re-serialised (keys reordered, spaces) still verifies.
-        let h = record_hash(n, &prev, rec.to_json().as_bytes());
+        let h = record_hash(n, r.ledger_seq, &prev, rec.to_json().as_bytes());
         if unhex::<32>(r.hash) != Some(h) {
             return Err(err(
                 n,
