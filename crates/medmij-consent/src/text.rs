@@ -93,6 +93,31 @@ impl Variables {
         Ok(v)
     }
 
+    /// The variables for a 1.x `scope` (MedMij CONSENT-1, OAUTH-5): every
+    /// Gegevensdienst of the scope, in scope order, by its GNL Weergavenaam
+    /// as `weergavenaam` gives it (e.g. from `medmij-lists`); an id it does
+    /// not know is refused, naming the id.
+    pub fn from_scope(
+        zorgaanbieder: &str,
+        scope: &medmij_types::Scope,
+        weergavenaam: impl Fn(&str) -> Option<String>,
+        pgo: &str,
+    ) -> Result<Self, VariableError> {
+        let names = scope
+            .gegevensdiensten()
+            .iter()
+            .map(|id| {
+                weergavenaam(id.as_str()).ok_or_else(|| VariableError {
+                    field: "MedMij-gegevensdienst",
+                    reason: format!("GegevensdienstId {} has no Weergavenaam", id.as_str()),
+                    rule: medmij_types::RuleId::Consent1,
+                })
+            })
+            .collect::<Result<Vec<String>, _>>()?;
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        Self::several(zorgaanbieder, &refs, pgo)
+    }
+
     /// Every Gegevensdienst, in scope order.
     pub fn gegevensdiensten(&self) -> impl Iterator<Item = &GegevensdienstNaam> {
         std::iter::once(&self.gegevensdienst).chain(&self.more_gegevensdiensten)

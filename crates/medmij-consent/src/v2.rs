@@ -5,9 +5,9 @@
 //! Toestemming") with a confirm button, and the technical-failure page.
 //!
 //! The wording is **provisional** (the sources do not give it): the
-//! defaults are [`ScreenTexts::nl`] and [`ScreenTexts::en`], kept in this
-//! one place, and the host replaces them as a whole with its own
-//! [`ScreenTexts`]. Every page has the same anti-framing and CSP headers as
+//! defaults are [`ScreenTexts::nl`] and [`ScreenTexts::en`], kept with the
+//! crate's other provisional values in [`crate::provisional`], and the host
+//! replaces them as a whole with its own [`ScreenTexts`]. Every page has the same anti-framing and CSP headers as
 //! the 1.x screen ([`crate::render_page`]); every form carries the host's
 //! anti-CSRF token.
 //!
@@ -29,8 +29,10 @@
 use std::time::SystemTime;
 
 use medmij_types::RuleId;
+use sha2::{Digest, Sha256};
 
 use crate::decision::{Decision, FormError};
+use crate::evidence::{EvidenceError, ShownText};
 use crate::page::{
     ConsentPage, PageError, body_class, check_path, head, page_error, security_headers, style_sheet,
 };
@@ -104,128 +106,9 @@ pub struct ScreenTexts {
     pub id_missing: String,
 }
 
-fn s(v: &str) -> String {
-    v.to_string()
-}
-
 impl ScreenTexts {
-    /// The Dutch default. **Provisional** (MedMij CONSENT-6: the exact 2.x
-    /// wording is not in the sources).
-    pub fn nl() -> Self {
-        Self {
-            language: Language::Nl,
-            consent_title: s("Toestemming geven"),
-            consent_intro: s(
-                "{Naam PGO} wil uw gezondheidsgegevens ophalen bij {Naam Aanbieder}. Daarvoor is uw toestemming nodig.",
-            ),
-            consent_points: [
-                s("Zonder uw toestemming worden er geen gegevens gedeeld."),
-                s(
-                    "U kunt toestemming geven voor onbepaalde tijd. Dan kan {Naam PGO} uw gegevens ophalen zonder dat u elke keer opnieuw toestemming geeft.",
-                ),
-                s(
-                    "Haalt {Naam PGO} zes maanden lang geen gegevens op, dan vervalt de toestemming. U logt dan opnieuw in met DigiD en geeft opnieuw toestemming.",
-                ),
-                s(
-                    "U kunt uw toestemming altijd wijzigen in {Naam PGO} via \u{2018}Toestemmingen aanpassen\u{2019}.",
-                ),
-            ],
-            consent_statement: s(
-                "Geeft u {Naam Aanbieder} toestemming om uw gezondheidsgegevens te delen met {Naam PGO}?",
-            ),
-            indefinite_label: s("Toestemming geven voor onbepaalde tijd"),
-            grant: s("Toestemming geven"),
-            refuse: s("Geen toestemming geven"),
-            overview_title: s("Uw toestemmingen"),
-            overview_intro: s(
-                "U heeft {Naam PGO} toestemming voor onbepaalde tijd gegeven om gegevens op te halen bij:",
-            ),
-            overview_empty: s("U heeft {Naam PGO} geen toestemming voor onbepaalde tijd gegeven."),
-            overview_given_on: s("gegeven op"),
-            withdraw: s("Toestemming intrekken"),
-            back_to_pgo: s("Terug naar {Naam PGO}"),
-            termination_title: s("Beëindigingsverklaring Toestemming"),
-            termination_text: s(
-                "U trekt de toestemming in die u {Naam Aanbieder} heeft gegeven om uw gezondheidsgegevens te delen met {Naam PGO}. Daarna kan {Naam PGO} geen gegevens meer ophalen bij {Naam Aanbieder}. Wilt u later weer gegevens ophalen, dan logt u opnieuw in met DigiD en geeft u opnieuw toestemming.",
-            ),
-            termination_confirm: s("Intrekken bevestigen"),
-            termination_cancel: s("Annuleren"),
-            failure_title: s("Er ging iets mis"),
-            failure_text: s(
-                "Door een technische fout kon uw verzoek niet worden afgehandeld. Probeer het later opnieuw.",
-            ),
-            failure_contact: s(
-                "Neem bij vragen contact op en noem dan de Trace ID en de Session ID hieronder:",
-            ),
-            trace_id_label: s("Trace ID"),
-            session_id_label: s("Session ID"),
-            id_missing: s("niet ontvangen"),
-        }
-    }
-
-    /// The English default. **Provisional**, as [`ScreenTexts::nl`].
-    pub fn en() -> Self {
-        Self {
-            language: Language::En,
-            consent_title: s("Give consent"),
-            consent_intro: s(
-                "{Naam PGO} wants to collect your health data from {Naam Aanbieder}. This needs your consent.",
-            ),
-            consent_points: [
-                s("Nothing is shared without your consent."),
-                s(
-                    "You can give consent for an indefinite period. {Naam PGO} can then collect your data without asking you for consent each time.",
-                ),
-                s(
-                    "If {Naam PGO} collects no data for six months, the consent lapses. You then log in with DigiD again and give consent again.",
-                ),
-                s(
-                    "You can change your consent at any time in {Naam PGO} via \u{2018}Toestemmingen aanpassen\u{2019} (manage consents).",
-                ),
-            ],
-            consent_statement: s(
-                "Do you give {Naam Aanbieder} consent to share your health data with {Naam PGO}?",
-            ),
-            indefinite_label: s("Give consent for an indefinite period"),
-            grant: s("Give consent"),
-            refuse: s("Do not give consent"),
-            overview_title: s("Your consents"),
-            overview_intro: s(
-                "You gave {Naam PGO} consent for an indefinite period to collect data from:",
-            ),
-            overview_empty: s("You gave {Naam PGO} no consent for an indefinite period."),
-            overview_given_on: s("given on"),
-            withdraw: s("Withdraw consent"),
-            back_to_pgo: s("Back to {Naam PGO}"),
-            termination_title: s("Beëindigingsverklaring Toestemming (termination of consent)"),
-            termination_text: s(
-                "You withdraw the consent you gave {Naam Aanbieder} to share your health data with {Naam PGO}. {Naam PGO} can then no longer collect data from {Naam Aanbieder}. To collect data again later, you log in with DigiD again and give consent again.",
-            ),
-            termination_confirm: s("Confirm withdrawal"),
-            termination_cancel: s("Cancel"),
-            failure_title: s("Something went wrong"),
-            failure_text: s(
-                "A technical error prevented us from handling your request. Please try again later.",
-            ),
-            failure_contact: s(
-                "If you have questions, contact us and mention the Trace ID and Session ID below:",
-            ),
-            trace_id_label: s("Trace ID"),
-            session_id_label: s("Session ID"),
-            id_missing: s("not received"),
-        }
-    }
-
-    /// Checks the texts: each 1..2000 characters without control
-    /// characters; the consent screen names `{Naam Aanbieder}` and
-    /// `{Naam PGO}` and never the Gegevensdienst (CONSENT-6, OAUTH-20).
-    pub fn check(&self) -> Result<(), VariableError> {
-        let err = |field: &'static str, reason: &str| VariableError {
-            field,
-            reason: reason.to_string(),
-            rule: RuleId::Consent6,
-        };
-        let all: [(&'static str, &str); 26] = [
+    fn all(&self) -> [(&'static str, &str); 26] {
+        [
             ("consent_title", &self.consent_title),
             ("consent_intro", &self.consent_intro),
             ("consent_points[0]", &self.consent_points[0]),
@@ -252,8 +135,19 @@ impl ScreenTexts {
             ("trace_id_label", &self.trace_id_label),
             ("session_id_label", &self.session_id_label),
             ("id_missing", &self.id_missing),
-        ];
-        for (field, t) in all {
+        ]
+    }
+
+    /// Checks the texts: each 1..2000 characters without control
+    /// characters; the consent screen names `{Naam Aanbieder}` and
+    /// `{Naam PGO}` and never the Gegevensdienst (CONSENT-6, OAUTH-20).
+    pub fn check(&self) -> Result<(), VariableError> {
+        let err = |field: &'static str, reason: &str| VariableError {
+            field,
+            reason: reason.to_string(),
+            rule: RuleId::Consent6,
+        };
+        for (field, t) in self.all() {
             if t.trim().is_empty() || t.chars().count() > 2000 || t.chars().any(char::is_control) {
                 return Err(err(
                     field,
@@ -281,6 +175,79 @@ impl ScreenTexts {
         }
         Ok(())
     }
+}
+
+impl ScreenTexts {
+    /// Names this wording for the consent evidence (MedMij CONSENT-5):
+    /// `toestemming-2.x/default-provisional-nl` (or `-en`) for a default,
+    /// else `toestemming-2.x/custom-<16 hex>` from a SHA-256 over every
+    /// text, so that each wording has its own version.
+    pub fn version(&self) -> String {
+        if *self == ScreenTexts::nl() {
+            return "toestemming-2.x/default-provisional-nl".to_string();
+        }
+        if *self == ScreenTexts::en() {
+            return "toestemming-2.x/default-provisional-en".to_string();
+        }
+        let mut h = Sha256::new();
+        h.update(self.language.tag().as_bytes());
+        for t in self.all() {
+            h.update([0u8]);
+            h.update(t.1.as_bytes());
+        }
+        format!(
+            "toestemming-2.x/custom-{}",
+            &crate::decision::hex(&h.finalize())[..16]
+        )
+    }
+
+    /// What the person was shown on the consent screen, for the consent
+    /// evidence (MedMij CONSENT-5): the intro, the four points and the
+    /// statement and the label of the indefinite-period choice, with the
+    /// names filled, one per line. Whether the choice was made is the
+    /// record's [`EvidenceRecord::indefinite`](crate::evidence::EvidenceRecord::indefinite).
+    pub fn shown_consent(&self, names: &Names) -> Result<ShownText, EvidenceError> {
+        let (a, g) = (names.aanbieder.as_str(), names.pgo.as_str());
+        let mut lines = vec![plain(&self.consent_intro, a, g)];
+        lines.extend(self.consent_points.iter().map(|p| plain(p, a, g)));
+        lines.push(plain(&self.consent_statement, a, g));
+        lines.push(plain(&self.indefinite_label, a, g));
+        ShownText::custom(
+            &self.version(),
+            self.language,
+            shown_vars(a, g),
+            &lines.join("\n"),
+        )
+    }
+
+    /// What the person was shown on the termination statement, for the
+    /// consent evidence of a withdrawal (MedMij CONSENT-5, OAUTH-22).
+    pub fn shown_termination(&self, names: &Names) -> Result<ShownText, EvidenceError> {
+        let (a, g) = (names.aanbieder.as_str(), names.pgo.as_str());
+        ShownText::custom(
+            &self.version(),
+            self.language,
+            shown_vars(a, g),
+            &format!(
+                "{}\n{}",
+                plain(&self.termination_title, a, g),
+                plain(&self.termination_text, a, g)
+            ),
+        )
+    }
+}
+
+fn plain(template: &str, aanbieder: &str, pgo: &str) -> String {
+    template
+        .replace(PLACEHOLDER_AANBIEDER, aanbieder)
+        .replace(PLACEHOLDER_PGO_V2, pgo)
+}
+
+fn shown_vars(aanbieder: &str, pgo: &str) -> [(String, String); 2] {
+    [
+        ("Naam Aanbieder".to_string(), aanbieder.to_string()),
+        ("Naam PGO".to_string(), pgo.to_string()),
+    ]
 }
 
 /// The names the 2.x screens fill in: `<Naam Aanbieder>` (from the DVZA's

@@ -159,6 +159,31 @@ mod consent_1 {
         assert!(Variables::several("UMC", &["Medicatiegegevens", "x"], "Mijn PGO").is_err());
     }
 
+    // MedMij CONSENT-1, OAUTH-5: the variables straight from a multi-pair
+    // scope and a GNL lookup.
+    #[test]
+    fn variables_from_a_scope() {
+        let scope: Scope = "umcharderwijk~4 umcharderwijk~1 umcharderwijk~49"
+            .parse()
+            .unwrap();
+        let gnl = |id: &str| {
+            match id {
+                "1" => Some("Basisgegevens Zorg"),
+                "4" => Some("Medicatiegegevens"),
+                "49" => Some("Vaccinaties"),
+                _ => None,
+            }
+            .map(String::from)
+        };
+        let v = Variables::from_scope("UMC Harderwijk", &scope, gnl, "Mijn PGO B.V.").unwrap();
+        assert!(Toestemming::new(v).short_text(Language::Nl).contains(
+            "'Medicatiegegevens', 'Basisgegevens Zorg' en 'Vaccinaties' uit te wisselen"
+        ));
+        let scope: Scope = "umcharderwijk~4 umcharderwijk~7".parse().unwrap();
+        let e = Variables::from_scope("UMC", &scope, gnl, "Mijn PGO").unwrap_err();
+        assert!(e.reason.contains("GegevensdienstId 7"), "{e}");
+    }
+
     // MedMij CONSENT-1: the screen shows the short version and links to the
     // full text, which is served as its own page.
     #[test]

@@ -180,6 +180,35 @@ mod consent_6 {
     }
 }
 
+mod consent_5 {
+    use super::*;
+
+    // MedMij CONSENT-5: the 2.x texts shown go into the evidence with their
+    // version and the filled names; another wording has another version.
+    #[test]
+    fn shown_2x_texts_for_the_evidence() {
+        let shown = ScreenTexts::nl().shown_consent(&names()).unwrap();
+        assert_eq!(shown.version, "toestemming-2.x/default-provisional-nl");
+        assert_eq!(shown.variables["Naam Aanbieder"], "UMC <Harderwijk>");
+        assert_eq!(shown.variables["Naam PGO"], "Mijn PGO B.V.");
+        assert_eq!(shown.text.lines().count(), 7);
+        assert!(shown.text.contains("Toestemmingen aanpassen") && !shown.text.contains("{Naam"));
+        let t = ScreenTexts::nl().shown_termination(&names()).unwrap();
+        assert!(t.text.starts_with("Beëindigingsverklaring Toestemming\n"));
+        let mut own = ScreenTexts::nl();
+        own.grant = "Ja".into();
+        let v = own.version();
+        assert!(
+            v.starts_with("toestemming-2.x/custom-") && v.len() == 39,
+            "{v}"
+        );
+        assert_eq!(
+            ScreenTexts::en().version(),
+            "toestemming-2.x/default-provisional-en"
+        );
+    }
+}
+
 mod oauth_22 {
     use super::*;
 
