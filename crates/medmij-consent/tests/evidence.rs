@@ -530,6 +530,32 @@ mod consent_5 {
             assert_eq!((r.records, r.anchored_at), (3, Some(2)));
             assert_eq!(l.verify().unwrap().head.seq, 5);
             drop_table(&tb);
+
+            // MedMij TLS-5: encrypted rows hold no plaintext either.
+            let tb = table("pgenc");
+            let mut cfg = config();
+            cfg.cipher = Some(EvidenceCipher::new(&[42; 32]));
+            fill(&PgEvidenceLedger::open(URL, &tb, cfg.clone()).unwrap().0);
+            let rows: Vec<String> = c
+                .query(&format!("SELECT line FROM {tb} ORDER BY seq"), &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(rows.len(), 4);
+            for row in &rows {
+                for secret in ["umcharderwijk", "pgo.example.nl", "person-", "verleent"] {
+                    assert!(!row.contains(secret), "{secret} in clear: {row}");
+                }
+            }
+            let (l, _) = PgEvidenceLedger::open(URL, &tb, cfg).unwrap();
+            assert_eq!(
+                l.lookup(&PersonId::new("person-a").unwrap()).unwrap().len(),
+                3
+            );
+            assert!(PgEvidenceLedger::open(URL, &tb, config()).is_err());
+            drop(l);
+            drop_table(&tb);
         }
     }
 }

@@ -61,6 +61,11 @@ impl EvidenceRetention {
 /// XChaCha20-Poly1305 with a random nonce per line; the line's sequence
 /// number and `prev` are bound in as associated data, so a ciphertext
 /// cannot be moved. Off unless the host sets [`EvidenceConfig::cipher`].
+/// What stays readable: each line's sequence number, time (`at`), hashes
+/// and signature; the person, client, scope, flow, decision and text are
+/// only in the ciphertext. The key is needed to read, look up, export and
+/// prune; verification of the chain without it stops at the first
+/// encrypted line.
 #[derive(Clone)]
 pub struct EvidenceCipher(XChaCha20Poly1305);
 
