@@ -158,225 +158,229 @@ fn handle(mut stream: TcpStream, posted: &Mutex<Vec<PostedDecision>>) -> std::io
     stream.flush()
 }
 
-#[test]
-fn consent_page_in_headless_chromium() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let posted: Arc<Mutex<Vec<PostedDecision>>> = Arc::default();
-    {
-        let posted = posted.clone();
-        std::thread::spawn(move || serve(listener, posted));
-    }
-    let out = artifacts();
-    let profile = out.join(format!("chromium-profile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&profile);
-    let driver = Driver::start(&profile);
+mod consent_1 {
+    use super::*;
 
-    // MedMij CONSENT-1: the text with the variables filled (escaped markup
-    // shows as text), lang set.
-    driver.goto(&format!("{base}/consent"));
-    assert_eq!(
-        driver.js("return document.documentElement.lang"),
-        json!("nl")
-    );
-    let text = driver
-        .js("return document.body.innerText")
-        .as_str()
-        .unwrap()
-        .to_string();
-    let expected = Toestemming::new(
-        Variables::new(
-            "Ziekenhuis <Oost> & Zn",
-            "Medicatiegegevens",
-            "Mijn PGO B.V.",
-        )
-        .unwrap(),
-    )
-    .full_text(Language::Nl);
-    assert!(text.contains(&expected), "full text missing in:\n{text}");
-    assert!(text.contains("U verleent hierbij 'Ziekenhuis <Oost> & Zn' toestemming om 'Medicatiegegevens' uit te wisselen met 'Mijn PGO B.V.'"));
-    assert!(text.contains("Toestemming geven") && text.contains("Weigeren"));
-    driver.screenshot(&out.join("consent-page.png"));
+    #[test]
+    fn consent_page_in_headless_chromium() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let posted: Arc<Mutex<Vec<PostedDecision>>> = Arc::default();
+        {
+            let posted = posted.clone();
+            std::thread::spawn(move || serve(listener, posted));
+        }
+        let out = artifacts();
+        let profile = out.join(format!("chromium-profile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        let driver = Driver::start(&profile);
 
-    // Screen readers: the accessibility tree names the controls.
-    for (css, role, label) in [
-        ("#mc-grant", "button", "Toestemming geven"),
-        ("#mc-refuse", "button", "Weigeren"),
-        ("#mc-read-full", "link", "Lees de volledige tekst"),
-        ("h1", "heading", "Toestemming"),
-    ] {
-        let el = driver.cmd(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
+        // MedMij CONSENT-1: the text with the variables filled (escaped markup
+        // shows as text), lang set.
+        driver.goto(&format!("{base}/consent"));
+        assert_eq!(
+            driver.js("return document.documentElement.lang"),
+            json!("nl")
         );
-        let id = el
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
+        let text = driver
+            .js("return document.body.innerText")
+            .as_str()
             .unwrap()
             .to_string();
+        let expected = Toestemming::new(
+            Variables::new(
+                "Ziekenhuis <Oost> & Zn",
+                "Medicatiegegevens",
+                "Mijn PGO B.V.",
+            )
+            .unwrap(),
+        )
+        .full_text(Language::Nl);
+        assert!(text.contains(&expected), "full text missing in:\n{text}");
+        assert!(text.contains("U verleent hierbij 'Ziekenhuis <Oost> & Zn' toestemming om 'Medicatiegegevens' uit te wisselen met 'Mijn PGO B.V.'"));
+        assert!(text.contains("Toestemming geven") && text.contains("Weigeren"));
+        driver.screenshot(&out.join("consent-page.png"));
+
+        // Screen readers: the accessibility tree names the controls.
+        for (css, role, label) in [
+            ("#mc-grant", "button", "Toestemming geven"),
+            ("#mc-refuse", "button", "Weigeren"),
+            ("#mc-read-full", "link", "Lees de volledige tekst"),
+            ("h1", "heading", "Toestemming"),
+        ] {
+            let el = driver.cmd(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            let id = el
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                driver.cmd("GET", &format!("/element/{id}/computedrole"), None),
+                json!(role),
+                "{css}"
+            );
+            assert_eq!(
+                driver.cmd("GET", &format!("/element/{id}/computedlabel"), None),
+                json!(label),
+                "{css}"
+            );
+        }
+
+        // Responsive: no horizontal scrolling at phone width.
+        driver.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 360, "height": 740})),
+        );
+        let fits = driver.js("return document.documentElement.scrollWidth <= window.innerWidth");
+        assert_eq!(fits, json!(true), "the page scrolls sideways at 360 px");
+        driver.screenshot(&out.join("consent-page-narrow.png"));
+        driver.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 1024, "height": 768})),
+        );
+
+        // Keyboard: Tab reaches the link, then grant; Enter posts grant.
+        driver.keys(&["\u{E004}"]);
         assert_eq!(
-            driver.cmd("GET", &format!("/element/{id}/computedrole"), None),
-            json!(role),
-            "{css}"
+            driver.js("return document.activeElement.id"),
+            json!("mc-read-full")
+        );
+        driver.keys(&["\u{E004}"]);
+        assert_eq!(
+            driver.js("return document.activeElement.id"),
+            json!("mc-grant")
+        );
+        driver.keys(&["\u{E007}"]); // Enter
+        assert_eq!(
+            driver.wait_for(
+                "return document.getElementById('done') && document.getElementById('done').innerText",
+                "the grant to be posted"
+            ),
+            json!("Granted")
+        );
+        {
+            let p = posted.lock().unwrap();
+            assert_eq!(p.len(), 1);
+            assert_eq!(
+                (p[0].flow.as_str(), p[0].csrf_token.as_str(), p[0].decision),
+                (FLOW, CSRF, Decision::Granted)
+            );
+        }
+
+        // Keyboard: a third Tab reaches refuse; Space presses it.
+        driver.goto(&format!("{base}/consent"));
+        driver.keys(&["\u{E004}", "\u{E004}", "\u{E004}"]);
+        assert_eq!(
+            driver.js("return document.activeElement.id"),
+            json!("mc-refuse")
+        );
+        driver.keys(&["\u{E00D}"]); // Space
+        assert_eq!(
+            driver.wait_for(
+                "return document.getElementById('done') && document.getElementById('done').innerText",
+                "the refusal to be posted"
+            ),
+            json!("Refused")
+        );
+        {
+            let p = posted.lock().unwrap();
+            assert_eq!(p.len(), 2);
+            assert_eq!(
+                (p[1].csrf_token.as_str(), p[1].decision),
+                (CSRF, Decision::Refused)
+            );
+        }
+        // The posted decisions are accepted once by a DecisionBook.
+        let mut book = DecisionBook::new();
+        book.ask(ConsentRequest {
+            kind: ConsentKind::Toestemming,
+            flow: FlowId::new(FLOW).unwrap(),
+            scope: "oost~5".parse::<Scope>().unwrap(),
+            client: ClientId::new("pgo.example.nl").unwrap(),
+            zorgaanbieder: Zorgaanbiedernaam::new("ziekenhuisoost@medmij").unwrap(),
+            csrf: CsrfToken::new(CSRF).unwrap(),
+            asked_at: UNIX_EPOCH,
+        })
+        .unwrap();
+        let p = posted.lock().unwrap().clone();
+        assert!(book.decide(&p[0], Side::Bron, UNIX_EPOCH).is_ok());
+        assert!(matches!(
+            book.decide(&p[1], Side::Bron, UNIX_EPOCH),
+            Err(DecisionError::AlreadyDecided { .. })
+        ));
+
+        // MedMij CONSENT-1: the screen shows the operative paragraph (three
+        // Gegevensdiensten named 'A', 'B' en 'C') and links to the full text,
+        // reached with the keyboard.
+        driver.goto(&format!("{base}/consent-linked"));
+        let short = driver
+            .js("return document.getElementById('mc-short').innerText")
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            short.starts_with(
+                "U verleent hierbij 'Ziekenhuis Oost' toestemming om 'Medicatiegegevens', \
+                 'Labuitslagen' en 'Vaccinaties' uit te wisselen met 'Mijn PGO B.V.'"
+            ),
+            "{short}"
+        );
+        let text = driver.js("return document.body.innerText");
+        assert!(!text.as_str().unwrap().contains("Het doel van het MedMij"));
+        driver.keys(&["\u{E004}"]);
+        assert_eq!(
+            driver.js("return document.activeElement.id"),
+            json!("mc-read-full")
+        );
+        driver.keys(&["\u{E007}"]);
+        let full = driver.wait_for(
+            "return document.getElementById('mc-full-text') && document.getElementById('mc-full-text').innerText",
+            "the full text page",
+        );
+        let full = full.as_str().unwrap();
+        assert!(
+            full.starts_with("Het doel van het MedMij Afsprakenstelsel"),
+            "{full}"
+        );
+        assert!(full.contains("\u{2018}anderen\u{2019}"), "{full}");
+        assert!(
+            full.contains("'Medicatiegegevens', 'Labuitslagen' en 'Vaccinaties'"),
+            "{full}"
         );
         assert_eq!(
-            driver.cmd("GET", &format!("/element/{id}/computedlabel"), None),
-            json!(label),
-            "{css}"
+            driver.js("return document.querySelectorAll('#mc-full-text p').length"),
+            json!(4)
         );
+        driver.screenshot(&out.join("consent-full-text.png"));
+
+        // RFC 6819 4.4.1.9: framed, the page does not render. Control first: the
+        // same page without the headers does render in the frame.
+        let framed = "const f = document.getElementById('f'); \
+                      try { const d = f.contentDocument; return d && d.body ? d.body.innerText : ''; } \
+                      catch (e) { return ''; }";
+        driver.goto(&format!("{base}/frame-control"));
+        let shown = driver.wait_for(framed, "the unprotected page to render in the frame");
+        assert!(
+            shown.as_str().unwrap().contains("U verleent hierbij"),
+            "control frame: {shown}"
+        );
+        driver.goto(&format!("{base}/frame"));
+        // Give it the same chance to load.
+        std::thread::sleep(Duration::from_millis(1500));
+        let shown = driver.js(framed);
+        assert!(
+            !shown.as_str().unwrap_or("").contains("U verleent hierbij"),
+            "the consent page rendered inside a frame: {shown}"
+        );
+        driver.screenshot(&out.join("consent-page-framed.png"));
+        drop(driver);
+        let _ = std::fs::remove_dir_all(&profile);
     }
-
-    // Responsive: no horizontal scrolling at phone width.
-    driver.cmd(
-        "POST",
-        "/window/rect",
-        Some(json!({"width": 360, "height": 740})),
-    );
-    let fits = driver.js("return document.documentElement.scrollWidth <= window.innerWidth");
-    assert_eq!(fits, json!(true), "the page scrolls sideways at 360 px");
-    driver.screenshot(&out.join("consent-page-narrow.png"));
-    driver.cmd(
-        "POST",
-        "/window/rect",
-        Some(json!({"width": 1024, "height": 768})),
-    );
-
-    // Keyboard: Tab reaches the link, then grant; Enter posts grant.
-    driver.keys(&["\u{E004}"]);
-    assert_eq!(
-        driver.js("return document.activeElement.id"),
-        json!("mc-read-full")
-    );
-    driver.keys(&["\u{E004}"]);
-    assert_eq!(
-        driver.js("return document.activeElement.id"),
-        json!("mc-grant")
-    );
-    driver.keys(&["\u{E007}"]); // Enter
-    assert_eq!(
-        driver.wait_for(
-            "return document.getElementById('done') && document.getElementById('done').innerText",
-            "the grant to be posted"
-        ),
-        json!("Granted")
-    );
-    {
-        let p = posted.lock().unwrap();
-        assert_eq!(p.len(), 1);
-        assert_eq!(
-            (p[0].flow.as_str(), p[0].csrf_token.as_str(), p[0].decision),
-            (FLOW, CSRF, Decision::Granted)
-        );
-    }
-
-    // Keyboard: a third Tab reaches refuse; Space presses it.
-    driver.goto(&format!("{base}/consent"));
-    driver.keys(&["\u{E004}", "\u{E004}", "\u{E004}"]);
-    assert_eq!(
-        driver.js("return document.activeElement.id"),
-        json!("mc-refuse")
-    );
-    driver.keys(&["\u{E00D}"]); // Space
-    assert_eq!(
-        driver.wait_for(
-            "return document.getElementById('done') && document.getElementById('done').innerText",
-            "the refusal to be posted"
-        ),
-        json!("Refused")
-    );
-    {
-        let p = posted.lock().unwrap();
-        assert_eq!(p.len(), 2);
-        assert_eq!(
-            (p[1].csrf_token.as_str(), p[1].decision),
-            (CSRF, Decision::Refused)
-        );
-    }
-    // The posted decisions are accepted once by a DecisionBook.
-    let mut book = DecisionBook::new();
-    book.ask(ConsentRequest {
-        kind: ConsentKind::Toestemming,
-        flow: FlowId::new(FLOW).unwrap(),
-        scope: "oost~5".parse::<Scope>().unwrap(),
-        client: ClientId::new("pgo.example.nl").unwrap(),
-        zorgaanbieder: Zorgaanbiedernaam::new("ziekenhuisoost@medmij").unwrap(),
-        csrf: CsrfToken::new(CSRF).unwrap(),
-        asked_at: UNIX_EPOCH,
-    })
-    .unwrap();
-    let p = posted.lock().unwrap().clone();
-    assert!(book.decide(&p[0], Side::Bron, UNIX_EPOCH).is_ok());
-    assert!(matches!(
-        book.decide(&p[1], Side::Bron, UNIX_EPOCH),
-        Err(DecisionError::AlreadyDecided { .. })
-    ));
-
-    // MedMij CONSENT-1: the screen shows the operative paragraph (three
-    // Gegevensdiensten named 'A', 'B' en 'C') and links to the full text,
-    // reached with the keyboard.
-    driver.goto(&format!("{base}/consent-linked"));
-    let short = driver
-        .js("return document.getElementById('mc-short').innerText")
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        short.starts_with(
-            "U verleent hierbij 'Ziekenhuis Oost' toestemming om 'Medicatiegegevens', \
-             'Labuitslagen' en 'Vaccinaties' uit te wisselen met 'Mijn PGO B.V.'"
-        ),
-        "{short}"
-    );
-    let text = driver.js("return document.body.innerText");
-    assert!(!text.as_str().unwrap().contains("Het doel van het MedMij"));
-    driver.keys(&["\u{E004}"]);
-    assert_eq!(
-        driver.js("return document.activeElement.id"),
-        json!("mc-read-full")
-    );
-    driver.keys(&["\u{E007}"]);
-    let full = driver.wait_for(
-        "return document.getElementById('mc-full-text') && document.getElementById('mc-full-text').innerText",
-        "the full text page",
-    );
-    let full = full.as_str().unwrap();
-    assert!(
-        full.starts_with("Het doel van het MedMij Afsprakenstelsel"),
-        "{full}"
-    );
-    assert!(full.contains("\u{2018}anderen\u{2019}"), "{full}");
-    assert!(
-        full.contains("'Medicatiegegevens', 'Labuitslagen' en 'Vaccinaties'"),
-        "{full}"
-    );
-    assert_eq!(
-        driver.js("return document.querySelectorAll('#mc-full-text p').length"),
-        json!(4)
-    );
-    driver.screenshot(&out.join("consent-full-text.png"));
-
-    // RFC 6819 4.4.1.9: framed, the page does not render. Control first: the
-    // same page without the headers does render in the frame.
-    let framed = "const f = document.getElementById('f'); \
-                  try { const d = f.contentDocument; return d && d.body ? d.body.innerText : ''; } \
-                  catch (e) { return ''; }";
-    driver.goto(&format!("{base}/frame-control"));
-    let shown = driver.wait_for(framed, "the unprotected page to render in the frame");
-    assert!(
-        shown.as_str().unwrap().contains("U verleent hierbij"),
-        "control frame: {shown}"
-    );
-    driver.goto(&format!("{base}/frame"));
-    // Give it the same chance to load.
-    std::thread::sleep(Duration::from_millis(1500));
-    let shown = driver.js(framed);
-    assert!(
-        !shown.as_str().unwrap_or("").contains("U verleent hierbij"),
-        "the consent page rendered inside a frame: {shown}"
-    );
-    driver.screenshot(&out.join("consent-page-framed.png"));
-    drop(driver);
-    let _ = std::fs::remove_dir_all(&profile);
 }

@@ -37,6 +37,32 @@ fn assert_protected(p: &ConsentPage) {
 mod consent_6 {
     use super::*;
 
+    proptest! {
+        // Bad input never panics: the 2.x form parsers and the export verifier.
+        #[test]
+        fn v2_parsers_never_panic(body in ".{0,300}") {
+            let _ = PostedV2Decision::from_form(&body);
+            let _ = PostedManagement::from_form(&body);
+            let _ = ReturnUrl::new(&body);
+            let _ = medmij_consent::evidence::verify_export(&body, None);
+            let mut r = medmij_consent::evidence::LedgerReader::new(Vec::new(), None, "fuzz");
+            let _ = r.line(&body);
+        }
+
+        #[test]
+        fn v2_decision_round_trip(flow in "[A-Za-z0-9._~-]{1,64}", tok in "[A-Za-z0-9._~-]{16,64}", grant: bool, indefinite: bool) {
+            let body = format!(
+                "decision={}&csrf_token={tok}{}&flow={flow}",
+                if grant { "grant" } else { "refuse" },
+                if indefinite { "&indefinite=yes" } else { "" }
+            );
+            let p = PostedV2Decision::from_form(&body).unwrap();
+            prop_assert_eq!(p.flow.as_str(), flow.as_str());
+            prop_assert_eq!(p.indefinite, indefinite);
+            prop_assert_eq!(p.long_lasting(), grant && indefinite);
+        }
+    }
+
     // MedMij CONSENT-6: names Aanbieder and PGO, no Gegevensdienst; the four
     // points; the indefinite choice never preselected; grant and refuse.
     #[test]
@@ -345,31 +371,5 @@ mod oauth_23 {
             ..info
         };
         assert!(render_failure(&ScreenTexts::nl(), &info).is_err());
-    }
-}
-
-proptest! {
-    // Bad input never panics: the 2.x form parsers and the export verifier.
-    #[test]
-    fn v2_parsers_never_panic(body in ".{0,300}") {
-        let _ = PostedV2Decision::from_form(&body);
-        let _ = PostedManagement::from_form(&body);
-        let _ = ReturnUrl::new(&body);
-        let _ = medmij_consent::evidence::verify_export(&body, None);
-        let mut r = medmij_consent::evidence::LedgerReader::new(Vec::new(), None, "fuzz");
-        let _ = r.line(&body);
-    }
-
-    #[test]
-    fn v2_decision_round_trip(flow in "[A-Za-z0-9._~-]{1,64}", tok in "[A-Za-z0-9._~-]{16,64}", grant: bool, indefinite: bool) {
-        let body = format!(
-            "decision={}&csrf_token={tok}{}&flow={flow}",
-            if grant { "grant" } else { "refuse" },
-            if indefinite { "&indefinite=yes" } else { "" }
-        );
-        let p = PostedV2Decision::from_form(&body).unwrap();
-        prop_assert_eq!(p.flow.as_str(), flow.as_str());
-        prop_assert_eq!(p.indefinite, indefinite);
-        prop_assert_eq!(p.long_lasting(), grant && indefinite);
     }
 }
