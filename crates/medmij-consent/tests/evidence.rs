@@ -147,6 +147,53 @@ mod consent_5 {
             }
         ));
         assert!(PersonId::new("").is_err() && PersonId::new("a b").is_err());
+        // What the types cannot check is checked before writing.
+        let p = path("checked");
+        let (l, _) = FileEvidenceLedger::open(&p, config()).unwrap();
+        let good = record("person-a", "f1", Decision::Granted, 1_700_000_000);
+        for (bad, field) in [
+            (
+                EvidenceRecord {
+                    scope: "anderziekenhuis~5".into(),
+                    ..good.clone()
+                },
+                "scope",
+            ),
+            (
+                EvidenceRecord {
+                    scope: "umcharderwijk~".into(),
+                    ..good.clone()
+                },
+                "scope",
+            ),
+            (
+                EvidenceRecord {
+                    indefinite: true,
+                    ..good.clone()
+                },
+                "indefinite",
+            ),
+            (
+                EvidenceRecord {
+                    withdraws: Some(1),
+                    ..good.clone()
+                },
+                "withdraws",
+            ),
+        ] {
+            match l.append(&bad) {
+                Err(EvidenceError::Invalid { field: f, rule, .. }) => {
+                    assert_eq!((f, rule), (field, RuleId::Consent5))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(l.head().seq, 0);
+        let v2 = EvidenceRecord {
+            scope: "umcharderwijk onbehalfofchild".into(),
+            ..good
+        };
+        assert!(v2.check().is_ok());
     }
 
     // MedMij CONSENT-5: lookup per person returns exactly that person's

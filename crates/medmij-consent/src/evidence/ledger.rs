@@ -258,6 +258,7 @@ impl LedgerWriter {
     /// The next line for `record` and its sequence number. The writer's
     /// head moves on: write the line, or drop the writer.
     pub fn line(&mut self, record: &EvidenceRecord) -> Result<(u64, String), EvidenceError> {
+        record.check()?;
         let seq = self.head.seq + 1;
         let prev = self.head.hash;
         let at = medmij_types::rfc3339::format(record.at);

@@ -213,15 +213,37 @@ mod release_serde {
     }
 }
 
-fn check_scope(scope: &str) -> Result<(), EvidenceError> {
-    if scope.is_empty()
-        || scope.len() > 2048
-        || !scope.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-    {
-        return Err(EvidenceError::invalid(
-            "scope",
-            "must be 1 to 2048 bytes of visible ASCII and spaces",
-        ));
+/// The scope must be what the flow asked for the record's Zorgaanbieder:
+/// 1.x `naam~id[ naam~id…]` (OAUTH-5) or 2.x the name alone, optionally
+/// with ` onbehalfof` or ` onbehalfofchild` (OAUTH-20).
+fn check_scope(scope: &str, zorgaanbieder: &Zorgaanbiedernaam) -> Result<(), EvidenceError> {
+    let err = |reason: String| EvidenceError::Invalid {
+        field: "scope",
+        reason,
+        rule: RuleId::Consent5,
+    };
+    if scope.len() > 2048 {
+        return Err(err("is longer than 2048 bytes".into()));
+    }
+    let named = if scope.contains('~') {
+        scope
+            .parse::<Scope>()
+            .map_err(|e| err(format!("{scope:?} is no 1.x scope (OAUTH-5): {e}")))?
+            .zorgaanbieder()
+            .clone()
+    } else {
+        let name = scope
+            .strip_suffix(" onbehalfofchild")
+            .or_else(|| scope.strip_suffix(" onbehalfof"))
+            .unwrap_or(scope);
+        Zorgaanbiedernaam::from_scope_part(name)
+            .map_err(|e| err(format!("{scope:?} is no 2.x scope (OAUTH-20): {e}")))?
+    };
+    if &named != zorgaanbieder {
+        return Err(err(format!(
+            "{scope:?} names another Zorgaanbieder than {}",
+            zorgaanbieder.as_str()
+        )));
     }
     Ok(())
 }
@@ -283,8 +305,7 @@ struct RawRecord {
 impl TryFrom<RawRecord> for EvidenceRecord {
     type Error = EvidenceError;
     fn try_from(r: RawRecord) -> Result<Self, EvidenceError> {
-        check_scope(&r.scope)?;
-        Ok(Self {
+        let rec = Self {
             person: r.person,
             decision: r.decision,
             kind: r.kind,
@@ -297,7 +318,9 @@ impl TryFrom<RawRecord> for EvidenceRecord {
             flow: r.flow,
             indefinite: r.indefinite,
             withdraws: r.withdraws,
-        })
+        };
+        rec.check()?;
+        Ok(rec)
     }
 }
 
@@ -401,6 +424,29 @@ impl EvidenceRecord {
             indefinite: false,
             withdraws: Some(grant_seq),
         })
+    }
+
+    /// Checks what the types cannot: the scope is a 1.x or 2.x scope of
+    /// this record's Zorgaanbieder, a withdrawal names its grant and only a
+    /// withdrawal does, and only a 2.x grant is for an indefinite period.
+    /// The ledger checks every record before it writes it.
+    pub fn check(&self) -> Result<(), EvidenceError> {
+        check_scope(&self.scope, &self.zorgaanbieder)?;
+        if (self.decision == EvidenceDecision::Withdrawn) != self.withdraws.is_some() {
+            return Err(EvidenceError::invalid(
+                "withdraws",
+                "a withdrawal, and only a withdrawal, names the grant it ends",
+            ));
+        }
+        if self.indefinite
+            && !(self.decision == EvidenceDecision::Granted && self.release == ReleaseLine::V2)
+        {
+            return Err(EvidenceError::invalid(
+                "indefinite",
+                "only a 2.x grant is for an indefinite period (OAUTH-19)",
+            ));
+        }
+        Ok(())
     }
 
     /// The scope as a 1.x [`Scope`], when it is one.
