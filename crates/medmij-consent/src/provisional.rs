@@ -81,7 +81,7 @@ impl ScreenTexts {
                 "Door een technische fout kon uw verzoek niet worden afgehandeld. Probeer het later opnieuw.",
             ),
             failure_contact: s(
-                "Neem bij vragen contact op en noem dan de Trace ID en de Session ID hieronder:",
+                "Heeft u vragen? Neem dan contact op met {Naam ZA GW} ({Contact}) en noem de Trace ID en de Session ID hieronder.",
             ),
             trace_id_label: s("Trace ID"),
             session_id_label: s("Session ID"),
@@ -134,7 +134,7 @@ impl ScreenTexts {
                 "A technical error prevented us from handling your request. Please try again later.",
             ),
             failure_contact: s(
-                "If you have questions, contact us and mention the Trace ID and Session ID below:",
+                "If you have questions, contact {Naam ZA GW} ({Contact}) and mention the Trace ID and Session ID below.",
             ),
             trace_id_label: s("Trace ID"),
             session_id_label: s("Session ID"),

@@ -43,6 +43,10 @@ use crate::vars::{
 
 /// Placeholder for the Aanbieder's name in [`ScreenTexts`].
 pub const PLACEHOLDER_AANBIEDER: &str = "{Naam Aanbieder}";
+/// Placeholder for the ZA GW's name in [`ScreenTexts::failure_contact`].
+pub const PLACEHOLDER_ZA_GW: &str = "{Naam ZA GW}";
+/// Placeholder for the contact in [`ScreenTexts::failure_contact`].
+pub const PLACEHOLDER_CONTACT: &str = "{Contact}";
 /// Placeholder for the PGO's name in [`ScreenTexts`].
 pub const PLACEHOLDER_PGO_V2: &str = "{Naam PGO}";
 
@@ -96,7 +100,8 @@ pub struct ScreenTexts {
     pub failure_title: String,
     /// Failure page: what happened.
     pub failure_text: String,
-    /// Failure page: the sentence before the contact.
+    /// Failure page: whom to contact; must hold `{Naam ZA GW}` and
+    /// `{Contact}` (MedMij OAUTH-23: the ZA GW's name and a contact).
     pub failure_contact: String,
     /// Failure page: the label of the Trace ID (`MedMij-Request-ID`).
     pub trace_id_label: String,
@@ -159,6 +164,15 @@ impl ScreenTexts {
                     field,
                     "names the Gegevensdienst; the 2.x screens do not (OAUTH-20)",
                 ));
+            }
+        }
+        for p in [PLACEHOLDER_ZA_GW, PLACEHOLDER_CONTACT] {
+            if self.failure_contact.matches(p).count() != 1 {
+                return Err(VariableError {
+                    field: "failure_contact",
+                    reason: format!("must hold {p} exactly once"),
+                    rule: RuleId::Oauth23,
+                });
             }
         }
         let screen = format!(
@@ -238,9 +252,13 @@ impl ScreenTexts {
 }
 
 fn plain(template: &str, aanbieder: &str, pgo: &str) -> String {
-    template
-        .replace(PLACEHOLDER_AANBIEDER, aanbieder)
-        .replace(PLACEHOLDER_PGO_V2, pgo)
+    substitute(
+        template,
+        &[
+            (PLACEHOLDER_AANBIEDER, aanbieder),
+            (PLACEHOLDER_PGO_V2, pgo),
+        ],
+    )
 }
 
 fn shown_vars(aanbieder: &str, pgo: &str) -> [(String, String); 2] {
@@ -271,11 +289,40 @@ impl Names {
     }
 }
 
-/// Escapes `template` and fills the two names (escaped).
+/// Replaces each placeholder by its value in one pass, so that a value
+/// holding a placeholder is not expanded again.
+fn substitute(template: &str, pairs: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    loop {
+        let next = pairs
+            .iter()
+            .filter_map(|(p, v)| rest.find(p).map(|i| (i, *p, *v)))
+            .min_by_key(|(i, _, _)| *i);
+        match next {
+            None => {
+                out.push_str(rest);
+                return out;
+            }
+            Some((i, p, v)) => {
+                out.push_str(&rest[..i]);
+                out.push_str(v);
+                rest = &rest[i + p.len()..];
+            }
+        }
+    }
+}
+
+/// Escapes `template` and fills the two names (escaped). The placeholders
+/// hold no character that escaping changes.
 fn fill(template: &str, aanbieder: &str, pgo: &str) -> String {
-    escape_html(template)
-        .replace(&escape_html(PLACEHOLDER_AANBIEDER), &escape_html(aanbieder))
-        .replace(&escape_html(PLACEHOLDER_PGO_V2), &escape_html(pgo))
+    substitute(
+        &escape_html(template),
+        &[
+            (PLACEHOLDER_AANBIEDER, &escape_html(aanbieder)),
+            (PLACEHOLDER_PGO_V2, &escape_html(pgo)),
+        ],
+    )
 }
 
 /// The host's choices for a 2.x page: where forms post to, the anti-CSRF
@@ -810,7 +857,7 @@ pub fn render_failure(
         "{head}<main aria-labelledby=\"mc-title\">\n\
 <h1 id=\"mc-title\">{title}</h1>\n\
 <p id=\"mc-failure\">{text}</p>\n\
-<p id=\"mc-contact\">{contact_intro} <strong id=\"mc-za-gw\">{name}</strong>, <span id=\"mc-contact-value\">{contact}</span></p>\n\
+<p id=\"mc-contact\">{contact}</p>\n\
 <dl id=\"mc-ids\">\n\
 <dt>{trace_label}</dt><dd id=\"mc-trace-id\">{trace}</dd>\n\
 <dt>{session_label}</dt><dd id=\"mc-session-id\">{session}</dd>\n\
@@ -818,9 +865,25 @@ pub fn render_failure(
         head = head(texts.language, &texts.failure_title, &css, ""),
         title = escape_html(&texts.failure_title),
         text = escape_html(&texts.failure_text),
-        contact_intro = escape_html(&texts.failure_contact),
-        name = escape_html(info.za_gw_name),
-        contact = escape_html(info.contact),
+        contact = substitute(
+            &escape_html(&texts.failure_contact),
+            &[
+                (
+                    PLACEHOLDER_ZA_GW,
+                    &format!(
+                        "<strong id=\"mc-za-gw\">{}</strong>",
+                        escape_html(info.za_gw_name)
+                    ),
+                ),
+                (
+                    PLACEHOLDER_CONTACT,
+                    &format!(
+                        "<span id=\"mc-contact-value\">{}</span>",
+                        escape_html(info.contact)
+                    ),
+                ),
+            ],
+        ),
         trace_label = escape_html(&texts.trace_id_label),
         trace = id(info.trace_id),
         session_label = escape_html(&texts.session_id_label),

@@ -113,6 +113,15 @@ mod consent_6 {
         assert!(html.contains("value=\"grant\"") && html.contains("value=\"refuse\""));
         assert!(html.contains("name=\"csrf_token\" value=\"0123456789abcdefXYZ\""));
         assert!(html.contains("name=\"flow\" value=\"flow-v2\""));
+        // A name holding a placeholder is not expanded again.
+        let odd = Names::new("{Naam PGO} Zorg", "Mijn PGO B.V.").unwrap();
+        let p = render_consent(
+            &texts,
+            &odd,
+            &ScreenOptions::new("/t", &csrf).with_flow(&flow),
+        )
+        .unwrap();
+        assert!(p.html().contains("{Naam PGO} Zorg"));
         // Without a flow the screen cannot be rendered.
         assert!(render_consent(&texts, &names(), &ScreenOptions::new("/t", &csrf)).is_err());
     }
@@ -203,6 +212,9 @@ mod consent_6 {
         bad.consent_points[2] = " ".into();
         assert!(bad.check().is_err());
         assert!(ScreenTexts::nl().check().is_ok() && ScreenTexts::en().check().is_ok());
+        let mut bad = ScreenTexts::nl();
+        bad.failure_contact = "Bel ons.".into();
+        assert_eq!(bad.check().unwrap_err().rule, medmij_types::RuleId::Oauth23);
     }
 }
 
@@ -336,7 +348,10 @@ mod oauth_23 {
             "<dd id=\"mc-session-id\"><code>{SESSION}</code></dd>"
         )));
         assert!(html.contains("Trace ID") && html.contains("Session ID"));
-        assert!(html.contains("DVZA Oost") && html.contains("support@dvza.example.nl"));
+        assert!(html.contains(
+            "Neem dan contact op met <strong id=\"mc-za-gw\">DVZA Oost</strong> \
+             (<span id=\"mc-contact-value\">support@dvza.example.nl</span>)"
+        ));
         assert!(
             html.contains("href=\"https://pgo.example.nl/cb?error=access_denied&amp;state=s\"")
         );
