@@ -3,12 +3,14 @@
 //! document the way the Zorgaanbieder does, on its own.
 //!
 //! ```text
-//! cargo run -p medmij-examples --example consent_evidence -- export LEDGER --person ID --key-file FILE [--enc-key-file FILE] [--out FILE]
+//! cargo run -p medmij-examples --example consent_evidence -- export LEDGER --person ID --key-file FILE [--trust HEX]... [--enc-key-file FILE] [--out FILE]
 //! cargo run -p medmij-examples --example consent_evidence -- verify EXPORT [--public-key HEX]
 //! ```
 //!
 //! `--key-file` holds the DVZA's Ed25519 key as 64 hex digits (the seed);
-//! the ledger must be signed with it. `--enc-key-file` holds the 32-byte
+//! the ledger must be signed with it or with a key named by `--trust` (an
+//! Ed25519 public key, 64 hex digits; repeat it for keys used before a key
+//! rotation). `--enc-key-file` holds the 32-byte
 //! key (64 hex digits) of a ledger encrypted at rest (MedMij TLS-5).
 //! `--public-key` pins the DVZA's Ed25519 public key (64 hex digits);
 //! without it, the export is checked against the key it names (integrity
@@ -25,7 +27,7 @@ use medmij_consent::evidence::{
     EvidenceCipher, EvidenceExport, PersonId, lookup_file, verify_export,
 };
 
-const USAGE: &str = "usage: consent_evidence export LEDGER --person ID --key-file FILE [--enc-key-file FILE] [--out FILE]\n       consent_evidence verify EXPORT [--public-key HEX]";
+const USAGE: &str = "usage: consent_evidence export LEDGER --person ID --key-file FILE [--trust HEX]... [--enc-key-file FILE] [--out FILE]\n       consent_evidence verify EXPORT [--public-key HEX]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -58,6 +60,7 @@ struct Opts {
     enc_key_file: Option<String>,
     out: Option<String>,
     public_key: Option<String>,
+    trust: Vec<String>,
 }
 
 fn parse(args: &[String]) -> Result<Opts, String> {
@@ -75,6 +78,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--enc-key-file" => o.enc_key_file = Some(value("--enc-key-file")?),
             "--out" => o.out = Some(value("--out")?),
             "--public-key" => o.public_key = Some(value("--public-key")?),
+            "--trust" => o.trust.push(value("--trust")?),
             s if s.starts_with("--") => return Err(format!("unknown option {s}")),
             s if o.file.is_none() => o.file = Some(s.to_string()),
             s => return Err(format!("unexpected argument {s}")),
@@ -126,13 +130,15 @@ fn run_inner(args: &[String], out: &mut dyn Write) -> Result<u8, (u8, String)> {
                 )),
                 None => None,
             };
-            let records = lookup_file(
-                &PathBuf::from(&file),
-                vec![key.verifying_key()],
-                cipher,
-                &person,
-            )
-            .map_err(|e| (1, e.to_string()))?;
+            let mut trust = vec![key.verifying_key()];
+            for h in &o.trust {
+                trust.push(
+                    VerifyingKey::from_bytes(&hex32(h, "--trust").map_err(usage)?)
+                        .map_err(|e| usage(format!("--trust: {e}")))?,
+                );
+            }
+            let records = lookup_file(&PathBuf::from(&file), trust, cipher, &person)
+                .map_err(|e| (1, e.to_string()))?;
             let export = EvidenceExport::build(&person, &records, &key, SystemTime::now())
                 .map_err(|e| (1, e.to_string()))?;
             match &o.out {

@@ -102,6 +102,27 @@ mod consent_5 {
             "{err}"
         );
 
+        // A ledger signed with another key does not export, unless that key
+        // is trusted (a key rotation).
+        let other_key = dir.path().join("other.hex");
+        std::fs::write(&other_key, hex(&[6; 32])).unwrap();
+        let args = [
+            "export",
+            ledger.to_str().unwrap(),
+            "--person",
+            "person-a",
+            "--key-file",
+            other_key.to_str().unwrap(),
+        ];
+        let (code, _, err) = cli(&args);
+        assert_eq!(code, 1);
+        assert!(err.contains("signature"), "{err}");
+        let mut with_trust = args.to_vec();
+        with_trust.extend(["--trust", &pk]);
+        let (code, out, err) = cli(&with_trust);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("\"count\": 2"), "{out}");
+
         // Usage errors exit 2.
         assert_eq!(cli(&["export", ledger.to_str().unwrap()]).0, 2);
         assert_eq!(cli(&["frobnicate", "x"]).0, 2);
