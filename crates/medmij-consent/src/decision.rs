@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::text::ConsentKind;
-use medmij_types::rfc3339::serde as serde_rfc3339;
 use crate::vars::{CsrfToken, FlowId};
+use medmij_types::rfc3339::serde as serde_rfc3339;
 use medmij_types::{ClientId, Scope, Zorgaanbiedernaam};
 
 /// The person's answer.
@@ -123,7 +123,7 @@ pub enum FormError {
     Malformed(String),
 }
 
-fn percent_decode(s: &str) -> Result<String, FormError> {
+pub(crate) fn percent_decode(s: &str) -> Result<String, FormError> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

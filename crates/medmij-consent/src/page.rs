@@ -17,12 +17,16 @@ main{max-width:40rem;margin:0 auto}\
 h1{font-size:1.5rem;margin:0 0 1rem}\
 h2{font-size:1.2rem;margin:2rem 0 .5rem}\
 .mc-short{font-size:1.125rem}\
+.mc-choice{display:flex;gap:.75rem;align-items:flex-start;font-size:1.125rem}\
+.mc-choice input{width:1.5rem;height:1.5rem;margin:.15rem 0 0;flex:none}\
+.mc-consent form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;margin:.5rem 0}\
+.mc-consent button{min-height:2.75rem;padding:.5rem 1rem;font:inherit;font-weight:600;border-radius:.375rem;border:2px solid #154273;cursor:pointer}\
 .mc-buttons{display:flex;flex-wrap:wrap;gap:1rem;margin:1.5rem 0}\
 .mc-buttons button{flex:1 1 12rem;min-height:2.75rem;padding:.75rem 1rem;font:inherit;font-weight:600;border-radius:.375rem;border:2px solid #154273;cursor:pointer}\
 .mc-grant{background:#154273;color:#fff}\
 .mc-refuse{background:#fff;color:#154273}\
 a{color:#154273}\
-a:focus-visible,button:focus-visible,section:focus-visible{outline:3px solid #d52b1e;outline-offset:3px}\
+a:focus-visible,button:focus-visible,input:focus-visible,section:focus-visible{outline:3px solid #d52b1e;outline-offset:3px}\
 @media (prefers-color-scheme:dark){html{background:#121212;color:#eee}a{color:#9cc3ff}.mc-refuse{background:#121212;color:#9cc3ff;border-color:#9cc3ff}.mc-grant{background:#9cc3ff;color:#121212;border-color:#9cc3ff}}\
 ";
 
@@ -56,6 +60,13 @@ pub struct PageOptions<'a> {
     /// without it the 302 back to the PGO is blocked; it is added to
     /// `form-action` next to `'self'`.
     pub redirect_origin: Option<&'a str>,
+    /// Where the full text is served ([`render_full_text_page`]), e.g.
+    /// `/consent/volledige-tekst`: the screen's link "Lees de volledige
+    /// tekst" points there (MedMij CONSENT-1: the screen shows the short
+    /// version with a link to the full text). Same rules as `action`. When
+    /// `None`, the full text follows the form on the same page and the link
+    /// points to it.
+    pub full_text_path: Option<&'a str>,
 }
 
 impl<'a> PageOptions<'a> {
@@ -69,6 +80,7 @@ impl<'a> PageOptions<'a> {
             extra_css: None,
             body_class: None,
             redirect_origin: None,
+            full_text_path: None,
         }
     }
 }
@@ -81,6 +93,10 @@ pub struct ConsentPage {
 }
 
 impl ConsentPage {
+    pub(crate) fn new(html: String, headers: Vec<(&'static str, String)>) -> Self {
+        Self { html, headers }
+    }
+
     /// The HTML document (UTF-8).
     pub fn html(&self) -> &str {
         &self.html
@@ -101,6 +117,7 @@ struct Labels {
     refuse: &'static str,
     read_full: &'static str,
     full_title: &'static str,
+    back: &'static str,
 }
 
 fn labels(kind: ConsentKind, lang: Language) -> Labels {
@@ -111,6 +128,7 @@ fn labels(kind: ConsentKind, lang: Language) -> Labels {
             refuse: "Weigeren",
             read_full: "Lees de volledige tekst",
             full_title: "Volledige tekst",
+            back: "Terug",
         },
         (ConsentKind::Toestemming, Language::En) => Labels {
             title: "Consent",
@@ -118,6 +136,7 @@ fn labels(kind: ConsentKind, lang: Language) -> Labels {
             refuse: "Refuse",
             read_full: "Read the full text",
             full_title: "Full text",
+            back: "Back",
         },
         (ConsentKind::Bevestiging, Language::Nl) => Labels {
             title: "Bevestiging",
@@ -125,6 +144,7 @@ fn labels(kind: ConsentKind, lang: Language) -> Labels {
             refuse: "Niet bevestigen",
             read_full: "Lees de volledige tekst",
             full_title: "Volledige tekst",
+            back: "Terug",
         },
         (ConsentKind::Bevestiging, Language::En) => Labels {
             title: "Confirmation",
@@ -132,11 +152,12 @@ fn labels(kind: ConsentKind, lang: Language) -> Labels {
             refuse: "Do not confirm",
             read_full: "Read the full text",
             full_title: "Full text",
+            back: "Back",
         },
     }
 }
 
-fn page_error(field: &'static str, reason: impl Into<String>) -> PageError {
+pub(crate) fn page_error(field: &'static str, reason: impl Into<String>) -> PageError {
     VariableError {
         field,
         reason: reason.into(),
@@ -165,30 +186,25 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Renders the short consent screen for `wording` (MedMij CONSENT-1 /
-/// CONSENT-2): a heading, the short statement, a link to the full text
-/// (on the same page), and two submit buttons, grant and refuse, that post
-/// `flow`, `csrf_token` and `decision` (`grant` | `refuse`) to
-/// `options.action` (parse the body with
-/// [`PostedDecision::from_form`](crate::PostedDecision::from_form)). No
-/// external resources, no script.
-pub fn render_page(
-    wording: &dyn Wording,
-    options: &PageOptions<'_>,
-) -> Result<ConsentPage, PageError> {
-    let action = options.action;
-    if !action.starts_with('/')
-        || action.starts_with("//")
-        || action.len() > 512
-        || !action.bytes().all(|b| b.is_ascii_graphic())
+/// Checks a same-origin path (`action`, `full_text_path`, …).
+pub(crate) fn check_path(field: &'static str, path: &str) -> Result<(), PageError> {
+    if !path.starts_with('/')
+        || path.starts_with("//")
+        || path.len() > 512
+        || !path.bytes().all(|b| b.is_ascii_graphic())
     {
         return Err(page_error(
-            "action",
+            field,
             "must be a path starting with a single '/', up to 512 visible ASCII characters",
         ));
     }
+    Ok(())
+}
+
+/// The built-in style sheet plus the host's extra CSS, checked.
+pub(crate) fn style_sheet(extra: Option<&str>) -> Result<String, PageError> {
     let mut css = String::from(BASE_CSS);
-    if let Some(extra) = options.extra_css {
+    if let Some(extra) = extra {
         if extra.contains('<') || extra.len() > 16_384 {
             return Err(page_error(
                 "extra_css",
@@ -197,55 +213,34 @@ pub fn render_page(
         }
         css.push_str(extra);
     }
-    let body_class = match options.body_class {
-        None => String::new(),
+    Ok(css)
+}
+
+/// `" class"` for `<body>`, checked.
+pub(crate) fn body_class(class: Option<&str>) -> Result<String, PageError> {
+    match class {
+        None => Ok(String::new()),
         Some(c)
             if !c.is_empty()
                 && c.len() <= 64
                 && c.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
         {
-            format!(" {c}")
+            Ok(format!(" {c}"))
         }
-        Some(_) => return Err(page_error("body_class", "must be 1..64 of A-Z a-z 0-9 - _")),
-    };
-    let lang = options.language;
-    let l = labels(wording.kind(), lang);
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-<meta name=\"referrer\" content=\"no-referrer\">\n\
-<title>{title}</title>\n<style>{css}</style>\n</head>\n\
-<body class=\"medmij-consent{body_class}\">\n\
-<main aria-labelledby=\"mc-title\">\n\
-<h1 id=\"mc-title\">{title}</h1>\n\
-<p id=\"mc-short\" class=\"mc-short\">{short}</p>\n\
-<p><a id=\"mc-read-full\" href=\"#mc-full\">{read_full}</a></p>\n\
-<form method=\"post\" action=\"{action}\" aria-describedby=\"mc-short\">\n\
-<input type=\"hidden\" name=\"flow\" value=\"{flow}\">\n\
-<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
-<div class=\"mc-buttons\" role=\"group\" aria-labelledby=\"mc-title\">\n\
-<button type=\"submit\" id=\"mc-grant\" class=\"mc-grant\" name=\"decision\" value=\"grant\">{grant}</button>\n\
-<button type=\"submit\" id=\"mc-refuse\" class=\"mc-refuse\" name=\"decision\" value=\"refuse\">{refuse}</button>\n\
-</div>\n</form>\n\
-<section id=\"mc-full\" aria-labelledby=\"mc-full-title\" tabindex=\"-1\">\n\
-<h2 id=\"mc-full-title\">{full_title}</h2>\n\
-<p id=\"mc-full-text\">{full}</p>\n\
-</section>\n</main>\n</body>\n</html>\n",
-        lang = lang.tag(),
-        title = l.title,
-        short = wording.short_html(lang),
-        read_full = l.read_full,
-        action = escape_html(action),
-        flow = escape_html(options.flow.as_str()),
-        csrf = escape_html(options.csrf.as_str()),
-        grant = l.grant,
-        refuse = l.refuse,
-        full_title = l.full_title,
-        full = wording.full_html(lang),
-    );
+        Some(_) => Err(page_error("body_class", "must be 1..64 of A-Z a-z 0-9 - _")),
+    }
+}
+
+/// The response headers of every page of this crate: no framing (RFC 6819
+/// 4.4.1.9, MedMij OAUTH-14), a CSP that allows only the page's own style
+/// sheet and form posts to itself (and to `redirect_origin`), no caching.
+pub(crate) fn security_headers(
+    css: &str,
+    redirect_origin: Option<&str>,
+) -> Result<Vec<(&'static str, String)>, PageError> {
     let style_hash = base64(&Sha256::digest(css.as_bytes()));
-    let form_action = match options.redirect_origin {
+    let form_action = match redirect_origin {
         None => String::new(),
         Some(o) if is_https_origin(o) => format!(" {o}"),
         Some(_) => {
@@ -255,7 +250,7 @@ pub fn render_page(
             ));
         }
     };
-    let headers = vec![
+    Ok(vec![
         ("Content-Type", "text/html; charset=utf-8".to_string()),
         // RFC 6819 4.4.1.9: the consent page must not be framed.
         ("X-Frame-Options", "DENY".to_string()),
@@ -269,7 +264,126 @@ pub fn render_page(
         ("Cache-Control", "no-store".to_string()),
         ("Referrer-Policy", "no-referrer".to_string()),
         ("X-Content-Type-Options", "nosniff".to_string()),
-    ];
+    ])
+}
+
+/// The head of every page: charset, viewport, no referrer, title, style.
+pub(crate) fn head(lang: Language, title: &str, css: &str, body_class: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+<meta name=\"referrer\" content=\"no-referrer\">\n\
+<title>{title}</title>\n<style>{css}</style>\n</head>\n\
+<body class=\"medmij-consent{body_class}\">\n",
+        lang = lang.tag(),
+        title = escape_html(title),
+    )
+}
+
+/// Already escaped text with paragraphs separated by an empty line, as
+/// `<p>` elements.
+fn paragraphs(html_text: &str) -> String {
+    html_text
+        .split("\n\n")
+        .map(|p| format!("<p>{p}</p>\n"))
+        .collect()
+}
+
+/// Renders the short consent screen for `wording` (MedMij CONSENT-1 /
+/// CONSENT-2): a heading, the short statement (for the Toestemming: the
+/// operative paragraph with the variables filled), a link to the full text
+/// (to `options.full_text_path`, else to the same page), and two submit
+/// buttons, grant and refuse, that post `flow`, `csrf_token` and `decision`
+/// (`grant` | `refuse`) to `options.action` (parse the body with
+/// [`PostedDecision::from_form`](crate::PostedDecision::from_form)). No
+/// external resources, no script.
+pub fn render_page(
+    wording: &dyn Wording,
+    options: &PageOptions<'_>,
+) -> Result<ConsentPage, PageError> {
+    let action = options.action;
+    check_path("action", action)?;
+    if let Some(p) = options.full_text_path {
+        check_path("full_text_path", p)?;
+    }
+    let css = style_sheet(options.extra_css)?;
+    let body_class = body_class(options.body_class)?;
+    let lang = options.language;
+    let l = labels(wording.kind(), lang);
+    let (href, full_section) = match options.full_text_path {
+        Some(p) => (escape_html(p), String::new()),
+        None => (
+            "#mc-full".to_string(),
+            format!(
+                "<section id=\"mc-full\" aria-labelledby=\"mc-full-title\" tabindex=\"-1\">\n\
+<h2 id=\"mc-full-title\">{full_title}</h2>\n\
+<div id=\"mc-full-text\">\n{full}</div>\n\
+</section>\n",
+                full_title = l.full_title,
+                full = paragraphs(&wording.full_html(lang)),
+            ),
+        ),
+    };
+    let html = format!(
+        "{head}<main aria-labelledby=\"mc-title\">\n\
+<h1 id=\"mc-title\">{title}</h1>\n\
+<p id=\"mc-short\" class=\"mc-short\">{short}</p>\n\
+<p><a id=\"mc-read-full\" href=\"{href}\">{read_full}</a></p>\n\
+<form method=\"post\" action=\"{action}\" aria-describedby=\"mc-short\">\n\
+<input type=\"hidden\" name=\"flow\" value=\"{flow}\">\n\
+<input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\n\
+<div class=\"mc-buttons\" role=\"group\" aria-labelledby=\"mc-title\">\n\
+<button type=\"submit\" id=\"mc-grant\" class=\"mc-grant\" name=\"decision\" value=\"grant\">{grant}</button>\n\
+<button type=\"submit\" id=\"mc-refuse\" class=\"mc-refuse\" name=\"decision\" value=\"refuse\">{refuse}</button>\n\
+</div>\n</form>\n\
+{full_section}</main>\n</body>\n</html>\n",
+        head = head(lang, l.title, &css, &body_class),
+        title = l.title,
+        short = wording.short_html(lang),
+        read_full = l.read_full,
+        action = escape_html(action),
+        flow = escape_html(options.flow.as_str()),
+        csrf = escape_html(options.csrf.as_str()),
+        grant = l.grant,
+        refuse = l.refuse,
+    );
+    let headers = security_headers(&css, options.redirect_origin)?;
+    Ok(ConsentPage { html, headers })
+}
+
+/// Renders the full text of `wording` as its own page (MedMij CONSENT-1:
+/// the screen links to the full text): a heading and the text in
+/// paragraphs, with the variables filled and escaped. `back` is the path
+/// of the consent screen (same rules as [`PageOptions::action`]); when
+/// given, the page links back to it. Same headers as [`render_page`].
+pub fn render_full_text_page(
+    wording: &dyn Wording,
+    language: Language,
+    back: Option<&str>,
+) -> Result<ConsentPage, PageError> {
+    if let Some(b) = back {
+        check_path("back", b)?;
+    }
+    let css = style_sheet(None)?;
+    let l = labels(wording.kind(), language);
+    let back_link = match back {
+        Some(b) => format!(
+            "<p><a id=\"mc-back\" href=\"{}\">{}</a></p>\n",
+            escape_html(b),
+            l.back
+        ),
+        None => String::new(),
+    };
+    let html = format!(
+        "{head}<main aria-labelledby=\"mc-full-title\">\n\
+<h1 id=\"mc-full-title\">{title}: {full_title}</h1>\n\
+<div id=\"mc-full-text\">\n{full}</div>\n{back_link}</main>\n</body>\n</html>\n",
+        head = head(language, l.title, &css, ""),
+        title = l.title,
+        full_title = l.full_title,
+        full = paragraphs(&wording.full_html(language)),
+    );
+    let headers = security_headers(&css, None)?;
     Ok(ConsentPage { html, headers })
 }
 

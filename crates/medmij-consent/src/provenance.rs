@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::decision::{Channel, ConsentReference, hex};
-use medmij_types::rfc3339::serde as serde_rfc3339;
 use crate::vars::{GegevensdienstNaam, ItemId};
 use medmij_types::Zorgaanbiedernaam;
+use medmij_types::rfc3339::serde as serde_rfc3339;
 
 /// SHA-256 of an item's content as received (or as placed).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,16 +7,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use medmij_consent::*;
 use serde_json::{Value, json};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+mod support;
+use support::webdriver::{Driver, artifacts};
+
 const CSRF: &str = "csrf-Zx81_kq2Lw0PpT7";
 const FLOW: &str = "flow-browser-1";
 
@@ -83,6 +82,26 @@ fn handle(mut stream: TcpStream, posted: &Mutex<Vec<PostedDecision>>) -> std::io
             let (h, hd) = page(false);
             ("200 OK", hd, h)
         }
+        ("GET", "/consent-linked") | ("GET", "/consent/volledige-tekst") => {
+            let t = Toestemming::new(
+                Variables::several(
+                    "Ziekenhuis Oost",
+                    &["Medicatiegegevens", "Labuitslagen", "Vaccinaties"],
+                    "Mijn PGO B.V.",
+                )
+                .unwrap(),
+            );
+            let p = if path == "/consent-linked" {
+                let flow = FlowId::new(FLOW).unwrap();
+                let csrf = CsrfToken::new(CSRF).unwrap();
+                let mut o = PageOptions::new("/consent", &flow, &csrf);
+                o.full_text_path = Some("/consent/volledige-tekst");
+                render_page(&t, &o).unwrap()
+            } else {
+                render_full_text_page(&t, Language::Nl, Some("/consent-linked")).unwrap()
+            };
+            ("200 OK", p.headers().to_vec(), p.html().to_string())
+        }
         ("GET", "/frame") | ("GET", "/frame-control") => {
             let src = if path == "/frame" {
                 "/consent"
@@ -139,407 +158,229 @@ fn handle(mut stream: TcpStream, posted: &Mutex<Vec<PostedDecision>>) -> std::io
     stream.flush()
 }
 
-/// Minimal WebDriver client over HTTP/1.1.
-struct Driver {
-    port: u16,
-    session: String,
-    child: Child,
-}
+mod consent_1 {
+    use super::*;
 
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(|e| e.to_string())?;
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    // Read the head, then exactly the body (chromedriver may keep the
-    // connection open).
-    let mut reader = BufReader::new(s);
-    let mut content_length = None;
-    let mut chunked = false;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).map_err(|e| e.to_string())? == 0 {
-            return Err("connection closed in the header".into());
+    #[test]
+    fn consent_page_in_headless_chromium() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let posted: Arc<Mutex<Vec<PostedDecision>>> = Arc::default();
+        {
+            let posted = posted.clone();
+            std::thread::spawn(move || serve(listener, posted));
         }
-        if h == "\r\n" {
-            break;
-        }
-        let l = h.to_ascii_lowercase();
-        if let Some(v) = l.strip_prefix("content-length:") {
-            content_length = v.trim().parse::<usize>().ok();
-        }
-        if l.starts_with("transfer-encoding:") && l.contains("chunked") {
-            chunked = true;
-        }
-    }
-    let mut payload = Vec::new();
-    if chunked {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).map_err(|e| e.to_string())?;
-            let n = usize::from_str_radix(size.trim(), 16).map_err(|e| e.to_string())?;
-            let mut chunk = vec![0; n + 2];
-            reader.read_exact(&mut chunk).map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            payload.extend_from_slice(&chunk[..n]);
-        }
-    } else if let Some(n) = content_length {
-        payload.resize(n, 0);
-        reader.read_exact(&mut payload).map_err(|e| e.to_string())?;
-    } else {
-        reader
-            .read_to_end(&mut payload)
-            .map_err(|e| e.to_string())?;
-    }
-    serde_json::from_slice(&payload)
-        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&payload)))
-}
+        let out = artifacts();
+        let profile = out.join(format!("chromium-profile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
+        let driver = Driver::start(&profile);
 
-impl Driver {
-    fn start(profile: &Path) -> Driver {
-        assert!(
-            Path::new(CHROMIUM).exists(),
-            "{CHROMIUM} is missing: install the Debian package `chromium` (apt-get install chromium)"
+        // MedMij CONSENT-1: the text with the variables filled (escaped markup
+        // shows as text), lang set.
+        driver.goto(&format!("{base}/consent"));
+        assert_eq!(
+            driver.js("return document.documentElement.lang"),
+            json!("nl")
         );
-        assert!(
-            Path::new(CHROMEDRIVER).exists(),
-            "{CHROMEDRIVER} is missing: install the Debian package `chromium-driver`"
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", "--no-first-run",
-                         "--disable-dev-shm-usage", "--window-size=1024,768",
-                         format!("--user-data-dir={}", profile.display())]
-            }
-        }}});
-        let mut driver = Driver {
-            port,
-            session: String::new(),
-            child,
-        };
-        // The driver exists before we wait, so that a failure below still
-        // stops chromedriver (Drop).
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(v) = http(port, "GET", "/status", None)
-                && v["value"]["ready"] == json!(true)
-            {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not become ready within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let v = http(port, "POST", "/session", Some(&caps)).expect("new session");
-        driver.session = v["value"]["sessionId"]
+        let text = driver
+            .js("return document.body.innerText")
             .as_str()
-            .unwrap_or_else(|| panic!("no session: {v}"))
-            .to_string();
-        driver
-    }
-
-    fn cmd(&self, method: &str, what: &str, body: Option<Value>) -> Value {
-        let path = format!("/session/{}{what}", self.session);
-        let v = http(self.port, method, &path, body.as_ref())
-            .unwrap_or_else(|e| panic!("{method} {what}: {e}"));
-        assert!(v["value"].get("error").is_none(), "{method} {what}: {v}");
-        v["value"].clone()
-    }
-
-    fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({ "url": url })));
-    }
-
-    fn js(&self, script: &str) -> Value {
-        self.cmd(
-            "POST",
-            "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
-        )
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut actions = Vec::new();
-        for k in keys {
-            actions.push(json!({"type": "keyDown", "value": k}));
-            actions.push(json!({"type": "keyUp", "value": k}));
-        }
-        self.cmd(
-            "POST",
-            "/actions",
-            Some(json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]})),
-        );
-        self.cmd("DELETE", "/actions", None);
-    }
-
-    fn screenshot(&self, to: &Path) {
-        let b64 = self.cmd("GET", "/screenshot", None);
-        let png = base64_decode(b64.as_str().expect("screenshot is base64"));
-        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-        std::fs::write(to, png).unwrap();
-    }
-
-    fn wait_for(&self, script: &str, what: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let v = self.js(script);
-            if v != Value::Null && v != json!(false) && v != json!("") {
-                return v;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = http(
-            self.port,
-            "DELETE",
-            &format!("/session/{}", self.session),
-            None,
-        );
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => panic!("bad base64 {c}"),
-        }
-    };
-    let bytes: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
-    for chunk in bytes.chunks(4) {
-        let pad = chunk.iter().filter(|&&c| c == b'=').count();
-        let n = chunk
-            .iter()
-            .take(4 - pad)
-            .enumerate()
-            .fold(0u32, |acc, (i, &c)| acc | (val(c) << (18 - 6 * i)));
-        out.push((n >> 16) as u8);
-        if pad < 2 {
-            out.push((n >> 8) as u8);
-        }
-        if pad < 1 {
-            out.push(n as u8);
-        }
-    }
-    out
-}
-
-fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("medmij-consent");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-#[test]
-fn consent_page_in_headless_chromium() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let posted: Arc<Mutex<Vec<PostedDecision>>> = Arc::default();
-    {
-        let posted = posted.clone();
-        std::thread::spawn(move || serve(listener, posted));
-    }
-    let out = artifacts();
-    let profile = out.join(format!("chromium-profile-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&profile);
-    let driver = Driver::start(&profile);
-
-    // MedMij CONSENT-1: the text with the variables filled (escaped markup
-    // shows as text), lang set.
-    driver.goto(&format!("{base}/consent"));
-    assert_eq!(
-        driver.js("return document.documentElement.lang"),
-        json!("nl")
-    );
-    let text = driver
-        .js("return document.body.innerText")
-        .as_str()
-        .unwrap()
-        .to_string();
-    let expected = Toestemming::new(
-        Variables::new(
-            "Ziekenhuis <Oost> & Zn",
-            "Medicatiegegevens",
-            "Mijn PGO B.V.",
-        )
-        .unwrap(),
-    )
-    .full_text(Language::Nl);
-    assert!(text.contains(&expected), "full text missing in:\n{text}");
-    assert!(text.contains("U verleent hierbij 'Ziekenhuis <Oost> & Zn' toestemming om 'Medicatiegegevens' uit te wisselen met 'Mijn PGO B.V.'"));
-    assert!(text.contains("Toestemming geven") && text.contains("Weigeren"));
-    driver.screenshot(&out.join("consent-page.png"));
-
-    // Screen readers: the accessibility tree names the controls.
-    for (css, role, label) in [
-        ("#mc-grant", "button", "Toestemming geven"),
-        ("#mc-refuse", "button", "Weigeren"),
-        ("#mc-read-full", "link", "Lees de volledige tekst"),
-        ("h1", "heading", "Toestemming"),
-    ] {
-        let el = driver.cmd(
-            "POST",
-            "/element",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        let id = el
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
             .unwrap()
             .to_string();
+        let expected = Toestemming::new(
+            Variables::new(
+                "Ziekenhuis <Oost> & Zn",
+                "Medicatiegegevens",
+                "Mijn PGO B.V.",
+            )
+            .unwrap(),
+        )
+        .full_text(Language::Nl);
+        assert!(text.contains(&expected), "full text missing in:\n{text}");
+        assert!(text.contains("U verleent hierbij 'Ziekenhuis <Oost> & Zn' toestemming om 'Medicatiegegevens' uit te wisselen met 'Mijn PGO B.V.'"));
+        assert!(text.contains("Toestemming geven") && text.contains("Weigeren"));
+        driver.screenshot(&out.join("consent-page.png"));
+
+        // Screen readers: the accessibility tree names the controls.
+        for (css, role, label) in [
+            ("#mc-grant", "button", "Toestemming geven"),
+            ("#mc-refuse", "button", "Weigeren"),
+            ("#mc-read-full", "link", "Lees de volledige tekst"),
+            ("h1", "heading", "Toestemming"),
+        ] {
+            let el = driver.cmd(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            let id = el
+                .as_object()
+                .and_then(|o| o.values().next())
+                .and_then(Value::as_str)
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                driver.cmd("GET", &format!("/element/{id}/computedrole"), None),
+                json!(role),
+                "{css}"
+            );
+            assert_eq!(
+                driver.cmd("GET", &format!("/element/{id}/computedlabel"), None),
+                json!(label),
+                "{css}"
+            );
+        }
+
+        // Responsive: no horizontal scrolling at phone width.
+        driver.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 360, "height": 740})),
+        );
+        let fits = driver.js("return document.documentElement.scrollWidth <= window.innerWidth");
+        assert_eq!(fits, json!(true), "the page scrolls sideways at 360 px");
+        driver.screenshot(&out.join("consent-page-narrow.png"));
+        driver.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": 1024, "height": 768})),
+        );
+
+        // Keyboard: Tab reaches the link, then grant; Enter posts grant.
+        driver.keys(&["\u{E004}"]);
         assert_eq!(
-            driver.cmd("GET", &format!("/element/{id}/computedrole"), None),
-            json!(role),
-            "{css}"
+            driver.js("return document.activeElement.id"),
+            json!("mc-read-full")
+        );
+        driver.keys(&["\u{E004}"]);
+        assert_eq!(
+            driver.js("return document.activeElement.id"),
+            json!("mc-grant")
+        );
+        driver.keys(&["\u{E007}"]); // Enter
+        assert_eq!(
+            driver.wait_for(
+                "return document.getElementById('done') && document.getElementById('done').innerText",
+                "the grant to be posted"
+            ),
+            json!("Granted")
+        );
+        {
+            let p = posted.lock().unwrap();
+            assert_eq!(p.len(), 1);
+            assert_eq!(
+                (p[0].flow.as_str(), p[0].csrf_token.as_str(), p[0].decision),
+                (FLOW, CSRF, Decision::Granted)
+            );
+        }
+
+        // Keyboard: a third Tab reaches refuse; Space presses it.
+        driver.goto(&format!("{base}/consent"));
+        driver.keys(&["\u{E004}", "\u{E004}", "\u{E004}"]);
+        assert_eq!(
+            driver.js("return document.activeElement.id"),
+            json!("mc-refuse")
+        );
+        driver.keys(&["\u{E00D}"]); // Space
+        assert_eq!(
+            driver.wait_for(
+                "return document.getElementById('done') && document.getElementById('done').innerText",
+                "the refusal to be posted"
+            ),
+            json!("Refused")
+        );
+        {
+            let p = posted.lock().unwrap();
+            assert_eq!(p.len(), 2);
+            assert_eq!(
+                (p[1].csrf_token.as_str(), p[1].decision),
+                (CSRF, Decision::Refused)
+            );
+        }
+        // The posted decisions are accepted once by a DecisionBook.
+        let mut book = DecisionBook::new();
+        book.ask(ConsentRequest {
+            kind: ConsentKind::Toestemming,
+            flow: FlowId::new(FLOW).unwrap(),
+            scope: "oost~5".parse::<Scope>().unwrap(),
+            client: ClientId::new("pgo.example.nl").unwrap(),
+            zorgaanbieder: Zorgaanbiedernaam::new("ziekenhuisoost@medmij").unwrap(),
+            csrf: CsrfToken::new(CSRF).unwrap(),
+            asked_at: UNIX_EPOCH,
+        })
+        .unwrap();
+        let p = posted.lock().unwrap().clone();
+        assert!(book.decide(&p[0], Side::Bron, UNIX_EPOCH).is_ok());
+        assert!(matches!(
+            book.decide(&p[1], Side::Bron, UNIX_EPOCH),
+            Err(DecisionError::AlreadyDecided { .. })
+        ));
+
+        // MedMij CONSENT-1: the screen shows the operative paragraph (three
+        // Gegevensdiensten named 'A', 'B' en 'C') and links to the full text,
+        // reached with the keyboard.
+        driver.goto(&format!("{base}/consent-linked"));
+        let short = driver
+            .js("return document.getElementById('mc-short').innerText")
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            short.starts_with(
+                "U verleent hierbij 'Ziekenhuis Oost' toestemming om 'Medicatiegegevens', \
+                 'Labuitslagen' en 'Vaccinaties' uit te wisselen met 'Mijn PGO B.V.'"
+            ),
+            "{short}"
+        );
+        let text = driver.js("return document.body.innerText");
+        assert!(!text.as_str().unwrap().contains("Het doel van het MedMij"));
+        driver.keys(&["\u{E004}"]);
+        assert_eq!(
+            driver.js("return document.activeElement.id"),
+            json!("mc-read-full")
+        );
+        driver.keys(&["\u{E007}"]);
+        let full = driver.wait_for(
+            "return document.getElementById('mc-full-text') && document.getElementById('mc-full-text').innerText",
+            "the full text page",
+        );
+        let full = full.as_str().unwrap();
+        assert!(
+            full.starts_with("Het doel van het MedMij Afsprakenstelsel"),
+            "{full}"
+        );
+        assert!(full.contains("\u{2018}anderen\u{2019}"), "{full}");
+        assert!(
+            full.contains("'Medicatiegegevens', 'Labuitslagen' en 'Vaccinaties'"),
+            "{full}"
         );
         assert_eq!(
-            driver.cmd("GET", &format!("/element/{id}/computedlabel"), None),
-            json!(label),
-            "{css}"
+            driver.js("return document.querySelectorAll('#mc-full-text p').length"),
+            json!(4)
         );
+        driver.screenshot(&out.join("consent-full-text.png"));
+
+        // RFC 6819 4.4.1.9: framed, the page does not render. Control first: the
+        // same page without the headers does render in the frame.
+        let framed = "const f = document.getElementById('f'); \
+                      try { const d = f.contentDocument; return d && d.body ? d.body.innerText : ''; } \
+                      catch (e) { return ''; }";
+        driver.goto(&format!("{base}/frame-control"));
+        let shown = driver.wait_for(framed, "the unprotected page to render in the frame");
+        assert!(
+            shown.as_str().unwrap().contains("U verleent hierbij"),
+            "control frame: {shown}"
+        );
+        driver.goto(&format!("{base}/frame"));
+        // Give it the same chance to load.
+        std::thread::sleep(Duration::from_millis(1500));
+        let shown = driver.js(framed);
+        assert!(
+            !shown.as_str().unwrap_or("").contains("U verleent hierbij"),
+            "the consent page rendered inside a frame: {shown}"
+        );
+        driver.screenshot(&out.join("consent-page-framed.png"));
+        drop(driver);
+        let _ = std::fs::remove_dir_all(&profile);
     }
-
-    // Responsive: no horizontal scrolling at phone width.
-    driver.cmd(
-        "POST",
-        "/window/rect",
-        Some(json!({"width": 360, "height": 740})),
-    );
-    let fits = driver.js("return document.documentElement.scrollWidth <= window.innerWidth");
-    assert_eq!(fits, json!(true), "the page scrolls sideways at 360 px");
-    driver.screenshot(&out.join("consent-page-narrow.png"));
-    driver.cmd(
-        "POST",
-        "/window/rect",
-        Some(json!({"width": 1024, "height": 768})),
-    );
-
-    // Keyboard: Tab reaches the link, then grant; Enter posts grant.
-    driver.keys(&["\u{E004}"]);
-    assert_eq!(
-        driver.js("return document.activeElement.id"),
-        json!("mc-read-full")
-    );
-    driver.keys(&["\u{E004}"]);
-    assert_eq!(
-        driver.js("return document.activeElement.id"),
-        json!("mc-grant")
-    );
-    driver.keys(&["\u{E007}"]); // Enter
-    assert_eq!(
-        driver.wait_for(
-            "return document.getElementById('done') && document.getElementById('done').innerText",
-            "the grant to be posted"
-        ),
-        json!("Granted")
-    );
-    {
-        let p = posted.lock().unwrap();
-        assert_eq!(p.len(), 1);
-        assert_eq!(
-            (p[0].flow.as_str(), p[0].csrf_token.as_str(), p[0].decision),
-            (FLOW, CSRF, Decision::Granted)
-        );
-    }
-
-    // Keyboard: a third Tab reaches refuse; Space presses it.
-    driver.goto(&format!("{base}/consent"));
-    driver.keys(&["\u{E004}", "\u{E004}", "\u{E004}"]);
-    assert_eq!(
-        driver.js("return document.activeElement.id"),
-        json!("mc-refuse")
-    );
-    driver.keys(&["\u{E00D}"]); // Space
-    assert_eq!(
-        driver.wait_for(
-            "return document.getElementById('done') && document.getElementById('done').innerText",
-            "the refusal to be posted"
-        ),
-        json!("Refused")
-    );
-    {
-        let p = posted.lock().unwrap();
-        assert_eq!(p.len(), 2);
-        assert_eq!(
-            (p[1].csrf_token.as_str(), p[1].decision),
-            (CSRF, Decision::Refused)
-        );
-    }
-    // The posted decisions are accepted once by a DecisionBook.
-    let mut book = DecisionBook::new();
-    book.ask(ConsentRequest {
-        kind: ConsentKind::Toestemming,
-        flow: FlowId::new(FLOW).unwrap(),
-        scope: "oost~5".parse::<Scope>().unwrap(),
-        client: ClientId::new("pgo.example.nl").unwrap(),
-        zorgaanbieder: Zorgaanbiedernaam::new("ziekenhuisoost@medmij").unwrap(),
-        csrf: CsrfToken::new(CSRF).unwrap(),
-        asked_at: UNIX_EPOCH,
-    })
-    .unwrap();
-    let p = posted.lock().unwrap().clone();
-    assert!(book.decide(&p[0], Side::Bron, UNIX_EPOCH).is_ok());
-    assert!(matches!(
-        book.decide(&p[1], Side::Bron, UNIX_EPOCH),
-        Err(DecisionError::AlreadyDecided { .. })
-    ));
-
-    // RFC 6819 4.4.1.9: framed, the page does not render. Control first: the
-    // same page without the headers does render in the frame.
-    let framed = "const f = document.getElementById('f'); \
-                  try { const d = f.contentDocument; return d && d.body ? d.body.innerText : ''; } \
-                  catch (e) { return ''; }";
-    driver.goto(&format!("{base}/frame-control"));
-    let shown = driver.wait_for(framed, "the unprotected page to render in the frame");
-    assert!(
-        shown.as_str().unwrap().contains("U verleent hierbij"),
-        "control frame: {shown}"
-    );
-    driver.goto(&format!("{base}/frame"));
-    // Give it the same chance to load.
-    std::thread::sleep(Duration::from_millis(1500));
-    let shown = driver.js(framed);
-    assert!(
-        !shown.as_str().unwrap_or("").contains("U verleent hierbij"),
-        "the consent page rendered inside a frame: {shown}"
-    );
-    driver.screenshot(&out.join("consent-page-framed.png"));
-    drop(driver);
-    let _ = std::fs::remove_dir_all(&profile);
 }
