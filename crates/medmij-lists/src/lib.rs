@@ -80,17 +80,17 @@ pub use error::{
     ErrorKind, FacetViolation, InvalidValue, ParseError, ParseErrors, Position, ReadError, RuleId,
 };
 pub use gnl::{GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease};
-pub use ocl::{OAuthclient, OAuthclientlist, OclRelease};
-pub use store::{
-    ArchiveSink, DirArchive, Freshness, GRACE, Installed, ListStore, NoArchive, StoreError,
-    StoreEvent,
-};
 /// The list values are the shared MedMij vocabulary of `medmij-types`,
 /// re-exported here so that a user of the lists needs one import path.
 pub use medmij_types::{
     BACK_CHANNEL_URI_PATTERN, BackChannelUri, FRONT_CHANNEL_URI_PATTERN, FrontChannelUri,
     GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam, Systeemrolcode,
     Tijdstempel, Volgnummer, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
+};
+pub use ocl::{OAuthclient, OAuthclientlist, OclRelease};
+pub use store::{
+    ArchiveSink, DirArchive, Freshness, GRACE, Installed, ListStore, NoArchive, StoreError,
+    StoreEvent,
 };
 pub use whl::{Whitelist, WhlRelease};
 pub use zal::{Gegevensdienst, Systeemrol, ZalRelease, Zorgaanbieder, Zorgaanbiederslijst};

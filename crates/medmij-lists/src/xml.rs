@@ -378,7 +378,12 @@ impl<'a> Driver<'a> {
     }
 
     fn malformed(&mut self, msg: String, offset: usize) -> ParseErrors {
-        self.fatal(ErrorKind::Malformed(msg), RuleId::Lists7, offset, String::new())
+        self.fatal(
+            ErrorKind::Malformed(msg),
+            RuleId::Lists7,
+            offset,
+            String::new(),
+        )
     }
 
     /// Inlined into the event loop: returning the event through a second
@@ -413,7 +418,9 @@ impl<'a> Driver<'a> {
                 "the XML declaration is only allowed at the very start".into(),
                 at,
             )),
-            Event::DocType(_) => Err(self.fatal(ErrorKind::Doctype, RuleId::Lists7, at, String::new())),
+            Event::DocType(_) => {
+                Err(self.fatal(ErrorKind::Doctype, RuleId::Lists7, at, String::new()))
+            }
             Event::End(_) => Err(self.malformed("end tag outside the root element".into(), at)),
             Event::Start(_) | Event::Empty(_) | Event::Eof => Ok(()),
         }

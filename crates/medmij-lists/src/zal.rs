@@ -2,14 +2,14 @@
 //! endpoints (MedMij LISTS-1, LISTS-2, LISTS-3).
 
 use crate::ModelError;
-use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
+use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
+use medmij_types::RuleId;
 use medmij_types::{
     BackChannelUri, FrontChannelUri, GegevensdienstId, Systeemrolcode, Zorgaanbiedernaam,
 };
 use medmij_types::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
     /// The releases of the ZAL this crate reads (dakpanmodel: releases live

@@ -70,8 +70,9 @@ pub use error::{FacetViolation, InvalidValue};
 pub use list::{Tijdstempel, Volgnummer};
 pub use names::{
     BACK_CHANNEL_URI_PATTERN, BackChannelUri, ClientId, FRONT_CHANNEL_URI_PATTERN, FrontChannelUri,
-    GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam, ScopeGegevensdienstId,
-    Systeemrolcode, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
+    GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam,
+    ScopeGegevensdienstId, Systeemrolcode, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN,
+    Zorgaanbiedernaam,
 };
 pub use rule::{ReleaseLine, RuleGroup, RuleId, UnknownRule};
 pub use scope::{Scope, ScopeError, ScopeForm, UseCase};

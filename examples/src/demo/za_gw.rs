@@ -1527,7 +1527,12 @@ async fn back_token(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let r = me
-        .token(&peer, content_type, &String::from_utf8_lossy(&body), addr.ip())
+        .token(
+            &peer,
+            content_type,
+            &String::from_utf8_lossy(&body),
+            addr.ip(),
+        )
         .await;
     me.answer(r)
 }
