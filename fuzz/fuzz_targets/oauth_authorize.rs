@@ -11,14 +11,14 @@ type Server = AuthorizationServer<MemoryStore, StaticClientRegistry>;
 fn server() -> &'static Server {
     static S: OnceLock<Server> = OnceLock::new();
     S.get_or_init(|| {
-        let za = Zorgaanbiedernaam::parse("umcharderwijk@medmij").unwrap();
+        let za = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
         let config = ServerConfig::new()
-            .offer(za.clone(), GegevensdienstId::parse("1").unwrap(), UseCase::Verzamelen)
-            .offer(za.clone(), GegevensdienstId::parse("3").unwrap(), UseCase::Verzamelen)
-            .offer(za, GegevensdienstId::parse("4").unwrap(), UseCase::Delen)
+            .offer(za.clone(), ScopeGegevensdienstId::new("1").unwrap(), UseCase::Verzamelen)
+            .offer(za.clone(), ScopeGegevensdienstId::new("3").unwrap(), UseCase::Verzamelen)
+            .offer(za, ScopeGegevensdienstId::new("4").unwrap(), UseCase::Delen)
             .allow_multiple_pairs(true);
         let ocl = StaticClientRegistry::new()
-            .with_client(ClientId::parse("pgo.example.nl").unwrap(), None);
+            .with_client(ClientId::new("pgo.example.nl").unwrap(), None);
         AuthorizationServer::new(config, ocl, MemoryStore::new())
     })
 }

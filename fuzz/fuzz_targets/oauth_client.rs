@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
     let Ok(text) = std::str::from_utf8(rest) else { return };
     let client = Client::with_random(
-        ClientId::parse("pgo.example.nl").unwrap(),
+        ClientId::new("pgo.example.nl").unwrap(),
         "https://pgo.example.nl/cb",
         Fixed,
     )

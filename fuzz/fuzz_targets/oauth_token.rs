@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(body) = std::str::from_utf8(data) else { return };
-    let za = Zorgaanbiedernaam::parse("umcharderwijk@medmij").unwrap();
+    let za = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
     let config =
-        ServerConfig::new().offer(za, GegevensdienstId::parse("1").unwrap(), UseCase::Verzamelen);
-    let pgo = ClientId::parse("pgo.example.nl").unwrap();
+        ServerConfig::new().offer(za, ScopeGegevensdienstId::new("1").unwrap(), UseCase::Verzamelen);
+    let pgo = ClientId::new("pgo.example.nl").unwrap();
     let ocl = StaticClientRegistry::new().with_client(pgo.clone(), None);
     let server = AuthorizationServer::new(config, ocl, MemoryStore::new());
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);

@@ -11,15 +11,15 @@ pub(crate) const BODY_TAIL: &str =
     "&redirect_uri=https%3A%2F%2Fpgo.example.nl%2Fcb&client_id=pgo.example.nl";
 
 pub(crate) fn za() -> Zorgaanbiedernaam {
-    Zorgaanbiedernaam::parse("umcharderwijk@medmij").unwrap()
+    Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap()
 }
 
-pub(crate) fn gd() -> GegevensdienstId {
-    GegevensdienstId::parse("1").unwrap()
+pub(crate) fn gd() -> ScopeGegevensdienstId {
+    ScopeGegevensdienstId::new("1").unwrap()
 }
 
 pub(crate) fn client() -> ClientId {
-    ClientId::parse("pgo.example.nl").unwrap()
+    ClientId::new("pgo.example.nl").unwrap()
 }
 
 pub(crate) fn server<S: TokenStore>(store: S) -> AuthorizationServer<S, StaticClientRegistry> {
@@ -38,7 +38,7 @@ pub(crate) fn flow<S: TokenStore>(
     s: &AuthorizationServer<S, StaticClientRegistry>,
     subject: &Subject,
     za: &Zorgaanbiedernaam,
-    gd: &GegevensdienstId,
+    gd: &ScopeGegevensdienstId,
     now: SystemTime,
     token_latency: Option<&mut Duration>,
 ) -> bool {

@@ -15,7 +15,7 @@ use crate::server::{
     ResourceAccess, ResourceError, Session, TokenOutcome,
 };
 use crate::store::TokenStore;
-use crate::types::{ClientId, GegevensdienstId, Zorgaanbiedernaam};
+use crate::{ClientId, ScopeGegevensdienstId, Zorgaanbiedernaam};
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -131,7 +131,7 @@ where
         &self,
         authorization: Option<String>,
         zorgaanbieder: Zorgaanbiedernaam,
-        gegevensdienst: GegevensdienstId,
+        gegevensdienst: ScopeGegevensdienstId,
         interaction: Interaction,
         now: SystemTime,
     ) -> Result<Result<ResourceAccess, ResourceError>, TaskFailed> {

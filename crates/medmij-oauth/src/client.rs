@@ -5,7 +5,7 @@
 use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::server::ErrorCase;
 use crate::store::LIFETIME;
-use crate::types::{ClientId, Scope, ScopeForm, State};
+use crate::{ClientId, Scope, ScopeForm, State};
 use std::fmt;
 use std::time::SystemTime;
 use url::Url;
@@ -168,7 +168,7 @@ impl<R: RandomSource> Client<R> {
             .append_pair("response_type", "code")
             .append_pair("client_id", self.client_id.as_str())
             .append_pair("redirect_uri", &self.redirect_uri)
-            .append_pair("scope", &scope.to_string())
+            .append_pair("scope", scope.as_str())
             .append_pair("state", state.as_str());
         Ok((
             url.into(),
@@ -242,7 +242,7 @@ impl<'de> serde::Deserialize<'de> for PendingAuthorization {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let r = PendingRepr::deserialize(d)?;
-        let client_id = ClientId::parse(&r.client_id).map_err(D::Error::custom)?;
+        let client_id = ClientId::new(&r.client_id).map_err(D::Error::custom)?;
         if !own_redirect_uri(&client_id, &r.redirect_uri) {
             return Err(D::Error::custom(
                 "redirect_uri fails the MedMij OAUTH-4 check",

@@ -13,9 +13,9 @@
 //! [`Session`]: crate::Session
 //! [`PendingAuthorization`]: crate::PendingAuthorization
 
+use crate::ClientId;
 use crate::secret::{FlowId, RandomSource, SecretHash};
 use crate::store::later;
-use crate::types::ClientId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cmp::Reverse;
@@ -430,7 +430,7 @@ pub struct Resumed<T> {
 ///
 /// let flows = PendingFlows::new(MemoryFlowStore::default(), FlowLimits::default());
 /// let owner = FlowOwner {
-///     client_id: ClientId::parse("pgo.example.nl").unwrap(),
+///     client_id: ClientId::new("pgo.example.nl").unwrap(),
 ///     source: "192.0.2.7".parse().unwrap(),
 /// };
 /// let now = SystemTime::now();

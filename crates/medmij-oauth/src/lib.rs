@@ -26,10 +26,10 @@
 //! use std::time::{Duration, SystemTime};
 //!
 //! // The server's own offer, and the OCL (a trait; here a fixed list).
-//! let za = Zorgaanbiedernaam::parse("umcharderwijk@medmij").unwrap();
-//! let gd = GegevensdienstId::parse("1").unwrap();
+//! let za = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
+//! let gd = ScopeGegevensdienstId::new("1").unwrap();
 //! let config = ServerConfig::new().offer(za.clone(), gd.clone(), UseCase::Verzamelen);
-//! let pgo = ClientId::parse("pgo.example.nl").unwrap();
+//! let pgo = ClientId::new("pgo.example.nl").unwrap();
 //! let ocl = StaticClientRegistry::new().with_client(pgo.clone(), None);
 //! let server = AuthorizationServer::new(config, ocl, MemoryStore::new());
 //! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
@@ -96,7 +96,7 @@
 //! use medmij_oauth::*;
 //! use std::time::SystemTime;
 //!
-//! let pgo = Client::new(ClientId::parse("pgo.example.nl").unwrap(), "https://pgo.example.nl/cb")
+//! let pgo = Client::new(ClientId::new("pgo.example.nl").unwrap(), "https://pgo.example.nl/cb")
 //!     .unwrap();
 //! let scope = Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap();
 //! let (url, pending) = pgo
@@ -225,6 +225,10 @@ pub use flow::{
     DEFAULT_FLOWS_TOTAL, DEFAULT_RETRY_AFTER, FlowError, FlowLimit, FlowLimits, FlowOwner,
     FlowStore, MemoryFlowStore, PendingFlows, Resumed, StoredFlow,
 };
+/// The MedMij nouns of medmij-types that this crate's API speaks, re-exported.
+pub use medmij_types::{
+    ClientId, Scope, ScopeError, ScopeForm, ScopeGegevensdienstId, UseCase, Zorgaanbiedernaam,
+};
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
 #[cfg(feature = "postgres")]
@@ -243,7 +247,4 @@ pub use store::{
     CODE_RETENTION, CodeRecord, LIFETIME, MemoryStore, Redemption, StoreError, TokenRecord,
     TokenStore,
 };
-pub use types::{
-    ClientId, GegevensdienstId, Scope, ScopeError, ScopeForm, State, Subject, UseCase, ValueError,
-    Zorgaanbiedernaam,
-};
+pub use types::{State, Subject, ValueError};

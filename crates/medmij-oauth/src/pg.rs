@@ -20,7 +20,7 @@ use crate::secret::SecretHash;
 use crate::store::{
     CODE_RETENTION, CodeRecord, LIFETIME, Redemption, StoreError, TokenRecord, TokenStore,
 };
-use crate::types::{ClientId, Scope, ScopeForm, Subject, UseCase};
+use crate::{ClientId, Scope, ScopeForm, Subject, UseCase};
 use postgres::{Client, NoTls, Statement};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -346,7 +346,7 @@ impl TokenStore for PgStore {
         match old_state {
             0 => {
                 let record = CodeRecord {
-                    client_id: ClientId::parse(row.try_get(0).map_err(backend)?)
+                    client_id: ClientId::new(row.try_get(0).map_err(backend)?)
                         .map_err(|_| bad_row("client_id"))?,
                     redirect_uri: row.try_get::<_, &str>(1).map_err(backend)?.into(),
                     scope: Scope::parse(row.try_get(2).map_err(backend)?, ScopeForm::Multiple)
@@ -420,7 +420,7 @@ impl TokenStore for PgStore {
             return Ok(None);
         };
         Ok(Some(TokenRecord {
-            client_id: ClientId::parse(row.try_get(0).map_err(backend)?)
+            client_id: ClientId::new(row.try_get(0).map_err(backend)?)
                 .map_err(|_| bad_row("client_id"))?,
             scope: Scope::parse(row.try_get(1).map_err(backend)?, ScopeForm::Multiple)
                 .map_err(|_| bad_row("scope"))?,

@@ -11,12 +11,12 @@
 //! Like [`PgStore`](crate::PgStore) this uses the blocking `postgres` client: from async
 //! code call it through [`run_blocking`](crate::run_blocking) (feature `tokio`).
 
+use crate::ClientId;
 use crate::flow::{
     Admission, Busy, FlowError, FlowLimit, FlowLimits, FlowOwner, FlowStore, StoredFlow,
 };
 use crate::pg::{close_off_runtime, nanos, time, valid_prefix};
 use crate::secret::SecretHash;
-use crate::types::ClientId;
 use postgres::{Client, NoTls};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -275,7 +275,7 @@ impl FlowStore for PgFlowStore {
         }
         let corrupt = |what: &str| FlowError::Corrupt(format!("stored {what} is not valid"));
         let client_id =
-            ClientId::parse(row.try_get(0).map_err(backend)?).map_err(|_| corrupt("client_id"))?;
+            ClientId::new(row.try_get(0).map_err(backend)?).map_err(|_| corrupt("client_id"))?;
         let source: IpAddr = row
             .try_get::<_, &str>(1)
             .map_err(backend)?

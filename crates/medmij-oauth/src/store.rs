@@ -2,7 +2,7 @@
 //! with atomic single-use redemption (OAUTH-8) and expiry (OAUTH-7).
 
 use crate::secret::SecretHash;
-use crate::types::{ClientId, Scope, Subject, UseCase};
+use crate::{ClientId, Scope, Subject, UseCase};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};

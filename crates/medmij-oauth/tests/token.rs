@@ -92,7 +92,7 @@ fn code_is_retired_whatever_the_outcome() {
 fn code_is_bound_to_its_client() {
     let s = server();
     let code = code_for(&s, "umcharderwijk~1", t0());
-    let other = ClientId::parse(OTHER_CLIENT).unwrap();
+    let other = ClientId::new(OTHER_CLIENT).unwrap();
     let body = token_body(&code).replace(
         "client_id=pgo.example.nl",
         "client_id=andere-pgo.example.com",
@@ -105,7 +105,7 @@ fn code_is_bound_to_its_client() {
     assert_eq!(error_of(&out), (401, "invalid_client".into()));
     // mTLS identity not on the OCL (OAUTH-3).
     let code = code_for(&s, "umcharderwijk~1", t0());
-    let stranger = ClientId::parse("vreemd.example.org").unwrap();
+    let stranger = ClientId::new("vreemd.example.org").unwrap();
     let body = token_body(&code).replace("&client_id=pgo.example.nl", "");
     assert_eq!(
         error_of(&s.token(Some(FORM_CONTENT_TYPE), &body, &stranger, t0())),

@@ -19,8 +19,8 @@ use medmij_consent::{
 };
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
-    AccessGrant, Client, ClientId, GegevensdienstId, PendingAuthorization, PersonMessage, Scope,
-    TokenRequest, Zorgaanbiedernaam,
+    AccessGrant, Client, ClientId, PendingAuthorization, PersonMessage, Scope,
+    ScopeGegevensdienstId, TokenRequest, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
@@ -188,10 +188,7 @@ impl PgoGw {
         trace: Arc<Trace>,
         limits: &super::Limits,
     ) -> Result<Self, DemoError> {
-        let client = Client::new(
-            ClientId::parse(PGO_HOST)?,
-            &format!("https://{PGO_HOST}/cb"),
-        )?;
+        let client = Client::new(ClientId::new(PGO_HOST)?, &format!("https://{PGO_HOST}/cb"))?;
         Ok(PgoGw {
             client,
             lists,
@@ -541,7 +538,7 @@ impl PgoGw {
             StartRefusal::bad("Deze zorgaanbieder biedt deze gegevensdienst niet aan via MedMij.")
         })?;
         let (Ok(za_name), Ok(gd_id)) =
-            (Zorgaanbiedernaam::parse(&za), GegevensdienstId::parse(&gd))
+            (Zorgaanbiedernaam::new(&za), ScopeGegevensdienstId::new(&gd))
         else {
             return Err(StartRefusal::bad(
                 "Onbekende zorgaanbieder of gegevensdienst.",
@@ -691,9 +688,9 @@ impl PgoGw {
         let record = ConsentRecord::received_by_pgo(
             kind,
             FlowId::new(sid.clone())?,
-            received.scope.as_str().parse::<medmij_consent::Scope>()?,
-            medmij_consent::ClientId::new(PGO_HOST)?,
-            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
+            received.scope.clone(),
+            self.client.client_id().clone(),
+            received.scope.zorgaanbieder().clone(),
             received.at,
         );
         self.log

@@ -23,9 +23,9 @@ use medmij_consent::{
 };
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::{
-    AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome,
-    GegevensdienstId, Interaction, InvalidRequest, MemoryStore, ServerConfig, Session, Subject,
-    TokenEvent, UseCase, Zorgaanbiedernaam,
+    AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome, Interaction,
+    InvalidRequest, MemoryStore, ScopeGegevensdienstId, ServerConfig, Session, Subject, TokenEvent,
+    UseCase, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
@@ -125,7 +125,7 @@ impl ClientRegistry for OclRegistry {
             .current()
             .is_some_and(|i| i.list().contains(client.as_str()))
     }
-    fn may_use(&self, client: &ClientId, gegevensdienst: &GegevensdienstId) -> Option<bool> {
+    fn may_use(&self, client: &ClientId, gegevensdienst: &ScopeGegevensdienstId) -> Option<bool> {
         let cur = self.0.current()?;
         let ids = cur.list().get(client.as_str())?.gegevensdiensten()?;
         Some(ids.iter().any(|i| i.as_str() == gegevensdienst.as_str()))
@@ -221,9 +221,9 @@ pub(crate) struct ZaGw {
     log: AuditLog,
     trace: Arc<Trace>,
     za: Zorgaanbiedernaam,
-    gd: GegevensdienstId,
+    gd: ScopeGegevensdienstId,
     lezer: Zorgaanbiedernaam,
-    gd_delen: GegevensdienstId,
+    gd_delen: ScopeGegevensdienstId,
     /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
     no_data: AtomicBool,
     /// Handshake refusals being appended to the log right now.
@@ -245,10 +245,10 @@ impl ZaGw {
         trace: Arc<Trace>,
         limits: &super::Limits,
     ) -> Result<Self, DemoError> {
-        let za = Zorgaanbiedernaam::parse(ZORGAANBIEDER)?;
-        let gd = GegevensdienstId::parse(GEGEVENSDIENST)?;
-        let lezer = Zorgaanbiedernaam::parse(LEZER)?;
-        let gd_delen = GegevensdienstId::parse(GEGEVENSDIENST_DELEN)?;
+        let za = Zorgaanbiedernaam::new(ZORGAANBIEDER)?;
+        let gd = ScopeGegevensdienstId::new(GEGEVENSDIENST)?;
+        let lezer = Zorgaanbiedernaam::new(LEZER)?;
+        let gd_delen = ScopeGegevensdienstId::new(GEGEVENSDIENST_DELEN)?;
         let config = ServerConfig::new()
             .offer(za.clone(), gd.clone(), UseCase::Verzamelen)
             .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen);
@@ -985,11 +985,11 @@ impl ZaGw {
             .ask(ConsentRequest {
                 kind,
                 flow: flow_id.clone(),
-                scope: scope.as_str().parse::<medmij_consent::Scope>()?,
-                client: medmij_consent::ClientId::new(client.as_str())?,
-                zorgaanbieder: medmij_consent::Zorgaanbiedernaam::new(
-                    scope.zorgaanbieder().as_str(),
-                )?,
+                // One vocabulary (medmij-types): the values cross from
+                // medmij-oauth to medmij-consent as they are.
+                scope: scope.clone(),
+                client: client.clone(),
+                zorgaanbieder: scope.zorgaanbieder().clone(),
                 csrf: p.csrf.clone(),
                 asked_at: now,
             })?;
@@ -1189,7 +1189,7 @@ impl ZaGw {
     ) -> R {
         let now = self.now();
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
-        let Some(client) = peer.first().and_then(|n| ClientId::parse(n).ok()) else {
+        let Some(client) = peer.first().and_then(|n| ClientId::new(n).ok()) else {
             // Not reachable over the mTLS back channel; refused all the same.
             self.log
                 .record_from(

@@ -8,7 +8,7 @@ use super::session::{Session, Stage};
 use crate::form::{BUF_LEN, Field};
 use crate::secret::RandomSource;
 use crate::store::TokenStore;
-use crate::types::{ClientId, Scope, ScopeError, ScopeForm, State, UseCase};
+use crate::{ClientId, Scope, ScopeError, ScopeForm, State, UseCase};
 use std::sync::Arc;
 
 /// The cause of an invalid authorization request (MedMij OAUTH-12 case 1).
@@ -171,7 +171,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         // Client and redirect first: until both are known good, nothing may be redirected
         // (MedMij OAUTH-4).
         let client_id = client_id.ok_or(invalid(Missing("client_id")))?;
-        let client_id = ClientId::parse(&client_id.decode()).map_err(|_| invalid(BadClientId))?;
+        let client_id = ClientId::new(&client_id.decode()).map_err(|_| invalid(BadClientId))?;
         if !self.clients.is_listed(&client_id) {
             return Err(invalid(UnknownClient));
         }
@@ -279,7 +279,7 @@ pub(super) fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
     let Some(rest) = raw
         .as_bytes()
         .strip_prefix(b"https://")
-        .and_then(|r| r.strip_prefix(client.as_bytes()))
+        .and_then(|r| r.strip_prefix(client.as_str().as_bytes()))
     else {
         return false;
     };

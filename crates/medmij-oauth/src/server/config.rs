@@ -1,16 +1,16 @@
 //! The server's own offer and options.
 
 use super::registry::FastMap;
-use crate::types::{GegevensdienstId, Scope, UseCase, Zorgaanbiedernaam};
+use crate::{Scope, ScopeGegevensdienstId, UseCase, Zorgaanbiedernaam};
 
 /// The server's own offer and options: which Gegevensdiensten of which Zorgaanbieders this
 /// authorization server serves, each as Verzamelen (Bron) or Delen (Lezer).
 #[derive(Debug, Clone, Default)]
 pub struct ServerConfig {
-    pub(super) offer: FastMap<(Zorgaanbiedernaam, GegevensdienstId), UseCase>,
+    pub(super) offer: FastMap<(Zorgaanbiedernaam, ScopeGegevensdienstId), UseCase>,
     /// Every offered pair as a ready single-pair scope, keyed by its text: the common request
     /// is answered without parsing or allocating a scope.
-    pub(super) single: FastMap<String, (Scope, GegevensdienstId, UseCase)>,
+    pub(super) single: FastMap<String, (Scope, ScopeGegevensdienstId, UseCase)>,
     pub(super) multiple_pairs: bool,
 }
 
@@ -24,7 +24,7 @@ impl ServerConfig {
     pub fn offer(
         mut self,
         zorgaanbieder: Zorgaanbiedernaam,
-        gegevensdienst: GegevensdienstId,
+        gegevensdienst: ScopeGegevensdienstId,
         use_case: UseCase,
     ) -> Self {
         let scope = Scope::single(zorgaanbieder.clone(), gegevensdienst.clone());
@@ -43,7 +43,11 @@ impl ServerConfig {
         self
     }
 
-    pub(super) fn use_case(&self, z: &Zorgaanbiedernaam, g: &GegevensdienstId) -> Option<UseCase> {
+    pub(super) fn use_case(
+        &self,
+        z: &Zorgaanbiedernaam,
+        g: &ScopeGegevensdienstId,
+    ) -> Option<UseCase> {
         // Avoid cloning for the lookup: the offer is small and the key is a pair of Strings.
         self.offer
             .iter()

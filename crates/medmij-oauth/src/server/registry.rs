@@ -1,7 +1,7 @@
 //! The OCL as the authorization server asks it (MedMij OAUTH-3): the [`ClientRegistry`] seam
 //! and a fixed implementation.
 
-use crate::types::{ClientId, GegevensdienstId};
+use crate::{ClientId, ScopeGegevensdienstId};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -14,7 +14,7 @@ pub trait ClientRegistry {
     /// Whether this client may use this Gegevensdienst. `None` means the list release in force
     /// does not say (release 2 of the OCL has no such field): then the server's own offer
     /// decides. `Some(false)` refuses the request (MedMij OAUTH-12 case 1).
-    fn may_use(&self, client: &ClientId, gegevensdienst: &GegevensdienstId) -> Option<bool> {
+    fn may_use(&self, client: &ClientId, gegevensdienst: &ScopeGegevensdienstId) -> Option<bool> {
         let _ = (client, gegevensdienst);
         None
     }
@@ -24,7 +24,7 @@ impl<T: ClientRegistry + ?Sized> ClientRegistry for &T {
     fn is_listed(&self, client: &ClientId) -> bool {
         (**self).is_listed(client)
     }
-    fn may_use(&self, client: &ClientId, gegevensdienst: &GegevensdienstId) -> Option<bool> {
+    fn may_use(&self, client: &ClientId, gegevensdienst: &ScopeGegevensdienstId) -> Option<bool> {
         (**self).may_use(client, gegevensdienst)
     }
 }
@@ -33,7 +33,7 @@ impl<T: ClientRegistry + ?Sized> ClientRegistry for std::sync::Arc<T> {
     fn is_listed(&self, client: &ClientId) -> bool {
         (**self).is_listed(client)
     }
-    fn may_use(&self, client: &ClientId, gegevensdienst: &GegevensdienstId) -> Option<bool> {
+    fn may_use(&self, client: &ClientId, gegevensdienst: &ScopeGegevensdienstId) -> Option<bool> {
         (**self).may_use(client, gegevensdienst)
     }
 }
@@ -88,7 +88,7 @@ impl Hasher for FastHasher {
 /// A fixed [`ClientRegistry`]: hostnames, each optionally with the Gegevensdiensten it may use.
 #[derive(Debug, Clone, Default)]
 pub struct StaticClientRegistry {
-    clients: FastMap<ClientId, Option<Vec<GegevensdienstId>>>,
+    clients: FastMap<ClientId, Option<Vec<ScopeGegevensdienstId>>>,
 }
 
 impl StaticClientRegistry {
@@ -98,7 +98,11 @@ impl StaticClientRegistry {
     }
 
     /// Lists a client; `allowed` is `None` when the list release does not say.
-    pub fn with_client(mut self, client: ClientId, allowed: Option<Vec<GegevensdienstId>>) -> Self {
+    pub fn with_client(
+        mut self,
+        client: ClientId,
+        allowed: Option<Vec<ScopeGegevensdienstId>>,
+    ) -> Self {
         self.clients.insert(client, allowed);
         self
     }
@@ -108,7 +112,7 @@ impl ClientRegistry for StaticClientRegistry {
     fn is_listed(&self, client: &ClientId) -> bool {
         self.clients.contains_key(client)
     }
-    fn may_use(&self, client: &ClientId, gegevensdienst: &GegevensdienstId) -> Option<bool> {
+    fn may_use(&self, client: &ClientId, gegevensdienst: &ScopeGegevensdienstId) -> Option<bool> {
         self.clients
             .get(client)?
             .as_ref()

@@ -4,7 +4,7 @@ use super::AuthorizationServer;
 use super::registry::ClientRegistry;
 use crate::secret::{AccessToken, RandomSource};
 use crate::store::TokenStore;
-use crate::types::{ClientId, GegevensdienstId, Scope, Subject, UseCase, Zorgaanbiedernaam};
+use crate::{ClientId, Scope, ScopeGegevensdienstId, Subject, UseCase, Zorgaanbiedernaam};
 use std::time::SystemTime;
 
 /// The kind of resource interaction (MedMij OAUTH-13): Verzamelen reads, Delen writes.
@@ -157,7 +157,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         &self,
         authorization: Option<&str>,
         zorgaanbieder: &Zorgaanbiedernaam,
-        gegevensdienst: &GegevensdienstId,
+        gegevensdienst: &ScopeGegevensdienstId,
         interaction: Interaction,
         now: SystemTime,
     ) -> Result<ResourceAccess, ResourceError> {

@@ -6,7 +6,7 @@ use super::authorize::AuthorizationRequest;
 use super::registry::ClientRegistry;
 use crate::secret::{Code, RandomSource};
 use crate::store::{CodeRecord, StoreError, TokenStore};
-use crate::types::{ClientId, Scope, Subject, UseCase};
+use crate::{ClientId, Scope, Subject, UseCase};
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -454,15 +454,14 @@ impl<'de> serde::Deserialize<'de> for Session {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let r = SessionRepr::deserialize(d)?;
-        let client_id = ClientId::parse(&r.client_id).map_err(D::Error::custom)?;
+        let client_id = ClientId::new(&r.client_id).map_err(D::Error::custom)?;
         if !super::authorize::check_redirect_uri(&r.redirect_uri, &client_id) {
             return Err(D::Error::custom(
                 "redirect_uri fails the MedMij OAUTH-4 check",
             ));
         }
-        let scope =
-            Scope::parse(&r.scope, crate::types::ScopeForm::Multiple).map_err(D::Error::custom)?;
-        let state = crate::types::State::parse(&r.state).map_err(D::Error::custom)?;
+        let scope = Scope::parse(&r.scope, crate::ScopeForm::Multiple).map_err(D::Error::custom)?;
+        let state = crate::State::parse(&r.state).map_err(D::Error::custom)?;
         let subject = r
             .subject
             .map(Subject::new)

@@ -7,7 +7,7 @@ use super::registry::ClientRegistry;
 use crate::form::{BUF_LEN, Field};
 use crate::secret::{AccessToken, Code, RandomSource, SecretHash};
 use crate::store::{LIFETIME, Redemption, StoreError, TokenRecord, TokenStore};
-use crate::types::{ClientId, Scope, Subject};
+use crate::{ClientId, Scope, Subject};
 use std::fmt;
 use std::time::SystemTime;
 
@@ -383,7 +383,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             );
         }
         if let Some(id) = client_id
-            && id.decode().as_bytes() != client.as_bytes()
+            && id.decode().as_bytes() != client.as_str().as_bytes()
         {
             return refuse(
                 TokenErrorCode::InvalidClient,
@@ -456,14 +456,14 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
 mod tests {
     use super::*;
     use crate::secret::ThreadRandom;
-    use crate::types::{GegevensdienstId, ScopeForm, Zorgaanbiedernaam};
+    use crate::{ScopeForm, ScopeGegevensdienstId, Zorgaanbiedernaam};
     use proptest::prelude::*;
 
     #[test]
     fn token_bodies_are_what_serde_json_writes() {
-        let za = Zorgaanbiedernaam::parse("umcharderwijk@medmij").unwrap();
+        let za = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
         let scopes = [
-            Scope::single(za.clone(), GegevensdienstId::parse("4").unwrap()),
+            Scope::single(za.clone(), ScopeGegevensdienstId::new("4").unwrap()),
             Scope::parse(
                 "umcharderwijk~1 umcharderwijk~3 umcharderwijk~!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
                 ScopeForm::Multiple,

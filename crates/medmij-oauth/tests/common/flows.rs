@@ -16,7 +16,7 @@ pub fn small_limits() -> FlowLimits {
 
 pub fn owner(client: &str, source: &str) -> FlowOwner {
     FlowOwner {
-        client_id: ClientId::parse(client).unwrap(),
+        client_id: ClientId::new(client).unwrap(),
         source: source.parse::<IpAddr>().unwrap(),
     }
 }

@@ -18,15 +18,15 @@ pub fn t0() -> SystemTime {
 }
 
 pub fn client() -> ClientId {
-    ClientId::parse(CLIENT).unwrap()
+    ClientId::new(CLIENT).unwrap()
 }
 
 pub fn za() -> Zorgaanbiedernaam {
-    Zorgaanbiedernaam::parse(ZA).unwrap()
+    Zorgaanbiedernaam::new(ZA).unwrap()
 }
 
-pub fn gd(id: &str) -> GegevensdienstId {
-    GegevensdienstId::parse(id).unwrap()
+pub fn gd(id: &str) -> ScopeGegevensdienstId {
+    ScopeGegevensdienstId::new(id).unwrap()
 }
 
 pub fn config() -> ServerConfig {
@@ -40,7 +40,7 @@ pub fn config() -> ServerConfig {
 pub fn registry() -> StaticClientRegistry {
     StaticClientRegistry::new()
         .with_client(client(), None)
-        .with_client(ClientId::parse(OTHER_CLIENT).unwrap(), Some(vec![gd("1")]))
+        .with_client(ClientId::new(OTHER_CLIENT).unwrap(), Some(vec![gd("1")]))
 }
 
 pub type Server = AuthorizationServer<MemoryStore, StaticClientRegistry>;

@@ -168,9 +168,9 @@ struct Model {
 
 fn registry3() -> StaticClientRegistry {
     StaticClientRegistry::new()
-        .with_client(ClientId::parse(CLIENTS[0]).unwrap(), None)
+        .with_client(ClientId::new(CLIENTS[0]).unwrap(), None)
         .with_client(
-            ClientId::parse(CLIENTS[1]).unwrap(),
+            ClientId::new(CLIENTS[1]).unwrap(),
             Some(vec![gd("1"), gd("4")]),
         )
 }
@@ -405,7 +405,7 @@ pub fn run<S: TokenStore>(store: S, ops: Vec<Op>, seed: u64) -> Result<(), TestC
                 let out = server.token(
                     Some(FORM_CONTENT_TYPE),
                     &body,
-                    &ClientId::parse(CLIENTS[client]).unwrap(),
+                    &ClientId::new(CLIENTS[client]).unwrap(),
                     now,
                 );
                 let status = out.response.status();
@@ -432,7 +432,7 @@ pub fn run<S: TokenStore>(store: S, ops: Vec<Op>, seed: u64) -> Result<(), TestC
                             prop_assert_eq!(
                                 &out.event,
                                 &TokenEvent::Replay {
-                                    client_id: ClientId::parse(CLIENTS[client]).unwrap(),
+                                    client_id: ClientId::new(CLIENTS[client]).unwrap(),
                                     token_revoked: revoked
                                 }
                             );
@@ -495,7 +495,7 @@ pub fn run<S: TokenStore>(store: S, ops: Vec<Op>, seed: u64) -> Result<(), TestC
                 let out = server.token(
                     Some(FORM_CONTENT_TYPE),
                     &body,
-                    &ClientId::parse(CLIENTS[client]).unwrap(),
+                    &ClientId::new(CLIENTS[client]).unwrap(),
                     now,
                 );
                 prop_assert_ne!(out.response.status(), 200);
