@@ -11,6 +11,7 @@
 //! cargo run -p medmij-examples --example demo -- --expired-token   # OAUTH-7, case 7
 //! cargo run -p medmij-examples --example demo -- --stale-list      # LISTS-8, LISTS-9
 //! cargo run -p medmij-examples --example demo -- --no-login        # OAUTH-12 case 2
+//! cargo run -p medmij-examples --example demo -- --bsn-in-payload  # OAUTH-16
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -40,6 +41,7 @@ enum Mode {
     ExpiredToken,
     StaleList,
     NoLogin,
+    BsnInPayload,
 }
 
 #[tokio::main]
@@ -86,10 +88,11 @@ async fn main() -> ExitCode {
         ["--expired-token"] => Mode::ExpiredToken,
         ["--stale-list"] => Mode::StaleList,
         ["--no-login"] => Mode::NoLogin,
+        ["--bsn-in-payload"] => Mode::BsnInPayload,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -120,6 +123,25 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
     println!("== MedMij demo network: starting on 127.0.0.1 ==");
     let net = Network::start(true).await?;
     net.keep_dir(keep);
+    let special = match mode {
+        Mode::BsnInPayload => Some(bsn_in_payload(&net).await?),
+        _ => None,
+    };
+    if let Some(ok) = special {
+        println!();
+        let (za, pgo) = net.verify_logs().await?;
+        println!(
+            "NEN 7513 logs verify (hash chain + signed checkpoints): ZA GW {za} events, PGO GW {pgo} events"
+        );
+        println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
+        println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
+        println!("  {}", files_line(&net, keep));
+        return if ok {
+            Ok(())
+        } else {
+            Err("the flow did not end as the rules prescribe".into())
+        };
+    }
     match mode {
         Mode::NotWhitelisted => {
             println!("\n== A new Whitelist without the PGO GW ==");
@@ -226,12 +248,59 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
                 && run.error_description.as_deref() == Some("No such resources.")
         }
         Mode::ExpiredToken => run.collected.is_some() && expired_ok,
+        Mode::BsnInPayload => unreachable!("handled above"),
     };
     if ok {
         Ok(())
     } else {
         Err("the flow did not end as the rules prescribe".into())
     }
+}
+
+/// `--bsn-in-payload` (MedMij OAUTH-16): the ZA GW's back end puts the person's BSN
+/// in the Bundle. The ZA GW leaves it empty before sending, so the PGO GW stores a
+/// Bundle without it; then, played non-conforming, the ZA GW sends it along and the
+/// PGO GW refuses to store it; and a PGO GW that shares a Bundle with a BSN gets OAUTH-12
+/// case 8 from the Lezer. Every refusal is logged. Returns whether all three ended so.
+async fn bsn_in_payload(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== UCI Verzamelen: the back end puts the BSN in the Bundle ==");
+    net.za_puts_bsn_in_payload(true);
+    let first = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("person sees: {}", first.message);
+    println!(
+        "in plain words: the care provider's system put the person's citizen service number \
+         (BSN) in the data; the care provider's gateway removed it before sending, because no \
+         BSN may travel via MedMij (OAUTH-16)"
+    );
+
+    println!("\n== Again, with a ZA GW that forgets to empty the BSN (non-conforming) ==");
+    net.za_puts_bsn_in_payload(false);
+    let second = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!(
+        "ended with: {} {}",
+        second.error.as_deref().unwrap_or("-"),
+        second.error_description.as_deref().unwrap_or("")
+    );
+    println!("person sees: {}", second.message);
+
+    let mut third_ok = false;
+    if let Some(id) = &first.collected {
+        println!(
+            "\n== UCI Delen with a PGO GW that puts a BSN in what it shares (non-conforming) =="
+        );
+        net.pgo_shares_bsn();
+        let d = net.delen(id).await?;
+        println!("\n== Outcome ==");
+        println!("token obtained: {}; placed: {}", d.token_obtained, d.placed);
+        println!("person sees: {}", d.message);
+        third_ok = d.token_obtained && !d.placed;
+    }
+    Ok(first.collected.is_some()
+        && second.collected.is_none()
+        && second.error.as_deref() == Some("OAUTH-16")
+        && third_ok)
 }
 
 /// Runs `n` whole UCI Verzamelen flows on one network, `c` persons at a time (every

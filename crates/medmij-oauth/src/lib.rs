@@ -175,6 +175,7 @@
 //! one PostgreSQL database.
 
 mod client;
+pub mod fhir;
 mod form;
 #[cfg(feature = "postgres")]
 mod pg;

@@ -744,6 +744,44 @@ impl Network {
         );
     }
 
+    /// The ZA GW's back end puts the test person's BSN in the Bundle from now on
+    /// (MedMij OAUTH-16). With `strip` the ZA GW leaves it empty before sending, as the
+    /// rule says; without it the ZA GW plays a non-conforming Bron, so that the PGO GW's
+    /// refusal shows.
+    pub fn za_puts_bsn_in_payload(&self, strip: bool) {
+        self.za.set_bsn_in_payload(strip);
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-16",
+            if strip {
+                "back end switched to: a Patient with the BSN in the Bundle"
+            } else {
+                "back end switched to: a Patient with the BSN in the Bundle, and the ZA GW \
+                 no longer empties it (NON-CONFORMING, demo only)"
+            },
+        );
+    }
+
+    /// The PGO GW puts a BSN in every Bundle it shares from now on (a non-conforming
+    /// sender, demo only): the Lezer must refuse it as OAUTH-12 case 8 (MedMij
+    /// OAUTH-16).
+    pub fn pgo_shares_bsn(&self) {
+        self.pgo.set_share_with_bsn();
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-16",
+            "switched to: a BSN in every shared Bundle (NON-CONFORMING, demo only)",
+        );
+    }
+
+    /// The last requests that arrived at the ZA GW (front and back channel), oldest
+    /// first, each as `METHOD path?query body`: for checking that no person
+    /// identifier travels between the gateways (MedMij OAUTH-16). Bounded: the ZA GW
+    /// keeps the last 256.
+    pub fn za_received_requests(&self) -> Vec<String> {
+        self.za.received()
+    }
+
     /// The OCSP responder reports the PGO GW's certificate as revoked from now on:
     /// the ZA GW refuses its next handshake (MedMij TLS-3).
     pub fn revoke_pgo_certificate(&self) {

@@ -34,7 +34,7 @@ use super::lists::ZaLists;
 use super::net::cookie;
 use super::net::{self, PeerAddr, PeerNames};
 use super::trace::Trace;
-use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZORGAANBIEDER};
+use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST, ZORGAANBIEDER};
 
 /// The care provider's display name in the consent text (the DVZA's own relation
 /// with it, CONSENT-1).
@@ -226,6 +226,15 @@ pub(crate) struct ZaGw {
     gd_delen: GegevensdienstId,
     /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
     no_data: AtomicBool,
+    /// Demo switch: the back end puts the person's BSN in the Bundle (MedMij OAUTH-16).
+    bsn_in_payload: AtomicBool,
+    /// Whether the ZA GW leaves BSN elements empty before sending (MedMij OAUTH-16; on
+    /// by default, off only to play a non-conforming Bron).
+    strip_bsn: AtomicBool,
+    /// The last [`MAX_RECEIVED`] requests that arrived at this gateway (method, path,
+    /// query and body as text), for checks that no person identifier travels
+    /// (OAUTH-16).
+    received: Mutex<std::collections::VecDeque<String>>,
     /// Handshake refusals being appended to the log right now.
     refusals_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// See [`super::limits::MAX_PENDING_FLOWS`].
@@ -237,6 +246,14 @@ pub(crate) struct ZaGw {
 }
 
 type R = Result<Response, DemoError>;
+
+/// How many arrived requests the ZA GW keeps for [`ZaGw::received`] (a demo aid for
+/// the OAUTH-16 checks; a ring buffer, so memory stays bounded).
+pub(crate) const MAX_RECEIVED: usize = 256;
+
+/// The test person's BSN that the demo back end puts in a Bundle with
+/// `--bsn-in-payload` (a number that passes the elfproef, MedMij OAUTH-16).
+pub(crate) const TEST_BSN: &str = "999990019";
 
 impl ZaGw {
     pub(crate) fn new(
@@ -266,6 +283,9 @@ impl ZaGw {
             lezer,
             gd_delen,
             no_data: AtomicBool::new(false),
+            bsn_in_payload: AtomicBool::new(false),
+            strip_bsn: AtomicBool::new(true),
+            received: Mutex::default(),
             refusals_in_flight: Arc::default(),
             max_pending: std::sync::atomic::AtomicUsize::new(limits.max_pending_flows),
             max_per_source: limits.max_pending_per_source,
@@ -291,6 +311,32 @@ impl ZaGw {
     /// From now on the back end has no data of the person.
     pub(crate) fn set_no_data(&self) {
         self.no_data.store(true, Ordering::Relaxed);
+    }
+
+    /// From now on the back end puts the person's BSN in the Bundle it hands over
+    /// (MedMij OAUTH-16); with `strip` the ZA GW leaves it empty before sending, as it
+    /// must, without it the ZA GW plays a non-conforming Bron.
+    pub(crate) fn set_bsn_in_payload(&self, strip: bool) {
+        self.bsn_in_payload.store(true, Ordering::Relaxed);
+        self.strip_bsn.store(strip, Ordering::Relaxed);
+    }
+
+    /// Keeps what arrived (bounded to [`MAX_RECEIVED`]).
+    fn note_received(&self, method: &str, path: &str, query: &str, body: &[u8]) {
+        let mut r = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= MAX_RECEIVED {
+            r.pop_front();
+        }
+        r.push_back(format!(
+            "{method} {path}?{query} {}",
+            String::from_utf8_lossy(body)
+        ));
+    }
+
+    /// The requests that arrived, oldest first (at most [`MAX_RECEIVED`]).
+    pub(crate) fn received(&self) -> Vec<String> {
+        let r = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        r.iter().cloned().collect()
     }
 
     /// Sets how many flows may wait for a person at once.
@@ -681,6 +727,7 @@ impl ZaGw {
 
     async fn authorize(&self, query: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let now = self.now();
+        self.note_received("GET", "/oauth/authorize", query, b"");
         let session = match self.server.authorize(query) {
             Ok(s) => s,
             Err(inv) => {
@@ -1182,6 +1229,7 @@ impl ZaGw {
 
     async fn token(&self, peer: &PeerNames, body: &str, source: IpAddr) -> R {
         let now = self.now();
+        self.note_received("POST", "/oauth/token", "", body.as_bytes());
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
         let Some(client) = peer.first().and_then(|n| ClientId::parse(n).ok()) else {
             // Not reachable over the mTLS back channel; refused all the same.
@@ -1297,8 +1345,15 @@ impl ZaGw {
         Ok(net::no_store(resp))
     }
 
-    async fn resource(&self, headers: &HeaderMap, peer: &PeerNames, source: IpAddr) -> R {
+    async fn resource(
+        &self,
+        headers: &HeaderMap,
+        uri: &axum::http::Uri,
+        peer: &PeerNames,
+        source: IpAddr,
+    ) -> R {
         let now = self.now();
+        self.note_received("GET", uri.path(), uri.query().unwrap_or(""), b"");
         let auth = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
@@ -1307,7 +1362,12 @@ impl ZaGw {
             .check_resource(auth, &self.za, &self.gd, Interaction::Read, now)
         {
             Ok(access) => {
-                let bundle = fhir_bundle(access.subject.as_str());
+                let mut bundle = fhir_bundle(
+                    access.subject.as_str(),
+                    self.bsn_in_payload.load(Ordering::Relaxed),
+                );
+                self.leave_bsn_empty(&mut bundle, &access, source).await?;
+                let bundle = bundle.to_string();
                 self.log
                     .record_from(
                         Entry {
@@ -1350,9 +1410,111 @@ impl ZaGw {
         }
     }
 
+    /// The sender's duty of MedMij OAUTH-16: BSN elements left empty before the Bundle
+    /// leaves the ZA GW. What was emptied is traced and logged (LOG-1), never the
+    /// number itself (LOG-4).
+    async fn leave_bsn_empty(
+        &self,
+        bundle: &mut serde_json::Value,
+        access: &medmij_oauth::ResourceAccess,
+        source: IpAddr,
+    ) -> Result<(), DemoError> {
+        if !self.strip_bsn.load(Ordering::Relaxed) {
+            if medmij_oauth::fhir::check(bundle).is_err() {
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-16",
+                    "NON-CONFORMING (demo switch): the Bundle leaves with the BSN the back end \
+                     put in it",
+                );
+            }
+            return Ok(());
+        }
+        let emptied = medmij_oauth::fhir::strip(bundle)?;
+        if emptied.is_empty() {
+            return Ok(());
+        }
+        let paths = emptied
+            .iter()
+            .map(|f| f.path.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.log
+            .record_from(
+                Entry {
+                    event_type: "fhir.bsn.emptied",
+                    action: Action::Update,
+                    actor: (ZA_HOST.into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("Bundle", paths.clone()),
+                    outcome: Outcome::Success,
+                    detail: Some(format!(
+                        "OAUTH-16: {} BSN element(s) left empty before sending to {}",
+                        emptied.len(),
+                        access.client_id.as_str()
+                    )),
+                },
+                Some(source),
+            )
+            .await?;
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-16, LOG-1",
+            format!(
+                "the back end put a BSN in the Bundle ({paths}): left empty before sending; logged"
+            ),
+        );
+        Ok(())
+    }
+
+    /// A Lezer's answer to a payload that carries a BSN (MedMij OAUTH-16): OAUTH-12
+    /// case 8 (a FHIR OperationOutcome, issue code `incomplete`), logged (LOG-1).
+    async fn refuse_bsn(
+        &self,
+        e: &medmij_oauth::fhir::FhirError,
+        access: &medmij_oauth::ResourceAccess,
+        len: usize,
+        source: IpAddr,
+    ) -> R {
+        let case8 = medmij_oauth::ResourceError::backend_unavailable();
+        self.log
+            .record_from(
+                Entry {
+                    event_type: "fhir.write",
+                    action: Action::Create,
+                    actor: (access.client_id.as_str().into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("Bundle", format!("{len} bytes")),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("{e}; OAUTH-12 case 8: HTTP {}", case8.status())),
+                },
+                Some(source),
+            )
+            .await?;
+        self.trace.step(
+            "ZA GW (Lezer)",
+            "OAUTH-16, OAUTH-12 case 8, LOG-1",
+            format!(
+                "FHIR write REFUSED: {e}; answered case 8 (HTTP {}), logged",
+                case8.status()
+            ),
+        );
+        let oo = serde_json::json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{ "severity": "error", "code": "incomplete",
+                        "diagnostics": format!("{e} (OAUTH-12 case 8)") }]
+        });
+        Ok(net::no_store(net::typed(
+            case8.status(),
+            case8.content_type(),
+            oo.to_string(),
+        )))
+    }
+
     /// The Lezer's FHIR write endpoint (UCI Delen, MedMij OAUTH-13).
     async fn write(&self, headers: &HeaderMap, body: &[u8], peer: &PeerNames, source: IpAddr) -> R {
         let now = self.now();
+        self.note_received("POST", "/lezer/fhir/Bundle", "", body);
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         match self.server.check_resource(
             header("authorization"),
@@ -1389,6 +1551,13 @@ impl ZaGw {
                         "application/fhir+json",
                         oo.to_string(),
                     )));
+                }
+                // MedMij OAUTH-16: a Lezer refuses a payload that still carries a BSN
+                // (OAUTH-12 case 8) and logs the refusal.
+                if let Some(doc) = &doc
+                    && let Err(e) = medmij_oauth::fhir::check(doc)
+                {
+                    return self.refuse_bsn(&e, &access, body.len(), source).await;
                 }
                 // MedMij CONSENT-4: the provenance travels along with shared data.
                 let provenance = header("x-medmij-provenance").unwrap_or("").to_owned();
@@ -1526,9 +1695,10 @@ async fn back_read(
     State(me): St,
     Extension(peer): Extension<PeerNames>,
     Extension(PeerAddr(addr)): Peer,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let r = me.resource(&headers, &peer, addr.ip()).await;
+    let r = me.resource(&headers, &uri, &peer, addr.ip()).await;
     me.answer(r)
 }
 
@@ -1543,9 +1713,11 @@ async fn back_write(
     me.answer(r)
 }
 
-/// A small FHIR R4 searchset Bundle: the test person's medication overview.
-fn fhir_bundle(person: &str) -> String {
-    serde_json::json!({
+/// A small FHIR R4 searchset Bundle: the test person's medication overview. With
+/// `bsn`, the back end also puts a Patient with the test person's BSN in it (as an
+/// xIS would; MedMij OAUTH-16 makes the ZA GW leave it empty before sending).
+fn fhir_bundle(person: &str, bsn: bool) -> serde_json::Value {
+    let mut b = serde_json::json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "total": 1,
@@ -1566,6 +1738,20 @@ fn fhir_bundle(person: &str) -> String {
                 "dosage": [{ "text": "1 x per dag 1 tablet" }]
             }
         }]
-    })
-    .to_string()
+    });
+    if bsn && let Some(entries) = b["entry"].as_array_mut() {
+        entries.push(serde_json::json!({
+            "fullUrl": "urn:uuid:0b9d6c55-3f1e-4a7b-8d2c-5e6f7a8b9c0d",
+            "resource": {
+                "resourceType": "Patient",
+                "identifier": [{
+                    "system": medmij_oauth::fhir::BSN_SYSTEMS[0],
+                    "value": TEST_BSN
+                }],
+                "name": [{ "text": format!("test person {person}") }]
+            }
+        }));
+        b["total"] = serde_json::json!(2);
+    }
+    b
 }

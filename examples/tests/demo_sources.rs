@@ -1,0 +1,156 @@
+//! The source releases' rules in the demo network: no BSN in payloads (MedMij
+//! OAUTH-16), the ZA GW's serving duty (LISTS-13, LISTS-10, LISTS-4), publication and
+//! archives (LISTS-14, LISTS-11, LISTS-7).
+
+use medmij_examples::demo::{ConsentChoice, Network};
+
+/// MedMij OAUTH-16: no BSN travels between the gateways.
+mod oauth_16 {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn za_gw_empties_the_bsn_its_back_end_put_in_the_bundle() {
+        let net = Network::start(false).await.expect("network starts");
+        net.za_puts_bsn_in_payload(true);
+        let run = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        assert_eq!(run.error, None, "{:?}", run.error_description);
+        assert!(run.collected.is_some(), "the stripped Bundle is stored");
+        // What arrived at the PGO GW carried no BSN: the ZA GW logged the emptying.
+        let za = net.za_log().await.unwrap();
+        let emptied = za
+            .iter()
+            .find(|l| l.event_type == "fhir.bsn.emptied")
+            .expect("the emptying is logged");
+        assert!(
+            emptied.detail.as_deref().unwrap_or("").contains("OAUTH-16"),
+            "{emptied:?}"
+        );
+        assert!(
+            !format!("{za:?}").contains(medmij_examples_test_bsn()),
+            "LOG-4: the number itself is never logged"
+        );
+        let pgo = net.pgo_log().await.unwrap();
+        assert!(
+            pgo.iter()
+                .any(|l| l.event_type == "dossier.collect" && l.outcome == "success")
+        );
+        net.verify_logs().await.expect("logs verify");
+    }
+
+    /// The demo's test BSN (as the demo's back end uses it).
+    fn medmij_examples_test_bsn() -> &'static str {
+        "999990019"
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn pgo_gw_refuses_to_store_a_bundle_with_a_bsn_and_logs_it() {
+        let net = Network::start(false).await.expect("network starts");
+        net.za_puts_bsn_in_payload(false);
+        let run = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        assert!(run.token_obtained);
+        assert_eq!(run.collected, None, "OAUTH-16: not stored");
+        assert_eq!(run.error.as_deref(), Some("OAUTH-16"));
+        assert!(
+            run.error_description
+                .as_deref()
+                .unwrap_or("")
+                .contains("$.entry[1].resource.identifier[0]"),
+            "{:?}",
+            run.error_description
+        );
+        assert!(
+            run.message.contains("burgerservicenummer"),
+            "{}",
+            run.message
+        );
+        assert!(
+            run.final_page.contains("niet opgeslagen"),
+            "{}",
+            run.final_page
+        );
+        let pgo = net.pgo_log().await.unwrap();
+        let refused = pgo
+            .iter()
+            .find(|l| l.event_type == "dossier.collect")
+            .expect("logged");
+        assert_eq!(refused.outcome, "refused", "{refused:?}");
+        assert!(refused.detail.as_deref().unwrap().contains("OAUTH-16"));
+        assert!(!format!("{pgo:?}").contains(medmij_examples_test_bsn()));
+        net.verify_logs().await.expect("logs verify");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn lezer_answers_case_8_to_a_bundle_with_a_bsn_and_logs_it() {
+        let net = Network::start(false).await.expect("network starts");
+        let run = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        let id = run.collected.expect("collected");
+        net.pgo_shares_bsn();
+        let d = net.delen(&id).await.expect("flow runs");
+        assert!(d.token_obtained);
+        assert!(!d.placed, "OAUTH-16: the Lezer refuses");
+        assert!(d.message.contains("burgerservicenummer"), "{}", d.message);
+        let za = net.za_log().await.unwrap();
+        let write = za
+            .iter()
+            .find(|l| l.event_type == "fhir.write")
+            .expect("the refusal is logged");
+        assert_eq!(write.outcome, "refused");
+        let detail = write.detail.as_deref().unwrap();
+        assert!(
+            detail.contains("OAUTH-16") && detail.contains("case 8"),
+            "{detail}"
+        );
+        let pgo = net.pgo_log().await.unwrap();
+        let place = pgo
+            .iter()
+            .find(|l| l.event_type == "dossier.place")
+            .unwrap();
+        assert_eq!(place.outcome, "failure");
+        assert!(
+            place.detail.as_deref().unwrap().contains("OAUTH-16"),
+            "{place:?}"
+        );
+    }
+
+    /// The PGO GW puts no person identifier in any request (URL or body): every
+    /// request that reached the ZA GW in a whole Verzamelen and Delen, including
+    /// one where the ZA GW's back end had a BSN, is free of it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn requests_between_the_gateways_carry_no_person_identifier() {
+        let net = Network::start(false).await.expect("network starts");
+        net.za_puts_bsn_in_payload(true);
+        let run = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        let id = run.collected.expect("collected");
+        let d = net.delen(&id).await.expect("flow runs");
+        assert!(d.placed);
+        let got = net.za_received_requests();
+        assert!(
+            got.len() >= 6,
+            "authorize, token, read; authorize, token, write: {got:#?}"
+        );
+        assert!(got.iter().any(|r| r.starts_with("POST /lezer/fhir/Bundle")));
+        for r in &got {
+            assert!(!r.contains(medmij_examples_test_bsn()), "{r}");
+            assert!(
+                !r.contains("pgo-account"),
+                "the PGO's account id travels: {r}"
+            );
+            if let Some(body) = r.strip_prefix("POST /lezer/fhir/Bundle? ") {
+                let v: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+                assert_eq!(medmij_oauth::fhir::check(&v), Ok(()));
+            }
+        }
+    }
+}
