@@ -12,6 +12,7 @@
 //! cargo run -p medmij-examples --example demo -- --stale-list      # LISTS-8, LISTS-9
 //! cargo run -p medmij-examples --example demo -- --no-login        # OAUTH-12 case 2
 //! cargo run -p medmij-examples --example demo -- --bsn-in-payload  # OAUTH-16
+//! cargo run -p medmij-examples --example demo -- --withdrawn-service # LISTS-13, LISTS-10
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -42,6 +43,7 @@ enum Mode {
     StaleList,
     NoLogin,
     BsnInPayload,
+    WithdrawnService,
 }
 
 #[tokio::main]
@@ -89,10 +91,11 @@ async fn main() -> ExitCode {
         ["--stale-list"] => Mode::StaleList,
         ["--no-login"] => Mode::NoLogin,
         ["--bsn-in-payload"] => Mode::BsnInPayload,
+        ["--withdrawn-service"] => Mode::WithdrawnService,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -125,6 +128,7 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
     net.keep_dir(keep);
     let special = match mode {
         Mode::BsnInPayload => Some(bsn_in_payload(&net).await?),
+        Mode::WithdrawnService => Some(withdrawn_service(&net).await?),
         _ => None,
     };
     if let Some(ok) = special {
@@ -248,7 +252,7 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
                 && run.error_description.as_deref() == Some("No such resources.")
         }
         Mode::ExpiredToken => run.collected.is_some() && expired_ok,
-        Mode::BsnInPayload => unreachable!("handled above"),
+        Mode::BsnInPayload | Mode::WithdrawnService => unreachable!("handled above"),
     };
     if ok {
         Ok(())
@@ -301,6 +305,39 @@ async fn bsn_in_payload(net: &Network) -> Result<bool, DemoError> {
         && second.collected.is_none()
         && second.error.as_deref() == Some("OAUTH-16")
         && third_ok)
+}
+
+/// `--withdrawn-service` (MedMij LISTS-13, LISTS-10): MedMij Beheer publishes a ZAL
+/// without the Gegevensdienst; the ZA GW reports the difference with its
+/// configuration, serves a flow within the 3600 s grace, and refuses one after it as
+/// OAUTH-12 case 1. Returns whether both ended so.
+async fn withdrawn_service(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== MedMij Beheer publishes a ZAL without umcdemo@medmij's Gegevensdienst ==");
+    net.withdraw_service("2").await?;
+    println!("\n== UCI Verzamelen right after (within the 3600 s grace) ==");
+    let first = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("token obtained: {}", first.token_obtained);
+    println!("person sees: {}", first.message);
+
+    println!("\n== 3601 seconds later: UCI Verzamelen again ==");
+    net.advance_za_clock(std::time::Duration::from_secs(3601));
+    let second = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("token obtained: {}", second.token_obtained);
+    println!(
+        "ended with: {} (OAUTH-12 case 1: invalid_request, shown to the person directly)",
+        second.error.as_deref().unwrap_or("-")
+    );
+    println!(
+        "in plain words: the care provider stopped offering this data via MedMij; the gateway \
+         finished what was under way for an hour (LISTS-10), and now tells the person the \
+         request cannot be served, without sending them back to the PGO"
+    );
+    Ok(first.collected.is_some()
+        && second.collected.is_none()
+        && second.final_page.contains("invalid_request")
+        && second.final_page.contains("LISTS-13"))
 }
 
 /// Runs `n` whole UCI Verzamelen flows on one network, `c` persons at a time (every

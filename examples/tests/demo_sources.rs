@@ -2,7 +2,7 @@
 //! OAUTH-16), the ZA GW's serving duty (LISTS-13, LISTS-10, LISTS-4), publication and
 //! archives (LISTS-14, LISTS-11, LISTS-7).
 
-use medmij_examples::demo::{ConsentChoice, Network};
+use medmij_examples::demo::{ConsentChoice, List, Network};
 
 /// MedMij OAUTH-16: no BSN travels between the gateways.
 mod oauth_16 {
@@ -152,5 +152,84 @@ mod oauth_16 {
                 assert_eq!(medmij_oauth::fhir::check(&v), Ok(()));
             }
         }
+    }
+}
+
+/// MedMij LISTS-13, LISTS-10: the ZA GW serves what the ZAL in force lists at its
+/// endpoints, a withdrawn Gegevensdienst for 3600 s more, then answers case 1. (The
+/// exact boundary, 3600 s in and 3601 s out, is tested on the same function with a
+/// fixed clock in `demo::serving::lists_10`.)
+mod lists_13 {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn withdrawn_service_is_served_for_the_grace_then_refused_as_case_1() {
+        let net = Network::start(false).await.expect("network starts");
+        // The demo ZAL lists exactly what the ZA GW is configured to serve.
+        assert!(
+            net.trace()
+                .steps()
+                .iter()
+                .any(|s| s.text.contains("lists exactly the 2 Gegevensdienst(en)")),
+            "no LISTS-13 report at start"
+        );
+        assert!(net.za_log().await.unwrap().is_empty());
+
+        net.withdraw_service("2").await.expect("ZAL 2 installed");
+        assert_eq!(net.za_volgnummer_in_force(List::Zal).as_deref(), Some("2"));
+        let log = net.za_log().await.unwrap();
+        let diff: Vec<_> = log
+            .iter()
+            .filter(|l| l.event_type == "lists.zal.difference")
+            .collect();
+        assert_eq!(diff.len(), 1, "{log:#?}");
+        let d = diff[0].detail.as_deref().unwrap();
+        assert!(
+            d.starts_with(
+                "LISTS-13: umcdemo@medmij Gegevensdienst 4 is configured but not on the ZAL"
+            ),
+            "{d}"
+        );
+        // Reported once per ZAL version, not on every fetch.
+        net.refresh_za_lists().await.unwrap();
+        let again = net.za_log().await.unwrap();
+        assert_eq!(
+            again
+                .iter()
+                .filter(|l| l.event_type == "lists.zal.difference")
+                .count(),
+            1
+        );
+
+        // Within the grace: served.
+        let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        assert!(run.collected.is_some(), "{:?}", run.error);
+        net.advance_za_clock(Duration::from_secs(3590));
+        let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        assert!(run.collected.is_some(), "3590 s after: {:?}", run.error);
+
+        // After it: OAUTH-12 case 1, told to the person directly, logged.
+        net.advance_za_clock(Duration::from_secs(11));
+        let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        assert_eq!(run.collected, None);
+        assert!(!run.token_obtained);
+        assert!(
+            run.error.as_deref().unwrap().starts_with("HTTP 400"),
+            "{:?}",
+            run.error
+        );
+        assert!(
+            run.final_page.contains("invalid_request"),
+            "{}",
+            run.final_page
+        );
+        assert!(run.final_page.contains("LISTS-13"), "{}", run.final_page);
+        let log = net.za_log().await.unwrap();
+        assert!(
+            log.iter().any(|l| l.outcome == "refused"
+                && l.detail.as_deref().is_some_and(|d| d.contains("LISTS-13"))),
+            "{log:#?}"
+        );
     }
 }

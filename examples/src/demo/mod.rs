@@ -25,6 +25,7 @@ mod limits;
 mod lists;
 mod net;
 mod pgo_gw;
+mod serving;
 mod stelselnode;
 mod trace;
 mod za_gw;
@@ -70,12 +71,31 @@ pub const GEGEVENSDIENST_DELEN: &str = "4";
 /// The Lezer's Systeemrol (a FHIR write endpoint).
 pub const SYSTEEMROL_LEZER: &str = "MOV-FHIR-LEZER";
 
+/// The ZA GW's list archive, in [`Network::log_dir`]: one file per list version it
+/// installed, `ZAL-1.xml`, `OCL-1.xml`, … (MedMij LISTS-11).
+pub const ZA_ARCHIVE_DIR: &str = "za-gw.lists";
+/// The PGO GW's list archive, in [`Network::log_dir`] (MedMij LISTS-11).
+pub const PGO_ARCHIVE_DIR: &str = "pgo-gw.lists";
+
 /// How often each gateway fetches its lists from the Stelselnode (MedMij LISTS-8:
 /// the Whitelist at least hourly).
 pub const LIST_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// How often the ZA GW ends flows the person left (see [`FLOW_TIMEOUT`]).
 pub const FLOW_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The names of the files in `dir` (not starting with `.`), sorted.
+fn archive_files(dir: &std::path::Path) -> Result<Vec<String>, DemoError> {
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let name = e?.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
 
 /// Runs `job` every `interval` on the tokio runtime for as long as `target` lives.
 /// Failures are reported in the trace by the job itself; for list fetches the
@@ -337,12 +357,23 @@ impl Network {
         };
 
         // ZA GW.
-        let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
+        let za_lists = lists::ZaLists::new(
+            to_stelselnode(&za_cert, "ZA GW")?,
+            &dir.join(ZA_ARCHIVE_DIR),
+        )?;
         za_lists.refresh(&trace).await?;
         let za_whitelist = za_lists.whitelist();
         let za_log =
             audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32], &limits)?;
-        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone(), &limits)?);
+        let za = Arc::new(za_gw::ZaGw::new(
+            za_lists,
+            za_log,
+            trace.clone(),
+            &limits,
+            za_back_port,
+        )?);
+        // MedMij LISTS-13: what it serves against what the ZAL says.
+        za.check_offer().await?;
         // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1): a
         // refusal inside a back-channel handshake is handed to the server task,
         // which logs it once with the source address (see `handshake_failed`).
@@ -404,7 +435,10 @@ impl Network {
         );
 
         // PGO GW.
-        let pgo_lists = lists::PgoLists::new(to_stelselnode(&pgo_cert, "PGO GW")?);
+        let pgo_lists = lists::PgoLists::new(
+            to_stelselnode(&pgo_cert, "PGO GW")?,
+            &dir.join(PGO_ARCHIVE_DIR),
+        )?;
         pgo_lists.refresh(&trace).await?;
         let pgo_back = BackChannel::new(
             anchors()?,
@@ -862,6 +896,38 @@ impl Network {
         self.za.refresh_lists().await
     }
 
+    /// MedMij LISTS-13, LISTS-10: MedMij Beheer publishes ZAL version `volgnummer`
+    /// without the Gegevensdienst of [`ZORGAANBIEDER`] (the Zorgaanbieder leaves the
+    /// list), and the ZA GW fetches it at once; it reports and logs the difference with
+    /// its configuration, serves the Gegevensdienst for 3600 s more, then answers
+    /// OAUTH-12 case 1. The PGO GW keeps its ZAL until its own next fetch, so that its
+    /// requests still arrive.
+    pub async fn withdraw_service(&self, volgnummer: &str) -> Result<(), DemoError> {
+        let xml = lists::zal_xml(
+            lists::demo_zorgaanbieders(self.za_back_port, false)?,
+            volgnummer,
+        )?;
+        self.stelselnode.publish(List::Zal, xml);
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-1, LISTS-8",
+            format!(
+                "published ZAL version {volgnummer} without {ZORGAANBIEDER} Gegevensdienst \
+                 {GEGEVENSDIENST}"
+            ),
+        );
+        self.za.refresh_lists().await
+    }
+
+    /// Both gateways' list archives (MedMij LISTS-11): the files in the ZA GW's and in
+    /// the PGO GW's archive directory, sorted by name (`GNL-1.xml`, `OCL-1.xml`, …).
+    pub fn gateway_archives(&self) -> Result<(Vec<String>, Vec<String>), DemoError> {
+        Ok((
+            archive_files(&self.dir.join(ZA_ARCHIVE_DIR))?,
+            archive_files(&self.dir.join(PGO_ARCHIVE_DIR))?,
+        ))
+    }
+
     /// MedMij Beheer publishes a new version of `list` on the Stelselnode (any XML:
     /// the gateways validate it, LISTS-7). Gateways fetch it on their next refresh,
     /// or at once with [`Network::refresh_lists`].
@@ -895,6 +961,17 @@ impl Network {
             List::Zal => self.pgo.lists().volgnummer(list),
             _ => self.za.lists().volgnummer(list),
         }
+    }
+
+    /// The Volgnummer of `list` in force at the ZA GW (it fetches all four: the ZAL
+    /// for what it serves, MedMij LISTS-13).
+    pub fn za_volgnummer_in_force(&self, list: List) -> Option<String> {
+        self.za.lists().volgnummer(list)
+    }
+
+    /// Only the ZA GW fetches its lists now (the PGO GW keeps its versions).
+    pub async fn refresh_za_lists(&self) -> Result<(), DemoError> {
+        self.za.refresh_lists().await
     }
 
     /// Both gateways end the flows the person left for longer than [`FLOW_TIMEOUT`]

@@ -33,6 +33,7 @@ use super::limits::FLOW_TIMEOUT;
 use super::lists::ZaLists;
 use super::net::cookie;
 use super::net::{self, PeerAddr, PeerNames};
+use super::serving::{self, Difference, Offer};
 use super::trace::Trace;
 use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST, ZORGAANBIEDER};
 
@@ -231,6 +232,11 @@ pub(crate) struct ZaGw {
     /// Whether the ZA GW leaves BSN elements empty before sending (MedMij OAUTH-16; on
     /// by default, off only to play a non-conforming Bron).
     strip_bsn: AtomicBool,
+    /// What this gateway is configured to serve (checked against the ZAL in force,
+    /// MedMij LISTS-13).
+    offers: Vec<Offer>,
+    /// The ZAL Volgnummer whose differences with `offers` were last reported.
+    zal_checked: Mutex<Option<String>>,
     /// The last [`MAX_RECEIVED`] requests that arrived at this gateway (method, path,
     /// query and body as text), for checks that no person identifier travels
     /// (OAUTH-16).
@@ -261,8 +267,26 @@ impl ZaGw {
         log: AuditLog,
         trace: Arc<Trace>,
         limits: &super::Limits,
+        back_port: u16,
     ) -> Result<Self, DemoError> {
         let za = Zorgaanbiedernaam::parse(ZORGAANBIEDER)?;
+        let back = format!("https://{ZA_HOST}:{back_port}");
+        let offers = vec![
+            Offer {
+                naam: ZORGAANBIEDER.into(),
+                id: GEGEVENSDIENST.into(),
+                authorize: format!("https://{ZA_HOST}/oauth/authorize"),
+                token: format!("{back}/oauth/token"),
+                resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
+            },
+            Offer {
+                naam: LEZER.into(),
+                id: GEGEVENSDIENST_DELEN.into(),
+                authorize: format!("https://{ZA_HOST}/lezer/oauth/authorize"),
+                token: format!("{back}/oauth/token"),
+                resources: vec![(super::SYSTEEMROL_LEZER.into(), format!("{back}/lezer/fhir"))],
+            },
+        ];
         let gd = GegevensdienstId::parse(GEGEVENSDIENST)?;
         let lezer = Zorgaanbiedernaam::parse(LEZER)?;
         let gd_delen = GegevensdienstId::parse(GEGEVENSDIENST_DELEN)?;
@@ -286,6 +310,8 @@ impl ZaGw {
             bsn_in_payload: AtomicBool::new(false),
             strip_bsn: AtomicBool::new(true),
             received: Mutex::default(),
+            offers,
+            zal_checked: Mutex::new(None),
             refusals_in_flight: Arc::default(),
             max_pending: std::sync::atomic::AtomicUsize::new(limits.max_pending_flows),
             max_per_source: limits.max_pending_per_source,
@@ -504,9 +530,69 @@ impl ZaGw {
         self.flush_anonymous(true).await;
     }
 
-    /// Fetches the OCL, GNL and WHL again (MedMij LISTS-8).
+    /// Fetches the ZAL, OCL, GNL and WHL again (MedMij LISTS-8), then reports how what
+    /// it serves differs from a new ZAL (LISTS-13).
     pub(crate) async fn refresh_lists(&self) -> Result<(), DemoError> {
-        self.lists.refresh(&self.trace).await
+        let r = self.lists.refresh(&self.trace).await;
+        self.check_offer().await?;
+        r
+    }
+
+    /// MedMij LISTS-13: once per ZAL version, reports (trace) and logs (LOG-1) every
+    /// difference between what this gateway is configured to serve and what the ZAL
+    /// in force lists at its endpoints. Returns the differences found (empty when the
+    /// version was checked before).
+    pub(crate) async fn check_offer(&self) -> Result<Vec<Difference>, DemoError> {
+        let Some(zal) = self.lists.zal.current() else {
+            return Ok(Vec::new());
+        };
+        let volgnummer = zal.list().volgnummer().to_string();
+        {
+            let mut checked = self.zal_checked.lock().unwrap_or_else(|e| e.into_inner());
+            if checked.as_deref() == Some(volgnummer.as_str()) {
+                return Ok(Vec::new());
+            }
+            *checked = Some(volgnummer.clone());
+        }
+        let diffs = serving::differences(&self.offers, zal.list(), ZA_HOST);
+        if diffs.is_empty() {
+            self.trace.step(
+                "ZA GW",
+                "LISTS-13",
+                format!(
+                    "ZAL {volgnummer}: it lists exactly the {} Gegevensdienst(en) this gateway \
+                     is configured to serve, at its endpoints",
+                    self.offers.len()
+                ),
+            );
+        }
+        for d in &diffs {
+            self.trace.step(
+                "ZA GW",
+                "LISTS-13, LOG-1",
+                format!("ZAL {volgnummer} differs from the configuration: {d}; logged"),
+            );
+            self.log
+                .record(Entry {
+                    event_type: "lists.zal.difference",
+                    action: Action::Execute,
+                    actor: (ZA_HOST.into(), ActorKind::System),
+                    subject: None,
+                    object: Object::new("ZAL", volgnummer.clone()),
+                    outcome: Outcome::Failure,
+                    detail: Some(format!("LISTS-13: {d}")),
+                })
+                .await?;
+        }
+        Ok(diffs)
+    }
+
+    /// Whether this gateway serves Gegevensdienst `id` of `naam` at `now`: configured,
+    /// and listed at its endpoints by the ZAL in force or, for 3600 s, by the version
+    /// before (MedMij LISTS-13, LISTS-10).
+    fn serves(&self, naam: &str, id: &str, now: SystemTime) -> bool {
+        self.offers.iter().any(|o| o.naam == naam && o.id == id)
+            && serving::serves(&self.lists.zal, ZA_HOST, naam, id, now)
     }
 
     pub(crate) fn log(&self) -> &AuditLog {
@@ -744,6 +830,29 @@ impl ZaGw {
                 return Ok(net::html(status, html));
             }
         };
+        // MedMij LISTS-13, LISTS-10: only what the ZAL in force (or, for 3600 s, the
+        // version before) lists at this gateway; otherwise OAUTH-12 case 1.
+        let scope = session.request().scope();
+        let naam = scope.zorgaanbieder().as_str().to_owned();
+        if let Some(gd) = scope
+            .gegevensdiensten()
+            .iter()
+            .find(|gd| !self.serves(&naam, gd.as_str(), now))
+        {
+            let why = format!(
+                "the ZAL in force does not list Gegevensdienst {} of {naam} at this gateway \
+                 (MedMij LISTS-13)",
+                gd.as_str()
+            );
+            self.trace.step(
+                "ZA GW",
+                "OAUTH-12 case 1, LISTS-13, LISTS-10",
+                format!("invalid authorization request: {why}"),
+            );
+            self.refuse_anonymous(source, "oauth.authorize", why.clone())
+                .await;
+            return Ok(net::html(400, not_served_page(&why)));
+        }
         let delen = session.request().use_case() == UseCase::Delen;
         let client = session.request().client_id().as_str().to_owned();
         let scope_text = session.request().scope().to_string();
@@ -1711,6 +1820,24 @@ async fn back_write(
 ) -> Response {
     let r = me.write(&headers, &body, &peer, addr.ip()).await;
     me.answer(r)
+}
+
+/// The OAUTH-12 case 1 page for a request the ZAL no longer covers: the same words
+/// as medmij-oauth's case 1 page, shown to the person directly (no redirect).
+fn not_served_page(why: &str) -> String {
+    let esc = why
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">\
+         <title>Ongeldig verzoek / Invalid request</title></head><body>\
+         <p>Het verzoek van uw persoonlijke gezondheidsomgeving (PGO) is ongeldig. U wordt \
+         niet teruggestuurd; probeer het opnieuw vanuit uw PGO.</p>\
+         <p lang=\"en\">The request from your personal health environment (PGO) is invalid. \
+         You will not be sent back; please try again from your PGO.</p>\
+         <p><code>invalid_request</code>: {esc}</p></body></html>\n"
+    )
 }
 
 /// A small FHIR R4 searchset Bundle: the test person's medication overview. With
