@@ -233,3 +233,27 @@ mod lists_13 {
         );
     }
 }
+
+/// MedMij LISTS-4: the OCL's per-client Gegevensdiensten restrict the client where the
+/// list names them.
+mod lists_4 {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_client_restricted_by_the_ocl_cannot_ask_for_another_gegevensdienst() {
+        let net = Network::start(false).await.expect("network starts");
+        net.restrict_pgo_on_ocl(&["4"]);
+        let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        assert!(run.collected.is_some(), "allowed: {:?}", run.error);
+        net.restrict_pgo_on_ocl(&["1", "3"]);
+        let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        assert_eq!(run.collected, None);
+        assert!(!run.token_obtained);
+        assert!(
+            run.error.as_deref().unwrap().starts_with("HTTP 400"),
+            "{:?}",
+            run.error
+        );
+        assert!(run.final_page.contains("LISTS-4"), "{}", run.final_page);
+    }
+}

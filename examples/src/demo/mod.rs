@@ -919,6 +919,18 @@ impl Network {
         self.za.refresh_lists().await
     }
 
+    /// The OCL, as the ZA GW reads it, names `gegevensdiensten` as the only ones the
+    /// PGO GW may use from now on (MedMij LISTS-4). A stand-in: the release2 OCL has no
+    /// element for them, so the ZA GW keeps them beside its OCL store.
+    pub fn restrict_pgo_on_ocl(&self, gegevensdiensten: &[&str]) {
+        self.za.restrict_client(PGO_HOST, gegevensdiensten);
+        self.trace.step(
+            "ZA GW",
+            "LISTS-4",
+            format!("the OCL names {gegevensdiensten:?} as the Gegevensdiensten of {PGO_HOST}"),
+        );
+    }
+
     /// Both gateways' list archives (MedMij LISTS-11): the files in the ZA GW's and in
     /// the PGO GW's archive directory, sorted by name (`GNL-1.xml`, `OCL-1.xml`, …).
     pub fn gateway_archives(&self) -> Result<(Vec<String>, Vec<String>), DemoError> {

@@ -117,19 +117,35 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Per-client Gegevensdiensten as a later OCL release carries them (MedMij LISTS-4),
+/// by client hostname. A stand-in built here: the published release2 OCL has no
+/// element for them and medmij-lists cannot fill the field from it.
+pub(crate) type OclGegevensdiensten = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
 /// The OCL in a list store as medmij-oauth's client registry (MedMij OAUTH-3, LISTS-4).
-pub(crate) struct OclRegistry(Arc<medmij_lists::ListStore<medmij_lists::OAuthclientlist>>);
+pub(crate) struct OclRegistry {
+    ocl: Arc<medmij_lists::ListStore<medmij_lists::OAuthclientlist>>,
+    /// Used only for a client whose OCL entry does not name its Gegevensdiensten.
+    overlay: OclGegevensdiensten,
+}
 
 impl ClientRegistry for OclRegistry {
     fn is_listed(&self, client: &ClientId) -> bool {
-        self.0
+        self.ocl
             .current()
             .is_some_and(|i| i.list().contains(client.as_str()))
     }
+    /// MedMij LISTS-4: where the OCL names the client's Gegevensdiensten, only those;
+    /// where it does not, no restriction (`None`).
     fn may_use(&self, client: &ClientId, gegevensdienst: &GegevensdienstId) -> Option<bool> {
-        let cur = self.0.current()?;
-        let ids = cur.list().get(client.as_str())?.gegevensdiensten()?;
-        Some(ids.iter().any(|i| i.as_str() == gegevensdienst.as_str()))
+        let cur = self.ocl.current()?;
+        let entry = cur.list().get(client.as_str())?;
+        if let Some(ids) = entry.gegevensdiensten() {
+            return Some(ids.iter().any(|i| i.as_str() == gegevensdienst.as_str()));
+        }
+        let overlay = self.overlay.lock().unwrap_or_else(|e| e.into_inner());
+        let ids = overlay.get(client.as_str())?;
+        Some(ids.iter().any(|i| i == gegevensdienst.as_str()))
     }
 }
 
@@ -235,6 +251,8 @@ pub(crate) struct ZaGw {
     /// What this gateway is configured to serve (checked against the ZAL in force,
     /// MedMij LISTS-13).
     offers: Vec<Offer>,
+    /// See [`OclGegevensdiensten`].
+    ocl_gegevensdiensten: OclGegevensdiensten,
     /// The ZAL Volgnummer whose differences with `offers` were last reported.
     zal_checked: Mutex<Option<String>>,
     /// The last [`MAX_RECEIVED`] requests that arrived at this gateway (method, path,
@@ -293,8 +311,15 @@ impl ZaGw {
         let config = ServerConfig::new()
             .offer(za.clone(), gd.clone(), UseCase::Verzamelen)
             .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen);
-        let server =
-            AuthorizationServer::new(config, OclRegistry(lists.ocl.clone()), MemoryStore::new());
+        let ocl_gegevensdiensten = OclGegevensdiensten::default();
+        let server = AuthorizationServer::new(
+            config,
+            OclRegistry {
+                ocl: lists.ocl.clone(),
+                overlay: ocl_gegevensdiensten.clone(),
+            },
+            MemoryStore::new(),
+        );
         Ok(ZaGw {
             server,
             lists,
@@ -312,6 +337,7 @@ impl ZaGw {
             received: Mutex::default(),
             offers,
             zal_checked: Mutex::new(None),
+            ocl_gegevensdiensten,
             refusals_in_flight: Arc::default(),
             max_pending: std::sync::atomic::AtomicUsize::new(limits.max_pending_flows),
             max_per_source: limits.max_pending_per_source,
@@ -345,6 +371,18 @@ impl ZaGw {
     pub(crate) fn set_bsn_in_payload(&self, strip: bool) {
         self.bsn_in_payload.store(true, Ordering::Relaxed);
         self.strip_bsn.store(strip, Ordering::Relaxed);
+    }
+
+    /// From now on the OCL names `ids` as the Gegevensdiensten `client` may use
+    /// (MedMij LISTS-4; see [`OclGegevensdiensten`]).
+    pub(crate) fn restrict_client(&self, client: &str, ids: &[&str]) {
+        self.ocl_gegevensdiensten
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                client.to_owned(),
+                ids.iter().map(|s| (*s).to_owned()).collect(),
+            );
     }
 
     /// Keeps what arrived (bounded to [`MAX_RECEIVED`]).
