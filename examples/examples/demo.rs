@@ -13,6 +13,7 @@
 //! cargo run -p medmij-examples --example demo -- --no-login        # OAUTH-12 case 2
 //! cargo run -p medmij-examples --example demo -- --bsn-in-payload  # OAUTH-16
 //! cargo run -p medmij-examples --example demo -- --withdrawn-service # LISTS-13, LISTS-10
+//! cargo run -p medmij-examples --example demo -- --publish-invalid # LISTS-14, LISTS-11
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -28,7 +29,9 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Limits, Network, PGO_HOST, ZA_HOST};
+use medmij_examples::demo::{
+    ConsentChoice, DemoError, LEZER, Limits, List, ListChange, Network, PGO_HOST, ZA_HOST,
+};
 
 /// Which path to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,7 @@ enum Mode {
     NoLogin,
     BsnInPayload,
     WithdrawnService,
+    PublishInvalid,
 }
 
 #[tokio::main]
@@ -92,10 +96,11 @@ async fn main() -> ExitCode {
         ["--no-login"] => Mode::NoLogin,
         ["--bsn-in-payload"] => Mode::BsnInPayload,
         ["--withdrawn-service"] => Mode::WithdrawnService,
+        ["--publish-invalid"] => Mode::PublishInvalid,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -129,6 +134,7 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
     let special = match mode {
         Mode::BsnInPayload => Some(bsn_in_payload(&net).await?),
         Mode::WithdrawnService => Some(withdrawn_service(&net).await?),
+        Mode::PublishInvalid => Some(publish_invalid(&net).await?),
         _ => None,
     };
     if let Some(ok) = special {
@@ -252,7 +258,9 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
                 && run.error_description.as_deref() == Some("No such resources.")
         }
         Mode::ExpiredToken => run.collected.is_some() && expired_ok,
-        Mode::BsnInPayload | Mode::WithdrawnService => unreachable!("handled above"),
+        Mode::BsnInPayload | Mode::WithdrawnService | Mode::PublishInvalid => {
+            unreachable!("handled above")
+        }
     };
     if ok {
         Ok(())
@@ -313,7 +321,7 @@ async fn bsn_in_payload(net: &Network) -> Result<bool, DemoError> {
 /// OAUTH-12 case 1. Returns whether both ended so.
 async fn withdrawn_service(net: &Network) -> Result<bool, DemoError> {
     println!("\n== MedMij Beheer publishes a ZAL without umcdemo@medmij's Gegevensdienst ==");
-    net.withdraw_service("2").await?;
+    net.withdraw_service().await?;
     println!("\n== UCI Verzamelen right after (within the 3600 s grace) ==");
     let first = net.verzamelen(ConsentChoice::Grant).await?;
     println!("\n== Outcome ==");
@@ -338,6 +346,67 @@ async fn withdrawn_service(net: &Network) -> Result<bool, DemoError> {
         && second.collected.is_none()
         && second.final_page.contains("invalid_request")
         && second.final_page.contains("LISTS-13"))
+}
+
+/// `--publish-invalid` (MedMij LISTS-14, LISTS-11): MedMij Beheer submits a ZAL
+/// entry for a new Zorgaanbieder whose endpoints are on a host that is not on the
+/// Whitelist, of a DVZA not registered as qualified. The Stelselnode refuses it with
+/// its reasons and changes nothing; the gateways keep the list in force and a flow
+/// still works. Returns whether it ended so.
+async fn publish_invalid(net: &Network) -> Result<bool, DemoError> {
+    use medmij_lists::{
+        BackChannelUri, FrontChannelUri, Gegevensdienst, GegevensdienstId, Systeemrol,
+        Systeemrolcode, Zorgaanbieder, Zorgaanbiedernaam,
+    };
+    let host = "za-gw.kliniekdemo.nl";
+    let entry = Zorgaanbieder::new(
+        Zorgaanbiedernaam::new("kliniekdemo@medmij")?,
+        vec![Gegevensdienst::new(
+            GegevensdienstId::new("4")?,
+            FrontChannelUri::new(&format!("https://{host}/oauth/authorize"))?,
+            BackChannelUri::new(&format!("https://{host}:8443/oauth/token"))?,
+            vec![Systeemrol::new(
+                Systeemrolcode::new("MOV-FHIR-BRON")?,
+                BackChannelUri::new(&format!("https://{host}:8443/fhir"))?,
+            )],
+        )?],
+    )?;
+    println!("\n== MedMij Beheer adds kliniekdemo@medmij to the ZAL (endpoints on {host}) ==");
+    let before = net.published(List::Zal);
+    let archive = net.stelselnode_archive()?;
+    let refused = match net.change_list(ListChange::AddZorgaanbieder(entry)).await {
+        Ok((list, v)) => {
+            println!("published {list:?} {v}: the checks let it through");
+            return Ok(false);
+        }
+        Err(e) => e,
+    };
+    println!("\n== Outcome ==");
+    println!("change refused: {}", refused.change);
+    for r in &refused.reasons {
+        println!("  reason ({}): {r}", r.rule());
+    }
+    let unchanged = net.published(List::Zal) == before && net.stelselnode_archive()? == archive;
+    println!("published ZAL unchanged and nothing archived: {unchanged}");
+    println!(
+        "in plain words: MedMij Beheer only publishes a list whose every node is on the \
+         Whitelist and whose every service is run by a supplier qualified for it; this change \
+         was refused and the list everybody uses stays as it was"
+    );
+    net.refresh_lists().await?;
+    let in_force = net.volgnummer_in_force(List::Zal);
+    println!(
+        "ZAL in force at the PGO GW after fetching: Volgnummer {}",
+        in_force.as_deref().unwrap_or("-")
+    );
+    println!("archived versions: {:?}", net.stelselnode_archive()?);
+    println!("\n== UCI Verzamelen on the list still in force ==");
+    let run = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("person sees: {}", run.message);
+    Ok(refused.reasons.len() == 2
+        && unchanged
+        && in_force.as_deref() == Some("1")
+        && run.collected.is_some())
 }
 
 /// Runs `n` whole UCI Verzamelen flows on one network, `c` persons at a time (every

@@ -140,12 +140,24 @@ fn source_flags_end_as_the_rulebook_prescribes() {
             "--withdrawn-service",
             &[
                 "differs from the configuration: umcdemo@medmij Gegevensdienst 4 is configured but \
-             not on the ZAL",
+                 not on the ZAL",
                 "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
                 "3601 seconds later",
                 "ended with: HTTP 400",
                 "OAUTH-12 case 1, LISTS-13, LISTS-10",
                 "NEN 7513 logs verify",
+            ],
+        ),
+        (
+            "--publish-invalid",
+            &[
+                "change refused: add Zorgaanbieder kliniekdemo@medmij",
+                "reason (LISTS-14): ZAL entry kliniekdemo@medmij Gegevensdienst 4: host \
+                 za-gw.kliniekdemo.nl is not on the Whitelist",
+                "is not registered as qualified for Gegevensdienst 4",
+                "published ZAL unchanged and nothing archived: true",
+                "ZAL in force at the PGO GW after fetching: Volgnummer 1",
+                "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
             ],
         ),
     ];

@@ -176,7 +176,7 @@ mod lists_13 {
         );
         assert!(net.za_log().await.unwrap().is_empty());
 
-        net.withdraw_service("2").await.expect("ZAL 2 installed");
+        assert_eq!(net.withdraw_service().await.expect("ZAL 2 installed"), 2);
         assert_eq!(net.za_volgnummer_in_force(List::Zal).as_deref(), Some("2"));
         let log = net.za_log().await.unwrap();
         let diff: Vec<_> = log
@@ -255,5 +255,297 @@ mod lists_4 {
             run.error
         );
         assert!(run.final_page.contains("LISTS-4"), "{}", run.final_page);
+    }
+}
+
+/// Building blocks for list changes.
+mod entries {
+    use medmij_lists::{
+        BackChannelUri, FrontChannelUri, Gegevensdienst, GegevensdienstId, Hostname, OAuthclient,
+        OAuthclientOrganisatienaam, Systeemrol, Systeemrolcode, Zorgaanbieder, Zorgaanbiedernaam,
+    };
+
+    /// A Zorgaanbieder with one Gegevensdienst whose endpoints are all on `host`.
+    pub(crate) fn zorgaanbieder(naam: &str, id: &str, host: &str) -> Zorgaanbieder {
+        let g = Gegevensdienst::new(
+            GegevensdienstId::new(id).unwrap(),
+            FrontChannelUri::new(&format!("https://{host}/oauth/authorize")).unwrap(),
+            BackChannelUri::new(&format!("https://{host}:8443/oauth/token")).unwrap(),
+            vec![Systeemrol::new(
+                Systeemrolcode::new("MOV-FHIR-BRON").unwrap(),
+                BackChannelUri::new(&format!("https://{host}:8443/fhir")).unwrap(),
+            )],
+        )
+        .unwrap();
+        Zorgaanbieder::new(Zorgaanbiedernaam::new(naam).unwrap(), vec![g]).unwrap()
+    }
+
+    pub(crate) fn client(host: &str) -> OAuthclient {
+        OAuthclient::new(
+            Hostname::new(host).unwrap(),
+            OAuthclientOrganisatienaam::new("Tweede PGO B.V.").unwrap(),
+        )
+    }
+
+    pub(crate) fn node(host: &str) -> Hostname {
+        Hostname::new(host).unwrap()
+    }
+}
+
+/// MedMij LISTS-14: MedMij Beheer checks every change before publication; a refused
+/// change is answered with its reasons and changes nothing.
+mod lists_14 {
+    use super::entries::*;
+    use super::*;
+    use medmij_examples::demo::{ListChange, RefusalReason, ZA_HOST};
+
+    /// Submits `change`, which must be refused; asserts nothing was published or
+    /// archived, and returns the reasons.
+    async fn refused(net: &Network, change: ListChange) -> Vec<RefusalReason> {
+        let before: Vec<String> = [List::Zal, List::Ocl, List::Gnl, List::Whl]
+            .iter()
+            .map(|l| net.published(*l))
+            .collect();
+        let archive = net.stelselnode_archive().unwrap();
+        let e = net.change_list(change).await.expect_err("refused");
+        assert!(!e.reasons.is_empty());
+        let after: Vec<String> = [List::Zal, List::Ocl, List::Gnl, List::Whl]
+            .iter()
+            .map(|l| net.published(*l))
+            .collect();
+        assert_eq!(before, after, "a refused change changes nothing");
+        assert_eq!(net.stelselnode_archive().unwrap(), archive);
+        let log = net.stelselnode_log().unwrap();
+        let last = log.last().expect("logged");
+        assert_eq!(
+            (last.event_type.as_str(), last.outcome.as_str()),
+            ("lists.change", "refused")
+        );
+        assert_eq!(last.detail.as_deref(), Some(e.to_string().as_str()));
+        e.reasons
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn add_modify_remove_are_published_with_a_higher_volgnummer_and_archived() {
+        let net = Network::start(false).await.expect("network starts");
+        let host = "pgo2.example.nl";
+        assert_eq!(
+            net.change_list(ListChange::AddNode(node(host)))
+                .await
+                .unwrap(),
+            (List::Whl, 2)
+        );
+        assert_eq!(
+            net.change_list(ListChange::AddClient(client(host)))
+                .await
+                .unwrap(),
+            (List::Ocl, 2)
+        );
+        assert_eq!(
+            net.change_list(ListChange::ModifyClient(client(host)))
+                .await
+                .unwrap(),
+            (List::Ocl, 3)
+        );
+        assert_eq!(
+            net.change_list(ListChange::RemoveClient(host.into()))
+                .await
+                .unwrap(),
+            (List::Ocl, 4)
+        );
+        let bron = net.demo_zorgaanbieders().unwrap().remove(0);
+        assert_eq!(
+            net.change_list(ListChange::ModifyZorgaanbieder(bron))
+                .await
+                .unwrap(),
+            (List::Zal, 2)
+        );
+        // The published list holds exactly the current entries.
+        let ocl =
+            medmij_lists::OAuthclientlist::from_bytes(net.published(List::Ocl).as_bytes()).unwrap();
+        assert_eq!(ocl.volgnummer().to_string(), "4");
+        assert!(!ocl.contains(host));
+        let whl = medmij_lists::Whitelist::from_bytes(net.published(List::Whl).as_bytes()).unwrap();
+        assert!(whl.contains(host));
+        // LISTS-11: every published version archived, one file each.
+        assert_eq!(
+            net.stelselnode_archive().unwrap(),
+            [
+                "GNL-1.xml",
+                "OCL-1.xml",
+                "OCL-2.xml",
+                "OCL-3.xml",
+                "OCL-4.xml",
+                "WHL-1.xml",
+                "WHL-2.xml",
+                "ZAL-1.xml",
+                "ZAL-2.xml"
+            ]
+        );
+        let archived =
+            std::fs::read_to_string(net.log_dir().join("stelselnode.lists").join("OCL-4.xml"))
+                .unwrap();
+        assert_eq!(archived, net.published(List::Ocl));
+        // The gateways install it (LISTS-7, LISTS-9) and the flow still works.
+        net.refresh_lists().await.unwrap();
+        assert_eq!(net.za_volgnummer_in_force(List::Ocl).as_deref(), Some("4"));
+        assert!(
+            net.verzamelen(ConsentChoice::Grant)
+                .await
+                .unwrap()
+                .collected
+                .is_some()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn each_check_refuses_with_its_reason() {
+        let net = Network::start(false).await.expect("network starts");
+
+        // Endpoints on a host not on the Whitelist, of a DVZA not registered.
+        let r = refused(
+            &net,
+            ListChange::AddZorgaanbieder(zorgaanbieder(
+                "kliniekdemo@medmij",
+                "4",
+                "za-gw.kliniekdemo.nl",
+            )),
+        )
+        .await;
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(
+            matches!(&r[0], RefusalReason::NotWhitelisted { list: List::Zal, host, .. }
+            if host == "za-gw.kliniekdemo.nl")
+        );
+        assert!(
+            matches!(&r[1], RefusalReason::NotQualified { dvza, .. } if dvza == "za-gw.kliniekdemo.nl")
+        );
+        assert!(r.iter().all(|x| x.rule() == medmij_lists::RuleId::Lists14));
+
+        // A Gegevensdienst the (whitelisted) DVZA is not qualified for.
+        let r = refused(
+            &net,
+            ListChange::AddZorgaanbieder(zorgaanbieder("kliniekdemo@medmij", "6", ZA_HOST)),
+        )
+        .await;
+        assert_eq!(
+            r,
+            [RefusalReason::NotQualified {
+                zorgaanbieder: "kliniekdemo@medmij".into(),
+                gegevensdienst: "6".into(),
+                dvza: ZA_HOST.into()
+            }]
+        );
+        assert!(r[0].to_string().contains("not registered as qualified"));
+
+        // The new version does not validate: a second entry with the same name (LISTS-2).
+        let r = refused(
+            &net,
+            ListChange::AddZorgaanbieder(zorgaanbieder("umcdemo@medmij", "4", ZA_HOST)),
+        )
+        .await;
+        assert!(
+            matches!(
+                &r[..],
+                [RefusalReason::Invalid {
+                    list: List::Zal,
+                    rule: medmij_lists::RuleId::Lists2,
+                    ..
+                }]
+            ),
+            "{r:?}"
+        );
+
+        // An OCL hostname not on the Whitelist.
+        let r = refused(&net, ListChange::AddClient(client("pgo2.example.nl"))).await;
+        assert!(
+            matches!(
+                &r[..],
+                [RefusalReason::NotWhitelisted {
+                    list: List::Ocl,
+                    ..
+                }]
+            ),
+            "{r:?}"
+        );
+
+        // Removing a Whitelist node the OCL and ZAL still use.
+        let r = refused(&net, ListChange::RemoveNode(ZA_HOST.into())).await;
+        assert!(
+            r.iter().all(|x| matches!(
+                x,
+                RefusalReason::NotWhitelisted {
+                    list: List::Zal,
+                    ..
+                }
+            )),
+            "{r:?}"
+        );
+        assert_eq!(r.len(), 2, "both Zorgaanbieders' Gegevensdiensten: {r:?}");
+
+        // Modify or remove of an entry that is not there.
+        let r = refused(&net, ListChange::RemoveClient("nobody.example.nl".into())).await;
+        assert!(
+            matches!(&r[..], [RefusalReason::NotOnList { list: List::Ocl, key }] if key == "nobody.example.nl")
+        );
+        let r = refused(
+            &net,
+            ListChange::ModifyZorgaanbieder(zorgaanbieder("nergensdemo@medmij", "4", ZA_HOST)),
+        )
+        .await;
+        assert!(matches!(
+            &r[..],
+            [RefusalReason::NotOnList {
+                list: List::Zal,
+                ..
+            }]
+        ));
+
+        // The old lists are still served and in force; a flow works.
+        net.refresh_lists().await.unwrap();
+        assert_eq!(net.volgnummer_in_force(List::Zal).as_deref(), Some("1"));
+        assert!(
+            net.verzamelen(ConsentChoice::Grant)
+                .await
+                .unwrap()
+                .collected
+                .is_some()
+        );
+        net.verify_logs().await.unwrap();
+    }
+}
+
+/// MedMij LISTS-11, LISTS-7: both gateways archive every list version they install,
+/// one file per version, byte for byte what they validated.
+mod lists_11 {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn gateways_archive_every_version_they_install() {
+        let net = Network::start(false).await.expect("network starts");
+        let (za, pgo) = net.gateway_archives().unwrap();
+        assert_eq!(za, ["GNL-1.xml", "OCL-1.xml", "WHL-1.xml", "ZAL-1.xml"]);
+        assert_eq!(pgo, ["GNL-1.xml", "WHL-1.xml", "ZAL-1.xml"]);
+        net.withdraw_service().await.unwrap();
+        net.refresh_lists().await.unwrap();
+        // An invalid version is not installed (LISTS-7), so not archived either.
+        net.publish(List::Gnl, "<not-a-list/>");
+        assert!(net.refresh_lists().await.is_err());
+        let (za, pgo) = net.gateway_archives().unwrap();
+        assert_eq!(
+            za,
+            [
+                "GNL-1.xml",
+                "OCL-1.xml",
+                "WHL-1.xml",
+                "ZAL-1.xml",
+                "ZAL-2.xml"
+            ]
+        );
+        assert_eq!(pgo, ["GNL-1.xml", "WHL-1.xml", "ZAL-1.xml", "ZAL-2.xml"]);
+        for dir in ["za-gw.lists", "pgo-gw.lists"] {
+            let zal2 = std::fs::read_to_string(net.log_dir().join(dir).join("ZAL-2.xml")).unwrap();
+            assert_eq!(zal2, net.published(List::Zal), "{dir}");
+        }
     }
 }

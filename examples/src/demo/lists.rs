@@ -78,15 +78,6 @@ pub(crate) fn demo_zorgaanbieders(
     Ok(out)
 }
 
-/// A ZAL with these Zorgaanbieders and this Volgnummer, as XML.
-pub(crate) fn zal_xml(zas: Vec<Zorgaanbieder>, volgnummer: &str) -> Result<String, DemoError> {
-    let (t, _) = stamp()?;
-    Ok(
-        Zorgaanbiederslijst::new(ZalRelease::Release2, t, Volgnummer::new(volgnummer)?, zas)?
-            .to_xml(),
-    )
-}
-
 /// The demo's lists, built from the medmij-lists model and serialised with `to_xml()`.
 pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
     let (t, v) = stamp()?;
@@ -279,13 +270,13 @@ impl ZaLists {
         })
     }
     pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
-        self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW").await?;
-        self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW").await?;
+        let ocl = self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW").await;
+        let gnl = self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW").await;
         let whl = self.fetcher.fetch("whl", &self.whl, trace, "ZA GW").await;
-        // The ZAL is fetched whatever became of the Whitelist: what the ZA GW
-        // serves follows it (LISTS-13).
+        // The ZAL is fetched whatever became of the others: what the ZA GW serves
+        // follows it (LISTS-13). The first failure is returned.
         let zal = self.fetcher.fetch("zal", &self.zal, trace, "ZA GW").await;
-        whl.and(zal)
+        ocl.and(gnl).and(whl).and(zal)
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
         whitelist_of(&self.whl, &self.fetcher.clock)

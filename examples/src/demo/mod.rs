@@ -46,6 +46,7 @@ pub use limits::{
     MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING, MAX_PGO_PENDING_PER_SESSION,
     MAX_PGO_PENDING_PER_SOURCE, MAX_TRACE_STEPS,
 };
+pub use stelselnode::{ChangeRefused, ListChange, RefusalReason};
 pub use trace::{Step, Trace};
 
 /// Any error of the demo network.
@@ -71,6 +72,9 @@ pub const GEGEVENSDIENST_DELEN: &str = "4";
 /// The Lezer's Systeemrol (a FHIR write endpoint).
 pub const SYSTEEMROL_LEZER: &str = "MOV-FHIR-LEZER";
 
+/// MedMij Beheer's archive of every list version the Stelselnode published, in
+/// [`Network::log_dir`] (MedMij LISTS-11).
+pub const STELSELNODE_ARCHIVE_DIR: &str = "stelselnode.lists";
 /// The ZA GW's list archive, in [`Network::log_dir`]: one file per list version it
 /// installed, `ZAL-1.xml`, `OCL-1.xml`, … (MedMij LISTS-11).
 pub const ZA_ARCHIVE_DIR: &str = "za-gw.lists";
@@ -308,7 +312,23 @@ impl Network {
 
         // MedMij Beheer publishes the four lists.
         let published = lists::demo_lists(za_back_port)?;
-        let stelselnode = Arc::new(stelselnode::Stelselnode::new(published));
+        let stelsel_log = audit::AuditLog::open(
+            &dir.join("stelselnode.audit.jsonl"),
+            STELSELNODE_HOST,
+            [3; 32],
+            &limits,
+        )?;
+        // MedMij LISTS-14: the DVZA registered as qualified, by its endpoint host.
+        let qualified = vec![(
+            ZA_HOST.to_owned(),
+            vec![GEGEVENSDIENST.to_owned(), GEGEVENSDIENST_DELEN.to_owned()],
+        )];
+        let stelselnode = Arc::new(stelselnode::Stelselnode::new(
+            published,
+            &dir.join(STELSELNODE_ARCHIVE_DIR),
+            qualified,
+            stelsel_log,
+        )?);
         let anchors = || pki.trust_anchors();
         let ocsp = || Arc::new(HttpOcspFetcher::new());
         let stelsel_back = BackChannel::new(
@@ -902,21 +922,54 @@ impl Network {
     /// its configuration, serves the Gegevensdienst for 3600 s more, then answers
     /// OAUTH-12 case 1. The PGO GW keeps its ZAL until its own next fetch, so that its
     /// requests still arrive.
-    pub async fn withdraw_service(&self, volgnummer: &str) -> Result<(), DemoError> {
-        let xml = lists::zal_xml(
-            lists::demo_zorgaanbieders(self.za_back_port, false)?,
-            volgnummer,
-        )?;
-        self.stelselnode.publish(List::Zal, xml);
-        self.trace.step(
-            "Stelselnode",
-            "LISTS-1, LISTS-8",
-            format!(
-                "published ZAL version {volgnummer} without {ZORGAANBIEDER} Gegevensdienst \
-                 {GEGEVENSDIENST}"
+    pub async fn withdraw_service(&self) -> Result<u64, DemoError> {
+        let (_, volgnummer) = self
+            .change_list(ListChange::RemoveZorgaanbieder(ZORGAANBIEDER.into()))
+            .await?;
+        self.za.refresh_lists().await?;
+        Ok(volgnummer)
+    }
+
+    /// MedMij Beheer submits `change` to the Stelselnode (MedMij LISTS-14): checked,
+    /// then published as a complete list with a higher Volgnummer and archived
+    /// (LISTS-11), or refused with every reason, changing nothing. Logged either way
+    /// in the Stelselnode's NEN 7513 log (LOG-1). Gateways fetch the new version on
+    /// their next refresh.
+    pub async fn change_list(&self, change: ListChange) -> Result<(List, u64), ChangeRefused> {
+        let what = change.describe();
+        let r = self.stelselnode.change(change).await;
+        match &r {
+            Ok((list, v)) => self.trace.step(
+                "Stelselnode",
+                "LISTS-14, LISTS-11",
+                format!("MedMij Beheer: {what}: checked; published {list:?} {v}; archived"),
             ),
-        );
-        self.za.refresh_lists().await
+            Err(e) => self.trace.step(
+                "Stelselnode",
+                "LISTS-14, LOG-1",
+                format!("MedMij Beheer: {e}; nothing changed; logged"),
+            ),
+        }
+        r
+    }
+
+    /// The files in MedMij Beheer's archive of published list versions (MedMij
+    /// LISTS-11), sorted by name (`GNL-1.xml`, `OCL-1.xml`, `WHL-1.xml`, `ZAL-1.xml`,
+    /// `ZAL-2.xml`, …).
+    pub fn stelselnode_archive(&self) -> Result<Vec<String>, DemoError> {
+        archive_files(&self.stelselnode.archive_dir())
+    }
+
+    /// The entries of the Stelselnode's NEN 7513 log (list changes, accepted and
+    /// refused), in order.
+    pub fn stelselnode_log(&self) -> Result<Vec<LogLine>, DemoError> {
+        self.stelselnode.log().events()
+    }
+
+    /// The demo's Zorgaanbieder entries as the ZAL lists them (the Bron
+    /// [`ZORGAANBIEDER`] and the Lezer [`LEZER`]), to build changes from.
+    pub fn demo_zorgaanbieders(&self) -> Result<Vec<medmij_lists::Zorgaanbieder>, DemoError> {
+        lists::demo_zorgaanbieders(self.za_back_port, true)
     }
 
     /// The OCL, as the ZA GW reads it, names `gegevensdiensten` as the only ones the
