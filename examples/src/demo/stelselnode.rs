@@ -100,7 +100,7 @@ pub enum RefusalReason {
         /// The key that was not found.
         key: String,
     },
-    /// The new version does not validate (LISTS-1 to LISTS-6, via `rule`).
+    /// The new version does not validate (`rule` names the rule broken, e.g. LISTS-2).
     Invalid {
         /// The list.
         list: List,
@@ -307,8 +307,8 @@ impl Stelselnode {
     }
 
     /// MedMij Beheer's way to change a list (MedMij LISTS-14): applies `change` to
-    /// the current entries, checks the new version (it validates, LISTS-1 to
-    /// LISTS-6; every ZAL endpoint host and OCL hostname is on the Whitelist; every
+    /// the current entries, checks the new version (it validates against the
+    /// list rules, LISTS-7; every ZAL endpoint host and OCL hostname is on the Whitelist; every
     /// Gegevensdienst is listed only for a DVZA qualified for it), then publishes the
     /// complete list with a Volgnummer higher than every earlier one and archives it
     /// (LISTS-11). Returns the list and its new Volgnummer. A refused change is
