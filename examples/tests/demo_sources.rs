@@ -549,3 +549,47 @@ mod lists_11 {
         }
     }
 }
+
+/// MedMij LISTS-13 with LISTS-14: a Zorgaanbieder that MedMij Beheer lists at the ZA
+/// GW's host, but that the ZA GW is not configured to serve, is reported and logged
+/// as a difference.
+mod lists_13_reports {
+    use super::entries::zorgaanbieder;
+    use super::*;
+    use medmij_examples::demo::{ListChange, ZA_HOST};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_zal_entry_at_this_gateway_that_it_does_not_serve_is_reported() {
+        let net = Network::start(false).await.expect("network starts");
+        let (list, v) = net
+            .change_list(ListChange::AddZorgaanbieder(zorgaanbieder(
+                "kliniekdemo@medmij",
+                "4",
+                ZA_HOST,
+            )))
+            .await
+            .expect("whitelisted host of a qualified DVZA: accepted");
+        assert_eq!((list, v), (List::Zal, 2));
+        net.refresh_za_lists().await.unwrap();
+        let log = net.za_log().await.unwrap();
+        let diffs: Vec<_> = log
+            .iter()
+            .filter(|l| l.event_type == "lists.zal.difference")
+            .map(|l| l.detail.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(diffs.len(), 1, "{diffs:#?}");
+        assert!(
+            diffs[0].contains(
+                "lists kliniekdemo@medmij Gegevensdienst 4 at this gateway, which is not configured"
+            ),
+            "{}",
+            diffs[0]
+        );
+        assert!(
+            net.trace()
+                .steps()
+                .iter()
+                .any(|s| s.rules.contains("LISTS-13") && s.text.contains("kliniekdemo@medmij"))
+        );
+    }
+}
