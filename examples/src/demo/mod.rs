@@ -44,7 +44,7 @@ pub use limits::{
     ANONYMOUS_LOG_SOURCES, ANONYMOUS_LOG_WINDOW, FLOW_TIMEOUT, HANDSHAKE_TIMEOUT, Limits,
     MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, MAX_PENDING_FLOWS, MAX_PENDING_PER_CLIENT,
     MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING, MAX_PGO_PENDING_PER_SESSION,
-    MAX_PGO_PENDING_PER_SOURCE, MAX_TRACE_STEPS,
+    MAX_PGO_PENDING_PER_SOURCE, MAX_RECEIVED_REQUESTS, MAX_TRACE_STEPS,
 };
 pub use stelselnode::{ChangeRefused, ListChange, RefusalReason};
 pub use trace::{Step, Trace};
@@ -831,7 +831,7 @@ impl Network {
     /// The last requests that arrived at the ZA GW (front and back channel), oldest
     /// first, each as `METHOD path?query body`: for checking that no person
     /// identifier travels between the gateways (MedMij OAUTH-16). Bounded: the ZA GW
-    /// keeps the last 256.
+    /// keeps the last [`MAX_RECEIVED_REQUESTS`].
     pub fn za_received_requests(&self) -> Vec<String> {
         self.za.received()
     }

@@ -271,9 +271,7 @@ pub(crate) struct ZaGw {
 
 type R = Result<Response, DemoError>;
 
-/// How many arrived requests the ZA GW keeps for [`ZaGw::received`] (a demo aid for
-/// the OAUTH-16 checks; a ring buffer, so memory stays bounded).
-pub(crate) const MAX_RECEIVED: usize = 256;
+use super::limits::MAX_RECEIVED_REQUESTS as MAX_RECEIVED;
 
 /// The test person's BSN that the demo back end puts in a Bundle with
 /// `--bsn-in-payload` (a number that passes the elfproef, MedMij OAUTH-16).
