@@ -209,8 +209,25 @@ mod lists_13 {
         let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
         assert!(run.collected.is_some(), "3590 s after: {:?}", run.error);
 
-        // After it: OAUTH-12 case 1, told to the person directly, logged.
+        // After it: a token issued within the grace (and valid for 900 s) reads no more.
         net.advance_za_clock(Duration::from_secs(11));
+        // (The ZA GW fetches its lists, so that its Whitelist is fresh for the
+        // handshake, LISTS-8; the ZAL is unchanged, the grace runs on.)
+        net.refresh_za_lists().await.unwrap();
+        let (status, code) = net.read_again().await.unwrap();
+        assert_eq!((status, code.as_deref()), (401, Some("suppressed")));
+        let log = net.za_log().await.unwrap();
+        let read = log
+            .iter()
+            .rev()
+            .find(|l| l.event_type == "fhir.read")
+            .unwrap();
+        assert_eq!(read.outcome, "refused");
+        assert!(
+            read.detail.as_deref().unwrap().contains("LISTS-13"),
+            "{read:?}"
+        );
+        // And a new flow: OAUTH-12 case 1, told to the person directly, logged.
         let run = net.verzamelen(ConsentChoice::Grant).await.unwrap();
         assert_eq!(run.collected, None);
         assert!(!run.token_obtained);

@@ -1506,6 +1506,9 @@ impl ZaGw {
             .server
             .check_resource(auth, &self.za, &self.gd, Interaction::Read, now)
         {
+            Ok(access) if !self.serves(ZORGAANBIEDER, GEGEVENSDIENST, now) => {
+                self.not_served(&access, "fhir.read", source).await
+            }
             Ok(access) => {
                 let mut bundle = fhir_bundle(
                     access.subject.as_str(),
@@ -1553,6 +1556,55 @@ impl ZaGw {
                 self.refused(&e, "fhir.read", peer, source).await
             }
         }
+    }
+
+    /// A resource request with a valid token for a Gegevensdienst this gateway no
+    /// longer serves (the ZAL withdrew it more than 3600 s ago, MedMij LISTS-13,
+    /// LISTS-10). The rulebook names no answer for the back channel; the demo answers
+    /// as OAUTH-12 case 7 (the token is not valid for this request any more) and logs
+    /// the refusal (LOG-1).
+    async fn not_served(
+        &self,
+        access: &medmij_oauth::ResourceAccess,
+        event_type: &'static str,
+        source: IpAddr,
+    ) -> R {
+        let why = format!(
+            "the ZAL in force no longer lists scope {} at this gateway (MedMij LISTS-13)",
+            access.scope
+        );
+        self.log
+            .record_from(
+                Entry {
+                    event_type,
+                    action: if event_type == "fhir.write" {
+                        Action::Create
+                    } else {
+                        Action::Read
+                    },
+                    actor: (access.client_id.as_str().into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("resource-request", access.scope.to_string()),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("{why}; OAUTH-12 case 7: HTTP 401")),
+                },
+                Some(source),
+            )
+            .await?;
+        self.trace.step(
+            "ZA GW",
+            "LISTS-13, LISTS-10, OAUTH-12 case 7",
+            format!("resource request REFUSED: {why}; logged"),
+        );
+        let oo = serde_json::json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{ "severity": "error", "code": "suppressed", "diagnostics": why }]
+        });
+        Ok(net::no_store(net::with_header(
+            net::typed(401, "application/fhir+json", oo.to_string()),
+            "WWW-Authenticate",
+            r#"Bearer error="invalid_token""#,
+        )))
     }
 
     /// The sender's duty of MedMij OAUTH-16: BSN elements left empty before the Bundle
@@ -1668,6 +1720,9 @@ impl ZaGw {
             Interaction::Write,
             now,
         ) {
+            Ok(access) if !self.serves(LEZER, GEGEVENSDIENST_DELEN, now) => {
+                self.not_served(&access, "fhir.write", source).await
+            }
             Ok(access) => {
                 let doc: Option<serde_json::Value> = serde_json::from_slice(body).ok();
                 if doc.as_ref().is_none_or(|d| d["resourceType"] != "Bundle") {
