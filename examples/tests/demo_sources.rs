@@ -147,6 +147,9 @@ mod oauth_16 {
                 !r.contains("pgo-account"),
                 "the PGO's account id travels: {r}"
             );
+            if r.starts_with("POST /oauth/token") {
+                assert!(r.contains("code=%28redacted%29"), "{r}");
+            }
             if let Some(body) = r.strip_prefix("POST /lezer/fhir/Bundle? ") {
                 let v: serde_json::Value = serde_json::from_str(body).expect("JSON body");
                 assert_eq!(medmij_oauth::fhir::check(&v), Ok(()));

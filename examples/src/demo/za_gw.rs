@@ -1374,7 +1374,14 @@ impl ZaGw {
 
     async fn token(&self, peer: &PeerNames, body: &str, source: IpAddr) -> R {
         let now = self.now();
-        self.note_received("POST", "/oauth/token", "", body.as_bytes());
+        // The code itself is not kept (LOG-4: codes never in clear).
+        let redacted: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(body.as_bytes()).map(|(k, v)| {
+                let v = if k == "code" { "(redacted)".into() } else { v };
+                (k, v)
+            }))
+            .finish();
+        self.note_received("POST", "/oauth/token", "", redacted.as_bytes());
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
         let Some(client) = peer.first().and_then(|n| ClientId::parse(n).ok()) else {
             // Not reachable over the mTLS back channel; refused all the same.
