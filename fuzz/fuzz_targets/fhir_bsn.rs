@@ -8,7 +8,10 @@ use medmij_oauth::fhir::{self, FhirError};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(data) else {
-        assert!(matches!(fhir::parse_and_check(data), Err(FhirError::NotJson { .. })));
+        assert!(matches!(
+            fhir::parse_and_check(data),
+            Err(FhirError::NotJson { .. })
+        ));
         return;
     };
     match fhir::find_bsn(&value) {
@@ -32,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
             }
             let removed = fhir::strip(&mut value).expect("depth already checked");
             assert_eq!(removed, findings);
-            assert!(fhir::check(&value).is_ok(), "stripped payload still carries a BSN");
+            assert!(
+                fhir::check(&value).is_ok(),
+                "stripped payload still carries a BSN"
+            );
             let text = serde_json::to_vec(&value).expect("serializes");
             assert!(fhir::parse_and_check(&text).is_ok());
         }
