@@ -11,6 +11,9 @@
 //! cargo run -p medmij-examples --example demo -- --expired-token   # OAUTH-7, case 7
 //! cargo run -p medmij-examples --example demo -- --stale-list      # LISTS-8, LISTS-9
 //! cargo run -p medmij-examples --example demo -- --no-login        # OAUTH-12 case 2
+//! cargo run -p medmij-examples --example demo -- --bsn-in-payload  # OAUTH-16
+//! cargo run -p medmij-examples --example demo -- --withdrawn-service # LISTS-13, LISTS-10
+//! cargo run -p medmij-examples --example demo -- --publish-invalid # LISTS-14, LISTS-11
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -26,7 +29,9 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use medmij_examples::demo::{ConsentChoice, DemoError, LEZER, Limits, Network, PGO_HOST, ZA_HOST};
+use medmij_examples::demo::{
+    ConsentChoice, DemoError, LEZER, Limits, List, ListChange, Network, PGO_HOST, ZA_HOST,
+};
 
 /// Which path to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +45,9 @@ enum Mode {
     ExpiredToken,
     StaleList,
     NoLogin,
+    BsnInPayload,
+    WithdrawnService,
+    PublishInvalid,
 }
 
 #[tokio::main]
@@ -86,10 +94,13 @@ async fn main() -> ExitCode {
         ["--expired-token"] => Mode::ExpiredToken,
         ["--stale-list"] => Mode::StaleList,
         ["--no-login"] => Mode::NoLogin,
+        ["--bsn-in-payload"] => Mode::BsnInPayload,
+        ["--withdrawn-service"] => Mode::WithdrawnService,
+        ["--publish-invalid"] => Mode::PublishInvalid,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -120,6 +131,27 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
     println!("== MedMij demo network: starting on 127.0.0.1 ==");
     let net = Network::start(true).await?;
     net.keep_dir(keep);
+    let special = match mode {
+        Mode::BsnInPayload => Some(bsn_in_payload(&net).await?),
+        Mode::WithdrawnService => Some(withdrawn_service(&net).await?),
+        Mode::PublishInvalid => Some(publish_invalid(&net).await?),
+        _ => None,
+    };
+    if let Some(ok) = special {
+        println!();
+        let (za, pgo) = net.verify_logs().await?;
+        println!(
+            "NEN 7513 logs verify (hash chain + signed checkpoints): ZA GW {za} events, PGO GW {pgo} events"
+        );
+        println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
+        println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
+        println!("  {}", files_line(&net, keep));
+        return if ok {
+            Ok(())
+        } else {
+            Err("the flow did not end as the rules prescribe".into())
+        };
+    }
     match mode {
         Mode::NotWhitelisted => {
             println!("\n== A new Whitelist without the PGO GW ==");
@@ -226,12 +258,155 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
                 && run.error_description.as_deref() == Some("No such resources.")
         }
         Mode::ExpiredToken => run.collected.is_some() && expired_ok,
+        Mode::BsnInPayload | Mode::WithdrawnService | Mode::PublishInvalid => {
+            unreachable!("handled above")
+        }
     };
     if ok {
         Ok(())
     } else {
         Err("the flow did not end as the rules prescribe".into())
     }
+}
+
+/// `--bsn-in-payload` (MedMij OAUTH-16): the ZA GW's back end puts the person's BSN
+/// in the Bundle. The ZA GW leaves it empty before sending, so the PGO GW stores a
+/// Bundle without it; then, played non-conforming, the ZA GW sends it along and the
+/// PGO GW refuses to store it; and a PGO GW that shares a Bundle with a BSN gets OAUTH-12
+/// case 8 from the Lezer. Every refusal is logged. Returns whether all three ended so.
+async fn bsn_in_payload(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== UCI Verzamelen: the back end puts the BSN in the Bundle ==");
+    net.za_puts_bsn_in_payload(true);
+    let first = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("person sees: {}", first.message);
+    println!(
+        "in plain words: the care provider's system put the person's citizen service number \
+         (BSN) in the data; the care provider's gateway removed it before sending, because no \
+         BSN may travel via MedMij (OAUTH-16)"
+    );
+
+    println!("\n== Again, with a ZA GW that forgets to empty the BSN (non-conforming) ==");
+    net.za_puts_bsn_in_payload(false);
+    let second = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!(
+        "ended with: {} {}",
+        second.error.as_deref().unwrap_or("-"),
+        second.error_description.as_deref().unwrap_or("")
+    );
+    println!("person sees: {}", second.message);
+
+    let mut third_ok = false;
+    if let Some(id) = &first.collected {
+        println!(
+            "\n== UCI Delen with a PGO GW that puts a BSN in what it shares (non-conforming) =="
+        );
+        net.pgo_shares_bsn();
+        let d = net.delen(id).await?;
+        println!("\n== Outcome ==");
+        println!("token obtained: {}; placed: {}", d.token_obtained, d.placed);
+        println!("person sees: {}", d.message);
+        third_ok = d.token_obtained && !d.placed;
+    }
+    Ok(first.collected.is_some()
+        && second.collected.is_none()
+        && second.error.as_deref() == Some("OAUTH-16")
+        && third_ok)
+}
+
+/// `--withdrawn-service` (MedMij LISTS-13, LISTS-10): MedMij Beheer publishes a ZAL
+/// without the Gegevensdienst; the ZA GW reports the difference with its
+/// configuration, serves a flow within the 3600 s grace, and refuses one after it as
+/// OAUTH-12 case 1. Returns whether both ended so.
+async fn withdrawn_service(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== MedMij Beheer publishes a ZAL without umcdemo@medmij's Gegevensdienst ==");
+    net.withdraw_service().await?;
+    println!("\n== UCI Verzamelen right after (within the 3600 s grace) ==");
+    let first = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("token obtained: {}", first.token_obtained);
+    println!("person sees: {}", first.message);
+
+    println!("\n== 3601 seconds later: UCI Verzamelen again ==");
+    net.advance_za_clock(std::time::Duration::from_secs(3601));
+    let second = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("token obtained: {}", second.token_obtained);
+    println!(
+        "ended with: {} (OAUTH-12 case 1: invalid_request, shown to the person directly)",
+        second.error.as_deref().unwrap_or("-")
+    );
+    println!(
+        "in plain words: the care provider stopped offering this data via MedMij; the gateway \
+         finished what was under way for an hour (LISTS-10), and now tells the person the \
+         request cannot be served, without sending them back to the PGO"
+    );
+    Ok(first.collected.is_some()
+        && second.collected.is_none()
+        && second.final_page.contains("invalid_request")
+        && second.final_page.contains("LISTS-13"))
+}
+
+/// `--publish-invalid` (MedMij LISTS-14, LISTS-11): MedMij Beheer submits a ZAL
+/// entry for a new Zorgaanbieder whose endpoints are on a host that is not on the
+/// Whitelist, of a DVZA not registered as qualified. The Stelselnode refuses it with
+/// its reasons and changes nothing; the gateways keep the list in force and a flow
+/// still works. Returns whether it ended so.
+async fn publish_invalid(net: &Network) -> Result<bool, DemoError> {
+    use medmij_lists::{
+        BackChannelUri, FrontChannelUri, Gegevensdienst, GegevensdienstId, Systeemrol,
+        Systeemrolcode, Zorgaanbieder, Zorgaanbiedernaam,
+    };
+    let host = "za-gw.kliniekdemo.nl";
+    let entry = Zorgaanbieder::new(
+        Zorgaanbiedernaam::new("kliniekdemo@medmij")?,
+        vec![Gegevensdienst::new(
+            GegevensdienstId::new("4")?,
+            FrontChannelUri::new(&format!("https://{host}/oauth/authorize"))?,
+            BackChannelUri::new(&format!("https://{host}:8443/oauth/token"))?,
+            vec![Systeemrol::new(
+                Systeemrolcode::new("MOV-FHIR-BRON")?,
+                BackChannelUri::new(&format!("https://{host}:8443/fhir"))?,
+            )],
+        )?],
+    )?;
+    println!("\n== MedMij Beheer adds kliniekdemo@medmij to the ZAL (endpoints on {host}) ==");
+    let before = net.published(List::Zal);
+    let archive = net.stelselnode_archive()?;
+    let refused = match net.change_list(ListChange::AddZorgaanbieder(entry)).await {
+        Ok((list, v)) => {
+            println!("published {list:?} {v}: the checks let it through");
+            return Ok(false);
+        }
+        Err(e) => e,
+    };
+    println!("\n== Outcome ==");
+    println!("change refused: {}", refused.change);
+    for r in &refused.reasons {
+        println!("  reason ({}): {r}", r.rule());
+    }
+    let unchanged = net.published(List::Zal) == before && net.stelselnode_archive()? == archive;
+    println!("published ZAL unchanged and nothing archived: {unchanged}");
+    println!(
+        "in plain words: MedMij Beheer only publishes a list whose every node is on the \
+         Whitelist and whose every service is run by a supplier qualified for it; this change \
+         was refused and the list everybody uses stays as it was"
+    );
+    net.refresh_lists().await?;
+    let in_force = net.volgnummer_in_force(List::Zal);
+    println!(
+        "ZAL in force at the PGO GW after fetching: Volgnummer {}",
+        in_force.as_deref().unwrap_or("-")
+    );
+    println!("archived versions: {:?}", net.stelselnode_archive()?);
+    println!("\n== UCI Verzamelen on the list still in force ==");
+    let run = net.verzamelen(ConsentChoice::Grant).await?;
+    println!("person sees: {}", run.message);
+    Ok(refused.reasons.len() == 2
+        && unchanged
+        && in_force.as_deref() == Some("1")
+        && run.collected.is_some())
 }
 
 /// Runs `n` whole UCI Verzamelen flows on one network, `c` persons at a time (every

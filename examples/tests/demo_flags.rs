@@ -120,6 +120,55 @@ fn every_flag_ends_as_the_rulebook_prescribes() {
     }
 }
 
+/// The flags of the source releases' rules (MedMij OAUTH-16, LISTS-13, LISTS-14).
+#[test]
+fn source_flags_end_as_the_rulebook_prescribes() {
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "--bsn-in-payload",
+            &[
+                "left empty before sending; logged",
+                "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
+                "ended with: OAUTH-16",
+                "bevatten een burgerservicenummer (BSN). Dat mag niet via MedMij",
+                "answered case 8 (HTTP 503), logged",
+                "token obtained: true; placed: false",
+                "NEN 7513 logs verify",
+            ],
+        ),
+        (
+            "--withdrawn-service",
+            &[
+                "differs from the configuration: umcdemo@medmij Gegevensdienst 4 is configured but \
+                 not on the ZAL",
+                "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
+                "3601 seconds later",
+                "ended with: HTTP 400",
+                "OAUTH-12 case 1, LISTS-13, LISTS-10",
+                "NEN 7513 logs verify",
+            ],
+        ),
+        (
+            "--publish-invalid",
+            &[
+                "change refused: add Zorgaanbieder kliniekdemo@medmij",
+                "reason (LISTS-14): ZAL entry kliniekdemo@medmij Gegevensdienst 4: host \
+                 za-gw.kliniekdemo.nl is not on the Whitelist",
+                "is not registered as qualified for Gegevensdienst 4",
+                "published ZAL unchanged and nothing archived: true",
+                "ZAL in force at the PGO GW after fetching: Volgnummer 1",
+                "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
+            ],
+        ),
+    ];
+    for (flag, expected) in cases {
+        let out = run(Some(flag));
+        for e in *expected {
+            assert!(out.contains(e), "demo {flag:?}: no {e:?} in\n{out}");
+        }
+    }
+}
+
 #[test]
 fn an_unknown_flag_is_a_usage_error() {
     let out = Command::new(demo())

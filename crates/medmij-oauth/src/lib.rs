@@ -202,6 +202,7 @@
 #[cfg(feature = "tokio")]
 mod blocking;
 mod client;
+pub mod fhir;
 mod flow;
 mod form;
 #[cfg(feature = "postgres")]

@@ -44,6 +44,11 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// goes first.
 pub const MAX_TRACE_STEPS: usize = 10_000;
 
+/// Requests the ZA GW keeps, as text, for checking that no person identifier
+/// travels between the gateways (MedMij OAUTH-16; see `Network::za_received_requests`)
+/// (default 256): a ring buffer, the oldest goes first.
+pub const MAX_RECEIVED_REQUESTS: usize = 256;
+
 /// Authorizations the PGO GW keeps waiting for one browser session (default 8,
 /// a few tabs): a newer one pushes out the session's oldest.
 pub const MAX_PGO_PENDING_PER_SESSION: usize = 8;

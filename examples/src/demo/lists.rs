@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use medmij_lists::{
-    BackChannelUri, FrontChannelUri, Gegevensdienst, GegevensdienstId, GegevensdienstNaam,
-    Gegevensdienstnamenlijst, GnlRelease, Hostname, ListStore, MedMijList, NoArchive, OAuthclient,
-    OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, StoreEvent, Systeemrol,
+    BackChannelUri, DirArchive, FrontChannelUri, Gegevensdienst, GegevensdienstId,
+    GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease, Hostname, ListStore, MedMijList,
+    OAuthclient, OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, StoreEvent, Systeemrol,
     Systeemrolcode, Tijdstempel, Volgnummer, Weergavenaam, Whitelist, WhlRelease, ZalRelease,
     Zorgaanbieder, Zorgaanbiedernaam, Zorgaanbiederslijst,
 };
@@ -38,9 +38,13 @@ fn stamp() -> Result<(Tijdstempel, Volgnummer), DemoError> {
     Ok((Tijdstempel::new(&now)?, Volgnummer::new("1")?))
 }
 
-/// The demo's lists, built from the medmij-lists model and serialised with `to_xml()`.
-pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
-    let (t, v) = stamp()?;
+/// The demo's Zorgaanbieders on the ZAL: [`ZORGAANBIEDER`] (a Bron, unless
+/// `with_bron` is false: its Gegevensdienst withdrawn) and the Lezer [`LEZER`], both
+/// served by the ZA GW.
+pub(crate) fn demo_zorgaanbieders(
+    za_back_port: u16,
+    with_bron: bool,
+) -> Result<Vec<Zorgaanbieder>, DemoError> {
     let gd = Gegevensdienst::new(
         GegevensdienstId::new(GEGEVENSDIENST)?,
         FrontChannelUri::new(&format!("https://{ZA_HOST}/oauth/authorize"))?,
@@ -60,14 +64,28 @@ pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
             BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/lezer/fhir"))?,
         )],
     )?;
+    let mut out = Vec::new();
+    if with_bron {
+        out.push(Zorgaanbieder::new(
+            Zorgaanbiedernaam::new(ZORGAANBIEDER)?,
+            vec![gd],
+        )?);
+    }
+    out.push(Zorgaanbieder::new(
+        Zorgaanbiedernaam::new(LEZER)?,
+        vec![gd_lezer],
+    )?);
+    Ok(out)
+}
+
+/// The demo's lists, built from the medmij-lists model and serialised with `to_xml()`.
+pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
+    let (t, v) = stamp()?;
     let zal = Zorgaanbiederslijst::new(
         ZalRelease::Release2,
         t.clone(),
         v.clone(),
-        vec![
-            Zorgaanbieder::new(Zorgaanbiedernaam::new(ZORGAANBIEDER)?, vec![gd])?,
-            Zorgaanbieder::new(Zorgaanbiedernaam::new(LEZER)?, vec![gd_lezer])?,
-        ],
+        demo_zorgaanbieders(za_back_port, true)?,
     )?;
     let ocl = OAuthclientlist::new(
         OclRelease::Release2,
@@ -229,27 +247,36 @@ fn volgnummer<L: MedMijList>(store: &ListStore<L>) -> Option<String> {
     store.current().map(|i| i.list().volgnummer().to_string())
 }
 
-/// The ZA GW's lists: OCL, GNL, WHL.
+/// The ZA GW's lists: ZAL (what it serves, LISTS-13), OCL, GNL, WHL.
 pub(crate) struct ZaLists {
     fetcher: ListFetcher,
+    pub(crate) zal: Arc<ListStore<Zorgaanbiederslijst>>,
     pub(crate) ocl: Arc<ListStore<OAuthclientlist>>,
     pub(crate) gnl: Arc<ListStore<Gegevensdienstnamenlijst>>,
     pub(crate) whl: Arc<ListStore<Whitelist>>,
 }
 
 impl ZaLists {
-    pub(crate) fn new(fetcher: ListFetcher) -> Self {
-        ZaLists {
+    /// Every list version this gateway installs is archived in `archive`, one file
+    /// per list and Volgnummer (MedMij LISTS-11: the gateway's own archive).
+    pub(crate) fn new(fetcher: ListFetcher, archive: &std::path::Path) -> Result<Self, DemoError> {
+        let a = DirArchive::new(archive)?;
+        Ok(ZaLists {
             fetcher,
-            ocl: Arc::new(ListStore::new(NoArchive)),
-            gnl: Arc::new(ListStore::new(NoArchive)),
-            whl: Arc::new(ListStore::new(NoArchive)),
-        }
+            zal: Arc::new(ListStore::new(a.clone())),
+            ocl: Arc::new(ListStore::new(a.clone())),
+            gnl: Arc::new(ListStore::new(a.clone())),
+            whl: Arc::new(ListStore::new(a)),
+        })
     }
     pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
-        self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW").await?;
-        self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW").await?;
-        self.fetcher.fetch("whl", &self.whl, trace, "ZA GW").await
+        let ocl = self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW").await;
+        let gnl = self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW").await;
+        let whl = self.fetcher.fetch("whl", &self.whl, trace, "ZA GW").await;
+        // The ZAL is fetched whatever became of the others: what the ZA GW serves
+        // follows it (LISTS-13). The first failure is returned.
+        let zal = self.fetcher.fetch("zal", &self.zal, trace, "ZA GW").await;
+        ocl.and(gnl).and(whl).and(zal)
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
         whitelist_of(&self.whl, &self.fetcher.clock)
@@ -257,14 +284,13 @@ impl ZaLists {
     pub(crate) fn fetcher(&self) -> &ListFetcher {
         &self.fetcher
     }
-    /// The Volgnummer in force of the OCL, GNL or WHL (`None` for the ZAL: the
-    /// ZA GW does not fetch it).
+    /// The Volgnummer in force of a list.
     pub(crate) fn volgnummer(&self, list: super::List) -> Option<String> {
         match list {
             super::List::Ocl => volgnummer(&self.ocl),
             super::List::Gnl => volgnummer(&self.gnl),
             super::List::Whl => volgnummer(&self.whl),
-            super::List::Zal => None,
+            super::List::Zal => volgnummer(&self.zal),
         }
     }
 }
@@ -278,13 +304,16 @@ pub(crate) struct PgoLists {
 }
 
 impl PgoLists {
-    pub(crate) fn new(fetcher: ListFetcher) -> Self {
-        PgoLists {
+    /// Every list version this gateway installs is archived in `archive`, one file
+    /// per list and Volgnummer (MedMij LISTS-11: the gateway's own archive).
+    pub(crate) fn new(fetcher: ListFetcher, archive: &std::path::Path) -> Result<Self, DemoError> {
+        let a = DirArchive::new(archive)?;
+        Ok(PgoLists {
             fetcher,
-            zal: Arc::new(ListStore::new(NoArchive)),
-            gnl: Arc::new(ListStore::new(NoArchive)),
-            whl: Arc::new(ListStore::new(NoArchive)),
-        }
+            zal: Arc::new(ListStore::new(a.clone())),
+            gnl: Arc::new(ListStore::new(a.clone())),
+            whl: Arc::new(ListStore::new(a)),
+        })
     }
     pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
         self.fetcher

@@ -25,6 +25,7 @@ mod limits;
 mod lists;
 mod net;
 mod pgo_gw;
+mod serving;
 mod stelselnode;
 mod trace;
 mod za_gw;
@@ -45,8 +46,9 @@ pub use limits::{
     ANONYMOUS_LOG_SOURCES, ANONYMOUS_LOG_WINDOW, FLOW_TIMEOUT, HANDSHAKE_TIMEOUT, Limits,
     MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, MAX_PENDING_FLOWS, MAX_PENDING_PER_CLIENT,
     MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING, MAX_PGO_PENDING_PER_SESSION,
-    MAX_PGO_PENDING_PER_SOURCE, MAX_TRACE_STEPS,
+    MAX_PGO_PENDING_PER_SOURCE, MAX_RECEIVED_REQUESTS, MAX_TRACE_STEPS,
 };
+pub use stelselnode::{ChangeRefused, ListChange, RefusalReason};
 pub use trace::{Step, Trace};
 
 /// Any error of the demo network.
@@ -72,12 +74,34 @@ pub const GEGEVENSDIENST_DELEN: &str = "4";
 /// The Lezer's Systeemrol (a FHIR write endpoint).
 pub const SYSTEEMROL_LEZER: &str = "MOV-FHIR-LEZER";
 
+/// MedMij Beheer's archive of every list version the Stelselnode published, in
+/// [`Network::log_dir`] (MedMij LISTS-11).
+pub const STELSELNODE_ARCHIVE_DIR: &str = "stelselnode.lists";
+/// The ZA GW's list archive, in [`Network::log_dir`]: one file per list version it
+/// installed, `ZAL-1.xml`, `OCL-1.xml`, … (MedMij LISTS-11).
+pub const ZA_ARCHIVE_DIR: &str = "za-gw.lists";
+/// The PGO GW's list archive, in [`Network::log_dir`] (MedMij LISTS-11).
+pub const PGO_ARCHIVE_DIR: &str = "pgo-gw.lists";
+
 /// How often each gateway fetches its lists from the Stelselnode (MedMij LISTS-8:
 /// the Whitelist at least hourly).
 pub const LIST_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// How often the ZA GW ends flows the person left (see [`FLOW_TIMEOUT`]).
 pub const FLOW_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The names of the files in `dir` (not starting with `.`), sorted.
+fn archive_files(dir: &std::path::Path) -> Result<Vec<String>, DemoError> {
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let name = e?.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
 
 /// Runs `job` every `interval` on the tokio runtime for as long as `target` lives.
 /// Failures are reported in the trace by the job itself; for list fetches the
@@ -306,7 +330,23 @@ impl Network {
 
         // MedMij Beheer publishes the four lists.
         let published = lists::demo_lists(za_back_port)?;
-        let stelselnode = Arc::new(stelselnode::Stelselnode::new(published));
+        let stelsel_log = audit::AuditLog::open(
+            &dir.join("stelselnode.audit.jsonl"),
+            STELSELNODE_HOST,
+            [3; 32],
+            &limits,
+        )?;
+        // MedMij LISTS-14: the DVZA registered as qualified, by its endpoint host.
+        let qualified = vec![(
+            ZA_HOST.to_owned(),
+            vec![GEGEVENSDIENST.to_owned(), GEGEVENSDIENST_DELEN.to_owned()],
+        )];
+        let stelselnode = Arc::new(stelselnode::Stelselnode::new(
+            published,
+            &dir.join(STELSELNODE_ARCHIVE_DIR),
+            qualified,
+            stelsel_log,
+        )?);
         let anchors = || pki.trust_anchors();
         let ocsp = || ocsp.clone();
         let stelsel_back = BackChannel::new(
@@ -355,12 +395,23 @@ impl Network {
         };
 
         // ZA GW.
-        let za_lists = lists::ZaLists::new(to_stelselnode(&za_cert, "ZA GW")?);
+        let za_lists = lists::ZaLists::new(
+            to_stelselnode(&za_cert, "ZA GW")?,
+            &dir.join(ZA_ARCHIVE_DIR),
+        )?;
         za_lists.refresh(&trace).await?;
         let za_whitelist = za_lists.whitelist();
         let za_log =
             audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32], &limits)?;
-        let za = Arc::new(za_gw::ZaGw::new(za_lists, za_log, trace.clone(), &limits)?);
+        let za = Arc::new(za_gw::ZaGw::new(
+            za_lists,
+            za_log,
+            trace.clone(),
+            &limits,
+            za_back_port,
+        )?);
+        // MedMij LISTS-13: what it serves against what the ZAL says.
+        za.check_offer().await?;
         // Handshake refusals go to the trace and to the NEN 7513 log (LOG-1): a
         // refusal inside a back-channel handshake is handed to the server task,
         // which logs it once with the source address (see `handshake_failed`).
@@ -422,7 +473,10 @@ impl Network {
         );
 
         // PGO GW.
-        let pgo_lists = lists::PgoLists::new(to_stelselnode(&pgo_cert, "PGO GW")?);
+        let pgo_lists = lists::PgoLists::new(
+            to_stelselnode(&pgo_cert, "PGO GW")?,
+            &dir.join(PGO_ARCHIVE_DIR),
+        )?;
         pgo_lists.refresh(&trace).await?;
         let pgo_back = BackChannel::new(
             anchors()?,
@@ -763,6 +817,44 @@ impl Network {
         );
     }
 
+    /// The ZA GW's back end puts the test person's BSN in the Bundle from now on
+    /// (MedMij OAUTH-16). With `strip` the ZA GW leaves it empty before sending, as the
+    /// rule says; without it the ZA GW plays a non-conforming Bron, so that the PGO GW's
+    /// refusal shows.
+    pub fn za_puts_bsn_in_payload(&self, strip: bool) {
+        self.za.set_bsn_in_payload(strip);
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-16",
+            if strip {
+                "back end switched to: a Patient with the BSN in the Bundle"
+            } else {
+                "back end switched to: a Patient with the BSN in the Bundle, and the ZA GW \
+                 no longer empties it (NON-CONFORMING, demo only)"
+            },
+        );
+    }
+
+    /// The PGO GW puts a BSN in every Bundle it shares from now on (a non-conforming
+    /// sender, demo only): the Lezer must refuse it as OAUTH-12 case 8 (MedMij
+    /// OAUTH-16).
+    pub fn pgo_shares_bsn(&self) {
+        self.pgo.set_share_with_bsn();
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-16",
+            "switched to: a BSN in every shared Bundle (NON-CONFORMING, demo only)",
+        );
+    }
+
+    /// The last requests that arrived at the ZA GW (front and back channel), oldest
+    /// first, each as `METHOD path?query body`: for checking that no person
+    /// identifier travels between the gateways (MedMij OAUTH-16). Bounded: the ZA GW
+    /// keeps the last [`MAX_RECEIVED_REQUESTS`].
+    pub fn za_received_requests(&self) -> Vec<String> {
+        self.za.received()
+    }
+
     /// The OCSP responder reports the PGO GW's certificate as revoked from now on:
     /// the ZA GW refuses its next handshake (MedMij TLS-3).
     pub fn revoke_pgo_certificate(&self) {
@@ -847,6 +939,83 @@ impl Network {
         self.za.refresh_lists().await
     }
 
+    /// MedMij LISTS-13, LISTS-10: MedMij Beheer publishes ZAL version `volgnummer`
+    /// without the Gegevensdienst of [`ZORGAANBIEDER`] (the Zorgaanbieder leaves the
+    /// list), and the ZA GW fetches it at once; it reports and logs the difference with
+    /// its configuration, serves the Gegevensdienst for 3600 s more, then answers
+    /// OAUTH-12 case 1. The PGO GW keeps its ZAL until its own next fetch, so that its
+    /// requests still arrive.
+    pub async fn withdraw_service(&self) -> Result<u64, DemoError> {
+        let (_, volgnummer) = self
+            .change_list(ListChange::RemoveZorgaanbieder(ZORGAANBIEDER.into()))
+            .await?;
+        self.za.refresh_lists().await?;
+        Ok(volgnummer)
+    }
+
+    /// MedMij Beheer submits `change` to the Stelselnode (MedMij LISTS-14): checked,
+    /// then published as a complete list with a higher Volgnummer and archived
+    /// (LISTS-11), or refused with every reason, changing nothing. Logged either way
+    /// in the Stelselnode's NEN 7513 log (LOG-1). Gateways fetch the new version on
+    /// their next refresh.
+    pub async fn change_list(&self, change: ListChange) -> Result<(List, u64), ChangeRefused> {
+        let what = change.describe();
+        let r = self.stelselnode.change(change).await;
+        match &r {
+            Ok((list, v)) => self.trace.step(
+                "Stelselnode",
+                "LISTS-14, LISTS-11",
+                format!("MedMij Beheer: {what}: checked; published {list:?} {v}; archived"),
+            ),
+            Err(e) => self.trace.step(
+                "Stelselnode",
+                "LISTS-14, LOG-1",
+                format!("MedMij Beheer: {e}; nothing changed; logged"),
+            ),
+        }
+        r
+    }
+
+    /// The files in MedMij Beheer's archive of published list versions (MedMij
+    /// LISTS-11), sorted by name (`GNL-1.xml`, `OCL-1.xml`, `WHL-1.xml`, `ZAL-1.xml`,
+    /// `ZAL-2.xml`, …).
+    pub fn stelselnode_archive(&self) -> Result<Vec<String>, DemoError> {
+        archive_files(&self.stelselnode.archive_dir())
+    }
+
+    /// The entries of the Stelselnode's NEN 7513 log (list changes, accepted and
+    /// refused), in order.
+    pub fn stelselnode_log(&self) -> Result<Vec<LogLine>, DemoError> {
+        self.stelselnode.log().events()
+    }
+
+    /// The demo's Zorgaanbieder entries as the ZAL lists them (the Bron
+    /// [`ZORGAANBIEDER`] and the Lezer [`LEZER`]), to build changes from.
+    pub fn demo_zorgaanbieders(&self) -> Result<Vec<medmij_lists::Zorgaanbieder>, DemoError> {
+        lists::demo_zorgaanbieders(self.za_back_port, true)
+    }
+
+    /// The OCL, as the ZA GW reads it, names `gegevensdiensten` as the only ones the
+    /// PGO GW may use from now on (MedMij LISTS-4). A stand-in: the release2 OCL has no
+    /// element for them, so the ZA GW keeps them beside its OCL store.
+    pub fn restrict_pgo_on_ocl(&self, gegevensdiensten: &[&str]) {
+        self.za.restrict_client(PGO_HOST, gegevensdiensten);
+        self.trace.step(
+            "ZA GW",
+            "LISTS-4",
+            format!("the OCL names {gegevensdiensten:?} as the Gegevensdiensten of {PGO_HOST}"),
+        );
+    }
+
+    /// Both gateways' list archives (MedMij LISTS-11): the files in the ZA GW's and in
+    /// the PGO GW's archive directory, sorted by name (`GNL-1.xml`, `OCL-1.xml`, …).
+    pub fn gateway_archives(&self) -> Result<(Vec<String>, Vec<String>), DemoError> {
+        Ok((
+            archive_files(&self.dir.join(ZA_ARCHIVE_DIR))?,
+            archive_files(&self.dir.join(PGO_ARCHIVE_DIR))?,
+        ))
+    }
+
     /// MedMij Beheer publishes a new version of `list` on the Stelselnode (any XML:
     /// the gateways validate it, LISTS-7). Gateways fetch it on their next refresh,
     /// or at once with [`Network::refresh_lists`].
@@ -880,6 +1049,17 @@ impl Network {
             List::Zal => self.pgo.lists().volgnummer(list),
             _ => self.za.lists().volgnummer(list),
         }
+    }
+
+    /// The Volgnummer of `list` in force at the ZA GW (it fetches all four: the ZAL
+    /// for what it serves, MedMij LISTS-13).
+    pub fn za_volgnummer_in_force(&self, list: List) -> Option<String> {
+        self.za.lists().volgnummer(list)
+    }
+
+    /// Only the ZA GW fetches its lists now (the PGO GW keeps its versions).
+    pub async fn refresh_za_lists(&self) -> Result<(), DemoError> {
+        self.za.refresh_lists().await
     }
 
     /// Both gateways end the flows the person left for longer than [`FLOW_TIMEOUT`]

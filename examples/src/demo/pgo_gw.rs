@@ -176,6 +176,9 @@ pub(crate) struct PgoGw {
     /// The last redeemed code's token request, the grant and the resource URL
     /// (kept only to show the replay of `--replay-code`).
     last: Mutex<Option<Redeemed>>,
+    /// Demo switch: the PGO GW plays a non-conforming sender and puts a BSN in what it
+    /// shares (to show the Lezer's refusal, MedMij OAUTH-16).
+    share_with_bsn: std::sync::atomic::AtomicBool,
 }
 
 type R = Result<Response, DemoError>;
@@ -203,7 +206,15 @@ impl PgoGw {
             result: Mutex::new(HashMap::new()),
             delen_result: Mutex::new(HashMap::new()),
             last: Mutex::new(None),
+            share_with_bsn: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// From now on the PGO GW puts a BSN in every Bundle it shares (a non-conforming
+    /// sender, to show the Lezer's refusal; MedMij OAUTH-16).
+    pub(crate) fn set_share_with_bsn(&self) {
+        self.share_with_bsn
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Fetches the ZAL, GNL and WHL again (MedMij LISTS-8).
@@ -795,6 +806,47 @@ impl PgoGw {
             "OAUTH-2, OAUTH-11",
             format!("FHIR Bundle received ({} bytes)", resp.body.len()),
         );
+        // MedMij OAUTH-16: a payload that still carries a BSN is not stored; the
+        // refusal is logged (LOG-1) and the person told in plain words.
+        if let Err(e) = medmij_oauth::fhir::check(&bundle) {
+            self.log
+                .record(Entry {
+                    event_type: "dossier.collect",
+                    action: Action::Create,
+                    actor: (PGO_HOST.into(), ActorKind::System),
+                    subject: Some(person),
+                    object: Object::new("Bundle", format!("{} bytes", resp.body.len())),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("from {}: {e}; not stored", p.zorgaanbieder)),
+                })
+                .await?;
+            self.trace.step(
+                "PGO GW",
+                "OAUTH-16, LOG-1",
+                format!("Bundle REFUSED, not stored: {e}; logged"),
+            );
+            let message = format!(
+                "De gegevens van {} bevatten een burgerservicenummer (BSN). Dat mag niet via \
+                 MedMij, daarom zijn ze niet opgeslagen. Er is niets in uw dossier gezet.",
+                p.zorgaanbieder
+            );
+            self.set_result(
+                &sid,
+                VerzamelenRun {
+                    collected: None,
+                    token_obtained: true,
+                    error: Some("OAUTH-16".into()),
+                    error_description: Some(e.to_string()),
+                    message: message.clone(),
+                    final_page: String::new(),
+                    za_cookie: None,
+                },
+            );
+            return Ok(net::html(
+                200,
+                net::page("Geen gegevens opgeslagen", &message, Some(HOME)),
+            ));
+        }
 
         // MedMij CONSENT-4: stored with its provenance, inseparably.
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
@@ -983,6 +1035,19 @@ impl PgoGw {
                 serde_json::to_string(it.provenance())?,
             )
         };
+        let content = if self
+            .share_with_bsn
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            self.trace.step(
+                "PGO GW",
+                "OAUTH-16",
+                "NON-CONFORMING (demo switch): a Patient with a BSN is added to the shared Bundle",
+            );
+            with_bsn(&content)?
+        } else {
+            content
+        };
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
         let ep = zal
             .list()
@@ -998,6 +1063,11 @@ impl PgoGw {
         )
         .await?;
         let placed = resp.status == 200;
+        // Why the Lezer refused, if it did (its OperationOutcome).
+        let refused_why = (!placed)
+            .then(|| serde_json::from_slice::<serde_json::Value>(&resp.body).ok())
+            .flatten()
+            .and_then(|oo| oo["issue"][0]["diagnostics"].as_str().map(str::to_owned));
         self.trace.step(
             "PGO GW",
             "OAUTH-2, OAUTH-13",
@@ -1037,7 +1107,13 @@ impl PgoGw {
                 } else {
                     Outcome::Failure
                 },
-                detail: Some(format!("with {} ({naam}) via MedMij", p.zorgaanbieder)),
+                detail: Some(match &refused_why {
+                    Some(why) => format!(
+                        "with {} ({naam}) via MedMij; refused: {why}",
+                        p.zorgaanbieder
+                    ),
+                    None => format!("with {} ({naam}) via MedMij", p.zorgaanbieder),
+                }),
             })
             .await?;
         let message = if placed {
@@ -1050,6 +1126,15 @@ impl PgoGw {
                 ),
             );
             format!("Uw {naam} is gedeeld met {}.", p.zorgaanbieder)
+        } else if refused_why
+            .as_deref()
+            .is_some_and(|d| d.contains(medmij_oauth::fhir::RULE.as_str()))
+        {
+            format!(
+                "Het delen is niet gelukt: {} heeft de gegevens geweigerd omdat er een \
+                 burgerservicenummer (BSN) in stond. Dat mag niet via MedMij.",
+                p.zorgaanbieder
+            )
         } else {
             "Het delen is niet gelukt.".to_owned()
         };
@@ -1122,4 +1207,24 @@ async fn front_callback(
         }
         Err(e) => me.failed(&sid, &e),
     }
+}
+
+/// `content` (a FHIR Bundle) with a Patient carrying a BSN added: what a
+/// non-conforming sender would share (demo switch, MedMij OAUTH-16).
+fn with_bsn(content: &[u8]) -> Result<Vec<u8>, DemoError> {
+    let mut doc: serde_json::Value = serde_json::from_slice(content)?;
+    let patient = serde_json::json!({
+        "resource": {
+            "resourceType": "Patient",
+            "identifier": [{
+                "system": medmij_oauth::fhir::BSN_SYSTEMS[1],
+                "value": super::za_gw::TEST_BSN
+            }]
+        }
+    });
+    doc["entry"]
+        .as_array_mut()
+        .ok_or("the shared Bundle has no entries")?
+        .push(patient);
+    Ok(serde_json::to_vec(&doc)?)
 }

@@ -33,8 +33,9 @@ use super::limits::FLOW_TIMEOUT;
 use super::lists::ZaLists;
 use super::net::cookie;
 use super::net::{self, PeerAddr, PeerNames};
+use super::serving::{self, Difference, Offer};
 use super::trace::Trace;
-use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZORGAANBIEDER};
+use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST, ZORGAANBIEDER};
 
 /// The care provider's display name in the consent text (the DVZA's own relation
 /// with it, CONSENT-1).
@@ -116,19 +117,35 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Per-client Gegevensdiensten as a later OCL release carries them (MedMij LISTS-4),
+/// by client hostname. A stand-in built here: the published release2 OCL has no
+/// element for them and medmij-lists cannot fill the field from it.
+pub(crate) type OclGegevensdiensten = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
 /// The OCL in a list store as medmij-oauth's client registry (MedMij OAUTH-3, LISTS-4).
-pub(crate) struct OclRegistry(Arc<medmij_lists::ListStore<medmij_lists::OAuthclientlist>>);
+pub(crate) struct OclRegistry {
+    ocl: Arc<medmij_lists::ListStore<medmij_lists::OAuthclientlist>>,
+    /// Used only for a client whose OCL entry does not name its Gegevensdiensten.
+    overlay: OclGegevensdiensten,
+}
 
 impl ClientRegistry for OclRegistry {
     fn is_listed(&self, client: &ClientId) -> bool {
-        self.0
+        self.ocl
             .current()
             .is_some_and(|i| i.list().contains(client.as_str()))
     }
+    /// MedMij LISTS-4: where the OCL names the client's Gegevensdiensten, only those;
+    /// where it does not, no restriction (`None`).
     fn may_use(&self, client: &ClientId, gegevensdienst: &ScopeGegevensdienstId) -> Option<bool> {
-        let cur = self.0.current()?;
-        let ids = cur.list().get(client.as_str())?.gegevensdiensten()?;
-        Some(ids.iter().any(|i| i.as_str() == gegevensdienst.as_str()))
+        let cur = self.ocl.current()?;
+        let entry = cur.list().get(client.as_str())?;
+        if let Some(ids) = entry.gegevensdiensten() {
+            return Some(ids.iter().any(|i| i.as_str() == gegevensdienst.as_str()));
+        }
+        let overlay = self.overlay.lock().unwrap_or_else(|e| e.into_inner());
+        let ids = overlay.get(client.as_str())?;
+        Some(ids.iter().any(|i| i == gegevensdienst.as_str()))
     }
 }
 
@@ -226,6 +243,22 @@ pub(crate) struct ZaGw {
     gd_delen: ScopeGegevensdienstId,
     /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
     no_data: AtomicBool,
+    /// Demo switch: the back end puts the person's BSN in the Bundle (MedMij OAUTH-16).
+    bsn_in_payload: AtomicBool,
+    /// Whether the ZA GW leaves BSN elements empty before sending (MedMij OAUTH-16; on
+    /// by default, off only to play a non-conforming Bron).
+    strip_bsn: AtomicBool,
+    /// What this gateway is configured to serve (checked against the ZAL in force,
+    /// MedMij LISTS-13).
+    offers: Vec<Offer>,
+    /// See [`OclGegevensdiensten`].
+    ocl_gegevensdiensten: OclGegevensdiensten,
+    /// The ZAL Volgnummer whose differences with `offers` were last reported.
+    zal_checked: Mutex<Option<String>>,
+    /// The last [`MAX_RECEIVED`] requests that arrived at this gateway (method, path,
+    /// query and body as text), for checks that no person identifier travels
+    /// (OAUTH-16).
+    received: Mutex<std::collections::VecDeque<String>>,
     /// Handshake refusals being appended to the log right now.
     refusals_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// See [`super::limits::MAX_PENDING_FLOWS`].
@@ -238,22 +271,53 @@ pub(crate) struct ZaGw {
 
 type R = Result<Response, DemoError>;
 
+use super::limits::MAX_RECEIVED_REQUESTS as MAX_RECEIVED;
+
+/// The test person's BSN that the demo back end puts in a Bundle with
+/// `--bsn-in-payload` (a number that passes the elfproef, MedMij OAUTH-16).
+pub(crate) const TEST_BSN: &str = "999990019";
+
 impl ZaGw {
     pub(crate) fn new(
         lists: ZaLists,
         log: AuditLog,
         trace: Arc<Trace>,
         limits: &super::Limits,
+        back_port: u16,
     ) -> Result<Self, DemoError> {
         let za = Zorgaanbiedernaam::new(ZORGAANBIEDER)?;
+        let back = format!("https://{ZA_HOST}:{back_port}");
+        let offers = vec![
+            Offer {
+                naam: ZORGAANBIEDER.into(),
+                id: GEGEVENSDIENST.into(),
+                authorize: format!("https://{ZA_HOST}/oauth/authorize"),
+                token: format!("{back}/oauth/token"),
+                resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
+            },
+            Offer {
+                naam: LEZER.into(),
+                id: GEGEVENSDIENST_DELEN.into(),
+                authorize: format!("https://{ZA_HOST}/lezer/oauth/authorize"),
+                token: format!("{back}/oauth/token"),
+                resources: vec![(super::SYSTEEMROL_LEZER.into(), format!("{back}/lezer/fhir"))],
+            },
+        ];
         let gd = ScopeGegevensdienstId::new(GEGEVENSDIENST)?;
         let lezer = Zorgaanbiedernaam::new(LEZER)?;
         let gd_delen = ScopeGegevensdienstId::new(GEGEVENSDIENST_DELEN)?;
         let config = ServerConfig::new()
             .offer(za.clone(), gd.clone(), UseCase::Verzamelen)
             .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen);
-        let server =
-            AuthorizationServer::new(config, OclRegistry(lists.ocl.clone()), MemoryStore::new());
+        let ocl_gegevensdiensten = OclGegevensdiensten::default();
+        let server = AuthorizationServer::new(
+            config,
+            OclRegistry {
+                ocl: lists.ocl.clone(),
+                overlay: ocl_gegevensdiensten.clone(),
+            },
+            MemoryStore::new(),
+        );
         Ok(ZaGw {
             server,
             lists,
@@ -266,6 +330,12 @@ impl ZaGw {
             lezer,
             gd_delen,
             no_data: AtomicBool::new(false),
+            bsn_in_payload: AtomicBool::new(false),
+            strip_bsn: AtomicBool::new(true),
+            received: Mutex::default(),
+            offers,
+            zal_checked: Mutex::new(None),
+            ocl_gegevensdiensten,
             refusals_in_flight: Arc::default(),
             max_pending: std::sync::atomic::AtomicUsize::new(limits.max_pending_flows),
             max_per_source: limits.max_pending_per_source,
@@ -291,6 +361,44 @@ impl ZaGw {
     /// From now on the back end has no data of the person.
     pub(crate) fn set_no_data(&self) {
         self.no_data.store(true, Ordering::Relaxed);
+    }
+
+    /// From now on the back end puts the person's BSN in the Bundle it hands over
+    /// (MedMij OAUTH-16); with `strip` the ZA GW leaves it empty before sending, as it
+    /// must, without it the ZA GW plays a non-conforming Bron.
+    pub(crate) fn set_bsn_in_payload(&self, strip: bool) {
+        self.bsn_in_payload.store(true, Ordering::Relaxed);
+        self.strip_bsn.store(strip, Ordering::Relaxed);
+    }
+
+    /// From now on the OCL names `ids` as the Gegevensdiensten `client` may use
+    /// (MedMij LISTS-4; see [`OclGegevensdiensten`]).
+    pub(crate) fn restrict_client(&self, client: &str, ids: &[&str]) {
+        self.ocl_gegevensdiensten
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                client.to_owned(),
+                ids.iter().map(|s| (*s).to_owned()).collect(),
+            );
+    }
+
+    /// Keeps what arrived (bounded to [`MAX_RECEIVED`]).
+    fn note_received(&self, method: &str, path: &str, query: &str, body: &[u8]) {
+        let mut r = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= MAX_RECEIVED {
+            r.pop_front();
+        }
+        r.push_back(format!(
+            "{method} {path}?{query} {}",
+            String::from_utf8_lossy(body)
+        ));
+    }
+
+    /// The requests that arrived, oldest first (at most [`MAX_RECEIVED`]).
+    pub(crate) fn received(&self) -> Vec<String> {
+        let r = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        r.iter().cloned().collect()
     }
 
     /// Sets how many flows may wait for a person at once.
@@ -458,9 +566,69 @@ impl ZaGw {
         self.flush_anonymous(true).await;
     }
 
-    /// Fetches the OCL, GNL and WHL again (MedMij LISTS-8).
+    /// Fetches the ZAL, OCL, GNL and WHL again (MedMij LISTS-8), then reports how what
+    /// it serves differs from a new ZAL (LISTS-13).
     pub(crate) async fn refresh_lists(&self) -> Result<(), DemoError> {
-        self.lists.refresh(&self.trace).await
+        let r = self.lists.refresh(&self.trace).await;
+        self.check_offer().await?;
+        r
+    }
+
+    /// MedMij LISTS-13: once per ZAL version, reports (trace) and logs (LOG-1) every
+    /// difference between what this gateway is configured to serve and what the ZAL
+    /// in force lists at its endpoints. Returns the differences found (empty when the
+    /// version was checked before).
+    pub(crate) async fn check_offer(&self) -> Result<Vec<Difference>, DemoError> {
+        let Some(zal) = self.lists.zal.current() else {
+            return Ok(Vec::new());
+        };
+        let volgnummer = zal.list().volgnummer().to_string();
+        {
+            let mut checked = self.zal_checked.lock().unwrap_or_else(|e| e.into_inner());
+            if checked.as_deref() == Some(volgnummer.as_str()) {
+                return Ok(Vec::new());
+            }
+            *checked = Some(volgnummer.clone());
+        }
+        let diffs = serving::differences(&self.offers, zal.list(), ZA_HOST);
+        if diffs.is_empty() {
+            self.trace.step(
+                "ZA GW",
+                "LISTS-13",
+                format!(
+                    "ZAL {volgnummer}: it lists exactly the {} Gegevensdienst(en) this gateway \
+                     is configured to serve, at its endpoints",
+                    self.offers.len()
+                ),
+            );
+        }
+        for d in &diffs {
+            self.trace.step(
+                "ZA GW",
+                "LISTS-13, LOG-1",
+                format!("ZAL {volgnummer} differs from the configuration: {d}; logged"),
+            );
+            self.log
+                .record(Entry {
+                    event_type: "lists.zal.difference",
+                    action: Action::Execute,
+                    actor: (ZA_HOST.into(), ActorKind::System),
+                    subject: None,
+                    object: Object::new("ZAL", volgnummer.clone()),
+                    outcome: Outcome::Failure,
+                    detail: Some(format!("LISTS-13: {d}")),
+                })
+                .await?;
+        }
+        Ok(diffs)
+    }
+
+    /// Whether this gateway serves Gegevensdienst `id` of `naam` at `now`: configured,
+    /// and listed at its endpoints by the ZAL in force or, for 3600 s, by the version
+    /// before (MedMij LISTS-13, LISTS-10).
+    fn serves(&self, naam: &str, id: &str, now: SystemTime) -> bool {
+        self.offers.iter().any(|o| o.naam == naam && o.id == id)
+            && serving::serves(&self.lists.zal, ZA_HOST, naam, id, now)
     }
 
     pub(crate) fn log(&self) -> &AuditLog {
@@ -681,6 +849,7 @@ impl ZaGw {
 
     async fn authorize(&self, query: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let now = self.now();
+        self.note_received("GET", "/oauth/authorize", query, b"");
         let session = match self.server.authorize(query) {
             Ok(s) => s,
             Err(inv) => {
@@ -697,6 +866,29 @@ impl ZaGw {
                 return Ok(net::html(status, html));
             }
         };
+        // MedMij LISTS-13, LISTS-10: only what the ZAL in force (or, for 3600 s, the
+        // version before) lists at this gateway; otherwise OAUTH-12 case 1.
+        let scope = session.request().scope();
+        let naam = scope.zorgaanbieder().as_str().to_owned();
+        if let Some(gd) = scope
+            .gegevensdiensten()
+            .iter()
+            .find(|gd| !self.serves(&naam, gd.as_str(), now))
+        {
+            let why = format!(
+                "the ZAL in force does not list Gegevensdienst {} of {naam} at this gateway \
+                 (MedMij LISTS-13)",
+                gd.as_str()
+            );
+            self.trace.step(
+                "ZA GW",
+                "OAUTH-12 case 1, LISTS-13, LISTS-10",
+                format!("invalid authorization request: {why}"),
+            );
+            self.refuse_anonymous(source, "oauth.authorize", why.clone())
+                .await;
+            return Ok(net::html(400, not_served_page(&why)));
+        }
         let delen = session.request().use_case() == UseCase::Delen;
         let client = session.request().client_id().as_str().to_owned();
         let scope_text = session.request().scope().to_string();
@@ -1188,6 +1380,14 @@ impl ZaGw {
         source: IpAddr,
     ) -> R {
         let now = self.now();
+        // The code itself is not kept (LOG-4: codes never in clear).
+        let redacted: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(body.as_bytes()).map(|(k, v)| {
+                let v = if k == "code" { "(redacted)".into() } else { v };
+                (k, v)
+            }))
+            .finish();
+        self.note_received("POST", "/oauth/token", "", redacted.as_bytes());
         // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
         let Some(client) = peer.first().and_then(|n| ClientId::new(n).ok()) else {
             // Not reachable over the mTLS back channel; refused all the same.
@@ -1303,8 +1503,15 @@ impl ZaGw {
         Ok(net::no_store(resp))
     }
 
-    async fn resource(&self, headers: &HeaderMap, peer: &PeerNames, source: IpAddr) -> R {
+    async fn resource(
+        &self,
+        headers: &HeaderMap,
+        uri: &axum::http::Uri,
+        peer: &PeerNames,
+        source: IpAddr,
+    ) -> R {
         let now = self.now();
+        self.note_received("GET", uri.path(), uri.query().unwrap_or(""), b"");
         let auth = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
@@ -1312,8 +1519,16 @@ impl ZaGw {
             .server
             .check_resource(auth, &self.za, &self.gd, Interaction::Read, now)
         {
+            Ok(access) if !self.serves(ZORGAANBIEDER, GEGEVENSDIENST, now) => {
+                self.not_served(&access, "fhir.read", source).await
+            }
             Ok(access) => {
-                let bundle = fhir_bundle(access.subject.as_str());
+                let mut bundle = fhir_bundle(
+                    access.subject.as_str(),
+                    self.bsn_in_payload.load(Ordering::Relaxed),
+                );
+                self.leave_bsn_empty(&mut bundle, &access, source).await?;
+                let bundle = bundle.to_string();
                 self.log
                     .record_from(
                         Entry {
@@ -1356,9 +1571,160 @@ impl ZaGw {
         }
     }
 
+    /// A resource request with a valid token for a Gegevensdienst this gateway no
+    /// longer serves (the ZAL withdrew it more than 3600 s ago, MedMij LISTS-13,
+    /// LISTS-10). The rulebook names no answer for the back channel; the demo answers
+    /// as OAUTH-12 case 7 (the token is not valid for this request any more) and logs
+    /// the refusal (LOG-1).
+    async fn not_served(
+        &self,
+        access: &medmij_oauth::ResourceAccess,
+        event_type: &'static str,
+        source: IpAddr,
+    ) -> R {
+        let why = format!(
+            "the ZAL in force no longer lists scope {} at this gateway (MedMij LISTS-13)",
+            access.scope
+        );
+        self.log
+            .record_from(
+                Entry {
+                    event_type,
+                    action: if event_type == "fhir.write" {
+                        Action::Create
+                    } else {
+                        Action::Read
+                    },
+                    actor: (access.client_id.as_str().into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("resource-request", access.scope.to_string()),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("{why}; OAUTH-12 case 7: HTTP 401")),
+                },
+                Some(source),
+            )
+            .await?;
+        self.trace.step(
+            "ZA GW",
+            "LISTS-13, LISTS-10, OAUTH-12 case 7",
+            format!("resource request REFUSED: {why}; logged"),
+        );
+        let oo = serde_json::json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{ "severity": "error", "code": "suppressed", "diagnostics": why }]
+        });
+        Ok(net::no_store(net::with_header(
+            net::typed(401, "application/fhir+json", oo.to_string()),
+            "WWW-Authenticate",
+            r#"Bearer error="invalid_token""#,
+        )))
+    }
+
+    /// The sender's duty of MedMij OAUTH-16: BSN elements left empty before the Bundle
+    /// leaves the ZA GW. What was emptied is traced and logged (LOG-1), never the
+    /// number itself (LOG-4).
+    async fn leave_bsn_empty(
+        &self,
+        bundle: &mut serde_json::Value,
+        access: &medmij_oauth::ResourceAccess,
+        source: IpAddr,
+    ) -> Result<(), DemoError> {
+        if !self.strip_bsn.load(Ordering::Relaxed) {
+            if medmij_oauth::fhir::check(bundle).is_err() {
+                self.trace.step(
+                    "ZA GW",
+                    "OAUTH-16",
+                    "NON-CONFORMING (demo switch): the Bundle leaves with the BSN the back end \
+                     put in it",
+                );
+            }
+            return Ok(());
+        }
+        let emptied = medmij_oauth::fhir::strip(bundle)?;
+        if emptied.is_empty() {
+            return Ok(());
+        }
+        let paths = emptied
+            .iter()
+            .map(|f| f.path.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.log
+            .record_from(
+                Entry {
+                    event_type: "fhir.bsn.emptied",
+                    action: Action::Update,
+                    actor: (ZA_HOST.into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("Bundle", paths.clone()),
+                    outcome: Outcome::Success,
+                    detail: Some(format!(
+                        "OAUTH-16: {} BSN element(s) left empty before sending to {}",
+                        emptied.len(),
+                        access.client_id.as_str()
+                    )),
+                },
+                Some(source),
+            )
+            .await?;
+        self.trace.step(
+            "ZA GW",
+            "OAUTH-16, LOG-1",
+            format!(
+                "the back end put a BSN in the Bundle ({paths}): left empty before sending; logged"
+            ),
+        );
+        Ok(())
+    }
+
+    /// A Lezer's answer to a payload that carries a BSN (MedMij OAUTH-16): OAUTH-12
+    /// case 8 (a FHIR OperationOutcome, issue code `incomplete`), logged (LOG-1).
+    async fn refuse_bsn(
+        &self,
+        e: &medmij_oauth::fhir::FhirError,
+        access: &medmij_oauth::ResourceAccess,
+        len: usize,
+        source: IpAddr,
+    ) -> R {
+        let case8 = medmij_oauth::ResourceError::backend_unavailable();
+        self.log
+            .record_from(
+                Entry {
+                    event_type: "fhir.write",
+                    action: Action::Create,
+                    actor: (access.client_id.as_str().into(), ActorKind::System),
+                    subject: Self::subject(access.subject.as_str()),
+                    object: Object::new("Bundle", format!("{len} bytes")),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("{e}; OAUTH-12 case 8: HTTP {}", case8.status())),
+                },
+                Some(source),
+            )
+            .await?;
+        self.trace.step(
+            "ZA GW (Lezer)",
+            "OAUTH-16, OAUTH-12 case 8, LOG-1",
+            format!(
+                "FHIR write REFUSED: {e}; answered case 8 (HTTP {}), logged",
+                case8.status()
+            ),
+        );
+        let oo = serde_json::json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{ "severity": "error", "code": "incomplete",
+                        "diagnostics": format!("{e} (OAUTH-12 case 8)") }]
+        });
+        Ok(net::no_store(net::typed(
+            case8.status(),
+            case8.content_type(),
+            oo.to_string(),
+        )))
+    }
+
     /// The Lezer's FHIR write endpoint (UCI Delen, MedMij OAUTH-13).
     async fn write(&self, headers: &HeaderMap, body: &[u8], peer: &PeerNames, source: IpAddr) -> R {
         let now = self.now();
+        self.note_received("POST", "/lezer/fhir/Bundle", "", body);
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         match self.server.check_resource(
             header("authorization"),
@@ -1367,6 +1733,9 @@ impl ZaGw {
             Interaction::Write,
             now,
         ) {
+            Ok(access) if !self.serves(LEZER, GEGEVENSDIENST_DELEN, now) => {
+                self.not_served(&access, "fhir.write", source).await
+            }
             Ok(access) => {
                 let doc: Option<serde_json::Value> = serde_json::from_slice(body).ok();
                 if doc.as_ref().is_none_or(|d| d["resourceType"] != "Bundle") {
@@ -1395,6 +1764,13 @@ impl ZaGw {
                         "application/fhir+json",
                         oo.to_string(),
                     )));
+                }
+                // MedMij OAUTH-16: a Lezer refuses a payload that still carries a BSN
+                // (OAUTH-12 case 8) and logs the refusal.
+                if let Some(doc) = &doc
+                    && let Err(e) = medmij_oauth::fhir::check(doc)
+                {
+                    return self.refuse_bsn(&e, &access, body.len(), source).await;
                 }
                 // MedMij CONSENT-4: the provenance travels along with shared data.
                 let provenance = header("x-medmij-provenance").unwrap_or("").to_owned();
@@ -1541,9 +1917,10 @@ async fn back_read(
     State(me): St,
     Extension(peer): Extension<PeerNames>,
     Extension(PeerAddr(addr)): Peer,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> Response {
-    let r = me.resource(&headers, &peer, addr.ip()).await;
+    let r = me.resource(&headers, &uri, &peer, addr.ip()).await;
     me.answer(r)
 }
 
@@ -1558,9 +1935,29 @@ async fn back_write(
     me.answer(r)
 }
 
-/// A small FHIR R4 searchset Bundle: the test person's medication overview.
-fn fhir_bundle(person: &str) -> String {
-    serde_json::json!({
+/// The OAUTH-12 case 1 page for a request the ZAL no longer covers: the same words
+/// as medmij-oauth's case 1 page, shown to the person directly (no redirect).
+fn not_served_page(why: &str) -> String {
+    let esc = why
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">\
+         <title>Ongeldig verzoek / Invalid request</title></head><body>\
+         <p>Het verzoek van uw persoonlijke gezondheidsomgeving (PGO) is ongeldig. U wordt \
+         niet teruggestuurd; probeer het opnieuw vanuit uw PGO.</p>\
+         <p lang=\"en\">The request from your personal health environment (PGO) is invalid. \
+         You will not be sent back; please try again from your PGO.</p>\
+         <p><code>invalid_request</code>: {esc}</p></body></html>\n"
+    )
+}
+
+/// A small FHIR R4 searchset Bundle: the test person's medication overview. With
+/// `bsn`, the back end also puts a Patient with the test person's BSN in it (as an
+/// xIS would; MedMij OAUTH-16 makes the ZA GW leave it empty before sending).
+fn fhir_bundle(person: &str, bsn: bool) -> serde_json::Value {
+    let mut b = serde_json::json!({
         "resourceType": "Bundle",
         "type": "searchset",
         "total": 1,
@@ -1581,8 +1978,22 @@ fn fhir_bundle(person: &str) -> String {
                 "dosage": [{ "text": "1 x per dag 1 tablet" }]
             }
         }]
-    })
-    .to_string()
+    });
+    if bsn && let Some(entries) = b["entry"].as_array_mut() {
+        entries.push(serde_json::json!({
+            "fullUrl": "urn:uuid:0b9d6c55-3f1e-4a7b-8d2c-5e6f7a8b9c0d",
+            "resource": {
+                "resourceType": "Patient",
+                "identifier": [{
+                    "system": medmij_oauth::fhir::BSN_SYSTEMS[0],
+                    "value": TEST_BSN
+                }],
+                "name": [{ "text": format!("test person {person}") }]
+            }
+        }));
+        b["total"] = serde_json::json!(2);
+    }
+    b
 }
 
 /// MedMij OAUTH-12 case 1 shown to the person (moved here from medmij-oauth: pages are the
