@@ -47,6 +47,7 @@
 //! | LISTS-5 | [`Weergavenaam`] |
 //! | LISTS-6 | [`Hostname`] |
 //! | LISTS-9 | [`Volgnummer`]'s order (by value, any size) |
+//! | LISTS-15 | [`Aanbiedertype`], [`InterfaceversieId`] (and [`InterfaceversieId::release_line`]), [`MaximaleDuur`] (provisional forms) |
 //! | OAUTH-3 | [`ClientId`] |
 //! | OAUTH-5 | [`Scope`], [`ScopeForm`], [`ScopeError`], [`ScopeGegevensdienstId`] |
 //! | OAUTH-13 | [`UseCase`] |
@@ -65,13 +66,16 @@ mod newtype;
 mod rule;
 mod scan;
 mod scope;
+mod zal3;
 
 pub use error::{FacetViolation, InvalidValue};
 pub use list::{Tijdstempel, Volgnummer};
 pub use names::{
     BACK_CHANNEL_URI_PATTERN, BackChannelUri, ClientId, FRONT_CHANNEL_URI_PATTERN, FrontChannelUri,
-    GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam, ScopeGegevensdienstId,
-    Systeemrolcode, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
+    GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam,
+    ScopeGegevensdienstId, Systeemrolcode, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN,
+    Zorgaanbiedernaam,
 };
 pub use rule::{ReleaseLine, RuleGroup, RuleId, UnknownRule};
 pub use scope::{Scope, ScopeError, ScopeForm, UseCase};
+pub use zal3::{Aanbiedertype, INTERFACEVERSIE_ID_PATTERN, InterfaceversieId, MaximaleDuur};

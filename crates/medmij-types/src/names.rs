@@ -300,7 +300,6 @@ impl BackChannelUri {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,7 +358,10 @@ mod tests {
     fn zorgaanbiedernaam_scope_part_round_trips() {
         let z = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
         assert_eq!(z.scope_part(), "umcharderwijk");
-        assert_eq!(Zorgaanbiedernaam::from_scope_part(z.scope_part()).unwrap(), z);
+        assert_eq!(
+            Zorgaanbiedernaam::from_scope_part(z.scope_part()).unwrap(),
+            z
+        );
         for bad in ["", "ab", "Umc", "umc1", "umc@medmij"] {
             assert!(Zorgaanbiedernaam::from_scope_part(bad).is_err(), "{bad}");
         }

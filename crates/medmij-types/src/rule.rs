@@ -284,7 +284,14 @@ mod tests {
 
     #[test]
     fn ranges_and_lists_are_not_ids() {
-        for bad in ["OAUTH-3..4", "OAUTH-3, 4", "oauth-3", "OAUTH-24", "OAUTH-03", ""] {
+        for bad in [
+            "OAUTH-3..4",
+            "OAUTH-3, 4",
+            "oauth-3",
+            "OAUTH-24",
+            "OAUTH-03",
+            "",
+        ] {
             assert!(bad.parse::<RuleId>().is_err(), "{bad}");
         }
     }

@@ -219,9 +219,8 @@ impl AsRef<str> for Scope {
 impl std::str::FromStr for Scope {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        Scope::parse(s, ScopeForm::Multiple).map_err(|e| {
-            InvalidValue::new("Scope", s, FacetViolation::Scope(e), RuleId::Oauth5)
-        })
+        Scope::parse(s, ScopeForm::Multiple)
+            .map_err(|e| InvalidValue::new("Scope", s, FacetViolation::Scope(e), RuleId::Oauth5))
     }
 }
 
