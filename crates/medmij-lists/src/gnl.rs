@@ -2,12 +2,12 @@
 //! shown to people (MedMij LISTS-5, LISTS-12).
 
 use crate::ModelError;
-use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
+use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
+use medmij_types::RuleId;
 use medmij_types::{GegevensdienstId, Weergavenaam};
 use medmij_types::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
     /// The releases of the GNL this crate reads.

@@ -80,20 +80,24 @@ pub use error::{
     ErrorKind, FacetViolation, InvalidValue, ParseError, ParseErrors, Position, ReadError, RuleId,
 };
 pub use gnl::{GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease};
+/// The list values are the shared MedMij vocabulary of `medmij-types`,
+/// re-exported here so that a user of the lists needs one import path.
+pub use medmij_types::{
+    Aanbiedertype, BACK_CHANNEL_URI_PATTERN, BackChannelUri, FRONT_CHANNEL_URI_PATTERN,
+    FrontChannelUri, GegevensdienstId, HOSTNAME_PATTERN, Hostname, INTERFACEVERSIE_ID_PATTERN,
+    InterfaceversieId, MaximaleDuur, OAuthclientOrganisatienaam, ReleaseLine, Systeemrolcode,
+    Tijdstempel, Volgnummer, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
+};
 pub use ocl::{OAuthclient, OAuthclientlist, OclRelease};
 pub use store::{
     ArchiveSink, DirArchive, Freshness, GRACE, Installed, ListStore, NoArchive, StoreError,
     StoreEvent,
 };
-/// The list values are the shared MedMij vocabulary of `medmij-types`,
-/// re-exported here so that a user of the lists needs one import path.
-pub use medmij_types::{
-    BACK_CHANNEL_URI_PATTERN, BackChannelUri, FRONT_CHANNEL_URI_PATTERN, FrontChannelUri,
-    GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam, Systeemrolcode,
-    Tijdstempel, Volgnummer, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
-};
 pub use whl::{Whitelist, WhlRelease};
-pub use zal::{Gegevensdienst, Systeemrol, ZalRelease, Zorgaanbieder, Zorgaanbiederslijst};
+pub use zal::{
+    Abonneren, Gegevensdienst, Interface, Interfaceversie, ReleaseLines, Systeemrol, ZalRelease,
+    Zorgaanbieder, Zorgaanbiederslijst,
+};
 
 use std::io::Read;
 use std::time::Duration;
@@ -176,9 +180,21 @@ pub enum ModelError {
         /// The rule.
         rule: RuleId,
     },
+    /// A part of the model that the list's release cannot express (e.g. an
+    /// Aanbiedertype in a release2 ZAL, MedMij LISTS-15).
+    #[error("{element} cannot be written in {release} (MedMij {rule})")]
+    NotInRelease {
+        /// What does not fit.
+        element: &'static str,
+        /// The release, e.g. `release2`.
+        release: &'static str,
+        /// The rule that defines the release's structure.
+        rule: RuleId,
+    },
 }
 
-/// Refuses a model whose `keys` repeat (LISTS-2, -4, -5, -6), for lists
+/// Refuses a model whose `keys` repeat (LISTS-2, LISTS-4, LISTS-5, LISTS-6,
+/// LISTS-15), for lists
 /// built in code rather than parsed.
 fn unique_keys<'a>(
     element: &'static str,

@@ -2,12 +2,12 @@
 //! clients (MedMij LISTS-4, OAUTH-3).
 
 use crate::ModelError;
-use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
+use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
+use medmij_types::RuleId;
 use medmij_types::{GegevensdienstId, Hostname, OAuthclientOrganisatienaam};
 use medmij_types::{Tijdstempel, Volgnummer};
-use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
 
 release_enum! {
     /// The releases of the OCL this crate reads.

@@ -2,12 +2,12 @@
 //! network layer (MedMij LISTS-6, TLS-4).
 
 use crate::ModelError;
-use medmij_types::RuleId;
 use crate::index::{Index, KeySet};
 use crate::ser::XmlOut;
-use medmij_types::Hostname;
-use medmij_types::{Tijdstempel, Volgnummer};
 use crate::xml::{Builder, ElemDecl, ElemId, Fault, Particle, Schema, unique, value};
+use medmij_types::Hostname;
+use medmij_types::RuleId;
+use medmij_types::{Tijdstempel, Volgnummer};
 
 release_enum! {
     /// The releases of the Whitelist this crate reads.

@@ -13,8 +13,10 @@
 //!   namespace, only `xsi:schemaLocation` / `xsi:noNamespaceSchemaLocation`
 //!   as attributes;
 //! * the content model: element names, order and cardinality, no text in
-//!   element-only content (LISTS-1, -4, -5, -6);
-//! * simple-type facets and uniqueness through the builder (LISTS-1..6).
+//!   element-only content (LISTS-1, LISTS-4, LISTS-5, LISTS-6,
+//!   LISTS-15);
+//! * simple-type facets and uniqueness through the builder (LISTS-1, LISTS-2,
+//!   LISTS-3, LISTS-4, LISTS-5, LISTS-6, LISTS-15).
 
 use crate::ParseOptions;
 use crate::error::{
@@ -41,6 +43,15 @@ impl Particle {
         Particle {
             elem,
             min: 1,
+            many: false,
+        }
+    }
+
+    /// Zero or one occurrence.
+    pub(crate) const fn opt(elem: ElemId) -> Particle {
+        Particle {
+            elem,
+            min: 0,
             many: false,
         }
     }
@@ -105,7 +116,8 @@ pub(crate) enum Fault {
 }
 
 /// Records `key` (of the element at `offset`) in `keys`; a key seen before
-/// is the fault of a uniqueness rule (`rule`: LISTS-2, -4, -5 or -6).
+/// is the fault of a uniqueness rule (`rule`: LISTS-2, LISTS-4, LISTS-5, LISTS-6
+/// or LISTS-15).
 pub(crate) fn unique(
     keys: &mut KeySet,
     key: &str,
@@ -378,7 +390,12 @@ impl<'a> Driver<'a> {
     }
 
     fn malformed(&mut self, msg: String, offset: usize) -> ParseErrors {
-        self.fatal(ErrorKind::Malformed(msg), RuleId::Lists7, offset, String::new())
+        self.fatal(
+            ErrorKind::Malformed(msg),
+            RuleId::Lists7,
+            offset,
+            String::new(),
+        )
     }
 
     /// Inlined into the event loop: returning the event through a second
@@ -413,7 +430,9 @@ impl<'a> Driver<'a> {
                 "the XML declaration is only allowed at the very start".into(),
                 at,
             )),
-            Event::DocType(_) => Err(self.fatal(ErrorKind::Doctype, RuleId::Lists7, at, String::new())),
+            Event::DocType(_) => {
+                Err(self.fatal(ErrorKind::Doctype, RuleId::Lists7, at, String::new()))
+            }
             Event::End(_) => Err(self.malformed("end tag outside the root element".into(), at)),
             Event::Start(_) | Event::Empty(_) | Event::Eof => Ok(()),
         }

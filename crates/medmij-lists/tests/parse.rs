@@ -32,7 +32,11 @@ fn error_names_rule_path_and_position() {
         node("B.example.nl")
     ));
     let e = first_error(xml.as_bytes());
-    assert_eq!(e.rule, medmij_lists::RuleId::Lists4, "Hostname pattern is defined in LISTS-4");
+    assert_eq!(
+        e.rule,
+        medmij_lists::RuleId::Lists4,
+        "Hostname pattern is defined in LISTS-4"
+    );
     assert_eq!(e.path, "/Whitelist/MedMijNodes/MedMijNode[2]/Hostname");
     assert_eq!((e.position.line, e.position.column), (7, 17));
     assert!(matches!(
@@ -299,10 +303,7 @@ fn zal_lookups() {
     }
     assert!(zal.zorgaanbieder("nobody@medmij").is_none());
     assert_eq!(
-        zal.zorgaanbieder("abc@medmij")
-            .unwrap()
-            .naam()
-            .scope_part(),
+        zal.zorgaanbieder("abc@medmij").unwrap().naam().scope_part(),
         "abc"
     );
 }

@@ -295,11 +295,16 @@ impl PgoGw {
             Zorgaanbiedernaam::parse(&za)?,
             GegevensdienstId::parse(&gd)?,
         );
-        let (url, auth) = self.client.start(
-            entry.authorization_endpoint().as_str(),
-            entry.token_endpoint().as_str(),
-            scope.clone(),
-        )?;
+        // A 1.x Gegevensdienst lists both endpoints (MedMij LISTS-1).
+        let authorize = entry
+            .authorization_endpoint()
+            .ok_or("no authorization endpoint on the ZAL")?;
+        let token = entry
+            .token_endpoint()
+            .ok_or("no token endpoint on the ZAL")?;
+        let (url, auth) = self
+            .client
+            .start(authorize.as_str(), token.as_str(), scope.clone())?;
         let sid = net::random_hex();
         self.pending
             .lock()
@@ -320,7 +325,7 @@ impl PgoGw {
             format!(
                 "endpoints from the ZAL; scope {scope}; fresh state bound to the browser session; \
                  redirect to {}",
-                entry.authorization_endpoint().as_str()
+                authorize.as_str()
             ),
         );
         Ok(net::with_header(
