@@ -1,7 +1,7 @@
 //! The four MedMij lists, parsed, validated and kept current.
 //!
-//! MedMij Beheer publishes four lists as XML (MedMij rules LISTS-1 to
-//! LISTS-12 in `MEDMIJ-RULES.md`):
+//! MedMij Beheer publishes four lists as XML (the LISTS rules of
+//! `MEDMIJ-RULES.md`; the table under "Rules and items" below):
 //!
 //! | list | type | used by |
 //! |---|---|---|
@@ -44,6 +44,35 @@
 //! // An older or equal Volgnummer is refused (MedMij LISTS-9).
 //! assert!(store.offer(v1, now).is_ok_and(|e| matches!(e, StoreEvent::Unchanged { .. })));
 //! ```
+//!
+//! # Rules and items
+//!
+//! | rule | item |
+//! |---|---|
+//! | LISTS-1 | [`Zorgaanbiederslijst`] ([`ZalRelease::Release2`]), [`Zorgaanbieder`], [`Gegevensdienst`], [`Systeemrol`]; `schemas/zal-release2.xsd` |
+//! | LISTS-2 | the uniqueness checks of the parser ([`ErrorKind::Duplicate`]) and the model constructors ([`ModelError::Duplicate`]) |
+//! | LISTS-3 | [`FrontChannelUri`], [`BackChannelUri`] |
+//! | LISTS-4 | [`OAuthclientlist`], [`OAuthclient`]; `schemas/ocl-release2.xsd` |
+//! | LISTS-5 | [`Gegevensdienstnamenlijst`], [`GegevensdienstNaam`]; `schemas/gnl-release1.xsd` |
+//! | LISTS-6 | [`Whitelist`]; `schemas/whl-release2.xsd` |
+//! | LISTS-7 | [`MedMijList::parse`], [`parse_any`], [`ParseOptions`], [`ParseErrors`], [`ListStore::offer`] |
+//! | LISTS-8 | [`ListKind::max_age`], [`ListStore::freshness`], [`ListStore::is_stale`], [`ListStore::rollback`] |
+//! | LISTS-9 | [`ListStore::offer`], [`StoreError::NotNewer`], [`StoreEvent::RolledBack`] |
+//! | LISTS-10 | [`GRACE`], [`ListStore::within_grace`], [`ListStore::may_serve`] |
+//! | LISTS-11 | [`ArchiveSink`], [`DirArchive`] |
+//! | LISTS-12 | nothing hard-coded: the GNL names the Gegevensdiensten at run time |
+//! | LISTS-15 | [`ZalRelease::Release3`], [`Zorgaanbieder::aanbiedertype`], [`Interfaceversie`], [`Abonneren`], [`Interface`], [`Zorgaanbiederslijst::gegevensdienst_in`], [`Zorgaanbiederslijst::release_lines`], [`ReleaseLines`]; `schemas/zal-release3.xsd` (provisional) |
+//!
+//! # Releases side by side
+//!
+//! One model holds both ZAL releases (MedMij LISTS-15). A release2
+//! Zorgaanbieder is one implicit [`Interfaceversie`] of the 1.x line; a
+//! release3 one lists its Interfaceversies, each named by an
+//! [`InterfaceversieId`] whose major number is the release line. The
+//! two-argument lookups ([`Zorgaanbiederslijst::gegevensdienst`],
+//! [`Zorgaanbiederslijst::token_endpoint`], …) are those of a 1.x caller;
+//! a caller that speaks 2.x, or one exact version, uses
+//! [`Zorgaanbiederslijst::gegevensdienst_in`]. None of them allocates.
 //!
 //! # Schemas
 //!
