@@ -26,7 +26,11 @@
 //!   installs a version only when it validates and is newer (LISTS-7,
 //!   LISTS-9), archives every version (LISTS-11), honours the 3600 s grace
 //!   of LISTS-10 and reports staleness (LISTS-8). It is sans-IO: time is an
-//!   argument.
+//!   argument;
+//! * with the feature `fetch`, a `Refresher` (tokio) that keeps a store
+//!   current from a `ListSource` (a host-built reqwest client in
+//!   `HttpSource`, or any other): the LISTS-8 schedule, back-off with
+//!   jitter, a manual trigger and events for the host's log.
 //!
 //! ```
 //! use medmij_lists::{ListStore, StoreEvent, Whitelist, NoArchive};
@@ -56,7 +60,7 @@
 //! | LISTS-5 | [`Gegevensdienstnamenlijst`], [`GegevensdienstNaam`]; `schemas/gnl-release1.xsd` |
 //! | LISTS-6 | [`Whitelist`]; `schemas/whl-release2.xsd` |
 //! | LISTS-7 | [`MedMijList::parse`], [`parse_any`], [`ParseOptions`], [`ParseErrors`], [`ListStore::offer`] |
-//! | LISTS-8 | [`ListKind::max_age`], [`ListStore::freshness`], [`ListStore::is_stale`], [`ListStore::rollback`] |
+//! | LISTS-8 | [`ListKind::max_age`], [`ListStore::freshness`], [`ListStore::is_stale`], [`ListStore::rollback`]; with feature `fetch`: `Refresher` (schedule, back-off, `refresh_now`, `rollback_now`), `RefreshSettings`, `ListSource`, `HttpSource` |
 //! | LISTS-9 | [`ListStore::offer`], [`StoreError::NotNewer`], [`StoreEvent::RolledBack`] |
 //! | LISTS-10 | [`GRACE`], [`ListStore::within_grace`], [`ListStore::may_serve`] |
 //! | LISTS-11 | [`ArchiveSink`], [`DirArchive`] |
@@ -95,6 +99,8 @@
 #[macro_use]
 mod common;
 mod error;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod gnl;
 mod index;
 mod ocl;
@@ -107,6 +113,12 @@ mod zal;
 
 pub use error::{
     ErrorKind, FacetViolation, InvalidValue, ParseError, ParseErrors, Position, ReadError, RuleId,
+};
+#[cfg(feature = "fetch")]
+pub use fetch::{
+    DEFAULT_JITTER, DEFAULT_LIST_INTERVAL, DEFAULT_RETRY_INITIAL, DEFAULT_WHITELIST_INTERVAL,
+    FetchError, HttpSource, ListSource, RefreshError, RefreshEvent, RefreshSettings, Refresher,
+    SettingsError,
 };
 pub use gnl::{GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease};
 /// The list values are the shared MedMij vocabulary of `medmij-types`,
