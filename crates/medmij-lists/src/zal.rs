@@ -559,6 +559,12 @@ impl Zorgaanbieder {
     /// [`Zorgaanbieder::gegevensdienst_in`] with [`ReleaseLine::V1`]. In a
     /// release2 ZAL that is the one entry.
     pub fn gegevensdienst(&self, id: &str) -> Option<&Gegevensdienst> {
+        // The release2 case, on the lookup hot path: one implicit version.
+        if let Versies::One(v) = &self.versies
+            && v.id.is_none()
+        {
+            return v.gegevensdienst(id);
+        }
         self.gegevensdienst_in(id, Interface::Line(ReleaseLine::V1))
             .map(|(_, g)| g)
     }
