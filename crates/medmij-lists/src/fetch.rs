@@ -51,6 +51,9 @@ pub enum FetchError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The source did not answer within [`RefreshSettings::fetch_timeout`].
+    #[error("the list source did not answer within {0:?}")]
+    Timeout(Duration),
     /// The transport failed (connection, TLS, timeout, …).
     #[error("fetching the list failed: {0}")]
     Transport(Box<dyn std::error::Error + Send + Sync>),
@@ -106,6 +109,9 @@ pub const DEFAULT_LIST_INTERVAL: Duration = Duration::from_secs(3600);
 pub const DEFAULT_RETRY_INITIAL: Duration = Duration::from_secs(10);
 /// Default jitter: each retry delay is shortened by up to 20 %.
 pub const DEFAULT_JITTER: f64 = 0.2;
+/// Default limit on one fetch: 60 seconds (a hanging server must not stop
+/// the schedule).
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The schedule of a [`Refresher`]. Start from
 /// [`RefreshSettings::for_kind`]; the defaults are named constants of this
@@ -127,6 +133,8 @@ pub struct RefreshSettings {
     /// so that many gateways do not retry in step. Default
     /// [`DEFAULT_JITTER`].
     pub jitter: f64,
+    /// Longest time one fetch may take. Default [`DEFAULT_FETCH_TIMEOUT`].
+    pub fetch_timeout: Duration,
 }
 
 impl RefreshSettings {
@@ -141,7 +149,14 @@ impl RefreshSettings {
             retry_initial: DEFAULT_RETRY_INITIAL,
             retry_max: interval / 3,
             jitter: DEFAULT_JITTER,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
         }
+    }
+
+    /// Sets [`RefreshSettings::fetch_timeout`].
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.fetch_timeout = timeout;
+        self
     }
 
     /// Sets [`RefreshSettings::interval`] (and lowers `retry_max` to it if
@@ -377,7 +392,10 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     }
 
     async fn fetch_and_offer(&self, rollback: Option<&str>) -> Result<StoreEvent, RefreshError> {
-        let bytes = self.inner.source.fetch().await?;
+        let limit = self.inner.settings.fetch_timeout;
+        let bytes = tokio::time::timeout(limit, self.inner.source.fetch())
+            .await
+            .map_err(|_| FetchError::Timeout(limit))??;
         let now = (self.inner.clock)();
         let store = &self.inner.store;
         Ok(match rollback {

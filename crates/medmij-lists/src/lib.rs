@@ -116,9 +116,9 @@ pub use error::{
 };
 #[cfg(feature = "fetch")]
 pub use fetch::{
-    DEFAULT_JITTER, DEFAULT_LIST_INTERVAL, DEFAULT_RETRY_INITIAL, DEFAULT_WHITELIST_INTERVAL,
-    FetchError, HttpSource, ListSource, RefreshError, RefreshEvent, RefreshSettings, Refresher,
-    SettingsError,
+    DEFAULT_FETCH_TIMEOUT, DEFAULT_JITTER, DEFAULT_LIST_INTERVAL, DEFAULT_RETRY_INITIAL,
+    DEFAULT_WHITELIST_INTERVAL, FetchError, HttpSource, ListSource, RefreshError, RefreshEvent,
+    RefreshSettings, Refresher, SettingsError,
 };
 pub use gnl::{GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease};
 /// The list values are the shared MedMij vocabulary of `medmij-types`,

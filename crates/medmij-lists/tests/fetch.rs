@@ -110,7 +110,9 @@ mod lists_8 {
             Ok(INVALID.to_vec()),
             Ok(whl(1)),
         ]);
-        let store = store();
+        let dir = tempfile::tempdir().unwrap();
+        let archive = DirArchive::new(dir.path()).unwrap();
+        let store: Arc<ListStore<Whitelist>> = Arc::new(ListStore::new(archive.clone()));
         let (log, sink) = events();
         let r = Refresher::new(
             store.clone(),
@@ -145,6 +147,17 @@ mod lists_8 {
         assert_eq!(current(&store), 2);
         assert!(store.current().unwrap().list().contains("v2.example.nl"));
         assert_eq!(*hits.lock().unwrap(), 4);
+        // The store's archive keeps exactly the installed versions (LISTS-11).
+        let v = |n| Volgnummer::from_u64(n).unwrap();
+        assert_eq!(
+            std::fs::read(archive.path_of(ListKind::Whl, &v(1))).unwrap(),
+            whl(1)
+        );
+        assert_eq!(
+            std::fs::read(archive.path_of(ListKind::Whl, &v(2))).unwrap(),
+            whl(2)
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
         let log = log.lock().unwrap();
         let accepted = log
             .iter()
@@ -404,6 +417,52 @@ mod lists_8 {
             "{sched:?}"
         );
         assert_eq!(source.asked().len(), 3);
+    }
+
+    /// A source that never answers.
+    struct Hanging;
+
+    impl ListSource for Hanging {
+        async fn fetch(&self) -> Result<Vec<u8>, FetchError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_source_times_out_and_is_retried() {
+        let store = store();
+        let (log, sink) = events();
+        let settings = RefreshSettings::for_kind(ListKind::Whl)
+            .fetch_timeout(Duration::from_secs(30))
+            .jitter(0.0);
+        let r = Refresher::new(store.clone(), Hanging, settings)
+            .unwrap()
+            .with_events(sink);
+        let start = Instant::now();
+        let e = r.refresh_now().await.unwrap_err();
+        assert!(
+            matches!(e, RefreshError::Fetch(FetchError::Timeout(_))),
+            "{e}"
+        );
+        assert_eq!(Instant::now() - start, Duration::from_secs(30));
+        let task = tokio::spawn({
+            let r = r.clone();
+            async move { r.run().await }
+        });
+        tokio::time::sleep(Duration::from_secs(30 + 10 + 30 + 1)).await;
+        task.abort();
+        // Two scheduled attempts, each timed out, the second after the
+        // first back-off delay.
+        let log = log.lock().unwrap();
+        let sched = scheduled(&log);
+        assert_eq!(
+            sched[..2],
+            [
+                (Duration::from_secs(10), true),
+                (Duration::from_secs(20), true)
+            ]
+        );
+        assert!(store.current().is_none());
     }
 
     #[tokio::test]
