@@ -1,5 +1,7 @@
-//! [`ListStore`]: keeps a gateway on a valid, current list (MedMij LISTS-7
-//! to LISTS-11). Sans-IO: the caller fetches the bytes and passes the time.
+//! [`ListStore`]: keeps a gateway on a valid, current list (MedMij LISTS-7,
+//! LISTS-8, LISTS-9, LISTS-10, LISTS-11). Sans-IO: the caller fetches the
+//! bytes and passes the time (or the feature `fetch` does, with a
+//! `Refresher`).
 
 use crate::error::ParseErrors;
 use crate::{ListKind, MedMijList, ParseOptions, Volgnummer, Zorgaanbiederslijst};
