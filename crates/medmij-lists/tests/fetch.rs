@@ -72,6 +72,9 @@ mod lists_8 {
     }
 
     fn client() -> reqwest::Client {
+        // In a workspace-wide build reqwest carries rustls without a
+        // provider and refuses to build a client until one is installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         // No idle pool: no pool timers on the paused clock.
         reqwest::Client::builder()
             .no_proxy()
@@ -228,15 +231,18 @@ mod lists_8 {
             .collect()
     }
 
-    #[tokio::test(start_paused = true)]
+    /// Real network I/O needs the real clock: on a paused one tokio jumps
+    /// to the next timer (the fetch timeout) while a response is on its
+    /// way. So this test runs in real time with millisecond delays; the
+    /// schedule itself is tested on the paused clock below.
+    #[tokio::test]
     async fn backoff_on_a_server_that_fails_three_times() {
-        // The server runs in real time on its own thread; the refresher's
-        // clock is paused and jumps from timer to timer.
         let (url, hits) = serve(vec![Err(503), Err(500), Err(503), Ok(whl(1))]);
         let store = store();
         let (log, sink) = events();
+        let ms = Duration::from_millis;
         let settings = RefreshSettings::for_kind(ListKind::Whl)
-            .retry(Duration::from_secs(10), Duration::from_secs(300))
+            .retry(ms(20), ms(1000))
             .jitter(0.2);
         let r = Refresher::new(
             store.clone(),
@@ -250,18 +256,20 @@ mod lists_8 {
             let r = r.clone();
             async move { r.run().await }
         });
-        while current(&store) == 0 {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while current(&store) == 0 && Instant::now() < deadline {
+            tokio::time::sleep(ms(10)).await;
         }
         task.abort();
+        assert_eq!(current(&store), 1);
         assert_eq!(*hits.lock().unwrap(), 4);
         let log = log.lock().unwrap();
         let sched = scheduled(&log);
-        // Three retries, doubling from 10 s, each shortened by at most 20 %
+        // Three retries, doubling from 20 ms, each shortened by at most 20 %
         // and never lengthened; then the regular interval.
         assert!(sched.len() >= 4, "{sched:?}");
         for (i, &(d, retry)) in sched[..3].iter().enumerate() {
-            let base = Duration::from_secs(10 << i);
+            let base = ms(20 << i);
             assert!(retry);
             assert!(d <= base && d >= base.mul_f64(0.8), "retry {i}: {d:?}");
         }
@@ -316,6 +324,36 @@ mod lists_8 {
             };
             a.map_err(FetchError::Status)
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_schedule_on_the_paused_clock() {
+        // Fails three times, then answers: retries after 10, 20 and 40 s
+        // (no jitter), then the interval.
+        let source = Scripted::new(vec![Err(503), Err(503), Err(502), Ok(whl(1)), Ok(whl(2))]);
+        let store = store();
+        let settings = RefreshSettings::for_kind(ListKind::Whl)
+            .retry(Duration::from_secs(10), Duration::from_secs(300))
+            .jitter(0.0);
+        let r = Refresher::new(store.clone(), source.clone(), settings).unwrap();
+        let start = Instant::now();
+        let task = tokio::spawn({
+            let r = r.clone();
+            async move { r.run().await }
+        });
+        tokio::time::sleep(
+            Duration::from_secs(70) + DEFAULT_WHITELIST_INTERVAL + Duration::from_secs(1),
+        )
+        .await;
+        task.abort();
+        let offsets: Vec<u64> = source
+            .asked()
+            .iter()
+            .map(|t| (*t - start).as_secs())
+            .collect();
+        let q = DEFAULT_WHITELIST_INTERVAL.as_secs();
+        assert_eq!(offsets, [0, 10, 30, 70, 70 + q]);
+        assert_eq!(current(&store), 2);
     }
 
     #[tokio::test(start_paused = true)]
