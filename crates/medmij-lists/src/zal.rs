@@ -234,6 +234,36 @@ impl ReleaseLines {
         self.iter().last()
     }
 
+    /// The set of `lines` (e.g. the lines a gateway speaks).
+    pub fn of(lines: &[ReleaseLine]) -> ReleaseLines {
+        let mut set = ReleaseLines::default();
+        for &l in lines {
+            set.insert(l);
+        }
+        set
+    }
+
+    /// The lines in both sets.
+    pub fn intersect(self, other: ReleaseLines) -> ReleaseLines {
+        ReleaseLines(self.0 & other.0)
+    }
+
+    /// The release to speak with a counterpart: the newest line both offer
+    /// ("Releases, side by side": the PGO GW chooses per counterpart from
+    /// the ZAL).
+    ///
+    /// ```
+    /// use medmij_lists::{ReleaseLine, ReleaseLines};
+    /// let offered = ReleaseLines::of(&[ReleaseLine::V1, ReleaseLine::V2]);
+    /// let spoken = ReleaseLines::of(&[ReleaseLine::V1]);
+    /// assert_eq!(offered.choose(spoken), Some(ReleaseLine::V1));
+    /// assert_eq!(offered.choose(offered), Some(ReleaseLine::V2));
+    /// assert_eq!(spoken.choose(ReleaseLines::of(&[ReleaseLine::V2])), None);
+    /// ```
+    pub fn choose(self, spoken: ReleaseLines) -> Option<ReleaseLine> {
+        self.intersect(spoken).newest()
+    }
+
     /// The lines, oldest first.
     pub fn iter(self) -> impl Iterator<Item = ReleaseLine> {
         [ReleaseLine::V1, ReleaseLine::V2]

@@ -192,7 +192,12 @@ mod lists_15 {
             lines.iter().collect::<Vec<_>>(),
             [ReleaseLine::V1, ReleaseLine::V2]
         );
+        // The PGO GW chooses per counterpart: the newest line both speak.
+        let v1_only = ReleaseLines::of(&[ReleaseLine::V1]);
+        assert_eq!(lines.choose(v1_only), Some(ReleaseLine::V1));
+        assert_eq!(lines.choose(lines), Some(ReleaseLine::V2));
         let only1 = zal.release_lines(n, "6");
+        assert_eq!(only1.choose(ReleaseLines::of(&[ReleaseLine::V2])), None);
         assert_eq!(only1.iter().collect::<Vec<_>>(), [ReleaseLine::V1]);
         // 3.0.0 is no line these libraries speak; nobody offers 9.
         assert!(zal.release_lines("apotheekdemo@medmij", "6").is_empty());
