@@ -450,6 +450,45 @@ mod lists_15 {
     }
 
     #[test]
+    fn the_store_moves_from_release2_to_release3() {
+        // A release3 ZAL with a higher Volgnummer replaces a release2 one
+        // (LISTS-9); a Gegevensdienst offered in any Interfaceversie may be
+        // served, and a withdrawn one for 3600 s more (LISTS-10).
+        let r2 = format!(
+            "<Zorgaanbiederslijst xmlns=\"{NS2}\"><Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel><Volgnummer>11</Volgnummer><Zorgaanbieders>\
+             <Zorgaanbieder><Zorgaanbiedernaam>umcdemo@medmij</Zorgaanbiedernaam><Gegevensdiensten>{}</Gegevensdiensten></Zorgaanbieder>\
+             </Zorgaanbieders></Zorgaanbiederslijst>",
+            dienst("9", &endpoints("r2.example.nl"), &rol("X", "r2.example.nl"))
+        );
+        let store: ListStore<Zorgaanbiederslijst> = ListStore::new(NoArchive);
+        let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_428_000);
+        store.offer(r2.as_bytes(), t0).unwrap();
+        assert!(store.may_serve("umcdemo@medmij", "9", t0));
+        let t1 = t0 + std::time::Duration::from_secs(60);
+        let event = store.offer(sample().as_bytes(), t1).unwrap();
+        assert!(matches!(event, StoreEvent::Installed { .. }));
+        assert_eq!(
+            store.current().unwrap().list().release(),
+            ZalRelease::Release3
+        );
+        // Offered only in 2.0.0 and in 1.x versions respectively.
+        assert!(store.may_serve("umcdemo@medmij", "4", t1));
+        assert!(store.may_serve("apotheekdemo@medmij", "6", t1));
+        // Withdrawn with release2: grace, then not.
+        assert!(store.may_serve("umcdemo@medmij", "9", t1 + GRACE));
+        assert!(!store.may_serve(
+            "umcdemo@medmij",
+            "9",
+            t1 + GRACE + std::time::Duration::from_secs(1)
+        ));
+        // Back to release2 with a lower Volgnummer: refused (LISTS-9).
+        assert!(matches!(
+            store.offer(r2.as_bytes(), t1),
+            Err(StoreError::NotNewer { .. })
+        ));
+    }
+
+    #[test]
     fn parse_any_reads_both_releases() {
         match parse_any(sample().as_bytes(), &ParseOptions::default()).unwrap() {
             AnyList::Zal(zal) => assert_eq!(zal.release(), ZalRelease::Release3),
