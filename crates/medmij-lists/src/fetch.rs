@@ -176,11 +176,8 @@ impl RefreshSettings {
 
     /// Sets [`RefreshSettings::jitter`] (clamped to 0 to 1).
     pub fn jitter(mut self, jitter: f64) -> Self {
-        self.jitter = if jitter.is_nan() {
-            0.0
-        } else {
-            jitter.clamp(0.0, 1.0)
-        };
+        self.jitter = jitter;
+        self.jitter = self.jitter_fraction();
         self
     }
 
@@ -195,28 +192,59 @@ impl RefreshSettings {
 
     fn check(&self, kind: ListKind) -> Result<(), SettingsError> {
         if self.interval.is_zero() || self.interval > kind.max_age() {
-            return Err(SettingsError {
+            return Err(SettingsError::Interval {
                 kind,
                 interval: self.interval,
                 max_age: kind.max_age(),
             });
         }
+        // A zero delay would retry in a tight loop; a zero timeout would
+        // fail every fetch.
+        for (what, d) in [
+            ("retry_initial", self.retry_initial),
+            ("retry_max", self.retry_max),
+            ("fetch_timeout", self.fetch_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(SettingsError::Zero { what });
+            }
+        }
         Ok(())
+    }
+
+    /// The jitter as used: clamped to 0 to 1 (NaN is 0), whatever was
+    /// written into the public field.
+    fn jitter_fraction(&self) -> f64 {
+        if self.jitter.is_nan() {
+            0.0
+        } else {
+            self.jitter.clamp(0.0, 1.0)
+        }
     }
 }
 
-/// A schedule that breaks MedMij LISTS-8.
+/// A schedule that a [`Refresher`] refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{kind} fetch interval {interval:?} must be above zero and at most {max_age:?} (MedMij LISTS-8)"
-)]
-pub struct SettingsError {
-    /// The list.
-    pub kind: ListKind,
-    /// The refused interval.
-    pub interval: Duration,
-    /// The longest interval LISTS-8 allows for this list.
-    pub max_age: Duration,
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The interval breaks MedMij LISTS-8 (or is zero).
+    #[error(
+        "{kind} fetch interval {interval:?} must be above zero and at most {max_age:?} (MedMij LISTS-8)"
+    )]
+    Interval {
+        /// The list.
+        kind: ListKind,
+        /// The refused interval.
+        interval: Duration,
+        /// The longest interval LISTS-8 allows for this list.
+        max_age: Duration,
+    },
+    /// A retry delay or the fetch timeout is zero.
+    #[error("RefreshSettings::{what} must be above zero")]
+    Zero {
+        /// The field.
+        what: &'static str,
+    },
 }
 
 /// What a [`Refresher`] did, for the host to log.
@@ -497,7 +525,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
                 let base = settings.backoff(failures);
                 // Shorten by up to `jitter`: never later than the back-off.
                 let u = (next_random(&mut rng) >> 11) as f64 / (1u64 << 53) as f64;
-                base.mul_f64(1.0 - settings.jitter * u)
+                base.mul_f64(1.0 - settings.jitter_fraction() * u)
             } else {
                 settings.interval
             };

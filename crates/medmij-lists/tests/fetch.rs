@@ -525,6 +525,24 @@ mod lists_8 {
         assert_eq!(current(&store), 6);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn an_out_of_range_jitter_is_clamped_not_a_panic() {
+        let source = Scripted::new(vec![Err(500)]);
+        let mut wild = RefreshSettings::for_kind(ListKind::Whl);
+        wild.jitter = 7.0;
+        let r = Refresher::new(store(), source.clone(), wild).unwrap();
+        let task = tokio::spawn({
+            let r = r.clone();
+            async move { r.run().await }
+        });
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        // Still running (a panic would have finished the task), and with
+        // full jitter retrying no later than the back-off schedule.
+        assert!(!task.is_finished());
+        task.abort();
+        assert!(source.asked().len() >= 6, "{}", source.asked().len());
+    }
+
     #[test]
     fn settings_follow_lists_8() {
         let whl = RefreshSettings::for_kind(ListKind::Whl);
@@ -553,7 +571,9 @@ mod lists_8 {
             RefreshSettings::for_kind(ListKind::Whl).interval(Duration::from_secs(2 * 3600)),
         )
         .unwrap_err();
-        assert_eq!(e.max_age, Duration::from_secs(3600));
+        assert!(
+            matches!(e, SettingsError::Interval { max_age, .. } if max_age == Duration::from_secs(3600))
+        );
         assert!(e.to_string().contains("LISTS-8"), "{e}");
         assert!(
             Refresher::new(
@@ -563,5 +583,23 @@ mod lists_8 {
             )
             .is_err()
         );
+        // A zero retry delay would be a tight loop against the server.
+        let e = Refresher::new(
+            store(),
+            Scripted::new(vec![Err(500)]),
+            RefreshSettings::for_kind(ListKind::Whl).retry(Duration::ZERO, Duration::from_secs(1)),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            SettingsError::Zero {
+                what: "retry_initial"
+            }
+        );
+        // A jitter written out of range into the public field is clamped
+        // when used, never a panic.
+        let mut wild = RefreshSettings::for_kind(ListKind::Whl);
+        wild.jitter = f64::NAN;
+        assert!(Refresher::new(store(), Scripted::new(vec![Err(500)]), wild).is_ok());
     }
 }
