@@ -110,7 +110,7 @@ mod tests {
         let per: Vec<usize> = list
             .zorgaanbieders()
             .iter()
-            .map(|z| z.gegevensdiensten().len())
+            .map(|z| z.gegevensdiensten().count())
             .collect();
         assert!(per.iter().all(|n| (1..=4).contains(n)));
         assert!(per.contains(&1) && per.contains(&4));

@@ -1,8 +1,10 @@
 //! The `lists` CLI: validate, summarise and compare MedMij list files
 //! (medmij-lists). `examples/lists.rs` is its thin `main`.
 
-use medmij_lists::{AnyList, ParseOptions, parse_any};
-use std::collections::{BTreeMap, BTreeSet};
+use medmij_lists::{
+    AnyList, Gegevensdienst, ParseOptions, ZalRelease, Zorgaanbiederslijst, parse_any,
+};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 /// Usage text.
@@ -93,10 +95,21 @@ fn show(file: &str, list: &AnyList, out: &mut dyn Write) {
     let _ = writeln!(out, "  Volgnummer   {}", list.volgnummer());
     match list {
         AnyList::Zal(zal) => {
+            let release = zal.release();
+            let line = match release {
+                ZalRelease::Release2 => "1.x",
+                _ => "2.x",
+            };
+            let _ = writeln!(out, "  Release      {release} ({line})");
+            let versies: usize = zal
+                .zorgaanbieders()
+                .iter()
+                .map(|z| z.interfaceversies().len())
+                .sum();
             let diensten: usize = zal
                 .zorgaanbieders()
                 .iter()
-                .map(|z| z.gegevensdiensten().len())
+                .map(|z| z.gegevensdiensten().count())
                 .sum();
             let rollen: usize = zal
                 .zorgaanbieders()
@@ -104,18 +117,40 @@ fn show(file: &str, list: &AnyList, out: &mut dyn Write) {
                 .flat_map(|z| z.gegevensdiensten())
                 .map(|g| g.systeemrollen().len())
                 .sum();
+            let versies = if release == ZalRelease::Release2 {
+                String::new()
+            } else {
+                format!("Interfaceversies {versies}, ")
+            };
             let _ = writeln!(
                 out,
-                "  Zorgaanbieders {}, Gegevensdiensten {diensten}, Systeemrollen {rollen}",
+                "  Zorgaanbieders {}, {versies}Gegevensdiensten {diensten}, Systeemrollen {rollen}",
                 zal.len()
             );
             for z in zal.zorgaanbieders().iter().take(10) {
-                let ids: Vec<&str> = z
-                    .gegevensdiensten()
+                let per_versie: Vec<String> = z
+                    .interfaceversies()
                     .iter()
-                    .map(|g| g.id().as_str())
+                    .map(|v| {
+                        let ids: Vec<&str> = v
+                            .gegevensdiensten()
+                            .iter()
+                            .map(|g| g.id().as_str())
+                            .collect();
+                        match v.id() {
+                            Some(id) => format!("{id} [{}]", ids.join(", ")),
+                            None => format!("[{}]", ids.join(", ")),
+                        }
+                    })
                     .collect();
-                let _ = writeln!(out, "    {} [{}]", z.naam(), ids.join(", "));
+                match z.aanbiedertype() {
+                    Some(t) => {
+                        let _ = writeln!(out, "    {} ({t}) {}", z.naam(), per_versie.join("; "));
+                    }
+                    None => {
+                        let _ = writeln!(out, "    {} {}", z.naam(), per_versie.join("; "));
+                    }
+                }
             }
             if zal.len() > 10 {
                 let _ = writeln!(out, "    … {} more", zal.len() - 10);
@@ -194,50 +229,83 @@ fn diff(old: &AnyList, new: &AnyList, out: &mut dyn Write, err: &mut dyn Write) 
     );
     let changes = match (old, new) {
         (AnyList::Zal(a), AnyList::Zal(b)) => {
-            let providers = |l: &medmij_lists::Zorgaanbiederslijst| -> BTreeSet<String> {
+            if a.release() != b.release() {
+                let _ = writeln!(out, "ZAL {} -> {}", a.release(), b.release());
+            }
+            let providers = |l: &Zorgaanbiederslijst| -> BTreeMap<String, String> {
                 l.zorgaanbieders()
                     .iter()
-                    .map(|z| z.naam().to_string())
+                    .map(|z| {
+                        let t = z.aanbiedertype().map_or("", |t| t.as_str());
+                        (z.naam().to_string(), t.to_owned())
+                    })
                     .collect()
             };
-            let entries = |l: &medmij_lists::Zorgaanbiederslijst| -> BTreeMap<String, String> {
-                let mut m = BTreeMap::new();
+            // (naam~id or naam~id@versie, Gegevensdienst) of every entry.
+            let keyed = |l: &Zorgaanbiederslijst| -> Vec<(String, Gegevensdienst)> {
+                let mut v = Vec::new();
                 for z in l.zorgaanbieders() {
-                    for g in z.gegevensdiensten() {
-                        let key = format!("{}~{}", z.naam(), g.id());
-                        m.insert(
-                            format!("{key} authorization"),
-                            g.authorization_endpoint().to_string(),
-                        );
-                        m.insert(format!("{key} token"), g.token_endpoint().to_string());
-                        for s in g.systeemrollen() {
-                            m.insert(
-                                format!("{key} resource {}", s.code()),
-                                s.resource_endpoint().to_string(),
-                            );
+                    for iv in z.interfaceversies() {
+                        for g in iv.gegevensdiensten() {
+                            let key = match iv.id() {
+                                Some(id) => format!("{}~{}@{id}", z.naam(), g.id()),
+                                None => format!("{}~{}", z.naam(), g.id()),
+                            };
+                            v.push((key, g.clone()));
                         }
+                    }
+                }
+                v
+            };
+            let entries = |l: &Zorgaanbiederslijst| -> BTreeMap<String, String> {
+                let mut m = BTreeMap::new();
+                for (key, g) in keyed(l) {
+                    if let Some(e) = g.authorization_endpoint() {
+                        m.insert(format!("{key} authorization"), e.to_string());
+                    }
+                    if let Some(e) = g.token_endpoint() {
+                        m.insert(format!("{key} token"), e.to_string());
+                    }
+                    if let Some(ab) = g.abonneren() {
+                        m.insert(
+                            format!("{key} abonneren"),
+                            format!(
+                                "{} days at {}",
+                                ab.maximale_duur(),
+                                ab.subscription_endpoint()
+                            ),
+                        );
+                    }
+                    for s in g.systeemrollen() {
+                        m.insert(
+                            format!("{key} resource {}", s.code()),
+                            s.resource_endpoint().to_string(),
+                        );
                     }
                 }
                 m
             };
             let (pa, pb) = (providers(a), providers(b));
             let mut n = 0;
-            for p in pb.difference(&pa) {
+            for p in pb.keys().filter(|p| !pa.contains_key(*p)) {
                 let _ = writeln!(out, "+ Zorgaanbieder {p}");
                 n += 1;
             }
-            for p in pa.difference(&pb) {
+            for p in pa.keys().filter(|p| !pb.contains_key(*p)) {
                 let _ = writeln!(out, "- Zorgaanbieder {p}");
                 n += 1;
             }
-            let dienst = |l: &medmij_lists::Zorgaanbiederslijst| -> BTreeMap<String, String> {
-                l.zorgaanbieders()
-                    .iter()
-                    .flat_map(|z| {
-                        z.gegevensdiensten().iter().map(move |g| {
-                            (format!("{}~{}", z.naam(), g.id()), String::from("offered"))
-                        })
-                    })
+            let types = |m: &BTreeMap<String, String>, other: &BTreeMap<String, String>| {
+                m.iter()
+                    .filter(|(k, _)| other.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<BTreeMap<_, _>>()
+            };
+            n += diff_maps(out, "Aanbiedertype", &types(&pa, &pb), &types(&pb, &pa));
+            let dienst = |l: &Zorgaanbiederslijst| -> BTreeMap<String, String> {
+                keyed(l)
+                    .into_iter()
+                    .map(|(k, _)| (k, String::from("offered")))
                     .collect()
             };
             n += diff_maps(out, "Gegevensdienst", &dienst(a), &dienst(b));

@@ -123,3 +123,108 @@ fn diff_lists_changes_and_the_volgnummer_step() {
     // Different kinds cannot be compared.
     assert_eq!(cli(&["diff", &old, &data("whl.xml")]).0, 2);
 }
+
+/// The ZAL release3 (MedMij LISTS-15) beside release2.
+mod lists_15 {
+    use super::{cli, data};
+
+    #[test]
+    fn validate_accepts_both_releases() {
+        let (code, out, _) = cli(&["validate", &data("zal.xml"), &data("zal-release3.xml")]);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(
+            out.lines().filter(|l| l.ends_with(": ok")).count(),
+            2,
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn validate_reports_release3_errors_with_the_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("zal3-bad.xml");
+        let text = std::fs::read_to_string(data("zal-release3.xml")).unwrap();
+        std::fs::write(
+            &bad,
+            text.replace(
+                "<InterfaceversieId>2.0.0</InterfaceversieId>",
+                "<InterfaceversieId>1.6.0</InterfaceversieId>",
+            ),
+        )
+        .unwrap();
+        let (code, out, _) = cli(&["validate", bad.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(
+            out.contains("duplicate InterfaceversieId \"1.6.0\"")
+                && out.contains("(MedMij LISTS-15)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("/Interfaceversie[2]/InterfaceversieId"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn show_names_release_aanbiedertype_and_interfaceversies() {
+        let (code, out, _) = cli(&["show", &data("zal-release3.xml")]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Release      release3 (2.x)"), "{out}");
+        assert!(
+            out.contains(
+                "Zorgaanbieders 2, Interfaceversies 3, Gegevensdiensten 3, Systeemrollen 3"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("    ziekenhuisdemo@medmij (ZA) 1.6.0 [4]; 2.0.0 [4]"),
+            "{out}"
+        );
+        assert!(
+            out.contains("    apotheekdemo@medmij (APD) 2.1.0 [6]"),
+            "{out}"
+        );
+        let (_, out, _) = cli(&["show", &data("zal.xml")]);
+        assert!(out.contains("Release      release2 (1.x)"), "{out}");
+    }
+
+    #[test]
+    fn diff_compares_per_interfaceversie() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = data("zal-release3.xml");
+        let text = std::fs::read_to_string(&old).unwrap();
+        let new_text = text
+            .replace("<Volgnummer>43<", "<Volgnummer>50<")
+            .replace("<MaximaleDuur>365<", "<MaximaleDuur>90<")
+            .replace("<Aanbiedertype>APD<", "<Aanbiedertype>BAZB<");
+        let new = dir.path().join("zal50.xml");
+        std::fs::write(&new, new_text).unwrap();
+        let (code, out, _) = cli(&["diff", &old, new.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        assert!(
+            out.starts_with("ZAL Volgnummer 43 -> 50 (+7), newer"),
+            "{out}"
+        );
+        assert!(
+            out.contains("~ Aanbiedertype apotheekdemo@medmij: APD -> BAZB"),
+            "{out}"
+        );
+        assert!(
+            out.contains("~ endpoint ziekenhuisdemo@medmij~4@2.0.0 abonneren: 365 days at https://za.demo.medmij-rs.test:8443/v2/subscription -> 90 days at"),
+            "{out}"
+        );
+        assert!(out.trim_end().ends_with("2 change(s)"), "{out}");
+        // From release2 to release3: the release change is named.
+        let (code, out, _) = cli(&["diff", &data("zal.xml"), &old]);
+        assert_eq!(code, 0);
+        assert!(out.contains("ZAL release2 -> release3"), "{out}");
+        assert!(
+            out.contains("+ Gegevensdienst ziekenhuisdemo@medmij~4@2.0.0: offered"),
+            "{out}"
+        );
+        assert!(
+            out.contains("- Gegevensdienst ziekenhuisdemo@medmij~4: offered"),
+            "{out}"
+        );
+    }
+}

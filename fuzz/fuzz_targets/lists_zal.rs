@@ -11,14 +11,18 @@ fuzz_target!(|data: &[u8]| {
         let again = Zorgaanbiederslijst::from_bytes(list.to_xml().as_bytes()).expect("serialized ZAL parses");
         assert_eq!(again, list);
         for z in list.zorgaanbieders() {
-            for g in z.gegevensdiensten() {
-                let found = list.gegevensdienst(z.naam().as_str(), g.id().as_str()).expect("lookup");
-                assert_eq!(found, g);
-                for s in g.systeemrollen() {
-                    assert_eq!(
-                        list.resource_endpoint(z.naam().as_str(), g.id().as_str(), s.code().as_str()),
-                        Some(s.resource_endpoint())
-                    );
+            // The two-argument lookups are the 1.x ones (MedMij LISTS-15):
+            // in a release2 ZAL, the one implicit Interfaceversie.
+            for v in z.interfaceversies().iter().filter(|v| v.is_implicit()) {
+                for g in v.gegevensdiensten() {
+                    let found = list.gegevensdienst(z.naam().as_str(), g.id().as_str()).expect("lookup");
+                    assert_eq!(found, g);
+                    for s in g.systeemrollen() {
+                        assert_eq!(
+                            list.resource_endpoint(z.naam().as_str(), g.id().as_str(), s.code().as_str()),
+                            Some(s.resource_endpoint())
+                        );
+                    }
                 }
             }
         }

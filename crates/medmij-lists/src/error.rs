@@ -154,7 +154,8 @@ pub enum ErrorKind {
         /// What is wrong.
         violation: FacetViolation,
     },
-    /// A value that must be unique occurs again (LISTS-2, -4, -5, -6).
+    /// A value that must be unique occurs again (LISTS-2, LISTS-4, LISTS-5, LISTS-6,
+    /// LISTS-15).
     Duplicate {
         /// The element that holds the value.
         element: &'static str,

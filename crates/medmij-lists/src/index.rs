@@ -1,5 +1,5 @@
 //! Hash indexes for the lookups (no allocation per lookup) and for the
-//! uniqueness checks while parsing (LISTS-2, -4, -5, -6).
+//! uniqueness checks while parsing (LISTS-2, LISTS-4, LISTS-5, LISTS-6, LISTS-15).
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::{BuildHasher, Hasher};

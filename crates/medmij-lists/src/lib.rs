@@ -1,7 +1,7 @@
 //! The four MedMij lists, parsed, validated and kept current.
 //!
-//! MedMij Beheer publishes four lists as XML (MedMij rules LISTS-1 to
-//! LISTS-12 in `MEDMIJ-RULES.md`):
+//! MedMij Beheer publishes four lists as XML (the LISTS rules of
+//! `MEDMIJ-RULES.md`; the table under "Rules and items" below):
 //!
 //! | list | type | used by |
 //! |---|---|---|
@@ -26,7 +26,11 @@
 //!   installs a version only when it validates and is newer (LISTS-7,
 //!   LISTS-9), archives every version (LISTS-11), honours the 3600 s grace
 //!   of LISTS-10 and reports staleness (LISTS-8). It is sans-IO: time is an
-//!   argument.
+//!   argument;
+//! * with the feature `fetch`, a `Refresher` (tokio) that keeps a store
+//!   current from a `ListSource` (a host-built reqwest client in
+//!   `HttpSource`, or any other): the LISTS-8 schedule, back-off with
+//!   jitter, a manual trigger and events for the host's log.
 //!
 //! ```
 //! use medmij_lists::{ListStore, StoreEvent, Whitelist, NoArchive};
@@ -44,6 +48,35 @@
 //! // An older or equal Volgnummer is refused (MedMij LISTS-9).
 //! assert!(store.offer(v1, now).is_ok_and(|e| matches!(e, StoreEvent::Unchanged { .. })));
 //! ```
+//!
+//! # Rules and items
+//!
+//! | rule | item |
+//! |---|---|
+//! | LISTS-1 | [`Zorgaanbiederslijst`] ([`ZalRelease::Release2`]), [`Zorgaanbieder`], [`Gegevensdienst`], [`Systeemrol`]; `schemas/zal-release2.xsd` |
+//! | LISTS-2 | the uniqueness checks of the parser ([`ErrorKind::Duplicate`]) and the model constructors ([`ModelError::Duplicate`]) |
+//! | LISTS-3 | [`FrontChannelUri`], [`BackChannelUri`] |
+//! | LISTS-4 | [`OAuthclientlist`], [`OAuthclient`]; `schemas/ocl-release2.xsd` |
+//! | LISTS-5 | [`Gegevensdienstnamenlijst`], [`GegevensdienstNaam`]; `schemas/gnl-release1.xsd` |
+//! | LISTS-6 | [`Whitelist`]; `schemas/whl-release2.xsd` |
+//! | LISTS-7 | [`MedMijList::parse`], [`parse_any`], [`ParseOptions`], [`ParseErrors`], [`ListStore::offer`] |
+//! | LISTS-8 | [`ListKind::max_age`], [`ListStore::freshness`], [`ListStore::is_stale`], [`ListStore::rollback`]; with feature `fetch`: `Refresher` (schedule, back-off, `refresh_now`, `rollback_now`), `RefreshSettings`, `ListSource`, `HttpSource` |
+//! | LISTS-9 | [`ListStore::offer`], [`StoreError::NotNewer`], [`StoreEvent::RolledBack`] |
+//! | LISTS-10 | [`GRACE`], [`ListStore::within_grace`], [`ListStore::may_serve`] |
+//! | LISTS-11 | [`ArchiveSink`], [`DirArchive`] |
+//! | LISTS-12 | nothing hard-coded: the GNL names the Gegevensdiensten at run time |
+//! | LISTS-15 | [`ZalRelease::Release3`], [`Zorgaanbieder::aanbiedertype`], [`Interfaceversie`], [`Abonneren`], [`Interface`], [`Zorgaanbiederslijst::gegevensdienst_in`], [`Zorgaanbiederslijst::release_lines`], [`ReleaseLines`]; `schemas/zal-release3.xsd` (provisional) |
+//!
+//! # Releases side by side
+//!
+//! One model holds both ZAL releases (MedMij LISTS-15). A release2
+//! Zorgaanbieder is one implicit [`Interfaceversie`] of the 1.x line; a
+//! release3 one lists its Interfaceversies, each named by an
+//! [`InterfaceversieId`] whose major number is the release line. The
+//! two-argument lookups ([`Zorgaanbiederslijst::gegevensdienst`],
+//! [`Zorgaanbiederslijst::token_endpoint`], …) are those of a 1.x caller;
+//! a caller that speaks 2.x, or one exact version, uses
+//! [`Zorgaanbiederslijst::gegevensdienst_in`]. None of them allocates.
 //!
 //! # Schemas
 //!
@@ -66,6 +99,8 @@
 #[macro_use]
 mod common;
 mod error;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod gnl;
 mod index;
 mod ocl;
@@ -79,12 +114,19 @@ mod zal;
 pub use error::{
     ErrorKind, FacetViolation, InvalidValue, ParseError, ParseErrors, Position, ReadError, RuleId,
 };
+#[cfg(feature = "fetch")]
+pub use fetch::{
+    DEFAULT_FETCH_TIMEOUT, DEFAULT_JITTER, DEFAULT_LIST_INTERVAL, DEFAULT_RETRY_INITIAL,
+    DEFAULT_WHITELIST_INTERVAL, FetchError, HttpSource, ListSource, RefreshError, RefreshEvent,
+    RefreshSettings, Refresher, SettingsError,
+};
 pub use gnl::{GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease};
 /// The list values are the shared MedMij vocabulary of `medmij-types`,
 /// re-exported here so that a user of the lists needs one import path.
 pub use medmij_types::{
-    BACK_CHANNEL_URI_PATTERN, BackChannelUri, FRONT_CHANNEL_URI_PATTERN, FrontChannelUri,
-    GegevensdienstId, HOSTNAME_PATTERN, Hostname, OAuthclientOrganisatienaam, Systeemrolcode,
+    Aanbiedertype, BACK_CHANNEL_URI_PATTERN, BackChannelUri, FRONT_CHANNEL_URI_PATTERN,
+    FrontChannelUri, GegevensdienstId, HOSTNAME_PATTERN, Hostname, INTERFACEVERSIE_ID_PATTERN,
+    InterfaceversieId, MaximaleDuur, OAuthclientOrganisatienaam, ReleaseLine, Systeemrolcode,
     Tijdstempel, Volgnummer, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
 };
 pub use ocl::{OAuthclient, OAuthclientlist, OclRelease};
@@ -93,7 +135,10 @@ pub use store::{
     StoreEvent,
 };
 pub use whl::{Whitelist, WhlRelease};
-pub use zal::{Gegevensdienst, Systeemrol, ZalRelease, Zorgaanbieder, Zorgaanbiederslijst};
+pub use zal::{
+    Abonneren, Gegevensdienst, Interface, Interfaceversie, ReleaseLines, Systeemrol, ZalRelease,
+    Zorgaanbieder, Zorgaanbiederslijst,
+};
 
 use std::io::Read;
 use std::time::Duration;
@@ -176,9 +221,21 @@ pub enum ModelError {
         /// The rule.
         rule: RuleId,
     },
+    /// A part of the model that the list's release cannot express (e.g. an
+    /// Aanbiedertype in a release2 ZAL, MedMij LISTS-15).
+    #[error("{element} cannot be written in {release} (MedMij {rule})")]
+    NotInRelease {
+        /// What does not fit.
+        element: &'static str,
+        /// The release, e.g. `release2`.
+        release: &'static str,
+        /// The rule that defines the release's structure.
+        rule: RuleId,
+    },
 }
 
-/// Refuses a model whose `keys` repeat (LISTS-2, -4, -5, -6), for lists
+/// Refuses a model whose `keys` repeat (LISTS-2, LISTS-4, LISTS-5, LISTS-6,
+/// LISTS-15), for lists
 /// built in code rather than parsed.
 fn unique_keys<'a>(
     element: &'static str,

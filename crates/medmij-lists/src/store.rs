@@ -1,5 +1,7 @@
-//! [`ListStore`]: keeps a gateway on a valid, current list (MedMij LISTS-7
-//! to LISTS-11). Sans-IO: the caller fetches the bytes and passes the time.
+//! [`ListStore`]: keeps a gateway on a valid, current list (MedMij LISTS-7,
+//! LISTS-8, LISTS-9, LISTS-10, LISTS-11). Sans-IO: the caller fetches the
+//! bytes and passes the time (or the feature `fetch` does, with a
+//! `Refresher`).
 
 use crate::error::ParseErrors;
 use crate::{ListKind, MedMijList, ParseOptions, Volgnummer, Zorgaanbiederslijst};
@@ -422,10 +424,13 @@ impl<L: MedMijList> ListStore<L> {
 
 impl ListStore<Zorgaanbiederslijst> {
     /// Whether Gegevensdienst `id` of Zorgaanbieder `naam` may be served at
-    /// `now`: it is in the ZAL in force, or was in a version that stopped
-    /// being current at most 3600 s ago (MedMij LISTS-10).
+    /// `now`: it is in the ZAL in force (in any Interfaceversie, MedMij
+    /// LISTS-15), or was in a version that stopped being current at most
+    /// 3600 s ago (MedMij LISTS-10).
     pub fn may_serve(&self, naam: &str, id: &str, now: SystemTime) -> bool {
-        self.within_grace(now, |zal| zal.gegevensdienst(naam, id).is_some())
+        self.within_grace(now, |zal| {
+            zal.zorgaanbieder(naam).is_some_and(|z| z.offers(id))
+        })
     }
 }
 

@@ -13,8 +13,10 @@
 //!   namespace, only `xsi:schemaLocation` / `xsi:noNamespaceSchemaLocation`
 //!   as attributes;
 //! * the content model: element names, order and cardinality, no text in
-//!   element-only content (LISTS-1, -4, -5, -6);
-//! * simple-type facets and uniqueness through the builder (LISTS-1..6).
+//!   element-only content (LISTS-1, LISTS-4, LISTS-5, LISTS-6,
+//!   LISTS-15);
+//! * simple-type facets and uniqueness through the builder (LISTS-1, LISTS-2,
+//!   LISTS-3, LISTS-4, LISTS-5, LISTS-6, LISTS-15).
 
 use crate::ParseOptions;
 use crate::error::{
@@ -41,6 +43,15 @@ impl Particle {
         Particle {
             elem,
             min: 1,
+            many: false,
+        }
+    }
+
+    /// Zero or one occurrence.
+    pub(crate) const fn opt(elem: ElemId) -> Particle {
+        Particle {
+            elem,
+            min: 0,
             many: false,
         }
     }
@@ -105,7 +116,8 @@ pub(crate) enum Fault {
 }
 
 /// Records `key` (of the element at `offset`) in `keys`; a key seen before
-/// is the fault of a uniqueness rule (`rule`: LISTS-2, -4, -5 or -6).
+/// is the fault of a uniqueness rule (`rule`: LISTS-2, LISTS-4, LISTS-5, LISTS-6
+/// or LISTS-15).
 pub(crate) fn unique(
     keys: &mut KeySet,
     key: &str,

@@ -1,5 +1,6 @@
 //! Parsing behaviour: error reports, hostile input, lookups and the
-//! serialization round trip (MedMij LISTS-1 to LISTS-7).
+//! serialization round trip (MedMij LISTS-1, LISTS-2, LISTS-3, LISTS-4,
+//! LISTS-5, LISTS-6, LISTS-7).
 
 use medmij_lists::*;
 use proptest::prelude::*;

@@ -47,6 +47,7 @@
 //! | LISTS-5 | [`Weergavenaam`] |
 //! | LISTS-6 | [`Hostname`] |
 //! | LISTS-9 | [`Volgnummer`]'s order (by value, any size) |
+//! | LISTS-15 | [`Aanbiedertype`], [`InterfaceversieId`] (and [`InterfaceversieId::release_line`]), [`MaximaleDuur`] (provisional forms) |
 //! | OAUTH-3 | [`ClientId`] |
 //! | OAUTH-5 | [`Scope`], [`ScopeForm`], [`ScopeError`], [`ScopeGegevensdienstId`] |
 //! | OAUTH-13 | [`UseCase`] |
@@ -65,6 +66,7 @@ mod newtype;
 mod rule;
 mod scan;
 mod scope;
+mod zal3;
 
 pub use error::{FacetViolation, InvalidValue};
 pub use list::{Tijdstempel, Volgnummer};
@@ -76,3 +78,4 @@ pub use names::{
 };
 pub use rule::{ReleaseLine, RuleGroup, RuleId, UnknownRule};
 pub use scope::{Scope, ScopeError, ScopeForm, UseCase};
+pub use zal3::{Aanbiedertype, INTERFACEVERSIE_ID_PATTERN, InterfaceversieId, MaximaleDuur};

@@ -556,13 +556,17 @@ impl PgoGw {
             ));
         };
         let scope = Scope::single(za_name, gd_id);
+        // A 1.x Gegevensdienst lists both endpoints (MedMij LISTS-1).
+        let (Some(authorize), Some(token)) =
+            (entry.authorization_endpoint(), entry.token_endpoint())
+        else {
+            return Err(StartRefusal::bad(
+                "Deze zorgaanbieder noemt geen autorisatie- of token-adres voor deze gegevensdienst.",
+            ));
+        };
         let (url, auth) = self
             .client
-            .start(
-                entry.authorization_endpoint().as_str(),
-                entry.token_endpoint().as_str(),
-                scope.clone(),
-            )
+            .start(authorize.as_str(), token.as_str(), scope.clone())
             .map_err(|e| {
                 StartRefusal::busy(format!(
                     "De gegevens van deze zorgaanbieder zijn niet bruikbaar ({e}). Probeer het \
@@ -615,7 +619,7 @@ impl PgoGw {
             format!(
                 "endpoints from the ZAL; scope {scope}; fresh state bound to the browser session; \
                  redirect to {}",
-                entry.authorization_endpoint().as_str()
+                authorize.as_str()
             ),
         );
         Ok(net::with_header(

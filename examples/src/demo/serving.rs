@@ -28,8 +28,9 @@ pub(crate) struct Offer {
 /// every endpoint on `own_host` (MedMij LISTS-13: "at its own endpoints").
 pub(crate) fn listed_at(zal: &Zorgaanbiederslijst, own_host: &str, naam: &str, id: &str) -> bool {
     zal.gegevensdienst(naam, id).is_some_and(|g| {
-        g.authorization_endpoint().host() == own_host
-            && g.token_endpoint().host() == own_host
+        g.authorization_endpoint()
+            .is_some_and(|u| u.host() == own_host)
+            && g.token_endpoint().is_some_and(|u| u.host() == own_host)
             && g.systeemrollen()
                 .iter()
                 .all(|r| r.resource_endpoint().host() == own_host)
@@ -145,9 +146,13 @@ pub(crate) fn differences(
         endpoint(
             "authorization".into(),
             &o.authorize,
-            Some(g.authorization_endpoint().as_str()),
+            g.authorization_endpoint().map(|u| u.as_str()),
         );
-        endpoint("token".into(), &o.token, Some(g.token_endpoint().as_str()));
+        endpoint(
+            "token".into(),
+            &o.token,
+            g.token_endpoint().map(|u| u.as_str()),
+        );
         for (rol, uri) in &o.resources {
             endpoint(
                 format!("resource {rol}"),

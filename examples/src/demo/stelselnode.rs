@@ -579,15 +579,17 @@ fn whitelist_check(next: &Entries) -> Vec<RefusalReason> {
     let mut out = Vec::new();
     for za in &next.zal {
         for g in za.gegevensdiensten() {
-            let hosts: BTreeSet<&str> =
-                [g.authorization_endpoint().host(), g.token_endpoint().host()]
-                    .into_iter()
-                    .chain(
-                        g.systeemrollen()
-                            .iter()
-                            .map(|r| r.resource_endpoint().host()),
-                    )
-                    .collect();
+            let hosts: BTreeSet<&str> = g
+                .authorization_endpoint()
+                .map(|u| u.host())
+                .into_iter()
+                .chain(g.token_endpoint().map(|u| u.host()))
+                .chain(
+                    g.systeemrollen()
+                        .iter()
+                        .map(|r| r.resource_endpoint().host()),
+                )
+                .collect();
             for h in hosts.into_iter().filter(|h| !listed(h)) {
                 out.push(RefusalReason::NotWhitelisted {
                     list: List::Zal,
@@ -615,15 +617,17 @@ fn qualification_check(next: &Entries, qualified: &[(String, Vec<String>)]) -> V
     let mut out = Vec::new();
     for za in &next.zal {
         for g in za.gegevensdiensten() {
-            let hosts: BTreeSet<&str> =
-                [g.authorization_endpoint().host(), g.token_endpoint().host()]
-                    .into_iter()
-                    .chain(
-                        g.systeemrollen()
-                            .iter()
-                            .map(|r| r.resource_endpoint().host()),
-                    )
-                    .collect();
+            let hosts: BTreeSet<&str> = g
+                .authorization_endpoint()
+                .map(|u| u.host())
+                .into_iter()
+                .chain(g.token_endpoint().map(|u| u.host()))
+                .chain(
+                    g.systeemrollen()
+                        .iter()
+                        .map(|r| r.resource_endpoint().host()),
+                )
+                .collect();
             for h in hosts {
                 let ok = qualified
                     .iter()
