@@ -35,7 +35,7 @@ pub fn format(t: SystemTime) -> String {
         .unwrap_or_else(|| MAX.to_owned())
 }
 
-/// Parses exactly what [`format`] writes (a valid date, 1970 or later);
+/// Parses exactly what [`format()`] writes (a valid date, 1970 or later);
 /// `None` for anything else.
 pub fn parse(s: &str) -> Option<SystemTime> {
     if s.len() != 27 || !s.as_bytes().first()?.is_ascii_digit() {
@@ -57,12 +57,12 @@ pub mod serde {
     use std::borrow::Cow;
     use std::time::SystemTime;
 
-    /// Writes the time in the form of [`super::format`].
+    /// Writes the time in the form of [`super::format()`].
     pub fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::format(*t))
     }
 
-    /// Reads the form of [`super::format`]; anything else is an error.
+    /// Reads the form of [`super::format()`]; anything else is an error.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let s = Cow::<'de, str>::deserialize(d)?;
         super::parse(&s).ok_or_else(|| {
