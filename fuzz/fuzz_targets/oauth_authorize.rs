@@ -1,4 +1,5 @@
-//! Authorization-request parsing (MedMij OAUTH-1, 3, 4, 5, 10): any query string either opens
+//! Authorization-request parsing (MedMij OAUTH-1, OAUTH-3, OAUTH-4,
+//! OAUTH-5, OAUTH-10): any query string either opens
 //! a session whose redirects stay on the client's host, or is refused as invalid_request.
 #![no_main]
 

@@ -1,4 +1,5 @@
-//! The PGO client's parsers (MedMij OAUTH-1, 2, 5, 6, 7, 10): the redirect back from the AS
+//! The PGO client's parsers (MedMij OAUTH-1, OAUTH-2, OAUTH-5,
+//! OAUTH-6, OAUTH-7, OAUTH-10): the redirect back from the AS
 //! and the token response. Never panics; a code is only accepted with the right `state`; a
 //! grant always has the requested scope and a canonical token.
 #![no_main]

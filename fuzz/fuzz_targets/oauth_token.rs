@@ -1,4 +1,4 @@
-//! Token-request parsing (MedMij OAUTH-1, 3, 8, 9): any body gets a well-formed RFC 6749
+//! Token-request parsing (MedMij OAUTH-1, OAUTH-3, OAUTH-8, OAUTH-9): any body gets a well-formed RFC 6749
 //! answer; a body that does not carry the one valid code never yields a token.
 #![no_main]
 

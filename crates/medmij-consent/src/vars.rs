@@ -132,7 +132,7 @@ text_newtype!(
 
 text_newtype!(
     /// The Gegevensdienst as shown to the person: the GNL `Weergavenaam` of
-    /// the scope (LISTS-5, 3 to 50 characters), the second variable of
+    /// the scope (LISTS-5: 3 to 50 characters), the second variable of
     /// CONSENT-1 (`{MedMij-gegevensdienst}`).
     GegevensdienstNaam,
     "MedMij-gegevensdienst",
@@ -143,7 +143,7 @@ text_newtype!(
 
 text_newtype!(
     /// The PGO supplier: the OCL `OAuthclientOrganisatienaam` of the client
-    /// (LISTS-4, 3 to 50 characters), the third variable of CONSENT-1
+    /// (LISTS-4: 3 to 50 characters), the third variable of CONSENT-1
     /// (`{naam leverancier PGO}`).
     PgoLeverancierNaam,
     "naam leverancier PGO",
