@@ -367,56 +367,61 @@ mod tests {
         }
     }
 
-    #[test]
-    fn uri_patterns() {
-        // Front channel: last label may be one character or end in '-'.
-        for ok in [
-            "https://a.b",
-            "https://a.b-",
-            "https://a.b/x",
-            "https://a.bc/x y/é:z",
-        ] {
-            assert!(FrontChannelUri::new(ok).is_ok(), "{ok}");
+    /// MedMij LISTS-3: the front- and back-channel URI patterns.
+    mod lists_3 {
+        use super::*;
+
+        #[test]
+        fn uri_patterns() {
+            // Front channel: last label may be one character or end in '-'.
+            for ok in [
+                "https://a.b",
+                "https://a.b-",
+                "https://a.b/x",
+                "https://a.bc/x y/é:z",
+            ] {
+                assert!(FrontChannelUri::new(ok).is_ok(), "{ok}");
+            }
+            for bad in [
+                "http://a.bc",
+                "https://a.bc:80",
+                "https://a.bc/",
+                "https://a.bc//x",
+                "https://a.bc/x?y",
+                "https://a.bc/x#y",
+                "https://abc",
+                "https://A.bc",
+                "https://a.bc/x/",
+            ] {
+                assert!(FrontChannelUri::new(bad).is_err(), "{bad}");
+            }
+            for ok in [
+                "https://a.bc",
+                "https://a.bc:1",
+                "https://a.bc:65535/x",
+                "https://a.bc:99999",
+                "https://a.bc:١٢",
+                "https://a.bc:１２/x",
+            ] {
+                assert!(BackChannelUri::new(ok).is_ok(), "{ok}");
+            }
+            for bad in [
+                "https://a.b",
+                "https://a.b-",
+                "https://a.bc:",
+                "https://a.bc:123456",
+                "https://a.bc:²",
+                "https://a.bc:߁",
+                "https://a.bc:8/",
+                "https://a.bc:x",
+            ] {
+                assert!(BackChannelUri::new(bad).is_err(), "{bad}");
+            }
+            let u = BackChannelUri::new("https://a.bc:٨٠/p").unwrap();
+            assert_eq!(u.port(), None);
+            assert_eq!(u.host(), "a.bc");
+            assert_eq!(u.path(), "/p");
         }
-        for bad in [
-            "http://a.bc",
-            "https://a.bc:80",
-            "https://a.bc/",
-            "https://a.bc//x",
-            "https://a.bc/x?y",
-            "https://a.bc/x#y",
-            "https://abc",
-            "https://A.bc",
-            "https://a.bc/x/",
-        ] {
-            assert!(FrontChannelUri::new(bad).is_err(), "{bad}");
-        }
-        for ok in [
-            "https://a.bc",
-            "https://a.bc:1",
-            "https://a.bc:65535/x",
-            "https://a.bc:99999",
-            "https://a.bc:١٢",
-            "https://a.bc:１２/x",
-        ] {
-            assert!(BackChannelUri::new(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "https://a.b",
-            "https://a.b-",
-            "https://a.bc:",
-            "https://a.bc:123456",
-            "https://a.bc:²",
-            "https://a.bc:߁",
-            "https://a.bc:8/",
-            "https://a.bc:x",
-        ] {
-            assert!(BackChannelUri::new(bad).is_err(), "{bad}");
-        }
-        let u = BackChannelUri::new("https://a.bc:٨٠/p").unwrap();
-        assert_eq!(u.port(), None);
-        assert_eq!(u.host(), "a.bc");
-        assert_eq!(u.path(), "/p");
     }
 
     #[test]
