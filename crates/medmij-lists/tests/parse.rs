@@ -159,8 +159,9 @@ mod lists_7 {
             ErrorKind::Duplicate { .. }
         ));
         // max_errors bounds the collection.
-        let one = Whitelist::from_bytes_with(xml.as_bytes(), &ParseOptions::default().max_errors(1))
-            .unwrap_err();
+        let one =
+            Whitelist::from_bytes_with(xml.as_bytes(), &ParseOptions::default().max_errors(1))
+                .unwrap_err();
         assert_eq!(one.errors().len(), 1);
     }
 

@@ -288,7 +288,8 @@ mod lists_11 {
         let v1_path = archive.path_of(ListKind::Whl, &Volgnummer::from_u64(1).unwrap());
         assert_eq!(std::fs::read(&v1_path).unwrap(), v1);
         assert_eq!(
-            std::fs::read(archive.path_of(ListKind::Whl, &Volgnummer::from_u64(2).unwrap())).unwrap(),
+            std::fs::read(archive.path_of(ListKind::Whl, &Volgnummer::from_u64(2).unwrap()))
+                .unwrap(),
             v2
         );
         // Rolling back to v1 archives the same bytes again: fine.
