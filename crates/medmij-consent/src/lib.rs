@@ -94,7 +94,7 @@
 //! | CONSENT-4 provenance | [`CollectedItem`], [`Dossier`], [`Placement`] | keep the dossier; show it to the person |
 //! | CONSENT-5 consent evidence | [`evidence`]: [`evidence::EvidenceRecord`], [`evidence::FileEvidenceLedger`], `PgEvidenceLedger` (feature `postgres`), [`evidence::EvidenceExport`], [`evidence::verify_export`], [`evidence::EvidenceRetention`] | register every decision with the person's local id; choose the retention; keep the signing key and give the Zorgaanbieder its public key; keep the ledger head elsewhere to detect a cut-off tail |
 //! | CONSENT-6 2.x screens | [`v2`]: [`v2::render_consent`], [`v2::render_overview`], [`v2::render_termination`], [`v2::render_failure`] (OAUTH-23), [`v2::PostedV2Decision`], [`v2::PostedManagement`], provisional [`v2::ScreenTexts`] (with [`v2::ScreenTexts::shown_consent`] for the evidence) | authenticate the person first (OAUTH-18); issue refresh tokens only on [`v2::PostedV2Decision::long_lasting`] (OAUTH-19); on a confirmed withdrawal log it and revoke the chain (OAUTH-22) |
-//! | CONSENT-7 portability | [`Dossier`] and [`Provenance`] serialise to JSON and verify after import | the export and import of the whole dossier (the PGO) |
+//! | CONSENT-7 portability | [`portability::export`], [`portability::import`] (every item checked, changed ones flagged), [`portability::seal`] (TLS-5) | offer the person the export and accept imports (the PGO) |
 //!
 //! # Provisional values and settings
 //!
@@ -117,6 +117,7 @@
 mod decision;
 pub mod evidence;
 pub mod page;
+pub mod portability;
 mod provenance;
 pub mod provisional;
 mod text;

@@ -274,6 +274,22 @@ impl Dossier {
         Ok(&self.placements[self.placements.len() - 1])
     }
 
+    /// Every collected item, by id.
+    pub fn items(&self) -> impl Iterator<Item = &CollectedItem> {
+        self.items.values()
+    }
+
+    /// Every placement, in the order they were made.
+    pub fn placements(&self) -> &[Placement] {
+        &self.placements
+    }
+
+    /// Puts back a placement read from an export (CONSENT-7); the caller
+    /// has checked that its item is in the dossier.
+    pub(crate) fn restore_placement(&mut self, placement: Placement) {
+        self.placements.push(placement);
+    }
+
     /// The item with this id.
     pub fn item(&self, id: &ItemId) -> Option<&CollectedItem> {
         self.items.get(id)

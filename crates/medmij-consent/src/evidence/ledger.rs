@@ -81,7 +81,7 @@ impl EvidenceCipher {
         Self(XChaCha20Poly1305::new(key.into()))
     }
 
-    fn seal(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, EvidenceError> {
+    pub(crate) fn seal(&self, aad: &[u8], plain: &[u8]) -> Result<Vec<u8>, EvidenceError> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let ct = self
             .0
@@ -92,7 +92,7 @@ impl EvidenceCipher {
         Ok(out)
     }
 
-    fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
+    pub(crate) fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>> {
         if sealed.len() < 24 {
             return None;
         }
