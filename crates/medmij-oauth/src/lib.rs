@@ -17,6 +17,7 @@
 //! |---|---|
 //! | `http` | `HttpResponse::into_http`: `http::Response<String>` (the `http` crate 1.x) |
 //! | `tokio` | `AsyncAuthorizationServer` and `run_blocking`: the core and its synchronous stores on `tokio::task::spawn_blocking`, so an axum handler can call them |
+//! | `axum` | module `adapter`: embeddable axum routers for the ZA GW (authorization, token and resource endpoints) and the PGO GW (start and redirect endpoints), generic over small async traits the host implements |
 //! | `postgres` | `PgStore` (codes and tokens) and `PgFlowStore` (pending flows) for several gateway nodes sharing one database |
 //!
 //! # A whole flow (UCI Verzamelen)
@@ -199,6 +200,8 @@
 //! task call them through `AsyncAuthorizationServer` or `run_blocking` (feature `tokio`),
 //! never directly (the client panics on a runtime thread).
 
+#[cfg(feature = "axum")]
+pub mod adapter;
 #[cfg(feature = "tokio")]
 mod blocking;
 mod client;
