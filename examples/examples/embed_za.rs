@@ -5,7 +5,7 @@
 //! `cargo run -p medmij-examples --example embed_za` serves until Ctrl-C;
 //! `... -- --self-test` runs one flow against itself and exits 0.
 //! Database: `MEDMIJ_DATABASE_URL` (default: the local test database).
-#![allow(dead_code)] // also compiled into tests/embed.rs
+#![allow(dead_code, unreachable_pub)] // also compiled into tests/embed.rs
 
 use medmij_consent::{self as consent, PageOptions, PostedDecision, Toestemming};
 use medmij_examples::embed::{

@@ -418,3 +418,73 @@ pub fn tls_off_runtime(pki: &Pki, host: &str, whitelist: &[&str]) -> Result<Tls,
 
 /// The database the examples use unless `MEDMIJ_DATABASE_URL` says otherwise.
 pub const DEFAULT_DB: &str = "postgres://medmij:medmij@127.0.0.1:5432/medmij_test";
+
+/// One Verzamelen flow as the person's browser walks it: PGO GW start (with the PGO session
+/// cookie `pgo-session=<person>`), the ZA GW's login and consent pages, back to the PGO GW's
+/// redirect endpoint. Returns the PGO GW's last answer.
+pub async fn browser_flow(
+    pki: &Pki,
+    pgo_front: SocketAddr,
+    za_front: SocketAddr,
+    pgo: &str,
+    za: &str,
+) -> Result<Answer, BoxError> {
+    let browser = pki.browser()?;
+    let session = [("Cookie", "pgo-session=person-1")];
+    let started = browse(
+        &browser,
+        pgo_front,
+        pgo,
+        "GET /start?scope=umcharderwijk~1",
+        &session,
+        "",
+    )
+    .await?;
+    let pgo_cookie = set_cookie(&started).ok_or("no PGO flow cookie")?;
+    let to_za = url::Url::parse(
+        started
+            .header("location")
+            .ok_or("no redirect to the ZA GW")?,
+    )?;
+    let target = format!("GET {}?{}", to_za.path(), to_za.query().unwrap_or_default());
+    let login = browse(&browser, za_front, za, &target, &[], "").await?;
+    let cookie = set_cookie(&login).ok_or("no ZA flow cookie")?;
+    let form = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let action = form_action(&login.body).ok_or("no login form")?;
+    let page = browse(
+        &browser,
+        za_front,
+        za,
+        &format!("POST {action}"),
+        &form,
+        "person=person-1",
+    )
+    .await?;
+    let action = form_action(&page.body).ok_or("no consent form")?;
+    let flow = action.split("flow=").nth(1).ok_or("no flow id")?.to_owned();
+    let body = format!("flow={flow}&csrf_token={flow}&decision=grant");
+    let done = browse(
+        &browser,
+        za_front,
+        za,
+        &format!("POST {action}"),
+        &form,
+        &body,
+    )
+    .await?;
+    let back = url::Url::parse(done.header("location").ok_or("no redirect to the PGO GW")?)?;
+    let target = format!("GET {}?{}", back.path(), back.query().unwrap_or_default());
+    let cookies = format!("pgo-session=person-1; {pgo_cookie}");
+    browse(
+        &browser,
+        pgo_front,
+        pgo,
+        &target,
+        &[("Cookie", &cookies)],
+        "",
+    )
+    .await
+}
