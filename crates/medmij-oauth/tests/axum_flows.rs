@@ -438,6 +438,67 @@ mod oauth_12 {
         .await;
         assert_eq!(c.status, 200, "{}", c.body);
     }
+
+    /// `Session::fail` ends any unfinished session as case 5; a finished one is an error.
+    #[test]
+    fn session_fail_is_case_5_once() {
+        let server = AuthorizationServer::new(config(), ocl(), MemoryStore::new());
+        let query = authorize_uri("umcharderwijk~1", "st-1");
+        let mut s = server
+            .authorize(query.trim_start_matches("/authorize?"))
+            .unwrap();
+        assert!(s.subject().is_none());
+        s.authenticated(Authentication::Established(Subject::new("kim").unwrap()))
+            .unwrap();
+        assert_eq!(s.subject().map(Subject::as_str), Some("kim"));
+        let r = s.fail().unwrap();
+        assert_eq!(r.case_number(), Some(5));
+        assert!(r.location().contains("Authorization+failed."));
+        assert!(s.fail().is_err());
+        assert!(s.subject().is_none());
+    }
+
+    /// Host-made answers never carry a 500 (MedMij OAUTH-12).
+    #[test]
+    fn host_answers_never_500() {
+        assert_eq!(HttpResponse::page(500, String::new()).status(), 503);
+        assert_eq!(HttpResponse::page(1000, String::new()).status(), 503);
+        assert_eq!(HttpResponse::fhir(500, String::new()).status(), 503);
+        assert_eq!(HttpResponse::fhir(201, "{}".into()).status(), 201);
+        let page = HttpResponse::page(400, "<p>x</p>".into());
+        assert_eq!(page.header("X-Frame-Options"), Some("DENY"));
+        let store_failure = HttpResponse::from(TokenResponse::Error {
+            error: TokenErrorCode::ServerError,
+            description: "store down",
+        });
+        assert_eq!(store_failure.status(), 500);
+        let sent = store_failure.without_500();
+        assert_eq!(sent.status(), 503);
+        assert_eq!(sent.header("Retry-After"), Some("1"));
+    }
+
+    /// A large write without a valid token is refused as case 7 before its body is read.
+    #[tokio::test]
+    async fn anonymous_large_write_is_case_7() {
+        let (router, audit, fhir) = memory_za(FlowLimits::default());
+        let big = "x".repeat(8 * 1024 * 1024);
+        let r = fetch(
+            &router,
+            "POST",
+            "/fhir/48/Bundle",
+            "not-a-token",
+            Some(&big),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+        assert!(fhir.written.lock().unwrap().is_empty());
+        assert_eq!(audit.with_case(7).len(), 1);
+        // With a valid Delen token, an over-limit body is case 8, not a 500.
+        let token = whole_flow(&router, "192.0.2.14", "umcharderwijk~48", "lou").await;
+        let r = fetch(&router, "POST", "/fhir/48/Bundle", &token, Some(&big)).await;
+        assert_eq!(r.status, 503);
+        assert!(fhir.written.lock().unwrap().is_empty());
+    }
 }
 
 mod oauth_14 {

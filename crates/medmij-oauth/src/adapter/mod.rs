@@ -70,37 +70,50 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
+    /// Reads the request and its body (at most `limit` bytes).
     pub(crate) async fn read(req: Request, limit: usize) -> Incoming {
+        let (mut inc, body) = Incoming::head(req);
+        inc.read_body(body, limit).await;
+        inc
+    }
+
+    /// The request without its body (read it later with [`Incoming::read_body`], or never).
+    pub(crate) fn head(req: Request) -> (Incoming, Body) {
         let (parts, body) = req.into_parts();
         let source = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let (body, body_refused) = match axum::body::to_bytes(body, limit).await {
-            Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
-                Ok(s) => (s, false),
-                Err(_) => (String::new(), true),
-            },
-            Err(_) => (String::new(), true),
-        };
         let content_type = parts
             .headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Incoming {
+        let inc = Incoming {
             method: parts.method,
             path: parts.uri.path().to_owned(),
             view: host::HostRequest {
                 query: parts.uri.query().unwrap_or_default().to_owned(),
                 content_type,
-                body,
+                body: String::new(),
                 source,
             },
             headers: parts.headers,
             extensions: parts.extensions,
-            body_refused,
+            body_refused: false,
+        };
+        (inc, body)
+    }
+
+    /// Reads the body (at most `limit` bytes, UTF-8; else [`Incoming::body_refused`]).
+    pub(crate) async fn read_body(&mut self, body: Body, limit: usize) {
+        match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
+                Ok(s) => self.view.body = s,
+                Err(_) => self.body_refused = true,
+            },
+            Err(_) => self.body_refused = true,
         }
     }
 

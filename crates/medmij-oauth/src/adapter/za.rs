@@ -266,8 +266,6 @@ where
     /// A redirect that ends the flow (clears the cookie), after auditing it.
     async fn finish(
         &self,
-        inc: &Incoming,
-        endpoint: Endpoint,
         session: &Session,
         redirect: Redirect,
         mut event: AuditEvent,
@@ -276,7 +274,6 @@ where
         if event.client_id.is_none() {
             event.client_id = Some(session.request().client_id().clone());
         }
-        let _ = (inc, endpoint);
         self.audit(event).await;
         with_header(
             respond(HttpResponse::from(&redirect)),
@@ -295,7 +292,7 @@ where
     ) -> Response {
         let event = Self::event(inc, endpoint, Some(&session), false, Some(5), detail);
         match session.fail() {
-            Ok(redirect) => self.finish(inc, endpoint, &session, redirect, event).await,
+            Ok(redirect) => self.finish(&session, redirect, event).await,
             Err(_) => {
                 self.audit(event).await;
                 page(400, self.hooks.pages.flow_unknown())
@@ -485,9 +482,7 @@ where
                     None,
                     "identity not established",
                 );
-                return self
-                    .finish(&inc, Endpoint::Login, &t.flow.session, redirect, e)
-                    .await;
+                return self.finish(&t.flow.session, redirect, e).await;
             }
             Err(_) => {
                 return self
@@ -526,9 +521,7 @@ where
                     None,
                     "no data of this person for this scope",
                 );
-                return self
-                    .finish(&inc, Endpoint::Login, &t.flow.session, redirect, e)
-                    .await;
+                return self.finish(&t.flow.session, redirect, e).await;
             }
             Err(_) => {
                 return self
@@ -617,8 +610,7 @@ where
                             None,
                             "code issued",
                         );
-                        self.finish(&inc, Endpoint::Consent, &session, redirect, e)
-                            .await
+                        self.finish(&session, redirect, e).await
                     }
                     Ok((session, Err(err))) => {
                         let detail = format!("code not issued: {err}");
@@ -648,8 +640,7 @@ where
                     "consent refused",
                 );
                 e.consent = Some(ev);
-                self.finish(&inc, Endpoint::Consent, &t.flow.session, redirect, e)
-                    .await
+                self.finish(&t.flow.session, redirect, e).await
             }
             ConsentOutcome::Undetermined(redirect) => {
                 let e = Self::event(
@@ -660,8 +651,7 @@ where
                     None,
                     "consent decision could not be established",
                 );
-                self.finish(&inc, Endpoint::Consent, &t.flow.session, redirect, e)
-                    .await
+                self.finish(&t.flow.session, redirect, e).await
             }
         }
     }
@@ -744,12 +734,9 @@ where
     /// `/fhir/{*path}`: Bearer check, then the back end (MedMij OAUTH-2, OAUTH-13, OAUTH-17;
     /// OAUTH-12 cases 7 and 8).
     async fn resource(&self, req: Request) -> Response {
-        let limit = if req.method() == http::Method::GET {
-            self.settings.body_limit
-        } else {
-            self.settings.fhir_body_limit
-        };
-        let inc = Incoming::read(req, limit).await;
+        // The body is read only after the token check: an anonymous request costs no buffer
+        // (MedMij OAUTH-14, RFC 6819 4.4.1.11).
+        let (mut inc, body) = Incoming::head(req);
         let path = inc
             .path
             .split_once("/fhir/")
@@ -761,14 +748,18 @@ where
             Interaction::Write
         };
         let now = SystemTime::now();
-        let refuse = |err: ResourceError, detail: &str| {
+        let refuse = |inc: &Incoming, err: ResourceError, detail: &str| {
             let mut e = AuditEvent::new(now, inc.source(), Endpoint::Resource, false, detail);
             e.case = Some(err.case_number());
             e.client_id = inc.extensions.get::<MtlsClient>().map(|c| c.0.clone());
             (e, respond(HttpResponse::from(&err)))
         };
         let Some((za, gd)) = self.hooks.fhir.target(&path) else {
-            let (e, r) = refuse(ResourceError::wrong_scope(), "path names no Gegevensdienst");
+            let (e, r) = refuse(
+                &inc,
+                ResourceError::wrong_scope(),
+                "path names no Gegevensdienst",
+            );
             self.audit(e).await;
             return r;
         };
@@ -781,12 +772,12 @@ where
             Ok(Ok(a)) => a,
             Ok(Err(err)) => {
                 let detail = format!("token refused: {:?}", err.kind());
-                let (e, r) = refuse(err, &detail);
+                let (e, r) = refuse(&inc, err, &detail);
                 self.audit(e).await;
                 return r;
             }
             Err(_) => {
-                let (e, r) = refuse(ResourceError::backend_unavailable(), "task failed");
+                let (e, r) = refuse(&inc, ResourceError::backend_unavailable(), "task failed");
                 self.audit(e).await;
                 return r;
             }
@@ -795,14 +786,19 @@ where
             && *c != access.client_id
         {
             let (e, r) = refuse(
+                &inc,
                 ResourceError::wrong_scope(),
                 "token presented by another client than it was issued to",
             );
             self.audit(e).await;
             return r;
         }
-        if inc.body_refused && interaction == Interaction::Write {
+        if interaction == Interaction::Write {
+            inc.read_body(body, self.settings.fhir_body_limit).await;
+        }
+        if inc.body_refused {
             let (e, r) = refuse(
+                &inc,
                 ResourceError::backend_unavailable(),
                 "body too large or not UTF-8",
             );
@@ -829,6 +825,7 @@ where
             }
             Err(err) => {
                 let (mut e, r) = refuse(
+                    &inc,
                     ResourceError::backend_unavailable(),
                     &format!("back end failed: {err}"),
                 );
