@@ -126,11 +126,12 @@
 //! | OAUTH-8 single use, replay revokes | [`TokenStore::redeem_code`], [`Redemption`], [`TokenEvent::Replay`] |
 //! | OAUTH-9 binding | [`AuthorizationServer::token`] |
 //! | OAUTH-10 state | [`State`], echoed in every [`Redirect`] |
-//! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer` |
+//! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`], [`Session::fail`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer`; whole endpoints: the `adapter` routers `ZaGateway` and `PgoGateway` (feature `axum`) |
 //! | OAUTH-12 exceptions, never an HTTP 500 | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8); the number from `case_number()` on each; the answer from [`HttpResponse`] |
 //! | OAUTH-13 Delen | [`UseCase::Delen`], [`Interaction`] |
 //! | OAUTH-14 RFC 6819, bounded resources | the table below; pending-flow limits per source and per client: [`FlowLimits`], [`Busy`] |
-//! | CONSENT-3 | [`ConsentEvent`] |
+//! | CONSENT-3 | [`ConsentEvent`]; the `adapter` routers hand every grant and refusal to the host's `AuditSink` |
+//! | LOG-1 | the `adapter` routers (feature `axum`): one `AuditEvent` per success and per refusal, with the source address |
 //! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`State`], [`Subject`], [`Redirect`]; stores keep [`SecretHash`]es only |
 //!
 //! # RFC 6819 threats (MedMij OAUTH-14) and RFC 6750 5.3

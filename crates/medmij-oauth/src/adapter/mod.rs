@@ -13,7 +13,7 @@
 //!   person's browser by a cookie, OAUTH-10) and the redirect endpoint (checks `state`,
 //!   redeems the code through [`TokenTransport`], hands the grant to [`PgoHost`]).
 //!
-//! Every answer is an [`HttpResponse`](crate::HttpResponse) of the core or a page of the
+//! Every answer is an [`HttpResponse`] of the core or a page of the
 //! host's [`Pages`]; nothing becomes an HTTP 500 (MedMij OAUTH-12), a full flow table is a 503
 //! with `Retry-After` (OAUTH-14), and every success and refusal goes to the [`AuditSink`] with
 //! the source address (LOG-1). The source address is the `ConnectInfo<SocketAddr>` extension
