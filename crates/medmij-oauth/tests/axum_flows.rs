@@ -547,3 +547,48 @@ mod oauth_14 {
         );
     }
 }
+
+mod oauth_7 {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, SystemTime};
+
+    /// The routers take the time from the settings' clock: a flow left past its 900 s is
+    /// gone (a plain page, audited), and a code presented after 900 s is `invalid_grant`.
+    #[tokio::test]
+    async fn flows_and_codes_expire_on_the_routers_clock() {
+        let offset = Arc::new(AtomicU64::new(0));
+        let o = offset.clone();
+        let clock =
+            Clock::new(move || SystemTime::now() + Duration::from_secs(o.load(Ordering::Relaxed)));
+        let limits = FlowLimits::default();
+        let settings = ZaSettings {
+            clock,
+            ..ZaSettings::default()
+        };
+        let (router, audit, _) = za_gateway_with(
+            MemoryStore::new(),
+            PendingFlows::new(MemoryFlowStore::new(limits), limits),
+            settings,
+        );
+        let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
+        offset.store(901, Ordering::Relaxed);
+        let late = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        assert_eq!(late.status, 400);
+        assert!(late.header("location").is_none());
+        assert!(
+            audit
+                .all()
+                .iter()
+                .any(|e| e.case == Some(5) && e.detail.contains("expired"))
+        );
+        let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
+        let d = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        let code = param(&d.location(), "code").unwrap();
+        offset.store(901 + 901, Ordering::Relaxed);
+        let t = redeem(&router, &code, Some(PGO)).await;
+        assert_eq!(t.status, 400);
+        assert!(t.body.contains("invalid_grant"));
+    }
+}

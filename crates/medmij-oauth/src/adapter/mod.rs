@@ -40,6 +40,8 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 /// The client identity from the back channel's mutual TLS (MedMij OAUTH-3): the hostname in
 /// the client's certificate, already checked against the Whitelist and revocation (TLS-3,
@@ -56,6 +58,40 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
 
 /// Default limit for a FHIR write body (Delen): 4 MiB.
 pub const DEFAULT_FHIR_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Where the routers take the time from: the system clock by default; a host may shift it
+/// (a test, or a demo that fast-forwards to expire flows and tokens, MedMij OAUTH-7).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> SystemTime + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Clock(Arc::new(SystemTime::now))
+    }
+
+    /// A clock that asks `now`.
+    pub fn new(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        Clock(Arc::new(now))
+    }
+
+    /// The time now.
+    pub fn now(&self) -> SystemTime {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
 
 /// A request read into memory: what the routers need of it.
 pub(crate) struct Incoming {

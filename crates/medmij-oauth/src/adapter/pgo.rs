@@ -4,7 +4,7 @@
 use super::host::{AuditEvent, AuditSink, Endpoint, PgoHost, TokenTransport};
 use super::pages::{DefaultPages, Pages};
 use super::{
-    DEFAULT_BODY_LIMIT, Incoming, busy_page, page, respond, set_cookie, unavailable_page,
+    Clock, DEFAULT_BODY_LIMIT, Incoming, busy_page, page, respond, set_cookie, unavailable_page,
     with_header,
 };
 use crate::{
@@ -16,7 +16,6 @@ use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::get;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 /// The PGO GW's flow cookie (`__Host-` prefix; `HttpOnly`, `Secure`, `SameSite=Lax`): the id
 /// of the pending authorization, so the redirect is taken only in the browser that started it
@@ -44,6 +43,8 @@ pub struct PgoSettings {
     pub redirect_path: String,
     /// Largest request body ([`DEFAULT_BODY_LIMIT`]).
     pub body_limit: usize,
+    /// The time source ([`Clock::system`]).
+    pub clock: Clock,
 }
 
 impl Default for PgoSettings {
@@ -51,6 +52,7 @@ impl Default for PgoSettings {
         PgoSettings {
             redirect_path: "/redirect".to_owned(),
             body_limit: DEFAULT_BODY_LIMIT,
+            clock: Clock::system(),
         }
     }
 }
@@ -181,7 +183,13 @@ where
     P: Pages,
 {
     fn event(&self, inc: &Incoming, endpoint: Endpoint, success: bool, detail: &str) -> AuditEvent {
-        let mut e = AuditEvent::new(SystemTime::now(), inc.source(), endpoint, success, detail);
+        let mut e = AuditEvent::new(
+            self.settings.clock.now(),
+            inc.source(),
+            endpoint,
+            success,
+            detail,
+        );
         e.client_id = Some(self.client.client_id().clone());
         e
     }
@@ -249,7 +257,7 @@ where
         };
         let flows = Arc::clone(&self.flows);
         let flow = PgoFlow { pending, person };
-        let now = SystemTime::now();
+        let now = self.settings.clock.now();
         let id = match run_blocking(move || flows.open(&owner, &flow, &ThreadRandom, now)).await {
             Ok(Ok(id)) => id,
             Ok(Err(FlowError::Busy(busy))) => {
@@ -296,7 +304,7 @@ where
                 .await;
         };
         let flows = Arc::clone(&self.flows);
-        let now = SystemTime::now();
+        let now = self.settings.clock.now();
         let flow = match run_blocking(move || flows.resume::<PgoFlow>(&id, now)).await {
             Ok(Ok(Some(r))) => r.value,
             Ok(Ok(None)) | Ok(Err(FlowError::Corrupt(_))) => {
@@ -344,21 +352,22 @@ where
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
-        let grant = match flow
-            .pending
-            .parse_token_response(status, &body, SystemTime::now())
-        {
-            Ok(g) => g,
-            Err(e) => {
-                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
-                if e.is_invalid_grant() {
-                    ev.case = Some(6);
+        let grant =
+            match flow
+                .pending
+                .parse_token_response(status, &body, self.settings.clock.now())
+            {
+                Ok(g) => g,
+                Err(e) => {
+                    let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
+                    if e.is_invalid_grant() {
+                        ev.case = Some(6);
+                    }
+                    self.hooks.audit.record(ev).await;
+                    let r = page(400, self.hooks.pages.problem(&e));
+                    return with_header(r, http::header::SET_COOKIE, &clear);
                 }
-                self.hooks.audit.record(ev).await;
-                let r = page(400, self.hooks.pages.problem(&e));
-                return with_header(r, http::header::SET_COOKIE, &clear);
-            }
-        };
+            };
         self.hooks
             .audit
             .record(self.event(&inc, Endpoint::Redirect, true, "access token received"))

@@ -7,8 +7,8 @@ use super::host::{
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
-    DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, page, respond,
-    set_cookie, unavailable_page, with_header,
+    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, page,
+    respond, set_cookie, unavailable_page, with_header,
 };
 use crate::{
     AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, FlowError, FlowId, FlowOwner,
@@ -21,7 +21,6 @@ use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::{get, post};
 use std::sync::Arc;
-use std::time::SystemTime;
 
 /// The ZA GW's flow cookie (`__Host-` prefix; `HttpOnly`, `Secure`, `SameSite=Lax`). It holds
 /// a random binding secret; the flow id travels in the URL (`?flow=`), and a step is taken
@@ -55,6 +54,8 @@ pub struct ZaSettings {
     pub body_limit: usize,
     /// Largest body of a FHIR write ([`DEFAULT_FHIR_BODY_LIMIT`], 4 MiB).
     pub fhir_body_limit: usize,
+    /// The time source ([`Clock::system`]).
+    pub clock: Clock,
 }
 
 impl Default for ZaSettings {
@@ -63,6 +64,7 @@ impl Default for ZaSettings {
             mount: String::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             fhir_body_limit: DEFAULT_FHIR_BODY_LIMIT,
+            clock: Clock::system(),
         }
     }
 }
@@ -247,6 +249,7 @@ where
 
     /// The event for a step of flow `session`.
     fn event(
+        &self,
         inc: &Incoming,
         endpoint: Endpoint,
         session: Option<&Session>,
@@ -254,7 +257,13 @@ where
         case: Option<u8>,
         detail: impl Into<String>,
     ) -> AuditEvent {
-        let mut e = AuditEvent::new(SystemTime::now(), inc.source(), endpoint, success, detail);
+        let mut e = AuditEvent::new(
+            self.settings.clock.now(),
+            inc.source(),
+            endpoint,
+            success,
+            detail,
+        );
         e.case = case;
         if let Some(s) = session {
             e.client_id = Some(s.request().client_id().clone());
@@ -290,7 +299,7 @@ where
         mut session: Session,
         detail: &str,
     ) -> Response {
-        let event = Self::event(inc, endpoint, Some(&session), false, Some(5), detail);
+        let event = self.event(inc, endpoint, Some(&session), false, Some(5), detail);
         match session.fail() {
             Ok(redirect) => self.finish(&session, redirect, event).await,
             Err(_) => {
@@ -303,7 +312,13 @@ where
     /// Takes the flow named by `?flow=` if this browser's cookie is bound to it.
     async fn take(&self, inc: &Incoming, endpoint: Endpoint) -> Result<Taken, Response> {
         let refuse = |detail: &'static str| {
-            let mut e = AuditEvent::new(SystemTime::now(), inc.source(), endpoint, false, detail);
+            let mut e = AuditEvent::new(
+                self.settings.clock.now(),
+                inc.source(),
+                endpoint,
+                false,
+                detail,
+            );
             e.case = Some(5);
             e
         };
@@ -311,7 +326,7 @@ where
             self.audit(refuse("no or malformed flow id")).await;
             return Err(page(400, self.hooks.pages.flow_unknown()));
         };
-        let now = SystemTime::now();
+        let now = self.settings.clock.now();
         let flows = Arc::clone(&self.flows);
         let id2 = id;
         let resumed = run_blocking(move || flows.resume::<ZaFlow>(&id2, now)).await;
@@ -359,7 +374,7 @@ where
             session: t.flow.session.clone(),
             binding: t.flow.binding.clone(),
         };
-        let now = SystemTime::now();
+        let now = self.settings.clock.now();
         matches!(
             run_blocking(move || flows.save(&id, &owner, &flow, now)).await,
             Ok(Ok(()))
@@ -372,7 +387,7 @@ where
         let session = match self.server.authorize(inc.view.query.clone()).await {
             Ok(Ok(s)) => s,
             Ok(Err(invalid)) => {
-                let e = Self::event(
+                let e = self.event(
                     &inc,
                     Endpoint::Authorize,
                     None,
@@ -384,7 +399,7 @@ where
                 return page(invalid.status(), self.hooks.pages.invalid_request(&invalid));
             }
             Err(_) => {
-                let e = Self::event(&inc, Endpoint::Authorize, None, false, None, "task failed");
+                let e = self.event(&inc, Endpoint::Authorize, None, false, None, "task failed");
                 self.audit(e).await;
                 return unavailable_page(&self.hooks.pages);
             }
@@ -398,13 +413,13 @@ where
             client_id: session.request().client_id().clone(),
             source: inc.source(),
         };
-        let now = SystemTime::now();
+        let now = self.settings.clock.now();
         let flows = Arc::clone(&self.flows);
         let opened = run_blocking(move || flows.open(&owner, &flow, &ThreadRandom, now)).await;
         let id = match opened {
             Ok(Ok(id)) => id,
             Ok(Err(FlowError::Busy(busy))) => {
-                let e = Self::event(
+                let e = self.event(
                     &inc,
                     Endpoint::Authorize,
                     Some(&session),
@@ -416,7 +431,7 @@ where
                 return busy_page(&self.hooks.pages, &busy);
             }
             Ok(Err(_)) | Err(_) => {
-                let e = Self::event(
+                let e = self.event(
                     &inc,
                     Endpoint::Authorize,
                     Some(&session),
@@ -434,7 +449,7 @@ where
             .authenticator
             .start(&info, &self.flow_url("login", &id))
             .await;
-        let e = Self::event(
+        let e = self.event(
             &inc,
             Endpoint::Authorize,
             Some(&session),
@@ -474,7 +489,7 @@ where
         match t.flow.session.authenticated(auth) {
             Ok(None) => {}
             Ok(Some(redirect)) => {
-                let e = Self::event(
+                let e = self.event(
                     &inc,
                     Endpoint::Login,
                     Some(&t.flow.session),
@@ -513,7 +528,7 @@ where
         match t.flow.session.data_available(available) {
             Ok(None) => {}
             Ok(Some(redirect)) => {
-                let e = Self::event(
+                let e = self.event(
                     &inc,
                     Endpoint::Login,
                     Some(&t.flow.session),
@@ -535,7 +550,7 @@ where
             }
         }
         if !self.save(&t).await {
-            let e = Self::event(
+            let e = self.event(
                 &inc,
                 Endpoint::Login,
                 Some(&t.flow.session),
@@ -552,7 +567,7 @@ where
             .consent
             .render(&info, &self.flow_url("consent", &t.id))
             .await;
-        let e = Self::event(
+        let e = self.event(
             &inc,
             Endpoint::Login,
             Some(&t.flow.session),
@@ -574,7 +589,7 @@ where
         };
         let info = Self::info(&t.id, &t.flow.session);
         let decision = self.hooks.consent.decision(&info, &inc.view);
-        let outcome = match t.flow.session.consent(decision, SystemTime::now()) {
+        let outcome = match t.flow.session.consent(decision, self.settings.clock.now()) {
             Ok(o) => o,
             Err(_) => {
                 return self
@@ -589,7 +604,7 @@ where
         };
         match outcome {
             ConsentOutcome::Granted(ev) => {
-                let mut e = Self::event(
+                let mut e = self.event(
                     &inc,
                     Endpoint::Consent,
                     Some(&t.flow.session),
@@ -600,9 +615,13 @@ where
                 e.consent = Some(ev);
                 self.audit(e).await;
                 let session = t.flow.session;
-                match self.server.issue_code(session, SystemTime::now()).await {
+                match self
+                    .server
+                    .issue_code(session, self.settings.clock.now())
+                    .await
+                {
                     Ok((session, Ok(redirect))) => {
-                        let e = Self::event(
+                        let e = self.event(
                             &inc,
                             Endpoint::Consent,
                             Some(&session),
@@ -617,7 +636,7 @@ where
                         self.fail(&inc, Endpoint::Consent, session, &detail).await
                     }
                     Err(_) => {
-                        let e = Self::event(
+                        let e = self.event(
                             &inc,
                             Endpoint::Consent,
                             None,
@@ -631,7 +650,7 @@ where
                 }
             }
             ConsentOutcome::Refused(ev, redirect) => {
-                let mut e = Self::event(
+                let mut e = self.event(
                     &inc,
                     Endpoint::Consent,
                     Some(&t.flow.session),
@@ -643,7 +662,7 @@ where
                 self.finish(&t.flow.session, redirect, e).await
             }
             ConsentOutcome::Undetermined(redirect) => {
-                let e = Self::event(
+                let e = self.event(
                     &inc,
                     Endpoint::Consent,
                     Some(&t.flow.session),
@@ -661,7 +680,7 @@ where
         let inc = Incoming::read(req, self.settings.body_limit).await;
         let refuse = |error, reason: &'static str| {
             let mut e = AuditEvent::new(
-                SystemTime::now(),
+                self.settings.clock.now(),
                 inc.source(),
                 Endpoint::Token,
                 false,
@@ -692,7 +711,7 @@ where
             self.audit(e).await;
             return r;
         }
-        let now = SystemTime::now();
+        let now = self.settings.clock.now();
         let content_type = inc.header(http::header::CONTENT_TYPE);
         match self
             .server
@@ -747,7 +766,7 @@ where
         } else {
             Interaction::Write
         };
-        let now = SystemTime::now();
+        let now = self.settings.clock.now();
         let refuse = |inc: &Incoming, err: ResourceError, detail: &str| {
             let mut e = AuditEvent::new(now, inc.source(), Endpoint::Resource, false, detail);
             e.case = Some(err.case_number());

@@ -161,6 +161,19 @@ where
     S: TokenStore + Send + Sync + 'static,
     F: FlowStore + Send + Sync + 'static,
 {
+    za_gateway_with(store, flows, ZaSettings::default())
+}
+
+/// A ZA GW router with `settings`.
+pub fn za_gateway_with<S, F>(
+    store: S,
+    flows: PendingFlows<F>,
+    settings: ZaSettings,
+) -> (Router, TestAudit, TestFhir)
+where
+    S: TokenStore + Send + Sync + 'static,
+    F: FlowStore + Send + Sync + 'static,
+{
     let audit = TestAudit::default();
     let fhir = TestFhir::default();
     let server = AsyncAuthorizationServer::new(AuthorizationServer::new(config(), ocl(), store));
@@ -175,7 +188,7 @@ where
             audit: audit.clone(),
             pages: DefaultPages,
         },
-        ZaSettings::default(),
+        settings,
     );
     (gw.router(), audit, fhir)
 }
