@@ -44,6 +44,49 @@ mod oauth_11 {
         );
     }
 
+    /// A reload of the consent page (or of the login callback) shows the same page again
+    /// without a second login; the flow then completes.
+    #[tokio::test]
+    async fn consent_page_survives_a_reload() {
+        let (router, _, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.40",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=nina", a.marked("CALLBACK"));
+        let first = send(
+            &router,
+            request("GET", &cb, "192.0.2.40", Some(&cookie), None),
+        )
+        .await;
+        let action = first.marked("ACTION");
+        let again = send(
+            &router,
+            request("GET", &cb, "192.0.2.40", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(again.status, 200);
+        assert_eq!(again.marked("ACTION"), action);
+        let reload = send(
+            &router,
+            request("GET", &action, "192.0.2.40", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(reload.status, 200);
+        assert_eq!(reload.header("x-frame-options").as_deref(), Some("DENY"));
+        let d = decide(&router, "192.0.2.40", &cookie, &action, "yes").await;
+        assert_eq!(d.status, 302);
+        assert!(param(&d.location(), "code").is_some());
+    }
+
     /// The PGO GW router against the ZA GW router: start, the ZA GW's pages, the redirect,
     /// the token request on the (in-test) back channel, the grant handed to the host.
     #[tokio::test]

@@ -154,10 +154,11 @@ where
         }
     }
 
-    /// The router: `GET /authorize`, `GET|POST /authorize/login`, `POST /authorize/consent`,
+    /// The router: `GET /authorize`, `GET|POST /authorize/login`, `GET|POST /authorize/consent`,
     /// `POST /token`, `GET|POST|PUT /fhir/{*path}`. Nest it under [`ZaSettings::mount`].
     pub fn router(&self) -> Router {
-        let (a, l, c, t, r) = (
+        let (a, l, c, t, r, p) = (
+            Arc::clone(&self.inner),
             Arc::clone(&self.inner),
             Arc::clone(&self.inner),
             Arc::clone(&self.inner),
@@ -183,7 +184,11 @@ where
             .route("/authorize/login", get(login.clone()).post(login))
             .route(
                 "/authorize/consent",
-                post(move |req: Request| {
+                get(move |req: Request| {
+                    let g = Arc::clone(&p);
+                    async move { g.consent_page(req).await }
+                })
+                .post(move |req: Request| {
                     let g = Arc::clone(&c);
                     async move { g.consent(req).await }
                 }),
@@ -474,6 +479,11 @@ where
             Ok(t) => t,
             Err(r) => return r,
         };
+        if t.flow.session.stage() == SessionStage::AwaitingConsent {
+            // The callback again (a reload, or the back button): the same consent page, no
+            // second authentication; the cookie ties it to this browser.
+            return self.ask_consent(&inc, &t, "consent page shown again").await;
+        }
         if t.flow.session.stage() != SessionStage::AwaitingAuthentication {
             return self
                 .fail(
@@ -549,9 +559,15 @@ where
                     .await;
             }
         }
-        if !self.save(&t).await {
+        self.ask_consent(&inc, &t, "authenticated; consent asked")
+            .await
+    }
+
+    /// Puts the flow back and shows the consent page (MedMij CONSENT-1).
+    async fn ask_consent(&self, inc: &Incoming, t: &Taken, detail: &str) -> Response {
+        if !self.save(t).await {
             let e = self.event(
-                &inc,
+                inc,
                 Endpoint::Login,
                 Some(&t.flow.session),
                 false,
@@ -568,15 +584,32 @@ where
             .render(&info, &self.flow_url("consent", &t.id))
             .await;
         let e = self.event(
-            &inc,
+            inc,
             Endpoint::Login,
             Some(&t.flow.session),
             true,
             None,
-            "authenticated; consent asked",
+            detail,
         );
         self.audit(e).await;
         page(200, html)
+    }
+
+    /// `GET /authorize/consent`: the consent page again (a reload), for this browser's flow
+    /// while it waits for the decision.
+    async fn consent_page(&self, req: Request) -> Response {
+        let inc = Incoming::read(req, self.settings.body_limit).await;
+        let t = match self.take(&inc, Endpoint::Consent).await {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        if t.flow.session.stage() != SessionStage::AwaitingConsent {
+            let detail = "consent page asked out of order";
+            return self
+                .fail(&inc, Endpoint::Consent, t.flow.session, detail)
+                .await;
+        }
+        self.ask_consent(&inc, &t, "consent page shown again").await
     }
 
     /// `POST /authorize/consent`: the decision, and the code redirect (MedMij CONSENT-3,
