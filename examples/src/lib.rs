@@ -2,4 +2,5 @@
 
 pub mod audit_extract;
 pub mod demo;
+pub mod embed;
 pub mod lists_cli;

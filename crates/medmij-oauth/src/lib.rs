@@ -17,6 +17,7 @@
 //! |---|---|
 //! | `http` | `HttpResponse::into_http`: `http::Response<String>` (the `http` crate 1.x) |
 //! | `tokio` | `AsyncAuthorizationServer` and `run_blocking`: the core and its synchronous stores on `tokio::task::spawn_blocking`, so an axum handler can call them |
+//! | `axum` | module `adapter`: embeddable axum routers for the ZA GW (authorization, token and resource endpoints) and the PGO GW (start and redirect endpoints), generic over small async traits the host implements |
 //! | `postgres` | `PgStore` (codes and tokens) and `PgFlowStore` (pending flows) for several gateway nodes sharing one database |
 //!
 //! # A whole flow (UCI Verzamelen)
@@ -125,11 +126,12 @@
 //! | OAUTH-8 single use, replay revokes | [`TokenStore::redeem_code`], [`Redemption`], [`TokenEvent::Replay`] |
 //! | OAUTH-9 binding | [`AuthorizationServer::token`] |
 //! | OAUTH-10 state | [`State`], echoed in every [`Redirect`] |
-//! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer` |
+//! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`], [`Session::fail`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer`; whole endpoints: the `adapter` routers `ZaGateway` and `PgoGateway` (feature `axum`) |
 //! | OAUTH-12 exceptions, never an HTTP 500 | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8); the number from `case_number()` on each; the answer from [`HttpResponse`] |
 //! | OAUTH-13 Delen | [`UseCase::Delen`], [`Interaction`] |
 //! | OAUTH-14 RFC 6819, bounded resources | the table below; pending-flow limits per source and per client: [`FlowLimits`], [`Busy`] |
-//! | CONSENT-3 | [`ConsentEvent`] |
+//! | CONSENT-3 | [`ConsentEvent`]; the `adapter` routers hand every grant and refusal to the host's `AuditSink` |
+//! | LOG-1 | the `adapter` routers (feature `axum`): one `AuditEvent` per success and per refusal, with the source address |
 //! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`State`], [`Subject`], [`Redirect`]; stores keep [`SecretHash`]es only |
 //!
 //! # RFC 6819 threats (MedMij OAUTH-14) and RFC 6750 5.3
@@ -199,6 +201,8 @@
 //! task call them through `AsyncAuthorizationServer` or `run_blocking` (feature `tokio`),
 //! never directly (the client panics on a runtime thread).
 
+#[cfg(feature = "axum")]
+pub mod adapter;
 #[cfg(feature = "tokio")]
 mod blocking;
 mod client;

@@ -41,7 +41,11 @@ impl std::fmt::Debug for HttpResponse {
 const JSON: &str = "application/json;charset=UTF-8";
 
 impl HttpResponse {
-    fn new(status: u16, headers: Vec<(&'static str, Cow<'static, str>)>, body: String) -> Self {
+    pub(crate) fn new(
+        status: u16,
+        headers: Vec<(&'static str, Cow<'static, str>)>,
+        body: String,
+    ) -> Self {
         debug_assert!(
             headers
                 .iter()
@@ -54,6 +58,73 @@ impl HttpResponse {
             headers,
             body,
         }
+    }
+
+    /// A page for the person (HTML, UTF-8) with `status`: not cached and not framable
+    /// ([`CONSENT_PAGE_HEADERS`](crate::CONSENT_PAGE_HEADERS), RFC 6819 4.4.1.9). A status
+    /// outside 100..=599, or 500, becomes 503 (MedMij OAUTH-12: nothing becomes an HTTP 500).
+    pub fn page(status: u16, html: String) -> Self {
+        let mut headers = vec![("Content-Type", Cow::Borrowed("text/html; charset=utf-8"))];
+        headers.extend(
+            crate::CONSENT_PAGE_HEADERS
+                .iter()
+                .map(|(k, v)| (*k, Cow::Borrowed(*v))),
+        );
+        HttpResponse::new(no_500(status), headers, html)
+    }
+
+    /// A FHIR answer of the resource server's back end (`application/fhir+json`), not cached
+    /// (RFC 6750 5.3). A status outside 100..=599, or 500, becomes 503 (MedMij OAUTH-12).
+    pub fn fhir(status: u16, json: String) -> Self {
+        HttpResponse::new(
+            no_500(status),
+            vec![
+                (
+                    "Content-Type",
+                    Cow::Borrowed("application/fhir+json; charset=utf-8"),
+                ),
+                ("Cache-Control", Cow::Borrowed("no-store")),
+            ],
+            json,
+        )
+    }
+
+    /// HTTP 503 `temporarily_unavailable` with `Retry-After: 1`: what a store failure or a
+    /// task that did not complete becomes (MedMij OAUTH-12: never an HTTP 500).
+    pub fn temporarily_unavailable() -> Self {
+        HttpResponse::new(
+            503,
+            vec![
+                ("Content-Type", Cow::Borrowed(JSON)),
+                ("Cache-Control", Cow::Borrowed("no-store")),
+                ("Retry-After", Cow::Borrowed("1")),
+            ],
+            r#"{"error":"temporarily_unavailable","error_description":"The request could not be completed; try again."}"#.to_owned(),
+        )
+    }
+
+    /// This answer with an HTTP 500 replaced by [`HttpResponse::temporarily_unavailable`]
+    /// (the token endpoint's `server_error` on a store failure; MedMij OAUTH-12).
+    pub fn without_500(self) -> Self {
+        if self.status >= 500 && self.status != 503 {
+            HttpResponse::temporarily_unavailable()
+        } else {
+            self
+        }
+    }
+
+    /// HTTP 302 to `location`, not cached: the PGO GW's redirect to an authorization URL built
+    /// by [`Client::start`](crate::Client::start) from ZAL endpoints (MedMij LISTS-3).
+    #[cfg(feature = "axum")]
+    pub(crate) fn found(location: String) -> Self {
+        HttpResponse::new(
+            302,
+            vec![
+                ("Location", Cow::Owned(location)),
+                ("Cache-Control", Cow::Borrowed("no-store")),
+            ],
+            String::new(),
+        )
     }
 
     /// The status code.
@@ -105,6 +176,14 @@ impl HttpResponse {
             }
         }
         r
+    }
+}
+
+fn no_500(status: u16) -> u16 {
+    if (100..=599).contains(&status) && status != 500 {
+        status
+    } else {
+        503
     }
 }
 
@@ -200,15 +279,7 @@ impl From<&Busy> for HttpResponse {
 impl From<&crate::blocking::TaskFailed> for HttpResponse {
     /// A blocking task that did not complete: HTTP 503, `temporarily_unavailable`, never 500.
     fn from(_: &crate::blocking::TaskFailed) -> Self {
-        HttpResponse::new(
-            503,
-            vec![
-                ("Content-Type", Cow::Borrowed(JSON)),
-                ("Cache-Control", Cow::Borrowed("no-store")),
-                ("Retry-After", Cow::Borrowed("1")),
-            ],
-            r#"{"error":"temporarily_unavailable","error_description":"The request could not be completed; try again."}"#.to_owned(),
-        )
+        HttpResponse::temporarily_unavailable()
     }
 }
 

@@ -60,6 +60,14 @@ impl ResourceError {
         }
     }
 
+    /// MedMij OAUTH-12 case 7 for a request that names no Gegevensdienst the token could
+    /// cover (answered like an invalid token, revealing nothing).
+    pub fn wrong_scope() -> Self {
+        ResourceError {
+            kind: ResourceErrorKind::WrongScope,
+        }
+    }
+
     /// Why.
     pub fn kind(&self) -> ResourceErrorKind {
         self.kind

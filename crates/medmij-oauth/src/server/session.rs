@@ -222,6 +222,16 @@ impl Session {
         }
     }
 
+    /// The authenticated person, from authentication until the code is issued.
+    pub fn subject(&self) -> Option<&Subject> {
+        match &self.stage {
+            Stage::AwaitingDataCheck(s) | Stage::AwaitingConsent(s) | Stage::ReadyToIssue(s) => {
+                Some(s)
+            }
+            Stage::AwaitingAuthentication | Stage::Finished => None,
+        }
+    }
+
     fn out_of_order(&self, step: &'static str) -> SessionError {
         SessionError {
             step,
@@ -274,6 +284,16 @@ impl Session {
         } else {
             Ok(Some(self.error_redirect(ErrorCase::NoSuchResources)))
         }
+    }
+
+    /// Ends an unfinished session with MedMij OAUTH-12 case 5 (the answer to the
+    /// authorization question cannot be established: a step's system failed, or the flow was
+    /// broken off). A finished session is a [`SessionError`].
+    pub fn fail(&mut self) -> Result<Redirect, SessionError> {
+        if matches!(self.stage, Stage::Finished) {
+            return Err(self.out_of_order("fail"));
+        }
+        Ok(self.error_redirect(ErrorCase::Failed))
     }
 
     /// Step 3: the person's decision (CONSENT-1/2). Refusal is logged and ends with case 4;

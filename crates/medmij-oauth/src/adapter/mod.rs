@@ -1,0 +1,252 @@
+//! Embeddable gateways (cargo feature `axum`): axum routers for both gateway roles, generic
+//! over small async traits the host implements.
+//!
+//! - [`ZaGateway`] (ZA GW): `GET /authorize` (front channel: the authorization request opens
+//!   a flow in a [`FlowStore`](crate::FlowStore), bound to the browser by an `HttpOnly`,
+//!   `Secure`, `SameSite=Lax` cookie; then [`Authenticator`], [`DataAvailability`],
+//!   [`ConsentUi`] and the code redirect, MedMij OAUTH-11), `POST /token` (back channel: the
+//!   client is the [`MtlsClient`] extension the host's TLS layer sets, OAUTH-3) and
+//!   `/fhir/{*path}` (Bearer check, then [`FhirBackend`]: read for Verzamelen, write for
+//!   Delen, OAUTH-13).
+//! - [`PgoGateway`] (PGO GW): `GET /start?scope=` (authorization URL; the
+//!   [`PendingAuthorization`](crate::PendingAuthorization) waits in a flow store bound to the
+//!   person's browser by a cookie, OAUTH-10) and the redirect endpoint (checks `state`,
+//!   redeems the code through [`TokenTransport`], hands the grant to [`PgoHost`]).
+//!
+//! Every answer is an [`HttpResponse`] of the core or a page of the
+//! host's [`Pages`]; nothing becomes an HTTP 500 (MedMij OAUTH-12), a full flow table is a 503
+//! with `Retry-After` (OAUTH-14), and every success and refusal goes to the [`AuditSink`] with
+//! the source address (LOG-1). The source address is the `ConnectInfo<SocketAddr>` extension
+//! (axum's `into_make_service_with_connect_info`, or set by the host's accept loop); without
+//! it all requests count as `0.0.0.0`, one source. Store calls run on `spawn_blocking`
+//! ([`AsyncAuthorizationServer`](crate::AsyncAuthorizationServer), [`run_blocking`](crate::run_blocking)).
+
+mod host;
+mod pages;
+mod pgo;
+mod za;
+
+pub use host::{
+    AuditEvent, AuditSink, Authenticator, ConsentUi, DataAvailability, Endpoint, FhirBackend,
+    FhirReply, FlowInfo, HostError, HostRequest, PersonError, PgoHost, TokenTransport,
+    TransportError,
+};
+pub use pages::{DefaultPages, Pages, escape_into, plain};
+pub use pgo::{PGO_COOKIE, PgoGateway, PgoHooks, PgoSettings};
+pub use za::{ZA_COOKIE, ZaGateway, ZaHooks, ZaSettings};
+
+use crate::{ClientId, HttpResponse};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+/// The client identity from the back channel's mutual TLS (MedMij OAUTH-3): the hostname in
+/// the client's certificate, already checked against the Whitelist and revocation (TLS-3,
+/// TLS-4). The host's TLS layer inserts it as a request extension; the token endpoint refuses
+/// a request without it (`invalid_client`), the resource endpoint refuses a token held by
+/// another client (case 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MtlsClient(pub ClientId);
+
+/// Default body limit of the routers: 16 KiB (twice [`MAX_REQUEST_LEN`](crate::MAX_REQUEST_LEN);
+/// MedMij OAUTH-14 bounded resources). A FHIR write may need more: see
+/// [`ZaSettings::fhir_body_limit`].
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+
+/// Default limit for a FHIR write body (Delen): 4 MiB.
+pub const DEFAULT_FHIR_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Where the routers take the time from: the system clock by default; a host may shift it
+/// (a test, or a demo that fast-forwards to expire flows and tokens, MedMij OAUTH-7).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> SystemTime + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Clock(Arc::new(SystemTime::now))
+    }
+
+    /// A clock that asks `now`.
+    pub fn new(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        Clock(Arc::new(now))
+    }
+
+    /// The time now.
+    pub fn now(&self) -> SystemTime {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// A request read into memory: what the routers need of it.
+pub(crate) struct Incoming {
+    pub(crate) method: http::Method,
+    pub(crate) path: String,
+    pub(crate) headers: http::HeaderMap,
+    pub(crate) extensions: http::Extensions,
+    /// The host-trait view (query, content type, body, source).
+    pub(crate) view: host::HostRequest,
+    /// The body was larger than the limit or not UTF-8.
+    pub(crate) body_refused: bool,
+}
+
+impl Incoming {
+    /// Reads the request and its body (at most `limit` bytes).
+    pub(crate) async fn read(req: Request, limit: usize) -> Incoming {
+        let (mut inc, body) = Incoming::head(req);
+        inc.read_body(body, limit).await;
+        inc
+    }
+
+    /// The request without its body (read it later with [`Incoming::read_body`], or never).
+    pub(crate) fn head(req: Request) -> (Incoming, Body) {
+        let (parts, body) = req.into_parts();
+        let source = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let content_type = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let inc = Incoming {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            view: host::HostRequest {
+                query: parts.uri.query().unwrap_or_default().to_owned(),
+                content_type,
+                body: String::new(),
+                source,
+            },
+            headers: parts.headers,
+            extensions: parts.extensions,
+            body_refused: false,
+        };
+        (inc, body)
+    }
+
+    /// Reads the body (at most `limit` bytes, UTF-8; else [`Incoming::body_refused`]).
+    pub(crate) async fn read_body(&mut self, body: Body, limit: usize) {
+        match axum::body::to_bytes(body, limit).await {
+            Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
+                Ok(s) => self.view.body = s,
+                Err(_) => self.body_refused = true,
+            },
+            Err(_) => self.body_refused = true,
+        }
+    }
+
+    pub(crate) fn source(&self) -> IpAddr {
+        self.view.source
+    }
+
+    /// The single value of query parameter `name` (none if missing, empty or repeated).
+    pub(crate) fn query_param(&self, name: &str) -> Option<String> {
+        single_param(&self.view.query, name)
+    }
+
+    /// The value of cookie `name` (none if missing or repeated).
+    pub(crate) fn cookie(&self, name: &str) -> Option<String> {
+        let mut found = None;
+        for header in self.headers.get_all(http::header::COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            for pair in text.split(';') {
+                if let Some((k, v)) = pair.trim().split_once('=')
+                    && k == name
+                {
+                    if found.is_some() {
+                        return None;
+                    }
+                    found = Some(v.trim_matches('"').to_owned());
+                }
+            }
+        }
+        found
+    }
+
+    pub(crate) fn header(&self, name: http::HeaderName) -> Option<String> {
+        let mut values = self.headers.get_all(name).iter();
+        let first = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        first.to_str().ok().map(str::to_owned)
+    }
+}
+
+fn single_param(query: &str, name: &str) -> Option<String> {
+    let mut found = None;
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        if k == name {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(v.into_owned());
+        }
+    }
+    found.filter(|v| !v.is_empty())
+}
+
+/// Converts a core answer into an axum response.
+pub(crate) fn respond(r: HttpResponse) -> Response {
+    r.into_http().map(Body::from)
+}
+
+/// A `Set-Cookie` value for a flow cookie (`__Host-` prefix: `Secure`, `Path=/`, no
+/// `Domain`); `value` `None` clears it.
+pub(crate) fn set_cookie(name: &str, value: Option<&str>, max_age: u64) -> String {
+    match value {
+        Some(v) => {
+            format!("{name}={v}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Lax")
+        }
+        None => format!("{name}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax"),
+    }
+}
+
+/// Adds a header to a response (values the adapter builds are always valid).
+pub(crate) fn with_header(mut r: Response, name: http::HeaderName, value: &str) -> Response {
+    if let Ok(v) = http::HeaderValue::from_str(value) {
+        r.headers_mut().append(name, v);
+    }
+    r
+}
+
+/// A page with `status`.
+pub(crate) fn page(status: u16, html: String) -> Response {
+    respond(HttpResponse::page(status, html))
+}
+
+/// The busy page: 503 with `Retry-After` (MedMij OAUTH-14).
+pub(crate) fn busy_page(pages: &impl Pages, busy: &crate::Busy) -> Response {
+    with_header(
+        page(503, pages.busy(busy)),
+        http::header::RETRY_AFTER,
+        &busy.retry_after_secs().to_string(),
+    )
+}
+
+/// The unavailable page: 503 with `Retry-After: 1`.
+pub(crate) fn unavailable_page(pages: &impl Pages) -> Response {
+    with_header(
+        page(503, pages.unavailable()),
+        http::header::RETRY_AFTER,
+        "1",
+    )
+}

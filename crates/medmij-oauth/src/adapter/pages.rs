@@ -1,0 +1,82 @@
+//! Plain pages for the person: the host replaces any of them through [`Pages`].
+
+use super::host::PersonError;
+use crate::{Busy, InvalidRequest};
+
+/// The plain-language pages the routers show the person (MedMij OAUTH-12: every refusal is
+/// told to the person in plain words, never as an HTTP 500). Every method has a plain default
+/// in Dutch and English; a host overrides what it wants styled.
+pub trait Pages: Send + Sync + 'static {
+    /// MedMij OAUTH-12 case 1 (sent with HTTP 400, never a redirect, OAUTH-4).
+    fn invalid_request(&self, e: &InvalidRequest) -> String {
+        plain(e.message_nl(), e.message_en(), Some(&e.description()))
+    }
+
+    /// Too many pending flows (MedMij OAUTH-14; sent with HTTP 503 and `Retry-After`).
+    fn busy(&self, b: &Busy) -> String {
+        plain(b.message_nl(), b.message_en(), None)
+    }
+
+    /// The flow is unknown, expired, finished, or not this browser's (no or another flow
+    /// cookie); sent with HTTP 400.
+    fn flow_unknown(&self) -> String {
+        plain(
+            "Deze aanvraag is verlopen of niet (meer) geldig. Start opnieuw vanuit uw PGO.",
+            "This request has expired or is no longer valid. Please start again from your PGO.",
+            None,
+        )
+    }
+
+    /// A system could not complete the request (sent with HTTP 503 and `Retry-After`).
+    fn unavailable(&self) -> String {
+        plain(
+            "Er ging iets mis aan onze kant. Probeer het later opnieuw.",
+            "Something went wrong on our side. Please try again later.",
+            None,
+        )
+    }
+
+    /// PGO GW: the flow ended without a token (OAUTH-12 cases 2 to 6 and the like).
+    fn problem(&self, e: PersonError<'_>) -> String {
+        plain(e.message_nl(), e.message_en(), None)
+    }
+}
+
+/// The plain default pages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultPages;
+
+impl Pages for DefaultPages {}
+
+/// A minimal page with a Dutch and an English message and an optional technical detail,
+/// HTML-escaped.
+pub fn plain(nl: &str, en: &str, detail: Option<&str>) -> String {
+    let mut out = String::from(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>MedMij</title></head><body><p>",
+    );
+    escape_into(&mut out, nl);
+    out.push_str("</p><p lang=\"en\">");
+    escape_into(&mut out, en);
+    out.push_str("</p>");
+    if let Some(d) = detail {
+        out.push_str("<p><small>");
+        escape_into(&mut out, d);
+        out.push_str("</small></p>");
+    }
+    out.push_str("</body></html>");
+    out
+}
+
+/// Appends `s` HTML-escaped (text and attribute values).
+pub fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}

@@ -1,0 +1,637 @@
+//! The axum adapter end to end (feature `axum`): whole Verzamelen and Delen flows through the
+//! ZA GW router, the PGO GW router against it, each OAUTH-12 case with its answer, the flow
+//! cookie, bad input that never becomes a 500, and a flood from one source.
+#![cfg(feature = "axum")]
+
+mod axum_support;
+use axum_support::*;
+use medmij_oauth::adapter::*;
+use medmij_oauth::*;
+
+mod oauth_11 {
+    use super::*;
+
+    /// A whole Verzamelen flow: authorize, login, consent page, code, token, FHIR read; every
+    /// step audited as a success with its source address.
+    #[tokio::test]
+    async fn verzamelen_flow_through_the_router() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.1", "umcharderwijk~1", "alice").await;
+        let r = fetch(&router, "GET", "/fhir/1/Patient", &token, None).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains(r#""subject":"alice""#), "{}", r.body);
+        assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+        let events = audit.all();
+        for ep in [
+            Endpoint::Authorize,
+            Endpoint::Login,
+            Endpoint::Consent,
+            Endpoint::Token,
+            Endpoint::Resource,
+        ] {
+            assert!(
+                events.iter().any(|e| e.endpoint == ep && e.success),
+                "no success event for {ep:?}"
+            );
+        }
+        let consent = events.iter().find_map(|e| e.consent.clone()).unwrap();
+        assert_eq!(consent.decision, ConsentDecision::Granted);
+        assert!(
+            events
+                .iter()
+                .filter(|e| e.endpoint != Endpoint::Token && e.endpoint != Endpoint::Resource)
+                .all(|e| e.source.to_string() == "192.0.2.1")
+        );
+    }
+
+    /// A reload of the consent page (or of the login callback) shows the same page again
+    /// without a second login; the flow then completes.
+    #[tokio::test]
+    async fn consent_page_survives_a_reload() {
+        let (router, _, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.40",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=nina", a.marked("CALLBACK"));
+        let first = send(
+            &router,
+            request("GET", &cb, "192.0.2.40", Some(&cookie), None),
+        )
+        .await;
+        let action = first.marked("ACTION");
+        let again = send(
+            &router,
+            request("GET", &cb, "192.0.2.40", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(again.status, 200);
+        assert_eq!(again.marked("ACTION"), action);
+        let reload = send(
+            &router,
+            request("GET", &action, "192.0.2.40", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(reload.status, 200);
+        assert_eq!(reload.header("x-frame-options").as_deref(), Some("DENY"));
+        let d = decide(&router, "192.0.2.40", &cookie, &action, "yes").await;
+        assert_eq!(d.status, 302);
+        assert!(param(&d.location(), "code").is_some());
+    }
+
+    /// The PGO GW router against the ZA GW router: start, the ZA GW's pages, the redirect,
+    /// the token request on the (in-test) back channel, the grant handed to the host.
+    #[tokio::test]
+    async fn pgo_gateway_against_za_gateway() {
+        let (za_router, _, _) = memory_za(FlowLimits::default());
+        let (pgo_router, grants, pgo_audit) = pgo_gateway(za_router.clone());
+        let mut start = request(
+            "GET",
+            "/start?scope=umcharderwijk~1",
+            "198.51.100.9",
+            None,
+            None,
+        );
+        start
+            .headers_mut()
+            .insert("x-person", "p-77".parse().unwrap());
+        let s = send(&pgo_router, start).await;
+        assert_eq!(s.status, 302, "{}", s.body);
+        let pgo_cookie = s.cookie(PGO_COOKIE).expect("pgo cookie");
+        let auth_url = url::Url::parse(&s.location()).unwrap();
+        assert_eq!(auth_url.host_str(), Some("za.example.nl"));
+        let local = format!("{}?{}", auth_url.path(), auth_url.query().unwrap());
+        // The browser at the ZA GW.
+        let a = send(
+            &za_router,
+            request("GET", &local, "198.51.100.9", None, None),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=bob", a.marked("CALLBACK"));
+        let c = send(
+            &za_router,
+            request("GET", &cb, "198.51.100.9", Some(&cookie), None),
+        )
+        .await;
+        let d = decide(
+            &za_router,
+            "198.51.100.9",
+            &cookie,
+            &c.marked("ACTION"),
+            "yes",
+        )
+        .await;
+        assert_eq!(d.status, 302);
+        let back = url::Url::parse(&d.location()).unwrap();
+        assert_eq!(back.path(), "/redirect");
+        let local = format!("/redirect?{}", back.query().unwrap());
+        // A redirect without the PGO cookie is refused (another browser).
+        let x = send(
+            &pgo_router,
+            request("GET", &local, "203.0.113.1", None, None),
+        )
+        .await;
+        assert_eq!(x.status, 400);
+        let r = send(
+            &pgo_router,
+            request("GET", &local, "198.51.100.9", Some(&pgo_cookie), None),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let got = grants.lock().unwrap().clone();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "p-77");
+        assert_eq!(got[0].1.scope.as_str(), "umcharderwijk~1");
+        assert!(
+            pgo_audit
+                .all()
+                .iter()
+                .any(|e| e.endpoint == Endpoint::Redirect && e.success)
+        );
+        // The flow is finished: the same redirect again is refused.
+        let again = send(
+            &pgo_router,
+            request("GET", &local, "198.51.100.9", Some(&pgo_cookie), None),
+        )
+        .await;
+        assert_eq!(again.status, 400);
+    }
+}
+
+mod oauth_13 {
+    use super::*;
+
+    /// A whole Delen flow: the token writes (POST), and cannot read.
+    #[tokio::test]
+    async fn delen_flow_through_the_router() {
+        let (router, _, fhir) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.2", "umcharderwijk~48", "carol").await;
+        let body = r#"{"resourceType":"Bundle","type":"transaction"}"#;
+        let w = fetch(&router, "POST", "/fhir/48/Bundle", &token, Some(body)).await;
+        assert_eq!(w.status, 201, "{}", w.body);
+        assert_eq!(fhir.written.lock().unwrap().as_slice(), [body.to_owned()]);
+        let r = fetch(&router, "GET", "/fhir/48/Bundle", &token, None).await;
+        assert_eq!(r.status, 401, "a Delen token does not read");
+    }
+}
+
+mod oauth_12 {
+    use super::*;
+
+    fn error_of(a: &Answer) -> (String, Option<String>) {
+        assert_eq!(a.status, 302, "{}", a.body);
+        let l = a.location();
+        assert!(l.starts_with(REDIRECT));
+        assert_eq!(param(&l, "state").as_deref(), Some("st-1"));
+        (param(&l, "error").unwrap(), param(&l, "error_description"))
+    }
+
+    #[tokio::test]
+    async fn case_1_invalid_request_is_a_page_not_a_redirect() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let uri =
+            authorize_uri("umcharderwijk~1", "s").replace("pgo.example.nl%2F", "evil.example%2F");
+        let a = send(&router, request("GET", &uri, "192.0.2.3", None, None)).await;
+        assert_eq!(a.status, 400);
+        assert!(a.header("location").is_none());
+        assert!(a.header("content-type").unwrap().starts_with("text/html"));
+        assert!(a.body.contains("redirect_uri"), "{}", a.body);
+        assert_eq!(audit.with_case(1).len(), 1);
+        assert_eq!(audit.with_case(1)[0].source.to_string(), "192.0.2.3");
+    }
+
+    #[tokio::test]
+    async fn case_2_identity_not_established() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.4",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=fail", a.marked("CALLBACK"));
+        let r = send(
+            &router,
+            request("GET", &cb, "192.0.2.4", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(error_of(&r), ("unauthorized_client".into(), None));
+        assert_eq!(audit.with_case(2).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn case_3_no_such_resources() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.5",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=nodata", a.marked("CALLBACK"));
+        let r = send(
+            &router,
+            request("GET", &cb, "192.0.2.5", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(
+            error_of(&r),
+            ("access_denied".into(), Some("No such resources.".into()))
+        );
+        assert_eq!(audit.with_case(3).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn case_4_refusal_is_logged_and_redirected() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let (cookie, action) = to_consent(&router, "192.0.2.6", "umcharderwijk~1", "dave").await;
+        let r = decide(&router, "192.0.2.6", &cookie, &action, "no").await;
+        assert_eq!(
+            error_of(&r),
+            ("access_denied".into(), Some("Authorization denied.".into()))
+        );
+        let refused = audit.with_case(4);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(
+            refused[0].consent.as_ref().unwrap().decision,
+            ConsentDecision::Refused
+        );
+    }
+
+    #[tokio::test]
+    async fn case_5_undetermined_answer_or_broken_check() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let (cookie, action) = to_consent(&router, "192.0.2.7", "umcharderwijk~1", "erin").await;
+        let r = decide(&router, "192.0.2.7", &cookie, &action, "maybe").await;
+        let failed = ("access_denied".into(), Some("Authorization failed.".into()));
+        assert_eq!(error_of(&r), failed);
+        // The availability check cannot answer: case 5 as well.
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.7",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=broken", a.marked("CALLBACK"));
+        let r = send(
+            &router,
+            request("GET", &cb, "192.0.2.7", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(error_of(&r), failed);
+        assert_eq!(audit.with_case(5).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn case_6_replayed_code_is_invalid_grant_and_revokes() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let (cookie, action) = to_consent(&router, "192.0.2.8", "umcharderwijk~1", "fay").await;
+        let d = decide(&router, "192.0.2.8", &cookie, &action, "yes").await;
+        let code = param(&d.location(), "code").unwrap();
+        let t = redeem(&router, &code, Some(PGO)).await;
+        assert_eq!(t.status, 200);
+        let token: serde_json::Value = serde_json::from_str(&t.body).unwrap();
+        let again = redeem(&router, &code, Some(PGO)).await;
+        assert_eq!(again.status, 400);
+        assert!(again.body.contains("invalid_grant"));
+        assert_eq!(audit.with_case(6).len(), 1);
+        let r = fetch(
+            &router,
+            "GET",
+            "/fhir/1/Patient",
+            token["access_token"].as_str().unwrap(),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 401, "the replay revoked the token (OAUTH-8)");
+    }
+
+    #[tokio::test]
+    async fn case_7_bad_token_is_suppressed() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let r = fetch(&router, "GET", "/fhir/1/Patient", "not-a-token", None).await;
+        assert_eq!(r.status, 401);
+        assert!(r.body.contains("suppressed"), "{}", r.body);
+        let r = fetch(
+            &router,
+            "GET",
+            "/fhir/1/Patient",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 401);
+        assert_eq!(audit.with_case(7).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn case_8_back_end_cannot_deliver() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.9", "umcharderwijk~1", "gus").await;
+        let r = fetch(&router, "GET", "/fhir/1/broken", &token, None).await;
+        assert_eq!(r.status, 503);
+        assert!(r.body.contains("incomplete"), "{}", r.body);
+        assert_eq!(audit.with_case(8).len(), 1);
+    }
+
+    /// Bad input never becomes a 500: empty parameters, no parameters, a bad Content-Type, a
+    /// port 99999, garbage flow ids and bodies, no client certificate.
+    #[tokio::test]
+    async fn bad_input_never_500() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let port = authorize_uri("umcharderwijk~1", "s").replace(
+            "pgo.example.nl%2Fredirect",
+            "pgo.example.nl%3A99999%2Fredirect",
+        );
+        let empty = "/authorize?response_type=&client_id=&redirect_uri=&scope=&state=";
+        for uri in [
+            "/authorize",
+            "/authorize?",
+            empty,
+            &port,
+            "/authorize?%ff%fe=%00",
+        ] {
+            let a = send(&router, request("GET", uri, "192.0.2.10", None, None)).await;
+            assert_eq!(a.status, 400, "{uri}");
+            assert!(a.header("location").is_none());
+        }
+        for uri in [
+            "/authorize/login",
+            "/authorize/login?flow=",
+            "/authorize/login?flow=x&flow=y",
+            "/authorize/login?flow=0f8fad5b-d9cb-469f-a165-70867728950e",
+        ] {
+            let a = send(
+                &router,
+                request("GET", uri, "192.0.2.10", Some("x=y"), None),
+            )
+            .await;
+            assert_eq!(a.status, 400, "{uri}");
+        }
+        let bad_ct = request(
+            "POST",
+            "/authorize/consent?flow=zz",
+            "192.0.2.10",
+            None,
+            Some(("text/plain", "\u{0}")),
+        );
+        assert_eq!(send(&router, bad_ct).await.status, 400);
+        // Token endpoint: bad Content-Type, empty body, no certificate.
+        let mut t = request(
+            "POST",
+            "/token",
+            "192.0.2.11",
+            None,
+            Some(("application/json", "{}")),
+        );
+        t.extensions_mut()
+            .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+        let a = send(&router, t).await;
+        assert_eq!(a.status, 400);
+        assert!(a.body.contains("invalid_request"));
+        let mut t = request(
+            "POST",
+            "/token",
+            "192.0.2.11",
+            None,
+            Some((FORM_CONTENT_TYPE, "")),
+        );
+        t.extensions_mut()
+            .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+        assert_eq!(send(&router, t).await.status, 400);
+        let a = redeem(&router, "0f8fad5b-d9cb-469f-a165-70867728950e", None).await;
+        assert_eq!(a.status, 401);
+        assert!(a.body.contains("invalid_client"));
+        let a = send(
+            &router,
+            request("GET", "/fhir/%ff/..", "192.0.2.11", None, None),
+        )
+        .await;
+        assert_eq!(a.status, 401);
+        // Every refusal was audited.
+        assert!(audit.all().iter().filter(|e| !e.success).count() >= 14);
+    }
+
+    /// A flow id without its cookie (or with another flow's cookie) is refused, and the
+    /// person's flow survives it.
+    #[tokio::test]
+    async fn flow_id_without_the_cookie_is_refused() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.12",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=hal", a.marked("CALLBACK"));
+        let stranger = send(&router, request("GET", &cb, "203.0.113.5", None, None)).await;
+        assert_eq!(stranger.status, 400);
+        assert!(stranger.header("location").is_none());
+        let other = format!("{ZA_COOKIE}=0f8fad5b-d9cb-469f-a165-70867728950e");
+        let wrong = send(
+            &router,
+            request("GET", &cb, "203.0.113.5", Some(&other), None),
+        )
+        .await;
+        assert_eq!(wrong.status, 400);
+        assert!(
+            audit
+                .all()
+                .iter()
+                .any(|e| e.detail.contains("cookie") && !e.success)
+        );
+        // The person's own browser continues.
+        let c = send(
+            &router,
+            request("GET", &cb, "192.0.2.12", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(c.status, 200, "{}", c.body);
+    }
+
+    /// `Session::fail` ends any unfinished session as case 5; a finished one is an error.
+    #[test]
+    fn session_fail_is_case_5_once() {
+        let server = AuthorizationServer::new(config(), ocl(), MemoryStore::new());
+        let query = authorize_uri("umcharderwijk~1", "st-1");
+        let mut s = server
+            .authorize(query.trim_start_matches("/authorize?"))
+            .unwrap();
+        assert!(s.subject().is_none());
+        s.authenticated(Authentication::Established(Subject::new("kim").unwrap()))
+            .unwrap();
+        assert_eq!(s.subject().map(Subject::as_str), Some("kim"));
+        let r = s.fail().unwrap();
+        assert_eq!(r.case_number(), Some(5));
+        assert!(r.location().contains("Authorization+failed."));
+        assert!(s.fail().is_err());
+        assert!(s.subject().is_none());
+    }
+
+    /// Host-made answers never carry a 500 (MedMij OAUTH-12).
+    #[test]
+    fn host_answers_never_500() {
+        assert_eq!(HttpResponse::page(500, String::new()).status(), 503);
+        assert_eq!(HttpResponse::page(1000, String::new()).status(), 503);
+        assert_eq!(HttpResponse::fhir(500, String::new()).status(), 503);
+        assert_eq!(HttpResponse::fhir(201, "{}".into()).status(), 201);
+        let page = HttpResponse::page(400, "<p>x</p>".into());
+        assert_eq!(page.header("X-Frame-Options"), Some("DENY"));
+        let store_failure = HttpResponse::from(TokenResponse::Error {
+            error: TokenErrorCode::ServerError,
+            description: "store down",
+        });
+        assert_eq!(store_failure.status(), 500);
+        let sent = store_failure.without_500();
+        assert_eq!(sent.status(), 503);
+        assert_eq!(sent.header("Retry-After"), Some("1"));
+    }
+
+    /// A large write without a valid token is refused as case 7 before its body is read.
+    #[tokio::test]
+    async fn anonymous_large_write_is_case_7() {
+        let (router, audit, fhir) = memory_za(FlowLimits::default());
+        let big = "x".repeat(8 * 1024 * 1024);
+        let r = fetch(
+            &router,
+            "POST",
+            "/fhir/48/Bundle",
+            "not-a-token",
+            Some(&big),
+        )
+        .await;
+        assert_eq!(r.status, 401);
+        assert!(fhir.written.lock().unwrap().is_empty());
+        assert_eq!(audit.with_case(7).len(), 1);
+        // With a valid Delen token, an over-limit body is case 8, not a 500.
+        let token = whole_flow(&router, "192.0.2.14", "umcharderwijk~48", "lou").await;
+        let r = fetch(&router, "POST", "/fhir/48/Bundle", &token, Some(&big)).await;
+        assert_eq!(r.status, 503);
+        assert!(fhir.written.lock().unwrap().is_empty());
+    }
+}
+
+mod oauth_14 {
+    use super::*;
+
+    /// A bounded flood from one source hits the per-source limit (503 with Retry-After, never
+    /// 500) while another source's flow completes.
+    #[tokio::test]
+    async fn flood_from_one_source_while_another_completes() {
+        let limits = FlowLimits {
+            per_source: 8,
+            ..FlowLimits::default()
+        };
+        let (router, audit, _) = memory_za(limits);
+        let flood = {
+            let router = router.clone();
+            tokio::spawn(async move {
+                let mut busy = 0;
+                for i in 0..200 {
+                    let uri = authorize_uri("umcharderwijk~1", &format!("f{i}"));
+                    let a = send(&router, request("GET", &uri, "203.0.113.66", None, None)).await;
+                    match a.status {
+                        200 => {}
+                        503 => {
+                            assert!(a.header("retry-after").is_some());
+                            busy += 1;
+                        }
+                        s => panic!("unexpected {s}"),
+                    }
+                }
+                busy
+            })
+        };
+        let token = whole_flow(&router, "192.0.2.13", "umcharderwijk~1", "ivy").await;
+        let r = fetch(&router, "GET", "/fhir/1/Patient", &token, None).await;
+        assert_eq!(r.status, 200);
+        let busy = flood.await.unwrap();
+        assert_eq!(busy, 192, "exactly the per-source figure got through");
+        assert_eq!(
+            audit
+                .all()
+                .iter()
+                .filter(|e| !e.success && e.detail.contains("address"))
+                .count(),
+            192
+        );
+    }
+}
+
+mod oauth_7 {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, SystemTime};
+
+    /// The routers take the time from the settings' clock: a flow left past its 900 s is
+    /// gone (a plain page, audited), and a code presented after 900 s is `invalid_grant`.
+    #[tokio::test]
+    async fn flows_and_codes_expire_on_the_routers_clock() {
+        let offset = Arc::new(AtomicU64::new(0));
+        let o = offset.clone();
+        let clock =
+            Clock::new(move || SystemTime::now() + Duration::from_secs(o.load(Ordering::Relaxed)));
+        let limits = FlowLimits::default();
+        let settings = ZaSettings {
+            clock,
+            ..ZaSettings::default()
+        };
+        let (router, audit, _) = za_gateway_with(
+            MemoryStore::new(),
+            PendingFlows::new(MemoryFlowStore::new(limits), limits),
+            settings,
+        );
+        let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
+        offset.store(901, Ordering::Relaxed);
+        let late = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        assert_eq!(late.status, 400);
+        assert!(late.header("location").is_none());
+        assert!(
+            audit
+                .all()
+                .iter()
+                .any(|e| e.case == Some(5) && e.detail.contains("expired"))
+        );
+        let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
+        let d = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        let code = param(&d.location(), "code").unwrap();
+        offset.store(901 + 901, Ordering::Relaxed);
+        let t = redeem(&router, &code, Some(PGO)).await;
+        assert_eq!(t.status, 400);
+        assert!(t.body.contains("invalid_grant"));
+    }
+}

@@ -1,0 +1,472 @@
+//! In-test implementations of the adapter's host traits, and drivers that walk a browser and
+//! a PGO GW through the ZA GW router with `tower::ServiceExt::oneshot`.
+#![allow(dead_code, unreachable_pub)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Request, StatusCode};
+use medmij_oauth::adapter::*;
+use medmij_oauth::*;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+pub const PGO: &str = "pgo.example.nl";
+pub const REDIRECT: &str = "https://pgo.example.nl/redirect";
+
+pub fn za() -> Zorgaanbiedernaam {
+    Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap()
+}
+
+/// The server's offer: Gegevensdienst 1 (Verzamelen) and 48 (Delen).
+pub fn config() -> ServerConfig {
+    ServerConfig::new()
+        .offer(
+            za(),
+            ScopeGegevensdienstId::new("1").unwrap(),
+            UseCase::Verzamelen,
+        )
+        .offer(
+            za(),
+            ScopeGegevensdienstId::new("48").unwrap(),
+            UseCase::Delen,
+        )
+}
+
+pub fn ocl() -> StaticClientRegistry {
+    StaticClientRegistry::new().with_client(ClientId::new(PGO).unwrap(), None)
+}
+
+/// Logs in whoever the callback's `person` parameter names; `fail` is not established.
+pub struct TestAuth;
+
+impl Authenticator for TestAuth {
+    async fn start(&self, _flow: &FlowInfo, callback: &str) -> HttpResponse {
+        HttpResponse::page(200, format!("<p>login</p>CALLBACK[{callback}]"))
+    }
+    async fn complete(&self, _flow: &FlowInfo, request: &HostRequest) -> Authentication {
+        let person = form_urlencoded::parse(request.query.as_bytes())
+            .find(|(k, _)| k == "person")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        match person.as_str() {
+            "fail" | "" => Authentication::Failed,
+            p => Authentication::Established(Subject::new(p).unwrap()),
+        }
+    }
+}
+
+/// `nodata` has no data; `broken` cannot be checked.
+pub struct TestData;
+
+impl DataAvailability for TestData {
+    async fn available(&self, subject: &Subject, _flow: &FlowInfo) -> Result<bool, HostError> {
+        match subject.as_str() {
+            "nodata" => Ok(false),
+            "broken" => Err(HostError("availability back end down".into())),
+            _ => Ok(true),
+        }
+    }
+}
+
+/// `decision=yes|no`; anything else is undetermined.
+pub struct TestConsent;
+
+impl ConsentUi for TestConsent {
+    async fn render(&self, flow: &FlowInfo, action: &str) -> String {
+        format!("<p>consent for {}</p>ACTION[{action}]", flow.scope)
+    }
+    fn decision(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
+        match form_urlencoded::parse(form.body.as_bytes()).find(|(k, _)| k == "decision") {
+            Some((_, v)) if v == "yes" => ConsentDecision::Granted,
+            Some((_, v)) if v == "no" => ConsentDecision::Refused,
+            _ => ConsentDecision::Undetermined,
+        }
+    }
+}
+
+/// `/fhir/<gegevensdienst>/<rest>`; a path with `broken` fails (case 8). Writes are kept.
+#[derive(Clone, Default)]
+pub struct TestFhir {
+    pub written: Arc<Mutex<Vec<String>>>,
+}
+
+impl FhirBackend for TestFhir {
+    fn target(&self, path: &str) -> Option<(Zorgaanbiedernaam, ScopeGegevensdienstId)> {
+        let gd = path.split('/').next()?;
+        Some((za(), ScopeGegevensdienstId::new(gd).ok()?))
+    }
+    async fn read(
+        &self,
+        access: &ResourceAccess,
+        path: &str,
+        _query: &str,
+    ) -> Result<FhirReply, HostError> {
+        if path.contains("broken") {
+            return Err(HostError("FHIR back end down".into()));
+        }
+        Ok(FhirReply {
+            status: 200,
+            body: format!(
+                r#"{{"resourceType":"Bundle","subject":"{}"}}"#,
+                access.subject.as_str()
+            ),
+        })
+    }
+    async fn write(
+        &self,
+        _access: &ResourceAccess,
+        path: &str,
+        body: &str,
+    ) -> Result<FhirReply, HostError> {
+        if path.contains("broken") {
+            return Err(HostError("FHIR back end down".into()));
+        }
+        self.written.lock().unwrap().push(body.to_owned());
+        Ok(FhirReply {
+            status: 201,
+            body: r#"{"resourceType":"Bundle","type":"transaction-response"}"#.into(),
+        })
+    }
+}
+
+/// Keeps every event.
+#[derive(Clone, Default)]
+pub struct TestAudit {
+    pub events: Arc<Mutex<Vec<AuditEvent>>>,
+}
+
+impl AuditSink for TestAudit {
+    async fn record(&self, event: AuditEvent) {
+        self.events.lock().unwrap().push(event);
+    }
+}
+
+impl TestAudit {
+    pub fn all(&self) -> Vec<AuditEvent> {
+        self.events.lock().unwrap().clone()
+    }
+    pub fn with_case(&self, case: u8) -> Vec<AuditEvent> {
+        self.all()
+            .into_iter()
+            .filter(|e| e.case == Some(case))
+            .collect()
+    }
+}
+
+/// A ZA GW router on `store` and `flows`.
+pub fn za_gateway<S, F>(store: S, flows: PendingFlows<F>) -> (Router, TestAudit, TestFhir)
+where
+    S: TokenStore + Send + Sync + 'static,
+    F: FlowStore + Send + Sync + 'static,
+{
+    za_gateway_with(store, flows, ZaSettings::default())
+}
+
+/// A ZA GW router with `settings`.
+pub fn za_gateway_with<S, F>(
+    store: S,
+    flows: PendingFlows<F>,
+    settings: ZaSettings,
+) -> (Router, TestAudit, TestFhir)
+where
+    S: TokenStore + Send + Sync + 'static,
+    F: FlowStore + Send + Sync + 'static,
+{
+    let audit = TestAudit::default();
+    let fhir = TestFhir::default();
+    let server = AsyncAuthorizationServer::new(AuthorizationServer::new(config(), ocl(), store));
+    let gw = ZaGateway::new(
+        server,
+        flows,
+        ZaHooks {
+            authenticator: TestAuth,
+            data: TestData,
+            consent: TestConsent,
+            fhir: fhir.clone(),
+            audit: audit.clone(),
+            pages: DefaultPages,
+        },
+        settings,
+    );
+    (gw.router(), audit, fhir)
+}
+
+/// A ZA GW on memory stores with `limits`.
+pub fn memory_za(limits: FlowLimits) -> (Router, TestAudit, TestFhir) {
+    za_gateway(
+        MemoryStore::new(),
+        PendingFlows::new(MemoryFlowStore::new(limits), limits),
+    )
+}
+
+/// An answer, read.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+    pub fn location(&self) -> String {
+        self.header("location").expect("a Location header")
+    }
+    /// The value between `MARK[` and `]` in the body.
+    pub fn marked(&self, mark: &str) -> String {
+        let start = self.body.find(&format!("{mark}[")).expect(mark) + mark.len() + 1;
+        let end = self.body[start..].find(']').unwrap() + start;
+        self.body[start..end].to_owned()
+    }
+    /// The flow cookie set by this answer (`name=value`).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+    }
+}
+
+/// A request from `source`, as a TLS front end would hand it on.
+pub fn request(
+    method: &str,
+    uri: &str,
+    source: &str,
+    cookie: Option<&str>,
+    body: Option<(&str, &str)>,
+) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        b = b.header("cookie", c);
+    }
+    let body = match body {
+        Some((ct, text)) => {
+            b = b.header("content-type", ct);
+            Body::from(text.to_owned())
+        }
+        None => Body::empty(),
+    };
+    let mut r = b.body(body).unwrap();
+    let addr: SocketAddr = format!("{source}:40000").parse().unwrap();
+    r.extensions_mut().insert(ConnectInfo(addr));
+    r
+}
+
+pub async fn send(router: &Router, req: Request<Body>) -> Answer {
+    let r = router.clone().oneshot(req).await.unwrap();
+    let status = r.status();
+    assert_ne!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "MedMij OAUTH-12: never a 500"
+    );
+    let headers = r.headers().clone();
+    let bytes = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        status: status.as_u16(),
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+pub fn authorize_uri(scope: &str, state: &str) -> String {
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", PGO)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("scope", scope)
+        .append_pair("state", state)
+        .finish();
+    format!("/authorize?{q}")
+}
+
+/// The query parameter `name` of a URL.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The front channel up to the consent page: (cookie, consent action URL).
+pub async fn to_consent(
+    router: &Router,
+    source: &str,
+    scope: &str,
+    person: &str,
+) -> (String, String) {
+    let a = send(
+        router,
+        request("GET", &authorize_uri(scope, "st-1"), source, None, None),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let cookie = a.cookie(ZA_COOKIE).expect("flow cookie");
+    let set = a.header("set-cookie").unwrap();
+    for attr in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let callback = format!("{}&person={person}", a.marked("CALLBACK"));
+    let c = send(
+        router,
+        request("GET", &callback, source, Some(&cookie), None),
+    )
+    .await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.header("x-frame-options").as_deref(), Some("DENY"));
+    (cookie, c.marked("ACTION"))
+}
+
+/// Posts the decision; returns the redirect answer.
+pub async fn decide(
+    router: &Router,
+    source: &str,
+    cookie: &str,
+    action: &str,
+    decision: &str,
+) -> Answer {
+    send(
+        router,
+        request(
+            "POST",
+            action,
+            source,
+            Some(cookie),
+            Some((FORM_CONTENT_TYPE, &format!("decision={decision}"))),
+        ),
+    )
+    .await
+}
+
+/// The token request on the back channel as `client` (the mTLS identity).
+pub async fn redeem(router: &Router, code: &str, client: Option<&str>) -> Answer {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", code)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("client_id", PGO)
+        .finish();
+    let mut r = request(
+        "POST",
+        "/token",
+        "192.0.2.200",
+        None,
+        Some((FORM_CONTENT_TYPE, &body)),
+    );
+    if let Some(c) = client {
+        r.extensions_mut()
+            .insert(MtlsClient(ClientId::new(c).unwrap()));
+    }
+    send(router, r).await
+}
+
+/// A resource request with a Bearer token.
+pub async fn fetch(
+    router: &Router,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<&str>,
+) -> Answer {
+    let mut r = request(
+        method,
+        path,
+        "192.0.2.200",
+        None,
+        body.map(|b| ("application/fhir+json", b)),
+    );
+    r.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r.extensions_mut()
+        .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+    send(router, r).await
+}
+
+/// A whole flow to the access token: returns the token.
+pub async fn whole_flow(router: &Router, source: &str, scope: &str, person: &str) -> String {
+    let (cookie, action) = to_consent(router, source, scope, person).await;
+    let d = decide(router, source, &cookie, &action, "yes").await;
+    assert_eq!(d.status, 302, "{}", d.body);
+    let code = param(&d.location(), "code").expect("code");
+    assert_eq!(param(&d.location(), "state").as_deref(), Some("st-1"));
+    let t = redeem(router, &code, Some(PGO)).await;
+    assert_eq!(t.status, 200, "{}", t.body);
+    let json: serde_json::Value = serde_json::from_str(&t.body).unwrap();
+    json["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The PGO GW's back channel in the test: straight into the ZA GW router, with the PGO's
+/// mTLS identity.
+pub struct InProcess(pub Router);
+
+impl TokenTransport for InProcess {
+    async fn post(&self, request: &TokenRequest) -> Result<(u16, String), TransportError> {
+        let path = url::Url::parse(&request.url)
+            .map_err(|e| TransportError(e.to_string()))?
+            .path()
+            .to_owned();
+        let mut r = self::request(
+            "POST",
+            &path,
+            "192.0.2.200",
+            None,
+            Some((FORM_CONTENT_TYPE, &request.body)),
+        );
+        r.extensions_mut()
+            .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+        let a = send(&self.0, r).await;
+        Ok((a.status, a.body))
+    }
+}
+
+pub type Grants = Arc<Mutex<Vec<(String, AccessGrant)>>>;
+
+/// The person is the `x-person` header; the ZAL has one entry.
+pub struct TestPgoHost(pub Grants);
+
+impl PgoHost for TestPgoHost {
+    fn person(&self, headers: &http::HeaderMap) -> Option<String> {
+        headers.get("x-person")?.to_str().ok().map(str::to_owned)
+    }
+    fn endpoints(&self, _scope: &Scope) -> Option<(String, String)> {
+        Some((
+            "https://za.example.nl/authorize".into(),
+            "https://za.example.nl/token".into(),
+        ))
+    }
+    async fn granted(&self, person: &str, grant: AccessGrant) -> HttpResponse {
+        self.0.lock().unwrap().push((person.to_owned(), grant));
+        HttpResponse::page(200, "<p>Gegevens worden opgehaald.</p>".into())
+    }
+}
+
+/// A PGO GW router whose back channel is `za`.
+pub fn pgo_gateway(za: Router) -> (Router, Grants, TestAudit) {
+    let grants = Grants::default();
+    let audit = TestAudit::default();
+    let client = Client::new(ClientId::new(PGO).unwrap(), REDIRECT).unwrap();
+    let limits = FlowLimits::default();
+    let gw = PgoGateway::new(
+        client,
+        PendingFlows::new(MemoryFlowStore::new(limits), limits),
+        PgoHooks {
+            transport: InProcess(za),
+            host: TestPgoHost(grants.clone()),
+            audit: audit.clone(),
+            pages: DefaultPages,
+        },
+        PgoSettings::default(),
+    );
+    (gw.router(), grants, audit)
+}
