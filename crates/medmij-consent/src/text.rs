@@ -21,8 +21,8 @@ impl Language {
     /// The BCP 47 tag for the HTML `lang` attribute.
     pub fn tag(self) -> &'static str {
         match self {
-            Language::Nl => "nl",
-            Language::En => "en",
+            Self::Nl => "nl",
+            Self::En => "en",
         }
     }
 }

@@ -50,10 +50,10 @@ pub enum CheckpointReason {
 impl CheckpointReason {
     fn as_str(self) -> &'static str {
         match self {
-            CheckpointReason::Periodic => "periodic",
-            CheckpointReason::Requested => "requested",
-            CheckpointReason::Prune => "prune",
-            CheckpointReason::Repair => "repair",
+            Self::Periodic => "periodic",
+            Self::Requested => "requested",
+            Self::Prune => "prune",
+            Self::Repair => "repair",
         }
     }
 }
@@ -156,7 +156,7 @@ pub struct ChainHead {
 
 impl ChainHead {
     /// The head of an empty log.
-    pub const EMPTY: ChainHead = ChainHead {
+    pub const EMPTY: Self = Self {
         seq: 0,
         hash: GENESIS,
         since_checkpoint: 0,

@@ -87,7 +87,7 @@ pub enum ChainEventType {
 
 impl ChainEventType {
     /// Every type, in declaration order.
-    pub const ALL: &'static [ChainEventType] = &[
+    pub const ALL: &'static [Self] = &[
         Self::SendAuthorizationRequest,
         Self::ReceiveAuthorizationRequest,
         Self::ShowLandingPage,
@@ -356,7 +356,7 @@ impl TryFrom<String> for ErrorText {
 }
 
 impl From<ErrorText> for String {
-    fn from(v: ErrorText) -> String {
+    fn from(v: ErrorText) -> Self {
         v.0
     }
 }
@@ -407,7 +407,7 @@ impl TryFrom<String> for ErrorCode {
 }
 
 impl From<ErrorCode> for String {
-    fn from(v: ErrorCode) -> String {
+    fn from(v: ErrorCode) -> Self {
         v.0
     }
 }
@@ -472,7 +472,7 @@ impl TryFrom<String> for Endpoint {
 }
 
 impl From<Endpoint> for String {
-    fn from(v: Endpoint) -> String {
+    fn from(v: Endpoint) -> Self {
         v.0.into()
     }
 }
@@ -617,7 +617,7 @@ impl ChainEvent {
 
     /// Reads an event from its JSON form, checking every field.
     pub fn from_json(json: &str) -> Result<Self, EventError> {
-        let e: ChainEvent = serde_json::from_str(json).map_err(|e| EventError {
+        let e: Self = serde_json::from_str(json).map_err(|e| EventError {
             field: "json",
             reason: e.to_string(),
             rule: RuleId::Log6,

@@ -606,7 +606,7 @@ impl FileLog {
 
 impl AuditSink for FileLog {
     fn append(&self, event: &Event) -> Result<u64, LogError> {
-        FileLog::append(self, event)
+        Self::append(self, event)
     }
 }
 
@@ -615,7 +615,7 @@ impl crate::BatchSink for FileLog {
         Ok(event.validate(self.domain)?)
     }
     fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
-        FileLog::append_batch(self, events)
+        Self::append_batch(self, events)
     }
 }
 

@@ -498,7 +498,7 @@ impl PgLog {
 
 impl AuditSink for PgLog {
     fn append(&self, event: &Event) -> Result<u64, LogError> {
-        PgLog::append(self, event)
+        Self::append(self, event)
     }
 }
 
@@ -507,6 +507,6 @@ impl crate::BatchSink for PgLog {
         Ok(event.validate(self.domain)?)
     }
     fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
-        PgLog::append_batch(self, events)
+        Self::append_batch(self, events)
     }
 }

@@ -398,8 +398,8 @@ impl OcspFailure {
     /// The failure for a source that could not deliver.
     pub(crate) fn from_source(e: OcspSourceError, timeout: Duration) -> Self {
         match e {
-            OcspSourceError::Timeout => OcspFailure::Timeout(timeout.as_millis()),
-            other => OcspFailure::Unavailable(other.to_string()),
+            OcspSourceError::Timeout => Self::Timeout(timeout.as_millis()),
+            other => Self::Unavailable(other.to_string()),
         }
     }
 }
