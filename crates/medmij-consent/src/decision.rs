@@ -127,8 +127,8 @@ pub(crate) fn percent_decode(s: &str) -> Result<String, FormError> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
+    while let Some(&c) = b.get(i) {
+        match c {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = b
@@ -440,14 +440,9 @@ impl std::fmt::Display for ConsentReference {
     }
 }
 
+/// Lowercase hex of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const H: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(H[(b >> 4) as usize] as char);
-        s.push(H[(b & 15) as usize] as char);
-    }
-    s
+    base16ct::lower::encode_string(bytes)
 }
 
 impl ConsentRecord {

@@ -114,6 +114,17 @@
 //! Storage sits behind it: the evidence file store (std only) and the
 //! PostgreSQL store (cargo feature `postgres`).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(clippy::use_self, unused_qualifications)]
+
 mod decision;
 pub mod evidence;
 pub mod page;

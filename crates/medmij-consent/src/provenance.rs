@@ -50,21 +50,11 @@ impl<'de> Deserialize<'de> for ContentDigest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let s = String::deserialize(d)?;
-        let b = s.as_bytes();
-        if b.len() != 64 {
+        if s.len() != 64 {
             return Err(D::Error::custom("a SHA-256 digest is 64 hex digits"));
         }
-        let mut out = [0u8; 32];
-        for (i, o) in out.iter_mut().enumerate() {
-            let pair = std::str::from_utf8(&b[2 * i..2 * i + 2]).map_err(D::Error::custom)?;
-            if !pair
-                .bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-            {
-                return Err(D::Error::custom("a SHA-256 digest is lowercase hex"));
-            }
-            *o = u8::from_str_radix(pair, 16).map_err(D::Error::custom)?;
-        }
+        let out = crate::evidence::unhex::<32>(&s)
+            .ok_or_else(|| D::Error::custom("a SHA-256 digest is lowercase hex"))?;
         Ok(Self(out))
     }
 }
@@ -271,7 +261,10 @@ impl Dossier {
             origin: Some(item.provenance.clone()),
             channel: Channel::MedMij,
         });
-        Ok(&self.placements[self.placements.len() - 1])
+        // Just pushed, so never the error.
+        self.placements
+            .last()
+            .ok_or_else(|| DossierError::Unknown(id.clone()))
     }
 
     /// Every collected item, by id.

@@ -37,8 +37,8 @@ fn s(v: &str) -> String {
 impl ScreenTexts {
     /// The Dutch default. **Provisional** (MedMij CONSENT-6: the exact 2.x
     /// wording is not in the sources).
-    pub fn nl() -> ScreenTexts {
-        ScreenTexts {
+    pub fn nl() -> Self {
+        Self {
             language: Language::Nl,
             consent_title: s("Toestemming geven"),
             consent_intro: s(
@@ -90,8 +90,8 @@ impl ScreenTexts {
     }
 
     /// The English default. **Provisional**, as [`ScreenTexts::nl`].
-    pub fn en() -> ScreenTexts {
-        ScreenTexts {
+    pub fn en() -> Self {
+        Self {
             language: Language::En,
             consent_title: s("Give consent"),
             consent_intro: s(

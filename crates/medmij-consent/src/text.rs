@@ -21,8 +21,8 @@ impl Language {
     /// The BCP 47 tag for the HTML `lang` attribute.
     pub fn tag(self) -> &'static str {
         match self {
-            Language::Nl => "nl",
-            Language::En => "en",
+            Self::Nl => "nl",
+            Self::En => "en",
         }
     }
 }
@@ -380,17 +380,27 @@ impl BevestigingTemplate {
     ) -> Result<Self, VariableError> {
         check_template("Bevestiging full text", full)?;
         check_template("Bevestiging short text", short)?;
-        let i = lang_index(lang);
-        self.full[i] = full.into();
-        self.short[i] = short.into();
+        *for_lang_mut(&mut self.full, lang) = full.into();
+        *for_lang_mut(&mut self.short, lang) = short.into();
         Ok(self)
     }
 }
 
-fn lang_index(lang: Language) -> usize {
+/// The text for `lang` of a Dutch, English pair.
+fn for_lang(texts: &[String; 2], lang: Language) -> &String {
+    let [nl, en] = texts;
     match lang {
-        Language::Nl => 0,
-        Language::En => 1,
+        Language::Nl => nl,
+        Language::En => en,
+    }
+}
+
+/// [`for_lang`], to replace the text.
+fn for_lang_mut(texts: &mut [String; 2], lang: Language) -> &mut String {
+    let [nl, en] = texts;
+    match lang {
+        Language::Nl => nl,
+        Language::En => en,
     }
 }
 
@@ -454,35 +464,20 @@ impl Wording for Bevestiging {
         ConsentKind::Bevestiging
     }
     fn full_text(&self, lang: Language) -> String {
-        fill(
-            &self.template.full[lang_index(lang)],
-            &self.vars,
-            lang,
-            false,
-        )
+        fill(for_lang(&self.template.full, lang), &self.vars, lang, false)
     }
     fn full_html(&self, lang: Language) -> String {
-        fill(
-            &self.template.full[lang_index(lang)],
-            &self.vars,
-            lang,
-            true,
-        )
+        fill(for_lang(&self.template.full, lang), &self.vars, lang, true)
     }
     fn short_text(&self, lang: Language) -> String {
         fill(
-            &self.template.short[lang_index(lang)],
+            for_lang(&self.template.short, lang),
             &self.vars,
             lang,
             false,
         )
     }
     fn short_html(&self, lang: Language) -> String {
-        fill(
-            &self.template.short[lang_index(lang)],
-            &self.vars,
-            lang,
-            true,
-        )
+        fill(for_lang(&self.template.short, lang), &self.vars, lang, true)
     }
 }

@@ -197,10 +197,10 @@ impl ScreenTexts {
     /// else `toestemming-2.x/custom-<16 hex>` from a SHA-256 over every
     /// text, so that each wording has its own version.
     pub fn version(&self) -> String {
-        if *self == ScreenTexts::nl() {
+        if *self == Self::nl() {
             return "toestemming-2.x/default-provisional-nl".to_string();
         }
-        if *self == ScreenTexts::en() {
+        if *self == Self::en() {
             return "toestemming-2.x/default-provisional-en".to_string();
         }
         let mut h = Sha256::new();

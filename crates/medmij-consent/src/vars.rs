@@ -6,6 +6,7 @@ use std::fmt;
 use medmij_types::RuleId;
 
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 /// What was wrong with a value handed to one of this crate's constructors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -249,12 +250,8 @@ impl fmt::Debug for CsrfToken {
 impl CsrfToken {
     /// Compares in time independent of where the values differ.
     pub fn matches(&self, other: &str) -> bool {
-        let a = self.0.as_bytes();
-        let b = other.as_bytes();
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        // Unequal lengths are refused at once (the length is not secret).
+        self.0.as_bytes().ct_eq(other.as_bytes()).into()
     }
 }
 
@@ -294,4 +291,20 @@ pub fn escape_html(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CsrfToken;
+
+    #[test]
+    fn csrf_token_matches_only_itself() {
+        let t = CsrfToken::new("0123456789abcdefXYZ").unwrap();
+        assert!(t.matches("0123456789abcdefXYZ"));
+        assert!(!t.matches("0123456789abcdefXYz"));
+        assert!(!t.matches("1123456789abcdefXYZ"));
+        assert!(!t.matches("0123456789abcdefXY"));
+        assert!(!t.matches("0123456789abcdefXYZZ"));
+        assert!(!t.matches(""));
+    }
 }

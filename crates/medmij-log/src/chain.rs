@@ -50,10 +50,10 @@ pub enum CheckpointReason {
 impl CheckpointReason {
     fn as_str(self) -> &'static str {
         match self {
-            CheckpointReason::Periodic => "periodic",
-            CheckpointReason::Requested => "requested",
-            CheckpointReason::Prune => "prune",
-            CheckpointReason::Repair => "repair",
+            Self::Periodic => "periodic",
+            Self::Requested => "requested",
+            Self::Prune => "prune",
+            Self::Repair => "repair",
         }
     }
 }
@@ -156,7 +156,7 @@ pub struct ChainHead {
 
 impl ChainHead {
     /// The head of an empty log.
-    pub const EMPTY: ChainHead = ChainHead {
+    pub const EMPTY: Self = Self {
         seq: 0,
         hash: GENESIS,
         since_checkpoint: 0,
@@ -208,7 +208,7 @@ impl ChainWriter {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>, start: usize) -> u64 {
-        let hash: [u8; 32] = Sha256::digest(&out[start..]).into();
+        let hash: [u8; 32] = Sha256::digest(out.get(start..).unwrap_or_default()).into();
         out.extend_from_slice(b",\"hash\":\"");
         hex::encode_into(&hash, out);
         out.extend_from_slice(b"\"}\n");
@@ -477,23 +477,22 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Result<Prefix<'_>, String> {
         .strip_prefix(b"{\"seq\":")
         .ok_or("does not start with {\"seq\":")?;
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 || digits > 20 || (digits > 1 && rest[0] == b'0') {
+    if digits == 0 || digits > 20 || (digits > 1 && rest.first() == Some(&b'0')) {
         return Err("seq is not a number".into());
     }
-    let seq: u64 = std::str::from_utf8(&rest[..digits])
+    let (digits, rest) = rest.split_at_checked(digits).ok_or("seq is not a number")?;
+    let seq: u64 = std::str::from_utf8(digits)
         .ok()
         .and_then(|s| s.parse().ok())
         .ok_or("seq is out of range")?;
-    let rest = rest[digits..]
+    let rest = rest
         .strip_prefix(b",\"prev\":\"")
         .ok_or("field 2 is not prev")?;
-    let prev = rest
-        .get(..64)
-        .and_then(hex::decode::<32>)
+    let (prev, rest) = rest
+        .split_at_checked(64)
         .ok_or("prev is not 64 hex digits")?;
-    let rest = rest[64..]
-        .strip_prefix(b"\",\"")
-        .ok_or("field 3 is missing")?;
+    let prev = hex::decode::<32>(prev).ok_or("prev is not 64 hex digits")?;
+    let rest = rest.strip_prefix(b"\",\"").ok_or("field 3 is missing")?;
     let (kind, rest) = if let Some(r) = rest.strip_prefix(b"event\":") {
         (&b"event"[..], r)
     } else if let Some(r) = rest.strip_prefix(b"checkpoint\":") {
@@ -501,10 +500,11 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Result<Prefix<'_>, String> {
     } else {
         return Err("field 3 is neither event nor checkpoint".into());
     };
-    if rest.len() < HASH_SUFFIX_LEN {
-        return Err("no hash field at the end".into());
-    }
-    let (value, suffix) = rest.split_at(rest.len() - HASH_SUFFIX_LEN);
+    let (value, suffix) = rest
+        .len()
+        .checked_sub(HASH_SUFFIX_LEN)
+        .and_then(|at| rest.split_at_checked(at))
+        .ok_or("no hash field at the end")?;
     let hex_part = suffix
         .strip_prefix(b",\"hash\":\"")
         .and_then(|s| s.strip_suffix(b"\"}"))
@@ -516,7 +516,9 @@ pub(crate) fn parse_prefix(line: &[u8]) -> Result<Prefix<'_>, String> {
         kind,
         value,
         hash,
-        body: &line[..line.len() - HASH_SUFFIX_LEN],
+        body: line
+            .get(..line.len().saturating_sub(HASH_SUFFIX_LEN))
+            .unwrap_or_default(),
     })
 }
 
@@ -828,15 +830,15 @@ pub fn verify_only<R: BufRead>(mut reader: R, trust: Trust) -> Result<VerifyRepo
         if n == 0 {
             return Ok(v.finish());
         }
-        if buf.last() != Some(&b'\n') {
+        let Some(line) = buf.strip_suffix(b"\n") else {
             return Err(VerifyError::TornTail {
                 line: v.line + 1,
                 bytes: n as u64,
                 offset,
             });
-        }
+        };
         offset += n as u64;
-        v.check(&buf[..n - 1])?;
+        v.check(line)?;
     }
 }
 
@@ -862,15 +864,15 @@ pub fn verify_reader<R: BufRead>(
         if n == 0 {
             return Ok(v.finish());
         }
-        if buf.last() != Some(&b'\n') {
+        let Some(line) = buf.strip_suffix(b"\n") else {
             return Err(VerifyError::TornTail {
                 line: v.line + 1,
                 bytes: n as u64,
                 offset,
             });
-        }
+        };
         offset += n as u64;
-        let entry = v.line(&buf[..n - 1])?;
+        let entry = v.line(line)?;
         each(&entry);
     }
 }

@@ -87,7 +87,7 @@ pub enum ChainEventType {
 
 impl ChainEventType {
     /// Every type, in declaration order.
-    pub const ALL: &'static [ChainEventType] = &[
+    pub const ALL: &'static [Self] = &[
         Self::SendAuthorizationRequest,
         Self::ReceiveAuthorizationRequest,
         Self::ShowLandingPage,
@@ -131,8 +131,8 @@ fn is_uuid_v4(s: &str) -> bool {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
         })
-        && b[14] == b'4'
-        && matches!(b[19], b'8' | b'9' | b'a' | b'b')
+        && b.get(14) == Some(&b'4')
+        && matches!(b.get(19), Some(b'8' | b'9' | b'a' | b'b'))
 }
 
 macro_rules! uuid_newtype {
@@ -260,10 +260,13 @@ fn scan(text: &str, opaque: bool) -> Option<&'static str> {
     let b = text.as_bytes();
     // Runs of digits with the separators looks_like_bsn allows.
     let mut i = 0;
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
+    while let Some(c) = b.get(i) {
+        if c.is_ascii_digit() {
             let mut j = i;
-            while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b'.' | b'-' | b' ')) {
+            while b
+                .get(j)
+                .is_some_and(|c| c.is_ascii_digit() || matches!(c, b'.' | b'-' | b' '))
+            {
                 j += 1;
             }
             let run = text[i..j].trim_end_matches(['.', '-', ' ']);
@@ -281,10 +284,10 @@ fn scan(text: &str, opaque: bool) -> Option<&'static str> {
         c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=')
     };
     let mut i = 0;
-    while i < b.len() {
-        if token(b[i]) {
+    while let Some(&c) = b.get(i) {
+        if token(c) {
             let mut j = i;
-            while j < b.len() && token(b[j]) {
+            while b.get(j).is_some_and(|&c| token(c)) {
                 j += 1;
             }
             let run = &text[i..j];
@@ -356,7 +359,7 @@ impl TryFrom<String> for ErrorText {
 }
 
 impl From<ErrorText> for String {
-    fn from(v: ErrorText) -> String {
+    fn from(v: ErrorText) -> Self {
         v.0
     }
 }
@@ -407,7 +410,7 @@ impl TryFrom<String> for ErrorCode {
 }
 
 impl From<ErrorCode> for String {
-    fn from(v: ErrorCode) -> String {
+    fn from(v: ErrorCode) -> Self {
         v.0
     }
 }
@@ -472,7 +475,7 @@ impl TryFrom<String> for Endpoint {
 }
 
 impl From<Endpoint> for String {
-    fn from(v: Endpoint) -> String {
+    fn from(v: Endpoint) -> Self {
         v.0.into()
     }
 }
@@ -617,7 +620,7 @@ impl ChainEvent {
 
     /// Reads an event from its JSON form, checking every field.
     pub fn from_json(json: &str) -> Result<Self, EventError> {
-        let e: ChainEvent = serde_json::from_str(json).map_err(|e| EventError {
+        let e: Self = serde_json::from_str(json).map_err(|e| EventError {
             field: "json",
             reason: e.to_string(),
             rule: RuleId::Log6,

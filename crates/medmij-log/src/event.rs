@@ -150,7 +150,7 @@ impl TryFrom<String> for SubjectId {
 }
 
 impl From<SubjectId> for String {
-    fn from(v: SubjectId) -> String {
+    fn from(v: SubjectId) -> Self {
         v.0
     }
 }

@@ -414,15 +414,15 @@ pub(crate) fn extract_through<R: BufRead>(
             break;
         }
         line_no += 1;
-        if buf.last() != Some(&b'\n') {
+        let Some(line) = buf.strip_suffix(b"\n") else {
             return Err(corrupt(VerifyError::TornTail {
                 line: line_no,
                 bytes: n as u64,
                 offset,
             }));
-        }
+        };
         offset += n as u64;
-        let seq = b.push(&buf[..n - 1]).map_err(corrupt)?;
+        let seq = b.push(line).map_err(corrupt)?;
         if through.is_some_and(|t| seq >= t) {
             break;
         }

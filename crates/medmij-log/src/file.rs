@@ -526,24 +526,28 @@ impl FileLog {
                 if n == 0 {
                     break;
                 }
-                if buf.last() != Some(&b'\n') {
+                let Some(text) = buf.strip_suffix(b"\n") else {
                     return Err(corrupt(VerifyError::TornTail {
                         line: line + 1,
                         bytes: n as u64,
                         offset,
                     }));
-                }
+                };
                 line += 1;
                 offset += n as u64;
-                let (seq, t) = match v.line(&buf[..n - 1]).map_err(corrupt)? {
+                let (seq, t) = match v.line(text).map_err(corrupt)? {
                     Entry::Event { seq, event } => (seq, event.time),
                     Entry::Checkpoint { seq, checkpoint } => (seq, checkpoint.time),
                     Entry::Anchor(_) => continue,
                 };
                 if t < cutoff {
                     // A verified entry line ends in `"hash":"<64 hex>"}` + newline.
-                    let hash =
-                        crate::hex::decode::<32>(&buf[n - 1 - 2 - 64..n - 3]).ok_or_else(|| {
+                    let hash = text
+                        .len()
+                        .checked_sub(2 + 64)
+                        .and_then(|s| text.get(s..s + 64))
+                        .and_then(crate::hex::decode::<32>)
+                        .ok_or_else(|| {
                             LogError::Config("pruning: the last removed line has no hash".into())
                         })?;
                     last_old = Some((line, seq, hash, offset));
@@ -606,7 +610,7 @@ impl FileLog {
 
 impl AuditSink for FileLog {
     fn append(&self, event: &Event) -> Result<u64, LogError> {
-        FileLog::append(self, event)
+        Self::append(self, event)
     }
 }
 
@@ -615,7 +619,7 @@ impl crate::BatchSink for FileLog {
         Ok(event.validate(self.domain)?)
     }
     fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
-        FileLog::append_batch(self, events)
+        Self::append_batch(self, events)
     }
 }
 

@@ -107,6 +107,17 @@
 //! ([`ChainEventType`]) are provisional: they are not in the public
 //! material.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(clippy::use_self, unused_qualifications)]
+
 #[cfg(feature = "tokio")]
 mod async_log;
 pub mod chain;

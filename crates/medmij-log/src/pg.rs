@@ -147,7 +147,7 @@ impl PgLog {
             && t.len() <= 48
             && t.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            && !t.as_bytes()[0].is_ascii_digit();
+            && !t.as_bytes().first().is_some_and(u8::is_ascii_digit);
         if !ok {
             return Err(LogError::Config(format!(
                 "table name {t:?}: 1..48 of a-z 0-9 _, not starting with a digit"
@@ -464,7 +464,8 @@ impl PgLog {
         let hash = line
             .len()
             .checked_sub(2 + 64)
-            .and_then(|s| crate::hex::decode::<32>(&line.as_bytes()[s..s + 64]))
+            .and_then(|s| line.as_bytes().get(s..s + 64))
+            .and_then(crate::hex::decode::<32>)
             .ok_or_else(|| LogError::Config("pruning: the last removed row has no hash".into()))?;
         let seq = u64::try_from(seq).unwrap_or(0);
         let mut anchor = st.writer.anchor_line(seq, &hash, cutoff, now);
@@ -498,7 +499,7 @@ impl PgLog {
 
 impl AuditSink for PgLog {
     fn append(&self, event: &Event) -> Result<u64, LogError> {
-        PgLog::append(self, event)
+        Self::append(self, event)
     }
 }
 
@@ -507,6 +508,6 @@ impl crate::BatchSink for PgLog {
         Ok(event.validate(self.domain)?)
     }
     fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
-        PgLog::append_batch(self, events)
+        Self::append_batch(self, events)
     }
 }

@@ -113,7 +113,10 @@ pub fn post_ocsp(url: &str, body: &[u8], timeout: Duration) -> Result<Vec<u8>, O
         if n == 0 {
             break;
         }
-        buf.extend_from_slice(&chunk[..n]);
+        let got = chunk
+            .get(..n)
+            .ok_or_else(|| OcspSourceError::Transport("read past its buffer".into()))?;
+        buf.extend_from_slice(got);
         if buf.len() > MAX_RESPONSE {
             return Err(OcspSourceError::Transport("response too large".into()));
         }
@@ -126,21 +129,21 @@ pub fn post_ocsp(url: &str, body: &[u8], timeout: Duration) -> Result<Vec<u8>, O
 
 /// `Some` once the whole response (by Content-Length) is in `buf`.
 fn complete_body(buf: &[u8]) -> Option<Result<Vec<u8>, OcspSourceError>> {
-    let end = find(buf, b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&buf[..end]).ok()?;
+    let (head, body) = split_head(buf)?;
+    let head = std::str::from_utf8(head).ok()?;
     let len = head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.trim()
             .eq_ignore_ascii_case("content-length")
             .then(|| v.trim().parse::<usize>().ok())?
     })?;
-    (buf.len() >= end + 4 + len).then(|| parse_response(buf, false))
+    (body.len() >= len).then(|| parse_response(buf, false))
 }
 
 fn parse_response(buf: &[u8], eof: bool) -> Result<Vec<u8>, OcspSourceError> {
-    let end = find(buf, b"\r\n\r\n")
+    let (head, body) = split_head(buf)
         .ok_or_else(|| OcspSourceError::Transport("incomplete HTTP response".into()))?;
-    let head = std::str::from_utf8(&buf[..end])
+    let head = std::str::from_utf8(head)
         .map_err(|_| OcspSourceError::Transport("non-UTF-8 HTTP header".into()))?;
     let mut lines = head.lines();
     let status = lines.next().unwrap_or_default();
@@ -162,13 +165,21 @@ fn parse_response(buf: &[u8], eof: bool) -> Result<Vec<u8>, OcspSourceError> {
             }
         }
     }
-    let body = &buf[end + 4..];
     match len {
-        Some(n) if body.len() >= n => Ok(body[..n].to_vec()),
-        Some(_) => Err(OcspSourceError::Transport("truncated HTTP body".into())),
+        Some(n) => body
+            .get(..n)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| OcspSourceError::Transport("truncated HTTP body".into())),
         None if eof => Ok(body.to_vec()),
         None => Err(OcspSourceError::Transport("incomplete HTTP body".into())),
     }
+}
+
+/// The head (up to the blank line) and what follows the blank line.
+fn split_head(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = find(buf, b"\r\n\r\n")?;
+    let (head, rest) = buf.split_at_checked(end)?;
+    Some((head, rest.get(4..)?))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -179,6 +179,17 @@
 //! * `test-pki`: the module `test_pki`, a PKIoverheid-shaped test PKI and a small
 //!   OCSP responder for it (for tests and examples).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(clippy::use_self, unused_qualifications)]
+
 pub mod certs;
 pub mod config;
 pub mod driver;

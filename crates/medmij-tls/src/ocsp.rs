@@ -16,7 +16,6 @@ use std::time::Duration;
 use der::asn1::{Null, ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
 use ring::digest;
-use ring::signature as sig;
 use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use x509_cert::ext::pkix::AuthorityInfoAccessSyntax;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -45,7 +44,9 @@ const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.11354
 const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+#[cfg(test)]
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+#[cfg(test)]
 const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
 /// Timing rules for OCSP answers (MedMij TLS-3).
@@ -398,8 +399,8 @@ impl OcspFailure {
     /// The failure for a source that could not deliver.
     pub(crate) fn from_source(e: OcspSourceError, timeout: Duration) -> Self {
         match e {
-            OcspSourceError::Timeout => OcspFailure::Timeout(timeout.as_millis()),
-            other => OcspFailure::Unavailable(other.to_string()),
+            OcspSourceError::Timeout => Self::Timeout(timeout.as_millis()),
+            other => Self::Unavailable(other.to_string()),
         }
     }
 }
@@ -421,7 +422,76 @@ fn secs(t: &x509_ocsp::OcspGeneralizedTime) -> u64 {
     t.0.to_unix_duration().as_secs()
 }
 
-/// Verify `signature` over `msg` with `spki` and the signature algorithm `alg`.
+/// The signature algorithms an OCSP response may be signed with (MedMij
+/// TLS-3): ECDSA (P-256, P-384) and RSA PKCS#1 v1.5 with SHA-256 or SHA-384
+/// (RSA also SHA-512), and Ed25519. Verified with the crypto provider's
+/// algorithms ([`crate::profile::signature_algorithms`]).
+const OCSP_SIGNATURE_ALGORITHMS: [ObjectIdentifier; 6] = [
+    ECDSA_SHA256,
+    ECDSA_SHA384,
+    RSA_SHA256,
+    RSA_SHA384,
+    RSA_SHA512,
+    ED25519,
+];
+
+/// A `rustls` algorithm identifier (the contents of the DER SEQUENCE) as a
+/// parsed `AlgorithmIdentifier`.
+fn parse_alg_id(id: &rustls::pki_types::AlgorithmIdentifier) -> Option<AlgorithmIdentifierOwned> {
+    let body: &[u8] = id.as_ref();
+    let len = u8::try_from(body.len()).ok().filter(|l| *l < 0x80)?;
+    let mut der = Vec::with_capacity(body.len() + 2);
+    der.extend_from_slice(&[0x30, len]);
+    der.extend_from_slice(body);
+    AlgorithmIdentifierOwned::from_der(&der).ok()
+}
+
+/// The named curve of an `id-ecPublicKey` algorithm identifier, else `None`.
+fn ec_curve(alg: &AlgorithmIdentifierOwned) -> Option<ObjectIdentifier> {
+    if alg.oid != EC_PUBLIC_KEY {
+        return None;
+    }
+    alg.parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+}
+
+/// The provider's verification algorithms for signature algorithm `alg`
+/// with a key of algorithm `key_alg`: the signature OID must be one of
+/// [`OCSP_SIGNATURE_ALGORITHMS`]; an EC key must be on the algorithm's
+/// curve, any other key must not be an EC key.
+fn verification_algorithms(
+    alg: &AlgorithmIdentifierOwned,
+    key_alg: &AlgorithmIdentifierOwned,
+) -> Vec<&'static dyn rustls::pki_types::SignatureVerificationAlgorithm> {
+    if !OCSP_SIGNATURE_ALGORITHMS.contains(&alg.oid) {
+        return Vec::new();
+    }
+    let curve = ec_curve(key_alg);
+    let is_ec = key_alg.oid == EC_PUBLIC_KEY;
+    crate::profile::signature_algorithms()
+        .all
+        .iter()
+        .copied()
+        .filter(|a| {
+            let (Some(sig), Some(key)) = (
+                parse_alg_id(&a.signature_alg_id()),
+                parse_alg_id(&a.public_key_alg_id()),
+            ) else {
+                return false;
+            };
+            sig.oid == alg.oid
+                && if is_ec {
+                    curve.is_some() && ec_curve(&key) == curve
+                } else {
+                    key.oid != EC_PUBLIC_KEY
+                }
+        })
+        .collect()
+}
+
+/// Verify `signature` over `msg` with `spki` and the signature algorithm `alg`,
+/// through the crypto provider's signature verification algorithms.
 fn verify_signature(
     spki: &SubjectPublicKeyInfoOwned,
     alg: &AlgorithmIdentifierOwned,
@@ -429,28 +499,18 @@ fn verify_signature(
     signature: &[u8],
 ) -> Result<(), OcspFailure> {
     let key = spki.subject_public_key.raw_bytes();
-    let curve = if spki.algorithm.oid == EC_PUBLIC_KEY {
-        spki.algorithm
-            .parameters
-            .as_ref()
-            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok())
+    let candidates = verification_algorithms(alg, &spki.algorithm);
+    if candidates.is_empty() {
+        return Err(OcspFailure::UnsupportedAlgorithm(alg.oid.to_string()));
+    }
+    if candidates
+        .iter()
+        .any(|a| a.verify_signature(key, msg, signature).is_ok())
+    {
+        Ok(())
     } else {
-        None
-    };
-    let a: &'static dyn sig::VerificationAlgorithm = match (alg.oid, curve) {
-        (o, Some(c)) if o == ECDSA_SHA256 && c == P256 => &sig::ECDSA_P256_SHA256_ASN1,
-        (o, Some(c)) if o == ECDSA_SHA384 && c == P256 => &sig::ECDSA_P256_SHA384_ASN1,
-        (o, Some(c)) if o == ECDSA_SHA256 && c == P384 => &sig::ECDSA_P384_SHA256_ASN1,
-        (o, Some(c)) if o == ECDSA_SHA384 && c == P384 => &sig::ECDSA_P384_SHA384_ASN1,
-        (o, None) if o == RSA_SHA256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-        (o, None) if o == RSA_SHA384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        (o, None) if o == RSA_SHA512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        (o, None) if o == ED25519 => &sig::ED25519,
-        (o, _) => return Err(OcspFailure::UnsupportedAlgorithm(o.to_string())),
-    };
-    sig::UnparsedPublicKey::new(a, key)
-        .verify(msg, signature)
-        .map_err(|_| OcspFailure::BadSignature)
+        Err(OcspFailure::BadSignature)
+    }
 }
 
 /// Validate a DER OCSPResponse for `target` at `now` (RFC 6960 3.2): status,
@@ -804,5 +864,63 @@ impl Checked {
     /// thisUpdate and the end of freshness, seconds since the epoch.
     pub(crate) fn window(&self) -> (u64, u64) {
         (self.this_update, self.fresh_until)
+    }
+}
+
+#[cfg(test)]
+mod tls_3 {
+    use super::*;
+
+    fn alg(oid: ObjectIdentifier, curve: Option<ObjectIdentifier>) -> AlgorithmIdentifierOwned {
+        AlgorithmIdentifierOwned {
+            oid,
+            parameters: curve.map(|c| der::Any::encode_from(&c).unwrap()),
+        }
+    }
+
+    const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    const RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+    const RSA_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
+    const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+    const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+
+    #[test]
+    fn ocsp_signatures_accept_the_same_algorithms_through_the_provider() {
+        // The table OCSP signatures were verified with before they went through
+        // the provider (MedMij TLS-3): each pair still has a provider algorithm.
+        let ec = |c| alg(EC_PUBLIC_KEY, Some(c));
+        let accepted = [
+            (ECDSA_SHA256, ec(P256)),
+            (ECDSA_SHA384, ec(P256)),
+            (ECDSA_SHA256, ec(P384)),
+            (ECDSA_SHA384, ec(P384)),
+            (RSA_SHA256, alg(RSA_ENCRYPTION, None)),
+            (RSA_SHA384, alg(RSA_ENCRYPTION, None)),
+            (RSA_SHA512, alg(RSA_ENCRYPTION, None)),
+            (ED25519, alg(ED25519, None)),
+        ];
+        for (sig, key) in &accepted {
+            assert!(
+                !verification_algorithms(&alg(*sig, None), key).is_empty(),
+                "{sig} with {key:?}"
+            );
+        }
+        // And nothing else: SHA-1, RSA-PSS, P-521, ECDSA with SHA-512, an
+        // algorithm that does not fit the key.
+        let refused = [
+            (RSA_SHA1, alg(RSA_ENCRYPTION, None)),
+            (RSA_PSS, alg(RSA_ENCRYPTION, None)),
+            (ECDSA_SHA256, ec(P521)),
+            (ECDSA_SHA512, ec(P256)),
+            (ECDSA_SHA256, alg(RSA_ENCRYPTION, None)),
+            (RSA_SHA256, ec(P256)),
+            (ECDSA_SHA256, alg(EC_PUBLIC_KEY, None)),
+        ];
+        for (sig, key) in &refused {
+            assert!(
+                verification_algorithms(&alg(*sig, None), key).is_empty(),
+                "{sig} with {key:?}"
+            );
+        }
     }
 }

@@ -438,7 +438,10 @@ impl TestPki {
                 }
                 OcspSigner::Delegated(r) => {
                     delegated_key = KeyPair::try_from(r.key_pkcs8.as_slice())?;
-                    let c = x509_cert::Certificate::from_der(&r.chain[0])?;
+                    let ee = r.chain.first().ok_or_else(|| {
+                        TestPkiError::Other("the delegated responder has no certificate".into())
+                    })?;
+                    let c = x509_cert::Certificate::from_der(ee)?;
                     let bits = c
                         .tbs_certificate
                         .subject_public_key_info
@@ -636,9 +639,10 @@ fn read_request(c: &mut TcpStream) -> Option<Vec<u8>> {
         if n == 0 {
             return None;
         }
-        buf.extend_from_slice(&chunk[..n]);
+        buf.extend_from_slice(chunk.get(..n)?);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = std::str::from_utf8(&buf[..end]).ok()?;
+            let (head, rest) = buf.split_at_checked(end)?;
+            let head = std::str::from_utf8(head).ok()?;
             let len = head
                 .lines()
                 .find_map(|l| {
@@ -648,8 +652,8 @@ fn read_request(c: &mut TcpStream) -> Option<Vec<u8>> {
                         .then(|| v.trim().parse::<usize>().ok())?
                 })
                 .unwrap_or(0);
-            if buf.len() >= end + 4 + len {
-                return Some(buf[end + 4..end + 4 + len].to_vec());
+            if let Some(body) = rest.get(4..4 + len) {
+                return Some(body.to_vec());
             }
         }
         if buf.len() > 65_536 {

@@ -85,7 +85,7 @@ impl InvalidValue {
             Some((cut, _)) => format!("{}…", value.get(..cut).unwrap_or_default()),
             None => value.to_owned(),
         };
-        InvalidValue {
+        Self {
             type_name,
             value,
             violation,

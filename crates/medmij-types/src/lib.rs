@@ -57,6 +57,17 @@
 //! private module (`scan`) with a differential property test against the
 //! straightforward checks they replace.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(clippy::use_self, unused_qualifications)]
+
 pub mod rfc3339;
 
 mod error;

@@ -65,11 +65,11 @@ fn dt_err(value: &str, why: &'static str) -> InvalidValue {
 }
 
 fn two_digits(b: &[u8], at: usize) -> Option<u32> {
-    let d = b.get(at..at + 2)?;
-    if d[0].is_ascii_digit() && d[1].is_ascii_digit() {
-        Some(u32::from(d[0] - b'0') * 10 + u32::from(d[1] - b'0'))
-    } else {
-        None
+    match b.get(at..at + 2)? {
+        &[h, l] if h.is_ascii_digit() && l.is_ascii_digit() => {
+            Some(u32::from(h - b'0') * 10 + u32::from(l - b'0'))
+        }
+        _ => None,
     }
 }
 
@@ -117,10 +117,10 @@ impl Tijdstempel {
             i += 1;
         }
         let ystart = i;
-        while i < b.len() && b[i].is_ascii_digit() {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
         }
-        let ydigits = &s[ystart..i];
+        let ydigits = s.get(ystart..i).unwrap_or_default();
         if ydigits.len() < 4 {
             return Err(dt_err(value, "the year needs at least four digits"));
         }
@@ -137,14 +137,15 @@ impl Tijdstempel {
             return Err(dt_err(value, "year 0000 does not exist"));
         }
         let year = if negative { -year } else { year };
-        let rest = &b[i..];
+        let rest = b.get(i..).unwrap_or_default();
         // -MM-DDThh:mm:ss
+        let at = |k: usize| rest.get(k).copied();
         if rest.len() < 15
-            || rest[0] != b'-'
-            || rest[3] != b'-'
-            || rest[6] != b'T'
-            || rest[9] != b':'
-            || rest[12] != b':'
+            || at(0) != Some(b'-')
+            || at(3) != Some(b'-')
+            || at(6) != Some(b'T')
+            || at(9) != Some(b':')
+            || at(12) != Some(b':')
         {
             return Err(dt_err(value, "expected -MM-DDThh:mm:ss after the year"));
         }
@@ -175,11 +176,11 @@ impl Tijdstempel {
         if rest.get(j) == Some(&b'.') {
             j += 1;
             let fstart = j;
-            while j < rest.len() && rest[j].is_ascii_digit() {
+            while let Some(&d) = rest.get(j).filter(|d| d.is_ascii_digit()) {
                 if j - fstart < 9 {
-                    frac_nanos = frac_nanos * 10 + u32::from(rest[j] - b'0');
+                    frac_nanos = frac_nanos * 10 + u32::from(d - b'0');
                 }
-                frac_zero &= rest[j] == b'0';
+                frac_zero &= d == b'0';
                 j += 1;
             }
             let n = j - fstart;
@@ -196,7 +197,7 @@ impl Tijdstempel {
                 "the hour is not 00..23 (24 only as 24:00:00)",
             ));
         }
-        let zone = &rest[j..];
+        let zone = rest.get(j..).unwrap_or_default();
         let offset_minutes: i64 = match zone {
             [] => 0,
             [b'Z'] => 0,
@@ -225,7 +226,7 @@ impl Tijdstempel {
         let secs =
             days * 86_400 + i128::from(hour) * 3600 + i128::from(minute) * 60 + i128::from(second)
                 - i128::from(offset_minutes) * 60;
-        Ok(Tijdstempel {
+        Ok(Self {
             lexical: s.into(),
             nanos: secs * 1_000_000_000 + i128::from(frac_nanos),
             has_zone: !zone.is_empty(),
@@ -236,7 +237,7 @@ impl Tijdstempel {
     /// for lists made by this crate's users (tests, the demo's Stelselnode).
     /// Sub-second precision is dropped. Times before 1970 are not supported
     /// and give 1970-01-01T00:00:00Z.
-    pub fn from_system_time(t: SystemTime) -> Tijdstempel {
+    pub fn from_system_time(t: SystemTime) -> Self {
         let secs = t
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
@@ -259,7 +260,7 @@ impl Tijdstempel {
             sod % 60
         );
         // The text is a valid dateTime by construction.
-        Tijdstempel::new(&text).unwrap_or_else(|_| Tijdstempel {
+        Self::new(&text).unwrap_or_else(|_| Self {
             lexical: text.into(),
             nanos: i128::from(secs) * 1_000_000_000,
             has_zone: true,
@@ -336,12 +337,12 @@ impl Volgnummer {
                 RuleId::Lists1,
             ));
         }
-        Ok(Volgnummer(canonical.into()))
+        Ok(Self(canonical.into()))
     }
 
     /// A Volgnummer from a machine integer (0 is not positive: `None`).
-    pub fn from_u64(n: u64) -> Option<Volgnummer> {
-        (n > 0).then(|| Volgnummer(n.to_string().into()))
+    pub fn from_u64(n: u64) -> Option<Self> {
+        (n > 0).then(|| Self(n.to_string().into()))
     }
 
     /// The value, if it fits in a `u64`.
@@ -355,23 +356,23 @@ impl Volgnummer {
     }
 
     /// The next Volgnummer (this one plus one).
-    pub fn next(&self) -> Volgnummer {
+    pub fn next(&self) -> Self {
         let mut digits = self.0.as_bytes().to_vec();
-        let mut i = digits.len();
-        loop {
-            if i == 0 {
-                digits.insert(0, b'1');
-                break;
-            }
-            i -= 1;
-            if digits[i] == b'9' {
-                digits[i] = b'0';
+        // Add one from the right: trailing nines become zeros.
+        let mut carry = true;
+        for d in digits.iter_mut().rev() {
+            if *d == b'9' {
+                *d = b'0';
             } else {
-                digits[i] += 1;
+                *d += 1;
+                carry = false;
                 break;
             }
         }
-        Volgnummer(String::from_utf8(digits).unwrap_or_default().into())
+        if carry {
+            digits.insert(0, b'1');
+        }
+        Self(String::from_utf8(digits).unwrap_or_default().into())
     }
 }
 
@@ -406,21 +407,21 @@ impl fmt::Display for Volgnummer {
 impl std::str::FromStr for Volgnummer {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        Volgnummer::new(s)
+        Self::new(s)
     }
 }
 
 impl std::str::FromStr for Tijdstempel {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        Tijdstempel::new(s)
+        Self::new(s)
     }
 }
 
 impl TryFrom<&str> for Tijdstempel {
     type Error = InvalidValue;
     fn try_from(s: &str) -> Result<Self, InvalidValue> {
-        Tijdstempel::new(s)
+        Self::new(s)
     }
 }
 
@@ -433,7 +434,7 @@ impl AsRef<str> for Tijdstempel {
 impl TryFrom<&str> for Volgnummer {
     type Error = InvalidValue;
     fn try_from(s: &str) -> Result<Self, InvalidValue> {
-        Volgnummer::new(s)
+        Self::new(s)
     }
 }
 
@@ -458,7 +459,7 @@ mod serde_impls {
 
     impl<'de> Deserialize<'de> for Tijdstempel {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            Tijdstempel::new(&Cow::<'de, str>::deserialize(d)?).map_err(D::Error::custom)
+            Self::new(&Cow::<'de, str>::deserialize(d)?).map_err(D::Error::custom)
         }
     }
 
@@ -470,7 +471,7 @@ mod serde_impls {
 
     impl<'de> Deserialize<'de> for Volgnummer {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            Volgnummer::new(&Cow::<'de, str>::deserialize(d)?).map_err(D::Error::custom)
+            Self::new(&Cow::<'de, str>::deserialize(d)?).map_err(D::Error::custom)
         }
     }
 }

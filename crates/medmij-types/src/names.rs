@@ -180,13 +180,13 @@ impl TryFrom<&GegevensdienstId> for ScopeGegevensdienstId {
 impl From<ScopeGegevensdienstId> for GegevensdienstId {
     fn from(id: ScopeGegevensdienstId) -> Self {
         // Every scope token of 1..30 characters is a valid list value.
-        GegevensdienstId(id.0)
+        Self(id.0)
     }
 }
 
 impl From<&ScopeGegevensdienstId> for GegevensdienstId {
     fn from(id: &ScopeGegevensdienstId) -> Self {
-        GegevensdienstId(id.0.clone())
+        Self(id.0.clone())
     }
 }
 

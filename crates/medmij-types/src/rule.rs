@@ -230,7 +230,7 @@ pub struct UnknownRule(pub String);
 impl std::str::FromStr for RuleId {
     type Err = UnknownRule;
     fn from_str(s: &str) -> Result<Self, UnknownRule> {
-        RuleId::ALL
+        Self::ALL
             .iter()
             .copied()
             .find(|r| r.as_str() == s)

@@ -4,6 +4,12 @@
 //! compares them on generated input with the straightforward checks they
 //! replaced (the benchmark `lists_parse` justifies them: every endpoint of a
 //! ZAL goes through them).
+//!
+//! Indexing here is into a 256-entry table by a byte, and into the input
+//! below a length checked on the same line; `indexing_slicing` is allowed
+//! in this module only, for the hot path.
+
+#![allow(clippy::indexing_slicing)]
 
 /// Byte classes for the host and path scans: one table lookup per byte
 /// instead of a chain of range checks.

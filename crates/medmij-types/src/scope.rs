@@ -92,7 +92,7 @@ impl Scope {
             text.push('~');
             text.push_str(g.as_str());
         }
-        Scope(Arc::new(ScopeInner {
+        Self(Arc::new(ScopeInner {
             zorgaanbieder,
             gegevensdiensten,
             text,
@@ -101,7 +101,7 @@ impl Scope {
 
     /// A scope of exactly one pair.
     pub fn single(zorgaanbieder: Zorgaanbiedernaam, gegevensdienst: ScopeGegevensdienstId) -> Self {
-        Scope::build(zorgaanbieder, vec![gegevensdienst])
+        Self::build(zorgaanbieder, vec![gegevensdienst])
     }
 
     /// A scope of one or more pairs of one Zorgaanbieder (release 1.5);
@@ -116,7 +116,7 @@ impl Scope {
                 ids.push(id);
             }
         }
-        (!ids.is_empty()).then(|| Scope::build(zorgaanbieder, ids))
+        (!ids.is_empty()).then(|| Self::build(zorgaanbieder, ids))
     }
 
     /// The canonical text (MedMij OAUTH-5).
@@ -162,7 +162,7 @@ impl Scope {
         if form == ScopeForm::Single && gegevensdiensten.len() != 1 {
             return Err(ScopeError::TooManyPairs(gegevensdiensten.len()));
         }
-        Ok(Scope::build(
+        Ok(Self::build(
             zorgaanbieder.ok_or(ScopeError::Empty)?,
             gegevensdiensten,
         ))
@@ -185,7 +185,7 @@ impl Scope {
 
     /// True if both scopes name the same Zorgaanbieder and the same set of
     /// Gegevensdiensten (order does not matter, RFC 6749 3.3).
-    pub fn same_as(&self, other: &Scope) -> bool {
+    pub fn same_as(&self, other: &Self) -> bool {
         self.0.zorgaanbieder == other.0.zorgaanbieder
             && self.0.gegevensdiensten.len() == other.0.gegevensdiensten.len()
             && self
@@ -219,7 +219,7 @@ impl AsRef<str> for Scope {
 impl std::str::FromStr for Scope {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        Scope::parse(s, ScopeForm::Multiple)
+        Self::parse(s, ScopeForm::Multiple)
             .map_err(|e| InvalidValue::new("Scope", s, FacetViolation::Scope(e), RuleId::Oauth5))
     }
 }

@@ -128,7 +128,7 @@ impl InterfaceversieId {
 
     /// Orders by value, part by part (`1.10.0` after `1.9.0`; leading
     /// zeros ignored). The derived `Ord` compares the text.
-    pub fn cmp_version(&self, other: &InterfaceversieId) -> Ordering {
+    pub fn cmp_version(&self, other: &Self) -> Ordering {
         let (a, b) = (self.parts(), other.parts());
         cmp_digits(a[0], b[0])
             .then_with(|| cmp_digits(a[1], b[1]))
@@ -180,8 +180,8 @@ impl MaximaleDuur {
     }
 
     /// A duration of `days` days (0 is not positive: `None`).
-    pub fn from_days(days: u32) -> Option<MaximaleDuur> {
-        (days > 0).then_some(MaximaleDuur(days))
+    pub fn from_days(days: u32) -> Option<Self> {
+        (days > 0).then_some(Self(days))
     }
 
     /// The number of days.
@@ -204,7 +204,7 @@ impl fmt::Display for MaximaleDuur {
 impl std::str::FromStr for MaximaleDuur {
     type Err = InvalidValue;
     fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        MaximaleDuur::new(s)
+        Self::new(s)
     }
 }
 
@@ -219,7 +219,7 @@ impl serde::Serialize for MaximaleDuur {
 impl<'de> serde::Deserialize<'de> for MaximaleDuur {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let n = u32::deserialize(d)?;
-        MaximaleDuur::from_days(n).ok_or_else(|| {
+        Self::from_days(n).ok_or_else(|| {
             serde::de::Error::custom("MaximaleDuur must be at least 1 (MedMij LISTS-15)")
         })
     }

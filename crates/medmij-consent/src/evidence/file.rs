@@ -107,11 +107,11 @@ fn read_file(
             return Ok(Ok(()));
         }
         line += 1;
-        if buf.last() != Some(&b'\n') {
+        let Some(text) = buf.strip_suffix(b"\n") else {
             return Ok(Err((line, offset, n as u64)));
-        }
+        };
         offset += n as u64;
-        let text = std::str::from_utf8(&buf[..n - 1]).map_err(|_| EvidenceError::Corrupt {
+        let text = std::str::from_utf8(text).map_err(|_| EvidenceError::Corrupt {
             source_name: path.display().to_string(),
             line,
             reason: "not UTF-8".into(),
@@ -344,7 +344,8 @@ impl EvidenceLedger for FileEvidenceLedger {
         let mut st = self.lock()?;
         let (all, _) = self.read_all()?;
         let old = all.iter().take_while(|(_, r, _, _)| r.at < cutoff).count();
-        let Some((_, _, keep_from, removed_head)) = old.checked_sub(1).map(|i| &all[i]) else {
+        let Some((_, _, keep_from, removed_head)) = old.checked_sub(1).and_then(|i| all.get(i))
+        else {
             return Ok(PruneReport {
                 cutoff: Some(cutoff),
                 removed: 0,

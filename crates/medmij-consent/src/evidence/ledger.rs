@@ -51,8 +51,8 @@ impl EvidenceRetention {
     /// The time before which records are removed at `now`, if any.
     pub fn cutoff(self, now: SystemTime) -> Option<SystemTime> {
         match self {
-            EvidenceRetention::Forever => None,
-            EvidenceRetention::For(d) => now.checked_sub(d),
+            Self::Forever => None,
+            Self::For(d) => now.checked_sub(d),
         }
     }
 }

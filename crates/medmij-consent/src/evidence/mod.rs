@@ -77,17 +77,59 @@ pub(crate) fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     v.try_into().ok()
 }
 
+/// Lowercase hex only (uppercase digits are refused), an even number of them.
 pub(crate) fn unhex_vec(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
+    base16ct::lower::decode_vec(s).ok()
+}
+
+#[cfg(test)]
+mod hex_tests {
+    use proptest::prelude::*;
+
+    /// The hand-written decoder `unhex_vec` replaced: the reference the
+    /// `base16ct` wrapper must agree with.
+    fn reference_unhex_vec(s: &str) -> Option<Vec<u8>> {
+        if !s.len().is_multiple_of(2) {
+            return None;
+        }
+        let val = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        s.as_bytes()
+            .chunks(2)
+            .map(|p| Some((val(p[0])? << 4) | val(p[1])?))
+            .collect()
     }
-    let b = s.as_bytes();
-    let val = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    };
-    b.chunks(2)
-        .map(|p| Some((val(p[0])? << 4) | val(p[1])?))
-        .collect()
+
+    /// The hand-written encoder `hex` replaced.
+    fn reference_hex(bytes: &[u8]) -> String {
+        const H: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            s.push(H[(b >> 4) as usize] as char);
+            s.push(H[(b & 15) as usize] as char);
+        }
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn hex_matches_the_reference(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+            prop_assert_eq!(super::hex(&bytes), reference_hex(&bytes));
+            prop_assert_eq!(super::unhex_vec(&super::hex(&bytes)), Some(bytes));
+        }
+
+        #[test]
+        fn unhex_matches_the_reference(s in "[0-9a-fA-Fg é]{0,70}") {
+            prop_assert_eq!(super::unhex_vec(&s), reference_unhex_vec(&s));
+            prop_assert_eq!(super::unhex::<32>(&s), reference_unhex_vec(&s).and_then(|v| v.try_into().ok()));
+        }
+
+        #[test]
+        fn unhex_matches_the_reference_on_64_digits(s in "[0-9a-fA-F]{64}") {
+            prop_assert_eq!(super::unhex::<32>(&s), reference_unhex_vec(&s).and_then(|v| v.try_into().ok()));
+        }
+    }
 }

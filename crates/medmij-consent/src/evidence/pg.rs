@@ -61,7 +61,7 @@ impl PgEvidenceLedger {
             && table
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            && !table.as_bytes()[0].is_ascii_digit();
+            && !table.as_bytes().first().is_some_and(u8::is_ascii_digit);
         if !ok {
             return Err(EvidenceError::Config(format!(
                 "table name {table:?}: 1..48 of a-z 0-9 _, not starting with a digit"
@@ -183,7 +183,7 @@ impl EvidenceLedger for PgEvidenceLedger {
         let mut st = self.lock();
         let (rows, _) = read_rows(&mut st.client, &self.table, &self.config)?;
         let old = rows.iter().take_while(|(_, r, _)| r.at < cutoff).count();
-        let Some((_, _, removed_head)) = old.checked_sub(1).map(|i| &rows[i]) else {
+        let Some((_, _, removed_head)) = old.checked_sub(1).and_then(|i| rows.get(i)) else {
             return Ok(PruneReport {
                 cutoff: Some(cutoff),
                 removed: 0,

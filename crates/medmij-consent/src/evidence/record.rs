@@ -60,7 +60,7 @@ pub enum EvidenceError {
 
 impl EvidenceError {
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
-        EvidenceError::Invalid {
+        Self::Invalid {
             field,
             reason: reason.into(),
             rule: RuleId::Consent5,
@@ -108,7 +108,7 @@ impl TryFrom<String> for PersonId {
 }
 
 impl From<PersonId> for String {
-    fn from(p: PersonId) -> String {
+    fn from(p: PersonId) -> Self {
         p.0
     }
 }
@@ -398,7 +398,7 @@ impl EvidenceRecord {
     /// as `grant_seq`: same person, client, Zorgaanbieder and scope; the
     /// text shown is the termination statement.
     pub fn withdrawal(
-        grant: &EvidenceRecord,
+        grant: &Self,
         grant_seq: u64,
         shown: ShownText,
         at: SystemTime,
