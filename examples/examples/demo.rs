@@ -158,7 +158,7 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
             net.drop_pgo_from_whitelist().await?;
         }
         Mode::NoData => net.za_has_no_data(),
-        Mode::RevokedCert => net.revoke_pgo_certificate(),
+        Mode::RevokedCert => net.revoke_pgo_certificate().await,
         Mode::StaleList => {
             println!("\n== A Whitelist with an equal Volgnummer, then no fresh Whitelist ==");
             net.stale_whitelist().await?;
