@@ -93,6 +93,12 @@ pub const ANONYMOUS_LOG_WINDOW: Duration = Duration::from_secs(60);
 /// 10,000); further sources share one counter ("other sources").
 pub const ANONYMOUS_LOG_SOURCES: usize = 10_000;
 
+/// NEN 7513 log entries waiting for a gateway's log writer (default 1,024,
+/// medmij-log's `ASYNC_QUEUE_DEFAULT`): beyond it an append waits for the disk
+/// (back-pressure) instead of growing memory; what is queued is committed in
+/// groups (one fdatasync each).
+pub const AUDIT_LOG_QUEUE: usize = 1024;
+
 /// The limits of one demo network. `Limits::default()` holds the constants of
 /// this module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +131,8 @@ pub struct Limits {
     pub anonymous_log_window: Duration,
     /// See [`ANONYMOUS_LOG_SOURCES`].
     pub anonymous_log_sources: usize,
+    /// See [`AUDIT_LOG_QUEUE`].
+    pub audit_log_queue: usize,
 }
 
 impl Default for Limits {
@@ -144,6 +152,7 @@ impl Default for Limits {
             max_pgo_pending: MAX_PGO_PENDING,
             anonymous_log_window: ANONYMOUS_LOG_WINDOW,
             anonymous_log_sources: ANONYMOUS_LOG_SOURCES,
+            audit_log_queue: AUDIT_LOG_QUEUE,
         }
     }
 }
