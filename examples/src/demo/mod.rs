@@ -999,8 +999,9 @@ impl Network {
     }
 
     /// MedMij Beheer publishes a new Whitelist version (Volgnummer 2) without the PGO
-    /// GW, and the ZA GW fetches it (LISTS-8): from the next handshake on, the ZA GW
-    /// refuses the PGO GW (TLS-4).
+    /// GW, and the ZA GW fetches it (LISTS-8): from its next request on (on a
+    /// kept-open connection, or at a new handshake), the ZA GW refuses the PGO GW
+    /// (TLS-4).
     pub async fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
         let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
         self.stelselnode.publish(List::Whl, xml);
