@@ -64,7 +64,7 @@ async fn main() -> ExitCode {
     };
     if let Some((n, c)) = bench_args {
         let r = match (n, c) {
-            (Ok(n), Ok(c)) if c > 0 => bench(n, c, keep).await,
+            (Ok(n), Ok(c)) if n > 0 && c > 0 => bench(n, c, keep).await,
             _ => Err("usage: demo --bench N [--concurrency C]".into()),
         };
         return match r {
