@@ -150,4 +150,44 @@ mod tls_4 {
         net.revoke_pgo_certificate().await;
         assert_refused_on_the_open_connection(&net, conns, "revoked").await;
     }
+
+    /// The client side (the PGO GW's pooled connection to the ZA GW): a server
+    /// dropped from the PGO GW's Whitelist gets no further request, not even on
+    /// the connection the pool still holds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn server_dropped_from_the_clients_whitelist_gets_no_request_on_a_pooled_connection() {
+        let net = Network::start(false).await.expect("network starts");
+        let conns = flow_on_one_connection(&net).await;
+        let reads_before = net
+            .za_log_event_types()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|t| *t == "fhir.read")
+            .count();
+        net.drop_za_from_pgo_whitelist()
+            .await
+            .expect("new Whitelist installed at the PGO GW");
+        let r = net.read_again().await;
+        let e = r.expect_err("no request to a server off the Whitelist");
+        assert!(e.to_string().contains("not on the Whitelist"), "{e}");
+        assert!(e.to_string().contains("before the request"), "{e}");
+        let steps = net.trace().steps();
+        assert!(
+            steps.iter().any(|s| s.actor == "PGO GW"
+                && s.text.contains("REFUSED")
+                && s.text.contains("not on the Whitelist")),
+            "{steps:#?}"
+        );
+        // Nothing reached the ZA GW: no new connection, no new read logged.
+        assert_eq!(net.za_back_connections(), conns);
+        let reads_after = net
+            .za_log_event_types()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|t| *t == "fhir.read")
+            .count();
+        assert_eq!(reads_after, reads_before);
+    }
 }

@@ -536,7 +536,11 @@ impl Network {
         .refusal_log(trace.refusal_log("PGO GW"));
         let pgo_log =
             audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32], &limits)?;
-        let pgo_client = net::client(pgo_back.client_config()?, &back_hosts, None)?;
+        let pgo_client = net::BackClient::new(
+            pgo_back.client_config()?,
+            &back_hosts,
+            pgo_back.checks().clone(),
+        )?;
         let pgo = Arc::new(pgo_gw::PgoGw::new(
             pgo_lists,
             pgo_client,
@@ -1134,6 +1138,25 @@ impl Network {
     /// Only the ZA GW fetches its lists now (the PGO GW keeps its versions).
     pub async fn refresh_za_lists(&self) -> Result<(), DemoError> {
         self.za.refresh_lists().await
+    }
+
+    /// Only the PGO GW fetches its lists now (the ZA GW keeps its versions).
+    pub async fn refresh_pgo_lists(&self) -> Result<(), DemoError> {
+        self.pgo.refresh_lists().await
+    }
+
+    /// MedMij Beheer publishes Whitelist version 2 without the ZA GW, and only the
+    /// PGO GW fetches it (LISTS-8): from its next request on (on a pooled
+    /// connection too), the PGO GW refuses the ZA GW as a server (TLS-4).
+    pub async fn drop_za_from_pgo_whitelist(&self) -> Result<(), DemoError> {
+        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, PGO_HOST], "2")?;
+        self.stelselnode.publish(List::Whl, xml);
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-6, LISTS-8",
+            format!("published Whitelist version 2 without {ZA_HOST}"),
+        );
+        self.pgo.refresh_lists().await
     }
 
     /// Both gateways end the flows the person left for longer than [`FLOW_TIMEOUT`]

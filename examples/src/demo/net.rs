@@ -368,6 +368,15 @@ pub(crate) fn client(
     hosts: &HostMap,
     cookies: Option<Arc<reqwest::cookie::Jar>>,
 ) -> Result<reqwest::Client, DemoError> {
+    let mut b = client_builder(tls, hosts);
+    if let Some(jar) = cookies {
+        b = b.cookie_provider(jar);
+    }
+    Ok(b.build()?)
+}
+
+/// The builder behind [`client`] and [`BackClient`].
+fn client_builder(tls: rustls::ClientConfig, hosts: &HostMap) -> reqwest::ClientBuilder {
     let mut b = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
@@ -378,10 +387,96 @@ pub(crate) fn client(
     for (host, port) in hosts {
         b = b.resolve(host, SocketAddr::from(([127, 0, 0, 1], *port)));
     }
-    if let Some(jar) = cookies {
-        b = b.cookie_provider(jar);
+    b
+}
+
+/// Most servers a [`BackClient`] remembers the identity of (the ZA GWs the ZAL
+/// names; a bound for memory, OAUTH-14). Beyond it the table starts afresh:
+/// a server not remembered is checked at its next handshake as ever.
+const MAX_KNOWN_SERVERS: usize = 1024;
+
+/// A gateway's back-channel client: reqwest, pooling its mutual-TLS connections
+/// (keep-alive), with the client side of the re-check (MedMij TLS-4, TLS-3):
+/// before every request to a server whose certificate it has seen (on a
+/// connection the pool may still hold), that server is checked against the
+/// Whitelist and the OCSP status in force; a refused server gets no request.
+/// A first request opens a connection and is checked in its handshake.
+pub(crate) struct BackClient {
+    client: reqwest::Client,
+    checks: medmij_tls::PeerChecks,
+    known: Mutex<HashMap<String, medmij_tls::PeerIdentity>>,
+}
+
+impl BackClient {
+    /// `tls` from medmij-tls's `BackChannel::client_config`, `checks` from the
+    /// same `BackChannel` (its Whitelist, OCSP cache and refusal log).
+    pub(crate) fn new(
+        tls: rustls::ClientConfig,
+        hosts: &HostMap,
+        checks: medmij_tls::PeerChecks,
+    ) -> Result<Self, DemoError> {
+        Ok(BackClient {
+            client: client_builder(tls, hosts).tls_info(true).build()?,
+            checks,
+            known: Mutex::new(HashMap::new()),
+        })
     }
-    Ok(b.build()?)
+
+    pub(crate) fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.client.get(url)
+    }
+
+    pub(crate) fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.client.post(url)
+    }
+
+    /// Re-checks the server (if seen before), sends `req` and reads the whole
+    /// answer; remembers the server's certificate from the answer's connection.
+    pub(crate) async fn fetch(&self, req: reqwest::RequestBuilder) -> Result<Fetched, DemoError> {
+        let req = req.build()?;
+        let host = req
+            .url()
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&host)
+            .cloned();
+        if let Some(peer) = known {
+            // Refusals are reported to the refusal log by `recheck` (traced).
+            self.checks
+                .recheck(&peer, std::time::SystemTime::now())
+                .map_err(|ev| {
+                    format!(
+                        "{host} refused before the request (re-check on a kept-open connection): {}",
+                        ev.refusal
+                    )
+                })?;
+        }
+        let resp = self.client.execute(req).await?;
+        let leaf = resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+            .map(|der| rustls::pki_types::CertificateDer::from(der.to_vec()));
+        if let Some(leaf) = leaf
+            && let Ok(peer) = medmij_tls::PeerIdentity::from_peer_certificates(
+                medmij_tls::PeerRole::Server,
+                &[leaf],
+                Some(&host),
+            )
+        {
+            let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            if known.len() >= MAX_KNOWN_SERVERS && !known.contains_key(&host) {
+                known.clear();
+            }
+            known.insert(host, peer);
+        }
+        read_whole(resp).await.map_err(Into::into)
+    }
 }
 
 /// An HTTP response, read whole.
@@ -403,7 +498,11 @@ impl Fetched {
 
 /// Sends `req` and reads the whole answer.
 pub(crate) async fn fetch(req: reqwest::RequestBuilder) -> Result<Fetched, reqwest::Error> {
-    let resp = req.send().await?;
+    read_whole(req.send().await?).await
+}
+
+/// Reads a response whole.
+async fn read_whole(resp: reqwest::Response) -> Result<Fetched, reqwest::Error> {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.bytes().await?.to_vec();
