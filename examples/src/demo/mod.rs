@@ -424,15 +424,15 @@ impl Network {
                     WhitelistAnswer::NotListed
                 }
             };
-            let cfg = BackChannel::new(
+            let back = BackChannel::new(
                 anchors()?,
                 Arc::new(wl),
                 OwnCertificates::new(vec![own.own_certificate()?])?,
             )
             .with_ocsp(ocsp())
-            .refusal_log(trace.refusal_log(who))
-            .client_config()?;
-            let client = net::client(cfg, &back_hosts, None)?;
+            .refusal_log(trace.refusal_log(who));
+            let client =
+                net::BackClient::new(back.client_config()?, &back_hosts, back.checks().clone())?;
             Ok(lists::ListFetcher::new(client, stelsel_port))
         };
 
