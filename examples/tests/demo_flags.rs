@@ -179,6 +179,46 @@ fn an_unknown_flag_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("usage: demo"));
 }
 
+/// `--bench 0` (or a concurrency of 0) is a usage error, not a panic on an
+/// empty set of timings; then `--bench 3 --concurrency 2` runs and reports.
+#[test]
+fn bench_refuses_zero_and_runs_a_small_count() {
+    for args in [
+        &["--bench", "0"][..],
+        &["--bench", "2", "--concurrency", "0"],
+    ] {
+        let out = Command::new(demo())
+            .args(args)
+            .output()
+            .expect("the demo runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr.contains("usage: demo --bench"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let out = run_args(&["--bench", "3", "--concurrency", "2"]);
+    assert!(
+        out.contains("UCI Verzamelen, 3 runs, 2 at a time: median"),
+        "{out}"
+    );
+}
+
+/// As [`run`], with several arguments.
+fn run_args(args: &[&str]) -> String {
+    let out = Command::new(demo())
+        .args(args)
+        .output()
+        .expect("the demo runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demo {args:?} exited {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn require_curl() {
     let curl_ok = Command::new("curl")
         .arg("--version")

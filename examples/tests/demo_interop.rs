@@ -300,6 +300,6 @@ async fn client_with_a_revoked_certificate_is_refused_at_the_handshake() {
     let p = pems(&net);
     // As `demo -- --revoked-cert`: the OCSP responder reports the PGO GW's
     // certificate revoked; the ZA GW hard-fails the handshake (TLS-3).
-    net.revoke_pgo_certificate();
+    net.revoke_pgo_certificate().await;
     assert_refused_at_handshake(&net, &p, "revoked").await;
 }

@@ -201,6 +201,57 @@ mod oauth_14 {
         drop(idle);
     }
 
+    // MedMij OAUTH-14: connections stalled in their TLS handshake hold at most
+    // MAX_HANDSHAKES_PER_SOURCE of medmij-tls's handshake places per source
+    // (the adapter's `max_handshakes_per_source`); one more from that source is
+    // closed at once and logged, while another source is still served.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn handshakes_in_progress_are_capped_per_source() {
+        use tokio::io::AsyncReadExt;
+        let limits = Limits {
+            max_handshakes_per_source: 3,
+            handshake_timeout: Duration::from_secs(30),
+            ..Limits::default()
+        };
+        let net = Network::start_with(false, limits).await.unwrap();
+        let port = net.za_front_port();
+        let connect = |from: IpAddr| async move {
+            let s = tokio::net::TcpSocket::new_v4().unwrap();
+            s.bind((from, 0).into()).unwrap();
+            s.connect(([127, 0, 0, 1], port).into()).await.unwrap()
+        };
+        // Three connections that never send a ClientHello hold the places of lo(3).
+        let mut stalled = Vec::new();
+        for _ in 0..3 {
+            stalled.push(connect(lo(3)).await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The fourth from lo(3) is closed at once (EOF, no waiting for a timeout).
+        let mut fourth = connect(lo(3)).await;
+        let mut buf = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(5), fourth.read(&mut buf))
+            .await
+            .expect("closed at once, not held until the handshake timeout");
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+        // Another source is served meanwhile.
+        let c = net.front_channel_client(lo(4)).unwrap();
+        let r = c
+            .get(format!("https://{ZA_HOST}/"))
+            .send()
+            .await
+            .expect("another source gets through");
+        assert!(r.status().as_u16() < 500, "{}", r.status());
+        // The refusal is logged (LOG-1), with its source.
+        let log = net.za_log().await.unwrap();
+        assert!(
+            log.iter().any(|l| l.event_type == "tls.refused"
+                && l.source.as_deref() == Some("127.0.0.3")
+                && l.detail.as_deref().is_some_and(|d| d.contains("handshake"))),
+            "{log:#?}"
+        );
+        drop(stalled);
+    }
+
     // MedMij OAUTH-14: the PGO GW keeps at most MAX_PGO_PENDING_PER_SESSION
     // authorizations per browser session and MAX_PGO_PENDING in total; beyond the
     // latter /start answers 503, logged.

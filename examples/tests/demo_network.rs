@@ -223,7 +223,7 @@ async fn no_data_redirects_access_denied_no_such_resources() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn revoked_client_certificate_is_refused_at_the_handshake() {
     let net = Network::start(false).await.expect("network starts");
-    net.revoke_pgo_certificate();
+    net.revoke_pgo_certificate().await;
     let run = net
         .verzamelen(ConsentChoice::Grant)
         .await

@@ -3,20 +3,23 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use ed25519_dalek::SigningKey;
 use medmij_log::{
-    Action, Actor, ActorKind, Event, FileLog, FileLogConfig, Object, Outcome, Query, Source,
-    SubjectId,
+    Action, Actor, ActorKind, AsyncLog, AsyncLogConfig, Event, FileLog, FileLogConfig, Object,
+    Outcome, Query, Source, SubjectId,
 };
 
 use super::DemoError;
 
 pub(crate) struct AuditLog {
-    log: Arc<FileLog>,
+    /// Appends go through medmij-log's async handle: its own writer thread, a
+    /// bounded queue (back-pressure instead of memory growth, OAUTH-14) and
+    /// group commit (one fdatasync for what is queued), never a runtime worker.
+    log: AsyncLog<FileLog>,
     system: &'static str,
     seq: AtomicU64,
     /// Anonymous refusals counted per source address (see
@@ -63,7 +66,13 @@ impl AuditLog {
             SystemTime::now(),
         )?;
         Ok(AuditLog {
-            log: Arc::new(log),
+            log: AsyncLog::new(
+                log,
+                AsyncLogConfig {
+                    queue: limits.audit_log_queue.max(1),
+                    ..AsyncLogConfig::default()
+                },
+            )?,
             system,
             seq: AtomicU64::new(0),
             anonymous: Mutex::new(HashMap::new()),
@@ -73,8 +82,8 @@ impl AuditLog {
     }
 
     /// Appends one event; durable when the future resolves. The append waits for
-    /// the disk (fdatasync, group commit), so it runs on tokio's blocking pool, not
-    /// on an async worker.
+    /// the disk (fdatasync, group commit) on medmij-log's writer thread, not on an
+    /// async worker.
     pub(crate) async fn record(&self, e: Entry) -> Result<u64, DemoError> {
         self.record_from(e, None).await
     }
@@ -86,15 +95,13 @@ impl AuditLog {
         e: Entry,
         source: Option<IpAddr>,
     ) -> Result<u64, DemoError> {
-        let event = self.event(e, source);
-        let log = self.log.clone();
-        Ok(tokio::task::spawn_blocking(move || log.append(&event)).await??)
+        Ok(self.log.append(self.event(e, source)).await?)
     }
 
     /// Appends one event on this thread; durable when this returns. For callers
     /// outside a tokio runtime.
     pub(crate) fn record_blocking(&self, e: Entry) -> Result<u64, DemoError> {
-        Ok(self.log.append(&self.event(e, None))?)
+        Ok(self.log.sink().append(&self.event(e, None))?)
     }
 
     /// Logs a refusal of an anonymous request from `source` (MedMij LOG-1, with the
@@ -252,13 +259,14 @@ impl AuditLog {
 
     /// Verifies the hash chain and checkpoints; returns the number of events.
     pub(crate) fn verify(&self) -> Result<u64, DemoError> {
-        Ok(self.log.verify()?.events)
+        Ok(self.log.sink().verify()?.events)
     }
 
     /// The events in the log, in order.
     pub(crate) fn events(&self) -> Result<Vec<super::LogLine>, DemoError> {
         Ok(self
             .log
+            .sink()
             .query(&Query::default())?
             .into_iter()
             .map(|(_, e)| super::LogLine {
@@ -275,6 +283,7 @@ impl AuditLog {
     pub(crate) fn event_types(&self) -> Result<Vec<String>, DemoError> {
         Ok(self
             .log
+            .sink()
             .query(&Query::default())?
             .into_iter()
             .map(|(_, e)| e.event_type)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use reqwest::cookie::CookieStore;
 
 use super::DemoError;
-use super::net::{self, Fetched, HostMap, KeepAlive};
+use super::net::{self, Fetched, HostMap};
 use super::trace::Trace;
 
 /// What every person's browser shares: trust in the test root, and where the
@@ -40,12 +40,7 @@ impl Browser {
     /// A new person's browser: an empty cookie jar, no open connections.
     pub(crate) fn fresh(&self) -> Result<Person, DemoError> {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let client = net::client(
-            self.tls.clone(),
-            &self.hosts,
-            KeepAlive::Yes,
-            Some(jar.clone()),
-        )?;
+        let client = net::client(self.tls.clone(), &self.hosts, Some(jar.clone()))?;
         Ok(Person {
             client,
             jar,

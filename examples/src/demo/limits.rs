@@ -36,6 +36,25 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// any handshake). Beyond it the connection is closed at once.
 pub const MAX_CONNECTIONS_PER_SOURCE: usize = 256;
 
+/// Connections one source address may have between TCP accept and the end of
+/// their TLS handshake and certificate checks at one server (default 16, the
+/// figure of medmij-tls's `AdapterSettings::max_handshakes_per_source`): a
+/// source that opens connections and stalls their handshakes holds at most
+/// this many of the handshake places. Beyond it the connection is closed at
+/// once and the refusal logged.
+pub const MAX_HANDSHAKES_PER_SOURCE: usize = 16;
+
+/// How long the back channel waits for the OCSP answer about a peer
+/// certificate seen for the first time, after its handshake and before its
+/// first request (default 5 s, medmij-tls's `AdapterSettings::ocsp_deadline`).
+/// No answer in time refuses the peer (MedMij TLS-3, hard fail).
+pub const OCSP_FIRST_CONTACT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How often the OCSP driver task looks for due work at the latest (default
+/// 1 s): refreshes of cached answers are planned ahead of their nextUpdate;
+/// this bounds how late a newly watched certificate is picked up.
+pub const OCSP_DRIVER_POLL: Duration = Duration::from_secs(1);
+
 /// How long a peer may take for its TLS handshake, or for a request head
 /// (default 10 s).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -74,6 +93,12 @@ pub const ANONYMOUS_LOG_WINDOW: Duration = Duration::from_secs(60);
 /// 10,000); further sources share one counter ("other sources").
 pub const ANONYMOUS_LOG_SOURCES: usize = 10_000;
 
+/// NEN 7513 log entries waiting for a gateway's log writer (default 1,024,
+/// medmij-log's `ASYNC_QUEUE_DEFAULT`): beyond it an append waits for the disk
+/// (back-pressure) instead of growing memory; what is queued is committed in
+/// groups (one fdatasync each).
+pub const AUDIT_LOG_QUEUE: usize = 1024;
+
 /// The limits of one demo network. `Limits::default()` holds the constants of
 /// this module.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +113,10 @@ pub struct Limits {
     pub max_connections: usize,
     /// See [`MAX_CONNECTIONS_PER_SOURCE`].
     pub max_connections_per_source: usize,
+    /// See [`MAX_HANDSHAKES_PER_SOURCE`].
+    pub max_handshakes_per_source: usize,
+    /// See [`OCSP_FIRST_CONTACT_DEADLINE`].
+    pub ocsp_first_contact_deadline: Duration,
     /// See [`HANDSHAKE_TIMEOUT`].
     pub handshake_timeout: Duration,
     /// See [`MAX_TRACE_STEPS`].
@@ -102,6 +131,8 @@ pub struct Limits {
     pub anonymous_log_window: Duration,
     /// See [`ANONYMOUS_LOG_SOURCES`].
     pub anonymous_log_sources: usize,
+    /// See [`AUDIT_LOG_QUEUE`].
+    pub audit_log_queue: usize,
 }
 
 impl Default for Limits {
@@ -112,6 +143,8 @@ impl Default for Limits {
             max_pending_per_client: MAX_PENDING_PER_CLIENT,
             max_connections: MAX_CONNECTIONS,
             max_connections_per_source: MAX_CONNECTIONS_PER_SOURCE,
+            max_handshakes_per_source: MAX_HANDSHAKES_PER_SOURCE,
+            ocsp_first_contact_deadline: OCSP_FIRST_CONTACT_DEADLINE,
             handshake_timeout: HANDSHAKE_TIMEOUT,
             max_trace_steps: MAX_TRACE_STEPS,
             max_pgo_pending_per_session: MAX_PGO_PENDING_PER_SESSION,
@@ -119,6 +152,7 @@ impl Default for Limits {
             max_pgo_pending: MAX_PGO_PENDING,
             anonymous_log_window: ANONYMOUS_LOG_WINDOW,
             anonymous_log_sources: ANONYMOUS_LOG_SOURCES,
+            audit_log_queue: AUDIT_LOG_QUEUE,
         }
     }
 }

@@ -128,9 +128,10 @@ pub(crate) fn whitelist_xml(hosts: &[&str], volgnummer: &str) -> Result<String, 
     Ok(whl.to_xml())
 }
 
-/// Fetches lists from the Stelselnode over mutual TLS.
+/// Fetches lists from the Stelselnode over mutual TLS (pooled connections, the
+/// Stelselnode re-checked before every request: MedMij TLS-4).
 pub(crate) struct ListFetcher {
-    client: reqwest::Client,
+    client: net::BackClient,
     port: u16,
     /// Seconds added to this gateway's clock (a demo switch to show expiry and
     /// staleness without waiting).
@@ -138,7 +139,7 @@ pub(crate) struct ListFetcher {
 }
 
 impl ListFetcher {
-    pub(crate) fn new(client: reqwest::Client, port: u16) -> Self {
+    pub(crate) fn new(client: net::BackClient, port: u16) -> Self {
         ListFetcher {
             client,
             port,
@@ -166,10 +167,10 @@ impl ListFetcher {
         who: &'static str,
     ) -> Result<(), DemoError> {
         let url = format!("https://{STELSELNODE_HOST}:{}/{path}", self.port);
-        let resp = match net::fetch(self.client.get(&url)).await {
+        let resp = match self.client.fetch(self.client.get(&url)).await {
             Ok(r) => r,
             Err(e) => {
-                let e = net::root_cause(&e);
+                let e = net::root_cause(e.as_ref());
                 trace.step(
                     who,
                     "LISTS-8, TLS-3, TLS-4",

@@ -37,16 +37,20 @@ use std::time::{Duration, SystemTime};
 use tokio::task::AbortHandle;
 
 use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
+use medmij_tls::tokio_adapter::{
+    AsyncOcspSource, FrontAcceptor, MedmijAcceptor, ReqwestOcspFetcher, run_ocsp_driver,
+};
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
+    BackChannel, OcspChecker, OcspDriver, OwnCertificates, PeerIdentity, WhitelistAnswer,
 };
 
 pub use front_door::FrontDoor;
 pub use limits::{
-    ANONYMOUS_LOG_SOURCES, ANONYMOUS_LOG_WINDOW, FLOW_TIMEOUT, HANDSHAKE_TIMEOUT, Limits,
-    MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, MAX_PENDING_FLOWS, MAX_PENDING_PER_CLIENT,
-    MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING, MAX_PGO_PENDING_PER_SESSION,
-    MAX_PGO_PENDING_PER_SOURCE, MAX_RECEIVED_REQUESTS, MAX_TRACE_STEPS,
+    ANONYMOUS_LOG_SOURCES, ANONYMOUS_LOG_WINDOW, AUDIT_LOG_QUEUE, FLOW_TIMEOUT, HANDSHAKE_TIMEOUT,
+    Limits, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_SOURCE, MAX_HANDSHAKES_PER_SOURCE,
+    MAX_PENDING_FLOWS, MAX_PENDING_PER_CLIENT, MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING,
+    MAX_PGO_PENDING_PER_SESSION, MAX_PGO_PENDING_PER_SOURCE, MAX_RECEIVED_REQUESTS,
+    MAX_TRACE_STEPS, OCSP_DRIVER_POLL, OCSP_FIRST_CONTACT_DEADLINE,
 };
 pub use stelselnode::{ChangeRefused, ListChange, RefusalReason};
 pub use trace::{Step, Trace};
@@ -232,7 +236,10 @@ pub struct Network {
     front_ports: (u16, u16),
     responder: OcspResponder,
     ocsp_driver: Arc<OcspDriver>,
+    ocsp_fetcher: Arc<dyn AsyncOcspSource>,
+    pgo_identity: PeerIdentity,
     pgo_serial: Vec<u8>,
+    za_back_connections: Arc<std::sync::atomic::AtomicU64>,
     pgo_pem: (String, String),
     za_back_port: u16,
     stelselnode: Arc<stelselnode::Stelselnode>,
@@ -266,6 +273,24 @@ impl Drop for Network {
     }
 }
 
+/// Runs the OCSP driver's due jobs now, concurrently, on the runtime (no
+/// blocking call on a worker), and waits for them (MedMij TLS-3).
+async fn ocsp_refresh_due(driver: &Arc<OcspDriver>, fetcher: &Arc<dyn AsyncOcspSource>) {
+    let jobs = driver.due(SystemTime::now());
+    let mut set = tokio::task::JoinSet::new();
+    for job in jobs {
+        let (driver, fetcher) = (driver.clone(), fetcher.clone());
+        set.spawn(async move {
+            let r = match tokio::time::timeout(job.query.timeout, fetcher.fetch(&job.query)).await {
+                Ok(r) => r,
+                Err(_) => Err(medmij_tls::OcspSourceError::Timeout),
+            };
+            driver.complete(&job, r, SystemTime::now());
+        });
+    }
+    while set.join_next().await.is_some() {}
+}
+
 impl Network {
     /// Generates the test PKI, starts the OCSP responder, the Stelselnode and both
     /// gateways, and has the gateways fetch their lists. With `print`, every step
@@ -296,19 +321,32 @@ impl Network {
         let pgo_cert = pki.issue(&[PGO_HOST], &opts)?;
         // MedMij TLS-3: the verifiers read only the OCSP cache; one driver (the
         // demo's nodes share one process and one cache) fetches the answers for
-        // the demo's certificates before anything is served.
+        // the demo's certificates, asynchronously, and staples the servers' own
+        // (see `ocsp_refresh_due`); then a task keeps them fresh.
         let ocsp = OcspChecker::new();
         let ocsp_driver = Arc::new(OcspDriver::new(&ocsp));
-        for c in [&stelsel_cert, &za_cert, &pgo_cert] {
-            ocsp_driver.watch_chain(&c.chain)?;
-        }
-        {
-            let d = ocsp_driver.clone();
-            tokio::task::spawn_blocking(move || {
-                d.refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now())
-            })
-            .await?;
-        }
+        // medmij-tls's fetcher builds a plain reqwest client, which (reqwest's
+        // `rustls-no-provider`) panics without a process-wide crypto provider:
+        // install rustls' ring provider, the one medmij-tls uses (a no-op when
+        // one is installed already).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let ocsp_fetcher: Arc<dyn AsyncOcspSource> = Arc::new(ReqwestOcspFetcher::new()?);
+        let stelsel_own = stelsel_cert.own_certificate()?;
+        let za_own = za_cert.own_certificate()?;
+        ocsp_driver.watch_own(&stelsel_own)?;
+        ocsp_driver.watch_own(&za_own)?;
+        // The PGO GW is a back-channel client only: nothing to staple.
+        ocsp_driver.watch_chain(&pgo_cert.chain)?;
+        ocsp_refresh_due(&ocsp_driver, &ocsp_fetcher).await;
+        let mut tasks = vec![
+            tokio::spawn(run_ocsp_driver(
+                ocsp_driver.clone(),
+                ocsp_fetcher.clone(),
+                limits::OCSP_DRIVER_POLL,
+            ))
+            .abort_handle(),
+        ];
+        let adapter = net::adapter_settings(&limits);
         trace.step(
             "Test PKI",
             "TLS-2, TLS-3",
@@ -319,7 +357,6 @@ impl Network {
             ),
         );
 
-        let mut tasks = Vec::new();
         let (stelsel_l, stelsel_port) = net::bind().await?;
         let (za_front_l, za_front_port) = net::bind().await?;
         let (za_back_l, za_back_port) = net::bind().await?;
@@ -352,17 +389,22 @@ impl Network {
         let stelsel_back = BackChannel::new(
             anchors()?,
             stelselnode.whitelist(),
-            OwnCertificates::new(vec![stelsel_cert.own_certificate()?])?,
+            OwnCertificates::new(vec![stelsel_own])?,
         )
         .with_ocsp(ocsp())
         .refusal_log(trace.refusal_log("Stelselnode"));
         tasks.push(net::serve(
             stelsel_l,
-            Arc::new(stelsel_back.server_config()?),
+            net::Acceptor::Back(MedmijAcceptor::new(
+                &stelsel_back,
+                ocsp_driver.clone(),
+                ocsp_fetcher.clone(),
+                adapter,
+            )?),
             stelselnode.router(),
-            net::KeepAlive::No,
             conn,
             None,
+            Arc::default(),
         ));
         trace.step(
             "Stelselnode",
@@ -382,15 +424,15 @@ impl Network {
                     WhitelistAnswer::NotListed
                 }
             };
-            let cfg = BackChannel::new(
+            let back = BackChannel::new(
                 anchors()?,
                 Arc::new(wl),
                 OwnCertificates::new(vec![own.own_certificate()?])?,
             )
             .with_ocsp(ocsp())
-            .refusal_log(trace.refusal_log(who))
-            .client_config()?;
-            let client = net::client(cfg, &back_hosts, net::KeepAlive::No, None)?;
+            .refusal_log(trace.refusal_log(who));
+            let client =
+                net::BackClient::new(back.client_config()?, &back_hosts, back.checks().clone())?;
             Ok(lists::ListFetcher::new(client, stelsel_port))
         };
 
@@ -438,30 +480,37 @@ impl Network {
                 }
             })
         };
+        let za_back_connections = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let za_back = BackChannel::new(
             anchors()?,
             za_whitelist,
-            OwnCertificates::new(vec![za_cert.own_certificate()?])?,
+            OwnCertificates::new(vec![za_own])?,
         )
         .with_ocsp(ocsp())
         .refusal_log(za_refusals);
         tasks.push(net::serve(
             za_front_l,
-            Arc::new(medmij_tls::front_channel_server_config(
+            net::Acceptor::Front(FrontAcceptor::new(
                 OwnCertificates::new(vec![za_cert.own_certificate()?])?,
+                adapter,
             )?),
             za_gw::ZaGw::front_router(&za),
-            net::KeepAlive::Yes,
             conn,
             Some(za_handshakes.clone()),
+            Arc::default(),
         ));
         tasks.push(net::serve(
             za_back_l,
-            Arc::new(za_back.server_config()?),
+            net::Acceptor::Back(MedmijAcceptor::new(
+                &za_back,
+                ocsp_driver.clone(),
+                ocsp_fetcher.clone(),
+                adapter,
+            )?),
             za_gw::ZaGw::back_router(&za),
-            net::KeepAlive::No,
             conn,
             Some(za_handshakes),
+            za_back_connections.clone(),
         ));
         trace.step(
             "ZA GW",
@@ -487,11 +536,10 @@ impl Network {
         .refusal_log(trace.refusal_log("PGO GW"));
         let pgo_log =
             audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32], &limits)?;
-        let pgo_client = net::client(
+        let pgo_client = net::BackClient::new(
             pgo_back.client_config()?,
             &back_hosts,
-            net::KeepAlive::No,
-            None,
+            pgo_back.checks().clone(),
         )?;
         let pgo = Arc::new(pgo_gw::PgoGw::new(
             pgo_lists,
@@ -502,13 +550,14 @@ impl Network {
         )?);
         tasks.push(net::serve(
             pgo_front_l,
-            Arc::new(medmij_tls::front_channel_server_config(
+            net::Acceptor::Front(FrontAcceptor::new(
                 OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
+                adapter,
             )?),
             pgo_gw::PgoGw::front_router(&pgo),
-            net::KeepAlive::Yes,
             conn,
             None,
+            Arc::default(),
         ));
         trace.step(
             "PGO GW",
@@ -567,7 +616,15 @@ impl Network {
             front_ports,
             responder,
             ocsp_driver,
+            ocsp_fetcher,
+            pgo_identity: PeerIdentity::from_peer_certificates(
+                medmij_tls::PeerRole::Client,
+                &pgo_cert.chain,
+                None,
+            )
+            .map_err(|r| format!("the PGO GW's certificate: {r}"))?,
             pgo_serial: pgo_cert.serial.clone(),
+            za_back_connections,
             pgo_pem: (pgo_cert.chain_pem.clone(), pgo_cert.key_pem.clone()),
             za_back_port,
             stelselnode,
@@ -648,6 +705,15 @@ impl Network {
     /// `https://`[`ZA_HOST`]`/…` to this port, as DNS would map the name.
     pub fn za_front_port(&self) -> u16 {
         self.front_ports.0
+    }
+
+    /// How many back-channel connections the ZA GW has established so far
+    /// (handshake and checks passed). Requests on a kept-open connection do not
+    /// add to it: a test compares it before and after a request to tell "refused
+    /// on the open connection" from "refused at a new handshake" (MedMij TLS-4).
+    pub fn za_back_connections(&self) -> u64 {
+        self.za_back_connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The ZA GW's back-channel port on 127.0.0.1 (token and FHIR endpoints; its
@@ -856,13 +922,24 @@ impl Network {
     }
 
     /// The OCSP responder reports the PGO GW's certificate as revoked from now on:
-    /// the ZA GW refuses its next handshake (MedMij TLS-3).
-    pub fn revoke_pgo_certificate(&self) {
+    /// the ZA GW refuses its next handshake, and its next request on a kept-open
+    /// connection (MedMij TLS-3, TLS-4).
+    pub async fn revoke_pgo_certificate(&self) {
         self.responder.revoke(&self.pgo_serial);
-        // The OCSP driver learns it at its next refresh; the demo refreshes now.
+        // The OCSP driver learns it at its next refresh; the demo refreshes now,
+        // asynchronously, and waits (bounded) until the cache says "revoked" (the
+        // driver task may hold the job already).
         self.ocsp_driver.refresh_all_now();
-        self.ocsp_driver
-            .refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now());
+        for _ in 0..500 {
+            ocsp_refresh_due(&self.ocsp_driver, &self.ocsp_fetcher).await;
+            let status = self
+                .pgo_identity
+                .ocsp_status(self.ocsp_driver.cache(), SystemTime::now());
+            if matches!(status, medmij_tls::CachedStatus::Refused(_)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         self.trace.step(
             "OCSP responder",
             "TLS-3",
@@ -926,8 +1003,9 @@ impl Network {
     }
 
     /// MedMij Beheer publishes a new Whitelist version (Volgnummer 2) without the PGO
-    /// GW, and the ZA GW fetches it (LISTS-8): from the next handshake on, the ZA GW
-    /// refuses the PGO GW (TLS-4).
+    /// GW, and the ZA GW fetches it (LISTS-8): from its next request on (on a
+    /// kept-open connection, or at a new handshake), the ZA GW refuses the PGO GW
+    /// (TLS-4).
     pub async fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
         let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
         self.stelselnode.publish(List::Whl, xml);
@@ -1060,6 +1138,25 @@ impl Network {
     /// Only the ZA GW fetches its lists now (the PGO GW keeps its versions).
     pub async fn refresh_za_lists(&self) -> Result<(), DemoError> {
         self.za.refresh_lists().await
+    }
+
+    /// Only the PGO GW fetches its lists now (the ZA GW keeps its versions).
+    pub async fn refresh_pgo_lists(&self) -> Result<(), DemoError> {
+        self.pgo.refresh_lists().await
+    }
+
+    /// MedMij Beheer publishes Whitelist version 2 without the ZA GW, and only the
+    /// PGO GW fetches it (LISTS-8): from its next request on (on a pooled
+    /// connection too), the PGO GW refuses the ZA GW as a server (TLS-4).
+    pub async fn drop_za_from_pgo_whitelist(&self) -> Result<(), DemoError> {
+        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, PGO_HOST], "2")?;
+        self.stelselnode.publish(List::Whl, xml);
+        self.trace.step(
+            "Stelselnode",
+            "LISTS-6, LISTS-8",
+            format!("published Whitelist version 2 without {ZA_HOST}"),
+        );
+        self.pgo.refresh_lists().await
     }
 
     /// Both gateways end the flows the person left for longer than [`FLOW_TIMEOUT`]

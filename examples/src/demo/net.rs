@@ -2,15 +2,19 @@
 //! the handshake done by tokio-rustls with medmij-tls's configurations, and
 //! reqwest clients for the gateways and the scripted browser.
 //!
-//! The back channel uses one TLS connection per request on both sides (no
-//! keep-alive, no pooling, no resumption): every request is preceded by a full
-//! handshake with its Whitelist and OCSP checks (MedMij TLS-3, TLS-4), so that a
-//! node dropped from the Whitelist or revoked is refused at its very next request,
-//! not only once an idle connection happens to close.
+//! Servers accept through medmij-tls's tokio adapter ([`Acceptor`]): the
+//! server's strongest key-exchange group wins (MedMij TLS-1), the handshake has
+//! a deadline and the connections in their handshake are counted per source.
+//! The back channel keeps connections open and the gateways' clients pool them;
+//! before every request on a kept-open connection the server re-checks the peer
+//! against the Whitelist and the OCSP status in force (MedMij TLS-4, TLS-3), so
+//! that a node dropped from the Whitelist or revoked is refused at its very next
+//! request, not only once its connection happens to close.
 //!
 //! rustls verifies certificates synchronously inside the handshake; medmij-tls's
 //! verifier reads only the stapled answer and its OCSP cache, which the demo's
-//! `OcspDriver` fills before serving (see `Network::start`).
+//! OCSP driver task fills (see `Network::start`); a first contact's answer is
+//! fetched asynchronously by the adapter before the first request.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -141,13 +145,29 @@ pub(crate) async fn bind() -> Result<(TcpListener, u16), DemoError> {
     Ok((l, port))
 }
 
-/// Whether a server keeps connections open for further requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeepAlive {
-    /// Front channel: a browser may reuse its connection.
-    Yes,
-    /// Back channel: one request per handshake (see the module docs).
-    No,
+/// How a server accepts: through medmij-tls's tokio adapter, which reads the
+/// ClientHello first and continues with the server's strongest key-exchange
+/// group (MedMij TLS-1), bounds the handshake in time and counts the
+/// connections in their handshake per source.
+#[derive(Clone)]
+pub(crate) enum Acceptor {
+    /// Back channel: mutual TLS, the Whitelist and OCSP at the handshake
+    /// (a first contact's OCSP answer awaited before the first request), and
+    /// the re-check before every request on the kept-open connection (MedMij
+    /// TLS-3, TLS-4).
+    Back(medmij_tls::tokio_adapter::MedmijAcceptor),
+    /// Front channel: no client certificate.
+    Front(medmij_tls::tokio_adapter::FrontAcceptor),
+}
+
+/// The settings of medmij-tls's adapter from the demo's limits.
+pub(crate) fn adapter_settings(l: &super::Limits) -> medmij_tls::tokio_adapter::AdapterSettings {
+    medmij_tls::tokio_adapter::AdapterSettings {
+        handshake_timeout: l.handshake_timeout,
+        ocsp_deadline: l.ocsp_first_contact_deadline,
+        max_handshakes_per_source: l.max_handshakes_per_source.max(1),
+        max_handshakes: l.max_connections.max(1),
+    }
 }
 
 /// The next connection on `listener`. Accept errors (e.g. out of file
@@ -166,22 +186,28 @@ pub(crate) async fn accept_from(listener: &TcpListener) -> (tokio::net::TcpStrea
     }
 }
 
-/// Serves `router` on `listener` with TLS (`config`), on the current tokio runtime.
-/// A failed handshake ends that connection only and is reported to `on_failure`
-/// (with the refusal medmij-tls reported inside the handshake, if any). At most
-/// `limits.max_connections` connections are served at once, at most
-/// `limits.per_source` from one address (MedMij OAUTH-14); a connection beyond
-/// the latter is closed at once and reported too. Returns the handle that stops
-/// accepting.
+/// Serves `router` on `listener` through `acceptor`, on the current tokio
+/// runtime, with keep-alive. A failed handshake ends that connection only and
+/// is reported to `on_failure` (with the refusal medmij-tls reported inside the
+/// handshake, if any). At most `limits.max_connections` connections are served
+/// at once, at most `limits.per_source` from one address (MedMij OAUTH-14); a
+/// connection beyond the latter, or beyond the adapter's handshake places, is
+/// closed at once and reported too. `established` counts the connections that
+/// passed their handshake and checks.
+///
+/// On the back channel every request is preceded by the re-check of the peer
+/// against the Whitelist and the OCSP status in force (MedMij TLS-4, TLS-3): a
+/// refused peer gets HTTP 403 with `Connection: close` (the connection ends
+/// after it), and the refusal is reported to `on_failure` as well. Returns the
+/// handle that stops accepting.
 pub(crate) fn serve(
     listener: TcpListener,
-    config: Arc<rustls::ServerConfig>,
+    acceptor: Acceptor,
     router: Router,
-    keep_alive: KeepAlive,
     limits: ConnLimits,
     on_failure: Option<HandshakeHook>,
+    established: Arc<std::sync::atomic::AtomicU64>,
 ) -> AbortHandle {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let per_source = Arc::new(PerSource::default());
     tokio::spawn(async move {
@@ -190,76 +216,143 @@ pub(crate) fn serve(
                 return;
             };
             let (sock, addr) = accept_from(&listener).await;
-            let Some(source_slot) = per_source.take(addr.ip(), limits.per_source) else {
-                drop(sock);
+            let refuse = |error: String| {
                 if let Some(hook) = &on_failure {
                     hook(HandshakeFailure {
                         addr,
                         refusal: None,
-                        error: format!(
-                            "connection closed: {} connections from this address already open",
-                            limits.per_source
-                        ),
+                        error,
                     });
                 }
+            };
+            let Some(source_slot) = per_source.take(addr.ip(), limits.per_source) else {
+                drop(sock);
+                refuse(format!(
+                    "connection closed: {} connections from this address already open",
+                    limits.per_source
+                ));
+                continue;
+            };
+            let permit = match &acceptor {
+                Acceptor::Back(a) => a.admit(addr),
+                Acceptor::Front(a) => a.admit(addr),
+            };
+            let Some(permit) = permit else {
+                drop(sock);
+                refuse(
+                    "connection closed: too many connections from this address (or in all) \
+                     in their TLS handshake"
+                        .into(),
+                );
                 continue;
             };
             let acceptor = acceptor.clone();
             let router = router.clone();
             let on_failure = on_failure.clone();
+            let established = established.clone();
             tokio::spawn(async move {
                 let _slot = (slot, source_slot);
                 let _ = sock.set_nodelay(true);
                 let refusal = Arc::new(Mutex::new(None));
-                let handshake = HANDSHAKE_REFUSAL.scope(refusal.clone(), acceptor.accept(sock));
-                let error = match tokio::time::timeout(limits.handshake_timeout, handshake).await {
-                    Ok(Ok(tls)) => Ok(tls),
-                    Ok(Err(e)) => Err(format!("TLS handshake failed: {e}")),
-                    Err(_) => Err(format!(
-                        "no TLS handshake within {} s",
-                        limits.handshake_timeout.as_secs()
-                    )),
-                };
-                let tls = match error {
-                    Ok(tls) => tls,
-                    Err(error) => {
+                let accepted = HANDSHAKE_REFUSAL
+                    .scope(refusal.clone(), async {
+                        match &acceptor {
+                            Acceptor::Back(a) => a
+                                .accept(sock, permit)
+                                .await
+                                .map(|(tls, peer)| (tls, Some(Arc::new(peer)))),
+                            Acceptor::Front(a) => a.accept(sock, permit).await.map(|t| (t, None)),
+                        }
+                    })
+                    .await;
+                let (tls, identity) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
                         if let Some(hook) = &on_failure {
                             let refusal = refusal.lock().unwrap_or_else(|e| e.into_inner()).take();
                             hook(HandshakeFailure {
                                 addr,
                                 refusal,
-                                error,
+                                error: e.to_string(),
                             });
                         }
                         return;
                     }
                 };
-                let names: Vec<String> = tls
-                    .get_ref()
-                    .1
-                    .peer_certificates()
-                    .and_then(|c| c.first())
-                    .and_then(|c| medmij_tls::certs::dns_names(c).ok())
+                established.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let names: Vec<String> = identity
+                    .as_ref()
+                    .map(|p| p.dns_names().to_vec())
                     .unwrap_or_default();
                 let peer = PeerNames(names.into());
+                let back = match &acceptor {
+                    Acceptor::Back(a) => Some(a.clone()),
+                    Acceptor::Front(_) => None,
+                };
                 let service = hyper::service::service_fn(
                     move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        let refused = match (&back, &identity) {
+                            (Some(a), Some(id)) => recheck(a, id, addr, on_failure.as_ref()),
+                            _ => None,
+                        };
                         req.extensions_mut().insert(peer.clone());
                         req.extensions_mut().insert(PeerAddr(addr));
+                        if let Some(id) = &identity {
+                            req.extensions_mut().insert(id.clone());
+                        }
                         let router = router.clone();
-                        async move { router.oneshot(req).await }
+                        async move {
+                            match refused {
+                                Some(r) => Ok(r),
+                                None => router.oneshot(req).await,
+                            }
+                        }
                     },
                 );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(limits.handshake_timeout)
-                    .keep_alive(keep_alive == KeepAlive::Yes)
+                    .keep_alive(true)
                     .serve_connection(TokioIo::new(tls), service)
                     .await;
             });
         }
     })
     .abort_handle()
+}
+
+/// MedMij TLS-4 (and TLS-3) before a request on a kept-open back-channel
+/// connection: the peer against the Whitelist and the OCSP status in force now.
+/// `None` when it passes; else the refusal answer (HTTP 403, `Connection:
+/// close`), after reporting the refusal to `on_failure` with the source address
+/// (MedMij LOG-1).
+fn recheck(
+    acceptor: &medmij_tls::tokio_adapter::MedmijAcceptor,
+    peer: &medmij_tls::PeerIdentity,
+    addr: SocketAddr,
+    on_failure: Option<&HandshakeHook>,
+) -> Option<axum::response::Response> {
+    let slot = Arc::new(Mutex::new(None));
+    let result = HANDSHAKE_REFUSAL.sync_scope(slot.clone(), || {
+        acceptor.recheck(peer, std::time::SystemTime::now())
+    });
+    let refusal = result.err()?;
+    if let Some(hook) = on_failure {
+        hook(HandshakeFailure {
+            addr,
+            refusal: slot.lock().unwrap_or_else(|e| e.into_inner()).take(),
+            error: format!("refused at the re-check before a request: {refusal}"),
+        });
+    }
+    Some(with_header(
+        typed(
+            403,
+            "text/plain; charset=utf-8",
+            format!("refused (MedMij TLS-4): {refusal}"),
+        ),
+        "Connection",
+        "close",
+    ))
 }
 
 /// Where a client finds each host: these names go to 127.0.0.1 at the given port,
@@ -273,9 +366,17 @@ pub(crate) type HostMap = Vec<(&'static str, u16)>;
 pub(crate) fn client(
     tls: rustls::ClientConfig,
     hosts: &HostMap,
-    keep_alive: KeepAlive,
     cookies: Option<Arc<reqwest::cookie::Jar>>,
 ) -> Result<reqwest::Client, DemoError> {
+    let mut b = client_builder(tls, hosts);
+    if let Some(jar) = cookies {
+        b = b.cookie_provider(jar);
+    }
+    Ok(b.build()?)
+}
+
+/// The builder behind [`client`] and [`BackClient`].
+fn client_builder(tls: rustls::ClientConfig, hosts: &HostMap) -> reqwest::ClientBuilder {
     let mut b = reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::none())
@@ -286,13 +387,96 @@ pub(crate) fn client(
     for (host, port) in hosts {
         b = b.resolve(host, SocketAddr::from(([127, 0, 0, 1], *port)));
     }
-    if keep_alive == KeepAlive::No {
-        b = b.pool_max_idle_per_host(0);
+    b
+}
+
+/// Most servers a [`BackClient`] remembers the identity of (the ZA GWs the ZAL
+/// names; a bound for memory, OAUTH-14). Beyond it the table starts afresh:
+/// a server not remembered is checked at its next handshake as ever.
+const MAX_KNOWN_SERVERS: usize = 1024;
+
+/// A gateway's back-channel client: reqwest, pooling its mutual-TLS connections
+/// (keep-alive), with the client side of the re-check (MedMij TLS-4, TLS-3):
+/// before every request to a server whose certificate it has seen (on a
+/// connection the pool may still hold), that server is checked against the
+/// Whitelist and the OCSP status in force; a refused server gets no request.
+/// A first request opens a connection and is checked in its handshake.
+pub(crate) struct BackClient {
+    client: reqwest::Client,
+    checks: medmij_tls::PeerChecks,
+    known: Mutex<HashMap<String, medmij_tls::PeerIdentity>>,
+}
+
+impl BackClient {
+    /// `tls` from medmij-tls's `BackChannel::client_config`, `checks` from the
+    /// same `BackChannel` (its Whitelist, OCSP cache and refusal log).
+    pub(crate) fn new(
+        tls: rustls::ClientConfig,
+        hosts: &HostMap,
+        checks: medmij_tls::PeerChecks,
+    ) -> Result<Self, DemoError> {
+        Ok(BackClient {
+            client: client_builder(tls, hosts).tls_info(true).build()?,
+            checks,
+            known: Mutex::new(HashMap::new()),
+        })
     }
-    if let Some(jar) = cookies {
-        b = b.cookie_provider(jar);
+
+    pub(crate) fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.client.get(url)
     }
-    Ok(b.build()?)
+
+    pub(crate) fn post(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
+        self.client.post(url)
+    }
+
+    /// Re-checks the server (if seen before), sends `req` and reads the whole
+    /// answer; remembers the server's certificate from the answer's connection.
+    pub(crate) async fn fetch(&self, req: reqwest::RequestBuilder) -> Result<Fetched, DemoError> {
+        let req = req.build()?;
+        let host = req
+            .url()
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&host)
+            .cloned();
+        if let Some(peer) = known {
+            // Refusals are reported to the refusal log by `recheck` (traced).
+            self.checks
+                .recheck(&peer, std::time::SystemTime::now())
+                .map_err(|ev| {
+                    format!(
+                        "{host} refused before the request (re-check on a kept-open connection): {}",
+                        ev.refusal
+                    )
+                })?;
+        }
+        let resp = self.client.execute(req).await?;
+        let leaf = resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+            .map(|der| rustls::pki_types::CertificateDer::from(der.to_vec()));
+        if let Some(leaf) = leaf
+            && let Ok(peer) = medmij_tls::PeerIdentity::from_peer_certificates(
+                medmij_tls::PeerRole::Server,
+                &[leaf],
+                Some(&host),
+            )
+        {
+            let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+            if known.len() >= MAX_KNOWN_SERVERS && !known.contains_key(&host) {
+                known.clear();
+            }
+            known.insert(host, peer);
+        }
+        read_whole(resp).await.map_err(Into::into)
+    }
 }
 
 /// An HTTP response, read whole.
@@ -314,7 +498,11 @@ impl Fetched {
 
 /// Sends `req` and reads the whole answer.
 pub(crate) async fn fetch(req: reqwest::RequestBuilder) -> Result<Fetched, reqwest::Error> {
-    let resp = req.send().await?;
+    read_whole(req.send().await?).await
+}
+
+/// Reads a response whole.
+async fn read_whole(resp: reqwest::Response) -> Result<Fetched, reqwest::Error> {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.bytes().await?.to_vec();

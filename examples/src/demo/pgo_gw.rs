@@ -156,8 +156,9 @@ type Redeemed = (TokenRequest, AccessGrant, String);
 pub(crate) struct PgoGw {
     client: Client,
     lists: PgoLists,
-    /// The back-channel client: mutual TLS, a fresh handshake per request.
-    back: reqwest::Client,
+    /// The back-channel client: mutual TLS, pooled connections, the server
+    /// re-checked before every request (MedMij TLS-4).
+    back: net::BackClient,
     pending: Mutex<PendingTable>,
     /// See [`super::limits::MAX_PGO_PENDING_PER_SESSION`].
     max_per_session: usize,
@@ -186,7 +187,7 @@ type R = Result<Response, DemoError>;
 impl PgoGw {
     pub(crate) fn new(
         lists: PgoLists,
-        back: reqwest::Client,
+        back: net::BackClient,
         log: AuditLog,
         trace: Arc<Trace>,
         limits: &super::Limits,
@@ -726,7 +727,7 @@ impl PgoGw {
             Ok(r) => r,
             Err(e) => {
                 // E.g. the ZA GW refused the handshake (TLS-3, TLS-4): no session, no token.
-                let e = net::root_cause(&e);
+                let e = net::root_cause(e.as_ref());
                 self.trace.step(
                     "PGO GW",
                     "TLS-3, TLS-4",
@@ -928,23 +929,24 @@ impl PgoGw {
     }
 
     /// The token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2, TLS-3, TLS-4).
-    async fn send_token_request(&self, treq: &TokenRequest) -> Result<Fetched, reqwest::Error> {
+    async fn send_token_request(&self, treq: &TokenRequest) -> Result<Fetched, DemoError> {
         let mut req = self.back.post(&treq.url).body(treq.body.clone());
         for (k, v) in treq.headers() {
             req = req.header(*k, *v);
         }
-        net::fetch(req).await
+        self.back.fetch(req).await
     }
 
     /// A FHIR read with the token in the Authorization header (MedMij OAUTH-2).
     async fn read_resource(&self, grant: &AccessGrant, url: &str) -> Result<Fetched, DemoError> {
-        Ok(net::fetch(
-            self.back
-                .get(url)
-                .header("Authorization", grant.authorization_header())
-                .header("Accept", "application/fhir+json"),
-        )
-        .await?)
+        self.back
+            .fetch(
+                self.back
+                    .get(url)
+                    .header("Authorization", grant.authorization_header())
+                    .header("Accept", "application/fhir+json"),
+            )
+            .await
     }
 
     pub(crate) fn last_access_token(&self) -> Option<String> {
@@ -1057,15 +1059,17 @@ impl PgoGw {
             .list()
             .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL_LEZER)
             .ok_or("no Lezer resource endpoint on the ZAL")?;
-        let resp = net::fetch(
-            self.back
-                .post(format!("{}/Bundle", ep.as_str()))
-                .header("Authorization", grant.authorization_header())
-                .header("Content-Type", "application/fhir+json")
-                .header("X-MedMij-Provenance", provenance)
-                .body(content),
-        )
-        .await?;
+        let resp = self
+            .back
+            .fetch(
+                self.back
+                    .post(format!("{}/Bundle", ep.as_str()))
+                    .header("Authorization", grant.authorization_header())
+                    .header("Content-Type", "application/fhir+json")
+                    .header("X-MedMij-Provenance", provenance)
+                    .body(content),
+            )
+            .await?;
         let placed = resp.status == 200;
         // Why the Lezer refused, if it did (its OperationOutcome).
         let refused_why = (!placed)
