@@ -114,7 +114,20 @@ pub struct ReqwestOcspFetcher {
 impl ReqwestOcspFetcher {
     /// A fetcher using the certificate's AuthorityInfoAccess.
     pub fn new() -> Result<Self, ConfigError> {
+        // OCSP is plain HTTP (RFC 6960 A.1), but a reqwest built with rustls
+        // sets up TLS anyway, and without a configuration of our own it
+        // takes the process-wide crypto provider and panics if none is
+        // installed. Hand it one with this crate's provider: never used for
+        // an `http://` responder, and no panic whatever the host installed.
+        let tls = rustls::ClientConfig::builder_with_provider(crate::profile::provider_arc(
+            crate::profile::Channel::Back,
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ConfigError::BadCertificate(format!("HTTP client: {e}")))?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
         let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .build()
