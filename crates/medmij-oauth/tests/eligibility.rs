@@ -561,6 +561,7 @@ mod router {
             assert!(c.body.contains(">Terug naar uw PGO</a>"), "{}", c.body);
             assert_eq!(c.header("x-frame-options").as_deref(), Some("DENY"));
             assert_eq!(c.header("cache-control").as_deref(), Some("no-store"));
+            assert_eq!(c.header("referrer-policy").as_deref(), Some("no-referrer"));
             let back = href(&c.body);
             assert!(back.starts_with(axum_support::REDIRECT), "{back}");
             assert_eq!(pair(&back, "error").as_deref(), Some("access_denied"));

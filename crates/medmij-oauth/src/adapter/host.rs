@@ -96,7 +96,9 @@ pub enum PersonAuthentication {
 }
 
 /// Whether the Zorgaanbieder has data of this person for the scope (for Delen: whether the
-/// Lezer accepts data for this person), including eligibility (MedMij OAUTH-11, OAUTH-15).
+/// Lezer accepts data for this person), including eligibility (MedMij OAUTH-11, OAUTH-15)
+/// when the authenticator reports no date of birth ([`PersonAuthentication::Basic`]); with
+/// [`PersonAuthentication::Person`] the adapter has already refused a person under 16.
 pub trait DataAvailability: Send + Sync + 'static {
     /// `Ok(false)` ends the flow as MedMij OAUTH-12 case 3; an error as case 5.
     fn available(

@@ -611,11 +611,13 @@ where
         e.case = redirect.case_number();
         self.audit(e).await;
         let html = self.hooks.pages.not_eligible(redirect.location());
-        with_header(
+        // The link leaves for the PGO: no Referer with this callback's URL.
+        let r = with_header(
             page(200, html),
-            http::header::SET_COOKIE,
-            &set_cookie(ZA_COOKIE, None, 0),
-        )
+            http::header::REFERRER_POLICY,
+            "no-referrer",
+        );
+        with_header(r, http::header::SET_COOKIE, &set_cookie(ZA_COOKIE, None, 0))
     }
 
     /// Puts the flow back and shows the consent page (MedMij CONSENT-1).

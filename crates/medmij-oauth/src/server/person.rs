@@ -77,8 +77,9 @@ impl AuthenticatedPerson {
         self.birth_date
     }
 
-    /// Whether the person is 16 or older at `now`, in Dutch civil time (MedMij OAUTH-15; see
-    /// the [module notes](self)). A date out of range is not eligible.
+    /// Whether the person is 16 or older at `now`, in Dutch civil time (MedMij OAUTH-15): the
+    /// [`dutch_date`] of `now` is on or after the [`sixteenth_birthday`], so from 00:00 Dutch
+    /// time on the birthday. A date out of range is not eligible.
     pub fn is_eligible_at(&self, now: SystemTime) -> bool {
         match (dutch_date(now), sixteenth_birthday(self.birth_date)) {
             (Some(today), Some(birthday)) => today >= birthday,
@@ -98,7 +99,8 @@ impl fmt::Debug for AuthenticatedPerson {
 
 /// The Dutch civil date (Europe/Amsterdam) at `now`, by the fixed EU rule: UTC+2 from the last
 /// Sunday of March 01:00 UTC (inclusive) to the last Sunday of October 01:00 UTC (exclusive),
-/// UTC+1 otherwise. `None` outside the `time` crate's range.
+/// UTC+1 otherwise (the EU rule in force since 1996; no time-zone database is used). `None`
+/// outside the `time` crate's range.
 pub fn dutch_date(now: SystemTime) -> Option<Date> {
     let secs = unix_seconds(now)?;
     let year = OffsetDateTime::from_unix_timestamp(secs).ok()?.year();
