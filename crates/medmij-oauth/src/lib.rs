@@ -182,6 +182,14 @@
 //!   token is valid but not for this Gegevensdienst or interaction (no `insufficient_scope`:
 //!   the answer reveals nothing about the token); a request without any credentials gets a
 //!   bare `Bearer` challenge (RFC 6750 3.1). Case 8 answers `503`.
+//! - The minimum assurance level (OAUTH-18) has no figure in the rulebook: each Zorgaanbieder
+//!   sets it ([`ServerConfig::minimum_assurance`]); the default is this crate's choice,
+//!   [`DEFAULT_MINIMUM_ASSURANCE`] = Substantieel, the level commonly asked for medical data.
+//! - Age (OAUTH-15) is counted on the Dutch civil date of `now`, computed without a time-zone
+//!   database by the EU summer-time rule (CEST from the last Sunday of March 01:00 UTC to the
+//!   last Sunday of October 01:00 UTC, else CET; [`dutch_date`]); a person is eligible from
+//!   00:00 Dutch time on the 16th birthday, and one born on 29 February turns 16 on 1 March in
+//!   a common year ([`sixteenth_birthday`]).
 //! - All authorization-request errors are case 1 (`invalid_request`, no redirect), including
 //!   an unsupported `response_type`, as the OAUTH-12 table prescribes.
 //!
