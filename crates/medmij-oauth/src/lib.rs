@@ -130,6 +130,8 @@
 //! | OAUTH-12 exceptions, never an HTTP 500 | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8); the number from `case_number()` on each; the answer from [`HttpResponse`] |
 //! | OAUTH-13 Delen | [`UseCase::Delen`], [`Interaction`] |
 //! | OAUTH-14 RFC 6819, bounded resources | the table below; pending-flow limits per source and per client: [`FlowLimits`], [`Busy`] |
+//! | OAUTH-15 eligibility: 16 and older, in Dutch civil time; else case 3 | [`Session::authenticated_person`], [`AuthenticatedPerson::is_eligible_at`], [`dutch_date`], [`sixteenth_birthday`], [`PersonRefusal::UnderMinimumAge`]; the `adapter`'s `Pages::not_eligible` |
+//! | OAUTH-18 authentication report, minimum assurance level; else case 2 | [`AuthenticatedPerson`], [`AssuranceLevel`], [`ServerConfig::minimum_assurance`] (default [`DEFAULT_MINIMUM_ASSURANCE`]), [`AuthorizationServer::authenticated_person`]; the `adapter`'s `Authenticator::complete_person` |
 //! | CONSENT-3 | [`ConsentEvent`]; the `adapter` routers hand every grant and refusal to the host's `AuditSink` |
 //! | LOG-1 | the `adapter` routers (feature `axum`): one `AuditEvent` per success and per refusal, with the source address |
 //! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`State`], [`Subject`], [`Redirect`]; stores keep [`SecretHash`]es only |
@@ -180,6 +182,14 @@
 //!   token is valid but not for this Gegevensdienst or interaction (no `insufficient_scope`:
 //!   the answer reveals nothing about the token); a request without any credentials gets a
 //!   bare `Bearer` challenge (RFC 6750 3.1). Case 8 answers `503`.
+//! - The minimum assurance level (OAUTH-18) has no figure in the rulebook: each Zorgaanbieder
+//!   sets it ([`ServerConfig::minimum_assurance`]); the default is this crate's choice,
+//!   [`DEFAULT_MINIMUM_ASSURANCE`] = Substantieel, the level commonly asked for medical data.
+//! - Age (OAUTH-15) is counted on the Dutch civil date of `now`, computed without a time-zone
+//!   database by the EU summer-time rule (CEST from the last Sunday of March 01:00 UTC to the
+//!   last Sunday of October 01:00 UTC, else CET; [`dutch_date`]); a person is eligible from
+//!   00:00 Dutch time on the 16th birthday, and one born on 29 February turns 16 on 1 March in
+//!   a common year ([`sixteenth_birthday`]).
 //! - All authorization-request errors are case 1 (`invalid_request`, no redirect), including
 //!   an unsupported `response_type`, as the OAUTH-12 table prescribes.
 //!
@@ -240,6 +250,11 @@ pub use pg::PgStore;
 pub use pg_flow::PgFlowStore;
 pub use response::HttpResponse;
 pub use secret::{AccessToken, Code, FlowId, RandomSource, SecretHash, ThreadRandom};
+/// The authenticated person and eligibility (MedMij OAUTH-18, OAUTH-15).
+pub use server::{
+    AssuranceLevel, AuthenticatedPerson, DEFAULT_MINIMUM_ASSURANCE, MINIMUM_AGE, PersonOutcome,
+    PersonRefusal, dutch_date, sixteenth_birthday,
+};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
     ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, FORM_CONTENT_TYPE,

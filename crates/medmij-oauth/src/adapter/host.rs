@@ -5,8 +5,9 @@
 //! `async fn` (the futures must be `Send`).
 
 use crate::{
-    AccessGrant, Authentication, ClientId, ConsentDecision, ConsentEvent, ResourceAccess, Scope,
-    ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, UseCase, Zorgaanbiedernaam,
+    AccessGrant, AuthenticatedPerson, Authentication, ClientId, ConsentDecision, ConsentEvent,
+    ResourceAccess, Scope, ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, UseCase,
+    Zorgaanbiedernaam,
 };
 use crate::{HttpResponse, PersonMessage};
 use std::future::Future;
@@ -65,10 +66,39 @@ pub trait Authenticator: Send + Sync + 'static {
         flow: &FlowInfo,
         request: &HostRequest,
     ) -> impl Future<Output = Authentication> + Send;
+
+    /// Completes authentication with the full report of MedMij OAUTH-18: the subject, the
+    /// assurance level reached and the date of birth. The adapter calls this method (not
+    /// [`Authenticator::complete`]); with [`PersonAuthentication::Person`] the core ends the
+    /// flow below the Zorgaanbieder's minimum level (case 2) and for a person under 16 (case 3,
+    /// after the [`Pages::not_eligible`](super::Pages::not_eligible) page, OAUTH-15). The
+    /// default hands on [`Authenticator::complete`]'s answer as
+    /// [`PersonAuthentication::Basic`], which carries neither level nor age.
+    fn complete_person(
+        &self,
+        flow: &FlowInfo,
+        request: &HostRequest,
+    ) -> impl Future<Output = PersonAuthentication> + Send {
+        let answer = self.complete(flow, request);
+        async move { PersonAuthentication::Basic(answer.await) }
+    }
+}
+
+/// What [`Authenticator::complete_person`] reports (MedMij OAUTH-18).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonAuthentication {
+    /// The full report: the core checks the minimum assurance level (OAUTH-18) and the age
+    /// (OAUTH-15) before the data-availability check.
+    Person(AuthenticatedPerson),
+    /// The bare answer of [`Authenticator::complete`] (a subject, or failed): the core cannot
+    /// check level or age, so the host's [`DataAvailability`] must (OAUTH-15).
+    Basic(Authentication),
 }
 
 /// Whether the Zorgaanbieder has data of this person for the scope (for Delen: whether the
-/// Lezer accepts data for this person), including eligibility (MedMij OAUTH-11, OAUTH-15).
+/// Lezer accepts data for this person), including eligibility (MedMij OAUTH-11, OAUTH-15)
+/// when the authenticator reports no date of birth ([`PersonAuthentication::Basic`]); with
+/// [`PersonAuthentication::Person`] the adapter has already refused a person under 16.
 pub trait DataAvailability: Send + Sync + 'static {
     /// `Ok(false)` ends the flow as MedMij OAUTH-12 case 3; an error as case 5.
     fn available(

@@ -28,10 +28,10 @@ mod za;
 
 pub use host::{
     AuditEvent, AuditSink, Authenticator, ConsentUi, DataAvailability, Endpoint, FhirBackend,
-    FhirReply, FlowInfo, HostError, HostRequest, PersonError, PgoHost, TokenTransport,
-    TransportError,
+    FhirReply, FlowInfo, HostError, HostRequest, PersonAuthentication, PersonError, PgoHost,
+    TokenTransport, TransportError,
 };
-pub use pages::{DefaultPages, Pages, escape_into, plain};
+pub use pages::{DefaultPages, Pages, escape_into, plain, plain_with_link};
 pub use pgo::{PGO_COOKIE, PgoGateway, PgoHooks, PgoSettings};
 pub use za::{ZA_COOKIE, ZaGateway, ZaHooks, ZaSettings};
 

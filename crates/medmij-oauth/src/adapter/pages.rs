@@ -1,7 +1,7 @@
 //! Plain pages for the person: the host replaces any of them through [`Pages`].
 
 use super::host::PersonError;
-use crate::{Busy, InvalidRequest};
+use crate::{Busy, InvalidRequest, PersonMessage, PersonRefusal};
 
 /// The plain-language pages the routers show the person (MedMij OAUTH-12: every refusal is
 /// told to the person in plain words, never as an HTTP 500). Every method has a plain default
@@ -34,6 +34,15 @@ pub trait Pages: Send + Sync + 'static {
             "Something went wrong on our side. Please try again later.",
             None,
         )
+    }
+
+    /// ZA GW: the person is younger than 16 (MedMij OAUTH-15). The flow has ended as case 3;
+    /// `back` is the case 3 redirect to the PGO (`access_denied`, `No such resources.`), which
+    /// the page offers as the link "Terug naar uw PGO". Sent with HTTP 200 and
+    /// [`CONSENT_PAGE_HEADERS`](crate::CONSENT_PAGE_HEADERS).
+    fn not_eligible(&self, back: &str) -> String {
+        let r = PersonRefusal::UnderMinimumAge;
+        plain_with_link(r.message_nl(), r.message_en(), back, "Terug naar uw PGO")
     }
 
     /// PGO GW: the flow ended without a token (OAUTH-12 cases 2 to 6 and the like).
@@ -79,4 +88,18 @@ pub fn escape_into(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
+}
+
+/// [`plain`] with a link (`href`, HTML-escaped) after the messages.
+pub fn plain_with_link(nl: &str, en: &str, href: &str, label: &str) -> String {
+    let mut out = plain(nl, en, None);
+    let mut link = String::from("<p><a href=\"");
+    escape_into(&mut link, href);
+    link.push_str("\">");
+    escape_into(&mut link, label);
+    link.push_str("</a></p>");
+    if let Some(at) = out.rfind("</body>") {
+        out.insert_str(at, &link);
+    }
+    out
 }

@@ -3,7 +3,7 @@
 
 use super::host::{
     AuditEvent, AuditSink, Authenticator, ConsentUi, DataAvailability, Endpoint, FhirBackend,
-    FlowInfo,
+    FlowInfo, PersonAuthentication,
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
@@ -16,6 +16,7 @@ use crate::{
     SessionStage, ThreadRandom, TokenErrorCode, TokenEvent, TokenResponse, TokenStore,
     run_blocking,
 };
+use crate::{PersonOutcome, PersonRefusal, Subject};
 use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
@@ -495,8 +496,30 @@ where
                 .await;
         }
         let info = Self::info(&t.id, &t.flow.session);
-        let auth = self.hooks.authenticator.complete(&info, &inc.view).await;
-        match t.flow.session.authenticated(auth) {
+        let step = match self
+            .hooks
+            .authenticator
+            .complete_person(&info, &inc.view)
+            .await
+        {
+            PersonAuthentication::Basic(auth) => t.flow.session.authenticated(auth),
+            // MedMij OAUTH-18, OAUTH-15: level and age, before the data check.
+            PersonAuthentication::Person(person) => {
+                let subject = person.subject().clone();
+                let now = self.settings.clock.now();
+                let server = self.server.inner();
+                match server.authenticated_person(&mut t.flow.session, person, now) {
+                    Ok(PersonOutcome::Proceed) => Ok(None),
+                    Ok(PersonOutcome::Ended(redirect, refusal)) => {
+                        return self
+                            .refuse_person(&inc, &t.flow.session, subject, redirect, refusal)
+                            .await;
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match step {
             Ok(None) => {}
             Ok(Some(redirect)) => {
                 let e = self.event(
@@ -561,6 +584,40 @@ where
         }
         self.ask_consent(&inc, &t, "authenticated; consent asked")
             .await
+    }
+
+    /// Ends the flow right after authentication (MedMij OAUTH-18 case 2, OAUTH-15 case 3). A
+    /// person under 16 first sees the [`Pages::not_eligible`] page, whose link "Terug naar uw
+    /// PGO" is the case 3 redirect; the client learns only `No such resources.`.
+    async fn refuse_person(
+        &self,
+        inc: &Incoming,
+        session: &Session,
+        subject: Subject,
+        redirect: Redirect,
+        refusal: PersonRefusal,
+    ) -> Response {
+        let detail = match refusal {
+            PersonRefusal::AssuranceTooLow { reached, minimum } => format!(
+                "assurance level {reached:?} below the Zorgaanbieder's minimum {minimum:?} (OAUTH-18)"
+            ),
+            PersonRefusal::UnderMinimumAge => "person under 16 (OAUTH-15)".to_owned(),
+        };
+        let mut e = self.event(inc, Endpoint::Login, Some(session), false, None, detail);
+        e.subject = Some(subject);
+        if refusal != PersonRefusal::UnderMinimumAge {
+            return self.finish(session, redirect, e).await;
+        }
+        e.case = redirect.case_number();
+        self.audit(e).await;
+        let html = self.hooks.pages.not_eligible(redirect.location());
+        // The link leaves for the PGO: no Referer with this callback's URL.
+        let r = with_header(
+            page(200, html),
+            http::header::REFERRER_POLICY,
+            "no-referrer",
+        );
+        with_header(r, http::header::SET_COOKIE, &set_cookie(ZA_COOKIE, None, 0))
     }
 
     /// Puts the flow back and shows the consent page (MedMij CONSENT-1).

@@ -12,6 +12,8 @@ pub struct ServerConfig {
     /// is answered without parsing or allocating a scope.
     pub(super) single: FastMap<String, (Scope, ScopeGegevensdienstId, UseCase)>,
     pub(super) multiple_pairs: bool,
+    /// Minimum assurance level per Zorgaanbieder (MedMij OAUTH-18; see `person.rs`).
+    pub(super) minimum_assurance: FastMap<Zorgaanbiedernaam, super::person::AssuranceLevel>,
 }
 
 impl ServerConfig {

@@ -3,6 +3,7 @@
 
 mod authorize;
 mod config;
+mod person;
 mod registry;
 mod resource;
 mod session;
@@ -10,6 +11,10 @@ mod token;
 
 pub use authorize::{AuthorizationRequest, InvalidCause, InvalidRequest};
 pub use config::{MAX_REQUEST_LEN, ServerConfig};
+pub use person::{
+    AssuranceLevel, AuthenticatedPerson, DEFAULT_MINIMUM_ASSURANCE, MINIMUM_AGE, PersonOutcome,
+    PersonRefusal, dutch_date, sixteenth_birthday,
+};
 pub use registry::{ClientRegistry, StaticClientRegistry};
 pub use resource::{Interaction, ResourceAccess, ResourceError, ResourceErrorKind, parse_bearer};
 pub use session::{

@@ -239,7 +239,7 @@ impl Session {
         }
     }
 
-    fn error_redirect(&mut self, case: ErrorCase) -> Redirect {
+    pub(super) fn error_redirect(&mut self, case: ErrorCase) -> Redirect {
         self.stage = Stage::Finished;
         let mut pairs = vec![("error", case.error())];
         if let Some(d) = case.description() {
