@@ -209,10 +209,13 @@ mod form;
 mod pg;
 #[cfg(feature = "postgres")]
 mod pg_flow;
+pub mod provisional;
+mod refresh;
 mod response;
 mod secret;
 mod server;
 mod store;
+pub mod tracing;
 mod types;
 
 #[cfg(feature = "tokio")]
@@ -228,21 +231,29 @@ pub use flow::{
 };
 /// The MedMij nouns of medmij-types that this crate's API speaks, re-exported.
 pub use medmij_types::{
-    ClientId, Scope, ScopeError, ScopeForm, ScopeGegevensdienstId, UseCase, Zorgaanbiedernaam,
+    ClientId, ReleaseLine, Scope, ScopeError, ScopeForm, ScopeGegevensdienstId, UseCase,
+    Zorgaanbiedernaam,
 };
+pub use provisional::{DEFAULT_CONSENT_MANAGEMENT_PATH, DEFAULT_REFRESH_LIFETIME, V2Config};
+pub use refresh::{CodeV2, ConsentId, ConsentRecord, LongLastingConsent, Rotation};
+pub use tracing::{CorrelationId, RequestId, TraceError, TraceIds};
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
 #[cfg(feature = "postgres")]
 pub use pg_flow::PgFlowStore;
 pub use response::HttpResponse;
-pub use secret::{AccessToken, Code, FlowId, RandomSource, SecretHash, ThreadRandom};
+pub use secret::{
+    AccessToken, Code, FlowId, RandomSource, RefreshToken, SecretHash, ThreadRandom,
+};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
-    ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, FORM_CONTENT_TYPE,
-    Interaction, InvalidCause, InvalidRequest, IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind,
-    ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig, Session, SessionError,
-    SessionStage, StaticClientRegistry, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse,
-    parse_bearer,
+    ClientRegistry, ConsentDecision, ConsentEvent, ConsentManagement, ConsentOutcome,
+    ConsentPeriod, ErrorCase, FORM_CONTENT_TYPE, Interaction, InvalidCause, InvalidRequest,
+    IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind, Representation, RepresentationKind,
+    RequestV2, ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig, Session,
+    SessionError, SessionStage, StaticClientRegistry, TechnicalFailure, TokenAnswer,
+    TokenErrorCode, TokenEvent, TokenHttpRequest, TokenOutcome, TokenOutcomeV2, TokenResponse,
+    WithdrawalEvent, parse_bearer,
 };
 pub use store::{
     CODE_RETENTION, CodeRecord, LIFETIME, MemoryStore, Redemption, StoreError, TokenRecord,

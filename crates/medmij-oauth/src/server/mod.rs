@@ -3,20 +3,29 @@
 
 mod authorize;
 mod config;
+mod refresh_grant;
 mod registry;
 mod resource;
 mod session;
 mod token;
 
-pub use authorize::{AuthorizationRequest, InvalidCause, InvalidRequest};
+pub use authorize::{
+    AuthorizationRequest, InvalidCause, InvalidRequest, Representation, RepresentationKind,
+    RequestV2,
+};
+pub use refresh_grant::{ConsentManagement, TechnicalFailure, WithdrawalEvent};
 pub use config::{MAX_REQUEST_LEN, ServerConfig};
 pub use registry::{ClientRegistry, StaticClientRegistry};
 pub use resource::{Interaction, ResourceAccess, ResourceError, ResourceErrorKind, parse_bearer};
 pub use session::{
-    Authentication, CONSENT_PAGE_HEADERS, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase,
+    Authentication, CONSENT_PAGE_HEADERS, ConsentDecision, ConsentEvent, ConsentOutcome,
+    ConsentPeriod, ErrorCase,
     IssueError, Redirect, RedirectKind, Session, SessionError, SessionStage,
 };
-pub use token::{FORM_CONTENT_TYPE, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse};
+pub use token::{
+    FORM_CONTENT_TYPE, TokenAnswer, TokenErrorCode, TokenEvent, TokenHttpRequest, TokenOutcome,
+    TokenOutcomeV2, TokenResponse,
+};
 
 use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::store::{StoreError, TokenStore};
@@ -94,6 +103,12 @@ trait Drawn: Sized {
 impl Drawn for Code {
     fn draw_from(random: &impl RandomSource) -> Self {
         Code::random(random)
+    }
+}
+
+impl Drawn for crate::secret::RefreshToken {
+    fn draw_from(random: &impl RandomSource) -> Self {
+        crate::secret::RefreshToken::random(random)
     }
 }
 

@@ -60,6 +60,14 @@ impl ResourceError {
         }
     }
 
+    /// MedMij OAUTH-21: the tracing identifiers of a 2.x request are missing or malformed
+    /// (case 7, answered as a malformed credential).
+    pub(crate) fn invalid_tracing() -> Self {
+        ResourceError {
+            kind: ResourceErrorKind::Malformed,
+        }
+    }
+
     /// Why.
     pub fn kind(&self) -> ResourceErrorKind {
         self.kind
