@@ -234,17 +234,14 @@ pub use medmij_types::{
     ClientId, ReleaseLine, Scope, ScopeError, ScopeForm, ScopeGegevensdienstId, UseCase,
     Zorgaanbiedernaam,
 };
-pub use provisional::{DEFAULT_CONSENT_MANAGEMENT_PATH, DEFAULT_REFRESH_LIFETIME, V2Config};
-pub use refresh::{CodeV2, ConsentId, ConsentRecord, LongLastingConsent, Rotation};
-pub use tracing::{CorrelationId, RequestId, TraceError, TraceIds};
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
 #[cfg(feature = "postgres")]
 pub use pg_flow::PgFlowStore;
+pub use provisional::{DEFAULT_CONSENT_MANAGEMENT_PATH, DEFAULT_REFRESH_LIFETIME, V2Config};
+pub use refresh::{CodeV2, ConsentId, ConsentRecord, LongLastingConsent, Rotation};
 pub use response::HttpResponse;
-pub use secret::{
-    AccessToken, Code, FlowId, RandomSource, RefreshToken, SecretHash, ThreadRandom,
-};
+pub use secret::{AccessToken, Code, FlowId, RandomSource, RefreshToken, SecretHash, ThreadRandom};
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
     ClientRegistry, ConsentDecision, ConsentEvent, ConsentManagement, ConsentOutcome,
@@ -259,4 +256,5 @@ pub use store::{
     CODE_RETENTION, CodeRecord, LIFETIME, MemoryStore, Redemption, StoreError, TokenRecord,
     TokenStore,
 };
+pub use tracing::{CorrelationId, RequestId, TraceError, TraceIds};
 pub use types::{State, Subject, ValueError};

@@ -207,7 +207,11 @@ pub trait TokenStore {
 
     /// 2.x: revokes the chain opened with the code `code`, if any (a replayed code, MedMij
     /// OAUTH-8). True if there was a chain not yet revoked.
-    fn revoke_consent_of_code(&self, code: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+    fn revoke_consent_of_code(
+        &self,
+        code: &SecretHash,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
         let _ = (code, now);
         Ok(false)
     }

@@ -101,7 +101,10 @@ impl TraceIds {
     }
 
     /// Checks both values (each `None` when absent or empty).
-    pub fn parse(request_id: Option<&str>, correlation_id: Option<&str>) -> Result<Self, TraceError> {
+    pub fn parse(
+        request_id: Option<&str>,
+        correlation_id: Option<&str>,
+    ) -> Result<Self, TraceError> {
         let request_id = match request_id.filter(|v| !v.is_empty()) {
             None => return Err(TraceError::Missing(REQUEST_ID)),
             Some(v) => RequestId::parse(v).ok_or(TraceError::Malformed(REQUEST_ID))?,

@@ -9,7 +9,9 @@ use crate::form::{BUF_LEN, Field};
 use crate::secret::RandomSource;
 use crate::store::TokenStore;
 use crate::tracing::{CORRELATION_ID, REQUEST_ID, TraceError, TraceIds};
-use crate::{ClientId, ReleaseLine, Scope, ScopeError, ScopeForm, State, UseCase, Zorgaanbiedernaam};
+use crate::{
+    ClientId, ReleaseLine, Scope, ScopeError, ScopeForm, State, UseCase, Zorgaanbiedernaam,
+};
 use std::sync::Arc;
 
 /// The cause of an invalid authorization request (MedMij OAUTH-12 case 1).
@@ -67,7 +69,9 @@ pub enum InvalidCause {
     BadScopeV2(&'static str),
     /// 2.x: the representation extension lacks a valid `MedMij_geboortedatum=JJJJMMDD`
     /// (MedMij OAUTH-20).
-    #[error("MedMij_geboortedatum must be a date JJJJMMDD with the representation extension (MedMij OAUTH-20)")]
+    #[error(
+        "MedMij_geboortedatum must be a date JJJJMMDD with the representation extension (MedMij OAUTH-20)"
+    )]
     BadBirthDate,
     /// The Gegevensdienst is offered for 2.x only: a 1.x request is not served ("Releases,
     /// side by side").
@@ -338,9 +342,8 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 None => return Err(fail(BadTracing(TraceError::Missing(REQUEST_ID)))),
             };
             let birth_date = birth_date.map(Field::decode);
-            let (scope, use_case, representation) = self
-                .scope_v2(&scope, birth_date.as_deref())
-                .map_err(fail)?;
+            let (scope, use_case, representation) =
+                self.scope_v2(&scope, birth_date.as_deref()).map_err(fail)?;
             return Ok(Session {
                 request: AuthorizationRequest {
                     client_id,
@@ -466,7 +469,9 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             };
             match self.config.use_case(scope.zorgaanbieder(), g) {
                 None => Err(NotOffered),
-                Some(UseCase::Delen) => Ok(((scope, Arc::from(text)), UseCase::Delen, representation)),
+                Some(UseCase::Delen) => {
+                    Ok(((scope, Arc::from(text)), UseCase::Delen, representation))
+                }
                 Some(UseCase::Verzamelen) => Err(BadScopeV2(
                     "a 2.x Verzamelen scope is the Aanbieder's name without @medmij and nothing else",
                 )),
@@ -476,7 +481,11 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 .map_err(|_| BadScopeV2("the Aanbieder's name is not valid"))?;
             let gds = self.config.offered_for(&z, UseCase::Verzamelen);
             let scope = Scope::several(z, gds).ok_or(NotOffered)?;
-            Ok(((scope, Arc::from(text)), UseCase::Verzamelen, representation))
+            Ok((
+                (scope, Arc::from(text)),
+                UseCase::Verzamelen,
+                representation,
+            ))
         }
     }
 }

@@ -13,14 +13,14 @@ pub use authorize::{
     AuthorizationRequest, InvalidCause, InvalidRequest, Representation, RepresentationKind,
     RequestV2,
 };
-pub use refresh_grant::{ConsentManagement, TechnicalFailure, WithdrawalEvent};
 pub use config::{MAX_REQUEST_LEN, ServerConfig};
+pub use refresh_grant::{ConsentManagement, TechnicalFailure, WithdrawalEvent};
 pub use registry::{ClientRegistry, StaticClientRegistry};
 pub use resource::{Interaction, ResourceAccess, ResourceError, ResourceErrorKind, parse_bearer};
 pub use session::{
     Authentication, CONSENT_PAGE_HEADERS, ConsentDecision, ConsentEvent, ConsentOutcome,
-    ConsentPeriod, ErrorCase,
-    IssueError, Redirect, RedirectKind, Session, SessionError, SessionStage,
+    ConsentPeriod, ErrorCase, IssueError, Redirect, RedirectKind, Session, SessionError,
+    SessionStage,
 };
 pub use token::{
     FORM_CONTENT_TYPE, TokenAnswer, TokenErrorCode, TokenEvent, TokenHttpRequest, TokenOutcome,

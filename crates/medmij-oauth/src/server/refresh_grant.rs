@@ -518,7 +518,10 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
     /// [`AuthorizationServer::check_resource`], and the `MedMij-Request-ID` and
     /// `X-Correlation-ID` headers must be valid UUIDs v4, else OAUTH-12 case 7. Returns the
     /// identifiers with the access (to echo `MedMij-Request-ID` and to log, LOG-6).
-    #[allow(clippy::too_many_arguments, reason = "the request's parts, as in check_resource")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the request's parts, as in check_resource"
+    )]
     pub fn check_resource_v2(
         &self,
         authorization: Option<&str>,
@@ -531,8 +534,13 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
     ) -> Result<(super::ResourceAccess, TraceIds), super::ResourceError> {
         let trace = TraceIds::parse(request_id, correlation_id)
             .map_err(|_| super::ResourceError::invalid_tracing())?;
-        let access =
-            self.check_resource(authorization, zorgaanbieder, gegevensdienst, interaction, now)?;
+        let access = self.check_resource(
+            authorization,
+            zorgaanbieder,
+            gegevensdienst,
+            interaction,
+            now,
+        )?;
         Ok((access, trace))
     }
 }

@@ -13,8 +13,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-pub use super::refresh_grant::{TokenAnswer, TokenHttpRequest, TokenOutcomeV2};
 use super::refresh_grant::RefreshParams;
+pub use super::refresh_grant::{TokenAnswer, TokenHttpRequest, TokenOutcomeV2};
 
 /// The OAuth error codes of the token endpoint (RFC 6749 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,7 +296,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         client: &ClientId,
         now: SystemTime,
     ) -> TokenOutcome {
-        let out = self.token_v2(
+        let out = self.token_inner(
             &TokenHttpRequest {
                 content_type,
                 body,
@@ -305,6 +305,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             },
             client,
             now,
+            true,
         );
         TokenOutcome {
             response: match out.response {
@@ -343,6 +344,18 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         client: &ClientId,
         now: SystemTime,
     ) -> TokenOutcomeV2 {
+        self.token_inner(req, client, now, false)
+    }
+
+    /// The token endpoint; `v1_only` for the 1.x entry point, where `refresh_token` is an
+    /// unsupported grant type as in every 1.x release (MedMij OAUTH-1).
+    fn token_inner(
+        &self,
+        req: &TokenHttpRequest<'_>,
+        client: &ClientId,
+        now: SystemTime,
+        v1_only: bool,
+    ) -> TokenOutcomeV2 {
         let traced = req.request_id.is_some() || req.correlation_id.is_some();
         let trace = if traced {
             Some(TraceIds::parse(req.request_id, req.correlation_id))
@@ -351,9 +364,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         };
         let valid_trace = trace.and_then(Result::ok);
         // MedMij OAUTH-21: echo a well-formed MedMij-Request-ID even if the other one is bad.
-        let request_id = req
-            .request_id
-            .and_then(crate::tracing::RequestId::parse);
+        let request_id = req.request_id.and_then(crate::tracing::RequestId::parse);
         let mut release = if traced {
             ReleaseLine::V2
         } else {
@@ -476,7 +487,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 );
             }
             Some("authorization_code") => {}
-            Some("refresh_token") => {
+            Some("refresh_token") if !v1_only => {
                 if valid_trace.is_none() {
                     return refuse(TokenErrorCode::InvalidRequest, NEED_TRACE, ReleaseLine::V2);
                 }
@@ -560,8 +571,13 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 );
             }
         };
+        // The release line of a code grant is the flow's, whatever headers came along.
+        release = if v2.is_some() {
+            ReleaseLine::V2
+        } else {
+            ReleaseLine::V1
+        };
         if v2.is_some() {
-            release = ReleaseLine::V2;
             if valid_trace.is_none() {
                 return refuse(TokenErrorCode::InvalidRequest, NEED_TRACE, release);
             }

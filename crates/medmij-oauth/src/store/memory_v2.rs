@@ -90,7 +90,8 @@ impl MemoryStore {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         let mut m = lock_v2(&self.v2);
-        m.codes.retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
+        m.codes
+            .retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
         m.codes.insert(*code, (v2.clone(), now));
         Ok(())
     }
@@ -309,7 +310,8 @@ impl MemoryStore {
     pub(super) fn mem_sweep_v2(&self, now: SystemTime, lifetime: Duration) -> usize {
         let mut m = lock_v2(&self.v2);
         let before = m.codes.len() + m.chains.len();
-        m.codes.retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
+        m.codes
+            .retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
         let gone: Vec<ConsentId> = m
             .chains
             .iter()
