@@ -463,8 +463,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         };
         if main.contains('~') {
             let scope = Scope::parse(main, ScopeForm::Single).map_err(BadScope)?;
-            let g = &scope.gegevensdiensten()[..];
-            let Some(g) = g.first() else {
+            let Some(g) = scope.gegevensdiensten().first() else {
                 return Err(BadScope(ScopeError::Empty));
             };
             match self.config.use_case(scope.zorgaanbieder(), g) {

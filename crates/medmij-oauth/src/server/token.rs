@@ -577,10 +577,8 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         } else {
             ReleaseLine::V1
         };
-        if v2.is_some() {
-            if valid_trace.is_none() {
-                return refuse(TokenErrorCode::InvalidRequest, NEED_TRACE, release);
-            }
+        if v2.is_some() && valid_trace.is_none() {
+            return refuse(TokenErrorCode::InvalidRequest, NEED_TRACE, release);
         }
         if &record.client_id != client {
             return refuse(
