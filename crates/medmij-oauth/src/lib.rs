@@ -221,8 +221,9 @@ mod types;
 #[cfg(feature = "tokio")]
 pub use blocking::{AsyncAuthorizationServer, TaskFailed, run_blocking};
 pub use client::{
-    AccessGrant, CallbackError, Client, ClientError, CodeReceived, PendingAuthorization,
-    PersonMessage, TokenRequest, TokenResponseError, is_zal_uri,
+    AccessGrant, CallbackError, Client, ClientError, CodeReceived, GrantV2, ManagementLink,
+    MemoryVault, PendingAuthorization, PendingFlow, PendingRefresh, PersonMessage, RefreshError,
+    RefreshTokenVault, TokenRequest, TokenResponseError, TracedTokenRequest, VaultKey, is_zal_uri,
 };
 pub use flow::{
     Admission, Busy, DEFAULT_FLOW_TTL, DEFAULT_FLOWS_PER_CLIENT, DEFAULT_FLOWS_PER_SOURCE,

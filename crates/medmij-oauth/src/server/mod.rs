@@ -9,6 +9,7 @@ mod resource;
 mod session;
 mod token;
 
+pub(crate) use authorize::valid_birth_date;
 pub use authorize::{
     AuthorizationRequest, InvalidCause, InvalidRequest, Representation, RepresentationKind,
     RequestV2,
