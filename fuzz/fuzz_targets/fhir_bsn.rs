@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
             match fhir::check(&value) {
                 Ok(()) => assert!(findings.is_empty()),
                 Err(e) => {
-                    assert_eq!(e.rule(), "OAUTH-16");
+                    assert_eq!(e.rule().to_string(), "OAUTH-16");
                     assert_eq!(e.findings(), &findings[..]);
                 }
             }
