@@ -115,22 +115,54 @@
 //!
 //! | rule | where |
 //! |---|---|
-//! | OAUTH-1 code grant only, no refresh tokens | [`AuthorizationServer::authorize`] (`response_type`), [`AuthorizationServer::token`] (`grant_type`), [`TokenResponse::body`] |
+//! | OAUTH-1 code grant only, no refresh tokens (2.x: the refresh grant of OAUTH-19) | [`AuthorizationServer::authorize`] (`response_type`), [`AuthorizationServer::token`] (`grant_type`; `refresh_token` unsupported on this 1.x entry point), [`AuthorizationServer::token_v2`] (`refresh_token` for 2.x only, every other grant `unsupported_grant_type`), [`TokenResponse::body`]; 1.x flows never get a refresh token ([`TokenAnswer::body`]) |
 //! | OAUTH-2 Bearer in the header | [`parse_bearer`], [`AuthorizationServer::check_resource`] |
 //! | OAUTH-3 confidential client = OCL hostname, mTLS; empty values are omitted | [`ClientId`], [`ClientRegistry`], `client` parameter of [`AuthorizationServer::token`]; empty parameters in [`AuthorizationServer::authorize`] and [`AuthorizationServer::token`]; the token request's `Content-Type` ([`FORM_CONTENT_TYPE`]) |
 //! | OAUTH-4 redirect URI (port 1..65535) | [`AuthorizationServer::authorize`], [`InvalidCause::BadRedirectUri`]; re-checked when a stored [`Session`] or [`PendingAuthorization`] is loaded |
-//! | OAUTH-5 scope `naam~id` | [`Scope`], [`ScopeForm`], [`ServerConfig::allow_multiple_pairs`] |
-//! | OAUTH-6 UUID v4, no collisions | [`Code`], [`AccessToken`], [`RandomSource`], [`TokenStore::insert_code`] |
+//! | OAUTH-5 scope `naam~id` (2.x: OAUTH-20) | [`Scope`], [`ScopeForm`], [`ServerConfig::allow_multiple_pairs`]; 1.x served only where [`ServerConfig::without_v1`] was not set ([`InvalidCause::V1NotServed`]) |
+//! | OAUTH-6 UUID v4, no collisions (2.x: refresh tokens too) | [`Code`], [`AccessToken`], [`RefreshToken`], [`RandomSource`], [`TokenStore::insert_code`]; a new refresh token is checked against kept codes, access and refresh tokens and drawn again on a collision ([`TokenStore::insert_token_with_refresh`], [`TokenStore::rotate_refresh`]) |
 //! | OAUTH-7 900 s | [`LIFETIME`], [`TokenStore`] |
-//! | OAUTH-8 single use, replay revokes | [`TokenStore::redeem_code`], [`Redemption`], [`TokenEvent::Replay`] |
+//! | OAUTH-8 single use, replay revokes (2.x: the refresh-token chain too) | [`TokenStore::redeem_code`], [`Redemption`], [`TokenEvent::Replay`]; [`TokenStore::revoke_consent_of_code`] |
 //! | OAUTH-9 binding | [`AuthorizationServer::token`] |
 //! | OAUTH-10 state | [`State`], echoed in every [`Redirect`] |
 //! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer` |
 //! | OAUTH-12 exceptions, never an HTTP 500 | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8); the number from `case_number()` on each; the answer from [`HttpResponse`] |
 //! | OAUTH-13 Delen | [`UseCase::Delen`], [`Interaction`] |
 //! | OAUTH-14 RFC 6819, bounded resources | the table below; pending-flow limits per source and per client: [`FlowLimits`], [`Busy`] |
-//! | CONSENT-3 | [`ConsentEvent`] |
-//! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`State`], [`Subject`], [`Redirect`]; stores keep [`SecretHash`]es only |
+//! | OAUTH-19 (2.x) long-lasting consent, refresh tokens with rotation | [`ConsentPeriod`], [`Session::consent_with`], [`AuthorizationServer::token_v2`], [`TokenAnswer`], [`RefreshToken`], [`TokenStore::rotate_refresh`], [`Rotation`], [`V2Config::refresh_lifetime`]; client: [`PendingFlow::parse_token_response`], [`RefreshTokenVault`], [`Client::refresh_request`], [`RefreshError::StartNewFlow`] |
+//! | OAUTH-20 (2.x) scope per Aanbieder, OCL at the token endpoint, representation | [`AuthorizationServer::authorize`] ([`RequestV2`], [`Representation`], [`InvalidCause::BadScopeV2`], [`InvalidCause::BadBirthDate`]), [`AuthorizationServer::token_v2`] ([`ClientRegistry::may_use`]; `scope` echoed); client: [`Client::start_release`] |
+//! | OAUTH-21 (2.x) tracing identifiers | [`TraceIds`], [`RequestId`], [`CorrelationId`], [`InvalidCause::BadTracing`], [`TokenHttpRequest`], [`TokenOutcomeV2`] (echo in its [`HttpResponse`]), [`AuthorizationServer::check_resource_v2`]; client: [`PendingFlow::token_request`], [`GrantV2::resource_headers`] |
+//! | OAUTH-22 (2.x) managing and withdrawing long-lasting consent | [`AuthorizationServer::consent_management`], [`ConsentManagement`], [`AuthorizationServer::long_lasting_consents`], [`AuthorizationServer::withdraw_consent`], [`WithdrawalEvent`], [`LongLastingConsent`]; client: [`Client::consent_management_link`] |
+//! | OAUTH-23 (2.x) technical-failure explanation | [`TechnicalFailure`] from [`Session::technical_failure`] and [`InvalidRequest::technical_failure`] (the page is medmij-consent's `v2::render_failure`); provisional descriptions in [`provisional::failure_description`] |
+//! | CONSENT-3 | [`ConsentEvent`]; 2.x withdrawal: [`WithdrawalEvent`] |
+//! | CONSENT-6 (2.x) the indefinite-period choice | [`ConsentPeriod`] (never preselected: [`Session::consent`] is [`ConsentPeriod::ThisFlow`]), [`ConsentEvent::period`] |
+//! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`RefreshToken`], [`State`], [`Subject`], [`Redirect`], [`TokenAnswer`], [`TokenHttpRequest`], [`GrantV2`]; stores keep [`SecretHash`]es only |
+//!
+//! # Releases 1.x and 2.x side by side
+//!
+//! One server serves both release lines, chosen per request ("Releases, side by side" of the
+//! rulebook): tracing identifiers or a Verzamelen scope without `~` make an authorization
+//! request 2.x, and then every 2.x requirement applies; a request with neither is 1.x,
+//! served where [`ServerConfig::without_v1`] has not withdrawn 1.x for the pair. A code
+//! remembers its flow's release ([`CodeV2`]), so the token endpoint applies the 2.x rules
+//! (tracing headers, OCL check, refresh token for a long-lasting consent) to 2.x codes only.
+//! Use [`AuthorizationServer::token_v2`] (with the tracing headers) for both lines; the 1.x
+//! [`AuthorizationServer::token`] keeps its answers and refuses 2.x codes. Stores implement
+//! the 2.x operations as defaulted [`TokenStore`] methods ([`MemoryStore`] and `PgStore` do;
+//! a store without them cannot issue a 2.x code, [`StoreError::Unsupported`]). `PgStore`
+//! migrates existing tables additively (new tables, new nullable or defaulted columns), so
+//! 1.x rows keep working.
+//!
+//! # Provisional values
+//!
+//! The 2.x values the rulebook marks provisional live in [`provisional`] and
+//! [`V2Config`] (per server: [`ServerConfig::v2_config`]):
+//!
+//! | value | default |
+//! |---|---|
+//! | refresh-token validity (OAUTH-19) | [`DEFAULT_REFRESH_LIFETIME`] = 15,811,200 s (183 days) |
+//! | consent-management path (OAUTH-22) | [`DEFAULT_CONSENT_MANAGEMENT_PATH`] = `toestemmingen`, next to the authorization endpoint |
+//! | OAUTH-23 `error_description` texts | `invalid parameter <name>`, `authentication failed`, `availability check failed` ([`provisional::failure_description`]) |
 //!
 //! # RFC 6819 threats (MedMij OAUTH-14) and RFC 6750 5.3
 //!
@@ -164,7 +196,7 @@
 //! | RFC 6750 5.3 safeguard bearer tokens | Crate: redacted `Debug`; hashes at rest; never logged in [`TokenEvent`] / [`ConsentEvent`]. |
 //! | RFC 6750 5.3 validate TLS certificate chains; always use TLS | Embedder: medmij-tls (TLS-1, TLS-2, TLS-3, TLS-4). The crate checks the `https` scheme of every endpoint and redirect URI. |
 //! | RFC 6750 5.3 don't store bearer tokens in cookies | Embedder (PGO GW): keep [`AccessGrant`]s server-side. |
-//! | RFC 6750 5.3 issue short-lived tokens | Crate: 900 s ([`LIFETIME`]), no refresh tokens (OAUTH-1). |
+//! | RFC 6750 5.3 issue short-lived tokens | Crate: 900 s ([`LIFETIME`]); 1.x no refresh tokens (OAUTH-1); 2.x refresh tokens only for a long-lasting consent, rotated at every use, six months (provisional) after the last use (OAUTH-19). |
 //! | RFC 6750 5.3 issue scoped tokens | Crate: every token has exactly one consented [`Scope`], checked per request with the interaction (read for Verzamelen, write for Delen) in [`AuthorizationServer::check_resource`]. |
 //! | RFC 6750 5.3 don't pass bearer tokens in page URLs | Crate: [`AuthorizationServer::check_resource`] takes the `Authorization` header only (OAUTH-2); the client only produces the header ([`AccessGrant::authorization_header`]). |
 //!

@@ -33,6 +33,9 @@ struct Chain {
 #[derive(Default)]
 pub(super) struct V2Mem {
     codes: HashMap<SecretHash, (CodeV2, SystemTime)>,
+    /// Entries left in `codes` by its last sweep: the next sweep comes after as many inserts
+    /// (amortised O(1) per insert, as in the code shards).
+    codes_kept: usize,
     refresh: HashMap<SecretHash, RefreshEntry>,
     chains: HashMap<ConsentId, Chain>,
     by_code: HashMap<SecretHash, ConsentId>,
@@ -90,8 +93,11 @@ impl MemoryStore {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         let mut m = lock_v2(&self.v2);
-        m.codes
-            .retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
+        if m.codes.len() >= 2 * m.codes_kept.max(64) {
+            m.codes
+                .retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
+            m.codes_kept = m.codes.len();
+        }
         m.codes.insert(*code, (v2.clone(), now));
         Ok(())
     }
@@ -312,6 +318,7 @@ impl MemoryStore {
         let before = m.codes.len() + m.chains.len();
         m.codes
             .retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
+        m.codes_kept = m.codes.len();
         let gone: Vec<ConsentId> = m
             .chains
             .iter()
