@@ -26,6 +26,11 @@ mod oauth_19 {
     }
 
     #[test]
+    fn concurrent_presentations_yield_at_most_one_rotation() {
+        checks::concurrent_presentations(&mem());
+    }
+
+    #[test]
     fn refresh_lifetime_is_configuration() {
         let cfg = V2Config {
             refresh_lifetime: Duration::from_secs(100),

@@ -58,6 +58,11 @@ mod oauth_19 {
     }
 
     #[test]
+    fn pg_concurrent_presentations_yield_at_most_one_rotation() {
+        checks::concurrent_presentations(&Pg::new().0);
+    }
+
+    #[test]
     fn pg_sweep_forgets_lapsed_chains_only() {
         let pg = Pg::new();
         let s = &pg.0;

@@ -259,6 +259,47 @@ pub mod checks {
         assert_eq!(error(&later), "invalid_grant");
     }
 
+    /// MedMij OAUTH-19: the same refresh token presented concurrently: at most one
+    /// presentation gets tokens; when more came, the later ones are breaches and revoke the
+    /// chain, so no refresh token of it stays valid.
+    pub fn concurrent_presentations<S: TokenStore + Sync, R: RandomSource + Sync>(s: &Srv<S, R>) {
+        let (t, _a, r) = long_lasting(s, t0());
+        let outs: Vec<TokenOutcomeV2> = std::thread::scope(|sc| {
+            let hs: Vec<_> = (0..6)
+                .map(|_| {
+                    sc.spawn(|| {
+                        post(
+                            s,
+                            &refresh_body(&client(), &r),
+                            Some(&t.next_request()),
+                            &client(),
+                            t0() + SEC,
+                        )
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<_> = outs.iter().filter(|o| o.response.status() == 200).collect();
+        assert!(winners.len() <= 1);
+        assert!(
+            outs.iter()
+                .all(|o| matches!(o.response.status(), 200 | 400))
+        );
+        if let Some(w) = winners.first() {
+            let (_, r2) = tokens(w);
+            let again = post(
+                s,
+                &refresh_body(&client(), &r2.unwrap()),
+                Some(&t),
+                &client(),
+                t0() + SEC * 2,
+            );
+            // Six presentations, one winner: the others were breaches.
+            assert_eq!(error(&again), "invalid_grant");
+        }
+    }
+
     /// MedMij OAUTH-19: the chain lapses exactly `lifetime` after its last rotation.
     pub fn lapse_boundary<S: TokenStore, R: RandomSource>(s: &Srv<S, R>) {
         let life = DEFAULT_REFRESH_LIFETIME;
