@@ -254,7 +254,7 @@ impl PgStore {
                     code_hash = EXCLUDED.code_hash, client_id = EXCLUDED.client_id,
                     scope = EXCLUDED.scope, subject = EXCLUDED.subject,
                     use_case = EXCLUDED.use_case, issued_at = EXCLUDED.issued_at,
-                    chain_id = NULL, via_refresh = false
+                    chain_id = NULL, via_refresh = false, v2 = false
                 WHERE tk.issued_at <= $8
                 RETURNING hash),
              c AS (
@@ -527,5 +527,13 @@ impl TokenStore for PgStore {
 
     fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
         self.pg_sweep_v2(now, lifetime)
+    }
+
+    fn mark_token_v2(&self, access: &SecretHash, _now: SystemTime) -> Result<(), StoreError> {
+        self.pg_mark_v2(access)
+    }
+
+    fn token_is_v2(&self, access: &SecretHash, _now: SystemTime) -> Result<bool, StoreError> {
+        self.pg_is_v2(access)
     }
 }

@@ -242,6 +242,20 @@ pub trait TokenStore {
         Ok(false)
     }
 
+    /// 2.x: marks an access token as issued in a 2.x flow, so that a resource request
+    /// without tracing identifiers is refused for it (MedMij OAUTH-21). Tokens of a
+    /// long-lasting consent are 2.x without this call.
+    fn mark_token_v2(&self, access: &SecretHash, now: SystemTime) -> Result<(), StoreError> {
+        let _ = (access, now);
+        Ok(())
+    }
+
+    /// 2.x: true if the access token belongs to a 2.x flow (MedMij OAUTH-21).
+    fn token_is_v2(&self, access: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+        let _ = (access, now);
+        Ok(false)
+    }
+
     /// 2.x: forgets 2.x code data past [`CODE_RETENTION`] and chains lapsed for `lifetime`;
     /// returns how many entries went.
     fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
@@ -291,6 +305,12 @@ macro_rules! forward_store {
             }
             fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
                 (**self).sweep_v2(now, lifetime)
+            }
+            fn mark_token_v2(&self, access: &SecretHash, now: SystemTime) -> Result<(), StoreError> {
+                (**self).mark_token_v2(access, now)
+            }
+            fn token_is_v2(&self, access: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+                (**self).token_is_v2(access, now)
             }
         }
     };
@@ -649,5 +669,14 @@ impl TokenStore for MemoryStore {
 
     fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
         Ok(self.mem_sweep_v2(now, lifetime))
+    }
+
+    fn mark_token_v2(&self, access: &SecretHash, now: SystemTime) -> Result<(), StoreError> {
+        self.mem_mark_v2(access, now);
+        Ok(())
+    }
+
+    fn token_is_v2(&self, access: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+        Ok(self.mem_is_v2(access, now))
     }
 }

@@ -531,33 +531,68 @@ mod oauth_21 {
     }
 
     #[test]
+    fn v2_tokens_need_the_ids_at_the_resource_endpoint() {
+        checks::v2_tokens_need_ids(&mem());
+    }
+
+    #[test]
     fn resource_request_needs_the_ids() {
         let s = mem();
-        let (t, a, _) = long_lasting(&s, t0());
-        let h = format!("Bearer {a}");
-        let n = t.next_request();
-        let ok = s.check_resource_v2(
-            Some(&h),
-            Some(&n.request_id.to_string()),
-            Some(&n.correlation_id.to_string()),
-            &za(),
-            &gd("1"),
-            Interaction::Read,
-            t0(),
-        );
-        assert_eq!(ok.unwrap().1, n);
-        let e = s
-            .check_resource_v2(
-                Some(&h),
-                None,
-                Some(&n.correlation_id.to_string()),
-                &za(),
-                &gd("1"),
-                Interaction::Read,
+        let h = |a: &str| format!("Bearer {a}");
+        let check = |a: &str, r: Option<&str>, c: Option<&str>| {
+            s.check_resource_v2(Some(&h(a)), r, c, &za(), &gd("1"), Interaction::Read, t0())
+        };
+        for period in [ConsentPeriod::Indefinite, ConsentPeriod::ThisFlow] {
+            let t = ids();
+            let code = code_via(&s, &query_v2(&client(), "umcharderwijk", &t), period, t0());
+            let (a, _) = tokens(&post(
+                &s,
+                &code_body(&client(), &code),
+                Some(&t),
+                &client(),
                 t0(),
-            )
-            .unwrap_err();
-        assert_eq!(e.case_number(), 7);
+            ));
+            let n = t.next_request();
+            let (rid, cid) = (n.request_id.to_string(), n.correlation_id.to_string());
+            assert_eq!(check(&a, Some(&rid), Some(&cid)).unwrap().1, Some(n));
+            // A 2.x token: missing, partial or malformed identifiers are case 7.
+            for (r, c) in [
+                (None, None),
+                (None, Some(cid.as_str())),
+                (Some("x"), Some(cid.as_str())),
+            ] {
+                assert_eq!(
+                    check(&a, r, c).unwrap_err().case_number(),
+                    7,
+                    "{period:?} {r:?} {c:?}"
+                );
+            }
+            // The 1.x entry point cannot see them: case 7.
+            assert_eq!(
+                s.check_resource(Some(&h(&a)), &za(), &gd("1"), Interaction::Read, t0())
+                    .unwrap_err()
+                    .case_number(),
+                7
+            );
+        }
+        // A 1.x token needs none; sent malformed, the request is 2.x and refused.
+        let q = format!(
+            "response_type=code&client_id=pgo.example.nl&redirect_uri={REDIRECT}&scope=umcharderwijk%7E1&state=x"
+        );
+        let code = code_via(&s, &q, ConsentPeriod::ThisFlow, t0());
+        let (a, _) = tokens(&post(
+            &s,
+            &code_body(&client(), &code),
+            None,
+            &client(),
+            t0(),
+        ));
+        assert_eq!(check(&a, None, None).unwrap().1, None);
+        assert!(
+            s.check_resource(Some(&h(&a)), &za(), &gd("1"), Interaction::Read, t0())
+                .is_ok()
+        );
+        assert!(check(&a, Some("x"), None).is_err());
     }
 }
 

@@ -140,6 +140,15 @@ mod oauth_8 {
     }
 }
 
+mod oauth_21 {
+    use super::*;
+
+    #[test]
+    fn pg_v2_tokens_need_the_ids_at_the_resource_endpoint() {
+        checks::v2_tokens_need_ids(&Pg::new().0);
+    }
+}
+
 mod oauth_22 {
     use super::*;
 

@@ -22,6 +22,7 @@ pub(super) fn migration(p: &str) -> String {
     format!(
         "ALTER TABLE {p}_tokens ADD COLUMN IF NOT EXISTS chain_id bytea;
          ALTER TABLE {p}_tokens ADD COLUMN IF NOT EXISTS via_refresh boolean NOT NULL DEFAULT false;
+         ALTER TABLE {p}_tokens ADD COLUMN IF NOT EXISTS v2 boolean NOT NULL DEFAULT false;
          CREATE TABLE IF NOT EXISTS {p}_code_v2 (
             hash bytea PRIMARY KEY,
             wire_scope text NOT NULL,
@@ -355,6 +356,34 @@ impl PgStore {
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
         Ok(Rotation::Rotated(record))
+    }
+
+    pub(super) fn pg_mark_v2(&self, access: &SecretHash) -> Result<(), StoreError> {
+        let p = &self.prefix;
+        self.conn()
+            .client
+            .execute(
+                &format!("UPDATE {p}_tokens SET v2 = true WHERE hash = $1"),
+                &[&b(access)],
+            )
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    pub(super) fn pg_is_v2(&self, access: &SecretHash) -> Result<bool, StoreError> {
+        let p = &self.prefix;
+        let rows = self
+            .conn()
+            .client
+            .query(
+                &format!("SELECT v2 OR chain_id IS NOT NULL FROM {p}_tokens WHERE hash = $1"),
+                &[&b(access)],
+            )
+            .map_err(backend)?;
+        match rows.first() {
+            Some(r) => r.try_get(0).map_err(backend),
+            None => Ok(false),
+        }
     }
 
     pub(super) fn pg_revoke_of_code(

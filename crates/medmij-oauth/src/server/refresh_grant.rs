@@ -514,10 +514,12 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         })
     }
 
-    /// The resource check of a 2.x request (MedMij OAUTH-21): as
-    /// [`AuthorizationServer::check_resource`], and the `MedMij-Request-ID` and
-    /// `X-Correlation-ID` headers must be valid UUIDs v4, else OAUTH-12 case 7. Returns the
-    /// identifiers with the access (to echo `MedMij-Request-ID` and to log, LOG-6).
+    /// The resource check of both release lines (MedMij OAUTH-21): as
+    /// [`AuthorizationServer::check_resource`], with the request's `MedMij-Request-ID` and
+    /// `X-Correlation-ID` headers (`None` when absent). A request carrying either is 2.x
+    /// and needs both as UUIDs v4; a token of a 2.x flow needs them always; else OAUTH-12
+    /// case 7. Returns the identifiers with the access (to echo `MedMij-Request-ID` and to
+    /// log, LOG-6).
     #[allow(
         clippy::too_many_arguments,
         reason = "the request's parts, as in check_resource"
@@ -531,15 +533,22 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         gegevensdienst: &ScopeGegevensdienstId,
         interaction: super::Interaction,
         now: SystemTime,
-    ) -> Result<(super::ResourceAccess, TraceIds), super::ResourceError> {
-        let trace = TraceIds::parse(request_id, correlation_id)
-            .map_err(|_| super::ResourceError::invalid_tracing())?;
-        let access = self.check_resource(
+    ) -> Result<(super::ResourceAccess, Option<TraceIds>), super::ResourceError> {
+        let trace = if request_id.is_some() || correlation_id.is_some() {
+            Some(
+                TraceIds::parse(request_id, correlation_id)
+                    .map_err(|_| super::ResourceError::invalid_tracing())?,
+            )
+        } else {
+            None
+        };
+        let access = self.check_resource_traced(
             authorization,
             zorgaanbieder,
             gegevensdienst,
             interaction,
             now,
+            trace.is_some(),
         )?;
         Ok((access, trace))
     }

@@ -637,7 +637,13 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 self.store
                     .insert_token(&t.hash(), &token_record, &code_hash, now)
             })
-            .map(|a| (a, None, None))
+            .and_then(|a| {
+                // MedMij OAUTH-21: its resource requests must carry the identifiers.
+                if v2.is_some() {
+                    self.store.mark_token_v2(&a.hash(), now)?;
+                }
+                Ok((a, None, None))
+            })
         };
         match issued {
             Ok((access_token, refresh_token, consent)) => out(

@@ -36,6 +36,9 @@ pub(super) struct V2Mem {
     /// Entries left in `codes` by its last sweep: the next sweep comes after as many inserts
     /// (amortised O(1) per insert, as in the code shards).
     codes_kept: usize,
+    /// Access tokens of 2.x flows, with their issue time (MedMij OAUTH-21).
+    v2_tokens: HashMap<SecretHash, SystemTime>,
+    v2_tokens_kept: usize,
     refresh: HashMap<SecretHash, RefreshEntry>,
     chains: HashMap<ConsentId, Chain>,
     by_code: HashMap<SecretHash, ConsentId>,
@@ -84,6 +87,25 @@ impl MemoryStore {
                 .map
                 .get(hash)
                 .is_some_and(|e| token_kept(e, now))
+    }
+
+    fn note_v2(m: &mut V2Mem, access: &SecretHash, now: SystemTime) {
+        if m.v2_tokens.len() >= 2 * m.v2_tokens_kept.max(64) {
+            m.v2_tokens.retain(|_, at| now < later(*at, LIFETIME));
+            m.v2_tokens_kept = m.v2_tokens.len();
+        }
+        m.v2_tokens.insert(*access, now);
+    }
+
+    pub(super) fn mem_mark_v2(&self, access: &SecretHash, now: SystemTime) {
+        Self::note_v2(&mut lock_v2(&self.v2), access, now);
+    }
+
+    pub(super) fn mem_is_v2(&self, access: &SecretHash, now: SystemTime) -> bool {
+        lock_v2(&self.v2)
+            .v2_tokens
+            .get(access)
+            .is_some_and(|at| now < later(*at, LIFETIME))
     }
 
     pub(super) fn mem_insert_code_v2(
@@ -167,6 +189,7 @@ impl MemoryStore {
             },
         );
         m.by_code.insert(*code, consent.id);
+        Self::note_v2(&mut m, access, now);
         m.chains.insert(
             consent.id,
             Chain {
@@ -245,6 +268,7 @@ impl MemoryStore {
         if let Some(e) = m.refresh.get_mut(presented) {
             e.retired = true;
         }
+        Self::note_v2(&mut m, new_access, now);
         m.refresh.insert(
             *new_refresh,
             RefreshEntry {

@@ -152,8 +152,11 @@ pub fn can_read<S: TokenStore, R: RandomSource>(
     g: &str,
     now: SystemTime,
 ) -> bool {
-    s.check_resource(
+    let t = ids();
+    s.check_resource_v2(
         Some(&format!("Bearer {access}")),
+        Some(&t.request_id.to_string()),
+        Some(&t.correlation_id.to_string()),
         &za(),
         &gd(g),
         Interaction::Read,
@@ -298,6 +301,58 @@ pub mod checks {
             // Six presentations, one winner: the others were breaches.
             assert_eq!(error(&again), "invalid_grant");
         }
+    }
+
+    /// MedMij OAUTH-21: a token of a 2.x flow (long-lasting or not, refreshed or not) is
+    /// refused without tracing identifiers; a 1.x token is not.
+    pub fn v2_tokens_need_ids<S: TokenStore, R: RandomSource>(s: &Srv<S, R>) {
+        let bare = |a: &str| {
+            s.check_resource_v2(
+                Some(&format!("Bearer {a}")),
+                None,
+                None,
+                &za(),
+                &gd("1"),
+                Interaction::Read,
+                t0() + SEC,
+            )
+        };
+        let (t, a, r) = long_lasting(s, t0());
+        assert!(can_read(s, &a, "1", t0()) && bare(&a).is_err());
+        let (a2, _) = tokens(&post(
+            s,
+            &refresh_body(&client(), &r),
+            Some(&t),
+            &client(),
+            t0(),
+        ));
+        assert!(can_read(s, &a2, "1", t0()) && bare(&a2).is_err());
+        let code = code_via(
+            s,
+            &query_v2(&client(), "umcharderwijk", &t),
+            ConsentPeriod::ThisFlow,
+            t0(),
+        );
+        let (a3, _) = tokens(&post(
+            s,
+            &code_body(&client(), &code),
+            Some(&t),
+            &client(),
+            t0(),
+        ));
+        assert!(can_read(s, &a3, "1", t0()) && bare(&a3).is_err());
+        let q = format!(
+            "response_type=code&client_id=pgo.example.nl&redirect_uri={REDIRECT}&scope=umcharderwijk%7E1&state=x"
+        );
+        let code = code_via(s, &q, ConsentPeriod::ThisFlow, t0());
+        let (a4, _) = tokens(&post(
+            s,
+            &code_body(&client(), &code),
+            None,
+            &client(),
+            t0(),
+        ));
+        assert!(bare(&a4).is_ok());
     }
 
     /// MedMij OAUTH-19: the chain lapses exactly `lifetime` after its last rotation.
