@@ -153,6 +153,68 @@
 //! migrates existing tables additively (new tables, new nullable or defaulted columns), so
 //! 1.x rows keep working.
 //!
+//! A 2.x Verzamelen flow with a long-lasting consent, then one collection by refresh:
+//!
+//! ```
+//! use medmij_oauth::*;
+//! use std::time::{Duration, SystemTime};
+//!
+//! let za = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
+//! let config = ServerConfig::new()
+//!     .offer(za.clone(), ScopeGegevensdienstId::new("1").unwrap(), UseCase::Verzamelen)
+//!     .offer(za.clone(), ScopeGegevensdienstId::new("3").unwrap(), UseCase::Verzamelen);
+//! let pgo = ClientId::new("pgo.example.nl").unwrap();
+//! let server = AuthorizationServer::new(
+//!     config, StaticClientRegistry::new().with_client(pgo.clone(), None), MemoryStore::new());
+//! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+//!
+//! // The PGO GW read release 2.x for this Aanbieder in the ZAL.
+//! let client = Client::new(pgo.clone(), "https://pgo.example.nl/cb").unwrap();
+//! let scope = Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap();
+//! let (url, pending) = client
+//!     .start_release(ReleaseLine::V2, "https://za.example.nl/oauth/authorize",
+//!                    "https://za.example.nl/oauth/token", scope, UseCase::Verzamelen, None)
+//!     .unwrap();
+//! // The AS: scope `umcharderwijk` (every offered Gegevensdienst), tracing ids required.
+//! let mut session = server.authorize(url::Url::parse(&url).unwrap().query().unwrap()).unwrap();
+//! assert_eq!(session.request().release(), ReleaseLine::V2);
+//! session.authenticated(Authentication::Established(Subject::new("p-42").unwrap())).unwrap();
+//! session.data_available(true).unwrap();
+//! // The person chose the indefinite period (never preselected, MedMij CONSENT-6).
+//! session.consent_with(ConsentDecision::Granted, ConsentPeriod::Indefinite, now).unwrap();
+//! let redirect = server.issue_code(&mut session, now).unwrap();
+//! let back = url::Url::parse(redirect.location()).unwrap();
+//! let code = pending.handle_redirect(back.query().unwrap(), now).unwrap().code;
+//!
+//! // Token request with the tracing headers; the answer carries a refresh token.
+//! let req = pending.token_request(&code);
+//! let h = |n: &str| req.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+//! let out = server.token_v2(&TokenHttpRequest {
+//!     content_type: Some(FORM_CONTENT_TYPE), body: &req.request.body,
+//!     request_id: h("MedMij-Request-ID"), correlation_id: h("X-Correlation-ID"),
+//! }, &pgo, now);
+//! let grant = pending.parse_token_response(200, &out.response.body(), now).unwrap();
+//! assert_eq!(grant.wire_scope, "umcharderwijk");
+//! let vault = MemoryVault::default();
+//! let key = VaultKey::new("pgo-person-7", za.clone());
+//! vault.put(&key, &grant.refresh_token.unwrap()).unwrap();
+//!
+//! // A day later: collect again by refresh (rotation: a new refresh token each time).
+//! let later = now + Duration::from_secs(86_400);
+//! let rt = vault.take(&key).unwrap().unwrap();
+//! let all = Scope::parse("umcharderwijk~1 umcharderwijk~3", ScopeForm::Multiple).unwrap();
+//! let (req, wait) = client
+//!     .refresh_request("https://za.example.nl/oauth/token", &rt, all, &grant.wire_scope)
+//!     .unwrap();
+//! let h = |n: &str| req.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+//! let out = server.token_v2(&TokenHttpRequest {
+//!     content_type: Some(FORM_CONTENT_TYPE), body: &req.request.body,
+//!     request_id: h("MedMij-Request-ID"), correlation_id: h("X-Correlation-ID"),
+//! }, &pgo, later);
+//! let fresh = wait.parse_response(out.response.status(), &out.response.body(), later).unwrap();
+//! assert_ne!(fresh.refresh_token, Some(rt));
+//! ```
+//!
 //! # Provisional values
 //!
 //! The 2.x values the rulebook marks provisional live in [`provisional`] and
