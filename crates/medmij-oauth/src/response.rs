@@ -192,15 +192,21 @@ impl From<&InvalidRequest> for HttpResponse {
     /// cause. Never a redirect (OAUTH-4). A host that shows the person a page renders its own
     /// from [`InvalidRequest::message_nl`], [`InvalidRequest::message_en`] and
     /// [`InvalidRequest::description`].
+    ///
+    /// A 2.x request's valid `MedMij-Request-ID` is echoed (MedMij OAUTH-21).
     fn from(e: &InvalidRequest) -> Self {
-        HttpResponse::new(
+        let r = HttpResponse::new(
             e.status(),
             vec![
                 ("Content-Type", Cow::Borrowed(JSON)),
                 ("Cache-Control", Cow::Borrowed("no-store")),
             ],
             e.to_json(),
-        )
+        );
+        match e.trace() {
+            Some(t) => r.with_header(crate::tracing::REQUEST_ID, t.request_id.as_text()),
+            None => r,
+        }
     }
 }
 

@@ -644,8 +644,14 @@ mod oauth_23 {
         // An invalid request: identifiers, no way back.
         let q = query_v2(&client(), "umcharderwijk", &t)
             .replace("pgo.example.nl%2Fcb", "evil.example.nl");
-        let f = s.authorize(&q).unwrap_err().technical_failure();
+        let e = s.authorize(&q).unwrap_err();
+        let f = e.technical_failure();
         assert_eq!((f.trace, f.back), (Some(t), None));
+        // The case 1 answer echoes the Trace ID (OAUTH-21).
+        assert_eq!(
+            HttpResponse::from(&e).header("MedMij-Request-ID"),
+            Some(t.request_id.to_string().as_str())
+        );
     }
 }
 
