@@ -10,6 +10,12 @@ use std::fmt;
 use std::time::SystemTime;
 use url::Url;
 
+mod v2;
+pub use v2::{
+    GrantV2, ManagementLink, MemoryVault, PendingFlow, PendingRefresh, RefreshError,
+    RefreshTokenVault, TracedTokenRequest, VaultKey,
+};
+
 /// Why a client-side value or request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -26,6 +32,10 @@ pub enum ClientError {
         /// `authorization_endpoint` or `token_endpoint`.
         field: &'static str,
     },
+    /// The request does not fit the release line: a 2.x Delen scope is one pair; the
+    /// representation extension is 2.x only and needs a date `JJJJMMDD` (MedMij OAUTH-20).
+    #[error("the scope or representation does not fit release {0} (MedMij OAUTH-20)")]
+    Release(crate::ReleaseLine),
 }
 
 /// Checks a ZAL URI (MedMij LISTS-3). Front channel:

@@ -116,14 +116,14 @@
 //!
 //! | rule | where |
 //! |---|---|
-//! | OAUTH-1 code grant only, no refresh tokens | [`AuthorizationServer::authorize`] (`response_type`), [`AuthorizationServer::token`] (`grant_type`), [`TokenResponse::body`] |
+//! | OAUTH-1 code grant only, no refresh tokens (2.x: the refresh grant of OAUTH-19) | [`AuthorizationServer::authorize`] (`response_type`), [`AuthorizationServer::token`] (`grant_type`; `refresh_token` unsupported on this 1.x entry point), [`AuthorizationServer::token_v2`] (`refresh_token` for 2.x only, every other grant `unsupported_grant_type`), [`TokenResponse::body`]; 1.x flows never get a refresh token ([`TokenAnswer::body`]) |
 //! | OAUTH-2 Bearer in the header | [`parse_bearer`], [`AuthorizationServer::check_resource`] |
 //! | OAUTH-3 confidential client = OCL hostname, mTLS; empty values are omitted | [`ClientId`], [`ClientRegistry`], `client` parameter of [`AuthorizationServer::token`]; empty parameters in [`AuthorizationServer::authorize`] and [`AuthorizationServer::token`]; the token request's `Content-Type` ([`FORM_CONTENT_TYPE`]) |
 //! | OAUTH-4 redirect URI (port 1..65535) | [`AuthorizationServer::authorize`], [`InvalidCause::BadRedirectUri`]; re-checked when a stored [`Session`] or [`PendingAuthorization`] is loaded |
-//! | OAUTH-5 scope `naam~id` | [`Scope`], [`ScopeForm`], [`ServerConfig::allow_multiple_pairs`] |
-//! | OAUTH-6 UUID v4, no collisions | [`Code`], [`AccessToken`], [`RandomSource`], [`TokenStore::insert_code`] |
+//! | OAUTH-5 scope `naam~id` (2.x: OAUTH-20) | [`Scope`], [`ScopeForm`], [`ServerConfig::allow_multiple_pairs`]; 1.x served only where [`ServerConfig::without_v1`] was not set ([`InvalidCause::V1NotServed`]) |
+//! | OAUTH-6 UUID v4, no collisions (2.x: refresh tokens too) | [`Code`], [`AccessToken`], [`RefreshToken`], [`RandomSource`], [`TokenStore::insert_code`]; a new refresh token is checked against kept codes, access and refresh tokens and drawn again on a collision ([`TokenStore::insert_token_with_refresh`], [`TokenStore::rotate_refresh`]) |
 //! | OAUTH-7 900 s | [`LIFETIME`], [`TokenStore`] |
-//! | OAUTH-8 single use, replay revokes | [`TokenStore::redeem_code`], [`Redemption`], [`TokenEvent::Replay`] |
+//! | OAUTH-8 single use, replay revokes (2.x: the refresh-token chain too) | [`TokenStore::redeem_code`], [`Redemption`], [`TokenEvent::Replay`]; [`TokenStore::revoke_consent_of_code`] |
 //! | OAUTH-9 binding | [`AuthorizationServer::token`] |
 //! | OAUTH-10 state | [`State`], echoed in every [`Redirect`] |
 //! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`], [`Session::fail`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer`; whole endpoints: the `adapter` routers `ZaGateway` and `PgoGateway` (feature `axum`) |
@@ -132,9 +132,103 @@
 //! | OAUTH-14 RFC 6819, bounded resources | the table below; pending-flow limits per source and per client: [`FlowLimits`], [`Busy`] |
 //! | OAUTH-15 eligibility: 16 and older, in Dutch civil time; else case 3 | [`Session::authenticated_person`], [`AuthenticatedPerson::is_eligible_at`], [`dutch_date`], [`sixteenth_birthday`], [`PersonRefusal::UnderMinimumAge`]; the `adapter`'s `Pages::not_eligible` |
 //! | OAUTH-18 authentication report, minimum assurance level; else case 2 | [`AuthenticatedPerson`], [`AssuranceLevel`], [`ServerConfig::minimum_assurance`] (default [`DEFAULT_MINIMUM_ASSURANCE`]), [`AuthorizationServer::authenticated_person`]; the `adapter`'s `Authenticator::complete_person` |
-//! | CONSENT-3 | [`ConsentEvent`]; the `adapter` routers hand every grant and refusal to the host's `AuditSink` |
+//! | OAUTH-19 (2.x) long-lasting consent, refresh tokens with rotation | [`ConsentPeriod`], [`Session::consent_with`], [`AuthorizationServer::token_v2`], [`TokenAnswer`], [`RefreshToken`], [`TokenStore::rotate_refresh`], [`Rotation`], [`V2Config::refresh_lifetime`]; client: [`PendingFlow::parse_token_response`], [`RefreshTokenVault`], [`Client::refresh_request`], [`RefreshError::StartNewFlow`] |
+//! | OAUTH-20 (2.x) scope per Aanbieder, OCL at the token endpoint, representation | [`AuthorizationServer::authorize`] ([`RequestV2`], [`Representation`], [`InvalidCause::BadScopeV2`], [`InvalidCause::BadBirthDate`]), [`AuthorizationServer::token_v2`] ([`ClientRegistry::may_use`]; `scope` echoed); client: [`Client::start_release`] |
+//! | OAUTH-21 (2.x) tracing identifiers | [`TraceIds`], [`RequestId`], [`CorrelationId`], [`InvalidCause::BadTracing`], [`TokenHttpRequest`], [`TokenOutcomeV2`] (echo in its [`HttpResponse`]), [`AuthorizationServer::check_resource_v2`] (a token of a 2.x flow, [`TokenStore::token_is_v2`], needs them; [`AuthorizationServer::check_resource`] refuses it as case 7); client: [`PendingFlow::token_request`], [`GrantV2::resource_headers`] |
+//! | OAUTH-22 (2.x) managing and withdrawing long-lasting consent | [`AuthorizationServer::consent_management`], [`ConsentManagement`], [`AuthorizationServer::long_lasting_consents`], [`AuthorizationServer::withdraw_consent`], [`WithdrawalEvent`], [`LongLastingConsent`]; client: [`Client::consent_management_link`] |
+//! | OAUTH-23 (2.x) technical-failure explanation | [`TechnicalFailure`] from [`Session::technical_failure`] and [`InvalidRequest::technical_failure`] (the page is medmij-consent's `v2::render_failure`); provisional descriptions in [`provisional::failure_description`] |
+//! | CONSENT-3 | [`ConsentEvent`]; 2.x withdrawal: [`WithdrawalEvent`]; the `adapter` routers hand every grant and refusal to the host's `AuditSink` |
+//! | CONSENT-6 (2.x) the indefinite-period choice | [`ConsentPeriod`] (never preselected: [`Session::consent`] is [`ConsentPeriod::ThisFlow`]), [`ConsentEvent::period`] |
 //! | LOG-1 | the `adapter` routers (feature `axum`): one `AuditEvent` per success and per refusal, with the source address |
-//! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`State`], [`Subject`], [`Redirect`]; stores keep [`SecretHash`]es only |
+//! | LOG-4 | redacted `Debug` of [`Code`], [`AccessToken`], [`RefreshToken`], [`State`], [`Subject`], [`Redirect`], [`TokenAnswer`], [`TokenHttpRequest`], [`GrantV2`]; stores keep [`SecretHash`]es only |
+//!
+//! # Releases 1.x and 2.x side by side
+//!
+//! One server serves both release lines, chosen per request ("Releases, side by side" of the
+//! rulebook): tracing identifiers or a Verzamelen scope without `~` make an authorization
+//! request 2.x, and then every 2.x requirement applies; a request with neither is 1.x,
+//! served where [`ServerConfig::without_v1`] has not withdrawn 1.x for the pair. A code
+//! remembers its flow's release ([`CodeV2`]), so the token endpoint applies the 2.x rules
+//! (tracing headers, OCL check, refresh token for a long-lasting consent) to 2.x codes only.
+//! Use [`AuthorizationServer::token_v2`] (with the tracing headers) for both lines; the 1.x
+//! [`AuthorizationServer::token`] keeps its answers and refuses 2.x codes. Stores implement
+//! the 2.x operations as defaulted [`TokenStore`] methods ([`MemoryStore`] and `PgStore` do;
+//! a store without them cannot issue a 2.x code, [`StoreError::Unsupported`]). `PgStore`
+//! migrates existing tables additively (new tables, new nullable or defaulted columns), so
+//! 1.x rows keep working.
+//!
+//! A 2.x Verzamelen flow with a long-lasting consent, then one collection by refresh:
+//!
+//! ```
+//! use medmij_oauth::*;
+//! use std::time::{Duration, SystemTime};
+//!
+//! let za = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
+//! let config = ServerConfig::new()
+//!     .offer(za.clone(), ScopeGegevensdienstId::new("1").unwrap(), UseCase::Verzamelen)
+//!     .offer(za.clone(), ScopeGegevensdienstId::new("3").unwrap(), UseCase::Verzamelen);
+//! let pgo = ClientId::new("pgo.example.nl").unwrap();
+//! let server = AuthorizationServer::new(
+//!     config, StaticClientRegistry::new().with_client(pgo.clone(), None), MemoryStore::new());
+//! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+//!
+//! // The PGO GW read release 2.x for this Aanbieder in the ZAL.
+//! let client = Client::new(pgo.clone(), "https://pgo.example.nl/cb").unwrap();
+//! let scope = Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap();
+//! let (url, pending) = client
+//!     .start_release(ReleaseLine::V2, "https://za.example.nl/oauth/authorize",
+//!                    "https://za.example.nl/oauth/token", scope, UseCase::Verzamelen, None)
+//!     .unwrap();
+//! // The AS: scope `umcharderwijk` (every offered Gegevensdienst), tracing ids required.
+//! let mut session = server.authorize(url::Url::parse(&url).unwrap().query().unwrap()).unwrap();
+//! assert_eq!(session.request().release(), ReleaseLine::V2);
+//! session.authenticated(Authentication::Established(Subject::new("p-42").unwrap())).unwrap();
+//! session.data_available(true).unwrap();
+//! // The person chose the indefinite period (never preselected, MedMij CONSENT-6).
+//! session.consent_with(ConsentDecision::Granted, ConsentPeriod::Indefinite, now).unwrap();
+//! let redirect = server.issue_code(&mut session, now).unwrap();
+//! let back = url::Url::parse(redirect.location()).unwrap();
+//! let code = pending.handle_redirect(back.query().unwrap(), now).unwrap().code;
+//!
+//! // Token request with the tracing headers; the answer carries a refresh token.
+//! let req = pending.token_request(&code);
+//! let h = |n: &str| req.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+//! let out = server.token_v2(&TokenHttpRequest {
+//!     content_type: Some(FORM_CONTENT_TYPE), body: &req.request.body,
+//!     request_id: h("MedMij-Request-ID"), correlation_id: h("X-Correlation-ID"),
+//! }, &pgo, now);
+//! let grant = pending.parse_token_response(200, &out.response.body(), now).unwrap();
+//! assert_eq!(grant.wire_scope, "umcharderwijk");
+//! let vault = MemoryVault::default();
+//! let key = VaultKey::new("pgo-person-7", za.clone());
+//! vault.put(&key, &grant.refresh_token.unwrap()).unwrap();
+//!
+//! // A day later: collect again by refresh (rotation: a new refresh token each time).
+//! let later = now + Duration::from_secs(86_400);
+//! let rt = vault.take(&key).unwrap().unwrap();
+//! let all = Scope::parse("umcharderwijk~1 umcharderwijk~3", ScopeForm::Multiple).unwrap();
+//! let (req, wait) = client
+//!     .refresh_request("https://za.example.nl/oauth/token", &rt, all, &grant.wire_scope)
+//!     .unwrap();
+//! let h = |n: &str| req.headers.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str());
+//! let out = server.token_v2(&TokenHttpRequest {
+//!     content_type: Some(FORM_CONTENT_TYPE), body: &req.request.body,
+//!     request_id: h("MedMij-Request-ID"), correlation_id: h("X-Correlation-ID"),
+//! }, &pgo, later);
+//! let fresh = wait.parse_response(out.response.status(), &out.response.body(), later).unwrap();
+//! assert_ne!(fresh.refresh_token, Some(rt));
+//! ```
+//!
+//! # Provisional values
+//!
+//! The 2.x values the rulebook marks provisional live in [`provisional`] and
+//! [`V2Config`] (per server: [`ServerConfig::v2_config`]):
+//!
+//! | value | default |
+//! |---|---|
+//! | refresh-token validity (OAUTH-19) | [`DEFAULT_REFRESH_LIFETIME`] = 15,811,200 s (183 days) |
+//! | consent-management path (OAUTH-22) | [`DEFAULT_CONSENT_MANAGEMENT_PATH`] = `toestemmingen`, next to the authorization endpoint |
+//! | OAUTH-23 `error_description` texts | `invalid parameter <name>`, `authentication failed`, `availability check failed` ([`provisional::failure_description`]) |
 //!
 //! # RFC 6819 threats (MedMij OAUTH-14) and RFC 6750 5.3
 //!
@@ -168,7 +262,7 @@
 //! | RFC 6750 5.3 safeguard bearer tokens | Crate: redacted `Debug`; hashes at rest; never logged in [`TokenEvent`] / [`ConsentEvent`]. |
 //! | RFC 6750 5.3 validate TLS certificate chains; always use TLS | Embedder: medmij-tls (TLS-1, TLS-2, TLS-3, TLS-4). The crate checks the `https` scheme of every endpoint and redirect URI. |
 //! | RFC 6750 5.3 don't store bearer tokens in cookies | Embedder (PGO GW): keep [`AccessGrant`]s server-side. |
-//! | RFC 6750 5.3 issue short-lived tokens | Crate: 900 s ([`LIFETIME`]), no refresh tokens (OAUTH-1). |
+//! | RFC 6750 5.3 issue short-lived tokens | Crate: 900 s ([`LIFETIME`]); 1.x no refresh tokens (OAUTH-1); 2.x refresh tokens only for a long-lasting consent, rotated at every use, six months (provisional) after the last use (OAUTH-19). |
 //! | RFC 6750 5.3 issue scoped tokens | Crate: every token has exactly one consented [`Scope`], checked per request with the interaction (read for Verzamelen, write for Delen) in [`AuthorizationServer::check_resource`]. |
 //! | RFC 6750 5.3 don't pass bearer tokens in page URLs | Crate: [`AuthorizationServer::check_resource`] takes the `Authorization` header only (OAUTH-2); the client only produces the header ([`AccessGrant::authorization_header`]). |
 //!
@@ -223,17 +317,21 @@ mod form;
 mod pg;
 #[cfg(feature = "postgres")]
 mod pg_flow;
+pub mod provisional;
+mod refresh;
 mod response;
 mod secret;
 mod server;
 mod store;
+pub mod tracing;
 mod types;
 
 #[cfg(feature = "tokio")]
 pub use blocking::{AsyncAuthorizationServer, TaskFailed, run_blocking};
 pub use client::{
-    AccessGrant, CallbackError, Client, ClientError, CodeReceived, PendingAuthorization,
-    PersonMessage, TokenRequest, TokenResponseError, is_zal_uri,
+    AccessGrant, CallbackError, Client, ClientError, CodeReceived, GrantV2, ManagementLink,
+    MemoryVault, PendingAuthorization, PendingFlow, PendingRefresh, PersonMessage, RefreshError,
+    RefreshTokenVault, TokenRequest, TokenResponseError, TracedTokenRequest, VaultKey, is_zal_uri,
 };
 pub use flow::{
     Admission, Busy, DEFAULT_FLOW_TTL, DEFAULT_FLOWS_PER_CLIENT, DEFAULT_FLOWS_PER_SOURCE,
@@ -242,14 +340,17 @@ pub use flow::{
 };
 /// The MedMij nouns of medmij-types that this crate's API speaks, re-exported.
 pub use medmij_types::{
-    ClientId, Scope, ScopeError, ScopeForm, ScopeGegevensdienstId, UseCase, Zorgaanbiedernaam,
+    ClientId, ReleaseLine, Scope, ScopeError, ScopeForm, ScopeGegevensdienstId, UseCase,
+    Zorgaanbiedernaam,
 };
 #[cfg(feature = "postgres")]
 pub use pg::PgStore;
 #[cfg(feature = "postgres")]
 pub use pg_flow::PgFlowStore;
+pub use provisional::{DEFAULT_CONSENT_MANAGEMENT_PATH, DEFAULT_REFRESH_LIFETIME, V2Config};
+pub use refresh::{CodeV2, ConsentId, ConsentRecord, LongLastingConsent, Rotation};
 pub use response::HttpResponse;
-pub use secret::{AccessToken, Code, FlowId, RandomSource, SecretHash, ThreadRandom};
+pub use secret::{AccessToken, Code, FlowId, RandomSource, RefreshToken, SecretHash, ThreadRandom};
 /// The authenticated person and eligibility (MedMij OAUTH-18, OAUTH-15).
 pub use server::{
     AssuranceLevel, AuthenticatedPerson, DEFAULT_MINIMUM_ASSURANCE, MINIMUM_AGE, PersonOutcome,
@@ -257,14 +358,17 @@ pub use server::{
 };
 pub use server::{
     Authentication, AuthorizationRequest, AuthorizationServer, CONSENT_PAGE_HEADERS,
-    ClientRegistry, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase, FORM_CONTENT_TYPE,
-    Interaction, InvalidCause, InvalidRequest, IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind,
-    ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig, Session, SessionError,
-    SessionStage, StaticClientRegistry, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse,
-    parse_bearer,
+    ClientRegistry, ConsentDecision, ConsentEvent, ConsentManagement, ConsentOutcome,
+    ConsentPeriod, ErrorCase, FORM_CONTENT_TYPE, Interaction, InvalidCause, InvalidRequest,
+    IssueError, MAX_REQUEST_LEN, Redirect, RedirectKind, Representation, RepresentationKind,
+    RequestV2, ResourceAccess, ResourceError, ResourceErrorKind, ServerConfig, Session,
+    SessionError, SessionStage, StaticClientRegistry, TechnicalFailure, TokenAnswer,
+    TokenErrorCode, TokenEvent, TokenHttpRequest, TokenOutcome, TokenOutcomeV2, TokenResponse,
+    WithdrawalEvent, parse_bearer,
 };
 pub use store::{
     CODE_RETENTION, CodeRecord, LIFETIME, MemoryStore, Redemption, StoreError, TokenRecord,
     TokenStore,
 };
+pub use tracing::{CorrelationId, RequestId, TraceError, TraceIds};
 pub use types::{State, Subject, ValueError};

@@ -16,12 +16,15 @@
 //! [`PgStore::connect_no_tls`] on loopback or a Unix socket, or [`PgStore::from_clients`] with
 //! connections you opened with TLS (MedMij TLS-1) for a remote database.
 
+use crate::refresh::{CodeV2, ConsentId, ConsentRecord, LongLastingConsent, Rotation};
 use crate::secret::SecretHash;
 use crate::store::{
     CODE_RETENTION, CodeRecord, LIFETIME, Redemption, StoreError, TokenRecord, TokenStore,
 };
 use crate::{ClientId, Scope, ScopeForm, Subject, UseCase};
 use postgres::{Client, NoTls, Statement};
+
+mod v2;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -181,8 +184,10 @@ impl PgStore {
                     subject text NOT NULL,
                     use_case smallint NOT NULL,
                     issued_at bigint NOT NULL);
-                 CREATE INDEX IF NOT EXISTS {p}_tokens_issued ON {p}_tokens (issued_at);",
-                p = prefix
+                 CREATE INDEX IF NOT EXISTS {p}_tokens_issued ON {p}_tokens (issued_at);
+                 {v2}",
+                p = prefix,
+                v2 = v2::migration(prefix)
             ))
             .map_err(backend)?;
         let conns = clients
@@ -196,12 +201,14 @@ impl PgStore {
         })
     }
 
-    /// Drops the two tables (for tests and decommissioning).
+    /// Drops the tables (for tests and decommissioning).
     pub fn drop_tables(&self) -> Result<(), StoreError> {
         self.conn()
             .client
             .batch_execute(&format!(
-                "DROP TABLE IF EXISTS {p}_codes; DROP TABLE IF EXISTS {p}_tokens;",
+                "DROP TABLE IF EXISTS {p}_codes; DROP TABLE IF EXISTS {p}_tokens;
+                 DROP TABLE IF EXISTS {p}_code_v2; DROP TABLE IF EXISTS {p}_chains;
+                 DROP TABLE IF EXISTS {p}_refresh;",
                 p = self.prefix
             ))
             .map_err(backend)
@@ -246,7 +253,8 @@ impl PgStore {
                 ON CONFLICT (hash) DO UPDATE SET
                     code_hash = EXCLUDED.code_hash, client_id = EXCLUDED.client_id,
                     scope = EXCLUDED.scope, subject = EXCLUDED.subject,
-                    use_case = EXCLUDED.use_case, issued_at = EXCLUDED.issued_at
+                    use_case = EXCLUDED.use_case, issued_at = EXCLUDED.issued_at,
+                    chain_id = NULL, via_refresh = false, v2 = false
                 WHERE tk.issued_at <= $8
                 RETURNING hash),
              c AS (
@@ -256,11 +264,18 @@ impl PgStore {
              SELECT (SELECT count(*) FROM eligible), (SELECT count(*) FROM t),
                     (SELECT count(*) FROM c)"
         ))?;
+        // 1.x: valid while its code row names it in state 1. 2.x: a token of a long-lasting
+        // consent also needs the chain unrevoked; one issued by a refresh has no code row
+        // (MedMij OAUTH-19).
         let lookup_token = prep(format!(
             "SELECT t.client_id, t.scope, t.subject, t.use_case, t.issued_at
-             FROM {p}_tokens t JOIN {p}_codes c
+             FROM {p}_tokens t
+             LEFT JOIN {p}_codes c
                ON c.hash = t.code_hash AND c.token_hash = t.hash AND c.state = 1
-             WHERE t.hash = $1 AND t.issued_at > $2"
+             LEFT JOIN {p}_chains ch ON ch.id = t.chain_id
+             WHERE t.hash = $1 AND t.issued_at > $2
+               AND (c.hash IS NOT NULL OR t.via_refresh)
+               AND (t.chain_id IS NULL OR (ch.id IS NOT NULL AND NOT ch.revoked))"
         ))?;
         let sweep_codes = prep(format!("DELETE FROM {p}_codes WHERE issued_at <= $1"))?;
         let sweep_tokens = prep(format!("DELETE FROM {p}_tokens WHERE issued_at <= $1"))?;
@@ -443,5 +458,82 @@ impl TokenStore for PgStore {
             .execute(&c.sweep_tokens, &[&before(now, LIFETIME)?])
             .map_err(backend)?;
         Ok(usize::try_from(a + b).unwrap_or(usize::MAX))
+    }
+
+    fn insert_code_v2(
+        &self,
+        code: &SecretHash,
+        v2: &CodeV2,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.pg_insert_code_v2(code, v2, now)
+    }
+
+    fn code_v2(&self, code: &SecretHash, now: SystemTime) -> Result<Option<CodeV2>, StoreError> {
+        self.pg_code_v2(code, now)
+    }
+
+    fn insert_token_with_refresh(
+        &self,
+        access: &SecretHash,
+        record: &TokenRecord,
+        code: &SecretHash,
+        refresh: &SecretHash,
+        consent: &ConsentRecord,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.pg_insert_token_with_refresh(access, record, code, refresh, consent, now)
+    }
+
+    fn rotate_refresh(
+        &self,
+        presented: &SecretHash,
+        new_access: &SecretHash,
+        new_refresh: &SecretHash,
+        client: &ClientId,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> Result<Rotation, StoreError> {
+        self.pg_rotate(presented, new_access, new_refresh, client, now, lifetime)
+    }
+
+    fn revoke_consent_of_code(
+        &self,
+        code: &SecretHash,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.pg_revoke_of_code(code, now)
+    }
+
+    fn long_lasting_consents(
+        &self,
+        subject: &Subject,
+        client: &ClientId,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> Result<Vec<LongLastingConsent>, StoreError> {
+        self.pg_consents(subject, client, now, lifetime)
+    }
+
+    fn withdraw_consent(
+        &self,
+        id: &ConsentId,
+        subject: &Subject,
+        client: &ClientId,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.pg_withdraw(id, subject, client, now)
+    }
+
+    fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
+        self.pg_sweep_v2(now, lifetime)
+    }
+
+    fn mark_token_v2(&self, access: &SecretHash, _now: SystemTime) -> Result<(), StoreError> {
+        self.pg_mark_v2(access)
+    }
+
+    fn token_is_v2(&self, access: &SecretHash, _now: SystemTime) -> Result<bool, StoreError> {
+        self.pg_is_v2(access)
     }
 }

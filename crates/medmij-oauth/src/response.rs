@@ -209,6 +209,34 @@ impl From<&TokenResponse> for HttpResponse {
     }
 }
 
+impl HttpResponse {
+    /// Adds a header (the crate's own visible-ASCII values only).
+    pub(crate) fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, Cow::Owned(value)));
+        self
+    }
+}
+
+impl From<&crate::server::TokenOutcomeV2> for HttpResponse {
+    /// The token endpoint's answer (RFC 6749 5.1 with the 2.x `refresh_token`, or 5.2),
+    /// `no-store`, with the request's `MedMij-Request-ID` echoed (MedMij OAUTH-21).
+    fn from(o: &crate::server::TokenOutcomeV2) -> Self {
+        let t = &o.response;
+        let r = HttpResponse::new(
+            t.status(),
+            t.headers()
+                .iter()
+                .map(|(k, v)| (*k, Cow::Borrowed(*v)))
+                .collect(),
+            t.body(),
+        );
+        match o.request_id {
+            Some(id) => r.with_header(crate::tracing::REQUEST_ID, id.as_text()),
+            None => r,
+        }
+    }
+}
+
 impl From<&ResourceError> for HttpResponse {
     /// A FHIR OperationOutcome (MedMij OAUTH-12 cases 7 and 8), `no-store`.
     fn from(e: &ResourceError) -> Self {
@@ -243,15 +271,21 @@ impl From<&InvalidRequest> for HttpResponse {
     /// cause. Never a redirect (OAUTH-4). A host that shows the person a page renders its own
     /// from [`InvalidRequest::message_nl`], [`InvalidRequest::message_en`] and
     /// [`InvalidRequest::description`].
+    ///
+    /// A 2.x request's valid `MedMij-Request-ID` is echoed (MedMij OAUTH-21).
     fn from(e: &InvalidRequest) -> Self {
-        HttpResponse::new(
+        let r = HttpResponse::new(
             e.status(),
             vec![
                 ("Content-Type", Cow::Borrowed(JSON)),
                 ("Cache-Control", Cow::Borrowed("no-store")),
             ],
             e.to_json(),
-        )
+        );
+        match e.trace() {
+            Some(t) => r.with_header(crate::tracing::REQUEST_ID, t.request_id.as_text()),
+            None => r,
+        }
     }
 }
 

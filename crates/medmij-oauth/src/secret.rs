@@ -48,7 +48,7 @@ pub(crate) fn draw_uuid(random: &impl RandomSource) -> Uuid {
 /// Parses the canonical lowercase hyphenated text of a version 4 UUID, nothing else: 36
 /// characters, hyphens at 8, 13, 18 and 23, lowercase hex digits elsewhere, version 4 and the
 /// RFC 9562 variant (`10` in the top bits of byte 8).
-fn parse_canonical_v4(s: &str) -> Option<Uuid> {
+pub(crate) fn parse_canonical_v4(s: &str) -> Option<Uuid> {
     let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
     if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
@@ -244,6 +244,14 @@ secret_type!(
     /// Bearer token (OAUTH-2) valid for 900 seconds (OAUTH-7).
     AccessToken,
     "AccessToken"
+);
+
+secret_type!(
+    /// A refresh token (2.x, MedMij OAUTH-19): a random UUID v4 in canonical lowercase text
+    /// (OAUTH-6), valid for six months from issue (provisional, [`crate::V2Config`]), retired
+    /// at its first use (rotation). Stores keep its hash only (OAUTH-14); never logged (LOG-4).
+    RefreshToken,
+    "RefreshToken"
 );
 
 secret_type!(

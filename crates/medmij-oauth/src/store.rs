@@ -1,8 +1,11 @@
 //! The token store: codes and access tokens, kept only as SHA-256 hashes (MedMij OAUTH-14),
 //! with atomic single-use redemption (OAUTH-8) and expiry (OAUTH-7).
 
+use crate::refresh::{CodeV2, ConsentId, ConsentRecord, LongLastingConsent, Rotation};
 use crate::secret::SecretHash;
 use crate::{ClientId, Scope, Subject, UseCase};
+
+mod memory_v2;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
@@ -101,6 +104,9 @@ pub enum StoreError {
     /// The storage backend failed.
     #[error("token store backend: {0}")]
     Backend(String),
+    /// The store does not implement the 2.x operations (MedMij OAUTH-19).
+    #[error("this token store does not support release 2.x (MedMij OAUTH-19)")]
+    Unsupported,
 }
 
 /// Storage for codes and tokens. All methods are atomic with respect to each other:
@@ -143,6 +149,119 @@ pub trait TokenStore {
 
     /// Removes tokens past their lifetime and codes past [`CODE_RETENTION`]; returns how many.
     fn sweep(&self, now: SystemTime) -> Result<usize, StoreError>;
+
+    /// 2.x: stores what the token endpoint must know of a 2.x code (MedMij OAUTH-19,
+    /// OAUTH-20, OAUTH-21), right after [`TokenStore::insert_code`]. A store without 2.x
+    /// support answers [`StoreError::Unsupported`], so a 2.x flow cannot be issued a code it
+    /// could not honour.
+    fn insert_code_v2(
+        &self,
+        code: &SecretHash,
+        v2: &CodeV2,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let _ = (code, v2, now);
+        Err(StoreError::Unsupported)
+    }
+
+    /// 2.x: the [`CodeV2`] of a code, `None` for a 1.x code (and in stores without 2.x).
+    fn code_v2(&self, code: &SecretHash, now: SystemTime) -> Result<Option<CodeV2>, StoreError> {
+        let _ = (code, now);
+        Ok(None)
+    }
+
+    /// 2.x: like [`TokenStore::insert_token`], and in the same atomic step opens the
+    /// long-lasting consent `consent` with its first refresh token `refresh` (MedMij
+    /// OAUTH-19). A collision of either hash with any kept code, access or refresh token is
+    /// [`StoreError::Collision`] and changes nothing (OAUTH-6).
+    fn insert_token_with_refresh(
+        &self,
+        access: &SecretHash,
+        record: &TokenRecord,
+        code: &SecretHash,
+        refresh: &SecretHash,
+        consent: &ConsentRecord,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let _ = (access, record, code, refresh, consent, now);
+        Err(StoreError::Unsupported)
+    }
+
+    /// 2.x: presents a refresh token for `client` (MedMij OAUTH-19). Atomically: a valid
+    /// token (issued less than `lifetime` ago, not retired, chain not revoked) is retired and
+    /// `new_access` (900 s) and `new_refresh` are stored for the same consent; a retired one
+    /// revokes the whole chain (every access and refresh token of the consent). A collision of
+    /// a new hash is [`StoreError::Collision`] and changes nothing (OAUTH-6).
+    fn rotate_refresh(
+        &self,
+        presented: &SecretHash,
+        new_access: &SecretHash,
+        new_refresh: &SecretHash,
+        client: &ClientId,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> Result<Rotation, StoreError> {
+        let _ = (presented, new_access, new_refresh, client, now, lifetime);
+        Ok(Rotation::Unknown)
+    }
+
+    /// 2.x: revokes the chain opened with the code `code`, if any (a replayed code, MedMij
+    /// OAUTH-8). True if there was a chain not yet revoked.
+    fn revoke_consent_of_code(
+        &self,
+        code: &SecretHash,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let _ = (code, now);
+        Ok(false)
+    }
+
+    /// 2.x: the person's long-lasting consents for this client that have neither lapsed nor
+    /// been revoked (MedMij OAUTH-22).
+    fn long_lasting_consents(
+        &self,
+        subject: &Subject,
+        client: &ClientId,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> Result<Vec<LongLastingConsent>, StoreError> {
+        let _ = (subject, client, now, lifetime);
+        Ok(Vec::new())
+    }
+
+    /// 2.x: withdraws the consent `id` of this person and client: revokes its whole chain
+    /// (MedMij OAUTH-22). True if it was in force.
+    fn withdraw_consent(
+        &self,
+        id: &ConsentId,
+        subject: &Subject,
+        client: &ClientId,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let _ = (id, subject, client, now);
+        Ok(false)
+    }
+
+    /// 2.x: marks an access token as issued in a 2.x flow, so that a resource request
+    /// without tracing identifiers is refused for it (MedMij OAUTH-21). Tokens of a
+    /// long-lasting consent are 2.x without this call.
+    fn mark_token_v2(&self, access: &SecretHash, now: SystemTime) -> Result<(), StoreError> {
+        let _ = (access, now);
+        Ok(())
+    }
+
+    /// 2.x: true if the access token belongs to a 2.x flow (MedMij OAUTH-21).
+    fn token_is_v2(&self, access: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+        let _ = (access, now);
+        Ok(false)
+    }
+
+    /// 2.x: forgets 2.x code data past [`CODE_RETENTION`] and chains lapsed for `lifetime`;
+    /// returns how many entries went.
+    fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
+        let _ = (now, lifetime);
+        Ok(0)
+    }
 }
 
 macro_rules! forward_store {
@@ -162,6 +281,36 @@ macro_rules! forward_store {
             }
             fn sweep(&self, now: SystemTime) -> Result<usize, StoreError> {
                 (**self).sweep(now)
+            }
+            fn insert_code_v2(&self, code: &SecretHash, v2: &CodeV2, now: SystemTime) -> Result<(), StoreError> {
+                (**self).insert_code_v2(code, v2, now)
+            }
+            fn code_v2(&self, code: &SecretHash, now: SystemTime) -> Result<Option<CodeV2>, StoreError> {
+                (**self).code_v2(code, now)
+            }
+            fn insert_token_with_refresh(&self, access: &SecretHash, record: &TokenRecord, code: &SecretHash, refresh: &SecretHash, consent: &ConsentRecord, now: SystemTime) -> Result<(), StoreError> {
+                (**self).insert_token_with_refresh(access, record, code, refresh, consent, now)
+            }
+            fn rotate_refresh(&self, presented: &SecretHash, new_access: &SecretHash, new_refresh: &SecretHash, client: &ClientId, now: SystemTime, lifetime: Duration) -> Result<Rotation, StoreError> {
+                (**self).rotate_refresh(presented, new_access, new_refresh, client, now, lifetime)
+            }
+            fn revoke_consent_of_code(&self, code: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+                (**self).revoke_consent_of_code(code, now)
+            }
+            fn long_lasting_consents(&self, subject: &Subject, client: &ClientId, now: SystemTime, lifetime: Duration) -> Result<Vec<LongLastingConsent>, StoreError> {
+                (**self).long_lasting_consents(subject, client, now, lifetime)
+            }
+            fn withdraw_consent(&self, id: &ConsentId, subject: &Subject, client: &ClientId, now: SystemTime) -> Result<bool, StoreError> {
+                (**self).withdraw_consent(id, subject, client, now)
+            }
+            fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
+                (**self).sweep_v2(now, lifetime)
+            }
+            fn mark_token_v2(&self, access: &SecretHash, now: SystemTime) -> Result<(), StoreError> {
+                (**self).mark_token_v2(access, now)
+            }
+            fn token_is_v2(&self, access: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+                (**self).token_is_v2(access, now)
             }
         }
     };
@@ -266,6 +415,9 @@ const MIN_SWEEP: usize = 64;
 pub struct MemoryStore {
     codes: Box<[Mutex<Shard<CodeEntry>>]>,
     tokens: Box<[Mutex<Shard<TokenEntry>>]>,
+    /// The 2.x state (code data, refresh tokens, chains). Lock order: this, then a code
+    /// shard, then a token shard.
+    v2: Mutex<memory_v2::V2Mem>,
 }
 
 impl Default for MemoryStore {
@@ -296,6 +448,7 @@ impl MemoryStore {
         MemoryStore {
             codes: (0..SHARDS).map(|_| Mutex::default()).collect(),
             tokens: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            v2: Mutex::default(),
         }
     }
 
@@ -447,5 +600,83 @@ impl TokenStore for MemoryStore {
             removed += before - s.map.len();
         }
         Ok(removed)
+    }
+
+    fn insert_code_v2(
+        &self,
+        code: &SecretHash,
+        v2: &CodeV2,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.mem_insert_code_v2(code, v2, now)
+    }
+
+    fn code_v2(&self, code: &SecretHash, now: SystemTime) -> Result<Option<CodeV2>, StoreError> {
+        self.mem_code_v2(code, now)
+    }
+
+    fn insert_token_with_refresh(
+        &self,
+        access: &SecretHash,
+        record: &TokenRecord,
+        code: &SecretHash,
+        refresh: &SecretHash,
+        consent: &ConsentRecord,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        self.mem_insert_token_with_refresh(access, record, code, refresh, consent, now)
+    }
+
+    fn rotate_refresh(
+        &self,
+        presented: &SecretHash,
+        new_access: &SecretHash,
+        new_refresh: &SecretHash,
+        client: &ClientId,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> Result<Rotation, StoreError> {
+        self.mem_rotate(presented, new_access, new_refresh, client, now, lifetime)
+    }
+
+    fn revoke_consent_of_code(
+        &self,
+        code: &SecretHash,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        Ok(self.mem_revoke_of_code(code, now))
+    }
+
+    fn long_lasting_consents(
+        &self,
+        subject: &Subject,
+        client: &ClientId,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> Result<Vec<LongLastingConsent>, StoreError> {
+        Ok(self.mem_consents(subject, client, now, lifetime))
+    }
+
+    fn withdraw_consent(
+        &self,
+        id: &ConsentId,
+        subject: &Subject,
+        client: &ClientId,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        Ok(self.mem_withdraw(id, subject, client, now))
+    }
+
+    fn sweep_v2(&self, now: SystemTime, lifetime: Duration) -> Result<usize, StoreError> {
+        Ok(self.mem_sweep_v2(now, lifetime))
+    }
+
+    fn mark_token_v2(&self, access: &SecretHash, now: SystemTime) -> Result<(), StoreError> {
+        self.mem_mark_v2(access, now);
+        Ok(())
+    }
+
+    fn token_is_v2(&self, access: &SecretHash, now: SystemTime) -> Result<bool, StoreError> {
+        Ok(self.mem_is_v2(access, now))
     }
 }

@@ -46,9 +46,11 @@ fn case_1_invalid_request_is_not_redirected() {
             query("umcharderwijk~1 umcharderwijk~3", "st"),
             InvalidCause::BadScope(ScopeError::TooManyPairs(2)),
         ),
+        // A scope without `~` makes the request 2.x ("Releases, side by side", MedMij
+        // OAUTH-20), and then its missing tracing identifiers are case 1 (OAUTH-21).
         (
             query("umcharderwijk", "st"),
-            InvalidCause::BadScope(ScopeError::MissingTilde(1)),
+            InvalidCause::BadTracing(TraceError::Missing("MedMij-Request-ID")),
         ),
     ];
     for (q, cause) in cases {

@@ -12,6 +12,8 @@ mod tls_3 {
         );
         let fetcher = medmij_tls::tokio_adapter::ReqwestOcspFetcher::new();
         assert!(fetcher.is_ok(), "{:?}", fetcher.err());
-        assert!(medmij_tls::tokio_adapter::ReqwestOcspFetcher::with_url("http://127.0.0.1:9/").is_ok());
+        assert!(
+            medmij_tls::tokio_adapter::ReqwestOcspFetcher::with_url("http://127.0.0.1:9/").is_ok()
+        );
     }
 }

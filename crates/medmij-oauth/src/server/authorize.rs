@@ -8,7 +8,10 @@ use super::session::{Session, Stage};
 use crate::form::{BUF_LEN, Field};
 use crate::secret::RandomSource;
 use crate::store::TokenStore;
-use crate::{ClientId, Scope, ScopeError, ScopeForm, State, UseCase};
+use crate::tracing::{CORRELATION_ID, REQUEST_ID, TraceError, TraceIds};
+use crate::{
+    ClientId, ReleaseLine, Scope, ScopeError, ScopeForm, State, UseCase, Zorgaanbiedernaam,
+};
 use std::sync::Arc;
 
 /// The cause of an invalid authorization request (MedMij OAUTH-12 case 1).
@@ -57,6 +60,23 @@ pub enum InvalidCause {
     /// `state` is not 1..512 characters of VSCHAR (MedMij OAUTH-10).
     #[error("state must be 1..512 printable ASCII characters (MedMij OAUTH-10)")]
     BadState,
+    /// 2.x: a tracing identifier is missing or not a UUID v4 (MedMij OAUTH-21).
+    #[error("{0}")]
+    BadTracing(TraceError),
+    /// 2.x: the scope is not of the 2.x form (MedMij OAUTH-20): the Aanbieder's name for
+    /// Verzamelen, one `naam~id` for Delen, optionally ` onbehalfof` or ` onbehalfofchild`.
+    #[error("scope is invalid: {0} (MedMij OAUTH-20)")]
+    BadScopeV2(&'static str),
+    /// 2.x: the representation extension lacks a valid `MedMij_geboortedatum=JJJJMMDD`
+    /// (MedMij OAUTH-20).
+    #[error(
+        "MedMij_geboortedatum must be a date JJJJMMDD with the representation extension (MedMij OAUTH-20)"
+    )]
+    BadBirthDate,
+    /// The Gegevensdienst is offered for 2.x only: a 1.x request is not served ("Releases,
+    /// side by side").
+    #[error("this Gegevensdienst is no longer offered for release 1.x requests")]
+    V1NotServed,
 }
 
 /// OAUTH-12 case 1: the request is invalid. The server does not redirect to the client; it
@@ -65,9 +85,16 @@ pub enum InvalidCause {
 #[error("invalid_request: {cause}")]
 pub struct InvalidRequest {
     cause: InvalidCause,
+    trace: Option<TraceIds>,
 }
 
 impl InvalidRequest {
+    /// The request's valid tracing identifiers, if it had both (MedMij OAUTH-21, OAUTH-23:
+    /// the failure page shows them as Trace ID and Session ID).
+    pub fn trace(&self) -> Option<&TraceIds> {
+        self.trace.as_ref()
+    }
+
     /// The cause.
     pub fn cause(&self) -> &InvalidCause {
         &self.cause
@@ -111,7 +138,7 @@ impl InvalidRequest {
 }
 
 pub(super) fn invalid(cause: InvalidCause) -> InvalidRequest {
-    InvalidRequest { cause }
+    InvalidRequest { cause, trace: None }
 }
 
 /// A validated authorization request (MedMij OAUTH-1, OAUTH-3, OAUTH-4, OAUTH-5, OAUTH-10).
@@ -122,6 +149,69 @@ pub struct AuthorizationRequest {
     pub(super) scope: Scope,
     pub(super) state: State,
     pub(super) use_case: UseCase,
+    pub(super) v2: Option<RequestV2>,
+}
+
+/// The 2.x part of an authorization request (MedMij OAUTH-20, OAUTH-21).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestV2 {
+    /// The tracing identifiers of the authorization request (MedMij OAUTH-21).
+    pub trace: TraceIds,
+    /// The `scope` text as sent (echoed by the token endpoint, MedMij OAUTH-20).
+    pub wire_scope: Arc<str>,
+    /// The representation extension, if any (MedMij OAUTH-20).
+    pub representation: Option<Representation>,
+}
+
+/// Whom the person acts for (the optional 2.x scope extension, MedMij OAUTH-20); the ZA
+/// GW's availability check decides what it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Representation {
+    /// ` onbehalfof` or ` onbehalfofchild`.
+    pub kind: RepresentationKind,
+    /// `MedMij_geboortedatum`, checked as a date `JJJJMMDD`.
+    pub geboortedatum: String,
+}
+
+/// The two forms of the representation extension (MedMij OAUTH-20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepresentationKind {
+    /// `onbehalfof`.
+    OnBehalfOf,
+    /// `onbehalfofchild`.
+    OnBehalfOfChild,
+}
+
+impl RepresentationKind {
+    /// The scope word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepresentationKind::OnBehalfOf => "onbehalfof",
+            RepresentationKind::OnBehalfOfChild => "onbehalfofchild",
+        }
+    }
+}
+
+/// Checks `JJJJMMDD`: eight digits forming a real Gregorian date (MedMij OAUTH-20).
+pub(crate) fn valid_birth_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 8 || !b.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let n = |r: std::ops::Range<usize>| {
+        b[r].iter()
+            .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+    };
+    let (y, m, d) = (n(0..4), n(4..6), n(6..8));
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    y >= 1 && (1..=days).contains(&d)
 }
 
 impl AuthorizationRequest {
@@ -141,56 +231,136 @@ impl AuthorizationRequest {
     pub fn use_case(&self) -> UseCase {
         self.use_case
     }
+    /// The release line of the request ("Releases, side by side").
+    pub fn release(&self) -> ReleaseLine {
+        if self.v2.is_some() {
+            ReleaseLine::V2
+        } else {
+            ReleaseLine::V1
+        }
+    }
+    /// The 2.x part (tracing identifiers, scope text, representation); `None` for 1.x.
+    pub fn v2(&self) -> Option<&RequestV2> {
+        self.v2.as_ref()
+    }
+    /// The `state` (MedMij OAUTH-10).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
 }
 
 impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C, R> {
     /// Validates an authorization request (the query string of the authorization endpoint)
     /// and opens a session, or refuses it per MedMij OAUTH-12 case 1 (no redirect).
+    ///
+    /// The release line is chosen per request ("Releases, side by side"): tracing
+    /// identifiers (`MedMij-Request-ID`, `X-Correlation-ID` as query parameters, MedMij
+    /// OAUTH-21) or a scope without `~` (OAUTH-20) make it 2.x, and then every 2.x
+    /// requirement applies (a missing or malformed identifier is case 1); a request with
+    /// neither is 1.x, served only for the pairs not marked [`ServerConfig::without_v1`].
+    ///
+    /// [`ServerConfig::without_v1`]: crate::ServerConfig::without_v1
     pub fn authorize(&self, query: &str) -> Result<Session, InvalidRequest> {
         use InvalidCause::*;
-        const NAMES: [&str; 5] = [
+        const NAMES: [&str; 8] = [
             "response_type",
             "client_id",
             "redirect_uri",
             "scope",
             "state",
+            REQUEST_ID,
+            CORRELATION_ID,
+            "MedMij_geboortedatum",
         ];
         if query.len() > MAX_REQUEST_LEN {
             return Err(invalid(TooLong));
         }
-        let [response_type, client_id, redirect_uri, scope, state] =
-            collect_params(query, &NAMES, |k| match k {
-                "response_type" => Some(0),
-                "client_id" => Some(1),
-                "redirect_uri" => Some(2),
-                "scope" => Some(3),
-                "state" => Some(4),
-                _ => None,
-            })
-            .map_err(|n| invalid(Repeated(n)))?;
+        let [
+            response_type,
+            client_id,
+            redirect_uri,
+            scope,
+            state,
+            request_id,
+            correlation_id,
+            birth_date,
+        ] = collect_params(query, &NAMES, |k| match k {
+            "response_type" => Some(0),
+            "client_id" => Some(1),
+            "redirect_uri" => Some(2),
+            "scope" => Some(3),
+            "state" => Some(4),
+            REQUEST_ID => Some(5),
+            CORRELATION_ID => Some(6),
+            "MedMij_geboortedatum" => Some(7),
+            _ => None,
+        })
+        .map_err(|n| invalid(Repeated(n)))?;
+        let traced = request_id.is_some() || correlation_id.is_some();
+        let trace = if traced {
+            Some(TraceIds::parse(
+                request_id.map(Field::decode).as_deref(),
+                correlation_id.map(Field::decode).as_deref(),
+            ))
+        } else {
+            None
+        };
+        // Every case 1 answer carries the identifiers when both were valid (MedMij OAUTH-23).
+        let valid_trace = trace.and_then(Result::ok);
+        let fail = |cause| InvalidRequest {
+            cause,
+            trace: valid_trace,
+        };
         // Client and redirect first: until both are known good, nothing may be redirected
         // (MedMij OAUTH-4).
-        let client_id = client_id.ok_or(invalid(Missing("client_id")))?;
-        let client_id = ClientId::new(&client_id.decode()).map_err(|_| invalid(BadClientId))?;
+        let client_id = client_id.ok_or_else(|| fail(Missing("client_id")))?;
+        let client_id = ClientId::new(&client_id.decode()).map_err(|_| fail(BadClientId))?;
         if !self.clients.is_listed(&client_id) {
-            return Err(invalid(UnknownClient));
+            return Err(fail(UnknownClient));
         }
-        let redirect_uri = redirect_uri.ok_or(invalid(Missing("redirect_uri")))?;
+        let redirect_uri = redirect_uri.ok_or_else(|| fail(Missing("redirect_uri")))?;
         let mut buf = [0u8; BUF_LEN];
         let redirect_uri = redirect_uri.decode_in(&mut buf);
         if !check_redirect_uri(&redirect_uri, &client_id) {
-            return Err(invalid(BadRedirectUri));
+            return Err(fail(BadRedirectUri));
         }
         match response_type.map(Field::decode).as_deref() {
-            None => return Err(invalid(Missing("response_type"))),
+            None => return Err(fail(Missing("response_type"))),
             Some("code") => {}
-            Some(_) => return Err(invalid(UnsupportedResponseType)),
+            Some(_) => return Err(fail(UnsupportedResponseType)),
         }
-        let state = state.ok_or(invalid(Missing("state")))?;
-        let state = State::parse(&state.decode()).map_err(|_| invalid(BadState))?;
-        let scope = scope.ok_or(invalid(Missing("scope")))?;
+        let state = state.ok_or_else(|| fail(Missing("state")))?;
+        let state = State::parse(&state.decode()).map_err(|_| fail(BadState))?;
+        let scope = scope.ok_or_else(|| fail(Missing("scope")))?;
         let mut scope_buf = [0u8; BUF_LEN];
         let scope = scope.decode_in(&mut scope_buf);
+        if traced || !scope.contains('~') {
+            // 2.x: every 2.x requirement applies (MedMij OAUTH-20, OAUTH-21).
+            let trace = match trace {
+                Some(Ok(t)) => t,
+                Some(Err(e)) => return Err(fail(BadTracing(e))),
+                None => return Err(fail(BadTracing(TraceError::Missing(REQUEST_ID)))),
+            };
+            let birth_date = birth_date.map(Field::decode);
+            let (scope, use_case, representation) =
+                self.scope_v2(&scope, birth_date.as_deref()).map_err(fail)?;
+            return Ok(Session {
+                request: AuthorizationRequest {
+                    client_id,
+                    redirect_uri: Arc::from(&*redirect_uri),
+                    scope: scope.0,
+                    state,
+                    use_case,
+                    v2: Some(RequestV2 {
+                        trace,
+                        wire_scope: scope.1,
+                        representation,
+                    }),
+                },
+                stage: Stage::AwaitingAuthentication,
+                indefinite: false,
+            });
+        }
         let form = if self.config.multiple_pairs {
             ScopeForm::Multiple
         } else {
@@ -201,6 +371,9 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             if self.clients.may_use(&client_id, g) == Some(false) {
                 return Err(invalid(ClientNotAllowed));
             }
+            if !self.config.serves_v1(scope.zorgaanbieder(), g) {
+                return Err(invalid(V1NotServed));
+            }
             return Ok(Session {
                 request: AuthorizationRequest {
                     client_id,
@@ -208,8 +381,10 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                     scope: scope.clone(),
                     state,
                     use_case: *use_case,
+                    v2: None,
                 },
                 stage: Stage::AwaitingAuthentication,
+                indefinite: false,
             });
         }
         let scope = Scope::parse(&scope, form).map_err(|e| invalid(BadScope(e)))?;
@@ -221,6 +396,9 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 .ok_or(invalid(NotOffered))?;
             if self.clients.may_use(&client_id, g) == Some(false) {
                 return Err(invalid(ClientNotAllowed));
+            }
+            if !self.config.serves_v1(scope.zorgaanbieder(), g) {
+                return Err(invalid(V1NotServed));
             }
             match use_case {
                 None => use_case = Some(u),
@@ -239,9 +417,75 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 scope,
                 state,
                 use_case,
+                v2: None,
             },
             stage: Stage::AwaitingAuthentication,
+            indefinite: false,
         })
+    }
+
+    /// Parses a 2.x scope (MedMij OAUTH-20): `<naam>` (Verzamelen: every offered
+    /// Verzamelen Gegevensdienst of the Aanbieder; the token endpoint applies the OCL) or
+    /// `<naam>~<id>` (Delen, exactly one), optionally followed by ` onbehalfof` or
+    /// ` onbehalfofchild` with `MedMij_geboortedatum`.
+    #[allow(clippy::type_complexity, reason = "private helper")]
+    fn scope_v2(
+        &self,
+        text: &str,
+        birth_date: Option<&str>,
+    ) -> Result<((Scope, Arc<str>), UseCase, Option<Representation>), InvalidCause> {
+        use InvalidCause::*;
+        let (main, ext) = match text.split_once(' ') {
+            Some((m, e)) => (m, Some(e)),
+            None => (text, None),
+        };
+        let representation = match ext {
+            None => None,
+            Some(e) => {
+                let kind = match e {
+                    "onbehalfof" => RepresentationKind::OnBehalfOf,
+                    "onbehalfofchild" => RepresentationKind::OnBehalfOfChild,
+                    _ => {
+                        return Err(BadScopeV2(
+                            "after the Aanbieder only ` onbehalfof` or ` onbehalfofchild` may follow",
+                        ));
+                    }
+                };
+                let date = birth_date.ok_or(BadBirthDate)?;
+                if !valid_birth_date(date) {
+                    return Err(BadBirthDate);
+                }
+                Some(Representation {
+                    kind,
+                    geboortedatum: date.to_owned(),
+                })
+            }
+        };
+        if main.contains('~') {
+            let scope = Scope::parse(main, ScopeForm::Single).map_err(BadScope)?;
+            let Some(g) = scope.gegevensdiensten().first() else {
+                return Err(BadScope(ScopeError::Empty));
+            };
+            match self.config.use_case(scope.zorgaanbieder(), g) {
+                None => Err(NotOffered),
+                Some(UseCase::Delen) => {
+                    Ok(((scope, Arc::from(text)), UseCase::Delen, representation))
+                }
+                Some(UseCase::Verzamelen) => Err(BadScopeV2(
+                    "a 2.x Verzamelen scope is the Aanbieder's name without @medmij and nothing else",
+                )),
+            }
+        } else {
+            let z = Zorgaanbiedernaam::from_scope_part(main)
+                .map_err(|_| BadScopeV2("the Aanbieder's name is not valid"))?;
+            let gds = self.config.offered_for(&z, UseCase::Verzamelen);
+            let scope = Scope::several(z, gds).ok_or(NotOffered)?;
+            Ok((
+                (scope, Arc::from(text)),
+                UseCase::Verzamelen,
+                representation,
+            ))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The server's own offer and options.
 
 use super::registry::FastMap;
+use crate::provisional::V2Config;
 use crate::{Scope, ScopeGegevensdienstId, UseCase, Zorgaanbiedernaam};
 
 /// The server's own offer and options: which Gegevensdiensten of which Zorgaanbieders this
@@ -14,6 +15,10 @@ pub struct ServerConfig {
     pub(super) multiple_pairs: bool,
     /// Minimum assurance level per Zorgaanbieder (MedMij OAUTH-18; see `person.rs`).
     pub(super) minimum_assurance: FastMap<Zorgaanbiedernaam, super::person::AssuranceLevel>,
+    /// Offered pairs no longer served for 1.x requests ("Releases, side by side").
+    pub(super) no_v1: FastMap<(Zorgaanbiedernaam, ScopeGegevensdienstId), ()>,
+    /// The provisional 2.x values.
+    pub(super) v2: V2Config,
 }
 
 impl ServerConfig {
@@ -43,6 +48,52 @@ impl ServerConfig {
     pub fn allow_multiple_pairs(mut self, allow: bool) -> Self {
         self.multiple_pairs = allow;
         self
+    }
+
+    /// Stops serving 1.x requests for an offered Gegevensdienst of a Zorgaanbieder: 2.x
+    /// requests (tracing identifiers, MedMij OAUTH-21, or a Verzamelen scope without `~`,
+    /// OAUTH-20) are still served ("Releases, side by side"). By default every offered pair
+    /// is served in both release lines.
+    pub fn without_v1(
+        mut self,
+        zorgaanbieder: Zorgaanbiedernaam,
+        gegevensdienst: ScopeGegevensdienstId,
+    ) -> Self {
+        self.no_v1.insert((zorgaanbieder, gegevensdienst), ());
+        self
+    }
+
+    /// Sets the provisional 2.x values (default [`V2Config::default`]).
+    pub fn v2_config(mut self, v2: V2Config) -> Self {
+        self.v2 = v2;
+        self
+    }
+
+    /// The provisional 2.x values in force.
+    pub fn v2(&self) -> &V2Config {
+        &self.v2
+    }
+
+    /// True if the pair is still served for 1.x requests.
+    pub(super) fn serves_v1(&self, z: &Zorgaanbiedernaam, g: &ScopeGegevensdienstId) -> bool {
+        self.no_v1.is_empty() || !self.no_v1.iter().any(|((oz, og), _)| oz == z && og == g)
+    }
+
+    /// Every Gegevensdienst offered for this Zorgaanbieder with this use case, in a stable
+    /// order (MedMij OAUTH-20, LISTS-13).
+    pub(super) fn offered_for(
+        &self,
+        z: &Zorgaanbiedernaam,
+        use_case: UseCase,
+    ) -> Vec<ScopeGegevensdienstId> {
+        let mut v: Vec<ScopeGegevensdienstId> = self
+            .offer
+            .iter()
+            .filter(|((oz, _), u)| oz == z && **u == use_case)
+            .map(|((_, g), _)| g.clone())
+            .collect();
+        v.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        v
     }
 
     pub(super) fn use_case(

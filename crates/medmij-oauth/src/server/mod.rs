@@ -4,24 +4,34 @@
 mod authorize;
 mod config;
 mod person;
+mod refresh_grant;
 mod registry;
 mod resource;
 mod session;
 mod token;
 
-pub use authorize::{AuthorizationRequest, InvalidCause, InvalidRequest};
+pub(crate) use authorize::valid_birth_date;
+pub use authorize::{
+    AuthorizationRequest, InvalidCause, InvalidRequest, Representation, RepresentationKind,
+    RequestV2,
+};
 pub use config::{MAX_REQUEST_LEN, ServerConfig};
 pub use person::{
     AssuranceLevel, AuthenticatedPerson, DEFAULT_MINIMUM_ASSURANCE, MINIMUM_AGE, PersonOutcome,
     PersonRefusal, dutch_date, sixteenth_birthday,
 };
+pub use refresh_grant::{ConsentManagement, TechnicalFailure, WithdrawalEvent};
 pub use registry::{ClientRegistry, StaticClientRegistry};
 pub use resource::{Interaction, ResourceAccess, ResourceError, ResourceErrorKind, parse_bearer};
 pub use session::{
-    Authentication, CONSENT_PAGE_HEADERS, ConsentDecision, ConsentEvent, ConsentOutcome, ErrorCase,
-    IssueError, Redirect, RedirectKind, Session, SessionError, SessionStage,
+    Authentication, CONSENT_PAGE_HEADERS, ConsentDecision, ConsentEvent, ConsentOutcome,
+    ConsentPeriod, ErrorCase, IssueError, Redirect, RedirectKind, Session, SessionError,
+    SessionStage,
 };
-pub use token::{FORM_CONTENT_TYPE, TokenErrorCode, TokenEvent, TokenOutcome, TokenResponse};
+pub use token::{
+    FORM_CONTENT_TYPE, TokenAnswer, TokenErrorCode, TokenEvent, TokenHttpRequest, TokenOutcome,
+    TokenOutcomeV2, TokenResponse,
+};
 
 use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::store::{StoreError, TokenStore};
@@ -99,6 +109,12 @@ trait Drawn: Sized {
 impl Drawn for Code {
     fn draw_from(random: &impl RandomSource) -> Self {
         Code::random(random)
+    }
+}
+
+impl Drawn for crate::secret::RefreshToken {
+    fn draw_from(random: &impl RandomSource) -> Self {
+        crate::secret::RefreshToken::random(random)
     }
 }
 

@@ -68,6 +68,14 @@ impl ResourceError {
         }
     }
 
+    /// MedMij OAUTH-21: the tracing identifiers of a 2.x request are missing or malformed
+    /// (case 7, answered as a malformed credential).
+    pub(crate) fn invalid_tracing() -> Self {
+        ResourceError {
+            kind: ResourceErrorKind::Malformed,
+        }
+    }
+
     /// Why.
     pub fn kind(&self) -> ResourceErrorKind {
         self.kind
@@ -161,6 +169,10 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
     /// The resource server's check (MedMij OAUTH-2, OAUTH-5, OAUTH-7, OAUTH-8, OAUTH-13): the `Authorization` header
     /// value, the Zorgaanbieder and Gegevensdienst the request is about, the interaction, and
     /// the time. On failure: OAUTH-12 case 7 (or case 8 if the store fails).
+    ///
+    /// A token of a 2.x flow needs the tracing identifiers (MedMij OAUTH-21), which this
+    /// entry point does not see: it is refused here as case 7; 2.x gateways call
+    /// [`AuthorizationServer::check_resource_v2`].
     pub fn check_resource(
         &self,
         authorization: Option<&str>,
@@ -168,6 +180,26 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         gegevensdienst: &ScopeGegevensdienstId,
         interaction: Interaction,
         now: SystemTime,
+    ) -> Result<ResourceAccess, ResourceError> {
+        self.check_resource_traced(
+            authorization,
+            zorgaanbieder,
+            gegevensdienst,
+            interaction,
+            now,
+            false,
+        )
+    }
+
+    /// The check; `traced` says whether the request carried valid tracing identifiers.
+    pub(super) fn check_resource_traced(
+        &self,
+        authorization: Option<&str>,
+        zorgaanbieder: &Zorgaanbiedernaam,
+        gegevensdienst: &ScopeGegevensdienstId,
+        interaction: Interaction,
+        now: SystemTime,
+        traced: bool,
     ) -> Result<ResourceAccess, ResourceError> {
         let err = |kind| ResourceError { kind };
         let header = authorization.ok_or(err(ResourceErrorKind::MissingToken))?;
@@ -185,6 +217,15 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         );
         if !interaction_ok || !record.scope.covers(zorgaanbieder, gegevensdienst) {
             return Err(err(ResourceErrorKind::WrongScope));
+        }
+        // MedMij OAUTH-21: a request of a 2.x flow without the identifiers is case 7.
+        if !traced
+            && self
+                .store
+                .token_is_v2(&hash, now)
+                .map_err(|_| err(ResourceErrorKind::BackendUnavailable))?
+        {
+            return Err(ResourceError::invalid_tracing());
         }
         Ok(ResourceAccess {
             expires_at: record.expires_at(),

@@ -2,7 +2,7 @@
 //! OAUTH-12 cases 2-5) and the issuing of the code (OAUTH-6, OAUTH-7).
 
 use super::AuthorizationServer;
-use super::authorize::AuthorizationRequest;
+use super::authorize::{AuthorizationRequest, Representation, RepresentationKind, RequestV2};
 use super::registry::ClientRegistry;
 use crate::secret::{Code, RandomSource};
 use crate::store::{CodeRecord, StoreError, TokenStore};
@@ -150,6 +150,18 @@ impl fmt::Debug for Redirect {
     }
 }
 
+/// How long a granted consent lasts (MedMij CONSENT-6, OAUTH-19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConsentPeriod {
+    /// This one run of the flow only (1.x always; 2.x when the person did not choose the
+    /// indefinite period, which is never preselected).
+    #[default]
+    ThisFlow,
+    /// 2.x Verzamelen: for an indefinite period; the token endpoint issues a refresh token
+    /// (MedMij OAUTH-19). Ignored (treated as [`ConsentPeriod::ThisFlow`]) for 1.x and Delen.
+    Indefinite,
+}
+
 /// The consent record to log: grant and refusal both (MedMij CONSENT-3, LOG-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentEvent {
@@ -163,6 +175,9 @@ pub struct ConsentEvent {
     pub use_case: UseCase,
     /// Granted or refused.
     pub decision: ConsentDecision,
+    /// The period chosen with a grant (MedMij CONSENT-6); [`ConsentPeriod::ThisFlow`] for a
+    /// refusal, for 1.x and for Delen.
+    pub period: ConsentPeriod,
     /// When.
     pub at: SystemTime,
 }
@@ -194,6 +209,8 @@ pub(super) enum Stage {
 pub struct Session {
     pub(super) request: AuthorizationRequest,
     pub(super) stage: Stage,
+    /// The person chose consent for an indefinite period (2.x Verzamelen, MedMij CONSENT-6).
+    pub(super) indefinite: bool,
 }
 
 impl fmt::Debug for Session {
@@ -252,6 +269,11 @@ impl Session {
         }
     }
 
+    /// An error redirect that ends the flow (used by the 2.x technical-failure outcome).
+    pub(super) fn fail_redirect(&mut self, case: ErrorCase) -> Redirect {
+        self.error_redirect(case)
+    }
+
     /// Step 1: the authenticator's answer. `Failed` ends the flow with OAUTH-12 case 2.
     pub fn authenticated(
         &mut self,
@@ -297,27 +319,51 @@ impl Session {
     }
 
     /// Step 3: the person's decision (CONSENT-1/2). Refusal is logged and ends with case 4;
-    /// undetermined ends with case 5 (MedMij OAUTH-12, CONSENT-3).
+    /// undetermined ends with case 5 (MedMij OAUTH-12, CONSENT-3). The consent covers this
+    /// run of the flow only; for the 2.x indefinite period use [`Session::consent_with`].
     pub fn consent(
         &mut self,
         decision: ConsentDecision,
+        now: SystemTime,
+    ) -> Result<ConsentOutcome, SessionError> {
+        self.consent_with(decision, ConsentPeriod::ThisFlow, now)
+    }
+
+    /// Step 3 with the period the person chose on the 2.x consent screen (MedMij CONSENT-6):
+    /// [`ConsentPeriod::Indefinite`] on a granted 2.x Verzamelen flow makes the token
+    /// endpoint issue a refresh token (OAUTH-19); for 1.x and Delen it counts as
+    /// [`ConsentPeriod::ThisFlow`]. The outcome's [`ConsentEvent::period`] carries the choice.
+    pub fn consent_with(
+        &mut self,
+        decision: ConsentDecision,
+        period: ConsentPeriod,
         now: SystemTime,
     ) -> Result<ConsentOutcome, SessionError> {
         let Stage::AwaitingConsent(subject) = &self.stage else {
             return Err(self.out_of_order("consent"));
         };
         let subject = subject.clone();
+        let period = if decision == ConsentDecision::Granted
+            && self.request.v2.is_some()
+            && self.request.use_case == UseCase::Verzamelen
+        {
+            period
+        } else {
+            ConsentPeriod::ThisFlow
+        };
         let event = |decision| ConsentEvent {
             subject: subject.clone(),
             client_id: self.request.client_id.clone(),
             scope: self.request.scope.clone(),
             use_case: self.request.use_case,
             decision,
+            period,
             at: now,
         };
         match decision {
             ConsentDecision::Granted => {
                 let e = event(decision);
+                self.indefinite = period == ConsentPeriod::Indefinite;
                 self.stage = Stage::ReadyToIssue(subject);
                 Ok(ConsentOutcome::Granted(e))
             }
@@ -369,6 +415,20 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         };
         let code =
             self.draw_unique(|code: &Code| self.store.insert_code(&code.hash(), &record, now))?;
+        if let Some(v2) = &req.v2 {
+            // 2.x: the token endpoint must know the flow's release, scope text and period
+            // (MedMij OAUTH-19, OAUTH-20, OAUTH-21). If the store cannot keep it, the code is
+            // retired at once, so that it can never be redeemed as a 1.x code.
+            let meta = crate::refresh::CodeV2 {
+                wire_scope: v2.wire_scope.to_string(),
+                long_lasting: session.indefinite,
+                correlation_id: v2.trace.correlation_id,
+            };
+            if let Err(e) = self.store.insert_code_v2(&code.hash(), &meta, now) {
+                let _ = self.store.redeem_code(&code.hash(), now);
+                return Err(e.into());
+            }
+        }
         let mut buf = [0u8; 36];
         let location = redirect_location(
             &req.redirect_uri,
@@ -419,6 +479,19 @@ struct SessionRepr {
     stage: StageRepr,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subject: Option<String>,
+    /// 2.x (absent in 1.x rows, which therefore still load): the request's scope text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wire_scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    representation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    geboortedatum: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    indefinite: bool,
 }
 
 #[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -462,6 +535,20 @@ impl serde::Serialize for Session {
             },
             stage,
             subject: subject.map(|x| x.as_str().to_owned()),
+            wire_scope: r.v2.as_ref().map(|v| v.wire_scope.to_string()),
+            request_id: r.v2.as_ref().map(|v| v.trace.request_id.as_text()),
+            correlation_id: r.v2.as_ref().map(|v| v.trace.correlation_id.as_text()),
+            representation: r
+                .v2
+                .as_ref()
+                .and_then(|v| v.representation.as_ref())
+                .map(|p| p.kind.as_str().to_owned()),
+            geboortedatum: r
+                .v2
+                .as_ref()
+                .and_then(|v| v.representation.as_ref())
+                .map(|p| p.geboortedatum.clone()),
+            indefinite: self.indefinite,
         }
         .serialize(s)
     }
@@ -497,6 +584,36 @@ impl<'de> serde::Deserialize<'de> for Session {
             StageRepr::ReadyToIssue => Stage::ReadyToIssue(need(subject)?),
             StageRepr::Finished => Stage::Finished,
         };
+        let v2 = match r.wire_scope {
+            None => None,
+            Some(wire_scope) => {
+                let trace = crate::tracing::TraceIds::parse(
+                    r.request_id.as_deref(),
+                    r.correlation_id.as_deref(),
+                )
+                .map_err(D::Error::custom)?;
+                let representation = match (r.representation.as_deref(), r.geboortedatum) {
+                    (None, None) => None,
+                    (Some(k), Some(d)) if super::authorize::valid_birth_date(&d) => {
+                        let kind = match k {
+                            "onbehalfof" => RepresentationKind::OnBehalfOf,
+                            "onbehalfofchild" => RepresentationKind::OnBehalfOfChild,
+                            _ => return Err(D::Error::custom("unknown representation")),
+                        };
+                        Some(Representation {
+                            kind,
+                            geboortedatum: d,
+                        })
+                    }
+                    _ => return Err(D::Error::custom("representation incomplete")),
+                };
+                Some(RequestV2 {
+                    trace,
+                    wire_scope: Arc::from(wire_scope),
+                    representation,
+                })
+            }
+        };
         Ok(Session {
             request: AuthorizationRequest {
                 client_id,
@@ -507,8 +624,10 @@ impl<'de> serde::Deserialize<'de> for Session {
                     UseCaseRepr::Verzamelen => UseCase::Verzamelen,
                     UseCaseRepr::Delen => UseCase::Delen,
                 },
+                v2,
             },
             stage,
+            indefinite: r.indefinite,
         })
     }
 }

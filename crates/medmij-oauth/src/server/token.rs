@@ -7,9 +7,14 @@ use super::registry::ClientRegistry;
 use crate::form::{BUF_LEN, Field};
 use crate::secret::{AccessToken, Code, RandomSource, SecretHash};
 use crate::store::{LIFETIME, Redemption, StoreError, TokenRecord, TokenStore};
-use crate::{ClientId, Scope, Subject};
+use crate::tracing::TraceIds;
+use crate::{ClientId, ReleaseLine, Scope, Subject, UseCase};
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
+
+use super::refresh_grant::RefreshParams;
+pub use super::refresh_grant::{TokenAnswer, TokenHttpRequest, TokenOutcomeV2};
 
 /// The OAuth error codes of the token endpoint (RFC 6749 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +154,7 @@ impl TokenResponse {
 }
 
 /// `expires_in` as written in the token response: [`LIFETIME`] in seconds (MedMij OAUTH-7).
-const EXPIRES_IN: &str = "900";
+pub(super) const EXPIRES_IN: &str = "900";
 const _: () = assert!(LIFETIME.as_secs() == 900 && LIFETIME.subsec_nanos() == 0);
 
 /// Appends `s` as a JSON string, escaped as serde_json escapes it (RFC 8259 7: `"`, `\` and
@@ -222,7 +227,7 @@ pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// (case-insensitive, RFC 9110 8.3.1), with any parameters, but a `charset` only if it is
 /// UTF-8 (the body is decoded as UTF-8, RFC 6749 Appendix B). The error is the
 /// `error_description` to send.
-fn check_form_content_type(content_type: Option<&str>) -> Result<(), &'static str> {
+pub(super) fn check_form_content_type(content_type: Option<&str>) -> Result<(), &'static str> {
     let Some(ct) = content_type else {
         return Err(
             "The Content-Type header is missing: a token request is application/x-www-form-urlencoded (RFC 6749 4.1.3).",
@@ -280,6 +285,10 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
     ///
     /// Any syntactically valid code in a form body is retired at once, whatever the outcome
     /// (MedMij OAUTH-8).
+    ///
+    /// This is the 1.x entry point: it has no tracing headers, so a code of a 2.x flow and
+    /// the refresh grant are refused with `invalid_request` (MedMij OAUTH-21); 2.x gateways
+    /// call [`AuthorizationServer::token_v2`].
     pub fn token(
         &self,
         content_type: Option<&str>,
@@ -287,30 +296,125 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         client: &ClientId,
         now: SystemTime,
     ) -> TokenOutcome {
-        let refuse = |error, reason| TokenOutcome {
-            response: TokenResponse::Error {
-                error,
-                description: reason,
+        let out = self.token_inner(
+            &TokenHttpRequest {
+                content_type,
+                body,
+                request_id: None,
+                correlation_id: None,
             },
-            event: TokenEvent::Refused {
-                client_id: client.clone(),
-                error,
-                reason,
+            client,
+            now,
+            true,
+        );
+        TokenOutcome {
+            response: match out.response {
+                TokenAnswer::Issued {
+                    access_token,
+                    scope,
+                    ..
+                } => TokenResponse::Issued {
+                    access_token,
+                    scope,
+                },
+                TokenAnswer::Error { error, description } => {
+                    TokenResponse::Error { error, description }
+                }
             },
+            event: out.event,
+        }
+    }
+
+    /// The token endpoint of both release lines ("Releases, side by side"): the
+    /// authorization-code grant (MedMij OAUTH-1, OAUTH-7, OAUTH-8, OAUTH-9) and, for 2.x,
+    /// the refresh grant (OAUTH-19). The checks of [`AuthorizationServer::token`] apply, and:
+    ///
+    /// - a code of a 2.x flow and every refresh request need valid `MedMij-Request-ID` and
+    ///   `X-Correlation-ID` headers (MedMij OAUTH-21), else HTTP 400 `invalid_request`;
+    /// - for a 2.x Verzamelen code the consent covers the Aanbieder's offered
+    ///   Gegevensdiensten that the OCL allows this client ([`ClientRegistry::may_use`],
+    ///   MedMij OAUTH-20); none allowed is `invalid_grant`;
+    /// - a refresh token is issued only for a long-lasting consent (MedMij OAUTH-19,
+    ///   CONSENT-6); the response's `scope` is the request's scope text (OAUTH-20);
+    /// - a replayed code also revokes the consent's refresh-token chain (MedMij OAUTH-8);
+    /// - any other `grant_type` is `unsupported_grant_type` (OAUTH-1).
+    pub fn token_v2(
+        &self,
+        req: &TokenHttpRequest<'_>,
+        client: &ClientId,
+        now: SystemTime,
+    ) -> TokenOutcomeV2 {
+        self.token_inner(req, client, now, false)
+    }
+
+    /// The token endpoint; `v1_only` for the 1.x entry point, where `refresh_token` is an
+    /// unsupported grant type as in every 1.x release (MedMij OAUTH-1).
+    fn token_inner(
+        &self,
+        req: &TokenHttpRequest<'_>,
+        client: &ClientId,
+        now: SystemTime,
+        v1_only: bool,
+    ) -> TokenOutcomeV2 {
+        let traced = req.request_id.is_some() || req.correlation_id.is_some();
+        let trace = if traced {
+            Some(TraceIds::parse(req.request_id, req.correlation_id))
+        } else {
+            None
         };
+        let valid_trace = trace.and_then(Result::ok);
+        // MedMij OAUTH-21: echo a well-formed MedMij-Request-ID even if the other one is bad.
+        let request_id = req.request_id.and_then(crate::tracing::RequestId::parse);
+        let mut release = if traced {
+            ReleaseLine::V2
+        } else {
+            ReleaseLine::V1
+        };
+        let out = |response, event, release, consent| TokenOutcomeV2 {
+            response,
+            event,
+            release,
+            trace: valid_trace,
+            request_id,
+            consent,
+        };
+        let refuse = |error, reason: &'static str, release| {
+            out(
+                TokenAnswer::Error {
+                    error,
+                    description: reason,
+                },
+                TokenEvent::Refused {
+                    client_id: client.clone(),
+                    error,
+                    reason,
+                },
+                release,
+                None,
+            )
+        };
+        const NEED_TRACE: &str = "MedMij-Request-ID and X-Correlation-ID (UUID v4) are required on a 2.x token request (MedMij OAUTH-21).";
+        let body = req.body;
         if body.len() > MAX_REQUEST_LEN {
             return refuse(
                 TokenErrorCode::InvalidRequest,
                 "The request body is longer than 8192 bytes.",
+                release,
             );
         }
-        if let Err(reason) = check_form_content_type(content_type) {
-            return refuse(TokenErrorCode::InvalidRequest, reason);
+        if let Err(reason) = check_form_content_type(req.content_type) {
+            return refuse(TokenErrorCode::InvalidRequest, reason, release);
         }
         // One pass over the body: collect the parameters and retire every valid code in it at
         // once (MedMij OAUTH-8: whatever the outcome).
         let mut redemption: Option<(SecretHash, Redemption)> = None;
-        let [mut grant_type, mut code, mut redirect_uri, mut client_id] = [None, None, None, None];
+        let [
+            mut grant_type,
+            mut code,
+            mut redirect_uri,
+            mut client_id,
+            mut refresh_token,
+        ] = [None, None, None, None, None];
         let mut repeated = false;
         for (k, v) in crate::form::parse(body) {
             // MedMij OAUTH-3 (RFC 6749 3.2): an empty value is an omitted parameter.
@@ -332,6 +436,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                                 return refuse(
                                     TokenErrorCode::ServerError,
                                     "The token store failed.",
+                                    release,
                                 );
                             }
                         }
@@ -340,6 +445,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 }
                 "redirect_uri" => &mut redirect_uri,
                 "client_id" => &mut client_id,
+                "refresh_token" => &mut refresh_token,
                 _ => continue,
             };
             repeated |= slot.is_some();
@@ -349,30 +455,59 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             return refuse(
                 TokenErrorCode::InvalidRequest,
                 "A parameter appears more than once (RFC 6749 3.2).",
+                release,
             );
         }
-        if let Some((_, Redemption::Replayed { token_revoked })) = &redemption {
-            // MedMij OAUTH-8: a second presentation is a breach; the token is revoked.
-            return TokenOutcome {
-                response: TokenResponse::Error {
+        if let Some((hash, Redemption::Replayed { token_revoked })) = &redemption {
+            // MedMij OAUTH-8: a second presentation is a breach; the token is revoked, and
+            // in 2.x the refresh-token chain opened with the code as well.
+            let chain_revoked = self
+                .store
+                .revoke_consent_of_code(hash, now)
+                .unwrap_or(false);
+            return out(
+                TokenAnswer::Error {
                     error: TokenErrorCode::InvalidGrant,
                     description: "The authorization code was already used (MedMij OAUTH-8).",
                 },
-                event: TokenEvent::Replay {
+                TokenEvent::Replay {
                     client_id: client.clone(),
-                    token_revoked: *token_revoked,
+                    token_revoked: *token_revoked || chain_revoked,
                 },
-            };
+                release,
+                None,
+            );
         }
         match grant_type.map(Field::decode).as_deref() {
             None => {
-                return refuse(TokenErrorCode::InvalidRequest, "grant_type is missing.");
+                return refuse(
+                    TokenErrorCode::InvalidRequest,
+                    "grant_type is missing.",
+                    release,
+                );
             }
             Some("authorization_code") => {}
+            Some("refresh_token") if !v1_only => {
+                if valid_trace.is_none() {
+                    return refuse(TokenErrorCode::InvalidRequest, NEED_TRACE, ReleaseLine::V2);
+                }
+                return self.refresh_grant(
+                    RefreshParams {
+                        refresh_token,
+                        client_id,
+                        redirect_uri,
+                        code,
+                    },
+                    client,
+                    now,
+                    |response, event, consent| out(response, event, ReleaseLine::V2, consent),
+                );
+            }
             Some(_) => {
                 return refuse(
                     TokenErrorCode::UnsupportedGrantType,
-                    "Only grant_type authorization_code is supported (MedMij OAUTH-1).",
+                    "Only grant_type authorization_code is supported (MedMij OAUTH-1; 2.x also refresh_token, OAUTH-19).",
+                    release,
                 );
             }
         }
@@ -380,6 +515,7 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             return refuse(
                 TokenErrorCode::InvalidClient,
                 "The client certificate's hostname is not on the OAuth Client List (MedMij OAUTH-3).",
+                release,
             );
         }
         if let Some(id) = client_id
@@ -388,66 +524,155 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
             return refuse(
                 TokenErrorCode::InvalidClient,
                 "client_id differs from the client certificate's hostname (MedMij OAUTH-3).",
+                release,
             );
         }
         if code.is_none() {
-            return refuse(TokenErrorCode::InvalidRequest, "code is missing.");
+            return refuse(TokenErrorCode::InvalidRequest, "code is missing.", release);
         }
         let Some(redirect_uri) = redirect_uri else {
-            return refuse(TokenErrorCode::InvalidRequest, "redirect_uri is missing.");
+            return refuse(
+                TokenErrorCode::InvalidRequest,
+                "redirect_uri is missing.",
+                release,
+            );
         };
-        let invalid_grant = |reason| refuse(TokenErrorCode::InvalidGrant, reason);
         let Some((code_hash, redemption)) = redemption else {
-            return invalid_grant("The authorization code is not valid.");
+            return refuse(
+                TokenErrorCode::InvalidGrant,
+                "The authorization code is not valid.",
+                release,
+            );
         };
         let record = match redemption {
             Redemption::Fresh(r) => r,
             Redemption::Expired => {
-                return invalid_grant("The authorization code has expired (MedMij OAUTH-7).");
+                return refuse(
+                    TokenErrorCode::InvalidGrant,
+                    "The authorization code has expired (MedMij OAUTH-7).",
+                    release,
+                );
             }
             Redemption::Unknown | Redemption::Replayed { .. } => {
-                return invalid_grant("The authorization code is not valid.");
+                return refuse(
+                    TokenErrorCode::InvalidGrant,
+                    "The authorization code is not valid.",
+                    release,
+                );
             }
         };
+        let v2 = match self.store.code_v2(&code_hash, now) {
+            Ok(v) => v,
+            Err(_) => {
+                return refuse(
+                    TokenErrorCode::ServerError,
+                    "The token store failed.",
+                    release,
+                );
+            }
+        };
+        // The release line of a code grant is the flow's, whatever headers came along.
+        release = if v2.is_some() {
+            ReleaseLine::V2
+        } else {
+            ReleaseLine::V1
+        };
+        if v2.is_some() && valid_trace.is_none() {
+            return refuse(TokenErrorCode::InvalidRequest, NEED_TRACE, release);
+        }
         if &record.client_id != client {
-            return invalid_grant(
+            return refuse(
+                TokenErrorCode::InvalidGrant,
                 "The authorization code was issued to another client (MedMij OAUTH-9).",
+                release,
             );
         }
         let mut buf = [0u8; BUF_LEN];
         if *record.redirect_uri != *redirect_uri.decode_in(&mut buf) {
-            return invalid_grant(
+            return refuse(
+                TokenErrorCode::InvalidGrant,
                 "redirect_uri differs from the authorization request (MedMij OAUTH-9).",
+                release,
             );
         }
+        let mut scope = record.scope;
+        if v2.is_some() {
+            // MedMij OAUTH-20: the token endpoint applies the OCL's allowed Gegevensdiensten.
+            let allowed: Vec<_> = scope
+                .gegevensdiensten()
+                .iter()
+                .filter(|g| self.clients.may_use(client, g) != Some(false))
+                .cloned()
+                .collect();
+            match Scope::several(scope.zorgaanbieder().clone(), allowed) {
+                Some(s) => scope = s,
+                None => {
+                    return refuse(
+                        TokenErrorCode::InvalidGrant,
+                        "The OAuth Client List allows this client none of the Gegevensdiensten of this scope (MedMij OAUTH-20).",
+                        release,
+                    );
+                }
+            }
+        }
+        let wire_scope: Arc<str> = match &v2 {
+            Some(v) => Arc::from(v.wire_scope.as_str()),
+            None => Arc::from(scope.as_str()),
+        };
         let token_record = TokenRecord {
             client_id: record.client_id,
-            scope: record.scope,
+            scope,
             subject: record.subject,
             use_case: record.use_case,
             issued_at: now,
         };
-        match self.draw_unique(|t: &AccessToken| {
-            self.store
-                .insert_token(&t.hash(), &token_record, &code_hash, now)
-        }) {
-            Ok(access_token) => TokenOutcome {
-                event: TokenEvent::Issued {
-                    client_id: token_record.client_id,
+        let long_lasting = v2.as_ref().is_some_and(|v| v.long_lasting)
+            && token_record.use_case == UseCase::Verzamelen;
+        let issued = if long_lasting {
+            // MedMij OAUTH-19: a refresh token only for a long-lasting consent.
+            self.issue_with_refresh(&token_record, &code_hash, &wire_scope, now)
+                .map(|(a, r, id)| (a, Some(r), Some(id)))
+        } else {
+            self.draw_unique(|t: &AccessToken| {
+                self.store
+                    .insert_token(&t.hash(), &token_record, &code_hash, now)
+            })
+            .and_then(|a| {
+                // MedMij OAUTH-21: its resource requests must carry the identifiers.
+                if v2.is_some() {
+                    self.store.mark_token_v2(&a.hash(), now)?;
+                }
+                Ok((a, None, None))
+            })
+        };
+        match issued {
+            Ok((access_token, refresh_token, consent)) => out(
+                TokenAnswer::Issued {
+                    access_token,
+                    refresh_token,
                     scope: token_record.scope.clone(),
+                    wire_scope,
+                },
+                TokenEvent::Issued {
+                    client_id: token_record.client_id,
+                    scope: token_record.scope,
                     subject: token_record.subject,
                 },
-                response: TokenResponse::Issued {
-                    access_token,
-                    scope: token_record.scope,
-                },
-            },
+                release,
+                consent,
+            ),
             // A replay overtook this (first) presentation before its token was stored: the
             // code is breached, so no token is issued at all (MedMij OAUTH-8).
-            Err(StoreError::CodeRevoked) => invalid_grant(
+            Err(StoreError::CodeRevoked) => refuse(
+                TokenErrorCode::InvalidGrant,
                 "The authorization code was replayed while its token was being issued (MedMij OAUTH-8).",
+                release,
             ),
-            Err(_) => refuse(TokenErrorCode::ServerError, "The token store failed."),
+            Err(_) => refuse(
+                TokenErrorCode::ServerError,
+                "The token store failed.",
+                release,
+            ),
         }
     }
 }
