@@ -73,14 +73,6 @@ fn client_and_server_complete_a_flow() {
 }
 
 #[test]
-fn states_are_fresh() {
-    let c = pgo();
-    let a = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap().1;
-    let b = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap().1;
-    assert_ne!(a.state(), b.state());
-}
-
-#[test]
 fn every_as_answer_maps_to_a_typed_outcome() {
     let s = server();
     let c = pgo();
@@ -134,41 +126,6 @@ fn every_as_answer_maps_to_a_typed_outcome() {
         assert!(!e.message_nl().is_empty() && !e.message_en().is_empty());
         assert_ne!(e.message_nl(), e.message_en());
     }
-}
-
-#[test]
-fn state_is_checked_before_anything_else() {
-    let (_, pending) = pgo().start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
-    let code = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
-    for q in [
-        format!("code={code}"),
-        format!("code={code}&state=wrong"),
-        format!(
-            "code={code}&state={}&state={}",
-            pending.state().as_str(),
-            pending.state().as_str()
-        ),
-        "error=access_denied&error_description=Authorization+denied.&state=x".to_owned(),
-    ] {
-        assert_eq!(
-            pending.handle_redirect(&q, t0()),
-            Err(CallbackError::StateMismatch),
-            "{q}"
-        );
-    }
-    let st = pending.state().as_str();
-    assert_eq!(
-        pending.handle_redirect(&format!("code=ABC&state={st}"), t0()),
-        Err(CallbackError::Malformed { field: "code" })
-    );
-    assert!(matches!(
-        pending.handle_redirect(&format!("error=server_error&state={st}"), t0()),
-        Err(CallbackError::Other { .. })
-    ));
-    assert_eq!(
-        pending.handle_redirect(&format!("state={st}"), t0()),
-        Err(CallbackError::Malformed { field: "code" })
-    );
 }
 
 #[test]
@@ -310,5 +267,52 @@ fn client_config_follows_oauth_4_and_lists_3() {
         "https://a.nl:x/t",
     ] {
         assert!(!is_zal_uri(bad, true), "{bad}");
+    }
+}
+
+mod oauth_10 {
+    use super::*;
+
+    #[test]
+    fn states_are_fresh() {
+        let c = pgo();
+        let a = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap().1;
+        let b = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap().1;
+        assert_ne!(a.state(), b.state());
+    }
+
+    #[test]
+    fn state_is_checked_before_anything_else() {
+        let (_, pending) = pgo().start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+        let code = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+        for q in [
+            format!("code={code}"),
+            format!("code={code}&state=wrong"),
+            format!(
+                "code={code}&state={}&state={}",
+                pending.state().as_str(),
+                pending.state().as_str()
+            ),
+            "error=access_denied&error_description=Authorization+denied.&state=x".to_owned(),
+        ] {
+            assert_eq!(
+                pending.handle_redirect(&q, t0()),
+                Err(CallbackError::StateMismatch),
+                "{q}"
+            );
+        }
+        let st = pending.state().as_str();
+        assert_eq!(
+            pending.handle_redirect(&format!("code=ABC&state={st}"), t0()),
+            Err(CallbackError::Malformed { field: "code" })
+        );
+        assert!(matches!(
+            pending.handle_redirect(&format!("error=server_error&state={st}"), t0()),
+            Err(CallbackError::Other { .. })
+        ));
+        assert_eq!(
+            pending.handle_redirect(&format!("state={st}"), t0()),
+            Err(CallbackError::Malformed { field: "code" })
+        );
     }
 }

@@ -299,3 +299,83 @@ fn absurd_times_do_not_panic() {
         );
     }
 }
+
+mod oauth_2 {
+    use super::*;
+
+    /// MedMij OAUTH-2: the token travels only as `Authorization: Bearer
+    /// <token>`; any other scheme, form or place gives nothing.
+    #[test]
+    fn only_the_bearer_header_carries_the_token() {
+        let s = server();
+        let code = code_for(&s, "umcharderwijk~1", t0());
+        let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0());
+        let token = issued_token(&out);
+        assert_eq!(
+            parse_bearer(&format!("Bearer {token}")).map(|t| t.secret_text()),
+            Some(token.clone())
+        );
+        // RFC 6750 2.1: `Bearer 1*SP b64token`; more than one space is allowed.
+        assert!(parse_bearer(&format!("Bearer  {token}")).is_some());
+        for bad in [
+            format!("Basic {token}"),
+            format!("Bearer{token}"),
+            format!("Bearer {}", token.to_uppercase()),
+            format!("Bearer {token} extra"),
+            format!("Bearer access_token={token}"),
+            token.clone(),
+            String::new(),
+        ] {
+            assert!(parse_bearer(&bad).is_none(), "{bad:?}");
+            let e = s
+                .check_resource(Some(&bad), &za(), &gd("1"), Interaction::Read, t0())
+                .unwrap_err();
+            assert_eq!(e.case_number(), 7, "{bad:?}");
+        }
+        // No header at all: case 7 with a bare challenge (RFC 6750 3.1).
+        let e = s
+            .check_resource(None, &za(), &gd("1"), Interaction::Read, t0())
+            .unwrap_err();
+        assert_eq!(e.case_number(), 7);
+    }
+}
+
+mod oauth_17 {
+    use super::*;
+
+    /// MedMij OAUTH-17: within its lifetime one access token authorizes any
+    /// number of resource requests for its scope, every Gegevensdienst of
+    /// it included.
+    #[test]
+    fn one_token_serves_many_requests_for_its_scope() {
+        let s = AuthorizationServer::new(
+            config().allow_multiple_pairs(true),
+            registry(),
+            MemoryStore::new(),
+        );
+        let code = code_for(&s, "umcharderwijk~1 umcharderwijk~3", t0());
+        let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0());
+        let h = format!("Bearer {}", issued_token(&out));
+        for second in (0..900).step_by(7) {
+            for g in ["1", "3"] {
+                let now = t0() + Duration::from_secs(second);
+                assert!(
+                    s.check_resource(Some(&h), &za(), &gd(g), Interaction::Read, now)
+                        .is_ok(),
+                    "request {second} s after issue for {g}"
+                );
+            }
+        }
+        // And not beyond the lifetime (OAUTH-7).
+        assert!(
+            s.check_resource(
+                Some(&h),
+                &za(),
+                &gd("1"),
+                Interaction::Read,
+                t0() + LIFETIME
+            )
+            .is_err()
+        );
+    }
+}

@@ -89,31 +89,6 @@ fn code_is_retired_whatever_the_outcome() {
 }
 
 #[test]
-fn code_is_bound_to_its_client() {
-    let s = server();
-    let code = code_for(&s, "umcharderwijk~1", t0());
-    let other = ClientId::new(OTHER_CLIENT).unwrap();
-    let body = token_body(&code).replace(
-        "client_id=pgo.example.nl",
-        "client_id=andere-pgo.example.com",
-    );
-    let out = s.token(Some(FORM_CONTENT_TYPE), &body, &other, t0());
-    assert_eq!(error_of(&out), (400, "invalid_grant".into()), "OAUTH-9");
-    // client_id in the body must match the mTLS identity (OAUTH-3).
-    let code = code_for(&s, "umcharderwijk~1", t0());
-    let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &other, t0());
-    assert_eq!(error_of(&out), (401, "invalid_client".into()));
-    // mTLS identity not on the OCL (OAUTH-3).
-    let code = code_for(&s, "umcharderwijk~1", t0());
-    let stranger = ClientId::new("vreemd.example.org").unwrap();
-    let body = token_body(&code).replace("&client_id=pgo.example.nl", "");
-    assert_eq!(
-        error_of(&s.token(Some(FORM_CONTENT_TYPE), &body, &stranger, t0())),
-        (401, "invalid_client".into())
-    );
-}
-
-#[test]
 fn code_lives_exactly_900_seconds() {
     let s = server();
     let code = code_for(&s, "umcharderwijk~1", t0());
@@ -348,5 +323,34 @@ fn concurrent_distinct_codes_all_succeed() {
         .collect();
     for h in handles {
         assert_eq!(h.join().unwrap(), 200);
+    }
+}
+
+mod oauth_9 {
+    use super::*;
+
+    #[test]
+    fn code_is_bound_to_its_client() {
+        let s = server();
+        let code = code_for(&s, "umcharderwijk~1", t0());
+        let other = ClientId::new(OTHER_CLIENT).unwrap();
+        let body = token_body(&code).replace(
+            "client_id=pgo.example.nl",
+            "client_id=andere-pgo.example.com",
+        );
+        let out = s.token(Some(FORM_CONTENT_TYPE), &body, &other, t0());
+        assert_eq!(error_of(&out), (400, "invalid_grant".into()), "OAUTH-9");
+        // client_id in the body must match the mTLS identity (OAUTH-3).
+        let code = code_for(&s, "umcharderwijk~1", t0());
+        let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &other, t0());
+        assert_eq!(error_of(&out), (401, "invalid_client".into()));
+        // mTLS identity not on the OCL (OAUTH-3).
+        let code = code_for(&s, "umcharderwijk~1", t0());
+        let stranger = ClientId::new("vreemd.example.org").unwrap();
+        let body = token_body(&code).replace("&client_id=pgo.example.nl", "");
+        assert_eq!(
+            error_of(&s.token(Some(FORM_CONTENT_TYPE), &body, &stranger, t0())),
+            (401, "invalid_client".into())
+        );
     }
 }
