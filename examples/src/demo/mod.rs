@@ -451,6 +451,7 @@ impl Network {
             trace.clone(),
             &limits,
             za_back_port,
+            &dir.join("za-gw.evidence.jsonl"),
         )?);
         // MedMij LISTS-13: what it serves against what the ZAL says.
         za.check_offer().await?;
@@ -1198,6 +1199,24 @@ impl Network {
     /// with the provenance as text.
     pub fn dossier_item(&self, id: &str) -> Result<(bool, String), DemoError> {
         self.pgo.dossier_item(id)
+    }
+
+    /// The test person's decisions in the ZA GW's consent evidence ledger (MedMij
+    /// CONSENT-5), from a verified read: decision, scope and text version of each.
+    pub fn za_evidence(&self) -> Result<Vec<medmij_consent::evidence::EvidenceRecord>, DemoError> {
+        self.za.evidence_of(za_gw::TestDigidStandIn::PERSON)
+    }
+
+    /// Verifies the ZA GW's whole consent evidence ledger (MedMij CONSENT-5);
+    /// returns the number of records.
+    pub fn verify_za_evidence(&self) -> Result<u64, DemoError> {
+        self.za.verify_evidence()
+    }
+
+    /// The test person's consent evidence as a signed export (MedMij CONSENT-5),
+    /// with the DVZA's public key to verify it with.
+    pub fn export_za_evidence(&self) -> Result<(String, ed25519_dalek::VerifyingKey), DemoError> {
+        self.za.export_evidence(za_gw::TestDigidStandIn::PERSON)
     }
 
     /// Verifies both NEN 7513 logs (MedMij LOG-1), once every event reported so far
