@@ -14,6 +14,7 @@
 //! cargo run -p medmij-examples --example demo -- --bsn-in-payload  # OAUTH-16
 //! cargo run -p medmij-examples --example demo -- --withdrawn-service # LISTS-13, LISTS-10
 //! cargo run -p medmij-examples --example demo -- --publish-invalid # LISTS-14, LISTS-11
+//! cargo run -p medmij-examples --example demo -- --move-dossier    # CONSENT-7
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -48,6 +49,7 @@ enum Mode {
     BsnInPayload,
     WithdrawnService,
     PublishInvalid,
+    MoveDossier,
 }
 
 #[tokio::main]
@@ -97,10 +99,11 @@ async fn main() -> ExitCode {
         ["--bsn-in-payload"] => Mode::BsnInPayload,
         ["--withdrawn-service"] => Mode::WithdrawnService,
         ["--publish-invalid"] => Mode::PublishInvalid,
+        ["--move-dossier"] => Mode::MoveDossier,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --move-dossier | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -135,6 +138,7 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         Mode::BsnInPayload => Some(bsn_in_payload(&net).await?),
         Mode::WithdrawnService => Some(withdrawn_service(&net).await?),
         Mode::PublishInvalid => Some(publish_invalid(&net).await?),
+        Mode::MoveDossier => Some(move_dossier(&net).await?),
         _ => None,
     };
     if let Some(ok) = special {
@@ -258,7 +262,7 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
                 && run.error_description.as_deref() == Some("No such resources.")
         }
         Mode::ExpiredToken => run.collected.is_some() && expired_ok,
-        Mode::BsnInPayload | Mode::WithdrawnService | Mode::PublishInvalid => {
+        Mode::BsnInPayload | Mode::WithdrawnService | Mode::PublishInvalid | Mode::MoveDossier => {
             unreachable!("handled above")
         }
     };
@@ -313,6 +317,67 @@ async fn bsn_in_payload(net: &Network) -> Result<bool, DemoError> {
         && second.collected.is_none()
         && second.error.as_deref() == Some("OAUTH-16")
         && third_ok)
+}
+
+/// `--move-dossier` (MedMij CONSENT-7): after a Verzamelen and a Delen, the PGO GW
+/// exports the whole dossier and a second PGO imports it, showing per item that it
+/// came via MedMij from which Bron and is unchanged since (CONSENT-4), and the
+/// placements; then an export changed on the way flags the changed item. Returns
+/// whether both ended so.
+async fn move_dossier(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== UCI Verzamelen, then UCI Delen ==");
+    let run = net.verzamelen(ConsentChoice::Grant).await?;
+    let Some(id) = run.collected else {
+        println!("nothing collected: {}", run.message);
+        return Ok(false);
+    };
+    let d = net.delen(&id).await?;
+    println!("collected {id}; placed with {LEZER}: {}", d.placed);
+
+    println!("\n== The person moves to another PGO: export, import ==");
+    let moved = net.move_dossier(None).await?;
+    print_move(&moved);
+    let first_ok = d.placed
+        && !moved.items.is_empty()
+        && moved.items.iter().all(|i| i.unchanged)
+        && moved.placements.len() == 1
+        && net.second_pgo_items() == moved.items.len();
+
+    println!("\n== Again, with an export whose content of {id} was changed on the way ==");
+    let tampered = net.move_dossier(Some(&id)).await?;
+    print_move(&tampered);
+    let changed: Vec<&str> = tampered
+        .items
+        .iter()
+        .filter(|i| !i.unchanged)
+        .map(|i| i.item.as_str())
+        .collect();
+    println!(
+        "in plain words: the new PGO still shows where every item came from and whether it is \
+         exactly what the care provider sent; an item changed since is flagged, never passed \
+         off as unchanged"
+    );
+    Ok(first_ok && changed == [id.as_str()])
+}
+
+fn print_move(m: &medmij_examples::demo::DossierMove) {
+    println!("export: {} bytes", m.bytes);
+    for i in &m.items {
+        println!(
+            "item {}: from {} ({}) via MedMij: {}",
+            i.item,
+            i.bron,
+            i.gegevensdienst,
+            if i.unchanged {
+                "unchanged since receipt"
+            } else {
+                "CHANGED since receipt"
+            }
+        );
+    }
+    for p in &m.placements {
+        println!("placement: {p}");
+    }
 }
 
 /// `--withdrawn-service` (MedMij LISTS-13, LISTS-10): MedMij Beheer publishes a ZAL

@@ -413,3 +413,24 @@ fn a_run_removes_its_directory_unless_keep() {
         }
     }
 }
+
+mod consent_7 {
+    use super::*;
+
+    /// `--move-dossier` (MedMij CONSENT-7): the dossier moves to a second PGO with
+    /// provenance and placements; a changed export flags the changed item.
+    #[test]
+    fn move_dossier_flag_shows_provenance_and_flags_a_changed_item() {
+        let out = run(Some("--move-dossier"));
+        for e in [
+            "The person moves to another PGO: export, import",
+            "from umcdemo@medmij (Medicatieoverzicht) via MedMij: unchanged since receipt",
+            "placed with huisartsdemo@medmij (Medicatieoverzicht)",
+            "content of",
+            "via MedMij: CHANGED since receipt",
+            "NEN 7513 logs verify",
+        ] {
+            assert!(out.contains(e), "demo --move-dossier: no {e:?} in\n{out}");
+        }
+    }
+}

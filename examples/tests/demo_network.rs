@@ -595,3 +595,45 @@ mod consent_5 {
         assert!(verify_export(&tampered, Some(&key)).is_err());
     }
 }
+
+mod consent_7 {
+    use super::*;
+
+    // MedMij CONSENT-7: the PGO GW exports the whole dossier; a second PGO imports
+    // it and shows per item the Bron, the Gegevensdienst and that it is unchanged
+    // (CONSENT-4), and the placements; a changed item is flagged.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_moved_dossier_keeps_provenance_and_flags_a_changed_item() {
+        let net = Network::start(false).await.expect("network starts");
+        let first = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        let second = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        let a = first.collected.expect("first item");
+        let b = second.collected.expect("second item");
+        assert!(net.delen(&a).await.unwrap().placed);
+
+        let moved = net.move_dossier(None).await.expect("import");
+        assert_eq!(moved.items.len(), 2, "{moved:?}");
+        for i in &moved.items {
+            assert!(i.unchanged, "{i:?}");
+            assert_eq!(i.bron, "umcdemo@medmij");
+            assert_eq!(i.gegevensdienst, "Medicatieoverzicht");
+        }
+        assert_eq!(moved.placements.len(), 1, "{moved:?}");
+        assert!(moved.placements[0].starts_with(&a), "{moved:?}");
+        assert!(
+            moved.placements[0].contains(medmij_examples::demo::LEZER),
+            "{moved:?}"
+        );
+        assert_eq!(net.second_pgo_items(), 2);
+
+        let tampered = net.move_dossier(Some(&b)).await.expect("import");
+        let changed: Vec<_> = tampered
+            .items
+            .iter()
+            .filter(|i| !i.unchanged)
+            .map(|i| i.item.clone())
+            .collect();
+        assert_eq!(changed, [b]);
+        assert_eq!(tampered.items.len(), 2);
+    }
+}

@@ -227,6 +227,13 @@ impl PgoGw {
         &self.log
     }
 
+    /// The whole dossier (content, provenance, placements) as a CONSENT-7 export,
+    /// as JSON.
+    pub(crate) fn export_dossier(&self) -> String {
+        let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+        medmij_consent::portability::export(&d, self.now()).to_json()
+    }
+
     pub(crate) fn take_result(&self, sid: &str) -> Option<VerzamelenRun> {
         self.result
             .lock()
