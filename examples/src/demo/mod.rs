@@ -68,6 +68,9 @@ pub const PGO_HOST: &str = "pgo-gw.mijnpgo-demo.nl";
 pub const ZORGAANBIEDER: &str = "umcdemo@medmij";
 /// The Verzamelen Gegevensdienst of the demo (LISTS-12: 4 = Medicatieoverzichten, PGO side).
 pub const GEGEVENSDIENST: &str = "4";
+/// The second Verzamelen Gegevensdienst of the demo's Zorgaanbieder, collected together
+/// with [`GEGEVENSDIENST`] under one consent (MedMij OAUTH-5, release 1.5).
+pub const GEGEVENSDIENST_2: &str = "5";
 /// The Systeemrol whose resource endpoint serves the Gegevensdienst.
 pub const SYSTEEMROL: &str = "MOV-FHIR-BRON";
 /// The Lezer of the UCI Delen part of the demo (another care provider on the same
@@ -402,7 +405,11 @@ impl Network {
         // MedMij LISTS-14: the DVZA registered as qualified, by its endpoint host.
         let qualified = vec![(
             ZA_HOST.to_owned(),
-            vec![GEGEVENSDIENST.to_owned(), GEGEVENSDIENST_DELEN.to_owned()],
+            vec![
+                GEGEVENSDIENST.to_owned(),
+                GEGEVENSDIENST_2.to_owned(),
+                GEGEVENSDIENST_DELEN.to_owned(),
+            ],
         )];
         let stelselnode = Arc::new(stelselnode::Stelselnode::new(
             published,
@@ -772,9 +779,38 @@ impl Network {
     /// start link, is sent to the ZA GW, logs in at the TEST DigiD stand-in (or
     /// cancels) and answers the consent screen as `choice` says.
     pub async fn verzamelen(&self, choice: ConsentChoice) -> Result<VerzamelenRun, DemoError> {
+        self.verzamelen_from(choice, &self.start_url()).await
+    }
+
+    /// Runs UCI Verzamelen once for both Verzamelen Gegevensdiensten of the demo's
+    /// Zorgaanbieder with one login and one consent (MedMij OAUTH-5, release 1.5):
+    /// one token for both scopes' pairs, each Gegevensdienst read with it
+    /// (OAUTH-17) and stored as its own dossier item (see [`Network::dossier_items`]).
+    pub async fn verzamelen_multi(
+        &self,
+        choice: ConsentChoice,
+    ) -> Result<VerzamelenRun, DemoError> {
+        let url = format!(
+            "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst=\
+             {GEGEVENSDIENST}+{GEGEVENSDIENST_2}"
+        );
+        self.verzamelen_from(choice, &url).await
+    }
+
+    /// The items in the PGO GW's dossier: id, whether unchanged since receipt
+    /// (MedMij CONSENT-4), and the Gegevensdienst's name.
+    pub fn dossier_items(&self) -> Vec<(String, bool, String)> {
+        self.pgo.dossier_items()
+    }
+
+    async fn verzamelen_from(
+        &self,
+        choice: ConsentChoice,
+        start: &str,
+    ) -> Result<VerzamelenRun, DemoError> {
         self.trace.mark();
         let person = self.browser.fresh()?;
-        let (page, at) = person.navigate("GET", &self.start_url(), None).await?;
+        let (page, at) = person.navigate("GET", start, None).await?;
         let sid = person
             .cookie(PGO_HOST, "pgo_session")
             .ok_or("the PGO GW set no session cookie")?;

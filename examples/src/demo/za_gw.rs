@@ -38,7 +38,10 @@ use super::net::cookie;
 use super::net::{self, PeerAddr, PeerNames};
 use super::serving::{self, Difference, Offer};
 use super::trace::Trace;
-use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST, ZORGAANBIEDER};
+use super::{
+    DemoError, GEGEVENSDIENST, GEGEVENSDIENST_2, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST,
+    ZORGAANBIEDER,
+};
 
 /// The care provider's display name in the consent text (the DVZA's own relation
 /// with it, CONSENT-1).
@@ -249,6 +252,8 @@ pub(crate) struct ZaGw {
     trace: Arc<Trace>,
     za: Zorgaanbiedernaam,
     gd: ScopeGegevensdienstId,
+    /// The second Verzamelen Gegevensdienst (MedMij OAUTH-5, release 1.5).
+    gd_2: ScopeGegevensdienstId,
     lezer: Zorgaanbiedernaam,
     gd_delen: ScopeGegevensdienstId,
     /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
@@ -322,6 +327,13 @@ impl ZaGw {
                 resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
             },
             Offer {
+                naam: ZORGAANBIEDER.into(),
+                id: GEGEVENSDIENST_2.into(),
+                authorize: format!("https://{ZA_HOST}/oauth/authorize"),
+                token: format!("{back}/oauth/token"),
+                resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
+            },
+            Offer {
                 naam: LEZER.into(),
                 id: GEGEVENSDIENST_DELEN.into(),
                 authorize: format!("https://{ZA_HOST}/lezer/oauth/authorize"),
@@ -330,11 +342,16 @@ impl ZaGw {
             },
         ];
         let gd = ScopeGegevensdienstId::new(GEGEVENSDIENST)?;
+        let gd_2 = ScopeGegevensdienstId::new(GEGEVENSDIENST_2)?;
         let lezer = Zorgaanbiedernaam::new(LEZER)?;
         let gd_delen = ScopeGegevensdienstId::new(GEGEVENSDIENST_DELEN)?;
         let config = ServerConfig::new()
             .offer(za.clone(), gd.clone(), UseCase::Verzamelen)
-            .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen);
+            .offer(za.clone(), gd_2.clone(), UseCase::Verzamelen)
+            .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen)
+            // MedMij OAUTH-5: from release 1.5 one request may carry several pairs of
+            // one Zorgaanbieder (Verzamelen only); mandatory for the DVZA.
+            .allow_multiple_pairs(true);
         let ocl_gegevensdiensten = OclGegevensdiensten::default();
         let server = AuthorizationServer::new(
             config,
@@ -355,6 +372,7 @@ impl ZaGw {
             trace,
             za,
             gd,
+            gd_2,
             lezer,
             gd_delen,
             no_data: AtomicBool::new(false),
@@ -697,6 +715,7 @@ impl ZaGw {
         Router::new()
             .route("/oauth/token", post(back_token))
             .route("/fhir/MedicationStatement", get(back_read))
+            .route("/fhir/Observation", get(back_read))
             .route("/lezer/fhir/Bundle", post(back_write))
             .with_state(me.clone())
     }
@@ -1182,14 +1201,9 @@ impl ZaGw {
         let req = p.session.request();
         let scope = req.scope();
         let client = req.client_id();
-        // MedMij CONSENT-1: the fixed wording with the GNL name and the OCL name.
-        let gd = scope.gegevensdiensten().first().ok_or("empty scope")?;
+        // MedMij CONSENT-1: the fixed wording with the GNL name of every
+        // Gegevensdienst of the scope (release 1.5: 'A' en 'B') and the OCL name.
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
-        let naam = gnl
-            .list()
-            .weergavenaam(gd.as_str())
-            .ok_or("Gegevensdienst not on the GNL")?
-            .to_string();
         let ocl = self.lists.ocl.current().ok_or("no OCL")?;
         let org = ocl
             .list()
@@ -1197,7 +1211,12 @@ impl ZaGw {
             .ok_or("client not on the OCL")?
             .organisatienaam()
             .to_string();
-        let vars = Variables::new(display_name(scope.zorgaanbieder().as_str()), &naam, &org)?;
+        let vars = Variables::from_scope(
+            display_name(scope.zorgaanbieder().as_str()),
+            scope,
+            |id| gnl.list().weergavenaam(id).map(|n| n.to_string()),
+            &org,
+        )?;
         let (wording, kind): (Box<dyn Wording>, _) = if p.delen {
             (Box::new(Bevestiging::new(vars)), ConsentKind::Bevestiging)
         } else {
@@ -1659,11 +1678,18 @@ impl ZaGw {
         let auth = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        // One route per Gegevensdienst (MedMij OAUTH-17: a token for both serves
+        // each of them).
+        let (gd, id, what) = if uri.path().ends_with("/Observation") {
+            (&self.gd_2, GEGEVENSDIENST_2, "Observation?searchset")
+        } else {
+            (&self.gd, GEGEVENSDIENST, "MedicationStatement?searchset")
+        };
         match self
             .server
-            .check_resource(auth, &self.za, &self.gd, Interaction::Read, now)
+            .check_resource(auth, &self.za, gd, Interaction::Read, now)
         {
-            Ok(access) if !self.serves(ZORGAANBIEDER, GEGEVENSDIENST, now) => {
+            Ok(access) if !self.serves(ZORGAANBIEDER, id, now) => {
                 self.not_served(&access, "fhir.read", source).await
             }
             Ok(access) => {
@@ -1671,6 +1697,9 @@ impl ZaGw {
                     access.subject.as_str(),
                     self.bsn_in_payload.load(Ordering::Relaxed),
                 );
+                if id == GEGEVENSDIENST_2 {
+                    bundle = observation_bundle(access.subject.as_str());
+                }
                 self.leave_bsn_empty(&mut bundle, &access, source).await?;
                 let bundle = bundle.to_string();
                 self.log
@@ -1680,7 +1709,7 @@ impl ZaGw {
                             action: Action::Read,
                             actor: (access.client_id.as_str().into(), ActorKind::System),
                             subject: Self::subject(access.subject.as_str()),
-                            object: Object::new("Bundle", "MedicationStatement?searchset"),
+                            object: Object::new("Bundle", what),
                             outcome: Outcome::Success,
                             detail: Some(format!("scope {}", access.scope)),
                         },
@@ -2100,6 +2129,26 @@ fn not_served_page(why: &str) -> String {
 /// A small FHIR R4 searchset Bundle: the test person's medication overview. With
 /// `bsn`, the back end also puts a Patient with the test person's BSN in it (as an
 /// xIS would; MedMij OAUTH-16 makes the ZA GW leave it empty before sending).
+/// The demo back end's answer for [`GEGEVENSDIENST_2`]: one Observation.
+fn observation_bundle(person: &str) -> serde_json::Value {
+    serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 1,
+        "entry": [{
+            "fullUrl": "urn:uuid:3a7c9e21-5b4d-4c8f-8e12-9d0f6a7b8c31",
+            "resource": {
+                "resourceType": "Observation",
+                "id": "obs-1",
+                "status": "final",
+                "code": { "text": "Lichaamslengte" },
+                "valueQuantity": { "value": 178, "unit": "cm" },
+                "subject": { "display": format!("test person {person}") }
+            }
+        }]
+    })
+}
+
 fn fhir_bundle(person: &str, bsn: bool) -> serde_json::Value {
     let mut b = serde_json::json!({
         "resourceType": "Bundle",
