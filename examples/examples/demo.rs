@@ -15,6 +15,7 @@
 //! cargo run -p medmij-examples --example demo -- --withdrawn-service # LISTS-13, LISTS-10
 //! cargo run -p medmij-examples --example demo -- --publish-invalid # LISTS-14, LISTS-11
 //! cargo run -p medmij-examples --example demo -- --move-dossier    # CONSENT-7
+//! cargo run -p medmij-examples --example demo -- --multi           # OAUTH-5, OAUTH-17
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -50,6 +51,7 @@ enum Mode {
     WithdrawnService,
     PublishInvalid,
     MoveDossier,
+    Multi,
 }
 
 #[tokio::main]
@@ -100,10 +102,11 @@ async fn main() -> ExitCode {
         ["--withdrawn-service"] => Mode::WithdrawnService,
         ["--publish-invalid"] => Mode::PublishInvalid,
         ["--move-dossier"] => Mode::MoveDossier,
+        ["--multi"] => Mode::Multi,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --move-dossier | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --move-dossier | --multi | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -139,6 +142,7 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         Mode::WithdrawnService => Some(withdrawn_service(&net).await?),
         Mode::PublishInvalid => Some(publish_invalid(&net).await?),
         Mode::MoveDossier => Some(move_dossier(&net).await?),
+        Mode::Multi => Some(multi(&net).await?),
         _ => None,
     };
     if let Some(ok) = special {
@@ -262,7 +266,11 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
                 && run.error_description.as_deref() == Some("No such resources.")
         }
         Mode::ExpiredToken => run.collected.is_some() && expired_ok,
-        Mode::BsnInPayload | Mode::WithdrawnService | Mode::PublishInvalid | Mode::MoveDossier => {
+        Mode::BsnInPayload
+        | Mode::WithdrawnService
+        | Mode::PublishInvalid
+        | Mode::MoveDossier
+        | Mode::Multi => {
             unreachable!("handled above")
         }
     };
@@ -317,6 +325,31 @@ async fn bsn_in_payload(net: &Network) -> Result<bool, DemoError> {
         && second.collected.is_none()
         && second.error.as_deref() == Some("OAUTH-16")
         && third_ok)
+}
+
+/// `--multi` (MedMij OAUTH-5, OAUTH-17, release 1.5): both Verzamelen
+/// Gegevensdiensten of the Zorgaanbieder with one login and one Toestemming naming
+/// both; one token for exactly both pairs reads each. Returns whether both were
+/// collected, unchanged.
+async fn multi(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== UCI Verzamelen of two Gegevensdiensten with one consent (release 1.5) ==");
+    let run = net.verzamelen_multi(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("token obtained: {}", run.token_obtained);
+    println!("person sees: {}", run.message);
+    let items = net.dossier_items();
+    for (id, unchanged, naam) in &items {
+        println!("collected {naam}: dossier item {id}, unchanged since receipt = {unchanged}");
+    }
+    println!(
+        "in plain words: the person logged in once and gave one consent that named both kinds \
+         of data; the PGO received one token for exactly those two and fetched each with it"
+    );
+    let mut names: Vec<&str> = items.iter().map(|i| i.2.as_str()).collect();
+    names.sort_unstable();
+    Ok(run.token_obtained
+        && names == ["Basisgegevens Zorg", "Medicatieoverzicht"]
+        && items.iter().all(|i| i.1))
 }
 
 /// `--move-dossier` (MedMij CONSENT-7): after a Verzamelen and a Delen, the PGO GW
