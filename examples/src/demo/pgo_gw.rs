@@ -555,7 +555,13 @@ impl PgoGw {
         })?;
         // MedMij OAUTH-5 (release 1.5): Verzamelen may ask several Gegevensdiensten of
         // one Zorgaanbieder at once (ids separated by a space); Delen exactly one.
-        let ids: Vec<&str> = gd.split(' ').collect();
+        let mut ids: Vec<&str> = Vec::new();
+        for id in gd.split(' ') {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let gd = ids.join(" ");
         if ids.len() > 1 && share {
             return Err(StartRefusal::bad(
                 "Delen gaat over precies een gegevensdienst.",
