@@ -636,4 +636,23 @@ mod consent_7 {
         assert_eq!(changed, [b]);
         assert_eq!(tampered.items.len(), 2);
     }
+
+    // A document that is no dossier export is refused and logged; no panic.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_bad_export_is_refused_and_logged() {
+        let net = Network::start(false).await.expect("network starts");
+        for bad in ["", "not json", "{\"format\":\"other/1\"}"] {
+            assert!(
+                net.import_at_second_pgo(bad, true).await.is_err(),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(net.second_pgo_items(), 0);
+        let log = net.pgo_log().await.unwrap();
+        let refused: Vec<_> = log
+            .iter()
+            .filter(|l| l.event_type == "dossier.import" && l.outcome == "refused")
+            .collect();
+        assert_eq!(refused.len(), 3, "{log:#?}");
+    }
 }

@@ -1306,6 +1306,17 @@ impl Network {
                 format!("the export is changed on the way: content of {item}"),
             );
         }
+        self.import_at_second_pgo(&json, tamper.is_none()).await
+    }
+
+    /// The second PGO imports a dossier export (MedMij CONSENT-7); with `keep` its
+    /// dossier becomes the imported one. A document that is no valid export is
+    /// refused, logged (LOG-1) and returned as an error.
+    pub async fn import_at_second_pgo(
+        &self,
+        json: &str,
+        keep: bool,
+    ) -> Result<DossierMove, DemoError> {
         let report = match medmij_consent::portability::DossierExport::from_json(json.as_bytes())
             .and_then(|e| medmij_consent::portability::import(&e))
         {
@@ -1379,7 +1390,7 @@ impl Network {
                 ),
             );
         }
-        if tamper.is_none() {
+        if keep {
             *self.second_pgo.lock().unwrap_or_else(|e| e.into_inner()) = report.dossier;
         }
         Ok(DossierMove {
