@@ -14,6 +14,8 @@
 //! cargo run -p medmij-examples --example demo -- --bsn-in-payload  # OAUTH-16
 //! cargo run -p medmij-examples --example demo -- --withdrawn-service # LISTS-13, LISTS-10
 //! cargo run -p medmij-examples --example demo -- --publish-invalid # LISTS-14, LISTS-11
+//! cargo run -p medmij-examples --example demo -- --move-dossier    # CONSENT-7
+//! cargo run -p medmij-examples --example demo -- --multi           # OAUTH-5, OAUTH-17
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -48,6 +50,8 @@ enum Mode {
     BsnInPayload,
     WithdrawnService,
     PublishInvalid,
+    MoveDossier,
+    Multi,
 }
 
 #[tokio::main]
@@ -97,10 +101,12 @@ async fn main() -> ExitCode {
         ["--bsn-in-payload"] => Mode::BsnInPayload,
         ["--withdrawn-service"] => Mode::WithdrawnService,
         ["--publish-invalid"] => Mode::PublishInvalid,
+        ["--move-dossier"] => Mode::MoveDossier,
+        ["--multi"] => Mode::Multi,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --move-dossier | --multi | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -135,6 +141,8 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         Mode::BsnInPayload => Some(bsn_in_payload(&net).await?),
         Mode::WithdrawnService => Some(withdrawn_service(&net).await?),
         Mode::PublishInvalid => Some(publish_invalid(&net).await?),
+        Mode::MoveDossier => Some(move_dossier(&net).await?),
+        Mode::Multi => Some(multi(&net).await?),
         _ => None,
     };
     if let Some(ok) = special {
@@ -258,7 +266,11 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
                 && run.error_description.as_deref() == Some("No such resources.")
         }
         Mode::ExpiredToken => run.collected.is_some() && expired_ok,
-        Mode::BsnInPayload | Mode::WithdrawnService | Mode::PublishInvalid => {
+        Mode::BsnInPayload
+        | Mode::WithdrawnService
+        | Mode::PublishInvalid
+        | Mode::MoveDossier
+        | Mode::Multi => {
             unreachable!("handled above")
         }
     };
@@ -313,6 +325,92 @@ async fn bsn_in_payload(net: &Network) -> Result<bool, DemoError> {
         && second.collected.is_none()
         && second.error.as_deref() == Some("OAUTH-16")
         && third_ok)
+}
+
+/// `--multi` (MedMij OAUTH-5, OAUTH-17, release 1.5): both Verzamelen
+/// Gegevensdiensten of the Zorgaanbieder with one login and one Toestemming naming
+/// both; one token for exactly both pairs reads each. Returns whether both were
+/// collected, unchanged.
+async fn multi(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== UCI Verzamelen of two Gegevensdiensten with one consent (release 1.5) ==");
+    let run = net.verzamelen_multi(ConsentChoice::Grant).await?;
+    println!("\n== Outcome ==");
+    println!("token obtained: {}", run.token_obtained);
+    println!("person sees: {}", run.message);
+    let items = net.dossier_items();
+    for (id, unchanged, naam) in &items {
+        println!("collected {naam}: dossier item {id}, unchanged since receipt = {unchanged}");
+    }
+    println!(
+        "in plain words: the person logged in once and gave one consent that named both kinds \
+         of data; the PGO received one token for exactly those two and fetched each with it"
+    );
+    let mut names: Vec<&str> = items.iter().map(|i| i.2.as_str()).collect();
+    names.sort_unstable();
+    Ok(run.token_obtained
+        && names == ["Basisgegevens Zorg", "Medicatieoverzicht"]
+        && items.iter().all(|i| i.1))
+}
+
+/// `--move-dossier` (MedMij CONSENT-7): after a Verzamelen and a Delen, the PGO GW
+/// exports the whole dossier and a second PGO imports it, showing per item that it
+/// came via MedMij from which Bron and is unchanged since (CONSENT-4), and the
+/// placements; then an export changed on the way flags the changed item. Returns
+/// whether both ended so.
+async fn move_dossier(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== UCI Verzamelen, then UCI Delen ==");
+    let run = net.verzamelen(ConsentChoice::Grant).await?;
+    let Some(id) = run.collected else {
+        println!("nothing collected: {}", run.message);
+        return Ok(false);
+    };
+    let d = net.delen(&id).await?;
+    println!("collected {id}; placed with {LEZER}: {}", d.placed);
+
+    println!("\n== The person moves to another PGO: export, import ==");
+    let moved = net.move_dossier(None).await?;
+    print_move(&moved);
+    let first_ok = d.placed
+        && !moved.items.is_empty()
+        && moved.items.iter().all(|i| i.unchanged)
+        && moved.placements.len() == 1
+        && net.second_pgo_items() == moved.items.len();
+
+    println!("\n== Again, with an export whose content of {id} was changed on the way ==");
+    let tampered = net.move_dossier(Some(&id)).await?;
+    print_move(&tampered);
+    let changed: Vec<&str> = tampered
+        .items
+        .iter()
+        .filter(|i| !i.unchanged)
+        .map(|i| i.item.as_str())
+        .collect();
+    println!(
+        "in plain words: the new PGO still shows where every item came from and whether it is \
+         exactly what the care provider sent; an item changed since is flagged, never passed \
+         off as unchanged"
+    );
+    Ok(first_ok && changed == [id.as_str()])
+}
+
+fn print_move(m: &medmij_examples::demo::DossierMove) {
+    println!("export: {} bytes", m.bytes);
+    for i in &m.items {
+        println!(
+            "item {}: from {} ({}) via MedMij: {}",
+            i.item,
+            i.bron,
+            i.gegevensdienst,
+            if i.unchanged {
+                "unchanged since receipt"
+            } else {
+                "CHANGED since receipt"
+            }
+        );
+    }
+    for p in &m.placements {
+        println!("placement: {p}");
+    }
 }
 
 /// `--withdrawn-service` (MedMij LISTS-13, LISTS-10): MedMij Beheer publishes a ZAL

@@ -413,3 +413,47 @@ fn a_run_removes_its_directory_unless_keep() {
         }
     }
 }
+
+mod oauth_5 {
+    use super::*;
+
+    /// `--multi` (MedMij OAUTH-5, OAUTH-17): both Gegevensdiensten collected with
+    /// one login, one consent and one token.
+    #[test]
+    fn multi_flag_collects_both_gegevensdiensten_with_one_consent() {
+        let out = run(Some("--multi"));
+        for e in [
+            "for scope umcdemo~4 umcdemo~5",
+            "'Medicatieoverzicht' en 'Basisgegevens Zorg'",
+            "person sees: Uw Medicatieoverzicht en Basisgegevens Zorg van umcdemo@medmij zijn \
+             opgehaald.",
+            "collected Medicatieoverzicht: dossier item",
+            "collected Basisgegevens Zorg: dossier item",
+            "NEN 7513 logs verify",
+        ] {
+            assert!(out.contains(e), "demo --multi: no {e:?} in\n{out}");
+        }
+        assert_eq!(out.matches("person presses \"login\"").count(), 1, "{out}");
+    }
+}
+
+mod consent_7 {
+    use super::*;
+
+    /// `--move-dossier` (MedMij CONSENT-7): the dossier moves to a second PGO with
+    /// provenance and placements; a changed export flags the changed item.
+    #[test]
+    fn move_dossier_flag_shows_provenance_and_flags_a_changed_item() {
+        let out = run(Some("--move-dossier"));
+        for e in [
+            "The person moves to another PGO: export, import",
+            "from umcdemo@medmij (Medicatieoverzicht) via MedMij: unchanged since receipt",
+            "placed with huisartsdemo@medmij (Medicatieoverzicht)",
+            "content of",
+            "via MedMij: CHANGED since receipt",
+            "NEN 7513 logs verify",
+        ] {
+            assert!(out.contains(e), "demo --move-dossier: no {e:?} in\n{out}");
+        }
+    }
+}

@@ -537,3 +537,122 @@ mod oauth_12 {
         );
     }
 }
+
+mod consent_5 {
+    use super::*;
+    use medmij_consent::evidence::{EvidenceDecision, verify_export};
+
+    // MedMij CONSENT-5: the ZA GW registers each decision (grant, refusal) in a
+    // tamper-evident evidence ledger with the exact text shown (version and filled
+    // variables), the time, the client, the scope and the flow; it can be looked
+    // up per person and exported as a document the Zorgaanbieder verifies.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_grant_and_a_refusal_are_in_the_evidence_ledger_and_its_export() {
+        let net = Network::start(false).await.expect("network starts");
+        let granted = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        assert!(granted.token_obtained, "{granted:?}");
+        let refused = net
+            .verzamelen(ConsentChoice::Refuse)
+            .await
+            .expect("flow runs");
+        assert_eq!(refused.error.as_deref(), Some("access_denied"));
+
+        let records = net.za_evidence().expect("verified lookup");
+        let decisions: Vec<_> = records.iter().map(|r| r.decision).collect();
+        assert_eq!(
+            decisions,
+            [EvidenceDecision::Granted, EvidenceDecision::Refused]
+        );
+        assert_ne!(records[0].flow, records[1].flow, "one record per flow");
+        for r in &records {
+            assert_eq!(r.scope, "umcdemo~4");
+            assert!(!r.shown.version.is_empty());
+            assert_eq!(
+                r.shown
+                    .variables
+                    .get("MedMij-gegevensdienst")
+                    .map(String::as_str),
+                Some("'Medicatieoverzicht'"),
+                "{:?}",
+                r.shown.variables
+            );
+            assert!(r.shown.text.contains("toestemming"), "{}", r.shown.text);
+        }
+        assert_eq!(net.verify_za_evidence().expect("ledger verifies"), 2);
+
+        let (json, key) = net.export_za_evidence().expect("export");
+        let verified = verify_export(&json, Some(&key)).expect("export verifies");
+        assert_eq!(verified.person.as_str(), "za-person-0001");
+        assert_eq!(verified.records.len(), 2);
+        assert_eq!(verified.records[0].1, records[0]);
+        assert_eq!(verified.records[1].1, records[1]);
+        // A changed export no longer verifies.
+        let tampered = json.replacen("granted", "refused", 1);
+        assert_ne!(tampered, json);
+        assert!(verify_export(&tampered, Some(&key)).is_err());
+    }
+}
+
+mod consent_7 {
+    use super::*;
+
+    // MedMij CONSENT-7: the PGO GW exports the whole dossier; a second PGO imports
+    // it and shows per item the Bron, the Gegevensdienst and that it is unchanged
+    // (CONSENT-4), and the placements; a changed item is flagged.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_moved_dossier_keeps_provenance_and_flags_a_changed_item() {
+        let net = Network::start(false).await.expect("network starts");
+        let first = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        let second = net.verzamelen(ConsentChoice::Grant).await.unwrap();
+        let a = first.collected.expect("first item");
+        let b = second.collected.expect("second item");
+        assert!(net.delen(&a).await.unwrap().placed);
+
+        let moved = net.move_dossier(None).await.expect("import");
+        assert_eq!(moved.items.len(), 2, "{moved:?}");
+        for i in &moved.items {
+            assert!(i.unchanged, "{i:?}");
+            assert_eq!(i.bron, "umcdemo@medmij");
+            assert_eq!(i.gegevensdienst, "Medicatieoverzicht");
+        }
+        assert_eq!(moved.placements.len(), 1, "{moved:?}");
+        assert!(moved.placements[0].starts_with(&a), "{moved:?}");
+        assert!(
+            moved.placements[0].contains(medmij_examples::demo::LEZER),
+            "{moved:?}"
+        );
+        assert_eq!(net.second_pgo_items(), 2);
+
+        let tampered = net.move_dossier(Some(&b)).await.expect("import");
+        let changed: Vec<_> = tampered
+            .items
+            .iter()
+            .filter(|i| !i.unchanged)
+            .map(|i| i.item.clone())
+            .collect();
+        assert_eq!(changed, [b]);
+        assert_eq!(tampered.items.len(), 2);
+    }
+
+    // A document that is no dossier export is refused and logged; no panic.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_bad_export_is_refused_and_logged() {
+        let net = Network::start(false).await.expect("network starts");
+        for bad in ["", "not json", "{\"format\":\"other/1\"}"] {
+            assert!(
+                net.import_at_second_pgo(bad, true).await.is_err(),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(net.second_pgo_items(), 0);
+        let log = net.pgo_log().await.unwrap();
+        let refused: Vec<_> = log
+            .iter()
+            .filter(|l| l.event_type == "dossier.import" && l.outcome == "refused")
+            .collect();
+        assert_eq!(refused.len(), 3, "{log:#?}");
+    }
+}

@@ -174,7 +174,7 @@ mod lists_13 {
             net.trace()
                 .steps()
                 .iter()
-                .any(|s| s.text.contains("lists exactly the 2 Gegevensdienst(en)")),
+                .any(|s| s.text.contains("lists exactly the 3 Gegevensdienst(en)")),
             "no LISTS-13 report at start"
         );
         assert!(net.za_log().await.unwrap().is_empty());
@@ -186,14 +186,17 @@ mod lists_13 {
             .iter()
             .filter(|l| l.event_type == "lists.zal.difference")
             .collect();
-        assert_eq!(diff.len(), 1, "{log:#?}");
-        let d = diff[0].detail.as_deref().unwrap();
-        assert!(
-            d.starts_with(
-                "LISTS-13: umcdemo@medmij Gegevensdienst 4 is configured but not on the ZAL"
-            ),
-            "{d}"
-        );
+        // One difference per Gegevensdienst of umcdemo@medmij (4 and 5).
+        assert_eq!(diff.len(), 2, "{log:#?}");
+        for (d, id) in diff.iter().zip(["4", "5"]) {
+            let d = d.detail.as_deref().unwrap();
+            assert!(
+                d.starts_with(&format!(
+                    "LISTS-13: umcdemo@medmij Gegevensdienst {id} is configured but not on the ZAL"
+                )),
+                "{d}"
+            );
+        }
         // Reported once per ZAL version, not on every fetch.
         net.refresh_za_lists().await.unwrap();
         let again = net.za_log().await.unwrap();
@@ -202,7 +205,7 @@ mod lists_13 {
                 .iter()
                 .filter(|l| l.event_type == "lists.zal.difference")
                 .count(),
-            1
+            2
         );
 
         // Within the grace: served.
@@ -501,7 +504,7 @@ mod lists_14 {
             )),
             "{r:?}"
         );
-        assert_eq!(r.len(), 2, "both Zorgaanbieders' Gegevensdiensten: {r:?}");
+        assert_eq!(r.len(), 3, "both Zorgaanbieders' Gegevensdiensten: {r:?}");
 
         // Modify or remove of an entry that is not there.
         let r = refused(&net, ListChange::RemoveClient("nobody.example.nl".into())).await;

@@ -16,14 +16,16 @@ use medmij_tls::WhitelistAnswer;
 
 use super::trace::Trace;
 use super::{
-    DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, STELSELNODE_HOST, SYSTEEMROL,
-    SYSTEEMROL_LEZER, ZA_HOST, ZORGAANBIEDER, net,
+    DemoError, GEGEVENSDIENST, GEGEVENSDIENST_2, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST,
+    STELSELNODE_HOST, SYSTEEMROL, SYSTEEMROL_LEZER, ZA_HOST, ZORGAANBIEDER, net,
 };
 
 /// The organisation name of the PGO supplier on the OCL (shown in the consent text).
 pub(crate) const PGO_ORGANISATIE: &str = "MijnPGO Demo B.V.";
 /// The GNL display name of the demo Gegevensdienst.
 pub(crate) const GEGEVENSDIENST_NAAM: &str = "Medicatieoverzicht";
+/// The GNL display name of the second demo Gegevensdienst ([`GEGEVENSDIENST_2`]).
+pub(crate) const GEGEVENSDIENST_2_NAAM: &str = "Basisgegevens Zorg";
 
 /// The XML of the four lists, in the order ZAL, OCL, GNL, WHL.
 pub(crate) struct Published {
@@ -54,6 +56,17 @@ pub(crate) fn demo_zorgaanbieders(
             BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/fhir"))?,
         )],
     )?;
+    // The second Verzamelen Gegevensdienst of the same Zorgaanbieder, on the same
+    // endpoints (MedMij OAUTH-5: one login and one consent for both).
+    let gd_2 = Gegevensdienst::new(
+        GegevensdienstId::new(GEGEVENSDIENST_2)?,
+        FrontChannelUri::new(&format!("https://{ZA_HOST}/oauth/authorize"))?,
+        BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/oauth/token"))?,
+        vec![Systeemrol::new(
+            Systeemrolcode::new(SYSTEEMROL)?,
+            BackChannelUri::new(&format!("https://{ZA_HOST}:{za_back_port}/fhir"))?,
+        )],
+    )?;
     // The Lezer, served by the same DVZA gateway under its own paths.
     let gd_lezer = Gegevensdienst::new(
         GegevensdienstId::new(GEGEVENSDIENST_DELEN)?,
@@ -68,7 +81,7 @@ pub(crate) fn demo_zorgaanbieders(
     if with_bron {
         out.push(Zorgaanbieder::new(
             Zorgaanbiedernaam::new(ZORGAANBIEDER)?,
-            vec![gd],
+            vec![gd, gd_2],
         )?);
     }
     out.push(Zorgaanbieder::new(
@@ -100,10 +113,16 @@ pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
         GnlRelease::Release1,
         t.clone(),
         v.clone(),
-        vec![GegevensdienstNaam::new(
-            GegevensdienstId::new(GEGEVENSDIENST)?,
-            Weergavenaam::new(GEGEVENSDIENST_NAAM)?,
-        )],
+        vec![
+            GegevensdienstNaam::new(
+                GegevensdienstId::new(GEGEVENSDIENST)?,
+                Weergavenaam::new(GEGEVENSDIENST_NAAM)?,
+            ),
+            GegevensdienstNaam::new(
+                GegevensdienstId::new(GEGEVENSDIENST_2)?,
+                Weergavenaam::new(GEGEVENSDIENST_2_NAAM)?,
+            ),
+        ],
     )?;
     Ok(Published {
         zal: zal.to_xml(),

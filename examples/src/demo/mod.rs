@@ -68,6 +68,9 @@ pub const PGO_HOST: &str = "pgo-gw.mijnpgo-demo.nl";
 pub const ZORGAANBIEDER: &str = "umcdemo@medmij";
 /// The Verzamelen Gegevensdienst of the demo (LISTS-12: 4 = Medicatieoverzichten, PGO side).
 pub const GEGEVENSDIENST: &str = "4";
+/// The second Verzamelen Gegevensdienst of the demo's Zorgaanbieder, collected together
+/// with [`GEGEVENSDIENST`] under one consent (MedMij OAUTH-5, release 1.5).
+pub const GEGEVENSDIENST_2: &str = "5";
 /// The Systeemrol whose resource endpoint serves the Gegevensdienst.
 pub const SYSTEEMROL: &str = "MOV-FHIR-BRON";
 /// The Lezer of the UCI Delen part of the demo (another care provider on the same
@@ -202,6 +205,30 @@ pub struct VerzamelenRun {
     pub za_cookie: Option<String>,
 }
 
+/// One item as the second PGO imported it (MedMij CONSENT-7, CONSENT-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedItem {
+    /// The item's id.
+    pub item: String,
+    /// The Bron it came from via MedMij.
+    pub bron: String,
+    /// The Gegevensdienst (GNL name).
+    pub gegevensdienst: String,
+    /// Whether its content is unchanged since the first PGO received it.
+    pub unchanged: bool,
+}
+
+/// A dossier moved to a second PGO (MedMij CONSENT-7).
+#[derive(Debug, Clone)]
+pub struct DossierMove {
+    /// Every item, in the export's order, with its verification.
+    pub items: Vec<MovedItem>,
+    /// Every placement, as text (item, Lezer, Gegevensdienst, time).
+    pub placements: Vec<String>,
+    /// The size of the export in bytes.
+    pub bytes: usize,
+}
+
 /// The outcome of one UCI Delen run, as seen by the PGO GW.
 #[derive(Debug, Clone)]
 pub struct DelenRun {
@@ -245,6 +272,8 @@ pub struct Network {
     stelselnode: Arc<stelselnode::Stelselnode>,
     za: Arc<za_gw::ZaGw>,
     pgo: Arc<pgo_gw::PgoGw>,
+    /// The dossier at a second PGO the person moves to (MedMij CONSENT-7).
+    second_pgo: std::sync::Mutex<medmij_consent::Dossier>,
     browser: browser::Browser,
     dir: PathBuf,
     /// Whether the directory stays when the network is dropped.
@@ -376,7 +405,11 @@ impl Network {
         // MedMij LISTS-14: the DVZA registered as qualified, by its endpoint host.
         let qualified = vec![(
             ZA_HOST.to_owned(),
-            vec![GEGEVENSDIENST.to_owned(), GEGEVENSDIENST_DELEN.to_owned()],
+            vec![
+                GEGEVENSDIENST.to_owned(),
+                GEGEVENSDIENST_2.to_owned(),
+                GEGEVENSDIENST_DELEN.to_owned(),
+            ],
         )];
         let stelselnode = Arc::new(stelselnode::Stelselnode::new(
             published,
@@ -451,6 +484,7 @@ impl Network {
             trace.clone(),
             &limits,
             za_back_port,
+            &dir.join("za-gw.evidence.jsonl"),
         )?);
         // MedMij LISTS-13: what it serves against what the ZAL says.
         za.check_offer().await?;
@@ -630,6 +664,7 @@ impl Network {
             stelselnode,
             za,
             pgo,
+            second_pgo: std::sync::Mutex::new(medmij_consent::Dossier::new()),
             browser,
             dir,
             keep_dir: std::sync::atomic::AtomicBool::new(false),
@@ -744,9 +779,38 @@ impl Network {
     /// start link, is sent to the ZA GW, logs in at the TEST DigiD stand-in (or
     /// cancels) and answers the consent screen as `choice` says.
     pub async fn verzamelen(&self, choice: ConsentChoice) -> Result<VerzamelenRun, DemoError> {
+        self.verzamelen_from(choice, &self.start_url()).await
+    }
+
+    /// Runs UCI Verzamelen once for both Verzamelen Gegevensdiensten of the demo's
+    /// Zorgaanbieder with one login and one consent (MedMij OAUTH-5, release 1.5):
+    /// one token for both scopes' pairs, each Gegevensdienst read with it
+    /// (OAUTH-17) and stored as its own dossier item (see [`Network::dossier_items`]).
+    pub async fn verzamelen_multi(
+        &self,
+        choice: ConsentChoice,
+    ) -> Result<VerzamelenRun, DemoError> {
+        let url = format!(
+            "https://{PGO_HOST}/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst=\
+             {GEGEVENSDIENST}+{GEGEVENSDIENST_2}"
+        );
+        self.verzamelen_from(choice, &url).await
+    }
+
+    /// The items in the PGO GW's dossier: id, whether unchanged since receipt
+    /// (MedMij CONSENT-4), and the Gegevensdienst's name.
+    pub fn dossier_items(&self) -> Vec<(String, bool, String)> {
+        self.pgo.dossier_items()
+    }
+
+    async fn verzamelen_from(
+        &self,
+        choice: ConsentChoice,
+        start: &str,
+    ) -> Result<VerzamelenRun, DemoError> {
         self.trace.mark();
         let person = self.browser.fresh()?;
-        let (page, at) = person.navigate("GET", &self.start_url(), None).await?;
+        let (page, at) = person.navigate("GET", start, None).await?;
         let sid = person
             .cookie(PGO_HOST, "pgo_session")
             .ok_or("the PGO GW set no session cookie")?;
@@ -1200,6 +1264,151 @@ impl Network {
         self.pgo.dossier_item(id)
     }
 
+    /// The test person's decisions in the ZA GW's consent evidence ledger (MedMij
+    /// CONSENT-5), from a verified read: decision, scope and text version of each.
+    pub fn za_evidence(&self) -> Result<Vec<medmij_consent::evidence::EvidenceRecord>, DemoError> {
+        self.za.evidence_of(za_gw::TestDigidStandIn::PERSON)
+    }
+
+    /// Verifies the ZA GW's whole consent evidence ledger (MedMij CONSENT-5);
+    /// returns the number of records.
+    pub fn verify_za_evidence(&self) -> Result<u64, DemoError> {
+        self.za.verify_evidence()
+    }
+
+    /// The test person's consent evidence as a signed export (MedMij CONSENT-5),
+    /// with the DVZA's public key to verify it with.
+    pub fn export_za_evidence(&self) -> Result<(String, ed25519_dalek::VerifyingKey), DemoError> {
+        self.za.export_evidence(za_gw::TestDigidStandIn::PERSON)
+    }
+
+    /// Moves the person's dossier from the PGO GW to a second PGO (MedMij CONSENT-7):
+    /// the PGO GW exports it (content, provenance, placements), the second PGO imports
+    /// it and checks every item against the digest recorded at the first receipt
+    /// (CONSENT-4). With `tamper`, the content of that item is changed in the export
+    /// on the way (to show that the import flags it); the second PGO then keeps what
+    /// it had. A refused import is logged (LOG-1) and returned as an error.
+    pub async fn move_dossier(&self, tamper: Option<&str>) -> Result<DossierMove, DemoError> {
+        let mut json = self.pgo.export_dossier();
+        self.trace.step(
+            "PGO GW",
+            "CONSENT-7",
+            format!(
+                "dossier exported (content, provenance, placements; {} bytes)",
+                json.len()
+            ),
+        );
+        if let Some(item) = tamper {
+            json = tamper_export(&json, item)?;
+            self.trace.step(
+                "demo",
+                "CONSENT-7",
+                format!("the export is changed on the way: content of {item}"),
+            );
+        }
+        self.import_at_second_pgo(&json, tamper.is_none()).await
+    }
+
+    /// The second PGO imports a dossier export (MedMij CONSENT-7); with `keep` its
+    /// dossier becomes the imported one. A document that is no valid export is
+    /// refused, logged (LOG-1) and returned as an error.
+    pub async fn import_at_second_pgo(
+        &self,
+        json: &str,
+        keep: bool,
+    ) -> Result<DossierMove, DemoError> {
+        let report = match medmij_consent::portability::DossierExport::from_json(json.as_bytes())
+            .and_then(|e| medmij_consent::portability::import(&e))
+        {
+            Ok(r) => r,
+            Err(e) => {
+                self.pgo
+                    .log()
+                    .record(audit::Entry {
+                        event_type: "dossier.import",
+                        action: medmij_log::Action::Create,
+                        actor: ("second-pgo".into(), medmij_log::ActorKind::System),
+                        subject: None,
+                        object: medmij_log::Object::new(
+                            "dossier-export",
+                            format!("{} bytes", json.len()),
+                        ),
+                        outcome: medmij_log::Outcome::Refused,
+                        detail: Some(e.to_string()),
+                    })
+                    .await?;
+                self.trace.step(
+                    "second PGO",
+                    "CONSENT-7, LOG-1",
+                    format!("import REFUSED: {e}; logged"),
+                );
+                return Err(e.into());
+            }
+        };
+        let items: Vec<MovedItem> = report
+            .items
+            .iter()
+            .filter_map(|(id, integrity)| {
+                let item = report.dossier.item(id)?;
+                let p = item.provenance();
+                Some(MovedItem {
+                    item: id.to_string(),
+                    bron: p.bron.to_string(),
+                    gegevensdienst: p.gegevensdienst.to_string(),
+                    unchanged: *integrity == medmij_consent::Integrity::Unchanged,
+                })
+            })
+            .collect();
+        let placements: Vec<String> = report
+            .dossier
+            .placements()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} placed with {} ({}) at {}",
+                    p.item,
+                    p.lezer,
+                    p.gegevensdienst,
+                    medmij_log::format_time(p.placed_at)
+                )
+            })
+            .collect();
+        for i in &items {
+            self.trace.step(
+                "second PGO",
+                "CONSENT-7, CONSENT-4",
+                format!(
+                    "item {} from {} ({}) via MedMij: {}",
+                    i.item,
+                    i.bron,
+                    i.gegevensdienst,
+                    if i.unchanged {
+                        "unchanged since receipt"
+                    } else {
+                        "CHANGED since receipt (flagged)"
+                    }
+                ),
+            );
+        }
+        if keep {
+            *self.second_pgo.lock().unwrap_or_else(|e| e.into_inner()) = report.dossier;
+        }
+        Ok(DossierMove {
+            items,
+            placements,
+            bytes: json.len(),
+        })
+    }
+
+    /// The number of items in the second PGO's dossier (MedMij CONSENT-7).
+    pub fn second_pgo_items(&self) -> usize {
+        self.second_pgo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .items()
+            .count()
+    }
+
     /// Verifies both NEN 7513 logs (MedMij LOG-1), once every event reported so far
     /// is written; returns the number of events in the ZA GW log and in the PGO GW
     /// log.
@@ -1255,4 +1464,25 @@ impl Network {
         self.keep_dir
             .store(keep, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Changes one character of the content of `item` in a dossier export (still valid
+/// base64, different content): the demo's tampering on the way (MedMij CONSENT-7).
+fn tamper_export(json: &str, item: &str) -> Result<String, DemoError> {
+    let mut doc: serde_json::Value = serde_json::from_str(json)?;
+    let items = doc["items"].as_array_mut().ok_or("export without items")?;
+    let e = items
+        .iter_mut()
+        .find(|e| e["provenance"]["item"] == item)
+        .ok_or("no such item in the export")?;
+    let content = e["content_base64"]
+        .as_str()
+        .ok_or("item without content")?
+        .to_owned();
+    let mut bytes = content.into_bytes();
+    let i = bytes.len() / 2;
+    let b = bytes.get_mut(i).ok_or("empty content")?;
+    *b = if *b == b'A' { b'B' } else { b'A' };
+    e["content_base64"] = serde_json::Value::String(String::from_utf8(bytes)?);
+    Ok(doc.to_string())
 }

@@ -227,6 +227,13 @@ impl PgoGw {
         &self.log
     }
 
+    /// The whole dossier (content, provenance, placements) as a CONSENT-7 export,
+    /// as JSON.
+    pub(crate) fn export_dossier(&self) -> String {
+        let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+        medmij_consent::portability::export(&d, self.now()).to_json()
+    }
+
     pub(crate) fn take_result(&self, sid: &str) -> Option<VerzamelenRun> {
         self.result
             .lock()
@@ -546,17 +553,49 @@ impl PgoGw {
                 "De lijst van zorgaanbieders is nog niet beschikbaar. Probeer het later opnieuw.",
             )
         })?;
-        let entry = zal.list().gegevensdienst(&za, &gd).ok_or_else(|| {
-            StartRefusal::bad("Deze zorgaanbieder biedt deze gegevensdienst niet aan via MedMij.")
-        })?;
-        let (Ok(za_name), Ok(gd_id)) =
-            (Zorgaanbiedernaam::new(&za), ScopeGegevensdienstId::new(&gd))
-        else {
+        // MedMij OAUTH-5 (release 1.5): Verzamelen may ask several Gegevensdiensten of
+        // one Zorgaanbieder at once (ids separated by a space); Delen exactly one.
+        let mut ids: Vec<&str> = Vec::new();
+        for id in gd.split(' ') {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        let gd = ids.join(" ");
+        if ids.len() > 1 && share {
+            return Err(StartRefusal::bad(
+                "Delen gaat over precies een gegevensdienst.",
+            ));
+        }
+        let mut entries = Vec::with_capacity(ids.len());
+        for id in &ids {
+            entries.push(zal.list().gegevensdienst(&za, id).ok_or_else(|| {
+                StartRefusal::bad(
+                    "Deze zorgaanbieder biedt deze gegevensdienst niet aan via MedMij.",
+                )
+            })?);
+        }
+        let entry = entries[0];
+        if entries.iter().any(|e| {
+            e.authorization_endpoint() != entry.authorization_endpoint()
+                || e.token_endpoint() != entry.token_endpoint()
+        }) {
+            return Err(StartRefusal::bad(
+                "Deze gegevensdiensten kunnen niet samen worden opgehaald.",
+            ));
+        }
+        let (Ok(za_name), Ok(gd_ids)) = (
+            Zorgaanbiedernaam::new(&za),
+            ids.iter()
+                .map(|id| ScopeGegevensdienstId::new(id))
+                .collect::<Result<Vec<_>, _>>(),
+        ) else {
             return Err(StartRefusal::bad(
                 "Onbekende zorgaanbieder of gegevensdienst.",
             ));
         };
-        let scope = Scope::single(za_name, gd_id);
+        let scope = Scope::several(za_name, gd_ids)
+            .ok_or_else(|| StartRefusal::bad("Er is geen gegevensdienst gekozen."))?;
         // A 1.x Gegevensdienst lists both endpoints (MedMij LISTS-1).
         let (Some(authorize), Some(token)) =
             (entry.authorization_endpoint(), entry.token_endpoint())
@@ -793,11 +832,17 @@ impl PgoGw {
 
         // The FHIR resource (MedMij OAUTH-2: token in the Authorization header).
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        // MedMij OAUTH-5: a release-1.5 scope names several Gegevensdiensten; the
+        // first is read here, the others after it with the same token (OAUTH-17).
+        let (first_gd, more_gds) = p
+            .gegevensdienst
+            .split_once(' ')
+            .unwrap_or((&p.gegevensdienst, ""));
         let ep = zal
             .list()
-            .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL)
+            .resource_endpoint(&p.zorgaanbieder, first_gd, SYSTEEMROL)
             .ok_or("no resource endpoint on the ZAL")?;
-        let url = format!("{}/MedicationStatement", ep.as_str());
+        let url = format!("{}/{}", ep.as_str(), resource_path(first_gd));
         let resp = self.read_resource(&grant, &url).await?;
         if resp.status != 200 {
             return Err(format!("FHIR read answered HTTP {}", resp.status).into());
@@ -857,7 +902,7 @@ impl PgoGw {
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
         let naam = gnl
             .list()
-            .weergavenaam(&p.gegevensdienst)
+            .weergavenaam(first_gd)
             .ok_or("Gegevensdienst not on the GNL")?
             .to_string();
         let item_id = format!("bundle-{sid}");
@@ -878,7 +923,7 @@ impl PgoGw {
                 event_type: "dossier.collect",
                 action: Action::Create,
                 actor: (PGO_HOST.into(), ActorKind::System),
-                subject: Some(person),
+                subject: Some(person.clone()),
                 object: Object::new("dossier-item", item_id.clone()),
                 outcome: Outcome::Success,
                 detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
@@ -893,7 +938,22 @@ impl PgoGw {
                 p.zorgaanbieder
             ),
         );
-        let message = format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder);
+        let mut names = vec![naam.clone()];
+        for gd in more_gds.split(' ').filter(|g| !g.is_empty()) {
+            names.push(
+                self.collect_more(&sid, &p, gd, &grant, &record, person.clone())
+                    .await?,
+            );
+        }
+        let message = if names.len() == 1 {
+            format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder)
+        } else {
+            format!(
+                "Uw {} van {} zijn opgehaald.",
+                names.join(" en "),
+                p.zorgaanbieder
+            )
+        };
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((treq, grant, url));
         self.set_result(
             &sid,
@@ -938,6 +998,108 @@ impl PgoGw {
     }
 
     /// A FHIR read with the token in the Authorization header (MedMij OAUTH-2).
+    /// Reads one more Gegevensdienst of a release-1.5 scope with the same token
+    /// (MedMij OAUTH-5, OAUTH-17) and stores it with its provenance (CONSENT-4) as
+    /// `bundle-<sid>-<gd>`; returns its GNL name. A Bundle with a BSN is refused,
+    /// logged and not stored (OAUTH-16).
+    async fn collect_more(
+        &self,
+        sid: &str,
+        p: &Pending,
+        gd: &str,
+        grant: &AccessGrant,
+        record: &ConsentRecord,
+        person: SubjectId,
+    ) -> Result<String, DemoError> {
+        let zal = self.lists.zal.current().ok_or("no ZAL")?;
+        let ep = zal
+            .list()
+            .resource_endpoint(&p.zorgaanbieder, gd, SYSTEEMROL)
+            .ok_or("no resource endpoint on the ZAL")?;
+        let url = format!("{}/{}", ep.as_str(), resource_path(gd));
+        let resp = self.read_resource(grant, &url).await?;
+        if resp.status != 200 {
+            return Err(format!(
+                "FHIR read of Gegevensdienst {gd} answered HTTP {}",
+                resp.status
+            )
+            .into());
+        }
+        let bundle: serde_json::Value = serde_json::from_slice(&resp.body)?;
+        if bundle["resourceType"] != "Bundle" {
+            return Err("the resource endpoint did not return a FHIR Bundle".into());
+        }
+        if let Err(e) = medmij_oauth::fhir::check(&bundle) {
+            self.log
+                .record(Entry {
+                    event_type: "dossier.collect",
+                    action: Action::Create,
+                    actor: (PGO_HOST.into(), ActorKind::System),
+                    subject: Some(person),
+                    object: Object::new("Bundle", format!("{} bytes", resp.body.len())),
+                    outcome: Outcome::Refused,
+                    detail: Some(format!("from {}: {e}; not stored", p.zorgaanbieder)),
+                })
+                .await?;
+            return Err(format!("Bundle of Gegevensdienst {gd} refused: {e}").into());
+        }
+        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
+        let naam = gnl
+            .list()
+            .weergavenaam(gd)
+            .ok_or("Gegevensdienst not on the GNL")?
+            .to_string();
+        let item_id = format!("bundle-{sid}-{gd}");
+        let item = CollectedItem::receive(
+            ItemId::new(item_id.clone())?,
+            resp.body.clone(),
+            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
+            GegevensdienstNaam::new(naam.clone())?,
+            record.reference(),
+            self.now(),
+        );
+        self.dossier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .collect(item)?;
+        self.log
+            .record(Entry {
+                event_type: "dossier.collect",
+                action: Action::Create,
+                actor: (PGO_HOST.into(), ActorKind::System),
+                subject: Some(person),
+                object: Object::new("dossier-item", item_id.clone()),
+                outcome: Outcome::Success,
+                detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
+            })
+            .await?;
+        self.trace.step(
+            "PGO GW",
+            "OAUTH-17, CONSENT-4, LOG-1",
+            format!(
+                "same token, Gegevensdienst {gd}: Bundle stored as {item_id} with provenance ({}, \
+                 {naam}); logged",
+                p.zorgaanbieder
+            ),
+        );
+        Ok(naam)
+    }
+
+    /// The dossier's items: id, whether unchanged since receipt (CONSENT-4), and
+    /// the Gegevensdienst name.
+    pub(crate) fn dossier_items(&self) -> Vec<(String, bool, String)> {
+        let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
+        d.items()
+            .map(|i| {
+                (
+                    i.provenance().item.to_string(),
+                    i.verify() == Integrity::Unchanged,
+                    i.provenance().gegevensdienst.to_string(),
+                )
+            })
+            .collect()
+    }
+
     async fn read_resource(&self, grant: &AccessGrant, url: &str) -> Result<Fetched, DemoError> {
         self.back
             .fetch(
@@ -1235,4 +1397,14 @@ fn with_bsn(content: &[u8]) -> Result<Vec<u8>, DemoError> {
         .ok_or("the shared Bundle has no entries")?
         .push(patient);
     Ok(serde_json::to_vec(&doc)?)
+}
+
+/// The FHIR path the demo reads for a Gegevensdienst: [`GEGEVENSDIENST`] is a
+/// Medicatieoverzicht, the second one Observations.
+fn resource_path(gd: &str) -> &'static str {
+    if gd == GEGEVENSDIENST {
+        "MedicationStatement"
+    } else {
+        "Observation"
+    }
 }

@@ -17,6 +17,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 
+use medmij_consent::evidence::{
+    EvidenceConfig, EvidenceLedger, EvidenceRecord, FileEvidenceLedger, PersonId, ShownText,
+};
 use medmij_consent::{
     Bevestiging, ConsentKind, ConsentRequest, CsrfToken, Decision, DecisionBook, FlowId, Language,
     PageOptions, PostedDecision, Side, Toestemming, Variables, Wording, render_page,
@@ -35,7 +38,10 @@ use super::net::cookie;
 use super::net::{self, PeerAddr, PeerNames};
 use super::serving::{self, Difference, Offer};
 use super::trace::Trace;
-use super::{DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST, ZORGAANBIEDER};
+use super::{
+    DemoError, GEGEVENSDIENST, GEGEVENSDIENST_2, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST,
+    ZORGAANBIEDER,
+};
 
 /// The care provider's display name in the consent text (the DVZA's own relation
 /// with it, CONSENT-1).
@@ -156,6 +162,9 @@ enum Stage {
         kind: ConsentKind,
         /// The rendered consent page and its headers (served again on reload).
         page: medmij_consent::ConsentPage,
+        /// The text shown, its version and filled variables (for the CONSENT-5
+        /// evidence).
+        shown: Box<ShownText>,
     },
 }
 
@@ -236,9 +245,15 @@ pub(crate) struct ZaGw {
     flows: Mutex<Flows>,
     book: Mutex<DecisionBook>,
     log: AuditLog,
+    /// The CONSENT-5 evidence ledger: every grant and refusal, for the Zorgaanbieder.
+    evidence: Arc<FileEvidenceLedger>,
+    /// The Ed25519 key that signs the ledger and its exports (generated at start).
+    evidence_key: ed25519_dalek::SigningKey,
     trace: Arc<Trace>,
     za: Zorgaanbiedernaam,
     gd: ScopeGegevensdienstId,
+    /// The second Verzamelen Gegevensdienst (MedMij OAUTH-5, release 1.5).
+    gd_2: ScopeGegevensdienstId,
     lezer: Zorgaanbiedernaam,
     gd_delen: ScopeGegevensdienstId,
     /// Demo switch: the back end has no data of anyone (OAUTH-12 case 3).
@@ -284,13 +299,36 @@ impl ZaGw {
         trace: Arc<Trace>,
         limits: &super::Limits,
         back_port: u16,
+        evidence_path: &std::path::Path,
     ) -> Result<Self, DemoError> {
         let za = Zorgaanbiedernaam::new(ZORGAANBIEDER)?;
+        // MedMij CONSENT-5: the evidence ledger in the gateway's directory, signed
+        // with a key generated at start.
+        let mut seed = [0u8; 32];
+        rand::fill(&mut seed[..]);
+        let evidence_key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        let (evidence, _) =
+            FileEvidenceLedger::open(evidence_path, EvidenceConfig::new(evidence_key.clone()))?;
+        trace.step(
+            "ZA GW",
+            "CONSENT-5",
+            format!(
+                "consent evidence ledger opened: {}",
+                evidence_path.display()
+            ),
+        );
         let back = format!("https://{ZA_HOST}:{back_port}");
         let offers = vec![
             Offer {
                 naam: ZORGAANBIEDER.into(),
                 id: GEGEVENSDIENST.into(),
+                authorize: format!("https://{ZA_HOST}/oauth/authorize"),
+                token: format!("{back}/oauth/token"),
+                resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
+            },
+            Offer {
+                naam: ZORGAANBIEDER.into(),
+                id: GEGEVENSDIENST_2.into(),
                 authorize: format!("https://{ZA_HOST}/oauth/authorize"),
                 token: format!("{back}/oauth/token"),
                 resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
@@ -304,11 +342,16 @@ impl ZaGw {
             },
         ];
         let gd = ScopeGegevensdienstId::new(GEGEVENSDIENST)?;
+        let gd_2 = ScopeGegevensdienstId::new(GEGEVENSDIENST_2)?;
         let lezer = Zorgaanbiedernaam::new(LEZER)?;
         let gd_delen = ScopeGegevensdienstId::new(GEGEVENSDIENST_DELEN)?;
         let config = ServerConfig::new()
             .offer(za.clone(), gd.clone(), UseCase::Verzamelen)
-            .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen);
+            .offer(za.clone(), gd_2.clone(), UseCase::Verzamelen)
+            .offer(lezer.clone(), gd_delen.clone(), UseCase::Delen)
+            // MedMij OAUTH-5: from release 1.5 one request may carry several pairs of
+            // one Zorgaanbieder (Verzamelen only); mandatory for the DVZA.
+            .allow_multiple_pairs(true);
         let ocl_gegevensdiensten = OclGegevensdiensten::default();
         let server = AuthorizationServer::new(
             config,
@@ -324,9 +367,12 @@ impl ZaGw {
             flows: Mutex::new(Flows::default()),
             book: Mutex::new(DecisionBook::new()),
             log,
+            evidence: Arc::new(evidence),
+            evidence_key,
             trace,
             za,
             gd,
+            gd_2,
             lezer,
             gd_delen,
             no_data: AtomicBool::new(false),
@@ -669,6 +715,7 @@ impl ZaGw {
         Router::new()
             .route("/oauth/token", post(back_token))
             .route("/fhir/MedicationStatement", get(back_read))
+            .route("/fhir/Observation", get(back_read))
             .route("/lezer/fhir/Bundle", post(back_write))
             .with_state(me.clone())
     }
@@ -1101,7 +1148,7 @@ impl ZaGw {
                 "back end has data of this person for this Gegevensdienst"
             },
         );
-        let (kind, page, text) = match self.consent_page(&p, &flow, now) {
+        let (kind, page, text, shown) = match self.consent_page(&p, &flow, now) {
             Ok(x) => x,
             Err(e) => {
                 // The question cannot be asked, so the answer cannot be established:
@@ -1111,7 +1158,11 @@ impl ZaGw {
                     .await;
             }
         };
-        p.stage = Stage::AwaitingConsent { kind, page };
+        p.stage = Stage::AwaitingConsent {
+            kind,
+            page,
+            shown: Box::new(shown),
+        };
         self.flows
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -1139,24 +1190,20 @@ impl ZaGw {
     }
 
     /// Asks the question (CONSENT-1 or CONSENT-2) in the decision book and renders
-    /// the page. Returns the kind, the page and its Dutch text.
+    /// the page. Returns the kind, the page, its Dutch text and the text shown as
+    /// the CONSENT-5 evidence records it.
     fn consent_page(
         &self,
         p: &Pending,
         flow: &str,
         now: SystemTime,
-    ) -> Result<(ConsentKind, medmij_consent::ConsentPage, String), DemoError> {
+    ) -> Result<(ConsentKind, medmij_consent::ConsentPage, String, ShownText), DemoError> {
         let req = p.session.request();
         let scope = req.scope();
         let client = req.client_id();
-        // MedMij CONSENT-1: the fixed wording with the GNL name and the OCL name.
-        let gd = scope.gegevensdiensten().first().ok_or("empty scope")?;
+        // MedMij CONSENT-1: the fixed wording with the GNL name of every
+        // Gegevensdienst of the scope (release 1.5: 'A' en 'B') and the OCL name.
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
-        let naam = gnl
-            .list()
-            .weergavenaam(gd.as_str())
-            .ok_or("Gegevensdienst not on the GNL")?
-            .to_string();
         let ocl = self.lists.ocl.current().ok_or("no OCL")?;
         let org = ocl
             .list()
@@ -1164,7 +1211,12 @@ impl ZaGw {
             .ok_or("client not on the OCL")?
             .organisatienaam()
             .to_string();
-        let vars = Variables::new(display_name(scope.zorgaanbieder().as_str()), &naam, &org)?;
+        let vars = Variables::from_scope(
+            display_name(scope.zorgaanbieder().as_str()),
+            scope,
+            |id| gnl.list().weergavenaam(id).map(|n| n.to_string()),
+            &org,
+        )?;
         let (wording, kind): (Box<dyn Wording>, _) = if p.delen {
             (Box::new(Bevestiging::new(vars)), ConsentKind::Bevestiging)
         } else {
@@ -1193,7 +1245,12 @@ impl ZaGw {
         let mut options = PageOptions::new("/oauth/consent", &flow_id, &p.csrf);
         options.redirect_origin = Some(&redirect_origin);
         let page = render_page(wording.as_ref(), &options)?;
-        Ok((kind, page, wording.full_text(Language::Nl)))
+        Ok((
+            kind,
+            page,
+            wording.full_text(Language::Nl),
+            ShownText::of(wording.as_ref(), Language::Nl),
+        ))
     }
 
     /// Ends a flow at the consent step whose answer cannot be established
@@ -1226,6 +1283,106 @@ impl ZaGw {
         }
     }
 
+    /// Appends a decision to the CONSENT-5 evidence ledger; logs a failure
+    /// (LOG-1) and returns false when it could not be registered. An undetermined
+    /// answer is no decision (the ledger has no such record): it stays in the NEN
+    /// 7513 log only, and true is returned.
+    async fn register_evidence(
+        &self,
+        record: &medmij_consent::ConsentRecord,
+        shown: ShownText,
+        source: IpAddr,
+    ) -> bool {
+        if record.decision == Decision::Undetermined {
+            self.trace.step(
+                "ZA GW",
+                "CONSENT-5",
+                "undetermined answer: no decision, so no evidence record (NEN 7513 log only)",
+            );
+            return true;
+        }
+        let appended = match PersonId::new(TestDigidStandIn::PERSON)
+            .and_then(|person| EvidenceRecord::from_consent_record(record, person, shown))
+        {
+            Ok(rec) => {
+                let ledger = self.evidence.clone();
+                tokio::task::spawn_blocking(move || ledger.append(&rec))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()))
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match appended {
+            Ok(seq) => {
+                self.trace.step(
+                    "ZA GW",
+                    "CONSENT-5",
+                    format!(
+                        "decision registered in the evidence ledger (record {seq}, text version, \
+                         variables, time, client, scope, flow)"
+                    ),
+                );
+                true
+            }
+            Err(e) => {
+                self.trace.step(
+                    "ZA GW",
+                    "CONSENT-5, OAUTH-12 case 5",
+                    format!("decision could not be registered as evidence: {e}"),
+                );
+                let _ = self
+                    .log
+                    .record_from(
+                        Entry {
+                            event_type: "consent.evidence",
+                            action: Action::Create,
+                            actor: (ZA_HOST.into(), ActorKind::System),
+                            subject: Self::subject(TestDigidStandIn::PERSON),
+                            object: Object::new("consent", record.reference().to_string()),
+                            outcome: Outcome::Failure,
+                            detail: Some(e),
+                        },
+                        Some(source),
+                    )
+                    .await;
+                false
+            }
+        }
+    }
+
+    /// The person's decisions in the CONSENT-5 evidence ledger (a verified read).
+    pub(crate) fn evidence_of(&self, person: &str) -> Result<Vec<EvidenceRecord>, DemoError> {
+        let person = PersonId::new(person)?;
+        Ok(self
+            .evidence
+            .lookup(&person)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    /// Verifies the whole evidence ledger; returns the number of records.
+    pub(crate) fn verify_evidence(&self) -> Result<u64, DemoError> {
+        Ok(self.evidence.verify()?.records)
+    }
+
+    /// Exports the person's decisions as a signed document (CONSENT-5); returns it
+    /// with the DVZA's public key.
+    pub(crate) fn export_evidence(
+        &self,
+        person: &str,
+    ) -> Result<(String, ed25519_dalek::VerifyingKey), DemoError> {
+        let person = PersonId::new(person)?;
+        let export = self
+            .evidence
+            .export(&person, &self.evidence_key, self.now())?;
+        Ok((
+            export.to_json().to_owned(),
+            self.evidence_key.verifying_key(),
+        ))
+    }
+
     async fn consent_screen(&self, query: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let flow = net::param(query, "flow").unwrap_or_default();
         let found = self.peek_flow(&flow, cookie(headers, BROWSER_COOKIE), |p| match &p.stage {
@@ -1256,12 +1413,12 @@ impl ZaGw {
             self.take_flow(
                 posted.flow.as_str(),
                 cookie(headers, BROWSER_COOKIE),
-                |p| match p.stage {
-                    Stage::AwaitingConsent { kind, .. } => Some(kind),
+                |p| match &p.stage {
+                    Stage::AwaitingConsent { kind, shown, .. } => Some((*kind, shown.clone())),
                     Stage::AwaitingLogin => None,
                 },
             );
-        let (mut p, kind) = match taken {
+        let (mut p, (kind, shown)) = match taken {
             Ok(x) => x,
             Err(why) => return Ok(self.no_flow(why, "consent answer", source).await),
         };
@@ -1289,7 +1446,7 @@ impl ZaGw {
                 return Ok(self.bad_form(e.to_string(), source).await);
             }
         };
-        let (decision, event_type, outcome) = match (record.decision, bev) {
+        let (mut decision, event_type, outcome) = match (record.decision, bev) {
             (Decision::Granted, false) => (
                 ConsentDecision::Granted,
                 "consent.granted",
@@ -1328,6 +1485,12 @@ impl ZaGw {
                 detail: Some(record.to_json()),
             })
             .await?;
+        // MedMij CONSENT-5: the decision goes to the evidence ledger too. Without
+        // evidence no code is issued: the answer cannot be established (OAUTH-12
+        // case 5).
+        if !self.register_evidence(&record, *shown, p.source).await {
+            decision = ConsentDecision::Undetermined;
+        }
         let location = match p.session.consent(decision, now)? {
             ConsentOutcome::Granted(_) => {
                 self.trace.step(
@@ -1515,11 +1678,18 @@ impl ZaGw {
         let auth = headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
+        // One route per Gegevensdienst (MedMij OAUTH-17: a token for both serves
+        // each of them).
+        let (gd, id, what) = if uri.path().ends_with("/Observation") {
+            (&self.gd_2, GEGEVENSDIENST_2, "Observation?searchset")
+        } else {
+            (&self.gd, GEGEVENSDIENST, "MedicationStatement?searchset")
+        };
         match self
             .server
-            .check_resource(auth, &self.za, &self.gd, Interaction::Read, now)
+            .check_resource(auth, &self.za, gd, Interaction::Read, now)
         {
-            Ok(access) if !self.serves(ZORGAANBIEDER, GEGEVENSDIENST, now) => {
+            Ok(access) if !self.serves(ZORGAANBIEDER, id, now) => {
                 self.not_served(&access, "fhir.read", source).await
             }
             Ok(access) => {
@@ -1527,6 +1697,9 @@ impl ZaGw {
                     access.subject.as_str(),
                     self.bsn_in_payload.load(Ordering::Relaxed),
                 );
+                if id == GEGEVENSDIENST_2 {
+                    bundle = observation_bundle(access.subject.as_str());
+                }
                 self.leave_bsn_empty(&mut bundle, &access, source).await?;
                 let bundle = bundle.to_string();
                 self.log
@@ -1536,7 +1709,7 @@ impl ZaGw {
                             action: Action::Read,
                             actor: (access.client_id.as_str().into(), ActorKind::System),
                             subject: Self::subject(access.subject.as_str()),
-                            object: Object::new("Bundle", "MedicationStatement?searchset"),
+                            object: Object::new("Bundle", what),
                             outcome: Outcome::Success,
                             detail: Some(format!("scope {}", access.scope)),
                         },
@@ -1956,6 +2129,26 @@ fn not_served_page(why: &str) -> String {
 /// A small FHIR R4 searchset Bundle: the test person's medication overview. With
 /// `bsn`, the back end also puts a Patient with the test person's BSN in it (as an
 /// xIS would; MedMij OAUTH-16 makes the ZA GW leave it empty before sending).
+/// The demo back end's answer for [`GEGEVENSDIENST_2`]: one Observation.
+fn observation_bundle(person: &str) -> serde_json::Value {
+    serde_json::json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": 1,
+        "entry": [{
+            "fullUrl": "urn:uuid:3a7c9e21-5b4d-4c8f-8e12-9d0f6a7b8c31",
+            "resource": {
+                "resourceType": "Observation",
+                "id": "obs-1",
+                "status": "final",
+                "code": { "text": "Lichaamslengte" },
+                "valueQuantity": { "value": 178, "unit": "cm" },
+                "subject": { "display": format!("test person {person}") }
+            }
+        }]
+    })
+}
+
 fn fhir_bundle(person: &str, bsn: bool) -> serde_json::Value {
     let mut b = serde_json::json!({
         "resourceType": "Bundle",
