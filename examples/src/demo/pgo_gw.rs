@@ -899,35 +899,9 @@ impl PgoGw {
         }
 
         // MedMij CONSENT-4: stored with its provenance, inseparably.
-        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
-        let naam = gnl
-            .list()
-            .weergavenaam(first_gd)
-            .ok_or("Gegevensdienst not on the GNL")?
-            .to_string();
         let item_id = format!("bundle-{sid}");
-        let item = CollectedItem::receive(
-            ItemId::new(item_id.clone())?,
-            resp.body.clone(),
-            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
-            GegevensdienstNaam::new(naam.clone())?,
-            record.reference(),
-            self.now(),
-        );
-        self.dossier
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .collect(item)?;
-        self.log
-            .record(Entry {
-                event_type: "dossier.collect",
-                action: Action::Create,
-                actor: (PGO_HOST.into(), ActorKind::System),
-                subject: Some(person.clone()),
-                object: Object::new("dossier-item", item_id.clone()),
-                outcome: Outcome::Success,
-                detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
-            })
+        let naam = self
+            .store_collected(&p, first_gd, &item_id, &resp.body, &record, person.clone())
             .await?;
         self.trace.step(
             "PGO GW",
@@ -1002,6 +976,50 @@ impl PgoGw {
     /// (MedMij OAUTH-5, OAUTH-17) and stores it with its provenance (CONSENT-4) as
     /// `bundle-<sid>-<gd>`; returns its GNL name. A Bundle with a BSN is refused,
     /// logged and not stored (OAUTH-16).
+    /// Stores a collected Bundle in the dossier with its provenance (MedMij
+    /// CONSENT-4: the Bron, the GNL name of Gegevensdienst `gd`, the consent
+    /// reference) and logs the collection (LOG-1); returns the GNL name.
+    async fn store_collected(
+        &self,
+        p: &Pending,
+        gd: &str,
+        item_id: &str,
+        body: &[u8],
+        record: &ConsentRecord,
+        person: SubjectId,
+    ) -> Result<String, DemoError> {
+        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
+        let naam = gnl
+            .list()
+            .weergavenaam(gd)
+            .ok_or("Gegevensdienst not on the GNL")?
+            .to_string();
+        let item = CollectedItem::receive(
+            ItemId::new(item_id)?,
+            body.to_vec(),
+            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
+            GegevensdienstNaam::new(naam.clone())?,
+            record.reference(),
+            self.now(),
+        );
+        self.dossier
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .collect(item)?;
+        self.log
+            .record(Entry {
+                event_type: "dossier.collect",
+                action: Action::Create,
+                actor: (PGO_HOST.into(), ActorKind::System),
+                subject: Some(person),
+                object: Object::new("dossier-item", item_id),
+                outcome: Outcome::Success,
+                detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
+            })
+            .await?;
+        Ok(naam)
+    }
+
     async fn collect_more(
         &self,
         sid: &str,
@@ -1043,35 +1061,9 @@ impl PgoGw {
                 .await?;
             return Err(format!("Bundle of Gegevensdienst {gd} refused: {e}").into());
         }
-        let gnl = self.lists.gnl.current().ok_or("no GNL")?;
-        let naam = gnl
-            .list()
-            .weergavenaam(gd)
-            .ok_or("Gegevensdienst not on the GNL")?
-            .to_string();
         let item_id = format!("bundle-{sid}-{gd}");
-        let item = CollectedItem::receive(
-            ItemId::new(item_id.clone())?,
-            resp.body.clone(),
-            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
-            GegevensdienstNaam::new(naam.clone())?,
-            record.reference(),
-            self.now(),
-        );
-        self.dossier
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .collect(item)?;
-        self.log
-            .record(Entry {
-                event_type: "dossier.collect",
-                action: Action::Create,
-                actor: (PGO_HOST.into(), ActorKind::System),
-                subject: Some(person),
-                object: Object::new("dossier-item", item_id.clone()),
-                outcome: Outcome::Success,
-                detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
-            })
+        let naam = self
+            .store_collected(p, gd, &item_id, &resp.body, record, person)
             .await?;
         self.trace.step(
             "PGO GW",
