@@ -318,28 +318,24 @@ impl ZaGw {
             ),
         );
         let back = format!("https://{ZA_HOST}:{back_port}");
+        // What this gateway is configured to serve, per (Zorgaanbieder,
+        // Gegevensdienst): its endpoints under `prefix` (MedMij LISTS-13).
+        let offer = |naam: &str, id: &str, prefix: &str, rol: &str| Offer {
+            naam: naam.into(),
+            id: id.into(),
+            authorize: format!("https://{ZA_HOST}{prefix}/oauth/authorize"),
+            token: format!("{back}/oauth/token"),
+            resources: vec![(rol.into(), format!("{back}{prefix}/fhir"))],
+        };
         let offers = vec![
-            Offer {
-                naam: ZORGAANBIEDER.into(),
-                id: GEGEVENSDIENST.into(),
-                authorize: format!("https://{ZA_HOST}/oauth/authorize"),
-                token: format!("{back}/oauth/token"),
-                resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
-            },
-            Offer {
-                naam: ZORGAANBIEDER.into(),
-                id: GEGEVENSDIENST_2.into(),
-                authorize: format!("https://{ZA_HOST}/oauth/authorize"),
-                token: format!("{back}/oauth/token"),
-                resources: vec![(super::SYSTEEMROL.into(), format!("{back}/fhir"))],
-            },
-            Offer {
-                naam: LEZER.into(),
-                id: GEGEVENSDIENST_DELEN.into(),
-                authorize: format!("https://{ZA_HOST}/lezer/oauth/authorize"),
-                token: format!("{back}/oauth/token"),
-                resources: vec![(super::SYSTEEMROL_LEZER.into(), format!("{back}/lezer/fhir"))],
-            },
+            offer(ZORGAANBIEDER, GEGEVENSDIENST, "", super::SYSTEEMROL),
+            offer(ZORGAANBIEDER, GEGEVENSDIENST_2, "", super::SYSTEEMROL),
+            offer(
+                LEZER,
+                GEGEVENSDIENST_DELEN,
+                "/lezer",
+                super::SYSTEEMROL_LEZER,
+            ),
         ];
         let gd = ScopeGegevensdienstId::new(GEGEVENSDIENST)?;
         let gd_2 = ScopeGegevensdienstId::new(GEGEVENSDIENST_2)?;
