@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use medmij_examples::demo::Network;
+use medmij_examples::demo::{Actor, StepOutcome};
+use medmij_types::RuleId;
 
 #[path = "support/chromium.rs"]
 mod chromium;
@@ -49,12 +51,11 @@ async fn headless_chromium_reaches_the_digid_stand_in() {
     assert!(dom.contains("id=\"digid-login\""), "{dom}");
     assert!(dom.contains("id=\"digid-cancel\""), "{dom}");
     // The ZA GW saw a valid authorization request from the PGO GW's redirect.
-    assert!(
-        net.trace()
-            .steps()
-            .iter()
-            .any(|s| s.text.contains("person sent to the TEST DigiD stand-in"))
-    );
+    assert!(net.trace().steps().iter().any(|s| s.is(
+        Actor::ZaGw,
+        RuleId::Oauth4,
+        StepOutcome::Done
+    )));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -83,7 +84,7 @@ async fn headless_chromium_walks_the_whole_front_channel() {
     assert!(
         steps
             .iter()
-            .any(|s| s.text.contains("Bundle stored in the dossier")),
+            .any(|s| s.is(Actor::PgoGw, RuleId::Consent4, StepOutcome::Done)),
         "{steps:#?}"
     );
     net.verify_logs().await.expect("logs verify");

@@ -7,7 +7,9 @@
 
 use std::process::{Command, Stdio};
 
+use medmij_examples::demo::{Actor, StepOutcome};
 use medmij_examples::demo::{ConsentChoice, Network, PGO_HOST, ZA_HOST};
+use medmij_types::RuleId;
 
 #[path = "support/chromium.rs"]
 mod chromium;
@@ -100,12 +102,11 @@ async fn chromium_walks_the_front_channel_through_the_front_door() {
     let _ = child.wait();
     let text = walk.expect("chromium walks the flow through the front door");
     assert!(text.contains("Metoprolol"), "the data is shown: {text}");
-    assert!(
-        net.trace()
-            .steps()
-            .iter()
-            .any(|s| s.text.contains("Bundle stored in the dossier"))
-    );
+    assert!(net.trace().steps().iter().any(|s| s.is(
+        Actor::PgoGw,
+        RuleId::Consent4,
+        StepOutcome::Done
+    )));
     net.verify_logs().await.expect("logs verify");
 }
 

@@ -17,7 +17,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use medmij_examples::demo::{Actor, StepOutcome};
 use medmij_examples::demo::{GEGEVENSDIENST, Network, PGO_HOST, ZA_HOST, ZORGAANBIEDER};
+use medmij_types::RuleId;
 
 const INSTALL_HINT: &str =
     "python3 -m pip install --break-system-packages requests-oauthlib==2.0.0";
@@ -171,7 +173,7 @@ fn curl_fhir(
 
 /// Asserts the client was refused at the handshake: no HTTP answer, and the ZA GW
 /// recorded a refused handshake for `reason` in its trace and its NEN 7513 log.
-async fn assert_refused_at_handshake(net: &Network, p: &Pems, reason: &str) {
+async fn assert_refused_at_handshake(net: &Network, p: &Pems, rule: RuleId) {
     // The third-party OAuth client: the consent is given on the front channel (no
     // mutual TLS there), but the token request never gets an HTTP answer.
     let report = python_client(net, p);
@@ -195,13 +197,11 @@ async fn assert_refused_at_handshake(net: &Network, p: &Pems, reason: &str) {
     let steps = net.trace().steps();
     let refusals = steps
         .iter()
-        .filter(|s| {
-            s.actor == "ZA GW" && s.text.contains("handshake REFUSED") && s.text.contains(reason)
-        })
+        .filter(|s| s.is(Actor::ZaGw, rule, StepOutcome::Refused))
         .count();
     assert!(
         refusals >= 2,
-        "two refused handshakes for {reason:?}: {steps:#?}"
+        "two refused handshakes under {rule}: {steps:#?}"
     );
     let events = net.za_log_event_types().await.expect("ZA GW log readable");
     assert!(
@@ -272,10 +272,9 @@ async fn requests_oauthlib_gets_a_token_and_curl_reads_the_fhir_resource() {
     );
     let steps = net.trace().steps();
     assert!(
-        steps.iter().any(|s| s.actor == "ZA GW"
-            && s.text.contains(&format!(
-                "token request from {PGO_HOST} over mTLS: HTTP 200"
-            ))),
+        steps
+            .iter()
+            .any(|s| s.is(Actor::ZaGw, RuleId::Oauth9, StepOutcome::Done)),
         "{steps:#?}"
     );
 }
@@ -290,7 +289,7 @@ async fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
     net.drop_pgo_from_whitelist()
         .await
         .expect("new Whitelist installed");
-    assert_refused_at_handshake(&net, &p, "not on the Whitelist").await;
+    assert_refused_at_handshake(&net, &p, RuleId::Tls4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -301,5 +300,5 @@ async fn client_with_a_revoked_certificate_is_refused_at_the_handshake() {
     // As `demo -- --revoked-cert`: the OCSP responder reports the PGO GW's
     // certificate revoked; the ZA GW hard-fails the handshake (TLS-3).
     net.revoke_pgo_certificate().await;
-    assert_refused_at_handshake(&net, &p, "revoked").await;
+    assert_refused_at_handshake(&net, &p, RuleId::Tls3).await;
 }

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use medmij_examples::demo::{Actor, StepOutcome};
 use medmij_examples::demo::{
     ConsentChoice, Limits, MAX_PENDING_PER_SOURCE, Network, PGO_HOST, ZA_HOST,
 };
+use medmij_types::RuleId;
 
 fn lo(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, n))
@@ -116,9 +118,21 @@ mod oauth_14 {
         // LOG-1 with a bounded volume: the refusals of the flood are two entries
         // (the first, and one that counts the rest), not one per request.
         let log = net.za_log().await.unwrap();
-        let flood_entries: Vec<_> = log
+        let from_flood: Vec<_> = log
             .iter()
             .filter(|l| l.source.as_deref() == Some("127.0.0.2"))
+            .collect();
+        // On a loaded machine the flood's 16 connections can also meet the
+        // per-source handshake limit (TLS): those refusals are aggregated the
+        // same way (at most a first entry and a count).
+        let tls: Vec<_> = from_flood
+            .iter()
+            .filter(|l| l.event_type == "tls.refused")
+            .collect();
+        assert!(tls.len() <= 2, "{tls:#?}");
+        let flood_entries: Vec<_> = from_flood
+            .iter()
+            .filter(|l| l.event_type != "tls.refused")
             .collect();
         assert_eq!(flood_entries.len(), 2, "{flood_entries:#?}");
         assert_eq!(flood_entries[0].event_type, "oauth.authorize.busy");
@@ -346,11 +360,11 @@ mod oauth_14 {
         assert!(net.trace().dropped() > 0);
         // The newest steps are kept: the end of the last flow.
         assert!(
-            steps
-                .iter()
-                .rev()
-                .take(5)
-                .any(|s| s.text.contains("Bundle stored in the dossier")),
+            steps.iter().rev().take(5).any(|s| s.is(
+                Actor::PgoGw,
+                RuleId::Consent4,
+                StepOutcome::Done
+            )),
             "{steps:#?}"
         );
     }

@@ -3,7 +3,9 @@
 //! Gegevensdiensten of the demo's Zorgaanbieder, one code and token for exactly
 //! both pairs, each Gegevensdienst served with that one token.
 
+use medmij_examples::demo::{Actor, StepOutcome};
 use medmij_examples::demo::{ConsentChoice, Network};
+use medmij_types::RuleId;
 
 mod oauth_5 {
     use super::*;
@@ -31,29 +33,36 @@ mod oauth_5 {
             [("Basisgegevens Zorg", true), ("Medicatieoverzicht", true)]
         );
 
-        let steps: Vec<String> = net
-            .trace()
-            .steps()
-            .iter()
-            .map(|s| format!("{} {}", s.actor, s.text))
-            .collect();
-        let count = |needle: &str| steps.iter().filter(|s| s.contains(needle)).count();
+        let steps = net.trace().steps();
+        let count = |actor: Actor, rule: RuleId| {
+            steps
+                .iter()
+                .filter(|s| s.is(actor, rule, StepOutcome::Done))
+                .count()
+        };
         // One login, one consent naming both Weergavenamen as CONSENT-1 writes them.
-        assert_eq!(count("person presses \"login\""), 1, "{steps:#?}");
-        assert_eq!(count("Toestemming page shown"), 1, "{steps:#?}");
-        assert_eq!(
-            count("'Medicatieoverzicht' en 'Basisgegevens Zorg'"),
-            1,
-            "{steps:#?}"
+        assert_eq!(count(Actor::DigidStandIn, RuleId::Oauth11), 1, "{steps:#?}");
+        assert_eq!(count(Actor::ZaGw, RuleId::Consent1), 1, "{steps:#?}");
+        let consent = steps
+            .iter()
+            .find(|s| s.is(Actor::ZaGw, RuleId::Consent1, StepOutcome::Done))
+            .expect("the Toestemming step");
+        // The text shown, as CONSENT-1 writes it (data, not narrative).
+        assert!(
+            consent
+                .text
+                .contains("'Medicatieoverzicht' en 'Basisgegevens Zorg'"),
+            "{consent:#?}"
         );
+        let count_text = |needle: &str| steps.iter().filter(|s| s.text.contains(needle)).count();
         // Code and token for exactly both pairs; each Gegevensdienst read with it.
         assert_eq!(
-            count("checked strictly (bearer, 900 s, scope umcdemo~4 umcdemo~5)"),
+            count_text("checked strictly (bearer, 900 s, scope umcdemo~4 umcdemo~5)"),
             1,
             "{steps:#?}"
         );
         assert_eq!(
-            count("FHIR read with a valid Bearer token for scope umcdemo~4 umcdemo~5"),
+            count_text("FHIR read with a valid Bearer token for scope umcdemo~4 umcdemo~5"),
             2,
             "{steps:#?}"
         );

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
+use medmij_examples::demo::{Actor, StepOutcome};
 use medmij_examples::demo::{ConsentChoice, FLOW_TIMEOUT, List, Network};
+use medmij_types::RuleId;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
@@ -34,32 +36,31 @@ async fn verzamelen_happy_flow_stores_the_bundle_with_provenance() {
     );
 
     // The steps came in the order of OAUTH-11.
-    let steps: Vec<String> = net
-        .trace()
-        .steps()
-        .iter()
-        .map(|s| format!("{} {}", s.actor, s.text))
-        .collect();
-    let pos = |needle: &str| {
+    let steps = net.trace().steps();
+    let pos = |(actor, rule): (Actor, RuleId)| {
         steps
             .iter()
-            .position(|s| s.contains(needle))
-            .unwrap_or_else(|| panic!("no step {needle:?} in {steps:#?}"))
+            .position(|s| s.is(actor, rule, StepOutcome::Done))
+            .unwrap_or_else(|| panic!("no step of {actor} under {rule} in {steps:#?}"))
     };
     let order = [
-        "authorization request from",
-        "person presses \"login\" at the TEST DigiD stand-in",
-        "logged in as the fixed test person",
-        "back end has data",
-        "Toestemming page shown",
-        "consent GRANTED",
-        "authorization code issued",
-        "token request from",
-        "FHIR read with a valid Bearer token",
-        "Bundle stored in the dossier",
+        // The authorization request, valid (OAUTH-4: redirect URI; OAUTH-5: scope).
+        (Actor::ZaGw, RuleId::Oauth4),
+        // The person logs in at the TEST DigiD stand-in.
+        (Actor::Browser, RuleId::Oauth11),
+        (Actor::DigidStandIn, RuleId::Oauth11),
+        // The Toestemming page, then the decision logged (CONSENT-3).
+        (Actor::ZaGw, RuleId::Consent1),
+        (Actor::ZaGw, RuleId::Consent3),
+        // The code (OAUTH-7), the token request over mTLS (OAUTH-9), the read (OAUTH-2).
+        (Actor::ZaGw, RuleId::Oauth7),
+        (Actor::ZaGw, RuleId::Oauth9),
+        (Actor::ZaGw, RuleId::Oauth2),
+        // The Bundle stored with provenance in the dossier (CONSENT-4).
+        (Actor::PgoGw, RuleId::Consent4),
     ];
     for w in order.windows(2) {
-        assert!(pos(w[0]) < pos(w[1]), "{} before {}", w[0], w[1]);
+        assert!(pos(w[0]) < pos(w[1]), "{:?} before {:?}", w[0], w[1]);
     }
 }
 
@@ -82,12 +83,11 @@ async fn refusal_redirects_access_denied_and_is_logged() {
         run.message,
         "You did not give permission. No data will be exchanged."
     );
-    assert!(
-        net.trace()
-            .steps()
-            .iter()
-            .any(|s| s.text.contains("\"Authorization denied.\""))
-    );
+    assert!(net.trace().steps().iter().any(|s| s.is(
+        Actor::ZaGw,
+        RuleId::Oauth12,
+        StepOutcome::Case(4)
+    )));
     // CONSENT-3: the Bron logs the refusal; nothing else happened at the ZA GW.
     net.verify_logs().await.expect("logs verify");
     assert_eq!(net.za_log_event_types().await.unwrap(), ["consent.refused"]);
@@ -144,9 +144,9 @@ async fn client_dropped_from_the_whitelist_is_refused_at_the_handshake() {
     assert_eq!(run.collected, None);
     let steps = net.trace().steps();
     assert!(
-        steps.iter().any(|s| s.actor == "ZA GW"
-            && s.text.contains("handshake REFUSED")
-            && s.text.contains("not on the Whitelist")),
+        steps
+            .iter()
+            .any(|s| s.is(Actor::ZaGw, RuleId::Tls4, StepOutcome::Refused)),
         "{steps:#?}"
     );
     net.verify_logs().await.expect("logs verify");
@@ -173,12 +173,11 @@ async fn delen_shares_the_collected_bundle_with_its_provenance() {
     let placement: serde_json::Value = serde_json::from_str(&d.placement.unwrap()).unwrap();
     assert_eq!(placement["lezer"], "huisartsdemo@medmij");
     assert_eq!(placement["origin"]["bron"], "umcdemo@medmij");
-    assert!(
-        net.trace()
-            .steps()
-            .iter()
-            .any(|s| s.text.contains("Bevestiging page shown"))
-    );
+    assert!(net.trace().steps().iter().any(|s| s.is(
+        Actor::ZaGw,
+        RuleId::Consent2,
+        StepOutcome::Done
+    )));
     net.verify_logs().await.expect("logs verify");
     assert_eq!(
         net.za_log_event_types().await.unwrap(),
@@ -233,9 +232,9 @@ async fn revoked_client_certificate_is_refused_at_the_handshake() {
     assert_eq!(run.collected, None);
     let steps = net.trace().steps();
     assert!(
-        steps.iter().any(|s| s.actor == "ZA GW"
-            && s.text.contains("handshake REFUSED")
-            && s.text.contains("revoked")),
+        steps
+            .iter()
+            .any(|s| s.is(Actor::ZaGw, RuleId::Tls3, StepOutcome::Refused)),
         "{steps:#?}"
     );
     assert_eq!(
@@ -279,13 +278,13 @@ async fn equal_volgnummer_is_refused_and_a_stale_whitelist_refuses_every_peer() 
     assert!(
         steps
             .iter()
-            .any(|s| s.text.contains("fetched WHL: REFUSED")),
+            .any(|s| s.is(Actor::ZaGw, RuleId::Lists9, StepOutcome::Refused)),
         "{steps:#?}"
     );
     assert!(
         steps
             .iter()
-            .any(|s| s.actor == "ZA GW" && s.text.contains("handshake REFUSED")),
+            .any(|s| s.is(Actor::ZaGw, RuleId::Tls4, StepOutcome::Refused)),
         "{steps:#?}"
     );
 }
@@ -337,12 +336,9 @@ async fn cancelled_login_redirects_unauthorized_client() {
         "Your identity could not be established. No data was exchanged."
     );
     // No consent was asked; the failed authentication is logged.
-    assert!(
-        !net.trace()
-            .steps()
-            .iter()
-            .any(|s| s.text.contains("page shown"))
-    );
+    assert!(!net.trace().steps().iter().any(
+        |s| s.actor == Actor::ZaGw && (s.cites(RuleId::Consent1) || s.cites(RuleId::Consent2))
+    ));
     assert_eq!(
         net.za_log_event_types().await.unwrap(),
         ["oauth.authenticate"]
@@ -490,7 +486,7 @@ async fn the_stelselnode_publishes_new_versions_at_run_time() {
     assert!(
         steps
             .iter()
-            .any(|s| s.actor == "PGO GW" && s.text.contains("fetched ZAL: REFUSED")),
+            .any(|s| s.is(Actor::PgoGw, RuleId::Lists7, StepOutcome::Refused)),
         "{steps:#?}"
     );
 }

@@ -5,7 +5,9 @@
 
 use std::process::{Command, Stdio};
 
+use medmij_examples::demo::{Actor, StepOutcome};
 use medmij_examples::demo::{ConsentChoice, Network, ZA_HOST};
+use medmij_types::RuleId;
 
 /// `openssl s_client` against 127.0.0.1:`port` with these groups (client's
 /// order) and extra flags; its stdout and stderr. Bounded: stdin is closed, so
@@ -91,7 +93,12 @@ mod tls_4 {
 
     /// The request after the change was refused on the kept-open connection (no
     /// new handshake), traced and logged with the source address (LOG-1).
-    async fn assert_refused_on_the_open_connection(net: &Network, conns: u64, reason: &str) {
+    async fn assert_refused_on_the_open_connection(
+        net: &Network,
+        conns: u64,
+        rule: RuleId,
+        reason: &str,
+    ) {
         let (status, _) = net.read_again().await.expect("an HTTP answer");
         assert_eq!(status, 403, "refused at the re-check before the request");
         assert_eq!(
@@ -101,9 +108,9 @@ mod tls_4 {
         );
         let steps = net.trace().steps();
         assert!(
-            steps.iter().any(|s| s.actor == "ZA GW"
-                && s.text.contains("REFUSED")
-                && s.text.contains(reason)),
+            steps
+                .iter()
+                .any(|s| s.is(Actor::ZaGw, rule, StepOutcome::Refused)),
             "{steps:#?}"
         );
         let log = net.za_log().await.expect("log readable");
@@ -138,7 +145,8 @@ mod tls_4 {
         net.drop_pgo_from_whitelist()
             .await
             .expect("new Whitelist installed");
-        assert_refused_on_the_open_connection(&net, conns, "not on the Whitelist").await;
+        assert_refused_on_the_open_connection(&net, conns, RuleId::Tls4, "not on the Whitelist")
+            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -148,7 +156,7 @@ mod tls_4 {
         // The OCSP responder reports the PGO GW's certificate revoked; the OCSP
         // driver learns it (TLS-3).
         net.revoke_pgo_certificate().await;
-        assert_refused_on_the_open_connection(&net, conns, "revoked").await;
+        assert_refused_on_the_open_connection(&net, conns, RuleId::Tls3, "revoked").await;
     }
 
     /// The client side (the PGO GW's pooled connection to the ZA GW): a server
@@ -174,9 +182,9 @@ mod tls_4 {
         assert!(e.to_string().contains("before the request"), "{e}");
         let steps = net.trace().steps();
         assert!(
-            steps.iter().any(|s| s.actor == "PGO GW"
-                && s.text.contains("REFUSED")
-                && s.text.contains("not on the Whitelist")),
+            steps
+                .iter()
+                .any(|s| s.is(Actor::PgoGw, RuleId::Tls4, StepOutcome::Refused)),
             "{steps:#?}"
         );
         // Nothing reached the ZA GW: no new connection, no new read logged.

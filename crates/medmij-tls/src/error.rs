@@ -1,5 +1,6 @@
 //! Typed reasons why a handshake was refused, and why a configuration could not be built.
 
+use medmij_types::RuleId;
 use std::fmt;
 
 use rustls::CertificateError;
@@ -147,6 +148,18 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The MedMij rule this refusal enforces: TLS-4 for the Whitelist checks, TLS-3 for
+    /// certificate validation and revocation.
+    #[must_use]
+    pub const fn rule(&self) -> RuleId {
+        match self {
+            Self::NoDnsName | Self::NotOnWhitelist { .. } | Self::WhitelistUndetermined { .. } => {
+                RuleId::Tls4
+            }
+            Self::Certificate { .. } | Self::NameMismatch { .. } | Self::Ocsp(_) => RuleId::Tls3,
+        }
+    }
+
     /// The rustls error for this refusal; rustls turns it into the fitting alert:
     /// `certificate_expired`, `unknown_ca`, `bad_certificate`, `decrypt_error` (bad
     /// signature), `unsupported_certificate` (key usage), `certificate_unknown`

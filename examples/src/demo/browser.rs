@@ -8,7 +8,8 @@ use reqwest::cookie::CookieStore;
 
 use super::DemoError;
 use super::net::{self, Fetched, HostMap};
-use super::trace::Trace;
+use super::trace::{Actor, StepOutcome, Trace};
+use medmij_types::RuleId;
 
 /// What every person's browser shares: trust in the test root, and where the
 /// front-channel hosts are.
@@ -123,8 +124,9 @@ impl Person {
         let mut at = url::Url::parse(url)?;
         let mut resp = self.request(method, at.as_str(), body).await?;
         self.trace.step(
-            "Browser",
-            "TLS-1",
+            Actor::Browser,
+            &[RuleId::Tls1],
+            StepOutcome::Done,
             format!("{method} {} -> HTTP {}", short(at.as_str()), resp.status),
         );
         for _ in 0..10 {
@@ -135,8 +137,9 @@ impl Person {
             at = at.join(next)?;
             resp = self.request("GET", at.as_str(), None).await?;
             self.trace.step(
-                "Browser",
-                "TLS-1",
+                Actor::Browser,
+                &[RuleId::Tls1],
+                StepOutcome::Done,
                 format!(
                     "follows redirect: GET {} -> HTTP {}",
                     short(at.as_str()),

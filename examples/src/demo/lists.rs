@@ -14,11 +14,12 @@ use medmij_lists::{
 };
 use medmij_tls::WhitelistAnswer;
 
-use super::trace::Trace;
+use super::trace::{Actor, StepOutcome, Trace};
 use super::{
     DemoError, GEGEVENSDIENST, GEGEVENSDIENST_2, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST,
     STELSELNODE_HOST, SYSTEEMROL, SYSTEEMROL_LEZER, ZA_HOST, ZORGAANBIEDER, net,
 };
+use medmij_types::RuleId;
 
 /// The organisation name of the PGO supplier on the OCL (shown in the consent text).
 pub(crate) const PGO_ORGANISATIE: &str = "MijnPGO Demo B.V.";
@@ -183,7 +184,7 @@ impl ListFetcher {
         path: &str,
         store: &ListStore<L>,
         trace: &Trace,
-        who: &'static str,
+        who: Actor,
     ) -> Result<(), DemoError> {
         let url = format!("https://{STELSELNODE_HOST}:{}/{path}", self.port);
         let resp = match self.client.fetch(self.client.get(&url)).await {
@@ -192,7 +193,8 @@ impl ListFetcher {
                 let e = net::root_cause(e.as_ref());
                 trace.step(
                     who,
-                    "LISTS-8, TLS-3, TLS-4",
+                    &[RuleId::Lists8, RuleId::Tls3, RuleId::Tls4],
+                    StepOutcome::Failed,
                     format!(
                         "fetching {} failed ({e}); the version in force stays",
                         path.to_uppercase()
@@ -212,7 +214,8 @@ impl ListFetcher {
                 // MedMij LISTS-7, LISTS-9: refused; the version in force stays.
                 trace.step(
                     who,
-                    "LISTS-7, LISTS-9",
+                    &[RuleId::Lists7, RuleId::Lists9],
+                    StepOutcome::Refused,
                     format!(
                         "fetched {}: REFUSED ({e}); the version in force stays",
                         path.to_uppercase()
@@ -228,7 +231,8 @@ impl ListFetcher {
         };
         trace.step(
             who,
-            "LISTS-7, LISTS-8, LISTS-9",
+            &[RuleId::Lists7, RuleId::Lists8, RuleId::Lists9],
+            StepOutcome::Done,
             format!(
                 "fetched {} ({} bytes) from the Stelselnode over mTLS: {what}",
                 path.to_uppercase(),
@@ -290,12 +294,24 @@ impl ZaLists {
         })
     }
     pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
-        let ocl = self.fetcher.fetch("ocl", &self.ocl, trace, "ZA GW").await;
-        let gnl = self.fetcher.fetch("gnl", &self.gnl, trace, "ZA GW").await;
-        let whl = self.fetcher.fetch("whl", &self.whl, trace, "ZA GW").await;
+        let ocl = self
+            .fetcher
+            .fetch("ocl", &self.ocl, trace, Actor::ZaGw)
+            .await;
+        let gnl = self
+            .fetcher
+            .fetch("gnl", &self.gnl, trace, Actor::ZaGw)
+            .await;
+        let whl = self
+            .fetcher
+            .fetch("whl", &self.whl, trace, Actor::ZaGw)
+            .await;
         // The ZAL is fetched whatever became of the others: what the ZA GW serves
         // follows it (LISTS-13). The first failure is returned.
-        let zal = self.fetcher.fetch("zal", &self.zal, trace, "ZA GW").await;
+        let zal = self
+            .fetcher
+            .fetch("zal", &self.zal, trace, Actor::ZaGw)
+            .await;
         ocl.and(gnl).and(whl).and(zal)
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
@@ -337,12 +353,14 @@ impl PgoLists {
     }
     pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
         self.fetcher
-            .fetch("zal", &self.zal, trace, "PGO GW")
+            .fetch("zal", &self.zal, trace, Actor::PgoGw)
             .await?;
         self.fetcher
-            .fetch("gnl", &self.gnl, trace, "PGO GW")
+            .fetch("gnl", &self.gnl, trace, Actor::PgoGw)
             .await?;
-        self.fetcher.fetch("whl", &self.whl, trace, "PGO GW").await
+        self.fetcher
+            .fetch("whl", &self.whl, trace, Actor::PgoGw)
+            .await
     }
     pub(crate) fn fetcher(&self) -> &ListFetcher {
         &self.fetcher

@@ -53,7 +53,9 @@ pub use limits::{
     MAX_TRACE_STEPS, OCSP_DRIVER_POLL, OCSP_FIRST_CONTACT_DEADLINE,
 };
 pub use stelselnode::{ChangeRefused, ListChange, RefusalReason};
-pub use trace::{Step, Trace};
+pub use trace::{Actor, Step, StepOutcome, Trace};
+
+use medmij_types::RuleId;
 
 /// Any error of the demo network.
 pub type DemoError = Box<dyn std::error::Error + Send + Sync>;
@@ -377,8 +379,9 @@ impl Network {
         ];
         let adapter = net::adapter_settings(&limits);
         trace.step(
-            "Test PKI",
-            "TLS-2, TLS-3",
+            Actor::TestPki,
+            &[RuleId::Tls2, RuleId::Tls3],
+            StepOutcome::Done,
             format!(
                 "PKIoverheid-shaped test root and intermediate generated; certificates for \
                  {STELSELNODE_HOST}, {ZA_HOST}, {PGO_HOST}; OCSP responder at {}",
@@ -425,7 +428,7 @@ impl Network {
             OwnCertificates::new(vec![stelsel_own])?,
         )
         .with_ocsp(ocsp())
-        .refusal_log(trace.refusal_log("Stelselnode"));
+        .refusal_log(trace.refusal_log(Actor::Stelselnode));
         tasks.push(net::serve(
             stelsel_l,
             net::Acceptor::Back(MedmijAcceptor::new(
@@ -440,15 +443,21 @@ impl Network {
             Arc::default(),
         ));
         trace.step(
-            "Stelselnode",
-            "LISTS-1, LISTS-4, LISTS-5, LISTS-6",
+            Actor::Stelselnode,
+            &[
+                RuleId::Lists1,
+                RuleId::Lists4,
+                RuleId::Lists5,
+                RuleId::Lists6,
+            ],
+            StepOutcome::Done,
             format!("serving ZAL, OCL, GNL, WHL over mutual TLS on 127.0.0.1:{stelsel_port}"),
         );
 
         // The Stelselnode's own name is configured out of band (it is where the
         // Whitelist comes from), so list fetching admits exactly that host.
         let to_stelselnode = |own: &medmij_tls::test_pki::IssuedCert,
-                              who: &'static str|
+                              who: Actor|
          -> Result<lists::ListFetcher, DemoError> {
             let wl = |h: &str, _now: SystemTime| {
                 if h == STELSELNODE_HOST {
@@ -471,7 +480,7 @@ impl Network {
 
         // ZA GW.
         let za_lists = lists::ZaLists::new(
-            to_stelselnode(&za_cert, "ZA GW")?,
+            to_stelselnode(&za_cert, Actor::ZaGw)?,
             &dir.join(ZA_ARCHIVE_DIR),
         )?;
         za_lists.refresh(&trace).await?;
@@ -492,7 +501,7 @@ impl Network {
         // refusal inside a back-channel handshake is handed to the server task,
         // which logs it once with the source address (see `handshake_failed`).
         let za_refusals = {
-            let traced = trace.refusal_log("ZA GW");
+            let traced = trace.refusal_log(Actor::ZaGw);
             let za = Arc::downgrade(&za);
             let log: medmij_tls::RefusalLog = Arc::new(move |ev: &medmij_tls::RefusalEvent| {
                 traced(ev);
@@ -547,8 +556,15 @@ impl Network {
             za_back_connections.clone(),
         ));
         trace.step(
-            "ZA GW",
-            "TLS-1, TLS-2, TLS-3, TLS-4, OAUTH-3",
+            Actor::ZaGw,
+            &[
+                RuleId::Tls1,
+                RuleId::Tls2,
+                RuleId::Tls3,
+                RuleId::Tls4,
+                RuleId::Oauth3,
+            ],
+            StepOutcome::Done,
             format!(
                 "front channel on 127.0.0.1:{za_front_port}, back channel (mTLS) on \
                  127.0.0.1:{za_back_port}"
@@ -557,7 +573,7 @@ impl Network {
 
         // PGO GW.
         let pgo_lists = lists::PgoLists::new(
-            to_stelselnode(&pgo_cert, "PGO GW")?,
+            to_stelselnode(&pgo_cert, Actor::PgoGw)?,
             &dir.join(PGO_ARCHIVE_DIR),
         )?;
         pgo_lists.refresh(&trace).await?;
@@ -567,7 +583,7 @@ impl Network {
             OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
         )
         .with_ocsp(ocsp())
-        .refusal_log(trace.refusal_log("PGO GW"));
+        .refusal_log(trace.refusal_log(Actor::PgoGw));
         let pgo_log =
             audit::AuditLog::open(&dir.join("pgo-gw.audit.jsonl"), PGO_HOST, [2; 32], &limits)?;
         let pgo_client = net::BackClient::new(
@@ -594,8 +610,9 @@ impl Network {
             Arc::default(),
         ));
         trace.step(
-            "PGO GW",
-            "TLS-1, TLS-2, TLS-3, TLS-4",
+            Actor::PgoGw,
+            &[RuleId::Tls1, RuleId::Tls2, RuleId::Tls3, RuleId::Tls4],
+            StepOutcome::Done,
             format!("front channel on 127.0.0.1:{pgo_front_port}"),
         );
 
@@ -631,8 +648,9 @@ impl Network {
             })
         }));
         trace.step(
-            "ZA GW, PGO GW",
-            "LISTS-8",
+            Actor::Gateways,
+            &[RuleId::Lists8],
+            StepOutcome::Done,
             format!(
                 "lists fetched again every {} minutes",
                 LIST_REFRESH_INTERVAL.as_secs() / 60
@@ -845,8 +863,9 @@ impl Network {
             "login"
         };
         self.trace.step(
-            "Browser",
-            "OAUTH-11",
+            Actor::Browser,
+            &[RuleId::Oauth11],
+            StepOutcome::Done,
             format!("person presses \"{action}\" at the TEST DigiD stand-in"),
         );
         let (page, at) = person.submit(&at, &login, "action", action).await?;
@@ -859,8 +878,9 @@ impl Network {
         let form = browser::Form::parse(page.body_str())?;
         if choice == ConsentChoice::Leave {
             self.trace.step(
-                "Browser",
-                "CONSENT-1",
+                Actor::Browser,
+                &[RuleId::Consent1],
+                StepOutcome::Done,
                 "person closes the browser on the consent screen",
             );
             return Ok(VerzamelenRun {
@@ -876,8 +896,9 @@ impl Network {
         if let ConsentChoice::GrantAfter(wait) = choice {
             self.za.advance_clock(wait);
             self.trace.step(
-                "Browser",
-                "OAUTH-12 case 5",
+                Actor::Browser,
+                &[RuleId::Oauth12],
+                StepOutcome::Done,
                 format!(
                     "person leaves the consent screen open for {} s (ZA GW clock moved)",
                     wait.as_secs()
@@ -890,8 +911,9 @@ impl Network {
             "grant"
         };
         self.trace.step(
-            "Browser",
-            "CONSENT-1",
+            Actor::Browser,
+            &[RuleId::Consent1],
+            StepOutcome::Done,
             format!("person reads the Toestemming and presses \"{decision}\""),
         );
         let (end, _) = person.submit(&at, &form, "decision", decision).await?;
@@ -916,8 +938,9 @@ impl Network {
         }
         let login = browser::Form::parse(page.body_str())?;
         self.trace.step(
-            "Browser",
-            "OAUTH-11",
+            Actor::Browser,
+            &[RuleId::Oauth11],
+            StepOutcome::Done,
             "person presses \"login\" at the TEST DigiD stand-in",
         );
         let (page, at) = person.submit(&at, &login, "action", "login").await?;
@@ -926,8 +949,9 @@ impl Network {
         }
         let form = browser::Form::parse(page.body_str())?;
         self.trace.step(
-            "Browser",
-            "CONSENT-2",
+            Actor::Browser,
+            &[RuleId::Consent2],
+            StepOutcome::Done,
             "person reads the Bevestiging and presses \"grant\"",
         );
         person.submit(&at, &form, "decision", "grant").await?;
@@ -941,8 +965,9 @@ impl Network {
     pub fn za_has_no_data(&self) {
         self.za.set_no_data();
         self.trace.step(
-            "ZA GW",
-            "OAUTH-11",
+            Actor::ZaGw,
+            &[RuleId::Oauth11],
+            StepOutcome::Done,
             "back end switched to: no data of the test person",
         );
     }
@@ -954,8 +979,9 @@ impl Network {
     pub fn za_puts_bsn_in_payload(&self, strip: bool) {
         self.za.set_bsn_in_payload(strip);
         self.trace.step(
-            "ZA GW",
-            "OAUTH-16",
+            Actor::ZaGw,
+            &[RuleId::Oauth16],
+            StepOutcome::Done,
             if strip {
                 "back end switched to: a Patient with the BSN in the Bundle"
             } else {
@@ -971,8 +997,9 @@ impl Network {
     pub fn pgo_shares_bsn(&self) {
         self.pgo.set_share_with_bsn();
         self.trace.step(
-            "PGO GW",
-            "OAUTH-16",
+            Actor::PgoGw,
+            &[RuleId::Oauth16],
+            StepOutcome::Done,
             "switched to: a BSN in every shared Bundle (NON-CONFORMING, demo only)",
         );
     }
@@ -1005,8 +1032,9 @@ impl Network {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         self.trace.step(
-            "OCSP responder",
-            "TLS-3",
+            Actor::OcspResponder,
+            &[RuleId::Tls3],
+            StepOutcome::Done,
             format!("the certificate of {PGO_HOST} is now reported revoked"),
         );
     }
@@ -1016,8 +1044,9 @@ impl Network {
     pub fn advance_za_clock(&self, by: std::time::Duration) {
         self.za.advance_clock(by);
         self.trace.step(
-            "ZA GW",
-            "OAUTH-7",
+            Actor::ZaGw,
+            &[RuleId::Oauth7],
+            StepOutcome::Done,
             format!("clock moved {} s forward", by.as_secs()),
         );
     }
@@ -1041,8 +1070,9 @@ impl Network {
         )?;
         self.stelselnode.publish(List::Whl, xml);
         self.trace.step(
-            "Stelselnode",
-            "LISTS-9",
+            Actor::Stelselnode,
+            &[RuleId::Lists9],
+            StepOutcome::Done,
             "publishes a Whitelist with an extra node but the same Volgnummer 1",
         );
         let refused = self.za.refresh_lists().await.is_err();
@@ -1052,8 +1082,9 @@ impl Network {
         self.za
             .advance_clock(std::time::Duration::from_secs(2 * 3600));
         self.trace.step(
-            "ZA GW",
-            "LISTS-8",
+            Actor::ZaGw,
+            &[RuleId::Lists8],
+            StepOutcome::Done,
             "two hours pass without a successful Whitelist fetch: the Whitelist in force is stale",
         );
         Ok(())
@@ -1074,8 +1105,9 @@ impl Network {
         let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
         self.stelselnode.publish(List::Whl, xml);
         self.trace.step(
-            "Stelselnode",
-            "LISTS-6, LISTS-8",
+            Actor::Stelselnode,
+            &[RuleId::Lists6, RuleId::Lists8],
+            StepOutcome::Done,
             format!("published Whitelist version 2 without {PGO_HOST}"),
         );
         self.za.refresh_lists().await
@@ -1105,13 +1137,15 @@ impl Network {
         let r = self.stelselnode.change(change).await;
         match &r {
             Ok((list, v)) => self.trace.step(
-                "Stelselnode",
-                "LISTS-14, LISTS-11",
+                Actor::Stelselnode,
+                &[RuleId::Lists14, RuleId::Lists11],
+                StepOutcome::Done,
                 format!("MedMij Beheer: {what}: checked; published {list:?} {v}; archived"),
             ),
             Err(e) => self.trace.step(
-                "Stelselnode",
-                "LISTS-14, LOG-1",
+                Actor::Stelselnode,
+                &[RuleId::Lists14, RuleId::Log1],
+                StepOutcome::Refused,
                 format!("MedMij Beheer: {e}; nothing changed; logged"),
             ),
         }
@@ -1143,8 +1177,9 @@ impl Network {
     pub fn restrict_pgo_on_ocl(&self, gegevensdiensten: &[&str]) {
         self.za.restrict_client(PGO_HOST, gegevensdiensten);
         self.trace.step(
-            "ZA GW",
-            "LISTS-4",
+            Actor::ZaGw,
+            &[RuleId::Lists4],
+            StepOutcome::Done,
             format!("the OCL names {gegevensdiensten:?} as the Gegevensdiensten of {PGO_HOST}"),
         );
     }
@@ -1164,8 +1199,9 @@ impl Network {
     pub fn publish(&self, list: List, xml: impl Into<String>) {
         self.stelselnode.publish(list, xml.into());
         self.trace.step(
-            "Stelselnode",
-            "LISTS-8",
+            Actor::Stelselnode,
+            &[RuleId::Lists8],
+            StepOutcome::Done,
             format!("published a new {list:?}"),
         );
     }
@@ -1216,8 +1252,9 @@ impl Network {
         let xml = lists::whitelist_xml(&[STELSELNODE_HOST, PGO_HOST], "2")?;
         self.stelselnode.publish(List::Whl, xml);
         self.trace.step(
-            "Stelselnode",
-            "LISTS-6, LISTS-8",
+            Actor::Stelselnode,
+            &[RuleId::Lists6, RuleId::Lists8],
+            StepOutcome::Done,
             format!("published Whitelist version 2 without {ZA_HOST}"),
         );
         self.pgo.refresh_lists().await
@@ -1240,8 +1277,9 @@ impl Network {
     pub fn advance_pgo_clock(&self, by: Duration) {
         self.pgo.advance_clock(by);
         self.trace.step(
-            "PGO GW",
-            "-",
+            Actor::PgoGw,
+            &[],
+            StepOutcome::Done,
             format!("clock moved {} s forward", by.as_secs()),
         );
     }
@@ -1291,8 +1329,9 @@ impl Network {
     pub async fn move_dossier(&self, tamper: Option<&str>) -> Result<DossierMove, DemoError> {
         let mut json = self.pgo.export_dossier();
         self.trace.step(
-            "PGO GW",
-            "CONSENT-7",
+            Actor::PgoGw,
+            &[RuleId::Consent7],
+            StepOutcome::Done,
             format!(
                 "dossier exported (content, provenance, placements; {} bytes)",
                 json.len()
@@ -1301,8 +1340,9 @@ impl Network {
         if let Some(item) = tamper {
             json = tamper_export(&json, item)?;
             self.trace.step(
-                "demo",
-                "CONSENT-7",
+                Actor::Demo,
+                &[RuleId::Consent7],
+                StepOutcome::Done,
                 format!("the export is changed on the way: content of {item}"),
             );
         }
@@ -1338,8 +1378,9 @@ impl Network {
                     })
                     .await?;
                 self.trace.step(
-                    "second PGO",
-                    "CONSENT-7, LOG-1",
+                    Actor::SecondPgo,
+                    &[RuleId::Consent7, RuleId::Log1],
+                    StepOutcome::Refused,
                     format!("import REFUSED: {e}; logged"),
                 );
                 return Err(e.into());
@@ -1375,8 +1416,9 @@ impl Network {
             .collect();
         for i in &items {
             self.trace.step(
-                "second PGO",
-                "CONSENT-7, CONSENT-4",
+                Actor::SecondPgo,
+                &[RuleId::Consent7, RuleId::Consent4],
+                StepOutcome::Done,
                 format!(
                     "item {} from {} ({}) via MedMij: {}",
                     i.item,

@@ -26,11 +26,12 @@ use medmij_oauth::{
 use super::audit::{AuditLog, Entry};
 use super::lists::PgoLists;
 use super::net::{self, Fetched, PeerAddr};
-use super::trace::Trace;
+use super::trace::{Actor, StepOutcome, Trace};
 use super::{
     DelenRun, DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, ReplayRun,
     SYSTEEMROL, SYSTEEMROL_LEZER, VerzamelenRun, ZORGAANBIEDER,
 };
+use medmij_types::RuleId;
 
 /// The PGO's own account id of the person (PGO domain: no BSN, MedMij LOG-4).
 const PGO_ACCOUNT: &str = "pgo-account-demo-1";
@@ -281,8 +282,9 @@ impl PgoGw {
     pub(crate) async fn flush_anonymous(&self, all: bool) {
         if let Err(e) = self.log.flush_anonymous(all).await {
             self.trace.step(
-                "PGO GW",
-                "LOG-1",
+                Actor::PgoGw,
+                &[RuleId::Log1],
+                StepOutcome::Failed,
                 format!("logging refusal counts failed: {e}"),
             );
         }
@@ -332,8 +334,9 @@ impl PgoGw {
             .retain(|_, (t, _)| !old(t));
         if ended > 0 {
             self.trace.step(
-                "PGO GW",
-                "OAUTH-10",
+                Actor::PgoGw,
+                &[RuleId::Oauth10],
+                StepOutcome::Done,
                 format!(
                     "{ended} authorization(s) the person did not come back to within {} s dropped",
                     super::FLOW_TIMEOUT.as_secs()
@@ -365,7 +368,12 @@ impl PgoGw {
     }
 
     fn failed(&self, sid: &str, e: &DemoError) -> Response {
-        self.trace.step("PGO GW", "-", format!("error: {e}"));
+        self.trace.step(
+            Actor::PgoGw,
+            &[],
+            StepOutcome::Failed,
+            format!("error: {e}"),
+        );
         self.set_result(
             sid,
             VerzamelenRun {
@@ -398,9 +406,7 @@ impl PgoGw {
     /// Logs a callback without an authorization this browser started (anonymous,
     /// counted per source: MedMij LOG-1, OAUTH-14).
     async fn refuse_callback(&self, source: IpAddr) {
-        self.trace.step(
-            "PGO GW",
-            "OAUTH-10, LOG-1",
+        self.trace.step(Actor::PgoGw, &[RuleId::Oauth10, RuleId::Log1], StepOutcome::Refused,
             format!("redirect URI reached from {source} without an authorization of this browser: refused"),
         );
         let entry = Entry {
@@ -413,8 +419,12 @@ impl PgoGw {
             detail: Some("no authorization of this browser is waiting".into()),
         };
         if let Err(e) = self.log.record_anonymous(entry, source).await {
-            self.trace
-                .step("PGO GW", "LOG-1", format!("logging a refusal failed: {e}"));
+            self.trace.step(
+                Actor::PgoGw,
+                &[RuleId::Log1],
+                StepOutcome::Failed,
+                format!("logging a refusal failed: {e}"),
+            );
         }
     }
 
@@ -474,8 +484,9 @@ impl PgoGw {
             Ok(r) => r,
             Err(refusal) => {
                 self.trace.step(
-                    "PGO GW",
-                    "OAUTH-12, LOG-1",
+                    Actor::PgoGw,
+                    &[RuleId::Oauth12, RuleId::Log1],
+                    StepOutcome::Refused,
                     format!(
                         "{route} from {source} refused (HTTP {}): {}",
                         refusal.status, refusal.text
@@ -495,8 +506,12 @@ impl PgoGw {
                     detail: Some(refusal.text.clone()),
                 };
                 if let Err(e) = self.log.record_anonymous(entry, source).await {
-                    self.trace
-                        .step("PGO GW", "LOG-1", format!("logging a refusal failed: {e}"));
+                    self.trace.step(
+                        Actor::PgoGw,
+                        &[RuleId::Log1],
+                        StepOutcome::Failed,
+                        format!("logging a refusal failed: {e}"),
+                    );
                 }
                 net::html(
                     refusal.status,
@@ -645,8 +660,9 @@ impl PgoGw {
         };
         if pushed_out > 0 {
             self.trace.step(
-                "PGO GW",
-                "OAUTH-10, OAUTH-14",
+                Actor::PgoGw,
+                &[RuleId::Oauth10, RuleId::Oauth14],
+                StepOutcome::Refused,
                 format!(
                     "this browser's oldest waiting authorization dropped ({} per session)",
                     self.max_per_session
@@ -654,8 +670,9 @@ impl PgoGw {
             );
         }
         self.trace.step(
-            "PGO GW",
-            "LISTS-1, OAUTH-5, OAUTH-10",
+            Actor::PgoGw,
+            &[RuleId::Lists1, RuleId::Oauth5, RuleId::Oauth10],
+            StepOutcome::Done,
             format!(
                 "endpoints from the ZAL; scope {scope}; fresh state bound to the browser session; \
                  redirect to {}",
@@ -703,8 +720,9 @@ impl PgoGw {
                     })
                     .await?;
                 self.trace.step(
-                    "PGO GW",
-                    "OAUTH-10, OAUTH-12",
+                    Actor::PgoGw,
+                    &[RuleId::Oauth10, RuleId::Oauth12],
+                    StepOutcome::Refused,
                     format!(
                         "redirect back without a code ({}): flow ends; the person sees: \"{}\"",
                         error.as_deref().unwrap_or("?"),
@@ -730,8 +748,9 @@ impl PgoGw {
             }
         };
         self.trace.step(
-            "PGO GW",
-            "OAUTH-10",
+            Actor::PgoGw,
+            &[RuleId::Oauth10],
+            StepOutcome::Done,
             "redirect back with a code; state matches the browser session",
         );
         // MedMij CONSENT-3: the PGO GW logs the consent when it receives the code.
@@ -768,8 +787,9 @@ impl PgoGw {
                 // E.g. the ZA GW refused the handshake (TLS-3, TLS-4): no session, no token.
                 let e = net::root_cause(e.as_ref());
                 self.trace.step(
-                    "PGO GW",
-                    "TLS-3, TLS-4",
+                    Actor::PgoGw,
+                    &[RuleId::Tls3, RuleId::Tls4],
+                    StepOutcome::Failed,
                     format!("token request failed, no TLS session with the ZA GW: {e}"),
                 );
                 self.log
@@ -818,8 +838,15 @@ impl PgoGw {
             })
             .await?;
         self.trace.step(
-            "PGO GW",
-            "OAUTH-1, OAUTH-2, OAUTH-3, OAUTH-6, OAUTH-7",
+            Actor::PgoGw,
+            &[
+                RuleId::Oauth1,
+                RuleId::Oauth2,
+                RuleId::Oauth3,
+                RuleId::Oauth6,
+                RuleId::Oauth7,
+            ],
+            StepOutcome::Done,
             format!(
                 "access token received over mTLS and checked strictly (bearer, 900 s, scope {})",
                 grant.scope
@@ -852,8 +879,9 @@ impl PgoGw {
             return Err("the resource endpoint did not return a FHIR Bundle".into());
         }
         self.trace.step(
-            "PGO GW",
-            "OAUTH-2, OAUTH-11",
+            Actor::PgoGw,
+            &[RuleId::Oauth2, RuleId::Oauth11],
+            StepOutcome::Done,
             format!("FHIR Bundle received ({} bytes)", resp.body.len()),
         );
         // MedMij OAUTH-16: a payload that still carries a BSN is not stored; the
@@ -871,8 +899,9 @@ impl PgoGw {
                 })
                 .await?;
             self.trace.step(
-                "PGO GW",
-                "OAUTH-16, LOG-1",
+                Actor::PgoGw,
+                &[RuleId::Oauth16, RuleId::Log1],
+                StepOutcome::Refused,
                 format!("Bundle REFUSED, not stored: {e}; logged"),
             );
             let message = format!(
@@ -904,8 +933,9 @@ impl PgoGw {
             .store_collected(&p, first_gd, &item_id, &resp.body, &record, person.clone())
             .await?;
         self.trace.step(
-            "PGO GW",
-            "CONSENT-4, LOG-1, LOG-2",
+            Actor::PgoGw,
+            &[RuleId::Consent4, RuleId::Log1, RuleId::Log2],
+            StepOutcome::Done,
             format!(
                 "Bundle stored in the dossier as {item_id} with provenance ({}, {naam}, \
                  SHA-256 of the content, consent reference); logged",
@@ -1066,8 +1096,9 @@ impl PgoGw {
             .store_collected(p, gd, &item_id, &resp.body, record, person)
             .await?;
         self.trace.step(
-            "PGO GW",
-            "OAUTH-17, CONSENT-4, LOG-1",
+            Actor::PgoGw,
+            &[RuleId::Oauth17, RuleId::Consent4, RuleId::Log1],
+            StepOutcome::Done,
             format!(
                 "same token, Gegevensdienst {gd}: Bundle stored as {item_id} with provenance ({}, \
                  {naam}); logged",
@@ -1124,8 +1155,9 @@ impl PgoGw {
         let oo: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         let code = oo["issue"][0]["code"].as_str().map(str::to_owned);
         self.trace.step(
-            "PGO GW",
-            "OAUTH-7, OAUTH-12 case 7",
+            Actor::PgoGw,
+            &[RuleId::Oauth7, RuleId::Oauth12],
+            StepOutcome::Case(7),
             format!(
                 "FHIR read with the earlier token: HTTP {}{}",
                 resp.status,
@@ -1151,8 +1183,9 @@ impl PgoGw {
         let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         let error = json["error"].as_str().map(str::to_owned);
         self.trace.step(
-            "PGO GW",
-            "OAUTH-8, OAUTH-12 case 6",
+            Actor::PgoGw,
+            &[RuleId::Oauth8, RuleId::Oauth12],
+            StepOutcome::Case(6),
             format!(
                 "presented the same code again: HTTP {} {}",
                 resp.status,
@@ -1161,8 +1194,9 @@ impl PgoGw {
         );
         let after = self.read_resource(&grant, &url).await?;
         self.trace.step(
-            "PGO GW",
-            "OAUTH-8, OAUTH-12 case 7",
+            Actor::PgoGw,
+            &[RuleId::Oauth8, RuleId::Oauth12],
+            StepOutcome::Case(7),
             format!(
                 "FHIR read with the token issued for that code: HTTP {} (token revoked)",
                 after.status
@@ -1195,19 +1229,18 @@ impl PgoGw {
                 serde_json::to_string(it.provenance())?,
             )
         };
-        let content = if self
-            .share_with_bsn
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
-            self.trace.step(
-                "PGO GW",
-                "OAUTH-16",
+        let content =
+            if self
+                .share_with_bsn
+                .load(std::sync::atomic::Ordering::Relaxed)
+            {
+                self.trace.step(Actor::PgoGw, &[RuleId::Oauth16], StepOutcome::Done,
                 "NON-CONFORMING (demo switch): a Patient with a BSN is added to the shared Bundle",
             );
-            with_bsn(&content)?
-        } else {
-            content
-        };
+                with_bsn(&content)?
+            } else {
+                content
+            };
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
         let ep = zal
             .list()
@@ -1231,8 +1264,9 @@ impl PgoGw {
             .flatten()
             .and_then(|oo| oo["issue"][0]["diagnostics"].as_str().map(str::to_owned));
         self.trace.step(
-            "PGO GW",
-            "OAUTH-2, OAUTH-13",
+            Actor::PgoGw,
+            &[RuleId::Oauth2, RuleId::Oauth13],
+            StepOutcome::Done,
             format!(
                 "FHIR write of {item} to {} with its provenance: HTTP {}",
                 p.zorgaanbieder, resp.status
@@ -1280,8 +1314,9 @@ impl PgoGw {
             .await?;
         let message = if placed {
             self.trace.step(
-                "PGO GW",
-                "CONSENT-4, LOG-1, LOG-2",
+                Actor::PgoGw,
+                &[RuleId::Consent4, RuleId::Log1, RuleId::Log2],
+                StepOutcome::Done,
                 format!(
                     "placement recorded in the dossier ({item} with {}); logged",
                     p.zorgaanbieder

@@ -37,11 +37,12 @@ use super::lists::ZaLists;
 use super::net::cookie;
 use super::net::{self, PeerAddr, PeerNames};
 use super::serving::{self, Difference, Offer};
-use super::trace::Trace;
+use super::trace::{Actor, StepOutcome, Trace};
 use super::{
     DemoError, GEGEVENSDIENST, GEGEVENSDIENST_2, GEGEVENSDIENST_DELEN, LEZER, ZA_HOST,
     ZORGAANBIEDER,
 };
+use medmij_types::RuleId;
 
 /// The care provider's display name in the consent text (the DVZA's own relation
 /// with it, CONSENT-1).
@@ -310,8 +311,9 @@ impl ZaGw {
         let (evidence, _) =
             FileEvidenceLedger::open(evidence_path, EvidenceConfig::new(evidence_key.clone()))?;
         trace.step(
-            "ZA GW",
-            "CONSENT-5",
+            Actor::ZaGw,
+            &[RuleId::Consent5],
+            StepOutcome::Done,
             format!(
                 "consent evidence ledger opened: {}",
                 evidence_path.display()
@@ -478,8 +480,12 @@ impl ZaGw {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             // Not on a tokio thread: append here rather than lose the event.
             if let Err(e) = self.log.record_blocking(entry) {
-                self.trace
-                    .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+                self.trace.step(
+                    Actor::ZaGw,
+                    &[RuleId::Log1],
+                    StepOutcome::Failed,
+                    format!("logging a refusal failed: {e}"),
+                );
             }
             return;
         };
@@ -487,8 +493,12 @@ impl ZaGw {
         self.refusals_in_flight.fetch_add(1, Ordering::SeqCst);
         rt.spawn(async move {
             if let Err(e) = me.log.record(entry).await {
-                me.trace
-                    .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+                me.trace.step(
+                    Actor::ZaGw,
+                    &[RuleId::Log1],
+                    StepOutcome::Failed,
+                    format!("logging a refusal failed: {e}"),
+                );
             }
             me.refusals_in_flight.fetch_sub(1, Ordering::SeqCst);
         });
@@ -531,8 +541,9 @@ impl ZaGw {
                     .map(|_| ()),
                 None => {
                     me.trace.step(
-                        "ZA GW",
-                        "TLS-2, LOG-1",
+                        Actor::ZaGw,
+                        &[RuleId::Tls2, RuleId::Log1],
+                        StepOutcome::Refused,
                         format!("connection from {source} refused: {}", f.error),
                     );
                     me.log
@@ -553,8 +564,12 @@ impl ZaGw {
                 }
             };
             if let Err(e) = r {
-                me.trace
-                    .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+                me.trace.step(
+                    Actor::ZaGw,
+                    &[RuleId::Log1],
+                    StepOutcome::Failed,
+                    format!("logging a refusal failed: {e}"),
+                );
             }
             me.refusals_in_flight.fetch_sub(in_flight, Ordering::SeqCst);
         });
@@ -582,8 +597,12 @@ impl ZaGw {
             detail: Some(detail),
         };
         if let Err(e) = self.log.record_anonymous(entry, source).await {
-            self.trace
-                .step("ZA GW", "LOG-1", format!("logging a refusal failed: {e}"));
+            self.trace.step(
+                Actor::ZaGw,
+                &[RuleId::Log1],
+                StepOutcome::Failed,
+                format!("logging a refusal failed: {e}"),
+            );
         }
     }
 
@@ -592,8 +611,9 @@ impl ZaGw {
     pub(crate) async fn flush_anonymous(&self, all: bool) {
         if let Err(e) = self.log.flush_anonymous(all).await {
             self.trace.step(
-                "ZA GW",
-                "LOG-1",
+                Actor::ZaGw,
+                &[RuleId::Log1],
+                StepOutcome::Failed,
                 format!("logging refusal counts failed: {e}"),
             );
         }
@@ -635,8 +655,9 @@ impl ZaGw {
         let diffs = serving::differences(&self.offers, zal.list(), ZA_HOST);
         if diffs.is_empty() {
             self.trace.step(
-                "ZA GW",
-                "LISTS-13",
+                Actor::ZaGw,
+                &[RuleId::Lists13],
+                StepOutcome::Done,
                 format!(
                     "ZAL {volgnummer}: it lists exactly the {} Gegevensdienst(en) this gateway \
                      is configured to serve, at its endpoints",
@@ -646,8 +667,9 @@ impl ZaGw {
         }
         for d in &diffs {
             self.trace.step(
-                "ZA GW",
-                "LISTS-13, LOG-1",
+                Actor::ZaGw,
+                &[RuleId::Lists13, RuleId::Log1],
+                StepOutcome::Refused,
                 format!("ZAL {volgnummer} differs from the configuration: {d}; logged"),
             );
             self.log
@@ -683,8 +705,12 @@ impl ZaGw {
 
     fn answer(&self, r: R) -> Response {
         r.unwrap_or_else(|e| {
-            self.trace
-                .step("ZA GW", "-", format!("internal error: {e}"));
+            self.trace.step(
+                Actor::ZaGw,
+                &[],
+                StepOutcome::Failed,
+                format!("internal error: {e}"),
+            );
             net::html(500, "internal error")
         })
     }
@@ -769,8 +795,9 @@ impl ZaGw {
         }
         if !expired.is_empty() {
             self.trace.step(
-                "ZA GW",
-                "OAUTH-12 case 5, LOG-1",
+                Actor::ZaGw,
+                &[RuleId::Oauth12, RuleId::Log1],
+                StepOutcome::Case(5),
                 format!(
                     "{} flow(s) left by the person for over {} s ended and logged",
                     expired.len(),
@@ -828,9 +855,7 @@ impl ZaGw {
                 Self::flow_gone()
             }
             NoFlow::Foreign => {
-                self.trace.step(
-                    "ZA GW",
-                    "OAUTH-14, LOG-1",
+                self.trace.step(Actor::ZaGw, &[RuleId::Oauth14, RuleId::Log1], StepOutcome::Refused,
                     format!("{step}: a flow id without the cookie of the browser that started it: refused"),
                 );
                 self.refuse_anonymous(
@@ -861,8 +886,9 @@ impl ZaGw {
     /// before: refused with what was wrong (HTTP 400, OAUTH-14), no redirect.
     async fn bad_form(&self, e: String, source: IpAddr) -> Response {
         self.trace.step(
-            "ZA GW",
-            "OAUTH-14, CONSENT-1",
+            Actor::ZaGw,
+            &[RuleId::Oauth14, RuleId::Consent1],
+            StepOutcome::Refused,
             format!("consent form refused: {e}"),
         );
         self.refuse_anonymous(source, "consent.form.refused", e.clone())
@@ -898,8 +924,9 @@ impl ZaGw {
             Err(inv) => {
                 // MedMij OAUTH-12 case 1: tell the person directly, never redirect.
                 self.trace.step(
-                    "ZA GW",
-                    "OAUTH-12 case 1",
+                    Actor::ZaGw,
+                    &[RuleId::Oauth12],
+                    StepOutcome::Case(1),
                     format!("invalid authorization request: {}", inv.description()),
                 );
                 let (status, html) = (inv.status(), invalid_request_page(&inv));
@@ -924,8 +951,9 @@ impl ZaGw {
                 gd.as_str()
             );
             self.trace.step(
-                "ZA GW",
-                "OAUTH-12 case 1, LISTS-13, LISTS-10",
+                Actor::ZaGw,
+                &[RuleId::Oauth12, RuleId::Lists13, RuleId::Lists10],
+                StepOutcome::Case(1),
                 format!("invalid authorization request: {why}"),
             );
             self.refuse_anonymous(source, "oauth.authorize", why.clone())
@@ -991,8 +1019,9 @@ impl ZaGw {
                 ),
             };
             self.trace.step(
-                "ZA GW",
-                "OAUTH-14",
+                Actor::ZaGw,
+                &[RuleId::Oauth14],
+                StepOutcome::Refused,
                 format!("{why}: request from {source} turned away (HTTP {status})"),
             );
             self.refuse_anonymous(
@@ -1008,8 +1037,14 @@ impl ZaGw {
             ));
         }
         self.trace.step(
-            "ZA GW",
-            "OAUTH-3, OAUTH-4, OAUTH-5, OAUTH-11",
+            Actor::ZaGw,
+            &[
+                RuleId::Oauth3,
+                RuleId::Oauth4,
+                RuleId::Oauth5,
+                RuleId::Oauth11,
+            ],
+            StepOutcome::Done,
             format!(
                 "{} authorization request from {} (on the OCL) for scope {}: valid; \
                  session created; person sent to the TEST DigiD stand-in",
@@ -1090,8 +1125,9 @@ impl ZaGw {
                 })
                 .await?;
             self.trace.step(
-                "ZA GW",
-                "OAUTH-12 case 2",
+                Actor::ZaGw,
+                &[RuleId::Oauth12],
+                StepOutcome::Case(2),
                 "the person did not log in at the TEST DigiD stand-in: logged; redirect with \
                  unauthorized_client",
             );
@@ -1099,8 +1135,9 @@ impl ZaGw {
         }
         let person = TestDigidStandIn::person();
         self.trace.step(
-            "TEST DigiD stand-in",
-            "OAUTH-11",
+            Actor::DigidStandIn,
+            &[RuleId::Oauth11],
+            StepOutcome::Done,
             format!(
                 "the person logged in as the fixed test person {} (a stand-in, NOT DigiD)",
                 TestDigidStandIn::PERSON
@@ -1128,16 +1165,18 @@ impl ZaGw {
                 })
                 .await?;
             self.trace.step(
-                "ZA GW",
-                "OAUTH-12 case 3",
+                Actor::ZaGw,
+                &[RuleId::Oauth12],
+                StepOutcome::Case(3),
                 "no data of this person for this Gegevensdienst: logged; redirect with \
                  access_denied \"No such resources.\"",
             );
             return Ok(net::redirect(r.location()));
         }
         self.trace.step(
-            "ZA GW",
-            "OAUTH-11",
+            Actor::ZaGw,
+            &[RuleId::Oauth11],
+            StepOutcome::Done,
             if p.delen {
                 "the Lezer knows this person"
             } else {
@@ -1164,12 +1203,13 @@ impl ZaGw {
             .unwrap_or_else(|e| e.into_inner())
             .insert(flow.clone(), p);
         self.trace.step(
-            "ZA GW",
+            Actor::ZaGw,
             if kind == ConsentKind::Bevestiging {
-                "CONSENT-2, OAUTH-13, OAUTH-14"
+                &[RuleId::Consent2, RuleId::Oauth13, RuleId::Oauth14]
             } else {
-                "CONSENT-1, OAUTH-14"
+                &[RuleId::Consent1, RuleId::Oauth14]
             },
+            StepOutcome::Done,
             format!(
                 "{} page shown (frame-busting headers): \"{text}\"",
                 if kind == ConsentKind::Bevestiging {
@@ -1268,9 +1308,7 @@ impl ZaGw {
                 Some(p.source),
             )
             .await?;
-        self.trace.step(
-            "ZA GW",
-            "OAUTH-12 case 5, LOG-1",
+        self.trace.step(Actor::ZaGw, &[RuleId::Oauth12, RuleId::Log1], StepOutcome::Case(5),
             format!("{why}: flow ended and logged; redirect with access_denied \"Authorization failed.\""),
         );
         match p.session.consent(ConsentDecision::Undetermined, now)? {
@@ -1291,8 +1329,9 @@ impl ZaGw {
     ) -> bool {
         if record.decision == Decision::Undetermined {
             self.trace.step(
-                "ZA GW",
-                "CONSENT-5",
+                Actor::ZaGw,
+                &[RuleId::Consent5],
+                StepOutcome::Done,
                 "undetermined answer: no decision, so no evidence record (NEN 7513 log only)",
             );
             return true;
@@ -1312,8 +1351,9 @@ impl ZaGw {
         match appended {
             Ok(seq) => {
                 self.trace.step(
-                    "ZA GW",
-                    "CONSENT-5",
+                    Actor::ZaGw,
+                    &[RuleId::Consent5],
+                    StepOutcome::Done,
                     format!(
                         "decision registered in the evidence ledger (record {seq}, text version, \
                          variables, time, client, scope, flow)"
@@ -1323,8 +1363,9 @@ impl ZaGw {
             }
             Err(e) => {
                 self.trace.step(
-                    "ZA GW",
-                    "CONSENT-5, OAUTH-12 case 5",
+                    Actor::ZaGw,
+                    &[RuleId::Consent5, RuleId::Oauth12],
+                    StepOutcome::Case(5),
                     format!("decision could not be registered as evidence: {e}"),
                 );
                 let _ = self
@@ -1490,8 +1531,9 @@ impl ZaGw {
         let location = match p.session.consent(decision, now)? {
             ConsentOutcome::Granted(_) => {
                 self.trace.step(
-                    "ZA GW",
-                    "CONSENT-3, LOG-1",
+                    Actor::ZaGw,
+                    &[RuleId::Consent3, RuleId::Log1],
+                    StepOutcome::Done,
                     if bev {
                         "Bevestiging GRANTED and logged (NEN 7513)"
                     } else {
@@ -1499,25 +1541,22 @@ impl ZaGw {
                     },
                 );
                 let r = self.server.issue_code(&mut p.session, now)?;
-                self.trace.step(
-                    "ZA GW",
-                    "OAUTH-6, OAUTH-7, OAUTH-10",
+                self.trace.step(Actor::ZaGw, &[RuleId::Oauth6, RuleId::Oauth7, RuleId::Oauth10], StepOutcome::Done,
                     "authorization code issued (UUID v4, 900 s); redirect to the PGO with code and state",
                 );
                 r.location().to_owned()
             }
             ConsentOutcome::Refused(_, r) => {
-                self.trace.step(
-                    "ZA GW",
-                    "OAUTH-12 case 4, CONSENT-3",
+                self.trace.step(Actor::ZaGw, &[RuleId::Oauth12, RuleId::Consent3], StepOutcome::Case(4),
                     "consent REFUSED and logged; redirect with access_denied \"Authorization denied.\"",
                 );
                 r.location().to_owned()
             }
             ConsentOutcome::Undetermined(r) => {
                 self.trace.step(
-                    "ZA GW",
-                    "OAUTH-12 case 5",
+                    Actor::ZaGw,
+                    &[RuleId::Oauth12],
+                    StepOutcome::Case(5),
                     if expired {
                         "answer came after the flow expired: undetermined, logged; redirect with \
                          access_denied \"Authorization failed.\""
@@ -1598,11 +1637,16 @@ impl ZaGw {
             )
             .await?;
         self.trace.step(
-            "ZA GW",
+            Actor::ZaGw,
             if ok {
-                "OAUTH-3, OAUTH-8, OAUTH-9"
+                &[RuleId::Oauth3, RuleId::Oauth8, RuleId::Oauth9]
             } else {
-                "OAUTH-12 case 6, OAUTH-8"
+                &[RuleId::Oauth12, RuleId::Oauth8]
+            },
+            if ok {
+                StepOutcome::Done
+            } else {
+                StepOutcome::Case(6)
             },
             format!(
                 "token request from {} over mTLS: HTTP {status}{}",
@@ -1713,8 +1757,9 @@ impl ZaGw {
                     )
                     .await?;
                 self.trace.step(
-                    "ZA GW",
-                    "OAUTH-2, OAUTH-11, LOG-1",
+                    Actor::ZaGw,
+                    &[RuleId::Oauth2, RuleId::Oauth11, RuleId::Log1],
+                    StepOutcome::Done,
                     format!(
                         "FHIR read with a valid Bearer token for scope {}: Bundle sent, logged",
                         access.scope
@@ -1728,8 +1773,9 @@ impl ZaGw {
             }
             Err(e) => {
                 self.trace.step(
-                    "ZA GW",
-                    "OAUTH-12, LOG-1",
+                    Actor::ZaGw,
+                    &[RuleId::Oauth12, RuleId::Log1],
+                    StepOutcome::Refused,
                     format!(
                         "FHIR read from {source} refused: HTTP {}; logged",
                         e.status()
@@ -1774,8 +1820,9 @@ impl ZaGw {
             )
             .await?;
         self.trace.step(
-            "ZA GW",
-            "LISTS-13, LISTS-10, OAUTH-12 case 7",
+            Actor::ZaGw,
+            &[RuleId::Lists13, RuleId::Lists10, RuleId::Oauth12],
+            StepOutcome::Case(7),
             format!("resource request REFUSED: {why}; logged"),
         );
         let oo = serde_json::json!({
@@ -1801,8 +1848,9 @@ impl ZaGw {
         if !self.strip_bsn.load(Ordering::Relaxed) {
             if medmij_oauth::fhir::check(bundle).is_err() {
                 self.trace.step(
-                    "ZA GW",
-                    "OAUTH-16",
+                    Actor::ZaGw,
+                    &[RuleId::Oauth16],
+                    StepOutcome::Done,
                     "NON-CONFORMING (demo switch): the Bundle leaves with the BSN the back end \
                      put in it",
                 );
@@ -1837,8 +1885,9 @@ impl ZaGw {
             )
             .await?;
         self.trace.step(
-            "ZA GW",
-            "OAUTH-16, LOG-1",
+            Actor::ZaGw,
+            &[RuleId::Oauth16, RuleId::Log1],
+            StepOutcome::Done,
             format!(
                 "the back end put a BSN in the Bundle ({paths}): left empty before sending; logged"
             ),
@@ -1871,8 +1920,9 @@ impl ZaGw {
             )
             .await?;
         self.trace.step(
-            "ZA GW (Lezer)",
-            "OAUTH-16, OAUTH-12 case 8, LOG-1",
+            Actor::ZaGwLezer,
+            &[RuleId::Oauth16, RuleId::Oauth12, RuleId::Log1],
+            StepOutcome::Case(8),
             format!(
                 "FHIR write REFUSED: {e}; answered case 8 (HTTP {}), logged",
                 case8.status()
@@ -1961,8 +2011,9 @@ impl ZaGw {
                     )
                     .await?;
                 self.trace.step(
-                    "ZA GW (Lezer)",
-                    "OAUTH-13, CONSENT-4, LOG-1",
+                    Actor::ZaGwLezer,
+                    &[RuleId::Oauth13, RuleId::Consent4, RuleId::Log1],
+                    StepOutcome::Done,
                     format!(
                         "FHIR write with a valid Bearer token for scope {}: Bundle accepted \
                          with its provenance, logged",
@@ -1982,8 +2033,9 @@ impl ZaGw {
             }
             Err(e) => {
                 self.trace.step(
-                    "ZA GW (Lezer)",
-                    "OAUTH-12, LOG-1",
+                    Actor::ZaGwLezer,
+                    &[RuleId::Oauth12, RuleId::Log1],
+                    StepOutcome::Refused,
                     format!(
                         "FHIR write from {source} refused: HTTP {}; logged",
                         e.status()
