@@ -286,13 +286,14 @@ pub enum RefreshEvent {
 }
 
 type EventSink = Box<dyn Fn(&RefreshEvent) + Send + Sync>;
+type Clock = Box<dyn Fn() -> SystemTime + Send + Sync>;
 
 struct Inner<L, S> {
     store: Arc<ListStore<L>>,
     source: S,
     settings: RefreshSettings,
     on_event: Option<EventSink>,
-    clock: fn() -> SystemTime,
+    clock: Clock,
     /// Serializes attempts (the schedule and manual triggers) and holds the
     /// jitter state.
     attempt: Mutex<u64>,
@@ -367,7 +368,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
                 source,
                 settings,
                 on_event: None,
-                clock: SystemTime::now,
+                clock: Box::new(SystemTime::now),
                 attempt: Mutex::new(seed),
                 wake: Notify::new(),
             }),
@@ -387,10 +388,12 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     }
 
     /// Uses `clock` for the times passed to the store (default
-    /// `SystemTime::now`; call before cloning).
-    pub fn with_clock(mut self, clock: fn() -> SystemTime) -> Self {
+    /// `SystemTime::now`; call before cloning). A closure may capture state: a host that
+    /// shifts its clock (a test, a demo fast-forwarding past a list's validity) passes
+    /// the same clock its gateways use.
+    pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         if let Some(inner) = self.inner_mut() {
-            inner.clock = clock;
+            inner.clock = Box::new(clock);
         }
         self
     }

@@ -356,6 +356,35 @@ mod lists_8 {
         assert_eq!(current(&store), 2);
     }
 
+    // The host's clock, not the system's, stamps what the refresher installs: a
+    // closure that captures a shifted time (as a demo or a test fast-forwards).
+    #[tokio::test(start_paused = true)]
+    async fn the_refresher_stamps_installs_with_the_hosts_clock() {
+        let source = Scripted::new(vec![Ok(whl(1)), Ok(whl(2))]);
+        let store = store();
+        let shift = Arc::new(Mutex::new(Duration::from_secs(86_400)));
+        let base = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let clock = {
+            let shift = shift.clone();
+            move || base + *shift.lock().unwrap()
+        };
+        let r = Refresher::new(
+            store.clone(),
+            source.clone(),
+            RefreshSettings::for_kind(ListKind::Whl),
+        )
+        .unwrap()
+        .with_clock(clock);
+        r.refresh_now().await.unwrap();
+        let first = store.current().unwrap().installed_at();
+        assert_eq!(first, base + Duration::from_secs(86_400));
+        *shift.lock().unwrap() = Duration::from_secs(2 * 86_400);
+        r.refresh_now().await.unwrap();
+        assert_eq!(current(&store), 2);
+        let second = store.current().unwrap().installed_at();
+        assert_eq!(second, base + Duration::from_secs(2 * 86_400));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn schedule_fetches_at_start_then_every_interval() {
         let source = Scripted::new(vec![Ok(whl(1)), Ok(whl(2)), Ok(whl(2)), Ok(whl(3))]);
