@@ -13,8 +13,9 @@
 //!
 //! By construction an event holds no token, code or person identifier
 //! (MedMij LOG-4): no field can take one. The identifiers are UUID v4
-//! newtypes ([`SessionId`] = `X-Correlation-ID`, [`TraceId`] =
-//! `MedMij-Request-ID`, MedMij OAUTH-21), hosts are [`Hostname`]s, the
+//! newtypes shared with medmij-oauth through medmij-types (`session_id` is the
+//! flow's [`CorrelationId`], `X-Correlation-ID`; `trace_id` the request's
+//! [`RequestId`], `MedMij-Request-ID`; MedMij OAUTH-21), hosts are [`Hostname`]s, the
 //! endpoint is an `https` URL without query or fragment whose path
 //! segments are checked, hosts may not hold a UUID or a long number, and
 //! the only free text (the error description) is refused when
@@ -27,7 +28,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
 use medmij_types::{
-    BackChannelUri, ClientId, GegevensdienstId, Hostname, RuleId, Zorgaanbiedernaam,
+    BackChannelUri, ClientId, CorrelationId, GegevensdienstId, Hostname, RequestId, RuleId,
+    Zorgaanbiedernaam,
 };
 use serde::{Deserialize, Serialize};
 
@@ -122,96 +124,19 @@ impl ChainEventType {
     }
 }
 
-/// Checks the canonical lowercase text form of a UUID version 4
-/// (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`).
-fn is_uuid_v4(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+/// A tracing identifier as received, checked (MedMij OAUTH-21), refused as an
+/// [`EventError`] naming the chain event's field.
+fn trace_field<T: std::str::FromStr<Err = medmij_types::InvalidValue>>(
+    field: &'static str,
+    value: &str,
+) -> Result<T, EventError> {
+    value
+        .parse()
+        .map_err(|e: medmij_types::InvalidValue| EventError {
+            field,
+            reason: e.violation.to_string(),
+            rule: e.rule,
         })
-        && b.get(14) == Some(&b'4')
-        && matches!(b.get(19), Some(b'8' | b'9' | b'a' | b'b'))
-}
-
-macro_rules! uuid_newtype {
-    ($(#[$meta:meta])* $name:ident, $field:literal, $header:literal) => {
-        $(#[$meta])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl $name {
-            /// Checks that `value` is a UUID version 4 in canonical
-            /// lowercase form (MedMij OAUTH-21).
-            pub fn new(value: &str) -> Result<Self, EventError> {
-                if is_uuid_v4(value) {
-                    Ok(Self(value.to_owned()))
-                } else {
-                    Err(EventError {
-                        field: $field,
-                        reason: concat!(
-                            "is not a UUID version 4 in canonical lowercase form (",
-                            $header,
-                            ")"
-                        )
-                        .into(),
-                        rule: RuleId::Oauth21,
-                    })
-                }
-            }
-
-            /// The identifier.
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl TryFrom<String> for $name {
-            type Error = EventError;
-            fn try_from(v: String) -> Result<Self, EventError> {
-                Self::new(&v)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-
-        impl std::str::FromStr for $name {
-            type Err = EventError;
-            fn from_str(s: &str) -> Result<Self, EventError> {
-                Self::new(s)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({:?})"), self.0)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-    };
-}
-
-uuid_newtype! {
-    /// The `session_id` of a chain event: the flow's `X-Correlation-ID`, a
-    /// UUID v4 (MedMij OAUTH-21, LOG-6).
-    SessionId, "session_id", "X-Correlation-ID"
-}
-
-uuid_newtype! {
-    /// The `trace_id` of a chain event: the request's `MedMij-Request-ID`, a
-    /// UUID v4 (MedMij OAUTH-21, LOG-6).
-    TraceId, "trace_id", "MedMij-Request-ID"
 }
 
 /// The HTTP method of the request.
@@ -528,9 +453,9 @@ pub struct ChainEvent {
     #[serde(with = "medmij_types::rfc3339::serde")]
     pub time: SystemTime,
     /// `X-Correlation-ID` of the flow.
-    pub session_id: SessionId,
+    pub session_id: CorrelationId,
     /// `MedMij-Request-ID` of the request.
-    pub trace_id: TraceId,
+    pub trace_id: RequestId,
     /// The sending node.
     pub sender: Hostname,
     /// The receiving node.
@@ -638,8 +563,8 @@ impl ChainEvent {
 pub struct ChainEventBuilder {
     event_type: ChainEventType,
     time: SystemTime,
-    session_id: Option<Result<SessionId, EventError>>,
-    trace_id: Option<Result<TraceId, EventError>>,
+    session_id: Option<Result<CorrelationId, EventError>>,
+    trace_id: Option<Result<RequestId, EventError>>,
     sender: Option<Hostname>,
     receiver: Option<Hostname>,
     method: Option<Method>,
@@ -654,26 +579,26 @@ pub struct ChainEventBuilder {
 
 impl ChainEventBuilder {
     /// The flow's `X-Correlation-ID`.
-    pub fn session(mut self, id: &SessionId) -> Self {
-        self.session_id = Some(Ok(id.clone()));
+    pub fn session(mut self, id: &CorrelationId) -> Self {
+        self.session_id = Some(Ok(*id));
         self
     }
 
     /// The flow's `X-Correlation-ID` as received (checked).
     pub fn session_str(mut self, id: &str) -> Self {
-        self.session_id = Some(SessionId::new(id));
+        self.session_id = Some(trace_field("session_id", id));
         self
     }
 
     /// The request's `MedMij-Request-ID`.
-    pub fn trace(mut self, id: &TraceId) -> Self {
-        self.trace_id = Some(Ok(id.clone()));
+    pub fn trace(mut self, id: &RequestId) -> Self {
+        self.trace_id = Some(Ok(*id));
         self
     }
 
     /// The request's `MedMij-Request-ID` as received (checked).
     pub fn trace_str(mut self, id: &str) -> Self {
-        self.trace_id = Some(TraceId::new(id));
+        self.trace_id = Some(trace_field("trace_id", id));
         self
     }
 
@@ -928,7 +853,8 @@ mod tests {
 
         #[test]
         fn identifiers_are_uuid_v4() {
-            assert!(SessionId::new("0d6f3c1e-8a51-4f7e-9d0a-2b3c4d5e6f70").is_ok());
+            let ok = "0d6f3c1e-8a51-4f7e-9d0a-2b3c4d5e6f70";
+            assert!(trace_field::<CorrelationId>("session_id", ok).is_ok());
             // Version 1, uppercase, too short, bad variant.
             for bad in [
                 "0d6f3c1e-8a51-1f7e-9d0a-2b3c4d5e6f70",
@@ -937,11 +863,8 @@ mod tests {
                 "0d6f3c1e-8a51-4f7e-cd0a-2b3c4d5e6f70",
                 "",
             ] {
-                assert_eq!(
-                    TraceId::new(bad).unwrap_err().rule,
-                    RuleId::Oauth21,
-                    "{bad}"
-                );
+                let e = trace_field::<RequestId>("trace_id", bad).unwrap_err();
+                assert_eq!((e.field, e.rule), ("trace_id", RuleId::Oauth21), "{bad}");
             }
         }
     }

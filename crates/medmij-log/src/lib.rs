@@ -87,9 +87,9 @@
 //! | LOG-3 | [`Retention`] (12 to 15 months), [`FileLog::prune`], `PgLog::prune`, [`Anchor`] |
 //! | LOG-4 | [`SubjectId`] and [`Event::validate`] (no BSN in the PGO domain), [`Object::secret`] (tokens and codes only hashed), [`secret_like`], [`ErrorText`], [`Endpoint`] |
 //! | LOG-5 | [`extract_subject`], [`extract_period`], [`FileLog::extract`], `PgLog::extract`, [`verify_extract`], [`Extract`], [`ExtractReport`] |
-//! | LOG-6 | [`ChainEvent`], [`ChainEventBuilder`], [`ChainEventType`], [`SessionId`], [`TraceId`], [`ChainEventSink`], [`MemoryChainSink`], [`JsonLinesChainSink`] |
+//! | LOG-6 | [`ChainEvent`], [`ChainEventBuilder`], [`ChainEventType`], [`CorrelationId`], [`RequestId`], [`ChainEventSink`], [`MemoryChainSink`], [`JsonLinesChainSink`] |
 //! | OAUTH-14 | [`RefusalAggregator`], [`RefusalConfig`]; `AsyncLogConfig::queue` (bounded) |
-//! | OAUTH-21 | [`SessionId`], [`TraceId`] |
+//! | OAUTH-21 | [`CorrelationId`], [`RequestId`] (defined in medmij-types, re-exported here) |
 //!
 //! # Settings and their defaults
 //!
@@ -142,7 +142,7 @@ pub use chain::{
 pub use chain_event::{
     ChainError, ChainEvent, ChainEventBuilder, ChainEventSink, ChainEventType, ChainRequest,
     ERROR_TEXT_MAX, Endpoint, ErrorCode, ErrorText, GrantType, JsonLinesChainSink, MemoryChainSink,
-    Method, OPAQUE_RUN_MIN, SessionId, TraceId, secret_like,
+    Method, OPAQUE_RUN_MIN, secret_like,
 };
 pub use event::{
     Action, Actor, ActorKind, Domain, Event, EventError, Object, Outcome, Source, SubjectId,
@@ -153,6 +153,7 @@ pub use extract::{
     extract_period, extract_subject, verify_extract,
 };
 pub use file::{FileLog, FileLogConfig, OpenReport, PruneReport, TornTailRepair, query_file};
+pub use medmij_types::{CorrelationId, RequestId};
 #[cfg(feature = "postgres")]
 pub use pg::{PgLog, PgLogConfig};
 pub use query::{Query, query_reader};

@@ -203,19 +203,19 @@ mod log_6 {
         let za_sink = MemoryChainSink::new();
         let client = ClientId::new("pgo.example.nl").unwrap();
         let aanbieder = Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap();
-        let session = SessionId::new(SESSION).unwrap();
-        let other_session = SessionId::new("7f7f7f7f-8a8a-4b9b-8c0c-1d1d1d1d1d1d").unwrap();
+        let session = CorrelationId::new(SESSION).unwrap();
+        let other_session = CorrelationId::new("7f7f7f7f-8a8a-4b9b-8c0c-1d1d1d1d1d1d").unwrap();
         let step = |sink: &MemoryChainSink,
                     ty: ChainEventType,
                     s: u64,
-                    session: &SessionId,
+                    session: &CorrelationId,
                     trace: &str,
                     from: &Hostname,
                     to: &Hostname,
                     endpoint: &str| {
             let mut b = ChainEvent::builder(ty, t(s))
                 .session(session)
-                .trace(&TraceId::new(trace).unwrap())
+                .trace(&RequestId::new(trace).unwrap())
                 .between(from, to)
                 .request(Method::Post, endpoint)
                 .client(&client)

@@ -370,5 +370,5 @@ pub use store::{
     CODE_RETENTION, CodeRecord, LIFETIME, MemoryStore, Redemption, StoreError, TokenRecord,
     TokenStore,
 };
-pub use tracing::{CorrelationId, RequestId, TraceError, TraceIds};
+pub use tracing::{CorrelationId, NewTraceId, RequestId, TraceError, TraceIds};
 pub use types::{State, Subject, ValueError};

@@ -231,7 +231,7 @@ impl From<&crate::server::TokenOutcomeV2> for HttpResponse {
             t.body(),
         );
         match o.request_id {
-            Some(id) => r.with_header(crate::tracing::REQUEST_ID, id.as_text()),
+            Some(id) => r.with_header(crate::tracing::REQUEST_ID, id.to_string()),
             None => r,
         }
     }
@@ -283,7 +283,7 @@ impl From<&InvalidRequest> for HttpResponse {
             e.to_json(),
         );
         match e.trace() {
-            Some(t) => r.with_header(crate::tracing::REQUEST_ID, t.request_id.as_text()),
+            Some(t) => r.with_header(crate::tracing::REQUEST_ID, t.request_id.to_string()),
             None => r,
         }
     }

@@ -1,66 +1,41 @@
 //! The 2.x tracing identifiers (MedMij OAUTH-21): `MedMij-Request-ID` (a new UUID v4 per
 //! request) and `X-Correlation-ID` (one UUID v4 per flow).
 
-use crate::secret::{RandomSource, ThreadRandom, draw_uuid, parse_canonical_v4};
-use std::fmt;
-use uuid::Uuid;
+use crate::secret::{RandomSource, ThreadRandom};
+pub use medmij_types::{CorrelationId, RequestId};
 
 /// The name of the per-request identifier: a query parameter on the authorization request,
 /// an HTTP header on token, refresh and resource requests and on responses (MedMij OAUTH-21).
-pub const REQUEST_ID: &str = "MedMij-Request-ID";
+pub const REQUEST_ID: &str = RequestId::HEADER;
 /// The name of the per-flow identifier (MedMij OAUTH-21).
-pub const CORRELATION_ID: &str = "X-Correlation-ID";
+pub const CORRELATION_ID: &str = CorrelationId::HEADER;
 
-macro_rules! trace_uuid {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-        pub struct $name(Uuid);
-
-        impl $name {
-            /// Parses the canonical lowercase text of a UUID v4; anything else is refused
-            /// (MedMij OAUTH-21).
-            pub fn parse(s: &str) -> Option<Self> {
-                parse_canonical_v4(s).map($name)
-            }
-            /// A fresh random UUID v4 from the thread CSPRNG.
-            pub fn new_random() -> Self {
-                Self::random(&ThreadRandom)
-            }
-            /// A fresh random UUID v4 from `random`.
-            pub fn random(random: &impl RandomSource) -> Self {
-                $name(draw_uuid(random))
-            }
-            /// The canonical lowercase text.
-            pub fn as_text(&self) -> String {
-                self.0.hyphenated().to_string()
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&self.0.hyphenated(), f)
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({})"), self.0.hyphenated())
-            }
-        }
-    };
+/// Draws fresh tracing identifiers (MedMij OAUTH-21): [`RequestId`] and [`CorrelationId`]
+/// are defined in medmij-types, which has no randomness; this trait adds it.
+pub trait NewTraceId: Sized {
+    /// A fresh random UUID v4 from `random`.
+    fn random(random: &impl RandomSource) -> Self;
+    /// A fresh random UUID v4 from the thread CSPRNG.
+    fn new_random() -> Self {
+        Self::random(&ThreadRandom)
+    }
 }
 
-trace_uuid!(
-    /// `MedMij-Request-ID`: the Trace ID of one request (MedMij OAUTH-21, OAUTH-23; LOG-6
-    /// `trace_id`). Not a secret.
-    RequestId
-);
-trace_uuid!(
-    /// `X-Correlation-ID`: the Session ID of one flow (MedMij OAUTH-21, OAUTH-23; LOG-6
-    /// `session_id`). Not a secret.
-    CorrelationId
-);
+impl NewTraceId for RequestId {
+    fn random(random: &impl RandomSource) -> Self {
+        let mut bytes = [0u8; 16];
+        random.fill(&mut bytes);
+        Self::from_random_bytes(bytes)
+    }
+}
+
+impl NewTraceId for CorrelationId {
+    fn random(random: &impl RandomSource) -> Self {
+        let mut bytes = [0u8; 16];
+        random.fill(&mut bytes);
+        Self::from_random_bytes(bytes)
+    }
+}
 
 /// The two tracing identifiers of one 2.x request (MedMij OAUTH-21).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,11 +82,11 @@ impl TraceIds {
     ) -> Result<Self, TraceError> {
         let request_id = match request_id.filter(|v| !v.is_empty()) {
             None => return Err(TraceError::Missing(REQUEST_ID)),
-            Some(v) => RequestId::parse(v).ok_or(TraceError::Malformed(REQUEST_ID))?,
+            Some(v) => RequestId::new(v).map_err(|_| TraceError::Malformed(REQUEST_ID))?,
         };
         let correlation_id = match correlation_id.filter(|v| !v.is_empty()) {
             None => return Err(TraceError::Missing(CORRELATION_ID)),
-            Some(v) => CorrelationId::parse(v).ok_or(TraceError::Malformed(CORRELATION_ID))?,
+            Some(v) => CorrelationId::new(v).map_err(|_| TraceError::Malformed(CORRELATION_ID))?,
         };
         Ok(TraceIds {
             request_id,
@@ -122,8 +97,8 @@ impl TraceIds {
     /// The two HTTP headers for token, refresh and resource requests (MedMij OAUTH-21).
     pub fn headers(&self) -> [(&'static str, String); 2] {
         [
-            (REQUEST_ID, self.request_id.as_text()),
-            (CORRELATION_ID, self.correlation_id.as_text()),
+            (REQUEST_ID, self.request_id.to_string()),
+            (CORRELATION_ID, self.correlation_id.to_string()),
         ]
     }
 }

@@ -478,7 +478,7 @@ mod oauth_21 {
             "3f2b8c1e-9d4a-1f6b-8e2a-1c3d5e7f9a0b",
             "x",
         ] {
-            let q = full.replace(&t.correlation_id.to_string(), bad);
+            let q = full.replace(t.correlation_id.as_str(), bad);
             assert!(
                 matches!(
                     s.authorize(&q).unwrap_err().cause(),
@@ -504,7 +504,7 @@ mod oauth_21 {
                 content_type: Some(FORM_CONTENT_TYPE),
                 body: &code_body(&client(), &code),
                 request_id: Some("nope"),
-                correlation_id: Some(&t.correlation_id.to_string()),
+                correlation_id: Some(t.correlation_id.as_str()),
             },
             &client(),
             t0(),

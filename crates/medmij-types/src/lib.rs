@@ -51,6 +51,7 @@
 //! | OAUTH-3 | [`ClientId`] |
 //! | OAUTH-5 | [`Scope`], [`ScopeForm`], [`ScopeError`], [`ScopeGegevensdienstId`] |
 //! | OAUTH-13 | [`UseCase`] |
+//! | OAUTH-21 | [`RequestId`] (`MedMij-Request-ID`), [`CorrelationId`] (`X-Correlation-ID`), [`UUID_V4_PATTERN`] |
 //! | LOG-1 | [`rfc3339`] (the time form of log entries and records) |
 //!
 //! The hand-optimised pattern checks of LISTS-3 and LISTS-4 live in one
@@ -77,6 +78,7 @@ mod newtype;
 mod rule;
 mod scan;
 mod scope;
+mod tracing;
 mod zal3;
 
 pub use error::{FacetViolation, InvalidValue};
@@ -89,4 +91,5 @@ pub use names::{
 };
 pub use rule::{ReleaseLine, RuleGroup, RuleId, UnknownRule};
 pub use scope::{Scope, ScopeError, ScopeForm, UseCase};
+pub use tracing::{CorrelationId, RequestId, UUID_V4_PATTERN};
 pub use zal3::{Aanbiedertype, INTERFACEVERSIE_ID_PATTERN, InterfaceversieId, MaximaleDuur};

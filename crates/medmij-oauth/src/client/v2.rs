@@ -11,7 +11,7 @@ use crate::provisional::V2Config;
 use crate::secret::{AccessToken, Code, RandomSource, RefreshToken};
 use crate::server::RepresentationKind;
 use crate::store::LIFETIME;
-use crate::tracing::{CORRELATION_ID, REQUEST_ID, TraceIds};
+use crate::tracing::{CORRELATION_ID, NewTraceId, REQUEST_ID, TraceIds};
 use crate::{ReleaseLine, Scope, State, UseCase, Zorgaanbiedernaam};
 use std::collections::HashMap;
 use std::fmt;
@@ -232,8 +232,8 @@ impl<R: RandomSource> Client<R> {
                 .append_pair("redirect_uri", &self.redirect_uri)
                 .append_pair("scope", &wire_scope)
                 .append_pair("state", inner.state.as_str())
-                .append_pair(REQUEST_ID, &trace.request_id.as_text())
-                .append_pair(CORRELATION_ID, &trace.correlation_id.as_text());
+                .append_pair(REQUEST_ID, trace.request_id.as_str())
+                .append_pair(CORRELATION_ID, trace.correlation_id.as_str());
             if let Some((_, date)) = representation {
                 q.append_pair("MedMij_geboortedatum", date);
             }
@@ -323,8 +323,8 @@ impl<R: RandomSource> Client<R> {
             .append_pair("client_id", self.client_id.as_str())
             .append_pair("redirect_uri", &self.redirect_uri)
             .append_pair("state", state.as_str())
-            .append_pair(REQUEST_ID, &trace.request_id.as_text())
-            .append_pair(CORRELATION_ID, &trace.correlation_id.as_text());
+            .append_pair(REQUEST_ID, trace.request_id.as_str())
+            .append_pair(CORRELATION_ID, trace.correlation_id.as_str());
         Ok(ManagementLink {
             url: url.into(),
             state,

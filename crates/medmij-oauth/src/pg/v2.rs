@@ -126,7 +126,7 @@ impl PgStore {
                     &b(code),
                     &v2.wire_scope,
                     &v2.long_lasting,
-                    &v2.correlation_id.as_text(),
+                    &v2.correlation_id.to_string(),
                     &nanos(now)?,
                 ],
             )
@@ -157,8 +157,8 @@ impl PgStore {
         Ok(Some(CodeV2 {
             wire_scope: row.try_get(0).map_err(backend)?,
             long_lasting: row.try_get(1).map_err(backend)?,
-            correlation_id: CorrelationId::parse(row.try_get(2).map_err(backend)?)
-                .ok_or_else(|| bad_row("correlation_id"))?,
+            correlation_id: CorrelationId::new(row.try_get(2).map_err(backend)?)
+                .map_err(|_| bad_row("correlation_id"))?,
         }))
     }
 

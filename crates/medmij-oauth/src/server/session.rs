@@ -536,8 +536,8 @@ impl serde::Serialize for Session {
             stage,
             subject: subject.map(|x| x.as_str().to_owned()),
             wire_scope: r.v2.as_ref().map(|v| v.wire_scope.to_string()),
-            request_id: r.v2.as_ref().map(|v| v.trace.request_id.as_text()),
-            correlation_id: r.v2.as_ref().map(|v| v.trace.correlation_id.as_text()),
+            request_id: r.v2.as_ref().map(|v| v.trace.request_id.to_string()),
+            correlation_id: r.v2.as_ref().map(|v| v.trace.correlation_id.to_string()),
             representation: r
                 .v2
                 .as_ref()

@@ -364,7 +364,9 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         };
         let valid_trace = trace.and_then(Result::ok);
         // MedMij OAUTH-21: echo a well-formed MedMij-Request-ID even if the other one is bad.
-        let request_id = req.request_id.and_then(crate::tracing::RequestId::parse);
+        let request_id = req
+            .request_id
+            .and_then(|v| crate::tracing::RequestId::new(v).ok());
         let mut release = if traced {
             ReleaseLine::V2
         } else {

@@ -111,8 +111,8 @@ pub fn post<S: TokenStore, R: RandomSource>(
 ) -> TokenOutcomeV2 {
     let (r, x) = match t {
         Some(t) => (
-            Some(t.request_id.as_text()),
-            Some(t.correlation_id.as_text()),
+            Some(t.request_id.to_string()),
+            Some(t.correlation_id.to_string()),
         ),
         None => (None, None),
     };
@@ -155,8 +155,8 @@ pub fn can_read<S: TokenStore, R: RandomSource>(
     let t = ids();
     s.check_resource_v2(
         Some(&format!("Bearer {access}")),
-        Some(&t.request_id.to_string()),
-        Some(&t.correlation_id.to_string()),
+        Some(t.request_id.as_str()),
+        Some(t.correlation_id.as_str()),
         &za(),
         &gd(g),
         Interaction::Read,
