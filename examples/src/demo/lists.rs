@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use medmij_lists::{
-    BackChannelUri, DirArchive, FrontChannelUri, Gegevensdienst, GegevensdienstId,
-    GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease, Hostname, ListStore, MedMijList,
-    OAuthclient, OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, StoreEvent, Systeemrol,
-    Systeemrolcode, Tijdstempel, Volgnummer, Weergavenaam, Whitelist, WhlRelease, ZalRelease,
-    Zorgaanbieder, Zorgaanbiedernaam, Zorgaanbiederslijst,
+    BackChannelUri, DirArchive, FetchError, FrontChannelUri, Gegevensdienst, GegevensdienstId,
+    GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease, Hostname, ListSource, ListStore,
+    MedMijList, OAuthclient, OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, RefreshEvent,
+    RefreshSettings, Refresher, StoreEvent, Systeemrol, Systeemrolcode, Tijdstempel, Volgnummer,
+    Weergavenaam, Whitelist, WhlRelease, ZalRelease, Zorgaanbieder, Zorgaanbiedernaam,
+    Zorgaanbiederslijst,
 };
 use medmij_tls::WhitelistAnswer;
 
@@ -148,10 +149,32 @@ pub(crate) fn whitelist_xml(hosts: &[&str], volgnummer: &str) -> Result<String, 
     Ok(whl.to_xml())
 }
 
-/// Fetches lists from the Stelselnode over mutual TLS (pooled connections, the
-/// Stelselnode re-checked before every request: MedMij TLS-4).
+/// The Stelselnode as a medmij-lists [`ListSource`]: `GET /{path}` over mutual TLS
+/// (pooled connections, the Stelselnode re-checked before every request: MedMij TLS-4).
+pub(crate) struct StelselnodeSource {
+    client: Arc<net::BackClient>,
+    url: String,
+}
+
+impl ListSource for StelselnodeSource {
+    async fn fetch(&self) -> Result<Vec<u8>, FetchError> {
+        let resp = self
+            .client
+            .fetch(self.client.get(&self.url))
+            .await
+            .map_err(|e| FetchError::Transport(net::root_cause(e.as_ref()).into()))?;
+        if resp.status != 200 {
+            return Err(FetchError::Status(resp.status));
+        }
+        Ok(resp.body)
+    }
+}
+
+/// A gateway's way to the Stelselnode, and its clock: makes one medmij-lists
+/// [`Refresher`] per list (fetch, validate, install only if newer, archive: MedMij
+/// LISTS-7, LISTS-9, LISTS-11), whose events become trace steps.
 pub(crate) struct ListFetcher {
-    client: net::BackClient,
+    client: Arc<net::BackClient>,
     port: u16,
     /// Seconds added to this gateway's clock (a demo switch to show expiry and
     /// staleness without waiting).
@@ -161,7 +184,7 @@ pub(crate) struct ListFetcher {
 impl ListFetcher {
     pub(crate) fn new(client: net::BackClient, port: u16) -> Self {
         ListFetcher {
-            client,
+            client: Arc::new(client),
             port,
             clock: Arc::new(AtomicU64::new(0)),
         }
@@ -177,69 +200,71 @@ impl ListFetcher {
         self.clock.fetch_add(by.as_secs(), Ordering::Relaxed);
     }
 
-    /// GETs `/{path}` and offers it to `store` (which validates it and installs it
-    /// only if it is newer: MedMij LISTS-7, LISTS-9).
-    async fn fetch<L: MedMijList>(
+    /// The refresher of one list: `GET /{path}` into `store`, stamped with this
+    /// gateway's clock, every outcome traced as a step of `who`. The demo triggers
+    /// it from its own schedule ([`super::LIST_REFRESH_INTERVAL`]) so that the ZA
+    /// GW's serving-duty check (LISTS-13) follows each fetch; a gateway without such
+    /// a check runs [`Refresher::run`] instead (schedule per LISTS-8, back-off).
+    fn refresher<L: MedMijList + Send + Sync + 'static>(
         &self,
-        path: &str,
-        store: &ListStore<L>,
-        trace: &Trace,
+        path: &'static str,
+        store: Arc<ListStore<L>>,
+        trace: &Arc<Trace>,
         who: Actor,
-    ) -> Result<(), DemoError> {
-        let url = format!("https://{STELSELNODE_HOST}:{}/{path}", self.port);
-        let resp = match self.client.fetch(self.client.get(&url)).await {
-            Ok(r) => r,
-            Err(e) => {
-                let e = net::root_cause(e.as_ref());
-                trace.step(
-                    who,
-                    &[RuleId::Lists8, RuleId::Tls3, RuleId::Tls4],
-                    StepOutcome::Failed,
-                    format!(
-                        "fetching {} failed ({e}); the version in force stays",
-                        path.to_uppercase()
-                    ),
-                );
-                return Err(e.into());
-            }
+    ) -> Result<Refresher<L, StelselnodeSource>, DemoError> {
+        let source = StelselnodeSource {
+            client: self.client.clone(),
+            url: format!("https://{STELSELNODE_HOST}:{}/{path}", self.port),
         };
-        if resp.status != 200 {
-            return Err(format!("Stelselnode answered {} for /{path}", resp.status).into());
+        let clock = self.clock.clone();
+        let trace = trace.clone();
+        let name = path.to_uppercase();
+        Ok(
+            Refresher::new(store, source, RefreshSettings::for_kind(L::KIND))?
+                .with_clock(move || {
+                    SystemTime::now() + Duration::from_secs(clock.load(Ordering::Relaxed))
+                })
+                .with_events(move |event| trace_refresh(&trace, who, &name, event)),
+        )
+    }
+}
+
+/// A refresher's event as a trace step.
+fn trace_refresh(trace: &Trace, who: Actor, name: &str, event: &RefreshEvent) {
+    match event {
+        RefreshEvent::Accepted { event, .. } => {
+            let what = match event {
+                StoreEvent::Installed { .. } => "validated and installed",
+                StoreEvent::Unchanged { .. } => "unchanged (same Volgnummer)",
+                _ => "offered",
+            };
+            trace.step(
+                who,
+                &[RuleId::Lists7, RuleId::Lists8, RuleId::Lists9],
+                StepOutcome::Done,
+                format!("fetched {name} from the Stelselnode over mTLS: {what}"),
+            );
         }
-        // The demo's lists are a few hundred bytes; a gateway fetching the real
-        // 110 MB ZAL would validate it on a blocking thread (spawn_blocking).
-        let event = match store.offer(&resp.body, self.now()) {
-            Ok(e) => e,
-            Err(e) => {
-                // MedMij LISTS-7, LISTS-9: refused; the version in force stays.
-                trace.step(
-                    who,
-                    &[RuleId::Lists7, RuleId::Lists9],
-                    StepOutcome::Refused,
-                    format!(
-                        "fetched {}: REFUSED ({e}); the version in force stays",
-                        path.to_uppercase()
-                    ),
-                );
-                return Err(e.into());
-            }
-        };
-        let what = match event {
-            StoreEvent::Installed { .. } => "validated and installed",
-            StoreEvent::Unchanged { .. } => "unchanged (same Volgnummer)",
-            _ => "offered",
-        };
-        trace.step(
+        // MedMij LISTS-8: the fetch itself failed; the version in force stays.
+        RefreshEvent::Failed {
+            rule: RuleId::Lists8,
+            message,
+            ..
+        } => trace.step(
             who,
-            &[RuleId::Lists7, RuleId::Lists8, RuleId::Lists9],
-            StepOutcome::Done,
-            format!(
-                "fetched {} ({} bytes) from the Stelselnode over mTLS: {what}",
-                path.to_uppercase(),
-                resp.body.len()
-            ),
-        );
-        Ok(())
+            &[RuleId::Lists8, RuleId::Tls3, RuleId::Tls4],
+            StepOutcome::Failed,
+            format!("fetching {name} failed ({message}); the version in force stays"),
+        ),
+        // MedMij LISTS-7, LISTS-9 (or LISTS-11: not archived): refused; the version
+        // in force stays.
+        RefreshEvent::Failed { message, .. } => trace.step(
+            who,
+            &[RuleId::Lists7, RuleId::Lists9],
+            StepOutcome::Refused,
+            format!("fetched {name}: REFUSED ({message}); the version in force stays"),
+        ),
+        _ => {}
     }
 }
 
@@ -278,41 +303,48 @@ pub(crate) struct ZaLists {
     pub(crate) ocl: Arc<ListStore<OAuthclientlist>>,
     pub(crate) gnl: Arc<ListStore<Gegevensdienstnamenlijst>>,
     pub(crate) whl: Arc<ListStore<Whitelist>>,
+    refresh_zal: Refresher<Zorgaanbiederslijst, StelselnodeSource>,
+    refresh_ocl: Refresher<OAuthclientlist, StelselnodeSource>,
+    refresh_gnl: Refresher<Gegevensdienstnamenlijst, StelselnodeSource>,
+    refresh_whl: Refresher<Whitelist, StelselnodeSource>,
 }
 
 impl ZaLists {
     /// Every list version this gateway installs is archived in `archive`, one file
     /// per list and Volgnummer (MedMij LISTS-11: the gateway's own archive).
-    pub(crate) fn new(fetcher: ListFetcher, archive: &std::path::Path) -> Result<Self, DemoError> {
+    pub(crate) fn new(
+        fetcher: ListFetcher,
+        archive: &std::path::Path,
+        trace: &Arc<Trace>,
+    ) -> Result<Self, DemoError> {
         let a = DirArchive::new(archive)?;
+        let zal = Arc::new(ListStore::new(a.clone()));
+        let ocl = Arc::new(ListStore::new(a.clone()));
+        let gnl = Arc::new(ListStore::new(a.clone()));
+        let whl = Arc::new(ListStore::new(a));
+        let who = Actor::ZaGw;
         Ok(ZaLists {
+            refresh_zal: fetcher.refresher("zal", zal.clone(), trace, who)?,
+            refresh_ocl: fetcher.refresher("ocl", ocl.clone(), trace, who)?,
+            refresh_gnl: fetcher.refresher("gnl", gnl.clone(), trace, who)?,
+            refresh_whl: fetcher.refresher("whl", whl.clone(), trace, who)?,
             fetcher,
-            zal: Arc::new(ListStore::new(a.clone())),
-            ocl: Arc::new(ListStore::new(a.clone())),
-            gnl: Arc::new(ListStore::new(a.clone())),
-            whl: Arc::new(ListStore::new(a)),
+            zal,
+            ocl,
+            gnl,
+            whl,
         })
     }
-    pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
-        let ocl = self
-            .fetcher
-            .fetch("ocl", &self.ocl, trace, Actor::ZaGw)
-            .await;
-        let gnl = self
-            .fetcher
-            .fetch("gnl", &self.gnl, trace, Actor::ZaGw)
-            .await;
-        let whl = self
-            .fetcher
-            .fetch("whl", &self.whl, trace, Actor::ZaGw)
-            .await;
+    /// Fetches every list now (a manual trigger of each refresher, MedMij LISTS-8).
+    pub(crate) async fn refresh(&self) -> Result<(), DemoError> {
+        let ocl = self.refresh_ocl.refresh_now().await;
+        let gnl = self.refresh_gnl.refresh_now().await;
+        let whl = self.refresh_whl.refresh_now().await;
         // The ZAL is fetched whatever became of the others: what the ZA GW serves
         // follows it (LISTS-13). The first failure is returned.
-        let zal = self
-            .fetcher
-            .fetch("zal", &self.zal, trace, Actor::ZaGw)
-            .await;
-        ocl.and(gnl).and(whl).and(zal)
+        let zal = self.refresh_zal.refresh_now().await;
+        ocl.and(gnl).and(whl).and(zal)?;
+        Ok(())
     }
     pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
         whitelist_of(&self.whl, &self.fetcher.clock)
@@ -337,30 +369,41 @@ pub(crate) struct PgoLists {
     pub(crate) zal: Arc<ListStore<Zorgaanbiederslijst>>,
     pub(crate) gnl: Arc<ListStore<Gegevensdienstnamenlijst>>,
     pub(crate) whl: Arc<ListStore<Whitelist>>,
+    refresh_zal: Refresher<Zorgaanbiederslijst, StelselnodeSource>,
+    refresh_gnl: Refresher<Gegevensdienstnamenlijst, StelselnodeSource>,
+    refresh_whl: Refresher<Whitelist, StelselnodeSource>,
 }
 
 impl PgoLists {
     /// Every list version this gateway installs is archived in `archive`, one file
     /// per list and Volgnummer (MedMij LISTS-11: the gateway's own archive).
-    pub(crate) fn new(fetcher: ListFetcher, archive: &std::path::Path) -> Result<Self, DemoError> {
+    pub(crate) fn new(
+        fetcher: ListFetcher,
+        archive: &std::path::Path,
+        trace: &Arc<Trace>,
+    ) -> Result<Self, DemoError> {
         let a = DirArchive::new(archive)?;
+        let zal = Arc::new(ListStore::new(a.clone()));
+        let gnl = Arc::new(ListStore::new(a.clone()));
+        let whl = Arc::new(ListStore::new(a));
+        let who = Actor::PgoGw;
         Ok(PgoLists {
+            refresh_zal: fetcher.refresher("zal", zal.clone(), trace, who)?,
+            refresh_gnl: fetcher.refresher("gnl", gnl.clone(), trace, who)?,
+            refresh_whl: fetcher.refresher("whl", whl.clone(), trace, who)?,
             fetcher,
-            zal: Arc::new(ListStore::new(a.clone())),
-            gnl: Arc::new(ListStore::new(a.clone())),
-            whl: Arc::new(ListStore::new(a)),
+            zal,
+            gnl,
+            whl,
         })
     }
-    pub(crate) async fn refresh(&self, trace: &Trace) -> Result<(), DemoError> {
-        self.fetcher
-            .fetch("zal", &self.zal, trace, Actor::PgoGw)
-            .await?;
-        self.fetcher
-            .fetch("gnl", &self.gnl, trace, Actor::PgoGw)
-            .await?;
-        self.fetcher
-            .fetch("whl", &self.whl, trace, Actor::PgoGw)
-            .await
+    /// Fetches every list now (a manual trigger of each refresher, MedMij LISTS-8);
+    /// stops at the first failure.
+    pub(crate) async fn refresh(&self) -> Result<(), DemoError> {
+        self.refresh_zal.refresh_now().await?;
+        self.refresh_gnl.refresh_now().await?;
+        self.refresh_whl.refresh_now().await?;
+        Ok(())
     }
     pub(crate) fn fetcher(&self) -> &ListFetcher {
         &self.fetcher

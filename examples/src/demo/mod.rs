@@ -482,8 +482,9 @@ impl Network {
         let za_lists = lists::ZaLists::new(
             to_stelselnode(&za_cert, Actor::ZaGw)?,
             &dir.join(ZA_ARCHIVE_DIR),
+            &trace,
         )?;
-        za_lists.refresh(&trace).await?;
+        za_lists.refresh().await?;
         let za_whitelist = za_lists.whitelist();
         let za_log =
             audit::AuditLog::open(&dir.join("za-gw.audit.jsonl"), ZA_HOST, [1; 32], &limits)?;
@@ -575,8 +576,9 @@ impl Network {
         let pgo_lists = lists::PgoLists::new(
             to_stelselnode(&pgo_cert, Actor::PgoGw)?,
             &dir.join(PGO_ARCHIVE_DIR),
+            &trace,
         )?;
-        pgo_lists.refresh(&trace).await?;
+        pgo_lists.refresh().await?;
         let pgo_back = BackChannel::new(
             anchors()?,
             pgo_lists.whitelist(),

@@ -221,7 +221,7 @@ impl PgoGw {
 
     /// Fetches the ZAL, GNL and WHL again (MedMij LISTS-8).
     pub(crate) async fn refresh_lists(&self) -> Result<(), DemoError> {
-        self.lists.refresh(&self.trace).await
+        self.lists.refresh().await
     }
 
     pub(crate) fn log(&self) -> &AuditLog {

@@ -631,7 +631,7 @@ impl ZaGw {
     /// Fetches the ZAL, OCL, GNL and WHL again (MedMij LISTS-8), then reports how what
     /// it serves differs from a new ZAL (LISTS-13).
     pub(crate) async fn refresh_lists(&self) -> Result<(), DemoError> {
-        let r = self.lists.refresh(&self.trace).await;
+        let r = self.lists.refresh().await;
         self.check_offer().await?;
         r
     }
