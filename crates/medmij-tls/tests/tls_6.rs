@@ -450,6 +450,166 @@ mod tls_6 {
         assert_eq!(last_refusal(&f2).1.rule(), RuleId::Tls3);
     }
 
+    /// Real peers: OpenSSL's `s_server` and `s_client` with wildcard
+    /// certificates against 2.x rustls nodes over loopback TCP.
+    mod with_openssl {
+        use super::*;
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        use std::path::{Path, PathBuf};
+        use std::process::{Child, Stdio};
+        use std::time::{Duration, Instant};
+
+        /// Kills and reaps a child process when dropped.
+        struct ChildGuard(Child);
+
+        impl Drop for ChildGuard {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+
+        fn write(dir: &Path, name: &str, data: &str) -> PathBuf {
+            let p = dir.join(name);
+            std::fs::write(&p, data).unwrap();
+            p
+        }
+
+        fn free_port() -> u16 {
+            TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        }
+
+        #[test]
+        fn a_2x_rustls_client_refuses_an_openssl_server_with_a_wildcard_certificate() {
+            // MedMij TLS-6: the server's wildcard certificate, refused by the client.
+            let f = Fixture::g1();
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let wild = issue(&f, &[WILD_SERVER]);
+            let port = free_port();
+            let child = Command::new("openssl")
+                .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-cert"])
+                .arg(write(d, "srv.pem", &wild.cert_pem))
+                .arg("-cert_chain")
+                .arg(write(
+                    d,
+                    "chain.pem",
+                    &wild.chain_pem[wild.cert_pem.len()..],
+                ))
+                .arg("-key")
+                .arg(write(d, "srv.key", &wild.key_pem))
+                .arg("-CAfile")
+                .arg(write(d, "root.pem", f.pki.root_pem()))
+                .args(["-Verify", "2", "-www"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("openssl is installed");
+            let mut guard = ChildGuard(child);
+            let start = Instant::now();
+            let connect = || TcpStream::connect(("127.0.0.1", port));
+            let mut tcp = loop {
+                match connect() {
+                    Ok(t) => break t,
+                    Err(_) if start.elapsed() < Duration::from_secs(10) => {
+                        assert!(guard.0.try_wait().unwrap().is_none(), "s_server exited");
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    Err(e) => panic!("s_server does not listen: {e}"),
+                }
+            };
+            let client = f.node(&issue(&f, &[CLIENT])).with_profile(ReleaseLine::V2);
+            let mut conn = rustls::ClientConnection::new(
+                Arc::new(client.client_config().unwrap()),
+                SERVER.try_into().unwrap(),
+            )
+            .unwrap();
+            let e = conn.complete_io(&mut tcp).unwrap_err();
+            assert!(
+                e.to_string().contains("ApplicationVerificationFailure"),
+                "{e}"
+            );
+            let (role, r) = last_refusal(&f);
+            assert_eq!(role, PeerRole::Server);
+            assert_eq!(
+                r,
+                Refusal::Wildcard {
+                    name: WILD_SERVER.into()
+                }
+            );
+        }
+
+        #[test]
+        fn a_2x_rustls_server_refuses_an_openssl_client_with_a_wildcard_certificate() {
+            // MedMij TLS-6: the client's wildcard certificate, refused by the server.
+            let f = Fixture::g1();
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let server = f.node(&issue(&f, &[SERVER])).with_profile(ReleaseLine::V2);
+            let cfg = Arc::new(server.server_config().unwrap());
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let served = std::thread::spawn(move || {
+                let (mut tcp, _) = listener.accept().unwrap();
+                tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                let mut conn = rustls::ServerConnection::new(cfg).unwrap();
+                let r = conn.complete_io(&mut tcp).map(|_| ());
+                // TLS 1.3: the client's certificate arrives with its Finished.
+                let r = r.and_then(|()| {
+                    let mut b = [0u8; 1];
+                    let mut s = rustls::Stream::new(&mut conn, &mut tcp);
+                    s.read(&mut b).map(|_| ())
+                });
+                let _ = tcp.flush();
+                r
+            });
+            let wild = issue(&f, &[CLIENT, "*.pgo.example.nl"]);
+            let out = Command::new("openssl")
+                .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+                .args(["-ign_eof", "-servername", SERVER, "-cert"])
+                .arg(write(d, "cli.pem", &wild.cert_pem))
+                .arg("-cert_chain")
+                .arg(write(
+                    d,
+                    "chain.pem",
+                    &wild.chain_pem[wild.cert_pem.len()..],
+                ))
+                .arg("-key")
+                .arg(write(d, "cli.key", &wild.key_pem))
+                .arg("-CAfile")
+                .arg(write(d, "root.pem", f.pki.root_pem()))
+                .stdin(Stdio::null())
+                .output()
+                .expect("openssl is installed");
+            let e = served.join().unwrap().unwrap_err();
+            assert!(
+                e.to_string().contains("ApplicationVerificationFailure"),
+                "{e}"
+            );
+            let (role, r) = last_refusal(&f);
+            assert_eq!(role, PeerRole::Client);
+            assert_eq!(
+                r,
+                Refusal::Wildcard {
+                    name: "*.pgo.example.nl".into()
+                }
+            );
+            // OpenSSL saw the server's access_denied alert.
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(said.contains("access denied"), "{said}");
+        }
+    }
+
     /// The tokio adapter on loopback: the profile travels with the
     /// [`BackChannel`] into the acceptor and the connector.
     #[cfg(feature = "tokio")]
