@@ -27,6 +27,11 @@
 //!   LISTS-9), archives every version (LISTS-11), honours the 3600 s grace
 //!   of LISTS-10 and reports staleness (LISTS-8). It is sans-IO: time is an
 //!   argument;
+//! * for MedMij Beheer (the Stelselnode), [`PublicationChecks`]: the checks
+//!   of LISTS-14 on a proposed new version (it validates, its Volgnummer is
+//!   higher than every earlier one, its hosts are on the Whitelist, every
+//!   Gegevensdienst is run by a qualified DVZA), every violation with its
+//!   rule and location; archiving and publishing stay with the caller;
 //! * with the feature `fetch`, a `Refresher` (tokio) that keeps a store
 //!   current from a `ListSource` (a host-built reqwest client in
 //!   `HttpSource`, or any other): the LISTS-8 schedule, back-off with
@@ -65,6 +70,7 @@
 //! | LISTS-10 | [`GRACE`], [`ListStore::within_grace`], [`ListStore::may_serve`] |
 //! | LISTS-11 | [`ArchiveSink`], [`DirArchive`] |
 //! | LISTS-12 | nothing hard-coded: the GNL names the Gegevensdiensten at run time |
+//! | LISTS-14 | [`PublicationChecks`] (validation, a Volgnummer higher than every earlier one, endpoint hosts and OCL hostnames on the Whitelist, Gegevensdiensten only for qualified DVZAs), [`Qualifications`], [`QualificationRegistry`], [`PublicationRefused`], [`Violation`]; archiving the accepted version (LISTS-11) and publishing it are the caller's |
 //! | LISTS-15 | [`ZalRelease::Release3`], [`Zorgaanbieder::aanbiedertype`], [`Interfaceversie`], [`Abonneren`], [`Interface`], [`Zorgaanbiederslijst::gegevensdienst_in`], [`Zorgaanbiederslijst::release_lines`], [`ReleaseLines`]; `schemas/zal-release3.xsd` (provisional) |
 //!
 //! # Releases side by side
@@ -104,6 +110,7 @@ mod fetch;
 mod gnl;
 mod index;
 mod ocl;
+mod publication;
 mod scan;
 mod ser;
 mod store;
@@ -130,6 +137,10 @@ pub use medmij_types::{
     Tijdstempel, Volgnummer, Weergavenaam, ZORGAANBIEDERNAAM_PATTERN, Zorgaanbiedernaam,
 };
 pub use ocl::{OAuthclient, OAuthclientlist, OclRelease};
+pub use publication::{
+    ListEntry, PublicationChecks, PublicationRefused, QualificationRegistry, Qualifications,
+    Violation, ViolationKind,
+};
 pub use store::{
     ArchiveSink, DirArchive, Freshness, GRACE, Installed, ListStore, NoArchive, StoreError,
     StoreEvent,

@@ -241,6 +241,11 @@ impl OwnCertificate {
         self.key.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The end-entity certificate as presented now.
+    pub(crate) fn end_entity(&self) -> Option<CertificateDer<'static>> {
+        self.current().cert.first().cloned()
+    }
+
     /// The dNSNames of the end-entity certificate.
     pub fn dns_names(&self) -> &[String] {
         &self.dns_names

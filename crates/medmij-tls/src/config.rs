@@ -10,6 +10,7 @@ use crate::certs::{OwnCertificates, TrustAnchors};
 use crate::error::{ConfigError, RefusalLog};
 use crate::ocsp::{OcspCache, OcspChecker, OcspPolicy, OnCacheMiss};
 use crate::profile::{Channel, KX_GROUPS, PROTOCOL_VERSIONS, crypto_provider, provider_arc};
+use crate::tls_profile::{TlsProfile, check_own};
 use crate::verify::{MedmijClientVerifier, MedmijServerVerifier, PeerChecks};
 use crate::whitelist::Whitelist;
 
@@ -41,6 +42,24 @@ impl BackChannel {
             checks: PeerChecks::new(anchors, whitelist, OcspChecker::default()),
             own: Arc::new(own),
         }
+    }
+
+    /// Build every config of this back channel for `profile` (a
+    /// [`TlsProfile`] or a `medmij_types::ReleaseLine`); the default is
+    /// [`TlsProfile::V1`]. Under [`TlsProfile::V2`] both verifiers refuse a
+    /// peer certificate naming a wildcard ([`crate::Refusal::Wildcard`]), and
+    /// building a config with a wildcard own certificate is
+    /// [`ConfigError::WildcardCertificate`]; pass the PKIoverheid Private
+    /// Services root ("Staat der Nederlanden Private Root CA – G1") as the
+    /// trust anchor (MedMij TLS-6).
+    pub fn with_profile(mut self, profile: impl Into<TlsProfile>) -> Self {
+        self.checks = self.checks.with_profile(profile.into());
+        self
+    }
+
+    /// The profile the configs are built for.
+    pub fn profile(&self) -> TlsProfile {
+        self.checks.profile()
     }
 
     /// What the verifiers do with a certificate without any OCSP answer yet
@@ -117,6 +136,7 @@ impl BackChannel {
     /// first group among them (see [`crate::profile`]). Use
     /// [`BackChannel::server_configs`] to make the server's group order win.
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
+        check_own(self.profile(), &self.own)?;
         self.warn_old_keys();
         self.server_config_with(provider_arc(Channel::Back))
     }
@@ -125,6 +145,7 @@ impl BackChannel {
     /// the server's group preference wins (MedMij TLS-1); otherwise as
     /// [`BackChannel::server_config`].
     pub fn server_configs(&self) -> Result<ServerConfigs, ConfigError> {
+        check_own(self.profile(), &self.own)?;
         self.warn_old_keys();
         ServerConfigs::build(Channel::Back, |p| self.server_config_with(p))
     }
@@ -148,6 +169,7 @@ impl BackChannel {
     /// A client config: the server's certificate fully checked, own certificate
     /// presented for mutual TLS, no session resumption (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
     pub fn client_config(&self) -> Result<ClientConfig, ConfigError> {
+        check_own(self.profile(), &self.own)?;
         self.warn_old_keys();
         let mut cfg = ClientConfig::builder_with_provider(provider_arc(Channel::Back))
             .with_protocol_versions(PROTOCOL_VERSIONS)?
@@ -165,19 +187,21 @@ impl BackChannel {
 /// A front-channel server config (user agent to gateway): NCSC "good" only, no
 /// client certificate, server preference for cipher suites (MedMij TLS-1,
 /// TLS-6). For the server's group preference use
-/// [`front_channel_server_configs`].
+/// [`front_channel_server_configs`]; for a 2.x gateway
+/// [`crate::front_channel_server_config_for`].
 pub fn front_channel_server_config(own: OwnCertificates) -> Result<ServerConfig, ConfigError> {
     front_with(Arc::new(own), provider_arc(Channel::Front))
 }
 
 /// Front-channel server configs, one per key-exchange group, so that the
-/// server's group preference wins (MedMij TLS-1, TLS-6).
+/// server's group preference wins (MedMij TLS-1, TLS-6). This is the 1.x
+/// profile; for a 2.x gateway use [`crate::front_channel_server_configs_for`].
 pub fn front_channel_server_configs(own: OwnCertificates) -> Result<ServerConfigs, ConfigError> {
     let own = Arc::new(own);
     ServerConfigs::build(Channel::Front, |p| front_with(own.clone(), p))
 }
 
-fn front_with(
+pub(crate) fn front_with(
     own: Arc<OwnCertificates>,
     provider: Arc<CryptoProvider>,
 ) -> Result<ServerConfig, ConfigError> {
@@ -218,7 +242,7 @@ impl std::fmt::Debug for ServerConfigs {
 }
 
 impl ServerConfigs {
-    fn build(
+    pub(crate) fn build(
         channel: Channel,
         make: impl Fn(Arc<CryptoProvider>) -> Result<ServerConfig, ConfigError>,
     ) -> Result<Self, ConfigError> {

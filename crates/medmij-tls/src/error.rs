@@ -145,18 +145,29 @@ pub enum Refusal {
     /// Revocation check failed or gave no result (MedMij TLS-3, hard fail).
     #[error("OCSP check failed: {0}")]
     Ocsp(#[from] OcspFailure),
+    /// Under the 2.x profile ([`crate::TlsProfile::V2`]) the peer certificate
+    /// names a wildcard (in a dNSName or its subject commonName): never
+    /// wildcard certificates (MedMij TLS-6).
+    #[error("peer certificate names the wildcard {name} (MedMij TLS-6: no wildcard certificates)")]
+    Wildcard {
+        /// The first wildcard name found.
+        name: String,
+    },
 }
 
 impl Refusal {
-    /// The MedMij rule this refusal enforces: TLS-4 for the Whitelist checks, TLS-3 for
-    /// certificate validation and revocation.
+    /// The rule this refusal enforces: TLS-3 for chain, validity, key usage and
+    /// OCSP, TLS-4 for the name and Whitelist checks, TLS-6 for a wildcard
+    /// certificate under the 2.x profile.
     #[must_use]
-    pub const fn rule(&self) -> RuleId {
+    pub fn rule(&self) -> RuleId {
         match self {
-            Self::NoDnsName | Self::NotOnWhitelist { .. } | Self::WhitelistUndetermined { .. } => {
-                RuleId::Tls4
-            }
-            Self::Certificate { .. } | Self::NameMismatch { .. } | Self::Ocsp(_) => RuleId::Tls3,
+            Self::Certificate { .. } | Self::Ocsp(_) => RuleId::Tls3,
+            Self::NameMismatch { .. }
+            | Self::NoDnsName
+            | Self::NotOnWhitelist { .. }
+            | Self::WhitelistUndetermined { .. } => RuleId::Tls4,
+            Self::Wildcard { .. } => RuleId::Tls6,
         }
     }
 
@@ -164,7 +175,7 @@ impl Refusal {
     /// `certificate_expired`, `unknown_ca`, `bad_certificate`, `decrypt_error` (bad
     /// signature), `unsupported_certificate` (key usage), `certificate_unknown`
     /// (other path failures), `certificate_revoked`,
-    /// `access_denied` (Whitelist), `bad_certificate_status_response` (a bad or stale
+    /// `access_denied` (Whitelist; a wildcard certificate under the 2.x profile), `bad_certificate_status_response` (a bad or stale
     /// OCSP answer) or `unknown_ca` (no revocation answer, as OpenSSL does).
     pub fn to_rustls_error(&self) -> rustls::Error {
         let e = match self {
@@ -184,9 +195,9 @@ impl Refusal {
                 }
             },
             Self::NameMismatch { .. } | Self::NoDnsName => CertificateError::NotValidForName,
-            Self::NotOnWhitelist { .. } | Self::WhitelistUndetermined { .. } => {
-                CertificateError::ApplicationVerificationFailure
-            }
+            Self::NotOnWhitelist { .. }
+            | Self::WhitelistUndetermined { .. }
+            | Self::Wildcard { .. } => CertificateError::ApplicationVerificationFailure,
             Self::Ocsp(f) => match f {
                 OcspFailure::Revoked { .. } => CertificateError::Revoked,
                 OcspFailure::UnknownStatus
@@ -291,4 +302,27 @@ pub enum ConfigError {
     /// rustls refused the configuration.
     #[error("rustls: {0}")]
     Rustls(#[from] rustls::Error),
+    /// Under the 2.x profile ([`crate::TlsProfile::V2`]) an own certificate
+    /// names a wildcard (in a dNSName or its subject commonName): never
+    /// wildcard certificates (MedMij TLS-6).
+    #[error(
+        "own certificate names the wildcard {name} (MedMij TLS-6: no wildcard certificates under the 2.x profile)"
+    )]
+    WildcardCertificate {
+        /// The first wildcard name found.
+        name: String,
+    },
+}
+
+impl ConfigError {
+    /// The rule a configuration error enforces, where it enforces one:
+    /// [`RuleId::Tls2`] for a missing own certificate, [`RuleId::Tls6`] for a
+    /// wildcard own certificate under the 2.x profile.
+    pub fn rule(&self) -> Option<RuleId> {
+        match self {
+            Self::NoOwnCertificate => Some(RuleId::Tls2),
+            Self::WildcardCertificate { .. } => Some(RuleId::Tls6),
+            _ => None,
+        }
+    }
 }

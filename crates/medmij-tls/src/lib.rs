@@ -87,7 +87,7 @@
 //! | TLS-3 | chain, validity and OCSP (RFC 6960) at every handshake, hard fail | [`PeerChecks`], [`OcspCache`], [`OcspDriver`], [`OnCacheMiss`]; first contacts settled by the tokio adapter |
 //! | TLS-4 | the peer's DNS name on the current Whitelist at every handshake, and before each request on a kept-open connection | [`Whitelist`], [`PeerIdentity::recheck`], [`PeerChecks::recheck`] |
 //! | TLS-5 | stored data encrypted at rest | the host's duty: this crate stores nothing |
-//! | TLS-6 | (2.x) both channels "good" only: no DHE; TLS 1.2 mandatory, 1.3 where possible | [`profile`] (the front channel gets the back channel's set), [`front_channel_server_configs`] |
+//! | TLS-6 | (2.x) both channels "good" only: no DHE; TLS 1.2 mandatory, 1.3 where possible; back-channel certificates PKIoverheid Private Services (G1); never wildcard certificates | [`TlsProfile`] per gateway: [`BackChannel::with_profile`], [`front_channel_server_configs_for`], [`front_channel_server_config_for`] (and `tokio_adapter::FrontAcceptor::with_profile`); [`Refusal::Wildcard`] at the handshake (both directions), [`ConfigError::WildcardCertificate`] at config build; the host passes the G1 root as [`TrustAnchors`] (`test_pki::TestPki::new_g1` in tests); [`profile`] (the front channel gets the back channel's set) |
 //!
 //! # What every back-channel handshake checks
 //!
@@ -137,6 +137,28 @@
 //! follows the client's group order; [`ServerConfigs`] makes the server's order
 //! win (see [`profile`]).
 //!
+//! # Release lines: the 1.x and 2.x profiles
+//!
+//! Each gateway's configurations are built for one [`TlsProfile`], chosen
+//! from its release line (`medmij_types::ReleaseLine` converts into it):
+//! [`BackChannel::with_profile`] for the back channel (server and client
+//! configs, both verifiers, the tokio acceptor and connector built from it),
+//! [`front_channel_server_configs_for`] or `tokio_adapter::FrontAcceptor::with_profile`
+//! for the front channel. Without a choice it is [`TlsProfile::V1`], the
+//! behaviour of 1.x. [`TlsProfile::V2`] adds the certificate rules of MedMij
+//! TLS-6: a peer certificate naming a wildcard (a dNSName or the subject
+//! commonName holding `*`) is refused at the handshake as
+//! [`Refusal::Wildcard`] (alert `access_denied`), an own certificate naming
+//! one makes the config build fail with [`ConfigError::WildcardCertificate`]
+//! (both name [`medmij_types::RuleId::Tls6`] through their `rule()`), and the
+//! back channel's [`TrustAnchors`] are those of PKIoverheid Private Services:
+//! a real deployment passes the real "Staat der Nederlanden Private Root CA –
+//! G1" certificate; tests use the G1-shaped `test_pki::TestPki::new_g1`. The
+//! profile is a value of each configuration, so a 1.x and a 2.x gateway run
+//! side by side in one process. The cryptographic sets are the same under
+//! both profiles (1.x already offers NCSC "good" only; rustls offers no TLS
+//! False Start).
+//!
 //! # Settings and their defaults
 //!
 //! | setting | default |
@@ -176,8 +198,10 @@
 //!
 //! * `tokio`: the module `tokio_adapter` (acceptor, connector,
 //!   `run_ocsp_driver`, an OCSP fetcher on reqwest).
-//! * `test-pki`: the module `test_pki`, a PKIoverheid-shaped test PKI and a small
-//!   OCSP responder for it (for tests and examples).
+//! * `test-pki`: the module `test_pki`, a PKIoverheid-shaped test PKI (also a
+//!   G1-shaped Private Services hierarchy for the 2.x profile,
+//!   `TestPki::new_g1`) and a small OCSP responder for it (for tests and
+//!   examples).
 
 #![cfg_attr(
     not(test),
@@ -200,6 +224,7 @@ pub mod ocsp;
 pub mod profile;
 #[cfg(feature = "test-pki")]
 pub mod test_pki;
+mod tls_profile;
 #[cfg(feature = "tokio")]
 pub mod tokio_adapter;
 pub mod verify;
@@ -220,5 +245,8 @@ pub use ocsp::{
     OcspSourceError, OnCacheMiss,
 };
 pub use profile::Channel;
+pub use tls_profile::{
+    TlsProfile, front_channel_server_config_for, front_channel_server_configs_for,
+};
 pub use verify::{MedmijClientVerifier, MedmijServerVerifier, PeerChecks};
 pub use whitelist::{SharedWhitelist, Whitelist, WhitelistAnswer};

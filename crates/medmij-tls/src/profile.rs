@@ -20,6 +20,10 @@
 //! transport, no SHA-1, nothing below TLS 1.2 (MedMij TLS-6). A client that
 //! offers only ffdhe groups cannot connect.
 //!
+//! These sets are those of both release lines; what the 2.x profile adds
+//! (no wildcard certificates, PKIoverheid Private Services on the back
+//! channel) is chosen per gateway with [`crate::TlsProfile`] (MedMij TLS-6).
+//!
 //! # Who picks the key-exchange group
 //!
 //! rustls 0.23 (`server/hs.rs`, `choose_suite_and_kx_group`) honours

@@ -1,6 +1,25 @@
 //! A generated test PKI shaped like PKIoverheid (root, intermediate, server
 //! certificates with dNSName subjectAltNames) and a small OCSP responder for it
 //! (feature `test-pki`). For tests and examples only: never for production keys.
+//!
+//! [`TestPki::new`] is a two-level hierarchy (root, issuing CA). For the 2.x
+//! profile (MedMij TLS-6), [`TestPki::new_g1`] is shaped like PKIoverheid
+//! Private Services under "Staat der Nederlanden Private Root CA – G1":
+//!
+//! ```text
+//! TEST Staat der Nederlanden Private Root CA - G1          (root, trust anchor)
+//! └─ TEST Domein Private Services CA - G1                  (domain CA, pathLen 1)
+//!    └─ TEST <name> PKIoverheid Private Services CA - G1   (issuing CA, pathLen 0; signs OCSP)
+//!       └─ leaf: C=NL, O=TEST <organisation>, serialNumber=<OIN-shaped>,
+//!          CN=<first DNS name>; subjectAltName dNSNames; keyUsage
+//!          digitalSignature; extKeyUsage serverAuth, clientAuth; OCSP URL in
+//!          AuthorityInfoAccess; a CRL distribution point
+//! ```
+//!
+//! Every CA name and every G1 leaf organisation starts with `TEST`. rcgen
+//! (with `ring`) generates ECDSA keys only, so the CAs use P-384 where the
+//! real G1 hierarchy uses RSA 4096, and the leaves carry no certificatePolicies
+//! extension. A real deployment passes the real G1 root as trust anchor.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
@@ -13,9 +32,9 @@ use std::time::{Duration, SystemTime};
 use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString};
 use der::{Decode, Encode};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_ECDSA_P384_SHA384, SerialNumber,
-    SigningKey,
+    BasicConstraints, CertificateParams, CrlDistributionPoint, CustomExtension, DnType, DnValue,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    PKCS_ECDSA_P384_SHA384, SerialNumber, SigningKey,
 };
 use ring::digest;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -98,7 +117,8 @@ impl CertOptions {
 /// An issued certificate with its key.
 #[derive(Debug, Clone)]
 pub struct IssuedCert {
-    /// End-entity certificate, then the intermediate.
+    /// End-entity certificate, then the issuing CA, then any CA above it
+    /// except the root (the G1 domain CA).
     pub chain: Vec<CertificateDer<'static>>,
     /// PKCS#8 private key.
     pub key_pkcs8: Vec<u8>,
@@ -106,7 +126,7 @@ pub struct IssuedCert {
     pub serial: Vec<u8>,
     /// PEM of the end-entity certificate.
     pub cert_pem: String,
-    /// PEM of the chain (end-entity, intermediate).
+    /// PEM of the chain (as [`IssuedCert::chain`]).
     pub chain_pem: String,
     /// PEM of the private key.
     pub key_pem: String,
@@ -158,8 +178,32 @@ pub struct TestPki {
     intermediate: Issuer<'static, KeyPair>,
     intermediate_name_der: Vec<u8>,
     intermediate_key_bits: Vec<u8>,
+    /// CA certificates between the issuing CA and the root (the G1 domain CA).
+    upper_cas: Vec<CertificateDer<'static>>,
+    upper_cas_pem: String,
+    shape: Shape,
     issued: Mutex<HashSet<Vec<u8>>>,
 }
+
+/// The subject shape of issued end-entity certificates.
+#[derive(Debug, Clone)]
+enum Shape {
+    /// C=NL, O=Test Zorg B.V., CN.
+    Plain,
+    /// PKIoverheid Private Services (G1): C=NL, O, serialNumber (OIN), CN,
+    /// and a CRL distribution point.
+    PrivateServicesG1 { crl_url: String },
+}
+
+/// The organisation of a G1 leaf made by [`TestPki::issue`].
+pub const TEST_ORGANIZATION: &str = "TEST Zorg B.V.";
+
+/// The OIN-shaped (20 digits) subject serialNumber of a G1 leaf made by
+/// [`TestPki::issue`]; not a real OIN.
+pub const TEST_OIN: &str = "00000099000000000000";
+
+/// id-at-serialNumber.
+const SERIAL_NUMBER_ATTR: &[u64] = &[2, 5, 4, 5];
 
 impl std::fmt::Debug for TestPki {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -182,12 +226,12 @@ fn random_serial() -> Vec<u8> {
     b.to_vec()
 }
 
-fn ca_params(cn: &str, org: &str) -> CertificateParams {
+fn ca_params(cn: &str, org: &str, constraints: BasicConstraints) -> CertificateParams {
     let mut p = CertificateParams::default();
     p.distinguished_name.push(DnType::CountryName, "NL");
     p.distinguished_name.push(DnType::OrganizationName, org);
     p.distinguished_name.push(DnType::CommonName, cn);
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.is_ca = IsCa::Ca(constraints);
     p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let now = SystemTime::now();
     p.not_before = (now - Duration::from_secs(2 * 86_400)).into();
@@ -214,15 +258,76 @@ impl TestPki {
         let root_params = ca_params(
             &format!("Staat der Nederlanden Test Root CA - {name}"),
             "Staat der Nederlanden",
+            BasicConstraints::Unconstrained,
         );
         let root_cert = root_params.self_signed(&root_key)?;
         let root = Issuer::from_params(&root_params, &root_key);
-        let int_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384)?;
         let int_params = ca_params(
             &format!("Test PKIoverheid Private Services CA - {name}"),
             "Test TSP B.V.",
+            BasicConstraints::Unconstrained,
         );
+        let int_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384)?;
         let int_cert = int_params.signed_by(&int_key, &root)?;
+        Self::assemble(
+            (root_cert, root_key),
+            Vec::new(),
+            (int_cert, int_params, int_key),
+            Shape::Plain,
+        )
+    }
+
+    /// A PKIoverheid Private Services-shaped hierarchy for the 2.x profile
+    /// (MedMij TLS-6): root "TEST Staat der Nederlanden Private Root CA - G1",
+    /// domain CA "TEST Domein Private Services CA - G1", issuing CA
+    /// "TEST `name` PKIoverheid Private Services CA - G1"; the leaves it
+    /// issues have the Private Services subject shape (see the module docs).
+    /// Chains are leaf, issuing CA, domain CA; the trust anchor is the root.
+    pub fn new_g1(name: &str) -> Result<Self, TestPkiError> {
+        let root_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384)?;
+        let root_params = ca_params(
+            "TEST Staat der Nederlanden Private Root CA - G1",
+            "TEST Staat der Nederlanden",
+            BasicConstraints::Unconstrained,
+        );
+        let root_cert = root_params.self_signed(&root_key)?;
+        let root = Issuer::from_params(&root_params, &root_key);
+        let domain_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384)?;
+        let mut domain_params = ca_params(
+            "TEST Domein Private Services CA - G1",
+            "TEST Staat der Nederlanden",
+            BasicConstraints::Constrained(1),
+        );
+        domain_params.use_authority_key_identifier_extension = true;
+        let domain_cert = domain_params.signed_by(&domain_key, &root)?;
+        let domain = Issuer::new(domain_params, domain_key);
+        let mut int_params = ca_params(
+            &format!("TEST {name} PKIoverheid Private Services CA - G1"),
+            &format!("TEST {name} TSP B.V."),
+            BasicConstraints::Constrained(0),
+        );
+        int_params.use_authority_key_identifier_extension = true;
+        let crl_url = format!(
+            "http://crl.test.invalid/TEST-{}-PrivateServicesCA-G1.crl",
+            name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        );
+        let int_key = KeyPair::generate_for(&PKCS_ECDSA_P384_SHA384)?;
+        let int_cert = int_params.signed_by(&int_key, &domain)?;
+        Self::assemble(
+            (root_cert, root_key),
+            vec![domain_cert],
+            (int_cert, int_params, int_key),
+            Shape::PrivateServicesG1 { crl_url },
+        )
+    }
+
+    /// A PKI from its root, the CAs above the issuing CA, and the issuing CA.
+    fn assemble(
+        (root_cert, root_key): (rcgen::Certificate, KeyPair),
+        upper: Vec<rcgen::Certificate>,
+        (int_cert, int_params, int_key): (rcgen::Certificate, CertificateParams, KeyPair),
+        shape: Shape,
+    ) -> Result<Self, TestPkiError> {
         let parsed = x509_cert::Certificate::from_der(int_cert.der())?;
         let intermediate_name_der = parsed.tbs_certificate.subject.to_der()?;
         let intermediate_key_bits = parsed
@@ -240,8 +345,23 @@ impl TestPki {
             intermediate: Issuer::new(int_params, int_key),
             intermediate_name_der,
             intermediate_key_bits,
+            upper_cas_pem: upper.iter().map(rcgen::Certificate::pem).collect(),
+            upper_cas: upper.iter().map(|c| c.der().clone()).collect(),
+            shape,
             issued: Mutex::new(HashSet::new()),
         })
+    }
+
+    /// The CA certificates between the issuing CA and the root, issuing CA's
+    /// issuer first: the domain CA of a [`TestPki::new_g1`] hierarchy, none
+    /// for [`TestPki::new`].
+    pub fn upper_cas(&self) -> &[CertificateDer<'static>] {
+        &self.upper_cas
+    }
+
+    /// Whether this is a [`TestPki::new_g1`] hierarchy.
+    pub fn is_g1(&self) -> bool {
+        matches!(self.shape, Shape::PrivateServicesG1 { .. })
     }
 
     /// The root certificate.
@@ -288,11 +408,37 @@ impl TestPki {
     }
 
     fn ee_params(&self, cn: &str, opts: &CertOptions) -> Result<CertificateParams, TestPkiError> {
+        self.ee_params_for(cn, TEST_ORGANIZATION, TEST_OIN, opts)
+    }
+
+    fn ee_params_for(
+        &self,
+        cn: &str,
+        organization: &str,
+        oin: &str,
+        opts: &CertOptions,
+    ) -> Result<CertificateParams, TestPkiError> {
         let mut p = CertificateParams::default();
         p.distinguished_name.push(DnType::CountryName, "NL");
-        p.distinguished_name
-            .push(DnType::OrganizationName, "Test Zorg B.V.");
-        p.distinguished_name.push(DnType::CommonName, cn);
+        match &self.shape {
+            Shape::Plain => {
+                p.distinguished_name
+                    .push(DnType::OrganizationName, "Test Zorg B.V.");
+                p.distinguished_name.push(DnType::CommonName, cn);
+            }
+            Shape::PrivateServicesG1 { crl_url } => {
+                p.distinguished_name
+                    .push(DnType::OrganizationName, organization);
+                p.distinguished_name.push(
+                    DnType::CustomDnType(SERIAL_NUMBER_ATTR.to_vec()),
+                    DnValue::PrintableString(oin.try_into()?),
+                );
+                p.distinguished_name.push(DnType::CommonName, cn);
+                p.crl_distribution_points = vec![CrlDistributionPoint {
+                    uris: vec![crl_url.clone()],
+                }];
+            }
+        }
         p.is_ca = IsCa::ExplicitNoCa;
         p.key_usages = if opts.digital_signature {
             vec![KeyUsagePurpose::DigitalSignature]
@@ -321,24 +467,52 @@ impl TestPki {
         if let Ok(mut s) = self.issued.lock() {
             s.insert(serial.clone());
         }
+        let mut chain = vec![cert.der().clone(), self.intermediate_der.clone()];
+        chain.extend(self.upper_cas.iter().cloned());
         Ok(IssuedCert {
-            chain: vec![cert.der().clone(), self.intermediate_der.clone()],
+            chain,
             key_pkcs8: key.serialize_der(),
             serial,
-            chain_pem: format!("{}{}", cert.pem(), self.intermediate_pem),
+            chain_pem: format!(
+                "{}{}{}",
+                cert.pem(),
+                self.intermediate_pem,
+                self.upper_cas_pem
+            ),
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
         })
     }
 
-    /// Issue an end-entity certificate for `dns_names` (the first is also the CN).
+    /// Issue an end-entity certificate for `dns_names` (the first is also the
+    /// CN); in a [`TestPki::new_g1`] hierarchy for [`TEST_ORGANIZATION`] with
+    /// [`TEST_OIN`].
     pub fn issue(
         &self,
         dns_names: &[&str],
         opts: &CertOptions,
     ) -> Result<IssuedCert, TestPkiError> {
+        self.issue_for_organization(dns_names, TEST_ORGANIZATION, TEST_OIN, opts)
+    }
+
+    /// As [`TestPki::issue`], for a G1 leaf with this subject organizationName
+    /// and OIN-shaped subject serialNumber (a PrintableString); both are
+    /// ignored outside a [`TestPki::new_g1`] hierarchy. Start `organization`
+    /// with `TEST`.
+    pub fn issue_for_organization(
+        &self,
+        dns_names: &[&str],
+        organization: &str,
+        oin: &str,
+        opts: &CertOptions,
+    ) -> Result<IssuedCert, TestPkiError> {
         let names: Vec<String> = dns_names.iter().map(|s| s.to_string()).collect();
-        let mut p = self.ee_params(names.first().map(String::as_str).unwrap_or("test"), opts)?;
+        let mut p = self.ee_params_for(
+            names.first().map(String::as_str).unwrap_or("test"),
+            organization,
+            oin,
+            opts,
+        )?;
         p.subject_alt_names = CertificateParams::new(names)?.subject_alt_names;
         if opts.server_auth {
             p.extended_key_usages

@@ -545,10 +545,26 @@ impl std::fmt::Debug for FrontAcceptor {
 }
 
 impl FrontAcceptor {
-    /// A front-channel acceptor presenting one of `own`.
+    /// A front-channel acceptor presenting one of `own`, with the 1.x profile.
     pub fn new(own: OwnCertificates, settings: AdapterSettings) -> Result<Self, ConfigError> {
         Ok(Self {
             configs: front_channel_server_configs(own)?,
+            settings,
+            admission: Arc::new(Admission::default()),
+        })
+    }
+
+    /// A front-channel acceptor for `profile` (a [`crate::TlsProfile`] or a
+    /// `medmij_types::ReleaseLine`): under the 2.x profile a wildcard own
+    /// certificate is [`ConfigError::WildcardCertificate`] (MedMij TLS-6).
+    /// The back channel's profile is [`BackChannel::with_profile`].
+    pub fn with_profile(
+        profile: impl Into<crate::TlsProfile>,
+        own: OwnCertificates,
+        settings: AdapterSettings,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            configs: crate::front_channel_server_configs_for(profile, own)?,
             settings,
             admission: Arc::new(Admission::default()),
         })

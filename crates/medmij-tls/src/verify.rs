@@ -18,6 +18,7 @@ use crate::certs::{TrustAnchors, dns_names_of};
 use crate::error::{CertificateProblem, PeerRole, Refusal, RefusalEvent, RefusalLog};
 use crate::identity::PeerIdentity;
 use crate::ocsp::{OcspChecker, OcspTarget};
+use crate::tls_profile::{TlsProfile, wildcard_in};
 use crate::whitelist::{Whitelist, WhitelistAnswer};
 
 /// The checks shared by both verifiers.
@@ -28,6 +29,7 @@ pub struct PeerChecks {
     ocsp: OcspChecker,
     log: Option<RefusalLog>,
     algs: WebPkiSupportedAlgorithms,
+    profile: TlsProfile,
 }
 
 impl fmt::Debug for PeerChecks {
@@ -36,6 +38,7 @@ impl fmt::Debug for PeerChecks {
             .field("anchors", &self.anchors)
             .field("ocsp", &self.ocsp)
             .field("log", &self.log.is_some())
+            .field("profile", &self.profile)
             .finish()
     }
 }
@@ -49,7 +52,21 @@ impl PeerChecks {
             ocsp,
             log: None,
             algs: crate::profile::signature_algorithms(),
+            profile: TlsProfile::V1,
         }
+    }
+
+    /// Run the checks of `profile` ([`TlsProfile::V1`] unless said
+    /// otherwise); under [`TlsProfile::V2`] a peer certificate naming a
+    /// wildcard is refused (MedMij TLS-6).
+    pub fn with_profile(mut self, profile: TlsProfile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// The profile whose checks run.
+    pub fn profile(&self) -> TlsProfile {
+        self.profile
     }
 
     /// Use this OCSP checker.
@@ -186,6 +203,13 @@ impl PeerChecks {
             }
             Ok(_) => {}
             Err(e) => return Err(bad_encoding(format!("keyUsage: {e}"))),
+        }
+
+        // MedMij TLS-6 (2.x): never a wildcard certificate.
+        if self.profile.refuses_wildcards()
+            && let Some(name) = wildcard_in(parsed)
+        {
+            return Err(Refusal::Wildcard { name });
         }
 
         // MedMij TLS-4: the peer's DNS name must be on the current Whitelist.

@@ -1,8 +1,8 @@
 //! The Stelselnode (MedMij Beheer): serves the four lists over mutual TLS; accepts a
-//! change to an entry only after the checks of LISTS-14, publishes the complete list
-//! with a higher Volgnummer, and archives every version it publishes (LISTS-11).
+//! change to an entry only after the checks of LISTS-14 (the library's
+//! `medmij_lists::PublicationChecks`), publishes the complete list with a higher
+//! Volgnummer, and archives every version it publishes (LISTS-11, the caller's duty).
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
@@ -13,7 +13,8 @@ use axum::response::Response;
 use axum::routing::get;
 use medmij_lists::{
     ArchiveSink, DirArchive, GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease, Hostname,
-    ListKind, ModelError, OAuthclient, OAuthclientlist, OclRelease, RuleId, Tijdstempel,
+    ListEntry, ListKind, ModelError, OAuthclient, OAuthclientlist, OclRelease, PublicationChecks,
+    PublicationRefused, QualificationRegistry, RuleId, Tijdstempel, Violation, ViolationKind,
     Volgnummer, Whitelist, WhlRelease, ZalRelease, Zorgaanbieder, Zorgaanbiederslijst,
 };
 use medmij_log::{Action, ActorKind, Object, Outcome};
@@ -222,7 +223,7 @@ struct Beheer {
     /// The highest Volgnummer published so far, per list (ZAL, OCL, GNL, WHL).
     last: [u64; 4],
     /// DVZA endpoint host → the GegevensdienstIds it is qualified for.
-    qualified: Vec<(String, Vec<String>)>,
+    qualified: QualificationRegistry,
     archive: DirArchive,
 }
 
@@ -296,7 +297,7 @@ impl Stelselnode {
                 gnl: gnl.entries().to_vec(),
                 whl: whl.nodes().to_vec(),
             },
-            qualified,
+            qualified: qualified.into_iter().collect(),
             archive,
         };
         Ok(Stelselnode {
@@ -390,19 +391,8 @@ impl Stelselnode {
             }
         }
         let volgnummer = b.last[index(list)].saturating_add(1);
-        let mut reasons = Vec::new();
-        let xml = match build(list, &next, volgnummer) {
-            Ok(xml) => Some(xml),
-            Err(r) => {
-                reasons.extend(r);
-                None
-            }
-        };
-        reasons.extend(whitelist_check(&next));
-        reasons.extend(qualification_check(&next, &b.qualified));
-        let Some(xml) = xml.filter(|_| reasons.is_empty()) else {
-            return Err(refused(reasons));
-        };
+        let xml = build(list, &next, volgnummer).map_err(refused)?;
+        publication_check(list, &b, &xml).map_err(refused)?;
         let v = Volgnummer::new(&volgnummer.to_string()).map_err(|e| {
             refused(vec![RefusalReason::NotArchived {
                 message: e.to_string(),
@@ -525,8 +515,8 @@ fn stamp() -> Result<Tijdstempel, RefusalReason> {
     })
 }
 
-/// The complete new version of `list` from `next`, serialised and validated again
-/// as a gateway would (LISTS-7).
+/// The complete new version of `list` from `next`, serialised; the model refuses
+/// what it cannot hold (e.g. a duplicate key, LISTS-2).
 fn build(list: List, next: &Entries, volgnummer: u64) -> Result<String, Vec<RefusalReason>> {
     let invalid = |rule, message: String| {
         vec![RefusalReason::Invalid {
@@ -553,94 +543,110 @@ fn build(list: List, next: &Entries, volgnummer: u64) -> Result<String, Vec<Refu
             .map_err(model)?
             .to_xml(),
     };
-    let parsed = match list {
-        List::Zal => Zorgaanbiederslijst::from_bytes(xml.as_bytes()).map(|_| ()),
-        List::Ocl => OAuthclientlist::from_bytes(xml.as_bytes()).map(|_| ()),
-        List::Gnl => Gegevensdienstnamenlijst::from_bytes(xml.as_bytes()).map(|_| ()),
-        List::Whl => Whitelist::from_bytes(xml.as_bytes()).map(|_| ()),
+    Ok(xml)
+}
+
+/// MedMij LISTS-14 through the library's [`PublicationChecks`]: `xml`, the new version
+/// of `list`, validates (LISTS-7), has a Volgnummer higher than every earlier one, its
+/// hosts are on the Whitelist in force (for a new Whitelist: it keeps every host the
+/// ZAL and OCL in force use), and every Gegevensdienst is run by a DVZA qualified
+/// for it. Archiving (LISTS-11) stays here, in [`Stelselnode::change`].
+fn publication_check(list: List, b: &Beheer, xml: &str) -> Result<(), Vec<RefusalReason>> {
+    let invalid = |rule, message: String| {
+        vec![RefusalReason::Invalid {
+            list,
+            rule,
+            message,
+        }]
     };
-    match parsed {
-        Ok(()) => Ok(xml),
-        Err(errors) => Err(errors
-            .errors()
-            .iter()
-            .map(|e| RefusalReason::Invalid {
-                list,
-                rule: e.rule,
-                message: e.to_string(),
-            })
-            .collect()),
-    }
+    let t = stamp().map_err(|r| vec![r])?;
+    let model = |e: ModelError| invalid(model_rule(&e), e.to_string());
+    let in_force = |l: List| Volgnummer::from_u64(b.last[index(l)].max(1));
+    let version = |l: List| {
+        in_force(l).ok_or_else(|| invalid(RuleId::Lists14, "no Volgnummer in force".into()))
+    };
+    // The lists in force, as MedMij Beheer keeps their entries.
+    let e = &b.entries;
+    let whl = Whitelist::new(
+        WhlRelease::Release2,
+        t.clone(),
+        version(List::Whl)?,
+        e.whl.clone(),
+    )
+    .map_err(model)?;
+    let zal = Zorgaanbiederslijst::new(
+        ZalRelease::Release2,
+        t.clone(),
+        version(List::Zal)?,
+        e.zal.clone(),
+    )
+    .map_err(model)?;
+    let ocl = OAuthclientlist::new(OclRelease::Release2, t, version(List::Ocl)?, e.ocl.clone())
+        .map_err(model)?;
+    let checks =
+        PublicationChecks::new(&whl, &b.qualified).with_lists_in_force(Some(&zal), Some(&ocl));
+    // Every earlier Volgnummer, including one a test hook published past Beheer.
+    let highest = Volgnummer::from_u64(b.last[index(list)]);
+    let bytes = xml.as_bytes();
+    let result = match list {
+        List::Zal => checks
+            .check_after::<Zorgaanbiederslijst>(highest.as_ref(), bytes)
+            .map(drop),
+        List::Ocl => checks
+            .check_after::<OAuthclientlist>(highest.as_ref(), bytes)
+            .map(drop),
+        List::Gnl => checks
+            .check_after::<Gegevensdienstnamenlijst>(highest.as_ref(), bytes)
+            .map(drop),
+        List::Whl => checks
+            .check_after::<Whitelist>(highest.as_ref(), bytes)
+            .map(drop),
+    };
+    result.map_err(|e: PublicationRefused| {
+        e.violations.into_iter().map(|v| reason(list, v)).collect()
+    })
 }
 
-/// MedMij LISTS-14: every ZAL endpoint host and every OCL hostname on the Whitelist.
-fn whitelist_check(next: &Entries) -> Vec<RefusalReason> {
-    let listed = |h: &str| next.whl.iter().any(|n| n.as_str().eq_ignore_ascii_case(h));
-    let mut out = Vec::new();
-    for za in &next.zal {
-        for g in za.gegevensdiensten() {
-            let hosts: BTreeSet<&str> = g
-                .authorization_endpoint()
-                .map(|u| u.host())
-                .into_iter()
-                .chain(g.token_endpoint().map(|u| u.host()))
-                .chain(
-                    g.systeemrollen()
-                        .iter()
-                        .map(|r| r.resource_endpoint().host()),
-                )
-                .collect();
-            for h in hosts.into_iter().filter(|h| !listed(h)) {
-                out.push(RefusalReason::NotWhitelisted {
-                    list: List::Zal,
-                    entry: format!("{} Gegevensdienst {}", za.naam(), g.id()),
-                    host: h.to_owned(),
-                });
-            }
-        }
+/// The demo's words for one violation the library found (MedMij LISTS-14).
+fn reason(list: List, v: Violation) -> RefusalReason {
+    let of = |k: ListKind| match k {
+        ListKind::Zal => List::Zal,
+        ListKind::Ocl => List::Ocl,
+        ListKind::Gnl => List::Gnl,
+        ListKind::Whl => List::Whl,
+    };
+    let entry = |e: &ListEntry| match e {
+        ListEntry::Gegevensdienst {
+            zorgaanbieder,
+            gegevensdienst,
+            ..
+        } => format!("{zorgaanbieder} Gegevensdienst {gegevensdienst}"),
+        ListEntry::Client { hostname } => hostname.to_string(),
+        other => other.to_string(),
+    };
+    match &v.kind {
+        ViolationKind::NotWhitelisted { entry: e, host } => RefusalReason::NotWhitelisted {
+            list: of(v.list),
+            entry: entry(e),
+            host: host.clone(),
+        },
+        ViolationKind::NotQualified {
+            entry:
+                ListEntry::Gegevensdienst {
+                    zorgaanbieder,
+                    gegevensdienst,
+                    ..
+                },
+            dvza,
+        } => RefusalReason::NotQualified {
+            zorgaanbieder: zorgaanbieder.to_string(),
+            gegevensdienst: gegevensdienst.to_string(),
+            dvza: dvza.clone(),
+        },
+        _ => RefusalReason::Invalid {
+            list,
+            rule: v.rule,
+            message: v.to_string(),
+        },
     }
-    for c in &next.ocl {
-        if !listed(c.hostname().as_str()) {
-            out.push(RefusalReason::NotWhitelisted {
-                list: List::Ocl,
-                entry: c.hostname().to_string(),
-                host: c.hostname().to_string(),
-            });
-        }
-    }
-    out
-}
-
-/// MedMij LISTS-14: a Gegevensdienst only for a DVZA registered as qualified for it
-/// (the DVZA is known by the hosts of the Gegevensdienst's endpoints).
-fn qualification_check(next: &Entries, qualified: &[(String, Vec<String>)]) -> Vec<RefusalReason> {
-    let mut out = Vec::new();
-    for za in &next.zal {
-        for g in za.gegevensdiensten() {
-            let hosts: BTreeSet<&str> = g
-                .authorization_endpoint()
-                .map(|u| u.host())
-                .into_iter()
-                .chain(g.token_endpoint().map(|u| u.host()))
-                .chain(
-                    g.systeemrollen()
-                        .iter()
-                        .map(|r| r.resource_endpoint().host()),
-                )
-                .collect();
-            for h in hosts {
-                let ok = qualified
-                    .iter()
-                    .any(|(dvza, ids)| dvza == h && ids.iter().any(|i| i == g.id().as_str()));
-                if !ok {
-                    out.push(RefusalReason::NotQualified {
-                        zorgaanbieder: za.naam().to_string(),
-                        gegevensdienst: g.id().to_string(),
-                        dvza: h.to_owned(),
-                    });
-                }
-            }
-        }
-    }
-    out
 }

@@ -231,6 +231,7 @@ impl Trace {
         std::sync::Arc::new(move |ev: &medmij_tls::RefusalEvent| {
             let rules: &'static [RuleId] = match ev.refusal.rule() {
                 RuleId::Tls4 => &[RuleId::Tls4],
+                RuleId::Tls6 => &[RuleId::Tls6],
                 _ => &[RuleId::Tls3],
             };
             t.step(

@@ -28,7 +28,17 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Self {
-        let pki = Arc::new(TestPki::new("fixture").expect("test PKI"));
+        Self::with_pki(TestPki::new("fixture").expect("test PKI"))
+    }
+
+    /// A fixture on a PKIoverheid Private Services-shaped (G1) test PKI, for
+    /// the 2.x profile (MedMij TLS-6).
+    pub fn g1() -> Self {
+        Self::with_pki(TestPki::new_g1("fixture").expect("G1 test PKI"))
+    }
+
+    pub fn with_pki(pki: TestPki) -> Self {
+        let pki = Arc::new(pki);
         let responder = OcspResponder::start(pki.clone()).expect("OCSP responder");
         let ocsp = OcspChecker::new().with_policy(OcspPolicy {
             timeout: Duration::from_secs(2),
