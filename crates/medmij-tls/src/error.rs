@@ -312,6 +312,16 @@ pub enum ConfigError {
         /// The first wildcard name found.
         name: String,
     },
+    /// Under the 2.x profile an own front-channel certificate is not
+    /// Organization Validated: its subject names no organisation
+    /// (organizationName), as a Domain Validated certificate (MedMij TLS-6).
+    #[error(
+        "own front-channel certificate {subject} is not Organization Validated (no organizationName; MedMij TLS-6)"
+    )]
+    NotOrganizationValidated {
+        /// The certificate's subject.
+        subject: String,
+    },
 }
 
 impl ConfigError {
@@ -321,7 +331,9 @@ impl ConfigError {
     pub fn rule(&self) -> Option<RuleId> {
         match self {
             Self::NoOwnCertificate => Some(RuleId::Tls2),
-            Self::WildcardCertificate { .. } => Some(RuleId::Tls6),
+            Self::WildcardCertificate { .. } | Self::NotOrganizationValidated { .. } => {
+                Some(RuleId::Tls6)
+            }
             _ => None,
         }
     }

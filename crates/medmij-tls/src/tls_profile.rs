@@ -28,6 +28,7 @@ use crate::profile::{Channel, provider_arc};
 /// | TLS False Start | not offered (rustls has none) | not offered (MedMij TLS-6) |
 /// | peer certificate with a wildcard name (back channel, both directions) | accepted if otherwise valid | refused at the handshake, [`crate::Refusal::Wildcard`] (MedMij TLS-6) |
 /// | own certificate with a wildcard name (front and back channel) | accepted | [`crate::ConfigError::WildcardCertificate`] when the config is built (MedMij TLS-6) |
+/// | own front-channel certificate whose subject names no organisation (Domain Validated) | accepted | [`crate::ConfigError::NotOrganizationValidated`] when the config is built (MedMij TLS-6: Organization Validated) |
 /// | back-channel trust anchors | the PKIoverheid roots the host passes | the host passes the root of PKIoverheid Private Services, "Staat der Nederlanden Private Root CA – G1" (MedMij TLS-6) |
 ///
 /// The 1.x profile already offers only what the NCSC rates "good" on both
@@ -100,6 +101,21 @@ impl fmt::Display for TlsProfile {
 
 /// id-at-commonName.
 const COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+/// id-at-organizationName.
+const ORGANIZATION_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+
+/// Whether the subject of `cert` names an organisation (a non-empty
+/// organizationName): what an Organization Validated certificate carries and a
+/// Domain Validated one does not (MedMij TLS-6).
+pub(crate) fn names_organization(cert: &x509_cert::Certificate) -> bool {
+    cert.tbs_certificate
+        .subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .filter(|atv| atv.oid == ORGANIZATION_NAME)
+        .any(|atv| !atv.value.value().is_empty())
+}
 
 /// The first name of `cert` that contains a wildcard: a dNSName of its
 /// subjectAltName, else a subject commonName (MedMij TLS-6).
@@ -121,6 +137,17 @@ pub(crate) fn wildcard_in(cert: &x509_cert::Certificate) -> Option<String> {
 /// MedMij TLS-6: under a profile that refuses wildcards, none of `own` may
 /// name one; the first wildcard found is the error.
 pub(crate) fn check_own(profile: TlsProfile, own: &OwnCertificates) -> Result<(), ConfigError> {
+    check_own_with(profile, own, false)
+}
+
+/// As [`check_own`]; with `front`, also every own certificate must be
+/// Organization Validated (its subject names an organisation): front-channel
+/// certificates under the 2.x profile (MedMij TLS-6).
+fn check_own_with(
+    profile: TlsProfile,
+    own: &OwnCertificates,
+    front: bool,
+) -> Result<(), ConfigError> {
     if !profile.refuses_wildcards() {
         return Ok(());
     }
@@ -133,6 +160,11 @@ pub(crate) fn check_own(profile: TlsProfile, own: &OwnCertificates) -> Result<()
         if let Some(name) = wildcard_in(&parsed) {
             return Err(ConfigError::WildcardCertificate { name });
         }
+        if front && !names_organization(&parsed) {
+            return Err(ConfigError::NotOrganizationValidated {
+                subject: parsed.tbs_certificate.subject.to_string(),
+            });
+        }
     }
     Ok(())
 }
@@ -140,25 +172,27 @@ pub(crate) fn check_own(profile: TlsProfile, own: &OwnCertificates) -> Result<()
 /// A front-channel server config for `profile` (user agent to gateway): as
 /// [`crate::front_channel_server_config`], and under [`TlsProfile::V2`] an
 /// own certificate naming a wildcard is [`ConfigError::WildcardCertificate`]
-/// (MedMij TLS-1, TLS-6).
+/// and one whose subject names no organisation (not Organization Validated) is
+/// [`ConfigError::NotOrganizationValidated`] (MedMij TLS-1, TLS-6).
 pub fn front_channel_server_config_for(
     profile: impl Into<TlsProfile>,
     own: OwnCertificates,
 ) -> Result<ServerConfig, ConfigError> {
-    check_own(profile.into(), &own)?;
+    check_own_with(profile.into(), &own, true)?;
     front_with(Arc::new(own), provider_arc(Channel::Front))
 }
 
 /// Front-channel server configs for `profile`, one per key-exchange group
 /// (the server's group preference wins), as
 /// [`crate::front_channel_server_configs`]; under [`TlsProfile::V2`] an own
-/// certificate naming a wildcard is [`ConfigError::WildcardCertificate`]
+/// certificate naming a wildcard is [`ConfigError::WildcardCertificate`], one
+/// that is not Organization Validated [`ConfigError::NotOrganizationValidated`]
 /// (MedMij TLS-1, TLS-6).
 pub fn front_channel_server_configs_for(
     profile: impl Into<TlsProfile>,
     own: OwnCertificates,
 ) -> Result<ServerConfigs, ConfigError> {
-    check_own(profile.into(), &own)?;
+    check_own_with(profile.into(), &own, true)?;
     let own = Arc::new(own);
     ServerConfigs::build(Channel::Front, |p| front_with(own.clone(), p))
 }

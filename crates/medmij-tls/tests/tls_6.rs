@@ -13,8 +13,9 @@ use common::{CLIENT, Fixture, SERVER};
 use der::Decode;
 use medmij_tls::test_pki::{CertOptions, IssuedCert, TEST_OIN, TestPki};
 use medmij_tls::{
-    BackChannel, CertificateProblem, ConfigError, OwnCertificates, PeerRole, Refusal, TlsProfile,
-    front_channel_server_config, front_channel_server_config_for, front_channel_server_configs_for,
+    BackChannel, CertificateProblem, ConfigError, OwnCertificate, OwnCertificates, PeerRole,
+    Refusal, TlsProfile, front_channel_server_config, front_channel_server_config_for,
+    front_channel_server_configs_for,
 };
 use medmij_types::{ReleaseLine, RuleId};
 use rustls::{AlertDescription, CertificateError, Error};
@@ -312,6 +313,39 @@ mod tls_6 {
         assert!(is_tls6(&back.server_config().unwrap_err()));
         assert!(is_tls6(&back.server_configs().unwrap_err()));
         assert!(is_tls6(&back.client_config().unwrap_err()));
+    }
+
+    #[test]
+    fn domain_validated_own_front_channel_certificate_is_refused_under_2x() {
+        // MedMij TLS-6: front-channel certificates are Organization Validated. A
+        // certificate whose subject names no organisation (as a DV certificate)
+        // is refused when a 2.x front-channel config is built; 1.x builds.
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec![SERVER.to_owned()]).unwrap();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(rcgen::DnType::CommonName, SERVER);
+        let cert = p.self_signed(&key).unwrap();
+        let dv = || {
+            OwnCertificates::new(vec![
+                OwnCertificate::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+                    .unwrap(),
+            ])
+            .unwrap()
+        };
+        for e in [
+            front_channel_server_config_for(TlsProfile::V2, dv()).unwrap_err(),
+            front_channel_server_configs_for(ReleaseLine::V2, dv()).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&e, ConfigError::NotOrganizationValidated { subject } if subject.contains(SERVER)),
+                "{e:?}"
+            );
+            assert_eq!(e.rule(), Some(RuleId::Tls6));
+        }
+        front_channel_server_config_for(TlsProfile::V1, dv()).unwrap();
+        // The G1-shaped leaves name their organisation: accepted.
+        let f = Fixture::g1();
+        front_channel_server_config_for(TlsProfile::V2, own(&[&issue(&f, &[SERVER])])).unwrap();
     }
 
     #[test]
