@@ -119,6 +119,17 @@ impl Bound for MgmtFlow {
     }
 }
 
+/// The method's name for a chain-monitoring step (MedMij LOG-6).
+fn method_name(m: &http::Method) -> &'static str {
+    if m == http::Method::GET {
+        "GET"
+    } else if m == http::Method::PUT {
+        "PUT"
+    } else {
+        "POST"
+    }
+}
+
 /// The OAuth `error` of an error redirect (MedMij OAUTH-12 cases 2 to 5).
 fn redirect_error(case: u8) -> &'static str {
     if case == 2 {
@@ -376,12 +387,11 @@ where
         session: &Session,
         kind: ChainStepKind,
         success: bool,
-        path: &str,
+        (method, path): (&'static str, &str),
         error: Option<(&'static str, String)>,
     ) {
         let r = session.request();
         let Some(v2) = r.v2() else { return };
-        let method = if path == "/authorize" { "GET" } else { "POST" };
         let mut step = self.step(kind, success, v2.trace, method, path, r.client_id());
         step.aanbieder = Some(r.scope().zorgaanbieder().clone());
         if let Some((code, description)) = error {
@@ -447,7 +457,14 @@ where
                 session,
                 ChainStepKind::AuthorizationRequestError,
                 false,
-                endpoint,
+                (
+                    if endpoint == "/authorize" {
+                        "GET"
+                    } else {
+                        "POST"
+                    },
+                    endpoint,
+                ),
                 Some(error),
             )
             .await;
@@ -504,7 +521,7 @@ where
             &session,
             ChainStepKind::AuthorizationRequestError,
             false,
-            path,
+            (method_name(&inc.method), path),
             error,
         )
         .await;
@@ -652,7 +669,7 @@ where
             &session,
             ChainStepKind::ReceiveAuthorizationRequest,
             true,
-            "/authorize",
+            ("GET", "/authorize"),
             None,
         )
         .await;
@@ -725,7 +742,7 @@ where
             &session,
             ChainStepKind::SendAuthenticationRequest,
             true,
-            "/authorize",
+            ("GET", "/authorize"),
             None,
         )
         .await;
@@ -800,7 +817,7 @@ where
             &t.flow.session,
             kind,
             established,
-            "/authorize/login",
+            (method_name(&inc.method), "/authorize/login"),
             error,
         )
         .await;
@@ -939,7 +956,7 @@ where
             &t.flow.session,
             ChainStepKind::ShowLandingPage,
             true,
-            "/authorize/consent",
+            (method_name(&inc.method), "/authorize/consent"),
             None,
         )
         .await;
