@@ -550,6 +550,134 @@ mod oauth_22 {
         .await;
         assert_eq!(back.status, 400);
     }
+    /// A host that offers no consent management (the trait defaults, as a 1.x host).
+    struct NoManagement;
+
+    impl Authenticator for NoManagement {
+        async fn start(&self, _flow: &FlowInfo, callback: &str) -> HttpResponse {
+            HttpResponse::page(200, format!("CALLBACK[{callback}]"))
+        }
+        async fn complete(&self, _flow: &FlowInfo, _request: &HostRequest) -> Authentication {
+            Authentication::Failed
+        }
+    }
+
+    /// Without `Authenticator::start_management` the entry point says so (404), opens no
+    /// visit and sets no cookie.
+    #[tokio::test]
+    async fn not_offered_by_a_host_without_it() {
+        let limits = FlowLimits::default();
+        let audit = TestAudit::default();
+        let gw = ZaGateway::new(
+            AsyncAuthorizationServer::new(AuthorizationServer::new(
+                config(),
+                ocl(),
+                MemoryStore::new(),
+            )),
+            PendingFlows::new(MemoryFlowStore::new(limits), limits),
+            ZaHooks {
+                authenticator: NoManagement,
+                data: TestData,
+                consent: TestConsent,
+                fhir: TestFhir::default(),
+                audit: audit.clone(),
+                pages: DefaultPages,
+            },
+            ZaSettings::default(),
+        );
+        let t = new_trace();
+        let q = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", PGO)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("state", "s-1")
+            .append_pair("MedMij-Request-ID", &t.request_id.as_text())
+            .append_pair("X-Correlation-ID", &t.correlation_id.as_text())
+            .finish();
+        let r = send(
+            &gw.router(),
+            request(
+                "GET",
+                &format!("/toestemmingen?{q}"),
+                "192.0.2.50",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert!(r.cookie(ZA_COOKIE).is_none());
+        assert_eq!(gw.flows().store().len(), 0, "no visit left open");
+        assert!(
+            audit
+                .all()
+                .iter()
+                .any(|e| e.endpoint == Endpoint::ConsentManagement
+                    && !e.success
+                    && e.trace == Some(t))
+        );
+    }
+
+    /// A withdrawal form posted without `confirm=yes` withdraws nothing: the refresh token
+    /// keeps working.
+    #[tokio::test]
+    async fn unconfirmed_withdrawal_changes_nothing() {
+        let clock = TestClock::default();
+        let (za, audit, _) = v2_za(&clock);
+        let (_, rt, _) = long_lasting(&za, "jack").await;
+        let t = new_trace();
+        let q = form_urlencoded::Serializer::new(String::new())
+            .append_pair("client_id", PGO)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("state", "s-2")
+            .append_pair("MedMij-Request-ID", &t.request_id.as_text())
+            .append_pair("X-Correlation-ID", &t.correlation_id.as_text())
+            .finish();
+        let login = send(
+            &za,
+            request(
+                "GET",
+                &format!("/toestemmingen?{q}"),
+                "192.0.2.51",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = login.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=jack", login.marked("CALLBACK"));
+        let overview = send(&za, request("GET", &cb, "192.0.2.51", Some(&cookie), None)).await;
+        let id = overview
+            .body
+            .split("name=\"withdraw\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_owned();
+        let action = overview
+            .body
+            .split("action=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .replace("&amp;", "&");
+        let body = format!("withdraw={id}");
+        let back = send(
+            &za,
+            request(
+                "POST",
+                &action,
+                "192.0.2.51",
+                Some(&cookie),
+                Some((FORM_CONTENT_TYPE, &body)),
+            ),
+        )
+        .await;
+        assert_eq!(back.status, 302);
+        assert_eq!(param(&back.location(), "state").as_deref(), Some("s-2"));
+        assert!(audit.all().iter().all(|e| e.withdrawal.is_none()));
+        let a = token_request(&za, &refresh_body(&rt), Some(&new_trace())).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
 }
 
 mod oauth_23 {
