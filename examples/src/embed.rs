@@ -701,3 +701,57 @@ pub async fn browser_flow(
     )
     .await
 }
+
+#[cfg(test)]
+mod log_6 {
+    use super::*;
+    use medmij_oauth::{TraceIds, Zorgaanbiedernaam};
+
+    fn step(actor: ChainActor, kind: ChainStepKind, endpoint: &str) -> ChainStep {
+        ChainStep {
+            at: SystemTime::UNIX_EPOCH,
+            actor,
+            kind,
+            success: false,
+            trace: TraceIds::new_flow(),
+            method: "POST",
+            endpoint: endpoint.into(),
+            client_id: ClientId::new("pgo.example.nl").unwrap(),
+            grant_type: Some(ChainGrant::RefreshToken),
+            aanbieder: Some(Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap()),
+            gegevensdienst: None,
+            status: Some(400),
+            error: Some("invalid_grant"),
+            description: Some("The refresh token has lapsed (MedMij OAUTH-19).".into()),
+        }
+    }
+
+    /// Both gateways' steps become valid medmij-log chain events with the right sender and
+    /// receiver; the JSON reads back to the same event.
+    #[test]
+    fn steps_map_to_chain_events() {
+        let s = step(
+            ChainActor::PgoGateway,
+            ChainStepKind::RefreshTokenRequestError,
+            "https://za.example.nl/token",
+        );
+        let e = chain_event(&s, "pgo.example.nl").unwrap();
+        assert_eq!(e.event_type, ChainEventType::RefreshTokenRequestError);
+        assert_eq!(e.sender.as_str(), "pgo.example.nl");
+        assert_eq!(e.receiver.as_str(), "za.example.nl");
+        assert_eq!(e.session_id.as_str(), s.trace.correlation_id.as_text());
+        assert_eq!(e.trace_id.as_str(), s.trace.request_id.as_text());
+        let json = e.to_json();
+        assert!(json.contains(r#""grant_type":"refresh_token""#), "{json}");
+        assert_eq!(ChainEvent::from_json(&json).unwrap(), e);
+
+        let s = step(
+            ChainActor::ZaGateway,
+            ChainStepKind::TokenRequestError,
+            "/token",
+        );
+        let e = chain_event(&s, "za.example.nl").unwrap();
+        assert_eq!(e.sender.as_str(), "pgo.example.nl");
+        assert_eq!(e.request.endpoint.as_str(), "https://za.example.nl/token");
+    }
+}
