@@ -1,15 +1,16 @@
 //! A ZA GW embedding medmij-oauth's axum adapter (feature `axum`), with PostgreSQL stores,
-//! medmij-tls (front channel, and mutual TLS on the back channel), medmij-consent's page and
-//! medmij-log's audit log. The host writes five small trait impls; the adapter does the rest.
+//! medmij-tls (front channel, and mutual TLS on the back channel), medmij-consent's pages and
+//! medmij-log's audit log. The host writes small trait impls; the adapter does the rest. It
+//! serves 1.x and 2.x clients at once: the release is read per request (tracing identifiers
+//! or a scope without `~` make it 2.x: long-lasting consent, refresh grant, MedMij OAUTH-19).
 //!
 //! `cargo run -p medmij-examples --example embed_za` serves until Ctrl-C;
 //! `... -- --self-test` runs one flow against itself and exits 0.
 //! Database: `MEDMIJ_DATABASE_URL` (default: the local test database).
 #![allow(dead_code, unreachable_pub)] // also compiled into tests/embed.rs
 
-use medmij_consent::{self as consent, PageOptions, PostedDecision, Toestemming};
 use medmij_examples::embed::{
-    BoxError, DEFAULT_DB, Pki, open_audit, serve, tls_off_runtime, za_self_test,
+    BoxError, ConsentScreens, DEFAULT_DB, Pki, open_audit, serve, tls_off_runtime, za_self_test,
 };
 use medmij_oauth::adapter::*;
 use medmij_oauth::*;
@@ -51,38 +52,6 @@ impl DataAvailability for EveryoneHasData {
     }
 }
 
-/// medmij-consent's Toestemming page (MedMij CONSENT-1) and its posted decision.
-struct ConsentPage;
-fn toestemming(flow: &FlowInfo, action: &str) -> Result<String, BoxError> {
-    let names = (
-        "Ziekenhuis Harderwijk",
-        "Medicatiegegevens",
-        flow.client_id.as_str(),
-    );
-    let vars = consent::Variables::new(names.0, names.1, names.2)?;
-    let id = consent::FlowId::new(&*flow.flow_id)?; // the flow cookie guards it; CSRF too
-    let csrf = consent::CsrfToken::new(&*flow.flow_id)?;
-    let options = PageOptions::new(action, &id, &csrf);
-    Ok(consent::render_page(&Toestemming::new(vars), &options)?
-        .html()
-        .to_owned())
-}
-impl ConsentUi for ConsentPage {
-    async fn render(&self, flow: &FlowInfo, action: &str) -> String {
-        toestemming(flow, action).unwrap_or_else(|_| plain("Probeer later.", "Try later.", None))
-    }
-    fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
-        match PostedDecision::from_form(&form.body) {
-            Ok(p) if p.csrf_token == flow.flow_id => match p.decision {
-                consent::Decision::Granted => ConsentDecision::Granted,
-                consent::Decision::Refused => ConsentDecision::Refused,
-                consent::Decision::Undetermined => ConsentDecision::Undetermined,
-            },
-            _ => ConsentDecision::Undetermined, // OAUTH-12 case 5
-        }
-    }
-}
-
 /// The FHIR back end: `/fhir/1/...` is Gegevensdienst 1 of umcharderwijk (read only).
 struct Fhir;
 impl FhirBackend for Fhir {
@@ -119,7 +88,11 @@ pub async fn start(pki: &Pki, db: &str, prefix: &str, log: PathBuf) -> Result<Ad
     let hooks = ZaHooks {
         authenticator: DemoLogin,
         data: EveryoneHasData,
-        consent: ConsentPage,
+        // medmij-consent's screens: 1.x Toestemming, 2.x with the indefinite period (CONSENT-6).
+        consent: ConsentScreens {
+            aanbieder: "Ziekenhuis Harderwijk".into(),
+            gegevensdienst: "Medicatiegegevens".into(),
+        },
         fhir: Fhir,
         audit: open_audit(log, [7; 32], ZA_HOST)?,
         pages: DefaultPages,

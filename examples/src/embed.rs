@@ -1,15 +1,24 @@
 //! Plumbing shared by the embedding examples (`examples/embed_za.rs`, `examples/embed_pgo.rs`)
 //! that a vendor replaces with its own: the test PKI (PKIoverheid certificates in
 //! production), serving an axum router over medmij-tls (front channel and mutual-TLS back
-//! channel with the per-request re-check, MedMij TLS-4), a small HTTPS client, and a
-//! medmij-log audit sink for the adapter (LOG-1).
+//! channel with the per-request re-check, MedMij TLS-4), a small HTTPS client, a
+//! medmij-log audit sink for the adapter (LOG-1) that also writes the adapter's chain steps
+//! as medmij-log `ChainEvent`s (LOG-6), and medmij-consent's consent screens of both release
+//! lines for the ZA GW (CONSENT-1, CONSENT-6).
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper_util::rt::TokioIo;
+use medmij_consent::{self as consent, PageOptions, PostedDecision, Toestemming};
 use medmij_log::{Action, Actor, ActorKind, AsyncLog, Event, FileLog, Object, Outcome, Source};
-use medmij_oauth::adapter::{AuditEvent, AuditSink, MtlsClient, TokenTransport, TransportError};
-use medmij_oauth::{ClientId, TokenRequest};
+use medmij_log::{ChainEvent, ChainEventSink, ChainEventType, JsonLinesChainSink};
+use medmij_oauth::adapter::{
+    AuditEvent, AuditSink, ChainActor, ChainGrant, ChainStep, ChainStepKind, ConsentUi, FlowInfo,
+    HostRequest, MtlsClient, TokenTransport, TransportError, plain,
+};
+use medmij_oauth::{
+    ClientId, ConsentDecision, ConsentPeriod, ReleaseLine, TokenRequest, TracedTokenRequest,
+};
 use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::tokio_adapter::{
     AdapterSettings, FrontAcceptor, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher,
@@ -18,6 +27,7 @@ use medmij_tls::{
     BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
 };
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -83,6 +93,28 @@ impl Pki {
             connector: MedmijConnector::new(&back, driver, source, settings)?,
             front: FrontAcceptor::new(own()?, settings)?,
         })
+    }
+
+    /// A client certificate for `host` (with this PKI's OCSP responder) written to `dir` as
+    /// PEM files for a client that is not ours (an interoperability test): (chain, key,
+    /// root).
+    pub fn write_client_pems(
+        &self,
+        host: &str,
+        dir: &std::path::Path,
+    ) -> Result<(PathBuf, PathBuf, PathBuf), BoxError> {
+        let cert = self
+            .pki
+            .issue(&[host], &CertOptions::with_ocsp(self.responder.url()))?;
+        let (chain, key, root) = (
+            dir.join(format!("{host}.chain.pem")),
+            dir.join(format!("{host}.key.pem")),
+            dir.join("root.pem"),
+        );
+        std::fs::write(&chain, &cert.chain_pem)?;
+        std::fs::write(&key, &cert.key_pem)?;
+        std::fs::write(&root, self.pki.root_pem())?;
+        Ok((chain, key, root))
     }
 
     /// A browser's TLS configuration: trusts the test root.
@@ -245,14 +277,38 @@ impl TokenTransport for MtlsTransport {
             .map_err(|e| err(&e))?;
         Ok((a.status, a.body))
     }
+
+    /// 2.x: the same with `MedMij-Request-ID` and `X-Correlation-ID` (MedMij OAUTH-21).
+    async fn post_traced(&self, r: &TracedTokenRequest) -> Result<(u16, String), TransportError> {
+        let err = |e: &dyn std::fmt::Display| TransportError(e.to_string());
+        let url = url::Url::parse(&r.request.url).map_err(|e| err(&e))?;
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let tcp = TcpStream::connect(self.addr).await.map_err(|e| err(&e))?;
+        let (tls, _peer) = self
+            .connector
+            .connect(&host, tcp)
+            .await
+            .map_err(|e| err(&e))?;
+        let mut headers: Vec<(&str, &str)> = r.request.headers().to_vec();
+        headers.extend(r.headers.iter().map(|(k, v)| (*k, v.as_str())));
+        let head = format!("POST {}", url.path());
+        let a = http1(tls, &host, &head, &headers, &r.request.body)
+            .await
+            .map_err(|e| err(&e))?;
+        Ok((a.status, a.body))
+    }
 }
 
-/// The adapter's audit events into a NEN 7513 hash-chained file log (medmij-log, LOG-1).
+/// The adapter's audit events into a NEN 7513 hash-chained file log (medmij-log, LOG-1),
+/// and its 2.x chain steps as medmij-log `ChainEvent` JSON lines (LOG-6; the host ships
+/// them to MedMij).
 pub struct LogAudit {
     /// The log.
     pub log: AsyncLog<FileLog>,
-    /// This gateway's name (the log's `source.system`).
+    /// This gateway's name (the log's `source.system`; its hostname in chain events).
     pub system: String,
+    /// Where chain events go, if anywhere.
+    pub chain: Option<JsonLinesChainSink<std::fs::File>>,
     seq: AtomicU64,
 }
 
@@ -262,9 +318,82 @@ impl LogAudit {
         LogAudit {
             log,
             system: system.to_owned(),
+            chain: None,
             seq: AtomicU64::new(0),
         }
     }
+}
+
+/// The adapter's chain step as medmij-log's `ChainEvent` (MedMij LOG-6): `own` is this
+/// gateway's hostname, the other party the PGO GW (at a ZA GW) or the host of the URL sent
+/// to (at a PGO GW).
+pub fn chain_event(step: &ChainStep, own: &str) -> Result<ChainEvent, BoxError> {
+    use ChainEventType as T;
+    use ChainStepKind as K;
+    use medmij_log::{GrantType, Method};
+    let kind = match step.kind {
+        K::SendAuthorizationRequest => T::SendAuthorizationRequest,
+        K::ReceiveAuthorizationRequest => T::ReceiveAuthorizationRequest,
+        K::ShowLandingPage => T::ShowLandingPage,
+        K::AuthorizationRequestError => T::AuthorizationRequestError,
+        K::SendAuthenticationRequest => T::SendAuthenticationRequest,
+        K::ReceiveAuthenticationResponse => T::ReceiveAuthenticationResponse,
+        K::AuthenticationResponseError => T::AuthenticationResponseError,
+        K::SendTokenRequest => T::SendTokenRequest,
+        K::ReceiveTokenRequest => T::ReceiveTokenRequest,
+        K::TokenRequestError => T::TokenRequestError,
+        K::SendRefreshTokenRequest => T::SendRefreshTokenRequest,
+        K::ReceiveRefreshTokenRequest => T::ReceiveRefreshTokenRequest,
+        K::RefreshTokenRequestError => T::RefreshTokenRequestError,
+        K::SendResourceRequest => T::SendResourceRequest,
+        K::ReceiveResourceRequest => T::ReceiveResourceRequest,
+        K::ResourceRequestError => T::ResourceRequestError,
+        K::ReceiveResourceResponse => T::ReceiveResourceResponse,
+        K::ResourceResponseError => T::ResourceResponseError,
+    };
+    let method = match step.method {
+        "GET" => Method::Get,
+        "PUT" => Method::Put,
+        _ => Method::Post,
+    };
+    let me = ClientId::new(own)?;
+    let (sender, receiver, endpoint) = match step.actor {
+        ChainActor::ZaGateway => (
+            step.client_id.clone(),
+            me,
+            format!("https://{own}{}", step.endpoint),
+        ),
+        ChainActor::PgoGateway => {
+            let url = url::Url::parse(&step.endpoint)?;
+            let to = ClientId::new(url.host_str().ok_or("no host")?)?;
+            (me, to, step.endpoint.clone())
+        }
+    };
+    let mut b = ChainEvent::builder(kind, step.at)
+        .session_str(step.trace.correlation_id.as_str())
+        .trace_str(step.trace.request_id.as_str())
+        .between(&sender, &receiver)
+        .request(method, &endpoint)
+        .client(&step.client_id);
+    if let Some(g) = step.grant_type {
+        b = b.grant_type(match g {
+            ChainGrant::AuthorizationCode => GrantType::AuthorizationCode,
+            ChainGrant::RefreshToken => GrantType::RefreshToken,
+        });
+    }
+    if let Some(a) = &step.aanbieder {
+        b = b.aanbieder(a);
+    }
+    if let Some(g) = &step.gegevensdienst {
+        b = b.gegevensdienst(&medmij_types::GegevensdienstId::new(g.as_str())?);
+    }
+    if let Some(s) = step.status {
+        b = b.status(s);
+    }
+    if let Some(code) = step.error {
+        b = b.error(code, step.description.as_deref());
+    }
+    Ok(b.build()?)
 }
 
 impl AuditSink for LogAudit {
@@ -301,6 +430,86 @@ impl AuditSink for LogAudit {
         // LOG-1: a log that cannot write is the host's alarm, not the person's error.
         if let Err(err) = self.log.append(event).await {
             eprintln!("audit log: {err}");
+        }
+    }
+
+    async fn chain(&self, step: ChainStep) {
+        let Some(sink) = &self.chain else { return };
+        // LOG-6: an event that cannot be built or written is the host's alarm too.
+        match chain_event(&step, &self.system) {
+            Ok(event) => {
+                if let Err(err) = sink.emit(&event) {
+                    eprintln!("chain events: {err}");
+                }
+            }
+            Err(err) => eprintln!("chain event {:?}: {err}", step.kind),
+        }
+    }
+}
+
+/// The ZA GW's consent screens from medmij-consent: the 1.x Toestemming page (CONSENT-1)
+/// and, for a 2.x flow, the 2.x screen with the indefinite-period checkbox, never
+/// preselected (CONSENT-6); the posted decision and period.
+pub struct ConsentScreens {
+    /// The Aanbieder's name on the page.
+    pub aanbieder: String,
+    /// The Gegevensdienst's name on the 1.x page.
+    pub gegevensdienst: String,
+}
+
+impl ConsentScreens {
+    fn page(&self, flow: &FlowInfo, action: &str) -> Result<String, BoxError> {
+        // The flow cookie guards the flow id; it doubles as the anti-CSRF token.
+        let id = consent::FlowId::new(&*flow.flow_id)?;
+        let csrf = consent::CsrfToken::new(&*flow.flow_id)?;
+        if flow.release == ReleaseLine::V2 {
+            let names = consent::v2::Names::new(&self.aanbieder, flow.client_id.as_str())?;
+            let options = consent::v2::ScreenOptions::new(action, &csrf).with_flow(&id);
+            let texts = consent::v2::ScreenTexts::nl();
+            return Ok(consent::v2::render_consent(&texts, &names, &options)?
+                .html()
+                .to_owned());
+        }
+        let client = flow.client_id.as_str();
+        let vars = consent::Variables::new(&self.aanbieder, &self.gegevensdienst, client)?;
+        let options = PageOptions::new(action, &id, &csrf);
+        Ok(consent::render_page(&Toestemming::new(vars), &options)?
+            .html()
+            .to_owned())
+    }
+
+    fn v2_form(flow: &FlowInfo, form: &HostRequest) -> Option<consent::v2::PostedV2Decision> {
+        let posted = consent::v2::PostedV2Decision::from_form(&form.body).ok()?;
+        (flow.release == ReleaseLine::V2 && posted.csrf_token == flow.flow_id).then_some(posted)
+    }
+}
+
+fn decision(d: consent::Decision) -> ConsentDecision {
+    match d {
+        consent::Decision::Granted => ConsentDecision::Granted,
+        consent::Decision::Refused => ConsentDecision::Refused,
+        consent::Decision::Undetermined => ConsentDecision::Undetermined,
+    }
+}
+
+impl ConsentUi for ConsentScreens {
+    async fn render(&self, flow: &FlowInfo, action: &str) -> String {
+        self.page(flow, action)
+            .unwrap_or_else(|_| plain("Probeer later.", "Try later.", None))
+    }
+    fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
+        if let Some(posted) = Self::v2_form(flow, form) {
+            return decision(posted.decision);
+        }
+        match PostedDecision::from_form(&form.body) {
+            Ok(p) if p.csrf_token == flow.flow_id => decision(p.decision),
+            _ => ConsentDecision::Undetermined, // OAUTH-12 case 5
+        }
+    }
+    fn period(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
+        match Self::v2_form(flow, form) {
+            Some(p) if p.long_lasting() => ConsentPeriod::Indefinite,
+            _ => ConsentPeriod::ThisFlow,
         }
     }
 }
@@ -385,18 +594,22 @@ pub async fn za_self_test(
 }
 
 /// Opens the hash-chained audit log at `path` (medmij-log `FileLog`, signed with `key`; keep
-/// the key in an HSM in production) behind an [`AsyncLog`], as the adapter's audit sink.
+/// the key in an HSM in production) behind an [`AsyncLog`], as the adapter's audit sink;
+/// the chain events (LOG-6) go to `path` with extension `chain.jsonl`.
 pub fn open_audit(
     path: std::path::PathBuf,
     key: [u8; 32],
     system: &str,
 ) -> Result<LogAudit, BoxError> {
     let key = ed25519_dalek::SigningKey::from_bytes(&key);
+    let chain = std::fs::File::create(path.with_extension("chain.jsonl"))?;
     let (log, _) = FileLog::open(path, medmij_log::FileLogConfig::new(key), SystemTime::now())?;
-    Ok(LogAudit::new(
+    let mut audit = LogAudit::new(
         AsyncLog::new(log, medmij_log::AsyncLogConfig::default())?,
         system,
-    ))
+    );
+    audit.chain = Some(JsonLinesChainSink::new(chain));
+    Ok(audit)
 }
 
 /// Serves `router` on two loopback ports: the front channel and the back channel (mutual
@@ -487,4 +700,58 @@ pub async fn browser_flow(
         "",
     )
     .await
+}
+
+#[cfg(test)]
+mod log_6 {
+    use super::*;
+    use medmij_oauth::{TraceIds, Zorgaanbiedernaam};
+
+    fn step(actor: ChainActor, kind: ChainStepKind, endpoint: &str) -> ChainStep {
+        ChainStep {
+            at: SystemTime::UNIX_EPOCH,
+            actor,
+            kind,
+            success: false,
+            trace: TraceIds::new_flow(),
+            method: "POST",
+            endpoint: endpoint.into(),
+            client_id: ClientId::new("pgo.example.nl").unwrap(),
+            grant_type: Some(ChainGrant::RefreshToken),
+            aanbieder: Some(Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap()),
+            gegevensdienst: None,
+            status: Some(400),
+            error: Some("invalid_grant"),
+            description: Some("The refresh token has lapsed (MedMij OAUTH-19).".into()),
+        }
+    }
+
+    /// Both gateways' steps become valid medmij-log chain events with the right sender and
+    /// receiver; the JSON reads back to the same event.
+    #[test]
+    fn steps_map_to_chain_events() {
+        let s = step(
+            ChainActor::PgoGateway,
+            ChainStepKind::RefreshTokenRequestError,
+            "https://za.example.nl/token",
+        );
+        let e = chain_event(&s, "pgo.example.nl").unwrap();
+        assert_eq!(e.event_type, ChainEventType::RefreshTokenRequestError);
+        assert_eq!(e.sender.as_str(), "pgo.example.nl");
+        assert_eq!(e.receiver.as_str(), "za.example.nl");
+        assert_eq!(e.session_id, s.trace.correlation_id);
+        assert_eq!(e.trace_id, s.trace.request_id);
+        let json = e.to_json();
+        assert!(json.contains(r#""grant_type":"refresh_token""#), "{json}");
+        assert_eq!(ChainEvent::from_json(&json).unwrap(), e);
+
+        let s = step(
+            ChainActor::ZaGateway,
+            ChainStepKind::TokenRequestError,
+            "/token",
+        );
+        let e = chain_event(&s, "za.example.nl").unwrap();
+        assert_eq!(e.sender.as_str(), "pgo.example.nl");
+        assert_eq!(e.request.endpoint.as_str(), "https://za.example.nl/token");
+    }
 }

@@ -6,8 +6,9 @@
 
 use crate::{
     AccessGrant, AuthenticatedPerson, Authentication, ClientId, ConsentDecision, ConsentEvent,
-    ResourceAccess, Scope, ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, UseCase,
-    Zorgaanbiedernaam,
+    ConsentId, ConsentPeriod, GrantV2, LongLastingConsent, ReleaseLine, ResourceAccess, Scope,
+    ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, TraceIds, TracedTokenRequest,
+    UseCase, WithdrawalEvent, Zorgaanbiedernaam,
 };
 use crate::{HttpResponse, PersonMessage};
 use std::future::Future;
@@ -26,6 +27,25 @@ pub struct FlowInfo {
     pub scope: Scope,
     /// Verzamelen or Delen (MedMij OAUTH-13).
     pub use_case: UseCase,
+    /// The person, once authenticated (MedMij OAUTH-18).
+    pub subject: Option<Subject>,
+    /// The flow's release line, from the request's form ("Releases, side by side"): a 2.x
+    /// flow shows the 2.x consent screen with the indefinite-period choice (CONSENT-6).
+    pub release: ReleaseLine,
+    /// The 2.x flow's tracing identifiers (MedMij OAUTH-21), for pages (OAUTH-23) and logs.
+    pub trace: Option<TraceIds>,
+}
+
+/// What a host trait sees of a pending consent-management visit (MedMij OAUTH-22): the PGO
+/// sent the person's browser to the ZA GW's consent-management entry point.
+#[derive(Debug, Clone)]
+pub struct ManagementInfo {
+    /// The visit's id (a bearer secret of the person's session, as [`FlowInfo::flow_id`]).
+    pub flow_id: String,
+    /// The client (PGO GW) whose consents are managed.
+    pub client_id: ClientId,
+    /// The tracing identifiers of the visit (MedMij OAUTH-21).
+    pub trace: TraceIds,
     /// The person, once authenticated (MedMij OAUTH-18).
     pub subject: Option<Subject>,
 }
@@ -82,6 +102,29 @@ pub trait Authenticator: Send + Sync + 'static {
         let answer = self.complete(flow, request);
         async move { PersonAuthentication::Basic(answer.await) }
     }
+
+    /// Starts authentication for a consent-management visit (MedMij OAUTH-22, OAUTH-18),
+    /// bringing the browser back to `callback`. `None` (the default) means this ZA GW does
+    /// not offer consent management: the adapter answers with a page saying so.
+    fn start_management(
+        &self,
+        info: &ManagementInfo,
+        callback: &str,
+    ) -> impl Future<Output = Option<HttpResponse>> + Send {
+        let _ = (info, callback);
+        async { None }
+    }
+
+    /// Completes authentication of a consent-management visit; the default is
+    /// [`Authentication::Failed`] (no consent management offered).
+    fn complete_management(
+        &self,
+        info: &ManagementInfo,
+        request: &HostRequest,
+    ) -> impl Future<Output = Authentication> + Send {
+        let _ = (info, request);
+        async { Authentication::Failed }
+    }
 }
 
 /// What [`Authenticator::complete_person`] reports (MedMij OAUTH-18).
@@ -118,6 +161,44 @@ pub trait ConsentUi: Send + Sync + 'static {
     /// The decision in the posted form; anything unreadable is
     /// [`ConsentDecision::Undetermined`] (MedMij OAUTH-12 case 5).
     fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision;
+
+    /// The period chosen with a grant on the 2.x consent screen (MedMij CONSENT-6): a
+    /// [`ConsentPeriod::Indefinite`] grant of a 2.x Verzamelen flow makes the token endpoint
+    /// issue a refresh token (OAUTH-19). The default, for 1.x hosts, is
+    /// [`ConsentPeriod::ThisFlow`]; the core ignores the choice for 1.x and Delen.
+    fn period(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
+        let _ = (flow, form);
+        ConsentPeriod::ThisFlow
+    }
+
+    /// The consent-management page (MedMij OAUTH-22, CONSENT-6): every long-lasting consent
+    /// this person gave this PGO, with a form that POSTs the withdrawal, confirmed, to
+    /// `action`. The default lists them with a checkbox `withdraw=<consent id>` each and a
+    /// confirm button `confirm=yes` (read by [`ConsentUi::withdrawals`]).
+    fn render_management(
+        &self,
+        info: &ManagementInfo,
+        consents: &[LongLastingConsent],
+        action: &str,
+    ) -> impl Future<Output = String> + Send {
+        let html = super::pages::management_page(info, consents, action);
+        async move { html }
+    }
+
+    /// The consents whose withdrawal the person confirmed in the posted form (MedMij
+    /// OAUTH-22). The default reads the form of [`ConsentUi::render_management`]'s default:
+    /// every `withdraw` value, only with `confirm=yes`; nothing without confirmation.
+    fn withdrawals(&self, info: &ManagementInfo, form: &HostRequest) -> Vec<ConsentId> {
+        let _ = info;
+        let pairs = || form_urlencoded::parse(form.body.as_bytes());
+        if !pairs().any(|(k, v)| k == "confirm" && v == "yes") {
+            return Vec::new();
+        }
+        pairs()
+            .filter(|(k, _)| k == "withdraw")
+            .filter_map(|(_, v)| ConsentId::parse(&v))
+            .collect()
+    }
 }
 
 /// A FHIR back end's answer: status and `application/fhir+json` body.
@@ -171,6 +252,11 @@ pub enum Endpoint {
     Start,
     /// PGO GW: the redirect back from the ZA GW (and the token request it makes).
     Redirect,
+    /// ZA GW: the consent-management entry point, its login and the withdrawal (MedMij
+    /// OAUTH-22). PGO GW: the "Toestemmingen aanpassen" link and the way back.
+    ConsentManagement,
+    /// PGO GW: collecting again with a refresh token (MedMij OAUTH-19).
+    Collect,
 }
 
 /// One audit record (MedMij LOG-1): one per success and one per refusal, with the source
@@ -197,6 +283,10 @@ pub struct AuditEvent {
     pub consent: Option<ConsentEvent>,
     /// The token endpoint's record.
     pub token: Option<TokenEvent>,
+    /// The 2.x tracing identifiers of the request or its flow (MedMij OAUTH-21, LOG-6).
+    pub trace: Option<TraceIds>,
+    /// A withdrawn long-lasting consent (MedMij OAUTH-22, CONSENT-3).
+    pub withdrawal: Option<WithdrawalEvent>,
 }
 
 impl AuditEvent {
@@ -219,6 +309,8 @@ impl AuditEvent {
             detail: detail.into(),
             consent: None,
             token: None,
+            trace: None,
+            withdrawal: None,
         }
     }
 }
@@ -228,6 +320,112 @@ impl AuditEvent {
 pub trait AuditSink: Send + Sync + 'static {
     /// Records one event.
     fn record(&self, event: AuditEvent) -> impl Future<Output = ()> + Send;
+
+    /// The chain-monitoring hook (MedMij LOG-6): one [`ChainStep`] per step of a 2.x flow,
+    /// besides the LOG-1 [`AuditEvent`]s. The host turns it into the JSON event it ships
+    /// (medmij-log's `ChainEvent`). The default drops it (a 1.x host).
+    fn chain(&self, step: ChainStep) -> impl Future<Output = ()> + Send {
+        let _ = step;
+        async {}
+    }
+}
+
+/// The kind of a chain-monitoring step (MedMij LOG-6), one per type the rulebook names; the
+/// error forms and the refresh-token steps carry medmij-log's provisional names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChainStepKind {
+    /// PGO GW: sends the authorization request (front channel).
+    SendAuthorizationRequest,
+    /// ZA GW: receives the authorization request.
+    ReceiveAuthorizationRequest,
+    /// ZA GW: shows its landing page (the consent page after authentication).
+    ShowLandingPage,
+    /// ZA GW: the authorization request failed (OAUTH-12 cases 1 to 5).
+    AuthorizationRequestError,
+    /// ZA GW: sends the authentication request (OAUTH-18).
+    SendAuthenticationRequest,
+    /// ZA GW: receives the authentication response.
+    ReceiveAuthenticationResponse,
+    /// ZA GW: the authentication failed.
+    AuthenticationResponseError,
+    /// PGO GW: sends the token request.
+    SendTokenRequest,
+    /// ZA GW: receives the token request.
+    ReceiveTokenRequest,
+    /// The token request failed (OAUTH-12 case 6).
+    TokenRequestError,
+    /// PGO GW: sends a refresh-token request (OAUTH-19).
+    SendRefreshTokenRequest,
+    /// ZA GW: receives a refresh-token request (OAUTH-19).
+    ReceiveRefreshTokenRequest,
+    /// The refresh-token request failed (OAUTH-19).
+    RefreshTokenRequestError,
+    /// PGO GW: sends a resource request.
+    SendResourceRequest,
+    /// ZA GW: receives a resource request.
+    ReceiveResourceRequest,
+    /// ZA GW: the resource request failed (OAUTH-12 cases 7 and 8).
+    ResourceRequestError,
+    /// PGO GW: receives the resource response.
+    ReceiveResourceResponse,
+    /// PGO GW: the resource response could not be used.
+    ResourceResponseError,
+}
+
+/// Which gateway emitted a [`ChainStep`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChainActor {
+    /// The ZA GW (receiver of the PGO GW's requests).
+    ZaGateway,
+    /// The PGO GW (sender).
+    PgoGateway,
+}
+
+/// The grant type of a token request in a [`ChainStep`] (MedMij OAUTH-1, OAUTH-19).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChainGrant {
+    /// `authorization_code`.
+    AuthorizationCode,
+    /// `refresh_token` (2.x).
+    RefreshToken,
+}
+
+/// One step of a 2.x flow for chain monitoring (MedMij LOG-6). By construction it holds no
+/// token, code, flow id or person identifier (LOG-4): the identifiers are the OAUTH-21 UUIDs,
+/// the request is named by method and path, the error by its OAuth code and the core's
+/// fixed description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainStep {
+    /// When.
+    pub at: SystemTime,
+    /// Which gateway.
+    pub actor: ChainActor,
+    /// The step.
+    pub kind: ChainStepKind,
+    /// True when the step succeeded (the error kinds are always false).
+    pub success: bool,
+    /// `session_id` = `X-Correlation-ID`, `trace_id` = `MedMij-Request-ID` (MedMij OAUTH-21).
+    pub trace: TraceIds,
+    /// The HTTP method (`GET` or `POST`, `PUT`).
+    pub method: &'static str,
+    /// ZA GW: the path of its own endpoint (the host prefixes its base URL); PGO GW: the
+    /// URL it sent to, without query.
+    pub endpoint: String,
+    /// The PGO GW (sender of the request; the other party is the host itself or the
+    /// Aanbieder's ZA GW).
+    pub client_id: ClientId,
+    /// The grant type of a token request.
+    pub grant_type: Option<ChainGrant>,
+    /// The Aanbieder, when known.
+    pub aanbieder: Option<Zorgaanbiedernaam>,
+    /// The Gegevensdienst, when the request names one.
+    pub gegevensdienst: Option<ScopeGegevensdienstId>,
+    /// The HTTP status answered or received.
+    pub status: Option<u16>,
+    /// The OAuth or OAUTH-12 error code (`invalid_grant`, `access_denied`, ...).
+    pub error: Option<&'static str>,
+    /// The error's fixed description (never a value from the request).
+    pub description: Option<String>,
 }
 
 /// A transport error of the PGO GW's back channel.
@@ -243,6 +441,30 @@ pub trait TokenTransport: Send + Sync + 'static {
         &self,
         request: &TokenRequest,
     ) -> impl Future<Output = Result<(u16, String), TransportError>> + Send;
+
+    /// POSTs a token or refresh request with its extra headers (2.x: `MedMij-Request-ID` and
+    /// `X-Correlation-ID`, MedMij OAUTH-21). The default sends it through
+    /// [`TokenTransport::post`] without them: enough for 1.x, refused by a 2.x ZA GW, so a
+    /// host that speaks 2.x implements this method.
+    fn post_traced(
+        &self,
+        request: &TracedTokenRequest,
+    ) -> impl Future<Output = Result<(u16, String), TransportError>> + Send {
+        self.post(&request.request)
+    }
+}
+
+/// The counterpart of a flow as the PGO GW's host read it in the ZAL (MedMij LISTS-1;
+/// release3 names an `InterfaceversieId` per Gegevensdienst, LISTS-15): the release line to
+/// speak and the endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counterpart {
+    /// 1.x or 2.x, per Zorgaanbieder and Gegevensdienst ("Releases, side by side").
+    pub release: ReleaseLine,
+    /// The authorization endpoint (front channel).
+    pub authorization_endpoint: String,
+    /// The token endpoint (back channel).
+    pub token_endpoint: String,
 }
 
 /// The PGO GW's side of the person: who is logged in at the PGO, where a Zorgaanbieder's
@@ -263,6 +485,49 @@ pub trait PgoHost: Send + Sync + 'static {
         person: &str,
         grant: AccessGrant,
     ) -> impl Future<Output = HttpResponse> + Send;
+
+    /// The release line and endpoints for the scope's Zorgaanbieder and Gegevensdienst. The
+    /// default is [`PgoHost::endpoints`] in release 1.x; a 2.x host answers per counterpart.
+    fn counterpart(&self, scope: &Scope) -> Option<Counterpart> {
+        self.endpoints(scope)
+            .map(|(authorization_endpoint, token_endpoint)| Counterpart {
+                release: ReleaseLine::V1,
+                authorization_endpoint,
+                token_endpoint,
+            })
+    }
+
+    /// A grant of either release line arrived for `person` (first flow or collected again
+    /// by refresh). Its refresh token (MedMij OAUTH-19) is in the gateway's vault
+    /// ([`PgoGateway::with_vault`](super::PgoGateway::with_vault)) and no longer in the
+    /// grant; without a vault (or when the vault refused it) it is left in the grant. `manage` is the "Toestemmingen aanpassen" path of the PGO GW router for
+    /// this Aanbieder (MedMij OAUTH-22), for a 2.x grant; offer it to the person. The
+    /// default hands the access grant to [`PgoHost::granted`].
+    fn granted_v2(
+        &self,
+        person: &str,
+        grant: GrantV2,
+        manage: Option<String>,
+    ) -> impl Future<Output = HttpResponse> + Send {
+        let _ = manage;
+        self.granted(person, grant.access)
+    }
+
+    /// The person came back from the ZA GW's consent management with the right `state`
+    /// (MedMij OAUTH-22). The default is a plain page; a host shows its own overview.
+    fn managed(&self, person: &str) -> impl Future<Output = HttpResponse> + Send {
+        let _ = person;
+        async {
+            HttpResponse::page(
+                200,
+                super::pages::plain(
+                    "Uw toestemmingen bij de zorgaanbieder zijn bijgewerkt.",
+                    "Your consents at the care provider have been updated.",
+                    None,
+                ),
+            )
+        }
+    }
 }
 
 /// Something that went wrong for the person, with plain words in Dutch and English.

@@ -13,6 +13,39 @@
 //!   person's browser by a cookie, OAUTH-10) and the redirect endpoint (checks `state`,
 //!   redeems the code through [`TokenTransport`], hands the grant to [`PgoHost`]).
 //!
+//! # Releases 1.x and 2.x side by side
+//!
+//! One [`ZaGateway`] serves 1.x and 2.x clients at once; the release is chosen per request
+//! and flow, never globally ("Releases, side by side" of the rulebook):
+//!
+//! - `GET /authorize`: tracing identifiers or a scope without `~` make a request 2.x
+//!   (MedMij OAUTH-20, OAUTH-21); the consent page sees [`FlowInfo::release`] and posts the
+//!   indefinite-period choice, read by [`ConsentUi::period`] (defaulted: a 1.x host changes
+//!   nothing; CONSENT-6).
+//! - `POST /token`: `authorization_code` of both lines and the 2.x `refresh_token` grant
+//!   with rotation; a replayed refresh token revokes the chain; any other grant is
+//!   `unsupported_grant_type` (OAUTH-1, OAUTH-19); `MedMij-Request-ID` is echoed.
+//! - `/fhir/{*path}`: a 2.x token needs the tracing headers (OAUTH-21).
+//! - `GET /toestemmingen` (the provisional path of OAUTH-22, next to `/authorize`), its
+//!   login and `POST /toestemmingen/withdraw`: consent management and withdrawal through
+//!   [`Authenticator::start_management`] and [`ConsentUi::render_management`].
+//! - A technical failure of a 2.x flow ends on [`Pages::technical_failure`] with the Trace
+//!   ID and Session ID and the way back (OAUTH-23).
+//!
+//! [`PgoGateway`] asks [`PgoHost::counterpart`] which line to speak per Zorgaanbieder and
+//! Gegevensdienst; 2.x flows send a new `MedMij-Request-ID` per request and one
+//! `X-Correlation-ID` per flow ([`TokenTransport::post_traced`]); a refresh token goes into
+//! the vault of [`PgoGateway::with_vault`]; `GET /collect` refreshes on the back channel and
+//! falls back to a full flow on `invalid_grant` (OAUTH-19); `GET /toestemmingen` is the
+//! "Toestemmingen aanpassen" link handed to [`PgoHost::granted_v2`] (OAUTH-22).
+//!
+//! Besides the LOG-1 [`AuditEvent`]s (which carry the 2.x identifiers in
+//! [`AuditEvent::trace`]), every step of a 2.x flow goes to [`AuditSink::chain`] as a
+//! [`ChainStep`] (MedMij LOG-6): actor, step, outcome, the OAUTH-21 identifiers, method and
+//! endpoint, grant type, Aanbieder, status and error; never a token, code, flow id or person
+//! identifier (LOG-4). The host maps it to medmij-log's `ChainEvent` (see
+//! `examples/src/embed.rs`).
+//!
 //! Every answer is an [`HttpResponse`] of the core or a page of the
 //! host's [`Pages`]; nothing becomes an HTTP 500 (MedMij OAUTH-12), a full flow table is a 503
 //! with `Retry-After` (OAUTH-14), and every success and refusal goes to the [`AuditSink`] with
@@ -27,8 +60,9 @@ mod pgo;
 mod za;
 
 pub use host::{
-    AuditEvent, AuditSink, Authenticator, ConsentUi, DataAvailability, Endpoint, FhirBackend,
-    FhirReply, FlowInfo, HostError, HostRequest, PersonAuthentication, PersonError, PgoHost,
+    AuditEvent, AuditSink, Authenticator, ChainActor, ChainGrant, ChainStep, ChainStepKind,
+    ConsentUi, Counterpart, DataAvailability, Endpoint, FhirBackend, FhirReply, FlowInfo,
+    HostError, HostRequest, ManagementInfo, PersonAuthentication, PersonError, PgoHost,
     TokenTransport, TransportError,
 };
 pub use pages::{DefaultPages, Pages, escape_into, plain, plain_with_link};
@@ -191,7 +225,7 @@ impl Incoming {
     }
 }
 
-fn single_param(query: &str, name: &str) -> Option<String> {
+pub(crate) fn single_param(query: &str, name: &str) -> Option<String> {
     let mut found = None;
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         if k == name {

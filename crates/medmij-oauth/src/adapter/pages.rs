@@ -1,7 +1,9 @@
 //! Plain pages for the person: the host replaces any of them through [`Pages`].
 
-use super::host::PersonError;
-use crate::{Busy, InvalidRequest, PersonMessage, PersonRefusal};
+use super::host::{ManagementInfo, PersonError};
+use crate::{
+    Busy, InvalidRequest, LongLastingConsent, PersonMessage, PersonRefusal, TechnicalFailure,
+};
 
 /// The plain-language pages the routers show the person (MedMij OAUTH-12: every refusal is
 /// told to the person in plain words, never as an HTTP 500). Every method has a plain default
@@ -49,6 +51,71 @@ pub trait Pages: Send + Sync + 'static {
     fn problem(&self, e: PersonError<'_>) -> String {
         plain(e.message_nl(), e.message_en(), None)
     }
+
+    /// ZA GW, 2.x: a technical failure (MedMij OAUTH-23), sent with HTTP 503. The page shows
+    /// the Trace ID (`MedMij-Request-ID`) and Session ID (`X-Correlation-ID`), the ZA GW's
+    /// name and a contact (override this method to name them), and the way back to the PGO
+    /// only when [`TechnicalFailure::back`] has one (`client_id` and `redirect_uri` valid).
+    fn technical_failure(&self, f: &TechnicalFailure) -> String {
+        let mut detail = String::new();
+        if let Some(t) = &f.trace {
+            detail = format!(
+                "Trace ID: {} · Session ID: {}",
+                t.request_id, t.correlation_id
+            );
+        }
+        let nl = "Er ging iets mis bij de zorgaanbieder. Neem contact op met de zorgaanbieder en noem de Trace ID en Session ID.";
+        let en = "Something went wrong at the care provider. Please contact the care provider and quote the Trace ID and Session ID.";
+        let mut out = plain(nl, en, Some(&detail));
+        if let Some(back) = &f.back {
+            insert_link(&mut out, back.location(), "Terug naar uw PGO");
+        }
+        out
+    }
+
+    /// ZA GW: this gateway offers no consent management (MedMij OAUTH-22); sent with HTTP
+    /// 404.
+    fn management_not_offered(&self) -> String {
+        plain(
+            "Toestemmingen beheren kan hier niet. Neem contact op met de zorgaanbieder.",
+            "Consents cannot be managed here. Please contact the care provider.",
+            None,
+        )
+    }
+}
+
+/// The default consent-management page (MedMij OAUTH-22, CONSENT-6): one checkbox
+/// `withdraw=<consent id>` per long-lasting consent and a confirm button `confirm=yes`.
+pub(crate) fn management_page(
+    info: &ManagementInfo,
+    consents: &[LongLastingConsent],
+    action: &str,
+) -> String {
+    let mut out = String::from(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>MedMij</title></head><body><h1>Toestemmingen</h1><p>",
+    );
+    escape_into(
+        &mut out,
+        &format!(
+            "Uw doorlopende toestemmingen voor {} ({} in totaal).",
+            info.client_id,
+            consents.len()
+        ),
+    );
+    out.push_str("</p><form method=\"post\" action=\"");
+    escape_into(&mut out, action);
+    out.push_str("\">");
+    for c in consents {
+        out.push_str("<p><label><input type=\"checkbox\" name=\"withdraw\" value=\"");
+        escape_into(&mut out, &c.record.id.to_string());
+        out.push_str("\"> ");
+        escape_into(&mut out, &c.record.wire_scope);
+        out.push_str("</label></p>");
+    }
+    out.push_str(
+        "<button name=\"confirm\" value=\"yes\">Intrekken bevestigen</button></form></body></html>",
+    );
+    out
 }
 
 /// The plain default pages.
@@ -93,6 +160,12 @@ pub fn escape_into(out: &mut String, s: &str) {
 /// [`plain`] with a link (`href`, HTML-escaped) after the messages.
 pub fn plain_with_link(nl: &str, en: &str, href: &str, label: &str) -> String {
     let mut out = plain(nl, en, None);
+    insert_link(&mut out, href, label);
+    out
+}
+
+/// Inserts a link paragraph before `</body>`.
+fn insert_link(out: &mut String, href: &str, label: &str) {
     let mut link = String::from("<p><a href=\"");
     escape_into(&mut link, href);
     link.push_str("\">");
@@ -101,5 +174,4 @@ pub fn plain_with_link(nl: &str, en: &str, href: &str, label: &str) -> String {
     if let Some(at) = out.rfind("</body>") {
         out.insert_str(at, &link);
     }
-    out
 }

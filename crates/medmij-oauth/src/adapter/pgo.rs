@@ -1,15 +1,21 @@
 //! The PGO GW router: the start endpoint and the redirect endpoint (MedMij OAUTH-3,
-//! OAUTH-10, CONSENT-3).
+//! OAUTH-10, CONSENT-3); for 2.x counterparts also collecting again by refresh (OAUTH-19)
+//! and the "Toestemmingen aanpassen" link (OAUTH-22).
 
-use super::host::{AuditEvent, AuditSink, Endpoint, PgoHost, TokenTransport};
+use super::host::{
+    AuditEvent, AuditSink, ChainActor, ChainGrant, ChainStep, ChainStepKind, Counterpart, Endpoint,
+    PgoHost, TokenTransport,
+};
 use super::pages::{DefaultPages, Pages};
 use super::{
     Clock, DEFAULT_BODY_LIMIT, Incoming, busy_page, page, respond, set_cookie, unavailable_page,
     with_header,
 };
 use crate::{
-    Client, FlowError, FlowId, FlowOwner, FlowStore, HttpResponse, PendingAuthorization,
-    PendingFlows, PersonMessage, Scope, ScopeForm, ThreadRandom, run_blocking,
+    Client, FlowError, FlowId, FlowOwner, FlowStore, GrantV2, HttpResponse, PendingFlow,
+    PendingFlows, PersonMessage, RefreshError, RefreshToken, RefreshTokenVault, ReleaseLine, Scope,
+    ScopeForm, ThreadRandom, TraceIds, TracedTokenRequest, UseCase, V2Config, VaultKey,
+    run_blocking,
 };
 use axum::Router;
 use axum::extract::Request;
@@ -57,10 +63,61 @@ impl Default for PgoSettings {
     }
 }
 
+/// What the PGO GW keeps per browser between leaving for the ZA GW and coming back.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct PgoFlow {
-    pending: PendingAuthorization,
-    person: String,
+enum PgoFlow {
+    /// An authorization flow of either release line.
+    Flow {
+        pending: PendingFlow,
+        person: String,
+    },
+    /// A visit to the ZA GW's consent management (MedMij OAUTH-22): the `state` sent.
+    Manage { state: String, person: String },
+}
+
+/// The vault behind the PGO GW, with its error as text.
+trait Vault: Send + Sync + 'static {
+    fn put(&self, key: &VaultKey, token: &RefreshToken) -> Result<(), String>;
+    fn take(&self, key: &VaultKey) -> Result<Option<RefreshToken>, String>;
+}
+
+impl<V> Vault for V
+where
+    V: RefreshTokenVault + Send + Sync + 'static,
+    V::Error: std::fmt::Display,
+{
+    fn put(&self, key: &VaultKey, token: &RefreshToken) -> Result<(), String> {
+        RefreshTokenVault::put(self, key, token).map_err(|e| e.to_string())
+    }
+    fn take(&self, key: &VaultKey) -> Result<Option<RefreshToken>, String> {
+        RefreshTokenVault::take(self, key).map_err(|e| e.to_string())
+    }
+}
+
+/// The "Toestemmingen aanpassen" path for an Aanbieder's scope, below the router's mount
+/// point (MedMij OAUTH-22).
+fn manage_path(scope: &Scope) -> String {
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("scope", scope.as_str())
+        .finish();
+    format!("/toestemmingen?{q}")
+}
+
+/// The URL without its query (what a chain-monitoring step names, MedMij LOG-6).
+fn without_query(url: &str) -> String {
+    url.split_once('?').map_or(url, |(u, _)| u).to_owned()
+}
+
+/// The consent-management visit came back with another `state`.
+struct ManageRefused;
+
+impl PersonMessage for ManageRefused {
+    fn message_nl(&self) -> &'static str {
+        "Deze terugkeer van de zorgaanbieder hoort niet bij uw sessie. Probeer het opnieuw vanuit uw PGO."
+    }
+    fn message_en(&self) -> &'static str {
+        "This return from the care provider does not belong to your session. Please try again from your PGO."
+    }
 }
 
 /// Why a start was refused, in plain words.
@@ -125,6 +182,8 @@ struct Pgo<F, T, H, L, P> {
     flows: Arc<PendingFlows<F>>,
     hooks: PgoHooks<T, H, L, P>,
     settings: PgoSettings,
+    vault: Option<Arc<dyn Vault>>,
+    v2: V2Config,
 }
 
 impl<F, T, H, L, P> PgoGateway<F, T, H, L, P>
@@ -143,20 +202,67 @@ where
         hooks: PgoHooks<T, H, L, P>,
         settings: PgoSettings,
     ) -> Self {
+        Self::build(client, flows, hooks, settings, None)
+    }
+
+    /// A gateway that also speaks 2.x (MedMij OAUTH-19): refresh tokens of long-lasting
+    /// consents go into `vault` (the host stores them encrypted at rest), keyed by the
+    /// person and the Aanbieder, and `GET /collect` takes them out again.
+    pub fn with_vault<V>(
+        client: Client,
+        flows: PendingFlows<F>,
+        hooks: PgoHooks<T, H, L, P>,
+        settings: PgoSettings,
+        vault: V,
+    ) -> Self
+    where
+        V: RefreshTokenVault + Send + Sync + 'static,
+        V::Error: std::fmt::Display,
+    {
+        Self::build(client, flows, hooks, settings, Some(Arc::new(vault)))
+    }
+
+    fn build(
+        client: Client,
+        flows: PendingFlows<F>,
+        hooks: PgoHooks<T, H, L, P>,
+        settings: PgoSettings,
+        vault: Option<Arc<dyn Vault>>,
+    ) -> Self {
         PgoGateway {
             inner: Arc::new(Pgo {
                 client,
                 flows: Arc::new(flows),
                 hooks,
                 settings,
+                vault,
+                v2: V2Config::default(),
             }),
         }
     }
 
-    /// The router: `GET /start?scope=<naam~id>` and `GET` [`PgoSettings::redirect_path`].
+    /// The router: `GET /start?scope=<naam~id>[&use_case=delen]`, `GET`
+    /// [`PgoSettings::redirect_path`], and for 2.x counterparts `GET /collect?scope=`
+    /// (collect again by refresh, MedMij OAUTH-19) and `GET /toestemmingen?scope=` (the
+    /// "Toestemmingen aanpassen" link, OAUTH-22).
     pub fn router(&self) -> Router {
         let (s, r) = (Arc::clone(&self.inner), Arc::clone(&self.inner));
+        let (c, m) = (Arc::clone(&self.inner), Arc::clone(&self.inner));
         Router::new()
+            .route(
+                "/collect",
+                get(move |req: Request| {
+                    let g = Arc::clone(&c);
+                    async move { g.collect(req).await }
+                }),
+            )
+            .route(
+                "/toestemmingen",
+                get(move |req: Request| {
+                    let g = Arc::clone(&m);
+                    async move { g.manage(req).await }
+                }),
+            )
             .route(
                 "/start",
                 get(move |req: Request| {
@@ -209,76 +315,98 @@ where
         page(status, self.hooks.pages.problem(message))
     }
 
-    /// `GET /start?scope=`: the authorization URL (MedMij OAUTH-10, LISTS-3).
-    async fn start(&self, req: Request) -> Response {
-        let inc = Incoming::read(req, self.settings.body_limit).await;
+    /// A chain-monitoring step of the PGO GW (MedMij LOG-6).
+    fn step(
+        &self,
+        kind: ChainStepKind,
+        success: bool,
+        trace: TraceIds,
+        method: &'static str,
+        endpoint: &str,
+        scope: &Scope,
+    ) -> ChainStep {
+        ChainStep {
+            at: self.settings.clock.now(),
+            actor: ChainActor::PgoGateway,
+            kind,
+            success,
+            trace,
+            method,
+            endpoint: without_query(endpoint),
+            client_id: self.client.client_id().clone(),
+            grant_type: None,
+            aanbieder: Some(scope.zorgaanbieder().clone()),
+            gegevensdienst: None,
+            status: None,
+            error: None,
+            description: None,
+        }
+    }
+
+    /// The person, the scope and its counterpart of a start, collect or manage request.
+    async fn ask(
+        &self,
+        inc: &Incoming,
+        endpoint: Endpoint,
+    ) -> Result<(String, Scope, Counterpart), Response> {
         let Some(person) = self.hooks.host.person(&inc.headers) else {
-            return self
-                .refuse(&inc, Endpoint::Start, 401, &NoPerson, "no PGO session")
-                .await;
+            return Err(self
+                .refuse(inc, endpoint, 401, &NoPerson, "no PGO session")
+                .await);
         };
         let Some(scope) = inc
             .query_param("scope")
             .and_then(|s| Scope::parse(&s, ScopeForm::Multiple).ok())
         else {
-            return self
-                .refuse(
-                    &inc,
-                    Endpoint::Start,
-                    400,
-                    &StartRefused,
-                    "missing or bad scope",
-                )
-                .await;
+            return Err(self
+                .refuse(inc, endpoint, 400, &StartRefused, "missing or bad scope")
+                .await);
         };
-        let Some((authorize, token)) = self.hooks.host.endpoints(&scope) else {
-            return self
-                .refuse(
-                    &inc,
-                    Endpoint::Start,
-                    400,
-                    &StartRefused,
-                    "no ZAL endpoints",
-                )
-                .await;
+        let Some(counterpart) = self.hooks.host.counterpart(&scope) else {
+            return Err(self
+                .refuse(inc, endpoint, 400, &StartRefused, "no ZAL endpoints")
+                .await);
         };
-        let (url, pending) = match self.client.start(&authorize, &token, scope) {
-            Ok(x) => x,
-            Err(e) => {
-                let detail = format!("start refused: {e}");
-                return self
-                    .refuse(&inc, Endpoint::Start, 400, &StartRefused, &detail)
-                    .await;
-            }
-        };
+        Ok((person, scope, counterpart))
+    }
+
+    /// Stores `flow` for this browser and answers with a redirect to `url` that sets the
+    /// flow cookie.
+    async fn leave(
+        &self,
+        inc: &Incoming,
+        endpoint: Endpoint,
+        flow: PgoFlow,
+        url: String,
+        detail: &str,
+        trace: Option<TraceIds>,
+    ) -> Response {
         let owner = FlowOwner {
             client_id: self.client.client_id().clone(),
             source: inc.source(),
         };
         let flows = Arc::clone(&self.flows);
-        let flow = PgoFlow { pending, person };
         let now = self.settings.clock.now();
         let id = match run_blocking(move || flows.open(&owner, &flow, &ThreadRandom, now)).await {
             Ok(Ok(id)) => id,
             Ok(Err(FlowError::Busy(busy))) => {
                 self.hooks
                     .audit
-                    .record(self.event(&inc, Endpoint::Start, false, &busy.to_string()))
+                    .record(self.event(inc, endpoint, false, &busy.to_string()))
                     .await;
                 return busy_page(&self.hooks.pages, &busy);
             }
             Ok(Err(_)) | Err(_) => {
                 self.hooks
                     .audit
-                    .record(self.event(&inc, Endpoint::Start, false, "flow store unavailable"))
+                    .record(self.event(inc, endpoint, false, "flow store unavailable"))
                     .await;
                 return unavailable_page(&self.hooks.pages);
             }
         };
-        self.hooks
-            .audit
-            .record(self.event(&inc, Endpoint::Start, true, "authorization started"))
-            .await;
+        let mut e = self.event(inc, endpoint, true, detail);
+        e.trace = trace;
+        self.hooks.audit.record(e).await;
         let ttl = self.flows.limits().ttl.as_secs();
         with_header(
             respond(HttpResponse::found(url)),
@@ -287,8 +415,293 @@ where
         )
     }
 
+    /// `GET /start?scope=`: the authorization URL (MedMij OAUTH-10, LISTS-3), in the release
+    /// line the host reads for the counterpart; 2.x with the OAUTH-21 identifiers.
+    async fn start(&self, req: Request) -> Response {
+        let inc = Incoming::read(req, self.settings.body_limit).await;
+        let (person, scope, counterpart) = match self.ask(&inc, Endpoint::Start).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let use_case = match inc.query_param("use_case").as_deref() {
+            Some("delen") => UseCase::Delen,
+            _ => UseCase::Verzamelen,
+        };
+        self.full_flow(&inc, Endpoint::Start, person, scope, counterpart, use_case)
+            .await
+    }
+
+    /// Starts a full flow (authentication and consent at the ZA GW).
+    async fn full_flow(
+        &self,
+        inc: &Incoming,
+        endpoint: Endpoint,
+        person: String,
+        scope: Scope,
+        c: Counterpart,
+        use_case: UseCase,
+    ) -> Response {
+        let started = self.client.start_release(
+            c.release,
+            &c.authorization_endpoint,
+            &c.token_endpoint,
+            scope.clone(),
+            use_case,
+            None,
+        );
+        let (url, pending) = match started {
+            Ok(x) => x,
+            Err(e) => {
+                let detail = format!("start refused: {e}");
+                return self
+                    .refuse(inc, endpoint, 400, &StartRefused, &detail)
+                    .await;
+            }
+        };
+        let trace = pending.trace().copied();
+        if let Some(t) = trace {
+            let step = self.step(
+                ChainStepKind::SendAuthorizationRequest,
+                true,
+                t,
+                "GET",
+                &c.authorization_endpoint,
+                &scope,
+            );
+            self.hooks.audit.chain(step).await;
+        }
+        let flow = PgoFlow::Flow { pending, person };
+        self.leave(inc, endpoint, flow, url, "authorization started", trace)
+            .await
+    }
+
+    /// Posts a token or refresh request and logs the step (MedMij LOG-6).
+    async fn post(
+        &self,
+        request: &TracedTokenRequest,
+        grant: ChainGrant,
+        scope: &Scope,
+    ) -> Result<(u16, String), super::TransportError> {
+        let answer = self.hooks.transport.post_traced(request).await;
+        if let Some(t) = request.trace {
+            let ok = matches!(&answer, Ok((200, _)));
+            let kind = match (grant, ok) {
+                (ChainGrant::AuthorizationCode, true) => ChainStepKind::SendTokenRequest,
+                (ChainGrant::AuthorizationCode, false) => ChainStepKind::TokenRequestError,
+                (ChainGrant::RefreshToken, true) => ChainStepKind::SendRefreshTokenRequest,
+                (ChainGrant::RefreshToken, false) => ChainStepKind::RefreshTokenRequestError,
+            };
+            let mut step = self.step(kind, ok, t, "POST", &request.request.url, scope);
+            step.grant_type = Some(grant);
+            match &answer {
+                Ok((status, body)) => {
+                    step.status = Some(*status);
+                    if !ok {
+                        step.error = Some(token_error(body));
+                    }
+                }
+                Err(_) => step.error = Some("transport_error"),
+            }
+            self.hooks.audit.chain(step).await;
+        }
+        answer
+    }
+
+    /// Keeps a grant's refresh token in the vault (MedMij OAUTH-19) and hands the grant to
+    /// the host with the "Toestemmingen aanpassen" path of a 2.x grant (OAUTH-22).
+    async fn hand_over(
+        &self,
+        inc: &Incoming,
+        endpoint: Endpoint,
+        person: &str,
+        scope: &Scope,
+        mut grant: GrantV2,
+    ) -> HttpResponse {
+        if let (Some(rt), Some(vault)) = (grant.refresh_token, &self.vault) {
+            let key = VaultKey::new(person, scope.zorgaanbieder().clone());
+            let vault = Arc::clone(vault);
+            let stored = run_blocking(move || vault.put(&key, &rt)).await;
+            let (ok, detail) = match stored {
+                Ok(Ok(())) => (true, "refresh token kept in the vault".to_owned()),
+                Ok(Err(e)) => (false, format!("vault refused the refresh token: {e}")),
+                Err(e) => (false, format!("vault unavailable: {e}")),
+            };
+            let mut e = self.event(inc, endpoint, ok, &detail);
+            e.trace = grant.trace;
+            self.hooks.audit.record(e).await;
+            if ok {
+                // The token stays in the vault only (RFC 6750 5.3, LOG-4).
+                grant.refresh_token = None;
+            }
+        }
+        let manage = grant.trace.map(|_| manage_path(scope));
+        self.hooks.host.granted_v2(person, grant, manage).await
+    }
+
+    /// `GET /collect?scope=`: collect again (MedMij OAUTH-19). For a 2.x counterpart with a
+    /// refresh token in the vault: a refresh request on the back channel (a new
+    /// `X-Correlation-ID`, OAUTH-21), the new refresh token back into the vault (rotation);
+    /// on `invalid_grant` (lapsed, withdrawn, revoked) or without a token: a full flow.
+    async fn collect(&self, req: Request) -> Response {
+        let inc = Incoming::read(req, self.settings.body_limit).await;
+        let (person, scope, c) = match self.ask(&inc, Endpoint::Collect).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        let (Some(vault), ReleaseLine::V2) = (&self.vault, c.release) else {
+            return self
+                .full_flow(
+                    &inc,
+                    Endpoint::Collect,
+                    person,
+                    scope,
+                    c,
+                    UseCase::Verzamelen,
+                )
+                .await;
+        };
+        let key = VaultKey::new(&*person, scope.zorgaanbieder().clone());
+        let v = Arc::clone(vault);
+        let rt = match run_blocking(move || v.take(&key)).await {
+            Ok(Ok(Some(rt))) => rt,
+            Ok(Ok(None)) => {
+                return self
+                    .full_flow(
+                        &inc,
+                        Endpoint::Collect,
+                        person,
+                        scope,
+                        c,
+                        UseCase::Verzamelen,
+                    )
+                    .await;
+            }
+            Ok(Err(_)) | Err(_) => {
+                let r = self
+                    .refuse(&inc, Endpoint::Collect, 503, &NotSent, "vault unavailable")
+                    .await;
+                return r;
+            }
+        };
+        let wire_scope = scope.zorgaanbieder().scope_part().to_owned();
+        let (request, waiting) =
+            match self
+                .client
+                .refresh_request(&c.token_endpoint, &rt, scope.clone(), &wire_scope)
+            {
+                Ok(x) => x,
+                Err(e) => {
+                    let detail = format!("refresh refused: {e}");
+                    return self
+                        .refuse(&inc, Endpoint::Collect, 400, &StartRefused, &detail)
+                        .await;
+                }
+            };
+        let (status, body) = match self.post(&request, ChainGrant::RefreshToken, &scope).await {
+            Ok(x) => x,
+            Err(e) => {
+                return self
+                    .refuse(&inc, Endpoint::Collect, 503, &NotSent, &e.to_string())
+                    .await;
+            }
+        };
+        let now = self.settings.clock.now();
+        match waiting.parse_response(status, &body, now) {
+            Ok(grant) => {
+                let mut e = self.event(&inc, Endpoint::Collect, true, "access token refreshed");
+                e.trace = grant.trace;
+                self.hooks.audit.record(e).await;
+                let answer = self
+                    .hand_over(&inc, Endpoint::Collect, &person, &scope, grant)
+                    .await;
+                respond(answer)
+            }
+            Err(RefreshError::StartNewFlow) => {
+                let mut e = self.event(
+                    &inc,
+                    Endpoint::Collect,
+                    false,
+                    "refresh token refused (invalid_grant): a new full flow",
+                );
+                e.case = Some(6);
+                e.trace = request.trace;
+                self.hooks.audit.record(e).await;
+                self.full_flow(
+                    &inc,
+                    Endpoint::Collect,
+                    person,
+                    scope,
+                    c,
+                    UseCase::Verzamelen,
+                )
+                .await
+            }
+            Err(e) => {
+                let mut ev = self.event(&inc, Endpoint::Collect, false, &e.to_string());
+                ev.trace = request.trace;
+                self.hooks.audit.record(ev).await;
+                page(400, self.hooks.pages.problem(&NotSent))
+            }
+        }
+    }
+
+    /// `GET /toestemmingen?scope=`: "Toestemmingen aanpassen" (MedMij OAUTH-22): the
+    /// person's browser goes to the ZA GW's consent-management entry point; the `state`
+    /// waits for the way back in a flow bound to this browser.
+    async fn manage(&self, req: Request) -> Response {
+        let inc = Incoming::read(req, self.settings.body_limit).await;
+        let (person, _, c) = match self.ask(&inc, Endpoint::ConsentManagement).await {
+            Ok(x) => x,
+            Err(r) => return r,
+        };
+        if c.release != ReleaseLine::V2 {
+            return self
+                .refuse(
+                    &inc,
+                    Endpoint::ConsentManagement,
+                    400,
+                    &StartRefused,
+                    "consent management is 2.x only",
+                )
+                .await;
+        }
+        let link = match self
+            .client
+            .consent_management_link(&c.authorization_endpoint, &self.v2)
+        {
+            Ok(l) => l,
+            Err(e) => {
+                let detail = format!("link refused: {e}");
+                return self
+                    .refuse(
+                        &inc,
+                        Endpoint::ConsentManagement,
+                        400,
+                        &StartRefused,
+                        &detail,
+                    )
+                    .await;
+            }
+        };
+        let flow = PgoFlow::Manage {
+            state: link.state.as_str().to_owned(),
+            person,
+        };
+        let detail = "consent management visit started";
+        self.leave(
+            &inc,
+            Endpoint::ConsentManagement,
+            flow,
+            link.url,
+            detail,
+            Some(link.trace),
+        )
+        .await
+    }
+
     /// The redirect endpoint: `state` first (MedMij OAUTH-10), then the code on the back
-    /// channel (OAUTH-3) and the grant to the host; the consent is logged (CONSENT-3).
+    /// channel (OAUTH-3) and the grant to the host; the consent is logged (CONSENT-3). The
+    /// way back from a consent-management visit (OAUTH-22) arrives here too.
     async fn redirect(&self, req: Request) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
         let clear = set_cookie(PGO_COOKIE, None, 0);
@@ -321,29 +734,63 @@ where
                 return unavailable_page(&self.hooks.pages);
             }
         };
-        let received = match flow.pending.handle_redirect(&inc.view.query, now) {
+        let (pending, person) = match flow {
+            PgoFlow::Flow { pending, person } => (pending, person),
+            PgoFlow::Manage { state, person } => {
+                let back = inc.query_param("state");
+                let ok = back.as_deref().map(str::as_bytes) == Some(state.as_bytes());
+                let r = if ok {
+                    self.hooks
+                        .audit
+                        .record(self.event(
+                            &inc,
+                            Endpoint::ConsentManagement,
+                            true,
+                            "back from consent management",
+                        ))
+                        .await;
+                    respond(self.hooks.host.managed(&person).await)
+                } else {
+                    self.refuse(
+                        &inc,
+                        Endpoint::ConsentManagement,
+                        400,
+                        &ManageRefused,
+                        "state mismatch on the way back from consent management",
+                    )
+                    .await
+                };
+                return with_header(r, http::header::SET_COOKIE, &clear);
+            }
+        };
+        let trace = pending.trace().copied();
+        let received = match pending.handle_redirect(&inc.view.query, now) {
             Ok(r) => r,
             Err(e) => {
                 let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
                 if let crate::CallbackError::Case(c) = &e {
                     ev.case = Some(c.number());
                 }
+                ev.trace = trace;
                 self.hooks.audit.record(ev).await;
                 let r = page(400, self.hooks.pages.problem(&e));
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
-        self.hooks
-            .audit
-            .record(self.event(
-                &inc,
-                Endpoint::Redirect,
-                true,
-                &format!("consent received for {}", received.scope),
-            ))
-            .await;
-        let request = flow.pending.token_request(&received.code);
-        let (status, body) = match self.hooks.transport.post(&request).await {
+        let mut ev = self.event(
+            &inc,
+            Endpoint::Redirect,
+            true,
+            &format!("consent received for {}", received.scope),
+        );
+        ev.trace = trace;
+        self.hooks.audit.record(ev).await;
+        let request = pending.token_request(&received.code);
+        let scope = received.scope.clone();
+        let (status, body) = match self
+            .post(&request, ChainGrant::AuthorizationCode, &scope)
+            .await
+        {
             Ok(x) => x,
             Err(e) => {
                 let r = self
@@ -352,27 +799,47 @@ where
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
-        let grant =
-            match flow
-                .pending
-                .parse_token_response(status, &body, self.settings.clock.now())
-            {
-                Ok(g) => g,
-                Err(e) => {
-                    let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
-                    if e.is_invalid_grant() {
-                        ev.case = Some(6);
-                    }
-                    self.hooks.audit.record(ev).await;
-                    let r = page(400, self.hooks.pages.problem(&e));
-                    return with_header(r, http::header::SET_COOKIE, &clear);
+        let grant = match pending.parse_token_response(status, &body, self.settings.clock.now()) {
+            Ok(g) => g,
+            Err(e) => {
+                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
+                if e.is_invalid_grant() {
+                    ev.case = Some(6);
                 }
-            };
-        self.hooks
-            .audit
-            .record(self.event(&inc, Endpoint::Redirect, true, "access token received"))
-            .await;
-        let answer = self.hooks.host.granted(&flow.person, grant).await;
+                ev.trace = trace;
+                self.hooks.audit.record(ev).await;
+                let r = page(400, self.hooks.pages.problem(&e));
+                return with_header(r, http::header::SET_COOKIE, &clear);
+            }
+        };
+        let mut ev = self.event(&inc, Endpoint::Redirect, true, "access token received");
+        ev.trace = trace;
+        self.hooks.audit.record(ev).await;
+        let answer = if pending.release() == ReleaseLine::V2 {
+            self.hand_over(&inc, Endpoint::Redirect, &person, &scope, grant)
+                .await
+        } else {
+            self.hooks.host.granted(&person, grant.access).await
+        };
         with_header(respond(answer), http::header::SET_COOKIE, &clear)
+    }
+}
+
+/// The `error` of a token endpoint's JSON answer, when it is one of RFC 6749 5.2's codes
+/// (never free text from the peer, MedMij LOG-4).
+fn token_error(body: &str) -> &'static str {
+    let error = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned));
+    match error.as_deref() {
+        Some("invalid_request") => "invalid_request",
+        Some("invalid_client") => "invalid_client",
+        Some("invalid_grant") => "invalid_grant",
+        Some("unauthorized_client") => "unauthorized_client",
+        Some("unsupported_grant_type") => "unsupported_grant_type",
+        Some("invalid_scope") => "invalid_scope",
+        Some("server_error") => "server_error",
+        Some("temporarily_unavailable") => "temporarily_unavailable",
+        _ => "invalid_response",
     }
 }

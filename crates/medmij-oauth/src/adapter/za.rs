@@ -2,13 +2,14 @@
 //! endpoint (back channel), MedMij OAUTH-11.
 
 use super::host::{
-    AuditEvent, AuditSink, Authenticator, ConsentUi, DataAvailability, Endpoint, FhirBackend,
-    FlowInfo, PersonAuthentication,
+    AuditEvent, AuditSink, Authenticator, ChainActor, ChainGrant, ChainStep, ChainStepKind,
+    ConsentUi, DataAvailability, Endpoint, FhirBackend, FlowInfo, ManagementInfo,
+    PersonAuthentication,
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
     Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, page,
-    respond, set_cookie, unavailable_page, with_header,
+    respond, set_cookie, single_param, unavailable_page, with_header,
 };
 use crate::{
     AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, FlowError, FlowId, FlowOwner,
@@ -16,11 +17,17 @@ use crate::{
     SessionStage, ThreadRandom, TokenErrorCode, TokenEvent, TokenResponse, TokenStore,
     run_blocking,
 };
+use crate::{
+    Authentication, ClientId, TokenAnswer, TokenHttpRequest, TraceIds, provisional,
+    tracing::RequestId,
+};
 use crate::{PersonOutcome, PersonRefusal, Subject};
 use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::{get, post};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 /// The ZA GW's flow cookie (`__Host-` prefix; `HttpOnly`, `Secure`, `SameSite=Lax`). It holds
@@ -77,6 +84,61 @@ struct ZaFlow {
     binding: String,
 }
 
+/// A pending consent-management visit as stored (MedMij OAUTH-22).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MgmtFlow {
+    binding: String,
+    client_id: ClientId,
+    /// `redirect_uri` with `state`, validated by the core.
+    back: String,
+    request_id: String,
+    correlation_id: String,
+    subject: Option<String>,
+}
+
+impl MgmtFlow {
+    fn trace(&self) -> Option<TraceIds> {
+        TraceIds::parse(Some(&self.request_id), Some(&self.correlation_id)).ok()
+    }
+}
+
+/// A stored value bound to the browser's flow cookie.
+trait Bound: Serialize + DeserializeOwned + Send + 'static {
+    fn binding(&self) -> &str;
+}
+
+impl Bound for ZaFlow {
+    fn binding(&self) -> &str {
+        &self.binding
+    }
+}
+
+impl Bound for MgmtFlow {
+    fn binding(&self) -> &str {
+        &self.binding
+    }
+}
+
+/// The method's name for a chain-monitoring step (MedMij LOG-6).
+fn method_name(m: &http::Method) -> &'static str {
+    if m == http::Method::GET {
+        "GET"
+    } else if m == http::Method::PUT {
+        "PUT"
+    } else {
+        "POST"
+    }
+}
+
+/// The OAuth `error` of an error redirect (MedMij OAUTH-12 cases 2 to 5).
+fn redirect_error(case: u8) -> &'static str {
+    if case == 2 {
+        "unauthorized_client"
+    } else {
+        "access_denied"
+    }
+}
+
 fn binding_hash(cookie: &str) -> Option<String> {
     let id = FlowId::parse(cookie)?;
     Some(
@@ -119,10 +181,10 @@ struct Za<S, C, F, A, D, U, B, L, P> {
 }
 
 /// A step's flow, taken from the store.
-struct Taken {
+struct Taken<T = ZaFlow> {
     id: FlowId,
     owner: FlowOwner,
-    flow: ZaFlow,
+    flow: T,
 }
 
 impl<S, C, F, A, D, U, B, L, P> ZaGateway<S, C, F, A, D, U, B, L, P>
@@ -205,6 +267,46 @@ where
                 "/fhir/{*path}",
                 get(resource.clone()).post(resource.clone()).put(resource),
             )
+            .merge(self.management_router())
+    }
+
+    /// The consent-management routes (MedMij OAUTH-22), at the provisional path next to the
+    /// authorization endpoint ([`V2Config::consent_management_path`](crate::V2Config)):
+    /// `GET /toestemmingen`, `GET|POST /toestemmingen/login`, `POST /toestemmingen/withdraw`.
+    fn management_router(&self) -> Router {
+        let base = format!(
+            "/{}",
+            self.inner
+                .server
+                .inner()
+                .v2_config()
+                .consent_management_path
+        );
+        let (m, l, w) = (
+            Arc::clone(&self.inner),
+            Arc::clone(&self.inner),
+            Arc::clone(&self.inner),
+        );
+        let login = move |req: Request| {
+            let g = Arc::clone(&l);
+            async move { g.manage_login(req).await }
+        };
+        Router::new()
+            .route(
+                &base,
+                get(move |req: Request| {
+                    let g = Arc::clone(&m);
+                    async move { g.manage(req).await }
+                }),
+            )
+            .route(&format!("{base}/login"), get(login.clone()).post(login))
+            .route(
+                &format!("{base}/withdraw"),
+                post(move |req: Request| {
+                    let g = Arc::clone(&w);
+                    async move { g.manage_withdraw(req).await }
+                }),
+            )
     }
 
     /// The authorization server (for sweeping its store, for example).
@@ -242,7 +344,61 @@ where
             scope: r.scope().clone(),
             use_case: r.use_case(),
             subject: session.subject().cloned(),
+            release: r.release(),
+            trace: r.v2().map(|v| v.trace),
         }
+    }
+
+    /// A chain-monitoring step of this gateway (MedMij LOG-6).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields every step has; the optional ones are set by the caller"
+    )]
+    fn step(
+        &self,
+        kind: ChainStepKind,
+        success: bool,
+        trace: TraceIds,
+        method: &'static str,
+        path: &str,
+        client: &ClientId,
+    ) -> ChainStep {
+        ChainStep {
+            at: self.settings.clock.now(),
+            actor: ChainActor::ZaGateway,
+            kind,
+            success,
+            trace,
+            method,
+            endpoint: format!("{}{path}", self.settings.mount),
+            client_id: client.clone(),
+            grant_type: None,
+            aanbieder: None,
+            gegevensdienst: None,
+            status: None,
+            error: None,
+            description: None,
+        }
+    }
+
+    /// A step of a 2.x front-channel flow (none for 1.x).
+    async fn flow_step(
+        &self,
+        session: &Session,
+        kind: ChainStepKind,
+        success: bool,
+        (method, path): (&'static str, &str),
+        error: Option<(&'static str, String)>,
+    ) {
+        let r = session.request();
+        let Some(v2) = r.v2() else { return };
+        let mut step = self.step(kind, success, v2.trace, method, path, r.client_id());
+        step.aanbieder = Some(r.scope().zorgaanbieder().clone());
+        if let Some((code, description)) = error {
+            step.error = Some(code);
+            step.description = Some(description);
+        }
+        self.hooks.audit.chain(step).await;
     }
 
     fn flow_url(&self, step: &str, id: &FlowId) -> String {
@@ -274,6 +430,7 @@ where
         if let Some(s) = session {
             e.client_id = Some(s.request().client_id().clone());
             e.subject = s.subject().cloned();
+            e.trace = s.request().v2().map(|v| v.trace);
         }
         e
     }
@@ -288,6 +445,29 @@ where
         event.case = event.case.or(redirect.case_number());
         if event.client_id.is_none() {
             event.client_id = Some(session.request().client_id().clone());
+        }
+        let endpoint = match event.endpoint {
+            Endpoint::Authorize => "/authorize",
+            Endpoint::Login => "/authorize/login",
+            _ => "/authorize/consent",
+        };
+        if let Some(case) = redirect.case_number() {
+            let error = (redirect_error(case), event.detail.clone());
+            self.flow_step(
+                session,
+                ChainStepKind::AuthorizationRequestError,
+                false,
+                (
+                    if endpoint == "/authorize" {
+                        "GET"
+                    } else {
+                        "POST"
+                    },
+                    endpoint,
+                ),
+                Some(error),
+            )
+            .await;
         }
         self.audit(event).await;
         with_header(
@@ -315,8 +495,52 @@ where
         }
     }
 
+    /// A technical failure of a flow (MedMij OAUTH-23): a 2.x flow ends on the ZA GW's own
+    /// page with its Trace ID and Session ID and the way back (an OAUTH-12 case 5 redirect);
+    /// a 1.x flow as [`Za::fail`]. `stage` is the provisional `error_description` text.
+    async fn fail_technical(
+        &self,
+        inc: &Incoming,
+        endpoint: Endpoint,
+        mut session: Session,
+        detail: &str,
+        stage: &str,
+    ) -> Response {
+        if session.request().v2().is_none() {
+            return self.fail(inc, endpoint, session, detail).await;
+        }
+        let event = self.event(inc, endpoint, Some(&session), false, Some(5), detail);
+        self.audit(event).await;
+        let path = match endpoint {
+            Endpoint::Authorize => "/authorize",
+            Endpoint::Login => "/authorize/login",
+            _ => "/authorize/consent",
+        };
+        let error = Some(("access_denied", stage.to_owned()));
+        self.flow_step(
+            &session,
+            ChainStepKind::AuthorizationRequestError,
+            false,
+            (method_name(&inc.method), path),
+            error,
+        )
+        .await;
+        let failure = session.technical_failure();
+        let r = page(503, self.hooks.pages.technical_failure(&failure));
+        with_header(r, http::header::SET_COOKIE, &set_cookie(ZA_COOKIE, None, 0))
+    }
+
     /// Takes the flow named by `?flow=` if this browser's cookie is bound to it.
     async fn take(&self, inc: &Incoming, endpoint: Endpoint) -> Result<Taken, Response> {
+        self.take_as::<ZaFlow>(inc, endpoint).await
+    }
+
+    /// [`Za::take`] for any bound flow value.
+    async fn take_as<T: Bound>(
+        &self,
+        inc: &Incoming,
+        endpoint: Endpoint,
+    ) -> Result<Taken<T>, Response> {
         let refuse = |detail: &'static str| {
             let mut e = AuditEvent::new(
                 self.settings.clock.now(),
@@ -335,7 +559,7 @@ where
         let now = self.settings.clock.now();
         let flows = Arc::clone(&self.flows);
         let id2 = id;
-        let resumed = run_blocking(move || flows.resume::<ZaFlow>(&id2, now)).await;
+        let resumed = run_blocking(move || flows.resume::<T>(&id2, now)).await;
         let resumed = match resumed {
             Ok(Ok(Some(r))) => r,
             Ok(Ok(None)) => {
@@ -355,7 +579,7 @@ where
         let bound = inc
             .cookie(ZA_COOKIE)
             .and_then(|c| binding_hash(&c))
-            .is_some_and(|h| h == resumed.value.binding);
+            .is_some_and(|h| h == resumed.value.binding());
         if !bound {
             // Not this browser's flow: put it back untouched, so a stranger who learnt the
             // flow id can neither take nor end the person's flow.
@@ -371,6 +595,15 @@ where
             owner: resumed.owner,
             flow: resumed.value,
         })
+    }
+
+    async fn save_as<T: Bound>(&self, id: FlowId, owner: FlowOwner, value: T) -> bool {
+        let flows = Arc::clone(&self.flows);
+        let now = self.settings.clock.now();
+        matches!(
+            run_blocking(move || flows.save(&id, &owner, &value, now)).await,
+            Ok(Ok(()))
+        )
     }
 
     async fn save(&self, t: &Taken) -> bool {
@@ -401,7 +634,29 @@ where
                     Some(1),
                     invalid.description(),
                 );
+                let trace = invalid.trace().copied();
+                let mut e = e;
+                e.trace = trace;
                 self.audit(e).await;
+                // MedMij LOG-6: a 2.x request whose identifiers were valid (the client may be
+                // the invalid part: it is named only when listed in the query as sent).
+                let client = inc
+                    .query_param("client_id")
+                    .and_then(|c| ClientId::new(&c).ok());
+                if let (Some(trace), Some(client)) = (trace, client) {
+                    let mut step = self.step(
+                        ChainStepKind::AuthorizationRequestError,
+                        false,
+                        trace,
+                        "GET",
+                        "/authorize",
+                        &client,
+                    );
+                    step.status = Some(invalid.status());
+                    step.error = Some(invalid.error());
+                    step.description = Some(invalid.description());
+                    self.hooks.audit.chain(step).await;
+                }
                 return page(invalid.status(), self.hooks.pages.invalid_request(&invalid));
             }
             Err(_) => {
@@ -410,6 +665,14 @@ where
                 return unavailable_page(&self.hooks.pages);
             }
         };
+        self.flow_step(
+            &session,
+            ChainStepKind::ReceiveAuthorizationRequest,
+            true,
+            ("GET", "/authorize"),
+            None,
+        )
+        .await;
         let binding = FlowId::random(&ThreadRandom);
         let flow = ZaFlow {
             session: session.clone(),
@@ -435,6 +698,17 @@ where
                 );
                 self.audit(e).await;
                 return busy_page(&self.hooks.pages, &busy);
+            }
+            Ok(Err(_)) | Err(_) if session.request().v2().is_some() => {
+                return self
+                    .fail_technical(
+                        &inc,
+                        Endpoint::Authorize,
+                        session,
+                        "flow store unavailable",
+                        "flow store unavailable",
+                    )
+                    .await;
             }
             Ok(Err(_)) | Err(_) => {
                 let e = self.event(
@@ -464,6 +738,14 @@ where
             "flow opened; authentication started",
         );
         self.audit(e).await;
+        self.flow_step(
+            &session,
+            ChainStepKind::SendAuthenticationRequest,
+            true,
+            ("GET", "/authorize"),
+            None,
+        )
+        .await;
         let ttl = self.flows.limits().ttl.as_secs();
         with_header(
             respond(start),
@@ -519,6 +801,26 @@ where
                 }
             }
         };
+        let established = matches!(step, Ok(None));
+        let kind = if established {
+            ChainStepKind::ReceiveAuthenticationResponse
+        } else {
+            ChainStepKind::AuthenticationResponseError
+        };
+        let error = (!established).then(|| {
+            (
+                "unauthorized_client",
+                provisional::failure_description::AUTHENTICATION_FAILED.to_owned(),
+            )
+        });
+        self.flow_step(
+            &t.flow.session,
+            kind,
+            established,
+            (method_name(&inc.method), "/authorize/login"),
+            error,
+        )
+        .await;
         match step {
             Ok(None) => {}
             Ok(Some(redirect)) => {
@@ -553,8 +855,9 @@ where
             Ok(a) => a,
             Err(err) => {
                 let detail = format!("data-availability check failed: {err}");
+                let stage = provisional::failure_description::AVAILABILITY_CHECK_FAILED;
                 return self
-                    .fail(&inc, Endpoint::Login, t.flow.session, &detail)
+                    .fail_technical(&inc, Endpoint::Login, t.flow.session, &detail, stage)
                     .await;
             }
         };
@@ -649,6 +952,14 @@ where
             detail,
         );
         self.audit(e).await;
+        self.flow_step(
+            &t.flow.session,
+            ChainStepKind::ShowLandingPage,
+            true,
+            (method_name(&inc.method), "/authorize/consent"),
+            None,
+        )
+        .await;
         page(200, html)
     }
 
@@ -679,7 +990,10 @@ where
         };
         let info = Self::info(&t.id, &t.flow.session);
         let decision = self.hooks.consent.decision(&info, &inc.view);
-        let outcome = match t.flow.session.consent(decision, self.settings.clock.now()) {
+        // MedMij CONSENT-6, OAUTH-19: the period chosen on the 2.x screen (1.x: this flow).
+        let period = self.hooks.consent.period(&info, &inc.view);
+        let now = self.settings.clock.now();
+        let outcome = match t.flow.session.consent_with(decision, period, now) {
             Ok(o) => o,
             Err(_) => {
                 return self
@@ -723,7 +1037,14 @@ where
                     }
                     Ok((session, Err(err))) => {
                         let detail = format!("code not issued: {err}");
-                        self.fail(&inc, Endpoint::Consent, session, &detail).await
+                        self.fail_technical(
+                            &inc,
+                            Endpoint::Consent,
+                            session,
+                            &detail,
+                            "code not issued",
+                        )
+                        .await
                     }
                     Err(_) => {
                         let e = self.event(
@@ -803,32 +1124,80 @@ where
         }
         let now = self.settings.clock.now();
         let content_type = inc.header(http::header::CONTENT_TYPE);
-        match self
+        let request_id = inc.header(http::HeaderName::from_static("medmij-request-id"));
+        let correlation_id = inc.header(http::HeaderName::from_static("x-correlation-id"));
+        // Only the grant type is read here, for the logs; the core reads the whole form.
+        let grant = match single_param(&inc.view.body, "grant_type").as_deref() {
+            Some("authorization_code") => Some(ChainGrant::AuthorizationCode),
+            Some("refresh_token") => Some(ChainGrant::RefreshToken),
+            _ => None,
+        };
+        let body = inc.view.body.clone();
+        let c = client.clone();
+        // MedMij OAUTH-19, OAUTH-21: one endpoint for both lines; the request's form and its
+        // code decide the release, the refresh grant is 2.x only.
+        let answered = self
             .server
-            .token(content_type, inc.view.body.clone(), client.clone(), now)
-            .await
-        {
+            .run(move |s| {
+                s.token_v2(
+                    &TokenHttpRequest {
+                        content_type: content_type.as_deref(),
+                        body: &body,
+                        request_id: request_id.as_deref(),
+                        correlation_id: correlation_id.as_deref(),
+                    },
+                    &c,
+                    now,
+                )
+            })
+            .await;
+        match answered {
             Ok(out) => {
                 let success = matches!(out.event, TokenEvent::Issued { .. });
+                let refresh = grant == Some(ChainGrant::RefreshToken);
                 let mut e = AuditEvent::new(
                     now,
                     inc.source(),
                     Endpoint::Token,
                     success,
                     match &out.event {
+                        TokenEvent::Issued { .. } if refresh => "token refreshed (rotation)",
                         TokenEvent::Issued { .. } => "token issued",
+                        TokenEvent::Replay { .. } if refresh => {
+                            "refresh token replayed (OAUTH-19 breach): consent chain revoked"
+                        }
                         TokenEvent::Replay { .. } => "code replayed (OAUTH-8 breach)",
                         TokenEvent::Refused { reason, .. } => reason,
                     },
                 );
                 e.case = out.response.case_number();
-                e.client_id = Some(client);
-                if let TokenEvent::Issued { subject, .. } = &out.event {
+                e.client_id = Some(client.clone());
+                e.trace = out.trace;
+                let mut aanbieder = None;
+                if let TokenEvent::Issued { subject, scope, .. } = &out.event {
                     e.subject = Some(subject.clone());
+                    aanbieder = Some(scope.zorgaanbieder().clone());
                 }
-                e.token = Some(out.event);
+                e.token = Some(out.event.clone());
                 self.audit(e).await;
-                respond(HttpResponse::from(&out.response).without_500())
+                if let Some(trace) = out.trace {
+                    let kind = match (refresh, success) {
+                        (true, true) => ChainStepKind::ReceiveRefreshTokenRequest,
+                        (true, false) => ChainStepKind::RefreshTokenRequestError,
+                        (false, true) => ChainStepKind::ReceiveTokenRequest,
+                        (false, false) => ChainStepKind::TokenRequestError,
+                    };
+                    let mut step = self.step(kind, success, trace, "POST", "/token", &client);
+                    step.grant_type = grant;
+                    step.aanbieder = aanbieder;
+                    step.status = Some(out.response.status());
+                    if let TokenAnswer::Error { error, description } = &out.response {
+                        step.error = Some(error.as_str());
+                        step.description = Some((*description).to_owned());
+                    }
+                    self.hooks.audit.chain(step).await;
+                }
+                respond(HttpResponse::from(&out).without_500())
             }
             Err(_) => {
                 let mut e =
@@ -840,8 +1209,275 @@ where
         }
     }
 
+    fn mgmt_base(&self) -> String {
+        format!(
+            "{}/{}",
+            self.settings.mount,
+            self.server.inner().v2_config().consent_management_path
+        )
+    }
+
+    fn mgmt_event(
+        &self,
+        inc: &Incoming,
+        flow: Option<&MgmtFlow>,
+        success: bool,
+        detail: &str,
+    ) -> AuditEvent {
+        let mut e = AuditEvent::new(
+            self.settings.clock.now(),
+            inc.source(),
+            Endpoint::ConsentManagement,
+            success,
+            detail,
+        );
+        if let Some(f) = flow {
+            e.client_id = Some(f.client_id.clone());
+            e.trace = f.trace();
+            e.subject = f.subject.as_deref().and_then(|s| Subject::new(s).ok());
+        }
+        e
+    }
+
+    fn mgmt_info(id: &FlowId, flow: &MgmtFlow, trace: TraceIds) -> ManagementInfo {
+        ManagementInfo {
+            flow_id: id.secret_text(),
+            client_id: flow.client_id.clone(),
+            trace,
+            subject: flow.subject.as_deref().and_then(|s| Subject::new(s).ok()),
+        }
+    }
+
+    /// `GET /toestemmingen`: the consent-management entry point (MedMij OAUTH-22): the
+    /// request is checked as an authorization request's parts (OAUTH-4, OAUTH-21; invalid:
+    /// case 1), then the person authenticates (OAUTH-18).
+    async fn manage(&self, req: Request) -> Response {
+        let inc = Incoming::read(req, self.settings.body_limit).await;
+        let query = inc.view.query.clone();
+        let m = match self.server.run(move |s| s.consent_management(&query)).await {
+            Ok(Ok(m)) => m,
+            Ok(Err(invalid)) => {
+                let mut e = self.mgmt_event(&inc, None, false, &invalid.description());
+                e.case = Some(1);
+                e.trace = invalid.trace().copied();
+                self.audit(e).await;
+                return page(invalid.status(), self.hooks.pages.invalid_request(&invalid));
+            }
+            Err(_) => {
+                let e = self.mgmt_event(&inc, None, false, "task failed");
+                self.audit(e).await;
+                return unavailable_page(&self.hooks.pages);
+            }
+        };
+        let binding = FlowId::random(&ThreadRandom);
+        let flow = MgmtFlow {
+            binding: binding_hash(&binding.secret_text()).unwrap_or_default(),
+            client_id: m.client_id.clone(),
+            back: m.back_location(),
+            request_id: m.trace.request_id.to_string(),
+            correlation_id: m.trace.correlation_id.to_string(),
+            subject: None,
+        };
+        let owner = FlowOwner {
+            client_id: m.client_id.clone(),
+            source: inc.source(),
+        };
+        let now = self.settings.clock.now();
+        let flows = Arc::clone(&self.flows);
+        let stored = MgmtFlow {
+            binding: flow.binding.clone(),
+            client_id: flow.client_id.clone(),
+            back: flow.back.clone(),
+            request_id: flow.request_id.clone(),
+            correlation_id: flow.correlation_id.clone(),
+            subject: None,
+        };
+        let id = match run_blocking(move || flows.open(&owner, &stored, &ThreadRandom, now)).await {
+            Ok(Ok(id)) => id,
+            Ok(Err(FlowError::Busy(busy))) => {
+                let e = self.mgmt_event(&inc, Some(&flow), false, &busy.to_string());
+                self.audit(e).await;
+                return busy_page(&self.hooks.pages, &busy);
+            }
+            Ok(Err(_)) | Err(_) => {
+                let e = self.mgmt_event(&inc, Some(&flow), false, "flow store unavailable");
+                self.audit(e).await;
+                return unavailable_page(&self.hooks.pages);
+            }
+        };
+        let info = Self::mgmt_info(&id, &flow, m.trace);
+        let callback = format!("{}/login?flow={}", self.mgmt_base(), id.secret_text());
+        let Some(start) = self
+            .hooks
+            .authenticator
+            .start_management(&info, &callback)
+            .await
+        else {
+            let flows = Arc::clone(&self.flows);
+            let _ = run_blocking(move || flows.resume::<MgmtFlow>(&id, now)).await;
+            let e = self.mgmt_event(&inc, Some(&flow), false, "consent management not offered");
+            self.audit(e).await;
+            return page(404, self.hooks.pages.management_not_offered());
+        };
+        let e = self.mgmt_event(
+            &inc,
+            Some(&flow),
+            true,
+            "consent management: authentication started",
+        );
+        self.audit(e).await;
+        let ttl = self.flows.limits().ttl.as_secs();
+        with_header(
+            respond(start),
+            http::header::SET_COOKIE,
+            &set_cookie(ZA_COOKIE, Some(&binding.secret_text()), ttl),
+        )
+    }
+
+    /// Sends the person back to the PGO with `state` (MedMij OAUTH-22) and clears the cookie.
+    fn back_to_pgo(back: &str) -> Response {
+        with_header(
+            respond(HttpResponse::found(back.to_owned())),
+            http::header::SET_COOKIE,
+            &set_cookie(ZA_COOKIE, None, 0),
+        )
+    }
+
+    /// `GET|POST /toestemmingen/login`: the authenticator's callback, then the overview of
+    /// the person's long-lasting consents for this PGO with the withdrawal form (MedMij
+    /// OAUTH-22, CONSENT-6).
+    async fn manage_login(&self, req: Request) -> Response {
+        let inc = Incoming::read(req, self.settings.body_limit).await;
+        let mut t = match self
+            .take_as::<MgmtFlow>(&inc, Endpoint::ConsentManagement)
+            .await
+        {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let Some(trace) = t.flow.trace() else {
+            let e = self.mgmt_event(&inc, Some(&t.flow), false, "stored visit unreadable");
+            self.audit(e).await;
+            return page(400, self.hooks.pages.flow_unknown());
+        };
+        let info = Self::mgmt_info(&t.id, &t.flow, trace);
+        let subject = match info.subject.clone() {
+            // A reload of the overview: no second authentication.
+            Some(s) => s,
+            None => match self
+                .hooks
+                .authenticator
+                .complete_management(&info, &inc.view)
+                .await
+            {
+                Authentication::Established(s) => s,
+                Authentication::Failed => {
+                    let mut e =
+                        self.mgmt_event(&inc, Some(&t.flow), false, "identity not established");
+                    e.case = Some(2);
+                    self.audit(e).await;
+                    return Self::back_to_pgo(&t.flow.back);
+                }
+            },
+        };
+        let now = self.settings.clock.now();
+        let (s2, c2) = (subject.clone(), t.flow.client_id.clone());
+        let consents = match self
+            .server
+            .run(move |s| s.long_lasting_consents(&s2, &c2, now))
+            .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(_)) | Err(_) => {
+                let e = self.mgmt_event(&inc, Some(&t.flow), false, "token store unavailable");
+                self.audit(e).await;
+                let failure = crate::TechnicalFailure {
+                    trace: Some(trace),
+                    back: None,
+                };
+                return page(503, self.hooks.pages.technical_failure(&failure));
+            }
+        };
+        t.flow.subject = Some(subject.as_str().to_owned());
+        let info = Self::mgmt_info(&t.id, &t.flow, trace);
+        let detail = format!(
+            "consent management: {} long-lasting consents shown",
+            consents.len()
+        );
+        let event = self.mgmt_event(&inc, Some(&t.flow), true, &detail);
+        let back = t.flow.back.clone();
+        if !self.save_as(t.id, t.owner, t.flow).await {
+            let mut e = event;
+            e.success = false;
+            e.detail = "flow store unavailable".to_owned();
+            self.audit(e).await;
+            return Self::back_to_pgo(&back);
+        }
+        let action = format!("{}/withdraw?flow={}", self.mgmt_base(), info.flow_id);
+        let html = self
+            .hooks
+            .consent
+            .render_management(&info, &consents, &action)
+            .await;
+        self.audit(event).await;
+        page(200, html)
+    }
+
+    /// `POST /toestemmingen/withdraw`: the confirmed withdrawal (MedMij OAUTH-22): each
+    /// consent's refresh-token chain is revoked and logged (CONSENT-3, LOG-1); then the
+    /// person goes back to the PGO with `state`.
+    async fn manage_withdraw(&self, req: Request) -> Response {
+        let inc = Incoming::read(req, self.settings.body_limit).await;
+        let t = match self
+            .take_as::<MgmtFlow>(&inc, Endpoint::ConsentManagement)
+            .await
+        {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let (Some(trace), Some(subject)) = (
+            t.flow.trace(),
+            t.flow.subject.as_deref().and_then(|s| Subject::new(s).ok()),
+        ) else {
+            let e = self.mgmt_event(&inc, Some(&t.flow), false, "withdrawal before login");
+            self.audit(e).await;
+            return Self::back_to_pgo(&t.flow.back);
+        };
+        let info = Self::mgmt_info(&t.id, &t.flow, trace);
+        let chosen = self.hooks.consent.withdrawals(&info, &inc.view);
+        if chosen.is_empty() {
+            let e = self.mgmt_event(&inc, Some(&t.flow), true, "no withdrawal confirmed");
+            self.audit(e).await;
+        }
+        let now = self.settings.clock.now();
+        for id in chosen {
+            let (s2, c2) = (subject.clone(), t.flow.client_id.clone());
+            let done = self
+                .server
+                .run(move |s| s.withdraw_consent(&id, &s2, &c2, now))
+                .await;
+            let mut e = match done {
+                Ok(Ok(Some(ev))) => {
+                    let mut e = self.mgmt_event(&inc, Some(&t.flow), true, "consent withdrawn");
+                    e.withdrawal = Some(ev);
+                    e
+                }
+                Ok(Ok(None)) => {
+                    self.mgmt_event(&inc, Some(&t.flow), false, "no such consent in force")
+                }
+                Ok(Err(_)) | Err(_) => {
+                    self.mgmt_event(&inc, Some(&t.flow), false, "token store unavailable")
+                }
+            };
+            e.subject = Some(subject.clone());
+            self.audit(e).await;
+        }
+        Self::back_to_pgo(&t.flow.back)
+    }
+
     /// `/fhir/{*path}`: Bearer check, then the back end (MedMij OAUTH-2, OAUTH-13, OAUTH-17;
-    /// OAUTH-12 cases 7 and 8).
+    /// OAUTH-12 cases 7 and 8). 2.x (OAUTH-21): a request with tracing headers, and every
+    /// request with a token of a 2.x flow, needs both; `MedMij-Request-ID` is echoed.
     async fn resource(&self, req: Request) -> Response {
         // The body is read only after the token check: an anonymous request costs no buffer
         // (MedMij OAUTH-14, RFC 6819 4.4.1.11).
@@ -856,12 +1492,28 @@ where
         } else {
             Interaction::Write
         };
+        let method = match interaction {
+            Interaction::Read => "GET",
+            Interaction::Write if inc.method == http::Method::PUT => "PUT",
+            Interaction::Write => "POST",
+        };
         let now = self.settings.clock.now();
+        let request_id = inc.header(http::HeaderName::from_static("medmij-request-id"));
+        let correlation_id = inc.header(http::HeaderName::from_static("x-correlation-id"));
+        let echo = request_id.as_deref().and_then(|v| RequestId::new(v).ok());
+        let echoed = |r: Response| match echo {
+            Some(id) => with_header(
+                r,
+                http::HeaderName::from_static("medmij-request-id"),
+                id.as_str(),
+            ),
+            None => r,
+        };
         let refuse = |inc: &Incoming, err: ResourceError, detail: &str| {
             let mut e = AuditEvent::new(now, inc.source(), Endpoint::Resource, false, detail);
             e.case = Some(err.case_number());
             e.client_id = inc.extensions.get::<MtlsClient>().map(|c| c.0.clone());
-            (e, respond(HttpResponse::from(&err)))
+            (e, echoed(respond(HttpResponse::from(&err))))
         };
         let Some((za, gd)) = self.hooks.fhir.target(&path) else {
             let (e, r) = refuse(
@@ -873,16 +1525,59 @@ where
             return r;
         };
         let authorization = inc.header(http::header::AUTHORIZATION);
-        let access = match self
+        let (za2, gd2) = (za.clone(), gd.clone());
+        let checked = self
             .server
-            .check_resource(authorization, za, gd, interaction, now)
-            .await
-        {
+            .run(move |s| {
+                s.check_resource_v2(
+                    authorization.as_deref(),
+                    request_id.as_deref(),
+                    correlation_id.as_deref(),
+                    &za2,
+                    &gd2,
+                    interaction,
+                    now,
+                )
+            })
+            .await;
+        let req_path = inc.path.clone();
+        let chain_step = |trace: TraceIds, client: &ClientId, err: Option<&ResourceError>| {
+            let kind = if err.is_some() {
+                ChainStepKind::ResourceRequestError
+            } else {
+                ChainStepKind::ReceiveResourceRequest
+            };
+            let mut step = self.step(kind, err.is_none(), trace, method, &req_path, client);
+            step.aanbieder = Some(za.clone());
+            step.gegevensdienst = Some(gd.clone());
+            if let Some(err) = err {
+                step.status = Some(err.status());
+                step.error = Some(if err.case_number() == 7 {
+                    "suppressed"
+                } else {
+                    "incomplete"
+                });
+                step.description = Some(format!("{:?}", err.kind()));
+            }
+            step
+        };
+        let (access, trace) = match checked {
             Ok(Ok(a)) => a,
             Ok(Err(err)) => {
                 let detail = format!("token refused: {:?}", err.kind());
-                let (e, r) = refuse(&inc, err, &detail);
+                // The tracing identifiers, when valid, name the refused 2.x request (LOG-6).
+                let trace = inc
+                    .header(http::HeaderName::from_static("medmij-request-id"))
+                    .zip(inc.header(http::HeaderName::from_static("x-correlation-id")))
+                    .and_then(|(r, c)| TraceIds::parse(Some(&r), Some(&c)).ok());
+                let client = inc.extensions.get::<MtlsClient>().map(|c| c.0.clone());
+                let (mut e, r) = refuse(&inc, err.clone(), &detail);
+                e.trace = trace;
                 self.audit(e).await;
+                if let (Some(trace), Some(client)) = (trace, client) {
+                    let step = chain_step(trace, &client, Some(&err));
+                    self.hooks.audit.chain(step).await;
+                }
                 return r;
             }
             Err(_) => {
@@ -901,6 +1596,10 @@ where
             );
             self.audit(e).await;
             return r;
+        }
+        if let Some(trace) = trace {
+            let step = chain_step(trace, &access.client_id, None);
+            self.hooks.audit.chain(step).await;
         }
         if interaction == Interaction::Write {
             inc.read_body(body, self.settings.fhir_body_limit).await;
@@ -929,8 +1628,9 @@ where
                 );
                 e.client_id = Some(access.client_id.clone());
                 e.subject = Some(access.subject.clone());
+                e.trace = trace;
                 self.audit(e).await;
-                respond(HttpResponse::fhir(reply.status, reply.body))
+                echoed(respond(HttpResponse::fhir(reply.status, reply.body)))
             }
             Err(err) => {
                 let (mut e, r) = refuse(
@@ -939,7 +1639,16 @@ where
                     &format!("back end failed: {err}"),
                 );
                 e.subject = Some(access.subject.clone());
+                e.trace = trace;
                 self.audit(e).await;
+                if let Some(trace) = trace {
+                    let step = chain_step(
+                        trace,
+                        &access.client_id,
+                        Some(&ResourceError::backend_unavailable()),
+                    );
+                    self.hooks.audit.chain(step).await;
+                }
                 r
             }
         }

@@ -430,6 +430,57 @@ fn parse_v2(
     ))
 }
 
+/// The stored form of a [`PendingFlow`], for a flow store shared by the PGO GW's nodes.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PendingFlowRepr {
+    inner: PendingAuthorization,
+    v2: bool,
+    use_case: UseCase,
+    request_id: Option<String>,
+    correlation_id: Option<String>,
+    wire_scope: String,
+}
+
+impl serde::Serialize for PendingFlow {
+    /// Writes the pending flow for a [`FlowStore`](crate::FlowStore); it holds the `state`
+    /// (keep it in the store only, MedMij OAUTH-10, LOG-4).
+    fn serialize<Z: serde::Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+        PendingFlowRepr {
+            inner: self.inner.clone(),
+            v2: self.release == ReleaseLine::V2,
+            use_case: self.use_case,
+            request_id: self.trace.map(|t| t.request_id.to_string()),
+            correlation_id: self.trace.map(|t| t.correlation_id.to_string()),
+            wire_scope: self.wire_scope.clone(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PendingFlow {
+    /// Reads a stored pending flow back, checking every value again (as
+    /// [`PendingAuthorization`]'s; a 2.x flow needs both OAUTH-21 identifiers).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let r = PendingFlowRepr::deserialize(d)?;
+        let (release, trace) = if r.v2 {
+            let t = TraceIds::parse(r.request_id.as_deref(), r.correlation_id.as_deref())
+                .map_err(D::Error::custom)?;
+            (ReleaseLine::V2, Some(t))
+        } else {
+            (ReleaseLine::V1, None)
+        };
+        Ok(PendingFlow {
+            inner: r.inner,
+            release,
+            use_case: r.use_case,
+            trace,
+            wire_scope: r.wire_scope,
+        })
+    }
+}
+
 impl PendingFlow {
     /// The release line of the flow.
     pub fn release(&self) -> ReleaseLine {

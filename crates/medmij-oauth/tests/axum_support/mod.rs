@@ -55,6 +55,30 @@ impl Authenticator for TestAuth {
             p => Authentication::Established(Subject::new(p).unwrap()),
         }
     }
+    async fn start_management(
+        &self,
+        _info: &ManagementInfo,
+        callback: &str,
+    ) -> Option<HttpResponse> {
+        Some(HttpResponse::page(
+            200,
+            format!("<p>login to manage</p>CALLBACK[{callback}]"),
+        ))
+    }
+    async fn complete_management(
+        &self,
+        _info: &ManagementInfo,
+        request: &HostRequest,
+    ) -> Authentication {
+        let person = form_urlencoded::parse(request.query.as_bytes())
+            .find(|(k, _)| k == "person")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        match person.as_str() {
+            "fail" | "" => Authentication::Failed,
+            p => Authentication::Established(Subject::new(p).unwrap()),
+        }
+    }
 }
 
 /// `nodata` has no data; `broken` cannot be checked.
@@ -82,6 +106,13 @@ impl ConsentUi for TestConsent {
             Some((_, v)) if v == "yes" => ConsentDecision::Granted,
             Some((_, v)) if v == "no" => ConsentDecision::Refused,
             _ => ConsentDecision::Undetermined,
+        }
+    }
+    /// `period=indefinite` (the 2.x screen's choice, MedMij CONSENT-6).
+    fn period(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
+        match form_urlencoded::parse(form.body.as_bytes()).find(|(k, _)| k == "period") {
+            Some((_, v)) if v == "indefinite" => ConsentPeriod::Indefinite,
+            _ => ConsentPeriod::ThisFlow,
         }
     }
 }
@@ -131,21 +162,28 @@ impl FhirBackend for TestFhir {
     }
 }
 
-/// Keeps every event.
+/// Keeps every event and every chain-monitoring step.
 #[derive(Clone, Default)]
 pub struct TestAudit {
     pub events: Arc<Mutex<Vec<AuditEvent>>>,
+    pub steps: Arc<Mutex<Vec<ChainStep>>>,
 }
 
 impl AuditSink for TestAudit {
     async fn record(&self, event: AuditEvent) {
         self.events.lock().unwrap().push(event);
     }
+    async fn chain(&self, step: ChainStep) {
+        self.steps.lock().unwrap().push(step);
+    }
 }
 
 impl TestAudit {
     pub fn all(&self) -> Vec<AuditEvent> {
         self.events.lock().unwrap().clone()
+    }
+    pub fn steps(&self) -> Vec<ChainStep> {
+        self.steps.lock().unwrap().clone()
     }
     pub fn with_case(&self, case: u8) -> Vec<AuditEvent> {
         self.all()
@@ -428,6 +466,29 @@ impl TokenTransport for InProcess {
         let a = send(&self.0, r).await;
         Ok((a.status, a.body))
     }
+    async fn post_traced(
+        &self,
+        request: &TracedTokenRequest,
+    ) -> Result<(u16, String), TransportError> {
+        let path = url::Url::parse(&request.request.url)
+            .map_err(|e| TransportError(e.to_string()))?
+            .path()
+            .to_owned();
+        let mut r = self::request(
+            "POST",
+            &path,
+            "192.0.2.200",
+            None,
+            Some((FORM_CONTENT_TYPE, &request.request.body)),
+        );
+        for (k, v) in &request.headers {
+            r.headers_mut().insert(*k, v.parse().unwrap());
+        }
+        r.extensions_mut()
+            .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+        let a = send(&self.0, r).await;
+        Ok((a.status, a.body))
+    }
 }
 
 pub type Grants = Arc<Mutex<Vec<(String, AccessGrant)>>>;
@@ -470,3 +531,5 @@ pub fn pgo_gateway(za: Router) -> (Router, Grants, TestAudit) {
     );
     (gw.router(), grants, audit)
 }
+
+pub mod v2;
