@@ -61,8 +61,8 @@ pub enum FetchError {
 
 impl FetchError {
     /// A transport error from any error type.
-    pub fn transport(e: impl std::error::Error + Send + Sync + 'static) -> FetchError {
-        FetchError::Transport(Box::new(e))
+    pub fn transport(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Transport(Box::new(e))
     }
 }
 
@@ -84,10 +84,10 @@ impl RefreshError {
     /// for a failed fetch.
     pub fn rule(&self) -> RuleId {
         match self {
-            RefreshError::Fetch(_) => RuleId::Lists8,
-            RefreshError::Store(StoreError::Invalid(_)) => RuleId::Lists7,
-            RefreshError::Store(StoreError::NotNewer { .. }) => RuleId::Lists9,
-            RefreshError::Store(StoreError::Archive { .. }) => RuleId::Lists11,
+            Self::Fetch(_) => RuleId::Lists8,
+            Self::Store(StoreError::Invalid(_)) => RuleId::Lists7,
+            Self::Store(StoreError::NotNewer { .. }) => RuleId::Lists9,
+            Self::Store(StoreError::Archive { .. }) => RuleId::Lists11,
         }
     }
 
@@ -95,7 +95,7 @@ impl RefreshError {
     /// document or a failed archive. An old Volgnummer waits for the next
     /// scheduled fetch instead.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, RefreshError::Store(StoreError::NotNewer { .. }))
+        !matches!(self, Self::Store(StoreError::NotNewer { .. }))
     }
 }
 
@@ -139,12 +139,12 @@ pub struct RefreshSettings {
 
 impl RefreshSettings {
     /// The defaults for list `kind`.
-    pub fn for_kind(kind: ListKind) -> RefreshSettings {
+    pub fn for_kind(kind: ListKind) -> Self {
         let interval = match kind {
             ListKind::Whl => DEFAULT_WHITELIST_INTERVAL,
             _ => DEFAULT_LIST_INTERVAL,
         };
-        RefreshSettings {
+        Self {
             interval,
             retry_initial: DEFAULT_RETRY_INITIAL,
             retry_max: interval / 3,
@@ -325,7 +325,7 @@ pub struct Refresher<L, S> {
 
 impl<L, S> Clone for Refresher<L, S> {
     fn clone(&self) -> Self {
-        Refresher {
+        Self {
             inner: self.inner.clone(),
         }
     }
@@ -355,13 +355,13 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
         store: Arc<ListStore<L>>,
         source: S,
         settings: RefreshSettings,
-    ) -> Result<Refresher<L, S>, SettingsError> {
+    ) -> Result<Self, SettingsError> {
         settings.check(L::KIND)?;
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
             ^ (Arc::as_ptr(&store) as usize as u64);
-        Ok(Refresher {
+        Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 source,
@@ -552,8 +552,8 @@ pub struct HttpSource {
 impl HttpSource {
     /// Fetches `url` with `client`; the size limit is that of the default
     /// [`crate::ParseOptions`].
-    pub fn new(client: reqwest::Client, url: reqwest::Url) -> HttpSource {
-        HttpSource {
+    pub fn new(client: reqwest::Client, url: reqwest::Url) -> Self {
+        Self {
             client,
             url,
             max_size: crate::ParseOptions::default().max_input_size,

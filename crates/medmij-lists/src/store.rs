@@ -46,10 +46,10 @@ pub struct DirArchive {
 
 impl DirArchive {
     /// An archive in `dir` (created if missing).
-    pub fn new(dir: impl Into<PathBuf>) -> io::Result<DirArchive> {
+    pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
-        Ok(DirArchive { dir })
+        Ok(Self { dir })
     }
 
     /// The file that holds `kind` version `volgnummer`.
@@ -212,7 +212,7 @@ struct State<L> {
 
 impl<L> Clone for State<L> {
     fn clone(&self) -> Self {
-        State {
+        Self {
             current: self.current.clone(),
             previous: self.previous.clone(),
             last_check: self.last_check,
@@ -245,8 +245,8 @@ pub struct ListStore<L> {
 impl<L: MedMijList> ListStore<L> {
     /// An empty store that archives to `archive`, with default
     /// [`ParseOptions`] and the LISTS-8 maximum age of the list kind.
-    pub fn new(archive: impl ArchiveSink + 'static) -> ListStore<L> {
-        ListStore {
+    pub fn new(archive: impl ArchiveSink + 'static) -> Self {
+        Self {
             state: ArcSwap::from_pointee(State {
                 current: None,
                 previous: Vec::new(),

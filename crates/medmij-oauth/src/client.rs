@@ -65,12 +65,15 @@ pub fn is_zal_uri(s: &str, back_channel: bool) -> bool {
     let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
     for (i, l) in labels.iter().enumerate() {
         let b = l.as_bytes();
-        if b.is_empty() || !alnum(b[0]) || !b.iter().all(|&c| alnum(c) || c == b'-') {
+        if !b.first().is_some_and(|&c| alnum(c)) || !b.iter().all(|&c| alnum(c) || c == b'-') {
             return false;
         }
         // Back channel: the last label is `([a-z0-9])([a-z0-9-])*([a-z0-9])`, at least two
         // characters ending in [a-z0-9]; the front-channel pattern leaves the end optional.
-        if i == labels.len() - 1 && back_channel && (b.len() < 2 || !alnum(b[b.len() - 1])) {
+        if i + 1 == labels.len()
+            && back_channel
+            && (b.len() < 2 || !b.last().is_some_and(|&c| alnum(c)))
+        {
             return false;
         }
     }
@@ -127,7 +130,7 @@ impl<R: RandomSource> Client<R> {
         if !own_redirect_uri(&client_id, redirect_uri) {
             return Err(ClientError::RedirectUri);
         }
-        Ok(Client {
+        Ok(Self {
             client_id,
             redirect_uri: redirect_uri.to_owned(),
             random,
@@ -169,8 +172,8 @@ impl<R: RandomSource> Client<R> {
         self.random.fill(&mut b);
         let mut hex = String::with_capacity(64);
         for x in a.into_iter().chain(b) {
-            hex.push(char::from(b"0123456789abcdef"[usize::from(x >> 4)]));
-            hex.push(char::from(b"0123456789abcdef"[usize::from(x & 15)]));
+            hex.push(crate::form::hex_digit(x >> 4));
+            hex.push(crate::form::hex_digit(x));
         }
         // 64 hex digits are always a valid state (MedMij OAUTH-10).
         let state = State::parse(&hex).map_err(|_| ClientError::RedirectUri)?;
@@ -263,7 +266,7 @@ impl<'de> serde::Deserialize<'de> for PendingAuthorization {
                 "token_endpoint is not a ZAL URI (MedMij LISTS-3)",
             ));
         }
-        Ok(PendingAuthorization {
+        Ok(Self {
             client_id,
             redirect_uri: r.redirect_uri,
             token_endpoint: r.token_endpoint,
@@ -320,22 +323,22 @@ pub enum CallbackError {
 impl PersonMessage for CallbackError {
     fn message_nl(&self) -> &'static str {
         match self {
-            CallbackError::StateMismatch => {
+            Self::StateMismatch => {
                 "De aanvraag kon niet worden gecontroleerd en is voor uw veiligheid afgebroken. Start de aanvraag opnieuw."
             }
-            CallbackError::Case(ErrorCase::IdentityNotEstablished) => {
+            Self::Case(ErrorCase::IdentityNotEstablished) => {
                 "Uw identiteit kon niet worden vastgesteld. Er zijn geen gegevens uitgewisseld."
             }
-            CallbackError::Case(ErrorCase::NoSuchResources) => {
+            Self::Case(ErrorCase::NoSuchResources) => {
                 "Deze zorgaanbieder heeft voor deze gegevensdienst geen gegevens van u."
             }
-            CallbackError::Case(ErrorCase::Denied) => {
+            Self::Case(ErrorCase::Denied) => {
                 "U heeft geen toestemming gegeven. Er worden geen gegevens uitgewisseld."
             }
-            CallbackError::Case(ErrorCase::Failed) => {
+            Self::Case(ErrorCase::Failed) => {
                 "Uw toestemming kon niet worden vastgesteld. Er worden geen gegevens uitgewisseld; probeer het later opnieuw."
             }
-            CallbackError::Malformed { .. } | CallbackError::Other { .. } => {
+            Self::Malformed { .. } | Self::Other { .. } => {
                 "Er ging iets mis bij de zorgaanbieder. Probeer het later opnieuw."
             }
         }
@@ -343,22 +346,22 @@ impl PersonMessage for CallbackError {
 
     fn message_en(&self) -> &'static str {
         match self {
-            CallbackError::StateMismatch => {
+            Self::StateMismatch => {
                 "The request could not be verified and was stopped for your security. Please start again."
             }
-            CallbackError::Case(ErrorCase::IdentityNotEstablished) => {
+            Self::Case(ErrorCase::IdentityNotEstablished) => {
                 "Your identity could not be established. No data was exchanged."
             }
-            CallbackError::Case(ErrorCase::NoSuchResources) => {
+            Self::Case(ErrorCase::NoSuchResources) => {
                 "This care provider has no data about you for this data service."
             }
-            CallbackError::Case(ErrorCase::Denied) => {
+            Self::Case(ErrorCase::Denied) => {
                 "You did not give permission. No data will be exchanged."
             }
-            CallbackError::Case(ErrorCase::Failed) => {
+            Self::Case(ErrorCase::Failed) => {
                 "Your permission could not be established. No data will be exchanged; please try again later."
             }
-            CallbackError::Malformed { .. } | CallbackError::Other { .. } => {
+            Self::Malformed { .. } | Self::Other { .. } => {
                 "Something went wrong at the care provider. Please try again later."
             }
         }
@@ -438,7 +441,7 @@ pub enum TokenResponseError {
 impl TokenResponseError {
     /// True for OAUTH-12 case 6 (`invalid_grant`).
     pub fn is_invalid_grant(&self) -> bool {
-        matches!(self, TokenResponseError::Refused { error, .. } if error == "invalid_grant")
+        matches!(self, Self::Refused { error, .. } if error == "invalid_grant")
     }
 }
 

@@ -186,7 +186,7 @@ impl FhirError {
     /// The findings, for [`FhirError::BsnFound`]; empty otherwise.
     pub fn findings(&self) -> &[BsnFinding] {
         match self {
-            FhirError::BsnFound(f) => f,
+            Self::BsnFound(f) => f,
             _ => &[],
         }
     }

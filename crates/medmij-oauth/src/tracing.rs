@@ -85,7 +85,7 @@ pub enum TraceError {
 impl TraceIds {
     /// Fresh identifiers for a new flow: a new request id and a new correlation id.
     pub fn new_flow() -> Self {
-        TraceIds {
+        Self {
             request_id: RequestId::new_random(),
             correlation_id: CorrelationId::new_random(),
         }
@@ -94,7 +94,7 @@ impl TraceIds {
     /// The identifiers of the next request of the same flow: a new request id, the same
     /// correlation id (MedMij OAUTH-21).
     pub fn next_request(&self) -> Self {
-        TraceIds {
+        Self {
             request_id: RequestId::new_random(),
             correlation_id: self.correlation_id,
         }
@@ -113,7 +113,7 @@ impl TraceIds {
             None => return Err(TraceError::Missing(CORRELATION_ID)),
             Some(v) => CorrelationId::parse(v).ok_or(TraceError::Malformed(CORRELATION_ID))?,
         };
-        Ok(TraceIds {
+        Ok(Self {
             request_id,
             correlation_id,
         })

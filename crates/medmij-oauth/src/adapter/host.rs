@@ -208,7 +208,7 @@ impl AuditEvent {
         success: bool,
         detail: impl Into<String>,
     ) -> Self {
-        AuditEvent {
+        Self {
             at,
             source,
             endpoint,

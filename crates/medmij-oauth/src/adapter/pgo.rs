@@ -49,7 +49,7 @@ pub struct PgoSettings {
 
 impl Default for PgoSettings {
     fn default() -> Self {
-        PgoSettings {
+        Self {
             redirect_path: "/redirect".to_owned(),
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Clock::system(),
@@ -106,7 +106,7 @@ pub struct PgoGateway<F, T, H, L, P = DefaultPages> {
 
 impl<F, T, H, L, P> Clone for PgoGateway<F, T, H, L, P> {
     fn clone(&self) -> Self {
-        PgoGateway {
+        Self {
             inner: Arc::clone(&self.inner),
         }
     }
@@ -143,7 +143,7 @@ where
         hooks: PgoHooks<T, H, L, P>,
         settings: PgoSettings,
     ) -> Self {
-        PgoGateway {
+        Self {
             inner: Arc::new(Pgo {
                 client,
                 flows: Arc::new(flows),

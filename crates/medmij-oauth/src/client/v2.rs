@@ -166,8 +166,8 @@ fn fresh_state(random: &impl RandomSource) -> Result<State, ClientError> {
     random.fill(&mut b);
     let mut hex = String::with_capacity(64);
     for x in a.into_iter().chain(b) {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(x >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(x & 15)]));
+        hex.push(crate::form::hex_digit(x >> 4));
+        hex.push(crate::form::hex_digit(x));
     }
     State::parse(&hex).map_err(|_| ClientError::RedirectUri)
 }
@@ -534,7 +534,7 @@ impl PendingRefresh {
 impl VaultKey {
     /// A key.
     pub fn new(person: impl Into<String>, aanbieder: Zorgaanbiedernaam) -> Self {
-        VaultKey {
+        Self {
             person: person.into(),
             aanbieder,
         }

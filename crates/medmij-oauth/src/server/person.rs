@@ -55,7 +55,7 @@ pub struct AuthenticatedPerson {
 impl AuthenticatedPerson {
     /// The report.
     pub fn new(subject: Subject, assurance: AssuranceLevel, birth_date: Date) -> Self {
-        AuthenticatedPerson {
+        Self {
             subject,
             assurance,
             birth_date,
@@ -177,8 +177,8 @@ impl PersonRefusal {
     /// The OAUTH-12 case the flow ends with.
     pub fn case(self) -> ErrorCase {
         match self {
-            PersonRefusal::AssuranceTooLow { .. } => ErrorCase::IdentityNotEstablished,
-            PersonRefusal::UnderMinimumAge => ErrorCase::NoSuchResources,
+            Self::AssuranceTooLow { .. } => ErrorCase::IdentityNotEstablished,
+            Self::UnderMinimumAge => ErrorCase::NoSuchResources,
         }
     }
 }
@@ -186,20 +186,20 @@ impl PersonRefusal {
 impl PersonMessage for PersonRefusal {
     fn message_nl(&self) -> &'static str {
         match self {
-            PersonRefusal::AssuranceTooLow { .. } => {
+            Self::AssuranceTooLow { .. } => {
                 "U bent ingelogd met een te laag betrouwbaarheidsniveau voor deze zorgaanbieder. Log in met een hoger niveau (bijvoorbeeld de DigiD-app met identiteitscheck)."
             }
-            PersonRefusal::UnderMinimumAge => {
+            Self::UnderMinimumAge => {
                 "MedMij is voor personen van 16 jaar en ouder. Er worden geen gegevens uitgewisseld."
             }
         }
     }
     fn message_en(&self) -> &'static str {
         match self {
-            PersonRefusal::AssuranceTooLow { .. } => {
+            Self::AssuranceTooLow { .. } => {
                 "Your login's assurance level is too low for this care provider. Please log in with a higher level."
             }
-            PersonRefusal::UnderMinimumAge => {
+            Self::UnderMinimumAge => {
                 "MedMij is for persons aged 16 and older. No data will be exchanged."
             }
         }

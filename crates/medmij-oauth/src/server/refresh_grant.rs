@@ -70,7 +70,7 @@ pub enum TokenAnswer {
 impl fmt::Debug for TokenAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TokenAnswer::Issued {
+            Self::Issued {
                 refresh_token,
                 wire_scope,
                 ..
@@ -79,7 +79,7 @@ impl fmt::Debug for TokenAnswer {
                 .field("refresh_token", &refresh_token.is_some())
                 .field("scope", wire_scope)
                 .finish_non_exhaustive(),
-            TokenAnswer::Error { error, description } => f
+            Self::Error { error, description } => f
                 .debug_struct("Error")
                 .field("error", error)
                 .field("description", description)
@@ -92,16 +92,16 @@ impl TokenAnswer {
     /// HTTP status: 200, 400 (401 for `invalid_client`; 500 for a store failure).
     pub fn status(&self) -> u16 {
         match self {
-            TokenAnswer::Issued { .. } => 200,
-            TokenAnswer::Error {
+            Self::Issued { .. } => 200,
+            Self::Error {
                 error: TokenErrorCode::InvalidClient,
                 ..
             } => 401,
-            TokenAnswer::Error {
+            Self::Error {
                 error: TokenErrorCode::ServerError,
                 ..
             } => 500,
-            TokenAnswer::Error { .. } => 400,
+            Self::Error { .. } => 400,
         }
     }
 
@@ -109,7 +109,7 @@ impl TokenAnswer {
     pub fn case_number(&self) -> Option<u8> {
         matches!(
             self,
-            TokenAnswer::Error {
+            Self::Error {
                 error: TokenErrorCode::InvalidGrant,
                 ..
             }
@@ -129,7 +129,7 @@ impl TokenAnswer {
     /// The JSON body; without a refresh token exactly the 1.x body.
     pub fn body(&self) -> String {
         match self {
-            TokenAnswer::Issued {
+            Self::Issued {
                 access_token,
                 refresh_token,
                 wire_scope,
@@ -151,7 +151,7 @@ impl TokenAnswer {
                 out.push('}');
                 out
             }
-            TokenAnswer::Error { error, description } => {
+            Self::Error { error, description } => {
                 let mut out = String::with_capacity(48 + description.len());
                 out.push_str(r#"{"error":"#);
                 push_json_str(&mut out, error.as_str());
@@ -481,10 +481,11 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 CORRELATION_ID => (4, CORRELATION_ID),
                 _ => continue,
             };
-            if v[i].is_some() {
+            let Some(slot) = v.get_mut(i) else { continue };
+            if slot.is_some() {
                 return Err(invalid(Repeated(name)));
             }
-            v[i] = Some(val);
+            *slot = Some(val);
         }
         let [client_id, redirect_uri, state, rid, cid] = v;
         let client_id = client_id.ok_or(invalid(Missing("client_id")))?;

@@ -55,7 +55,7 @@ pub struct ResourceError {
 impl ResourceError {
     /// MedMij OAUTH-12 case 8: the back-end systems cannot deliver.
     pub fn backend_unavailable() -> Self {
-        ResourceError {
+        Self {
             kind: ResourceErrorKind::BackendUnavailable,
         }
     }
@@ -63,7 +63,7 @@ impl ResourceError {
     /// MedMij OAUTH-12 case 7 for a request that names no Gegevensdienst the token could
     /// cover (answered like an invalid token, revealing nothing).
     pub fn wrong_scope() -> Self {
-        ResourceError {
+        Self {
             kind: ResourceErrorKind::WrongScope,
         }
     }
@@ -71,7 +71,7 @@ impl ResourceError {
     /// MedMij OAUTH-21: the tracing identifiers of a 2.x request are missing or malformed
     /// (case 7, answered as a malformed credential).
     pub(crate) fn invalid_tracing() -> Self {
-        ResourceError {
+        Self {
             kind: ResourceErrorKind::Malformed,
         }
     }

@@ -81,17 +81,17 @@ impl ErrorCase {
     /// The number in the OAUTH-12 table.
     pub fn number(self) -> u8 {
         match self {
-            ErrorCase::IdentityNotEstablished => 2,
-            ErrorCase::NoSuchResources => 3,
-            ErrorCase::Denied => 4,
-            ErrorCase::Failed => 5,
+            Self::IdentityNotEstablished => 2,
+            Self::NoSuchResources => 3,
+            Self::Denied => 4,
+            Self::Failed => 5,
         }
     }
 
     /// The OAuth `error` (MedMij OAUTH-12).
     pub fn error(self) -> &'static str {
         match self {
-            ErrorCase::IdentityNotEstablished => "unauthorized_client",
+            Self::IdentityNotEstablished => "unauthorized_client",
             _ => "access_denied",
         }
     }
@@ -99,10 +99,10 @@ impl ErrorCase {
     /// The exact `error_description` (MedMij OAUTH-12); case 2 has none.
     pub fn description(self) -> Option<&'static str> {
         match self {
-            ErrorCase::IdentityNotEstablished => None,
-            ErrorCase::NoSuchResources => Some("No such resources."),
-            ErrorCase::Denied => Some("Authorization denied."),
-            ErrorCase::Failed => Some("Authorization failed."),
+            Self::IdentityNotEstablished => None,
+            Self::NoSuchResources => Some("No such resources."),
+            Self::Denied => Some("Authorization denied."),
+            Self::Failed => Some("Authorization failed."),
         }
     }
 }
@@ -614,7 +614,7 @@ impl<'de> serde::Deserialize<'de> for Session {
                 })
             }
         };
-        Ok(Session {
+        Ok(Self {
             request: AuthorizationRequest {
                 client_id,
                 redirect_uri: Arc::from(r.redirect_uri),
