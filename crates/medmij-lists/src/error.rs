@@ -320,6 +320,7 @@ impl std::error::Error for ParseErrors {}
 
 /// Reading a list from an [`std::io::Read`] failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// The reader failed.
     #[error("reading the list failed: {0}")]

@@ -94,6 +94,7 @@ impl RefreshError {
     /// Whether a retry with back-off may help: a failed fetch, an invalid
     /// document or a failed archive. An old Volgnummer waits for the next
     /// scheduled fetch instead.
+    #[must_use]
     pub fn is_retryable(&self) -> bool {
         !matches!(self, Self::Store(StoreError::NotNewer { .. }))
     }
@@ -154,6 +155,7 @@ impl RefreshSettings {
     }
 
     /// Sets [`RefreshSettings::fetch_timeout`].
+    #[must_use]
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.fetch_timeout = timeout;
         self
@@ -161,6 +163,7 @@ impl RefreshSettings {
 
     /// Sets [`RefreshSettings::interval`] (and lowers `retry_max` to it if
     /// needed).
+    #[must_use]
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
         self.retry_max = self.retry_max.min(interval);
@@ -168,6 +171,7 @@ impl RefreshSettings {
     }
 
     /// Sets the retry delays.
+    #[must_use]
     pub fn retry(mut self, initial: Duration, max: Duration) -> Self {
         self.retry_initial = initial;
         self.retry_max = max;
@@ -175,6 +179,7 @@ impl RefreshSettings {
     }
 
     /// Sets [`RefreshSettings::jitter`] (clamped to 0 to 1).
+    #[must_use]
     pub fn jitter(mut self, jitter: f64) -> Self {
         self.jitter = jitter;
         self.jitter = self.jitter_fraction();
@@ -250,6 +255,7 @@ pub enum SettingsError {
 /// What a [`Refresher`] did, for the host to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use]
 pub enum RefreshEvent {
     /// A fetched version was offered and accepted: installed, unchanged or
     /// (manual rollback) rolled back.
@@ -379,6 +385,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     }
 
     /// Sends every [`RefreshEvent`] to `sink` (call before cloning).
+    #[must_use]
     pub fn with_events(mut self, sink: impl Fn(&RefreshEvent) + Send + Sync + 'static) -> Self {
         if let Some(inner) = self.inner_mut() {
             inner.on_event = Some(Box::new(sink));
@@ -388,6 +395,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
 
     /// Uses `clock` for the times passed to the store (default
     /// `SystemTime::now`; call before cloning).
+    #[must_use]
     pub fn with_clock(mut self, clock: fn() -> SystemTime) -> Self {
         if let Some(inner) = self.inner_mut() {
             inner.clock = clock;
@@ -396,6 +404,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     }
 
     /// Sets the jitter seed (for reproducible tests; call before cloning).
+    #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
         if let Some(inner) = self.inner_mut() {
             inner.attempt = Mutex::new(seed);
@@ -561,6 +570,7 @@ impl HttpSource {
     }
 
     /// Sets the largest accepted body in bytes.
+    #[must_use]
     pub fn with_max_size(mut self, bytes: usize) -> Self {
         self.max_size = bytes;
         self

@@ -188,21 +188,25 @@ impl Default for ParseOptions {
 
 impl ParseOptions {
     /// Sets [`ParseOptions::max_input_size`].
+    #[must_use]
     pub fn max_input_size(mut self, bytes: usize) -> Self {
         self.max_input_size = bytes;
         self
     }
     /// Sets [`ParseOptions::max_depth`].
+    #[must_use]
     pub fn max_depth(mut self, depth: usize) -> Self {
         self.max_depth = depth;
         self
     }
     /// Sets [`ParseOptions::max_entries`].
+    #[must_use]
     pub fn max_entries(mut self, entries: usize) -> Self {
         self.max_entries = entries;
         self
     }
     /// Sets [`ParseOptions::max_errors`] (at least 1).
+    #[must_use]
     pub fn max_errors(mut self, errors: usize) -> Self {
         self.max_errors = errors.max(1);
         self

@@ -117,6 +117,7 @@ impl OAuthclientlist {
         self.index.get(c, hostname, |c| c.hostname.as_str())
     }
     /// Whether `hostname` is on the list (ASCII case-insensitive).
+    #[must_use]
     pub fn contains(&self, hostname: &str) -> bool {
         self.get(hostname).is_some()
     }

@@ -122,6 +122,7 @@ impl<L> Installed<L> {
 /// What an accepted offer or rollback did. Gateways log these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use]
 pub enum StoreEvent {
     /// A newer version was validated, archived and installed (LISTS-7,
     /// LISTS-9, LISTS-11).
@@ -260,6 +261,7 @@ impl<L: MedMijList> ListStore<L> {
     }
 
     /// Uses `opts` for parsing offered versions.
+    #[must_use]
     pub fn with_options(mut self, opts: ParseOptions) -> Self {
         self.opts = opts;
         self
@@ -267,6 +269,7 @@ impl<L: MedMijList> ListStore<L> {
 
     /// Overrides the maximum age before the list counts as stale (default:
     /// [`ListKind::max_age`]).
+    #[must_use]
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
         self

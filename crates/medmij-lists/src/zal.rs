@@ -210,7 +210,6 @@ impl ReleaseLines {
         match line {
             ReleaseLine::V1 => 1,
             ReleaseLine::V2 => 2,
-            _ => 0,
         }
     }
 
@@ -219,12 +218,14 @@ impl ReleaseLines {
     }
 
     /// Whether `line` is in the set.
+    #[must_use]
     pub fn contains(self, line: ReleaseLine) -> bool {
         self.0 & Self::bit(line) != 0
     }
 
     /// Whether the set is empty (the Gegevensdienst is not offered in a
     /// release line these libraries speak).
+    #[must_use]
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -244,6 +245,7 @@ impl ReleaseLines {
     }
 
     /// The lines in both sets.
+    #[must_use]
     pub fn intersect(self, other: Self) -> Self {
         Self(self.0 & other.0)
     }
@@ -460,6 +462,7 @@ impl Interfaceversie {
     }
 
     /// Whether this is the implicit version of a release2 Zorgaanbieder.
+    #[must_use]
     pub fn is_implicit(&self) -> bool {
         self.id.is_none()
     }
@@ -475,6 +478,7 @@ impl Interfaceversie {
     }
 
     /// Whether a caller speaking `interface` can use this version.
+    #[must_use]
     pub fn matches(&self, interface: Interface<'_>) -> bool {
         match interface {
             Interface::Versie(v) => self.id.as_ref().is_some_and(|id| id.as_str() == v),
@@ -624,6 +628,7 @@ impl Zorgaanbieder {
     }
 
     /// Whether any Interfaceversie lists Gegevensdienst `id`.
+    #[must_use]
     pub fn offers(&self, id: &str) -> bool {
         self.interfaceversies()
             .iter()

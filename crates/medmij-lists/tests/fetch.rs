@@ -513,7 +513,8 @@ mod lists_8 {
             RefreshSettings::for_kind(ListKind::Whl),
         )
         .unwrap();
-        r.refresh_now().await.unwrap();
+        let installed = r.refresh_now().await.unwrap();
+        assert!(matches!(installed, StoreEvent::Installed { .. }));
         let e = r
             .rollback_now("operator: v8 lists a wrong node")
             .await

@@ -41,6 +41,7 @@ pub enum ClientError {
 /// Checks a ZAL URI (MedMij LISTS-3). Front channel:
 /// `https://(([a-z0-9])([a-z0-9-])*(\.))+([a-z0-9])([a-z0-9-])*([a-z0-9])?(/[^?#/]+)*`; back
 /// channel: the last host label ends in `[a-z0-9]` and an optional `:` + 1..5 digit port.
+#[must_use]
 pub fn is_zal_uri(s: &str, back_channel: bool) -> bool {
     let Some(rest) = s.strip_prefix("https://") else {
         return false;
@@ -199,6 +200,7 @@ impl<R: RandomSource> Client<R> {
 /// A flow the PGO GW started and is waiting to hear back about. Keep it in the person's
 /// user-agent session (MedMij OAUTH-10) and drop it after the redirect.
 #[derive(Clone)]
+#[must_use]
 pub struct PendingAuthorization {
     client_id: ClientId,
     redirect_uri: String,
@@ -440,6 +442,7 @@ pub enum TokenResponseError {
 
 impl TokenResponseError {
     /// True for OAUTH-12 case 6 (`invalid_grant`).
+    #[must_use]
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, Self::Refused { error, .. } if error == "invalid_grant")
     }
@@ -457,6 +460,7 @@ impl PersonMessage for TokenResponseError {
 /// An access token with what it is for (RFC 6749 5.1, checked against MedMij OAUTH-1,
 /// OAUTH-5, OAUTH-6, OAUTH-7).
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct AccessGrant {
     /// The token (MedMij OAUTH-6).
     pub token: AccessToken,
@@ -473,6 +477,7 @@ impl AccessGrant {
     }
 
     /// True while the token can be used.
+    #[must_use]
     pub fn is_valid_at(&self, now: SystemTime) -> bool {
         now < self.expires_at
     }

@@ -183,6 +183,8 @@ impl FlowOwner {
 
 /// Whether a put opens a flow or stores the next step of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum Admission {
     /// A new flow: checked against the limits.
     New,

@@ -91,6 +91,7 @@ pub struct LongLastingConsent {
 
 /// The outcome of presenting a refresh token ([`TokenStore::rotate_refresh`](crate::TokenStore::rotate_refresh)).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub enum Rotation {
     /// The token was valid: it is retired, the new access and refresh tokens are stored.
     Rotated(ConsentRecord),

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 /// redirect URI with form-encoded parameters, MedMij OAUTH-4), and there is at most one
 /// `Content-Type` (none when the body is empty).
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct HttpResponse {
     status: u16,
     headers: Vec<(&'static str, Cow<'static, str>)>,

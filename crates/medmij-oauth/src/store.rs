@@ -75,6 +75,8 @@ impl TokenRecord {
 /// The result of presenting a code ([`TokenStore::redeem_code`]). Whatever the result, the
 /// code is retired by the call (MedMij OAUTH-8).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum Redemption {
     /// First presentation of a valid code: here is what it was issued for.
     Fresh(CodeRecord),

@@ -73,6 +73,7 @@ pub struct TraceIds {
 
 /// Why the tracing identifiers of a 2.x request are not acceptable (MedMij OAUTH-21).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TraceError {
     /// The identifier is missing.
     #[error("{0} is missing (MedMij OAUTH-21)")]
@@ -93,6 +94,7 @@ impl TraceIds {
 
     /// The identifiers of the next request of the same flow: a new request id, the same
     /// correlation id (MedMij OAUTH-21).
+    #[must_use]
     pub fn next_request(&self) -> Self {
         Self {
             request_id: RequestId::new_random(),

@@ -46,6 +46,7 @@ impl BackChannel {
     /// What the verifiers do with a certificate without any OCSP answer yet
     /// (MedMij TLS-3); [`OnCacheMiss::Provisional`] only for hosts that settle
     /// the check before serving (the `tokio` adapter sets it itself).
+    #[must_use]
     pub fn on_cache_miss(self, on_miss: OnCacheMiss) -> Self {
         let c = self.checks.ocsp().clone().with_on_cache_miss(on_miss);
         self.with_ocsp(c)
@@ -58,24 +59,28 @@ impl BackChannel {
     }
 
     /// Use these OCSP timing rules (timeout, clock skew, maximum age).
+    #[must_use]
     pub fn ocsp_policy(self, policy: OcspPolicy) -> Self {
         let c = self.checks.ocsp().clone().with_policy(policy);
         self.with_ocsp(c)
     }
 
     /// Use this OCSP cache (e.g. one shared by several configs).
+    #[must_use]
     pub fn ocsp_cache(self, cache: Arc<OcspCache>) -> Self {
         let c = self.checks.ocsp().clone().with_cache(cache);
         self.with_ocsp(c)
     }
 
     /// Replace the OCSP checker as a whole.
+    #[must_use]
     pub fn with_ocsp(mut self, ocsp: OcspChecker) -> Self {
         self.checks = self.checks.clone().with_ocsp(ocsp);
         self
     }
 
     /// Hand every refused handshake to `log` (MedMij TLS-3, TLS-4).
+    #[must_use]
     pub fn refusal_log(mut self, log: RefusalLog) -> Self {
         self.checks = self.checks.with_refusal_log(log);
         self

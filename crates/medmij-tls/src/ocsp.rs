@@ -140,6 +140,8 @@ struct CacheEntry {
 
 /// What the cache knows about one certificate at a given time (MedMij TLS-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum CachedStatus {
     /// A validated, fresh "good" answer.
     Good,
@@ -759,18 +761,21 @@ impl OcspChecker {
     }
 
     /// Use these timing rules.
+    #[must_use]
     pub fn with_policy(mut self, policy: OcspPolicy) -> Self {
         self.policy = policy;
         self
     }
 
     /// Share this cache (e.g. between the server and client verifiers of one node).
+    #[must_use]
     pub fn with_cache(mut self, cache: Arc<OcspCache>) -> Self {
         self.cache = cache;
         self
     }
 
     /// What to do on a cache miss (default [`OnCacheMiss::Refuse`]).
+    #[must_use]
     pub fn with_on_cache_miss(mut self, on_miss: OnCacheMiss) -> Self {
         self.on_miss = on_miss;
         self

@@ -255,7 +255,8 @@ pub async fn run_ocsp_driver(
             let (driver, source) = (driver.clone(), source.clone());
             tokio::spawn(async move {
                 let r = fetch_within(source.as_ref(), &job.query, job.query.timeout).await;
-                driver.complete(&job, r, SystemTime::now());
+                // The status is in the cache now, where the handshakes read it.
+                let _ = driver.complete(&job, r, SystemTime::now());
             });
         }
         let now = SystemTime::now();
@@ -293,7 +294,8 @@ async fn settle(
         match driver.job_now(peer.cert_key()) {
             Some(job) => {
                 let r = fetch_within(source, &job.query, left).await;
-                driver.complete(&job, r, SystemTime::now());
+                // Read back from the cache below, like a status another connection fetched.
+                let _ = driver.complete(&job, r, SystemTime::now());
             }
             // Another connection of the same peer is fetching: wait for it.
             None => tokio::time::sleep(Duration::from_millis(20).min(left)).await,

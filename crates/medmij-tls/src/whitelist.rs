@@ -18,6 +18,8 @@ use std::time::SystemTime;
 
 /// The answer to "is this hostname on the current Whitelist?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum WhitelistAnswer {
     /// The hostname is a `MedMijNode` on the current Whitelist.
     Listed,

@@ -314,7 +314,8 @@ async fn ocsp_refresh_due(driver: &Arc<OcspDriver>, fetcher: &Arc<dyn AsyncOcspS
                 Ok(r) => r,
                 Err(_) => Err(medmij_tls::OcspSourceError::Timeout),
             };
-            driver.complete(&job, r, SystemTime::now());
+            // The status is in the driver's cache now, where the handshakes read it.
+            let _ = driver.complete(&job, r, SystemTime::now());
         });
     }
     while set.join_next().await.is_some() {}

@@ -156,6 +156,7 @@ pub trait FhirBackend: Send + Sync + 'static {
 
 /// Which endpoint an [`AuditEvent`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// ZA GW: the authorization request.
     Authorize,
@@ -176,6 +177,7 @@ pub enum Endpoint {
 /// One audit record (MedMij LOG-1): one per success and one per refusal, with the source
 /// address. Holds no code, token or flow id (LOG-4).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct AuditEvent {
     /// When.
     pub at: SystemTime,

@@ -45,6 +45,7 @@ pub struct PendingFlow {
 
 /// A successful token answer of either release line.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct GrantV2 {
     /// The access token and its scope.
     pub access: AccessGrant,

@@ -175,6 +175,7 @@ pub struct Representation {
 
 /// The two forms of the representation extension (MedMij OAUTH-20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RepresentationKind {
     /// `onbehalfof`.
     OnBehalfOf,

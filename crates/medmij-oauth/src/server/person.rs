@@ -80,6 +80,7 @@ impl AuthenticatedPerson {
     /// Whether the person is 16 or older at `now`, in Dutch civil time (MedMij OAUTH-15): the
     /// [`dutch_date`] of `now` is on or after the [`sixteenth_birthday`], so from 00:00 Dutch
     /// time on the birthday. A date out of range is not eligible.
+    #[must_use]
     pub fn is_eligible_at(&self, now: SystemTime) -> bool {
         match (dutch_date(now), sixteenth_birthday(self.birth_date)) {
             (Some(today), Some(birthday)) => today >= birthday,
@@ -208,6 +209,8 @@ impl PersonMessage for PersonRefusal {
 
 /// The result of [`Session::authenticated_person`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum PersonOutcome {
     /// Authenticated and eligible: the session waits for the data-availability check.
     Proceed,
@@ -260,6 +263,7 @@ impl Session {
 impl ServerConfig {
     /// Sets the minimum assurance level of a Zorgaanbieder (MedMij OAUTH-18); without one it is
     /// [`DEFAULT_MINIMUM_ASSURANCE`] (Substantieel).
+    #[must_use]
     pub fn minimum_assurance(
         mut self,
         zorgaanbieder: Zorgaanbiedernaam,

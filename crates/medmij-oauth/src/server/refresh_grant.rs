@@ -45,6 +45,8 @@ impl fmt::Debug for TokenHttpRequest<'_> {
 
 /// The token endpoint's answer in both release lines.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum TokenAnswer {
     /// RFC 6749 5.1.
     Issued {
@@ -167,6 +169,7 @@ impl TokenAnswer {
 /// The result of [`AuthorizationServer::token_v2`]. Convert it into an
 /// [`HttpResponse`](crate::HttpResponse), which echoes `MedMij-Request-ID` (MedMij OAUTH-21).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct TokenOutcomeV2 {
     /// The answer.
     pub response: TokenAnswer,
@@ -191,6 +194,7 @@ pub(super) struct RefreshParams<'a> {
 
 /// A withdrawal to log (MedMij CONSENT-3, OAUTH-22, LOG-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct WithdrawalEvent {
     /// The person.
     pub subject: Subject,

@@ -100,6 +100,7 @@ impl StaticClientRegistry {
     }
 
     /// Lists a client; `allowed` is `None` when the list release does not say.
+    #[must_use]
     pub fn with_client(
         mut self,
         client: ClientId,

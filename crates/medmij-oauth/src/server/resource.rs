@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 /// The kind of resource interaction (MedMij OAUTH-13): Verzamelen reads, Delen writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Interaction {
     /// FHIR read/search (Verzamelen).
     Read,
@@ -31,6 +32,7 @@ pub struct ResourceAccess {
 
 /// Why a resource request was refused (MedMij OAUTH-12 case 7) or could not be served (case 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResourceErrorKind {
     /// No `Authorization` header (RFC 6750 3.1: no error code in the challenge).
     MissingToken,

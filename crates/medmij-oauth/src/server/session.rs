@@ -66,6 +66,7 @@ pub enum ConsentDecision {
 
 /// An exception case of MedMij OAUTH-12 that ends in a redirect to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorCase {
     /// Case 2: the person's identity cannot be established.
     IdentityNotEstablished,
@@ -109,6 +110,8 @@ impl ErrorCase {
 
 /// What a redirect carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum RedirectKind {
     /// `code` and `state`: the happy flow.
     Code,
@@ -118,6 +121,7 @@ pub enum RedirectKind {
 
 /// A redirect to the client's `redirect_uri` (HTTP 302 with this `Location`).
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct Redirect {
     location: String,
     kind: RedirectKind,
@@ -164,6 +168,7 @@ pub enum ConsentPeriod {
 
 /// The consent record to log: grant and refusal both (MedMij CONSENT-3, LOG-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct ConsentEvent {
     /// The person (server-local identifier).
     pub subject: Subject,
@@ -184,6 +189,8 @@ pub struct ConsentEvent {
 
 /// The result of [`Session::consent`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum ConsentOutcome {
     /// Granted: log the event, then call [`AuthorizationServer::issue_code`].
     Granted(ConsentEvent),

@@ -18,6 +18,7 @@ pub use super::refresh_grant::{TokenAnswer, TokenHttpRequest, TokenOutcomeV2};
 
 /// The OAuth error codes of the token endpoint (RFC 6749 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenErrorCode {
     /// Malformed request: missing or repeated parameter.
     InvalidRequest,
@@ -47,6 +48,8 @@ impl TokenErrorCode {
 
 /// The HTTP answer of the token endpoint.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum TokenResponse {
     /// RFC 6749 5.1: an access token.
     Issued {
@@ -194,6 +197,8 @@ pub(super) fn push_json_str(out: &mut String, s: &str) {
 
 /// What the token endpoint did, for the log (MedMij LOG-1). Holds no code or token (LOG-4).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum TokenEvent {
     /// A token was issued.
     Issued {
@@ -267,6 +272,7 @@ pub(super) fn check_form_content_type(content_type: Option<&str>) -> Result<(), 
 
 /// The result of [`AuthorizationServer::token`]: the HTTP answer and the log event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct TokenOutcome {
     /// The answer to send.
     pub response: TokenResponse,
