@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use medmij_tls::profile::{Channel, PROTOCOL_VERSIONS, crypto_provider};
-use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{
     BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, PeerRole,
     SharedWhitelist,
 };
+use medmij_tls::{CertOptions, OcspResponder, TestPki};
+use medmij_tls::{Channel, PROTOCOL_VERSIONS, crypto_provider};
 use rustls::pki_types::{ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
@@ -76,7 +76,7 @@ fn setup() -> Setup {
     let driver = OcspDriver::new(&ocsp);
     driver.watch_chain(&server_cert.chain).expect("watch");
     driver.watch_chain(&client_cert.chain).expect("watch");
-    let node = |cert: &medmij_tls::test_pki::IssuedCert| {
+    let node = |cert: &medmij_tls::IssuedCert| {
         BackChannel::new(
             pki.trust_anchors().expect("anchors"),
             whitelist.clone(),

@@ -10,13 +10,13 @@ use hyper_util::rt::TokioIo;
 use medmij_log::{Action, Actor, ActorKind, AsyncLog, Event, FileLog, Object, Outcome, Source};
 use medmij_oauth::adapter::{AuditEvent, AuditSink, MtlsClient, TokenTransport, TransportError};
 use medmij_oauth::{ClientId, TokenRequest};
-use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
-use medmij_tls::tokio_adapter::{
+use medmij_tls::{
     AdapterSettings, FrontAcceptor, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher,
 };
 use medmij_tls::{
     BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
 };
+use medmij_tls::{CertOptions, OcspResponder, TestPki};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

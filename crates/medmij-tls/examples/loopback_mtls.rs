@@ -9,11 +9,11 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{
     BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, RefusalEvent,
     SharedWhitelist,
 };
+use medmij_tls::{CertOptions, OcspResponder, TestPki};
 use rustls::pki_types::ServerName;
 
 const SERVER: &str = "za.gateway.example.nl";

@@ -119,7 +119,7 @@ impl BackChannel {
     /// TLS-3, TLS-4).
     ///
     /// All three ECDHE groups are enabled; rustls then takes the *client's*
-    /// first group among them (see [`crate::profile`]). Use
+    /// first group among them (see the crate root, "Profiles"). Use
     /// [`BackChannel::server_configs`] to make the server's group order win.
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
         self.warn_old_keys();
@@ -199,7 +199,7 @@ fn front_with(
 /// that group, and one with all groups.
 ///
 /// rustls 0.23 takes the client's first supported group whatever
-/// `ignore_client_order` says (see [`crate::profile`]). Read the ClientHello
+/// `ignore_client_order` says (see the crate root, "Profiles"). Read the ClientHello
 /// first (rustls' `Acceptor`, tokio-rustls' `LazyConfigAcceptor`) and continue
 /// with [`ServerConfigs::for_client_hello`]: the config restricted to the
 /// strongest group, in server order, that the client lists. The client then

@@ -1,12 +1,5 @@
-//! Revocation checking with OCSP (MedMij TLS-3, RFC 6960).
-//!
-//! The verifier reads only the stapled answer and the [`OcspCache`]: it never
-//! fetches, never blocks and never starts a thread. Answers get into the cache
-//! through the host-driven [`crate::OcspDriver`] (prefetch, refresh ahead of
-//! nextUpdate, first contacts). Any failure, timeout or stale answer is a refusal
-//! (hard fail); a certificate with no answer yet is refused, or, with
-//! [`OnCacheMiss::Provisional`], accepted *provisionally* and recorded as a
-//! pending check that the host must settle before serving a request.
+//! Revocation checking with OCSP (MedMij TLS-3, RFC 6960); explained on [`OcspCache`]
+//! and on the crate root.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -158,6 +151,14 @@ pub enum CachedStatus {
 /// the verification time rustls passes to the verifier. A failed fetch is kept
 /// as the reason to refuse until a usable answer replaces it; a still-fresh
 /// answer wins over a later failed refresh.
+///
+/// The verifier reads only the stapled answer and the [`OcspCache`]: it never
+/// fetches, never blocks and never starts a thread. Answers get into the cache
+/// through the host-driven [`crate::OcspDriver`] (prefetch, refresh ahead of
+/// nextUpdate, first contacts). Any failure, timeout or stale answer is a refusal
+/// (hard fail); a certificate with no answer yet is refused, or, with
+/// [`OnCacheMiss::Provisional`], accepted *provisionally* and recorded as a
+/// pending check that the host must settle before serving a request.
 pub struct OcspCache {
     entries: Mutex<HashMap<CertKey, CacheEntry>>,
     capacity: usize,

@@ -1,28 +1,6 @@
-//! tokio adapter (feature `tokio`): an acceptor and a connector on tokio-rustls
-//! with the medmij-tls configurations, asynchronous OCSP, handshake deadlines
-//! and per-source limits (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
-//!
-//! * [`MedmijAcceptor`] reads the ClientHello first and continues with the
-//!   config of the server's strongest key-exchange group
-//!   ([`crate::ServerConfigs`], MedMij TLS-1); the handshake must finish within
-//!   [`AdapterSettings::handshake_timeout`]; at most
-//!   [`AdapterSettings::max_handshakes_per_source`] connections per source
-//!   address, and [`AdapterSettings::max_handshakes`] in all, may be between
-//!   TCP accept and the end of their checks; more are closed at once.
-//! * The verifiers run with [`OnCacheMiss::Provisional`]: a peer certificate
-//!   with no OCSP answer yet lets the handshake finish *provisionally*; before
-//!   the connection is handed out, the adapter fetches the answer
-//!   asynchronously within [`AdapterSettings::ocsp_deadline`] and closes the
-//!   connection with a logged [`Refusal`] unless it is "good" (MedMij TLS-3,
-//!   hard fail): no request is ever read on an unchecked certificate. No tokio
-//!   worker blocks on OCSP, and no thread is started.
-//! * Each connection comes with its [`PeerIdentity`]; before each request on a
-//!   kept-open connection the HTTP layer calls [`MedmijAcceptor::recheck`]
-//!   (or [`MedmijConnector::recheck`]) (MedMij TLS-4).
-//! * [`FrontAcceptor`] does the same for the front channel (no client
-//!   certificate): group preference, deadline and limits.
-//! * [`run_ocsp_driver`] keeps the [`OcspDriver`] going (prefetch, refresh
-//!   ahead of nextUpdate, stapling) with [`ReqwestOcspFetcher`].
+//! tokio adapter (feature `tokio`): acceptor, connector, asynchronous OCSP and the
+//! OCSP driver loop (MedMij TLS-1, TLS-2, TLS-3, TLS-4); explained under "The tokio
+//! adapter" on the crate root.
 
 use std::collections::HashMap;
 use std::future::Future;

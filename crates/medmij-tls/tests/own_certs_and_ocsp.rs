@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{CLIENT, Fixture, SERVER};
-use medmij_tls::test_pki::{CertOptions, IssuedCert, OcspSigner, TestStatus};
 use medmij_tls::{
     BackChannel, OcspChecker, OcspDriver, OcspFailure, OcspPolicy, OcspQuery, OcspSourceError,
     OwnCertificates, PeerRole, Refusal,
 };
+use medmij_tls::{CertOptions, IssuedCert, OcspSigner, TestStatus};
 use rustls::pki_types::UnixTime;
 
 fn unix(t: SystemTime) -> UnixTime {

@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use medmij_tls::test_pki::{CertOptions, IssuedCert, OcspResponder, TestPki};
 use medmij_tls::{
     BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OcspPolicy, OwnCertificates,
     RefusalEvent, RefusalLog, SharedWhitelist, Whitelist,
 };
+use medmij_tls::{CertOptions, IssuedCert, OcspResponder, TestPki};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 
