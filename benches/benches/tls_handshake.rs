@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, PeerRole,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, PeerRole,
     SharedWhitelist,
 };
 use medmij_tls::{CertOptions, OcspResponder, TestPki};
@@ -128,8 +128,10 @@ fn setup() -> Setup {
         driver,
     };
     // Warm the OCSP cache (one answer per direction).
-    s.driver
-        .refresh_blocking(&HttpOcspFetcher::new(), std::time::SystemTime::now());
+    s.driver.refresh_blocking(
+        &BlockingOcspFetcher::new().unwrap(),
+        std::time::SystemTime::now(),
+    );
     handshake(&s.medmij_client, &s.medmij_server);
     s
 }
@@ -223,7 +225,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tls_ocsp_check");
     g.measurement_time(Duration::from_secs(10));
     // The driver's fetch (on this thread) plus the check from the cache.
-    let fetcher = HttpOcspFetcher::new();
+    let fetcher = BlockingOcspFetcher::new().unwrap();
     g.bench_function("peer_check_uncached_loopback_responder", |b| {
         b.iter(|| {
             checks.ocsp().cache().clear();

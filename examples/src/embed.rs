@@ -14,7 +14,7 @@ use medmij_tls::{
     AdapterSettings, FrontAcceptor, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher,
 };
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
 };
 use medmij_tls::{CertOptions, OcspResponder, TestPki};
 use std::net::SocketAddr;
@@ -75,7 +75,7 @@ impl Pki {
             .with_ocsp(OcspChecker::new());
         let driver = Arc::new(OcspDriver::new(back.ocsp_checker()));
         driver.watch_chain(&cert.chain)?;
-        driver.refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now());
+        driver.refresh_blocking(&BlockingOcspFetcher::new()?, SystemTime::now());
         let source = Arc::new(ReqwestOcspFetcher::new()?);
         let settings = AdapterSettings::default();
         Ok(Tls {

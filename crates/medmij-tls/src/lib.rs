@@ -232,6 +232,8 @@
 //! * `tokio`: the tokio adapter (`MedmijAcceptor`, `FrontAcceptor`,
 //!   `MedmijConnector`, `run_ocsp_driver` and `ReqwestOcspFetcher`, an OCSP fetcher
 //!   on reqwest); see "The tokio adapter" above.
+//! * `blocking`: `BlockingOcspFetcher`, an OCSP fetcher on `reqwest::blocking`
+//!   for hosts that run [`OcspDriver::refresh_blocking`] on a thread of their own.
 //! * `test-pki`: `TestPki`, a PKIoverheid-shaped test PKI, and `OcspResponder`,
 //!   a small OCSP responder for it (for tests and examples).
 
@@ -246,11 +248,12 @@
 )]
 #![warn(clippy::use_self, unused_qualifications)]
 
+#[cfg(feature = "blocking")]
+mod blocking;
 mod certs;
 mod config;
 mod driver;
 mod error;
-mod http;
 mod identity;
 mod ocsp;
 mod profile;
@@ -261,6 +264,8 @@ mod tokio_adapter;
 mod verify;
 mod whitelist;
 
+#[cfg(feature = "blocking")]
+pub use blocking::BlockingOcspFetcher;
 pub use certs::{
     KeyAgeWarning, MAX_KEY_AGE, OwnCertificate, OwnCertificates, TrustAnchors, certs_from_pem,
     dns_names, key_from_pem,
@@ -272,7 +277,6 @@ pub use driver::{DriverSettings, OcspDriver, OcspJob};
 pub use error::{
     CertificateProblem, ConfigError, OcspFailure, PeerRole, Refusal, RefusalEvent, RefusalLog,
 };
-pub use http::{HttpOcspFetcher, post_ocsp};
 pub use identity::PeerIdentity;
 pub use ocsp::{
     CachedStatus, CertKey, ID_AD_OCSP, ID_KP_OCSP_SIGNING, ID_PKIX_OCSP_BASIC, OcspCache,

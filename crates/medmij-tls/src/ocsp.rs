@@ -89,8 +89,8 @@ pub enum OcspSourceError {
     Transport(String),
 }
 
-/// Fetches OCSP answers, blocking, e.g. [`crate::HttpOcspFetcher`] (RFC 6960 over
-/// HTTP POST). Used only where the host runs [`crate::OcspDriver::refresh_blocking`]
+/// Fetches OCSP answers, blocking, e.g. `BlockingOcspFetcher` (feature `blocking`, RFC
+/// 6960 over HTTP POST). Used only where the host runs [`crate::OcspDriver::refresh_blocking`]
 /// on a thread of its own choosing; never by the verifier.
 pub trait OcspSource: Send + Sync {
     /// Ask a responder; returns the DER OCSPResponse.

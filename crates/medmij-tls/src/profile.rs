@@ -158,3 +158,25 @@ mod tls_6 {
         assert_eq!(groups, ["secp384r1", "X25519", "secp256r1"]);
     }
 }
+
+/// Largest OCSP response the reqwest-based fetchers accept, in bytes.
+#[cfg(any(feature = "tokio", feature = "blocking"))]
+pub(crate) const MAX_OCSP_RESPONSE: usize = 64 * 1024;
+
+/// The TLS configuration handed to the reqwest clients of the OCSP fetchers.
+///
+/// OCSP is plain HTTP (RFC 6960 A.1), but a reqwest built with rustls sets up
+/// TLS anyway, and without a configuration of its own it takes the
+/// process-wide crypto provider and panics if none is installed. This one has
+/// this crate's provider: never used for an `http://` responder, and no panic
+/// whatever the host installed.
+#[cfg(any(feature = "tokio", feature = "blocking"))]
+pub(crate) fn ocsp_http_tls() -> Result<rustls::ClientConfig, crate::ConfigError> {
+    Ok(
+        rustls::ClientConfig::builder_with_provider(provider_arc(Channel::Back))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| crate::ConfigError::BadCertificate(format!("HTTP client: {e}")))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    )
+}

@@ -78,9 +78,6 @@ pub trait AsyncOcspSource: Send + Sync {
     -> BoxFuture<'a, Result<Vec<u8>, OcspSourceError>>;
 }
 
-/// Largest OCSP response accepted, in bytes.
-const MAX_RESPONSE: usize = 64 * 1024;
-
 /// Asks OCSP responders over HTTP POST with reqwest (RFC 6960 appendix A.1):
 /// the certificate's AuthorityInfoAccess URLs in order, or one fixed URL.
 #[derive(Debug, Clone)]
@@ -92,18 +89,7 @@ pub struct ReqwestOcspFetcher {
 impl ReqwestOcspFetcher {
     /// A fetcher using the certificate's AuthorityInfoAccess.
     pub fn new() -> Result<Self, ConfigError> {
-        // OCSP is plain HTTP (RFC 6960 A.1), but a reqwest built with rustls
-        // sets up TLS anyway, and without a configuration of our own it
-        // takes the process-wide crypto provider and panics if none is
-        // installed. Hand it one with this crate's provider: never used for
-        // an `http://` responder, and no panic whatever the host installed.
-        let tls = rustls::ClientConfig::builder_with_provider(crate::profile::provider_arc(
-            crate::profile::Channel::Back,
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::BadCertificate(format!("HTTP client: {e}")))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
+        let tls = crate::profile::ocsp_http_tls()?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .no_proxy()
@@ -160,12 +146,12 @@ impl ReqwestOcspFetcher {
         }
         if resp
             .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE as u64)
+            .is_some_and(|n| n > crate::profile::MAX_OCSP_RESPONSE as u64)
         {
             return Err(OcspSourceError::Transport("response too large".into()));
         }
         let body = resp.bytes().await.map_err(tr)?;
-        if body.len() > MAX_RESPONSE {
+        if body.len() > crate::profile::MAX_OCSP_RESPONSE {
             return Err(OcspSourceError::Transport("response too large".into()));
         }
         Ok(body.to_vec())

@@ -413,7 +413,7 @@ mod tls_3 {
             ))
         );
 
-        let fetcher = medmij_tls::HttpOcspFetcher::new();
+        let fetcher = medmij_tls::BlockingOcspFetcher::new().unwrap();
         let policy = OcspPolicy::default();
         own.refresh_ocsp_staple(&fetcher, &policy, UnixTime::now())
             .unwrap();

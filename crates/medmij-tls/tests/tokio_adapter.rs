@@ -15,8 +15,8 @@ use medmij_tls::{
     ReqwestOcspFetcher,
 };
 use medmij_tls::{
-    BackChannel, CachedStatus, HttpOcspFetcher, OcspChecker, OcspDriver, OcspFailure, OcspPolicy,
-    PeerRole, Refusal,
+    BackChannel, BlockingOcspFetcher, CachedStatus, OcspChecker, OcspDriver, OcspFailure,
+    OcspPolicy, PeerRole, Refusal,
 };
 use medmij_tls::{CertOptions, IssuedCert, ResponderMode};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -46,7 +46,7 @@ fn prefetch(side: &Side, cert: &IssuedCert) {
     side.driver.refresh_all_now();
     assert_eq!(
         side.driver
-            .refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now()),
+            .refresh_blocking(&BlockingOcspFetcher::new().unwrap(), SystemTime::now()),
         1
     );
 }
