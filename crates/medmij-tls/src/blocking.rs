@@ -13,7 +13,7 @@ use crate::profile::MAX_OCSP_RESPONSE;
 /// proxy, no redirects.
 ///
 /// For hosts that run [`crate::OcspDriver::refresh_blocking`] (or
-/// [`crate::OwnCertificates::refresh_ocsp_staple`]) on a thread of their own.
+/// [`crate::OwnCertificate::refresh_ocsp_staple`]) on a thread of their own.
 /// reqwest's blocking client runs a runtime of its own: never create, call or
 /// drop it on an async worker thread. With tokio, use the driver loop
 /// (`run_ocsp_driver`) and `ReqwestOcspFetcher` (feature `tokio`) instead.
