@@ -286,6 +286,103 @@ mod oauth_12 {
         assert_eq!(issued.response.status(), 200);
         assert_eq!(issued.response.case_number(), None);
     }
+
+    /// MedMij OAUTH-12: no outcome ever becomes an HTTP 500 on the wire.
+    mod no_500 {
+        use super::*;
+
+        fn server_error() -> HttpResponse {
+            HttpResponse::from(&TokenResponse::Error {
+                error: TokenErrorCode::ServerError,
+                description: "The token store failed.",
+            })
+        }
+
+        /// MedMij OAUTH-12: `without_500` turns exactly the 5xx answers other than 503 into
+        /// `temporarily_unavailable`; a 2xx, 3xx or 4xx answer, and a 503 of its own, pass
+        /// unchanged (body and headers included).
+        #[test]
+        fn without_500_replaces_only_5xx_other_than_503() {
+            let e = server_error();
+            assert_eq!(e.status(), 500);
+            let replaced = e.without_500();
+            assert_eq!(replaced, HttpResponse::temporarily_unavailable());
+            assert_eq!(replaced.status(), 503);
+            assert_eq!(replaced.header("Retry-After"), Some("1"));
+
+            let s = server();
+            let refused = HttpResponse::from(&s.token(None, "", &client(), t0()).response);
+            assert_eq!(refused.status(), 400);
+            assert_eq!(refused.clone().without_500(), refused);
+            let code = code_for(&s, "umcharderwijk~1", t0());
+            let ok = HttpResponse::from(
+                &s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), t0())
+                    .response,
+            );
+            assert_eq!(ok.status(), 200);
+            assert_eq!(ok.clone().without_500(), ok);
+            let redirect = HttpResponse::from(&code_redirect(&s));
+            assert_eq!(redirect.status(), 302);
+            assert_eq!(redirect.clone().without_500(), redirect);
+
+            let own_503 = HttpResponse::page(503, "<p>bezet</p>".to_owned());
+            assert_eq!(own_503.clone().without_500(), own_503);
+            assert_eq!(own_503.body(), "<p>bezet</p>");
+            let case_8 = HttpResponse::from(&ResourceError::backend_unavailable());
+            assert_eq!(case_8.status(), 503);
+            assert_eq!(case_8.clone().without_500(), case_8);
+            for status in [501, 502, 504, 599] {
+                let page = HttpResponse::page(status, "x".to_owned());
+                assert_eq!(page.status(), status);
+                assert_eq!(
+                    page.without_500(),
+                    HttpResponse::temporarily_unavailable(),
+                    "{status}"
+                );
+            }
+        }
+
+        /// MedMij OAUTH-12: a page or FHIR answer keeps a status in 100..=599 except 500;
+        /// 500 and anything outside that range becomes 503. The body handed to the adapter
+        /// is the body built.
+        #[test]
+        fn pages_and_fhir_answers_never_carry_500_or_an_invalid_status() {
+            for (status, sent) in [
+                (100, 100),
+                (200, 200),
+                (404, 404),
+                (499, 499),
+                (501, 501),
+                (503, 503),
+                (599, 599),
+                (500, 503),
+                (0, 503),
+                (99, 503),
+                (600, 503),
+                (u16::MAX, 503),
+            ] {
+                let page = HttpResponse::page(status, "<p>x</p>".to_owned());
+                assert_eq!(page.status(), sent, "page {status}");
+                assert_eq!(page.body(), "<p>x</p>");
+                assert_eq!(page.into_body(), "<p>x</p>");
+                let fhir = HttpResponse::fhir(status, "{}".to_owned());
+                assert_eq!(fhir.status(), sent, "fhir {status}");
+                assert_eq!(fhir.into_body(), "{}");
+            }
+            let e = ResourceError::backend_unavailable();
+            assert_eq!(HttpResponse::from(&e).into_body(), e.body());
+        }
+
+        fn code_redirect(s: &Server) -> Redirect {
+            let mut session = s.authorize(&query("umcharderwijk~1", "st")).unwrap();
+            session
+                .authenticated(Authentication::Established(subject()))
+                .unwrap();
+            session.data_available(true).unwrap();
+            session.consent(ConsentDecision::Granted, t0()).unwrap();
+            s.issue_code(&mut session, t0()).unwrap()
+        }
+    }
 }
 
 mod oauth_14 {
