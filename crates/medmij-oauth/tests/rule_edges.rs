@@ -1,8 +1,9 @@
 //! Rule edges found by mutation testing (cargo-mutants, see MUTANTS.md): each test here
 //! fails when one rule-bearing line of the server is broken. MedMij OAUTH-2 (the bearer
 //! header), OAUTH-3 (the OCL seen through `&T` and `Arc<T>`), OAUTH-12 (each case's number
-//! and HTTP status), OAUTH-14 (the 8192-byte request bound, exactly) and OAUTH-22 (the
-//! consent id the person withdraws by).
+//! and HTTP status), OAUTH-14 (the 8192-byte request bound, exactly), OAUTH-22 (the
+//! consent id the person withdraws by), OAUTH-19 with CONSENT-6 (who gets the indefinite
+//! period) and OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked).
 
 mod common;
 mod v2_common;
@@ -514,5 +515,101 @@ mod oauth_22 {
                 .unwrap()
                 .is_empty()
         );
+    }
+}
+
+mod oauth_19 {
+    use super::*;
+    use crate::v2_common as v2;
+
+    /// The period recorded when the person decides `decision` choosing `period`, on the
+    /// flow of `query`.
+    fn period_after(
+        query: &str,
+        decision: ConsentDecision,
+        period: ConsentPeriod,
+    ) -> ConsentPeriod {
+        let s = v2::server_with(MemoryStore::new());
+        let mut session = s.authorize(query).expect(query);
+        session
+            .authenticated(Authentication::Established(subject()))
+            .unwrap();
+        session.data_available(true).unwrap();
+        match session.consent_with(decision, period, v2::t0()).unwrap() {
+            ConsentOutcome::Granted(e) | ConsentOutcome::Refused(e, _) => e.period,
+            ConsentOutcome::Undetermined(_) => panic!("decided"),
+        }
+    }
+
+    /// MedMij OAUTH-19, CONSENT-6: the indefinite period holds only for a granted 2.x
+    /// Verzamelen flow; a 1.x flow, a 2.x Delen flow and a refusal record this flow only,
+    /// whatever the screen sent.
+    #[test]
+    fn indefinite_period_only_for_granted_v2_verzamelen() {
+        use ConsentDecision::{Granted, Refused};
+        use ConsentPeriod::{Indefinite, ThisFlow};
+        let t = v2::ids();
+        let v2_verzamelen = v2::query_v2(&v2::client(), "umcharderwijk", &t);
+        let v2_delen = v2::query_v2(&v2::client(), "umcharderwijk~5", &t);
+        let v1_verzamelen = query("umcharderwijk~1", "st");
+        assert_eq!(
+            period_after(&v2_verzamelen, Granted, Indefinite),
+            Indefinite
+        );
+        assert_eq!(period_after(&v2_verzamelen, Granted, ThisFlow), ThisFlow);
+        assert_eq!(period_after(&v2_verzamelen, Refused, Indefinite), ThisFlow);
+        assert_eq!(period_after(&v2_delen, Granted, Indefinite), ThisFlow);
+        assert_eq!(period_after(&v1_verzamelen, Granted, Indefinite), ThisFlow);
+    }
+}
+
+mod oauth_11 {
+    use super::*;
+    use crate::v2_common as v2;
+
+    fn stored(query: &str) -> serde_json::Value {
+        let s = v2::server_with(MemoryStore::new());
+        let mut session = s.authorize(query).expect(query);
+        session
+            .authenticated(Authentication::Established(subject()))
+            .unwrap();
+        serde_json::to_value(&session).unwrap()
+    }
+
+    /// MedMij OAUTH-11 (a session carried between gateway nodes), OAUTH-20: a stored 2.x
+    /// session loads back with its representation (or without one), and a stored
+    /// `MedMij_geboortedatum` that is no date is refused on the way back in.
+    #[test]
+    fn stored_v2_sessions_load_back_and_bad_birth_dates_are_refused() {
+        let t = v2::ids();
+        let plain = stored(&v2::query_v2(&v2::client(), "umcharderwijk", &t));
+        let back: Session = serde_json::from_value(plain.clone()).expect("plain 2.x session");
+        let req = back.request().v2().expect("still 2.x");
+        assert_eq!(req.trace, t);
+        assert_eq!(req.representation, None);
+        assert_eq!(back.stage(), SessionStage::AwaitingDataCheck);
+
+        for (word, kind) in [
+            ("onbehalfof", RepresentationKind::OnBehalfOf),
+            ("onbehalfofchild", RepresentationKind::OnBehalfOfChild),
+        ] {
+            let q = format!(
+                "{}&MedMij_geboortedatum=20100101",
+                v2::query_v2(&v2::client(), &format!("umcharderwijk {word}"), &t)
+            );
+            let repr = stored(&q);
+            let back: Session = serde_json::from_value(repr.clone()).expect(word);
+            let r = back.request().v2().unwrap().representation.clone().unwrap();
+            assert_eq!(r.kind, kind);
+            assert_eq!(r.geboortedatum, "20100101");
+            for bad in ["20101340", "20100230", "2010010", "abcdefgh"] {
+                let mut v = repr.clone();
+                v["geboortedatum"] = serde_json::Value::from(bad);
+                assert!(
+                    serde_json::from_value::<Session>(v).is_err(),
+                    "{word} {bad}"
+                );
+            }
+        }
     }
 }
