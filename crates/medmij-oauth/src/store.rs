@@ -418,6 +418,9 @@ pub struct MemoryStore {
     /// The 2.x state (code data, refresh tokens, chains). Lock order: this, then a code
     /// shard, then a token shard.
     v2: Mutex<memory_v2::V2Mem>,
+    /// Set (for good) once any 2.x code data or 2.x access token is stored: until then the
+    /// 1.x token and resource paths answer "not 2.x" without taking the `v2` lock.
+    v2_used: std::sync::atomic::AtomicBool,
 }
 
 impl Default for MemoryStore {
@@ -449,6 +452,7 @@ impl MemoryStore {
             codes: (0..SHARDS).map(|_| Mutex::default()).collect(),
             tokens: (0..SHARDS).map(|_| Mutex::default()).collect(),
             v2: Mutex::default(),
+            v2_used: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
