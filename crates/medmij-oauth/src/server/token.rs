@@ -630,7 +630,8 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
         }
         let wire_scope: Arc<str> = match &v2 {
             Some(v) => Arc::from(v.wire_scope.as_str()),
-            None => Arc::from(scope.as_str()),
+            // 1.x: the consented pairs' canonical text, shared with the scope (no copy).
+            None => scope.shared_text(),
         };
         let token_record = TokenRecord {
             client_id: record.client_id,
