@@ -420,6 +420,9 @@ pub struct MemoryStore {
     /// The 2.x state (code data, refresh tokens, chains). Lock order: this, then a code
     /// shard, then a token shard.
     v2: Mutex<memory_v2::V2Mem>,
+    /// Set (for good) once any 2.x code data or 2.x access token is stored: until then the
+    /// 1.x token and resource paths answer "not 2.x" without taking the `v2` lock.
+    v2_used: std::sync::atomic::AtomicBool,
 }
 
 impl Default for MemoryStore {
@@ -458,6 +461,7 @@ impl MemoryStore {
             codes: Box::new(std::array::from_fn(|_| Mutex::default())),
             tokens: Box::new(std::array::from_fn(|_| Mutex::default())),
             v2: Mutex::default(),
+            v2_used: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

@@ -2,6 +2,7 @@
 //! constructor, accessors and traits from it.
 
 /// Number of Unicode characters (XML Schema counts lengths in characters).
+#[inline]
 pub(crate) fn char_len(s: &str) -> usize {
     if s.is_ascii() {
         s.len()
@@ -10,7 +11,10 @@ pub(crate) fn char_len(s: &str) -> usize {
     }
 }
 
-/// Checks the `minLength`/`maxLength` facets, counted in characters.
+/// Checks the `minLength`/`maxLength` facets, counted in characters. Inlined
+/// (every list value and every request parameter goes through it); the error
+/// is built out of line.
+#[inline]
 pub(crate) fn check_len(
     type_name: &'static str,
     s: &str,
@@ -18,25 +22,31 @@ pub(crate) fn check_len(
     max: usize,
     rule: crate::RuleId,
 ) -> Result<(), crate::InvalidValue> {
-    use crate::{FacetViolation, InvalidValue};
     let len = char_len(s);
-    if len < min {
-        return Err(InvalidValue::new(
-            type_name,
-            s,
-            FacetViolation::TooShort { min, len },
-            rule,
-        ));
-    }
-    if len > max {
-        return Err(InvalidValue::new(
-            type_name,
-            s,
-            FacetViolation::TooLong { max, len },
-            rule,
-        ));
+    if len < min || len > max {
+        return Err(len_error(type_name, s, min, max, len, rule));
     }
     Ok(())
+}
+
+/// The error of [`check_len`].
+#[cold]
+#[inline(never)]
+fn len_error(
+    type_name: &'static str,
+    s: &str,
+    min: usize,
+    max: usize,
+    len: usize,
+    rule: crate::RuleId,
+) -> crate::InvalidValue {
+    use crate::{FacetViolation, InvalidValue};
+    let violation = if len < min {
+        FacetViolation::TooShort { min, len }
+    } else {
+        FacetViolation::TooLong { max, len }
+    };
+    InvalidValue::new(type_name, s, violation, rule)
 }
 
 /// Defines a validated text newtype: `new(&str)` checks the value with
@@ -55,6 +65,7 @@ macro_rules! text_newtype {
 
         impl $name {
             /// Checks `value` against every facet of the type.
+            #[inline]
             pub fn new(value: &str) -> Result<Self, $crate::InvalidValue> {
                 let check: fn(&str) -> Result<(), $crate::InvalidValue> = $check;
                 check(value)?;
@@ -62,6 +73,7 @@ macro_rules! text_newtype {
             }
 
             /// The value as text.
+            #[inline]
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -83,12 +95,14 @@ macro_rules! text_newtype {
         }
 
         impl AsRef<str> for $name {
+            #[inline]
             fn as_ref(&self) -> &str {
                 &self.0
             }
         }
 
         impl ::std::borrow::Borrow<str> for $name {
+            #[inline]
             fn borrow(&self) -> &str {
                 &self.0
             }

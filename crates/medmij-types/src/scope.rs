@@ -74,8 +74,9 @@ pub struct Scope(Arc<ScopeInner>);
 struct ScopeInner {
     zorgaanbieder: Zorgaanbiedernaam,
     gegevensdiensten: Vec<ScopeGegevensdienstId>,
-    /// The canonical text, `naam~id naam~id`.
-    text: String,
+    /// The canonical text, `naam~id naam~id`; shared, so that a token answer can carry it
+    /// without a copy ([`Scope::shared_text`]).
+    text: Arc<str>,
 }
 
 impl Scope {
@@ -83,19 +84,25 @@ impl Scope {
         zorgaanbieder: Zorgaanbiedernaam,
         gegevensdiensten: Vec<ScopeGegevensdienstId>,
     ) -> Self {
-        let mut text = String::new();
+        let naam = zorgaanbieder.scope_part();
+        let len = gegevensdiensten
+            .iter()
+            .map(|g| naam.len() + 1 + g.as_str().len())
+            .sum::<usize>()
+            + gegevensdiensten.len().saturating_sub(1);
+        let mut text = String::with_capacity(len);
         for (i, g) in gegevensdiensten.iter().enumerate() {
             if i > 0 {
                 text.push(' ');
             }
-            text.push_str(zorgaanbieder.scope_part());
+            text.push_str(naam);
             text.push('~');
             text.push_str(g.as_str());
         }
         Self(Arc::new(ScopeInner {
             zorgaanbieder,
             gegevensdiensten,
-            text,
+            text: Arc::from(text),
         }))
     }
 
@@ -166,6 +173,12 @@ impl Scope {
             zorgaanbieder.ok_or(ScopeError::Empty)?,
             gegevensdiensten,
         ))
+    }
+
+    /// The canonical text as a shared string: the same text as [`Scope::as_str`], without
+    /// a copy (the token endpoint's `scope`, MedMij OAUTH-5).
+    pub fn shared_text(&self) -> Arc<str> {
+        Arc::clone(&self.0.text)
     }
 
     /// The one Zorgaanbieder this scope is about.
@@ -299,7 +312,9 @@ mod oauth_5 {
             let z = Zorgaanbiedernaam::from_scope_part(&naam).unwrap();
             let ids: Vec<_> = ids.iter().map(|i| ScopeGegevensdienstId::new(i).unwrap()).collect();
             let scope = Scope::several(z.clone(), ids.clone()).unwrap();
+            prop_assert_eq!(&*scope.shared_text(), scope.as_str());
             let back = Scope::parse(scope.as_str(), ScopeForm::Multiple).unwrap();
+            prop_assert_eq!(&*back.shared_text(), scope.as_str());
             prop_assert_eq!(&back, &scope);
             prop_assert!(back.same_as(&scope));
             for id in &ids {

@@ -10,6 +10,7 @@ use crate::secret::SecretHash;
 use crate::{ClientId, Subject};
 use std::collections::HashMap;
 use std::sync::MutexGuard;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 struct RefreshEntry {
@@ -89,7 +90,8 @@ impl MemoryStore {
                 .is_some_and(|e| token_kept(e, now))
     }
 
-    fn note_v2(m: &mut V2Mem, access: &SecretHash, now: SystemTime) {
+    fn note_v2(&self, m: &mut V2Mem, access: &SecretHash, now: SystemTime) {
+        self.note_v2_used();
         if m.v2_tokens.len() >= 2 * m.v2_tokens_kept.max(64) {
             m.v2_tokens.retain(|_, at| now < later(*at, LIFETIME));
             m.v2_tokens_kept = m.v2_tokens.len();
@@ -97,11 +99,25 @@ impl MemoryStore {
         m.v2_tokens.insert(*access, now);
     }
 
+    /// Notes that 2.x state is stored (before storing it, under the `v2` lock).
+    fn note_v2_used(&self) {
+        self.v2_used.store(true, Ordering::SeqCst);
+    }
+
+    /// False while no 2.x state was ever stored: a code or token handed out before this
+    /// returns true cannot be a 2.x one (its 2.x data is stored before it leaves the server).
+    fn v2_used(&self) -> bool {
+        self.v2_used.load(Ordering::SeqCst)
+    }
+
     pub(super) fn mem_mark_v2(&self, access: &SecretHash, now: SystemTime) {
-        Self::note_v2(&mut lock_v2(&self.v2), access, now);
+        self.note_v2(&mut lock_v2(&self.v2), access, now);
     }
 
     pub(super) fn mem_is_v2(&self, access: &SecretHash, now: SystemTime) -> bool {
+        if !self.v2_used() {
+            return false;
+        }
         lock_v2(&self.v2)
             .v2_tokens
             .get(access)
@@ -115,6 +131,7 @@ impl MemoryStore {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         let mut m = lock_v2(&self.v2);
+        self.note_v2_used();
         if m.codes.len() >= 2 * m.codes_kept.max(64) {
             m.codes
                 .retain(|_, (_, at)| now < later(*at, CODE_RETENTION));
@@ -129,6 +146,9 @@ impl MemoryStore {
         code: &SecretHash,
         now: SystemTime,
     ) -> Result<Option<CodeV2>, StoreError> {
+        if !self.v2_used() {
+            return Ok(None);
+        }
         let m = lock_v2(&self.v2);
         Ok(m.codes
             .get(code)
@@ -189,7 +209,7 @@ impl MemoryStore {
             },
         );
         m.by_code.insert(*code, consent.id);
-        Self::note_v2(&mut m, access, now);
+        self.note_v2(&mut m, access, now);
         m.chains.insert(
             consent.id,
             Chain {
@@ -268,7 +288,7 @@ impl MemoryStore {
         if let Some(e) = m.refresh.get_mut(presented) {
             e.retired = true;
         }
-        Self::note_v2(&mut m, new_access, now);
+        self.note_v2(&mut m, new_access, now);
         m.refresh.insert(
             *new_refresh,
             RefreshEntry {
