@@ -930,7 +930,14 @@ impl PgoGw {
         // MedMij CONSENT-4: stored with its provenance, inseparably.
         let item_id = format!("bundle-{sid}");
         let naam = self
-            .store_collected(&p, first_gd, &item_id, &resp.body, &record, person.clone())
+            .store_collected(
+                &p.zorgaanbieder,
+                first_gd,
+                &item_id,
+                &resp.body,
+                &record,
+                person.clone(),
+            )
             .await?;
         self.trace.step(
             Actor::PgoGw,
@@ -1011,7 +1018,7 @@ impl PgoGw {
     /// reference) and logs the collection (LOG-1); returns the GNL name.
     async fn store_collected(
         &self,
-        p: &Pending,
+        zorgaanbieder: &str,
         gd: &str,
         item_id: &str,
         body: &[u8],
@@ -1027,7 +1034,7 @@ impl PgoGw {
         let item = CollectedItem::receive(
             ItemId::new(item_id)?,
             body.to_vec(),
-            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
+            medmij_consent::Zorgaanbiedernaam::new(zorgaanbieder)?,
             GegevensdienstNaam::new(naam.clone())?,
             record.reference(),
             self.now(),
@@ -1044,10 +1051,48 @@ impl PgoGw {
                 subject: Some(person),
                 object: Object::new("dossier-item", item_id),
                 outcome: Outcome::Success,
-                detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
+                detail: Some(format!("from {zorgaanbieder} ({naam}) via MedMij")),
             })
             .await?;
         Ok(naam)
+    }
+
+    /// A Bundle collected over release 2.x by medmij-oauth's PGO GW adapter (see
+    /// `release2.rs`): the consent is logged as received (MedMij CONSENT-3, the flow named
+    /// by its `X-Correlation-ID`) and the Bundle stored in the same dossier with its
+    /// provenance (CONSENT-4); returns the Gegevensdienst's GNL name.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn store_v2(
+        &self,
+        zorgaanbieder: &str,
+        gd: &str,
+        item_id: &str,
+        body: &[u8],
+        scope: &Scope,
+        flow: &str,
+        person: SubjectId,
+    ) -> Result<String, DemoError> {
+        let record = ConsentRecord::received_by_pgo(
+            ConsentKind::Toestemming,
+            FlowId::new(flow.to_owned())?,
+            scope.clone(),
+            self.client.client_id().clone(),
+            scope.zorgaanbieder().clone(),
+            self.now(),
+        );
+        self.log
+            .record(Entry {
+                event_type: "consent.received",
+                action: Action::Create,
+                actor: (PGO_ACCOUNT.into(), ActorKind::User),
+                subject: Some(person.clone()),
+                object: Object::new("consent", record.reference().to_string()),
+                outcome: Outcome::Success,
+                detail: Some(format!("release 2.x, scope {scope}")),
+            })
+            .await?;
+        self.store_collected(zorgaanbieder, gd, item_id, body, &record, person)
+            .await
     }
 
     async fn collect_more(
@@ -1093,7 +1138,7 @@ impl PgoGw {
         }
         let item_id = format!("bundle-{sid}-{gd}");
         let naam = self
-            .store_collected(p, gd, &item_id, &resp.body, record, person)
+            .store_collected(&p.zorgaanbieder, gd, &item_id, &resp.body, record, person)
             .await?;
         self.trace.step(
             Actor::PgoGw,

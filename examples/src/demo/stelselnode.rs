@@ -497,6 +497,8 @@ async fn serve_list(State(me): State<Arc<Stelselnode>>, Path(list): Path<String>
     let g = me.lists.read().unwrap_or_else(|e| e.into_inner());
     let xml = match list.as_str() {
         "zal" => &g.zal,
+        // The ZAL release3 (MedMij LISTS-15), published next to the release2 one.
+        super::release2::ZAL_RELEASE3_PATH => &g.zal3,
         "ocl" => &g.ocl,
         "gnl" => &g.gnl,
         "whl" => &g.whl,
