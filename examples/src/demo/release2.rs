@@ -1044,6 +1044,11 @@ impl super::Network {
         self.v2.vault.plant(&t)
     }
 
+    /// The ZAL release3 as the Stelselnode serves it (MedMij LISTS-15).
+    pub fn published_zal_release3(&self) -> String {
+        self.stelselnode.published_zal_release3()
+    }
+
     /// Both gateways' chain events (LOG-6) of the 2.x flows so far, per correlation id.
     pub fn v2_chain(&self) -> Result<BTreeMap<String, ChainFlow>, DemoError> {
         let pgo = read_chain(&pgo2_chain_path(&self.dir))?;
