@@ -61,7 +61,7 @@ fn every_flag_ends_as_the_rulebook_prescribes() {
         (
             Some("--refuse"),
             &[
-                "OAUTH-12 case 4",
+                "[case 4] consent REFUSED and logged",
                 "ended with: access_denied Authorization denied.",
                 "person sees: You did not give permission.",
             ],
@@ -69,13 +69,16 @@ fn every_flag_ends_as_the_rulebook_prescribes() {
         (
             Some("--no-data"),
             &[
-                "OAUTH-12 case 3",
+                "[case 3] no data of this person",
                 "ended with: access_denied No such resources.",
             ],
         ),
         (
             Some("--no-login"),
-            &["OAUTH-12 case 2", "ended with: unauthorized_client"],
+            &[
+                "[case 2] the person did not log in",
+                "ended with: unauthorized_client",
+            ],
         ),
         (
             Some("--replay-code"),
@@ -148,7 +151,7 @@ fn source_flags_end_as_the_rulebook_prescribes() {
                 "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
                 "3601 seconds later",
                 "ended with: HTTP 400",
-                "OAUTH-12 case 1, LISTS-13, LISTS-10",
+                "OAUTH-12, LISTS-13, LISTS-10 [case 1]",
                 "NEN 7513 logs verify",
             ],
         ),
