@@ -462,7 +462,7 @@ impl DemoPgoHost {
             actor: ChainActor::PgoGateway,
             kind,
             success: status.is_none_or(|s| s == 200),
-            trace: ids.clone(),
+            trace: *ids,
             method: "GET",
             endpoint: url.split('?').next().unwrap_or(url).to_owned(),
             client_id: ClientId::new(PGO_HOST)?,
