@@ -500,11 +500,14 @@ impl PgoLists {
     }
 }
 
-/// The 2.x ZA GW's lists as far as the demo uses them: the Whitelist (MedMij LISTS-6,
-/// TLS-4), fetched from the Stelselnode like every gateway's.
+/// The 2.x ZA GW's lists as far as the demo uses them: the OCL (its clients, MedMij
+/// LISTS-4, OAUTH-3) and the Whitelist (LISTS-6, TLS-4), fetched from the Stelselnode
+/// like every gateway's.
 pub(crate) struct Za2Lists {
     fetcher: ListFetcher,
+    refresh_ocl: Refresher<OAuthclientlist, StelselnodeSource>,
     refresh_whl: Refresher<Whitelist, StelselnodeSource>,
+    pub(crate) ocl: Arc<ListStore<OAuthclientlist>>,
     whl: Arc<ListStore<Whitelist>>,
 }
 
@@ -515,15 +518,20 @@ impl Za2Lists {
         archive: &std::path::Path,
         trace: &Arc<Trace>,
     ) -> Result<Self, DemoError> {
-        let whl = Arc::new(ListStore::new(DirArchive::new(archive)?));
+        let a = DirArchive::new(archive)?;
+        let ocl = Arc::new(ListStore::new(a.clone()));
+        let whl = Arc::new(ListStore::new(a));
         Ok(Za2Lists {
+            refresh_ocl: fetcher.refresher("ocl", ocl.clone(), trace, Actor::ZaGw2x)?,
             refresh_whl: fetcher.refresher("whl", whl.clone(), trace, Actor::ZaGw2x)?,
             fetcher,
+            ocl,
             whl,
         })
     }
-    /// Fetches the Whitelist now (LISTS-8).
+    /// Fetches the OCL and the Whitelist now (LISTS-8); stops at the first failure.
     pub(crate) async fn refresh(&self) -> Result<(), DemoError> {
+        self.refresh_ocl.refresh_now().await?;
         self.refresh_whl.refresh_now().await?;
         Ok(())
     }

@@ -620,24 +620,33 @@ impl Network {
         // Release 2.x ("Releases, side by side"): the second Zorgaanbieder's ZA GW
         // (medmij-oauth's ZaGateway) and the PGO GW's 2.x side (its PgoGateway).
         let v2 = {
-            let za2_lists = lists::Za2Lists::new(
+            let za2_lists = Arc::new(lists::Za2Lists::new(
                 to_stelselnode(&za2_cert, Actor::ZaGw2x)?,
                 &dir.join("za2-gw.lists"),
                 &trace,
-            )?;
+            )?);
             za2_lists.refresh().await?;
+            tasks.push(schedule(&za2_lists, LIST_REFRESH_INTERVAL, |l| {
+                Box::pin(async move {
+                    let _ = l.refresh().await;
+                })
+            }));
             let za2_back = BackChannel::new(
                 anchors()?,
                 za2_lists.whitelist(),
                 OwnCertificates::new(vec![za2_own])?,
             )
             .with_ocsp(ocsp())
-            .refusal_log(trace.refusal_log(Actor::ZaGw2x));
+            .refusal_log(trace.refusal_log(Actor::ZaGw2x))
+            // MedMij TLS-6: the 2.x profile (no wildcard certificates; an Organization
+            // Validated front-channel certificate). The demo's test PKI is not G1-shaped.
+            .with_profile(medmij_tls::TlsProfile::V2);
             let clock = release2::V2Clock::default();
-            let za2 = release2::za2_router(&dir, &clock, &trace)?;
+            let za2 = release2::za2_router(&dir, za2_lists.ocl.clone(), &clock, &trace)?;
             tasks.push(net::serve(
                 za2_front_l,
-                net::Acceptor::Front(FrontAcceptor::new(
+                net::Acceptor::Front(FrontAcceptor::with_profile(
+                    medmij_tls::TlsProfile::V2,
                     OwnCertificates::new(vec![za2_cert.own_certificate()?])?,
                     adapter,
                 )?),
@@ -661,7 +670,13 @@ impl Network {
             ));
             trace.step(
                 Actor::ZaGw2x,
-                &[RuleId::Tls1, RuleId::Tls2, RuleId::Tls4, RuleId::Oauth3],
+                &[
+                    RuleId::Tls1,
+                    RuleId::Tls2,
+                    RuleId::Tls4,
+                    RuleId::Tls6,
+                    RuleId::Oauth3,
+                ],
                 StepOutcome::Done,
                 format!(
                     "{ZORGAANBIEDER_2X} at {ZA2_HOST} (medmij-oauth ZaGateway, release 2.x): \
@@ -671,6 +686,7 @@ impl Network {
             );
             release2::V2Parts::start(
                 &dir,
+                za2_lists,
                 clock,
                 &pgo,
                 pgo.lists().fetcher(),
@@ -683,6 +699,11 @@ impl Network {
             )
             .await?
         };
+        tasks.push(schedule(&v2.zal3_refresh, LIST_REFRESH_INTERVAL, |r| {
+            Box::pin(async move {
+                let _ = r.refresh_now().await;
+            })
+        }));
         tasks.push(net::serve(
             pgo_front_l,
             net::Acceptor::Front(FrontAcceptor::new(

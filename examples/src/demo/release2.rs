@@ -22,7 +22,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use medmij_lists::{ListStore, Zorgaanbiederslijst};
+use medmij_lists::{ListStore, Refresher, Zorgaanbiederslijst};
 use medmij_log::{ChainEvent, SubjectId};
 use medmij_oauth::adapter::{
     AuditEvent, AuditSink, Authenticator, ChainActor, ChainStep, ChainStepKind, Clock, Counterpart,
@@ -34,11 +34,11 @@ use medmij_oauth::{
     AccessGrant, AsyncAuthorizationServer, Authentication, AuthorizationServer, Client, ClientId,
     FlowLimits, GrantV2, HttpResponse, MemoryFlowStore, MemoryStore, MemoryVault, PendingFlows,
     RefreshToken, RefreshTokenVault, ReleaseLine, ResourceAccess, Scope, ScopeGegevensdienstId,
-    ServerConfig, StaticClientRegistry, Subject, TokenRequest, TracedTokenRequest, UseCase,
-    VaultKey, Zorgaanbiedernaam,
+    ServerConfig, Subject, TokenRequest, TracedTokenRequest, UseCase, VaultKey, Zorgaanbiedernaam,
 };
 use medmij_types::RuleId;
 
+use super::lists::StelselnodeSource;
 use super::net::{self, PeerAddr, PeerNames};
 use super::trace::{Actor, StepOutcome, Trace};
 use super::{DemoError, GEGEVENSDIENST, PGO_HOST, SYSTEEMROL};
@@ -258,6 +258,7 @@ pub(crate) fn pgo2_chain_path(dir: &Path) -> PathBuf {
 /// become the adapter's [`MtlsClient`] and `ConnectInfo`.
 pub(crate) fn za2_router(
     dir: &Path,
+    ocl: Arc<ListStore<medmij_lists::OAuthclientlist>>,
     clock: &V2Clock,
     trace: &Arc<Trace>,
 ) -> Result<Router, DemoError> {
@@ -268,8 +269,7 @@ pub(crate) fn za2_router(
         ScopeGegevensdienstId::new(GEGEVENSDIENST_2X)?,
         UseCase::Verzamelen,
     );
-    // The OCL's client (in a full node: from the OCL the Stelselnode publishes).
-    let ocl = StaticClientRegistry::new().with_client(ClientId::new(PGO_HOST)?, None);
+    let ocl = Za2Ocl(ocl);
     let server =
         AsyncAuthorizationServer::new(AuthorizationServer::new(config, ocl, MemoryStore::new()));
     let hooks = ZaHooks {
@@ -304,6 +304,18 @@ pub(crate) fn za2_router(
     Ok(gateway
         .router()
         .layer(axum::middleware::from_fn(adapter_extensions)))
+}
+
+/// The OCL in force at the 2.x ZA GW as medmij-oauth's client registry (MedMij OAUTH-3,
+/// LISTS-4): the release2 OCL names no Gegevensdiensten per client, so the offer decides.
+struct Za2Ocl(Arc<ListStore<medmij_lists::OAuthclientlist>>);
+
+impl medmij_oauth::ClientRegistry for Za2Ocl {
+    fn is_listed(&self, client: &ClientId) -> bool {
+        self.0
+            .current()
+            .is_some_and(|i| i.list().contains(client.as_str()))
+    }
 }
 
 /// The demo's TLS layer's extensions as the adapter reads them: the mutual-TLS peer's name
@@ -775,6 +787,10 @@ pub(crate) struct V2Parts {
     last: Arc<Mutex<LastV2>>,
     back: Arc<net::BackClient>,
     zal3: Arc<ListStore<Zorgaanbiederslijst>>,
+    /// The PGO GW's refresher of the ZAL release3 (LISTS-8), run on the lists' schedule.
+    pub(crate) zal3_refresh: Arc<Refresher<Zorgaanbiederslijst, StelselnodeSource>>,
+    /// The 2.x ZA GW's lists (kept alive for their schedule).
+    _za2_lists: Arc<super::lists::Za2Lists>,
     /// The person's browser of the 2.x flows (one session throughout).
     person: Mutex<Option<Arc<super::browser::Person>>>,
 }
@@ -783,6 +799,7 @@ impl V2Parts {
     /// Fetches the ZAL release3 (LISTS-15) for the PGO GW and builds its 2.x router.
     pub(crate) async fn start(
         dir: &Path,
+        za2_lists: Arc<super::lists::Za2Lists>,
         clock: V2Clock,
         pgo: &Arc<super::pgo_gw::PgoGw>,
         fetcher: &super::lists::ListFetcher,
@@ -794,6 +811,7 @@ impl V2Parts {
         )?));
         let refresher = fetcher.refresher(ZAL_RELEASE3_PATH, zal3.clone(), trace, Actor::PgoGw)?;
         refresher.refresh_now().await?;
+        let zal3_refresh = Arc::new(refresher);
         let back = Arc::new(back);
         let vault = DemoVault::default();
         let last = Arc::new(Mutex::new(LastV2::default()));
@@ -814,6 +832,8 @@ impl V2Parts {
             last,
             back,
             zal3,
+            zal3_refresh,
+            _za2_lists: za2_lists,
             person: Mutex::new(None),
         })
     }
