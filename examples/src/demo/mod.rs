@@ -268,6 +268,8 @@ pub struct Network {
     tasks: Vec<AbortHandle>,
     pki: Arc<TestPki>,
     front_ports: (u16, u16),
+    /// The 2.x ZA GW's front-channel port.
+    za2_front_port: u16,
     responder: OcspResponder,
     ocsp_driver: Arc<OcspDriver>,
     ocsp_fetcher: Arc<dyn AsyncOcspSource>,
@@ -776,6 +778,7 @@ impl Network {
             tasks,
             pki,
             front_ports,
+            za2_front_port,
             responder,
             ocsp_driver,
             ocsp_fetcher,
@@ -827,7 +830,9 @@ impl Network {
         vec![
             format!("--user-data-dir={}", profile_dir.display()),
             format!(
-                "--host-resolver-rules=MAP {ZA_HOST}:443 127.0.0.1:{za}, MAP {PGO_HOST}:443 127.0.0.1:{pgo}"
+                "--host-resolver-rules=MAP {ZA_HOST}:443 127.0.0.1:{za}, MAP {PGO_HOST}:443 \
+                 127.0.0.1:{pgo}, MAP {ZA2_HOST}:443 127.0.0.1:{}",
+                self.za2_front_port
             ),
             "--ignore-certificate-errors".to_owned(),
             "--no-first-run".to_owned(),
@@ -839,7 +844,11 @@ impl Network {
     pub async fn open_front_door(&self) -> Result<FrontDoor, DemoError> {
         let (za, pgo) = self.front_ports;
         FrontDoor::open(
-            vec![(ZA_HOST, za), (PGO_HOST, pgo)],
+            vec![
+                (ZA_HOST, za),
+                (PGO_HOST, pgo),
+                (ZA2_HOST, self.za2_front_port),
+            ],
             self.pki.root_pem().to_owned(),
         )
         .await
@@ -1176,7 +1185,13 @@ impl Network {
     /// back-channel handshake is refused (TLS-4).
     pub async fn stale_whitelist(&self) -> Result<(), DemoError> {
         let xml = lists::whitelist_xml(
-            &[STELSELNODE_HOST, ZA_HOST, PGO_HOST, "rogue-node.example.nl"],
+            &[
+                STELSELNODE_HOST,
+                ZA_HOST,
+                ZA2_HOST,
+                PGO_HOST,
+                "rogue-node.example.nl",
+            ],
             "1",
         )?;
         self.stelselnode.publish(List::Whl, xml);
@@ -1213,7 +1228,7 @@ impl Network {
     /// kept-open connection, or at a new handshake), the ZA GW refuses the PGO GW
     /// (TLS-4).
     pub async fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
-        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
+        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST, ZA2_HOST], "2")?;
         self.stelselnode.publish(List::Whl, xml);
         self.trace.step(
             Actor::Stelselnode,

@@ -433,9 +433,12 @@ impl PgoGw {
         let collect =
             format!("/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}");
         let e = medmij_consent::escape_html;
-        let bron = medmij_consent::Zorgaanbiedernaam::new(ZORGAANBIEDER).ok();
+        let bronnen: Vec<_> = [ZORGAANBIEDER, super::release2::ZORGAANBIEDER_2X]
+            .iter()
+            .filter_map(|n| medmij_consent::Zorgaanbiedernaam::new(n).ok())
+            .collect();
         let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
-        let items: String = bron
+        let items: String = bronnen
             .iter()
             .flat_map(|b| d.collected_from(b))
             .take(20)
@@ -461,7 +464,15 @@ impl PgoGw {
                  <title>MijnPGO Demo</title></head><body><main><h1>MijnPGO Demo</h1>\
                  <p>Een persoonlijke gezondheidsomgeving van het MedMij-demonetwerk.</p>\
                  <p><a id=\"collect\" href=\"{collect}\">Haal uw Medicatieoverzicht op bij \
-                 {ZORGAANBIEDER}</a></p><h2>Uw dossier</h2>{items}</main></body></html>",
+                 {ZORGAANBIEDER}</a></p><p><a id=\"collect-2x\" href=\"{collect_2x}\">Haal uw \
+                 Medicatieoverzicht op bij {twee} (release 2.x, na een eerste ophaalactie \
+                 hierboven)</a></p><h2>Uw dossier</h2>{items}</main></body></html>",
+                collect_2x = e(&format!(
+                    "{}/start?scope={}",
+                    super::release2::V2_MOUNT,
+                    super::release2::v2_scope()
+                )),
+                twee = super::release2::ZORGAANBIEDER_2X,
                 collect = e(&collect)
             ),
         )
