@@ -614,12 +614,12 @@ impl PgoHost for DemoPgoHost {
             &[RuleId::Oauth19, RuleId::Oauth20],
             StepOutcome::Done,
             format!(
-                "2.x access token for scope {:?} (900 s); refresh token {}",
+                "2.x access token for scope {:?} (900 s){}",
                 grant.wire_scope,
-                if grant.refresh_token.is_none() {
-                    "in the vault (long-lasting consent) or none"
+                if grant.refresh_token.is_some() {
+                    "; its refresh token stays in the grant (the vault refused it)"
                 } else {
-                    "kept in the grant (no vault)"
+                    ""
                 }
             ),
         );
@@ -844,8 +844,9 @@ impl V2Parts {
 pub struct V2Run {
     /// The dossier item stored, if the PGO GW collected.
     pub item: Option<String>,
-    /// Whether the person was sent into a new full flow (authentication and consent at the
-    /// ZA GW) instead of a refresh (MedMij OAUTH-19).
+    /// Whether the person went through a full flow (authentication and consent at the ZA
+    /// GW): always for a first collection; for "collect again", when there was no refresh
+    /// or it was refused (MedMij OAUTH-19).
     pub full_flow: bool,
     /// The HTTP status of the page the browser ended on.
     pub status: u16,
