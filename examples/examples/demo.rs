@@ -162,6 +162,10 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         );
         println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
         println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
+        let (za2, pgo2) = net.verify_v2_logs()?;
+        println!(
+            "  release 2.x sides verify too: ZA GW 2.x {za2} events, PGO GW (2.x) {pgo2} events"
+        );
         println!("  {}", files_line(&net, keep));
         return if ok {
             Ok(())
@@ -262,6 +266,8 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
     );
     println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
     println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
+    let (za2, pgo2) = net.verify_v2_logs()?;
+    println!("  release 2.x sides verify too: ZA GW 2.x {za2} events, PGO GW (2.x) {pgo2} events");
     println!("  {}", files_line(&net, keep));
     let ok = match mode {
         Mode::Happy => run.token_obtained && run.collected.is_some() && delen_ok && v2_ok,

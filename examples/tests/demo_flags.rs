@@ -192,6 +192,7 @@ fn release2_flags_end_as_the_rulebook_prescribes() {
                 "every PGO GW request has its ZA GW counterpart: yes",
                 "\"type\":\"receive_refresh_token_request\"",
                 "in plain words: with a consent \"until I withdraw it\"",
+                "release 2.x sides verify too: ZA GW 2.x",
             ],
         ),
         (

@@ -261,6 +261,8 @@ mod log_6 {
                 .pgo
                 .iter()
                 .any(|e| e.event_type == T::SendResourceRequest)
-        );
+        ); // Besides the chain events, both 2.x sides keep a hash-chained audit log (LOG-1).
+        let (za, pgo) = net.verify_v2_logs().expect("the 2.x audit logs verify");
+        assert!(za >= 5 && pgo >= 3, "{za} {pgo}");
     }
 }

@@ -644,7 +644,7 @@ impl Network {
             // Validated front-channel certificate). The demo's test PKI is not G1-shaped.
             .with_profile(medmij_tls::TlsProfile::V2);
             let clock = release2::V2Clock::default();
-            let za2 = release2::za2_router(&dir, za2_lists.ocl.clone(), &clock, &trace)?;
+            let (za2, za2_log) = release2::za2_router(&dir, za2_lists.ocl.clone(), &clock, &trace)?;
             tasks.push(net::serve(
                 za2_front_l,
                 net::Acceptor::Front(FrontAcceptor::with_profile(
@@ -688,7 +688,10 @@ impl Network {
             );
             release2::V2Parts::start(
                 &dir,
-                za2_lists,
+                release2::Za2Node {
+                    lists: za2_lists,
+                    log: za2_log,
+                },
                 clock,
                 &pgo,
                 pgo.lists().fetcher(),

@@ -261,9 +261,14 @@ pub(crate) fn za2_router(
     ocl: Arc<ListStore<medmij_lists::OAuthclientlist>>,
     clock: &V2Clock,
     trace: &Arc<Trace>,
-) -> Result<Router, DemoError> {
+) -> Result<(Router, Arc<LogAudit>), DemoError> {
     let limits = FlowLimits::default();
     let naam = Zorgaanbiedernaam::new(ZORGAANBIEDER_2X)?;
+    let log = Arc::new(open_audit(
+        dir.join("za2-gw.audit.jsonl"),
+        [11; 32],
+        ZA2_HOST,
+    )?);
     let config = ServerConfig::new().offer(
         naam,
         ScopeGegevensdienstId::new(GEGEVENSDIENST_2X)?,
@@ -285,11 +290,7 @@ pub(crate) fn za2_router(
             trace: trace.clone(),
         },
         audit: SharedAudit {
-            log: Arc::new(open_audit(
-                dir.join("za2-gw.audit.jsonl"),
-                [11; 32],
-                ZA2_HOST,
-            )?),
+            log: log.clone(),
             trace: trace.clone(),
             actor: Actor::ZaGw2x,
         },
@@ -301,9 +302,10 @@ pub(crate) fn za2_router(
         ..ZaSettings::default()
     };
     let gateway = ZaGateway::new(server, flows, hooks, settings);
-    Ok(gateway
+    let router = gateway
         .router()
-        .layer(axum::middleware::from_fn(adapter_extensions)))
+        .layer(axum::middleware::from_fn(adapter_extensions));
+    Ok((router, log))
 }
 
 /// The OCL in force at the 2.x ZA GW as medmij-oauth's client registry (MedMij OAUTH-3,
@@ -778,6 +780,13 @@ pub fn match_chain(pgo: Vec<ChainEvent>, za: Vec<ChainEvent>) -> BTreeMap<String
 // The network's 2.x parts and what the demo does with them.
 // ---------------------------------------------------------------------------
 
+/// What the network keeps of the 2.x ZA GW: its lists (for their schedule) and its audit
+/// log (to verify it, LOG-1).
+pub(crate) struct Za2Node {
+    pub(crate) lists: Arc<super::lists::Za2Lists>,
+    pub(crate) log: Arc<LogAudit>,
+}
+
 /// The PGO GW's 2.x side as the network keeps it.
 pub(crate) struct V2Parts {
     /// medmij-oauth's PGO GW router (nested under [`V2_MOUNT`]).
@@ -789,6 +798,10 @@ pub(crate) struct V2Parts {
     zal3: Arc<ListStore<Zorgaanbiederslijst>>,
     /// The PGO GW's refresher of the ZAL release3 (LISTS-8), run on the lists' schedule.
     pub(crate) zal3_refresh: Arc<Refresher<Zorgaanbiederslijst, StelselnodeSource>>,
+    /// The 2.x ZA GW's audit log (LOG-1).
+    za2_log: Arc<LogAudit>,
+    /// The PGO GW's audit log of its 2.x side (LOG-1).
+    pgo2_log: Arc<LogAudit>,
     /// The 2.x ZA GW's lists (kept alive for their schedule).
     _za2_lists: Arc<super::lists::Za2Lists>,
     /// The person's browser of the 2.x flows (one session throughout).
@@ -799,7 +812,7 @@ impl V2Parts {
     /// Fetches the ZAL release3 (LISTS-15) for the PGO GW and builds its 2.x router.
     pub(crate) async fn start(
         dir: &Path,
-        za2_lists: Arc<super::lists::Za2Lists>,
+        za2: Za2Node,
         clock: V2Clock,
         pgo: &Arc<super::pgo_gw::PgoGw>,
         fetcher: &super::lists::ListFetcher,
@@ -815,11 +828,13 @@ impl V2Parts {
         let back = Arc::new(back);
         let vault = DemoVault::default();
         let last = Arc::new(Mutex::new(LastV2::default()));
+        let audit = pgo2_audit(dir, trace)?;
+        let pgo2_log = audit.log.clone();
         let host = DemoPgoHost {
             zal3: zal3.clone(),
             back: back.clone(),
             pgo: pgo.clone(),
-            audit: pgo2_audit(dir, trace)?,
+            audit,
             trace: trace.clone(),
             last: last.clone(),
             reads: Arc::default(),
@@ -833,7 +848,9 @@ impl V2Parts {
             back,
             zal3,
             zal3_refresh,
-            _za2_lists: za2_lists,
+            za2_log: za2.log,
+            pgo2_log,
+            _za2_lists: za2.lists,
             person: Mutex::new(None),
         })
     }
@@ -1063,6 +1080,14 @@ impl super::Network {
             format!("refresh token #{n} (retired) planted in the PGO GW's vault, as an attacker would present it"),
         );
         self.v2.vault.plant(&t)
+    }
+
+    /// Verifies the 2.x gateways' hash-chained audit logs (MedMij LOG-1): the number of
+    /// events of the 2.x ZA GW and of the PGO GW's 2.x side.
+    pub fn verify_v2_logs(&self) -> Result<(u64, u64), DemoError> {
+        let za = self.v2.za2_log.log.sink().verify()?;
+        let pgo = self.v2.pgo2_log.log.sink().verify()?;
+        Ok((za.events, pgo.events))
     }
 
     /// The ZAL release3 as the Stelselnode serves it (MedMij LISTS-15).
