@@ -69,7 +69,8 @@ fn issue_redeem(c: &mut Criterion) {
         .authenticated(Authentication::Established(Subject::new("p").unwrap()))
         .unwrap();
     ready.data_available(true).unwrap();
-    ready.consent(ConsentDecision::Granted, t0()).unwrap();
+    let granted = ready.consent(ConsentDecision::Granted, t0()).unwrap();
+    assert!(matches!(granted, ConsentOutcome::Granted(_)));
     let mut now = t0();
     g.bench_function("memory/server_issue_code_and_token", |b| {
         b.iter(|| {

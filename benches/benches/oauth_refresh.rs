@@ -83,9 +83,10 @@ fn code_flow<S: TokenStore>(
         .authenticated(Authentication::Established(subject.clone()))
         .expect("authenticated");
     session.data_available(true).expect("data");
-    session
+    let granted = session
         .consent_with(ConsentDecision::Granted, ConsentPeriod::Indefinite, now)
         .expect("consent");
+    assert!(matches!(granted, ConsentOutcome::Granted(_)));
     let redirect = s.issue_code(&mut session, now).expect("code");
     let loc = redirect.location();
     let code = pending

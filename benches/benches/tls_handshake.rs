@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use medmij_tls::profile::{Channel, PROTOCOL_VERSIONS, crypto_provider};
-use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, PeerRole,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, PeerRole,
     SharedWhitelist,
 };
+use medmij_tls::{CertOptions, OcspResponder, TestPki};
+use medmij_tls::{Channel, PROTOCOL_VERSIONS, crypto_provider};
 use rustls::pki_types::{ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
@@ -76,7 +76,7 @@ fn setup() -> Setup {
     let driver = OcspDriver::new(&ocsp);
     driver.watch_chain(&server_cert.chain).expect("watch");
     driver.watch_chain(&client_cert.chain).expect("watch");
-    let node = |cert: &medmij_tls::test_pki::IssuedCert| {
+    let node = |cert: &medmij_tls::IssuedCert| {
         BackChannel::new(
             pki.trust_anchors().expect("anchors"),
             whitelist.clone(),
@@ -128,8 +128,10 @@ fn setup() -> Setup {
         driver,
     };
     // Warm the OCSP cache (one answer per direction).
-    s.driver
-        .refresh_blocking(&HttpOcspFetcher::new(), std::time::SystemTime::now());
+    s.driver.refresh_blocking(
+        &BlockingOcspFetcher::new().unwrap(),
+        std::time::SystemTime::now(),
+    );
     handshake(&s.medmij_client, &s.medmij_server);
     s
 }
@@ -223,7 +225,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("tls_ocsp_check");
     g.measurement_time(Duration::from_secs(10));
     // The driver's fetch (on this thread) plus the check from the cache.
-    let fetcher = HttpOcspFetcher::new();
+    let fetcher = BlockingOcspFetcher::new().unwrap();
     g.bench_function("peer_check_uncached_loopback_responder", |b| {
         b.iter(|| {
             checks.ocsp().cache().clear();

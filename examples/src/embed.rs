@@ -19,13 +19,13 @@ use medmij_oauth::adapter::{
 use medmij_oauth::{
     ClientId, ConsentDecision, ConsentPeriod, ReleaseLine, TokenRequest, TracedTokenRequest,
 };
-use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
-use medmij_tls::tokio_adapter::{
+use medmij_tls::{
     AdapterSettings, FrontAcceptor, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher,
 };
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, WhitelistAnswer,
 };
+use medmij_tls::{CertOptions, OcspResponder, TestPki};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -85,7 +85,7 @@ impl Pki {
             .with_ocsp(OcspChecker::new());
         let driver = Arc::new(OcspDriver::new(back.ocsp_checker()));
         driver.watch_chain(&cert.chain)?;
-        driver.refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now());
+        driver.refresh_blocking(&BlockingOcspFetcher::new()?, SystemTime::now());
         let source = Arc::new(ReqwestOcspFetcher::new()?);
         let settings = AdapterSettings::default();
         Ok(Tls {

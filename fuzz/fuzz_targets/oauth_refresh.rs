@@ -32,9 +32,10 @@ fuzz_target!(|data: &[u8]| {
         .authenticated(Authentication::Established(Subject::new("p").unwrap()))
         .unwrap();
     session.data_available(true).unwrap();
-    session
+    let granted = session
         .consent_with(ConsentDecision::Granted, ConsentPeriod::Indefinite, now)
         .unwrap();
+    assert!(matches!(granted, ConsentOutcome::Granted(_)));
     let loc = server.issue_code(&mut session, now).unwrap();
     let code = url::Url::parse(loc.location())
         .unwrap()

@@ -1,6 +1,6 @@
 //! medmij-tls: OCSP response validation (MedMij TLS-3, RFC 6960) on arbitrary
 //! bytes. A fixed end-entity certificate and its issuer (`fixtures/ocsp`, made
-//! once with `medmij_tls::test_pki`) are watched by an `OcspDriver`; every
+//! once with `medmij_tls::TestPki`) are watched by an `OcspDriver`; every
 //! input is handed back as the responder's DER answer, which `complete`
 //! validates (status, responseBytes, BasicOCSPResponse, signer: the issuer or
 //! a delegated responder checked with webpki, signature, CertID, freshness)
@@ -36,7 +36,7 @@ fn fixture() -> &'static Fixture {
             .expect("the fixture chain is watchable");
         Fixture {
             driver,
-            key: medmij_tls::ocsp::cert_key(EE),
+            key: medmij_tls::cert_key(EE),
             now: SystemTime::UNIX_EPOCH + Duration::from_secs(SEEDS_MADE_AT + 60),
         }
     })

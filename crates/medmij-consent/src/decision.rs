@@ -15,6 +15,7 @@ use medmij_types::{ClientId, Scope, Zorgaanbiedernaam};
 /// The person's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[must_use]
 pub enum Decision {
     /// Granted (Toestemming given, Bevestiging confirmed).
     Granted,
@@ -27,6 +28,7 @@ pub enum Decision {
 
 /// Why a decision was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecisionError {
     /// The posted decision names another flow than the request (CONSENT-1:
     /// a consent covers exactly one run of the flow).
@@ -92,6 +94,7 @@ pub struct ConsentRequest {
 /// The decision as posted by the consent form (`application/x-www-form-urlencoded`
 /// with fields `flow`, `csrf_token` and `decision` = `grant` | `refuse`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct PostedDecision {
     /// The `flow` field.
     pub flow: FlowId,
@@ -103,6 +106,7 @@ pub struct PostedDecision {
 
 /// Why a posted form was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FormError {
     /// A field is missing.
     #[error("form field {0:?} is missing")]

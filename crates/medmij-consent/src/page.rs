@@ -87,6 +87,7 @@ impl<'a> PageOptions<'a> {
 
 /// A rendered consent page: the HTML and the headers to send with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct ConsentPage {
     html: String,
     headers: Vec<(&'static str, String)>,

@@ -61,6 +61,8 @@ impl<'de> Deserialize<'de> for ContentDigest {
 
 /// Whether content is what was recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum Integrity {
     /// The content's SHA-256 equals the recorded one.
     Unchanged,
@@ -203,6 +205,7 @@ impl CollectedItem {
 
 /// Why a dossier operation was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DossierError {
     /// An item with this id is already in the dossier.
     #[error("item {0} is already in the dossier (MedMij CONSENT-4)")]

@@ -360,6 +360,7 @@ impl<'a> ScreenOptions<'a> {
     }
 
     /// With the flow the consent screen is for.
+    #[must_use]
     pub fn with_flow(mut self, flow: &'a FlowId) -> Self {
         self.flow = Some(flow);
         self
@@ -445,6 +446,7 @@ pub fn render_consent(
 
 /// The decision posted by [`render_consent`]'s form.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct PostedV2Decision {
     /// The `flow` field.
     pub flow: FlowId,
@@ -506,6 +508,7 @@ impl PostedV2Decision {
 
     /// Consent for an indefinite period: granted with the box checked
     /// (OAUTH-19: only then a refresh token is issued).
+    #[must_use]
     pub fn long_lasting(&self) -> bool {
         self.decision == Decision::Granted && self.indefinite
     }
@@ -699,6 +702,11 @@ pub fn render_termination(
 }
 
 /// What a management form asks.
+///
+/// Deliberately exhaustive (not `#[non_exhaustive]`): the host dispatches on
+/// the action and each one has its own consequence (show the termination
+/// statement, log and revoke, go back); an action added later must make that
+/// `match` fail to compile rather than fall into a catch-all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManageAction {
     /// Withdraw (overview): show the termination statement.

@@ -249,6 +249,7 @@ impl fmt::Debug for CsrfToken {
 
 impl CsrfToken {
     /// Compares in time independent of where the values differ.
+    #[must_use]
     pub fn matches(&self, other: &str) -> bool {
         // Unequal lengths are refused at once (the length is not secret).
         self.0.as_bytes().ct_eq(other.as_bytes()).into()

@@ -492,7 +492,7 @@ mod consent_4 {
                 assert_eq!(recorded, ContentDigest::of(b"content v1"));
                 assert_eq!(now, ContentDigest::of(b"content v2"));
             }
-            Integrity::Unchanged => panic!("change not detected"),
+            other => panic!("change not detected: {other:?}"),
         }
         let mut dossier = Dossier::new();
         dossier.collect(item.clone()).unwrap();

@@ -21,6 +21,12 @@ macro_rules! release_enum {
             /// Every supported release.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// The first (oldest) supported release.
+            pub(crate) const FIRST: $name = {
+                let [first, ..] = [$($name::$variant),+];
+                first
+            };
+
             /// The XML namespace of this release.
             pub fn namespace(self) -> &'static str {
                 match self {
@@ -80,7 +86,7 @@ macro_rules! list_common {
                     .iter()
                     .copied()
                     .find(|r| root.namespace.as_deref() == Some(r.namespace()))
-                    .unwrap_or($release::ALL[0]);
+                    .unwrap_or($release::FIRST);
                 let mut b = $builder::default();
                 driver.run(release.schema(), root, &mut b)?;
                 match (b.tijdstempel, b.volgnummer) {

@@ -25,7 +25,7 @@ impl Position {
     /// Computes the line and column of byte `offset` in `input`.
     ///
     /// Offsets past the end are clamped to the end of the input.
-    pub fn locate(input: &[u8], offset: usize) -> Position {
+    pub fn locate(input: &[u8], offset: usize) -> Self {
         locate_sorted(input, &[offset]).pop().unwrap_or_default()
     }
 }
@@ -36,7 +36,7 @@ fn locate_sorted(input: &[u8], offsets: &[usize]) -> Vec<Position> {
     let mut out = Vec::with_capacity(offsets.len());
     for &offset in offsets {
         let offset = offset.min(input.len()).max(at);
-        for &b in &input[at..offset] {
+        for &b in input.get(at..offset).unwrap_or_default() {
             if b == b'\n' {
                 line = line.saturating_add(1);
                 column = 1;
@@ -176,23 +176,23 @@ pub enum ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorKind::TooLarge { limit } => {
+            Self::TooLarge { limit } => {
                 write!(f, "input is larger than the limit of {limit} bytes")
             }
-            ErrorKind::NotUtf8 => f.write_str("input is not UTF-8"),
-            ErrorKind::IllegalCharacter(c) => {
+            Self::NotUtf8 => f.write_str("input is not UTF-8"),
+            Self::IllegalCharacter(c) => {
                 write!(f, "character U+{:04X} is not allowed in XML", *c as u32)
             }
-            ErrorKind::Doctype => f.write_str("DOCTYPE declarations are refused"),
-            ErrorKind::Malformed(m) => write!(f, "malformed XML: {m}"),
-            ErrorKind::UnknownRoot { name, namespace } => match namespace {
+            Self::Doctype => f.write_str("DOCTYPE declarations are refused"),
+            Self::Malformed(m) => write!(f, "malformed XML: {m}"),
+            Self::UnknownRoot { name, namespace } => match namespace {
                 Some(ns) => write!(f, "unknown list root element {name} in namespace {ns}"),
                 None => write!(f, "unknown list root element {name} (no namespace)"),
             },
-            ErrorKind::UnexpectedElement { found, expected } => {
+            Self::UnexpectedElement { found, expected } => {
                 write!(f, "unexpected element {found}; expected {expected}")
             }
-            ErrorKind::WrongNamespace {
+            Self::WrongNamespace {
                 element,
                 found,
                 expected,
@@ -206,24 +206,24 @@ impl fmt::Display for ErrorKind {
                     "element {element} is in no namespace, expected {expected}"
                 ),
             },
-            ErrorKind::MissingElement { expected } => {
+            Self::MissingElement { expected } => {
                 write!(f, "missing element {expected}")
             }
-            ErrorKind::UnexpectedText => f.write_str("text is not allowed here"),
-            ErrorKind::UnexpectedAttribute { name } => {
+            Self::UnexpectedText => f.write_str("text is not allowed here"),
+            Self::UnexpectedAttribute { name } => {
                 write!(f, "attribute {name} is not allowed")
             }
-            ErrorKind::InvalidValue {
+            Self::InvalidValue {
                 element,
                 value,
                 violation,
             } => write!(f, "{element} {value:?} {violation}"),
-            ErrorKind::Duplicate {
+            Self::Duplicate {
                 element,
                 value,
                 first,
             } => write!(f, "duplicate {element} {value:?} (first at {first})"),
-            ErrorKind::LimitExceeded { limit, value } => {
+            Self::LimitExceeded { limit, value } => {
                 write!(f, "limit {limit} = {value} exceeded")
             }
         }
@@ -269,6 +269,19 @@ impl std::error::Error for ParseError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseErrors(pub(crate) Vec<ParseError>);
 
+/// What [`ParseErrors::first`] would return for an empty collection, which
+/// the parser never builds.
+static NO_ERROR: ParseError = ParseError {
+    kind: ErrorKind::Malformed(String::new()),
+    rule: RuleId::Lists7,
+    position: Position {
+        line: 1,
+        column: 1,
+        offset: 0,
+    },
+    path: String::new(),
+};
+
 impl ParseErrors {
     /// The errors, in document order.
     pub fn errors(&self) -> &[ParseError] {
@@ -277,7 +290,9 @@ impl ParseErrors {
 
     /// The first error.
     pub fn first(&self) -> &ParseError {
-        &self.0[0]
+        // Every constructor records at least one error; the fallback only
+        // keeps this accessor total.
+        self.0.first().unwrap_or(&NO_ERROR)
     }
 }
 
@@ -305,6 +320,7 @@ impl std::error::Error for ParseErrors {}
 
 /// Reading a list from an [`std::io::Read`] failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// The reader failed.
     #[error("reading the list failed: {0}")]

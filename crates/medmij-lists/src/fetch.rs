@@ -61,8 +61,8 @@ pub enum FetchError {
 
 impl FetchError {
     /// A transport error from any error type.
-    pub fn transport(e: impl std::error::Error + Send + Sync + 'static) -> FetchError {
-        FetchError::Transport(Box::new(e))
+    pub fn transport(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Transport(Box::new(e))
     }
 }
 
@@ -84,18 +84,19 @@ impl RefreshError {
     /// for a failed fetch.
     pub fn rule(&self) -> RuleId {
         match self {
-            RefreshError::Fetch(_) => RuleId::Lists8,
-            RefreshError::Store(StoreError::Invalid(_)) => RuleId::Lists7,
-            RefreshError::Store(StoreError::NotNewer { .. }) => RuleId::Lists9,
-            RefreshError::Store(StoreError::Archive { .. }) => RuleId::Lists11,
+            Self::Fetch(_) => RuleId::Lists8,
+            Self::Store(StoreError::Invalid(_)) => RuleId::Lists7,
+            Self::Store(StoreError::NotNewer { .. }) => RuleId::Lists9,
+            Self::Store(StoreError::Archive { .. }) => RuleId::Lists11,
         }
     }
 
     /// Whether a retry with back-off may help: a failed fetch, an invalid
     /// document or a failed archive. An old Volgnummer waits for the next
     /// scheduled fetch instead.
+    #[must_use]
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, RefreshError::Store(StoreError::NotNewer { .. }))
+        !matches!(self, Self::Store(StoreError::NotNewer { .. }))
     }
 }
 
@@ -139,12 +140,12 @@ pub struct RefreshSettings {
 
 impl RefreshSettings {
     /// The defaults for list `kind`.
-    pub fn for_kind(kind: ListKind) -> RefreshSettings {
+    pub fn for_kind(kind: ListKind) -> Self {
         let interval = match kind {
             ListKind::Whl => DEFAULT_WHITELIST_INTERVAL,
             _ => DEFAULT_LIST_INTERVAL,
         };
-        RefreshSettings {
+        Self {
             interval,
             retry_initial: DEFAULT_RETRY_INITIAL,
             retry_max: interval / 3,
@@ -154,6 +155,7 @@ impl RefreshSettings {
     }
 
     /// Sets [`RefreshSettings::fetch_timeout`].
+    #[must_use]
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.fetch_timeout = timeout;
         self
@@ -161,6 +163,7 @@ impl RefreshSettings {
 
     /// Sets [`RefreshSettings::interval`] (and lowers `retry_max` to it if
     /// needed).
+    #[must_use]
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = interval;
         self.retry_max = self.retry_max.min(interval);
@@ -168,6 +171,7 @@ impl RefreshSettings {
     }
 
     /// Sets the retry delays.
+    #[must_use]
     pub fn retry(mut self, initial: Duration, max: Duration) -> Self {
         self.retry_initial = initial;
         self.retry_max = max;
@@ -175,6 +179,7 @@ impl RefreshSettings {
     }
 
     /// Sets [`RefreshSettings::jitter`] (clamped to 0 to 1).
+    #[must_use]
     pub fn jitter(mut self, jitter: f64) -> Self {
         self.jitter = jitter;
         self.jitter = self.jitter_fraction();
@@ -250,6 +255,7 @@ pub enum SettingsError {
 /// What a [`Refresher`] did, for the host to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use]
 pub enum RefreshEvent {
     /// A fetched version was offered and accepted: installed, unchanged or
     /// (manual rollback) rolled back.
@@ -326,7 +332,7 @@ pub struct Refresher<L, S> {
 
 impl<L, S> Clone for Refresher<L, S> {
     fn clone(&self) -> Self {
-        Refresher {
+        Self {
             inner: self.inner.clone(),
         }
     }
@@ -356,13 +362,13 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
         store: Arc<ListStore<L>>,
         source: S,
         settings: RefreshSettings,
-    ) -> Result<Refresher<L, S>, SettingsError> {
+    ) -> Result<Self, SettingsError> {
         settings.check(L::KIND)?;
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
             ^ (Arc::as_ptr(&store) as usize as u64);
-        Ok(Refresher {
+        Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 source,
@@ -380,6 +386,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     }
 
     /// Sends every [`RefreshEvent`] to `sink` (call before cloning).
+    #[must_use]
     pub fn with_events(mut self, sink: impl Fn(&RefreshEvent) + Send + Sync + 'static) -> Self {
         if let Some(inner) = self.inner_mut() {
             inner.on_event = Some(Box::new(sink));
@@ -391,6 +398,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     /// `SystemTime::now`; call before cloning). A closure may capture state: a host that
     /// shifts its clock (a test, a demo fast-forwarding past a list's validity) passes
     /// the same clock its gateways use.
+    #[must_use]
     pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         if let Some(inner) = self.inner_mut() {
             inner.clock = Box::new(clock);
@@ -399,6 +407,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     }
 
     /// Sets the jitter seed (for reproducible tests; call before cloning).
+    #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
         if let Some(inner) = self.inner_mut() {
             inner.attempt = Mutex::new(seed);
@@ -555,8 +564,8 @@ pub struct HttpSource {
 impl HttpSource {
     /// Fetches `url` with `client`; the size limit is that of the default
     /// [`crate::ParseOptions`].
-    pub fn new(client: reqwest::Client, url: reqwest::Url) -> HttpSource {
-        HttpSource {
+    pub fn new(client: reqwest::Client, url: reqwest::Url) -> Self {
+        Self {
             client,
             url,
             max_size: crate::ParseOptions::default().max_input_size,
@@ -564,6 +573,7 @@ impl HttpSource {
     }
 
     /// Sets the largest accepted body in bytes.
+    #[must_use]
     pub fn with_max_size(mut self, bytes: usize) -> Self {
         self.max_size = bytes;
         self

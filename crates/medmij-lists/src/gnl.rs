@@ -51,7 +51,7 @@ pub struct GegevensdienstNaam {
 impl GegevensdienstNaam {
     /// An entry.
     pub fn new(id: GegevensdienstId, weergavenaam: Weergavenaam) -> Self {
-        GegevensdienstNaam { id, weergavenaam }
+        Self { id, weergavenaam }
     }
     /// The GegevensdienstId.
     pub fn id(&self) -> &GegevensdienstId {
@@ -85,8 +85,8 @@ impl Gegevensdienstnamenlijst {
         volgnummer: Volgnummer,
         entries: Vec<GegevensdienstNaam>,
     ) -> Self {
-        let index = Index::build(entries.len(), false, |i| entries[i].id.as_str());
-        Gegevensdienstnamenlijst {
+        let index = Index::build(&entries, false, |e| e.id.as_str());
+        Self {
             release,
             tijdstempel,
             volgnummer,
@@ -102,7 +102,7 @@ impl Gegevensdienstnamenlijst {
     /// The entry with this GegevensdienstId.
     pub fn get(&self, id: &str) -> Option<&GegevensdienstNaam> {
         let e = &self.entries;
-        self.index.get(id, |i| e[i].id.as_str()).map(|i| &e[i])
+        self.index.get(e, id, |g| g.id.as_str())
     }
     /// The Weergavenaam of this GegevensdienstId.
     pub fn weergavenaam(&self, id: &str) -> Option<&Weergavenaam> {

@@ -21,20 +21,21 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
-    /// Builds an index over `n` entries whose keys `key_of` gives. Keys must
-    /// be unique (the parser checked that).
-    pub(crate) fn build<'a>(n: usize, ci: bool, key_of: impl Fn(usize) -> &'a str) -> Index {
-        let mut index = Index {
-            table: HashTable::with_capacity(n),
+    /// Builds an index over `items`, keyed by `key_of`. Keys must be unique
+    /// (the parser checked that).
+    pub(crate) fn build<T>(items: &[T], ci: bool, key_of: impl Fn(&T) -> &str) -> Self {
+        let mut index = Self {
+            table: HashTable::with_capacity(items.len()),
             hasher: DefaultHashBuilder::default(),
             ci,
         };
-        for i in 0..n {
-            let h = index.hash(key_of(i));
+        let key_at = |j: u32| items.get(j as usize).map_or("", &key_of);
+        for (i, item) in items.iter().enumerate() {
+            let h = index.hash(key_of(item));
             let idx = u32::try_from(i).unwrap_or(u32::MAX);
-            index.table.insert_unique(h, idx, |&j| {
-                index_hash(&index.hasher, ci, key_of(j as usize))
-            });
+            index
+                .table
+                .insert_unique(h, idx, |&j| index_hash(&index.hasher, ci, key_at(j)));
         }
         index
     }
@@ -43,20 +44,28 @@ impl Index {
         index_hash(&self.hasher, self.ci, key)
     }
 
-    /// The position of `key`, comparing with `key_of` of the candidates.
-    pub(crate) fn get<'a>(&self, key: &str, key_of: impl Fn(usize) -> &'a str) -> Option<usize> {
+    /// The item of `items` (the ones the index was built over) whose key is
+    /// `key`, comparing with `key_of` of the candidates.
+    pub(crate) fn get<'a, T>(
+        &self,
+        items: &'a [T],
+        key: &str,
+        key_of: impl Fn(&T) -> &str,
+    ) -> Option<&'a T> {
         let h = self.hash(key);
         let ci = self.ci;
         self.table
             .find(h, |&i| {
-                let k = key_of(i as usize);
-                if ci {
-                    k.eq_ignore_ascii_case(key)
-                } else {
-                    k == key
-                }
+                items.get(i as usize).is_some_and(|item| {
+                    let k = key_of(item);
+                    if ci {
+                        k.eq_ignore_ascii_case(key)
+                    } else {
+                        k == key
+                    }
+                })
             })
-            .map(|&i| i as usize)
+            .and_then(|&i| items.get(i as usize))
     }
 }
 
@@ -66,11 +75,10 @@ fn index_hash(hasher: &DefaultHashBuilder, ci: bool, key: &str) -> u64 {
         // Hash the ASCII-lowercased bytes in fixed chunks, on the stack.
         let mut buf = [0u8; 64];
         for chunk in key.as_bytes().chunks(64) {
-            let out = &mut buf[..chunk.len()];
-            for (o, &c) in out.iter_mut().zip(chunk) {
+            for (o, &c) in buf.iter_mut().zip(chunk) {
                 *o = c.to_ascii_lowercase();
             }
-            h.write(out);
+            h.write(buf.get(..chunk.len()).unwrap_or_default());
         }
     } else {
         h.write(key.as_bytes());
@@ -93,6 +101,17 @@ pub(crate) struct KeySet {
 
 const SCAN_LIMIT: usize = 16;
 
+/// The text of a recorded key (empty for a range outside the arena, which
+/// `insert` never records).
+fn stored(arena: &str, (start, len, _): (usize, usize, usize)) -> &str {
+    arena.get(start..start + len).unwrap_or_default()
+}
+
+/// The text of the `j`th recorded key.
+fn stored_at<'a>(arena: &'a str, keys: &[(usize, usize, usize)], j: u32) -> &'a str {
+    keys.get(j as usize).map_or("", |&k| stored(arena, k))
+}
+
 impl KeySet {
     pub(crate) fn clear(&mut self) {
         self.arena.clear();
@@ -100,43 +119,29 @@ impl KeySet {
         self.table.clear();
     }
 
-    fn key(&self, i: usize) -> &str {
-        let (s, l, _) = self.keys[i];
-        &self.arena[s..s + l]
-    }
-
     /// Records `key` (found at `offset`); if it was seen before, returns the
     /// offset of its first occurrence instead.
     pub(crate) fn insert(&mut self, key: &str, offset: usize) -> Option<usize> {
         let n = self.keys.len();
+        let (arena, keys) = (self.arena.as_str(), self.keys.as_slice());
         if n < SCAN_LIMIT {
-            if let Some(i) = (0..n).find(|&i| self.key(i) == key) {
-                return Some(self.keys[i].2);
+            if let Some(&(_, _, first)) = keys.iter().find(|&&k| stored(arena, k) == key) {
+                return Some(first);
             }
         } else {
+            let hasher = &self.hasher;
+            let rehash = |&j: &u32| hasher.hash_one(stored_at(arena, keys, j));
             if self.table.is_empty() {
-                for i in 0..n {
-                    let h = self.hasher.hash_one(self.key(i));
-                    let (arena, keys, hasher) = (&self.arena, &self.keys, &self.hasher);
-                    self.table.insert_unique(h, i as u32, |&j| {
-                        let (s, l, _) = keys[j as usize];
-                        hasher.hash_one(&arena[s..s + l])
-                    });
+                for (i, &k) in keys.iter().enumerate() {
+                    let h = hasher.hash_one(stored(arena, k));
+                    self.table.insert_unique(h, i as u32, rehash);
                 }
             }
-            let h = self.hasher.hash_one(key);
-            let (arena, keys) = (&self.arena, &self.keys);
-            if let Some(&i) = self.table.find(h, |&j| {
-                let (s, l, _) = keys[j as usize];
-                &arena[s..s + l] == key
-            }) {
-                return Some(self.keys[i as usize].2);
+            let h = hasher.hash_one(key);
+            if let Some(&i) = self.table.find(h, |&j| stored_at(arena, keys, j) == key) {
+                return keys.get(i as usize).map(|&(_, _, first)| first);
             }
-            let (arena, keys, hasher) = (&self.arena, &self.keys, &self.hasher);
-            self.table.insert_unique(h, n as u32, |&j| {
-                let (s, l, _) = keys[j as usize];
-                hasher.hash_one(&arena[s..s + l])
-            });
+            self.table.insert_unique(h, n as u32, rehash);
         }
         let start = self.arena.len();
         self.arena.push_str(key);
@@ -164,13 +169,17 @@ mod tests {
 
     #[test]
     fn case_insensitive_index() {
-        let keys = ["a.bc", "x.example.nl", &"q".repeat(200)];
-        let idx = Index::build(keys.len(), true, |i| keys[i]);
-        assert_eq!(idx.get("X.Example.NL", |i| keys[i]), Some(1));
-        assert_eq!(idx.get(&"Q".repeat(200), |i| keys[i]), Some(2));
-        assert_eq!(idx.get("a.bd", |i| keys[i]), None);
-        let exact = Index::build(keys.len(), false, |i| keys[i]);
-        assert_eq!(exact.get("A.bc", |i| keys[i]), None);
-        assert_eq!(exact.get("a.bc", |i| keys[i]), Some(0));
+        let long = "q".repeat(200);
+        let keys = ["a.bc", "x.example.nl", long.as_str()];
+        fn key<'x>(k: &'x &str) -> &'x str {
+            k
+        }
+        let idx = Index::build(&keys, true, key);
+        assert_eq!(idx.get(&keys, "X.Example.NL", key), Some(&keys[1]));
+        assert_eq!(idx.get(&keys, &"Q".repeat(200), key), Some(&keys[2]));
+        assert_eq!(idx.get(&keys, "a.bd", key), None);
+        let exact = Index::build(&keys, false, key);
+        assert_eq!(exact.get(&keys, "A.bc", key), None);
+        assert_eq!(exact.get(&keys, "a.bc", key), Some(&keys[0]));
     }
 }

@@ -102,6 +102,17 @@
 //! may be of any size (LISTS-1). libxml2 refuses values of more than 24
 //! significant digits; this crate accepts them, as the schema says.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(clippy::use_self, unused_qualifications)]
+
 #[macro_use]
 mod common;
 mod error;
@@ -177,7 +188,7 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions {
+        Self {
             max_input_size: 512 * 1024 * 1024,
             max_depth: 32,
             max_entries: 1_000_000,
@@ -188,21 +199,25 @@ impl Default for ParseOptions {
 
 impl ParseOptions {
     /// Sets [`ParseOptions::max_input_size`].
+    #[must_use]
     pub fn max_input_size(mut self, bytes: usize) -> Self {
         self.max_input_size = bytes;
         self
     }
     /// Sets [`ParseOptions::max_depth`].
+    #[must_use]
     pub fn max_depth(mut self, depth: usize) -> Self {
         self.max_depth = depth;
         self
     }
     /// Sets [`ParseOptions::max_entries`].
+    #[must_use]
     pub fn max_entries(mut self, entries: usize) -> Self {
         self.max_entries = entries;
         self
     }
     /// Sets [`ParseOptions::max_errors`] (at least 1).
+    #[must_use]
     pub fn max_errors(mut self, errors: usize) -> Self {
         self.max_errors = errors.max(1);
         self
@@ -294,20 +309,20 @@ impl ListKind {
     /// The short name: `ZAL`, `OCL`, `GNL` or `WHL`.
     pub fn short_name(self) -> &'static str {
         match self {
-            ListKind::Zal => "ZAL",
-            ListKind::Ocl => "OCL",
-            ListKind::Gnl => "GNL",
-            ListKind::Whl => "WHL",
+            Self::Zal => "ZAL",
+            Self::Ocl => "OCL",
+            Self::Gnl => "GNL",
+            Self::Whl => "WHL",
         }
     }
 
     /// The root element name.
     pub fn root_element(self) -> &'static str {
         match self {
-            ListKind::Zal => "Zorgaanbiederslijst",
-            ListKind::Ocl => "OAuthclientlist",
-            ListKind::Gnl => "Gegevensdienstnamenlijst",
-            ListKind::Whl => "Whitelist",
+            Self::Zal => "Zorgaanbiederslijst",
+            Self::Ocl => "OAuthclientlist",
+            Self::Gnl => "Gegevensdienstnamenlijst",
+            Self::Whl => "Whitelist",
         }
     }
 
@@ -315,7 +330,7 @@ impl ListKind {
     /// a newer one (MedMij LISTS-8): the Whitelist hourly, the others daily.
     pub fn max_age(self) -> Duration {
         match self {
-            ListKind::Whl => Duration::from_secs(3600),
+            Self::Whl => Duration::from_secs(3600),
             _ => Duration::from_secs(24 * 3600),
         }
     }
@@ -323,10 +338,10 @@ impl ListKind {
     /// The namespaces of every supported release of this list.
     pub fn namespaces(self) -> Vec<&'static str> {
         match self {
-            ListKind::Zal => ZalRelease::ALL.iter().map(|r| r.namespace()).collect(),
-            ListKind::Ocl => OclRelease::ALL.iter().map(|r| r.namespace()).collect(),
-            ListKind::Gnl => GnlRelease::ALL.iter().map(|r| r.namespace()).collect(),
-            ListKind::Whl => WhlRelease::ALL.iter().map(|r| r.namespace()).collect(),
+            Self::Zal => ZalRelease::ALL.iter().map(|r| r.namespace()).collect(),
+            Self::Ocl => OclRelease::ALL.iter().map(|r| r.namespace()).collect(),
+            Self::Gnl => GnlRelease::ALL.iter().map(|r| r.namespace()).collect(),
+            Self::Whl => WhlRelease::ALL.iter().map(|r| r.namespace()).collect(),
         }
     }
 }
@@ -418,37 +433,37 @@ impl AnyList {
     /// Which list this is.
     pub fn kind(&self) -> ListKind {
         match self {
-            AnyList::Zal(_) => ListKind::Zal,
-            AnyList::Ocl(_) => ListKind::Ocl,
-            AnyList::Gnl(_) => ListKind::Gnl,
-            AnyList::Whl(_) => ListKind::Whl,
+            Self::Zal(_) => ListKind::Zal,
+            Self::Ocl(_) => ListKind::Ocl,
+            Self::Gnl(_) => ListKind::Gnl,
+            Self::Whl(_) => ListKind::Whl,
         }
     }
     /// The Tijdstempel.
     pub fn tijdstempel(&self) -> &Tijdstempel {
         match self {
-            AnyList::Zal(l) => l.tijdstempel(),
-            AnyList::Ocl(l) => l.tijdstempel(),
-            AnyList::Gnl(l) => l.tijdstempel(),
-            AnyList::Whl(l) => l.tijdstempel(),
+            Self::Zal(l) => l.tijdstempel(),
+            Self::Ocl(l) => l.tijdstempel(),
+            Self::Gnl(l) => l.tijdstempel(),
+            Self::Whl(l) => l.tijdstempel(),
         }
     }
     /// The Volgnummer.
     pub fn volgnummer(&self) -> &Volgnummer {
         match self {
-            AnyList::Zal(l) => l.volgnummer(),
-            AnyList::Ocl(l) => l.volgnummer(),
-            AnyList::Gnl(l) => l.volgnummer(),
-            AnyList::Whl(l) => l.volgnummer(),
+            Self::Zal(l) => l.volgnummer(),
+            Self::Ocl(l) => l.volgnummer(),
+            Self::Gnl(l) => l.volgnummer(),
+            Self::Whl(l) => l.volgnummer(),
         }
     }
     /// The XML form.
     pub fn to_xml(&self) -> String {
         match self {
-            AnyList::Zal(l) => l.to_xml(),
-            AnyList::Ocl(l) => l.to_xml(),
-            AnyList::Gnl(l) => l.to_xml(),
-            AnyList::Whl(l) => l.to_xml(),
+            Self::Zal(l) => l.to_xml(),
+            Self::Ocl(l) => l.to_xml(),
+            Self::Gnl(l) => l.to_xml(),
+            Self::Whl(l) => l.to_xml(),
         }
     }
 }

@@ -51,8 +51,8 @@ pub struct OAuthclient {
 
 impl OAuthclient {
     /// A client as release 2 lists it.
-    pub fn new(hostname: Hostname, organisatienaam: OAuthclientOrganisatienaam) -> OAuthclient {
-        OAuthclient {
+    pub fn new(hostname: Hostname, organisatienaam: OAuthclientOrganisatienaam) -> Self {
+        Self {
             hostname,
             organisatienaam,
             gegevensdiensten: None,
@@ -82,7 +82,7 @@ impl OAuthclientlist {
         tijdstempel: Tijdstempel,
         volgnummer: Volgnummer,
         clients: Vec<OAuthclient>,
-    ) -> Result<OAuthclientlist, ModelError> {
+    ) -> Result<Self, ModelError> {
         crate::unique_keys(
             "Hostname",
             RuleId::Lists4,
@@ -97,8 +97,8 @@ impl OAuthclientlist {
         volgnummer: Volgnummer,
         clients: Vec<OAuthclient>,
     ) -> Self {
-        let index = Index::build(clients.len(), true, |i| clients[i].hostname.as_str());
-        OAuthclientlist {
+        let index = Index::build(&clients, true, |c| c.hostname.as_str());
+        Self {
             release,
             tijdstempel,
             volgnummer,
@@ -114,11 +114,10 @@ impl OAuthclientlist {
     /// The client with this hostname, compared ASCII case-insensitively.
     pub fn get(&self, hostname: &str) -> Option<&OAuthclient> {
         let c = &self.clients;
-        self.index
-            .get(hostname, |i| c[i].hostname.as_str())
-            .map(|i| &c[i])
+        self.index.get(c, hostname, |c| c.hostname.as_str())
     }
     /// Whether `hostname` is on the list (ASCII case-insensitive).
+    #[must_use]
     pub fn contains(&self, hostname: &str) -> bool {
         self.get(hostname).is_some()
     }

@@ -115,12 +115,12 @@ pub enum ListEntry {
 impl fmt::Display for ListEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ListEntry::Gegevensdienst {
+            Self::Gegevensdienst {
                 zorgaanbieder,
                 gegevensdienst,
                 interfaceversie: None,
             } => write!(f, "{zorgaanbieder} Gegevensdienst {gegevensdienst}"),
-            ListEntry::Gegevensdienst {
+            Self::Gegevensdienst {
                 zorgaanbieder,
                 gegevensdienst,
                 interfaceversie: Some(v),
@@ -128,7 +128,7 @@ impl fmt::Display for ListEntry {
                 f,
                 "{zorgaanbieder} Interfaceversie {v} Gegevensdienst {gegevensdienst}"
             ),
-            ListEntry::Client { hostname } => write!(f, "OAuth client {hostname}"),
+            Self::Client { hostname } => write!(f, "OAuth client {hostname}"),
         }
     }
 }
@@ -170,15 +170,15 @@ pub enum ViolationKind {
 impl fmt::Display for ViolationKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ViolationKind::Invalid(k) => write!(f, "{k}"),
-            ViolationKind::NotNewer { proposed, highest } => write!(
+            Self::Invalid(k) => write!(f, "{k}"),
+            Self::NotNewer { proposed, highest } => write!(
                 f,
                 "Volgnummer {proposed} is not higher than {highest}, published before"
             ),
-            ViolationKind::NotWhitelisted { entry, host } => {
+            Self::NotWhitelisted { entry, host } => {
                 write!(f, "{entry}: host {host} is not on the Whitelist")
             }
-            ViolationKind::NotQualified { entry, dvza } => {
+            Self::NotQualified { entry, dvza } => {
                 let g = match entry {
                     ListEntry::Gegevensdienst { gegevensdienst, .. } => gegevensdienst.as_str(),
                     ListEntry::Client { .. } => "",
@@ -228,7 +228,7 @@ impl fmt::Display for Violation {
 
 impl Violation {
     fn from_parse(list: ListKind, e: &ParseError) -> Self {
-        Violation {
+        Self {
             kind: ViolationKind::Invalid(e.kind.clone()),
             rule: e.rule,
             list,

@@ -3,6 +3,20 @@
 //! register"). The values are mostly 2 to 40 bytes long: too short for
 //! `memchr`'s set-up cost to pay off, long enough that a byte loop shows in
 //! profiles.
+//!
+//! These are the parse hot paths of the crate (the `zal_parse` benchmark,
+//! BENCHMARKS.md): every element name, value and the whitespace between
+//! elements goes through them. They are kept here, in one module, with their
+//! differential tests: `scans_agree_with_byte_loops`,
+//! `scans_find_bytes_near_the_needle` and `bytes_eq_agrees_with_slice_eq`
+//! compare them on generated input with the plain byte loops they replace.
+//!
+//! Indexing here is into the input at offsets below a length checked on the
+//! same or the enclosing line (`i + 8 <= n`, `n >= 8`, `n >= 4`) and into
+//! fixed eight-byte words; `indexing_slicing` is allowed in this module
+//! only, for the hot path.
+
+#![allow(clippy::indexing_slicing)]
 
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
@@ -98,6 +112,34 @@ pub(crate) fn find(b: &[u8], needle: u8) -> Option<usize> {
     }
 }
 
+/// Equality for the short strings of element names and prefixes. A plain
+/// `==` calls `memcmp`, whose fixed cost dominated profiles of the
+/// per-element name and prefix checks.
+#[inline]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    // Eight bytes at a time; the last word overlaps the one before it.
+    let word = |s: &[u8], i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[i..i + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(a, n - 8) == word(b, n - 8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +152,15 @@ mod tests {
             prop_assert_eq!(contains2(&b, x, y), b.iter().any(|&c| c == x || c == y));
             prop_assert_eq!(all_le_space(&b), b.iter().all(|&c| c <= b' '));
             prop_assert_eq!(find(&b, x), b.iter().position(|&c| c == x));
+        }
+
+        #[test]
+        fn bytes_eq_agrees_with_slice_eq(
+            a in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 0..40),
+            b in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 0..40),
+        ) {
+            prop_assert_eq!(bytes_eq(&a, &b), a == b);
+            prop_assert!(bytes_eq(&a, &a));
         }
 
         #[test]

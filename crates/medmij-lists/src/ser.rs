@@ -28,13 +28,13 @@ pub(crate) struct XmlOut {
 }
 
 impl XmlOut {
-    pub(crate) fn new(root: &str, namespace: &str) -> XmlOut {
+    pub(crate) fn new(root: &str, namespace: &str) -> Self {
         let mut out = String::with_capacity(4096);
         out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = write!(out, "<{root} xmlns=\"");
         escape_into(&mut out, namespace);
         out.push_str("\">\n");
-        XmlOut { out, depth: 1 }
+        Self { out, depth: 1 }
     }
 
     fn indent(&mut self) {

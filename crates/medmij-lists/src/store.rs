@@ -46,10 +46,10 @@ pub struct DirArchive {
 
 impl DirArchive {
     /// An archive in `dir` (created if missing).
-    pub fn new(dir: impl Into<PathBuf>) -> io::Result<DirArchive> {
+    pub fn new(dir: impl Into<PathBuf>) -> io::Result<Self> {
         let dir = dir.into();
         fs::create_dir_all(&dir)?;
-        Ok(DirArchive { dir })
+        Ok(Self { dir })
     }
 
     /// The file that holds `kind` version `volgnummer`.
@@ -122,6 +122,7 @@ impl<L> Installed<L> {
 /// What an accepted offer or rollback did. Gateways log these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[must_use]
 pub enum StoreEvent {
     /// A newer version was validated, archived and installed (LISTS-7,
     /// LISTS-9, LISTS-11).
@@ -212,7 +213,7 @@ struct State<L> {
 
 impl<L> Clone for State<L> {
     fn clone(&self) -> Self {
-        State {
+        Self {
             current: self.current.clone(),
             previous: self.previous.clone(),
             last_check: self.last_check,
@@ -245,8 +246,8 @@ pub struct ListStore<L> {
 impl<L: MedMijList> ListStore<L> {
     /// An empty store that archives to `archive`, with default
     /// [`ParseOptions`] and the LISTS-8 maximum age of the list kind.
-    pub fn new(archive: impl ArchiveSink + 'static) -> ListStore<L> {
-        ListStore {
+    pub fn new(archive: impl ArchiveSink + 'static) -> Self {
+        Self {
             state: ArcSwap::from_pointee(State {
                 current: None,
                 previous: Vec::new(),
@@ -260,6 +261,7 @@ impl<L: MedMijList> ListStore<L> {
     }
 
     /// Uses `opts` for parsing offered versions.
+    #[must_use]
     pub fn with_options(mut self, opts: ParseOptions) -> Self {
         self.opts = opts;
         self
@@ -267,6 +269,7 @@ impl<L: MedMijList> ListStore<L> {
 
     /// Overrides the maximum age before the list counts as stale (default:
     /// [`ListKind::max_age`]).
+    #[must_use]
     pub fn with_max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
         self

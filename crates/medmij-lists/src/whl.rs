@@ -58,8 +58,8 @@ impl Whitelist {
         volgnummer: Volgnummer,
         nodes: Vec<Hostname>,
     ) -> Self {
-        let index = Index::build(nodes.len(), true, |i| nodes[i].as_str());
-        Whitelist {
+        let index = Index::build(&nodes, true, Hostname::as_str);
+        Self {
             release,
             tijdstempel,
             volgnummer,
@@ -77,7 +77,7 @@ impl Whitelist {
     /// Does not allocate.
     pub fn contains(&self, host: &str) -> bool {
         let n = &self.nodes;
-        self.index.get(host, |i| n[i].as_str()).is_some()
+        self.index.get(n, host, Hostname::as_str).is_some()
     }
 
     /// Serializes the list as XML in its release's namespace.

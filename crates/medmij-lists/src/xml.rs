@@ -39,8 +39,8 @@ pub(crate) struct Particle {
 
 impl Particle {
     /// Exactly one occurrence.
-    pub(crate) const fn one(elem: ElemId) -> Particle {
-        Particle {
+    pub(crate) const fn one(elem: ElemId) -> Self {
+        Self {
             elem,
             min: 1,
             many: false,
@@ -48,8 +48,8 @@ impl Particle {
     }
 
     /// Zero or one occurrence.
-    pub(crate) const fn opt(elem: ElemId) -> Particle {
-        Particle {
+    pub(crate) const fn opt(elem: ElemId) -> Self {
+        Self {
             elem,
             min: 0,
             many: false,
@@ -57,8 +57,8 @@ impl Particle {
     }
 
     /// `min` (0 or 1) to unbounded occurrences.
-    pub(crate) const fn many(elem: ElemId, min: u8) -> Particle {
-        Particle {
+    pub(crate) const fn many(elem: ElemId, min: u8) -> Self {
+        Self {
             elem,
             min,
             many: true,
@@ -80,16 +80,16 @@ pub(crate) struct ElemDecl {
 
 impl ElemDecl {
     /// An element with text content.
-    pub(crate) const fn simple(name: &'static str) -> ElemDecl {
-        ElemDecl {
+    pub(crate) const fn simple(name: &'static str) -> Self {
+        Self {
             name,
             content: Content::Simple,
         }
     }
 
     /// An element with a sequence of child elements.
-    pub(crate) const fn complex(name: &'static str, children: &'static [Particle]) -> ElemDecl {
-        ElemDecl {
+    pub(crate) const fn complex(name: &'static str, children: &'static [Particle]) -> Self {
+        Self {
             name,
             content: Content::Complex(children),
         }
@@ -103,6 +103,19 @@ pub(crate) struct Schema {
     pub(crate) elems: &'static [ElemDecl],
     /// The rule that defines the structure (e.g. LISTS-1 for the ZAL).
     pub(crate) rule: RuleId,
+}
+
+/// What [`Schema::elem`] gives for an index outside the table; the
+/// schemas' own indexes are all in range (the test
+/// `schema_indexes_are_in_range` checks every release of every list).
+static NO_ELEM: ElemDecl = ElemDecl::simple("?");
+
+impl Schema {
+    /// Element `i` of the table (the root is 0).
+    #[inline(always)]
+    pub(crate) fn elem(&self, i: ElemId) -> &ElemDecl {
+        self.elems.get(i).unwrap_or(&NO_ELEM)
+    }
 }
 
 /// A problem a builder found in a value.
@@ -218,10 +231,8 @@ fn is_xml_ws(s: &str) -> bool {
 /// occur in a `str`.)
 fn first_illegal_char(s: &str) -> Option<(usize, char)> {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let end = (i + 64).min(b.len());
-        let chunk = &b[i..end];
+    for (k, chunk) in b.chunks(64).enumerate() {
+        let i = k * 64;
         // Branch-free scan so the common chunk is checked with SIMD.
         let suspicious = chunk.iter().fold(false, |acc, &c| {
             acc | ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF)
@@ -241,7 +252,6 @@ fn first_illegal_char(s: &str) -> Option<(usize, char)> {
                 }
             }
         }
-        i = end;
     }
     None
 }
@@ -337,7 +347,9 @@ impl<'a> Driver<'a> {
         };
         if let Some((at, c)) = first_illegal_char(text) {
             let mut e = hostile(ErrorKind::IllegalCharacter(c), base + at);
-            e.0[0].rule = RuleId::Lists7;
+            for err in &mut e.0 {
+                err.rule = RuleId::Lists7;
+            }
             return Err(e);
         }
         let mut reader = Reader::from_str(text);
@@ -628,7 +640,7 @@ impl<'a> Driver<'a> {
         for b in &mut self.bindings {
             b.is_target = b.uri == schema.namespace;
         }
-        let root_decl = &schema.elems[0];
+        let root_decl = schema.elem(0);
         if root.local != root_decl.name || root.namespace.as_deref() != Some(schema.namespace) {
             let kind = ErrorKind::UnknownRoot {
                 name: root.local.clone(),
@@ -721,7 +733,7 @@ impl<'a> Driver<'a> {
                         start: at,
                         qname_len: e.name().0.len(),
                     });
-                    match schema.elems[child].content {
+                    match schema.elem(child).content {
                         Content::Simple => {
                             text.clear();
                             borrowed = None;
@@ -735,11 +747,12 @@ impl<'a> Driver<'a> {
                 }
                 Event::End(e) => {
                     let open = stack.last().map_or(&[][..], |f| {
-                        let tag = &self.input[self.base..];
-                        tag.get(f.start + 1..f.start + 1 + f.qname_len)
-                            .unwrap_or(&[])
+                        let start = self.base + f.start + 1;
+                        self.input
+                            .get(start..start + f.qname_len)
+                            .unwrap_or_default()
                     });
-                    if !bytes_eq(open, e.name().0.as_bytes()) {
+                    if !crate::scan::bytes_eq(open, e.name().0.as_bytes()) {
                         let msg = format!(
                             "end tag </{}> does not match start tag <{}>",
                             e.name().0,
@@ -860,14 +873,14 @@ impl<'a> Driver<'a> {
         let Some(frame) = stack.last_mut() else {
             return Err(self.malformed("element outside the root".into(), at));
         };
-        let Content::Complex(particles) = schema.elems[frame.elem].content else {
+        let Content::Complex(particles) = schema.elem(frame.elem).content else {
             return Err(self.child_error(schema, stack, local, at, ChildError::InSimple));
         };
         loop {
             let Some(part) = particles.get(frame.particle) else {
                 return Err(self.child_error(schema, stack, local, at, ChildError::AfterEnd));
             };
-            if short_eq(schema.elems[part.elem].name, local) && (part.many || frame.count == 0) {
+            if short_eq(schema.elem(part.elem).name, local) && (part.many || frame.count == 0) {
                 frame.count += 1;
                 if part.many && frame.count > max_entries {
                     return Err(self.child_error(schema, stack, local, at, ChildError::TooMany));
@@ -879,7 +892,7 @@ impl<'a> Driver<'a> {
                 frame.particle += 1;
                 frame.count = 0;
             } else {
-                let expected = schema.elems[part.elem].name;
+                let expected = schema.elem(part.elem).name;
                 return Err(self.child_error(
                     schema,
                     stack,
@@ -916,7 +929,7 @@ impl<'a> Driver<'a> {
                 (
                     ErrorKind::UnexpectedElement {
                         found: local.to_owned(),
-                        expected: format!("the end of {}", schema.elems[parent].name),
+                        expected: format!("the end of {}", schema.elem(parent).name),
                     },
                     schema.rule,
                 )
@@ -955,7 +968,7 @@ impl<'a> Driver<'a> {
             return Err(self.malformed("unbalanced end tag".into(), at));
         };
         let elem = frame.elem;
-        let result = match schema.elems[elem].content {
+        let result = match schema.elem(elem).content {
             Content::Simple => builder.value(elem, text, text_start),
             Content::Complex(particles) => {
                 let mut p = frame.particle;
@@ -992,7 +1005,7 @@ impl<'a> Driver<'a> {
         let at = self.reader.buffer_position() as usize;
         let path = path_of(schema, stack, None);
         let kind = ErrorKind::MissingElement {
-            expected: schema.elems[missing].name,
+            expected: schema.elem(missing).name,
         };
         self.fatal(kind, schema.rule, at, path)
     }
@@ -1007,8 +1020,8 @@ impl<'a> Driver<'a> {
         };
         let elem = frame.elem;
         let path = path_of(schema, stack, None);
-        let element = schema.elems[elem].name;
-        let start = if matches!(schema.elems[elem].content, Content::Simple) {
+        let element = schema.elem(elem).name;
+        let start = if matches!(schema.elem(elem).content, Content::Simple) {
             text_start
         } else {
             frame.start
@@ -1064,31 +1077,7 @@ enum ChildError {
 /// `==` calls `memcmp`, whose fixed cost dominated profiles of the
 /// per-element name and prefix checks.
 fn short_eq(a: &str, b: &str) -> bool {
-    bytes_eq(a.as_bytes(), b.as_bytes())
-}
-
-fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let n = a.len();
-    if n < 8 {
-        return a.iter().zip(b).all(|(x, y)| x == y);
-    }
-    // Eight bytes at a time; the last word overlaps the one before it.
-    let word = |s: &[u8], i: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&s[i..i + 8]);
-        u64::from_ne_bytes(w)
-    };
-    let mut i = 0;
-    while i + 8 < n {
-        if word(a, i) != word(b, i) {
-            return false;
-        }
-        i += 8;
-    }
-    word(a, n - 8) == word(b, n - 8)
+    crate::scan::bytes_eq(a.as_bytes(), b.as_bytes())
 }
 
 #[inline(always)]
@@ -1104,7 +1093,7 @@ fn path_of(schema: &Schema, stack: &[Frame], leaf: Option<&str>) -> String {
     let mut p = String::new();
     for f in stack {
         p.push('/');
-        p.push_str(schema.elems[f.elem].name);
+        p.push_str(schema.elem(f.elem).name);
         if f.index > 0 {
             p.push_str(&format!("[{}]", f.index));
         }
@@ -1119,6 +1108,47 @@ fn path_of(schema: &Schema, stack: &[Frame], leaf: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_indexes_are_in_range() {
+        let schemas = crate::ZalRelease::ALL
+            .iter()
+            .map(|r| r.schema())
+            .chain(crate::OclRelease::ALL.iter().map(|r| r.schema()))
+            .chain(crate::GnlRelease::ALL.iter().map(|r| r.schema()))
+            .chain(crate::WhlRelease::ALL.iter().map(|r| r.schema()));
+        let mut n = 0;
+        for schema in schemas {
+            assert!(!schema.elems.is_empty(), "{}", schema.namespace);
+            for decl in schema.elems {
+                if let Content::Complex(particles) = decl.content {
+                    for p in particles {
+                        assert!(
+                            p.elem < schema.elems.len(),
+                            "{}: {}",
+                            schema.namespace,
+                            decl.name
+                        );
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 20, "only {n} particles checked");
+    }
+
+    #[test]
+    fn long_illegal_characters_are_found_in_every_chunk() {
+        for at in [0, 63, 64, 65, 127, 128, 200] {
+            let mut s = "x".repeat(at);
+            s.push('\u{2}');
+            s.push_str(&"y".repeat(70));
+            assert_eq!(first_illegal_char(&s), Some((at, '\u{2}')), "at {at}");
+            let mut s = "x".repeat(at);
+            s.push('\u{FFFF}');
+            assert_eq!(first_illegal_char(&s), Some((at, '\u{FFFF}')), "at {at}");
+        }
+    }
 
     #[test]
     fn illegal_characters_are_found() {

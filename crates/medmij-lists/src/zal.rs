@@ -38,8 +38,8 @@ impl ZalRelease {
     /// The release number as MedMij names it: `release2`, `release3`.
     pub fn name(self) -> &'static str {
         match self {
-            ZalRelease::Release2 => "release2",
-            ZalRelease::Release3 => "release3",
+            Self::Release2 => "release2",
+            Self::Release3 => "release3",
         }
     }
 }
@@ -149,19 +149,19 @@ enum Versies {
 }
 
 impl Versies {
-    fn from_vec(mut v: Vec<Interfaceversie>) -> Versies {
+    fn from_vec(mut v: Vec<Interfaceversie>) -> Self {
         if v.len() == 1
             && let Some(one) = v.pop()
         {
-            return Versies::One(one);
+            return Self::One(one);
         }
-        Versies::Many(v.into_boxed_slice())
+        Self::Many(v.into_boxed_slice())
     }
 
     fn as_slice(&self) -> &[Interfaceversie] {
         match self {
-            Versies::One(v) => std::slice::from_ref(v),
-            Versies::Many(vs) => vs,
+            Self::One(v) => std::slice::from_ref(v),
+            Self::Many(vs) => vs,
         }
     }
 }
@@ -210,7 +210,6 @@ impl ReleaseLines {
         match line {
             ReleaseLine::V1 => 1,
             ReleaseLine::V2 => 2,
-            _ => 0,
         }
     }
 
@@ -219,12 +218,14 @@ impl ReleaseLines {
     }
 
     /// Whether `line` is in the set.
+    #[must_use]
     pub fn contains(self, line: ReleaseLine) -> bool {
         self.0 & Self::bit(line) != 0
     }
 
     /// Whether the set is empty (the Gegevensdienst is not offered in a
     /// release line these libraries speak).
+    #[must_use]
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
@@ -235,8 +236,8 @@ impl ReleaseLines {
     }
 
     /// The set of `lines` (e.g. the lines a gateway speaks).
-    pub fn of(lines: &[ReleaseLine]) -> ReleaseLines {
-        let mut set = ReleaseLines::default();
+    pub fn of(lines: &[ReleaseLine]) -> Self {
+        let mut set = Self::default();
         for &l in lines {
             set.insert(l);
         }
@@ -244,8 +245,9 @@ impl ReleaseLines {
     }
 
     /// The lines in both sets.
-    pub fn intersect(self, other: ReleaseLines) -> ReleaseLines {
-        ReleaseLines(self.0 & other.0)
+    #[must_use]
+    pub fn intersect(self, other: Self) -> Self {
+        Self(self.0 & other.0)
     }
 
     /// The release to speak with a counterpart: the newest line both offer
@@ -260,7 +262,7 @@ impl ReleaseLines {
     /// assert_eq!(offered.choose(offered), Some(ReleaseLine::V2));
     /// assert_eq!(spoken.choose(ReleaseLines::of(&[ReleaseLine::V2])), None);
     /// ```
-    pub fn choose(self, spoken: ReleaseLines) -> Option<ReleaseLine> {
+    pub fn choose(self, spoken: Self) -> Option<ReleaseLine> {
         self.intersect(spoken).newest()
     }
 
@@ -294,8 +296,8 @@ pub struct Abonneren {
 
 impl Abonneren {
     /// A subscription service.
-    pub fn new(maximale_duur: MaximaleDuur, subscription_endpoint: BackChannelUri) -> Abonneren {
-        Abonneren {
+    pub fn new(maximale_duur: MaximaleDuur, subscription_endpoint: BackChannelUri) -> Self {
+        Self {
             maximale_duur,
             subscription_endpoint,
         }
@@ -319,8 +321,8 @@ pub struct Systeemrol {
 
 impl Systeemrol {
     /// A Systeemrol.
-    pub fn new(code: Systeemrolcode, resource_endpoint: BackChannelUri) -> Systeemrol {
-        Systeemrol {
+    pub fn new(code: Systeemrolcode, resource_endpoint: BackChannelUri) -> Self {
+        Self {
             code,
             resource_endpoint,
         }
@@ -373,9 +375,9 @@ impl Gegevensdienst {
         authorization_endpoint: FrontChannelUri,
         token_endpoint: BackChannelUri,
         systeemrollen: Vec<Systeemrol>,
-    ) -> Result<Gegevensdienst, ModelError> {
+    ) -> Result<Self, ModelError> {
         check_rollen(&systeemrollen, RuleId::Lists2)?;
-        Ok(Gegevensdienst {
+        Ok(Self {
             id,
             authorization_endpoint: Some(authorization_endpoint),
             token_endpoint: Some(token_endpoint),
@@ -393,9 +395,9 @@ impl Gegevensdienst {
         token_endpoint: Option<BackChannelUri>,
         abonneren: Option<Abonneren>,
         systeemrollen: Vec<Systeemrol>,
-    ) -> Result<Gegevensdienst, ModelError> {
+    ) -> Result<Self, ModelError> {
         check_rollen(&systeemrollen, RuleId::Lists15)?;
-        Ok(Gegevensdienst {
+        Ok(Self {
             id,
             authorization_endpoint,
             token_endpoint,
@@ -445,9 +447,9 @@ impl Interfaceversie {
     pub fn new(
         id: InterfaceversieId,
         gegevensdiensten: Vec<Gegevensdienst>,
-    ) -> Result<Interfaceversie, ModelError> {
+    ) -> Result<Self, ModelError> {
         check_diensten(&gegevensdiensten, RuleId::Lists15)?;
-        Ok(Interfaceversie {
+        Ok(Self {
             id: Some(id),
             gegevensdiensten: gegevensdiensten.into_boxed_slice(),
         })
@@ -460,6 +462,7 @@ impl Interfaceversie {
     }
 
     /// Whether this is the implicit version of a release2 Zorgaanbieder.
+    #[must_use]
     pub fn is_implicit(&self) -> bool {
         self.id.is_none()
     }
@@ -475,6 +478,7 @@ impl Interfaceversie {
     }
 
     /// Whether a caller speaking `interface` can use this version.
+    #[must_use]
     pub fn matches(&self, interface: Interface<'_>) -> bool {
         match interface {
             Interface::Versie(v) => self.id.as_ref().is_some_and(|id| id.as_str() == v),
@@ -494,7 +498,7 @@ impl Interfaceversie {
     }
 
     /// Orders versions by value; the implicit one is the lowest.
-    fn cmp_version(&self, other: &Interfaceversie) -> Ordering {
+    fn cmp_version(&self, other: &Self) -> Ordering {
         match (&self.id, &other.id) {
             (Some(a), Some(b)) => a.cmp_version(b),
             (a, b) => a.is_some().cmp(&b.is_some()),
@@ -508,9 +512,9 @@ impl Zorgaanbieder {
     pub fn new(
         naam: Zorgaanbiedernaam,
         gegevensdiensten: Vec<Gegevensdienst>,
-    ) -> Result<Zorgaanbieder, ModelError> {
+    ) -> Result<Self, ModelError> {
         check_diensten(&gegevensdiensten, RuleId::Lists2)?;
-        Ok(Zorgaanbieder {
+        Ok(Self {
             naam,
             aanbiedertype: None,
             versies: Versies::One(Interfaceversie {
@@ -526,7 +530,7 @@ impl Zorgaanbieder {
         naam: Zorgaanbiedernaam,
         aanbiedertype: Aanbiedertype,
         interfaceversies: Vec<Interfaceversie>,
-    ) -> Result<Zorgaanbieder, ModelError> {
+    ) -> Result<Self, ModelError> {
         if interfaceversies.is_empty() {
             return Err(ModelError::Empty {
                 element: "Interfaceversies",
@@ -547,7 +551,7 @@ impl Zorgaanbieder {
                 .iter()
                 .filter_map(|v| v.id.as_ref().map(InterfaceversieId::as_str)),
         )?;
-        Ok(Zorgaanbieder {
+        Ok(Self {
             naam,
             aanbiedertype: Some(aanbiedertype),
             versies: Versies::from_vec(interfaceversies),
@@ -624,6 +628,7 @@ impl Zorgaanbieder {
     }
 
     /// Whether any Interfaceversie lists Gegevensdienst `id`.
+    #[must_use]
     pub fn offers(&self, id: &str) -> bool {
         self.interfaceversies()
             .iter()
@@ -696,7 +701,7 @@ impl Zorgaanbiederslijst {
         tijdstempel: Tijdstempel,
         volgnummer: Volgnummer,
         zorgaanbieders: Vec<Zorgaanbieder>,
-    ) -> Result<Zorgaanbiederslijst, ModelError> {
+    ) -> Result<Self, ModelError> {
         crate::unique_keys(
             "Zorgaanbiedernaam",
             RuleId::Lists2,
@@ -718,11 +723,9 @@ impl Zorgaanbiederslijst {
         tijdstempel: Tijdstempel,
         volgnummer: Volgnummer,
         zorgaanbieders: Vec<Zorgaanbieder>,
-    ) -> Zorgaanbiederslijst {
-        let index = Index::build(zorgaanbieders.len(), false, |i| {
-            zorgaanbieders[i].naam.as_str()
-        });
-        Zorgaanbiederslijst {
+    ) -> Self {
+        let index = Index::build(&zorgaanbieders, false, |z| z.naam.as_str());
+        Self {
             release,
             tijdstempel,
             volgnummer,
@@ -739,7 +742,7 @@ impl Zorgaanbiederslijst {
     /// The Zorgaanbieder with this name (exact match; names are lowercase).
     pub fn zorgaanbieder(&self, naam: &str) -> Option<&Zorgaanbieder> {
         let z = &self.zorgaanbieders;
-        self.index.get(naam, |i| z[i].naam.as_str()).map(|i| &z[i])
+        self.index.get(z, naam, |z| z.naam.as_str())
     }
 
     /// The Gegevensdienst `id` of Zorgaanbieder `naam` for a 1.x caller

@@ -375,11 +375,17 @@ mod lists_8 {
         )
         .unwrap()
         .with_clock(clock);
-        r.refresh_now().await.unwrap();
+        assert!(matches!(
+            r.refresh_now().await.unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         let first = store.current().unwrap().installed_at();
         assert_eq!(first, base + Duration::from_secs(86_400));
         *shift.lock().unwrap() = Duration::from_secs(2 * 86_400);
-        r.refresh_now().await.unwrap();
+        assert!(matches!(
+            r.refresh_now().await.unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         assert_eq!(current(&store), 2);
         let second = store.current().unwrap().installed_at();
         assert_eq!(second, base + Duration::from_secs(2 * 86_400));
@@ -542,7 +548,8 @@ mod lists_8 {
             RefreshSettings::for_kind(ListKind::Whl),
         )
         .unwrap();
-        r.refresh_now().await.unwrap();
+        let installed = r.refresh_now().await.unwrap();
+        assert!(matches!(installed, StoreEvent::Installed { .. }));
         let e = r
             .rollback_now("operator: v8 lists a wrong node")
             .await

@@ -102,9 +102,10 @@ fn readers_see_whole_versions(sizes: &[usize]) {
         .collect();
     for (i, &n) in sizes.iter().enumerate() {
         let v = i as u64 + 1;
-        store
+        let installed = store
             .offer(&whl(v, &hosts(&format!("v{v}-"), n)), at(v))
             .unwrap();
+        assert!(matches!(installed, StoreEvent::Installed { .. }));
     }
     done.store(true, Ordering::Release);
     for r in readers {
@@ -147,7 +148,10 @@ mod lists_9 {
         let store: ListStore<Whitelist> = ListStore::new(NoArchive);
         assert!(store.current().is_none());
         assert!(store.is_stale(at(0)), "nothing installed: fetch now");
-        store.offer(&whl(5, &hosts("a", 2)), at(0)).unwrap();
+        assert!(matches!(
+            store.offer(&whl(5, &hosts("a", 2)), at(0)).unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         // MedMij LISTS-7: invalid lists are not used.
         let bad = whl(6, &["NOT VALID".into()]);
         assert!(matches!(
@@ -180,7 +184,10 @@ mod lists_9 {
     fn rollback_is_explicit_and_reported() {
         // MedMij LISTS-8/LISTS-9: only an operator rollback installs an older version.
         let store: ListStore<Whitelist> = ListStore::new(NoArchive);
-        store.offer(&whl(7, &hosts("new", 1)), at(0)).unwrap();
+        assert!(matches!(
+            store.offer(&whl(7, &hosts("new", 1)), at(0)).unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         let e = store
             .rollback(&whl(6, &hosts("old", 1)), at(10), "bad version 7")
             .unwrap();
@@ -252,7 +259,10 @@ mod lists_8 {
     #[test]
     fn freshness_follows_lists_8() {
         let store: ListStore<Whitelist> = ListStore::new(NoArchive);
-        store.offer(&whl(1, &hosts("a", 1)), at(0)).unwrap();
+        assert!(matches!(
+            store.offer(&whl(1, &hosts("a", 1)), at(0)).unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         // Whitelist: at least hourly.
         assert!(!store.is_stale(at(3600)));
         assert!(store.is_stale(at(3601)));
@@ -266,7 +276,10 @@ mod lists_8 {
         assert!(f.tijdstempel_age.is_some());
         // ZAL: daily.
         let zals: ListStore<Zorgaanbiederslijst> = ListStore::new(NoArchive);
-        zals.offer(&zal(1, &[(0, 1)].into()), at(0)).unwrap();
+        assert!(matches!(
+            zals.offer(&zal(1, &[(0, 1)].into()), at(0)).unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         assert!(!zals.is_stale(at(86_400)));
         assert!(zals.is_stale(at(86_401)));
     }
@@ -283,8 +296,14 @@ mod lists_11 {
         let store: ListStore<Whitelist> = ListStore::new(archive.clone());
         let v1 = whl(1, &hosts("a", 1));
         let v2 = whl(2, &hosts("b", 1));
-        store.offer(&v1, at(0)).unwrap();
-        store.offer(&v2, at(1)).unwrap();
+        assert!(matches!(
+            store.offer(&v1, at(0)).unwrap(),
+            StoreEvent::Installed { .. }
+        ));
+        assert!(matches!(
+            store.offer(&v2, at(1)).unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         let v1_path = archive.path_of(ListKind::Whl, &Volgnummer::from_u64(1).unwrap());
         assert_eq!(std::fs::read(&v1_path).unwrap(), v1);
         assert_eq!(
@@ -293,7 +312,10 @@ mod lists_11 {
             v2
         );
         // Rolling back to v1 archives the same bytes again: fine.
-        store.rollback(&v1, at(2), "test").unwrap();
+        assert!(matches!(
+            store.rollback(&v1, at(2), "test").unwrap(),
+            StoreEvent::RolledBack { .. }
+        ));
         // Other content under an archived Volgnummer is refused, not overwritten.
         let forged = whl(1, &hosts("forged", 1));
         let store2: ListStore<Whitelist> = ListStore::new(archive);
@@ -340,8 +362,14 @@ mod lists_10 {
         #[test]
         fn grace_is_exactly_3600_seconds(t1 in 0u64..100_000, extra in 0u64..7200) {
             let store: ListStore<Zorgaanbiederslijst> = ListStore::new(NoArchive);
-            store.offer(&zal(1, &[(0, 1), (1, 2)].into()), at(0)).unwrap();
-            store.offer(&zal(2, &[(1, 2)].into()), at(t1)).unwrap();
+            assert!(matches!(
+                store.offer(&zal(1, &[(0, 1), (1, 2)].into()), at(0)).unwrap(),
+                StoreEvent::Installed { .. }
+            ));
+            assert!(matches!(
+                store.offer(&zal(2, &[(1, 2)].into()), at(t1)).unwrap(),
+                StoreEvent::Installed { .. }
+            ));
             let q = t1 + extra;
             prop_assert_eq!(store.may_serve("zorga@medmij", "1", at(q)), extra <= 3600);
             prop_assert!(store.may_serve("zorgb@medmij", "2", at(q)));

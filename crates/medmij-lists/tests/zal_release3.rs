@@ -462,7 +462,11 @@ mod lists_15 {
         );
         let store: ListStore<Zorgaanbiederslijst> = ListStore::new(NoArchive);
         let t0 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_428_000);
-        store.offer(r2.as_bytes(), t0).unwrap();
+        let installed = store.offer(r2.as_bytes(), t0).unwrap();
+        assert!(matches!(
+            installed,
+            medmij_lists::StoreEvent::Installed { .. }
+        ));
         assert!(store.may_serve("umcdemo@medmij", "9", t0));
         let t1 = t0 + std::time::Duration::from_secs(60);
         let event = store.offer(sample().as_bytes(), t1).unwrap();

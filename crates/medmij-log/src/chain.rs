@@ -36,6 +36,7 @@ const HASH_SUFFIX_LEN: usize = 9 + 64 + 2;
 /// Why a checkpoint was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum CheckpointReason {
     /// Every so many entries.
     Periodic,
@@ -289,6 +290,7 @@ impl ChainWriter {
 /// Why verification stopped: the first broken, missing or unreadable entry.
 /// `line` is the 1-based line number in the log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The line is not a log entry.
     #[error("line {line}: malformed entry: {reason}")]
@@ -390,6 +392,8 @@ pub enum VerifyError {
 
 /// Which checkpoint keys verification accepts.
 #[derive(Debug, Clone)]
+#[must_use]
+#[non_exhaustive]
 pub enum Trust {
     /// Only these keys (the normal case: pin the log's key).
     Keys(Vec<VerifyingKey>),
@@ -400,6 +404,7 @@ pub enum Trust {
 
 /// One verified entry.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Entry {
     /// An event.
     Event {

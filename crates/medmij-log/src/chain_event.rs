@@ -45,6 +45,7 @@ use crate::event::{EventError, looks_like_bsn};
 /// **provisional**.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ChainEventType {
     /// The PGO GW sends the authorization request (front channel).
     SendAuthorizationRequest,
@@ -111,6 +112,7 @@ impl ChainEventType {
     ];
 
     /// Whether this is an error form (then the event must carry an error).
+    #[must_use]
     pub fn is_error(self) -> bool {
         matches!(
             self,
@@ -142,6 +144,7 @@ fn trace_field<T: std::str::FromStr<Err = medmij_types::InvalidValue>>(
 /// The HTTP method of the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[non_exhaustive]
 pub enum Method {
     /// `GET`.
     Get,
@@ -156,6 +159,7 @@ pub enum Method {
 /// The OAuth grant type of a token request (MedMij OAUTH-1, OAUTH-19).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum GrantType {
     /// `authorization_code`.
     AuthorizationCode,
@@ -560,6 +564,7 @@ impl ChainEvent {
 /// set. Setters taking text check it at once and keep the first error for
 /// `build`.
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ChainEventBuilder {
     event_type: ChainEventType,
     time: SystemTime,

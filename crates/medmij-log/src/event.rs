@@ -44,6 +44,7 @@ fn check_text(field: &'static str, v: &str, max: usize) -> Result<(), EventError
 
 /// The NEN 7513 action: what was done to the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum Action {
     /// Create (`C`).
     #[serde(rename = "C")]
@@ -65,6 +66,7 @@ pub enum Action {
 /// Whether the acting party is a person or a system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum ActorKind {
     /// A person (user).
     User,
@@ -90,6 +92,7 @@ pub struct Actor {
 /// Which domain a log belongs to; decides what a subject identifier may be
 /// (MedMij LOG-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Domain {
     /// The PGO domain: no BSN (a value that looks like one is refused).
     #[default]
@@ -212,6 +215,7 @@ pub struct Source {
 /// How the action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Outcome {
     /// It succeeded.
     Success,

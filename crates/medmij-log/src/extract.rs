@@ -131,6 +131,7 @@ impl Selection {
     }
 
     /// Whether `event` is selected.
+    #[must_use]
     pub fn matches(&self, event: &Event) -> bool {
         Query {
             subject: self.subject.clone(),
@@ -155,6 +156,7 @@ pub struct Omitted {
 /// One item of an extract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ExtractItem {
     /// The entry's line exactly as stored, without its newline.
     Line(String),

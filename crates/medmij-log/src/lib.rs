@@ -176,6 +176,7 @@ pub fn parse_time(s: &str) -> Option<std::time::SystemTime> {
 
 /// Why a log operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogError {
     /// The event was refused (LOG-1, LOG-4).
     #[error(transparent)]

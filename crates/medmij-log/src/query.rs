@@ -27,6 +27,7 @@ impl Query {
     }
 
     /// Restricts to `from <= time < until`.
+    #[must_use]
     pub fn between(mut self, from: SystemTime, until: SystemTime) -> Self {
         self.from = Some(from);
         self.until = Some(until);
@@ -34,6 +35,7 @@ impl Query {
     }
 
     /// Whether `event` matches.
+    #[must_use]
     pub fn matches(&self, event: &Event) -> bool {
         self.subject
             .as_ref()

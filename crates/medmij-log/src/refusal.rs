@@ -55,6 +55,7 @@ impl Default for RefusalConfig {
 
 /// The refusals of one kind from one source in one window.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct RefusalSummary {
     /// Where they came from (e.g. a network address), or
     /// [`OVERFLOW_SOURCE`].

@@ -47,7 +47,7 @@ pub struct AsyncAuthorizationServer<S, C, R = ThreadRandom> {
 
 impl<S, C, R> Clone for AsyncAuthorizationServer<S, C, R> {
     fn clone(&self) -> Self {
-        AsyncAuthorizationServer {
+        Self {
             inner: Arc::clone(&self.inner),
         }
     }
@@ -63,7 +63,7 @@ impl<S, C, R> fmt::Debug for AsyncAuthorizationServer<S, C, R> {
 
 impl<S, C, R> From<AuthorizationServer<S, C, R>> for AsyncAuthorizationServer<S, C, R> {
     fn from(server: AuthorizationServer<S, C, R>) -> Self {
-        AsyncAuthorizationServer {
+        Self {
             inner: Arc::new(server),
         }
     }
@@ -82,7 +82,7 @@ where
 
     /// Wraps a shared server.
     pub fn from_arc(server: Arc<AuthorizationServer<S, C, R>>) -> Self {
-        AsyncAuthorizationServer { inner: server }
+        Self { inner: server }
     }
 
     /// The synchronous server (for calls that touch no store, or inside [`run_blocking`]).

@@ -41,6 +41,7 @@ pub enum ClientError {
 /// Checks a ZAL URI (MedMij LISTS-3). Front channel:
 /// `https://(([a-z0-9])([a-z0-9-])*(\.))+([a-z0-9])([a-z0-9-])*([a-z0-9])?(/[^?#/]+)*`; back
 /// channel: the last host label ends in `[a-z0-9]` and an optional `:` + 1..5 digit port.
+#[must_use]
 pub fn is_zal_uri(s: &str, back_channel: bool) -> bool {
     let Some(rest) = s.strip_prefix("https://") else {
         return false;
@@ -65,12 +66,15 @@ pub fn is_zal_uri(s: &str, back_channel: bool) -> bool {
     let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
     for (i, l) in labels.iter().enumerate() {
         let b = l.as_bytes();
-        if b.is_empty() || !alnum(b[0]) || !b.iter().all(|&c| alnum(c) || c == b'-') {
+        if !b.first().is_some_and(|&c| alnum(c)) || !b.iter().all(|&c| alnum(c) || c == b'-') {
             return false;
         }
         // Back channel: the last label is `([a-z0-9])([a-z0-9-])*([a-z0-9])`, at least two
         // characters ending in [a-z0-9]; the front-channel pattern leaves the end optional.
-        if i == labels.len() - 1 && back_channel && (b.len() < 2 || !alnum(b[b.len() - 1])) {
+        if i + 1 == labels.len()
+            && back_channel
+            && (b.len() < 2 || !b.last().is_some_and(|&c| alnum(c)))
+        {
             return false;
         }
     }
@@ -127,7 +131,7 @@ impl<R: RandomSource> Client<R> {
         if !own_redirect_uri(&client_id, redirect_uri) {
             return Err(ClientError::RedirectUri);
         }
-        Ok(Client {
+        Ok(Self {
             client_id,
             redirect_uri: redirect_uri.to_owned(),
             random,
@@ -169,8 +173,8 @@ impl<R: RandomSource> Client<R> {
         self.random.fill(&mut b);
         let mut hex = String::with_capacity(64);
         for x in a.into_iter().chain(b) {
-            hex.push(char::from(b"0123456789abcdef"[usize::from(x >> 4)]));
-            hex.push(char::from(b"0123456789abcdef"[usize::from(x & 15)]));
+            hex.push(crate::form::hex_digit(x >> 4));
+            hex.push(crate::form::hex_digit(x));
         }
         // 64 hex digits are always a valid state (MedMij OAUTH-10).
         let state = State::parse(&hex).map_err(|_| ClientError::RedirectUri)?;
@@ -196,6 +200,7 @@ impl<R: RandomSource> Client<R> {
 /// A flow the PGO GW started and is waiting to hear back about. Keep it in the person's
 /// user-agent session (MedMij OAUTH-10) and drop it after the redirect.
 #[derive(Clone)]
+#[must_use]
 pub struct PendingAuthorization {
     client_id: ClientId,
     redirect_uri: String,
@@ -263,7 +268,7 @@ impl<'de> serde::Deserialize<'de> for PendingAuthorization {
                 "token_endpoint is not a ZAL URI (MedMij LISTS-3)",
             ));
         }
-        Ok(PendingAuthorization {
+        Ok(Self {
             client_id,
             redirect_uri: r.redirect_uri,
             token_endpoint: r.token_endpoint,
@@ -320,22 +325,22 @@ pub enum CallbackError {
 impl PersonMessage for CallbackError {
     fn message_nl(&self) -> &'static str {
         match self {
-            CallbackError::StateMismatch => {
+            Self::StateMismatch => {
                 "De aanvraag kon niet worden gecontroleerd en is voor uw veiligheid afgebroken. Start de aanvraag opnieuw."
             }
-            CallbackError::Case(ErrorCase::IdentityNotEstablished) => {
+            Self::Case(ErrorCase::IdentityNotEstablished) => {
                 "Uw identiteit kon niet worden vastgesteld. Er zijn geen gegevens uitgewisseld."
             }
-            CallbackError::Case(ErrorCase::NoSuchResources) => {
+            Self::Case(ErrorCase::NoSuchResources) => {
                 "Deze zorgaanbieder heeft voor deze gegevensdienst geen gegevens van u."
             }
-            CallbackError::Case(ErrorCase::Denied) => {
+            Self::Case(ErrorCase::Denied) => {
                 "U heeft geen toestemming gegeven. Er worden geen gegevens uitgewisseld."
             }
-            CallbackError::Case(ErrorCase::Failed) => {
+            Self::Case(ErrorCase::Failed) => {
                 "Uw toestemming kon niet worden vastgesteld. Er worden geen gegevens uitgewisseld; probeer het later opnieuw."
             }
-            CallbackError::Malformed { .. } | CallbackError::Other { .. } => {
+            Self::Malformed { .. } | Self::Other { .. } => {
                 "Er ging iets mis bij de zorgaanbieder. Probeer het later opnieuw."
             }
         }
@@ -343,22 +348,22 @@ impl PersonMessage for CallbackError {
 
     fn message_en(&self) -> &'static str {
         match self {
-            CallbackError::StateMismatch => {
+            Self::StateMismatch => {
                 "The request could not be verified and was stopped for your security. Please start again."
             }
-            CallbackError::Case(ErrorCase::IdentityNotEstablished) => {
+            Self::Case(ErrorCase::IdentityNotEstablished) => {
                 "Your identity could not be established. No data was exchanged."
             }
-            CallbackError::Case(ErrorCase::NoSuchResources) => {
+            Self::Case(ErrorCase::NoSuchResources) => {
                 "This care provider has no data about you for this data service."
             }
-            CallbackError::Case(ErrorCase::Denied) => {
+            Self::Case(ErrorCase::Denied) => {
                 "You did not give permission. No data will be exchanged."
             }
-            CallbackError::Case(ErrorCase::Failed) => {
+            Self::Case(ErrorCase::Failed) => {
                 "Your permission could not be established. No data will be exchanged; please try again later."
             }
-            CallbackError::Malformed { .. } | CallbackError::Other { .. } => {
+            Self::Malformed { .. } | Self::Other { .. } => {
                 "Something went wrong at the care provider. Please try again later."
             }
         }
@@ -437,8 +442,9 @@ pub enum TokenResponseError {
 
 impl TokenResponseError {
     /// True for OAUTH-12 case 6 (`invalid_grant`).
+    #[must_use]
     pub fn is_invalid_grant(&self) -> bool {
-        matches!(self, TokenResponseError::Refused { error, .. } if error == "invalid_grant")
+        matches!(self, Self::Refused { error, .. } if error == "invalid_grant")
     }
 }
 
@@ -454,6 +460,7 @@ impl PersonMessage for TokenResponseError {
 /// An access token with what it is for (RFC 6749 5.1, checked against MedMij OAUTH-1,
 /// OAUTH-5, OAUTH-6, OAUTH-7).
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct AccessGrant {
     /// The token (MedMij OAUTH-6).
     pub token: AccessToken,
@@ -470,6 +477,7 @@ impl AccessGrant {
     }
 
     /// True while the token can be used.
+    #[must_use]
     pub fn is_valid_at(&self, now: SystemTime) -> bool {
         now < self.expires_at
     }

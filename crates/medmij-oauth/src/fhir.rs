@@ -112,6 +112,7 @@ impl fmt::Display for JsonPath {
 
 /// Why an identifier counts as a BSN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BsnFindingKind {
     /// Its `system` is one of [`BSN_SYSTEMS`] and it has a `value`.
     BsnSystem,
@@ -143,6 +144,7 @@ impl fmt::Display for BsnFinding {
 
 /// Why a payload is refused (MedMij OAUTH-16).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FhirError {
     /// The payload carries one or more BSN identifiers (never empty).
     #[error("MedMij OAUTH-16: the payload carries a person identifier: {}", list(.0))]
@@ -186,7 +188,7 @@ impl FhirError {
     /// The findings, for [`FhirError::BsnFound`]; empty otherwise.
     pub fn findings(&self) -> &[BsnFinding] {
         match self {
-            FhirError::BsnFound(f) => f,
+            Self::BsnFound(f) => f,
             _ => &[],
         }
     }

@@ -64,7 +64,7 @@ pub struct FlowLimits {
 
 impl Default for FlowLimits {
     fn default() -> Self {
-        FlowLimits {
+        Self {
             per_client: DEFAULT_FLOWS_PER_CLIENT,
             per_source: DEFAULT_FLOWS_PER_SOURCE,
             total: DEFAULT_FLOWS_TOTAL,
@@ -102,7 +102,7 @@ pub struct Busy {
 impl Busy {
     /// A busy answer for `limit`, whose figure is `figure`.
     pub fn new(limit: FlowLimit, figure: usize, retry_after: Duration) -> Self {
-        Busy {
+        Self {
             limit,
             figure,
             retry_after,
@@ -183,6 +183,8 @@ impl FlowOwner {
 
 /// Whether a put opens a flow or stores the next step of one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum Admission {
     /// A new flow: checked against the limits.
     New,
@@ -321,7 +323,7 @@ impl fmt::Debug for MemoryFlowStore {
 impl MemoryFlowStore {
     /// An empty store with these limits.
     pub fn new(limits: FlowLimits) -> Self {
-        MemoryFlowStore {
+        Self {
             limits,
             table: Mutex::new(Table::default()),
         }
@@ -450,7 +452,7 @@ impl<F: FlowStore> PendingFlows<F> {
     /// Flows on `store`; `limits.ttl` is how long a flow is kept after each step. (The
     /// admission limits are the store's own: give it the same `limits`.)
     pub fn new(store: F, limits: FlowLimits) -> Self {
-        PendingFlows { store, limits }
+        Self { store, limits }
     }
 
     /// The store.

@@ -57,11 +57,16 @@ impl<'a> Field<'a> {
             return decode(self.raw);
         }
         let n = decode_bytes(self.raw.as_bytes(), |chunk, at| {
-            buf[at..at + chunk.len()].copy_from_slice(chunk);
+            // `decode_bytes` writes below `raw.len()`, which fits in `buf`.
+            if let Some(out) = buf.get_mut(at..at + chunk.len()) {
+                out.copy_from_slice(chunk);
+            }
         });
-        match std::str::from_utf8(&buf[..n]) {
+        let buf: &'b [u8; BUF_LEN] = buf;
+        let decoded = buf.get(..n).unwrap_or_default();
+        match std::str::from_utf8(decoded) {
             Ok(s) => Cow::Borrowed(s),
-            Err(_) => Cow::Owned(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(_) => Cow::Owned(String::from_utf8_lossy(decoded).into_owned()),
         }
     }
 }
@@ -93,9 +98,11 @@ fn next_special(b: &[u8], mut from: usize) -> usize {
         from += 8;
     }
     // Fewer than 8 bytes left: pad with zero bytes, which are not special.
-    let tail = &b[from.min(b.len())..];
+    let tail = b.get(from..).unwrap_or_default();
     let mut w = [0u8; 8];
-    w[..tail.len()].copy_from_slice(tail);
+    for (w, &t) in w.iter_mut().zip(tail) {
+        *w = t;
+    }
     let m = special_mask(u64::from_le_bytes(w));
     if m != 0 {
         from + (m.trailing_zeros() / 8) as usize
@@ -123,8 +130,8 @@ impl<'a> Iterator for Parse<'a> {
             let mut eq = None;
             let (mut name_special, mut value_special) = (false, false);
             let mut i = next_special(b, 0);
-            while i < b.len() {
-                match b[i] {
+            while let Some(&c) = b.get(i) {
+                match c {
                     b'&' => break,
                     b'=' if eq.is_none() => eq = Some(i),
                     b'=' => {}
@@ -184,8 +191,9 @@ fn decode_bytes(b: &[u8], mut put: impl FnMut(&[u8], usize)) -> usize {
     let mut i = 0;
     while i < b.len() {
         // Copy the run up to the next `+` or `%` at once.
-        let run = b[i..].iter().position(special).unwrap_or(b.len() - i);
-        put(&b[i..i + run], n);
+        let rest = b.get(i..).unwrap_or_default();
+        let run = rest.iter().position(special).unwrap_or(rest.len());
+        put(rest.get(..run).unwrap_or_default(), n);
         n += run;
         i += run;
         let Some(&c) = b.get(i) else { break };
@@ -208,25 +216,24 @@ fn decode_bytes(b: &[u8], mut put: impl FnMut(&[u8], usize)) -> usize {
 /// (`*-._`, ASCII letters and digits as they are, space as `+`, every other byte as `%XX` in
 /// upper case).
 pub(crate) fn encode_into(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut rest = value;
     while !rest.is_empty() {
         let bytes = rest.as_bytes();
         let n = bytes
             .iter()
-            .position(|&c| !UNCHANGED[usize::from(c)])
+            .position(|&c| !unchanged(c))
             .unwrap_or(bytes.len());
         out.push_str(&rest[..n]);
         let mut i = n;
         while let Some(&c) = bytes.get(i)
-            && !UNCHANGED[usize::from(c)]
+            && !unchanged(c)
         {
             if c == b' ' {
                 out.push('+');
             } else {
                 out.push('%');
-                out.push(char::from(HEX[usize::from(c >> 4)]));
-                out.push(char::from(HEX[usize::from(c & 15)]));
+                out.push(hex_digit(c >> 4).to_ascii_uppercase());
+                out.push(hex_digit(c).to_ascii_uppercase());
             }
             i += 1;
         }
@@ -235,17 +242,16 @@ pub(crate) fn encode_into(out: &mut String, value: &str) {
     }
 }
 
-/// The bytes [`encode_into`] writes as they are: ASCII letters and digits, `*`, `-`, `.`, `_`.
-const UNCHANGED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_');
-        c += 1;
-    }
-    t
-};
+/// Whether [`encode_into`] writes `c` as it is: ASCII letters and digits, `*`, `-`, `.`, `_`.
+fn unchanged(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'*' | b'-' | b'.' | b'_')
+}
+
+/// The lowercase hex digit of the low four bits of `n`.
+pub(crate) fn hex_digit(n: u8) -> char {
+    let n = n & 15;
+    char::from(if n < 10 { b'0' + n } else { b'a' + (n - 10) })
+}
 
 #[cfg(test)]
 mod tests {

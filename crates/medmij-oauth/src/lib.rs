@@ -306,6 +306,17 @@
 //! task call them through `AsyncAuthorizationServer` or `run_blocking` (feature `tokio`),
 //! never directly (the client panics on a runtime thread).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(clippy::use_self, unused_qualifications)]
+
 #[cfg(feature = "axum")]
 pub mod adapter;
 #[cfg(feature = "tokio")]

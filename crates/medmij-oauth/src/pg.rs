@@ -134,7 +134,8 @@ pub(crate) fn valid_prefix(p: &str) -> bool {
     let b = p.as_bytes();
     !b.is_empty()
         && b.len() <= 40
-        && (b[0].is_ascii_lowercase() || b[0] == b'_')
+        && b.first()
+            .is_some_and(|&c| c.is_ascii_lowercase() || c == b'_')
         && b.iter()
             .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
 }
@@ -194,7 +195,7 @@ impl PgStore {
             .into_iter()
             .map(|c| Self::prepare(c, prefix).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(PgStore {
+        Ok(Self {
             conns,
             next: AtomicUsize::new(0),
             prefix: prefix.to_owned(),
@@ -203,7 +204,7 @@ impl PgStore {
 
     /// Drops the tables (for tests and decommissioning).
     pub fn drop_tables(&self) -> Result<(), StoreError> {
-        self.conn()
+        self.conn()?
             .client
             .batch_execute(&format!(
                 "DROP TABLE IF EXISTS {p}_codes; DROP TABLE IF EXISTS {p}_tokens;
@@ -290,20 +291,30 @@ impl PgStore {
         })
     }
 
-    /// A free connection if there is one, else waits for the next in turn.
-    fn conn(&self) -> MutexGuard<'_, Conn> {
+    /// A free connection if there is one, else waits for the next in turn. Fails only
+    /// without connections (the constructor refuses that; `Drop` takes them).
+    fn conn(&self) -> Result<MutexGuard<'_, Conn>, StoreError> {
         let n = self.conns.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Ok(g) = self.conns[(start + i) % n].try_lock() {
-                return g;
-            }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
+        let (from_start, before) = self
+            .conns
+            .split_at_checked(start)
+            .map_or((self.conns.as_slice(), &[][..]), |(before, from)| {
+                (from, before)
+            });
+        if let Some(g) = from_start
+            .iter()
+            .chain(before)
+            .find_map(|c| c.try_lock().ok())
+        {
+            return Ok(g);
         }
         // A panic while holding a connection leaves no half-done state in the database
         // (statements are atomic), so a poisoned lock is safe to reuse.
-        self.conns[start % n]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let c = from_start
+            .first()
+            .ok_or_else(|| backend("no database connection"))?;
+        Ok(c.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -314,7 +325,7 @@ impl TokenStore for PgStore {
         record: &CodeRecord,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let c = &mut *c;
         let n = c
             .client
@@ -340,7 +351,7 @@ impl TokenStore for PgStore {
     }
 
     fn redeem_code(&self, hash: &SecretHash, now: SystemTime) -> Result<Redemption, StoreError> {
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let c = &mut *c;
         let rows = c
             .client
@@ -390,7 +401,7 @@ impl TokenStore for PgStore {
         code: &SecretHash,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let c = &mut *c;
         let row = c
             .client
@@ -422,7 +433,7 @@ impl TokenStore for PgStore {
         hash: &SecretHash,
         now: SystemTime,
     ) -> Result<Option<TokenRecord>, StoreError> {
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let c = &mut *c;
         let rows = c
             .client
@@ -447,7 +458,7 @@ impl TokenStore for PgStore {
     }
 
     fn sweep(&self, now: SystemTime) -> Result<usize, StoreError> {
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let c = &mut *c;
         let a = c
             .client

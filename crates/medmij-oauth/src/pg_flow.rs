@@ -101,7 +101,7 @@ impl PgFlowStore {
                  CREATE INDEX IF NOT EXISTS {prefix}_flows_expires ON {prefix}_flows (expires_at);"
             ))
             .map_err(backend)?;
-        Ok(PgFlowStore {
+        Ok(Self {
             conns: clients.into_iter().map(Mutex::new).collect(),
             next: AtomicUsize::new(0),
             prefix: prefix.to_owned(),
@@ -116,24 +116,35 @@ impl PgFlowStore {
 
     /// Drops the table (for tests and decommissioning).
     pub fn drop_table(&self) -> Result<(), FlowError> {
-        self.conn()
+        self.conn()?
             .batch_execute(&format!("DROP TABLE IF EXISTS {}_flows", self.prefix))
             .map_err(backend)
     }
 
-    fn conn(&self) -> MutexGuard<'_, Client> {
+    /// A free connection if there is one, else waits for the next in turn. Fails only
+    /// without connections (the constructor refuses that; `Drop` takes them).
+    fn conn(&self) -> Result<MutexGuard<'_, Client>, FlowError> {
         let n = self.conns.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
-            if let Ok(g) = self.conns[(start + i) % n].try_lock() {
-                return g;
-            }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
+        let (from_start, before) = self
+            .conns
+            .split_at_checked(start)
+            .map_or((self.conns.as_slice(), &[][..]), |(before, from)| {
+                (from, before)
+            });
+        if let Some(g) = from_start
+            .iter()
+            .chain(before)
+            .find_map(|c| c.try_lock().ok())
+        {
+            return Ok(g);
         }
         // Every operation is a statement or a transaction the server rolls back if it is not
         // committed: a poisoned connection holds no half-done state.
-        self.conns[start % n]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let c = from_start
+            .first()
+            .ok_or_else(|| backend("no database connection"))?;
+        Ok(c.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn admit(
@@ -226,7 +237,7 @@ impl FlowStore for PgFlowStore {
     ) -> Result<(), FlowError> {
         let expires = nanos(expires_at).map_err(store_err)?;
         let now = nanos(now).map_err(store_err)?;
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         match admission {
             Admission::New => self.admit(&mut c, id, owner, data, expires, now),
             Admission::Continuing => c
@@ -255,7 +266,7 @@ impl FlowStore for PgFlowStore {
     }
 
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let rows = c
             .query(
                 &format!(
@@ -290,7 +301,7 @@ impl FlowStore for PgFlowStore {
     fn sweep(&self, now: SystemTime) -> Result<usize, FlowError> {
         let now = nanos(now).map_err(store_err)?;
         let n = self
-            .conn()
+            .conn()?
             .execute(
                 &format!("DELETE FROM {}_flows WHERE expires_at <= $1", self.prefix),
                 &[&now],

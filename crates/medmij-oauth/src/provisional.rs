@@ -25,7 +25,7 @@ pub struct V2Config {
 
 impl Default for V2Config {
     fn default() -> Self {
-        V2Config {
+        Self {
             refresh_lifetime: DEFAULT_REFRESH_LIFETIME,
             consent_management_path: DEFAULT_CONSENT_MANAGEMENT_PATH.to_owned(),
         }

@@ -17,7 +17,7 @@ pub struct ConsentId(Uuid);
 impl ConsentId {
     /// Draws a new id.
     pub fn random(random: &impl RandomSource) -> Self {
-        ConsentId(draw_uuid(random))
+        Self(draw_uuid(random))
     }
     /// Parses the canonical lowercase UUID v4 text.
     pub fn parse(s: &str) -> Option<Self> {
@@ -29,7 +29,7 @@ impl ConsentId {
     }
     /// From 16 stored bytes.
     pub fn from_bytes(b: [u8; 16]) -> Self {
-        ConsentId(Uuid::from_bytes(b))
+        Self(Uuid::from_bytes(b))
     }
 }
 
@@ -91,6 +91,7 @@ pub struct LongLastingConsent {
 
 /// The outcome of presenting a refresh token ([`TokenStore::rotate_refresh`](crate::TokenStore::rotate_refresh)).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub enum Rotation {
     /// The token was valid: it is retired, the new access and refresh tokens are stored.
     Rotated(ConsentRecord),

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 /// redirect URI with form-encoded parameters, MedMij OAUTH-4), and there is at most one
 /// `Content-Type` (none when the body is empty).
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct HttpResponse {
     status: u16,
     headers: Vec<(&'static str, Cow<'static, str>)>,
@@ -53,7 +54,7 @@ impl HttpResponse {
                 .count()
                 <= 1
         );
-        HttpResponse {
+        Self {
             status,
             headers,
             body,
@@ -70,13 +71,13 @@ impl HttpResponse {
                 .iter()
                 .map(|(k, v)| (*k, Cow::Borrowed(*v))),
         );
-        HttpResponse::new(no_500(status), headers, html)
+        Self::new(no_500(status), headers, html)
     }
 
     /// A FHIR answer of the resource server's back end (`application/fhir+json`), not cached
     /// (RFC 6750 5.3). A status outside 100..=599, or 500, becomes 503 (MedMij OAUTH-12).
     pub fn fhir(status: u16, json: String) -> Self {
-        HttpResponse::new(
+        Self::new(
             no_500(status),
             vec![
                 (
@@ -92,7 +93,7 @@ impl HttpResponse {
     /// HTTP 503 `temporarily_unavailable` with `Retry-After: 1`: what a store failure or a
     /// task that did not complete becomes (MedMij OAUTH-12: never an HTTP 500).
     pub fn temporarily_unavailable() -> Self {
-        HttpResponse::new(
+        Self::new(
             503,
             vec![
                 ("Content-Type", Cow::Borrowed(JSON)),
@@ -107,7 +108,7 @@ impl HttpResponse {
     /// (the token endpoint's `server_error` on a store failure; MedMij OAUTH-12).
     pub fn without_500(self) -> Self {
         if self.status >= 500 && self.status != 503 {
-            HttpResponse::temporarily_unavailable()
+            Self::temporarily_unavailable()
         } else {
             self
         }
@@ -117,7 +118,7 @@ impl HttpResponse {
     /// by [`Client::start`](crate::Client::start) from ZAL endpoints (MedMij LISTS-3).
     #[cfg(feature = "axum")]
     pub(crate) fn found(location: String) -> Self {
-        HttpResponse::new(
+        Self::new(
             302,
             vec![
                 ("Location", Cow::Owned(location)),
@@ -198,7 +199,7 @@ impl From<&TokenResponse> for HttpResponse {
     /// The token endpoint's answer: RFC 6749 5.1 or 5.2 JSON, `no-store` (MedMij OAUTH-7,
     /// OAUTH-12 case 6).
     fn from(t: &TokenResponse) -> Self {
-        HttpResponse::new(
+        Self::new(
             t.status(),
             t.headers()
                 .iter()
@@ -222,7 +223,7 @@ impl From<&crate::server::TokenOutcomeV2> for HttpResponse {
     /// `no-store`, with the request's `MedMij-Request-ID` echoed (MedMij OAUTH-21).
     fn from(o: &crate::server::TokenOutcomeV2) -> Self {
         let t = &o.response;
-        let r = HttpResponse::new(
+        let r = Self::new(
             t.status(),
             t.headers()
                 .iter()
@@ -240,7 +241,7 @@ impl From<&crate::server::TokenOutcomeV2> for HttpResponse {
 impl From<&ResourceError> for HttpResponse {
     /// A FHIR OperationOutcome (MedMij OAUTH-12 cases 7 and 8), `no-store`.
     fn from(e: &ResourceError) -> Self {
-        HttpResponse::new(
+        Self::new(
             e.status(),
             e.headers()
                 .into_iter()
@@ -255,7 +256,7 @@ impl From<&Redirect> for HttpResponse {
     /// HTTP 302 to the client's checked `redirect_uri` (MedMij OAUTH-4, OAUTH-10), not
     /// cached: it carries a code or the end of the flow.
     fn from(r: &Redirect) -> Self {
-        HttpResponse::new(
+        Self::new(
             302,
             vec![
                 ("Location", Cow::Owned(r.location().to_owned())),
@@ -274,7 +275,7 @@ impl From<&InvalidRequest> for HttpResponse {
     ///
     /// A 2.x request's valid `MedMij-Request-ID` is echoed (MedMij OAUTH-21).
     fn from(e: &InvalidRequest) -> Self {
-        let r = HttpResponse::new(
+        let r = Self::new(
             e.status(),
             vec![
                 ("Content-Type", Cow::Borrowed(JSON)),
@@ -293,7 +294,7 @@ impl From<&Busy> for HttpResponse {
     /// A full pending-flow table (MedMij OAUTH-14): HTTP 503 with `Retry-After`, OAuth
     /// `temporarily_unavailable` (RFC 6749 4.1.2.1) and which limit was reached.
     fn from(b: &Busy) -> Self {
-        HttpResponse::new(
+        Self::new(
             503,
             vec![
                 ("Content-Type", Cow::Borrowed(JSON)),
@@ -313,7 +314,7 @@ impl From<&Busy> for HttpResponse {
 impl From<&crate::blocking::TaskFailed> for HttpResponse {
     /// A blocking task that did not complete: HTTP 503, `temporarily_unavailable`, never 500.
     fn from(_: &crate::blocking::TaskFailed) -> Self {
-        HttpResponse::temporarily_unavailable()
+        Self::temporarily_unavailable()
     }
 }
 

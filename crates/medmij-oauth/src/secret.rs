@@ -55,17 +55,16 @@ pub(crate) fn parse_canonical_v4(s: &str) -> Option<Uuid> {
     }
     let mut bytes = [0u8; 16];
     let mut invalid = 0u8;
-    let mut n = 0;
     // The four hyphens split the text into runs of 8, 4, 4, 4 and 12 hex digits.
+    let mut out = bytes.iter_mut();
     for (start, end) in [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)] {
-        for pair in b[start..end].chunks_exact(2) {
-            let (h, l) = (
-                HEX_VALUE[usize::from(pair[0])],
-                HEX_VALUE[usize::from(pair[1])],
-            );
+        let (pairs, _) = b.get(start..end).unwrap_or_default().as_chunks::<2>();
+        for &[h, l] in pairs {
+            let (h, l) = (hex_value(h), hex_value(l));
             invalid |= h | l;
-            bytes[n] = h << 4 | l;
-            n += 1;
+            if let Some(o) = out.next() {
+                *o = h << 4 | l;
+            }
         }
     }
     // Version 4, RFC 9562 variant.
@@ -74,20 +73,13 @@ pub(crate) fn parse_canonical_v4(s: &str) -> Option<Uuid> {
 }
 
 /// The value of a lowercase hex digit; `0xff` for every other byte.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
+fn hex_value(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        _ => 0xff,
     }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
+}
 
 /// The SHA-256 hash of a code or token text: the only form in which a store keeps them
 /// (MedMij OAUTH-14, RFC 6819 4.3.2 and 4.4.1.2; LOG-4).
@@ -97,7 +89,7 @@ pub struct SecretHash([u8; 32]);
 impl SecretHash {
     /// Wraps 32 bytes (for stores that read hashes back).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        SecretHash(bytes)
+        Self(bytes)
     }
 
     /// The hash bytes.
@@ -114,8 +106,8 @@ impl SecretHash {
     /// value, without printing it again.
     fn of_text(text: &str) -> Self {
         match text.as_bytes().try_into() {
-            Ok(text) => SecretHash(sha256_of_36(text)),
-            Err(_) => SecretHash(Sha256::digest(text.as_bytes()).into()),
+            Ok(text) => Self(sha256_of_36(text)),
+            Err(_) => Self(Sha256::digest(text.as_bytes()).into()),
         }
     }
 }

@@ -75,6 +75,8 @@ impl TokenRecord {
 /// The result of presenting a code ([`TokenStore::redeem_code`]). Whatever the result, the
 /// code is retired by the call (MedMij OAUTH-8).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum Redemption {
     /// First presentation of a valid code: here is what it was issued for.
     Fresh(CodeRecord),
@@ -376,7 +378,7 @@ struct Shard<E> {
 
 impl<E> Default for Shard<E> {
     fn default() -> Self {
-        Shard {
+        Self {
             map: Map::default(),
             inserts: 0,
             kept: 0,
@@ -413,8 +415,8 @@ const MIN_SWEEP: usize = 64;
 /// One process only: gateways with several nodes use a shared store such as the PostgreSQL
 /// one (feature `postgres`).
 pub struct MemoryStore {
-    codes: Box<[Mutex<Shard<CodeEntry>>]>,
-    tokens: Box<[Mutex<Shard<TokenEntry>>]>,
+    codes: Box<[Mutex<Shard<CodeEntry>>; SHARDS]>,
+    tokens: Box<[Mutex<Shard<TokenEntry>>; SHARDS]>,
     /// The 2.x state (code data, refresh tokens, chains). Lock order: this, then a code
     /// shard, then a token shard.
     v2: Mutex<memory_v2::V2Mem>,
@@ -442,12 +444,19 @@ fn shard_of(hash: &SecretHash) -> usize {
     usize::from(hash.as_bytes()[0]) % SHARDS
 }
 
+/// The shard of `hash` among `shards` (the bounds check folds away: `shard_of` is below
+/// `SHARDS`).
+pub(crate) fn shard_for<'s, T>(shards: &'s [T; SHARDS], hash: &SecretHash) -> &'s T {
+    let [first, ..] = shards;
+    shards.get(shard_of(hash)).unwrap_or(first)
+}
+
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
-        MemoryStore {
-            codes: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            tokens: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        Self {
+            codes: Box::new(std::array::from_fn(|_| Mutex::default())),
+            tokens: Box::new(std::array::from_fn(|_| Mutex::default())),
             v2: Mutex::default(),
         }
     }
@@ -481,7 +490,7 @@ impl TokenStore for MemoryStore {
         record: &CodeRecord,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let mut shard = lock(&self.codes[shard_of(hash)]);
+        let mut shard = lock(shard_for(&self.codes, hash));
         if let Some(e) = shard.map.get(hash)
             && code_kept(e, now)
         {
@@ -500,7 +509,7 @@ impl TokenStore for MemoryStore {
     }
 
     fn redeem_code(&self, hash: &SecretHash, now: SystemTime) -> Result<Redemption, StoreError> {
-        let mut shard = lock(&self.codes[shard_of(hash)]);
+        let mut shard = lock(shard_for(&self.codes, hash));
         let Some(entry) = shard.map.get_mut(hash) else {
             return Ok(Redemption::Unknown);
         };
@@ -523,7 +532,7 @@ impl TokenStore for MemoryStore {
                 let mut token_revoked = false;
                 if let Some(t) = token {
                     // Lock order: code shard, then token shard (as in insert_token).
-                    let mut tshard = lock(&self.tokens[shard_of(&t)]);
+                    let mut tshard = lock(shard_for(&self.tokens, &t));
                     if let Some(te) = tshard.map.get_mut(&t)
                         && !te.revoked
                         && token_kept(te, now)
@@ -547,14 +556,14 @@ impl TokenStore for MemoryStore {
         code: &SecretHash,
         now: SystemTime,
     ) -> Result<(), StoreError> {
-        let mut cshard = lock(&self.codes[shard_of(code)]);
+        let mut cshard = lock(shard_for(&self.codes, code));
         let Some(centry) = cshard.map.get_mut(code) else {
             return Err(StoreError::CodeRevoked);
         };
         if centry.state != (CodeState::Redeemed { token: None }) {
             return Err(StoreError::CodeRevoked);
         }
-        let mut tshard = lock(&self.tokens[shard_of(hash)]);
+        let mut tshard = lock(shard_for(&self.tokens, hash));
         if let Some(e) = tshard.map.get(hash)
             && token_kept(e, now)
         {
@@ -577,7 +586,7 @@ impl TokenStore for MemoryStore {
         hash: &SecretHash,
         now: SystemTime,
     ) -> Result<Option<TokenRecord>, StoreError> {
-        let shard = lock(&self.tokens[shard_of(hash)]);
+        let shard = lock(shard_for(&self.tokens, hash));
         Ok(shard
             .map
             .get(hash)

@@ -48,6 +48,7 @@ pub struct TraceIds {
 
 /// Why the tracing identifiers of a 2.x request are not acceptable (MedMij OAUTH-21).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TraceError {
     /// The identifier is missing.
     #[error("{0} is missing (MedMij OAUTH-21)")]
@@ -60,7 +61,7 @@ pub enum TraceError {
 impl TraceIds {
     /// Fresh identifiers for a new flow: a new request id and a new correlation id.
     pub fn new_flow() -> Self {
-        TraceIds {
+        Self {
             request_id: RequestId::new_random(),
             correlation_id: CorrelationId::new_random(),
         }
@@ -68,8 +69,9 @@ impl TraceIds {
 
     /// The identifiers of the next request of the same flow: a new request id, the same
     /// correlation id (MedMij OAUTH-21).
+    #[must_use]
     pub fn next_request(&self) -> Self {
-        TraceIds {
+        Self {
             request_id: RequestId::new_random(),
             correlation_id: self.correlation_id,
         }
@@ -88,7 +90,7 @@ impl TraceIds {
             None => return Err(TraceError::Missing(CORRELATION_ID)),
             Some(v) => CorrelationId::new(v).map_err(|_| TraceError::Malformed(CORRELATION_ID))?,
         };
-        Ok(TraceIds {
+        Ok(Self {
             request_id,
             correlation_id,
         })

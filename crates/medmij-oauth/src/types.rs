@@ -26,7 +26,7 @@ impl State {
     /// Parses a `state` value.
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         if (1..=512).contains(&s.len()) && s.bytes().all(|c| (0x20..=0x7e).contains(&c)) {
-            Ok(State(s.to_owned()))
+            Ok(Self(s.to_owned()))
         } else {
             Err(ValueError::State)
         }
@@ -60,7 +60,7 @@ impl Subject {
         if id.is_empty() {
             Err(ValueError::Subject)
         } else {
-            Ok(Subject(Arc::from(id)))
+            Ok(Self(Arc::from(id)))
         }
     }
 

@@ -38,7 +38,10 @@ fn client_and_server_complete_a_flow() {
     sess.authenticated(Authentication::Established(subject()))
         .unwrap();
     sess.data_available(true).unwrap();
-    sess.consent(ConsentDecision::Granted, t0()).unwrap();
+    assert!(matches!(
+        sess.consent(ConsentDecision::Granted, t0()).unwrap(),
+        ConsentOutcome::Granted(_)
+    ));
     let r = s.issue_code(&mut sess, t0()).unwrap();
     let got = pending
         .handle_redirect(&query_of(r.location()), t0())

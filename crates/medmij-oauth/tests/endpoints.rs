@@ -27,6 +27,7 @@ fn error_code(out: &TokenOutcome) -> Option<TokenErrorCode> {
     match &out.response {
         TokenResponse::Error { error, .. } => Some(*error),
         TokenResponse::Issued { .. } => None,
+        other => panic!("a token response this test does not know: {other:?}"),
     }
 }
 
@@ -37,7 +38,10 @@ fn code_redirect(s: &Server, query: &str) -> Redirect {
         .authenticated(Authentication::Established(subject()))
         .unwrap();
     session.data_available(true).unwrap();
-    session.consent(ConsentDecision::Granted, t0()).unwrap();
+    assert!(matches!(
+        session.consent(ConsentDecision::Granted, t0()).unwrap(),
+        ConsentOutcome::Granted(_)
+    ));
     s.issue_code(&mut session, t0()).unwrap()
 }
 
@@ -242,7 +246,7 @@ mod oauth_12 {
             c.data_available(true).unwrap();
             let r = match c.consent(decision, t0()).unwrap() {
                 ConsentOutcome::Refused(_, r) | ConsentOutcome::Undetermined(r) => r,
-                ConsentOutcome::Granted(_) => panic!("not granted"),
+                other => panic!("expected a refusal, got {other:?}"),
             };
             assert_eq!(r.case_number(), Some(case));
         }

@@ -179,9 +179,13 @@ fn steps_out_of_order_are_errors() {
     assert!(sess.consent(ConsentDecision::Granted, t0()).is_err());
     sess.data_available(true).unwrap();
     assert!(s.issue_code(&mut sess, t0()).is_err());
-    sess.consent(ConsentDecision::Granted, t0()).unwrap();
+    assert!(matches!(
+        sess.consent(ConsentDecision::Granted, t0()).unwrap(),
+        ConsentOutcome::Granted(_)
+    ));
     assert!(sess.consent(ConsentDecision::Refused, t0()).is_err());
-    s.issue_code(&mut sess, t0()).unwrap();
+    let code = s.issue_code(&mut sess, t0()).unwrap();
+    assert!(matches!(code.kind(), RedirectKind::Code));
     // Finished: a second code is never issued from the same session.
     assert_eq!(
         s.issue_code(&mut sess, t0()).unwrap_err(),
@@ -288,7 +292,10 @@ fn absurd_times_do_not_panic() {
     sess.authenticated(Authentication::Established(subject()))
         .unwrap();
     sess.data_available(true).unwrap();
-    sess.consent(ConsentDecision::Granted, far).unwrap();
+    assert!(matches!(
+        sess.consent(ConsentDecision::Granted, far).unwrap(),
+        ConsentOutcome::Granted(_)
+    ));
     if let Ok(r) = s.issue_code(&mut sess, far) {
         let code = param(r.location(), "code").unwrap();
         let out = s.token(Some(FORM_CONTENT_TYPE), &token_body(&code), &client(), far);

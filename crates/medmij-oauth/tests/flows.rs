@@ -218,7 +218,10 @@ mod oauth_14 {
         flows.save(&id, &r.owner, &r.value, t0()).unwrap();
         let mut r: Resumed<Session> = flows.resume(&id, t0()).unwrap().unwrap();
         r.value.data_available(true).unwrap();
-        r.value.consent(ConsentDecision::Granted, t0()).unwrap();
+        assert!(matches!(
+            r.value.consent(ConsentDecision::Granted, t0()).unwrap(),
+            ConsentOutcome::Granted(_)
+        ));
         let redirect = s.issue_code(&mut r.value, t0()).unwrap();
         assert!(
             redirect

@@ -245,7 +245,10 @@ fn endless_collisions_end_in_an_error() {
     sess.authenticated(Authentication::Established(subject()))
         .unwrap();
     sess.data_available(true).unwrap();
-    sess.consent(ConsentDecision::Granted, t0()).unwrap();
+    assert!(matches!(
+        sess.consent(ConsentDecision::Granted, t0()).unwrap(),
+        ConsentOutcome::Granted(_)
+    ));
     assert_eq!(
         s.issue_code(&mut sess, t0()).unwrap_err(),
         IssueError::Store(StoreError::Collision)

@@ -187,7 +187,10 @@ mod oauth_19 {
             .authenticated(Authentication::Established(Subject::new("p").unwrap()))
             .unwrap();
         session.data_available(true).unwrap();
-        session.consent(ConsentDecision::Granted, t0()).unwrap();
+        assert!(matches!(
+            session.consent(ConsentDecision::Granted, t0()).unwrap(),
+            ConsentOutcome::Granted(_)
+        ));
         assert!(matches!(
             s.issue_code(&mut session, t0()),
             Err(IssueError::Store(StoreError::Unsupported))

@@ -257,9 +257,11 @@ mod oauth_19 {
             .unwrap()[0]
             .record
             .id;
-        s.withdraw_consent(&id, &person, &client(), t0() + SEC)
-            .unwrap()
-            .unwrap();
+        assert!(
+            s.withdraw_consent(&id, &person, &client(), t0() + SEC)
+                .unwrap()
+                .is_some()
+        );
         let (req, wait) = c
             .refresh_request(
                 TOKEN,

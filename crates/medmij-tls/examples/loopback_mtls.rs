@@ -9,11 +9,11 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, RefusalEvent,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OwnCertificates, RefusalEvent,
     SharedWhitelist,
 };
+use medmij_tls::{CertOptions, OcspResponder, TestPki};
 use rustls::pki_types::ServerName;
 
 const SERVER: &str = "za.gateway.example.nl";
@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let server = Arc::new(node(SERVER)?.server_config()?);
     let client = Arc::new(node(CLIENT)?.client_config()?);
-    driver.refresh_blocking(&HttpOcspFetcher::new(), std::time::SystemTime::now());
+    driver.refresh_blocking(&BlockingOcspFetcher::new()?, std::time::SystemTime::now());
 
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();

@@ -74,6 +74,7 @@ impl TrustAnchors {
     }
 
     /// Whether there are none (never true for a constructed value).
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.anchors.is_empty()
     }
@@ -180,12 +181,14 @@ impl OwnCertificate {
 
     /// Record when the key pair was generated (for the one-year check of TLS-2), if
     /// it predates the certificate.
+    #[must_use]
     pub fn with_key_created(mut self, created: UnixTime) -> Self {
         self.key_created = created;
         self
     }
 
     /// Staple this OCSP response in handshakes as a server (RFC 6066 status_request).
+    #[must_use]
     pub fn with_ocsp_staple(self, der: Vec<u8>) -> Self {
         self.set_ocsp_staple(Some(der));
         self

@@ -65,6 +65,7 @@ impl BackChannel {
     /// What the verifiers do with a certificate without any OCSP answer yet
     /// (MedMij TLS-3); [`OnCacheMiss::Provisional`] only for hosts that settle
     /// the check before serving (the `tokio` adapter sets it itself).
+    #[must_use]
     pub fn on_cache_miss(self, on_miss: OnCacheMiss) -> Self {
         let c = self.checks.ocsp().clone().with_on_cache_miss(on_miss);
         self.with_ocsp(c)
@@ -77,24 +78,28 @@ impl BackChannel {
     }
 
     /// Use these OCSP timing rules (timeout, clock skew, maximum age).
+    #[must_use]
     pub fn ocsp_policy(self, policy: OcspPolicy) -> Self {
         let c = self.checks.ocsp().clone().with_policy(policy);
         self.with_ocsp(c)
     }
 
     /// Use this OCSP cache (e.g. one shared by several configs).
+    #[must_use]
     pub fn ocsp_cache(self, cache: Arc<OcspCache>) -> Self {
         let c = self.checks.ocsp().clone().with_cache(cache);
         self.with_ocsp(c)
     }
 
     /// Replace the OCSP checker as a whole.
+    #[must_use]
     pub fn with_ocsp(mut self, ocsp: OcspChecker) -> Self {
         self.checks = self.checks.clone().with_ocsp(ocsp);
         self
     }
 
     /// Hand every refused handshake to `log` (MedMij TLS-3, TLS-4).
+    #[must_use]
     pub fn refusal_log(mut self, log: RefusalLog) -> Self {
         self.checks = self.checks.with_refusal_log(log);
         self
@@ -133,7 +138,7 @@ impl BackChannel {
     /// TLS-3, TLS-4).
     ///
     /// All three ECDHE groups are enabled; rustls then takes the *client's*
-    /// first group among them (see [`crate::profile`]). Use
+    /// first group among them (see the crate root, "Profiles"). Use
     /// [`BackChannel::server_configs`] to make the server's group order win.
     pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
         check_own(self.profile(), &self.own)?;
@@ -218,7 +223,7 @@ pub(crate) fn front_with(
 /// that group, and one with all groups.
 ///
 /// rustls 0.23 takes the client's first supported group whatever
-/// `ignore_client_order` says (see [`crate::profile`]). Read the ClientHello
+/// `ignore_client_order` says (see the crate root, "Profiles"). Read the ClientHello
 /// first (rustls' `Acceptor`, tokio-rustls' `LazyConfigAcceptor`) and continue
 /// with [`ServerConfigs::for_client_hello`]: the config restricted to the
 /// strongest group, in server order, that the client lists. The client then

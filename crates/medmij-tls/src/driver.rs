@@ -1,19 +1,4 @@
-//! The host-driven OCSP driver (MedMij TLS-3): keeps the [`OcspCache`] filled so
-//! that the verifier never has to fetch.
-//!
-//! The driver is sans-IO: it says *what* to fetch and *when*
-//! ([`OcspDriver::due`], [`OcspDriver::next_refresh_at`]); the host fetches
-//! (the `tokio` feature's `tokio_adapter::run_ocsp_driver` with an async
-//! HTTP client, or [`OcspDriver::refresh_blocking`] on a thread of the host's
-//! choosing) and hands the answer back ([`OcspDriver::complete`]), which
-//! validates it, caches it and, for an own certificate, staples it.
-//!
-//! It watches own certificates (prefetch at start, then refresh ahead of need
-//! for stapling) and every peer certificate the verifier met without an answer
-//! (a first contact), which it then keeps fresh as well. An answer is refreshed
-//! once half of its validity window (thisUpdate to nextUpdate) has passed
-//! ([`DriverSettings::refresh_fraction`]); a failed fetch is retried after
-//! [`DriverSettings::retry_interval`].
+//! The host-driven OCSP driver (MedMij TLS-3); explained on [`OcspDriver`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -87,7 +72,22 @@ impl OcspJob {
     }
 }
 
-/// Keeps OCSP answers fresh ahead of need, driven by the host (MedMij TLS-3).
+/// Keeps OCSP answers fresh ahead of need, driven by the host (MedMij TLS-3):
+/// it keeps the [`OcspCache`] filled so that the verifier never has to fetch.
+///
+/// The driver is sans-IO: it says *what* to fetch and *when*
+/// ([`OcspDriver::due`], [`OcspDriver::next_refresh_at`]); the host fetches
+/// (the `tokio` feature's `run_ocsp_driver` with an async
+/// HTTP client, or [`OcspDriver::refresh_blocking`] on a thread of the host's
+/// choosing) and hands the answer back ([`OcspDriver::complete`]), which
+/// validates it, caches it and, for an own certificate, staples it.
+///
+/// It watches own certificates (prefetch at start, then refresh ahead of need
+/// for stapling) and every peer certificate the verifier met without an answer
+/// (a first contact), which it then keeps fresh as well. An answer is refreshed
+/// once half of its validity window (thisUpdate to nextUpdate) has passed
+/// ([`DriverSettings::refresh_fraction`]); a failed fetch is retried after
+/// [`DriverSettings::retry_interval`].
 pub struct OcspDriver {
     checker: OcspChecker,
     settings: DriverSettings,
@@ -321,7 +321,8 @@ impl OcspDriver {
         let jobs = self.due(now);
         for j in &jobs {
             let r = source.fetch(&j.query);
-            self.complete(j, r, now);
+            // The status is in the cache now, where the handshakes read it.
+            let _ = self.complete(j, r, now);
         }
         jobs.len()
     }
@@ -395,7 +396,7 @@ mod tls_3 {
         let key = cert_key(&cert.chain[0]);
         let jobs = driver.due(now);
         let good = answer(&pki, &cert.serial, TestStatus::Good, now);
-        driver.complete(&jobs[0], Ok(good), now);
+        assert_eq!(driver.complete(&jobs[0], Ok(good), now), CachedStatus::Good);
         driver.refresh_all_now();
         let jobs = driver.due(now);
         let st = driver.complete(&jobs[0], Err(OcspSourceError::Timeout), now);
@@ -446,7 +447,7 @@ mod tls_3 {
         );
         let jobs = driver.due(now);
         let good = answer(&pki, &cert.serial, TestStatus::Good, now);
-        driver.complete(&jobs[0], Ok(good), now);
+        assert_eq!(driver.complete(&jobs[0], Ok(good), now), CachedStatus::Good);
         assert_eq!(peer.recheck(&wl, driver.cache(), now), Ok(()));
         wl.replace(["za.example.nl"]);
         assert!(matches!(

@@ -111,6 +111,7 @@ pub enum OcspFailure {
 /// Each variant maps onto the fitting TLS alert through [`Refusal::to_rustls_error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
+#[must_use]
 pub enum Refusal {
     /// Chain, validity or key-usage check failed (MedMij TLS-3).
     #[error("peer certificate refused: {problem} ({detail})")]
@@ -264,6 +265,7 @@ pub enum PeerRole {
 
 /// A refused handshake, as handed to the [`RefusalLog`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct RefusalEvent {
     /// Whose certificate was refused.
     pub peer: PeerRole,

@@ -11,8 +11,8 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! use std::time::{Duration, SystemTime};
-//! use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
-//! use medmij_tls::tokio_adapter::{
+//! use medmij_tls::{CertOptions, OcspResponder, TestPki};
+//! use medmij_tls::{
 //!     AdapterSettings, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher, run_ocsp_driver,
 //! };
 //! use medmij_tls::{BackChannel, OcspDriver, OwnCertificates, SharedWhitelist};
@@ -82,12 +82,12 @@
 //!
 //! | rule | what | where |
 //! |---|---|---|
-//! | TLS-1 | TLS 1.3 and 1.2 only; NCSC "good" suites and groups; the server's choice of suite *and* key-exchange group, whatever the client's order | [`profile`], [`ServerConfigs`] (one config per group, chosen per ClientHello; used by the tokio acceptor) |
+//! | TLS-1 | TLS 1.3 and 1.2 only; NCSC "good" suites and groups; the server's choice of suite *and* key-exchange group, whatever the client's order | [Profiles](#profiles), [`ServerConfigs`] (one config per group, chosen per ClientHello; used by the tokio acceptor) |
 //! | TLS-2 | mutual TLS with PKIoverheid certificates; several at once (rollover); key material renewed yearly | [`BackChannel`], [`MedmijClientVerifier`], [`OwnCertificates`], [`OwnCertificates::key_age_report`] |
 //! | TLS-3 | chain, validity and OCSP (RFC 6960) at every handshake, hard fail | [`PeerChecks`], [`OcspCache`], [`OcspDriver`], [`OnCacheMiss`]; first contacts settled by the tokio adapter |
 //! | TLS-4 | the peer's DNS name on the current Whitelist at every handshake, and before each request on a kept-open connection | [`Whitelist`], [`PeerIdentity::recheck`], [`PeerChecks::recheck`] |
 //! | TLS-5 | stored data encrypted at rest | the host's duty: this crate stores nothing |
-//! | TLS-6 | (2.x) both channels "good" only: no DHE; TLS 1.2 mandatory, 1.3 where possible; back-channel certificates PKIoverheid Private Services (G1); never wildcard certificates | [`TlsProfile`] per gateway: [`BackChannel::with_profile`], [`front_channel_server_configs_for`], [`front_channel_server_config_for`] (and `tokio_adapter::FrontAcceptor::with_profile`); [`Refusal::Wildcard`] at the handshake (both directions), [`ConfigError::WildcardCertificate`] and, on the front channel, [`ConfigError::NotOrganizationValidated`] (Organization Validated only) at config build; the host passes the G1 root as [`TrustAnchors`] (`test_pki::TestPki::new_g1` in tests); [`profile`] (the front channel gets the back channel's set) |
+//! | TLS-6 | (2.x) both channels "good" only: no DHE; TLS 1.2 mandatory, 1.3 where possible; back-channel certificates PKIoverheid Private Services (G1); never wildcard certificates | [`TlsProfile`] per gateway: [`BackChannel::with_profile`], [`front_channel_server_configs_for`], [`front_channel_server_config_for`] (and `FrontAcceptor::with_profile`, feature `tokio`); [`Refusal::Wildcard`] at the handshake (both directions), [`ConfigError::WildcardCertificate`] and, on the front channel, [`ConfigError::NotOrganizationValidated`] (Organization Validated only) at config build; the host passes the G1 root as [`TrustAnchors`] (`TestPki::new_g1` in tests); [Profiles](#profiles) (the front channel gets the back channel's set) |
 //!
 //! # What every back-channel handshake checks
 //!
@@ -129,13 +129,45 @@
 //!
 //! # Profiles
 //!
-//! The crypto provider is rustls' `ring` provider, chosen to keep the build small;
-//! see [`profile`] for the exact sets. Both channels offer only what the NCSC TLS
-//! guidelines rate "good": TLS 1.3 and 1.2, ECDHE (secp384r1, X25519, secp256r1, in
-//! that order of preference), AES-GCM and ChaCha20-Poly1305, SHA-2 signatures
-//! (MedMij TLS-1, TLS-6). No finite-field DHE, no CBC, nothing weaker. rustls
-//! follows the client's group order; [`ServerConfigs`] makes the server's order
-//! win (see [`profile`]).
+//! NCSC-profiled protocol versions, cipher suites, key-exchange groups and
+//! signature schemes (MedMij TLS-1).
+//!
+//! The crypto provider is rustls' `ring` provider (small build, no C toolchain
+//! beyond what `ring` needs), restricted to the sets below.
+//!
+//! Both channels offer the same NCSC "good" set (MedMij TLS-1 for the back
+//! channel, TLS-6 for both channels in 2.x; "good" also satisfies the front
+//! channel's 1.x "good or sufficient"):
+//!
+//! | what | back and front channel (NCSC "good") |
+//! |---|---|
+//! | versions | TLS 1.3, TLS 1.2 |
+//! | key exchange | ECDHE only, in server preference order: secp384r1, X25519, secp256r1 |
+//! | bulk cipher | AES-256-GCM, ChaCha20-Poly1305, AES-128-GCM |
+//! | TLS 1.2 suites | ECDHE-ECDSA and ECDHE-RSA with those ciphers |
+//! | signatures | ECDSA, RSA-PSS, RSA-PKCS#1 v1.5 and Ed25519 with SHA-2 only |
+//!
+//! No finite-field DHE (ffdhe groups, DHE-RSA suites), no CBC, no RSA key
+//! transport, no SHA-1, nothing below TLS 1.2 (MedMij TLS-6). A client that
+//! offers only ffdhe groups cannot connect.
+//!
+//! These sets are those of both release lines; what the 2.x profile adds (no
+//! wildcard certificates, Organization Validated front-channel certificates,
+//! PKIoverheid Private Services on the back channel) is chosen per gateway
+//! with [`TlsProfile`] (MedMij TLS-6).
+//!
+//! ## Who picks the key-exchange group
+//!
+//! rustls 0.23 (`server/hs.rs`, `choose_suite_and_kx_group`) honours
+//! `ignore_client_order` for cipher suites only: it takes the group as the
+//! *first group in the client's `supported_groups` list* that the server also
+//! supports. A `ServerConfig` with all three groups therefore lets a client that
+//! lists X25519 first get X25519. To make the server's order win (MedMij TLS-1),
+//! [`crate::ServerConfigs`] holds one config per group and picks, from the
+//! ClientHello (rustls' `Acceptor` / tokio-rustls' `LazyConfigAcceptor`), the
+//! config restricted to the strongest group the client supports; a client that
+//! sent no key share for that group gets a HelloRetryRequest (one extra round
+//! trip). The tokio adapter does this for every connection.
 //!
 //! # Release lines: the 1.x and 2.x profiles
 //!
@@ -143,7 +175,7 @@
 //! from its release line (`medmij_types::ReleaseLine` converts into it):
 //! [`BackChannel::with_profile`] for the back channel (server and client
 //! configs, both verifiers, the tokio acceptor and connector built from it),
-//! [`front_channel_server_configs_for`] or `tokio_adapter::FrontAcceptor::with_profile`
+//! [`front_channel_server_configs_for`] or `FrontAcceptor::with_profile` (feature `tokio`)
 //! for the front channel. Without a choice it is [`TlsProfile::V1`], the
 //! behaviour of 1.x. [`TlsProfile::V2`] adds the certificate rules of MedMij
 //! TLS-6: a peer certificate naming a wildcard (a dNSName or the subject
@@ -153,7 +185,7 @@
 //! (both name [`medmij_types::RuleId::Tls6`] through their `rule()`), and the
 //! back channel's [`TrustAnchors`] are those of PKIoverheid Private Services:
 //! a real deployment passes the real "Staat der Nederlanden Private Root CA –
-//! G1" certificate; tests use the G1-shaped `test_pki::TestPki::new_g1`. The
+//! G1" certificate; tests use the G1-shaped `TestPki::new_g1`. The
 //! profile is a value of each configuration, so a 1.x and a 2.x gateway run
 //! side by side in one process. The cryptographic sets are the same under
 //! both profiles (1.x already offers NCSC "good" only; rustls offers no TLS
@@ -171,10 +203,10 @@
 //! | [`DriverSettings::min_interval`] | 60 s |
 //! | [`DriverSettings::max_watched`] | 10 000 |
 //! | [`OnCacheMiss`] | `Refuse` (the tokio adapter: `Provisional`) |
-//! | `tokio_adapter::AdapterSettings::handshake_timeout` | 10 s |
-//! | `tokio_adapter::AdapterSettings::ocsp_deadline` (first contact) | 5 s |
-//! | `tokio_adapter::AdapterSettings::max_handshakes_per_source` | 16 |
-//! | `tokio_adapter::AdapterSettings::max_handshakes` (all sources) | 1024 |
+//! | `AdapterSettings::handshake_timeout` | 10 s |
+//! | `AdapterSettings::ocsp_deadline` (first contact) | 5 s |
+//! | `AdapterSettings::max_handshakes_per_source` | 16 |
+//! | `AdapterSettings::max_handshakes` (all sources) | 1024 |
 //!
 //! # Own certificates
 //!
@@ -194,14 +226,44 @@
 //! is a ready-made swappable set; any `Fn(&str, SystemTime) -> WhitelistAnswer`
 //! works as well (e.g. a closure over the application's list store).
 //!
+//! # The tokio adapter
+//!
+//! tokio adapter (feature `tokio`): an acceptor and a connector on tokio-rustls
+//! with the medmij-tls configurations, asynchronous OCSP, handshake deadlines
+//! and per-source limits (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
+//!
+//! * `MedmijAcceptor` reads the ClientHello first and continues with the
+//!   config of the server's strongest key-exchange group
+//!   (`crate::ServerConfigs`, MedMij TLS-1); the handshake must finish within
+//!   `AdapterSettings::handshake_timeout`; at most
+//!   `AdapterSettings::max_handshakes_per_source` connections per source
+//!   address, and `AdapterSettings::max_handshakes` in all, may be between
+//!   TCP accept and the end of their checks; more are closed at once.
+//! * The verifiers run with `OnCacheMiss::Provisional`: a peer certificate
+//!   with no OCSP answer yet lets the handshake finish *provisionally*; before
+//!   the connection is handed out, the adapter fetches the answer
+//!   asynchronously within `AdapterSettings::ocsp_deadline` and closes the
+//!   connection with a logged `Refusal` unless it is "good" (MedMij TLS-3,
+//!   hard fail): no request is ever read on an unchecked certificate. No tokio
+//!   worker blocks on OCSP, and no thread is started.
+//! * Each connection comes with its `PeerIdentity`; before each request on a
+//!   kept-open connection the HTTP layer calls `MedmijAcceptor::recheck`
+//!   (or `MedmijConnector::recheck`) (MedMij TLS-4).
+//! * `FrontAcceptor` does the same for the front channel (no client
+//!   certificate): group preference, deadline and limits.
+//! * `run_ocsp_driver` keeps the `OcspDriver` going (prefetch, refresh
+//!   ahead of nextUpdate, stapling) with `ReqwestOcspFetcher`.
+//!
 //! # Features
 //!
-//! * `tokio`: the module `tokio_adapter` (acceptor, connector,
-//!   `run_ocsp_driver`, an OCSP fetcher on reqwest).
-//! * `test-pki`: the module `test_pki`, a PKIoverheid-shaped test PKI (also a
-//!   G1-shaped Private Services hierarchy for the 2.x profile,
-//!   `TestPki::new_g1`) and a small OCSP responder for it (for tests and
-//!   examples).
+//! * `tokio`: the tokio adapter (`MedmijAcceptor`, `FrontAcceptor`,
+//!   `MedmijConnector`, `run_ocsp_driver` and `ReqwestOcspFetcher`, an OCSP fetcher
+//!   on reqwest); see "The tokio adapter" above.
+//! * `blocking`: `BlockingOcspFetcher`, an OCSP fetcher on `reqwest::blocking`
+//!   for hosts that run [`OcspDriver::refresh_blocking`] on a thread of their own.
+//! * `test-pki`: `TestPki`, a PKIoverheid-shaped test PKI, and `OcspResponder`,
+//!   a small OCSP responder for it (for tests and examples); `TestPki::new_g1` builds a
+//!   G1-shaped Private Services hierarchy for the 2.x profile.
 
 #![cfg_attr(
     not(test),
@@ -214,23 +276,29 @@
 )]
 #![warn(clippy::use_self, unused_qualifications)]
 
-pub mod certs;
-pub mod config;
-pub mod driver;
-pub mod error;
-pub mod http;
-pub mod identity;
-pub mod ocsp;
-pub mod profile;
+#[cfg(feature = "blocking")]
+mod blocking;
+mod certs;
+mod config;
+mod driver;
+mod error;
+mod identity;
+mod ocsp;
+mod profile;
 #[cfg(feature = "test-pki")]
-pub mod test_pki;
+mod test_pki;
 mod tls_profile;
 #[cfg(feature = "tokio")]
-pub mod tokio_adapter;
-pub mod verify;
-pub mod whitelist;
+mod tokio_adapter;
+mod verify;
+mod whitelist;
 
-pub use certs::{KeyAgeWarning, OwnCertificate, OwnCertificates, TrustAnchors};
+#[cfg(feature = "blocking")]
+pub use blocking::BlockingOcspFetcher;
+pub use certs::{
+    KeyAgeWarning, MAX_KEY_AGE, OwnCertificate, OwnCertificates, TrustAnchors, certs_from_pem,
+    dns_names, key_from_pem,
+};
 pub use config::{
     BackChannel, ServerConfigs, front_channel_server_config, front_channel_server_configs,
 };
@@ -238,15 +306,28 @@ pub use driver::{DriverSettings, OcspDriver, OcspJob};
 pub use error::{
     CertificateProblem, ConfigError, OcspFailure, PeerRole, Refusal, RefusalEvent, RefusalLog,
 };
-pub use http::HttpOcspFetcher;
 pub use identity::PeerIdentity;
 pub use ocsp::{
-    CachedStatus, CertKey, OcspCache, OcspChecker, OcspPolicy, OcspQuery, OcspSource,
-    OcspSourceError, OnCacheMiss,
+    CachedStatus, CertKey, ID_AD_OCSP, ID_KP_OCSP_SIGNING, ID_PKIX_OCSP_BASIC, OcspCache,
+    OcspChecker, OcspPolicy, OcspQuery, OcspSource, OcspSourceError, OnCacheMiss, cert_key,
 };
-pub use profile::Channel;
+pub use profile::{
+    BACK_CHANNEL_CIPHER_SUITES, Channel, KX_GROUPS, PROTOCOL_VERSIONS, SIGNATURE_SCHEMES,
+    crypto_provider, signature_algorithms,
+};
+#[cfg(feature = "test-pki")]
+pub use test_pki::{
+    CertOptions, IssuedCert, OcspResponder, OcspSigner, ResponderMode, TEST_OIN, TEST_ORGANIZATION,
+    TestPki, TestPkiError, TestStatus,
+};
 pub use tls_profile::{
     TlsProfile, front_channel_server_config_for, front_channel_server_configs_for,
+};
+#[cfg(feature = "tokio")]
+pub use tokio_adapter::{
+    AdapterError, AdapterSettings, AsyncOcspSource, BoxFuture, Established, FrontAcceptor,
+    FrontIncoming, HandshakePermit, Incoming, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher,
+    run_ocsp_driver,
 };
 pub use verify::{MedmijClientVerifier, MedmijServerVerifier, PeerChecks};
 pub use whitelist::{SharedWhitelist, Whitelist, WhitelistAnswer};

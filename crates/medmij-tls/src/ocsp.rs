@@ -1,12 +1,5 @@
-//! Revocation checking with OCSP (MedMij TLS-3, RFC 6960).
-//!
-//! The verifier reads only the stapled answer and the [`OcspCache`]: it never
-//! fetches, never blocks and never starts a thread. Answers get into the cache
-//! through the host-driven [`crate::OcspDriver`] (prefetch, refresh ahead of
-//! nextUpdate, first contacts). Any failure, timeout or stale answer is a refusal
-//! (hard fail); a certificate with no answer yet is refused, or, with
-//! [`OnCacheMiss::Provisional`], accepted *provisionally* and recorded as a
-//! pending check that the host must settle before serving a request.
+//! Revocation checking with OCSP (MedMij TLS-3, RFC 6960); explained on [`OcspCache`]
+//! and on the crate root.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -96,8 +89,8 @@ pub enum OcspSourceError {
     Transport(String),
 }
 
-/// Fetches OCSP answers, blocking, e.g. [`crate::HttpOcspFetcher`] (RFC 6960 over
-/// HTTP POST). Used only where the host runs [`crate::OcspDriver::refresh_blocking`]
+/// Fetches OCSP answers, blocking, e.g. `BlockingOcspFetcher` (feature `blocking`, RFC
+/// 6960 over HTTP POST). Used only where the host runs [`crate::OcspDriver::refresh_blocking`]
 /// on a thread of its own choosing; never by the verifier.
 pub trait OcspSource: Send + Sync {
     /// Ask a responder; returns the DER OCSPResponse.
@@ -140,6 +133,8 @@ struct CacheEntry {
 
 /// What the cache knows about one certificate at a given time (MedMij TLS-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum CachedStatus {
     /// A validated, fresh "good" answer.
     Good,
@@ -156,6 +151,14 @@ pub enum CachedStatus {
 /// the verification time rustls passes to the verifier. A failed fetch is kept
 /// as the reason to refuse until a usable answer replaces it; a still-fresh
 /// answer wins over a later failed refresh.
+///
+/// The verifier reads only the stapled answer and the [`OcspCache`]: it never
+/// fetches, never blocks and never starts a thread. Answers get into the cache
+/// through the host-driven [`crate::OcspDriver`] (prefetch, refresh ahead of
+/// nextUpdate, first contacts). Any failure, timeout or stale answer is a refusal
+/// (hard fail); a certificate with no answer yet is refused, or, with
+/// [`OnCacheMiss::Provisional`], accepted *provisionally* and recorded as a
+/// pending check that the host must settle before serving a request.
 pub struct OcspCache {
     entries: Mutex<HashMap<CertKey, CacheEntry>>,
     capacity: usize,
@@ -759,18 +762,21 @@ impl OcspChecker {
     }
 
     /// Use these timing rules.
+    #[must_use]
     pub fn with_policy(mut self, policy: OcspPolicy) -> Self {
         self.policy = policy;
         self
     }
 
     /// Share this cache (e.g. between the server and client verifiers of one node).
+    #[must_use]
     pub fn with_cache(mut self, cache: Arc<OcspCache>) -> Self {
         self.cache = cache;
         self
     }
 
     /// What to do on a cache miss (default [`OnCacheMiss::Refuse`]).
+    #[must_use]
     pub fn with_on_cache_miss(mut self, on_miss: OnCacheMiss) -> Self {
         self.on_miss = on_miss;
         self

@@ -1,41 +1,5 @@
 //! NCSC-profiled protocol versions, cipher suites, key-exchange groups and
-//! signature schemes (MedMij TLS-1).
-//!
-//! The crypto provider is rustls' `ring` provider (small build, no C toolchain
-//! beyond what `ring` needs), restricted to the sets below.
-//!
-//! Both channels offer the same NCSC "good" set (MedMij TLS-1 for the back
-//! channel, TLS-6 for both channels in 2.x; "good" also satisfies the front
-//! channel's 1.x "good or sufficient"):
-//!
-//! | what | back and front channel (NCSC "good") |
-//! |---|---|
-//! | versions | TLS 1.3, TLS 1.2 |
-//! | key exchange | ECDHE only, in server preference order: secp384r1, X25519, secp256r1 |
-//! | bulk cipher | AES-256-GCM, ChaCha20-Poly1305, AES-128-GCM |
-//! | TLS 1.2 suites | ECDHE-ECDSA and ECDHE-RSA with those ciphers |
-//! | signatures | ECDSA, RSA-PSS, RSA-PKCS#1 v1.5 and Ed25519 with SHA-2 only |
-//!
-//! No finite-field DHE (ffdhe groups, DHE-RSA suites), no CBC, no RSA key
-//! transport, no SHA-1, nothing below TLS 1.2 (MedMij TLS-6). A client that
-//! offers only ffdhe groups cannot connect.
-//!
-//! These sets are those of both release lines; what the 2.x profile adds
-//! (no wildcard certificates, PKIoverheid Private Services on the back
-//! channel) is chosen per gateway with [`crate::TlsProfile`] (MedMij TLS-6).
-//!
-//! # Who picks the key-exchange group
-//!
-//! rustls 0.23 (`server/hs.rs`, `choose_suite_and_kx_group`) honours
-//! `ignore_client_order` for cipher suites only: it takes the group as the
-//! *first group in the client's `supported_groups` list* that the server also
-//! supports. A `ServerConfig` with all three groups therefore lets a client that
-//! lists X25519 first get X25519. To make the server's order win (MedMij TLS-1),
-//! [`crate::ServerConfigs`] holds one config per group and picks, from the
-//! ClientHello (rustls' `Acceptor` / tokio-rustls' `LazyConfigAcceptor`), the
-//! config restricted to the strongest group the client supports; a client that
-//! sent no key share for that group gets a HelloRetryRequest (one extra round
-//! trip). The tokio adapter does this for every connection.
+//! signature schemes (MedMij TLS-1); explained under "Profiles" on the crate root.
 
 use std::sync::Arc;
 
@@ -193,4 +157,26 @@ mod tls_6 {
             .collect();
         assert_eq!(groups, ["secp384r1", "X25519", "secp256r1"]);
     }
+}
+
+/// Largest OCSP response the reqwest-based fetchers accept, in bytes.
+#[cfg(any(feature = "tokio", feature = "blocking"))]
+pub(crate) const MAX_OCSP_RESPONSE: usize = 64 * 1024;
+
+/// The TLS configuration handed to the reqwest clients of the OCSP fetchers.
+///
+/// OCSP is plain HTTP (RFC 6960 A.1), but a reqwest built with rustls sets up
+/// TLS anyway, and without a configuration of its own it takes the
+/// process-wide crypto provider and panics if none is installed. This one has
+/// this crate's provider: never used for an `http://` responder, and no panic
+/// whatever the host installed.
+#[cfg(any(feature = "tokio", feature = "blocking"))]
+pub(crate) fn ocsp_http_tls() -> Result<rustls::ClientConfig, crate::ConfigError> {
+    Ok(
+        rustls::ClientConfig::builder_with_provider(provider_arc(Channel::Back))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| crate::ConfigError::BadCertificate(format!("HTTP client: {e}")))?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth(),
+    )
 }

@@ -48,7 +48,7 @@ use crate::profile::{Channel, provider_arc};
 /// Logius), so that only PKIoverheid Private Services certificates chain
 /// (MedMij TLS-6); a certificate under another PKIoverheid root is then
 /// refused as [`crate::CertificateProblem::UnknownIssuer`]. In tests,
-/// `test_pki::TestPki::new_g1` (feature `test-pki`) builds a G1-shaped
+/// `TestPki::new_g1` (feature `test-pki`) builds a G1-shaped
 /// hierarchy whose every name starts with `TEST`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -1,28 +1,6 @@
-//! tokio adapter (feature `tokio`): an acceptor and a connector on tokio-rustls
-//! with the medmij-tls configurations, asynchronous OCSP, handshake deadlines
-//! and per-source limits (MedMij TLS-1, TLS-2, TLS-3, TLS-4).
-//!
-//! * [`MedmijAcceptor`] reads the ClientHello first and continues with the
-//!   config of the server's strongest key-exchange group
-//!   ([`crate::ServerConfigs`], MedMij TLS-1); the handshake must finish within
-//!   [`AdapterSettings::handshake_timeout`]; at most
-//!   [`AdapterSettings::max_handshakes_per_source`] connections per source
-//!   address, and [`AdapterSettings::max_handshakes`] in all, may be between
-//!   TCP accept and the end of their checks; more are closed at once.
-//! * The verifiers run with [`OnCacheMiss::Provisional`]: a peer certificate
-//!   with no OCSP answer yet lets the handshake finish *provisionally*; before
-//!   the connection is handed out, the adapter fetches the answer
-//!   asynchronously within [`AdapterSettings::ocsp_deadline`] and closes the
-//!   connection with a logged [`Refusal`] unless it is "good" (MedMij TLS-3,
-//!   hard fail): no request is ever read on an unchecked certificate. No tokio
-//!   worker blocks on OCSP, and no thread is started.
-//! * Each connection comes with its [`PeerIdentity`]; before each request on a
-//!   kept-open connection the HTTP layer calls [`MedmijAcceptor::recheck`]
-//!   (or [`MedmijConnector::recheck`]) (MedMij TLS-4).
-//! * [`FrontAcceptor`] does the same for the front channel (no client
-//!   certificate): group preference, deadline and limits.
-//! * [`run_ocsp_driver`] keeps the [`OcspDriver`] going (prefetch, refresh
-//!   ahead of nextUpdate, stapling) with [`ReqwestOcspFetcher`].
+//! tokio adapter (feature `tokio`): acceptor, connector, asynchronous OCSP and the
+//! OCSP driver loop (MedMij TLS-1, TLS-2, TLS-3, TLS-4); explained under "The tokio
+//! adapter" on the crate root.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -100,9 +78,6 @@ pub trait AsyncOcspSource: Send + Sync {
     -> BoxFuture<'a, Result<Vec<u8>, OcspSourceError>>;
 }
 
-/// Largest OCSP response accepted, in bytes.
-const MAX_RESPONSE: usize = 64 * 1024;
-
 /// Asks OCSP responders over HTTP POST with reqwest (RFC 6960 appendix A.1):
 /// the certificate's AuthorityInfoAccess URLs in order, or one fixed URL.
 #[derive(Debug, Clone)]
@@ -114,18 +89,7 @@ pub struct ReqwestOcspFetcher {
 impl ReqwestOcspFetcher {
     /// A fetcher using the certificate's AuthorityInfoAccess.
     pub fn new() -> Result<Self, ConfigError> {
-        // OCSP is plain HTTP (RFC 6960 A.1), but a reqwest built with rustls
-        // sets up TLS anyway, and without a configuration of our own it
-        // takes the process-wide crypto provider and panics if none is
-        // installed. Hand it one with this crate's provider: never used for
-        // an `http://` responder, and no panic whatever the host installed.
-        let tls = rustls::ClientConfig::builder_with_provider(crate::profile::provider_arc(
-            crate::profile::Channel::Back,
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ConfigError::BadCertificate(format!("HTTP client: {e}")))?
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
+        let tls = crate::profile::ocsp_http_tls()?;
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .no_proxy()
@@ -182,12 +146,12 @@ impl ReqwestOcspFetcher {
         }
         if resp
             .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE as u64)
+            .is_some_and(|n| n > crate::profile::MAX_OCSP_RESPONSE as u64)
         {
             return Err(OcspSourceError::Transport("response too large".into()));
         }
         let body = resp.bytes().await.map_err(tr)?;
-        if body.len() > MAX_RESPONSE {
+        if body.len() > crate::profile::MAX_OCSP_RESPONSE {
             return Err(OcspSourceError::Transport("response too large".into()));
         }
         Ok(body.to_vec())
@@ -255,7 +219,8 @@ pub async fn run_ocsp_driver(
             let (driver, source) = (driver.clone(), source.clone());
             tokio::spawn(async move {
                 let r = fetch_within(source.as_ref(), &job.query, job.query.timeout).await;
-                driver.complete(&job, r, SystemTime::now());
+                // The status is in the cache now, where the handshakes read it.
+                let _ = driver.complete(&job, r, SystemTime::now());
             });
         }
         let now = SystemTime::now();
@@ -293,7 +258,8 @@ async fn settle(
         match driver.job_now(peer.cert_key()) {
             Some(job) => {
                 let r = fetch_within(source, &job.query, left).await;
-                driver.complete(&job, r, SystemTime::now());
+                // Read back from the cache below, like a status another connection fetched.
+                let _ = driver.complete(&job, r, SystemTime::now());
             }
             // Another connection of the same peer is fetching: wait for it.
             None => tokio::time::sleep(Duration::from_millis(20).min(left)).await,

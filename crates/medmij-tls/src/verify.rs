@@ -70,6 +70,7 @@ impl PeerChecks {
     }
 
     /// Use this OCSP checker.
+    #[must_use]
     pub fn with_ocsp(mut self, ocsp: OcspChecker) -> Self {
         self.ocsp = ocsp;
         self
@@ -77,6 +78,7 @@ impl PeerChecks {
 
     /// Hand every refusal to `log` (each refusal is also logged at level `warn`
     /// through the `log` crate).
+    #[must_use]
     pub fn with_refusal_log(mut self, log: RefusalLog) -> Self {
         self.log = Some(log);
         self

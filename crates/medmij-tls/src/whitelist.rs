@@ -1,15 +1,4 @@
-//! The Whitelist check (MedMij TLS-4, LISTS-6, LISTS-8).
-//!
-//! The crate does not read the Whitelist itself: the caller answers through
-//! [`Whitelist`], from whatever list version is current *at the moment of the
-//! handshake*. Because the verifier asks anew at every handshake, a new list
-//! version takes effect on the next handshake without rebuilding any config.
-//!
-//! The crate has no clock of its own: every lookup carries the time it is made
-//! for (the verification time rustls hands the verifier, or the time the host
-//! passes to a per-request re-check), so an implementation can answer
-//! [`WhitelistAnswer::Undetermined`] when its list is older than allowed
-//! (MedMij LISTS-8: fetched at least hourly).
+//! The Whitelist check (MedMij TLS-4, LISTS-6, LISTS-8); explained on [`Whitelist`].
 
 use std::collections::HashSet;
 use std::fmt;
@@ -18,6 +7,8 @@ use std::time::SystemTime;
 
 /// The answer to "is this hostname on the current Whitelist?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum WhitelistAnswer {
     /// The hostname is a `MedMijNode` on the current Whitelist.
     Listed,
@@ -33,6 +24,17 @@ pub enum WhitelistAnswer {
 /// Implemented for every `Fn(&str, SystemTime) -> WhitelistAnswer + Send + Sync`,
 /// so a closure over the caller's list store works. The hostname passed in is
 /// lowercase ASCII.
+///
+/// The crate does not read the Whitelist itself: the caller answers through
+/// [`Whitelist`], from whatever list version is current *at the moment of the
+/// handshake*. Because the verifier asks anew at every handshake, a new list
+/// version takes effect on the next handshake without rebuilding any config.
+///
+/// The crate has no clock of its own: every lookup carries the time it is made
+/// for (the verification time rustls hands the verifier, or the time the host
+/// passes to a per-request re-check), so an implementation can answer
+/// [`WhitelistAnswer::Undetermined`] when its list is older than allowed
+/// (MedMij LISTS-8: fetched at least hourly).
 pub trait Whitelist: Send + Sync {
     /// Is `hostname` on the Whitelist in force at `now`? An implementation whose
     /// list is too old at `now` answers [`WhitelistAnswer::Undetermined`]

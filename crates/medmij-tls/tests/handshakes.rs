@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{CLIENT, Fixture, SERVER};
-use medmij_tls::test_pki::{CertOptions, OcspSigner, ResponderMode, TestPki, TestStatus};
 use medmij_tls::{
     BackChannel, CertificateProblem, OcspFailure, OwnCertificates, PeerRole, Refusal,
     WhitelistAnswer,
 };
+use medmij_tls::{CertOptions, OcspSigner, ResponderMode, TestPki, TestStatus};
 use rustls::{AlertDescription, CertificateError, Error};
 
 fn cert_err(e: &Option<Error>) -> Option<CertificateError> {
@@ -115,7 +115,7 @@ impl rustls::time_provider::TimeProvider for FixedTime {
 }
 
 /// A node that presents `cert` because its own-certificate clock says `at`.
-fn presenting(f: &Fixture, cert: &medmij_tls::test_pki::IssuedCert, at: SystemTime) -> BackChannel {
+fn presenting(f: &Fixture, cert: &medmij_tls::IssuedCert, at: SystemTime) -> BackChannel {
     BackChannel::new(
         f.pki.trust_anchors().unwrap(),
         f.whitelist.clone(),

@@ -10,10 +10,8 @@ mod tls_3 {
             rustls::crypto::CryptoProvider::get_default().is_none(),
             "this test binary must not install a provider"
         );
-        let fetcher = medmij_tls::tokio_adapter::ReqwestOcspFetcher::new();
+        let fetcher = medmij_tls::ReqwestOcspFetcher::new();
         assert!(fetcher.is_ok(), "{:?}", fetcher.err());
-        assert!(
-            medmij_tls::tokio_adapter::ReqwestOcspFetcher::with_url("http://127.0.0.1:9/").is_ok()
-        );
+        assert!(medmij_tls::ReqwestOcspFetcher::with_url("http://127.0.0.1:9/").is_ok());
     }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use common::{CLIENT, Fixture, SERVER};
-use medmij_tls::test_pki::{CertOptions, IssuedCert, OcspSigner, TestStatus};
 use medmij_tls::{
     BackChannel, OcspChecker, OcspDriver, OcspFailure, OcspPolicy, OcspQuery, OcspSourceError,
     OwnCertificates, PeerRole, Refusal,
 };
+use medmij_tls::{CertOptions, IssuedCert, OcspSigner, TestStatus};
 use rustls::pki_types::UnixTime;
 
 fn unix(t: SystemTime) -> UnixTime {
@@ -413,7 +413,7 @@ mod tls_3 {
             ))
         );
 
-        let fetcher = medmij_tls::HttpOcspFetcher::new();
+        let fetcher = medmij_tls::BlockingOcspFetcher::new().unwrap();
         let policy = OcspPolicy::default();
         own.refresh_ocsp_staple(&fetcher, &policy, UnixTime::now())
             .unwrap();

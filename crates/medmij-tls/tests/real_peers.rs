@@ -15,10 +15,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{CLIENT, Fixture, SERVER};
-use medmij_tls::test_pki::{CertOptions, IssuedCert, TestPki};
 use medmij_tls::{
     BackChannel, OcspFailure, OwnCertificates, PeerRole, Refusal, front_channel_server_config,
 };
+use medmij_tls::{CertOptions, IssuedCert, TestPki};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
 
@@ -798,10 +798,10 @@ mod tls_3 {
             e.f.pki
                 .ocsp_response(
                     &e.server.serial,
-                    medmij_tls::test_pki::TestStatus::Good,
+                    medmij_tls::TestStatus::Good,
                     now,
                     Some(now + Duration::from_secs(3600)),
-                    medmij_tls::test_pki::OcspSigner::Issuer,
+                    medmij_tls::OcspSigner::Issuer,
                 )
                 .unwrap();
         let staple_file = e.dir.path().join("staple.der");

@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use common::{CLIENT, Fixture, SERVER};
 use der::Decode;
-use medmij_tls::test_pki::{CertOptions, IssuedCert, TEST_OIN, TestPki};
 use medmij_tls::{
     BackChannel, CertificateProblem, ConfigError, OwnCertificate, OwnCertificates, PeerRole,
     Refusal, TlsProfile, front_channel_server_config, front_channel_server_config_for,
     front_channel_server_configs_for,
 };
+use medmij_tls::{CertOptions, IssuedCert, TEST_OIN, TestPki};
 use medmij_types::{ReleaseLine, RuleId};
 use rustls::{AlertDescription, CertificateError, Error};
 
@@ -650,7 +650,7 @@ mod tls_6 {
     mod over_tokio {
         use super::*;
         use medmij_tls::OcspDriver;
-        use medmij_tls::tokio_adapter::{
+        use medmij_tls::{
             AdapterError, AdapterSettings, FrontAcceptor, MedmijAcceptor, MedmijConnector,
             ReqwestOcspFetcher,
         };

@@ -10,15 +10,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{CLIENT, Fixture, SERVER};
-use medmij_tls::test_pki::{CertOptions, IssuedCert, ResponderMode};
-use medmij_tls::tokio_adapter::{
+use medmij_tls::{
     AdapterSettings, AsyncOcspSource, Established, Incoming, MedmijAcceptor, MedmijConnector,
     ReqwestOcspFetcher,
 };
 use medmij_tls::{
-    BackChannel, CachedStatus, HttpOcspFetcher, OcspChecker, OcspDriver, OcspFailure, OcspPolicy,
-    PeerRole, Refusal,
+    BackChannel, BlockingOcspFetcher, CachedStatus, OcspChecker, OcspDriver, OcspFailure,
+    OcspPolicy, PeerRole, Refusal,
 };
+use medmij_tls::{CertOptions, IssuedCert, ResponderMode};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
@@ -46,7 +46,7 @@ fn prefetch(side: &Side, cert: &IssuedCert) {
     side.driver.refresh_all_now();
     assert_eq!(
         side.driver
-            .refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now()),
+            .refresh_blocking(&BlockingOcspFetcher::new().unwrap(), SystemTime::now()),
         1
     );
 }
@@ -141,10 +141,10 @@ mod tls_1 {
         prefetch(&srv, &cc);
         prefetch(&cli, &sc);
         // A client listing X25519 and secp256r1 before secp384r1.
-        let mut provider = medmij_tls::profile::crypto_provider(medmij_tls::Channel::Back);
+        let mut provider = medmij_tls::crypto_provider(medmij_tls::Channel::Back);
         provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
         let client_cfg = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-            .with_protocol_versions(medmij_tls::profile::PROTOCOL_VERSIONS)
+            .with_protocol_versions(medmij_tls::PROTOCOL_VERSIONS)
             .unwrap()
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(medmij_tls::MedmijServerVerifier::new(
@@ -192,7 +192,7 @@ mod tls_1 {
 /// TLS-1, TLS-6) and the handshake deadline.
 mod tls_6 {
     use super::*;
-    use medmij_tls::tokio_adapter::FrontAcceptor;
+    use medmij_tls::FrontAcceptor;
     use rustls::NamedGroup;
     use rustls::crypto::ring::kx_group;
 
@@ -200,13 +200,13 @@ mod tls_6 {
     fn front_acceptor_picks_the_servers_group_and_drops_idle_connections() {
         let f = Fixture::new();
         let own = f.issue(SERVER).own_certificate().unwrap();
-        let mut provider = medmij_tls::profile::crypto_provider(medmij_tls::Channel::Front);
+        let mut provider = medmij_tls::crypto_provider(medmij_tls::Channel::Front);
         provider.kx_groups = vec![kx_group::X25519, kx_group::SECP384R1];
         let mut roots = rustls::RootCertStore::empty();
         roots.add(f.pki.root_der().clone()).unwrap();
         let client_cfg = Arc::new(
             rustls::ClientConfig::builder_with_provider(Arc::new(provider))
-                .with_protocol_versions(medmij_tls::profile::PROTOCOL_VERSIONS)
+                .with_protocol_versions(medmij_tls::PROTOCOL_VERSIONS)
                 .unwrap()
                 .with_root_certificates(roots)
                 .with_no_client_auth(),
@@ -324,7 +324,7 @@ mod tls_3 {
             assert_eq!(client.await.unwrap().as_deref(), Some("ok 1"));
         });
         assert_eq!(f.responder.requests(), before + 2, "one fetch per side");
-        let key = medmij_tls::ocsp::cert_key(&cc.chain[0]);
+        let key = medmij_tls::cert_key(&cc.chain[0]);
         assert_eq!(
             srv.driver.cache().status(&key, now_secs()),
             CachedStatus::Good
@@ -433,7 +433,7 @@ mod tls_3 {
         }
         assert!(srv.driver.next_refresh_at().unwrap() <= SystemTime::now());
         rt().block_on(async {
-            let run = tokio::spawn(medmij_tls::tokio_adapter::run_ocsp_driver(
+            let run = tokio::spawn(medmij_tls::run_ocsp_driver(
                 srv.driver.clone(),
                 source(),
                 Duration::from_millis(50),
@@ -584,7 +584,8 @@ mod tls_4 {
             let src = source();
             for job in srv.driver.due(SystemTime::now()) {
                 let r = src.fetch(&job.query).await;
-                srv.driver.complete(&job, r, SystemTime::now());
+                // The status lands in the driver's cache; the next request reads it there.
+                let _ = srv.driver.complete(&job, r, SystemTime::now());
             }
             let next = request(&mut c).await.unwrap_or_default();
             assert!(next.starts_with("refused:"), "{next}");

@@ -278,6 +278,7 @@ impl Tijdstempel {
     }
 
     /// Whether the value carries a time zone (otherwise it is read as UTC).
+    #[must_use]
     pub fn has_zone(&self) -> bool {
         self.has_zone
     }
@@ -356,6 +357,7 @@ impl Volgnummer {
     }
 
     /// The next Volgnummer (this one plus one).
+    #[must_use]
     pub fn next(&self) -> Self {
         let mut digits = self.0.as_bytes().to_vec();
         // Add one from the right: trailing nines become zeros.

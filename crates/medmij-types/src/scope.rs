@@ -179,12 +179,14 @@ impl Scope {
     }
 
     /// True if the scope covers this Gegevensdienst of this Zorgaanbieder.
+    #[must_use]
     pub fn covers(&self, zorgaanbieder: &Zorgaanbiedernaam, id: &ScopeGegevensdienstId) -> bool {
         &self.0.zorgaanbieder == zorgaanbieder && self.0.gegevensdiensten.contains(id)
     }
 
     /// True if both scopes name the same Zorgaanbieder and the same set of
     /// Gegevensdiensten (order does not matter, RFC 6749 3.3).
+    #[must_use]
     pub fn same_as(&self, other: &Self) -> bool {
         self.0.zorgaanbieder == other.0.zorgaanbieder
             && self.0.gegevensdiensten.len() == other.0.gegevensdiensten.len()

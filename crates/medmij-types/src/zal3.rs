@@ -45,16 +45,19 @@ impl Aanbiedertype {
     pub const BAZB: &'static str = "BAZB";
 
     /// Whether this is `ZA`.
+    #[must_use]
     pub fn is_za(&self) -> bool {
         self.0 == Self::ZA
     }
 
     /// Whether this is `BAZB`.
+    #[must_use]
     pub fn is_bazb(&self) -> bool {
         self.0 == Self::BAZB
     }
 
     /// Whether this is one of the values the rulebook names (`ZA`, `BAZB`).
+    #[must_use]
     pub fn is_known(&self) -> bool {
         self.is_za() || self.is_bazb()
     }

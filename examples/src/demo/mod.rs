@@ -37,13 +37,13 @@ use std::time::{Duration, SystemTime};
 
 use tokio::task::AbortHandle;
 
-use medmij_tls::test_pki::{CertOptions, OcspResponder, TestPki};
-use medmij_tls::tokio_adapter::{
+use medmij_tls::{
     AsyncOcspSource, FrontAcceptor, MedmijAcceptor, ReqwestOcspFetcher, run_ocsp_driver,
 };
 use medmij_tls::{
     BackChannel, OcspChecker, OcspDriver, OwnCertificates, PeerIdentity, WhitelistAnswer,
 };
+use medmij_tls::{CertOptions, OcspResponder, TestPki};
 
 pub use front_door::FrontDoor;
 pub use limits::{
@@ -325,7 +325,8 @@ async fn ocsp_refresh_due(driver: &Arc<OcspDriver>, fetcher: &Arc<dyn AsyncOcspS
                 Ok(r) => r,
                 Err(_) => Err(medmij_tls::OcspSourceError::Timeout),
             };
-            driver.complete(&job, r, SystemTime::now());
+            // The status is in the driver's cache now, where the handshakes read it.
+            let _ = driver.complete(&job, r, SystemTime::now());
         });
     }
     while set.join_next().await.is_some() {}
@@ -475,7 +476,7 @@ impl Network {
 
         // The Stelselnode's own name is configured out of band (it is where the
         // Whitelist comes from), so list fetching admits exactly that host.
-        let to_stelselnode = |own: &medmij_tls::test_pki::IssuedCert,
+        let to_stelselnode = |own: &medmij_tls::IssuedCert,
                               who: Actor|
          -> Result<lists::ListFetcher, DemoError> {
             let wl = |h: &str, _now: SystemTime| {

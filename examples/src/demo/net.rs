@@ -155,14 +155,14 @@ pub(crate) enum Acceptor {
     /// (a first contact's OCSP answer awaited before the first request), and
     /// the re-check before every request on the kept-open connection (MedMij
     /// TLS-3, TLS-4).
-    Back(medmij_tls::tokio_adapter::MedmijAcceptor),
+    Back(medmij_tls::MedmijAcceptor),
     /// Front channel: no client certificate.
-    Front(medmij_tls::tokio_adapter::FrontAcceptor),
+    Front(medmij_tls::FrontAcceptor),
 }
 
 /// The settings of medmij-tls's adapter from the demo's limits.
-pub(crate) fn adapter_settings(l: &super::Limits) -> medmij_tls::tokio_adapter::AdapterSettings {
-    medmij_tls::tokio_adapter::AdapterSettings {
+pub(crate) fn adapter_settings(l: &super::Limits) -> medmij_tls::AdapterSettings {
+    medmij_tls::AdapterSettings {
         handshake_timeout: l.handshake_timeout,
         ocsp_deadline: l.ocsp_first_contact_deadline,
         max_handshakes_per_source: l.max_handshakes_per_source.max(1),
@@ -327,7 +327,7 @@ pub(crate) fn serve(
 /// close`), after reporting the refusal to `on_failure` with the source address
 /// (MedMij LOG-1).
 fn recheck(
-    acceptor: &medmij_tls::tokio_adapter::MedmijAcceptor,
+    acceptor: &medmij_tls::MedmijAcceptor,
     peer: &medmij_tls::PeerIdentity,
     addr: SocketAddr,
     on_failure: Option<&HandshakeHook>,

@@ -228,11 +228,19 @@ mod lists_10 {
             "1",
             &[("umcdemo@medmij", "4", own), ("huisarts@medmij", "4", own)],
         );
-        store.offer(v1.to_xml().as_bytes(), t0).unwrap();
+        let installed = store.offer(v1.to_xml().as_bytes(), t0).unwrap();
+        assert!(matches!(
+            installed,
+            medmij_lists::StoreEvent::Installed { .. }
+        ));
         assert!(serves(&store, own, "umcdemo@medmij", "4", t0));
         let t1 = t0 + Duration::from_secs(100);
         let v2 = test_zal("2", &[("huisarts@medmij", "4", own)]);
-        store.offer(v2.to_xml().as_bytes(), t1).unwrap();
+        let installed = store.offer(v2.to_xml().as_bytes(), t1).unwrap();
+        assert!(matches!(
+            installed,
+            medmij_lists::StoreEvent::Installed { .. }
+        ));
         let at = |s| t1 + Duration::from_secs(s);
         assert!(serves(&store, own, "umcdemo@medmij", "4", at(0)));
         assert!(
@@ -271,7 +279,11 @@ mod lists_13 {
         let store = ListStore::new(NoArchive);
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let zal = test_zal("1", &[("umcdemo@medmij", "4", "other.example.nl")]);
-        store.offer(zal.to_xml().as_bytes(), now).unwrap();
+        let installed = store.offer(zal.to_xml().as_bytes(), now).unwrap();
+        assert!(matches!(
+            installed,
+            medmij_lists::StoreEvent::Installed { .. }
+        ));
         assert!(!serves(&store, "za.example.nl", "umcdemo@medmij", "4", now));
         assert!(serves(
             &store,

@@ -1566,6 +1566,14 @@ impl ZaGw {
                 );
                 r.location().to_owned()
             }
+            // A later medmij-oauth may add outcomes; this demo knows none of them, so it
+            // issues nothing and answers with an error instead of a redirect.
+            _ => {
+                return Ok(net::html(
+                    500,
+                    net::page("Error", "unknown consent outcome", None),
+                ));
+            }
         };
         Ok(net::redirect(&location))
     }

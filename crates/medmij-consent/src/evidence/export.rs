@@ -190,6 +190,7 @@ fn err(record: u64, reason: impl Into<String>) -> ExportError {
 
 /// A verified export.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct VerifiedExport {
     /// The person.
     pub person: PersonId,

@@ -122,6 +122,7 @@ impl std::fmt::Display for PersonId {
 /// The decision registered (MedMij CONSENT-5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[must_use]
 pub enum EvidenceDecision {
     /// Consent given (Toestemming) or confirmed (Bevestiging).
     Granted,

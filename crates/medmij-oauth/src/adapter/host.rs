@@ -237,6 +237,7 @@ pub trait FhirBackend: Send + Sync + 'static {
 
 /// Which endpoint an [`AuditEvent`] is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// ZA GW: the authorization request.
     Authorize,
@@ -262,6 +263,7 @@ pub enum Endpoint {
 /// One audit record (MedMij LOG-1): one per success and one per refusal, with the source
 /// address. Holds no code, token or flow id (LOG-4).
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct AuditEvent {
     /// When.
     pub at: SystemTime,
@@ -298,7 +300,7 @@ impl AuditEvent {
         success: bool,
         detail: impl Into<String>,
     ) -> Self {
-        AuditEvent {
+        Self {
             at,
             source,
             endpoint,

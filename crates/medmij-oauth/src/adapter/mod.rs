@@ -101,12 +101,12 @@ pub struct Clock(Arc<dyn Fn() -> SystemTime + Send + Sync>);
 impl Clock {
     /// The system clock.
     pub fn system() -> Self {
-        Clock(Arc::new(SystemTime::now))
+        Self(Arc::new(SystemTime::now))
     }
 
     /// A clock that asks `now`.
     pub fn new(now: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        Clock(Arc::new(now))
+        Self(Arc::new(now))
     }
 
     /// The time now.
@@ -117,7 +117,7 @@ impl Clock {
 
 impl Default for Clock {
     fn default() -> Self {
-        Clock::system()
+        Self::system()
     }
 }
 
@@ -134,21 +134,21 @@ pub(crate) struct Incoming {
     pub(crate) headers: http::HeaderMap,
     pub(crate) extensions: http::Extensions,
     /// The host-trait view (query, content type, body, source).
-    pub(crate) view: host::HostRequest,
+    pub(crate) view: HostRequest,
     /// The body was larger than the limit or not UTF-8.
     pub(crate) body_refused: bool,
 }
 
 impl Incoming {
     /// Reads the request and its body (at most `limit` bytes).
-    pub(crate) async fn read(req: Request, limit: usize) -> Incoming {
-        let (mut inc, body) = Incoming::head(req);
+    pub(crate) async fn read(req: Request, limit: usize) -> Self {
+        let (mut inc, body) = Self::head(req);
         inc.read_body(body, limit).await;
         inc
     }
 
     /// The request without its body (read it later with [`Incoming::read_body`], or never).
-    pub(crate) fn head(req: Request) -> (Incoming, Body) {
+    pub(crate) fn head(req: Request) -> (Self, Body) {
         let (parts, body) = req.into_parts();
         let source = parts
             .extensions
@@ -160,10 +160,10 @@ impl Incoming {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let inc = Incoming {
+        let inc = Self {
             method: parts.method,
             path: parts.uri.path().to_owned(),
-            view: host::HostRequest {
+            view: HostRequest {
                 query: parts.uri.query().unwrap_or_default().to_owned(),
                 content_type,
                 body: String::new(),

@@ -55,7 +55,7 @@ pub struct PgoSettings {
 
 impl Default for PgoSettings {
     fn default() -> Self {
-        PgoSettings {
+        Self {
             redirect_path: "/redirect".to_owned(),
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Clock::system(),
@@ -163,7 +163,7 @@ pub struct PgoGateway<F, T, H, L, P = DefaultPages> {
 
 impl<F, T, H, L, P> Clone for PgoGateway<F, T, H, L, P> {
     fn clone(&self) -> Self {
-        PgoGateway {
+        Self {
             inner: Arc::clone(&self.inner),
         }
     }
@@ -229,7 +229,7 @@ where
         settings: PgoSettings,
         vault: Option<Arc<dyn Vault>>,
     ) -> Self {
-        PgoGateway {
+        Self {
             inner: Arc::new(Pgo {
                 client,
                 flows: Arc::new(flows),

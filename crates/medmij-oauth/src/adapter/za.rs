@@ -68,7 +68,7 @@ pub struct ZaSettings {
 
 impl Default for ZaSettings {
     fn default() -> Self {
-        ZaSettings {
+        Self {
             mount: String::new(),
             body_limit: DEFAULT_BODY_LIMIT,
             fhir_body_limit: DEFAULT_FHIR_BODY_LIMIT,
@@ -159,7 +159,7 @@ pub struct ZaGateway<S, C, F, A, D, U, B, L, P = DefaultPages> {
 
 impl<S, C, F, A, D, U, B, L, P> Clone for ZaGateway<S, C, F, A, D, U, B, L, P> {
     fn clone(&self) -> Self {
-        ZaGateway {
+        Self {
             inner: Arc::clone(&self.inner),
         }
     }
@@ -207,7 +207,7 @@ where
         hooks: ZaHooks<A, D, U, B, L, P>,
         settings: ZaSettings,
     ) -> Self {
-        ZaGateway {
+        Self {
             inner: Arc::new(Za {
                 server,
                 flows: Arc::new(flows),

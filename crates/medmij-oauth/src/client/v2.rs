@@ -45,6 +45,7 @@ pub struct PendingFlow {
 
 /// A successful token answer of either release line.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct GrantV2 {
     /// The access token and its scope.
     pub access: AccessGrant,
@@ -166,8 +167,8 @@ fn fresh_state(random: &impl RandomSource) -> Result<State, ClientError> {
     random.fill(&mut b);
     let mut hex = String::with_capacity(64);
     for x in a.into_iter().chain(b) {
-        hex.push(char::from(b"0123456789abcdef"[usize::from(x >> 4)]));
-        hex.push(char::from(b"0123456789abcdef"[usize::from(x & 15)]));
+        hex.push(crate::form::hex_digit(x >> 4));
+        hex.push(crate::form::hex_digit(x));
     }
     State::parse(&hex).map_err(|_| ClientError::RedirectUri)
 }
@@ -471,7 +472,7 @@ impl<'de> serde::Deserialize<'de> for PendingFlow {
         } else {
             (ReleaseLine::V1, None)
         };
-        Ok(PendingFlow {
+        Ok(Self {
             inner: r.inner,
             release,
             use_case: r.use_case,
@@ -585,7 +586,7 @@ impl PendingRefresh {
 impl VaultKey {
     /// A key.
     pub fn new(person: impl Into<String>, aanbieder: Zorgaanbiedernaam) -> Self {
-        VaultKey {
+        Self {
             person: person.into(),
             aanbieder,
         }

@@ -112,7 +112,7 @@ impl PgStore {
         now: SystemTime,
     ) -> Result<(), StoreError> {
         let p = &self.prefix;
-        self.conn()
+        self.conn()?
             .client
             .execute(
                 &format!(
@@ -141,7 +141,7 @@ impl PgStore {
     ) -> Result<Option<CodeV2>, StoreError> {
         let p = &self.prefix;
         let rows = self
-            .conn()
+            .conn()?
             .client
             .query(
                 &format!(
@@ -175,7 +175,7 @@ impl PgStore {
             return Err(StoreError::Collision);
         }
         let p = self.prefix.clone();
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let c = &mut *c;
         let insert_token = c.insert_token.clone();
         let mut tx = c.client.transaction().map_err(backend)?;
@@ -262,7 +262,7 @@ impl PgStore {
         lifetime: Duration,
     ) -> Result<Rotation, StoreError> {
         let p = self.prefix.clone();
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let mut tx = c.client.transaction().map_err(backend)?;
         // The chain row is locked: rotations of one chain are serialised, and a second
         // presentation of the same token waits and then sees it retired (MedMij OAUTH-19).
@@ -360,7 +360,7 @@ impl PgStore {
 
     pub(super) fn pg_mark_v2(&self, access: &SecretHash) -> Result<(), StoreError> {
         let p = &self.prefix;
-        self.conn()
+        self.conn()?
             .client
             .execute(
                 &format!("UPDATE {p}_tokens SET v2 = true WHERE hash = $1"),
@@ -373,7 +373,7 @@ impl PgStore {
     pub(super) fn pg_is_v2(&self, access: &SecretHash) -> Result<bool, StoreError> {
         let p = &self.prefix;
         let rows = self
-            .conn()
+            .conn()?
             .client
             .query(
                 &format!("SELECT v2 OR chain_id IS NOT NULL FROM {p}_tokens WHERE hash = $1"),
@@ -393,7 +393,7 @@ impl PgStore {
     ) -> Result<bool, StoreError> {
         let p = &self.prefix;
         let n = self
-            .conn()
+            .conn()?
             .client
             .execute(
                 &format!(
@@ -414,7 +414,7 @@ impl PgStore {
     ) -> Result<Vec<LongLastingConsent>, StoreError> {
         let p = &self.prefix;
         let rows = self
-            .conn()
+            .conn()?
             .client
             .query(
                 &format!(
@@ -448,7 +448,7 @@ impl PgStore {
     ) -> Result<bool, StoreError> {
         let p = &self.prefix;
         let n = self
-            .conn()
+            .conn()?
             .client
             .execute(
                 &format!(
@@ -467,7 +467,7 @@ impl PgStore {
         lifetime: Duration,
     ) -> Result<usize, StoreError> {
         let p = self.prefix.clone();
-        let mut c = self.conn();
+        let mut c = self.conn()?;
         let mut tx = c.client.transaction().map_err(backend)?;
         let a = tx
             .execute(

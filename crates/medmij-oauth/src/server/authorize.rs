@@ -175,6 +175,7 @@ pub struct Representation {
 
 /// The two forms of the representation extension (MedMij OAUTH-20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RepresentationKind {
     /// `onbehalfof`.
     OnBehalfOf,
@@ -186,8 +187,8 @@ impl RepresentationKind {
     /// The scope word.
     pub fn as_str(self) -> &'static str {
         match self {
-            RepresentationKind::OnBehalfOf => "onbehalfof",
-            RepresentationKind::OnBehalfOfChild => "onbehalfofchild",
+            Self::OnBehalfOf => "onbehalfof",
+            Self::OnBehalfOfChild => "onbehalfofchild",
         }
     }
 }
@@ -199,7 +200,9 @@ pub(crate) fn valid_birth_date(s: &str) -> bool {
         return false;
     }
     let n = |r: std::ops::Range<usize>| {
-        b[r].iter()
+        b.get(r)
+            .unwrap_or_default()
+            .iter()
             .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
     };
     let (y, m, d) = (n(0..4), n(4..6), n(6..8));
@@ -505,12 +508,12 @@ fn collect_params<'a, const N: usize>(
         if v.is_empty() {
             continue;
         }
-        if let Some(i) = index(&k) {
-            debug_assert_eq!(names[i], k);
-            if values[i].is_some() {
-                return Err(names[i]);
+        if let Some((slot, &name)) = index(&k).and_then(|i| values.get_mut(i).zip(names.get(i))) {
+            debug_assert_eq!(name, k);
+            if slot.is_some() {
+                return Err(name);
             }
-            values[i] = Some(v);
+            *slot = Some(v);
         }
     }
     Ok(values)
@@ -535,36 +538,23 @@ pub(super) fn check_redirect_uri(raw: &str, client: &ClientId) -> bool {
             if !(1..=5).contains(&digits) {
                 return false;
             }
-            let port = p[..digits]
-                .iter()
-                .fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+            let (port, after) = p.split_at(digits);
+            let port = port.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
             if !(1..=65535).contains(&port) {
                 return false;
             }
-            &p[digits..]
+            after
         }
         None => rest,
     };
     if !(rest.is_empty() || rest.starts_with(b"/") || rest.starts_with(b"?")) {
         return false;
     }
-    rest.iter().all(|&c| URI_CHAR[usize::from(c)])
+    rest.iter().all(|&c| uri_char(c))
 }
 
 /// The bytes [`check_redirect_uri`] allows after the host: ASCII letters and digits and
 /// `-._~:/?[]@!$&'()*+,;=%`.
-const URI_CHAR: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        t[c] = (c as u8).is_ascii_alphanumeric();
-        c += 1;
-    }
-    let extra = b"-._~:/?[]@!$&'()*+,;=%";
-    let mut i = 0;
-    while i < extra.len() {
-        t[extra[i] as usize] = true;
-        i += 1;
-    }
-    t
-};
+fn uri_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~:/?[]@!$&'()*+,;=%".contains(&c)
+}

@@ -28,6 +28,7 @@ impl ServerConfig {
     }
 
     /// Adds a Gegevensdienst of a Zorgaanbieder to the offer.
+    #[must_use]
     pub fn offer(
         mut self,
         zorgaanbieder: Zorgaanbiedernaam,
@@ -45,6 +46,7 @@ impl ServerConfig {
 
     /// Accepts the release 1.5 multi-pair scope for Verzamelen (MedMij OAUTH-5). Delen
     /// always takes exactly one pair.
+    #[must_use]
     pub fn allow_multiple_pairs(mut self, allow: bool) -> Self {
         self.multiple_pairs = allow;
         self
@@ -54,6 +56,7 @@ impl ServerConfig {
     /// requests (tracing identifiers, MedMij OAUTH-21, or a Verzamelen scope without `~`,
     /// OAUTH-20) are still served ("Releases, side by side"). By default every offered pair
     /// is served in both release lines.
+    #[must_use]
     pub fn without_v1(
         mut self,
         zorgaanbieder: Zorgaanbiedernaam,
@@ -64,6 +67,7 @@ impl ServerConfig {
     }
 
     /// Sets the provisional 2.x values (default [`V2Config::default`]).
+    #[must_use]
     pub fn v2_config(mut self, v2: V2Config) -> Self {
         self.v2 = v2;
         self

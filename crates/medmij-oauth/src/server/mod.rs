@@ -68,7 +68,7 @@ impl<S: TokenStore, C: ClientRegistry> AuthorizationServer<S, C, ThreadRandom> {
 impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C, R> {
     /// A server with an injected random source (tests; MedMij OAUTH-6).
     pub fn with_random(config: ServerConfig, clients: C, store: S, random: R) -> Self {
-        AuthorizationServer {
+        Self {
             config,
             clients,
             store,
@@ -108,18 +108,18 @@ trait Drawn: Sized {
 
 impl Drawn for Code {
     fn draw_from(random: &impl RandomSource) -> Self {
-        Code::random(random)
+        Self::random(random)
     }
 }
 
 impl Drawn for crate::secret::RefreshToken {
     fn draw_from(random: &impl RandomSource) -> Self {
-        crate::secret::RefreshToken::random(random)
+        Self::random(random)
     }
 }
 
 impl Drawn for AccessToken {
     fn draw_from(random: &impl RandomSource) -> Self {
-        AccessToken::random(random)
+        Self::random(random)
     }
 }

@@ -55,7 +55,7 @@ pub struct AuthenticatedPerson {
 impl AuthenticatedPerson {
     /// The report.
     pub fn new(subject: Subject, assurance: AssuranceLevel, birth_date: Date) -> Self {
-        AuthenticatedPerson {
+        Self {
             subject,
             assurance,
             birth_date,
@@ -80,6 +80,7 @@ impl AuthenticatedPerson {
     /// Whether the person is 16 or older at `now`, in Dutch civil time (MedMij OAUTH-15): the
     /// [`dutch_date`] of `now` is on or after the [`sixteenth_birthday`], so from 00:00 Dutch
     /// time on the birthday. A date out of range is not eligible.
+    #[must_use]
     pub fn is_eligible_at(&self, now: SystemTime) -> bool {
         match (dutch_date(now), sixteenth_birthday(self.birth_date)) {
             (Some(today), Some(birthday)) => today >= birthday,
@@ -177,8 +178,8 @@ impl PersonRefusal {
     /// The OAUTH-12 case the flow ends with.
     pub fn case(self) -> ErrorCase {
         match self {
-            PersonRefusal::AssuranceTooLow { .. } => ErrorCase::IdentityNotEstablished,
-            PersonRefusal::UnderMinimumAge => ErrorCase::NoSuchResources,
+            Self::AssuranceTooLow { .. } => ErrorCase::IdentityNotEstablished,
+            Self::UnderMinimumAge => ErrorCase::NoSuchResources,
         }
     }
 }
@@ -186,20 +187,20 @@ impl PersonRefusal {
 impl PersonMessage for PersonRefusal {
     fn message_nl(&self) -> &'static str {
         match self {
-            PersonRefusal::AssuranceTooLow { .. } => {
+            Self::AssuranceTooLow { .. } => {
                 "U bent ingelogd met een te laag betrouwbaarheidsniveau voor deze zorgaanbieder. Log in met een hoger niveau (bijvoorbeeld de DigiD-app met identiteitscheck)."
             }
-            PersonRefusal::UnderMinimumAge => {
+            Self::UnderMinimumAge => {
                 "MedMij is voor personen van 16 jaar en ouder. Er worden geen gegevens uitgewisseld."
             }
         }
     }
     fn message_en(&self) -> &'static str {
         match self {
-            PersonRefusal::AssuranceTooLow { .. } => {
+            Self::AssuranceTooLow { .. } => {
                 "Your login's assurance level is too low for this care provider. Please log in with a higher level."
             }
-            PersonRefusal::UnderMinimumAge => {
+            Self::UnderMinimumAge => {
                 "MedMij is for persons aged 16 and older. No data will be exchanged."
             }
         }
@@ -208,6 +209,8 @@ impl PersonMessage for PersonRefusal {
 
 /// The result of [`Session::authenticated_person`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum PersonOutcome {
     /// Authenticated and eligible: the session waits for the data-availability check.
     Proceed,
@@ -260,6 +263,7 @@ impl Session {
 impl ServerConfig {
     /// Sets the minimum assurance level of a Zorgaanbieder (MedMij OAUTH-18); without one it is
     /// [`DEFAULT_MINIMUM_ASSURANCE`] (Substantieel).
+    #[must_use]
     pub fn minimum_assurance(
         mut self,
         zorgaanbieder: Zorgaanbiedernaam,

@@ -45,6 +45,8 @@ impl fmt::Debug for TokenHttpRequest<'_> {
 
 /// The token endpoint's answer in both release lines.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum TokenAnswer {
     /// RFC 6749 5.1.
     Issued {
@@ -70,7 +72,7 @@ pub enum TokenAnswer {
 impl fmt::Debug for TokenAnswer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TokenAnswer::Issued {
+            Self::Issued {
                 refresh_token,
                 wire_scope,
                 ..
@@ -79,7 +81,7 @@ impl fmt::Debug for TokenAnswer {
                 .field("refresh_token", &refresh_token.is_some())
                 .field("scope", wire_scope)
                 .finish_non_exhaustive(),
-            TokenAnswer::Error { error, description } => f
+            Self::Error { error, description } => f
                 .debug_struct("Error")
                 .field("error", error)
                 .field("description", description)
@@ -92,16 +94,16 @@ impl TokenAnswer {
     /// HTTP status: 200, 400 (401 for `invalid_client`; 500 for a store failure).
     pub fn status(&self) -> u16 {
         match self {
-            TokenAnswer::Issued { .. } => 200,
-            TokenAnswer::Error {
+            Self::Issued { .. } => 200,
+            Self::Error {
                 error: TokenErrorCode::InvalidClient,
                 ..
             } => 401,
-            TokenAnswer::Error {
+            Self::Error {
                 error: TokenErrorCode::ServerError,
                 ..
             } => 500,
-            TokenAnswer::Error { .. } => 400,
+            Self::Error { .. } => 400,
         }
     }
 
@@ -109,7 +111,7 @@ impl TokenAnswer {
     pub fn case_number(&self) -> Option<u8> {
         matches!(
             self,
-            TokenAnswer::Error {
+            Self::Error {
                 error: TokenErrorCode::InvalidGrant,
                 ..
             }
@@ -129,7 +131,7 @@ impl TokenAnswer {
     /// The JSON body; without a refresh token exactly the 1.x body.
     pub fn body(&self) -> String {
         match self {
-            TokenAnswer::Issued {
+            Self::Issued {
                 access_token,
                 refresh_token,
                 wire_scope,
@@ -151,7 +153,7 @@ impl TokenAnswer {
                 out.push('}');
                 out
             }
-            TokenAnswer::Error { error, description } => {
+            Self::Error { error, description } => {
                 let mut out = String::with_capacity(48 + description.len());
                 out.push_str(r#"{"error":"#);
                 push_json_str(&mut out, error.as_str());
@@ -167,6 +169,7 @@ impl TokenAnswer {
 /// The result of [`AuthorizationServer::token_v2`]. Convert it into an
 /// [`HttpResponse`](crate::HttpResponse), which echoes `MedMij-Request-ID` (MedMij OAUTH-21).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct TokenOutcomeV2 {
     /// The answer.
     pub response: TokenAnswer,
@@ -191,6 +194,7 @@ pub(super) struct RefreshParams<'a> {
 
 /// A withdrawal to log (MedMij CONSENT-3, OAUTH-22, LOG-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct WithdrawalEvent {
     /// The person.
     pub subject: Subject,
@@ -481,10 +485,11 @@ impl<S: TokenStore, C: ClientRegistry, R: RandomSource> AuthorizationServer<S, C
                 CORRELATION_ID => (4, CORRELATION_ID),
                 _ => continue,
             };
-            if v[i].is_some() {
+            let Some(slot) = v.get_mut(i) else { continue };
+            if slot.is_some() {
                 return Err(invalid(Repeated(name)));
             }
-            v[i] = Some(val);
+            *slot = Some(val);
         }
         let [client_id, redirect_uri, state, rid, cid] = v;
         let client_id = client_id.ok_or(invalid(Missing("client_id")))?;

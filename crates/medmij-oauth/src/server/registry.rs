@@ -71,7 +71,9 @@ impl Hasher for FastHasher {
         }
         let tail = chunks.remainder();
         let mut w = [0u8; 8];
-        w[..tail.len()].copy_from_slice(tail);
+        for (w, &t) in w.iter_mut().zip(tail) {
+            *w = t;
+        }
         // The length keeps "ab" + "" and "a" + "b" apart within one key.
         self.add(u64::from_le_bytes(w) ^ ((bytes.len() as u64) << 56));
     }
@@ -98,6 +100,7 @@ impl StaticClientRegistry {
     }
 
     /// Lists a client; `allowed` is `None` when the list release does not say.
+    #[must_use]
     pub fn with_client(
         mut self,
         client: ClientId,

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 
 /// The kind of resource interaction (MedMij OAUTH-13): Verzamelen reads, Delen writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Interaction {
     /// FHIR read/search (Verzamelen).
     Read,
@@ -31,6 +32,7 @@ pub struct ResourceAccess {
 
 /// Why a resource request was refused (MedMij OAUTH-12 case 7) or could not be served (case 8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ResourceErrorKind {
     /// No `Authorization` header (RFC 6750 3.1: no error code in the challenge).
     MissingToken,
@@ -55,7 +57,7 @@ pub struct ResourceError {
 impl ResourceError {
     /// MedMij OAUTH-12 case 8: the back-end systems cannot deliver.
     pub fn backend_unavailable() -> Self {
-        ResourceError {
+        Self {
             kind: ResourceErrorKind::BackendUnavailable,
         }
     }
@@ -63,7 +65,7 @@ impl ResourceError {
     /// MedMij OAUTH-12 case 7 for a request that names no Gegevensdienst the token could
     /// cover (answered like an invalid token, revealing nothing).
     pub fn wrong_scope() -> Self {
-        ResourceError {
+        Self {
             kind: ResourceErrorKind::WrongScope,
         }
     }
@@ -71,7 +73,7 @@ impl ResourceError {
     /// MedMij OAUTH-21: the tracing identifiers of a 2.x request are missing or malformed
     /// (case 7, answered as a malformed credential).
     pub(crate) fn invalid_tracing() -> Self {
-        ResourceError {
+        Self {
             kind: ResourceErrorKind::Malformed,
         }
     }

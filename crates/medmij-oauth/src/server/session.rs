@@ -66,6 +66,7 @@ pub enum ConsentDecision {
 
 /// An exception case of MedMij OAUTH-12 that ends in a redirect to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorCase {
     /// Case 2: the person's identity cannot be established.
     IdentityNotEstablished,
@@ -81,17 +82,17 @@ impl ErrorCase {
     /// The number in the OAUTH-12 table.
     pub fn number(self) -> u8 {
         match self {
-            ErrorCase::IdentityNotEstablished => 2,
-            ErrorCase::NoSuchResources => 3,
-            ErrorCase::Denied => 4,
-            ErrorCase::Failed => 5,
+            Self::IdentityNotEstablished => 2,
+            Self::NoSuchResources => 3,
+            Self::Denied => 4,
+            Self::Failed => 5,
         }
     }
 
     /// The OAuth `error` (MedMij OAUTH-12).
     pub fn error(self) -> &'static str {
         match self {
-            ErrorCase::IdentityNotEstablished => "unauthorized_client",
+            Self::IdentityNotEstablished => "unauthorized_client",
             _ => "access_denied",
         }
     }
@@ -99,16 +100,18 @@ impl ErrorCase {
     /// The exact `error_description` (MedMij OAUTH-12); case 2 has none.
     pub fn description(self) -> Option<&'static str> {
         match self {
-            ErrorCase::IdentityNotEstablished => None,
-            ErrorCase::NoSuchResources => Some("No such resources."),
-            ErrorCase::Denied => Some("Authorization denied."),
-            ErrorCase::Failed => Some("Authorization failed."),
+            Self::IdentityNotEstablished => None,
+            Self::NoSuchResources => Some("No such resources."),
+            Self::Denied => Some("Authorization denied."),
+            Self::Failed => Some("Authorization failed."),
         }
     }
 }
 
 /// What a redirect carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum RedirectKind {
     /// `code` and `state`: the happy flow.
     Code,
@@ -118,6 +121,7 @@ pub enum RedirectKind {
 
 /// A redirect to the client's `redirect_uri` (HTTP 302 with this `Location`).
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
 pub struct Redirect {
     location: String,
     kind: RedirectKind,
@@ -164,6 +168,7 @@ pub enum ConsentPeriod {
 
 /// The consent record to log: grant and refusal both (MedMij CONSENT-3, LOG-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct ConsentEvent {
     /// The person (server-local identifier).
     pub subject: Subject,
@@ -184,6 +189,8 @@ pub struct ConsentEvent {
 
 /// The result of [`Session::consent`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum ConsentOutcome {
     /// Granted: log the event, then call [`AuthorizationServer::issue_code`].
     Granted(ConsentEvent),
@@ -614,7 +621,7 @@ impl<'de> serde::Deserialize<'de> for Session {
                 })
             }
         };
-        Ok(Session {
+        Ok(Self {
             request: AuthorizationRequest {
                 client_id,
                 redirect_uri: Arc::from(r.redirect_uri),

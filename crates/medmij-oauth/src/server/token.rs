@@ -18,6 +18,7 @@ pub use super::refresh_grant::{TokenAnswer, TokenHttpRequest, TokenOutcomeV2};
 
 /// The OAuth error codes of the token endpoint (RFC 6749 5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TokenErrorCode {
     /// Malformed request: missing or repeated parameter.
     InvalidRequest,
@@ -36,17 +37,19 @@ impl TokenErrorCode {
     /// The wire value.
     pub fn as_str(self) -> &'static str {
         match self {
-            TokenErrorCode::InvalidRequest => "invalid_request",
-            TokenErrorCode::InvalidClient => "invalid_client",
-            TokenErrorCode::InvalidGrant => "invalid_grant",
-            TokenErrorCode::UnsupportedGrantType => "unsupported_grant_type",
-            TokenErrorCode::ServerError => "server_error",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::ServerError => "server_error",
         }
     }
 }
 
 /// The HTTP answer of the token endpoint.
 #[derive(Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum TokenResponse {
     /// RFC 6749 5.1: an access token.
     Issued {
@@ -67,11 +70,11 @@ pub enum TokenResponse {
 impl fmt::Debug for TokenResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TokenResponse::Issued { scope, .. } => f
+            Self::Issued { scope, .. } => f
                 .debug_struct("Issued")
                 .field("scope", scope)
                 .finish_non_exhaustive(),
-            TokenResponse::Error { error, description } => f
+            Self::Error { error, description } => f
                 .debug_struct("Error")
                 .field("error", error)
                 .field("description", description)
@@ -85,7 +88,7 @@ impl TokenResponse {
     /// or another error (those are not OAUTH-12 exceptions).
     pub fn case_number(&self) -> Option<u8> {
         match self {
-            TokenResponse::Error {
+            Self::Error {
                 error: TokenErrorCode::InvalidGrant,
                 ..
             } => Some(6),
@@ -96,16 +99,16 @@ impl TokenResponse {
     /// HTTP status: 200, 400 (401 for `invalid_client`, RFC 6749 5.2; 500 for a store failure).
     pub fn status(&self) -> u16 {
         match self {
-            TokenResponse::Issued { .. } => 200,
-            TokenResponse::Error {
+            Self::Issued { .. } => 200,
+            Self::Error {
                 error: TokenErrorCode::InvalidClient,
                 ..
             } => 401,
-            TokenResponse::Error {
+            Self::Error {
                 error: TokenErrorCode::ServerError,
                 ..
             } => 500,
-            TokenResponse::Error { .. } => 400,
+            Self::Error { .. } => 400,
         }
     }
 
@@ -122,7 +125,7 @@ impl TokenResponse {
     /// refresh token, MedMij OAUTH-1) or 5.2.
     pub fn body(&self) -> String {
         match self {
-            TokenResponse::Issued {
+            Self::Issued {
                 access_token,
                 scope,
             } => {
@@ -140,7 +143,7 @@ impl TokenResponse {
                 out.push('}');
                 out
             }
-            TokenResponse::Error { error, description } => {
+            Self::Error { error, description } => {
                 let mut out = String::with_capacity(48 + description.len());
                 out.push_str(r#"{"error":"#);
                 push_json_str(&mut out, error.as_str());
@@ -160,15 +163,17 @@ const _: () = assert!(LIFETIME.as_secs() == 900 && LIFETIME.subsec_nanos() == 0)
 /// Appends `s` as a JSON string, escaped as serde_json escapes it (RFC 8259 7: `"`, `\` and
 /// the control characters; `\b \f \n \r \t` in short form, the others as `\u00xx`).
 pub(super) fn push_json_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let mut rest = s;
     while let Some(i) = rest
         .bytes()
         .position(|c| c < 0x20 || c == b'"' || c == b'\\')
     {
-        out.push_str(&rest[..i]);
-        let c = rest.as_bytes()[i];
+        let (before, from) = rest.split_at(i);
+        out.push_str(before);
+        let Some((&c, _)) = from.as_bytes().split_first() else {
+            break;
+        };
         match c {
             b'"' => out.push_str("\\\""),
             b'\\' => out.push_str("\\\\"),
@@ -179,12 +184,12 @@ pub(super) fn push_json_str(out: &mut String, s: &str) {
             0x0c => out.push_str("\\f"),
             _ => {
                 out.push_str("\\u00");
-                out.push(char::from(HEX[usize::from(c >> 4)]));
-                out.push(char::from(HEX[usize::from(c & 15)]));
+                out.push(crate::form::hex_digit(c >> 4));
+                out.push(crate::form::hex_digit(c));
             }
         }
         // The escaped byte is ASCII: the next one starts a character.
-        rest = &rest[i + 1..];
+        rest = from.get(1..).unwrap_or_default();
     }
     out.push_str(rest);
     out.push('"');
@@ -192,6 +197,8 @@ pub(super) fn push_json_str(out: &mut String, s: &str) {
 
 /// What the token endpoint did, for the log (MedMij LOG-1). Holds no code or token (LOG-4).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+#[non_exhaustive]
 pub enum TokenEvent {
     /// A token was issued.
     Issued {
@@ -265,6 +272,7 @@ pub(super) fn check_form_content_type(content_type: Option<&str>) -> Result<(), 
 
 /// The result of [`AuthorizationServer::token`]: the HTTP answer and the log event.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct TokenOutcome {
     /// The answer to send.
     pub response: TokenResponse,

@@ -3,7 +3,7 @@
 
 use super::{
     CODE_RETENTION, CodeState, LIFETIME, MemoryStore, StoreError, TokenEntry, TokenRecord,
-    code_kept, later, lock, shard_of, token_kept,
+    code_kept, later, lock, shard_for, token_kept,
 };
 use crate::refresh::{CodeV2, ConsentId, ConsentRecord, LongLastingConsent, Rotation};
 use crate::secret::SecretHash;
@@ -61,7 +61,7 @@ impl MemoryStore {
         }
         chain.revoked = true;
         for (h, _) in chain.access.drain(..) {
-            let mut t = lock(&self.tokens[shard_of(&h)]);
+            let mut t = lock(shard_for(&self.tokens, &h));
             if let Some(e) = t.map.get_mut(&h)
                 && token_kept(e, now)
             {
@@ -78,12 +78,12 @@ impl MemoryStore {
 
     /// True if `hash` is held by a kept code or access token (MedMij OAUTH-6, across kinds).
     fn held_elsewhere(&self, hash: &SecretHash, now: SystemTime) -> bool {
-        let in_codes = lock(&self.codes[shard_of(hash)])
+        let in_codes = lock(shard_for(&self.codes, hash))
             .map
             .get(hash)
             .is_some_and(|e| code_kept(e, now));
         in_codes
-            || lock(&self.tokens[shard_of(hash)])
+            || lock(shard_for(&self.tokens, hash))
                 .map
                 .get(hash)
                 .is_some_and(|e| token_kept(e, now))
@@ -154,14 +154,14 @@ impl MemoryStore {
         {
             return Err(StoreError::Collision);
         }
-        let mut cshard = lock(&self.codes[shard_of(code)]);
+        let mut cshard = lock(shard_for(&self.codes, code));
         let Some(centry) = cshard.map.get_mut(code) else {
             return Err(StoreError::CodeRevoked);
         };
         if centry.state != (CodeState::Redeemed { token: None }) {
             return Err(StoreError::CodeRevoked);
         }
-        let mut tshard = lock(&self.tokens[shard_of(access)]);
+        let mut tshard = lock(shard_for(&self.tokens, access));
         if let Some(e) = tshard.map.get(access)
             && token_kept(e, now)
         {
@@ -244,7 +244,7 @@ impl MemoryStore {
         }
         let record = chain.record.clone();
         {
-            let mut tshard = lock(&self.tokens[shard_of(new_access)]);
+            let mut tshard = lock(shard_for(&self.tokens, new_access));
             if let Some(e) = tshard.map.get(new_access)
                 && token_kept(e, now)
             {

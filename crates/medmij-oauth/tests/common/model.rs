@@ -209,6 +209,7 @@ fn redirect_case(r: &Redirect) -> Option<ErrorCase> {
     match r.kind() {
         RedirectKind::Error(c) => Some(c),
         RedirectKind::Code => None,
+        other => panic!("a redirect kind the model does not know: {other:?}"),
     }
 }
 

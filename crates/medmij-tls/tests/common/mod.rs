@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use medmij_tls::test_pki::{CertOptions, IssuedCert, OcspResponder, TestPki};
 use medmij_tls::{
-    BackChannel, HttpOcspFetcher, OcspChecker, OcspDriver, OcspPolicy, OwnCertificates,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OcspPolicy, OwnCertificates,
     RefusalEvent, RefusalLog, SharedWhitelist, Whitelist,
 };
+use medmij_tls::{CertOptions, IssuedCert, OcspResponder, TestPki};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, ServerConfig, ServerConnection};
 
@@ -91,7 +91,7 @@ impl Fixture {
     /// async runtime does; how many ran.
     pub fn refresh(&self) -> usize {
         self.driver
-            .refresh_blocking(&HttpOcspFetcher::new(), SystemTime::now())
+            .refresh_blocking(&BlockingOcspFetcher::new().unwrap(), SystemTime::now())
     }
 
     /// A handshake as a synchronous host sees it (MedMij TLS-3): a first
