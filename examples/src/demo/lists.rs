@@ -533,8 +533,8 @@ impl Za2Lists {
     }
     /// Fetches the OCL and the Whitelist now (LISTS-8); stops at the first failure.
     pub(crate) async fn refresh(&self) -> Result<(), DemoError> {
-        self.refresh_ocl.refresh_now().await?;
-        self.refresh_whl.refresh_now().await?;
+        self.refresh_ocl.refresh_now().await.map(|_| ())?;
+        self.refresh_whl.refresh_now().await.map(|_| ())?;
         Ok(())
     }
     /// Who may connect (TLS-4).
