@@ -16,6 +16,8 @@
 //! cargo run -p medmij-examples --example demo -- --publish-invalid # LISTS-14, LISTS-11
 //! cargo run -p medmij-examples --example demo -- --move-dossier    # CONSENT-7
 //! cargo run -p medmij-examples --example demo -- --multi           # OAUTH-5, OAUTH-17
+//! cargo run -p medmij-examples --example demo -- --release 2       # OAUTH-19, OAUTH-22, LOG-6
+//! cargo run -p medmij-examples --example demo -- --refresh-replay  # OAUTH-19
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000
 //! cargo run --release -p medmij-examples --example demo -- --bench 1000 --concurrency 64
 //! cargo run -p medmij-examples --example demo -- --serve           # walk it in a real browser
@@ -33,6 +35,7 @@ use std::sync::Arc;
 
 use medmij_examples::demo::{
     ConsentChoice, DemoError, LEZER, Limits, List, ListChange, Network, PGO_HOST, ZA_HOST,
+    ZA2_HOST, ZORGAANBIEDER_2X,
 };
 
 /// Which path to show.
@@ -52,6 +55,8 @@ enum Mode {
     PublishInvalid,
     MoveDossier,
     Multi,
+    Release2,
+    RefreshReplay,
 }
 
 #[tokio::main]
@@ -103,10 +108,12 @@ async fn main() -> ExitCode {
         ["--publish-invalid"] => Mode::PublishInvalid,
         ["--move-dossier"] => Mode::MoveDossier,
         ["--multi"] => Mode::Multi,
+        ["--release", "2"] => Mode::Release2,
+        ["--refresh-replay"] => Mode::RefreshReplay,
         _ => {
             eprintln!(
                 "usage: demo [--refuse | --replay-code | --not-whitelisted | --no-data | \
-                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --move-dossier | --multi | --bench N [--concurrency C] | --serve] [--keep]"
+                 --revoked-cert | --expired-token | --stale-list | --no-login | --bsn-in-payload | --withdrawn-service | --publish-invalid | --move-dossier | --multi | --release 2 | --refresh-replay | --bench N [--concurrency C] | --serve] [--keep]"
             );
             return ExitCode::from(2);
         }
@@ -143,6 +150,8 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         Mode::PublishInvalid => Some(publish_invalid(&net).await?),
         Mode::MoveDossier => Some(move_dossier(&net).await?),
         Mode::Multi => Some(multi(&net).await?),
+        Mode::Release2 => Some(release2(&net).await?),
+        Mode::RefreshReplay => Some(refresh_replay(&net).await?),
         _ => None,
     };
     if let Some(ok) = special {
@@ -153,6 +162,10 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         );
         println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
         println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
+        let (za2, pgo2) = net.verify_v2_logs()?;
+        println!(
+            "  release 2.x sides verify too: ZA GW 2.x {za2} events, PGO GW (2.x) {pgo2} events"
+        );
         println!("  {}", files_line(&net, keep));
         return if ok {
             Ok(())
@@ -208,6 +221,10 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         }
         delen_ok = d.placed;
     }
+    let mut v2_ok = true;
+    if mode == Mode::Happy {
+        v2_ok = collect_v2(&net).await? && print_chain(&net)?;
+    }
     let mut expired_ok = true;
     if mode == Mode::ExpiredToken {
         println!("\n== 901 seconds later: the PGO GW reads again with the same token ==");
@@ -249,9 +266,11 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
     );
     println!("  ZA GW:  {:?}", net.za_log_event_types().await?);
     println!("  PGO GW: {:?}", net.pgo_log_event_types().await?);
+    let (za2, pgo2) = net.verify_v2_logs()?;
+    println!("  release 2.x sides verify too: ZA GW 2.x {za2} events, PGO GW (2.x) {pgo2} events");
     println!("  {}", files_line(&net, keep));
     let ok = match mode {
-        Mode::Happy => run.token_obtained && run.collected.is_some() && delen_ok,
+        Mode::Happy => run.token_obtained && run.collected.is_some() && delen_ok && v2_ok,
         Mode::ReplayCode => run.collected.is_some() && replay_ok,
         Mode::Refuse => {
             run.error.as_deref() == Some("access_denied")
@@ -270,7 +289,9 @@ async fn run(mode: Mode, keep: bool) -> Result<(), DemoError> {
         | Mode::WithdrawnService
         | Mode::PublishInvalid
         | Mode::MoveDossier
-        | Mode::Multi => {
+        | Mode::Multi
+        | Mode::Release2
+        | Mode::RefreshReplay => {
             unreachable!("handled above")
         }
     };
@@ -391,6 +412,190 @@ async fn move_dossier(net: &Network) -> Result<bool, DemoError> {
          off as unchanged"
     );
     Ok(first_ok && changed == [id.as_str()])
+}
+
+/// The 2.x part of the default run ("Releases, side by side"): UCI Verzamelen from the
+/// second Zorgaanbieder, whose ZA GW speaks release 2.x (the release3 ZAL says so,
+/// LISTS-15), with the long-lasting consent ticked (CONSENT-6, OAUTH-19). Returns
+/// whether the Bundle was stored and a refresh token kept.
+async fn collect_v2(net: &Network) -> Result<bool, DemoError> {
+    println!(
+        "\n== UCI Verzamelen over release 2.x from {ZORGAANBIEDER_2X} ({ZA2_HOST}), \
+         long-lasting consent =="
+    );
+    let r = net.verzamelen_v2(true).await?;
+    println!("\n== Outcome ==");
+    let (refresh_tokens, _) = net.v2_refresh_tokens();
+    println!("refresh tokens in the PGO GW's vault: {refresh_tokens}");
+    if let Some(id) = &r.item {
+        let (unchanged, provenance) = net.dossier_item(id)?;
+        println!("dossier item {id}: unchanged since receipt = {unchanged}");
+        println!("provenance: {provenance}");
+    }
+    println!(
+        "in plain words: the PGO speaks the older release with the first care provider and the \
+         newer one with the second, as the care-provider list says; the person ticked \
+         \"until I withdraw it\", so the PGO can collect again later without asking"
+    );
+    Ok(r.item.is_some() && refresh_tokens == 1)
+}
+
+/// Prints both gateways' chain-monitoring events (MedMij LOG-6) as JSON lines, per
+/// correlation id side by side, and whether every PGO GW request has its ZA GW
+/// counterpart. Returns whether there were events and all were matched.
+fn print_chain(net: &Network) -> Result<bool, DemoError> {
+    println!("\n== Chain monitoring (LOG-6): events per X-Correlation-ID ==");
+    let flows = net.v2_chain()?;
+    let mut all = !flows.is_empty();
+    for (session, flow) in &flows {
+        println!("X-Correlation-ID {session}:");
+        for e in &flow.pgo {
+            println!("  PGO GW {}", e.to_json());
+        }
+        for e in &flow.za {
+            println!("  ZA GW  {}", e.to_json());
+        }
+        let mut ids: Vec<String> = Vec::new();
+        for e in flow.pgo.iter().chain(&flow.za) {
+            let id = e.trace_id.to_string();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        println!("  {:<44} | ZA GW", "PGO GW");
+        for id in &ids {
+            let names = |es: &[medmij_log::ChainEvent]| {
+                es.iter()
+                    .filter(|e| e.trace_id.to_string() == *id)
+                    .map(|e| format!("{:?}", e.event_type))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            println!("  {:<44} | {}", names(&flow.pgo), names(&flow.za));
+        }
+        let unmatched = flow.unmatched();
+        println!(
+            "  every PGO GW request has its ZA GW counterpart: {}",
+            if unmatched.is_empty() {
+                "yes".to_owned()
+            } else {
+                format!("NO ({} without)", unmatched.len())
+            }
+        );
+        all &= unmatched.is_empty();
+    }
+    println!(
+        "in plain words: both gateways report every step of a flow under one shared number, \
+         so MedMij can follow a request from the PGO to the care provider and back"
+    );
+    Ok(all)
+}
+
+/// `--release 2` (MedMij OAUTH-19, OAUTH-22, LOG-6): Verzamelen with long-lasting consent
+/// from the 2.x Zorgaanbieder; 901 s later the access token has lapsed; the PGO GW
+/// refreshes on the back channel (rotation) and collects again; the person withdraws the
+/// consent via "Toestemmingen aanpassen"; the next refresh is refused (invalid_grant) and
+/// the PGO GW falls back to a full flow. Returns whether every step ended so.
+async fn release2(net: &Network) -> Result<bool, DemoError> {
+    println!(
+        "\n== UCI Verzamelen over release 2.x from {ZORGAANBIEDER_2X}, long-lasting consent =="
+    );
+    let first = net.verzamelen_v2(true).await?;
+    println!("collected: {}", first.item.as_deref().unwrap_or("nothing"));
+
+    println!("\n== 901 seconds later: the access token has lapsed ==");
+    net.advance_v2_clock(std::time::Duration::from_secs(901));
+    let lapsed = net.v2_read_with_last_token().await?;
+    println!("FHIR read with the first access token: HTTP {lapsed}");
+
+    println!("\n== Collect again: the PGO GW refreshes on the back channel ==");
+    let again = net.collect_again_v2(false).await?;
+    let (received, current) = net.v2_refresh_tokens();
+    println!(
+        "refreshed without the person: {}; collected: {}",
+        !again.full_flow,
+        again.item.as_deref().unwrap_or("nothing")
+    );
+    println!(
+        "rotation: {received} refresh tokens received; the vault holds #{}; #1 is retired",
+        current.map_or("-".to_owned(), |c| c.to_string())
+    );
+
+    println!("\n== Toestemmingen aanpassen: the person withdraws the consent at {ZA2_HOST} ==");
+    let (listed, back) = net.withdraw_v2().await?;
+    println!("long-lasting consents listed and withdrawn: {listed}; back at the PGO: {back}");
+
+    println!("\n== Collect again after the withdrawal ==");
+    let after = net.collect_again_v2(false).await?;
+    println!(
+        "refresh refused (invalid_grant); the PGO GW starts a full flow: {} (the person is at {})",
+        after.full_flow, after.at
+    );
+    let chain_ok = print_chain(net)?;
+    println!(
+        "in plain words: with a consent \"until I withdraw it\" the PGO collects again without \
+         bothering the person, each time with a new key that replaces the old one; once the \
+         person withdraws the consent at the care provider, the PGO can no longer collect and \
+         must ask the person again"
+    );
+    Ok(first.item.is_some()
+        && lapsed == 401
+        && !again.full_flow
+        && again.item.is_some()
+        && received == 2
+        && current == Some(2)
+        && listed >= 1
+        && back
+        && after.full_flow
+        && chain_ok)
+}
+
+/// `--refresh-replay` (MedMij OAUTH-19): after a refresh (rotation), a retired refresh token
+/// is presented again: the ZA GW refuses it (invalid_grant) and revokes the whole chain,
+/// so the current access token and the current refresh token are refused too. Returns
+/// whether it ended so.
+async fn refresh_replay(net: &Network) -> Result<bool, DemoError> {
+    println!(
+        "\n== UCI Verzamelen over release 2.x, long-lasting consent; 901 s later a refresh =="
+    );
+    let first = net.verzamelen_v2(true).await?;
+    net.advance_v2_clock(std::time::Duration::from_secs(901));
+    let again = net.collect_again_v2(false).await?;
+    let before = net.v2_read_with_last_token().await?;
+    println!(
+        "collected {} then {} by refresh; FHIR read with the current access token: HTTP {before}",
+        first.item.as_deref().unwrap_or("nothing"),
+        again.item.as_deref().unwrap_or("nothing")
+    );
+
+    println!("\n== The retired refresh token #1 is presented again ==");
+    net.v2_present_refresh_token(1)?;
+    let replay = net.collect_again_v2(false).await?;
+    let after = net.v2_read_with_last_token().await?;
+    println!(
+        "refresh refused (invalid_grant), full flow needed: {}; FHIR read with the current \
+         access token now: HTTP {after}",
+        replay.full_flow
+    );
+
+    println!("\n== The current refresh token #2 ==");
+    net.v2_present_refresh_token(2)?;
+    let current = net.collect_again_v2(false).await?;
+    println!("refused too, full flow needed: {}", current.full_flow);
+    let chain_ok = print_chain(net)?;
+    println!(
+        "in plain words: a replaced key that shows up again means someone copied it; the care \
+         provider then cancels every key of that consent, so neither the copy nor the PGO's \
+         current keys work any more, and the person has to give consent again"
+    );
+    Ok(first.item.is_some()
+        && again.item.is_some()
+        && !again.full_flow
+        && before == 200
+        && replay.full_flow
+        && after == 401
+        && current.full_flow
+        && chain_ok)
 }
 
 fn print_move(m: &medmij_examples::demo::DossierMove) {

@@ -51,13 +51,17 @@ fn every_flag_ends_as_the_rulebook_prescribes() {
             &[
                 "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
                 "placed: true",
+                "ZAL release3: kliniektwee@medmij lists Gegevensdienst 4 under Interfaceversie 2.2.0",
+                "refresh tokens in the PGO GW's vault: 1",
+                "dossier item bundle-2x-1: unchanged since receipt = true",
+                "every PGO GW request has its ZA GW counterpart: yes",
                 "NEN 7513 logs verify",
             ],
         ),
         (
             Some("--refuse"),
             &[
-                "OAUTH-12 case 4",
+                "[case 4] consent REFUSED and logged",
                 "ended with: access_denied Authorization denied.",
                 "person sees: You did not give permission.",
             ],
@@ -65,13 +69,16 @@ fn every_flag_ends_as_the_rulebook_prescribes() {
         (
             Some("--no-data"),
             &[
-                "OAUTH-12 case 3",
+                "[case 3] no data of this person",
                 "ended with: access_denied No such resources.",
             ],
         ),
         (
             Some("--no-login"),
-            &["OAUTH-12 case 2", "ended with: unauthorized_client"],
+            &[
+                "[case 2] the person did not log in",
+                "ended with: unauthorized_client",
+            ],
         ),
         (
             Some("--replay-code"),
@@ -144,7 +151,7 @@ fn source_flags_end_as_the_rulebook_prescribes() {
                 "person sees: Uw Medicatieoverzicht van umcdemo@medmij is opgehaald.",
                 "3601 seconds later",
                 "ended with: HTTP 400",
-                "OAUTH-12 case 1, LISTS-13, LISTS-10",
+                "OAUTH-12, LISTS-13, LISTS-10 [case 1]",
                 "NEN 7513 logs verify",
             ],
         ),
@@ -165,6 +172,45 @@ fn source_flags_end_as_the_rulebook_prescribes() {
         let out = run(Some(flag));
         for e in *expected {
             assert!(out.contains(e), "demo {flag:?}: no {e:?} in\n{out}");
+        }
+    }
+}
+
+/// The release 2.x flags (MedMij OAUTH-19, OAUTH-22, LOG-6): collect again by refresh
+/// with rotation, withdrawal, and the replay of a retired refresh token.
+#[test]
+fn release2_flags_end_as_the_rulebook_prescribes() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["--release", "2"],
+            &[
+                "FHIR read with the first access token: HTTP 401",
+                "refreshed without the person: true; collected: bundle-2x-2",
+                "rotation: 2 refresh tokens received; the vault holds #2; #1 is retired",
+                "long-lasting consents listed and withdrawn: 1; back at the PGO: true",
+                "refresh refused (invalid_grant); the PGO GW starts a full flow: true",
+                "every PGO GW request has its ZA GW counterpart: yes",
+                "\"type\":\"receive_refresh_token_request\"",
+                "in plain words: with a consent \"until I withdraw it\"",
+                "release 2.x sides verify too: ZA GW 2.x",
+            ],
+        ),
+        (
+            &["--refresh-replay"],
+            &[
+                "FHIR read with the current access token: HTTP 200",
+                "refresh token replayed (OAUTH-19 breach): consent chain revoked",
+                "refresh refused (invalid_grant), full flow needed: true; FHIR read with the \
+                 current access token now: HTTP 401",
+                "refused too, full flow needed: true",
+                "in plain words: a replaced key that shows up again",
+            ],
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run_args(args);
+        for e in *expected {
+            assert!(out.contains(e), "demo {args:?}: no {e:?} in\n{out}");
         }
     }
 }

@@ -100,6 +100,15 @@ impl Person {
             .map_err(|e| net::root_cause(&e).into())
     }
 
+    /// Puts `cookie` (`name=value`) in the jar for `host`, as if `host` had set it (the
+    /// person's PGO session of the 2.x flows).
+    pub(crate) fn set_cookie(&self, host: &str, cookie: &str) -> Result<(), DemoError> {
+        let url = url::Url::parse(&format!("https://{host}/"))?;
+        self.jar
+            .add_cookie_str(&format!("{cookie}; Path=/; Secure; HttpOnly"), &url);
+        Ok(())
+    }
+
     /// The value of cookie `name` that `host` set.
     pub(crate) fn cookie(&self, host: &str, name: &str) -> Option<String> {
         let url = url::Url::parse(&format!("https://{host}/")).ok()?;

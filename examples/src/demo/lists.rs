@@ -6,15 +6,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use medmij_lists::{
-    BackChannelUri, DirArchive, FetchError, FrontChannelUri, Gegevensdienst, GegevensdienstId,
-    GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease, Hostname, ListSource, ListStore,
-    MedMijList, OAuthclient, OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, RefreshEvent,
-    RefreshSettings, Refresher, StoreEvent, Systeemrol, Systeemrolcode, Tijdstempel, Volgnummer,
-    Weergavenaam, Whitelist, WhlRelease, ZalRelease, Zorgaanbieder, Zorgaanbiedernaam,
-    Zorgaanbiederslijst,
+    Aanbiedertype, BackChannelUri, DirArchive, FetchError, FrontChannelUri, Gegevensdienst,
+    GegevensdienstId, GegevensdienstNaam, Gegevensdienstnamenlijst, GnlRelease, Hostname,
+    Interfaceversie, InterfaceversieId, ListSource, ListStore, MedMijList, OAuthclient,
+    OAuthclientOrganisatienaam, OAuthclientlist, OclRelease, RefreshEvent, RefreshSettings,
+    Refresher, StoreEvent, Systeemrol, Systeemrolcode, Tijdstempel, Volgnummer, Weergavenaam,
+    Whitelist, WhlRelease, ZalRelease, Zorgaanbieder, Zorgaanbiedernaam, Zorgaanbiederslijst,
 };
 use medmij_tls::WhitelistAnswer;
 
+use super::release2::{
+    GEGEVENSDIENST_2X, INTERFACEVERSIE_1X, INTERFACEVERSIE_2X, ZA2_HOST, ZORGAANBIEDER_2X,
+};
 use super::trace::{Actor, StepOutcome, Trace};
 use super::{
     DemoError, GEGEVENSDIENST, GEGEVENSDIENST_2, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST,
@@ -32,6 +35,8 @@ pub(crate) const GEGEVENSDIENST_2_NAAM: &str = "Basisgegevens Zorg";
 /// The XML of the four lists, in the order ZAL, OCL, GNL, WHL.
 pub(crate) struct Published {
     pub(crate) zal: String,
+    /// The ZAL release3 (MedMij LISTS-15), served next to the release2 one.
+    pub(crate) zal3: String,
     pub(crate) ocl: String,
     pub(crate) gnl: String,
     pub(crate) whl: String,
@@ -94,7 +99,7 @@ pub(crate) fn demo_zorgaanbieders(
 }
 
 /// The demo's lists, built from the medmij-lists model and serialised with `to_xml()`.
-pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
+pub(crate) fn demo_lists(za_back_port: u16, za2_back_port: u16) -> Result<Published, DemoError> {
     let (t, v) = stamp()?;
     let zal = Zorgaanbiederslijst::new(
         ZalRelease::Release2,
@@ -127,11 +132,83 @@ pub(crate) fn demo_lists(za_back_port: u16) -> Result<Published, DemoError> {
         ],
     )?;
     Ok(Published {
+        zal3: zal_release3(za_back_port, za2_back_port)?.to_xml(),
         zal: zal.to_xml(),
         ocl: ocl.to_xml(),
         gnl: gnl.to_xml(),
-        whl: whitelist_xml(&[STELSELNODE_HOST, ZA_HOST, PGO_HOST], "1")?,
+        whl: whitelist_xml(&[STELSELNODE_HOST, ZA_HOST, ZA2_HOST, PGO_HOST], "1")?,
     })
+}
+
+/// The ZAL release3 (MedMij LISTS-15): [`ZORGAANBIEDER`] with its Verzamelen
+/// Gegevensdiensten under a 1.x Interfaceversie, and the 2.x Zorgaanbieder
+/// [`ZORGAANBIEDER_2X`] under a 2.x one, at its own gateway [`ZA2_HOST`].
+pub(crate) fn zal_release3(
+    za_back_port: u16,
+    za2_back_port: u16,
+) -> Result<Zorgaanbiederslijst, DemoError> {
+    let (t, v) = stamp()?;
+    let gd = |host: &str, port: u16, id: &str, auth: &str, token: &str, fhir: &str| {
+        Gegevensdienst::new_release3(
+            GegevensdienstId::new(id)?,
+            Some(FrontChannelUri::new(&format!("https://{host}{auth}"))?),
+            Some(BackChannelUri::new(&format!(
+                "https://{host}:{port}{token}"
+            ))?),
+            None,
+            vec![Systeemrol::new(
+                Systeemrolcode::new(SYSTEEMROL)?,
+                BackChannelUri::new(&format!("https://{host}:{port}{fhir}"))?,
+            )],
+        )
+        .map_err(DemoError::from)
+    };
+    let umc = Zorgaanbieder::new_release3(
+        Zorgaanbiedernaam::new(ZORGAANBIEDER)?,
+        Aanbiedertype::new(Aanbiedertype::ZA)?,
+        vec![Interfaceversie::new(
+            InterfaceversieId::new(INTERFACEVERSIE_1X)?,
+            vec![
+                gd(
+                    ZA_HOST,
+                    za_back_port,
+                    GEGEVENSDIENST,
+                    "/oauth/authorize",
+                    "/oauth/token",
+                    "/fhir",
+                )?,
+                gd(
+                    ZA_HOST,
+                    za_back_port,
+                    GEGEVENSDIENST_2,
+                    "/oauth/authorize",
+                    "/oauth/token",
+                    "/fhir",
+                )?,
+            ],
+        )?],
+    )?;
+    let twee = Zorgaanbieder::new_release3(
+        Zorgaanbiedernaam::new(ZORGAANBIEDER_2X)?,
+        Aanbiedertype::new(Aanbiedertype::ZA)?,
+        vec![Interfaceversie::new(
+            InterfaceversieId::new(INTERFACEVERSIE_2X)?,
+            vec![gd(
+                ZA2_HOST,
+                za2_back_port,
+                GEGEVENSDIENST_2X,
+                "/authorize",
+                "/token",
+                &format!("/fhir/{GEGEVENSDIENST_2X}"),
+            )?],
+        )?],
+    )?;
+    Ok(Zorgaanbiederslijst::new(
+        ZalRelease::Release3,
+        t,
+        v,
+        vec![umc, twee],
+    )?)
 }
 
 /// A Whitelist with these nodes and this Volgnummer, as XML.
@@ -205,7 +282,7 @@ impl ListFetcher {
     /// it from its own schedule ([`super::LIST_REFRESH_INTERVAL`]) so that the ZA
     /// GW's serving-duty check (LISTS-13) follows each fetch; a gateway without such
     /// a check runs [`Refresher::run`] instead (schedule per LISTS-8, back-off).
-    fn refresher<L: MedMijList + Send + Sync + 'static>(
+    pub(crate) fn refresher<L: MedMijList + Send + Sync + 'static>(
         &self,
         path: &'static str,
         store: Arc<ListStore<L>>,
@@ -422,5 +499,46 @@ impl PgoLists {
             super::List::Whl => volgnummer(&self.whl),
             super::List::Ocl => None,
         }
+    }
+}
+
+/// The 2.x ZA GW's lists as far as the demo uses them: the OCL (its clients, MedMij
+/// LISTS-4, OAUTH-3) and the Whitelist (LISTS-6, TLS-4), fetched from the Stelselnode
+/// like every gateway's.
+pub(crate) struct Za2Lists {
+    fetcher: ListFetcher,
+    refresh_ocl: Refresher<OAuthclientlist, StelselnodeSource>,
+    refresh_whl: Refresher<Whitelist, StelselnodeSource>,
+    pub(crate) ocl: Arc<ListStore<OAuthclientlist>>,
+    whl: Arc<ListStore<Whitelist>>,
+}
+
+impl Za2Lists {
+    /// Every Whitelist version it installs is archived in `archive` (LISTS-11).
+    pub(crate) fn new(
+        fetcher: ListFetcher,
+        archive: &std::path::Path,
+        trace: &Arc<Trace>,
+    ) -> Result<Self, DemoError> {
+        let a = DirArchive::new(archive)?;
+        let ocl = Arc::new(ListStore::new(a.clone()));
+        let whl = Arc::new(ListStore::new(a));
+        Ok(Za2Lists {
+            refresh_ocl: fetcher.refresher("ocl", ocl.clone(), trace, Actor::ZaGw2x)?,
+            refresh_whl: fetcher.refresher("whl", whl.clone(), trace, Actor::ZaGw2x)?,
+            fetcher,
+            ocl,
+            whl,
+        })
+    }
+    /// Fetches the OCL and the Whitelist now (LISTS-8); stops at the first failure.
+    pub(crate) async fn refresh(&self) -> Result<(), DemoError> {
+        self.refresh_ocl.refresh_now().await.map(|_| ())?;
+        self.refresh_whl.refresh_now().await.map(|_| ())?;
+        Ok(())
+    }
+    /// Who may connect (TLS-4).
+    pub(crate) fn whitelist(&self) -> Arc<dyn medmij_tls::Whitelist> {
+        whitelist_of(&self.whl, &self.fetcher.clock)
     }
 }

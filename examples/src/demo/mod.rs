@@ -25,6 +25,7 @@ mod limits;
 mod lists;
 mod net;
 mod pgo_gw;
+mod release2;
 mod serving;
 mod stelselnode;
 mod trace;
@@ -51,6 +52,10 @@ pub use limits::{
     MAX_PENDING_FLOWS, MAX_PENDING_PER_CLIENT, MAX_PENDING_PER_SOURCE, MAX_PGO_PENDING,
     MAX_PGO_PENDING_PER_SESSION, MAX_PGO_PENDING_PER_SOURCE, MAX_RECEIVED_REQUESTS,
     MAX_TRACE_STEPS, OCSP_DRIVER_POLL, OCSP_FIRST_CONTACT_DEADLINE,
+};
+pub use release2::{
+    ChainFlow, GEGEVENSDIENST_2X, INTERFACEVERSIE_1X, INTERFACEVERSIE_2X, V2_MOUNT, V2Run,
+    ZA2_HOST, ZAL_RELEASE3_PATH, ZORGAANBIEDER_2X, match_chain, v2_scope,
 };
 pub use stelselnode::{ChangeRefused, ListChange, RefusalReason};
 pub use trace::{Actor, Step, StepOutcome, Trace};
@@ -263,6 +268,8 @@ pub struct Network {
     tasks: Vec<AbortHandle>,
     pki: Arc<TestPki>,
     front_ports: (u16, u16),
+    /// The 2.x ZA GW's front-channel port.
+    za2_front_port: u16,
     responder: OcspResponder,
     ocsp_driver: Arc<OcspDriver>,
     ocsp_fetcher: Arc<dyn AsyncOcspSource>,
@@ -277,6 +284,8 @@ pub struct Network {
     /// The dossier at a second PGO the person moves to (MedMij CONSENT-7).
     second_pgo: std::sync::Mutex<medmij_consent::Dossier>,
     browser: browser::Browser,
+    /// The release 2.x parts: the PGO GW's 2.x side and what the demo shows of it.
+    v2: release2::V2Parts,
     dir: PathBuf,
     /// Whether the directory stays when the network is dropped.
     keep_dir: std::sync::atomic::AtomicBool,
@@ -350,6 +359,7 @@ impl Network {
         let opts = CertOptions::with_ocsp(responder.url());
         let stelsel_cert = pki.issue(&[STELSELNODE_HOST], &opts)?;
         let za_cert = pki.issue(&[ZA_HOST], &opts)?;
+        let za2_cert = pki.issue(&[ZA2_HOST], &opts)?;
         let pgo_cert = pki.issue(&[PGO_HOST], &opts)?;
         // MedMij TLS-3: the verifiers read only the OCSP cache; one driver (the
         // demo's nodes share one process and one cache) fetches the answers for
@@ -367,6 +377,8 @@ impl Network {
         let za_own = za_cert.own_certificate()?;
         ocsp_driver.watch_own(&stelsel_own)?;
         ocsp_driver.watch_own(&za_own)?;
+        let za2_own = za2_cert.own_certificate()?;
+        ocsp_driver.watch_own(&za2_own)?;
         // The PGO GW is a back-channel client only: nothing to staple.
         ocsp_driver.watch_chain(&pgo_cert.chain)?;
         ocsp_refresh_due(&ocsp_driver, &ocsp_fetcher).await;
@@ -385,7 +397,7 @@ impl Network {
             StepOutcome::Done,
             format!(
                 "PKIoverheid-shaped test root and intermediate generated; certificates for \
-                 {STELSELNODE_HOST}, {ZA_HOST}, {PGO_HOST}; OCSP responder at {}",
+                 {STELSELNODE_HOST}, {ZA_HOST}, {ZA2_HOST}, {PGO_HOST}; OCSP responder at {}",
                 responder.url()
             ),
         );
@@ -394,12 +406,19 @@ impl Network {
         let (za_front_l, za_front_port) = net::bind().await?;
         let (za_back_l, za_back_port) = net::bind().await?;
         let (pgo_front_l, pgo_front_port) = net::bind().await?;
+        let (za2_front_l, za2_front_port) = net::bind().await?;
+        let (za2_back_l, za2_back_port) = net::bind().await?;
         // Where each gateway's DNS would send the names (back-channel URIs carry
         // their port, MedMij LISTS-3).
-        let back_hosts: net::HostMap = vec![(STELSELNODE_HOST, 0), (ZA_HOST, 0), (PGO_HOST, 0)];
+        let back_hosts: net::HostMap = vec![
+            (STELSELNODE_HOST, 0),
+            (ZA_HOST, 0),
+            (ZA2_HOST, 0),
+            (PGO_HOST, 0),
+        ];
 
         // MedMij Beheer publishes the four lists.
-        let published = lists::demo_lists(za_back_port)?;
+        let published = lists::demo_lists(za_back_port, za2_back_port)?;
         let stelsel_log = audit::AuditLog::open(
             &dir.join("stelselnode.audit.jsonl"),
             STELSELNODE_HOST,
@@ -601,13 +620,103 @@ impl Network {
             trace.clone(),
             &limits,
         )?);
+        // Release 2.x ("Releases, side by side"): the second Zorgaanbieder's ZA GW
+        // (medmij-oauth's ZaGateway) and the PGO GW's 2.x side (its PgoGateway).
+        let v2 = {
+            let za2_lists = Arc::new(lists::Za2Lists::new(
+                to_stelselnode(&za2_cert, Actor::ZaGw2x)?,
+                &dir.join("za2-gw.lists"),
+                &trace,
+            )?);
+            za2_lists.refresh().await?;
+            tasks.push(schedule(&za2_lists, LIST_REFRESH_INTERVAL, |l| {
+                Box::pin(async move {
+                    let _ = l.refresh().await;
+                })
+            }));
+            let za2_back = BackChannel::new(
+                anchors()?,
+                za2_lists.whitelist(),
+                OwnCertificates::new(vec![za2_own])?,
+            )
+            .with_ocsp(ocsp())
+            .refusal_log(trace.refusal_log(Actor::ZaGw2x))
+            // MedMij TLS-6: the 2.x profile (no wildcard certificates; an Organization
+            // Validated front-channel certificate). The demo's test PKI is not G1-shaped.
+            .with_profile(medmij_tls::TlsProfile::V2);
+            let clock = release2::V2Clock::default();
+            let (za2, za2_log) = release2::za2_router(&dir, za2_lists.ocl.clone(), &clock, &trace)?;
+            tasks.push(net::serve(
+                za2_front_l,
+                net::Acceptor::Front(FrontAcceptor::with_profile(
+                    medmij_tls::TlsProfile::V2,
+                    OwnCertificates::new(vec![za2_cert.own_certificate()?])?,
+                    adapter,
+                )?),
+                za2.clone(),
+                conn,
+                None,
+                Arc::default(),
+            ));
+            tasks.push(net::serve(
+                za2_back_l,
+                net::Acceptor::Back(MedmijAcceptor::new(
+                    &za2_back,
+                    ocsp_driver.clone(),
+                    ocsp_fetcher.clone(),
+                    adapter,
+                )?),
+                za2,
+                conn,
+                None,
+                Arc::default(),
+            ));
+            trace.step(
+                Actor::ZaGw2x,
+                &[
+                    RuleId::Tls1,
+                    RuleId::Tls2,
+                    RuleId::Tls4,
+                    RuleId::Tls6,
+                    RuleId::Oauth3,
+                ],
+                StepOutcome::Done,
+                format!(
+                    "{ZORGAANBIEDER_2X} at {ZA2_HOST} (medmij-oauth ZaGateway, release 2.x): \
+                     front channel on 127.0.0.1:{za2_front_port}, back channel (mTLS) on \
+                     127.0.0.1:{za2_back_port}"
+                ),
+            );
+            release2::V2Parts::start(
+                &dir,
+                release2::Za2Node {
+                    lists: za2_lists,
+                    log: za2_log,
+                },
+                clock,
+                &pgo,
+                pgo.lists().fetcher(),
+                net::BackClient::new(
+                    pgo_back.client_config()?,
+                    &back_hosts,
+                    pgo_back.checks().clone(),
+                )?,
+                &trace,
+            )
+            .await?
+        };
+        tasks.push(schedule(&v2.zal3_refresh, LIST_REFRESH_INTERVAL, |r| {
+            Box::pin(async move {
+                let _ = r.refresh_now().await;
+            })
+        }));
         tasks.push(net::serve(
             pgo_front_l,
             net::Acceptor::Front(FrontAcceptor::new(
                 OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
                 adapter,
             )?),
-            pgo_gw::PgoGw::front_router(&pgo),
+            pgo_gw::PgoGw::front_router(&pgo).nest(V2_MOUNT, v2.router.clone()),
             conn,
             None,
             Arc::default(),
@@ -660,7 +769,11 @@ impl Network {
             ),
         );
 
-        let front_hosts: net::HostMap = vec![(ZA_HOST, za_front_port), (PGO_HOST, pgo_front_port)];
+        let front_hosts: net::HostMap = vec![
+            (ZA_HOST, za_front_port),
+            (ZA2_HOST, za2_front_port),
+            (PGO_HOST, pgo_front_port),
+        ];
         let browser = browser::Browser::new(pki.root_der().clone(), front_hosts, trace.clone())?;
         let front_ports = (za_front_port, pgo_front_port);
 
@@ -669,6 +782,7 @@ impl Network {
             tasks,
             pki,
             front_ports,
+            za2_front_port,
             responder,
             ocsp_driver,
             ocsp_fetcher,
@@ -687,6 +801,7 @@ impl Network {
             pgo,
             second_pgo: std::sync::Mutex::new(medmij_consent::Dossier::new()),
             browser,
+            v2,
             dir,
             keep_dir: std::sync::atomic::AtomicBool::new(false),
         })
@@ -719,7 +834,9 @@ impl Network {
         vec![
             format!("--user-data-dir={}", profile_dir.display()),
             format!(
-                "--host-resolver-rules=MAP {ZA_HOST}:443 127.0.0.1:{za}, MAP {PGO_HOST}:443 127.0.0.1:{pgo}"
+                "--host-resolver-rules=MAP {ZA_HOST}:443 127.0.0.1:{za}, MAP {PGO_HOST}:443 \
+                 127.0.0.1:{pgo}, MAP {ZA2_HOST}:443 127.0.0.1:{}",
+                self.za2_front_port
             ),
             "--ignore-certificate-errors".to_owned(),
             "--no-first-run".to_owned(),
@@ -731,7 +848,11 @@ impl Network {
     pub async fn open_front_door(&self) -> Result<FrontDoor, DemoError> {
         let (za, pgo) = self.front_ports;
         FrontDoor::open(
-            vec![(ZA_HOST, za), (PGO_HOST, pgo)],
+            vec![
+                (ZA_HOST, za),
+                (PGO_HOST, pgo),
+                (ZA2_HOST, self.za2_front_port),
+            ],
             self.pki.root_pem().to_owned(),
         )
         .await
@@ -1068,7 +1189,13 @@ impl Network {
     /// back-channel handshake is refused (TLS-4).
     pub async fn stale_whitelist(&self) -> Result<(), DemoError> {
         let xml = lists::whitelist_xml(
-            &[STELSELNODE_HOST, ZA_HOST, PGO_HOST, "rogue-node.example.nl"],
+            &[
+                STELSELNODE_HOST,
+                ZA_HOST,
+                ZA2_HOST,
+                PGO_HOST,
+                "rogue-node.example.nl",
+            ],
             "1",
         )?;
         self.stelselnode.publish(List::Whl, xml);
@@ -1105,7 +1232,7 @@ impl Network {
     /// kept-open connection, or at a new handshake), the ZA GW refuses the PGO GW
     /// (TLS-4).
     pub async fn drop_pgo_from_whitelist(&self) -> Result<(), DemoError> {
-        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST], "2")?;
+        let xml = lists::whitelist_xml(&[STELSELNODE_HOST, ZA_HOST, ZA2_HOST], "2")?;
         self.stelselnode.publish(List::Whl, xml);
         self.trace.step(
             Actor::Stelselnode,

@@ -433,9 +433,12 @@ impl PgoGw {
         let collect =
             format!("/start?zorgaanbieder={ZORGAANBIEDER}&gegevensdienst={GEGEVENSDIENST}");
         let e = medmij_consent::escape_html;
-        let bron = medmij_consent::Zorgaanbiedernaam::new(ZORGAANBIEDER).ok();
+        let bronnen: Vec<_> = [ZORGAANBIEDER, super::release2::ZORGAANBIEDER_2X]
+            .iter()
+            .filter_map(|n| medmij_consent::Zorgaanbiedernaam::new(n).ok())
+            .collect();
         let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
-        let items: String = bron
+        let items: String = bronnen
             .iter()
             .flat_map(|b| d.collected_from(b))
             .take(20)
@@ -461,7 +464,15 @@ impl PgoGw {
                  <title>MijnPGO Demo</title></head><body><main><h1>MijnPGO Demo</h1>\
                  <p>Een persoonlijke gezondheidsomgeving van het MedMij-demonetwerk.</p>\
                  <p><a id=\"collect\" href=\"{collect}\">Haal uw Medicatieoverzicht op bij \
-                 {ZORGAANBIEDER}</a></p><h2>Uw dossier</h2>{items}</main></body></html>",
+                 {ZORGAANBIEDER}</a></p><p><a id=\"collect-2x\" href=\"{collect_2x}\">Haal uw \
+                 Medicatieoverzicht op bij {twee} (release 2.x, na een eerste ophaalactie \
+                 hierboven)</a></p><h2>Uw dossier</h2>{items}</main></body></html>",
+                collect_2x = e(&format!(
+                    "{}/start?scope={}",
+                    super::release2::V2_MOUNT,
+                    super::release2::v2_scope()
+                )),
+                twee = super::release2::ZORGAANBIEDER_2X,
                 collect = e(&collect)
             ),
         )
@@ -930,7 +941,14 @@ impl PgoGw {
         // MedMij CONSENT-4: stored with its provenance, inseparably.
         let item_id = format!("bundle-{sid}");
         let naam = self
-            .store_collected(&p, first_gd, &item_id, &resp.body, &record, person.clone())
+            .store_collected(
+                &p.zorgaanbieder,
+                first_gd,
+                &item_id,
+                &resp.body,
+                &record,
+                person.clone(),
+            )
             .await?;
         self.trace.step(
             Actor::PgoGw,
@@ -1011,7 +1029,7 @@ impl PgoGw {
     /// reference) and logs the collection (LOG-1); returns the GNL name.
     async fn store_collected(
         &self,
-        p: &Pending,
+        zorgaanbieder: &str,
         gd: &str,
         item_id: &str,
         body: &[u8],
@@ -1027,7 +1045,7 @@ impl PgoGw {
         let item = CollectedItem::receive(
             ItemId::new(item_id)?,
             body.to_vec(),
-            medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
+            medmij_consent::Zorgaanbiedernaam::new(zorgaanbieder)?,
             GegevensdienstNaam::new(naam.clone())?,
             record.reference(),
             self.now(),
@@ -1044,10 +1062,48 @@ impl PgoGw {
                 subject: Some(person),
                 object: Object::new("dossier-item", item_id),
                 outcome: Outcome::Success,
-                detail: Some(format!("from {} ({naam}) via MedMij", p.zorgaanbieder)),
+                detail: Some(format!("from {zorgaanbieder} ({naam}) via MedMij")),
             })
             .await?;
         Ok(naam)
+    }
+
+    /// A Bundle collected over release 2.x by medmij-oauth's PGO GW adapter (see
+    /// `release2.rs`): the consent is logged as received (MedMij CONSENT-3, the flow named
+    /// by its `X-Correlation-ID`) and the Bundle stored in the same dossier with its
+    /// provenance (CONSENT-4); returns the Gegevensdienst's GNL name.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn store_v2(
+        &self,
+        zorgaanbieder: &str,
+        gd: &str,
+        item_id: &str,
+        body: &[u8],
+        scope: &Scope,
+        flow: &str,
+        person: SubjectId,
+    ) -> Result<String, DemoError> {
+        let record = ConsentRecord::received_by_pgo(
+            ConsentKind::Toestemming,
+            FlowId::new(flow.to_owned())?,
+            scope.clone(),
+            self.client.client_id().clone(),
+            scope.zorgaanbieder().clone(),
+            self.now(),
+        );
+        self.log
+            .record(Entry {
+                event_type: "consent.received",
+                action: Action::Create,
+                actor: (PGO_ACCOUNT.into(), ActorKind::User),
+                subject: Some(person.clone()),
+                object: Object::new("consent", record.reference().to_string()),
+                outcome: Outcome::Success,
+                detail: Some(format!("release 2.x, scope {scope}")),
+            })
+            .await?;
+        self.store_collected(zorgaanbieder, gd, item_id, body, &record, person)
+            .await
     }
 
     async fn collect_more(
@@ -1093,7 +1149,7 @@ impl PgoGw {
         }
         let item_id = format!("bundle-{sid}-{gd}");
         let naam = self
-            .store_collected(p, gd, &item_id, &resp.body, record, person)
+            .store_collected(&p.zorgaanbieder, gd, &item_id, &resp.body, record, person)
             .await?;
         self.trace.step(
             Actor::PgoGw,

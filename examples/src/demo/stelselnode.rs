@@ -472,6 +472,12 @@ impl Stelselnode {
         }
     }
 
+    /// The XML of the ZAL release3 as it is served now (MedMij LISTS-15).
+    pub(crate) fn published_zal_release3(&self) -> String {
+        let g = self.lists.read().unwrap_or_else(|e| e.into_inner());
+        g.zal3.clone()
+    }
+
     /// Who may connect: the nodes on the Whitelist it publishes (MedMij TLS-4).
     pub(crate) fn whitelist(self: &Arc<Self>) -> Arc<dyn medmij_tls::Whitelist> {
         let me = self.clone();
@@ -497,6 +503,8 @@ async fn serve_list(State(me): State<Arc<Stelselnode>>, Path(list): Path<String>
     let g = me.lists.read().unwrap_or_else(|e| e.into_inner());
     let xml = match list.as_str() {
         "zal" => &g.zal,
+        // The ZAL release3 (MedMij LISTS-15), published next to the release2 one.
+        super::release2::ZAL_RELEASE3_PATH => &g.zal3,
         "ocl" => &g.ocl,
         "gnl" => &g.gnl,
         "whl" => &g.whl,

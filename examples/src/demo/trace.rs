@@ -16,6 +16,9 @@ pub enum Actor {
     ZaGw,
     /// The Zorgaanbieder's gateway in its Lezer role (Delen).
     ZaGwLezer,
+    /// The second Zorgaanbieder's gateway, speaking release 2.x (medmij-oauth's axum
+    /// `ZaGateway`; "Releases, side by side").
+    ZaGw2x,
     /// The person's PGO gateway.
     PgoGw,
     /// A second PGO that the person moves the dossier to (MedMij CONSENT-7).
@@ -42,6 +45,7 @@ impl Actor {
         match self {
             Actor::ZaGw => "ZA GW",
             Actor::ZaGwLezer => "ZA GW (Lezer)",
+            Actor::ZaGw2x => "ZA GW 2.x",
             Actor::PgoGw => "PGO GW",
             Actor::SecondPgo => "second PGO",
             Actor::Browser => "Browser",
