@@ -380,7 +380,10 @@ mod oauth_12 {
                 .authenticated(Authentication::Established(subject()))
                 .unwrap();
             session.data_available(true).unwrap();
-            session.consent(ConsentDecision::Granted, t0()).unwrap();
+            assert!(matches!(
+                session.consent(ConsentDecision::Granted, t0()).unwrap(),
+                ConsentOutcome::Granted(_)
+            ));
             s.issue_code(&mut session, t0()).unwrap()
         }
     }
@@ -453,8 +456,8 @@ mod oauth_14 {
             .append_pair("client_id", CLIENT)
             .append_pair("redirect_uri", REDIRECT)
             .append_pair("state", "s1")
-            .append_pair("MedMij-Request-ID", &t.request_id.to_string())
-            .append_pair("X-Correlation-ID", &t.correlation_id.to_string())
+            .append_pair("MedMij-Request-ID", t.request_id.as_str())
+            .append_pair("X-Correlation-ID", t.correlation_id.as_str())
             .finish();
         assert!(s.consent_management(&q).is_ok());
         let m = s.consent_management(&padded(&q, 8192)).unwrap();
@@ -537,7 +540,7 @@ mod oauth_19 {
         session.data_available(true).unwrap();
         match session.consent_with(decision, period, v2::t0()).unwrap() {
             ConsentOutcome::Granted(e) | ConsentOutcome::Refused(e, _) => e.period,
-            ConsentOutcome::Undetermined(_) => panic!("decided"),
+            other => panic!("decided, not {other:?}"),
         }
     }
 
