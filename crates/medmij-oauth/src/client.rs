@@ -6,6 +6,7 @@ use crate::secret::{AccessToken, Code, RandomSource, ThreadRandom};
 use crate::server::ErrorCase;
 use crate::store::LIFETIME;
 use crate::{ClientId, Scope, ScopeForm, State};
+use medmij_types::RuleId;
 use std::fmt;
 use std::time::SystemTime;
 use url::Url;
@@ -424,13 +425,14 @@ pub enum TokenResponseError {
         /// The `error_description`, if any.
         description: Option<String>,
     },
-    /// A success response that breaks a MedMij rule: `field` says which, `rule` the rule.
+    /// A success response that breaks a MedMij rule: `field` says which, `rule` the rule
+    /// (an `error` field in a success answer breaks OAUTH-1's grant, RFC 6749 5.1).
     #[error("token response field {field} violates MedMij {rule}")]
     Invalid {
         /// The field.
         field: &'static str,
-        /// The rule ID.
-        rule: &'static str,
+        /// The rule.
+        rule: RuleId,
     },
     /// The body is not a JSON object of the expected shape.
     #[error("token response is not valid JSON of the RFC 6749 5.1/5.2 shape")]
@@ -635,26 +637,26 @@ impl PendingAuthorization {
         if raw.error.is_some() {
             return Err(Invalid {
                 field: "error",
-                rule: "RFC 6749 5.1",
+                rule: RuleId::Oauth1,
             });
         }
         if raw.refresh_token.is_some() {
             return Err(Invalid {
                 field: "refresh_token",
-                rule: "OAUTH-1",
+                rule: RuleId::Oauth1,
             });
         }
         let token_type = raw.token_type.as_ref().and_then(|t| t.as_str());
         if !token_type.is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
             return Err(Invalid {
                 field: "token_type",
-                rule: "OAUTH-2",
+                rule: RuleId::Oauth2,
             });
         }
         if raw.expires_in.as_ref().and_then(|e| e.as_u64()) != Some(LIFETIME.as_secs()) {
             return Err(Invalid {
                 field: "expires_in",
-                rule: "OAUTH-7",
+                rule: RuleId::Oauth7,
             });
         }
         let scope = raw
@@ -665,7 +667,7 @@ impl PendingAuthorization {
             .filter(|s| s.same_as(&self.scope))
             .ok_or(Invalid {
                 field: "scope",
-                rule: "OAUTH-5",
+                rule: RuleId::Oauth5,
             })?;
         let token = raw
             .access_token
@@ -674,7 +676,7 @@ impl PendingAuthorization {
             .and_then(AccessToken::parse)
             .ok_or(Invalid {
                 field: "access_token",
-                rule: "OAUTH-6",
+                rule: RuleId::Oauth6,
             })?;
         Ok(AccessGrant {
             token,

@@ -127,7 +127,7 @@
 //! | OAUTH-9 binding | [`AuthorizationServer::token`] |
 //! | OAUTH-10 state | [`State`], echoed in every [`Redirect`] |
 //! | OAUTH-11 order, across gateway nodes | [`Session`], [`SessionError`], [`Session::fail`]; [`FlowStore`], [`PendingFlows`], [`MemoryFlowStore`], `PgFlowStore`; from async code `AsyncAuthorizationServer`; whole endpoints: the `adapter` routers `ZaGateway` and `PgoGateway` (feature `axum`) |
-//! | OAUTH-12 exceptions, never an HTTP 500 | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8); the number from `case_number()` on each; the answer from [`HttpResponse`] |
+//! | OAUTH-12 exceptions, never an HTTP 500 | [`InvalidRequest`] (1), [`ErrorCase`] (2-5), [`TokenErrorCode::InvalidGrant`] (6), [`ResourceError`] (7, 8); the number from `case_number()` on each; the rule a refusal enforces from [`InvalidCause::rule`], [`ResourceErrorKind::rule`], [`PersonRefusal::rule`] and [`TokenResponseError::Invalid`]'s `rule` (typed [`medmij_types::RuleId`]); the answer from [`HttpResponse`] |
 //! | OAUTH-13 Delen | [`UseCase::Delen`], [`Interaction`] |
 //! | OAUTH-14 RFC 6819, bounded resources | the table below; pending-flow limits per source and per client: [`FlowLimits`], [`Busy`] |
 //! | OAUTH-15 eligibility: 16 and older, in Dutch civil time; else case 3 | [`Session::authenticated_person`], [`AuthenticatedPerson::is_eligible_at`], [`dutch_date`], [`sixteenth_birthday`], [`PersonRefusal::UnderMinimumAge`]; the `adapter`'s `Pages::not_eligible` |

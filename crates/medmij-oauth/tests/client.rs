@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use medmij_oauth::*;
+use medmij_types::RuleId;
 use std::time::Duration;
 
 const AUTH_EP: &str = "https://za.example.nl/oauth/authorize";
@@ -155,29 +156,29 @@ fn token_responses_are_parsed_strictly() {
     let cases = [
         (
             with("token_type", "mac".into()),
-            invalid("token_type", "OAUTH-2"),
+            invalid("token_type", RuleId::Oauth2),
         ),
         (
             with("expires_in", 3600.into()),
-            invalid("expires_in", "OAUTH-7"),
+            invalid("expires_in", RuleId::Oauth7),
         ),
         (
             with("expires_in", "900".into()),
-            invalid("expires_in", "OAUTH-7"),
+            invalid("expires_in", RuleId::Oauth7),
         ),
-        (without("expires_in"), invalid("expires_in", "OAUTH-7")),
+        (without("expires_in"), invalid("expires_in", RuleId::Oauth7)),
         (
             with("scope", "umcharderwijk~3".into()),
-            invalid("scope", "OAUTH-5"),
+            invalid("scope", RuleId::Oauth5),
         ),
-        (without("scope"), invalid("scope", "OAUTH-5")),
+        (without("scope"), invalid("scope", RuleId::Oauth5)),
         (
             with("access_token", tok.to_uppercase().into()),
-            invalid("access_token", "OAUTH-6"),
+            invalid("access_token", RuleId::Oauth6),
         ),
         (
             with("refresh_token", "r".into()),
-            invalid("refresh_token", "OAUTH-1"),
+            invalid("refresh_token", RuleId::Oauth1),
         ),
     ];
     for (body, expected) in cases {

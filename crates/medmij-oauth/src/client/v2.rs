@@ -13,6 +13,7 @@ use crate::server::RepresentationKind;
 use crate::store::LIFETIME;
 use crate::tracing::{CORRELATION_ID, NewTraceId, REQUEST_ID, TraceIds};
 use crate::{ReleaseLine, Scope, State, UseCase, Zorgaanbiedernaam};
+use medmij_types::RuleId;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -371,39 +372,39 @@ fn parse_v2(
     if raw.error.is_some() {
         return Err(Invalid {
             field: "error",
-            rule: "RFC 6749 5.1",
+            rule: RuleId::Oauth1,
         });
     }
     let refresh_token = match (&raw.refresh_token, refresh) {
         (None, Some(true)) | (Some(_), None) => {
             return Err(Invalid {
                 field: "refresh_token",
-                rule: "OAUTH-19",
+                rule: RuleId::Oauth19,
             });
         }
         (None, _) => None,
         (Some(v), _) => Some(v.as_str().and_then(RefreshToken::parse).ok_or(Invalid {
             field: "refresh_token",
-            rule: "OAUTH-6",
+            rule: RuleId::Oauth6,
         })?),
     };
     let token_type = raw.token_type.as_ref().and_then(|t| t.as_str());
     if !token_type.is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
         return Err(Invalid {
             field: "token_type",
-            rule: "OAUTH-2",
+            rule: RuleId::Oauth2,
         });
     }
     if raw.expires_in.as_ref().and_then(|e| e.as_u64()) != Some(LIFETIME.as_secs()) {
         return Err(Invalid {
             field: "expires_in",
-            rule: "OAUTH-7",
+            rule: RuleId::Oauth7,
         });
     }
     if raw.scope.as_ref().and_then(|s| s.as_str()) != Some(wire_scope) {
         return Err(Invalid {
             field: "scope",
-            rule: "OAUTH-20",
+            rule: RuleId::Oauth20,
         });
     }
     let token = raw
@@ -413,12 +414,12 @@ fn parse_v2(
         .and_then(AccessToken::parse)
         .ok_or(Invalid {
             field: "access_token",
-            rule: "OAUTH-6",
+            rule: RuleId::Oauth6,
         })?;
     if refresh_token.is_some_and(|r| r.to_string() == token.to_string()) {
         return Err(Invalid {
             field: "refresh_token",
-            rule: "OAUTH-6",
+            rule: RuleId::Oauth6,
         });
     }
     Ok((

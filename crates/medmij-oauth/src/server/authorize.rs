@@ -88,6 +88,29 @@ pub struct InvalidRequest {
     trace: Option<TraceIds>,
 }
 
+impl InvalidCause {
+    /// The MedMij rule this cause breaks. Causes from RFC 6749's request syntax
+    /// (repeated or missing parameters) are OAUTH-12 case 1 itself; a request too long is
+    /// refused under OAUTH-14 (bounded resources).
+    #[must_use]
+    pub fn rule(&self) -> medmij_types::RuleId {
+        use medmij_types::RuleId;
+        match self {
+            Self::TooLong => RuleId::Oauth14,
+            Self::Repeated(_) | Self::Missing(_) => RuleId::Oauth12,
+            Self::BadClientId | Self::UnknownClient => RuleId::Oauth3,
+            Self::BadRedirectUri => RuleId::Oauth4,
+            Self::UnsupportedResponseType => RuleId::Oauth1,
+            Self::BadScope(_) | Self::NotOffered => RuleId::Oauth5,
+            Self::DelenNotSingle => RuleId::Oauth13,
+            Self::ClientNotAllowed => RuleId::Lists4,
+            Self::BadState => RuleId::Oauth10,
+            Self::BadTracing(_) => RuleId::Oauth21,
+            Self::BadScopeV2(_) | Self::BadBirthDate | Self::V1NotServed => RuleId::Oauth20,
+        }
+    }
+}
+
 impl InvalidRequest {
     /// The request's valid tracing identifiers, if it had both (MedMij OAUTH-21, OAUTH-23:
     /// the failure page shows them as Trace ID and Session ID).

@@ -175,6 +175,15 @@ pub enum PersonRefusal {
 }
 
 impl PersonRefusal {
+    /// The MedMij rule behind the refusal: OAUTH-18 (assurance level) or OAUTH-15 (age).
+    #[must_use]
+    pub fn rule(self) -> medmij_types::RuleId {
+        match self {
+            Self::AssuranceTooLow { .. } => medmij_types::RuleId::Oauth18,
+            Self::UnderMinimumAge => medmij_types::RuleId::Oauth15,
+        }
+    }
+
     /// The OAUTH-12 case the flow ends with.
     pub fn case(self) -> ErrorCase {
         match self {

@@ -54,6 +54,23 @@ pub struct ResourceError {
     kind: ResourceErrorKind,
 }
 
+impl ResourceErrorKind {
+    /// The MedMij rule behind this refusal: OAUTH-2 for a missing or malformed Bearer
+    /// header, OAUTH-7 for an unknown, expired or revoked token (with OAUTH-8 for the
+    /// revocation), OAUTH-13 for a token used outside its scope or interaction, OAUTH-12
+    /// (case 8) for back ends that cannot deliver.
+    #[must_use]
+    pub fn rule(self) -> medmij_types::RuleId {
+        use medmij_types::RuleId;
+        match self {
+            Self::MissingToken | Self::Malformed => RuleId::Oauth2,
+            Self::InvalidToken => RuleId::Oauth7,
+            Self::WrongScope => RuleId::Oauth13,
+            Self::BackendUnavailable => RuleId::Oauth12,
+        }
+    }
+}
+
 impl ResourceError {
     /// MedMij OAUTH-12 case 8: the back-end systems cannot deliver.
     pub fn backend_unavailable() -> Self {
