@@ -3,7 +3,6 @@
 
 use crate::{ClientId, ScopeGegevensdienstId};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 /// The OCL as the authorization server sees it: implemented by the caller, typically on top
 /// of the newest valid OAuth Client List (MedMij LISTS-4, LISTS-7).
@@ -40,52 +39,9 @@ impl<T: ClientRegistry + ?Sized> ClientRegistry for std::sync::Arc<T> {
 
 /// A map whose keys all come from the server's own configuration (its offer, the OCL), looked
 /// up with request values. Nobody outside can add keys, so there is no hash flooding to defend
-/// against (which SipHash, the default, is for); a multiply-rotate hash of 8 bytes at a time
-/// is enough to spread them.
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-
-/// The hasher of [`FastMap`] (the multiply-add scheme of `rustc-hash` 2, with its final
-/// rotation so that the low bits hashbrown uses for the bucket are well mixed).
-#[derive(Default)]
-pub(crate) struct FastHasher(u64);
-
-impl FastHasher {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-
-    fn add(&mut self, word: u64) {
-        self.0 = self.0.wrapping_add(word).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0.rotate_left(26)
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let tail = chunks.remainder();
-        let mut w = [0u8; 8];
-        for (w, &t) in w.iter_mut().zip(tail) {
-            *w = t;
-        }
-        // The length keeps "ab" + "" and "a" + "b" apart within one key.
-        self.add(u64::from_le_bytes(w) ^ ((bytes.len() as u64) << 56));
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-}
+/// against (which SipHash, the default, is for): `rustc-hash`'s Fx hash is enough to spread
+/// them, and faster on these short keys (BENCHMARKS.md, medmij-oauth in memory).
+pub(crate) type FastMap<K, V> = HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// A fixed [`ClientRegistry`]: hostnames, each optionally with the Gegevensdiensten it may use.
 #[derive(Debug, Clone, Default)]
