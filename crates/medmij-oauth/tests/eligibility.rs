@@ -125,6 +125,31 @@ mod oauth_15 {
     use super::*;
     use proptest::prelude::*;
 
+    /// Found by cargo-mutants: an instant before 1970 on a whole second is not rounded
+    /// down one second further (midnight Dutch time on 1 January 1970 is that day).
+    #[test]
+    fn a_whole_second_before_the_epoch_keeps_its_dutch_date() {
+        let midnight_nl = SystemTime::UNIX_EPOCH - Duration::from_secs(3600);
+        assert_eq!(
+            dutch_date(midnight_nl),
+            Some(Date::from_calendar_date(1970, Month::January, 1).unwrap())
+        );
+        let just_before = midnight_nl - Duration::from_nanos(1);
+        assert_eq!(
+            dutch_date(just_before),
+            Some(Date::from_calendar_date(1969, Month::December, 31).unwrap())
+        );
+    }
+
+    /// The person under 16 reads why in English too (the page offers both).
+    #[test]
+    fn the_under_16_page_explains_in_english() {
+        assert_eq!(
+            PersonMessage::message_en(&PersonRefusal::UnderMinimumAge),
+            "MedMij is for persons aged 16 and older. No data will be exchanged."
+        );
+    }
+
     fn any_date(from: i32, to: i32) -> impl Strategy<Value = Date> {
         (from..=to, 1u8..=12, 1u8..=31).prop_map(|(y, m, d)| {
             let m = Month::try_from(m).unwrap();
@@ -329,6 +354,17 @@ mod oauth_18 {
     use super::*;
     use AssuranceLevel::*;
     use proptest::prelude::*;
+
+    /// The person below the assurance level reads why, in both languages.
+    #[test]
+    fn the_assurance_page_explains_in_both_languages() {
+        let low = PersonRefusal::AssuranceTooLow {
+            reached: Basis,
+            minimum: Substantieel,
+        };
+        assert!(PersonMessage::message_en(&low).contains("assurance level is too low"));
+        assert!(PersonMessage::message_nl(&low).contains("te laag betrouwbaarheidsniveau"));
+    }
 
     #[test]
     fn levels_are_ordered_and_the_default_is_substantieel() {
