@@ -510,6 +510,73 @@ struct RawTokenResponse {
     error_description: Option<serde_json::Value>,
 }
 
+impl RawTokenResponse {
+    /// The JSON body of a token answer with `status`, checked as far as both release lines
+    /// agree: a 400/401 carries the RFC 6749 5.2 error (returned as `Refused`), any other
+    /// status but 200 is `Status`, and a success carries no `error` field (MedMij OAUTH-1).
+    fn success(status: u16, body: &str) -> Result<Self, TokenResponseError> {
+        let raw: Self = serde_json::from_str(body).map_err(|_| TokenResponseError::NotJson)?;
+        match status {
+            200 => {}
+            400 | 401 => {
+                let error = raw
+                    .error
+                    .as_ref()
+                    .and_then(|e| e.as_str())
+                    .ok_or(TokenResponseError::NotJson)?;
+                return Err(TokenResponseError::Refused {
+                    status,
+                    error: error.to_owned(),
+                    description: raw
+                        .error_description
+                        .as_ref()
+                        .and_then(|d| d.as_str())
+                        .map(str::to_owned),
+                });
+            }
+            s => return Err(TokenResponseError::Status(s)),
+        }
+        if raw.error.is_some() {
+            return Err(TokenResponseError::Invalid {
+                field: "error",
+                rule: RuleId::Oauth1,
+            });
+        }
+        Ok(raw)
+    }
+
+    /// `token_type` is `Bearer` in any case (MedMij OAUTH-2) and `expires_in` exactly
+    /// 900 (MedMij OAUTH-7).
+    fn check_bearer_lifetime(&self) -> Result<(), TokenResponseError> {
+        let token_type = self.token_type.as_ref().and_then(|t| t.as_str());
+        if !token_type.is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
+            return Err(TokenResponseError::Invalid {
+                field: "token_type",
+                rule: RuleId::Oauth2,
+            });
+        }
+        if self.expires_in.as_ref().and_then(|e| e.as_u64()) != Some(LIFETIME.as_secs()) {
+            return Err(TokenResponseError::Invalid {
+                field: "expires_in",
+                rule: RuleId::Oauth7,
+            });
+        }
+        Ok(())
+    }
+
+    /// The access token, a canonical UUID v4 (MedMij OAUTH-6).
+    fn access_token(&self) -> Result<AccessToken, TokenResponseError> {
+        self.access_token
+            .as_ref()
+            .and_then(|t| t.as_str())
+            .and_then(AccessToken::parse)
+            .ok_or(TokenResponseError::Invalid {
+                field: "access_token",
+                rule: RuleId::Oauth6,
+            })
+    }
+}
+
 impl PendingAuthorization {
     /// The scope asked for.
     pub fn scope(&self) -> &Scope {
@@ -612,53 +679,14 @@ impl PendingAuthorization {
         now: SystemTime,
     ) -> Result<AccessGrant, TokenResponseError> {
         use TokenResponseError::Invalid;
-        let raw: RawTokenResponse =
-            serde_json::from_str(body).map_err(|_| TokenResponseError::NotJson)?;
-        match status {
-            200 => {}
-            400 | 401 => {
-                let error = raw
-                    .error
-                    .as_ref()
-                    .and_then(|e| e.as_str())
-                    .ok_or(TokenResponseError::NotJson)?;
-                return Err(TokenResponseError::Refused {
-                    status,
-                    error: error.to_owned(),
-                    description: raw
-                        .error_description
-                        .as_ref()
-                        .and_then(|d| d.as_str())
-                        .map(str::to_owned),
-                });
-            }
-            s => return Err(TokenResponseError::Status(s)),
-        }
-        if raw.error.is_some() {
-            return Err(Invalid {
-                field: "error",
-                rule: RuleId::Oauth1,
-            });
-        }
+        let raw = RawTokenResponse::success(status, body)?;
         if raw.refresh_token.is_some() {
             return Err(Invalid {
                 field: "refresh_token",
                 rule: RuleId::Oauth1,
             });
         }
-        let token_type = raw.token_type.as_ref().and_then(|t| t.as_str());
-        if !token_type.is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
-            return Err(Invalid {
-                field: "token_type",
-                rule: RuleId::Oauth2,
-            });
-        }
-        if raw.expires_in.as_ref().and_then(|e| e.as_u64()) != Some(LIFETIME.as_secs()) {
-            return Err(Invalid {
-                field: "expires_in",
-                rule: RuleId::Oauth7,
-            });
-        }
+        raw.check_bearer_lifetime()?;
         let scope = raw
             .scope
             .as_ref()
@@ -669,15 +697,7 @@ impl PendingAuthorization {
                 field: "scope",
                 rule: RuleId::Oauth5,
             })?;
-        let token = raw
-            .access_token
-            .as_ref()
-            .and_then(|t| t.as_str())
-            .and_then(AccessToken::parse)
-            .ok_or(Invalid {
-                field: "access_token",
-                rule: RuleId::Oauth6,
-            })?;
+        let token = raw.access_token()?;
         Ok(AccessGrant {
             token,
             scope,

@@ -8,7 +8,7 @@ use super::{
 };
 use super::{CallbackError, CodeReceived, RawTokenResponse};
 use crate::provisional::V2Config;
-use crate::secret::{AccessToken, Code, RandomSource, RefreshToken};
+use crate::secret::{Code, RandomSource, RefreshToken};
 use crate::server::RepresentationKind;
 use crate::store::LIFETIME;
 use crate::tracing::{CORRELATION_ID, NewTraceId, REQUEST_ID, TraceIds};
@@ -347,34 +347,7 @@ fn parse_v2(
     refresh: Option<bool>,
 ) -> Result<(AccessGrant, Option<RefreshToken>), TokenResponseError> {
     use TokenResponseError::Invalid;
-    let raw: RawTokenResponse =
-        serde_json::from_str(body).map_err(|_| TokenResponseError::NotJson)?;
-    match status {
-        200 => {}
-        400 | 401 => {
-            let error = raw
-                .error
-                .as_ref()
-                .and_then(|e| e.as_str())
-                .ok_or(TokenResponseError::NotJson)?;
-            return Err(TokenResponseError::Refused {
-                status,
-                error: error.to_owned(),
-                description: raw
-                    .error_description
-                    .as_ref()
-                    .and_then(|d| d.as_str())
-                    .map(str::to_owned),
-            });
-        }
-        s => return Err(TokenResponseError::Status(s)),
-    }
-    if raw.error.is_some() {
-        return Err(Invalid {
-            field: "error",
-            rule: RuleId::Oauth1,
-        });
-    }
+    let raw = RawTokenResponse::success(status, body)?;
     let refresh_token = match (&raw.refresh_token, refresh) {
         (None, Some(true)) | (Some(_), None) => {
             return Err(Invalid {
@@ -388,34 +361,14 @@ fn parse_v2(
             rule: RuleId::Oauth6,
         })?),
     };
-    let token_type = raw.token_type.as_ref().and_then(|t| t.as_str());
-    if !token_type.is_some_and(|t| t.eq_ignore_ascii_case("bearer")) {
-        return Err(Invalid {
-            field: "token_type",
-            rule: RuleId::Oauth2,
-        });
-    }
-    if raw.expires_in.as_ref().and_then(|e| e.as_u64()) != Some(LIFETIME.as_secs()) {
-        return Err(Invalid {
-            field: "expires_in",
-            rule: RuleId::Oauth7,
-        });
-    }
+    raw.check_bearer_lifetime()?;
     if raw.scope.as_ref().and_then(|s| s.as_str()) != Some(wire_scope) {
         return Err(Invalid {
             field: "scope",
             rule: RuleId::Oauth20,
         });
     }
-    let token = raw
-        .access_token
-        .as_ref()
-        .and_then(|t| t.as_str())
-        .and_then(AccessToken::parse)
-        .ok_or(Invalid {
-            field: "access_token",
-            rule: RuleId::Oauth6,
-        })?;
+    let token = raw.access_token()?;
     if refresh_token.is_some_and(|r| r.to_string() == token.to_string()) {
         return Err(Invalid {
             field: "refresh_token",
