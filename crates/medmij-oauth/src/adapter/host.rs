@@ -530,7 +530,182 @@ pub trait PgoHost: Send + Sync + 'static {
             )
         }
     }
+
+    /// Reads and checks a start request (`GET /start` or `GET /share`) before anything is
+    /// stored or anyone is sent to log in (MedMij OAUTH-12: missing or unknown input is a
+    /// plain page, logged, LOG-1). A host with its own query form, or with something to check
+    /// first (the dossier item a Delen flow shares), answers here. The default is
+    /// [`default_start_request`].
+    fn start_request(
+        &self,
+        person: &str,
+        route: StartRoute,
+        query: &str,
+    ) -> Result<StartRequest, StartRefused> {
+        let _ = person;
+        default_start_request(route, query)
+    }
+
+    /// A flow of either release line ended with a grant (after the vault took a 2.x refresh
+    /// token, as for [`PgoHost::granted_v2`]). `done` carries the use case and the host's
+    /// [`StartRequest::context`]. The default hands a 2.x grant to [`PgoHost::granted_v2`]
+    /// and a 1.x grant to [`PgoHost::granted`].
+    fn completed(
+        &self,
+        person: &str,
+        grant: GrantV2,
+        done: FlowDone,
+    ) -> impl Future<Output = HttpResponse> + Send {
+        async move {
+            if done.release == ReleaseLine::V2 {
+                self.granted_v2(person, grant, done.manage).await
+            } else {
+                self.granted(person, grant.access).await
+            }
+        }
+    }
+
+    /// A flow of `person` ended without a grant (MedMij OAUTH-12; the adapter has logged it,
+    /// LOG-1). `Some` is the answer to the browser; `None` (the default) is the adapter's
+    /// problem page with HTTP 400 (503 when the token request could not be sent).
+    fn failed(
+        &self,
+        person: &str,
+        failure: FlowFailure,
+    ) -> impl Future<Output = Option<HttpResponse>> + Send {
+        let _ = (person, failure);
+        async { None }
+    }
 }
 
 /// Something that went wrong for the person, with plain words in Dutch and English.
 pub type PersonError<'a> = &'a (dyn PersonMessage + Sync);
+
+/// The PGO GW route a start came through (MedMij OAUTH-13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StartRoute {
+    /// `GET /start`: UCI Verzamelen (in the default reading also Delen with `use_case=delen`).
+    Start,
+    /// `GET /share`: UCI Delen.
+    Share,
+}
+
+/// Most bytes of [`StartRequest::context`]: the host's data travels with every pending flow,
+/// so it is bounded like the flow itself (MedMij OAUTH-14).
+pub const MAX_START_CONTEXT: usize = 1024;
+
+/// What the PGO GW's host read from a start request ([`PgoHost::start_request`]): the scope
+/// (MedMij OAUTH-5), the use case (OAUTH-13) and what the host wants back at the flow's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRequest {
+    /// The Zorgaanbieder and its Gegevensdiensten (one for Delen).
+    pub scope: Scope,
+    /// Verzamelen or Delen.
+    pub use_case: UseCase,
+    /// Host data kept with the pending flow and handed back in [`FlowDone::context`] or
+    /// [`FlowFailure::context`] (for example the dossier item a Delen flow shares); at most
+    /// [`MAX_START_CONTEXT`] bytes, longer refuses the start. Never a secret: it is stored
+    /// as it is in the flow store.
+    pub context: Option<String>,
+}
+
+/// The host refused a start before anyone was sent to log in (MedMij OAUTH-12: missing or
+/// unknown input is a plain page, never a redirect): the answer and its reason for the log.
+#[derive(Debug, Clone)]
+pub struct StartRefused {
+    /// The page for the person (a 4xx status; the adapter sends it as it is).
+    pub response: HttpResponse,
+    /// The reason in words, for the audit event (LOG-1; no secret, LOG-4).
+    pub detail: String,
+}
+
+impl StartRefused {
+    /// HTTP 400 with the adapter's plain page in Dutch and English.
+    pub fn bad_request(nl: &str, en: &str, detail: impl Into<String>) -> Self {
+        Self {
+            response: HttpResponse::page(400, super::pages::plain(nl, en, None)),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// The default reading of a start request ([`PgoHost::start_request`]): `scope=<naam~id>`
+/// (several Gegevensdiensten separated by a space, MedMij OAUTH-5) and, on
+/// [`StartRoute::Start`], `use_case=delen` for Delen; [`StartRoute::Share`] is always Delen
+/// (OAUTH-13) with exactly one Gegevensdienst.
+pub fn default_start_request(route: StartRoute, query: &str) -> Result<StartRequest, StartRefused> {
+    let refuse = |detail: &str| {
+        StartRefused::bad_request(
+            "Deze aanvraag kan niet worden gestart. Kies de zorgaanbieder opnieuw in uw PGO.",
+            "This request cannot be started. Please choose the care provider again in your PGO.",
+            detail,
+        )
+    };
+    let scope = super::single_param(query, "scope")
+        .and_then(|s| Scope::parse(&s, crate::ScopeForm::Multiple).ok())
+        .ok_or_else(|| refuse("missing or bad scope"))?;
+    let use_case = match (route, super::single_param(query, "use_case").as_deref()) {
+        (StartRoute::Share, _) | (StartRoute::Start, Some("delen")) => UseCase::Delen,
+        _ => UseCase::Verzamelen,
+    };
+    if use_case == UseCase::Delen && scope.gegevensdiensten().len() != 1 {
+        return Err(refuse("Delen names exactly one Gegevensdienst"));
+    }
+    Ok(StartRequest {
+        scope,
+        use_case,
+        context: None,
+    })
+}
+
+/// A PGO GW flow that ended with a grant, as [`PgoHost::completed`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowDone {
+    /// The flow's release line.
+    pub release: ReleaseLine,
+    /// Verzamelen or Delen (MedMij OAUTH-13).
+    pub use_case: UseCase,
+    /// The host's [`StartRequest::context`] (`None` when collected again by refresh).
+    pub context: Option<String>,
+    /// The "Toestemmingen aanpassen" path of a 2.x grant (MedMij OAUTH-22).
+    pub manage: Option<String>,
+}
+
+/// Where a PGO GW flow ended without a grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FailureStage {
+    /// The redirect back from the ZA GW carried an error or failed the `state` check
+    /// (MedMij OAUTH-10, OAUTH-12 cases 1 to 5).
+    Redirect,
+    /// The token request could not be sent (no mutual-TLS session, MedMij OAUTH-3).
+    TokenTransport,
+    /// The token endpoint refused or answered outside the rules (MedMij OAUTH-12 case 6,
+    /// OAUTH-6, OAUTH-7).
+    TokenResponse,
+}
+
+/// A PGO GW flow of a known person that ended without a grant, as [`PgoHost::failed`] sees
+/// it (MedMij OAUTH-12). Holds no code or token (LOG-4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowFailure {
+    /// Where it ended.
+    pub stage: FailureStage,
+    /// The scope asked.
+    pub scope: Scope,
+    /// Verzamelen or Delen.
+    pub use_case: UseCase,
+    /// The host's [`StartRequest::context`].
+    pub context: Option<String>,
+    /// The MedMij OAUTH-12 case, when the outcome is one.
+    pub case: Option<u8>,
+    /// The redirect's `error` (RFC 6749 4.1.2.1), when the ZA GW sent one.
+    pub error: Option<String>,
+    /// The redirect's `error_description`, when the ZA GW sent one.
+    pub error_description: Option<String>,
+    /// What to tell the person, in Dutch.
+    pub message_nl: &'static str,
+    /// What to tell the person, in English.
+    pub message_en: &'static str,
+    /// What went wrong, in words, for the host's log.
+    pub detail: String,
+}

@@ -61,12 +61,13 @@ mod za;
 
 pub use host::{
     AuditEvent, AuditSink, Authenticator, ChainActor, ChainGrant, ChainStep, ChainStepKind,
-    ConsentUi, Counterpart, DataAvailability, Endpoint, FhirBackend, FhirReply, FlowInfo,
-    HostError, HostRequest, ManagementInfo, PersonAuthentication, PersonError, PgoHost,
-    TokenTransport, TransportError,
+    ConsentUi, Counterpart, DataAvailability, Endpoint, FailureStage, FhirBackend, FhirReply,
+    FlowDone, FlowFailure, FlowInfo, HostError, HostRequest, MAX_START_CONTEXT, ManagementInfo,
+    PersonAuthentication, PersonError, PgoHost, StartRefused, StartRequest, StartRoute,
+    TokenTransport, TransportError, default_start_request,
 };
 pub use pages::{DefaultPages, Pages, escape_into, plain, plain_with_link};
-pub use pgo::{PGO_COOKIE, PgoGateway, PgoHooks, PgoSettings};
+pub use pgo::{DEFAULT_PGO_FLOWS_PER_PERSON, PGO_COOKIE, PgoGateway, PgoHooks, PgoSettings};
 pub use za::{ZA_COOKIE, ZaGateway, ZaHooks, ZaSettings};
 
 use crate::{ClientId, HttpResponse};

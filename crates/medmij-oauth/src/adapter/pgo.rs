@@ -4,7 +4,8 @@
 
 use super::host::{
     AuditEvent, AuditSink, ChainActor, ChainGrant, ChainStep, ChainStepKind, Counterpart, Endpoint,
-    PgoHost, TokenTransport,
+    FailureStage, FlowDone, FlowFailure, MAX_START_CONTEXT, PgoHost, StartRefused as HostRefused,
+    StartRoute, TokenTransport,
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
@@ -12,16 +13,18 @@ use super::{
     with_header,
 };
 use crate::{
-    Client, FlowError, FlowId, FlowOwner, FlowStore, GrantV2, HttpResponse, PendingFlow,
+    Client, FlowError, FlowId, FlowLimit, FlowOwner, FlowStore, GrantV2, HttpResponse, PendingFlow,
     PendingFlows, PersonMessage, RefreshError, RefreshToken, RefreshTokenVault, ReleaseLine, Scope,
-    ScopeForm, ThreadRandom, TraceIds, TracedTokenRequest, UseCase, V2Config, VaultKey,
+    ScopeForm, Subject, ThreadRandom, TraceIds, TracedTokenRequest, UseCase, V2Config, VaultKey,
     run_blocking,
 };
 use axum::Router;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::get;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// The PGO GW's flow cookie (`__Host-` prefix; `HttpOnly`, `Secure`, `SameSite=Lax`): the id
 /// of the pending authorization, so the redirect is taken only in the browser that started it
@@ -41,9 +44,17 @@ pub struct PgoHooks<T, H, L, P = DefaultPages> {
     pub pages: P,
 }
 
+/// How many flows one person (one [`PgoHost::person`] session) may have pending at the PGO
+/// GW by default ([`PgoSettings::flows_per_person`]).
+pub const DEFAULT_PGO_FLOWS_PER_PERSON: usize = 3;
+
 /// Settings of the PGO GW router.
 #[derive(Debug, Clone)]
 pub struct PgoSettings {
+    /// Most pending flows of one person ([`DEFAULT_PGO_FLOWS_PER_PERSON`], at least 1): a
+    /// new start ends the person's oldest pending flow beyond it, so that one session cannot
+    /// fill the flow store (MedMij OAUTH-14). Counted per gateway node.
+    pub flows_per_person: usize,
     /// The route of the redirect endpoint: the path of the [`Client`]'s `redirect_uri` below
     /// the router's mount point; default `/redirect`.
     pub redirect_path: String,
@@ -57,6 +68,7 @@ impl Default for PgoSettings {
     fn default() -> Self {
         Self {
             redirect_path: "/redirect".to_owned(),
+            flows_per_person: DEFAULT_PGO_FLOWS_PER_PERSON,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Clock::system(),
         }
@@ -70,6 +82,9 @@ enum PgoFlow {
     Flow {
         pending: PendingFlow,
         person: String,
+        /// The host's [`StartRequest::context`](super::StartRequest::context).
+        #[serde(default)]
+        context: Option<String>,
     },
     /// A visit to the ZA GW's consent management (MedMij OAUTH-22): the `state` sent.
     Manage { state: String, person: String },
@@ -177,7 +192,45 @@ impl<F, T, H, L, P> std::fmt::Debug for PgoGateway<F, T, H, L, P> {
     }
 }
 
+/// The pending flows of each person on this node, newest first (the per-person limit,
+/// MedMij OAUTH-14). Holds at most as many persons as the flow store holds flows.
+#[derive(Default)]
+struct PersonFlows {
+    by_person: HashMap<String, VecDeque<FlowId>>,
+}
+
+impl PersonFlows {
+    /// Adds `id` for `person`; returns the ids beyond `keep` (oldest), to be ended. Forgets
+    /// another person when `max_persons` are held (their flows still expire in the store).
+    fn add(&mut self, person: &str, id: FlowId, keep: usize, max_persons: usize) -> Vec<FlowId> {
+        if !self.by_person.contains_key(person) && self.by_person.len() >= max_persons.max(1) {
+            let other = self.by_person.keys().next().cloned();
+            if let Some(other) = other {
+                self.by_person.remove(&other);
+            }
+        }
+        let list = self.by_person.entry(person.to_owned()).or_default();
+        list.push_front(id);
+        let mut gone = Vec::new();
+        while list.len() > keep.max(1) {
+            gone.extend(list.pop_back());
+        }
+        gone
+    }
+
+    /// `id` of `person` is no longer pending.
+    fn remove(&mut self, person: &str, id: &FlowId) {
+        if let Some(list) = self.by_person.get_mut(person) {
+            list.retain(|f| f != id);
+            if list.is_empty() {
+                self.by_person.remove(person);
+            }
+        }
+    }
+}
+
 struct Pgo<F, T, H, L, P> {
+    persons: Mutex<PersonFlows>,
     client: Client,
     flows: Arc<PendingFlows<F>>,
     hooks: PgoHooks<T, H, L, P>,
@@ -231,6 +284,7 @@ where
     ) -> Self {
         Self {
             inner: Arc::new(Pgo {
+                persons: Mutex::new(PersonFlows::default()),
                 client,
                 flows: Arc::new(flows),
                 hooks,
@@ -241,14 +295,23 @@ where
         }
     }
 
-    /// The router: `GET /start?scope=<naam~id>[&use_case=delen]`, `GET`
+    /// The router: `GET /start?scope=<naam~id>[&use_case=delen]` and `GET /share?scope=`
+    /// (Delen, MedMij OAUTH-13; both read by [`PgoHost::start_request`]), `GET`
     /// [`PgoSettings::redirect_path`], and for 2.x counterparts `GET /collect?scope=`
     /// (collect again by refresh, MedMij OAUTH-19) and `GET /toestemmingen?scope=` (the
     /// "Toestemmingen aanpassen" link, OAUTH-22).
     pub fn router(&self) -> Router {
         let (s, r) = (Arc::clone(&self.inner), Arc::clone(&self.inner));
         let (c, m) = (Arc::clone(&self.inner), Arc::clone(&self.inner));
+        let d = Arc::clone(&self.inner);
         Router::new()
+            .route(
+                "/share",
+                get(move |req: Request| {
+                    let g = Arc::clone(&d);
+                    async move { g.start(req, StartRoute::Share).await }
+                }),
+            )
             .route(
                 "/collect",
                 get(move |req: Request| {
@@ -267,7 +330,7 @@ where
                 "/start",
                 get(move |req: Request| {
                     let g = Arc::clone(&s);
-                    async move { g.start(req).await }
+                    async move { g.start(req, StartRoute::Start).await }
                 }),
             )
             .route(
@@ -372,10 +435,12 @@ where
 
     /// Stores `flow` for this browser and answers with a redirect to `url` that sets the
     /// flow cookie.
+    #[allow(clippy::too_many_arguments)]
     async fn leave(
         &self,
         inc: &Incoming,
         endpoint: Endpoint,
+        person: &str,
         flow: PgoFlow,
         url: String,
         detail: &str,
@@ -394,7 +459,16 @@ where
                     .audit
                     .record(self.event(inc, endpoint, false, &busy.to_string()))
                     .await;
-                return busy_page(&self.hooks.pages, &busy);
+                let r = busy_page(&self.hooks.pages, &busy);
+                // One source at its share: 429 Too Many Requests (RFC 6585), the store as a
+                // whole full: 503 (MedMij OAUTH-14).
+                return if busy.limit() == FlowLimit::PerSource {
+                    let mut r = r;
+                    *r.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+                    r
+                } else {
+                    r
+                };
             }
             Ok(Err(_)) | Err(_) => {
                 self.hooks
@@ -404,8 +478,28 @@ where
                 return unavailable_page(&self.hooks.pages);
             }
         };
+        let gone = self.persons.lock().unwrap_or_else(|e| e.into_inner()).add(
+            person,
+            id,
+            self.settings.flows_per_person,
+            self.flows.limits().total,
+        );
+        for old in gone {
+            let flows = Arc::clone(&self.flows);
+            let ended = run_blocking(move || flows.store().take(&old.hash(), now)).await;
+            if matches!(ended, Ok(Ok(Some(_)))) {
+                let detail = format!(
+                    "the person's oldest pending flow ended ({} per person)",
+                    self.settings.flows_per_person.max(1)
+                );
+                let mut e = self.event(inc, endpoint, true, &detail);
+                e.subject = Subject::new(person).ok();
+                self.hooks.audit.record(e).await;
+            }
+        }
         let mut e = self.event(inc, endpoint, true, detail);
         e.trace = trace;
+        e.subject = Subject::new(person).ok();
         self.hooks.audit.record(e).await;
         let ttl = self.flows.limits().ttl.as_secs();
         with_header(
@@ -415,23 +509,69 @@ where
         )
     }
 
-    /// `GET /start?scope=`: the authorization URL (MedMij OAUTH-10, LISTS-3), in the release
-    /// line the host reads for the counterpart; 2.x with the OAUTH-21 identifiers.
-    async fn start(&self, req: Request) -> Response {
+    /// `GET /start` and `GET /share`: the host reads and checks the request
+    /// ([`PgoHost::start_request`]) before anything is stored (MedMij OAUTH-12), then the
+    /// authorization URL (OAUTH-10, LISTS-3) in the release line the host reads for the
+    /// counterpart; 2.x with the OAUTH-21 identifiers.
+    async fn start(&self, req: Request, route: StartRoute) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let (person, scope, counterpart) = match self.ask(&inc, Endpoint::Start).await {
-            Ok(x) => x,
-            Err(r) => return r,
+        let Some(person) = self.hooks.host.person(&inc.headers) else {
+            return self
+                .refuse(&inc, Endpoint::Start, 401, &NoPerson, "no PGO session")
+                .await;
         };
-        let use_case = match inc.query_param("use_case").as_deref() {
-            Some("delen") => UseCase::Delen,
-            _ => UseCase::Verzamelen,
+        let asked = match self
+            .hooks
+            .host
+            .start_request(&person, route, &inc.view.query)
+        {
+            Ok(a)
+                if a.context
+                    .as_ref()
+                    .is_some_and(|c| c.len() > MAX_START_CONTEXT) =>
+            {
+                Err(HostRefused {
+                    response: HttpResponse::page(400, self.hooks.pages.problem(&StartRefused)),
+                    detail: format!("start context over {MAX_START_CONTEXT} bytes"),
+                })
+            }
+            other => other,
         };
-        self.full_flow(&inc, Endpoint::Start, person, scope, counterpart, use_case)
-            .await
+        let asked = match asked {
+            Ok(a) => a,
+            Err(r) => {
+                self.hooks
+                    .audit
+                    .record(self.event(&inc, Endpoint::Start, false, &r.detail))
+                    .await;
+                return respond(r.response);
+            }
+        };
+        let Some(counterpart) = self.hooks.host.counterpart(&asked.scope) else {
+            return self
+                .refuse(
+                    &inc,
+                    Endpoint::Start,
+                    400,
+                    &StartRefused,
+                    "no ZAL endpoints",
+                )
+                .await;
+        };
+        self.full_flow(
+            &inc,
+            Endpoint::Start,
+            person,
+            asked.scope,
+            counterpart,
+            asked.use_case,
+            asked.context,
+        )
+        .await
     }
 
     /// Starts a full flow (authentication and consent at the ZA GW).
+    #[allow(clippy::too_many_arguments)]
     async fn full_flow(
         &self,
         inc: &Incoming,
@@ -440,6 +580,7 @@ where
         scope: Scope,
         c: Counterpart,
         use_case: UseCase,
+        context: Option<String>,
     ) -> Response {
         let started = self.client.start_release(
             c.release,
@@ -470,9 +611,21 @@ where
             );
             self.hooks.audit.chain(step).await;
         }
-        let flow = PgoFlow::Flow { pending, person };
-        self.leave(inc, endpoint, flow, url, "authorization started", trace)
-            .await
+        let flow = PgoFlow::Flow {
+            pending,
+            person: person.clone(),
+            context,
+        };
+        self.leave(
+            inc,
+            endpoint,
+            &person,
+            flow,
+            url,
+            "authorization started",
+            trace,
+        )
+        .await
     }
 
     /// Posts a token or refresh request and logs the step (MedMij LOG-6).
@@ -508,7 +661,9 @@ where
     }
 
     /// Keeps a grant's refresh token in the vault (MedMij OAUTH-19) and hands the grant to
-    /// the host with the "Toestemmingen aanpassen" path of a 2.x grant (OAUTH-22).
+    /// the host ([`PgoHost::completed`]) with the "Toestemmingen aanpassen" path of a 2.x
+    /// grant (OAUTH-22).
+    #[allow(clippy::too_many_arguments)]
     async fn hand_over(
         &self,
         inc: &Incoming,
@@ -516,6 +671,9 @@ where
         person: &str,
         scope: &Scope,
         mut grant: GrantV2,
+        release: ReleaseLine,
+        use_case: UseCase,
+        context: Option<String>,
     ) -> HttpResponse {
         if let (Some(rt), Some(vault)) = (grant.refresh_token, &self.vault) {
             let key = VaultKey::new(person, scope.zorgaanbieder().clone());
@@ -535,7 +693,13 @@ where
             }
         }
         let manage = grant.trace.map(|_| manage_path(scope));
-        self.hooks.host.granted_v2(person, grant, manage).await
+        let done = FlowDone {
+            release,
+            use_case,
+            context,
+            manage,
+        };
+        self.hooks.host.completed(person, grant, done).await
     }
 
     /// `GET /collect?scope=`: collect again (MedMij OAUTH-19). For a 2.x counterpart with a
@@ -557,6 +721,7 @@ where
                     scope,
                     c,
                     UseCase::Verzamelen,
+                    None,
                 )
                 .await;
         };
@@ -573,6 +738,7 @@ where
                         scope,
                         c,
                         UseCase::Verzamelen,
+                        None,
                     )
                     .await;
             }
@@ -612,7 +778,16 @@ where
                 e.trace = grant.trace;
                 self.hooks.audit.record(e).await;
                 let answer = self
-                    .hand_over(&inc, Endpoint::Collect, &person, &scope, grant)
+                    .hand_over(
+                        &inc,
+                        Endpoint::Collect,
+                        &person,
+                        &scope,
+                        grant,
+                        ReleaseLine::V2,
+                        UseCase::Verzamelen,
+                        None,
+                    )
                     .await;
                 respond(answer)
             }
@@ -633,6 +808,7 @@ where
                     scope,
                     c,
                     UseCase::Verzamelen,
+                    None,
                 )
                 .await
             }
@@ -685,12 +861,13 @@ where
         };
         let flow = PgoFlow::Manage {
             state: link.state.as_str().to_owned(),
-            person,
+            person: person.clone(),
         };
         let detail = "consent management visit started";
         self.leave(
             &inc,
             Endpoint::ConsentManagement,
+            &person,
             flow,
             link.url,
             detail,
@@ -734,9 +911,17 @@ where
                 return unavailable_page(&self.hooks.pages);
             }
         };
-        let (pending, person) = match flow {
-            PgoFlow::Flow { pending, person } => (pending, person),
+        let (pending, person, context) = match flow {
+            PgoFlow::Flow {
+                pending,
+                person,
+                context,
+            } => (pending, person, context),
             PgoFlow::Manage { state, person } => {
+                self.persons
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&person, &id);
                 let back = inc.query_param("state");
                 let ok = back.as_deref().map(str::as_bytes) == Some(state.as_bytes());
                 let r = if ok {
@@ -763,17 +948,48 @@ where
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
+        self.persons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&person, &id);
+        let subject = Subject::new(person.as_str()).ok();
         let trace = pending.trace().copied();
+        let use_case = pending.use_case();
+        let scope = pending.scope().clone();
+        let failure = |stage, case, message: &(dyn PersonMessage + Sync), detail: String| {
+            let from_za = stage == FailureStage::Redirect;
+            FlowFailure {
+                stage,
+                scope: scope.clone(),
+                use_case,
+                context: context.clone(),
+                case,
+                error: from_za.then(|| inc.query_param("error")).flatten(),
+                error_description: from_za
+                    .then(|| inc.query_param("error_description"))
+                    .flatten(),
+                message_nl: message.message_nl(),
+                message_en: message.message_en(),
+                detail,
+            }
+        };
         let received = match pending.handle_redirect(&inc.view.query, now) {
             Ok(r) => r,
             Err(e) => {
                 let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
-                if let crate::CallbackError::Case(c) = &e {
-                    ev.case = Some(c.number());
-                }
+                let case = match &e {
+                    crate::CallbackError::Case(c) => Some(c.number()),
+                    _ => None,
+                };
+                ev.case = case;
                 ev.trace = trace;
+                ev.subject = subject.clone();
                 self.hooks.audit.record(ev).await;
-                let r = page(400, self.hooks.pages.problem(&e));
+                let f = failure(FailureStage::Redirect, case, &e, e.to_string());
+                let r = match self.hooks.host.failed(&person, f).await {
+                    Some(answer) => respond(answer),
+                    None => page(400, self.hooks.pages.problem(&e)),
+                };
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
@@ -784,6 +1000,7 @@ where
             &format!("consent received for {}", received.scope),
         );
         ev.trace = trace;
+        ev.subject = subject.clone();
         self.hooks.audit.record(ev).await;
         let request = pending.token_request(&received.code);
         let scope = received.scope.clone();
@@ -793,9 +1010,15 @@ where
         {
             Ok(x) => x,
             Err(e) => {
-                let r = self
-                    .refuse(&inc, Endpoint::Redirect, 503, &NotSent, &e.to_string())
-                    .await;
+                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
+                ev.trace = trace;
+                ev.subject = subject.clone();
+                self.hooks.audit.record(ev).await;
+                let f = failure(FailureStage::TokenTransport, None, &NotSent, e.to_string());
+                let r = match self.hooks.host.failed(&person, f).await {
+                    Some(answer) => respond(answer),
+                    None => page(503, self.hooks.pages.problem(&NotSent)),
+                };
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
@@ -803,24 +1026,35 @@ where
             Ok(g) => g,
             Err(e) => {
                 let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
-                if e.is_invalid_grant() {
-                    ev.case = Some(6);
-                }
+                let case = e.is_invalid_grant().then_some(6);
+                ev.case = case;
                 ev.trace = trace;
+                ev.subject = subject.clone();
                 self.hooks.audit.record(ev).await;
-                let r = page(400, self.hooks.pages.problem(&e));
+                let f = failure(FailureStage::TokenResponse, case, &e, e.to_string());
+                let r = match self.hooks.host.failed(&person, f).await {
+                    Some(answer) => respond(answer),
+                    None => page(400, self.hooks.pages.problem(&e)),
+                };
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
         let mut ev = self.event(&inc, Endpoint::Redirect, true, "access token received");
         ev.trace = trace;
+        ev.subject = subject;
         self.hooks.audit.record(ev).await;
-        let answer = if pending.release() == ReleaseLine::V2 {
-            self.hand_over(&inc, Endpoint::Redirect, &person, &scope, grant)
-                .await
-        } else {
-            self.hooks.host.granted(&person, grant.access).await
-        };
+        let answer = self
+            .hand_over(
+                &inc,
+                Endpoint::Redirect,
+                &person,
+                &scope,
+                grant,
+                pending.release(),
+                use_case,
+                context,
+            )
+            .await;
         with_header(respond(answer), http::header::SET_COOKIE, &clear)
     }
 }

@@ -442,6 +442,16 @@ impl PendingFlow {
         self.release
     }
 
+    /// The scope asked (MedMij OAUTH-5).
+    pub fn scope(&self) -> &Scope {
+        self.inner.scope()
+    }
+
+    /// Verzamelen or Delen (MedMij OAUTH-13), as started.
+    pub fn use_case(&self) -> UseCase {
+        self.use_case
+    }
+
     /// The flow's identifiers (2.x).
     pub fn trace(&self) -> Option<&TraceIds> {
         self.trace.as_ref()

@@ -1,0 +1,388 @@
+//! The PGO GW router's host seams (feature `axum`): the host reads and checks a start before
+//! anyone is sent to log in (`/start` and `/share`, MedMij OAUTH-12, OAUTH-13), its context
+//! comes back at the flow's end, a flow that ends without a grant reaches the host, and the
+//! per-person and per-source limits of pending flows (OAUTH-14).
+#![cfg(feature = "axum")]
+
+mod axum_support;
+use axum_support::*;
+use medmij_oauth::adapter::*;
+use medmij_oauth::*;
+use std::sync::{Arc, Mutex};
+
+/// What the host saw at the end of each flow.
+#[derive(Default, Clone)]
+struct Seen {
+    done: Arc<Mutex<Vec<(String, UseCase, Option<String>)>>>,
+    failed: Arc<Mutex<Vec<(String, FlowFailure)>>>,
+}
+
+/// A host with its own query form: `aanbieder`, `dienst` and, for `/share`, an `item` that
+/// must be one it knows.
+struct ItemHost(Seen);
+
+impl PgoHost for ItemHost {
+    fn person(&self, headers: &http::HeaderMap) -> Option<String> {
+        headers.get("x-person")?.to_str().ok().map(str::to_owned)
+    }
+    fn endpoints(&self, _scope: &Scope) -> Option<(String, String)> {
+        Some((
+            "https://za.example.nl/authorize".into(),
+            "https://za.example.nl/token".into(),
+        ))
+    }
+    fn start_request(
+        &self,
+        _person: &str,
+        route: StartRoute,
+        query: &str,
+    ) -> Result<StartRequest, StartRefused> {
+        let get = |k: &str| {
+            form_urlencoded::parse(query.as_bytes())
+                .find(|(n, v)| n == k && !v.is_empty())
+                .map(|(_, v)| v.into_owned())
+        };
+        let refuse = |why: &str| StartRefused::bad_request("Fout.", "Wrong.", why);
+        let (Some(a), Some(d)) = (get("aanbieder"), get("dienst")) else {
+            return Err(refuse("no aanbieder or dienst"));
+        };
+        let context = if route == StartRoute::Share {
+            let item = get("item").ok_or_else(|| refuse("no item"))?;
+            if item != "item-1" {
+                return Err(refuse("unknown item"));
+            }
+            Some(item)
+        } else {
+            None
+        };
+        let scope = Scope::parse(&format!("{a}~{d}"), ScopeForm::Multiple)
+            .map_err(|_| refuse("bad scope"))?;
+        let use_case = match route {
+            StartRoute::Share => UseCase::Delen,
+            StartRoute::Start => UseCase::Verzamelen,
+        };
+        Ok(StartRequest {
+            scope,
+            use_case,
+            context,
+        })
+    }
+    async fn granted(&self, _person: &str, _grant: AccessGrant) -> HttpResponse {
+        HttpResponse::page(500, "completed handles every grant".into())
+    }
+    async fn completed(&self, person: &str, _grant: GrantV2, done: FlowDone) -> HttpResponse {
+        self.0
+            .done
+            .lock()
+            .unwrap()
+            .push((person.to_owned(), done.use_case, done.context));
+        HttpResponse::page(200, "<p>klaar</p>".into())
+    }
+    async fn failed(&self, person: &str, failure: FlowFailure) -> Option<HttpResponse> {
+        self.0
+            .failed
+            .lock()
+            .unwrap()
+            .push((person.to_owned(), failure));
+        Some(HttpResponse::page(200, "<p>niet gelukt</p>".into()))
+    }
+}
+
+fn gateway(za: Router, limits: FlowLimits, per_person: usize) -> (Router, Seen, TestAudit) {
+    let seen = Seen::default();
+    let audit = TestAudit::default();
+    let client = Client::new(ClientId::new(PGO).unwrap(), REDIRECT).unwrap();
+    let gw = PgoGateway::new(
+        client,
+        PendingFlows::new(MemoryFlowStore::new(limits), limits),
+        PgoHooks {
+            transport: InProcess(za),
+            host: ItemHost(seen.clone()),
+            audit: audit.clone(),
+            pages: DefaultPages,
+        },
+        PgoSettings {
+            flows_per_person: per_person,
+            ..PgoSettings::default()
+        },
+    );
+    (gw.router(), seen, audit)
+}
+
+use axum::Router;
+
+async fn start(pgo: &Router, uri: &str, source: &str, person: &str) -> Answer {
+    let mut r = request("GET", uri, source, None, None);
+    r.headers_mut().insert("x-person", person.parse().unwrap());
+    send(pgo, r).await
+}
+
+/// Walks the ZA GW from the authorization URL to its redirect back (`decision` yes or no);
+/// the PGO GW's local redirect path and query.
+async fn at_za(za: &Router, location: &str, source: &str, decision: &str) -> String {
+    let auth_url = url::Url::parse(location).unwrap();
+    let local = format!("{}?{}", auth_url.path(), auth_url.query().unwrap());
+    let a = send(za, request("GET", &local, source, None, None)).await;
+    let cookie = a.cookie(ZA_COOKIE).unwrap();
+    let cb = format!("{}&person=bob", a.marked("CALLBACK"));
+    let c = send(za, request("GET", &cb, source, Some(&cookie), None)).await;
+    let d = decide(za, source, &cookie, &c.marked("ACTION"), decision).await;
+    assert_eq!(d.status, 302);
+    let back = url::Url::parse(&d.location()).unwrap();
+    format!("{}?{}", back.path(), back.query().unwrap())
+}
+
+mod oauth_13 {
+    use super::*;
+
+    /// `/share` is Delen: the host's check of the item comes before anything is stored or
+    /// anyone is sent to log in; the item comes back with the grant.
+    #[tokio::test]
+    async fn share_checks_the_item_first_and_hands_it_back() {
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let limits = FlowLimits::default();
+        let (pgo, seen, audit) = gateway(za.clone(), limits, 3);
+        for bad in [
+            "/share?aanbieder=umcharderwijk&dienst=48",
+            "/share?aanbieder=umcharderwijk&dienst=48&item=item-2",
+            "/share?aanbieder=umcharderwijk&dienst=48&item=",
+            "/share",
+        ] {
+            let r = start(&pgo, bad, "198.51.100.20", "p-1").await;
+            assert_eq!(r.status, 400, "{bad}");
+            assert!(r.header("location").is_none());
+            assert!(r.cookie(PGO_COOKIE).is_none());
+        }
+        let refused: Vec<_> = audit
+            .all()
+            .into_iter()
+            .filter(|e| e.endpoint == Endpoint::Start && !e.success)
+            .collect();
+        assert_eq!(refused.len(), 4, "one audit event per refusal (LOG-1)");
+        assert!(refused.iter().any(|e| e.detail == "unknown item"));
+
+        let s = start(
+            &pgo,
+            "/share?aanbieder=umcharderwijk&dienst=48&item=item-1",
+            "198.51.100.20",
+            "p-1",
+        )
+        .await;
+        assert_eq!(s.status, 302, "{}", s.body);
+        let cookie = s.cookie(PGO_COOKIE).unwrap();
+        let back = at_za(&za, &s.location(), "198.51.100.20", "yes").await;
+        let r = send(
+            &pgo,
+            request("GET", &back, "198.51.100.20", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            seen.done.lock().unwrap().as_slice(),
+            [("p-1".to_owned(), UseCase::Delen, Some("item-1".to_owned()))]
+        );
+    }
+
+    /// The default reading: `/share` is Delen with exactly one Gegevensdienst.
+    #[test]
+    fn default_reading_of_start_and_share() {
+        let s = default_start_request(StartRoute::Share, "scope=umcharderwijk~48").unwrap();
+        assert_eq!(s.use_case, UseCase::Delen);
+        assert!(
+            default_start_request(
+                StartRoute::Share,
+                "scope=umcharderwijk~48%20umcharderwijk~1"
+            )
+            .is_err()
+        );
+        let v = default_start_request(StartRoute::Start, "scope=umcharderwijk~1%20umcharderwijk~2")
+            .unwrap();
+        assert_eq!(v.use_case, UseCase::Verzamelen);
+        assert_eq!(v.scope.gegevensdiensten().len(), 2);
+        let d = default_start_request(StartRoute::Start, "scope=umcharderwijk~48&use_case=delen");
+        assert_eq!(d.unwrap().use_case, UseCase::Delen);
+        let e = default_start_request(StartRoute::Start, "scope=").unwrap_err();
+        assert_eq!(e.response.status(), 400);
+        assert!(default_start_request(StartRoute::Start, "").is_err());
+    }
+
+    /// A host context over MAX_START_CONTEXT refuses the start (bounded flows, OAUTH-14).
+    #[tokio::test]
+    async fn oversized_context_is_refused() {
+        struct Big;
+        impl PgoHost for Big {
+            fn person(&self, _: &http::HeaderMap) -> Option<String> {
+                Some("p".into())
+            }
+            fn endpoints(&self, _: &Scope) -> Option<(String, String)> {
+                Some((
+                    "https://za.example.nl/authorize".into(),
+                    "https://za.example.nl/token".into(),
+                ))
+            }
+            fn start_request(
+                &self,
+                _: &str,
+                route: StartRoute,
+                query: &str,
+            ) -> Result<StartRequest, StartRefused> {
+                let mut s = default_start_request(route, query)?;
+                s.context = Some("x".repeat(MAX_START_CONTEXT + 1));
+                Ok(s)
+            }
+            async fn granted(&self, _: &str, _: AccessGrant) -> HttpResponse {
+                HttpResponse::page(200, String::new())
+            }
+        }
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let limits = FlowLimits::default();
+        let audit = TestAudit::default();
+        let gw = PgoGateway::new(
+            Client::new(ClientId::new(PGO).unwrap(), REDIRECT).unwrap(),
+            PendingFlows::new(MemoryFlowStore::new(limits), limits),
+            PgoHooks {
+                transport: InProcess(za),
+                host: Big,
+                audit: audit.clone(),
+                pages: DefaultPages,
+            },
+            PgoSettings::default(),
+        );
+        let r = send(
+            &gw.router(),
+            request(
+                "GET",
+                "/start?scope=umcharderwijk~1",
+                "198.51.100.21",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert_eq!(audit.all().len(), 1);
+        assert!(!audit.all()[0].success);
+    }
+}
+
+mod oauth_12 {
+    use super::*;
+
+    /// A refusal at the ZA GW (case 4) reaches the host with the redirect's `error`, the
+    /// case, the use case and the context; the host's page is the answer.
+    #[tokio::test]
+    async fn a_refused_flow_reaches_the_host() {
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let (pgo, seen, audit) = gateway(za.clone(), FlowLimits::default(), 3);
+        let s = start(
+            &pgo,
+            "/share?aanbieder=umcharderwijk&dienst=48&item=item-1",
+            "198.51.100.22",
+            "p-2",
+        )
+        .await;
+        let cookie = s.cookie(PGO_COOKIE).unwrap();
+        let back = at_za(&za, &s.location(), "198.51.100.22", "no").await;
+        let r = send(
+            &pgo,
+            request("GET", &back, "198.51.100.22", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("niet gelukt"));
+        let failed = seen.failed.lock().unwrap().clone();
+        assert_eq!(failed.len(), 1);
+        let (person, f) = &failed[0];
+        assert_eq!(person, "p-2");
+        assert_eq!(f.stage, FailureStage::Redirect);
+        assert_eq!(f.case, Some(4));
+        assert_eq!(f.error.as_deref(), Some("access_denied"));
+        assert_eq!(f.use_case, UseCase::Delen);
+        assert_eq!(f.context.as_deref(), Some("item-1"));
+        assert!(seen.done.lock().unwrap().is_empty());
+        let logged: Vec<_> = audit
+            .all()
+            .into_iter()
+            .filter(|e| e.endpoint == Endpoint::Redirect && !e.success)
+            .collect();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].case, Some(4));
+        assert_eq!(logged[0].subject.as_ref().map(|s| s.as_str()), Some("p-2"));
+    }
+}
+
+mod oauth_14 {
+    use super::*;
+
+    /// One person's starts keep the newest `flows_per_person` flows: the oldest ends (its
+    /// redirect is refused), the newest completes.
+    #[tokio::test]
+    async fn pending_flows_are_capped_per_person() {
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let limits = FlowLimits::default();
+        let (pgo, seen, audit) = gateway(za.clone(), limits, 2);
+        let uri = "/start?aanbieder=umcharderwijk&dienst=1";
+        let mut started = Vec::new();
+        for _ in 0..4 {
+            let s = start(&pgo, uri, "198.51.100.23", "p-3").await;
+            assert_eq!(s.status, 302);
+            started.push((s.cookie(PGO_COOKIE).unwrap(), s.location()));
+        }
+        let ended = audit
+            .all()
+            .iter()
+            .filter(|e| e.detail.contains("oldest pending flow ended"))
+            .count();
+        assert_eq!(ended, 2);
+        // The first flow ended: its way back is refused, nothing redeemed.
+        let (cookie, location) = &started[0];
+        let back = at_za(&za, location, "198.51.100.23", "yes").await;
+        let r = send(
+            &pgo,
+            request("GET", &back, "198.51.100.23", Some(cookie), None),
+        )
+        .await;
+        assert_eq!(r.status, 400);
+        assert!(seen.done.lock().unwrap().is_empty());
+        // The newest completes.
+        let (cookie, location) = &started[3];
+        let back = at_za(&za, location, "198.51.100.23", "yes").await;
+        let r = send(
+            &pgo,
+            request("GET", &back, "198.51.100.23", Some(cookie), None),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(seen.done.lock().unwrap().len(), 1);
+    }
+
+    /// One source at its share gets 429 with Retry-After; another source is still served.
+    #[tokio::test]
+    async fn a_source_at_its_share_gets_429() {
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let limits = FlowLimits {
+            per_source: 3,
+            ..FlowLimits::default()
+        };
+        let (pgo, _, audit) = gateway(za, limits, 100);
+        let uri = "/start?aanbieder=umcharderwijk&dienst=1";
+        let mut statuses = Vec::new();
+        for i in 0..5 {
+            let s = start(&pgo, uri, "203.0.113.70", &format!("p-{i}")).await;
+            if s.status == 429 {
+                assert!(s.header("retry-after").is_some());
+            }
+            statuses.push(s.status);
+        }
+        assert_eq!(statuses, [302, 302, 302, 429, 429]);
+        assert_eq!(start(&pgo, uri, "203.0.113.71", "p-9").await.status, 302);
+        assert_eq!(
+            audit
+                .all()
+                .iter()
+                .filter(|e| e.endpoint == Endpoint::Start && !e.success)
+                .count(),
+            2
+        );
+    }
+}
