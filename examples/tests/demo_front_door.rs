@@ -186,5 +186,5 @@ async fn bad_consent_forms_and_stray_callbacks_get_400_and_change_nothing() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.ends_with("\n400"), "{text}");
-    assert!(text.contains("Geen lopende aanvraag"), "{text}");
+    assert!(text.contains("Er loopt geen aanvraag"), "{text}");
 }

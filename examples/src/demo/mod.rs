@@ -716,7 +716,9 @@ impl Network {
                 OwnCertificates::new(vec![pgo_cert.own_certificate()?])?,
                 adapter,
             )?),
-            pgo_gw::PgoGw::front_router(&pgo).nest(V2_MOUNT, v2.router.clone()),
+            pgo_gw::PgoGw::front_router(&pgo)
+                .merge(v2.router.clone())
+                .nest(V2_MOUNT, v2.router.clone()),
             conn,
             None,
             Arc::default(),

@@ -1,15 +1,18 @@
-//! The PGO's gateway (PGO GW): medmij-oauth client, dossier with provenance
-//! (medmij-consent), NEN 7513 log. An axum router for the person's browser; a
-//! reqwest client with mutual TLS for the back channel.
+//! The PGO's gateway (PGO GW): medmij-oauth's axum [`PgoGateway`] runs both release lines'
+//! front endpoints (`/start`, `/share`, the redirect URI `/cb`, and for 2.x counterparts
+//! `/collect` and `/toestemmingen`); this module holds only the demo's host
+//! implementations ([`DemoPgo`]: the person's session, the ZAL per counterpart, what to do
+//! with a grant; [`PgoAudit`]: the NEN 7513 log; [`BackTransport`]: the mutual-TLS back
+//! channel) and what is demo: the dossier with provenance (medmij-consent), the share
+//! placement, the typed trace steps and the fault switches.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::extract::{Extension, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::get;
 
@@ -18,14 +21,21 @@ use medmij_consent::{
     ItemId,
 };
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
+use medmij_oauth::adapter::{
+    AuditEvent, AuditSink, ChainStep, Clock, Counterpart, DefaultPages, Endpoint, FailureStage,
+    FlowDone, FlowFailure, PgoGateway, PgoHooks, PgoHost, PgoSettings, StartRefused, StartRequest,
+    StartRoute, TokenTransport, TransportError,
+};
 use medmij_oauth::{
-    AccessGrant, Client, ClientId, PendingAuthorization, PersonMessage, Scope,
-    ScopeGegevensdienstId, TokenRequest, Zorgaanbiedernaam,
+    AccessGrant, Client, ClientId, FlowLimits, GrantV2, HttpResponse, MemoryFlowStore,
+    PendingFlows, ReleaseLine, Scope, ScopeGegevensdienstId, TokenRequest, TracedTokenRequest,
+    UseCase, Zorgaanbiedernaam,
 };
 
 use super::audit::{AuditLog, Entry};
 use super::lists::PgoLists;
-use super::net::{self, Fetched, PeerAddr};
+use super::net::{self, Fetched};
+use super::release2::{DemoPgoHost, DemoVault, PGO_SESSION, SharedAudit, V2Clock};
 use super::trace::{Actor, StepOutcome, Trace};
 use super::{
     DelenRun, DemoError, GEGEVENSDIENST, GEGEVENSDIENST_DELEN, LEZER, PGO_HOST, ReplayRun,
@@ -37,144 +47,40 @@ use medmij_types::RuleId;
 const PGO_ACCOUNT: &str = "pgo-account-demo-1";
 /// The label of the link back to the PGO's home page on its plain pages.
 const HOME: &str = "Naar MijnPGO Demo";
-
-struct Pending {
-    auth: PendingAuthorization,
-    started: SystemTime,
-    /// For UCI Delen: the dossier item to share.
-    share: Option<String>,
-    zorgaanbieder: String,
-    gegevensdienst: String,
-    /// Where `/start` or `/share` came from (counted per source, OAUTH-14).
-    source: IpAddr,
-}
-
-/// The authorizations waiting for the person to come back, per browser session
-/// (`pgo_session` cookie), newest first; bounded per session and in total
-/// (MedMij OAUTH-14).
-#[derive(Default)]
-struct PendingTable {
-    by_session: HashMap<String, VecDeque<Pending>>,
-    total: usize,
-    per_source: HashMap<IpAddr, usize>,
-}
-
-impl PendingTable {
-    fn count_down(&mut self, source: IpAddr) {
-        self.total -= 1;
-        if let Some(n) = self.per_source.get_mut(&source) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.per_source.remove(&source);
-            }
-        }
-    }
-
-    /// Adds `p` for session `sid`; the session's oldest authorization goes when it
-    /// already has `per_session`. Returns how many were pushed out.
-    fn add(&mut self, sid: &str, p: Pending, per_session: usize) -> usize {
-        *self.per_source.entry(p.source).or_default() += 1;
-        self.total += 1;
-        let list = self.by_session.entry(sid.to_owned()).or_default();
-        list.push_front(p);
-        let mut gone = Vec::new();
-        while list.len() > per_session.max(1) {
-            gone.extend(list.pop_back());
-        }
-        for p in &gone {
-            self.count_down(p.source);
-        }
-        gone.len()
-    }
-
-    /// Takes the authorization of session `sid` whose `state` is `state`, or,
-    /// when none matches, its newest (whose state check then fails, OAUTH-10).
-    fn take(&mut self, sid: &str, state: Option<&str>) -> Option<Pending> {
-        let list = self.by_session.get_mut(sid)?;
-        let at = state
-            .and_then(|st| list.iter().position(|p| p.auth.state().as_str() == st))
-            .unwrap_or(0);
-        let p = list.remove(at);
-        if list.is_empty() {
-            self.by_session.remove(sid);
-        }
-        if let Some(p) = &p {
-            self.count_down(p.source);
-        }
-        p
-    }
-
-    /// Drops every authorization `old` says is too old; returns how many.
-    fn retain(&mut self, keep: impl Fn(&Pending) -> bool) -> usize {
-        let before = self.total;
-        for list in self.by_session.values_mut() {
-            list.retain(&keep);
-        }
-        self.by_session.retain(|_, l| !l.is_empty());
-        self.total = self.by_session.values().map(VecDeque::len).sum();
-        self.per_source.clear();
-        for p in self.by_session.values().flatten() {
-            *self.per_source.entry(p.source).or_default() += 1;
-        }
-        before - self.total
-    }
-}
-
-/// Why `/start` or `/share` was refused before anyone was sent to log in.
-struct StartRefusal {
-    status: u16,
-    title: &'static str,
-    text: String,
-}
-
-impl StartRefusal {
-    fn bad(text: impl Into<String>) -> Self {
-        StartRefusal {
-            status: 400,
-            title: "Ongeldige aanvraag",
-            text: text.into(),
-        }
-    }
-    fn too_many(text: impl Into<String>) -> Self {
-        StartRefusal {
-            status: 429,
-            title: "Even geduld",
-            text: text.into(),
-        }
-    }
-    fn busy(text: impl Into<String>) -> Self {
-        StartRefusal {
-            status: 503,
-            title: "Even geduld",
-            text: text.into(),
-        }
-    }
-}
+/// The PGO GW's redirect URI path (below its front channel), on the OCL host (OAUTH-4).
+pub(crate) const REDIRECT_PATH: &str = "/cb";
+/// The request header in which the demo's session layer hands the person's PGO session to
+/// [`DemoPgo::person`] (set by [`pgo_session`]; a value from outside is dropped).
+const SESSION_HEADER: &str = "x-demo-pgo-session";
 
 /// A redeemed code's token request, the grant, and the resource URL.
 type Redeemed = (TokenRequest, AccessGrant, String);
 
 pub(crate) struct PgoGw {
-    client: Client,
+    client_id: ClientId,
     lists: PgoLists,
     /// The back-channel client: mutual TLS, pooled connections, the server
     /// re-checked before every request (MedMij TLS-4).
-    back: net::BackClient,
-    pending: Mutex<PendingTable>,
+    back: Arc<net::BackClient>,
+    /// The pending flows of medmij-oauth's PGO GW router, bounded per person
+    /// ([`super::limits::MAX_PGO_PENDING_PER_SESSION`]), per source
+    /// ([`super::limits::MAX_PGO_PENDING_PER_SOURCE`]) and in total
+    /// ([`super::limits::MAX_PGO_PENDING`]); they expire after [`super::FLOW_TIMEOUT`].
+    flows: Arc<MemoryFlowStore>,
+    limits: FlowLimits,
     /// See [`super::limits::MAX_PGO_PENDING_PER_SESSION`].
     max_per_session: usize,
-    /// See [`super::limits::MAX_PGO_PENDING`].
+    /// See [`super::limits::MAX_PGO_PENDING`] (also the bound on kept outcomes).
     max_pending: usize,
-    /// See [`super::limits::MAX_PGO_PENDING_PER_SOURCE`].
-    max_per_source: usize,
     dossier: Mutex<Dossier>,
     log: AuditLog,
     trace: Arc<Trace>,
-    /// Outcomes per browser session (`pgo_session` cookie).
-    /// Outcomes are kept for [`super::FLOW_TIMEOUT`] for whoever asks (the
-    /// scripted browser), then dropped.
+    /// Outcomes per browser session (`pgo_session` cookie), kept for
+    /// [`super::FLOW_TIMEOUT`] for whoever asks (the scripted browser), then dropped.
     result: Mutex<HashMap<String, (SystemTime, VerzamelenRun)>>,
     delen_result: Mutex<HashMap<String, (SystemTime, DelenRun)>>,
+    /// The last 1.x token request the back channel sent (for `--replay-code`).
+    last_request: Mutex<Option<TokenRequest>>,
     /// The last redeemed code's token request, the grant and the resource URL
     /// (kept only to show the replay of `--replay-code`).
     last: Mutex<Option<Redeemed>>,
@@ -182,8 +88,6 @@ pub(crate) struct PgoGw {
     /// shares (to show the Lezer's refusal, MedMij OAUTH-16).
     share_with_bsn: std::sync::atomic::AtomicBool,
 }
-
-type R = Result<Response, DemoError>;
 
 impl PgoGw {
     pub(crate) fn new(
@@ -193,20 +97,27 @@ impl PgoGw {
         trace: Arc<Trace>,
         limits: &super::Limits,
     ) -> Result<Self, DemoError> {
-        let client = Client::new(ClientId::new(PGO_HOST)?, &format!("https://{PGO_HOST}/cb"))?;
+        let flow_limits = FlowLimits {
+            per_client: limits.max_pgo_pending,
+            per_source: limits.max_pgo_pending_per_source,
+            total: limits.max_pgo_pending,
+            ttl: super::FLOW_TIMEOUT,
+            ..FlowLimits::default()
+        };
         Ok(PgoGw {
-            client,
+            client_id: ClientId::new(PGO_HOST)?,
             lists,
-            back,
-            pending: Mutex::new(PendingTable::default()),
+            back: Arc::new(back),
+            flows: Arc::new(MemoryFlowStore::new(flow_limits)),
+            limits: flow_limits,
             max_per_session: limits.max_pgo_pending_per_session,
             max_pending: limits.max_pgo_pending,
-            max_per_source: limits.max_pgo_pending_per_source,
             dossier: Mutex::new(Dossier::new()),
             log,
             trace,
             result: Mutex::new(HashMap::new()),
             delen_result: Mutex::new(HashMap::new()),
+            last_request: Mutex::new(None),
             last: Mutex::new(None),
             share_with_bsn: std::sync::atomic::AtomicBool::new(false),
         })
@@ -307,23 +218,20 @@ impl PgoGw {
 
     /// The number of authorizations waiting for the person to come back.
     pub(crate) fn pending_flows(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).total
+        self.flows.len()
     }
 
     /// Drops authorizations the person did not come back to within
     /// [`super::FLOW_TIMEOUT`] (their `state` can no longer be used, OAUTH-10), and
     /// outcomes nobody asked for. Returns how many authorizations ended.
     pub(crate) fn expire_flows(&self) -> usize {
+        use medmij_oauth::FlowStore;
         let now = self.now();
         let old = |t: &SystemTime| {
             now.duration_since(*t)
                 .is_ok_and(|d| d >= super::FLOW_TIMEOUT)
         };
-        let ended = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|p| !old(&p.started));
+        let ended = self.flows.sweep(now).unwrap_or(0);
         self.result
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -356,76 +264,12 @@ impl PgoGw {
         ))
     }
 
-    /// The person's side: a start page, the start of UCI Verzamelen (`/start`) and
-    /// of UCI Delen (`/share`), and the OAuth redirect URI (`/cb`).
+    /// The PGO's own pages: its home page. The flows' endpoints are medmij-oauth's
+    /// [`PgoGateway`] router ([`gateway_router`]), merged next to it.
     pub(crate) fn front_router(me: &Arc<Self>) -> Router {
         Router::new()
             .route("/", get(front_home))
-            .route("/start", get(front_start))
-            .route("/share", get(front_share))
-            .route("/cb", get(front_callback))
             .with_state(me.clone())
-    }
-
-    fn failed(&self, sid: &str, e: &DemoError) -> Response {
-        self.trace.step(
-            Actor::PgoGw,
-            &[],
-            StepOutcome::Failed,
-            format!("error: {e}"),
-        );
-        self.set_result(
-            sid,
-            VerzamelenRun {
-                collected: None,
-                token_obtained: false,
-                error: Some(e.to_string()),
-                error_description: None,
-                message: "Er ging iets mis.".into(),
-                final_page: String::new(),
-                za_cookie: None,
-            },
-        );
-        net::html(500, net::page("Fout", "Er ging iets mis.", Some(HOME)))
-    }
-
-    /// The redirect URI reached without an authorization this browser started
-    /// (no session, a reload, or a forged link; OAUTH-10): HTTP 400, nothing
-    /// redeemed.
-    fn no_authorization() -> Response {
-        net::html(
-            400,
-            net::page(
-                "Geen lopende aanvraag",
-                "Er loopt geen aanvraag vanuit deze browser. Begin opnieuw.",
-                Some(HOME),
-            ),
-        )
-    }
-
-    /// Logs a callback without an authorization this browser started (anonymous,
-    /// counted per source: MedMij LOG-1, OAUTH-14).
-    async fn refuse_callback(&self, source: IpAddr) {
-        self.trace.step(Actor::PgoGw, &[RuleId::Oauth10, RuleId::Log1], StepOutcome::Refused,
-            format!("redirect URI reached from {source} without an authorization of this browser: refused"),
-        );
-        let entry = Entry {
-            event_type: "oauth.callback.unknown",
-            action: Action::Execute,
-            actor: ("unknown".into(), ActorKind::User),
-            subject: None,
-            object: Object::new("front-channel-request", "/cb"),
-            outcome: Outcome::Refused,
-            detail: Some("no authorization of this browser is waiting".into()),
-        };
-        if let Err(e) = self.log.record_anonymous(entry, source).await {
-            self.trace.step(
-                Actor::PgoGw,
-                &[RuleId::Log1],
-                StepOutcome::Failed,
-                format!("logging a refusal failed: {e}"),
-            );
-        }
     }
 
     /// The PGO's home page: what the person can do, as links.
@@ -467,78 +311,44 @@ impl PgoGw {
                  {ZORGAANBIEDER}</a></p><p><a id=\"collect-2x\" href=\"{collect_2x}\">Haal uw \
                  Medicatieoverzicht op bij {twee} (release 2.x, na een eerste ophaalactie \
                  hierboven)</a></p><h2>Uw dossier</h2>{items}</main></body></html>",
-                collect_2x = e(&format!(
-                    "{}/start?scope={}",
-                    super::release2::V2_MOUNT,
-                    super::release2::v2_scope()
-                )),
+                collect_2x = e(&super::release2::v2_start_path()),
                 twee = super::release2::ZORGAANBIEDER_2X,
                 collect = e(&collect)
             ),
         )
     }
 
-    /// The person asks to collect a Gegevensdienst of a Zorgaanbieder (`/start`)
-    /// or to share dossier item `item` with one (`/share`): look both up in the ZAL
-    /// and send the browser to the authorization endpoint. Missing or unknown input
-    /// is refused with a plain page (HTTP 400) and logged before anyone is sent to
-    /// log in (MedMij OAUTH-12, LOG-1); never an HTTP 500.
-    async fn start(
-        &self,
-        query: &str,
-        headers: &HeaderMap,
-        source: IpAddr,
-        share: bool,
-    ) -> Response {
-        let route = if share { "/share" } else { "/start" };
-        match self.try_start(query, headers, source, share) {
-            Ok(r) => r,
-            Err(refusal) => {
-                self.trace.step(
-                    Actor::PgoGw,
-                    &[RuleId::Oauth12, RuleId::Log1],
-                    StepOutcome::Refused,
-                    format!(
-                        "{route} from {source} refused (HTTP {}): {}",
-                        refusal.status, refusal.text
-                    ),
-                );
-                let entry = Entry {
-                    event_type: if share {
-                        "pgo.share.refused"
-                    } else {
-                        "pgo.start.refused"
-                    },
-                    action: Action::Execute,
-                    actor: ("unknown".into(), ActorKind::User),
-                    subject: None,
-                    object: Object::new("front-channel-request", route),
-                    outcome: Outcome::Refused,
-                    detail: Some(refusal.text.clone()),
-                };
-                if let Err(e) = self.log.record_anonymous(entry, source).await {
-                    self.trace.step(
-                        Actor::PgoGw,
-                        &[RuleId::Log1],
-                        StepOutcome::Failed,
-                        format!("logging a refusal failed: {e}"),
-                    );
-                }
-                net::html(
-                    refusal.status,
-                    net::page(refusal.title, &refusal.text, Some(HOME)),
-                )
-            }
+    /// The endpoints of Gegevensdienst `gd` of `za` as this PGO GW reads them: the ZAL
+    /// release3 names the release line per Gegevensdienst (MedMij LISTS-15); what only the
+    /// release2 ZAL lists is 1.x (LISTS-1).
+    fn lookup(&self, zal3: &DemoPgoHost, za: &str, gd: &str) -> Option<Counterpart> {
+        if let Some(c) = zal3.lookup(za, gd) {
+            return Some(c);
         }
+        let zal = self.lists.zal.current()?;
+        let g = zal.list().gegevensdienst(za, gd)?;
+        Some(Counterpart {
+            release: ReleaseLine::V1,
+            authorization_endpoint: g.authorization_endpoint()?.as_str().to_owned(),
+            token_endpoint: g.token_endpoint()?.as_str().to_owned(),
+        })
     }
 
-    fn try_start(
+    /// Reads `/start?zorgaanbieder=&gegevensdienst=` or
+    /// `/share?zorgaanbieder=&gegevensdienst=&item=` (MedMij OAUTH-5, OAUTH-13): missing or
+    /// unknown input is refused with a plain page (HTTP 400) before anyone is sent to log
+    /// in (OAUTH-12); for Delen the dossier item is checked first.
+    fn start_request(
         &self,
+        zal3: &DemoPgoHost,
+        route: StartRoute,
         query: &str,
-        headers: &HeaderMap,
-        source: IpAddr,
-        share: bool,
-    ) -> Result<Response, StartRefusal> {
+    ) -> Result<StartRequest, StartRefused> {
+        let share = route == StartRoute::Share;
+        let bad = |text: &str| StartRefused {
+            response: HttpResponse::page(400, net::page("Ongeldige aanvraag", text, Some(HOME))),
+            detail: text.to_owned(),
+        };
         let mut za = None;
         let mut gd = None;
         let mut item = None;
@@ -554,13 +364,13 @@ impl PgoGw {
                 _ => {}
             }
         }
-        let za = za.ok_or_else(|| StartRefusal::bad("Er is geen zorgaanbieder gekozen."))?;
-        let gd = gd.ok_or_else(|| StartRefusal::bad("Er is geen gegevensdienst gekozen."))?;
+        let za = za.ok_or_else(|| bad("Er is geen zorgaanbieder gekozen."))?;
+        let gd = gd.ok_or_else(|| bad("Er is geen gegevensdienst gekozen."))?;
         // UCI Delen: the item must be in the dossier before anyone logs in.
         if share {
             let item = item
                 .as_deref()
-                .ok_or_else(|| StartRefusal::bad("Er is geen dossieritem gekozen om te delen."))?;
+                .ok_or_else(|| bad("Er is geen dossieritem gekozen om te delen."))?;
             let known = ItemId::new(item).ok().is_some_and(|id| {
                 self.dossier
                     .lock()
@@ -569,16 +379,19 @@ impl PgoGw {
                     .is_some()
             });
             if !known {
-                return Err(StartRefusal::bad(
+                return Err(bad(
                     "Dit dossieritem bestaat niet (meer). Er is niets gedeeld.",
                 ));
             }
         }
-        let zal = self.lists.zal.current().ok_or_else(|| {
-            StartRefusal::busy(
-                "De lijst van zorgaanbieders is nog niet beschikbaar. Probeer het later opnieuw.",
-            )
-        })?;
+        if self.lists.zal.current().is_none() && zal3.lookup(&za, &gd).is_none() {
+            let text =
+                "De lijst van zorgaanbieders is nog niet beschikbaar. Probeer het later opnieuw.";
+            return Err(StartRefused {
+                response: HttpResponse::page(503, net::page("Even geduld", text, Some(HOME))),
+                detail: text.to_owned(),
+            });
+        }
         // MedMij OAUTH-5 (release 1.5): Verzamelen may ask several Gegevensdiensten of
         // one Zorgaanbieder at once (ids separated by a space); Delen exactly one.
         let mut ids: Vec<&str> = Vec::new();
@@ -587,26 +400,17 @@ impl PgoGw {
                 ids.push(id);
             }
         }
-        let gd = ids.join(" ");
         if ids.len() > 1 && share {
-            return Err(StartRefusal::bad(
-                "Delen gaat over precies een gegevensdienst.",
-            ));
+            return Err(bad("Delen gaat over precies een gegevensdienst."));
         }
-        let mut entries = Vec::with_capacity(ids.len());
+        let mut found = Vec::with_capacity(ids.len());
         for id in &ids {
-            entries.push(zal.list().gegevensdienst(&za, id).ok_or_else(|| {
-                StartRefusal::bad(
-                    "Deze zorgaanbieder biedt deze gegevensdienst niet aan via MedMij.",
-                )
+            found.push(self.lookup(zal3, &za, id).ok_or_else(|| {
+                bad("Deze zorgaanbieder biedt deze gegevensdienst niet aan via MedMij.")
             })?);
         }
-        let entry = entries[0];
-        if entries.iter().any(|e| {
-            e.authorization_endpoint() != entry.authorization_endpoint()
-                || e.token_endpoint() != entry.token_endpoint()
-        }) {
-            return Err(StartRefusal::bad(
+        if found.iter().any(|c| *c != found[0]) {
+            return Err(bad(
                 "Deze gegevensdiensten kunnen niet samen worden opgehaald.",
             ));
         }
@@ -616,167 +420,40 @@ impl PgoGw {
                 .map(|id| ScopeGegevensdienstId::new(id))
                 .collect::<Result<Vec<_>, _>>(),
         ) else {
-            return Err(StartRefusal::bad(
-                "Onbekende zorgaanbieder of gegevensdienst.",
-            ));
+            return Err(bad("Onbekende zorgaanbieder of gegevensdienst."));
         };
         let scope = Scope::several(za_name, gd_ids)
-            .ok_or_else(|| StartRefusal::bad("Er is geen gegevensdienst gekozen."))?;
-        // A 1.x Gegevensdienst lists both endpoints (MedMij LISTS-1).
-        let (Some(authorize), Some(token)) =
-            (entry.authorization_endpoint(), entry.token_endpoint())
-        else {
-            return Err(StartRefusal::bad(
-                "Deze zorgaanbieder noemt geen autorisatie- of token-adres voor deze gegevensdienst.",
-            ));
-        };
-        let (url, auth) = self
-            .client
-            .start(authorize.as_str(), token.as_str(), scope.clone())
-            .map_err(|e| {
-                StartRefusal::busy(format!(
-                    "De gegevens van deze zorgaanbieder zijn niet bruikbaar ({e}). Probeer het \
-                     later opnieuw."
-                ))
-            })?;
-        // The browser's session: kept if it has one of ours, else a new one.
-        let sid = net::cookie(headers, "pgo_session")
-            .filter(|v| v.len() == 32 && v.bytes().all(|c| c.is_ascii_hexdigit()))
-            .map_or_else(net::random_hex, str::to_owned);
-        let pushed_out = {
-            let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if pending.total >= self.max_pending {
-                return Err(StartRefusal::busy(
-                    "Het is op dit moment te druk. Probeer het over enkele minuten opnieuw.",
-                ));
-            }
-            if pending.per_source.get(&source).copied().unwrap_or(0) >= self.max_per_source {
-                return Err(StartRefusal::too_many(
-                    "Er lopen te veel aanvragen vanaf uw adres. Rond die eerst af of probeer \
-                     het over enkele minuten opnieuw.",
-                ));
-            }
-            pending.add(
-                &sid,
-                Pending {
-                    auth,
-                    started: self.now(),
-                    share: item,
-                    zorgaanbieder: za,
-                    gegevensdienst: gd,
-                    source,
-                },
-                self.max_per_session,
-            )
-        };
-        if pushed_out > 0 {
-            self.trace.step(
-                Actor::PgoGw,
-                &[RuleId::Oauth10, RuleId::Oauth14],
-                StepOutcome::Refused,
-                format!(
-                    "this browser's oldest waiting authorization dropped ({} per session)",
-                    self.max_per_session
-                ),
-            );
-        }
-        self.trace.step(
-            Actor::PgoGw,
-            &[RuleId::Lists1, RuleId::Oauth5, RuleId::Oauth10],
-            StepOutcome::Done,
-            format!(
-                "endpoints from the ZAL; scope {scope}; fresh state bound to the browser session; \
-                 redirect to {}",
-                authorize.as_str()
-            ),
-        );
-        Ok(net::with_header(
-            net::redirect(&url),
-            "Set-Cookie",
-            &format!("pgo_session={sid}; Path=/; Secure; HttpOnly; SameSite=Lax"),
-        ))
+            .ok_or_else(|| bad("Er is geen gegevensdienst gekozen."))?;
+        Ok(StartRequest {
+            scope,
+            use_case: if share {
+                UseCase::Delen
+            } else {
+                UseCase::Verzamelen
+            },
+            context: item,
+        })
     }
 
-    /// The redirect URI: check state, redeem the code over mTLS, read the FHIR
-    /// resource, store it in the dossier with provenance.
-    async fn callback(&self, sid: &str, query: &str) -> R {
-        let now = self.now();
-        let sid = sid.to_owned();
-        let state = net::param(query, "state");
-        let Some(p) = self
-            .pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take(&sid, state.as_deref())
-        else {
-            return Ok(Self::no_authorization());
-        };
-        let person = SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?;
-        let received = match p.auth.handle_redirect(query, now) {
-            Ok(r) => r,
-            Err(e) => {
-                let (error, error_description) = (
-                    net::param(query, "error"),
-                    net::param(query, "error_description"),
-                );
-                self.log
-                    .record(Entry {
-                        event_type: "oauth.callback",
-                        action: Action::Execute,
-                        actor: (PGO_ACCOUNT.into(), ActorKind::User),
-                        subject: Some(person),
-                        object: Object::new("authorization", p.zorgaanbieder.clone()),
-                        outcome: Outcome::Refused,
-                        detail: Some(format!("{e}")),
-                    })
-                    .await?;
-                self.trace.step(
-                    Actor::PgoGw,
-                    &[RuleId::Oauth10, RuleId::Oauth12],
-                    StepOutcome::Refused,
-                    format!(
-                        "redirect back without a code ({}): flow ends; the person sees: \"{}\"",
-                        error.as_deref().unwrap_or("?"),
-                        e.message_en()
-                    ),
-                );
-                self.set_result(
-                    &sid,
-                    VerzamelenRun {
-                        collected: None,
-                        token_obtained: false,
-                        error,
-                        error_description,
-                        message: e.message_en().into(),
-                        final_page: String::new(),
-                        za_cookie: None,
-                    },
-                );
-                return Ok(net::html(
-                    200,
-                    net::page("Geen gegevens opgehaald", e.message_nl(), Some(HOME)),
-                ));
-            }
-        };
-        self.trace.step(
-            Actor::PgoGw,
-            &[RuleId::Oauth10],
-            StepOutcome::Done,
-            "redirect back with a code; state matches the browser session",
-        );
-        // MedMij CONSENT-3: the PGO GW logs the consent when it receives the code.
-        let kind = if p.share.is_some() {
+    /// The consent the PGO GW received with a code (MedMij CONSENT-3), logged.
+    async fn consent_received(
+        &self,
+        scope: &Scope,
+        use_case: UseCase,
+        person: &SubjectId,
+    ) -> Result<ConsentRecord, DemoError> {
+        let kind = if use_case == UseCase::Delen {
             ConsentKind::Bevestiging
         } else {
             ConsentKind::Toestemming
         };
         let record = ConsentRecord::received_by_pgo(
             kind,
-            FlowId::new(sid.clone())?,
-            received.scope.clone(),
-            self.client.client_id().clone(),
-            received.scope.zorgaanbieder().clone(),
-            received.at,
+            FlowId::new(net::random_hex())?,
+            scope.clone(),
+            self.client_id.clone(),
+            scope.zorgaanbieder().clone(),
+            self.now(),
         );
         self.log
             .record(Entry {
@@ -789,54 +466,30 @@ impl PgoGw {
                 detail: Some(record.to_json()),
             })
             .await?;
+        Ok(record)
+    }
 
-        // Token request on the back channel, mutual TLS (MedMij OAUTH-3, TLS-2, TLS-3, TLS-4).
-        let treq = p.auth.token_request(&received.code);
-        let resp = match self.send_token_request(&treq).await {
+    /// A 1.x flow of session `sid` ended with a grant (the adapter redeemed the code over
+    /// mutual TLS and checked the answer strictly, MedMij OAUTH-3, OAUTH-6, OAUTH-7):
+    /// Verzamelen reads the FHIR resources and stores them with provenance; Delen writes
+    /// the dossier item to the Lezer.
+    async fn completed(&self, sid: &str, grant: GrantV2, done: FlowDone) -> HttpResponse {
+        match self.try_completed(sid, grant.access, done).await {
             Ok(r) => r,
-            Err(e) => {
-                // E.g. the ZA GW refused the handshake (TLS-3, TLS-4): no session, no token.
-                let e = net::root_cause(e.as_ref());
-                self.trace.step(
-                    Actor::PgoGw,
-                    &[RuleId::Tls3, RuleId::Tls4],
-                    StepOutcome::Failed,
-                    format!("token request failed, no TLS session with the ZA GW: {e}"),
-                );
-                self.log
-                    .record(Entry {
-                        event_type: "oauth.token",
-                        action: Action::Execute,
-                        actor: (PGO_HOST.into(), ActorKind::System),
-                        subject: Some(person),
-                        object: Object::new("token-request", treq.url.clone()),
-                        outcome: Outcome::Failure,
-                        detail: Some(format!("no TLS session: {e}")),
-                    })
-                    .await?;
-                let message = "De verbinding met de zorgaanbieder kon niet veilig worden opgezet. \
-                     Er zijn geen gegevens opgehaald.";
-                self.set_result(
-                    &sid,
-                    VerzamelenRun {
-                        collected: None,
-                        token_obtained: false,
-                        error: Some(format!("no TLS session: {e}")),
-                        error_description: None,
-                        message: message.into(),
-                        final_page: String::new(),
-                        za_cookie: None,
-                    },
-                );
-                return Ok(net::html(
-                    200,
-                    net::page("Geen gegevens opgehaald", message, Some(HOME)),
-                ));
-            }
-        };
-        let grant = p
-            .auth
-            .parse_token_response(resp.status, resp.body_str(), self.now())?;
+            Err(e) => self.failed_run(sid, &e),
+        }
+    }
+
+    async fn try_completed(
+        &self,
+        sid: &str,
+        grant: AccessGrant,
+        done: FlowDone,
+    ) -> Result<HttpResponse, DemoError> {
+        let person = SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?;
+        let record = self
+            .consent_received(&grant.scope, done.use_case, &person)
+            .await?;
         self.log
             .record(Entry {
                 event_type: "oauth.token",
@@ -863,24 +516,46 @@ impl PgoGw {
                 grant.scope
             ),
         );
-
-        if let Some(item) = &p.share {
-            return self.place(&sid, &p, item, &record, &grant, person).await;
+        let zorgaanbieder = grant.scope.zorgaanbieder().as_str().to_owned();
+        let gds: Vec<String> = grant
+            .scope
+            .gegevensdiensten()
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        let first_gd = gds
+            .first()
+            .ok_or("a scope without a Gegevensdienst")?
+            .clone();
+        if done.use_case == UseCase::Delen {
+            let item = done.context.ok_or("a Delen flow without its item")?;
+            return self
+                .place(
+                    sid,
+                    &zorgaanbieder,
+                    &first_gd,
+                    &item,
+                    &record,
+                    &grant,
+                    person,
+                )
+                .await;
         }
+        let treq = self
+            .last_request
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
 
         // The FHIR resource (MedMij OAUTH-2: token in the Authorization header).
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
         // MedMij OAUTH-5: a release-1.5 scope names several Gegevensdiensten; the
         // first is read here, the others after it with the same token (OAUTH-17).
-        let (first_gd, more_gds) = p
-            .gegevensdienst
-            .split_once(' ')
-            .unwrap_or((&p.gegevensdienst, ""));
         let ep = zal
             .list()
-            .resource_endpoint(&p.zorgaanbieder, first_gd, SYSTEEMROL)
+            .resource_endpoint(&zorgaanbieder, &first_gd, SYSTEEMROL)
             .ok_or("no resource endpoint on the ZAL")?;
-        let url = format!("{}/{}", ep.as_str(), resource_path(first_gd));
+        let url = format!("{}/{}", ep.as_str(), resource_path(&first_gd));
         let resp = self.read_resource(&grant, &url).await?;
         if resp.status != 200 {
             return Err(format!("FHIR read answered HTTP {}", resp.status).into());
@@ -906,7 +581,7 @@ impl PgoGw {
                     subject: Some(person),
                     object: Object::new("Bundle", format!("{} bytes", resp.body.len())),
                     outcome: Outcome::Refused,
-                    detail: Some(format!("from {}: {e}; not stored", p.zorgaanbieder)),
+                    detail: Some(format!("from {zorgaanbieder}: {e}; not stored")),
                 })
                 .await?;
             self.trace.step(
@@ -916,12 +591,11 @@ impl PgoGw {
                 format!("Bundle REFUSED, not stored: {e}; logged"),
             );
             let message = format!(
-                "De gegevens van {} bevatten een burgerservicenummer (BSN). Dat mag niet via \
-                 MedMij, daarom zijn ze niet opgeslagen. Er is niets in uw dossier gezet.",
-                p.zorgaanbieder
+                "De gegevens van {zorgaanbieder} bevatten een burgerservicenummer (BSN). Dat mag \
+                 niet via MedMij, daarom zijn ze niet opgeslagen. Er is niets in uw dossier gezet."
             );
             self.set_result(
-                &sid,
+                sid,
                 VerzamelenRun {
                     collected: None,
                     token_obtained: true,
@@ -932,7 +606,7 @@ impl PgoGw {
                     za_cookie: None,
                 },
             );
-            return Ok(net::html(
+            return Ok(HttpResponse::page(
                 200,
                 net::page("Geen gegevens opgeslagen", &message, Some(HOME)),
             ));
@@ -942,8 +616,8 @@ impl PgoGw {
         let item_id = format!("bundle-{sid}");
         let naam = self
             .store_collected(
-                &p.zorgaanbieder,
-                first_gd,
+                &zorgaanbieder,
+                &first_gd,
                 &item_id,
                 &resp.body,
                 &record,
@@ -955,30 +629,30 @@ impl PgoGw {
             &[RuleId::Consent4, RuleId::Log1, RuleId::Log2],
             StepOutcome::Done,
             format!(
-                "Bundle stored in the dossier as {item_id} with provenance ({}, {naam}, \
-                 SHA-256 of the content, consent reference); logged",
-                p.zorgaanbieder
+                "Bundle stored in the dossier as {item_id} with provenance ({zorgaanbieder}, \
+                 {naam}, SHA-256 of the content, consent reference); logged"
             ),
         );
         let mut names = vec![naam.clone()];
-        for gd in more_gds.split(' ').filter(|g| !g.is_empty()) {
+        for gd in gds.iter().skip(1) {
             names.push(
-                self.collect_more(&sid, &p, gd, &grant, &record, person.clone())
+                self.collect_more(sid, &zorgaanbieder, gd, &grant, &record, person.clone())
                     .await?,
             );
         }
         let message = if names.len() == 1 {
-            format!("Uw {naam} van {} is opgehaald.", p.zorgaanbieder)
+            format!("Uw {naam} van {zorgaanbieder} is opgehaald.")
         } else {
             format!(
-                "Uw {} van {} zijn opgehaald.",
-                names.join(" en "),
-                p.zorgaanbieder
+                "Uw {} van {zorgaanbieder} zijn opgehaald.",
+                names.join(" en ")
             )
         };
-        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((treq, grant, url));
+        if let Some(treq) = treq {
+            *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((treq, grant, url));
+        }
         self.set_result(
-            &sid,
+            sid,
             VerzamelenRun {
                 collected: Some(item_id),
                 token_obtained: true,
@@ -1000,13 +674,146 @@ impl PgoGw {
                     .join(", ")
             })
             .unwrap_or_default();
-        Ok(net::html(
+        Ok(HttpResponse::page(
             200,
             net::page(
                 "Gegevens opgehaald",
                 &format!("{message} Medicatie: {shown}."),
                 Some(HOME),
             ),
+        ))
+    }
+
+    /// Something of the demo's own went wrong after the grant: traced, told, no 500.
+    fn failed_run(&self, sid: &str, e: &DemoError) -> HttpResponse {
+        self.trace.step(
+            Actor::PgoGw,
+            &[],
+            StepOutcome::Failed,
+            format!("error: {e}"),
+        );
+        self.set_result(
+            sid,
+            VerzamelenRun {
+                collected: None,
+                token_obtained: false,
+                error: Some(e.to_string()),
+                error_description: None,
+                message: "Er ging iets mis.".into(),
+                final_page: String::new(),
+                za_cookie: None,
+            },
+        );
+        HttpResponse::page(502, net::page("Fout", "Er ging iets mis.", Some(HOME)))
+    }
+
+    /// A 1.x flow of session `sid` ended without a grant (the adapter logged its audit
+    /// event): the NEN 7513 entry, the trace step and the outcome for the person.
+    async fn failed(&self, sid: &str, f: FlowFailure) -> HttpResponse {
+        match self.try_failed(sid, f).await {
+            Ok(r) => r,
+            Err(e) => self.failed_run(sid, &e),
+        }
+    }
+
+    async fn try_failed(&self, sid: &str, f: FlowFailure) -> Result<HttpResponse, DemoError> {
+        let person = SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?;
+        let (message, error) = match f.stage {
+            FailureStage::Redirect => {
+                self.log
+                    .record(Entry {
+                        event_type: "oauth.callback",
+                        action: Action::Execute,
+                        actor: (PGO_ACCOUNT.into(), ActorKind::User),
+                        subject: Some(person),
+                        object: Object::new(
+                            "authorization",
+                            f.scope.zorgaanbieder().as_str().to_owned(),
+                        ),
+                        outcome: Outcome::Refused,
+                        detail: Some(f.detail.clone()),
+                    })
+                    .await?;
+                self.trace.step(
+                    Actor::PgoGw,
+                    &[RuleId::Oauth10, RuleId::Oauth12],
+                    StepOutcome::Refused,
+                    format!(
+                        "redirect back without a code ({}): flow ends; the person sees: \"{}\"",
+                        f.error.as_deref().unwrap_or("?"),
+                        f.message_en
+                    ),
+                );
+                (f.message_nl.to_owned(), f.error.clone())
+            }
+            FailureStage::TokenTransport | FailureStage::TokenResponse => {
+                // The consent was received with the code (CONSENT-3), then no token.
+                self.consent_received(&f.scope, f.use_case, &person).await?;
+                let transport = f.stage == FailureStage::TokenTransport;
+                let (rules, outcome, what): (&'static [RuleId], _, _) = if transport {
+                    (
+                        &[RuleId::Tls3, RuleId::Tls4],
+                        StepOutcome::Failed,
+                        format!("no TLS session: {}", f.detail),
+                    )
+                } else {
+                    (
+                        &[RuleId::Oauth6, RuleId::Oauth7, RuleId::Oauth12],
+                        StepOutcome::Refused,
+                        format!("token answer refused: {}", f.detail),
+                    )
+                };
+                self.trace.step(
+                    Actor::PgoGw,
+                    rules,
+                    outcome,
+                    format!("token request failed, no access token: {what}"),
+                );
+                self.log
+                    .record(Entry {
+                        event_type: "oauth.token",
+                        action: Action::Execute,
+                        actor: (PGO_HOST.into(), ActorKind::System),
+                        subject: Some(person),
+                        object: Object::new("token-request", f.scope.to_string()),
+                        outcome: if transport {
+                            Outcome::Failure
+                        } else {
+                            Outcome::Refused
+                        },
+                        detail: Some(what.clone()),
+                    })
+                    .await?;
+                let message = if transport {
+                    "De verbinding met de zorgaanbieder kon niet veilig worden opgezet. Er zijn \
+                     geen gegevens opgehaald."
+                        .to_owned()
+                } else {
+                    f.message_nl.to_owned()
+                };
+                (message, Some(what))
+            }
+        };
+        let message_en = if f.stage == FailureStage::Redirect {
+            f.message_en.to_owned()
+        } else {
+            message.clone()
+        };
+        self.set_result(
+            sid,
+            VerzamelenRun {
+                collected: None,
+                token_obtained: false,
+                error,
+                error_description: f.error_description.clone(),
+                message: message_en,
+                final_page: String::new(),
+                za_cookie: None,
+            },
+        );
+        Ok(HttpResponse::page(
+            200,
+            net::page("Geen gegevens opgehaald", &message, Some(HOME)),
         ))
     }
 
@@ -1087,7 +894,7 @@ impl PgoGw {
             ConsentKind::Toestemming,
             FlowId::new(flow.to_owned())?,
             scope.clone(),
-            self.client.client_id().clone(),
+            self.client_id.clone(),
             scope.zorgaanbieder().clone(),
             self.now(),
         );
@@ -1106,10 +913,11 @@ impl PgoGw {
             .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn collect_more(
         &self,
         sid: &str,
-        p: &Pending,
+        zorgaanbieder: &str,
         gd: &str,
         grant: &AccessGrant,
         record: &ConsentRecord,
@@ -1118,7 +926,7 @@ impl PgoGw {
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
         let ep = zal
             .list()
-            .resource_endpoint(&p.zorgaanbieder, gd, SYSTEEMROL)
+            .resource_endpoint(&zorgaanbieder, gd, SYSTEEMROL)
             .ok_or("no resource endpoint on the ZAL")?;
         let url = format!("{}/{}", ep.as_str(), resource_path(gd));
         let resp = self.read_resource(grant, &url).await?;
@@ -1142,14 +950,14 @@ impl PgoGw {
                     subject: Some(person),
                     object: Object::new("Bundle", format!("{} bytes", resp.body.len())),
                     outcome: Outcome::Refused,
-                    detail: Some(format!("from {}: {e}; not stored", p.zorgaanbieder)),
+                    detail: Some(format!("from {}: {e}; not stored", zorgaanbieder)),
                 })
                 .await?;
             return Err(format!("Bundle of Gegevensdienst {gd} refused: {e}").into());
         }
         let item_id = format!("bundle-{sid}-{gd}");
         let naam = self
-            .store_collected(&p.zorgaanbieder, gd, &item_id, &resp.body, record, person)
+            .store_collected(&zorgaanbieder, gd, &item_id, &resp.body, record, person)
             .await?;
         self.trace.step(
             Actor::PgoGw,
@@ -1158,7 +966,7 @@ impl PgoGw {
             format!(
                 "same token, Gegevensdienst {gd}: Bundle stored as {item_id} with provenance ({}, \
                  {naam}); logged",
-                p.zorgaanbieder
+                zorgaanbieder
             ),
         );
         Ok(naam)
@@ -1267,15 +1075,17 @@ impl PgoGw {
 
     /// UCI Delen: write the dossier item to the Lezer with its provenance, and record
     /// the placement (MedMij OAUTH-13, CONSENT-4).
+    #[allow(clippy::too_many_arguments)]
     async fn place(
         &self,
         sid: &str,
-        p: &Pending,
+        zorgaanbieder: &str,
+        gegevensdienst: &str,
         item: &str,
         record: &ConsentRecord,
         grant: &AccessGrant,
         person: SubjectId,
-    ) -> R {
+    ) -> Result<HttpResponse, DemoError> {
         let id = ItemId::new(item)?;
         let (content, provenance) = {
             let d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
@@ -1300,7 +1110,7 @@ impl PgoGw {
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
         let ep = zal
             .list()
-            .resource_endpoint(&p.zorgaanbieder, &p.gegevensdienst, SYSTEEMROL_LEZER)
+            .resource_endpoint(&zorgaanbieder, &gegevensdienst, SYSTEEMROL_LEZER)
             .ok_or("no Lezer resource endpoint on the ZAL")?;
         let resp = self
             .back
@@ -1325,20 +1135,20 @@ impl PgoGw {
             StepOutcome::Done,
             format!(
                 "FHIR write of {item} to {} with its provenance: HTTP {}",
-                p.zorgaanbieder, resp.status
+                zorgaanbieder, resp.status
             ),
         );
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
         let naam = gnl
             .list()
-            .weergavenaam(&p.gegevensdienst)
+            .weergavenaam(&gegevensdienst)
             .ok_or("Gegevensdienst not on the GNL")?
             .to_string();
         let placement = if placed {
             let mut d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
             let pl = d.place(
                 &id,
-                medmij_consent::Zorgaanbiedernaam::new(&p.zorgaanbieder)?,
+                medmij_consent::Zorgaanbiedernaam::new(&zorgaanbieder)?,
                 GegevensdienstNaam::new(naam.clone())?,
                 record.reference(),
                 self.now(),
@@ -1360,11 +1170,10 @@ impl PgoGw {
                     Outcome::Failure
                 },
                 detail: Some(match &refused_why {
-                    Some(why) => format!(
-                        "with {} ({naam}) via MedMij; refused: {why}",
-                        p.zorgaanbieder
-                    ),
-                    None => format!("with {} ({naam}) via MedMij", p.zorgaanbieder),
+                    Some(why) => {
+                        format!("with {} ({naam}) via MedMij; refused: {why}", zorgaanbieder)
+                    }
+                    None => format!("with {} ({naam}) via MedMij", zorgaanbieder),
                 }),
             })
             .await?;
@@ -1375,10 +1184,10 @@ impl PgoGw {
                 StepOutcome::Done,
                 format!(
                     "placement recorded in the dossier ({item} with {}); logged",
-                    p.zorgaanbieder
+                    zorgaanbieder
                 ),
             );
-            format!("Uw {naam} is gedeeld met {}.", p.zorgaanbieder)
+            format!("Uw {naam} is gedeeld met {}.", zorgaanbieder)
         } else if refused_why
             .as_deref()
             .is_some_and(|d| d.contains(medmij_oauth::fhir::RULE.as_str()))
@@ -1386,7 +1195,7 @@ impl PgoGw {
             format!(
                 "Het delen is niet gelukt: {} heeft de gegevens geweigerd omdat er een \
                  burgerservicenummer (BSN) in stond. Dat mag niet via MedMij.",
-                p.zorgaanbieder
+                zorgaanbieder
             )
         } else {
             "Het delen is niet gelukt.".to_owned()
@@ -1406,60 +1215,278 @@ impl PgoGw {
                     },
                 ),
             );
-        Ok(net::html(200, net::page("Delen", &message, Some(HOME))))
+        Ok(HttpResponse::page(
+            200,
+            net::page("Delen", &message, Some(HOME)),
+        ))
     }
+}
+
+// ---------------------------------------------------------------------------
+// The host implementations of medmij-oauth's PGO GW router.
+// ---------------------------------------------------------------------------
+
+/// The PGO GW's host ([`PgoHost`]): the person is the PGO session (the `pgo_session` cookie,
+/// via [`pgo_session`]); the counterpart and its release line come from the ZAL release3
+/// per (Zorgaanbieder, Gegevensdienst), else the release2 ZAL as 1.x (MedMij LISTS-15,
+/// LISTS-1); a 1.x grant goes to the dossier (Verzamelen) or the Lezer (Delen), a 2.x grant
+/// to the 2.x host ([`DemoPgoHost`]).
+pub(crate) struct DemoPgo {
+    pub(crate) pgo: Arc<PgoGw>,
+    pub(crate) v2: DemoPgoHost,
+}
+
+impl PgoHost for DemoPgo {
+    fn person(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+        headers
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    fn endpoints(&self, scope: &Scope) -> Option<(String, String)> {
+        let c = self.counterpart(scope)?;
+        Some((c.authorization_endpoint, c.token_endpoint))
+    }
+
+    fn counterpart(&self, scope: &Scope) -> Option<Counterpart> {
+        // The release3 ZAL, with its LISTS-15 trace step; else the release2 ZAL (1.x).
+        self.v2.counterpart(scope).or_else(|| {
+            let gd = scope.gegevensdiensten().first()?.as_str().to_owned();
+            let c = self
+                .pgo
+                .lookup(&self.v2, scope.zorgaanbieder().as_str(), &gd)?;
+            self.pgo.trace.step(
+                Actor::PgoGw,
+                &[RuleId::Lists1, RuleId::Oauth5, RuleId::Oauth10],
+                StepOutcome::Done,
+                format!(
+                    "endpoints from the ZAL; scope {scope}; fresh state bound to the browser \
+                     session; redirect to {}",
+                    c.authorization_endpoint
+                ),
+            );
+            Some(c)
+        })
+    }
+
+    fn start_request(
+        &self,
+        _person: &str,
+        route: StartRoute,
+        query: &str,
+    ) -> Result<StartRequest, StartRefused> {
+        self.pgo.start_request(&self.v2, route, query)
+    }
+
+    async fn granted(&self, _person: &str, _grant: AccessGrant) -> HttpResponse {
+        HttpResponse::page(409, "completed handles every grant".into())
+    }
+
+    async fn completed(&self, person: &str, grant: GrantV2, done: FlowDone) -> HttpResponse {
+        if done.release == ReleaseLine::V2 {
+            self.v2.granted_v2(person, grant, done.manage).await
+        } else {
+            self.pgo.completed(person, grant, done).await
+        }
+    }
+
+    async fn failed(&self, person: &str, failure: FlowFailure) -> Option<HttpResponse> {
+        let release = self
+            .pgo
+            .lookup(
+                &self.v2,
+                failure.scope.zorgaanbieder().as_str(),
+                failure.scope.gegevensdiensten().first()?.as_str(),
+            )
+            .map(|c| c.release);
+        if release == Some(ReleaseLine::V2) {
+            // A 2.x flow: the adapter's page (its audit event is in the 2.x log).
+            return None;
+        }
+        Some(self.pgo.failed(person, failure).await)
+    }
+
+    async fn managed(&self, person: &str) -> HttpResponse {
+        self.v2.managed(person).await
+    }
+}
+
+/// The PGO GW's audit sink: every adapter event becomes a typed trace step; refusals
+/// before a flow exists (a bad start, a redirect without this browser's flow) are
+/// anonymous NEN 7513 entries counted per source (MedMij LOG-1, OAUTH-14); events of 2.x
+/// flows and the chain events (LOG-6) go to the 2.x log. The 1.x flow's entries (consent,
+/// token, dossier) are written by [`DemoPgo`], which knows what they mean.
+pub(crate) struct PgoAudit {
+    pub(crate) pgo: Arc<PgoGw>,
+    pub(crate) v2: SharedAudit,
+}
+
+impl AuditSink for PgoAudit {
+    async fn record(&self, event: AuditEvent) {
+        let anonymous = match event.endpoint {
+            Endpoint::Start => (!event.success).then_some(("pgo.start.refused", "/start")),
+            Endpoint::Redirect if event.subject.is_none() => {
+                (!event.success).then_some(("oauth.callback.unknown", REDIRECT_PATH))
+            }
+            _ => None,
+        };
+        if let Some((event_type, route)) = anonymous {
+            let entry = Entry {
+                event_type,
+                action: Action::Execute,
+                actor: ("unknown".into(), ActorKind::User),
+                subject: None,
+                object: Object::new("front-channel-request", route),
+                outcome: Outcome::Refused,
+                detail: Some(event.detail.clone()),
+            };
+            if let Err(e) = self.pgo.log.record_anonymous(entry, event.source).await {
+                self.pgo.trace.step(
+                    Actor::PgoGw,
+                    &[RuleId::Log1],
+                    StepOutcome::Failed,
+                    format!("logging a refusal failed: {e}"),
+                );
+            }
+        }
+        if event.trace.is_some() {
+            self.v2.record(event).await;
+        } else {
+            self.v2.trace_event(&event);
+        }
+    }
+
+    async fn chain(&self, step: ChainStep) {
+        self.v2.chain(step).await
+    }
+}
+
+/// The PGO GW's back channel for the adapter (MedMij OAUTH-3): the demo's mutual-TLS
+/// client (TLS-2, TLS-3, TLS-4), with the OAUTH-21 headers on 2.x token and refresh
+/// requests; it keeps the last 1.x token request for the demo's `--replay-code`.
+pub(crate) struct BackTransport(pub(crate) Arc<PgoGw>);
+
+impl BackTransport {
+    async fn send(
+        &self,
+        request: &TokenRequest,
+        extra: &[(&'static str, String)],
+    ) -> Result<(u16, String), TransportError> {
+        let back = &self.0.back;
+        let mut req = back.post(&request.url).body(request.body.clone());
+        for (k, v) in request.headers() {
+            req = req.header(*k, *v);
+        }
+        for (k, v) in extra {
+            req = req.header(*k, v.as_str());
+        }
+        let r = back
+            .fetch(req)
+            .await
+            .map_err(|e| TransportError(net::root_cause(e.as_ref())))?;
+        Ok((r.status, r.body_str().to_owned()))
+    }
+}
+
+impl TokenTransport for BackTransport {
+    async fn post(&self, request: &TokenRequest) -> Result<(u16, String), TransportError> {
+        *self
+            .0
+            .last_request
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(request.clone());
+        self.send(request, &[]).await
+    }
+    async fn post_traced(&self, r: &TracedTokenRequest) -> Result<(u16, String), TransportError> {
+        if r.trace.is_none() {
+            return self.post(&r.request).await;
+        }
+        self.send(&r.request, &r.headers).await
+    }
+}
+
+/// The PGO GW's flow router: medmij-oauth's [`PgoGateway`] with a vault for 2.x refresh
+/// tokens (MedMij OAUTH-19), on the PGO GW's flow store, its clock (plus the 2.x clock's
+/// offset), the demo's host, audit sink and back channel; behind the demo's session layer
+/// ([`pgo_session`]) and the TLS layer's source address.
+pub(crate) fn gateway_router(
+    pgo: &Arc<PgoGw>,
+    host: DemoPgoHost,
+    audit: SharedAudit,
+    vault: DemoVault,
+    v2_clock: &V2Clock,
+) -> Result<Router, DemoError> {
+    let client = Client::new(
+        pgo.client_id.clone(),
+        &format!("https://{PGO_HOST}{REDIRECT_PATH}"),
+    )?;
+    let hooks = PgoHooks {
+        transport: BackTransport(pgo.clone()),
+        audit: PgoAudit {
+            pgo: pgo.clone(),
+            v2: audit,
+        },
+        host: DemoPgo {
+            pgo: pgo.clone(),
+            v2: host,
+        },
+        pages: DefaultPages,
+    };
+    let flows = PendingFlows::new(pgo.flows.clone(), pgo.limits);
+    let (clock_pgo, v2_clock) = (pgo.clone(), v2_clock.clone());
+    let settings = PgoSettings {
+        redirect_path: REDIRECT_PATH.to_owned(),
+        flows_per_person: pgo.max_per_session,
+        clock: Clock::new(move || clock_pgo.now() + v2_clock.offset()),
+        ..PgoSettings::default()
+    };
+    let gateway = PgoGateway::with_vault(client, flows, hooks, settings, vault);
+    Ok(gateway
+        .router()
+        .layer(axum::middleware::from_fn(pgo_session))
+        .layer(axum::middleware::from_fn(
+            super::release2::adapter_extensions,
+        )))
+}
+
+/// The demo PGO's session (its own login is out of scope): the `pgo_session` cookie, or a
+/// new session for a browser without one, handed to [`DemoPgo::person`] in a request
+/// header; a new session's cookie is set only when a flow started (a redirect), so a
+/// refused start starts no session.
+async fn pgo_session(mut req: Request, next: Next) -> Response {
+    let ok = |v: &str| {
+        (1..=64).contains(&v.len())
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    };
+    let existing = net::cookie(req.headers(), PGO_SESSION)
+        .filter(|v| ok(v))
+        .map(str::to_owned);
+    let (sid, new) = match existing {
+        Some(s) => (s, false),
+        None => (net::random_hex(), true),
+    };
+    req.headers_mut().remove(SESSION_HEADER);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&sid) {
+        req.headers_mut().insert(SESSION_HEADER, v);
+    }
+    let r = next.run(req).await;
+    let mut r = r;
+    if new && r.status().is_redirection() {
+        let cookie = format!("{PGO_SESSION}={sid}; Path=/; Secure; HttpOnly; SameSite=Lax");
+        if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+            // Appended: the adapter's flow cookie is in the same answer.
+            r.headers_mut().append(axum::http::header::SET_COOKIE, v);
+        }
+    }
+    r
 }
 
 type St = State<Arc<PgoGw>>;
 
 async fn front_home(State(me): St) -> Response {
     me.home()
-}
-
-async fn front_start(
-    State(me): St,
-    Extension(PeerAddr(addr)): Extension<PeerAddr>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    me.start(q.as_deref().unwrap_or(""), &headers, addr.ip(), false)
-        .await
-}
-
-async fn front_share(
-    State(me): St,
-    Extension(PeerAddr(addr)): Extension<PeerAddr>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    me.start(q.as_deref().unwrap_or(""), &headers, addr.ip(), true)
-        .await
-}
-
-async fn front_callback(
-    State(me): St,
-    Extension(PeerAddr(addr)): Extension<PeerAddr>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let sid = net::cookie(&headers, "pgo_session")
-        .unwrap_or("")
-        .to_owned();
-    let r = if sid.is_empty() {
-        Ok(PgoGw::no_authorization())
-    } else {
-        me.callback(&sid, q.as_deref().unwrap_or("")).await
-    };
-    match r {
-        Ok(r) => {
-            if r.status() == 400 {
-                // A callback this browser did not start (OAUTH-10): logged (LOG-1).
-                me.refuse_callback(addr.ip()).await;
-            }
-            r
-        }
-        Err(e) => me.failed(&sid, &e),
-    }
 }
 
 /// `content` (a FHIR Bundle) with a Patient carrying a BSN added: what a

@@ -27,14 +27,13 @@ use medmij_log::{ChainEvent, SubjectId};
 use medmij_oauth::adapter::{
     AuditEvent, AuditSink, Authenticator, ChainActor, ChainStep, ChainStepKind, Clock, Counterpart,
     DataAvailability, DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostError,
-    HostRequest, ManagementInfo, MtlsClient, PgoGateway, PgoHooks, PgoHost, PgoSettings,
-    TokenTransport, TransportError, ZaGateway, ZaHooks, ZaSettings,
+    HostRequest, ManagementInfo, MtlsClient, PgoHost, ZaGateway, ZaHooks, ZaSettings,
 };
 use medmij_oauth::{
-    AccessGrant, AsyncAuthorizationServer, Authentication, AuthorizationServer, Client, ClientId,
+    AccessGrant, AsyncAuthorizationServer, Authentication, AuthorizationServer, ClientId,
     FlowLimits, GrantV2, HttpResponse, MemoryFlowStore, MemoryStore, MemoryVault, PendingFlows,
     RefreshToken, RefreshTokenVault, ReleaseLine, ResourceAccess, Scope, ScopeGegevensdienstId,
-    ServerConfig, Subject, TokenRequest, TracedTokenRequest, UseCase, VaultKey, Zorgaanbiedernaam,
+    ServerConfig, Subject, UseCase, VaultKey, Zorgaanbiedernaam,
 };
 use medmij_types::RuleId;
 
@@ -72,6 +71,12 @@ pub fn v2_scope() -> String {
     format!("{naam}~{GEGEVENSDIENST_2X}")
 }
 
+/// The PGO GW's start link for the 2.x Zorgaanbieder's Gegevensdienst (the same `/start`
+/// as for 1.x: the release line comes from the ZAL release3, MedMij LISTS-15).
+pub(crate) fn v2_start_path() -> String {
+    format!("/start?zorgaanbieder={ZORGAANBIEDER_2X}&gegevensdienst={GEGEVENSDIENST_2X}")
+}
+
 /// A clock shared by the 2.x gateways that the demo moves forward (to let an access token
 /// lapse after 900 s without waiting, MedMij OAUTH-7, OAUTH-19).
 #[derive(Clone, Default)]
@@ -81,6 +86,10 @@ impl V2Clock {
     fn clock(&self) -> Clock {
         let offset = self.0.clone();
         Clock::new(move || SystemTime::now() + Duration::from_secs(offset.load(Ordering::SeqCst)))
+    }
+    /// How far the demo moved this clock.
+    pub(crate) fn offset(&self) -> Duration {
+        Duration::from_secs(self.0.load(Ordering::SeqCst))
     }
     pub(crate) fn advance(&self, by: Duration) {
         self.0.fetch_add(by.as_secs(), Ordering::SeqCst);
@@ -114,8 +123,9 @@ fn endpoint_rules(e: Endpoint) -> &'static [RuleId] {
     }
 }
 
-impl AuditSink for SharedAudit {
-    async fn record(&self, event: AuditEvent) {
+impl SharedAudit {
+    /// The typed trace step of an audit event (without writing it to the log).
+    pub(crate) fn trace_event(&self, event: &AuditEvent) {
         let outcome = match (event.success, event.case) {
             (true, _) => StepOutcome::Done,
             (false, Some(n)) => StepOutcome::Case(n),
@@ -132,6 +142,12 @@ impl AuditSink for SharedAudit {
             outcome,
             format!("{:?}: {}{session}", event.endpoint, event.detail),
         );
+    }
+}
+
+impl AuditSink for SharedAudit {
+    async fn record(&self, event: AuditEvent) {
+        self.trace_event(&event);
         self.log.record(event).await
     }
     async fn chain(&self, step: ChainStep) {
@@ -324,7 +340,7 @@ impl medmij_oauth::ClientRegistry for Za2Ocl {
 
 /// The demo's TLS layer's extensions as the adapter reads them: the mutual-TLS peer's name
 /// as [`MtlsClient`] (MedMij OAUTH-3) and the source address as `ConnectInfo` (LOG-1).
-async fn adapter_extensions(mut req: Request, next: Next) -> Response {
+pub(crate) async fn adapter_extensions(mut req: Request, next: Next) -> Response {
     let name = req
         .extensions()
         .get::<PeerNames>()
@@ -341,41 +357,6 @@ async fn adapter_extensions(mut req: Request, next: Next) -> Response {
 // ---------------------------------------------------------------------------
 // The PGO GW's 2.x side: medmij-oauth's PgoGateway with the demo's host.
 // ---------------------------------------------------------------------------
-
-/// The PGO GW's back channel for the adapter (MedMij OAUTH-3): the demo's mutual-TLS
-/// client, with the OAUTH-21 headers on 2.x token and refresh requests.
-pub(crate) struct BackTransport(pub(crate) Arc<net::BackClient>);
-
-impl BackTransport {
-    async fn send(
-        &self,
-        request: &TokenRequest,
-        extra: &[(&'static str, String)],
-    ) -> Result<(u16, String), TransportError> {
-        let mut req = self.0.post(&request.url).body(request.body.clone());
-        for (k, v) in request.headers() {
-            req = req.header(*k, *v);
-        }
-        for (k, v) in extra {
-            req = req.header(*k, v.as_str());
-        }
-        let r = self
-            .0
-            .fetch(req)
-            .await
-            .map_err(|e| TransportError(e.to_string()))?;
-        Ok((r.status, r.body_str().to_owned()))
-    }
-}
-
-impl TokenTransport for BackTransport {
-    async fn post(&self, request: &TokenRequest) -> Result<(u16, String), TransportError> {
-        self.send(request, &[]).await
-    }
-    async fn post_traced(&self, r: &TracedTokenRequest) -> Result<(u16, String), TransportError> {
-        self.send(&r.request, &r.headers).await
-    }
-}
 
 /// The PGO GW's refresh-token vault (MedMij OAUTH-19): medmij-oauth's in-memory vault (a
 /// production PGO encrypts at rest), plus the demo's view of the rotation: how many
@@ -461,6 +442,19 @@ pub(crate) struct DemoPgoHost {
 }
 
 impl DemoPgoHost {
+    /// The counterpart of Gegevensdienst `gd` of `naam` in the release3 ZAL (the newest
+    /// release line it lists, MedMij LISTS-15), without a trace step.
+    pub(crate) fn lookup(&self, naam: &str, gd: &str) -> Option<Counterpart> {
+        let zal = self.zal()?;
+        let release = zal.list().release_lines(naam, gd).newest()?;
+        let (_, g) = zal.list().gegevensdienst_in(naam, gd, release)?;
+        Some(Counterpart {
+            release,
+            authorization_endpoint: g.authorization_endpoint()?.as_str().to_owned(),
+            token_endpoint: g.token_endpoint()?.as_str().to_owned(),
+        })
+    }
+
     fn zal(&self) -> Option<Arc<medmij_lists::Installed<Zorgaanbiederslijst>>> {
         self.zal3.current()
     }
@@ -612,7 +606,6 @@ impl PgoHost for DemoPgoHost {
         grant: GrantV2,
         manage: Option<String>,
     ) -> HttpResponse {
-        let manage = manage.map(|m| format!("{V2_MOUNT}{m}"));
         self.trace.step(
             Actor::PgoGw,
             &[RuleId::Oauth19, RuleId::Oauth20],
@@ -675,37 +668,6 @@ impl PgoHost for DemoPgoHost {
             ),
         )
     }
-}
-
-/// The PGO GW's 2.x router (to nest under [`V2_MOUNT`]): medmij-oauth's [`PgoGateway`]
-/// with a vault, the demo's host and back channel, and a hash-chained audit log with
-/// chain events.
-pub(crate) fn pgo2_router(
-    clock: &V2Clock,
-    host: DemoPgoHost,
-    back: Arc<net::BackClient>,
-    vault: DemoVault,
-) -> Result<Router, DemoError> {
-    let client = Client::new(
-        ClientId::new(PGO_HOST)?,
-        &format!("https://{PGO_HOST}{V2_MOUNT}/redirect"),
-    )?;
-    let limits = FlowLimits::default();
-    let hooks = PgoHooks {
-        transport: BackTransport(back),
-        audit: host.audit.clone(),
-        host,
-        pages: DefaultPages,
-    };
-    let flows = PendingFlows::new(MemoryFlowStore::new(limits), limits);
-    let settings = PgoSettings {
-        clock: clock.clock(),
-        ..PgoSettings::default()
-    };
-    let gateway = PgoGateway::with_vault(client, flows, hooks, settings, vault);
-    Ok(gateway
-        .router()
-        .layer(axum::middleware::from_fn(adapter_extensions)))
 }
 
 /// The PGO GW's audit log of its 2.x side (LOG-1) with its chain events (LOG-6).
@@ -831,6 +793,7 @@ impl V2Parts {
         let vault = DemoVault::default();
         let last = Arc::new(Mutex::new(LastV2::default()));
         let audit = pgo2_audit(dir, trace)?;
+        let audit2 = audit.clone();
         let pgo2_log = audit.log.clone();
         let host = DemoPgoHost {
             zal3: zal3.clone(),
@@ -841,7 +804,7 @@ impl V2Parts {
             last: last.clone(),
             reads: Arc::default(),
         };
-        let router = pgo2_router(&clock, host, back.clone(), vault.clone())?;
+        let router = super::pgo_gw::gateway_router(pgo, host, audit2, vault.clone(), &clock)?;
         Ok(V2Parts {
             router,
             clock,
@@ -947,7 +910,7 @@ impl super::Network {
             l.item = None;
         }
         let person = self.v2_person(true)?;
-        let start = format!("https://{PGO_HOST}{V2_MOUNT}/start?scope={}", v2_scope());
+        let start = format!("https://{PGO_HOST}{}", v2_start_path());
         let (page, at) = person.navigate("GET", &start, None).await?;
         let (page, at) = self.v2_walk(&person, page, at, long_lasting).await?;
         Ok(self.v2_outcome(&page, &at, true))
@@ -964,7 +927,7 @@ impl super::Network {
             l.item = None;
         }
         let person = self.v2_person(false)?;
-        let url = format!("https://{PGO_HOST}{V2_MOUNT}/collect?scope={}", v2_scope());
+        let url = format!("https://{PGO_HOST}/collect?scope={}", v2_scope());
         let (page, at) = person.navigate("GET", &url, None).await?;
         let full_flow = at.starts_with(&format!("https://{ZA2_HOST}/"));
         let (page, at) = if full_flow && complete {

@@ -147,6 +147,19 @@ impl PersonMessage for StartRefused {
     }
 }
 
+/// The redirect endpoint reached without a flow of this browser (MedMij OAUTH-10: no flow
+/// cookie, or its flow ended or never was).
+struct NoFlow;
+
+impl PersonMessage for NoFlow {
+    fn message_nl(&self) -> &'static str {
+        "Er loopt geen aanvraag vanuit deze browser. Begin opnieuw in uw PGO."
+    }
+    fn message_en(&self) -> &'static str {
+        "No request from this browser is waiting. Please start again in your PGO."
+    }
+}
+
 /// Not logged in at the PGO.
 struct NoPerson;
 
@@ -884,13 +897,7 @@ where
         let clear = set_cookie(PGO_COOKIE, None, 0);
         let Some(id) = inc.cookie(PGO_COOKIE).and_then(|c| FlowId::parse(&c)) else {
             return self
-                .refuse(
-                    &inc,
-                    Endpoint::Redirect,
-                    400,
-                    &StartRefused,
-                    "no flow cookie",
-                )
+                .refuse(&inc, Endpoint::Redirect, 400, &NoFlow, "no flow cookie")
                 .await;
         };
         let flows = Arc::clone(&self.flows);
@@ -899,7 +906,7 @@ where
             Ok(Ok(Some(r))) => r.value,
             Ok(Ok(None)) | Ok(Err(FlowError::Corrupt(_))) => {
                 let r = self
-                    .refuse(&inc, Endpoint::Redirect, 400, &StartRefused, "unknown flow")
+                    .refuse(&inc, Endpoint::Redirect, 400, &NoFlow, "unknown flow")
                     .await;
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
