@@ -10,10 +10,13 @@ use medmij_oauth::adapter::*;
 use medmij_oauth::*;
 use std::sync::{Arc, Mutex};
 
+/// A completed flow as the host saw it: person, use case, context.
+type Done = (String, UseCase, Option<String>);
+
 /// What the host saw at the end of each flow.
 #[derive(Default, Clone)]
 struct Seen {
-    done: Arc<Mutex<Vec<(String, UseCase, Option<String>)>>>,
+    done: Arc<Mutex<Vec<Done>>>,
     failed: Arc<Mutex<Vec<(String, FlowFailure)>>>,
 }
 

@@ -926,7 +926,7 @@ impl PgoGw {
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
         let ep = zal
             .list()
-            .resource_endpoint(&zorgaanbieder, gd, SYSTEEMROL)
+            .resource_endpoint(zorgaanbieder, gd, SYSTEEMROL)
             .ok_or("no resource endpoint on the ZAL")?;
         let url = format!("{}/{}", ep.as_str(), resource_path(gd));
         let resp = self.read_resource(grant, &url).await?;
@@ -957,7 +957,7 @@ impl PgoGw {
         }
         let item_id = format!("bundle-{sid}-{gd}");
         let naam = self
-            .store_collected(&zorgaanbieder, gd, &item_id, &resp.body, record, person)
+            .store_collected(zorgaanbieder, gd, &item_id, &resp.body, record, person)
             .await?;
         self.trace.step(
             Actor::PgoGw,
@@ -1110,7 +1110,7 @@ impl PgoGw {
         let zal = self.lists.zal.current().ok_or("no ZAL")?;
         let ep = zal
             .list()
-            .resource_endpoint(&zorgaanbieder, &gegevensdienst, SYSTEEMROL_LEZER)
+            .resource_endpoint(zorgaanbieder, gegevensdienst, SYSTEEMROL_LEZER)
             .ok_or("no Lezer resource endpoint on the ZAL")?;
         let resp = self
             .back
@@ -1141,14 +1141,14 @@ impl PgoGw {
         let gnl = self.lists.gnl.current().ok_or("no GNL")?;
         let naam = gnl
             .list()
-            .weergavenaam(&gegevensdienst)
+            .weergavenaam(gegevensdienst)
             .ok_or("Gegevensdienst not on the GNL")?
             .to_string();
         let placement = if placed {
             let mut d = self.dossier.lock().unwrap_or_else(|e| e.into_inner());
             let pl = d.place(
                 &id,
-                medmij_consent::Zorgaanbiedernaam::new(&zorgaanbieder)?,
+                medmij_consent::Zorgaanbiedernaam::new(zorgaanbieder)?,
                 GegevensdienstNaam::new(naam.clone())?,
                 record.reference(),
                 self.now(),

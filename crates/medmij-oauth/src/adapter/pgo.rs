@@ -80,7 +80,7 @@ impl Default for PgoSettings {
 enum PgoFlow {
     /// An authorization flow of either release line.
     Flow {
-        pending: PendingFlow,
+        pending: Box<PendingFlow>,
         person: String,
         /// The host's [`StartRequest::context`](super::StartRequest::context).
         #[serde(default)]
@@ -625,7 +625,7 @@ where
             self.hooks.audit.chain(step).await;
         }
         let flow = PgoFlow::Flow {
-            pending,
+            pending: Box::new(pending),
             person: person.clone(),
             context,
         };
