@@ -389,3 +389,58 @@ mod oauth_14 {
         );
     }
 }
+
+mod oauth_10 {
+    use super::*;
+
+    /// Two tabs of one PGO session: the browser holds only the newest flow cookie, yet the
+    /// first tab's way back (its own `state`) completes its own flow, and the second tab's
+    /// way back still completes afterwards. Another session with the same cookie and
+    /// `state` is refused.
+    #[tokio::test]
+    async fn another_tab_of_the_same_session_comes_back() {
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let (pgo, seen, _) = gateway(za.clone(), FlowLimits::default(), 3);
+        let uri = "/start?aanbieder=umcharderwijk&dienst=1";
+        let first = start(&pgo, uri, "198.51.100.30", "p-7").await;
+        let second = start(&pgo, uri, "198.51.100.30", "p-7").await;
+        let cookie = second.cookie(PGO_COOKIE).unwrap();
+        let back_first = at_za(&za, &first.location(), "198.51.100.30", "yes").await;
+        let back_second = at_za(&za, &second.location(), "198.51.100.30", "yes").await;
+
+        // Another session presents the browser's cookie with the first tab's state.
+        let mut r = request("GET", &back_first, "198.51.100.30", Some(&cookie), None);
+        r.headers_mut().insert("x-person", "p-8".parse().unwrap());
+        let other = send(&pgo, r).await;
+        assert_eq!(other.status, 200, "the host's failure page");
+        assert_eq!(
+            seen.failed.lock().unwrap().len(),
+            1,
+            "OAUTH-10 state mismatch"
+        );
+        assert!(seen.done.lock().unwrap().is_empty());
+        // That refusal ended the browser's newest flow (the cookie's): the second tab is
+        // gone, the first still waits.
+        let mut r = request("GET", &back_first, "198.51.100.30", Some(&cookie), None);
+        r.headers_mut().insert("x-person", "p-7".parse().unwrap());
+        let a = send(&pgo, r).await;
+        assert_eq!(a.status, 400, "no flow under the cookie any more");
+
+        // Again, cleanly: two tabs, the first comes back first.
+        let first = start(&pgo, uri, "198.51.100.30", "p-7").await;
+        let second = start(&pgo, uri, "198.51.100.30", "p-7").await;
+        let cookie = second.cookie(PGO_COOKIE).unwrap();
+        let back_first = at_za(&za, &first.location(), "198.51.100.30", "yes").await;
+        let back_second = {
+            let _ = back_second;
+            at_za(&za, &second.location(), "198.51.100.30", "yes").await
+        };
+        for back in [&back_first, &back_second] {
+            let mut r = request("GET", back, "198.51.100.30", Some(&cookie), None);
+            r.headers_mut().insert("x-person", "p-7".parse().unwrap());
+            let a = send(&pgo, r).await;
+            assert_eq!(a.status, 200, "{}", a.body);
+        }
+        assert_eq!(seen.done.lock().unwrap().len(), 2);
+    }
+}

@@ -1,11 +1,12 @@
 //! Release 2.x in the demo network ("Releases, side by side"): a second
 //! Zorgaanbieder whose ZA GW is medmij-oauth's axum [`ZaGateway`] (not hand-written
 //! handlers), listed only in the ZAL release3 (MedMij LISTS-15) with a 2.x
-//! Interfaceversie, and the PGO GW's 2.x side: medmij-oauth's [`PgoGateway`] mounted
-//! under [`V2_MOUNT`] in the demo PGO GW's front router, with a [`PgoHost`] that
-//! chooses the release per (Zorgaanbieder, Gegevensdienst) from the release3 ZAL,
-//! reads the FHIR Bundle over the demo's mutual-TLS back channel and stores it in the
-//! same dossier with provenance. Both gateways write their chain-monitoring events
+//! Interfaceversie, and the PGO GW's 2.x side: the [`PgoHost`] parts for 2.x grants
+//! ([`DemoPgoHost`]: the release3 ZAL per (Zorgaanbieder, Gegevensdienst), the FHIR Bundle
+//! read over the demo's mutual-TLS back channel and stored in the same dossier with
+//! provenance, the refresh-token vault). The PGO GW runs one medmij-oauth
+//! [`PgoGateway`](medmij_oauth::adapter::PgoGateway) for both release lines (see
+//! `pgo_gw.rs`). Both gateways write their chain-monitoring events
 //! (MedMij LOG-6) as JSON lines, matched by correlation id in [`match_chain`].
 //!
 //! The host implementations come from [`crate::embed`]: [`ConsentScreens`]
@@ -54,7 +55,8 @@ pub const GEGEVENSDIENST_2X: &str = GEGEVENSDIENST;
 pub const INTERFACEVERSIE_1X: &str = "1.6.0";
 /// The Interfaceversie the release3 ZAL lists for [`ZORGAANBIEDER_2X`] (release line 2.x).
 pub const INTERFACEVERSIE_2X: &str = "2.2.0";
-/// Where medmij-oauth's PGO GW router is mounted in the demo PGO GW's front router.
+/// A second mount point of the PGO GW's one flow router (earlier links to the 2.x side
+/// went here): `/v2/start` is `/start`; the release line comes from the ZAL either way.
 pub const V2_MOUNT: &str = "/v2";
 /// The Stelselnode's path of the ZAL release3 (next to `/zal`, the release2 ZAL).
 pub const ZAL_RELEASE3_PATH: &str = "zal-release3";
@@ -753,7 +755,8 @@ pub(crate) struct Za2Node {
 
 /// The PGO GW's 2.x side as the network keeps it.
 pub(crate) struct V2Parts {
-    /// medmij-oauth's PGO GW router (nested under [`V2_MOUNT`]).
+    /// The PGO GW's flow router for both release lines (medmij-oauth's `PgoGateway`, see
+    /// `pgo_gw::gateway_router`), at the root and under [`V2_MOUNT`].
     pub(crate) router: Router,
     clock: V2Clock,
     vault: DemoVault,

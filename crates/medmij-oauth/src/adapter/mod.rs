@@ -8,10 +8,14 @@
 //!   client is the [`MtlsClient`] extension the host's TLS layer sets, OAUTH-3) and
 //!   `/fhir/{*path}` (Bearer check, then [`FhirBackend`]: read for Verzamelen, write for
 //!   Delen, OAUTH-13).
-//! - [`PgoGateway`] (PGO GW): `GET /start?scope=` (authorization URL; the
-//!   [`PendingAuthorization`](crate::PendingAuthorization) waits in a flow store bound to the
-//!   person's browser by a cookie, OAUTH-10) and the redirect endpoint (checks `state`,
-//!   redeems the code through [`TokenTransport`], hands the grant to [`PgoHost`]).
+//! - [`PgoGateway`] (PGO GW): `GET /start` and `GET /share` (Delen, OAUTH-13), read and
+//!   checked by [`PgoHost::start_request`] before anything is stored (OAUTH-12); then the
+//!   authorization URL (the [`PendingAuthorization`](crate::PendingAuthorization) waits in a
+//!   flow store bound to the person's browser by a cookie, OAUTH-10, at most
+//!   [`PgoSettings::flows_per_person`] per person and the [`FlowLimits`](crate::FlowLimits)
+//!   per source, HTTP 429, and in total, OAUTH-14) and the redirect endpoint (checks
+//!   `state`, redeems the code through [`TokenTransport`], hands the grant to
+//!   [`PgoHost::completed`], a flow without a grant to [`PgoHost::failed`]).
 //!
 //! # Releases 1.x and 2.x side by side
 //!

@@ -53,7 +53,9 @@ pub const DEFAULT_PGO_FLOWS_PER_PERSON: usize = 3;
 pub struct PgoSettings {
     /// Most pending flows of one person ([`DEFAULT_PGO_FLOWS_PER_PERSON`], at least 1): a
     /// new start ends the person's oldest pending flow beyond it, so that one session cannot
-    /// fill the flow store (MedMij OAUTH-14). Counted per gateway node.
+    /// fill the flow store (MedMij OAUTH-14). Counted per gateway node. The browser's flow
+    /// cookie names its newest flow; the way back of an older one (another tab of the same
+    /// [`PgoHost::person`] session) is found by its `state` (OAUTH-10).
     pub flows_per_person: usize,
     /// The route of the redirect endpoint: the path of the [`Client`]'s `redirect_uri` below
     /// the router's mount point; default `/redirect`.
@@ -889,6 +891,47 @@ where
         .await
     }
 
+    /// Another pending flow of `person` (not `current`) whose `state` is `state`, taken out
+    /// of the store; the others looked at go back unchanged.
+    async fn sibling(
+        &self,
+        person: &str,
+        current: FlowId,
+        state: &str,
+        now: std::time::SystemTime,
+    ) -> Option<(FlowId, Box<PendingFlow>, Option<String>)> {
+        let ids: Vec<FlowId> = self
+            .persons
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_person
+            .get(person)
+            .map(|l| l.iter().copied().filter(|f| *f != current).collect())
+            .unwrap_or_default();
+        for other in ids {
+            let flows = Arc::clone(&self.flows);
+            let Ok(Ok(Some(r))) = run_blocking(move || flows.resume::<PgoFlow>(&other, now)).await
+            else {
+                continue;
+            };
+            match r.value {
+                PgoFlow::Flow {
+                    pending,
+                    person: p,
+                    context,
+                } if p == person && pending.state().as_str() == state => {
+                    return Some((other, pending, context));
+                }
+                value => {
+                    let flows = Arc::clone(&self.flows);
+                    let owner = r.owner;
+                    let _ = run_blocking(move || flows.save(&other, &owner, &value, now)).await;
+                }
+            }
+        }
+        None
+    }
+
     /// The redirect endpoint: `state` first (MedMij OAUTH-10), then the code on the back
     /// channel (OAUTH-3) and the grant to the host; the consent is logged (CONSENT-3). The
     /// way back from a consent-management visit (OAUTH-22) arrives here too.
@@ -902,8 +945,8 @@ where
         };
         let flows = Arc::clone(&self.flows);
         let now = self.settings.clock.now();
-        let flow = match run_blocking(move || flows.resume::<PgoFlow>(&id, now)).await {
-            Ok(Ok(Some(r))) => r.value,
+        let resumed = match run_blocking(move || flows.resume::<PgoFlow>(&id, now)).await {
+            Ok(Ok(Some(r))) => r,
             Ok(Ok(None)) | Ok(Err(FlowError::Corrupt(_))) => {
                 let r = self
                     .refuse(&inc, Endpoint::Redirect, 400, &NoFlow, "unknown flow")
@@ -918,7 +961,8 @@ where
                 return unavailable_page(&self.hooks.pages);
             }
         };
-        let (pending, person, context) = match flow {
+        let owner = resumed.owner;
+        let (mut pending, person, mut context) = match resumed.value {
             PgoFlow::Flow {
                 pending,
                 person,
@@ -955,10 +999,39 @@ where
                 return with_header(r, http::header::SET_COOKIE, &clear);
             }
         };
+        // The browser's cookie names its newest flow; a way back from another tab of the
+        // same PGO session carries the `state` of one of the person's other pending flows
+        // (MedMij OAUTH-10: bound to this user agent's session, never to a bare `state`).
+        let mut used = id;
+        let mut cookie_after = clear;
+        let back_state = inc.query_param("state");
+        if let Some(state) = back_state.as_deref()
+            && state != pending.state().as_str()
+            && self.hooks.host.person(&inc.headers).as_deref() == Some(person.as_str())
+            && let Some((other, p, c)) = self.sibling(&person, id, state, now).await
+        {
+            let flows = Arc::clone(&self.flows);
+            let newest = PgoFlow::Flow {
+                pending,
+                person: person.clone(),
+                context,
+            };
+            let kept = run_blocking(move || flows.save(&id, &owner, &newest, now)).await;
+            if matches!(kept, Ok(Ok(()))) {
+                let ttl = self.flows.limits().ttl.as_secs();
+                cookie_after = set_cookie(PGO_COOKIE, Some(&id.secret_text()), ttl);
+            } else {
+                self.persons
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&person, &id);
+            }
+            (used, pending, context) = (other, p, c);
+        }
         self.persons
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&person, &id);
+            .remove(&person, &used);
         let subject = Subject::new(person.as_str()).ok();
         let trace = pending.trace().copied();
         let use_case = pending.use_case();
@@ -997,7 +1070,7 @@ where
                     Some(answer) => respond(answer),
                     None => page(400, self.hooks.pages.problem(&e)),
                 };
-                return with_header(r, http::header::SET_COOKIE, &clear);
+                return with_header(r, http::header::SET_COOKIE, &cookie_after);
             }
         };
         let mut ev = self.event(
@@ -1026,7 +1099,7 @@ where
                     Some(answer) => respond(answer),
                     None => page(503, self.hooks.pages.problem(&NotSent)),
                 };
-                return with_header(r, http::header::SET_COOKIE, &clear);
+                return with_header(r, http::header::SET_COOKIE, &cookie_after);
             }
         };
         let grant = match pending.parse_token_response(status, &body, self.settings.clock.now()) {
@@ -1043,7 +1116,7 @@ where
                     Some(answer) => respond(answer),
                     None => page(400, self.hooks.pages.problem(&e)),
                 };
-                return with_header(r, http::header::SET_COOKIE, &clear);
+                return with_header(r, http::header::SET_COOKIE, &cookie_after);
             }
         };
         let mut ev = self.event(&inc, Endpoint::Redirect, true, "access token received");
@@ -1062,7 +1135,7 @@ where
                 context,
             )
             .await;
-        with_header(respond(answer), http::header::SET_COOKIE, &clear)
+        with_header(respond(answer), http::header::SET_COOKIE, &cookie_after)
     }
 }
 
