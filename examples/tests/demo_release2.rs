@@ -71,6 +71,16 @@ mod lists_15 {
             .await
             .expect("1.x flow");
         assert!(v1.collected.is_some(), "{v1:?}");
+        // One PgoGateway, one `/start`: the 1.x choice comes from the release3 ZAL too.
+        assert!(has(
+            &net,
+            Actor::PgoGw,
+            RuleId::Lists15,
+            StepOutcome::Done,
+            &format!(
+                "{ZORGAANBIEDER} lists Gegevensdienst 4 under Interfaceversie {INTERFACEVERSIE_1X}: speaks V1"
+            ),
+        ));
         let v2 = net.verzamelen_v2(true).await.expect("2.x flow");
         assert_eq!(v2.item.as_deref(), Some("bundle-2x-1"));
         assert!(has(
