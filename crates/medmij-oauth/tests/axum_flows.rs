@@ -182,6 +182,48 @@ mod oauth_13 {
         let r = fetch(&router, "GET", "/fhir/48/Bundle", &token, None).await;
         assert_eq!(r.status, 401, "a Delen token does not read");
     }
+
+    /// Every resource event names its interaction (read or write), refusals included; a
+    /// Lezer's refusal (4xx, 5xx) is sent as it is and audited as a refusal with the
+    /// OperationOutcome's words, a 5xx as OAUTH-12 case 8 (LOG-1).
+    #[tokio::test]
+    async fn a_lezers_refusal_is_audited_as_a_refusal_with_its_interaction() {
+        let (router, audit, fhir) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.2", "umcharderwijk~48", "carol").await;
+        let body = r#"{"resourceType":"Bundle","type":"transaction"}"#;
+        for (path, status, case) in [
+            ("/fhir/48/refuse/Bundle", 422, None),
+            ("/fhir/48/unavailable/Bundle", 503, Some(8)),
+        ] {
+            let w = fetch(&router, "POST", path, &token, Some(body)).await;
+            assert_eq!(w.status, status, "{}", w.body);
+            assert!(w.body.contains("OAUTH-16"), "{}", w.body);
+            let e = audit.all().pop().unwrap();
+            assert_eq!(e.endpoint, Endpoint::Resource);
+            assert!(!e.success, "{e:?}");
+            assert_eq!(e.case, case);
+            assert_eq!(e.interaction, Some(Interaction::Write));
+            assert!(e.detail.contains("OAUTH-16"), "{}", e.detail);
+            assert!(e.detail.contains(&format!("HTTP {status}")), "{}", e.detail);
+        }
+        assert!(fhir.written.lock().unwrap().is_empty());
+        let r = fetch(&router, "GET", "/fhir/48/Bundle", &token, None).await;
+        assert_eq!(r.status, 401);
+        let e = audit.all().pop().unwrap();
+        assert_eq!((e.success, e.case), (false, Some(7)));
+        assert_eq!(e.interaction, Some(Interaction::Read));
+        let w = fetch(&router, "POST", "/fhir/48/Bundle", &token, Some(body)).await;
+        assert_eq!(w.status, 201);
+        let e = audit.all().pop().unwrap();
+        assert!(e.success);
+        assert_eq!(e.interaction, Some(Interaction::Write));
+        assert!(
+            audit
+                .all()
+                .iter()
+                .all(|e| (e.endpoint == Endpoint::Resource) == e.interaction.is_some())
+        );
+    }
 }
 
 mod oauth_12 {

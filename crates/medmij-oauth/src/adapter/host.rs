@@ -6,9 +6,9 @@
 
 use crate::{
     AccessGrant, AuthenticatedPerson, Authentication, ClientId, ConsentDecision, ConsentEvent,
-    ConsentId, ConsentPeriod, GrantV2, LongLastingConsent, ReleaseLine, ResourceAccess, Scope,
-    ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, TraceIds, TracedTokenRequest,
-    UseCase, WithdrawalEvent, Zorgaanbiedernaam,
+    ConsentId, ConsentPeriod, GrantV2, Interaction, LongLastingConsent, ReleaseLine,
+    ResourceAccess, Scope, ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, TraceIds,
+    TracedTokenRequest, UseCase, WithdrawalEvent, Zorgaanbiedernaam,
 };
 use crate::{HttpResponse, PersonMessage};
 use std::future::Future;
@@ -202,6 +202,11 @@ pub trait ConsentUi: Send + Sync + 'static {
 }
 
 /// A FHIR back end's answer: status and `application/fhir+json` body.
+///
+/// A status of 400 or above is the back end refusing the request (a Lezer that refuses a
+/// payload, MedMij OAUTH-16): the adapter sends it as it is and audits it as a refusal
+/// (LOG-1), as MedMij OAUTH-12 case 8 when the status is 500 or above, with the first
+/// `issue[].diagnostics` of an OperationOutcome body in the event's detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FhirReply {
     /// HTTP status (a 500 is sent as 503, MedMij OAUTH-12).
@@ -289,6 +294,10 @@ pub struct AuditEvent {
     pub trace: Option<TraceIds>,
     /// A withdrawn long-lasting consent (MedMij OAUTH-22, CONSENT-3).
     pub withdrawal: Option<WithdrawalEvent>,
+    /// The resource endpoint's interaction (MedMij OAUTH-13: a read for Verzamelen, a write
+    /// for Delen), set on every [`Endpoint::Resource`] event, refusals included, from the
+    /// request's method; `None` for the other endpoints.
+    pub interaction: Option<Interaction>,
 }
 
 impl AuditEvent {
@@ -313,6 +322,7 @@ impl AuditEvent {
             token: None,
             trace: None,
             withdrawal: None,
+            interaction: None,
         }
     }
 }

@@ -1512,6 +1512,7 @@ where
         let refuse = |inc: &Incoming, err: ResourceError, detail: &str| {
             let mut e = AuditEvent::new(now, inc.source(), Endpoint::Resource, false, detail);
             e.case = Some(err.case_number());
+            e.interaction = Some(interaction);
             e.client_id = inc.extensions.get::<MtlsClient>().map(|c| c.0.clone());
             (e, echoed(respond(HttpResponse::from(&err))))
         };
@@ -1619,13 +1620,24 @@ where
         };
         match reply {
             Ok(reply) => {
-                let mut e = AuditEvent::new(
-                    now,
-                    inc.source(),
-                    Endpoint::Resource,
-                    true,
-                    format!("{interaction:?} {path} answered {}", reply.status),
-                );
+                // MedMij LOG-1: a back end's refusal (4xx, 5xx) is audited as a refusal, a
+                // failure (5xx) as OAUTH-12 case 8, with its OperationOutcome's words.
+                let refused = reply.status >= 400;
+                let detail = match refused.then(|| diagnostics(&reply.body)).flatten() {
+                    Some(why) => format!(
+                        "{interaction:?} {path} refused by the back end: HTTP {}: {why}",
+                        reply.status
+                    ),
+                    None if refused => format!(
+                        "{interaction:?} {path} refused by the back end: HTTP {}",
+                        reply.status
+                    ),
+                    None => format!("{interaction:?} {path} answered {}", reply.status),
+                };
+                let mut e =
+                    AuditEvent::new(now, inc.source(), Endpoint::Resource, !refused, detail);
+                e.case = (reply.status >= 500).then_some(8);
+                e.interaction = Some(interaction);
                 e.client_id = Some(access.client_id.clone());
                 e.subject = Some(access.subject.clone());
                 e.trace = trace;
@@ -1653,4 +1665,19 @@ where
             }
         }
     }
+}
+
+/// The first `issue[].diagnostics` of a FHIR OperationOutcome (a back end's refusal), at
+/// most 256 characters; `None` for any other body.
+fn diagnostics(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    if v.get("resourceType")?.as_str()? != "OperationOutcome" {
+        return None;
+    }
+    let text = v
+        .get("issue")?
+        .as_array()?
+        .iter()
+        .find_map(|i| i.get("diagnostics")?.as_str())?;
+    Some(text.chars().take(256).collect())
 }

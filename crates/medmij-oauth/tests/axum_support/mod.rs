@@ -154,6 +154,16 @@ impl FhirBackend for TestFhir {
         if path.contains("broken") {
             return Err(HostError("FHIR back end down".into()));
         }
+        // A Lezer that refuses the payload: 422 (`refuse`) or 503 (`unavailable`), with an
+        // OperationOutcome that says why.
+        for (mark, status) in [("refuse", 422), ("unavailable", 503)] {
+            if path.contains(mark) {
+                return Ok(FhirReply {
+                    status,
+                    body: r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"incomplete","diagnostics":"payload carries a BSN (OAUTH-16)"}]}"#.into(),
+                });
+            }
+        }
         self.written.lock().unwrap().push(body.to_owned());
         Ok(FhirReply {
             status: 201,
