@@ -677,3 +677,25 @@ mod oauth_7 {
         assert!(t.body.contains("invalid_grant"));
     }
 }
+
+mod lists_13 {
+    use super::*;
+
+    /// A token issued while the Gegevensdienst was served reads no more once the host says
+    /// it is not (the ZAL dropped it, grace over): OAUTH-12 case 7, audited with the reason.
+    #[tokio::test]
+    async fn a_gegevensdienst_no_longer_served_is_case_7() {
+        let (router, audit, fhir) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.9", "umcharderwijk~1", "alice").await;
+        let r = fetch(&router, "GET", "/fhir/1/Patient", &token, None).await;
+        assert_eq!(r.status, 200);
+        fhir.withdrawn.lock().unwrap().push("1".into());
+        let r = fetch(&router, "GET", "/fhir/1/Patient", &token, None).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.body.contains("suppressed"), "{}", r.body);
+        let e = audit.all().pop().unwrap();
+        assert_eq!((e.success, e.case), (false, Some(7)));
+        assert!(e.detail.contains("LISTS-13"), "{}", e.detail);
+        assert_eq!(e.subject.as_ref().map(Subject::as_str), Some("alice"));
+    }
+}

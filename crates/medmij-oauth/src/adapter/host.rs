@@ -238,6 +238,22 @@ pub trait FhirBackend: Send + Sync + 'static {
         path: &str,
         body: &str,
     ) -> impl Future<Output = Result<FhirReply, HostError>> + Send;
+
+    /// Whether this ZA GW serves `gegevensdienst` of `zorgaanbieder` at `now` (MedMij
+    /// LISTS-13): what it is configured to serve and the ZAL in force lists at its endpoints,
+    /// or, for 3600 s after a new version dropped it, the version before (LISTS-10). The
+    /// resource endpoint asks after the token check and answers a Gegevensdienst that is not
+    /// served as OAUTH-12 case 7 (the token is no longer good for it), audited with the
+    /// reason. The default serves everything (a host that checks nothing against the ZAL).
+    fn serves(
+        &self,
+        zorgaanbieder: &Zorgaanbiedernaam,
+        gegevensdienst: &ScopeGegevensdienstId,
+        now: SystemTime,
+    ) -> bool {
+        let _ = (zorgaanbieder, gegevensdienst, now);
+        true
+    }
 }
 
 /// Which endpoint an [`AuditEvent`] is about.

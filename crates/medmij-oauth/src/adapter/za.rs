@@ -1598,6 +1598,25 @@ where
             self.audit(e).await;
             return r;
         }
+        if !self.hooks.fhir.serves(&za, &gd, now) {
+            // MedMij LISTS-13, LISTS-10: the ZAL no longer lists it here (grace over).
+            let detail = format!(
+                "Gegevensdienst {} of {} is not served at this gateway (LISTS-13)",
+                gd.as_str(),
+                za.as_str()
+            );
+            let err = ResourceError::wrong_scope();
+            let (mut e, r) = refuse(&inc, err.clone(), &detail);
+            e.client_id = Some(access.client_id.clone());
+            e.subject = Some(access.subject.clone());
+            e.trace = trace;
+            self.audit(e).await;
+            if let Some(trace) = trace {
+                let step = chain_step(trace, &access.client_id, Some(&err));
+                self.hooks.audit.chain(step).await;
+            }
+            return r;
+        }
         if let Some(trace) = trace {
             let step = chain_step(trace, &access.client_id, None);
             self.hooks.audit.chain(step).await;

@@ -121,9 +121,24 @@ impl ConsentUi for TestConsent {
 #[derive(Clone, Default)]
 pub struct TestFhir {
     pub written: Arc<Mutex<Vec<String>>>,
+    /// Gegevensdiensten no longer served (MedMij LISTS-13).
+    pub withdrawn: Arc<Mutex<Vec<String>>>,
 }
 
 impl FhirBackend for TestFhir {
+    fn serves(
+        &self,
+        _za: &Zorgaanbiedernaam,
+        gd: &ScopeGegevensdienstId,
+        _now: std::time::SystemTime,
+    ) -> bool {
+        !self
+            .withdrawn
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|w| w == gd.as_str())
+    }
     fn target(&self, path: &str) -> Option<(Zorgaanbiedernaam, ScopeGegevensdienstId)> {
         let gd = path.split('/').next()?;
         Some((za(), ScopeGegevensdienstId::new(gd).ok()?))
