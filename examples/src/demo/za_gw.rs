@@ -12,10 +12,11 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Extension, RawQuery, State};
+use axum::extract::{ConnectInfo, Extension, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::get;
+use tower::ServiceExt;
 
 use medmij_consent::evidence::{
     EvidenceConfig, EvidenceLedger, EvidenceRecord, FileEvidenceLedger, PersonId, ShownText,
@@ -25,11 +26,19 @@ use medmij_consent::{
     PageOptions, PostedDecision, Side, Toestemming, Variables, Wording, render_page,
 };
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
-use medmij_oauth::{
-    AuthorizationServer, ClientId, ClientRegistry, ConsentDecision, ConsentOutcome, Interaction,
-    InvalidRequest, MemoryStore, ScopeGegevensdienstId, ServerConfig, Session, Subject, TokenEvent,
-    UseCase, Zorgaanbiedernaam,
+use medmij_oauth::adapter::{
+    AuditEvent, AuditSink, Authenticator, Clock, DEFAULT_FHIR_BODY_LIMIT, DataAvailability,
+    DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostError, HostRequest, MtlsClient,
+    ZaGateway, ZaHooks, ZaSettings,
 };
+use medmij_oauth::{
+    AsyncAuthorizationServer, Authentication, AuthorizationServer, ClientId, ClientRegistry,
+    ConsentDecision, ConsentOutcome, FlowLimits, HttpResponse, Interaction, InvalidRequest,
+    MemoryFlowStore, MemoryStore, PendingFlows, ResourceAccess, ScopeGegevensdienstId,
+    ServerConfig, Session, Subject, UseCase, Zorgaanbiedernaam,
+};
+
+use crate::embed::ConsentScreens;
 
 use super::audit::{AuditLog, Entry};
 use super::limits::FLOW_TIMEOUT;
@@ -68,10 +77,21 @@ impl TestDigidStandIn {
     /// Where the stand-in lives on the ZA GW's front channel.
     pub(crate) const PATH: &'static str = "/test-digid";
 
-    /// The login page for one pending flow.
-    fn page(flow: &str, csrf: &str) -> Response {
+    /// The login page's HTML: a form that posts `action=login` or `action=cancel`, with
+    /// `hidden` fields, to `action`.
+    fn html(action: &str, hidden: &[(&str, &str)]) -> String {
         let e = medmij_consent::escape_html;
-        let html = format!(
+        let fields: String = hidden
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                    e(k),
+                    e(v)
+                )
+            })
+            .collect();
+        format!(
             "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>TEST DigiD stand-in</title></head><body>\
@@ -81,17 +101,23 @@ impl TestDigidStandIn {
              gevraagd of gecontroleerd.</p>\
              <p lang=\"en\"><strong>This is not DigiD.</strong> It is a test stand-in of \
              the MedMij demo network: you log in as the fixed test person.</p>\
-             <form method=\"post\" action=\"{path}\">\
-             <input type=\"hidden\" name=\"flow\" value=\"{flow}\">\
-             <input type=\"hidden\" name=\"csrf_token\" value=\"{csrf}\">\
+             <form method=\"post\" action=\"{action}\">{fields}\
              <button type=\"submit\" id=\"digid-login\" name=\"action\" value=\"login\">\
              Inloggen als testpersoon</button> \
              <button type=\"submit\" id=\"digid-cancel\" name=\"action\" value=\"cancel\">\
              Annuleren</button></form></main></body></html>",
-            path = Self::PATH,
-            flow = e(flow),
-            csrf = e(csrf),
-        );
+            action = e(action),
+        )
+    }
+
+    /// The login form for medmij-oauth's router: it posts back to `callback`.
+    fn form(callback: &str) -> String {
+        Self::html(callback, &[])
+    }
+
+    /// The login page for one pending flow.
+    fn page(flow: &str, csrf: &str) -> Response {
+        let html = Self::html(Self::PATH, &[("flow", flow), ("csrf_token", csrf)]);
         let mut r = net::html(200, html);
         for (k, v) in [
             ("X-Frame-Options", "DENY"),
@@ -239,17 +265,23 @@ enum NoFlow {
     Foreign,
 }
 
-pub(crate) struct ZaGw {
-    server: AuthorizationServer<MemoryStore, OclRegistry>,
+/// The medmij-oauth ZA GW router with the demo's host implementations.
+type Gateway = ZaGateway<
+    MemoryStore,
+    OclRegistry,
+    MemoryFlowStore,
+    DigidSeam,
+    Data,
+    ConsentScreens,
+    Backend,
+    Audit,
+>;
+
+/// What the demo ZA GW's host implementations share: its lists, log, trace, demo
+/// switches and what it is configured to serve.
+pub(crate) struct Core {
     lists: ZaLists,
-    /// Pending flows by flow id (expire after [`FLOW_TIMEOUT`]).
-    flows: Mutex<Flows>,
-    book: Mutex<DecisionBook>,
     log: AuditLog,
-    /// The CONSENT-5 evidence ledger: every grant and refusal, for the Zorgaanbieder.
-    evidence: Arc<FileEvidenceLedger>,
-    /// The Ed25519 key that signs the ledger and its exports (generated at start).
-    evidence_key: ed25519_dalek::SigningKey,
     trace: Arc<Trace>,
     za: Zorgaanbiedernaam,
     gd: ScopeGegevensdienstId,
@@ -267,14 +299,27 @@ pub(crate) struct ZaGw {
     /// What this gateway is configured to serve (checked against the ZAL in force,
     /// MedMij LISTS-13).
     offers: Vec<Offer>,
-    /// See [`OclGegevensdiensten`].
-    ocl_gegevensdiensten: OclGegevensdiensten,
-    /// The ZAL Volgnummer whose differences with `offers` were last reported.
-    zal_checked: Mutex<Option<String>>,
     /// The last [`MAX_RECEIVED`] requests that arrived at this gateway (method, path,
     /// query and body as text), for checks that no person identifier travels
     /// (OAUTH-16).
     received: Mutex<std::collections::VecDeque<String>>,
+}
+
+pub(crate) struct ZaGw {
+    core: Arc<Core>,
+    /// medmij-oauth's ZA GW router (token and resource endpoints).
+    gateway: Gateway,
+    /// Pending flows by flow id (expire after [`FLOW_TIMEOUT`]).
+    flows: Mutex<Flows>,
+    book: Mutex<DecisionBook>,
+    /// The CONSENT-5 evidence ledger: every grant and refusal, for the Zorgaanbieder.
+    evidence: Arc<FileEvidenceLedger>,
+    /// The Ed25519 key that signs the ledger and its exports (generated at start).
+    evidence_key: ed25519_dalek::SigningKey,
+    /// See [`OclGegevensdiensten`].
+    ocl_gegevensdiensten: OclGegevensdiensten,
+    /// The ZAL Volgnummer whose differences with `offers` were last reported.
+    zal_checked: Mutex<Option<String>>,
     /// Handshake refusals being appended to the log right now.
     refusals_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// See [`super::limits::MAX_PENDING_FLOWS`].
@@ -292,6 +337,44 @@ use super::limits::MAX_RECEIVED_REQUESTS as MAX_RECEIVED;
 /// The test person's BSN that the demo back end puts in a Bundle with
 /// `--bsn-in-payload` (a number that passes the elfproef, MedMij OAUTH-16).
 pub(crate) const TEST_BSN: &str = "999990019";
+
+impl std::ops::Deref for ZaGw {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl Core {
+    /// This gateway's clock (the real one plus the demo offset).
+    fn now(&self) -> SystemTime {
+        self.lists.fetcher().now()
+    }
+
+    /// Keeps what arrived (bounded to [`MAX_RECEIVED`]).
+    fn note_received(&self, method: &str, path: &str, query: &str, body: &[u8]) {
+        let mut r = self.received.lock().unwrap_or_else(|e| e.into_inner());
+        if r.len() >= MAX_RECEIVED {
+            r.pop_front();
+        }
+        r.push_back(format!(
+            "{method} {path}?{query} {}",
+            String::from_utf8_lossy(body)
+        ));
+    }
+
+    /// Whether this gateway serves Gegevensdienst `id` of `naam` at `now`: configured,
+    /// and listed at its endpoints by the ZAL in force or, for 3600 s, by the version
+    /// before (MedMij LISTS-13, LISTS-10).
+    fn serves(&self, naam: &str, id: &str, now: SystemTime) -> bool {
+        self.offers.iter().any(|o| o.naam == naam && o.id == id)
+            && serving::serves(&self.lists.zal, ZA_HOST, naam, id, now)
+    }
+
+    fn subject(id: &str) -> Option<SubjectId> {
+        SubjectId::new(id, Domain::Zorgaanbieder).ok()
+    }
+}
 
 impl ZaGw {
     pub(crate) fn new(
@@ -359,14 +442,9 @@ impl ZaGw {
             },
             MemoryStore::new(),
         );
-        Ok(ZaGw {
-            server,
+        let core = Arc::new(Core {
             lists,
-            flows: Mutex::new(Flows::default()),
-            book: Mutex::new(DecisionBook::new()),
             log,
-            evidence: Arc::new(evidence),
-            evidence_key,
             trace,
             za,
             gd,
@@ -378,6 +456,39 @@ impl ZaGw {
             strip_bsn: AtomicBool::new(true),
             received: Mutex::default(),
             offers,
+        });
+        let clock = {
+            let core = core.clone();
+            Clock::new(move || core.now())
+        };
+        let flow_limits = FlowLimits::default();
+        let hooks = ZaHooks {
+            authenticator: DigidSeam { core: core.clone() },
+            data: Data { core: core.clone() },
+            consent: ConsentScreens {
+                aanbieder: display_name(ZORGAANBIEDER).into(),
+                gegevensdienst: super::lists::GEGEVENSDIENST_NAAM.into(),
+            },
+            fhir: Backend { core: core.clone() },
+            audit: Audit { core: core.clone() },
+            pages: DefaultPages,
+        };
+        let gateway = ZaGateway::new(
+            AsyncAuthorizationServer::new(server),
+            PendingFlows::new(MemoryFlowStore::new(flow_limits), flow_limits),
+            hooks,
+            ZaSettings {
+                clock,
+                ..ZaSettings::default()
+            },
+        );
+        Ok(ZaGw {
+            core,
+            gateway,
+            flows: Mutex::new(Flows::default()),
+            book: Mutex::new(DecisionBook::new()),
+            evidence: Arc::new(evidence),
+            evidence_key,
             zal_checked: Mutex::new(None),
             ocl_gegevensdiensten,
             refusals_in_flight: Arc::default(),
@@ -392,9 +503,9 @@ impl ZaGw {
         &self.lists
     }
 
-    /// This gateway's clock (the real one plus the demo offset).
-    fn now(&self) -> SystemTime {
-        self.lists.fetcher().now()
+    /// The authorization server (shared with medmij-oauth's router).
+    fn server(&self) -> &AuthorizationServer<MemoryStore, OclRegistry> {
+        self.gateway.server().inner()
     }
 
     /// Moves this gateway's clock forward.
@@ -425,18 +536,6 @@ impl ZaGw {
                 client.to_owned(),
                 ids.iter().map(|s| (*s).to_owned()).collect(),
             );
-    }
-
-    /// Keeps what arrived (bounded to [`MAX_RECEIVED`]).
-    fn note_received(&self, method: &str, path: &str, query: &str, body: &[u8]) {
-        let mut r = self.received.lock().unwrap_or_else(|e| e.into_inner());
-        if r.len() >= MAX_RECEIVED {
-            r.pop_front();
-        }
-        r.push_back(format!(
-            "{method} {path}?{query} {}",
-            String::from_utf8_lossy(body)
-        ));
     }
 
     /// The requests that arrived, oldest first (at most [`MAX_RECEIVED`]).
@@ -687,20 +786,8 @@ impl ZaGw {
         Ok(diffs)
     }
 
-    /// Whether this gateway serves Gegevensdienst `id` of `naam` at `now`: configured,
-    /// and listed at its endpoints by the ZAL in force or, for 3600 s, by the version
-    /// before (MedMij LISTS-13, LISTS-10).
-    fn serves(&self, naam: &str, id: &str, now: SystemTime) -> bool {
-        self.offers.iter().any(|o| o.naam == naam && o.id == id)
-            && serving::serves(&self.lists.zal, ZA_HOST, naam, id, now)
-    }
-
     pub(crate) fn log(&self) -> &AuditLog {
         &self.log
-    }
-
-    fn subject(id: &str) -> Option<SubjectId> {
-        SubjectId::new(id, Domain::Zorgaanbieder).ok()
     }
 
     fn answer(&self, r: R) -> Response {
@@ -732,14 +819,15 @@ impl ZaGw {
             .with_state(me.clone())
     }
 
-    /// The back channel (mutual TLS): token endpoint and FHIR resource endpoints.
+    /// The back channel (mutual TLS): medmij-oauth's token and resource endpoints at the
+    /// paths the ZAL lists (`/oauth/token`, `/fhir/…`, `/lezer/fhir/…`), see
+    /// [`back_channel`].
     pub(crate) fn back_router(me: &Arc<Self>) -> Router {
-        Router::new()
-            .route("/oauth/token", post(back_token))
-            .route("/fhir/MedicationStatement", get(back_read))
-            .route("/fhir/Observation", get(back_read))
-            .route("/lezer/fhir/Bundle", post(back_write))
-            .with_state(me.clone())
+        let (core, inner) = (me.core.clone(), me.gateway.router());
+        Router::new().fallback(move |req: Request| {
+            let (core, inner) = (core.clone(), inner.clone());
+            async move { back_channel(&core, inner, req).await }
+        })
     }
 
     /// Ends flows the person left (OAUTH-12 case 5 for those on the consent
@@ -919,7 +1007,7 @@ impl ZaGw {
     async fn authorize(&self, query: &str, headers: &HeaderMap, source: IpAddr) -> R {
         let now = self.now();
         self.note_received("GET", "/oauth/authorize", query, b"");
-        let session = match self.server.authorize(query) {
+        let session = match self.server().authorize(query) {
             Ok(s) => s,
             Err(inv) => {
                 // MedMij OAUTH-12 case 1: tell the person directly, never redirect.
@@ -1158,7 +1246,7 @@ impl ZaGw {
                     event_type: "oauth.authorize",
                     action: Action::Execute,
                     actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
-                    subject: Self::subject(TestDigidStandIn::PERSON),
+                    subject: Core::subject(TestDigidStandIn::PERSON),
                     object: Object::new("authorization-request", scope.to_string()),
                     outcome: Outcome::Refused,
                     detail: Some("no data of this person for this Gegevensdienst".into()),
@@ -1300,7 +1388,7 @@ impl ZaGw {
                     event_type: "consent.undetermined",
                     action: Action::Execute,
                     actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
-                    subject: Self::subject(TestDigidStandIn::PERSON),
+                    subject: Core::subject(TestDigidStandIn::PERSON),
                     object: Object::new("authorization-request", scope),
                     outcome: Outcome::Failure,
                     detail: Some(why.to_owned()),
@@ -1375,7 +1463,7 @@ impl ZaGw {
                             event_type: "consent.evidence",
                             action: Action::Create,
                             actor: (ZA_HOST.into(), ActorKind::System),
-                            subject: Self::subject(TestDigidStandIn::PERSON),
+                            subject: Core::subject(TestDigidStandIn::PERSON),
                             object: Object::new("consent", record.reference().to_string()),
                             outcome: Outcome::Failure,
                             detail: Some(e),
@@ -1516,7 +1604,7 @@ impl ZaGw {
                 event_type,
                 action: Action::Execute,
                 actor: (TestDigidStandIn::PERSON.into(), ActorKind::User),
-                subject: Self::subject(TestDigidStandIn::PERSON),
+                subject: Core::subject(TestDigidStandIn::PERSON),
                 object: Object::new("consent", record.reference().to_string()),
                 outcome,
                 detail: Some(record.to_json()),
@@ -1540,7 +1628,7 @@ impl ZaGw {
                         "consent GRANTED and logged (NEN 7513)"
                     },
                 );
-                let r = self.server.issue_code(&mut p.session, now)?;
+                let r = self.server().issue_code(&mut p.session, now)?;
                 self.trace.step(Actor::ZaGw, &[RuleId::Oauth6, RuleId::Oauth7, RuleId::Oauth10], StepOutcome::Done,
                     "authorization code issued (UUID v4, 900 s); redirect to the PGO with code and state",
                 );
@@ -1576,482 +1664,6 @@ impl ZaGw {
             }
         };
         Ok(net::redirect(&location))
-    }
-
-    async fn token(
-        &self,
-        peer: &PeerNames,
-        content_type: Option<&str>,
-        body: &str,
-        source: IpAddr,
-    ) -> R {
-        let now = self.now();
-        // The code itself is not kept (LOG-4: codes never in clear).
-        let redacted: String = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form_urlencoded::parse(body.as_bytes()).map(|(k, v)| {
-                let v = if k == "code" { "(redacted)".into() } else { v };
-                (k, v)
-            }))
-            .finish();
-        self.note_received("POST", "/oauth/token", "", redacted.as_bytes());
-        // MedMij OAUTH-3: the client is who its mTLS certificate says it is.
-        let Some(client) = peer.first().and_then(|n| ClientId::new(n).ok()) else {
-            // Not reachable over the mTLS back channel; refused all the same.
-            self.log
-                .record_from(
-                    Entry {
-                        event_type: "oauth.token",
-                        action: Action::Execute,
-                        actor: (peer.first().unwrap_or("unknown").into(), ActorKind::System),
-                        subject: None,
-                        object: Object::new("token-request", "no usable client certificate"),
-                        outcome: Outcome::Refused,
-                        detail: None,
-                    },
-                    Some(source),
-                )
-                .await?;
-            return Ok(net::no_store(net::typed(
-                401,
-                "application/json",
-                r#"{"error":"invalid_client"}"#,
-            )));
-        };
-        let out = self.server.token(content_type, body, &client, now);
-        let status = out.response.status();
-        let ok = status == 200;
-        self.log
-            .record_from(
-                Entry {
-                    event_type: "oauth.token",
-                    action: Action::Execute,
-                    actor: (client.as_str().into(), ActorKind::System),
-                    // LOG-1 "on whose data": the person the token stands for, when issued.
-                    subject: match &out.event {
-                        TokenEvent::Issued { subject, .. } => Self::subject(subject.as_str()),
-                        _ => None,
-                    },
-                    // The event's Debug form redacts the subject and holds no code or
-                    // token (LOG-4).
-                    object: Object::new("token-request", format!("{:?}", out.event)),
-                    outcome: if ok {
-                        Outcome::Success
-                    } else {
-                        Outcome::Refused
-                    },
-                    detail: None,
-                },
-                Some(source),
-            )
-            .await?;
-        self.trace.step(
-            Actor::ZaGw,
-            if ok {
-                &[RuleId::Oauth3, RuleId::Oauth8, RuleId::Oauth9]
-            } else {
-                &[RuleId::Oauth12, RuleId::Oauth8]
-            },
-            if ok {
-                StepOutcome::Done
-            } else {
-                StepOutcome::Case(6)
-            },
-            format!(
-                "token request from {} over mTLS: HTTP {status}{}",
-                client.as_str(),
-                if ok {
-                    " (Bearer, expires_in 900, no refresh token)"
-                } else {
-                    ""
-                }
-            ),
-        );
-        let mut resp = net::typed(status, "application/json", out.response.body().to_owned());
-        for (k, v) in out.response.headers() {
-            if !k.eq_ignore_ascii_case("content-type") {
-                resp = net::with_header(resp, k, v);
-            }
-        }
-        Ok(net::no_store(resp))
-    }
-
-    /// A refused resource request (OAUTH-12 case 7 or case 8): the FHIR
-    /// OperationOutcome, and a NEN 7513 entry with the client and the source
-    /// address (LOG-1).
-    async fn refused(
-        &self,
-        e: &medmij_oauth::ResourceError,
-        event_type: &'static str,
-        peer: &PeerNames,
-        source: IpAddr,
-    ) -> R {
-        self.log
-            .record_from(
-                Entry {
-                    event_type,
-                    action: if event_type == "fhir.write" {
-                        Action::Create
-                    } else {
-                        Action::Read
-                    },
-                    actor: (peer.first().unwrap_or("unknown").into(), ActorKind::System),
-                    subject: None,
-                    object: Object::new("resource-request", format!("{:?}", e.kind())),
-                    outcome: Outcome::Refused,
-                    detail: Some(format!(
-                        "OAUTH-12 case {}: HTTP {}",
-                        e.case_number(),
-                        e.status()
-                    )),
-                },
-                Some(source),
-            )
-            .await?;
-        let mut resp = net::typed(e.status(), e.content_type(), e.body().to_owned());
-        if let Some(w) = e.www_authenticate() {
-            resp = net::with_header(resp, "WWW-Authenticate", w);
-        }
-        Ok(net::no_store(resp))
-    }
-
-    async fn resource(
-        &self,
-        headers: &HeaderMap,
-        uri: &axum::http::Uri,
-        peer: &PeerNames,
-        source: IpAddr,
-    ) -> R {
-        let now = self.now();
-        self.note_received("GET", uri.path(), uri.query().unwrap_or(""), b"");
-        let auth = headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        // One route per Gegevensdienst (MedMij OAUTH-17: a token for both serves
-        // each of them).
-        let (gd, id, what) = if uri.path().ends_with("/Observation") {
-            (&self.gd_2, GEGEVENSDIENST_2, "Observation?searchset")
-        } else {
-            (&self.gd, GEGEVENSDIENST, "MedicationStatement?searchset")
-        };
-        match self
-            .server
-            .check_resource(auth, &self.za, gd, Interaction::Read, now)
-        {
-            Ok(access) if !self.serves(ZORGAANBIEDER, id, now) => {
-                self.not_served(&access, "fhir.read", source).await
-            }
-            Ok(access) => {
-                let mut bundle = fhir_bundle(
-                    access.subject.as_str(),
-                    self.bsn_in_payload.load(Ordering::Relaxed),
-                );
-                if id == GEGEVENSDIENST_2 {
-                    bundle = observation_bundle(access.subject.as_str());
-                }
-                self.leave_bsn_empty(&mut bundle, &access, source).await?;
-                let bundle = bundle.to_string();
-                self.log
-                    .record_from(
-                        Entry {
-                            event_type: "fhir.read",
-                            action: Action::Read,
-                            actor: (access.client_id.as_str().into(), ActorKind::System),
-                            subject: Self::subject(access.subject.as_str()),
-                            object: Object::new("Bundle", what),
-                            outcome: Outcome::Success,
-                            detail: Some(format!("scope {}", access.scope)),
-                        },
-                        Some(source),
-                    )
-                    .await?;
-                self.trace.step(
-                    Actor::ZaGw,
-                    &[RuleId::Oauth2, RuleId::Oauth11, RuleId::Log1],
-                    StepOutcome::Done,
-                    format!(
-                        "FHIR read with a valid Bearer token for scope {}: Bundle sent, logged",
-                        access.scope
-                    ),
-                );
-                Ok(net::no_store(net::typed(
-                    200,
-                    "application/fhir+json",
-                    bundle,
-                )))
-            }
-            Err(e) => {
-                self.trace.step(
-                    Actor::ZaGw,
-                    &[RuleId::Oauth12, RuleId::Log1],
-                    StepOutcome::Refused,
-                    format!(
-                        "FHIR read from {source} refused: HTTP {}; logged",
-                        e.status()
-                    ),
-                );
-                self.refused(&e, "fhir.read", peer, source).await
-            }
-        }
-    }
-
-    /// A resource request with a valid token for a Gegevensdienst this gateway no
-    /// longer serves (the ZAL withdrew it more than 3600 s ago, MedMij LISTS-13,
-    /// LISTS-10). The rulebook names no answer for the back channel; the demo answers
-    /// as OAUTH-12 case 7 (the token is not valid for this request any more) and logs
-    /// the refusal (LOG-1).
-    async fn not_served(
-        &self,
-        access: &medmij_oauth::ResourceAccess,
-        event_type: &'static str,
-        source: IpAddr,
-    ) -> R {
-        let why = format!(
-            "the ZAL in force no longer lists scope {} at this gateway (MedMij LISTS-13)",
-            access.scope
-        );
-        self.log
-            .record_from(
-                Entry {
-                    event_type,
-                    action: if event_type == "fhir.write" {
-                        Action::Create
-                    } else {
-                        Action::Read
-                    },
-                    actor: (access.client_id.as_str().into(), ActorKind::System),
-                    subject: Self::subject(access.subject.as_str()),
-                    object: Object::new("resource-request", access.scope.to_string()),
-                    outcome: Outcome::Refused,
-                    detail: Some(format!("{why}; OAUTH-12 case 7: HTTP 401")),
-                },
-                Some(source),
-            )
-            .await?;
-        self.trace.step(
-            Actor::ZaGw,
-            &[RuleId::Lists13, RuleId::Lists10, RuleId::Oauth12],
-            StepOutcome::Case(7),
-            format!("resource request REFUSED: {why}; logged"),
-        );
-        let oo = serde_json::json!({
-            "resourceType": "OperationOutcome",
-            "issue": [{ "severity": "error", "code": "suppressed", "diagnostics": why }]
-        });
-        Ok(net::no_store(net::with_header(
-            net::typed(401, "application/fhir+json", oo.to_string()),
-            "WWW-Authenticate",
-            r#"Bearer error="invalid_token""#,
-        )))
-    }
-
-    /// The sender's duty of MedMij OAUTH-16: BSN elements left empty before the Bundle
-    /// leaves the ZA GW. What was emptied is traced and logged (LOG-1), never the
-    /// number itself (LOG-4).
-    async fn leave_bsn_empty(
-        &self,
-        bundle: &mut serde_json::Value,
-        access: &medmij_oauth::ResourceAccess,
-        source: IpAddr,
-    ) -> Result<(), DemoError> {
-        if !self.strip_bsn.load(Ordering::Relaxed) {
-            if medmij_oauth::fhir::check(bundle).is_err() {
-                self.trace.step(
-                    Actor::ZaGw,
-                    &[RuleId::Oauth16],
-                    StepOutcome::Done,
-                    "NON-CONFORMING (demo switch): the Bundle leaves with the BSN the back end \
-                     put in it",
-                );
-            }
-            return Ok(());
-        }
-        let emptied = medmij_oauth::fhir::strip(bundle)?;
-        if emptied.is_empty() {
-            return Ok(());
-        }
-        let paths = emptied
-            .iter()
-            .map(|f| f.path.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        self.log
-            .record_from(
-                Entry {
-                    event_type: "fhir.bsn.emptied",
-                    action: Action::Update,
-                    actor: (ZA_HOST.into(), ActorKind::System),
-                    subject: Self::subject(access.subject.as_str()),
-                    object: Object::new("Bundle", paths.clone()),
-                    outcome: Outcome::Success,
-                    detail: Some(format!(
-                        "OAUTH-16: {} BSN element(s) left empty before sending to {}",
-                        emptied.len(),
-                        access.client_id.as_str()
-                    )),
-                },
-                Some(source),
-            )
-            .await?;
-        self.trace.step(
-            Actor::ZaGw,
-            &[RuleId::Oauth16, RuleId::Log1],
-            StepOutcome::Done,
-            format!(
-                "the back end put a BSN in the Bundle ({paths}): left empty before sending; logged"
-            ),
-        );
-        Ok(())
-    }
-
-    /// A Lezer's answer to a payload that carries a BSN (MedMij OAUTH-16): OAUTH-12
-    /// case 8 (a FHIR OperationOutcome, issue code `incomplete`), logged (LOG-1).
-    async fn refuse_bsn(
-        &self,
-        e: &medmij_oauth::fhir::FhirError,
-        access: &medmij_oauth::ResourceAccess,
-        len: usize,
-        source: IpAddr,
-    ) -> R {
-        let case8 = medmij_oauth::ResourceError::backend_unavailable();
-        self.log
-            .record_from(
-                Entry {
-                    event_type: "fhir.write",
-                    action: Action::Create,
-                    actor: (access.client_id.as_str().into(), ActorKind::System),
-                    subject: Self::subject(access.subject.as_str()),
-                    object: Object::new("Bundle", format!("{len} bytes")),
-                    outcome: Outcome::Refused,
-                    detail: Some(format!("{e}; OAUTH-12 case 8: HTTP {}", case8.status())),
-                },
-                Some(source),
-            )
-            .await?;
-        self.trace.step(
-            Actor::ZaGwLezer,
-            &[RuleId::Oauth16, RuleId::Oauth12, RuleId::Log1],
-            StepOutcome::Case(8),
-            format!(
-                "FHIR write REFUSED: {e}; answered case 8 (HTTP {}), logged",
-                case8.status()
-            ),
-        );
-        let oo = serde_json::json!({
-            "resourceType": "OperationOutcome",
-            "issue": [{ "severity": "error", "code": "incomplete",
-                        "diagnostics": format!("{e} (OAUTH-12 case 8)") }]
-        });
-        Ok(net::no_store(net::typed(
-            case8.status(),
-            case8.content_type(),
-            oo.to_string(),
-        )))
-    }
-
-    /// The Lezer's FHIR write endpoint (UCI Delen, MedMij OAUTH-13).
-    async fn write(&self, headers: &HeaderMap, body: &[u8], peer: &PeerNames, source: IpAddr) -> R {
-        let now = self.now();
-        self.note_received("POST", "/lezer/fhir/Bundle", "", body);
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        match self.server.check_resource(
-            header("authorization"),
-            &self.lezer,
-            &self.gd_delen,
-            Interaction::Write,
-            now,
-        ) {
-            Ok(access) if !self.serves(LEZER, GEGEVENSDIENST_DELEN, now) => {
-                self.not_served(&access, "fhir.write", source).await
-            }
-            Ok(access) => {
-                let doc: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-                if doc.as_ref().is_none_or(|d| d["resourceType"] != "Bundle") {
-                    // OAUTH-12 case 8 for the person; logged (LOG-1).
-                    self.log
-                        .record_from(
-                            Entry {
-                                event_type: "fhir.write",
-                                action: Action::Create,
-                                actor: (access.client_id.as_str().into(), ActorKind::System),
-                                subject: Self::subject(access.subject.as_str()),
-                                object: Object::new("Bundle", format!("{} bytes", body.len())),
-                                outcome: Outcome::Refused,
-                                detail: Some("not a FHIR Bundle".into()),
-                            },
-                            Some(source),
-                        )
-                        .await?;
-                    let oo = serde_json::json!({
-                        "resourceType": "OperationOutcome",
-                        "issue": [{ "severity": "error", "code": "invalid",
-                                    "diagnostics": "not a FHIR Bundle" }]
-                    });
-                    return Ok(net::no_store(net::typed(
-                        400,
-                        "application/fhir+json",
-                        oo.to_string(),
-                    )));
-                }
-                // MedMij OAUTH-16: a Lezer refuses a payload that still carries a BSN
-                // (OAUTH-12 case 8) and logs the refusal.
-                if let Some(doc) = &doc
-                    && let Err(e) = medmij_oauth::fhir::check(doc)
-                {
-                    return self.refuse_bsn(&e, &access, body.len(), source).await;
-                }
-                // MedMij CONSENT-4: the provenance travels along with shared data.
-                let provenance = header("x-medmij-provenance").unwrap_or("").to_owned();
-                self.log
-                    .record_from(
-                        Entry {
-                            event_type: "fhir.write",
-                            action: Action::Create,
-                            actor: (access.client_id.as_str().into(), ActorKind::System),
-                            subject: Self::subject(access.subject.as_str()),
-                            object: Object::new("Bundle", format!("{} bytes", body.len())),
-                            outcome: Outcome::Success,
-                            detail: Some(format!(
-                                "scope {}; provenance {provenance}",
-                                access.scope
-                            )),
-                        },
-                        Some(source),
-                    )
-                    .await?;
-                self.trace.step(
-                    Actor::ZaGwLezer,
-                    &[RuleId::Oauth13, RuleId::Consent4, RuleId::Log1],
-                    StepOutcome::Done,
-                    format!(
-                        "FHIR write with a valid Bearer token for scope {}: Bundle accepted \
-                         with its provenance, logged",
-                        access.scope
-                    ),
-                );
-                let oo = serde_json::json!({
-                    "resourceType": "OperationOutcome",
-                    "issue": [{ "severity": "information", "code": "informational",
-                                "diagnostics": "Bundle received" }]
-                });
-                Ok(net::no_store(net::typed(
-                    200,
-                    "application/fhir+json",
-                    oo.to_string(),
-                )))
-            }
-            Err(e) => {
-                self.trace.step(
-                    Actor::ZaGwLezer,
-                    &[RuleId::Oauth12, RuleId::Log1],
-                    StepOutcome::Refused,
-                    format!(
-                        "FHIR write from {source} refused: HTTP {}; logged",
-                        e.status()
-                    ),
-                );
-                self.refused(&e, "fhir.write", peer, source).await
-            }
-        }
     }
 }
 
@@ -2118,49 +1730,6 @@ async fn front_consent(
     let r = me
         .consent(&String::from_utf8_lossy(&body), &headers, addr.ip())
         .await;
-    me.answer(r)
-}
-
-async fn back_token(
-    State(me): St,
-    Extension(peer): Extension<PeerNames>,
-    Extension(PeerAddr(addr)): Peer,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let r = me
-        .token(
-            &peer,
-            content_type,
-            &String::from_utf8_lossy(&body),
-            addr.ip(),
-        )
-        .await;
-    me.answer(r)
-}
-
-async fn back_read(
-    State(me): St,
-    Extension(peer): Extension<PeerNames>,
-    Extension(PeerAddr(addr)): Peer,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-) -> Response {
-    let r = me.resource(&headers, &uri, &peer, addr.ip()).await;
-    me.answer(r)
-}
-
-async fn back_write(
-    State(me): St,
-    Extension(peer): Extension<PeerNames>,
-    Extension(PeerAddr(addr)): Peer,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let r = me.write(&headers, &body, &peer, addr.ip()).await;
     me.answer(r)
 }
 
@@ -2270,4 +1839,474 @@ fn invalid_request_page(inv: &InvalidRequest) -> String {
         inv.error(),
         cause
     )
+}
+
+// ---------------------------------------------------------------------------
+// The host implementations of medmij-oauth's ZA GW seams.
+// ---------------------------------------------------------------------------
+
+/// The ZA GW's back channel (mutual TLS) in front of medmij-oauth's router: maps the
+/// paths the ZAL lists to the router's (`/oauth/token` to `/token`, `/lezer/fhir/…` to
+/// `/fhir/lezer/…`; any other path is not found), keeps what arrived (codes redacted,
+/// LOG-4) for the OAUTH-16 checks, and hands the TLS layer's peer name and address to the
+/// router as [`MtlsClient`] (OAUTH-3) and `ConnectInfo` (LOG-1).
+async fn back_channel(core: &Core, inner: Router, req: Request) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let mapped = if path == "/oauth/token" {
+        "/token".to_owned()
+    } else if path.starts_with("/fhir/") {
+        path.clone()
+    } else if let Some(rest) = path.strip_prefix("/lezer/fhir/") {
+        format!("/fhir/lezer/{rest}")
+    } else {
+        return net::html(404, "not found");
+    };
+    let client = parts
+        .extensions
+        .get::<PeerNames>()
+        .and_then(|p| p.first().map(str::to_owned));
+    let source = parts.extensions.get::<PeerAddr>().map(|p| p.0);
+    let Ok(bytes) = axum::body::to_bytes(body, DEFAULT_FHIR_BODY_LIMIT).await else {
+        // Too large for any endpoint here: refused and logged (LOG-1, OAUTH-14).
+        let _ = core
+            .log
+            .record_from(
+                Entry {
+                    event_type: "back-channel.refused",
+                    action: Action::Execute,
+                    actor: (
+                        client.unwrap_or_else(|| "unknown".into()),
+                        ActorKind::System,
+                    ),
+                    subject: None,
+                    object: Object::new("request", path),
+                    outcome: Outcome::Refused,
+                    detail: Some("body too large".into()),
+                },
+                source.map(|a| a.ip()),
+            )
+            .await;
+        return net::no_store(net::html(413, "body too large"));
+    };
+    let method = parts.method.as_str().to_owned();
+    if mapped == "/token" {
+        // The code itself is not kept (LOG-4: codes never in clear).
+        let redacted: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form_urlencoded::parse(&bytes).map(|(k, v)| {
+                let v = if k == "code" || k == "refresh_token" {
+                    "(redacted)".into()
+                } else {
+                    v
+                };
+                (k, v)
+            }))
+            .finish();
+        core.note_received(&method, &path, &query, redacted.as_bytes());
+    } else {
+        core.note_received(&method, &path, &query, &bytes);
+    }
+    let uri = if query.is_empty() {
+        mapped
+    } else {
+        format!("{mapped}?{query}")
+    };
+    match uri.parse() {
+        Ok(u) => parts.uri = u,
+        Err(_) => return net::html(404, "not found"),
+    }
+    if let Some(Ok(id)) = client.map(|n| ClientId::new(n.as_str())) {
+        parts.extensions.insert(MtlsClient(id));
+    }
+    if let Some(addr) = source {
+        parts.extensions.insert(ConnectInfo(addr));
+    }
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    match inner.oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+/// The TEST DigiD stand-in as medmij-oauth's [`Authenticator`] (MedMij OAUTH-11; not
+/// DigiD).
+pub(crate) struct DigidSeam {
+    core: Arc<Core>,
+}
+
+impl Authenticator for DigidSeam {
+    async fn start(&self, _flow: &FlowInfo, callback: &str) -> HttpResponse {
+        HttpResponse::page(200, TestDigidStandIn::form(callback))
+    }
+    async fn complete(&self, _flow: &FlowInfo, r: &HostRequest) -> Authentication {
+        let login =
+            form_urlencoded::parse(r.body.as_bytes()).any(|(k, v)| k == "action" && v == "login");
+        if !login {
+            return Authentication::Failed;
+        }
+        self.core.trace.step(
+            Actor::DigidStandIn,
+            &[RuleId::Oauth11],
+            StepOutcome::Done,
+            format!(
+                "the person logged in as the fixed test person {} (a stand-in, NOT DigiD)",
+                TestDigidStandIn::PERSON
+            ),
+        );
+        Authentication::Established(TestDigidStandIn::person())
+    }
+}
+
+/// The demo back end's data check (MedMij OAUTH-11): data of the test person only, none
+/// at all after [`Core::no_data`] is switched on.
+pub(crate) struct Data {
+    core: Arc<Core>,
+}
+
+impl DataAvailability for Data {
+    async fn available(&self, subject: &Subject, _flow: &FlowInfo) -> Result<bool, HostError> {
+        Ok(subject.as_str() == TestDigidStandIn::PERSON
+            && !self.core.no_data.load(Ordering::Relaxed))
+    }
+}
+
+/// The demo back end behind medmij-oauth's resource endpoint (MedMij OAUTH-13): reads of
+/// Gegevensdienst 4 (`MedicationStatement`) and 5 (`Observation`) of the Bron, writes of
+/// the Lezer's Gegevensdienst (`lezer/Bundle`).
+pub(crate) struct Backend {
+    core: Arc<Core>,
+}
+
+/// A FHIR OperationOutcome with one issue.
+fn outcome(severity: &str, code: &str, diagnostics: &str) -> String {
+    serde_json::json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{ "severity": severity, "code": code, "diagnostics": diagnostics }]
+    })
+    .to_string()
+}
+
+impl FhirBackend for Backend {
+    fn target(&self, path: &str) -> Option<(Zorgaanbiedernaam, ScopeGegevensdienstId)> {
+        let c = &self.core;
+        match path {
+            // One path per Gegevensdienst (MedMij OAUTH-17: a token for both serves each).
+            "MedicationStatement" => Some((c.za.clone(), c.gd.clone())),
+            "Observation" => Some((c.za.clone(), c.gd_2.clone())),
+            "lezer/Bundle" => Some((c.lezer.clone(), c.gd_delen.clone())),
+            _ => None,
+        }
+    }
+
+    fn serves(&self, za: &Zorgaanbiedernaam, gd: &ScopeGegevensdienstId, now: SystemTime) -> bool {
+        let served = self.core.serves(za.as_str(), gd.as_str(), now);
+        if !served {
+            self.core.trace.step(
+                Actor::ZaGw,
+                &[RuleId::Lists13, RuleId::Lists10, RuleId::Oauth12],
+                StepOutcome::Case(7),
+                format!(
+                    "resource request REFUSED: the ZAL in force no longer lists Gegevensdienst \
+                     {} of {} at this gateway",
+                    gd.as_str(),
+                    za.as_str()
+                ),
+            );
+        }
+        served
+    }
+
+    async fn read(
+        &self,
+        access: &ResourceAccess,
+        path: &str,
+        _query: &str,
+    ) -> Result<FhirReply, HostError> {
+        let person = access.subject.as_str();
+        let mut bundle = if path == "Observation" {
+            observation_bundle(person)
+        } else {
+            fhir_bundle(person, self.core.bsn_in_payload.load(Ordering::Relaxed))
+        };
+        self.core
+            .leave_bsn_empty(&mut bundle, access)
+            .await
+            .map_err(|e| HostError(e.to_string()))?;
+        self.core.trace.step(
+            Actor::ZaGw,
+            &[RuleId::Oauth2, RuleId::Oauth11, RuleId::Log1],
+            StepOutcome::Done,
+            format!(
+                "FHIR read with a valid Bearer token for scope {}: Bundle sent, logged",
+                access.scope
+            ),
+        );
+        Ok(FhirReply {
+            status: 200,
+            body: bundle.to_string(),
+        })
+    }
+
+    async fn write(
+        &self,
+        access: &ResourceAccess,
+        _path: &str,
+        body: &str,
+    ) -> Result<FhirReply, HostError> {
+        let doc: Option<serde_json::Value> = serde_json::from_str(body).ok();
+        let Some(doc) = doc.filter(|d| d["resourceType"] == "Bundle") else {
+            return Ok(FhirReply {
+                status: 400,
+                body: outcome("error", "invalid", "not a FHIR Bundle"),
+            });
+        };
+        // MedMij OAUTH-16: a Lezer refuses a payload that still carries a BSN (OAUTH-12
+        // case 8); the router logs the refusal with these words.
+        if let Err(e) = medmij_oauth::fhir::check(&doc) {
+            let case8 = medmij_oauth::ResourceError::backend_unavailable();
+            self.core.trace.step(
+                Actor::ZaGwLezer,
+                &[RuleId::Oauth16, RuleId::Oauth12, RuleId::Log1],
+                StepOutcome::Case(8),
+                format!(
+                    "FHIR write REFUSED: {e}; answered case 8 (HTTP {}), logged",
+                    case8.status()
+                ),
+            );
+            return Ok(FhirReply {
+                status: case8.status(),
+                body: outcome("error", "incomplete", &format!("{e} (OAUTH-12 case 8)")),
+            });
+        }
+        self.core.trace.step(
+            Actor::ZaGwLezer,
+            &[RuleId::Oauth13, RuleId::Consent4, RuleId::Log1],
+            StepOutcome::Done,
+            format!(
+                "FHIR write with a valid Bearer token for scope {}: Bundle accepted, logged",
+                access.scope
+            ),
+        );
+        Ok(FhirReply {
+            status: 200,
+            body: outcome("information", "informational", "Bundle received"),
+        })
+    }
+}
+
+impl Core {
+    /// The sender's duty of MedMij OAUTH-16: BSN elements left empty before the Bundle
+    /// leaves the ZA GW. What was emptied is traced and logged (LOG-1), never the
+    /// number itself (LOG-4).
+    async fn leave_bsn_empty(
+        &self,
+        bundle: &mut serde_json::Value,
+        access: &ResourceAccess,
+    ) -> Result<(), DemoError> {
+        if !self.strip_bsn.load(Ordering::Relaxed) {
+            if medmij_oauth::fhir::check(bundle).is_err() {
+                self.trace.step(
+                    Actor::ZaGw,
+                    &[RuleId::Oauth16],
+                    StepOutcome::Done,
+                    "NON-CONFORMING (demo switch): the Bundle leaves with the BSN the back end \
+                     put in it",
+                );
+            }
+            return Ok(());
+        }
+        let emptied = medmij_oauth::fhir::strip(bundle)?;
+        if emptied.is_empty() {
+            return Ok(());
+        }
+        let paths = emptied
+            .iter()
+            .map(|f| f.path.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.log
+            .record(Entry {
+                event_type: "fhir.bsn.emptied",
+                action: Action::Update,
+                actor: (ZA_HOST.into(), ActorKind::System),
+                subject: Self::subject(access.subject.as_str()),
+                object: Object::new("Bundle", paths.clone()),
+                outcome: Outcome::Success,
+                detail: Some(format!(
+                    "OAUTH-16: {} BSN element(s) left empty before sending to {}",
+                    emptied.len(),
+                    access.client_id.as_str()
+                )),
+            })
+            .await?;
+        self.trace.step(
+            Actor::ZaGw,
+            &[RuleId::Oauth16, RuleId::Log1],
+            StepOutcome::Done,
+            format!(
+                "the back end put a BSN in the Bundle ({paths}): left empty before sending; logged"
+            ),
+        );
+        Ok(())
+    }
+}
+
+/// medmij-oauth's audit events (MedMij LOG-1) as the demo's NEN 7513 entries, each also a
+/// typed trace step.
+pub(crate) struct Audit {
+    core: Arc<Core>,
+}
+
+impl AuditSink for Audit {
+    async fn record(&self, e: AuditEvent) {
+        let r = match e.endpoint {
+            Endpoint::Token => self.token(&e).await,
+            Endpoint::Resource => self.resource(&e).await,
+            _ => self.front(&e).await,
+        };
+        if let Err(err) = r {
+            self.core.trace.step(
+                Actor::ZaGw,
+                &[RuleId::Log1],
+                StepOutcome::Failed,
+                format!("logging failed: {err}"),
+            );
+        }
+    }
+}
+
+/// The event's detail with its OAUTH-12 case, if it has one.
+fn detail_with_case(e: &AuditEvent) -> String {
+    match e.case {
+        Some(n) => format!("{}; OAUTH-12 case {n}", e.detail),
+        None => e.detail.clone(),
+    }
+}
+
+/// The refusal outcome of an event in the trace.
+fn refused(e: &AuditEvent) -> StepOutcome {
+    e.case.map_or(StepOutcome::Refused, StepOutcome::Case)
+}
+
+impl Audit {
+    fn actor(e: &AuditEvent) -> String {
+        e.client_id
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), |c| c.as_str().to_owned())
+    }
+
+    fn outcome(e: &AuditEvent) -> Outcome {
+        if e.success {
+            Outcome::Success
+        } else {
+            Outcome::Refused
+        }
+    }
+
+    /// The token endpoint (MedMij OAUTH-3, OAUTH-8, OAUTH-9; OAUTH-12 case 6).
+    async fn token(&self, e: &AuditEvent) -> Result<(), DemoError> {
+        let who = Self::actor(e);
+        self.core
+            .log
+            .record_from(
+                Entry {
+                    event_type: "oauth.token",
+                    action: Action::Execute,
+                    actor: (who.clone(), ActorKind::System),
+                    // LOG-1 "on whose data": the person the token stands for, when issued.
+                    subject: e.subject.as_ref().and_then(|s| Core::subject(s.as_str())),
+                    // The token event's Debug form redacts the subject and holds no code or
+                    // token (LOG-4).
+                    object: Object::new(
+                        "token-request",
+                        e.token
+                            .as_ref()
+                            .map_or_else(|| e.detail.clone(), |t| format!("{t:?}")),
+                    ),
+                    outcome: Self::outcome(e),
+                    detail: Some(detail_with_case(e)),
+                },
+                Some(e.source),
+            )
+            .await?;
+        if e.success {
+            self.core.trace.step(
+                Actor::ZaGw,
+                &[RuleId::Oauth3, RuleId::Oauth8, RuleId::Oauth9],
+                StepOutcome::Done,
+                format!(
+                    "token request from {who} over mTLS: {} (Bearer, expires_in 900, no refresh \
+                     token)",
+                    e.detail
+                ),
+            );
+        } else {
+            self.core.trace.step(
+                Actor::ZaGw,
+                &[RuleId::Oauth12, RuleId::Oauth8],
+                refused(e),
+                format!("token request from {who} refused: {}; logged", e.detail),
+            );
+        }
+        Ok(())
+    }
+
+    /// The resource endpoint (MedMij OAUTH-2, OAUTH-13; OAUTH-12 cases 7 and 8).
+    async fn resource(&self, e: &AuditEvent) -> Result<(), DemoError> {
+        let write = e.interaction == Some(Interaction::Write);
+        let (event_type, action, actor) = if write {
+            ("fhir.write", Action::Create, Actor::ZaGwLezer)
+        } else {
+            ("fhir.read", Action::Read, Actor::ZaGw)
+        };
+        self.core
+            .log
+            .record_from(
+                Entry {
+                    event_type,
+                    action,
+                    actor: (Self::actor(e), ActorKind::System),
+                    subject: e.subject.as_ref().and_then(|s| Core::subject(s.as_str())),
+                    object: Object::new("resource-request", e.detail.clone()),
+                    outcome: Self::outcome(e),
+                    detail: Some(detail_with_case(e)),
+                },
+                Some(e.source),
+            )
+            .await?;
+        // A success is traced by the back end, with the token's scope.
+        if !e.success {
+            self.core.trace.step(
+                actor,
+                &[RuleId::Oauth12, RuleId::Log1],
+                refused(e),
+                format!(
+                    "FHIR {event_type} from {} refused: {}; logged",
+                    e.source, e.detail
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    /// The front channel's endpoints (not routed to medmij-oauth's router yet).
+    async fn front(&self, e: &AuditEvent) -> Result<(), DemoError> {
+        self.core
+            .log
+            .record_from(
+                Entry {
+                    event_type: "oauth.front",
+                    action: Action::Execute,
+                    actor: (Self::actor(e), ActorKind::User),
+                    subject: e.subject.as_ref().and_then(|s| Core::subject(s.as_str())),
+                    object: Object::new("front-channel-request", format!("{:?}", e.endpoint)),
+                    outcome: Self::outcome(e),
+                    detail: Some(detail_with_case(e)),
+                },
+                Some(e.source),
+            )
+            .await?;
+        Ok(())
+    }
 }
