@@ -351,6 +351,52 @@ mod oauth_12 {
         assert_eq!(audit.with_case(5).len(), 2);
     }
 
+    /// The consent page cannot be made (ConsentUi::try_render fails): the answer cannot be
+    /// established, so case 5, audited with the reason; the flow is over.
+    #[tokio::test]
+    async fn case_5_when_the_consent_page_cannot_be_made() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.17",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=nopage", a.marked("CALLBACK"));
+        let r = send(
+            &router,
+            request("GET", &cb, "192.0.2.17", Some(&cookie), None),
+        )
+        .await;
+        let failed = ("access_denied".into(), Some("Authorization failed.".into()));
+        assert_eq!(error_of(&r), failed);
+        let case5 = audit.with_case(5);
+        assert_eq!(case5.len(), 1, "{case5:?}");
+        assert!(
+            case5[0].detail.contains("consent page could not be made"),
+            "{}",
+            case5[0].detail
+        );
+        assert!(
+            case5[0].detail.contains("no GNL name"),
+            "{}",
+            case5[0].detail
+        );
+        // Nothing left to continue: the callback again finds no flow.
+        let again = send(
+            &router,
+            request("GET", &cb, "192.0.2.17", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(again.status, 400);
+    }
+
     #[tokio::test]
     async fn case_6_replayed_code_is_invalid_grant_and_revokes() {
         let (router, audit, _) = memory_za(FlowLimits::default());

@@ -158,6 +158,21 @@ pub trait ConsentUi: Send + Sync + 'static {
     /// The adapter sends it with [`CONSENT_PAGE_HEADERS`](crate::CONSENT_PAGE_HEADERS).
     fn render(&self, flow: &FlowInfo, action: &str) -> impl Future<Output = String> + Send;
 
+    /// The page's HTML, or why it cannot be made (a list the wording needs is missing, the
+    /// Gegevensdienst has no name in the GNL in force, CONSENT-1). The adapter calls this
+    /// method (not [`ConsentUi::render`]); an error ends the flow as MedMij OAUTH-12 case 5
+    /// (the answer cannot be established when the question cannot be asked), audited with
+    /// the reason; a 2.x flow on the technical-failure page (OAUTH-23). The default is
+    /// [`ConsentUi::render`], which cannot fail.
+    fn try_render(
+        &self,
+        flow: &FlowInfo,
+        action: &str,
+    ) -> impl Future<Output = Result<String, HostError>> + Send {
+        let page = self.render(flow, action);
+        async move { Ok(page.await) }
+    }
+
     /// The decision in the posted form; anything unreadable is
     /// [`ConsentDecision::Undetermined`] (MedMij OAUTH-12 case 5).
     fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision;

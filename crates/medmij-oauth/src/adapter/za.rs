@@ -925,6 +925,26 @@ where
 
     /// Puts the flow back and shows the consent page (MedMij CONSENT-1).
     async fn ask_consent(&self, inc: &Incoming, t: &Taken, detail: &str) -> Response {
+        let info = Self::info(&t.id, &t.flow.session);
+        let action = self.flow_url("consent", &t.id);
+        let html = match self.hooks.consent.try_render(&info, &action).await {
+            Ok(html) => html,
+            Err(err) => {
+                // MedMij OAUTH-12 case 5: the question cannot be asked, so the answer cannot
+                // be established; the flow is not put back.
+                let detail = format!("the consent page could not be made: {err}");
+                let session = t.flow.session.clone();
+                return self
+                    .fail_technical(
+                        inc,
+                        Endpoint::Login,
+                        session,
+                        &detail,
+                        "consent page failed",
+                    )
+                    .await;
+            }
+        };
         if !self.save(t).await {
             let e = self.event(
                 inc,
@@ -937,12 +957,6 @@ where
             self.audit(e).await;
             return unavailable_page(&self.hooks.pages);
         }
-        let info = Self::info(&t.id, &t.flow.session);
-        let html = self
-            .hooks
-            .consent
-            .render(&info, &self.flow_url("consent", &t.id))
-            .await;
         let e = self.event(
             inc,
             Endpoint::Login,

@@ -101,6 +101,17 @@ impl ConsentUi for TestConsent {
     async fn render(&self, flow: &FlowInfo, action: &str) -> String {
         format!("<p>consent for {}</p>ACTION[{action}]", flow.scope)
     }
+    /// The page cannot be made for the person `nopage` (MedMij CONSENT-1, OAUTH-12 case 5).
+    async fn try_render(&self, flow: &FlowInfo, action: &str) -> Result<String, HostError> {
+        if flow
+            .subject
+            .as_ref()
+            .is_some_and(|s| s.as_str() == "nopage")
+        {
+            return Err(HostError("no GNL name for the Gegevensdienst".into()));
+        }
+        Ok(self.render(flow, action).await)
+    }
     fn decision(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
         match form_urlencoded::parse(form.body.as_bytes()).find(|(k, _)| k == "decision") {
             Some((_, v)) if v == "yes" => ConsentDecision::Granted,
