@@ -685,8 +685,10 @@ mod oauth_7 {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, SystemTime};
 
-    /// The routers take the time from the settings' clock: a flow left past its 900 s is
-    /// gone (a plain page, audited), and a code presented after 900 s is `invalid_grant`.
+    /// The routers take the time from the settings' clock: an answer to a flow left past its
+    /// 900 s ends it as OAUTH-12 case 5 (a flow abandoned after it started: redirect with
+    /// `access_denied` "Authorization failed.", audited, nothing issued), and a code presented
+    /// after 900 s is `invalid_grant`.
     #[tokio::test]
     async fn flows_and_codes_expire_on_the_routers_clock() {
         let offset = Arc::new(AtomicU64::new(0));
@@ -698,26 +700,50 @@ mod oauth_7 {
             clock,
             ..ZaSettings::default()
         };
+        let store = Arc::new(MemoryFlowStore::new(limits));
         let (router, audit, _) = za_gateway_with(
             MemoryStore::new(),
-            PendingFlows::new(MemoryFlowStore::new(limits), limits),
+            PendingFlows::new(store.clone(), limits),
             settings,
         );
         let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
         offset.store(901, Ordering::Relaxed);
         let late = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
-        assert_eq!(late.status, 400);
-        assert!(late.header("location").is_none());
+        assert_eq!(late.status, 302, "{}", late.body);
+        let l = late.location();
+        assert!(l.starts_with(REDIRECT), "{l}");
+        assert_eq!(param(&l, "error").as_deref(), Some("access_denied"));
+        assert_eq!(
+            param(&l, "error_description").as_deref(),
+            Some("Authorization failed.")
+        );
+        assert!(param(&l, "code").is_none());
         assert!(
             audit
                 .all()
                 .iter()
                 .any(|e| e.case == Some(5) && e.detail.contains("expired"))
         );
+        assert!(
+            !audit.all().iter().any(|e| e.consent.is_some()),
+            "no decision taken"
+        );
+        // Ended: the same answer again finds no flow (a plain page, no second redirect).
+        let again = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        assert_eq!(again.status, 400);
+        assert!(again.header("location").is_none());
+        // Once swept, an expired flow is unknown: a plain page, no redirect.
+        let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
+        offset.store(1803, Ordering::Relaxed);
+        let at = SystemTime::now() + Duration::from_secs(1803);
+        assert_eq!(store.sweep(at).unwrap(), 1);
+        let gone = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        assert_eq!(gone.status, 400);
+        assert!(gone.header("location").is_none());
         let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
         let d = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
         let code = param(&d.location(), "code").unwrap();
-        offset.store(901 + 901, Ordering::Relaxed);
+        offset.store(1803 + 901, Ordering::Relaxed);
         let t = redeem(&router, &code, Some(PGO)).await;
         assert_eq!(t.status, 400);
         assert!(t.body.contains("invalid_grant"));

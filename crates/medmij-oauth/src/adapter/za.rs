@@ -185,6 +185,9 @@ struct Taken<T = ZaFlow> {
     id: FlowId,
     owner: FlowOwner,
     flow: T,
+    /// The flow expired before this step (not swept yet): the step ends it (MedMij
+    /// OAUTH-12 case 5) instead of continuing it.
+    expired: bool,
 }
 
 impl<S, C, F, A, D, U, B, L, P> ZaGateway<S, C, F, A, D, U, B, L, P>
@@ -559,8 +562,8 @@ where
         let now = self.settings.clock.now();
         let flows = Arc::clone(&self.flows);
         let id2 = id;
-        let resumed = run_blocking(move || flows.resume::<T>(&id2, now)).await;
-        let resumed = match resumed {
+        let resumed = run_blocking(move || flows.resume_late::<T>(&id2, now)).await;
+        let (resumed, expired) = match resumed {
             Ok(Ok(Some(r))) => r,
             Ok(Ok(None)) => {
                 self.audit(refuse("unknown, finished or expired flow"))
@@ -582,10 +585,13 @@ where
             .is_some_and(|h| h == resumed.value.binding());
         if !bound {
             // Not this browser's flow: put it back untouched, so a stranger who learnt the
-            // flow id can neither take nor end the person's flow.
-            let flows = Arc::clone(&self.flows);
-            let (owner, value) = (resumed.owner, resumed.value);
-            let _ = run_blocking(move || flows.save(&id, &owner, &value, now)).await;
+            // flow id can neither take nor end the person's flow (an expired one stays gone:
+            // putting it back would give it another ttl).
+            if !expired {
+                let flows = Arc::clone(&self.flows);
+                let (owner, value) = (resumed.owner, resumed.value);
+                let _ = run_blocking(move || flows.save(&id, &owner, &value, now)).await;
+            }
             self.audit(refuse("flow cookie missing or not bound to this flow"))
                 .await;
             return Err(page(400, self.hooks.pages.flow_unknown()));
@@ -594,7 +600,20 @@ where
             id,
             owner: resumed.owner,
             flow: resumed.value,
+            expired,
         })
+    }
+
+    /// Takes the flow named by `?flow=` for a step at `endpoint`; a flow that expired before
+    /// this step is ended here as MedMij OAUTH-12 case 5 (a redirect with `access_denied`
+    /// "Authorization failed.", audited), as every other missing flow is refused.
+    async fn take_live(&self, inc: &Incoming, endpoint: Endpoint) -> Result<Taken, Response> {
+        let t = self.take(inc, endpoint).await?;
+        if t.expired {
+            let detail = "the flow expired before this step (abandoned)";
+            return Err(self.fail(inc, endpoint, t.flow.session, detail).await);
+        }
+        Ok(t)
     }
 
     async fn save_as<T: Bound>(&self, id: FlowId, owner: FlowOwner, value: T) -> bool {
@@ -758,7 +777,7 @@ where
     /// consent page (MedMij OAUTH-11, OAUTH-18, CONSENT-1).
     async fn login(&self, req: Request) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let mut t = match self.take(&inc, Endpoint::Login).await {
+        let mut t = match self.take_live(&inc, Endpoint::Login).await {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -981,7 +1000,7 @@ where
     /// while it waits for the decision.
     async fn consent_page(&self, req: Request) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let t = match self.take(&inc, Endpoint::Consent).await {
+        let t = match self.take_live(&inc, Endpoint::Consent).await {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -998,7 +1017,7 @@ where
     /// OAUTH-6, OAUTH-10, OAUTH-12 cases 4 and 5).
     async fn consent(&self, req: Request) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let mut t = match self.take(&inc, Endpoint::Consent).await {
+        let mut t = match self.take_live(&inc, Endpoint::Consent).await {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -1369,6 +1388,12 @@ where
             Ok(t) => t,
             Err(r) => return r,
         };
+        if t.expired {
+            // Left too long: the way back to the PGO, nothing changed.
+            let e = self.mgmt_event(&inc, Some(&t.flow), false, "visit expired before this step");
+            self.audit(e).await;
+            return Self::back_to_pgo(&t.flow.back);
+        }
         let Some(trace) = t.flow.trace() else {
             let e = self.mgmt_event(&inc, Some(&t.flow), false, "stored visit unreadable");
             self.audit(e).await;
@@ -1449,6 +1474,12 @@ where
             Ok(t) => t,
             Err(r) => return r,
         };
+        if t.expired {
+            // Left too long: the way back to the PGO, nothing changed.
+            let e = self.mgmt_event(&inc, Some(&t.flow), false, "visit expired before this step");
+            self.audit(e).await;
+            return Self::back_to_pgo(&t.flow.back);
+        }
         let (Some(trace), Some(subject)) = (
             t.flow.trace(),
             t.flow.subject.as_deref().and_then(|s| Subject::new(s).ok()),
