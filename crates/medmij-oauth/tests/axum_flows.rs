@@ -769,5 +769,28 @@ mod lists_13 {
         assert_eq!((e.success, e.case), (false, Some(7)));
         assert!(e.detail.contains("LISTS-13"), "{}", e.detail);
         assert_eq!(e.subject.as_ref().map(Subject::as_str), Some("alice"));
+        // And a new request for it: case 1, a page (no redirect), audited with the reason.
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.9",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(a.header("location").is_none());
+        assert!(a.cookie(ZA_COOKIE).is_none(), "no flow opened");
+        let e = audit.all().pop().unwrap();
+        assert_eq!(
+            (e.endpoint, e.success, e.case),
+            (Endpoint::Authorize, false, Some(1))
+        );
+        assert!(e.detail.contains("LISTS-13"), "{}", e.detail);
+        // Another Gegevensdienst is still served.
+        whole_flow(&router, "192.0.2.9", "umcharderwijk~48", "alice").await;
     }
 }

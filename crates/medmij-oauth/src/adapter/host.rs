@@ -257,9 +257,11 @@ pub trait FhirBackend: Send + Sync + 'static {
     /// Whether this ZA GW serves `gegevensdienst` of `zorgaanbieder` at `now` (MedMij
     /// LISTS-13): what it is configured to serve and the ZAL in force lists at its endpoints,
     /// or, for 3600 s after a new version dropped it, the version before (LISTS-10). The
-    /// resource endpoint asks after the token check and answers a Gegevensdienst that is not
-    /// served as OAUTH-12 case 7 (the token is no longer good for it), audited with the
-    /// reason. The default serves everything (a host that checks nothing against the ZAL).
+    /// authorization endpoint asks after a request is found valid and answers one that names
+    /// a Gegevensdienst not served as OAUTH-12 case 1 ([`Pages::not_served`](super::Pages),
+    /// HTTP 400, no redirect); the resource endpoint asks after the token check and answers
+    /// it as case 7 (the token is no longer good for it). Both are audited with the reason.
+    /// The default serves everything (a host that checks nothing against the ZAL).
     fn serves(
         &self,
         zorgaanbieder: &Zorgaanbiedernaam,

@@ -692,6 +692,40 @@ where
             None,
         )
         .await;
+        // MedMij LISTS-13, LISTS-10: only what this gateway serves now; else case 1.
+        let now = self.settings.clock.now();
+        let scope = session.request().scope();
+        let za = scope.zorgaanbieder();
+        if let Some(gd) = scope
+            .gegevensdiensten()
+            .iter()
+            .find(|gd| !self.hooks.fhir.serves(za, gd, now))
+        {
+            let detail = format!(
+                "Gegevensdienst {} of {} is not served at this gateway (LISTS-13)",
+                gd.as_str(),
+                za.as_str()
+            );
+            let html = self.hooks.pages.not_served(za.as_str(), gd.as_str());
+            let e = self.event(
+                &inc,
+                Endpoint::Authorize,
+                Some(&session),
+                false,
+                Some(1),
+                detail.clone(),
+            );
+            self.audit(e).await;
+            self.flow_step(
+                &session,
+                ChainStepKind::AuthorizationRequestError,
+                false,
+                ("GET", "/authorize"),
+                Some(("invalid_request", detail)),
+            )
+            .await;
+            return page(400, html);
+        }
         let binding = FlowId::random(&ThreadRandom);
         let flow = ZaFlow {
             session: session.clone(),
