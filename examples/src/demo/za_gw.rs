@@ -3,6 +3,20 @@
 //! the token endpoint and the FHIR resource endpoints, all logged per NEN 7513.
 //! Two axum routers: the front channel (browsers, server-authenticated TLS) and
 //! the back channel (gateways, mutual TLS).
+//!
+//! The back channel is medmij-oauth's axum [`ZaGateway`] (token endpoint, FHIR read and
+//! write) with the demo's host implementations ([`Backend`], [`Audit`]) behind
+//! [`back_channel`], which maps the ZAL's paths to the router's. The front channel
+//! (authorization endpoint, the TEST DigiD stand-in, the consent screen with its
+//! CONSENT-5 evidence) is still the hand-written handlers here, on the same
+//! authorization server; the router's own front routes are not routed yet. What the
+//! adapter needed for them is in it now (the consent page that cannot be made,
+//! `ConsentUi::try_render`; a late answer to an expired flow, `FlowStore::take_late`;
+//! the LISTS-13 serving check at the authorization endpoint, `FhirBackend::serves`).
+//! Still to move: the pending-flow table (the demo's 429 for one source, its run-time
+//! global limit, one log entry per expired flow with its stage, which `FlowStore::sweep`
+//! does not report), and the consent screen with its anti-CSRF token, DecisionBook and
+//! evidence ledger as a `ConsentUi`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -265,7 +279,10 @@ enum NoFlow {
     Foreign,
 }
 
-/// The medmij-oauth ZA GW router with the demo's host implementations.
+/// The medmij-oauth ZA GW router with the demo's host implementations. Only its token and
+/// resource routes are served (see [`back_channel`]); the authenticator, data check and
+/// consent screens are wired for its front routes, which the front channel does not route
+/// yet.
 type Gateway = ZaGateway<
     MemoryStore,
     OclRegistry,
@@ -1856,7 +1873,8 @@ async fn back_channel(core: &Core, inner: Router, req: Request) -> Response {
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let mapped = if path == "/oauth/token" {
         "/token".to_owned()
-    } else if path.starts_with("/fhir/") {
+    } else if path.starts_with("/fhir/") && !path.starts_with("/fhir/lezer/") {
+        // (The Lezer's service only at its own endpoint, as the ZAL lists it: LISTS-13.)
         path.clone()
     } else if let Some(rest) = path.strip_prefix("/lezer/fhir/") {
         format!("/fhir/lezer/{rest}")
@@ -2290,7 +2308,8 @@ impl Audit {
         Ok(())
     }
 
-    /// The front channel's endpoints (not routed to medmij-oauth's router yet).
+    /// The router's front-channel endpoints (authorize, login, consent), which this gateway
+    /// does not route yet: should one be reached, its event is logged as it comes.
     async fn front(&self, e: &AuditEvent) -> Result<(), DemoError> {
         self.core
             .log
