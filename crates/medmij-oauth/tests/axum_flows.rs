@@ -794,3 +794,40 @@ mod lists_13 {
         whole_flow(&router, "192.0.2.9", "umcharderwijk~48", "alice").await;
     }
 }
+
+mod consent_4 {
+    use super::*;
+
+    /// A Lezer reads the write's headers (FhirBackend::write_with_headers): the provenance
+    /// that travels with the shared data arrives with it (MedMij CONSENT-4).
+    #[tokio::test]
+    async fn a_write_reaches_the_back_end_with_its_headers() {
+        let (router, _, fhir) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.21", "umcharderwijk~48", "carol").await;
+        let body = r#"{"resourceType":"Bundle","type":"transaction"}"#;
+        let mut r = request(
+            "POST",
+            "/fhir/48/Bundle",
+            "192.0.2.21",
+            None,
+            Some(("application/fhir+json", body)),
+        );
+        r.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        r.headers_mut().insert(
+            "x-medmij-provenance",
+            "item-1 from umcharderwijk".parse().unwrap(),
+        );
+        r.extensions_mut()
+            .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+        let w = send(&router, r).await;
+        assert_eq!(w.status, 201, "{}", w.body);
+        let w = fetch(&router, "POST", "/fhir/48/Bundle", &token, Some(body)).await;
+        assert_eq!(w.status, 201, "{}", w.body);
+        assert_eq!(
+            fhir.provenance.lock().unwrap().as_slice(),
+            [Some("item-1 from umcharderwijk".to_owned()), None]
+        );
+        assert_eq!(fhir.written.lock().unwrap().len(), 2);
+    }
+}

@@ -2069,9 +2069,26 @@ impl FhirBackend for Backend {
     async fn write(
         &self,
         access: &ResourceAccess,
-        _path: &str,
+        path: &str,
         body: &str,
     ) -> Result<FhirReply, HostError> {
+        self.write_with_headers(access, path, body, &HeaderMap::new())
+            .await
+    }
+
+    /// The Lezer's write (MedMij OAUTH-13) with its `X-MedMij-Provenance` (CONSENT-4: the
+    /// provenance travels along with shared data).
+    async fn write_with_headers(
+        &self,
+        access: &ResourceAccess,
+        _path: &str,
+        body: &str,
+        headers: &HeaderMap,
+    ) -> Result<FhirReply, HostError> {
+        let provenance = headers
+            .get("x-medmij-provenance")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("(none)");
         let doc: Option<serde_json::Value> = serde_json::from_str(body).ok();
         let Some(doc) = doc.filter(|d| d["resourceType"] == "Bundle") else {
             return Ok(FhirReply {
@@ -2102,7 +2119,8 @@ impl FhirBackend for Backend {
             &[RuleId::Oauth13, RuleId::Consent4, RuleId::Log1],
             StepOutcome::Done,
             format!(
-                "FHIR write with a valid Bearer token for scope {}: Bundle accepted, logged",
+                "FHIR write with a valid Bearer token for scope {}: Bundle accepted with its \
+                 provenance ({provenance}), logged",
                 access.scope
             ),
         );

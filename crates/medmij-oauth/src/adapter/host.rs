@@ -254,6 +254,21 @@ pub trait FhirBackend: Send + Sync + 'static {
         body: &str,
     ) -> impl Future<Output = Result<FhirReply, HostError>> + Send;
 
+    /// A write with the request's headers, for a Lezer that reads more than the body (the
+    /// provenance that travels with shared data, MedMij CONSENT-4, for example in an
+    /// `X-MedMij-Provenance` header). The adapter calls this method (not
+    /// [`FhirBackend::write`]); the default is [`FhirBackend::write`].
+    fn write_with_headers(
+        &self,
+        access: &ResourceAccess,
+        path: &str,
+        body: &str,
+        headers: &http::HeaderMap,
+    ) -> impl Future<Output = Result<FhirReply, HostError>> + Send {
+        let _ = headers;
+        self.write(access, path, body)
+    }
+
     /// Whether this ZA GW serves `gegevensdienst` of `zorgaanbieder` at `now` (MedMij
     /// LISTS-13): what it is configured to serve and the ZAL in force lists at its endpoints,
     /// or, for 3600 s after a new version dropped it, the version before (LISTS-10). The

@@ -1714,7 +1714,11 @@ where
         }
         let reply = match interaction {
             Interaction::Read => self.hooks.fhir.read(&access, &path, &inc.view.query).await,
-            Interaction::Write => self.hooks.fhir.write(&access, &path, &inc.view.body).await,
+            Interaction::Write => {
+                let fhir = &self.hooks.fhir;
+                fhir.write_with_headers(&access, &path, &inc.view.body, &inc.headers)
+                    .await
+            }
         };
         match reply {
             Ok(reply) => {

@@ -132,11 +132,27 @@ impl ConsentUi for TestConsent {
 #[derive(Clone, Default)]
 pub struct TestFhir {
     pub written: Arc<Mutex<Vec<String>>>,
+    /// The `X-MedMij-Provenance` of each write (MedMij CONSENT-4).
+    pub provenance: Arc<Mutex<Vec<Option<String>>>>,
     /// Gegevensdiensten no longer served (MedMij LISTS-13).
     pub withdrawn: Arc<Mutex<Vec<String>>>,
 }
 
 impl FhirBackend for TestFhir {
+    async fn write_with_headers(
+        &self,
+        access: &ResourceAccess,
+        path: &str,
+        body: &str,
+        headers: &http::HeaderMap,
+    ) -> Result<FhirReply, HostError> {
+        let p = headers
+            .get("x-medmij-provenance")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        self.provenance.lock().unwrap().push(p);
+        self.write(access, path, body).await
+    }
     fn serves(
         &self,
         _za: &Zorgaanbiedernaam,
