@@ -635,8 +635,9 @@ mod oauth_12 {
 mod oauth_14 {
     use super::*;
 
-    /// A bounded flood from one source hits the per-source limit (503 with Retry-After, never
-    /// 500) while another source's flow completes.
+    /// A bounded flood from one source hits the per-source limit (429 Too Many Requests with
+    /// Retry-After, never 500) while another source's flow completes; a full client quota is
+    /// 503.
     #[tokio::test]
     async fn flood_from_one_source_while_another_completes() {
         let limits = FlowLimits {
@@ -653,7 +654,7 @@ mod oauth_14 {
                     let a = send(&router, request("GET", &uri, "203.0.113.66", None, None)).await;
                     match a.status {
                         200 => {}
-                        503 => {
+                        429 => {
                             assert!(a.header("retry-after").is_some());
                             busy += 1;
                         }
@@ -676,6 +677,20 @@ mod oauth_14 {
                 .count(),
             192
         );
+        // The client's quota, not the source's: 503 (the gateway is short of room for it).
+        let limits = FlowLimits {
+            per_client: 2,
+            ..FlowLimits::default()
+        };
+        let (router, _, _) = memory_za(limits);
+        let mut statuses = Vec::new();
+        for i in 0..3 {
+            let uri = authorize_uri("umcharderwijk~1", &format!("c{i}"));
+            let source = format!("198.51.100.{i}");
+            let a = send(&router, request("GET", &uri, &source, None, None)).await;
+            statuses.push(a.status);
+        }
+        assert_eq!(statuses, [200, 200, 503]);
     }
 }
 

@@ -280,10 +280,17 @@ pub(crate) fn page(status: u16, html: String) -> Response {
     respond(HttpResponse::page(status, html))
 }
 
-/// The busy page: 503 with `Retry-After` (MedMij OAUTH-14).
+/// The busy page with `Retry-After` (MedMij OAUTH-14): 429 Too Many Requests when this
+/// source reached its own limit (RFC 6585: the source is asking too much, not the gateway
+/// short of room), 503 when a client's or the whole table is full.
 pub(crate) fn busy_page(pages: &impl Pages, busy: &crate::Busy) -> Response {
+    let status = if busy.limit() == crate::FlowLimit::PerSource {
+        429
+    } else {
+        503
+    };
     with_header(
-        page(503, pages.busy(busy)),
+        page(status, pages.busy(busy)),
         http::header::RETRY_AFTER,
         &busy.retry_after_secs().to_string(),
     )

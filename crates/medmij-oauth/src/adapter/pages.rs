@@ -28,7 +28,8 @@ pub trait Pages: Send + Sync + 'static {
         )
     }
 
-    /// Too many pending flows (MedMij OAUTH-14; sent with HTTP 503 and `Retry-After`).
+    /// Too many pending flows (MedMij OAUTH-14; sent with `Retry-After`, HTTP 429 when the
+    /// source reached its own limit, else 503).
     fn busy(&self, b: &Busy) -> String {
         plain(b.message_nl(), b.message_en(), None)
     }
