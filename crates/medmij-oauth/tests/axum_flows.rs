@@ -799,6 +799,11 @@ mod lists_13 {
         assert_eq!(a.status, 400, "{}", a.body);
         assert!(a.header("location").is_none());
         assert!(a.cookie(ZA_COOKIE).is_none(), "no flow opened");
+        assert!(
+            a.body.contains("invalid_request") && a.body.contains("LISTS-13"),
+            "{}",
+            a.body
+        );
         let e = audit.all().pop().unwrap();
         assert_eq!(
             (e.endpoint, e.success, e.case),

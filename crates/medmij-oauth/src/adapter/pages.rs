@@ -18,7 +18,10 @@ pub trait Pages: Send + Sync + 'static {
     /// does not serve (LISTS-13: not configured, or no longer on the ZAL in force after the
     /// grace of LISTS-10). Sent with HTTP 400, never a redirect.
     fn not_served(&self, zorgaanbieder: &str, gegevensdienst: &str) -> String {
-        let detail = format!("invalid_request: Gegevensdienst {gegevensdienst} of {zorgaanbieder}");
+        let detail = format!(
+            "invalid_request: Gegevensdienst {gegevensdienst} of {zorgaanbieder} is not served \
+             here (MedMij LISTS-13)"
+        );
         plain(
             "Deze gegevensdienst wordt hier niet (meer) aangeboden. U wordt niet teruggestuurd; \
              probeer het opnieuw vanuit uw PGO.",
