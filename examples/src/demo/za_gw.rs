@@ -4,19 +4,21 @@
 //! Two axum routers: the front channel (browsers, server-authenticated TLS) and
 //! the back channel (gateways, mutual TLS).
 //!
-//! The back channel is medmij-oauth's axum [`ZaGateway`] (token endpoint, FHIR read and
-//! write) with the demo's host implementations ([`Backend`], [`Audit`]) behind
-//! [`back_channel`], which maps the ZAL's paths to the router's. The front channel
-//! (authorization endpoint, the TEST DigiD stand-in, the consent screen with its
-//! CONSENT-5 evidence) is still the hand-written handlers here, on the same
-//! authorization server; the router's own front routes are not routed yet. What the
-//! adapter needed for them is in it now (the consent page that cannot be made,
-//! `ConsentUi::try_render`; a late answer to an expired flow, `FlowStore::take_late`;
-//! the LISTS-13 serving check at the authorization endpoint, `FhirBackend::serves`).
-//! Still to move: the pending-flow table (the demo's 429 for one source, its run-time
-//! global limit, one log entry per expired flow with its stage, which `FlowStore::sweep`
-//! does not report), and the consent screen with its anti-CSRF token, DecisionBook and
-//! evidence ledger as a `ConsentUi`.
+//! Both run medmij-oauth's axum [`ZaGateway`] (MedMij OAUTH-11): [`front_channel`] and
+//! [`back_channel`] map the paths the ZAL lists to the router's and hand it the TLS
+//! layer's peer name and source address. What stays here is what the router asks of its
+//! host, and what is demo:
+//!
+//! - [`DigidSeam`]: the TEST DigiD stand-in (not DigiD) as the `Authenticator`;
+//! - [`Data`]: the back end's data check, with the demo's "no data" switch;
+//! - [`Screens`]: medmij-consent's Toestemming and Bevestiging as the `ConsentUi`, with
+//!   the decision book and the CONSENT-5 evidence ledger;
+//! - [`Backend`]: the demo's FHIR back end (bundles, OAUTH-16 stripping, the Lezer's
+//!   refusal of a BSN, LISTS-13 serving against the ZAL in force);
+//! - [`DemoFlows`]: the pending-flow store with the demo's run-time global limit;
+//! - [`Audit`]: the router's audit events as the demo's NEN 7513 entries (LOG-1) and
+//!   typed trace steps;
+//! - the TLS refusal logging, the LISTS-13 report of a new ZAL, the demo switches.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -1195,6 +1197,8 @@ impl Screens {
 }
 
 impl ConsentUi for Screens {
+    /// The page, or an empty one when it cannot be made (the router calls
+    /// [`Screens::try_render`], which ends such a flow as OAUTH-12 case 5).
     async fn render(&self, flow: &FlowInfo, action: &str) -> String {
         self.try_render(flow, action).await.unwrap_or_default()
     }
@@ -1243,6 +1247,9 @@ impl ConsentUi for Screens {
         Ok(html)
     }
 
+    /// The posted answer, checked against the question in the decision book (its anti-CSRF
+    /// token, once only) and registered as CONSENT-5 evidence. The trait's method is
+    /// synchronous, so the ledger's append (a file write) runs on the request's worker.
     fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
         let now = self.core.now();
         let refused = |why: String| {
