@@ -121,8 +121,13 @@ fn hidden(page: &str, name: &str) -> String {
     page[v..v + page[v..].find('"').unwrap()].to_owned()
 }
 
+/// Bad consent forms (MedMij OAUTH-14, OAUTH-12): a form without a flow changes nothing
+/// (400, no redirect); a form of this browser's flow with a wrong anti-CSRF token is no
+/// answer, so the flow ends as case 5 (redirect with `access_denied`, never a code) and
+/// the real answer after it finds no flow. (tests/demo_probes.rs has the refusals of a
+/// flow id without the browser's cookie, which leave the flow waiting.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bad_consent_forms_and_stray_callbacks_get_400_and_change_nothing() {
+async fn bad_consent_forms_and_stray_callbacks_never_give_a_code() {
     require("curl", "curl");
     let net = Network::start(false).await.expect("network starts");
     let door = net.open_front_door().await.expect("front door opens");
@@ -132,14 +137,13 @@ async fn bad_consent_forms_and_stray_callbacks_get_400_and_change_nothing() {
         hidden(&run.final_page, "flow"),
         hidden(&run.final_page, "csrf_token"),
     );
-    // The person's browser's cookie: the flow continues only with it (MedMij
-    // OAUTH-14; tests/demo_probes.rs has the refusals without it).
+    // The person's browser's cookie: the flow continues only with it.
     let cookie = format!(
-        "Cookie: za_browser={}",
+        "Cookie: {}={}",
+        medmij_oauth::adapter::ZA_COOKIE,
         run.za_cookie.expect("a ZA GW cookie")
     );
-    let consent = format!("https://{ZA_HOST}/oauth/consent");
-    let post = |body: String| {
+    let post = |url: &str, body: String| {
         let out = Command::new("curl")
             .args(["--silent", "--show-error", "--max-time", "30"])
             .args(["--proxy", &door.proxy_url(), "--cacert"])
@@ -151,32 +155,43 @@ async fn bad_consent_forms_and_stray_callbacks_get_400_and_change_nothing() {
                 "--write-out",
                 "\n%{http_code} %{redirect_url}",
             ])
-            .arg(&consent)
+            .arg(url)
             .output()
             .expect("curl runs");
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    // Not a consent form at all: a typed refusal, no redirect.
-    let out = post("hello".into());
+    let consent = format!("https://{ZA_HOST}/oauth/authorize/consent");
+    let this_flow = format!("{consent}?flow={flow}");
+    // Not a consent form of any flow: a plain refusal, no redirect; the flow waits on.
+    let out = post(&consent, "hello".into());
     assert!(out.ends_with("\n400 "), "{out}");
-    assert!(out.contains("Ongeldig formulier"), "{out}");
-    // The right flow with a wrong anti-CSRF token (MedMij OAUTH-14): refused, and
-    // the flow still waits for the person's real answer.
-    let wrong = "0".repeat(csrf.len());
-    let out = post(format!("flow={flow}&csrf_token={wrong}&decision=grant"));
-    assert!(out.ends_with("\n400 "), "{out}");
-    assert!(out.contains("anti-CSRF"), "{out}");
+    assert!(out.contains("niet (meer) geldig"), "{out}");
     assert_eq!(net.pending_flows(), 1);
-    // The real answer still goes through: a redirect to the PGO with a code.
-    let out = post(format!("flow={flow}&csrf_token={csrf}&decision=grant"));
+    // This flow with a wrong anti-CSRF token (MedMij OAUTH-14): no answer, so OAUTH-12
+    // case 5: back to the PGO with access_denied, and no code.
+    let wrong = "0".repeat(csrf.len());
+    let out = post(
+        &this_flow,
+        format!("flow={flow}&csrf_token={wrong}&decision=grant"),
+    );
     assert!(
-        out.contains(&format!("\n302 https://{PGO_HOST}/cb?code=")),
+        out.contains(&format!("\n302 https://{PGO_HOST}/cb?error=access_denied")),
         "{out}"
     );
+    assert!(!out.contains("code="), "{out}");
     assert_eq!(net.pending_flows(), 0);
-    // The same form again: the flow is over.
-    let out = post(format!("flow={flow}&csrf_token={csrf}&decision=grant"));
+    // The real answer after it: the flow is over, no code.
+    let out = post(
+        &this_flow,
+        format!("flow={flow}&csrf_token={csrf}&decision=grant"),
+    );
     assert!(out.ends_with("\n400 "), "{out}");
+    let log = net.za_log().await.unwrap();
+    assert!(
+        log.iter().any(|l| l.event_type == "consent.undetermined"),
+        "{log:#?}"
+    );
+    assert!(!log.iter().any(|l| l.event_type == "consent.granted"));
 
     // The PGO's redirect URI without an authorization from this browser (OAUTH-10).
     let out = curl(

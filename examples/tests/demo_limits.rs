@@ -35,8 +35,9 @@ async fn authorization_url(net: &Network) -> String {
 }
 
 /// Sends `url` from `source` at full speed, `tasks` at a time, until `max`
-/// requests are answered or `limit` has passed. Returns how many got each of
-/// 302, 429, 503 and anything else.
+/// requests are answered or `limit` has passed. Returns how many were admitted
+/// (200: the TEST DigiD stand-in's page, a flow opened), got 429, 503 and anything
+/// else.
 async fn flood(
     net: &Network,
     source: IpAddr,
@@ -54,7 +55,7 @@ async fn flood(
             let mut counts = [0usize; 4];
             while sent.fetch_add(1, Ordering::Relaxed) < max && Instant::now() < deadline {
                 let i = match client.get(&url).send().await.map(|r| r.status().as_u16()) {
-                    Ok(302) => 0,
+                    Ok(200) => 0,
                     Ok(429) => 1,
                     Ok(503) => 2,
                     _ => 3,

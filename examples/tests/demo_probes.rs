@@ -178,6 +178,16 @@ fn hidden(page: &str, name: &str) -> String {
     page[v..v + page[v..].find('"').unwrap()].to_owned()
 }
 
+/// The `action` of the first form in a rendered page (HTML-unescaped).
+fn form_action(page: &str) -> String {
+    let at = page
+        .find("<form")
+        .unwrap_or_else(|| panic!("no form in {page}"));
+    let tag = &page[at..at + page[at..].find('>').unwrap()];
+    let v = tag.find("action=\"").unwrap() + "action=\"".len();
+    tag[v..v + tag[v..].find('"').unwrap()].replace("&amp;", "&")
+}
+
 fn pgo(path: &str) -> String {
     format!("https://{PGO_HOST}{path}")
 }
@@ -263,7 +273,7 @@ mod oauth_12 {
         std::fs::write(not_utf8.path(), [0xff, 0xfe, b'=', 0x80]).unwrap();
         let raw = format!("@{}", not_utf8.path().display());
         let before = p.counts().await;
-        let a = p.front(&["--data-binary", &raw], &za("/oauth/consent"));
+        let a = p.front(&["--data-binary", &raw], &za("/oauth/authorize/consent"));
         assert_eq!(a.status, 400, "consent form not UTF-8: {a:?}");
         p.assert_logged("consent form not UTF-8", before, (1, 0))
             .await;
@@ -307,33 +317,24 @@ mod oauth_14 {
             hidden(&run.final_page, "csrf_token"),
         );
         assert_eq!(p.net.pending_flows(), 1);
-        let consent_page = za(&format!("/oauth/consent?flow={flow}"));
+        let consent_page = za(&format!("/oauth/authorize/consent?flow={flow}"));
         let answer = format!("flow={flow}&csrf_token={csrf}&decision=grant");
-        let stand_in = za(&format!("/test-digid?flow={flow}"));
+        let stand_in = za(&format!("/oauth/authorize/login?flow={flow}"));
         let login = format!("flow={flow}&csrf_token={csrf}&action=login");
+        let forged = format!(
+            "Cookie: {}=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            medmij_oauth::adapter::ZA_COOKIE
+        );
         let probes: [(&str, Vec<&str>, &str); 5] = [
             ("consent page", vec![], &consent_page),
-            (
-                "consent answer",
-                vec!["--data", &answer],
-                &za("/oauth/consent"),
-            ),
+            ("consent answer", vec!["--data", &answer], &consent_page),
             (
                 "consent answer with a forged cookie",
-                vec![
-                    "--data",
-                    &answer,
-                    "-H",
-                    "Cookie: za_browser=0123456789abcdef0123456789abcdef",
-                ],
-                &za("/oauth/consent"),
+                vec!["--data", &answer, "-H", &forged],
+                &consent_page,
             ),
             ("stand-in page", vec![], &stand_in),
-            (
-                "stand-in answer",
-                vec!["--data", &login],
-                &za("/test-digid"),
-            ),
+            ("stand-in answer", vec!["--data", &login], &stand_in),
         ];
         for (what, extra, url) in &probes {
             let before = p.counts().await;
@@ -370,22 +371,23 @@ mod oauth_14 {
             &pgo("/start?zorgaanbieder=umcdemo@medmij&gegevensdienst=4"),
         );
         assert_eq!(a.status, 302, "{a:?}");
+        // The TEST DigiD stand-in's page, with the cookie that binds the flow to this
+        // browser.
         let a = with_jar(&[], &a.header("location").unwrap());
-        assert_eq!(a.status, 302, "{a:?}");
+        assert_eq!(a.status, 200, "{a:?}");
         let set_cookie = a.header("set-cookie").unwrap_or_default();
-        for attr in ["za_browser=", "HttpOnly", "Secure", "SameSite=Lax"] {
+        let name = format!("{}=", medmij_oauth::adapter::ZA_COOKIE);
+        for attr in [name.as_str(), "HttpOnly", "Secure", "SameSite=Lax"] {
             assert!(set_cookie.contains(attr), "{attr} in {set_cookie}");
         }
-        let a = with_jar(&[], &za(&a.header("location").unwrap()));
-        assert_eq!(a.status, 200, "{a:?}");
+        assert_eq!(a.count("content-type"), 1, "{}", a.headers);
+        assert_eq!(a.count("x-frame-options"), 1, "{}", a.headers);
         let form = format!(
             "flow={}&csrf_token={}&action=login",
             hidden(&a.body, "flow"),
             hidden(&a.body, "csrf_token")
         );
-        let a = with_jar(&["--data", &form], &za("/test-digid"));
-        assert_eq!(a.status, 303, "{a:?}");
-        let a = with_jar(&[], &za(&a.header("location").unwrap()));
+        let a = with_jar(&["--data", &form], &za(&form_action(&a.body)));
         assert_eq!(a.status, 200, "{a:?}");
         assert!(a.body.contains("<title>Toestemming</title>"));
         assert_eq!(a.count("content-type"), 1, "{}", a.headers);
@@ -430,20 +432,14 @@ mod oauth_4 {
                     .await;
                 continue;
             }
-            assert_eq!(a.status, 302, "port {port}: {a:?}");
-            let a = with_jar(&[], &za(&a.header("location").unwrap()));
+            // The TEST DigiD stand-in's page.
             assert_eq!(a.status, 200, "port {port}: {a:?}");
             let form = format!(
                 "flow={}&csrf_token={}&action=login",
                 hidden(&a.body, "flow"),
                 hidden(&a.body, "csrf_token")
             );
-            let a = with_jar(&["--data", &form], &za("/test-digid"));
-            assert_ne!(a.status, 500, "port {port}: {a:?}");
-            if a.status != 303 {
-                continue;
-            }
-            let a = with_jar(&[], &za(&a.header("location").unwrap()));
+            let a = with_jar(&["--data", &form], &za(&form_action(&a.body)));
             assert_ne!(a.status, 500, "port {port}: {a:?}");
             if a.status != 200 {
                 continue;
@@ -453,7 +449,7 @@ mod oauth_4 {
                 hidden(&a.body, "flow"),
                 hidden(&a.body, "csrf_token")
             );
-            let a = with_jar(&["--data", &form], &za("/oauth/consent"));
+            let a = with_jar(&["--data", &form], &za(&form_action(&a.body)));
             assert_ne!(a.status, 500, "port {port}: {a:?}");
         }
     }

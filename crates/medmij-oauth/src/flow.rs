@@ -222,6 +222,19 @@ pub trait FlowStore {
     /// Removes and returns the flow under `id`, unless it is missing or expired.
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError>;
 
+    /// Removes and returns the flow under `id` as [`FlowStore::take`] does, and also a flow
+    /// that has expired but was not swept yet, marked `true`: its late step can then end it
+    /// properly (the ZA GW redirects with MedMij OAUTH-12 case 5, "a flow abandoned after it
+    /// started") instead of not knowing it. The default is [`FlowStore::take`], for which
+    /// an expired flow is missing.
+    fn take_late(
+        &self,
+        id: &SecretHash,
+        now: SystemTime,
+    ) -> Result<Option<(StoredFlow, bool)>, FlowError> {
+        Ok(self.take(id, now)?.map(|f| (f, false)))
+    }
+
     /// Removes expired flows; returns how many.
     fn sweep(&self, now: SystemTime) -> Result<usize, FlowError>;
 }
@@ -234,6 +247,9 @@ macro_rules! forward_flow_store {
             }
             fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
                 (**self).take(id, now)
+            }
+            fn take_late(&self, id: &SecretHash, now: SystemTime) -> Result<Option<(StoredFlow, bool)>, FlowError> {
+                (**self).take_late(id, now)
             }
             fn sweep(&self, now: SystemTime) -> Result<usize, FlowError> {
                 (**self).sweep(now)
@@ -398,12 +414,24 @@ impl FlowStore for MemoryFlowStore {
     }
 
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
+        Ok(self
+            .take_late(id, now)?
+            .and_then(|(f, expired)| (!expired).then_some(f)))
+    }
+
+    fn take_late(
+        &self,
+        id: &SecretHash,
+        now: SystemTime,
+    ) -> Result<Option<(StoredFlow, bool)>, FlowError> {
         let mut t = self.lock();
-        Ok(t.remove(id).and_then(|e| {
-            (now < e.expires_at).then_some(StoredFlow {
+        Ok(t.remove(id).map(|e| {
+            let expired = now >= e.expires_at;
+            let flow = StoredFlow {
                 owner: e.owner,
                 data: e.data,
-            })
+            };
+            (flow, expired)
         }))
     }
 
@@ -499,6 +527,26 @@ impl<F: FlowStore> PendingFlows<F> {
             value,
             owner: stored.owner,
         }))
+    }
+
+    /// As [`PendingFlows::resume`], and also a flow that has expired but was not swept yet,
+    /// marked `true` ([`FlowStore::take_late`]): the caller ends it (MedMij OAUTH-12 case 5)
+    /// rather than putting it back.
+    pub fn resume_late<T: DeserializeOwned>(
+        &self,
+        id: &FlowId,
+        now: SystemTime,
+    ) -> Result<Option<(Resumed<T>, bool)>, FlowError> {
+        let Some((stored, expired)) = self.store.take_late(&id.hash(), now)? else {
+            return Ok(None);
+        };
+        let value =
+            serde_json::from_str(&stored.data).map_err(|e| FlowError::Corrupt(e.to_string()))?;
+        let resumed = Resumed {
+            value,
+            owner: stored.owner,
+        };
+        Ok(Some((resumed, expired)))
     }
 
     /// Puts a resumed flow back after a step, for another [`PendingFlows::limits`] `ttl`.

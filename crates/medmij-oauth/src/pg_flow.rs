@@ -266,6 +266,16 @@ impl FlowStore for PgFlowStore {
     }
 
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
+        Ok(self
+            .take_late(id, now)?
+            .and_then(|(f, expired)| (!expired).then_some(f)))
+    }
+
+    fn take_late(
+        &self,
+        id: &SecretHash,
+        now: SystemTime,
+    ) -> Result<Option<(StoredFlow, bool)>, FlowError> {
         let mut c = self.conn()?;
         let rows = c
             .query(
@@ -280,10 +290,7 @@ impl FlowStore for PgFlowStore {
         let Some(row) = rows.first() else {
             return Ok(None);
         };
-        let expires_at = time(row.try_get(3).map_err(backend)?);
-        if now >= expires_at {
-            return Ok(None);
-        }
+        let expired = now >= time(row.try_get(3).map_err(backend)?);
         let corrupt = |what: &str| FlowError::Corrupt(format!("stored {what} is not valid"));
         let client_id =
             ClientId::new(row.try_get(0).map_err(backend)?).map_err(|_| corrupt("client_id"))?;
@@ -292,10 +299,11 @@ impl FlowStore for PgFlowStore {
             .map_err(backend)?
             .parse()
             .map_err(|_| corrupt("source"))?;
-        Ok(Some(StoredFlow {
+        let flow = StoredFlow {
             owner: FlowOwner { client_id, source },
             data: row.try_get(2).map_err(backend)?,
-        }))
+        };
+        Ok(Some((flow, expired)))
     }
 
     fn sweep(&self, now: SystemTime) -> Result<usize, FlowError> {

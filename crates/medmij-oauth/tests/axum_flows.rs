@@ -182,6 +182,48 @@ mod oauth_13 {
         let r = fetch(&router, "GET", "/fhir/48/Bundle", &token, None).await;
         assert_eq!(r.status, 401, "a Delen token does not read");
     }
+
+    /// Every resource event names its interaction (read or write), refusals included; a
+    /// Lezer's refusal (4xx, 5xx) is sent as it is and audited as a refusal with the
+    /// OperationOutcome's words, a 5xx as OAUTH-12 case 8 (LOG-1).
+    #[tokio::test]
+    async fn a_lezers_refusal_is_audited_as_a_refusal_with_its_interaction() {
+        let (router, audit, fhir) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.2", "umcharderwijk~48", "carol").await;
+        let body = r#"{"resourceType":"Bundle","type":"transaction"}"#;
+        for (path, status, case) in [
+            ("/fhir/48/refuse/Bundle", 422, None),
+            ("/fhir/48/unavailable/Bundle", 503, Some(8)),
+        ] {
+            let w = fetch(&router, "POST", path, &token, Some(body)).await;
+            assert_eq!(w.status, status, "{}", w.body);
+            assert!(w.body.contains("OAUTH-16"), "{}", w.body);
+            let e = audit.all().pop().unwrap();
+            assert_eq!(e.endpoint, Endpoint::Resource);
+            assert!(!e.success, "{e:?}");
+            assert_eq!(e.case, case);
+            assert_eq!(e.interaction, Some(Interaction::Write));
+            assert!(e.detail.contains("OAUTH-16"), "{}", e.detail);
+            assert!(e.detail.contains(&format!("HTTP {status}")), "{}", e.detail);
+        }
+        assert!(fhir.written.lock().unwrap().is_empty());
+        let r = fetch(&router, "GET", "/fhir/48/Bundle", &token, None).await;
+        assert_eq!(r.status, 401);
+        let e = audit.all().pop().unwrap();
+        assert_eq!((e.success, e.case), (false, Some(7)));
+        assert_eq!(e.interaction, Some(Interaction::Read));
+        let w = fetch(&router, "POST", "/fhir/48/Bundle", &token, Some(body)).await;
+        assert_eq!(w.status, 201);
+        let e = audit.all().pop().unwrap();
+        assert!(e.success);
+        assert_eq!(e.interaction, Some(Interaction::Write));
+        assert!(
+            audit
+                .all()
+                .iter()
+                .all(|e| (e.endpoint == Endpoint::Resource) == e.interaction.is_some())
+        );
+    }
 }
 
 mod oauth_12 {
@@ -307,6 +349,52 @@ mod oauth_12 {
         .await;
         assert_eq!(error_of(&r), failed);
         assert_eq!(audit.with_case(5).len(), 2);
+    }
+
+    /// The consent page cannot be made (ConsentUi::try_render fails): the answer cannot be
+    /// established, so case 5, audited with the reason; the flow is over.
+    #[tokio::test]
+    async fn case_5_when_the_consent_page_cannot_be_made() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.17",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=nopage", a.marked("CALLBACK"));
+        let r = send(
+            &router,
+            request("GET", &cb, "192.0.2.17", Some(&cookie), None),
+        )
+        .await;
+        let failed = ("access_denied".into(), Some("Authorization failed.".into()));
+        assert_eq!(error_of(&r), failed);
+        let case5 = audit.with_case(5);
+        assert_eq!(case5.len(), 1, "{case5:?}");
+        assert!(
+            case5[0].detail.contains("consent page could not be made"),
+            "{}",
+            case5[0].detail
+        );
+        assert!(
+            case5[0].detail.contains("no GNL name"),
+            "{}",
+            case5[0].detail
+        );
+        // Nothing left to continue: the callback again finds no flow.
+        let again = send(
+            &router,
+            request("GET", &cb, "192.0.2.17", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(again.status, 400);
     }
 
     #[tokio::test]
@@ -547,8 +635,9 @@ mod oauth_12 {
 mod oauth_14 {
     use super::*;
 
-    /// A bounded flood from one source hits the per-source limit (503 with Retry-After, never
-    /// 500) while another source's flow completes.
+    /// A bounded flood from one source hits the per-source limit (429 Too Many Requests with
+    /// Retry-After, never 500) while another source's flow completes; a full client quota is
+    /// 503.
     #[tokio::test]
     async fn flood_from_one_source_while_another_completes() {
         let limits = FlowLimits {
@@ -565,7 +654,7 @@ mod oauth_14 {
                     let a = send(&router, request("GET", &uri, "203.0.113.66", None, None)).await;
                     match a.status {
                         200 => {}
-                        503 => {
+                        429 => {
                             assert!(a.header("retry-after").is_some());
                             busy += 1;
                         }
@@ -588,6 +677,20 @@ mod oauth_14 {
                 .count(),
             192
         );
+        // The client's quota, not the source's: 503 (the gateway is short of room for it).
+        let limits = FlowLimits {
+            per_client: 2,
+            ..FlowLimits::default()
+        };
+        let (router, _, _) = memory_za(limits);
+        let mut statuses = Vec::new();
+        for i in 0..3 {
+            let uri = authorize_uri("umcharderwijk~1", &format!("c{i}"));
+            let source = format!("198.51.100.{i}");
+            let a = send(&router, request("GET", &uri, &source, None, None)).await;
+            statuses.push(a.status);
+        }
+        assert_eq!(statuses, [200, 200, 503]);
     }
 }
 
@@ -597,8 +700,10 @@ mod oauth_7 {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, SystemTime};
 
-    /// The routers take the time from the settings' clock: a flow left past its 900 s is
-    /// gone (a plain page, audited), and a code presented after 900 s is `invalid_grant`.
+    /// The routers take the time from the settings' clock: an answer to a flow left past its
+    /// 900 s ends it as OAUTH-12 case 5 (a flow abandoned after it started: redirect with
+    /// `access_denied` "Authorization failed.", audited, nothing issued), and a code presented
+    /// after 900 s is `invalid_grant`.
     #[tokio::test]
     async fn flows_and_codes_expire_on_the_routers_clock() {
         let offset = Arc::new(AtomicU64::new(0));
@@ -610,28 +715,139 @@ mod oauth_7 {
             clock,
             ..ZaSettings::default()
         };
+        let store = Arc::new(MemoryFlowStore::new(limits));
         let (router, audit, _) = za_gateway_with(
             MemoryStore::new(),
-            PendingFlows::new(MemoryFlowStore::new(limits), limits),
+            PendingFlows::new(store.clone(), limits),
             settings,
         );
         let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
         offset.store(901, Ordering::Relaxed);
         let late = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
-        assert_eq!(late.status, 400);
-        assert!(late.header("location").is_none());
+        assert_eq!(late.status, 302, "{}", late.body);
+        let l = late.location();
+        assert!(l.starts_with(REDIRECT), "{l}");
+        assert_eq!(param(&l, "error").as_deref(), Some("access_denied"));
+        assert_eq!(
+            param(&l, "error_description").as_deref(),
+            Some("Authorization failed.")
+        );
+        assert!(param(&l, "code").is_none());
         assert!(
             audit
                 .all()
                 .iter()
                 .any(|e| e.case == Some(5) && e.detail.contains("expired"))
         );
+        assert!(
+            !audit.all().iter().any(|e| e.consent.is_some()),
+            "no decision taken"
+        );
+        // Ended: the same answer again finds no flow (a plain page, no second redirect).
+        let again = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        assert_eq!(again.status, 400);
+        assert!(again.header("location").is_none());
+        // Once swept, an expired flow is unknown: a plain page, no redirect.
+        let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
+        offset.store(1803, Ordering::Relaxed);
+        let at = SystemTime::now() + Duration::from_secs(1803);
+        assert_eq!(store.sweep(at).unwrap(), 1);
+        let gone = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        assert_eq!(gone.status, 400);
+        assert!(gone.header("location").is_none());
         let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
         let d = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
         let code = param(&d.location(), "code").unwrap();
-        offset.store(901 + 901, Ordering::Relaxed);
+        offset.store(1803 + 901, Ordering::Relaxed);
         let t = redeem(&router, &code, Some(PGO)).await;
         assert_eq!(t.status, 400);
         assert!(t.body.contains("invalid_grant"));
+    }
+}
+
+mod lists_13 {
+    use super::*;
+
+    /// A token issued while the Gegevensdienst was served reads no more once the host says
+    /// it is not (the ZAL dropped it, grace over): OAUTH-12 case 7, audited with the reason.
+    #[tokio::test]
+    async fn a_gegevensdienst_no_longer_served_is_case_7() {
+        let (router, audit, fhir) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.9", "umcharderwijk~1", "alice").await;
+        let r = fetch(&router, "GET", "/fhir/1/Patient", &token, None).await;
+        assert_eq!(r.status, 200);
+        fhir.withdrawn.lock().unwrap().push("1".into());
+        let r = fetch(&router, "GET", "/fhir/1/Patient", &token, None).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.body.contains("suppressed"), "{}", r.body);
+        let e = audit.all().pop().unwrap();
+        assert_eq!((e.success, e.case), (false, Some(7)));
+        assert!(e.detail.contains("LISTS-13"), "{}", e.detail);
+        assert_eq!(e.subject.as_ref().map(Subject::as_str), Some("alice"));
+        // And a new request for it: case 1, a page (no redirect), audited with the reason.
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.9",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(a.header("location").is_none());
+        assert!(a.cookie(ZA_COOKIE).is_none(), "no flow opened");
+        assert!(
+            a.body.contains("invalid_request") && a.body.contains("LISTS-13"),
+            "{}",
+            a.body
+        );
+        let e = audit.all().pop().unwrap();
+        assert_eq!(
+            (e.endpoint, e.success, e.case),
+            (Endpoint::Authorize, false, Some(1))
+        );
+        assert!(e.detail.contains("LISTS-13"), "{}", e.detail);
+        // Another Gegevensdienst is still served.
+        whole_flow(&router, "192.0.2.9", "umcharderwijk~48", "alice").await;
+    }
+}
+
+mod consent_4 {
+    use super::*;
+
+    /// A Lezer reads the write's headers (FhirBackend::write_with_headers): the provenance
+    /// that travels with the shared data arrives with it (MedMij CONSENT-4).
+    #[tokio::test]
+    async fn a_write_reaches_the_back_end_with_its_headers() {
+        let (router, _, fhir) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.21", "umcharderwijk~48", "carol").await;
+        let body = r#"{"resourceType":"Bundle","type":"transaction"}"#;
+        let mut r = request(
+            "POST",
+            "/fhir/48/Bundle",
+            "192.0.2.21",
+            None,
+            Some(("application/fhir+json", body)),
+        );
+        r.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        r.headers_mut().insert(
+            "x-medmij-provenance",
+            "item-1 from umcharderwijk".parse().unwrap(),
+        );
+        r.extensions_mut()
+            .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+        let w = send(&router, r).await;
+        assert_eq!(w.status, 201, "{}", w.body);
+        let w = fetch(&router, "POST", "/fhir/48/Bundle", &token, Some(body)).await;
+        assert_eq!(w.status, 201, "{}", w.body);
+        assert_eq!(
+            fhir.provenance.lock().unwrap().as_slice(),
+            [Some("item-1 from umcharderwijk".to_owned()), None]
+        );
+        assert_eq!(fhir.written.lock().unwrap().len(), 2);
     }
 }

@@ -262,3 +262,13 @@ mod oauth_14 {
         );
     }
 }
+
+mod oauth_12 {
+    use super::*;
+
+    /// MedMij OAUTH-12 case 5: the memory flow store hands a late step its expired flow.
+    #[test]
+    fn memory_flow_store_take_late() {
+        late(&MemoryFlowStore::new(small_limits()));
+    }
+}

@@ -135,3 +135,17 @@ mod oauth_11 {
         a.server.store().drop_tables().unwrap();
     }
 }
+
+mod oauth_12 {
+    use super::*;
+
+    /// MedMij OAUTH-12 case 5: the PostgreSQL flow store hands a late step its expired flow,
+    /// as the memory one does.
+    #[test]
+    fn pg_flow_store_take_late() {
+        let p = prefix("late");
+        let s = PgFlowStore::connect_no_tls(&url(), &p, 1, small_limits()).unwrap();
+        late(&s);
+        s.drop_table().unwrap();
+    }
+}

@@ -6,8 +6,9 @@
 
 use std::time::Duration;
 
-/// How long a flow may wait for the person (at the DigiD stand-in or on the
-/// consent screen) before the ZA GW gives up on it. The rulebook sets no figure;
+/// How long a flow may wait for the person's next step (at the DigiD stand-in or on
+/// the consent screen) before the ZA GW gives up on it (medmij-oauth's
+/// `FlowLimits::ttl`, counted from the flow's last step). The rulebook sets no figure;
 /// the demo uses the 900 s of an authorization code (MedMij OAUTH-7). A decision
 /// posted later ends the flow as "cannot be established" (OAUTH-12 case 5).
 pub const FLOW_TIMEOUT: Duration = Duration::from_secs(900);

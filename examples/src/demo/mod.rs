@@ -207,7 +207,7 @@ pub struct VerzamelenRun {
     /// The HTML page the browser ended on.
     pub final_page: String,
     /// The ZA GW's cookie that binds the flow to the person's browser
-    /// (`za_browser`), if the browser got one: for tests that continue a flow the
+    /// (medmij-oauth's `ZA_COOKIE`), if the browser got one: for tests that continue a flow the
     /// person left ([`ConsentChoice::Leave`]) with another client.
     pub za_cookie: Option<String>,
 }
@@ -978,7 +978,7 @@ impl Network {
                 error_description: None,
                 message: "(the person stays on the care provider's page)".into(),
                 final_page: page.body_str().to_owned(),
-                za_cookie: person.cookie(ZA_HOST, "za_browser"),
+                za_cookie: person.cookie(ZA_HOST, medmij_oauth::adapter::ZA_COOKIE),
             });
         }
         // The TEST DigiD stand-in (MedMij OAUTH-11; OAUTH-12 case 2 on cancel).
@@ -1016,7 +1016,7 @@ impl Network {
                 error_description: None,
                 message: "(the person left)".into(),
                 final_page: page.body_str().to_owned(),
-                za_cookie: person.cookie(ZA_HOST, "za_browser"),
+                za_cookie: person.cookie(ZA_HOST, medmij_oauth::adapter::ZA_COOKIE),
             });
         }
         if let ConsentChoice::GrantAfter(wait) = choice {

@@ -142,9 +142,13 @@ def main():
         answer = browser.post(urllib.parse.urljoin(page.url, login.action), data=fields,
                               verify=args.root, timeout=TIMEOUT, allow_redirects=False)
         loc = answer.headers.get("Location")
-        if answer.status_code not in (302, 303) or not loc:
+        if answer.status_code == 200:
+            # The consent screen as the answer to the login (no redirect in between).
+            page = answer
+        elif answer.status_code not in (302, 303) or not loc:
             raise SystemExit(f"login POST: HTTP {answer.status_code}, no redirect")
-        page = get_on_za_host(urllib.parse.urljoin(answer.url, loc))
+        else:
+            page = get_on_za_host(urllib.parse.urljoin(answer.url, loc))
     if page.status_code != 200:
         print(json.dumps({"outcome": "oauth_error", "stage": "authorize",
                           "status": page.status_code,

@@ -6,9 +6,9 @@
 
 use crate::{
     AccessGrant, AuthenticatedPerson, Authentication, ClientId, ConsentDecision, ConsentEvent,
-    ConsentId, ConsentPeriod, GrantV2, LongLastingConsent, ReleaseLine, ResourceAccess, Scope,
-    ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, TraceIds, TracedTokenRequest,
-    UseCase, WithdrawalEvent, Zorgaanbiedernaam,
+    ConsentId, ConsentPeriod, GrantV2, Interaction, LongLastingConsent, ReleaseLine,
+    ResourceAccess, Scope, ScopeGegevensdienstId, Subject, TokenEvent, TokenRequest, TraceIds,
+    TracedTokenRequest, UseCase, WithdrawalEvent, Zorgaanbiedernaam,
 };
 use crate::{HttpResponse, PersonMessage};
 use std::future::Future;
@@ -158,6 +158,21 @@ pub trait ConsentUi: Send + Sync + 'static {
     /// The adapter sends it with [`CONSENT_PAGE_HEADERS`](crate::CONSENT_PAGE_HEADERS).
     fn render(&self, flow: &FlowInfo, action: &str) -> impl Future<Output = String> + Send;
 
+    /// The page's HTML, or why it cannot be made (a list the wording needs is missing, the
+    /// Gegevensdienst has no name in the GNL in force, CONSENT-1). The adapter calls this
+    /// method (not [`ConsentUi::render`]); an error ends the flow as MedMij OAUTH-12 case 5
+    /// (the answer cannot be established when the question cannot be asked), audited with
+    /// the reason; a 2.x flow on the technical-failure page (OAUTH-23). The default is
+    /// [`ConsentUi::render`], which cannot fail.
+    fn try_render(
+        &self,
+        flow: &FlowInfo,
+        action: &str,
+    ) -> impl Future<Output = Result<String, HostError>> + Send {
+        let page = self.render(flow, action);
+        async move { Ok(page.await) }
+    }
+
     /// The decision in the posted form; anything unreadable is
     /// [`ConsentDecision::Undetermined`] (MedMij OAUTH-12 case 5).
     fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision;
@@ -202,6 +217,11 @@ pub trait ConsentUi: Send + Sync + 'static {
 }
 
 /// A FHIR back end's answer: status and `application/fhir+json` body.
+///
+/// A status of 400 or above is the back end refusing the request (a Lezer that refuses a
+/// payload, MedMij OAUTH-16): the adapter sends it as it is and audits it as a refusal
+/// (LOG-1), as MedMij OAUTH-12 case 8 when the status is 500 or above, with the first
+/// `issue[].diagnostics` of an OperationOutcome body in the event's detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FhirReply {
     /// HTTP status (a 500 is sent as 503, MedMij OAUTH-12).
@@ -233,6 +253,39 @@ pub trait FhirBackend: Send + Sync + 'static {
         path: &str,
         body: &str,
     ) -> impl Future<Output = Result<FhirReply, HostError>> + Send;
+
+    /// A write with the request's headers, for a Lezer that reads more than the body (the
+    /// provenance that travels with shared data, MedMij CONSENT-4, for example in an
+    /// `X-MedMij-Provenance` header). The adapter calls this method (not
+    /// [`FhirBackend::write`]); the default is [`FhirBackend::write`].
+    fn write_with_headers(
+        &self,
+        access: &ResourceAccess,
+        path: &str,
+        body: &str,
+        headers: &http::HeaderMap,
+    ) -> impl Future<Output = Result<FhirReply, HostError>> + Send {
+        let _ = headers;
+        self.write(access, path, body)
+    }
+
+    /// Whether this ZA GW serves `gegevensdienst` of `zorgaanbieder` at `now` (MedMij
+    /// LISTS-13): what it is configured to serve and the ZAL in force lists at its endpoints,
+    /// or, for 3600 s after a new version dropped it, the version before (LISTS-10). The
+    /// authorization endpoint asks after a request is found valid and answers one that names
+    /// a Gegevensdienst not served as OAUTH-12 case 1 ([`Pages::not_served`](super::Pages),
+    /// HTTP 400, no redirect); the resource endpoint asks after the token check and answers
+    /// it as case 7 (the token is no longer good for it). Both are audited with the reason.
+    /// The default serves everything (a host that checks nothing against the ZAL).
+    fn serves(
+        &self,
+        zorgaanbieder: &Zorgaanbiedernaam,
+        gegevensdienst: &ScopeGegevensdienstId,
+        now: SystemTime,
+    ) -> bool {
+        let _ = (zorgaanbieder, gegevensdienst, now);
+        true
+    }
 }
 
 /// Which endpoint an [`AuditEvent`] is about.
@@ -289,6 +342,10 @@ pub struct AuditEvent {
     pub trace: Option<TraceIds>,
     /// A withdrawn long-lasting consent (MedMij OAUTH-22, CONSENT-3).
     pub withdrawal: Option<WithdrawalEvent>,
+    /// The resource endpoint's interaction (MedMij OAUTH-13: a read for Verzamelen, a write
+    /// for Delen), set on every [`Endpoint::Resource`] event, refusals included, from the
+    /// request's method; `None` for the other endpoints.
+    pub interaction: Option<Interaction>,
 }
 
 impl AuditEvent {
@@ -313,6 +370,7 @@ impl AuditEvent {
             token: None,
             trace: None,
             withdrawal: None,
+            interaction: None,
         }
     }
 }

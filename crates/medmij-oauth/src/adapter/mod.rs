@@ -50,6 +50,19 @@
 //! identifier (LOG-4). The host maps it to medmij-log's `ChainEvent` (see
 //! `examples/src/embed.rs`).
 //!
+//! What the ZA GW checks besides the core (each answered and audited as the rule says):
+//!
+//! - [`FhirBackend::serves`] (MedMij LISTS-13, LISTS-10): a Gegevensdienst this gateway no
+//!   longer serves is OAUTH-12 case 1 at `/authorize` ([`Pages::not_served`]) and case 7 at
+//!   `/fhir`.
+//! - [`ConsentUi::try_render`]: a consent page that cannot be made ends the flow as case 5.
+//! - A step on a flow that expired but was not swept yet
+//!   ([`FlowStore::take_late`](crate::FlowStore::take_late)) ends it as case 5 with the
+//!   redirect (a flow abandoned after it started); once swept it is unknown (a page).
+//! - A [`FhirReply`] of 400 or more is the back end refusing (a Lezer refusing a payload
+//!   with a BSN, OAUTH-16): sent as it is and audited as a refusal, a 5xx as case 8; every
+//!   resource event names its [`AuditEvent::interaction`] (OAUTH-13).
+//!
 //! Every answer is an [`HttpResponse`] of the core or a page of the
 //! host's [`Pages`]; nothing becomes an HTTP 500 (MedMij OAUTH-12), a full flow table is a 503
 //! with `Retry-After` (OAUTH-14), and every success and refusal goes to the [`AuditSink`] with
@@ -272,10 +285,17 @@ pub(crate) fn page(status: u16, html: String) -> Response {
     respond(HttpResponse::page(status, html))
 }
 
-/// The busy page: 503 with `Retry-After` (MedMij OAUTH-14).
+/// The busy page with `Retry-After` (MedMij OAUTH-14): 429 Too Many Requests when this
+/// source reached its own limit (RFC 6585: the source is asking too much, not the gateway
+/// short of room), 503 when a client's or the whole table is full.
 pub(crate) fn busy_page(pages: &impl Pages, busy: &crate::Busy) -> Response {
+    let status = if busy.limit() == crate::FlowLimit::PerSource {
+        429
+    } else {
+        503
+    };
     with_header(
-        page(503, pages.busy(busy)),
+        page(status, pages.busy(busy)),
         http::header::RETRY_AFTER,
         &busy.retry_after_secs().to_string(),
     )

@@ -14,7 +14,25 @@ pub trait Pages: Send + Sync + 'static {
         plain(e.message_nl(), e.message_en(), Some(&e.description()))
     }
 
-    /// Too many pending flows (MedMij OAUTH-14; sent with HTTP 503 and `Retry-After`).
+    /// ZA GW, MedMij OAUTH-12 case 1 for a valid request whose Gegevensdienst this gateway
+    /// does not serve (LISTS-13: not configured, or no longer on the ZAL in force after the
+    /// grace of LISTS-10). Sent with HTTP 400, never a redirect.
+    fn not_served(&self, zorgaanbieder: &str, gegevensdienst: &str) -> String {
+        let detail = format!(
+            "invalid_request: Gegevensdienst {gegevensdienst} of {zorgaanbieder} is not served \
+             here (MedMij LISTS-13)"
+        );
+        plain(
+            "Deze gegevensdienst wordt hier niet (meer) aangeboden. U wordt niet teruggestuurd; \
+             probeer het opnieuw vanuit uw PGO.",
+            "This service is not (or no longer) offered here. You will not be sent back; \
+             please try again from your PGO.",
+            Some(&detail),
+        )
+    }
+
+    /// Too many pending flows (MedMij OAUTH-14; sent with `Retry-After`, HTTP 429 when the
+    /// source reached its own limit, else 503).
     fn busy(&self, b: &Busy) -> String {
         plain(b.message_nl(), b.message_en(), None)
     }

@@ -185,6 +185,9 @@ struct Taken<T = ZaFlow> {
     id: FlowId,
     owner: FlowOwner,
     flow: T,
+    /// The flow expired before this step (not swept yet): the step ends it (MedMij
+    /// OAUTH-12 case 5) instead of continuing it.
+    expired: bool,
 }
 
 impl<S, C, F, A, D, U, B, L, P> ZaGateway<S, C, F, A, D, U, B, L, P>
@@ -559,8 +562,8 @@ where
         let now = self.settings.clock.now();
         let flows = Arc::clone(&self.flows);
         let id2 = id;
-        let resumed = run_blocking(move || flows.resume::<T>(&id2, now)).await;
-        let resumed = match resumed {
+        let resumed = run_blocking(move || flows.resume_late::<T>(&id2, now)).await;
+        let (resumed, expired) = match resumed {
             Ok(Ok(Some(r))) => r,
             Ok(Ok(None)) => {
                 self.audit(refuse("unknown, finished or expired flow"))
@@ -582,10 +585,13 @@ where
             .is_some_and(|h| h == resumed.value.binding());
         if !bound {
             // Not this browser's flow: put it back untouched, so a stranger who learnt the
-            // flow id can neither take nor end the person's flow.
-            let flows = Arc::clone(&self.flows);
-            let (owner, value) = (resumed.owner, resumed.value);
-            let _ = run_blocking(move || flows.save(&id, &owner, &value, now)).await;
+            // flow id can neither take nor end the person's flow (an expired one stays gone:
+            // putting it back would give it another ttl).
+            if !expired {
+                let flows = Arc::clone(&self.flows);
+                let (owner, value) = (resumed.owner, resumed.value);
+                let _ = run_blocking(move || flows.save(&id, &owner, &value, now)).await;
+            }
             self.audit(refuse("flow cookie missing or not bound to this flow"))
                 .await;
             return Err(page(400, self.hooks.pages.flow_unknown()));
@@ -594,7 +600,20 @@ where
             id,
             owner: resumed.owner,
             flow: resumed.value,
+            expired,
         })
+    }
+
+    /// Takes the flow named by `?flow=` for a step at `endpoint`; a flow that expired before
+    /// this step is ended here as MedMij OAUTH-12 case 5 (a redirect with `access_denied`
+    /// "Authorization failed.", audited), as every other missing flow is refused.
+    async fn take_live(&self, inc: &Incoming, endpoint: Endpoint) -> Result<Taken, Response> {
+        let t = self.take(inc, endpoint).await?;
+        if t.expired {
+            let detail = "the flow expired before this step (abandoned)";
+            return Err(self.fail(inc, endpoint, t.flow.session, detail).await);
+        }
+        Ok(t)
     }
 
     async fn save_as<T: Bound>(&self, id: FlowId, owner: FlowOwner, value: T) -> bool {
@@ -673,6 +692,40 @@ where
             None,
         )
         .await;
+        // MedMij LISTS-13, LISTS-10: only what this gateway serves now; else case 1.
+        let now = self.settings.clock.now();
+        let scope = session.request().scope();
+        let za = scope.zorgaanbieder();
+        if let Some(gd) = scope
+            .gegevensdiensten()
+            .iter()
+            .find(|gd| !self.hooks.fhir.serves(za, gd, now))
+        {
+            let detail = format!(
+                "Gegevensdienst {} of {} is not served at this gateway (LISTS-13)",
+                gd.as_str(),
+                za.as_str()
+            );
+            let html = self.hooks.pages.not_served(za.as_str(), gd.as_str());
+            let e = self.event(
+                &inc,
+                Endpoint::Authorize,
+                Some(&session),
+                false,
+                Some(1),
+                detail.clone(),
+            );
+            self.audit(e).await;
+            self.flow_step(
+                &session,
+                ChainStepKind::AuthorizationRequestError,
+                false,
+                ("GET", "/authorize"),
+                Some(("invalid_request", detail)),
+            )
+            .await;
+            return page(400, html);
+        }
         let binding = FlowId::random(&ThreadRandom);
         let flow = ZaFlow {
             session: session.clone(),
@@ -758,7 +811,7 @@ where
     /// consent page (MedMij OAUTH-11, OAUTH-18, CONSENT-1).
     async fn login(&self, req: Request) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let mut t = match self.take(&inc, Endpoint::Login).await {
+        let mut t = match self.take_live(&inc, Endpoint::Login).await {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -925,6 +978,26 @@ where
 
     /// Puts the flow back and shows the consent page (MedMij CONSENT-1).
     async fn ask_consent(&self, inc: &Incoming, t: &Taken, detail: &str) -> Response {
+        let info = Self::info(&t.id, &t.flow.session);
+        let action = self.flow_url("consent", &t.id);
+        let html = match self.hooks.consent.try_render(&info, &action).await {
+            Ok(html) => html,
+            Err(err) => {
+                // MedMij OAUTH-12 case 5: the question cannot be asked, so the answer cannot
+                // be established; the flow is not put back.
+                let detail = format!("the consent page could not be made: {err}");
+                let session = t.flow.session.clone();
+                return self
+                    .fail_technical(
+                        inc,
+                        Endpoint::Login,
+                        session,
+                        &detail,
+                        "consent page failed",
+                    )
+                    .await;
+            }
+        };
         if !self.save(t).await {
             let e = self.event(
                 inc,
@@ -937,12 +1010,6 @@ where
             self.audit(e).await;
             return unavailable_page(&self.hooks.pages);
         }
-        let info = Self::info(&t.id, &t.flow.session);
-        let html = self
-            .hooks
-            .consent
-            .render(&info, &self.flow_url("consent", &t.id))
-            .await;
         let e = self.event(
             inc,
             Endpoint::Login,
@@ -967,7 +1034,7 @@ where
     /// while it waits for the decision.
     async fn consent_page(&self, req: Request) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let t = match self.take(&inc, Endpoint::Consent).await {
+        let t = match self.take_live(&inc, Endpoint::Consent).await {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -984,7 +1051,7 @@ where
     /// OAUTH-6, OAUTH-10, OAUTH-12 cases 4 and 5).
     async fn consent(&self, req: Request) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let mut t = match self.take(&inc, Endpoint::Consent).await {
+        let mut t = match self.take_live(&inc, Endpoint::Consent).await {
             Ok(t) => t,
             Err(r) => return r,
         };
@@ -1355,6 +1422,12 @@ where
             Ok(t) => t,
             Err(r) => return r,
         };
+        if t.expired {
+            // Left too long: the way back to the PGO, nothing changed.
+            let e = self.mgmt_event(&inc, Some(&t.flow), false, "visit expired before this step");
+            self.audit(e).await;
+            return Self::back_to_pgo(&t.flow.back);
+        }
         let Some(trace) = t.flow.trace() else {
             let e = self.mgmt_event(&inc, Some(&t.flow), false, "stored visit unreadable");
             self.audit(e).await;
@@ -1435,6 +1508,12 @@ where
             Ok(t) => t,
             Err(r) => return r,
         };
+        if t.expired {
+            // Left too long: the way back to the PGO, nothing changed.
+            let e = self.mgmt_event(&inc, Some(&t.flow), false, "visit expired before this step");
+            self.audit(e).await;
+            return Self::back_to_pgo(&t.flow.back);
+        }
         let (Some(trace), Some(subject)) = (
             t.flow.trace(),
             t.flow.subject.as_deref().and_then(|s| Subject::new(s).ok()),
@@ -1512,6 +1591,7 @@ where
         let refuse = |inc: &Incoming, err: ResourceError, detail: &str| {
             let mut e = AuditEvent::new(now, inc.source(), Endpoint::Resource, false, detail);
             e.case = Some(err.case_number());
+            e.interaction = Some(interaction);
             e.client_id = inc.extensions.get::<MtlsClient>().map(|c| c.0.clone());
             (e, echoed(respond(HttpResponse::from(&err))))
         };
@@ -1597,6 +1677,25 @@ where
             self.audit(e).await;
             return r;
         }
+        if !self.hooks.fhir.serves(&za, &gd, now) {
+            // MedMij LISTS-13, LISTS-10: the ZAL no longer lists it here (grace over).
+            let detail = format!(
+                "Gegevensdienst {} of {} is not served at this gateway (LISTS-13)",
+                gd.as_str(),
+                za.as_str()
+            );
+            let err = ResourceError::wrong_scope();
+            let (mut e, r) = refuse(&inc, err.clone(), &detail);
+            e.client_id = Some(access.client_id.clone());
+            e.subject = Some(access.subject.clone());
+            e.trace = trace;
+            self.audit(e).await;
+            if let Some(trace) = trace {
+                let step = chain_step(trace, &access.client_id, Some(&err));
+                self.hooks.audit.chain(step).await;
+            }
+            return r;
+        }
         if let Some(trace) = trace {
             let step = chain_step(trace, &access.client_id, None);
             self.hooks.audit.chain(step).await;
@@ -1615,17 +1714,32 @@ where
         }
         let reply = match interaction {
             Interaction::Read => self.hooks.fhir.read(&access, &path, &inc.view.query).await,
-            Interaction::Write => self.hooks.fhir.write(&access, &path, &inc.view.body).await,
+            Interaction::Write => {
+                let fhir = &self.hooks.fhir;
+                fhir.write_with_headers(&access, &path, &inc.view.body, &inc.headers)
+                    .await
+            }
         };
         match reply {
             Ok(reply) => {
-                let mut e = AuditEvent::new(
-                    now,
-                    inc.source(),
-                    Endpoint::Resource,
-                    true,
-                    format!("{interaction:?} {path} answered {}", reply.status),
-                );
+                // MedMij LOG-1: a back end's refusal (4xx, 5xx) is audited as a refusal, a
+                // failure (5xx) as OAUTH-12 case 8, with its OperationOutcome's words.
+                let refused = reply.status >= 400;
+                let detail = match refused.then(|| diagnostics(&reply.body)).flatten() {
+                    Some(why) => format!(
+                        "{interaction:?} {path} refused by the back end: HTTP {}: {why}",
+                        reply.status
+                    ),
+                    None if refused => format!(
+                        "{interaction:?} {path} refused by the back end: HTTP {}",
+                        reply.status
+                    ),
+                    None => format!("{interaction:?} {path} answered {}", reply.status),
+                };
+                let mut e =
+                    AuditEvent::new(now, inc.source(), Endpoint::Resource, !refused, detail);
+                e.case = (reply.status >= 500).then_some(8);
+                e.interaction = Some(interaction);
                 e.client_id = Some(access.client_id.clone());
                 e.subject = Some(access.subject.clone());
                 e.trace = trace;
@@ -1653,4 +1767,19 @@ where
             }
         }
     }
+}
+
+/// The first `issue[].diagnostics` of a FHIR OperationOutcome (a back end's refusal), at
+/// most 256 characters; `None` for any other body.
+fn diagnostics(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    if v.get("resourceType")?.as_str()? != "OperationOutcome" {
+        return None;
+    }
+    let text = v
+        .get("issue")?
+        .as_array()?
+        .iter()
+        .find_map(|i| i.get("diagnostics")?.as_str())?;
+    Some(text.chars().take(256).collect())
 }

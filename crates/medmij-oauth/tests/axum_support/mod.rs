@@ -101,6 +101,17 @@ impl ConsentUi for TestConsent {
     async fn render(&self, flow: &FlowInfo, action: &str) -> String {
         format!("<p>consent for {}</p>ACTION[{action}]", flow.scope)
     }
+    /// The page cannot be made for the person `nopage` (MedMij CONSENT-1, OAUTH-12 case 5).
+    async fn try_render(&self, flow: &FlowInfo, action: &str) -> Result<String, HostError> {
+        if flow
+            .subject
+            .as_ref()
+            .is_some_and(|s| s.as_str() == "nopage")
+        {
+            return Err(HostError("no GNL name for the Gegevensdienst".into()));
+        }
+        Ok(self.render(flow, action).await)
+    }
     fn decision(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
         match form_urlencoded::parse(form.body.as_bytes()).find(|(k, _)| k == "decision") {
             Some((_, v)) if v == "yes" => ConsentDecision::Granted,
@@ -121,9 +132,40 @@ impl ConsentUi for TestConsent {
 #[derive(Clone, Default)]
 pub struct TestFhir {
     pub written: Arc<Mutex<Vec<String>>>,
+    /// The `X-MedMij-Provenance` of each write (MedMij CONSENT-4).
+    pub provenance: Arc<Mutex<Vec<Option<String>>>>,
+    /// Gegevensdiensten no longer served (MedMij LISTS-13).
+    pub withdrawn: Arc<Mutex<Vec<String>>>,
 }
 
 impl FhirBackend for TestFhir {
+    async fn write_with_headers(
+        &self,
+        access: &ResourceAccess,
+        path: &str,
+        body: &str,
+        headers: &http::HeaderMap,
+    ) -> Result<FhirReply, HostError> {
+        let p = headers
+            .get("x-medmij-provenance")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        self.provenance.lock().unwrap().push(p);
+        self.write(access, path, body).await
+    }
+    fn serves(
+        &self,
+        _za: &Zorgaanbiedernaam,
+        gd: &ScopeGegevensdienstId,
+        _now: std::time::SystemTime,
+    ) -> bool {
+        !self
+            .withdrawn
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|w| w == gd.as_str())
+    }
     fn target(&self, path: &str) -> Option<(Zorgaanbiedernaam, ScopeGegevensdienstId)> {
         let gd = path.split('/').next()?;
         Some((za(), ScopeGegevensdienstId::new(gd).ok()?))
@@ -153,6 +195,16 @@ impl FhirBackend for TestFhir {
     ) -> Result<FhirReply, HostError> {
         if path.contains("broken") {
             return Err(HostError("FHIR back end down".into()));
+        }
+        // A Lezer that refuses the payload: 422 (`refuse`) or 503 (`unavailable`), with an
+        // OperationOutcome that says why.
+        for (mark, status) in [("refuse", 422), ("unavailable", 503)] {
+            if path.contains(mark) {
+                return Ok(FhirReply {
+                    status,
+                    body: r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"incomplete","diagnostics":"payload carries a BSN (OAUTH-16)"}]}"#.into(),
+                });
+            }
         }
         self.written.lock().unwrap().push(body.to_owned());
         Ok(FhirReply {

@@ -192,3 +192,30 @@ pub fn step<S: TokenStore, F: FlowStore>(node: &Node<S, F>, p: &mut Person, step
         }
     }
 }
+
+/// `take_late` on an empty store (MedMij OAUTH-12 case 5): a live flow comes back unmarked,
+/// an expired one not yet swept comes back marked expired (and is gone after), a swept one
+/// is missing; `take` never returns an expired flow.
+pub fn late(s: &impl FlowStore) {
+    let t = t0();
+    let a = owner(CLIENT, "192.0.2.40");
+    let live = put_new(s, &a, t).unwrap();
+    let (f, expired) = s.take_late(&live, t).unwrap().unwrap();
+    assert_eq!(
+        (f.owner, f.data.as_str(), expired),
+        (a.clone(), "{}", false)
+    );
+    let later = t + Duration::from_secs(900);
+    let old = put_new(s, &a, t).unwrap();
+    assert!(
+        s.take(&old, later).unwrap().is_none(),
+        "take: expired is missing"
+    );
+    let old = put_new(s, &a, t).unwrap();
+    let (f, expired) = s.take_late(&old, later).unwrap().unwrap();
+    assert_eq!((f.owner, expired), (a.clone(), true));
+    assert!(s.take_late(&old, later).unwrap().is_none(), "taken once");
+    let swept = put_new(s, &a, t).unwrap();
+    assert!(s.sweep(later).unwrap() >= 1);
+    assert!(s.take_late(&swept, later).unwrap().is_none(), "swept");
+}
