@@ -60,9 +60,10 @@ impl PgoHost for ItemHost {
         };
         let scope = Scope::parse(&format!("{a}~{d}"), ScopeForm::Multiple)
             .map_err(|_| refuse("bad scope"))?;
-        let use_case = match route {
-            StartRoute::Share => UseCase::Delen,
-            StartRoute::Start => UseCase::Verzamelen,
+        let use_case = if route == StartRoute::Share {
+            UseCase::Delen
+        } else {
+            UseCase::Verzamelen
         };
         Ok(StartRequest {
             scope,

@@ -746,7 +746,8 @@ impl PgoGw {
                 );
                 (f.message_nl.to_owned(), f.error.clone())
             }
-            FailureStage::TokenTransport | FailureStage::TokenResponse => {
+            // The token request was not sent or its answer refused.
+            _ => {
                 // The consent was received with the code (CONSENT-3), then no token.
                 self.consent_received(&f.scope, f.use_case, &person).await?;
                 let transport = f.stage == FailureStage::TokenTransport;

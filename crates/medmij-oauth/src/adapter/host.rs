@@ -641,6 +641,7 @@ pub type PersonError<'a> = &'a (dyn PersonMessage + Sync);
 
 /// The PGO GW route a start came through (MedMij OAUTH-13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum StartRoute {
     /// `GET /start`: UCI Verzamelen (in the default reading also Delen with `use_case=delen`).
     Start,
@@ -731,6 +732,7 @@ pub struct FlowDone {
 
 /// Where a PGO GW flow ended without a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FailureStage {
     /// The redirect back from the ZA GW carried an error or failed the `state` check
     /// (MedMij OAUTH-10, OAUTH-12 cases 1 to 5).
