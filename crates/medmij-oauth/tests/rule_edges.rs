@@ -3,7 +3,8 @@
 //! header), OAUTH-3 (the OCL seen through `&T` and `Arc<T>`), OAUTH-12 (each case's number
 //! and HTTP status), OAUTH-14 (the 8192-byte request bound, exactly), OAUTH-22 (the
 //! consent id the person withdraws by), OAUTH-19 with CONSENT-6 (who gets the indefinite
-//! period) and OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked).
+//! period), OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked) and OAUTH-21
+//! (one tracing header makes a token request 2.x).
 
 mod common;
 mod v2_common;
@@ -613,6 +614,59 @@ mod oauth_11 {
                     "{word} {bad}"
                 );
             }
+        }
+    }
+}
+
+mod oauth_21 {
+    use super::*;
+
+    /// MedMij OAUTH-21 ("Releases, side by side"): a token request carrying either tracing
+    /// header is a 2.x request, even when the other header is missing; one refused before its
+    /// code or refresh token is looked at is answered in release 2.x, with no valid trace and
+    /// the well-formed `MedMij-Request-ID` echoed. A request with neither header is 1.x.
+    #[test]
+    fn one_tracing_header_makes_a_token_request_v2() {
+        let s = server();
+        let t = TraceIds::new_flow();
+        let (rid, cid) = (t.request_id.to_string(), t.correlation_id.to_string());
+        for body in ["grant_type=password", "code=x", ""] {
+            for (request_id, correlation_id) in
+                [(Some(rid.as_str()), None), (None, Some(cid.as_str()))]
+            {
+                let out = s.token_v2(
+                    &TokenHttpRequest {
+                        content_type: Some(FORM_CONTENT_TYPE),
+                        body,
+                        request_id,
+                        correlation_id,
+                    },
+                    &client(),
+                    t0(),
+                );
+                let what = format!("{body:?} {request_id:?} {correlation_id:?}");
+                assert_eq!(out.release, ReleaseLine::V2, "{what}");
+                assert_eq!(out.response.status(), 400, "{what}");
+                assert_eq!(out.trace, None, "{what}");
+                assert_eq!(
+                    out.request_id.map(|r| r.to_string()),
+                    request_id.map(str::to_owned),
+                    "{what}"
+                );
+            }
+            let plain = s.token_v2(
+                &TokenHttpRequest {
+                    content_type: Some(FORM_CONTENT_TYPE),
+                    body,
+                    request_id: None,
+                    correlation_id: None,
+                },
+                &client(),
+                t0(),
+            );
+            assert_eq!(plain.release, ReleaseLine::V1, "{body:?}");
+            assert_eq!(plain.response.status(), 400, "{body:?}");
+            assert_eq!(plain.trace, None);
         }
     }
 }
