@@ -3,8 +3,9 @@
 //! header), OAUTH-3 (the OCL seen through `&T` and `Arc<T>`), OAUTH-12 (each case's number
 //! and HTTP status), OAUTH-14 (the 8192-byte request bound, exactly), OAUTH-22 (the
 //! consent id the person withdraws by), OAUTH-19 with CONSENT-6 (who gets the indefinite
-//! period), OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked) and OAUTH-21
-//! (one tracing header makes a token request 2.x).
+//! period), OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked), OAUTH-21
+//! (one tracing header makes a token request 2.x), OAUTH-19 with OAUTH-7 (2.x token answers
+//! are not cached) and OAUTH-22 with OAUTH-19 (the configured 2.x values reach the server).
 
 mod common;
 mod v2_common;
@@ -520,6 +521,43 @@ mod oauth_22 {
                 .is_empty()
         );
     }
+
+    /// MedMij OAUTH-22, OAUTH-19: the server answers with the provisional values it was
+    /// configured with (the consent-management path its adapter serves, the refresh-token
+    /// lifetime), not the defaults; the configured lifetime is the one the overview of
+    /// consents in force uses.
+    #[test]
+    fn the_server_keeps_its_configured_v2_values() {
+        let custom = V2Config {
+            refresh_lifetime: std::time::Duration::from_secs(60),
+            consent_management_path: "beheer".to_owned(),
+        };
+        assert_ne!(custom, V2Config::default());
+        let s = AuthorizationServer::new(
+            v2::config().v2_config(custom.clone()),
+            v2::registry(),
+            MemoryStore::new(),
+        );
+        assert_eq!(s.v2_config(), &custom);
+        assert_eq!(s.v2_config().consent_management_path, "beheer");
+        let _ = v2::long_lasting(&s, v2::t0());
+        let person = Subject::new("persoon-1").unwrap();
+        let in_force = |secs| {
+            s.long_lasting_consents(
+                &person,
+                &v2::client(),
+                v2::t0() + std::time::Duration::from_secs(secs),
+            )
+            .unwrap()
+            .len()
+        };
+        assert_eq!(in_force(59), 1);
+        assert_eq!(in_force(61), 0);
+        assert_eq!(
+            v2::server_with(MemoryStore::new()).v2_config(),
+            &V2Config::default()
+        );
+    }
 }
 
 mod oauth_19 {
@@ -564,6 +602,70 @@ mod oauth_19 {
         assert_eq!(period_after(&v2_verzamelen, Refused, Indefinite), ThisFlow);
         assert_eq!(period_after(&v2_delen, Granted, Indefinite), ThisFlow);
         assert_eq!(period_after(&v1_verzamelen, Granted, Indefinite), ThisFlow);
+    }
+
+    /// The headers of a 2.x token answer, directly and on the wire.
+    fn assert_json_not_cached(o: &TokenOutcomeV2) {
+        let what = format!("{:?}", o.response);
+        assert_eq!(
+            o.response.headers(),
+            &[
+                ("Content-Type", "application/json;charset=UTF-8"),
+                ("Cache-Control", "no-store"),
+                ("Pragma", "no-cache"),
+            ],
+            "{what}"
+        );
+        let http = HttpResponse::from(o);
+        assert_eq!(
+            http.header("Content-Type"),
+            Some("application/json;charset=UTF-8"),
+            "{what}"
+        );
+        assert_eq!(http.header("Cache-Control"), Some("no-store"), "{what}");
+        assert_eq!(http.header("Pragma"), Some("no-cache"), "{what}");
+    }
+
+    /// MedMij OAUTH-19, OAUTH-7 (RFC 6749 5.1): every answer of the 2.x token endpoint
+    /// (the code grant with a refresh token, the refresh grant, and a refusal) is JSON and
+    /// may not be cached: it carries the access and the refresh token.
+    #[test]
+    fn v2_token_answers_are_json_and_never_cached() {
+        let s = v2::server_with(MemoryStore::new());
+        let t = v2::ids();
+        let code = v2::code_via(
+            &s,
+            &v2::query_v2(&v2::client(), "umcharderwijk", &t),
+            ConsentPeriod::Indefinite,
+            v2::t0(),
+        );
+        let issued = v2::post(
+            &s,
+            &v2::code_body(&v2::client(), &code),
+            Some(&t.next_request()),
+            &v2::client(),
+            v2::t0(),
+        );
+        let (_, refresh) = v2::tokens(&issued);
+        assert_json_not_cached(&issued);
+        let rotated = v2::post(
+            &s,
+            &v2::refresh_body(&v2::client(), &refresh.expect("a refresh token")),
+            Some(&t.next_request()),
+            &v2::client(),
+            v2::t0(),
+        );
+        assert!(v2::tokens(&rotated).1.is_some());
+        assert_json_not_cached(&rotated);
+        let refused = v2::post(
+            &s,
+            "grant_type=password",
+            Some(&t.next_request()),
+            &v2::client(),
+            v2::t0(),
+        );
+        assert_eq!(refused.response.status(), 400);
+        assert_json_not_cached(&refused);
     }
 }
 
