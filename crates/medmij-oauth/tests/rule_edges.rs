@@ -5,7 +5,9 @@
 //! consent id the person withdraws by), OAUTH-19 with CONSENT-6 (who gets the indefinite
 //! period), OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked), OAUTH-21
 //! (one tracing header makes a token request 2.x), OAUTH-19 with OAUTH-7 (2.x token answers
-//! are not cached) and OAUTH-22 with OAUTH-19 (the configured 2.x values reach the server).
+//! are not cached), OAUTH-22 with OAUTH-19 (the configured 2.x values reach the server),
+//! OAUTH-12 case 1 (the person is told in plain words), OAUTH-20 (the birth date of the
+//! representation extension is a real date) and OAUTH-4 (the exact `redirect_uri` is kept).
 
 mod common;
 mod v2_common;
@@ -246,6 +248,25 @@ mod oauth_12 {
         assert_eq!(e.description(), e.cause().to_string());
     }
 
+    /// MedMij OAUTH-12 case 1: the person is told directly, in plain words (Dutch and
+    /// English), that the request of the PGO is invalid and that there is no way back; the
+    /// same words whatever the cause.
+    #[test]
+    fn case_1_tells_the_person_in_plain_words() {
+        let s = server();
+        for q in ["client_id=x", &query("umcharderwijk~2", "st"), ""] {
+            let e = s.authorize(q).unwrap_err();
+            let nl = e.message_nl();
+            assert!(nl.contains("ongeldig"), "{nl}");
+            assert!(nl.contains("PGO"), "{nl}");
+            assert!(nl.contains("niet teruggestuurd"), "{nl}");
+            let en = e.message_en();
+            assert!(en.contains("invalid"), "{en}");
+            assert!(en.contains("PGO"), "{en}");
+            assert!(en.contains("not be sent back"), "{en}");
+        }
+    }
+
     /// MedMij OAUTH-12 case 6 at the token endpoint of both release lines: `invalid_grant`
     /// is case 6 with HTTP 400; a token or another error is no OAUTH-12 case.
     #[test]
@@ -388,6 +409,28 @@ mod oauth_12 {
             ));
             s.issue_code(&mut session, t0()).unwrap()
         }
+    }
+}
+
+mod oauth_4 {
+    use super::*;
+    use crate::v2_common as v2;
+
+    /// MedMij OAUTH-4: the request keeps the exact `redirect_uri` text it was validated with
+    /// (the code is sent there and the token request must repeat it), in 1.x and in 2.x.
+    #[test]
+    fn the_request_keeps_the_exact_redirect_uri() {
+        let s = server();
+        let session = s.authorize(&query("umcharderwijk~1", "st")).unwrap();
+        assert_eq!(session.request().redirect_uri(), REDIRECT);
+        let v2s = v2::server_with(MemoryStore::new());
+        let q = v2::query_v2(&v2::client(), "umcharderwijk", &v2::ids())
+            .replace("%2Fcb", "%2Fcb%2Fterug%3Fa%3D1");
+        let session = v2s.authorize(&q).unwrap();
+        assert_eq!(
+            session.request().redirect_uri(),
+            "https://pgo.example.nl/cb/terug?a=1"
+        );
     }
 }
 
@@ -769,6 +812,61 @@ mod oauth_21 {
             assert_eq!(plain.release, ReleaseLine::V1, "{body:?}");
             assert_eq!(plain.response.status(), 400, "{body:?}");
             assert_eq!(plain.trace, None);
+        }
+    }
+}
+
+mod oauth_20 {
+    use super::*;
+    use crate::v2_common as v2;
+
+    /// MedMij OAUTH-20: the representation extension needs `MedMij_geboortedatum` as a
+    /// real Gregorian date `JJJJMMDD`: exactly eight digits, a month 1..12, a day of that
+    /// month (29 February only in a leap year), a year from 1. Anything else is case 1
+    /// `BadBirthDate`.
+    #[test]
+    fn birth_date_is_exactly_eight_digits_of_a_real_date() {
+        let s = v2::server_with(MemoryStore::new());
+        let t = v2::ids();
+        let with_date = |date: &str| {
+            let q = format!(
+                "{}&MedMij_geboortedatum={date}",
+                v2::query_v2(&v2::client(), "umcharderwijk onbehalfof", &t)
+            );
+            s.authorize(&q)
+        };
+        for good in [
+            "20100101", "20101231", "20000229", "20240229", "20230228", "20100430", "00010101",
+        ] {
+            let session = with_date(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            let r = session
+                .request()
+                .v2()
+                .unwrap()
+                .representation
+                .clone()
+                .unwrap();
+            assert_eq!(r.geboortedatum, good);
+        }
+        for bad in [
+            "201001011", // nine digits
+            "2010010",   // seven
+            "20100:01",  // a colon counted as the digit ten
+            "2010-1-1",
+            "2010010a",
+            "19000229", // 1900 is no leap year
+            "20230229",
+            "20100431",
+            "20101301",
+            "20100001",
+            "20100100",
+            "00000101", // no year 0
+        ] {
+            let e = with_date(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
+            assert_eq!(e.cause(), &InvalidCause::BadBirthDate, "{bad}");
+            assert_eq!(e.case_number(), 1);
         }
     }
 }
