@@ -3,7 +3,11 @@
 //! header), OAUTH-3 (the OCL seen through `&T` and `Arc<T>`), OAUTH-12 (each case's number
 //! and HTTP status), OAUTH-14 (the 8192-byte request bound, exactly), OAUTH-22 (the
 //! consent id the person withdraws by), OAUTH-19 with CONSENT-6 (who gets the indefinite
-//! period) and OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked).
+//! period), OAUTH-11 with OAUTH-20 (a stored 2.x session loads back, checked), OAUTH-21
+//! (one tracing header makes a token request 2.x), OAUTH-19 with OAUTH-7 (2.x token answers
+//! are not cached), OAUTH-22 with OAUTH-19 (the configured 2.x values reach the server),
+//! OAUTH-12 case 1 (the person is told in plain words), OAUTH-20 (the birth date of the
+//! representation extension is a real date) and OAUTH-4 (the exact `redirect_uri` is kept).
 
 mod common;
 mod v2_common;
@@ -244,6 +248,25 @@ mod oauth_12 {
         assert_eq!(e.description(), e.cause().to_string());
     }
 
+    /// MedMij OAUTH-12 case 1: the person is told directly, in plain words (Dutch and
+    /// English), that the request of the PGO is invalid and that there is no way back; the
+    /// same words whatever the cause.
+    #[test]
+    fn case_1_tells_the_person_in_plain_words() {
+        let s = server();
+        for q in ["client_id=x", &query("umcharderwijk~2", "st"), ""] {
+            let e = s.authorize(q).unwrap_err();
+            let nl = e.message_nl();
+            assert!(nl.contains("ongeldig"), "{nl}");
+            assert!(nl.contains("PGO"), "{nl}");
+            assert!(nl.contains("niet teruggestuurd"), "{nl}");
+            let en = e.message_en();
+            assert!(en.contains("invalid"), "{en}");
+            assert!(en.contains("PGO"), "{en}");
+            assert!(en.contains("not be sent back"), "{en}");
+        }
+    }
+
     /// MedMij OAUTH-12 case 6 at the token endpoint of both release lines: `invalid_grant`
     /// is case 6 with HTTP 400; a token or another error is no OAUTH-12 case.
     #[test]
@@ -389,6 +412,28 @@ mod oauth_12 {
     }
 }
 
+mod oauth_4 {
+    use super::*;
+    use crate::v2_common as v2;
+
+    /// MedMij OAUTH-4: the request keeps the exact `redirect_uri` text it was validated with
+    /// (the code is sent there and the token request must repeat it), in 1.x and in 2.x.
+    #[test]
+    fn the_request_keeps_the_exact_redirect_uri() {
+        let s = server();
+        let session = s.authorize(&query("umcharderwijk~1", "st")).unwrap();
+        assert_eq!(session.request().redirect_uri(), REDIRECT);
+        let v2s = v2::server_with(MemoryStore::new());
+        let q = v2::query_v2(&v2::client(), "umcharderwijk", &v2::ids())
+            .replace("%2Fcb", "%2Fcb%2Fterug%3Fa%3D1");
+        let session = v2s.authorize(&q).unwrap();
+        assert_eq!(
+            session.request().redirect_uri(),
+            "https://pgo.example.nl/cb/terug?a=1"
+        );
+    }
+}
+
 mod oauth_14 {
     use super::*;
 
@@ -519,6 +564,43 @@ mod oauth_22 {
                 .is_empty()
         );
     }
+
+    /// MedMij OAUTH-22, OAUTH-19: the server answers with the provisional values it was
+    /// configured with (the consent-management path its adapter serves, the refresh-token
+    /// lifetime), not the defaults; the configured lifetime is the one the overview of
+    /// consents in force uses.
+    #[test]
+    fn the_server_keeps_its_configured_v2_values() {
+        let custom = V2Config {
+            refresh_lifetime: std::time::Duration::from_secs(60),
+            consent_management_path: "beheer".to_owned(),
+        };
+        assert_ne!(custom, V2Config::default());
+        let s = AuthorizationServer::new(
+            v2::config().v2_config(custom.clone()),
+            v2::registry(),
+            MemoryStore::new(),
+        );
+        assert_eq!(s.v2_config(), &custom);
+        assert_eq!(s.v2_config().consent_management_path, "beheer");
+        let _ = v2::long_lasting(&s, v2::t0());
+        let person = Subject::new("persoon-1").unwrap();
+        let in_force = |secs| {
+            s.long_lasting_consents(
+                &person,
+                &v2::client(),
+                v2::t0() + std::time::Duration::from_secs(secs),
+            )
+            .unwrap()
+            .len()
+        };
+        assert_eq!(in_force(59), 1);
+        assert_eq!(in_force(61), 0);
+        assert_eq!(
+            v2::server_with(MemoryStore::new()).v2_config(),
+            &V2Config::default()
+        );
+    }
 }
 
 mod oauth_19 {
@@ -563,6 +645,70 @@ mod oauth_19 {
         assert_eq!(period_after(&v2_verzamelen, Refused, Indefinite), ThisFlow);
         assert_eq!(period_after(&v2_delen, Granted, Indefinite), ThisFlow);
         assert_eq!(period_after(&v1_verzamelen, Granted, Indefinite), ThisFlow);
+    }
+
+    /// The headers of a 2.x token answer, directly and on the wire.
+    fn assert_json_not_cached(o: &TokenOutcomeV2) {
+        let what = format!("{:?}", o.response);
+        assert_eq!(
+            o.response.headers(),
+            &[
+                ("Content-Type", "application/json;charset=UTF-8"),
+                ("Cache-Control", "no-store"),
+                ("Pragma", "no-cache"),
+            ],
+            "{what}"
+        );
+        let http = HttpResponse::from(o);
+        assert_eq!(
+            http.header("Content-Type"),
+            Some("application/json;charset=UTF-8"),
+            "{what}"
+        );
+        assert_eq!(http.header("Cache-Control"), Some("no-store"), "{what}");
+        assert_eq!(http.header("Pragma"), Some("no-cache"), "{what}");
+    }
+
+    /// MedMij OAUTH-19, OAUTH-7 (RFC 6749 5.1): every answer of the 2.x token endpoint
+    /// (the code grant with a refresh token, the refresh grant, and a refusal) is JSON and
+    /// may not be cached: it carries the access and the refresh token.
+    #[test]
+    fn v2_token_answers_are_json_and_never_cached() {
+        let s = v2::server_with(MemoryStore::new());
+        let t = v2::ids();
+        let code = v2::code_via(
+            &s,
+            &v2::query_v2(&v2::client(), "umcharderwijk", &t),
+            ConsentPeriod::Indefinite,
+            v2::t0(),
+        );
+        let issued = v2::post(
+            &s,
+            &v2::code_body(&v2::client(), &code),
+            Some(&t.next_request()),
+            &v2::client(),
+            v2::t0(),
+        );
+        let (_, refresh) = v2::tokens(&issued);
+        assert_json_not_cached(&issued);
+        let rotated = v2::post(
+            &s,
+            &v2::refresh_body(&v2::client(), &refresh.expect("a refresh token")),
+            Some(&t.next_request()),
+            &v2::client(),
+            v2::t0(),
+        );
+        assert!(v2::tokens(&rotated).1.is_some());
+        assert_json_not_cached(&rotated);
+        let refused = v2::post(
+            &s,
+            "grant_type=password",
+            Some(&t.next_request()),
+            &v2::client(),
+            v2::t0(),
+        );
+        assert_eq!(refused.response.status(), 400);
+        assert_json_not_cached(&refused);
     }
 }
 
@@ -613,6 +759,114 @@ mod oauth_11 {
                     "{word} {bad}"
                 );
             }
+        }
+    }
+}
+
+mod oauth_21 {
+    use super::*;
+
+    /// MedMij OAUTH-21 ("Releases, side by side"): a token request carrying either tracing
+    /// header is a 2.x request, even when the other header is missing; one refused before its
+    /// code or refresh token is looked at is answered in release 2.x, with no valid trace and
+    /// the well-formed `MedMij-Request-ID` echoed. A request with neither header is 1.x.
+    #[test]
+    fn one_tracing_header_makes_a_token_request_v2() {
+        let s = server();
+        let t = TraceIds::new_flow();
+        let (rid, cid) = (t.request_id.to_string(), t.correlation_id.to_string());
+        for body in ["grant_type=password", "code=x", ""] {
+            for (request_id, correlation_id) in
+                [(Some(rid.as_str()), None), (None, Some(cid.as_str()))]
+            {
+                let out = s.token_v2(
+                    &TokenHttpRequest {
+                        content_type: Some(FORM_CONTENT_TYPE),
+                        body,
+                        request_id,
+                        correlation_id,
+                    },
+                    &client(),
+                    t0(),
+                );
+                let what = format!("{body:?} {request_id:?} {correlation_id:?}");
+                assert_eq!(out.release, ReleaseLine::V2, "{what}");
+                assert_eq!(out.response.status(), 400, "{what}");
+                assert_eq!(out.trace, None, "{what}");
+                assert_eq!(
+                    out.request_id.map(|r| r.to_string()),
+                    request_id.map(str::to_owned),
+                    "{what}"
+                );
+            }
+            let plain = s.token_v2(
+                &TokenHttpRequest {
+                    content_type: Some(FORM_CONTENT_TYPE),
+                    body,
+                    request_id: None,
+                    correlation_id: None,
+                },
+                &client(),
+                t0(),
+            );
+            assert_eq!(plain.release, ReleaseLine::V1, "{body:?}");
+            assert_eq!(plain.response.status(), 400, "{body:?}");
+            assert_eq!(plain.trace, None);
+        }
+    }
+}
+
+mod oauth_20 {
+    use super::*;
+    use crate::v2_common as v2;
+
+    /// MedMij OAUTH-20: the representation extension needs `MedMij_geboortedatum` as a
+    /// real Gregorian date `JJJJMMDD`: exactly eight digits, a month 1..12, a day of that
+    /// month (29 February only in a leap year), a year from 1. Anything else is case 1
+    /// `BadBirthDate`.
+    #[test]
+    fn birth_date_is_exactly_eight_digits_of_a_real_date() {
+        let s = v2::server_with(MemoryStore::new());
+        let t = v2::ids();
+        let with_date = |date: &str| {
+            let q = format!(
+                "{}&MedMij_geboortedatum={date}",
+                v2::query_v2(&v2::client(), "umcharderwijk onbehalfof", &t)
+            );
+            s.authorize(&q)
+        };
+        for good in [
+            "20100101", "20101231", "20000229", "20240229", "20230228", "20100430", "00010101",
+        ] {
+            let session = with_date(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            let r = session
+                .request()
+                .v2()
+                .unwrap()
+                .representation
+                .clone()
+                .unwrap();
+            assert_eq!(r.geboortedatum, good);
+        }
+        for bad in [
+            "201001011", // nine digits
+            "2010010",   // seven
+            "20100:01",  // a colon counted as the digit ten
+            "2010-1-1",
+            "2010010a",
+            "19000229", // 1900 is no leap year
+            "20230229",
+            "20100431",
+            "20101301",
+            "20100001",
+            "20100100",
+            "00000101", // no year 0
+        ] {
+            let e = with_date(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad} accepted"));
+            assert_eq!(e.cause(), &InvalidCause::BadBirthDate, "{bad}");
+            assert_eq!(e.case_number(), 1);
         }
     }
 }
