@@ -346,9 +346,10 @@ pub use client::{
     RefreshTokenVault, TokenRequest, TokenResponseError, TracedTokenRequest, VaultKey, is_zal_uri,
 };
 pub use flow::{
-    Admission, Busy, DEFAULT_FLOW_TTL, DEFAULT_FLOWS_PER_CLIENT, DEFAULT_FLOWS_PER_SOURCE,
-    DEFAULT_FLOWS_TOTAL, DEFAULT_RETRY_AFTER, FlowError, FlowLimit, FlowLimits, FlowOwner,
-    FlowStore, MemoryFlowStore, PendingFlows, Resumed, StoredFlow,
+    Admission, Busy, DEFAULT_FLOW_GRACE, DEFAULT_FLOW_TTL, DEFAULT_FLOWS_PER_CLIENT,
+    DEFAULT_FLOWS_PER_SOURCE, DEFAULT_FLOWS_TOTAL, DEFAULT_RETRY_AFTER, ExpiredFlow, FlowError,
+    FlowLimit, FlowLimits, FlowOwner, FlowStore, Lateness, MemoryFlowStore, PendingFlows, Resumed,
+    StoredFlow,
 };
 /// The MedMij nouns of medmij-types that this crate's API speaks, re-exported.
 pub use medmij_types::{

@@ -311,6 +311,11 @@ pub enum Endpoint {
     ConsentManagement,
     /// PGO GW: collecting again with a refresh token (MedMij OAUTH-19).
     Collect,
+    /// ZA GW: a pending flow expired before it was finished (MedMij OAUTH-12 case 5, "a flow
+    /// abandoned after it started"; LOG-1): one event per flow, exactly once, whether the
+    /// store's sweep found it or a late step ended it. The source is the address that opened
+    /// the flow; `detail` names the stage it was left at.
+    FlowExpired,
 }
 
 /// One audit record (MedMij LOG-1): one per success and one per refusal, with the source

@@ -283,6 +283,47 @@ where
     (gw.router(), audit, fhir)
 }
 
+/// The test ZA GW's type.
+pub type TestZa<S, F> = ZaGateway<
+    S,
+    StaticClientRegistry,
+    F,
+    TestAuth,
+    TestData,
+    TestConsent,
+    TestFhir,
+    TestAudit,
+    DefaultPages,
+>;
+
+/// The ZA GW itself (for [`ZaGateway::expire_flows`]) with `settings`, and its audit.
+pub fn za_gateway_gw<S, F>(
+    store: S,
+    flows: PendingFlows<F>,
+    settings: ZaSettings,
+) -> (TestZa<S, F>, TestAudit)
+where
+    S: TokenStore + Send + Sync + 'static,
+    F: FlowStore + Send + Sync + 'static,
+{
+    let audit = TestAudit::default();
+    let server = AsyncAuthorizationServer::new(AuthorizationServer::new(config(), ocl(), store));
+    let gw = ZaGateway::new(
+        server,
+        flows,
+        ZaHooks {
+            authenticator: TestAuth,
+            data: TestData,
+            consent: TestConsent,
+            fhir: TestFhir::default(),
+            audit: audit.clone(),
+            pages: DefaultPages,
+        },
+        settings,
+    );
+    (gw, audit)
+}
+
 /// A ZA GW on memory stores with `limits`.
 pub fn memory_za(limits: FlowLimits) -> (Router, TestAudit, TestFhir) {
     za_gateway(
