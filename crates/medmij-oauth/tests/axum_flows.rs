@@ -954,6 +954,78 @@ mod lists_13 {
     }
 }
 
+mod consent_1 {
+    use super::*;
+
+    /// MedMij CONSENT-1 (RFC 6819 4.4.1.9): a consent page the host hands over with headers
+    /// of its own is sent with them (one CSP, the host's), with exactly one `Content-Type`
+    /// (the adapter's HTML one), and the adapter's anti-framing and no-store headers only
+    /// where the host set none; a page without headers keeps the adapter's.
+    #[tokio::test]
+    async fn consent_page_carries_the_hosts_headers() {
+        let (router, _, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.5",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let callback = format!("{}&person=strict", a.marked("CALLBACK"));
+        let c = send(
+            &router,
+            request("GET", &callback, "192.0.2.5", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(c.status, 200, "{}", c.body);
+        let all = |name: &str| -> Vec<String> {
+            c.headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(all("content-security-policy"), [STRICT_CSP]);
+        assert_eq!(all("content-type"), ["text/html; charset=utf-8"]);
+        assert_eq!(all("referrer-policy"), ["no-referrer"]);
+        assert_eq!(all("x-content-type-options"), ["nosniff"]);
+        assert_eq!(all("x-frame-options"), ["DENY"], "the host set none");
+        assert_eq!(all("cache-control"), ["no-store"], "the host set none");
+        // Another person's page: the adapter's headers only.
+        let (_, _) = to_consent(&router, "192.0.2.6", "umcharderwijk~1", "mo").await;
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.6",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let callback = format!("{}&person=mo", a.marked("CALLBACK"));
+        let c = send(
+            &router,
+            request("GET", &callback, "192.0.2.6", Some(&cookie), None),
+        )
+        .await;
+        let csp: Vec<_> = c
+            .headers
+            .get_all("content-security-policy")
+            .iter()
+            .collect();
+        assert_eq!(csp, ["frame-ancestors 'none'"]);
+        assert_eq!(c.headers.get_all("content-type").iter().count(), 1);
+    }
+}
+
 mod consent_4 {
     use super::*;
 

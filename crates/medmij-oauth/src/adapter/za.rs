@@ -8,8 +8,8 @@ use super::host::{
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
-    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, page,
-    respond, set_cookie, single_param, unavailable_page, with_header,
+    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, host_page,
+    page, respond, set_cookie, single_param, unavailable_page, with_header,
 };
 use crate::{
     AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, ExpiredFlow, FlowError, FlowId,
@@ -1051,8 +1051,8 @@ where
     async fn ask_consent(&self, inc: &Incoming, t: &Taken, detail: &str) -> Response {
         let info = Self::info(&t.id, &t.flow.session);
         let action = self.flow_url("consent", &t.id);
-        let html = match self.hooks.consent.try_render(&info, &action).await {
-            Ok(html) => html,
+        let html = match self.hooks.consent.try_render_page(&info, &action).await {
+            Ok(page) => page,
             Err(err) => {
                 // MedMij OAUTH-12 case 5: the question cannot be asked, so the answer cannot
                 // be established; the flow is not put back.
@@ -1098,7 +1098,7 @@ where
             None,
         )
         .await;
-        page(200, html)
+        host_page(200, html)
     }
 
     /// `GET /authorize/consent`: the consent page again (a reload), for this browser's flow
