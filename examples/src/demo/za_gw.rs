@@ -43,7 +43,7 @@ use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::adapter::{
     AuditEvent, AuditSink, Authenticator, Clock, ConsentUi, DEFAULT_FHIR_BODY_LIMIT,
     DataAvailability, DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostError,
-    HostRequest, MtlsClient, ZaGateway, ZaHooks, ZaSettings,
+    HostPage, HostRequest, MtlsClient, ZaGateway, ZaHooks, ZaSettings,
 };
 use medmij_oauth::{
     Admission, AsyncAuthorizationServer, Authentication, AuthorizationServer, ClientId,
@@ -1014,7 +1014,8 @@ impl FlowStore for DemoFlows {
 /// reload, and for the CONSENT-5 evidence of the answer.
 struct Asked {
     kind: ConsentKind,
-    html: String,
+    /// The page and medmij-consent's headers for it.
+    page: HostPage,
     /// The text shown, its version and filled variables (CONSENT-5).
     shown: ShownText,
     at: SystemTime,
@@ -1085,7 +1086,7 @@ impl Screens {
         flow: &FlowInfo,
         action: &str,
         now: SystemTime,
-    ) -> Result<(ConsentKind, String, String, ShownText), DemoError> {
+    ) -> Result<(ConsentKind, HostPage, String, ShownText), DemoError> {
         let scope = &flow.scope;
         let client = &flow.client_id;
         let lists = &self.core.lists;
@@ -1127,9 +1128,23 @@ impl Screens {
                 asked_at: now,
             })?;
         let page = render_page(wording.as_ref(), &PageOptions::new(action, &flow_id, &csrf))?;
+        // medmij-consent's headers for this page: its CSP (with the hash of the page's
+        // style), no referrer, nosniff, no framing, no caching (RFC 6819 4.4.1.9).
+        let mut headers = axum::http::HeaderMap::new();
+        for (name, value) in page.headers() {
+            if let (Ok(n), Ok(v)) = (
+                axum::http::HeaderName::from_bytes(name.as_bytes()),
+                axum::http::HeaderValue::from_str(value),
+            ) {
+                headers.append(n, v);
+            }
+        }
         Ok((
             kind,
-            page.html().to_owned(),
+            HostPage {
+                html: page.html().to_owned(),
+                headers,
+            },
             wording.full_text(Language::Nl),
             ShownText::of(wording.as_ref(), Language::Nl),
         ))
@@ -1180,6 +1195,11 @@ impl ConsentUi for Screens {
     }
 
     async fn try_render(&self, flow: &FlowInfo, action: &str) -> Result<String, HostError> {
+        self.try_render_page(flow, action).await.map(|p| p.html)
+    }
+
+    /// The page with medmij-consent's headers for it (its CSP among them).
+    async fn try_render_page(&self, flow: &FlowInfo, action: &str) -> Result<HostPage, HostError> {
         if let Some(a) = self
             .asked
             .lock()
@@ -1187,7 +1207,7 @@ impl ConsentUi for Screens {
             .get(&flow.flow_id)
         {
             // A reload: the same question, the same page.
-            return Ok(a.html.clone());
+            return Ok(a.page.clone());
         }
         let now = self.core.now();
         let (kind, html, text, shown) = self
@@ -1214,7 +1234,7 @@ impl ConsentUi for Screens {
             flow.flow_id.clone(),
             Asked {
                 kind,
-                html: html.clone(),
+                page: html.clone(),
                 shown,
                 at: now,
                 scope: flow.scope.to_string(),
