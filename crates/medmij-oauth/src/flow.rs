@@ -232,7 +232,7 @@ pub enum Lateness {
 impl Lateness {
     /// True unless [`Lateness::OnTime`].
     pub fn expired(self) -> bool {
-        self != Lateness::OnTime
+        self != Self::OnTime
     }
 }
 
@@ -563,7 +563,7 @@ impl FlowStore for MemoryFlowStore {
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
         let mut t = self.lock();
         t.expire(now, &self.limits);
-        if !t.flows.get(id).is_some_and(|e| now < e.expires_at) {
+        if t.flows.get(id).is_none_or(|e| now >= e.expires_at) {
             return Ok(None);
         }
         Ok(t.remove(id).map(|e| StoredFlow {

@@ -545,15 +545,6 @@ pub(crate) fn typed(
     r
 }
 
-/// A `302 Found` to `location` (the OAuth redirects, RFC 6749 4.1.2).
-pub(crate) fn redirect(location: &str) -> axum::response::Response {
-    let mut r = typed(302, "text/plain", Vec::<u8>::new());
-    if let Ok(v) = axum::http::HeaderValue::from_str(location) {
-        r.headers_mut().insert(axum::http::header::LOCATION, v);
-    }
-    r
-}
-
 /// Sets a header, replacing any earlier value of it, so that a response carries
 /// each header once (e.g. exactly one `Content-Type`). Invalid values are
 /// dropped: every value here is built by the demo itself.
@@ -600,13 +591,6 @@ pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Opti
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
-}
-
-/// The (decoded) value of parameter `name` in a query string or form body.
-pub(crate) fn param(query: &str, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
 }
 
 /// A plain page: escaped title and text, and optionally a link to the site's
