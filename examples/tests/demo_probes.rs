@@ -407,8 +407,14 @@ mod oauth_14 {
             csp.starts_with("default-src 'none'; style-src 'sha256-"),
             "{csp}"
         );
+        // The answer's redirect goes to the PGO GW: its origin is allowed by form-action
+        // (browsers apply it to the redirect after the POST).
+        let form_action = format!(
+            "form-action 'self' https://{}",
+            medmij_examples::demo::PGO_HOST
+        );
         for part in [
-            "form-action 'self'",
+            form_action.as_str(),
             "frame-ancestors 'none'",
             "base-uri 'none'",
         ] {

@@ -1127,7 +1127,14 @@ impl Screens {
                 csrf: csrf.clone(),
                 asked_at: now,
             })?;
-        let page = render_page(wording.as_ref(), &PageOptions::new(action, &flow_id, &csrf))?;
+        // The decision's answer redirects to the PGO: its origin joins the CSP form-action
+        // (browsers apply it to the redirect after the POST).
+        let origin = url::Url::parse(&flow.redirect_uri)?
+            .origin()
+            .ascii_serialization();
+        let mut options = PageOptions::new(action, &flow_id, &csrf);
+        options.redirect_origin = Some(&origin);
+        let page = render_page(wording.as_ref(), &options)?;
         // medmij-consent's headers for this page: its CSP (with the hash of the page's
         // style), no referrer, nosniff, no framing, no caching (RFC 6819 4.4.1.9).
         let mut headers = axum::http::HeaderMap::new();

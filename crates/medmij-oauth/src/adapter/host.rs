@@ -23,6 +23,10 @@ pub struct FlowInfo {
     pub flow_id: String,
     /// The client (PGO GW) that asked.
     pub client_id: ClientId,
+    /// The client's validated redirect URI (MedMij OAUTH-4), where the flow's answer goes:
+    /// a consent page's CSP `form-action` must allow its origin, since browsers apply it to
+    /// the redirect that follows the posted decision.
+    pub redirect_uri: String,
     /// The scope asked (MedMij OAUTH-5).
     pub scope: Scope,
     /// Verzamelen or Delen (MedMij OAUTH-13).

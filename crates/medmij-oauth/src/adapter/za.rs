@@ -401,6 +401,7 @@ where
         FlowInfo {
             flow_id: id.secret_text(),
             client_id: r.client_id().clone(),
+            redirect_uri: r.redirect_uri().to_owned(),
             scope: r.scope().clone(),
             use_case: r.use_case(),
             subject: session.subject().cloned(),
