@@ -335,6 +335,8 @@ struct Table {
     expiry: BinaryHeap<Reverse<(SystemTime, SecretHash)>>,
     /// Expired flows in expiry order, kept for the grace; stale ids are skipped.
     grace: VecDeque<(SystemTime, SecretHash)>,
+    /// Expired flows still in `flows` (what the grace cap counts).
+    expired: usize,
     /// Expired flows not yet reported, in expiry order; stale ids are skipped.
     fresh: Vec<SecretHash>,
     /// Unreported flows dropped from the grace queue (its cap), waiting for the next sweep.
@@ -361,7 +363,9 @@ impl Table {
 
     fn remove(&mut self, id: &SecretHash) -> Option<Entry> {
         let e = self.flows.remove(id)?;
-        if !e.expired {
+        if e.expired {
+            self.expired -= 1;
+        } else {
             self.uncount(&e.owner);
         }
         Some(e)
@@ -401,12 +405,13 @@ impl Table {
                 _ => continue,
             };
             self.uncount(&owner);
+            self.expired += 1;
             self.grace.push_back((at, id));
             self.fresh.push(id);
         }
         while let Some((at, id)) = self.grace.front().copied() {
             let past = later(at, limits.grace) <= now;
-            if !past && self.grace.len() <= limits.total {
+            if !past && self.expired <= limits.total {
                 break;
             }
             self.grace.pop_front();
@@ -427,6 +432,14 @@ impl Table {
                 .filter(|(_, e)| !e.expired)
                 .map(|(id, e)| Reverse((e.expires_at, *id)))
                 .collect();
+        }
+        if self.grace.len() > 2 * self.expired + 1024 {
+            let flows = &self.flows;
+            self.grace.retain(|(at, id)| {
+                flows
+                    .get(id)
+                    .is_some_and(|e| e.expired && e.expires_at == *at)
+            });
         }
         if self.fresh.len() > 2 * self.flows.len() + 1024 {
             let flows = &self.flows;
