@@ -375,11 +375,15 @@ async fn an_answer_after_the_flow_timeout_is_undetermined() {
     );
     assert!(!run.token_obtained);
     assert_eq!(run.collected, None);
+    // The flow's expiry is logged once (by the late answer that ended it, LOG-1), then the
+    // undetermined answer; a sweep afterwards finds nothing more to log.
     assert_eq!(
         net.za_log_event_types().await.unwrap(),
-        ["consent.undetermined"]
+        ["oauth.flow.expired", "consent.undetermined"]
     );
     assert_eq!(net.pending_flows(), 0);
+    assert_eq!(net.expire_flows().await.unwrap().0, 0);
+    assert_eq!(net.za_log_event_types().await.unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -493,6 +497,34 @@ async fn the_stelselnode_publishes_new_versions_at_run_time() {
 
 mod oauth_12 {
     use super::*;
+
+    /// MedMij OAUTH-12 case 5, LOG-1: under traffic (no timer sweeping) flows the person left
+    /// are still logged, once each: the ZA GW reports them when it admits the next flow.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn left_flows_are_logged_by_the_next_flow() {
+        let net = Network::start(false).await.expect("network starts");
+        for _ in 0..2 {
+            let run = net
+                .verzamelen(ConsentChoice::Leave)
+                .await
+                .expect("flow runs");
+            assert!(run.final_page.contains("<title>Toestemming</title>"));
+        }
+        net.advance_za_clock(FLOW_TIMEOUT);
+        let run = net
+            .verzamelen(ConsentChoice::Grant)
+            .await
+            .expect("flow runs");
+        assert!(run.collected.is_some(), "{run:?}");
+        let types = net.za_log_event_types().await.unwrap();
+        assert_eq!(
+            types.iter().filter(|t| *t == "oauth.flow.expired").count(),
+            2,
+            "{types:?}"
+        );
+        assert_eq!(net.expire_flows().await.unwrap().0, 0, "logged once");
+        net.verify_logs().await.expect("logs verify");
+    }
 
     // MedMij OAUTH-12 case 5: when the consent page cannot be made (here the GNL in
     // force no longer names the Gegevensdienst), the answer cannot be established:

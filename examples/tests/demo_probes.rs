@@ -392,6 +392,44 @@ mod oauth_14 {
         assert!(a.body.contains("<title>Toestemming</title>"));
         assert_eq!(a.count("content-type"), 1, "{}", a.headers);
         assert_eq!(a.count("x-frame-options"), 1, "{}", a.headers);
+        // medmij-consent's headers for this page (RFC 6819 4.4.1.9), one of each: its CSP
+        // with the hash of the page's own style, no referrer, nosniff, no caching.
+        for name in [
+            "content-security-policy",
+            "referrer-policy",
+            "x-content-type-options",
+            "cache-control",
+        ] {
+            assert_eq!(a.count(name), 1, "{name}: {}", a.headers);
+        }
+        let csp = a.header("content-security-policy").unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'; style-src 'sha256-"),
+            "{csp}"
+        );
+        // The answer's redirect goes to the PGO GW: its origin is allowed by form-action
+        // (browsers apply it to the redirect after the POST).
+        let form_action = format!(
+            "form-action 'self' https://{}",
+            medmij_examples::demo::PGO_HOST
+        );
+        for part in [
+            form_action.as_str(),
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(part), "{part} in {csp}");
+        }
+        assert_eq!(a.header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(
+            a.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(a.header("cache-control").as_deref(), Some("no-store"));
+        assert_eq!(
+            a.header("content-type").as_deref(),
+            Some("text/html; charset=utf-8")
+        );
     }
 }
 

@@ -19,7 +19,7 @@ use crate::store::later;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -42,6 +42,12 @@ pub const DEFAULT_FLOWS_TOTAL: usize = 65_536;
 /// OAUTH-7); a person who takes longer starts again (OAUTH-12 case 5 for the abandoned one).
 pub const DEFAULT_FLOW_TTL: Duration = Duration::from_secs(900);
 
+/// Default [`FlowLimits::grace`]: an expired flow stays answerable for another 900 s (the
+/// flow lifetime, [`DEFAULT_FLOW_TTL`]): a person who comes back to an abandoned flow within
+/// that time is sent back to the PGO with MedMij OAUTH-12 case 5 (`access_denied`) instead of
+/// seeing an "unknown flow" page.
+pub const DEFAULT_FLOW_GRACE: Duration = DEFAULT_FLOW_TTL;
+
 /// Default [`FlowLimits::retry_after`]: 60 s, sent as `Retry-After` with [`Busy`].
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -58,6 +64,11 @@ pub struct FlowLimits {
     pub total: usize,
     /// How long a pending flow is kept after each step ([`DEFAULT_FLOW_TTL`]).
     pub ttl: Duration,
+    /// How long an expired flow stays answerable as MedMij OAUTH-12 case 5 ("a flow abandoned
+    /// after it started") after its expiry ([`DEFAULT_FLOW_GRACE`]). Expired flows never
+    /// count toward the admission limits; at most [`FlowLimits::total`] of them are kept
+    /// (the oldest go first), so memory stays bounded.
+    pub grace: Duration,
     /// What [`Busy`] tells the caller to wait ([`DEFAULT_RETRY_AFTER`]).
     pub retry_after: Duration,
 }
@@ -69,6 +80,7 @@ impl Default for FlowLimits {
             per_source: DEFAULT_FLOWS_PER_SOURCE,
             total: DEFAULT_FLOWS_TOTAL,
             ttl: DEFAULT_FLOW_TTL,
+            grace: DEFAULT_FLOW_GRACE,
             retry_after: DEFAULT_RETRY_AFTER,
         }
     }
@@ -202,9 +214,49 @@ pub struct StoredFlow {
     pub data: String,
 }
 
+/// Whether a flow taken by [`FlowStore::take_late`] was still live, and if not, whether its
+/// expiry was reported already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lateness {
+    /// The flow had not expired: the step continues it.
+    OnTime,
+    /// The flow had expired (within [`FlowLimits::grace`]) and [`FlowStore::sweep`] reported
+    /// it already: the step ends it (MedMij OAUTH-12 case 5) without reporting it again.
+    Late,
+    /// The flow had expired (within [`FlowLimits::grace`]) and was not reported yet: the step
+    /// ends it and reports its expiry (this is the one report of it).
+    LateUnreported,
+}
+
+impl Lateness {
+    /// True unless [`Lateness::OnTime`].
+    pub fn expired(self) -> bool {
+        self != Self::OnTime
+    }
+}
+
+/// A flow that expired without being finished, reported once by [`FlowStore::sweep`] (or as
+/// [`Lateness::LateUnreported`] by the late step that ends it): the host audits it as
+/// abandoned (MedMij OAUTH-12 case 5, LOG-1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpiredFlow {
+    /// Who it counted against.
+    pub owner: FlowOwner,
+    /// The serialized value (JSON, written by [`PendingFlows`]).
+    pub data: String,
+    /// When it expired.
+    pub expired_at: SystemTime,
+}
+
 /// Storage for pending flows, keyed by the hash of a [`FlowId`] (MedMij OAUTH-14). All
 /// methods are atomic with respect to each other; implementations serve several threads and,
 /// for a database, several gateway nodes.
+///
+/// A flow that expires without being finished is kept for [`FlowLimits::grace`] more (not
+/// counted toward the limits), so that a late step can still end it as MedMij OAUTH-12 case
+/// 5, and is reported exactly once: by [`FlowStore::sweep`], or, if a late step takes it
+/// first, as [`Lateness::LateUnreported`].
 pub trait FlowStore {
     /// Stores `data` under `id` until `expires_at`. An [`Admission::New`] flow is refused with
     /// [`FlowError::Busy`] when its client or source, or the whole store, is at its limit
@@ -219,24 +271,24 @@ pub trait FlowStore {
         now: SystemTime,
     ) -> Result<(), FlowError>;
 
-    /// Removes and returns the flow under `id`, unless it is missing or expired.
+    /// Removes and returns the flow under `id`, unless it is missing or expired (an expired
+    /// flow is left for [`FlowStore::take_late`] and [`FlowStore::sweep`]).
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError>;
 
     /// Removes and returns the flow under `id` as [`FlowStore::take`] does, and also a flow
-    /// that has expired but was not swept yet, marked `true`: its late step can then end it
-    /// properly (the ZA GW redirects with MedMij OAUTH-12 case 5, "a flow abandoned after it
-    /// started") instead of not knowing it. The default is [`FlowStore::take`], for which
-    /// an expired flow is missing.
+    /// that expired less than [`FlowLimits::grace`] ago, marked late: its late step then ends
+    /// it properly (the ZA GW redirects with MedMij OAUTH-12 case 5, "a flow abandoned after
+    /// it started") instead of not knowing it. A flow past its grace is missing.
     fn take_late(
         &self,
         id: &SecretHash,
         now: SystemTime,
-    ) -> Result<Option<(StoredFlow, bool)>, FlowError> {
-        Ok(self.take(id, now)?.map(|f| (f, false)))
-    }
+    ) -> Result<Option<(StoredFlow, Lateness)>, FlowError>;
 
-    /// Removes expired flows; returns how many.
-    fn sweep(&self, now: SystemTime) -> Result<usize, FlowError>;
+    /// Reports every flow that has expired at `now` and was not reported yet, each once (in
+    /// all nodes together), and forgets reported flows past [`FlowLimits::grace`]. Call it
+    /// regularly (the ZA GW adapter does at every new flow) and audit what it returns.
+    fn sweep(&self, now: SystemTime) -> Result<Vec<ExpiredFlow>, FlowError>;
 }
 
 macro_rules! forward_flow_store {
@@ -248,10 +300,10 @@ macro_rules! forward_flow_store {
             fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
                 (**self).take(id, now)
             }
-            fn take_late(&self, id: &SecretHash, now: SystemTime) -> Result<Option<(StoredFlow, bool)>, FlowError> {
+            fn take_late(&self, id: &SecretHash, now: SystemTime) -> Result<Option<(StoredFlow, Lateness)>, FlowError> {
                 (**self).take_late(id, now)
             }
-            fn sweep(&self, now: SystemTime) -> Result<usize, FlowError> {
+            fn sweep(&self, now: SystemTime) -> Result<Vec<ExpiredFlow>, FlowError> {
                 (**self).sweep(now)
             }
         }
@@ -265,64 +317,159 @@ struct Entry {
     owner: FlowOwner,
     data: String,
     expires_at: SystemTime,
+    /// Past `expires_at` and moved to the grace queue (no longer counted).
+    expired: bool,
+    /// Its expiry was reported.
+    reported: bool,
 }
 
 #[derive(Default)]
 struct Table {
     flows: HashMap<SecretHash, Entry>,
+    /// Live (unexpired) flows, what [`FlowLimits::total`] counts.
+    live: usize,
     per_client: HashMap<ClientId, usize>,
     per_source: HashMap<IpAddr, usize>,
-    /// Expiry order, for sweeping a little at every put; entries whose flow was taken or
-    /// replaced are skipped when they come up.
+    /// Expiry order of live flows; entries whose flow was taken or replaced are skipped when
+    /// they come up.
     expiry: BinaryHeap<Reverse<(SystemTime, SecretHash)>>,
+    /// Expired flows in expiry order, kept for the grace; stale ids are skipped.
+    grace: VecDeque<(SystemTime, SecretHash)>,
+    /// Expired flows still in `flows` (what the grace cap counts).
+    expired: usize,
+    /// Expired flows not yet reported, in expiry order; stale ids are skipped.
+    fresh: Vec<SecretHash>,
+    /// Unreported flows dropped from the grace queue (its cap), waiting for the next sweep.
+    outbox: VecDeque<ExpiredFlow>,
 }
 
 impl Table {
-    fn remove(&mut self, id: &SecretHash) -> Option<Entry> {
-        let e = self.flows.remove(id)?;
-        if let Some(n) = self.per_client.get_mut(&e.owner.client_id) {
+    fn uncount(&mut self, owner: &FlowOwner) {
+        self.live -= 1;
+        if let Some(n) = self.per_client.get_mut(&owner.client_id) {
             *n -= 1;
             if *n == 0 {
-                self.per_client.remove(&e.owner.client_id);
+                self.per_client.remove(&owner.client_id);
             }
         }
-        let key = e.owner.source_key();
+        let key = owner.source_key();
         if let Some(n) = self.per_source.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
                 self.per_source.remove(&key);
             }
         }
+    }
+
+    fn remove(&mut self, id: &SecretHash) -> Option<Entry> {
+        let e = self.flows.remove(id)?;
+        if e.expired {
+            self.expired -= 1;
+        } else {
+            self.uncount(&e.owner);
+        }
         Some(e)
     }
 
-    /// Drops every flow expired at `now`; returns how many.
-    fn sweep(&mut self, now: SystemTime) -> usize {
-        let mut n = 0;
+    /// Removes a flow and keeps its report for the next sweep if it is due.
+    fn drop_reporting(&mut self, id: &SecretHash, cap: usize) {
+        if let Some(e) = self.remove(id)
+            && e.expired
+            && !e.reported
+        {
+            if self.outbox.len() >= cap.max(1) {
+                // Bounded: the host that never sweeps loses the oldest reports, not memory.
+                self.outbox.pop_front();
+            }
+            self.outbox.push_back(ExpiredFlow {
+                owner: e.owner,
+                data: e.data,
+                expired_at: e.expires_at,
+            });
+        }
+    }
+
+    /// Moves every flow expired at `now` to the grace queue (no longer counted) and drops
+    /// those past their grace or beyond the cap (`limits.total`).
+    fn expire(&mut self, now: SystemTime, limits: &FlowLimits) {
         while let Some(Reverse((at, id))) = self.expiry.peek().copied() {
             if at > now {
                 break;
             }
             self.expiry.pop();
-            if self.flows.get(&id).is_some_and(|e| e.expires_at == at) {
-                self.remove(&id);
-                n += 1;
+            let owner = match self.flows.get_mut(&id) {
+                Some(e) if e.expires_at == at && !e.expired => {
+                    e.expired = true;
+                    e.owner.clone()
+                }
+                _ => continue,
+            };
+            self.uncount(&owner);
+            self.expired += 1;
+            self.grace.push_back((at, id));
+            self.fresh.push(id);
+        }
+        while let Some((at, id)) = self.grace.front().copied() {
+            let past = later(at, limits.grace) <= now;
+            if !past && self.expired <= limits.total {
+                break;
+            }
+            self.grace.pop_front();
+            if self
+                .flows
+                .get(&id)
+                .is_some_and(|e| e.expired && e.expires_at == at)
+            {
+                self.drop_reporting(&id, limits.total);
             }
         }
-        // Stale heap entries (flows taken before they expired) are bounded by rebuilding.
-        if self.expiry.len() > 2 * self.flows.len() + 1024 {
+        // Stale heap and queue entries (flows taken before they came up) are bounded by
+        // rebuilding.
+        if self.expiry.len() > 2 * self.live + 1024 {
             self.expiry = self
                 .flows
                 .iter()
+                .filter(|(_, e)| !e.expired)
                 .map(|(id, e)| Reverse((e.expires_at, *id)))
                 .collect();
         }
-        n
+        if self.grace.len() > 2 * self.expired + 1024 {
+            let flows = &self.flows;
+            self.grace.retain(|(at, id)| {
+                flows
+                    .get(id)
+                    .is_some_and(|e| e.expired && e.expires_at == *at)
+            });
+        }
+        if self.fresh.len() > 2 * self.flows.len() + 1024 {
+            let flows = &self.flows;
+            self.fresh
+                .retain(|id| flows.get(id).is_some_and(|e| e.expired && !e.reported));
+        }
+    }
+
+    /// Reports what expired and was not reported yet.
+    fn report(&mut self) -> Vec<ExpiredFlow> {
+        let mut out: Vec<ExpiredFlow> = self.outbox.drain(..).collect();
+        for id in std::mem::take(&mut self.fresh) {
+            if let Some(e) = self.flows.get_mut(&id)
+                && e.expired
+                && !e.reported
+            {
+                e.reported = true;
+                out.push(ExpiredFlow {
+                    owner: e.owner.clone(),
+                    data: e.data.clone(),
+                    expired_at: e.expires_at,
+                });
+            }
+        }
+        out
     }
 }
 
 /// The flow store in memory, for a single node (and tests). Limits are enforced exactly;
-/// expired flows are swept a little at every put.
+/// flows are expired a little at every put (their reports wait for [`FlowStore::sweep`]).
 pub struct MemoryFlowStore {
     limits: FlowLimits,
     table: Mutex<Table>,
@@ -350,12 +497,20 @@ impl MemoryFlowStore {
         &self.limits
     }
 
-    /// How many flows are stored (expired ones not yet swept included).
+    /// How many live flows are stored: expired ones kept for their grace are not counted,
+    /// but flows that expired since the last put, take or sweep are.
     pub fn len(&self) -> usize {
-        self.lock().flows.len()
+        self.lock().live
     }
 
-    /// True if no flow is stored.
+    /// How many flows are live at `now` (what the admission limits count).
+    pub fn live(&self, now: SystemTime) -> usize {
+        let mut t = self.lock();
+        t.expire(now, &self.limits);
+        t.live
+    }
+
+    /// True if no live flow is stored ([`MemoryFlowStore::len`]).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -384,21 +539,24 @@ impl FlowStore for MemoryFlowStore {
         now: SystemTime,
     ) -> Result<(), FlowError> {
         let mut t = self.lock();
-        t.sweep(now);
-        t.remove(id);
+        t.expire(now, &self.limits);
         if admission == Admission::New {
             let l = &self.limits;
+            let mine = t.flows.get(id).is_some_and(|e| !e.expired);
             let busy = |limit, figure| Err(Busy::new(limit, figure, l.retry_after).into());
-            if t.per_source.get(&owner.source_key()).copied().unwrap_or(0) >= l.per_source {
+            let at = |n: Option<&usize>| n.copied().unwrap_or(0).saturating_sub(usize::from(mine));
+            if at(t.per_source.get(&owner.source_key())) >= l.per_source {
                 return busy(FlowLimit::PerSource, l.per_source);
             }
-            if t.per_client.get(&owner.client_id).copied().unwrap_or(0) >= l.per_client {
+            if at(t.per_client.get(&owner.client_id)) >= l.per_client {
                 return busy(FlowLimit::PerClient, l.per_client);
             }
-            if t.flows.len() >= l.total {
+            if t.live.saturating_sub(usize::from(mine)) >= l.total {
                 return busy(FlowLimit::Total, l.total);
             }
         }
+        t.drop_reporting(id, self.limits.total);
+        t.live += 1;
         *t.per_client.entry(owner.client_id.clone()).or_insert(0) += 1;
         *t.per_source.entry(owner.source_key()).or_insert(0) += 1;
         t.expiry.push(Reverse((expires_at, *id)));
@@ -408,35 +566,51 @@ impl FlowStore for MemoryFlowStore {
                 owner: owner.clone(),
                 data: data.to_owned(),
                 expires_at,
+                expired: false,
+                reported: false,
             },
         );
         Ok(())
     }
 
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
-        Ok(self
-            .take_late(id, now)?
-            .and_then(|(f, expired)| (!expired).then_some(f)))
+        let mut t = self.lock();
+        t.expire(now, &self.limits);
+        if t.flows.get(id).is_none_or(|e| now >= e.expires_at) {
+            return Ok(None);
+        }
+        Ok(t.remove(id).map(|e| StoredFlow {
+            owner: e.owner,
+            data: e.data,
+        }))
     }
 
     fn take_late(
         &self,
         id: &SecretHash,
         now: SystemTime,
-    ) -> Result<Option<(StoredFlow, bool)>, FlowError> {
+    ) -> Result<Option<(StoredFlow, Lateness)>, FlowError> {
         let mut t = self.lock();
+        t.expire(now, &self.limits);
+        // After `expire`, a flow still here is live or within its grace.
         Ok(t.remove(id).map(|e| {
-            let expired = now >= e.expires_at;
+            let lateness = match (now >= e.expires_at, e.reported) {
+                (false, _) => Lateness::OnTime,
+                (true, true) => Lateness::Late,
+                (true, false) => Lateness::LateUnreported,
+            };
             let flow = StoredFlow {
                 owner: e.owner,
                 data: e.data,
             };
-            (flow, expired)
+            (flow, lateness)
         }))
     }
 
-    fn sweep(&self, now: SystemTime) -> Result<usize, FlowError> {
-        Ok(self.lock().sweep(now))
+    fn sweep(&self, now: SystemTime) -> Result<Vec<ExpiredFlow>, FlowError> {
+        let mut t = self.lock();
+        t.expire(now, &self.limits);
+        Ok(t.report())
     }
 }
 
@@ -529,14 +703,15 @@ impl<F: FlowStore> PendingFlows<F> {
         }))
     }
 
-    /// As [`PendingFlows::resume`], and also a flow that has expired but was not swept yet,
-    /// marked `true` ([`FlowStore::take_late`]): the caller ends it (MedMij OAUTH-12 case 5)
-    /// rather than putting it back.
+    /// As [`PendingFlows::resume`], and also a flow that expired less than
+    /// [`FlowLimits::grace`] ago, marked late ([`FlowStore::take_late`]): the caller ends it
+    /// (MedMij OAUTH-12 case 5) rather than putting it back, and reports its expiry if it is
+    /// [`Lateness::LateUnreported`].
     pub fn resume_late<T: DeserializeOwned>(
         &self,
         id: &FlowId,
         now: SystemTime,
-    ) -> Result<Option<(Resumed<T>, bool)>, FlowError> {
+    ) -> Result<Option<(Resumed<T>, Lateness)>, FlowError> {
         let Some((stored, expired)) = self.store.take_late(&id.hash(), now)? else {
             return Ok(None);
         };

@@ -8,12 +8,19 @@
 //! across nodes. The total is counted in the same transaction without a lock of its own, so
 //! concurrent admissions of different clients may pass it by at most their number.
 //!
+//! An expired flow stays in the table for [`FlowLimits::grace`] (not counted) so that a late
+//! step ends it as MedMij OAUTH-12 case 5; its row's `reported` flag, set by
+//! [`FlowStore::sweep`] or cleared by the late step's delete, makes its report exactly once
+//! across nodes. [`FlowStore::sweep`] deletes reported rows past the grace, and beyond the
+//! newest [`FlowLimits::total`] expired ones.
+//!
 //! Like [`PgStore`](crate::PgStore) this uses the blocking `postgres` client: from async
 //! code call it through [`run_blocking`](crate::run_blocking) (feature `tokio`).
 
 use crate::ClientId;
 use crate::flow::{
-    Admission, Busy, FlowError, FlowLimit, FlowLimits, FlowOwner, FlowStore, StoredFlow,
+    Admission, Busy, ExpiredFlow, FlowError, FlowLimit, FlowLimits, FlowOwner, FlowStore, Lateness,
+    StoredFlow,
 };
 use crate::pg::{close_off_runtime, nanos, time, valid_prefix};
 use crate::secret::SecretHash;
@@ -95,7 +102,10 @@ impl PgFlowStore {
                     source text NOT NULL,
                     source_key text NOT NULL,
                     data text NOT NULL,
-                    expires_at bigint NOT NULL);
+                    expires_at bigint NOT NULL,
+                    reported boolean NOT NULL DEFAULT false);
+                 ALTER TABLE {prefix}_flows
+                    ADD COLUMN IF NOT EXISTS reported boolean NOT NULL DEFAULT false;
                  CREATE INDEX IF NOT EXISTS {prefix}_flows_client ON {prefix}_flows (client_id);
                  CREATE INDEX IF NOT EXISTS {prefix}_flows_source ON {prefix}_flows (source_key);
                  CREATE INDEX IF NOT EXISTS {prefix}_flows_expires ON {prefix}_flows (expires_at);"
@@ -112,6 +122,11 @@ impl PgFlowStore {
     /// The limits.
     pub fn limits(&self) -> &FlowLimits {
         &self.limits
+    }
+
+    /// [`FlowLimits::grace`] in the table's time unit (nanoseconds).
+    fn grace_nanos(&self) -> i64 {
+        i64::try_from(self.limits.grace.as_nanos()).unwrap_or(i64::MAX / 2)
     }
 
     /// Drops the table (for tests and decommissioning).
@@ -176,9 +191,14 @@ impl PgFlowStore {
         tx.execute(
             &format!(
                 "DELETE FROM {p}_flows WHERE hash = $1
-                    OR (expires_at <= $2 AND (client_id = $3 OR source_key = $4))"
+                    OR (expires_at <= $2 AND reported AND (client_id = $3 OR source_key = $4))"
             ),
-            &[&&id.as_bytes()[..], &now, &client, &key],
+            &[
+                &&id.as_bytes()[..],
+                &now.saturating_sub(self.grace_nanos()),
+                &client,
+                &key,
+            ],
         )
         .map_err(backend)?;
         let row = tx
@@ -248,7 +268,8 @@ impl FlowStore for PgFlowStore {
                          VALUES ($1, $2, $3, $4, $5, $6)
                          ON CONFLICT (hash) DO UPDATE SET client_id = EXCLUDED.client_id,
                             source = EXCLUDED.source, source_key = EXCLUDED.source_key,
-                            data = EXCLUDED.data, expires_at = EXCLUDED.expires_at",
+                            data = EXCLUDED.data, expires_at = EXCLUDED.expires_at,
+                            reported = false",
                         p = self.prefix
                     ),
                     &[
@@ -266,55 +287,110 @@ impl FlowStore for PgFlowStore {
     }
 
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
-        Ok(self
-            .take_late(id, now)?
-            .and_then(|(f, expired)| (!expired).then_some(f)))
+        let now = nanos(now).map_err(store_err)?;
+        let rows = self
+            .conn()?
+            .query(
+                &format!(
+                    "DELETE FROM {}_flows WHERE hash = $1 AND expires_at > $2
+                     RETURNING client_id, source, data",
+                    self.prefix
+                ),
+                &[&&id.as_bytes()[..], &now],
+            )
+            .map_err(backend)?;
+        rows.first()
+            .map(|row| {
+                Ok(StoredFlow {
+                    owner: owner(row)?,
+                    data: row.try_get(2).map_err(backend)?,
+                })
+            })
+            .transpose()
     }
 
     fn take_late(
         &self,
         id: &SecretHash,
         now: SystemTime,
-    ) -> Result<Option<(StoredFlow, bool)>, FlowError> {
-        let mut c = self.conn()?;
-        let rows = c
+    ) -> Result<Option<(StoredFlow, Lateness)>, FlowError> {
+        let now = nanos(now).map_err(store_err)?;
+        // A flow past its grace is left for the sweep, which reports it if nobody did.
+        let rows = self
+            .conn()?
             .query(
                 &format!(
-                    "DELETE FROM {}_flows WHERE hash = $1
-                     RETURNING client_id, source, data, expires_at",
+                    "DELETE FROM {}_flows WHERE hash = $1 AND expires_at > $2
+                     RETURNING client_id, source, data, expires_at, reported",
                     self.prefix
                 ),
-                &[&&id.as_bytes()[..]],
+                &[&&id.as_bytes()[..], &now.saturating_sub(self.grace_nanos())],
             )
             .map_err(backend)?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };
-        let expired = now >= time(row.try_get(3).map_err(backend)?);
-        let corrupt = |what: &str| FlowError::Corrupt(format!("stored {what} is not valid"));
-        let client_id =
-            ClientId::new(row.try_get(0).map_err(backend)?).map_err(|_| corrupt("client_id"))?;
-        let source: IpAddr = row
-            .try_get::<_, &str>(1)
-            .map_err(backend)?
-            .parse()
-            .map_err(|_| corrupt("source"))?;
+        let expires: i64 = row.try_get(3).map_err(backend)?;
+        let reported: bool = row.try_get(4).map_err(backend)?;
+        let lateness = match (now >= expires, reported) {
+            (false, _) => Lateness::OnTime,
+            (true, true) => Lateness::Late,
+            (true, false) => Lateness::LateUnreported,
+        };
         let flow = StoredFlow {
-            owner: FlowOwner { client_id, source },
+            owner: owner(row)?,
             data: row.try_get(2).map_err(backend)?,
         };
-        Ok(Some((flow, expired)))
+        Ok(Some((flow, lateness)))
     }
 
-    fn sweep(&self, now: SystemTime) -> Result<usize, FlowError> {
+    fn sweep(&self, now: SystemTime) -> Result<Vec<ExpiredFlow>, FlowError> {
         let now = nanos(now).map_err(store_err)?;
-        let n = self
-            .conn()?
-            .execute(
-                &format!("DELETE FROM {}_flows WHERE expires_at <= $1", self.prefix),
+        let p = &self.prefix;
+        let mut c = self.conn()?;
+        // Marking is atomic per row: of two nodes sweeping at once, one reports each flow.
+        let rows = c
+            .query(
+                &format!(
+                    "UPDATE {p}_flows SET reported = true
+                     WHERE expires_at <= $1 AND NOT reported
+                     RETURNING client_id, source, data, expires_at"
+                ),
                 &[&now],
             )
             .map_err(backend)?;
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(ExpiredFlow {
+                owner: owner(row)?,
+                data: row.try_get(2).map_err(backend)?,
+                expired_at: time(row.try_get(3).map_err(backend)?),
+            });
+        }
+        out.sort_by_key(|f| f.expired_at);
+        let total = i64::try_from(self.limits.total).unwrap_or(i64::MAX);
+        c.execute(
+            &format!(
+                "DELETE FROM {p}_flows WHERE reported AND (expires_at <= $1
+                    OR hash IN (SELECT hash FROM {p}_flows WHERE expires_at <= $2
+                                ORDER BY expires_at DESC OFFSET $3))"
+            ),
+            &[&now.saturating_sub(self.grace_nanos()), &now, &total],
+        )
+        .map_err(backend)?;
+        Ok(out)
     }
+}
+
+/// The owner in columns 0 (`client_id`) and 1 (`source`) of a row.
+fn owner(row: &postgres::Row) -> Result<FlowOwner, FlowError> {
+    let corrupt = |what: &str| FlowError::Corrupt(format!("stored {what} is not valid"));
+    let client_id =
+        ClientId::new(row.try_get(0).map_err(backend)?).map_err(|_| corrupt("client_id"))?;
+    let source: IpAddr = row
+        .try_get::<_, &str>(1)
+        .map_err(backend)?
+        .parse()
+        .map_err(|_| corrupt("source"))?;
+    Ok(FlowOwner { client_id, source })
 }

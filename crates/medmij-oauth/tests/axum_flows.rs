@@ -229,6 +229,135 @@ mod oauth_13 {
 mod oauth_12 {
     use super::*;
 
+    /// A ZA GW on a clock the test moves, with the default limits (ttl and grace 900 s).
+    fn clocked() -> (
+        TestZa<MemoryStore, MemoryFlowStore>,
+        TestAudit,
+        std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) {
+        use std::sync::atomic::Ordering;
+        use std::time::{Duration, SystemTime};
+        let offset = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let o = offset.clone();
+        let clock =
+            Clock::new(move || SystemTime::now() + Duration::from_secs(o.load(Ordering::Relaxed)));
+        let limits = FlowLimits::default();
+        let settings = ZaSettings {
+            clock,
+            ..ZaSettings::default()
+        };
+        let flows = PendingFlows::new(MemoryFlowStore::new(limits), limits);
+        let (gw, audit) = za_gateway_gw(MemoryStore::new(), flows, settings);
+        (gw, audit, offset)
+    }
+
+    fn expiries(audit: &TestAudit) -> Vec<AuditEvent> {
+        audit
+            .all()
+            .into_iter()
+            .filter(|e| e.endpoint == Endpoint::FlowExpired)
+            .collect()
+    }
+
+    /// MedMij OAUTH-12 case 5, LOG-1: over an hour of traffic, every flow a person opened and
+    /// abandoned is audited exactly once as `Endpoint::FlowExpired` (case 5, with its client
+    /// and source), whether the sweep at a new flow, `ZaGateway::expire_flows` or the late
+    /// step that ends it found it; a late step within the grace gets the case 5 redirect, one
+    /// after the grace the unknown-flow page; the abandoned flows never turn anyone away.
+    #[tokio::test]
+    async fn every_abandoned_flow_is_audited_once() {
+        use std::sync::atomic::Ordering;
+        let (gw, audit, offset) = clocked();
+        let router = gw.router();
+        // 24 flows, one every 150 s from its own address, all left on the consent page.
+        let mut left = Vec::new();
+        for i in 0..24u64 {
+            offset.store(150 * i, Ordering::Relaxed);
+            let source = format!("192.0.2.{}", 100 + i);
+            let (cookie, action) = to_consent(&router, &source, "umcharderwijk~1", "mo").await;
+            left.push((source, cookie, action));
+        }
+        // Flow 20 (opened at 3000 s) comes back late within its grace (at 4000 s, expired at
+        // 3900 s): case 5 redirect, and (not swept yet) its one report.
+        offset.store(4000, Ordering::Relaxed);
+        let (source, cookie, action) = &left[20];
+        let late = decide(&router, source, cookie, action, "yes").await;
+        assert_eq!(late.status, 302, "{}", late.body);
+        assert_eq!(
+            param(&late.location(), "error").as_deref(),
+            Some("access_denied")
+        );
+        assert!(param(&late.location(), "code").is_none());
+        // Flow 21 (expired at 4050 s) is reported by the sweep, then comes back within its
+        // grace: case 5 again, not reported twice.
+        offset.store(4100, Ordering::Relaxed);
+        let swept = gw.expire_flows().await;
+        assert!(swept >= 1, "{swept}");
+        let (source, cookie, action) = &left[21];
+        let late = decide(&router, source, cookie, action, "yes").await;
+        assert_eq!(late.status, 302, "{}", late.body);
+        assert_eq!(
+            param(&late.location(), "error").as_deref(),
+            Some("access_denied")
+        );
+        // Flow 0 (expired at 900 s, grace over at 1800 s) is unknown: a page, no redirect.
+        let (source, cookie, action) = &left[0];
+        let gone = decide(&router, source, cookie, action, "yes").await;
+        assert_eq!(gone.status, 400, "{}", gone.body);
+        assert!(gone.header("location").is_none());
+        // Much later, with the last sweep done by a new flow's admission (which succeeds:
+        // expired flows do not count) every abandoned flow has exactly one report.
+        offset.store(10_000, Ordering::Relaxed);
+        let (c, a) = to_consent(&router, "198.51.100.1", "umcharderwijk~1", "mo").await;
+        let d = decide(&router, "198.51.100.1", &c, &a, "yes").await;
+        assert!(param(&d.location(), "code").is_some());
+        assert_eq!(gw.expire_flows().await, 0, "all reported already");
+        let events = expiries(&audit);
+        let mut sources: Vec<String> = events.iter().map(|e| e.source.to_string()).collect();
+        sources.sort();
+        let mut want: Vec<String> = left.iter().map(|(s, _, _)| s.clone()).collect();
+        want.sort();
+        assert_eq!(sources, want, "each abandoned flow once");
+        for e in &events {
+            assert_eq!((e.success, e.case), (false, Some(5)));
+            assert_eq!(e.client_id.as_ref().map(ClientId::as_str), Some(PGO));
+            assert!(e.detail.contains("consent page"), "{}", e.detail);
+            assert_eq!(e.subject.as_ref().map(Subject::as_str), Some("mo"));
+        }
+    }
+
+    /// MedMij OAUTH-12 case 5, OAUTH-14: one address keeps opening flows and abandoning them;
+    /// its expired flows never count toward its per-source limit.
+    #[tokio::test]
+    async fn abandoned_flows_do_not_block_admission() {
+        use std::sync::atomic::Ordering;
+        let (gw, audit, offset) = clocked();
+        let router = gw.router();
+        // 3 × the per-source limit (16), 16 at a time, each batch left to expire.
+        for batch in 0..3u64 {
+            offset.store(batch * 1000, Ordering::Relaxed);
+            for _ in 0..16 {
+                let a = send(
+                    &router,
+                    request(
+                        "GET",
+                        &authorize_uri("umcharderwijk~1", "st-1"),
+                        "192.0.2.77",
+                        None,
+                        None,
+                    ),
+                )
+                .await;
+                assert_eq!(a.status, 200, "batch {batch}: {}", a.body);
+            }
+        }
+        offset.store(5000, Ordering::Relaxed);
+        assert_eq!(gw.expire_flows().await, 16, "the last batch");
+        let events = expiries(&audit);
+        assert_eq!(events.len(), 48);
+        assert!(events.iter().all(|e| e.detail.contains("authenticating")));
+    }
+
     fn error_of(a: &Answer) -> (String, Option<String>) {
         assert_eq!(a.status, 302, "{}", a.body);
         let l = a.location();
@@ -747,18 +876,28 @@ mod oauth_7 {
         let again = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
         assert_eq!(again.status, 400);
         assert!(again.header("location").is_none());
-        // Once swept, an expired flow is unknown: a plain page, no redirect.
+        // Swept (and reported), an expired flow still ends as case 5 within its grace
+        // (FlowLimits::grace, 900 s) ...
         let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
         offset.store(1803, Ordering::Relaxed);
         let at = SystemTime::now() + Duration::from_secs(1803);
-        assert_eq!(store.sweep(at).unwrap(), 1);
+        assert_eq!(store.sweep(at).unwrap().len(), 1);
+        let late = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
+        assert_eq!(late.status, 302, "{}", late.body);
+        assert_eq!(
+            param(&late.location(), "error").as_deref(),
+            Some("access_denied")
+        );
+        // ... and is unknown after it: a plain page, no redirect.
+        let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
+        offset.store(1803 + 1800, Ordering::Relaxed);
         let gone = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
         assert_eq!(gone.status, 400);
         assert!(gone.header("location").is_none());
         let (cookie, action) = to_consent(&router, "192.0.2.30", "umcharderwijk~1", "mo").await;
         let d = decide(&router, "192.0.2.30", &cookie, &action, "yes").await;
         let code = param(&d.location(), "code").unwrap();
-        offset.store(1803 + 901, Ordering::Relaxed);
+        offset.store(1803 + 1800 + 901, Ordering::Relaxed);
         let t = redeem(&router, &code, Some(PGO)).await;
         assert_eq!(t.status, 400);
         assert!(t.body.contains("invalid_grant"));
@@ -812,6 +951,78 @@ mod lists_13 {
         assert!(e.detail.contains("LISTS-13"), "{}", e.detail);
         // Another Gegevensdienst is still served.
         whole_flow(&router, "192.0.2.9", "umcharderwijk~48", "alice").await;
+    }
+}
+
+mod consent_1 {
+    use super::*;
+
+    /// MedMij CONSENT-1 (RFC 6819 4.4.1.9): a consent page the host hands over with headers
+    /// of its own is sent with them (one CSP, the host's), with exactly one `Content-Type`
+    /// (the adapter's HTML one), and the adapter's anti-framing and no-store headers only
+    /// where the host set none; a page without headers keeps the adapter's.
+    #[tokio::test]
+    async fn consent_page_carries_the_hosts_headers() {
+        let (router, _, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.5",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let callback = format!("{}&person=strict", a.marked("CALLBACK"));
+        let c = send(
+            &router,
+            request("GET", &callback, "192.0.2.5", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(c.status, 200, "{}", c.body);
+        let all = |name: &str| -> Vec<String> {
+            c.headers
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(all("content-security-policy"), [STRICT_CSP]);
+        assert_eq!(all("content-type"), ["text/html; charset=utf-8"]);
+        assert_eq!(all("referrer-policy"), ["no-referrer"]);
+        assert_eq!(all("x-content-type-options"), ["nosniff"]);
+        assert_eq!(all("x-frame-options"), ["DENY"], "the host set none");
+        assert_eq!(all("cache-control"), ["no-store"], "the host set none");
+        // Another person's page: the adapter's headers only.
+        let (_, _) = to_consent(&router, "192.0.2.6", "umcharderwijk~1", "mo").await;
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.6",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let callback = format!("{}&person=mo", a.marked("CALLBACK"));
+        let c = send(
+            &router,
+            request("GET", &callback, "192.0.2.6", Some(&cookie), None),
+        )
+        .await;
+        let csp: Vec<_> = c
+            .headers
+            .get_all("content-security-policy")
+            .iter()
+            .collect();
+        assert_eq!(csp, ["frame-ancestors 'none'"]);
+        assert_eq!(c.headers.get_all("content-type").iter().count(), 1);
     }
 }
 

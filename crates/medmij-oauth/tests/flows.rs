@@ -271,4 +271,80 @@ mod oauth_12 {
     fn memory_flow_store_take_late() {
         late(&MemoryFlowStore::new(small_limits()));
     }
+
+    /// MedMij OAUTH-12 case 5, LOG-1: over 400 flows from one address (3 live at most, the
+    /// per-source limit), every abandoned flow is reported exactly once whether a sweep, the
+    /// sweep-at-put or its late step found it; late steps within the grace find their flow,
+    /// after it not; expired flows never block admission.
+    #[test]
+    fn every_abandoned_flow_is_reported_once() {
+        let l = small_limits();
+        let delays: Vec<Option<u64>> = (0..400u64)
+            .map(|i| match i % 5 {
+                0 => None,
+                1 => Some(0),
+                2 => Some(i % 900),
+                3 => Some(900 + i % 7),
+                _ => Some(2_000),
+            })
+            .collect();
+        for sweep_every in [1, 7] {
+            abandoned_over_time(&MemoryFlowStore::new(l), &l, &delays, 300, sweep_every);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// MedMij OAUTH-12 case 5, LOG-1: the same over random late steps, spacings and
+        /// sweep rhythms (each flow reported once, found exactly within its grace).
+        #[test]
+        fn abandoned_flows_are_reported_once_over_time(
+            delays in proptest::collection::vec(proptest::option::of(0u64..2_500), 1..120),
+            step_s in 300u64..1_200,
+            sweep_every in 1usize..10,
+        ) {
+            let l = small_limits();
+            abandoned_over_time(&MemoryFlowStore::new(l), &l, &delays, step_s, sweep_every);
+        }
+    }
+
+    /// MedMij OAUTH-12 case 5, OAUTH-14: expired flows kept for their grace are capped at
+    /// `total` (memory stays bounded), the oldest going first; each is still reported once.
+    #[test]
+    fn expired_flows_kept_for_the_grace_are_capped() {
+        let l = FlowLimits {
+            grace: Duration::from_secs(10_000),
+            ..small_limits() // total 10
+        };
+        let s = MemoryFlowStore::new(l);
+        let t = t0();
+        // One flow every 100 s: at most 9 live at once; a sweep every 8 flows.
+        let mut reported: Vec<String> = Vec::new();
+        let ids: Vec<SecretHash> = (0..30)
+            .map(|i| {
+                if i % 8 == 0 {
+                    let at = t + Duration::from_secs(100 * i);
+                    reported.extend(s.sweep(at).unwrap().into_iter().map(|f| f.data));
+                }
+                let id = FlowId::random(&ThreadRandom).hash();
+                let o = owner(&format!("pgo{i}.example.nl"), &format!("192.0.2.{i}"));
+                let at = t + Duration::from_secs(100 * i);
+                s.put(&id, &o, &format!("{i}"), at + l.ttl, Admission::New, at)
+                    .unwrap();
+                id
+            })
+            .collect();
+        let after = t + l.ttl + Duration::from_secs(100 * 29); // all expired, within grace
+        assert_eq!(s.live(after), 0);
+        assert!(
+            s.take_late(&ids[0], after).unwrap().is_none(),
+            "dropped by the cap"
+        );
+        let (_, lateness) = s.take_late(&ids[29], after).unwrap().unwrap();
+        assert_eq!(lateness, Lateness::LateUnreported);
+        reported.extend(s.sweep(after).unwrap().into_iter().map(|f| f.data));
+        reported.sort_by_key(|d| d.parse::<u32>().unwrap());
+        let want: Vec<String> = (0..29).map(|i| i.to_string()).collect();
+        assert_eq!(reported, want, "each once, the late one by its step");
+    }
 }

@@ -130,7 +130,10 @@ mod oauth_11 {
         }
         assert!(people.iter().all(|p| p.done));
         assert_eq!(on_b, 24, "node B ran half of steps 0..4");
-        assert_eq!(a.flows.store().sweep(common::t0() + LIFETIME).unwrap(), 0);
+        assert_eq!(
+            a.flows.store().sweep(common::t0() + LIFETIME).unwrap(),
+            vec![]
+        );
         a.flows.store().drop_table().unwrap();
         a.server.store().drop_tables().unwrap();
     }
@@ -147,5 +150,64 @@ mod oauth_12 {
         let s = PgFlowStore::connect_no_tls(&url(), &p, 1, small_limits()).unwrap();
         late(&s);
         s.drop_table().unwrap();
+    }
+
+    /// MedMij OAUTH-12 case 5, LOG-1: the PostgreSQL flow store reports every abandoned flow
+    /// exactly once and keeps it answerable for its grace, as the memory one does; expired
+    /// flows never block admission.
+    #[test]
+    fn pg_every_abandoned_flow_is_reported_once() {
+        let l = small_limits();
+        let delays: Vec<Option<u64>> = (0..60u64)
+            .map(|i| match i % 5 {
+                0 => None,
+                1 => Some(0),
+                2 => Some(i * 13 % 900),
+                3 => Some(900 + i % 7),
+                _ => Some(2_000),
+            })
+            .collect();
+        for sweep_every in [0, 1, 7] {
+            let p = prefix("exp");
+            let s = PgFlowStore::connect_no_tls(&url(), &p, 1, l).unwrap();
+            abandoned_over_time(&s, &l, &delays, 300, sweep_every);
+            s.drop_table().unwrap();
+        }
+    }
+
+    /// MedMij OAUTH-12 case 5, LOG-1: two nodes sweeping the same table report each expired
+    /// flow once between them.
+    #[test]
+    fn pg_two_nodes_report_each_expired_flow_once() {
+        let p = prefix("exp2");
+        let l = FlowLimits {
+            per_source: 1000,
+            per_client: 1000,
+            total: 1000,
+            ..small_limits()
+        };
+        let a = PgFlowStore::connect_no_tls(&url(), &p, 1, l).unwrap();
+        let b = PgFlowStore::connect_no_tls(&url(), &p, 1, l).unwrap();
+        let t = common::t0();
+        let o = owner(common::CLIENT, "192.0.2.9");
+        for i in 0..40 {
+            let id = FlowId::random(&ThreadRandom).hash();
+            a.put(&id, &o, &format!("{i}"), t + l.ttl, Admission::New, t)
+                .unwrap();
+        }
+        let at = t + l.ttl;
+        let (ra, rb) = std::thread::scope(|sc| {
+            let ha = sc.spawn(|| a.sweep(at).unwrap());
+            let hb = sc.spawn(|| b.sweep(at).unwrap());
+            (ha.join().unwrap(), hb.join().unwrap())
+        });
+        let mut all: Vec<u32> = ra
+            .iter()
+            .chain(&rb)
+            .map(|f| f.data.parse().unwrap())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..40).collect::<Vec<u32>>());
+        a.drop_table().unwrap();
     }
 }

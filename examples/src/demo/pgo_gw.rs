@@ -231,7 +231,7 @@ impl PgoGw {
             now.duration_since(*t)
                 .is_ok_and(|d| d >= super::FLOW_TIMEOUT)
         };
-        let ended = self.flows.sweep(now).unwrap_or(0);
+        let ended = self.flows.sweep(now).map_or(0, |v| v.len());
         self.result
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -43,13 +43,13 @@ use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::adapter::{
     AuditEvent, AuditSink, Authenticator, Clock, ConsentUi, DEFAULT_FHIR_BODY_LIMIT,
     DataAvailability, DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostError,
-    HostRequest, MtlsClient, ZaGateway, ZaHooks, ZaSettings,
+    HostPage, HostRequest, MtlsClient, ZaGateway, ZaHooks, ZaSettings,
 };
 use medmij_oauth::{
     Admission, AsyncAuthorizationServer, Authentication, AuthorizationServer, ClientId,
-    ClientRegistry, ConsentDecision, FlowError, FlowLimit, FlowLimits, FlowOwner, FlowStore,
-    HttpResponse, Interaction, MemoryFlowStore, MemoryStore, PendingFlows, ResourceAccess,
-    ScopeGegevensdienstId, SecretHash, ServerConfig, StoredFlow, Subject, UseCase,
+    ClientRegistry, ConsentDecision, ExpiredFlow, FlowError, FlowLimit, FlowLimits, FlowOwner,
+    FlowStore, HttpResponse, Interaction, Lateness, MemoryFlowStore, MemoryStore, PendingFlows,
+    ResourceAccess, ScopeGegevensdienstId, SecretHash, ServerConfig, StoredFlow, Subject, UseCase,
     Zorgaanbiedernaam,
 };
 
@@ -372,6 +372,8 @@ impl ZaGw {
             per_client: limits.max_pending_per_client,
             total: limits.max_pending_flows,
             ttl: FLOW_TIMEOUT,
+            // A late step within another FLOW_TIMEOUT still ends as OAUTH-12 case 5.
+            grace: FLOW_TIMEOUT,
             retry_after: Duration::from_secs(60),
         };
         let screens = Screens {
@@ -700,41 +702,17 @@ impl ZaGw {
         })
     }
 
-    /// Ends flows the person left (MedMij OAUTH-12 case 5): the flows that waited longer than
-    /// [`FLOW_TIMEOUT`] since their last step are swept from medmij-oauth's flow store and
-    /// each is logged (LOG-1), those on the consent screen with the undetermined answer of
-    /// the decision book; decisions older than [`FLOW_TIMEOUT`] are forgotten. Returns how
-    /// many flows ended.
+    /// Ends flows the person left (MedMij OAUTH-12 case 5): medmij-oauth's ZA GW sweeps its
+    /// flow store and audits each flow that waited longer than [`FLOW_TIMEOUT`] since its
+    /// last step once (`Endpoint::FlowExpired`, logged as `oauth.flow.expired` by [`Audit`],
+    /// LOG-1; flows found by the sweep at a new flow or by a late step were logged then);
+    /// questions and decisions older than [`FLOW_TIMEOUT`] are forgotten. Returns how many
+    /// flows this sweep ended.
     pub(crate) async fn expire_flows(&self) -> Result<usize, DemoError> {
         let now = self.now();
-        let swept = self
-            .gateway
-            .flows()
-            .store()
-            .sweep(now)
-            .map_err(|e| e.to_string())?;
-        let stale = self.screens.stale(now);
+        let swept = self.gateway.expire_flows().await;
+        let _ = self.screens.stale(now);
         self.stand_in.forget_before(now);
-        for i in 0..swept {
-            let (object, detail) = match stale.get(i) {
-                Some((scope, record)) => (scope.clone(), record.clone()),
-                None => (
-                    "(at the TEST DigiD stand-in)".to_owned(),
-                    "the person did not log in".to_owned(),
-                ),
-            };
-            self.log
-                .record(Entry {
-                    event_type: "oauth.flow.expired",
-                    action: Action::Execute,
-                    actor: ("za-gw".into(), ActorKind::System),
-                    subject: None,
-                    object: Object::new("authorization-request", object),
-                    outcome: Outcome::Failure,
-                    detail: Some(detail),
-                })
-                .await?;
-        }
         if swept > 0 {
             self.trace.step(
                 Actor::ZaGw,
@@ -1010,12 +988,10 @@ impl FlowStore for DemoFlows {
         }
         let _admit = self.admit.lock().unwrap_or_else(|e| e.into_inner());
         let total = self.total.load(Ordering::Relaxed);
-        if self.inner.len() >= total {
-            self.inner.sweep(now)?;
-            if self.inner.len() >= total {
-                let busy = medmij_oauth::Busy::new(FlowLimit::Total, total, self.retry_after);
-                return Err(FlowError::Busy(busy));
-            }
+        // Live flows only: expired ones wait for their report and grace without counting.
+        if self.inner.live(now) >= total {
+            let busy = medmij_oauth::Busy::new(FlowLimit::Total, total, self.retry_after);
+            return Err(FlowError::Busy(busy));
         }
         self.inner.put(id, owner, data, expires_at, admission, now)
     }
@@ -1026,10 +1002,10 @@ impl FlowStore for DemoFlows {
         &self,
         id: &SecretHash,
         now: SystemTime,
-    ) -> Result<Option<(StoredFlow, bool)>, FlowError> {
+    ) -> Result<Option<(StoredFlow, Lateness)>, FlowError> {
         self.inner.take_late(id, now)
     }
-    fn sweep(&self, now: SystemTime) -> Result<usize, FlowError> {
+    fn sweep(&self, now: SystemTime) -> Result<Vec<ExpiredFlow>, FlowError> {
         self.inner.sweep(now)
     }
 }
@@ -1038,7 +1014,8 @@ impl FlowStore for DemoFlows {
 /// reload, and for the CONSENT-5 evidence of the answer.
 struct Asked {
     kind: ConsentKind,
-    html: String,
+    /// The page and medmij-consent's headers for it.
+    page: HostPage,
     /// The text shown, its version and filled variables (CONSENT-5).
     shown: ShownText,
     at: SystemTime,
@@ -1109,7 +1086,7 @@ impl Screens {
         flow: &FlowInfo,
         action: &str,
         now: SystemTime,
-    ) -> Result<(ConsentKind, String, String, ShownText), DemoError> {
+    ) -> Result<(ConsentKind, HostPage, String, ShownText), DemoError> {
         let scope = &flow.scope;
         let client = &flow.client_id;
         let lists = &self.core.lists;
@@ -1150,10 +1127,31 @@ impl Screens {
                 csrf: csrf.clone(),
                 asked_at: now,
             })?;
-        let page = render_page(wording.as_ref(), &PageOptions::new(action, &flow_id, &csrf))?;
+        // The decision's answer redirects to the PGO: its origin joins the CSP form-action
+        // (browsers apply it to the redirect after the POST).
+        let origin = url::Url::parse(&flow.redirect_uri)?
+            .origin()
+            .ascii_serialization();
+        let mut options = PageOptions::new(action, &flow_id, &csrf);
+        options.redirect_origin = Some(&origin);
+        let page = render_page(wording.as_ref(), &options)?;
+        // medmij-consent's headers for this page: its CSP (with the hash of the page's
+        // style), no referrer, nosniff, no framing, no caching (RFC 6819 4.4.1.9).
+        let mut headers = axum::http::HeaderMap::new();
+        for (name, value) in page.headers() {
+            if let (Ok(n), Ok(v)) = (
+                axum::http::HeaderName::from_bytes(name.as_bytes()),
+                axum::http::HeaderValue::from_str(value),
+            ) {
+                headers.append(n, v);
+            }
+        }
         Ok((
             kind,
-            page.html().to_owned(),
+            HostPage {
+                html: page.html().to_owned(),
+                headers,
+            },
             wording.full_text(Language::Nl),
             ShownText::of(wording.as_ref(), Language::Nl),
         ))
@@ -1204,6 +1202,11 @@ impl ConsentUi for Screens {
     }
 
     async fn try_render(&self, flow: &FlowInfo, action: &str) -> Result<String, HostError> {
+        self.try_render_page(flow, action).await.map(|p| p.html)
+    }
+
+    /// The page with medmij-consent's headers for it (its CSP among them).
+    async fn try_render_page(&self, flow: &FlowInfo, action: &str) -> Result<HostPage, HostError> {
         if let Some(a) = self
             .asked
             .lock()
@@ -1211,7 +1214,7 @@ impl ConsentUi for Screens {
             .get(&flow.flow_id)
         {
             // A reload: the same question, the same page.
-            return Ok(a.html.clone());
+            return Ok(a.page.clone());
         }
         let now = self.core.now();
         let (kind, html, text, shown) = self
@@ -1238,7 +1241,7 @@ impl ConsentUi for Screens {
             flow.flow_id.clone(),
             Asked {
                 kind,
-                html: html.clone(),
+                page: html.clone(),
                 shown,
                 at: now,
                 scope: flow.scope.to_string(),
@@ -1581,6 +1584,7 @@ impl AuditSink for Audit {
         let r = match e.endpoint {
             Endpoint::Token => self.token(&e).await,
             Endpoint::Resource => self.resource(&e).await,
+            Endpoint::FlowExpired => self.expired(&e).await,
             _ => self.front(&e).await,
         };
         if let Err(err) = r {
@@ -1620,6 +1624,27 @@ impl Audit {
         } else {
             Outcome::Refused
         }
+    }
+
+    /// A flow the person left (MedMij OAUTH-12 case 5, LOG-1): one `oauth.flow.expired`
+    /// entry per flow, for the person when they had logged in.
+    async fn expired(&self, e: &AuditEvent) -> Result<(), DemoError> {
+        self.core
+            .log
+            .record_from(
+                Entry {
+                    event_type: "oauth.flow.expired",
+                    action: Action::Execute,
+                    actor: ("za-gw".into(), ActorKind::System),
+                    subject: e.subject.as_ref().and_then(|s| Core::subject(s.as_str())),
+                    object: Object::new("authorization-request", Self::actor(e)),
+                    outcome: Outcome::Failure,
+                    detail: Some(detail_with_case(e)),
+                },
+                Some(e.source),
+            )
+            .await?;
+        Ok(())
     }
 
     /// The token endpoint (MedMij OAUTH-3, OAUTH-8, OAUTH-9; OAUTH-12 case 6).

@@ -23,6 +23,10 @@ pub struct FlowInfo {
     pub flow_id: String,
     /// The client (PGO GW) that asked.
     pub client_id: ClientId,
+    /// The client's validated redirect URI (MedMij OAUTH-4), where the flow's answer goes:
+    /// a consent page's CSP `form-action` must allow its origin, since browsers apply it to
+    /// the redirect that follows the posted decision.
+    pub redirect_uri: String,
     /// The scope asked (MedMij OAUTH-5).
     pub scope: Scope,
     /// Verzamelen or Delen (MedMij OAUTH-13).
@@ -151,6 +155,32 @@ pub trait DataAvailability: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, HostError>> + Send;
 }
 
+/// A page the host made, with the headers it wants sent with it (for example
+/// medmij-consent's per-page `Content-Security-Policy` with the hash of its inline style,
+/// `Referrer-Policy: no-referrer`, `X-Content-Type-Options: nosniff`).
+///
+/// The adapter sends it as HTML with exactly one `Content-Type` (its own,
+/// `text/html; charset=utf-8`: a host `Content-Type` is ignored), the host's headers, and
+/// each of [`CONSENT_PAGE_HEADERS`](crate::CONSENT_PAGE_HEADERS) (anti-framing, no-store)
+/// only where the host set no header of that name (RFC 6819 4.4.1.9).
+#[derive(Debug, Clone, Default)]
+pub struct HostPage {
+    /// The page's HTML.
+    pub html: String,
+    /// The host's headers.
+    pub headers: http::HeaderMap,
+}
+
+impl From<String> for HostPage {
+    /// The HTML without headers of its own (the adapter's defaults apply).
+    fn from(html: String) -> Self {
+        Self {
+            html,
+            headers: http::HeaderMap::new(),
+        }
+    }
+}
+
 /// The consent page (MedMij CONSENT-1; Bevestiging for Delen, OAUTH-13) and the decision
 /// posted from it. medmij-consent's pages plug in here.
 pub trait ConsentUi: Send + Sync + 'static {
@@ -158,9 +188,22 @@ pub trait ConsentUi: Send + Sync + 'static {
     /// The adapter sends it with [`CONSENT_PAGE_HEADERS`](crate::CONSENT_PAGE_HEADERS).
     fn render(&self, flow: &FlowInfo, action: &str) -> impl Future<Output = String> + Send;
 
+    /// The page with headers of its own ([`HostPage`]: a stricter per-page CSP, for
+    /// example), or why it cannot be made. The adapter calls this method (not
+    /// [`ConsentUi::try_render`]), with the same meaning of an error; the default is
+    /// [`ConsentUi::try_render`]'s HTML without headers.
+    fn try_render_page(
+        &self,
+        flow: &FlowInfo,
+        action: &str,
+    ) -> impl Future<Output = Result<HostPage, HostError>> + Send {
+        let page = self.try_render(flow, action);
+        async move { page.await.map(HostPage::from) }
+    }
+
     /// The page's HTML, or why it cannot be made (a list the wording needs is missing, the
     /// Gegevensdienst has no name in the GNL in force, CONSENT-1). The adapter calls this
-    /// method (not [`ConsentUi::render`]); an error ends the flow as MedMij OAUTH-12 case 5
+    /// method through [`ConsentUi::try_render_page`] (not [`ConsentUi::render`]); an error ends the flow as MedMij OAUTH-12 case 5
     /// (the answer cannot be established when the question cannot be asked), audited with
     /// the reason; a 2.x flow on the technical-failure page (OAUTH-23). The default is
     /// [`ConsentUi::render`], which cannot fail.
@@ -311,6 +354,11 @@ pub enum Endpoint {
     ConsentManagement,
     /// PGO GW: collecting again with a refresh token (MedMij OAUTH-19).
     Collect,
+    /// ZA GW: a pending flow expired before it was finished (MedMij OAUTH-12 case 5, "a flow
+    /// abandoned after it started"; LOG-1): one event per flow, exactly once, whether the
+    /// store's sweep found it or a late step ended it. The source is the address that opened
+    /// the flow; `detail` names the stage it was left at.
+    FlowExpired,
 }
 
 /// One audit record (MedMij LOG-1): one per success and one per refusal, with the source

@@ -56,9 +56,13 @@
 //!   longer serves is OAUTH-12 case 1 at `/authorize` ([`Pages::not_served`]) and case 7 at
 //!   `/fhir`.
 //! - [`ConsentUi::try_render`]: a consent page that cannot be made ends the flow as case 5.
-//! - A step on a flow that expired but was not swept yet
-//!   ([`FlowStore::take_late`](crate::FlowStore::take_late)) ends it as case 5 with the
-//!   redirect (a flow abandoned after it started); once swept it is unknown (a page).
+//! - A step on a flow that expired less than [`FlowLimits::grace`](crate::FlowLimits::grace)
+//!   ago ([`FlowStore::take_late`](crate::FlowStore::take_late)) ends it as case 5 with the
+//!   redirect (a flow abandoned after it started); after the grace it is unknown (a page).
+//!   Every flow that expires unfinished is audited exactly once as
+//!   [`Endpoint::FlowExpired`] (case 5, LOG-1): the gateway sweeps the flow store at every
+//!   new flow and in [`ZaGateway::expire_flows`] (call it on a timer), and a late step
+//!   reports the flow it ends if no sweep did.
 //! - A [`FhirReply`] of 400 or more is the back end refusing (a Lezer refusing a payload
 //!   with a BSN, OAUTH-16): sent as it is and audited as a refusal, a 5xx as case 8; every
 //!   resource event names its [`AuditEvent::interaction`] (OAUTH-13).
@@ -79,9 +83,9 @@ mod za;
 pub use host::{
     AuditEvent, AuditSink, Authenticator, ChainActor, ChainGrant, ChainStep, ChainStepKind,
     ConsentUi, Counterpart, DataAvailability, Endpoint, FailureStage, FhirBackend, FhirReply,
-    FlowDone, FlowFailure, FlowInfo, HostError, HostRequest, MAX_START_CONTEXT, ManagementInfo,
-    PersonAuthentication, PersonError, PgoHost, StartRefused, StartRequest, StartRoute,
-    TokenTransport, TransportError, default_start_request,
+    FlowDone, FlowFailure, FlowInfo, HostError, HostPage, HostRequest, MAX_START_CONTEXT,
+    ManagementInfo, PersonAuthentication, PersonError, PgoHost, StartRefused, StartRequest,
+    StartRoute, TokenTransport, TransportError, default_start_request,
 };
 pub use pages::{DefaultPages, Pages, escape_into, plain, plain_with_link};
 pub use pgo::{DEFAULT_PGO_FLOWS_PER_PERSON, PGO_COOKIE, PgoGateway, PgoHooks, PgoSettings};
@@ -283,6 +287,23 @@ pub(crate) fn with_header(mut r: Response, name: http::HeaderName, value: &str) 
 /// A page with `status`.
 pub(crate) fn page(status: u16, html: String) -> Response {
     respond(HttpResponse::page(status, html))
+}
+
+/// A host's page ([`HostPage`]) with `status`: one `Content-Type` (the adapter's), the
+/// host's headers, and the adapter's anti-framing and no-store headers
+/// ([`CONSENT_PAGE_HEADERS`](crate::CONSENT_PAGE_HEADERS)) only where the host set none of
+/// that name.
+pub(crate) fn host_page(status: u16, p: HostPage) -> Response {
+    let mut r = page(status, p.html);
+    let h = r.headers_mut();
+    let own = |n: &http::HeaderName| n != http::header::CONTENT_TYPE;
+    for name in p.headers.keys().filter(|n| own(n)) {
+        h.remove(name);
+    }
+    for (name, value) in p.headers.iter().filter(|(n, _)| own(n)) {
+        h.append(name.clone(), value.clone());
+    }
+    r
 }
 
 /// The busy page with `Retry-After` (MedMij OAUTH-14): 429 Too Many Requests when this

@@ -8,14 +8,14 @@ use super::host::{
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
-    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, page,
-    respond, set_cookie, single_param, unavailable_page, with_header,
+    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, host_page,
+    page, respond, set_cookie, single_param, unavailable_page, with_header,
 };
 use crate::{
-    AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, FlowError, FlowId, FlowOwner,
-    FlowStore, HttpResponse, Interaction, PendingFlows, Redirect, ResourceError, Session,
-    SessionStage, ThreadRandom, TokenErrorCode, TokenEvent, TokenResponse, TokenStore,
-    run_blocking,
+    AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, ExpiredFlow, FlowError, FlowId,
+    FlowOwner, FlowStore, HttpResponse, Interaction, Lateness, PendingFlows, Redirect,
+    ResourceError, Session, SessionStage, ThreadRandom, TokenErrorCode, TokenEvent, TokenResponse,
+    TokenStore, run_blocking,
 };
 use crate::{
     Authentication, ClientId, TokenAnswer, TokenHttpRequest, TraceIds, provisional,
@@ -29,6 +29,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 /// The ZA GW's flow cookie (`__Host-` prefix; `HttpOnly`, `Secure`, `SameSite=Lax`). It holds
 /// a random binding secret; the flow id travels in the URL (`?flow=`), and a step is taken
@@ -321,6 +322,15 @@ where
     pub fn flows(&self) -> &Arc<PendingFlows<F>> {
         &self.inner.flows
     }
+
+    /// Sweeps the flow store and audits each flow that expired unfinished as one
+    /// [`Endpoint::FlowExpired`] event (MedMij OAUTH-12 case 5, LOG-1); returns how many. The
+    /// gateway does this at every new flow too; call it on a timer so that a quiet gateway
+    /// also reports abandoned flows. Every flow is reported exactly once, by this sweep or by
+    /// the late step that ends it within [`FlowLimits::grace`](crate::FlowLimits::grace).
+    pub async fn expire_flows(&self) -> usize {
+        self.inner.report_expired().await
+    }
 }
 
 impl<S, C, F, A, D, U, B, L, P> Za<S, C, F, A, D, U, B, L, P>
@@ -339,11 +349,59 @@ where
         self.hooks.audit.record(event).await;
     }
 
+    /// The audit event of a flow that expired unfinished ([`Endpoint::FlowExpired`], MedMij
+    /// OAUTH-12 case 5, LOG-1), with the client, person and tracing identifiers of its
+    /// session when it is a ZA GW flow.
+    fn expired_event(&self, flow: &ExpiredFlow, now: SystemTime) -> AuditEvent {
+        let session = serde_json::from_str::<ZaFlow>(&flow.data)
+            .ok()
+            .map(|f| f.session);
+        let stage = match session.as_ref().map(Session::stage) {
+            Some(SessionStage::AwaitingAuthentication) => "while authenticating",
+            Some(SessionStage::AwaitingDataCheck) => "during the data-availability check",
+            Some(SessionStage::AwaitingConsent | SessionStage::ReadyToIssue) => {
+                "on the consent page"
+            }
+            Some(SessionStage::Finished) => "after it ended",
+            None => "(consent management)",
+        };
+        let mut e = AuditEvent::new(
+            now,
+            flow.owner.source,
+            Endpoint::FlowExpired,
+            false,
+            format!("the flow expired unfinished, left {stage} (abandoned)"),
+        );
+        e.case = Some(5);
+        e.client_id = Some(flow.owner.client_id.clone());
+        if let Some(s) = &session {
+            e.subject = s.subject().cloned();
+            e.trace = s.request().v2().map(|v| v.trace);
+        }
+        e
+    }
+
+    /// Sweeps the flow store and audits every flow that expired unfinished, once
+    /// ([`Endpoint::FlowExpired`]); returns how many. A store that fails is retried at the
+    /// next sweep (its flows stay unreported).
+    async fn report_expired(&self) -> usize {
+        let now = self.settings.clock.now();
+        let flows = Arc::clone(&self.flows);
+        let Ok(Ok(expired)) = run_blocking(move || flows.store().sweep(now)).await else {
+            return 0;
+        };
+        for f in &expired {
+            self.audit(self.expired_event(f, now)).await;
+        }
+        expired.len()
+    }
+
     fn info(id: &FlowId, session: &Session) -> FlowInfo {
         let r = session.request();
         FlowInfo {
             flow_id: id.secret_text(),
             client_id: r.client_id().clone(),
+            redirect_uri: r.redirect_uri().to_owned(),
             scope: r.scope().clone(),
             use_case: r.use_case(),
             subject: session.subject().cloned(),
@@ -563,7 +621,7 @@ where
         let flows = Arc::clone(&self.flows);
         let id2 = id;
         let resumed = run_blocking(move || flows.resume_late::<T>(&id2, now)).await;
-        let (resumed, expired) = match resumed {
+        let (resumed, lateness) = match resumed {
             Ok(Ok(Some(r))) => r,
             Ok(Ok(None)) => {
                 self.audit(refuse("unknown, finished or expired flow"))
@@ -579,6 +637,17 @@ where
                 return Err(unavailable_page(&self.hooks.pages));
             }
         };
+        if lateness == Lateness::LateUnreported {
+            // The one report of this flow's expiry (the sweep will not see it again).
+            let data = serde_json::to_string(&resumed.value).unwrap_or_default();
+            let expired = ExpiredFlow {
+                owner: resumed.owner.clone(),
+                data,
+                expired_at: now,
+            };
+            self.audit(self.expired_event(&expired, now)).await;
+        }
+        let expired = lateness.expired();
         let bound = inc
             .cookie(ZA_COOKIE)
             .and_then(|c| binding_hash(&c))
@@ -735,6 +804,9 @@ where
             client_id: session.request().client_id().clone(),
             source: inc.source(),
         };
+        // Flows abandoned since the last sweep are reported before a new one is admitted
+        // (MedMij OAUTH-12 case 5, LOG-1).
+        self.report_expired().await;
         let now = self.settings.clock.now();
         let flows = Arc::clone(&self.flows);
         let opened = run_blocking(move || flows.open(&owner, &flow, &ThreadRandom, now)).await;
@@ -980,8 +1052,8 @@ where
     async fn ask_consent(&self, inc: &Incoming, t: &Taken, detail: &str) -> Response {
         let info = Self::info(&t.id, &t.flow.session);
         let action = self.flow_url("consent", &t.id);
-        let html = match self.hooks.consent.try_render(&info, &action).await {
-            Ok(html) => html,
+        let html = match self.hooks.consent.try_render_page(&info, &action).await {
+            Ok(page) => page,
             Err(err) => {
                 // MedMij OAUTH-12 case 5: the question cannot be asked, so the answer cannot
                 // be established; the flow is not put back.
@@ -1027,7 +1099,7 @@ where
             None,
         )
         .await;
-        page(200, html)
+        host_page(200, html)
     }
 
     /// `GET /authorize/consent`: the consent page again (a reload), for this browser's flow

@@ -94,6 +94,9 @@ impl DataAvailability for TestData {
     }
 }
 
+/// The CSP [`TestConsent`] sends for the person `strict`.
+pub const STRICT_CSP: &str = "default-src 'none'; style-src 'sha256-AAAA'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 /// `decision=yes|no`; anything else is undetermined.
 pub struct TestConsent;
 
@@ -111,6 +114,36 @@ impl ConsentUi for TestConsent {
             return Err(HostError("no GNL name for the Gegevensdienst".into()));
         }
         Ok(self.render(flow, action).await)
+    }
+    /// The person `strict` gets the page with headers of its own (a per-page CSP as
+    /// medmij-consent computes one, and a `Content-Type` the adapter must not send twice).
+    async fn try_render_page(&self, flow: &FlowInfo, action: &str) -> Result<HostPage, HostError> {
+        let html = self.try_render(flow, action).await?;
+        let mut page = HostPage::from(html);
+        if flow
+            .subject
+            .as_ref()
+            .is_some_and(|s| s.as_str() == "strict")
+        {
+            let h = &mut page.headers;
+            h.insert(
+                http::header::CONTENT_SECURITY_POLICY,
+                http::HeaderValue::from_static(STRICT_CSP),
+            );
+            h.insert(
+                http::header::REFERRER_POLICY,
+                http::HeaderValue::from_static("no-referrer"),
+            );
+            h.insert(
+                http::header::X_CONTENT_TYPE_OPTIONS,
+                http::HeaderValue::from_static("nosniff"),
+            );
+            h.insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain"),
+            );
+        }
+        Ok(page)
     }
     fn decision(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
         match form_urlencoded::parse(form.body.as_bytes()).find(|(k, _)| k == "decision") {
@@ -281,6 +314,47 @@ where
         settings,
     );
     (gw.router(), audit, fhir)
+}
+
+/// The test ZA GW's type.
+pub type TestZa<S, F> = ZaGateway<
+    S,
+    StaticClientRegistry,
+    F,
+    TestAuth,
+    TestData,
+    TestConsent,
+    TestFhir,
+    TestAudit,
+    DefaultPages,
+>;
+
+/// The ZA GW itself (for [`ZaGateway::expire_flows`]) with `settings`, and its audit.
+pub fn za_gateway_gw<S, F>(
+    store: S,
+    flows: PendingFlows<F>,
+    settings: ZaSettings,
+) -> (TestZa<S, F>, TestAudit)
+where
+    S: TokenStore + Send + Sync + 'static,
+    F: FlowStore + Send + Sync + 'static,
+{
+    let audit = TestAudit::default();
+    let server = AsyncAuthorizationServer::new(AuthorizationServer::new(config(), ocl(), store));
+    let gw = ZaGateway::new(
+        server,
+        flows,
+        ZaHooks {
+            authenticator: TestAuth,
+            data: TestData,
+            consent: TestConsent,
+            fhir: TestFhir::default(),
+            audit: audit.clone(),
+            pages: DefaultPages,
+        },
+        settings,
+    );
+    (gw, audit)
 }
 
 /// A ZA GW on memory stores with `limits`.

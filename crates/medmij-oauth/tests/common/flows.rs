@@ -92,7 +92,7 @@ pub fn limits(s: &impl FlowStore) {
     for _ in 0..3 {
         put_new(s, &a, later).unwrap();
     }
-    assert!(s.sweep(later + Duration::from_secs(900)).unwrap() >= 3);
+    assert!(s.sweep(later + Duration::from_secs(900)).unwrap().len() >= 3);
     // IPv6 addresses count per /64 (and IPv4-mapped ones as IPv4): changing the interface
     // identifier does not step around the per-source limit.
     let t = later + Duration::from_secs(1800);
@@ -193,17 +193,18 @@ pub fn step<S: TokenStore, F: FlowStore>(node: &Node<S, F>, p: &mut Person, step
     }
 }
 
-/// `take_late` on an empty store (MedMij OAUTH-12 case 5): a live flow comes back unmarked,
-/// an expired one not yet swept comes back marked expired (and is gone after), a swept one
-/// is missing; `take` never returns an expired flow.
+/// `take_late` on an empty store (MedMij OAUTH-12 case 5) with the default grace (900 s): a
+/// live flow comes back on time, an expired one comes back late (and is gone after), marked
+/// unreported until a sweep reported it; past its grace it is missing. `take` never returns
+/// an expired flow, and leaves it for `take_late` and the sweep.
 pub fn late(s: &impl FlowStore) {
     let t = t0();
     let a = owner(CLIENT, "192.0.2.40");
     let live = put_new(s, &a, t).unwrap();
-    let (f, expired) = s.take_late(&live, t).unwrap().unwrap();
+    let (f, lateness) = s.take_late(&live, t).unwrap().unwrap();
     assert_eq!(
-        (f.owner, f.data.as_str(), expired),
-        (a.clone(), "{}", false)
+        (f.owner, f.data.as_str(), lateness),
+        (a.clone(), "{}", Lateness::OnTime)
     );
     let later = t + Duration::from_secs(900);
     let old = put_new(s, &a, t).unwrap();
@@ -211,11 +212,106 @@ pub fn late(s: &impl FlowStore) {
         s.take(&old, later).unwrap().is_none(),
         "take: expired is missing"
     );
-    let old = put_new(s, &a, t).unwrap();
-    let (f, expired) = s.take_late(&old, later).unwrap().unwrap();
-    assert_eq!((f.owner, expired), (a.clone(), true));
+    let (f, lateness) = s.take_late(&old, later).unwrap().unwrap();
+    assert_eq!((f.owner, lateness), (a.clone(), Lateness::LateUnreported));
     assert!(s.take_late(&old, later).unwrap().is_none(), "taken once");
+    // Swept flows are reported once and stay answerable for their grace.
     let swept = put_new(s, &a, t).unwrap();
-    assert!(s.sweep(later).unwrap() >= 1);
-    assert!(s.take_late(&swept, later).unwrap().is_none(), "swept");
+    let gone = put_new(s, &a, t).unwrap();
+    let reported = s.sweep(later).unwrap();
+    assert_eq!(reported.len(), 2, "the late step reported `old` itself");
+    assert!(
+        reported
+            .iter()
+            .all(|f| f.owner == a && f.expired_at == later)
+    );
+    assert!(s.sweep(later).unwrap().is_empty(), "reported once");
+    let almost = later + Duration::from_secs(899);
+    let (_, lateness) = s.take_late(&swept, almost).unwrap().unwrap();
+    assert_eq!(lateness, Lateness::Late, "within the grace, reported");
+    let past = later + Duration::from_secs(900);
+    assert!(
+        s.take_late(&gone, past).unwrap().is_none(),
+        "past the grace"
+    );
+    assert!(s.sweep(past).unwrap().is_empty());
+}
+
+/// Over time (MedMij OAUTH-12 case 5, LOG-1): flows opened at `step_s` intervals and
+/// abandoned, some ended late by a step at a random delay, while new flows keep being
+/// admitted. Every abandoned flow is reported exactly once (by a sweep or as
+/// `LateUnreported` by its late step); a late step within the grace finds its flow, one
+/// after it does not; expired flows never block admission. `delays` are seconds after the
+/// flow's expiry at which its late step comes (`None`: it never comes). All flows come from
+/// one source: `step_s` must keep its live flows within `limits`. A memory store needs a
+/// sweep at least every `total` expiries (`sweep_every`), as the ZA GW adapter does at every
+/// new flow: its reports of flows dropped unreported wait in a queue capped at `total`.
+pub fn abandoned_over_time(
+    s: &impl FlowStore,
+    limits: &FlowLimits,
+    delays: &[Option<u64>],
+    step_s: u64,
+    sweep_every: usize,
+) {
+    use std::collections::HashMap;
+    let t = t0();
+    let ttl = limits.ttl;
+    let grace = limits.grace;
+    let sec = Duration::from_secs;
+    // id -> (owner, expires_at, late step at)
+    let mut open: Vec<(SecretHash, FlowOwner, SystemTime, Option<SystemTime>)> = Vec::new();
+    let mut reports: HashMap<SecretHash, usize> = HashMap::new();
+    let mut by_data: HashMap<String, SecretHash> = HashMap::new();
+    for (i, d) in delays.iter().enumerate() {
+        let now = t + sec(step_s * i as u64);
+        // Late steps due by now, in their order and at their own time (before this put).
+        let mut due: Vec<(SystemTime, usize)> = open
+            .iter()
+            .enumerate()
+            .filter_map(|(n, f)| f.3.filter(|at| *at <= now).map(|at| (at, n)))
+            .collect();
+        due.sort_unstable();
+        for (step, n) in due {
+            let (id, _, expires, at) = &mut open[n];
+            *at = None;
+            let within = step < *expires + grace;
+            match s.take_late(id, step).unwrap() {
+                Some((_, Lateness::LateUnreported)) => {
+                    assert!(within, "found after its grace");
+                    *reports.entry(*id).or_default() += 1;
+                }
+                Some((_, Lateness::Late)) => assert!(within, "found after its grace"),
+                Some((_, Lateness::OnTime)) => panic!("on time after expiry"),
+                None => assert!(!within, "lost within its grace"),
+                Some(_) => panic!("unknown lateness"),
+            }
+        }
+        let o = owner(CLIENT, "10.1.0.1");
+        let id = FlowId::random(&ThreadRandom).hash();
+        let data = format!("{{\"n\":{i}}}");
+        // Admission: one source whose live flows stay within the limits while its expired
+        // ones (kept for their grace) exceed them: an expired flow must never count.
+        s.put(&id, &o, &data, now + ttl, Admission::New, now)
+            .unwrap_or_else(|e| panic!("flow {i} refused at {now:?}: {e}"));
+        by_data.insert(data, id);
+        let expires = now + ttl;
+        open.push((id, o, expires, d.map(|d| expires + sec(d))));
+        if sweep_every > 0 && i % sweep_every == 0 {
+            for f in s.sweep(now).unwrap() {
+                *reports.entry(by_data[&f.data]).or_default() += 1;
+            }
+        }
+    }
+    let end = t + sec(step_s * delays.len() as u64) + ttl + grace + sec(1);
+    for f in s.sweep(end).unwrap() {
+        *reports.entry(by_data[&f.data]).or_default() += 1;
+    }
+    for (n, (id, _, _, _)) in open.iter().enumerate() {
+        assert_eq!(
+            reports.get(id).copied().unwrap_or(0),
+            1,
+            "flow {n} reported once"
+        );
+    }
+    assert!(s.sweep(end + ttl + grace).unwrap().is_empty());
 }
