@@ -7,7 +7,6 @@ use crate::{ClientId, Scope, Subject, UseCase};
 
 mod memory_v2;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -321,29 +320,9 @@ forward_store!(&T);
 forward_store!(std::sync::Arc<T>);
 forward_store!(Box<T>);
 
-/// The keys are SHA-256 outputs of CSPRNG values: already uniform, so the map uses 8 of
-/// their bytes as the hash instead of SipHash. (Bytes 0..1 pick the shard.)
-#[derive(Default)]
-struct PrehashedHasher(u64);
-
-impl Hasher for PrehashedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        if let Some(b) = bytes.get(8..16) {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(b);
-            self.0 ^= u64::from_le_bytes(a);
-        } else {
-            for &b in bytes {
-                self.0 = self.0.rotate_left(8) ^ u64::from(b);
-            }
-        }
-    }
-}
-
-type Map<E> = HashMap<SecretHash, E, BuildHasherDefault<PrehashedHasher>>;
+/// The keys are SHA-256 outputs of CSPRNG values, so no attacker chooses them: `rustc-hash`'s
+/// Fx hash is enough (SipHash guards against chosen keys). Byte 0 picks the shard.
+type Map<E> = HashMap<SecretHash, E, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CodeState {

@@ -13,6 +13,46 @@ fn mem() -> Srv<MemoryStore> {
 
 mod oauth_19 {
     use super::*;
+
+    /// A TokenStore that only implements the 1.x methods: the 2.x ones keep the trait's
+    /// default bodies.
+    struct Old(MemoryStore);
+    impl TokenStore for Old {
+        fn insert_code(
+            &self,
+            h: &SecretHash,
+            r: &CodeRecord,
+            n: std::time::SystemTime,
+        ) -> Result<(), StoreError> {
+            self.0.insert_code(h, r, n)
+        }
+        fn redeem_code(
+            &self,
+            h: &SecretHash,
+            n: std::time::SystemTime,
+        ) -> Result<Redemption, StoreError> {
+            self.0.redeem_code(h, n)
+        }
+        fn insert_token(
+            &self,
+            h: &SecretHash,
+            r: &TokenRecord,
+            c: &SecretHash,
+            n: std::time::SystemTime,
+        ) -> Result<(), StoreError> {
+            self.0.insert_token(h, r, c, n)
+        }
+        fn lookup_token(
+            &self,
+            h: &SecretHash,
+            n: std::time::SystemTime,
+        ) -> Result<Option<TokenRecord>, StoreError> {
+            self.0.lookup_token(h, n)
+        }
+        fn sweep(&self, n: std::time::SystemTime) -> Result<usize, StoreError> {
+            self.0.sweep(n)
+        }
+    }
     use proptest::prelude::*;
 
     #[test]
@@ -139,46 +179,105 @@ mod oauth_19 {
         assert_eq!(format!("{tok:?}"), "RefreshToken(<redacted>)");
     }
 
+    /// The trait's 2.x defaults (MedMij OAUTH-19, OAUTH-21, OAUTH-22): a 1.x-only store cannot
+    /// open a long-lasting consent, stores nothing when asked to, and answers every 2.x
+    /// question with "nothing of 2.x here", so a 1.x token is never taken for a 2.x one.
+    #[test]
+    fn store_without_v2_support_refuses_a_chain_and_reports_no_2x_state() {
+        let s = Old(MemoryStore::new());
+        let t = t0();
+        let life = DEFAULT_REFRESH_LIFETIME;
+        let h = |n: u8| SecretHash::from_bytes([n; 32]);
+        let scope = Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap();
+        let subject = Subject::new("p").unwrap();
+        let code = CodeRecord {
+            client_id: client(),
+            redirect_uri: "https://pgo.example.nl/cb".into(),
+            scope: scope.clone(),
+            subject: subject.clone(),
+            use_case: UseCase::Verzamelen,
+            issued_at: t,
+        };
+        let token = TokenRecord {
+            client_id: client(),
+            scope: scope.clone(),
+            subject: subject.clone(),
+            use_case: UseCase::Verzamelen,
+            issued_at: t,
+        };
+        let consent = ConsentRecord {
+            id: ConsentId::from_bytes([7; 16]),
+            client_id: client(),
+            subject: subject.clone(),
+            scope,
+            wire_scope: "umcharderwijk".into(),
+            use_case: UseCase::Verzamelen,
+            granted_at: t,
+        };
+        s.insert_code(&h(1), &code, t).unwrap();
+        assert!(matches!(s.redeem_code(&h(1), t), Ok(Redemption::Fresh(_))));
+        assert_eq!(
+            s.insert_token_with_refresh(&h(2), &token, &h(1), &h(3), &consent, t),
+            Err(StoreError::Unsupported)
+        );
+        assert_eq!(s.lookup_token(&h(2), t), Ok(None), "nothing stored");
+        assert_eq!(s.code_v2(&h(1), t), Ok(None));
+        assert_eq!(
+            s.rotate_refresh(&h(3), &h(4), &h(5), &client(), t, life),
+            Ok(Rotation::Unknown)
+        );
+        assert_eq!(s.revoke_consent_of_code(&h(1), t), Ok(false));
+        assert_eq!(s.long_lasting_consents(&subject, &client(), t, life), Ok(Vec::new()));
+        assert_eq!(s.withdraw_consent(&consent.id, &subject, &client(), t), Ok(false));
+        assert_eq!(s.sweep_v2(t + life, life), Ok(0));
+        // A 1.x token stays 1.x even when marked (OAUTH-21: no tracing ids required of it).
+        s.insert_token(&h(2), &token, &h(1), t).unwrap();
+        assert_eq!(s.mark_token_v2(&h(2), t), Ok(()));
+        assert_eq!(s.token_is_v2(&h(2), t), Ok(false));
+        // The memory store does take a marked token for a 2.x one.
+        let m = MemoryStore::new();
+        m.insert_code(&h(1), &code, t).unwrap();
+        assert!(matches!(m.redeem_code(&h(1), t), Ok(Redemption::Fresh(_))));
+        m.insert_token(&h(2), &token, &h(1), t).unwrap();
+        assert_eq!(m.token_is_v2(&h(2), t), Ok(false));
+        m.mark_token_v2(&h(2), t).unwrap();
+        assert_eq!(m.token_is_v2(&h(2), t), Ok(true));
+    }
+
+    /// `sweep_v2` forgets a 2.x code's data after `CODE_RETENTION` and a chain once it has
+    /// lapsed (MedMij OAUTH-19), and says how many entries went.
+    #[test]
+    fn memory_sweep_forgets_lapsed_chains_only() {
+        let s = mem();
+        let (_t, _a, r) = long_lasting(&s, t0());
+        let life = DEFAULT_REFRESH_LIFETIME;
+        assert_eq!(s.store().sweep_v2(t0() + SEC, life), Ok(0), "nothing lapsed yet");
+        let ns = Duration::from_nanos(1);
+        assert_eq!(s.store().sweep_v2(t0() + CODE_RETENTION - ns, life), Ok(0));
+        assert_eq!(s.store().sweep_v2(t0() + CODE_RETENTION, life), Ok(1), "the code data, at its retention");
+        assert_eq!(s.store().sweep_v2(t0() + life - SEC, life), Ok(0));
+        assert_eq!(s.store().sweep_v2(t0() + life, life), Ok(1), "the chain");
+        let out = post(
+            &s,
+            &refresh_body(&client(), &r),
+            Some(&ids()),
+            &client(),
+            t0() + SEC,
+        );
+        assert_eq!(error(&out), "invalid_grant", "a swept chain is unknown");
+    }
+
+    /// Both lapse in one sweep: the count is the sum.
+    #[test]
+    fn memory_sweep_counts_code_data_and_chain_together() {
+        let s = mem();
+        let _ = long_lasting(&s, t0());
+        let life = DEFAULT_REFRESH_LIFETIME;
+        assert_eq!(s.store().sweep_v2(t0() + life, life), Ok(2));
+    }
+
     #[test]
     fn store_without_v2_support_cannot_issue_a_2x_code() {
-        // A TokenStore that only implements the 1.x methods.
-        struct Old(MemoryStore);
-        impl TokenStore for Old {
-            fn insert_code(
-                &self,
-                h: &SecretHash,
-                r: &CodeRecord,
-                n: std::time::SystemTime,
-            ) -> Result<(), StoreError> {
-                self.0.insert_code(h, r, n)
-            }
-            fn redeem_code(
-                &self,
-                h: &SecretHash,
-                n: std::time::SystemTime,
-            ) -> Result<Redemption, StoreError> {
-                self.0.redeem_code(h, n)
-            }
-            fn insert_token(
-                &self,
-                h: &SecretHash,
-                r: &TokenRecord,
-                c: &SecretHash,
-                n: std::time::SystemTime,
-            ) -> Result<(), StoreError> {
-                self.0.insert_token(h, r, c, n)
-            }
-            fn lookup_token(
-                &self,
-                h: &SecretHash,
-                n: std::time::SystemTime,
-            ) -> Result<Option<TokenRecord>, StoreError> {
-                self.0.lookup_token(h, n)
-            }
-            fn sweep(&self, n: std::time::SystemTime) -> Result<usize, StoreError> {
-                self.0.sweep(n)
-            }
-        }
         let s = server_with(Old(MemoryStore::new()));
         let mut session = s
             .authorize(&query_v2(&client(), "umcharderwijk", &ids()))
@@ -737,6 +836,255 @@ mod oauth_6 {
             assert!(seen.insert(a2));
             assert!(seen.insert(r2.clone()));
             r = r2;
+        }
+    }
+}
+
+/// The memory store's 2.x operations at the level of the `TokenStore` trait: every
+/// collision refused on its own (MedMij OAUTH-6), the chain's live access tokens revoked on a
+/// replay (OAUTH-19), 2.x code data kept for exactly `CODE_RETENTION`.
+mod store_v2 {
+    use super::*;
+
+    fn h(n: u16) -> SecretHash {
+        let mut b = [0u8; 32];
+        b[..2].copy_from_slice(&n.to_le_bytes());
+        b[31] = 0x19;
+        SecretHash::from_bytes(b)
+    }
+
+    fn subject() -> Subject {
+        Subject::new("p").unwrap()
+    }
+
+    fn scope() -> Scope {
+        Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap()
+    }
+
+    fn code_rec(t: std::time::SystemTime) -> CodeRecord {
+        CodeRecord {
+            client_id: client(),
+            redirect_uri: "https://pgo.example.nl/cb".into(),
+            scope: scope(),
+            subject: subject(),
+            use_case: UseCase::Verzamelen,
+            issued_at: t,
+        }
+    }
+
+    fn token_rec(t: std::time::SystemTime) -> TokenRecord {
+        TokenRecord {
+            client_id: client(),
+            scope: scope(),
+            subject: subject(),
+            use_case: UseCase::Verzamelen,
+            issued_at: t,
+        }
+    }
+
+    fn consent(id: u8, t: std::time::SystemTime) -> ConsentRecord {
+        ConsentRecord {
+            id: ConsentId::from_bytes([id; 16]),
+            client_id: client(),
+            subject: subject(),
+            scope: scope(),
+            wire_scope: "umcharderwijk".into(),
+            use_case: UseCase::Verzamelen,
+            granted_at: t,
+        }
+    }
+
+    /// A redeemed code `code`, ready for its token.
+    fn redeemed(s: &MemoryStore, code: u16, t: std::time::SystemTime) {
+        s.insert_code(&h(code), &code_rec(t), t).unwrap();
+        assert!(matches!(s.redeem_code(&h(code), t), Ok(Redemption::Fresh(_))));
+    }
+
+    /// A store with one chain: code 1, access 2, refresh 3, consent 1; and a kept code 10
+    /// and a 1.x access token 11 (for code 12).
+    fn one_chain(t: std::time::SystemTime) -> MemoryStore {
+        let s = MemoryStore::new();
+        redeemed(&s, 1, t);
+        s.insert_token_with_refresh(&h(2), &token_rec(t), &h(1), &h(3), &consent(1, t), t)
+            .unwrap();
+        s.insert_code(&h(10), &code_rec(t), t).unwrap();
+        redeemed(&s, 12, t);
+        s.insert_token(&h(11), &token_rec(t), &h(12), t).unwrap();
+        s
+    }
+
+    mod oauth_6 {
+        use super::*;
+
+        /// Each collision on its own refuses the new chain and stores nothing.
+        #[test]
+        fn opening_a_chain_refuses_each_collision_alone() {
+            let t = t0();
+            // (access, refresh, consent id) with exactly one collision each.
+            let cases: [(u16, u16, u8, &str); 6] = [
+                (20, 20, 2, "access equals refresh"),
+                (20, 3, 2, "refresh is a kept refresh token"),
+                (3, 21, 2, "access is a kept refresh token"),
+                (20, 21, 1, "the consent id is taken"),
+                (20, 10, 2, "refresh is a kept code"),
+                (20, 11, 2, "refresh is a kept access token"),
+            ];
+            for (access, refresh, id, what) in cases {
+                let s = one_chain(t);
+                redeemed(&s, 30, t);
+                assert_eq!(
+                    s.insert_token_with_refresh(
+                        &h(access),
+                        &token_rec(t),
+                        &h(30),
+                        &h(refresh),
+                        &consent(id, t),
+                        t
+                    ),
+                    Err(StoreError::Collision),
+                    "{what}"
+                );
+                if access != 3 {
+                    assert_eq!(s.lookup_token(&h(access), t), Ok(None), "{what}: nothing stored");
+                }
+                // The same call without the collision succeeds.
+                s.insert_token_with_refresh(&h(40), &token_rec(t), &h(30), &h(41), &consent(9, t), t)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+            }
+        }
+
+        /// Each collision on its own refuses the rotation and changes nothing: the presented
+        /// refresh token stays valid.
+        #[test]
+        fn rotating_refuses_each_collision_alone() {
+            let t = t0();
+            let life = DEFAULT_REFRESH_LIFETIME;
+            let cases: [(u16, u16, &str); 5] = [
+                (20, 20, "new access equals new refresh"),
+                (20, 3, "new refresh is a kept refresh token"),
+                (3, 21, "new access is a kept refresh token"),
+                (20, 10, "new refresh is a kept code"),
+                (20, 11, "new refresh is a kept access token"),
+            ];
+            for (access, refresh, what) in cases {
+                let s = one_chain(t);
+                assert_eq!(
+                    s.rotate_refresh(&h(3), &h(access), &h(refresh), &client(), t + SEC, life),
+                    Err(StoreError::Collision),
+                    "{what}"
+                );
+                assert!(
+                    matches!(
+                        s.rotate_refresh(&h(3), &h(40), &h(41), &client(), t + SEC, life),
+                        Ok(Rotation::Rotated(_))
+                    ),
+                    "{what}: the presented token still rotates"
+                );
+            }
+        }
+    }
+
+    mod oauth_19 {
+        use super::*;
+
+        /// A replayed refresh token revokes every access token of the chain still live,
+        /// the first one included (it is still within its 900 s).
+        #[test]
+        fn replay_revokes_every_live_access_token_of_the_chain() {
+            let t = t0();
+            let life = DEFAULT_REFRESH_LIFETIME;
+            let s = one_chain(t);
+            assert!(matches!(
+                s.rotate_refresh(&h(3), &h(40), &h(41), &client(), t + SEC, life),
+                Ok(Rotation::Rotated(_))
+            ));
+            assert!(matches!(
+                s.rotate_refresh(&h(41), &h(50), &h(51), &client(), t + SEC * 2, life),
+                Ok(Rotation::Rotated(_))
+            ));
+            let now = t + SEC * 3;
+            for a in [2, 40, 50] {
+                assert!(s.lookup_token(&h(a), now).unwrap().is_some(), "access {a} live");
+            }
+            assert_eq!(
+                s.rotate_refresh(&h(3), &h(60), &h(61), &client(), now, life),
+                Ok(Rotation::Replayed)
+            );
+            for a in [2, 40, 50] {
+                assert_eq!(s.lookup_token(&h(a), now), Ok(None), "access {a} revoked");
+            }
+            assert_eq!(s.lookup_token(&h(11), now).map(|r| r.is_some()), Ok(true), "other flows untouched");
+        }
+
+        /// 2.x code data is kept for exactly `CODE_RETENTION`, and stays readable however
+        /// many other 2.x codes are stored meanwhile (the amortised sweep keeps live ones).
+        #[test]
+        fn code_data_is_kept_for_the_retention_through_sweeps() {
+            let t = t0();
+            let ns = std::time::Duration::from_nanos(1);
+            let s = MemoryStore::new();
+            let v2 = CodeV2 {
+                wire_scope: "umcharderwijk".into(),
+                long_lasting: true,
+                correlation_id: ids().correlation_id,
+            };
+            for n in 0..600 {
+                s.insert_code_v2(&h(n), &v2, t).unwrap();
+            }
+            for n in 0..600 {
+                assert_eq!(s.code_v2(&h(n), t + CODE_RETENTION - ns), Ok(Some(v2.clone())), "code {n}");
+                assert_eq!(s.code_v2(&h(n), t + CODE_RETENTION), Ok(None), "code {n}");
+            }
+            for n in 600..1200 {
+                s.insert_code_v2(&h(n), &v2, t + CODE_RETENTION).unwrap();
+            }
+            for n in 600..1200 {
+                assert_eq!(s.code_v2(&h(n), t + CODE_RETENTION), Ok(Some(v2.clone())), "code {n}");
+            }
+        }
+    }
+
+    mod oauth_22 {
+        use super::*;
+
+        /// Only the consent's own person and client may withdraw it; anyone else's attempt
+        /// is refused and leaves the chain working.
+        #[test]
+        fn withdrawal_needs_the_consents_own_person_and_client() {
+            let t = t0();
+            let life = DEFAULT_REFRESH_LIFETIME;
+            let s = one_chain(t);
+            let id = consent(1, t).id;
+            let other_person = Subject::new("q").unwrap();
+            let other_client = ClientId::new("andere-pgo.example.com").unwrap();
+            assert_eq!(s.withdraw_consent(&id, &other_person, &client(), t), Ok(false));
+            assert_eq!(s.withdraw_consent(&id, &subject(), &other_client, t), Ok(false));
+            assert_eq!(s.withdraw_consent(&id, &other_person, &other_client, t), Ok(false));
+            assert_eq!(s.lookup_token(&h(2), t).map(|r| r.is_some()), Ok(true));
+            assert_eq!(s.long_lasting_consents(&subject(), &client(), t, life).map(|v| v.len()), Ok(1));
+            assert_eq!(s.withdraw_consent(&id, &subject(), &client(), t), Ok(true));
+            assert_eq!(s.withdraw_consent(&id, &subject(), &client(), t), Ok(false), "once");
+            assert_eq!(s.lookup_token(&h(2), t), Ok(None), "the chain is revoked");
+            assert_eq!(s.long_lasting_consents(&subject(), &client(), t, life), Ok(Vec::new()));
+        }
+
+        /// The overview lists a consent until the instant it lapses, not at that instant,
+        /// and only to its own person and client.
+        #[test]
+        fn overview_lists_a_consent_until_it_lapses() {
+            let t = t0();
+            let life = DEFAULT_REFRESH_LIFETIME;
+            let ns = std::time::Duration::from_nanos(1);
+            let s = one_chain(t);
+            let listed = s.long_lasting_consents(&subject(), &client(), t + life - ns, life).unwrap();
+            assert_eq!(listed.len(), 1);
+            assert_eq!(listed[0].expires_at, t + life);
+            assert_eq!(listed[0].last_rotation, t);
+            assert_eq!(s.long_lasting_consents(&subject(), &client(), t + life, life), Ok(Vec::new()));
+            let other_person = Subject::new("q").unwrap();
+            let other_client = ClientId::new("andere-pgo.example.com").unwrap();
+            assert_eq!(s.long_lasting_consents(&other_person, &client(), t, life), Ok(Vec::new()));
+            assert_eq!(s.long_lasting_consents(&subject(), &other_client, t, life), Ok(Vec::new()));
         }
     }
 }
