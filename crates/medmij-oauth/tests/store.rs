@@ -88,15 +88,22 @@ mod oauth_8 {
         s.insert_code(&hash(1), &code_record(t), t).unwrap();
         assert_eq!(s.len(), (1, 0));
         assert!(!s.is_empty());
-        assert!(matches!(s.redeem_code(&hash(1), t), Ok(Redemption::Fresh(_))));
+        assert!(matches!(
+            s.redeem_code(&hash(1), t),
+            Ok(Redemption::Fresh(_))
+        ));
         assert_eq!(s.len(), (1, 0), "a redeemed code is remembered");
-        s.insert_token(&hash(2), &token_record(t), &hash(1), t).unwrap();
+        s.insert_token(&hash(2), &token_record(t), &hash(1), t)
+            .unwrap();
         assert_eq!(s.len(), (1, 1));
         s.insert_code(&hash(3), &code_record(t), t).unwrap();
         assert_eq!(s.len(), (2, 1));
         // A sweep before anything lapsed removes nothing; after the token's lifetime only the
         // codes are left; after the retention nothing.
-        assert_eq!(s.sweep(t + LIFETIME - std::time::Duration::from_nanos(1)), Ok(0));
+        assert_eq!(
+            s.sweep(t + LIFETIME - std::time::Duration::from_nanos(1)),
+            Ok(0)
+        );
         assert_eq!(s.len(), (2, 1));
         assert_eq!(s.sweep(t + LIFETIME), Ok(1));
         assert_eq!(s.len(), (2, 0));
@@ -129,7 +136,11 @@ mod oauth_21 {
             s.mark_token_v2(&nth(n), t).unwrap();
         }
         for n in 0..600 {
-            assert_eq!(s.token_is_v2(&nth(n), t + LIFETIME - ns), Ok(true), "token {n}");
+            assert_eq!(
+                s.token_is_v2(&nth(n), t + LIFETIME - ns),
+                Ok(true),
+                "token {n}"
+            );
             assert_eq!(s.token_is_v2(&nth(n), t + LIFETIME), Ok(false), "token {n}");
         }
         // Later tokens, marked after the first ones lapsed, sweep those out and stay 2.x.

@@ -227,8 +227,14 @@ mod oauth_19 {
             Ok(Rotation::Unknown)
         );
         assert_eq!(s.revoke_consent_of_code(&h(1), t), Ok(false));
-        assert_eq!(s.long_lasting_consents(&subject, &client(), t, life), Ok(Vec::new()));
-        assert_eq!(s.withdraw_consent(&consent.id, &subject, &client(), t), Ok(false));
+        assert_eq!(
+            s.long_lasting_consents(&subject, &client(), t, life),
+            Ok(Vec::new())
+        );
+        assert_eq!(
+            s.withdraw_consent(&consent.id, &subject, &client(), t),
+            Ok(false)
+        );
         assert_eq!(s.sweep_v2(t + life, life), Ok(0));
         // A 1.x token stays 1.x even when marked (OAUTH-21: no tracing ids required of it).
         s.insert_token(&h(2), &token, &h(1), t).unwrap();
@@ -251,10 +257,18 @@ mod oauth_19 {
         let s = mem();
         let (_t, _a, r) = long_lasting(&s, t0());
         let life = DEFAULT_REFRESH_LIFETIME;
-        assert_eq!(s.store().sweep_v2(t0() + SEC, life), Ok(0), "nothing lapsed yet");
+        assert_eq!(
+            s.store().sweep_v2(t0() + SEC, life),
+            Ok(0),
+            "nothing lapsed yet"
+        );
         let ns = Duration::from_nanos(1);
         assert_eq!(s.store().sweep_v2(t0() + CODE_RETENTION - ns, life), Ok(0));
-        assert_eq!(s.store().sweep_v2(t0() + CODE_RETENTION, life), Ok(1), "the code data, at its retention");
+        assert_eq!(
+            s.store().sweep_v2(t0() + CODE_RETENTION, life),
+            Ok(1),
+            "the code data, at its retention"
+        );
         assert_eq!(s.store().sweep_v2(t0() + life - SEC, life), Ok(0));
         assert_eq!(s.store().sweep_v2(t0() + life, life), Ok(1), "the chain");
         let out = post(
@@ -897,7 +911,10 @@ mod store_v2 {
     /// A redeemed code `code`, ready for its token.
     fn redeemed(s: &MemoryStore, code: u16, t: std::time::SystemTime) {
         s.insert_code(&h(code), &code_rec(t), t).unwrap();
-        assert!(matches!(s.redeem_code(&h(code), t), Ok(Redemption::Fresh(_))));
+        assert!(matches!(
+            s.redeem_code(&h(code), t),
+            Ok(Redemption::Fresh(_))
+        ));
     }
 
     /// A store with one chain: code 1, access 2, refresh 3, consent 1; and a kept code 10
@@ -945,11 +962,22 @@ mod store_v2 {
                     "{what}"
                 );
                 if access != 3 {
-                    assert_eq!(s.lookup_token(&h(access), t), Ok(None), "{what}: nothing stored");
+                    assert_eq!(
+                        s.lookup_token(&h(access), t),
+                        Ok(None),
+                        "{what}: nothing stored"
+                    );
                 }
                 // The same call without the collision succeeds.
-                s.insert_token_with_refresh(&h(40), &token_rec(t), &h(30), &h(41), &consent(9, t), t)
-                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                s.insert_token_with_refresh(
+                    &h(40),
+                    &token_rec(t),
+                    &h(30),
+                    &h(41),
+                    &consent(9, t),
+                    t,
+                )
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
             }
         }
 
@@ -1004,7 +1032,10 @@ mod store_v2 {
             ));
             let now = t + SEC * 3;
             for a in [2, 40, 50] {
-                assert!(s.lookup_token(&h(a), now).unwrap().is_some(), "access {a} live");
+                assert!(
+                    s.lookup_token(&h(a), now).unwrap().is_some(),
+                    "access {a} live"
+                );
             }
             assert_eq!(
                 s.rotate_refresh(&h(3), &h(60), &h(61), &client(), now, life),
@@ -1013,7 +1044,11 @@ mod store_v2 {
             for a in [2, 40, 50] {
                 assert_eq!(s.lookup_token(&h(a), now), Ok(None), "access {a} revoked");
             }
-            assert_eq!(s.lookup_token(&h(11), now).map(|r| r.is_some()), Ok(true), "other flows untouched");
+            assert_eq!(
+                s.lookup_token(&h(11), now).map(|r| r.is_some()),
+                Ok(true),
+                "other flows untouched"
+            );
         }
 
         /// 2.x code data is kept for exactly `CODE_RETENTION`, and stays readable however
@@ -1032,14 +1067,22 @@ mod store_v2 {
                 s.insert_code_v2(&h(n), &v2, t).unwrap();
             }
             for n in 0..600 {
-                assert_eq!(s.code_v2(&h(n), t + CODE_RETENTION - ns), Ok(Some(v2.clone())), "code {n}");
+                assert_eq!(
+                    s.code_v2(&h(n), t + CODE_RETENTION - ns),
+                    Ok(Some(v2.clone())),
+                    "code {n}"
+                );
                 assert_eq!(s.code_v2(&h(n), t + CODE_RETENTION), Ok(None), "code {n}");
             }
             for n in 600..1200 {
                 s.insert_code_v2(&h(n), &v2, t + CODE_RETENTION).unwrap();
             }
             for n in 600..1200 {
-                assert_eq!(s.code_v2(&h(n), t + CODE_RETENTION), Ok(Some(v2.clone())), "code {n}");
+                assert_eq!(
+                    s.code_v2(&h(n), t + CODE_RETENTION),
+                    Ok(Some(v2.clone())),
+                    "code {n}"
+                );
             }
         }
     }
@@ -1057,15 +1100,35 @@ mod store_v2 {
             let id = consent(1, t).id;
             let other_person = Subject::new("q").unwrap();
             let other_client = ClientId::new("andere-pgo.example.com").unwrap();
-            assert_eq!(s.withdraw_consent(&id, &other_person, &client(), t), Ok(false));
-            assert_eq!(s.withdraw_consent(&id, &subject(), &other_client, t), Ok(false));
-            assert_eq!(s.withdraw_consent(&id, &other_person, &other_client, t), Ok(false));
+            assert_eq!(
+                s.withdraw_consent(&id, &other_person, &client(), t),
+                Ok(false)
+            );
+            assert_eq!(
+                s.withdraw_consent(&id, &subject(), &other_client, t),
+                Ok(false)
+            );
+            assert_eq!(
+                s.withdraw_consent(&id, &other_person, &other_client, t),
+                Ok(false)
+            );
             assert_eq!(s.lookup_token(&h(2), t).map(|r| r.is_some()), Ok(true));
-            assert_eq!(s.long_lasting_consents(&subject(), &client(), t, life).map(|v| v.len()), Ok(1));
+            assert_eq!(
+                s.long_lasting_consents(&subject(), &client(), t, life)
+                    .map(|v| v.len()),
+                Ok(1)
+            );
             assert_eq!(s.withdraw_consent(&id, &subject(), &client(), t), Ok(true));
-            assert_eq!(s.withdraw_consent(&id, &subject(), &client(), t), Ok(false), "once");
+            assert_eq!(
+                s.withdraw_consent(&id, &subject(), &client(), t),
+                Ok(false),
+                "once"
+            );
             assert_eq!(s.lookup_token(&h(2), t), Ok(None), "the chain is revoked");
-            assert_eq!(s.long_lasting_consents(&subject(), &client(), t, life), Ok(Vec::new()));
+            assert_eq!(
+                s.long_lasting_consents(&subject(), &client(), t, life),
+                Ok(Vec::new())
+            );
         }
 
         /// The overview lists a consent until the instant it lapses, not at that instant,
@@ -1076,15 +1139,26 @@ mod store_v2 {
             let life = DEFAULT_REFRESH_LIFETIME;
             let ns = std::time::Duration::from_nanos(1);
             let s = one_chain(t);
-            let listed = s.long_lasting_consents(&subject(), &client(), t + life - ns, life).unwrap();
+            let listed = s
+                .long_lasting_consents(&subject(), &client(), t + life - ns, life)
+                .unwrap();
             assert_eq!(listed.len(), 1);
             assert_eq!(listed[0].expires_at, t + life);
             assert_eq!(listed[0].last_rotation, t);
-            assert_eq!(s.long_lasting_consents(&subject(), &client(), t + life, life), Ok(Vec::new()));
+            assert_eq!(
+                s.long_lasting_consents(&subject(), &client(), t + life, life),
+                Ok(Vec::new())
+            );
             let other_person = Subject::new("q").unwrap();
             let other_client = ClientId::new("andere-pgo.example.com").unwrap();
-            assert_eq!(s.long_lasting_consents(&other_person, &client(), t, life), Ok(Vec::new()));
-            assert_eq!(s.long_lasting_consents(&subject(), &other_client, t, life), Ok(Vec::new()));
+            assert_eq!(
+                s.long_lasting_consents(&other_person, &client(), t, life),
+                Ok(Vec::new())
+            );
+            assert_eq!(
+                s.long_lasting_consents(&subject(), &other_client, t, life),
+                Ok(Vec::new())
+            );
         }
     }
 }
