@@ -49,24 +49,7 @@ mod oauth_11 {
     #[tokio::test]
     async fn consent_page_survives_a_reload() {
         let (router, _, _) = memory_za(FlowLimits::default());
-        let a = send(
-            &router,
-            request(
-                "GET",
-                &authorize_uri("umcharderwijk~1", "st-1"),
-                "192.0.2.40",
-                None,
-                None,
-            ),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let cb = format!("{}&person=nina", a.marked("CALLBACK"));
-        let first = send(
-            &router,
-            request("GET", &cb, "192.0.2.40", Some(&cookie), None),
-        )
-        .await;
+        let (cookie, cb, first) = login(&router, "192.0.2.40", "umcharderwijk~1", "nina").await;
         let action = first.marked("ACTION");
         let again = send(
             &router,
@@ -383,24 +366,7 @@ mod oauth_12 {
     #[tokio::test]
     async fn case_2_identity_not_established() {
         let (router, audit, _) = memory_za(FlowLimits::default());
-        let a = send(
-            &router,
-            request(
-                "GET",
-                &authorize_uri("umcharderwijk~1", "st-1"),
-                "192.0.2.4",
-                None,
-                None,
-            ),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let cb = format!("{}&person=fail", a.marked("CALLBACK"));
-        let r = send(
-            &router,
-            request("GET", &cb, "192.0.2.4", Some(&cookie), None),
-        )
-        .await;
+        let (_cookie, _, r) = login(&router, "192.0.2.4", "umcharderwijk~1", "fail").await;
         assert_eq!(error_of(&r), ("unauthorized_client".into(), None));
         assert_eq!(audit.with_case(2).len(), 1);
     }
@@ -408,24 +374,7 @@ mod oauth_12 {
     #[tokio::test]
     async fn case_3_no_such_resources() {
         let (router, audit, _) = memory_za(FlowLimits::default());
-        let a = send(
-            &router,
-            request(
-                "GET",
-                &authorize_uri("umcharderwijk~1", "st-1"),
-                "192.0.2.5",
-                None,
-                None,
-            ),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let cb = format!("{}&person=nodata", a.marked("CALLBACK"));
-        let r = send(
-            &router,
-            request("GET", &cb, "192.0.2.5", Some(&cookie), None),
-        )
-        .await;
+        let (_cookie, _, r) = login(&router, "192.0.2.5", "umcharderwijk~1", "nodata").await;
         assert_eq!(
             error_of(&r),
             ("access_denied".into(), Some("No such resources.".into()))
@@ -458,24 +407,7 @@ mod oauth_12 {
         let failed = ("access_denied".into(), Some("Authorization failed.".into()));
         assert_eq!(error_of(&r), failed);
         // The availability check cannot answer: case 5 as well.
-        let a = send(
-            &router,
-            request(
-                "GET",
-                &authorize_uri("umcharderwijk~1", "st-1"),
-                "192.0.2.7",
-                None,
-                None,
-            ),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let cb = format!("{}&person=broken", a.marked("CALLBACK"));
-        let r = send(
-            &router,
-            request("GET", &cb, "192.0.2.7", Some(&cookie), None),
-        )
-        .await;
+        let (_cookie, _, r) = login(&router, "192.0.2.7", "umcharderwijk~1", "broken").await;
         assert_eq!(error_of(&r), failed);
         assert_eq!(audit.with_case(5).len(), 2);
     }
@@ -485,24 +417,7 @@ mod oauth_12 {
     #[tokio::test]
     async fn case_5_when_the_consent_page_cannot_be_made() {
         let (router, audit, _) = memory_za(FlowLimits::default());
-        let a = send(
-            &router,
-            request(
-                "GET",
-                &authorize_uri("umcharderwijk~1", "st-1"),
-                "192.0.2.17",
-                None,
-                None,
-            ),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let cb = format!("{}&person=nopage", a.marked("CALLBACK"));
-        let r = send(
-            &router,
-            request("GET", &cb, "192.0.2.17", Some(&cookie), None),
-        )
-        .await;
+        let (cookie, cb, r) = login(&router, "192.0.2.17", "umcharderwijk~1", "nopage").await;
         let failed = ("access_denied".into(), Some("Authorization failed.".into()));
         assert_eq!(error_of(&r), failed);
         let case5 = audit.with_case(5);
@@ -964,24 +879,7 @@ mod consent_1 {
     #[tokio::test]
     async fn consent_page_carries_the_hosts_headers() {
         let (router, _, _) = memory_za(FlowLimits::default());
-        let a = send(
-            &router,
-            request(
-                "GET",
-                &authorize_uri("umcharderwijk~1", "st-1"),
-                "192.0.2.5",
-                None,
-                None,
-            ),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let callback = format!("{}&person=strict", a.marked("CALLBACK"));
-        let c = send(
-            &router,
-            request("GET", &callback, "192.0.2.5", Some(&cookie), None),
-        )
-        .await;
+        let (_cookie, _, c) = login(&router, "192.0.2.5", "umcharderwijk~1", "strict").await;
         assert_eq!(c.status, 200, "{}", c.body);
         let all = |name: &str| -> Vec<String> {
             c.headers
@@ -998,24 +896,7 @@ mod consent_1 {
         assert_eq!(all("cache-control"), ["no-store"], "the host set none");
         // Another person's page: the adapter's headers only.
         let (_, _) = to_consent(&router, "192.0.2.6", "umcharderwijk~1", "mo").await;
-        let a = send(
-            &router,
-            request(
-                "GET",
-                &authorize_uri("umcharderwijk~1", "st-1"),
-                "192.0.2.6",
-                None,
-                None,
-            ),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let callback = format!("{}&person=mo", a.marked("CALLBACK"));
-        let c = send(
-            &router,
-            request("GET", &callback, "192.0.2.6", Some(&cookie), None),
-        )
-        .await;
+        let (_cookie, _, c) = login(&router, "192.0.2.6", "umcharderwijk~1", "mo").await;
         let csp: Vec<_> = c
             .headers
             .get_all("content-security-policy")

@@ -463,6 +463,29 @@ pub fn param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The front channel through the stand-in's login: the flow cookie, the login callback URL
+/// and the answer to it (the consent page, or the flow's end), asserting nothing about it.
+pub async fn login(
+    router: &Router,
+    source: &str,
+    scope: &str,
+    person: &str,
+) -> (String, String, Answer) {
+    let a = send(
+        router,
+        request("GET", &authorize_uri(scope, "st-1"), source, None, None),
+    )
+    .await;
+    let cookie = a.cookie(ZA_COOKIE).expect("flow cookie");
+    let callback = format!("{}&person={person}", a.marked("CALLBACK"));
+    let c = send(
+        router,
+        request("GET", &callback, source, Some(&cookie), None),
+    )
+    .await;
+    (cookie, callback, c)
+}
+
 /// The front channel up to the consent page: (cookie, consent action URL).
 pub async fn to_consent(
     router: &Router,
