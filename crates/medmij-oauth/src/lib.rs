@@ -231,6 +231,25 @@
 //! | consent-management path (OAUTH-22) | [`DEFAULT_CONSENT_MANAGEMENT_PATH`] = `toestemmingen`, next to the authorization endpoint |
 //! | OAUTH-23 `error_description` texts | `invalid parameter <name>`, `authentication failed`, `availability check failed` ([`provisional::failure_description`]) |
 //!
+//! # Settings and their defaults
+//!
+//! Not provisional but chosen here where the rulebook gives no figure; each is a named setting.
+//!
+//! | setting | default |
+//! |---|---|
+//! | [`FlowLimits::per_source`] (pending flows per source address, IPv6 per /64) | [`DEFAULT_FLOWS_PER_SOURCE`] = 16 |
+//! | [`FlowLimits::per_client`] (pending flows per client) | [`DEFAULT_FLOWS_PER_CLIENT`] = 1024 |
+//! | [`FlowLimits::total`] (pending flows in all) | [`DEFAULT_FLOWS_TOTAL`] = 65,536 |
+//! | [`FlowLimits::ttl`] (a pending flow's life) | [`DEFAULT_FLOW_TTL`] = 900 s |
+//! | [`FlowLimits::grace`] (an expired flow still answered as OAUTH-12 case 5) | [`DEFAULT_FLOW_GRACE`] = 900 s |
+//! | [`FlowLimits::retry_after`] (`Retry-After` of a [`Busy`] answer) | [`DEFAULT_RETRY_AFTER`] = 60 s |
+//! | [`ServerConfig::minimum_assurance`] (OAUTH-18) | [`DEFAULT_MINIMUM_ASSURANCE`] = Substantieel |
+//! | `adapter::ZaSettings::body_limit`, `adapter::PgoSettings::body_limit` (feature `axum`) | `adapter::DEFAULT_BODY_LIMIT` = 16 KiB |
+//! | `adapter::ZaSettings::fhir_body_limit` | `adapter::DEFAULT_FHIR_BODY_LIMIT` = 4 MiB |
+//! | `adapter::ZaSettings::sweep_interval` (how often a new flow sweeps for abandoned ones) | `adapter::DEFAULT_SWEEP_INTERVAL` = 1 s |
+//! | `adapter::PgoSettings::flows_per_person` | `adapter::DEFAULT_PGO_FLOWS_PER_PERSON` = 3 |
+//! | start context kept for a PGO flow | `adapter::MAX_START_CONTEXT` = 1024 bytes (fixed) |
+//!
 //! # RFC 6819 threats (MedMij OAUTH-14) and RFC 6750 5.3
 //!
 //! "Crate" says what this crate does; "embedder" what the gateway built on it must do (this

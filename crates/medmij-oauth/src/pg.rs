@@ -29,8 +29,32 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Statements prepared on a connection at their first use, by a fixed name: each is parsed
+/// and planned once per connection rather than once per call (a `format!`ed query string
+/// handed to `query` costs a round trip and a parse every time).
+#[derive(Default)]
+pub(crate) struct StatementCache(rustc_hash::FxHashMap<&'static str, Statement>);
+
+impl StatementCache {
+    /// The statement named `name`, prepared from `sql()` on `client` the first time.
+    pub(crate) fn get(
+        &mut self,
+        client: &mut Client,
+        name: &'static str,
+        sql: impl FnOnce() -> String,
+    ) -> Result<Statement, postgres::Error> {
+        if let Some(s) = self.0.get(name) {
+            return Ok(s.clone());
+        }
+        let s = client.prepare(&sql())?;
+        self.0.insert(name, s.clone());
+        Ok(s)
+    }
+}
+
 struct Conn {
     client: Client,
+    cache: StatementCache,
     insert_code: Statement,
     redeem_code: Statement,
     insert_token: Statement,
@@ -282,6 +306,7 @@ impl PgStore {
         let sweep_tokens = prep(format!("DELETE FROM {p}_tokens WHERE issued_at <= $1"))?;
         Ok(Conn {
             client,
+            cache: StatementCache::default(),
             insert_code,
             redeem_code,
             insert_token,

@@ -2,10 +2,11 @@
 //! gateway, so that any node continues any flow.
 //!
 //! Flows are keyed by the SHA-256 hash of their [`FlowId`](crate::FlowId) (MedMij OAUTH-14).
-//! Admitting a new flow is one transaction that takes two advisory locks, first the client's
-//! and then the source address's (always in that order, so two admissions cannot deadlock),
-//! counts the unexpired flows and inserts: the per-client and per-source limits are exact
-//! across nodes. The total is counted in the same transaction without a lock of its own, so
+//! Admitting a new flow is one transaction of two statements: the first takes two advisory
+//! locks, the client's and then the source address's (always in that order, so two
+//! admissions cannot deadlock); the second counts the unexpired flows (each count stops at
+//! its limit) and inserts only below every limit: the per-client and per-source limits are
+//! exact across nodes. Every statement is prepared once per connection. The total is counted in the same transaction without a lock of its own, so
 //! concurrent admissions of different clients may pass it by at most their number.
 //!
 //! An expired flow stays in the table for [`FlowLimits::grace`] (not counted) so that a late
@@ -22,7 +23,7 @@ use crate::flow::{
     Admission, Busy, ExpiredFlow, FlowError, FlowLimit, FlowLimits, FlowOwner, FlowStore, Lateness,
     StoredFlow,
 };
-use crate::pg::{close_off_runtime, nanos, time, valid_prefix};
+use crate::pg::{StatementCache, close_off_runtime, nanos, time, valid_prefix};
 use crate::secret::SecretHash;
 use postgres::{Client, NoTls};
 use std::net::IpAddr;
@@ -38,9 +39,31 @@ fn store_err(e: crate::store::StoreError) -> FlowError {
     FlowError::Backend(e.to_string())
 }
 
+/// A connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    cache: StatementCache,
+}
+
+impl Conn {
+    /// Runs the statement `name` (prepared from `sql()` on first use) and returns its rows.
+    fn query(
+        &mut self,
+        name: &'static str,
+        sql: impl FnOnce() -> String,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>, FlowError> {
+        let stmt = self
+            .cache
+            .get(&mut self.client, name, sql)
+            .map_err(backend)?;
+        self.client.query(&stmt, params).map_err(backend)
+    }
+}
+
 /// The PostgreSQL flow store. The table is `<prefix>_flows`.
 pub struct PgFlowStore {
-    conns: Vec<Mutex<Client>>,
+    conns: Vec<Mutex<Conn>>,
     next: AtomicUsize,
     prefix: String,
     limits: FlowLimits,
@@ -112,7 +135,15 @@ impl PgFlowStore {
             ))
             .map_err(backend)?;
         Ok(Self {
-            conns: clients.into_iter().map(Mutex::new).collect(),
+            conns: clients
+                .into_iter()
+                .map(|client| {
+                    Mutex::new(Conn {
+                        client,
+                        cache: StatementCache::default(),
+                    })
+                })
+                .collect(),
             next: AtomicUsize::new(0),
             prefix: prefix.to_owned(),
             limits,
@@ -132,13 +163,14 @@ impl PgFlowStore {
     /// Drops the table (for tests and decommissioning).
     pub fn drop_table(&self) -> Result<(), FlowError> {
         self.conn()?
+            .client
             .batch_execute(&format!("DROP TABLE IF EXISTS {}_flows", self.prefix))
             .map_err(backend)
     }
 
     /// A free connection if there is one, else waits for the next in turn. Fails only
     /// without connections (the constructor refuses that; `Drop` takes them).
-    fn conn(&self) -> Result<MutexGuard<'_, Client>, FlowError> {
+    fn conn(&self) -> Result<MutexGuard<'_, Conn>, FlowError> {
         let n = self.conns.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed) % n.max(1);
         let (from_start, before) = self
@@ -162,9 +194,16 @@ impl PgFlowStore {
         Ok(c.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
+    /// Admits a new flow: one transaction of two statements. The first takes the client's and
+    /// then the source's advisory lock (always in that order, so two admissions cannot
+    /// deadlock); the second, run after the locks are held and so seeing every admission
+    /// committed before, drops this owner's reported flows past their grace, counts the
+    /// unexpired flows (each count stops at its limit, so the work per admission is bounded
+    /// by the limits, not by the table) and inserts only if every count is below its limit
+    /// (MedMij OAUTH-14).
     fn admit(
         &self,
-        c: &mut Client,
+        c: &mut Conn,
         id: &SecretHash,
         owner: &FlowOwner,
         data: &str,
@@ -176,71 +215,85 @@ impl PgFlowStore {
         let client = owner.client_id.as_str();
         let source = owner.source.to_string();
         let key = owner.source_key().to_string();
-        let mut tx = c.transaction().map_err(backend)?;
+        let limit = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let (per_source, per_client, total) =
+            (limit(l.per_source), limit(l.per_client), limit(l.total));
+        let lock = c
+            .cache
+            .get(&mut c.client, "flow_lock", || {
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0)),
+                        pg_advisory_xact_lock(hashtextextended($2, 0))"
+                    .to_owned()
+            })
+            .map_err(backend)?;
+        let insert = c
+            .cache
+            .get(&mut c.client, "flow_admit", || {
+                format!(
+                    "WITH gone AS (
+                        DELETE FROM {p}_flows
+                        WHERE expires_at <= $7 AND reported AND (client_id = $2 OR source_key = $4)),
+                     n AS (SELECT
+                        (SELECT count(*) FROM (SELECT 1 FROM {p}_flows
+                            WHERE source_key = $4 AND expires_at > $8 AND hash <> $1
+                            LIMIT $9) s) AS by_source,
+                        (SELECT count(*) FROM (SELECT 1 FROM {p}_flows
+                            WHERE client_id = $2 AND expires_at > $8 AND hash <> $1
+                            LIMIT $10) s) AS by_client,
+                        (SELECT count(*) FROM (SELECT 1 FROM {p}_flows
+                            WHERE expires_at > $8 AND hash <> $1 LIMIT $11) s) AS all_flows),
+                     ins AS (
+                        INSERT INTO {p}_flows AS f
+                            (hash, client_id, source, source_key, data, expires_at)
+                        SELECT $1, $2, $3, $4, $5, $6 FROM n
+                        WHERE by_source < $9 AND by_client < $10 AND all_flows < $11
+                        ON CONFLICT (hash) DO UPDATE SET client_id = EXCLUDED.client_id,
+                            source = EXCLUDED.source, source_key = EXCLUDED.source_key,
+                            data = EXCLUDED.data, expires_at = EXCLUDED.expires_at,
+                            reported = false)
+                     SELECT by_source, by_client, all_flows FROM n"
+                )
+            })
+            .map_err(backend)?;
+        let mut tx = c.client.transaction().map_err(backend)?;
         // Client first, then source: the same order everywhere (no deadlock).
         tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &[&format!("{p}:client:{client}")],
-        )
-        .map_err(backend)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            &[&format!("{p}:source:{key}")],
-        )
-        .map_err(backend)?;
-        tx.execute(
-            &format!(
-                "DELETE FROM {p}_flows WHERE hash = $1
-                    OR (expires_at <= $2 AND reported AND (client_id = $3 OR source_key = $4))"
-            ),
+            &lock,
             &[
-                &&id.as_bytes()[..],
-                &now.saturating_sub(self.grace_nanos()),
-                &client,
-                &key,
+                &format!("{p}:client:{client}"),
+                &format!("{p}:source:{key}"),
             ],
         )
         .map_err(backend)?;
         let row = tx
             .query_one(
-                &format!(
-                    "SELECT
-                        (SELECT count(*) FROM {p}_flows WHERE source_key = $1 AND expires_at > $3),
-                        (SELECT count(*) FROM {p}_flows WHERE client_id = $2 AND expires_at > $3),
-                        (SELECT count(*) FROM {p}_flows WHERE expires_at > $3)"
-                ),
-                &[&key, &client, &now],
+                &insert,
+                &[
+                    &&id.as_bytes()[..],
+                    &client,
+                    &source,
+                    &key,
+                    &data,
+                    &expires_at,
+                    &now.saturating_sub(self.grace_nanos()),
+                    &now,
+                    &per_source,
+                    &per_client,
+                    &total,
+                ],
             )
             .map_err(backend)?;
-        let count = |i| -> Result<usize, FlowError> {
-            let n: i64 = row.try_get(i).map_err(backend)?;
-            Ok(usize::try_from(n).unwrap_or(usize::MAX))
-        };
+        let count = |i| -> Result<i64, FlowError> { row.try_get(i).map_err(backend) };
         let busy = |limit, figure| Err(Busy::new(limit, figure, l.retry_after).into());
-        if count(0)? >= l.per_source {
+        if count(0)? >= per_source {
             return busy(FlowLimit::PerSource, l.per_source);
         }
-        if count(1)? >= l.per_client {
+        if count(1)? >= per_client {
             return busy(FlowLimit::PerClient, l.per_client);
         }
-        if count(2)? >= l.total {
+        if count(2)? >= total {
             return busy(FlowLimit::Total, l.total);
         }
-        tx.execute(
-            &format!(
-                "INSERT INTO {p}_flows (hash, client_id, source, source_key, data, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)"
-            ),
-            &[
-                &&id.as_bytes()[..],
-                &client,
-                &source,
-                &key,
-                &data,
-                &expires_at,
-            ],
-        )
-        .map_err(backend)?;
         tx.commit().map_err(backend)
     }
 }
@@ -261,17 +314,20 @@ impl FlowStore for PgFlowStore {
         match admission {
             Admission::New => self.admit(&mut c, id, owner, data, expires, now),
             Admission::Continuing => c
-                .execute(
-                    &format!(
-                        "INSERT INTO {p}_flows AS f
+                .query(
+                    "flow_put",
+                    || {
+                        format!(
+                            "INSERT INTO {p}_flows AS f
                             (hash, client_id, source, source_key, data, expires_at)
                          VALUES ($1, $2, $3, $4, $5, $6)
                          ON CONFLICT (hash) DO UPDATE SET client_id = EXCLUDED.client_id,
                             source = EXCLUDED.source, source_key = EXCLUDED.source_key,
                             data = EXCLUDED.data, expires_at = EXCLUDED.expires_at,
                             reported = false",
-                        p = self.prefix
-                    ),
+                            p = self.prefix
+                        )
+                    },
                     &[
                         &&id.as_bytes()[..],
                         &owner.client_id.as_str(),
@@ -281,24 +337,23 @@ impl FlowStore for PgFlowStore {
                         &expires,
                     ],
                 )
-                .map(|_| ())
-                .map_err(backend),
+                .map(|_| ()),
         }
     }
 
     fn take(&self, id: &SecretHash, now: SystemTime) -> Result<Option<StoredFlow>, FlowError> {
         let now = nanos(now).map_err(store_err)?;
-        let rows = self
-            .conn()?
-            .query(
-                &format!(
+        let rows = self.conn()?.query(
+            "flow_take",
+            || {
+                format!(
                     "DELETE FROM {}_flows WHERE hash = $1 AND expires_at > $2
                      RETURNING client_id, source, data",
                     self.prefix
-                ),
-                &[&&id.as_bytes()[..], &now],
-            )
-            .map_err(backend)?;
+                )
+            },
+            &[&&id.as_bytes()[..], &now],
+        )?;
         rows.first()
             .map(|row| {
                 Ok(StoredFlow {
@@ -316,17 +371,17 @@ impl FlowStore for PgFlowStore {
     ) -> Result<Option<(StoredFlow, Lateness)>, FlowError> {
         let now = nanos(now).map_err(store_err)?;
         // A flow past its grace is left for the sweep, which reports it if nobody did.
-        let rows = self
-            .conn()?
-            .query(
-                &format!(
+        let rows = self.conn()?.query(
+            "flow_take_late",
+            || {
+                format!(
                     "DELETE FROM {}_flows WHERE hash = $1 AND expires_at > $2
                      RETURNING client_id, source, data, expires_at, reported",
                     self.prefix
-                ),
-                &[&&id.as_bytes()[..], &now.saturating_sub(self.grace_nanos())],
-            )
-            .map_err(backend)?;
+                )
+            },
+            &[&&id.as_bytes()[..], &now.saturating_sub(self.grace_nanos())],
+        )?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };
@@ -349,16 +404,17 @@ impl FlowStore for PgFlowStore {
         let p = &self.prefix;
         let mut c = self.conn()?;
         // Marking is atomic per row: of two nodes sweeping at once, one reports each flow.
-        let rows = c
-            .query(
-                &format!(
+        let rows = c.query(
+            "flow_sweep_mark",
+            || {
+                format!(
                     "UPDATE {p}_flows SET reported = true
                      WHERE expires_at <= $1 AND NOT reported
                      RETURNING client_id, source, data, expires_at"
-                ),
-                &[&now],
-            )
-            .map_err(backend)?;
+                )
+            },
+            &[&now],
+        )?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             out.push(ExpiredFlow {
@@ -369,15 +425,17 @@ impl FlowStore for PgFlowStore {
         }
         out.sort_by_key(|f| f.expired_at);
         let total = i64::try_from(self.limits.total).unwrap_or(i64::MAX);
-        c.execute(
-            &format!(
-                "DELETE FROM {p}_flows WHERE reported AND (expires_at <= $1
-                    OR hash IN (SELECT hash FROM {p}_flows WHERE expires_at <= $2
-                                ORDER BY expires_at DESC OFFSET $3))"
-            ),
+        c.query(
+            "flow_sweep_drop",
+            || {
+                format!(
+                    "DELETE FROM {p}_flows WHERE reported AND (expires_at <= $1
+                        OR hash IN (SELECT hash FROM {p}_flows WHERE expires_at <= $2
+                                    ORDER BY expires_at DESC OFFSET $3))"
+                )
+            },
             &[&now.saturating_sub(self.grace_nanos()), &now, &total],
-        )
-        .map_err(backend)?;
+        )?;
         Ok(out)
     }
 }

@@ -115,6 +115,12 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
 /// Default limit for a FHIR write body (Delen): 4 MiB.
 pub const DEFAULT_FHIR_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
+/// Default for [`ZaSettings::sweep_interval`]: a gateway sweeps its flow store for abandoned
+/// flows at a new flow at most once a second (our choice, not a rulebook value). Each
+/// abandoned flow is still reported exactly once (MedMij OAUTH-12 case 5, LOG-1), at most
+/// this much later; [`ZaGateway::expire_flows`] sweeps at once.
+pub const DEFAULT_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Where the routers take the time from: the system clock by default; a host may shift it
 /// (a test, or a demo that fast-forwards to expire flows and tokens, MedMij OAUTH-7).
 #[derive(Clone)]

@@ -8,8 +8,9 @@ use super::host::{
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
-    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, host_page,
-    page, respond, set_cookie, single_param, unavailable_page, with_header,
+    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, DEFAULT_SWEEP_INTERVAL, Incoming,
+    MtlsClient, busy_page, host_page, page, respond, set_cookie, single_param, unavailable_page,
+    with_header,
 };
 use crate::{
     AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, ExpiredFlow, FlowError, FlowId,
@@ -29,6 +30,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 /// The ZA GW's flow cookie (`__Host-` prefix; `HttpOnly`, `Secure`, `SameSite=Lax`). It holds
@@ -65,6 +67,10 @@ pub struct ZaSettings {
     pub fhir_body_limit: usize,
     /// The time source ([`Clock::system`]).
     pub clock: Clock,
+    /// How often, at most, a new flow's admission sweeps the flow store for abandoned flows
+    /// first ([`DEFAULT_SWEEP_INTERVAL`], 1 s). Each sweep is two statements on a database
+    /// store; [`ZaGateway::expire_flows`] sweeps regardless.
+    pub sweep_interval: std::time::Duration,
 }
 
 impl Default for ZaSettings {
@@ -74,6 +80,7 @@ impl Default for ZaSettings {
             body_limit: DEFAULT_BODY_LIMIT,
             fhir_body_limit: DEFAULT_FHIR_BODY_LIMIT,
             clock: Clock::system(),
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
         }
     }
 }
@@ -179,6 +186,9 @@ struct Za<S, C, F, A, D, U, B, L, P> {
     flows: Arc<PendingFlows<F>>,
     hooks: ZaHooks<A, D, U, B, L, P>,
     settings: ZaSettings,
+    /// When the last admission's sweep started (nanoseconds since 1970 on the gateway's
+    /// clock; 0 before the first), for [`ZaSettings::sweep_interval`].
+    last_sweep: AtomicU64,
 }
 
 /// A step's flow, taken from the store.
@@ -217,6 +227,7 @@ where
                 flows: Arc::new(flows),
                 hooks,
                 settings,
+                last_sweep: AtomicU64::new(0),
             }),
         }
     }
@@ -329,7 +340,7 @@ where
     /// also reports abandoned flows. Every flow is reported exactly once, by this sweep or by
     /// the late step that ends it within [`FlowLimits::grace`](crate::FlowLimits::grace).
     pub async fn expire_flows(&self) -> usize {
-        self.inner.report_expired().await
+        self.inner.report_expired(true).await
     }
 }
 
@@ -384,8 +395,14 @@ where
     /// Sweeps the flow store and audits every flow that expired unfinished, once
     /// ([`Endpoint::FlowExpired`]); returns how many. A store that fails is retried at the
     /// next sweep (its flows stay unreported).
-    async fn report_expired(&self) -> usize {
+    ///
+    /// Unless `force`d, this sweeps only if [`ZaSettings::sweep_interval`] has passed since the
+    /// last sweep started, and only one task at a time.
+    async fn report_expired(&self, force: bool) -> usize {
         let now = self.settings.clock.now();
+        if !force && !self.sweep_due(now) {
+            return 0;
+        }
         let flows = Arc::clone(&self.flows);
         let Ok(Ok(expired)) = run_blocking(move || flows.store().sweep(now)).await else {
             return 0;
@@ -394,6 +411,26 @@ where
             self.audit(self.expired_event(f, now)).await;
         }
         expired.len()
+    }
+
+    /// True, and the sweep time taken, if the admission sweep is due: more than
+    /// [`ZaSettings::sweep_interval`] since the last one started (or a clock set back).
+    fn sweep_due(&self, now: SystemTime) -> bool {
+        let at = |t: SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH).map_or(1, |d| {
+                u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
+            })
+        };
+        let (now, every) = (
+            at(now),
+            u64::try_from(self.settings.sweep_interval.as_nanos()).unwrap_or(u64::MAX),
+        );
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        let due = last == 0 || now < last || now - last >= every;
+        due && self
+            .last_sweep
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
     }
 
     fn info(id: &FlowId, session: &Session) -> FlowInfo {
@@ -806,7 +843,7 @@ where
         };
         // Flows abandoned since the last sweep are reported before a new one is admitted
         // (MedMij OAUTH-12 case 5, LOG-1).
-        self.report_expired().await;
+        self.report_expired(false).await;
         let now = self.settings.clock.now();
         let flows = Arc::clone(&self.flows);
         let opened = run_blocking(move || flows.open(&owner, &flow, &ThreadRandom, now)).await;

@@ -140,16 +140,20 @@ impl PgStore {
         now: SystemTime,
     ) -> Result<Option<CodeV2>, StoreError> {
         let p = &self.prefix;
-        let rows = self
-            .conn()?
-            .client
-            .query(
-                &format!(
+        let mut c = self.conn()?;
+        let c = &mut *c;
+        let stmt = c
+            .cache
+            .get(&mut c.client, "code_v2", || {
+                format!(
                     "SELECT wire_scope, long_lasting, correlation_id FROM {p}_code_v2
                      WHERE hash = $1 AND issued_at > $2"
-                ),
-                &[&b(code), &before(now, CODE_RETENTION)?],
-            )
+                )
+            })
+            .map_err(backend)?;
+        let rows = c
+            .client
+            .query(&stmt, &[&b(code), &before(now, CODE_RETENTION)?])
             .map_err(backend)?;
         let Some(row) = rows.first() else {
             return Ok(None);
@@ -372,14 +376,15 @@ impl PgStore {
 
     pub(super) fn pg_is_v2(&self, access: &SecretHash) -> Result<bool, StoreError> {
         let p = &self.prefix;
-        let rows = self
-            .conn()?
-            .client
-            .query(
-                &format!("SELECT v2 OR chain_id IS NOT NULL FROM {p}_tokens WHERE hash = $1"),
-                &[&b(access)],
-            )
+        let mut c = self.conn()?;
+        let c = &mut *c;
+        let stmt = c
+            .cache
+            .get(&mut c.client, "is_v2", || {
+                format!("SELECT v2 OR chain_id IS NOT NULL FROM {p}_tokens WHERE hash = $1")
+            })
             .map_err(backend)?;
+        let rows = c.client.query(&stmt, &[&b(access)]).map_err(backend)?;
         match rows.first() {
             Some(r) => r.try_get(0).map_err(backend),
             None => Ok(false),
