@@ -218,6 +218,17 @@ mod oauth_12 {
         TestAudit,
         std::sync::Arc<std::sync::atomic::AtomicU64>,
     ) {
+        clocked_sweeping(ZaSettings::default().sweep_interval)
+    }
+
+    /// As [`clocked`], with the admission sweep at most every `sweep_interval`.
+    fn clocked_sweeping(
+        sweep_interval: std::time::Duration,
+    ) -> (
+        TestZa<MemoryStore, MemoryFlowStore>,
+        TestAudit,
+        std::sync::Arc<std::sync::atomic::AtomicU64>,
+    ) {
         use std::sync::atomic::Ordering;
         use std::time::{Duration, SystemTime};
         let offset = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -227,6 +238,7 @@ mod oauth_12 {
         let limits = FlowLimits::default();
         let settings = ZaSettings {
             clock,
+            sweep_interval,
             ..ZaSettings::default()
         };
         let flows = PendingFlows::new(MemoryFlowStore::new(limits), limits);
@@ -307,6 +319,57 @@ mod oauth_12 {
             assert!(e.detail.contains("consent page"), "{}", e.detail);
             assert_eq!(e.subject.as_ref().map(Subject::as_str), Some("mo"));
         }
+    }
+
+    /// MedMij OAUTH-12 case 5, LOG-1: a new flow sweeps for abandoned ones only when
+    /// `ZaSettings::sweep_interval` has passed since the last sweep (one database round trip
+    /// less per flow under load), `ZaGateway::expire_flows` sweeps whenever called, and each
+    /// abandoned flow is still reported exactly once.
+    #[tokio::test]
+    async fn the_admission_sweep_runs_at_most_once_per_interval() {
+        use std::sync::atomic::Ordering;
+        let (gw, audit, offset) = clocked_sweeping(std::time::Duration::from_secs(3600));
+        let router = gw.router();
+        let open = |source: &'static str, state: &'static str| {
+            let router = router.clone();
+            async move {
+                let a = send(
+                    &router,
+                    request(
+                        "GET",
+                        &authorize_uri("umcharderwijk~1", state),
+                        source,
+                        None,
+                        None,
+                    ),
+                )
+                .await;
+                assert_eq!(a.status, 200, "{}", a.body);
+            }
+        };
+        // t = 0: the first admission sweeps (nothing to report) and is left.
+        open("192.0.2.150", "a").await;
+        // t = 901: the first flow has expired, but the last sweep was 901 s ago (< 3600 s).
+        offset.store(901, Ordering::Relaxed);
+        open("192.0.2.151", "b").await;
+        assert!(expiries(&audit).is_empty(), "not swept within the interval");
+        // A host's timer sweeps regardless.
+        assert_eq!(gw.expire_flows().await, 1);
+        assert_eq!(expiries(&audit).len(), 1);
+        // t = 3601: due again; the second flow (expired at 1801 s) is reported by this
+        // admission, the first not again.
+        offset.store(3601, Ordering::Relaxed);
+        open("192.0.2.152", "c").await;
+        let sources: Vec<String> = expiries(&audit)
+            .iter()
+            .map(|e| e.source.to_string())
+            .collect();
+        assert_eq!(sources, ["192.0.2.150", "192.0.2.151"]);
+        // t = 3602: within the interval again, and the forced sweep finds nothing new.
+        offset.store(3602, Ordering::Relaxed);
+        open("192.0.2.153", "d").await;
+        assert_eq!(gw.expire_flows().await, 0);
+        assert_eq!(expiries(&audit).len(), 2);
     }
 
     /// MedMij OAUTH-12 case 5, OAUTH-14: one address keeps opening flows and abandoning them;
