@@ -160,7 +160,7 @@ impl OwnCertificate {
         let not_before = unix(&v.not_before);
         let not_after = unix(&v.not_after);
         let dns_names = dns_names_of(&c);
-        let signer = rustls::crypto::ring::sign::any_supported_type(&key)
+        let signer = rustls::crypto::aws_lc_rs::sign::any_supported_type(&key)
             .map_err(|e| ConfigError::BadKey(e.to_string()))?;
         let ck = CertifiedKey::new(chain, signer);
         ck.keys_match()

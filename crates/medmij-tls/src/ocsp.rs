@@ -6,9 +6,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_lc_rs::digest;
 use der::asn1::{Null, ObjectIdentifier, OctetString};
 use der::{Decode, Encode};
-use ring::digest;
 use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use x509_cert::ext::pkix::AuthorityInfoAccessSyntax;
 use x509_cert::ext::pkix::name::GeneralName;

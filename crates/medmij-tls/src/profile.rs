@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
-use rustls::crypto::ring as ring_provider;
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::crypto::aws_lc_rs as provider;
 use rustls::{SignatureScheme, SupportedCipherSuite, SupportedProtocolVersion};
+use webpki::aws_lc_rs as algs;
 
 /// Protocol versions of both profiles, strongest first (MedMij TLS-1).
 pub static PROTOCOL_VERSIONS: &[&SupportedProtocolVersion] =
@@ -13,23 +15,23 @@ pub static PROTOCOL_VERSIONS: &[&SupportedProtocolVersion] =
 
 /// Cipher suites of the back-channel profile, in server preference order (MedMij TLS-1).
 pub static BACK_CHANNEL_CIPHER_SUITES: &[SupportedCipherSuite] = &[
-    ring_provider::cipher_suite::TLS13_AES_256_GCM_SHA384,
-    ring_provider::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
-    ring_provider::cipher_suite::TLS13_AES_128_GCM_SHA256,
-    ring_provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-    ring_provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-    ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    ring_provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    ring_provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    provider::cipher_suite::TLS13_AES_256_GCM_SHA384,
+    provider::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
+    provider::cipher_suite::TLS13_AES_128_GCM_SHA256,
+    provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    provider::cipher_suite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    provider::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 ];
 
 /// Key-exchange groups of both channels, strongest first (server preference;
 /// MedMij TLS-1, TLS-6: ECDHE only).
 pub static KX_GROUPS: &[&dyn rustls::crypto::SupportedKxGroup] = &[
-    ring_provider::kx_group::SECP384R1,
-    ring_provider::kx_group::X25519,
-    ring_provider::kx_group::SECP256R1,
+    provider::kx_group::SECP384R1,
+    provider::kx_group::X25519,
+    provider::kx_group::SECP256R1,
 ];
 
 /// Signature schemes accepted in handshakes and certificates: SHA-2 only, no SHA-1
@@ -56,10 +58,11 @@ pub enum Channel {
     Front,
 }
 
-/// The `ring` crypto provider restricted to the profile of `channel`; both
+/// The `aws-lc-rs` crypto provider (rustls' default; its P-384 arithmetic is several times
+/// faster than `ring`'s, see BENCHMARKS.md) restricted to the profile of `channel`; both
 /// channels get the same NCSC "good" set (MedMij TLS-1, TLS-6).
 pub fn crypto_provider(channel: Channel) -> CryptoProvider {
-    let base = ring_provider::default_provider();
+    let base = provider::default_provider();
     // Both channels: the same "good" set (MedMij TLS-6).
     let _ = channel;
     CryptoProvider {
@@ -70,12 +73,68 @@ pub fn crypto_provider(channel: Channel) -> CryptoProvider {
     }
 }
 
-/// The provider's signature verification algorithms restricted to
-/// [`SIGNATURE_SCHEMES`] (MedMij TLS-1: SHA-2 only).
-pub fn signature_algorithms() -> rustls::crypto::WebPkiSupportedAlgorithms {
-    // The ring provider's table holds no SHA-1 algorithm; it is checked in tests
-    // that every scheme it maps is in SIGNATURE_SCHEMES.
-    ring_provider::default_provider().signature_verification_algorithms
+/// Signature verification algorithms for [`SIGNATURE_SCHEMES`] (MedMij TLS-1: SHA-2 only),
+/// `aws-lc-rs` implementations through rustls-webpki. The same table rustls' `ring` provider
+/// has: the `aws-lc-rs` provider's own also maps P-521, which is outside the profile.
+static SUPPORTED_SIG_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+    all: &[
+        algs::ECDSA_P256_SHA256,
+        algs::ECDSA_P256_SHA384,
+        algs::ECDSA_P384_SHA256,
+        algs::ECDSA_P384_SHA384,
+        algs::ED25519,
+        algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+        algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY,
+        algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY,
+        algs::RSA_PKCS1_2048_8192_SHA256,
+        algs::RSA_PKCS1_2048_8192_SHA384,
+        algs::RSA_PKCS1_2048_8192_SHA512,
+        algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
+        algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
+        algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+    ],
+    mapping: &[
+        // For TLS 1.2 the curve is not fixed by the scheme; for TLS 1.3 it is.
+        (
+            SignatureScheme::ECDSA_NISTP384_SHA384,
+            &[algs::ECDSA_P384_SHA384, algs::ECDSA_P256_SHA384],
+        ),
+        (
+            SignatureScheme::ECDSA_NISTP256_SHA256,
+            &[algs::ECDSA_P256_SHA256, algs::ECDSA_P384_SHA256],
+        ),
+        (SignatureScheme::ED25519, &[algs::ED25519]),
+        (
+            SignatureScheme::RSA_PSS_SHA512,
+            &[algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA384,
+            &[algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PSS_SHA256,
+            &[algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA512,
+            &[algs::RSA_PKCS1_2048_8192_SHA512],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA384,
+            &[algs::RSA_PKCS1_2048_8192_SHA384],
+        ),
+        (
+            SignatureScheme::RSA_PKCS1_SHA256,
+            &[algs::RSA_PKCS1_2048_8192_SHA256],
+        ),
+    ],
+};
+
+/// The signature verification algorithms of both profiles: [`SIGNATURE_SCHEMES`] only
+/// (MedMij TLS-1: SHA-2 only). Used for handshakes, certificate chains and OCSP responses.
+pub fn signature_algorithms() -> WebPkiSupportedAlgorithms {
+    SUPPORTED_SIG_ALGS
 }
 
 pub(crate) fn provider_arc(channel: Channel) -> Arc<CryptoProvider> {

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
+use aws_lc_rs::digest;
 use der::asn1::{BitString, GeneralizedTime, Ia5String, OctetString};
 use der::{Decode, Encode};
 use rcgen::{
@@ -36,7 +37,6 @@ use rcgen::{
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
     PKCS_ECDSA_P384_SHA384, SerialNumber, SigningKey,
 };
-use ring::digest;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
@@ -212,10 +212,10 @@ impl std::fmt::Debug for TestPki {
 }
 
 fn random_serial() -> Vec<u8> {
-    use ring::rand::SecureRandom;
+    use aws_lc_rs::rand::SecureRandom;
     let mut b = [0u8; 12];
     // SystemRandom only fails if the OS has no randomness; fall back to the clock.
-    if ring::rand::SystemRandom::new().fill(&mut b).is_err() {
+    if aws_lc_rs::rand::SystemRandom::new().fill(&mut b).is_err() {
         let n = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .unwrap_or_default()
