@@ -15,7 +15,21 @@
 //!   [`PgoSettings::flows_per_person`] per person and the [`FlowLimits`](crate::FlowLimits)
 //!   per source, HTTP 429, and in total, OAUTH-14) and the redirect endpoint (checks
 //!   `state`, redeems the code through [`TokenTransport`], hands the grant to
-//!   [`PgoHost::completed`], a flow without a grant to [`PgoHost::failed`]).
+//!   [`PgoHost::completed`], a flow without a grant to [`PgoHost::failed`]). A flow the
+//!   person never came back to is reported once (MedMij OAUTH-12 case 5, LOG-1) as an
+//!   [`Endpoint::FlowExpired`] event and to [`PgoHost::failed`] with
+//!   [`FailureStage::Expired`]: the gateway sweeps its flow store at every new flow and in
+//!   [`PgoGateway::expire_flows`] (call it on a timer).
+//!
+//! Pages the host makes may carry headers of its own ([`HostPage`]: the consent page through
+//! [`ConsentUi::try_render_page`], the login pages through [`Authenticator::start_answer`]
+//! and [`Authenticator::start_management_answer`], the consent-management page through
+//! [`ConsentUi::render_management_page`]): sent with one `Content-Type`, the host's headers,
+//! and the adapter's anti-framing and no-store headers only where the host set none. The
+//! hooks that may do I/O (the decision posted from the consent page, which a host registers
+//! as evidence, CONSENT-5; the PGO session and start checks) are async; the few that stay
+//! synchronous ([`FhirBackend::target`], [`FhirBackend::serves`], [`PgoHost::endpoints`],
+//! [`PgoHost::counterpart`]) answer from memory and must not block.
 //!
 //! # Releases 1.x and 2.x side by side
 //!
@@ -83,9 +97,9 @@ mod za;
 pub use host::{
     AuditEvent, AuditSink, Authenticator, ChainActor, ChainGrant, ChainStep, ChainStepKind,
     ConsentUi, Counterpart, DataAvailability, Endpoint, FailureStage, FhirBackend, FhirReply,
-    FlowDone, FlowFailure, FlowInfo, HostError, HostPage, HostRequest, MAX_START_CONTEXT,
-    ManagementInfo, PersonAuthentication, PersonError, PgoHost, StartRefused, StartRequest,
-    StartRoute, TokenTransport, TransportError, default_start_request,
+    FlowDone, FlowFailure, FlowInfo, HostAnswer, HostError, HostPage, HostRequest,
+    MAX_START_CONTEXT, ManagementInfo, PersonAuthentication, PersonError, PgoHost, StartRefused,
+    StartRequest, StartRoute, TokenTransport, TransportError, default_start_request,
 };
 pub use pages::{DefaultPages, Pages, escape_into, plain, plain_with_link};
 pub use pgo::{DEFAULT_PGO_FLOWS_PER_PERSON, PGO_COOKIE, PgoGateway, PgoHooks, PgoSettings};
@@ -304,6 +318,15 @@ pub(crate) fn host_page(status: u16, p: HostPage) -> Response {
         h.append(name.clone(), value.clone());
     }
     r
+}
+
+/// A host's answer ([`HostAnswer`]): its page as [`host_page`] sends it (HTTP 200), or its
+/// response as it is.
+pub(crate) fn host_answer(a: HostAnswer) -> Response {
+    match a {
+        HostAnswer::Page(p) => host_page(200, p),
+        HostAnswer::Response(r) => respond(r),
+    }
 }
 
 /// The busy page with `Retry-After` (MedMij OAUTH-14): 429 Too Many Requests when this

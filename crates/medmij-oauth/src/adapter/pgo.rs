@@ -13,10 +13,10 @@ use super::{
     with_header,
 };
 use crate::{
-    Client, FlowError, FlowId, FlowLimit, FlowOwner, FlowStore, GrantV2, HttpResponse, PendingFlow,
-    PendingFlows, PersonMessage, RefreshError, RefreshToken, RefreshTokenVault, ReleaseLine, Scope,
-    ScopeForm, Subject, ThreadRandom, TraceIds, TracedTokenRequest, UseCase, V2Config, VaultKey,
-    run_blocking,
+    Client, ExpiredFlow, FlowError, FlowId, FlowLimit, FlowOwner, FlowStore, GrantV2, HttpResponse,
+    PendingFlow, PendingFlows, PersonMessage, RefreshError, RefreshToken, RefreshTokenVault,
+    ReleaseLine, Scope, ScopeForm, Subject, ThreadRandom, TraceIds, TracedTokenRequest, UseCase,
+    V2Config, VaultKey, run_blocking,
 };
 use axum::Router;
 use axum::extract::Request;
@@ -125,65 +125,50 @@ fn without_query(url: &str) -> String {
     url.split_once('?').map_or(url, |(u, _)| u).to_owned()
 }
 
-/// The consent-management visit came back with another `state`.
-struct ManageRefused;
+/// Unit types whose fixed words tell the person why a PGO GW request ended (MedMij OAUTH-12:
+/// plain words, in Dutch and English), each with its [`PersonMessage`].
+macro_rules! person_messages {
+    ($($(#[$doc:meta])* $name:ident => $nl:literal, $en:literal;)*) => {$(
+        $(#[$doc])*
+        struct $name;
 
-impl PersonMessage for ManageRefused {
-    fn message_nl(&self) -> &'static str {
-        "Deze terugkeer van de zorgaanbieder hoort niet bij uw sessie. Probeer het opnieuw vanuit uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "This return from the care provider does not belong to your session. Please try again from your PGO."
-    }
+        impl PersonMessage for $name {
+            fn message_nl(&self) -> &'static str {
+                $nl
+            }
+            fn message_en(&self) -> &'static str {
+                $en
+            }
+        }
+    )*};
 }
 
-/// Why a start was refused, in plain words.
-struct StartRefused;
-
-impl PersonMessage for StartRefused {
-    fn message_nl(&self) -> &'static str {
-        "Deze aanvraag kan niet worden gestart. Kies de zorgaanbieder opnieuw in uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "This request cannot be started. Please choose the care provider again in your PGO."
-    }
-}
-
-/// The redirect endpoint reached without a flow of this browser (MedMij OAUTH-10: no flow
-/// cookie, or its flow ended or never was).
-struct NoFlow;
-
-impl PersonMessage for NoFlow {
-    fn message_nl(&self) -> &'static str {
-        "Er loopt geen aanvraag vanuit deze browser. Begin opnieuw in uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "No request from this browser is waiting. Please start again in your PGO."
-    }
-}
-
-/// Not logged in at the PGO.
-struct NoPerson;
-
-impl PersonMessage for NoPerson {
-    fn message_nl(&self) -> &'static str {
-        "Log eerst in bij uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "Please log in at your PGO first."
-    }
-}
-
-/// The token request could not be sent.
-struct NotSent;
-
-impl PersonMessage for NotSent {
-    fn message_nl(&self) -> &'static str {
-        "De zorgaanbieder is nu niet bereikbaar. Probeer het later opnieuw."
-    }
-    fn message_en(&self) -> &'static str {
-        "The care provider cannot be reached now. Please try again later."
-    }
+person_messages! {
+    /// The consent-management visit came back with another `state`.
+    ManageRefused =>
+        "Deze terugkeer van de zorgaanbieder hoort niet bij uw sessie. Probeer het opnieuw vanuit uw PGO.",
+        "This return from the care provider does not belong to your session. Please try again from your PGO.";
+    /// Why a start was refused, in plain words.
+    StartRefused =>
+        "Deze aanvraag kan niet worden gestart. Kies de zorgaanbieder opnieuw in uw PGO.",
+        "This request cannot be started. Please choose the care provider again in your PGO.";
+    /// The redirect endpoint reached without a flow of this browser (MedMij OAUTH-10: no flow
+    /// cookie, or its flow ended or never was).
+    NoFlow =>
+        "Er loopt geen aanvraag vanuit deze browser. Begin opnieuw in uw PGO.",
+        "No request from this browser is waiting. Please start again in your PGO.";
+    /// The person never came back from the ZA GW (MedMij OAUTH-12 case 5).
+    Abandoned =>
+        "Deze aanvraag is verlopen omdat u niet binnen de tijd terugkwam. Begin opnieuw in uw PGO.",
+        "This request expired because you did not come back in time. Please start again in your PGO.";
+    /// Not logged in at the PGO.
+    NoPerson =>
+        "Log eerst in bij uw PGO.",
+        "Please log in at your PGO first.";
+    /// The token request could not be sent.
+    NotSent =>
+        "De zorgaanbieder is nu niet bereikbaar. Probeer het later opnieuw.",
+        "The care provider cannot be reached now. Please try again later.";
 }
 
 /// The PGO GW as an axum router (see the [module notes](super)). Cheap to clone.
@@ -310,6 +295,21 @@ where
         }
     }
 
+    /// The pending flows (for their limits and store, for example).
+    pub fn flows(&self) -> &Arc<PendingFlows<F>> {
+        &self.inner.flows
+    }
+
+    /// Sweeps the flow store and reports each flow the person abandoned (never came back
+    /// from the ZA GW) once: one [`Endpoint::FlowExpired`] audit event (MedMij OAUTH-12 case
+    /// 5, LOG-1) and, for an authorization flow, [`PgoHost::failed`] with
+    /// [`FailureStage::Expired`] (its answer is dropped: no browser waits); returns how many.
+    /// The gateway does this at every new flow too; call it on a timer so that a quiet
+    /// gateway also reports abandoned flows. A store that fails is retried at the next sweep.
+    pub async fn expire_flows(&self) -> usize {
+        self.inner.report_expired().await
+    }
+
     /// The router: `GET /start?scope=<naam~id>[&use_case=delen]` and `GET /share?scope=`
     /// (Delen, MedMij OAUTH-13; both read by [`PgoHost::start_request`]), `GET`
     /// [`PgoSettings::redirect_path`], and for 2.x counterparts `GET /collect?scope=`
@@ -393,6 +393,70 @@ where
         page(status, self.hooks.pages.problem(message))
     }
 
+    /// Sweeps the flow store and reports every flow that expired unfinished, once
+    /// ([`PgoGateway::expire_flows`]); returns how many.
+    async fn report_expired(&self) -> usize {
+        let now = self.settings.clock.now();
+        let flows = Arc::clone(&self.flows);
+        let Ok(Ok(expired)) = run_blocking(move || flows.store().sweep(now)).await else {
+            return 0;
+        };
+        for f in &expired {
+            self.report_one(f, now).await;
+        }
+        expired.len()
+    }
+
+    /// The one report of a flow that expired unfinished: its [`Endpoint::FlowExpired`] event
+    /// and, for an authorization flow, [`PgoHost::failed`] with [`FailureStage::Expired`].
+    async fn report_one(&self, flow: &ExpiredFlow, now: std::time::SystemTime) {
+        let value = serde_json::from_str::<PgoFlow>(&flow.data).ok();
+        let stage = match &value {
+            Some(PgoFlow::Flow { .. }) => "at the ZA GW (the way back never came)",
+            Some(PgoFlow::Manage { .. }) => "in consent management at the ZA GW",
+            None => "(unreadable flow)",
+        };
+        let detail = format!("the flow expired unfinished, left {stage} (abandoned)");
+        let mut e = AuditEvent::new(
+            now,
+            flow.owner.source,
+            Endpoint::FlowExpired,
+            false,
+            detail.as_str(),
+        );
+        e.case = Some(5);
+        e.client_id = Some(flow.owner.client_id.clone());
+        match value {
+            Some(PgoFlow::Flow {
+                pending,
+                person,
+                context,
+            }) => {
+                e.subject = Subject::new(person.as_str()).ok();
+                e.trace = pending.trace().copied();
+                self.hooks.audit.record(e).await;
+                let failure = FlowFailure {
+                    stage: FailureStage::Expired,
+                    scope: pending.scope().clone(),
+                    use_case: pending.use_case(),
+                    context,
+                    case: Some(5),
+                    error: None,
+                    error_description: None,
+                    message_nl: Abandoned.message_nl(),
+                    message_en: Abandoned.message_en(),
+                    detail,
+                };
+                let _ = self.hooks.host.failed(&person, failure).await;
+            }
+            Some(PgoFlow::Manage { person, .. }) => {
+                e.subject = Subject::new(person.as_str()).ok();
+                self.hooks.audit.record(e).await;
+            }
+            None => self.hooks.audit.record(e).await,
+        }
+    }
+
     /// A chain-monitoring step of the PGO GW (MedMij LOG-6).
     fn step(
         &self,
@@ -427,7 +491,7 @@ where
         inc: &Incoming,
         endpoint: Endpoint,
     ) -> Result<(String, Scope, Counterpart), Response> {
-        let Some(person) = self.hooks.host.person(&inc.headers) else {
+        let Some(person) = self.hooks.host.person(&inc.headers).await else {
             return Err(self
                 .refuse(inc, endpoint, 401, &NoPerson, "no PGO session")
                 .await);
@@ -461,6 +525,9 @@ where
         detail: &str,
         trace: Option<TraceIds>,
     ) -> Response {
+        // Flows abandoned since the last sweep are reported before a new one is admitted
+        // (MedMij OAUTH-12 case 5, LOG-1).
+        self.report_expired().await;
         let owner = FlowOwner {
             client_id: self.client.client_id().clone(),
             source: inc.source(),
@@ -530,7 +597,7 @@ where
     /// counterpart; 2.x with the OAUTH-21 identifiers.
     async fn start(&self, req: Request, route: StartRoute) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let Some(person) = self.hooks.host.person(&inc.headers) else {
+        let Some(person) = self.hooks.host.person(&inc.headers).await else {
             return self
                 .refuse(&inc, Endpoint::Start, 401, &NoPerson, "no PGO session")
                 .await;
@@ -539,6 +606,7 @@ where
             .hooks
             .host
             .start_request(&person, route, &inc.view.query)
+            .await
         {
             Ok(a)
                 if a.context
@@ -1007,7 +1075,7 @@ where
         let back_state = inc.query_param("state");
         if let Some(state) = back_state.as_deref()
             && state != pending.state().as_str()
-            && self.hooks.host.person(&inc.headers).as_deref() == Some(person.as_str())
+            && self.hooks.host.person(&inc.headers).await.as_deref() == Some(person.as_str())
             && let Some((other, p, c)) = self.sibling(&person, id, state, now).await
         {
             let flows = Arc::clone(&self.flows);

@@ -8,8 +8,8 @@ use super::host::{
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
-    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page, host_page,
-    page, respond, set_cookie, single_param, unavailable_page, with_header,
+    Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page,
+    host_answer, host_page, page, respond, set_cookie, single_param, unavailable_page, with_header,
 };
 use crate::{
     AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, ExpiredFlow, FlowError, FlowId,
@@ -852,7 +852,7 @@ where
         let start = self
             .hooks
             .authenticator
-            .start(&info, &self.flow_url("login", &id))
+            .start_answer(&info, &self.flow_url("login", &id))
             .await;
         let e = self.event(
             &inc,
@@ -873,7 +873,7 @@ where
         .await;
         let ttl = self.flows.limits().ttl.as_secs();
         with_header(
-            respond(start),
+            host_answer(start),
             http::header::SET_COOKIE,
             &set_cookie(ZA_COOKIE, Some(&binding.secret_text()), ttl),
         )
@@ -946,30 +946,19 @@ where
             error,
         )
         .await;
-        match step {
-            Ok(None) => {}
-            Ok(Some(redirect)) => {
-                let e = self.event(
-                    &inc,
-                    Endpoint::Login,
-                    Some(&t.flow.session),
-                    false,
-                    None,
-                    "identity not established",
-                );
-                return self.finish(&t.flow.session, redirect, e).await;
-            }
-            Err(_) => {
-                return self
-                    .fail(
-                        &inc,
-                        Endpoint::Login,
-                        t.flow.session,
-                        "login step out of order",
-                    )
-                    .await;
-            }
-        }
+        t.flow.session = match self
+            .after_login_step(
+                &inc,
+                t.flow.session,
+                step,
+                "identity not established",
+                "login step out of order",
+            )
+            .await
+        {
+            Ok(session) => session,
+            Err(r) => return r,
+        };
         let info = Self::info(&t.id, &t.flow.session);
         let Some(subject) = info.subject.clone() else {
             return self
@@ -986,32 +975,44 @@ where
                     .await;
             }
         };
-        match t.flow.session.data_available(available) {
-            Ok(None) => {}
-            Ok(Some(redirect)) => {
-                let e = self.event(
-                    &inc,
-                    Endpoint::Login,
-                    Some(&t.flow.session),
-                    false,
-                    None,
-                    "no data of this person for this scope",
-                );
-                return self.finish(&t.flow.session, redirect, e).await;
-            }
-            Err(_) => {
-                return self
-                    .fail(
-                        &inc,
-                        Endpoint::Login,
-                        t.flow.session,
-                        "data step out of order",
-                    )
-                    .await;
-            }
-        }
+        let step = t.flow.session.data_available(available);
+        t.flow.session = match self
+            .after_login_step(
+                &inc,
+                t.flow.session,
+                step,
+                "no data of this person for this scope",
+                "data step out of order",
+            )
+            .await
+        {
+            Ok(session) => session,
+            Err(r) => return r,
+        };
         self.ask_consent(&inc, &t, "authenticated; consent asked")
             .await
+    }
+
+    /// The end of a step of the login callback (MedMij OAUTH-11): the session back when the
+    /// flow goes on; else the answer that ends it: the core's redirect (audited as `ended`,
+    /// OAUTH-12) or, for a step out of order, the flow's failure (case 5, audited as
+    /// `out_of_order`).
+    async fn after_login_step<E>(
+        &self,
+        inc: &Incoming,
+        session: Session,
+        step: Result<Option<Redirect>, E>,
+        ended: &str,
+        out_of_order: &str,
+    ) -> Result<Session, Response> {
+        match step {
+            Ok(None) => Ok(session),
+            Ok(Some(redirect)) => {
+                let e = self.event(inc, Endpoint::Login, Some(&session), false, None, ended);
+                Err(self.finish(&session, redirect, e).await)
+            }
+            Err(_) => Err(self.fail(inc, Endpoint::Login, session, out_of_order).await),
+        }
     }
 
     /// Ends the flow right after authentication (MedMij OAUTH-18 case 2, OAUTH-15 case 3). A
@@ -1128,9 +1129,9 @@ where
             Err(r) => return r,
         };
         let info = Self::info(&t.id, &t.flow.session);
-        let decision = self.hooks.consent.decision(&info, &inc.view);
+        let decision = self.hooks.consent.decision(&info, &inc.view).await;
         // MedMij CONSENT-6, OAUTH-19: the period chosen on the 2.x screen (1.x: this flow).
-        let period = self.hooks.consent.period(&info, &inc.view);
+        let period = self.hooks.consent.period(&info, &inc.view).await;
         let now = self.settings.clock.now();
         let outcome = match t.flow.session.consent_with(decision, period, now) {
             Ok(o) => o,
@@ -1449,7 +1450,7 @@ where
         let Some(start) = self
             .hooks
             .authenticator
-            .start_management(&info, &callback)
+            .start_management_answer(&info, &callback)
             .await
         else {
             let flows = Arc::clone(&self.flows);
@@ -1467,7 +1468,7 @@ where
         self.audit(e).await;
         let ttl = self.flows.limits().ttl.as_secs();
         with_header(
-            respond(start),
+            host_answer(start),
             http::header::SET_COOKIE,
             &set_cookie(ZA_COOKIE, Some(&binding.secret_text()), ttl),
         )
@@ -1562,10 +1563,10 @@ where
         let html = self
             .hooks
             .consent
-            .render_management(&info, &consents, &action)
+            .render_management_page(&info, &consents, &action)
             .await;
         self.audit(event).await;
-        page(200, html)
+        host_page(200, html)
     }
 
     /// `POST /toestemmingen/withdraw`: the confirmed withdrawal (MedMij OAUTH-22): each
@@ -1595,7 +1596,7 @@ where
             return Self::back_to_pgo(&t.flow.back);
         };
         let info = Self::mgmt_info(&t.id, &t.flow, trace);
-        let chosen = self.hooks.consent.withdrawals(&info, &inc.view);
+        let chosen = self.hooks.consent.withdrawals(&info, &inc.view).await;
         if chosen.is_empty() {
             let e = self.mgmt_event(&inc, Some(&t.flow), true, "no withdrawal confirmed");
             self.audit(e).await;
