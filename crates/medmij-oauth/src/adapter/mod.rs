@@ -298,6 +298,18 @@ pub(crate) fn with_header(mut r: Response, name: http::HeaderName, value: &str) 
     r
 }
 
+/// `r` with the flow cookie `name` set to `secret` for as long as a flow's step is kept
+/// (`ttl`, [`FlowLimits::ttl`](crate::FlowLimits::ttl)).
+pub(crate) fn with_flow_cookie(
+    r: Response,
+    name: &str,
+    secret: &str,
+    ttl: std::time::Duration,
+) -> Response {
+    let cookie = set_cookie(name, Some(secret), ttl.as_secs());
+    with_header(r, http::header::SET_COOKIE, &cookie)
+}
+
 /// A page with `status`.
 pub(crate) fn page(status: u16, html: String) -> Response {
     respond(HttpResponse::page(status, html))

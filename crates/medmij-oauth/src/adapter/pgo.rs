@@ -10,7 +10,7 @@ use super::host::{
 use super::pages::{DefaultPages, Pages};
 use super::{
     Clock, DEFAULT_BODY_LIMIT, Incoming, busy_page, page, respond, set_cookie, unavailable_page,
-    with_header,
+    with_flow_cookie, with_header,
 };
 use crate::{
     Client, ExpiredFlow, FlowError, FlowId, FlowLimit, FlowOwner, FlowStore, GrantV2, HttpResponse,
@@ -583,12 +583,9 @@ where
         e.trace = trace;
         e.subject = Subject::new(person).ok();
         self.hooks.audit.record(e).await;
-        let ttl = self.flows.limits().ttl.as_secs();
-        with_header(
-            respond(HttpResponse::found(url)),
-            http::header::SET_COOKIE,
-            &set_cookie(PGO_COOKIE, Some(&id.secret_text()), ttl),
-        )
+        let ttl = self.flows.limits().ttl;
+        let found = respond(HttpResponse::found(url));
+        with_flow_cookie(found, PGO_COOKIE, &id.secret_text(), ttl)
     }
 
     /// `GET /start` and `GET /share`: the host reads and checks the request
@@ -785,6 +782,27 @@ where
         self.hooks.host.completed(person, grant, done).await
     }
 
+    /// Collects again through a full flow (authentication and consent at the ZA GW): no
+    /// refresh token, or it was refused (MedMij OAUTH-19).
+    async fn collect_in_full(
+        &self,
+        inc: &Incoming,
+        person: String,
+        scope: Scope,
+        c: Counterpart,
+    ) -> Response {
+        self.full_flow(
+            inc,
+            Endpoint::Collect,
+            person,
+            scope,
+            c,
+            UseCase::Verzamelen,
+            None,
+        )
+        .await
+    }
+
     /// `GET /collect?scope=`: collect again (MedMij OAUTH-19). For a 2.x counterpart with a
     /// refresh token in the vault: a refresh request on the back channel (a new
     /// `X-Correlation-ID`, OAUTH-21), the new refresh token back into the vault (rotation);
@@ -796,34 +814,14 @@ where
             Err(r) => return r,
         };
         let (Some(vault), ReleaseLine::V2) = (&self.vault, c.release) else {
-            return self
-                .full_flow(
-                    &inc,
-                    Endpoint::Collect,
-                    person,
-                    scope,
-                    c,
-                    UseCase::Verzamelen,
-                    None,
-                )
-                .await;
+            return self.collect_in_full(&inc, person, scope, c).await;
         };
         let key = VaultKey::new(&*person, scope.zorgaanbieder().clone());
         let v = Arc::clone(vault);
         let rt = match run_blocking(move || v.take(&key)).await {
             Ok(Ok(Some(rt))) => rt,
             Ok(Ok(None)) => {
-                return self
-                    .full_flow(
-                        &inc,
-                        Endpoint::Collect,
-                        person,
-                        scope,
-                        c,
-                        UseCase::Verzamelen,
-                        None,
-                    )
-                    .await;
+                return self.collect_in_full(&inc, person, scope, c).await;
             }
             Ok(Err(_)) | Err(_) => {
                 let r = self
@@ -884,16 +882,7 @@ where
                 e.case = Some(6);
                 e.trace = request.trace;
                 self.hooks.audit.record(e).await;
-                self.full_flow(
-                    &inc,
-                    Endpoint::Collect,
-                    person,
-                    scope,
-                    c,
-                    UseCase::Verzamelen,
-                    None,
-                )
-                .await
+                self.collect_in_full(&inc, person, scope, c).await
             }
             Err(e) => {
                 let mut ev = self.event(&inc, Endpoint::Collect, false, &e.to_string());
@@ -1000,6 +989,24 @@ where
         None
     }
 
+    /// A flow of `person` that ended at the redirect endpoint without a grant (MedMij
+    /// OAUTH-12): its audit event (LOG-1), then the host's answer ([`PgoHost::failed`]) or
+    /// else the problem page with `status` and `message`; with the flow cookie `cookie`.
+    async fn without_grant(
+        &self,
+        person: &str,
+        (event, failure): (AuditEvent, FlowFailure),
+        (status, message): (u16, &(dyn PersonMessage + Sync)),
+        cookie: &str,
+    ) -> Response {
+        self.hooks.audit.record(event).await;
+        let r = match self.hooks.host.failed(person, failure).await {
+            Some(answer) => respond(answer),
+            None => page(status, self.hooks.pages.problem(message)),
+        };
+        with_header(r, http::header::SET_COOKIE, cookie)
+    }
+
     /// The redirect endpoint: `state` first (MedMij OAUTH-10), then the code on the back
     /// channel (OAUTH-3) and the grant to the host; the consent is logged (CONSENT-3). The
     /// way back from a consent-management visit (OAUTH-22) arrives here too.
@@ -1104,9 +1111,14 @@ where
         let trace = pending.trace().copied();
         let use_case = pending.use_case();
         let scope = pending.scope().clone();
+        // The audit event (LOG-1) and the host's view (OAUTH-12) of the flow ending here.
         let failure = |stage, case, message: &(dyn PersonMessage + Sync), detail: String| {
+            let mut ev = self.event(&inc, Endpoint::Redirect, false, &detail);
+            ev.case = case;
+            ev.trace = trace;
+            ev.subject = subject.clone();
             let from_za = stage == FailureStage::Redirect;
-            FlowFailure {
+            let f = FlowFailure {
                 stage,
                 scope: scope.clone(),
                 use_case,
@@ -1119,26 +1131,20 @@ where
                 message_nl: message.message_nl(),
                 message_en: message.message_en(),
                 detail,
-            }
+            };
+            (ev, f)
         };
         let received = match pending.handle_redirect(&inc.view.query, now) {
             Ok(r) => r,
             Err(e) => {
-                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
                 let case = match &e {
                     crate::CallbackError::Case(c) => Some(c.number()),
                     _ => None,
                 };
-                ev.case = case;
-                ev.trace = trace;
-                ev.subject = subject.clone();
-                self.hooks.audit.record(ev).await;
-                let f = failure(FailureStage::Redirect, case, &e, e.to_string());
-                let r = match self.hooks.host.failed(&person, f).await {
-                    Some(answer) => respond(answer),
-                    None => page(400, self.hooks.pages.problem(&e)),
-                };
-                return with_header(r, http::header::SET_COOKIE, &cookie_after);
+                let ended = failure(FailureStage::Redirect, case, &e, e.to_string());
+                return self
+                    .without_grant(&person, ended, (400, &e), &cookie_after)
+                    .await;
             }
         };
         let mut ev = self.event(
@@ -1158,33 +1164,20 @@ where
         {
             Ok(x) => x,
             Err(e) => {
-                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
-                ev.trace = trace;
-                ev.subject = subject.clone();
-                self.hooks.audit.record(ev).await;
-                let f = failure(FailureStage::TokenTransport, None, &NotSent, e.to_string());
-                let r = match self.hooks.host.failed(&person, f).await {
-                    Some(answer) => respond(answer),
-                    None => page(503, self.hooks.pages.problem(&NotSent)),
-                };
-                return with_header(r, http::header::SET_COOKIE, &cookie_after);
+                let ended = failure(FailureStage::TokenTransport, None, &NotSent, e.to_string());
+                return self
+                    .without_grant(&person, ended, (503, &NotSent), &cookie_after)
+                    .await;
             }
         };
         let grant = match pending.parse_token_response(status, &body, self.settings.clock.now()) {
             Ok(g) => g,
             Err(e) => {
-                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
                 let case = e.is_invalid_grant().then_some(6);
-                ev.case = case;
-                ev.trace = trace;
-                ev.subject = subject.clone();
-                self.hooks.audit.record(ev).await;
-                let f = failure(FailureStage::TokenResponse, case, &e, e.to_string());
-                let r = match self.hooks.host.failed(&person, f).await {
-                    Some(answer) => respond(answer),
-                    None => page(400, self.hooks.pages.problem(&e)),
-                };
-                return with_header(r, http::header::SET_COOKIE, &cookie_after);
+                let ended = failure(FailureStage::TokenResponse, case, &e, e.to_string());
+                return self
+                    .without_grant(&person, ended, (400, &e), &cookie_after)
+                    .await;
             }
         };
         let mut ev = self.event(&inc, Endpoint::Redirect, true, "access token received");

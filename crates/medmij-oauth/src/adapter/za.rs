@@ -9,7 +9,8 @@ use super::host::{
 use super::pages::{DefaultPages, Pages};
 use super::{
     Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, Incoming, MtlsClient, busy_page,
-    host_answer, host_page, page, respond, set_cookie, single_param, unavailable_page, with_header,
+    host_answer, host_page, page, respond, set_cookie, single_param, unavailable_page,
+    with_flow_cookie, with_header,
 };
 use crate::{
     AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, ExpiredFlow, FlowError, FlowId,
@@ -871,12 +872,8 @@ where
             None,
         )
         .await;
-        let ttl = self.flows.limits().ttl.as_secs();
-        with_header(
-            host_answer(start),
-            http::header::SET_COOKIE,
-            &set_cookie(ZA_COOKIE, Some(&binding.secret_text()), ttl),
-        )
+        let ttl = self.flows.limits().ttl;
+        with_flow_cookie(host_answer(start), ZA_COOKIE, &binding.secret_text(), ttl)
     }
 
     /// `GET|POST /authorize/login`: the authenticator's callback, the data check and the
@@ -1466,12 +1463,8 @@ where
             "consent management: authentication started",
         );
         self.audit(e).await;
-        let ttl = self.flows.limits().ttl.as_secs();
-        with_header(
-            host_answer(start),
-            http::header::SET_COOKIE,
-            &set_cookie(ZA_COOKIE, Some(&binding.secret_text()), ttl),
-        )
+        let ttl = self.flows.limits().ttl;
+        with_flow_cookie(host_answer(start), ZA_COOKIE, &binding.secret_text(), ttl)
     }
 
     /// Sends the person back to the PGO with `state` (MedMij OAUTH-22) and clears the cookie.
