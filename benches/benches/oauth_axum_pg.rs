@@ -42,7 +42,7 @@ impl ConsentUi for Consent {
     async fn render(&self, _: &FlowInfo, action: &str) -> String {
         format!("CB[{action}]")
     }
-    fn decision(&self, _: &FlowInfo, _: &HostRequest) -> ConsentDecision {
+    async fn decision(&self, _: &FlowInfo, _: &HostRequest) -> ConsentDecision {
         ConsentDecision::Granted
     }
 }

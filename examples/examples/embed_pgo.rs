@@ -24,7 +24,7 @@ pub struct Pgo {
     pub grants: Arc<Mutex<Vec<(String, AccessGrant)>>>,
 }
 impl PgoHost for Pgo {
-    fn person(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+    async fn person(&self, headers: &axum::http::HeaderMap) -> Option<String> {
         let cookies = headers.get("cookie")?.to_str().ok()?;
         let session = cookies
             .split(';')

@@ -14,10 +14,11 @@ use medmij_log::{Action, Actor, ActorKind, AsyncLog, Event, FileLog, Object, Out
 use medmij_log::{ChainEvent, ChainEventSink, ChainEventType, JsonLinesChainSink};
 use medmij_oauth::adapter::{
     AuditEvent, AuditSink, ChainActor, ChainGrant, ChainStep, ChainStepKind, ConsentUi, FlowInfo,
-    HostRequest, MtlsClient, TokenTransport, TransportError, plain,
+    HostPage, HostRequest, ManagementInfo, MtlsClient, TokenTransport, TransportError, plain,
 };
 use medmij_oauth::{
-    ClientId, ConsentDecision, ConsentPeriod, ReleaseLine, TokenRequest, TracedTokenRequest,
+    ClientId, ConsentDecision, ConsentPeriod, LongLastingConsent, ReleaseLine, TokenRequest,
+    TracedTokenRequest,
 };
 use medmij_tls::{
     AdapterSettings, FrontAcceptor, MedmijAcceptor, MedmijConnector, ReqwestOcspFetcher,
@@ -447,6 +448,37 @@ impl AuditSink for LogAudit {
     }
 }
 
+/// The headers a gateway's own page without inline style or script goes out with (a login
+/// page, the consent-management overview; MedMij OAUTH-14, RFC 6819 4.4.1.9): a CSP that
+/// allows nothing to load, no framing and no `<base>`, and forms only to this gateway and
+/// the origin of `redirect_uri` where given (browsers apply `form-action` to the redirect
+/// that answers the post; without it forms are not restricted); no referrer (the page's
+/// URL holds the flow id, LOG-4); nosniff. The adapter adds its no-store and anti-framing
+/// headers where these name none ([`HostPage`]).
+pub fn own_page_headers(redirect_uri: Option<&str>) -> axum::http::HeaderMap {
+    use axum::http::{HeaderValue, header};
+    let mut csp = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'".to_owned();
+    if let Some(origin) = redirect_uri
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+    {
+        csp.push_str(&format!("; form-action 'self' {origin}"));
+    }
+    let mut h = axum::http::HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h
+}
+
 /// The ZA GW's consent screens from medmij-consent: the 1.x Toestemming page (CONSENT-1)
 /// and, for a 2.x flow, the 2.x screen with the indefinite-period checkbox, never
 /// preselected (CONSENT-6); the posted decision and period.
@@ -497,7 +529,7 @@ impl ConsentUi for ConsentScreens {
         self.page(flow, action)
             .unwrap_or_else(|_| plain("Probeer later.", "Try later.", None))
     }
-    fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
+    async fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
         if let Some(posted) = Self::v2_form(flow, form) {
             return decision(posted.decision);
         }
@@ -506,10 +538,24 @@ impl ConsentUi for ConsentScreens {
             _ => ConsentDecision::Undetermined, // OAUTH-12 case 5
         }
     }
-    fn period(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
+    async fn period(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
         match Self::v2_form(flow, form) {
             Some(p) if p.long_lasting() => ConsentPeriod::Indefinite,
             _ => ConsentPeriod::ThisFlow,
+        }
+    }
+    /// The adapter's overview (MedMij OAUTH-22) with [`own_page_headers`] (its withdrawal
+    /// answer redirects to the PGO, whose origin the visit does not name: forms are not
+    /// restricted).
+    async fn render_management_page(
+        &self,
+        info: &ManagementInfo,
+        consents: &[LongLastingConsent],
+        action: &str,
+    ) -> HostPage {
+        HostPage {
+            html: self.render_management(info, consents, action).await,
+            headers: own_page_headers(None),
         }
     }
 }

@@ -413,9 +413,15 @@ async fn flows_the_person_left_expire_at_both_gateways() {
         net.za_log_event_types().await.unwrap(),
         ["oauth.flow.expired"; 3]
     );
+    // The PGO GW logs each authorization the person never came back to, once (OAUTH-12
+    // case 5, LOG-1).
+    let pgo_expired =
+        |types: Vec<String>| types.iter().filter(|t| *t == "pgo.flow.expired").count();
+    assert_eq!(pgo_expired(net.pgo_log_event_types().await.unwrap()), 3);
     net.verify_logs().await.expect("logs verify");
     // A later sweep finds nothing more.
     assert_eq!(net.expire_flows().await.unwrap(), (0, 0));
+    assert_eq!(pgo_expired(net.pgo_log_event_types().await.unwrap()), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

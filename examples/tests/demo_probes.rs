@@ -382,6 +382,32 @@ mod oauth_14 {
         }
         assert_eq!(a.count("content-type"), 1, "{}", a.headers);
         assert_eq!(a.count("x-frame-options"), 1, "{}", a.headers);
+        // The stand-in's own headers for its login page (the adapter's `HostAnswer::Page`,
+        // RFC 6819 4.4.1.9), one of each: a CSP whose form-action allows the PGO GW (a
+        // cancel is answered by the redirect to it), no referrer (the URL holds the flow
+        // id), nosniff; the adapter's no-store where the page names none.
+        for name in [
+            "content-security-policy",
+            "referrer-policy",
+            "x-content-type-options",
+            "cache-control",
+        ] {
+            assert_eq!(a.count(name), 1, "{name}: {}", a.headers);
+        }
+        let csp = a.header("content-security-policy").unwrap();
+        let to_pgo = format!(
+            "form-action 'self' https://{}",
+            medmij_examples::demo::PGO_HOST
+        );
+        for part in [
+            "default-src 'none'",
+            to_pgo.as_str(),
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(part), "{part} in {csp}");
+        }
+        assert_eq!(a.header("referrer-policy").as_deref(), Some("no-referrer"));
+        assert_eq!(a.header("cache-control").as_deref(), Some("no-store"));
         let form = format!(
             "flow={}&csrf_token={}&action=login",
             hidden(&a.body, "flow"),

@@ -246,7 +246,7 @@
 //! | [`ServerConfig::minimum_assurance`] (OAUTH-18) | [`DEFAULT_MINIMUM_ASSURANCE`] = Substantieel |
 //! | `adapter::ZaSettings::body_limit`, `adapter::PgoSettings::body_limit` (feature `axum`) | `adapter::DEFAULT_BODY_LIMIT` = 16 KiB |
 //! | `adapter::ZaSettings::fhir_body_limit` | `adapter::DEFAULT_FHIR_BODY_LIMIT` = 4 MiB |
-//! | `adapter::ZaSettings::sweep_interval` (how often a new flow sweeps for abandoned ones) | `adapter::DEFAULT_SWEEP_INTERVAL` = 1 s |
+//! | `adapter::ZaSettings::sweep_interval`, `adapter::PgoSettings::sweep_interval` (how often a new flow sweeps for abandoned ones) | `adapter::DEFAULT_SWEEP_INTERVAL` = 1 s |
 //! | `adapter::PgoSettings::flows_per_person` | `adapter::DEFAULT_PGO_FLOWS_PER_PERSON` = 3 |
 //! | start context kept for a PGO flow | `adapter::MAX_START_CONTEXT` = 1024 bytes (fixed) |
 //!
@@ -274,7 +274,7 @@
 //! | 4.4.1.6 user session impersonation | Crate: the redirect goes only to the registered host; `state` ties it to the user agent. Embedder: TLS on the redirect URI. |
 //! | 4.4.1.7 code leakage through a counterfeit client | Crate: `redirect_uri` must be on the client's own hostname (OAUTH-4) and equal at the token endpoint (OAUTH-9). |
 //! | 4.4.1.8 CSRF against the redirect URI | Crate: [`Client`] sends a fresh 256-bit `state`, compares it in constant time before anything else ([`CallbackError::StateMismatch`]); the AS echoes it unchanged in every redirect (OAUTH-10). Embedder: keep the [`PendingAuthorization`] in the person's session only. |
-//! | 4.4.1.9 clickjacking | Embedder: send [`CONSENT_PAGE_HEADERS`] (`X-Frame-Options: DENY`, `frame-ancestors 'none'`) with the login and consent pages; the axum ZA GW does, and sends a consent page's own headers (`adapter::HostPage`, e.g. medmij-consent's stricter CSP) in their place where the host gives them. |
+//! | 4.4.1.9 clickjacking | Embedder: send [`CONSENT_PAGE_HEADERS`] (`X-Frame-Options: DENY`, `frame-ancestors 'none'`) with the login and consent pages; the axum ZA GW does, and sends a consent page's, login page's or consent-management page's own headers (`adapter::HostPage`, `adapter::HostAnswer`, e.g. medmij-consent's stricter CSP) in their place where the host gives them. |
 //! | 4.4.1.10 resource owner impersonation | Crate: consent is a separate, explicit step after authentication ([`Session::consent`]); no step can be skipped ([`SessionError`]). Embedder: the consent page must need a real user action (button in a page that cannot be framed). |
 //! | 4.4.1.11 DoS exhausting resources | Crate: request size bound ([`MAX_REQUEST_LEN`]); sessions are caller-held values; kept server-side in a [`FlowStore`], a new flow is admitted only under [`FlowLimits`] per source address (IPv6 per /64; default 16), per client (1024) and in total (65536), each flow living 900 s (an expired one kept, uncounted and capped at the total, for another [`FlowLimits::grace`] of 900 s so a late step ends it as OAUTH-12 case 5, and reported once by [`FlowStore::sweep`]), else the typed [`Busy`] (HTTP 503 with `Retry-After`; the axum routers answer a source that reached its own limit with 429); codes and tokens swept after their time ([`MemoryStore`], [`TokenStore::sweep`], [`FlowStore::sweep`]). Embedder: pass the real source address; rate-limit per client and per address at the HTTP layer. |
 //! | 4.4.1.12 DoS with manufactured codes | Crate: a presented code is syntax-checked (canonical UUID v4) before any store access, and looked up by hash in O(1); unknown codes cost one lookup. Embedder: rate limiting. |

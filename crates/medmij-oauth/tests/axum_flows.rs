@@ -246,14 +246,6 @@ mod oauth_12 {
         (gw, audit, offset)
     }
 
-    fn expiries(audit: &TestAudit) -> Vec<AuditEvent> {
-        audit
-            .all()
-            .into_iter()
-            .filter(|e| e.endpoint == Endpoint::FlowExpired)
-            .collect()
-    }
-
     /// MedMij OAUTH-12 case 5, LOG-1: over an hour of traffic, every flow a person opened and
     /// abandoned is audited exactly once as `Endpoint::FlowExpired` (case 5, with its client
     /// and source), whether the sweep at a new flow, `ZaGateway::expire_flows` or the late
@@ -967,6 +959,250 @@ mod consent_1 {
             .collect();
         assert_eq!(csp, ["frame-ancestors 'none'"]);
         assert_eq!(c.headers.get_all("content-type").iter().count(), 1);
+    }
+
+    /// The host's headers for its login and consent-management pages: a per-page CSP, a
+    /// `Cache-Control` of its own (which replaces the adapter's) and a `Content-Type` the
+    /// adapter must not send twice.
+    fn host_headers() -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::header::CONTENT_SECURITY_POLICY,
+            http::HeaderValue::from_static(STRICT_CSP),
+        );
+        h.insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store, private"),
+        );
+        h.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain"),
+        );
+        h
+    }
+
+    fn with_headers(html: String) -> HostPage {
+        HostPage {
+            html,
+            headers: host_headers(),
+        }
+    }
+
+    /// The test authenticator, with login pages that carry the host's headers.
+    struct StrictLogin;
+
+    impl Authenticator for StrictLogin {
+        async fn start(&self, flow: &FlowInfo, callback: &str) -> HttpResponse {
+            TestAuth.start(flow, callback).await
+        }
+        async fn start_answer(&self, _flow: &FlowInfo, callback: &str) -> HostAnswer {
+            with_headers(format!("<p>login</p>CALLBACK[{callback}]")).into()
+        }
+        async fn complete(&self, flow: &FlowInfo, request: &HostRequest) -> Authentication {
+            TestAuth.complete(flow, request).await
+        }
+        async fn start_management_answer(
+            &self,
+            _info: &ManagementInfo,
+            callback: &str,
+        ) -> Option<HostAnswer> {
+            Some(with_headers(format!("<p>login to manage</p>CALLBACK[{callback}]")).into())
+        }
+        async fn complete_management(
+            &self,
+            info: &ManagementInfo,
+            request: &HostRequest,
+        ) -> Authentication {
+            TestAuth.complete_management(info, request).await
+        }
+    }
+
+    /// The test consent UI, with a consent-management page that carries the host's headers.
+    struct StrictManagement;
+
+    impl ConsentUi for StrictManagement {
+        async fn render(&self, flow: &FlowInfo, action: &str) -> String {
+            TestConsent.render(flow, action).await
+        }
+        async fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
+            TestConsent.decision(flow, form).await
+        }
+        async fn render_management_page(
+            &self,
+            info: &ManagementInfo,
+            consents: &[LongLastingConsent],
+            action: &str,
+        ) -> HostPage {
+            with_headers(self.render_management(info, consents, action).await)
+        }
+    }
+
+    /// Each header of `a` named `name`.
+    fn all(a: &Answer, name: &str) -> Vec<String> {
+        a.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// The page as `HostPage` says: one `Content-Type` (the adapter's HTML one), the host's
+    /// CSP and `Cache-Control` in place of the adapter's, the adapter's `X-Frame-Options`
+    /// where the host set none (RFC 6819 4.4.1.9).
+    fn assert_host_page(a: &Answer) {
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(all(a, "content-type"), ["text/html; charset=utf-8"]);
+        assert_eq!(all(a, "content-security-policy"), [STRICT_CSP]);
+        assert_eq!(all(a, "cache-control"), ["no-store, private"]);
+        assert_eq!(all(a, "x-frame-options"), ["DENY"], "the host set none");
+    }
+
+    /// MedMij CONSENT-1 (RFC 6819 4.4.1.9) for the pages around the consent page: the login
+    /// page (`Authenticator::start_answer`) and, for a consent-management visit (OAUTH-22),
+    /// its login page (`Authenticator::start_management_answer`) and the overview
+    /// (`ConsentUi::render_management_page`) are sent with the host's headers as a consent
+    /// page's `HostPage` is, with the flow cookie; a host without them keeps the adapter's.
+    #[tokio::test]
+    async fn login_and_management_pages_carry_the_hosts_headers() {
+        let (gw, _) = za_with(StrictLogin, StrictManagement);
+        let router = gw.router();
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.71",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_host_page(&a);
+        let cookie = a.cookie(ZA_COOKIE).expect("flow cookie");
+        // The flow goes on from the host's login page.
+        let callback = format!("{}&person=mo", a.marked("CALLBACK"));
+        let c = send(
+            &router,
+            request("GET", &callback, "192.0.2.71", Some(&cookie), None),
+        )
+        .await;
+        assert_eq!(c.status, 200, "{}", c.body);
+        // Consent management: its login page, then the overview.
+        let t = v2::new_trace();
+        let uri = v2::v2_management_uri(REDIRECT, "s-1", &t);
+        let m = send(&router, request("GET", &uri, "192.0.2.72", None, None)).await;
+        assert_host_page(&m);
+        let cookie = m.cookie(ZA_COOKIE).expect("visit cookie");
+        let callback = format!("{}&person=mo", m.marked("CALLBACK"));
+        let o = send(
+            &router,
+            request("GET", &callback, "192.0.2.72", Some(&cookie), None),
+        )
+        .await;
+        assert_host_page(&o);
+        assert!(o.body.contains("withdraw"), "{}", o.body);
+        // The test hooks without headers of their own: the adapter's page headers.
+        let (router, _, _) = memory_za(FlowLimits::default());
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.73",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(
+            all(&a, "content-security-policy"),
+            ["frame-ancestors 'none'"]
+        );
+        assert_eq!(all(&a, "cache-control"), ["no-store"]);
+        assert_eq!(all(&a, "content-type").len(), 1);
+    }
+}
+
+mod consent_5 {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A consent UI that registers every decision as evidence before it answers (MedMij
+    /// CONSENT-5: no code without evidence), the write awaited on the blocking pool as a
+    /// durable ledger append would be; the person `noledger`'s decision cannot be registered.
+    #[derive(Clone, Default)]
+    struct EvidenceFirst(Arc<Mutex<Vec<String>>>);
+
+    impl ConsentUi for EvidenceFirst {
+        async fn render(&self, flow: &FlowInfo, action: &str) -> String {
+            TestConsent.render(flow, action).await
+        }
+        async fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
+            let decided = TestConsent.decision(flow, form).await;
+            let who = flow.subject.as_ref().map(|s| s.as_str().to_owned());
+            let who = who.unwrap_or_default();
+            let ledger = Arc::clone(&self.0);
+            let written = run_blocking(move || {
+                if who == "noledger" {
+                    return false;
+                }
+                // A durable write takes a while; the runtime's only worker is free meanwhile.
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                ledger.lock().unwrap().push(format!("{who} {decided:?}"));
+                true
+            })
+            .await;
+            if written == Ok(true) {
+                decided
+            } else {
+                ConsentDecision::Undetermined
+            }
+        }
+    }
+
+    /// MedMij CONSENT-5 through the async `ConsentUi::decision`: on a single-threaded
+    /// runtime the hook awaits its evidence write (another request is served meanwhile), the
+    /// code is issued only once the grant is registered, a refusal is registered too, and a
+    /// decision that cannot be registered ends the flow as OAUTH-12 case 5 without a code.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_decision_awaits_its_evidence() {
+        let ledger = EvidenceFirst::default();
+        let (gw, _) = za_with(TestAuth, ledger.clone());
+        let router = gw.router();
+        let (cookie, action) = to_consent(&router, "192.0.2.61", "umcharderwijk~1", "mo").await;
+        let (c2, a2) = to_consent(&router, "192.0.2.62", "umcharderwijk~1", "eve").await;
+        // Both decisions at once on the one worker: each hook's write is awaited.
+        let (granted, refused) = tokio::join!(
+            decide(&router, "192.0.2.61", &cookie, &action, "yes"),
+            decide(&router, "192.0.2.62", &c2, &a2, "no"),
+        );
+        assert!(
+            param(&granted.location(), "code").is_some(),
+            "{}",
+            granted.body
+        );
+        assert_eq!(
+            param(&refused.location(), "error").as_deref(),
+            Some("access_denied")
+        );
+        let mut written = ledger.0.lock().unwrap().clone();
+        written.sort();
+        assert_eq!(written, ["eve Refused", "mo Granted"]);
+        // Not registered: no code (case 5).
+        let (cookie, action) =
+            to_consent(&router, "192.0.2.63", "umcharderwijk~1", "noledger").await;
+        let d = decide(&router, "192.0.2.63", &cookie, &action, "yes").await;
+        assert_eq!(d.status, 302, "{}", d.body);
+        assert!(param(&d.location(), "code").is_none());
+        assert_eq!(
+            param(&d.location(), "error").as_deref(),
+            Some("access_denied")
+        );
+        assert_eq!(
+            param(&d.location(), "error_description").as_deref(),
+            Some("Authorization failed.")
+        );
+        assert_eq!(ledger.0.lock().unwrap().len(), 2);
     }
 }
 

@@ -25,7 +25,7 @@ struct Seen {
 struct ItemHost(Seen);
 
 impl PgoHost for ItemHost {
-    fn person(&self, headers: &http::HeaderMap) -> Option<String> {
+    async fn person(&self, headers: &http::HeaderMap) -> Option<String> {
         headers.get("x-person")?.to_str().ok().map(str::to_owned)
     }
     fn endpoints(&self, _scope: &Scope) -> Option<(String, String)> {
@@ -34,7 +34,7 @@ impl PgoHost for ItemHost {
             "https://za.example.nl/token".into(),
         ))
     }
-    fn start_request(
+    async fn start_request(
         &self,
         _person: &str,
         route: StartRoute,
@@ -92,24 +92,40 @@ impl PgoHost for ItemHost {
     }
 }
 
-fn gateway(za: Router, limits: FlowLimits, per_person: usize) -> (Router, Seen, TestAudit) {
+/// A PGO GW with [`ItemHost`] on `flows`, talking to `za` in process.
+fn pgo_gateway<F: FlowStore + Send + Sync + 'static>(
+    za: Router,
+    flows: PendingFlows<F>,
+    settings: PgoSettings,
+) -> (
+    PgoGateway<F, InProcess, ItemHost, TestAudit>,
+    Seen,
+    TestAudit,
+) {
     let seen = Seen::default();
     let audit = TestAudit::default();
     let client = Client::new(ClientId::new(PGO).unwrap(), REDIRECT).unwrap();
     let gw = PgoGateway::new(
         client,
-        PendingFlows::new(MemoryFlowStore::new(limits), limits),
+        flows,
         PgoHooks {
             transport: InProcess(za),
             host: ItemHost(seen.clone()),
             audit: audit.clone(),
             pages: DefaultPages,
         },
-        PgoSettings {
-            flows_per_person: per_person,
-            ..PgoSettings::default()
-        },
+        settings,
     );
+    (gw, seen, audit)
+}
+
+fn gateway(za: Router, limits: FlowLimits, per_person: usize) -> (Router, Seen, TestAudit) {
+    let settings = PgoSettings {
+        flows_per_person: per_person,
+        ..PgoSettings::default()
+    };
+    let flows = PendingFlows::new(MemoryFlowStore::new(limits), limits);
+    let (gw, seen, audit) = pgo_gateway(za, flows, settings);
     (gw.router(), seen, audit)
 }
 
@@ -215,7 +231,7 @@ mod oauth_13 {
     async fn oversized_context_is_refused() {
         struct Big;
         impl PgoHost for Big {
-            fn person(&self, _: &http::HeaderMap) -> Option<String> {
+            async fn person(&self, _: &http::HeaderMap) -> Option<String> {
                 Some("p".into())
             }
             fn endpoints(&self, _: &Scope) -> Option<(String, String)> {
@@ -224,7 +240,7 @@ mod oauth_13 {
                     "https://za.example.nl/token".into(),
                 ))
             }
-            fn start_request(
+            async fn start_request(
                 &self,
                 _: &str,
                 route: StartRoute,
@@ -312,6 +328,154 @@ mod oauth_12 {
         assert_eq!(logged.len(), 1);
         assert_eq!(logged[0].case, Some(4));
         assert_eq!(logged[0].subject.as_ref().map(|s| s.as_str()), Some("p-2"));
+    }
+
+    /// The PGO GW reports each flow the person abandoned (never came back from the ZA GW) once
+    /// (MedMij OAUTH-12 case 5, LOG-1), on the memory store and on PostgreSQL alike.
+    mod expired {
+        use super::*;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use std::time::{Duration, SystemTime};
+
+        /// A PGO GW on `flows` with a clock the test moves by `offset` seconds.
+        fn clocked<F: FlowStore + Send + Sync + 'static>(
+            za: Router,
+            flows: PendingFlows<F>,
+            offset: Arc<AtomicU64>,
+        ) -> (
+            PgoGateway<F, InProcess, ItemHost, TestAudit>,
+            Seen,
+            TestAudit,
+        ) {
+            let clock = Clock::new(move || {
+                SystemTime::now() + Duration::from_secs(offset.load(Ordering::Relaxed))
+            });
+            let settings = PgoSettings {
+                clock,
+                ..PgoSettings::default()
+            };
+            pgo_gateway(za, flows, settings)
+        }
+
+        /// Five persons leave for the ZA GW and never come back (ttl and grace 900 s). One comes
+        /// back late within the grace: refused as an unknown flow, as before, and not reported
+        /// there. `PgoGateway::expire_flows` reports all five once each (an audit event with
+        /// case 5, the person and the source, and `PgoHost::failed` with `FailureStage::Expired`
+        /// and the host's context); a second sweep and a new flow's admission report nothing
+        /// again; a sixth flow abandoned later is reported by the next admission's sweep.
+        async fn abandoned_flows_reported_once<F: FlowStore + Send + Sync + 'static>(
+            flows: PendingFlows<F>,
+        ) {
+            let (za, _, _) = memory_za(FlowLimits::default());
+            let offset = Arc::new(AtomicU64::new(0));
+            let (gw, seen, audit) = clocked(za.clone(), flows, offset.clone());
+            let pgo = gw.router();
+            let mut left = Vec::new();
+            for i in 0..5u64 {
+                let source = format!("198.51.100.{}", 40 + i);
+                let uri = "/share?aanbieder=umcharderwijk&dienst=48&item=item-1";
+                let s = start(&pgo, uri, &source, &format!("p-{i}")).await;
+                assert_eq!(s.status, 302, "{}", s.body);
+                left.push((source, s.cookie(PGO_COOKIE).unwrap(), s.location()));
+            }
+            // Flow 2's way back, made now at the ZA GW, arrives at 1000 s: expired at 900 s,
+            // within its grace, refused as an unknown flow (as before the grace existed).
+            let (source, cookie, location) = &left[2];
+            let back = at_za(&za, location, source, "yes").await;
+            offset.store(1000, Ordering::Relaxed);
+            let late = send(&pgo, request("GET", &back, source, Some(cookie), None)).await;
+            assert_eq!(late.status, 400, "{}", late.body);
+            assert!(seen.done.lock().unwrap().is_empty());
+            assert!(
+                seen.failed.lock().unwrap().is_empty(),
+                "not reported by the late step"
+            );
+            assert!(expiries(&audit).is_empty());
+            // The sweep reports all five, once.
+            assert_eq!(gw.expire_flows().await, 5);
+            assert_eq!(gw.expire_flows().await, 0, "reported already");
+            // A new flow's admission sweeps too: nothing new.
+            let s = start(
+                &pgo,
+                "/start?aanbieder=umcharderwijk&dienst=1",
+                "203.0.113.9",
+                "p-9",
+            )
+            .await;
+            assert_eq!(s.status, 302, "{}", s.body);
+            assert_eq!(expiries(&audit).len(), 5);
+            // p-9 abandons it too; the next admission (at 2000 s) reports it.
+            offset.store(2000, Ordering::Relaxed);
+            let s = start(
+                &pgo,
+                "/start?aanbieder=umcharderwijk&dienst=1",
+                "203.0.113.10",
+                "p-10",
+            )
+            .await;
+            assert_eq!(s.status, 302, "{}", s.body);
+            assert_eq!(gw.expire_flows().await, 0, "the admission reported it");
+            let events = expiries(&audit);
+            let mut sources: Vec<String> = events.iter().map(|e| e.source.to_string()).collect();
+            sources.sort();
+            let mut want: Vec<String> = left.iter().map(|(s, _, _)| s.clone()).collect();
+            want.push("203.0.113.9".into());
+            want.sort();
+            assert_eq!(sources, want, "each abandoned flow once");
+            for e in &events {
+                assert_eq!((e.success, e.case), (false, Some(5)), "{e:?}");
+                assert_eq!(e.client_id.as_ref().map(ClientId::as_str), Some(PGO));
+                assert!(e.detail.contains("abandoned"), "{}", e.detail);
+            }
+            let failed = seen.failed.lock().unwrap().clone();
+            assert_eq!(failed.len(), 6);
+            let mut persons: Vec<&str> = failed.iter().map(|(p, _)| p.as_str()).collect();
+            persons.sort();
+            assert_eq!(persons, ["p-0", "p-1", "p-2", "p-3", "p-4", "p-9"]);
+            for (person, f) in &failed {
+                assert_eq!(f.stage, FailureStage::Expired);
+                assert_eq!(f.case, Some(5));
+                assert_eq!(f.error, None);
+                let shared = person.as_str() != "p-9";
+                let want = if shared {
+                    UseCase::Delen
+                } else {
+                    UseCase::Verzamelen
+                };
+                assert_eq!(f.use_case, want);
+                assert_eq!(f.context.is_some(), shared, "{person}: {:?}", f.context);
+                let event = events
+                    .iter()
+                    .find(|e| e.subject.as_ref().map(|s| s.as_str()) == Some(person.as_str()));
+                assert!(event.is_some(), "{person} audited");
+            }
+        }
+
+        #[tokio::test]
+        async fn memory_store() {
+            let limits = FlowLimits::default();
+            abandoned_flows_reported_once(PendingFlows::new(MemoryFlowStore::new(limits), limits))
+                .await;
+        }
+
+        /// The same on PostgreSQL (needs `MEDMIJ_TEST_DATABASE_URL`; never skips silently).
+        #[cfg(feature = "postgres")]
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres_store() {
+            let url = std::env::var("MEDMIJ_TEST_DATABASE_URL")
+                .unwrap_or_else(|_| panic!("MEDMIJ_TEST_DATABASE_URL is not set"));
+            let limits = FlowLimits::default();
+            let prefix = format!("pgo_expired_{}", std::process::id());
+            let store = tokio::task::spawn_blocking(move || {
+                Arc::new(PgFlowStore::connect_no_tls(&url, &prefix, 2, limits).unwrap())
+            })
+            .await
+            .unwrap();
+            abandoned_flows_reported_once(PendingFlows::new(Arc::clone(&store), limits)).await;
+            tokio::task::spawn_blocking(move || store.drop_table().unwrap())
+                .await
+                .unwrap();
+        }
     }
 }
 

@@ -515,24 +515,8 @@ mod oauth_22 {
         let clock = TestClock::default();
         let (za, _, _) = v2_za(&clock);
         let t = new_trace();
-        let q = form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", PGO)
-            .append_pair("redirect_uri", "https://evil.example.com/r")
-            .append_pair("state", "s")
-            .append_pair("MedMij-Request-ID", t.request_id.as_str())
-            .append_pair("X-Correlation-ID", t.correlation_id.as_str())
-            .finish();
-        let a = send(
-            &za,
-            request(
-                "GET",
-                &format!("/toestemmingen?{q}"),
-                "192.0.2.8",
-                None,
-                None,
-            ),
-        )
-        .await;
+        let uri = v2_management_uri("https://evil.example.com/r", "s", &t);
+        let a = send(&za, request("GET", &uri, "192.0.2.8", None, None)).await;
         assert_eq!(a.status, 400);
         assert!(a.header("location").is_none());
 
@@ -586,24 +570,8 @@ mod oauth_22 {
             ZaSettings::default(),
         );
         let t = new_trace();
-        let q = form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", PGO)
-            .append_pair("redirect_uri", REDIRECT)
-            .append_pair("state", "s-1")
-            .append_pair("MedMij-Request-ID", t.request_id.as_str())
-            .append_pair("X-Correlation-ID", t.correlation_id.as_str())
-            .finish();
-        let r = send(
-            &gw.router(),
-            request(
-                "GET",
-                &format!("/toestemmingen?{q}"),
-                "192.0.2.50",
-                None,
-                None,
-            ),
-        )
-        .await;
+        let uri = v2_management_uri(REDIRECT, "s-1", &t);
+        let r = send(&gw.router(), request("GET", &uri, "192.0.2.50", None, None)).await;
         assert_eq!(r.status, 404, "{}", r.body);
         assert!(r.cookie(ZA_COOKIE).is_none());
         assert_eq!(gw.flows().store().len(), 0, "no visit left open");
@@ -625,24 +593,8 @@ mod oauth_22 {
         let (za, audit, _) = v2_za(&clock);
         let (_, rt, _) = long_lasting(&za, "jack").await;
         let t = new_trace();
-        let q = form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", PGO)
-            .append_pair("redirect_uri", REDIRECT)
-            .append_pair("state", "s-2")
-            .append_pair("MedMij-Request-ID", t.request_id.as_str())
-            .append_pair("X-Correlation-ID", t.correlation_id.as_str())
-            .finish();
-        let login = send(
-            &za,
-            request(
-                "GET",
-                &format!("/toestemmingen?{q}"),
-                "192.0.2.51",
-                None,
-                None,
-            ),
-        )
-        .await;
+        let uri = v2_management_uri(REDIRECT, "s-2", &t);
+        let login = send(&za, request("GET", &uri, "192.0.2.51", None, None)).await;
         let cookie = login.cookie(ZA_COOKIE).unwrap();
         let cb = format!("{}&person=jack", login.marked("CALLBACK"));
         let overview = send(&za, request("GET", &cb, "192.0.2.51", Some(&cookie), None)).await;

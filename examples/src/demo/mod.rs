@@ -745,9 +745,13 @@ impl Network {
                 let _ = za.expire_flows().await;
             })
         }));
-        tasks.push(schedule(&pgo, FLOW_SWEEP_INTERVAL, |pgo| {
+        let pgo_gateway = Arc::downgrade(&v2.gateway);
+        tasks.push(schedule(&pgo, FLOW_SWEEP_INTERVAL, move |pgo| {
+            let gateway = pgo_gateway.upgrade();
             Box::pin(async move {
-                pgo.expire_flows();
+                if let Some(gateway) = gateway {
+                    pgo.expire_flows(&gateway).await;
+                }
             })
         }));
         // Counting entries of anonymous refusals, once their window closes (LOG-1).
@@ -1396,7 +1400,10 @@ impl Network {
     /// (each does so by itself every [`FLOW_SWEEP_INTERVAL`]); returns how many
     /// ended at the ZA GW and at the PGO GW.
     pub async fn expire_flows(&self) -> Result<(usize, usize), DemoError> {
-        Ok((self.za.expire_flows().await?, self.pgo.expire_flows()))
+        Ok((
+            self.za.expire_flows().await?,
+            self.pgo.expire_flows(&self.v2.gateway).await,
+        ))
     }
 
     /// Sets how many flows may wait for a person at the ZA GW at once (default

@@ -221,17 +221,20 @@ impl PgoGw {
         self.flows.len()
     }
 
-    /// Drops authorizations the person did not come back to within
-    /// [`super::FLOW_TIMEOUT`] (their `state` can no longer be used, OAUTH-10), and
-    /// outcomes nobody asked for. Returns how many authorizations ended.
-    pub(crate) fn expire_flows(&self) -> usize {
-        use medmij_oauth::FlowStore;
+    /// Ends authorizations the person did not come back to within
+    /// [`super::FLOW_TIMEOUT`] (their `state` can no longer be used, OAUTH-10):
+    /// medmij-oauth's PGO GW sweeps its flow store and reports each once
+    /// (`Endpoint::FlowExpired`, logged as `pgo.flow.expired` by [`PgoAudit`], MedMij
+    /// OAUTH-12 case 5, LOG-1; flows found by the sweep at a new flow were logged then);
+    /// outcomes nobody asked for are dropped. Returns how many authorizations this sweep
+    /// ended.
+    pub(crate) async fn expire_flows(&self, gateway: &DemoPgoGateway) -> usize {
         let now = self.now();
         let old = |t: &SystemTime| {
             now.duration_since(*t)
                 .is_ok_and(|d| d >= super::FLOW_TIMEOUT)
         };
-        let ended = self.flows.sweep(now).map_or(0, |v| v.len());
+        let ended = gateway.expire_flows().await;
         self.result
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -246,7 +249,8 @@ impl PgoGw {
                 &[RuleId::Oauth10],
                 StepOutcome::Done,
                 format!(
-                    "{ended} authorization(s) the person did not come back to within {} s dropped",
+                    "{ended} authorization(s) the person did not come back to within {} s \
+                     ended and logged",
                     super::FLOW_TIMEOUT.as_secs()
                 ),
             );
@@ -1238,7 +1242,7 @@ pub(crate) struct DemoPgo {
 }
 
 impl PgoHost for DemoPgo {
-    fn person(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+    async fn person(&self, headers: &axum::http::HeaderMap) -> Option<String> {
         headers
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -1271,7 +1275,7 @@ impl PgoHost for DemoPgo {
         })
     }
 
-    fn start_request(
+    async fn start_request(
         &self,
         _person: &str,
         route: StartRoute,
@@ -1293,6 +1297,10 @@ impl PgoHost for DemoPgo {
     }
 
     async fn failed(&self, person: &str, failure: FlowFailure) -> Option<HttpResponse> {
+        if failure.stage == FailureStage::Expired {
+            // Abandoned (no browser waits): [`PgoAudit`] logged it as `pgo.flow.expired`.
+            return None;
+        }
         let release = self
             .pgo
             .lookup(
@@ -1323,8 +1331,45 @@ pub(crate) struct PgoAudit {
     pub(crate) v2: SharedAudit,
 }
 
+impl PgoAudit {
+    /// A flow the person abandoned at the ZA GW (MedMij OAUTH-12 case 5): one
+    /// `pgo.flow.expired` entry per flow (LOG-1), from the address that started it.
+    async fn expired(&self, event: &AuditEvent) -> Result<(), DemoError> {
+        let detail = match event.case {
+            Some(c) => format!("{} (OAUTH-12 case {c})", event.detail),
+            None => event.detail.clone(),
+        };
+        self.pgo
+            .log
+            .record_from(
+                Entry {
+                    event_type: "pgo.flow.expired",
+                    action: Action::Execute,
+                    actor: ("pgo-gw".into(), ActorKind::System),
+                    subject: Some(SubjectId::new(PGO_ACCOUNT, Domain::Pgo)?),
+                    object: Object::new("authorization", REDIRECT_PATH),
+                    outcome: Outcome::Failure,
+                    detail: Some(detail),
+                },
+                Some(event.source),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
 impl AuditSink for PgoAudit {
     async fn record(&self, event: AuditEvent) {
+        if event.endpoint == Endpoint::FlowExpired
+            && let Err(e) = self.expired(&event).await
+        {
+            self.pgo.trace.step(
+                Actor::PgoGw,
+                &[RuleId::Log1],
+                StepOutcome::Failed,
+                format!("logging an abandoned flow failed: {e}"),
+            );
+        }
         let anonymous = match event.endpoint {
             Endpoint::Start => (!event.success).then_some(("pgo.start.refused", "/start")),
             Endpoint::Redirect if event.subject.is_none() => {
@@ -1407,6 +1452,11 @@ impl TokenTransport for BackTransport {
     }
 }
 
+/// The PGO GW as the demo runs it: medmij-oauth's [`PgoGateway`] on the demo's flow store
+/// with its host, audit sink and back channel.
+pub(crate) type DemoPgoGateway =
+    PgoGateway<Arc<MemoryFlowStore>, BackTransport, DemoPgo, PgoAudit, DefaultPages>;
+
 /// The PGO GW's flow router: medmij-oauth's [`PgoGateway`] with a vault for 2.x refresh
 /// tokens (MedMij OAUTH-19), on the PGO GW's flow store, its clock (plus the 2.x clock's
 /// offset), the demo's host, audit sink and back channel; behind the demo's session layer
@@ -1417,7 +1467,7 @@ pub(crate) fn gateway_router(
     audit: SharedAudit,
     vault: DemoVault,
     v2_clock: &V2Clock,
-) -> Result<Router, DemoError> {
+) -> Result<(Router, DemoPgoGateway), DemoError> {
     let client = Client::new(
         pgo.client_id.clone(),
         &format!("https://{PGO_HOST}{REDIRECT_PATH}"),
@@ -1443,12 +1493,13 @@ pub(crate) fn gateway_router(
         ..PgoSettings::default()
     };
     let gateway = PgoGateway::with_vault(client, flows, hooks, settings, vault);
-    Ok(gateway
+    let router = gateway
         .router()
         .layer(axum::middleware::from_fn(pgo_session))
         .layer(axum::middleware::from_fn(
             super::release2::adapter_extensions,
-        )))
+        ));
+    Ok((router, gateway))
 }
 
 /// The demo PGO's session (its own login is out of scope): the `pgo_session` cookie, or a

@@ -27,8 +27,9 @@ use medmij_lists::{ListStore, Refresher, Zorgaanbiederslijst};
 use medmij_log::{ChainEvent, SubjectId};
 use medmij_oauth::adapter::{
     AuditEvent, AuditSink, Authenticator, ChainActor, ChainStep, ChainStepKind, Clock, Counterpart,
-    DataAvailability, DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostError,
-    HostRequest, ManagementInfo, MtlsClient, PgoHost, ZaGateway, ZaHooks, ZaSettings,
+    DataAvailability, DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostAnswer,
+    HostError, HostPage, HostRequest, ManagementInfo, MtlsClient, PgoHost, ZaGateway, ZaHooks,
+    ZaSettings,
 };
 use medmij_oauth::{
     AccessGrant, AsyncAuthorizationServer, Authentication, AuthorizationServer, ClientId,
@@ -168,17 +169,27 @@ struct StandIn {
     trace: Arc<Trace>,
 }
 
+/// The stand-in's login page as the adapter sends it: with [`crate::embed::own_page_headers`]
+/// (forms to this gateway and to `redirect_uri`'s origin, when given).
+fn login_answer(callback: &str, title: &str, redirect_uri: Option<&str>) -> HostAnswer {
+    HostAnswer::Page(HostPage {
+        html: login_html(callback, title),
+        headers: crate::embed::own_page_headers(redirect_uri),
+    })
+}
+
 fn login_page(callback: &str, title: &str) -> HttpResponse {
+    HttpResponse::page(200, login_html(callback, title))
+}
+
+fn login_html(callback: &str, title: &str) -> String {
     let e = medmij_consent::escape_html;
-    HttpResponse::page(
-        200,
-        format!(
-            "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-             </head><body><h1>TEST DigiD stand-in (geen DigiD)</h1><form method=\"post\" \
-             action=\"{}\"><input name=\"person\" value=\"patient-2x\"><button>Inloggen</button>\
-             </form></body></html>",
-            e(callback)
-        ),
+    format!(
+        "<!doctype html><html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{title}</title>\
+         </head><body><h1>TEST DigiD stand-in (geen DigiD)</h1><form method=\"post\" \
+         action=\"{}\"><input name=\"person\" value=\"patient-2x\"><button>Inloggen</button>\
+         </form></body></html>",
+        e(callback)
     )
 }
 
@@ -194,6 +205,9 @@ impl Authenticator for StandIn {
     async fn start(&self, _: &FlowInfo, callback: &str) -> HttpResponse {
         login_page(callback, "Inloggen")
     }
+    async fn start_answer(&self, flow: &FlowInfo, callback: &str) -> HostAnswer {
+        login_answer(callback, "Inloggen", Some(&flow.redirect_uri))
+    }
     async fn complete(&self, _: &FlowInfo, r: &HostRequest) -> Authentication {
         let a = person_of(r);
         self.trace.step(
@@ -206,6 +220,15 @@ impl Authenticator for StandIn {
     }
     async fn start_management(&self, _: &ManagementInfo, callback: &str) -> Option<HttpResponse> {
         Some(login_page(callback, "Toestemmingen beheren"))
+    }
+    /// The visit names no redirect URI: forms are not restricted (a failed login goes back
+    /// to the PGO).
+    async fn start_management_answer(
+        &self,
+        _: &ManagementInfo,
+        callback: &str,
+    ) -> Option<HostAnswer> {
+        Some(login_answer(callback, "Toestemmingen beheren", None))
     }
     async fn complete_management(&self, _: &ManagementInfo, r: &HostRequest) -> Authentication {
         let a = person_of(r);
@@ -562,7 +585,7 @@ impl DemoPgoHost {
 }
 
 impl PgoHost for DemoPgoHost {
-    fn person(&self, headers: &axum::http::HeaderMap) -> Option<String> {
+    async fn person(&self, headers: &axum::http::HeaderMap) -> Option<String> {
         net::cookie(headers, PGO_SESSION).map(str::to_owned)
     }
 
@@ -758,6 +781,8 @@ pub(crate) struct V2Parts {
     /// The PGO GW's flow router for both release lines (medmij-oauth's `PgoGateway`, see
     /// `pgo_gw::gateway_router`), at the root and under [`V2_MOUNT`].
     pub(crate) router: Router,
+    /// The same gateway, for its sweep of abandoned flows (`PgoGw::expire_flows`).
+    pub(crate) gateway: Arc<super::pgo_gw::DemoPgoGateway>,
     clock: V2Clock,
     vault: DemoVault,
     last: Arc<Mutex<LastV2>>,
@@ -807,9 +832,11 @@ impl V2Parts {
             last: last.clone(),
             reads: Arc::default(),
         };
-        let router = super::pgo_gw::gateway_router(pgo, host, audit2, vault.clone(), &clock)?;
+        let (router, gateway) =
+            super::pgo_gw::gateway_router(pgo, host, audit2, vault.clone(), &clock)?;
         Ok(V2Parts {
             router,
+            gateway: Arc::new(gateway),
             clock,
             vault,
             last,

@@ -42,8 +42,8 @@ use medmij_consent::{
 use medmij_log::{Action, ActorKind, Domain, Object, Outcome, SubjectId};
 use medmij_oauth::adapter::{
     AuditEvent, AuditSink, Authenticator, Clock, ConsentUi, DEFAULT_FHIR_BODY_LIMIT,
-    DataAvailability, DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostError,
-    HostPage, HostRequest, MtlsClient, ZaGateway, ZaHooks, ZaSettings,
+    DataAvailability, DefaultPages, Endpoint, FhirBackend, FhirReply, FlowInfo, HostAnswer,
+    HostError, HostPage, HostRequest, MtlsClient, ZaGateway, ZaHooks, ZaSettings,
 };
 use medmij_oauth::{
     Admission, AsyncAuthorizationServer, Authentication, AuthorizationServer, ClientId,
@@ -1159,15 +1159,27 @@ impl Screens {
 
     /// Appends a decision to the CONSENT-5 evidence ledger; false when it could not be
     /// registered (traced; the router logs the flow's end). An undetermined answer is no
-    /// decision: nothing to register.
-    fn register_evidence(&self, record: &medmij_consent::ConsentRecord, shown: ShownText) -> bool {
+    /// decision: nothing to register. The append (a durable file write) runs on the
+    /// blocking pool, never on the runtime's worker.
+    async fn register_evidence(
+        &self,
+        record: &medmij_consent::ConsentRecord,
+        shown: ShownText,
+    ) -> bool {
         if record.decision == Decision::Undetermined {
             return true;
         }
-        let appended = PersonId::new(TestDigidStandIn::PERSON)
+        let evidence = Arc::clone(&self.evidence);
+        let appended = match PersonId::new(TestDigidStandIn::PERSON)
             .and_then(|person| EvidenceRecord::from_consent_record(record, person, shown))
-            .map_err(|e| e.to_string())
-            .and_then(|rec| self.evidence.append(&rec).map_err(|e| e.to_string()));
+        {
+            Ok(rec) => {
+                medmij_oauth::run_blocking(move || evidence.append(&rec).map_err(|e| e.to_string()))
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()))
+            }
+            Err(e) => Err(e.to_string()),
+        };
         match appended {
             Ok(seq) => {
                 self.core.trace.step(
@@ -1251,9 +1263,9 @@ impl ConsentUi for Screens {
     }
 
     /// The posted answer, checked against the question in the decision book (its anti-CSRF
-    /// token, once only) and registered as CONSENT-5 evidence. The trait's method is
-    /// synchronous, so the ledger's append (a file write) runs on the request's worker.
-    fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
+    /// token, once only) and registered as CONSENT-5 evidence before the answer goes back
+    /// (the ledger's append awaited on the blocking pool).
+    async fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
         let now = self.core.now();
         let refused = |why: String| {
             self.core.trace.step(
@@ -1288,7 +1300,7 @@ impl ConsentUi for Screens {
             Err(e) => return refused(e.to_string()),
         };
         // MedMij CONSENT-5: without evidence no code is issued.
-        if !self.register_evidence(&record, asked.shown) {
+        if !self.register_evidence(&record, asked.shown).await {
             return ConsentDecision::Undetermined;
         }
         match record.decision {
@@ -1317,8 +1329,9 @@ impl DigidSeam {
     }
 }
 
-impl Authenticator for DigidSeam {
-    async fn start(&self, flow: &FlowInfo, callback: &str) -> HttpResponse {
+impl DigidSeam {
+    /// The stand-in's login page for `flow`, with a fresh anti-CSRF token.
+    fn login_html(&self, flow: &FlowInfo, callback: &str) -> String {
         let token = net::random_hex();
         self.csrf
             .lock()
@@ -1328,7 +1341,24 @@ impl Authenticator for DigidSeam {
             ("flow", flow.flow_id.as_str()),
             ("csrf_token", token.as_str()),
         ];
-        HttpResponse::page(200, TestDigidStandIn::html(callback, &hidden))
+        TestDigidStandIn::html(callback, &hidden)
+    }
+}
+
+impl Authenticator for DigidSeam {
+    /// The login page with the adapter's page headers only (the router calls
+    /// [`DigidSeam::start_answer`]).
+    async fn start(&self, flow: &FlowInfo, callback: &str) -> HttpResponse {
+        HttpResponse::page(200, self.login_html(flow, callback))
+    }
+    /// The login page with headers of its own (RFC 6819 4.4.1.9): a CSP that lets its form
+    /// post only here and to the PGO (a cancel is answered by the redirect to it), and no
+    /// referrer (the page's URL holds the flow id).
+    async fn start_answer(&self, flow: &FlowInfo, callback: &str) -> HostAnswer {
+        HostAnswer::Page(HostPage {
+            html: self.login_html(flow, callback),
+            headers: crate::embed::own_page_headers(Some(&flow.redirect_uri)),
+        })
     }
     async fn complete(&self, flow: &FlowInfo, r: &HostRequest) -> Authentication {
         let expected = self

@@ -83,6 +83,20 @@ pub trait Authenticator: Send + Sync + 'static {
     /// adds the flow cookie to it.
     fn start(&self, flow: &FlowInfo, callback: &str) -> impl Future<Output = HttpResponse> + Send;
 
+    /// The answer that starts authentication, which may be a login page with headers of its
+    /// own ([`HostAnswer::Page`]: a per-page CSP, for example), sent as a consent page's
+    /// [`HostPage`] is (RFC 6819 4.4.1.9). The adapter calls this method (not
+    /// [`Authenticator::start`]) and adds the flow cookie; the default is
+    /// [`Authenticator::start`]'s response as it is.
+    fn start_answer(
+        &self,
+        flow: &FlowInfo,
+        callback: &str,
+    ) -> impl Future<Output = HostAnswer> + Send {
+        let answer = self.start(flow, callback);
+        async move { HostAnswer::Response(answer.await) }
+    }
+
     /// Completes authentication from the callback request: [`Authentication::Failed`] ends the
     /// flow as MedMij OAUTH-12 case 2.
     fn complete(
@@ -117,6 +131,19 @@ pub trait Authenticator: Send + Sync + 'static {
     ) -> impl Future<Output = Option<HttpResponse>> + Send {
         let _ = (info, callback);
         async { None }
+    }
+
+    /// As [`Authenticator::start_management`], with a login page that may carry headers of
+    /// its own ([`HostAnswer::Page`], as for [`Authenticator::start_answer`]). The adapter
+    /// calls this method (not [`Authenticator::start_management`]); the default is
+    /// [`Authenticator::start_management`]'s response as it is.
+    fn start_management_answer(
+        &self,
+        info: &ManagementInfo,
+        callback: &str,
+    ) -> impl Future<Output = Option<HostAnswer>> + Send {
+        let answer = self.start_management(info, callback);
+        async move { answer.await.map(HostAnswer::Response) }
     }
 
     /// Completes authentication of a consent-management visit; the default is
@@ -181,6 +208,31 @@ impl From<String> for HostPage {
     }
 }
 
+/// What a host answers where it may send either its own page or any response: the login
+/// page of [`Authenticator::start_answer`] (or a redirect to the identity provider).
+#[derive(Debug, Clone)]
+pub enum HostAnswer {
+    /// A page with the host's headers, sent as [`HostPage`] says (HTTP 200, one
+    /// `Content-Type`, the host's headers, the adapter's anti-framing and no-store headers
+    /// only where the host set none).
+    Page(HostPage),
+    /// A response sent as it is (for example a redirect to the identity provider, or
+    /// [`HttpResponse::page`] with the adapter's page headers).
+    Response(HttpResponse),
+}
+
+impl From<HostPage> for HostAnswer {
+    fn from(page: HostPage) -> Self {
+        Self::Page(page)
+    }
+}
+
+impl From<HttpResponse> for HostAnswer {
+    fn from(response: HttpResponse) -> Self {
+        Self::Response(response)
+    }
+}
+
 /// The consent page (MedMij CONSENT-1; Bevestiging for Delen, OAUTH-13) and the decision
 /// posted from it. medmij-consent's pages plug in here.
 pub trait ConsentUi: Send + Sync + 'static {
@@ -217,16 +269,28 @@ pub trait ConsentUi: Send + Sync + 'static {
     }
 
     /// The decision in the posted form; anything unreadable is
-    /// [`ConsentDecision::Undetermined`] (MedMij OAUTH-12 case 5).
-    fn decision(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentDecision;
+    /// [`ConsentDecision::Undetermined`] (MedMij OAUTH-12 case 5). Async, like
+    /// [`ConsentUi::render`]: a host that registers the decision as evidence before the code
+    /// is issued (CONSENT-5: a durable write, a database round trip) awaits it here instead of
+    /// blocking the runtime's worker.
+    fn decision(
+        &self,
+        flow: &FlowInfo,
+        form: &HostRequest,
+    ) -> impl Future<Output = ConsentDecision> + Send;
 
     /// The period chosen with a grant on the 2.x consent screen (MedMij CONSENT-6): a
     /// [`ConsentPeriod::Indefinite`] grant of a 2.x Verzamelen flow makes the token endpoint
     /// issue a refresh token (OAUTH-19). The default, for 1.x hosts, is
     /// [`ConsentPeriod::ThisFlow`]; the core ignores the choice for 1.x and Delen.
-    fn period(&self, flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
+    /// Async for the same reason as [`ConsentUi::decision`] (a host may record the choice).
+    fn period(
+        &self,
+        flow: &FlowInfo,
+        form: &HostRequest,
+    ) -> impl Future<Output = ConsentPeriod> + Send {
         let _ = (flow, form);
-        ConsentPeriod::ThisFlow
+        async { ConsentPeriod::ThisFlow }
     }
 
     /// The consent-management page (MedMij OAUTH-22, CONSENT-6): every long-lasting consent
@@ -243,19 +307,41 @@ pub trait ConsentUi: Send + Sync + 'static {
         async move { html }
     }
 
+    /// The consent-management page with headers of its own ([`HostPage`], sent as a consent
+    /// page's is). The adapter calls this method (not [`ConsentUi::render_management`]); the
+    /// default is [`ConsentUi::render_management`]'s HTML without headers (the adapter's
+    /// defaults apply).
+    fn render_management_page(
+        &self,
+        info: &ManagementInfo,
+        consents: &[LongLastingConsent],
+        action: &str,
+    ) -> impl Future<Output = HostPage> + Send {
+        let html = self.render_management(info, consents, action);
+        async move { HostPage::from(html.await) }
+    }
+
     /// The consents whose withdrawal the person confirmed in the posted form (MedMij
     /// OAUTH-22). The default reads the form of [`ConsentUi::render_management`]'s default:
-    /// every `withdraw` value, only with `confirm=yes`; nothing without confirmation.
-    fn withdrawals(&self, info: &ManagementInfo, form: &HostRequest) -> Vec<ConsentId> {
+    /// every `withdraw` value, only with `confirm=yes`; nothing without confirmation. Async
+    /// like [`ConsentUi::decision`] (a host may check the confirmation against its own
+    /// records).
+    fn withdrawals(
+        &self,
+        info: &ManagementInfo,
+        form: &HostRequest,
+    ) -> impl Future<Output = Vec<ConsentId>> + Send {
         let _ = info;
         let pairs = || form_urlencoded::parse(form.body.as_bytes());
-        if !pairs().any(|(k, v)| k == "confirm" && v == "yes") {
-            return Vec::new();
-        }
-        pairs()
-            .filter(|(k, _)| k == "withdraw")
-            .filter_map(|(_, v)| ConsentId::parse(&v))
-            .collect()
+        let chosen = if pairs().any(|(k, v)| k == "confirm" && v == "yes") {
+            pairs()
+                .filter(|(k, _)| k == "withdraw")
+                .filter_map(|(_, v)| ConsentId::parse(&v))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        async move { chosen }
     }
 }
 
@@ -279,6 +365,7 @@ pub struct FhirReply {
 pub trait FhirBackend: Send + Sync + 'static {
     /// The Zorgaanbieder and Gegevensdienst a resource path (below the resource route, for
     /// example `Patient/1`) belongs to; `None` is answered as case 7 (revealing nothing).
+    /// Read from the path itself (it runs on the runtime's worker and must not block).
     fn target(&self, path: &str) -> Option<(Zorgaanbiedernaam, ScopeGegevensdienstId)>;
 
     /// A read (GET) for Verzamelen.
@@ -319,7 +406,8 @@ pub trait FhirBackend: Send + Sync + 'static {
     /// a Gegevensdienst not served as OAUTH-12 case 1 ([`Pages::not_served`](super::Pages),
     /// HTTP 400, no redirect); the resource endpoint asks after the token check and answers
     /// it as case 7 (the token is no longer good for it). Both are audited with the reason.
-    /// The default serves everything (a host that checks nothing against the ZAL).
+    /// The default serves everything (a host that checks nothing against the ZAL). Answered
+    /// from the lists held in memory (it runs on the runtime's worker and must not block).
     fn serves(
         &self,
         zorgaanbieder: &Zorgaanbiedernaam,
@@ -354,10 +442,12 @@ pub enum Endpoint {
     ConsentManagement,
     /// PGO GW: collecting again with a refresh token (MedMij OAUTH-19).
     Collect,
-    /// ZA GW: a pending flow expired before it was finished (MedMij OAUTH-12 case 5, "a flow
-    /// abandoned after it started"; LOG-1): one event per flow, exactly once, whether the
-    /// store's sweep found it or a late step ended it. The source is the address that opened
-    /// the flow; `detail` names the stage it was left at.
+    /// A pending flow expired before it was finished (MedMij OAUTH-12 case 5, "a flow
+    /// abandoned after it started"; LOG-1): one event per flow, exactly once. ZA GW: whether
+    /// the store's sweep found it or a late step ended it. PGO GW: the person never came back
+    /// from the ZA GW (found by the sweep; a late way back within the grace is refused as an
+    /// unknown flow, as after it). The source is the address that opened the flow; `detail`
+    /// names the stage it was left at.
     FlowExpired,
 }
 
@@ -579,11 +669,14 @@ pub struct Counterpart {
 /// endpoints are (the ZAL), and what to do with a grant.
 pub trait PgoHost: Send + Sync + 'static {
     /// The person's PGO session (for example from a session cookie); `None` refuses the start
-    /// (the person logs in at the PGO first).
-    fn person(&self, headers: &http::HeaderMap) -> Option<String>;
+    /// (the person logs in at the PGO first). Async: a host's session store may be a
+    /// database.
+    fn person(&self, headers: &http::HeaderMap) -> impl Future<Output = Option<String>> + Send;
 
     /// The authorization and token endpoints of the scope's Zorgaanbieder from the newest ZAL
-    /// (MedMij LISTS-1); `None` refuses the start.
+    /// (MedMij LISTS-1); `None` refuses the start. Answered from the lists held in memory
+    /// (this method, like [`PgoHost::counterpart`], must not block: it runs on the runtime's
+    /// worker).
     fn endpoints(&self, scope: &Scope) -> Option<(String, String)>;
 
     /// The access token arrived for `person`: keep it server-side (RFC 6750 5.3) and answer
@@ -640,16 +733,17 @@ pub trait PgoHost: Send + Sync + 'static {
     /// Reads and checks a start request (`GET /start` or `GET /share`) before anything is
     /// stored or anyone is sent to log in (MedMij OAUTH-12: missing or unknown input is a
     /// plain page, logged, LOG-1). A host with its own query form, or with something to check
-    /// first (the dossier item a Delen flow shares), answers here. The default is
-    /// [`default_start_request`].
+    /// first (the dossier item a Delen flow shares), answers here; async, since that check
+    /// may read the host's database. The default is [`default_start_request`].
     fn start_request(
         &self,
         person: &str,
         route: StartRoute,
         query: &str,
-    ) -> Result<StartRequest, StartRefused> {
+    ) -> impl Future<Output = Result<StartRequest, StartRefused>> + Send {
         let _ = person;
-        default_start_request(route, query)
+        let asked = default_start_request(route, query);
+        async move { asked }
     }
 
     /// A flow of either release line ended with a grant (after the vault took a 2.x refresh
@@ -673,7 +767,9 @@ pub trait PgoHost: Send + Sync + 'static {
 
     /// A flow of `person` ended without a grant (MedMij OAUTH-12; the adapter has logged it,
     /// LOG-1). `Some` is the answer to the browser; `None` (the default) is the adapter's
-    /// problem page with HTTP 400 (503 when the token request could not be sent).
+    /// problem page with HTTP 400 (503 when the token request could not be sent). A flow the
+    /// person abandoned ([`FailureStage::Expired`], case 5) comes here once, with no browser
+    /// waiting: the answer is dropped.
     fn failed(
         &self,
         person: &str,
@@ -790,6 +886,12 @@ pub enum FailureStage {
     /// The token endpoint refused or answered outside the rules (MedMij OAUTH-12 case 6,
     /// OAUTH-6, OAUTH-7).
     TokenResponse,
+    /// The person never came back from the ZA GW: the pending flow expired unfinished
+    /// (MedMij OAUTH-12 case 5, "a flow abandoned after it started"), found by the sweep at
+    /// a new flow or by [`PgoGateway::expire_flows`](super::PgoGateway::expire_flows). Reported
+    /// once per flow; there is no browser waiting, so [`PgoHost::failed`]'s answer is not
+    /// sent.
+    Expired,
 }
 
 /// A PGO GW flow of a known person that ended without a grant, as [`PgoHost::failed`] sees

@@ -15,7 +15,21 @@
 //!   [`PgoSettings::flows_per_person`] per person and the [`FlowLimits`](crate::FlowLimits)
 //!   per source, HTTP 429, and in total, OAUTH-14) and the redirect endpoint (checks
 //!   `state`, redeems the code through [`TokenTransport`], hands the grant to
-//!   [`PgoHost::completed`], a flow without a grant to [`PgoHost::failed`]).
+//!   [`PgoHost::completed`], a flow without a grant to [`PgoHost::failed`]). A flow the
+//!   person never came back to is reported once (MedMij OAUTH-12 case 5, LOG-1) as an
+//!   [`Endpoint::FlowExpired`] event and to [`PgoHost::failed`] with
+//!   [`FailureStage::Expired`]: the gateway sweeps its flow store at every new flow and in
+//!   [`PgoGateway::expire_flows`] (call it on a timer).
+//!
+//! Pages the host makes may carry headers of its own ([`HostPage`]: the consent page through
+//! [`ConsentUi::try_render_page`], the login pages through [`Authenticator::start_answer`]
+//! and [`Authenticator::start_management_answer`], the consent-management page through
+//! [`ConsentUi::render_management_page`]): sent with one `Content-Type`, the host's headers,
+//! and the adapter's anti-framing and no-store headers only where the host set none. The
+//! hooks that may do I/O (the decision posted from the consent page, which a host registers
+//! as evidence, CONSENT-5; the PGO session and start checks) are async; the few that stay
+//! synchronous ([`FhirBackend::target`], [`FhirBackend::serves`], [`PgoHost::endpoints`],
+//! [`PgoHost::counterpart`]) answer from memory and must not block.
 //!
 //! # Releases 1.x and 2.x side by side
 //!
@@ -83,9 +97,9 @@ mod za;
 pub use host::{
     AuditEvent, AuditSink, Authenticator, ChainActor, ChainGrant, ChainStep, ChainStepKind,
     ConsentUi, Counterpart, DataAvailability, Endpoint, FailureStage, FhirBackend, FhirReply,
-    FlowDone, FlowFailure, FlowInfo, HostError, HostPage, HostRequest, MAX_START_CONTEXT,
-    ManagementInfo, PersonAuthentication, PersonError, PgoHost, StartRefused, StartRequest,
-    StartRoute, TokenTransport, TransportError, default_start_request,
+    FlowDone, FlowFailure, FlowInfo, HostAnswer, HostError, HostPage, HostRequest,
+    MAX_START_CONTEXT, ManagementInfo, PersonAuthentication, PersonError, PgoHost, StartRefused,
+    StartRequest, StartRoute, TokenTransport, TransportError, default_start_request,
 };
 pub use pages::{DefaultPages, Pages, escape_into, plain, plain_with_link};
 pub use pgo::{DEFAULT_PGO_FLOWS_PER_PERSON, PGO_COOKIE, PgoGateway, PgoHooks, PgoSettings};
@@ -115,10 +129,11 @@ pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
 /// Default limit for a FHIR write body (Delen): 4 MiB.
 pub const DEFAULT_FHIR_BODY_LIMIT: usize = 4 * 1024 * 1024;
 
-/// Default for [`ZaSettings::sweep_interval`]: a gateway sweeps its flow store for abandoned
-/// flows at a new flow at most once a second (our choice, not a rulebook value). Each
-/// abandoned flow is still reported exactly once (MedMij OAUTH-12 case 5, LOG-1), at most
-/// this much later; [`ZaGateway::expire_flows`] sweeps at once.
+/// Default for [`ZaSettings::sweep_interval`] and [`PgoSettings::sweep_interval`]: a gateway
+/// sweeps its flow store for abandoned flows at a new flow at most once a second (our choice,
+/// not a rulebook value). Each abandoned flow is still reported exactly once (MedMij OAUTH-12
+/// case 5, LOG-1), at most this much later; [`ZaGateway::expire_flows`] and
+/// [`PgoGateway::expire_flows`] sweep at once.
 pub const DEFAULT_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Where the routers take the time from: the system clock by default; a host may shift it
@@ -253,6 +268,46 @@ impl Incoming {
     }
 }
 
+/// When a gateway's admission sweep last started, for its `sweep_interval` (nanoseconds
+/// since 1970 on the gateway's clock; 0 before the first).
+#[derive(Debug, Default)]
+pub(crate) struct SweepGate(std::sync::atomic::AtomicU64);
+
+impl SweepGate {
+    /// True, and the sweep time taken, if a sweep is due at `now`: `every` or more since the
+    /// last one started (or the clock was set back). Of tasks asking at once, one gets it.
+    pub(crate) fn due(&self, now: SystemTime, every: std::time::Duration) -> bool {
+        use std::sync::atomic::Ordering;
+        let now = now.duration_since(std::time::UNIX_EPOCH).map_or(1, |d| {
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
+        });
+        let every = u64::try_from(every.as_nanos()).unwrap_or(u64::MAX);
+        let last = self.0.load(Ordering::Relaxed);
+        let due = last == 0 || now < last || now - last >= every;
+        due && self
+            .0
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+}
+
+/// Sweeps the flow store off the runtime ([`crate::run_blocking`]) and returns the flows that
+/// expired unfinished, each once ([`crate::FlowStore::sweep`]). A store that fails yields
+/// none: its flows stay unreported and the next sweep finds them.
+pub(crate) async fn sweep_expired<F>(
+    flows: &Arc<crate::PendingFlows<F>>,
+    now: SystemTime,
+) -> Vec<crate::ExpiredFlow>
+where
+    F: crate::FlowStore + Send + Sync + 'static,
+{
+    let flows = Arc::clone(flows);
+    match crate::run_blocking(move || flows.store().sweep(now)).await {
+        Ok(Ok(expired)) => expired,
+        Ok(Err(_)) | Err(_) => Vec::new(),
+    }
+}
+
 pub(crate) fn single_param(query: &str, name: &str) -> Option<String> {
     let mut found = None;
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
@@ -290,6 +345,18 @@ pub(crate) fn with_header(mut r: Response, name: http::HeaderName, value: &str) 
     r
 }
 
+/// `r` with the flow cookie `name` set to `secret` for as long as a flow's step is kept
+/// (`ttl`, [`FlowLimits::ttl`](crate::FlowLimits::ttl)).
+pub(crate) fn with_flow_cookie(
+    r: Response,
+    name: &str,
+    secret: &str,
+    ttl: std::time::Duration,
+) -> Response {
+    let cookie = set_cookie(name, Some(secret), ttl.as_secs());
+    with_header(r, http::header::SET_COOKIE, &cookie)
+}
+
 /// A page with `status`.
 pub(crate) fn page(status: u16, html: String) -> Response {
     respond(HttpResponse::page(status, html))
@@ -310,6 +377,15 @@ pub(crate) fn host_page(status: u16, p: HostPage) -> Response {
         h.append(name.clone(), value.clone());
     }
     r
+}
+
+/// A host's answer ([`HostAnswer`]): its page as [`host_page`] sends it (HTTP 200), or its
+/// response as it is.
+pub(crate) fn host_answer(a: HostAnswer) -> Response {
+    match a {
+        HostAnswer::Page(p) => host_page(200, p),
+        HostAnswer::Response(r) => respond(r),
+    }
 }
 
 /// The busy page with `Retry-After` (MedMij OAUTH-14): 429 Too Many Requests when this

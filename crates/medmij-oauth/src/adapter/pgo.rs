@@ -9,14 +9,14 @@ use super::host::{
 };
 use super::pages::{DefaultPages, Pages};
 use super::{
-    Clock, DEFAULT_BODY_LIMIT, Incoming, busy_page, page, respond, set_cookie, unavailable_page,
-    with_header,
+    Clock, DEFAULT_BODY_LIMIT, DEFAULT_SWEEP_INTERVAL, Incoming, SweepGate, busy_page, page,
+    respond, set_cookie, sweep_expired, unavailable_page, with_flow_cookie, with_header,
 };
 use crate::{
-    Client, FlowError, FlowId, FlowLimit, FlowOwner, FlowStore, GrantV2, HttpResponse, PendingFlow,
-    PendingFlows, PersonMessage, RefreshError, RefreshToken, RefreshTokenVault, ReleaseLine, Scope,
-    ScopeForm, Subject, ThreadRandom, TraceIds, TracedTokenRequest, UseCase, V2Config, VaultKey,
-    run_blocking,
+    Client, ExpiredFlow, FlowError, FlowId, FlowLimit, FlowOwner, FlowStore, GrantV2, HttpResponse,
+    PendingFlow, PendingFlows, PersonMessage, RefreshError, RefreshToken, RefreshTokenVault,
+    ReleaseLine, Scope, ScopeForm, Subject, ThreadRandom, TraceIds, TracedTokenRequest, UseCase,
+    V2Config, VaultKey, run_blocking,
 };
 use axum::Router;
 use axum::extract::Request;
@@ -64,6 +64,10 @@ pub struct PgoSettings {
     pub body_limit: usize,
     /// The time source ([`Clock::system`]).
     pub clock: Clock,
+    /// How often, at most, a new flow's admission sweeps the flow store for abandoned flows
+    /// first ([`DEFAULT_SWEEP_INTERVAL`], 1 s); [`PgoGateway::expire_flows`] sweeps
+    /// regardless.
+    pub sweep_interval: std::time::Duration,
 }
 
 impl Default for PgoSettings {
@@ -73,6 +77,7 @@ impl Default for PgoSettings {
             flows_per_person: DEFAULT_PGO_FLOWS_PER_PERSON,
             body_limit: DEFAULT_BODY_LIMIT,
             clock: Clock::system(),
+            sweep_interval: DEFAULT_SWEEP_INTERVAL,
         }
     }
 }
@@ -125,65 +130,50 @@ fn without_query(url: &str) -> String {
     url.split_once('?').map_or(url, |(u, _)| u).to_owned()
 }
 
-/// The consent-management visit came back with another `state`.
-struct ManageRefused;
+/// Unit types whose fixed words tell the person why a PGO GW request ended (MedMij OAUTH-12:
+/// plain words, in Dutch and English), each with its [`PersonMessage`].
+macro_rules! person_messages {
+    ($($(#[$doc:meta])* $name:ident => $nl:literal, $en:literal;)*) => {$(
+        $(#[$doc])*
+        struct $name;
 
-impl PersonMessage for ManageRefused {
-    fn message_nl(&self) -> &'static str {
-        "Deze terugkeer van de zorgaanbieder hoort niet bij uw sessie. Probeer het opnieuw vanuit uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "This return from the care provider does not belong to your session. Please try again from your PGO."
-    }
+        impl PersonMessage for $name {
+            fn message_nl(&self) -> &'static str {
+                $nl
+            }
+            fn message_en(&self) -> &'static str {
+                $en
+            }
+        }
+    )*};
 }
 
-/// Why a start was refused, in plain words.
-struct StartRefused;
-
-impl PersonMessage for StartRefused {
-    fn message_nl(&self) -> &'static str {
-        "Deze aanvraag kan niet worden gestart. Kies de zorgaanbieder opnieuw in uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "This request cannot be started. Please choose the care provider again in your PGO."
-    }
-}
-
-/// The redirect endpoint reached without a flow of this browser (MedMij OAUTH-10: no flow
-/// cookie, or its flow ended or never was).
-struct NoFlow;
-
-impl PersonMessage for NoFlow {
-    fn message_nl(&self) -> &'static str {
-        "Er loopt geen aanvraag vanuit deze browser. Begin opnieuw in uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "No request from this browser is waiting. Please start again in your PGO."
-    }
-}
-
-/// Not logged in at the PGO.
-struct NoPerson;
-
-impl PersonMessage for NoPerson {
-    fn message_nl(&self) -> &'static str {
-        "Log eerst in bij uw PGO."
-    }
-    fn message_en(&self) -> &'static str {
-        "Please log in at your PGO first."
-    }
-}
-
-/// The token request could not be sent.
-struct NotSent;
-
-impl PersonMessage for NotSent {
-    fn message_nl(&self) -> &'static str {
-        "De zorgaanbieder is nu niet bereikbaar. Probeer het later opnieuw."
-    }
-    fn message_en(&self) -> &'static str {
-        "The care provider cannot be reached now. Please try again later."
-    }
+person_messages! {
+    /// The consent-management visit came back with another `state`.
+    ManageRefused =>
+        "Deze terugkeer van de zorgaanbieder hoort niet bij uw sessie. Probeer het opnieuw vanuit uw PGO.",
+        "This return from the care provider does not belong to your session. Please try again from your PGO.";
+    /// Why a start was refused, in plain words.
+    StartRefused =>
+        "Deze aanvraag kan niet worden gestart. Kies de zorgaanbieder opnieuw in uw PGO.",
+        "This request cannot be started. Please choose the care provider again in your PGO.";
+    /// The redirect endpoint reached without a flow of this browser (MedMij OAUTH-10: no flow
+    /// cookie, or its flow ended or never was).
+    NoFlow =>
+        "Er loopt geen aanvraag vanuit deze browser. Begin opnieuw in uw PGO.",
+        "No request from this browser is waiting. Please start again in your PGO.";
+    /// The person never came back from the ZA GW (MedMij OAUTH-12 case 5).
+    Abandoned =>
+        "Deze aanvraag is verlopen omdat u niet binnen de tijd terugkwam. Begin opnieuw in uw PGO.",
+        "This request expired because you did not come back in time. Please start again in your PGO.";
+    /// Not logged in at the PGO.
+    NoPerson =>
+        "Log eerst in bij uw PGO.",
+        "Please log in at your PGO first.";
+    /// The token request could not be sent.
+    NotSent =>
+        "De zorgaanbieder is nu niet bereikbaar. Probeer het later opnieuw.",
+        "The care provider cannot be reached now. Please try again later.";
 }
 
 /// The PGO GW as an axum router (see the [module notes](super)). Cheap to clone.
@@ -252,6 +242,8 @@ struct Pgo<F, T, H, L, P> {
     settings: PgoSettings,
     vault: Option<Arc<dyn Vault>>,
     v2: V2Config,
+    /// When the last admission's sweep started, for [`PgoSettings::sweep_interval`].
+    last_sweep: SweepGate,
 }
 
 impl<F, T, H, L, P> PgoGateway<F, T, H, L, P>
@@ -306,8 +298,24 @@ where
                 settings,
                 vault,
                 v2: V2Config::default(),
+                last_sweep: SweepGate::default(),
             }),
         }
+    }
+
+    /// The pending flows (for their limits and store, for example).
+    pub fn flows(&self) -> &Arc<PendingFlows<F>> {
+        &self.inner.flows
+    }
+
+    /// Sweeps the flow store and reports each flow the person abandoned (never came back
+    /// from the ZA GW) once: one [`Endpoint::FlowExpired`] audit event (MedMij OAUTH-12 case
+    /// 5, LOG-1) and, for an authorization flow, [`PgoHost::failed`] with
+    /// [`FailureStage::Expired`] (its answer is dropped: no browser waits); returns how many.
+    /// The gateway does this at every new flow too; call it on a timer so that a quiet
+    /// gateway also reports abandoned flows. A store that fails is retried at the next sweep.
+    pub async fn expire_flows(&self) -> usize {
+        self.inner.report_expired(true).await
     }
 
     /// The router: `GET /start?scope=<naam~id>[&use_case=delen]` and `GET /share?scope=`
@@ -393,6 +401,73 @@ where
         page(status, self.hooks.pages.problem(message))
     }
 
+    /// Sweeps the flow store and reports every flow that expired unfinished, once
+    /// ([`PgoGateway::expire_flows`]); returns how many.
+    ///
+    /// Unless `force`d, this sweeps only if [`PgoSettings::sweep_interval`] has passed since
+    /// the last sweep started, and only one task at a time.
+    async fn report_expired(&self, force: bool) -> usize {
+        let now = self.settings.clock.now();
+        if !force && !self.last_sweep.due(now, self.settings.sweep_interval) {
+            return 0;
+        }
+        let expired = sweep_expired(&self.flows, now).await;
+        for f in &expired {
+            self.report_one(f, now).await;
+        }
+        expired.len()
+    }
+
+    /// The one report of a flow that expired unfinished: its [`Endpoint::FlowExpired`] event
+    /// and, for an authorization flow, [`PgoHost::failed`] with [`FailureStage::Expired`].
+    async fn report_one(&self, flow: &ExpiredFlow, now: std::time::SystemTime) {
+        let value = serde_json::from_str::<PgoFlow>(&flow.data).ok();
+        let stage = match &value {
+            Some(PgoFlow::Flow { .. }) => "at the ZA GW (the way back never came)",
+            Some(PgoFlow::Manage { .. }) => "in consent management at the ZA GW",
+            None => "(unreadable flow)",
+        };
+        let detail = format!("the flow expired unfinished, left {stage} (abandoned)");
+        let mut e = AuditEvent::new(
+            now,
+            flow.owner.source,
+            Endpoint::FlowExpired,
+            false,
+            detail.as_str(),
+        );
+        e.case = Some(5);
+        e.client_id = Some(flow.owner.client_id.clone());
+        match value {
+            Some(PgoFlow::Flow {
+                pending,
+                person,
+                context,
+            }) => {
+                e.subject = Subject::new(person.as_str()).ok();
+                e.trace = pending.trace().copied();
+                self.hooks.audit.record(e).await;
+                let failure = FlowFailure {
+                    stage: FailureStage::Expired,
+                    scope: pending.scope().clone(),
+                    use_case: pending.use_case(),
+                    context,
+                    case: Some(5),
+                    error: None,
+                    error_description: None,
+                    message_nl: Abandoned.message_nl(),
+                    message_en: Abandoned.message_en(),
+                    detail,
+                };
+                let _ = self.hooks.host.failed(&person, failure).await;
+            }
+            Some(PgoFlow::Manage { person, .. }) => {
+                e.subject = Subject::new(person.as_str()).ok();
+                self.hooks.audit.record(e).await;
+            }
+            None => self.hooks.audit.record(e).await,
+        }
+    }
+
     /// A chain-monitoring step of the PGO GW (MedMij LOG-6).
     fn step(
         &self,
@@ -427,7 +502,7 @@ where
         inc: &Incoming,
         endpoint: Endpoint,
     ) -> Result<(String, Scope, Counterpart), Response> {
-        let Some(person) = self.hooks.host.person(&inc.headers) else {
+        let Some(person) = self.hooks.host.person(&inc.headers).await else {
             return Err(self
                 .refuse(inc, endpoint, 401, &NoPerson, "no PGO session")
                 .await);
@@ -461,6 +536,9 @@ where
         detail: &str,
         trace: Option<TraceIds>,
     ) -> Response {
+        // Flows abandoned since the last sweep are reported before a new one is admitted
+        // (MedMij OAUTH-12 case 5, LOG-1).
+        self.report_expired(false).await;
         let owner = FlowOwner {
             client_id: self.client.client_id().clone(),
             source: inc.source(),
@@ -516,12 +594,9 @@ where
         e.trace = trace;
         e.subject = Subject::new(person).ok();
         self.hooks.audit.record(e).await;
-        let ttl = self.flows.limits().ttl.as_secs();
-        with_header(
-            respond(HttpResponse::found(url)),
-            http::header::SET_COOKIE,
-            &set_cookie(PGO_COOKIE, Some(&id.secret_text()), ttl),
-        )
+        let ttl = self.flows.limits().ttl;
+        let found = respond(HttpResponse::found(url));
+        with_flow_cookie(found, PGO_COOKIE, &id.secret_text(), ttl)
     }
 
     /// `GET /start` and `GET /share`: the host reads and checks the request
@@ -530,7 +605,7 @@ where
     /// counterpart; 2.x with the OAUTH-21 identifiers.
     async fn start(&self, req: Request, route: StartRoute) -> Response {
         let inc = Incoming::read(req, self.settings.body_limit).await;
-        let Some(person) = self.hooks.host.person(&inc.headers) else {
+        let Some(person) = self.hooks.host.person(&inc.headers).await else {
             return self
                 .refuse(&inc, Endpoint::Start, 401, &NoPerson, "no PGO session")
                 .await;
@@ -539,6 +614,7 @@ where
             .hooks
             .host
             .start_request(&person, route, &inc.view.query)
+            .await
         {
             Ok(a)
                 if a.context
@@ -717,6 +793,27 @@ where
         self.hooks.host.completed(person, grant, done).await
     }
 
+    /// Collects again through a full flow (authentication and consent at the ZA GW): no
+    /// refresh token, or it was refused (MedMij OAUTH-19).
+    async fn collect_in_full(
+        &self,
+        inc: &Incoming,
+        person: String,
+        scope: Scope,
+        c: Counterpart,
+    ) -> Response {
+        self.full_flow(
+            inc,
+            Endpoint::Collect,
+            person,
+            scope,
+            c,
+            UseCase::Verzamelen,
+            None,
+        )
+        .await
+    }
+
     /// `GET /collect?scope=`: collect again (MedMij OAUTH-19). For a 2.x counterpart with a
     /// refresh token in the vault: a refresh request on the back channel (a new
     /// `X-Correlation-ID`, OAUTH-21), the new refresh token back into the vault (rotation);
@@ -728,34 +825,14 @@ where
             Err(r) => return r,
         };
         let (Some(vault), ReleaseLine::V2) = (&self.vault, c.release) else {
-            return self
-                .full_flow(
-                    &inc,
-                    Endpoint::Collect,
-                    person,
-                    scope,
-                    c,
-                    UseCase::Verzamelen,
-                    None,
-                )
-                .await;
+            return self.collect_in_full(&inc, person, scope, c).await;
         };
         let key = VaultKey::new(&*person, scope.zorgaanbieder().clone());
         let v = Arc::clone(vault);
         let rt = match run_blocking(move || v.take(&key)).await {
             Ok(Ok(Some(rt))) => rt,
             Ok(Ok(None)) => {
-                return self
-                    .full_flow(
-                        &inc,
-                        Endpoint::Collect,
-                        person,
-                        scope,
-                        c,
-                        UseCase::Verzamelen,
-                        None,
-                    )
-                    .await;
+                return self.collect_in_full(&inc, person, scope, c).await;
             }
             Ok(Err(_)) | Err(_) => {
                 let r = self
@@ -816,16 +893,7 @@ where
                 e.case = Some(6);
                 e.trace = request.trace;
                 self.hooks.audit.record(e).await;
-                self.full_flow(
-                    &inc,
-                    Endpoint::Collect,
-                    person,
-                    scope,
-                    c,
-                    UseCase::Verzamelen,
-                    None,
-                )
-                .await
+                self.collect_in_full(&inc, person, scope, c).await
             }
             Err(e) => {
                 let mut ev = self.event(&inc, Endpoint::Collect, false, &e.to_string());
@@ -932,6 +1000,24 @@ where
         None
     }
 
+    /// A flow of `person` that ended at the redirect endpoint without a grant (MedMij
+    /// OAUTH-12): its audit event (LOG-1), then the host's answer ([`PgoHost::failed`]) or
+    /// else the problem page with `status` and `message`; with the flow cookie `cookie`.
+    async fn without_grant(
+        &self,
+        person: &str,
+        (event, failure): (AuditEvent, FlowFailure),
+        (status, message): (u16, &(dyn PersonMessage + Sync)),
+        cookie: &str,
+    ) -> Response {
+        self.hooks.audit.record(event).await;
+        let r = match self.hooks.host.failed(person, failure).await {
+            Some(answer) => respond(answer),
+            None => page(status, self.hooks.pages.problem(message)),
+        };
+        with_header(r, http::header::SET_COOKIE, cookie)
+    }
+
     /// The redirect endpoint: `state` first (MedMij OAUTH-10), then the code on the back
     /// channel (OAUTH-3) and the grant to the host; the consent is logged (CONSENT-3). The
     /// way back from a consent-management visit (OAUTH-22) arrives here too.
@@ -1007,7 +1093,7 @@ where
         let back_state = inc.query_param("state");
         if let Some(state) = back_state.as_deref()
             && state != pending.state().as_str()
-            && self.hooks.host.person(&inc.headers).as_deref() == Some(person.as_str())
+            && self.hooks.host.person(&inc.headers).await.as_deref() == Some(person.as_str())
             && let Some((other, p, c)) = self.sibling(&person, id, state, now).await
         {
             let flows = Arc::clone(&self.flows);
@@ -1036,9 +1122,14 @@ where
         let trace = pending.trace().copied();
         let use_case = pending.use_case();
         let scope = pending.scope().clone();
+        // The audit event (LOG-1) and the host's view (OAUTH-12) of the flow ending here.
         let failure = |stage, case, message: &(dyn PersonMessage + Sync), detail: String| {
+            let mut ev = self.event(&inc, Endpoint::Redirect, false, &detail);
+            ev.case = case;
+            ev.trace = trace;
+            ev.subject = subject.clone();
             let from_za = stage == FailureStage::Redirect;
-            FlowFailure {
+            let f = FlowFailure {
                 stage,
                 scope: scope.clone(),
                 use_case,
@@ -1051,26 +1142,20 @@ where
                 message_nl: message.message_nl(),
                 message_en: message.message_en(),
                 detail,
-            }
+            };
+            (ev, f)
         };
         let received = match pending.handle_redirect(&inc.view.query, now) {
             Ok(r) => r,
             Err(e) => {
-                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
                 let case = match &e {
                     crate::CallbackError::Case(c) => Some(c.number()),
                     _ => None,
                 };
-                ev.case = case;
-                ev.trace = trace;
-                ev.subject = subject.clone();
-                self.hooks.audit.record(ev).await;
-                let f = failure(FailureStage::Redirect, case, &e, e.to_string());
-                let r = match self.hooks.host.failed(&person, f).await {
-                    Some(answer) => respond(answer),
-                    None => page(400, self.hooks.pages.problem(&e)),
-                };
-                return with_header(r, http::header::SET_COOKIE, &cookie_after);
+                let ended = failure(FailureStage::Redirect, case, &e, e.to_string());
+                return self
+                    .without_grant(&person, ended, (400, &e), &cookie_after)
+                    .await;
             }
         };
         let mut ev = self.event(
@@ -1090,33 +1175,20 @@ where
         {
             Ok(x) => x,
             Err(e) => {
-                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
-                ev.trace = trace;
-                ev.subject = subject.clone();
-                self.hooks.audit.record(ev).await;
-                let f = failure(FailureStage::TokenTransport, None, &NotSent, e.to_string());
-                let r = match self.hooks.host.failed(&person, f).await {
-                    Some(answer) => respond(answer),
-                    None => page(503, self.hooks.pages.problem(&NotSent)),
-                };
-                return with_header(r, http::header::SET_COOKIE, &cookie_after);
+                let ended = failure(FailureStage::TokenTransport, None, &NotSent, e.to_string());
+                return self
+                    .without_grant(&person, ended, (503, &NotSent), &cookie_after)
+                    .await;
             }
         };
         let grant = match pending.parse_token_response(status, &body, self.settings.clock.now()) {
             Ok(g) => g,
             Err(e) => {
-                let mut ev = self.event(&inc, Endpoint::Redirect, false, &e.to_string());
                 let case = e.is_invalid_grant().then_some(6);
-                ev.case = case;
-                ev.trace = trace;
-                ev.subject = subject.clone();
-                self.hooks.audit.record(ev).await;
-                let f = failure(FailureStage::TokenResponse, case, &e, e.to_string());
-                let r = match self.hooks.host.failed(&person, f).await {
-                    Some(answer) => respond(answer),
-                    None => page(400, self.hooks.pages.problem(&e)),
-                };
-                return with_header(r, http::header::SET_COOKIE, &cookie_after);
+                let ended = failure(FailureStage::TokenResponse, case, &e, e.to_string());
+                return self
+                    .without_grant(&person, ended, (400, &e), &cookie_after)
+                    .await;
             }
         };
         let mut ev = self.event(&inc, Endpoint::Redirect, true, "access token received");

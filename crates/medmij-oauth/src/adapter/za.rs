@@ -9,8 +9,8 @@ use super::host::{
 use super::pages::{DefaultPages, Pages};
 use super::{
     Clock, DEFAULT_BODY_LIMIT, DEFAULT_FHIR_BODY_LIMIT, DEFAULT_SWEEP_INTERVAL, Incoming,
-    MtlsClient, busy_page, host_page, page, respond, set_cookie, single_param, unavailable_page,
-    with_header,
+    MtlsClient, SweepGate, busy_page, host_answer, host_page, page, respond, set_cookie,
+    single_param, sweep_expired, unavailable_page, with_flow_cookie, with_header,
 };
 use crate::{
     AsyncAuthorizationServer, ClientRegistry, ConsentOutcome, ExpiredFlow, FlowError, FlowId,
@@ -30,7 +30,6 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 /// The ZA GW's flow cookie (`__Host-` prefix; `HttpOnly`, `Secure`, `SameSite=Lax`). It holds
@@ -186,9 +185,8 @@ struct Za<S, C, F, A, D, U, B, L, P> {
     flows: Arc<PendingFlows<F>>,
     hooks: ZaHooks<A, D, U, B, L, P>,
     settings: ZaSettings,
-    /// When the last admission's sweep started (nanoseconds since 1970 on the gateway's
-    /// clock; 0 before the first), for [`ZaSettings::sweep_interval`].
-    last_sweep: AtomicU64,
+    /// When the last admission's sweep started, for [`ZaSettings::sweep_interval`].
+    last_sweep: SweepGate,
 }
 
 /// A step's flow, taken from the store.
@@ -227,7 +225,7 @@ where
                 flows: Arc::new(flows),
                 hooks,
                 settings,
-                last_sweep: AtomicU64::new(0),
+                last_sweep: SweepGate::default(),
             }),
         }
     }
@@ -400,37 +398,14 @@ where
     /// last sweep started, and only one task at a time.
     async fn report_expired(&self, force: bool) -> usize {
         let now = self.settings.clock.now();
-        if !force && !self.sweep_due(now) {
+        if !force && !self.last_sweep.due(now, self.settings.sweep_interval) {
             return 0;
         }
-        let flows = Arc::clone(&self.flows);
-        let Ok(Ok(expired)) = run_blocking(move || flows.store().sweep(now)).await else {
-            return 0;
-        };
+        let expired = sweep_expired(&self.flows, now).await;
         for f in &expired {
             self.audit(self.expired_event(f, now)).await;
         }
         expired.len()
-    }
-
-    /// True, and the sweep time taken, if the admission sweep is due: more than
-    /// [`ZaSettings::sweep_interval`] since the last one started (or a clock set back).
-    fn sweep_due(&self, now: SystemTime) -> bool {
-        let at = |t: SystemTime| {
-            t.duration_since(std::time::UNIX_EPOCH).map_or(1, |d| {
-                u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1)
-            })
-        };
-        let (now, every) = (
-            at(now),
-            u64::try_from(self.settings.sweep_interval.as_nanos()).unwrap_or(u64::MAX),
-        );
-        let last = self.last_sweep.load(Ordering::Relaxed);
-        let due = last == 0 || now < last || now - last >= every;
-        due && self
-            .last_sweep
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
     }
 
     fn info(id: &FlowId, session: &Session) -> FlowInfo {
@@ -889,7 +864,7 @@ where
         let start = self
             .hooks
             .authenticator
-            .start(&info, &self.flow_url("login", &id))
+            .start_answer(&info, &self.flow_url("login", &id))
             .await;
         let e = self.event(
             &inc,
@@ -908,12 +883,8 @@ where
             None,
         )
         .await;
-        let ttl = self.flows.limits().ttl.as_secs();
-        with_header(
-            respond(start),
-            http::header::SET_COOKIE,
-            &set_cookie(ZA_COOKIE, Some(&binding.secret_text()), ttl),
-        )
+        let ttl = self.flows.limits().ttl;
+        with_flow_cookie(host_answer(start), ZA_COOKIE, &binding.secret_text(), ttl)
     }
 
     /// `GET|POST /authorize/login`: the authenticator's callback, the data check and the
@@ -983,30 +954,19 @@ where
             error,
         )
         .await;
-        match step {
-            Ok(None) => {}
-            Ok(Some(redirect)) => {
-                let e = self.event(
-                    &inc,
-                    Endpoint::Login,
-                    Some(&t.flow.session),
-                    false,
-                    None,
-                    "identity not established",
-                );
-                return self.finish(&t.flow.session, redirect, e).await;
-            }
-            Err(_) => {
-                return self
-                    .fail(
-                        &inc,
-                        Endpoint::Login,
-                        t.flow.session,
-                        "login step out of order",
-                    )
-                    .await;
-            }
-        }
+        t.flow.session = match self
+            .after_login_step(
+                &inc,
+                t.flow.session,
+                step,
+                "identity not established",
+                "login step out of order",
+            )
+            .await
+        {
+            Ok(session) => session,
+            Err(r) => return r,
+        };
         let info = Self::info(&t.id, &t.flow.session);
         let Some(subject) = info.subject.clone() else {
             return self
@@ -1023,32 +983,44 @@ where
                     .await;
             }
         };
-        match t.flow.session.data_available(available) {
-            Ok(None) => {}
-            Ok(Some(redirect)) => {
-                let e = self.event(
-                    &inc,
-                    Endpoint::Login,
-                    Some(&t.flow.session),
-                    false,
-                    None,
-                    "no data of this person for this scope",
-                );
-                return self.finish(&t.flow.session, redirect, e).await;
-            }
-            Err(_) => {
-                return self
-                    .fail(
-                        &inc,
-                        Endpoint::Login,
-                        t.flow.session,
-                        "data step out of order",
-                    )
-                    .await;
-            }
-        }
+        let step = t.flow.session.data_available(available);
+        t.flow.session = match self
+            .after_login_step(
+                &inc,
+                t.flow.session,
+                step,
+                "no data of this person for this scope",
+                "data step out of order",
+            )
+            .await
+        {
+            Ok(session) => session,
+            Err(r) => return r,
+        };
         self.ask_consent(&inc, &t, "authenticated; consent asked")
             .await
+    }
+
+    /// The end of a step of the login callback (MedMij OAUTH-11): the session back when the
+    /// flow goes on; else the answer that ends it: the core's redirect (audited as `ended`,
+    /// OAUTH-12) or, for a step out of order, the flow's failure (case 5, audited as
+    /// `out_of_order`).
+    async fn after_login_step<E>(
+        &self,
+        inc: &Incoming,
+        session: Session,
+        step: Result<Option<Redirect>, E>,
+        ended: &str,
+        out_of_order: &str,
+    ) -> Result<Session, Response> {
+        match step {
+            Ok(None) => Ok(session),
+            Ok(Some(redirect)) => {
+                let e = self.event(inc, Endpoint::Login, Some(&session), false, None, ended);
+                Err(self.finish(&session, redirect, e).await)
+            }
+            Err(_) => Err(self.fail(inc, Endpoint::Login, session, out_of_order).await),
+        }
     }
 
     /// Ends the flow right after authentication (MedMij OAUTH-18 case 2, OAUTH-15 case 3). A
@@ -1165,9 +1137,9 @@ where
             Err(r) => return r,
         };
         let info = Self::info(&t.id, &t.flow.session);
-        let decision = self.hooks.consent.decision(&info, &inc.view);
+        let decision = self.hooks.consent.decision(&info, &inc.view).await;
         // MedMij CONSENT-6, OAUTH-19: the period chosen on the 2.x screen (1.x: this flow).
-        let period = self.hooks.consent.period(&info, &inc.view);
+        let period = self.hooks.consent.period(&info, &inc.view).await;
         let now = self.settings.clock.now();
         let outcome = match t.flow.session.consent_with(decision, period, now) {
             Ok(o) => o,
@@ -1486,7 +1458,7 @@ where
         let Some(start) = self
             .hooks
             .authenticator
-            .start_management(&info, &callback)
+            .start_management_answer(&info, &callback)
             .await
         else {
             let flows = Arc::clone(&self.flows);
@@ -1502,12 +1474,8 @@ where
             "consent management: authentication started",
         );
         self.audit(e).await;
-        let ttl = self.flows.limits().ttl.as_secs();
-        with_header(
-            respond(start),
-            http::header::SET_COOKIE,
-            &set_cookie(ZA_COOKIE, Some(&binding.secret_text()), ttl),
-        )
+        let ttl = self.flows.limits().ttl;
+        with_flow_cookie(host_answer(start), ZA_COOKIE, &binding.secret_text(), ttl)
     }
 
     /// Sends the person back to the PGO with `state` (MedMij OAUTH-22) and clears the cookie.
@@ -1599,10 +1567,10 @@ where
         let html = self
             .hooks
             .consent
-            .render_management(&info, &consents, &action)
+            .render_management_page(&info, &consents, &action)
             .await;
         self.audit(event).await;
-        page(200, html)
+        host_page(200, html)
     }
 
     /// `POST /toestemmingen/withdraw`: the confirmed withdrawal (MedMij OAUTH-22): each
@@ -1632,7 +1600,7 @@ where
             return Self::back_to_pgo(&t.flow.back);
         };
         let info = Self::mgmt_info(&t.id, &t.flow, trace);
-        let chosen = self.hooks.consent.withdrawals(&info, &inc.view);
+        let chosen = self.hooks.consent.withdrawals(&info, &inc.view).await;
         if chosen.is_empty() {
             let e = self.mgmt_event(&inc, Some(&t.flow), true, "no withdrawal confirmed");
             self.audit(e).await;

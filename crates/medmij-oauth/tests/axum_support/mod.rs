@@ -145,7 +145,7 @@ impl ConsentUi for TestConsent {
         }
         Ok(page)
     }
-    fn decision(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
+    async fn decision(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentDecision {
         match form_urlencoded::parse(form.body.as_bytes()).find(|(k, _)| k == "decision") {
             Some((_, v)) if v == "yes" => ConsentDecision::Granted,
             Some((_, v)) if v == "no" => ConsentDecision::Refused,
@@ -153,7 +153,7 @@ impl ConsentUi for TestConsent {
         }
     }
     /// `period=indefinite` (the 2.x screen's choice, MedMij CONSENT-6).
-    fn period(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
+    async fn period(&self, _flow: &FlowInfo, form: &HostRequest) -> ConsentPeriod {
         match form_urlencoded::parse(form.body.as_bytes()).find(|(k, _)| k == "period") {
             Some((_, v)) if v == "indefinite" => ConsentPeriod::Indefinite,
             _ => ConsentPeriod::ThisFlow,
@@ -353,6 +353,58 @@ where
             pages: DefaultPages,
         },
         settings,
+    );
+    (gw, audit)
+}
+
+/// The [`Endpoint::FlowExpired`] events audited (MedMij OAUTH-12 case 5, LOG-1).
+pub fn expiries(audit: &TestAudit) -> Vec<AuditEvent> {
+    audit
+        .all()
+        .into_iter()
+        .filter(|e| e.endpoint == Endpoint::FlowExpired)
+        .collect()
+}
+
+/// A ZA GW on memory stores with the test seams but the host's own authenticator `A` and
+/// consent UI `U`.
+pub type ZaWith<A, U> = ZaGateway<
+    MemoryStore,
+    StaticClientRegistry,
+    MemoryFlowStore,
+    A,
+    TestData,
+    U,
+    TestFhir,
+    TestAudit,
+    DefaultPages,
+>;
+
+/// A ZA GW on memory stores with the default limits and the host's own `authenticator` and
+/// `consent` UI (the other seams are the test ones), and its audit.
+pub fn za_with<A: Authenticator, U: ConsentUi>(
+    authenticator: A,
+    consent: U,
+) -> (ZaWith<A, U>, TestAudit) {
+    let limits = FlowLimits::default();
+    let audit = TestAudit::default();
+    let server = AsyncAuthorizationServer::new(AuthorizationServer::new(
+        config(),
+        ocl(),
+        MemoryStore::new(),
+    ));
+    let gw = ZaGateway::new(
+        server,
+        PendingFlows::new(MemoryFlowStore::new(limits), limits),
+        ZaHooks {
+            authenticator,
+            data: TestData,
+            consent,
+            fhir: TestFhir::default(),
+            audit: audit.clone(),
+            pages: DefaultPages,
+        },
+        ZaSettings::default(),
     );
     (gw, audit)
 }
@@ -646,7 +698,7 @@ pub type Grants = Arc<Mutex<Vec<(String, AccessGrant)>>>;
 pub struct TestPgoHost(pub Grants);
 
 impl PgoHost for TestPgoHost {
-    fn person(&self, headers: &http::HeaderMap) -> Option<String> {
+    async fn person(&self, headers: &http::HeaderMap) -> Option<String> {
         headers.get("x-person")?.to_str().ok().map(str::to_owned)
     }
     fn endpoints(&self, _scope: &Scope) -> Option<(String, String)> {

@@ -57,6 +57,19 @@ pub fn v2_authorize_uri(scope: &str, state: &str, trace: &TraceIds) -> String {
     format!("/authorize?{q}")
 }
 
+/// A visit to the ZA GW's consent-management entry point (MedMij OAUTH-22) with the
+/// identifiers as query parameters.
+pub fn v2_management_uri(redirect_uri: &str, state: &str, trace: &TraceIds) -> String {
+    let q = form_urlencoded::Serializer::new(String::new())
+        .append_pair("client_id", PGO)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .append_pair("MedMij-Request-ID", trace.request_id.as_str())
+        .append_pair("X-Correlation-ID", trace.correlation_id.as_str())
+        .finish();
+    format!("/toestemmingen?{q}")
+}
+
 /// The front channel of a 2.x flow up to the consent page: (cookie, consent action).
 pub async fn v2_to_consent(
     router: &Router,
@@ -213,7 +226,7 @@ pub type V2Grants = Arc<Mutex<Vec<(String, GrantV2, Option<String>)>>>;
 pub struct V2PgoHost(pub V2Grants);
 
 impl PgoHost for V2PgoHost {
-    fn person(&self, headers: &http::HeaderMap) -> Option<String> {
+    async fn person(&self, headers: &http::HeaderMap) -> Option<String> {
         headers.get("x-person")?.to_str().ok().map(str::to_owned)
     }
     fn endpoints(&self, _scope: &Scope) -> Option<(String, String)> {
