@@ -60,7 +60,7 @@ impl Pki {
     /// A fresh PKI and OCSP responder on loopback.
     pub fn new() -> Result<Pki, BoxError> {
         // reqwest (the OCSP fetcher) uses the process's default rustls provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let pki = Arc::new(TestPki::new("MedMij embed")?);
         let responder = OcspResponder::start(pki.clone())?;
         Ok(Pki { pki, responder })
@@ -122,7 +122,7 @@ impl Pki {
     pub fn browser(&self) -> Result<Arc<rustls::ClientConfig>, BoxError> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.pki.root_der().clone())?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?
             .with_root_certificates(roots)

@@ -74,7 +74,7 @@ mod lists_8 {
     fn client() -> reqwest::Client {
         // In a workspace-wide build reqwest carries rustls without a
         // provider and refuses to build a client until one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         // No idle pool: no pool timers on the paused clock.
         reqwest::Client::builder()
             .no_proxy()

@@ -16,8 +16,8 @@
 //!          AuthorityInfoAccess; a CRL distribution point
 //! ```
 //!
-//! Every CA name and every G1 leaf organisation starts with `TEST`. rcgen
-//! (with `ring`) generates ECDSA keys only, so the CAs use P-384 where the
+//! Every CA name and every G1 leaf organisation starts with `TEST`. The keys
+//! rcgen generates here are ECDSA (fast to make), so the CAs use P-384 where the
 //! real G1 hierarchy uses RSA 4096, and the leaves carry no certificatePolicies
 //! extension. A real deployment passes the real G1 root as trust anchor.
 
@@ -526,7 +526,7 @@ impl TestPki {
     }
 
     /// Issue an end-entity certificate for `dns_names` with a given key (PEM, e.g.
-    /// an RSA key made by `openssl genpkey`, since `ring` cannot generate RSA keys).
+    /// an RSA key made by `openssl genpkey`).
     pub fn issue_with_key(
         &self,
         dns_names: &[&str],

@@ -358,7 +358,7 @@ mod tls_6 {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(f.pki.root_der().clone()).unwrap();
         let client = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
+            rustls::crypto::aws_lc_rs::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .unwrap()

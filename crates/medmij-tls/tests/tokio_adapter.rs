@@ -131,7 +131,7 @@ fn rt() -> tokio::runtime::Runtime {
 mod tls_1 {
     use super::*;
     use rustls::NamedGroup;
-    use rustls::crypto::ring::kx_group;
+    use rustls::crypto::aws_lc_rs::kx_group;
 
     #[test]
     fn acceptor_negotiates_the_servers_strongest_group_whatever_the_client_order() {
@@ -194,7 +194,7 @@ mod tls_6 {
     use super::*;
     use medmij_tls::FrontAcceptor;
     use rustls::NamedGroup;
-    use rustls::crypto::ring::kx_group;
+    use rustls::crypto::aws_lc_rs::kx_group;
 
     #[test]
     fn front_acceptor_picks_the_servers_group_and_drops_idle_connections() {

@@ -30,7 +30,7 @@ impl Browser {
         let mut roots = rustls::RootCertStore::empty();
         roots.add(root)?;
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
+            rustls::crypto::aws_lc_rs::default_provider(),
         ))
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

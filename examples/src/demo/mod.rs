@@ -371,7 +371,7 @@ impl Network {
         // `rustls-no-provider`) panics without a process-wide crypto provider:
         // install rustls' ring provider, the one medmij-tls uses (a no-op when
         // one is installed already).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let ocsp_fetcher: Arc<dyn AsyncOcspSource> = Arc::new(ReqwestOcspFetcher::new()?);
         let stelsel_own = stelsel_cert.own_certificate()?;
         let za_own = za_cert.own_certificate()?;
