@@ -46,7 +46,6 @@ fn hex_of(bytes: impl IntoIterator<Item = u8>) -> String {
     bytes.into_iter().map(|b| format!("{b:02x}")).collect()
 }
 
-
 #[test]
 fn client_and_server_complete_a_flow() {
     let s = server();
@@ -457,7 +456,13 @@ mod oauth_12 {
             .iter()
             .map(|e| (e.message_nl(), e.message_en()))
             .chain(token.iter().map(|e| (e.message_nl(), e.message_en())));
-        let dutch = ["gegevens", "aanvraag", "opnieuw", "toestemming", "zorgaanbieder"];
+        let dutch = [
+            "gegevens",
+            "aanvraag",
+            "opnieuw",
+            "toestemming",
+            "zorgaanbieder",
+        ];
         let english = ["data", "request", "again", "permission", "care provider"];
         for (nl, en) in messages {
             assert!(plain(nl) && plain(en), "{nl} / {en}");
@@ -466,8 +471,10 @@ mod oauth_12 {
             assert!(!english.iter().any(|w| nl.contains(w)), "{nl}");
         }
         // The cases the person can act on differently are told apart.
-        let nl: std::collections::HashSet<_> = callback[..5].iter().map(|e| e.message_nl()).collect();
-        let en: std::collections::HashSet<_> = callback[..5].iter().map(|e| e.message_en()).collect();
+        let nl: std::collections::HashSet<_> =
+            callback[..5].iter().map(|e| e.message_nl()).collect();
+        let en: std::collections::HashSet<_> =
+            callback[..5].iter().map(|e| e.message_en()).collect();
         assert_eq!((nl.len(), en.len()), (5, 5));
     }
 }
