@@ -27,6 +27,25 @@ fn query_of(location: &str) -> String {
         .to_owned()
 }
 
+/// A random source that hands out the bytes 0, 1, 2, ... in turn, so that what a client
+/// draws from it is known.
+#[derive(Default)]
+struct Counting(std::cell::Cell<u8>);
+
+impl RandomSource for Counting {
+    fn fill(&self, dest: &mut [u8; 16]) {
+        for b in dest {
+            *b = self.0.get();
+            self.0.set(self.0.get().wrapping_add(1));
+        }
+    }
+}
+
+/// Lower-case hex, two digits per byte, high nibble first.
+fn hex_of(bytes: impl IntoIterator<Item = u8>) -> String {
+    bytes.into_iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[test]
 fn client_and_server_complete_a_flow() {
     let s = server();
@@ -277,6 +296,20 @@ fn client_config_follows_oauth_4_and_lists_3() {
 mod oauth_10 {
     use super::*;
 
+    /// MedMij OAUTH-10: the `state` carries all 256 bits drawn, both nibbles of every byte
+    /// (a state that kept only the low nibbles would have 128 bits).
+    #[test]
+    fn the_state_is_every_bit_drawn() {
+        let c = Client::with_random(client(), REDIRECT, Counting::default()).unwrap();
+        let (url, pending) = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+        let expected = hex_of(0..32);
+        assert_eq!(pending.state().as_str(), expected);
+        assert_eq!(param(&url, "state").unwrap(), expected);
+        // The next flow draws the next 32 bytes.
+        let (_, next) = c.start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+        assert_eq!(next.state().as_str(), hex_of(32..64));
+    }
+
     #[test]
     fn states_are_fresh() {
         let c = pgo();
@@ -318,5 +351,130 @@ mod oauth_10 {
             pending.handle_redirect(&format!("state={st}"), t0()),
             Err(CallbackError::Malformed { field: "code" })
         );
+    }
+}
+
+mod lists_3 {
+    use super::*;
+
+    /// MedMij LISTS-3: every host label of a ZAL URI starts with `[a-z0-9]` and holds only
+    /// `[a-z0-9-]`; a label that breaks only one of the two is refused, on both channels.
+    #[test]
+    fn every_host_label_is_checked_at_its_start_and_throughout() {
+        for host in ["-a.nl", "a.-nl", "a_b.nl", "aB.nl", "a.n_l", "a.nL"] {
+            for (uri, back) in [
+                (format!("https://{host}"), false),
+                (format!("https://{host}/t"), true),
+            ] {
+                assert!(!is_zal_uri(&uri, back), "{uri} back channel {back}");
+            }
+        }
+        assert!(is_zal_uri("https://a-0.b9.nl", false));
+        assert!(is_zal_uri("https://a-0.b9.nl/t", true));
+    }
+}
+
+mod oauth_3 {
+    use super::*;
+
+    /// MedMij OAUTH-3: the token request goes out as a form post with the `Content-Type`
+    /// the token endpoint accepts, and asks for JSON (RFC 6749 4.1.3, 5.1).
+    #[test]
+    fn the_token_request_headers_are_the_ones_the_token_endpoint_takes() {
+        let s = server();
+        let (url, pending) = pgo().start(AUTH_EP, TOKEN_EP, scope1()).unwrap();
+        let mut sess = s.authorize(&query_of(&url)).unwrap();
+        sess.authenticated(Authentication::Established(subject()))
+            .unwrap();
+        sess.data_available(true).unwrap();
+        assert!(matches!(
+            sess.consent(ConsentDecision::Granted, t0()).unwrap(),
+            ConsentOutcome::Granted(_)
+        ));
+        let r = s.issue_code(&mut sess, t0()).unwrap();
+        let got = pending
+            .handle_redirect(&query_of(r.location()), t0())
+            .unwrap();
+        let req = pending.token_request(&got.code);
+        assert_eq!(
+            req.headers(),
+            [
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Accept", "application/json"),
+            ]
+        );
+        let content_type = req
+            .headers()
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| *v);
+        let out = s.token(content_type, &req.body, &client(), t0());
+        assert_eq!(out.response.status(), 200);
+        assert!(
+            pending
+                .parse_token_response(out.response.status(), &out.response.body(), t0())
+                .is_ok()
+        );
+    }
+}
+
+mod oauth_12 {
+    use super::*;
+
+    /// A sentence for a person: several words, ending in a full stop.
+    fn plain(text: &str) -> bool {
+        text.split_whitespace().count() >= 5 && text.ends_with('.')
+    }
+
+    /// MedMij OAUTH-12: each way a flow ends is shown to the person in plain words, in
+    /// Dutch and in English: the AS's cases 2-5, a bad or missing `state`, any other answer,
+    /// and a refused token request (case 6).
+    #[test]
+    fn the_person_is_told_in_plain_dutch_and_english() {
+        let callback = [
+            CallbackError::StateMismatch,
+            CallbackError::Case(ErrorCase::IdentityNotEstablished),
+            CallbackError::Case(ErrorCase::NoSuchResources),
+            CallbackError::Case(ErrorCase::Denied),
+            CallbackError::Case(ErrorCase::Failed),
+            CallbackError::Malformed { field: "code" },
+            CallbackError::Other {
+                error: "server_error".into(),
+                description: None,
+            },
+        ];
+        let token = [
+            TokenResponseError::Status(503),
+            TokenResponseError::NotJson,
+            TokenResponseError::Refused {
+                status: 400,
+                error: "invalid_grant".into(),
+                description: None,
+            },
+        ];
+        let messages = callback
+            .iter()
+            .map(|e| (e.message_nl(), e.message_en()))
+            .chain(token.iter().map(|e| (e.message_nl(), e.message_en())));
+        let dutch = [
+            "gegevens",
+            "aanvraag",
+            "opnieuw",
+            "toestemming",
+            "zorgaanbieder",
+        ];
+        let english = ["data", "request", "again", "permission", "care provider"];
+        for (nl, en) in messages {
+            assert!(plain(nl) && plain(en), "{nl} / {en}");
+            assert!(dutch.iter().any(|w| nl.contains(w)), "{nl}");
+            assert!(english.iter().any(|w| en.contains(w)), "{en}");
+            assert!(!english.iter().any(|w| nl.contains(w)), "{nl}");
+        }
+        // The cases the person can act on differently are told apart.
+        let nl: std::collections::HashSet<_> =
+            callback[..5].iter().map(|e| e.message_nl()).collect();
+        let en: std::collections::HashSet<_> =
+            callback[..5].iter().map(|e| e.message_en()).collect();
+        assert_eq!((nl.len(), en.len()), (5, 5));
     }
 }

@@ -336,6 +336,38 @@ mod oauth_19 {
 mod oauth_22 {
     use super::*;
 
+    /// A random source that hands out the bytes 0, 1, 2, ... in turn.
+    #[derive(Default)]
+    struct Counting(std::cell::Cell<u8>);
+
+    impl RandomSource for Counting {
+        fn fill(&self, dest: &mut [u8; 16]) {
+            for b in dest {
+                *b = self.0.get();
+                self.0.set(self.0.get().wrapping_add(1));
+            }
+        }
+    }
+
+    /// MedMij OAUTH-22 with OAUTH-10: the link's fresh `state` carries all 256 bits drawn,
+    /// both nibbles of every byte, and the link sends exactly that `state`.
+    #[test]
+    fn the_link_state_is_every_bit_drawn() {
+        let c = Client::with_random(client(), "https://pgo.example.nl/cb", Counting::default())
+            .unwrap();
+        let link = c
+            .consent_management_link(AUTH, &V2Config::default())
+            .unwrap();
+        let expected: String = (0u8..32).map(|b| format!("{b:02x}")).collect();
+        assert_eq!(link.state.as_str(), expected);
+        let sent = url::Url::parse(&link.url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned());
+        assert_eq!(sent.as_deref(), Some(expected.as_str()));
+    }
+
     #[test]
     fn consent_management_link_is_accepted_by_the_server() {
         let s = server_with(MemoryStore::new());
