@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use medmij_tls::{
-    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OcspPolicy, OwnCertificates,
-    RefusalEvent, RefusalLog, SharedWhitelist, Whitelist,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OcspPolicy, OwnCertificate,
+    OwnCertificates, PeerRole, Refusal, RefusalEvent, RefusalLog, SharedWhitelist, Whitelist,
 };
 use medmij_tls::{CertOptions, IssuedCert, OcspResponder, TestPki};
 use rustls::pki_types::ServerName;
@@ -87,6 +87,41 @@ impl Fixture {
         .refusal_log(self.log())
     }
 
+    /// A back channel presenting `own` on the fixture's anchors and Whitelist,
+    /// with no OCSP source of its own and no refusal log (the caller adds what
+    /// the test needs).
+    pub fn bare_node(&self, own: OwnCertificate) -> BackChannel {
+        BackChannel::new(
+            self.pki.trust_anchors().unwrap(),
+            self.whitelist.clone(),
+            OwnCertificates::new(vec![own]).unwrap(),
+        )
+    }
+
+    /// Two good nodes, `(client, server)`, presenting fresh certificates for
+    /// `client` and `server` (the server's issued first).
+    pub fn nodes(&self, client: &str, server: &str) -> (BackChannel, BackChannel) {
+        let server = self.node(&self.issue(server));
+        let client = self.node(&self.issue(client));
+        (client, server)
+    }
+
+    /// [`Fixture::handshake`] between the configs of two back channels.
+    pub fn connect(&self, client: &BackChannel, server: &BackChannel, name: &str) -> Outcome {
+        self.handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            name,
+        )
+    }
+
+    /// The role and refusal of the last logged refusal event.
+    pub fn last_refusal(&self) -> (PeerRole, Refusal) {
+        let r = self.refusals();
+        let ev = r.last().expect("a refusal was logged");
+        (ev.peer, ev.refusal.clone())
+    }
+
     /// Run the OCSP driver's due jobs on this thread, as a host without an
     /// async runtime does; how many ran.
     pub fn refresh(&self) -> usize {
@@ -109,6 +144,22 @@ impl Fixture {
             o = handshake(client, server, name);
         }
         o
+    }
+}
+
+/// The certificate error in a side's handshake error, if that is what it is.
+pub fn cert_err(e: &Option<rustls::Error>) -> Option<rustls::CertificateError> {
+    match e {
+        Some(rustls::Error::InvalidCertificate(c)) => Some(c.clone()),
+        _ => None,
+    }
+}
+
+/// The alert a side received, if its handshake error is one.
+pub fn alert(e: &Option<rustls::Error>) -> Option<rustls::AlertDescription> {
+    match e {
+        Some(rustls::Error::AlertReceived(a)) => Some(*a),
+        _ => None,
     }
 }
 
