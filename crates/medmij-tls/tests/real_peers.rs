@@ -9,28 +9,18 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{CLIENT, Fixture, SERVER};
+use common::{CLIENT, ChildGuard, Fixture, SERVER, free_port, write};
 use medmij_tls::{
     BackChannel, OcspFailure, OwnCertificates, PeerRole, Refusal, front_channel_server_config,
 };
 use medmij_tls::{CertOptions, IssuedCert, TestPki};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
-
-/// Kills and reaps a child process when dropped.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn need(bin: &str) {
     let ok = Command::new(bin)
@@ -50,14 +40,6 @@ fn need(bin: &str) {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn wait_port(port: u16, child: &mut ChildGuard) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(10) {
@@ -70,12 +52,6 @@ fn wait_port(port: u16, child: &mut ChildGuard) {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("nothing listens on port {port}");
-}
-
-fn write(dir: &Path, name: &str, data: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, data).unwrap();
-    p
 }
 
 fn hex(b: &[u8]) -> String {

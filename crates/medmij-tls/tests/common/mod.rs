@@ -1,6 +1,9 @@
 //! Shared fixtures for the medmij-tls integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -145,6 +148,32 @@ impl Fixture {
         }
         o
     }
+}
+
+/// Kills and reaps a child process (a real peer) when dropped.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nothing listens on (just now).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Write `data` to `dir`/`name` (a PEM file for a real peer); its path.
+pub fn write(dir: &Path, name: &str, data: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p
 }
 
 /// The certificate error in a side's handshake error, if that is what it is.
