@@ -6,13 +6,25 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER, alert, cert_err};
+use common::{CLIENT, Fixture, SERVER, alert, cert_err, dead_ocsp_url};
 use medmij_tls::{
     BackChannel, CertificateProblem, OcspFailure, OwnCertificates, PeerRole, Refusal,
     WhitelistAnswer,
 };
 use medmij_tls::{CertOptions, OcspSigner, ResponderMode, TestPki, TestStatus};
 use rustls::{AlertDescription, CertificateError};
+
+/// [`refused_both_ways`] on a fresh fixture whose OCSP responder answers in
+/// the mode `mode` gives.
+fn refused_while(
+    mode: impl FnOnce(&Fixture) -> ResponderMode,
+    expect: impl Fn(&Refusal) -> bool,
+    alert_seen: AlertDescription,
+) {
+    let f = Fixture::new();
+    f.responder.set_mode(mode(&f));
+    refused_both_ways(&f, expect, alert_seen)
+}
 
 fn refused_both_ways(f: &Fixture, expect: impl Fn(&Refusal) -> bool, alert_seen: AlertDescription) {
     refused_both_ways_with(f, &f.opts(), expect, alert_seen)
@@ -125,10 +137,7 @@ mod tls_3 {
         // it; the cache honours thisUpdate/nextUpdate.
         let f = Fixture::new();
         let (client, server) = f.nodes(CLIENT, SERVER);
-        let (cc, sc) = (
-            client.client_config().unwrap(),
-            server.server_config().unwrap(),
-        );
+        let (cc, sc) = f.configs(&client, &server);
         assert!(f.handshake(&cc, &sc, SERVER).ok());
         assert!(f.handshake(&cc, &sc, SERVER).ok());
         assert_eq!(
@@ -202,9 +211,7 @@ mod tls_3 {
     fn responder_down_is_refused() {
         // MedMij TLS-3: no validation result means refusal (hard fail), both ways.
         let f = Fixture::new();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", closed.local_addr().unwrap());
-        drop(closed);
+        let url = dead_ocsp_url();
         refused_both_ways_with(
             &f,
             &CertOptions::with_ocsp(&url),
@@ -216,10 +223,8 @@ mod tls_3 {
     #[test]
     fn responder_slow_is_refused() {
         // MedMij TLS-3: timeout refuses.
-        let f = Fixture::new();
-        f.responder.set_mode(ResponderMode::Silent);
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| ResponderMode::Silent,
             |r| matches!(r, Refusal::Ocsp(OcspFailure::Timeout(_))),
             AlertDescription::UnknownCA,
         );
@@ -228,10 +233,8 @@ mod tls_3 {
     #[test]
     fn stale_answer_is_refused() {
         // MedMij TLS-3: an answer past its nextUpdate refuses.
-        let f = Fixture::new();
-        f.responder.set_mode(ResponderMode::Stale);
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| ResponderMode::Stale,
             |r| matches!(r, Refusal::Ocsp(OcspFailure::Stale { .. })),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -240,10 +243,8 @@ mod tls_3 {
     #[test]
     fn answer_signed_by_wrong_key_is_refused() {
         // MedMij TLS-3, RFC 6960 3.2: signature must verify with the issuer's key.
-        let f = Fixture::new();
-        f.responder.set_mode(ResponderMode::WrongKey);
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| ResponderMode::WrongKey,
             |r| matches!(r, Refusal::Ocsp(OcspFailure::BadSignature)),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -261,11 +262,8 @@ mod tls_3 {
 
     #[test]
     fn delegated_responder_without_ocsp_signing_is_refused() {
-        let f = Fixture::new();
-        let r = f.pki.issue_ocsp_responder(false).unwrap();
-        f.responder.set_mode(ResponderMode::Delegated(r));
-        refused_both_ways(
-            &f,
+        refused_while(
+            |f| ResponderMode::Delegated(f.pki.issue_ocsp_responder(false).unwrap()),
             |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -273,12 +271,11 @@ mod tls_3 {
 
     #[test]
     fn delegated_responder_from_other_ca_is_refused() {
-        let f = Fixture::new();
-        let other = TestPki::new("other").unwrap();
-        let r = other.issue_ocsp_responder(true).unwrap();
-        f.responder.set_mode(ResponderMode::Delegated(r));
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| {
+                let other = TestPki::new("other").unwrap();
+                ResponderMode::Delegated(other.issue_ocsp_responder(true).unwrap())
+            },
             |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -539,10 +536,7 @@ mod tls_4 {
         // MedMij TLS-4, LISTS-8: same configs, new list version, next handshake.
         let f = Fixture::new();
         let (client, server) = f.nodes(CLIENT, SERVER);
-        let (cc, sc) = (
-            client.client_config().unwrap(),
-            server.server_config().unwrap(),
-        );
+        let (cc, sc) = f.configs(&client, &server);
         assert!(f.handshake(&cc, &sc, SERVER).ok());
         f.whitelist.replace([SERVER]); // client removed
         let o = f.handshake(&cc, &sc, SERVER);

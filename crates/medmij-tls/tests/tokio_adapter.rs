@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER};
+use common::{CLIENT, Fixture, SERVER, dead_ocsp_url};
 use medmij_tls::{
     AdapterSettings, AsyncOcspSource, Established, Incoming, MedmijAcceptor, MedmijConnector,
     ReqwestOcspFetcher,
@@ -417,9 +417,7 @@ mod tls_3 {
     #[test]
     fn cache_miss_with_responder_down_closes_and_logs_refusal() {
         let f = Fixture::new();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", closed.local_addr().unwrap());
-        drop(closed);
+        let url = dead_ocsp_url();
         let cc = f
             .pki
             .issue(&[CLIENT], &CertOptions::with_ocsp(&url))

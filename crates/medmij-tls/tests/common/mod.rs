@@ -109,13 +109,22 @@ impl Fixture {
         (client, server)
     }
 
+    /// The rustls configs of a client and a server back channel.
+    pub fn configs(
+        &self,
+        client: &BackChannel,
+        server: &BackChannel,
+    ) -> (ClientConfig, ServerConfig) {
+        (
+            client.client_config().unwrap(),
+            server.server_config().unwrap(),
+        )
+    }
+
     /// [`Fixture::handshake`] between the configs of two back channels.
     pub fn connect(&self, client: &BackChannel, server: &BackChannel, name: &str) -> Outcome {
-        self.handshake(
-            &client.client_config().unwrap(),
-            &server.server_config().unwrap(),
-            name,
-        )
+        let (cc, sc) = self.configs(client, server);
+        self.handshake(&cc, &sc, name)
     }
 
     /// The role and refusal of the last logged refusal event.
@@ -167,6 +176,14 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// An OCSP URL on a loopback port nothing listens on (a responder that is down).
+pub fn dead_ocsp_url() -> String {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    url
 }
 
 /// Write `data` to `dir`/`name` (a PEM file for a real peer); its path.
