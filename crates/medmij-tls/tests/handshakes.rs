@@ -6,32 +6,24 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER};
+use common::{CLIENT, Fixture, SERVER, alert, cert_err, dead_ocsp_url};
 use medmij_tls::{
     BackChannel, CertificateProblem, OcspFailure, OwnCertificates, PeerRole, Refusal,
     WhitelistAnswer,
 };
 use medmij_tls::{CertOptions, OcspSigner, ResponderMode, TestPki, TestStatus};
-use rustls::{AlertDescription, CertificateError, Error};
+use rustls::{AlertDescription, CertificateError};
 
-fn cert_err(e: &Option<Error>) -> Option<CertificateError> {
-    match e {
-        Some(Error::InvalidCertificate(c)) => Some(c.clone()),
-        _ => None,
-    }
-}
-
-fn alert(e: &Option<Error>) -> Option<AlertDescription> {
-    match e {
-        Some(Error::AlertReceived(a)) => Some(*a),
-        _ => None,
-    }
-}
-
-fn last_refusal(f: &Fixture) -> (PeerRole, Refusal) {
-    let r = f.refusals();
-    let ev = r.last().expect("a refusal was logged");
-    (ev.peer, ev.refusal.clone())
+/// [`refused_both_ways`] on a fresh fixture whose OCSP responder answers in
+/// the mode `mode` gives.
+fn refused_while(
+    mode: impl FnOnce(&Fixture) -> ResponderMode,
+    expect: impl Fn(&Refusal) -> bool,
+    alert_seen: AlertDescription,
+) {
+    let f = Fixture::new();
+    f.responder.set_mode(mode(&f));
+    refused_both_ways(&f, expect, alert_seen)
 }
 
 fn refused_both_ways(f: &Fixture, expect: impl Fn(&Refusal) -> bool, alert_seen: AlertDescription) {
@@ -47,15 +39,11 @@ fn refused_both_ways_with(
 ) {
     let server = f.node(&f.pki.issue(&[SERVER], opts).unwrap());
     let client = f.node(&f.pki.issue(&[CLIENT], opts).unwrap());
-    let o = f.handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
-    );
+    let o = f.connect(&client, &server, SERVER);
     // The client checks the server first, so the client refuses.
     assert!(o.client.is_some(), "{o:?}");
     assert_eq!(alert(&o.server), Some(alert_seen), "{o:?}");
-    let (role, r) = last_refusal(f);
+    let (role, r) = f.last_refusal();
     assert_eq!(role, PeerRole::Server);
     assert!(expect(&r), "{r:?}");
 
@@ -72,25 +60,18 @@ fn refused_both_ways_with(
             OcspSigner::Issuer,
         )
         .unwrap();
-    let server = BackChannel::new(
-        f.pki.trust_anchors().unwrap(),
-        f.whitelist.clone(),
-        OwnCertificates::new(vec![s.own_certificate().unwrap().with_ocsp_staple(staple)]).unwrap(),
-    )
-    .with_ocsp(f.ocsp.clone())
-    .ocsp_policy(medmij_tls::OcspPolicy {
-        timeout: Duration::from_secs(2),
-        ..Default::default()
-    })
-    .refusal_log(f.log());
-    let o = f.handshake(
-        &client.client_config().unwrap(),
-        &server.server_config().unwrap(),
-        SERVER,
-    );
+    let server = f
+        .bare_node(s.own_certificate().unwrap().with_ocsp_staple(staple))
+        .with_ocsp(f.ocsp.clone())
+        .ocsp_policy(medmij_tls::OcspPolicy {
+            timeout: Duration::from_secs(2),
+            ..Default::default()
+        })
+        .refusal_log(f.log());
+    let o = f.connect(&client, &server, SERVER);
     assert!(o.server.is_some(), "{o:?}");
     assert_eq!(alert(&o.client), Some(alert_seen), "{o:?}");
-    let (role, r) = last_refusal(f);
+    let (role, r) = f.last_refusal();
     assert_eq!(role, PeerRole::Client);
     assert!(expect(&r), "{r:?}");
 }
@@ -137,13 +118,8 @@ mod tls_2 {
     fn good_and_whitelisted_connects() {
         // MedMij TLS-2, TLS-3, TLS-4: mutual TLS, valid chain, listed, OCSP good.
         let f = Fixture::new();
-        let server = f.node(&f.issue(SERVER));
-        let client = f.node(&f.issue(CLIENT));
-        let o = f.handshake(
-            &client.client_config().unwrap(),
-            &server.server_config().unwrap(),
-            SERVER,
-        );
+        let (client, server) = f.nodes(CLIENT, SERVER);
+        let o = f.connect(&client, &server, SERVER);
         assert!(o.ok(), "{o:?}");
         assert!(f.refusals().is_empty());
         // One OCSP request per direction.
@@ -160,12 +136,8 @@ mod tls_3 {
         // MedMij TLS-3: the verifier reads the cache only; the host's driver fills
         // it; the cache honours thisUpdate/nextUpdate.
         let f = Fixture::new();
-        let server = f.node(&f.issue(SERVER));
-        let client = f.node(&f.issue(CLIENT));
-        let (cc, sc) = (
-            client.client_config().unwrap(),
-            server.server_config().unwrap(),
-        );
+        let (client, server) = f.nodes(CLIENT, SERVER);
+        let (cc, sc) = f.configs(&client, &server);
         assert!(f.handshake(&cc, &sc, SERVER).ok());
         assert!(f.handshake(&cc, &sc, SERVER).ok());
         assert_eq!(
@@ -216,15 +188,11 @@ mod tls_3 {
         let f = Fixture::new();
         let s = f.issue(SERVER);
         f.responder.revoke(&s.serial);
-        let o = f.handshake(
-            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-            &f.node(&s).server_config().unwrap(),
-            SERVER,
-        );
+        let o = f.connect(&f.node(&f.issue(CLIENT)), &f.node(&s), SERVER);
         assert_eq!(cert_err(&o.client), Some(CertificateError::Revoked));
         assert_eq!(alert(&o.server), Some(AlertDescription::CertificateRevoked));
         assert!(matches!(
-            last_refusal(&f),
+            f.last_refusal(),
             (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
         ));
     }
@@ -234,11 +202,7 @@ mod tls_3 {
         let f = Fixture::new();
         let c = f.issue(CLIENT);
         f.responder.revoke(&c.serial);
-        let o = f.handshake(
-            &f.node(&c).client_config().unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
-            SERVER,
-        );
+        let o = f.connect(&f.node(&c), &f.node(&f.issue(SERVER)), SERVER);
         assert_eq!(cert_err(&o.server), Some(CertificateError::Revoked));
         assert_eq!(alert(&o.client), Some(AlertDescription::CertificateRevoked));
     }
@@ -247,9 +211,7 @@ mod tls_3 {
     fn responder_down_is_refused() {
         // MedMij TLS-3: no validation result means refusal (hard fail), both ways.
         let f = Fixture::new();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", closed.local_addr().unwrap());
-        drop(closed);
+        let url = dead_ocsp_url();
         refused_both_ways_with(
             &f,
             &CertOptions::with_ocsp(&url),
@@ -261,10 +223,8 @@ mod tls_3 {
     #[test]
     fn responder_slow_is_refused() {
         // MedMij TLS-3: timeout refuses.
-        let f = Fixture::new();
-        f.responder.set_mode(ResponderMode::Silent);
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| ResponderMode::Silent,
             |r| matches!(r, Refusal::Ocsp(OcspFailure::Timeout(_))),
             AlertDescription::UnknownCA,
         );
@@ -273,10 +233,8 @@ mod tls_3 {
     #[test]
     fn stale_answer_is_refused() {
         // MedMij TLS-3: an answer past its nextUpdate refuses.
-        let f = Fixture::new();
-        f.responder.set_mode(ResponderMode::Stale);
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| ResponderMode::Stale,
             |r| matches!(r, Refusal::Ocsp(OcspFailure::Stale { .. })),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -285,10 +243,8 @@ mod tls_3 {
     #[test]
     fn answer_signed_by_wrong_key_is_refused() {
         // MedMij TLS-3, RFC 6960 3.2: signature must verify with the issuer's key.
-        let f = Fixture::new();
-        f.responder.set_mode(ResponderMode::WrongKey);
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| ResponderMode::WrongKey,
             |r| matches!(r, Refusal::Ocsp(OcspFailure::BadSignature)),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -300,21 +256,14 @@ mod tls_3 {
         let f = Fixture::new();
         let r = f.pki.issue_ocsp_responder(true).unwrap();
         f.responder.set_mode(ResponderMode::Delegated(r));
-        let o = f.handshake(
-            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
-            SERVER,
-        );
+        let o = f.connect(&f.node(&f.issue(CLIENT)), &f.node(&f.issue(SERVER)), SERVER);
         assert!(o.ok(), "{o:?}");
     }
 
     #[test]
     fn delegated_responder_without_ocsp_signing_is_refused() {
-        let f = Fixture::new();
-        let r = f.pki.issue_ocsp_responder(false).unwrap();
-        f.responder.set_mode(ResponderMode::Delegated(r));
-        refused_both_ways(
-            &f,
+        refused_while(
+            |f| ResponderMode::Delegated(f.pki.issue_ocsp_responder(false).unwrap()),
             |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -322,12 +271,11 @@ mod tls_3 {
 
     #[test]
     fn delegated_responder_from_other_ca_is_refused() {
-        let f = Fixture::new();
-        let other = TestPki::new("other").unwrap();
-        let r = other.issue_ocsp_responder(true).unwrap();
-        f.responder.set_mode(ResponderMode::Delegated(r));
-        refused_both_ways(
-            &f,
+        refused_while(
+            |_| {
+                let other = TestPki::new("other").unwrap();
+                ResponderMode::Delegated(other.issue_ocsp_responder(true).unwrap())
+            },
             |r| matches!(r, Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))),
             AlertDescription::BadCertificateStatusResponse,
         );
@@ -356,23 +304,15 @@ mod tls_3 {
             // certificate is valid.
             let mid = opts.not_before + Duration::from_secs(86_400);
             let bad_server = presenting(&f, &f.pki.issue(&[SERVER], &opts).unwrap(), mid);
-            let o = f.handshake(
-                &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-                &bad_server.server_config().unwrap(),
-                SERVER,
-            );
+            let o = f.connect(&f.node(&f.issue(CLIENT)), &bad_server, SERVER);
             assert_eq!(cert_err(&o.client), Some(err.clone()), "{o:?}");
             assert_eq!(alert(&o.server), Some(AlertDescription::CertificateExpired));
             assert!(
-                matches!(last_refusal(&f).1, Refusal::Certificate { problem: p, .. } if p == problem)
+                matches!(f.last_refusal().1, Refusal::Certificate { problem: p, .. } if p == problem)
             );
 
             let bad_client = presenting(&f, &f.pki.issue(&[CLIENT], &opts).unwrap(), mid);
-            let o = f.handshake(
-                &bad_client.client_config().unwrap(),
-                &f.node(&f.issue(SERVER)).server_config().unwrap(),
-                SERVER,
-            );
+            let o = f.connect(&bad_client, &f.node(&f.issue(SERVER)), SERVER);
             assert_eq!(cert_err(&o.server), Some(err), "{o:?}");
             assert_eq!(alert(&o.client), Some(AlertDescription::CertificateExpired));
         }
@@ -384,31 +324,23 @@ mod tls_3 {
         let f = Fixture::new();
         let other = TestPki::new("unknown").unwrap();
         let foreign_server = other.issue(&[SERVER], &f.opts()).unwrap();
-        let o = f.handshake(
-            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
+        let o = f.connect(
+            &f.node(&f.issue(CLIENT)),
             &BackChannel::new(
                 other.trust_anchors().unwrap(),
                 f.whitelist.clone(),
                 OwnCertificates::new(vec![foreign_server.own_certificate().unwrap()]).unwrap(),
-            )
-            .server_config()
-            .unwrap(),
+            ),
             SERVER,
         );
         assert_eq!(cert_err(&o.client), Some(CertificateError::UnknownIssuer));
         assert_eq!(alert(&o.server), Some(AlertDescription::UnknownCA));
 
         let foreign_client = other.issue(&[CLIENT], &f.opts()).unwrap();
-        let o = f.handshake(
-            &BackChannel::new(
-                f.pki.trust_anchors().unwrap(),
-                f.whitelist.clone(),
-                OwnCertificates::new(vec![foreign_client.own_certificate().unwrap()]).unwrap(),
-            )
-            .with_ocsp(f.ocsp.clone())
-            .client_config()
-            .unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+        let o = f.connect(
+            &f.bare_node(foreign_client.own_certificate().unwrap())
+                .with_ocsp(f.ocsp.clone()),
+            &f.node(&f.issue(SERVER)),
             SERVER,
         );
         assert_eq!(cert_err(&o.server), Some(CertificateError::UnknownIssuer));
@@ -424,11 +356,7 @@ mod tls_3 {
             ..f.opts()
         };
         let c = f.pki.issue(&[CLIENT], &opts).unwrap();
-        let o = f.handshake(
-            &f.node(&c).client_config().unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
-            SERVER,
-        );
+        let o = f.connect(&f.node(&c), &f.node(&f.issue(SERVER)), SERVER);
         assert!(matches!(
             cert_err(&o.server),
             Some(CertificateError::InvalidPurpose)
@@ -438,11 +366,9 @@ mod tls_3 {
             server_auth: false,
             ..f.opts()
         };
-        let o = f.handshake(
-            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-            &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
-                .server_config()
-                .unwrap(),
+        let o = f.connect(
+            &f.node(&f.issue(CLIENT)),
+            &f.node(&f.pki.issue(&[SERVER], &opts).unwrap()),
             SERVER,
         );
         assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
@@ -456,26 +382,22 @@ mod tls_3 {
             digital_signature: false,
             ..f.opts()
         };
-        let o = f.handshake(
-            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-            &f.node(&f.pki.issue(&[SERVER], &opts).unwrap())
-                .server_config()
-                .unwrap(),
+        let o = f.connect(
+            &f.node(&f.issue(CLIENT)),
+            &f.node(&f.pki.issue(&[SERVER], &opts).unwrap()),
             SERVER,
         );
         assert_eq!(cert_err(&o.client), Some(CertificateError::InvalidPurpose));
         assert!(matches!(
-            last_refusal(&f).1,
+            f.last_refusal().1,
             Refusal::Certificate {
                 problem: CertificateProblem::InvalidPurpose,
                 ..
             }
         ));
-        let o = f.handshake(
-            &f.node(&f.pki.issue(&[CLIENT], &opts).unwrap())
-                .client_config()
-                .unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
+        let o = f.connect(
+            &f.node(&f.pki.issue(&[CLIENT], &opts).unwrap()),
+            &f.node(&f.issue(SERVER)),
             SERVER,
         );
         assert_eq!(cert_err(&o.server), Some(CertificateError::InvalidPurpose));
@@ -520,24 +442,16 @@ mod tls_3 {
             ),
         ];
         // The client has no OCSP source: only the staple can satisfy it.
-        let client = BackChannel::new(
-            f.pki.trust_anchors().unwrap(),
-            f.whitelist.clone(),
-            OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
-        );
+        let client = f.bare_node(f.issue(CLIENT).own_certificate().unwrap());
         let cc = client.client_config().unwrap();
         for (status, tu, nu, signer, expect) in cases {
             let staple = f
                 .pki
                 .ocsp_response(&s.serial, status, tu, Some(nu), signer)
                 .unwrap();
-            let server = BackChannel::new(
-                f.pki.trust_anchors().unwrap(),
-                f.whitelist.clone(),
-                OwnCertificates::new(vec![s.own_certificate().unwrap().with_ocsp_staple(staple)])
-                    .unwrap(),
-            )
-            .with_ocsp(f.ocsp.clone());
+            let server = f
+                .bare_node(s.own_certificate().unwrap().with_ocsp_staple(staple))
+                .with_ocsp(f.ocsp.clone());
             let before = f.responder.requests();
             let o = f.handshake(&cc, &server.server_config().unwrap(), SERVER);
             assert_eq!(cert_err(&o.client), expect, "{o:?}");
@@ -554,23 +468,16 @@ mod tls_3 {
         // MedMij TLS-3: no answer is no validation result: refuse (this client's
         // checker has no driver filling its cache).
         let f = Fixture::new();
-        let client = BackChannel::new(
-            f.pki.trust_anchors().unwrap(),
-            f.whitelist.clone(),
-            OwnCertificates::new(vec![f.issue(CLIENT).own_certificate().unwrap()]).unwrap(),
-        )
-        .refusal_log(f.log());
-        let o = f.handshake(
-            &client.client_config().unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
-            SERVER,
-        );
+        let client = f
+            .bare_node(f.issue(CLIENT).own_certificate().unwrap())
+            .refusal_log(f.log());
+        let o = f.connect(&client, &f.node(&f.issue(SERVER)), SERVER);
         assert_eq!(
             cert_err(&o.client),
             Some(CertificateError::UnknownRevocationStatus)
         );
         assert_eq!(
-            last_refusal(&f).1,
+            f.last_refusal().1,
             Refusal::Ocsp(OcspFailure::NotYetChecked)
         );
     }
@@ -584,20 +491,15 @@ mod tls_4 {
     fn server_not_on_whitelist_is_refused_by_client() {
         // MedMij TLS-4, client side.
         let f = Fixture::new();
-        let server = f.node(&f.issue("rogue.gateway.example.nl"));
-        let client = f.node(&f.issue(CLIENT));
-        let o = f.handshake(
-            &client.client_config().unwrap(),
-            &server.server_config().unwrap(),
-            "rogue.gateway.example.nl",
-        );
+        let (client, server) = f.nodes(CLIENT, "rogue.gateway.example.nl");
+        let o = f.connect(&client, &server, "rogue.gateway.example.nl");
         assert_eq!(
             cert_err(&o.client),
             Some(CertificateError::ApplicationVerificationFailure)
         );
         assert_eq!(alert(&o.server), Some(AlertDescription::AccessDenied));
         assert_eq!(
-            last_refusal(&f),
+            f.last_refusal(),
             (
                 PeerRole::Server,
                 Refusal::NotOnWhitelist {
@@ -611,20 +513,15 @@ mod tls_4 {
     fn client_not_on_whitelist_is_refused_by_server() {
         // MedMij TLS-4, server side.
         let f = Fixture::new();
-        let server = f.node(&f.issue(SERVER));
-        let client = f.node(&f.issue("rogue.gateway.example.nl"));
-        let o = f.handshake(
-            &client.client_config().unwrap(),
-            &server.server_config().unwrap(),
-            SERVER,
-        );
+        let (client, server) = f.nodes("rogue.gateway.example.nl", SERVER);
+        let o = f.connect(&client, &server, SERVER);
         assert_eq!(
             cert_err(&o.server),
             Some(CertificateError::ApplicationVerificationFailure)
         );
         assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
         assert_eq!(
-            last_refusal(&f),
+            f.last_refusal(),
             (
                 PeerRole::Client,
                 Refusal::NotOnWhitelist {
@@ -638,12 +535,8 @@ mod tls_4 {
     fn whitelist_update_takes_effect_on_next_handshake() {
         // MedMij TLS-4, LISTS-8: same configs, new list version, next handshake.
         let f = Fixture::new();
-        let server = f.node(&f.issue(SERVER));
-        let client = f.node(&f.issue(CLIENT));
-        let (cc, sc) = (
-            client.client_config().unwrap(),
-            server.server_config().unwrap(),
-        );
+        let (client, server) = f.nodes(CLIENT, SERVER);
+        let (cc, sc) = f.configs(&client, &server);
         assert!(f.handshake(&cc, &sc, SERVER).ok());
         f.whitelist.replace([SERVER]); // client removed
         let o = f.handshake(&cc, &sc, SERVER);
@@ -665,50 +558,33 @@ mod tls_4 {
         let undetermined = Arc::new(|_: &str, _: SystemTime| WhitelistAnswer::Undetermined);
         let server = f.node(&f.issue(SERVER));
         let client = f.node_with(&f.issue(CLIENT), undetermined.clone());
-        let o = f.handshake(
-            &client.client_config().unwrap(),
-            &server.server_config().unwrap(),
-            SERVER,
-        );
+        let o = f.connect(&client, &server, SERVER);
         assert_eq!(alert(&o.server), Some(AlertDescription::AccessDenied));
         assert!(matches!(
-            last_refusal(&f).1,
+            f.last_refusal().1,
             Refusal::WhitelistUndetermined { .. }
         ));
         let server = f.node_with(&f.issue(SERVER), undetermined);
         let client = f.node(&f.issue(CLIENT));
-        let o = f.handshake(
-            &client.client_config().unwrap(),
-            &server.server_config().unwrap(),
-            SERVER,
-        );
+        let o = f.connect(&client, &server, SERVER);
         assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
     }
 
     #[test]
     fn server_name_mismatch_is_refused() {
         let f = Fixture::new();
-        let o = f.handshake(
-            &f.node(&f.issue(CLIENT)).client_config().unwrap(),
-            &f.node(&f.issue(SERVER)).server_config().unwrap(),
-            CLIENT,
-        );
+        let o = f.connect(&f.node(&f.issue(CLIENT)), &f.node(&f.issue(SERVER)), CLIENT);
         assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
-        assert!(matches!(last_refusal(&f).1, Refusal::NameMismatch { .. }));
+        assert!(matches!(f.last_refusal().1, Refusal::NameMismatch { .. }));
     }
 
     #[test]
     fn connecting_by_ip_address_is_refused() {
         // MedMij TLS-4: without a DNS name there is nothing to look up on the Whitelist.
         let f = Fixture::new();
-        let server = f.node(&f.issue(SERVER));
-        let client = f.node(&f.issue(CLIENT));
-        let o = f.handshake(
-            &client.client_config().unwrap(),
-            &server.server_config().unwrap(),
-            "127.0.0.1",
-        );
+        let (client, server) = f.nodes(CLIENT, SERVER);
+        let o = f.connect(&client, &server, "127.0.0.1");
         assert_eq!(cert_err(&o.client), Some(CertificateError::NotValidForName));
-        assert_eq!(last_refusal(&f), (PeerRole::Server, Refusal::NoDnsName));
+        assert_eq!(f.last_refusal(), (PeerRole::Server, Refusal::NoDnsName));
     }
 }

@@ -9,28 +9,18 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{CLIENT, Fixture, SERVER};
+use common::{CLIENT, ChildGuard, Fixture, SERVER, free_port, write};
 use medmij_tls::{
     BackChannel, OcspFailure, OwnCertificates, PeerRole, Refusal, front_channel_server_config,
 };
 use medmij_tls::{CertOptions, IssuedCert, TestPki};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ServerConfig};
-
-/// Kills and reaps a child process when dropped.
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn need(bin: &str) {
     let ok = Command::new(bin)
@@ -50,14 +40,6 @@ fn need(bin: &str) {
     );
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn wait_port(port: u16, child: &mut ChildGuard) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(10) {
@@ -70,12 +52,6 @@ fn wait_port(port: u16, child: &mut ChildGuard) {
         std::thread::sleep(Duration::from_millis(20));
     }
     panic!("nothing listens on port {port}");
-}
-
-fn write(dir: &Path, name: &str, data: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, data).unwrap();
-    p
 }
 
 fn hex(b: &[u8]) -> String {
@@ -233,37 +209,44 @@ fn serve(cfg: ServerConfig, connections: usize) -> RustlsServer {
             let Ok((sock, _)) = l.accept() else { return };
             sock.set_read_timeout(Some(Duration::from_secs(10))).ok();
             let conn = rustls::ServerConnection::new(cfg.clone()).unwrap();
-            let mut tls = rustls::StreamOwned::new(conn, sock);
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            let res = loop {
-                match tls.read(&mut chunk) {
-                    Ok(0) => break Err("closed before request".to_string()),
-                    Ok(n) => {
-                        buf.extend_from_slice(&chunk[..n]);
-                        if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                            let line = String::from_utf8_lossy(&buf)
-                                .lines()
-                                .next()
-                                .unwrap_or_default()
-                                .to_string();
-                            let _ = tls.write_all(
-                                b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
-                            );
-                            tls.conn.send_close_notify();
-                            let _ = tls.flush();
-                            break Ok(line);
-                        }
-                    }
-                    Err(e) => break Err(e.to_string()),
-                }
-            };
+            let res = answer(&mut rustls::StreamOwned::new(conn, sock));
             if tx.send(res).is_err() {
                 return;
             }
         }
     });
     RustlsServer { port, rx }
+}
+
+/// Read one HTTP request on `tls` (handshake included), answer "ok" and close:
+/// the request line, or the error that ended the connection first.
+fn answer(
+    tls: &mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>,
+) -> Result<String, String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        match tls.read(&mut chunk) {
+            Ok(0) => return Err("closed before request".to_string()),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let line = String::from_utf8_lossy(&buf)
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string();
+                    let _ = tls.write_all(
+                        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                    return Ok(line);
+                }
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
 }
 
 impl RustlsServer {
@@ -424,13 +407,54 @@ impl Env {
         self.f.driver.watch_chain(&self.client.chain).unwrap();
         self.f.driver.refresh_all_now();
         self.f.refresh();
-        BackChannel::new(
-            self.f.pki.trust_anchors().unwrap(),
-            self.f.whitelist.clone(),
-            OwnCertificates::new(vec![cert.own_certificate().unwrap()]).unwrap(),
+        self.f.node(cert)
+    }
+
+    /// A real `openssl ocsp` responder on `ocsp_port` (see [`openssl_ocsp`]).
+    fn ocsp(
+        &self,
+        good: &[&IssuedCert],
+        revoked: &[&IssuedCert],
+        signer: Option<(&str, &str)>,
+    ) -> OpensslOcsp {
+        openssl_ocsp(
+            self.dir.path(),
+            &self.f.pki,
+            self.ocsp_port,
+            good,
+            revoked,
+            signer,
         )
-        .with_ocsp(self.f.ocsp.clone())
-        .refusal_log(self.f.log())
+    }
+
+    /// [`Env::ocsp`] answering "good" for both test certificates.
+    fn good_ocsp(&self) -> OpensslOcsp {
+        self.ocsp(&[&self.server, &self.client], &[], None)
+    }
+
+    /// Our client (a [`Env::node`] presenting the client certificate) sends a
+    /// GET to 127.0.0.1:`port` as [`SERVER`].
+    fn get(&self, port: u16) -> Result<String, String> {
+        rustls_get(
+            self.node(&self.client).client_config().unwrap(),
+            port,
+            SERVER,
+        )
+    }
+
+    /// Our server (a [`Env::node`] presenting the server certificate) on a
+    /// loopback port for `connections` connections.
+    fn serve(&self, connections: usize) -> RustlsServer {
+        serve(
+            self.node(&self.server).server_config().unwrap(),
+            connections,
+        )
+    }
+
+    /// `openssl s_client` to 127.0.0.1:`port` with this PKI's root, as
+    /// `client` if given.
+    fn s_client(&self, port: u16, args: &[&str], client: Option<&IssuedCert>) -> Output {
+        s_client(port, args, self.dir.path(), client, &self.ca)
     }
 
     fn s_server(&self) -> (ChildGuard, u16) {
@@ -459,12 +483,6 @@ impl Env {
         let mut g = ChildGuard(child);
         wait_port(port, &mut g);
         (g, port)
-    }
-
-    fn last_refusal(&self) -> (PeerRole, Refusal) {
-        let r = self.f.refusals();
-        let ev = r.last().expect("a refusal was logged");
-        (ev.peer, ev.refusal.clone())
     }
 }
 
@@ -580,30 +598,13 @@ mod tls_1 {
                         .into_connection(cfg)
                         .map_err(|(e, _)| e.to_string())?;
                     let mut tls = rustls::StreamOwned::new(conn, sock);
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 1024];
-                    loop {
-                        match tls.read(&mut chunk) {
-                            Ok(0) => return Err("closed before request".to_string()),
-                            Ok(n) => {
-                                buf.extend_from_slice(&chunk[..n]);
-                                if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                                    let group = tls
-                                        .conn
-                                        .negotiated_key_exchange_group()
-                                        .map(|g| format!("{:?}", g.name()))
-                                        .unwrap_or_default();
-                                    let _ = tls.write_all(
-                                        b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
-                                    );
-                                    tls.conn.send_close_notify();
-                                    let _ = tls.flush();
-                                    return Ok(group);
-                                }
-                            }
-                            Err(e) => return Err(e.to_string()),
-                        }
-                    }
+                    answer(&mut tls)?;
+                    // The group the handshake settled, as the outcome.
+                    Ok(tls
+                        .conn
+                        .negotiated_key_exchange_group()
+                        .map(|g| format!("{:?}", g.name()))
+                        .unwrap_or_default())
                 })();
                 if tx.send(res).is_err() {
                     return;
@@ -636,13 +637,7 @@ mod tls_1 {
             ("-tls1_2", "X25519:P-256:P-384", "384 bits", "secp384r1"),
             ("-tls1_2", "P-256:X25519", "X25519", "X25519"),
         ] {
-            let out = s_client(
-                srv.port,
-                &[version, "-groups", groups],
-                e.dir.path(),
-                client,
-                &e.ca,
-            );
+            let out = e.s_client(srv.port, &[version, "-groups", groups], client);
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(
                 stdout.contains("Verify return code: 0 (ok)"),
@@ -674,14 +669,7 @@ mod tls_1 {
     fn back_channel_group_is_the_servers_choice_whatever_the_client_order() {
         need("openssl");
         let e = env();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
-            &[&e.server, &e.client],
-            &[],
-            None,
-        );
+        let _ocsp = e.good_ocsp();
         let cfgs = e.node(&e.server).server_configs().unwrap();
         let srv = serve_preferring(cfgs, 6);
         check_orders(&srv, &e, Some(&e.client));
@@ -699,12 +687,10 @@ mod tls_1 {
         for cfgs in [front, back] {
             let srv = serve_preferring(cfgs, 2);
             for version in ["-tls1_3", "-tls1_2"] {
-                let out = s_client(
+                let out = e.s_client(
                     srv.port,
                     &[version, "-groups", "ffdhe2048:ffdhe3072:ffdhe4096"],
-                    e.dir.path(),
                     Some(&e.client),
-                    &e.ca,
                 );
                 assert!(!out.status.success(), "{version}: connected");
                 let err = srv.outcome().unwrap_err();
@@ -720,15 +706,8 @@ mod tls_1 {
     fn back_channel_refuses_tls11_and_cbc_only_clients() {
         // MedMij TLS-1: nothing below "good" on the back channel.
         let e = env();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
-            &[&e.server, &e.client],
-            &[],
-            None,
-        );
-        let srv = serve(e.node(&e.server).server_config().unwrap(), 3);
+        let _ocsp = e.good_ocsp();
+        let srv = e.serve(3);
         for args in [
             &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"][..],
             &[
@@ -742,7 +721,7 @@ mod tls_1 {
                 "AES256-GCM-SHA384:AES128-GCM-SHA256:@SECLEVEL=0",
             ][..],
         ] {
-            let out = s_client(srv.port, args, e.dir.path(), Some(&e.client), &e.ca);
+            let out = e.s_client(srv.port, args, Some(&e.client));
             assert!(!out.status.success(), "{args:?} connected");
             let err = srv.outcome().unwrap_err();
             assert!(
@@ -807,11 +786,7 @@ mod tls_3 {
         let staple_file = e.dir.path().join("staple.der");
         std::fs::write(&staple_file, staple).unwrap();
         let (_srv, port) = e.s_server_with(&["-status_file", staple_file.to_str().unwrap()]);
-        let client = BackChannel::new(
-            e.f.pki.trust_anchors().unwrap(),
-            e.f.whitelist.clone(),
-            OwnCertificates::new(vec![e.client.own_certificate().unwrap()]).unwrap(),
-        );
+        let client = e.f.bare_node(e.client.own_certificate().unwrap());
         let page = rustls_get(client.client_config().unwrap(), port, SERVER).unwrap();
         assert!(page.contains("200 ok"), "{page}");
 
@@ -827,19 +802,12 @@ mod tls_3 {
     fn rustls_client_refuses_revoked_openssl_s_server() {
         // MedMij TLS-3: `openssl ocsp` says revoked.
         let e = env();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
-            &[&e.client],
-            &[&e.server],
-            None,
-        );
+        let _ocsp = e.ocsp(&[&e.client], &[&e.server], None);
         let (_srv, port) = e.s_server();
-        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        let err = e.get(port).unwrap_err();
         assert!(err.contains("Revoked"), "{err}");
         assert!(matches!(
-            e.last_refusal(),
+            e.f.last_refusal(),
             (PeerRole::Server, Refusal::Ocsp(OcspFailure::Revoked { .. }))
         ));
     }
@@ -850,19 +818,16 @@ mod tls_3 {
         let e = env();
         let other = TestPki::new("other").unwrap();
         let r = other.issue_ocsp_responder(true).unwrap();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
+        let _ocsp = e.ocsp(
             &[&e.server, &e.client],
             &[],
             Some((&r.cert_pem, &r.key_pem)),
         );
         let (_srv, port) = e.s_server();
-        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        let err = e.get(port).unwrap_err();
         assert!(err.contains("InvalidOcspResponse"), "{err}");
         assert!(matches!(
-            e.last_refusal().1,
+            e.f.last_refusal().1,
             Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_))
         ));
     }
@@ -872,23 +837,16 @@ mod tls_3 {
         // MedMij TLS-3: no answer at all refuses.
         let e = env();
         let (_srv, port) = e.s_server();
-        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        let err = e.get(port).unwrap_err();
         assert!(err.contains("UnknownRevocationStatus"), "{err}");
     }
 
     #[test]
     fn rustls_server_refuses_revoked_openssl_client() {
         let e = env();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
-            &[&e.server],
-            &[&e.client],
-            None,
-        );
-        let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
-        let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let _ocsp = e.ocsp(&[&e.server], &[&e.client], None);
+        let srv = e.serve(1);
+        let out = e.s_client(srv.port, &[], Some(&e.client));
         let err = srv.outcome().unwrap_err();
         assert!(err.contains("Revoked"), "{err}");
         let all = format!(
@@ -916,8 +874,8 @@ mod tls_3 {
                     },
                 )
                 .unwrap();
-        let srv = serve(e.node(&e.server).server_config().unwrap(), 1);
-        let _ = s_client(srv.port, &[], e.dir.path(), Some(&expired), &e.ca);
+        let srv = e.serve(1);
+        let _ = e.s_client(srv.port, &[], Some(&expired));
         let err = srv.outcome().unwrap_err();
         assert!(err.contains("Expired"), "{err}");
     }
@@ -931,25 +889,18 @@ mod tls_4 {
     fn rustls_client_to_openssl_s_server_with_openssl_ocsp() {
         // MedMij TLS-2, TLS-3, TLS-4: our client against OpenSSL's server, OCSP from `openssl ocsp`.
         let e = env();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
-            &[&e.server, &e.client],
-            &[],
-            None,
-        );
+        let _ocsp = e.good_ocsp();
         let (_srv, port) = e.s_server();
-        let page = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap();
+        let page = e.get(port).unwrap();
         assert!(page.contains("200 ok"), "{page}");
         assert!(e.f.refusals().is_empty());
 
         // MedMij TLS-4: the same server, no longer on the Whitelist, is refused.
         e.f.whitelist.replace([CLIENT]);
-        let err = rustls_get(e.node(&e.client).client_config().unwrap(), port, SERVER).unwrap_err();
+        let err = e.get(port).unwrap_err();
         assert!(err.contains("ApplicationVerificationFailure"), "{err}");
         assert!(matches!(
-            e.last_refusal(),
+            e.f.last_refusal(),
             (PeerRole::Server, Refusal::NotOnWhitelist { .. })
         ));
     }
@@ -960,23 +911,16 @@ mod tls_4 {
         // against `openssl ocsp` and the Whitelist, also after a Whitelist update.
         need("openssl");
         let e = env();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
-            &[&e.server, &e.client],
-            &[],
-            None,
-        );
-        let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
-        let out = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let _ocsp = e.good_ocsp();
+        let srv = e.serve(2);
+        let out = e.s_client(srv.port, &[], Some(&e.client));
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("Verify return code: 0 (ok)"), "{stdout}");
         assert_eq!(srv.outcome(), Ok("GET / HTTP/1.0".to_string()));
 
         // MedMij TLS-4, LISTS-8: new list version without the client.
         e.f.whitelist.replace([SERVER]);
-        let _ = s_client(srv.port, &[], e.dir.path(), Some(&e.client), &e.ca);
+        let _ = e.s_client(srv.port, &[], Some(&e.client));
         let err = srv.outcome().unwrap_err();
         assert!(err.contains("ApplicationVerificationFailure"), "{err}");
     }
@@ -986,14 +930,7 @@ mod tls_4 {
         // MedMij TLS-2, TLS-3, TLS-4 with curl as the client, good and not whitelisted.
         need("curl");
         let e = env();
-        let _ocsp = openssl_ocsp(
-            e.dir.path(),
-            &e.f.pki,
-            e.ocsp_port,
-            &[&e.server, &e.client],
-            &[],
-            None,
-        );
+        let _ocsp = e.good_ocsp();
         let rogue =
             e.f.pki
                 .issue(
@@ -1001,7 +938,7 @@ mod tls_4 {
                     &CertOptions::with_ocsp(&format!("http://127.0.0.1:{}/", e.ocsp_port)),
                 )
                 .unwrap();
-        let srv = serve(e.node(&e.server).server_config().unwrap(), 2);
+        let srv = e.serve(2);
         let d = e.dir.path();
         let curl = |c: &IssuedCert, tag: &str| {
             Command::new("curl")
@@ -1035,7 +972,10 @@ mod tls_4 {
                 .unwrap_err()
                 .contains("ApplicationVerificationFailure")
         );
-        assert!(matches!(e.last_refusal().1, Refusal::NotOnWhitelist { .. }));
+        assert!(matches!(
+            e.f.last_refusal().1,
+            Refusal::NotOnWhitelist { .. }
+        ));
     }
 }
 

@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{CLIENT, Fixture, SERVER};
+use common::{CLIENT, Fixture, SERVER, alert, cert_err};
 use der::Decode;
 use medmij_tls::{
     BackChannel, CertificateProblem, ConfigError, OwnCertificate, OwnCertificates, PeerRole,
@@ -18,30 +18,10 @@ use medmij_tls::{
 };
 use medmij_tls::{CertOptions, IssuedCert, TEST_OIN, TestPki};
 use medmij_types::{ReleaseLine, RuleId};
-use rustls::{AlertDescription, CertificateError, Error};
+use rustls::{AlertDescription, CertificateError};
 
 /// A wildcard name covering [`SERVER`].
 const WILD_SERVER: &str = "*.gateway.example.nl";
-
-fn cert_err(e: &Option<Error>) -> Option<CertificateError> {
-    match e {
-        Some(Error::InvalidCertificate(c)) => Some(c.clone()),
-        _ => None,
-    }
-}
-
-fn alert(e: &Option<Error>) -> Option<AlertDescription> {
-    match e {
-        Some(Error::AlertReceived(a)) => Some(*a),
-        _ => None,
-    }
-}
-
-fn last_refusal(f: &Fixture) -> (PeerRole, Refusal) {
-    let r = f.refusals();
-    let ev = r.last().expect("a refusal was logged");
-    (ev.peer, ev.refusal.clone())
-}
 
 fn issue(f: &Fixture, names: &[&str]) -> IssuedCert {
     f.pki.issue(names, &f.opts()).unwrap()
@@ -221,7 +201,7 @@ mod tls_6 {
             );
             assert_eq!(alert(&o.server), Some(AlertDescription::AccessDenied));
             assert_eq!(f.refusals().len(), before + 1);
-            let (role, r) = last_refusal(&f);
+            let (role, r) = f.last_refusal();
             assert_eq!(role, PeerRole::Server);
             assert_eq!(
                 r,
@@ -262,7 +242,7 @@ mod tls_6 {
             "{o:?}"
         );
         assert_eq!(alert(&o.client), Some(AlertDescription::AccessDenied));
-        let (role, r) = last_refusal(&f);
+        let (role, r) = f.last_refusal();
         assert_eq!(role, PeerRole::Client);
         assert_eq!(
             r,
@@ -440,7 +420,7 @@ mod tls_6 {
             Some(AlertDescription::AccessDenied),
             "{o:?}"
         );
-        assert!(matches!(last_refusal(&f2).1, Refusal::Wildcard { .. }));
+        assert!(matches!(f2.last_refusal().1, Refusal::Wildcard { .. }));
         assert!(f1.refusals().is_empty(), "{:?}", f1.refusals());
 
         // A certificate from the pre-2.x hierarchy does not chain to the G1
@@ -455,7 +435,7 @@ mod tls_6 {
         .refusal_log(f2.log());
         let o = f2.handshake(&mixed.client_config().unwrap(), &gw2_server, SERVER);
         assert!(o.server.is_some(), "{o:?}");
-        let (role, r) = last_refusal(&f2);
+        let (role, r) = f2.last_refusal();
         assert_eq!(role, PeerRole::Client);
         assert!(
             matches!(
@@ -481,42 +461,18 @@ mod tls_6 {
         .with_profile(ReleaseLine::V2);
         let o = f2.handshake(&mixed.client_config().unwrap(), &gw2_server, SERVER);
         assert!(o.server.is_some(), "{o:?}");
-        assert_eq!(last_refusal(&f2).1.rule(), RuleId::Tls3);
+        assert_eq!(f2.last_refusal().1.rule(), RuleId::Tls3);
     }
 
     /// Real peers: OpenSSL's `s_server` and `s_client` with wildcard
     /// certificates against 2.x rustls nodes over loopback TCP.
     mod with_openssl {
         use super::*;
+        use crate::common::{ChildGuard, free_port, write};
         use std::io::{Read, Write};
         use std::net::{TcpListener, TcpStream};
-        use std::path::{Path, PathBuf};
-        use std::process::{Child, Stdio};
+        use std::process::Stdio;
         use std::time::{Duration, Instant};
-
-        /// Kills and reaps a child process when dropped.
-        struct ChildGuard(Child);
-
-        impl Drop for ChildGuard {
-            fn drop(&mut self) {
-                let _ = self.0.kill();
-                let _ = self.0.wait();
-            }
-        }
-
-        fn write(dir: &Path, name: &str, data: &str) -> PathBuf {
-            let p = dir.join(name);
-            std::fs::write(&p, data).unwrap();
-            p
-        }
-
-        fn free_port() -> u16 {
-            TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        }
 
         #[test]
         fn a_2x_rustls_client_refuses_an_openssl_server_with_a_wildcard_certificate() {
@@ -569,7 +525,7 @@ mod tls_6 {
                 e.to_string().contains("ApplicationVerificationFailure"),
                 "{e}"
             );
-            let (role, r) = last_refusal(&f);
+            let (role, r) = f.last_refusal();
             assert_eq!(role, PeerRole::Server);
             assert_eq!(
                 r,
@@ -626,7 +582,7 @@ mod tls_6 {
                 e.to_string().contains("ApplicationVerificationFailure"),
                 "{e}"
             );
-            let (role, r) = last_refusal(&f);
+            let (role, r) = f.last_refusal();
             assert_eq!(role, PeerRole::Client);
             assert_eq!(
                 r,
@@ -711,7 +667,7 @@ mod tls_6 {
             let wild_server = f.node(&issue(&f, &[WILD_SERVER]));
             let e = exchange(&wild_server, &client).await.unwrap_err();
             assert!(matches!(e, AdapterError::Tls(_)), "{e:?}");
-            let (role, r) = last_refusal(&f);
+            let (role, r) = f.last_refusal();
             assert_eq!(role, PeerRole::Server);
             assert_eq!(r.rule(), RuleId::Tls6);
             // The same server, a 1.x client: connects.

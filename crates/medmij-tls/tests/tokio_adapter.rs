@@ -4,12 +4,13 @@
 
 mod common;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{CLIENT, Fixture, SERVER};
+use common::{CLIENT, Fixture, SERVER, dead_ocsp_url};
 use medmij_tls::{
     AdapterSettings, AsyncOcspSource, Established, Incoming, MedmijAcceptor, MedmijConnector,
     ReqwestOcspFetcher,
@@ -21,6 +22,7 @@ use medmij_tls::{
 use medmij_tls::{CertOptions, IssuedCert, ResponderMode};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::task::JoinHandle;
 
 /// One side: its back channel, its own OCSP checker and driver.
 struct Side {
@@ -37,6 +39,31 @@ fn side(f: &Fixture, cert: &IssuedCert) -> Side {
         }));
     let driver = Arc::new(OcspDriver::new(back.ocsp_checker()));
     Side { back, driver }
+}
+
+/// Both sides of a loopback pair: the server's and the client's certificate,
+/// each on its own side.
+struct Pair {
+    sc: IssuedCert,
+    cc: IssuedCert,
+    srv: Side,
+    cli: Side,
+}
+
+/// A server and a client side with fresh certificates; neither knows the
+/// other's OCSP answer yet (first contact both ways).
+fn pair(f: &Fixture) -> Pair {
+    let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
+    let (srv, cli) = (side(f, &sc), side(f, &cc));
+    Pair { sc, cc, srv, cli }
+}
+
+/// [`pair`], each side with the other's answer prefetched (no first contact).
+fn known_pair(f: &Fixture) -> Pair {
+    let p = pair(f);
+    prefetch(&p.srv, &p.cc);
+    prefetch(&p.cli, &p.sc);
+    p
 }
 
 /// Prefetch the answer for `cert` into `side`'s cache (the host's driver, run
@@ -112,12 +139,71 @@ async fn request(c: &mut BufReader<Client>) -> Option<String> {
     }
 }
 
+/// One request on a fresh connection, its answer.
+async fn one_request(mut c: BufReader<Client>) -> Option<String> {
+    request(&mut c).await
+}
+
 async fn connect(conn: &MedmijConnector, addr: SocketAddr) -> BufReader<Client> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let (s, peer) = conn.connect(SERVER, tcp).await.expect("client side passes");
     assert_eq!(peer.dns_names(), [SERVER]);
     assert_eq!(peer.role(), PeerRole::Server);
     BufReader::new(s)
+}
+
+/// `srv` listening through its acceptor with `settings`, and a task in which
+/// `cli` connects through its connector (the client side must pass) and runs
+/// `talk` on the connection.
+async fn session<T, Fut>(
+    srv: &Side,
+    cli: &Side,
+    settings: AdapterSettings,
+    talk: impl FnOnce(BufReader<Client>) -> Fut + Send + 'static,
+) -> (MedmijAcceptor, Incoming, JoinHandle<T>)
+where
+    Fut: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let acc = acceptor(srv, settings);
+    let (inc, addr) = listen(&acc).await;
+    let conn = connector(cli);
+    let client = tokio::spawn(async move { talk(connect(&conn, addr).await).await });
+    (acc, inc, client)
+}
+
+/// Hand the next established connection to [`serve_lines`] in a task.
+async fn serve_next(acc: &MedmijAcceptor, inc: &mut Incoming) -> JoinHandle<()> {
+    let est = inc.next().await.unwrap();
+    tokio::spawn(serve_lines(acc.clone(), est))
+}
+
+/// A TLS connection to `addr` as [`SERVER`] with a plain rustls client `cfg`.
+async fn tls_connect(cfg: Arc<rustls::ClientConfig>, addr: SocketAddr) -> std::io::Result<Client> {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    tokio_rustls::TlsConnector::from(cfg)
+        .connect(
+            rustls::pki_types::ServerName::try_from(SERVER).unwrap(),
+            tcp,
+        )
+        .await
+}
+
+/// The key-exchange group a connection negotiated.
+fn group(conn: &rustls::CommonState) -> Option<rustls::NamedGroup> {
+    conn.negotiated_key_exchange_group().map(|g| g.name())
+}
+
+/// Wait (up to 3 s) for the server to close `s`, which never sent anything.
+async fn assert_closed(s: &mut TcpStream) {
+    let mut b = [0u8; 1];
+    let r = tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::io::AsyncReadExt::read(s, &mut b),
+    )
+    .await
+    .expect("closed by the server");
+    assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -136,10 +222,7 @@ mod tls_1 {
     #[test]
     fn acceptor_negotiates_the_servers_strongest_group_whatever_the_client_order() {
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
-        prefetch(&srv, &cc);
-        prefetch(&cli, &sc);
+        let Pair { srv, cli, .. } = known_pair(&f);
         // A client listing X25519 and secp256r1 before secp384r1.
         let mut provider = medmij_tls::crypto_provider(medmij_tls::Channel::Back);
         provider.kx_groups = vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1];
@@ -155,30 +238,13 @@ mod tls_1 {
             let acc = acceptor(&srv, settings());
             let (mut inc, addr) = listen(&acc).await;
             let client = tokio::spawn(async move {
-                let tcp = TcpStream::connect(addr).await.unwrap();
-                let c = tokio_rustls::TlsConnector::from(Arc::new(client_cfg));
-                let s = c
-                    .connect(
-                        rustls::pki_types::ServerName::try_from(SERVER).unwrap(),
-                        tcp,
-                    )
-                    .await
-                    .unwrap();
-                let group = s
-                    .get_ref()
-                    .1
-                    .negotiated_key_exchange_group()
-                    .map(|g| g.name());
+                let s = tls_connect(Arc::new(client_cfg), addr).await.unwrap();
+                let group = group(s.get_ref().1);
                 let mut c = BufReader::new(s);
                 (group, request(&mut c).await)
             });
             let est = inc.next().await.unwrap();
-            let server_group = est
-                .stream
-                .get_ref()
-                .1
-                .negotiated_key_exchange_group()
-                .map(|g| g.name());
+            let server_group = group(est.stream.get_ref().1);
             assert_eq!(server_group, Some(NamedGroup::secp384r1));
             tokio::spawn(serve_lines(acc.clone(), est));
             let (client_group, answer) = client.await.unwrap();
@@ -227,14 +293,7 @@ mod tls_6 {
             // An idle connection is closed once the handshake deadline passed.
             let mut idle = TcpStream::connect(addr).await.unwrap();
             let t = Instant::now();
-            let mut b = [0u8; 1];
-            let r = tokio::time::timeout(
-                Duration::from_secs(3),
-                tokio::io::AsyncReadExt::read(&mut idle, &mut b),
-            )
-            .await
-            .expect("closed by the server");
-            assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+            assert_closed(&mut idle).await;
             assert!(
                 t.elapsed() >= Duration::from_millis(250),
                 "{:?}",
@@ -243,32 +302,13 @@ mod tls_6 {
 
             // A user agent listing X25519 first gets secp384r1.
             let client = tokio::spawn(async move {
-                let tcp = TcpStream::connect(addr).await.unwrap();
-                let c = tokio_rustls::TlsConnector::from(client_cfg);
-                let mut s = c
-                    .connect(
-                        rustls::pki_types::ServerName::try_from(SERVER).unwrap(),
-                        tcp,
-                    )
-                    .await
-                    .unwrap();
-                let g = s
-                    .get_ref()
-                    .1
-                    .negotiated_key_exchange_group()
-                    .map(|g| g.name());
+                let mut s = tls_connect(client_cfg, addr).await.unwrap();
+                let g = group(s.get_ref().1);
                 s.write_all(b"x").await.unwrap();
                 g
             });
             let (stream, _) = inc.next().await.unwrap();
-            assert_eq!(
-                stream
-                    .get_ref()
-                    .1
-                    .negotiated_key_exchange_group()
-                    .map(|g| g.name()),
-                Some(NamedGroup::secp384r1)
-            );
+            assert_eq!(group(stream.get_ref().1), Some(NamedGroup::secp384r1));
             assert_eq!(client.await.unwrap(), Some(NamedGroup::secp384r1));
         });
     }
@@ -282,19 +322,10 @@ mod tls_3 {
     #[test]
     fn cache_hit_passes_without_any_fetch() {
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
-        prefetch(&srv, &cc);
-        prefetch(&cli, &sc);
+        let Pair { srv, cli, .. } = known_pair(&f);
         let before = f.responder.requests();
         rt().block_on(async {
-            let acc = acceptor(&srv, settings());
-            let (mut inc, addr) = listen(&acc).await;
-            let conn = connector(&cli);
-            let client = tokio::spawn(async move {
-                let mut c = connect(&conn, addr).await;
-                request(&mut c).await
-            });
+            let (acc, mut inc, client) = session(&srv, &cli, settings(), one_request).await;
             let est = inc.next().await.unwrap();
             assert_eq!(est.peer.dns_names(), [CLIENT]);
             tokio::spawn(serve_lines(acc.clone(), est));
@@ -307,20 +338,12 @@ mod tls_3 {
     #[test]
     fn cache_miss_is_provisional_then_served_when_good_in_time() {
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
         // Neither side knows the other's certificate: first contact both ways.
+        let Pair { cc, srv, cli, .. } = pair(&f);
         let before = f.responder.requests();
         rt().block_on(async {
-            let acc = acceptor(&srv, settings());
-            let (mut inc, addr) = listen(&acc).await;
-            let conn = connector(&cli);
-            let client = tokio::spawn(async move {
-                let mut c = connect(&conn, addr).await;
-                request(&mut c).await
-            });
-            let est = inc.next().await.unwrap();
-            tokio::spawn(serve_lines(acc.clone(), est));
+            let (acc, mut inc, client) = session(&srv, &cli, settings(), one_request).await;
+            serve_next(&acc, &mut inc).await;
             assert_eq!(client.await.unwrap().as_deref(), Some("ok 1"));
         });
         assert_eq!(f.responder.requests(), before + 2, "one fetch per side");
@@ -394,9 +417,7 @@ mod tls_3 {
     #[test]
     fn cache_miss_with_responder_down_closes_and_logs_refusal() {
         let f = Fixture::new();
-        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", closed.local_addr().unwrap());
-        drop(closed);
+        let url = dead_ocsp_url();
         let cc = f
             .pki
             .issue(&[CLIENT], &CertOptions::with_ocsp(&url))
@@ -425,8 +446,7 @@ mod tls_3 {
         // answer at start and staples it: a client whose cache is empty (and
         // which fetches nothing itself) accepts the server from the staple.
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
+        let Pair { cc, srv, cli, .. } = pair(&f);
         prefetch(&srv, &cc);
         for own in srv.back.own_certificates().certificates() {
             srv.driver.watch_own(own).unwrap();
@@ -456,19 +476,12 @@ mod tls_3 {
             let plain = cli.back.clone().with_ocsp(OcspChecker::new());
             let requests = f.responder.requests();
             let client = tokio::spawn(async move {
-                let tcp = TcpStream::connect(addr).await.unwrap();
-                let c = tokio_rustls::TlsConnector::from(Arc::new(plain.client_config().unwrap()));
-                let s = c
-                    .connect(
-                        rustls::pki_types::ServerName::try_from(SERVER).unwrap(),
-                        tcp,
-                    )
+                let s = tls_connect(Arc::new(plain.client_config().unwrap()), addr)
                     .await
                     .expect("the staple satisfies the client");
                 request(&mut BufReader::new(s)).await
             });
-            let est = inc.next().await.unwrap();
-            tokio::spawn(serve_lines(acc.clone(), est));
+            serve_next(&acc, &mut inc).await;
             assert_eq!(client.await.unwrap().as_deref(), Some("ok 1"));
             assert_eq!(f.responder.requests(), requests, "nobody fetched");
             run.abort();
@@ -480,8 +493,7 @@ mod tls_3 {
         // One worker thread only: the ticker keeps running while the first
         // contact's OCSP answer is awaited, and the connection is served after.
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
+        let Pair { sc, srv, cli, .. } = pair(&f);
         prefetch(&cli, &sc);
         f.responder
             .set_mode(ResponderMode::Slow(Duration::from_millis(800)));
@@ -494,13 +506,7 @@ mod tls_3 {
                     t.fetch_add(1, Ordering::SeqCst);
                 }
             });
-            let acc = acceptor(&srv, settings());
-            let (mut inc, addr) = listen(&acc).await;
-            let conn = connector(&cli);
-            let client = tokio::spawn(async move {
-                let mut c = connect(&conn, addr).await;
-                request(&mut c).await
-            });
+            let (acc, mut inc, client) = session(&srv, &cli, settings(), one_request).await;
             let start = Instant::now();
             let before = ticks.load(Ordering::SeqCst);
             let est = inc.next().await.unwrap();
@@ -524,22 +530,15 @@ mod tls_4 {
     #[test]
     fn node_dropped_from_the_whitelist_is_refused_at_its_next_request() {
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
-        prefetch(&srv, &cc);
-        prefetch(&cli, &sc);
+        let Pair { srv, cli, .. } = known_pair(&f);
         rt().block_on(async {
-            let acc = acceptor(&srv, settings());
-            let (mut inc, addr) = listen(&acc).await;
-            let conn = connector(&cli);
-            let client = tokio::spawn(async move {
-                let mut c = connect(&conn, addr).await;
+            let (acc, mut inc, client) = session(&srv, &cli, settings(), |mut c| async move {
                 let first = request(&mut c).await;
                 let second = request(&mut c).await;
                 (c, first, second)
-            });
-            let est = inc.next().await.unwrap();
-            let server = tokio::spawn(serve_lines(acc.clone(), est));
+            })
+            .await;
+            let server = serve_next(&acc, &mut inc).await;
             let (mut c, first, second) = client.await.unwrap();
             assert_eq!(first.as_deref(), Some("ok 1"));
             assert_eq!(second.as_deref(), Some("ok 2"));
@@ -560,21 +559,14 @@ mod tls_4 {
     #[test]
     fn revoked_node_is_refused_at_its_next_request() {
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
-        prefetch(&srv, &cc);
-        prefetch(&cli, &sc);
+        let Pair { cc, srv, cli, .. } = known_pair(&f);
         rt().block_on(async {
-            let acc = acceptor(&srv, settings());
-            let (mut inc, addr) = listen(&acc).await;
-            let conn = connector(&cli);
-            let client = tokio::spawn(async move {
-                let mut c = connect(&conn, addr).await;
+            let (acc, mut inc, client) = session(&srv, &cli, settings(), |mut c| async move {
                 let first = request(&mut c).await;
                 (c, first)
-            });
-            let est = inc.next().await.unwrap();
-            let server = tokio::spawn(serve_lines(acc.clone(), est));
+            })
+            .await;
+            let server = serve_next(&acc, &mut inc).await;
             let (mut c, first) = client.await.unwrap();
             assert_eq!(first.as_deref(), Some("ok 1"));
             // Revoked; the server's OCSP driver learns it at its next refresh
@@ -604,10 +596,7 @@ mod tls_4 {
         // connections, 3 s); a proper mTLS client from another loopback
         // address still completes its handshake and request meanwhile.
         let f = Fixture::new();
-        let (sc, cc) = (f.issue(SERVER), f.issue(CLIENT));
-        let (srv, cli) = (side(&f, &sc), side(&f, &cc));
-        prefetch(&srv, &cc);
-        prefetch(&cli, &sc);
+        let Pair { srv, cli, .. } = known_pair(&f);
         let limits = AdapterSettings {
             handshake_timeout: Duration::from_secs(1),
             max_handshakes_per_source: 8,
@@ -653,14 +642,7 @@ mod tls_4 {
             assert!(open.len() > 8, "flood too small: {}", open.len());
             let t = Instant::now();
             for mut s in open {
-                let mut b = [0u8; 1];
-                let r = tokio::time::timeout(
-                    Duration::from_secs(3),
-                    tokio::io::AsyncReadExt::read(&mut s, &mut b),
-                )
-                .await
-                .expect("closed by the server");
-                assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+                assert_closed(&mut s).await;
             }
             assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
             assert!(

@@ -1,12 +1,15 @@
 //! Shared fixtures for the medmij-tls integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use medmij_tls::{
-    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OcspPolicy, OwnCertificates,
-    RefusalEvent, RefusalLog, SharedWhitelist, Whitelist,
+    BackChannel, BlockingOcspFetcher, OcspChecker, OcspDriver, OcspPolicy, OwnCertificate,
+    OwnCertificates, PeerRole, Refusal, RefusalEvent, RefusalLog, SharedWhitelist, Whitelist,
 };
 use medmij_tls::{CertOptions, IssuedCert, OcspResponder, TestPki};
 use rustls::pki_types::ServerName;
@@ -87,6 +90,50 @@ impl Fixture {
         .refusal_log(self.log())
     }
 
+    /// A back channel presenting `own` on the fixture's anchors and Whitelist,
+    /// with no OCSP source of its own and no refusal log (the caller adds what
+    /// the test needs).
+    pub fn bare_node(&self, own: OwnCertificate) -> BackChannel {
+        BackChannel::new(
+            self.pki.trust_anchors().unwrap(),
+            self.whitelist.clone(),
+            OwnCertificates::new(vec![own]).unwrap(),
+        )
+    }
+
+    /// Two good nodes, `(client, server)`, presenting fresh certificates for
+    /// `client` and `server` (the server's issued first).
+    pub fn nodes(&self, client: &str, server: &str) -> (BackChannel, BackChannel) {
+        let server = self.node(&self.issue(server));
+        let client = self.node(&self.issue(client));
+        (client, server)
+    }
+
+    /// The rustls configs of a client and a server back channel.
+    pub fn configs(
+        &self,
+        client: &BackChannel,
+        server: &BackChannel,
+    ) -> (ClientConfig, ServerConfig) {
+        (
+            client.client_config().unwrap(),
+            server.server_config().unwrap(),
+        )
+    }
+
+    /// [`Fixture::handshake`] between the configs of two back channels.
+    pub fn connect(&self, client: &BackChannel, server: &BackChannel, name: &str) -> Outcome {
+        let (cc, sc) = self.configs(client, server);
+        self.handshake(&cc, &sc, name)
+    }
+
+    /// The role and refusal of the last logged refusal event.
+    pub fn last_refusal(&self) -> (PeerRole, Refusal) {
+        let r = self.refusals();
+        let ev = r.last().expect("a refusal was logged");
+        (ev.peer, ev.refusal.clone())
+    }
+
     /// Run the OCSP driver's due jobs on this thread, as a host without an
     /// async runtime does; how many ran.
     pub fn refresh(&self) -> usize {
@@ -109,6 +156,56 @@ impl Fixture {
             o = handshake(client, server, name);
         }
         o
+    }
+}
+
+/// Kills and reaps a child process (a real peer) when dropped.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port nothing listens on (just now).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An OCSP URL on a loopback port nothing listens on (a responder that is down).
+pub fn dead_ocsp_url() -> String {
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    url
+}
+
+/// Write `data` to `dir`/`name` (a PEM file for a real peer); its path.
+pub fn write(dir: &Path, name: &str, data: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, data).unwrap();
+    p
+}
+
+/// The certificate error in a side's handshake error, if that is what it is.
+pub fn cert_err(e: &Option<rustls::Error>) -> Option<rustls::CertificateError> {
+    match e {
+        Some(rustls::Error::InvalidCertificate(c)) => Some(c.clone()),
+        _ => None,
+    }
+}
+
+/// The alert a side received, if its handshake error is one.
+pub fn alert(e: &Option<rustls::Error>) -> Option<rustls::AlertDescription> {
+    match e {
+        Some(rustls::Error::AlertReceived(a)) => Some(*a),
+        _ => None,
     }
 }
 
