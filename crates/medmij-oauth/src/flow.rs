@@ -423,8 +423,14 @@ impl Table {
                 self.drop_reporting(&id, limits.total);
             }
         }
-        // Stale heap and queue entries (flows taken before they came up) are bounded by
-        // rebuilding.
+        self.drop_stale();
+    }
+
+    /// Bounds the stale entries of the expiry heap, the grace queue and the list of flows to
+    /// report (flows taken or replaced before they came up) by rebuilding each from `flows`
+    /// once it holds more than 1024 entries beyond twice those it needs. Stale entries are
+    /// skipped when they come up, so when this runs changes no answer.
+    fn drop_stale(&mut self) {
         if self.expiry.len() > 2 * self.live + 1024 {
             self.expiry = self
                 .flows

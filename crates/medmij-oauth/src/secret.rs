@@ -61,7 +61,8 @@ pub(crate) fn parse_canonical_v4(s: &str) -> Option<Uuid> {
         let (pairs, _) = b.get(start..end).unwrap_or_default().as_chunks::<2>();
         for &[h, l] in pairs {
             let (h, l) = (hex_value(h), hex_value(l));
-            invalid |= h | l;
+            invalid |= h;
+            invalid |= l;
             if let Some(o) = out.next() {
                 *o = h << 4 | l;
             }

@@ -8,7 +8,7 @@ use common::*;
 use medmij_oauth::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 mod oauth_11 {
     use super::*;
@@ -261,6 +261,127 @@ mod oauth_14 {
                 .is_ok()
         );
     }
+    /// MedMij OAUTH-14: every busy answer of the memory store names its limit with the
+    /// configured figure and the configured wait, and tells the person in plain Dutch and
+    /// English to come back later; a wait under a second is sent as one second.
+    #[test]
+    fn busy_answers_carry_the_figure_and_the_wait() {
+        let l = FlowLimits {
+            per_client: 5,
+            per_source: 2,
+            total: 7,
+            retry_after: Duration::from_secs(120),
+            ..FlowLimits::default()
+        };
+        let s = MemoryFlowStore::new(l);
+        assert_eq!(s.limits(), &l);
+        let put = |o: &FlowOwner| {
+            let id = FlowId::random(&ThreadRandom).hash();
+            s.put(&id, o, "{}", t0() + l.ttl, Admission::New, t0())
+        };
+        let busy = |r: Result<(), FlowError>| match r {
+            Err(FlowError::Busy(b)) => b,
+            other => panic!("expected Busy, got {other:?}"),
+        };
+        let a = owner(CLIENT, "192.0.2.1");
+        put(&a).unwrap();
+        put(&a).unwrap();
+        let per_source = busy(put(&a));
+        for source in ["192.0.2.2", "192.0.2.2", "192.0.2.3"] {
+            put(&owner(CLIENT, source)).unwrap();
+        }
+        let per_client = busy(put(&owner(CLIENT, "192.0.2.4")));
+        put(&owner(OTHER_CLIENT, "198.51.100.1")).unwrap();
+        put(&owner(OTHER_CLIENT, "198.51.100.2")).unwrap();
+        let total = busy(put(&owner(OTHER_CLIENT, "198.51.100.3")));
+        for (b, limit, figure) in [
+            (per_source, FlowLimit::PerSource, 2),
+            (per_client, FlowLimit::PerClient, 5),
+            (total, FlowLimit::Total, 7),
+        ] {
+            assert_eq!((b.limit(), b.figure()), (limit, figure));
+            assert!(
+                b.to_string().contains(&format!("(at most {figure})")),
+                "{b}"
+            );
+            assert_eq!(b.retry_after_secs(), 120);
+            assert!(b.message_nl().contains("te druk"), "{}", b.message_nl());
+            assert!(b.message_en().contains("too busy"), "{}", b.message_en());
+        }
+        for wait in [Duration::ZERO, Duration::from_millis(999)] {
+            assert_eq!(Busy::new(FlowLimit::Total, 1, wait).retry_after_secs(), 1);
+        }
+    }
+
+    /// MedMij OAUTH-14: flows taken before they expire leave stale entries in the memory
+    /// store's expiry order, which it drops by rebuilding it (memory stays bounded); a flow
+    /// still live through the rebuild expires, stops counting and is reported as before.
+    #[test]
+    fn a_live_flow_still_expires_after_stale_entries_are_dropped() {
+        let l = FlowLimits {
+            per_source: 4,
+            ..FlowLimits::default()
+        };
+        let s = MemoryFlowStore::new(l);
+        let (t, a) = (t0(), owner(CLIENT, "192.0.2.1"));
+        let kept = FlowId::random(&ThreadRandom).hash();
+        s.put(&kept, &a, "kept", t + l.ttl, Admission::New, t)
+            .unwrap();
+        for _ in 0..2_000 {
+            let id = FlowId::random(&ThreadRandom).hash();
+            s.put(&id, &a, "taken", t + l.ttl, Admission::New, t)
+                .unwrap();
+            assert!(s.take(&id, t).unwrap().is_some());
+        }
+        assert_eq!(s.live(t), 1);
+        let expired = t + l.ttl;
+        assert_eq!(s.live(expired), 0, "the kept flow expired");
+        let reported: Vec<String> = s
+            .sweep(expired)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.data)
+            .collect();
+        assert_eq!(reported, ["kept"]);
+        for _ in 0..4 {
+            let id = FlowId::random(&ThreadRandom).hash();
+            s.put(&id, &a, "new", expired + l.ttl, Admission::New, expired)
+                .unwrap();
+        }
+        assert_eq!(
+            (s.len(), s.is_empty()),
+            (4, false),
+            "the expired flow no longer counts"
+        );
+    }
+
+    /// MedMij OAUTH-14: a new flow put under the id of a live flow replaces it and is not
+    /// counted twice; put under the id of an expired flow it is a new flow like any other,
+    /// refused at the limit.
+    #[test]
+    fn only_a_live_flow_under_the_same_id_is_not_counted_twice() {
+        let l = FlowLimits {
+            per_source: 1,
+            ..FlowLimits::default()
+        };
+        let s = MemoryFlowStore::new(l);
+        let (t, a) = (t0(), owner(CLIENT, "192.0.2.44"));
+        let put = |id: &SecretHash, now: SystemTime| {
+            s.put(id, &a, "{}", now + l.ttl, Admission::New, now)
+        };
+        let first = FlowId::random(&ThreadRandom).hash();
+        put(&first, t).unwrap();
+        put(&first, t).unwrap();
+        assert_eq!(s.live(t), 1, "replaced, not counted twice");
+        let later = t + l.ttl;
+        let second = FlowId::random(&ThreadRandom).hash();
+        put(&second, later).unwrap();
+        match put(&first, later) {
+            Err(FlowError::Busy(b)) => assert_eq!(b.limit(), FlowLimit::PerSource),
+            other => panic!("expected Busy, got {other:?}"),
+        }
+        assert_eq!(s.live(later), 1);
+    }
 }
 
 mod oauth_12 {
@@ -301,7 +422,10 @@ mod oauth_12 {
         fn abandoned_flows_are_reported_once_over_time(
             delays in proptest::collection::vec(proptest::option::of(0u64..2_500), 1..120),
             step_s in 300u64..1_200,
-            sweep_every in 1usize..10,
+            // At most 8: after the last sweep come up to 7 more flows, and up to 3 (ttl 900 /
+            // step 300) opened up to it expire after it: 10 unreported at most, what the
+            // memory store keeps for the next sweep (`total`).
+            sweep_every in 1usize..9,
         ) {
             let l = small_limits();
             abandoned_over_time(&MemoryFlowStore::new(l), &l, &delays, step_s, sweep_every);
@@ -346,5 +470,142 @@ mod oauth_12 {
         reported.sort_by_key(|d| d.parse::<u32>().unwrap());
         let want: Vec<String> = (0..29).map(|i| i.to_string()).collect();
         assert_eq!(reported, want, "each once, the late one by its step");
+    }
+
+    /// MedMij OAUTH-12 case 5: a flow taken by `take_late` says whether it had expired.
+    #[test]
+    fn lateness_says_whether_the_flow_expired() {
+        let s = MemoryFlowStore::new(small_limits());
+        let (t, a) = (t0(), owner(CLIENT, "192.0.2.41"));
+        let put = |data: &str| {
+            let id = FlowId::random(&ThreadRandom).hash();
+            s.put(
+                &id,
+                &a,
+                data,
+                t + Duration::from_secs(900),
+                Admission::New,
+                t,
+            )
+            .unwrap();
+            id
+        };
+        let (on_time, late, swept) = (put("on time"), put("late"), put("swept"));
+        let (_, lateness) = s.take_late(&on_time, t).unwrap().unwrap();
+        assert!(!lateness.expired(), "{lateness:?}");
+        let after = t + Duration::from_secs(900);
+        let (_, lateness) = s.take_late(&late, after).unwrap().unwrap();
+        assert_eq!(lateness, Lateness::LateUnreported);
+        assert!(lateness.expired());
+        assert_eq!(s.sweep(after).unwrap().len(), 1);
+        let (_, lateness) = s.take_late(&swept, after).unwrap().unwrap();
+        assert_eq!(lateness, Lateness::Late);
+        assert!(lateness.expired());
+    }
+
+    /// MedMij OAUTH-12 case 5, OAUTH-14: expired flows ended by their late steps leave stale
+    /// entries in the memory store's grace queue and in its list of flows to report, which it
+    /// drops (memory stays bounded); the expired flows still waiting are reported once by the
+    /// sweep, found within their grace and gone after it.
+    #[test]
+    fn waiting_flows_keep_their_grace_and_report_after_stale_entries_are_dropped() {
+        let l = FlowLimits {
+            per_client: 2_000,
+            per_source: 2_000,
+            total: 2_000,
+            ..FlowLimits::default()
+        };
+        let s = MemoryFlowStore::new(l);
+        let (t, a) = (t0(), owner(CLIENT, "192.0.2.42"));
+        let ids: Vec<SecretHash> = (0..1_200)
+            .map(|i| {
+                let id = FlowId::random(&ThreadRandom).hash();
+                s.put(&id, &a, &i.to_string(), t + l.ttl, Admission::New, t)
+                    .unwrap();
+                id
+            })
+            .collect();
+        let expired = t + l.ttl;
+        // 1150 taken: the grace queue and the report list hold 1200 entries for 50 flows,
+        // more than 1024 beyond twice 50.
+        for id in &ids[..1_150] {
+            let (_, lateness) = s.take_late(id, expired).unwrap().unwrap();
+            assert_eq!(lateness, Lateness::LateUnreported);
+        }
+        let mut reported: Vec<u32> = s
+            .sweep(expired)
+            .unwrap()
+            .into_iter()
+            .map(|f| f.data.parse().unwrap())
+            .collect();
+        reported.sort_unstable();
+        assert_eq!(reported, (1_150..1_200).collect::<Vec<u32>>());
+        let almost = expired + l.grace - Duration::from_secs(1);
+        let (_, lateness) = s.take_late(&ids[1_150], almost).unwrap().unwrap();
+        assert_eq!(lateness, Lateness::Late, "within the grace");
+        let past = expired + l.grace;
+        for id in &ids[1_151..] {
+            assert!(s.take_late(id, past).unwrap().is_none(), "past the grace");
+        }
+        assert!(s.sweep(past).unwrap().is_empty());
+    }
+
+    /// MedMij OAUTH-12 case 5: a flow put again under its id after it expired keeps the grace
+    /// of its new expiry, not of the old one.
+    #[test]
+    fn a_flow_put_again_keeps_the_grace_of_its_new_expiry() {
+        let l = small_limits();
+        let s = MemoryFlowStore::new(l);
+        let (t, a) = (t0(), owner(CLIENT, "192.0.2.43"));
+        let id = FlowId::random(&ThreadRandom).hash();
+        s.put(&id, &a, "first", t + l.ttl, Admission::New, t)
+            .unwrap();
+        let again = t + l.ttl + Duration::from_secs(100);
+        assert_eq!(s.live(again), 0, "the first one expired");
+        s.put(&id, &a, "second", again + l.ttl, Admission::New, again)
+            .unwrap();
+        // The first expiry's grace is over; the second flow expired just now.
+        let at = again + l.ttl;
+        assert!(at >= t + l.ttl + l.grace);
+        let (f, lateness) = s.take_late(&id, at).unwrap().unwrap();
+        assert_eq!(
+            (f.data.as_str(), lateness),
+            ("second", Lateness::LateUnreported)
+        );
+    }
+
+    /// MedMij OAUTH-12 case 5: `PendingFlows::resume_late` hands back the value of a flow
+    /// that expired within its grace, marked late, for its step to end it; on time before.
+    #[test]
+    fn pending_flows_resume_a_late_flow() {
+        let l = small_limits();
+        let flows = PendingFlows::new(MemoryFlowStore::new(l), l);
+        assert_eq!(flows.limits(), &l);
+        let a = owner(CLIENT, "192.0.2.45");
+        let on_time = flows
+            .open(&a, &"on time".to_owned(), &ThreadRandom, t0())
+            .unwrap();
+        let late = flows
+            .open(&a, &"late".to_owned(), &ThreadRandom, t0())
+            .unwrap();
+        let (r, lateness) = flows
+            .resume_late::<String>(&on_time, t0())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (r.value.as_str(), &r.owner, lateness),
+            ("on time", &a, Lateness::OnTime)
+        );
+        let after = t0() + l.ttl;
+        assert!(flows.resume::<String>(&late, after).unwrap().is_none());
+        let (r, lateness) = flows.resume_late::<String>(&late, after).unwrap().unwrap();
+        assert_eq!(
+            (r.value.as_str(), &r.owner, lateness),
+            ("late", &a, Lateness::LateUnreported)
+        );
+        assert!(
+            flows.resume_late::<String>(&late, after).unwrap().is_none(),
+            "taken once"
+        );
     }
 }

@@ -7,7 +7,8 @@
 //! (one tracing header makes a token request 2.x), OAUTH-19 with OAUTH-7 (2.x token answers
 //! are not cached), OAUTH-22 with OAUTH-19 (the configured 2.x values reach the server),
 //! OAUTH-12 case 1 (the person is told in plain words), OAUTH-20 (the birth date of the
-//! representation extension is a real date) and OAUTH-4 (the exact `redirect_uri` is kept).
+//! representation extension is a real date), OAUTH-4 (the exact `redirect_uri` is kept)
+//! and OAUTH-6 (a code or token with two wrong digits is refused).
 
 mod common;
 mod v2_common;
@@ -867,6 +868,40 @@ mod oauth_20 {
                 .unwrap_or_else(|| panic!("{bad} accepted"));
             assert_eq!(e.cause(), &InvalidCause::BadBirthDate, "{bad}");
             assert_eq!(e.case_number(), 1);
+        }
+    }
+}
+
+mod oauth_6 {
+    use super::*;
+
+    /// MedMij OAUTH-6: a code or token is only the canonical lowercase text of a UUID v4.
+    /// Both digits of one byte wrong (upper case, not hex) are refused as surely as one, at
+    /// every byte; so are two wrong digits in two different bytes.
+    #[test]
+    fn every_wrong_digit_is_refused_also_two_together() {
+        let good = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+        assert!(Code::parse(good).is_some());
+        let digits: Vec<usize> = (0..36).filter(|i| ![8, 13, 18, 23].contains(i)).collect();
+        let with = |changes: &[(usize, char)]| {
+            let mut t: Vec<char> = good.chars().collect();
+            for &(i, c) in changes {
+                t[i] = c;
+            }
+            t.into_iter().collect::<String>()
+        };
+        for byte in digits.chunks(2) {
+            for (h, l) in [('F', 'F'), ('z', 'z'), ('G', 'g'), (' ', ' ')] {
+                let bad = with(&[(byte[0], h), (byte[1], l)]);
+                assert!(Code::parse(&bad).is_none(), "{bad:?}");
+                assert!(AccessToken::parse(&bad).is_none(), "{bad:?}");
+            }
+        }
+        for (n, &i) in digits.iter().enumerate() {
+            for &j in &digits[n + 1..] {
+                let bad = with(&[(i, 'G'), (j, 'G')]);
+                assert!(Code::parse(&bad).is_none(), "{bad:?}");
+            }
         }
     }
 }

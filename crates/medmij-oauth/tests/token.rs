@@ -357,3 +357,23 @@ mod oauth_9 {
         );
     }
 }
+
+mod oauth_6 {
+    use super::*;
+
+    /// MedMij OAUTH-6: the server draws its codes from the random source it is given, also
+    /// when it is given a reference to the source or an `Arc` of it.
+    #[test]
+    fn the_random_source_is_used_through_a_reference_and_an_arc() {
+        let drawn = [0x5au8; 16];
+        let expected = uuid::Builder::from_random_bytes(drawn)
+            .into_uuid()
+            .to_string();
+        let source = Scripted::new(&[drawn]);
+        let s = AuthorizationServer::with_random(config(), registry(), MemoryStore::new(), &source);
+        assert_eq!(code_for(&s, "umcharderwijk~1", t0()), expected);
+        let source = Arc::new(Scripted::new(&[drawn]));
+        let s = AuthorizationServer::with_random(config(), registry(), MemoryStore::new(), source);
+        assert_eq!(code_for(&s, "umcharderwijk~1", t0()), expected);
+    }
+}
