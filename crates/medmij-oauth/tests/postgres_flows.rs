@@ -56,6 +56,18 @@ mod oauth_14 {
         s.drop_table().unwrap();
     }
 
+    /// MedMij OAUTH-14: the store answers with the limits it was opened with (a host reads
+    /// them for its `Retry-After` and its pages).
+    #[test]
+    fn pg_flow_store_keeps_its_limits() {
+        let p = prefix("lim");
+        let l = small_limits();
+        let s = PgFlowStore::connect_no_tls(&url(), &p, 1, l).unwrap();
+        assert_eq!(*s.limits(), l);
+        assert_ne!(*s.limits(), FlowLimits::default());
+        s.drop_table().unwrap();
+    }
+
     /// MedMij OAUTH-14: admissions racing from several nodes never exceed a client's limit.
     #[test]
     fn pg_flow_limits_hold_under_concurrency() {
@@ -95,6 +107,36 @@ mod oauth_14 {
 
 mod oauth_11 {
     use super::*;
+
+    /// MedMij OAUTH-11: a gateway node shares the store with async code, where the last
+    /// handle is often dropped on a runtime worker; dropping it there closes its connections
+    /// off the runtime instead of panicking ("Cannot start a runtime from within a
+    /// runtime").
+    #[test]
+    fn pg_flow_store_can_be_dropped_on_a_runtime_worker() {
+        let p = prefix("drop");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (u, p2) = (url(), p.clone());
+        let dropped = rt.block_on(async move {
+            let store = tokio::task::spawn_blocking(move || {
+                PgFlowStore::connect_no_tls(&u, &p2, 2, small_limits()).unwrap()
+            })
+            .await
+            .unwrap();
+            // On the worker thread itself.
+            tokio::spawn(async move { drop(store) }).await
+        });
+        assert!(dropped.is_ok(), "dropping the store panicked: {dropped:?}");
+        drop(rt);
+        PgFlowStore::connect_no_tls(&url(), &p, 1, small_limits())
+            .unwrap()
+            .drop_table()
+            .unwrap();
+    }
 
     /// MedMij OAUTH-11 across nodes: two servers share one database (token store and flow
     /// store). Every step of every flow runs on the other node than the step before; after
@@ -149,6 +191,36 @@ mod oauth_12 {
         let p = prefix("late");
         let s = PgFlowStore::connect_no_tls(&url(), &p, 1, small_limits()).unwrap();
         late(&s);
+        s.drop_table().unwrap();
+    }
+
+    /// MedMij OAUTH-12 case 5: a grace too long for the table's nanoseconds (here
+    /// `Duration::MAX`) is taken as about 146 years, not as nothing: a step days after its
+    /// flow expired still finds it, late.
+    #[test]
+    fn pg_an_unbounded_grace_keeps_late_flows_answerable() {
+        use std::time::Duration;
+        let p = prefix("grace");
+        let l = FlowLimits {
+            grace: Duration::MAX,
+            ..small_limits()
+        };
+        let s = PgFlowStore::connect_no_tls(&url(), &p, 1, l).unwrap();
+        let t = common::t0();
+        let id = FlowId::random(&ThreadRandom).hash();
+        let o = owner(common::CLIENT, "192.0.2.60");
+        s.put(
+            &id,
+            &o,
+            "{}",
+            t + Duration::from_secs(900),
+            Admission::New,
+            t,
+        )
+        .unwrap();
+        let days_later = t + Duration::from_secs(900 + 3 * 86_400);
+        let (f, lateness) = s.take_late(&id, days_later).unwrap().expect("still kept");
+        assert_eq!((f.owner, lateness), (o, Lateness::LateUnreported));
         s.drop_table().unwrap();
     }
 
