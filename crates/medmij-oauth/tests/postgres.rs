@@ -49,6 +49,18 @@ impl Drop for TempStore {
     }
 }
 
+/// A 1.x Verzamelen code of the test client for one Gegevensdienst, issued at `at`.
+fn code_record(at: std::time::SystemTime) -> CodeRecord {
+    CodeRecord {
+        client_id: common::client(),
+        redirect_uri: common::REDIRECT.into(),
+        scope: Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap(),
+        subject: common::subject(),
+        use_case: UseCase::Verzamelen,
+        issued_at: at,
+    }
+}
+
 #[test]
 fn pg_store_semantics() {
     let s = TempStore::new(1);
@@ -142,14 +154,7 @@ mod oauth_7 {
     fn pg_times_before_1970_round_trip_exactly() {
         let s = TempStore::new(1);
         let at = UNIX_EPOCH - Duration::from_secs(10) - Duration::from_nanos(7);
-        let record = CodeRecord {
-            client_id: common::client(),
-            redirect_uri: common::REDIRECT.into(),
-            scope: Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap(),
-            subject: common::subject(),
-            use_case: UseCase::Verzamelen,
-            issued_at: at,
-        };
+        let record = code_record(at);
         let h = SecretHash::from_bytes([70; 32]);
         s.0.insert_code(&h, &record, at).unwrap();
         match s.0.redeem_code(&h, at + Duration::from_secs(1)).unwrap() {
@@ -170,14 +175,7 @@ mod oauth_8 {
         let s = TempStore::new(1);
         let t = common::t0();
         for n in [81u8, 82] {
-            let record = CodeRecord {
-                client_id: common::client(),
-                redirect_uri: common::REDIRECT.into(),
-                scope: Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap(),
-                subject: common::subject(),
-                use_case: UseCase::Verzamelen,
-                issued_at: t,
-            };
+            let record = code_record(t);
             s.0.insert_code(&SecretHash::from_bytes([n; 32]), &record, t)
                 .unwrap();
         }

@@ -292,15 +292,22 @@ impl SweepGate {
 }
 
 /// Sweeps the flow store off the runtime ([`crate::run_blocking`]) and returns the flows that
-/// expired unfinished, each once ([`crate::FlowStore::sweep`]). A store that fails yields
-/// none: its flows stay unreported and the next sweep finds them.
+/// expired unfinished, each once ([`crate::FlowStore::sweep`]); unless `force`d, only when
+/// `gate` says a sweep is due after `every`. A store that fails yields none: its flows stay
+/// unreported and the next sweep finds them.
 pub(crate) async fn sweep_expired<F>(
     flows: &Arc<crate::PendingFlows<F>>,
+    gate: &SweepGate,
+    every: std::time::Duration,
+    force: bool,
     now: SystemTime,
 ) -> Vec<crate::ExpiredFlow>
 where
     F: crate::FlowStore + Send + Sync + 'static,
 {
+    if !force && !gate.due(now, every) {
+        return Vec::new();
+    }
     let flows = Arc::clone(flows);
     match crate::run_blocking(move || flows.store().sweep(now)).await {
         Ok(Ok(expired)) => expired,

@@ -398,10 +398,8 @@ where
     /// last sweep started, and only one task at a time.
     async fn report_expired(&self, force: bool) -> usize {
         let now = self.settings.clock.now();
-        if !force && !self.last_sweep.due(now, self.settings.sweep_interval) {
-            return 0;
-        }
-        let expired = sweep_expired(&self.flows, now).await;
+        let every = self.settings.sweep_interval;
+        let expired = sweep_expired(&self.flows, &self.last_sweep, every, force, now).await;
         for f in &expired {
             self.audit(self.expired_event(f, now)).await;
         }
