@@ -859,76 +859,7 @@ mod oauth_6 {
 /// replay (OAUTH-19), 2.x code data kept for exactly `CODE_RETENTION`.
 mod store_v2 {
     use super::*;
-
-    fn h(n: u16) -> SecretHash {
-        let mut b = [0u8; 32];
-        b[..2].copy_from_slice(&n.to_le_bytes());
-        b[31] = 0x19;
-        SecretHash::from_bytes(b)
-    }
-
-    fn subject() -> Subject {
-        Subject::new("p").unwrap()
-    }
-
-    fn scope() -> Scope {
-        Scope::parse("umcharderwijk~1", ScopeForm::Single).unwrap()
-    }
-
-    fn code_rec(t: std::time::SystemTime) -> CodeRecord {
-        CodeRecord {
-            client_id: client(),
-            redirect_uri: "https://pgo.example.nl/cb".into(),
-            scope: scope(),
-            subject: subject(),
-            use_case: UseCase::Verzamelen,
-            issued_at: t,
-        }
-    }
-
-    fn token_rec(t: std::time::SystemTime) -> TokenRecord {
-        TokenRecord {
-            client_id: client(),
-            scope: scope(),
-            subject: subject(),
-            use_case: UseCase::Verzamelen,
-            issued_at: t,
-        }
-    }
-
-    fn consent(id: u8, t: std::time::SystemTime) -> ConsentRecord {
-        ConsentRecord {
-            id: ConsentId::from_bytes([id; 16]),
-            client_id: client(),
-            subject: subject(),
-            scope: scope(),
-            wire_scope: "umcharderwijk".into(),
-            use_case: UseCase::Verzamelen,
-            granted_at: t,
-        }
-    }
-
-    /// A redeemed code `code`, ready for its token.
-    fn redeemed(s: &MemoryStore, code: u16, t: std::time::SystemTime) {
-        s.insert_code(&h(code), &code_rec(t), t).unwrap();
-        assert!(matches!(
-            s.redeem_code(&h(code), t),
-            Ok(Redemption::Fresh(_))
-        ));
-    }
-
-    /// A store with one chain: code 1, access 2, refresh 3, consent 1; and a kept code 10
-    /// and a 1.x access token 11 (for code 12).
-    fn one_chain(t: std::time::SystemTime) -> MemoryStore {
-        let s = MemoryStore::new();
-        redeemed(&s, 1, t);
-        s.insert_token_with_refresh(&h(2), &token_rec(t), &h(1), &h(3), &consent(1, t), t)
-            .unwrap();
-        s.insert_code(&h(10), &code_rec(t), t).unwrap();
-        redeemed(&s, 12, t);
-        s.insert_token(&h(11), &token_rec(t), &h(12), t).unwrap();
-        s
-    }
+    use v2_common::store_level::{self, h};
 
     mod oauth_6 {
         use super::*;
@@ -936,79 +867,14 @@ mod store_v2 {
         /// Each collision on its own refuses the new chain and stores nothing.
         #[test]
         fn opening_a_chain_refuses_each_collision_alone() {
-            let t = t0();
-            // (access, refresh, consent id) with exactly one collision each.
-            let cases: [(u16, u16, u8, &str); 6] = [
-                (20, 20, 2, "access equals refresh"),
-                (20, 3, 2, "refresh is a kept refresh token"),
-                (3, 21, 2, "access is a kept refresh token"),
-                (20, 21, 1, "the consent id is taken"),
-                (20, 10, 2, "refresh is a kept code"),
-                (20, 11, 2, "refresh is a kept access token"),
-            ];
-            for (access, refresh, id, what) in cases {
-                let s = one_chain(t);
-                redeemed(&s, 30, t);
-                assert_eq!(
-                    s.insert_token_with_refresh(
-                        &h(access),
-                        &token_rec(t),
-                        &h(30),
-                        &h(refresh),
-                        &consent(id, t),
-                        t
-                    ),
-                    Err(StoreError::Collision),
-                    "{what}"
-                );
-                if access != 3 {
-                    assert_eq!(
-                        s.lookup_token(&h(access), t),
-                        Ok(None),
-                        "{what}: nothing stored"
-                    );
-                }
-                // The same call without the collision succeeds.
-                s.insert_token_with_refresh(
-                    &h(40),
-                    &token_rec(t),
-                    &h(30),
-                    &h(41),
-                    &consent(9, t),
-                    t,
-                )
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
-            }
+            store_level::opening_a_chain_refuses_each_collision_alone(MemoryStore::new, drop);
         }
 
         /// Each collision on its own refuses the rotation and changes nothing: the presented
         /// refresh token stays valid.
         #[test]
         fn rotating_refuses_each_collision_alone() {
-            let t = t0();
-            let life = DEFAULT_REFRESH_LIFETIME;
-            let cases: [(u16, u16, &str); 5] = [
-                (20, 20, "new access equals new refresh"),
-                (20, 3, "new refresh is a kept refresh token"),
-                (3, 21, "new access is a kept refresh token"),
-                (20, 10, "new refresh is a kept code"),
-                (20, 11, "new refresh is a kept access token"),
-            ];
-            for (access, refresh, what) in cases {
-                let s = one_chain(t);
-                assert_eq!(
-                    s.rotate_refresh(&h(3), &h(access), &h(refresh), &client(), t + SEC, life),
-                    Err(StoreError::Collision),
-                    "{what}"
-                );
-                assert!(
-                    matches!(
-                        s.rotate_refresh(&h(3), &h(40), &h(41), &client(), t + SEC, life),
-                        Ok(Rotation::Rotated(_))
-                    ),
-                    "{what}: the presented token still rotates"
-                );
-            }
+            store_level::rotating_refuses_each_collision_alone(MemoryStore::new, drop);
         }
     }
 
@@ -1019,36 +885,7 @@ mod store_v2 {
         /// the first one included (it is still within its 900 s).
         #[test]
         fn replay_revokes_every_live_access_token_of_the_chain() {
-            let t = t0();
-            let life = DEFAULT_REFRESH_LIFETIME;
-            let s = one_chain(t);
-            assert!(matches!(
-                s.rotate_refresh(&h(3), &h(40), &h(41), &client(), t + SEC, life),
-                Ok(Rotation::Rotated(_))
-            ));
-            assert!(matches!(
-                s.rotate_refresh(&h(41), &h(50), &h(51), &client(), t + SEC * 2, life),
-                Ok(Rotation::Rotated(_))
-            ));
-            let now = t + SEC * 3;
-            for a in [2, 40, 50] {
-                assert!(
-                    s.lookup_token(&h(a), now).unwrap().is_some(),
-                    "access {a} live"
-                );
-            }
-            assert_eq!(
-                s.rotate_refresh(&h(3), &h(60), &h(61), &client(), now, life),
-                Ok(Rotation::Replayed)
-            );
-            for a in [2, 40, 50] {
-                assert_eq!(s.lookup_token(&h(a), now), Ok(None), "access {a} revoked");
-            }
-            assert_eq!(
-                s.lookup_token(&h(11), now).map(|r| r.is_some()),
-                Ok(true),
-                "other flows untouched"
-            );
+            store_level::replay_revokes_every_live_access_token_of_the_chain(MemoryStore::new());
         }
 
         /// 2.x code data is kept for exactly `CODE_RETENTION`, and stays readable however
@@ -1094,71 +931,14 @@ mod store_v2 {
         /// is refused and leaves the chain working.
         #[test]
         fn withdrawal_needs_the_consents_own_person_and_client() {
-            let t = t0();
-            let life = DEFAULT_REFRESH_LIFETIME;
-            let s = one_chain(t);
-            let id = consent(1, t).id;
-            let other_person = Subject::new("q").unwrap();
-            let other_client = ClientId::new("andere-pgo.example.com").unwrap();
-            assert_eq!(
-                s.withdraw_consent(&id, &other_person, &client(), t),
-                Ok(false)
-            );
-            assert_eq!(
-                s.withdraw_consent(&id, &subject(), &other_client, t),
-                Ok(false)
-            );
-            assert_eq!(
-                s.withdraw_consent(&id, &other_person, &other_client, t),
-                Ok(false)
-            );
-            assert_eq!(s.lookup_token(&h(2), t).map(|r| r.is_some()), Ok(true));
-            assert_eq!(
-                s.long_lasting_consents(&subject(), &client(), t, life)
-                    .map(|v| v.len()),
-                Ok(1)
-            );
-            assert_eq!(s.withdraw_consent(&id, &subject(), &client(), t), Ok(true));
-            assert_eq!(
-                s.withdraw_consent(&id, &subject(), &client(), t),
-                Ok(false),
-                "once"
-            );
-            assert_eq!(s.lookup_token(&h(2), t), Ok(None), "the chain is revoked");
-            assert_eq!(
-                s.long_lasting_consents(&subject(), &client(), t, life),
-                Ok(Vec::new())
-            );
+            store_level::withdrawal_needs_the_consents_own_person_and_client(MemoryStore::new());
         }
 
         /// The overview lists a consent until the instant it lapses, not at that instant,
         /// and only to its own person and client.
         #[test]
         fn overview_lists_a_consent_until_it_lapses() {
-            let t = t0();
-            let life = DEFAULT_REFRESH_LIFETIME;
-            let ns = std::time::Duration::from_nanos(1);
-            let s = one_chain(t);
-            let listed = s
-                .long_lasting_consents(&subject(), &client(), t + life - ns, life)
-                .unwrap();
-            assert_eq!(listed.len(), 1);
-            assert_eq!(listed[0].expires_at, t + life);
-            assert_eq!(listed[0].last_rotation, t);
-            assert_eq!(
-                s.long_lasting_consents(&subject(), &client(), t + life, life),
-                Ok(Vec::new())
-            );
-            let other_person = Subject::new("q").unwrap();
-            let other_client = ClientId::new("andere-pgo.example.com").unwrap();
-            assert_eq!(
-                s.long_lasting_consents(&other_person, &client(), t, life),
-                Ok(Vec::new())
-            );
-            assert_eq!(
-                s.long_lasting_consents(&subject(), &other_client, t, life),
-                Ok(Vec::new())
-            );
+            store_level::overview_lists_a_consent_until_it_lapses(MemoryStore::new());
         }
     }
 }

@@ -213,3 +213,61 @@ mod oauth_14 {
         s.store().drop_tables().unwrap();
     }
 }
+
+/// The store-level 2.x checks of tests/v2.rs `store_v2`, against PostgreSQL: every
+/// collision across codes, access and refresh tokens refused on its own (MedMij OAUTH-6),
+/// a replay revoking the chain's live access tokens (OAUTH-19), withdrawal and overview
+/// (OAUTH-22).
+mod store_v2 {
+    use super::*;
+    use v2_common::store_level;
+
+    /// A PgStore on fresh tables.
+    fn fresh() -> PgStore {
+        PgStore::connect_no_tls(&url(), &prefix(), 1)
+            .unwrap_or_else(|e| panic!("cannot connect to MEDMIJ_TEST_DATABASE_URL: {e}"))
+    }
+
+    fn done(s: PgStore) {
+        let _ = s.drop_tables();
+    }
+
+    mod oauth_6 {
+        use super::*;
+
+        #[test]
+        fn pg_opening_a_chain_refuses_each_collision_alone() {
+            store_level::opening_a_chain_refuses_each_collision_alone(fresh, done);
+        }
+
+        #[test]
+        fn pg_rotating_refuses_each_collision_alone() {
+            store_level::rotating_refuses_each_collision_alone(fresh, done);
+        }
+    }
+
+    mod oauth_19 {
+        use super::*;
+
+        #[test]
+        fn pg_replay_revokes_every_live_access_token_of_the_chain() {
+            done(store_level::replay_revokes_every_live_access_token_of_the_chain(fresh()));
+        }
+    }
+
+    mod oauth_22 {
+        use super::*;
+
+        #[test]
+        fn pg_withdrawal_needs_the_consents_own_person_and_client() {
+            done(store_level::withdrawal_needs_the_consents_own_person_and_client(fresh()));
+        }
+
+        #[test]
+        fn pg_overview_lists_a_consent_until_it_lapses() {
+            done(store_level::overview_lists_a_consent_until_it_lapses(
+                fresh(),
+            ));
+        }
+    }
+}
