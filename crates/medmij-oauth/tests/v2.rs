@@ -878,6 +878,22 @@ mod store_v2 {
         }
     }
 
+    mod oauth_8 {
+        use super::*;
+
+        /// A chain is opened only for a code redeemed once and not yet used.
+        #[test]
+        fn a_chain_needs_a_code_redeemed_once() {
+            store_level::a_chain_needs_a_code_redeemed_once(MemoryStore::new());
+        }
+
+        /// A replayed code revokes the chain opened with it, once.
+        #[test]
+        fn a_replayed_code_revokes_its_chain_once() {
+            store_level::a_replayed_code_revokes_its_chain_once(MemoryStore::new());
+        }
+    }
+
     mod oauth_19 {
         use super::*;
 

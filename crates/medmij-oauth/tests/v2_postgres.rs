@@ -216,7 +216,8 @@ mod oauth_14 {
 
 /// The store-level 2.x checks of tests/v2.rs `store_v2`, against PostgreSQL: every
 /// collision across codes, access and refresh tokens refused on its own (MedMij OAUTH-6),
-/// a replay revoking the chain's live access tokens (OAUTH-19), withdrawal and overview
+/// a chain only for a code redeemed once and a replayed code revoking it (OAUTH-8), a replay
+/// revoking the chain's live access tokens (OAUTH-19), withdrawal and overview
 /// (OAUTH-22).
 mod store_v2 {
     use super::*;
@@ -243,6 +244,20 @@ mod store_v2 {
         #[test]
         fn pg_rotating_refuses_each_collision_alone() {
             store_level::rotating_refuses_each_collision_alone(fresh, done);
+        }
+    }
+
+    mod oauth_8 {
+        use super::*;
+
+        #[test]
+        fn pg_a_chain_needs_a_code_redeemed_once() {
+            done(store_level::a_chain_needs_a_code_redeemed_once(fresh()));
+        }
+
+        #[test]
+        fn pg_a_replayed_code_revokes_its_chain_once() {
+            done(store_level::a_replayed_code_revokes_its_chain_once(fresh()));
         }
     }
 

@@ -590,8 +590,10 @@ pub mod store_level {
     ) {
         let t = t0();
         // (access, refresh, consent id) with exactly one collision each.
-        let cases: [(u16, u16, u8, &str); 6] = [
+        let cases: [(u16, u16, u8, &str); 8] = [
             (20, 20, 2, "access equals refresh"),
+            (2, 21, 2, "access is a kept access token of a chain"),
+            (11, 21, 2, "access is a kept 1.x access token"),
             (20, 3, 2, "refresh is a kept refresh token"),
             (3, 21, 2, "access is a kept refresh token"),
             (20, 21, 1, "the consent id is taken"),
@@ -613,11 +615,25 @@ pub mod store_level {
                 Err(StoreError::Collision),
                 "{what}"
             );
-            if access != 3 {
+            if ![2, 3, 11].contains(&access) {
                 assert_eq!(
                     s.lookup_token(&h(access), t),
                     Ok(None),
                     "{what}: nothing stored"
+                );
+            }
+            if refresh == 21 {
+                assert_eq!(
+                    s.rotate_refresh(
+                        &h(21),
+                        &h(50),
+                        &h(51),
+                        &client(),
+                        t,
+                        DEFAULT_REFRESH_LIFETIME
+                    ),
+                    Ok(Rotation::Unknown),
+                    "{what}: no refresh token stored"
                 );
             }
             // The same call without the collision succeeds.
@@ -763,6 +779,84 @@ pub mod store_level {
         assert_eq!(
             s.long_lasting_consents(&subject(), &other_client, t, life),
             Ok(Vec::new())
+        );
+        s
+    }
+
+    /// MedMij OAUTH-8: a chain is opened only for a code redeemed once and not yet used: a
+    /// replayed code, a code already used for a token and a code never issued are refused
+    /// with `CodeRevoked`, and nothing is stored.
+    pub fn a_chain_needs_a_code_redeemed_once<S: TokenStore>(s: S) -> S {
+        let t = t0();
+        let s = one_chain(s, t);
+        redeemed(&s, 30, t);
+        assert!(matches!(
+            s.redeem_code(&h(30), t),
+            Ok(Redemption::Replayed { .. })
+        ));
+        for (code, what) in [
+            (30, "a replayed code"),
+            (1, "a code already used for the chain"),
+            (31, "a code never issued"),
+        ] {
+            assert_eq!(
+                s.insert_token_with_refresh(
+                    &h(20),
+                    &token_rec(t),
+                    &h(code),
+                    &h(21),
+                    &consent(2, t),
+                    t
+                ),
+                Err(StoreError::CodeRevoked),
+                "{what}"
+            );
+            assert_eq!(
+                s.lookup_token(&h(20), t),
+                Ok(None),
+                "{what}: no access token"
+            );
+            assert_eq!(
+                s.rotate_refresh(
+                    &h(21),
+                    &h(50),
+                    &h(51),
+                    &client(),
+                    t,
+                    DEFAULT_REFRESH_LIFETIME
+                ),
+                Ok(Rotation::Unknown),
+                "{what}: no refresh token"
+            );
+        }
+        s
+    }
+
+    /// MedMij OAUTH-8: a replayed code revokes the chain opened with it, once: the answer says
+    /// whether there was a chain to revoke, and a 1.x code has none.
+    pub fn a_replayed_code_revokes_its_chain_once<S: TokenStore>(s: S) -> S {
+        let t = t0();
+        let s = one_chain(s, t);
+        assert_eq!(s.revoke_consent_of_code(&h(12), t), Ok(false), "a 1.x code");
+        assert_eq!(s.revoke_consent_of_code(&h(1), t), Ok(true));
+        assert_eq!(s.lookup_token(&h(2), t), Ok(None), "its access token");
+        assert_eq!(
+            s.rotate_refresh(
+                &h(3),
+                &h(50),
+                &h(51),
+                &client(),
+                t,
+                DEFAULT_REFRESH_LIFETIME
+            ),
+            Ok(Rotation::Revoked),
+            "its refresh token"
+        );
+        assert_eq!(s.revoke_consent_of_code(&h(1), t), Ok(false), "once");
+        assert_eq!(
+            s.lookup_token(&h(11), t).map(|r| r.is_some()),
+            Ok(true),
+            "other flows untouched"
         );
         s
     }
