@@ -791,6 +791,56 @@ mod oauth_14 {
         }
         assert_eq!(statuses, [200, 200, 503]);
     }
+
+    /// The default body limits let every lawful request through (MedMij OAUTH-14 bounds
+    /// resources, never a person's flow): a token request padded to the core's own bound of
+    /// `MAX_REQUEST_LEN` bytes still reaches the core and gets its token
+    /// (`DEFAULT_BODY_LIMIT`, 16 KiB, is twice that), and a FHIR write of exactly
+    /// `DEFAULT_FHIR_BODY_LIMIT` bytes (4 MiB) is written; one byte more is refused before
+    /// the host sees it (503, never a 500).
+    #[tokio::test]
+    async fn the_default_body_limits_let_lawful_requests_through() {
+        assert_eq!(DEFAULT_BODY_LIMIT, 2 * MAX_REQUEST_LEN);
+        let (router, _, fhir) = memory_za(FlowLimits::default());
+        let (cookie, action) = to_consent(&router, "192.0.2.15", "umcharderwijk~48", "max").await;
+        let d = decide(&router, "192.0.2.15", &cookie, &action, "yes").await;
+        assert_eq!(d.status, 302, "{}", d.body);
+        let code = param(&d.location(), "code").expect("code");
+        let mut body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "authorization_code")
+            .append_pair("code", &code)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("client_id", PGO)
+            .append_pair("padding", "")
+            .finish();
+        body.push_str(&"x".repeat(MAX_REQUEST_LEN - body.len()));
+        assert_eq!(body.len(), MAX_REQUEST_LEN);
+        let mut r = request(
+            "POST",
+            "/token",
+            "192.0.2.200",
+            None,
+            Some((FORM_CONTENT_TYPE, &body)),
+        );
+        r.extensions_mut()
+            .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+        let t = send(&router, r).await;
+        assert_eq!(t.status, 200, "{}", t.body);
+        let json: serde_json::Value = serde_json::from_str(&t.body).unwrap();
+        let token = json["access_token"].as_str().unwrap();
+        let write = "x".repeat(DEFAULT_FHIR_BODY_LIMIT);
+        let w = fetch(&router, "POST", "/fhir/48/Bundle", token, Some(&write)).await;
+        assert!(w.status < 300, "{} {}", w.status, w.body);
+        assert_eq!(fhir.written.lock().unwrap().len(), 1);
+        let over = "x".repeat(DEFAULT_FHIR_BODY_LIMIT + 1);
+        let w = fetch(&router, "POST", "/fhir/48/Bundle", token, Some(&over)).await;
+        assert_eq!(w.status, 503);
+        assert_eq!(
+            fhir.written.lock().unwrap().len(),
+            1,
+            "not handed to the host"
+        );
+    }
 }
 
 mod oauth_7 {
