@@ -212,6 +212,212 @@ mod oauth_13 {
 mod oauth_12 {
     use super::*;
 
+    /// Every default page tells the person what happened in plain Dutch and English, as an
+    /// HTML page of its own (MedMij OAUTH-12: never a bare status), with its link back where
+    /// it has one, HTML-escaped.
+    #[test]
+    fn default_pages_tell_the_person_in_dutch_and_english() {
+        struct Said;
+        impl PersonMessage for Said {
+            fn message_nl(&self) -> &'static str {
+                "Het ophalen is niet gelukt."
+            }
+            fn message_en(&self) -> &'static str {
+                "Collecting did not work."
+            }
+        }
+        let p = DefaultPages;
+        let busy = Busy::new(FlowLimit::PerSource, 8, std::time::Duration::from_secs(60));
+        let back = "https://pgo.example.nl/redirect?error=access_denied&state=s";
+        let pages: [(&str, String, &str, &str); 6] = [
+            ("busy", p.busy(&busy), busy.message_nl(), busy.message_en()),
+            ("flow_unknown", p.flow_unknown(), "verlopen", "expired"),
+            (
+                "unavailable",
+                p.unavailable(),
+                "Er ging iets mis",
+                "went wrong",
+            ),
+            (
+                "not_eligible",
+                p.not_eligible(back),
+                PersonRefusal::UnderMinimumAge.message_nl(),
+                PersonRefusal::UnderMinimumAge.message_en(),
+            ),
+            (
+                "problem",
+                p.problem(&Said),
+                Said.message_nl(),
+                Said.message_en(),
+            ),
+            (
+                "management_not_offered",
+                p.management_not_offered(),
+                "Toestemmingen beheren kan hier niet",
+                "Consents cannot be managed here",
+            ),
+        ];
+        for (name, page, nl, en) in pages {
+            assert!(page.starts_with("<!doctype html>"), "{name}: {page}");
+            assert!(page.ends_with("</body></html>"), "{name}: {page}");
+            assert!(page.contains(nl), "{name}: {page}");
+            assert!(page.contains(en), "{name}: {page}");
+        }
+        let not_eligible = p.not_eligible(back);
+        assert!(
+            not_eligible.contains(
+                "<a href=\"https://pgo.example.nl/redirect?error=access_denied&amp;state=s\">Terug naar uw PGO</a>"
+            ),
+            "{not_eligible}"
+        );
+    }
+
+    /// A flow store that is down is answered with 503 and `Retry-After: 1` and the
+    /// unavailable page, never a 500, and the refusal is audited; once it is back, a
+    /// person's flow completes.
+    #[tokio::test]
+    async fn a_flow_store_that_is_down_is_a_503_with_retry_after() {
+        let limits = FlowLimits::default();
+        let flows = SwitchableFlows::new(limits);
+        let (router, audit, _) =
+            za_gateway(MemoryStore::new(), PendingFlows::new(flows.clone(), limits));
+        let unavailable = |a: &Answer, step: &str| {
+            assert_eq!(a.status, 503, "{step}: {}", a.body);
+            assert_eq!(a.header("retry-after").as_deref(), Some("1"), "{step}");
+            assert_eq!(a.body, DefaultPages.unavailable(), "{step}");
+        };
+        // Down between the first step and the login.
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-1"),
+                "192.0.2.16",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let cookie = a.cookie(ZA_COOKIE).expect("flow cookie");
+        let callback = format!("{}&person=ann", a.marked("CALLBACK"));
+        flows.set_down(true);
+        let c = send(
+            &router,
+            request("GET", &callback, "192.0.2.16", Some(&cookie), None),
+        )
+        .await;
+        unavailable(&c, "login");
+        assert!(
+            audit
+                .all()
+                .iter()
+                .any(|e| !e.success && e.detail.contains("flow store unavailable")),
+            "audited"
+        );
+        // Down at the first step.
+        let a = send(
+            &router,
+            request(
+                "GET",
+                &authorize_uri("umcharderwijk~1", "st-2"),
+                "192.0.2.16",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(a.status, 503, "{}", a.body);
+        assert!(a.header("retry-after").is_some());
+        // Down between the consent page and the decision.
+        flows.set_down(false);
+        let (cookie, action) = to_consent(&router, "192.0.2.16", "umcharderwijk~1", "ann").await;
+        flows.set_down(true);
+        let d = decide(&router, "192.0.2.16", &cookie, &action, "yes").await;
+        unavailable(&d, "decision");
+        flows.set_down(false);
+        let token = whole_flow(&router, "192.0.2.16", "umcharderwijk~1", "ann").await;
+        assert_eq!(
+            fetch(&router, "GET", "/fhir/1/Patient", &token, None)
+                .await
+                .status,
+            200
+        );
+    }
+
+    /// The PGO GW's flow store down at the start or at the redirect back: 503 with
+    /// `Retry-After: 1` and the unavailable page, never a 500, audited.
+    #[tokio::test]
+    async fn the_pgo_gateways_flow_store_down_is_a_503_with_retry_after() {
+        let (za_router, _, _) = memory_za(FlowLimits::default());
+        let limits = FlowLimits::default();
+        let flows = SwitchableFlows::new(limits);
+        let (pgo_router, grants, audit) =
+            pgo_gateway_on(za_router.clone(), PendingFlows::new(flows.clone(), limits));
+        let start = || {
+            let mut r = request(
+                "GET",
+                "/start?scope=umcharderwijk~1",
+                "198.51.100.10",
+                None,
+                None,
+            );
+            r.headers_mut().insert("x-person", "p-78".parse().unwrap());
+            r
+        };
+        flows.set_down(true);
+        let s = send(&pgo_router, start()).await;
+        assert_eq!(s.status, 503, "{}", s.body);
+        assert_eq!(s.header("retry-after").as_deref(), Some("1"));
+        assert_eq!(s.body, DefaultPages.unavailable());
+        flows.set_down(false);
+        let s = send(&pgo_router, start()).await;
+        assert_eq!(s.status, 302, "{}", s.body);
+        let pgo_cookie = s.cookie(PGO_COOKIE).expect("pgo cookie");
+        let auth_url = url::Url::parse(&s.location()).unwrap();
+        let local = format!("{}?{}", auth_url.path(), auth_url.query().unwrap());
+        let a = send(
+            &za_router,
+            request("GET", &local, "198.51.100.10", None, None),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=bea", a.marked("CALLBACK"));
+        let c = send(
+            &za_router,
+            request("GET", &cb, "198.51.100.10", Some(&cookie), None),
+        )
+        .await;
+        let d = decide(
+            &za_router,
+            "198.51.100.10",
+            &cookie,
+            &c.marked("ACTION"),
+            "yes",
+        )
+        .await;
+        assert_eq!(d.status, 302);
+        let back = url::Url::parse(&d.location()).unwrap();
+        let local = format!("/redirect?{}", back.query().unwrap());
+        flows.set_down(true);
+        let r = send(
+            &pgo_router,
+            request("GET", &local, "198.51.100.10", Some(&pgo_cookie), None),
+        )
+        .await;
+        assert_eq!(r.status, 503, "{}", r.body);
+        assert_eq!(r.header("retry-after").as_deref(), Some("1"));
+        assert_eq!(r.body, DefaultPages.unavailable());
+        assert!(grants.lock().unwrap().is_empty());
+        let refused: Vec<_> = audit
+            .all()
+            .into_iter()
+            .filter(|e| !e.success && e.detail.contains("flow store unavailable"))
+            .map(|e| e.endpoint)
+            .collect();
+        assert!(refused.contains(&Endpoint::Redirect), "{refused:?}");
+    }
+
     /// A ZA GW on a clock the test moves, with the default limits (ttl and grace 900 s).
     fn clocked() -> (
         TestZa<MemoryStore, MemoryFlowStore>,
@@ -362,6 +568,50 @@ mod oauth_12 {
         open("192.0.2.153", "d").await;
         assert_eq!(gw.expire_flows().await, 0);
         assert_eq!(expiries(&audit).len(), 2);
+    }
+
+    /// A clock set back behind the last sweep makes the next admission sweep at once and
+    /// start the interval anew from there (never an overflow, never a sweep put off for the
+    /// time the clock went back): an abandoned flow is still reported (MedMij OAUTH-12 case
+    /// 5, LOG-1) one interval after the set-back.
+    #[tokio::test]
+    async fn a_clock_set_back_restarts_the_sweep_interval() {
+        use std::sync::atomic::Ordering;
+        let (gw, audit, offset) = clocked_sweeping(std::time::Duration::from_secs(3600));
+        let router = gw.router();
+        let open = |source: &'static str, state: &'static str| {
+            let router = router.clone();
+            async move {
+                let a = send(
+                    &router,
+                    request(
+                        "GET",
+                        &authorize_uri("umcharderwijk~1", state),
+                        source,
+                        None,
+                        None,
+                    ),
+                )
+                .await;
+                assert_eq!(a.status, 200, "{}", a.body);
+            }
+        };
+        // t = 5000: the first admission sweeps; its flow expires at 5900.
+        offset.store(5000, Ordering::Relaxed);
+        open("192.0.2.160", "a").await;
+        // The clock goes back 4000 s: the admission at t = 1000 sweeps (nothing expired).
+        offset.store(1000, Ordering::Relaxed);
+        open("192.0.2.161", "b").await;
+        assert!(expiries(&audit).is_empty());
+        // t = 5901 is 4901 s after that sweep: due, and both flows are reported, in the
+        // order they expired (the second at 1900, the first at 5900).
+        offset.store(5901, Ordering::Relaxed);
+        open("192.0.2.162", "c").await;
+        let sources: Vec<String> = expiries(&audit)
+            .iter()
+            .map(|e| e.source.to_string())
+            .collect();
+        assert_eq!(sources, ["192.0.2.161", "192.0.2.160"]);
     }
 
     /// MedMij OAUTH-12 case 5, OAUTH-14: one address keeps opening flows and abandoning them;
@@ -926,6 +1176,41 @@ mod oauth_7 {
 
 mod lists_13 {
     use super::*;
+
+    /// A host that checks nothing against the ZAL keeps the trait's default: every
+    /// Gegevensdienst of every Zorgaanbieder is served, at any time.
+    #[test]
+    fn the_default_serves_everything() {
+        struct Plain;
+        impl FhirBackend for Plain {
+            fn target(&self, _path: &str) -> Option<(Zorgaanbiedernaam, ScopeGegevensdienstId)> {
+                None
+            }
+            async fn read(
+                &self,
+                _access: &ResourceAccess,
+                _path: &str,
+                _query: &str,
+            ) -> Result<FhirReply, HostError> {
+                Err(HostError("no reads".into()))
+            }
+            async fn write(
+                &self,
+                _access: &ResourceAccess,
+                _path: &str,
+                _body: &str,
+            ) -> Result<FhirReply, HostError> {
+                Err(HostError("no writes".into()))
+            }
+        }
+        for (gd, secs) in [("1", 0), ("48", 1_800_000_000), ("99", u32::MAX as u64)] {
+            assert!(Plain.serves(
+                &za(),
+                &ScopeGegevensdienstId::new(gd).unwrap(),
+                std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs),
+            ));
+        }
+    }
 
     /// A token issued while the Gegevensdienst was served reads no more once the host says
     /// it is not (the ZAL dropped it, grace over): OAUTH-12 case 7, audited with the reason.

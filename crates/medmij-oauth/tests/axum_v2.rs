@@ -585,8 +585,8 @@ mod oauth_22 {
         );
     }
 
-    /// A withdrawal form posted without `confirm=yes` withdraws nothing: the refresh token
-    /// keeps working.
+    /// A withdrawal form posted without `confirm=yes` (here `confirm=no`) withdraws nothing:
+    /// the refresh token keeps working.
     #[tokio::test]
     async fn unconfirmed_withdrawal_changes_nothing() {
         let clock = TestClock::default();
@@ -612,7 +612,7 @@ mod oauth_22 {
             .and_then(|r| r.split('"').next())
             .unwrap()
             .replace("&amp;", "&");
-        let body = format!("withdraw={id}");
+        let body = format!("withdraw={id}&confirm=no");
         let back = send(
             &za,
             request(

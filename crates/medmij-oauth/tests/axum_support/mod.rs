@@ -316,6 +316,67 @@ where
     (gw.router(), audit, fhir)
 }
 
+/// A memory flow store that can be switched off: while `down` is set, every call fails as
+/// an unreachable database would (`FlowError::Backend`). For the answers when the flow store
+/// is unavailable (MedMij OAUTH-12 case 8: 503 with `Retry-After`, never a 500).
+#[derive(Clone)]
+pub struct SwitchableFlows {
+    inner: Arc<MemoryFlowStore>,
+    pub down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SwitchableFlows {
+    pub fn new(limits: FlowLimits) -> Self {
+        Self {
+            inner: Arc::new(MemoryFlowStore::new(limits)),
+            down: Arc::default(),
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn up(&self) -> Result<&MemoryFlowStore, FlowError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(FlowError::Backend("switched off by the test".into()))
+        } else {
+            Ok(&self.inner)
+        }
+    }
+}
+
+impl FlowStore for SwitchableFlows {
+    fn put(
+        &self,
+        id: &SecretHash,
+        owner: &FlowOwner,
+        data: &str,
+        expires_at: std::time::SystemTime,
+        admission: Admission,
+        now: std::time::SystemTime,
+    ) -> Result<(), FlowError> {
+        self.up()?.put(id, owner, data, expires_at, admission, now)
+    }
+    fn take(
+        &self,
+        id: &SecretHash,
+        now: std::time::SystemTime,
+    ) -> Result<Option<StoredFlow>, FlowError> {
+        self.up()?.take(id, now)
+    }
+    fn take_late(
+        &self,
+        id: &SecretHash,
+        now: std::time::SystemTime,
+    ) -> Result<Option<(StoredFlow, Lateness)>, FlowError> {
+        self.up()?.take_late(id, now)
+    }
+    fn sweep(&self, now: std::time::SystemTime) -> Result<Vec<ExpiredFlow>, FlowError> {
+        self.up()?.sweep(now)
+    }
+}
+
 /// The test ZA GW's type.
 pub type TestZa<S, F> = ZaGateway<
     S,
@@ -715,13 +776,21 @@ impl PgoHost for TestPgoHost {
 
 /// A PGO GW router whose back channel is `za`.
 pub fn pgo_gateway(za: Router) -> (Router, Grants, TestAudit) {
+    let limits = FlowLimits::default();
+    pgo_gateway_on(za, PendingFlows::new(MemoryFlowStore::new(limits), limits))
+}
+
+/// A PGO GW router whose back channel is `za`, on the flow store `flows`.
+pub fn pgo_gateway_on<F>(za: Router, flows: PendingFlows<F>) -> (Router, Grants, TestAudit)
+where
+    F: FlowStore + Send + Sync + 'static,
+{
     let grants = Grants::default();
     let audit = TestAudit::default();
     let client = Client::new(ClientId::new(PGO).unwrap(), REDIRECT).unwrap();
-    let limits = FlowLimits::default();
     let gw = PgoGateway::new(
         client,
-        PendingFlows::new(MemoryFlowStore::new(limits), limits),
+        flows,
         PgoHooks {
             transport: InProcess(za),
             host: TestPgoHost(grants.clone()),
