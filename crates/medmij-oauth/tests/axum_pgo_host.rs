@@ -226,10 +226,11 @@ mod oauth_13 {
         assert!(default_start_request(StartRoute::Start, "").is_err());
     }
 
-    /// A host context over MAX_START_CONTEXT refuses the start (bounded flows, OAUTH-14).
+    /// A host context over MAX_START_CONTEXT refuses the start (bounded flows, OAUTH-14); one
+    /// of exactly MAX_START_CONTEXT bytes is kept and the flow starts.
     #[tokio::test]
     async fn oversized_context_is_refused() {
-        struct Big;
+        struct Big(usize);
         impl PgoHost for Big {
             async fn person(&self, _: &http::HeaderMap) -> Option<String> {
                 Some("p".into())
@@ -247,41 +248,48 @@ mod oauth_13 {
                 query: &str,
             ) -> Result<StartRequest, StartRefused> {
                 let mut s = default_start_request(route, query)?;
-                s.context = Some("x".repeat(MAX_START_CONTEXT + 1));
+                s.context = Some("x".repeat(self.0));
                 Ok(s)
             }
             async fn granted(&self, _: &str, _: AccessGrant) -> HttpResponse {
                 HttpResponse::page(200, String::new())
             }
         }
-        let (za, _, _) = memory_za(FlowLimits::default());
-        let limits = FlowLimits::default();
-        let audit = TestAudit::default();
-        let gw = PgoGateway::new(
-            Client::new(ClientId::new(PGO).unwrap(), REDIRECT).unwrap(),
-            PendingFlows::new(MemoryFlowStore::new(limits), limits),
-            PgoHooks {
-                transport: InProcess(za),
-                host: Big,
-                audit: audit.clone(),
-                pages: DefaultPages,
-            },
-            PgoSettings::default(),
-        );
-        let r = send(
-            &gw.router(),
-            request(
-                "GET",
-                "/start?scope=umcharderwijk~1",
-                "198.51.100.21",
-                None,
-                None,
-            ),
-        )
-        .await;
-        assert_eq!(r.status, 400);
+        let start_with = |len: usize| async move {
+            let (za, _, _) = memory_za(FlowLimits::default());
+            let limits = FlowLimits::default();
+            let audit = TestAudit::default();
+            let gw = PgoGateway::new(
+                Client::new(ClientId::new(PGO).unwrap(), REDIRECT).unwrap(),
+                PendingFlows::new(MemoryFlowStore::new(limits), limits),
+                PgoHooks {
+                    transport: InProcess(za),
+                    host: Big(len),
+                    audit: audit.clone(),
+                    pages: DefaultPages,
+                },
+                PgoSettings::default(),
+            );
+            let r = send(
+                &gw.router(),
+                request(
+                    "GET",
+                    "/start?scope=umcharderwijk~1",
+                    "198.51.100.21",
+                    None,
+                    None,
+                ),
+            )
+            .await;
+            (r.status, audit)
+        };
+        let (status, audit) = start_with(MAX_START_CONTEXT + 1).await;
+        assert_eq!(status, 400);
         assert_eq!(audit.all().len(), 1);
         assert!(!audit.all()[0].success);
+        let (status, audit) = start_with(MAX_START_CONTEXT).await;
+        assert_eq!(status, 302);
+        assert!(audit.all().iter().all(|e| e.success));
     }
 }
 
@@ -522,6 +530,34 @@ mod oauth_14 {
         .await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(seen.done.lock().unwrap().len(), 1);
+    }
+
+    /// A full flow store (every source under its share) is 503 with Retry-After, not 429:
+    /// the gateway is short of room, the source asked for nothing too much (RFC 6585).
+    #[tokio::test]
+    async fn a_full_store_is_503() {
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let limits = FlowLimits {
+            total: 2,
+            ..FlowLimits::default()
+        };
+        let (pgo, _, _) = gateway(za, limits, 100);
+        let uri = "/start?aanbieder=umcharderwijk&dienst=1";
+        let mut statuses = Vec::new();
+        for i in 0..3 {
+            let s = start(
+                &pgo,
+                uri,
+                &format!("203.0.113.{}", 80 + i),
+                &format!("p-{i}"),
+            )
+            .await;
+            if s.status == 503 {
+                assert!(s.header("retry-after").is_some());
+            }
+            statuses.push(s.status);
+        }
+        assert_eq!(statuses, [302, 302, 503]);
     }
 
     /// One source at its share gets 429 with Retry-After; another source is still served.

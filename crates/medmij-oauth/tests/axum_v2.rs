@@ -394,6 +394,10 @@ mod oauth_21 {
         assert_eq!(token_step.trace.correlation_id.to_string(), cid);
         assert_ne!(token_step.trace.request_id.to_string(), rid);
         assert_eq!(token_step.endpoint, "https://za.example.nl/token");
+        // A token request that succeeded carries its status and no error (MedMij LOG-6).
+        assert!(token_step.success);
+        assert_eq!(token_step.status, Some(200));
+        assert_eq!(token_step.error, None);
         let received = za_audit
             .steps()
             .into_iter()

@@ -13,7 +13,7 @@ use super::{
     respond, set_cookie, sweep_expired, unavailable_page, with_flow_cookie, with_header,
 };
 use crate::{
-    Client, ExpiredFlow, FlowError, FlowId, FlowLimit, FlowOwner, FlowStore, GrantV2, HttpResponse,
+    Client, ExpiredFlow, FlowError, FlowId, FlowOwner, FlowStore, GrantV2, HttpResponse,
     PendingFlow, PendingFlows, PersonMessage, RefreshError, RefreshToken, RefreshTokenVault,
     ReleaseLine, Scope, ScopeForm, Subject, ThreadRandom, TraceIds, TracedTokenRequest, UseCase,
     V2Config, VaultKey, run_blocking,
@@ -550,16 +550,9 @@ where
                     .audit
                     .record(self.event(inc, endpoint, false, &busy.to_string()))
                     .await;
-                let r = busy_page(&self.hooks.pages, &busy);
                 // One source at its share: 429 Too Many Requests (RFC 6585), the store as a
                 // whole full: 503 (MedMij OAUTH-14).
-                return if busy.limit() == FlowLimit::PerSource {
-                    let mut r = r;
-                    *r.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
-                    r
-                } else {
-                    r
-                };
+                return busy_page(&self.hooks.pages, &busy);
             }
             Ok(Err(_)) | Err(_) => {
                 self.hooks
@@ -1225,5 +1218,65 @@ fn token_error(body: &str) -> &'static str {
         Some("server_error") => "server_error",
         Some("temporarily_unavailable") => "temporarily_unavailable",
         _ => "invalid_response",
+    }
+}
+
+/// The PGO GW's per-person bookkeeping of pending flows (MedMij OAUTH-14): the newest kept,
+/// the oldest beyond the cap handed back to be ended, the map bounded by the store's total.
+#[cfg(test)]
+mod oauth_14 {
+    use super::PersonFlows;
+    use crate::{FlowId, ThreadRandom};
+
+    fn id() -> FlowId {
+        FlowId::random(&ThreadRandom)
+    }
+
+    #[test]
+    fn the_oldest_beyond_the_cap_are_handed_back() {
+        let mut p = PersonFlows::default();
+        let ids: Vec<FlowId> = (0..4).map(|_| id()).collect();
+        assert!(p.add("a", ids[0], 2, 10).is_empty());
+        assert!(p.add("a", ids[1], 2, 10).is_empty());
+        assert_eq!(p.add("a", ids[2], 2, 10), [ids[0]]);
+        // A cap of 0 keeps 1: the newest.
+        assert_eq!(p.add("a", ids[3], 0, 10), [ids[1], ids[2]]);
+        assert_eq!(p.by_person["a"], [ids[3]]);
+    }
+
+    #[test]
+    fn another_person_is_forgotten_only_for_a_new_person_at_the_bound() {
+        let mut p = PersonFlows::default();
+        p.add("a", id(), 3, 2);
+        // Below the bound: nobody forgotten.
+        p.add("b", id(), 3, 2);
+        assert_eq!(p.by_person.len(), 2);
+        // A person already held, at the bound: nobody forgotten.
+        p.add("a", id(), 3, 2);
+        assert_eq!(p.by_person.len(), 2);
+        assert_eq!(p.by_person["a"].len(), 2);
+        assert_eq!(p.by_person["b"].len(), 1);
+        // A new person at the bound: exactly one other forgotten, the new one held.
+        p.add("c", id(), 3, 2);
+        assert_eq!(p.by_person.len(), 2);
+        assert_eq!(p.by_person["c"].len(), 1);
+    }
+
+    #[test]
+    fn a_finished_flow_is_forgotten_and_then_its_person() {
+        let mut p = PersonFlows::default();
+        let (x, y) = (id(), id());
+        p.add("a", x, 3, 10);
+        p.add("a", y, 3, 10);
+        p.remove("a", &x);
+        assert_eq!(p.by_person["a"], [y]);
+        p.remove("b", &y);
+        assert_eq!(
+            p.by_person["a"],
+            [y],
+            "another person's remove changes nothing"
+        );
+        p.remove("a", &y);
+        assert!(p.by_person.is_empty());
     }
 }
