@@ -644,4 +644,31 @@ mod oauth_10 {
         }
         assert_eq!(seen.done.lock().unwrap().len(), 2);
     }
+
+    /// Three tabs of one PGO session, the browser holding the third's cookie: each way back
+    /// finds its own pending flow by its own `state` among the person's others, oldest
+    /// first, and completes it; none is mistaken for another.
+    #[tokio::test]
+    async fn each_of_three_tabs_finds_its_own_flow() {
+        let (za, _, _) = memory_za(FlowLimits::default());
+        let (pgo, seen, _) = gateway(za.clone(), FlowLimits::default(), 3);
+        let uri = "/start?aanbieder=umcharderwijk&dienst=1";
+        let mut tabs = Vec::new();
+        for _ in 0..3 {
+            tabs.push(start(&pgo, uri, "198.51.100.31", "p-6").await);
+        }
+        let cookie = tabs[2].cookie(PGO_COOKIE).unwrap();
+        let mut backs = Vec::new();
+        for tab in &tabs {
+            backs.push(at_za(&za, &tab.location(), "198.51.100.31", "yes").await);
+        }
+        for (n, back) in backs.iter().enumerate() {
+            let mut r = request("GET", back, "198.51.100.31", Some(&cookie), None);
+            r.headers_mut().insert("x-person", "p-6".parse().unwrap());
+            let a = send(&pgo, r).await;
+            assert_eq!(a.status, 200, "tab {n}: {}", a.body);
+            assert!(seen.failed.lock().unwrap().is_empty(), "tab {n}");
+            assert_eq!(seen.done.lock().unwrap().len(), n + 1, "tab {n}");
+        }
+    }
 }

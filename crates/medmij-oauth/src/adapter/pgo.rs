@@ -1280,3 +1280,35 @@ mod oauth_14 {
         assert!(p.by_person.is_empty());
     }
 }
+
+/// The error code a failed token request's chain step carries (MedMij LOG-6): the OAuth
+/// error the ZA GW answered, or `invalid_response` for anything else.
+#[cfg(test)]
+mod log_6 {
+    use super::token_error;
+
+    #[test]
+    fn the_step_names_the_oauth_error_or_an_invalid_response() {
+        for code in [
+            "invalid_request",
+            "invalid_client",
+            "invalid_grant",
+            "unauthorized_client",
+            "unsupported_grant_type",
+            "invalid_scope",
+            "server_error",
+            "temporarily_unavailable",
+        ] {
+            assert_eq!(token_error(&format!(r#"{{"error":"{code}"}}"#)), code);
+        }
+        for body in [
+            r#"{"error":"access_denied"}"#,
+            r#"{"error":7}"#,
+            r#"{"access_token":"x"}"#,
+            "<html>",
+            "",
+        ] {
+            assert_eq!(token_error(body), "invalid_response", "{body}");
+        }
+    }
+}
