@@ -692,3 +692,105 @@ mod oauth_23 {
         assert_eq!(f.status, 302, "1.x unchanged: case 5 redirect");
     }
 }
+
+mod log_6 {
+    use super::*;
+
+    /// The ZA GW's `AuthorizationRequestError` steps of one flow.
+    fn errors(audit: &TestAudit, trace: &TraceIds) -> Vec<ChainStep> {
+        audit
+            .steps()
+            .into_iter()
+            .filter(|s| {
+                s.kind == ChainStepKind::AuthorizationRequestError
+                    && s.trace.correlation_id == trace.correlation_id
+            })
+            .collect()
+    }
+
+    /// A 2.x flow that ends in error leaves one `AuthorizationRequestError` step naming the
+    /// request that ended it: its method and endpoint, and the OAuth error of the redirect
+    /// (MedMij LOG-6; OAUTH-12 case 2 at the login callback, a GET; case 4 at the consent, a
+    /// POST; a technical failure at the authorization request, a GET, OAUTH-23).
+    #[tokio::test]
+    async fn an_error_step_names_the_request_that_ended_the_flow() {
+        let clock = TestClock::default();
+        let limits = FlowLimits::default();
+        let flows = SwitchableFlows::new(limits);
+        let (za, audit, _) = za_gateway_with(
+            MemoryStore::new(),
+            PendingFlows::new(flows.clone(), limits),
+            ZaSettings {
+                clock: clock.clock(),
+                ..ZaSettings::default()
+            },
+        );
+        let shape = |s: &ChainStep| (s.method, s.endpoint.clone(), s.error, s.success);
+
+        let trace = new_trace();
+        let a = send(
+            &za,
+            request(
+                "GET",
+                &v2_authorize_uri("umcharderwijk", "st-2", &trace),
+                "192.0.2.60",
+                None,
+                None,
+            ),
+        )
+        .await;
+        let cookie = a.cookie(ZA_COOKIE).unwrap();
+        let cb = format!("{}&person=fail", a.marked("CALLBACK"));
+        let r = send(&za, request("GET", &cb, "192.0.2.60", Some(&cookie), None)).await;
+        assert_eq!(r.status, 302, "{}", r.body);
+        let steps = errors(&audit, &trace);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            shape(&steps[0]),
+            (
+                "GET",
+                "/authorize/login".into(),
+                Some("unauthorized_client"),
+                false
+            )
+        );
+
+        let trace = new_trace();
+        let (cookie, action) =
+            v2_to_consent(&za, "192.0.2.61", "umcharderwijk", "dave", &trace).await;
+        let r = decide(&za, "192.0.2.61", &cookie, &action, "no").await;
+        assert_eq!(r.status, 302, "{}", r.body);
+        let steps = errors(&audit, &trace);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            shape(&steps[0]),
+            (
+                "POST",
+                "/authorize/consent".into(),
+                Some("access_denied"),
+                false
+            )
+        );
+
+        let trace = new_trace();
+        flows.set_down(true);
+        let r = send(
+            &za,
+            request(
+                "GET",
+                &v2_authorize_uri("umcharderwijk", "st-2", &trace),
+                "192.0.2.62",
+                None,
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 503, "{}", r.body);
+        let steps = errors(&audit, &trace);
+        assert_eq!(steps.len(), 1);
+        assert_eq!(
+            shape(&steps[0]),
+            ("GET", "/authorize".into(), Some("access_denied"), false)
+        );
+    }
+}

@@ -137,6 +137,16 @@ fn method_name(m: &http::Method) -> &'static str {
     }
 }
 
+/// The path (below the mount) of a step of the front channel, for its chain-monitoring step
+/// (MedMij LOG-6).
+fn flow_path(endpoint: Endpoint) -> &'static str {
+    match endpoint {
+        Endpoint::Authorize => "/authorize",
+        Endpoint::Login => "/authorize/login",
+        _ => "/authorize/consent",
+    }
+}
+
 /// The OAuth `error` of an error redirect (MedMij OAUTH-12 cases 2 to 5).
 fn redirect_error(case: u8) -> &'static str {
     if case == 2 {
@@ -506,9 +516,11 @@ where
         e
     }
 
-    /// A redirect that ends the flow (clears the cookie), after auditing it.
+    /// A redirect that ends the flow (clears the cookie), after auditing it; its chain step
+    /// (MedMij LOG-6) names the request `inc` that ended it.
     async fn finish(
         &self,
+        inc: &Incoming,
         session: &Session,
         redirect: Redirect,
         mut event: AuditEvent,
@@ -517,25 +529,14 @@ where
         if event.client_id.is_none() {
             event.client_id = Some(session.request().client_id().clone());
         }
-        let endpoint = match event.endpoint {
-            Endpoint::Authorize => "/authorize",
-            Endpoint::Login => "/authorize/login",
-            _ => "/authorize/consent",
-        };
+        let endpoint = flow_path(event.endpoint);
         if let Some(case) = redirect.case_number() {
             let error = (redirect_error(case), event.detail.clone());
             self.flow_step(
                 session,
                 ChainStepKind::AuthorizationRequestError,
                 false,
-                (
-                    if endpoint == "/authorize" {
-                        "GET"
-                    } else {
-                        "POST"
-                    },
-                    endpoint,
-                ),
+                (method_name(&inc.method), endpoint),
                 Some(error),
             )
             .await;
@@ -558,7 +559,7 @@ where
     ) -> Response {
         let event = self.event(inc, endpoint, Some(&session), false, Some(5), detail);
         match session.fail() {
-            Ok(redirect) => self.finish(&session, redirect, event).await,
+            Ok(redirect) => self.finish(inc, &session, redirect, event).await,
             Err(_) => {
                 self.audit(event).await;
                 page(400, self.hooks.pages.flow_unknown())
@@ -582,11 +583,7 @@ where
         }
         let event = self.event(inc, endpoint, Some(&session), false, Some(5), detail);
         self.audit(event).await;
-        let path = match endpoint {
-            Endpoint::Authorize => "/authorize",
-            Endpoint::Login => "/authorize/login",
-            _ => "/authorize/consent",
-        };
+        let path = flow_path(endpoint);
         let error = Some(("access_denied", stage.to_owned()));
         self.flow_step(
             &session,
@@ -1015,7 +1012,7 @@ where
             Ok(None) => Ok(session),
             Ok(Some(redirect)) => {
                 let e = self.event(inc, Endpoint::Login, Some(&session), false, None, ended);
-                Err(self.finish(&session, redirect, e).await)
+                Err(self.finish(inc, &session, redirect, e).await)
             }
             Err(_) => Err(self.fail(inc, Endpoint::Login, session, out_of_order).await),
         }
@@ -1041,7 +1038,7 @@ where
         let mut e = self.event(inc, Endpoint::Login, Some(session), false, None, detail);
         e.subject = Some(subject);
         if refusal != PersonRefusal::UnderMinimumAge {
-            return self.finish(session, redirect, e).await;
+            return self.finish(inc, session, redirect, e).await;
         }
         e.case = redirect.case_number();
         self.audit(e).await;
@@ -1179,7 +1176,7 @@ where
                             None,
                             "code issued",
                         );
-                        self.finish(&session, redirect, e).await
+                        self.finish(&inc, &session, redirect, e).await
                     }
                     Ok((session, Err(err))) => {
                         let detail = format!("code not issued: {err}");
@@ -1216,7 +1213,7 @@ where
                     "consent refused",
                 );
                 e.consent = Some(ev);
-                self.finish(&t.flow.session, redirect, e).await
+                self.finish(&inc, &t.flow.session, redirect, e).await
             }
             ConsentOutcome::Undetermined(redirect) => {
                 let e = self.event(
@@ -1227,7 +1224,7 @@ where
                     None,
                     "consent decision could not be established",
                 );
-                self.finish(&t.flow.session, redirect, e).await
+                self.finish(&inc, &t.flow.session, redirect, e).await
             }
         }
     }
