@@ -758,7 +758,9 @@ mod oauth_12 {
         let again = redeem(&router, &code, Some(PGO)).await;
         assert_eq!(again.status, 400);
         assert!(again.body.contains("invalid_grant"));
-        assert_eq!(audit.with_case(6).len(), 1);
+        let replays = audit.with_case(6);
+        assert_eq!(replays.len(), 1);
+        assert_eq!(replays[0].detail, "code replayed (OAUTH-8 breach)");
         let r = fetch(
             &router,
             "GET",

@@ -98,6 +98,14 @@ mod oauth_19 {
         let (_, second, _) = grants.lock().unwrap()[1].clone();
         let rt2 = vault.peek("p-7").expect("the rotated refresh token");
         assert_ne!(rt1, rt2, "rotation: a new refresh token");
+        // The audit trail tells the code grant from the rotation (MedMij LOG-1).
+        let token_events: Vec<String> = za_audit
+            .all()
+            .into_iter()
+            .filter(|e| e.endpoint == Endpoint::Token && e.success)
+            .map(|e| e.detail)
+            .collect();
+        assert_eq!(token_events, ["token issued", "token refreshed (rotation)"]);
         let second_trace = second.trace.unwrap();
         assert_ne!(
             second_trace.correlation_id, flow_trace.correlation_id,
