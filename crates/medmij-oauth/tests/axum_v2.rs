@@ -801,4 +801,39 @@ mod log_6 {
             ("GET", "/authorize".into(), Some("access_denied"), false)
         );
     }
+
+    /// The resource endpoint's step names the request's method, GET, POST or PUT, whether
+    /// the request is served or refused (MedMij LOG-6).
+    #[tokio::test]
+    async fn a_resource_step_names_the_method() {
+        let clock = TestClock::default();
+        let (za, audit, _) = v2_za(&clock);
+        let (token, _, _) = long_lasting(&za, "ivan").await;
+        let trace = new_trace();
+        for method in ["GET", "POST", "PUT", "GET"] {
+            let body = (method != "GET").then_some(("application/fhir+json", "{}"));
+            let mut r = request(method, "/fhir/1/Patient", "192.0.2.200", None, body);
+            r.headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            for (k, v) in trace.headers() {
+                r.headers_mut().insert(k, v.parse().unwrap());
+            }
+            r.extensions_mut()
+                .insert(MtlsClient(ClientId::new(PGO).unwrap()));
+            send(&za, r).await;
+            let step = audit
+                .steps()
+                .into_iter()
+                .filter(|s| {
+                    matches!(
+                        s.kind,
+                        ChainStepKind::ReceiveResourceRequest | ChainStepKind::ResourceRequestError
+                    )
+                })
+                .last()
+                .expect("a resource step");
+            assert_eq!(step.method, method);
+            assert_eq!(step.endpoint, "/fhir/1/Patient");
+        }
+    }
 }

@@ -1643,11 +1643,7 @@ where
         } else {
             Interaction::Write
         };
-        let method = match interaction {
-            Interaction::Read => "GET",
-            Interaction::Write if inc.method == http::Method::PUT => "PUT",
-            Interaction::Write => "POST",
-        };
+        let method = method_name(&inc.method);
         let now = self.settings.clock.now();
         let request_id = inc.header(http::HeaderName::from_static("medmij-request-id"));
         let correlation_id = inc.header(http::HeaderName::from_static("x-correlation-id"));
