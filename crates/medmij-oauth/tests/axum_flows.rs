@@ -1579,3 +1579,48 @@ mod consent_4 {
         assert_eq!(fhir.written.lock().unwrap().len(), 2);
     }
 }
+
+mod log_1 {
+    use super::*;
+
+    /// Each resource request is audited with what became of it (MedMij LOG-1): served
+    /// (`answered`), or refused by the back end with its reason when it gives one (the
+    /// diagnostics of an OperationOutcome) and with the status alone when it does not.
+    #[tokio::test]
+    async fn resource_requests_are_audited_with_their_outcome() {
+        let (router, audit, _) = memory_za(FlowLimits::default());
+        let token = whole_flow(&router, "192.0.2.18", "umcharderwijk~48", "kim").await;
+        let cases = [
+            ("48/Bundle", 201, true, "Write 48/Bundle answered 201"),
+            (
+                "48/refuse",
+                422,
+                false,
+                "Write 48/refuse refused by the back end: HTTP 422: payload carries a BSN (OAUTH-16)",
+            ),
+            (
+                "48/conflict",
+                409,
+                false,
+                "Write 48/conflict refused by the back end: HTTP 409",
+            ),
+        ];
+        for (path, status, success, detail) in cases {
+            let r = fetch(
+                &router,
+                "POST",
+                &format!("/fhir/{path}"),
+                &token,
+                Some("{}"),
+            )
+            .await;
+            assert_eq!(r.status, status, "{path}: {}", r.body);
+            let e = audit
+                .all()
+                .into_iter()
+                .rfind(|e| e.endpoint == Endpoint::Resource)
+                .expect("audited");
+            assert_eq!((e.success, e.detail.as_str()), (success, detail), "{path}");
+        }
+    }
+}

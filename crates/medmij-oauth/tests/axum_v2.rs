@@ -716,6 +716,21 @@ mod log_6 {
             .collect()
     }
 
+    /// The ZA GW's authentication steps of one flow.
+    fn authentication(audit: &TestAudit, trace: &TraceIds) -> Vec<ChainStep> {
+        audit
+            .steps()
+            .into_iter()
+            .filter(|s| {
+                matches!(
+                    s.kind,
+                    ChainStepKind::ReceiveAuthenticationResponse
+                        | ChainStepKind::AuthenticationResponseError
+                ) && s.trace.correlation_id == trace.correlation_id
+            })
+            .collect()
+    }
+
     /// A 2.x flow that ends in error leaves one `AuthorizationRequestError` step naming the
     /// request that ended it: its method and endpoint, and the OAuth error of the redirect
     /// (MedMij LOG-6; OAUTH-12 case 2 at the login callback, a GET; case 4 at the consent, a
@@ -763,6 +778,19 @@ mod log_6 {
             )
         );
 
+        let login = authentication(&audit, &trace);
+        assert_eq!(login.len(), 1);
+        assert_eq!(login[0].kind, ChainStepKind::AuthenticationResponseError);
+        assert_eq!(
+            shape(&login[0]),
+            (
+                "GET",
+                "/authorize/login".into(),
+                Some("unauthorized_client"),
+                false
+            )
+        );
+
         let trace = new_trace();
         let (cookie, action) =
             v2_to_consent(&za, "192.0.2.61", "umcharderwijk", "dave", &trace).await;
@@ -778,6 +806,14 @@ mod log_6 {
                 Some("access_denied"),
                 false
             )
+        );
+
+        let login = authentication(&audit, &trace);
+        assert_eq!(login.len(), 1);
+        assert_eq!(login[0].kind, ChainStepKind::ReceiveAuthenticationResponse);
+        assert_eq!(
+            shape(&login[0]),
+            ("GET", "/authorize/login".into(), None, true)
         );
 
         let trace = new_trace();
@@ -824,16 +860,42 @@ mod log_6 {
             let step = audit
                 .steps()
                 .into_iter()
-                .filter(|s| {
+                .rfind(|s| {
                     matches!(
                         s.kind,
                         ChainStepKind::ReceiveResourceRequest | ChainStepKind::ResourceRequestError
                     )
                 })
-                .last()
                 .expect("a resource step");
             assert_eq!(step.method, method);
             assert_eq!(step.endpoint, "/fhir/1/Patient");
         }
+    }
+
+    /// A refused resource request's step says how: `suppressed` when the token did not do
+    /// (OAUTH-12 case 7: nothing revealed), `incomplete` when the back end failed (case 8)
+    /// (MedMij LOG-6).
+    #[tokio::test]
+    async fn a_refused_resource_step_says_suppressed_or_incomplete() {
+        let clock = TestClock::default();
+        let (za, audit, _) = v2_za(&clock);
+        let (token, _, _) = long_lasting(&za, "jan").await;
+        let trace = new_trace();
+        let last_error = || {
+            audit
+                .steps()
+                .into_iter()
+                .rfind(|s| s.kind == ChainStepKind::ResourceRequestError)
+                .expect("an error step")
+        };
+        let r = fetch_traced(&za, "/fhir/1/broken", &token, Some(&trace)).await;
+        assert_eq!(r.status, 503, "{}", r.body);
+        let step = last_error();
+        assert_eq!((step.error, step.status), (Some("incomplete"), Some(503)));
+        clock.advance(901);
+        let r = fetch_traced(&za, "/fhir/1/Patient", &token, Some(&trace)).await;
+        assert_eq!(r.status, 401, "{}", r.body);
+        let step = last_error();
+        assert_eq!((step.error, step.status), (Some("suppressed"), Some(401)));
     }
 }

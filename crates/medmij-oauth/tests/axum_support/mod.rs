@@ -229,6 +229,14 @@ impl FhirBackend for TestFhir {
         if path.contains("broken") {
             return Err(HostError("FHIR back end down".into()));
         }
+        // A Lezer that refuses the payload without saying why: 409 (`conflict`), no
+        // OperationOutcome.
+        if path.contains("conflict") {
+            return Ok(FhirReply {
+                status: 409,
+                body: r#"{"resourceType":"Bundle","type":"transaction-response"}"#.into(),
+            });
+        }
         // A Lezer that refuses the payload: 422 (`refuse`) or 503 (`unavailable`), with an
         // OperationOutcome that says why.
         for (mark, status) in [("refuse", 422), ("unavailable", 503)] {
