@@ -1052,6 +1052,7 @@ mod oauth_14 {
     /// the host sees it (503, never a 500).
     #[tokio::test]
     async fn the_default_body_limits_let_lawful_requests_through() {
+        assert_eq!(DEFAULT_BODY_LIMIT, 16 * 1024);
         assert_eq!(DEFAULT_BODY_LIMIT, 2 * MAX_REQUEST_LEN);
         let (router, _, fhir) = memory_za(FlowLimits::default());
         let (cookie, action) = to_consent(&router, "192.0.2.15", "umcharderwijk~48", "max").await;
@@ -1080,11 +1081,14 @@ mod oauth_14 {
         assert_eq!(t.status, 200, "{}", t.body);
         let json: serde_json::Value = serde_json::from_str(&t.body).unwrap();
         let token = json["access_token"].as_str().unwrap();
-        let write = "x".repeat(DEFAULT_FHIR_BODY_LIMIT);
+        // The documented figure, written out: a test that used the constant would follow a
+        // changed default.
+        assert_eq!(DEFAULT_FHIR_BODY_LIMIT, 4 * 1024 * 1024);
+        let write = "x".repeat(4 * 1024 * 1024);
         let w = fetch(&router, "POST", "/fhir/48/Bundle", token, Some(&write)).await;
         assert!(w.status < 300, "{} {}", w.status, w.body);
         assert_eq!(fhir.written.lock().unwrap().len(), 1);
-        let over = "x".repeat(DEFAULT_FHIR_BODY_LIMIT + 1);
+        let over = "x".repeat(4 * 1024 * 1024 + 1);
         let w = fetch(&router, "POST", "/fhir/48/Bundle", token, Some(&over)).await;
         assert_eq!(w.status, 503);
         assert_eq!(

@@ -905,3 +905,20 @@ mod oauth_6 {
         }
     }
 }
+
+mod oauth_23 {
+    use super::*;
+
+    /// The provisional `error_description` texts of a 2.x failure, as the rulebook words them
+    /// (MedMij OAUTH-23): `invalid parameter <name>`, `authentication failed`, `availability
+    /// check failed`. A host names the failed stage with them.
+    #[test]
+    fn the_provisional_failure_descriptions_are_the_rulebooks() {
+        use provisional::failure_description::*;
+        for name in ["scope", "client_id", "MedMij-Request-ID"] {
+            assert_eq!(invalid_parameter(name), format!("invalid parameter {name}"));
+        }
+        assert_eq!(AUTHENTICATION_FAILED, "authentication failed");
+        assert_eq!(AVAILABILITY_CHECK_FAILED, "availability check failed");
+    }
+}
