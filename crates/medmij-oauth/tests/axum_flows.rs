@@ -374,31 +374,7 @@ mod oauth_12 {
         let s = send(&pgo_router, start()).await;
         assert_eq!(s.status, 302, "{}", s.body);
         let pgo_cookie = s.cookie(PGO_COOKIE).expect("pgo cookie");
-        let auth_url = url::Url::parse(&s.location()).unwrap();
-        let local = format!("{}?{}", auth_url.path(), auth_url.query().unwrap());
-        let a = send(
-            &za_router,
-            request("GET", &local, "198.51.100.10", None, None),
-        )
-        .await;
-        let cookie = a.cookie(ZA_COOKIE).unwrap();
-        let cb = format!("{}&person=bea", a.marked("CALLBACK"));
-        let c = send(
-            &za_router,
-            request("GET", &cb, "198.51.100.10", Some(&cookie), None),
-        )
-        .await;
-        let d = decide(
-            &za_router,
-            "198.51.100.10",
-            &cookie,
-            &c.marked("ACTION"),
-            "yes",
-        )
-        .await;
-        assert_eq!(d.status, 302);
-        let back = url::Url::parse(&d.location()).unwrap();
-        let local = format!("/redirect?{}", back.query().unwrap());
+        let local = at_za(&za_router, &s.location(), "198.51.100.10", "yes").await;
         flows.set_down(true);
         let r = send(
             &pgo_router,

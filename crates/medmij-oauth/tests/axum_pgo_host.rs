@@ -137,21 +137,6 @@ async fn start(pgo: &Router, uri: &str, source: &str, person: &str) -> Answer {
     send(pgo, r).await
 }
 
-/// Walks the ZA GW from the authorization URL to its redirect back (`decision` yes or no);
-/// the PGO GW's local redirect path and query.
-async fn at_za(za: &Router, location: &str, source: &str, decision: &str) -> String {
-    let auth_url = url::Url::parse(location).unwrap();
-    let local = format!("{}?{}", auth_url.path(), auth_url.query().unwrap());
-    let a = send(za, request("GET", &local, source, None, None)).await;
-    let cookie = a.cookie(ZA_COOKIE).unwrap();
-    let cb = format!("{}&person=bob", a.marked("CALLBACK"));
-    let c = send(za, request("GET", &cb, source, Some(&cookie), None)).await;
-    let d = decide(za, source, &cookie, &c.marked("ACTION"), decision).await;
-    assert_eq!(d.status, 302);
-    let back = url::Url::parse(&d.location()).unwrap();
-    format!("{}?{}", back.path(), back.query().unwrap())
-}
-
 mod oauth_13 {
     use super::*;
 
