@@ -64,6 +64,58 @@ fn check_with_answer(
 /// MedMij TLS-2: mutual TLS, own certificates, rollover, key age.
 mod tls_2 {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Keeps the text of every `warn` (or worse) log record of this test binary.
+    struct Capture(Mutex<Vec<String>>);
+    impl log::Log for Capture {
+        fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+            m.level() <= log::Level::Warn
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            if self.enabled(r.metadata()) {
+                self.0.lock().unwrap().push(r.args().to_string());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGED: Capture = Capture(Mutex::new(Vec::new()));
+
+    /// Building a config on key material older than a year says so in the log (level
+    /// `warn`, MedMij TLS-2: renew at least yearly), for the server config, the per-group
+    /// server configs and the client config alike.
+    #[test]
+    fn configs_on_old_key_material_warn() {
+        log::set_logger(&LOGGED).expect("the only logger of this test binary");
+        log::set_max_level(log::LevelFilter::Warn);
+        let f = Fixture::new();
+        let name = "old-key.gateway.example.nl";
+        let day = Duration::from_secs(86_400);
+        let own = OwnCertificates::new(vec![
+            f.issue(name)
+                .own_certificate()
+                .unwrap()
+                .with_key_created(unix(SystemTime::now() - 730 * day)),
+        ])
+        .unwrap();
+        let node = BackChannel::new(f.pki.trust_anchors().unwrap(), f.whitelist.clone(), own);
+        let warned = || {
+            LOGGED
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|m| m.contains(name) && m.contains("MedMij TLS-2"))
+                .count()
+        };
+        assert_eq!(warned(), 0);
+        node.server_config().unwrap();
+        assert_eq!(warned(), 1);
+        node.server_configs().unwrap();
+        assert_eq!(warned(), 2);
+        node.client_config().unwrap();
+        assert_eq!(warned(), 3);
+    }
 
     #[test]
     fn rollover_presents_the_newest_valid_certificate() {
