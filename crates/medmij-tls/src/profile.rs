@@ -180,6 +180,32 @@ mod tls_1 {
     }
 
     #[test]
+    fn the_provider_carries_the_profile_in_its_order() {
+        // MedMij TLS-1: the provider handed to rustls has exactly the profile's suites, in
+        // the profile's order (AES-256-GCM, ChaCha20-Poly1305, AES-128-GCM; not the
+        // provider's default order), and only the profile's signature schemes (no P-521,
+        // which the aws-lc-rs default table adds).
+        let p = crypto_provider(Channel::Back);
+        let suites: Vec<_> = p.cipher_suites.iter().map(|s| s.suite()).collect();
+        let profile: Vec<_> = BACK_CHANNEL_CIPHER_SUITES
+            .iter()
+            .map(|s| s.suite())
+            .collect();
+        assert_eq!(suites, profile);
+        assert_eq!(
+            suites[..3],
+            [
+                rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+                rustls::CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+                rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+            ]
+        );
+        let schemes = p.signature_verification_algorithms.supported_schemes();
+        assert_eq!(schemes, signature_algorithms().supported_schemes());
+        assert!(!schemes.contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+    }
+
+    #[test]
     fn signature_schemes_are_sha2_only() {
         // MedMij TLS-1: no SHA-1.
         let algs = signature_algorithms();

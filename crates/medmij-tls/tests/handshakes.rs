@@ -114,6 +114,48 @@ fn presenting(f: &Fixture, cert: &medmij_tls::IssuedCert, at: SystemTime) -> Bac
 mod tls_2 {
     use super::*;
 
+    /// A client certificate resolver that has none to give and keeps the certificate
+    /// authorities the server named in its CertificateRequest.
+    #[derive(Debug, Default)]
+    struct NoCertificate(std::sync::Mutex<Vec<Vec<u8>>>);
+    impl rustls::client::ResolvesClientCert for NoCertificate {
+        fn resolve(
+            &self,
+            root_hint_subjects: &[&[u8]],
+            _schemes: &[rustls::SignatureScheme],
+        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+            *self.0.lock().unwrap() = root_hint_subjects.iter().map(|s| s.to_vec()).collect();
+            None
+        }
+        fn has_certs(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_client_without_a_certificate_is_refused() {
+        // MedMij TLS-2: mutual TLS is mandatory; the server's CertificateRequest names the
+        // trust anchors (PKIoverheid) so that a client with several certificates picks one.
+        let f = Fixture::new();
+        let (client, server) = f.nodes(CLIENT, SERVER);
+        let mut cc = client.client_config().unwrap();
+        let asked = Arc::new(NoCertificate::default());
+        cc.client_auth_cert_resolver = asked.clone();
+        let o = f.handshake(&cc, &server.server_config().unwrap(), SERVER);
+        assert!(!o.ok(), "{o:?}");
+        assert!(o.server.is_some(), "the server refuses: {o:?}");
+        let hints = asked.0.lock().unwrap().clone();
+        assert_eq!(hints.len(), 1, "the one test root");
+        // The hint is the root's subject Name (DER), which its certificate carries.
+        let root: &[u8] = f.pki.root_der().as_ref();
+        assert!(hints[0].len() > 8);
+        assert!(
+            root.windows(hints[0].len())
+                .any(|w| w == hints[0].as_slice()),
+            "the hint is the root's subject"
+        );
+    }
+
     #[test]
     fn good_and_whitelisted_connects() {
         // MedMij TLS-2, TLS-3, TLS-4: mutual TLS, valid chain, listed, OCSP good.
@@ -486,6 +528,62 @@ mod tls_3 {
 /// MedMij TLS-4: the Whitelist and the peer's DNS name.
 mod tls_4 {
     use super::*;
+
+    #[test]
+    fn the_whitelist_is_asked_at_the_time_of_the_handshake() {
+        // MedMij TLS-4: the Whitelist in force at the handshake, not at some other time.
+        let f = Fixture::new();
+        let asked: Arc<std::sync::Mutex<Vec<(String, SystemTime)>>> = Arc::default();
+        let a = asked.clone();
+        let whitelist = Arc::new(move |host: &str, now: SystemTime| {
+            a.lock().unwrap().push((host.to_owned(), now));
+            WhitelistAnswer::Listed
+        });
+        let client = f.node_with(&f.issue(CLIENT), whitelist.clone());
+        let server = f.node_with(&f.issue(SERVER), whitelist);
+        let before = SystemTime::now() - Duration::from_secs(1);
+        let o = f.connect(&client, &server, SERVER);
+        let after = SystemTime::now() + Duration::from_secs(1);
+        assert!(o.ok(), "{o:?}");
+        let asked = asked.lock().unwrap().clone();
+        let hosts: Vec<&str> = asked.iter().map(|(h, _)| h.as_str()).collect();
+        assert!(
+            hosts.contains(&SERVER) && hosts.contains(&CLIENT),
+            "{hosts:?}"
+        );
+        for (host, at) in &asked {
+            assert!(*at >= before && *at <= after, "{host} asked at {at:?}");
+        }
+    }
+
+    #[test]
+    fn the_names_asked_are_the_ones_connected_to_or_the_clients_own() {
+        // MedMij TLS-4: a server is asked about by the name we connected to (lowercase); a
+        // client by its certificate's dNSNames, wildcards left out.
+        let f = Fixture::new();
+        let server = f.issue("gw.example.nl");
+        let id = medmij_tls::PeerIdentity::from_peer_certificates(
+            PeerRole::Server,
+            &server.chain,
+            Some("GW.Example.NL"),
+        )
+        .unwrap();
+        assert_eq!(id.whitelist_names(), ["gw.example.nl".to_string()]);
+        let client = f
+            .pki
+            .issue(
+                &["pgo.example.nl", "*.example.nl", "other.example.nl"],
+                &f.opts(),
+            )
+            .unwrap();
+        let id =
+            medmij_tls::PeerIdentity::from_peer_certificates(PeerRole::Client, &client.chain, None)
+                .unwrap();
+        assert_eq!(
+            id.whitelist_names(),
+            ["pgo.example.nl".to_string(), "other.example.nl".to_string()]
+        );
+    }
 
     #[test]
     fn server_not_on_whitelist_is_refused_by_client() {

@@ -319,6 +319,69 @@ mod tls_6 {
 mod tls_3 {
     use super::*;
 
+    /// An HTTP server on loopback that answers every request with 200 and `len` bytes.
+    async fn answering(len: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut r = BufReader::new(stream);
+                    let mut line = String::new();
+                    let mut body = 0usize;
+                    while r.read_line(&mut line).await.unwrap_or(0) > 2 {
+                        let l = line.to_ascii_lowercase();
+                        if let Some(n) = l.strip_prefix("content-length:") {
+                            body = n.trim().parse().unwrap_or(0);
+                        }
+                        line.clear();
+                    }
+                    let mut skip = vec![0u8; body];
+                    let _ = tokio::io::AsyncReadExt::read_exact(&mut r, &mut skip).await;
+                    let mut s = r.into_inner();
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = s.write_all(head.as_bytes()).await;
+                    let _ = s.write_all(&vec![0x30u8; len]).await;
+                });
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn ocsp_fetchers_take_answers_up_to_64_kib() {
+        // MedMij TLS-3 with a bounded fetch: an answer of up to 64 KiB is taken, a larger
+        // one refused before it fills memory; both the async and the blocking fetcher.
+        let query = medmij_tls::OcspQuery {
+            request: vec![0x30, 0x00],
+            responder_urls: Vec::new(),
+            timeout: Duration::from_secs(10),
+        };
+        for (len, taken) in [(64 * 1024, true), (64 * 1024 + 1, false)] {
+            let url = answering(len).await;
+            let fetcher = ReqwestOcspFetcher::with_url(url.clone()).unwrap();
+            let got = fetcher.fetch(&query).await;
+            assert_eq!(
+                got.as_ref().map(Vec::len).ok(),
+                taken.then_some(len),
+                "{len}: {got:?}"
+            );
+            let q = query.clone();
+            let got = tokio::task::spawn_blocking(move || {
+                medmij_tls::OcspSource::fetch(&BlockingOcspFetcher::with_url(url).unwrap(), &q)
+            })
+            .await
+            .unwrap();
+            assert_eq!(
+                got.as_ref().map(Vec::len).ok(),
+                taken.then_some(len),
+                "blocking {len}"
+            );
+        }
+    }
+
     #[test]
     fn cache_hit_passes_without_any_fetch() {
         let f = Fixture::new();
