@@ -217,6 +217,46 @@ mod tls_2 {
     }
 
     #[test]
+    fn key_material_is_old_after_exactly_a_year() {
+        // MedMij TLS-2: renewed at least yearly; a key of 365 days is not yet old, one a
+        // second older is (and the figure is one year, written out).
+        assert_eq!(medmij_tls::MAX_KEY_AGE, Duration::from_secs(365 * 86_400));
+        let f = Fixture::new();
+        let now = SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let cert = f.issue(SERVER).own_certificate().unwrap();
+        let created = now - 365 * day;
+        let own = OwnCertificates::new(vec![cert.with_key_created(unix(created))]).unwrap();
+        assert!(own.key_age_report(unix(now)).is_empty());
+        assert_eq!(
+            own.key_age_report(unix(now + Duration::from_secs(1))).len(),
+            1
+        );
+        assert!(own.key_age_report(unix(now - 364 * day)).is_empty());
+    }
+
+    #[test]
+    fn trust_anchors_and_names_are_read_as_given() {
+        // MedMij TLS-2, TLS-3: every root of a PEM bundle is an anchor; the dNSNames of a
+        // certificate are read lowercase.
+        let f = Fixture::new();
+        let one = f.pki.trust_anchors().unwrap();
+        assert_eq!((one.len(), one.is_empty()), (1, false));
+        let other = medmij_tls::TestPki::new("Tweede testroot").unwrap();
+        let bundle = format!("{}{}", f.pki.root_pem(), other.root_pem());
+        let two = medmij_tls::TrustAnchors::from_pem(bundle.as_bytes()).unwrap();
+        assert_eq!((two.len(), two.is_empty()), (2, false));
+        let cert = f
+            .pki
+            .issue(&["GW.Example.NL", "b.example.nl"], &f.opts())
+            .unwrap();
+        assert_eq!(
+            medmij_tls::dns_names(&cert.chain[0]).unwrap(),
+            ["gw.example.nl", "b.example.nl"]
+        );
+    }
+
+    #[test]
     fn key_material_older_than_a_year_is_reported() {
         // MedMij TLS-2: key material is renewed at least yearly.
         let f = Fixture::new();
