@@ -217,6 +217,63 @@ mod tls_2 {
     }
 
     #[test]
+    fn the_certificate_chosen_fits_the_name_and_the_signature_schemes() {
+        // MedMij TLS-2: several own certificates side by side. A wildcard matches exactly one
+        // label in front of its suffix; a certificate whose key cannot sign with any scheme
+        // the peer offers is passed over for one that can, even an older one.
+        let f = Fixture::new();
+        let now = unix(SystemTime::now());
+        let p256 = [rustls::SignatureScheme::ECDSA_NISTP256_SHA256];
+        let p384 = [rustls::SignatureScheme::ECDSA_NISTP384_SHA384];
+        // A P-384 key on an old self-signed certificate (rcgen's default validity).
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let old = rcgen::CertificateParams::new(vec!["gw.example.nl".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let older_p384 = medmij_tls::OwnCertificate::new(
+            vec![old.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+        let newer_p256 = f.issue("gw.example.nl").own_certificate().unwrap();
+        let own = OwnCertificates::new(vec![older_p384, newer_p256]).unwrap();
+        let chosen = |schemes: &[rustls::SignatureScheme]| {
+            own.choose(Some("gw.example.nl"), schemes, now)
+                .unwrap()
+                .not_before()
+        };
+        let old_not_before = own.certificates()[0].not_before();
+        assert_eq!(chosen(&p384), old_not_before, "only the P-384 key fits");
+        assert_ne!(chosen(&p256), old_not_before, "the newest that fits");
+
+        let wildcard = f.issue("*.example.nl");
+        let other = f.issue("other.gateway.nl");
+        let own = OwnCertificates::new(vec![
+            wildcard.own_certificate().unwrap(),
+            other.own_certificate().unwrap(),
+        ])
+        .unwrap();
+        let pick = |sni: &str| {
+            own.choose(Some(sni), &p256, now)
+                .unwrap()
+                .dns_names()
+                .to_vec()
+        };
+        assert_eq!(pick("gw.example.nl"), ["*.example.nl"]);
+        assert_eq!(pick("GW.Example.NL"), ["*.example.nl"]);
+        // Not a match, so the newest valid certificate (the other one) is presented.
+        for sni in [
+            "a.b.example.nl",
+            "example.nl",
+            "gw.example.org",
+            ".example.nl",
+        ] {
+            assert_eq!(pick(sni), ["other.gateway.nl"], "{sni}");
+        }
+    }
+
+    #[test]
     fn key_material_is_old_after_exactly_a_year() {
         // MedMij TLS-2: renewed at least yearly; a key of 365 days is not yet old, one a
         // second older is (and the figure is one year, written out).
