@@ -245,6 +245,14 @@ mod tls_2 {
         };
         let old_not_before = own.certificates()[0].not_before();
         assert_eq!(chosen(&p384), old_not_before, "only the P-384 key fits");
+        // None fits: the newest valid one all the same, so that the handshake fails as "no
+        // cipher suites in common" rather than for want of a certificate.
+        let rsa = [rustls::SignatureScheme::RSA_PSS_SHA256];
+        assert_ne!(
+            chosen(&rsa),
+            old_not_before,
+            "the newest, though it does not fit"
+        );
         assert_ne!(chosen(&p256), old_not_before, "the newest that fits");
 
         let wildcard = f.issue("*.example.nl");
@@ -271,6 +279,34 @@ mod tls_2 {
         ] {
             assert_eq!(pick(sni), ["other.gateway.nl"], "{sni}");
         }
+    }
+
+    #[test]
+    fn a_certificate_expires_after_its_not_after() {
+        // MedMij TLS-2: a certificate is good through the second of its notAfter and
+        // reported expired from the second after.
+        let f = Fixture::new();
+        let now = SystemTime::now();
+        let day = Duration::from_secs(86_400);
+        let not_after = now + 30 * day;
+        let cert = f
+            .pki
+            .issue(
+                &[SERVER],
+                &CertOptions {
+                    not_before: now - day,
+                    not_after,
+                    ..f.opts()
+                },
+            )
+            .unwrap();
+        let own = OwnCertificates::new(vec![cert.own_certificate().unwrap()]).unwrap();
+        let end = own.certificates()[0].not_after();
+        assert!(own.key_age_report(end).is_empty());
+        let after = UnixTime::since_unix_epoch(Duration::from_secs(end.as_secs() + 1));
+        let report = own.key_age_report(after);
+        assert_eq!(report.len(), 1);
+        assert!(report[0].expired);
     }
 
     #[test]
