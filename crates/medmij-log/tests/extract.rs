@@ -205,6 +205,44 @@ mod log_5 {
         );
     }
 
+    // MedMij LOG-5: a defect is named by its item number, omitted items
+    // counted like full ones.
+    #[test]
+    fn a_dropped_omitted_entry_is_named_by_its_item_number() {
+        // person-a has entries 3, 6, 9, ...: items 1 and 2 are omitted.
+        let log = log_bytes(12, 10, |i| (i % 3) as usize);
+        let x = extract_subject(
+            log.as_slice(),
+            trust(),
+            &subject("person-a"),
+            &key(),
+            t(6_000),
+        )
+        .unwrap();
+        assert!(matches!(&x.items[0], ExtractItem::Omitted(o) if o.seq == 1));
+        assert!(matches!(&x.items[1], ExtractItem::Omitted(o) if o.seq == 2));
+        let mut bad = x.clone();
+        bad.items.remove(0);
+        assert_eq!(
+            verify_extract(&bad, &trust()).unwrap_err(),
+            VerifyError::Missing {
+                line: 1,
+                expected: 1,
+                found: 2
+            }
+        );
+        let mut bad = x.clone();
+        bad.items.remove(1);
+        assert_eq!(
+            verify_extract(&bad, &trust()).unwrap_err(),
+            VerifyError::Missing {
+                line: 2,
+                expected: 2,
+                found: 3
+            }
+        );
+    }
+
     #[test]
     fn a_reordered_entry_is_detected() {
         let mut x = sample();

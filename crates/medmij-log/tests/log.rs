@@ -362,6 +362,234 @@ mod log_1 {
         assert!(verify_only(f, Trust::Keys(vec![key().verifying_key()])).is_ok());
     }
 
+    /// Replaces a line's hash with the SHA-256 of its (changed) body, as a
+    /// forger who knows the format but not the key would.
+    fn rehash(line: &str) -> String {
+        let body = &line[..line.len() - 75];
+        format!("{body},\"hash\":\"{}\"}}", sha_hex(body.as_bytes()))
+    }
+
+    fn check(lines: &[String]) -> Result<VerifyReport, VerifyError> {
+        let text = lines.join("\n") + "\n";
+        let full = verify_reader(
+            text.as_bytes(),
+            Trust::Keys(vec![key().verifying_key()]),
+            |_| {},
+        );
+        let fast = verify_only(text.as_bytes(), Trust::Keys(vec![key().verifying_key()]));
+        // The fast path gives the same verdict on the same line (a serde
+        // reason may name the column where the full parse stopped).
+        match (&fast, &full) {
+            (
+                Err(VerifyError::Malformed { line: a, .. }),
+                Err(VerifyError::Malformed { line: b, .. }),
+            ) => assert_eq!(a, b),
+            _ => assert_eq!(fast, full),
+        }
+        full
+    }
+
+    fn chain_lines(n: u64, every: u64) -> Vec<String> {
+        let mut w = ChainWriter::new(ChainHead::EMPTY, key(), every);
+        let mut buf = Vec::new();
+        for i in 1..=n {
+            w.push_event(&event(i, "person-a", t(1_000 + i)), &mut buf);
+        }
+        String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    // MedMij LOG-1: a checkpoint's signature covers why it was written: a
+    // periodic checkpoint passed off as another kind (its hash redone) no
+    // longer verifies; each kind written by the log verifies as itself.
+    #[test]
+    fn the_checkpoint_signature_covers_its_reason() {
+        let l = chain_lines(3, 3);
+        assert!(l[3].contains("\"reason\":\"periodic\""), "{}", l[3]);
+        assert_eq!(check(&l).unwrap().checkpoints, 1);
+        for other in ["requested", "prune", "repair"] {
+            let mut forged = l.clone();
+            forged[3] = rehash(&l[3].replace(
+                "\"reason\":\"periodic\"",
+                &format!("\"reason\":\"{other}\""),
+            ));
+            assert_eq!(
+                check(&forged).unwrap_err(),
+                VerifyError::BadSignature { line: 4, seq: 4 },
+                "periodic passed off as {other}"
+            );
+        }
+        let mut w = ChainWriter::new(ChainHead::EMPTY, key(), 1000);
+        let mut buf = Vec::new();
+        let reasons = [
+            CheckpointReason::Periodic,
+            CheckpointReason::Requested,
+            CheckpointReason::Prune,
+            CheckpointReason::Repair,
+        ];
+        for (i, r) in reasons.into_iter().enumerate() {
+            w.push_event(&event(i as u64, "person-a", t(10)), &mut buf);
+            w.push_checkpoint(t(11), r, Some("note"), &mut buf);
+        }
+        let mut seen = Vec::new();
+        verify_reader(
+            buf.as_slice(),
+            Trust::Keys(vec![key().verifying_key()]),
+            |e| {
+                if let Entry::Checkpoint { checkpoint, .. } = e {
+                    seen.push(checkpoint.reason);
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, reasons);
+    }
+
+    // MedMij LOG-1: the writer's public key is the one a reader pins; a log
+    // it wrote verifies under it and not under another writer's.
+    #[test]
+    fn a_log_verifies_under_its_writers_public_key() {
+        let w = ChainWriter::new(ChainHead::EMPTY, key(), 2);
+        assert_eq!(w.verifying_key(), key().verifying_key());
+        let other = ChainWriter::new(ChainHead::EMPTY, SigningKey::from_bytes(&[3; 32]), 2);
+        assert_ne!(other.verifying_key(), w.verifying_key());
+        let text = chain_lines(4, 2).join("\n") + "\n";
+        let r = verify_only(text.as_bytes(), Trust::Keys(vec![w.verifying_key()])).unwrap();
+        assert_eq!((r.events, r.checkpoints), (4, 2));
+        assert!(matches!(
+            verify_only(text.as_bytes(), Trust::Keys(vec![other.verifying_key()])),
+            Err(VerifyError::UntrustedKey {
+                line: 3,
+                seq: 3,
+                ..
+            })
+        ));
+    }
+
+    // MedMij LOG-1: one entry, one spelling. A sequence number with a leading
+    // zero is not an entry, even with its hash redone (it would otherwise
+    // stand for the same entry as the one written); an entry 0 is out of
+    // order, not a second entry 1.
+    #[test]
+    fn a_sequence_number_is_written_one_way_only() {
+        let l = chain_lines(3, 1000);
+        assert!(check(&l).is_ok());
+        for (at, from, to) in [
+            (0, "{\"seq\":1,", "{\"seq\":01,"),
+            (1, "{\"seq\":2,", "{\"seq\":02,"),
+            (2, "{\"seq\":3,", "{\"seq\":003,"),
+            (0, "{\"seq\":1,", "{\"seq\":,"),
+        ] {
+            let mut forged = l.clone();
+            forged[at] = rehash(&l[at].replacen(from, to, 1));
+            assert!(
+                matches!(check(&forged), Err(VerifyError::Malformed { line, .. }) if line == at as u64 + 1),
+                "{to}: {:?}",
+                check(&forged)
+            );
+        }
+        let mut forged = l.clone();
+        forged[0] = rehash(&l[0].replacen("{\"seq\":1,", "{\"seq\":,", 1));
+        assert_eq!(
+            check(&forged).unwrap_err(),
+            VerifyError::Malformed {
+                line: 1,
+                reason: "seq is not a number".into()
+            }
+        );
+        let mut forged = l.clone();
+        forged[0] = rehash(&l[0].replacen("{\"seq\":1,", "{\"seq\":0,", 1));
+        assert_eq!(
+            check(&forged).unwrap_err(),
+            VerifyError::OutOfOrder {
+                line: 1,
+                expected: 1,
+                found: 0
+            }
+        );
+    }
+
+    // MedMij LOG-1: a chain may run through every u64 sequence number: an
+    // entry of 20 digits verifies; 21 digits is not a sequence number.
+    #[test]
+    fn sequence_numbers_run_to_twenty_digits() {
+        let last = 10u64.pow(19) - 1; // 19 digits, the next one has 20
+        let head = [7; 32];
+        let w0 = ChainWriter::new(ChainHead::EMPTY, key(), 1000);
+        let mut buf = w0.anchor_line(last, &head, t(1), t(2));
+        let mut w = ChainWriter::new(
+            ChainHead {
+                seq: last,
+                hash: head,
+                since_checkpoint: 0,
+            },
+            key(),
+            1000,
+        );
+        assert_eq!(
+            w.push_event(&event(1, "person-a", t(3)), &mut buf),
+            last + 1
+        );
+        w.push_event(&event(2, "person-a", t(4)), &mut buf);
+        w.push_checkpoint(t(5), CheckpointReason::Requested, None, &mut buf);
+        let l: Vec<String> = String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let r = check(&l).unwrap();
+        assert_eq!(
+            (r.first_seq, r.last_seq, r.events, r.checkpoints),
+            (Some(last + 1), Some(last + 3), 2, 1)
+        );
+        let mut forged = l.clone();
+        forged[1] = rehash(&l[1].replacen("{\"seq\":1", "{\"seq\":10", 1));
+        assert!(
+            matches!(check(&forged), Err(VerifyError::Malformed { line: 2, .. })),
+            "{:?}",
+            check(&forged)
+        );
+    }
+
+    // The report says how much was read: every line and every byte.
+    #[test]
+    fn the_report_counts_the_lines_and_bytes_read() {
+        let (path, log) = write_log("counts", 12);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let r = log.verify().unwrap();
+        assert_eq!((r.lines, r.bytes), (13, len));
+        let r = verify(&path).unwrap();
+        assert_eq!((r.lines, r.bytes), (13, len));
+    }
+
+    // MedMij LOG-1: the fast check refuses what reading the events refuses:
+    // an entry whose event is not well-formed (a time in another form, an
+    // empty subject, a field missing), even with its hash redone.
+    #[test]
+    fn the_fast_check_refuses_a_malformed_event_as_reading_does() {
+        let l = chain_lines(2, 1000);
+        for (from, to) in [
+            (
+                "\"time\":\"1970-01-01T00:16:42.000000Z\"",
+                "\"time\":\"1970-01-01T00:16:42Z\"",
+            ),
+            ("\"subject\":\"person-a\"", "\"subject\":\"\""),
+            (",\"outcome\":\"success\"", ""),
+        ] {
+            let mut forged = l.clone();
+            forged[1] = rehash(&l[1].replacen(from, to, 1));
+            assert_ne!(forged[1], l[1]);
+            let e = check(&forged);
+            assert!(
+                matches!(e, Err(VerifyError::Malformed { line: 2, .. })),
+                "{to}: {e:?}"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
