@@ -695,6 +695,26 @@ mod log_3 {
         ));
     }
 
+    // MedMij LOG-3: the bounds themselves are allowed, and a retention is
+    // exactly its months on the calendar.
+    #[test]
+    fn retention_of_exactly_12_and_15_months() {
+        let now = parse_time("2026-03-31T10:00:00.000000Z").unwrap();
+        for (m, cutoff) in [
+            (12, "2025-03-31T10:00:00.000000Z"),
+            (13, "2025-02-28T10:00:00.000000Z"),
+            (14, "2025-01-31T10:00:00.000000Z"),
+            (15, "2024-12-31T10:00:00.000000Z"),
+        ] {
+            let r = Retention::months(m).unwrap();
+            assert_eq!(r.get(), m);
+            assert_eq!(format_time(r.cutoff(now)), cutoff, "{m} months");
+        }
+        assert_eq!((Retention::MIN_MONTHS, Retention::MAX_MONTHS), (12, 15));
+        assert_eq!(Retention::months(11).unwrap_err().months, 11);
+        assert_eq!(Retention::months(16).unwrap_err().months, 16);
+    }
+
     // Everything old: the file keeps only the anchor, then the prune checkpoint.
     #[test]
     fn prune_everything() {
