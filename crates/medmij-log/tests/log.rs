@@ -590,6 +590,43 @@ mod log_1 {
         }
     }
 
+    // MedMij LOG-1: every text field of an event may be exactly as long as
+    // its maximum, and not one byte longer.
+    #[test]
+    fn event_fields_may_be_exactly_their_maximum_length() {
+        type Set = fn(&mut Event, String);
+        let fields: [(&str, usize, Set); 10] = [
+            ("id", 128, |e, v| e.id = v),
+            ("type", 128, |e, v| e.event_type = v),
+            ("actor.id", 256, |e, v| e.actor.id = v),
+            ("actor.role", 128, |e, v| e.actor.role = Some(v)),
+            ("actor.on_behalf_of", 256, |e, v| {
+                e.actor.on_behalf_of = Some(v)
+            }),
+            ("object.type", 128, |e, v| e.object.kind = v),
+            ("object.id", 256, |e, v| e.object.id = v),
+            ("source.system", 256, |e, v| e.source.system = v),
+            ("source.location", 256, |e, v| e.source.location = Some(v)),
+            ("detail", 2048, |e, v| e.detail = Some(v)),
+        ];
+        for (field, max, set) in fields {
+            let mut e = event(1, "person-a", t(5_000));
+            set(&mut e, "a".repeat(max));
+            assert_eq!(e.validate(Domain::Pgo), Ok(()), "{field} of {max} bytes");
+            set(&mut e, "a".repeat(max + 1));
+            let err = e.validate(Domain::Pgo).unwrap_err();
+            assert_eq!(
+                (err.field, err.rule),
+                (field, medmij_types::RuleId::Log1),
+                "{field} of {} bytes",
+                max + 1
+            );
+        }
+        assert!(SubjectId::new("a".repeat(256), Domain::Pgo).is_ok());
+        let err = SubjectId::new("a".repeat(257), Domain::Pgo).unwrap_err();
+        assert_eq!(err.field, "subject");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -839,6 +876,33 @@ mod log_4 {
             log.append(&e),
             Err(LogError::Event(EventError {
                 field: "detail",
+                ..
+            }))
+        ));
+    }
+
+    // MedMij LOG-4: a subject made for a care provider's log (where a BSN
+    // may identify the person) is refused when the event reaches a PGO-domain
+    // log; it reads back exactly as written.
+    #[test]
+    fn a_bsn_subject_from_another_domain_is_refused_in_the_pgo_domain() {
+        let bsn = SubjectId::new("123456782", Domain::Zorgaanbieder).unwrap();
+        assert_eq!(bsn.as_str(), "123456782");
+        assert_eq!(bsn.to_string(), "123456782");
+        let mut e = event(1, "person-a", t(5_000));
+        e.actor.on_behalf_of = None;
+        e.subject = Some(bsn);
+        assert_eq!(e.validate(Domain::Zorgaanbieder), Ok(()));
+        let err = e.validate(Domain::Pgo).unwrap_err();
+        assert_eq!(
+            (err.field, err.rule),
+            ("subject", medmij_types::RuleId::Log4)
+        );
+        let (_path, log) = write_log("bsn-subject", 0);
+        assert!(matches!(
+            log.append(&e),
+            Err(LogError::Event(EventError {
+                field: "subject",
                 ..
             }))
         ));
