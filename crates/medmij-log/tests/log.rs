@@ -338,6 +338,63 @@ mod log_1 {
         assert!(s.windows(2).all(|w| w[1] > w[0]));
     }
 
+    // MedMij LOG-1: a log named without a directory lives in the current
+    // directory: it is created, written, pruned (its directory synced each
+    // time) and verified there.
+    #[test]
+    fn a_log_named_without_a_directory_lives_in_the_current_directory() {
+        let dir = temp_dir("cwd");
+        // Every other test here uses absolute paths.
+        std::env::set_current_dir(&dir).unwrap();
+        let name = std::path::Path::new("audit-here.jsonl");
+        let (log, _) = FileLog::open(name, config(), t(1_000)).unwrap();
+        log.append(&event(1, "person-a", t(1_001))).unwrap();
+        log.append(&event(2, "person-a", t(40_000_000))).unwrap();
+        let r = log
+            .prune(Retention::months(12).unwrap(), t(40_000_001))
+            .unwrap();
+        assert_eq!(r.removed_through_seq, Some(1));
+        assert_eq!(log.verify().unwrap().events, 1);
+        drop(log);
+        assert!(dir.join("audit-here.jsonl").exists());
+        let (log, _) = FileLog::open(name, config(), t(40_000_002)).unwrap();
+        assert_eq!(log.query(&Query::default()).unwrap().len(), 1);
+    }
+
+    // MedMij LOG-1: other crates log through `&dyn AuditSink` (and an async
+    // handle through `BatchSink`); appends through them are checked,
+    // numbered and stored like direct ones.
+    #[test]
+    fn appends_through_the_sink_traits_are_checked_numbered_and_stored() {
+        let (_path, log) = write_log("sinks", 2);
+        let sink: &dyn AuditSink = &log;
+        assert_eq!(sink.append(&event(3, "person-a", t(2_000))).unwrap(), 3);
+        let batch: &dyn BatchSink = &log;
+        let mut bad = event(4, "person-a", t(2_001));
+        bad.actor.on_behalf_of = Some("123456782".into());
+        assert!(matches!(
+            batch.check(&bad),
+            Err(LogError::Event(EventError {
+                rule: medmij_types::RuleId::Log4,
+                ..
+            }))
+        ));
+        assert!(batch.check(&event(4, "person-a", t(2_001))).is_ok());
+        let two = [
+            event(4, "person-a", t(2_001)),
+            event(5, "person-b", t(2_002)),
+        ];
+        assert_eq!(batch.append_batch(&two).unwrap(), [4, 5]);
+        assert!(sink.append(&bad).is_err());
+        let ids: Vec<String> = log
+            .query(&Query::default())
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.id)
+            .collect();
+        assert_eq!(ids, ["ev-1", "ev-2", "ev-3", "ev-4", "ev-5"]);
+    }
+
     /// MedMij LOG-1 (a verifiable record): two writers would fork the hash chain.
     #[test]
     fn one_writer_per_log_file() {
@@ -750,6 +807,60 @@ mod log_3 {
         assert_eq!((Retention::MIN_MONTHS, Retention::MAX_MONTHS), (12, 15));
         assert_eq!(Retention::months(11).unwrap_err().months, 11);
         assert_eq!(Retention::months(16).unwrap_err().months, 16);
+    }
+
+    // MedMij LOG-3: pruning reads the whole log through the verifier; a
+    // last line torn behind the log's back is refused, named by its line
+    // number and offset, and nothing is removed.
+    #[test]
+    fn prune_refuses_a_torn_log_naming_the_torn_line() {
+        let (path, log) = write_log("prune-torn", 3);
+        let good = std::fs::metadata(&path).unwrap().len();
+        let torn = b"{\"seq\":4,\"prev\":\"ab";
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(torn)
+            .unwrap();
+        match log.prune(Retention::months(12).unwrap(), t(100_000_000)) {
+            Err(LogError::Corrupt {
+                error:
+                    VerifyError::TornTail {
+                        line,
+                        bytes,
+                        offset,
+                    },
+                ..
+            }) => assert_eq!((line, bytes, offset), (4, torn.len() as u64, good)),
+            other => panic!("expected a torn tail, got {other:?}"),
+        }
+        assert_eq!(lines(&path).len(), 4);
+    }
+
+    // MedMij LOG-3: an entry exactly 12 months old is kept (at least 12
+    // months); one a microsecond older is removed.
+    #[test]
+    fn an_entry_exactly_at_the_cutoff_is_kept() {
+        let dir = temp_dir("prune-exact");
+        let path = dir.join("audit.jsonl");
+        let at = |s: &str| parse_time(s).unwrap();
+        let (log, _) = FileLog::open(&path, config(), at("2025-03-31T09:00:00.000000Z")).unwrap();
+        log.append(&event(1, "person-a", at("2025-03-31T09:59:59.999999Z")))
+            .unwrap();
+        log.append(&event(2, "person-a", at("2025-03-31T10:00:00.000000Z")))
+            .unwrap();
+        let now = at("2026-03-31T10:00:00.000000Z");
+        let r = log.prune(Retention::months(12).unwrap(), now).unwrap();
+        assert_eq!(format_time(r.cutoff), "2025-03-31T10:00:00.000000Z");
+        assert_eq!((r.removed_lines, r.removed_through_seq), (1, Some(1)));
+        let left: Vec<String> = log
+            .query(&Query::default())
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.id)
+            .collect();
+        assert_eq!(left, ["ev-2"]);
     }
 
     // Everything old: the file keeps only the anchor, then the prune checkpoint.
