@@ -237,7 +237,13 @@ mod log_1 {
         let name = table("subj");
         let _tables = Tables(name.clone());
         let (log, _) = PgLog::open(config(&name)).unwrap();
-        let who = |i: u64| if i % 2 == 0 { "person-a" } else { "person-b" };
+        let who = |i: u64| {
+            if i.is_multiple_of(2) {
+                "person-a"
+            } else {
+                "person-b"
+            }
+        };
         for i in 1..=10 {
             log.append(&event(i, who(i), t(1_000 + i))).unwrap();
         }
