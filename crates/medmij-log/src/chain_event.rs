@@ -203,7 +203,8 @@ fn scan(text: &str, opaque: bool) -> Option<&'static str> {
             if looks_like_bsn(run) || digits >= 8 {
                 return Some("holds a number of 8 or more digits (a BSN?)");
             }
-            i = j.max(i + 1);
+            // `b[i]` is a digit, so the run took at least it: `j > i`.
+            i = j;
         } else {
             i += 1;
         }

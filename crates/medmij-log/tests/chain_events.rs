@@ -183,6 +183,51 @@ mod log_6 {
         assert_eq!(e.field, "error");
     }
 
+    // MedMij LOG-6: only the error forms carry an error; a step that
+    // succeeded with an error attached is refused by the builder and when
+    // read back.
+    #[test]
+    fn a_step_that_is_no_error_form_carries_no_error() {
+        let b = ChainEvent::builder(ChainEventType::SendResourceRequest, t(1))
+            .session_str(SESSION)
+            .trace_str(TRACE_TOKEN)
+            .between(&pgo(), &za())
+            .request(
+                Method::Get,
+                "https://za.umcharderwijk.example.nl/fhir/Patient",
+            );
+        assert!(b.clone().build().is_ok());
+        let e = b.error("suppressed", None).build().unwrap_err();
+        assert_eq!((e.field, e.rule), ("error", RuleId::Log6));
+        let error_json = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/token_request_error.json"),
+        )
+        .unwrap();
+        let error_json = error_json.trim_end();
+        assert!(ChainEvent::from_json(error_json).is_ok());
+        let forged = error_json.replacen(
+            "\"type\":\"token_request_error\"",
+            "\"type\":\"send_token_request\"",
+            1,
+        );
+        assert_ne!(forged, error_json);
+        let e = ChainEvent::from_json(&forged).unwrap_err();
+        assert_eq!((e.field, e.rule), ("error", RuleId::Log6));
+    }
+
+    // MedMij LOG-6: the host takes the events it ships from the memory sink,
+    // each once.
+    #[test]
+    fn the_memory_sink_hands_each_event_over_once() {
+        let sink = MemoryChainSink::new();
+        sink.emit(&token_request()).unwrap();
+        sink.emit(&token_request()).unwrap();
+        assert_eq!(sink.events().len(), 2);
+        assert_eq!(sink.take(), [token_request(), token_request()]);
+        assert!(sink.events().is_empty());
+        assert!(sink.take().is_empty());
+    }
+
     #[test]
     fn json_lines_sink_writes_one_line_per_event() {
         let sink = JsonLinesChainSink::new(Vec::new());
@@ -335,5 +380,51 @@ mod log_6 {
         traces.sort();
         traces.dedup();
         assert_eq!(traces, [TRACE_AUTHZ, TRACE_TOKEN]);
+    }
+}
+
+mod log_4 {
+    use super::*;
+
+    // MedMij LOG-4: a number of 8 or more digits in free text is refused,
+    // also when it is longer than a BSN (a phone or account number, a date
+    // written with digits only); shorter numbers are not.
+    #[test]
+    fn numbers_of_eight_or_more_digits_are_refused_in_free_text() {
+        for text in [
+            "order 12345678",
+            "ref 123456789",
+            "phone 0612345678",
+            "account 123456789012345",
+            "born 19700101",
+        ] {
+            assert!(secret_like(text).is_some(), "{text}");
+            let e = ErrorText::new(text).unwrap_err();
+            assert_eq!((e.field, e.rule), ("error.description", RuleId::Log4));
+        }
+        for text in ["code 1234567", "at 12:30 on 5 december"] {
+            assert_eq!(secret_like(text), None, "{text}");
+        }
+    }
+
+    // An error description that passes the checks reads back exactly as
+    // given.
+    #[test]
+    fn an_error_text_reads_back_as_given() {
+        let text = "invalid parameter redirect_uri";
+        let e = ErrorText::new(text).unwrap();
+        assert_eq!(e.as_str(), text);
+        assert_eq!(String::from(e), text);
+    }
+
+    // MedMij LOG-4: an endpoint that passes the checks (no identifier in
+    // its host or path) gives back its URL and host as given.
+    #[test]
+    fn an_endpoint_reads_back_its_url_and_host() {
+        let url = "https://za.umcharderwijk.example.nl/fhir/MedicationStatement";
+        let e = Endpoint::new(url).unwrap();
+        assert_eq!(e.as_str(), url);
+        assert_eq!(e.host(), "za.umcharderwijk.example.nl");
+        assert_eq!(String::from(e), url);
     }
 }

@@ -205,6 +205,165 @@ mod log_5 {
         );
     }
 
+    // MedMij LOG-5: a defect is named by its item number, omitted items
+    // counted like full ones.
+    #[test]
+    fn a_dropped_omitted_entry_is_named_by_its_item_number() {
+        // person-a has entries 3, 6, 9, ...: items 1 and 2 are omitted.
+        let log = log_bytes(12, 10, |i| (i % 3) as usize);
+        let x = extract_subject(
+            log.as_slice(),
+            trust(),
+            &subject("person-a"),
+            &key(),
+            t(6_000),
+        )
+        .unwrap();
+        assert!(matches!(&x.items[0], ExtractItem::Omitted(o) if o.seq == 1));
+        assert!(matches!(&x.items[1], ExtractItem::Omitted(o) if o.seq == 2));
+        let mut bad = x.clone();
+        bad.items.remove(0);
+        assert_eq!(
+            verify_extract(&bad, &trust()).unwrap_err(),
+            VerifyError::Missing {
+                line: 1,
+                expected: 1,
+                found: 2
+            }
+        );
+        let mut bad = x.clone();
+        bad.items.remove(1);
+        assert_eq!(
+            verify_extract(&bad, &trust()).unwrap_err(),
+            VerifyError::Missing {
+                line: 2,
+                expected: 2,
+                found: 3
+            }
+        );
+    }
+
+    // MedMij LOG-5: the extract of a pruned log (LOG-3) covers it from the
+    // entry right after its anchor; the anchor is item 1 when a defect is
+    // named.
+    #[test]
+    fn a_pruned_logs_extract_starts_right_after_its_anchor() {
+        let (last, head) = (41, [7; 32]);
+        let w0 = ChainWriter::new(ChainHead::EMPTY, key(), 1000);
+        let mut log = w0.anchor_line(last, &head, t(900), t(950));
+        let mut w = ChainWriter::new(
+            ChainHead {
+                seq: last,
+                hash: head,
+                since_checkpoint: 0,
+            },
+            key(),
+            1000,
+        );
+        for i in 1..=6 {
+            w.push_event(
+                &event(i, SUBJECTS[(i % 3) as usize], t(1_000 + i)),
+                &mut log,
+            );
+        }
+        w.push_checkpoint(t(2_000), CheckpointReason::Requested, None, &mut log);
+        let x = extract_subject(
+            log.as_slice(),
+            trust(),
+            &subject("person-a"),
+            &key(),
+            t(6_000),
+        )
+        .unwrap();
+        let r = verify_extract(&x, &trust()).unwrap();
+        assert_eq!(r.anchor.as_ref().map(|a| a.seq), Some(last));
+        assert_eq!((r.first_seq, r.through_seq), (last + 1, last + 7));
+        let seqs: Vec<u64> = r.events.iter().map(|(s, _)| *s).collect();
+        assert_eq!(seqs, [last + 3, last + 6]);
+        // Cut short after an event: named at its last item, the anchor
+        // counted.
+        let mut bad = x.clone();
+        bad.items.pop();
+        let e = verify_extract(&bad, &trust()).unwrap_err();
+        assert!(
+            matches!(&e, VerifyError::Extract { line, reason } if *line == bad.items.len() as u64 + 1 && reason.contains("checkpoint")),
+            "{e:?}"
+        );
+        // Items 2 and 3 (entries 42 and 43) are omitted; drop the first.
+        let mut bad = x.clone();
+        bad.items.remove(0);
+        assert_eq!(
+            verify_extract(&bad, &trust()).unwrap_err(),
+            VerifyError::Missing {
+                line: 2,
+                expected: last + 1,
+                found: last + 2
+            }
+        );
+    }
+
+    // MedMij LOG-5: an entry given in full that is not in the selection is
+    // named by its item number.
+    #[test]
+    fn an_unselected_entry_in_full_is_named_by_its_item_number() {
+        let log = log_bytes(25, 10, |i| (i % 3) as usize);
+        let mut x = sample();
+        let k = x
+            .items
+            .iter()
+            .position(|i| matches!(i, ExtractItem::Omitted(_)))
+            .unwrap();
+        let full = String::from_utf8(log)
+            .unwrap()
+            .lines()
+            .nth(k)
+            .unwrap()
+            .to_owned();
+        x.items[k] = ExtractItem::Line(full);
+        let e = verify_extract(&x, &trust()).unwrap_err();
+        assert!(
+            matches!(&e, VerifyError::Extract { line, reason } if *line == k as u64 + 1 && reason.contains("not in the selection")),
+            "{e:?}"
+        );
+        // And an extract cut short after an event is named at its last item.
+        let mut x = sample();
+        x.items.pop();
+        let e = verify_extract(&x, &trust()).unwrap_err();
+        assert!(
+            matches!(&e, VerifyError::Extract { line, reason } if *line == x.items.len() as u64 && reason.contains("checkpoint")),
+            "{e:?}"
+        );
+    }
+
+    // MedMij LOG-5: an extract is made only from a log that verifies; a
+    // torn last line is named by its line number and offset.
+    #[test]
+    fn a_torn_log_is_refused_naming_the_torn_line() {
+        let mut log = log_bytes(12, 10, |i| (i % 3) as usize);
+        let lines = log.iter().filter(|&&b| b == b'\n').count() as u64;
+        let good = log.len() as u64;
+        let torn = b"{\"seq\":15,\"prev\":";
+        log.extend_from_slice(torn);
+        match extract_subject(
+            log.as_slice(),
+            trust(),
+            &subject("person-a"),
+            &key(),
+            t(6_000),
+        ) {
+            Err(LogError::Corrupt {
+                error:
+                    VerifyError::TornTail {
+                        line,
+                        bytes,
+                        offset,
+                    },
+                ..
+            }) => assert_eq!((line, bytes, offset), (lines + 1, torn.len() as u64, good)),
+            other => panic!("expected a torn tail, got {other:?}"),
+        }
+    }
+
     #[test]
     fn a_reordered_entry_is_detected() {
         let mut x = sample();

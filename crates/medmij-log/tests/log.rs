@@ -338,6 +338,63 @@ mod log_1 {
         assert!(s.windows(2).all(|w| w[1] > w[0]));
     }
 
+    // MedMij LOG-1: a log named without a directory lives in the current
+    // directory: it is created, written, pruned (its directory synced each
+    // time) and verified there.
+    #[test]
+    fn a_log_named_without_a_directory_lives_in_the_current_directory() {
+        let dir = temp_dir("cwd");
+        // Every other test here uses absolute paths.
+        std::env::set_current_dir(&dir).unwrap();
+        let name = std::path::Path::new("audit-here.jsonl");
+        let (log, _) = FileLog::open(name, config(), t(1_000)).unwrap();
+        log.append(&event(1, "person-a", t(1_001))).unwrap();
+        log.append(&event(2, "person-a", t(40_000_000))).unwrap();
+        let r = log
+            .prune(Retention::months(12).unwrap(), t(40_000_001))
+            .unwrap();
+        assert_eq!(r.removed_through_seq, Some(1));
+        assert_eq!(log.verify().unwrap().events, 1);
+        drop(log);
+        assert!(dir.join("audit-here.jsonl").exists());
+        let (log, _) = FileLog::open(name, config(), t(40_000_002)).unwrap();
+        assert_eq!(log.query(&Query::default()).unwrap().len(), 1);
+    }
+
+    // MedMij LOG-1: other crates log through `&dyn AuditSink` (and an async
+    // handle through `BatchSink`); appends through them are checked,
+    // numbered and stored like direct ones.
+    #[test]
+    fn appends_through_the_sink_traits_are_checked_numbered_and_stored() {
+        let (_path, log) = write_log("sinks", 2);
+        let sink: &dyn AuditSink = &log;
+        assert_eq!(sink.append(&event(3, "person-a", t(2_000))).unwrap(), 3);
+        let batch: &dyn BatchSink = &log;
+        let mut bad = event(4, "person-a", t(2_001));
+        bad.actor.on_behalf_of = Some("123456782".into());
+        assert!(matches!(
+            batch.check(&bad),
+            Err(LogError::Event(EventError {
+                rule: medmij_types::RuleId::Log4,
+                ..
+            }))
+        ));
+        assert!(batch.check(&event(4, "person-a", t(2_001))).is_ok());
+        let two = [
+            event(4, "person-a", t(2_001)),
+            event(5, "person-b", t(2_002)),
+        ];
+        assert_eq!(batch.append_batch(&two).unwrap(), [4, 5]);
+        assert!(sink.append(&bad).is_err());
+        let ids: Vec<String> = log
+            .query(&Query::default())
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.id)
+            .collect();
+        assert_eq!(ids, ["ev-1", "ev-2", "ev-3", "ev-4", "ev-5"]);
+    }
+
     /// MedMij LOG-1 (a verifiable record): two writers would fork the hash chain.
     #[test]
     fn one_writer_per_log_file() {
@@ -360,6 +417,271 @@ mod log_1 {
         // Reading needs no lock.
         let f = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
         assert!(verify_only(f, Trust::Keys(vec![key().verifying_key()])).is_ok());
+    }
+
+    /// Replaces a line's hash with the SHA-256 of its (changed) body, as a
+    /// forger who knows the format but not the key would.
+    fn rehash(line: &str) -> String {
+        let body = &line[..line.len() - 75];
+        format!("{body},\"hash\":\"{}\"}}", sha_hex(body.as_bytes()))
+    }
+
+    fn check(lines: &[String]) -> Result<VerifyReport, VerifyError> {
+        let text = lines.join("\n") + "\n";
+        let full = verify_reader(
+            text.as_bytes(),
+            Trust::Keys(vec![key().verifying_key()]),
+            |_| {},
+        );
+        let fast = verify_only(text.as_bytes(), Trust::Keys(vec![key().verifying_key()]));
+        // The fast path gives the same verdict on the same line (a serde
+        // reason may name the column where the full parse stopped).
+        match (&fast, &full) {
+            (
+                Err(VerifyError::Malformed { line: a, .. }),
+                Err(VerifyError::Malformed { line: b, .. }),
+            ) => assert_eq!(a, b),
+            _ => assert_eq!(fast, full),
+        }
+        full
+    }
+
+    fn chain_lines(n: u64, every: u64) -> Vec<String> {
+        let mut w = ChainWriter::new(ChainHead::EMPTY, key(), every);
+        let mut buf = Vec::new();
+        for i in 1..=n {
+            w.push_event(&event(i, "person-a", t(1_000 + i)), &mut buf);
+        }
+        String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    // MedMij LOG-1: a checkpoint's signature covers why it was written: a
+    // periodic checkpoint passed off as another kind (its hash redone) no
+    // longer verifies; each kind written by the log verifies as itself.
+    #[test]
+    fn the_checkpoint_signature_covers_its_reason() {
+        let l = chain_lines(3, 3);
+        assert!(l[3].contains("\"reason\":\"periodic\""), "{}", l[3]);
+        assert_eq!(check(&l).unwrap().checkpoints, 1);
+        for other in ["requested", "prune", "repair"] {
+            let mut forged = l.clone();
+            forged[3] = rehash(&l[3].replace(
+                "\"reason\":\"periodic\"",
+                &format!("\"reason\":\"{other}\""),
+            ));
+            assert_eq!(
+                check(&forged).unwrap_err(),
+                VerifyError::BadSignature { line: 4, seq: 4 },
+                "periodic passed off as {other}"
+            );
+        }
+        let mut w = ChainWriter::new(ChainHead::EMPTY, key(), 1000);
+        let mut buf = Vec::new();
+        let reasons = [
+            CheckpointReason::Periodic,
+            CheckpointReason::Requested,
+            CheckpointReason::Prune,
+            CheckpointReason::Repair,
+        ];
+        for (i, r) in reasons.into_iter().enumerate() {
+            w.push_event(&event(i as u64, "person-a", t(10)), &mut buf);
+            w.push_checkpoint(t(11), r, Some("note"), &mut buf);
+        }
+        let mut seen = Vec::new();
+        verify_reader(
+            buf.as_slice(),
+            Trust::Keys(vec![key().verifying_key()]),
+            |e| {
+                if let Entry::Checkpoint { checkpoint, .. } = e {
+                    seen.push(checkpoint.reason);
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, reasons);
+    }
+
+    // MedMij LOG-1: the writer's public key is the one a reader pins; a log
+    // it wrote verifies under it and not under another writer's.
+    #[test]
+    fn a_log_verifies_under_its_writers_public_key() {
+        let w = ChainWriter::new(ChainHead::EMPTY, key(), 2);
+        assert_eq!(w.verifying_key(), key().verifying_key());
+        let other = ChainWriter::new(ChainHead::EMPTY, SigningKey::from_bytes(&[3; 32]), 2);
+        assert_ne!(other.verifying_key(), w.verifying_key());
+        let text = chain_lines(4, 2).join("\n") + "\n";
+        let r = verify_only(text.as_bytes(), Trust::Keys(vec![w.verifying_key()])).unwrap();
+        assert_eq!((r.events, r.checkpoints), (4, 2));
+        assert!(matches!(
+            verify_only(text.as_bytes(), Trust::Keys(vec![other.verifying_key()])),
+            Err(VerifyError::UntrustedKey {
+                line: 3,
+                seq: 3,
+                ..
+            })
+        ));
+    }
+
+    // MedMij LOG-1: one entry, one spelling. A sequence number with a leading
+    // zero is not an entry, even with its hash redone (it would otherwise
+    // stand for the same entry as the one written); an entry 0 is out of
+    // order, not a second entry 1.
+    #[test]
+    fn a_sequence_number_is_written_one_way_only() {
+        let l = chain_lines(3, 1000);
+        assert!(check(&l).is_ok());
+        for (at, from, to) in [
+            (0, "{\"seq\":1,", "{\"seq\":01,"),
+            (1, "{\"seq\":2,", "{\"seq\":02,"),
+            (2, "{\"seq\":3,", "{\"seq\":003,"),
+            (0, "{\"seq\":1,", "{\"seq\":,"),
+        ] {
+            let mut forged = l.clone();
+            forged[at] = rehash(&l[at].replacen(from, to, 1));
+            assert!(
+                matches!(check(&forged), Err(VerifyError::Malformed { line, .. }) if line == at as u64 + 1),
+                "{to}: {:?}",
+                check(&forged)
+            );
+        }
+        let mut forged = l.clone();
+        forged[0] = rehash(&l[0].replacen("{\"seq\":1,", "{\"seq\":,", 1));
+        assert_eq!(
+            check(&forged).unwrap_err(),
+            VerifyError::Malformed {
+                line: 1,
+                reason: "seq is not a number".into()
+            }
+        );
+        let mut forged = l.clone();
+        forged[0] = rehash(&l[0].replacen("{\"seq\":1,", "{\"seq\":0,", 1));
+        assert_eq!(
+            check(&forged).unwrap_err(),
+            VerifyError::OutOfOrder {
+                line: 1,
+                expected: 1,
+                found: 0
+            }
+        );
+    }
+
+    // MedMij LOG-1: a chain may run through every u64 sequence number: an
+    // entry of 20 digits verifies; 21 digits is not a sequence number.
+    #[test]
+    fn sequence_numbers_run_to_twenty_digits() {
+        let last = 10u64.pow(19) - 1; // 19 digits, the next one has 20
+        let head = [7; 32];
+        let w0 = ChainWriter::new(ChainHead::EMPTY, key(), 1000);
+        let mut buf = w0.anchor_line(last, &head, t(1), t(2));
+        let mut w = ChainWriter::new(
+            ChainHead {
+                seq: last,
+                hash: head,
+                since_checkpoint: 0,
+            },
+            key(),
+            1000,
+        );
+        assert_eq!(
+            w.push_event(&event(1, "person-a", t(3)), &mut buf),
+            last + 1
+        );
+        w.push_event(&event(2, "person-a", t(4)), &mut buf);
+        w.push_checkpoint(t(5), CheckpointReason::Requested, None, &mut buf);
+        let l: Vec<String> = String::from_utf8(buf)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let r = check(&l).unwrap();
+        assert_eq!(
+            (r.first_seq, r.last_seq, r.events, r.checkpoints),
+            (Some(last + 1), Some(last + 3), 2, 1)
+        );
+        let mut forged = l.clone();
+        forged[1] = rehash(&l[1].replacen("{\"seq\":1", "{\"seq\":10", 1));
+        assert!(
+            matches!(check(&forged), Err(VerifyError::Malformed { line: 2, .. })),
+            "{:?}",
+            check(&forged)
+        );
+    }
+
+    // The report says how much was read: every line and every byte.
+    #[test]
+    fn the_report_counts_the_lines_and_bytes_read() {
+        let (path, log) = write_log("counts", 12);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let r = log.verify().unwrap();
+        assert_eq!((r.lines, r.bytes), (13, len));
+        let r = verify(&path).unwrap();
+        assert_eq!((r.lines, r.bytes), (13, len));
+    }
+
+    // MedMij LOG-1: the fast check refuses what reading the events refuses:
+    // an entry whose event is not well-formed (a time in another form, an
+    // empty subject, a field missing), even with its hash redone.
+    #[test]
+    fn the_fast_check_refuses_a_malformed_event_as_reading_does() {
+        let l = chain_lines(2, 1000);
+        for (from, to) in [
+            (
+                "\"time\":\"1970-01-01T00:16:42.000000Z\"",
+                "\"time\":\"1970-01-01T00:16:42Z\"",
+            ),
+            ("\"subject\":\"person-a\"", "\"subject\":\"\""),
+            (",\"outcome\":\"success\"", ""),
+        ] {
+            let mut forged = l.clone();
+            forged[1] = rehash(&l[1].replacen(from, to, 1));
+            assert_ne!(forged[1], l[1]);
+            let e = check(&forged);
+            assert!(
+                matches!(e, Err(VerifyError::Malformed { line: 2, .. })),
+                "{to}: {e:?}"
+            );
+        }
+    }
+
+    // MedMij LOG-1: every text field of an event may be exactly as long as
+    // its maximum, and not one byte longer.
+    #[test]
+    fn event_fields_may_be_exactly_their_maximum_length() {
+        type Set = fn(&mut Event, String);
+        let fields: [(&str, usize, Set); 10] = [
+            ("id", 128, |e, v| e.id = v),
+            ("type", 128, |e, v| e.event_type = v),
+            ("actor.id", 256, |e, v| e.actor.id = v),
+            ("actor.role", 128, |e, v| e.actor.role = Some(v)),
+            ("actor.on_behalf_of", 256, |e, v| {
+                e.actor.on_behalf_of = Some(v)
+            }),
+            ("object.type", 128, |e, v| e.object.kind = v),
+            ("object.id", 256, |e, v| e.object.id = v),
+            ("source.system", 256, |e, v| e.source.system = v),
+            ("source.location", 256, |e, v| e.source.location = Some(v)),
+            ("detail", 2048, |e, v| e.detail = Some(v)),
+        ];
+        for (field, max, set) in fields {
+            let mut e = event(1, "person-a", t(5_000));
+            set(&mut e, "a".repeat(max));
+            assert_eq!(e.validate(Domain::Pgo), Ok(()), "{field} of {max} bytes");
+            set(&mut e, "a".repeat(max + 1));
+            let err = e.validate(Domain::Pgo).unwrap_err();
+            assert_eq!(
+                (err.field, err.rule),
+                (field, medmij_types::RuleId::Log1),
+                "{field} of {} bytes",
+                max + 1
+            );
+        }
+        assert!(SubjectId::new("a".repeat(256), Domain::Pgo).is_ok());
+        let err = SubjectId::new("a".repeat(257), Domain::Pgo).unwrap_err();
+        assert_eq!(err.field, "subject");
     }
 
     proptest! {
@@ -465,6 +787,80 @@ mod log_3 {
             verify(&path).unwrap_err(),
             VerifyError::BadSignature { line: 1, .. }
         ));
+    }
+
+    // MedMij LOG-3: the bounds themselves are allowed, and a retention is
+    // exactly its months on the calendar.
+    #[test]
+    fn retention_of_exactly_12_and_15_months() {
+        let now = parse_time("2026-03-31T10:00:00.000000Z").unwrap();
+        for (m, cutoff) in [
+            (12, "2025-03-31T10:00:00.000000Z"),
+            (13, "2025-02-28T10:00:00.000000Z"),
+            (14, "2025-01-31T10:00:00.000000Z"),
+            (15, "2024-12-31T10:00:00.000000Z"),
+        ] {
+            let r = Retention::months(m).unwrap();
+            assert_eq!(r.get(), m);
+            assert_eq!(format_time(r.cutoff(now)), cutoff, "{m} months");
+        }
+        assert_eq!((Retention::MIN_MONTHS, Retention::MAX_MONTHS), (12, 15));
+        assert_eq!(Retention::months(11).unwrap_err().months, 11);
+        assert_eq!(Retention::months(16).unwrap_err().months, 16);
+    }
+
+    // MedMij LOG-3: pruning reads the whole log through the verifier; a
+    // last line torn behind the log's back is refused, named by its line
+    // number and offset, and nothing is removed.
+    #[test]
+    fn prune_refuses_a_torn_log_naming_the_torn_line() {
+        let (path, log) = write_log("prune-torn", 3);
+        let good = std::fs::metadata(&path).unwrap().len();
+        let torn = b"{\"seq\":4,\"prev\":\"ab";
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(torn)
+            .unwrap();
+        match log.prune(Retention::months(12).unwrap(), t(100_000_000)) {
+            Err(LogError::Corrupt {
+                error:
+                    VerifyError::TornTail {
+                        line,
+                        bytes,
+                        offset,
+                    },
+                ..
+            }) => assert_eq!((line, bytes, offset), (4, torn.len() as u64, good)),
+            other => panic!("expected a torn tail, got {other:?}"),
+        }
+        assert_eq!(lines(&path).len(), 4);
+    }
+
+    // MedMij LOG-3: an entry exactly 12 months old is kept (at least 12
+    // months); one a microsecond older is removed.
+    #[test]
+    fn an_entry_exactly_at_the_cutoff_is_kept() {
+        let dir = temp_dir("prune-exact");
+        let path = dir.join("audit.jsonl");
+        let at = |s: &str| parse_time(s).unwrap();
+        let (log, _) = FileLog::open(&path, config(), at("2025-03-31T09:00:00.000000Z")).unwrap();
+        log.append(&event(1, "person-a", at("2025-03-31T09:59:59.999999Z")))
+            .unwrap();
+        log.append(&event(2, "person-a", at("2025-03-31T10:00:00.000000Z")))
+            .unwrap();
+        let now = at("2026-03-31T10:00:00.000000Z");
+        let r = log.prune(Retention::months(12).unwrap(), now).unwrap();
+        assert_eq!(format_time(r.cutoff), "2025-03-31T10:00:00.000000Z");
+        assert_eq!((r.removed_lines, r.removed_through_seq), (1, Some(1)));
+        let left: Vec<String> = log
+            .query(&Query::default())
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.id)
+            .collect();
+        assert_eq!(left, ["ev-2"]);
     }
 
     // Everything old: the file keeps only the anchor, then the prune checkpoint.
@@ -591,6 +987,33 @@ mod log_4 {
             log.append(&e),
             Err(LogError::Event(EventError {
                 field: "detail",
+                ..
+            }))
+        ));
+    }
+
+    // MedMij LOG-4: a subject made for a care provider's log (where a BSN
+    // may identify the person) is refused when the event reaches a PGO-domain
+    // log; it reads back exactly as written.
+    #[test]
+    fn a_bsn_subject_from_another_domain_is_refused_in_the_pgo_domain() {
+        let bsn = SubjectId::new("123456782", Domain::Zorgaanbieder).unwrap();
+        assert_eq!(bsn.as_str(), "123456782");
+        assert_eq!(bsn.to_string(), "123456782");
+        let mut e = event(1, "person-a", t(5_000));
+        e.actor.on_behalf_of = None;
+        e.subject = Some(bsn);
+        assert_eq!(e.validate(Domain::Zorgaanbieder), Ok(()));
+        let err = e.validate(Domain::Pgo).unwrap_err();
+        assert_eq!(
+            (err.field, err.rule),
+            ("subject", medmij_types::RuleId::Log4)
+        );
+        let (_path, log) = write_log("bsn-subject", 0);
+        assert!(matches!(
+            log.append(&e),
+            Err(LogError::Event(EventError {
+                field: "subject",
                 ..
             }))
         ));

@@ -204,6 +204,89 @@ mod log_1 {
         assert!(log.batches() < 160, "{} commits", log.batches());
         assert_eq!(log.sink().verify().unwrap().events, 160);
     }
+
+    // The table name goes into SQL text: only 1 to 48 of a-z 0-9 _, not
+    // starting with a digit; anything else is refused before connecting.
+    #[test]
+    fn table_names_are_checked_before_they_reach_sql() {
+        let long = "a".repeat(49);
+        for bad in [
+            "",
+            "Audit",
+            "audit-log",
+            "audit;drop table x",
+            "1audit",
+            "audit log",
+            long.as_str(),
+        ] {
+            match PgLog::open(config(bad)) {
+                Err(LogError::Config(m)) => assert!(m.contains("table name"), "{bad:?}: {m}"),
+                other => panic!("{bad:?}: expected a refusal, got {:?}", other.map(|_| ())),
+            }
+        }
+        let name = format!("{:_<48}", table("n"));
+        assert_eq!(name.len(), 48);
+        let _tables = Tables(name.clone());
+        assert!(PgLog::open(config(&name)).is_ok());
+    }
+
+    // The `subject` column (for the operator's own SQL, indexed with the
+    // time) holds each event's subject; a checkpoint row has none.
+    #[test]
+    fn the_subject_column_is_on_the_event_rows_only() {
+        let name = table("subj");
+        let _tables = Tables(name.clone());
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        let who = |i: u64| {
+            if i.is_multiple_of(2) {
+                "person-a"
+            } else {
+                "person-b"
+            }
+        };
+        for i in 1..=10 {
+            log.append(&event(i, who(i), t(1_000 + i))).unwrap();
+        }
+        let mut c = postgres::Client::connect(&url(), postgres::NoTls).unwrap();
+        let rows: Vec<(i64, Option<String>)> = c
+            .query(
+                &format!("SELECT seq, subject FROM {name} ORDER BY seq"),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let mut expected: Vec<(i64, Option<String>)> = (1..=10)
+            .map(|i| (i as i64, Some(who(i).to_owned())))
+            .collect();
+        expected.push((11, None)); // the periodic checkpoint after 10 events
+        assert_eq!(rows, expected);
+    }
+
+    // MedMij LOG-1: through `&dyn AuditSink` and `BatchSink` the PostgreSQL
+    // sink checks, numbers and stores events like a direct append.
+    #[test]
+    fn appends_through_the_sink_traits_are_checked_numbered_and_stored() {
+        let name = table("sinks");
+        let _tables = Tables(name.clone());
+        let (log, _) = PgLog::open(config(&name)).unwrap();
+        let sink: &dyn AuditSink = &log;
+        assert_eq!(sink.append(&event(1, "person-a", t(1_001))).unwrap(), 1);
+        assert_eq!(sink.append(&event(2, "person-a", t(1_002))).unwrap(), 2);
+        let batch: &dyn BatchSink = &log;
+        let mut bad = event(3, "person-a", t(1_003));
+        bad.actor.on_behalf_of = Some("123456782".into());
+        assert!(matches!(
+            batch.check(&bad),
+            Err(LogError::Event(EventError {
+                rule: medmij_types::RuleId::Log4,
+                ..
+            }))
+        ));
+        assert!(batch.check(&event(3, "person-a", t(1_003))).is_ok());
+        assert_eq!(log.verify().unwrap().events, 2);
+    }
 }
 
 mod log_3 {

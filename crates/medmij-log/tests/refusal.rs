@@ -65,4 +65,66 @@ mod oauth_14 {
         assert_eq!(single[0].object.id, "1");
         log.verify().unwrap();
     }
+
+    // MedMij OAUTH-14: a window closes exactly `window` after its first
+    // refusal; `due` hands it back then, not before, and forgets it.
+    #[test]
+    fn due_closes_a_window_at_its_end() {
+        let mut agg = RefusalAggregator::new(RefusalConfig {
+            window: Duration::from_secs(10),
+            max_sources: 100,
+        });
+        assert!(agg.record("192.0.2.1", "tls.handshake", t(100)).is_none());
+        assert!(agg.record("192.0.2.1", "tls.handshake", t(105)).is_none());
+        assert_eq!(agg.open_windows(), 1);
+        assert!(agg.due(t(109)).is_empty());
+        assert_eq!(agg.open_windows(), 1);
+        let out = agg.due(t(110));
+        assert_eq!(
+            out,
+            [RefusalSummary {
+                source: "192.0.2.1".into(),
+                kind: "tls.handshake".into(),
+                count: 2,
+                first: t(100),
+                last: t(105),
+            }]
+        );
+        assert_eq!(agg.open_windows(), 0);
+        assert!(agg.drain().is_empty());
+    }
+
+    // MedMij OAUTH-14: with the table of sources full, a source that already
+    // has an open window keeps counting in it; only new sources go to the
+    // overflow.
+    #[test]
+    fn a_source_with_an_open_window_is_not_sent_to_the_overflow() {
+        let mut agg = RefusalAggregator::new(RefusalConfig {
+            window: Duration::from_secs(60),
+            max_sources: 2,
+        });
+        for (src, at) in [
+            ("192.0.2.1", 1),
+            ("192.0.2.2", 2),
+            ("192.0.2.1", 3),
+            ("192.0.2.3", 4),
+            ("192.0.2.1", 5),
+        ] {
+            assert!(agg.record(src, "oauth.unknown_client", t(at)).is_none());
+        }
+        assert_eq!(agg.open_windows(), 3);
+        let counts: Vec<(String, u64)> = agg
+            .drain()
+            .into_iter()
+            .map(|s| (s.source, s.count))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("192.0.2.1".to_owned(), 3),
+                ("192.0.2.2".to_owned(), 1),
+                (OVERFLOW_SOURCE.to_owned(), 1)
+            ]
+        );
+    }
 }
