@@ -393,6 +393,60 @@ mod tls_3 {
     use super::*;
 
     #[test]
+    fn the_driver_watches_a_bounded_set_and_keeps_own_certificates() {
+        // MedMij TLS-3 with bounded memory: at most `max_watched` certificates are watched;
+        // a new peer beyond it takes the place of a peer, never of an own certificate; a
+        // peer watched again takes no place of its own.
+        let f = Fixture::new();
+        let checker = OcspChecker::default();
+        let settings = medmij_tls::DriverSettings {
+            max_watched: 3,
+            ..medmij_tls::DriverSettings::default()
+        };
+        let driver = OcspDriver::with_settings(&checker, settings);
+        // The driver serves the checker it was made with (a clone shares its cache).
+        assert!(std::ptr::eq(
+            &**driver.checker().cache(),
+            &**checker.cache()
+        ));
+        let own = f.issue(SERVER);
+        driver.watch_own(&own.own_certificate().unwrap()).unwrap();
+        let peers: Vec<_> = (0..3)
+            .map(|i| f.issue(&format!("p{i}.gateway.example.nl")))
+            .collect();
+        let key = |c: &medmij_tls::IssuedCert| {
+            medmij_tls::PeerIdentity::from_peer_certificates(PeerRole::Client, &c.chain, None)
+                .unwrap()
+                .cert_key()
+                .clone()
+        };
+        assert_eq!(driver.watched_len(), 1);
+        driver.watch_chain(&peers[0].chain).unwrap();
+        driver.watch_chain(&peers[1].chain).unwrap();
+        assert_eq!(driver.watched_len(), 3, "room for all three");
+        driver.watch_chain(&peers[1].chain).unwrap();
+        assert_eq!(driver.watched_len(), 3, "watched again: the same place");
+        driver.watch_chain(&peers[2].chain).unwrap();
+        assert_eq!(driver.watched_len(), 3, "full: a peer made room");
+        let watched: Vec<_> = driver
+            .due(SystemTime::now())
+            .iter()
+            .map(|j| j.cert_key().clone())
+            .collect();
+        assert_eq!(watched.len(), 3);
+        assert!(watched.contains(&key(&own)), "the own certificate stays");
+        assert!(watched.contains(&key(&peers[2])), "the new peer is in");
+        assert_eq!(
+            [key(&peers[0]), key(&peers[1])]
+                .iter()
+                .filter(|k| watched.contains(k))
+                .count(),
+            1,
+            "one of the older peers made room"
+        );
+    }
+
+    #[test]
     fn ocsp_answer_for_another_serial_is_refused() {
         // RFC 6960 3.2 (1): the answer must be about this certificate.
         let f = Fixture::new();
