@@ -415,10 +415,9 @@ mod tls_3 {
             .map(|i| f.issue(&format!("p{i}.gateway.example.nl")))
             .collect();
         let key = |c: &medmij_tls::IssuedCert| {
-            medmij_tls::PeerIdentity::from_peer_certificates(PeerRole::Client, &c.chain, None)
+            *medmij_tls::PeerIdentity::from_peer_certificates(PeerRole::Client, &c.chain, None)
                 .unwrap()
                 .cert_key()
-                .clone()
         };
         assert_eq!(driver.watched_len(), 1);
         driver.watch_chain(&peers[0].chain).unwrap();
@@ -431,7 +430,7 @@ mod tls_3 {
         let watched: Vec<_> = driver
             .due(SystemTime::now())
             .iter()
-            .map(|j| j.cert_key().clone())
+            .map(|j| *j.cert_key())
             .collect();
         assert_eq!(watched.len(), 3);
         assert!(watched.contains(&key(&own)), "the own certificate stays");
