@@ -161,11 +161,16 @@ mod tls_2 {
         // MedMij TLS-2, TLS-3, TLS-4: mutual TLS, valid chain, listed, OCSP good.
         let f = Fixture::new();
         let (client, server) = f.nodes(CLIENT, SERVER);
+        assert_eq!((f.ocsp.cache().len(), f.ocsp.cache().is_empty()), (0, true));
         let o = f.connect(&client, &server, SERVER);
         assert!(o.ok(), "{o:?}");
         assert!(f.refusals().is_empty());
-        // One OCSP request per direction.
+        // One OCSP request per direction, each answer kept in the shared cache.
         assert_eq!(f.responder.requests(), 2);
+        assert_eq!(
+            (f.ocsp.cache().len(), f.ocsp.cache().is_empty()),
+            (2, false)
+        );
     }
 }
 
