@@ -393,6 +393,41 @@ mod tls_3 {
     use super::*;
 
     #[test]
+    fn a_checker_keeps_what_it_is_given_and_counts_first_contacts() {
+        // MedMij TLS-3: the checker's cache, policy and cache-miss rule are the ones given;
+        // a first contact refused for want of an answer is left pending for the driver.
+        let f = Fixture::new();
+        let cache = Arc::new(medmij_tls::OcspCache::new(16));
+        let policy = OcspPolicy {
+            timeout: Duration::from_secs(7),
+            ..OcspPolicy::default()
+        };
+        let given = OcspChecker::new()
+            .with_policy(policy)
+            .with_cache(cache.clone())
+            .with_on_cache_miss(medmij_tls::OnCacheMiss::Provisional);
+        assert!(std::ptr::eq(&**given.cache(), &*cache));
+        assert_eq!(*given.policy(), policy);
+        assert_eq!(given.on_cache_miss(), medmij_tls::OnCacheMiss::Provisional);
+        let refusing = OcspChecker::new();
+        assert_eq!(refusing.on_cache_miss(), medmij_tls::OnCacheMiss::Refuse);
+        assert_eq!(refusing.pending_len(), 0);
+        let client = f.node(&f.issue(CLIENT)).with_ocsp(refusing.clone());
+        let server = f.node(&f.issue(SERVER)).with_ocsp(refusing.clone());
+        let o = common::handshake(
+            &client.client_config().unwrap(),
+            &server.server_config().unwrap(),
+            SERVER,
+        );
+        assert!(!o.ok(), "no answer yet: refused");
+        assert_eq!(
+            refusing.pending_len(),
+            1,
+            "the server's certificate, pending"
+        );
+    }
+
+    #[test]
     fn the_driver_watches_a_bounded_set_and_keeps_own_certificates() {
         // MedMij TLS-3 with bounded memory: at most `max_watched` certificates are watched;
         // a new peer beyond it takes the place of a peer, never of an own certificate; a
