@@ -393,6 +393,58 @@ mod tls_3 {
     use super::*;
 
     #[test]
+    fn a_cached_answer_is_good_from_this_update_within_the_skew_until_next_update() {
+        // MedMij TLS-3, RFC 6960: a cached answer counts from its thisUpdate (less the
+        // allowed clock skew) up to, not including, its nextUpdate; before that it is not
+        // yet valid, from then on stale.
+        let f = Fixture::new();
+        let client = f.issue(CLIENT);
+        let secs = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(secs(SystemTime::now()));
+        let this_update = now - Duration::from_secs(100);
+        let next_update = now + Duration::from_secs(1000);
+        let answer = f
+            .pki
+            .ocsp_response(
+                &client.serial,
+                TestStatus::Good,
+                this_update,
+                Some(next_update),
+                OcspSigner::Issuer,
+            )
+            .unwrap();
+        let node = node_fed_with(&f, OcspPolicy::default(), &client, answer);
+        let key = *medmij_tls::PeerIdentity::from_peer_certificates(
+            PeerRole::Client,
+            &client.chain,
+            None,
+        )
+        .unwrap()
+        .cert_key();
+        let skew = OcspPolicy::default().clock_skew.as_secs();
+        let status = |at: u64| node.ocsp_checker().cache().status(&key, at);
+        let (t0, t1) = (secs(this_update), secs(next_update));
+        assert_eq!(status(t0 - skew), medmij_tls::CachedStatus::Good);
+        assert_eq!(status(t1 - 1), medmij_tls::CachedStatus::Good);
+        assert!(
+            matches!(
+                status(t1),
+                medmij_tls::CachedStatus::Refused(OcspFailure::Stale { .. })
+            ),
+            "{:?}",
+            status(t1)
+        );
+        assert!(
+            matches!(
+                status(t0 - skew - 1),
+                medmij_tls::CachedStatus::Refused(OcspFailure::NotYetValid { .. })
+            ),
+            "{:?}",
+            status(t0 - skew - 1)
+        );
+    }
+
+    #[test]
     fn a_checker_keeps_what_it_is_given_and_counts_first_contacts() {
         // MedMij TLS-3: the checker's cache, policy and cache-miss rule are the ones given;
         // a first contact refused for want of an answer is left pending for the driver.
