@@ -495,6 +495,13 @@ mod oauth_12 {
         }
     }
 
+    /// Opens a flow from `source`; it must be admitted.
+    async fn open(router: &axum::Router, source: &str, state: &str) {
+        let uri = authorize_uri("umcharderwijk~1", state);
+        let a = send(router, request("GET", &uri, source, None, None)).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+    }
+
     /// MedMij OAUTH-12 case 5, LOG-1: a new flow sweeps for abandoned ones only when
     /// `ZaSettings::sweep_interval` has passed since the last sweep (one database round trip
     /// less per flow under load), `ZaGateway::expire_flows` sweeps whenever called, and each
@@ -504,28 +511,11 @@ mod oauth_12 {
         use std::sync::atomic::Ordering;
         let (gw, audit, offset) = clocked_sweeping(std::time::Duration::from_secs(3600));
         let router = gw.router();
-        let open = |source: &'static str, state: &'static str| {
-            let router = router.clone();
-            async move {
-                let a = send(
-                    &router,
-                    request(
-                        "GET",
-                        &authorize_uri("umcharderwijk~1", state),
-                        source,
-                        None,
-                        None,
-                    ),
-                )
-                .await;
-                assert_eq!(a.status, 200, "{}", a.body);
-            }
-        };
         // t = 0: the first admission sweeps (nothing to report) and is left.
-        open("192.0.2.150", "a").await;
+        open(&router, "192.0.2.150", "a").await;
         // t = 901: the first flow has expired, but the last sweep was 901 s ago (< 3600 s).
         offset.store(901, Ordering::Relaxed);
-        open("192.0.2.151", "b").await;
+        open(&router, "192.0.2.151", "b").await;
         assert!(expiries(&audit).is_empty(), "not swept within the interval");
         // A host's timer sweeps regardless.
         assert_eq!(gw.expire_flows().await, 1);
@@ -533,7 +523,7 @@ mod oauth_12 {
         // t = 3601: due again; the second flow (expired at 1801 s) is reported by this
         // admission, the first not again.
         offset.store(3601, Ordering::Relaxed);
-        open("192.0.2.152", "c").await;
+        open(&router, "192.0.2.152", "c").await;
         let sources: Vec<String> = expiries(&audit)
             .iter()
             .map(|e| e.source.to_string())
@@ -541,7 +531,7 @@ mod oauth_12 {
         assert_eq!(sources, ["192.0.2.150", "192.0.2.151"]);
         // t = 3602: within the interval again, and the forced sweep finds nothing new.
         offset.store(3602, Ordering::Relaxed);
-        open("192.0.2.153", "d").await;
+        open(&router, "192.0.2.153", "d").await;
         assert_eq!(gw.expire_flows().await, 0);
         assert_eq!(expiries(&audit).len(), 2);
     }
@@ -555,34 +545,17 @@ mod oauth_12 {
         use std::sync::atomic::Ordering;
         let (gw, audit, offset) = clocked_sweeping(std::time::Duration::from_secs(3600));
         let router = gw.router();
-        let open = |source: &'static str, state: &'static str| {
-            let router = router.clone();
-            async move {
-                let a = send(
-                    &router,
-                    request(
-                        "GET",
-                        &authorize_uri("umcharderwijk~1", state),
-                        source,
-                        None,
-                        None,
-                    ),
-                )
-                .await;
-                assert_eq!(a.status, 200, "{}", a.body);
-            }
-        };
         // t = 5000: the first admission sweeps; its flow expires at 5900.
         offset.store(5000, Ordering::Relaxed);
-        open("192.0.2.160", "a").await;
+        open(&router, "192.0.2.160", "a").await;
         // The clock goes back 4000 s: the admission at t = 1000 sweeps (nothing expired).
         offset.store(1000, Ordering::Relaxed);
-        open("192.0.2.161", "b").await;
+        open(&router, "192.0.2.161", "b").await;
         assert!(expiries(&audit).is_empty());
         // t = 5901 is 4901 s after that sweep: due, and both flows are reported, in the
         // order they expired (the second at 1900, the first at 5900).
         offset.store(5901, Ordering::Relaxed);
-        open("192.0.2.162", "c").await;
+        open(&router, "192.0.2.162", "c").await;
         let sources: Vec<String> = expiries(&audit)
             .iter()
             .map(|e| e.source.to_string())

@@ -704,31 +704,26 @@ mod oauth_23 {
 mod log_6 {
     use super::*;
 
-    /// The ZA GW's `AuthorizationRequestError` steps of one flow.
-    fn errors(audit: &TestAudit, trace: &TraceIds) -> Vec<ChainStep> {
+    /// The ZA GW's steps of `kinds` in one flow.
+    fn steps(audit: &TestAudit, trace: &TraceIds, kinds: &[ChainStepKind]) -> Vec<ChainStep> {
         audit
             .steps()
             .into_iter()
-            .filter(|s| {
-                s.kind == ChainStepKind::AuthorizationRequestError
-                    && s.trace.correlation_id == trace.correlation_id
-            })
+            .filter(|s| kinds.contains(&s.kind) && s.trace.correlation_id == trace.correlation_id)
             .collect()
     }
 
-    /// The ZA GW's authentication steps of one flow.
+    fn errors(audit: &TestAudit, trace: &TraceIds) -> Vec<ChainStep> {
+        steps(audit, trace, &[ChainStepKind::AuthorizationRequestError])
+    }
+
     fn authentication(audit: &TestAudit, trace: &TraceIds) -> Vec<ChainStep> {
-        audit
-            .steps()
-            .into_iter()
-            .filter(|s| {
-                matches!(
-                    s.kind,
-                    ChainStepKind::ReceiveAuthenticationResponse
-                        | ChainStepKind::AuthenticationResponseError
-                ) && s.trace.correlation_id == trace.correlation_id
-            })
-            .collect()
+        use ChainStepKind::{AuthenticationResponseError, ReceiveAuthenticationResponse};
+        steps(
+            audit,
+            trace,
+            &[ReceiveAuthenticationResponse, AuthenticationResponseError],
+        )
     }
 
     /// A 2.x flow that ends in error leaves one `AuthorizationRequestError` step naming the
