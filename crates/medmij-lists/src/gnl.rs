@@ -167,12 +167,9 @@ struct GnlBuilder {
 }
 
 impl Builder for GnlBuilder {
-    fn start(&mut self, elem: ElemId, _offset: usize) {
-        if elem == ENTRY {
-            self.id = None;
-            self.naam = None;
-        }
-    }
+    // Nothing to reset: `end` takes both fields of every entry, so the
+    // next one starts empty.
+    fn start(&mut self, _elem: ElemId, _offset: usize) {}
 
     fn value(&mut self, elem: ElemId, text: &str, offset: usize) -> Result<(), Fault> {
         match elem {

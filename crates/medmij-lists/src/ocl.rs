@@ -183,12 +183,9 @@ struct OclBuilder {
 }
 
 impl Builder for OclBuilder {
-    fn start(&mut self, elem: ElemId, _offset: usize) {
-        if elem == CLIENT {
-            self.hostname = None;
-            self.naam = None;
-        }
-    }
+    // Nothing to reset: `end` takes both fields of every entry, so the
+    // next one starts empty.
+    fn start(&mut self, _elem: ElemId, _offset: usize) {}
 
     fn value(&mut self, elem: ElemId, text: &str, offset: usize) -> Result<(), Fault> {
         match elem {

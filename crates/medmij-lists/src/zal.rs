@@ -1106,14 +1106,8 @@ impl Builder for ZalBuilder {
                 self.rollen.clear();
                 self.codes.clear();
             }
-            ABONNEREN => {
-                self.max_duur = None;
-                self.subscription = None;
-            }
-            SYSTEEMROL => {
-                self.code = None;
-                self.resource = None;
-            }
+            // Abonneren and Systeemrol need no reset: `end` takes both of
+            // their fields, so the next one starts empty.
             _ => {}
         }
     }

@@ -370,6 +370,45 @@ mod lists_2 {
         let z = Zorgaanbieder::new(naam, vec![g("1"), g("2")]).unwrap();
         assert!(Zorgaanbiederslijst::new(ZalRelease::Release2, t, v, vec![z.clone(), z]).is_err());
     }
+
+    /// A Gegevensdienst has at least one Systeemrol (MedMij LISTS-1) and
+    /// its Systeemrolcodes are unique (MedMij LISTS-2), in the model as in
+    /// the parser.
+    #[test]
+    fn a_gegevensdienst_needs_unique_systeemrollen() {
+        let rol = |code: &str| {
+            Systeemrol::new(
+                Systeemrolcode::new(code).unwrap(),
+                BackChannelUri::new("https://a.example.nl/fhir").unwrap(),
+            )
+        };
+        let g = |rollen| {
+            Gegevensdienst::new(
+                GegevensdienstId::new("4").unwrap(),
+                FrontChannelUri::new("https://a.example.nl/auth").unwrap(),
+                BackChannelUri::new("https://a.example.nl/token").unwrap(),
+                rollen,
+            )
+        };
+        assert!(matches!(
+            g(vec![]),
+            Err(ModelError::Empty {
+                element: "Systeemrollen",
+                rule: medmij_lists::RuleId::Lists1,
+            })
+        ));
+        assert!(matches!(
+            g(vec![rol("X"), rol("X")]),
+            Err(ModelError::Duplicate {
+                element: "Systeemrolcode",
+                rule: medmij_lists::RuleId::Lists2,
+                ..
+            })
+        ));
+        let two = g(vec![rol("X"), rol("Y")]).unwrap();
+        assert_eq!(two.systeemrollen().len(), 2);
+        assert_eq!(two.systeemrol("Y").unwrap().code().as_str(), "Y");
+    }
 }
 
 mod lists_1 {
@@ -469,6 +508,31 @@ mod lists_1 {
 mod lists_4 {
     use super::*;
 
+    const OCL_NS: &str = "xmlns://afsprakenstelsel.medmij.nl/oauthclientlist/release2/";
+
+    /// The hostname is the client's identity (MedMij LISTS-4), looked up
+    /// ASCII case-insensitively; release 2 says nothing about the client's
+    /// Gegevensdiensten, so none is known ("no restriction known").
+    #[test]
+    fn clients_are_found_by_hostname() {
+        let xml = format!(
+            "<OAuthclientlist xmlns=\"{OCL_NS}\"><Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel><Volgnummer>522</Volgnummer><OAuthclients>\
+             <OAuthclient><Hostname>medmij.pgo.example.nl</Hostname><OAuthclientOrganisatienaam>De PGO</OAuthclientOrganisatienaam></OAuthclient>\
+             <OAuthclient><Hostname>andere.pgo.example.nl</Hostname><OAuthclientOrganisatienaam>Een andere PGO</OAuthclientOrganisatienaam></OAuthclient>\
+             </OAuthclients></OAuthclientlist>"
+        );
+        let ocl = OAuthclientlist::from_bytes(xml.as_bytes()).unwrap();
+        let client = ocl.get("ANDERE.pgo.example.nl").unwrap();
+        assert_eq!(client.hostname().as_str(), "andere.pgo.example.nl");
+        assert_eq!(client.organisatienaam().as_str(), "Een andere PGO");
+        assert_eq!(client.gegevensdiensten(), None);
+        assert!(ocl.contains("medmij.pgo.example.nl"));
+        assert!(ocl.contains("Medmij.Pgo.Example.NL"));
+        assert!(!ocl.contains("pgo.example.nl"));
+        assert!(!ocl.contains("x.medmij.pgo.example.nl"));
+        assert!(ocl.get("nergens.example.nl").is_none());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
@@ -535,6 +599,15 @@ mod lists_12 {
   </Gegevensdiensten>
 </Gegevensdienstnamenlijst>"#;
         let list = Gegevensdienstnamenlijst::from_bytes(gnl).unwrap();
+        // The GNL names a Gegevensdienst by its id (MedMij LISTS-5).
+        assert_eq!(list.weergavenaam("99").unwrap().as_str(), "Nieuwe dienst");
+        assert_eq!(
+            list.get("x-49").unwrap().weergavenaam().as_str(),
+            "Niet in 1.0"
+        );
+        assert_eq!(list.get("4").unwrap().id().as_str(), "4");
+        assert!(list.get("5").is_none());
+        assert!(list.weergavenaam("49").is_none());
         let names: Vec<(String, String)> = list
             .entries()
             .iter()

@@ -624,6 +624,79 @@ mod lists_15 {
         assert_eq!(back, ok);
     }
 
+    /// A release2 ZAL holds only Gegevensdiensten with both endpoints and
+    /// no Abonneren (MedMij LISTS-1); the model refuses the others there and
+    /// accepts them in release3 (MedMij LISTS-15).
+    #[test]
+    fn release2_takes_only_gegevensdiensten_with_both_endpoints_and_no_abonneren() {
+        let g = |auth: bool, token: bool, abonneren: bool| {
+            Gegevensdienst::new_release3(
+                GegevensdienstId::new("4").unwrap(),
+                auth.then(|| FrontChannelUri::new("https://a.example.nl/auth").unwrap()),
+                token.then(|| BackChannelUri::new("https://a.example.nl/token").unwrap()),
+                abonneren.then(|| {
+                    Abonneren::new(
+                        MaximaleDuur::from_days(30).unwrap(),
+                        BackChannelUri::new("https://a.example.nl/sub").unwrap(),
+                    )
+                }),
+                vec![Systeemrol::new(
+                    Systeemrolcode::new("X").unwrap(),
+                    BackChannelUri::new("https://a.example.nl/fhir").unwrap(),
+                )],
+            )
+            .unwrap()
+        };
+        let list = |release, dienst| {
+            let z = Zorgaanbieder::new(
+                Zorgaanbiedernaam::new("umcdemo@medmij").unwrap(),
+                vec![dienst],
+            )
+            .unwrap();
+            Zorgaanbiederslijst::new(
+                release,
+                Tijdstempel::new("2026-11-22T10:00:00Z").unwrap(),
+                Volgnummer::from_u64(5).unwrap(),
+                vec![z],
+            )
+        };
+        for (auth, token, abonneren) in [
+            (false, true, false),
+            (true, false, false),
+            (true, true, true),
+        ] {
+            let e = list(ZalRelease::Release2, g(auth, token, abonneren)).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ModelError::NotInRelease {
+                        release: "release2",
+                        rule: RuleId::Lists1,
+                        ..
+                    }
+                ),
+                "{auth} {token} {abonneren}: {e}"
+            );
+        }
+        let ok = list(ZalRelease::Release2, g(true, true, false)).unwrap();
+        assert_eq!(
+            ok.token_endpoint("umcdemo@medmij", "4").unwrap().as_str(),
+            "https://a.example.nl/token"
+        );
+    }
+
+    #[test]
+    fn releases_and_release_lines_name_themselves() {
+        assert_eq!(ZalRelease::Release2.to_string(), "release2");
+        assert_eq!(ZalRelease::Release3.to_string(), "release3");
+        assert!(ReleaseLines::default().is_empty());
+        assert!(!ReleaseLines::of(&[ReleaseLine::V2]).is_empty());
+        let none =
+            ReleaseLines::of(&[ReleaseLine::V1]).intersect(ReleaseLines::of(&[ReleaseLine::V2]));
+        assert!(none.is_empty());
+        assert_eq!(none.newest(), None);
+    }
+
     // ------------------------------------------------ round trip (property)
 
     fn re(r: &str) -> impl Strategy<Value = String> {
