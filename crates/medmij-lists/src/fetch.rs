@@ -27,6 +27,8 @@
 
 use crate::{ListKind, ListStore, MedMijList, StoreError, StoreEvent};
 use medmij_types::RuleId;
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -301,8 +303,8 @@ struct Inner<L, S> {
     on_event: Option<EventSink>,
     clock: Clock,
     /// Serializes attempts (the schedule and manual triggers) and holds the
-    /// jitter state.
-    attempt: Mutex<u64>,
+    /// jitter's generator.
+    attempt: Mutex<SmallRng>,
     /// Wakes the schedule after a successful manual trigger.
     wake: Notify,
 }
@@ -346,15 +348,6 @@ impl<L, S> std::fmt::Debug for Refresher<L, S> {
     }
 }
 
-/// SplitMix64: enough randomness for jitter, no dependency.
-fn next_random(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     /// A refresher for `store` from `source`; refuses an interval above the
     /// list's LISTS-8 maximum age.
@@ -364,10 +357,6 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
         settings: RefreshSettings,
     ) -> Result<Self, SettingsError> {
         settings.check(L::KIND)?;
-        let seed = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-            ^ (Arc::as_ptr(&store) as usize as u64);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -375,7 +364,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
                 settings,
                 on_event: None,
                 clock: Box::new(SystemTime::now),
-                attempt: Mutex::new(seed),
+                attempt: Mutex::new(rand::make_rng()),
                 wake: Notify::new(),
             }),
         })
@@ -410,7 +399,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
         if let Some(inner) = self.inner_mut() {
-            inner.attempt = Mutex::new(seed);
+            inner.attempt = Mutex::new(SmallRng::seed_from_u64(seed));
         }
         self
     }
@@ -536,7 +525,7 @@ impl<L: MedMijList, S: ListSource> Refresher<L, S> {
             delay = if retry {
                 let base = settings.backoff(failures);
                 // Shorten by up to `jitter`: never later than the back-off.
-                let u = (next_random(&mut rng) >> 11) as f64 / (1u64 << 53) as f64;
+                let u: f64 = rng.random();
                 base.mul_f64(1.0 - settings.jitter_fraction() * u)
             } else {
                 settings.interval

@@ -583,6 +583,28 @@ mod lists_8 {
     fn settings_follow_lists_8() {
         let whl = RefreshSettings::for_kind(ListKind::Whl);
         assert_eq!(whl.interval, DEFAULT_WHITELIST_INTERVAL);
+        // The documented defaults, written out: the Whitelist every 15
+        // minutes, the others hourly, retries from 10 s up to a third of the
+        // interval, shortened by up to 20 %, each fetch at most 60 s.
+        let secs = Duration::from_secs;
+        assert_eq!(
+            (
+                whl.interval,
+                whl.retry_initial,
+                whl.retry_max,
+                whl.fetch_timeout
+            ),
+            (secs(900), secs(10), secs(300), secs(60))
+        );
+        assert_eq!(whl.jitter, 0.2);
+        for kind in [ListKind::Zal, ListKind::Ocl, ListKind::Gnl] {
+            let s = RefreshSettings::for_kind(kind);
+            assert_eq!(
+                (s.interval, s.retry_max),
+                (secs(3600), secs(1200)),
+                "{kind}"
+            );
+        }
         assert!(whl.interval <= Duration::from_secs(3600));
         let zal = RefreshSettings::for_kind(ListKind::Zal);
         assert_eq!(zal.interval, DEFAULT_LIST_INTERVAL);

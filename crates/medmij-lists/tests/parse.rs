@@ -163,6 +163,45 @@ mod lists_7 {
             Whitelist::from_bytes_with(xml.as_bytes(), &ParseOptions::default().max_errors(1))
                 .unwrap_err();
         assert_eq!(one.errors().len(), 1);
+        // Every error is reported, one per line, in document order.
+        let lines: Vec<String> = errors.errors().iter().map(ToString::to_string).collect();
+        assert_eq!(errors.to_string(), lines.join("\n"));
+        assert!(lines[0].contains("MedMijNode[1]/Hostname"), "{}", lines[0]);
+        let owned: Vec<ParseError> = errors.clone().into_iter().collect();
+        assert_eq!(owned, errors.errors());
+    }
+
+    /// A list is read up to `max_input_size` bytes and not one more:
+    /// oversized input is refused before it is parsed (MedMij LISTS-7).
+    #[test]
+    fn a_reader_is_read_up_to_the_limit() {
+        let xml = whl(&node("a.example.nl"));
+        let n = xml.len();
+        assert_eq!(read_limited(xml.as_bytes(), n).unwrap(), xml.as_bytes());
+        let too_large = |r: Result<Whitelist, ReadError>| match r {
+            Err(ReadError::Invalid(e)) => e.first().clone(),
+            other => panic!("{other:?}"),
+        };
+        let e = match read_limited(xml.as_bytes(), n - 1) {
+            Err(ReadError::Invalid(e)) => e.first().clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(e.kind, ErrorKind::TooLarge { limit: n - 1 });
+        assert_eq!(e.rule, medmij_lists::RuleId::Lists7);
+        assert!(
+            e.to_string()
+                .contains(&format!("larger than the limit of {} bytes", n - 1)),
+            "{e}"
+        );
+        let list =
+            Whitelist::from_reader(xml.as_bytes(), &ParseOptions::default().max_input_size(n))
+                .unwrap();
+        assert!(list.contains("a.example.nl"));
+        let e = too_large(Whitelist::from_reader(
+            xml.as_bytes(),
+            &ParseOptions::default().max_input_size(n - 1),
+        ));
+        assert_eq!(e.kind, ErrorKind::TooLarge { limit: n - 1 });
     }
 
     #[test]
@@ -437,6 +476,27 @@ mod lists_1 {
         let wrong = whl("").replace(WHL_NS, ZAL_NS);
         let e = parse_any(wrong.as_bytes(), &ParseOptions::default()).unwrap_err();
         assert!(matches!(e.first().kind, ErrorKind::UnknownRoot { .. }));
+        // A root element of one list in another list's namespace is no
+        // list: parse_any refuses it under LISTS-7, before any list's
+        // schema is tried.
+        for wrong in [
+            whl("").replace(WHL_NS, ZAL_NS),
+            format!("<Zorgaanbiederslijst xmlns=\"{WHL_NS}\"/>"),
+        ] {
+            let e = parse_any(wrong.as_bytes(), &ParseOptions::default()).unwrap_err();
+            assert!(
+                matches!(e.first().kind, ErrorKind::UnknownRoot { .. }),
+                "{e}"
+            );
+            assert_eq!(e.first().rule, medmij_lists::RuleId::Lists7, "{e}");
+        }
+        // Whatever parse_any read writes back as that list.
+        let xml = whl(&node("a.example.nl"));
+        let any = parse_any(xml.as_bytes(), &ParseOptions::default()).unwrap();
+        assert_eq!(
+            any.to_xml(),
+            Whitelist::from_bytes(xml.as_bytes()).unwrap().to_xml()
+        );
         // A list parsed as another kind is refused with UnknownRoot.
         let e = Zorgaanbiederslijst::from_bytes(whl("").as_bytes()).unwrap_err();
         assert!(matches!(e.first().kind, ErrorKind::UnknownRoot { .. }));
