@@ -209,6 +209,25 @@ mod lists_8 {
             "{e}"
         );
         assert!(store.current().is_none());
+        // The limit itself is allowed: a body of exactly `max_size` bytes is
+        // read and installed, one byte less is refused.
+        let body = whl(1);
+        let (url, _) = serve(vec![Ok(body.clone())]);
+        let at = |max| {
+            Refresher::new(
+                store.clone(),
+                HttpSource::new(client(), url.clone()).with_max_size(max),
+                RefreshSettings::for_kind(ListKind::Whl),
+            )
+            .unwrap()
+        };
+        let e = at(body.len() - 1).refresh_now().await.unwrap_err();
+        assert!(
+            matches!(e, RefreshError::Fetch(FetchError::TooLarge { limit }) if limit == body.len() - 1),
+            "{e}"
+        );
+        at(body.len()).refresh_now().await.unwrap();
+        assert_eq!(current(&store), 1);
     }
 
     /// The time between a `Scheduled` event and the next attempt's event.
