@@ -380,6 +380,36 @@ mod lists_14 {
         let text = e.to_string();
         assert!(text.starts_with("new ZAL version refused: "), "{text}");
         assert_eq!(text.matches("(MedMij LISTS-14)").count(), 4, "{text}");
+        // Every violation once, in order, separated by "; ".
+        let each: Vec<String> = e.violations.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            format!("new ZAL version refused: {}", each.join("; "))
+        );
+    }
+
+    /// A register built from (DVZA, Gegevensdiensten) pairs answers as one
+    /// built with `with` (MedMij LISTS-14).
+    #[test]
+    fn a_register_collected_from_pairs_qualifies_the_same() {
+        let collected: QualificationRegistry = [(ZA, vec!["4", "6"]), (ZA2, vec!["4"])]
+            .into_iter()
+            .collect();
+        let id = |g: &str| GegevensdienstId::new(g).unwrap();
+        for (host, g, expected) in [
+            (ZA, "4", true),
+            (ZA, "6", true),
+            (ZA2, "4", true),
+            (ZA2, "6", false),
+            (PGO, "4", false),
+        ] {
+            assert_eq!(collected.is_qualified(host, &id(g)), expected, "{host} {g}");
+            assert_eq!(
+                qualified().is_qualified(host, &id(g)),
+                expected,
+                "{host} {g}"
+            );
+        }
     }
 
     #[test]
