@@ -165,11 +165,18 @@ mod tests {
 
         #[test]
         fn scans_find_bytes_near_the_needle(
-            b in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'!'), Just(b'\n'), Just(b':'), Just(b';'), Just(0u8), Just(0xFFu8), Just(b']')], 0..40),
+            b in proptest::collection::vec(prop_oneof![Just(b' '), Just(b'!'), Just(b'\n'), Just(b'\r'), Just(b':'), Just(b';'), Just(0u8), Just(0xFFu8), Just(b']')], 0..40),
         ) {
             prop_assert_eq!(contains(&b, b':'), b.contains(&b':'));
             prop_assert_eq!(contains2(&b, b']', b'\r'), b.iter().any(|&c| c == b']' || c == b'\r'));
             prop_assert_eq!(all_le_space(&b), b.iter().all(|&c| c <= b' '));
         }
+    }
+
+    #[test]
+    fn contains2_finds_both_needles_in_one_word() {
+        assert!(contains2(b"]\r", b']', b'\r'));
+        assert!(contains2(b"ab]cd\ref", b']', b'\r'));
+        assert!(contains2(b"abcdefgh]\r", b']', b'\r'));
     }
 }
