@@ -382,6 +382,105 @@ mod tls_3 {
         }
     }
 
+    /// How the loopback responder of [`responding`] answers every request.
+    #[derive(Debug, Clone, Copy)]
+    enum Answer {
+        /// 200, no content-length: `len` bytes in chunks of at most 16 KiB.
+        Chunked(usize),
+        /// 200 announcing 100 bytes, sending 10, then keeping the connection open.
+        Stalled,
+        /// 200 announcing 100 bytes, sending 10, then closing the connection.
+        CutShort,
+    }
+
+    /// An HTTP server on loopback answering as `answer` says.
+    async fn responding(answer: Answer) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut r = BufReader::new(stream);
+                    let mut line = String::new();
+                    let mut body = 0usize;
+                    while r.read_line(&mut line).await.unwrap_or(0) > 2 {
+                        let l = line.to_ascii_lowercase();
+                        if let Some(n) = l.strip_prefix("content-length:") {
+                            body = n.trim().parse().unwrap_or(0);
+                        }
+                        line.clear();
+                    }
+                    let mut skip = vec![0u8; body];
+                    let _ = tokio::io::AsyncReadExt::read_exact(&mut r, &mut skip).await;
+                    let mut s = r.into_inner();
+                    let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\nconnection: close\r\n";
+                    match answer {
+                        Answer::Chunked(len) => {
+                            let _ = s.write_all(ok.as_bytes()).await;
+                            let _ = s.write_all(b"transfer-encoding: chunked\r\n\r\n").await;
+                            let mut left = len;
+                            while left > 0 {
+                                let n = left.min(16 * 1024);
+                                let _ = s.write_all(format!("{n:x}\r\n").as_bytes()).await;
+                                let _ = s.write_all(&vec![0x30u8; n]).await;
+                                let _ = s.write_all(b"\r\n").await;
+                                left -= n;
+                            }
+                            let _ = s.write_all(b"0\r\n\r\n").await;
+                        }
+                        Answer::Stalled | Answer::CutShort => {
+                            let _ = s.write_all(ok.as_bytes()).await;
+                            let _ = s.write_all(b"content-length: 100\r\n\r\n").await;
+                            let _ = s.write_all(&[0x30u8; 10]).await;
+                            let _ = s.flush().await;
+                            if matches!(answer, Answer::Stalled) {
+                                tokio::time::sleep(Duration::from_secs(30)).await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ocsp_fetchers_bound_a_chunked_answer_and_tell_a_stalled_one_from_a_cut_one() {
+        // MedMij TLS-3 with a bounded fetch: an answer without a content-length (chunked)
+        // is taken up to 64 KiB and refused beyond; a body that stalls past the query's
+        // timeout is a timeout, one cut short a transport failure; both fetchers.
+        use medmij_tls::OcspSourceError as E;
+        let what = |r: &Result<Vec<u8>, E>| match r {
+            Ok(b) => Ok(b.len()),
+            Err(E::Timeout) => Err("timeout"),
+            Err(E::Transport(_)) => Err("transport"),
+            Err(e) => panic!("{e:?}"),
+        };
+        let cases = [
+            (Answer::Chunked(64 * 1024), 10, Ok(65_536)),
+            (Answer::Chunked(64 * 1024 + 1), 10, Err("transport")),
+            (Answer::Stalled, 1, Err("timeout")),
+            (Answer::CutShort, 10, Err("transport")),
+        ];
+        for (answer, secs, expected) in cases {
+            let url = responding(answer).await;
+            let query = medmij_tls::OcspQuery {
+                request: vec![0x30, 0x00],
+                responder_urls: Vec::new(),
+                timeout: Duration::from_secs(secs),
+            };
+            let fetcher = ReqwestOcspFetcher::with_url(url.clone()).unwrap();
+            let got = fetcher.fetch(&query).await;
+            assert_eq!(what(&got), expected, "{answer:?}: {got:?}");
+            let got = tokio::task::spawn_blocking(move || {
+                medmij_tls::OcspSource::fetch(&BlockingOcspFetcher::with_url(url).unwrap(), &query)
+            })
+            .await
+            .unwrap();
+            assert_eq!(what(&got), expected, "blocking {answer:?}: {got:?}");
+        }
+    }
+
     #[test]
     fn cache_hit_passes_without_any_fetch() {
         let f = Fixture::new();
