@@ -387,6 +387,8 @@ mod tls_3 {
     enum Answer {
         /// 200, no content-length: `len` bytes in chunks of at most 16 KiB.
         Chunked(usize),
+        /// 200, no content-length: chunks of 16 KiB without end.
+        Endless,
         /// 200 announcing 100 bytes, sending 10, then keeping the connection open.
         Stalled,
         /// 200 announcing 100 bytes, sending 10, then closing the connection.
@@ -428,6 +430,12 @@ mod tls_3 {
                             }
                             let _ = s.write_all(b"0\r\n\r\n").await;
                         }
+                        Answer::Endless => {
+                            let _ = s.write_all(ok.as_bytes()).await;
+                            let _ = s.write_all(b"transfer-encoding: chunked\r\n\r\n").await;
+                            let chunk = [b"4000\r\n".as_slice(), &[0x30u8; 16 * 1024], b"\r\n"].concat();
+                            while s.write_all(&chunk).await.is_ok() {}
+                        }
                         Answer::Stalled | Answer::CutShort => {
                             let _ = s.write_all(ok.as_bytes()).await;
                             let _ = s.write_all(b"content-length: 100\r\n\r\n").await;
@@ -447,7 +455,8 @@ mod tls_3 {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn ocsp_fetchers_bound_a_chunked_answer_and_tell_a_stalled_one_from_a_cut_one() {
         // MedMij TLS-3 with a bounded fetch: an answer without a content-length (chunked)
-        // is taken up to 64 KiB and refused beyond; a body that stalls past the query's
+        // is taken up to 64 KiB and refused beyond, an endless one as soon as it passes
+        // 64 KiB (not read on until the timeout); a body that stalls past the query's
         // timeout is a timeout, one cut short a transport failure; both fetchers.
         use medmij_tls::OcspSourceError as E;
         let what = |r: &Result<Vec<u8>, E>| match r {
@@ -459,6 +468,7 @@ mod tls_3 {
         let cases = [
             (Answer::Chunked(64 * 1024), 10, Ok(65_536)),
             (Answer::Chunked(64 * 1024 + 1), 10, Err("transport")),
+            (Answer::Endless, 10, Err("transport")),
             (Answer::Stalled, 1, Err("timeout")),
             (Answer::CutShort, 10, Err("transport")),
         ];
