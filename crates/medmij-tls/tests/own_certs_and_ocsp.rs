@@ -386,6 +386,21 @@ mod tls_2 {
         assert_eq!(report.len(), 3);
         assert!(report.iter().all(|w| w.expired));
     }
+
+    #[test]
+    fn a_node_without_an_own_certificate_is_a_tls_2_config_error() {
+        // MedMij TLS-2: mutual TLS needs an own certificate; none given, or one without
+        // its chain, is a configuration error that names TLS-2.
+        let err = OwnCertificates::new(Vec::new()).unwrap_err();
+        assert!(
+            matches!(err, medmij_tls::ConfigError::NoOwnCertificate),
+            "{err:?}"
+        );
+        assert_eq!(err.rule(), Some(medmij_types::RuleId::Tls2));
+        let key = Fixture::new().issue(CLIENT).key();
+        let err = medmij_tls::OwnCertificate::new(Vec::new(), key).unwrap_err();
+        assert_eq!(err.rule(), Some(medmij_types::RuleId::Tls2), "{err:?}");
+    }
 }
 
 /// MedMij TLS-3: chain, validity, key usage and OCSP (hard fail).
