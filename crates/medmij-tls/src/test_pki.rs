@@ -667,9 +667,9 @@ impl TestPki {
         let tbs = ResponseData {
             version: x509_ocsp::Version::V1,
             responder_id: if by_name {
-                ResponderId::ByName(match &certs {
-                    Some(c) if !c.is_empty() => c[0].tbs_certificate.subject.clone(),
-                    _ => x509_cert::name::Name::from_der(&self.intermediate_name_der)?,
+                ResponderId::ByName(match certs.as_ref().and_then(|c| c.first()) {
+                    Some(c) => c.tbs_certificate.subject.clone(),
+                    None => x509_cert::name::Name::from_der(&self.intermediate_name_der)?,
                 })
             } else {
                 ResponderId::ByKey(OctetString::new(
