@@ -85,11 +85,34 @@ mod log_1 {
         .unwrap();
         assert!(read.last_seq.unwrap() >= *all.last().unwrap());
     }
+
+    /// MedMij LOG-1: dropping the handle commits everything queued before it returns,
+    /// also the events whose appenders stopped waiting.
+    #[tokio::test(flavor = "current_thread")]
+    async fn dropping_the_handle_commits_everything_queued_first() {
+        let sink = SlowSink::default();
+        let events = sink.events.clone();
+        let (log, handles) = twelve_appends(sink);
+        // All twelve are queued while the first commit (100 ms) is under way.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        for h in &handles {
+            h.abort();
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+        let log = Arc::into_inner(log).expect("the appenders are gone");
+        drop(log);
+        assert_eq!(events.lock().unwrap().len(), 12);
+    }
 }
 
-/// A sink that takes 100 ms per commit, as a slow disk would.
+/// A sink that takes 100 ms per commit, as a slow disk would; it keeps the events and
+/// the size of each commit where the test can still read them once the log is gone.
+#[derive(Default)]
 struct SlowSink {
-    events: std::sync::Mutex<Vec<Event>>,
+    events: Arc<std::sync::Mutex<Vec<Event>>>,
+    sizes: Arc<std::sync::Mutex<Vec<usize>>>,
 }
 
 impl AuditSink for SlowSink {
@@ -104,6 +127,7 @@ impl BatchSink for SlowSink {
     }
     fn append_batch(&self, events: &[Event]) -> Result<Vec<u64>, LogError> {
         std::thread::sleep(std::time::Duration::from_millis(100));
+        self.sizes.lock().unwrap().push(events.len());
         let mut all = self.events.lock().unwrap();
         let first = all.len() as u64 + 1;
         all.extend_from_slice(events);
@@ -122,9 +146,7 @@ mod oauth_14 {
     async fn appends_wait_without_blocking_the_runtime() {
         let log = Arc::new(
             AsyncLog::new(
-                SlowSink {
-                    events: Default::default(),
-                },
+                SlowSink::default(),
                 AsyncLogConfig {
                     queue: 2,
                     max_batch: 4,
@@ -166,4 +188,52 @@ mod oauth_14 {
             "the runtime was blocked"
         );
     }
+
+    /// Twelve appends queued at once while the first commit is under way go in groups of
+    /// at most `max_batch` (4) events: bounded work per commit.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_group_commit_holds_at_most_max_batch_events() {
+        let sink = SlowSink::default();
+        let sizes = sink.sizes.clone();
+        let (log, handles) = twelve_appends(sink);
+        let mut seqs: Vec<u64> = Vec::new();
+        for h in handles {
+            seqs.push(h.await.unwrap().unwrap());
+        }
+        seqs.sort();
+        assert_eq!(seqs, (1..=12).collect::<Vec<_>>());
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 12);
+        assert!(sizes.iter().all(|n| *n <= 4), "{sizes:?}");
+        assert!(sizes.contains(&4), "grouped: {sizes:?}");
+        drop(log);
+    }
+}
+
+/// An `AsyncLog` over `sink` (queue 16, groups of at most 4) and twelve appends spawned
+/// on it at once.
+#[allow(clippy::type_complexity)]
+fn twelve_appends(
+    sink: SlowSink,
+) -> (
+    Arc<AsyncLog<SlowSink>>,
+    Vec<tokio::task::JoinHandle<Result<u64, LogError>>>,
+) {
+    let log = Arc::new(
+        AsyncLog::new(
+            sink,
+            AsyncLogConfig {
+                queue: 16,
+                max_batch: 4,
+            },
+        )
+        .unwrap(),
+    );
+    let handles = (0..12u64)
+        .map(|i| {
+            let log = log.clone();
+            tokio::spawn(async move { log.append(event(i, "person-a", t(2_000 + i))).await })
+        })
+        .collect();
+    (log, handles)
 }

@@ -84,7 +84,13 @@ impl BlockingOcspFetcher {
         resp.take(MAX_OCSP_RESPONSE as u64 + 1)
             .read_to_end(&mut out)
             .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::TimedOut {
+                // reqwest hands a body that did not arrive in time over as an `Other` I/O
+                // error around its own timeout error.
+                let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                    || e.get_ref()
+                        .and_then(|i| i.downcast_ref::<reqwest::Error>())
+                        .is_some_and(reqwest::Error::is_timeout);
+                if timed_out {
                     OcspSourceError::Timeout
                 } else {
                     OcspSourceError::Transport(e.to_string())

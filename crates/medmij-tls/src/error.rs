@@ -340,3 +340,61 @@ impl ConfigError {
         }
     }
 }
+
+#[cfg(test)]
+mod tls_3 {
+    use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn a_refused_chain_names_the_problem_webpki_found() {
+        // MedMij TLS-3: a chain refused by path validation carries the typed problem
+        // (and with it the alert rustls sends): bad encoding, a bad or unsupported
+        // signature and an unhandled critical extension each as such, what has no kind of
+        // its own as `Other`; all under TLS-3.
+        use CertificateProblem as P;
+        use rustls::AlertDescription as A;
+        use webpki::Error as W;
+        let cases = [
+            (W::BadDer, P::BadEncoding, A::BadCertificate),
+            (W::BadDerTime, P::BadEncoding, A::BadCertificate),
+            (W::UnknownIssuer, P::UnknownIssuer, A::UnknownCA),
+            (W::CaUsedAsEndEntity, P::UnknownIssuer, A::UnknownCA),
+            (
+                W::InvalidSignatureForPublicKey,
+                P::BadSignature,
+                A::DecryptError,
+            ),
+            (
+                W::UnsupportedSignatureAlgorithm,
+                P::BadSignature,
+                A::DecryptError,
+            ),
+            (
+                W::UnsupportedSignatureAlgorithmForPublicKey,
+                P::BadSignature,
+                A::DecryptError,
+            ),
+            (
+                W::RequiredEkuNotFound,
+                P::InvalidPurpose,
+                A::UnsupportedCertificate,
+            ),
+            (
+                W::UnsupportedCriticalExtension,
+                P::UnhandledCriticalExtension,
+                A::BadCertificate,
+            ),
+            (W::NameConstraintViolation, P::Other, A::CertificateUnknown),
+        ];
+        for (e, problem, alert) in cases {
+            let r = refusal_from_webpki(&e);
+            assert!(
+                matches!(&r, Refusal::Certificate { problem: p, .. } if *p == problem),
+                "{e:?}: {r:?}"
+            );
+            assert_eq!(r.rule(), RuleId::Tls3, "{e:?}");
+            assert_eq!(r.alert(), alert, "{e:?}");
+        }
+    }
+}

@@ -56,6 +56,8 @@ const ECDSA_SHA256: der::asn1::ObjectIdentifier =
 const ECDSA_SHA384: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const SHA1: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+const SHA256: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 
 /// Something went wrong generating test material.
 #[derive(Debug, thiserror::Error)]
@@ -562,16 +564,25 @@ impl TestPki {
 
     /// The CertID (SHA-1, as OpenSSL asks) of a certificate this PKI issued.
     pub fn cert_id(&self, serial: &[u8]) -> Result<CertId, TestPkiError> {
-        let h = |b: &[u8]| {
-            OctetString::new(
-                digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, b)
-                    .as_ref()
-                    .to_vec(),
-            )
-        };
+        self.cert_id_with(serial, &digest::SHA1_FOR_LEGACY_USE_ONLY, SHA1)
+    }
+
+    /// The CertID hashed with SHA-256 (RFC 6960 allows any hash; some responders
+    /// answer with SHA-256) of a certificate this PKI issued.
+    pub fn cert_id_sha256(&self, serial: &[u8]) -> Result<CertId, TestPkiError> {
+        self.cert_id_with(serial, &digest::SHA256, SHA256)
+    }
+
+    fn cert_id_with(
+        &self,
+        serial: &[u8],
+        alg: &'static digest::Algorithm,
+        oid: der::asn1::ObjectIdentifier,
+    ) -> Result<CertId, TestPkiError> {
+        let h = |b: &[u8]| OctetString::new(digest::digest(alg, b).as_ref().to_vec());
         Ok(CertId {
             hash_algorithm: AlgorithmIdentifierOwned {
-                oid: SHA1,
+                oid,
                 parameters: Some(der::asn1::Null.into()),
             },
             issuer_name_hash: h(&self.intermediate_name_der)?,
@@ -580,7 +591,8 @@ impl TestPki {
         })
     }
 
-    /// Build a signed DER OCSPResponse about `cert_id`.
+    /// Build a signed DER OCSPResponse about `cert_id`; the responder is named by
+    /// the SHA-1 hash of its key (ResponderID byKey).
     pub fn ocsp_response_for(
         &self,
         cert_id: CertId,
@@ -588,6 +600,33 @@ impl TestPki {
         this_update: SystemTime,
         next_update: Option<SystemTime>,
         signer: OcspSigner<'_>,
+    ) -> Result<Vec<u8>, TestPkiError> {
+        self.response(cert_id, status, this_update, next_update, signer, false)
+    }
+
+    /// As [`TestPki::ocsp_response_for`], the responder named by its subject Name
+    /// (ResponderID byName, RFC 6960 4.2.2.3): the issuing CA's for
+    /// [`OcspSigner::Issuer`] and [`OcspSigner::WrongKey`], the responder
+    /// certificate's for [`OcspSigner::Delegated`].
+    pub fn ocsp_response_by_name(
+        &self,
+        cert_id: CertId,
+        status: TestStatus,
+        this_update: SystemTime,
+        next_update: Option<SystemTime>,
+        signer: OcspSigner<'_>,
+    ) -> Result<Vec<u8>, TestPkiError> {
+        self.response(cert_id, status, this_update, next_update, signer, true)
+    }
+
+    fn response(
+        &self,
+        cert_id: CertId,
+        status: TestStatus,
+        this_update: SystemTime,
+        next_update: Option<SystemTime>,
+        signer: OcspSigner<'_>,
+        by_name: bool,
     ) -> Result<Vec<u8>, TestPkiError> {
         let cert_status = match status {
             TestStatus::Good => CertStatus::good(),
@@ -627,11 +666,18 @@ impl TestPki {
             };
         let tbs = ResponseData {
             version: x509_ocsp::Version::V1,
-            responder_id: ResponderId::ByKey(OctetString::new(
-                digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &key_bits)
-                    .as_ref()
-                    .to_vec(),
-            )?),
+            responder_id: if by_name {
+                ResponderId::ByName(match certs.as_ref().and_then(|c| c.first()) {
+                    Some(c) => c.tbs_certificate.subject.clone(),
+                    None => x509_cert::name::Name::from_der(&self.intermediate_name_der)?,
+                })
+            } else {
+                ResponderId::ByKey(OctetString::new(
+                    digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &key_bits)
+                        .as_ref()
+                        .to_vec(),
+                )?)
+            },
             produced_at: gtime(SystemTime::now())?,
             responses: vec![SingleResponse {
                 cert_id,

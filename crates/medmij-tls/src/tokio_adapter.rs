@@ -128,7 +128,7 @@ impl ReqwestOcspFetcher {
                 OcspSourceError::Transport(e.to_string())
             }
         };
-        let resp = self
+        let mut resp = self
             .client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/ocsp-request")
@@ -150,11 +150,16 @@ impl ReqwestOcspFetcher {
         {
             return Err(OcspSourceError::Transport("response too large".into()));
         }
-        let body = resp.bytes().await.map_err(tr)?;
-        if body.len() > crate::profile::MAX_OCSP_RESPONSE {
-            return Err(OcspSourceError::Transport("response too large".into()));
+        // Chunk by chunk: an answer without a content-length (chunked) is refused as
+        // soon as it passes the bound, not buffered until the timeout.
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(tr)? {
+            if out.len() + chunk.len() > crate::profile::MAX_OCSP_RESPONSE {
+                return Err(OcspSourceError::Transport("response too large".into()));
+            }
+            out.extend_from_slice(&chunk);
         }
-        Ok(body.to_vec())
+        Ok(out)
     }
 }
 

@@ -172,6 +172,37 @@ mod tls_2 {
             (2, false)
         );
     }
+
+    #[test]
+    fn a_tls12_client_authenticates_with_its_own_certificates() {
+        // MedMij TLS-1, TLS-2: TLS 1.2 is allowed on the back channel, and there too the
+        // client authenticates with the certificate its own-certificate resolver gives
+        // (rustls keeps the TLS 1.2 transcript for the client's signature only when the
+        // resolver says it has certificates).
+        let f = Fixture::new();
+        let (client, server) = f.nodes(CLIENT, SERVER);
+        let tls12 = |own: Arc<dyn rustls::client::ResolvesClientCert>| {
+            rustls::ClientConfig::builder_with_provider(Arc::new(medmij_tls::crypto_provider(
+                medmij_tls::Channel::Back,
+            )))
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(medmij_tls::MedmijServerVerifier::new(
+                client.checks().clone(),
+            )))
+            .with_client_cert_resolver(own)
+        };
+        let own: Arc<dyn rustls::client::ResolvesClientCert> =
+            Arc::new(client.own_certificates().clone());
+        let sc = server.server_config().unwrap();
+        let o = f.handshake(&tls12(own), &sc, SERVER);
+        assert!(o.ok(), "{o:?}");
+        assert!(f.refusals().is_empty());
+        // The same client without a certificate is refused: the server asked for one.
+        let o = f.handshake(&tls12(Arc::new(NoCertificate::default())), &sc, SERVER);
+        assert!(o.server.is_some(), "{o:?}");
+    }
 }
 
 /// MedMij TLS-3: chain, validity, key usage and OCSP (hard fail).

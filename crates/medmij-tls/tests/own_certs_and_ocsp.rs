@@ -386,6 +386,21 @@ mod tls_2 {
         assert_eq!(report.len(), 3);
         assert!(report.iter().all(|w| w.expired));
     }
+
+    #[test]
+    fn a_node_without_an_own_certificate_is_a_tls_2_config_error() {
+        // MedMij TLS-2: mutual TLS needs an own certificate; none given, or one without
+        // its chain, is a configuration error that names TLS-2.
+        let err = OwnCertificates::new(Vec::new()).unwrap_err();
+        assert!(
+            matches!(err, medmij_tls::ConfigError::NoOwnCertificate),
+            "{err:?}"
+        );
+        assert_eq!(err.rule(), Some(medmij_types::RuleId::Tls2));
+        let key = Fixture::new().issue(CLIENT).key();
+        let err = medmij_tls::OwnCertificate::new(Vec::new(), key).unwrap_err();
+        assert_eq!(err.rule(), Some(medmij_types::RuleId::Tls2), "{err:?}");
+    }
 }
 
 /// MedMij TLS-3: chain, validity, key usage and OCSP (hard fail).
@@ -795,6 +810,300 @@ mod tls_3 {
                 })
             ),
             "{err:?}"
+        );
+    }
+
+    /// Whole seconds since the epoch of `t`, and `t` cut to them (OCSP times have
+    /// whole seconds).
+    fn whole(t: SystemTime) -> (u64, SystemTime) {
+        let s = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+        (s, SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+    }
+
+    /// A good answer for `cert` signed by the issuer, valid from `this_update` to
+    /// `next_update`.
+    fn good(f: &Fixture, cert: &IssuedCert, this_update: SystemTime, next: SystemTime) -> Vec<u8> {
+        f.pki
+            .ocsp_response(
+                &cert.serial,
+                TestStatus::Good,
+                this_update,
+                Some(next),
+                OcspSigner::Issuer,
+            )
+            .unwrap()
+    }
+
+    /// The due jobs of `driver` at `now`, one per certificate, in the order of `certs`.
+    fn jobs_for(
+        driver: &OcspDriver,
+        certs: &[&IssuedCert],
+        now: SystemTime,
+    ) -> Vec<medmij_tls::OcspJob> {
+        let jobs = driver.due(now);
+        certs
+            .iter()
+            .map(|c| {
+                let k = medmij_tls::cert_key(&c.chain[0]);
+                jobs.iter().find(|j| *j.cert_key() == k).unwrap().clone()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_answer_naming_the_certificate_by_its_sha256_id_is_taken() {
+        // RFC 6960 4.1.1, MedMij TLS-3: the CertID of an answer may be hashed with SHA-256
+        // (we ask with SHA-1); an answer about this certificate so named is good, one about
+        // another certificate so named is not about this one.
+        let f = Fixture::new();
+        let client = f.issue(CLIENT);
+        let other = f.issue(CLIENT);
+        let now = SystemTime::now();
+        let answer = |serial: &[u8]| {
+            f.pki
+                .ocsp_response_for(
+                    f.pki.cert_id_sha256(serial).unwrap(),
+                    TestStatus::Good,
+                    now,
+                    Some(now + Duration::from_secs(600)),
+                    OcspSigner::Issuer,
+                )
+                .unwrap()
+        };
+        let node = node_fed_with(&f, OcspPolicy::default(), &client, answer(&client.serial));
+        assert!(check_at(&node, &client, now).is_ok());
+        let node = node_fed_with(&f, OcspPolicy::default(), &client, answer(&other.serial));
+        assert_eq!(
+            check_at(&node, &client, now).unwrap_err().refusal,
+            Refusal::Ocsp(OcspFailure::NoMatchingResponse)
+        );
+    }
+
+    #[test]
+    fn a_responder_named_by_name_is_the_issuer_or_a_delegated_responder() {
+        // RFC 6960 4.2.2.2, 4.2.2.3, MedMij TLS-3: a ResponderID byName names the issuing
+        // CA (the answer is then checked with the issuer's key) or a delegated responder
+        // whose certificate comes along (checked with that certificate's key, which the
+        // issuer must have issued for OCSP signing).
+        let f = Fixture::new();
+        let client = f.issue(CLIENT);
+        let now = SystemTime::now();
+        let by_name = |signer: OcspSigner<'_>| {
+            let der = f
+                .pki
+                .ocsp_response_by_name(
+                    f.pki.cert_id(&client.serial).unwrap(),
+                    TestStatus::Good,
+                    now,
+                    Some(now + Duration::from_secs(600)),
+                    signer,
+                )
+                .unwrap();
+            let node = node_fed_with(&f, OcspPolicy::default(), &client, der);
+            check_at(&node, &client, now).map_err(|e| e.refusal)
+        };
+        assert!(by_name(OcspSigner::Issuer).is_ok(), "the issuer, by name");
+        let delegated = f.pki.issue_ocsp_responder(true).unwrap();
+        assert!(
+            by_name(OcspSigner::Delegated(&delegated)).is_ok(),
+            "a delegated responder, by name"
+        );
+        assert_eq!(
+            by_name(OcspSigner::WrongKey),
+            Err(Refusal::Ocsp(OcspFailure::BadSignature)),
+            "the issuer's name on another key's signature"
+        );
+        let not_for_ocsp = f.pki.issue_ocsp_responder(false).unwrap();
+        assert!(
+            matches!(
+                by_name(OcspSigner::Delegated(&not_for_ocsp)),
+                Err(Refusal::Ocsp(OcspFailure::UnauthorisedSigner(_)))
+            ),
+            "a responder without id-kp-OCSPSigning, by name"
+        );
+    }
+
+    #[test]
+    fn an_answer_dated_the_clock_skew_ahead_is_taken_one_second_more_is_refused_and_not_kept() {
+        // MedMij TLS-3: an answer whose thisUpdate lies up to the clock skew (300 s) ahead
+        // is taken; one a second later is not yet valid, refused, and that refusal (not the
+        // answer) is what the cache keeps, so it does not turn good a second later.
+        let f = Fixture::new();
+        let (a, b) = (f.issue(CLIENT), f.issue(CLIENT));
+        let checker = OcspChecker::new().with_policy(OcspPolicy {
+            clock_skew: Duration::from_secs(300),
+            ..OcspPolicy::default()
+        });
+        let driver = OcspDriver::new(&checker);
+        driver.watch_chain(&a.chain).unwrap();
+        driver.watch_chain(&b.chain).unwrap();
+        let (t, now) = whole(SystemTime::now());
+        let jobs = jobs_for(&driver, &[&a, &b], now);
+        let ahead = |s: u64| now + Duration::from_secs(s);
+        let good_a = good(&f, &a, ahead(300), ahead(900));
+        assert_eq!(
+            driver.complete(&jobs[0], Ok(good_a), now),
+            medmij_tls::CachedStatus::Good
+        );
+        let not_yet = medmij_tls::CachedStatus::Refused(OcspFailure::NotYetValid {
+            this_update: t + 301,
+            now: t,
+        });
+        let good_b = good(&f, &b, ahead(301), ahead(900));
+        assert_eq!(driver.complete(&jobs[1], Ok(good_b), now), not_yet);
+        let kb = medmij_tls::cert_key(&b.chain[0]);
+        assert_eq!(checker.cache().status(&kb, t + 1), not_yet);
+        assert_eq!(checker.cache().status(&kb, t + 2), not_yet);
+    }
+
+    #[test]
+    fn a_certificate_met_twice_waits_once_for_its_first_answer() {
+        // MedMij TLS-3: each certificate met without an answer is pending once, however
+        // often it is met; another certificate is pending besides it.
+        let f = Fixture::new();
+        let checker = OcspChecker::new();
+        let node = f.node(&f.issue(SERVER)).with_ocsp(checker.clone());
+        let (a, b) = (f.issue(CLIENT), f.issue(CLIENT));
+        let now = SystemTime::now();
+        for (cert, pending) in [(&a, 1), (&a, 1), (&b, 2), (&a, 2), (&b, 2)] {
+            let err = check_at(&node, cert, now).unwrap_err();
+            assert_eq!(err.refusal, Refusal::Ocsp(OcspFailure::NotYetChecked));
+            assert_eq!(checker.pending_len(), pending);
+        }
+        let driver = OcspDriver::new(&checker);
+        assert_eq!(driver.due(now).len(), 2, "one job for each");
+    }
+
+    #[test]
+    fn a_full_cache_drops_stale_answers_first_and_never_holds_more_than_its_capacity() {
+        // MedMij TLS-3 with bounded memory: a cache of 2 that is full makes room for a new
+        // certificate by dropping the answers no longer fresh (nextUpdate reached), keeping
+        // fresh ones; updating a certificate it holds takes no other's place; when every
+        // answer is fresh it starts over rather than grow.
+        let f = Fixture::new();
+        let cache = Arc::new(medmij_tls::OcspCache::new(2));
+        let checker = OcspChecker::new().with_cache(cache.clone());
+        let driver = OcspDriver::new(&checker);
+        let certs: Vec<_> = (0..4).map(|_| f.issue(CLIENT)).collect();
+        for c in &certs {
+            driver.watch_chain(&c.chain).unwrap();
+        }
+        let (t, now) = whole(SystemTime::now());
+        let at = |s: u64| now + Duration::from_secs(s);
+        let [a, b, c, d] = [&certs[0], &certs[1], &certs[2], &certs[3]];
+        let jobs = jobs_for(&driver, &[a, b, c, d], now);
+        let key = |c: &IssuedCert| medmij_tls::cert_key(&c.chain[0]);
+        use medmij_tls::CachedStatus::{Good, Unknown};
+        assert_eq!(
+            driver.complete(&jobs[0], Ok(good(&f, a, at(0), at(1000))), now),
+            Good
+        );
+        assert_eq!(
+            driver.complete(&jobs[1], Ok(good(&f, b, at(0), at(500))), now),
+            Good
+        );
+        assert_eq!(cache.len(), 2);
+        // At t + 500 b's answer is stale (its nextUpdate), a's is fresh: c takes b's place.
+        assert_eq!(
+            driver.complete(&jobs[2], Ok(good(&f, c, at(500), at(1500))), at(500)),
+            Good
+        );
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.status(&key(a), t + 500), Good, "fresh: kept");
+        assert_eq!(cache.status(&key(b), t + 500), Unknown, "stale: dropped");
+        assert_eq!(cache.status(&key(c), t + 500), Good);
+        // A failed refresh of a (held) in the full cache: nothing else is dropped, and a's
+        // fresh answer still wins over the failure.
+        let again = driver.job_now(&key(a)).unwrap();
+        assert_eq!(
+            driver.complete(&again, Err(OcspSourceError::Timeout), at(600)),
+            Good
+        );
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.status(&key(c), t + 600), Good, "c keeps its place");
+        // Full of fresh answers: d does not make the cache grow past 2.
+        assert_eq!(
+            driver.complete(&jobs[3], Ok(good(&f, d, at(600), at(1600))), at(600)),
+            Good
+        );
+        assert!(cache.len() <= 2, "{}", cache.len());
+    }
+
+    #[test]
+    fn a_failed_fetch_stays_the_reason_to_refuse_while_the_cache_has_room() {
+        // MedMij TLS-3: a certificate whose fetch failed is refused for that failure until a
+        // usable answer comes; another certificate's answer in a cache with room does not
+        // make it forgotten (it would then be a first contact, provisionally let through
+        // with `OnCacheMiss::Provisional`).
+        let f = Fixture::new();
+        let cache = Arc::new(medmij_tls::OcspCache::new(16));
+        let checker = OcspChecker::new().with_cache(cache.clone());
+        let driver = OcspDriver::new(&checker);
+        let (a, b) = (f.issue(CLIENT), f.issue(CLIENT));
+        driver.watch_chain(&a.chain).unwrap();
+        driver.watch_chain(&b.chain).unwrap();
+        let (t, now) = whole(SystemTime::now());
+        let jobs = jobs_for(&driver, &[&a, &b], now);
+        let timed_out = medmij_tls::CachedStatus::Refused(OcspFailure::Timeout(5000));
+        assert_eq!(
+            driver.complete(&jobs[0], Err(OcspSourceError::Timeout), now),
+            timed_out
+        );
+        let good_b = good(&f, &b, now, now + Duration::from_secs(600));
+        assert_eq!(
+            driver.complete(&jobs[1], Ok(good_b), now),
+            medmij_tls::CachedStatus::Good
+        );
+        assert_eq!(cache.len(), 2);
+        assert_eq!(
+            cache.status(&medmij_tls::cert_key(&a.chain[0]), t),
+            timed_out
+        );
+    }
+
+    #[test]
+    fn a_full_driver_drops_a_peer_even_when_an_own_certificate_is_due_first() {
+        // MedMij TLS-3 with bounded memory: when the driver is full, a new peer takes the
+        // place of the peer due first, never of an own certificate, even one due before
+        // every peer (its staple must stay fresh).
+        let f = Fixture::new();
+        let checker = OcspChecker::default();
+        let settings = medmij_tls::DriverSettings {
+            max_watched: 3,
+            ..medmij_tls::DriverSettings::default()
+        };
+        let driver = OcspDriver::with_settings(&checker, settings);
+        let own = f.issue(SERVER);
+        driver.watch_own(&own.own_certificate().unwrap()).unwrap();
+        let peers: Vec<_> = (0..3).map(|_| f.issue(CLIENT)).collect();
+        let key = |c: &IssuedCert| medmij_tls::cert_key(&c.chain[0]);
+        let now = SystemTime::now();
+        // The two peers get an answer and are next due in half an hour, later than the own
+        // certificate (due now, never fetched); the later of the two is due a minute later.
+        for (p, start) in peers[..2].iter().zip([0, 120]) {
+            driver.watch_chain(&p.chain).unwrap();
+            let job = driver.job_now(&key(p)).unwrap();
+            let this_update = now + Duration::from_secs(start);
+            let answer = good(&f, p, this_update, this_update + Duration::from_secs(3600));
+            assert_eq!(
+                driver.complete(&job, Ok(answer), now),
+                medmij_tls::CachedStatus::Good
+            );
+        }
+        assert!(driver.next_refresh_at().unwrap() <= now, "own: due now");
+        driver.watch_chain(&peers[2].chain).unwrap();
+        assert_eq!(driver.watched_len(), 3);
+        let watched: Vec<_> = driver
+            .due(now + Duration::from_secs(86_400))
+            .iter()
+            .map(|j| *j.cert_key())
+            .collect();
+        assert_eq!(watched.len(), 3);
+        assert!(watched.contains(&key(&own)), "the own certificate stays");
+        assert!(watched.contains(&key(&peers[2])), "the new peer is in");
+        assert!(
+            watched.contains(&key(&peers[1])),
+            "the peer due later stays"
         );
     }
 }

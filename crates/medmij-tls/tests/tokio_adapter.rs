@@ -382,6 +382,116 @@ mod tls_3 {
         }
     }
 
+    /// How the loopback responder of [`responding`] answers every request.
+    #[derive(Debug, Clone, Copy)]
+    enum Answer {
+        /// 200, no content-length: `len` bytes in chunks of at most 16 KiB.
+        Chunked(usize),
+        /// 200, no content-length: chunks of 16 KiB without end.
+        Endless,
+        /// 200 announcing 100 bytes, sending 10, then keeping the connection open.
+        Stalled,
+        /// 200 announcing 100 bytes, sending 10, then closing the connection.
+        CutShort,
+    }
+
+    /// An HTTP server on loopback answering as `answer` says.
+    async fn responding(answer: Answer) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut r = BufReader::new(stream);
+                    let mut line = String::new();
+                    let mut body = 0usize;
+                    while r.read_line(&mut line).await.unwrap_or(0) > 2 {
+                        let l = line.to_ascii_lowercase();
+                        if let Some(n) = l.strip_prefix("content-length:") {
+                            body = n.trim().parse().unwrap_or(0);
+                        }
+                        line.clear();
+                    }
+                    let mut skip = vec![0u8; body];
+                    let _ = tokio::io::AsyncReadExt::read_exact(&mut r, &mut skip).await;
+                    let mut s = r.into_inner();
+                    let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\nconnection: close\r\n";
+                    match answer {
+                        Answer::Chunked(len) => {
+                            let _ = s.write_all(ok.as_bytes()).await;
+                            let _ = s.write_all(b"transfer-encoding: chunked\r\n\r\n").await;
+                            let mut left = len;
+                            while left > 0 {
+                                let n = left.min(16 * 1024);
+                                let _ = s.write_all(format!("{n:x}\r\n").as_bytes()).await;
+                                let _ = s.write_all(&vec![0x30u8; n]).await;
+                                let _ = s.write_all(b"\r\n").await;
+                                left -= n;
+                            }
+                            let _ = s.write_all(b"0\r\n\r\n").await;
+                        }
+                        Answer::Endless => {
+                            let _ = s.write_all(ok.as_bytes()).await;
+                            let _ = s.write_all(b"transfer-encoding: chunked\r\n\r\n").await;
+                            let chunk =
+                                [b"4000\r\n".as_slice(), &[0x30u8; 16 * 1024], b"\r\n"].concat();
+                            while s.write_all(&chunk).await.is_ok() {}
+                        }
+                        Answer::Stalled | Answer::CutShort => {
+                            let _ = s.write_all(ok.as_bytes()).await;
+                            let _ = s.write_all(b"content-length: 100\r\n\r\n").await;
+                            let _ = s.write_all(&[0x30u8; 10]).await;
+                            let _ = s.flush().await;
+                            if matches!(answer, Answer::Stalled) {
+                                tokio::time::sleep(Duration::from_secs(30)).await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ocsp_fetchers_bound_a_chunked_answer_and_tell_a_stalled_one_from_a_cut_one() {
+        // MedMij TLS-3 with a bounded fetch: an answer without a content-length (chunked)
+        // is taken up to 64 KiB and refused beyond, an endless one as soon as it passes
+        // 64 KiB (not read on until the timeout); a body that stalls past the query's
+        // timeout is a timeout, one cut short a transport failure; both fetchers.
+        use medmij_tls::OcspSourceError as E;
+        let what = |r: &Result<Vec<u8>, E>| match r {
+            Ok(b) => Ok(b.len()),
+            Err(E::Timeout) => Err("timeout"),
+            Err(E::Transport(_)) => Err("transport"),
+            Err(e) => panic!("{e:?}"),
+        };
+        let cases = [
+            (Answer::Chunked(64 * 1024), 10, Ok(65_536)),
+            (Answer::Chunked(64 * 1024 + 1), 10, Err("transport")),
+            (Answer::Endless, 10, Err("transport")),
+            (Answer::Stalled, 1, Err("timeout")),
+            (Answer::CutShort, 10, Err("transport")),
+        ];
+        for (answer, secs, expected) in cases {
+            let url = responding(answer).await;
+            let query = medmij_tls::OcspQuery {
+                request: vec![0x30, 0x00],
+                responder_urls: Vec::new(),
+                timeout: Duration::from_secs(secs),
+            };
+            let fetcher = ReqwestOcspFetcher::with_url(url.clone()).unwrap();
+            let got = fetcher.fetch(&query).await;
+            assert_eq!(what(&got), expected, "{answer:?}: {got:?}");
+            let got = tokio::task::spawn_blocking(move || {
+                medmij_tls::OcspSource::fetch(&BlockingOcspFetcher::with_url(url).unwrap(), &query)
+            })
+            .await
+            .unwrap();
+            assert_eq!(what(&got), expected, "blocking {answer:?}: {got:?}");
+        }
+    }
+
     #[test]
     fn cache_hit_passes_without_any_fetch() {
         let f = Fixture::new();
@@ -715,6 +825,72 @@ mod tls_4 {
             );
         });
     }
+
+    #[test]
+    fn the_connector_rechecks_the_server_before_each_request() {
+        // MedMij TLS-4 with TLS-3: on the client side too, a kept-open connection is
+        // re-checked against the Whitelist and the OCSP cache in force before each request;
+        // a server dropped from the Whitelist is refused, and the refusal logged.
+        let f = Fixture::new();
+        let Pair { sc, cli, .. } = known_pair(&f);
+        let conn = connector(&cli);
+        let peer = medmij_tls::PeerIdentity::from_peer_certificates(
+            PeerRole::Server,
+            &sc.chain,
+            Some(SERVER),
+        )
+        .unwrap();
+        let now = SystemTime::now();
+        assert_eq!(conn.recheck(&peer, now), Ok(()));
+        f.whitelist.replace([CLIENT]);
+        assert!(
+            matches!(
+                conn.recheck(&peer, now),
+                Err(Refusal::NotOnWhitelist { .. })
+            ),
+            "dropped from the Whitelist"
+        );
+        assert!(matches!(
+            f.last_refusal(),
+            (PeerRole::Server, Refusal::NotOnWhitelist { .. })
+        ));
+    }
+
+    #[test]
+    fn handshakes_are_admitted_up_to_the_limits_of_each_source_and_of_all() {
+        // The limits behind `idle_connections_from_one_source_do_not_starve_a_proper_client`
+        // (every connection is checked, MedMij TLS-3, TLS-4, but no source can hold all
+        // places): at most `max_handshakes_per_source` connections from one address and
+        // `max_handshakes` in all are between accept and the end of their checks; dropping a
+        // permit frees its place.
+        let f = Fixture::new();
+        let Pair { srv, .. } = pair(&f);
+        let limits = AdapterSettings {
+            max_handshakes_per_source: 2,
+            max_handshakes: 4,
+            ..settings()
+        };
+        let acc = acceptor(&srv, limits);
+        assert_eq!(*acc.settings(), limits);
+        let from = |i: u8| SocketAddr::from(([127, 0, 0, i], 40_000));
+        let a1 = acc.admit(from(1)).expect("source 1, first");
+        let a2 = acc.admit(from(1)).expect("source 1, second");
+        assert!(acc.admit(from(1)).is_none(), "source 1 at its limit");
+        let b1 = acc.admit(from(2)).expect("source 2, first");
+        let b2 = acc.admit(from(2)).expect("source 2, second");
+        assert!(acc.admit(from(3)).is_none(), "all places taken");
+        drop(b1);
+        let c1 = acc.admit(from(3)).expect("a place freed");
+        drop(a1);
+        drop(b2);
+        let a3 = acc.admit(from(1)).expect("a place of source 1 freed");
+        assert!(
+            acc.admit(from(1)).is_none(),
+            "source 1 at its limit again, with room left in all"
+        );
+        assert!(acc.admit(from(2)).is_some(), "room left in all");
+        drop((a2, a3, c1));
+    }
 }
 
 mod config {
@@ -730,5 +906,39 @@ mod config {
         assert!(matches!(err, medmij_tls::ConfigError::OcspDriverMismatch));
         let err = MedmijConnector::new(&s.back, other, source(), settings()).unwrap_err();
         assert!(matches!(err, medmij_tls::ConfigError::OcspDriverMismatch));
+    }
+}
+
+/// Stopping: dropping the stream of established connections closes the listener.
+mod shutdown {
+    use super::*;
+
+    #[test]
+    fn dropping_the_incoming_connections_stops_accepting() {
+        // Both acceptors: once `Incoming` or `FrontIncoming` is dropped, the listener is
+        // closed, so a new connection is refused.
+        let f = Fixture::new();
+        let Pair { srv, .. } = pair(&f);
+        let own = || {
+            medmij_tls::OwnCertificates::new(vec![f.issue(SERVER).own_certificate().unwrap()])
+                .unwrap()
+        };
+        rt().block_on(async {
+            let acc = acceptor(&srv, settings());
+            let (inc, addr) = listen(&acc).await;
+            assert!(TcpStream::connect(addr).await.is_ok(), "accepting");
+            drop(inc);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(TcpStream::connect(addr).await.is_err(), "stopped");
+
+            let front = medmij_tls::FrontAcceptor::new(own(), settings()).unwrap();
+            let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let inc = front.incoming(l);
+            assert!(TcpStream::connect(addr).await.is_ok(), "front: accepting");
+            drop(inc);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(TcpStream::connect(addr).await.is_err(), "front: stopped");
+        });
     }
 }
