@@ -173,6 +173,22 @@ mod tests {
         }
     }
 
+    proptest! {
+        /// Two strings that differ in one byte, wherever it is, are unequal.
+        #[test]
+        fn bytes_eq_finds_one_differing_byte(
+            a in proptest::collection::vec(any::<u8>(), 1..64),
+            at in any::<proptest::sample::Index>(),
+            flip in 1u8..,
+        ) {
+            let mut b = a.clone();
+            let i = at.index(a.len());
+            b[i] ^= flip;
+            prop_assert!(!bytes_eq(&a, &b), "differs at {} of {}", i, a.len());
+            prop_assert!(bytes_eq(&a, &a.clone()));
+        }
+    }
+
     #[test]
     fn contains2_finds_both_needles_in_one_word() {
         assert!(contains2(b"]\r", b']', b'\r'));

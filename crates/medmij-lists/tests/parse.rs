@@ -623,6 +623,26 @@ mod lists_5 {
 mod lists_6 {
     use super::*;
 
+    /// A list is written as its publisher writes it: the XML declaration,
+    /// the list's namespace, one element per line, four spaces per level.
+    #[test]
+    fn a_list_is_written_one_element_per_line() {
+        let list = Whitelist::new(
+            WhlRelease::Release2,
+            Tijdstempel::new("2026-11-22T10:00:00Z").unwrap(),
+            Volgnummer::from_u64(3).unwrap(),
+            vec![
+                Hostname::new("a.example.nl").unwrap(),
+                Hostname::new("b.example.nl").unwrap(),
+            ],
+        )
+        .unwrap();
+        let expected = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Whitelist xmlns=\"{WHL_NS}\">\n    <Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel>\n    <Volgnummer>3</Volgnummer>\n    <MedMijNodes>\n        <MedMijNode>\n            <Hostname>a.example.nl</Hostname>\n        </MedMijNode>\n        <MedMijNode>\n            <Hostname>b.example.nl</Hostname>\n        </MedMijNode>\n    </MedMijNodes>\n</Whitelist>\n"
+        );
+        assert_eq!(list.to_xml(), expected);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
