@@ -90,12 +90,17 @@ impl ArchiveSink for DirArchive {
             volgnummer,
             std::process::id()
         ));
-        {
+        let written = (|| {
             let mut f = fs::File::create(&tmp)?;
             f.write_all(bytes)?;
             f.sync_all()?;
+            fs::rename(&tmp, &path)
+        })();
+        if let Err(e) = written {
+            // Leave no partial copy behind; the error is the write's.
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
         }
-        fs::rename(&tmp, &path)?;
         fs::File::open(&self.dir)?.sync_all()?;
         Ok(())
     }

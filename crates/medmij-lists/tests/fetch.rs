@@ -226,7 +226,10 @@ mod lists_8 {
             matches!(e, RefreshError::Fetch(FetchError::TooLarge { limit }) if limit == body.len() - 1),
             "{e}"
         );
-        at(body.len()).refresh_now().await.unwrap();
+        assert!(matches!(
+            at(body.len()).refresh_now().await.unwrap(),
+            StoreEvent::Installed { .. }
+        ));
         assert_eq!(current(&store), 1);
     }
 

@@ -327,6 +327,29 @@ mod lists_11 {
         assert_eq!(std::fs::read(&v1_path).unwrap(), v1);
     }
 
+    /// An archived version that cannot be read is an error, not a reason
+    /// to write over it: nothing is written and no temporary file is left.
+    #[test]
+    fn an_unreadable_archive_entry_is_an_error_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = DirArchive::new(dir.path()).unwrap();
+        let v1 = Volgnummer::from_u64(1).unwrap();
+        // A directory where the archived file would be: reading it fails
+        // with another error than "not found".
+        std::fs::create_dir(archive.path_of(ListKind::Whl, &v1)).unwrap();
+        let store: ListStore<Whitelist> = ListStore::new(archive);
+        assert!(matches!(
+            store.offer(&whl(1, &hosts("a", 1)), at(0)),
+            Err(StoreError::Archive { .. })
+        ));
+        assert!(store.current().is_none());
+        let entries: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(entries, ["WHL-1.xml"]);
+    }
+
     #[test]
     fn a_version_that_cannot_be_archived_is_not_used() {
         let store: ListStore<Whitelist> = ListStore::new(FailingArchive);
