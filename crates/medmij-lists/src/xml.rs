@@ -1157,6 +1157,13 @@ mod tests {
         let long = format!("{}\u{FFFE}", "x".repeat(100));
         assert_eq!(first_illegal_char(&long), Some((100, '\u{FFFE}')));
         assert_eq!(first_illegal_char("\u{FFFD}\u{F000}"), None);
+        // The chunk filter keeps what it saw: a second control character,
+        // or a character led by 0xEF after one, does not hide the first.
+        assert_eq!(first_illegal_char("\u{1}\u{2}"), Some((0, '\u{1}')));
+        assert_eq!(first_illegal_char("\u{1}\u{F000}"), Some((0, '\u{1}')));
+        // A text of nothing but line ends and a control character.
+        assert_eq!(first_illegal_char("\u{1}"), Some((0, '\u{1}')));
+        assert_eq!(first_illegal_char("\n\u{1}\r"), Some((1, '\u{1}')));
     }
 
     #[test]
