@@ -226,6 +226,16 @@ fn is_xml_ws(s: &str) -> bool {
     ws
 }
 
+/// Whether byte `c` may be (the start of) a character XML 1.0 does not
+/// allow: a C0 control other than tab, line feed and carriage return, or
+/// 0xEF, which leads U+FFFE and U+FFFF. Branch-free, so that a chunk is
+/// checked with SIMD; it is a filter, and [`first_illegal_char`]'s byte loop
+/// decides, so a wider answer only costs time.
+#[inline(always)]
+fn maybe_illegal(c: u8) -> bool {
+    ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF)
+}
+
 /// The first character XML 1.0 does not allow: C0 controls other than tab,
 /// line feed and carriage return, and U+FFFE / U+FFFF. (Surrogates cannot
 /// occur in a `str`.)
@@ -233,10 +243,7 @@ fn first_illegal_char(s: &str) -> Option<(usize, char)> {
     let b = s.as_bytes();
     for (k, chunk) in b.chunks(64).enumerate() {
         let i = k * 64;
-        // Branch-free scan so the common chunk is checked with SIMD.
-        let suspicious = chunk.iter().fold(false, |acc, &c| {
-            acc | ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF)
-        });
+        let suspicious = chunk.iter().fold(false, |acc, &c| acc | maybe_illegal(c));
         if suspicious {
             for (j, &c) in chunk.iter().enumerate() {
                 let at = i + j;
