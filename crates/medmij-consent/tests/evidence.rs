@@ -627,6 +627,52 @@ mod consent_5 {
             drop_table(&tb);
         }
     }
+
+    // MedMij CONSENT-5, CONSENT-2: a Bevestiging is registered with the
+    // version of its wording and the filled variables, like a Toestemming;
+    // a replaced wording has a version of its own.
+    #[test]
+    fn a_bevestiging_is_recorded_with_its_version_and_variables() {
+        let vars = Variables::several(
+            "UMC Harderwijk",
+            &["Medicatiegegevens", "Labuitslagen"],
+            "Mijn PGO B.V.",
+        )
+        .unwrap();
+        let b = Bevestiging::new(vars.clone());
+        let shown = ShownText::of(&b, Language::Nl);
+        assert_eq!(shown.version, "bevestiging/default-provisional");
+        assert_eq!(shown.variables["naam Zorgaanbieder"], "UMC Harderwijk");
+        assert_eq!(
+            shown.variables["MedMij-gegevensdienst"],
+            "'Medicatiegegevens' en 'Labuitslagen'"
+        );
+        assert_eq!(shown.variables["naam leverancier PGO"], "Mijn PGO B.V.");
+        assert_eq!(shown.variables.len(), 3);
+        assert_eq!(shown.text, b.short_text(Language::Nl));
+        let own = BevestigingTemplate::default()
+            .with_wording(
+                Language::En,
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}.",
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}?",
+            )
+            .unwrap();
+        let v = own.version();
+        assert!(
+            v.starts_with("bevestiging/custom-") && v.len() == 19 + 16,
+            "{v}"
+        );
+        let shown = ShownText::of(&Bevestiging::with_template(vars, own.clone()), Language::En);
+        assert_eq!(shown.version, v);
+        let other = own
+            .with_wording(
+                Language::En,
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}!",
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}?",
+            )
+            .unwrap();
+        assert_ne!(other.version(), v);
+    }
 }
 
 fn sample_export() -> EvidenceExport {
