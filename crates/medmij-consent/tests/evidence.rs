@@ -673,6 +673,38 @@ mod consent_5 {
             .unwrap();
         assert_ne!(other.version(), v);
     }
+
+    /// A wording of the host's own that names neither its version nor its
+    /// variables.
+    struct OwnWording;
+
+    impl Wording for OwnWording {
+        fn kind(&self) -> ConsentKind {
+            ConsentKind::Toestemming
+        }
+        fn full_text(&self, _: Language) -> String {
+            "Eigen volledige tekst.".into()
+        }
+        fn full_html(&self, _: Language) -> String {
+            "Eigen volledige tekst.".into()
+        }
+        fn short_text(&self, _: Language) -> String {
+            "Eigen korte tekst.".into()
+        }
+        fn short_html(&self, _: Language) -> String {
+            "Eigen korte tekst.".into()
+        }
+    }
+
+    // MedMij CONSENT-5: a wording that does not name its version is
+    // registered as `unversioned`, with no variables, and its text.
+    #[test]
+    fn a_wording_that_names_no_version_is_recorded_unversioned() {
+        let shown = ShownText::of(&OwnWording, Language::Nl);
+        assert_eq!(shown.version, "unversioned");
+        assert!(shown.variables.is_empty(), "{:?}", shown.variables);
+        assert_eq!(shown.text, "Eigen korte tekst.");
+    }
 }
 
 fn sample_export() -> EvidenceExport {
