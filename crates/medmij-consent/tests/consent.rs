@@ -487,6 +487,102 @@ mod oauth_14 {
             Err(FormError::Malformed("longer than 4096 bytes".into()))
         );
     }
+
+    // MedMij OAUTH-14 (no framing, a CSP of the page's own), CONSENT-1: the
+    // host's page options are checked to their limits before they reach
+    // the page or its CSP.
+    #[test]
+    fn page_options_are_checked_to_their_limits() {
+        let flow = FlowId::new("flow-limits").unwrap();
+        let csrf = CsrfToken::new("0123456789abcdefXYZ").unwrap();
+        let t = Toestemming::new(vars());
+        let render = |opts: &PageOptions<'_>| render_page(&t, opts).map(|p| p.html().to_string());
+        let refused = |opts: &PageOptions<'_>| match render_page(&t, opts) {
+            Err(e) => e.field,
+            Ok(_) => panic!("accepted: {opts:?}"),
+        };
+
+        // action and full_text_path: a single '/', up to 512 visible ASCII.
+        let path512 = format!("/{}", "a".repeat(511));
+        assert!(render(&PageOptions::new(&path512, &flow, &csrf)).is_ok());
+        let path513 = format!("{path512}a");
+        assert_eq!(refused(&PageOptions::new(&path513, &flow, &csrf)), "action");
+        for bad in ["consent", "//evil", "/con sent", "/consent\u{e9}"] {
+            assert_eq!(
+                refused(&PageOptions::new(bad, &flow, &csrf)),
+                "action",
+                "{bad}"
+            );
+        }
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.full_text_path = Some(&path512);
+        assert!(
+            render(&opts)
+                .unwrap()
+                .contains(&format!("href=\"{path512}\""))
+        );
+        opts.full_text_path = Some("/full text");
+        assert_eq!(refused(&opts), "full_text_path");
+
+        // extra_css: no '<', up to 16 KiB.
+        let css = format!("b{{}}{}", " ".repeat(16_384 - 3));
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.extra_css = Some(&css);
+        assert!(render(&opts).is_ok());
+        let more = format!("{css} ");
+        opts.extra_css = Some(&more);
+        assert_eq!(refused(&opts), "extra_css");
+
+        // body_class: 1..64 of A-Z a-z 0-9 - _.
+        let class64 = format!("Aa0-_{}", "x".repeat(59));
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.body_class = Some(&class64);
+        assert!(
+            render(&opts)
+                .unwrap()
+                .contains(&format!("<body class=\"medmij-consent {class64}\">"))
+        );
+        let class65 = format!("{class64}x");
+        for bad in ["", "a b", "a\"b", "a.b", class65.as_str()] {
+            opts.body_class = Some(bad);
+            assert_eq!(refused(&opts), "body_class", "{bad:?}");
+        }
+
+        // redirect_origin: https://host[:port], lowercase DNS host up to 253
+        // bytes, a port of 1 to 5 digits.
+        let label = "a".repeat(63);
+        let host253 = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        assert_eq!(host253.len(), 253);
+        let origin = format!("https://{host253}:65535");
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.redirect_origin = Some(&origin);
+        let page = render_page(&t, &opts).unwrap();
+        let csp = &page
+            .headers()
+            .iter()
+            .find(|(k, _)| *k == "Content-Security-Policy")
+            .unwrap()
+            .1;
+        assert!(
+            csp.contains(&format!("form-action 'self' {origin};")),
+            "{csp}"
+        );
+        opts.redirect_origin = Some("https://pgo-2.example.nl");
+        assert!(render(&opts).is_ok());
+        let host254 = format!("https://{host253}b");
+        for bad in [
+            host254.as_str(),
+            "https://pgo.example.nl:123456",
+            "https://pgo.example.nl:80a",
+            "https://pgo.example.nl:",
+            "https://:443",
+            "https://pgo_x.example.nl",
+            "pgo.example.nl",
+        ] {
+            opts.redirect_origin = Some(bad);
+            assert_eq!(refused(&opts), "redirect_origin", "{bad}");
+        }
+    }
 }
 
 mod consent_3 {
@@ -648,5 +744,17 @@ mod consent_4 {
                 .to_string(),
             "item other is not in the dossier"
         );
+    }
+
+    // MedMij CONSENT-4: the digest bound to an item is the SHA-256 of its
+    // content, as bytes and as lowercase hex.
+    #[test]
+    fn the_content_digest_is_the_sha256_of_the_content() {
+        let d = ContentDigest::of(b"abc");
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(d.to_string(), hex);
+        let bytes: Vec<String> = d.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(bytes.concat(), hex);
+        assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{hex}\""));
     }
 }
