@@ -626,6 +626,79 @@ mod consent_5 {
             drop(l);
             drop_table(&tb);
         }
+
+        // MedMij CONSENT-5 on PostgreSQL: the table name goes into SQL text,
+        // so it is checked before anything is sent: 1 to 48 of `a-z 0-9 _`,
+        // not starting with a digit.
+        #[test]
+        fn pg_table_names_are_checked_before_they_reach_sql() {
+            let name48 = format!("ce_{}_", std::process::id());
+            let name48 = format!("{name48}{}", "x".repeat(48 - name48.len()));
+            let under = format!("_ce_{}", std::process::id());
+            for good in [name48.as_str(), under.as_str()] {
+                drop_table(good);
+                let (l, r) = PgEvidenceLedger::open(URL, good, config()).unwrap();
+                assert_eq!(r.records, 0, "{good}");
+                drop(l);
+                drop_table(good);
+            }
+            let name49 = format!("{name48}x");
+            for bad in [
+                "",
+                name49.as_str(),
+                "Consent_upper",
+                "ce;drop",
+                "ce x",
+                "ce-x",
+                "1ce",
+            ] {
+                match PgEvidenceLedger::open(URL, bad, config()) {
+                    Err(EvidenceError::Config(reason)) => {
+                        assert!(reason.starts_with("table name"), "{bad}: {reason}")
+                    }
+                    other => panic!("{bad:?}: {other:?}"),
+                }
+            }
+        }
+
+        // MedMij CONSENT-5 on PostgreSQL: the head is the last record, each
+        // row keeps its time in microseconds, and a record exactly at the
+        // cutoff is kept by pruning.
+        #[test]
+        fn pg_head_times_and_the_cutoff() {
+            let tb = table("pghead");
+            let mut cfg = config();
+            cfg.retention = EvidenceRetention::For(Duration::from_secs(1000));
+            let (l, _) = PgEvidenceLedger::open(URL, &tb, cfg).unwrap();
+            fill(&l);
+            let head = l.head();
+            assert_eq!(head.seq, 4);
+            assert_ne!(head.hash, [0; 32]);
+            assert_eq!(head, l.verify().unwrap().head);
+            let mut c = ::postgres::Client::connect(URL, ::postgres::NoTls).unwrap();
+            let at_us: Vec<i64> = c
+                .query(&format!("SELECT at_us FROM {tb} ORDER BY seq"), &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(
+                at_us,
+                [
+                    1_700_000_005_000_000,
+                    1_700_000_105_000_000,
+                    1_700_000_205_000_000,
+                    1_700_000_305_000_000
+                ]
+            );
+            // The second record was taken at 1_700_000_105.
+            let r = l.prune(t(1_700_001_105)).unwrap();
+            assert_eq!((r.cutoff, r.removed), (Some(t(1_700_000_105)), 1));
+            let v = l.verify().unwrap();
+            assert_eq!((v.records, v.anchored_at, v.head.seq), (3, Some(1), 4));
+            drop(l);
+            drop_table(&tb);
+        }
     }
 
     // MedMij CONSENT-5, CONSENT-2: a Bevestiging is registered with the
