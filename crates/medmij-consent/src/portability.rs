@@ -412,6 +412,34 @@ mod tests {
                 prop_assert_eq!(changed, vec![&e.items[k].provenance.item]);
             }
         }
+
+        // MedMij CONSENT-7: an export of up to 256 MiB is read; one byte
+        // more is refused before it is parsed.
+        #[test]
+        fn an_export_of_exactly_256_mib_is_read_and_one_byte_more_is_not() {
+            // One allocation for both sizes.
+            let mut bytes = Vec::with_capacity(268_435_457);
+            bytes.resize(268_435_456, b'x');
+            assert!(
+                matches!(
+                    DossierExport::from_json(&bytes),
+                    Err(PortabilityError::Malformed {
+                        line: 1,
+                        column: 1,
+                        ..
+                    })
+                ),
+                "read and refused as JSON"
+            );
+            bytes.push(b'x');
+            assert_eq!(
+                DossierExport::from_json(&bytes),
+                Err(PortabilityError::TooLarge {
+                    len: 268_435_457,
+                    max: 268_435_456
+                })
+            );
+        }
     }
 
     mod tls_5 {
@@ -433,6 +461,25 @@ mod tests {
             let last = tampered.len() - 1;
             tampered[last] ^= 1;
             assert_eq!(open(&tampered, &cipher), Err(PortabilityError::Sealed));
+        }
+
+        // MedMij TLS-5, CONSENT-4, CONSENT-7: each refusal names its rule.
+        #[test]
+        fn each_refusal_names_its_rule() {
+            let id = ItemId::new("item-0").unwrap();
+            assert_eq!(PortabilityError::Sealed.rule(), RuleId::Tls5);
+            assert_eq!(
+                PortabilityError::DuplicateItem(id.clone()).rule(),
+                RuleId::Consent4
+            );
+            assert_eq!(
+                PortabilityError::UnknownPlacement(id).rule(),
+                RuleId::Consent4
+            );
+            assert_eq!(
+                PortabilityError::Format("x".into()).rule(),
+                RuleId::Consent7
+            );
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The wording of the Toestemming (CONSENT-1) and the Bevestiging (CONSENT-2).
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::vars::{
     GegevensdienstNaam, PgoLeverancierNaam, VariableError, ZorgaanbiederNaam, escape_html,
@@ -384,6 +385,25 @@ impl BevestigingTemplate {
         *for_lang_mut(&mut self.short, lang) = short.into();
         Ok(self)
     }
+
+    /// Names this wording for the consent evidence (MedMij CONSENT-5):
+    /// `bevestiging/default-provisional` for the default, else
+    /// `bevestiging/custom-<16 hex>` from a SHA-256 over its four texts, so
+    /// that each wording has its own version.
+    pub fn version(&self) -> String {
+        if *self == Self::default() {
+            return "bevestiging/default-provisional".to_string();
+        }
+        let mut h = Sha256::new();
+        for t in self.full.iter().chain(&self.short) {
+            h.update([0u8]);
+            h.update(t.as_bytes());
+        }
+        format!(
+            "bevestiging/custom-{}",
+            &crate::decision::hex(&h.finalize())[..16]
+        )
+    }
 }
 
 /// The text for `lang` of a Dutch, English pair.
@@ -479,5 +499,11 @@ impl Wording for Bevestiging {
     }
     fn short_html(&self, lang: Language) -> String {
         fill(for_lang(&self.template.short, lang), &self.vars, lang, true)
+    }
+    fn text_version(&self) -> String {
+        self.template.version()
+    }
+    fn variable_values(&self) -> Vec<(&'static str, String)> {
+        variable_values(&self.vars, Language::Nl)
     }
 }

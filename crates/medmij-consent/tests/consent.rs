@@ -182,6 +182,75 @@ mod consent_1 {
             prop_assert_eq!(markup, 0);
         }
     }
+
+    // MedMij CONSENT-1: a question is asked once per run; `forget_before`
+    // drops open questions asked before the time given and decided flows
+    // decided before it, and keeps those of exactly that time.
+    #[test]
+    fn forget_before_keeps_the_instant_itself_and_drops_what_came_before() {
+        let mut book = DecisionBook::new();
+        // `request` asks at 1_700_000_000.
+        book.ask(request("flow-open")).unwrap();
+        book.ask(request("flow-done")).unwrap();
+        book.decide(
+            &posted("flow-done", "0123456789abcdefXYZ", "grant"),
+            Side::Bron,
+            t(1_700_000_100),
+        )
+        .unwrap();
+        let open = FlowId::new("flow-open").unwrap();
+
+        book.forget_before(t(1_700_000_000));
+        assert!(book.pending(&open).is_some(), "asked exactly then: kept");
+        assert!(matches!(
+            book.ask(request("flow-done")),
+            Err(DecisionError::AlreadyAsked { .. })
+        ));
+
+        book.forget_before(t(1_700_000_001));
+        assert!(book.pending(&open).is_none(), "asked before: forgotten");
+        assert!(matches!(
+            book.decide(
+                &posted("flow-open", "0123456789abcdefXYZ", "grant"),
+                Side::Bron,
+                t(1_700_000_002)
+            ),
+            Err(DecisionError::UnknownFlow { .. })
+        ));
+        // Decided at 1_700_000_100: still remembered until a later time.
+        assert!(matches!(
+            book.ask(request("flow-done")),
+            Err(DecisionError::AlreadyAsked { .. })
+        ));
+        book.forget_before(t(1_700_000_101));
+        book.ask(request("flow-done")).unwrap();
+    }
+
+    // MedMij CONSENT-1: a refused decision names the flow it was for.
+    #[test]
+    fn a_flow_is_shown_as_given_and_errors_name_it() {
+        let flow = FlowId::new("flow-a.1_~").unwrap();
+        assert_eq!(flow.to_string(), "flow-a.1_~");
+        let e = DecisionError::AlreadyDecided {
+            flow: flow.clone(),
+            decision: Decision::Refused,
+        };
+        assert_eq!(
+            e.to_string(),
+            "flow flow-a.1_~ was already decided (Refused); a decision is accepted once (MedMij CONSENT-1)"
+        );
+        let (_, e) = request("flow-x")
+            .decide(
+                &posted("flow-y", "0123456789abcdefXYZ", "grant"),
+                Side::Bron,
+                t(2),
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the decision is for flow flow-y, the request is for flow flow-x (MedMij CONSENT-1)"
+        );
+    }
 }
 
 mod consent_2 {
@@ -402,6 +471,118 @@ mod oauth_14 {
             let _ = PostedDecision::from_form(&body);
         }
     }
+
+    // MedMij OAUTH-14 (bounded resource use): a posted form is read up to
+    // 4096 bytes, and refused from 4097 on.
+    #[test]
+    fn a_form_of_exactly_4096_bytes_is_read_and_one_byte_more_is_not() {
+        let head = "flow=f&csrf_token=0123456789abcdef&decision=grant&pad=";
+        let at_limit = format!("{head}{}", "x".repeat(4096 - head.len()));
+        assert_eq!(at_limit.len(), 4096);
+        let p = PostedDecision::from_form(&at_limit).unwrap();
+        assert_eq!(p.decision, Decision::Granted);
+        let over = format!("{at_limit}x");
+        assert_eq!(
+            PostedDecision::from_form(&over),
+            Err(FormError::Malformed("longer than 4096 bytes".into()))
+        );
+    }
+
+    // MedMij OAUTH-14 (no framing, a CSP of the page's own), CONSENT-1: the
+    // host's page options are checked to their limits before they reach
+    // the page or its CSP.
+    #[test]
+    fn page_options_are_checked_to_their_limits() {
+        let flow = FlowId::new("flow-limits").unwrap();
+        let csrf = CsrfToken::new("0123456789abcdefXYZ").unwrap();
+        let t = Toestemming::new(vars());
+        let render = |opts: &PageOptions<'_>| render_page(&t, opts).map(|p| p.html().to_string());
+        let refused = |opts: &PageOptions<'_>| match render_page(&t, opts) {
+            Err(e) => e.field,
+            Ok(_) => panic!("accepted: {opts:?}"),
+        };
+
+        // action and full_text_path: a single '/', up to 512 visible ASCII.
+        let path512 = format!("/{}", "a".repeat(511));
+        assert!(render(&PageOptions::new(&path512, &flow, &csrf)).is_ok());
+        let path513 = format!("{path512}a");
+        assert_eq!(refused(&PageOptions::new(&path513, &flow, &csrf)), "action");
+        for bad in ["consent", "//evil", "/con sent", "/consent\u{e9}"] {
+            assert_eq!(
+                refused(&PageOptions::new(bad, &flow, &csrf)),
+                "action",
+                "{bad}"
+            );
+        }
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.full_text_path = Some(&path512);
+        assert!(
+            render(&opts)
+                .unwrap()
+                .contains(&format!("href=\"{path512}\""))
+        );
+        opts.full_text_path = Some("/full text");
+        assert_eq!(refused(&opts), "full_text_path");
+
+        // extra_css: no '<', up to 16 KiB.
+        let css = format!("b{{}}{}", " ".repeat(16_384 - 3));
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.extra_css = Some(&css);
+        assert!(render(&opts).is_ok());
+        let more = format!("{css} ");
+        opts.extra_css = Some(&more);
+        assert_eq!(refused(&opts), "extra_css");
+
+        // body_class: 1..64 of A-Z a-z 0-9 - _.
+        let class64 = format!("Aa0-_{}", "x".repeat(59));
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.body_class = Some(&class64);
+        assert!(
+            render(&opts)
+                .unwrap()
+                .contains(&format!("<body class=\"medmij-consent {class64}\">"))
+        );
+        let class65 = format!("{class64}x");
+        for bad in ["", "a b", "a\"b", "a.b", class65.as_str()] {
+            opts.body_class = Some(bad);
+            assert_eq!(refused(&opts), "body_class", "{bad:?}");
+        }
+
+        // redirect_origin: https://host[:port], lowercase DNS host up to 253
+        // bytes, a port of 1 to 5 digits.
+        let label = "a".repeat(63);
+        let host253 = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        assert_eq!(host253.len(), 253);
+        let origin = format!("https://{host253}:65535");
+        let mut opts = PageOptions::new("/c", &flow, &csrf);
+        opts.redirect_origin = Some(&origin);
+        let page = render_page(&t, &opts).unwrap();
+        let csp = &page
+            .headers()
+            .iter()
+            .find(|(k, _)| *k == "Content-Security-Policy")
+            .unwrap()
+            .1;
+        assert!(
+            csp.contains(&format!("form-action 'self' {origin};")),
+            "{csp}"
+        );
+        opts.redirect_origin = Some("https://pgo-2.example.nl");
+        assert!(render(&opts).is_ok());
+        let host254 = format!("https://{host253}b");
+        for bad in [
+            host254.as_str(),
+            "https://pgo.example.nl:123456",
+            "https://pgo.example.nl:80a",
+            "https://pgo.example.nl:",
+            "https://:443",
+            "https://pgo_x.example.nl",
+            "pgo.example.nl",
+        ] {
+            opts.redirect_origin = Some(bad);
+            assert_eq!(refused(&opts), "redirect_origin", "{bad}");
+        }
+    }
 }
 
 mod consent_3 {
@@ -522,5 +703,58 @@ mod consent_4 {
         let back: Provenance = serde_json::from_str(&json).unwrap();
         assert_eq!(&back, item.provenance());
         assert!(dossier.verify(&ItemId::new("nope").unwrap()).is_err());
+    }
+
+    // MedMij CONSENT-4: the consent reference reads the same as text and
+    // as `Display`; a dossier's errors name the item.
+    #[test]
+    fn references_and_item_ids_are_shown_as_they_are() {
+        let rec = request("flow-s")
+            .decide(
+                &posted("flow-s", "0123456789abcdefXYZ", "grant"),
+                Side::Pgo,
+                t(1_700_000_000),
+            )
+            .unwrap();
+        let reference = rec.reference();
+        assert_eq!(reference.to_string(), reference.as_str());
+        assert!(reference.to_string().starts_with("sha256:"));
+        assert_eq!(reference.to_string().len(), 7 + 64);
+
+        let id = ItemId::new("med-1.a_~").unwrap();
+        assert_eq!(id.to_string(), "med-1.a_~");
+        let mut dossier = Dossier::new();
+        let item = CollectedItem::receive(
+            id.clone(),
+            b"content".to_vec(),
+            Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap(),
+            GegevensdienstNaam::new("Medicatiegegevens").unwrap(),
+            reference,
+            t(1_700_000_100),
+        );
+        dossier.collect(item.clone()).unwrap();
+        assert_eq!(
+            dossier.collect(item).unwrap_err().to_string(),
+            "item med-1.a_~ is already in the dossier (MedMij CONSENT-4)"
+        );
+        assert_eq!(
+            dossier
+                .verify(&ItemId::new("other").unwrap())
+                .unwrap_err()
+                .to_string(),
+            "item other is not in the dossier"
+        );
+    }
+
+    // MedMij CONSENT-4: the digest bound to an item is the SHA-256 of its
+    // content, as bytes and as lowercase hex.
+    #[test]
+    fn the_content_digest_is_the_sha256_of_the_content() {
+        let d = ContentDigest::of(b"abc");
+        let hex = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(d.to_string(), hex);
+        let bytes: Vec<String> = d.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(bytes.concat(), hex);
+        assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{hex}\""));
     }
 }

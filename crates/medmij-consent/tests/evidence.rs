@@ -626,6 +626,383 @@ mod consent_5 {
             drop(l);
             drop_table(&tb);
         }
+
+        // MedMij CONSENT-5 on PostgreSQL: the table name goes into SQL text,
+        // so it is checked before anything is sent: 1 to 48 of `a-z 0-9 _`,
+        // not starting with a digit.
+        #[test]
+        fn pg_table_names_are_checked_before_they_reach_sql() {
+            let name48 = format!("ce_{}_", std::process::id());
+            let name48 = format!("{name48}{}", "x".repeat(48 - name48.len()));
+            let under = format!("_ce_{}", std::process::id());
+            for good in [name48.as_str(), under.as_str()] {
+                drop_table(good);
+                let (l, r) = PgEvidenceLedger::open(URL, good, config()).unwrap();
+                assert_eq!(r.records, 0, "{good}");
+                drop(l);
+                drop_table(good);
+            }
+            let name49 = format!("{name48}x");
+            for bad in [
+                "",
+                name49.as_str(),
+                "Consent_upper",
+                "ce;drop",
+                "ce x",
+                "ce-x",
+                "1ce",
+            ] {
+                match PgEvidenceLedger::open(URL, bad, config()) {
+                    Err(EvidenceError::Config(reason)) => {
+                        assert!(reason.starts_with("table name"), "{bad}: {reason}")
+                    }
+                    other => panic!("{bad:?}: {other:?}"),
+                }
+            }
+        }
+
+        // MedMij CONSENT-5 on PostgreSQL: the head is the last record, each
+        // row keeps its time in microseconds, and a record exactly at the
+        // cutoff is kept by pruning.
+        #[test]
+        fn pg_head_times_and_the_cutoff() {
+            let tb = table("pghead");
+            let mut cfg = config();
+            cfg.retention = EvidenceRetention::For(Duration::from_secs(1000));
+            let (l, _) = PgEvidenceLedger::open(URL, &tb, cfg).unwrap();
+            fill(&l);
+            let head = l.head();
+            assert_eq!(head.seq, 4);
+            assert_ne!(head.hash, [0; 32]);
+            assert_eq!(head, l.verify().unwrap().head);
+            let mut c = ::postgres::Client::connect(URL, ::postgres::NoTls).unwrap();
+            let at_us: Vec<i64> = c
+                .query(&format!("SELECT at_us FROM {tb} ORDER BY seq"), &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(
+                at_us,
+                [
+                    1_700_000_005_000_000,
+                    1_700_000_105_000_000,
+                    1_700_000_205_000_000,
+                    1_700_000_305_000_000
+                ]
+            );
+            // The second record was taken at 1_700_000_105.
+            let r = l.prune(t(1_700_001_105)).unwrap();
+            assert_eq!((r.cutoff, r.removed), (Some(t(1_700_000_105)), 1));
+            let v = l.verify().unwrap();
+            assert_eq!((v.records, v.anchored_at, v.head.seq), (3, Some(1), 4));
+            drop(l);
+            drop_table(&tb);
+        }
+    }
+
+    // MedMij CONSENT-5, CONSENT-2: a Bevestiging is registered with the
+    // version of its wording and the filled variables, like a Toestemming;
+    // a replaced wording has a version of its own.
+    #[test]
+    fn a_bevestiging_is_recorded_with_its_version_and_variables() {
+        let vars = Variables::several(
+            "UMC Harderwijk",
+            &["Medicatiegegevens", "Labuitslagen"],
+            "Mijn PGO B.V.",
+        )
+        .unwrap();
+        let b = Bevestiging::new(vars.clone());
+        let shown = ShownText::of(&b, Language::Nl);
+        assert_eq!(shown.version, "bevestiging/default-provisional");
+        assert_eq!(shown.variables["naam Zorgaanbieder"], "UMC Harderwijk");
+        assert_eq!(
+            shown.variables["MedMij-gegevensdienst"],
+            "'Medicatiegegevens' en 'Labuitslagen'"
+        );
+        assert_eq!(shown.variables["naam leverancier PGO"], "Mijn PGO B.V.");
+        assert_eq!(shown.variables.len(), 3);
+        assert_eq!(shown.text, b.short_text(Language::Nl));
+        let own = BevestigingTemplate::default()
+            .with_wording(
+                Language::En,
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}.",
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}?",
+            )
+            .unwrap();
+        let v = own.version();
+        assert!(
+            v.starts_with("bevestiging/custom-") && v.len() == 19 + 16,
+            "{v}"
+        );
+        let shown = ShownText::of(&Bevestiging::with_template(vars, own.clone()), Language::En);
+        assert_eq!(shown.version, v);
+        let other = own
+            .with_wording(
+                Language::En,
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}!",
+                "{MedMij-gegevensdienst} via {naam leverancier PGO} to {naam Zorgaanbieder}?",
+            )
+            .unwrap();
+        assert_ne!(other.version(), v);
+    }
+
+    /// A wording of the host's own that names neither its version nor its
+    /// variables.
+    struct OwnWording;
+
+    impl Wording for OwnWording {
+        fn kind(&self) -> ConsentKind {
+            ConsentKind::Toestemming
+        }
+        fn full_text(&self, _: Language) -> String {
+            "Eigen volledige tekst.".into()
+        }
+        fn full_html(&self, _: Language) -> String {
+            "Eigen volledige tekst.".into()
+        }
+        fn short_text(&self, _: Language) -> String {
+            "Eigen korte tekst.".into()
+        }
+        fn short_html(&self, _: Language) -> String {
+            "Eigen korte tekst.".into()
+        }
+    }
+
+    // MedMij CONSENT-5: a wording that does not name its version is
+    // registered as `unversioned`, with no variables, and its text.
+    #[test]
+    fn a_wording_that_names_no_version_is_recorded_unversioned() {
+        let shown = ShownText::of(&OwnWording, Language::Nl);
+        assert_eq!(shown.version, "unversioned");
+        assert!(shown.variables.is_empty(), "{:?}", shown.variables);
+        assert_eq!(shown.text, "Eigen korte tekst.");
+    }
+
+    // MedMij CONSENT-5: a text of the host's own (a 2.x screen) is kept with
+    // a version of 1 to 128 bytes and a text of 1 to 20 000 characters,
+    // neither with control characters but the text's line breaks.
+    #[test]
+    fn a_shown_text_of_the_hosts_own_is_checked() {
+        let ok = |version: &str, text: &str| {
+            ShownText::custom(version, Language::Nl, [], text).map(|s| (s.version, s.text))
+        };
+        let field = |version: &str, text: &str| match ok(version, text) {
+            Err(EvidenceError::Invalid { field, rule, .. }) => {
+                assert_eq!(rule, RuleId::Consent5);
+                field
+            }
+            other => panic!("{version:?} {text:?}: {other:?}"),
+        };
+        let v128 = "v".repeat(128);
+        let t20000 = "é".repeat(20_000);
+        assert_eq!(ok(&v128, &t20000).unwrap(), (v128.clone(), t20000.clone()));
+        assert!(ok("eigen/1", "regel 1\nregel 2").is_ok());
+        assert_eq!(field("", "tekst"), "shown.version");
+        assert_eq!(field(&format!("{v128}v"), "tekst"), "shown.version");
+        assert_eq!(field("eigen\u{7}", "tekst"), "shown.version");
+        assert_eq!(field("eigen/1", ""), "shown.text");
+        assert_eq!(field("eigen/1", &format!("{t20000}é")), "shown.text");
+        assert_eq!(field("eigen/1", "regel\u{7}"), "shown.text");
+        assert_eq!(field("eigen/1", "regel\r\n"), "shown.text");
+    }
+
+    // MedMij CONSENT-5: a person is shown by the local id as given.
+    #[test]
+    fn a_person_is_shown_as_given() {
+        assert_eq!(
+            PersonId::new("subject-8f3a").unwrap().to_string(),
+            "subject-8f3a"
+        );
+    }
+
+    // MedMij CONSENT-5, OAUTH-5: the scope kept is at most 2048 bytes.
+    #[test]
+    fn a_scope_of_exactly_2048_bytes_is_kept() {
+        // 3 pairs of 17 bytes, 105 of 18, 107 spaces: 2048 bytes.
+        let ids: Vec<String> = (100..103)
+            .chain(1000..1105)
+            .map(|i| i.to_string())
+            .collect();
+        let scope = |ids: &[String]| {
+            ids.iter()
+                .map(|i| format!("umcharderwijk~{i}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let good = record("person-a", "f1", Decision::Granted, 1_700_000_000);
+        let at_limit = EvidenceRecord {
+            scope: scope(&ids),
+            ..good.clone()
+        };
+        assert_eq!(at_limit.scope.len(), 2048);
+        assert_eq!(at_limit.check(), Ok(()));
+        let mut more = ids.clone();
+        more[0] = "1200".into();
+        let over = EvidenceRecord {
+            scope: scope(&more),
+            ..good
+        };
+        assert_eq!(over.scope.len(), 2049);
+        match over.check() {
+            Err(EvidenceError::Invalid {
+                field,
+                reason,
+                rule,
+            }) => assert_eq!(
+                (field, reason.as_str(), rule),
+                ("scope", "is longer than 2048 bytes", RuleId::Consent5)
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // MedMij CONSENT-6, OAUTH-19: only a 2.x grant is for an indefinite
+    // period; a refusal with the box checked, or a grant without it, is not.
+    #[test]
+    fn a_2x_refusal_is_never_for_an_indefinite_period() {
+        let shown =
+            ShownText::custom("toestemming-2.x/eigen", Language::Nl, [], "Toestemming?").unwrap();
+        let decide = |granted: bool, indefinite: bool| {
+            EvidenceRecord::v2_decision(
+                PersonId::new("person-a").unwrap(),
+                granted,
+                indefinite,
+                shown.clone(),
+                t(1_700_000_000),
+                ClientId::new("pgo.example.nl").unwrap(),
+                Zorgaanbiedernaam::new("umcharderwijk@medmij").unwrap(),
+                FlowId::new("v2-1").unwrap(),
+            )
+        };
+        for (granted, indefinite, decision, kept) in [
+            (true, true, EvidenceDecision::Granted, true),
+            (true, false, EvidenceDecision::Granted, false),
+            (false, true, EvidenceDecision::Refused, false),
+            (false, false, EvidenceDecision::Refused, false),
+        ] {
+            let r = decide(granted, indefinite);
+            assert_eq!(
+                (r.decision, r.indefinite),
+                (decision, kept),
+                "{granted} {indefinite}"
+            );
+            assert_eq!(r.check(), Ok(()));
+        }
+    }
+
+    // MedMij CONSENT-5, OAUTH-5, OAUTH-20: the scope kept reads back as a
+    // 1.x scope when it is one; a 2.x scope (the Aanbieder's name) is not.
+    #[test]
+    fn the_scope_reads_back_as_a_1x_scope_when_it_is_one() {
+        let r = record("person-a", "f1", Decision::Granted, 1_700_000_000);
+        assert_eq!(
+            r.scope_v1(),
+            Some("umcharderwijk~5".parse::<Scope>().unwrap())
+        );
+        let v2 = EvidenceRecord {
+            scope: "umcharderwijk".into(),
+            ..r
+        };
+        assert_eq!(v2.check(), Ok(()));
+        assert_eq!(v2.scope_v1(), None);
+    }
+
+    // MedMij CONSENT-5: a reader next to the running writer looks one
+    // person's decisions up from the file as the ledger does; the ledger's
+    // head is its last record.
+    #[test]
+    fn a_reader_next_to_the_writer_finds_one_persons_decisions() {
+        let p = path("reader");
+        let (l, _) = FileEvidenceLedger::open(&p, config()).unwrap();
+        fill(&l);
+        let head = l.head();
+        assert_eq!(head.seq, 4);
+        assert_ne!(head.hash, [0; 32]);
+        assert_eq!(head, l.verify().unwrap().head);
+        let trust = vec![key(7).verifying_key()];
+        let a = PersonId::new("person-a").unwrap();
+        let found = lookup_file(&p, trust.clone(), None, &a).unwrap();
+        assert_eq!(found.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [1, 3, 4]);
+        assert_eq!(found, l.lookup(&a).unwrap());
+        let c = PersonId::new("person-c").unwrap();
+        assert!(lookup_file(&p, trust, None, &c).unwrap().is_empty());
+    }
+
+    // MedMij CONSENT-5: pruning removes the records older than the
+    // retention; one taken exactly at the cutoff is kept.
+    #[test]
+    fn a_record_exactly_at_the_cutoff_is_kept() {
+        let p = path("cutoff");
+        let mut c = config();
+        let twenty_years = Duration::from_secs(20 * 365 * 86_400);
+        c.retention = EvidenceRetention::For(twenty_years);
+        let (l, _) = FileEvidenceLedger::open(&p, c).unwrap();
+        fill(&l);
+        // The second record was taken at 1_700_000_105.
+        let r = l.prune(t(1_700_000_105) + twenty_years).unwrap();
+        assert_eq!((r.cutoff, r.removed), (Some(t(1_700_000_105)), 1));
+        let v = l.verify().unwrap();
+        assert_eq!((v.records, v.anchored_at), (3, Some(1)));
+    }
+
+    // MedMij CONSENT-5: a ledger named without a directory lives in the
+    // current directory.
+    #[test]
+    fn a_ledger_named_without_a_directory_lives_in_the_current_directory() {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("medmij-consent-cwd-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Every other test here uses absolute paths.
+        std::env::set_current_dir(&dir).unwrap();
+        let name = std::path::Path::new("evidence-here.jsonl");
+        for f in ["evidence-here.jsonl", "evidence-here.jsonl.lock"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        {
+            let (l, report) = FileEvidenceLedger::open(name, config()).unwrap();
+            assert_eq!(report.verified.records, 0);
+            fill(&l);
+        }
+        assert!(dir.join("evidence-here.jsonl").exists());
+        let (l, report) = FileEvidenceLedger::open(name, config()).unwrap();
+        assert_eq!(report.verified.records, 4);
+        assert_eq!(l.verify().unwrap().head.seq, 4);
+    }
+
+    // MedMij CONSENT-5: the anchor a pruned ledger starts with is signed
+    // whole: its cutoff and time cannot be changed without the key.
+    #[test]
+    fn an_anchors_times_cannot_be_changed_without_the_key() {
+        let p = path("anchor-times");
+        let mut c = config();
+        c.retention = EvidenceRetention::For(Duration::from_secs(20 * 365 * 86_400));
+        {
+            let (l, _) = FileEvidenceLedger::open(&p, c.clone()).unwrap();
+            fill(&l);
+            let now = t(1_700_000_150 + 20 * 365 * 86_400);
+            assert_eq!(l.prune(now).unwrap().removed, 2);
+        }
+        let good = lines(&p);
+        assert!(FileEvidenceLedger::open(&p, c.clone()).is_ok());
+        for field in ["\"cutoff\":\"20", "\"at\":\"20"] {
+            let mut ls = good.clone();
+            assert!(
+                ls[0].starts_with("{\"anchor\"") && ls[0].contains(field),
+                "{}",
+                ls[0]
+            );
+            ls[0] = ls[0].replacen(field, &field.replace("\"20", "\"19"), 1);
+            write_lines(&p, &ls);
+            match FileEvidenceLedger::open(&p, c.clone()) {
+                Err(EvidenceError::Corrupt { line, reason, .. }) => assert_eq!(
+                    (line, reason.as_str()),
+                    (1, "the signature does not verify with a trusted key"),
+                    "{field}"
+                ),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
     }
 }
 
@@ -688,5 +1065,67 @@ mod tls_5 {
         ));
         // Encryption is off by default.
         assert!(config().cipher.is_none());
+    }
+
+    // MedMij TLS-5: a ciphertext too short to hold its nonce is refused as
+    // corrupt, as any that does not decrypt (bad input never panics).
+    #[test]
+    fn a_ciphertext_shorter_than_its_nonce_is_refused() {
+        let p = path("short-enc");
+        let mut c = config();
+        c.cipher = Some(EvidenceCipher::new(&[42; 32]));
+        {
+            let (l, _) = FileEvidenceLedger::open(&p, c.clone()).unwrap();
+            fill(&l);
+        }
+        let good = lines(&p);
+        for short in ["", "00", &"ab".repeat(23)] {
+            let mut ls = good.clone();
+            let start = ls[0].find("\"enc\":\"").unwrap() + 7;
+            let end = start + ls[0][start..].find('"').unwrap();
+            ls[0].replace_range(start..end, short);
+            write_lines(&p, &ls);
+            match FileEvidenceLedger::open(&p, c.clone()) {
+                Err(EvidenceError::Corrupt { rule, line, .. }) => {
+                    assert_eq!((rule, line), (RuleId::Tls5, 1), "{short:?}")
+                }
+                other => panic!("{short:?}: {other:?}"),
+            }
+        }
+    }
+
+    // MedMij TLS-5: a ciphertext is bound to its line (sequence number and
+    // `prev`); moved to another line it does not decrypt.
+    #[test]
+    fn a_ciphertext_moved_to_another_line_does_not_decrypt() {
+        let p = path("moved-enc");
+        let mut c = config();
+        c.cipher = Some(EvidenceCipher::new(&[42; 32]));
+        {
+            let (l, _) = FileEvidenceLedger::open(&p, c.clone()).unwrap();
+            fill(&l);
+        }
+        let enc = |l: &str| {
+            let start = l.find("\"enc\":\"").unwrap() + 7;
+            start..start + l[start..].find('"').unwrap()
+        };
+        let mut ls = lines(&p);
+        let second = ls[1][enc(&ls[1])].to_string();
+        let r = enc(&ls[0]);
+        ls[0].replace_range(r, &second);
+        write_lines(&p, &ls);
+        match FileEvidenceLedger::open(&p, c) {
+            Err(EvidenceError::Corrupt {
+                rule, line, reason, ..
+            }) => assert_eq!(
+                (rule, line, reason.as_str()),
+                (
+                    RuleId::Tls5,
+                    1,
+                    "the record does not decrypt with the key given"
+                )
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -225,6 +225,30 @@ mod consent_1 {
         assert!(render_page(&t, &opts).is_err());
         assert!(render_full_text_page(&t, Language::Nl, Some("//evil")).is_err());
     }
+
+    // MedMij CONSENT-1, OAUTH-5: up to 64 Gegevensdiensten are named; a
+    // 65th is refused with the rule.
+    #[test]
+    fn at_most_64_gegevensdiensten_are_named() {
+        let ns: Vec<String> = (1..=65).map(|i| format!("Dienst {i:02}")).collect();
+        let refs: Vec<&str> = ns.iter().map(String::as_str).collect();
+        let v = Variables::several("UMC", &refs[..64], "Mijn PGO").unwrap();
+        assert_eq!(v.gegevensdiensten().count(), 64);
+        assert!(
+            Toestemming::new(v)
+                .short_text(Language::Nl)
+                .contains("'Dienst 01', 'Dienst 02', ")
+        );
+        let e = Variables::several("UMC", &refs, "Mijn PGO").unwrap_err();
+        assert_eq!(
+            (e.field, e.rule, e.reason.as_str()),
+            (
+                "MedMij-gegevensdienst",
+                medmij_types::RuleId::Consent1,
+                "65 Gegevensdiensten given; at most 64 are shown"
+            )
+        );
+    }
 }
 
 mod consent_2 {
@@ -279,5 +303,86 @@ mod consent_2 {
         );
         // The default is the provisional one, kept in one place.
         assert_eq!(BEVESTIGING_NL, medmij_consent::provisional::BEVESTIGING_NL);
+    }
+
+    // MedMij CONSENT-2: the names are written 'A', 'B' en 'C' only when the
+    // placeholder stands between two quotes; a quote on one side only is
+    // the wording's own and the names are listed A, B en C.
+    #[test]
+    fn a_quote_on_one_side_of_the_placeholder_lists_the_names_unquoted() {
+        let v = Variables::several(
+            "UMC",
+            &["Medicatiegegevens", "Labuitslagen", "Vaccinaties"],
+            "Mijn PGO",
+        )
+        .unwrap();
+        let t = BevestigingTemplate::replace_all(
+            "Ik stuur '{MedMij-gegevensdienst} via {naam leverancier PGO} naar {naam Zorgaanbieder}.",
+            "{MedMij-gegevensdienst}' naar {naam Zorgaanbieder} ({naam leverancier PGO})?",
+            "I send '{MedMij-gegevensdienst}' via {naam leverancier PGO} to {naam Zorgaanbieder}.",
+            "{MedMij-gegevensdienst} to {naam Zorgaanbieder} ({naam leverancier PGO})?",
+        )
+        .unwrap();
+        let b = Bevestiging::with_template(v, t);
+        assert_eq!(
+            b.full_text(Language::Nl),
+            "Ik stuur 'Medicatiegegevens, Labuitslagen en Vaccinaties via Mijn PGO naar UMC."
+        );
+        assert_eq!(
+            b.short_text(Language::Nl),
+            "Medicatiegegevens, Labuitslagen en Vaccinaties' naar UMC (Mijn PGO)?"
+        );
+        assert_eq!(
+            b.full_text(Language::En),
+            "I send 'Medicatiegegevens', 'Labuitslagen' and 'Vaccinaties' via Mijn PGO to UMC."
+        );
+    }
+
+    // MedMij CONSENT-2: a wording of the host's own may be 1000 characters
+    // long, not one more.
+    #[test]
+    fn a_wording_may_be_exactly_1000_characters_long() {
+        let base = "{MedMij-gegevensdienst} {naam leverancier PGO} {naam Zorgaanbieder}";
+        let at_limit = format!("{base}{}", "é".repeat(1000 - base.chars().count()));
+        assert_eq!(at_limit.chars().count(), 1000);
+        let t = BevestigingTemplate::default()
+            .with_wording(Language::Nl, &at_limit, base)
+            .unwrap();
+        assert!(
+            Bevestiging::with_template(vars(), t)
+                .full_text(Language::Nl)
+                .ends_with("éé")
+        );
+        let over = format!("{at_limit}é");
+        let e = BevestigingTemplate::default()
+            .with_wording(Language::Nl, &over, base)
+            .unwrap_err();
+        assert_eq!(
+            (e.field, e.rule, e.reason.as_str()),
+            (
+                "Bevestiging full text",
+                medmij_types::RuleId::Consent2,
+                "is longer than 1000 characters"
+            )
+        );
+    }
+
+    // MedMij CONSENT-2: the Bevestiging screen shows its wording with the
+    // variables HTML-escaped, short above the buttons and full below.
+    #[test]
+    fn the_bevestiging_html_is_its_wording_with_the_variables_escaped() {
+        let v = Variables::new("Kliniek <Oost>", "Lab & Co", "Mijn \"PGO\"").unwrap();
+        let b = Bevestiging::new(v);
+        let short = "Bevestigt u dat 'Lab &amp; Co' uit uw persoonlijke gezondheidsomgeving bij \
+                     'Mijn &quot;PGO&quot;' beschikbaar wordt gesteld aan 'Kliniek &lt;Oost&gt;'?";
+        let full = "U bevestigt hierbij dat 'Lab &amp; Co' uit uw persoonlijke gezondheidsomgeving \
+                    bij 'Mijn &quot;PGO&quot;' beschikbaar wordt gesteld aan 'Kliniek &lt;Oost&gt;'.";
+        assert_eq!(b.short_html(Language::Nl), short);
+        assert_eq!(b.full_html(Language::Nl), full);
+        let flow = FlowId::new("flow-delen").unwrap();
+        let csrf = CsrfToken::new("0123456789abcdefXYZ").unwrap();
+        let page = render_page(&b, &PageOptions::new("/delen", &flow, &csrf)).unwrap();
+        assert!(page.html().contains(short));
+        assert!(page.html().contains(&format!("<p>{full}</p>")));
     }
 }

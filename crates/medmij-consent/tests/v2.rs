@@ -216,6 +216,32 @@ mod consent_6 {
         bad.failure_contact = "Bel ons.".into();
         assert_eq!(bad.check().unwrap_err().rule, medmij_types::RuleId::Oauth23);
     }
+
+    // MedMij CONSENT-6: each text of the host's own is 1 to 2000 characters
+    // without control characters.
+    #[test]
+    fn each_text_is_at_most_2000_characters_without_control_characters() {
+        let mut own = ScreenTexts::nl();
+        own.grant = "é".repeat(2000);
+        assert!(own.check().is_ok());
+        own.grant.push('é');
+        let e = own.check().unwrap_err();
+        assert_eq!(
+            (e.field, e.rule, e.reason.as_str()),
+            (
+                "grant",
+                medmij_types::RuleId::Consent6,
+                "must be 1 to 2000 characters without control characters"
+            )
+        );
+        let mut own = ScreenTexts::nl();
+        own.refuse = "Nee\u{7}".into();
+        let e = own.check().unwrap_err();
+        assert_eq!(
+            (e.field, e.rule),
+            ("refuse", medmij_types::RuleId::Consent6)
+        );
+    }
 }
 
 mod consent_5 {
@@ -386,5 +412,107 @@ mod oauth_23 {
             ..info
         };
         assert!(render_failure(&ScreenTexts::nl(), &info).is_err());
+    }
+
+    // MedMij OAUTH-23: an identifier is shown only in the full UUID form;
+    // a part of one, or one with more after it, is "not received".
+    #[test]
+    fn only_a_whole_uuid_is_shown_as_an_identifier() {
+        let info = FailureInfo {
+            trace_id: Some("3f2b8c1e"),
+            session_id: Some("a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d0"),
+            za_gw_name: "DVZA Oost",
+            contact: "support@dvza.example.nl",
+            back: None,
+            pgo: None,
+        };
+        let html = render_failure(&ScreenTexts::nl(), &info)
+            .unwrap()
+            .html()
+            .to_string();
+        assert!(!html.contains("<code>"), "{html}");
+        assert_eq!(html.matches("niet ontvangen").count(), 2);
+        let info = FailureInfo {
+            trace_id: Some("3F2B8C1E-9D4A-4E7B-8A6F-0C1D2E3F4A5B"),
+            ..info
+        };
+        let html = render_failure(&ScreenTexts::nl(), &info)
+            .unwrap()
+            .html()
+            .to_string();
+        assert!(html.contains(
+            "<dd id=\"mc-trace-id\"><code>3F2B8C1E-9D4A-4E7B-8A6F-0C1D2E3F4A5B</code></dd>"
+        ));
+    }
+
+    // MedMij OAUTH-23: the ZA GW's name and contact are 1 to 200
+    // characters without control characters.
+    #[test]
+    fn name_and_contact_are_at_most_200_characters_without_control_characters() {
+        let long = "é".repeat(200);
+        let info = FailureInfo {
+            trace_id: None,
+            session_id: None,
+            za_gw_name: &long,
+            contact: &long,
+            back: None,
+            pgo: None,
+        };
+        assert!(render_failure(&ScreenTexts::nl(), &info).is_ok());
+        let longer = "é".repeat(201);
+        for (name, contact, field) in [
+            (longer.as_str(), "support", "za_gw_name"),
+            ("DVZA Oost", longer.as_str(), "contact"),
+            ("DVZA\u{7} Oost", "support", "za_gw_name"),
+            ("DVZA Oost", "support\n", "contact"),
+        ] {
+            let info = FailureInfo {
+                za_gw_name: name,
+                contact,
+                ..info.clone()
+            };
+            let e = render_failure(&ScreenTexts::nl(), &info).unwrap_err();
+            assert_eq!(
+                (e.field, e.rule, e.reason.as_str()),
+                (
+                    field,
+                    medmij_types::RuleId::Oauth23,
+                    "must be 1 to 200 characters without control characters"
+                ),
+                "{name:?} {contact:?}"
+            );
+        }
+    }
+}
+
+mod oauth_14 {
+    use super::*;
+
+    // MedMij OAUTH-14 (bounded resource use), CONSENT-6: the 2.x forms are
+    // read up to 4096 bytes, and refused from 4097 on.
+    #[test]
+    fn a_form_of_exactly_4096_bytes_is_read_and_one_byte_more_is_not() {
+        let head = "flow=f&csrf_token=0123456789abcdef&decision=grant&indefinite=yes&pad=";
+        let at_limit = format!("{head}{}", "x".repeat(4096 - head.len()));
+        assert_eq!(at_limit.len(), 4096);
+        assert!(
+            PostedV2Decision::from_form(&at_limit)
+                .unwrap()
+                .long_lasting()
+        );
+        assert_eq!(
+            PostedV2Decision::from_form(&format!("{at_limit}x")),
+            Err(FormError::Malformed("longer than 4096 bytes".into()))
+        );
+        let head = "csrf_token=k&consent=c1&action=confirm&pad=";
+        let at_limit = format!("{head}{}", "x".repeat(4096 - head.len()));
+        assert_eq!(
+            PostedManagement::from_form(&at_limit).unwrap().action,
+            ManageAction::Confirm
+        );
+        assert_eq!(
+            PostedManagement::from_form(&format!("{at_limit}x")),
+            Err(FormError::Malformed("longer than 4096 bytes".into()))
+        );
     }
 }
