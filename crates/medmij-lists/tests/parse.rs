@@ -171,6 +171,96 @@ mod lists_7 {
         assert_eq!(owned, errors.errors());
     }
 
+    /// The XML rules a list must meet beyond its schema (MedMij LISTS-7):
+    /// predefined entities and character references, the XML declaration,
+    /// processing instructions and namespace declarations.
+    #[test]
+    fn xml_edge_cases_are_read_as_xml_reads_them() {
+        let doc = |before_root: &str, root_attrs: &str, host: &str| {
+            format!(
+                "{before_root}<Whitelist xmlns=\"{WHL_NS}\"{root_attrs}><Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel><Volgnummer>3</Volgnummer><MedMijNodes><MedMijNode><Hostname>{host}</Hostname></MedMijNode></MedMijNodes></Whitelist>"
+            )
+        };
+        let accepted = [
+            doc("<?xml version=\"1.0\" standalone=\"no\"?>", "", "a.nl"),
+            doc("<?xml-stylesheet href=\"x\"?>", "", "a.nl"),
+            doc("", " xmlns:p=\"urn:x\"", "a.nl"),
+            doc(
+                "",
+                &format!(" xmlns:xml=\"{}\"", "http://www.w3.org/XML/1998/namespace"),
+                "a.nl",
+            ),
+            doc("", "", "&#x61;.n&#108;"),
+        ];
+        for xml in &accepted {
+            let list = Whitelist::from_bytes(xml.as_bytes());
+            assert!(list.is_ok(), "{xml}: {}", list.unwrap_err());
+        }
+        let refused = [
+            doc("<?xml version=\"1.0\" standalone=\"maybe\"?>", "", "a.nl"),
+            // The declaration only at the very start.
+            doc("<!-- c --><?xml version=\"1.0\"?>", "", "a.nl"),
+            // Reserved or missing processing instruction targets.
+            doc("<?XmL x?>", "", "a.nl"),
+            doc("<? x?>", "", "a.nl"),
+            // Undeclaring a prefix, declaring `xmlns`, binding `xml` elsewhere
+            // or another prefix to the XML namespace.
+            doc("", " xmlns:p=\"\"", "a.nl"),
+            doc("", " xmlns:xmlns=\"urn:x\"", "a.nl"),
+            doc("", " xmlns:xml=\"urn:x\"", "a.nl"),
+            doc(
+                "",
+                &format!(" xmlns:p=\"{}\"", "http://www.w3.org/XML/1998/namespace"),
+                "a.nl",
+            ),
+            // A sign is no digit of a character reference.
+            doc("", "", "&#x+61;.nl"),
+            doc("", "", "&#+97;.nl"),
+        ];
+        for xml in &refused {
+            let e = Whitelist::from_bytes(xml.as_bytes()).expect_err(xml);
+            assert!(
+                matches!(e.first().kind, ErrorKind::Malformed(_)),
+                "{xml}: {e}"
+            );
+            assert_eq!(e.first().rule, medmij_lists::RuleId::Lists7, "{xml}: {e}");
+        }
+        // The predefined entities stand for their characters.
+        let gnl = "<Gegevensdienstnamenlijst xmlns=\"xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/\"><Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel><Volgnummer>3</Volgnummer><Gegevensdiensten><Gegevensdienst><GegevensdienstId>4</GegevensdienstId><Weergavenaam>&apos;a&quot; &lt;b&gt; &amp;</Weergavenaam></Gegevensdienst></Gegevensdiensten></Gegevensdienstnamenlijst>";
+        let list = Gegevensdienstnamenlijst::from_bytes(gnl.as_bytes()).unwrap();
+        assert_eq!(list.weergavenaam("4").unwrap().as_str(), "'a\" <b> &");
+        // A prefix declared below the root counts by the namespace it is
+        // bound to: the list's own, or another one, which is refused.
+        let nodes = |decl: &str, prefix: &str| {
+            whl("").replace(
+                "<MedMijNodes></MedMijNodes>",
+                &format!("<MedMijNodes {decl}><{prefix}MedMijNode><{prefix}Hostname>a.nl</{prefix}Hostname></{prefix}MedMijNode></MedMijNodes>"),
+            )
+        };
+        let own = nodes(&format!("xmlns:w=\"{WHL_NS}\""), "w:");
+        assert!(
+            Whitelist::from_bytes(own.as_bytes())
+                .unwrap()
+                .contains("a.nl"),
+            "{own}"
+        );
+        let other = nodes("xmlns:w=\"urn:x\"", "w:");
+        let e = Whitelist::from_bytes(other.as_bytes()).unwrap_err();
+        assert!(
+            matches!(e.first().kind, ErrorKind::WrongNamespace { .. }),
+            "{other}: {e}"
+        );
+        // A prefix that is not bound is named as such.
+        let e = Whitelist::from_bytes(
+            doc("", "", "a.nl")
+                .replace("<Whitelist xmlns", "<w:Whitelist xmlns")
+                .replace("</Whitelist>", "</w:Whitelist>")
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unbound namespace prefix"), "{e}");
+    }
+
     /// A list is read up to `max_input_size` bytes and not one more:
     /// oversized input is refused before it is parsed (MedMij LISTS-7).
     #[test]
