@@ -192,6 +192,17 @@ mod lists_7 {
             ),
             doc("", "", "&#x61;.n&#108;"),
         ];
+        let xsi = "http://www.w3.org/2001/XMLSchema-instance";
+        let accepted = [
+            accepted.as_slice(),
+            // Both location attributes of XML Schema, through two prefixes.
+            &[doc(
+                "",
+                &format!(" xmlns:a=\"{xsi}\" xmlns:b=\"{xsi}\" a:schemaLocation=\"x y\" b:noNamespaceSchemaLocation=\"z\""),
+                "a.nl",
+            )],
+        ]
+        .concat();
         for xml in &accepted {
             let list = Whitelist::from_bytes(xml.as_bytes());
             assert!(list.is_ok(), "{xml}: {}", list.unwrap_err());
@@ -216,6 +227,14 @@ mod lists_7 {
             // A sign is no digit of a character reference.
             doc("", "", "&#x+61;.nl"),
             doc("", "", "&#+97;.nl"),
+            // One attribute twice, through two prefixes bound to one namespace.
+            doc(
+                "",
+                &format!(
+                    " xmlns:a=\"{xsi}\" xmlns:b=\"{xsi}\" a:schemaLocation=\"x y\" b:schemaLocation=\"x y\""
+                ),
+                "a.nl",
+            ),
         ];
         for xml in &refused {
             let e = Whitelist::from_bytes(xml.as_bytes()).expect_err(xml);
