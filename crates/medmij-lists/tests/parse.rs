@@ -248,6 +248,28 @@ mod lists_7 {
         let gnl = "<Gegevensdienstnamenlijst xmlns=\"xmlns://afsprakenstelsel.medmij.nl/gegevensdienstnamenlijst/release1/\"><Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel><Volgnummer>3</Volgnummer><Gegevensdiensten><Gegevensdienst><GegevensdienstId>4</GegevensdienstId><Weergavenaam>&apos;a&quot; &lt;b&gt; &amp;</Weergavenaam></Gegevensdienst></Gegevensdiensten></Gegevensdienstnamenlijst>";
         let list = Gegevensdienstnamenlijst::from_bytes(gnl.as_bytes()).unwrap();
         assert_eq!(list.weergavenaam("4").unwrap().as_str(), "'a\" <b> &");
+        // Line ends in a value are normalized (CR LF and a lone CR become
+        // LF), whatever else the value holds.
+        let crlf = gnl.replace("&apos;a&quot; &lt;b&gt; &amp;", "x\r\ny]z\rw");
+        let list = Gegevensdienstnamenlijst::from_bytes(crlf.as_bytes()).unwrap();
+        assert_eq!(list.weergavenaam("4").unwrap().as_str(), "x\ny]z\nw");
+        // Below the root, an element in no namespace is in the wrong one,
+        // and an unbound prefix is named as such.
+        let none = whl(&node("a.nl")).replace("<MedMijNode>", "<MedMijNode xmlns=\"\">");
+        let e = Whitelist::from_bytes(none.as_bytes()).unwrap_err();
+        assert!(
+            matches!(
+                &e.first().kind,
+                ErrorKind::WrongNamespace { found: None, .. }
+            ),
+            "{none}: {e}"
+        );
+        let unbound = whl("<q:MedMijNode><Hostname>a.nl</Hostname></q:MedMijNode>");
+        let e = Whitelist::from_bytes(unbound.as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().contains("unbound namespace prefix"),
+            "{unbound}: {e}"
+        );
         // A prefix declared below the root counts by the namespace it is
         // bound to: the list's own, or another one, which is refused.
         let nodes = |decl: &str, prefix: &str| {
