@@ -427,6 +427,10 @@ mod lists_7 {
                 value: 4
             }
         ));
+        // Exactly the limit is allowed.
+        let four: String = (0..4).map(|i| node(&format!("n{i}.example.nl"))).collect();
+        let list = Whitelist::from_bytes_with(whl(&four).as_bytes(), &opts).unwrap();
+        assert_eq!(list.nodes().len(), 4);
 
         // Depth limit.
         let opts = ParseOptions::default().max_depth(3);
