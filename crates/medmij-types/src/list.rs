@@ -664,6 +664,18 @@ mod tests {
             assert!(t.has_zone());
             let t = Tijdstempel::from_system_time(UNIX_EPOCH - Duration::from_secs(1));
             assert_eq!(t.as_str(), "1970-01-01T00:00:00Z");
+            // The last day of a 400-year cycle (the calendar repeats after
+            // 146 097 days): the leap day of a year divisible by 400.
+            for (secs, text) in [
+                (951_782_399, "2000-02-28T23:59:59Z"),
+                (951_782_400, "2000-02-29T00:00:00Z"),
+                (951_868_799, "2000-02-29T23:59:59Z"),
+                (951_868_800, "2000-03-01T00:00:00Z"),
+                (13_574_563_200, "2400-02-29T00:00:00Z"),
+            ] {
+                let t = Tijdstempel::from_system_time(UNIX_EPOCH + Duration::from_secs(secs));
+                assert_eq!(t.as_str(), text);
+            }
         }
 
         #[test]
