@@ -301,6 +301,94 @@ mod oauth_5 {
         );
     }
 
+    fn naam(s: &str) -> Zorgaanbiedernaam {
+        Zorgaanbiedernaam::new(s).unwrap()
+    }
+
+    fn id(s: &str) -> ScopeGegevensdienstId {
+        ScopeGegevensdienstId::new(s).unwrap()
+    }
+
+    #[test]
+    fn one_pair_is_the_single_form() {
+        let s = Scope::parse("umcharderwijk~4", ScopeForm::Single).unwrap();
+        assert_eq!(s.as_str(), "umcharderwijk~4");
+        assert_eq!(s.zorgaanbieder().as_str(), "umcharderwijk@medmij");
+        assert_eq!(s.gegevensdiensten(), [id("4")]);
+        assert_eq!(s, Scope::single(naam("umcharderwijk@medmij"), id("4")));
+        let s = Scope::parse("umcharderwijk~4 umcharderwijk~49", ScopeForm::Multiple).unwrap();
+        assert_eq!(s.gegevensdiensten(), [id("4"), id("49")]);
+    }
+
+    #[test]
+    fn the_scope_is_shown_as_its_canonical_text() {
+        let s =
+            Scope::several(naam("umcharderwijk@medmij"), [id("49"), id("4"), id("49")]).unwrap();
+        assert_eq!(s.to_string(), "umcharderwijk~49 umcharderwijk~4");
+        assert_eq!(s.as_ref(), "umcharderwijk~49 umcharderwijk~4");
+        assert_eq!(&*s.shared_text(), "umcharderwijk~49 umcharderwijk~4");
+        assert_eq!(s.gegevensdiensten(), [id("49"), id("4")]);
+        assert_eq!(Scope::several(naam("umcharderwijk@medmij"), []), None);
+    }
+
+    #[test]
+    fn text_parses_in_the_multiple_form_and_errors_name_oauth_5() {
+        let s: Scope = "umcharderwijk~1 umcharderwijk~3".parse().unwrap();
+        assert_eq!(s.gegevensdiensten(), [id("1"), id("3")]);
+        assert_eq!(
+            Scope::try_from("umcharderwijk~1").unwrap().as_str(),
+            "umcharderwijk~1"
+        );
+        let err = "umcharderwijk~1 anderziekenhuis~3"
+            .parse::<Scope>()
+            .unwrap_err();
+        assert_eq!(err.type_name, "Scope");
+        assert_eq!(err.rule, RuleId::Oauth5);
+        assert_eq!(
+            err.violation,
+            FacetViolation::Scope(ScopeError::MixedZorgaanbieders(2))
+        );
+        assert!(Scope::try_from("umcharderwijk").is_err());
+    }
+
+    #[test]
+    fn covers_one_gegevensdienst_of_its_own_zorgaanbieder() {
+        let s = Scope::parse("umcharderwijk~1 umcharderwijk~3", ScopeForm::Multiple).unwrap();
+        let umc = naam("umcharderwijk@medmij");
+        let ander = naam("anderziekenhuis@medmij");
+        assert!(s.covers(&umc, &id("1")));
+        assert!(s.covers(&umc, &id("3")));
+        assert!(!s.covers(&umc, &id("2")));
+        assert!(!s.covers(&ander, &id("1")));
+    }
+
+    #[test]
+    fn same_as_compares_the_zorgaanbieder_and_the_set() {
+        let p = |t: &str| Scope::parse(t, ScopeForm::Multiple).unwrap();
+        assert!(
+            p("umcharderwijk~1 umcharderwijk~3").same_as(&p("umcharderwijk~3 umcharderwijk~1"))
+        );
+        assert!(!p("umcharderwijk~1").same_as(&p("anderziekenhuis~1")));
+        assert!(!p("umcharderwijk~1").same_as(&p("umcharderwijk~1 umcharderwijk~3")));
+        assert!(!p("umcharderwijk~1 umcharderwijk~3").same_as(&p("umcharderwijk~1")));
+        assert!(
+            !p("umcharderwijk~1 umcharderwijk~3").same_as(&p("umcharderwijk~1 umcharderwijk~2"))
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_is_the_text_and_deserializing_checks() {
+        let s = Scope::parse("umcharderwijk~1 umcharderwijk~3", ScopeForm::Multiple).unwrap();
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"umcharderwijk~1 umcharderwijk~3\""
+        );
+        let back: Scope = serde_json::from_str("\"umcharderwijk~1 umcharderwijk~3\"").unwrap();
+        assert_eq!(back, s);
+        assert!(serde_json::from_str::<Scope>("\"umcharderwijk~1 ab~3\"").is_err());
+    }
+
     proptest! {
         /// The canonical text parses back to the same scope, whatever ids
         /// the pairs carry.
