@@ -149,10 +149,9 @@ mod tests {
         fn serde_writes_and_reads_the_one_form() {
             let t = UNIX_EPOCH + Duration::from_secs(1_709_210_096) + Duration::from_micros(7);
             let mut out = Vec::new();
-            crate::rfc3339::serde::serialize(&t, &mut serde_json::Serializer::new(&mut out))
-                .unwrap();
+            serde::serialize(&t, &mut serde_json::Serializer::new(&mut out)).unwrap();
             assert_eq!(out, b"\"2024-02-29T12:34:56.000007Z\"");
-            let read = crate::rfc3339::serde::deserialize(&mut serde_json::Deserializer::from_str(
+            let read = serde::deserialize(&mut serde_json::Deserializer::from_str(
                 "\"2024-02-29T12:34:56.000007Z\"",
             ))
             .unwrap();
@@ -163,12 +162,10 @@ mod tests {
                 "\"\"",
                 "17",
             ] {
-                let err = crate::rfc3339::serde::deserialize(
-                    &mut serde_json::Deserializer::from_str(bad),
-                );
+                let err = serde::deserialize(&mut serde_json::Deserializer::from_str(bad));
                 assert!(err.is_err(), "{bad}");
             }
-            let err = crate::rfc3339::serde::deserialize(&mut serde_json::Deserializer::from_str(
+            let err = serde::deserialize(&mut serde_json::Deserializer::from_str(
                 "\"2024-02-29T12:34:56Z\"",
             ))
             .unwrap_err();

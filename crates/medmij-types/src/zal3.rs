@@ -159,6 +159,12 @@ impl MaximaleDuur {
 
     /// Parses the lexical form.
     pub fn new(value: &str) -> Result<Self, InvalidValue> {
+        Self::parse_lexical(value)
+    }
+
+    /// The body of [`MaximaleDuur::new`], under a name that cargo-mutants
+    /// mutates (it skips every function called `new`).
+    fn parse_lexical(value: &str) -> Result<Self, InvalidValue> {
         let err = |why| {
             InvalidValue::new(
                 "MaximaleDuur",
