@@ -266,11 +266,19 @@ impl Tijdstempel {
             sod % 60
         );
         // The text is a valid dateTime by construction.
-        Self::new(&text).unwrap_or_else(|_| Self {
+        Self::new(&text).unwrap_or_else(|_| Self::unchecked(text, secs))
+    }
+
+    /// The fallback of [`Tijdstempel::from_system_time`] for a text that
+    /// would not parse; never reached (its text is a valid dateTime of at
+    /// least 20 characters for every time), kept so that no `unwrap` is
+    /// needed.
+    fn unchecked(text: String, secs: i64) -> Self {
+        Self {
             lexical: text.into(),
             nanos: i128::from(secs) * 1_000_000_000,
             has_zone: true,
-        })
+        }
     }
 
     /// The lexical form, as written in the list (whitespace collapsed).
@@ -648,6 +656,68 @@ mod tests {
             assert_eq!(
                 later.to_system_time(),
                 Some(UNIX_EPOCH + Duration::new(2_147_483_648, 500_000_000))
+            );
+        }
+
+        #[test]
+        fn negative_years_and_zones_count_backwards() {
+            let nanos = |s: &str| Tijdstempel::new(s).unwrap().unix_nanos();
+            const DAY: i128 = 86_400 * 1_000_000_000;
+            assert_eq!(
+                nanos("0001-01-01T00:00:00Z"),
+                -62_135_596_800 * 1_000_000_000
+            );
+            // -0001, 0000 (a leap year, not writable), 0001: two years apart.
+            assert_eq!(
+                nanos("0001-01-01T00:00:00Z") - nanos("-0001-01-01T00:00:00Z"),
+                731 * DAY
+            );
+            assert_eq!(
+                nanos("2018-04-16T05:43:41-05:00"),
+                nanos("2018-04-16T10:43:41Z")
+            );
+            assert_eq!(
+                nanos("2018-04-16T23:59:00-14:00") - nanos("2018-04-16T23:59:00+14:00"),
+                DAY * 28 / 24
+            );
+        }
+
+        #[test]
+        fn each_separator_stands_at_its_place() {
+            for bad in [
+                "2018x04-16T12:56:33Z",
+                "2018-04x16T12:56:33Z",
+                "2018-04-16x12:56:33Z",
+                "2018-04-16T12x56:33Z",
+                "2018-04-16T12:56x33Z",
+                "12018-04-16T12:56:3",
+                "2018-04-16T12:56:3",
+            ] {
+                assert_eq!(
+                    Tijdstempel::new(bad).unwrap_err().violation,
+                    FacetViolation::DateTime("expected -MM-DDThh:mm:ss after the year"),
+                    "{bad}"
+                );
+            }
+            // A five-digit year leaves room for exactly 20 characters without a zone.
+            let t = Tijdstempel::new("12018-04-16T12:56:33").unwrap();
+            assert!(!t.has_zone());
+        }
+
+        #[test]
+        fn fractions_count_to_the_nanosecond_and_no_further() {
+            let frac = |s: &str| {
+                Tijdstempel::new(s)
+                    .unwrap()
+                    .unix_nanos()
+                    .rem_euclid(1_000_000_000)
+            };
+            assert_eq!(frac("2018-04-16T12:56:33.1Z"), 100_000_000);
+            assert_eq!(frac("2018-04-16T12:56:33.123456789Z"), 123_456_789);
+            assert_eq!(frac("2018-04-16T12:56:33.1234567891Z"), 123_456_789);
+            assert_eq!(
+                frac("2018-04-16T12:56:33.99999999999999999999999999Z"),
+                999_999_999
             );
         }
 
