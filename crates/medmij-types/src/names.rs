@@ -434,6 +434,16 @@ mod tests {
         }
 
         #[test]
+        fn a_host_does_not_end_in_a_dot() {
+            for bad in ["https://a.bc.", "https://a.bc./x", "https://a.b..c"] {
+                assert!(FrontChannelUri::new(bad).is_err(), "{bad}");
+                assert!(BackChannelUri::new(bad).is_err(), "{bad}");
+            }
+            assert!(Hostname::new("a.bc.").is_err());
+            assert!(FrontChannelUri::new("https://a.bc.d").is_ok());
+        }
+
+        #[test]
         fn host_path_and_port_of_a_uri() {
             let f = FrontChannelUri::new("https://za.example.nl/oauth/authorize").unwrap();
             assert_eq!(f.host(), "za.example.nl");
