@@ -81,15 +81,20 @@ impl InvalidValue {
         violation: FacetViolation,
         rule: RuleId,
     ) -> Self {
-        let value = match value.char_indices().nth(200) {
-            Some((cut, _)) => format!("{}…", value.get(..cut).unwrap_or_default()),
-            None => value.to_owned(),
-        };
         Self {
             type_name,
-            value,
+            value: shorten(value),
             violation,
             rule,
         }
+    }
+}
+
+/// `value` cut to its first 200 characters and `…` if it is longer (the
+/// body of [`InvalidValue::new`], a name that cargo-mutants mutates).
+fn shorten(value: &str) -> String {
+    match value.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", value.get(..cut).unwrap_or_default()),
+        None => value.to_owned(),
     }
 }

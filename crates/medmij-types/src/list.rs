@@ -109,6 +109,12 @@ impl Tijdstempel {
     /// trailing whitespace is collapsed away, as XML Schema does for this
     /// type.
     pub fn new(value: &str) -> Result<Self, InvalidValue> {
+        Self::parse_lexical(value)
+    }
+
+    /// The body of [`Tijdstempel::new`], under a name that cargo-mutants
+    /// mutates (it skips every function called `new`).
+    fn parse_lexical(value: &str) -> Result<Self, InvalidValue> {
         let s = trim_xml_ws(value);
         let b = s.as_bytes();
         let mut i = 0;
@@ -260,11 +266,19 @@ impl Tijdstempel {
             sod % 60
         );
         // The text is a valid dateTime by construction.
-        Self::new(&text).unwrap_or_else(|_| Self {
+        Self::new(&text).unwrap_or_else(|_| Self::unchecked(text, secs))
+    }
+
+    /// The fallback of [`Tijdstempel::from_system_time`] for a text that
+    /// would not parse; never reached (its text is a valid dateTime of at
+    /// least 20 characters for every time), kept so that no `unwrap` is
+    /// needed.
+    fn unchecked(text: String, secs: i64) -> Self {
+        Self {
             lexical: text.into(),
             nanos: i128::from(secs) * 1_000_000_000,
             has_zone: true,
-        })
+        }
     }
 
     /// The lexical form, as written in the list (whitespace collapsed).
@@ -319,6 +333,12 @@ impl Volgnummer {
     /// ASCII digits, value at least 1; leading and trailing whitespace is
     /// collapsed away.
     pub fn new(value: &str) -> Result<Self, InvalidValue> {
+        Self::parse_lexical(value)
+    }
+
+    /// The body of [`Volgnummer::new`], under a name that cargo-mutants
+    /// mutates (it skips every function called `new`).
+    fn parse_lexical(value: &str) -> Result<Self, InvalidValue> {
         let s = trim_xml_ws(value);
         let digits = s.strip_prefix('+').unwrap_or(s);
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -569,5 +589,254 @@ mod tests {
             assert!(Volgnummer::new(bad).is_err(), "{bad}");
         }
         assert_eq!(Volgnummer::new("999").unwrap().next().as_str(), "1000");
+    }
+
+    /// MedMij LISTS-1: the Tijdstempel (`xs:dateTime`, at least 20
+    /// characters) and the Volgnummer (`xs:positiveInteger`) of a list.
+    mod lists_1 {
+        use super::*;
+
+        #[test]
+        fn a_tijdstempel_is_shown_as_written_after_collapsing() {
+            let t = Tijdstempel::new(" 2018-04-16T12:56:33.50+01:00\n").unwrap();
+            assert_eq!(t.to_string(), "2018-04-16T12:56:33.50+01:00");
+            assert_eq!(t.as_str(), "2018-04-16T12:56:33.50+01:00");
+            assert_eq!(t.as_ref(), "2018-04-16T12:56:33.50+01:00");
+            let parsed: Tijdstempel = "2018-04-16T12:56:33.50+01:00".parse().unwrap();
+            assert_eq!(parsed, t);
+            assert_eq!(
+                Tijdstempel::try_from("2018-04-16T12:56:33.50+01:00").unwrap(),
+                t
+            );
+            assert!("2018-04-16T12:56:33".parse::<Tijdstempel>().is_err());
+            assert!(Tijdstempel::try_from("2018-04-16T12:56:33").is_err());
+            assert_ne!(t, Tijdstempel::new("2018-04-16T12:56:33.5+01:00").unwrap());
+        }
+
+        #[test]
+        fn each_two_digit_field_is_two_ascii_digits() {
+            // ':' is the byte after '9': read as a digit it would be 10.
+            for bad in [
+                "2018-0:-16T12:56:33Z",
+                "2018-04-0:T12:56:33Z",
+                "2018-04-16T0::56:33Z",
+                "2018-04-16T12:0::33Z",
+                "2018-04-16T12:56:0:Z",
+                "2018-04-16T12:56:33+0::00",
+                "2018-04-16T12:56:33+01:0:",
+                "2018-04-16T12:56:33+0a:00",
+            ] {
+                let err = Tijdstempel::new(bad).unwrap_err();
+                assert_eq!(err.type_name, "Tijdstempel", "{bad}");
+                assert_eq!(err.rule, RuleId::Lists1, "{bad}");
+                assert!(
+                    matches!(err.violation, FacetViolation::DateTime(_)),
+                    "{bad}: {err}"
+                );
+            }
+            let ok = Tijdstempel::new("2018-10-10T10:10:10+10:10").unwrap();
+            assert_eq!(ok.unix_nanos(), 1_539_129_610 * 1_000_000_000);
+        }
+
+        #[test]
+        fn the_instant_before_and_after_1970() {
+            let t = Tijdstempel::new("1970-01-01T00:00:01.000000001Z").unwrap();
+            assert_eq!(t.unix_nanos(), 1_000_000_001);
+            assert_eq!(t.to_system_time(), Some(UNIX_EPOCH + Duration::new(1, 1)));
+            let before = Tijdstempel::new("1969-12-31T23:59:58.75Z").unwrap();
+            assert_eq!(before.unix_nanos(), -1_250_000_000);
+            assert_eq!(
+                before.to_system_time(),
+                Some(UNIX_EPOCH - Duration::new(1, 250_000_000))
+            );
+            let epoch = Tijdstempel::new("1970-01-01T01:00:00+01:00").unwrap();
+            assert_eq!(epoch.unix_nanos(), 0);
+            assert_eq!(epoch.to_system_time(), Some(UNIX_EPOCH));
+            let later = Tijdstempel::new("2038-01-19T03:14:08.5Z").unwrap();
+            assert_eq!(
+                later.to_system_time(),
+                Some(UNIX_EPOCH + Duration::new(2_147_483_648, 500_000_000))
+            );
+        }
+
+        #[test]
+        fn negative_years_and_zones_count_backwards() {
+            let nanos = |s: &str| Tijdstempel::new(s).unwrap().unix_nanos();
+            const DAY: i128 = 86_400 * 1_000_000_000;
+            assert_eq!(
+                nanos("0001-01-01T00:00:00Z"),
+                -62_135_596_800 * 1_000_000_000
+            );
+            // -0001, 0000 (a leap year, not writable), 0001: two years apart.
+            assert_eq!(
+                nanos("0001-01-01T00:00:00Z") - nanos("-0001-01-01T00:00:00Z"),
+                731 * DAY
+            );
+            assert_eq!(
+                nanos("2018-04-16T05:43:41-05:00"),
+                nanos("2018-04-16T10:43:41Z")
+            );
+            assert_eq!(
+                nanos("2018-04-16T23:59:00-14:00") - nanos("2018-04-16T23:59:00+14:00"),
+                DAY * 28 / 24
+            );
+        }
+
+        #[test]
+        fn each_separator_stands_at_its_place() {
+            for bad in [
+                "2018x04-16T12:56:33Z",
+                "2018-04x16T12:56:33Z",
+                "2018-04-16x12:56:33Z",
+                "2018-04-16T12x56:33Z",
+                "2018-04-16T12:56x33Z",
+                "12018-04-16T12:56:3",
+                "2018-04-16T12:56:3",
+            ] {
+                assert_eq!(
+                    Tijdstempel::new(bad).unwrap_err().violation,
+                    FacetViolation::DateTime("expected -MM-DDThh:mm:ss after the year"),
+                    "{bad}"
+                );
+            }
+            // A five-digit year leaves room for exactly 20 characters without a zone.
+            let t = Tijdstempel::new("12018-04-16T12:56:33").unwrap();
+            assert!(!t.has_zone());
+        }
+
+        #[test]
+        fn fractions_count_to_the_nanosecond_and_no_further() {
+            let frac = |s: &str| {
+                Tijdstempel::new(s)
+                    .unwrap()
+                    .unix_nanos()
+                    .rem_euclid(1_000_000_000)
+            };
+            assert_eq!(frac("2018-04-16T12:56:33.1Z"), 100_000_000);
+            assert_eq!(frac("2018-04-16T12:56:33.123456789Z"), 123_456_789);
+            assert_eq!(frac("2018-04-16T12:56:33.1234567891Z"), 123_456_789);
+            assert_eq!(
+                frac("2018-04-16T12:56:33.99999999999999999999999999Z"),
+                999_999_999
+            );
+        }
+
+        #[test]
+        fn a_zone_is_known_when_written() {
+            assert!(Tijdstempel::new("2018-04-16T12:56:33Z").unwrap().has_zone());
+            assert!(
+                Tijdstempel::new("2018-04-16T12:56:33-05:00")
+                    .unwrap()
+                    .has_zone()
+            );
+            assert!(
+                !Tijdstempel::new("2018-04-16T12:56:33.0")
+                    .unwrap()
+                    .has_zone()
+            );
+        }
+
+        #[test]
+        fn from_system_time_writes_utc_seconds() {
+            let t = Tijdstempel::from_system_time(
+                UNIX_EPOCH + Duration::new(1_709_210_096, 999_999_999),
+            );
+            assert_eq!(t.as_str(), "2024-02-29T12:34:56Z");
+            assert_eq!(t.unix_nanos(), 1_709_210_096 * 1_000_000_000);
+            assert!(t.has_zone());
+            let t = Tijdstempel::from_system_time(UNIX_EPOCH - Duration::from_secs(1));
+            assert_eq!(t.as_str(), "1970-01-01T00:00:00Z");
+            // The last day of a 400-year cycle (the calendar repeats after
+            // 146 097 days): the leap day of a year divisible by 400.
+            for (secs, text) in [
+                (951_782_399, "2000-02-28T23:59:59Z"),
+                (951_782_400, "2000-02-29T00:00:00Z"),
+                (951_868_799, "2000-02-29T23:59:59Z"),
+                (951_868_800, "2000-03-01T00:00:00Z"),
+                (13_574_563_200, "2400-02-29T00:00:00Z"),
+            ] {
+                let t = Tijdstempel::from_system_time(UNIX_EPOCH + Duration::from_secs(secs));
+                assert_eq!(t.as_str(), text);
+            }
+        }
+
+        #[test]
+        fn a_volgnummer_from_and_to_a_machine_integer() {
+            assert_eq!(Volgnummer::from_u64(0), None);
+            assert_eq!(Volgnummer::from_u64(1).unwrap().as_str(), "1");
+            assert_eq!(
+                Volgnummer::from_u64(u64::MAX).unwrap().as_str(),
+                "18446744073709551615"
+            );
+            let max = Volgnummer::new("18446744073709551615").unwrap();
+            assert_eq!(max.as_u64(), Some(18_446_744_073_709_551_615));
+            assert_eq!(max.next().as_str(), "18446744073709551616");
+            assert_eq!(max.next().as_u64(), None);
+            assert_eq!(Volgnummer::new("+0001").unwrap().as_u64(), Some(1));
+            assert_eq!(Volgnummer::new("2").unwrap().as_u64(), Some(2));
+        }
+
+        #[test]
+        fn a_volgnummer_is_shown_as_its_canonical_digits() {
+            let v = Volgnummer::new(" +00420\t").unwrap();
+            assert_eq!(v.to_string(), "420");
+            assert_eq!(v.as_ref(), "420");
+            assert_eq!("+00420".parse::<Volgnummer>().unwrap(), v);
+            assert_eq!(Volgnummer::try_from("420").unwrap(), v);
+            assert!("0".parse::<Volgnummer>().is_err());
+            assert!(Volgnummer::try_from("-420").is_err());
+        }
+
+        #[cfg(feature = "serde")]
+        #[test]
+        fn serde_is_the_text_and_deserializing_checks() {
+            let t = Tijdstempel::new("2018-04-16T12:56:33.5+01:00").unwrap();
+            assert_eq!(
+                serde_json::to_string(&t).unwrap(),
+                "\"2018-04-16T12:56:33.5+01:00\""
+            );
+            let back: Tijdstempel =
+                serde_json::from_str("\"2018-04-16T12:56:33.5+01:00\"").unwrap();
+            assert_eq!(back, t);
+            assert!(serde_json::from_str::<Tijdstempel>("\"2018-04-16T12:56:33\"").is_err());
+            let v = Volgnummer::new("42").unwrap();
+            assert_eq!(serde_json::to_string(&v).unwrap(), "\"42\"");
+            let back: Volgnummer = serde_json::from_str("\"+042\"").unwrap();
+            assert_eq!(back, v);
+            assert!(serde_json::from_str::<Volgnummer>("\"0\"").is_err());
+        }
+    }
+
+    /// MedMij LISTS-9: a newer list version has a higher Volgnummer.
+    mod lists_9 {
+        use super::*;
+
+        #[test]
+        fn next_adds_one_with_carries() {
+            for (v, next) in [
+                ("1", "2"),
+                ("8", "9"),
+                ("9", "10"),
+                ("19", "20"),
+                ("1099", "1100"),
+                ("99999999999999999999", "100000000000000000000"),
+            ] {
+                let v = Volgnummer::new(v).unwrap();
+                assert_eq!(v.next().as_str(), next);
+                assert!(v.next() > v);
+            }
+        }
+
+        #[test]
+        fn order_is_by_value() {
+            let v = |s: &str| Volgnummer::new(s).unwrap();
+            assert!(v("10") > v("9"));
+            assert!(v("9") < v("10"));
+            assert!(v("21") > v("12"));
+            assert_eq!(v("007").cmp(&v("7")), Ordering::Equal);
+            assert_eq!(v("10").partial_cmp(&v("9")), Some(Ordering::Greater));
+            assert_eq!(v("9").partial_cmp(&v("10")), Some(Ordering::Less));
+            assert_eq!(v("5").partial_cmp(&v("5")), Some(Ordering::Equal));
+        }
     }
 }

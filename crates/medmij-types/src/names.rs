@@ -34,21 +34,27 @@ text_newtype! {
     /// assert_eq!(naam.scope_part(), "umcharderwijk");
     /// assert!(Zorgaanbiedernaam::new("UMC@medmij").is_err());
     /// ```
-    Zorgaanbiedernaam, repr = Short, rule = RuleId::Lists1, check = |s| {
-        check_len("Zorgaanbiedernaam", s, 10, 57, RuleId::Lists1)?;
-        let ok = s
-            .strip_suffix("@medmij")
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
-        if ok {
-            Ok(())
-        } else {
-            Err(InvalidValue::new(
-                "Zorgaanbiedernaam",
-                s,
-                FacetViolation::Pattern { pattern: ZORGAANBIEDERNAAM_PATTERN },
-                RuleId::Lists1,
-            ))
-        }
+    Zorgaanbiedernaam, repr = Short, rule = RuleId::Lists1, check = check_zorgaanbiedernaam
+}
+
+/// The check of [`Zorgaanbiedernaam`] (LISTS-1), a named function so that
+/// cargo-mutants mutates it (it does not look into macro invocations).
+fn check_zorgaanbiedernaam(s: &str) -> Result<(), InvalidValue> {
+    check_len("Zorgaanbiedernaam", s, 10, 57, RuleId::Lists1)?;
+    let ok = s
+        .strip_suffix("@medmij")
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidValue::new(
+            "Zorgaanbiedernaam",
+            s,
+            FacetViolation::Pattern {
+                pattern: ZORGAANBIEDERNAAM_PATTERN,
+            },
+            RuleId::Lists1,
+        ))
     }
 }
 
@@ -152,21 +158,25 @@ text_newtype! {
     /// let spaced = GegevensdienstId::new("a b").unwrap();
     /// assert!(ScopeGegevensdienstId::try_from(&spaced).is_err());
     /// ```
-    ScopeGegevensdienstId, repr = Short, rule = RuleId::Oauth5, check = |s| {
-        check_len("ScopeGegevensdienstId", s, 1, 30, RuleId::Oauth5)?;
-        match s
-            .chars()
-            .enumerate()
-            .find(|&(_, c)| !matches!(c, '\x21'..='\x7e') || c == '"' || c == '\\')
-        {
-            Some((i, found)) => Err(InvalidValue::new(
-                "ScopeGegevensdienstId",
-                s,
-                FacetViolation::Character { found, at: i + 1 },
-                RuleId::Oauth5,
-            )),
-            None => Ok(()),
-        }
+    ScopeGegevensdienstId, repr = Short, rule = RuleId::Oauth5, check = check_scope_token
+}
+
+/// The check of [`ScopeGegevensdienstId`] (OAUTH-5), a named function so
+/// that cargo-mutants mutates it (it does not look into macro invocations).
+fn check_scope_token(s: &str) -> Result<(), InvalidValue> {
+    check_len("ScopeGegevensdienstId", s, 1, 30, RuleId::Oauth5)?;
+    match s
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| !matches!(c, '\x21'..='\x7e') || c == '"' || c == '\\')
+    {
+        Some((i, found)) => Err(InvalidValue::new(
+            "ScopeGegevensdienstId",
+            s,
+            FacetViolation::Character { found, at: i + 1 },
+            RuleId::Oauth5,
+        )),
+        None => Ok(()),
     }
 }
 
@@ -421,6 +431,126 @@ mod tests {
             assert_eq!(u.port(), None);
             assert_eq!(u.host(), "a.bc");
             assert_eq!(u.path(), "/p");
+        }
+
+        #[test]
+        fn a_host_does_not_end_in_a_dot() {
+            for bad in ["https://a.bc.", "https://a.bc./x", "https://a.b..c"] {
+                assert!(FrontChannelUri::new(bad).is_err(), "{bad}");
+                assert!(BackChannelUri::new(bad).is_err(), "{bad}");
+            }
+            assert!(Hostname::new("a.bc.").is_err());
+            assert!(FrontChannelUri::new("https://a.bc.d").is_ok());
+        }
+
+        #[test]
+        fn host_path_and_port_of_a_uri() {
+            let f = FrontChannelUri::new("https://za.example.nl/oauth/authorize").unwrap();
+            assert_eq!(f.host(), "za.example.nl");
+            assert_eq!(f.path(), "/oauth/authorize");
+            let f = FrontChannelUri::new("https://za.example.nl").unwrap();
+            assert_eq!((f.host(), f.path()), ("za.example.nl", ""));
+            let b = BackChannelUri::new("https://za.example.nl:8099/oauth/token").unwrap();
+            assert_eq!(b.host(), "za.example.nl");
+            assert_eq!(b.path(), "/oauth/token");
+            assert_eq!(b.port(), Some(8099));
+            let b = BackChannelUri::new("https://za.example.nl:65535").unwrap();
+            assert_eq!(
+                (b.host(), b.path(), b.port()),
+                ("za.example.nl", "", Some(65_535))
+            );
+            let b = BackChannelUri::new("https://za.example.nl:1/x").unwrap();
+            assert_eq!(b.port(), Some(1));
+            // Valid list values, but no usable port: more than 65535.
+            assert_eq!(
+                BackChannelUri::new("https://za.example.nl:65536")
+                    .unwrap()
+                    .port(),
+                None
+            );
+            let b = BackChannelUri::new("https://za.example.nl/oauth/token").unwrap();
+            assert_eq!(
+                (b.host(), b.path(), b.port()),
+                ("za.example.nl", "/oauth/token", None)
+            );
+        }
+    }
+
+    /// MedMij LISTS-1: the lengths of the list values are checked to the
+    /// character, and a refusal says which bound.
+    mod lists_1 {
+        use super::*;
+
+        #[test]
+        fn a_refusal_names_the_bound_it_missed() {
+            assert_eq!(
+                Zorgaanbiedernaam::new("ab@medmij").unwrap_err().violation,
+                FacetViolation::TooShort { min: 10, len: 9 }
+            );
+            assert_eq!(
+                GegevensdienstId::new("").unwrap_err().violation,
+                FacetViolation::TooShort { min: 1, len: 0 }
+            );
+            assert_eq!(
+                Systeemrolcode::new(&"x".repeat(31)).unwrap_err().violation,
+                FacetViolation::TooLong { max: 30, len: 31 }
+            );
+            assert!(Systeemrolcode::new(&"x".repeat(30)).is_ok());
+            assert!(Systeemrolcode::new("x").is_ok());
+        }
+    }
+
+    /// MedMij LISTS-4: a Hostname (the `client_id` of OAUTH-3) and the
+    /// refusal that names the rule.
+    mod lists_4 {
+        use super::*;
+
+        #[test]
+        fn a_long_refused_value_is_shown_cut_to_200_characters() {
+            let long = format!("{}.nl", "é".repeat(298));
+            let err = Hostname::new(&long).unwrap_err();
+            assert_eq!(err.value, format!("{}…", "é".repeat(200)));
+            let exact = "É".repeat(200);
+            assert_eq!(Hostname::new(&exact).unwrap_err().value, exact);
+        }
+
+        #[test]
+        fn a_refused_hostname_names_lists_4() {
+            let err = Hostname::new("Localhost").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "Hostname \"Localhost\" does not match the pattern {HOSTNAME_PATTERN} (MedMij LISTS-4)"
+                )
+            );
+            let err = OAuthclientOrganisatienaam::new("ab").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "OAuthclientOrganisatienaam \"ab\" has 2 characters, fewer than the minimum 3 (MedMij LISTS-4)"
+            );
+        }
+    }
+
+    /// MedMij OAUTH-5: a GegevensdienstId as a scope token, and back.
+    mod oauth_5 {
+        use super::*;
+
+        #[test]
+        fn a_scope_id_equals_the_list_id_of_the_same_text() {
+            let id = GegevensdienstId::new("49").unwrap();
+            let in_scope = ScopeGegevensdienstId::try_from(&id).unwrap();
+            assert!(in_scope == id);
+            assert!(id == in_scope);
+            let other = GegevensdienstId::new("4").unwrap();
+            assert!(in_scope != other);
+            assert!(other != in_scope);
+            assert_eq!(GegevensdienstId::from(&in_scope), id);
+            assert_eq!(GegevensdienstId::from(in_scope).as_str(), "49");
+            let spaced = GegevensdienstId::new("a b").unwrap();
+            assert_eq!(
+                ScopeGegevensdienstId::try_from(&spaced).unwrap_err().rule,
+                RuleId::Oauth5
+            );
         }
     }
 

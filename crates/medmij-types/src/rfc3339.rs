@@ -123,4 +123,57 @@ mod tests {
             "1970-01-01T00:00:00.000001Z"
         );
     }
+
+    /// MedMij LOG-1: log entries and records carry their time in this one
+    /// form; a reader takes back exactly what a writer wrote, from the
+    /// first instant of 1970 on.
+    mod log_1 {
+        use super::*;
+
+        #[test]
+        fn the_year_1970_is_read_and_1969_is_not() {
+            assert_eq!(parse("1970-01-01T00:00:00.000000Z"), Some(UNIX_EPOCH));
+            assert_eq!(
+                parse("1970-12-31T23:59:59.999999Z"),
+                Some(UNIX_EPOCH + Duration::from_micros(31_535_999_999_999))
+            );
+            assert_eq!(parse("1969-12-31T23:59:59.999999Z"), None);
+            assert_eq!(
+                parse("1971-01-01T00:00:00.000000Z"),
+                Some(UNIX_EPOCH + Duration::from_secs(31_536_000))
+            );
+        }
+
+        #[cfg(feature = "serde")]
+        #[test]
+        fn serde_writes_and_reads_the_one_form() {
+            let t = UNIX_EPOCH + Duration::from_secs(1_709_210_096) + Duration::from_micros(7);
+            let mut out = Vec::new();
+            serde::serialize(&t, &mut serde_json::Serializer::new(&mut out)).unwrap();
+            assert_eq!(out, b"\"2024-02-29T12:34:56.000007Z\"");
+            let read = serde::deserialize(&mut serde_json::Deserializer::from_str(
+                "\"2024-02-29T12:34:56.000007Z\"",
+            ))
+            .unwrap();
+            assert_eq!(read, t);
+            for bad in [
+                "\"2024-02-29T12:34:56Z\"",
+                "\"1969-12-31T23:59:59.999999Z\"",
+                "\"\"",
+                "17",
+            ] {
+                let err = serde::deserialize(&mut serde_json::Deserializer::from_str(bad));
+                assert!(err.is_err(), "{bad}");
+            }
+            let err = serde::deserialize(&mut serde_json::Deserializer::from_str(
+                "\"2024-02-29T12:34:56Z\"",
+            ))
+            .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("not a UTC date-time YYYY-MM-DDThh:mm:ss.ffffffZ"),
+                "{err}"
+            );
+        }
+    }
 }

@@ -302,6 +302,36 @@ mod tests {
     }
 
     #[test]
+    fn ids_are_written_as_the_rulebook_writes_them() {
+        for &r in RuleId::ALL {
+            assert_eq!(r.to_string(), r.as_str());
+            assert_eq!(r.as_ref(), r.as_str());
+            assert_eq!(RuleId::try_from(r.as_str()), Ok(r));
+        }
+        assert_eq!(RuleId::Lists3.to_string(), "LISTS-3");
+        assert_eq!(RuleId::Oauth21.as_ref(), "OAUTH-21");
+        assert_eq!(RuleId::try_from("CONSENT-7"), Ok(RuleId::Consent7));
+        assert_eq!(
+            RuleId::try_from("LOG-7"),        // rules-check: allow
+            Err(UnknownRule("LOG-7".into()))  // rules-check: allow
+        );
+        assert_eq!(ReleaseLine::V1.to_string(), "1.x");
+        assert_eq!(ReleaseLine::V2.to_string(), "2.x");
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_is_the_id_text() {
+        assert_eq!(serde_json::to_string(&RuleId::Tls6).unwrap(), "\"TLS-6\"");
+        assert_eq!(
+            serde_json::from_str::<RuleId>("\"TLS-6\"").unwrap(),
+            RuleId::Tls6
+        );
+        let err = serde_json::from_str::<RuleId>("\"TLS-0\"").unwrap_err(); // rules-check: allow
+        assert!(err.to_string().contains("is not a MedMij rule ID"), "{err}");
+    }
+
+    #[test]
     fn marked_rules_are_2x() {
         let v2: Vec<&str> = RuleId::ALL
             .iter()

@@ -85,12 +85,15 @@ impl Scope {
         gegevensdiensten: Vec<ScopeGegevensdienstId>,
     ) -> Self {
         let naam = zorgaanbieder.scope_part();
-        let len = gegevensdiensten
-            .iter()
-            .map(|g| naam.len() + 1 + g.as_str().len())
-            .sum::<usize>()
-            + gegevensdiensten.len().saturating_sub(1);
-        let mut text = String::with_capacity(len);
+        // The exact length, so that the text is written in one allocation (a
+        // capacity only: cargo-mutants leaves the arguments of `with_capacity` alone).
+        let mut text = String::with_capacity(
+            gegevensdiensten
+                .iter()
+                .map(|g| naam.len() + 1 + g.as_str().len())
+                .sum::<usize>()
+                + gegevensdiensten.len().saturating_sub(1),
+        );
         for (i, g) in gegevensdiensten.iter().enumerate() {
             if i > 0 {
                 text.push(' ');
@@ -299,6 +302,94 @@ mod oauth_5 {
             Scope::parse("umcharderwijk~1 umcharderwijk~2", ScopeForm::Single),
             Err(TooManyPairs(2))
         );
+    }
+
+    fn naam(s: &str) -> Zorgaanbiedernaam {
+        Zorgaanbiedernaam::new(s).unwrap()
+    }
+
+    fn id(s: &str) -> ScopeGegevensdienstId {
+        ScopeGegevensdienstId::new(s).unwrap()
+    }
+
+    #[test]
+    fn one_pair_is_the_single_form() {
+        let s = Scope::parse("umcharderwijk~4", ScopeForm::Single).unwrap();
+        assert_eq!(s.as_str(), "umcharderwijk~4");
+        assert_eq!(s.zorgaanbieder().as_str(), "umcharderwijk@medmij");
+        assert_eq!(s.gegevensdiensten(), [id("4")]);
+        assert_eq!(s, Scope::single(naam("umcharderwijk@medmij"), id("4")));
+        let s = Scope::parse("umcharderwijk~4 umcharderwijk~49", ScopeForm::Multiple).unwrap();
+        assert_eq!(s.gegevensdiensten(), [id("4"), id("49")]);
+    }
+
+    #[test]
+    fn the_scope_is_shown_as_its_canonical_text() {
+        let s =
+            Scope::several(naam("umcharderwijk@medmij"), [id("49"), id("4"), id("49")]).unwrap();
+        assert_eq!(s.to_string(), "umcharderwijk~49 umcharderwijk~4");
+        assert_eq!(s.as_ref(), "umcharderwijk~49 umcharderwijk~4");
+        assert_eq!(&*s.shared_text(), "umcharderwijk~49 umcharderwijk~4");
+        assert_eq!(s.gegevensdiensten(), [id("49"), id("4")]);
+        assert_eq!(Scope::several(naam("umcharderwijk@medmij"), []), None);
+    }
+
+    #[test]
+    fn text_parses_in_the_multiple_form_and_errors_name_oauth_5() {
+        let s: Scope = "umcharderwijk~1 umcharderwijk~3".parse().unwrap();
+        assert_eq!(s.gegevensdiensten(), [id("1"), id("3")]);
+        assert_eq!(
+            Scope::try_from("umcharderwijk~1").unwrap().as_str(),
+            "umcharderwijk~1"
+        );
+        let err = "umcharderwijk~1 anderziekenhuis~3"
+            .parse::<Scope>()
+            .unwrap_err();
+        assert_eq!(err.type_name, "Scope");
+        assert_eq!(err.rule, RuleId::Oauth5);
+        assert_eq!(
+            err.violation,
+            FacetViolation::Scope(ScopeError::MixedZorgaanbieders(2))
+        );
+        assert!(Scope::try_from("umcharderwijk").is_err());
+    }
+
+    #[test]
+    fn covers_one_gegevensdienst_of_its_own_zorgaanbieder() {
+        let s = Scope::parse("umcharderwijk~1 umcharderwijk~3", ScopeForm::Multiple).unwrap();
+        let umc = naam("umcharderwijk@medmij");
+        let ander = naam("anderziekenhuis@medmij");
+        assert!(s.covers(&umc, &id("1")));
+        assert!(s.covers(&umc, &id("3")));
+        assert!(!s.covers(&umc, &id("2")));
+        assert!(!s.covers(&ander, &id("1")));
+    }
+
+    #[test]
+    fn same_as_compares_the_zorgaanbieder_and_the_set() {
+        let p = |t: &str| Scope::parse(t, ScopeForm::Multiple).unwrap();
+        assert!(
+            p("umcharderwijk~1 umcharderwijk~3").same_as(&p("umcharderwijk~3 umcharderwijk~1"))
+        );
+        assert!(!p("umcharderwijk~1").same_as(&p("anderziekenhuis~1")));
+        assert!(!p("umcharderwijk~1").same_as(&p("umcharderwijk~1 umcharderwijk~3")));
+        assert!(!p("umcharderwijk~1 umcharderwijk~3").same_as(&p("umcharderwijk~1")));
+        assert!(
+            !p("umcharderwijk~1 umcharderwijk~3").same_as(&p("umcharderwijk~1 umcharderwijk~2"))
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_is_the_text_and_deserializing_checks() {
+        let s = Scope::parse("umcharderwijk~1 umcharderwijk~3", ScopeForm::Multiple).unwrap();
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            "\"umcharderwijk~1 umcharderwijk~3\""
+        );
+        let back: Scope = serde_json::from_str("\"umcharderwijk~1 umcharderwijk~3\"").unwrap();
+        assert_eq!(back, s);
+        assert!(serde_json::from_str::<Scope>("\"umcharderwijk~1 ab~3\"").is_err());
     }
 
     proptest! {

@@ -159,6 +159,12 @@ impl MaximaleDuur {
 
     /// Parses the lexical form.
     pub fn new(value: &str) -> Result<Self, InvalidValue> {
+        Self::parse_lexical(value)
+    }
+
+    /// The body of [`MaximaleDuur::new`], under a name that cargo-mutants
+    /// mutates (it skips every function called `new`).
+    fn parse_lexical(value: &str) -> Result<Self, InvalidValue> {
         let err = |why| {
             InvalidValue::new(
                 "MaximaleDuur",
@@ -323,6 +329,49 @@ mod tests {
                 30 * 86_400
             );
             assert!(MaximaleDuur::from_days(0).is_none());
+        }
+
+        #[test]
+        fn maximale_duur_reads_and_writes_its_days() {
+            let d: MaximaleDuur = " +0365 ".parse().unwrap();
+            assert_eq!(d.days(), 365);
+            assert_eq!(d.to_string(), "365");
+            assert_eq!(d, MaximaleDuur::from_days(365).unwrap());
+            assert!("0".parse::<MaximaleDuur>().is_err());
+            assert_eq!(MaximaleDuur::from_days(1).unwrap().days(), 1);
+            assert_eq!(MaximaleDuur::from_days(1).unwrap().to_string(), "1");
+            assert_eq!(
+                MaximaleDuur::from_days(u32::MAX)
+                    .unwrap()
+                    .as_duration()
+                    .as_secs(),
+                4_294_967_295 * 86_400
+            );
+        }
+
+        #[test]
+        fn bazb_is_known_and_the_release_lines_are_named() {
+            let bazb = Aanbiedertype::new("BAZB").unwrap();
+            assert!(bazb.is_known() && !bazb.is_za());
+            let line = |s: &str| InterfaceversieId::new(s).unwrap().release_line();
+            assert_eq!(line("1.6.0").unwrap().to_string(), "1.x");
+            assert_eq!(line("2.0.0").unwrap().to_string(), "2.x");
+            assert_eq!(
+                InterfaceversieId::new("1.10.2").unwrap().parts(),
+                ["1", "10", "2"]
+            );
+        }
+
+        #[cfg(feature = "serde")]
+        #[test]
+        fn maximale_duur_is_a_json_number_of_at_least_1() {
+            let d = MaximaleDuur::from_days(30).unwrap();
+            assert_eq!(serde_json::to_string(&d).unwrap(), "30");
+            assert_eq!(serde_json::from_str::<MaximaleDuur>("30").unwrap(), d);
+            let err = serde_json::from_str::<MaximaleDuur>("0").unwrap_err();
+            assert!(err.to_string().contains("(MedMij LISTS-15)"), "{err}");
+            assert!(serde_json::from_str::<MaximaleDuur>("-1").is_err());
+            assert!(serde_json::from_str::<MaximaleDuur>("\"30\"").is_err());
         }
     }
 }
