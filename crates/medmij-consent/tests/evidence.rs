@@ -816,6 +816,14 @@ mod consent_5 {
         );
     }
 
+    // MedMij CONSENT-5: a person is named by 1 to 256 bytes of visible ASCII.
+    #[test]
+    fn a_person_id_is_at_most_256_bytes() {
+        assert_eq!(PersonId::new("p".repeat(256)).unwrap().as_str().len(), 256);
+        assert!(PersonId::new("p".repeat(257)).is_err());
+        assert!(PersonId::new("p".repeat(1000)).is_err());
+    }
+
     // MedMij CONSENT-5, OAUTH-5: the scope kept is at most 2048 bytes.
     #[test]
     fn a_scope_of_exactly_2048_bytes_is_kept() {

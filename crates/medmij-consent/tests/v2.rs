@@ -396,6 +396,15 @@ mod oauth_23 {
         assert!(!html.contains("mc-back") && !html.contains("<a "));
         assert!(!html.contains("alert"));
         assert_eq!(html.matches("niet ontvangen").count(), 2);
+        // At most 2048 bytes: the limit itself is allowed.
+        let at_limit = format!("https://pgo.example.nl/cb?s={}", "a".repeat(2048 - 28));
+        assert_eq!(at_limit.len(), 2048);
+        assert_eq!(ReturnUrl::new(&at_limit).unwrap().as_str(), at_limit);
+        let over = format!("{at_limit}a");
+        assert_eq!(
+            ReturnUrl::new(&over).unwrap_err().rule,
+            medmij_types::RuleId::Oauth23
+        );
         for bad in [
             "http://pgo.example.nl/cb",
             "https://pgo.example.nl/cb#x",
