@@ -41,6 +41,36 @@ fn za() -> Hostname {
 mod log_6 {
     use super::*;
 
+    // MedMij LOG-6: an error description is 1 to 256 bytes; an error code
+    // 1 to 64 of `a-z _ -`. The limits themselves are allowed.
+    #[test]
+    fn error_texts_and_codes_are_checked_to_their_limits() {
+        assert_eq!(
+            ErrorText::new(&"x".repeat(256)).unwrap().as_str().len(),
+            256
+        );
+        for bad in [String::new(), "x".repeat(257)] {
+            let e = ErrorText::new(&bad).unwrap_err();
+            assert_eq!(
+                (e.field, e.rule),
+                ("error.description", RuleId::Log6),
+                "{}",
+                bad.len()
+            );
+        }
+        for good in [
+            "a".repeat(64),
+            "invalid_request".into(),
+            "access-denied".into(),
+        ] {
+            assert_eq!(ErrorCode::new(&good).unwrap().as_str(), good);
+        }
+        for bad in ["", &"a".repeat(65), "Invalid", "code1", "a b", "a.b"] {
+            let e = ErrorCode::new(bad).unwrap_err();
+            assert_eq!(e.rule, RuleId::Log6, "{bad}");
+        }
+    }
+
     fn token_request() -> ChainEvent {
         ChainEvent::builder(ChainEventType::SendTokenRequest, t(1_767_225_600))
             .session_str(SESSION)
