@@ -302,6 +302,24 @@ mod lists_7 {
         assert!(e.to_string().contains("unbound namespace prefix"), "{e}");
     }
 
+    /// Hostile input is refused at the byte where it goes wrong, a
+    /// byte-order mark counted (MedMij LISTS-7).
+    #[test]
+    fn bad_bytes_are_placed_at_their_offset() {
+        for bom in ["", "\u{FEFF}"] {
+            let base = bom.len();
+            let mut not_utf8 = format!("{bom}<Whitelist>").into_bytes();
+            not_utf8.push(0xFF);
+            let e = Whitelist::from_bytes(&not_utf8).unwrap_err();
+            assert_eq!(e.first().kind, ErrorKind::NotUtf8);
+            assert_eq!(e.first().position.offset, base + 11, "bom {base}");
+            let control = format!("{bom}<Whitelist>\u{1}");
+            let e = Whitelist::from_bytes(control.as_bytes()).unwrap_err();
+            assert_eq!(e.first().kind, ErrorKind::IllegalCharacter('\u{1}'));
+            assert_eq!(e.first().position.offset, base + 11, "bom {base}");
+        }
+    }
+
     /// A list is read up to `max_input_size` bytes and not one more:
     /// oversized input is refused before it is parsed (MedMij LISTS-7).
     #[test]
