@@ -394,16 +394,31 @@ impl BevestigingTemplate {
         if *self == Self::default() {
             return "bevestiging/default-provisional".to_string();
         }
-        let mut h = Sha256::new();
-        for t in self.full.iter().chain(&self.short) {
-            h.update([0u8]);
-            h.update(t.as_bytes());
-        }
-        format!(
-            "bevestiging/custom-{}",
-            &crate::decision::hex(&h.finalize())[..16]
+        custom_version(
+            "bevestiging",
+            b"",
+            self.full.iter().chain(&self.short).map(String::as_str),
         )
     }
+}
+
+/// The version of a host's own wording (MedMij CONSENT-5):
+/// `<kind>/custom-<16 hex>`, the hex the start of a SHA-256 over `prefix`
+/// and then each text after a zero byte, so that each wording has its own.
+pub(crate) fn custom_version<'a>(
+    kind: &str,
+    prefix: &[u8],
+    texts: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(prefix);
+    for t in texts {
+        h.update([0u8]);
+        h.update(t.as_bytes());
+    }
+    let mut hex = crate::decision::hex(&h.finalize());
+    hex.truncate(16);
+    format!("{kind}/custom-{hex}")
 }
 
 /// The text for `lang` of a Dutch, English pair.

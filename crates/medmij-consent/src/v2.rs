@@ -29,7 +29,6 @@
 use std::time::SystemTime;
 
 use medmij_types::RuleId;
-use sha2::{Digest, Sha256};
 
 use crate::decision::{Decision, FormError};
 use crate::evidence::{EvidenceError, ShownText};
@@ -203,15 +202,10 @@ impl ScreenTexts {
         if *self == Self::en() {
             return "toestemming-2.x/default-provisional-en".to_string();
         }
-        let mut h = Sha256::new();
-        h.update(self.language.tag().as_bytes());
-        for t in self.all() {
-            h.update([0u8]);
-            h.update(t.1.as_bytes());
-        }
-        format!(
-            "toestemming-2.x/custom-{}",
-            &crate::decision::hex(&h.finalize())[..16]
+        crate::text::custom_version(
+            "toestemming-2.x",
+            self.language.tag().as_bytes(),
+            self.all().into_iter().map(|t| t.1),
         )
     }
 

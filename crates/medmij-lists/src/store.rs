@@ -90,13 +90,7 @@ impl ArchiveSink for DirArchive {
             volgnummer,
             std::process::id()
         ));
-        let written = (|| {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            fs::rename(&tmp, &path)
-        })();
-        if let Err(e) = written {
+        if let Err(e) = write_then_rename(&tmp, &path, bytes) {
             // Leave no partial copy behind; the error is the write's.
             let _ = fs::remove_file(&tmp);
             return Err(e);
@@ -104,6 +98,14 @@ impl ArchiveSink for DirArchive {
         fs::File::open(&self.dir)?.sync_all()?;
         Ok(())
     }
+}
+
+/// Writes `bytes` durably to `tmp`, then renames it to `path`.
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = fs::File::create(tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    fs::rename(tmp, path)
 }
 
 /// A list version in force, with when it was installed.

@@ -319,37 +319,6 @@ mod tls_6 {
 mod tls_3 {
     use super::*;
 
-    /// An HTTP server on loopback that answers every request with 200 and `len` bytes.
-    async fn answering(len: usize) -> String {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut r = BufReader::new(stream);
-                    let mut line = String::new();
-                    let mut body = 0usize;
-                    while r.read_line(&mut line).await.unwrap_or(0) > 2 {
-                        let l = line.to_ascii_lowercase();
-                        if let Some(n) = l.strip_prefix("content-length:") {
-                            body = n.trim().parse().unwrap_or(0);
-                        }
-                        line.clear();
-                    }
-                    let mut skip = vec![0u8; body];
-                    let _ = tokio::io::AsyncReadExt::read_exact(&mut r, &mut skip).await;
-                    let mut s = r.into_inner();
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
-                    );
-                    let _ = s.write_all(head.as_bytes()).await;
-                    let _ = s.write_all(&vec![0x30u8; len]).await;
-                });
-            }
-        });
-        format!("http://{addr}/")
-    }
-
     #[tokio::test]
     async fn ocsp_fetchers_take_answers_up_to_64_kib() {
         // MedMij TLS-3 with a bounded fetch: an answer of up to 64 KiB is taken, a larger
@@ -360,7 +329,7 @@ mod tls_3 {
             timeout: Duration::from_secs(10),
         };
         for (len, taken) in [(64 * 1024, true), (64 * 1024 + 1, false)] {
-            let url = answering(len).await;
+            let url = responding(Answer::Sized(len)).await;
             let fetcher = ReqwestOcspFetcher::with_url(url.clone()).unwrap();
             let got = fetcher.fetch(&query).await;
             assert_eq!(
@@ -385,6 +354,8 @@ mod tls_3 {
     /// How the loopback responder of [`responding`] answers every request.
     #[derive(Debug, Clone, Copy)]
     enum Answer {
+        /// 200 with a content-length: `len` bytes.
+        Sized(usize),
         /// 200, no content-length: `len` bytes in chunks of at most 16 KiB.
         Chunked(usize),
         /// 200, no content-length: chunks of 16 KiB without end.
@@ -417,6 +388,13 @@ mod tls_3 {
                     let mut s = r.into_inner();
                     let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/ocsp-response\r\nconnection: close\r\n";
                     match answer {
+                        Answer::Sized(len) => {
+                            let _ = s.write_all(ok.as_bytes()).await;
+                            let _ = s
+                                .write_all(format!("content-length: {len}\r\n\r\n").as_bytes())
+                                .await;
+                            let _ = s.write_all(&vec![0x30u8; len]).await;
+                        }
                         Answer::Chunked(len) => {
                             let _ = s.write_all(ok.as_bytes()).await;
                             let _ = s.write_all(b"transfer-encoding: chunked\r\n\r\n").await;
