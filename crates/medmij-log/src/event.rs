@@ -309,3 +309,28 @@ impl Event {
         Ok(())
     }
 }
+
+/// An event for the crate's own unit tests.
+#[cfg(test)]
+pub(crate) fn test_event(i: u64, subject: &str, time: SystemTime) -> Event {
+    Event {
+        id: format!("ev-{i}"),
+        event_type: "fhir.read".into(),
+        action: Action::Read,
+        time,
+        actor: Actor {
+            id: "pgo.example.nl".into(),
+            kind: ActorKind::System,
+            role: Some("PGO GW".into()),
+            on_behalf_of: Some(subject.into()),
+        },
+        subject: SubjectId::new(subject, Domain::Pgo).ok(),
+        object: Object::new("fhir:MedicationStatement", format!("ms-{i}")),
+        source: Source {
+            system: "pgo.example.nl".into(),
+            location: Some("10.0.0.1".into()),
+        },
+        outcome: Outcome::Success,
+        detail: None,
+    }
+}

@@ -634,3 +634,67 @@ pub fn query_file(path: &Path, trust: Trust, query: &Query) -> Result<Vec<(u64, 
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{SubjectId, test_event};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    mod log_1 {
+        use super::*;
+
+        /// Queues `event` as an appender does, but leaves the commit to
+        /// someone else: the state a race leaves behind when an appender has
+        /// queued its line while another's commit was under way, and that
+        /// commit has just ended (the appender has not woken yet).
+        fn queue_without_commit(log: &FileLog, event: &Event) -> u64 {
+            let mut st = log.lock();
+            let State {
+                writer, pending, ..
+            } = &mut *st;
+            let seq = writer.push_event(event, pending);
+            st.pending_upto = st.writer.head().seq;
+            seq
+        }
+
+        /// MedMij LOG-1: `verify` and `query` read the whole file; they first
+        /// commit what another appender queued, so no acknowledged-to-be
+        /// entry is missing from what they report.
+        #[test]
+        fn whole_file_reads_first_commit_what_another_appender_queued() {
+            let dir =
+                std::env::temp_dir().join(format!("medmij-log-quiesce-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut config = FileLogConfig::new(SigningKey::from_bytes(&[42; 32]));
+            config.fsync = false;
+            let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+            let (log, _) = FileLog::open(dir.join("audit.log"), config, t(1_000)).unwrap();
+            log.append(&test_event(1, "person-a", t(1_001))).unwrap();
+
+            let queued = queue_without_commit(&log, &test_event(2, "person-a", t(1_002)));
+            let report = log.verify().unwrap();
+            assert_eq!(
+                report.events, 2,
+                "verify saw the file without the queued entry"
+            );
+            let on_disk = std::fs::read_to_string(dir.join("audit.log")).unwrap();
+            assert!(
+                on_disk.contains("\"ev-2\""),
+                "the queued entry was not written first"
+            );
+            {
+                let st = log.lock();
+                assert_eq!((st.durable, st.pending.len()), (queued, 0));
+            }
+
+            queue_without_commit(&log, &test_event(3, "person-a", t(1_003)));
+            let person = SubjectId::new("person-a", Domain::Pgo).unwrap();
+            let found = log.query(&Query::subject(person)).unwrap();
+            let ids: Vec<&str> = found.iter().map(|(_, e)| e.id.as_str()).collect();
+            assert_eq!(ids, ["ev-1", "ev-2", "ev-3"]);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}

@@ -511,3 +511,103 @@ impl crate::BatchSink for PgLog {
         Self::append_batch(self, events)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{SubjectId, test_event};
+    use std::sync::Arc;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    mod log_1 {
+        use super::*;
+
+        /// Needs `MEDMIJ_TEST_DATABASE_URL` (`.ci/test` sets it); fails,
+        /// never skips, when it is missing.
+        fn url() -> String {
+            std::env::var("MEDMIJ_TEST_DATABASE_URL").unwrap_or_else(|_| {
+                panic!(
+                    "MEDMIJ_TEST_DATABASE_URL is not set; the `postgres` feature's tests need a \
+                     PostgreSQL server (.ci/test starts one)"
+                )
+            })
+        }
+
+        /// Drops the test's tables.
+        struct Tables(String);
+
+        impl Drop for Tables {
+            fn drop(&mut self) {
+                if let Ok(mut c) = Client::connect(&url(), NoTls) {
+                    let _ = c.batch_execute(&format!(
+                        "DROP TABLE IF EXISTS {0}; DROP TABLE IF EXISTS {0}_anchor;",
+                        self.0
+                    ));
+                }
+            }
+        }
+
+        /// Queues `event` as an appender does, but leaves the commit to
+        /// someone else: the state a race leaves behind when an appender has
+        /// queued its row while another's commit was under way, and that
+        /// commit has just ended (the appender has not woken yet).
+        fn queue_without_commit(log: &PgLog, event: &Event) -> u64 {
+            let mut st = log.lock();
+            let mut buf = Vec::new();
+            let seq = st.writer.push_event(event, &mut buf);
+            let subject = event.subject.as_ref().map(|s| s.as_str());
+            PgLog::queue(&mut st, &buf, seq, event.time, subject);
+            seq
+        }
+
+        /// Runs `op` on its own thread and fails, rather than hanging, if it
+        /// waits for a commit nobody makes.
+        fn within_30s<T: Send + 'static>(
+            log: &Arc<PgLog>,
+            op: fn(&PgLog) -> Result<T, LogError>,
+        ) -> T {
+            let (tx, rx) = mpsc::channel();
+            let log = Arc::clone(log);
+            std::thread::spawn(move || {
+                let _ = tx.send(op(&log));
+            });
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("the operation waited for a commit nobody makes")
+                .unwrap()
+        }
+
+        /// MedMij LOG-1: `verify` and `query` read the whole table; they
+        /// first commit what another appender queued, so no entry about to
+        /// be acknowledged is missing from what they report.
+        #[test]
+        fn whole_table_reads_first_commit_what_another_appender_queued() {
+            let table = format!("t_quiesce_{}", std::process::id());
+            let _cleanup = Tables(table.clone());
+            let t = |s| UNIX_EPOCH + Duration::from_secs(s);
+            let config = PgLogConfig::new(url(), &table, SigningKey::from_bytes(&[42; 32]));
+            let log = Arc::new(PgLog::open(config).unwrap().0);
+            log.append(&test_event(1, "person-a", t(1_001))).unwrap();
+
+            let queued = queue_without_commit(&log, &test_event(2, "person-a", t(1_002)));
+            let report = within_30s(&log, PgLog::verify);
+            assert_eq!(
+                report.events, 2,
+                "verify saw the table without the queued row"
+            );
+            {
+                let st = log.lock();
+                assert_eq!((st.durable, st.pending.len()), (queued, 0));
+            }
+
+            queue_without_commit(&log, &test_event(3, "person-a", t(1_003)));
+            let found = within_30s(&log, |log| {
+                let person = SubjectId::new("person-a", Domain::Pgo)
+                    .map_err(|e| LogError::Config(e.to_string()))?;
+                log.query(&Query::subject(person))
+            });
+            let ids: Vec<&str> = found.iter().map(|(_, e)| e.id.as_str()).collect();
+            assert_eq!(ids, ["ev-1", "ev-2", "ev-3"]);
+        }
+    }
+}
