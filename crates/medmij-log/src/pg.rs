@@ -563,7 +563,7 @@ mod tests {
 
         /// Runs `op` on its own thread and fails, rather than hanging, if it
         /// waits for a commit nobody makes.
-        fn within_30s<T: Send + 'static>(
+        fn within_10s<T: Send + 'static>(
             log: &Arc<PgLog>,
             op: fn(&PgLog) -> Result<T, LogError>,
         ) -> T {
@@ -572,7 +572,7 @@ mod tests {
             std::thread::spawn(move || {
                 let _ = tx.send(op(&log));
             });
-            rx.recv_timeout(Duration::from_secs(30))
+            rx.recv_timeout(Duration::from_secs(10))
                 .expect("the operation waited for a commit nobody makes")
                 .unwrap()
         }
@@ -590,7 +590,7 @@ mod tests {
             log.append(&test_event(1, "person-a", t(1_001))).unwrap();
 
             let queued = queue_without_commit(&log, &test_event(2, "person-a", t(1_002)));
-            let report = within_30s(&log, PgLog::verify);
+            let report = within_10s(&log, PgLog::verify);
             assert_eq!(
                 report.events, 2,
                 "verify saw the table without the queued row"
@@ -601,7 +601,7 @@ mod tests {
             }
 
             queue_without_commit(&log, &test_event(3, "person-a", t(1_003)));
-            let found = within_30s(&log, |log| {
+            let found = within_10s(&log, |log| {
                 let person = SubjectId::new("person-a", Domain::Pgo)
                     .map_err(|e| LogError::Config(e.to_string()))?;
                 log.query(&Query::subject(person))
