@@ -142,6 +142,15 @@ mod oauth_14 {
         limits(&MemoryFlowStore::new(small_limits()));
     }
 
+    /// The same through `&T`, `Arc<T>` and `Box<T>` (the `FlowStore` impls the crate's
+    /// `forward_flow_store!` macro writes): `put` and `take` reach the store.
+    #[test]
+    fn flow_store_limits_through_a_reference_an_arc_and_a_box() {
+        limits(&&MemoryFlowStore::new(small_limits()));
+        limits(&std::sync::Arc::new(MemoryFlowStore::new(small_limits())));
+        limits(&Box::new(MemoryFlowStore::new(small_limits())));
+    }
+
     /// The documented defaults.
     #[test]
     fn default_limits_have_figures() {
@@ -391,6 +400,30 @@ mod oauth_12 {
     #[test]
     fn memory_flow_store_take_late() {
         late(&MemoryFlowStore::new(small_limits()));
+    }
+
+    /// The same, and the reports of abandoned flows, through `&T`, `Arc<T>` and `Box<T>`
+    /// (`forward_flow_store!`): `take_late` and `sweep` reach the store.
+    #[test]
+    fn late_steps_and_sweeps_through_a_reference_an_arc_and_a_box() {
+        let l = small_limits();
+        let delays: Vec<Option<u64>> = (0..40u64)
+            .map(|i| {
+                [None, Some(0), Some(i % 900), Some(900 + i % 7), Some(2_000)][(i % 5) as usize]
+            })
+            .collect();
+        late(&&MemoryFlowStore::new(l));
+        abandoned_over_time(&&MemoryFlowStore::new(l), &l, &delays, 300, 7);
+        late(&std::sync::Arc::new(MemoryFlowStore::new(l)));
+        abandoned_over_time(
+            &std::sync::Arc::new(MemoryFlowStore::new(l)),
+            &l,
+            &delays,
+            300,
+            7,
+        );
+        late(&Box::new(MemoryFlowStore::new(l)));
+        abandoned_over_time(&Box::new(MemoryFlowStore::new(l)), &l, &delays, 300, 7);
     }
 
     /// MedMij OAUTH-12 case 5, LOG-1: over 400 flows from one address (3 live at most, the

@@ -361,6 +361,39 @@ mod oauth_9 {
 mod oauth_6 {
     use super::*;
 
+    /// Every secret type (the crate's `secret_type!` macro writes each) reads only the
+    /// canonical lowercase UUID v4 text, writes it back the same through each door, is kept
+    /// under the SHA-256 of that text (OAUTH-14), draws from the random source it is given,
+    /// and never shows its value in `Debug` (LOG-4).
+    #[test]
+    fn every_secret_type_reads_writes_and_hashes_its_text() {
+        use sha2::Digest;
+        macro_rules! secret {
+            ($t:ident) => {{
+                let text = "3f2b8c1e-9d4a-4f6b-8e2a-1c3d5e7f9a0b";
+                let v = $t::parse(text).unwrap();
+                assert!($t::parse(&text.to_uppercase()).is_none());
+                assert!($t::parse("3f2b8c1e-9d4a-1f6b-8e2a-1c3d5e7f9a0b").is_none());
+                assert_eq!(v.secret_text(), text);
+                assert_eq!(v.to_string(), text);
+                let mut buf = [0u8; 36];
+                assert_eq!(v.encode(&mut buf), text);
+                let sha: [u8; 32] = sha2::Sha256::digest(text).into();
+                assert_eq!(v.hash().as_bytes(), &sha, stringify!($t));
+                assert_eq!(format!("{v:?}"), concat!(stringify!($t), "(<redacted>)"));
+                let drawn = [0x5au8; 16];
+                let r = $t::random(&Scripted::new(&[drawn]));
+                let expected = uuid::Builder::from_random_bytes(drawn).into_uuid();
+                assert_eq!(r.secret_text(), expected.to_string(), stringify!($t));
+                assert!(v == $t::parse(text).unwrap() && v != r);
+            }};
+        }
+        secret!(Code);
+        secret!(AccessToken);
+        secret!(RefreshToken);
+        secret!(FlowId);
+    }
+
     /// MedMij OAUTH-6: the server draws its codes from the random source it is given, also
     /// when it is given a reference to the source or an `Arc` of it.
     #[test]

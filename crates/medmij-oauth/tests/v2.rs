@@ -958,3 +958,74 @@ mod store_v2 {
         }
     }
 }
+
+/// A store reached through `&T`, `Arc<T>` or `Box<T>` (the `TokenStore` impls the crate's
+/// `forward_store!` macro writes) does exactly what the store itself does, method by method.
+mod store_forwarding {
+    use super::*;
+    use std::sync::Arc;
+    use v2_common::store_level::{self, code_rec, h, token_rec};
+
+    /// Every check of `store_level` through the wrapper `fresh` builds, and the methods those
+    /// leave out (1.x and 2.x sweeps, 2.x code data, the 2.x mark) compared with a plain
+    /// `MemoryStore` given the same calls.
+    fn every_method<S: TokenStore>(fresh: impl Fn() -> S) {
+        store_level::opening_a_chain_refuses_each_collision_alone(&fresh, drop);
+        store_level::rotating_refuses_each_collision_alone(&fresh, drop);
+        store_level::a_chain_needs_a_code_redeemed_once(fresh());
+        store_level::a_replayed_code_revokes_its_chain_once(fresh());
+        store_level::replay_revokes_every_live_access_token_of_the_chain(fresh());
+        store_level::withdrawal_needs_the_consents_own_person_and_client(fresh());
+        store_level::overview_lists_a_consent_until_it_lapses(fresh());
+
+        let t = t0();
+        let v2 = CodeV2 {
+            wire_scope: "umcharderwijk".into(),
+            long_lasting: true,
+            correlation_id: ids().correlation_id,
+        };
+        let (wrapped, plain) = (fresh(), MemoryStore::new());
+        for n in [1, 2] {
+            assert_eq!(
+                wrapped.insert_code(&h(n), &code_rec(t), t),
+                plain.insert_code(&h(n), &code_rec(t), t)
+            );
+            assert_eq!(
+                wrapped.insert_code_v2(&h(n), &v2, t),
+                plain.insert_code_v2(&h(n), &v2, t)
+            );
+        }
+        assert_eq!(wrapped.code_v2(&h(1), t), Ok(Some(v2.clone())));
+        assert_eq!(wrapped.code_v2(&h(3), t), Ok(None));
+        store_level::redeemed(&wrapped, 5, t);
+        store_level::redeemed(&plain, 5, t);
+        for s in [&wrapped as &dyn TokenStore, &plain] {
+            s.insert_token(&h(6), &token_rec(t), &h(5), t).unwrap();
+            assert_eq!(s.token_is_v2(&h(6), t), Ok(false));
+            s.mark_token_v2(&h(6), t).unwrap();
+        }
+        assert_eq!(wrapped.token_is_v2(&h(6), t), Ok(true));
+        // Both sweeps count what they forget; more than one entry each.
+        let later = t + CODE_RETENTION + Duration::from_secs(1);
+        let swept = plain.sweep(later).unwrap();
+        assert!(swept > 1, "{swept}");
+        assert_eq!(wrapped.sweep(later), Ok(swept));
+        let swept_v2 = plain.sweep_v2(later, DEFAULT_REFRESH_LIFETIME).unwrap();
+        assert!(swept_v2 > 1, "{swept_v2}");
+        assert_eq!(
+            wrapped.sweep_v2(later, DEFAULT_REFRESH_LIFETIME),
+            Ok(swept_v2)
+        );
+    }
+
+    mod oauth_6 {
+        use super::*;
+
+        #[test]
+        fn a_store_behind_a_reference_an_arc_or_a_box_is_the_store() {
+            every_method(|| &*Box::leak(Box::new(MemoryStore::new())));
+            every_method(|| Arc::new(MemoryStore::new()));
+            every_method(|| Box::new(MemoryStore::new()));
+        }
+    }
+}

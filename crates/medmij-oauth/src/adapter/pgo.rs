@@ -1281,6 +1281,50 @@ mod oauth_14 {
     }
 }
 
+/// The PGO GW's own refusals tell the person what happened in plain words, in Dutch and in
+/// English (MedMij OAUTH-12), each situation in its own words.
+#[cfg(test)]
+mod oauth_12 {
+    use super::{Abandoned, ManageRefused, NoFlow, NoPerson, NotSent, StartRefused};
+    use crate::PersonMessage;
+
+    /// A sentence for a person: several words, ending in a full stop.
+    fn plain(text: &str) -> bool {
+        text.split_whitespace().count() >= 4 && text.ends_with('.')
+    }
+
+    #[test]
+    fn each_refusal_is_told_in_plain_dutch_and_english() {
+        let messages: [&dyn PersonMessage; 6] = [
+            &ManageRefused,
+            &StartRefused,
+            &NoFlow,
+            &Abandoned,
+            &NoPerson,
+            &NotSent,
+        ];
+        let dutch = ["uw", "de", "het", "is", "niet"];
+        let english = ["your", "the", "please", "is", "not"];
+        let mut seen = std::collections::HashSet::new();
+        for m in messages {
+            let (nl, en) = (m.message_nl(), m.message_en());
+            assert!(plain(nl) && plain(en), "{nl} / {en}");
+            let words = |t: &str, of: &[&str]| {
+                t.to_lowercase()
+                    .split(|c: char| !c.is_alphabetic())
+                    .filter(|w| of.contains(w))
+                    .count()
+            };
+            assert!(words(nl, &dutch) > words(nl, &english), "not Dutch: {nl}");
+            assert!(words(en, &english) > words(en, &dutch), "not English: {en}");
+            assert!(
+                seen.insert(nl) && seen.insert(en),
+                "said twice: {nl} / {en}"
+            );
+        }
+    }
+}
+
 /// The error code a failed token request's chain step carries (MedMij LOG-6): the OAuth
 /// error the ZA GW answered, or `invalid_response` for anything else.
 #[cfg(test)]
