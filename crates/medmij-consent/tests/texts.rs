@@ -386,3 +386,123 @@ mod consent_2 {
         assert!(page.html().contains(&format!("<p>{full}</p>")));
     }
 }
+
+/// Every variable and identifier type (the crate's `text_newtype!` and `ascii_newtype!`
+/// macros write each) keeps its value through every door in and out, and every door in
+/// refuses what `new` refuses, naming the field and the rule.
+mod variable_types {
+    use super::*;
+    use medmij_types::RuleId;
+
+    macro_rules! doors {
+        ($t:ident, field = $field:literal, rule = $rule:expr, valid = $valid:expr, invalid = $invalid:expr) => {{
+            let v = $t::new($valid).unwrap();
+            assert_eq!(v.as_str(), $valid);
+            assert_eq!($t::try_from($valid.to_owned()).unwrap(), v);
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(json, serde_json::to_string($valid).unwrap());
+            assert_eq!(serde_json::from_str::<$t>(&json).unwrap(), v);
+            for e in [
+                $t::new($invalid).unwrap_err(),
+                $t::try_from($invalid.to_owned()).unwrap_err(),
+            ] {
+                assert_eq!((e.field, e.rule), ($field, $rule), stringify!($t));
+            }
+            let refused = serde_json::to_string($invalid).unwrap();
+            assert!(serde_json::from_str::<$t>(&refused).is_err());
+            assert_eq!(String::from(v), $valid);
+        }};
+    }
+
+    mod consent_1 {
+        use super::*;
+
+        #[test]
+        fn the_three_variables_keep_their_text_through_every_door() {
+            doors!(
+                ZorgaanbiederNaam,
+                field = "naam Zorgaanbieder",
+                rule = RuleId::Consent1,
+                valid = "Ziekenhuis Harderwijk",
+                invalid = " Ziekenhuis"
+            );
+            doors!(
+                GegevensdienstNaam,
+                field = "MedMij-gegevensdienst",
+                rule = RuleId::Consent1,
+                valid = "Basisgegevens Zorg",
+                invalid = "BG"
+            );
+            doors!(
+                PgoLeverancierNaam,
+                field = "naam leverancier PGO",
+                rule = RuleId::Consent1,
+                valid = "Mijn PGO B.V.",
+                invalid = "PG"
+            );
+            for (shown, valid) in [
+                (
+                    ZorgaanbiederNaam::new("Ziekenhuis Harderwijk")
+                        .unwrap()
+                        .to_string(),
+                    "Ziekenhuis Harderwijk",
+                ),
+                (
+                    GegevensdienstNaam::new("Basisgegevens Zorg")
+                        .unwrap()
+                        .to_string(),
+                    "Basisgegevens Zorg",
+                ),
+                (
+                    PgoLeverancierNaam::new("Mijn PGO B.V.")
+                        .unwrap()
+                        .to_string(),
+                    "Mijn PGO B.V.",
+                ),
+            ] {
+                assert_eq!(shown, valid);
+            }
+        }
+
+        #[test]
+        fn a_flow_id_keeps_its_text_through_every_door() {
+            doors!(
+                FlowId,
+                field = "flow",
+                rule = RuleId::Consent1,
+                valid = "flow-1_a.b~c",
+                invalid = "flow 1"
+            );
+        }
+    }
+
+    mod consent_4 {
+        use super::*;
+
+        #[test]
+        fn an_item_id_keeps_its_text_through_every_door() {
+            doors!(
+                ItemId,
+                field = "item",
+                rule = RuleId::Consent4,
+                valid = "ms-48.a",
+                invalid = "ms/48"
+            );
+        }
+    }
+
+    mod oauth_14 {
+        use super::*;
+
+        #[test]
+        fn a_csrf_token_keeps_its_text_through_every_door() {
+            doors!(
+                CsrfToken,
+                field = "csrf_token",
+                rule = RuleId::Oauth14,
+                valid = "0123456789abcdef-_.~",
+                invalid = "0123456789abcde"
+            );
+        }
+    }
+}
