@@ -25,6 +25,39 @@ fn first_error(xml: &[u8]) -> ParseError {
         .clone()
 }
 
+// ------------------------------------------------ what every list type shares
+
+/// What the crate's `list_common!` and `impl_list!` macros write for every list type:
+/// equality on the content, field by field (`changed` holds the list with another
+/// Tijdstempel, another Volgnummer and other entries), and `MedMijList` doors that give
+/// what the type's own methods give (`xml` is the type's own `to_xml`).
+fn shared_doors<L: MedMijList + std::fmt::Debug>(list: &L, xml: &str, changed: &[L]) {
+    assert_eq!(<L as MedMijList>::to_xml(list), xml);
+    let back = <L as MedMijList>::parse(xml.as_bytes(), &ParseOptions::default()).unwrap();
+    assert_eq!(&back, list);
+    assert_eq!(
+        (
+            <L as MedMijList>::tijdstempel(&back),
+            <L as MedMijList>::volgnummer(&back)
+        ),
+        (
+            <L as MedMijList>::tijdstempel(list),
+            <L as MedMijList>::volgnummer(list)
+        )
+    );
+    for (i, c) in changed.iter().enumerate() {
+        assert_ne!(c, list, "change {i} not seen");
+    }
+}
+
+fn ts(s: &str) -> Tijdstempel {
+    Tijdstempel::new(s).unwrap()
+}
+
+fn vn(s: &str) -> Volgnummer {
+    Volgnummer::new(s).unwrap()
+}
+
 // ------------------------------------------------ round trip (property)
 
 fn s(re: &str) -> impl Strategy<Value = String> {
@@ -41,7 +74,7 @@ fn volgnummer() -> impl Strategy<Value = Volgnummer> {
     s("[1-9][0-9]{0,40}").prop_map(|d| Volgnummer::new(&d).unwrap())
 }
 
-/// Any non-control characters plus the whitespace that must survive
+/// Any XML character but the controls, plus the whitespace that must survive
 /// (CR is written as a character reference).
 fn text(min: usize, max: usize) -> impl Strategy<Value = String> {
     proptest::collection::vec(prop_oneof![8 => any::<char>().prop_filter("xml char", |c| !c.is_control() && !matches!(*c, '\u{FFFE}' | '\u{FFFF}')), 1 => Just('\r'), 1 => Just('\n'), 1 => Just('&'), 1 => Just('<')], min..=max)
@@ -56,7 +89,7 @@ fn gegevensdienst(id: String) -> impl Strategy<Value = Gegevensdienst> {
     let port = s("(:[0-9]{1,5})?");
     (
         host(),
-        s("(/[^?#/\\p{Cc}]{1,5}){0,3}"),
+        s("(/[^?#/\\p{Cc}\\x{FFFE}\\x{FFFF}]{1,5}){0,3}"),
         host(),
         port,
         proptest::collection::btree_map(text(1, 30), (host(), s("(/[a-z]{1,5}){0,2}")), 1..3),
@@ -702,6 +735,7 @@ mod lists_1 {
         #[test]
         fn zal_round_trips(list in zal()) {
             let xml = list.to_xml();
+            prop_assert_eq!(<Zorgaanbiederslijst as MedMijList>::to_xml(&list), xml.clone());
             let back = Zorgaanbiederslijst::from_bytes(xml.as_bytes());
             prop_assert!(back.is_ok(), "{}\n{}", back.unwrap_err(), xml);
             prop_assert_eq!(back.unwrap(), list);
@@ -737,6 +771,41 @@ mod lists_4 {
         assert!(ocl.get("nergens.example.nl").is_none());
     }
 
+    /// Two OCLs are equal when their release, Tijdstempel, Volgnummer and clients are;
+    /// the count of clients; the `MedMijList` doors.
+    #[test]
+    fn an_ocl_is_its_content() {
+        let client = |h: &str, n: &str| {
+            OAuthclient::new(
+                Hostname::new(h).unwrap(),
+                OAuthclientOrganisatienaam::new(n).unwrap(),
+            )
+        };
+        let clients = || {
+            vec![
+                client("a.example.nl", "PGO A"),
+                client("b.example.nl", "PGO B"),
+            ]
+        };
+        let ocl = |t: &str, v: &str, c| {
+            OAuthclientlist::new(OclRelease::Release2, ts(t), vn(v), c).unwrap()
+        };
+        let list = ocl("2026-11-22T10:00:00Z", "522", clients());
+        assert_eq!((list.len(), list.is_empty()), (2, false));
+        let empty = ocl("2026-11-22T10:00:00Z", "522", vec![]);
+        assert_eq!((empty.len(), empty.is_empty()), (0, true));
+        let changed = [
+            ocl("2026-11-22T10:00:01Z", "522", clients()),
+            ocl("2026-11-22T10:00:00Z", "523", clients()),
+            ocl(
+                "2026-11-22T10:00:00Z",
+                "522",
+                vec![client("a.example.nl", "PGO A")],
+            ),
+        ];
+        shared_doors(&list, &list.to_xml(), &changed);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
 
@@ -751,6 +820,41 @@ mod lists_4 {
 
 mod lists_5 {
     use super::*;
+
+    /// Two GNLs are equal when their release, Tijdstempel, Volgnummer and names are; the
+    /// count of names; the `MedMijList` doors.
+    #[test]
+    fn a_gnl_is_its_content() {
+        let name = |i: &str, n: &str| {
+            GegevensdienstNaam::new(
+                GegevensdienstId::new(i).unwrap(),
+                Weergavenaam::new(n).unwrap(),
+            )
+        };
+        let names = || {
+            vec![
+                name("1", "Basisgegevens Zorg"),
+                name("4", "Laboratoriumuitslagen"),
+            ]
+        };
+        let gnl = |t: &str, v: &str, e| {
+            Gegevensdienstnamenlijst::new(GnlRelease::Release1, ts(t), vn(v), e).unwrap()
+        };
+        let list = gnl("2026-11-22T10:00:00Z", "7", names());
+        assert_eq!((list.len(), list.is_empty()), (2, false));
+        let empty = gnl("2026-11-22T10:00:00Z", "7", vec![]);
+        assert_eq!((empty.len(), empty.is_empty()), (0, true));
+        let changed = [
+            gnl("2026-11-22T10:00:01Z", "7", names()),
+            gnl("2026-11-22T10:00:00Z", "8", names()),
+            gnl(
+                "2026-11-22T10:00:00Z",
+                "7",
+                vec![name("1", "Basisgegevens Zorg")],
+            ),
+        ];
+        shared_doors(&list, &list.to_xml(), &changed);
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(128))]
@@ -785,6 +889,37 @@ mod lists_6 {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Whitelist xmlns=\"{WHL_NS}\">\n    <Tijdstempel>2026-11-22T10:00:00Z</Tijdstempel>\n    <Volgnummer>3</Volgnummer>\n    <MedMijNodes>\n        <MedMijNode>\n            <Hostname>a.example.nl</Hostname>\n        </MedMijNode>\n        <MedMijNode>\n            <Hostname>b.example.nl</Hostname>\n        </MedMijNode>\n    </MedMijNodes>\n</Whitelist>\n"
         );
         assert_eq!(list.to_xml(), expected);
+    }
+
+    /// Two Whitelists are equal when their release, Tijdstempel, Volgnummer and nodes are;
+    /// the count of nodes; the `MedMijList` doors.
+    #[test]
+    fn a_whitelist_is_its_content() {
+        let nodes = |n: &[&str]| n.iter().map(|h| Hostname::new(h).unwrap()).collect();
+        let whl =
+            |t: &str, v: &str, n| Whitelist::new(WhlRelease::Release2, ts(t), vn(v), n).unwrap();
+        let list = whl(
+            "2026-11-22T10:00:00Z",
+            "3",
+            nodes(&["a.example.nl", "b.example.nl"]),
+        );
+        assert_eq!((list.len(), list.is_empty()), (2, false));
+        let empty = whl("2026-11-22T10:00:00Z", "3", vec![]);
+        assert_eq!((empty.len(), empty.is_empty()), (0, true));
+        let changed = [
+            whl(
+                "2026-11-22T10:00:01Z",
+                "3",
+                nodes(&["a.example.nl", "b.example.nl"]),
+            ),
+            whl(
+                "2026-11-22T10:00:00Z",
+                "4",
+                nodes(&["a.example.nl", "b.example.nl"]),
+            ),
+            whl("2026-11-22T10:00:00Z", "3", nodes(&["a.example.nl"])),
+        ];
+        shared_doors(&list, &list.to_xml(), &changed);
     }
 
     proptest! {

@@ -256,3 +256,34 @@ mod oauth_21 {
         trace_noun!(CorrelationId, header = "X-Correlation-ID");
     }
 }
+
+mod lists_7 {
+    use super::*;
+
+    /// A noun holds only what XML 1.0 can carry: a list with any other character would
+    /// not be XML, so no list could hold the value. Refused with the character and its
+    /// place; tab, LF and CR (XML characters) pass. Found by the ZAL round-trip property,
+    /// which once drew a front-channel path segment of U+FFFE.
+    #[test]
+    fn a_noun_refuses_a_character_xml_cannot_carry() {
+        fn refused<T: FromStr<Err = InvalidValue> + Debug>(value: &str, found: char, at: usize) {
+            let e = value.parse::<T>().unwrap_err();
+            assert_eq!(
+                e.violation,
+                FacetViolation::Character { found, at },
+                "{value:?}"
+            );
+        }
+        refused::<FrontChannelUri>("https://0.aa/\u{fffe}", '\u{fffe}', 14);
+        refused::<BackChannelUri>("https://za.example.nl/a\u{ffff}", '\u{ffff}', 24);
+        refused::<GegevensdienstId>("4\u{1}", '\u{1}', 2);
+        refused::<Systeemrolcode>("\u{0}LAB", '\u{0}', 1);
+        refused::<Weergavenaam>("Basis\u{1f}gegevens", '\u{1f}', 6);
+        refused::<OAuthclientOrganisatienaam>("PGO \u{b}B.V.", '\u{b}', 5);
+        refused::<Aanbiedertype>("Z\u{8}A", '\u{8}', 2);
+        // The characters around the gaps pass.
+        for ok in ["a\tb\nc\rd", "\u{fffd}\u{10000}\u{10ffff} \u{7f}\u{85}"] {
+            assert!(Weergavenaam::new(ok).is_ok(), "{ok:?}");
+        }
+    }
+}
