@@ -46,6 +46,7 @@
 //! | LISTS-4 | [`Hostname`], [`ClientId`], [`OAuthclientOrganisatienaam`] |
 //! | LISTS-5 | [`Weergavenaam`] |
 //! | LISTS-6 | [`Hostname`] |
+//! | LISTS-7 | every text noun's `new` (and each door in: `FromStr`, `TryFrom`, serde) refuses a character XML 1.0 cannot carry, as [`FacetViolation::Character`]: no list could hold it |
 //! | LISTS-9 | [`Volgnummer`]'s order (by value, any size) |
 //! | LISTS-15 | [`Aanbiedertype`], [`InterfaceversieId`] (and [`InterfaceversieId::release_line`]), [`MaximaleDuur`] (provisional forms) |
 //! | OAUTH-3 | [`ClientId`] |
