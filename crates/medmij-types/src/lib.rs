@@ -7,7 +7,9 @@
 //! a string to parse again.
 //!
 //! Every noun is a newtype whose constructor checks every facet of its
-//! type: an invalid value cannot be constructed. They all offer the same
+//! type, and that the value holds only characters XML 1.0 can carry (no
+//! list could hold another, MedMij LISTS-7): an invalid value cannot be
+//! constructed. They all offer the same
 //! set: `new(&str)`, `as_str()`, `RULE` (the rule that defines the type),
 //! `FromStr`, `TryFrom<&str>`, `TryFrom<String>`, `AsRef<str>`, `Display`,
 //! `Debug`, comparison with `str`, and, with the feature `serde`,
