@@ -226,47 +226,6 @@ fn is_xml_ws(s: &str) -> bool {
     ws
 }
 
-/// Whether byte `c` may be (the start of) a character XML 1.0 does not
-/// allow: a C0 control other than tab, line feed and carriage return, or
-/// 0xEF, which leads U+FFFE and U+FFFF. Branch-free, so that a chunk is
-/// checked with SIMD; it is a filter, and [`first_illegal_char`]'s byte loop
-/// decides, so a wider answer only costs time.
-#[inline(always)]
-fn maybe_illegal(c: u8) -> bool {
-    ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF)
-}
-
-/// The first character XML 1.0 does not allow: C0 controls other than tab,
-/// line feed and carriage return, and U+FFFE / U+FFFF. (Surrogates cannot
-/// occur in a `str`.)
-fn first_illegal_char(s: &str) -> Option<(usize, char)> {
-    let b = s.as_bytes();
-    for (k, chunk) in b.chunks(64).enumerate() {
-        let i = k * 64;
-        let suspicious = chunk.iter().fold(false, |acc, &c| acc | maybe_illegal(c));
-        if suspicious {
-            for (j, &c) in chunk.iter().enumerate() {
-                let at = i + j;
-                if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') {
-                    return Some((at, char::from(c)));
-                }
-                if c == 0xEF && b.get(at + 1) == Some(&0xBF) {
-                    match b.get(at + 2) {
-                        Some(0xBE) => return Some((at, '\u{FFFE}')),
-                        Some(0xBF) => return Some((at, '\u{FFFF}')),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    None
-}
-
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
 /// Appends literal text with XML end-of-line normalization (CR LF and lone
 /// CR become LF).
 fn push_normalized(buf: &mut String, s: &str) {
@@ -309,7 +268,7 @@ fn resolve_reference(name: &str) -> Result<char, String> {
                 return Err(format!("undefined entity &{name};"));
             };
             match num.and_then(char::from_u32) {
-                Some(c) if is_xml_char(c) => c,
+                Some(c) if medmij_types::is_xml_char(c) => c,
                 _ => {
                     return Err(format!(
                         "character reference &{name}; is not an XML character"
@@ -352,7 +311,7 @@ impl<'a> Driver<'a> {
             Ok(t) => t,
             Err(e) => return Err(hostile(ErrorKind::NotUtf8, base + e.valid_up_to())),
         };
-        if let Some((at, c)) = first_illegal_char(text) {
+        if let Some((at, c)) = medmij_types::first_non_xml_char(text) {
             let mut e = hostile(ErrorKind::IllegalCharacter(c), base + at);
             for err in &mut e.0 {
                 err.rule = RuleId::Lists7;
@@ -1142,35 +1101,6 @@ mod tests {
             }
         }
         assert!(n > 20, "only {n} particles checked");
-    }
-
-    #[test]
-    fn long_illegal_characters_are_found_in_every_chunk() {
-        for at in [0, 63, 64, 65, 127, 128, 200] {
-            let mut s = "x".repeat(at);
-            s.push('\u{2}');
-            s.push_str(&"y".repeat(70));
-            assert_eq!(first_illegal_char(&s), Some((at, '\u{2}')), "at {at}");
-            let mut s = "x".repeat(at);
-            s.push('\u{FFFF}');
-            assert_eq!(first_illegal_char(&s), Some((at, '\u{FFFF}')), "at {at}");
-        }
-    }
-
-    #[test]
-    fn illegal_characters_are_found() {
-        assert_eq!(first_illegal_char("abc\t\n\r"), None);
-        assert_eq!(first_illegal_char("ab\u{1}c"), Some((2, '\u{1}')));
-        let long = format!("{}\u{FFFE}", "x".repeat(100));
-        assert_eq!(first_illegal_char(&long), Some((100, '\u{FFFE}')));
-        assert_eq!(first_illegal_char("\u{FFFD}\u{F000}"), None);
-        // The chunk filter keeps what it saw: a second control character,
-        // or a character led by 0xEF after one, does not hide the first.
-        assert_eq!(first_illegal_char("\u{1}\u{2}"), Some((0, '\u{1}')));
-        assert_eq!(first_illegal_char("\u{1}\u{F000}"), Some((0, '\u{1}')));
-        // A text of nothing but line ends and a control character.
-        assert_eq!(first_illegal_char("\u{1}"), Some((0, '\u{1}')));
-        assert_eq!(first_illegal_char("\n\u{1}\r"), Some((1, '\u{1}')));
     }
 
     #[test]

@@ -48,7 +48,7 @@
 //! | LISTS-4 | [`Hostname`], [`ClientId`], [`OAuthclientOrganisatienaam`] |
 //! | LISTS-5 | [`Weergavenaam`] |
 //! | LISTS-6 | [`Hostname`] |
-//! | LISTS-7 | every text noun's `new` (and each door in: `FromStr`, `TryFrom`, serde) refuses a character XML 1.0 cannot carry, as [`FacetViolation::Character`]: no list could hold it |
+//! | LISTS-7 | [`first_non_xml_char`], [`is_xml_char`] (the one scan for characters XML 1.0 does not allow, which medmij-lists runs over a list's text); every text noun's `new` (and each door in: `FromStr`, `TryFrom`, serde) refuses such a character, as [`FacetViolation::Character`]: no list could hold it |
 //! | LISTS-9 | [`Volgnummer`]'s order (by value, any size) |
 //! | LISTS-15 | [`Aanbiedertype`], [`InterfaceversieId`] (and [`InterfaceversieId::release_line`]), [`MaximaleDuur`] (provisional forms) |
 //! | OAUTH-3 | [`ClientId`] |
@@ -57,9 +57,9 @@
 //! | OAUTH-21 | [`RequestId`] (`MedMij-Request-ID`), [`CorrelationId`] (`X-Correlation-ID`), [`UUID_V4_PATTERN`] |
 //! | LOG-1 | [`rfc3339`] (the time form of log entries and records) |
 //!
-//! The hand-optimised pattern checks of LISTS-3 and LISTS-4 live in one
-//! private module (`scan`) with a differential property test against the
-//! straightforward checks they replace.
+//! The hand-optimised pattern checks of LISTS-3 and LISTS-4 and the LISTS-7
+//! character scan live in one module (`scan`) with differential property
+//! tests against the straightforward checks they replace.
 
 #![cfg_attr(
     not(test),
@@ -93,6 +93,7 @@ pub use names::{
     Zorgaanbiedernaam,
 };
 pub use rule::{ReleaseLine, RuleGroup, RuleId, UnknownRule};
+pub use scan::{first_non_xml_char, is_xml_char};
 pub use scope::{Scope, ScopeError, ScopeForm, UseCase};
 pub use tracing::{CorrelationId, RequestId, UUID_V4_PATTERN};
 pub use zal3::{Aanbiedertype, INTERFACEVERSIE_ID_PATTERN, InterfaceversieId, MaximaleDuur};

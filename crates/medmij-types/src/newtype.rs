@@ -52,33 +52,26 @@ fn len_error(
 /// Checks that `s` holds only XML 1.0 characters (the `Char` production, XML 1.0 §2.2).
 /// Every list noun is an `xs:string` (or derived from it), whose value space holds only
 /// those characters, so a value with another one could never stand in a list: the list
-/// that carried it would not be XML (MedMij LISTS-7). Rust's `char` has no surrogates,
-/// which leaves the C0 controls other than tab, LF and CR, and U+FFFE and U+FFFF.
+/// that carried it would not be XML (MedMij LISTS-7). The scan is the one medmij-lists
+/// runs over a list's text ([`crate::first_non_xml_char`]).
 #[inline]
 pub(crate) fn check_xml_chars(
     type_name: &'static str,
     s: &str,
     rule: crate::RuleId,
 ) -> Result<(), crate::InvalidValue> {
-    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8: no byte below 0x20 and no
-    // 0xEF means neither kind is there.
-    if s.bytes().all(|b| b >= 0x20 && b != 0xEF) {
-        return Ok(());
-    }
-    match s.chars().enumerate().find(|&(_, c)| !is_xml_char(c)) {
-        Some((i, found)) => Err(crate::InvalidValue::new(
+    match crate::scan::first_non_xml_char(s) {
+        None => Ok(()),
+        Some((offset, found)) => Err(crate::InvalidValue::new(
             type_name,
             s,
-            crate::FacetViolation::Character { found, at: i + 1 },
+            crate::FacetViolation::Character {
+                found,
+                at: s.get(..offset).map_or(0, |p| p.chars().count()) + 1,
+            },
             rule,
         )),
-        None => Ok(()),
     }
-}
-
-/// The XML 1.0 `Char` production for a Rust `char` (which is never a surrogate).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 /// Defines a validated text newtype: `new(&str)` checks that the value holds only

@@ -5,6 +5,12 @@
 //! replaced (the benchmark `lists_parse` justifies them: every endpoint of a
 //! ZAL goes through them).
 //!
+//! Also the LISTS-7 scan for characters XML 1.0 does not allow
+//! ([`first_non_xml_char`]), 64 bytes at a time through a branch-free filter:
+//! medmij-lists runs it over every text of a list it parses, and every noun's
+//! `new` over its value. Its differential test, `xml_char_scan_agrees_with_a_char_loop`,
+//! compares it on generated input with a loop over the characters.
+//!
 //! Indexing here is into a 256-entry table by a byte, and into the input
 //! below a length checked on the same line; `indexing_slicing` is allowed
 //! in this module only, for the hot path.
@@ -171,10 +177,110 @@ fn is_xsd_digit(c: char) -> bool {
     ND.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
 }
 
+/// Whether `c` is a character XML 1.0 allows (the `Char` production, XML 1.0
+/// §2.2; a Rust `char` is never a surrogate).
+#[must_use]
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Whether byte `c` may be (the start of) a character XML 1.0 does not
+/// allow: a C0 control other than tab, line feed and carriage return, or
+/// 0xEF, which leads U+FFFE and U+FFFF. Branch-free, so that a chunk is
+/// checked with SIMD; it is a filter, and [`first_non_xml_char`]'s byte loop
+/// decides, so a wider answer only costs time.
+#[inline(always)]
+fn maybe_illegal(c: u8) -> bool {
+    ((c < 0x20) & (c != b'\t') & (c != b'\n') & (c != b'\r')) | (c == 0xEF)
+}
+
+/// The byte offset and the character of the first character in `s` that XML
+/// 1.0 does not allow (MedMij LISTS-7): a C0 control other than tab, line
+/// feed and carriage return, or U+FFFE or U+FFFF (a `str` holds no
+/// surrogates). `None` if every character is allowed.
+#[must_use]
+#[inline]
+pub fn first_non_xml_char(s: &str) -> Option<(usize, char)> {
+    let b = s.as_bytes();
+    for (k, chunk) in b.chunks(64).enumerate() {
+        let i = k * 64;
+        let suspicious = chunk.iter().fold(false, |acc, &c| acc | maybe_illegal(c));
+        if suspicious {
+            for (j, &c) in chunk.iter().enumerate() {
+                let at = i + j;
+                if c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r') {
+                    return Some((at, char::from(c)));
+                }
+                if c == 0xEF && b.get(at + 1) == Some(&0xBF) {
+                    match b.get(at + 2) {
+                        Some(0xBE) => return Some((at, '\u{FFFE}')),
+                        Some(0xBF) => return Some((at, '\u{FFFF}')),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    mod lists_7 {
+        use super::*;
+
+        proptest! {
+            /// The chunked scan finds what a loop over the characters finds,
+            /// at the same place.
+            #[test]
+            fn xml_char_scan_agrees_with_a_char_loop(
+                cs in proptest::collection::vec(prop_oneof![
+                    4 => any::<char>(),
+                    1 => Just('\u{1}'),
+                    1 => Just('\u{FFFE}'),
+                    1 => Just('\u{FFFF}'),
+                    1 => Just('\u{F000}'),
+                    1 => Just('\n'),
+                ], 0..200),
+            ) {
+                let s: String = cs.into_iter().collect();
+                let expected = s.char_indices().find(|&(_, c)| !is_xml_char(c));
+                prop_assert_eq!(first_non_xml_char(&s), expected);
+            }
+        }
+
+        #[test]
+        fn long_illegal_characters_are_found_in_every_chunk() {
+            for at in [0, 63, 64, 65, 127, 128, 200] {
+                let mut s = "x".repeat(at);
+                s.push('\u{2}');
+                s.push_str(&"y".repeat(70));
+                assert_eq!(first_non_xml_char(&s), Some((at, '\u{2}')), "at {at}");
+                let mut s = "x".repeat(at);
+                s.push('\u{FFFF}');
+                assert_eq!(first_non_xml_char(&s), Some((at, '\u{FFFF}')), "at {at}");
+            }
+        }
+
+        #[test]
+        fn illegal_characters_are_found() {
+            assert_eq!(first_non_xml_char("abc\t\n\r"), None);
+            assert_eq!(first_non_xml_char("ab\u{1}c"), Some((2, '\u{1}')));
+            let long = format!("{}\u{FFFE}", "x".repeat(100));
+            assert_eq!(first_non_xml_char(&long), Some((100, '\u{FFFE}')));
+            assert_eq!(first_non_xml_char("\u{FFFD}\u{F000}"), None);
+            // The chunk filter keeps what it saw: a second control character,
+            // or a character led by 0xEF after one, does not hide the first.
+            assert_eq!(first_non_xml_char("\u{1}\u{2}"), Some((0, '\u{1}')));
+            assert_eq!(first_non_xml_char("\u{1}\u{F000}"), Some((0, '\u{1}')));
+            // A text of nothing but line ends and a control character.
+            assert_eq!(first_non_xml_char("\u{1}"), Some((0, '\u{1}')));
+            assert_eq!(first_non_xml_char("\n\u{1}\r"), Some((1, '\u{1}')));
+        }
+    }
 
     /// The straightforward host check that the table-driven [`scan_host`]
     /// replaced; kept as its oracle.
