@@ -95,6 +95,16 @@ struct State {
     failed: Option<String>,
 }
 
+impl State {
+    /// Queues `event`'s line (and a checkpoint, when one is due) for the next
+    /// commit; returns the event's sequence number.
+    fn enqueue(&mut self, event: &Event) -> u64 {
+        let seq = self.writer.push_event(event, &mut self.pending);
+        self.pending_upto = self.writer.head().seq;
+        seq
+    }
+}
+
 /// The embedded sink: a hash-chained JSON-lines file (see [`crate::chain`]).
 ///
 /// [`FileLog::append`] returns only once the entry is on disk (`fsync`).
@@ -316,11 +326,7 @@ impl FileLog {
         if let Some(f) = &st.failed {
             return Err(LogError::Failed(f.clone()));
         }
-        let State {
-            writer, pending, ..
-        } = &mut *st;
-        let seq = writer.push_event(event, pending);
-        st.pending_upto = st.writer.head().seq;
+        let seq = st.enqueue(event);
         self.commit(st, seq)?;
         Ok(seq)
     }
@@ -335,14 +341,7 @@ impl FileLog {
         if let Some(f) = &st.failed {
             return Err(LogError::Failed(f.clone()));
         }
-        let State {
-            writer, pending, ..
-        } = &mut *st;
-        let seqs: Vec<u64> = events
-            .iter()
-            .map(|e| writer.push_event(e, pending))
-            .collect();
-        st.pending_upto = st.writer.head().seq;
+        let seqs: Vec<u64> = events.iter().map(|e| st.enqueue(e)).collect();
         let last = st.pending_upto;
         self.commit(st, last)?;
         Ok(seqs)
@@ -649,13 +648,7 @@ mod tests {
         /// queued its line while another's commit was under way, and that
         /// commit has just ended (the appender has not woken yet).
         fn queue_without_commit(log: &FileLog, event: &Event) -> u64 {
-            let mut st = log.lock();
-            let State {
-                writer, pending, ..
-            } = &mut *st;
-            let seq = writer.push_event(event, pending);
-            st.pending_upto = st.writer.head().seq;
-            seq
+            log.lock().enqueue(event)
         }
 
         /// MedMij LOG-1: `verify` and `query` read the whole file; they first

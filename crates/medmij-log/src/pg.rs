@@ -226,6 +226,17 @@ impl PgLog {
         st.pending_upto = st.writer.head().seq;
     }
 
+    /// Queues `event`'s row (and a checkpoint's, when one is due) for the next
+    /// commit, writing its lines through `buf`; returns the event's sequence
+    /// number.
+    fn enqueue(st: &mut State, event: &Event, buf: &mut Vec<u8>) -> u64 {
+        buf.clear();
+        let seq = st.writer.push_event(event, buf);
+        let subject = event.subject.as_ref().map(|s| s.as_str());
+        Self::queue(st, buf, seq, event.time, subject);
+        seq
+    }
+
     /// Appends `event`; returns its sequence number once committed.
     pub fn append(&self, event: &Event) -> Result<u64, LogError> {
         event.validate(self.domain)?;
@@ -233,15 +244,7 @@ impl PgLog {
         if let Some(f) = &st.failed {
             return Err(LogError::Failed(f.clone()));
         }
-        let mut buf = Vec::with_capacity(1024);
-        let seq = st.writer.push_event(event, &mut buf);
-        Self::queue(
-            &mut st,
-            &buf,
-            seq,
-            event.time,
-            event.subject.as_ref().map(|s| s.as_str()),
-        );
+        let seq = Self::enqueue(&mut st, event, &mut Vec::with_capacity(1024));
         self.commit(st, seq)?;
         Ok(seq)
     }
@@ -259,16 +262,7 @@ impl PgLog {
         let mut seqs = Vec::with_capacity(events.len());
         let mut buf = Vec::with_capacity(1024);
         for event in events {
-            buf.clear();
-            let seq = st.writer.push_event(event, &mut buf);
-            Self::queue(
-                &mut st,
-                &buf,
-                seq,
-                event.time,
-                event.subject.as_ref().map(|s| s.as_str()),
-            );
-            seqs.push(seq);
+            seqs.push(Self::enqueue(&mut st, event, &mut buf));
         }
         let last = st.pending_upto;
         self.commit(st, last)?;
@@ -553,12 +547,7 @@ mod tests {
         /// queued its row while another's commit was under way, and that
         /// commit has just ended (the appender has not woken yet).
         fn queue_without_commit(log: &PgLog, event: &Event) -> u64 {
-            let mut st = log.lock();
-            let mut buf = Vec::new();
-            let seq = st.writer.push_event(event, &mut buf);
-            let subject = event.subject.as_ref().map(|s| s.as_str());
-            PgLog::queue(&mut st, &buf, seq, event.time, subject);
-            seq
+            PgLog::enqueue(&mut log.lock(), event, &mut Vec::new())
         }
 
         /// Runs `op` on its own thread and fails, rather than hanging, if it
